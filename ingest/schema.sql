@@ -1,0 +1,80 @@
+-- The working store (architecture §4). Created by ingest.store.create_store; never edited by hand.
+-- Reference tables ref_* are (re)built by ingest.reference.load_reference.
+
+CREATE SEQUENCE IF NOT EXISTS submission_id_seq START 1;
+
+-- One row per file received, whatever was decided about it.
+CREATE TABLE IF NOT EXISTS submission (
+    submission_id      BIGINT PRIMARY KEY DEFAULT nextval('submission_id_seq'),
+    provider_code      VARCHAR NOT NULL,
+    period             DATE NOT NULL,          -- submission month, first day
+    received_at        TIMESTAMP NOT NULL,     -- when the file was loaded
+    submitted_on       DATE NOT NULL,          -- the submission date the rules use
+    file_name          VARCHAR NOT NULL,
+    sha256             VARCHAR NOT NULL,
+    format             VARCHAR NOT NULL,       -- csv / xml
+    status             VARCHAR NOT NULL,       -- accepted / rejected / superseded
+    timeliness         VARCHAR,                -- on_time / late (against the timetable)
+    rows_read          BIGINT NOT NULL,
+    rows_accepted      BIGINT NOT NULL,
+    rows_rejected      BIGINT NOT NULL,
+    rows_with_warnings BIGINT NOT NULL,
+    rows_replaced      BIGINT NOT NULL DEFAULT 0,  -- records that replaced an earlier version
+    superseded_by      BIGINT,
+    file_errors        VARCHAR                 -- JSON list of file-level errors, when rejected
+);
+
+-- Accepted examinations, pseudonymised: no NHS number, birth date or full postcode.
+-- Holds the current version of each (site_code, accession_number) only.
+CREATE TABLE IF NOT EXISTS record (
+    submission_id         BIGINT NOT NULL,
+    provider_code         VARCHAR NOT NULL,
+    site_code             VARCHAR NOT NULL,
+    accession_number      VARCHAR NOT NULL,
+    patient_pseudo_id     VARCHAR,             -- keyed hash of the NHS number
+    nhs_number_status     VARCHAR,
+    age_at_test           SMALLINT,
+    sex                   VARCHAR,             -- PERSON GENDER CODE: 0/1/2/9
+    ethnic_category       VARCHAR,
+    postcode_district     VARCHAR,             -- outward code only
+    lsoa_code             VARCHAR,             -- when a postcode lookup is loaded
+    practice_code         VARCHAR,
+    patient_source        VARCHAR NOT NULL,    -- 01..07
+    referrer_code         VARCHAR,
+    referring_org_code    VARCHAR,
+    request_date          DATE,
+    request_received_date DATE,
+    test_date             DATE NOT NULL,
+    report_date           DATE,
+    nicip_code            VARCHAR,
+    snomed_code           VARCHAR,
+    local_code            VARCHAR,             -- the provider's own code, when it was mapped
+    modality              VARCHAR,             -- derived from NICIP (ref_nicip)
+    body_area             VARCHAR,
+    test_group            VARCHAR,             -- GP-direct-access cancer test group, if any
+    activity_month        DATE NOT NULL        -- first day of the test date's month
+);
+
+-- Every rejection and warning.
+CREATE TABLE IF NOT EXISTS issue (
+    submission_id BIGINT NOT NULL,
+    line          BIGINT,                      -- 1-based line (CSV, header counted) or record number (XML)
+    code          VARCHAR NOT NULL,            -- DIDSnnn
+    severity      VARCHAR NOT NULL,            -- reject / warning / file
+    field         VARCHAR,
+    message       VARCHAR NOT NULL
+);
+
+-- Raw text of rejected records: for the submitting provider and the central team only.
+CREATE TABLE IF NOT EXISTS quarantine (
+    submission_id BIGINT NOT NULL,
+    line          BIGINT NOT NULL,
+    raw           VARCHAR NOT NULL,
+    quarantined_at TIMESTAMP NOT NULL
+);
+
+-- Store metadata: schema version, snapshot version.
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
