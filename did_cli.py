@@ -1,0 +1,346 @@
+"""`did`: the command line over the collection and the store.
+
+Exit codes (a contract other tools rely on): 0 success (a file accepted, even with some
+records rejected); 1 a usage error (wrong or missing argument, missing store); 2 a file
+rejected as a whole or unreadable. Every error is one line on stderr saying what is wrong and
+what to do; no stack traces.
+
+Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+DEMO_FROM, DEMO_TO, DEMO_SCALE = "2025-11", "2026-10", 0.02
+
+EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would exit 2, which our contract keeps for rejected files
+        self.print_usage(sys.stderr)
+        print(f"did: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+
+
+def _month(text: str) -> str:
+    from ingest.loader import parse_period
+
+    try:
+        return f"{parse_period(text):%Y-%m}"
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _store_dir(args) -> Path:
+    from ingest.store import default_store_dir
+
+    return Path(args.store) if getattr(args, "store", None) else default_store_dir()
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- synth -------------------------------------------------------------------------------------
+
+def cmd_synth(args) -> int:
+    from ingest import synth
+
+    started = time.perf_counter()
+    manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
+                              clean=args.clean, progress=_say)
+    files = len(manifest.files)
+    _say(f"wrote {files} files, {manifest.total_records:,} records to {args.out} "
+         f"in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
+
+
+# --- validate / submit -------------------------------------------------------------------------
+
+def _file_args(args) -> tuple[Path, str, str, date]:
+    from ingest.loader import infer_from_name
+
+    path = Path(args.file)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file")
+    name_provider, name_period = infer_from_name(path)
+    provider = (args.provider or name_provider or "").upper()
+    period = args.period or name_period
+    if not provider:
+        raise UsageError(f"give --provider: the file name {path.name!r} is not DID_<provider>_<YYYYMM>.csv")
+    if not period:
+        raise UsageError(f"give --period YYYY-MM: the file name {path.name!r} is not DID_<provider>_<YYYYMM>.csv")
+    if not (3 <= len(provider) <= 5 and provider.isalnum()):
+        raise UsageError(f"provider code {provider!r} is not an ODS code (3-5 letters and digits)")
+    submitted_on = args.submitted_on or date.today()
+    return path, provider, period, submitted_on
+
+
+def _report(result, as_json: bool) -> int:
+    if as_json:
+        print(result.to_json())
+    else:
+        c = result.counts
+        if result.status == "rejected":
+            for err in result.file_errors:
+                print(f"REJECTED {result.file}: {err['message']}")
+        else:
+            print(f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, {result.timeliness}): "
+                  f"{c['records']:,} records, {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
+                  f"{c['with_warnings']:,} with warnings"
+                  + (f", {c['replaced']:,} replaced earlier versions" if c.get("replaced") else ""))
+            for issue in result.issues[:20]:
+                print(f"  line {issue['line']}: {issue['code']} {issue['severity']}: {issue['message']}")
+            if result.issues_total > 20:
+                print(f"  … {result.issues_total - 20:,} more issues (use --json for the first 200)")
+    return EXIT_OK if result.status == "accepted" else EXIT_REJECTED
+
+
+def cmd_validate(args) -> int:
+    import duckdb
+
+    from ingest.loader import load_file
+    from ingest.reference import load_reference
+
+    path, provider, period, submitted_on = _file_args(args)
+    con = duckdb.connect()
+    load_reference(con)
+    result = load_file(con, path, provider, period, submitted_on, dry_run=True)
+    return _report(result, args.json)
+
+
+def cmd_submit(args) -> int:
+    from ingest import store
+    from ingest.loader import load_file
+
+    path, provider, period, submitted_on = _file_args(args)
+    store_dir = _store_dir(args)
+    with store.writer(store_dir, create=True, wait_seconds=args.wait) as con:
+        result = load_file(con, path, provider, period, submitted_on)
+        if result.submission_id is not None:
+            store.publish(con, store_dir)
+    return _report(result, args.json)
+
+
+def load_manifest(con, folder: Path, progress=_say) -> dict:
+    """Submit every file of a synthetic run in its manifest order, with its submission date."""
+    from ingest.loader import load_file
+
+    manifest = folder / "manifest.csv"
+    if not manifest.exists():
+        raise UsageError(f"{folder} has no manifest.csv: give the folder `did synth --out` wrote")
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    totals = {"files": 0, "rejected_files": 0, "records": 0, "accepted": 0}
+    started = time.perf_counter()
+    for i, row in enumerate(rows, 1):
+        result = load_file(con, folder / row["path"], row["provider_code"], row["period"],
+                           date.fromisoformat(row["submitted_on"]))
+        totals["files"] += 1
+        totals["rejected_files"] += result.status == "rejected"
+        totals["records"] += result.counts.get("records", 0)
+        totals["accepted"] += result.counts.get("accepted", 0)
+        if progress and (i % 100 == 0 or i == len(rows)):
+            rate = totals["records"] / max(time.perf_counter() - started, 1e-9)
+            progress(f"loaded {i}/{len(rows)} files, {totals['records']:,} records ({rate:,.0f} records/s)")
+    return totals
+
+
+def cmd_load(args) -> int:
+    from ingest import store
+
+    store_dir = _store_dir(args)
+    with store.writer(store_dir, create=True, wait_seconds=args.wait) as con:
+        totals = load_manifest(con, Path(args.folder))
+        _mark_synthetic(con, Path(args.folder))
+        store.publish(con, store_dir)
+    _say(f"loaded {totals['files']} files ({totals['rejected_files']} rejected as a whole), "
+         f"{totals['accepted']:,} of {totals['records']:,} records accepted; published")
+    return EXIT_OK
+
+
+def _mark_synthetic(con, folder: Path) -> None:
+    if (folder / "planted.json").exists():
+        con.execute("INSERT OR REPLACE INTO store_meta VALUES ('synthetic', 'true')")
+
+
+# --- demo / serve ------------------------------------------------------------------------------
+
+def _serve(store_dir: Path, port: int) -> int:
+    env = dict(os.environ, DID_STORE_DIR=str(store_dir))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
+           "--server.port", str(port), "--server.headless", "true"]
+    _say(f"dashboard on http://localhost:{port} (Ctrl+C to stop)")
+    try:
+        return subprocess.call(cmd, env=env, cwd=PROJECT_ROOT)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from ingest.store import current_snapshot
+
+    store_dir = _store_dir(args)
+    if current_snapshot(store_dir) is None:
+        raise UsageError(f"no published store at {store_dir}: run `did demo` or `did submit FILE` first")
+    return _serve(store_dir, args.port)
+
+
+def cmd_demo(args) -> int:
+    from ingest import store, synth
+
+    store_dir = _store_dir(args)
+    extracts = DEMO_DIR / "extracts"
+    if args.rebuild:
+        import shutil
+
+        shutil.rmtree(store_dir, ignore_errors=True)
+        shutil.rmtree(extracts, ignore_errors=True)
+    started = time.perf_counter()
+    if store.current_snapshot(store_dir) is None:
+        if not (extracts / "manifest.csv").exists():
+            _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} at scale {args.scale} into {extracts}")
+            synth.generate(DEMO_FROM, DEMO_TO, args.scale, extracts, seed=0, progress=_say)
+        if store.exists(store_dir):
+            import shutil
+
+            _say(f"removing an unpublished, partly built store at {store_dir}")
+            shutil.rmtree(store_dir)
+        _say(f"loading them into {store_dir}")
+        with store.writer(store_dir, create=True) as con:
+            load_manifest(con, extracts)
+            _mark_synthetic(con, extracts)
+            store.publish(con, store_dir)
+        _say(f"demo store built in {time.perf_counter() - started:.0f} s")
+    else:
+        _say(f"reusing the demo store at {store_dir} (use --rebuild to start again)")
+    if args.no_serve:
+        return EXIT_OK
+    return _serve(store_dir, args.port)
+
+
+# --- reference ---------------------------------------------------------------------------------
+
+def cmd_reference_load_nicip(args) -> int:
+    from ingest import store
+    from ingest.reference import load_nicip_release
+
+    store_dir = _store_dir(args)
+    with store.writer(store_dir, wait_seconds=args.wait) as con:
+        n = load_nicip_release(con, Path(args.file))
+        store.publish(con, store_dir)
+    _say(f"NICIP reference replaced: {n:,} codes from {args.file}")
+    return EXIT_OK
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="did", description="NHS Diagnostic Imaging Dataset: collection, store and dashboard")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def store_opts(sp):
+        sp.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
+        sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer")
+
+    s = sub.add_parser("synth", help="write synthetic DID v1.0 RIS extract files")
+    s.add_argument("--from", dest="first", required=True, type=_month, help="first activity month YYYY-MM")
+    s.add_argument("--to", dest="last", required=True, type=_month, help="last activity month YYYY-MM")
+    s.add_argument("--scale", type=float, default=0.01, help="1.0 = England (~4.1 M records a month)")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--clean", action="store_true", help="no planted defects")
+    s.set_defaults(func=cmd_synth)
+
+    for name, func, helptext in (("validate", cmd_validate, "check a file without loading it"),
+                                 ("submit", cmd_submit, "check a file and load it into the store")):
+        v = sub.add_parser(name, help=helptext)
+        v.add_argument("file")
+        v.add_argument("--provider", help="provider ODS code (default: from DID_<provider>_<YYYYMM>.csv)")
+        v.add_argument("--period", type=_month, help="submission month YYYY-MM (default: from the file name)")
+        v.add_argument("--submitted-on", type=_date, help="submission date YYYY-MM-DD (default: today)")
+        v.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "submit":
+            store_opts(v)
+        v.set_defaults(func=func)
+
+    ld = sub.add_parser("load", help="submit every file of a `did synth` folder in manifest order")
+    ld.add_argument("folder")
+    store_opts(ld)
+    ld.set_defaults(func=cmd_load)
+
+    d = sub.add_parser("demo", help="build the demo store from synthetic extracts (once) and serve the dashboard")
+    d.add_argument("--scale", type=float, default=DEMO_SCALE)
+    d.add_argument("--port", type=int, default=8501)
+    d.add_argument("--rebuild", action="store_true", help="throw away the demo store and build it again")
+    d.add_argument("--no-serve", action="store_true", help="build the store and stop")
+    d.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
+    d.set_defaults(func=cmd_demo)
+
+    sv = sub.add_parser("serve", help="serve the dashboard on an existing store")
+    sv.add_argument("--port", type=int, default=8501)
+    sv.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
+    sv.set_defaults(func=cmd_serve)
+
+    r = sub.add_parser("reference", help="manage reference data")
+    rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)
+    rn = rsub.add_parser("load-nicip", help="replace the NICIP code list with an official release CSV")
+    rn.add_argument("file")
+    store_opts(rn)
+    rn.set_defaults(func=cmd_reference_load_nicip)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ingest.reader import FileError
+    from ingest.store import StoreError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"did: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"did: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileError as exc:
+        print(f"did: error: {exc.message}", file=sys.stderr)
+        return EXIT_REJECTED
+    except ValueError as exc:
+        print(f"did: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"did: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("did: interrupted; nothing was half-written (loads are single transactions)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Take one submission file into the store, in one transaction (architecture §2, §4, §7).
+
+    read (reader.py) -> validate (validation.py) -> pseudonymise -> load
+
+What a load does, all or nothing:
+- logs the file in `submission` (accepted, or rejected with its file-level errors);
+- writes every rejection and warning to `issue`, and the raw text of rejected rows to
+  `quarantine` (the only place raw identifiers are kept);
+- supersedes the provider's earlier accepted file for the same period: its records leave
+  the store;
+- replaces any earlier version of a record with the same (site, accession number), counting
+  how many were replaced, so nothing is counted twice;
+- inserts the accepted records, pseudonymised, with modality, body area and test group
+  derived from the NICIP reference.
+
+A crash anywhere before COMMIT leaves the store as it was. Publishing a snapshot is a separate
+step (`store.publish`), so a batch of files can be loaded and published once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from ingest import pseudonymise, reader, spec, timetable, validation
+
+
+@dataclass
+class LoadResult:
+    file: str
+    provider: str
+    period: str  # YYYY-MM
+    status: str  # accepted / rejected
+    file_errors: list[dict] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    issues: list[dict] = field(default_factory=list)  # the first `issue_limit` issues
+    issues_total: int = 0
+    submission_id: int | None = None
+    timeliness: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str)
+
+
+def parse_period(text: str) -> date:
+    """'YYYY-MM' (or 'YYYYMM') -> first day of that month; ValueError with a clear message."""
+    cleaned = text.strip().replace("-", "")
+    if len(cleaned) != 6 or not cleaned.isdigit():
+        raise ValueError(f"period '{text}' is not a month in the form YYYY-MM")
+    year, month = int(cleaned[:4]), int(cleaned[4:])
+    if not 1 <= month <= 12 or not 2012 <= year <= 2100:
+        raise ValueError(f"period '{text}' is not a month in the form YYYY-MM")
+    return date(year, month, 1)
+
+
+def infer_from_name(path: Path) -> tuple[str | None, str | None]:
+    """Provider and period from a conventional file name DID_<provider>_<YYYYMM>.csv."""
+    m = spec.FILE_NAME.match(Path(path).name)
+    if not m:
+        return None, None
+    period = m["period"]
+    return m["provider"].upper(), f"{period[:4]}-{period[4:]}"
+
+
+def _csv_field(col: str) -> str:
+    return (f"CASE WHEN t.{col} LIKE '%,%' OR t.{col} LIKE '%\"%' "
+            f"THEN '\"' || replace(t.{col}, '\"', '\"\"') || '\"' ELSE coalesce(t.{col}, '') END")
+
+
+# The rejected row as CSV text again, for quarantine (the only place raw values are kept).
+_RAW_ROW_SQL = " || ',' || ".join(_csv_field(c) for c in spec.COLUMNS)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    return con.execute(sql, params or []).fetchall()[0][0]
+
+
+def check_file(con: duckdb.DuckDBPyConnection, path: Path, period: date, submitted_on: date) -> reader.ReadResult:
+    """Read and validate into TEMP tables `typed` and `found` (no store tables touched)."""
+    result = reader.read_csv(con, path)
+    validation.build_typed(con, submitted_on, period)
+    validation.run_rules(con)
+    return result
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
+              submitted_on: date | None = None, issue_limit: int = 200,
+              dry_run: bool = False) -> LoadResult:
+    """Validate `path` and, unless `dry_run`, load it into the working store behind `con`."""
+    path = Path(path)
+    period = parse_period(period_text)
+    submitted_on = submitted_on or date.today()
+    if submitted_on < period:
+        raise ValueError(
+            f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
+            "a file for a month is sent in or after that month"
+        )
+    out = LoadResult(file=path.name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
+                     timeliness=timetable.timeliness(period, submitted_on))
+    try:
+        read = check_file(con, path, period, submitted_on)
+    except reader.FileError as err:
+        out.file_errors = [{"code": err.code, "message": err.message}]
+        out.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
+        if not dry_run and path.exists() and path.is_file():
+            out.submission_id = _log_rejected_file(con, path, provider, period, submitted_on, out)
+        return out
+
+    counts = con.execute(
+        """
+        SELECT (SELECT count(*) FROM typed),
+               count(DISTINCT line) FILTER (WHERE severity = 'reject'),
+               count(DISTINCT line) FILTER (WHERE severity = 'warning'
+                   AND line NOT IN (SELECT line FROM found WHERE severity = 'reject'))
+        FROM found
+        """
+    ).fetchall()[0]
+    records, rejected, warned = counts
+    out.status = "accepted"
+    out.issues_total = _scalar(con, "SELECT count(*) FROM found")
+    out.issues = [
+        dict(zip(("line", "code", "severity", "field", "message"), row))
+        for row in con.execute(
+            "SELECT line, code, severity, field, message FROM found ORDER BY line, code LIMIT ?", [issue_limit]
+        ).fetchall()
+    ]
+    out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
+                  "with_warnings": warned, "replaced": 0}
+    if dry_run:
+        return out
+
+    key = pseudonymise.load_key()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        sid = _insert_submission(con, path, provider, period, submitted_on, "accepted", read, out.counts,
+                                 out.timeliness)
+        _supersede_earlier(con, provider, period, sid)
+        con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines AS "
+                    "SELECT DISTINCT line FROM found WHERE severity = 'reject'")
+        replaced = _scalar(
+            con,
+            """
+            SELECT count(*) FROM record r
+            WHERE EXISTS (SELECT 1 FROM typed t ANTI JOIN rejected_lines USING (line)
+                          WHERE trim(t.site_code) = r.site_code AND trim(t.accession_number) = r.accession_number)
+            """,
+        )
+        con.execute(
+            """
+            DELETE FROM record r
+            WHERE EXISTS (SELECT 1 FROM typed t ANTI JOIN rejected_lines USING (line)
+                          WHERE trim(t.site_code) = r.site_code AND trim(t.accession_number) = r.accession_number)
+            """
+        )
+        _insert_records(con, sid, provider, key)
+        con.execute("INSERT INTO issue SELECT ?, line, code, severity, field, message FROM found", [sid])
+        con.execute(
+            f"INSERT INTO quarantine SELECT ?, t.line, {_RAW_ROW_SQL}, ? "
+            "FROM staging t SEMI JOIN rejected_lines USING (line)",
+            [sid, datetime.now(timezone.utc).replace(tzinfo=None)],
+        )
+        con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    out.counts["replaced"] = replaced
+    out.submission_id = sid
+    return out
+
+
+def _insert_submission(con, path, provider, period, submitted_on, status, read, counts, timeliness,
+                       file_errors=None) -> int:
+    return con.execute(
+        """
+        INSERT INTO submission (provider_code, period, received_at, submitted_on, file_name, sha256, format,
+                                status, timeliness, rows_read, rows_accepted, rows_rejected,
+                                rows_with_warnings, file_errors)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        RETURNING submission_id
+        """,
+        [provider, period, datetime.now(timezone.utc).replace(tzinfo=None), submitted_on, path.name,
+         read.sha256 if read else reader.sha256_of(path), read.format if read else path.suffix.lstrip(".").lower(),
+         status, timeliness, counts["records"], counts["accepted"], counts["rejected"], counts["with_warnings"],
+         json.dumps(file_errors) if file_errors else None],
+    ).fetchall()[0][0]
+
+
+def _log_rejected_file(con, path, provider, period, submitted_on, out: LoadResult) -> int:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        sid = _insert_submission(con, path, provider, period, submitted_on, "rejected", None, out.counts,
+                                 out.timeliness, out.file_errors)
+        for err in out.file_errors:
+            con.execute("INSERT INTO issue VALUES (?, NULL, ?, 'file', NULL, ?)", [sid, err["code"], err["message"]])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return sid
+
+
+def _supersede_earlier(con, provider: str, period: date, sid: int) -> None:
+    earlier = [r[0] for r in con.execute(
+        "SELECT submission_id FROM submission WHERE provider_code = ? AND period = ? AND status = 'accepted' "
+        "AND submission_id <> ?", [provider, period, sid]).fetchall()]
+    for old in earlier:
+        con.execute("DELETE FROM record WHERE submission_id = ?", [old])
+        con.execute("UPDATE submission SET status = 'superseded', superseded_by = ? WHERE submission_id = ?",
+                    [sid, old])
+
+
+def _insert_records(con, sid: int, provider: str, key: str) -> None:
+    con.execute(
+        f"""
+        INSERT INTO record
+        SELECT $sid, $provider, trim(t.site_code), trim(t.accession_number),
+               {pseudonymise.PSEUDO_ID_SQL},
+               nullif(trim(t.nhs_number_status), ''),
+               {pseudonymise.AGE_SQL},
+               nullif(trim(t.gender), ''),
+               nullif(trim(t.ethnic_category), ''),
+               {pseudonymise.POSTCODE_DISTRICT_SQL},
+               NULL,
+               nullif(upper(trim(t.practice_code)), ''),
+               trim(t.patient_source),
+               CASE WHEN nullif(trim(t.referrer_code), '') IS NULL THEN NULL
+                    WHEN {validation.REFERRER_OK} THEN trim(t.referrer_code) ELSE '99' END,
+               nullif(upper(trim(t.referring_org_code)), ''),
+               t.d_request_date, t.d_request_received_date, t.d_test_date, t.d_report_date,
+               nullif(upper(trim(t.nicip_code)), ''),
+               nullif(trim(t.snomed_code), ''),
+               NULL,
+               n.modality, n.body_area, n.test_group,
+               date_trunc('month', t.d_test_date)::DATE
+        FROM typed t
+        ANTI JOIN rejected_lines USING (line)
+        LEFT JOIN ref_nicip n ON n.nicip_code = upper(trim(t.nicip_code))
+        """,
+        {"sid": sid, "provider": provider, "key": key},
+    )

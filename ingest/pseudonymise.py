@@ -1,0 +1,55 @@
+"""Pseudonymisation on load (architecture §7).
+
+- NHS number -> a keyed hash: SHA-256 of (secret key || NHS number), computed inside DuckDB
+  so a national file is hashed set-wise. The key is 32 random bytes kept in a file outside the
+  store and outside git; without it the hashes cannot be reversed by hashing every possible NHS
+  number. The input is always exactly 10 digits, so the secret-prefix construction has none of
+  the length-extension weaknesses that HMAC exists to avoid (see docs/adr/0002).
+- Date of birth -> age in whole years at the test date.
+- Postcode -> postcode district (the outward code).
+
+The key file is `$DID_KEY_FILE`, or `~/.config/did/pseudonymisation.key`; it is created (mode
+0600) on first use. Back it up with the store's backups: a store whose key is lost can still be
+read, but the same patient arriving later would get a new pseudonym. Rotation: see README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+KEY_BYTES = 32
+
+
+def key_path() -> Path:
+    env = os.environ.get("DID_KEY_FILE")
+    return Path(env) if env else Path.home() / ".config" / "did" / "pseudonymisation.key"
+
+
+def load_key(create: bool = True) -> str:
+    """The pseudonymisation key as hex; created on first use when `create`."""
+    path = key_path()
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        if not create:
+            raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(KEY_BYTES)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        return key
+    if len(key) != 2 * KEY_BYTES or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError(f"the pseudonymisation key in {path} is not {KEY_BYTES} bytes of hex")
+    return key
+
+
+# SQL expressions over the typed staging table; `$key` is bound, never formatted in.
+PSEUDO_ID_SQL = "CASE WHEN nhs_number ~ '^[0-9]{10}$' THEN sha256($key || nhs_number) END"
+AGE_SQL = "CASE WHEN d_birth_date <= d_test_date THEN date_sub('year', d_birth_date, d_test_date) END"
+POSTCODE_DISTRICT_SQL = (
+    "CASE WHEN regexp_full_match(upper(trim(postcode)), '[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}') "
+    "THEN split_part(upper(trim(postcode)), ' ', 1) END"
+)

@@ -1,0 +1,104 @@
+"""The `did` command line: exit codes, one-line errors, and nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import did_cli
+import didfiles
+from ingest import store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _store_state(d: Path):
+    """Everything a user could notice about a store directory."""
+    if not d.exists():
+        return None
+    return sorted((p.relative_to(d).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in d.rglob("*") if p.is_file() and p.name != ".lock")
+
+
+def test_submit_accepts_a_file_and_publishes(store_dir, tmp_path, capsys):
+    path = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))
+    code = did_cli.main(["submit", str(path), "--submitted-on", "2026-02-10", "--store", str(store_dir), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["status"] == "accepted" and out["provider"] == "RR8" and out["period"] == "2026-02"
+    assert out["counts"]["accepted"] == 3
+    assert set(out) >= {"file", "provider", "period", "status", "file_errors", "counts", "issues"}
+    assert store.current_snapshot(store_dir) is not None
+
+
+def test_validate_does_not_touch_a_store(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DID_STORE_DIR", str(tmp_path / "nostore"))
+    bad = didfiles.rows(2)
+    bad[1]["test_date"] = "2026-02-31"
+    path = didfiles.write(tmp_path / "DID_RR8_202602.csv", bad)
+    code = did_cli.main(["validate", str(path), "--submitted-on", "2026-02-10", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["counts"] == {"records": 2, "accepted": 1, "rejected": 1, "with_warnings": 0, "replaced": 0}
+    assert [(i["line"], i["code"]) for i in out["issues"]] == [(3, "DIDS045")]
+    assert not (tmp_path / "nostore").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["submit"], "the following arguments are required"),
+        (["synth", "--from", "2025-13", "--to", "2026-01", "--out", "x"], "not a month"),
+        (["submit", "/does/not/exist.csv", "--provider", "RR8", "--period", "2026-02"], "does not exist"),
+        (["submit", "{file}"], "give --provider"),
+        (["submit", "{file}", "--provider", "RR8", "--period", "2026-02", "--submitted-on", "yesterday"],
+         "not a date"),
+        (["serve", "--store", "{tmp}/empty"], "no published store"),
+    ],
+)
+def test_usage_errors_exit_1_with_one_line(argv, words, store_dir, tmp_path, capsys):
+    path = didfiles.write(tmp_path / "extract.csv", didfiles.rows(1))
+    argv = [a.format(file=path, tmp=tmp_path) for a in argv]
+    before = _store_state(store_dir)
+    with pytest.raises(SystemExit) as exc_info:
+        raise SystemExit(did_cli.main(argv + ["--store", str(store_dir)] if argv[0] == "submit" else argv))
+    err = capsys.readouterr().err
+    assert exc_info.value.code == 1
+    assert words in err
+    assert "Traceback" not in err
+    assert _store_state(store_dir) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary", b"only,three,columns\n"])
+def test_non_did_file_exits_2_and_loads_nothing(content, store_dir, tmp_path, capsys):
+    path = tmp_path / "DID_RR8_202602.csv"
+    path.write_bytes(content)
+    code = did_cli.main(["submit", str(path), "--submitted-on", "2026-02-10", "--store", str(store_dir)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert out.startswith("REJECTED") and out.count("\n") == 1
+    import duckdb
+
+    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
+    assert con.execute("SELECT count(*) FROM record").fetchall() == [(0,)]
+    con.close()
+
+
+def test_synth_into_an_unwritable_folder_is_a_clear_error(tmp_path):
+    # A regular file where the output folder's parent should be: no user, not even root
+    # (who ignores permission bits), can create the folder.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    proc = subprocess.run(
+        [sys.executable, "-m", "did_cli", "synth", "--from", "2026-01", "--to", "2026-01", "--scale", "0.001",
+         "--out", str(blocker / "out")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "did: error:" in proc.stderr, proc.stderr
+    assert blocker.read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
