@@ -81,7 +81,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
 
 def check_file(con: duckdb.DuckDBPyConnection, path: Path, period: date, submitted_on: date) -> reader.ReadResult:
     """Read and validate into TEMP tables `typed` and `found` (no store tables touched)."""
-    result = reader.read_csv(con, path)
+    result = reader.read_file(con, path)
     validation.build_typed(con, submitted_on, period)
     validation.run_rules(con)
     return result

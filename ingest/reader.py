@@ -78,14 +78,12 @@ def _sniff(path: Path) -> tuple[bytes, str]:
                 "save the extract as UTF-8 and submit it again",
             ) from None
     fmt = "xml" if body.lstrip().startswith(b"<") else "csv"
-    first_line = body.split(b"\n", 1)[0]
     if fmt == "csv" and b"\n" not in body and len(body) >= MAX_LINE_BYTES:
         raise FileError(
             "DIDS075",
             f"{path.name}: the first line is longer than {MAX_LINE_BYTES:,} bytes; "
             "a DID CSV has one record of 18 columns per line",
         )
-    del first_line
     return head, fmt
 
 
@@ -94,15 +92,23 @@ def _looks_like_header(values: list[str]) -> bool:
     return sum(n == h for n, h in zip(names, spec.HEADER)) >= len(spec.HEADER) // 2
 
 
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
+    """Read a DID extract, CSV or XML (decided by its content, not its name), into `table`."""
+    _, fmt = _sniff(Path(path))
+    if fmt == "xml":
+        from ingest.xml_reader import read_xml
+
+        return read_xml(con, path, table)
+    return read_csv(con, path, table)
+
+
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
     """Read a DID CSV into TEMP table `table`; raises FileError when the file is not readable as DID.
 
     `table` is an identifier chosen by the caller, never user input.
     """
     path = Path(path)
-    _, fmt = _sniff(path)
-    if fmt != "csv":
-        raise FileError("DIDS076", f"{path.name} looks like XML; XML extracts are not accepted yet")
+    _sniff(path)
     columns = {name: "VARCHAR" for name in spec.COLUMNS}
     try:
         rel = con.sql(
