@@ -1,0 +1,1 @@
+"""Small reusable pieces for the dashboard pages: chart builders, formatting, store access."""

@@ -1,0 +1,76 @@
+"""Plotly figure builders. Each takes a DataFrame from queries/ and returns a go.Figure, so the
+figures can be tested without running Streamlit."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+# NHS identity colour palette (https://www.england.nhs.uk/nhsidentity/identity-guidelines/colours/),
+# in the order series take them: strong, distinguishable colours first.
+NHS_BLUE = "#005EB8"
+NHS_COLOURS: tuple[str, ...] = (
+    NHS_BLUE,
+    "#ED8B00",  # orange
+    "#009639",  # green
+    "#AE2573",  # pink
+    "#41B6E6",  # light blue
+    "#330072",  # purple
+    "#FFB81C",  # warm yellow
+    "#00A499",  # aqua green
+    "#8A1538",  # dark red
+    "#003087",  # dark blue
+    "#768692",  # mid grey
+    "#425563",  # dark grey
+)
+NHS_TEXT = "#212B32"
+NHS_GRID = "#D8DDE0"
+
+
+def colour_map(names: list[str]) -> dict[str, str]:
+    """A stable colour for each series name, in the order given (cycling if there are many)."""
+    return {name: NHS_COLOURS[i % len(NHS_COLOURS)] for i, name in enumerate(names)}
+
+
+def trend_figure(
+    df: pl.DataFrame,
+    *,
+    x: str = "activity_month",
+    y: str = "records",
+    series: str = "modality",
+    y_title: str = "Examinations",
+) -> go.Figure:
+    """A line per series over months (e.g. examinations per activity month by modality).
+
+    Series are ordered (and coloured) by their total, largest first, so the legend reads like
+    the table beside it.
+    """
+    order = (
+        df.group_by(series).agg(pl.col(y).sum().alias("_total"))
+        .sort(["_total", series], descending=[True, False])[series].to_list()
+    )
+    colours = colour_map(order)
+    fig = go.Figure()
+    for name in order:
+        part = df.filter(pl.col(series) == name).sort(x)
+        fig.add_trace(
+            go.Scatter(
+                x=part[x].to_list(),
+                y=part[y].to_list(),
+                name=str(name),
+                mode="lines+markers",
+                line={"color": colours[name], "width": 2},
+                marker={"size": 5},
+                hovertemplate="%{x|%b %Y}: %{y:,}<extra>" + str(name) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": "Arial, sans-serif", "color": NHS_TEXT},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hovermode="x unified",
+        yaxis={"title": y_title, "rangemode": "tozero", "tickformat": ",", "gridcolor": NHS_GRID},
+        xaxis={"title": None, "tickformat": "%b %Y", "dtick": "M3", "gridcolor": NHS_GRID},
+    )
+    return fig

@@ -1,0 +1,85 @@
+"""About the data: what the DID is, how the data flows, and where everything comes from.
+
+The public page: it works whether or not a store has been published.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components.store import snapshot_or_none
+from queries import sources
+
+st.title("About the data")
+
+st.markdown(
+    """
+The **Diagnostic Imaging Dataset (DID)** is NHS England's national collection of imaging
+examinations. Every provider of NHS-funded imaging in England sends a monthly extract from its
+Radiology Information System: one record per examination, 18 data items — who was imaged (in
+pseudonymised form), who asked for the test, which test (NICIP or SNOMED CT code), where, and
+the dates of request, test and report. It was set up to monitor GP direct access to tests that
+help diagnose cancer early, and it also describes imaging activity, waiting times and
+turnaround across England.
+"""
+)
+
+snap = snapshot_or_none()
+if snap is None:
+    st.info("No store has been published yet, so the other pages have no figures to show.")
+elif sources.is_synthetic(snap):
+    st.warning(
+        "**The records in this store are synthetic.** They were made by the project's "
+        "generator to look like real provider extracts; they describe no real patients and no "
+        "real activity. Reference data (organisations, populations, deprivation) is real.",
+        icon=":material/science:",
+    )
+
+st.subheader("How the data flows")
+st.markdown(
+    """
+1. A provider sends a monthly RIS extract (CSV or XML, DID v1.0) for a **submission period**
+   — normally the month after the activity it reports.
+2. The file is checked against the DID validation rules. Records that fail are rejected with a
+   reason; the rest are accepted. A newer file for the same period replaces the earlier one, and
+   a record sent again (late data, a correction) replaces its earlier version — nothing is
+   counted twice.
+3. On loading, patient identifiers are removed: the NHS number becomes a keyed pseudonym, the
+   birth date becomes age at test, the postcode becomes its district.
+4. After each load the store is published as a read-only snapshot. These pages read the latest
+   snapshot and count examinations by **activity month**, the month of the test date.
+"""
+)
+
+st.subheader("Reference data")
+st.markdown(
+    "Organisations and their hierarchy, registered populations, deprivation and geography come "
+    "from public sources: NHS England's Organisation Data Service, NHS Digital's GP "
+    "registration statistics, the Office for National Statistics, the English Indices of "
+    "Deprivation and OHID Fingertips. The full list of files, versions and licences is below."
+)
+attribution = sources.attribution_block()
+if attribution:
+    st.markdown(attribution)
+else:
+    st.warning(
+        f"The attribution statements could not be read from {sources.SOURCES_FILE}. "
+        "See that file for the sources and licences of the reference data."
+    )
+full_sources = sources.reference_sources()
+if full_sources:
+    with st.expander("All reference data sources (data/reference/SOURCES.md)"):
+        st.markdown(full_sources)
+
+st.subheader("Imaging codes (NICIP)")
+st.markdown(
+    """
+Examinations are coded with NICIP (the National Interim Clinical Imaging Procedure code set) or
+SNOMED CT. The full NICIP release — descriptions, active dates and the map to SNOMED CT — is
+distributed by NHS England through TRUD under its own licence and is **not redistributed
+here**. This project ships only the list of NICIP codes found in public sources, and derives
+each code's modality from its prefix: a heuristic, not the authoritative NICIP→SNOMED CT
+mapping the national platform uses. Modality figures here may therefore differ from official
+DID statistics.
+"""
+)

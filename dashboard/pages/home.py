@@ -1,0 +1,111 @@
+"""Home: national headline figures for the latest complete month."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached
+from dashboard.components import formatting as fmt
+from dashboard.components.charts import trend_figure
+from dashboard.components.store import snapshot_or_stop
+from queries.headline import add_months
+
+TREND_MONTHS = 24
+METRICS_PER_ROW = 4
+
+st.title("Diagnostic imaging in England")
+
+snap = snapshot_or_stop()
+month = cached.latest_complete_month(snap, snap.version)
+if month is None:
+    st.info("The store holds no accepted submissions yet, so there are no figures to show.")
+    st.stop()
+period = cached.latest_period(snap, snap.version)
+
+st.caption(
+    f"Latest complete month: **{fmt.month(month)}** — the month before the newest submission "
+    f"period ({fmt.month(period)}). Examinations are counted by **activity month**, the month "
+    "of the test date, not the month the provider sent the file; late records are added to "
+    "their own month when they arrive."
+)
+
+# --- Headline -------------------------------------------------------------------------------
+totals = cached.activity_totals(snap, snap.version, month)
+submitting = cached.providers_submitting(snap, snap.version, period)
+year_ago = add_months(month, -12)
+first_of_12 = add_months(month, -11)
+
+left, middle, right = st.columns(3)
+left.metric(
+    f"Examinations in {fmt.month(month)}",
+    fmt.count(totals.this_month),
+    delta=fmt.change(totals.this_month, totals.same_month_last_year),
+    delta_description=f"vs {fmt.month(year_ago)}",
+    help=f"{fmt.month(year_ago)}: {fmt.count(totals.same_month_last_year)}",
+    border=True,
+)
+middle.metric(
+    "Examinations in the last 12 months",
+    fmt.count(totals.last_12_months),
+    help=f"{fmt.month(first_of_12)} to {fmt.month(month)}, by activity month.",
+    border=True,
+)
+right.metric(
+    f"Providers submitting for {fmt.month(period)}",
+    f"{submitting.submitted} of {submitting.expected}",
+    help="Providers with an accepted file for the period, out of those that had an accepted "
+    "file in any of the previous 12 periods or sent one for this period.",
+    border=True,
+)
+
+# --- By modality ----------------------------------------------------------------------------
+st.subheader(f"By modality, {fmt.month(month)}")
+by_modality = cached.modality_totals(snap, snap.version, month)
+for start in range(0, by_modality.height, METRICS_PER_ROW):
+    columns = st.columns(METRICS_PER_ROW)
+    for column, row in zip(columns, by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)):
+        column.metric(
+            row["modality"],
+            fmt.count(row["this_month"]),
+            delta=fmt.change(row["this_month"], row["same_month_last_year"]),
+            delta_description=f"vs {fmt.month(year_ago)}",
+        )
+st.dataframe(
+    by_modality.with_columns(
+        pl.when(pl.col("same_month_last_year") > 0)
+        .then(pl.col("this_month") / pl.col("same_month_last_year") - 1)
+        .alias("change")
+    ),
+    hide_index=True,
+    column_config={
+        "modality": st.column_config.TextColumn("Modality"),
+        "this_month": st.column_config.NumberColumn(fmt.month(month), format="localized"),
+        "same_month_last_year": st.column_config.NumberColumn(
+            fmt.month(year_ago), format="localized"),
+        "change": st.column_config.NumberColumn("Change", format="percent"),
+        "last_12_months": st.column_config.NumberColumn("Last 12 months", format="localized"),
+    },
+)
+
+# --- GP direct access -----------------------------------------------------------------------
+st.subheader(f"GP direct access cancer tests, {fmt.month(month)}")
+st.caption(
+    "Examinations a GP requested directly (patient source 04, GP direct access) in the test "
+    "groups used for early diagnosis of cancer."
+)
+gpda = cached.gp_direct_access_tests(snap, snap.version, month)
+if gpda.is_empty():
+    st.info("No records in the store carry a GP-direct-access cancer test group.")
+else:
+    for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
+        column.metric(row["test_group"], fmt.count(row["records"]))
+
+# --- Trend ----------------------------------------------------------------------------------
+st.subheader("Examinations per month by modality")
+trend = cached.monthly_trend(snap, snap.version, TREND_MONTHS, month)
+st.plotly_chart(trend_figure(trend), config={"displaylogo": False})
+st.caption(
+    f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity dips each "
+    "December with the holidays."
+)

@@ -1,0 +1,142 @@
+"""The read side's only door to the data: the current published snapshot, attached read-only.
+
+Why it looks like this (architecture §4 and §8):
+
+- The dashboard never opens the working store. `ingest/` publishes immutable snapshot files and
+  swaps a `CURRENT` pointer atomically; we attach the snapshot it names READ_ONLY to an
+  in-memory DuckDB database. A reader can then never see half a load, never blocks the writer,
+  and cannot write to anything by mistake: the only attached file is read-only, and after
+  attaching we switch external access off, so no query can read or write any other file
+  (read_csv, COPY ... TO, ATTACH) or reach the network. DuckDB refuses to switch that setting
+  back on while the database runs, so the protection lasts as long as the connection.
+- Because external access is off, this connection can never attach a newer snapshot. When
+  `CURRENT` moves we build a fresh `Snapshot` (new in-memory database, new ATTACH) and hand
+  that out; queries already running on the old one finish on it undisturbed (an old snapshot
+  file that the writer prunes stays readable through its open handle on POSIX).
+- Each query runs on its own cursor, so Streamlit's script threads can query the shared
+  connection concurrently. In DuckDB 2.x a cursor is a new connection to the same database and
+  does not inherit `USE`, so every cursor selects the snapshot catalog itself.
+- Callers pass values as bound parameters (`$name` placeholders and a dict); SQL text is never
+  built from values.
+
+`queries/` never imports Streamlit: caching keyed on `Snapshot.version` is the dashboard's job.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ingest.store import POINTER, current_snapshot, default_store_dir
+
+_CATALOG = "snap"  # the attached snapshot's name inside the in-memory database
+
+
+class NoStoreError(Exception):
+    """Nothing has been published at the store directory yet."""
+
+    def __init__(self, store_dir: Path) -> None:
+        self.store_dir = Path(store_dir)
+        super().__init__(
+            f"No published store at {self.store_dir}. Run `did demo` to build the demo store, "
+            "or `did submit FILE` to load a provider file."
+        )
+
+
+class Snapshot:
+    """One published snapshot, attached read-only. Create through `get_snapshot()`.
+
+    `version` is the snapshot's version string — its file name without `.duckdb`, the value
+    `ingest.store.publish()` returned and `store_meta.snapshot_version` holds. Use it as the
+    cache key for anything computed from this snapshot.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.version = self.path.stem
+        self._con = duckdb.connect(":memory:")
+        # ATTACH takes no bound parameters; the path is ours (from the pointer file), but quote
+        # it properly anyway.
+        quoted = str(self.path).replace("'", "''")
+        self._con.execute(f"ATTACH '{quoted}' AS {_CATALOG} (READ_ONLY)")
+        self._con.execute(f"USE {_CATALOG}")
+        self._con.execute("SET enable_external_access = false")
+        self._meta: dict[str, str] | None = None
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run one read-only statement on a new cursor and return its result as polars."""
+        cursor = self._con.cursor()
+        try:
+            cursor.execute(f"USE {_CATALOG}")
+            return cursor.sql(sql, params=params).pl()
+        finally:
+            cursor.close()
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """The snapshot's `store_meta` table as a dict (schema_version, published_at, ...)."""
+        if self._meta is None:
+            rows = self.query("SELECT key, value FROM store_meta")
+            self._meta = dict(zip(rows["key"].to_list(), rows["value"].to_list(), strict=True))
+        return self._meta
+
+    @property
+    def published_at(self) -> str | None:
+        """When the snapshot was published (ISO 8601, UTC), if the store recorded it."""
+        return self.meta.get("published_at")
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __repr__(self) -> str:
+        return f"Snapshot({self.version!r})"
+
+
+@dataclass
+class _Current:
+    pointer_stamp: tuple[int, int, int]  # CURRENT's (inode, size, mtime_ns)
+    snapshot: Snapshot
+
+
+_lock = threading.Lock()
+_current: dict[Path, _Current] = {}
+
+
+def get_snapshot(store_dir: Path | str | None = None) -> Snapshot:
+    """The shared Snapshot for the newest published snapshot of `store_dir`.
+
+    `store_dir` defaults to `ingest.store.default_store_dir()` ($DID_STORE_DIR or data/store).
+    Each call stats the CURRENT pointer (cheap); only when it has changed is it read, and a new
+    Snapshot attached if it names a different file. Raises NoStoreError when nothing is
+    published. Safe to call from several threads.
+    """
+    store_dir = Path(store_dir) if store_dir else default_store_dir()
+    key = store_dir.resolve()
+    with _lock:
+        try:
+            st = os.stat(store_dir / POINTER)
+        except FileNotFoundError:
+            _current.pop(key, None)
+            raise NoStoreError(store_dir) from None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        held = _current.get(key)
+        if held is not None and held.pointer_stamp == stamp:
+            return held.snapshot
+        path = current_snapshot(store_dir)
+        if path is None:
+            _current.pop(key, None)
+            raise NoStoreError(store_dir)
+        if held is not None and held.snapshot.path == path:
+            held.pointer_stamp = stamp
+            return held.snapshot
+        # The old Snapshot is not closed here: another thread may still be reading from it.
+        # It closes when the last reference goes.
+        snapshot = Snapshot(path)
+        _current[key] = _Current(stamp, snapshot)
+        return snapshot

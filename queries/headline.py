@@ -1,0 +1,210 @@
+"""National headline figures for the home page, read from the rollups and the submission table.
+
+Every activity count is by **activity month** — the month of the test date (architecture §4) —
+and comes from `rollup_activity`, never from a scan of `record`.
+
+"Latest complete month": the newest activity month we can show without it being visibly
+incomplete. Providers send month M's activity in period M+1, so the rule is: the month before
+the newest period that has an accepted submission. Records for that month may still arrive
+late (they are counted when they do), but the bulk has been submitted on time. This is the
+same convention as the published monthly DID statistics, which report a month once its main
+submission window has closed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+import polars as pl
+
+from ingest.spec import PATIENT_SOURCE_SETTING
+from queries.connection import Snapshot
+
+# Records whose NICIP code did not resolve to a modality are shown under this label.
+UNKNOWN_MODALITY = "Unknown"
+
+# The patient source setting code for GP direct access ('04'), taken from the spec's code list.
+GP_DIRECT_ACCESS = next(code for code, meaning in PATIENT_SOURCE_SETTING.items() if meaning == "GP direct access")
+
+# Submission statuses that mean "this file was accepted" (a superseded file was accepted, then
+# replaced by the provider's newer file for the same period).
+_ACCEPTED = ("accepted", "superseded")
+
+
+class ActivityTotals(NamedTuple):
+    this_month: int
+    same_month_last_year: int | None  # None when the store holds nothing for that month
+    last_12_months: int  # the 12 activity months ending with (and including) this month
+
+
+class ProvidersSubmitting(NamedTuple):
+    submitted: int
+    expected: int
+
+
+def latest_period(snap: Snapshot) -> date | None:
+    """The newest submission period (first day of the month) with an accepted file, if any."""
+    df = snap.query(
+        "SELECT max(period) AS period FROM submission WHERE status IN ($s1, $s2)",
+        {"s1": _ACCEPTED[0], "s2": _ACCEPTED[1]},
+    )
+    return df["period"][0]
+
+
+def latest_complete_month(snap: Snapshot) -> date | None:
+    """The month before the newest period with an accepted submission (see the module notes).
+
+    None when nothing has been accepted yet.
+    """
+    period = latest_period(snap)
+    return None if period is None else add_months(period, -1)
+
+
+def modality_totals(snap: Snapshot, month: date) -> pl.DataFrame:
+    """Examinations by modality: in `month`, in the same month a year earlier, and in the 12
+    months ending with `month`.
+
+    Columns: modality, this_month, same_month_last_year (null for every modality when the store
+    holds no records at all for that month), last_12_months. Modalities are those with records
+    in any of those 13 months, largest 12-month total first.
+    """
+    return snap.query(
+        """
+        WITH window_counts AS (
+            SELECT coalesce(modality, $unknown) AS modality, activity_month,
+                   sum(records) AS records
+            FROM rollup_activity
+            WHERE activity_month BETWEEN $year_ago AND $month
+            GROUP BY ALL
+        ),
+        coverage AS (
+            SELECT count(*) > 0 AS has_year_ago
+            FROM rollup_activity WHERE activity_month = $year_ago
+        )
+        SELECT modality,
+               coalesce(sum(records) FILTER (WHERE activity_month = $month), 0)::BIGINT
+                   AS this_month,
+               CASE WHEN (SELECT has_year_ago FROM coverage)
+                    THEN coalesce(sum(records) FILTER (WHERE activity_month = $year_ago), 0)
+               END::BIGINT AS same_month_last_year,
+               coalesce(sum(records) FILTER (WHERE activity_month > $year_ago), 0)::BIGINT
+                   AS last_12_months
+        FROM window_counts
+        GROUP BY modality
+        ORDER BY last_12_months DESC, modality
+        """,
+        {"unknown": UNKNOWN_MODALITY, "month": month, "year_ago": add_months(month, -12)},
+    )
+
+
+def activity_totals(snap: Snapshot, month: date) -> ActivityTotals:
+    """All examinations (every modality) for the same three figures as `modality_totals`."""
+    df = modality_totals(snap, month)
+    last_year = df["same_month_last_year"]
+    return ActivityTotals(
+        this_month=int(df["this_month"].sum()),
+        same_month_last_year=None if last_year.null_count() == df.height else int(last_year.sum()),
+        last_12_months=int(df["last_12_months"].sum()),
+    )
+
+
+def monthly_trend(snap: Snapshot, months: int = 24, end: date | None = None) -> pl.DataFrame:
+    """Examinations by activity month and modality, for the `months` months ending with `end`
+    (default: the latest complete month), zero-filled so every modality has every month.
+
+    Columns: activity_month, modality, records. The series starts no earlier than the store's
+    first activity month, so a young store is not padded with months it never covered.
+    """
+    end = end or latest_complete_month(snap)
+    if end is None:
+        return pl.DataFrame(
+            schema={"activity_month": pl.Date, "modality": pl.String, "records": pl.Int64}
+        )
+    return snap.query(
+        """
+        WITH bounds AS (
+            SELECT greatest(min(activity_month), $start) AS first_month, $end AS last_month
+            FROM rollup_activity
+            WHERE activity_month <= $end
+        ),
+        in_range AS (
+            SELECT r.* FROM rollup_activity r, bounds b
+            WHERE r.activity_month BETWEEN b.first_month AND b.last_month
+        ),
+        month_list AS (
+            SELECT unnest(generate_series(first_month, last_month, INTERVAL 1 MONTH))::DATE
+                   AS activity_month
+            FROM bounds WHERE first_month IS NOT NULL
+        ),
+        modality_list AS (
+            SELECT DISTINCT coalesce(modality, $unknown) AS modality FROM in_range
+        ),
+        counts AS (
+            SELECT activity_month, coalesce(modality, $unknown) AS modality,
+                   sum(records) AS records
+            FROM in_range GROUP BY ALL
+        )
+        SELECT m.activity_month, d.modality, coalesce(c.records, 0)::BIGINT AS records
+        FROM month_list m
+        CROSS JOIN modality_list d
+        LEFT JOIN counts c USING (activity_month, modality)
+        ORDER BY m.activity_month, d.modality
+        """,
+        {"unknown": UNKNOWN_MODALITY, "start": add_months(end, -(months - 1)), "end": end},
+    )
+
+
+def providers_submitting(snap: Snapshot, period: date) -> ProvidersSubmitting:
+    """How many providers have an accepted file for `period`, out of how many are expected.
+
+    Expected: providers with an accepted file in any of the 12 periods before `period`, plus
+    any provider that sent a file for `period` (accepted or not — a provider whose first file
+    was rejected is expected too).
+    """
+    df = snap.query(
+        """
+        SELECT
+            count(DISTINCT provider_code) FILTER (
+                WHERE period = $period AND status IN ($s1, $s2)) AS submitted,
+            count(DISTINCT provider_code) FILTER (
+                WHERE period = $period
+                   OR (period >= $first AND period < $period AND status IN ($s1, $s2))
+            ) AS expected
+        FROM submission
+        """,
+        {"period": period, "first": add_months(period, -12), "s1": _ACCEPTED[0], "s2": _ACCEPTED[1]},
+    )
+    return ProvidersSubmitting(int(df["submitted"][0]), int(df["expected"][0]))
+
+
+def gp_direct_access_tests(snap: Snapshot, month: date) -> pl.DataFrame:
+    """GP-direct-access examinations in `month` for each cancer test group.
+
+    Counts records with a test group and patient source '04' (GP direct access). Columns:
+    test_group, records. Lists every test group the store knows (zero when none this month),
+    most examinations first; the groups themselves come from the data (ingest derives them).
+    """
+    return snap.query(
+        """
+        WITH test_groups AS (
+            SELECT DISTINCT test_group FROM rollup_activity WHERE test_group IS NOT NULL
+        ),
+        this_month AS (
+            SELECT test_group, sum(records) AS records
+            FROM rollup_activity
+            WHERE test_group IS NOT NULL AND patient_source = $gpda AND activity_month = $month
+            GROUP BY test_group
+        )
+        SELECT g.test_group, coalesce(t.records, 0)::BIGINT AS records
+        FROM test_groups g LEFT JOIN this_month t USING (test_group)
+        ORDER BY records DESC, g.test_group
+        """,
+        {"gpda": GP_DIRECT_ACCESS, "month": month},
+    )
+
+
+def add_months(month: date, n: int) -> date:
+    """The first day of the month `n` months after `month` (n may be negative)."""
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)

@@ -1,0 +1,55 @@
+"""Where the data comes from: the reference-data notes shipped in data/reference/SOURCES.md, and
+what the store says about its own records.
+
+SOURCES.md is the one source of truth for reference-data provenance and attribution; the About
+page reads it at run time rather than copying it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from queries.connection import Snapshot
+
+SOURCES_FILE = Path(__file__).resolve().parent.parent / "data" / "reference" / "SOURCES.md"
+
+_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.*)$")
+_LICENCE = re.compile(r"licen[cs]e", re.IGNORECASE)
+
+
+def reference_sources(path: Path | None = None) -> str | None:
+    """The whole of SOURCES.md (Markdown), or None when the file is missing."""
+    try:
+        return Path(path or SOURCES_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def attribution_block(path: Path | None = None) -> str | None:
+    """The attribution statements reference-data licences require, as Markdown.
+
+    They are the block-quote lines (`> ...`) in the section under the licence summary heading
+    (the first heading that mentions "licence") up to the next heading. None when the file or
+    the block is missing.
+    """
+    text = reference_sources(path)
+    if text is None:
+        return None
+    quoted: list[str] = []
+    in_section = False
+    for line in text.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            if in_section:
+                break
+            in_section = bool(_LICENCE.search(heading["title"]))
+            continue
+        if in_section and line.startswith(">"):
+            quoted.append(line.rstrip())
+    return "\n".join(quoted) if quoted else None
+
+
+def is_synthetic(snap: Snapshot) -> bool:
+    """True when the store's records came from the synthetic generator (store_meta synthetic=true)."""
+    return snap.meta.get("synthetic", "").strip().lower() == "true"

@@ -1,0 +1,53 @@
+"""The chart builders and formatting helpers, tested directly (AppTest cannot look inside a
+Plotly chart)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from dashboard.components import formatting as fmt
+from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, trend_figure
+
+
+def trend_frame() -> pl.DataFrame:
+    months = [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
+    return pl.DataFrame({
+        "activity_month": months * 2,
+        "modality": ["CT"] * 3 + ["Plain radiography"] * 3,
+        "records": [10, 8, 11, 100, 70, 105],
+    })
+
+
+def test_trend_figure_has_one_line_per_modality_largest_first():
+    fig = trend_figure(trend_frame())
+    assert [t.name for t in fig.data] == ["Plain radiography", "CT"]
+    xray = fig.data[0]
+    assert list(xray.x) == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
+    assert list(xray.y) == [100, 70, 105]  # the December dip is in the data, not smoothed away
+    assert xray.line.color == NHS_BLUE
+    assert fig.data[1].line.color == NHS_COLOURS[1]
+    assert fig.layout.yaxis.title.text == "Examinations"
+
+
+def test_trend_figure_sorts_months_within_a_series():
+    fig = trend_figure(trend_frame().reverse())
+    assert list(fig.data[1].y) == [10, 8, 11]
+
+
+def test_trend_figure_of_nothing_is_an_empty_figure():
+    empty = pl.DataFrame(schema={"activity_month": pl.Date, "modality": pl.String, "records": pl.Int64})
+    assert len(trend_figure(empty).data) == 0
+
+
+def test_formatting():
+    assert fmt.count(1234567) == "1,234,567"
+    assert fmt.count(None) == "–"
+    assert fmt.month(date(2026, 2, 1)) == "February 2026"
+    assert fmt.change(14, 5) == "+180.0%"
+    assert fmt.change(9, 10) == "-10.0%"
+    assert fmt.change(3, 0) is None
+    assert fmt.change(3, None) is None
+    assert fmt.timestamp("2026-03-05T14:02:11.123456+00:00") == "2026-03-05 14:02 UTC"
+    assert fmt.timestamp(None) == "unknown"
