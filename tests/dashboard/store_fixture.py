@@ -132,6 +132,8 @@ def insert_records(
                 submission_id, provider, f"{provider}01", f"ACC{n:06d}", source, test_date,
                 modality, test_group, test_date.replace(day=1),
             ))
+    if not values:
+        return
     con.executemany(
         """
         INSERT INTO record (submission_id, provider_code, site_code, accession_number,

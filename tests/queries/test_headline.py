@@ -1,0 +1,203 @@
+"""queries.headline: each function on hand-written rows with numbers worked out by hand, and
+modality_totals against a naive polars recomputation over a few hundred generated records."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from ingest.store import publish
+from queries import headline
+from queries.connection import Snapshot, get_snapshot
+
+
+def _store_fixture() -> ModuleType:
+    # The hand-worked tiny store shared with the dashboard tests, loaded by file path (see
+    # tests/dashboard/conftest.py for why).
+    name = "did_test_store_fixture"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "dashboard" / "store_fixture.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+tiny = _store_fixture()
+
+
+def store_with(tmp_path: Path, records, submissions) -> Snapshot:
+    store_dir = tmp_path / "store"
+    con = tiny.open_working_store(store_dir)
+    try:
+        tiny.insert_submissions(con, submissions)
+        tiny.insert_records(con, records)
+        publish(con, store_dir)
+    finally:
+        con.close()
+    return get_snapshot(store_dir)
+
+
+@pytest.fixture
+def snap(tmp_path) -> Snapshot:
+    tiny.build_tiny_store(tmp_path / "store")
+    return get_snapshot(tmp_path / "store")
+
+
+# --- the hand-worked tiny store (figures in tests/dashboard/store_fixture.py) -----------------
+
+def test_latest_complete_month_is_the_month_before_the_newest_accepted_period(snap):
+    assert headline.latest_period(snap) == date(2026, 3, 1)
+    assert headline.latest_complete_month(snap) == date(2026, 2, 1)
+
+
+def test_modality_totals(snap):
+    got = headline.modality_totals(snap, date(2026, 2, 1))
+    expected = pl.DataFrame(
+        {
+            "modality": ["Plain radiography", "CT", "Ultrasound", "MRI", "Fluoroscopy", "Unknown"],
+            "this_month": [7, 2, 3, 1, 0, 1],
+            "same_month_last_year": [3, 0, 0, 2, 0, 0],
+            "last_12_months": [13, 5, 5, 2, 1, 1],
+        },
+        schema_overrides={c: pl.Int64 for c in ("this_month", "same_month_last_year", "last_12_months")},
+    )
+    assert_frame_equal(got, expected)
+
+
+def test_activity_totals(snap):
+    assert headline.activity_totals(snap, date(2026, 2, 1)) == (14, 5, 27)
+    # Jan 2026: 7; Jan 2025: 4; Feb 2025 .. Jan 2026: 5 + 3 + 3 + 7 = 18.
+    assert headline.activity_totals(snap, date(2026, 1, 1)) == (7, 4, 18)
+
+
+def test_same_month_last_year_is_none_when_the_store_did_not_cover_it(snap):
+    # Nothing at all in June 2024, so no comparison — not a comparison with zero.
+    totals = headline.modality_totals(snap, date(2025, 6, 1))
+    assert totals["same_month_last_year"].null_count() == totals.height
+    assert headline.activity_totals(snap, date(2025, 6, 1)) == (3, None, 12)
+
+
+def test_monthly_trend_is_zero_filled_and_starts_with_the_store(snap):
+    trend = headline.monthly_trend(snap)  # 24 months requested; the store begins Jan 2025
+    months = trend["activity_month"].unique().sort().to_list()
+    assert months[0] == date(2025, 1, 1)
+    assert months[-1] == date(2026, 2, 1)  # the latest complete month, not March's stray record
+    assert len(months) == 14
+    assert trend.height == 14 * 6  # every modality has every month
+    by_month = trend.group_by("activity_month").agg(pl.col("records").sum())
+    totals = dict(by_month.iter_rows())
+    assert totals[date(2025, 12, 1)] == 3
+    assert totals[date(2026, 1, 1)] == 7
+    assert totals[date(2026, 2, 1)] == 14
+    assert totals[date(2025, 4, 1)] == 0
+
+
+def test_monthly_trend_window(snap):
+    trend = headline.monthly_trend(snap, months=3)
+    assert trend["activity_month"].unique().sort().to_list() == [
+        date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+    # Fluoroscopy has no records in the window, so it is not listed.
+    assert sorted(trend["modality"].unique()) == ["CT", "MRI", "Plain radiography", "Ultrasound", "Unknown"]
+    row = trend.filter(pl.col("activity_month") == date(2025, 12, 1), pl.col("modality") == "MRI")
+    assert row["records"].to_list() == [1]
+
+
+def test_providers_submitting(snap):
+    # RAJ and RBK accepted for March 2026; RCF's file was rejected but it was accepted in
+    # July 2025; RDE was last accepted in February 2025, 13 periods back, so is not expected.
+    assert headline.providers_submitting(snap, date(2026, 3, 1)) == (2, 3)
+    # February 2026: RAJ accepted; RAJ (Mar 2025), RCF (Jul 2025), RBK (Jan 2026),
+    # RDE (Feb 2025) were all accepted within the 12 periods before.
+    assert headline.providers_submitting(snap, date(2026, 2, 1)) == (1, 4)
+
+
+def test_gp_direct_access_tests(snap):
+    got = headline.gp_direct_access_tests(snap, date(2026, 2, 1))
+    assert dict(got.iter_rows()) == tiny.GPDA_THIS_MONTH
+    assert got["test_group"].to_list()[:1] == ["Chest X-ray"]  # most first
+    # Jan 2026: the CT abdomen and pelvis record only. Feb 2025: 3 GPDA chest X-rays.
+    assert dict(headline.gp_direct_access_tests(snap, date(2026, 1, 1)).iter_rows())["CT abdomen and pelvis"] == 1
+    assert dict(headline.gp_direct_access_tests(snap, date(2025, 2, 1)).iter_rows())["Chest X-ray"] == 3
+
+
+def test_an_empty_store_has_no_latest_month(tmp_path):
+    snap = store_with(tmp_path, records=[], submissions=[
+        (1, "RAJ", date(2026, 3, 1), "rejected", "on_time")])
+    assert headline.latest_complete_month(snap) is None
+    assert headline.monthly_trend(snap).is_empty()
+    assert headline.providers_submitting(snap, date(2026, 3, 1)) == (0, 1)
+    assert headline.gp_direct_access_tests(snap, date(2026, 2, 1)).is_empty()
+
+
+# --- against a naive recomputation ----------------------------------------------------------
+
+MODALITIES = ["Plain radiography", "Ultrasound", "CT", "MRI", "Fluoroscopy", "Nuclear medicine", None]
+GROUPS = ["Chest X-ray", "CT chest", "Brain MRI", None, None, None]
+
+
+def generated_records(n: int, seed: int) -> list[tuple]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        test_date = date(rng.choice([2023, 2024, 2025]), rng.randint(1, 12), rng.randint(1, 28))
+        rows.append((test_date, rng.choice(["RAJ", "RBK", "RCF"]), rng.choice(MODALITIES),
+                     rng.choice(["01", "03", "04", "04", "05"]), rng.choice(GROUPS), 1))
+    return rows
+
+
+def naive_modality_totals(records: pl.DataFrame, month: date) -> pl.DataFrame:
+    year_ago = date(month.year - 1, month.month, 1)
+    first = headline.add_months(month, -11)
+    df = records.with_columns(pl.col("modality").fill_null(headline.UNKNOWN_MODALITY))
+    in_window = df.filter(pl.col("activity_month").is_between(year_ago, month))
+    covered = records.filter(pl.col("activity_month") == year_ago).height > 0
+    rows = []
+    for modality in in_window["modality"].unique():
+        mine = in_window.filter(pl.col("modality") == modality)
+        rows.append({
+            "modality": modality,
+            "this_month": mine.filter(pl.col("activity_month") == month).height,
+            "same_month_last_year": mine.filter(pl.col("activity_month") == year_ago).height if covered else None,
+            "last_12_months": mine.filter(pl.col("activity_month").is_between(first, month)).height,
+        })
+    return pl.DataFrame(rows, schema={"modality": pl.String, "this_month": pl.Int64,
+                                      "same_month_last_year": pl.Int64, "last_12_months": pl.Int64})
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_modality_totals_agrees_with_a_naive_count_of_records(tmp_path, seed):
+    snap = store_with(tmp_path, generated_records(400, seed),
+                      [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
+    records = snap.query("SELECT modality, activity_month FROM record")
+    assert records.height == 400
+    for month in (date(2023, 6, 1), date(2024, 1, 1), date(2024, 12, 1), date(2025, 12, 1)):
+        got = headline.modality_totals(snap, month)
+        want = naive_modality_totals(records, month)
+        assert_frame_equal(got, want, check_row_order=False)
+        assert got["last_12_months"].to_list() == sorted(got["last_12_months"].to_list(), reverse=True)
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_trend_and_gpda_agree_with_a_naive_count_of_records(tmp_path, seed):
+    snap = store_with(tmp_path, generated_records(300, seed),
+                      [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
+    records = snap.query("SELECT * FROM record")
+    trend = headline.monthly_trend(snap, months=36)
+    assert trend["records"].sum() == records.height  # every record is in one month and modality
+    month = date(2025, 7, 1)
+    want = records.filter(
+        pl.col("activity_month") == month, pl.col("patient_source") == "04", pl.col("test_group").is_not_null()
+    ).group_by("test_group").len()
+    got = headline.gp_direct_access_tests(snap, month)
+    assert dict(got.filter(pl.col("records") > 0).iter_rows()) == dict(want.iter_rows())
+    assert set(got["test_group"]) == set(records["test_group"].drop_nulls())
