@@ -31,7 +31,6 @@ def sidebar_snapshot_info() -> None:
     """Which snapshot the pages are reading, shown at the foot of the sidebar."""
     snap = snapshot_or_none()
     with st.sidebar:
-        st.divider()
         if snap is None:
             st.caption("No store published yet.")
         else:

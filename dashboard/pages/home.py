@@ -41,7 +41,9 @@ left.metric(
     f"Examinations in {fmt.month(month)}",
     fmt.count(totals.this_month),
     delta=fmt.change(totals.this_month, totals.same_month_last_year),
-    delta_description=f"vs {fmt.month(year_ago)}",
+    delta_description=f"vs {fmt.month(year_ago)}"
+    if totals.same_month_last_year is not None else None,
+    delta_color="off",
     help=f"{fmt.month(year_ago)}: {fmt.count(totals.same_month_last_year)}",
     border=True,
 )
@@ -65,11 +67,13 @@ by_modality = cached.modality_totals(snap, snap.version, month)
 for start in range(0, by_modality.height, METRICS_PER_ROW):
     columns = st.columns(METRICS_PER_ROW)
     for column, row in zip(columns, by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)):
+        delta = fmt.change(row["this_month"], row["same_month_last_year"])
         column.metric(
             row["modality"],
             fmt.count(row["this_month"]),
-            delta=fmt.change(row["this_month"], row["same_month_last_year"]),
-            delta_description=f"vs {fmt.month(year_ago)}",
+            delta=delta,
+            delta_description=f"vs {fmt.month(year_ago)}" if delta else None,
+            delta_color="off",
         )
 st.dataframe(
     by_modality.with_columns(
@@ -78,6 +82,8 @@ st.dataframe(
         .alias("change")
     ),
     hide_index=True,
+    placeholder="–",
+    column_order=["modality", "this_month", "same_month_last_year", "change", "last_12_months"],
     column_config={
         "modality": st.column_config.TextColumn("Modality"),
         "this_month": st.column_config.NumberColumn(fmt.month(month), format="localized"),
@@ -106,6 +112,6 @@ st.subheader("Examinations per month by modality")
 trend = cached.monthly_trend(snap, snap.version, TREND_MONTHS, month)
 st.plotly_chart(trend_figure(trend), config={"displaylogo": False})
 st.caption(
-    f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity dips each "
+    f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually dips each "
     "December with the holidays."
 )

@@ -1,0 +1,148 @@
+"""Fixtures for the browser tests: a running `streamlit run dashboard/app.py` over a store, and
+Debian's Chromium driven by Playwright.
+
+Environment:
+    DID_BROWSER_STORE_DIR  run against this published store instead of the hand-worked tiny one
+                           (e.g. the demo store, for README screenshots)
+    DID_SCREENSHOT_DIR     also save the screenshots there (e.g. docs/screenshots)
+    CI                     when true, a missing Chromium fails the tests instead of skipping them
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+STARTUP_SECONDS = 30
+
+
+def _store_fixture() -> ModuleType:
+    # The hand-worked tiny store, loaded by file path (see tests/dashboard/conftest.py).
+    name = "did_test_store_fixture"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "dashboard" / "store_fixture.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_store(tmp_path_factory) -> Path:
+    """The store the app serves: $DID_BROWSER_STORE_DIR, or a fresh hand-worked tiny store."""
+    given = os.environ.get("DID_BROWSER_STORE_DIR")
+    if given:
+        return Path(given)
+    store_dir = tmp_path_factory.mktemp("browser") / "store"
+    _store_fixture().build_tiny_store(store_dir)
+    return store_dir
+
+
+@pytest.fixture(scope="session")
+def app_url(browser_store: Path, tmp_path_factory) -> Iterator[str]:
+    """Start the dashboard as a subprocess, wait until it answers, stop it afterwards."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("w+")
+    env = {**os.environ, "DID_STORE_DIR": str(browser_store)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so the finalizer stops all of it
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s:\n{log.read()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright. Skipped when absent — except under CI, where it fails."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + "; browser tests must run in CI")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1500})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def save_screenshot(tmp_path):
+    """save_screenshot(page, name): into tmp_path, and into $DID_SCREENSHOT_DIR when set."""
+    def save(page, name: str) -> Path:
+        path = tmp_path / name
+        # Streamlit scrolls inside its own container, so the viewport is made tall enough for
+        # the whole page rather than relying on full_page.
+        page.screenshot(path=str(path))
+        target_dir = os.environ.get("DID_SCREENSHOT_DIR")
+        if target_dir:
+            Path(target_dir).mkdir(parents=True, exist_ok=True)
+            (Path(target_dir) / name).write_bytes(path.read_bytes())
+        return path
+    return save
