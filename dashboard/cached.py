@@ -44,7 +44,9 @@ def monthly_trend(_snap: Snapshot, version: str, months: int, end: date) -> pl.D
 
 
 @st.cache_data(**_CACHE)
-def providers_submitting(_snap: Snapshot, version: str, period: date) -> headline.ProvidersSubmitting:
+def providers_submitting(
+    _snap: Snapshot, version: str, period: date
+) -> headline.ProvidersSubmitting:
     return headline.providers_submitting(_snap, period)
 
 

@@ -25,7 +25,9 @@ from queries.connection import Snapshot
 UNKNOWN_MODALITY = "Unknown"
 
 # The patient source setting code for GP direct access ('04'), taken from the spec's code list.
-GP_DIRECT_ACCESS = next(code for code, meaning in PATIENT_SOURCE_SETTING.items() if meaning == "GP direct access")
+GP_DIRECT_ACCESS = next(
+    code for code, meaning in PATIENT_SOURCE_SETTING.items() if meaning == "GP direct access"
+)
 
 # Submission statuses that mean "this file was accepted" (a superseded file was accepted, then
 # replaced by the provider's newer file for the same period).
@@ -173,7 +175,8 @@ def providers_submitting(snap: Snapshot, period: date) -> ProvidersSubmitting:
             ) AS expected
         FROM submission
         """,
-        {"period": period, "first": add_months(period, -12), "s1": _ACCEPTED[0], "s2": _ACCEPTED[1]},
+        {"period": period, "first": add_months(period, -12),
+         "s1": _ACCEPTED[0], "s2": _ACCEPTED[1]},
     )
     return ProvidersSubmitting(int(df["submitted"][0]), int(df["expected"][0]))
 

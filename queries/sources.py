@@ -51,5 +51,8 @@ def attribution_block(path: Path | None = None) -> str | None:
 
 
 def is_synthetic(snap: Snapshot) -> bool:
-    """True when the store's records came from the synthetic generator (store_meta synthetic=true)."""
+    """True when the store's records came from the synthetic generator.
+
+    Read from store_meta: key `synthetic`, value `true`.
+    """
     return snap.meta.get("synthetic", "").strip().lower() == "true"

@@ -66,7 +66,8 @@ st.subheader(f"By modality, {fmt.month(month)}")
 by_modality = cached.modality_totals(snap, snap.version, month)
 for start in range(0, by_modality.height, METRICS_PER_ROW):
     columns = st.columns(METRICS_PER_ROW)
-    for column, row in zip(columns, by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)):
+    rows = by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)
+    for column, row in zip(columns, rows):
         delta = fmt.change(row["this_month"], row["same_month_last_year"])
         column.metric(
             row["modality"],
@@ -112,6 +113,6 @@ st.subheader("Examinations per month by modality")
 trend = cached.monthly_trend(snap, snap.version, TREND_MONTHS, month)
 st.plotly_chart(trend_figure(trend), config={"displaylogo": False})
 st.caption(
-    f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually dips each "
-    "December with the holidays."
+    f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually "
+    "dips each December with the holidays."
 )
