@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from ingest.nicip import TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
 from queries.connection import Snapshot
 
@@ -182,28 +183,33 @@ def providers_submitting(snap: Snapshot, period: date) -> ProvidersSubmitting:
 
 
 def gp_direct_access_tests(snap: Snapshot, month: date) -> pl.DataFrame:
-    """GP-direct-access examinations in `month` for each cancer test group.
+    """GP-direct-access examinations in `month` for each of the five cancer test groups.
 
     Counts records with a test group and patient source '04' (GP direct access). Columns:
-    test_group, records. Lists every test group the store knows (zero when none this month),
-    most examinations first; the groups themselves come from the data (ingest derives them).
+    test_group (the id the store holds), label, records. Every group in
+    `ingest.nicip.TEST_GROUPS` is listed, in its declared order, with zero when it has no
+    records; a group id found in the data but not declared there is appended, labelled by its id.
     """
-    return snap.query(
+    counts = snap.query(
         """
-        WITH test_groups AS (
-            SELECT DISTINCT test_group FROM rollup_activity WHERE test_group IS NOT NULL
-        ),
-        this_month AS (
-            SELECT test_group, sum(records) AS records
-            FROM rollup_activity
-            WHERE test_group IS NOT NULL AND patient_source = $gpda AND activity_month = $month
-            GROUP BY test_group
-        )
-        SELECT g.test_group, coalesce(t.records, 0)::BIGINT AS records
-        FROM test_groups g LEFT JOIN this_month t USING (test_group)
-        ORDER BY records DESC, g.test_group
+        SELECT test_group, sum(records)::BIGINT AS records
+        FROM rollup_activity
+        WHERE test_group IS NOT NULL AND patient_source = $gpda AND activity_month = $month
+        GROUP BY test_group
+        ORDER BY test_group
         """,
         {"gpda": GP_DIRECT_ACCESS, "month": month},
+    )
+    declared = pl.DataFrame(
+        {"test_group": list(TEST_GROUPS), "label": [g.label for g in TEST_GROUPS.values()]},
+        schema={"test_group": pl.String, "label": pl.String},
+    )
+    return declared.join(
+        counts, on="test_group", how="full", coalesce=True, maintain_order="left_right"
+    ).select(
+        "test_group",
+        pl.coalesce("label", "test_group").alias("label"),
+        pl.col("records").fill_null(0).cast(pl.Int64),
     )
 
 

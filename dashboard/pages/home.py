@@ -102,11 +102,8 @@ st.caption(
     "groups used for early diagnosis of cancer."
 )
 gpda = cached.gp_direct_access_tests(snap, snap.version, month)
-if gpda.is_empty():
-    st.info("No records in the store carry a GP-direct-access cancer test group.")
-else:
-    for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
-        column.metric(row["test_group"], fmt.count(row["records"]))
+for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
+    column.metric(row["label"], fmt.count(row["records"]))
 
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")

@@ -18,9 +18,9 @@ Hand-worked figures (latest accepted period March 2026, so latest complete month
     last 12 months (2025-03 .. 2026-02): 27 = Plain radiography 13, CT 5, Ultrasound 5, MRI 2,
     Fluoroscopy 1, Unknown 1.
 
-GP direct access (source 04) by test group in Feb 2026: Chest X-ray 2, CT chest 1,
-Ultrasound abdomen and pelvis 1, Brain MRI 0 (its only record is an outpatient one),
-CT abdomen and pelvis 0 (its record is in Jan 2026).
+GP direct access (source 04) by test group in Feb 2026: chest_xray 2, ct_chest 1,
+us_abdo_pelvis 1, mri_brain 0 (its only record is an outpatient one), ct_abdo_pelvis 0 (its
+record is in Jan 2026).
 
 Providers for period 2026-03: RAJ and RBK accepted, RCF rejected (but accepted in 2025-07),
 RDE last accepted 2025-01 (more than 12 periods back) -> 2 of 3.
@@ -49,14 +49,15 @@ MODALITY_LAST_YEAR = {"Plain radiography": 3, "MRI": 2, "Ultrasound": 0, "CT": 0
                       "Unknown": 0}
 MODALITY_LAST_12 = {"Plain radiography": 13, "CT": 5, "Ultrasound": 5, "MRI": 2, "Fluoroscopy": 1,
                     "Unknown": 1}
-GPDA_THIS_MONTH = {"Chest X-ray": 2, "CT chest": 1, "Ultrasound abdomen and pelvis": 1,
-                   "Brain MRI": 0, "CT abdomen and pelvis": 0}
+# by test group id, in ingest.nicip.TEST_GROUPS order
+GPDA_THIS_MONTH = {"chest_xray": 2, "ct_chest": 1, "ct_abdo_pelvis": 0, "us_abdo_pelvis": 1,
+                   "mri_brain": 0}
 PROVIDERS_SUBMITTING = (2, 3)
 
 # (test date, provider, modality, patient source, test group, how many records)
 RECORDS: list[tuple[date, str, str | None, str, str | None, int]] = [
     (date(2025, 1, 14), "RDE", "Plain radiography", "05", None, 4),
-    (date(2025, 2, 3), "RAJ", "Plain radiography", "04", "Chest X-ray", 3),
+    (date(2025, 2, 3), "RAJ", "Plain radiography", "04", "chest_xray", 3),
     (date(2025, 2, 20), "RAJ", "MRI", "03", None, 2),
     (date(2025, 6, 11), "RCF", "CT", "01", None, 2),
     (date(2025, 6, 12), "RCF", "Fluoroscopy", "03", None, 1),
@@ -64,13 +65,13 @@ RECORDS: list[tuple[date, str, str | None, str, str | None, int]] = [
     (date(2025, 12, 9), "RBK", "MRI", "03", None, 1),
     (date(2026, 1, 5), "RAJ", "Plain radiography", "05", None, 4),
     (date(2026, 1, 6), "RBK", "Ultrasound", "03", None, 2),
-    (date(2026, 1, 7), "RAJ", "CT", "04", "CT abdomen and pelvis", 1),
-    (date(2026, 2, 2), "RAJ", "Plain radiography", "04", "Chest X-ray", 2),
+    (date(2026, 1, 7), "RAJ", "CT", "04", "ct_abdo_pelvis", 1),
+    (date(2026, 2, 2), "RAJ", "Plain radiography", "04", "chest_xray", 2),
     (date(2026, 2, 3), "RAJ", "Plain radiography", "05", None, 3),
-    (date(2026, 2, 4), "RAJ", "CT", "04", "CT chest", 1),
+    (date(2026, 2, 4), "RAJ", "CT", "04", "ct_chest", 1),
     (date(2026, 2, 5), "RAJ", "CT", "01", None, 1),
-    (date(2026, 2, 6), "RAJ", "MRI", "03", "Brain MRI", 1),
-    (date(2026, 2, 9), "RBK", "Ultrasound", "04", "Ultrasound abdomen and pelvis", 1),
+    (date(2026, 2, 6), "RAJ", "MRI", "03", "mri_brain", 1),
+    (date(2026, 2, 9), "RBK", "Ultrasound", "04", "us_abdo_pelvis", 1),
     (date(2026, 2, 10), "RBK", "Ultrasound", "03", None, 2),
     (date(2026, 2, 11), "RBK", "Plain radiography", "05", None, 2),
     (date(2026, 2, 12), "RBK", None, "03", None, 1),

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from ingest.nicip import TEST_GROUPS
 from ingest.store import publish
 from queries import headline
 from queries.connection import Snapshot, get_snapshot
@@ -123,11 +124,26 @@ def test_providers_submitting(snap):
 
 def test_gp_direct_access_tests(snap):
     got = headline.gp_direct_access_tests(snap, date(2026, 2, 1))
-    assert dict(got.iter_rows()) == tiny.GPDA_THIS_MONTH
-    assert got["test_group"].to_list()[:1] == ["Chest X-ray"]  # most first
-    # Jan 2026: the CT abdomen and pelvis record only. Feb 2025: 3 GPDA chest X-rays.
-    assert dict(headline.gp_direct_access_tests(snap, date(2026, 1, 1)).iter_rows())["CT abdomen and pelvis"] == 1
-    assert dict(headline.gp_direct_access_tests(snap, date(2025, 2, 1)).iter_rows())["Chest X-ray"] == 3
+    assert got.columns == ["test_group", "label", "records"]
+    # All five groups, in the declared order, zero-filled.
+    assert dict(got.select("test_group", "records").iter_rows()) == tiny.GPDA_THIS_MONTH
+    assert got["test_group"].to_list() == list(TEST_GROUPS)
+    assert got["label"].to_list() == [g.label for g in TEST_GROUPS.values()]
+
+    def by_group(month: date) -> dict[str, int]:
+        return dict(headline.gp_direct_access_tests(snap, month).select("test_group", "records").iter_rows())
+
+    # Jan 2026: the CT abdomen & pelvis record only. Feb 2025: 3 GPDA chest X-rays.
+    assert by_group(date(2026, 1, 1)) == {**dict.fromkeys(TEST_GROUPS, 0), "ct_abdo_pelvis": 1}
+    assert by_group(date(2025, 2, 1))["chest_xray"] == 3
+
+
+def test_a_test_group_not_declared_in_nicip_is_still_counted(tmp_path):
+    snap = store_with(tmp_path, [(date(2026, 2, 3), "RAJ", "CT", "04", "ct_colon", 2)],
+                      [(1, "RAJ", date(2026, 3, 1), "accepted", "on_time")])
+    got = headline.gp_direct_access_tests(snap, date(2026, 2, 1))
+    assert got.row(-1) == ("ct_colon", "ct_colon", 2)
+    assert got["records"].sum() == 2
 
 
 def test_an_empty_store_has_no_latest_month(tmp_path):
@@ -136,13 +152,13 @@ def test_an_empty_store_has_no_latest_month(tmp_path):
     assert headline.latest_complete_month(snap) is None
     assert headline.monthly_trend(snap).is_empty()
     assert headline.providers_submitting(snap, date(2026, 3, 1)) == (0, 1)
-    assert headline.gp_direct_access_tests(snap, date(2026, 2, 1)).is_empty()
+    assert headline.gp_direct_access_tests(snap, date(2026, 2, 1))["records"].to_list() == [0] * 5
 
 
 # --- against a naive recomputation ----------------------------------------------------------
 
 MODALITIES = ["Plain radiography", "Ultrasound", "CT", "MRI", "Fluoroscopy", "Nuclear medicine", None]
-GROUPS = ["Chest X-ray", "CT chest", "Brain MRI", None, None, None]
+GROUPS = [*TEST_GROUPS, None, None, None, None]
 
 
 def generated_records(n: int, seed: int) -> list[tuple]:
@@ -199,5 +215,5 @@ def test_trend_and_gpda_agree_with_a_naive_count_of_records(tmp_path, seed):
         pl.col("activity_month") == month, pl.col("patient_source") == "04", pl.col("test_group").is_not_null()
     ).group_by("test_group").len()
     got = headline.gp_direct_access_tests(snap, month)
-    assert dict(got.filter(pl.col("records") > 0).iter_rows()) == dict(want.iter_rows())
-    assert set(got["test_group"]) == set(records["test_group"].drop_nulls())
+    assert dict(got.filter(pl.col("records") > 0).select("test_group", "records").iter_rows()) == dict(
+        want.iter_rows())
