@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.nicip import TEST_GROUPS
+from ingest.store import publish
 from queries import sources
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -132,3 +134,32 @@ def test_attribution_block_reads_only_the_licence_section(tmp_path):
         "> Contains OS data © Crown copyright and database right 2026."
     )
     assert sources.attribution_block(tmp_path / "missing.md") is None
+
+
+def test_home_with_an_accepted_file_but_no_records_shows_zeros(tmp_path, tiny, monkeypatch):
+    store_dir = tmp_path / "store"
+    con = tiny.open_working_store(store_dir)
+    try:
+        tiny.insert_submissions(con, [(1, "RAJ", date(2026, 3, 1), "accepted", "on_time")])
+        publish(con, store_dir)
+    finally:
+        con.close()
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    at = run_app()
+    shown = metrics(at)
+    assert shown["Examinations in February 2026"] == "0"
+    assert shown["Providers submitting for March 2026"] == "1 of 1"
+
+
+def test_home_with_only_rejected_files_says_there_is_nothing_to_show(tmp_path, tiny, monkeypatch):
+    store_dir = tmp_path / "store"
+    con = tiny.open_working_store(store_dir)
+    try:
+        tiny.insert_submissions(con, [(1, "RAJ", date(2026, 3, 1), "rejected", "on_time")])
+        publish(con, store_dir)
+    finally:
+        con.close()
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    at = run_app()
+    assert not at.metric
+    assert "no accepted submissions" in at.info[0].value
