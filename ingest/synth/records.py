@@ -1,0 +1,208 @@
+"""The fields of one provider-month's records, vectorised.
+
+Given which practice and record class each examination belongs to, this draws everything else:
+age and sex (from the practice's age-sex structure and the class's rate profile), the four
+dates, the site and accession number, the NICIP code, and the patient and referral fields. The
+result is a Polars frame with the 18 DID items typed (dates as `Date`) plus a few hidden `_`
+columns used by the file assembly; `writer.py` turns it into text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from ingest.synth import targets as T
+from ingest.synth.population import PracticeModel
+from ingest.synth.procedures import FEMALE_ONLY, MALE_ONLY, SEX_FALLBACK, CodeTable
+from ingest.synth.providers import ACUTE_SOURCES, ProviderModel
+
+INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))  # letters used in inward codes
+ETHNIC_CODES = np.array(list(T.ETHNIC_MIX), dtype=object)
+_ethnic_w = np.array(list(T.ETHNIC_MIX.values()))
+ETHNIC_CDF = np.cumsum(_ethnic_w) / _ethnic_w.sum()
+_NHS_WEIGHTS = np.arange(10, 1, -1)
+
+
+@dataclass
+class Context:
+    """What record building needs that does not change from month to month."""
+
+    model: PracticeModel
+    providers: ProviderModel
+    code_tables: list[CodeTable]
+    practice_code: np.ndarray  # (P,) object
+    outward: np.ndarray  # (P,) object: outward code of the practice postcode
+    class_modality: np.ndarray  # (C,) object
+    class_source: np.ndarray  # (C,) object
+    wait_median: np.ndarray  # (C,)
+    wait_sigma: np.ndarray  # (C,)
+    report_median: np.ndarray  # (C,)
+    report_sigma: np.ndarray  # (C,)
+    ethnic_unknown: np.ndarray  # (providers,) share Z/99
+    report_never: np.ndarray  # (providers,) share never reported by extraction
+
+
+def build_context(model: PracticeModel, providers: ProviderModel, code_tables: list[CodeTable],
+                  seed: int) -> Context:
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 6]))
+    n_prov = providers.providers.height
+    pc = model.practices["postcode"].fill_null("").to_numpy().astype(object)
+    outward = np.array([p.split(" ")[0] if p.strip() else "ZZ99" for p in pc], dtype=object)
+    cm = np.array([c.modality for c in model.classes], dtype=object)
+    cs = np.array([c.source for c in model.classes], dtype=object)
+    wm = np.array([T.REQUEST_WAIT[c.modality][c.source][0] for c in model.classes], float)
+    ws = np.array([T.REQUEST_WAIT[c.modality][c.source][1] for c in model.classes], float)
+    rm = np.array([T.REPORT_DELAY[c.modality][0] for c in model.classes], float)
+    rs = np.array([T.REPORT_DELAY[c.modality][1] for c in model.classes], float)
+    lo, hi = T.ETHNIC_NOT_STATED_RANGE
+    return Context(model, providers, code_tables,
+                   model.practices["practice_code"].to_numpy().astype(object), outward, cm, cs,
+                   wm, ws, rm, rs, rng.uniform(lo, hi, n_prov),
+                   rng.uniform(0.015, 0.07, n_prov))
+
+
+def _day_cdf(month: date, weekday_share: float) -> np.ndarray:
+    n = (date(month.year + month.month // 12, month.month % 12 + 1, 1) - month).days
+    wd = np.array([(month + timedelta(days=i)).weekday() < 5 for i in range(n)])
+    w = np.where(wd, weekday_share / wd.sum(), (1 - weekday_share) / max((~wd).sum(), 1))
+    return np.cumsum(w) / w.sum()
+
+
+def _floored_lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray, cap: int) -> np.ndarray:
+    x = np.exp(np.log(median + 0.5) + sigma * rng.standard_normal(len(median)))
+    return np.minimum(np.floor(x), cap).astype(np.int64)
+
+
+def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Valid 10-digit NHS numbers (Modulus 11), as int64; first digit 4, 6 or 7."""
+    body = rng.choice(np.array([4, 6, 7]), n) * 10 ** 8 + rng.integers(0, 10 ** 8, n)
+    check = np.zeros(n, np.int64)
+    todo = np.ones(n, bool)
+    while todo.any():
+        b = body[todo]
+        digits = (b[:, None] // 10 ** np.arange(8, -1, -1)) % 10
+        c = 11 - (digits @ _NHS_WEIGHTS) % 11
+        c = np.where(c == 11, 0, c)
+        bad = (c == 10) | (b % 10 ** 8 == 0)  # no check digit, or the N00000000N pattern
+        idx = np.flatnonzero(todo)
+        check[idx[~bad]] = c[~bad]
+        body[idx[bad]] = rng.choice(np.array([4, 6, 7]), bad.sum()) * 10 ** 8 + rng.integers(0, 10 ** 8, bad.sum())
+        todo[idx[~bad]] = False
+    return body * 10 + check
+
+
+def _hash7(x: np.ndarray) -> np.ndarray:
+    """A fixed scramble of small integers into 7-digit numbers (stable across runs)."""
+    return (x.astype(np.int64) * 7_368_787 + 1_234_567) % 10_000_000
+
+
+def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: date,
+                  practice: np.ndarray, cls: np.ndarray, trust: np.ndarray) -> pl.DataFrame:
+    n = len(practice)
+    model, pm = ctx.model, ctx.providers
+    age, sex = model.sample_age_sex(rng, practice, cls)
+    mod = ctx.class_modality[cls]
+    src = ctx.class_source[cls]
+
+    # test date: weekday pattern by patient source
+    day = np.zeros(n, np.int64)
+    for s in np.unique(src):
+        m = src == s
+        day[m] = np.searchsorted(_day_cdf(month, T.WEEKDAY_SHARE[s]), rng.random(m.sum()), side="right")
+    start = np.datetime64(month, "D")
+    test = start + day
+    wait = _floored_lognormal(rng, ctx.wait_median[cls], ctx.wait_sigma[cls], T.REQUEST_WAIT_MAX_DAYS)
+    request = test - wait
+    lag = np.searchsorted(np.array([0.6, 0.85, 0.95, 1.0]), rng.random(n), side="right")
+    received = request + np.minimum(lag, wait)
+    delay = _floored_lognormal(rng, ctx.report_median[cls], ctx.report_sigma[cls], T.REPORT_DELAY_MAX_DAYS)
+    report = test + delay
+    never = rng.random(n) < ctx.report_never[provider]
+
+    # site: by modality; inpatient and A&E work at the acute sites
+    site = np.empty(n, dtype=object)
+    acute = np.isin(src, ACUTE_SOURCES)
+    for m_ in np.unique(mod):
+        for a in (False, True):
+            sel = (mod == m_) & (acute == a)
+            if sel.any():
+                codes, cdf = pm.site_cdf[(provider, m_, a)]
+                site[sel] = codes[np.searchsorted(cdf, rng.random(sel.sum()), side="right").clip(0, len(codes) - 1)]
+
+    # NICIP code by class, then sex-specific codes fixed
+    code = np.empty(n, dtype=object)
+    for c in np.unique(cls):
+        sel = cls == c
+        code[sel] = ctx.code_tables[c].draw(rng, int(sel.sum()))
+    wrong_sex = (np.isin(code, list(FEMALE_ONLY)) & (sex == 0)) | (np.isin(code, list(MALE_ONLY)) & (sex == 1))
+    if wrong_sex.any():
+        code[wrong_sex] = [SEX_FALLBACK[c[0]] for c in code[wrong_sex]]
+
+    # birth date: exactly `age` whole years at the test date
+    years = age + np.where(age >= 95, np.minimum(rng.exponential(3, n), 10).astype(int), 0)
+    ty = test.astype("datetime64[Y]")
+    tm = test.astype("datetime64[M]")
+    anchor_month = (ty - years.astype("timedelta64[Y]")).astype("datetime64[M]") + (tm - ty.astype("datetime64[M]"))
+    dom = (test - tm.astype("datetime64[D]"))
+    anchor = anchor_month.astype("datetime64[D]") + dom
+    slipped = anchor.astype("datetime64[M]") != anchor_month  # 29 Feb in a common year
+    anchor = np.where(slipped, anchor_month.astype("datetime64[D]") + dom - 1, anchor)
+    birth = anchor - rng.integers(0, 365, n)
+    birth = np.minimum(birth, request + 180)  # babies: born at most 6 months after the request
+
+    gender = np.where(sex == 1, "2", "1").astype(object)
+    odd = rng.random(n)
+    gender[odd < 0.0005] = "0"
+    gender[(odd >= 0.0005) & (odd < 0.001)] = "9"
+
+    ethnic = ETHNIC_CODES[np.searchsorted(ETHNIC_CDF, rng.random(n), side="right").clip(0, len(ETHNIC_CODES) - 1)]
+    unknown = rng.random(n) < ctx.ethnic_unknown[provider]
+    ethnic = np.where(unknown, np.where(rng.random(n) < 0.6, "Z", "99"), ethnic).astype(object)
+
+    gpda = src == "04"
+    gp_ref = "G" + pl.Series(_hash7(practice * 8 + rng.integers(0, 8, n))).cast(pl.String).str.zfill(7)
+    cons_ref = "C" + pl.Series(_hash7(1_000_003 + provider * 512 + rng.integers(0, 300, n))).cast(pl.String).str.zfill(7)
+    trust_code = pm.providers["provider_code"].to_numpy().astype(object)
+    inward = (rng.integers(0, 10, n).astype(str).astype(object)
+              + INWARD_LETTERS[rng.integers(0, 20, n)].astype(object)
+              + INWARD_LETTERS[rng.integers(0, 20, n)].astype(object))
+
+    nhs = nhs_numbers(rng, n)
+    frame = pl.DataFrame({
+        "nhs_number": pl.Series(nhs).cast(pl.String).str.zfill(10),
+        "nhs_number_status": np.where(rng.random(n) < 0.98, "01", "02"),
+        "birth_date": birth.astype("datetime64[D]"),
+        "ethnic_category": ethnic.astype(str),
+        "gender": gender.astype(str),
+        "postcode": (ctx.outward[practice] + " " + inward).astype(str),
+        "practice_code": ctx.practice_code[practice].astype(str),
+        "patient_source": src.astype(str),
+        "referrer_code": pl.select(pl.when(pl.Series(gpda)).then(gp_ref).otherwise(cons_ref)).to_series(),
+        "referring_org_code": np.where(gpda, ctx.practice_code[practice], trust_code[trust]).astype(str),
+        "request_date": request,
+        "request_received_date": received,
+        "test_date": test,
+        "nicip_code": code.astype(str),
+        "snomed_code": pl.Series([None] * n, dtype=pl.String),
+        "report_date": report,
+        "site_code": site.astype(str),
+        "accession_number": pl.Series([None] * n, dtype=pl.String),
+        "_never_reported": never,
+        "_age": age,
+    })
+    return frame.with_columns(pl.col(c).cast(pl.Date) for c in
+                              ("birth_date", "request_date", "request_received_date", "test_date", "report_date"))
+
+
+def assign_accessions(frame: pl.DataFrame, rng: np.random.Generator, month: date, tag: str = "") -> pl.DataFrame:
+    """Accession numbers unique per site: site + yymm + optional tag + sequence in test-date order."""
+    yymm = f"{month.year % 100:02d}{month.month:02d}{tag}"
+    frame = frame.with_columns(_r=pl.Series(rng.random(frame.height))).sort("site_code", "test_date", "_r")
+    seq = frame.select(pl.int_range(1, pl.len() + 1).over("site_code")).to_series()
+    return frame.with_columns(
+        accession_number=pl.col("site_code") + pl.lit(yymm) + seq.cast(pl.String).str.zfill(6)
+    ).drop("_r")
