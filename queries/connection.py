@@ -61,12 +61,16 @@ class Snapshot:
         self.path = Path(path)
         self.version = self.path.stem
         self._con = duckdb.connect(":memory:")
-        # ATTACH takes no bound parameters; the path is ours (from the pointer file), but quote
-        # it properly anyway.
-        quoted = str(self.path).replace("'", "''")
-        self._con.execute(f"ATTACH '{quoted}' AS {_CATALOG} (READ_ONLY)")
-        self._con.execute(f"USE {_CATALOG}")
-        self._con.execute("SET enable_external_access = false")
+        try:
+            # ATTACH takes no bound parameters; the path is ours (from the pointer file), but
+            # quote it properly anyway.
+            quoted = str(self.path).replace("'", "''")
+            self._con.execute(f"ATTACH '{quoted}' AS {_CATALOG} (READ_ONLY)")
+            self._con.execute(f"USE {_CATALOG}")
+            self._con.execute("SET enable_external_access = false")
+        except BaseException:
+            self._con.close()
+            raise
         self._meta: dict[str, str] | None = None
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
