@@ -121,14 +121,11 @@ def _report(result, as_json: bool) -> int:
 
 
 def cmd_validate(args) -> int:
-    import duckdb
-
     from ingest.loader import load_file
-    from ingest.reference import load_reference
+    from ingest.store import checking_connection
 
     path, provider, period, submitted_on = _file_args(args)
-    con = duckdb.connect()
-    load_reference(con)
+    con = checking_connection(_store_dir(args))
     result = load_file(con, path, provider, period, submitted_on, dry_run=True)
     return _report(result, args.json)
 
@@ -284,8 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--period", type=_month, help="submission month YYYY-MM (default: from the file name)")
         v.add_argument("--submitted-on", type=_date, help="submission date YYYY-MM-DD (default: today)")
         v.add_argument("--json", action="store_true", help="print one JSON object")
-        if name == "submit":
-            store_opts(v)
+        store_opts(v)
         v.set_defaults(func=func)
 
     ld = sub.add_parser("load", help="submit every file of a `did synth` folder in manifest order")

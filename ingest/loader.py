@@ -79,10 +79,11 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
     return con.execute(sql, params or []).fetchall()[0][0]
 
 
-def check_file(con: duckdb.DuckDBPyConnection, path: Path, period: date, submitted_on: date) -> reader.ReadResult:
+def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period: date,
+               submitted_on: date) -> reader.ReadResult:
     """Read and validate into TEMP tables `typed` and `found` (no store tables touched)."""
     result = reader.read_file(con, path)
-    validation.build_typed(con, submitted_on, period)
+    validation.build_typed(con, submitted_on, period, provider)
     validation.run_rules(con)
     return result
 
@@ -102,7 +103,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
     out = LoadResult(file=path.name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
                      timeliness=timetable.timeliness(period, submitted_on))
     try:
-        read = check_file(con, path, period, submitted_on)
+        read = check_file(con, path, provider, period, submitted_on)
     except reader.FileError as err:
         out.file_errors = [{"code": err.code, "message": err.message}]
         out.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}

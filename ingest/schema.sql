@@ -78,3 +78,57 @@ CREATE TABLE IF NOT EXISTS store_meta (
     key   VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
 );
+
+-- Local procedure codes a provider has notified, each mapped to a national NICIP code.
+CREATE TABLE IF NOT EXISTS local_code (
+    provider_code VARCHAR NOT NULL,
+    local_code    VARCHAR NOT NULL,
+    nicip_code    VARCHAR NOT NULL,
+    notified_at   TIMESTAMP NOT NULL,
+    notified_by   VARCHAR,
+    PRIMARY KEY (provider_code, local_code)
+);
+
+-- Imaging sites (ODS site codes) and their providers. Loaded from a real ODS site file when
+-- one is available, or from the synthetic generator's sites.csv for the demo.
+CREATE TABLE IF NOT EXISTS ref_site (
+    site_code     VARCHAR PRIMARY KEY,
+    provider_code VARCHAR NOT NULL,
+    site_name     VARCHAR,
+    provider_name VARCHAR,
+    provider_type VARCHAR,
+    synthetic     BOOLEAN NOT NULL DEFAULT false,
+    latitude      DOUBLE,
+    longitude     DOUBLE,
+    open_date     DATE,
+    close_date    DATE
+);
+
+-- Scanners per site and modality (synthetic for the demo; `did reference load-equipment`).
+CREATE TABLE IF NOT EXISTS ref_equipment (
+    site_code                VARCHAR NOT NULL,
+    modality                 VARCHAR NOT NULL,
+    scanners                 INTEGER NOT NULL,
+    scheduled_hours_per_week DOUBLE,
+    synthetic                BOOLEAN NOT NULL DEFAULT false
+);
+
+-- Postcode -> LSOA (an ONSPD-style lookup). Empty until one is loaded; while empty, postcode
+-- existence (DIDS016) is not checked and records carry no LSOA.
+CREATE TABLE IF NOT EXISTS ref_postcode (
+    postcode  VARCHAR PRIMARY KEY,
+    lsoa_code VARCHAR
+);
+
+-- SNOMED CT imaging refset membership (999001111000000105). Empty until loaded; while empty
+-- only the code's own check digit and partition are verified (DIDS059).
+CREATE TABLE IF NOT EXISTS ref_snomed (
+    snomed_code VARCHAR PRIMARY KEY,
+    active      BOOLEAN NOT NULL
+);
+
+-- NICIP codes retired in an official release (DIDS077). Empty for the shipped code list.
+CREATE TABLE IF NOT EXISTS ref_nicip_retired (
+    nicip_code VARCHAR PRIMARY KEY,
+    retired_on DATE NOT NULL
+);

@@ -173,3 +173,22 @@ def _prune(snap_dir: Path, keep: str) -> None:
             old.unlink(missing_ok=True)
     for stale in snap_dir.glob(".*.partial"):
         stale.unlink(missing_ok=True)
+
+
+def checking_connection(store_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection for checking a file without loading it (`did validate`).
+
+    It sees the newest published snapshot's reference data and local codes when there is one
+    (read-only: nothing is written), otherwise an in-memory copy of the shipped reference data.
+    """
+    snapshot = current_snapshot(store_dir)
+    con = duckdb.connect()
+    if snapshot is not None:
+        con.execute("ATTACH ? AS published (READ_ONLY)", [str(snapshot)])
+        con.execute("USE published")
+        return con
+    from ingest.reference import load_reference
+
+    con.execute(_SCHEMA_SQL.read_text())
+    load_reference(con)
+    return con

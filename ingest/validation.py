@@ -110,7 +110,7 @@ RULES: tuple[Rule, ...] = (
          "'DIAGNOSTIC TEST REQUEST DATE ''' || request_date || ''' is not a valid CCYY-MM-DD date'"),
     Rule("DIDS027", REJECT, "request_date", "d_request_date > d_request_received_date",
          "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is after the REQUEST RECEIVED DATE ' || d_request_received_date"),
-    Rule("DIDS028", WARNING, "request_date", "d_request_date < d_test_date - INTERVAL 1 YEAR",
+    Rule("DIDS028", WARNING, "request_date", "date_diff('day', d_request_date, d_test_date) > 365",
          "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is more than a year before the test date ' || d_test_date"),
     Rule("DIDS031", REJECT, "request_date", "d_request_date < DATE '1970-01-01'",
          "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is before 1970-01-01'"),
@@ -120,7 +120,7 @@ RULES: tuple[Rule, ...] = (
          "'SERVICE REPORT ISSUE DATE ' || d_report_date || ' is before the REQUEST DATE ' || d_request_date"),
     Rule("DIDS036", REJECT, "request_received_date", _bad_date("request_received_date"),
          "'DIAGNOSTIC TEST REQUEST RECEIVED DATE ''' || request_received_date || ''' is not a valid CCYY-MM-DD date'"),
-    Rule("DIDS038", WARNING, "request_received_date", "d_request_received_date < d_test_date - INTERVAL 1 YEAR",
+    Rule("DIDS038", WARNING, "request_received_date", "date_diff('day', d_request_received_date, d_test_date) > 365",
          "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is more than a year before the test date ' || d_test_date"),
     Rule("DIDS040", REJECT, "request_received_date", "d_request_received_date < d_birth_date - INTERVAL 6 MONTH",
          "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is more than 6 months before the PERSON BIRTH DATE'"),
@@ -155,8 +155,8 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS067", REJECT, "site_code", _blank("site_code"),
          "'SITE CODE (OF IMAGING) is missing; it is mandatory'"),
     Rule("DIDS069", REJECT, "site_code",
-         f"{_present('site_code')} AND NOT regexp_full_match(site_code, '[A-Z0-9]{{3,12}}')",
-         "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not an ODS site code (3-12 letters and digits)'"),
+         f"{_present('site_code')} AND NOT regexp_full_match(trim(site_code), '[A-Za-z0-9]{{5,12}}')",
+         "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not an ODS site code (5-12 letters and digits)'"),
     Rule("DIDS070", REJECT, "accession_number", _blank("accession_number"),
          "'RADIOLOGICAL ACCESSION NUMBER is missing; it is mandatory'"),
     Rule("DIDS072", REJECT, "accession_number", f"{_present('accession_number')} AND length(accession_number) > 20",
@@ -164,23 +164,131 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS071", REJECT, "accession_number", "dup_rank > 1",
          "'the pair (RADIOLOGICAL ACCESSION NUMBER ''' || accession_number || ''', SITE CODE ''' || site_code "
          "|| ''') already appears at line ' || dup_first_line || '; each examination must have a unique pair'"),
+    # Checks against reference data in the store (ref_* tables, local_code).
+    Rule("DIDS074", REJECT, "postcode",
+         " AND ".join(_blank(c) for c in spec.DEMOGRAPHIC_FIELDS if c != "postcode")
+         + " AND regexp_matches(trim(postcode), '^[zZ]{2}99')",
+         "'the only personal and demographic item is a ZZ99 pseudo-postcode, which identifies no one; "
+         "send at least one other demographic item'"),
+    Rule("DIDS016", REJECT, "postcode",
+         f"{_present('postcode')} AND NOT regexp_matches(trim(postcode), '^[zZ]{{2}}99') "
+         "AND EXISTS (SELECT 1 FROM ref_postcode) "
+         "AND NOT EXISTS (SELECT 1 FROM ref_postcode p WHERE p.postcode = upper(trim(typed.postcode)))",
+         "'POSTCODE OF USUAL ADDRESS is not in the postcode reference data'"),
+    Rule("DIDS018", REJECT, "practice_code",
+         f"{_present('practice_code')} AND upper(trim(practice_code)) NOT IN {_codes(spec.DEFAULT_PRACTICE_CODES)} "
+         "AND NOT EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.practice_code)))",
+         "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' is not an ODS practice code "
+         "(use V81999 when the practice is not known)'"),
+    Rule("DIDS080", WARNING, "practice_code",
+         "EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.practice_code)) "
+         "AND (o.open_date > typed.d_test_date OR o.close_date < typed.d_test_date))",
+         "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' was not open on the test date ' || d_test_date"),
+    Rule("DIDS024", REJECT, "referring_org_code",
+         f"{_present('referring_org_code')} "
+         "AND NOT EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.referring_org_code))) "
+         "AND NOT EXISTS (SELECT 1 FROM ref_site s WHERE upper(trim(typed.referring_org_code)) "
+         "IN (s.site_code, s.provider_code))",
+         "'REFERRING ORGANISATION CODE ''' || referring_org_code || ''' is not in the ODS reference data'"),
+    Rule("DIDS079", WARNING, "referring_org_code",
+         "EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.referring_org_code)) "
+         "AND (o.open_date > coalesce(typed.d_request_date, typed.d_test_date) "
+         "OR o.close_date < coalesce(typed.d_request_date, typed.d_test_date)))",
+         "'REFERRING ORGANISATION CODE ''' || referring_org_code || ''' was not open on ' "
+         "|| coalesce(d_request_date, d_test_date) || ' (the request date, or the test date without one)'"),
+    Rule("DIDS057", REJECT, "nicip_code",
+         f"{_present('nicip_code')} "
+         "AND NOT EXISTS (SELECT 1 FROM ref_nicip n WHERE n.nicip_code = upper(trim(typed.nicip_code))) "
+         "AND NOT EXISTS (SELECT 1 FROM local_code l WHERE l.provider_code = typed.sub_provider "
+         "AND l.local_code = upper(trim(typed.nicip_code)))",
+         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' is neither a national NICIP code nor a local code "
+         "notified by ' || sub_provider || '; notify it first (did local-codes add --provider ' || sub_provider "
+         "|| ' --code ' || upper(trim(nicip_code)) || ' --maps-to <NICIP code>, or the Local codes page) "
+         "and submit the file again'"),
+    Rule("DIDS077", WARNING, "nicip_code",
+         "EXISTS (SELECT 1 FROM ref_nicip_retired r WHERE r.nicip_code = upper(trim(typed.nicip_code)) "
+         "AND r.retired_on <= typed.d_test_date)",
+         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' was retired before the test date; "
+         "future submissions of this code will be rejected'"),
+    Rule("DIDS059", REJECT, "snomed_code",
+         f"{_present('snomed_code')} AND trim(snomed_code) IN (SELECT code FROM snomed_invalid)",
+         "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is not a valid SNOMED CT concept id "
+         "(6-18 digits with a valid check digit)'"),
+    Rule("DIDS078", WARNING, "snomed_code",
+         "EXISTS (SELECT 1 FROM ref_snomed r WHERE r.snomed_code = trim(typed.snomed_code) AND NOT r.active)",
+         "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is inactive in the imaging reference set; "
+         "future submissions of this code will be rejected'"),
+    Rule("DIDS082", REJECT, "snomed_code",
+         f"{_present('nicip_code')} AND {_present('snomed_code')} "
+         "AND EXISTS (SELECT 1 FROM ref_nicip n WHERE n.nicip_code = upper(trim(typed.nicip_code)) "
+         "AND n.snomed_code IS NOT NULL AND n.snomed_code <> trim(typed.snomed_code))",
+         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' does not map to the IMAGING CODE (SNOMED CT) ''' "
+         "|| snomed_code || ''''"),
+    Rule("DIDS068", REJECT, "site_code",
+         "regexp_full_match(trim(site_code), '[A-Za-z0-9]{5,12}') AND EXISTS (SELECT 1 FROM ref_site) "
+         "AND NOT EXISTS (SELECT 1 FROM ref_site s WHERE s.site_code = upper(trim(typed.site_code)))",
+         "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not a known imaging site'"),
+    Rule("DIDS081", WARNING, "site_code",
+         "EXISTS (SELECT 1 FROM ref_site s WHERE s.site_code = upper(trim(typed.site_code)) "
+         "AND (s.open_date > typed.d_test_date OR s.close_date < typed.d_test_date))",
+         "'SITE CODE (OF IMAGING) ''' || site_code || ''' was not open on the test date ' || d_test_date"),
 )
 
 
 def build_typed(con: duckdb.DuckDBPyConnection, submitted_on: date, period_start: date,
-                source: str = "staging") -> None:
-    """TEMP table `typed`: staging plus parsed dates, the submission context and duplicate counts."""
+                provider: str, source: str = "staging") -> None:
+    """TEMP table `typed`: staging plus parsed dates, the submission context and duplicate ranks.
+
+    NHS numbers lose spaces and dashes first, as the national platform does.
+    """
     dates = ", ".join(f"try_strptime(trim({c}), '%Y-%m-%d')::DATE AS d_{c}" for c in spec.DATE_FIELDS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE typed AS
-        SELECT *, {dates}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
+        SELECT * REPLACE (regexp_replace(nhs_number, '[\\s-]', '', 'g') AS nhs_number),
+               {dates}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
+               $provider::VARCHAR AS sub_provider,
                row_number() OVER (PARTITION BY trim(site_code), trim(accession_number) ORDER BY line) AS dup_rank,
                min(line) OVER (PARTITION BY trim(site_code), trim(accession_number)) AS dup_first_line
         FROM {source}
         """,
-        {"sub_date": submitted_on, "period_start": period_start},
+        {"sub_date": submitted_on, "period_start": period_start, "provider": provider},
     )
+    codes = [r[0] for r in con.execute(
+        "SELECT DISTINCT trim(snomed_code) FROM typed WHERE nullif(trim(snomed_code), '') IS NOT NULL").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE snomed_invalid (code VARCHAR)")
+    bad = [c for c in codes if not snomed_id_valid(c)]
+    if bad:
+        con.executemany("INSERT INTO snomed_invalid VALUES (?)", [[c] for c in bad])
+
+
+# Verhoeff check digit tables (SNOMED CT Technical Implementation Guide, "Check digit").
+_VERHOEFF_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_VERHOEFF_P = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
+
+
+def snomed_id_valid(code: str) -> bool:
+    """A SNOMED CT concept id: 6-18 digits, no leading zero, concept partition (00 or 10), Verhoeff check.
+
+    Without the imaging refset loaded this is as far as validity can be checked offline.
+    """
+    if not (6 <= len(code) <= 18 and code.isdigit() and code[0] != "0"):
+        return False
+    if code[-3:-1] not in ("00", "10"):
+        return False
+    c = 0
+    for i, ch in enumerate(reversed(code)):
+        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
+    return c == 0
 
 
 def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES) -> None:

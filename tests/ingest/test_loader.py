@@ -143,7 +143,8 @@ def test_header_row_and_line_ends_are_detected(store_dir, tmp_path, header, line
     first_line = 2 if header else 1
     bad = didfiles.rows(2)
     bad[0]["gender"] = "7"
-    result = loader.load_file(duckdb.connect(), didfiles.write(tmp_path / "g.csv", bad, header=header,
+    result = loader.load_file(store.checking_connection(tmp_path / "none"),
+                              didfiles.write(tmp_path / "g.csv", bad, header=header,
                                                                 line_end=line_end),
                               "RR8", "2026-02", date(2026, 2, 10), dry_run=True)
     assert [(i["line"], i["code"]) for i in result.issues] == [(first_line, "DIDS014")]
