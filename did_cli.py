@@ -254,6 +254,34 @@ def cmd_reference_load_nicip(args) -> int:
     return EXIT_OK
 
 
+# --- local codes -------------------------------------------------------------------------------
+
+def cmd_local_codes(args) -> int:
+    from ingest import local_codes, store
+
+    store_dir = _store_dir(args)
+    if args.action == "list":
+        con = store.checking_connection(store_dir)
+        rows = local_codes.list_codes(con, args.provider)
+        print("provider,local_code,maps_to,notified_at")
+        for r in rows:
+            print(f"{r.provider_code},{r.local_code},{r.nicip_code},{r.notified_at:%Y-%m-%d %H:%M}")
+        return EXIT_OK
+    with store.writer(store_dir, wait_seconds=args.wait) as con:
+        try:
+            if args.action == "add":
+                lc = local_codes.add(con, args.provider, args.code, args.maps_to, notified_by=os.environ.get("USER"))
+                message = f"{lc.provider_code} local code {lc.local_code} now loads as NICIP {lc.nicip_code}"
+            else:
+                local_codes.remove(con, args.provider, args.code)
+                message = f"{args.provider.upper()} local code {args.code.upper()} removed"
+        except local_codes.LocalCodeError as exc:
+            raise UsageError(str(exc)) from None
+        store.publish(con, store_dir)
+    _say(message)
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,6 +329,21 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8501)
     sv.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
     sv.set_defaults(func=cmd_serve)
+
+    lc = sub.add_parser("local-codes", help="notify, list or remove a provider's local procedure codes")
+    lcsub = lc.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    lca = lcsub.add_parser("add", help="notify a local code and the national NICIP code it means")
+    lca.add_argument("--provider", required=True)
+    lca.add_argument("--code", required=True)
+    lca.add_argument("--maps-to", required=True, help="national NICIP code")
+    lcr = lcsub.add_parser("remove", help="withdraw a local code")
+    lcr.add_argument("--provider", required=True)
+    lcr.add_argument("--code", required=True)
+    lcl = lcsub.add_parser("list", help="list notified local codes")
+    lcl.add_argument("--provider")
+    for sp in (lca, lcr, lcl):
+        store_opts(sp)
+        sp.set_defaults(func=cmd_local_codes)
 
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)

@@ -233,14 +233,17 @@ def _insert_records(con, sid: int, provider: str, key: str) -> None:
                     WHEN {validation.REFERRER_OK} THEN trim(t.referrer_code) ELSE '99' END,
                nullif(upper(trim(t.referring_org_code)), ''),
                t.d_request_date, t.d_request_received_date, t.d_test_date, t.d_report_date,
-               nullif(upper(trim(t.nicip_code)), ''),
+               coalesce(l.nicip_code, nullif(upper(trim(t.nicip_code)), '')),
                nullif(trim(t.snomed_code), ''),
-               NULL,
+               l.local_code,
                n.modality, n.body_area, n.test_group,
                date_trunc('month', t.d_test_date)::DATE
         FROM typed t
         ANTI JOIN rejected_lines USING (line)
-        LEFT JOIN ref_nicip n ON n.nicip_code = upper(trim(t.nicip_code))
+        LEFT JOIN ref_nicip national ON national.nicip_code = upper(trim(t.nicip_code))
+        LEFT JOIN local_code l ON national.nicip_code IS NULL AND l.provider_code = $provider
+                              AND l.local_code = upper(trim(t.nicip_code))
+        LEFT JOIN ref_nicip n ON n.nicip_code = coalesce(l.nicip_code, upper(trim(t.nicip_code)))
         """,
         {"sid": sid, "provider": provider, "key": key},
     )

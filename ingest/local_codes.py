@@ -1,0 +1,70 @@
+"""Local procedure codes: a provider notifies a code of its own and the national code it means.
+
+A record whose procedure code is neither a national NICIP code nor a code its provider has
+notified is rejected (DIDS057) with a message saying how to notify it. A notified local code
+is loaded as its national code; the record keeps the local code too (`record.local_code`).
+Notifying applies to files submitted afterwards; records already rejected stay in quarantine
+until the provider submits the file again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+
+_CODE = re.compile(r"^[A-Z0-9]{2,18}$")
+
+
+class LocalCodeError(ValueError):
+    """A notification that cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True)
+class LocalCode:
+    provider_code: str
+    local_code: str
+    nicip_code: str
+    notified_at: datetime
+    notified_by: str | None
+
+
+def add(con: duckdb.DuckDBPyConnection, provider: str, code: str, maps_to: str, notified_by: str | None = None
+        ) -> LocalCode:
+    """Notify (or re-map) a provider's local code. Raises LocalCodeError with what to fix."""
+    provider, code, maps_to = provider.strip().upper(), code.strip().upper(), maps_to.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{3,5}", provider):
+        raise LocalCodeError(f"provider code {provider!r} is not an ODS code (3-5 letters and digits)")
+    if not _CODE.fullmatch(code):
+        raise LocalCodeError(f"local code {code!r} must be 2-18 letters and digits")
+    national = con.execute("SELECT 1 FROM ref_nicip WHERE nicip_code = ?", [code]).fetchall()
+    if national:
+        raise LocalCodeError(f"{code} is already a national NICIP code; it needs no notification")
+    target = con.execute("SELECT 1 FROM ref_nicip WHERE nicip_code = ?", [maps_to]).fetchall()
+    if not target:
+        raise LocalCodeError(f"{maps_to} is not a national NICIP code; a local code must map to one")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute(
+        "INSERT OR REPLACE INTO local_code VALUES (?, ?, ?, ?, ?)", [provider, code, maps_to, now, notified_by]
+    )
+    return LocalCode(provider, code, maps_to, now, notified_by)
+
+
+def remove(con: duckdb.DuckDBPyConnection, provider: str, code: str) -> None:
+    provider, code = provider.strip().upper(), code.strip().upper()
+    found = con.execute("SELECT 1 FROM local_code WHERE provider_code = ? AND local_code = ?",
+                        [provider, code]).fetchall()
+    if not found:
+        raise LocalCodeError(f"{provider} has not notified a local code {code}")
+    con.execute("DELETE FROM local_code WHERE provider_code = ? AND local_code = ?", [provider, code])
+
+
+def list_codes(con: duckdb.DuckDBPyConnection, provider: str | None = None) -> list[LocalCode]:
+    rows = con.execute(
+        "SELECT provider_code, local_code, nicip_code, notified_at, notified_by FROM local_code "
+        "WHERE ?::VARCHAR IS NULL OR provider_code = ? ORDER BY provider_code, local_code",
+        [provider and provider.upper(), provider and provider.upper()],
+    ).fetchall()
+    return [LocalCode(*r) for r in rows]
