@@ -30,8 +30,9 @@ def attribution_block(path: Path | None = None) -> str | None:
     """The attribution statements reference-data licences require, as Markdown.
 
     They are the block-quote lines (`> ...`) in the section under the licence summary heading
-    (the first heading that mentions "licence") up to the next heading. None when the file or
-    the block is missing.
+    (the first heading that mentions "licence") up to the next heading, returned as one
+    block quote with a hard line break after each statement. None when the file or the block
+    is missing.
     """
     text = reference_sources(path)
     if text is None:
@@ -47,7 +48,7 @@ def attribution_block(path: Path | None = None) -> str | None:
             continue
         if in_section and line.startswith(">"):
             quoted.append(line.rstrip())
-    return "\n".join(quoted) if quoted else None
+    return "  \n".join(quoted) if quoted else None
 
 
 def is_synthetic(snap: Snapshot) -> bool:

@@ -74,12 +74,16 @@ if full_sources:
 st.subheader("Imaging codes (NICIP)")
 st.markdown(
     """
-Examinations are coded with NICIP (the National Interim Clinical Imaging Procedure code set) or
-SNOMED CT. The full NICIP release — descriptions, active dates and the map to SNOMED CT — is
-distributed by NHS England through TRUD under its own licence and is **not redistributed
-here**. This project ships only the list of NICIP codes found in public sources, and derives
-each code's modality from its prefix: a heuristic, not the authoritative NICIP→SNOMED CT
-mapping the national platform uses. Modality figures here may therefore differ from official
-DID statistics.
+Examinations are coded with NICIP (the National Interim Clinical Imaging Procedure code set,
+published by NHS England through TRUD) or SNOMED CT. **The NICIP code list shipped with this
+project is not covered by the Open Government Licence, and its licence has not been verified.**
+It is a list of codes only — no descriptions, SNOMED CT map or active dates — obtained from the
+public GitHub repository timgentry/dids-on-fhir, and is used for validation and lookups only.
+Each code's modality, body area and GP-direct-access test group are inferred from the code's
+letters, not taken from the official NICIP→SNOMED CT mapping, so modality figures here may
+differ from official DID statistics. An official NICIP release can replace the list with
+`did reference load-nicip FILE`.
+
+NICIP (National Interim Clinical Imaging Procedure) codes © NHS England.
 """
 )
