@@ -71,8 +71,8 @@ def cmd_synth(args) -> int:
     started = time.perf_counter()
     manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
                               clean=args.clean, progress=_say)
-    files = len(manifest.files)
-    _say(f"wrote {files} files, {manifest.total_records:,} records to {args.out} "
+    totals = manifest.totals
+    _say(f"wrote {totals['files']} files, {totals['records']:,} records to {args.out} "
          f"in {time.perf_counter() - started:.1f} s")
     return EXIT_OK
 
@@ -150,8 +150,14 @@ def load_manifest(con, folder: Path, progress=_say) -> dict:
     manifest = folder / "manifest.csv"
     if not manifest.exists():
         raise UsageError(f"{folder} has no manifest.csv: give the folder `did synth --out` wrote")
+    from ingest.sites import load_equipment, load_sites
+
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))
+    if (folder / "sites.csv").exists():
+        load_sites(con, folder / "sites.csv")
+    if (folder / "equipment.csv").exists():
+        load_equipment(con, folder / "equipment.csv")
     totals = {"files": 0, "rejected_files": 0, "records": 0, "accepted": 0}
     started = time.perf_counter()
     for i, row in enumerate(rows, 1):
@@ -282,6 +288,18 @@ def cmd_local_codes(args) -> int:
     return EXIT_OK
 
 
+def cmd_reference_load_sites(args) -> int:
+    from ingest import sites, store
+
+    store_dir = _store_dir(args)
+    load = sites.load_sites if args.what == "sites" else sites.load_equipment
+    with store.writer(store_dir, wait_seconds=args.wait) as con:
+        n = load(con, Path(args.file))
+        store.publish(con, store_dir)
+    _say(f"{args.what} reference replaced: {n:,} rows from {args.file}")
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -347,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)
+    for what in ("sites", "equipment"):
+        rs = rsub.add_parser(f"load-{what}", help=f"replace the {what} reference with a CSV file (see ingest/sites.py)")
+        rs.add_argument("file")
+        store_opts(rs)
+        rs.set_defaults(func=cmd_reference_load_sites, what=what)
     rn = rsub.add_parser("load-nicip", help="replace the NICIP code list with an official release CSV")
     rn.add_argument("file")
     store_opts(rn)

@@ -142,28 +142,23 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
         _supersede_earlier(con, provider, period, sid)
         con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines AS "
                     "SELECT DISTINCT line FROM found WHERE severity = 'reject'")
-        replaced = _scalar(
-            con,
-            """
-            SELECT count(*) FROM record r
-            WHERE EXISTS (SELECT 1 FROM typed t ANTI JOIN rejected_lines USING (line)
-                          WHERE trim(t.site_code) = r.site_code AND trim(t.accession_number) = r.accession_number)
-            """,
-        )
-        con.execute(
+        # DELETE reports how many rows it removed: the records this file replaces.
+        replaced = con.execute(
             """
             DELETE FROM record r
-            WHERE EXISTS (SELECT 1 FROM typed t ANTI JOIN rejected_lines USING (line)
+            WHERE r.site_code IN (SELECT DISTINCT trim(site_code) FROM typed)
+              AND EXISTS (SELECT 1 FROM typed t ANTI JOIN rejected_lines USING (line)
                           WHERE trim(t.site_code) = r.site_code AND trim(t.accession_number) = r.accession_number)
             """
-        )
+        ).fetchall()[0][0]
         _insert_records(con, sid, provider, key)
         con.execute("INSERT INTO issue SELECT ?, line, code, severity, field, message FROM found", [sid])
-        con.execute(
-            f"INSERT INTO quarantine SELECT ?, t.line, {_RAW_ROW_SQL}, ? "
-            "FROM staging t SEMI JOIN rejected_lines USING (line)",
-            [sid, datetime.now(timezone.utc).replace(tzinfo=None)],
-        )
+        if rejected:
+            con.execute(
+                f"INSERT INTO quarantine SELECT ?, t.line, {_RAW_ROW_SQL}, ? "
+                "FROM staging t SEMI JOIN rejected_lines USING (line)",
+                [sid, datetime.now(timezone.utc).replace(tzinfo=None)],
+            )
         con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
         con.execute("COMMIT")
     except BaseException:

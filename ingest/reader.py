@@ -111,17 +111,17 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
     _sniff(path)
     columns = {name: "VARCHAR" for name in spec.COLUMNS}
     try:
-        rel = con.sql(
-            """
-            SELECT * FROM read_csv(
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table}_raw AS
+            SELECT row_number() OVER () AS line, * FROM read_csv(
                 $path, columns = $columns, header = false, delim = ',', quote = '"',
                 escape = '"', auto_detect = false, strict_mode = true, null_padding = false,
                 max_line_size = $max_line, encoding = 'utf-8', all_varchar = true
             )
             """,
-            params={"path": str(path), "columns": columns, "max_line": MAX_LINE_BYTES},
+            {"path": str(path), "columns": columns, "max_line": MAX_LINE_BYTES},
         )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_raw AS SELECT row_number() OVER () AS line, * FROM rel")
     except duckdb.Error as exc:
         raise FileError("DIDS075", _explain_csv_error(path, exc)) from None
     first = con.execute(f"SELECT * EXCLUDE (line) FROM {table}_raw WHERE line = 1").fetchall()

@@ -164,7 +164,8 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS071", REJECT, "accession_number", "dup_rank > 1",
          "'the pair (RADIOLOGICAL ACCESSION NUMBER ''' || accession_number || ''', SITE CODE ''' || site_code "
          "|| ''') already appears at line ' || dup_first_line || '; each examination must have a unique pair'"),
-    # Checks against reference data in the store (ref_* tables, local_code).
+    # Checks against reference data in the store (ref_* tables, local_code): the lookups are
+    # joined once in build_typed (columns x_*), so each rule is a plain column test.
     Rule("DIDS074", REJECT, "postcode",
          " AND ".join(_blank(c) for c in spec.DEMOGRAPHIC_FIELDS if c != "postcode")
          + " AND regexp_matches(trim(postcode), '^[zZ]{2}99')",
@@ -172,85 +173,89 @@ RULES: tuple[Rule, ...] = (
          "send at least one other demographic item'"),
     Rule("DIDS016", REJECT, "postcode",
          f"{_present('postcode')} AND NOT regexp_matches(trim(postcode), '^[zZ]{{2}}99') "
-         "AND EXISTS (SELECT 1 FROM ref_postcode) "
-         "AND NOT EXISTS (SELECT 1 FROM ref_postcode p WHERE p.postcode = upper(trim(typed.postcode)))",
+         "AND x_postcodes_loaded AND x_postcode IS NULL",
          "'POSTCODE OF USUAL ADDRESS is not in the postcode reference data'"),
     Rule("DIDS018", REJECT, "practice_code",
          f"{_present('practice_code')} AND upper(trim(practice_code)) NOT IN {_codes(spec.DEFAULT_PRACTICE_CODES)} "
-         "AND NOT EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.practice_code)))",
+         "AND x_practice IS NULL",
          "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' is not an ODS practice code "
          "(use V81999 when the practice is not known)'"),
     Rule("DIDS080", WARNING, "practice_code",
-         "EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.practice_code)) "
-         "AND (o.open_date > typed.d_test_date OR o.close_date < typed.d_test_date))",
+         "x_practice_open > d_test_date OR x_practice_close < d_test_date",
          "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' was not open on the test date ' || d_test_date"),
     Rule("DIDS024", REJECT, "referring_org_code",
-         f"{_present('referring_org_code')} "
-         "AND NOT EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.referring_org_code))) "
-         "AND NOT EXISTS (SELECT 1 FROM ref_site s WHERE upper(trim(typed.referring_org_code)) "
-         "IN (s.site_code, s.provider_code))",
+         f"{_present('referring_org_code')} AND x_referrer_org IS NULL",
          "'REFERRING ORGANISATION CODE ''' || referring_org_code || ''' is not in the ODS reference data'"),
     Rule("DIDS079", WARNING, "referring_org_code",
-         "EXISTS (SELECT 1 FROM ref_org o WHERE o.org_code = upper(trim(typed.referring_org_code)) "
-         "AND (o.open_date > coalesce(typed.d_request_date, typed.d_test_date) "
-         "OR o.close_date < coalesce(typed.d_request_date, typed.d_test_date)))",
+         "x_referrer_open > coalesce(d_request_date, d_test_date) "
+         "OR x_referrer_close < coalesce(d_request_date, d_test_date)",
          "'REFERRING ORGANISATION CODE ''' || referring_org_code || ''' was not open on ' "
          "|| coalesce(d_request_date, d_test_date) || ' (the request date, or the test date without one)'"),
     Rule("DIDS057", REJECT, "nicip_code",
-         f"{_present('nicip_code')} "
-         "AND NOT EXISTS (SELECT 1 FROM ref_nicip n WHERE n.nicip_code = upper(trim(typed.nicip_code))) "
-         "AND NOT EXISTS (SELECT 1 FROM local_code l WHERE l.provider_code = typed.sub_provider "
-         "AND l.local_code = upper(trim(typed.nicip_code)))",
+         f"{_present('nicip_code')} AND x_nicip IS NULL AND x_local_nicip IS NULL",
          "'IMAGING CODE (NICIP) ''' || nicip_code || ''' is neither a national NICIP code nor a local code "
          "notified by ' || sub_provider || '; notify it first (did local-codes add --provider ' || sub_provider "
          "|| ' --code ' || upper(trim(nicip_code)) || ' --maps-to <NICIP code>, or the Local codes page) "
          "and submit the file again'"),
-    Rule("DIDS077", WARNING, "nicip_code",
-         "EXISTS (SELECT 1 FROM ref_nicip_retired r WHERE r.nicip_code = upper(trim(typed.nicip_code)) "
-         "AND r.retired_on <= typed.d_test_date)",
-         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' was retired before the test date; "
-         "future submissions of this code will be rejected'"),
+    Rule("DIDS077", WARNING, "nicip_code", "x_nicip_retired_on <= d_test_date",
+         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' was retired on ' || x_nicip_retired_on "
+         "|| ', before the test date; future submissions of this code will be rejected'"),
     Rule("DIDS059", REJECT, "snomed_code",
          f"{_present('snomed_code')} AND trim(snomed_code) IN (SELECT code FROM snomed_invalid)",
          "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is not a valid SNOMED CT concept id "
          "(6-18 digits with a valid check digit)'"),
-    Rule("DIDS078", WARNING, "snomed_code",
-         "EXISTS (SELECT 1 FROM ref_snomed r WHERE r.snomed_code = trim(typed.snomed_code) AND NOT r.active)",
+    Rule("DIDS078", WARNING, "snomed_code", "NOT x_snomed_active",
          "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is inactive in the imaging reference set; "
          "future submissions of this code will be rejected'"),
     Rule("DIDS082", REJECT, "snomed_code",
-         f"{_present('nicip_code')} AND {_present('snomed_code')} "
-         "AND EXISTS (SELECT 1 FROM ref_nicip n WHERE n.nicip_code = upper(trim(typed.nicip_code)) "
-         "AND n.snomed_code IS NOT NULL AND n.snomed_code <> trim(typed.snomed_code))",
+         f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> trim(snomed_code)",
          "'IMAGING CODE (NICIP) ''' || nicip_code || ''' does not map to the IMAGING CODE (SNOMED CT) ''' "
-         "|| snomed_code || ''''"),
+         "|| snomed_code || ''' (it maps to ' || x_nicip_snomed || ')'"),
     Rule("DIDS068", REJECT, "site_code",
-         "regexp_full_match(trim(site_code), '[A-Za-z0-9]{5,12}') AND EXISTS (SELECT 1 FROM ref_site) "
-         "AND NOT EXISTS (SELECT 1 FROM ref_site s WHERE s.site_code = upper(trim(typed.site_code)))",
+         "regexp_full_match(trim(site_code), '[A-Za-z0-9]{5,12}') AND x_sites_loaded AND x_site IS NULL",
          "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not a known imaging site'"),
     Rule("DIDS081", WARNING, "site_code",
-         "EXISTS (SELECT 1 FROM ref_site s WHERE s.site_code = upper(trim(typed.site_code)) "
-         "AND (s.open_date > typed.d_test_date OR s.close_date < typed.d_test_date))",
+         "x_site_open > d_test_date OR x_site_close < d_test_date",
          "'SITE CODE (OF IMAGING) ''' || site_code || ''' was not open on the test date ' || d_test_date"),
 )
 
 
 def build_typed(con: duckdb.DuckDBPyConnection, submitted_on: date, period_start: date,
                 provider: str, source: str = "staging") -> None:
-    """TEMP table `typed`: staging plus parsed dates, the submission context and duplicate ranks.
+    """TEMP table `typed`: staging plus parsed dates, the submission context, duplicate ranks and
+    the reference lookups (`x_*`) the rules need, each joined once.
 
     NHS numbers lose spaces and dashes first, as the national platform does.
     """
-    dates = ", ".join(f"try_strptime(trim({c}), '%Y-%m-%d')::DATE AS d_{c}" for c in spec.DATE_FIELDS)
+    dates = ", ".join(f"try_strptime(trim(s.{c}), '%Y-%m-%d')::DATE AS d_{c}" for c in spec.DATE_FIELDS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE typed AS
-        SELECT * REPLACE (regexp_replace(nhs_number, '[\\s-]', '', 'g') AS nhs_number),
+        WITH site_orgs AS (SELECT site_code AS code FROM ref_site UNION SELECT provider_code FROM ref_site)
+        SELECT s.* REPLACE (regexp_replace(s.nhs_number, '[\\s-]', '', 'g') AS nhs_number),
                {dates}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
                $provider::VARCHAR AS sub_provider,
-               row_number() OVER (PARTITION BY trim(site_code), trim(accession_number) ORDER BY line) AS dup_rank,
-               min(line) OVER (PARTITION BY trim(site_code), trim(accession_number)) AS dup_first_line
-        FROM {source}
+               row_number() OVER (PARTITION BY trim(s.site_code), trim(s.accession_number) ORDER BY s.line)
+                   AS dup_rank,
+               min(s.line) OVER (PARTITION BY trim(s.site_code), trim(s.accession_number)) AS dup_first_line,
+               pr.org_code AS x_practice, pr.open_date AS x_practice_open, pr.close_date AS x_practice_close,
+               coalesce(ro.org_code, so.code) AS x_referrer_org,
+               ro.open_date AS x_referrer_open, ro.close_date AS x_referrer_close,
+               n.nicip_code AS x_nicip, n.snomed_code AS x_nicip_snomed, lc.nicip_code AS x_local_nicip,
+               rt.retired_on AS x_nicip_retired_on, sn.active AS x_snomed_active,
+               st.site_code AS x_site, st.open_date AS x_site_open, st.close_date AS x_site_close,
+               (SELECT count(*) > 0 FROM ref_site) AS x_sites_loaded,
+               pc.postcode AS x_postcode, (SELECT count(*) > 0 FROM ref_postcode) AS x_postcodes_loaded
+        FROM {source} s
+        LEFT JOIN ref_org pr ON pr.org_code = upper(trim(s.practice_code))
+        LEFT JOIN ref_org ro ON ro.org_code = upper(trim(s.referring_org_code))
+        LEFT JOIN site_orgs so ON so.code = upper(trim(s.referring_org_code))
+        LEFT JOIN ref_nicip n ON n.nicip_code = upper(trim(s.nicip_code))
+        LEFT JOIN local_code lc ON lc.provider_code = $provider AND lc.local_code = upper(trim(s.nicip_code))
+        LEFT JOIN ref_nicip_retired rt ON rt.nicip_code = upper(trim(s.nicip_code))
+        LEFT JOIN ref_snomed sn ON sn.snomed_code = trim(s.snomed_code)
+        LEFT JOIN ref_site st ON st.site_code = upper(trim(s.site_code))
+        LEFT JOIN ref_postcode pc ON pc.postcode = upper(trim(s.postcode))
         """,
         {"sub_date": submitted_on, "period_start": period_start, "provider": provider},
     )
