@@ -227,7 +227,12 @@ def build_typed(con: duckdb.DuckDBPyConnection, submitted_on: date, period_start
 
     NHS numbers lose spaces and dashes first, as the national platform does.
     """
-    dates = ", ".join(f"try_strptime(trim(s.{c}), '%Y-%m-%d')::DATE AS d_{c}" for c in spec.DATE_FIELDS)
+    # CCYY-MM-DD exactly: strptime alone would also take 2026-1-2.
+    dates = ", ".join(
+        f"CASE WHEN regexp_full_match(trim(s.{c}), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+        f"THEN try_strptime(trim(s.{c}), '%Y-%m-%d')::DATE END AS d_{c}"
+        for c in spec.DATE_FIELDS
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE typed AS
