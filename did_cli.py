@@ -292,11 +292,25 @@ def cmd_reference_load_sites(args) -> int:
     from ingest import sites, store
 
     store_dir = _store_dir(args)
-    load = sites.load_sites if args.what == "sites" else sites.load_equipment
+    from ingest import timetable
+
+    load = {"sites": sites.load_sites, "equipment": sites.load_equipment,
+            "timetable": timetable.load_timetable}[args.what]
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         n = load(con, Path(args.file))
         store.publish(con, store_dir)
     _say(f"{args.what} reference replaced: {n:,} rows from {args.file}")
+    return EXIT_OK
+
+
+def cmd_quarantine_purge(args) -> int:
+    from ingest import quarantine, store
+
+    store_dir = _store_dir(args)
+    with store.writer(store_dir, wait_seconds=args.wait) as con:
+        n = quarantine.purge(con, args.older_than)
+        store.publish(con, store_dir)
+    _say(f"purged {n:,} quarantined records older than {args.older_than} days")
     return EXIT_OK
 
 
@@ -363,10 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
         store_opts(sp)
         sp.set_defaults(func=cmd_local_codes)
 
+    q = sub.add_parser("quarantine", help="manage the quarantine of rejected records")
+    qsub = q.add_subparsers(dest="quarantine_command", required=True, parser_class=_Parser)
+    qp = qsub.add_parser("purge", help="delete quarantined records older than a retention period")
+    qp.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    store_opts(qp)
+    qp.set_defaults(func=cmd_quarantine_purge)
+
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)
-    for what in ("sites", "equipment"):
-        rs = rsub.add_parser(f"load-{what}", help=f"replace the {what} reference with a CSV file (see ingest/sites.py)")
+    for what in ("sites", "equipment", "timetable"):
+        rs = rsub.add_parser(f"load-{what}", help=f"replace the {what} reference with a CSV file")
         rs.add_argument("file")
         store_opts(rs)
         rs.set_defaults(func=cmd_reference_load_sites, what=what)

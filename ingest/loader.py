@@ -101,7 +101,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
             "a file for a month is sent in or after that month"
         )
     out = LoadResult(file=path.name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
-                     timeliness=timetable.timeliness(period, submitted_on))
+                     timeliness=timetable.timeliness(con, period, submitted_on))
     try:
         read = check_file(con, path, provider, period, submitted_on)
     except reader.FileError as err:

@@ -60,6 +60,7 @@ def create_store(store_dir: Path) -> None:
     Builds in a temporary file and renames it into place, so a failure leaves nothing behind.
     """
     from ingest.reference import load_reference
+    from ingest.timetable import load_timetable
 
     store_dir = Path(store_dir)
     store_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,7 @@ def create_store(store_dir: Path) -> None:
                 [SCHEMA_VERSION, datetime.now(timezone.utc).isoformat()],
             )
             load_reference(con)
+            load_timetable(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -188,7 +190,9 @@ def checking_connection(store_dir: Path | None = None) -> duckdb.DuckDBPyConnect
         con.execute("USE published")
         return con
     from ingest.reference import load_reference
+    from ingest.timetable import load_timetable
 
     con.execute(_SCHEMA_SQL.read_text())
     load_reference(con)
+    load_timetable(con)
     return con
