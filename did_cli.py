@@ -53,6 +53,12 @@ def _month(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _short(path, limit: int = 120) -> str:
+    """A path as it fits in a one-line message."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:50]}…{text[-50:]}"
+
+
 def _store_dir(args) -> Path:
     from ingest.store import default_store_dir
 
@@ -83,10 +89,14 @@ def _file_args(args) -> tuple[Path, str, str, date]:
     from ingest.loader import infer_from_name
 
     path = Path(args.file)
-    if not path.exists():
-        raise UsageError(f"{path} does not exist")
-    if not path.is_file():
-        raise UsageError(f"{path} is not a file")
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as exc:  # e.g. a file name longer than the file system allows
+        raise UsageError(f"cannot open {_short(path)}: {exc.strerror}") from None
+    if not exists:
+        raise UsageError(f"{_short(path)} does not exist")
+    if not is_file:
+        raise UsageError(f"{_short(path)} is not a file")
     name_provider, name_period = infer_from_name(path)
     provider = (args.provider or name_provider or "").upper()
     period = args.period or name_period
@@ -418,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"did: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"did: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        where = f": {_short(exc.filename)}" if exc.filename else ""
+        print(f"did: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("did: interrupted; nothing was half-written (loads are single transactions)", file=sys.stderr)

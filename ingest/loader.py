@@ -100,7 +100,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
             f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
             "a file for a month is sent in or after that month"
         )
-    out = LoadResult(file=path.name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
+    out = LoadResult(file=path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:], provider=provider, period=f"{period:%Y-%m}", status="rejected",
                      timeliness=timetable.timeliness(con, period, submitted_on))
     try:
         read = check_file(con, path, provider, period, submitted_on)

@@ -102,3 +102,76 @@ def test_synth_into_an_unwritable_folder_is_a_clear_error(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "did: error:" in proc.stderr, proc.stderr
     assert blocker.read_text() == "not a folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def _garbage(tmp_path, kind):
+    if kind == "nonexistent":
+        return str(tmp_path / "DID_RR8_202602.csv")
+    if kind == "huge name":
+        return str(tmp_path / ("DID_RR8_202602_" + "x" * 5000 + ".csv"))
+    path = tmp_path / "DID_RR8_202602.csv"
+    content = {
+        "binary": bytes(range(256)) * 100,
+        "empty": b"",
+        "17 columns": (",".join(["a"] * 17) + "\n").encode(),
+        "19 columns": (",".join(["a"] * 19) + "\n").encode(),
+        "10 MB line": b"a" * (10 * 1024 * 1024),
+        "wrong encoding": "\n".join(",".join(["é"] * 18) for _ in range(3)).encode("utf-16"),
+        "latin-1": (",".join(["Zoë"] * 18) + "\n").encode("latin-1"),
+    }[kind]
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "exit_code"),
+    [("binary", 2), ("empty", 2), ("17 columns", 2), ("19 columns", 2), ("10 MB line", 2),
+     ("wrong encoding", 2), ("latin-1", 2), ("nonexistent", 1), ("huge name", 1)],
+)
+@pytest.mark.parametrize("command", ["validate", "submit"])
+def test_garbage_in_gives_a_clear_error_and_changes_nothing(kind, exit_code, command, store_dir, tmp_path, capsys):
+    before = _store_state(store_dir)
+    code = did_cli.main([command, _garbage(tmp_path, kind), "--provider", "RR8", "--period", "2026-02",
+                         "--submitted-on", "2026-02-10", "--store", str(store_dir)])
+    captured = capsys.readouterr()
+    message = (captured.out + captured.err).strip()
+    assert code == exit_code
+    assert message.count("\n") == 0 and len(message) < 400, message
+    assert "Traceback" not in message
+    if command == "validate" or exit_code == 1:
+        assert _store_state(store_dir) == before
+    else:  # a rejected file is logged (history is kept) but no record is loaded
+        import duckdb
+
+        con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
+        assert con.execute("SELECT count(*) FROM record").fetchall() == [(0,)]
+        assert con.execute("SELECT status FROM submission").fetchall() == [("rejected",)]
+        con.close()
+
+
+def test_a_load_killed_mid_transaction_leaves_the_store_as_it_was(store_dir, tmp_path):
+    """A real process death (no rollback, no cleanup) half-way through the load transaction."""
+    import duckdb
+
+    first = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(5))
+    assert did_cli.main(["submit", str(first), "--submitted-on", "2026-02-10", "--store", str(store_dir)]) == 0
+    second = didfiles.write(tmp_path / "again" / "DID_RR8_202602.csv", didfiles.rows(3))
+    script = (
+        "import os, sys, did_cli\n"
+        "from ingest import loader\n"
+        "real = loader._insert_records\n"
+        "def die(*a, **k):\n"
+        "    real(*a, **k)\n"
+        "    os._exit(9)\n"
+        "loader._insert_records = die\n"
+        "sys.exit(did_cli.main(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, "submit", str(second), "--submitted-on", "2026-02-11",
+                           "--store", str(store_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9
+    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
+    assert con.execute("SELECT count(*) FROM record").fetchall() == [(5,)]
+    assert con.execute("SELECT status FROM submission").fetchall() == [("accepted",)]
+    con.close()
+    # and the next load works
+    assert did_cli.main(["submit", str(second), "--submitted-on", "2026-02-12", "--store", str(store_dir)]) == 0
