@@ -8,7 +8,7 @@ Real DID records identify patients, so every demo, test and benchmark runs on th
   row for most providers and none for about one in five. Resubmissions go under `resubmitted/`
   with the same name.
 - `manifest.csv` — every file in submission order (see `manifest.py`).
-- `planted.json` — every planted problem, exactly (see `generate.py` and `defects.py`).
+- `planted.json` — every planted problem, exactly (see `generator.py` and `defects.py`).
 - `sites.csv` — site_code, provider_code, site_name, provider_name, provider_type ('NHS trust' |
   'Independent sector'), synthetic (true for every site: no real ODS site file is used),
   latitude, longitude.
@@ -21,7 +21,7 @@ reject and warning rule the generator controls. Legitimate values stay: report d
 corrections re-sent in the next month's file.
 """
 
-from ingest.synth.generate import generate
+from ingest.synth.generator import generate
 from ingest.synth.manifest import Manifest, ManifestFile
 
 __all__ = ["Manifest", "ManifestFile", "generate"]

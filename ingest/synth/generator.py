@@ -89,9 +89,16 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
         tmp.rename(out_dir)
 
 
-def _reference() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _reference(run_end: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Reference data; trusts that ODS shows closed by the end of the run are left out (the 2022
+    catchment lookup still lists a few merged trusts, and a closed trust sends no files)."""
     from ingest import nicip, reference
-    return (reference.practices(), reference.population(), reference.trusts(), reference.catchment(),
+    trusts = reference.trusts()
+    ods = getattr(reference, "ods_trusts", None)
+    if ods is not None:
+        closed = ods().filter(pl.col("close_date").is_not_null() & (pl.col("close_date") <= run_end))["code"]
+        trusts = trusts.filter(~pl.col("provider_code").is_in(closed.implode()))
+    return (reference.practices(), reference.population(), trusts, reference.catchment(),
             nicip.nicip_catalogue())
 
 
@@ -105,7 +112,7 @@ def generate(first_month: str, last_month: str, scale: float, out_dir: Path, see
     months = check_arguments(first_month, last_month, scale, seed)
     out_dir = Path(out_dir)
     say = progress or (lambda _msg: None)
-    practices, population, trusts, catchment, catalogue = _reference()
+    practices, population, trusts, catchment, catalogue = _reference(month_add(months[-1], 2))
     model = build_practice_model(practices, population, seed)
     pm = build_provider_model(model, trusts, catchment, seed)
     ctx = build_context(model, pm, code_tables(catalogue, model.classes), seed)
@@ -148,14 +155,23 @@ class _Run:
         self.extras = self._presence_extras()
 
     def _expected(self, mi: int) -> np.ndarray:
-        return self.model.expected * (T.SEASONALITY[self.months[mi].month - 1] / 12 * self.scale)
+        month = self.months[mi]
+        pr = self.model.practices
+        end = month_add(month, 1) - timedelta(days=1)
+        opened = pr["open_date"].fill_null(date.min).to_numpy() <= np.datetime64(month) if "open_date" in pr.columns \
+            else np.ones(pr.height, bool)
+        live = pr["close_date"].fill_null(date.max).to_numpy() >= np.datetime64(end) if "close_date" in pr.columns \
+            else np.ones(pr.height, bool)
+        active = (opened & live).astype(float)  # open for the whole month (no DIDS080 warnings)
+        return self.model.expected * active[:, None] * (T.SEASONALITY[month.month - 1] / 12 * self.scale)
 
     def _presence_extras(self) -> dict[int, tuple[np.ndarray, ...]]:
         """One record for each practice that the draws would otherwise leave out of the run."""
         total = np.zeros(self.model.expected.shape[0], np.int64)
         for mi in range(len(self.months)):
             total += _rng(self.seed, 3, mi).poisson(self._expected(mi)).sum(axis=1)
-        absent = np.flatnonzero(total == 0)
+        ever = sum(self._expected(mi).sum(axis=1) for mi in range(len(self.months))) > 0
+        absent = np.flatnonzero((total == 0) & ever)
         by_month: dict[int, list[tuple[int, int, int]]] = {}
         cdf = self.pm.nhs_cdf
         for p in absent:
@@ -165,7 +181,7 @@ class _Run:
             n_m = len(self.months)
             for k in range(n_m):
                 mi = (int(p) + k) % n_m
-                if self.plan.exists(t, mi):
+                if self.plan.exists(t, mi) and self._expected(mi)[p].sum() > 0:
                     by_month.setdefault(mi, []).append((int(p), c, t))
                     break
         return {mi: tuple(np.array(x) for x in zip(*v, strict=True)) for mi, v in by_month.items()}

@@ -96,9 +96,15 @@ def dispersion_group(c: RecordClass) -> str:
     return f"H:{c.modality}"
 
 
-def lognormal_mean_one(rng: np.random.Generator, cv: float, size) -> np.ndarray:
-    s2 = np.log1p(cv * cv)
-    return rng.lognormal(-s2 / 2, np.sqrt(s2), size)
+def practice_multipliers(rng: np.random.Generator, n: int, groups: list[str]) -> np.ndarray:
+    """(n, G) persistent multipliers with mean 1: GPDA groups a two-part lognormal, others plain."""
+    z = rng.standard_normal((n, len(groups)))
+    distinct = rng.random(n) < T.PRACTICE_DISTINCT_SHARE  # the same practices across GPDA groups
+    gp_sd = np.where(distinct, T.PRACTICE_DISTINCT_LOGSD, T.PRACTICE_TYPICAL_LOGSD)[:, None]
+    other_sd = np.sqrt(np.log1p(T.PRACTICE_CV_OTHER ** 2))
+    is_gp = np.array([g[0] in "TG" for g in groups])[None, :]
+    sd = np.where(is_gp, gp_sd, other_sd)
+    return np.exp(z * sd - sd * sd / 2)
 
 
 @dataclass
@@ -115,6 +121,7 @@ class PracticeModel:
     profiles: np.ndarray  # (J, 2, 96) relative rates
     class_profile: np.ndarray  # (C,) index into profiles
     age_cdf: np.ndarray  # (K, J, 192) cumulative over sex-major cells
+    _offset_cdf: np.ndarray | None = None
 
     def population_by_age_sex(self) -> np.ndarray:
         """(P, 2, 96) registered patients implied by the model (list size x structure)."""
@@ -126,9 +133,10 @@ class PracticeModel:
         k = self.practice_structure[practice]
         j = self.class_profile[cls]
         row = k * self.age_cdf.shape[1] + j
-        flat = self.age_cdf.reshape(-1, 2 * N_AGES)
-        offset = (flat + np.arange(flat.shape[0])[:, None]).ravel()
-        pos = np.searchsorted(offset, rng.random(len(practice)) + row, side="right")
+        if self._offset_cdf is None:  # every row shifted by its index: one sorted array to search
+            flat = self.age_cdf.reshape(-1, 2 * N_AGES)
+            self._offset_cdf = (flat + np.arange(flat.shape[0])[:, None]).ravel()
+        pos = np.searchsorted(self._offset_cdf, rng.random(len(practice)) + row, side="right")
         cell = np.minimum(pos - row * 2 * N_AGES, 2 * N_AGES - 1)
         return cell % N_AGES, cell // N_AGES
 
@@ -201,9 +209,7 @@ def build_practice_model(practices: pl.DataFrame, population: pl.DataFrame, seed
     groups = sorted({dispersion_group(c) for c in classes})
     class_group = np.array([groups.index(dispersion_group(c)) for c in classes])
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    cv = np.array([T.PRACTICE_CV_GPDA if g[0] in "TG" else T.PRACTICE_CV_OTHER for g in groups])
-    multiplier = np.exp(rng.normal(size=(practices.height, len(groups))) * np.sqrt(np.log1p(cv ** 2))
-                        - np.log1p(cv ** 2) / 2)
+    multiplier = practice_multipliers(rng, practices.height, groups)
 
     ls = practices["list_size"].to_numpy().astype(float)
     q = practices["imd_quintile"].fill_null(3).to_numpy().astype(int).clip(1, 5) - 1

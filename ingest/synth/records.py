@@ -138,9 +138,15 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
     for c in np.unique(cls):
         sel = cls == c
         code[sel] = ctx.code_tables[c].draw(rng, int(sel.sum()))
-    wrong_sex = (np.isin(code, list(FEMALE_ONLY)) & (sex == 0)) | (np.isin(code, list(MALE_ONLY)) & (sex == 1))
-    if wrong_sex.any():
-        code[wrong_sex] = [SEX_FALLBACK[c[0]] for c in code[wrong_sex]]
+    for _ in range(6):  # redraw sex-specific codes from the same class (keeps its mix and test group)
+        wrong = (np.isin(code, list(FEMALE_ONLY)) & (sex == 0)) | (np.isin(code, list(MALE_ONLY)) & (sex == 1))
+        if not wrong.any():
+            break
+        for c in np.unique(cls[wrong]):
+            sel = wrong & (cls == c)
+            code[sel] = ctx.code_tables[c].draw(rng, int(sel.sum()))
+    else:
+        code[wrong] = [SEX_FALLBACK[c[0]] for c in code[wrong]]
 
     # birth date: exactly `age` whole years at the test date
     years = age + np.where(age >= 95, np.minimum(rng.exponential(3, n), 10).astype(int), 0)

@@ -1,0 +1,66 @@
+"""Every calibration target of docs/calibration.md, within its tolerance, at scale 0.01 over 12 months."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ingest.synth import targets as T
+from ingest.synth.population import funnel_outside_share
+
+SECTIONS = (
+    "Volumes", "Seasonality", "Source mix", "GP direct access", "Who is imaged", "Deprivation", "When",
+    "Practices and providers", "Defects", "Provider-months",
+)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_calibration_section_within_tolerance(calibration_rows, section):
+    rows = [r for r in calibration_rows if r.section.startswith(section)]
+    assert rows, f"no calibration rows for {section}"
+    failed = [f"{r.section} / {r.measure}: target {r.target}, generated {r.text()}" for r in rows if not r.ok]
+    assert not failed, "\n".join(failed)
+
+
+def test_volumes_by_modality_directly(kept_records):
+    """Independent of the report: records per modality a year, divided by the scale."""
+    n = dict(kept_records.filter(pl.col("activity_month").is_between(pl.lit("2025-11"), pl.lit("2026-10")))
+             .group_by("modality").len().drop_nulls().iter_rows())
+    for m in ("XR", "US", "CT", "MR"):
+        got = n[m] / 0.01
+        assert abs(got - T.ANNUAL_VOLUME[m]) <= 0.10 * T.ANNUAL_VOLUME[m], (m, got)
+
+
+def test_gpda_five_tests_directly(kept_records):
+    gp = dict(kept_records.filter((pl.col("patient_source") == "04") & pl.col("test_group").is_not_null())
+              .group_by("test_group").len().iter_rows())
+    for group, (_, volume) in T.GPDA_TESTS.items():
+        assert abs(gp[group] / 0.01 - volume) <= T.GPDA_TOLERANCE * volume, group
+
+
+def test_weekend_share_by_source(kept_records):
+    wd = kept_records.with_columns(weekday=pl.col("d_test_date").dt.weekday() <= 5)
+    op = wd.filter(pl.col("patient_source").is_in(["03", "04"]))["weekday"].mean()
+    ae = wd.filter(pl.col("patient_source").is_in(["01", "05"]))["weekday"].mean()
+    assert 0.95 <= op <= 0.99
+    assert 0.72 <= ae <= 0.78
+
+
+def test_practice_multipliers_spread(practice_model):
+    m = practice_model
+    for g in ("T:chest_xray", "T:us_abdo_pelvis", "T:mri_brain"):
+        u = m.multiplier[:, m.groups.index(g)]
+        assert abs(u.mean() - 1) < 0.03
+        assert T.PRACTICE_CV_TARGET[0] <= u.std() / u.mean() <= T.PRACTICE_CV_TARGET[1], g
+
+
+def test_unadjusted_funnel_share_at_scale_one(practice_model):
+    shares = [funnel_outside_share(practice_model, "chest_xray", 1.0, 12, seed) for seed in (0, 1, 2)]
+    lo, hi = T.FUNNEL_OUTSIDE_TARGET
+    assert all(lo <= s <= hi for s in shares), shares
+
+
+def test_expected_volumes_add_up(practice_model):
+    """The model's expected counts reproduce the national class volumes exactly."""
+    np.testing.assert_allclose(practice_model.expected.sum(axis=0), practice_model.class_volume, rtol=1e-9)
