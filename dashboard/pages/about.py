@@ -54,9 +54,10 @@ st.markdown(
 st.subheader("Reference data")
 st.markdown(
     "Organisations and their hierarchy, registered populations, deprivation and geography come "
-    "from public sources: NHS England's Organisation Data Service, NHS Digital's GP "
-    "registration statistics, the Office for National Statistics, the English Indices of "
-    "Deprivation and OHID Fingertips. The full list of files, versions and licences is below."
+    "from public sources: NHS England's Organisation Data Service and GP registration "
+    "statistics (formerly NHS Digital), the Office for National Statistics, the English "
+    "Indices of Deprivation and OHID Fingertips. They are published under the Open Government "
+    "Licence v3.0, which asks for this attribution:"
 )
 attribution = sources.attribution_block()
 if attribution:

@@ -124,7 +124,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1500})
+    context = browser.new_context(viewport={"width": 1400, "height": 1900})
     page = context.new_page()
     try:
         yield page

@@ -31,3 +31,11 @@ def test_home_shows_the_store_figures_and_the_trend_chart(app_url, browser_store
     assert not page.get_by_test_id("stException").count()
 
     save_screenshot(page, "home.png")
+
+
+def test_about_page_shows_the_attribution(app_url, page, save_screenshot):
+    page.goto(f"{app_url}/about", wait_until="domcontentloaded")
+    statement = "Contains public sector information licensed under the Open Government Licence v3.0."
+    page.get_by_text(statement, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_text("licence has not been verified", exact=False).count()
+    save_screenshot(page, "about.png")
