@@ -24,6 +24,7 @@ INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))  # letters used in inwar
 ETHNIC_CODES = np.array(list(T.ETHNIC_MIX), dtype=object)
 _ethnic_w = np.array(list(T.ETHNIC_MIX.values()))
 ETHNIC_CDF = np.cumsum(_ethnic_w) / _ethnic_w.sum()
+_ETHNIC_S = pl.Series([*T.ETHNIC_MIX, "Z", "99"])
 _NHS_WEIGHTS = np.arange(10, 1, -1)
 
 
@@ -44,6 +45,22 @@ class Context:
     report_sigma: np.ndarray  # (C,)
     ethnic_unknown: np.ndarray  # (providers,) share Z/99
     report_never: np.ndarray  # (providers,) share never reported by extraction
+    # string vocabularies as Polars Series, gathered by integer index (no Python strings per record)
+    practice_s: pl.Series
+    outward_s: pl.Series
+    trust_s: pl.Series
+    site_s: pl.Series
+    site_index: dict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray]]  # -> (site ids, cdf)
+    code_s: pl.Series
+    class_codes: list[tuple[np.ndarray, np.ndarray]]  # per class: (code ids, cdf)
+    code_female_only: np.ndarray  # (vocab,) bool
+    code_male_only: np.ndarray
+    code_fallback: np.ndarray  # (vocab,) code id to use after repeated wrong-sex draws
+    source_s: pl.Series
+    class_source_id: np.ndarray  # (C,) index into source_s (and T.SOURCES)
+    class_mod_id: np.ndarray  # (C,) index into T.MODALITIES
+    class_acute: np.ndarray  # (C,) bool: seen at the acute sites
+    inward_s: pl.Series  # all 4,000 inward codes
 
 
 def build_context(model: PracticeModel, providers: ProviderModel, code_tables: list[CodeTable],
@@ -59,10 +76,28 @@ def build_context(model: PracticeModel, providers: ProviderModel, code_tables: l
     rm = np.array([T.REPORT_DELAY[c.modality][0] for c in model.classes], float)
     rs = np.array([T.REPORT_DELAY[c.modality][1] for c in model.classes], float)
     lo, hi = T.ETHNIC_NOT_STATED_RANGE
+    sites = providers.sites["site_code"].to_list()
+    site_id = {c: i for i, c in enumerate(sites)}
+    site_index = {k: (np.array([site_id[c] for c in codes]), cdf) for k, (codes, cdf) in providers.site_cdf.items()}
+    vocab = sorted({c for t in code_tables for c in t.codes})
+    code_id = {c: i for i, c in enumerate(vocab)}
+    class_codes = [(np.array([code_id[c] for c in t.codes]), t.cdf) for t in code_tables]
+    fallback = np.array([code_id.get(SEX_FALLBACK.get(c[0], c), i) for i, c in enumerate(vocab)])
+    inward = [f"{d}{a}{b}" for d in range(10) for a in INWARD_LETTERS for b in INWARD_LETTERS]
     return Context(model, providers, code_tables,
                    model.practices["practice_code"].to_numpy().astype(object), outward, cm, cs,
                    wm, ws, rm, rs, rng.uniform(lo, hi, n_prov),
-                   rng.uniform(0.015, 0.07, n_prov))
+                   rng.uniform(0.015, 0.07, n_prov),
+                   practice_s=model.practices["practice_code"], outward_s=pl.Series(outward.astype(str)),
+                   trust_s=providers.providers["provider_code"], site_s=pl.Series(sites, dtype=pl.String),
+                   site_index=site_index, code_s=pl.Series(vocab, dtype=pl.String), class_codes=class_codes,
+                   code_female_only=np.isin(vocab, list(FEMALE_ONLY)),
+                   code_male_only=np.isin(vocab, list(MALE_ONLY)), code_fallback=fallback,
+                   source_s=pl.Series(list(T.SOURCES)),
+                   class_source_id=np.array([T.SOURCES.index(c.source) for c in model.classes]),
+                   class_mod_id=np.array([T.MODALITIES.index(c.modality) for c in model.classes]),
+                   class_acute=np.array([c.source in ACUTE_SOURCES for c in model.classes]),
+                   inward_s=pl.Series(inward))
 
 
 def _day_cdf(month: date, weekday_share: float) -> np.ndarray:
@@ -105,14 +140,14 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
     n = len(practice)
     model, pm = ctx.model, ctx.providers
     age, sex = model.sample_age_sex(rng, practice, cls)
-    mod = ctx.class_modality[cls]
-    src = ctx.class_source[cls]
+    mod_id = ctx.class_mod_id[cls]
+    src_id = ctx.class_source_id[cls]
 
     # test date: weekday pattern by patient source
     day = np.zeros(n, np.int64)
-    for s in np.unique(src):
-        m = src == s
-        day[m] = np.searchsorted(_day_cdf(month, T.WEEKDAY_SHARE[s]), rng.random(m.sum()), side="right")
+    for s in np.unique(src_id):
+        m = src_id == s
+        day[m] = np.searchsorted(_day_cdf(month, T.WEEKDAY_SHARE[T.SOURCES[s]]), rng.random(m.sum()), side="right")
     start = np.datetime64(month, "D")
     test = start + day
     wait = _floored_lognormal(rng, ctx.wait_median[cls], ctx.wait_sigma[cls], T.REQUEST_WAIT_MAX_DAYS)
@@ -124,29 +159,33 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
     never = rng.random(n) < ctx.report_never[provider]
 
     # site: by modality; inpatient and A&E work at the acute sites
-    site = np.empty(n, dtype=object)
-    acute = np.isin(src, ACUTE_SOURCES)
-    for m_ in np.unique(mod):
+    site = np.zeros(n, np.int64)
+    acute = ctx.class_acute[cls]
+    for m_ in np.unique(mod_id):
         for a in (False, True):
-            sel = (mod == m_) & (acute == a)
+            sel = (mod_id == m_) & (acute == a)
             if sel.any():
-                codes, cdf = pm.site_cdf[(provider, m_, a)]
-                site[sel] = codes[np.searchsorted(cdf, rng.random(sel.sum()), side="right").clip(0, len(codes) - 1)]
+                ids, cdf = ctx.site_index[(provider, T.MODALITIES[m_], a)]
+                site[sel] = ids[np.searchsorted(cdf, rng.random(sel.sum()), side="right").clip(0, len(ids) - 1)]
 
-    # NICIP code by class, then sex-specific codes fixed
-    code = np.empty(n, dtype=object)
-    for c in np.unique(cls):
-        sel = cls == c
-        code[sel] = ctx.code_tables[c].draw(rng, int(sel.sum()))
-    for _ in range(6):  # redraw sex-specific codes from the same class (keeps its mix and test group)
-        wrong = (np.isin(code, list(FEMALE_ONLY)) & (sex == 0)) | (np.isin(code, list(MALE_ONLY)) & (sex == 1))
+    # NICIP code by class, then sex-specific codes redrawn from the same class (keeps its mix and
+    # test group); a fallback only after repeated bad luck
+    code = np.zeros(n, np.int64)
+
+    def draw(sel: np.ndarray) -> None:
+        for c in np.unique(cls[sel]):
+            part = sel & (cls == c)
+            ids, cdf = ctx.class_codes[c]
+            code[part] = ids[np.searchsorted(cdf, rng.random(int(part.sum())), side="right").clip(0, len(ids) - 1)]
+
+    draw(np.ones(n, bool))
+    for _ in range(6):
+        wrong = (ctx.code_female_only[code] & (sex == 0)) | (ctx.code_male_only[code] & (sex == 1))
         if not wrong.any():
             break
-        for c in np.unique(cls[wrong]):
-            sel = wrong & (cls == c)
-            code[sel] = ctx.code_tables[c].draw(rng, int(sel.sum()))
+        draw(wrong)
     else:
-        code[wrong] = [SEX_FALLBACK[c[0]] for c in code[wrong]]
+        code[wrong] = ctx.code_fallback[code[wrong]]
 
     # birth date: exactly `age` whole years at the test date
     years = age + np.where(age >= 95, np.minimum(rng.exponential(3, n), 10).astype(int), 0)
@@ -160,48 +199,44 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
     birth = anchor - rng.integers(0, 365, n)
     birth = np.minimum(birth, request + 180)  # babies: born at most 6 months after the request
 
-    gender = np.where(sex == 1, "2", "1").astype(object)
+    gender = np.where(sex == 1, 2, 1)
     odd = rng.random(n)
-    gender[odd < 0.0005] = "0"
-    gender[(odd >= 0.0005) & (odd < 0.001)] = "9"
+    gender[odd < 0.0005] = 0
+    gender[(odd >= 0.0005) & (odd < 0.001)] = 9
 
-    ethnic = ETHNIC_CODES[np.searchsorted(ETHNIC_CDF, rng.random(n), side="right").clip(0, len(ETHNIC_CODES) - 1)]
+    ethnic = np.searchsorted(ETHNIC_CDF, rng.random(n), side="right").clip(0, len(ETHNIC_CODES) - 1)
     unknown = rng.random(n) < ctx.ethnic_unknown[provider]
-    ethnic = np.where(unknown, np.where(rng.random(n) < 0.6, "Z", "99"), ethnic).astype(object)
+    ethnic = np.where(unknown, np.where(rng.random(n) < 0.6, len(ETHNIC_CODES), len(ETHNIC_CODES) + 1), ethnic)
 
-    gpda = src == "04"
+    gpda = pl.Series(src_id == T.SOURCES.index("04"))
     gp_ref = "G" + pl.Series(_hash7(practice * 8 + rng.integers(0, 8, n))).cast(pl.String).str.zfill(7)
     cons_ref = "C" + pl.Series(_hash7(1_000_003 + provider * 512 + rng.integers(0, 300, n))).cast(pl.String).str.zfill(7)
-    trust_code = pm.providers["provider_code"].to_numpy().astype(object)
-    inward = (rng.integers(0, 10, n).astype(str).astype(object)
-              + INWARD_LETTERS[rng.integers(0, 20, n)].astype(object)
-              + INWARD_LETTERS[rng.integers(0, 20, n)].astype(object))
-
+    practice_g = ctx.practice_s.gather(practice)
+    inward = ctx.inward_s.gather(rng.integers(0, len(ctx.inward_s), n))
     nhs = nhs_numbers(rng, n)
     frame = pl.DataFrame({
         "nhs_number": pl.Series(nhs).cast(pl.String).str.zfill(10),
-        "nhs_number_status": np.where(rng.random(n) < 0.98, "01", "02"),
+        "nhs_number_status": pl.Series(np.where(rng.random(n) < 0.98, 1, 2)).cast(pl.String).str.zfill(2),
         "birth_date": birth.astype("datetime64[D]"),
-        "ethnic_category": ethnic.astype(str),
-        "gender": gender.astype(str),
-        "postcode": (ctx.outward[practice] + " " + inward).astype(str),
-        "practice_code": ctx.practice_code[practice].astype(str),
-        "patient_source": src.astype(str),
-        "referrer_code": pl.select(pl.when(pl.Series(gpda)).then(gp_ref).otherwise(cons_ref)).to_series(),
-        "referring_org_code": np.where(gpda, ctx.practice_code[practice], trust_code[trust]).astype(str),
+        "ethnic_category": _ETHNIC_S.gather(ethnic),
+        "gender": pl.Series(gender).cast(pl.String),
+        "postcode": ctx.outward_s.gather(practice) + " " + inward,
+        "practice_code": practice_g,
+        "patient_source": ctx.source_s.gather(ctx.class_source_id[cls]),
+        "referrer_code": gp_ref.zip_with(gpda, cons_ref),
+        "referring_org_code": practice_g.zip_with(gpda, ctx.trust_s.gather(trust)),
         "request_date": request,
         "request_received_date": received,
         "test_date": test,
-        "nicip_code": code.astype(str),
+        "nicip_code": ctx.code_s.gather(code),
         "snomed_code": pl.Series([None] * n, dtype=pl.String),
         "report_date": report,
-        "site_code": site.astype(str),
+        "site_code": ctx.site_s.gather(site),
         "accession_number": pl.Series([None] * n, dtype=pl.String),
         "_never_reported": never,
         "_age": age,
     })
-    return frame.with_columns(pl.col(c).cast(pl.Date) for c in
-                              ("birth_date", "request_date", "request_received_date", "test_date", "report_date"))
+    return frame
 
 
 def assign_accessions(frame: pl.DataFrame, rng: np.random.Generator, month: date, tag: str = "") -> pl.DataFrame:
