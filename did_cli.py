@@ -324,6 +324,25 @@ def cmd_quarantine_purge(args) -> int:
     return EXIT_OK
 
 
+# --- export ------------------------------------------------------------------------------------
+
+def cmd_export(args) -> int:
+    from queries import exports
+    from queries.connection import NoStoreError, get_snapshot
+    from queries.scope import CENTRAL
+
+    export = exports.registry()[args.export_name]
+    try:
+        snap = get_snapshot(_store_dir(args))
+    except NoStoreError as exc:
+        raise UsageError(str(exc)) from None
+    frame = export.build(snap, CENTRAL, args)
+    out = Path(args.out) if args.out else Path(f"{args.export_name}.{args.format}")
+    exports.write(frame, out, args.format)
+    _say(f"wrote {frame.height:,} rows to {out}")
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -393,6 +412,18 @@ def build_parser() -> argparse.ArgumentParser:
     qp.add_argument("--older-than", type=int, required=True, metavar="DAYS")
     store_opts(qp)
     qp.set_defaults(func=cmd_quarantine_purge)
+
+    from queries import exports
+
+    ex = sub.add_parser("export", help="write the table behind a dashboard view as CSV or Parquet")
+    exsub = ex.add_subparsers(dest="export_name", required=True, parser_class=_Parser)
+    for export in exports.registry().values():
+        e = exsub.add_parser(export.name, help=export.help)
+        export.add_arguments(e)
+        e.add_argument("--format", choices=("csv", "parquet"), default="csv")
+        e.add_argument("--out", help="output file (default: NAME.FORMAT in the current folder)")
+        e.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
+        e.set_defaults(func=cmd_export)
 
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)

@@ -1,18 +1,15 @@
 """The DID dashboard: `streamlit run dashboard/app.py`.
 
-The router only: page list, page settings, and which snapshot is being read. Each page is a
-file in pages/ that reads like a description of the page.
+The router only: page list (dashboard/navigation.py), page settings, and which snapshot is
+being read. Each page is a file in pages/ that reads like a description of the page.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from dashboard.components.store import sidebar_snapshot_info
-
-_PAGES = Path(__file__).parent / "pages"
+from dashboard.navigation import PAGES_DIR, available
 
 st.set_page_config(
     page_title="DID — Diagnostic Imaging Dataset",
@@ -21,11 +18,13 @@ st.set_page_config(
 )
 
 page = st.navigation(
-    [
-        st.Page(_PAGES / "home.py", title="Home", icon=":material/home:", default=True),
-        st.Page(_PAGES / "about.py", title="About the data", icon=":material/info:",
-                url_path="about"),
-    ]
+    {
+        section: [
+            st.Page(PAGES_DIR / e.file, title=e.title, icon=e.icon, url_path=e.url_path, default=e.default)
+            for e in entries
+        ]
+        for section, entries in available().items()
+    }
 )
 sidebar_snapshot_info()
 page.run()

@@ -1,32 +1,40 @@
 """Small aggregate tables built at publish time for the dashboard's hot paths (architecture §8).
 
-Every dashboard query reads one of these, never the record table per rerun. They are rebuilt
-from `record` in full on each publish: simple, and at 45 M records a year a single GROUP BY
-pass is seconds. Each rollup is declared once here as (name, SELECT); the tests compare each
-with a naive recomputation.
+Every dashboard query reads one of these (or a narrow scan), never the whole record table per
+rerun. The definitions live in `ingest/rollup_defs/`, one module per area; each is rebuilt in
+full on every publish — simple, and at 45 M records a year a GROUP BY pass is seconds.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import duckdb
 
-ROLLUPS: dict[str, str] = {
-    # Activity by month, provider, modality, patient source and GP-direct-access test group.
-    "rollup_activity": """
-        SELECT activity_month, provider_code, modality, patient_source, test_group,
-               count(*)::BIGINT AS records
-        FROM record
-        GROUP BY ALL
-    """,
-}
+from ingest import rollup_defs
+
+
+def all_rollups() -> dict[str, str]:
+    """Every rollup definition, table name → SELECT, from every module in ingest/rollup_defs."""
+    found: dict[str, str] = {}
+    for mod in sorted(pkgutil.iter_modules(rollup_defs.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{rollup_defs.__name__}.{mod.name}")
+        for name, select in getattr(module, "ROLLUPS", {}).items():
+            if not name.startswith("rollup_") or not name.replace("_", "").isalnum():
+                raise ValueError(f"rollup name {name!r} in {mod.name} must be rollup_<letters/digits/_>")
+            if name in found:
+                raise ValueError(f"rollup {name} is defined twice")
+            found[name] = select
+    return found
 
 
 def build_rollups(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create every rollup table from the current records, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for name, select in ROLLUPS.items():
-            # `name` comes from the constant above, never from input.
+        for name, select in all_rollups().items():
+            # `name` is checked above and comes from code, never from input.
             con.execute(f"CREATE OR REPLACE TABLE {name} AS {select}")
         con.execute("COMMIT")
     except BaseException:

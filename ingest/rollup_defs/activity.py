@@ -1,0 +1,10 @@
+"""Activity by month, provider, modality, patient source and GP-direct-access test group (home page)."""
+
+ROLLUPS = {
+    "rollup_activity": """
+        SELECT activity_month, provider_code, modality, patient_source, test_group,
+               count(*)::BIGINT AS records
+        FROM record
+        GROUP BY ALL
+    """,
+}

@@ -1,0 +1,72 @@
+"""`did export NAME`: the tables behind the dashboard's views, as CSV or Parquet.
+
+Each module in this package defines `EXPORTS: list[Export]`. An export's `build` returns
+exactly the table its page shows for the same filters (tests assert the two agree), scoped
+to the user and disclosure-controlled like the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from queries.connection import Snapshot
+from queries.scope import Scope
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Export:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    build: Callable[[Snapshot, Scope, argparse.Namespace], pl.DataFrame]
+
+
+def registry() -> dict[str, Export]:
+    found: dict[str, Export] = {}
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        for export in getattr(module, "EXPORTS", []):
+            if export.name in found:
+                raise ValueError(f"export {export.name} is defined twice")
+            found[export.name] = export
+    return found
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection)."""
+    text_cols = [c for c, t in frame.schema.items() if t == pl.String]
+    pattern = "^[" + "".join("\\" + ch if ch in "-+" else ch for ch in FORMULA_START) + "]"
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text_cols
+    )
+
+
+def write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
+    """Write atomically: a partial file never appears under the final name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        if fmt == "csv":
+            neutralise_formulas(frame).write_csv(tmp)
+        elif fmt == "parquet":
+            frame.write_parquet(tmp)
+        else:
+            raise ValueError(f"unknown format {fmt!r}; use csv or parquet")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def to_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """The CSV a page offers for download: the same bytes `did export --format csv` writes."""
+    return neutralise_formulas(frame).write_csv().encode("utf-8")
