@@ -152,25 +152,34 @@ class _Run:
         self.resubmitted: list[dict] = []
         self.file_reject: list[dict] = []
         self.carry: dict[int, list[pl.DataFrame]] = {}
+        self._active_cache: dict[int, np.ndarray] = {}
         self.extras = self._presence_extras()
 
+    def _active(self, mi: int) -> np.ndarray:
+        """Practices open for the whole month (so no record meets DIDS080, practice not live)."""
+        if mi not in self._active_cache:
+            month = self.months[mi]
+            pr = self.model.practices
+            end = month_add(month, 1) - timedelta(days=1)
+            opened = np.ones(pr.height, bool)
+            live = np.ones(pr.height, bool)
+            if "open_date" in pr.columns:
+                opened = pr["open_date"].fill_null(date.min).to_numpy() <= np.datetime64(month)
+            if "close_date" in pr.columns:
+                live = pr["close_date"].fill_null(date.max).to_numpy() >= np.datetime64(end)
+            self._active_cache[mi] = opened & live
+        return self._active_cache[mi]
+
     def _expected(self, mi: int) -> np.ndarray:
-        month = self.months[mi]
-        pr = self.model.practices
-        end = month_add(month, 1) - timedelta(days=1)
-        opened = pr["open_date"].fill_null(date.min).to_numpy() <= np.datetime64(month) if "open_date" in pr.columns \
-            else np.ones(pr.height, bool)
-        live = pr["close_date"].fill_null(date.max).to_numpy() >= np.datetime64(end) if "close_date" in pr.columns \
-            else np.ones(pr.height, bool)
-        active = (opened & live).astype(float)  # open for the whole month (no DIDS080 warnings)
-        return self.model.expected * active[:, None] * (T.SEASONALITY[month.month - 1] / 12 * self.scale)
+        factor = T.SEASONALITY[self.months[mi].month - 1] / 12 * self.scale
+        return self.model.expected * (self._active(mi).astype(float) * factor)[:, None]
 
     def _presence_extras(self) -> dict[int, tuple[np.ndarray, ...]]:
         """One record for each practice that the draws would otherwise leave out of the run."""
         total = np.zeros(self.model.expected.shape[0], np.int64)
         for mi in range(len(self.months)):
             total += _rng(self.seed, 3, mi).poisson(self._expected(mi)).sum(axis=1)
-        ever = sum(self._expected(mi).sum(axis=1) for mi in range(len(self.months))) > 0
+        ever = np.any([self._active(mi) for mi in range(len(self.months))], axis=0)
         absent = np.flatnonzero((total == 0) & ever)
         by_month: dict[int, list[tuple[int, int, int]]] = {}
         cdf = self.pm.nhs_cdf
@@ -181,7 +190,7 @@ class _Run:
             n_m = len(self.months)
             for k in range(n_m):
                 mi = (int(p) + k) % n_m
-                if self.plan.exists(t, mi) and self._expected(mi)[p].sum() > 0:
+                if self.plan.exists(t, mi) and self._active(mi)[p]:
                     by_month.setdefault(mi, []).append((int(p), c, t))
                     break
         return {mi: tuple(np.array(x) for x in zip(*v, strict=True)) for mi, v in by_month.items()}

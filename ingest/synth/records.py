@@ -34,11 +34,6 @@ class Context:
 
     model: PracticeModel
     providers: ProviderModel
-    code_tables: list[CodeTable]
-    practice_code: np.ndarray  # (P,) object
-    outward: np.ndarray  # (P,) object: outward code of the practice postcode
-    class_modality: np.ndarray  # (C,) object
-    class_source: np.ndarray  # (C,) object
     wait_median: np.ndarray  # (C,)
     wait_sigma: np.ndarray  # (C,)
     report_median: np.ndarray  # (C,)
@@ -69,8 +64,6 @@ def build_context(model: PracticeModel, providers: ProviderModel, code_tables: l
     n_prov = providers.providers.height
     pc = model.practices["postcode"].fill_null("").to_numpy().astype(object)
     outward = np.array([p.split(" ")[0] if p.strip() else "ZZ99" for p in pc], dtype=object)
-    cm = np.array([c.modality for c in model.classes], dtype=object)
-    cs = np.array([c.source for c in model.classes], dtype=object)
     wm = np.array([T.REQUEST_WAIT[c.modality][c.source][0] for c in model.classes], float)
     ws = np.array([T.REQUEST_WAIT[c.modality][c.source][1] for c in model.classes], float)
     rm = np.array([T.REPORT_DELAY[c.modality][0] for c in model.classes], float)
@@ -84,9 +77,7 @@ def build_context(model: PracticeModel, providers: ProviderModel, code_tables: l
     class_codes = [(np.array([code_id[c] for c in t.codes]), t.cdf) for t in code_tables]
     fallback = np.array([code_id.get(SEX_FALLBACK.get(c[0], c), i) for i, c in enumerate(vocab)])
     inward = [f"{d}{a}{b}" for d in range(10) for a in INWARD_LETTERS for b in INWARD_LETTERS]
-    return Context(model, providers, code_tables,
-                   model.practices["practice_code"].to_numpy().astype(object), outward, cm, cs,
-                   wm, ws, rm, rs, rng.uniform(lo, hi, n_prov),
+    return Context(model, providers, wm, ws, rm, rs, rng.uniform(lo, hi, n_prov),
                    rng.uniform(0.015, 0.07, n_prov),
                    practice_s=model.practices["practice_code"], outward_s=pl.Series(outward.astype(str)),
                    trust_s=providers.providers["provider_code"], site_s=pl.Series(sites, dtype=pl.String),
@@ -210,7 +201,8 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
 
     gpda = pl.Series(src_id == T.SOURCES.index("04"))
     gp_ref = "G" + pl.Series(_hash7(practice * 8 + rng.integers(0, 8, n))).cast(pl.String).str.zfill(7)
-    cons_ref = "C" + pl.Series(_hash7(1_000_003 + provider * 512 + rng.integers(0, 300, n))).cast(pl.String).str.zfill(7)
+    consultant = _hash7(1_000_003 + provider * 512 + rng.integers(0, 300, n))
+    cons_ref = "C" + pl.Series(consultant).cast(pl.String).str.zfill(7)
     practice_g = ctx.practice_s.gather(practice)
     inward = ctx.inward_s.gather(rng.integers(0, len(ctx.inward_s), n))
     nhs = nhs_numbers(rng, n)

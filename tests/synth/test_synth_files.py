@@ -177,7 +177,8 @@ def test_sites_and_equipment(synth_out, kept_records):
     sites = pl.read_csv(out / "sites.csv", infer_schema_length=0)
     equipment = pl.read_csv(out / "equipment.csv", schema_overrides={"site_code": pl.String})
     assert sites["synthetic"].eq("true").all()
-    assert all(re.fullmatch(re.escape(p) + r"\d{2}", s) for s, p in sites.select("site_code", "provider_code").iter_rows())
+    pairs = sites.select("site_code", "provider_code").iter_rows()
+    assert all(re.fullmatch(re.escape(p) + r"\d{2}", s) for s, p in pairs)
     n = sites.group_by("provider_code").len()["len"]
     assert n.min() >= 1 and n.max() <= 8
     ind = sites.filter(pl.col("provider_type") == "Independent sector")
