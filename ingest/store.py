@@ -121,12 +121,24 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
             create_store(store_dir)
         con = duckdb.connect(str(store_path(store_dir)))
         try:
+            _upgrade(con)
             yield con
         finally:
             con.close()
     finally:
         fcntl.flock(lock_file, fcntl.LOCK_UN)
         lock_file.close()
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store made by an older version up to the current schema (tables only ever added)."""
+    con.execute(_SCHEMA_SQL.read_text())
+    has_timetable = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'").fetchall()[0][0]
+    if not has_timetable:
+        from ingest.timetable import load_timetable
+
+        load_timetable(con)
 
 
 def publish(con: duckdb.DuckDBPyConnection, store_dir: Path) -> str:

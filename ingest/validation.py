@@ -304,17 +304,25 @@ def snomed_id_valid(code: str) -> bool:
 def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES) -> None:
     """Check every rule over `typed`; write TEMP table `found(line, code, severity, field, message)`.
 
-    All rules run as one UNION ALL statement: one pass for DuckDB to plan and parallelise,
-    rather than a round trip per rule (it matters when a demo loads ~1,700 files).
+    One scan: each row yields the list of rules it breaks (a CASE per rule), which is then
+    unnested. Far cheaper to plan than a UNION ALL of one query per rule, which matters when a
+    demo loads ~1,700 small files; for a national file it is one pass over the data.
     """
     # Rule text is code in this module, never user input; values from the file are only ever
     # columns, and the rule codes are bound parameters.
-    selects = [
-        f"SELECT line, $r{i}_code::VARCHAR AS code, $r{i}_sev::VARCHAR AS severity, $r{i}_field::VARCHAR AS field, "
-        f"({rule.message})::VARCHAR AS message FROM typed WHERE {rule.condition}"
+    cases = ", ".join(
+        f"CASE WHEN ({rule.condition}) THEN {{'code': $r{i}_code::VARCHAR, 'severity': $r{i}_sev::VARCHAR, "
+        f"'field': $r{i}_field::VARCHAR, 'message': ({rule.message})::VARCHAR}} END"
         for i, rule in enumerate(rules)
-    ]
+    )
     params = {}
     for i, rule in enumerate(rules):
         params[f"r{i}_code"], params[f"r{i}_sev"], params[f"r{i}_field"] = rule.code, rule.severity, rule.field
-    con.execute("CREATE OR REPLACE TEMP TABLE found AS " + " UNION ALL ".join(selects), params)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE found AS
+        SELECT line, f.code, f.severity, f.field, f.message
+        FROM (SELECT line, unnest(list_filter([{cases}], lambda x: x IS NOT NULL)) AS f FROM typed)
+        """,
+        params,
+    )
