@@ -31,3 +31,28 @@ def store_dir(empty_store_template, tmp_path):
     d = tmp_path / "store"
     shutil.copytree(empty_store_template, d)
     return d
+
+
+SYNTHETIC_MONTHS = ("2025-11", "2026-04")  # activity months of the shared synthetic store
+SYNTHETIC_SCALE = 0.004
+
+
+@pytest.fixture(scope="session")
+def synthetic_store(tmp_path_factory):
+    """A published store built the way real data arrives: `did synth` files through `did load`.
+
+    Six activity months at scale 0.004 (~200 k examinations, ~880 files), seed 1, with the
+    generator's planted defects. Built once per test session (about a minute); read-only for
+    tests — copy it (shutil.copytree) before writing to it. Returns (store_dir, extracts_dir).
+    """
+    import did_cli
+    from ingest import store, synth
+
+    base = tmp_path_factory.mktemp("synthetic")
+    extracts, store_dir = base / "extracts", base / "store"
+    synth.generate(*SYNTHETIC_MONTHS, SYNTHETIC_SCALE, extracts, seed=1)
+    with store.writer(store_dir, create=True) as con:
+        did_cli.load_manifest(con, extracts, progress=None)
+        did_cli._mark_synthetic(con, extracts)
+        store.publish(con, store_dir)
+    return store_dir, extracts
