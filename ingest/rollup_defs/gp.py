@@ -1,0 +1,93 @@
+"""GP benchmarking: counts per measure, practice and activity month; national counts by age and sex.
+
+Both tables are built from the measure files in queries/measures/ (one row per measure, so the
+pages read a few thousand rows per measure and never scan `record`):
+
+- rollup_gp_measure: measure_id, practice_code, activity_month, numerator, denominator
+  (denominator is the count a ratio measure divides by; NULL for a rate per registered patient,
+  whose denominator — the list size — comes from ref_practice). A practice-month with no events
+  has no row; the queries fill the zeros from ref_practice.
+- rollup_gp_measure_age_sex: measure_id, activity_month, age_band (5-year lower bound, 90 = 90
+  and over, NULL unknown), sex (M / F / NULL unknown), numerator — over every practice in
+  ref_practice: the national age-sex rates for indirect standardisation.
+
+A measure added or changed after a publish appears at the next publish (the rollups are rebuilt
+in full each time). The filter values are written into the SQL as literals: they are checked
+against closed vocabularies by queries.measures (spec codes, NICIP modalities, body areas, test
+groups) and quoted below, and they come from files in the repository, never from user input.
+"""
+
+from __future__ import annotations
+
+from queries.measures import Measure, load_measures
+
+AGE_BAND_YEARS = 5
+OLDEST_BAND = 90  # 90 and over (the population file's top age is 95+)
+
+
+def _literal(value: str) -> str:
+    if "'" in value or "\\" in value:  # impossible after validation; belt and braces
+        raise ValueError(f"refusing to write {value!r} into SQL")
+    return f"'{value}'"
+
+
+def _condition(filters: dict[str, tuple[str, ...]]) -> str:
+    return " AND ".join(
+        f"{column} IN ({', '.join(_literal(v) for v in values)})" for column, values in sorted(filters.items())
+    )
+
+
+def _sources(measures: list[Measure]) -> str:
+    codes = sorted({s for m in measures for block in (m.numerator, m.denominator)
+                    for s in block.get("patient_source", ())})
+    return ", ".join(_literal(c) for c in codes)
+
+
+def _practice_select(m: Measure) -> str:
+    num = _condition(m.numerator)
+    den = _condition(m.denominator) if m.is_ratio else None
+    den_sum = f"coalesce(sum(n) FILTER (WHERE {den}), 0)::BIGINT" if den else "NULL::BIGINT"
+    where = f"({num}) OR ({den})" if den else num
+    return (f"SELECT {_literal(m.id)} AS measure_id, practice_code, activity_month, "
+            f"coalesce(sum(n) FILTER (WHERE {num}), 0)::BIGINT AS numerator, {den_sum} AS denominator "
+            f"FROM base WHERE {where} GROUP BY practice_code, activity_month")
+
+
+def _age_sex_select(m: Measure) -> str:
+    return (f"SELECT {_literal(m.id)} AS measure_id, activity_month, age_band, sex, "
+            f"sum(n)::BIGINT AS numerator FROM base_age_sex WHERE {_condition(m.numerator)} "
+            f"GROUP BY activity_month, age_band, sex")
+
+
+def _rollups() -> dict[str, str]:
+    measures = list(load_measures().values())
+    rate_measures = [m for m in measures if not m.is_ratio]
+    practice = f"""
+        WITH base AS (
+            SELECT practice_code, activity_month, patient_source, modality, body_area, test_group,
+                   count(*)::BIGINT AS n
+            FROM record
+            WHERE practice_code IS NOT NULL AND patient_source IN ({_sources(measures)})
+            GROUP BY ALL
+        )
+        {" UNION ALL ".join(_practice_select(m) for m in measures)}
+    """
+    age_sex = f"""
+        WITH base_age_sex AS (
+            SELECT activity_month, patient_source, modality, body_area, test_group,
+                   CASE WHEN age_at_test IS NULL OR age_at_test < 0 THEN NULL
+                        ELSE least(age_at_test // {AGE_BAND_YEARS} * {AGE_BAND_YEARS}, {OLDEST_BAND})
+                   END::SMALLINT AS age_band,
+                   CASE sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' END AS sex,
+                   count(*)::BIGINT AS n
+            FROM record r
+            WHERE patient_source IN ({_sources(rate_measures or measures)})
+              AND practice_code IN (SELECT practice_code FROM ref_practice)
+            GROUP BY ALL
+        )
+        {" UNION ALL ".join(_age_sex_select(m) for m in rate_measures)}
+    """
+    return {"rollup_gp_measure": practice, "rollup_gp_measure_age_sex": age_sex}
+
+
+ROLLUPS = _rollups()
