@@ -155,7 +155,7 @@ def cmd_submit(args) -> int:
 
 def load_manifest(con, folder: Path, progress=_say) -> dict:
     """Submit every file of a synthetic run in its manifest order, with its submission date."""
-    from ingest.loader import load_file
+    from ingest.loader import load_many
 
     manifest = folder / "manifest.csv"
     if not manifest.exists():
@@ -170,9 +170,9 @@ def load_manifest(con, folder: Path, progress=_say) -> dict:
         load_equipment(con, folder / "equipment.csv")
     totals = {"files": 0, "rejected_files": 0, "records": 0, "accepted": 0}
     started = time.perf_counter()
-    for i, row in enumerate(rows, 1):
-        result = load_file(con, folder / row["path"], row["provider_code"], row["period"],
-                           date.fromisoformat(row["submitted_on"]))
+    jobs = ((folder / row["path"], row["provider_code"], row["period"], date.fromisoformat(row["submitted_on"]))
+            for row in rows)
+    for i, result in enumerate(load_many(con, jobs), 1):
         totals["files"] += 1
         totals["rejected_files"] += result.status == "rejected"
         totals["records"] += result.counts.get("records", 0)

@@ -25,6 +25,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from ingest import pseudonymise, reader, spec, timetable, validation
 
@@ -81,17 +82,35 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
 
 def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period: date,
                submitted_on: date) -> reader.ReadResult:
-    """Read and validate into TEMP tables `typed` and `found` (no store tables touched)."""
+    """Read and validate into TEMP tables `staging`, `typed` and `found` (no store tables touched)."""
     result = reader.read_file(con, path)
     validation.build_typed(con, submitted_on, period, provider)
     validation.run_rules(con)
     return result
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
-              submitted_on: date | None = None, issue_limit: int = 200,
-              dry_run: bool = False) -> LoadResult:
-    """Validate `path` and, unless `dry_run`, load it into the working store behind `con`."""
+@dataclass
+class Checked:
+    """A file read and judged, ready to load: the verdict plus the rows to write, as Arrow tables.
+
+    Checking touches no store table, so it can run on its own cursor (in another thread) while
+    the previous file's load transaction runs; see `load_many`.
+    """
+
+    path: Path
+    provider: str
+    period: date
+    submitted_on: date
+    result: LoadResult
+    read: reader.ReadResult | None = None
+    records: pa.Table | None = None  # accepted rows, pseudonymised, in `record` column order
+    issues: pa.Table | None = None  # (line, code, severity, field, message)
+    quarantine: pa.Table | None = None  # (line, raw) of rejected rows
+
+
+def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
+          submitted_on: date | None = None, issue_limit: int = 200, key: str | None = None) -> Checked:
+    """Validate `path` and prepare its rows; raises ValueError for a submission date before the period."""
     path = Path(path)
     period = parse_period(period_text)
     submitted_on = submitted_on or date.today()
@@ -100,18 +119,18 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
             f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
             "a file for a month is sent in or after that month"
         )
-    out = LoadResult(file=path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:], provider=provider, period=f"{period:%Y-%m}", status="rejected",
+    name = path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:]
+    out = LoadResult(file=name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
                      timeliness=timetable.timeliness(con, period, submitted_on))
+    checked = Checked(path, provider, period, submitted_on, out)
     try:
-        read = check_file(con, path, provider, period, submitted_on)
+        checked.read = check_file(con, path, provider, period, submitted_on)
     except reader.FileError as err:
         out.file_errors = [{"code": err.code, "message": err.message}]
         out.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
-        if not dry_run and path.exists() and path.is_file():
-            out.submission_id = _log_rejected_file(con, path, provider, period, submitted_on, out)
-        return out
+        return checked
 
-    counts = con.execute(
+    records, rejected, warned = con.execute(
         """
         SELECT (SELECT count(*) FROM typed),
                count(DISTINCT line) FILTER (WHERE severity = 'reject'),
@@ -120,7 +139,6 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
         FROM found
         """
     ).fetchall()[0]
-    records, rejected, warned = counts
     out.status = "accepted"
     out.issues_total = _scalar(con, "SELECT count(*) FROM found")
     out.issues = [
@@ -131,42 +149,92 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
     ]
     out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
                   "with_warnings": warned, "replaced": 0}
-    if dry_run:
-        return out
-
-    key = pseudonymise.load_key()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        sid = _insert_submission(con, path, provider, period, submitted_on, "accepted", read, out.counts,
-                                 out.timeliness)
-        _supersede_earlier(con, provider, period, sid)
+    if key is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines AS "
                     "SELECT DISTINCT line FROM found WHERE severity = 'reject'")
-        # DELETE reports how many rows it removed: the records this file replaces.
-        replaced = con.execute(
-            """
-            DELETE FROM record r
-            WHERE r.site_code IN (SELECT DISTINCT trim(site_code) FROM typed)
-              AND EXISTS (SELECT 1 FROM typed t ANTI JOIN rejected_lines USING (line)
-                          WHERE trim(t.site_code) = r.site_code AND trim(t.accession_number) = r.accession_number)
-            """
-        ).fetchall()[0][0]
-        _insert_records(con, sid, provider, key)
-        con.execute("INSERT INTO issue SELECT ?, line, code, severity, field, message FROM found", [sid])
-        if rejected:
-            con.execute(
-                f"INSERT INTO quarantine SELECT ?, t.line, {_RAW_ROW_SQL}, ? "
-                "FROM staging t SEMI JOIN rejected_lines USING (line)",
-                [sid, datetime.now(timezone.utc).replace(tzinfo=None)],
-            )
-        con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        checked.records = con.sql(_RECORDS_SQL, params={"provider": provider, "key": key}).to_arrow_table()
+        checked.issues = con.sql("SELECT line, code, severity, field, message FROM found").to_arrow_table()
+        checked.quarantine = con.sql(
+            f"SELECT t.line, {_RAW_ROW_SQL} AS raw FROM staging t SEMI JOIN rejected_lines USING (line)"
+        ).to_arrow_table() if rejected else None
+    return checked
+
+
+def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult:
+    """Write a checked file into the store in one transaction (or log it as rejected)."""
+    out = checked.result
+    if out.status == "rejected":
+        if checked.path.exists() and checked.path.is_file():
+            out.submission_id = _log_rejected_file(con, checked.path, checked.provider, checked.period,
+                                                   checked.submitted_on, out)
+        return out
+    con.register("checked_records", checked.records)
+    con.register("checked_issues", checked.issues)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sid = _insert_submission(con, checked.path, checked.provider, checked.period, checked.submitted_on,
+                                     "accepted", checked.read, out.counts, out.timeliness)
+            _supersede_earlier(con, checked.provider, checked.period, sid)
+            # DELETE reports how many rows it removed: the records this file replaces.
+            replaced = con.execute(
+                """
+                DELETE FROM record r
+                WHERE r.site_code IN (SELECT DISTINCT site_code FROM checked_records)
+                  AND EXISTS (SELECT 1 FROM checked_records c
+                              WHERE c.site_code = r.site_code AND c.accession_number = r.accession_number)
+                """
+            ).fetchall()[0][0]
+            _insert_records(con, sid)
+            con.execute("INSERT INTO issue SELECT ?, * FROM checked_issues", [sid])
+            if checked.quarantine is not None:
+                con.register("checked_quarantine", checked.quarantine)
+                con.execute("INSERT INTO quarantine SELECT ?, line, raw, ? FROM checked_quarantine",
+                            [sid, datetime.now(timezone.utc).replace(tzinfo=None)])
+                con.unregister("checked_quarantine")
+            con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("checked_records")
+        con.unregister("checked_issues")
     out.counts["replaced"] = replaced
     out.submission_id = sid
     return out
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
+              submitted_on: date | None = None, issue_limit: int = 200,
+              dry_run: bool = False) -> LoadResult:
+    """Validate `path` and, unless `dry_run`, load it into the working store behind `con`."""
+    key = None if dry_run else pseudonymise.load_key()
+    checked = check(con, path, provider, period_text, submitted_on, issue_limit, key)
+    return checked.result if dry_run else load_checked(con, checked)
+
+
+def load_many(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200):
+    """Load files in order, checking the next file on a second cursor while the current one loads.
+
+    `jobs` yields (path, provider, period, submitted_on). Yields each LoadResult in order. The
+    loads themselves stay one transaction each, in order, on `con`; only the checking (reading,
+    rules, pseudonymisation — no store table is written) overlaps, which uses the second core.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = pseudonymise.load_key()
+    checker = con.cursor()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for job in jobs:
+            future = pool.submit(check, checker, *job, issue_limit, key)
+            if pending is not None:
+                yield load_checked(con, pending.result())
+            pending = future
+        if pending is not None:
+            yield load_checked(con, pending.result())
+    checker.close()
 
 
 def _insert_submission(con, path, provider, period, submitted_on, status, read, counts, timeliness,
@@ -210,35 +278,40 @@ def _supersede_earlier(con, provider: str, period: date, sid: int) -> None:
                     [sid, old])
 
 
-def _insert_records(con, sid: int, provider: str, key: str) -> None:
-    con.execute(
-        f"""
-        INSERT INTO record
-        SELECT $sid, $provider, trim(t.site_code), trim(t.accession_number),
-               {pseudonymise.PSEUDO_ID_SQL},
-               nullif(trim(t.nhs_number_status), ''),
-               {pseudonymise.AGE_SQL},
-               nullif(trim(t.gender), ''),
-               nullif(trim(t.ethnic_category), ''),
-               {pseudonymise.POSTCODE_DISTRICT_SQL},
-               NULL,
-               nullif(upper(trim(t.practice_code)), ''),
-               trim(t.patient_source),
-               CASE WHEN nullif(trim(t.referrer_code), '') IS NULL THEN NULL
-                    WHEN {validation.REFERRER_OK} THEN trim(t.referrer_code) ELSE '99' END,
-               nullif(upper(trim(t.referring_org_code)), ''),
-               t.d_request_date, t.d_request_received_date, t.d_test_date, t.d_report_date,
-               coalesce(l.nicip_code, nullif(upper(trim(t.nicip_code)), '')),
-               nullif(trim(t.snomed_code), ''),
-               l.local_code,
-               n.modality, n.body_area, n.test_group,
-               date_trunc('month', t.d_test_date)::DATE
-        FROM typed t
-        ANTI JOIN rejected_lines USING (line)
-        LEFT JOIN ref_nicip national ON national.nicip_code = upper(trim(t.nicip_code))
-        LEFT JOIN local_code l ON national.nicip_code IS NULL AND l.provider_code = $provider
-                              AND l.local_code = upper(trim(t.nicip_code))
-        LEFT JOIN ref_nicip n ON n.nicip_code = coalesce(l.nicip_code, upper(trim(t.nicip_code)))
-        """,
-        {"sid": sid, "provider": provider, "key": key},
-    )
+def _insert_records(con, sid: int) -> None:
+    con.execute("INSERT INTO record SELECT ?, * FROM checked_records", [sid])
+
+
+# The accepted rows as `record` rows (all columns but submission_id), pseudonymised: NHS number
+# -> keyed hash, birth date -> age at test, postcode -> district (+ LSOA where a postcode lookup
+# is loaded); modality, body area and test group from the NICIP reference, a notified local
+# code loaded as its national code.
+_RECORDS_SQL = f"""
+    SELECT $provider AS provider_code, trim(t.site_code) AS site_code,
+           trim(t.accession_number) AS accession_number,
+           {pseudonymise.PSEUDO_ID_SQL} AS patient_pseudo_id,
+           nullif(trim(t.nhs_number_status), '') AS nhs_number_status,
+           {pseudonymise.AGE_SQL} AS age_at_test,
+           nullif(trim(t.gender), '') AS sex,
+           nullif(trim(t.ethnic_category), '') AS ethnic_category,
+           {pseudonymise.POSTCODE_DISTRICT_SQL} AS postcode_district,
+           pc.lsoa_code AS lsoa_code,
+           nullif(upper(trim(t.practice_code)), '') AS practice_code,
+           trim(t.patient_source) AS patient_source,
+           CASE WHEN nullif(trim(t.referrer_code), '') IS NULL THEN NULL
+                WHEN {validation.REFERRER_OK_T} THEN trim(t.referrer_code) ELSE '99' END AS referrer_code,
+           nullif(upper(trim(t.referring_org_code)), '') AS referring_org_code,
+           t.d_request_date, t.d_request_received_date, t.d_test_date, t.d_report_date,
+           coalesce(l.nicip_code, nullif(upper(trim(t.nicip_code)), '')) AS nicip_code,
+           nullif(trim(t.snomed_code), '') AS snomed_code,
+           l.local_code AS local_code,
+           n.modality, n.body_area, n.test_group,
+           date_trunc('month', t.d_test_date)::DATE AS activity_month
+    FROM typed t
+    ANTI JOIN rejected_lines USING (line)
+    LEFT JOIN ref_nicip national ON national.nicip_code = upper(trim(t.nicip_code))
+    LEFT JOIN local_code l ON national.nicip_code IS NULL AND l.provider_code = $provider
+                          AND l.local_code = upper(trim(t.nicip_code))
+    LEFT JOIN ref_nicip n ON n.nicip_code = coalesce(l.nicip_code, upper(trim(t.nicip_code)))
+    LEFT JOIN ref_postcode pc ON pc.postcode = upper(trim(t.postcode))
+"""

@@ -65,6 +65,7 @@ _NHS_FORMAT_OK = (
 )
 # 8 characters: 1 letter + 7 digits or 2 letters + 6 digits (dids_attributes.txt).
 REFERRER_OK = "regexp_full_match(referrer_code, '[A-Z][0-9]{7}|[A-Z]{2}[0-9]{6}')"
+REFERRER_OK_T = REFERRER_OK.replace("referrer_code", "t.referrer_code")
 _DEMOGRAPHIC_PRESENT = " OR ".join(_present(c) for c in spec.DEMOGRAPHIC_FIELDS)
 
 RULES: tuple[Rule, ...] = (
