@@ -1,0 +1,87 @@
+"""Rollups for the variation views: who is imaged, where, and by whom (issue #5).
+
+Commissioner = the patient's registered practice, as in the official DID tables: each record's
+practice_code is joined to ref_practice for its sub-ICB, ICB and region (2026 geography) and
+its IMD quintile. Records whose practice is missing or not in the practice map keep null
+geography; the pages count them but cannot give them a denominator.
+
+Age is banded as the ESP2013 standard is (queries.dsr: 0-4, 5-9, ..., 85-89, 90+ as bands
+0..18); sex is M / F from PERSON GENDER CODE 1 / 2, and U for 0, 9 or missing.
+"""
+
+_AGE_BAND = "least(r.age_at_test // 5, 18)::INTEGER"
+_SEX = "CASE r.sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
+_MEASURE = "r.modality, r.patient_source, r.test_group"
+_FROM = "FROM record r LEFT JOIN ref_practice p ON p.practice_code = r.practice_code"
+
+ROLLUPS = {
+    # Activity by month x registered geography x age band x sex x measure: the age-sex rates
+    # and the directly standardised rates for every area.
+    "rollup_variation_area": f"""
+        SELECT r.activity_month, p.region_code, p.icb_code, p.sub_icb_code,
+               {_AGE_BAND} AS age_band, {_SEX} AS sex, {_MEASURE}, count(*)::BIGINT AS records
+        {_FROM}
+        GROUP BY ALL
+    """,
+    # The same by the practice's IMD quintile (1 = most deprived fifth of practices).
+    "rollup_variation_imd": f"""
+        SELECT r.activity_month, p.region_code, p.icb_code, p.sub_icb_code, p.imd_quintile,
+               {_AGE_BAND} AS age_band, {_SEX} AS sex, {_MEASURE}, count(*)::BIGINT AS records
+        {_FROM}
+        WHERE p.practice_code IS NOT NULL
+        GROUP BY ALL
+    """,
+    # Registered patients by IMD quintile x sub-ICB x age band x sex. The register gives age
+    # and sex by PCN, not by practice, so a practice's structure is its PCN's scaled to its list
+    # size (the sub-ICB's where the practice has no PCN) — architecture §5's approximation.
+    "rollup_variation_imd_population": """
+        WITH banded AS (
+            SELECT org_type, org_code, sex, least(age // 5, 18)::INTEGER AS age_band,
+                   sum(patients) AS patients
+            FROM ref_population WHERE org_type IN ('PCN', 'SUB_ICB')
+            GROUP BY ALL
+        ),
+        shares AS (
+            SELECT org_type, org_code, sex, age_band,
+                   patients / sum(patients) OVER (PARTITION BY org_type, org_code) AS share
+            FROM banded
+        ),
+        pcns AS (SELECT DISTINCT org_code FROM shares WHERE org_type = 'PCN' AND org_code <> 'U'),
+        practice_structure AS (
+            SELECT p.region_code, p.icb_code, p.sub_icb_code, p.imd_quintile, p.list_size,
+                   CASE WHEN p.pcn_code IN (SELECT org_code FROM pcns) THEN 'PCN' ELSE 'SUB_ICB' END
+                       AS org_type,
+                   CASE WHEN p.pcn_code IN (SELECT org_code FROM pcns) THEN p.pcn_code
+                        ELSE p.sub_icb_code END AS org_code
+            FROM ref_practice p
+            WHERE p.list_size > 0
+        )
+        SELECT ps.region_code, ps.icb_code, ps.sub_icb_code, ps.imd_quintile, s.age_band, s.sex,
+               sum(ps.list_size * s.share) AS population
+        FROM practice_structure ps JOIN shares s USING (org_type, org_code)
+        GROUP BY ALL
+    """,
+    # Ethnic category of the imaged (no denominator exists: shares only).
+    "rollup_variation_ethnicity": f"""
+        SELECT r.activity_month, p.region_code, p.icb_code, p.sub_icb_code,
+               r.ethnic_category, {_MEASURE}, count(*)::BIGINT AS records
+        {_FROM}
+        GROUP BY ALL
+    """,
+    # IMD decile of the patient's LSOA, where a postcode lookup gave the record one.
+    "rollup_variation_lsoa": f"""
+        SELECT r.activity_month, p.region_code, p.icb_code, p.sub_icb_code,
+               r.lsoa_code IS NOT NULL AS has_lsoa, l.imd_decile, {_MEASURE},
+               count(*)::BIGINT AS records
+        {_FROM}
+        LEFT JOIN ref_lsoa l ON l.lsoa_code = r.lsoa_code
+        GROUP BY ALL
+    """,
+    # Patient flows: the registered geography of each provider's patients.
+    "rollup_variation_flows": f"""
+        SELECT r.activity_month, p.region_code, p.icb_code, p.sub_icb_code, r.provider_code,
+               {_MEASURE}, count(*)::BIGINT AS records
+        {_FROM}
+        GROUP BY ALL
+    """,
+}

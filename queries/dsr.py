@@ -1,0 +1,239 @@
+"""Rates, directly standardised rates and their confidence intervals, as Fingertips computes them.
+
+Methods (the same as Public Health England / OHID's Fingertips, "Technical Guide: Confidence
+intervals", PHE 2018, and the PHEindicatormethods R package):
+
+- **Crude rate** per `multiplier` people: count / population, with an exact Poisson interval for
+  the count (Garwood 1936, from the chi-square / gamma distribution) when the count is below
+  389, and Byar's approximation above that (Breslow & Day 1987, *Statistical Methods in Cancer
+  Research* vol. II, p. 69) — the switch-over point Fingertips uses; the two agree closely there.
+- **Directly standardised rate (DSR)**: sum over age-sex strata of w_i * O_i / n_i, with the
+  weights w_i of the **European Standard Population 2013** (Eurostat, *Revision of the European
+  Standard Population: report of Eurostat's task force*, 2013 edition, table 2.1), 5-year bands
+  to 90+. For an age-*sex* standardised persons rate each sex gets the full ESP2013, so the
+  standard population is 2 x 100,000 and the persons rate is the mean of the two sex-specific
+  age-standardised rates (as Fingertips does for persons DSRs).
+- **DSR interval**: Dobson AJ, Kuulasmaa K, Eberle E, Scherer J. *Confidence intervals for
+  weighted sums of Poisson parameters.* Stat Med 1991;10:457-462 — the interval for the total
+  count O is mapped onto the DSR: DSR + sqrt(var(DSR) / O) * (O_limit - O), with
+  var(DSR) = sum w_i^2 O_i / n_i^2 (weights normalised to sum to 1).
+  Fingertips does not publish a DSR from fewer than 10 events (the method is unreliable there);
+  neither do we: `MIN_DSR_COUNT`.
+- **Standardised rate ratio** of two DSRs: log ratio +/- z * sqrt(var1/DSR1^2 + var2/DSR2^2)
+  (delta method; Rothman, Greenland & Lash, *Modern Epidemiology*, 3rd ed., 2008, ch. 15).
+- **Proportions**: Wilson score interval (Wilson 1927; Newcombe 1998), as Fingertips.
+
+No SciPy: the exact Poisson limits solve the regularised incomplete gamma function by bisection
+(series and continued fraction as in Press et al., *Numerical Recipes*, 3rd ed., §6.2).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from statistics import NormalDist
+
+import polars as pl
+
+# European Standard Population 2013, 5-year age bands 0-4, 5-9, ..., 85-89, 90+ (sum 100,000).
+# Source: Eurostat (2013), Revision of the European Standard Population, table 2.1; the 0-4
+# band is the sum of the published <1 (1,000) and 1-4 (4,000) bands.
+ESP2013: tuple[int, ...] = (
+    5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000,
+    7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000,
+)
+AGE_BAND_WIDTH = 5
+TOP_AGE_BAND = len(ESP2013) - 1  # band 18 = 90 and over
+AGE_BAND_LABELS: tuple[str, ...] = tuple(
+    f"{5 * i}-{5 * i + 4}" for i in range(TOP_AGE_BAND)
+) + (f"{5 * TOP_AGE_BAND}+",)
+SEXES = ("M", "F")
+MIN_DSR_COUNT = 10
+BYAR_FROM = 389
+LEVEL = 0.95
+
+
+def age_band_sql(column: str) -> str:
+    """SQL for the ESP2013 band index (0 = 0-4 ... 18 = 90+) of an age column; null stays null."""
+    return f"least({column} // {AGE_BAND_WIDTH}, {TOP_AGE_BAND})"
+
+
+def _z(level: float) -> float:
+    return NormalDist().inv_cdf(1 - (1 - level) / 2)
+
+
+# --- exact Poisson limits ---------------------------------------------------------------------
+
+def _gamma_p(a: float, x: float) -> float:
+    """Regularised lower incomplete gamma P(a, x)."""
+    if x <= 0:
+        return 0.0
+    log_front = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1:  # series
+        term = total = 1.0 / a
+        ap = a
+        for _ in range(10_000):
+            ap += 1
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return total * math.exp(log_front)
+    # continued fraction for Q(a, x) (modified Lentz)
+    tiny = 1e-300
+    b = x + 1 - a
+    c = 1 / tiny
+    d = 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return 1.0 - math.exp(log_front) * h
+
+
+def _solve(f, target: float, lo: float, hi: float) -> float:
+    """x in [lo, hi] with f(x) = target, f increasing; bisection to full precision."""
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if f(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * max(1.0, hi):
+            break
+    return (lo + hi) / 2
+
+
+@functools.lru_cache(maxsize=4096)
+def poisson_limits(count: int, level: float = LEVEL) -> tuple[float, float]:
+    """Interval for a Poisson count: exact (Garwood) below BYAR_FROM, Byar's approximation above."""
+    count = int(count)
+    if count < 0:
+        raise ValueError(f"a count cannot be negative ({count})")
+    alpha = 1 - level
+    if count >= BYAR_FROM:
+        z = _z(level)
+        lower = count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
+        o1 = count + 1
+        upper = o1 * (1 - 1 / (9 * o1) + z / (3 * math.sqrt(o1))) ** 3
+        return lower, upper
+    hi = count + 20 * math.sqrt(count + 1) + 20
+    # lower: P(X >= O | mu) = alpha/2, i.e. P(O, mu) = alpha/2 (P increases with mu)
+    lower = 0.0 if count == 0 else _solve(lambda mu: _gamma_p(count, mu), alpha / 2, 0.0, hi)
+    # upper: P(X <= O | mu) = alpha/2, i.e. P(O + 1, mu) = 1 - alpha/2
+    upper = _solve(lambda mu: _gamma_p(count + 1, mu), 1 - alpha / 2, 0.0, hi)
+    return lower, upper
+
+
+def crude_rate(frame: pl.DataFrame, count: str = "records", population: str = "population",
+               multiplier: float = 1000.0, level: float = LEVEL, prefix: str = "rate") -> pl.DataFrame:
+    """Add `<prefix>`, `<prefix>_lower`, `<prefix>_upper`: count / population * multiplier with a
+    Poisson interval. Null where the population is missing or zero."""
+    limits = [poisson_limits(int(c), level) if c is not None else (None, None) for c in frame[count]]
+    lo = pl.Series([x[0] for x in limits], dtype=pl.Float64)
+    hi = pl.Series([x[1] for x in limits], dtype=pl.Float64)
+    per = pl.when(pl.col(population) > 0).then(multiplier / pl.col(population))
+    return frame.with_columns(
+        (pl.col(count) * per).alias(prefix),
+        (pl.lit(lo) * per).alias(f"{prefix}_lower"),
+        (pl.lit(hi) * per).alias(f"{prefix}_upper"),
+    )
+
+
+def standard_strata() -> pl.DataFrame:
+    """Every ESP2013 age band for each sex with its normalised weight (all weights sum to 1)."""
+    total = sum(ESP2013) * len(SEXES)
+    return pl.DataFrame(
+        {"sex": [s for s in SEXES for _ in ESP2013],
+         "age_band": [b for _ in SEXES for b in range(len(ESP2013))],
+         "weight": [w / total for _ in SEXES for w in ESP2013]},
+        schema={"sex": pl.String, "age_band": pl.Int32, "weight": pl.Float64},
+    )
+
+
+def directly_standardised(strata: pl.DataFrame, by: list[str], count: str = "records",
+                          population: str = "population", multiplier: float = 1000.0,
+                          level: float = LEVEL) -> pl.DataFrame:
+    """DSR per group of `by` from counts and populations by (age_band, sex).
+
+    `strata` holds one row per group, age_band (0..18) and sex ('M'/'F') with `count` and
+    `population`; missing strata count as zero events (their population must be present to
+    contribute, so a group lacking a stratum's population is standardised over fewer strata
+    and says so in `strata_missing`). Returns per group: records (O), population, dsr,
+    dsr_lower, dsr_upper, dsr_var (variance of the DSR on the multiplier scale) and
+    strata_missing. The DSR is null when O < MIN_DSR_COUNT.
+    """
+    std = standard_strata()
+    rows = (
+        strata.with_columns(pl.col("age_band").cast(pl.Int32))
+        .join(std, on=["sex", "age_band"], how="inner")
+        .filter(pl.col(population) > 0)
+        .with_columns(
+            (pl.col("weight") * pl.col(count) / pl.col(population)).alias("_term"),
+            (pl.col("weight") ** 2 * pl.col(count) / pl.col(population) ** 2).alias("_var"),
+        )
+    )
+    n_strata = std.height
+    agg = rows.group_by(by, maintain_order=True).agg(
+        pl.col(count).sum().cast(pl.Int64).alias("records"),
+        pl.col(population).sum().alias("population"),
+        (pl.col("_term").sum() * multiplier).alias("dsr"),
+        (pl.col("_var").sum() * multiplier ** 2).alias("dsr_var"),
+        (n_strata - pl.len()).alias("strata_missing"),
+    )
+    limits = [poisson_limits(int(o), level) for o in agg["records"]]
+    o_lo = pl.Series([x[0] for x in limits], dtype=pl.Float64)
+    o_hi = pl.Series([x[1] for x in limits], dtype=pl.Float64)
+    scale = (pl.col("dsr_var") / pl.col("records")).sqrt()
+    reliable = pl.col("records") >= MIN_DSR_COUNT
+    return agg.with_columns(
+        pl.when(reliable).then(pl.col("dsr") + scale * (pl.lit(o_lo) - pl.col("records"))).alias("dsr_lower"),
+        pl.when(reliable).then(pl.col("dsr") + scale * (pl.lit(o_hi) - pl.col("records"))).alias("dsr_upper"),
+        pl.when(reliable).then(pl.col("dsr")).alias("dsr"),
+    ).select(*by, "records", "population", "dsr", "dsr_lower", "dsr_upper", "dsr_var", "strata_missing")
+
+
+def rate_ratio(dsr1: float, var1: float, dsr2: float, var2: float,
+               level: float = LEVEL) -> tuple[float, float, float] | None:
+    """Ratio of two DSRs with its interval (delta method on the log scale); None if undefined."""
+    if not dsr1 or not dsr2 or dsr1 <= 0 or dsr2 <= 0:
+        return None
+    ratio = dsr1 / dsr2
+    se = math.sqrt(var1 / dsr1 ** 2 + var2 / dsr2 ** 2)
+    z = _z(level)
+    return ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se)
+
+
+def wilson(frame: pl.DataFrame, count: str, total: str, level: float = LEVEL,
+           prefix: str = "share") -> pl.DataFrame:
+    """Add `<prefix>`, `<prefix>_lower`, `<prefix>_upper`: count / total with a Wilson interval."""
+    z = _z(level)
+    p = pl.col(count) / pl.col(total)
+    n = pl.col(total)
+    centre = (p + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
+    half = z * ((p * (1 - p) / n + z ** 2 / (4 * n ** 2)).sqrt()) / (1 + z ** 2 / n)
+    ok = pl.col(total) > 0
+    return frame.with_columns(
+        pl.when(ok).then(p).alias(prefix),
+        pl.when(ok).then(centre - half).alias(f"{prefix}_lower"),
+        pl.when(ok).then(centre + half).alias(f"{prefix}_upper"),
+    )
+
+
+def fold_variation(values: list[float]) -> float | None:
+    """The NHS Atlas of Variation's "n-fold variation" with the extremes set aside: the 2nd
+    highest value over the 2nd lowest (the single highest and lowest areas excluded, so one
+    outlier cannot make the figure). None with fewer than 4 values or a zero 2nd lowest."""
+    vals = sorted(v for v in values if v is not None and not math.isnan(v))
+    if len(vals) < 4 or vals[1] <= 0:
+        return None
+    return vals[-2] / vals[1]

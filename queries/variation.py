@@ -1,0 +1,233 @@
+"""Shared pieces of the variation views (issue #5): filters, areas, scope, denominators.
+
+Conventions every variation query follows:
+
+- **Commissioner = the patient's registered practice**, as in the official DID tables: the
+  rollups (ingest/rollup_defs/variation.py) join record.practice_code to ref_practice. Records
+  without a practice in the practice map have no area and are left out of every rate (counted
+  by `unassigned_records`); "England" means patients registered with an English practice.
+- **Denominators** are registered patients (NHS England, August 2026) by single year of age and
+  sex per region / ICB / sub-ICB (ref_population); England is the sum of the REGION rows. The
+  same register is used for every period.
+- **Rates are annualised**: per 1,000 registered patients a year, i.e. count x 12 / months in
+  the period / population x 1,000, so a three-month and a twelve-month period read alike.
+- **Scope**: England and the seven regions are national comparators every role may see; a
+  commissioner sees its own ICBs and sub-ICBs (and the sub-ICBs inside its ICBs) and no other
+  ICB or sub-ICB; central sees everything. Rows outside scope are never returned.
+- **Disclosure control** (non-central): counts go through `queries.disclosure.protect`; rates
+  and intervals derived from a suppressed count are suppressed with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from ingest.nicip import TEST_GROUPS
+from queries.connection import Snapshot
+from queries.disclosure import protect
+from queries.headline import add_months, latest_complete_month
+from queries.scope import Scope, ScopeError
+
+ALL = "*"  # "no filter" for a measure part, bound as a parameter like any other value
+LEVELS = ("england", "region", "icb", "sub_icb")
+MAP_LEVELS = ("region", "icb", "sub_icb")
+LEVEL_LABELS = {"england": "England", "region": "NHS region", "icb": "ICB", "sub_icb": "Sub-ICB location"}
+# Column names in the rollups and org_type in ref_population for each level (constants, never input).
+_AREA_COLUMN = {"region": "region_code", "icb": "icb_code", "sub_icb": "sub_icb_code"}
+_POPULATION_TYPE = {"england": "REGION", "region": "REGION", "icb": "ICB", "sub_icb": "SUB_ICB"}
+RATE_UNIT = "per 1,000 registered patients a year"
+ENGLAND = "ENG"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What is counted (test group / modality / patient source; None = all) and when."""
+
+    first_month: date
+    last_month: date
+    test_group: str | None = None
+    modality: str | None = None
+    patient_source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.first_month > self.last_month:
+            raise ValueError(f"the period starts ({self.first_month:%Y-%m}) after it ends ({self.last_month:%Y-%m})")
+        if self.test_group is not None and self.test_group not in TEST_GROUPS:
+            raise ValueError(f"unknown test group {self.test_group!r}; one of {', '.join(TEST_GROUPS)}")
+
+    @property
+    def months(self) -> int:
+        return (self.last_month.year - self.first_month.year) * 12 + self.last_month.month - self.first_month.month + 1
+
+    @property
+    def annualise(self) -> float:
+        """Multiplier from a count over the period to a rate per 1,000 a year (divide by population)."""
+        return 1000.0 * 12 / self.months
+
+    def params(self) -> dict[str, object]:
+        return {"first": self.first_month, "last": self.last_month, "tg": self.test_group or ALL,
+                "modality": self.modality or ALL, "source": self.patient_source or ALL}
+
+    def describe(self) -> str:
+        parts = [TEST_GROUPS[self.test_group].label if self.test_group else (self.modality or "All imaging")]
+        if self.test_group and self.modality:
+            parts.append(self.modality)
+        if self.patient_source:
+            from ingest.spec import PATIENT_SOURCE_SETTING
+            parts.append(PATIENT_SOURCE_SETTING.get(self.patient_source, self.patient_source))
+        return ", ".join(parts) + f", {self.first_month:%b %Y} to {self.last_month:%b %Y}"
+
+
+# The WHERE clause for Filters over a rollup with activity_month, test_group, modality, patient_source.
+MEASURE_WHERE = """
+    activity_month BETWEEN $first AND $last
+    AND ($tg = '*' OR test_group = $tg)
+    AND ($modality = '*' OR modality = $modality)
+    AND ($source = '*' OR patient_source = $source)
+"""
+
+
+@dataclass(frozen=True)
+class Area:
+    level: str
+    code: str = ENGLAND
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"unknown area level {self.level!r}; one of {', '.join(LEVELS)}")
+        if self.level == "england" and self.code != ENGLAND:
+            object.__setattr__(self, "code", ENGLAND)
+
+    def where(self) -> str:
+        """SQL restricting a rollup (with region/icb/sub_icb_code columns) to this area; binds $area."""
+        if self.level == "england":
+            return "region_code IS NOT NULL AND $area IS NOT NULL"
+        return f"{_AREA_COLUMN[self.level]} = $area"
+
+
+ENGLAND_AREA = Area("england")
+
+
+def area_column(level: str) -> str:
+    if level not in _AREA_COLUMN:
+        raise ValueError(f"no area column for level {level!r}; one of {', '.join(_AREA_COLUMN)}")
+    return _AREA_COLUMN[level]
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+def activity_months(snap: Snapshot) -> list[date]:
+    """Activity months present in the variation rollup, oldest first."""
+    df = snap.query("SELECT DISTINCT activity_month FROM rollup_variation_area ORDER BY 1")
+    return df["activity_month"].to_list()
+
+
+def default_period(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:
+    """The `months` months ending with the latest complete month (fewer if the store is younger)."""
+    available = activity_months(snap)
+    if not available:
+        return None
+    last = latest_complete_month(snap) or available[-1]
+    last = min(max(last, available[0]), available[-1])
+    first = max(add_months(last, -(months - 1)), available[0])
+    return first, last
+
+
+# --- areas and scope ----------------------------------------------------------------------------
+
+def area_names(snap: Snapshot, level: str) -> pl.DataFrame:
+    """Every area at `level` in the practice map: code, name (2026 geography)."""
+    if level == "england":
+        return pl.DataFrame({"code": [ENGLAND], "name": ["England"]})
+    col = area_column(level)
+    name = col.replace("_code", "_name")
+    return snap.query(f"SELECT DISTINCT {col} AS code, {name} AS name FROM ref_practice "
+                      f"WHERE {col} IS NOT NULL ORDER BY name, code")
+
+
+def _sub_icbs_of(snap: Snapshot, icbs: frozenset[str]) -> set[str]:
+    if not icbs:
+        return set()
+    df = snap.query("SELECT DISTINCT sub_icb_code FROM ref_practice WHERE list_contains($icbs, icb_code)",
+                    {"icbs": sorted(icbs)})
+    return set(df["sub_icb_code"].to_list())
+
+
+def codes_in_scope(snap: Snapshot, scope: Scope, level: str) -> set[str] | None:
+    """Area codes at `level` the user may see in detail; None means every area."""
+    if scope.is_central or level in ("england", "region"):
+        return None
+    if scope.role != "commissioner":
+        return set()
+    if level == "icb":
+        return set(scope.icbs)
+    return set(scope.sub_icbs) | _sub_icbs_of(snap, scope.icbs)
+
+
+def check_area(snap: Snapshot, scope: Scope, area: Area) -> None:
+    """Raise ScopeError when the user may not see `area` in detail."""
+    allowed = codes_in_scope(snap, scope, area.level)
+    if allowed is not None and area.code not in allowed:
+        raise ScopeError(
+            f"{scope.user} ({scope.describe()}) may not see {LEVEL_LABELS[area.level]} {area.code} in detail; "
+            "England and the NHS regions are available as comparators"
+        )
+
+
+def selectable_areas(snap: Snapshot, scope: Scope) -> pl.DataFrame:
+    """Areas the user may pick: level, code, name, label — England, regions, then what scope allows."""
+    frames = [pl.DataFrame({"level": ["england"], "code": [ENGLAND], "name": ["England"]})]
+    for level in MAP_LEVELS:
+        names = area_names(snap, level)
+        allowed = codes_in_scope(snap, scope, level)
+        if allowed is not None:
+            names = names.filter(pl.col("code").is_in(sorted(allowed)))
+        frames.append(names.select(pl.lit(level).alias("level"), "code", "name"))
+    out = pl.concat(frames)
+    return out.with_columns(
+        pl.when(pl.col("level") == "england").then(pl.col("name"))
+        .otherwise(pl.col("name") + " (" + pl.col("level").replace_strict(LEVEL_LABELS) + ")")
+        .alias("label")
+    )
+
+
+# --- denominators -------------------------------------------------------------------------------
+
+def population_by_age_sex(snap: Snapshot, level: str, codes: list[str] | None = None) -> pl.DataFrame:
+    """Registered patients by area code, ESP2013 age band and sex (M/F) at `level`.
+
+    England: the REGION rows summed, code 'ENG'. `codes` restricts the areas (None = all).
+    """
+    org_type = _POPULATION_TYPE[level]
+    code = "'ENG'" if level == "england" else "org_code"
+    return snap.query(
+        f"""
+        SELECT {code} AS code, least(age // 5, 18)::INTEGER AS age_band, sex,
+               sum(patients)::DOUBLE AS population
+        FROM ref_population
+        WHERE org_type = $org_type AND ($all OR list_contains($codes, org_code))
+        GROUP BY ALL ORDER BY code, sex, age_band
+        """,
+        {"org_type": org_type, "all": codes is None, "codes": codes or []},
+    )
+
+
+def unassigned_records(snap: Snapshot, filters: Filters) -> int:
+    """Records in the filters with no registered practice in the practice map (no area, no rate)."""
+    df = snap.query(f"SELECT coalesce(sum(records), 0)::BIGINT AS n FROM rollup_variation_area "
+                    f"WHERE region_code IS NULL AND {MEASURE_WHERE}", filters.params())
+    return int(df["n"][0])
+
+
+def protect_table(frame: pl.DataFrame, scope: Scope, counts: list[str], derived: dict[str, list[str]],
+                  with_total: bool = True) -> pl.DataFrame:
+    """`protect` for a table shown beside its total: secondary suppression over the whole table."""
+    if not scope.needs_disclosure_control:
+        return frame
+    if not with_total:
+        return protect(frame, scope, counts, derived)
+    return protect(frame.with_columns(pl.lit(0).alias("__table")), scope, counts, derived,
+                   group_by=["__table"]).drop("__table")
