@@ -283,17 +283,16 @@ def cmd_local_codes(args) -> int:
         for r in rows:
             print(f"{r.provider_code},{r.local_code},{r.nicip_code},{r.notified_at:%Y-%m-%d %H:%M}")
         return EXIT_OK
-    with store.writer(store_dir, wait_seconds=args.wait) as con:
-        try:
-            if args.action == "add":
-                lc = local_codes.add(con, args.provider, args.code, args.maps_to, notified_by=os.environ.get("USER"))
-                message = f"{lc.provider_code} local code {lc.local_code} now loads as NICIP {lc.nicip_code}"
-            else:
-                local_codes.remove(con, args.provider, args.code)
-                message = f"{args.provider.upper()} local code {args.code.upper()} removed"
-        except local_codes.LocalCodeError as exc:
-            raise UsageError(str(exc)) from None
-        store.publish(con, store_dir)
+    try:
+        if args.action == "add":
+            lc = local_codes.notify(store_dir, args.provider, args.code, args.maps_to,
+                                    notified_by=os.environ.get("USER"))
+            message = f"{lc.provider_code} local code {lc.local_code} now loads as NICIP {lc.nicip_code}"
+        else:
+            local_codes.withdraw(store_dir, args.provider, args.code)
+            message = f"{args.provider.upper()} local code {args.code.upper()} removed"
+    except local_codes.LocalCodeError as exc:
+        raise UsageError(str(exc)) from None
     _say(message)
     return EXIT_OK
 

@@ -68,3 +68,22 @@ def list_codes(con: duckdb.DuckDBPyConnection, provider: str | None = None) -> l
         [provider and provider.upper(), provider and provider.upper()],
     ).fetchall()
     return [LocalCode(*r) for r in rows]
+
+
+def notify(store_dir, provider: str, code: str, maps_to: str, notified_by: str | None = None) -> LocalCode:
+    """Add a local code under the writer lock and publish (the dashboard's and CLI's front door)."""
+    from ingest import store
+
+    with store.writer(store_dir, wait_seconds=30) as con:
+        lc = add(con, provider, code, maps_to, notified_by)
+        store.publish(con, store_dir)
+    return lc
+
+
+def withdraw(store_dir, provider: str, code: str) -> None:
+    """Remove a local code under the writer lock and publish."""
+    from ingest import store
+
+    with store.writer(store_dir, wait_seconds=30) as con:
+        remove(con, provider, code)
+        store.publish(con, store_dir)

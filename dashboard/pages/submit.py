@@ -1,0 +1,111 @@
+"""Submit: a provider uploads its monthly extract and gets the DID's verdict on every record."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components import formatting as fmt
+from dashboard.components.store import snapshot_or_none
+from dashboard.components.user import current_scope
+from ingest import reference
+from ingest.submit import MAX_UPLOAD_BYTES, submit_bytes
+from queries import submissions
+from queries.exports import to_csv_bytes
+
+SHOWN_ISSUES = 200
+
+st.title("Submit a monthly extract")
+st.caption(
+    "Upload a DID v1.0 extract (CSV with or without a header row, or DIDS XML). **Check** judges "
+    "every record against the DID rules without loading anything; **Submit** loads the accepted "
+    "records. A new file for the same provider and month replaces the earlier one; a record sent "
+    "again (same site and accession number) replaces its earlier version, so nothing is counted twice."
+)
+
+scope = current_scope()
+snap = snapshot_or_none()
+if snap is not None:
+    choices = submissions.providers(snap, scope)
+else:  # the first file ever: no store yet, offer the reference list of providers
+    choices = reference.trusts().select("provider_code", "provider_name")
+    if scope.visible_providers() is not None:
+        choices = choices.filter(pl.col("provider_code").is_in(scope.visible_providers()))
+labels = {r["provider_code"]: f"{r['provider_code']} — {r['provider_name'] or 'provider'}"
+          for r in choices.iter_rows(named=True)}
+if not labels:
+    st.warning("You are not registered as a submitter for any provider.")
+    st.stop()
+
+left, middle, right = st.columns(3)
+provider = left.selectbox("Provider", list(labels), format_func=labels.get, key="provider")
+today = date.today()
+period = middle.text_input("Submission month (YYYY-MM)", value=f"{today:%Y-%m}", key="period",
+                           help="The month the file is sent: normally the month after the activity it reports.")
+submitted_on = right.date_input("Submission date", value=today, key="submitted_on",
+                                help="The date the rules count from (default today).")
+
+uploaded = st.file_uploader("DID extract", type=["csv", "xml", "txt"], key="uploader",
+                            max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
+if uploaded is not None:
+    st.session_state["upload"] = (uploaded.name, uploaded.getvalue())
+upload = st.session_state.get("upload")
+
+check_col, submit_col = st.columns(2)
+check = check_col.button("Check the file", disabled=upload is None, width="stretch")
+submit = submit_col.button("Submit", type="primary", disabled=upload is None, width="stretch")
+
+if (check or submit) and upload is not None:
+    name, data = upload
+    try:
+        result = submit_bytes(data, name, provider, period, submitted_on, dry_run=not submit,
+                              issue_limit=10_000_000)
+    except ValueError as err:
+        st.error(str(err))
+        st.stop()
+    st.session_state["result"] = (result, not submit)
+
+if "result" in st.session_state:
+    result, dry_run = st.session_state["result"]
+    c = result.counts
+    if result.status == "rejected":
+        st.error(f"**{result.file} was rejected as a whole.** " + " ".join(e["message"] for e in result.file_errors),
+                 icon=":material/block:")
+    else:
+        verb = "would be accepted" if dry_run else "was accepted"
+        st.success(f"**{result.file} {verb}** for {result.provider}, {result.period} "
+                   f"({'on time' if result.timeliness == 'on_time' else 'late'}).", icon=":material/check_circle:")
+        cols = st.columns(5)
+        cols[0].metric("Records", fmt.count(c["records"]))
+        cols[1].metric("Accepted", fmt.count(c["accepted"]))
+        cols[2].metric("Rejected", fmt.count(c["rejected"]))
+        cols[3].metric("With warnings", fmt.count(c["with_warnings"]))
+        cols[4].metric("Replaced earlier versions", fmt.count(c.get("replaced", 0)))
+        issues = pl.DataFrame(result.issues, schema={"line": pl.Int64, "code": pl.String, "severity": pl.String,
+                                                      "field": pl.String, "message": pl.String})
+        if result.issues_total:
+            st.subheader("Issues")
+            st.caption(f"{fmt.count(result.issues_total)} issues in all; the first "
+                       f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. `line` is the line in the file "
+                       "(header counted) or the record number in an XML file. Rejected records are kept in "
+                       "quarantine, visible only to you and the central team.")
+            st.dataframe(issues.head(SHOWN_ISSUES), hide_index=True, width="stretch")
+            st.download_button("Download the full issue report (CSV)", to_csv_bytes(issues),
+                               file_name=f"issues_{result.provider}_{result.period}.csv", mime="text/csv")
+        else:
+            st.caption("No issues: every record passed every rule.")
+
+if snap is not None:
+    st.subheader(f"Submission history — {provider}")
+    try:
+        hist = submissions.history(snap, scope, provider)
+    except PermissionError as err:
+        st.error(str(err))
+        st.stop()
+    if hist.is_empty():
+        st.caption("No files received yet.")
+    else:
+        st.dataframe(hist.with_columns(pl.col("timeliness").replace({"on_time": "on time"})),
+                     hide_index=True, width="stretch")

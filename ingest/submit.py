@@ -1,0 +1,56 @@
+"""Submitting a file that arrived as bytes (the dashboard's upload), through the same front door.
+
+The bytes are written to a private temporary folder under a sanitised name, checked and
+(unless `dry_run`) loaded by `loader.load_file` under the store's writer lock, and published.
+Nothing of the upload is kept outside the store: the temporary copy is always removed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from ingest import loader, store
+
+MAX_UPLOAD_BYTES = 600 * 1024 * 1024  # a national-size provider-month is ~100 MB; .streamlit/config.toml matches
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(name: str) -> str:
+    """A file name with no path, no odd characters and a bounded length (the extension kept)."""
+    base = Path(name.replace("\\", "/")).name or "upload"
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._") or "upload"
+    ext = _UNSAFE.sub("", ext)[:8]
+    return f"{stem[:100]}.{ext}" if ext else stem[:100]
+
+
+def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submitted_on: date | None = None,
+                 store_dir: Path | None = None, dry_run: bool = False,
+                 issue_limit: int = 200) -> loader.LoadResult:
+    """Check (and unless `dry_run`, load and publish) an uploaded file. ValueError for bad arguments."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+    store_dir = Path(store_dir) if store_dir else store.default_store_dir()
+    tmp = Path(tempfile.mkdtemp(prefix="did-upload-"))
+    try:
+        path = tmp / safe_file_name(file_name)
+        path.write_bytes(data)
+        if dry_run:
+            con = store.checking_connection(store_dir)
+            try:
+                return loader.load_file(con, path, provider, period, submitted_on, issue_limit, dry_run=True)
+            finally:
+                con.close()
+        with store.writer(store_dir, create=True, wait_seconds=30) as con:
+            result = loader.load_file(con, path, provider, period, submitted_on, issue_limit)
+            if result.submission_id is not None:
+                store.publish(con, store_dir)
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,90 @@
+"""The Submit and Local codes pages, in-process with AppTest against a real (empty) store."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import didfiles
+from ingest import store
+from queries.scope import Scope
+
+PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "pages"
+
+
+@pytest.fixture
+def published(store_dir, monkeypatch):
+    with store.writer(store_dir) as con:
+        store.publish(con, store_dir)
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    return store_dir
+
+
+def _page(name: str, **state) -> AppTest:
+    at = AppTest.from_file(str(PAGES / name), default_timeout=60)
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def _csv_bytes(tmp_path, records) -> bytes:
+    return didfiles.write(tmp_path / "f.csv", records).read_bytes()
+
+
+def _count(store_dir, sql):
+    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
+    try:
+        return con.execute(sql).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_check_judges_without_loading_then_submit_loads(published, tmp_path):
+    records = didfiles.rows(4)
+    records[2]["gender"] = "7"
+    at = _page("submit.py", upload=("DID_RR8_202602.csv", _csv_bytes(tmp_path, records)))
+    at.selectbox(key="provider").set_value("RR8")
+    at.text_input(key="period").set_value("2026-02")
+    at.date_input(key="submitted_on").set_value(date(2026, 2, 10)).run()
+    at.button[0].click().run()  # Check
+    assert not at.exception
+    assert "would be accepted" in at.success[0].value
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Records"] == "4" and shown["Accepted"] == "3" and shown["Rejected"] == "1"
+    assert at.dataframe[0].value["code"].to_list() == ["DIDS014"]
+    assert _count(published, "SELECT count(*) FROM submission") == 0  # nothing loaded
+
+    at.button[1].click().run()  # Submit
+    assert "was accepted" in at.success[0].value
+    assert _count(published, "SELECT count(*) FROM record") == 3
+    assert at.download_button, "the full issue report is offered"
+
+
+def test_a_file_rejected_whole_says_why(published, tmp_path):
+    at = _page("submit.py", upload=("DID_RR8_202602.csv", b"a,b,c\n"))
+    at.selectbox(key="provider").set_value("RR8")
+    at.text_input(key="period").set_value("2026-02").run()
+    at.button[0].click().run()
+    assert "rejected as a whole" in at.error[0].value
+    assert "18 comma-separated columns" in at.error[0].value
+
+
+def test_a_provider_user_sees_only_its_own_providers(published, tmp_path):
+    at = _page("submit.py", scope=Scope("provider", providers=frozenset({"RR8"}), user="rr8-user"))
+    assert [o.split(" — ")[0] for o in at.selectbox(key="provider").options] == ["RR8"]
+
+
+def test_local_codes_page_notifies_and_lists(published):
+    at = _page("local_codes.py")
+    at.selectbox(key="provider").set_value("RR8").run()
+    at.text_input(key="local_code").set_value("RR8CXR")
+    at.selectbox(key="maps_to").set_value("XCHES")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _count(published, "SELECT count(*) FROM local_code WHERE local_code = 'RR8CXR'") == 1
+    at.run()
+    assert "RR8CXR" in at.dataframe[0].value["local_code"].to_list()
