@@ -1,0 +1,99 @@
+"""Where: directly age-sex standardised rates for every region, ICB or sub-ICB (issue #5).
+
+Each area's rate is standardised to the European Standard Population 2013 with a Dobson
+interval (`queries.dsr`), and compared with England's rate the way Fingertips does: an area is
+"higher" or "lower" when its 95% interval excludes England's rate, else "similar". The spread is
+summarised as the NHS Atlas of Variation does, as an *n-fold variation*; here the 2nd highest
+rate over the 2nd lowest (`dsr.fold_variation`), so a single outlier at either end does not make
+the figure. Areas are the 2026 geography of the practice map (36 ICBs, 106 sub-ICBs, 7 regions).
+Conventions (scope, annualised rates, disclosure control) are in `queries.variation`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from queries import dsr
+from queries.connection import Snapshot
+from queries.scope import Scope
+from queries.variation import (
+    ENGLAND_AREA,
+    MAP_LEVELS,
+    MEASURE_WHERE,
+    Filters,
+    area_column,
+    area_names,
+    codes_in_scope,
+    population_by_age_sex,
+    protect_table,
+)
+from queries.variation_demographic import area_summary
+
+_DERIVED = ["rate", "rate_lower", "rate_upper", "dsr", "dsr_lower", "dsr_upper", "compared"]
+COLUMNS = ["code", "name", "records", "population", "rate", "rate_lower", "rate_upper",
+           "dsr", "dsr_lower", "dsr_upper", "compared", "rank"]
+
+
+def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl.DataFrame:
+    """One row per area at `level` the user may see: code, name, records (every record of its
+    registered patients), population, crude rate and DSR (per 1,000 a year) with intervals,
+    compared ('higher' / 'similar' / 'lower' than England, or null when there is no DSR) and
+    rank (1 = highest DSR). Ordered by DSR, highest first."""
+    if level not in MAP_LEVELS:
+        raise ValueError(f"unknown map level {level!r}; one of {', '.join(MAP_LEVELS)}")
+    col = area_column(level)
+    allowed = codes_in_scope(snap, scope, level)
+    codes = None if allowed is None else sorted(allowed)
+    params = {**filters.params(), "all": codes is None, "codes": codes or []}
+    counts = snap.query(
+        f"""
+        SELECT {col} AS code, age_band::INTEGER AS age_band, sex, sum(records)::BIGINT AS records
+        FROM rollup_variation_area
+        WHERE {col} IS NOT NULL AND sex IN ('M', 'F') AND age_band IS NOT NULL
+              AND ($all OR list_contains($codes, {col})) AND {MEASURE_WHERE}
+        GROUP BY ALL
+        """, params)
+    totals = snap.query(
+        f"""
+        SELECT {col} AS code, sum(records)::BIGINT AS all_records
+        FROM rollup_variation_area
+        WHERE {col} IS NOT NULL AND ($all OR list_contains($codes, {col})) AND {MEASURE_WHERE}
+        GROUP BY ALL
+        """, params)
+    population = population_by_age_sex(snap, level, codes).with_columns(pl.col("age_band").cast(pl.Int32))
+    strata = population.join(counts, on=["code", "age_band", "sex"], how="left").with_columns(
+        pl.col("records").fill_null(0))
+    std = dsr.directly_standardised(strata, ["code"], multiplier=filters.annualise).drop("records")
+    names = area_names(snap, level)
+    if codes is not None:
+        names = names.filter(pl.col("code").is_in(codes))
+    frame = (
+        names.join(std, on="code", how="inner")
+        .join(totals, on="code", how="left")
+        .with_columns(pl.col("all_records").fill_null(0).cast(pl.Int64).alias("records"))
+    )
+    frame = dsr.crude_rate(frame, multiplier=filters.annualise)
+    england = england_dsr(snap, filters)
+    frame = frame.with_columns(
+        pl.when(pl.col("dsr").is_null() | pl.lit(england is None)).then(None)
+        .when(pl.col("dsr_lower") > pl.lit(england)).then(pl.lit("higher"))
+        .when(pl.col("dsr_upper") < pl.lit(england)).then(pl.lit("lower"))
+        .otherwise(pl.lit("similar")).alias("compared"),
+    ).sort(["dsr", "name"], descending=[True, False], nulls_last=True)
+    frame = frame.with_columns(
+        pl.when(pl.col("dsr").is_not_null()).then(pl.int_range(1, pl.len() + 1)).alias("rank")
+    ).select(COLUMNS)
+    # Each area's count stands alone (no total row is shown with them): primary suppression only.
+    return protect_table(frame, scope, ["records"], {"records": _DERIVED}, with_total=False)
+
+
+def england_dsr(snap: Snapshot, filters: Filters) -> float | None:
+    """England's DSR for the filters: a national comparator every role may see."""
+    from queries.scope import CENTRAL
+
+    return area_summary(snap, CENTRAL, filters, ENGLAND_AREA).dsr
+
+
+def fold_variation(rates: pl.DataFrame) -> float | None:
+    """The n-fold variation of the areas' DSRs: 2nd highest / 2nd lowest (see the module notes)."""
+    return dsr.fold_variation(rates["dsr"].to_list())
