@@ -1,0 +1,128 @@
+"""Bounded caches over queries.equipment and queries.waits for the "Providers" pages.
+
+As in dashboard/cached.py: the Snapshot is passed as `_snap` (not hashed) with its `version`
+(hashed), so results are cached per snapshot and recomputed when a newer one is published.
+The scope and the filter (frozen dataclasses) are part of the key, so one user's figures are
+never served to another.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from queries import equipment, waits
+from queries.connection import Snapshot
+from queries.scope import Scope
+
+_CACHE = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
+
+# The key in st.session_state where an authenticated session keeps its queries.scope.Scope.
+SCOPE_KEY = "did_scope"
+LOCAL_SCOPE = Scope("central", user="local")
+
+
+def page_scope() -> Scope:
+    """The signed-in user's scope; on a single machine without login, the local central user."""
+    scope = st.session_state.get(SCOPE_KEY)
+    return scope if isinstance(scope, Scope) else LOCAL_SCOPE
+
+
+def has_tables(snap: Snapshot, *tables: str) -> bool:
+    """Whether the snapshot holds these rollups (a store published before they existed does not)."""
+    return _has_tables(snap, snap.version, tables)
+
+
+@st.cache_data(**_CACHE)
+def _has_tables(_snap: Snapshot, version: str, tables: tuple[str, ...]) -> bool:
+    found = _snap.query(
+        "SELECT table_name FROM information_schema.tables WHERE list_contains($names, table_name)",
+        {"names": list(tables)},
+    )
+    return found.height == len(set(tables))
+
+
+# --- waiting times ---------------------------------------------------------------------------
+
+@st.cache_data(**_CACHE)
+def wait_months(_snap: Snapshot, version: str) -> list[date]:
+    return waits.wait_months(_snap)
+
+
+@st.cache_data(**_CACHE)
+def wait_default_months(_snap: Snapshot, version: str) -> tuple[date, date] | None:
+    return waits.default_months(_snap)
+
+
+@st.cache_data(**_CACHE)
+def wait_modalities(_snap: Snapshot, version: str) -> list[str]:
+    return waits.wait_modalities(_snap)
+
+
+@st.cache_data(**_CACHE)
+def wait_providers(_snap: Snapshot, version: str, scope: Scope) -> list[str]:
+    return waits.wait_providers(_snap, scope)
+
+
+@st.cache_data(**_CACHE)
+def wait_summary(_snap: Snapshot, version: str, scope: Scope, f: waits.WaitFilter,
+                 by: str | None) -> pl.DataFrame:
+    return waits.wait_summary(_snap, scope, f, by)
+
+
+@st.cache_data(**_CACHE)
+def wait_distribution(_snap: Snapshot, version: str, scope: Scope, f: waits.WaitFilter) -> pl.DataFrame:
+    return waits.wait_distribution(_snap, scope, f)
+
+
+@st.cache_data(**_CACHE)
+def missing_dates(_snap: Snapshot, version: str, scope: Scope, f: waits.WaitFilter) -> pl.DataFrame:
+    return waits.missing_dates_by_interval(_snap, scope, f)
+
+
+# --- equipment -------------------------------------------------------------------------------
+
+@st.cache_data(**_CACHE)
+def equipment_modalities(_snap: Snapshot, version: str) -> list[str]:
+    return equipment.equipment_modalities(_snap)
+
+
+@st.cache_data(**_CACHE)
+def equipment_months(_snap: Snapshot, version: str) -> list[date]:
+    return equipment.equipment_months(_snap)
+
+
+@st.cache_data(**_CACHE)
+def equipment_default_months(_snap: Snapshot, version: str) -> tuple[date, date] | None:
+    return equipment.default_months(_snap)
+
+
+@st.cache_data(**_CACHE)
+def inventory_status(_snap: Snapshot, version: str) -> pl.DataFrame:
+    return equipment.inventory_status(_snap)
+
+
+@st.cache_data(**_CACHE)
+def site_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
+                     provider: str | None) -> pl.DataFrame:
+    return equipment.site_utilisation(_snap, scope, f, provider)
+
+
+@st.cache_data(**_CACHE)
+def provider_utilisation(_snap: Snapshot, version: str, scope: Scope,
+                         f: equipment.UtilisationFilter) -> pl.DataFrame:
+    return equipment.provider_utilisation(_snap, scope, f)
+
+
+@st.cache_data(**_CACHE)
+def weekday_profile(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
+                    provider: str | None, site: str | None) -> pl.DataFrame:
+    return equipment.weekday_profile(_snap, scope, f, provider, site)
+
+
+@st.cache_data(**_CACHE)
+def monthly_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
+                        provider: str | None, site: str | None) -> pl.DataFrame:
+    return equipment.monthly_utilisation(_snap, scope, f, provider, site)

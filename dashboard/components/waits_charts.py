@@ -1,0 +1,72 @@
+"""Figures for the waiting-times page. Each takes a frame from queries.waits and returns a
+go.Figure, so they can be tested without Streamlit."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, NHS_GRID, NHS_TEXT
+from queries.waits import CAP_DAYS
+
+SIX_WEEKS = 42
+
+
+def _layout(fig: go.Figure) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": "Arial, sans-serif", "color": NHS_TEXT},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    )
+    return fig
+
+
+def distribution_figure(dist: pl.DataFrame, *, max_days: int | None = None) -> go.Figure:
+    """Histogram of records by whole days waited (bars, left axis) and the cumulative share
+    waiting that long or less (line, right axis), with the six-week mark.
+
+    `max_days` trims the x axis (the cumulative line still counts every record); the overflow
+    bucket (more than 365 days) is labelled as such in the hover text.
+    """
+    shown = dist if max_days is None else dist.filter(pl.col("days") <= max_days)
+    label = [f"> {CAP_DAYS} days" if d > CAP_DAYS else f"{d} days" for d in shown["days"].to_list()]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(
+        x=shown["days"].to_list(), y=shown["records"].to_list(), name="Records",
+        marker_color=NHS_BLUE, customdata=label,
+        hovertemplate="%{customdata}: %{y:,} records<extra></extra>",
+    ), secondary_y=False)
+    fig.add_trace(go.Scatter(
+        x=shown["days"].to_list(), y=shown["cumulative_share"].to_list(), name="Cumulative share",
+        mode="lines", line={"color": NHS_COLOURS[1], "width": 2, "shape": "hv"}, customdata=label,
+        hovertemplate="%{customdata} or less: %{y:.1%}<extra></extra>",
+    ), secondary_y=True)
+    fig.add_vline(x=SIX_WEEKS, line_dash="dot", line_color=NHS_COLOURS[10],
+                  annotation_text="6 weeks", annotation_position="top")
+    fig.update_yaxes(title_text="Records", tickformat=",", gridcolor=NHS_GRID, rangemode="tozero",
+                     secondary_y=False)
+    fig.update_yaxes(title_text="Cumulative share", tickformat=".0%", range=[0, 1.02], showgrid=False,
+                     secondary_y=True)
+    fig.update_xaxes(title_text="Days waited", gridcolor=NHS_GRID, rangemode="tozero")
+    fig.update_layout(bargap=0.05, hovermode="x unified")
+    return _layout(fig)
+
+
+def trend_figure(trend: pl.DataFrame) -> go.Figure:
+    """Median and 90th percentile by activity month (lines), from a by-month summary."""
+    fig = go.Figure()
+    for column, name, colour in (("median_days", "Median", NHS_BLUE), ("p90_days", "90th percentile",
+                                                                       NHS_COLOURS[1])):
+        fig.add_trace(go.Scatter(
+            x=trend["activity_month"].to_list(), y=trend[column].to_list(), name=name,
+            mode="lines+markers", line={"color": colour, "width": 2}, marker={"size": 5},
+            hovertemplate="%{x|%b %Y}: %{y} days<extra>" + name + "</extra>",
+        ))
+    fig.update_layout(
+        yaxis={"title": "Days", "rangemode": "tozero", "gridcolor": NHS_GRID},
+        xaxis={"title": None, "tickformat": "%b %Y", "gridcolor": NHS_GRID},
+        hovermode="x unified",
+    )
+    return _layout(fig)

@@ -1,0 +1,181 @@
+"""Waiting times: how long patients wait from request to test, and from test to report."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cached_providers as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.waits_charts import distribution_figure, trend_figure
+from queries import waits
+from queries.exports import to_csv_bytes
+from queries.percentiles import SHARE_THRESHOLDS, share_column
+
+ALL = "All"
+DISTRIBUTION_DAYS = 120  # x axis of the histogram; the cumulative line still counts every record
+
+st.title("Waiting times")
+st.caption(
+    "Days from the request (or the day the imaging department received it) to the test, and "
+    "from the test to the report, by activity month (the month of the test). Medians and 90th "
+    "percentiles are exact whole days (nearest rank); a wait over 365 days counts as "
+    "\"more than 365\". Records with a date missing, or with dates out of order, are counted "
+    "below each table rather than dropped."
+)
+
+snap = snapshot_or_stop()
+scope = cached.page_scope()
+if not cached.has_tables(snap, "rollup_waits"):
+    st.info("This snapshot was published before waiting times were added. Publish again "
+            "(any `did submit` or `did load`) to build them.")
+    st.stop()
+default = cached.wait_default_months(snap, snap.version)
+if default is None:
+    st.info("The store holds no examinations yet, so there are no waiting times to show.")
+    st.stop()
+months = cached.wait_months(snap, snap.version)
+
+# --- Filters (deep-linkable) ------------------------------------------------------------------
+params = st.query_params
+modalities = cached.wait_modalities(snap, snap.version)
+providers = cached.wait_providers(snap, snap.version, scope)
+interval_keys = list(waits.INTERVALS)
+modality_options = [m for m in ("MRI", "CT") if m in modalities] + \
+    [m for m in modalities if m not in ("MRI", "CT")] + [ALL]
+source_options = [ALL, *waits.SOURCE_GROUPS]
+provider_options = [ALL, *providers]
+
+
+def _index(options: list, value, fallback: int = 0) -> int:
+    return options.index(value) if value in options else fallback
+
+
+c1, c2, c3, c4 = st.columns(4)
+interval = c1.selectbox("Interval", interval_keys, index=_index(interval_keys, params.get("interval")),
+                        format_func=lambda k: waits.INTERVALS[k].label)
+modality = c2.selectbox("Modality", modality_options, index=_index(modality_options, params.get("modality")))
+source = c3.selectbox("Patient source", source_options, index=_index(source_options, params.get("source")),
+                      format_func=lambda k: waits.SOURCE_GROUPS.get(k, "All sources"))
+provider = c4.selectbox("Provider", provider_options, index=_index(provider_options, params.get("provider")))
+first, last = st.select_slider(
+    "Activity months", options=months, value=default, format_func=fmt.month,
+)
+st.query_params.update({"interval": interval, "modality": modality, "source": source, "provider": provider})
+
+f = waits.WaitFilter(
+    first_month=first, last_month=last, interval=interval,
+    modality=None if modality == ALL else modality,
+    source=None if source == ALL else source,
+    provider=None if provider == ALL else provider,
+)
+label = waits.INTERVALS[interval]
+chosen = " · ".join(x for x in (
+    label.label, "all modalities" if modality == ALL else modality,
+    waits.SOURCE_GROUPS.get(source, "all patient sources"),
+    "England" if provider == ALL else provider,
+    f"{fmt.month(first)} to {fmt.month(last)}",
+))
+st.caption(f"Showing: **{chosen}** — from the {label.start} to the {label.end}.")
+
+
+def days_text(value: int | None) -> str:
+    if value is None:
+        return "*"
+    return f"more than {waits.CAP_DAYS} days" if value > waits.CAP_DAYS else f"{value} days"
+
+
+def share_text(value: float | None) -> str:
+    return "*" if value is None else f"{value:.1%}"
+
+
+STAT_CONFIG = {
+    "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
+    "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
+    "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
+    "median_days": st.column_config.NumberColumn("Median (days)"),
+    "p90_days": st.column_config.NumberColumn("90th percentile (days)"),
+    **{share_column(t): st.column_config.NumberColumn(f"Within {t} day{'s' if t > 1 else ''}", format="percent")
+       for t in SHARE_THRESHOLDS},
+    "modality": st.column_config.TextColumn("Modality"),
+    "source_group": st.column_config.TextColumn("Patient source"),
+    "provider_code": st.column_config.TextColumn("Provider"),
+    "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+}
+
+
+def table(frame, name: str) -> None:
+    st.dataframe(frame, hide_index=True, placeholder="*", column_config=STAT_CONFIG)
+    st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waiting-times-{name}.csv",
+                       mime="text/csv", key=f"download-{name}", icon=":material/download:")
+
+
+# --- Headline ---------------------------------------------------------------------------------
+summary = cached.wait_summary(snap, snap.version, scope, f, None).row(0, named=True)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Median wait", days_text(summary["median_days"]), border=True,
+          help="Nearest rank: the smallest whole number of days that at least half the records waited "
+               "no longer than.")
+m2.metric("90th percentile", days_text(summary["p90_days"]), border=True)
+m3.metric("Within 6 weeks (42 days)", share_text(summary[share_column(42)]), border=True,
+          help="Waits of 42 days or fewer. DM01's six-week standard counts 42 days as a breach "
+               "(6 weeks or more), so its figure can be a little lower.")
+m4.metric("Records with a date missing", fmt.count(summary["missing_dates"]), border=True,
+          help=f"Of {fmt.count((summary['records'] or 0) + (summary['missing_dates'] or 0))} records in the "
+               f"selection; {fmt.count(summary['negative_intervals'])} more have the dates out of order.")
+
+# --- Distribution -----------------------------------------------------------------------------
+st.subheader("Distribution of waits")
+dist = cached.wait_distribution(snap, snap.version, scope, f)
+if dist.is_empty():
+    st.info("No records with this interval in the selection.")
+else:
+    st.plotly_chart(distribution_figure(dist, max_days=DISTRIBUTION_DAYS), config={"displaylogo": False},
+                    key="wait-distribution")
+    st.caption(f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
+               "waiting that many days or fewer (the empirical distribution function), over every record. "
+               "The dotted line marks six weeks.")
+    with st.expander("Distribution as a table"):
+        st.dataframe(dist, hide_index=True, placeholder="*", column_config={
+            "days": st.column_config.NumberColumn("Days"),
+            "records": st.column_config.NumberColumn("Records", format="localized"),
+            "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
+            "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
+        })
+        st.download_button("Download CSV", to_csv_bytes(dist), file_name="waiting-times-distribution.csv",
+                           mime="text/csv", key="download-distribution", icon=":material/download:")
+
+# --- Breakdowns -------------------------------------------------------------------------------
+by_modality, by_source, by_provider, by_month = st.tabs(["By modality", "By patient source", "By provider",
+                                                         "By month"])
+with by_modality:
+    table(cached.wait_summary(snap, snap.version, scope, f, "modality"), "modality")
+with by_source:
+    st.caption("GP direct access (patient source 04) against every other source.")
+    table(cached.wait_summary(snap, snap.version, scope, f, "source"), "source")
+with by_provider:
+    st.caption("The England row is every provider together, the national comparator."
+               + ("" if scope.is_central else " Providers are those you may see in detail."))
+    table(cached.wait_summary(snap, snap.version, scope, f, "provider"), "provider")
+with by_month:
+    trend = cached.wait_summary(snap, snap.version, scope, f, "month")
+    if trend.height:
+        st.plotly_chart(trend_figure(trend), config={"displaylogo": False}, key="wait-trend")
+    table(trend, "month")
+
+# --- Missing dates ----------------------------------------------------------------------------
+st.subheader("Records with a date missing")
+st.caption("For the same selection, every interval: the records each interval could be worked out for, "
+           "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
+           "the wrong order. Only the first column enters the figures above.")
+missing = cached.missing_dates(snap, snap.version, scope, f)
+st.dataframe(missing.drop("interval_kind"), hide_index=True, placeholder="*", column_config={
+    "interval": st.column_config.TextColumn("Interval"),
+    "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
+    "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
+    "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
+    "share_missing": st.column_config.NumberColumn("Share missing", format="percent"),
+})
+if not scope.is_central:
+    st.caption("Counts of 1–7 are shown as * and others rounded to the nearest 5; a median, percentile or "
+               "share built on a suppressed count is suppressed too.")

@@ -1,0 +1,437 @@
+"""Scanner utilisation: how hard each site's scanners work, from the equipment inventory
+(`ref_equipment`) and the activity rollups (ingest/rollup_defs/equipment.py).
+
+Definitions (the page states them too):
+- **Operating day**: a calendar day on which the site recorded at least one examination of the
+  modality.
+- **Examinations per scanner per operating day**: examinations ÷ Σ(scanners × operating days),
+  so a provider's figure weights each site by its scanners and days.
+- **Weekend share**: examinations on Saturdays and Sundays ÷ all. **Bank-holiday share**:
+  examinations on England & Wales bank holidays (`BANK_HOLIDAYS`) ÷ all.
+- **Estimated utilisation of scheduled capacity**: Σ(examinations × typical duration for the
+  modality and body area) ÷ (scheduled hours a week × 60 × calendar days in the period ÷ 7).
+  The durations are `DEFAULT_DURATIONS` unless the user gives others; they are assumptions.
+- **Outliers**: sites whose examinations per scanner per operating day lie beyond Tukey's
+  fences (1.5 × IQR below the first or above the third quartile) among all sites in England
+  with scanners of the modality (`queries.percentiles.tukey_fences`).
+
+Scope: central users see every site. A provider user sees its own providers' sites and
+providers in detail, with the England row as comparator (ranks and fences are national); a
+commissioner or GP user sees the England row only. Counts for every role but central pass
+through `queries.disclosure.protect`, and rates built on a suppressed count are suppressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from queries.connection import Snapshot
+from queries.disclosure import protect
+from queries.headline import add_months
+from queries.percentiles import tukey_fences
+from queries.scope import Scope
+
+ENGLAND = "England"
+PRIORITY_MODALITIES = ("MRI", "CT")
+
+# England and Wales bank holidays, 2025–2027, as published by GOV.UK
+# (https://www.gov.uk/bank-holidays, JSON at https://www.gov.uk/bank-holidays.json, division
+# "england-and-wales"). Substitute days are the ones listed there (26 Dec 2026 is a Saturday,
+# so 28 Dec is the holiday; in 2027 Christmas and Boxing Day fall at the weekend).
+BANK_HOLIDAYS: tuple[date, ...] = tuple(date.fromisoformat(d) for d in (
+    "2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
+    "2025-12-25", "2025-12-26",
+    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
+    "2026-12-25", "2026-12-28",
+    "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
+    "2027-12-27", "2027-12-28",
+))
+BANK_HOLIDAYS_SOURCE = "GOV.UK, UK bank holidays, England and Wales (https://www.gov.uk/bank-holidays)"
+
+# Typical scanner-room minutes per examination (patient on and off the table, scan, clean
+# down): modality, body area ("*" = any other body area), minutes. ASSUMPTIONS, not from a
+# published source: round figures in the range UK departments book (CT 10–20 min slots, MRI
+# 20–60 min). Replace them with local booking-slot lengths on the page; they only scale the
+# estimated utilisation, never the counts.
+DEFAULT_DURATIONS: tuple[tuple[str, str, float], ...] = (
+    ("CT", "*", 15.0),
+    ("CT", "Head", 10.0),
+    ("CT", "Chest, abdomen & pelvis", 20.0),
+    ("CT", "Heart", 30.0),
+    ("CT", "Vascular", 20.0),
+    ("MRI", "*", 30.0),
+    ("MRI", "Head", 30.0),
+    ("MRI", "Heart", 60.0),
+    ("MRI", "Abdomen", 45.0),
+    ("MRI", "Pelvis", 45.0),
+    ("MRI", "Whole spine", 45.0),
+    ("MRI", "Breast", 40.0),
+    ("PET-CT", "*", 60.0),
+    ("Nuclear medicine", "*", 45.0),
+    ("Ultrasound", "*", 20.0),
+    ("Plain radiography", "*", 7.0),
+    ("Fluoroscopy", "*", 30.0),
+    ("*", "*", 20.0),
+)
+DURATIONS_BASIS = ("Assumption: round figures within the slot lengths UK imaging departments "
+                   "commonly book; not from a published source. Change them to local values.")
+
+SITE_COUNTS = ["examinations"]
+RATE_COLUMNS = ["exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
+                "bank_holiday_share", "estimated_minutes", "utilisation"]
+
+
+@dataclass(frozen=True)
+class UtilisationFilter:
+    modality: str
+    first_month: date
+    last_month: date
+    durations: tuple[tuple[str, str, float], ...] = DEFAULT_DURATIONS
+
+    @property
+    def first_day(self) -> date:
+        return self.first_month
+
+    @property
+    def last_day(self) -> date:
+        return add_months(self.last_month, 1) - timedelta(days=1)
+
+    @property
+    def calendar_days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+
+def durations_for(durations: tuple[tuple[str, str, float], ...], modality: str) -> pl.DataFrame:
+    """The duration rows that apply to `modality`: its own, else the "*" modality's."""
+    own = [d for d in durations if d[0] == modality] or [d for d in durations if d[0] == "*"]
+    return pl.DataFrame(own, schema={"modality": pl.String, "body_area": pl.String, "minutes": pl.Float64},
+                        orient="row")
+
+
+def equipment_modalities(snap: Snapshot) -> list[str]:
+    """Modalities with activity: MRI and CT first, then the rest by volume."""
+    df = snap.query("SELECT modality FROM rollup_equipment_daily GROUP BY modality ORDER BY sum(records) DESC")
+    found = df["modality"].to_list()
+    return [m for m in PRIORITY_MODALITIES if m in found] + [m for m in found if m not in PRIORITY_MODALITIES]
+
+
+def equipment_months(snap: Snapshot) -> list[date]:
+    return snap.query("SELECT DISTINCT activity_month FROM rollup_equipment_mix ORDER BY 1")[
+        "activity_month"].to_list()
+
+
+def inventory_status(snap: Snapshot) -> pl.DataFrame:
+    """Per modality in ref_equipment: sites, scanners, scheduled hours a week, and how many rows
+    are synthetic — flagged so in the file, or at a site that ref_site marks synthetic (a
+    made-up site's scanners are made up too)."""
+    return snap.query(
+        """
+        SELECT e.modality, count(*)::BIGINT AS sites, sum(e.scanners)::BIGINT AS scanners,
+               sum(e.scheduled_hours_per_week) AS scheduled_hours_per_week,
+               count(*) FILTER (WHERE e.synthetic OR coalesce(s.synthetic, false))::BIGINT AS synthetic_rows
+        FROM ref_equipment e LEFT JOIN ref_site s USING (site_code)
+        GROUP BY e.modality ORDER BY scanners DESC
+        """
+    )
+
+
+def _site_frame(snap: Snapshot, f: UtilisationFilter) -> pl.DataFrame:
+    """Every site with activity or scanners of the modality, unprotected and unscoped."""
+    activity = snap.query(
+        """
+        SELECT site_code, any_value(provider_code) AS provider_code,
+               sum(records)::BIGINT AS examinations,
+               count(*) FILTER (WHERE records > 0)::BIGINT AS operating_days,
+               coalesce(sum(records) FILTER (WHERE isodow(test_date) >= 6), 0)::BIGINT AS weekend,
+               coalesce(sum(records) FILTER (WHERE list_contains($holidays, test_date)), 0)::BIGINT
+                   AS bank_holiday
+        FROM rollup_equipment_daily
+        WHERE modality = $modality AND test_date BETWEEN $first AND $last
+        GROUP BY site_code
+        """,
+        {"modality": f.modality, "first": f.first_day, "last": f.last_day, "holidays": list(BANK_HOLIDAYS)},
+    )
+    mix = snap.query(
+        """
+        SELECT site_code, body_area, sum(records)::BIGINT AS records
+        FROM rollup_equipment_mix
+        WHERE modality = $modality AND activity_month BETWEEN $first AND $last
+        GROUP BY ALL
+        """,
+        {"modality": f.modality, "first": f.first_month, "last": f.last_month},
+    )
+    inventory = snap.query(
+        """
+        SELECT e.site_code, s.provider_code AS inventory_provider, s.site_name, s.provider_name,
+               sum(e.scanners)::BIGINT AS scanners,
+               sum(e.scheduled_hours_per_week) AS scheduled_hours_per_week
+        FROM ref_equipment e LEFT JOIN ref_site s USING (site_code)
+        WHERE e.modality = $modality
+        GROUP BY ALL
+        """,
+        {"modality": f.modality},
+    )
+    names = snap.query("SELECT site_code, site_name, provider_name FROM ref_site")
+    minutes = _minutes(mix, durations_for(f.durations, f.modality))
+    sites = (
+        activity.join(inventory.drop("site_name", "provider_name"), on="site_code", how="full", coalesce=True)
+        .with_columns(pl.coalesce("provider_code", "inventory_provider").alias("provider_code"))
+        .drop("inventory_provider")
+        .join(names, on="site_code", how="left")
+        .join(minutes, on="site_code", how="left")
+        .with_columns(
+            [pl.col(c).fill_null(0) for c in ("examinations", "operating_days", "weekend", "bank_holiday")]
+        )
+        .with_columns(pl.col("estimated_minutes").fill_null(0.0))
+    )
+    return _rates(sites, f.calendar_days)
+
+
+def _minutes(mix: pl.DataFrame, durations: pl.DataFrame) -> pl.DataFrame:
+    default = durations.filter(pl.col("body_area") == "*")["minutes"]
+    default_minutes = float(default[0]) if default.len() else None
+    specific = durations.filter(pl.col("body_area") != "*").select("body_area", "minutes")
+    return (
+        mix.join(specific, on="body_area", how="left")
+        .with_columns(pl.col("minutes").fill_null(default_minutes))
+        .group_by("site_code")
+        .agg((pl.col("records") * pl.col("minutes")).sum().alias("estimated_minutes"))
+    )
+
+
+def _rates(frame: pl.DataFrame, calendar_days: int) -> pl.DataFrame:
+    scanner_days = pl.col("scanners") * pl.col("operating_days")
+    scheduled = pl.col("scheduled_hours_per_week") * 60 * calendar_days / 7
+    return frame.with_columns(
+        pl.when(scanner_days > 0).then(pl.col("examinations") / scanner_days).alias("exams_per_scanner_per_day"),
+        pl.when(pl.col("operating_days") > 0).then(pl.col("examinations") / pl.col("operating_days"))
+        .alias("exams_per_operating_day"),
+        pl.when(pl.col("examinations") > 0).then(pl.col("weekend") / pl.col("examinations")).alias("weekend_share"),
+        pl.when(pl.col("examinations") > 0).then(pl.col("bank_holiday") / pl.col("examinations"))
+        .alias("bank_holiday_share"),
+        pl.when(scheduled > 0).then(pl.col("estimated_minutes") / scheduled).alias("utilisation"),
+    )
+
+
+SITE_COLUMNS = ["rank", "outlier", "provider_code", "provider_name", "site_code", "site_name", "scanners",
+                "scheduled_hours_per_week", "examinations", "operating_days", "exams_per_scanner_per_day",
+                "exams_per_operating_day", "weekend_share", "bank_holiday_share", "estimated_minutes",
+                "utilisation"]
+
+
+def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None) -> pl.DataFrame:
+    """One row per site (the user may see) with activity or scanners of the modality, busiest
+    per scanner first: national rank among sites with scanners, outlier flag ("high" / "low"
+    beyond Tukey's fences), scanners, scheduled hours, examinations, operating days and the rates
+    in the module notes. `provider` narrows it to one provider (the drill-down)."""
+    if provider is not None:
+        scope.check_provider(provider)
+    sites = _site_frame(snap, f)
+    fences = tukey_fences(sites["exams_per_scanner_per_day"])
+    rate = pl.col("exams_per_scanner_per_day")
+    outlier = pl.lit(None, pl.String) if fences is None else (
+        pl.when(rate > fences[1]).then(pl.lit("high")).when(rate < fences[0]).then(pl.lit("low")))
+    sites = sites.with_columns(
+        rate.rank("min", descending=True).cast(pl.Int64).alias("rank"), outlier.alias("outlier"),
+    ).sort(["rank", "examinations", "site_code"], descending=[False, True, False], nulls_last=True)
+    visible = scope.visible_providers()
+    if visible is not None:
+        sites = sites.filter(pl.col("provider_code").is_in(visible))
+    if provider is not None:
+        sites = sites.filter(pl.col("provider_code") == provider)
+    out = sites.select(SITE_COLUMNS)
+    return protect(out, scope, counts=SITE_COUNTS, derived={"examinations": RATE_COLUMNS})
+
+
+def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> pl.DataFrame:
+    """The same figures per provider (its sites added up), after an "England" row."""
+    sites = _site_frame(snap, f)
+    sums = [pl.col(c).sum() for c in ("examinations", "weekend", "bank_holiday", "estimated_minutes")]
+    # Rates over sites with scanners count only those sites' activity and days.
+    with_kit = pl.col("scanners").fill_null(0) > 0
+    aggs = [
+        *sums,
+        pl.col("scanners").sum().alias("scanners"),
+        pl.col("scheduled_hours_per_week").sum().alias("scheduled_hours_per_week"),
+        pl.col("site_code").n_unique().alias("sites"),
+        (pl.col("scanners") * pl.col("operating_days")).sum().alias("_scanner_days"),
+        pl.col("examinations").filter(with_kit).sum().alias("_kit_exams"),
+        pl.col("estimated_minutes").filter(with_kit).sum().alias("_kit_minutes"),
+        pl.col("operating_days").sum().alias("operating_days"),
+    ]
+    by_provider = sites.group_by("provider_code").agg(pl.col("provider_name").first(), *aggs)
+    england = sites.select(pl.lit(ENGLAND).alias("provider_code"), pl.lit(ENGLAND).alias("provider_name"), *aggs)
+    scheduled = pl.col("scheduled_hours_per_week") * 60 * f.calendar_days / 7
+
+    def finish(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.when(pl.col("_scanner_days") > 0).then(pl.col("_kit_exams") / pl.col("_scanner_days"))
+            .alias("exams_per_scanner_per_day"),
+            pl.when(pl.col("operating_days") > 0).then(pl.col("examinations") / pl.col("operating_days"))
+            .alias("exams_per_operating_day"),
+            pl.when(pl.col("examinations") > 0).then(pl.col("weekend") / pl.col("examinations")).alias("weekend_share"),
+            pl.when(pl.col("examinations") > 0).then(pl.col("bank_holiday") / pl.col("examinations"))
+            .alias("bank_holiday_share"),
+            pl.when(scheduled > 0).then(pl.col("_kit_minutes") / scheduled).alias("utilisation"),
+        ).select(["provider_code", "provider_name", "sites", "scanners", "scheduled_hours_per_week",
+                  "examinations", "exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
+                  "bank_holiday_share", "estimated_minutes", "utilisation"])
+
+    providers = finish(by_provider).sort("exams_per_scanner_per_day", "provider_code",
+                                         descending=[True, False], nulls_last=True)
+    visible = scope.visible_providers()
+    if visible is not None:
+        providers = providers.filter(pl.col("provider_code").is_in(visible))
+    table = pl.concat([finish(england).with_columns(pl.col("sites").cast(providers["sites"].dtype)), providers])
+    return protect(table, scope, counts=SITE_COUNTS, derived={"examinations": RATE_COLUMNS})
+
+
+def _selection(scope: Scope, provider: str | None, site: str | None) -> tuple[str | None, str | None]:
+    if provider is not None:
+        scope.check_provider(provider)
+    return provider, site
+
+
+def daily_activity(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
+                   site: str | None = None) -> pl.DataFrame:
+    """Examinations per calendar day for England, one provider or one of its sites (site
+    requires its provider). Every day of the period is listed (zero when nothing was done),
+    with its weekday and whether it was a bank holiday. Unprotected: for queries only."""
+    provider, site = _selection(scope, provider, site)
+    df = snap.query(
+        """
+        SELECT test_date, sum(records)::BIGINT AS examinations
+        FROM rollup_equipment_daily
+        WHERE modality = $modality AND test_date BETWEEN $first AND $last
+          AND ($provider IS NULL OR provider_code = $provider)
+          AND ($site IS NULL OR site_code = $site)
+        GROUP BY test_date
+        """,
+        {"modality": f.modality, "first": f.first_day, "last": f.last_day, "provider": provider, "site": site},
+    )
+    days = pl.DataFrame({"test_date": pl.date_range(f.first_day, f.last_day, "1d", eager=True)})
+    return days.join(df, on="test_date", how="left").with_columns(
+        pl.col("examinations").fill_null(0),
+        pl.col("test_date").dt.weekday().alias("weekday"),
+        pl.col("test_date").is_in(list(BANK_HOLIDAYS)).alias("bank_holiday"),
+    ).sort("test_date")
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+BANK_HOLIDAY_LABEL = "Bank holiday"
+
+
+def weekday_profile(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
+                    site: str | None = None) -> pl.DataFrame:
+    """Examinations by day of the week (bank holidays in a row of their own): day, calendar
+    days of that kind in the period, examinations, mean examinations per day, share of all."""
+    daily = daily_activity(snap, scope, f, provider, site)
+    kind = pl.when(pl.col("bank_holiday")).then(pl.lit(len(WEEKDAYS) + 1)).otherwise(pl.col("weekday"))
+    out = (
+        daily.group_by(kind.alias("order"))
+        .agg(pl.len().cast(pl.Int64).alias("days"), pl.col("examinations").sum())
+        .sort("order")
+        .with_columns(
+            pl.col("order").replace_strict({i + 1: d for i, d in enumerate(WEEKDAYS)}
+                                           | {len(WEEKDAYS) + 1: BANK_HOLIDAY_LABEL}).alias("day"),
+            (pl.col("examinations") / pl.col("days")).alias("mean_per_day"),
+            (pl.col("examinations") / pl.col("examinations").sum()).alias("share"),
+        )
+        .select("day", "days", "examinations", "mean_per_day", "share")
+    )
+    return protect(out, scope, counts=["examinations"], derived={"examinations": ["mean_per_day", "share"]})
+
+
+def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
+                        site: str | None = None) -> pl.DataFrame:
+    """Per activity month: examinations, scanner-days, examinations per scanner per operating day
+    and estimated utilisation (both over sites with scanners), for England, a provider or a site."""
+    provider, site = _selection(scope, provider, site)
+    where = {"modality": f.modality, "provider": provider, "site": site}
+    per_site = snap.query(
+        """
+        WITH kit AS (
+            SELECT site_code, sum(scanners)::BIGINT AS scanners, sum(scheduled_hours_per_week) AS hours
+            FROM ref_equipment WHERE modality = $modality GROUP BY site_code
+        )
+        SELECT date_trunc('month', d.test_date)::DATE AS activity_month, d.site_code,
+               sum(d.records)::BIGINT AS examinations, count(*)::BIGINT AS operating_days,
+               any_value(k.scanners) AS scanners, any_value(k.hours) AS hours
+        FROM rollup_equipment_daily d LEFT JOIN kit k USING (site_code)
+        WHERE d.modality = $modality AND d.test_date BETWEEN $first AND $last
+          AND ($provider IS NULL OR d.provider_code = $provider)
+          AND ($site IS NULL OR d.site_code = $site)
+        GROUP BY ALL
+        """,
+        {**where, "first": f.first_day, "last": f.last_day},
+    )
+    mix = snap.query(
+        """
+        SELECT activity_month, site_code, body_area, sum(records)::BIGINT AS records
+        FROM rollup_equipment_mix
+        WHERE modality = $modality AND activity_month BETWEEN $first_month AND $last_month
+          AND ($provider IS NULL OR provider_code = $provider)
+          AND ($site IS NULL OR site_code = $site)
+        GROUP BY ALL
+        """,
+        {**where, "first_month": f.first_month, "last_month": f.last_month},
+    )
+    durations = durations_for(f.durations, f.modality)
+    default = durations.filter(pl.col("body_area") == "*")["minutes"]
+    minutes = (
+        mix.join(durations.filter(pl.col("body_area") != "*").select("body_area", "minutes"), on="body_area",
+                 how="left")
+        .with_columns(pl.col("minutes").fill_null(float(default[0]) if default.len() else None))
+        .group_by("activity_month", "site_code")
+        .agg((pl.col("records") * pl.col("minutes")).sum().alias("minutes"))
+    )
+    joined = per_site.join(minutes, on=["activity_month", "site_code"], how="left").with_columns(
+        (pl.col("activity_month").dt.month_end().dt.day()).alias("days_in_month"))
+    kit = pl.col("scanners").fill_null(0) > 0
+    out = (
+        joined.group_by("activity_month")
+        .agg(
+            pl.col("examinations").sum(),
+            (pl.col("scanners") * pl.col("operating_days")).filter(kit).sum().alias("scanner_days"),
+            pl.col("examinations").filter(kit).sum().alias("_kit_exams"),
+            pl.col("minutes").filter(kit).sum().alias("_kit_minutes"),
+            (pl.col("hours") * 60 * pl.col("days_in_month") / 7).filter(kit).sum().alias("_scheduled"),
+        )
+        .sort("activity_month")
+        .with_columns(
+            pl.when(pl.col("scanner_days") > 0).then(pl.col("_kit_exams") / pl.col("scanner_days"))
+            .alias("exams_per_scanner_per_day"),
+            pl.when(pl.col("_scheduled") > 0).then(pl.col("_kit_minutes") / pl.col("_scheduled"))
+            .alias("utilisation"),
+        )
+        .select("activity_month", "examinations", "scanner_days", "exams_per_scanner_per_day", "utilisation")
+    )
+    return protect(out, scope, counts=["examinations"],
+                   derived={"examinations": ["exams_per_scanner_per_day", "utilisation"]})
+
+
+def default_months(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:
+    """The default period (page and export alike): the 12 activity months ending with the latest
+    complete month, clipped to the months held."""
+    from queries.headline import latest_complete_month
+
+    held = equipment_months(snap)
+    if not held:
+        return None
+    last = latest_complete_month(snap) or held[-1]
+    last = min(max(last, held[0]), held[-1])
+    return max(add_months(last, -(months - 1)), held[0]), last
+
+
+def with_durations(base: tuple[tuple[str, str, float], ...],
+                   changes: list[tuple[str, str, float]]) -> tuple[tuple[str, str, float], ...]:
+    """`base` with each (modality, body area, minutes) in `changes` replacing or adding its row."""
+    out = {(m, a): minutes for m, a, minutes in base}
+    for m, a, minutes in changes:
+        if not minutes > 0:
+            raise ValueError(f"a duration must be more than 0 minutes ({m}, {a}: {minutes})")
+        out[(m, a)] = float(minutes)
+    return tuple((m, a, minutes) for (m, a), minutes in out.items())

@@ -1,0 +1,73 @@
+"""`did export equipment`: the tables behind the scanner-utilisation page (dashboard/pages/equipment.py)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import polars as pl
+
+from queries import equipment
+from queries.connection import Snapshot
+from queries.exports import Export
+from queries.scope import Scope
+
+BY = ("site", "provider", "weekday", "month")
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM") from None
+
+
+def _duration(text: str) -> tuple[str, str, float]:
+    """MODALITY:BODY AREA=MINUTES, e.g. 'MRI:Head=35' or 'CT:*=12'."""
+    try:
+        key, minutes = text.rsplit("=", 1)
+        modality, area = key.split(":", 1)
+        return modality.strip(), area.strip(), float(minutes)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MODALITY:BODY AREA=MINUTES (e.g. 'MRI:Head=35')") from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--modality", default="MRI", help="modality as the page names it (default: MRI)")
+    p.add_argument("--by", choices=BY, default="site",
+                   help="rows: one per site (ranked), per provider, per day of the week, or per month")
+    p.add_argument("--provider", help="one provider's ODS code (sites of that provider; weekday/month for it)")
+    p.add_argument("--site", help="one site code (weekday/month only; give its --provider too)")
+    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: "
+                   "12 months to the latest complete month)")
+    p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+    p.add_argument("--duration", action="append", type=_duration, default=[], metavar="MODALITY:AREA=MIN",
+                   help="typical minutes per examination, replacing the default for that modality and "
+                        "body area ('*' = any other area); repeat as needed")
+
+
+def utilisation_filter(snap: Snapshot, args: argparse.Namespace) -> equipment.UtilisationFilter:
+    default = equipment.default_months(snap)
+    if default is None:
+        raise ValueError("the store holds no examinations yet")
+    return equipment.UtilisationFilter(
+        modality=args.modality, first_month=args.first or default[0], last_month=args.last or default[1],
+        durations=equipment.with_durations(equipment.DEFAULT_DURATIONS, args.duration),
+    )
+
+
+def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    f = utilisation_filter(snap, args)
+    provider = args.provider.upper() if args.provider else None
+    site = args.site.upper() if args.site else None
+    if args.by == "site":
+        return equipment.site_utilisation(snap, scope, f, provider)
+    if args.by == "provider":
+        return equipment.provider_utilisation(snap, scope, f)
+    if args.by == "weekday":
+        return equipment.weekday_profile(snap, scope, f, provider, site)
+    return equipment.monthly_utilisation(snap, scope, f, provider, site)
+
+
+EXPORTS = [Export("equipment", "scanner utilisation: examinations per scanner per operating day, weekday "
+                  "profile, estimated use of scheduled hours", add_arguments, build)]

@@ -1,0 +1,57 @@
+"""`did export waiting-times`: the tables behind the waiting-times page (dashboard/pages/waiting_times.py)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import polars as pl
+
+from queries import waits
+from queries.connection import Snapshot
+from queries.exports import Export
+from queries.scope import Scope
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM") from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", choices=list(waits.INTERVALS), default="request_to_test")
+    p.add_argument("--by", choices=[*waits.BREAKDOWNS, "distribution", "missing"], default="modality",
+                   help="rows: one per modality, patient source group, provider or month; the day-by-day "
+                        "distribution; or records with missing dates per interval")
+    p.add_argument("--modality", help="one modality, as the page names it (default: all)")
+    p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
+    p.add_argument("--provider", help="one provider's ODS code (default: all)")
+    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: "
+                   "12 months to the latest complete month)")
+    p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+
+
+def wait_filter(snap: Snapshot, args: argparse.Namespace) -> waits.WaitFilter:
+    default = waits.default_months(snap)
+    if default is None:
+        raise ValueError("the store holds no waiting-time data yet")
+    return waits.WaitFilter(
+        first_month=args.first or default[0], last_month=args.last or default[1],
+        interval=args.interval, modality=args.modality, source=args.source,
+        provider=args.provider.upper() if args.provider else None,
+    )
+
+
+def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    f = wait_filter(snap, args)
+    if args.by == "distribution":
+        return waits.wait_distribution(snap, scope, f)
+    if args.by == "missing":
+        return waits.missing_dates_by_interval(snap, scope, f)
+    return waits.wait_summary(snap, scope, f, args.by)
+
+
+EXPORTS = [Export("waiting-times", "waiting-time medians, 90th percentiles and shares within 1/7/14/42 days",
+                  add_arguments, build)]

@@ -1,0 +1,257 @@
+"""Waiting times: request → test, request received → test and test → report (did-dataset.md §2.4).
+
+Everything is read from `rollup_waits` (ingest/rollup_defs/waits.py): day-count histograms per
+activity month × provider × modality × patient source × interval. Medians, 90th percentiles and
+the shares within 1, 7, 14 and 42 days are worked out exactly from the summed histograms
+(`queries.percentiles`: nearest rank on whole days; waits over 365 days sit in one overflow
+bucket, 366 = "more than 365 days").
+
+Every table counts three kinds of record separately, so that nothing is dropped silently:
+- `records`: the interval can be worked out and is ≥ 0 days — the distribution and every
+  percentile and share are over these;
+- `missing_dates`: one of the two dates is blank (a report not yet issued, say);
+- `negative_intervals`: the second date is before the first (a date-order error).
+
+Scope: central users see every provider. A provider user sees its own providers in the
+by-provider table and national figures (every other table, and the "England" row) as
+comparators; a commissioner or GP user sees national figures only. For every role but central,
+counts pass through `queries.disclosure.protect` and a median, percentile or share whose count
+is suppressed is suppressed with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
+
+import polars as pl
+
+from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
+from queries.connection import Snapshot
+from queries.disclosure import protect
+from queries.headline import GP_DIRECT_ACCESS
+from queries.percentiles import PERCENTILES, SHARE_THRESHOLDS, cumulative_shares, share_column, summarise_histogram
+from queries.scope import Scope
+
+CAP_DAYS = OVERFLOW_DAY - 1
+ENGLAND = "England"
+
+
+class Interval(NamedTuple):
+    label: str
+    start: str
+    end: str
+
+
+INTERVALS: dict[str, Interval] = {
+    "request_to_test": Interval("Request → test", "request date", "test date"),
+    "received_to_test": Interval("Request received → test", "request received date", "test date"),
+    "test_to_report": Interval("Test → report", "test date", "report issue date"),
+}
+
+SOURCE_GROUPS: dict[str, str] = {
+    "gp_direct_access": f"GP direct access ({GP_DIRECT_ACCESS})",
+    "other": "Other patient sources",
+}
+_SOURCE_GROUP_SQL = "CASE WHEN patient_source = $gpda THEN 'gp_direct_access' ELSE 'other' END"
+
+# breakdown name -> (output column, SQL expression over rollup_waits). Code constants only.
+BREAKDOWNS: dict[str, tuple[str, str]] = {
+    "modality": ("modality", "modality"),
+    "source": ("source_group", _SOURCE_GROUP_SQL),
+    "provider": ("provider_code", "provider_code"),
+    "month": ("activity_month", "activity_month"),
+}
+
+STAT_COLUMNS = [*PERCENTILES, *(share_column(t) for t in SHARE_THRESHOLDS)]
+COUNT_COLUMNS = ["records", "missing_dates", "negative_intervals"]
+
+
+@dataclass(frozen=True)
+class WaitFilter:
+    first_month: date
+    last_month: date
+    interval: str = "request_to_test"
+    modality: str | None = None  # None: every modality
+    source: str | None = None  # None, or a key of SOURCE_GROUPS
+    provider: str | None = None  # None: every provider the scope allows
+
+    def __post_init__(self) -> None:
+        if self.interval not in INTERVALS:
+            raise ValueError(f"unknown interval {self.interval!r}; one of {', '.join(INTERVALS)}")
+        if self.source is not None and self.source not in SOURCE_GROUPS:
+            raise ValueError(f"unknown patient source group {self.source!r}; one of {', '.join(SOURCE_GROUPS)}")
+        if self.first_month > self.last_month:
+            raise ValueError("the first month is after the last month")
+
+
+def wait_months(snap: Snapshot) -> list[date]:
+    """Activity months present in the wait rollup, oldest first."""
+    df = snap.query("SELECT DISTINCT activity_month FROM rollup_waits ORDER BY activity_month")
+    return df["activity_month"].to_list()
+
+
+def wait_modalities(snap: Snapshot) -> list[str]:
+    """Modalities in the wait rollup, busiest first."""
+    df = snap.query(
+        "SELECT modality FROM rollup_waits WHERE interval_kind = 'request_to_test' "
+        "GROUP BY modality ORDER BY sum(records) DESC, modality"
+    )
+    return df["modality"].to_list()
+
+
+def wait_providers(snap: Snapshot, scope: Scope) -> list[str]:
+    """Provider codes the user may pick (all for central; its own for a provider user)."""
+    visible = scope.visible_providers()
+    if visible is not None:
+        return visible
+    return snap.query("SELECT DISTINCT provider_code FROM rollup_waits ORDER BY 1")["provider_code"].to_list()
+
+
+def _histogram(snap: Snapshot, f: WaitFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
+    """The summed histogram for the filter, grouped by breakdown names (see BREAKDOWNS)."""
+    cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
+    select = ", ".join([*cols, "days"])
+    return snap.query(
+        f"""
+        SELECT {select}, sum(records)::BIGINT AS records
+        FROM rollup_waits
+        WHERE interval_kind = $interval
+          AND activity_month BETWEEN $first AND $last
+          AND ($modality IS NULL OR modality = $modality)
+          AND ($source IS NULL OR {_SOURCE_GROUP_SQL} = $source)
+          AND ($provider IS NULL OR provider_code = $provider)
+          AND ($providers IS NULL OR list_contains($providers, provider_code))
+        GROUP BY ALL
+        """,
+        {"interval": f.interval, "first": f.first_month, "last": f.last_month,
+         "modality": f.modality, "source": f.source, "provider": f.provider,
+         "providers": providers, "gpda": GP_DIRECT_ACCESS},
+    )
+
+
+def _summarise(hist: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    valid = hist.filter(pl.col("days") >= 0)
+    stats = summarise_histogram(valid, by)
+    odd = hist.filter(pl.col("days").is_null() | (pl.col("days") == NEGATIVE_DAY))
+    other = odd.group_by(by).agg(
+        pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
+        pl.col("records").filter(pl.col("days") == NEGATIVE_DAY).sum().alias("negative_intervals"),
+    ) if by else odd.select(
+        pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
+        pl.col("records").filter(pl.col("days") == NEGATIVE_DAY).sum().alias("negative_intervals"),
+    )
+    if by:
+        out = stats.join(other, on=by, how="full", coalesce=True)
+    else:
+        out = pl.concat([stats, other], how="horizontal") if stats.height else other.with_columns(
+            *[pl.lit(None, pl.Int64).alias(c) for c in ["records", *PERCENTILES]],
+            *[pl.lit(None, pl.Float64).alias(share_column(t)) for t in SHARE_THRESHOLDS],
+        )
+    return out.with_columns(
+        [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS]
+    ).select([*by, *COUNT_COLUMNS, *STAT_COLUMNS])
+
+
+def _protect(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    return protect(frame, scope, counts=COUNT_COLUMNS, derived={"records": STAT_COLUMNS})
+
+
+def _check(scope: Scope, f: WaitFilter) -> None:
+    if f.provider is not None:
+        scope.check_provider(f.provider)
+
+
+def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = None) -> pl.DataFrame:
+    """Records, missing/negative counts, median, P90 and shares within 1/7/14/42 days.
+
+    `by`: None for one row over the whole filter, or a key of BREAKDOWNS. By provider, the
+    rows are the providers the user may see in detail, after an "England" row (every
+    provider, the national comparator; not filtered by `f.provider`).
+    """
+    _check(scope, f)
+    if by is None:
+        return _protect(_summarise(_histogram(snap, f, [], None), []), scope)
+    if by not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
+    column = BREAKDOWNS[by][0]
+    if by != "provider":
+        table = _summarise(_histogram(snap, f, [by], None), [column]).sort(column)
+        if by == "source":
+            table = table.with_columns(pl.col(column).replace_strict(SOURCE_GROUPS))
+        elif by == "modality":
+            table = table.sort("records", column, descending=[True, False])
+        return _protect(table, scope)
+    visible = scope.visible_providers()
+    national_filter = WaitFilter(f.first_month, f.last_month, f.interval, f.modality, f.source)
+    england = _summarise(_histogram(snap, national_filter, [], None), []).with_columns(
+        pl.lit(ENGLAND).alias(column))
+    providers = _summarise(_histogram(snap, f, [by], visible), [column]).sort(column)
+    table = pl.concat([england.select(providers.columns), providers])
+    return _protect(table, scope)
+
+
+def wait_distribution(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl.DataFrame:
+    """The distribution of the interval in whole days (0 … 365, and 366 = more than 365):
+    days, records, cumulative_records, cumulative_share. For non-central users the daily and
+    cumulative counts are disclosure-controlled and each share follows its cumulative count."""
+    _check(scope, f)
+    hist = _histogram(snap, f, [], None).filter(pl.col("days") >= 0)
+    if hist.is_empty():
+        return pl.DataFrame(schema={"days": pl.Int64, "records": pl.Int64,
+                                    "cumulative_records": pl.Int64, "cumulative_share": pl.Float64})
+    dist = cumulative_shares(hist).with_columns(pl.col("days").cast(pl.Int64))
+    if not scope.needs_disclosure_control:
+        return dist
+    total = int(dist["records"].sum())
+    protected = protect(dist, scope, counts=["records", "cumulative_records"])
+    rounded_total = protect(pl.DataFrame({"n": [total]}), scope, counts=["n"])["n"][0]
+    return protected.with_columns(
+        (pl.col("cumulative_records") / rounded_total if rounded_total else pl.lit(None, pl.Float64))
+        .alias("cumulative_share")
+    )
+
+
+def missing_dates_by_interval(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl.DataFrame:
+    """For each of the three intervals, under the same filter: records with the interval,
+    records with a date missing, records with a negative interval, and the share missing."""
+    _check(scope, f)
+    df = snap.query(
+        f"""
+        SELECT interval_kind,
+               coalesce(sum(records) FILTER (WHERE days >= 0), 0)::BIGINT AS records,
+               coalesce(sum(records) FILTER (WHERE days IS NULL), 0)::BIGINT AS missing_dates,
+               coalesce(sum(records) FILTER (WHERE days = $negative), 0)::BIGINT AS negative_intervals
+        FROM rollup_waits
+        WHERE activity_month BETWEEN $first AND $last
+          AND ($modality IS NULL OR modality = $modality)
+          AND ($source IS NULL OR {_SOURCE_GROUP_SQL} = $source)
+          AND ($provider IS NULL OR provider_code = $provider)
+        GROUP BY interval_kind
+        """,
+        {"first": f.first_month, "last": f.last_month, "modality": f.modality, "source": f.source,
+         "provider": f.provider, "gpda": GP_DIRECT_ACCESS, "negative": NEGATIVE_DAY},
+    )
+    order = pl.DataFrame({"interval_kind": list(INTERVALS),
+                          "interval": [i.label for i in INTERVALS.values()]})
+    out = order.join(df, on="interval_kind", how="left").with_columns(
+        [pl.col(c).fill_null(0) for c in COUNT_COLUMNS]
+    ).with_columns(
+        (pl.col("missing_dates") / (pl.sum_horizontal(COUNT_COLUMNS))).alias("share_missing")
+    )
+    return protect(out, scope, counts=COUNT_COLUMNS, derived={"missing_dates": ["share_missing"]})
+
+
+def default_months(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:
+    """The default period (page and export alike): the 12 activity months ending with the latest
+    complete month (`queries.headline.latest_complete_month`), clipped to the months held."""
+    from queries.headline import add_months, latest_complete_month
+
+    held = wait_months(snap)
+    if not held:
+        return None
+    last = latest_complete_month(snap) or held[-1]
+    last = min(max(last, held[0]), held[-1])
+    first = max(add_months(last, -(months - 1)), held[0])
+    return first, last
