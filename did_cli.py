@@ -342,6 +342,27 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_report(args) -> int:
+    from queries import audit, reports
+    from queries.connection import NoStoreError, get_snapshot
+    from queries.scope import CENTRAL
+
+    report = reports.registry()[args.report_name]
+    try:
+        snap = get_snapshot(_store_dir(args))
+    except NoStoreError as exc:
+        raise UsageError(str(exc)) from None
+    output = report.build(snap, CENTRAL, args)
+    stem = args.report_name + "_" + "_".join(str(v) for k, v in sorted(vars(args).items())
+                                             if k in ("period", "year") and v)
+    written = reports.write(output, Path(args.out), stem, xlsx=not args.no_xlsx)
+    if report.audited:
+        audit.record(CENTRAL, f"report {args.report_name}", files=[str(p) for p in written],
+                     rows={k: v.height for k, v in output.tables.items()})
+    _say(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -423,6 +444,18 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--out", help="output file (default: NAME.FORMAT in the current folder)")
         e.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         e.set_defaults(func=cmd_export)
+
+    from queries import reports
+
+    rp = sub.add_parser("report", help="write an official output (CSV tables, .xlsx workbook with notes)")
+    rpsub = rp.add_subparsers(dest="report_name", required=True, parser_class=_Parser)
+    for report in reports.registry().values():
+        e = rpsub.add_parser(report.name, help=report.help)
+        report.add_arguments(e)
+        e.add_argument("--out", required=True, help="output folder")
+        e.add_argument("--no-xlsx", action="store_true", help="CSV and notes only")
+        e.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
+        e.set_defaults(func=cmd_report)
 
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)

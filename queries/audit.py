@@ -1,0 +1,42 @@
+"""The audit log: who exported data or viewed record-level data (quarantine, linkage extracts).
+
+An append-only JSON-lines file beside the store (`<store>/audit.jsonl`, or `$DID_AUDIT_LOG`),
+not a table in it: the read side never writes to the store, and an audit trail should not
+live in the thing it audits. Each line: time (UTC), user, role, action, details. Lines never
+carry patient identifiers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ingest.store import default_store_dir
+from queries.scope import Scope
+
+
+def log_path() -> Path:
+    env = os.environ.get("DID_AUDIT_LOG")
+    return Path(env) if env else default_store_dir() / "audit.jsonl"
+
+
+def record(scope: Scope, action: str, **details) -> None:
+    """Append one audit line and flush it to disk before returning."""
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "user": scope.user,
+                       "role": scope.role, "action": action, **details}, default=str, sort_keys=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read(limit: int | None = None) -> list[dict]:
+    path = log_path()
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(x) for x in (lines[-limit:] if limit else lines)]
