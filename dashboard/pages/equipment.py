@@ -1,0 +1,170 @@
+"""Scanner utilisation: how hard each site's scanners work, against its scheduled hours."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached_providers as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.equipment_charts import monthly_figure, ranked_sites_figure, weekday_figure
+from dashboard.components.store import snapshot_or_stop
+from queries import equipment
+from queries.exports import to_csv_bytes
+
+ALL = "England"
+
+st.title("Scanner utilisation")
+st.caption(
+    "Examinations per scanner per operating day (a day the site recorded at least one "
+    "examination of the modality), the weekday pattern, weekend and bank-holiday working, and an "
+    "estimate of how much of each site's scheduled scanner time the examinations fill."
+)
+
+snap = snapshot_or_stop()
+scope = cached.page_scope()
+if not cached.has_tables(snap, "rollup_equipment_daily", "rollup_equipment_mix"):
+    st.info("This snapshot was published before scanner utilisation was added. Publish again "
+            "(any `did submit` or `did load`) to build it.")
+    st.stop()
+default = cached.equipment_default_months(snap, snap.version)
+if default is None:
+    st.info("The store holds no examinations yet.")
+    st.stop()
+
+# --- Inventory --------------------------------------------------------------------------------
+inventory = cached.inventory_status(snap, snap.version)
+if inventory.is_empty():
+    st.warning("No equipment inventory is loaded, so per-scanner figures and utilisation cannot be "
+               "worked out. Load one with `did reference load-equipment FILE` (docs/equipment-file-format.md).")
+elif inventory["synthetic_rows"].sum() > 0:
+    st.warning(
+        "**Synthetic equipment inventory.** The scanner counts and scheduled hours are made up by the "
+        "synthetic data generator (about 570 CT and 490 MRI scanners, England-sized), not a census. "
+        "Replace them with `did reference load-equipment FILE`. When the examinations are synthetic too "
+        "and generated at a fraction of England's volume (the demo store uses 2%), per-scanner figures "
+        "and utilisation come out at that fraction of real ones.",
+        icon=":material/science:",
+    )
+with st.expander("Equipment inventory"):
+    st.dataframe(inventory, hide_index=True, column_config={
+        "modality": "Modality", "sites": "Sites", "scanners": "Scanners",
+        "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
+        "synthetic_rows": "Synthetic rows",
+    })
+
+# --- Filters ----------------------------------------------------------------------------------
+params = st.query_params
+modalities = cached.equipment_modalities(snap, snap.version)
+months = cached.equipment_months(snap, snap.version)
+c1, c2 = st.columns([1, 2])
+modality = c1.selectbox("Modality", modalities,
+                        index=modalities.index(params["modality"]) if params.get("modality") in modalities else 0)
+first, last = c2.select_slider("Activity months", options=months, value=default, format_func=fmt.month)
+
+with st.expander("Typical examination durations (minutes) used for utilisation"):
+    st.caption(equipment.DURATIONS_BASIS + " '*' is any other body area.")
+    base = equipment.durations_for(equipment.DEFAULT_DURATIONS, modality)
+    edited = st.data_editor(
+        base.to_pandas(), hide_index=True, num_rows="dynamic", key=f"durations-{modality}",
+        column_config={"modality": st.column_config.TextColumn("Modality", disabled=True),
+                       "body_area": st.column_config.TextColumn("Body area"),
+                       "minutes": st.column_config.NumberColumn("Minutes", min_value=1, max_value=480)},
+    )
+    changes = [(modality, str(r.body_area), float(r.minutes)) for r in edited.itertuples()
+               if isinstance(r.body_area, str) and r.minutes == r.minutes and r.minutes > 0]
+durations = equipment.with_durations(
+    tuple(d for d in equipment.DEFAULT_DURATIONS if d[0] != modality), changes)
+f = equipment.UtilisationFilter(modality, first, last, durations)
+st.query_params["modality"] = modality
+st.caption(f"{modality}, {fmt.month(first)} to {fmt.month(last)} ({f.calendar_days} calendar days). "
+           f"Bank holidays: {equipment.BANK_HOLIDAYS_SOURCE}.")
+
+SHARED_CONFIG = {
+    "provider_code": st.column_config.TextColumn("Provider"),
+    "provider_name": st.column_config.TextColumn("Provider name"),
+    "site_code": st.column_config.TextColumn("Site"),
+    "site_name": st.column_config.TextColumn("Site name"),
+    "rank": st.column_config.NumberColumn("Rank"),
+    "outlier": st.column_config.TextColumn("Outlier", help="Beyond 1.5 × IQR of all sites in England (Tukey)."),
+    "sites": st.column_config.NumberColumn("Sites"),
+    "scanners": st.column_config.NumberColumn("Scanners"),
+    "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
+    "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+    "operating_days": st.column_config.NumberColumn("Operating days"),
+    "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
+    "exams_per_operating_day": st.column_config.NumberColumn("Per operating day", format="%.1f"),
+    "weekend_share": st.column_config.NumberColumn("Weekend", format="percent"),
+    "bank_holiday_share": st.column_config.NumberColumn("Bank holidays", format="percent"),
+    "estimated_minutes": st.column_config.NumberColumn("Estimated scanner minutes", format="localized"),
+    "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent"),
+}
+
+
+def table(frame: pl.DataFrame, name: str) -> None:
+    st.dataframe(frame, hide_index=True, placeholder="*", column_config=SHARED_CONFIG)
+    st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"equipment-{name}.csv", mime="text/csv",
+                       key=f"download-{name}", icon=":material/download:")
+
+
+# --- Providers --------------------------------------------------------------------------------
+st.subheader("Providers")
+st.caption("England first (every site), then providers busiest per scanner first. Rates per scanner and "
+           "utilisation count only sites with scanners of the modality in the inventory.")
+providers = cached.provider_utilisation(snap, snap.version, scope, f)
+table(providers, "providers")
+
+# --- Sites: ranked, outliers, drill-down ------------------------------------------------------
+st.subheader("Sites ranked")
+visible = [p for p in providers["provider_code"].to_list() if p != ALL]
+drill_options = [ALL, *visible]
+drill = st.selectbox("Drill down to a provider's sites", drill_options,
+                     index=drill_options.index(params["provider"]) if params.get("provider") in drill_options else 0)
+provider = None if drill == ALL else drill
+if provider:
+    st.query_params["provider"] = provider
+else:
+    st.query_params.pop("provider", None)
+sites = cached.site_utilisation(snap, snap.version, scope, f, provider)
+if sites["exams_per_scanner_per_day"].drop_nulls().len():
+    st.plotly_chart(ranked_sites_figure(sites), config={"displaylogo": False}, key="ranked-sites")
+    st.caption("Busiest 40 sites per scanner (of those shown). Orange: above the upper Tukey fence (Q3 + 1.5 × "
+               "IQR of all sites in England); pink: below the lower fence. Rank is among all sites in England.")
+else:
+    st.info(f"No {modality} scanners are in the inventory for these sites: examinations per operating day "
+            "are shown instead of per scanner.")
+table(sites, "sites")
+
+# --- Weekday profile and trend for the selection ----------------------------------------------
+site_options = [None, *sites["site_code"].to_list()] if provider else [None]
+site = st.selectbox("Weekday profile and trend for", site_options,
+                    format_func=lambda s: (provider or ALL) if s is None else s) if provider else None
+where = site or provider or ALL
+left, right = st.columns(2)
+with left:
+    st.subheader(f"Weekday profile, {where}")
+    profile = cached.weekday_profile(snap, snap.version, scope, f, provider, site)
+    st.plotly_chart(weekday_figure(profile), config={"displaylogo": False}, key="weekday")
+    st.dataframe(profile, hide_index=True, placeholder="*", column_config={
+        "day": "Day", "days": "Calendar days",
+        "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+        "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
+        "share": st.column_config.NumberColumn("Share", format="percent")})
+    st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
+with right:
+    st.subheader(f"Monthly trend, {where}")
+    trend = cached.monthly_utilisation(snap, snap.version, scope, f, provider, site)
+    st.plotly_chart(monthly_figure(trend), config={"displaylogo": False}, key="monthly")
+    st.dataframe(trend, hide_index=True, placeholder="*", column_config={
+        "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+        "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+        "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
+        "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
+        "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent")})
+
+st.caption(
+    "Estimated utilisation = Σ(examinations × typical minutes for the modality and body area) ÷ (scheduled "
+    "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded."
+    + ("" if scope.is_central else " Counts of 1–7 are shown as * and others rounded to the nearest 5; "
+       "rates built on a suppressed count are suppressed too.")
+)
