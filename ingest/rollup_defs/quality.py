@@ -36,7 +36,7 @@ ITEMS: tuple[QualityItem, ...] = (
     QualityItem("nhs_number", "patient_pseudo_id IS NULL"),
     QualityItem("nhs_number_status", "nhs_number_status IS NULL"),
     QualityItem("birth_date", "age_at_test IS NULL"),
-    QualityItem("ethnic_category", "ethnic_category IS NULL", "ethnic_category IN ('Z', '99')", 0.20),
+    QualityItem("ethnic_category", "ethnic_category IS NULL", "ethnic_category IN ('Z', '99')", 0.25),
     QualityItem("gender", "sex IS NULL", "sex IN ('0', '9')", 0.01),
     QualityItem("postcode", "postcode_district IS NULL", "postcode_district = 'ZZ99'", 0.02),
     QualityItem("practice_code", "practice_code IS NULL",
