@@ -1,0 +1,138 @@
+"""Scanner utilisation on a hand-made store whose figures are worked out below.
+
+January 2026 (31 calendar days; 1 January is a bank holiday, a Thursday), MRI:
+
+    site   provider scanners hours/wk  examinations (date: count body area)
+    RAJ01  RAJ      2        100       Mon 5: 10 Head, Tue 6: 6 Heart, Sat 10: 4 Head, Thu 1 (BH): 2 Lower limb
+    RAJ02  RAJ      1         50       Wed 7: 3 Abdomen
+    RBK01  RBK      1         60       Mon 12: 8 Head, Tue 13: 8 Head
+
+RAJ01: 22 examinations on 4 operating days with 2 scanners -> 22 / 8 = 2.75 per scanner per day;
+weekend 4/22, bank holiday 2/22; minutes (Head 30, Heart 60, other 30) = 14×30 + 6×60 + 2×30 = 840;
+scheduled 100 × 60 × 31 / 7 = 26,571.4 minutes -> utilisation 840 / 26,571.4 = 3.16%.
+RAJ02: 3 / 1 = 3.0; 135 minutes. RBK01: 16 / 2 = 8.0; 480 minutes.
+Provider RAJ: 25 examinations over 2×4 + 1×1 = 9 scanner-days = 2.78; England: 41 / 11 = 3.73.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ingest import store
+from queries import equipment
+from queries.connection import Snapshot
+from queries.scope import CENTRAL, Scope, ScopeError
+
+JAN = date(2026, 1, 1)
+F = equipment.UtilisationFilter("MRI", JAN, JAN)
+EQUIPMENT = [("RAJ01", "MRI", 2, 100.0), ("RAJ02", "MRI", 1, 50.0), ("RBK01", "MRI", 1, 60.0), ("RAJ01", "CT", 1, 168.0)]
+RECORDS = [  # site, day, count, body area
+    ("RAJ01", 5, 10, "Head"), ("RAJ01", 6, 6, "Heart"), ("RAJ01", 10, 4, "Head"), ("RAJ01", 1, 2, "Lower limb"),
+    ("RAJ02", 7, 3, "Abdomen"), ("RBK01", 12, 8, "Head"), ("RBK01", 13, 8, "Head"),
+]
+SCHEDULED_RAJ01 = 100 * 60 * 31 / 7
+
+
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory) -> Snapshot:
+    from ingest.store import create_store
+
+    store_dir = tmp_path_factory.mktemp("equipment") / "store"
+    create_store(store_dir)
+    with store.writer(store_dir) as con:
+        con.execute("DELETE FROM ref_site")
+        con.executemany("INSERT INTO ref_site (site_code, provider_code, site_name) VALUES (?, ?, ?)",
+                        [(s, s[:3], f"Site {s}") for s in ("RAJ01", "RAJ02", "RBK01")])
+        con.execute("DELETE FROM ref_equipment")
+        con.executemany("INSERT INTO ref_equipment VALUES (?, ?, ?, ?, false)", EQUIPMENT)
+        rows, n = [], 0
+        for site, day, count, area in RECORDS:
+            for _ in range(count):
+                n += 1
+                rows.append((site[:3], site, f"A{n:05d}", date(2026, 1, day), area, JAN))
+        con.executemany(
+            """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
+                   test_date, modality, body_area, activity_month) VALUES (1, ?, ?, ?, '03', ?, 'MRI', ?, ?)""",
+            rows)
+        store.publish(con, store_dir)
+    s = Snapshot(store.current_snapshot(store_dir))
+    yield s
+    s.close()
+
+
+def test_site_figures_are_the_hand_worked_ones(snap):
+    sites = {r["site_code"]: r for r in equipment.site_utilisation(snap, CENTRAL, F).iter_rows(named=True)}
+    raj01 = sites["RAJ01"]
+    assert (raj01["examinations"], raj01["operating_days"], raj01["scanners"]) == (22, 4, 2)
+    assert raj01["exams_per_scanner_per_day"] == pytest.approx(2.75)
+    assert raj01["weekend_share"] == pytest.approx(4 / 22)
+    assert raj01["bank_holiday_share"] == pytest.approx(2 / 22)
+    assert raj01["estimated_minutes"] == pytest.approx(840)
+    assert raj01["utilisation"] == pytest.approx(840 / SCHEDULED_RAJ01)
+    assert sites["RAJ02"]["exams_per_scanner_per_day"] == pytest.approx(3.0)
+    assert sites["RAJ02"]["estimated_minutes"] == pytest.approx(135)
+    assert sites["RBK01"]["exams_per_scanner_per_day"] == pytest.approx(8.0)
+    assert [sites[s]["rank"] for s in ("RBK01", "RAJ02", "RAJ01")] == [1, 2, 3]
+
+
+def test_provider_rows_weight_sites_by_scanner_days(snap):
+    rows = {r["provider_code"]: r for r in equipment.provider_utilisation(snap, CENTRAL, F).iter_rows(named=True)}
+    assert rows["RAJ"]["exams_per_scanner_per_day"] == pytest.approx(25 / 9)
+    assert rows[equipment.ENGLAND]["exams_per_scanner_per_day"] == pytest.approx(41 / 11)
+    assert rows[equipment.ENGLAND]["scanners"] == 4
+
+
+def test_changed_durations_change_only_the_estimate(snap):
+    f = equipment.UtilisationFilter("MRI", JAN, JAN, equipment.with_durations(
+        equipment.DEFAULT_DURATIONS, [("MRI", "Head", 20.0), ("MRI", "*", 40.0)]))
+    raj01 = equipment.site_utilisation(snap, CENTRAL, f).filter(site_code="RAJ01").row(0, named=True)
+    assert raj01["estimated_minutes"] == pytest.approx(14 * 20 + 6 * 60 + 2 * 40)
+    assert raj01["examinations"] == 22
+    with pytest.raises(ValueError):
+        equipment.with_durations(equipment.DEFAULT_DURATIONS, [("MRI", "Head", 0.0)])
+
+
+def test_weekday_profile_puts_bank_holidays_in_their_own_row(snap):
+    profile = {r["day"]: r for r in equipment.weekday_profile(snap, CENTRAL, F, "RAJ").iter_rows(named=True)}
+    assert profile["Monday"]["examinations"] == 10 and profile["Monday"]["days"] == 4
+    assert profile["Thursday"]["examinations"] == 0 and profile["Thursday"]["days"] == 4
+    assert profile[equipment.BANK_HOLIDAY_LABEL]["examinations"] == 2
+    assert profile[equipment.BANK_HOLIDAY_LABEL]["days"] == 1
+    assert sum(r["days"] for r in profile.values()) == 31
+
+
+def test_monthly_trend(snap):
+    trend = equipment.monthly_utilisation(snap, CENTRAL, F).row(0, named=True)
+    assert trend["examinations"] == 41 and trend["scanner_days"] == 11
+    minutes = 840 + 135 + 480
+    scheduled = (100 + 50 + 60) * 60 * 31 / 7
+    assert trend["utilisation"] == pytest.approx(minutes / scheduled)
+
+
+def test_provider_user_sees_its_sites_protected(snap):
+    raj = Scope("provider", providers=frozenset({"RAJ"}))
+    sites = equipment.site_utilisation(snap, raj, F)
+    assert sorted(sites["site_code"]) == ["RAJ01", "RAJ02"]
+    raj02 = sites.filter(site_code="RAJ02").row(0, named=True)
+    assert raj02["examinations"] is None and raj02["exams_per_scanner_per_day"] is None  # 3 is suppressed
+    assert sites.filter(site_code="RAJ01")["examinations"][0] == 20  # 22 rounded to 5
+    providers = equipment.provider_utilisation(snap, raj, F)
+    assert providers["provider_code"].to_list() == [equipment.ENGLAND, "RAJ"]
+    with pytest.raises(ScopeError):
+        equipment.weekday_profile(snap, raj, F, "RBK")
+    assert equipment.provider_utilisation(snap, Scope("gp", practice="A81001"), F)["provider_code"].to_list() == [
+        equipment.ENGLAND]
+
+
+def test_bank_holidays_are_england_and_wales_2025_to_2027():
+    assert len(equipment.BANK_HOLIDAYS) == 24
+    assert {d.year for d in equipment.BANK_HOLIDAYS} == {2025, 2026, 2027}
+    assert date(2026, 12, 28) in equipment.BANK_HOLIDAYS  # Boxing Day 2026 is a Saturday
+    assert all(d.weekday() < 5 for d in equipment.BANK_HOLIDAYS)
+
+
+def test_inventory_status_counts_scanners(snap):
+    inv = {r["modality"]: r for r in equipment.inventory_status(snap).iter_rows(named=True)}
+    assert inv["MRI"]["scanners"] == 4 and inv["MRI"]["synthetic_rows"] == 0
