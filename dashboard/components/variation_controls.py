@@ -1,0 +1,112 @@
+"""Filters shared by the three variation pages, kept in the URL (st.query_params) so that every
+state of a page is a link: measure, source, period, level, area, provider."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached_variation as cached
+from dashboard.components.user import current_scope
+from ingest.nicip import TEST_GROUPS
+from ingest.spec import PATIENT_SOURCE_SETTING
+from queries.connection import Snapshot
+from queries.scope import Scope
+from queries.variation import ENGLAND, Area, Filters
+
+ALL_IMAGING = "all"
+
+
+def page_scope() -> Scope:
+    """Who is looking: the signed-in user's scope (dashboard.components.user); a page reached
+    without one stops there with a prompt to sign in."""
+    return current_scope()
+
+
+def _param(name: str, default: str) -> str:
+    return st.query_params.get(name, default)
+
+
+def _set_param(name: str, value: str) -> None:
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
+def _month_text(d: date) -> str:
+    return d.strftime("%Y-%m")
+
+
+def _parse_period(text: str, months: list[date]) -> tuple[date, date] | None:
+    by_text = {_month_text(m): m for m in months}
+    first, _, last = text.partition("..")
+    if first in by_text and last in by_text and by_text[first] <= by_text[last]:
+        return by_text[first], by_text[last]
+    return None
+
+
+def measure_options(modalities: list[str]) -> dict[str, str]:
+    """Measure parameter -> label: all imaging, the five GP-direct-access test groups, modalities."""
+    options = {ALL_IMAGING: "All imaging"}
+    options.update({f"tg:{g.id}": f"{g.label} (GP cancer test group)" for g in TEST_GROUPS.values()})
+    options.update({f"mod:{m}": m for m in modalities})
+    return options
+
+
+def filters_control(snap: Snapshot) -> Filters | None:
+    """Measure, patient source and period, read from and written back to the URL."""
+    months = cached.activity_months(snap, snap.version)
+    default = cached.default_period(snap, snap.version)
+    if not months or default is None:
+        return None
+    measures = measure_options(cached.modalities(snap, snap.version))
+    sources = {"all": "All patient sources", **{c: f"{c} {m}" for c, m in PATIENT_SOURCE_SETTING.items()}}
+    left, middle, right = st.columns([2, 2, 3])
+    measure_key = _param("measure", ALL_IMAGING)
+    measure = left.selectbox("Measure", list(measures), format_func=measures.get,
+                             index=list(measures).index(measure_key) if measure_key in measures else 0)
+    source_key = _param("source", "all")
+    source = middle.selectbox("Patient source", list(sources), format_func=sources.get,
+                              index=list(sources).index(source_key) if source_key in sources else 0)
+    period = _parse_period(_param("period", ""), months) or default
+    if len(months) > 1:
+        period = right.select_slider("Period (activity months)", options=months, value=period,
+                                     format_func=lambda d: d.strftime("%b %Y"))
+    else:
+        right.caption(f"Period: {months[0]:%B %Y}")
+    _set_param("measure", measure)
+    _set_param("source", source)
+    _set_param("period", f"{_month_text(period[0])}..{_month_text(period[1])}")
+    kind, _, value = measure.partition(":")
+    return Filters(period[0], period[1],
+                   test_group=value if kind == "tg" else None,
+                   modality=value if kind == "mod" else None,
+                   patient_source=None if source == "all" else source)
+
+
+def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, str]:
+    """England, a region, or an ICB / sub-ICB the user may see; returns the area and its label."""
+    areas = cached.selectable_areas(snap, snap.version, scope)
+    keys = [f"{lv}:{code}" for lv, code in zip(areas["level"], areas["code"], strict=True)]
+    labels = dict(zip(keys, areas["label"], strict=True))
+    wanted = f"{_param('level', 'england')}:{_param('area', ENGLAND)}"
+    where = container or st
+    choice = where.selectbox("Area (patients' registered practice)", keys, format_func=labels.get,
+                             index=keys.index(wanted) if wanted in keys else 0)
+    level, _, code = choice.partition(":")
+    _set_param("level", level)
+    _set_param("area", code)
+    return Area(level, code), labels[choice]
+
+
+def scope_caption(scope: Scope) -> None:
+    if scope.is_central:
+        st.caption("Central team: all areas, exact counts. Commissioners see their own ICBs and "
+                   "sub-ICBs, with England and the NHS regions as comparators.")
+    else:
+        st.caption(f"Showing what {scope.describe()} may see; counts are rounded to 5 and 1–7 shown as *.")
+
+
+def names(frame: pl.DataFrame, code: str, name: str) -> dict[str, str]:
+    return dict(zip(frame[code], frame[name], strict=True))

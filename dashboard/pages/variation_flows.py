@@ -1,0 +1,75 @@
+"""Patient flows: which providers image an area's patients; where a provider's patients come from."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cached_variation as cached
+from dashboard.components import formatting as fmt
+from dashboard.components import variation_charts as charts
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.variation_controls import area_control, filters_control, page_scope, scope_caption
+from queries.exports import to_csv_bytes
+from queries.variation import ENGLAND
+
+st.title("Patient flows")
+snap = snapshot_or_stop()
+scope = page_scope()
+filters = filters_control(snap)
+if filters is None:
+    st.info("The store holds no activity yet, so there are no flows to show.")
+    st.stop()
+
+VIEWS = {"area": "Providers imaging an area's patients", "provider": "Where a provider's patients come from"}
+allowed = ["area"] if scope.role == "commissioner" else ["area", "provider"] if scope.is_central else ["provider"]
+wanted = st.query_params.get("view", allowed[0])
+view = st.segmented_control("View", allowed, format_func=VIEWS.get, required=True,
+                            default=wanted if wanted in allowed else allowed[0], key="flows_view")
+st.query_params["view"] = view
+scope_caption(scope)
+
+if view == "area":
+    area, area_label = area_control(snap, scope)
+    if area.code == ENGLAND:
+        st.caption("England as a whole: every provider's share of the activity for patients registered "
+                   "with an English practice.")
+    shares = cached.area_providers(snap, snap.version, scope, filters, area)
+    by_modality = cached.area_provider_modalities(snap, snap.version, scope, filters, area)
+    st.caption(f"**{filters.describe()}**: examinations of patients registered with a practice in "
+               f"**{area_label}**, by the provider that imaged them; shares with 95% Wilson intervals.")
+    st.metric("Providers", fmt.count(shares.height))
+    left, right = st.columns(2)
+    left.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
+                      config={"displaylogo": False})
+    right.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config={"displaylogo": False})
+    st.dataframe(shares, hide_index=True, placeholder="*",
+                 column_config={"share": st.column_config.NumberColumn("Share", format="percent"),
+                                "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
+                                "share_upper": st.column_config.NumberColumn("Upper", format="percent")})
+    st.download_button("Download CSV", to_csv_bytes(shares), "variation_flows_area.csv", "text/csv")
+    with st.expander("Table: by provider and modality"):
+        st.dataframe(by_modality, hide_index=True, placeholder="*")
+        st.download_button("Download CSV", to_csv_bytes(by_modality), "variation_flows_modality.csv",
+                           "text/csv", key="dl_modality")
+else:
+    choices = cached.providers(snap, snap.version, scope)
+    codes = choices["provider_code"].to_list()
+    if not codes:
+        st.info("No provider of yours has imaged anyone in the store yet.")
+        st.stop()
+    labels = dict(zip(codes, choices["provider_name"].to_list(), strict=True))
+    wanted = st.query_params.get("provider", codes[0])
+    provider = st.selectbox("Provider", codes, format_func=lambda c: f"{labels[c]} ({c})",
+                            index=codes.index(wanted) if wanted in codes else 0)
+    st.query_params["provider"] = provider
+    origins = cached.provider_origins(snap, snap.version, scope, filters, provider)
+    st.caption(f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
+               "registered practice; shares with 95% Wilson intervals.")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.flows_bar_figure(origins, "name"), config={"displaylogo": False})
+    right.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config={"displaylogo": False})
+    st.dataframe(origins, hide_index=True, placeholder="*",
+                 column_config={"share": st.column_config.NumberColumn("Share", format="percent"),
+                                "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
+                                "share_upper": st.column_config.NumberColumn("Upper", format="percent")})
+    st.download_button("Download CSV", to_csv_bytes(origins), "variation_flows_provider.csv", "text/csv")

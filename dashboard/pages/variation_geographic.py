@@ -1,0 +1,93 @@
+"""Where: a map and a ranking of age-sex standardised rates by region, ICB or sub-ICB."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cached_variation as cached
+from dashboard.components import formatting as fmt
+from dashboard.components import maps
+from dashboard.components import variation_charts as charts
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.variation_controls import filters_control, page_scope, scope_caption
+from queries.exports import to_csv_bytes
+from queries.variation import LEVEL_LABELS, MAP_LEVELS, RATE_UNIT
+from queries.variation_geographic import fold_variation
+
+st.title("Where: variation between areas")
+snap = snapshot_or_stop()
+scope = page_scope()
+filters = filters_control(snap)
+if filters is None:
+    st.info("The store holds no activity yet, so there is nothing to map.")
+    st.stop()
+
+wanted = st.query_params.get("level", "icb")
+level = st.segmented_control("Areas", MAP_LEVELS, format_func=lambda lv: LEVEL_LABELS[lv] + "s",
+                             default=wanted if wanted in MAP_LEVELS else "icb", required=True, key="map_level")
+st.query_params["level"] = level
+scope_caption(scope)
+
+rates = cached.area_rates(snap, snap.version, scope, filters, level)
+england = cached.england_dsr(snap, snap.version, filters)
+fold = fold_variation(rates)
+
+# --- Headline ---------------------------------------------------------------------------------
+left, middle, right = st.columns(3)
+left.metric("England, age-sex standardised", "–" if england is None else f"{england:.2f}",
+            help=f"{RATE_UNIT}, European Standard Population 2013.", border=True)
+middle.metric(
+    "Variation between areas", "–" if fold is None else f"{fold:.1f}-fold", border=True,
+    help="The NHS Atlas of Variation's n-fold figure with the extremes set aside: the 2nd highest "
+         "area's rate divided by the 2nd lowest's.",
+)
+counts = rates["compared"].value_counts()
+by = dict(zip(counts["compared"].to_list(), counts["count"].to_list(), strict=True))
+right.metric("Areas significantly above / below England",
+             f"{by.get('higher', 0)} / {by.get('lower', 0)}", border=True,
+             help="95% interval entirely above / below England's rate.")
+st.caption(f"**{filters.describe()}**: {RATE_UNIT}, directly age-sex standardised (ESP2013), 95% intervals "
+           "by Dobson's method; by the patient's registered practice.")
+
+# --- Map and ranking --------------------------------------------------------------------------
+selected = st.query_params.get("area")
+map_column, bar_column = st.columns([3, 2])
+figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected)
+event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
+                                config={"displaylogo": False, "scrollZoom": False})
+map_column.caption(maps.caption(level))
+bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected),
+                        config={"displaylogo": False})
+
+clicked = maps.selected_code(event, figure)
+codes = rates["code"].to_list()
+if clicked and clicked in codes and clicked != selected:
+    selected = clicked
+labels = dict(zip(codes, rates["name"].to_list(), strict=True))
+choice = st.selectbox("Area detail (or click the map)", [None, *codes], format_func=lambda c: "–" if c is None
+                      else labels[c], index=codes.index(selected) + 1 if selected in codes else 0)
+if choice:
+    st.query_params["area"] = choice
+elif "area" in st.query_params:
+    del st.query_params["area"]
+
+# --- Detail -----------------------------------------------------------------------------------
+if choice:
+    row = rates.row(codes.index(choice), named=True)
+    st.subheader(row["name"])
+    a, b, c, d = st.columns(4)
+    a.metric("Examinations", fmt.count(row["records"]))
+    b.metric("Standardised rate", "–" if row["dsr"] is None else f"{row['dsr']:.2f}",
+             help=None if row["dsr"] is None else f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}")
+    c.metric("Crude rate", "–" if row["rate"] is None else f"{row['rate']:.2f}")
+    d.metric("Compared with England", row["compared"] or "–")
+    if row["rank"] is not None:
+        st.caption(f"Ranked {row['rank']} of {rates['rank'].max()} by standardised rate. "
+                   f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}.")
+    st.page_link("pages/variation_demographic.py", label="Who is imaged in this area",
+                 icon=":material/groups:", query_params={**st.query_params.to_dict(), "level": level,
+                                                         "area": choice})
+
+with st.expander(f"Table: every {LEVEL_LABELS[level]}"):
+    st.dataframe(rates, hide_index=True, placeholder="*")
+    st.download_button("Download CSV", to_csv_bytes(rates), f"variation_{level}.csv", "text/csv")
