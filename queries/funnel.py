@@ -1,0 +1,217 @@
+"""Funnel plot control limits, with an optional over-dispersion adjustment.
+
+Source: D. J. Spiegelhalter, "Funnel plots for comparing institutional performance",
+Statistics in Medicine 24 (2005) 1185-1202; and "Handling over-dispersion of performance
+indicators", Quality and Safety in Health Care 14 (2005) 347-351. The same methods are used by
+NHS Digital's SHMI and the PHE/OHID funnel plot tools.
+
+Limits without adjustment (Spiegelhalter 2005, Appendix A.1.1): the p-quantile of the count's
+distribution under the target, interpolated so that the discrete limits are smooth —
+for a Poisson count with expected E and target ratio 1: y_p = Poisson(E).ppf(p),
+a = (F(y_p) - p) / (F(y_p) - F(y_p - 1)), limit on the ratio scale = (y_p - a) / E.
+For a proportion with target p0 on n: the same with the Binomial(n, p0) distribution, limit =
+(r_p - a) / n. Levels 95% (p = 0.025, 0.975) and 99.8% (p = 0.001, 0.999).
+
+Over-dispersion (more variation between practices than chance alone, because practices differ
+for real): each unit's z-score z_i = (Y_i - target) / s_i, with
+- a standardised ratio O/E: the square-root scale Y = sqrt(O/E), target 1, s = 1 / (2 sqrt E)
+  (Spiegelhalter 2005, Table I and section 3.4, as in the SHMI);
+- a proportion: Y = p, target p0, s = sqrt(p0 (1 - p0) / n).
+The z-scores are winsorised at their 10th and 90th percentiles (so the outliers being looked
+for do not inflate the estimate), and phi = mean(z_w^2).
+- Multiplicative: limits target +- z_p sqrt(phi) s_i, applied only when phi > 1.
+- Additive random effects (the default, "NHS PHE method"): tau^2 = (I phi - (I - 1)) /
+  (sum w_i - sum w_i^2 / sum w_i), w_i = 1 / s_i^2, or 0 when I phi <= I - 1; limits
+  target +- z_p sqrt(s_i^2 + tau^2).
+When there is no over-dispersion (phi <= 1 / tau^2 = 0) the unadjusted exact limits are used,
+and an adjusted limit is never narrower than the exact one (the normal approximation is poor
+for the small expected counts of a single practice's rarer tests; widening is the point of
+the adjustment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+LEVELS = (0.95, 0.998)
+WINSOR = 0.10
+METHODS = ("none", "additive", "multiplicative")
+
+
+def _quantile(cdf, p: float, mean: np.ndarray, sd: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
+    """Smallest integer y with cdf(y) >= p: a normal-approximation start, then stepped exactly.
+
+    (scipy.stats' discrete ppf does the same search far more slowly: this is ~50x faster for
+    the 6,000 practices of England, which keeps the page under its time budget.)
+    """
+    z = float(stats.norm.ppf(p))
+    y = np.maximum(np.floor(mean + z * sd + (z * z - 1) / 6), 0)
+    if top is not None:
+        y = np.minimum(y, top)
+    for _ in range(200):
+        low = cdf(y) < p
+        if not low.any():
+            break
+        y = np.where(low, y + 1, y)
+    for _ in range(200):
+        high = (y > 0) & (cdf(y - 1) >= p)
+        if not high.any():
+            break
+        y = np.where(high, y - 1, y)
+    return y
+
+
+def _interpolate(cdf, y: np.ndarray, p: float) -> np.ndarray:
+    f_y = cdf(y)
+    f_below = np.where(y > 0, cdf(np.maximum(y - 1, 0)), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(f_y > f_below, (f_y - p) / (f_y - f_below), 0.0)
+    return y - a
+
+
+def _poisson_point(e: np.ndarray, p: float) -> np.ndarray:
+    def cdf(k):
+        return special.pdtr(k, e)
+    return _interpolate(cdf, _quantile(cdf, p, e, np.sqrt(e)), p)
+
+
+def _binomial_point(n: np.ndarray, target: float, p: float) -> np.ndarray:
+    def cdf(k):
+        return special.bdtr(np.minimum(k, n), n, target)
+    return _interpolate(cdf, _quantile(cdf, p, n * target, np.sqrt(n * target * (1 - target)), n), p)
+
+
+def poisson_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) limits for O/E (target 1) at `level`, for each expected count E > 0."""
+    e = np.asarray(expected, dtype=float)
+    safe = np.where(e > 0, e, 1.0)
+    p = (1 - level) / 2
+    lower = np.maximum(_poisson_point(safe, p), 0) / safe
+    upper = _poisson_point(safe, 1 - p) / safe
+    bad = ~(e > 0)
+    return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
+
+
+def binomial_limits(n, target: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) limits for a proportion r/n around `target` at `level`, for each n > 0."""
+    n = np.asarray(n, dtype=float)
+    safe = np.where(n > 0, np.round(n), 1.0)
+    # Denominators repeat (many practices have the same n): compute each distinct n once.
+    distinct, back = np.unique(safe, return_inverse=True)
+    p = (1 - level) / 2
+    lower = (np.maximum(_binomial_point(distinct, target, p), 0) / distinct)[back].reshape(safe.shape)
+    upper = np.minimum(_binomial_point(distinct, target, 1 - p) / distinct, 1.0)[back].reshape(safe.shape)
+    bad = ~(n > 0)
+    return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
+
+
+@dataclass(frozen=True)
+class Dispersion:
+    """The over-dispersion estimate from a set of units (Spiegelhalter 2005)."""
+    units: int
+    phi: float  # mean squared winsorised z-score; 1 under pure chance
+    tau2: float  # additive between-unit variance on the z-score's scale
+
+    @property
+    def overdispersed(self) -> bool:
+        return self.units > 1 and self.phi > 1
+
+
+def winsorise(z: np.ndarray, fraction: float = WINSOR) -> np.ndarray:
+    """Pull values below the `fraction` / above the 1 - `fraction` quantile in to those quantiles."""
+    z = np.asarray(z, dtype=float)
+    lo, hi = np.quantile(z, [fraction, 1 - fraction])
+    return np.clip(z, lo, hi)
+
+
+def estimate_dispersion(y, target, s, fraction: float = WINSOR) -> Dispersion:
+    """phi and tau^2 from values y with standard errors s around `target` (NaNs ignored)."""
+    y, s = np.asarray(y, dtype=float), np.asarray(s, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(s) & (s > 0)
+    y, s = y[ok], s[ok]
+    units = int(y.size)
+    if units < 2:
+        return Dispersion(units, 1.0, 0.0)
+    z = winsorise((y - target) / s, fraction)
+    phi = float(np.mean(z**2))
+    w = 1 / s**2
+    excess = units * phi - (units - 1)
+    tau2 = float(excess / (w.sum() - (w**2).sum() / w.sum())) if excess > 0 else 0.0
+    return Dispersion(units, phi, tau2)
+
+
+def ratio_scale(observed, expected) -> tuple[np.ndarray, np.ndarray]:
+    """(Y, s) for standardised ratios on the square-root scale: Y = sqrt(O/E), s = 1/(2 sqrt E)."""
+    o, e = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_safe = np.where(e > 0, e, np.nan)
+        return np.sqrt(o / e_safe), 1 / (2 * np.sqrt(e_safe))
+
+
+def proportion_scale(successes, n, target: float) -> tuple[np.ndarray, np.ndarray]:
+    """(Y, s) for proportions: Y = r/n, s = sqrt(p0 (1 - p0) / n)."""
+    r, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_safe = np.where(n > 0, n, np.nan)
+        return r / n_safe, np.sqrt(target * (1 - target) / n_safe)
+
+
+def _adjusted(target: float, s: np.ndarray, level: float, dispersion: Dispersion, method: str):
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    half = z * (np.sqrt(dispersion.phi) * s if method == "multiplicative" else np.sqrt(s**2 + dispersion.tau2))
+    return target - half, target + half
+
+
+def ratio_limits(expected, level: float, dispersion: Dispersion | None = None,
+                 method: str = "none", exact: tuple[np.ndarray, np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Limits for O/E around 1: exact Poisson, or over-dispersion-adjusted (square-root scale).
+    `exact`: the exact limits at this level when already computed (they are reused).
+
+    The adjustment only ever widens the limits: where the normal approximation on the
+    square-root scale is narrower than the exact limits (small expected counts, where it would
+    flag a practice with no events at all), the exact limit is kept.
+    """
+    exact_lo, exact_hi = exact or poisson_limits(expected, level)
+    if method == "none" or dispersion is None or not _adjusts(dispersion, method):
+        return exact_lo, exact_hi
+    _, s = ratio_scale(np.zeros_like(np.asarray(expected, dtype=float)), expected)
+    lo, hi = _adjusted(1.0, s, level, dispersion, method)
+    return np.fmin(np.maximum(lo, 0) ** 2, exact_lo), np.fmax(hi**2, exact_hi)
+
+
+def proportion_limits(n, target: float, level: float, dispersion: Dispersion | None = None,
+                      method: str = "none", exact: tuple[np.ndarray, np.ndarray] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Limits for r/n around `target`: exact binomial, or over-dispersion-adjusted (normal),
+    never narrower than the exact limits."""
+    exact_lo, exact_hi = exact or binomial_limits(n, target, level)
+    if method == "none" or dispersion is None or not _adjusts(dispersion, method):
+        return exact_lo, exact_hi
+    _, s = proportion_scale(np.zeros_like(np.asarray(n, dtype=float)), n, target)
+    lo, hi = _adjusted(target, s, level, dispersion, method)
+    return np.fmin(np.clip(lo, 0, 1), exact_lo), np.fmax(np.clip(hi, 0, 1), exact_hi)
+
+
+def _adjusts(dispersion: Dispersion, method: str) -> bool:
+    if method not in METHODS:
+        raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(METHODS)}")
+    return dispersion.tau2 > 0 if method == "additive" else dispersion.phi > 1
+
+
+def classify(value, lower95, upper95, lower998, upper998) -> np.ndarray:
+    """Where each value falls: 'above 99.8%', 'above 95%', 'within', 'below 95%', 'below 99.8%'.
+
+    Outside the limits is a prompt to look, not a verdict. NaN value or limits -> ''.
+    """
+    v = np.asarray(value, dtype=float)
+    out = np.full(v.shape, "within", dtype=object)
+    out = np.where(v > np.asarray(upper95), "above 95%", out)
+    out = np.where(v > np.asarray(upper998), "above 99.8%", out)
+    out = np.where(v < np.asarray(lower95), "below 95%", out)
+    out = np.where(v < np.asarray(lower998), "below 99.8%", out)
+    missing = ~np.isfinite(v) | ~np.isfinite(np.asarray(lower95, dtype=float))
+    return np.where(missing, "", out)

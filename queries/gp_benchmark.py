@@ -1,0 +1,485 @@
+"""GP usage benchmarking: each practice's direct-access imaging against its peers, chance allowed for.
+
+Reads the rollups of `ingest/rollup_defs/gp.py` (never `record`) and the reference tables. The
+measures are the files in `queries/measures/`; the methods are in `queries/rates.py`,
+`queries/standardisation.py`, `queries/funnel.py` and `queries/deciles.py`.
+
+How one measure is benchmarked over a period (`benchmark`):
+- Practices with fewer than 750 registered patients are left out, as in the national GP
+  profiles (Fingertips). England means every other practice in the practice map.
+- A rate measure: crude rate per 1,000 registered patients a year (events / (list size x months
+  / 12)) with a Poisson interval; an indirectly age-sex standardised ratio O/E, E from
+  England's age-sex rates and the practice's approximated age-sex structure (its PCN's, scaled
+  to its list size — see `queries.standardisation`); the funnel plots the standardised rate
+  (ratio x England's crude rate) against E.
+- A ratio measure: a percentage with a Wilson interval; the funnel plots it against its
+  denominator around England's percentage.
+- The funnel's target and over-dispersion are always estimated over England's practices, so a
+  practice's verdict does not change when the page is narrowed to an ICB or a peer group.
+- A practice with fewer than 10 events (10 examinations in a ratio's denominator) says so and
+  shows no interval; it still has a place on the funnel, whose limits depend on what was
+  expected, not on what was seen.
+
+Scope (queries/scope.py): the central team sees every practice with exact figures. Everyone
+else gets disclosure-controlled counts (`queries.disclosure.protect`: a value computed from a
+suppressed count is suppressed with it), and sees practice names only for practices they are
+responsible for (a commissioner's ICBs / sub-ICBs, a GP's own practice); other practices are
+shown as "Another practice" — there to benchmark against, not to be named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from queries import deciles as dec
+from queries import funnel, rates, standardisation
+from queries.connection import Snapshot
+from queries.disclosure import protect
+from queries.headline import add_months, latest_complete_month
+from queries.measures import Measure, load_measures
+from queries.scope import Scope, ScopeError
+
+MIN_LIST_SIZE = 750
+MIN_EVENTS = 10
+TOO_FEW = "too few to judge"
+DEFAULT_METHOD = "additive"
+LEVELS = ("england", "icb", "sub_icb", "pcn")
+LEVEL_LABELS = {"england": "England", "icb": "ICB", "sub_icb": "Sub-ICB", "pcn": "PCN"}
+ANONYMOUS = "Another practice"
+NO_PCN = "U"  # the practice map's code for practices outside any PCN
+
+APPROXIMATION = (
+    "Age-sex standardisation approximates each practice's age-sex structure by its PCN's "
+    "registered patients by single year of age and sex, scaled to the practice's list size "
+    "(practice-level age-sex counts are not available to the project)."
+)
+
+TABLE_COLUMNS = [
+    "measure_id", "practice_code", "practice_name", "pcn_code", "pcn_name", "sub_icb_code",
+    "sub_icb_name", "icb_code", "icb_name", "list_size", "imd_quintile", "numerator",
+    "denominator", "value", "value_lower", "value_upper", "expected", "ratio", "ratio_lower",
+    "ratio_upper", "funnel_x", "funnel_value", "funnel_lower95", "funnel_upper95",
+    "funnel_lower998", "funnel_upper998", "comparison", "comparison_unadjusted",
+    "percentile_rank", "rank", "note",
+]
+
+
+@dataclass(frozen=True)
+class Area:
+    """England, or one ICB / sub-ICB / PCN (ODS codes)."""
+    level: str = "england"
+    code: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"area level {self.level!r}: one of {', '.join(LEVELS)}")
+        if (self.level == "england") != (self.code is None):
+            raise ValueError("England takes no code; an ICB, sub-ICB or PCN needs one")
+
+
+@dataclass(frozen=True)
+class Peers:
+    """A peer group: practices of similar size and deprivation."""
+    list_size_min: int | None = None
+    list_size_max: int | None = None
+    imd_quintiles: tuple[int, ...] = ()
+
+
+class Benchmark(NamedTuple):
+    measure: Measure
+    start: date
+    end: date
+    months: int
+    table: pl.DataFrame  # TABLE_COLUMNS, one row per practice shown, highest funnel_value first
+    target: float  # England's value, in the measure's units (crude rate or percentage)
+    dispersion: funnel.Dispersion
+    method: str
+    curves: pl.DataFrame  # funnel_x and the four limits, for drawing
+    excluded_small: int  # practices in the area left out for a list under 750
+
+
+# --- measures and periods --------------------------------------------------------------------
+
+def measures() -> dict[str, Measure]:
+    """Every measure, by id, in file order."""
+    return load_measures()
+
+
+def get_measure(measure_id: str) -> Measure:
+    try:
+        return load_measures()[measure_id]
+    except KeyError:
+        raise KeyError(f"no measure {measure_id!r}; measures are {', '.join(load_measures())}") from None
+
+
+def months_available(snap: Snapshot) -> list[date]:
+    """Activity months present in the GP benchmarking rollup, oldest first."""
+    df = snap.query("SELECT DISTINCT activity_month FROM rollup_gp_measure ORDER BY 1")
+    return df["activity_month"].to_list()
+
+
+def default_period(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:
+    """The `months` months ending with the latest complete month (bounded by the data held)."""
+    held = months_available(snap)
+    if not held:
+        return None
+    end = latest_complete_month(snap) or held[-1]
+    end = min(end, held[-1])
+    start = max(add_months(end, -(months - 1)), held[0])
+    return start, end
+
+
+def count_months(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+# --- practices -------------------------------------------------------------------------------
+
+def _practices(snap: Snapshot) -> pl.DataFrame:
+    return snap.query(
+        """
+        SELECT practice_code, practice_name,
+               CASE WHEN pcn_code = $no_pcn THEN NULL ELSE pcn_code END AS pcn_code,
+               CASE WHEN pcn_code = $no_pcn THEN 'Not in a PCN' ELSE pcn_name END AS pcn_name,
+               sub_icb_code, sub_icb_name, icb_code, icb_name, list_size, imd_score,
+               imd_quintile::INTEGER AS imd_quintile
+        FROM ref_practice ORDER BY practice_code
+        """,
+        {"no_pcn": NO_PCN},
+    )
+
+
+def _named(frame: pl.DataFrame, scope: Scope) -> pl.Expr:
+    """True for the rows whose practice this user may see named."""
+    if scope.is_central:
+        return pl.lit(True)
+    if scope.role == "gp":
+        return pl.col("practice_code") == scope.practice
+    if scope.role == "commissioner":
+        return pl.col("icb_code").is_in(sorted(scope.icbs)) | pl.col("sub_icb_code").is_in(sorted(scope.sub_icbs))
+    return pl.lit(False)
+
+
+def _mask(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    if scope.is_central:
+        return frame
+    named = _named(frame, scope)
+    return frame.with_columns(
+        pl.when(named).then(pl.col("practice_code")).otherwise(None).alias("practice_code"),
+        pl.when(named).then(pl.col("practice_name")).otherwise(pl.lit(ANONYMOUS)).alias("practice_name"),
+    )
+
+
+def practice_directory(snap: Snapshot, scope: Scope) -> pl.DataFrame:
+    """Practices this user may open on the practice page: code, name, hierarchy, list size, IMD,
+    and `benchmarked` (a list of at least 750)."""
+    frame = _practices(snap).filter(_named(_practices(snap), scope) if not scope.is_central else pl.lit(True))
+    return frame.with_columns((pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False).alias("benchmarked"))
+
+
+def check_practice(snap: Snapshot, scope: Scope, practice_code: str) -> dict:
+    """The practice's directory row; ScopeError if this user may not see it named, KeyError if unknown."""
+    everyone = _practices(snap).filter(pl.col("practice_code") == practice_code)
+    if everyone.is_empty():
+        raise KeyError(f"no practice {practice_code!r} in the practice map")
+    if not everyone.filter(_named(everyone, scope)).height:
+        raise ScopeError(f"{scope.user} ({scope.role}) may see practice {practice_code} only inside the "
+                         "benchmark, not on its own page")
+    row = everyone.row(0, named=True)
+    row["benchmarked"] = (row["list_size"] or 0) >= MIN_LIST_SIZE
+    return row
+
+
+def areas(snap: Snapshot) -> pl.DataFrame:
+    """Every ICB, sub-ICB and PCN with practices: level, code, name, icb_code (for narrowing)."""
+    p = _practices(snap)
+    parts = [
+        p.select(pl.lit(level).alias("level"), pl.col(f"{level}_code").alias("code"),
+                 pl.col(f"{level}_name").alias("name"), "icb_code", "sub_icb_code")
+        for level in ("icb", "sub_icb", "pcn")
+    ]
+    return (pl.concat(parts).filter(pl.col("code").is_not_null())
+            .unique(["level", "code"]).sort("level", "name"))
+
+
+# --- inputs from the store -------------------------------------------------------------------
+
+def _counts(snap: Snapshot, start: date, end: date, measure_ids: list[str]) -> pl.DataFrame:
+    return snap.query(
+        """
+        SELECT measure_id, practice_code, sum(numerator)::BIGINT AS numerator,
+               sum(denominator)::BIGINT AS denominator
+        FROM rollup_gp_measure
+        WHERE activity_month BETWEEN $start AND $end AND list_contains($ids, measure_id)
+        GROUP BY ALL
+        """,
+        {"start": start, "end": end, "ids": measure_ids},
+    )
+
+
+def _age_sex_events(snap: Snapshot, start: date, end: date, measure_ids: list[str]) -> pl.DataFrame:
+    return snap.query(
+        """
+        SELECT measure_id, age_band, sex, sum(numerator)::DOUBLE AS events
+        FROM rollup_gp_measure_age_sex
+        WHERE activity_month BETWEEN $start AND $end AND list_contains($ids, measure_id)
+        GROUP BY ALL
+        """,
+        {"start": start, "end": end, "ids": measure_ids},
+    )
+
+
+def _structures(snap: Snapshot) -> pl.DataFrame:
+    """Registered patients by 5-year age band and sex for every PCN and sub-ICB."""
+    return snap.query(
+        """
+        SELECT org_type, org_code, least(age // 5 * 5, 90)::SMALLINT AS age_band, sex,
+               sum(patients)::DOUBLE AS patients
+        FROM ref_population
+        WHERE org_type IN ('PCN', 'SUB_ICB') AND org_code <> $no_pcn
+        GROUP BY ALL
+        """,
+        {"no_pcn": NO_PCN},
+    )
+
+
+class _Inputs(NamedTuple):
+    practices: pl.DataFrame
+    counts: pl.DataFrame
+    age_sex: pl.DataFrame
+    structure: pl.DataFrame  # practice_code, age_band, sex, share (see practice_structure)
+
+
+def _inputs(snap: Snapshot, start: date, end: date, measure_ids: list[str]) -> _Inputs:
+    practices = _practices(snap)
+    return _Inputs(practices, _counts(snap, start, end, measure_ids),
+                   _age_sex_events(snap, start, end, measure_ids),
+                   practice_structure(practices.filter(pl.col("list_size") >= MIN_LIST_SIZE), _structures(snap)))
+
+
+# --- the computation (pure: frames in, frames out) -------------------------------------------
+
+def practice_structure(practices: pl.DataFrame, structures: pl.DataFrame) -> pl.DataFrame:
+    """practice_code, age_band, sex, share: its PCN's age-sex shares, else its sub-ICB's."""
+    shares = structures.with_columns(
+        (pl.col("patients") / pl.col("patients").sum().over("org_type", "org_code")).alias("share"))
+    pcn = shares.filter(pl.col("org_type") == "PCN")
+    has_pcn = practices.filter(pl.col("pcn_code").is_in(pcn["org_code"].unique().to_list()))
+    by_pcn = has_pcn.select("practice_code", "pcn_code").join(
+        pcn.select(pl.col("org_code").alias("pcn_code"), "age_band", "sex", "share"), on="pcn_code")
+    by_sub = practices.join(has_pcn.select("practice_code"), on="practice_code", how="anti").select(
+        "practice_code", "sub_icb_code").join(
+        shares.filter(pl.col("org_type") == "SUB_ICB").select(
+            pl.col("org_code").alias("sub_icb_code"), "age_band", "sex", "share"), on="sub_icb_code")
+    return pl.concat([by_pcn.drop("pcn_code"), by_sub.drop("sub_icb_code")])
+
+
+def _share_matrix(structure: pl.DataFrame, practice_codes: pl.Series) -> tuple[pl.DataFrame, np.ndarray]:
+    """(cells, shares): the age-sex cells (age_band, sex) and a practices x cells matrix of
+    shares, rows in `practice_codes` order (a practice with no structure has a row of zeros)."""
+    cells = structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True)
+    keyed = structure.join(cells.with_row_index("cell"), on=["age_band", "sex"])
+    rows = pl.DataFrame({"practice_code": practice_codes}).with_row_index("row")
+    keyed = keyed.join(rows, on="practice_code")
+    shares = np.zeros((rows.height, cells.height))
+    shares[keyed["row"].to_numpy(), keyed["cell"].to_numpy()] = keyed["share"].to_numpy()
+    return cells, shares
+
+
+def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFrame,
+                  age_sex: pl.DataFrame, structure: pl.DataFrame, months: int,
+                  method: str = DEFAULT_METHOD) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
+    """Every benchmarked practice in England for one measure: (table, England value, dispersion).
+
+    counts: practice_code, numerator, denominator for this measure over the period; age_sex:
+    age_band, sex, events (England); structure: practice_code, age_band, sex, share — each
+    practice's approximated age-sex structure (`practice_structure`). Pure, so the golden
+    tests can feed it hand-made frames.
+    """
+    frame = (
+        practices.filter(pl.col("list_size") >= MIN_LIST_SIZE)
+        .join(counts.select("practice_code", "numerator", "denominator"), on="practice_code", how="left")
+        .with_columns(pl.col("numerator").fill_null(0), pl.col("denominator").fill_null(0))
+    )
+    o = frame["numerator"].to_numpy().astype(float)
+    level95, level998 = funnel.LEVELS
+    if measure.is_ratio:
+        n = frame["denominator"].to_numpy().astype(float)
+        value, lower, upper = rates.proportion(o, n, measure.multiplier)
+        p0 = o.sum() / n.sum() if n.sum() > 0 else np.nan
+        expected = p0 * n
+        ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan for x in (value / 100, lower / 100, upper / 100))
+        y, s = funnel.proportion_scale(o, n, p0)
+        # A share of fewer than 10 examinations is not judged (at n = 1 any "yes" would sit
+        # outside the interpolated limits), and does not feed the over-dispersion estimate.
+        judged = n >= MIN_EVENTS
+        dispersion = funnel.estimate_dispersion(y[judged], p0, s[judged])
+        x = n
+        limits = {(lvl, False): funnel.binomial_limits(n, p0, lvl) for lvl in funnel.LEVELS}
+        limits |= {(lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
+                   for lvl in funnel.LEVELS}
+        limits = {k: (lo * 100, hi * 100) for k, (lo, hi) in limits.items()}
+        target = p0 * 100
+        fvalue = value
+        too_few = n < MIN_EVENTS
+        few_note = f"Fewer than {MIN_EVENTS} examinations in the denominator: no interval shown"
+        denominator = frame["denominator"]
+    else:
+        person_years = frame["list_size"].to_numpy().astype(float) * months / 12
+        value, lower, upper = rates.crude_rate(o, person_years, measure.multiplier)
+        target = o.sum() / person_years.sum() * measure.multiplier
+        if measure.standardise:
+            cells, shares = _share_matrix(structure, frame["practice_code"])
+            population = cells.with_columns(pl.Series("person_years", shares.T @ person_years))
+            ref = standardisation.reference_rates(age_sex, population)
+            rate = cells.join(ref, on=["age_band", "sex"], how="left", maintain_order="left")["rate"]
+            raw = shares @ rate.fill_null(0).to_numpy() * person_years
+        else:
+            raw = person_years.copy()
+        expected = raw * (o.sum() / raw.sum()) if raw.sum() > 0 else raw * np.nan
+        ratio, ratio_lower, ratio_upper = standardisation.standardised_ratio(o, expected)
+        y, s = funnel.ratio_scale(o, expected)
+        judged = np.ones(o.shape, dtype=bool)
+        dispersion = funnel.estimate_dispersion(y, 1.0, s)
+        x = expected
+        limits = {(lvl, False): funnel.poisson_limits(expected, lvl) for lvl in funnel.LEVELS}
+        limits |= {(lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
+                   for lvl in funnel.LEVELS}
+        limits = {k: (lo * target, hi * target) for k, (lo, hi) in limits.items()}
+        fvalue = ratio * target
+        too_few = o < MIN_EVENTS
+        few_note = f"Fewer than {MIN_EVENTS} events: no interval shown"
+        denominator = pl.Series("denominator", [None] * frame.height, dtype=pl.Int64)
+    adjusted = np.where(judged, funnel.classify(fvalue, *limits[(level95, True)], *limits[(level998, True)]),
+                        TOO_FEW)
+    unadjusted = np.where(judged, funnel.classify(fvalue, *limits[(level95, False)], *limits[(level998, False)]),
+                          TOO_FEW)
+    nan_if_few = (lambda a: np.where(too_few, np.nan, a))
+    table = frame.with_columns(
+        pl.lit(measure.id).alias("measure_id"),
+        denominator.alias("denominator"),
+        pl.Series("value", value), pl.Series("value_lower", nan_if_few(lower)),
+        pl.Series("value_upper", nan_if_few(upper)), pl.Series("expected", expected),
+        pl.Series("ratio", ratio), pl.Series("ratio_lower", nan_if_few(ratio_lower)),
+        pl.Series("ratio_upper", nan_if_few(ratio_upper)),
+        pl.Series("funnel_x", x.astype(float)), pl.Series("funnel_value", fvalue),
+        pl.Series("funnel_lower95", limits[(level95, True)][0]), pl.Series("funnel_upper95", limits[(level95, True)][1]),
+        pl.Series("funnel_lower998", limits[(level998, True)][0]),
+        pl.Series("funnel_upper998", limits[(level998, True)][1]),
+        pl.Series("comparison", adjusted.astype(str)), pl.Series("comparison_unadjusted", unadjusted.astype(str)),
+        pl.Series("note", np.where(too_few, few_note, "")),
+    ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS if c.startswith(("value", "ratio", "funnel", "expected")))
+    table = dec.percentile_rank(table, by=None, column="funnel_value").with_columns(
+        pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("rank"))
+    return table.select(TABLE_COLUMNS).sort("rank", "practice_code", nulls_last=True), float(target), dispersion
+
+
+def funnel_curves(measure: Measure, target: float, dispersion: funnel.Dispersion, method: str,
+                  x_max: float, points: int = 120) -> pl.DataFrame:
+    """Smooth funnel limits for drawing: funnel_x and lower/upper at 95% and 99.8%."""
+    if not (np.isfinite(x_max) and x_max > 0 and np.isfinite(target)):
+        return pl.DataFrame(schema={"funnel_x": pl.Float64, "funnel_lower95": pl.Float64,
+                                    "funnel_upper95": pl.Float64, "funnel_lower998": pl.Float64,
+                                    "funnel_upper998": pl.Float64})
+    x = np.unique(np.concatenate([np.geomspace(0.5, x_max * 1.05, points), [x_max * 1.05]]))
+    cols: dict[str, np.ndarray] = {"funnel_x": x}
+    for level, tag in zip(funnel.LEVELS, ("95", "998"), strict=True):
+        if measure.is_ratio:
+            x = np.maximum(np.round(x), 1)
+            lo, hi = funnel.proportion_limits(x, target / 100, level, dispersion, method)
+            lo, hi = lo * 100, hi * 100
+        else:
+            lo, hi = funnel.ratio_limits(x, level, dispersion, method)
+            lo, hi = lo * target, hi * target
+        cols["funnel_x"] = x
+        cols[f"funnel_lower{tag}"], cols[f"funnel_upper{tag}"] = lo, hi
+    return pl.DataFrame(cols).unique("funnel_x", maintain_order=True)
+
+
+# --- what the pages and the export call ------------------------------------------------------
+
+def _in_area(area: Area) -> pl.Expr:
+    if area.level == "england":
+        return pl.lit(True)
+    return pl.col(f"{area.level}_code") == area.code
+
+
+def _in_peers(peers: Peers | None) -> pl.Expr:
+    expr = pl.lit(True)
+    if peers is None:
+        return expr
+    if peers.list_size_min is not None:
+        expr = expr & (pl.col("list_size") >= peers.list_size_min)
+    if peers.list_size_max is not None:
+        expr = expr & (pl.col("list_size") <= peers.list_size_max)
+    if peers.imd_quintiles:
+        expr = expr & pl.col("imd_quintile").is_in(list(peers.imd_quintiles))
+    return expr
+
+
+def _protect(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    derived_from_numerator = ["value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper",
+                              "funnel_value", "comparison", "comparison_unadjusted", "percentile_rank", "rank"]
+    return protect(table, scope, counts=["numerator", "denominator"],
+                   derived={"numerator": derived_from_numerator, "denominator": derived_from_numerator})
+
+
+def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: date,
+              area: Area = Area(), method: str = DEFAULT_METHOD, peers: Peers | None = None) -> Benchmark:
+    """One measure across the practices of `area` (and `peers`), benchmarked against England.
+
+    The table is exactly what the measure page shows and `did export gp-benchmark` writes.
+    """
+    if method not in funnel.METHODS:
+        raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+    measure = get_measure(measure_id)
+    months = count_months(start, end)
+    inputs = _inputs(snap, start, end, [measure.id])
+    table, target, dispersion = compute_table(
+        measure, inputs.practices, inputs.counts.filter(pl.col("measure_id") == measure.id),
+        inputs.age_sex.filter(pl.col("measure_id") == measure.id).drop("measure_id"),
+        inputs.structure, months, method)
+    everyone = inputs.practices
+    excluded = everyone.filter(_in_area(area) & ~(pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False)).height
+    shown = table.filter(_in_area(area) & _in_peers(peers))
+    x_max = float(shown["funnel_x"].max() or 0) if shown.height else 0.0
+    curves = funnel_curves(measure, target, dispersion, method, x_max)
+    shown = _protect(_mask(shown, scope), scope)
+    return Benchmark(measure, start, end, months, shown, target, dispersion, method, curves, excluded)
+
+
+def area_values(table: pl.DataFrame, measure: Measure, target: float, practice: dict) -> pl.DataFrame:
+    """The practice's PCN, sub-ICB, ICB and England values, and where the practice ranks in each.
+
+    table: the unmasked England table (compute_table). Columns: level, code, name, value,
+    practices, practice_rank ("2 of 7": 1 = highest).
+    """
+    rows = []
+    for level in ("pcn", "sub_icb", "icb", "england"):
+        code = practice.get(f"{level}_code") if level != "england" else None
+        if level != "england" and code is None:
+            continue
+        part = table if level == "england" else table.filter(pl.col(f"{level}_code") == code)
+        if measure.is_ratio:
+            n = part["denominator"].sum()
+            value = part["numerator"].sum() / n * 100 if n else None
+        else:
+            e = part["expected"].sum()
+            value = part["numerator"].sum() / e * target if e else None
+        mine = part.filter(pl.col("practice_code") == practice["practice_code"])
+        rank = None
+        if mine.height and mine["funnel_value"][0] is not None:
+            rank = int((part["funnel_value"] > mine["funnel_value"][0]).sum()) + 1
+        rows.append({
+            "level": LEVEL_LABELS[level], "code": code or "England",
+            "name": "England" if level == "england" else practice.get(f"{level}_name"),
+            "value": value, "practices": part.height,
+            "practice_rank": f"{rank} of {part.height}" if rank else None,
+        })
+    return pl.DataFrame(rows, schema={"level": pl.String, "code": pl.String, "name": pl.String,
+                                      "value": pl.Float64, "practices": pl.Int64, "practice_rank": pl.String})
