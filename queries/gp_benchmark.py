@@ -65,7 +65,7 @@ TABLE_COLUMNS = [
     "denominator", "value", "value_lower", "value_upper", "expected", "ratio", "ratio_lower",
     "ratio_upper", "funnel_x", "funnel_value", "funnel_lower95", "funnel_upper95",
     "funnel_lower998", "funnel_upper998", "comparison", "comparison_unadjusted",
-    "percentile_rank", "rank", "note",
+    "percentile_rank", "england_rank", "note",
 ]
 
 
@@ -95,7 +95,7 @@ class Benchmark(NamedTuple):
     start: date
     end: date
     months: int
-    table: pl.DataFrame  # TABLE_COLUMNS, one row per practice shown, highest funnel_value first
+    table: pl.DataFrame  # rank (within the practices shown) + TABLE_COLUMNS, highest funnel_value first
     target: float  # England's value, in the measure's units (crude rate or percentage)
     dispersion: funnel.Dispersion
     method: str
@@ -375,8 +375,9 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         pl.Series("note", np.where(too_few, few_note, "")),
     ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS if c.startswith(("value", "ratio", "funnel", "expected")))
     table = dec.percentile_rank(table, by=None, column="funnel_value").with_columns(
-        pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("rank"))
-    return table.select(TABLE_COLUMNS).sort("rank", "practice_code", nulls_last=True), float(target), dispersion
+        pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("england_rank"))
+    return (table.select(TABLE_COLUMNS).sort("england_rank", "practice_code", nulls_last=True),
+            float(target), dispersion)
 
 
 def funnel_curves(measure: Measure, target: float, dispersion: funnel.Dispersion, method: str,
@@ -424,7 +425,8 @@ def _in_peers(peers: Peers | None) -> pl.Expr:
 
 def _protect(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
     derived_from_numerator = ["value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper",
-                              "funnel_value", "comparison", "comparison_unadjusted", "percentile_rank", "rank"]
+                              "funnel_value", "comparison", "comparison_unadjusted", "percentile_rank", "england_rank",
+                              "rank"]
     return protect(table, scope, counts=["numerator", "denominator"],
                    derived={"numerator": derived_from_numerator, "denominator": derived_from_numerator})
 
@@ -447,6 +449,7 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     everyone = inputs.practices
     excluded = everyone.filter(_in_area(area) & ~(pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False)).height
     shown = table.filter(_in_area(area) & _in_peers(peers))
+    shown = shown.select(pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("rank"), pl.all())
     x_max = float(shown["funnel_x"].max() or 0) if shown.height else 0.0
     curves = funnel_curves(measure, target, dispersion, method, x_max)
     shown = _protect(_mask(shown, scope), scope)

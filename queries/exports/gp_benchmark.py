@@ -1,0 +1,64 @@
+"""`did export gp-benchmark`: one measure across practices — the table behind the measure page
+(dashboard/pages/gp_measure.py), built by the same call (`queries.gp_benchmark.benchmark`)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import polars as pl
+
+from queries import gp_benchmark as gb
+from queries.connection import Snapshot
+from queries.exports import Export
+from queries.funnel import METHODS
+from queries.scope import Scope
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM") from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--measure", required=True, choices=list(gb.measures()), metavar="ID",
+                   help="measure id (a file in queries/measures/): " + ", ".join(gb.measures()))
+    area = p.add_mutually_exclusive_group()
+    area.add_argument("--icb", metavar="CODE", help="practices of one ICB (ODS code, e.g. QHM); default England")
+    area.add_argument("--sub-icb", metavar="CODE", help="practices of one sub-ICB (ODS code, e.g. 00L)")
+    area.add_argument("--pcn", metavar="CODE", help="practices of one PCN (e.g. U89141)")
+    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM "
+                   "(default: the 12 months to the latest complete month)")
+    p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+    p.add_argument("--overdispersion", choices=METHODS, default=gb.DEFAULT_METHOD,
+                   help="funnel limits: additive (random effects, default), multiplicative, or none")
+    p.add_argument("--list-size-min", type=int, help="peer group: smallest list size")
+    p.add_argument("--list-size-max", type=int, help="peer group: largest list size")
+    p.add_argument("--imd-quintile", type=int, action="append", choices=range(1, 6), metavar="Q",
+                   help="peer group: IMD quintile (1 = most deprived); repeat for several")
+
+
+def area_of(args: argparse.Namespace) -> gb.Area:
+    for level, code in (("icb", args.icb), ("sub_icb", args.sub_icb), ("pcn", args.pcn)):
+        if code:
+            return gb.Area(level, code.strip().upper())
+    return gb.Area()
+
+
+def period_of(snap: Snapshot, args: argparse.Namespace) -> tuple[date, date]:
+    default = gb.default_period(snap)
+    if default is None:
+        raise ValueError("the store holds no GP benchmarking data yet (rollup_gp_measure is empty)")
+    return args.first or default[0], args.last or default[1]
+
+
+def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    start, end = period_of(snap, args)
+    peers = gb.Peers(args.list_size_min, args.list_size_max, tuple(args.imd_quintile or ()))
+    return gb.benchmark(snap, scope, args.measure, start, end, area_of(args), args.overdispersion, peers).table
+
+
+EXPORTS = [Export("gp-benchmark", "one GP benchmarking measure across practices: values, intervals, "
+                  "funnel limits and verdicts", add_arguments, build)]
