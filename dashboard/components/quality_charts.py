@@ -1,0 +1,148 @@
+"""Figures for the Completeness, Data quality and Provider detail pages (testable without Streamlit).
+
+Status colours are the Okabe–Ito colour-blind-safe palette, and every cell also says its status
+in words on hover and in the legend, so colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.components.charts import NHS_BLUE, NHS_GRID, NHS_TEXT
+from queries.completeness import STATUS_LABELS
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies.
+STATUS_COLOURS: dict[str, str] = {
+    "on_time": "#009E73",  # bluish green
+    "late": "#E69F00",  # orange
+    "resubmitted": "#56B4E9",  # sky blue
+    "rejected": "#CC79A7",  # reddish purple
+    "missing": "#D55E00",  # vermillion
+    "not_due": "#DDDDDD",  # light grey
+}
+STATUS_ORDER: tuple[str, ...] = tuple(STATUS_COLOURS)
+# A letter in each cell, so the matrix reads without colour too.
+STATUS_MARKS: dict[str, str] = {"on_time": "", "late": "L", "resubmitted": "R", "rejected": "X", "missing": "M",
+                                "not_due": "·"}
+FLAG_COLOURS = {"drop": "#D55E00", "spike": "#0072B2"}
+
+
+def _layout(fig: go.Figure, **extra) -> go.Figure:
+    fig.update_layout(template="plotly_white", font={"family": "Arial, sans-serif", "color": NHS_TEXT},
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, **extra)
+    return fig
+
+
+def matrix_figure(matrix: pl.DataFrame) -> go.Figure:
+    """Providers × periods, one coloured cell per provider-period, legend in words."""
+    periods = sorted(matrix["period"].unique().to_list())
+    labels = matrix.select("provider_code", "provider_name").unique().sort("provider_code", descending=True)
+    y = [f"{c} — {n}"[:48] for c, n in labels.iter_rows()]
+    codes = labels["provider_code"].to_list()
+    index = {s: i for i, s in enumerate(STATUS_ORDER)}
+    cells = {(r["provider_code"], r["period"]): r for r in matrix.iter_rows(named=True)}
+    z, text, hover = [], [], []
+    for code in codes:
+        zr, tr, hr = [], [], []
+        for p in periods:
+            r = cells.get((code, p))
+            if r is None:
+                zr.append(None)
+                tr.append("")
+                hr.append("not expected")
+                continue
+            zr.append(index[r["status"]])
+            tr.append(STATUS_MARKS[r["status"]])
+            when = f"<br>received {r['submitted_on']}" if r["submitted_on"] else ""
+            records = f"<br>{r['records']:,} records accepted" if r["records"] is not None else ""
+            hr.append(f"<b>{STATUS_LABELS[r['status']]}</b><br>{r['files']} file(s){when}{records}"
+                      f"<br>window closed {r['window_closes']}")
+        z.append(zr)
+        text.append(tr)
+        hover.append(hr)
+    n = len(STATUS_ORDER)
+    scale = []
+    for i, s in enumerate(STATUS_ORDER):
+        scale += [[i / n, STATUS_COLOURS[s]], [(i + 1) / n, STATUS_COLOURS[s]]]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[p.strftime("%b %Y") for p in periods], y=y, text=text, texttemplate="%{text}",
+        customdata=hover, hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
+        colorscale=scale, zmin=-0.5, zmax=n - 0.5, xgap=1, ygap=1,
+        colorbar={"tickvals": list(range(n)), "ticktext": [f"{STATUS_LABELS[s]} {STATUS_MARKS[s]}".strip()
+                                                           for s in STATUS_ORDER],
+                  "title": {"text": "Status"}, "lenmode": "pixels", "len": 220, "yanchor": "top", "y": 1},
+    ))
+    return _layout(fig, height=max(300, 18 * len(y) + 120),
+                   xaxis={"side": "top", "title": "Submission month (period)"},
+                   yaxis={"automargin": True, "tickfont": {"size": 10}})
+
+
+def coverage_figure(coverage: pl.DataFrame) -> go.Figure:
+    """% of expected providers included, per period."""
+    fig = go.Figure(go.Bar(
+        x=[p.strftime("%b %Y") for p in coverage["period"]], y=(coverage["coverage"] * 100).to_list(),
+        marker_color=NHS_BLUE, text=[f"{c:.0%}" for c in coverage["coverage"]], textposition="outside",
+        customdata=list(zip(coverage["included"], coverage["expected"], strict=True)),
+        hovertemplate="%{x}: %{customdata[0]} of %{customdata[1]} expected providers<extra></extra>",
+    ))
+    return _layout(fig, height=260, yaxis={"title": "% of expected providers", "range": [0, 105],
+                                           "gridcolor": NHS_GRID})
+
+
+def volume_figure(series: pl.DataFrame, title: str = "") -> go.Figure:
+    """A provider's monthly examinations, its trailing-median baseline, and the flagged months."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=series["activity_month"].to_list(), y=series["records"].to_list(),
+                             name="Examinations", mode="lines+markers", line={"color": NHS_BLUE, "width": 2},
+                             hovertemplate="%{x|%b %Y}: %{y:,}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=series["activity_month"].to_list(), y=series["baseline"].to_list(),
+                             name="Median of previous months", mode="lines",
+                             line={"color": "#768692", "dash": "dash"},
+                             hovertemplate="%{x|%b %Y}: baseline %{y:,.0f}<extra></extra>"))
+    for flag, symbol in (("drop", "triangle-down"), ("spike", "triangle-up")):
+        part = series.filter(pl.col("flag") == flag)
+        if part.height:
+            fig.add_trace(go.Scatter(
+                x=part["activity_month"].to_list(), y=part["records"].to_list(), mode="markers",
+                name=f"Flagged {flag}", marker={"symbol": symbol, "size": 14, "color": FLAG_COLOURS[flag]},
+                customdata=part["change"].to_list(),
+                hovertemplate="%{x|%b %Y}: %{y:,} (%{customdata:+.0%})<extra>" + flag + "</extra>"))
+    return _layout(fig, height=320, title={"text": title}, hovermode="x unified",
+                   legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+                   yaxis={"title": "Examinations", "rangemode": "tozero", "tickformat": ",", "gridcolor": NHS_GRID},
+                   xaxis={"tickformat": "%b %Y", "title": "Activity month"})
+
+
+def score_trend_figure(scores: pl.DataFrame, peers: pl.DataFrame, name: str = "Provider") -> go.Figure:
+    """A provider's overall quality score by period, against the middle half of all providers."""
+    fig = go.Figure()
+    if peers.height:
+        x = peers["period"].to_list()
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=peers["p75"].to_list() + peers["p25"].to_list()[::-1],
+                                 fill="toself", fillcolor="rgba(118,134,146,0.2)", line={"width": 0},
+                                 name="Middle half of providers", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=peers["median"].to_list(), name="Median provider", mode="lines",
+                                 line={"color": "#768692", "dash": "dash"},
+                                 hovertemplate="%{x|%b %Y}: %{y:.1f}<extra>median</extra>"))
+    if scores.height:
+        fig.add_trace(go.Scatter(x=scores["period"].to_list(), y=scores["score"].to_list(), name=name,
+                                 mode="lines+markers", line={"color": NHS_BLUE, "width": 2},
+                                 hovertemplate="%{x|%b %Y}: %{y:.1f}<extra></extra>"))
+    return _layout(fig, height=320, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+                   yaxis={"title": "Score (0-100)", "gridcolor": NHS_GRID},
+                   xaxis={"tickformat": "%b %Y", "title": "Submission month (period)"})
+
+
+def item_heatmap_figure(items: pl.DataFrame) -> go.Figure:
+    """Providers × data items for one period, coloured by item score (lighter = lower)."""
+    providers = sorted(items["provider_code"].unique().to_list(), reverse=True)
+    names = items.select("position", "item_name").unique().sort("position")["item_name"].to_list()
+    cells = {(r["provider_code"], r["item_name"]): r["score"] for r in items.iter_rows(named=True)}
+    z = [[cells.get((p, n)) for n in names] for p in providers]
+    fig = go.Figure(go.Heatmap(z=z, x=[n.title()[:28] for n in names], y=providers, colorscale="Blues",
+                               zmin=80, zmax=100, xgap=1, ygap=1,
+                               hovertemplate="%{y}<br>%{x}: %{z:.1f}<extra></extra>",
+                               colorbar={"title": {"text": "Score"}}))
+    return _layout(fig, height=max(300, 14 * len(providers) + 160),
+                   xaxis={"side": "top", "tickangle": -45}, yaxis={"tickfont": {"size": 9}})

@@ -1,0 +1,137 @@
+"""Completeness: who submitted for each month, on time, complete and valid — and which volumes look wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached_quality as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries import volumes
+from queries.completeness import (
+    HISTORY_PERIODS, coverage_by_period, coverage_by_provider, pre_publication_markdown,
+)
+from queries.exports import to_csv_bytes
+from queries.headline import add_months
+
+ALL = "All"
+DEFAULT_PERIODS = 12
+
+st.title("Submission completeness")
+snap = snapshot_or_stop()
+scope = current_scope()
+if not scope.is_central:
+    st.error("The completeness matrix is for the central data team. Your own submissions, their issue "
+             "reports and your data quality are on the Provider detail page.", icon=":material/lock:")
+    st.stop()
+known = cached.periods(snap, snap.version)
+if not known:
+    st.info("No files have been received yet, so there is nothing to show.")
+    st.stop()
+today = date.today()
+
+# --- Filters ----------------------------------------------------------------------------------
+params = st.query_params
+names = cached.providers(snap, snap.version, scope)
+regions = [ALL] + sorted(names["region"].unique().to_list())
+types = [ALL] + sorted(names["provider_type"].unique().to_list())
+c1, c2, c3 = st.columns([2, 1, 1])
+default_first = max(known[0], add_months(known[-1], -(DEFAULT_PERIODS - 1)))
+first, last = c1.select_slider("Submission months (periods)", options=known, value=(default_first, known[-1]),
+                               format_func=fmt.month)
+region = c2.selectbox("Region", regions, index=regions.index(params["region"]) if params.get("region") in regions else 0)
+ptype = c3.selectbox("Provider type", types,
+                     index=types.index(params["type"]) if params.get("type") in types else 0)
+st.query_params.update({"region": region, "type": ptype})
+region_f = None if region == ALL else region
+type_f = None if ptype == ALL else ptype
+
+# --- Pre-publication check (the top of the page: read it in a minute) -------------------------
+findings = cached.pre_publication(snap, snap.version, scope, last, today)
+with st.container(border=True):
+    st.markdown(pre_publication_markdown(findings, last))
+    st.download_button("Download the pre-publication check (CSV)", to_csv_bytes(findings),
+                       file_name=f"pre-publication-{last:%Y-%m}.csv", mime="text/csv", key="dl_prepub")
+    st.caption(f"The same table: `did export pre-publication --period {last:%Y-%m}`. Volumes are for the "
+               f"activity month {fmt.month(add_months(last, -1))}; quality is the overall score against "
+               "the provider's median of its previous six periods.")
+
+# --- Matrix -----------------------------------------------------------------------------------
+matrix = cached.provider_months(snap, snap.version, scope, first, last, today, region_f, type_f)
+coverage = coverage_by_period(matrix)
+latest = coverage.filter(pl.col("period") == last)
+st.subheader("Who submitted")
+st.caption(
+    "**Expected providers** for a month: every provider with an imaging site open in that month's "
+    f"activity month (ref_site), every provider with an accepted file in any of the previous "
+    f"{HISTORY_PERIODS} months, and any provider that sent a file for it. A provider is **missing** once "
+    "the month's submission window has closed without an accepted file; **late** when its file arrived "
+    "after the window closed; **resubmitted** when the file that counts replaced an earlier one (superseded, "
+    "or rejected as a whole); **rejected** when files came but none was accepted."
+)
+if latest.height:
+    row = latest.row(0, named=True)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(f"Included, {fmt.month(last)}", f"{row['included']} of {row['expected']}",
+              help="Expected providers with an accepted file for the month.", border=True)
+    m2.metric("Coverage", f"{row['coverage']:.1%}", border=True)
+    m3.metric("Missing", fmt.count(row["missing"]), border=True)
+    m4.metric("Late", fmt.count(row["late"]), border=True)
+st.plotly_chart(matrix_figure(matrix), config={"displaylogo": False}, key="matrix")
+st.plotly_chart(coverage_figure(coverage), config={"displaylogo": False}, key="coverage")
+
+left, right = st.columns(2)
+left.markdown("**Coverage per month**")
+left.dataframe(coverage, hide_index=True, key="coverage_table", column_config={
+    "period": st.column_config.DateColumn("Period", format="MMM YYYY"),
+    "coverage": st.column_config.NumberColumn("% of expected", format="percent"),
+})
+right.markdown("**Coverage per provider** (months due)")
+right.dataframe(coverage_by_provider(matrix), hide_index=True, key="provider_coverage", column_config={
+    "coverage": st.column_config.NumberColumn("% of months", format="percent"),
+})
+with st.expander("The matrix as a table"):
+    st.dataframe(matrix, hide_index=True, key="matrix_table")
+    st.download_button("Download (CSV)", to_csv_bytes(matrix), file_name="completeness.csv", mime="text/csv",
+                       key="dl_matrix")
+    st.caption(f"`did export completeness --from {first:%Y-%m} --to {last:%Y-%m}`"
+               + (f" --region '{region}'" if region_f else "") + (f" --provider-type '{ptype}'" if type_f else ""))
+
+# --- Volume checks ----------------------------------------------------------------------------
+st.subheader("Volumes that look wrong")
+v1, v2, v3 = st.columns(3)
+drop = v1.number_input("Flag a drop of at least (%)", 5, 95, 30, step=5) / -100
+spike = v2.number_input("Flag a rise of at least (%)", 5, 500, 30, step=5) / 100
+by_modality = v3.toggle("By modality", value=False)
+rule = volumes.VolumeRule(drop=drop, spike=spike)
+checks = cached.volume_checks(snap, snap.version, scope, rule, by_modality)
+flags = volumes.flagged(checks)
+st.caption(
+    "Each provider's examinations in an activity month against the median of its previous six months "
+    "with an accepted file (at least three). Flagged when the change passes the threshold **and** is more "
+    f"than {rule.z:g} standard deviations of a Poisson count of that size, with at least {rule.min_records} "
+    "examinations on one side — so small providers' ordinary noise is not flagged."
+)
+st.dataframe(flags, hide_index=True, key="volume_flags", column_config={
+    "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+    "baseline": st.column_config.NumberColumn("Median of previous months", format="%.0f"),
+    "change": st.column_config.NumberColumn("Change", format="percent"),
+})
+flagged_providers = flags["provider_code"].unique().sort().to_list()
+all_codes = names["provider_code"].to_list()
+choice = st.selectbox("Provider series", flagged_providers + [c for c in all_codes if c not in flagged_providers],
+                      key="volume_provider")
+if choice:
+    series = checks.filter(pl.col("provider_code") == choice)
+    if by_modality:
+        modality = st.selectbox("Modality", series["modality"].unique().sort().to_list(), key="volume_modality")
+        series = series.filter(pl.col("modality") == modality)
+    st.plotly_chart(volume_figure(series, f"{choice}: examinations per activity month"),
+                    config={"displaylogo": False}, key="volume_chart")
+    st.page_link("pages/provider_drilldown.py", label=f"Provider detail for {choice}", icon=":material/domain:",
+                 query_params={"provider": choice})

@@ -1,0 +1,116 @@
+"""Data quality: DQMI-style scores across providers and data items, their trend, and the DIDS issues behind them."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached_quality as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.quality_charts import item_heatmap_figure, score_trend_figure
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries.exports import to_csv_bytes
+from queries.headline import add_months
+from queries.quality import MIN_RECORDS
+
+ALL = "All providers"
+DEFAULT_PERIODS = 12
+
+st.title("Data quality")
+st.caption(
+    "Scores in the style of NHS England's Data Quality Maturity Index: for each DID data item, the share "
+    "of a file's records that are valid, complete and not a default value beyond a tolerance; the overall "
+    f"score is the mean of the 18 item scores. No score under {MIN_RECORDS} records. The method, item by "
+    "item, is in docs/dqmi-method.md."
+)
+snap = snapshot_or_stop()
+scope = current_scope()
+known = cached.periods(snap, snap.version)
+if not known:
+    st.info("No files have been received yet, so there is nothing to show.")
+    st.stop()
+
+# --- Filters ----------------------------------------------------------------------------------
+names = cached.providers(snap, snap.version, scope)
+codes = names["provider_code"].to_list()
+options = ([ALL] if scope.is_central else []) + codes
+if not options:
+    st.info("Your account is linked to no provider with data in this store.")
+    st.stop()
+c1, c2 = st.columns([2, 1])
+default_first = max(known[0], add_months(known[-1], -(DEFAULT_PERIODS - 1)))
+first, last = c1.select_slider("Submission months (periods)", options=known, value=(default_first, known[-1]),
+                               format_func=fmt.month)
+wanted = st.query_params.get("provider")
+provider_choice = c2.selectbox("Provider", options, index=options.index(wanted) if wanted in options else 0)
+provider = None if provider_choice == ALL else provider_choice
+if provider:
+    st.query_params["provider"] = provider
+
+items = cached.item_scores(snap, snap.version, scope, first, last, provider)
+scores = cached.provider_scores(snap, snap.version, scope, first, last, provider)
+peers = cached.peer_overall_scores(snap, snap.version, scope, first, last)
+peer_items = cached.peer_item_scores(snap, snap.version, scope, last, last)
+
+# --- Overall, latest month --------------------------------------------------------------------
+latest = scores.filter(pl.col("period") == last)
+peer_latest = peers.filter(pl.col("period") == last)
+m1, m2, m3 = st.columns(3)
+if provider and latest.height and latest["score"][0] is not None:
+    m1.metric(f"{provider}, {fmt.month(last)}", f"{latest['score'][0]:.1f}", border=True)
+else:
+    m1.metric(f"Providers scored, {fmt.month(last)}", fmt.count(latest.filter(pl.col("score").is_not_null()).height),
+              border=True)
+if peer_latest.height:
+    m2.metric("Median provider", f"{peer_latest['median'][0]:.1f}", border=True,
+              help=f"Across {peer_latest['providers'][0]} providers scored for {fmt.month(last)}.")
+    m3.metric("Middle half of providers", f"{peer_latest['p25'][0]:.1f} – {peer_latest['p75'][0]:.1f}", border=True)
+
+# --- Trend ------------------------------------------------------------------------------------
+st.subheader("Overall score by month")
+if provider:
+    st.plotly_chart(score_trend_figure(scores, peers, provider), config={"displaylogo": False}, key="trend")
+else:
+    st.plotly_chart(score_trend_figure(scores.head(0), peers), config={"displaylogo": False}, key="trend")
+    st.caption("The median provider and the middle half of providers. Pick a provider to see its own line.")
+
+# --- Per item ---------------------------------------------------------------------------------
+st.subheader(f"By data item, {fmt.month(last)}")
+latest_items = items.filter(pl.col("period") == last)
+if provider:
+    table = latest_items.join(peer_items.select("item", "median"), on="item", how="left")
+    st.dataframe(table.select("item_name", "records", "invalid", "incomplete", "defaults", "default_excess",
+                              "valid_pct", "complete_pct", "default_pct", "score", "median"),
+                 hide_index=True, key="item_table", column_config={
+                     "item_name": "Data item", "median": st.column_config.NumberColumn("Median provider",
+                                                                                      format="%.1f"),
+                     **{c: st.column_config.NumberColumn(c.replace("_pct", " %").title(), format="%.1f")
+                        for c in ("valid_pct", "complete_pct", "default_pct", "score")}})
+else:
+    st.dataframe(peer_items.select("item_name", "providers", "p25", "median", "p75"), hide_index=True,
+                 key="item_table", column_config={"item_name": "Data item"})
+    if latest_items.height:
+        st.plotly_chart(item_heatmap_figure(latest_items), config={"displaylogo": False}, key="item_heatmap")
+
+st.markdown("**Lowest-scoring providers**" if not provider else "**Score by month**")
+st.dataframe(scores.filter(pl.col("period") == last).sort("score", nulls_last=True) if not provider else scores,
+             hide_index=True, key="provider_scores", column_config={
+                 "period": st.column_config.DateColumn("Period", format="MMM YYYY"),
+                 "score": st.column_config.NumberColumn("Score", format="%.1f"),
+                 "lowest_score": st.column_config.NumberColumn("Lowest item score", format="%.1f")})
+
+# --- Issues -----------------------------------------------------------------------------------
+st.subheader("Rejections and warnings by DIDS code")
+st.caption("In the files that count now (each provider's accepted file per month), "
+           f"{fmt.month(first)} to {fmt.month(last)}. Rejected records are not loaded; a warning is loaded as sent "
+           "(a bad referrer code as 99).")
+issues = cached.issue_summary(snap, snap.version, scope, first, last, provider)
+st.dataframe(issues, hide_index=True, key="issues")
+
+with st.expander("All item scores as a table"):
+    st.dataframe(items, hide_index=True, key="data_quality_table")
+    st.download_button("Download (CSV)", to_csv_bytes(items), file_name="data-quality.csv", mime="text/csv",
+                       key="dl_quality")
+    st.caption(f"`did export data-quality --from {first:%Y-%m} --to {last:%Y-%m}`"
+               + (f" --provider {provider}" if provider else ""))

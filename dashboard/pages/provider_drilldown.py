@@ -1,0 +1,72 @@
+"""Provider detail: one provider's files and what was decided about each, its issue reports,
+quality trend and monthly volumes."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached_quality as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.quality_charts import score_trend_figure, volume_figure
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries import volumes
+
+st.title("Provider detail")
+snap = snapshot_or_stop()
+scope = current_scope()
+names = cached.providers(snap, snap.version, scope)
+if names.is_empty():
+    st.info("Your account is linked to no provider with data in this store.")
+    st.stop()
+codes = names["provider_code"].to_list()
+labels = dict(names.select("provider_code", "provider_name").iter_rows())
+wanted = st.query_params.get("provider")
+provider = st.selectbox("Provider", codes, index=codes.index(wanted) if wanted in codes else 0,
+                        format_func=lambda c: f"{c} — {labels.get(c, c)}", key="provider")
+st.query_params["provider"] = provider
+
+# --- Submission history -----------------------------------------------------------------------
+st.subheader("Files received")
+history = cached.submission_history(snap, snap.version, scope, provider)
+if history.is_empty():
+    st.info(f"No files from {provider} yet.")
+    st.stop()
+st.dataframe(history, hide_index=True, key="history", column_config={
+    "period": st.column_config.DateColumn("Period", format="MMM YYYY"),
+    "received_at": st.column_config.DatetimeColumn("Received", format="YYYY-MM-DD HH:mm"),
+    "submitted_on": st.column_config.DateColumn("Submission date"),
+})
+
+# --- Issue report of one file -----------------------------------------------------------------
+st.subheader("Issue report")
+files = {r["submission_id"]: f"{r['file_name']} — {fmt.month(r['period'])}, {r['status']} (#{r['submission_id']})"
+         for r in history.iter_rows(named=True)}
+submission_id = st.selectbox("File", list(files), format_func=files.get, key="submission")
+summary = cached.submission_issue_summary(snap, snap.version, scope, submission_id)
+if summary.is_empty():
+    st.success("No rejections or warnings in this file.")
+else:
+    st.dataframe(summary, hide_index=True, key="issue_summary")
+    lines = cached.submission_issues(snap, snap.version, scope, submission_id)
+    with st.expander(f"Line by line (first {lines.height:,})"):
+        st.dataframe(lines, hide_index=True, key="issue_lines")
+
+# --- Quality trend ----------------------------------------------------------------------------
+st.subheader("Data quality by month")
+scores = cached.provider_scores(snap, snap.version, scope, None, None, provider)
+peers = cached.peer_overall_scores(snap, snap.version, scope, None, None)
+st.plotly_chart(score_trend_figure(scores, peers, provider), config={"displaylogo": False}, key="quality_trend")
+st.page_link("pages/data_quality.py", label="Item by item on the Data quality page", icon=":material/fact_check:",
+             query_params={"provider": provider})
+
+# --- Volumes ----------------------------------------------------------------------------------
+st.subheader("Examinations per month")
+series = cached.volume_checks(snap, snap.version, scope, volumes.DEFAULT_RULE, False, provider)
+st.plotly_chart(volume_figure(series), config={"displaylogo": False}, key="volume_chart")
+flags = series.filter(pl.col("flag").is_not_null())
+if flags.height:
+    st.warning("Flagged months: " + "; ".join(
+        f"{fmt.month(r['activity_month'])} {r['flag']} {r['change']:+.0%} ({r['records']:,} against "
+        f"{r['baseline']:,.0f})" for r in flags.iter_rows(named=True)))

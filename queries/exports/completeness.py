@@ -1,0 +1,125 @@
+"""`did export completeness | volume-checks | data-quality | pre-publication`: the tables behind the
+Completeness, Data quality and Provider detail pages, built by the same functions the pages call.
+
+The pre-publication check is exported as CSV (or Parquet), one row per finding (columns:
+check, check_label, provider_code, provider_name, modality, detail, value); the page shows
+the same rows as a short markdown summary (`queries.completeness.pre_publication_markdown`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import polars as pl
+
+from queries import completeness, quality, volumes
+from queries.connection import Snapshot
+from queries.exports import Export
+from queries.headline import add_months
+from queries.scope import Scope
+
+DEFAULT_PERIODS = 12
+
+
+def _month(text: str) -> date:
+    try:
+        y, m = text.split("-")
+        return date(int(y), int(m), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month in YYYY-MM form (e.g. 2026-03)") from None
+
+
+def period_range(snap: Snapshot, first: date | None, last: date | None,
+                 n: int = DEFAULT_PERIODS) -> tuple[date, date] | None:
+    """The periods a view covers by default: the last `n` periods with a file received."""
+    known = completeness.periods(snap)
+    if not known:
+        return None
+    last = last or known[-1]
+    first = first or max(known[0], add_months(last, -(n - 1)))
+    return first, last
+
+
+def _range_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="first", type=_month, help="first period (submission month) YYYY-MM "
+                   f"(default: {DEFAULT_PERIODS} periods before --to)")
+    p.add_argument("--to", dest="last", type=_month, help="last period YYYY-MM (default: the newest)")
+
+
+# --- completeness -------------------------------------------------------------------------------
+
+def _completeness_args(p: argparse.ArgumentParser) -> None:
+    _range_args(p)
+    p.add_argument("--region", help="NHS region name, e.g. 'London'")
+    p.add_argument("--provider-type", help="'NHS trust' or 'Independent sector'")
+    p.add_argument("--as-of", type=date.fromisoformat, help="judge windows as of this date YYYY-MM-DD (default: today)")
+
+
+def build_completeness(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    """The completeness matrix, one row per provider × period (what the page's heatmap draws)."""
+    span = period_range(snap, args.first, args.last)
+    if span is None:
+        return pl.DataFrame()
+    return completeness.provider_months(snap, scope, *span, as_of=getattr(args, "as_of", None),
+                                        region=args.region, provider_type=args.provider_type)
+
+
+# --- volume checks ------------------------------------------------------------------------------
+
+def _volume_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--drop", type=float, default=volumes.DEFAULT_RULE.drop, help="drop threshold (default -0.30)")
+    p.add_argument("--spike", type=float, default=volumes.DEFAULT_RULE.spike, help="spike threshold (default 0.30)")
+    p.add_argument("--by-modality", action="store_true", help="one row per provider × month × modality")
+    p.add_argument("--provider", help="one provider's series")
+    p.add_argument("--flagged-only", action="store_true", help="only the flagged months")
+
+
+def build_volume_checks(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    rule = volumes.VolumeRule(drop=args.drop, spike=args.spike)
+    checks = volumes.volume_checks(snap, scope, rule, by_modality=args.by_modality, provider=args.provider)
+    return volumes.flagged(checks) if args.flagged_only else checks
+
+
+# --- data quality -------------------------------------------------------------------------------
+
+def _quality_args(p: argparse.ArgumentParser) -> None:
+    _range_args(p)
+    p.add_argument("--provider", help="one provider")
+    p.add_argument("--level", choices=("item", "provider"), default="item",
+                   help="item: provider × period × data item (default); provider: overall score per provider × period")
+
+
+def build_data_quality(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    span = period_range(snap, args.first, args.last)
+    if span is None:
+        return pl.DataFrame()
+    if args.level == "provider":
+        return quality.provider_scores(snap, scope, *span, provider=args.provider)
+    return quality.item_scores(snap, scope, *span, provider=args.provider)
+
+
+# --- pre-publication ----------------------------------------------------------------------------
+
+def _pre_publication_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--period", type=_month, help="period (submission month) YYYY-MM (default: the newest)")
+    p.add_argument("--as-of", type=date.fromisoformat, help="judge windows as of this date YYYY-MM-DD (default: today)")
+
+
+def build_pre_publication(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    period = args.period or (completeness.periods(snap) or [None])[-1]
+    if period is None:
+        return pl.DataFrame()
+    return completeness.pre_publication(snap, scope, period, as_of=getattr(args, "as_of", None))
+
+
+EXPORTS = [
+    Export("completeness", "who submitted for each period: on time, late, resubmitted, rejected or missing",
+           _completeness_args, build_completeness),
+    Export("volume-checks", "each provider-month against the provider's own trailing median, with flags",
+           _volume_args, build_volume_checks),
+    Export("data-quality", "DQMI-style data quality scores per provider, period and data item",
+           _quality_args, build_data_quality),
+    Export("pre-publication", "the monthly pre-publication check: missing, late, volumes, quality falls",
+           _pre_publication_args, build_pre_publication),
+]
