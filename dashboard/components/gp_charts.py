@@ -1,0 +1,169 @@
+"""Figures for the GP benchmarking pages: funnel plot, spine chart, trend on deciles.
+
+Each builder takes frames from queries/gp_benchmark.py or queries/gp_practice.py and returns a
+go.Figure, so it can be tested without Streamlit. Verdicts are told apart by colour *and* by
+marker shape and words: the colours are the Okabe-Ito colour-blind-safe palette (Okabe & Ito,
+"Color Universal Design", 2008): orange / vermillion for higher, sky blue / blue for lower, grey
+within — never red against green.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.components.charts import NHS_GRID, NHS_TEXT
+
+# comparison value (queries.funnel.classify) -> (words, colour, marker symbol)
+VERDICTS: dict[str, tuple[str, str, str]] = {
+    "above 99.8%": ("Higher than expected (outside 99.8% limits)", "#D55E00", "triangle-up"),
+    "above 95%": ("Higher (outside 95% limits only)", "#E69F00", "triangle-up-open"),
+    "within": ("Within the expected range", "#999999", "circle-open"),
+    "below 95%": ("Lower (outside 95% limits only)", "#56B4E9", "triangle-down-open"),
+    "below 99.8%": ("Lower than expected (outside 99.8% limits)", "#0072B2", "triangle-down"),
+    "too few to judge": ("Too few to judge", "#BBBBBB", "x-thin-open"),
+}
+SUPPRESSED = ("Not shown (small numbers)", "#DDDDDD", "circle-open")
+HIGHLIGHT = "#000000"
+LIMIT_COLOUR = "#425563"
+DECILE_COLOUR = "#005EB8"
+
+
+def verdict_words(comparison: str | None) -> str:
+    return VERDICTS.get(comparison or "", SUPPRESSED)[0]
+
+
+def _layout(fig: go.Figure, x_title: str | None, y_title: str) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white", font={"family": "Arial, sans-serif", "color": NHS_TEXT},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        xaxis={"title": x_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
+        yaxis={"title": y_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
+    )
+    return fig
+
+
+def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x_title: str,
+                  y_title: str, highlight: str | None = None) -> go.Figure:
+    """Practices (funnel_x, funnel_value) with 95% and 99.8% limits around England's value.
+
+    One trace per verdict (legend in words); each point carries its practice code as
+    customdata, so a click can open that practice's page. `highlight`: a practice code drawn
+    larger with a black outline.
+    """
+    fig = go.Figure()
+    for tag, dash, label in (("998", "solid", "99.8% limits"), ("95", "dash", "95% limits")):
+        for side in ("lower", "upper"):
+            fig.add_trace(go.Scatter(
+                x=curves["funnel_x"].to_list(), y=curves[f"funnel_{side}{tag}"].to_list(), mode="lines",
+                line={"color": LIMIT_COLOUR, "width": 1.2, "dash": dash}, name=label,
+                legendgroup=label, showlegend=side == "upper", hoverinfo="skip"))
+    if curves.height:
+        fig.add_trace(go.Scatter(x=[0, curves["funnel_x"].max()], y=[target, target], mode="lines",
+                                 line={"color": LIMIT_COLOUR, "width": 1}, name="England",
+                                 hoverinfo="skip"))
+    shown = table.filter(pl.col("funnel_value").is_not_null())
+    for key, (words, colour, symbol) in {**VERDICTS, "": SUPPRESSED}.items():
+        part = shown.filter(pl.col("comparison").fill_null("") == key)
+        if part.is_empty():
+            continue
+        fig.add_trace(go.Scatter(
+            x=part["funnel_x"].to_list(), y=part["funnel_value"].to_list(), mode="markers", name=words,
+            marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 1.5, "color": colour}},
+            customdata=part["practice_code"].to_list(), text=part["practice_name"].to_list(),
+            hovertemplate="%{text}<br>%{y:.2f}<extra>" + words + "</extra>"))
+    if highlight:
+        mine = shown.filter(pl.col("practice_code") == highlight)
+        if mine.height:
+            fig.add_trace(go.Scatter(
+                x=mine["funnel_x"].to_list(), y=mine["funnel_value"].to_list(), mode="markers+text",
+                name="Selected practice", text=mine["practice_name"].to_list(), textposition="top center",
+                customdata=mine["practice_code"].to_list(),
+                marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": HIGHLIGHT}},
+                hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>"))
+    return _layout(fig, x_title, y_title)
+
+
+def clicked_practice(event) -> str | None:
+    """The practice code of the first point selected on the funnel (st.plotly_chart on_select)."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for point in points or []:
+        code = point.get("customdata")
+        if isinstance(code, list):
+            code = code[0] if code else None
+        if code:
+            return str(code)
+    return None
+
+
+def spine_figure(profile: pl.DataFrame) -> go.Figure:
+    """A spine chart: one row per measure, England's value in the middle.
+
+    Each row is scaled so that England sits at 0.5 and the practice furthest from England on
+    either side reaches the edge (the Fingertips spine chart convention). The grey bar spans
+    England's practices from lowest to highest, the darker bar the middle half (25th to 75th
+    percentile); the marker is this practice, coloured and shaped by its verdict.
+    """
+    rows = profile.reverse()  # first measure on top
+    fig = go.Figure()
+    labels = rows["short_title"].to_list()
+    positions: list[float | None] = []
+    for r in rows.iter_rows(named=True):
+        centre = r["england"]
+        reach = max(abs((r["spine_max"] or 0) - (centre or 0)), abs((centre or 0) - (r["spine_min"] or 0))) or 1.0
+
+        def scale(v, centre=centre, reach=reach):
+            return None if v is None or centre is None else 0.5 + (v - centre) / (2 * reach)
+
+        fig.add_trace(go.Scatter(x=[scale(r["spine_min"]), scale(r["spine_max"])], y=[r["short_title"]] * 2,
+                                 mode="lines", line={"color": "#D8DDE0", "width": 14}, showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[scale(r["spine_p25"]), scale(r["spine_p75"])], y=[r["short_title"]] * 2,
+                                 mode="lines", line={"color": "#768692", "width": 14}, showlegend=False,
+                                 hoverinfo="skip"))
+        positions.append(scale(r["funnel_value"]))
+    fig.add_shape(type="line", x0=0.5, x1=0.5, y0=-0.5, y1=len(labels) - 0.5, line={"color": NHS_TEXT, "width": 2})
+    seen: set[str] = set()
+    for r, x in zip(rows.iter_rows(named=True), positions, strict=True):
+        if x is None:
+            continue
+        words, colour, symbol = VERDICTS.get(r["comparison"] or "", SUPPRESSED)
+        fig.add_trace(go.Scatter(
+            x=[x], y=[r["short_title"]], mode="markers", name=words, legendgroup=words,
+            showlegend=words not in seen,
+            marker={"color": colour, "symbol": symbol.replace("-open", ""), "size": 14,
+                    "line": {"width": 1, "color": "#212B32"}},
+            hovertemplate=f"{r['title']}<br>practice {r['funnel_value']:.2f} · England {r['england']:.2f}"
+                          f"<extra>{words}</extra>"))
+        seen.add(words)
+    fig = _layout(fig, None, "")
+    fig.update_layout(height=70 + 38 * len(labels), hovermode="closest")
+    fig.update_xaxes(range=[-0.02, 1.02], showticklabels=False, showgrid=False, zeroline=False,
+                     title="← lower than England · England · higher than England →")
+    fig.update_yaxes(categoryorder="array", categoryarray=labels, gridcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name: str, y_title: str) -> go.Figure:
+    """The organisation's monthly value over England's deciles (dashed; median solid)."""
+    fig = go.Figure()
+    for p in sorted(deciles["percentile"].unique().to_list()):
+        part = deciles.filter(pl.col("percentile") == p).sort("activity_month")
+        fig.add_trace(go.Scatter(
+            x=part["activity_month"].to_list(), y=part["value"].to_list(), mode="lines",
+            line={"color": DECILE_COLOUR, "width": 2 if p == 50 else 1, "dash": "solid" if p == 50 else "dot"},
+            name="England median" if p == 50 else "England deciles", legendgroup="deciles" if p != 50 else "median",
+            showlegend=p in (10, 50), hovertemplate=f"{p}th percentile: %{{y:.2f}}<extra></extra>"))
+    part = series.sort("activity_month")
+    fig.add_trace(go.Scatter(
+        x=part["activity_month"].to_list(), y=part["value"].to_list(), mode="lines+markers", name=name,
+        line={"color": "#D55E00", "width": 3}, marker={"size": 7, "symbol": "diamond"},
+        hovertemplate="%{x|%b %Y}: %{y:.2f}<extra>" + name + "</extra>"))
+    fig = _layout(fig, None, y_title)
+    fig.update_xaxes(tickformat="%b %Y", dtick="M1")
+    fig.update_layout(hovermode="x unified")
+    return fig

@@ -1,0 +1,158 @@
+"""Measure across practices: one GP benchmarking measure for every practice of England or of an
+ICB / sub-ICB / PCN — funnel plot, ranked table, peer group, CSV download."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import cached_gp as cached
+from dashboard.components import formatting as fmt
+from dashboard.components import gp_text as text
+from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_words
+from dashboard.components.gp_controls import method_control, period_control, set_param
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries import gp_benchmark as gb
+from queries.exports import to_csv_bytes
+
+st.title("Measure across practices")
+scope = current_scope()
+snap = snapshot_or_stop()
+measures = gb.measures()
+
+# --- Filters ----------------------------------------------------------------------------------
+left, middle, right = st.columns([2, 2, 2])
+wanted = st.query_params.get("measure")
+measure_id = left.selectbox("Measure", list(measures), format_func=lambda m: measures[m].title,
+                            index=list(measures).index(wanted) if wanted in measures else 0, key="gp_measure")
+set_param("measure", measure_id)
+measure = measures[measure_id]
+
+areas = cached.areas(snap, snap.version)
+levels = list(gb.LEVEL_LABELS)
+wanted_level = st.query_params.get("level", "england")
+level = middle.radio("Practices of", levels, format_func=gb.LEVEL_LABELS.get, horizontal=True,
+                     index=levels.index(wanted_level) if wanted_level in levels else 0, key="gp_level")
+area = gb.Area()
+if level != "england":
+    options = areas.filter(pl.col("level") == level)
+    codes = options["code"].to_list()
+    names = dict(zip(codes, options["name"].to_list(), strict=True))
+    wanted_area = st.query_params.get("area")
+    code = middle.selectbox(gb.LEVEL_LABELS[level], codes, format_func=lambda c: f"{names[c]} ({c})",
+                            index=codes.index(wanted_area) if wanted_area in codes else 0, key=f"gp_area_{level}")
+    area = gb.Area(level, code)
+set_param("level", None if level == "england" else level)
+set_param("area", area.code)
+
+period = period_control(snap, right)
+if period is None:
+    st.info("The store holds no GP benchmarking data yet: nothing has been published with GP "
+            "direct-access records.")
+    st.stop()
+method = method_control(right)
+
+with st.expander("Peer group: similar list size and deprivation"):
+    a, b = st.columns(2)
+    size = a.slider("List size", 0, 60_000, (int(st.query_params.get("ls_min", 0)),
+                                             int(st.query_params.get("ls_max", 60_000))),
+                    step=500, key="gp_list_size")
+    imd_wanted = [int(q) for q in st.query_params.get("imd", "").split(",") if q in "12345" and q]
+    quintiles = b.multiselect("IMD quintile of the practice (1 = most deprived fifth)", [1, 2, 3, 4, 5],
+                              default=imd_wanted, key="gp_imd")
+    st.caption("Narrowing to peers changes who is shown, not the funnel: limits and verdicts are always "
+               "against England.")
+peers = gb.Peers(size[0] or None, size[1] if size[1] < 60_000 else None, tuple(sorted(quintiles)))
+set_param("ls_min", str(size[0]) if size[0] else None)
+set_param("ls_max", str(size[1]) if size[1] < 60_000 else None)
+set_param("imd", ",".join(map(str, sorted(quintiles))) or None)
+peers = peers if peers != gb.Peers() else None
+
+bench = cached.benchmark(snap, snap.version, scope, measure_id, *period, area, method, peers)
+table = bench.table
+
+# --- Headline ---------------------------------------------------------------------------------
+st.markdown(text.definition(measure))
+counts = dict(table["comparison"].fill_null("").value_counts().iter_rows())
+a, b, c, d = st.columns(4)
+a.metric(f"England, {fmt.month(bench.start)} to {fmt.month(bench.end)}", f"{bench.target:.2f}",
+         help=f"{measure.units}; all benchmarked practices in England.", border=True)
+b.metric("Practices shown", fmt.count(table.height),
+         help=f"{bench.excluded_small} practices in this area have fewer than 750 patients and are left out.",
+         border=True)
+c.metric("Higher than expected (99.8%)", fmt.count(counts.get("above 99.8%", 0)), border=True)
+d.metric("Lower than expected (99.8%)", fmt.count(counts.get("below 99.8%", 0)), border=True)
+if not scope.is_central:
+    st.caption(text.DISCLOSURE)
+
+# --- Funnel -----------------------------------------------------------------------------------
+st.subheader("Funnel plot")
+highlight = st.query_params.get("practice")
+x_title, y_title = text.funnel_axes(measure)
+figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
+chart, words = st.columns([3, 2])
+event = chart.plotly_chart(figure, key=f"funnel_{measure_id}", on_select="rerun", selection_mode="points",
+                           config={"displaylogo": False})
+words.markdown(text.FUNNEL)
+words.markdown(text.OVERDISPERSION)
+dispersion = bench.dispersion
+words.caption(f"Across England's {dispersion.units:,} practices: phi = {dispersion.phi:.2f} "
+              f"(1 means chance alone), tau² = {dispersion.tau2:.4f}. Limits: {method}.")
+
+named = table.filter(pl.col("practice_code").is_not_null())
+codes = named["practice_code"].to_list()
+labels = dict(zip(codes, named["practice_name"].to_list(), strict=True))
+clicked = clicked_practice(event)
+if clicked in labels:  # a click on a named practice opens its page
+    st.switch_page("pages/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
+choice = st.selectbox("Practice detail (or click a practice on the funnel)", [None, *codes],
+                      format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",
+                      index=codes.index(highlight) + 1 if highlight in labels else 0, key="gp_practice_pick")
+set_param("practice", choice)
+if choice:
+    row = named.row(codes.index(choice), named=True)
+    st.markdown(f"**{row['practice_name']}** ({choice}): {fmt.count(row['numerator'])} events, "
+                f"{verdict_words(row['comparison']).lower()}. {row['note'] or ''}")
+    st.page_link("pages/gp_practice.py", label=f"Open {row['practice_name']}'s practice page",
+                 icon=":material/stethoscope:", query_params={"practice": choice})
+
+# --- Ranked table -----------------------------------------------------------------------------
+st.subheader("Practices, highest first")
+st.dataframe(
+    table.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
+                       .alias("verdict")),
+    hide_index=True, placeholder="–", key="gp_table",
+    column_order=["rank", "practice_code", "practice_name", "pcn_name", "list_size", "imd_quintile",
+                  "numerator", *(["denominator"] if measure.is_ratio else []), "value", "value_lower",
+                  "value_upper", "funnel_value", "verdict", "note"],
+    column_config={
+        "rank": st.column_config.NumberColumn("Rank"),
+        "practice_code": st.column_config.TextColumn("Code"),
+        "practice_name": st.column_config.TextColumn("Practice"),
+        "pcn_name": st.column_config.TextColumn("PCN"),
+        "list_size": st.column_config.NumberColumn("List size", format="localized"),
+        "imd_quintile": st.column_config.NumberColumn("IMD quintile", help="1 = most deprived fifth"),
+        "numerator": st.column_config.NumberColumn("Events", format="localized"),
+        "denominator": st.column_config.NumberColumn(measure.denominator_label, format="localized"),
+        "value": st.column_config.NumberColumn("Crude value" if not measure.is_ratio else "Share (%)",
+                                               format="%.2f", help=measure.units),
+        "value_lower": st.column_config.NumberColumn("95% CI from", format="%.2f"),
+        "value_upper": st.column_config.NumberColumn("95% CI to", format="%.2f"),
+        "funnel_value": st.column_config.NumberColumn(
+            "Standardised" if measure.standardise else "Funnel value", format="%.2f",
+            help="Age-sex standardised rate (ratio x England's rate)" if measure.standardise else None),
+        "verdict": st.column_config.TextColumn("Compared with England"),
+        "note": st.column_config.TextColumn("Note"),
+    },
+)
+st.download_button("Download all practices shown (CSV)", to_csv_bytes(table),
+                   file_name=f"gp-benchmark-{measure_id}-{bench.start:%Y-%m}-{bench.end:%Y-%m}.csv",
+                   mime="text/csv", key="gp_download", icon=":material/download:")
+st.caption("The same table as `did export gp-benchmark --measure "
+           f"{measure_id}` for these filters. " + text.EXCLUSIONS)
+
+with st.expander("Caveats"):
+    for caveat in measure.caveats:
+        st.markdown(f"- {caveat}")
+    st.markdown("Verdicts: " + "; ".join(words for words, _, _ in VERDICTS.values()) + ".")
