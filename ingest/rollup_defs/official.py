@@ -1,0 +1,48 @@
+"""Rollups for the official outputs (queries/official.py, queries/dose.py; issue #10).
+
+- rollup_official_commissioner: activity by month × commissioner × modality × patient source ×
+  GP-direct-access test group. Commissioner = the sub-ICB (and ICB) of the patient's registered
+  practice, as in the official DID tables, from ref_practice (2026 geography). Records whose
+  practice is blank or not in the practice map have a null sub-ICB and ICB.
+- rollup_official_dose: activity by month × modality × NICIP code × age band × sex, for the
+  frequency and collective-dose tables. The typical dose is joined from ref_nicip when queried,
+  so a NICIP release loaded later changes the doses at the next publish without new counts.
+
+The queries read these tables when the snapshot has them and otherwise run the very same SELECT
+as a subquery (`queries.official.rollup_source`): a store published before this module existed
+gives identical figures, a little more slowly.
+"""
+
+# Age bands for the dose tables: (label, first year, last year). Children (0-15) are a band of
+# their own because the risk per unit of effective dose is higher for them (ICRP 103, 2007).
+AGE_BANDS: tuple[tuple[str, int, int], ...] = (
+    ("0-15", 0, 15),
+    ("16-39", 16, 39),
+    ("40-64", 40, 64),
+    ("65-74", 65, 74),
+    ("75-84", 75, 84),
+    ("85+", 85, 200),
+)
+UNKNOWN_BAND = "Not known"
+
+_AGE_BAND_SQL = "CASE " + " ".join(
+    f"WHEN age_at_test BETWEEN {lo} AND {hi} THEN '{label}'" for label, lo, hi in AGE_BANDS
+) + f" ELSE '{UNKNOWN_BAND}' END"
+# PERSON GENDER CODE 1 / 2 -> M / F (the population file's codes); 0, 9 and blank -> U.
+_SEX_SQL = "CASE sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
+
+ROLLUPS = {
+    "rollup_official_commissioner": """
+        SELECT r.activity_month, p.sub_icb_code, p.icb_code, r.modality, r.patient_source,
+               r.test_group, count(*)::BIGINT AS records
+        FROM record r
+        LEFT JOIN ref_practice p ON p.practice_code = r.practice_code
+        GROUP BY ALL
+    """,
+    "rollup_official_dose": f"""
+        SELECT activity_month, modality, nicip_code, ({_AGE_BAND_SQL}) AS age_band,
+               ({_SEX_SQL}) AS sex, count(*)::BIGINT AS records
+        FROM record
+        GROUP BY ALL
+    """,
+}
