@@ -19,17 +19,6 @@ from queries.scope import Scope
 
 _CACHE = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
 
-# The key in st.session_state where an authenticated session keeps its queries.scope.Scope.
-SCOPE_KEY = "did_scope"
-LOCAL_SCOPE = Scope("central", user="local")
-
-
-def page_scope() -> Scope:
-    """The signed-in user's scope; on a single machine without login, the local central user."""
-    scope = st.session_state.get(SCOPE_KEY)
-    return scope if isinstance(scope, Scope) else LOCAL_SCOPE
-
-
 def has_tables(snap: Snapshot, *tables: str) -> bool:
     """Whether the snapshot holds these rollups (a store published before they existed does not)."""
     return _has_tables(snap, snap.version, tables)

@@ -9,6 +9,7 @@ from dashboard import cached_providers as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.equipment_charts import monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
 from queries import equipment
 from queries.exports import to_csv_bytes
 
@@ -22,7 +23,7 @@ st.caption(
 )
 
 snap = snapshot_or_stop()
-scope = cached.page_scope()
+scope = current_scope()
 if not cached.has_tables(snap, "rollup_equipment_daily", "rollup_equipment_mix"):
     st.info("This snapshot was published before scanner utilisation was added. Publish again "
             "(any `did submit` or `did load`) to build it.")

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import cached_providers as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, trend_figure
 from queries import waits
 from queries.exports import to_csv_bytes
@@ -25,7 +26,7 @@ st.caption(
 )
 
 snap = snapshot_or_stop()
-scope = cached.page_scope()
+scope = current_scope()
 if not cached.has_tables(snap, "rollup_waits"):
     st.info("This snapshot was published before waiting times were added. Publish again "
             "(any `did submit` or `did load`) to build them.")

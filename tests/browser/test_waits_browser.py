@@ -1,0 +1,140 @@
+"""The waiting-times page in a real browser: the headline median from the store and the
+distribution chart (bars and cumulative line) drawn by Plotly.
+
+The hand-made tiny store has no request dates, so this module serves its own small store with
+waits (or $DID_BROWSER_STORE_DIR, e.g. the demo store, for screenshots) from its own dashboard
+process; Chromium comes from the shared `browser` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from queries import waits
+from queries.connection import Snapshot
+from queries.scope import CENTRAL
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_MS = 30_000
+STARTUP_SECONDS = 40
+
+
+@pytest.fixture(scope="module")
+def waits_store(tmp_path_factory) -> Path:
+    given = os.environ.get("DID_BROWSER_STORE_DIR")
+    if given:
+        return Path(given)
+    from ingest import store
+
+    store_dir = tmp_path_factory.mktemp("waits-browser") / "store"
+    store.create_store(store_dir)
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(600):
+        test = date(2026, 1, 5) + timedelta(days=int(rng.integers(0, 80)))
+        wait = int(rng.lognormal(3.0, 0.8))
+        rows.append(("RAJ", "RAJ01", f"A{i:05d}", "03" if i % 4 else "04", test - timedelta(days=wait),
+                     test - timedelta(days=wait), test, test + timedelta(days=int(rng.integers(0, 5))),
+                     "MRI" if i % 2 else "CT", test.replace(day=1)))
+    with store.writer(store_dir) as con:
+        con.executemany(
+            """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
+                   request_date, request_received_date, test_date, report_date, modality, activity_month)
+               VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+        con.execute("""INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on,
+                           file_name, sha256, format, status, rows_read, rows_accepted, rows_rejected,
+                           rows_with_warnings)
+                       VALUES (1, 'RAJ', DATE '2026-05-01', TIMESTAMP '2026-05-05 09:00', DATE '2026-05-05',
+                           'DID_RAJ_202605.csv', 'x', 'csv', 'accepted', 600, 600, 0, 0)""")
+        store.publish(con, store_dir)
+    return store_dir
+
+
+@pytest.fixture(scope="module")
+def waits_app_url(waits_store: Path, tmp_path_factory) -> Iterator[str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path_factory.mktemp("streamlit-waits") / "streamlit.log").open("w+")
+    env = {**os.environ, "DID_STORE_DIR": str(waits_store), "DID_DEMO_MODE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s:\n{log.read()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url, waits_store, page,
+                                                                    save_screenshot):
+    from ingest.store import current_snapshot
+
+    snap = Snapshot(current_snapshot(waits_store))
+    try:
+        f = waits.WaitFilter(*waits.default_months(snap), modality="MRI")
+        median = waits.wait_summary(snap, CENTRAL, f).row(0, named=True)["median_days"]
+    finally:
+        snap.close()
+
+    page.goto(f"{waits_app_url}/waiting-times", wait_until="domcontentloaded")
+    metric = page.get_by_test_id("stMetric").filter(has_text="Median wait").first
+    metric.wait_for(timeout=TIMEOUT_MS)
+    assert metric.get_by_test_id("stMetricValue").inner_text().strip() == f"{median} days"
+
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator("svg").first.wait_for(timeout=TIMEOUT_MS)
+    assert chart.locator(".barlayer .point").count() > 5  # the histogram's bars
+    legend = chart.locator(".legend .legendtext").all_text_contents()
+    assert legend == ["Records", "Cumulative share"]
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "waits.png")
+
+
+def test_equipment_page_draws_its_charts(waits_app_url, page, save_screenshot):
+    page.goto(f"{waits_app_url}/equipment", wait_until="domcontentloaded")
+    page.get_by_text("Weekday profile", exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    page.locator(".js-plotly-plot svg").first.wait_for(timeout=TIMEOUT_MS)
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "equipment.png")
