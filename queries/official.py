@@ -232,7 +232,7 @@ def activity_by_month(snap: Snapshot, period: date) -> pl.DataFrame:
         schema={"activity_month": pl.Date, "organisations_included": pl.Int64, "organisations_expected": pl.Int64},
     ).with_columns(
         pl.when(pl.col("organisations_expected") > 0)
-        .then((pl.col("organisations_included") * 1000 / pl.col("organisations_expected")).round(0) / 10)
+        .then((pl.col("organisations_included") * 100 / pl.col("organisations_expected")).round(1))
         .alias("pct_organisations_included")
     )
     return table.join(coverage, on="activity_month", how="left", maintain_order="left")

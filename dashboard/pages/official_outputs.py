@@ -1,0 +1,93 @@
+"""Official statistics: the monthly DID tables and the KH12-style annual table, as published."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cached_official as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.official_tables import show_notes, show_table, workbook_button
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries.official import reporting_month
+
+st.title("Official statistics")
+st.caption(
+    "The monthly Diagnostic Imaging Dataset tables and a KH12-style annual table, exactly as "
+    "`did report monthly` and `did report kh12` write them. They are publication-safe for every "
+    "user: counts of 1–7 are suppressed (*), the rest rounded to the nearest 5."
+)
+
+snap = snapshot_or_stop()
+scope = current_scope()
+periods = cached.report_periods(snap, snap.version)
+if not periods:
+    st.info("The store holds no accepted submissions yet, so there are no statistics to show.")
+    st.stop()
+
+monthly_tab, kh12_tab = st.tabs(["Monthly release", "KH12 annual table"])
+
+# --- Monthly ----------------------------------------------------------------------------------
+with monthly_tab:
+    wanted = st.query_params.get("period")
+    keys = [f"{p:%Y-%m}" for p in periods]
+    period = periods[keys.index(wanted)] if wanted in keys else periods[0]
+    period = st.selectbox(
+        "Submission period", periods, index=periods.index(period),
+        format_func=lambda p: f"{fmt.month(p)} (activity in {fmt.month(reporting_month(p))})",
+    )
+    st.query_params["period"] = f"{period:%Y-%m}"
+    month = reporting_month(period)
+    output = cached.monthly(snap, snap.version, scope, period)
+    stem = f"monthly_{period:%Y-%m}"
+    tables = output.tables
+
+    latest = tables["activity_by_month"].filter(tables["activity_by_month"]["activity_month"] == month)
+    if latest.height:
+        row = latest.row(0, named=True)
+        c1, c2 = st.columns(2)
+        c1.metric(f"Examinations in {fmt.month(month)}", fmt.count(row["total"]), border=True,
+                  help="Rounded to the nearest 5.")
+        c2.metric("Organisations included", f"{row['pct_organisations_included']}%", border=True,
+                  help=f"{row['organisations_included']} of {row['organisations_expected']} expected providers "
+                       f"had an accepted file for {fmt.month(period)}.")
+    workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem)
+
+    activity, providers, commissioners, waits, gpda = st.tabs(
+        ["Activity by month", "Providers", "Commissioners", "Waiting times", "GP direct access"])
+    with activity:
+        st.caption("The 13 activity months to the reporting month, by modality, with the share of expected "
+                   "providers whose file for the month is in.")
+        show_table(tables["activity_by_month"], stem, "activity_by_month")
+    with providers:
+        st.caption(f"{fmt.month(month)} by submitting provider; the first row is England.")
+        show_table(tables["activity_by_provider"], stem, "activity_by_provider")
+    with commissioners:
+        st.caption(f"{fmt.month(month)} by the sub-ICB and ICB of the patient's registered GP practice.")
+        level = st.radio("Level", ["Sub-ICB", "ICB"], horizontal=True, key="commissioner-level")
+        name = "activity_by_sub_icb" if level == "Sub-ICB" else "activity_by_icb"
+        show_table(tables[name], stem, name)
+    with waits:
+        st.caption(f"Median days in {fmt.month(month)}, over records with both dates in order.")
+        show_table(tables["waiting_times"], stem, "waiting_times")
+    with gpda:
+        st.caption("GP direct access (patient source 04) in the five early-diagnosis-of-cancer test groups, by "
+                   "sub-ICB of the registered practice.")
+        show_table(tables["gp_direct_access_by_sub_icb"], stem, "gp_direct_access_by_sub_icb")
+    show_notes(output)
+
+# --- KH12 -------------------------------------------------------------------------------------
+with kh12_tab:
+    years = cached.report_years(snap, snap.version)
+    wanted_year = st.query_params.get("year")
+    year = st.selectbox("Financial year (April to March)", years,
+                        index=years.index(wanted_year) if wanted_year in years else 0)
+    st.query_params["year"] = year
+    kh12 = cached.kh12(snap, snap.version, scope, year)
+    kh12_stem = f"kh12_{year}"
+    st.caption("Examinations by provider in the layout of KH12 Part 2 (discontinued after 2013-14): X-ray, "
+               "ultrasound, CT, MRI, fluoroscopy, radio-isotopes (nuclear medicine and PET-CT), other.")
+    workbook_button(lambda: cached.workbook(kh12, snap.version, kh12_stem, scope), kh12_stem,
+                    label="Download KH12 workbook (.xlsx, with notes)")
+    show_table(kh12.tables["kh12"], kh12_stem, "kh12")
+    show_notes(kh12)
