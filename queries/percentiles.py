@@ -56,9 +56,8 @@ def summarise_histogram(
         .group_by([*by, days]).agg(pl.col(count).sum().alias("_n"))
         .sort([*by, days])
     )
-    over = [pl.col("_n").cum_sum().over(by) if by else pl.col("_n").cum_sum()]
     grouped = grouped.with_columns(
-        over[0].alias("_cum"),
+        (pl.col("_n").cum_sum().over(by) if by else pl.col("_n").cum_sum()).alias("_cum"),
         (pl.col("_n").sum().over(by) if by else pl.col("_n").sum()).alias("_total"),
     )
     aggs = [pl.col("_total").first().cast(pl.Int64).alias(count)]

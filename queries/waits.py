@@ -21,7 +21,7 @@ is suppressed is suppressed with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import NamedTuple
 
@@ -63,6 +63,9 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
     "provider": ("provider_code", "provider_code"),
     "month": ("activity_month", "activity_month"),
 }
+
+# breakdown -> the WaitFilter field it ignores (a breakdown always compares across its own dimension)
+_OWN_FILTER = {"modality": "modality", "source": "source", "provider": "provider"}
 
 STAT_COLUMNS = [*PERCENTILES, *(share_column(t) for t in SHARE_THRESHOLDS)]
 COUNT_COLUMNS = ["records", "missing_dates", "negative_intervals"]
@@ -166,15 +169,19 @@ def _check(scope: Scope, f: WaitFilter) -> None:
 def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = None) -> pl.DataFrame:
     """Records, missing/negative counts, median, P90 and shares within 1/7/14/42 days.
 
-    `by`: None for one row over the whole filter, or a key of BREAKDOWNS. By provider, the
-    rows are the providers the user may see in detail, after an "England" row (every
-    provider, the national comparator; not filtered by `f.provider`).
+    `by`: None for one row over the whole filter, or a key of BREAKDOWNS. A breakdown ignores
+    its own filter (by modality lists every modality whatever modality is chosen; likewise
+    patient source and provider), so it always compares. By provider, the rows are the
+    providers the user may see in detail, after an "England" row (every provider, the national
+    comparator).
     """
     _check(scope, f)
     if by is None:
         return _protect(_summarise(_histogram(snap, f, [], None), []), scope)
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
+    if by in _OWN_FILTER:
+        f = replace(f, **{_OWN_FILTER[by]: None})
     column = BREAKDOWNS[by][0]
     if by != "provider":
         table = _summarise(_histogram(snap, f, [by], None), [column]).sort(column)

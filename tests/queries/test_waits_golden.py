@@ -162,3 +162,13 @@ def test_tukey_fences_match_numpy():
     q1, q3 = np.percentile(values, [25, 75])
     assert tukey_fences(pl.Series(values)) == pytest.approx((q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)))
     assert tukey_fences(pl.Series([1.0, 2.0])) is None
+
+
+def test_a_breakdown_ignores_its_own_filter(snap):
+    f = waits.WaitFilter(*MONTHS, modality="MRI", source="other", provider="RBK")
+    by_modality = waits.wait_summary(snap, CENTRAL, f, "modality")
+    assert sorted(by_modality["modality"]) == ["CT", "MRI"]
+    rows = [r for r in RAW if r["modality"] == "CT" and r["source"] != "04" and r["provider"] == "RBK"]
+    _check(by_modality.filter(modality="CT").row(0, named=True), _expected(rows, "request", "test"))
+    assert waits.wait_summary(snap, CENTRAL, f, "provider")["provider_code"].to_list() == [
+        waits.ENGLAND, "RAJ", "RBK", "RCF"]

@@ -1,0 +1,126 @@
+"""The scanner-utilisation and waiting-times pages in AppTest on the shared synthetic store: they
+render, the tables they show are exactly what `did export` writes, and scope reaches the page."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.components.equipment_charts import monthly_figure, ranked_sites_figure, weekday_figure
+from dashboard.components.waits_charts import distribution_figure, trend_figure
+from queries import equipment, waits
+from queries.connection import Snapshot
+from queries.exports import registry
+from queries.scope import CENTRAL, Scope
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def store(synthetic_store, monkeypatch):
+    store_dir, _ = synthetic_store
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    return store_dir
+
+
+@pytest.fixture
+def snap(store):
+    from ingest.store import current_snapshot
+
+    s = Snapshot(current_snapshot(store))
+    yield s
+    s.close()
+
+
+def open_page(page: str, scope: Scope = CENTRAL) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["scope"] = scope
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown(at: AppTest, first_column: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if d.value.columns[0] == first_column)
+
+
+def export_args(name: str, argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    registry()[name].add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def same(page_frame: pd.DataFrame, export_frame) -> None:
+    expected = export_frame.to_pandas()
+    pd.testing.assert_frame_equal(page_frame.reset_index(drop=True), expected, check_dtype=False)
+
+
+def test_waiting_times_page_shows_the_export_tables(store, snap):
+    at = open_page("pages/waiting_times.py")
+    f = waits.WaitFilter(*waits.default_months(snap), modality="MRI")
+    headline = waits.wait_summary(snap, CENTRAL, f).row(0, named=True)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Median wait"] == f"{headline['median_days']} days"
+    for by, first in (("provider", "provider_code"), ("modality", "modality"), ("month", "activity_month")):
+        same(shown(at, first), registry()["waiting-times"].build(snap, CENTRAL, export_args(
+            "waiting-times", ["--by", by, "--modality", "MRI"])))
+    same(shown(at, "days"), registry()["waiting-times"].build(
+        snap, CENTRAL, export_args("waiting-times", ["--by", "distribution", "--modality", "MRI"])))
+
+
+def test_waiting_times_filters_and_missing_dates(store, snap):
+    at = open_page("pages/waiting_times.py")
+    next(s for s in at.selectbox if s.label == "Interval").set_value("test_to_report").run()
+    assert not at.exception
+    missing = shown(at, "interval")
+    assert missing.set_index("interval").loc["Test → report", "missing_dates"] > 0  # ~5% have no report
+    assert at.query_params["interval"] == ["test_to_report"]
+
+
+def test_equipment_page_shows_the_export_tables(store, snap):
+    at = open_page("pages/equipment.py")
+    assert any("Synthetic equipment inventory" in w.value for w in at.warning)
+    same(shown(at, "provider_code"), registry()["equipment"].build(
+        snap, CENTRAL, export_args("equipment", ["--by", "provider"])))
+    same(shown(at, "rank"), registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "site"])))
+    same(shown(at, "day"), registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "weekday"])))
+
+
+def test_equipment_drill_down_to_a_provider(store, snap):
+    at = open_page("pages/equipment.py")
+    drill = next(s for s in at.selectbox if s.label.startswith("Drill down"))
+    provider = drill.options[1]
+    drill.set_value(provider).run()
+    assert not at.exception
+    sites = shown(at, "rank")
+    assert set(sites["provider_code"]) == {provider}
+    same(sites, registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--provider", provider])))
+
+
+def test_a_provider_user_sees_only_its_own_detail(store, snap):
+    provider = waits.wait_providers(snap, CENTRAL)[0]
+    scope = Scope("provider", providers=frozenset({provider}))
+    at = open_page("pages/waiting_times.py", scope)
+    table = shown(at, "provider_code")
+    assert table["provider_code"].tolist() == [waits.ENGLAND, provider]
+    assert (table["records"].dropna() % 5 == 0).all()
+    at = open_page("pages/equipment.py", scope)
+    assert set(shown(at, "rank")["provider_code"]) <= {provider}
+
+
+def test_figures_build_from_query_frames(snap):
+    f = waits.WaitFilter(*waits.default_months(snap), modality="CT")
+    dist = waits.wait_distribution(snap, CENTRAL, f)
+    fig = distribution_figure(dist, max_days=60)
+    assert [t.name for t in fig.data] == ["Records", "Cumulative share"]
+    assert max(fig.data[0].x) <= 60
+    assert len(trend_figure(waits.wait_summary(snap, CENTRAL, f, "month")).data) == 2
+    u = equipment.UtilisationFilter("CT", *equipment.default_months(snap))
+    assert ranked_sites_figure(equipment.site_utilisation(snap, CENTRAL, u)).data[0].y
+    assert len(weekday_figure(equipment.weekday_profile(snap, CENTRAL, u)).data[0].x) >= 7
+    assert len(monthly_figure(equipment.monthly_utilisation(snap, CENTRAL, u)).data) == 2
