@@ -203,8 +203,13 @@ def _mark_synthetic(con, folder: Path) -> None:
 
 # --- demo / serve ------------------------------------------------------------------------------
 
-def _serve(store_dir: Path, port: int) -> int:
+def _serve(store_dir: Path, port: int, demo: bool = False) -> int:
     env = dict(os.environ, DID_STORE_DIR=str(store_dir))
+    if demo:
+        env["DID_DEMO_MODE"] = "1"
+        _say("DEMO MODE: no sign-in, the viewer picks a role — for synthetic data only")
+    else:
+        env.pop("DID_DEMO_MODE", None)
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
            "--server.port", str(port), "--server.headless", "true"]
     _say(f"dashboard on http://localhost:{port} (Ctrl+C to stop)")
@@ -220,7 +225,7 @@ def cmd_serve(args) -> int:
     store_dir = _store_dir(args)
     if current_snapshot(store_dir) is None:
         raise UsageError(f"no published store at {store_dir}: run `did demo` or `did submit FILE` first")
-    return _serve(store_dir, args.port)
+    return _serve(store_dir, args.port, demo=args.demo)
 
 
 def cmd_demo(args) -> int:
@@ -253,7 +258,7 @@ def cmd_demo(args) -> int:
         _say(f"reusing the demo store at {store_dir} (use --rebuild to start again)")
     if args.no_serve:
         return EXIT_OK
-    return _serve(store_dir, args.port)
+    return _serve(store_dir, args.port, demo=True)
 
 
 # --- reference ---------------------------------------------------------------------------------
@@ -363,6 +368,34 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_users(args) -> int:
+    from queries import users
+
+    try:
+        if args.users_command == "add":
+            password = None
+            if not args.email:
+                if args.password_stdin:
+                    password = sys.stdin.readline().rstrip("\n")
+                else:
+                    import getpass
+
+                    password = getpass.getpass(f"password for {args.username}: ")
+            user = users.add(args.username, args.role, password, args.provider, args.icb, args.sub_icb,
+                             args.practice, args.email)
+            _say(f"user {user.username} ({user.scope().describe()}) saved in {users.users_path()}")
+        elif args.users_command == "remove":
+            users.remove(args.username)
+            _say(f"user {args.username} removed")
+        else:
+            print("username,role,scope,sign_in")
+            for u in users.load().values():
+                print(f"{u.username},{u.role},{u.scope().describe()},{'identity provider' if u.email else 'password'}")
+    except users.UserError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -409,7 +442,27 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="serve the dashboard on an existing store")
     sv.add_argument("--port", type=int, default=8501)
     sv.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
+    sv.add_argument("--demo", action="store_true",
+                    help="no sign-in: the viewer picks a role (for synthetic demo data only)")
     sv.set_defaults(func=cmd_serve)
+
+    us = sub.add_parser("users", help="register who may sign in to the dashboard, and what they may see")
+    ussub = us.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
+    ua = ussub.add_parser("add", help="add or replace a user (asks for a password unless --email)")
+    ua.add_argument("username")
+    ua.add_argument("--role", required=True, choices=("central", "provider", "commissioner", "gp"))
+    ua.add_argument("--provider", action="append", default=[], help="provider ODS code (repeatable)")
+    ua.add_argument("--icb", action="append", default=[], help="ICB ODS code (repeatable)")
+    ua.add_argument("--sub-icb", action="append", default=[], help="sub-ICB ODS code (repeatable)")
+    ua.add_argument("--practice", help="GP practice code")
+    ua.add_argument("--email", help="sign in through the identity provider with this e-mail (no password)")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.set_defaults(func=cmd_users)
+    ul = ussub.add_parser("list", help="list users (no password hashes)")
+    ul.set_defaults(func=cmd_users)
+    ur = ussub.add_parser("remove", help="remove a user")
+    ur.add_argument("username")
+    ur.set_defaults(func=cmd_users)
 
     lc = sub.add_parser("local-codes", help="notify, list or remove a provider's local procedure codes")
     lcsub = lc.add_subparsers(dest="action", required=True, parser_class=_Parser)

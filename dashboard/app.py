@@ -1,7 +1,8 @@
 """The DID dashboard: `streamlit run dashboard/app.py`.
 
-The router only: page list (dashboard/navigation.py), page settings, and which snapshot is
-being read. Each page is a file in pages/ that reads like a description of the page.
+The router only: who is signed in (dashboard/components/user.py), which pages that role may
+open (dashboard/navigation.py), page settings, and which snapshot is being read. Each page is
+a file in pages/ that reads like a description of the page.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.components.store import sidebar_snapshot_info
-from dashboard.navigation import PAGES_DIR, available
+from dashboard.components.user import establish, sign_out_button
+from dashboard.navigation import PAGES_DIR, available, public
 
 st.set_page_config(
     page_title="DID — Diagnostic Imaging Dataset",
@@ -17,14 +19,18 @@ st.set_page_config(
     layout="wide",
 )
 
+scope = establish()
+sections = available(scope.role) if scope is not None else public()
 page = st.navigation(
     {
         section: [
             st.Page(PAGES_DIR / e.file, title=e.title, icon=e.icon, url_path=e.url_path, default=e.default)
             for e in entries
         ]
-        for section, entries in available().items()
+        for section, entries in sections.items()
     }
 )
-sidebar_snapshot_info()
+if scope is not None:
+    sign_out_button(scope)
+    sidebar_snapshot_info()
 page.run()

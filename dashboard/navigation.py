@@ -55,6 +55,10 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("about.py", "About the data", ":material/info:", "about", "About"),
 )
 
+# What anyone may open without signing in.
+SIGN_IN = PageEntry("sign_in.py", "Sign in", ":material/login:", "sign-in", "Account", default=True)
+ABOUT = next(e for e in PAGES if e.file == "about.py")
+
 
 def available(role: str | None = None) -> dict[str, list[PageEntry]]:
     """Sections → pages whose files exist (and, given a role, that the role may open)."""
@@ -66,3 +70,8 @@ def available(role: str | None = None) -> dict[str, list[PageEntry]]:
             continue
         out.setdefault(entry.section, []).append(entry)
     return out
+
+
+def public() -> dict[str, list[PageEntry]]:
+    """The pages for someone not signed in: sign in, and the public About page."""
+    return {"Account": [SIGN_IN], "About": [ABOUT]}

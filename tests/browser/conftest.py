@@ -66,7 +66,8 @@ def app_url(browser_store: Path, tmp_path_factory) -> Iterator[str]:
     """Start the dashboard as a subprocess, wait until it answers, stop it afterwards."""
     port = _free_port()
     log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("w+")
-    env = {**os.environ, "DID_STORE_DIR": str(browser_store)}
+    # Demo mode: no sign-in, the central role by default (the sign-in itself is tested in-process).
+    env = {**os.environ, "DID_STORE_DIR": str(browser_store), "DID_DEMO_MODE": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
          "--server.port", str(port), "--server.address", "127.0.0.1",

@@ -93,10 +93,15 @@ SUBMISSIONS: list[tuple[int, str, date, str, str]] = [
 
 
 def open_working_store(store_dir: Path, synthetic: bool = False) -> duckdb.DuckDBPyConnection:
-    """An empty working store (schema only, no reference tables) at `store_dir`."""
+    """An empty working store (schema and the shipped reference tables) at `store_dir`."""
+    from ingest.reference import load_reference
+    from ingest.timetable import load_timetable
+
     store_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(store_path(store_dir)))
     con.execute(SCHEMA.read_text())
+    load_reference(con)
+    load_timetable(con)
     con.execute("INSERT INTO store_meta VALUES ('schema_version', '1')")
     if synthetic:
         con.execute("INSERT INTO store_meta VALUES ('synthetic', 'true')")

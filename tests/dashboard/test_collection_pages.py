@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import didfiles
 from ingest import store
-from queries.scope import Scope
+from queries.scope import CENTRAL, Scope
 
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "pages"
 
@@ -26,6 +26,7 @@ def published(store_dir, monkeypatch):
 
 def _page(name: str, **state) -> AppTest:
     at = AppTest.from_file(str(PAGES / name), default_timeout=60)
+    state.setdefault("scope", CENTRAL)
     for k, v in state.items():
         at.session_state[k] = v
     return at.run()

@@ -11,12 +11,16 @@ from streamlit.testing.v1 import AppTest
 from ingest.nicip import TEST_GROUPS
 from ingest.store import publish
 from queries import sources
+from queries.scope import CENTRAL
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
+def run_app(page: str | None = None, scope=CENTRAL) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if scope is not None:
+        at.session_state["scope"] = scope
+    at.run()
     if page:
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -1,0 +1,33 @@
+"""Sign in: local account, or the organisation's identity provider when configured."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components.user import oidc_configured
+from queries import users
+
+st.title("Sign in")
+st.caption("The dashboard shows patient-level derived data under section 251 support: every user signs in "
+           "and sees only what their role allows. The public *About the data* page needs no sign-in.")
+
+if oidc_configured():
+    if st.button("Sign in with your organisation account", type="primary"):
+        st.login()
+    if st.user.is_logged_in:
+        st.error(f"{st.user.get('email')} is signed in but not registered for this dashboard. "
+                 "Ask the central data team to add you (`did users add … --email …`).")
+else:
+    with st.form("sign_in"):
+        username = st.text_input("User name", key="username")
+        password = st.text_input("Password", type="password", key="password")
+        if st.form_submit_button("Sign in", type="primary"):
+            scope = users.authenticate(username.strip(), password)
+            if scope is None:
+                st.error("That user name and password do not match a registered user.")
+            else:
+                st.session_state["scope"] = scope
+                st.rerun()
+    if not users.load():
+        st.info("No users are registered yet. On the server, run `did users add NAME --role central` "
+                "(and see the README for the other roles), or start the demo with `did demo`.")

@@ -1,0 +1,72 @@
+"""Access through the router: nobody signed in sees only Sign in and About; each role sees its pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.navigation import PAGES, available
+from queries import users
+from queries.scope import Scope
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, tiny_store):
+    monkeypatch.setenv("DID_STORE_DIR", str(tiny_store))
+    monkeypatch.setenv("DID_USERS_FILE", str(tmp_path / "users.json"))
+    monkeypatch.delenv("DID_DEMO_MODE", raising=False)
+
+
+def test_nobody_signed_in_gets_the_sign_in_page_and_nothing_else(env):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert at.title[0].value == "Sign in"
+    assert not at.metric  # no figures
+    with pytest.raises(ValueError, match="Known pages: .*sign_in.py.*about.py"):
+        at.switch_page("pages/home.py")  # a deep link to a page that is not registered for this user
+
+
+def test_local_sign_in_with_a_registered_user(env):
+    users.add("central1", "central", "a long enough password")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key="username").set_value("central1")
+    at.text_input(key="password").set_value("a long enough password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["scope"].role == "central"
+    assert at.title[0].value == "Diagnostic imaging in England"
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(env):
+    users.add("central1", "central", "a long enough password")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key="username").set_value("central1")
+    at.text_input(key="password").set_value("guess guess guess")
+    at.button[0].click().run()
+    assert "do not match" in at.error[0].value
+    assert "scope" not in at.session_state
+
+
+def test_demo_mode_lets_the_viewer_pick_a_role(env, monkeypatch):
+    monkeypatch.setenv("DID_DEMO_MODE", "1")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert "Demo mode" in at.warning[0].value
+    at.selectbox(key="demo_role").set_value("provider").run()
+    assert at.session_state["scope"] == Scope("provider", providers=frozenset({"RR8"}), user="demo")
+
+
+@pytest.mark.parametrize("role", ["central", "provider", "commissioner", "gp"])
+def test_navigation_lists_only_the_pages_a_role_may_open(role):
+    listed = {e.file for entries in available(role).values() for e in entries}
+    for entry in PAGES:
+        if role not in entry.roles:
+            assert entry.file not in listed
+    assert "about.py" in listed and "home.py" in listed
+    if role != "central":
+        assert "completeness.py" not in listed
+    if role in ("commissioner", "gp"):
+        assert "submit.py" not in listed and "local_codes.py" not in listed
