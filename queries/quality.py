@@ -217,6 +217,22 @@ def issue_summary(snap: Snapshot, scope: Scope, first: date | None = None, last:
         "code", "severity", "field", "item_name", "issues", "lines", "providers", "files")
 
 
+def file_issue_counts(snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None,
+                      provider: str | None = None) -> pl.DataFrame:
+    """Issues per file and DIDS code, every file received (accepted, superseded or rejected).
+
+    Columns: submission_id, provider_code, period, status, code, severity, field, issues, lines.
+    """
+    return snap.query(
+        f"""
+        SELECT submission_id, provider_code, period, status, code, severity, field, issues, lines
+        FROM rollup_quality_issue WHERE {_WHERE}
+        ORDER BY submission_id, code
+        """,
+        _filters(scope, provider, first, last),
+    )
+
+
 def submission_issue_summary(snap: Snapshot, scope: Scope, submission_id: int) -> pl.DataFrame:
     """One file's issue report by code: code, severity, field, issues, lines."""
     _check_submission(snap, scope, submission_id)
