@@ -132,6 +132,12 @@ def dose_by_examination(snap: Snapshot, scope: Scope, year: FinancialYear,
         "collective_dose_man_sv", "pct_of_collective_dose")
 
 
+def _pct_with_dose() -> pl.Expr:
+    return (pl.when(pl.col("examinations") > 0)
+            .then((pl.col("examinations_with_dose") * 100 / pl.col("examinations")).round(1))
+            .alias("pct_with_dose"))
+
+
 def _modality_order(frame: pl.DataFrame) -> pl.DataFrame:
     order = {m: i for i, m in enumerate(MODALITY_COLUMNS)}
     return frame.with_columns(pl.col("modality").replace_strict(order, default=len(order)).alias("_o")) \
@@ -154,7 +160,7 @@ def dose_by_modality(snap: Snapshot, scope: Scope, year: FinancialYear,
     table = pl.concat([every, per]).with_columns(pl.col("examinations", "examinations_with_dose").cast(pl.Int64))
     total = int(every["_centi"][0] or 0)
     table = table.with_columns(
-        (pl.col("examinations_with_dose") * 100 / pl.col("examinations")).round(1).alias("pct_with_dose"),
+        _pct_with_dose(),
         _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
         ((pl.col("_centi") * 100 / total).round(2) if total else pl.lit(None, pl.Float64))
         .alias("pct_of_collective_dose"),
@@ -224,8 +230,7 @@ def dose_summary(snap: Snapshot, scope: Scope, year: FinancialYear,
         "_centi": [int(counts["dose_centi_msv"].sum() or 0)],
         "population": [population],
     })
-    table = table.with_columns(
-        (pl.col("examinations_with_dose") * 100 / pl.col("examinations")).round(1).alias("pct_with_dose"))
+    table = table.with_columns(_pct_with_dose())
     out = _rates(table, scope)
     if scope.needs_disclosure_control:
         out = out.with_columns(pl.when(pl.col("examinations").is_null()).then(None)
