@@ -82,7 +82,9 @@ def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x
                 customdata=mine["practice_code"].to_list(),
                 marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": HIGHLIGHT}},
                 hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>"))
-    return _layout(fig, x_title, y_title)
+    fig = _layout(fig, x_title, y_title)
+    fig.update_layout(height=600)
+    return fig
 
 
 def clicked_practice(event) -> str | None:

@@ -1,0 +1,135 @@
+"""The GP benchmarking pages in a real browser: a deep link to a practice shows its spine chart,
+and its link to the measure page shows the funnel.
+
+Served over the shared synthetic store (tests/conftest.py) — the tiny hand-made store has no
+practice codes — or over $DID_BROWSER_STORE_DIR (e.g. the demo store, for the screenshots in
+docs/screenshots: DID_BROWSER_STORE_DIR=data/store DID_SCREENSHOT_DIR=docs/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from queries import gp_benchmark as gb
+from queries.connection import get_snapshot
+from queries.scope import CENTRAL
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def gp_store(request) -> Path:
+    given = os.environ.get("DID_BROWSER_STORE_DIR")
+    return Path(given) if given else request.getfixturevalue("synthetic_store")[0]
+
+
+@pytest.fixture(scope="module")
+def gp_app_url(gp_store: Path, browser, tmp_path_factory):
+    """`streamlit run dashboard/app.py` over gp_store (demo mode: no sign-in, central role)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path_factory.mktemp("gp-streamlit") / "streamlit.log").open("w+")
+    env = {**os.environ, "DID_STORE_DIR": str(gp_store), "DID_DEMO_MODE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not answer within 30 s:\n{log.read()}")
+            time.sleep(0.2)
+        # Warm up: the first session of a fresh server can miss the page list and show "Page not
+        # found" over a deep link (seen with the demo-mode sign-in); one visit to the home page first.
+        context = browser.new_context()
+        try:
+            context.new_page().goto(url, wait_until="networkidle")
+        finally:
+            context.close()
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def dismiss_page_not_found(page) -> None:
+    """Close Streamlit's "Page not found" dialog if a cold server showed it (see gp_app_url)."""
+    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    if dialog.count():
+        page.keyboard.press("Escape")
+
+
+def busiest_practice(store: Path) -> dict:
+    """The benchmarked practice with the most GP direct-access examinations in the default period."""
+    snap = get_snapshot(store)
+    bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap))
+    return bench.table.sort("numerator", descending=True).row(0, named=True)
+
+
+def test_practice_deep_link_shows_the_spine_then_the_measure_funnel(gp_app_url, gp_store, page, save_screenshot):
+    practice = busiest_practice(gp_store)
+    page.goto(f"{gp_app_url}/practice?practice={practice['practice_code']}", wait_until="domcontentloaded")
+    page.get_by_text("All measures at a glance").first.wait_for(timeout=TIMEOUT_MS)
+    dismiss_page_not_found(page)
+    page.get_by_text(practice["practice_name"].title()).first.wait_for(timeout=TIMEOUT_MS)
+    spine = page.locator(".js-plotly-plot").first
+    spine.wait_for(timeout=TIMEOUT_MS)
+    # One row label per measure on the spine chart's y axis.
+    page.locator(".js-plotly-plot .ytick").first.wait_for(timeout=TIMEOUT_MS)
+    assert page.locator(".js-plotly-plot").first.locator(".ytick").count() == len(gb.measures())
+    assert page.get_by_text("Reading the spine chart").count()
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "gp_practice.png")
+
+    page.get_by_text("across", exact=False).filter(has_text="See ").first.click()
+    page.get_by_text("Funnel plot").first.wait_for(timeout=TIMEOUT_MS)
+    funnel = page.locator(".js-plotly-plot").first
+    funnel.wait_for(timeout=TIMEOUT_MS)
+    page.locator(".js-plotly-plot .legend").first.wait_for(timeout=TIMEOUT_MS)
+    legend = page.locator(".js-plotly-plot .legend").first.text_content()
+    assert "99.8% limits" in legend and "95% limits" in legend
+    assert page.get_by_text("Outside the limits is a prompt to look, not a verdict").count()
+    assert "practice=" + practice["practice_code"] in page.url
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "gp_measure.png")
+
+
+def test_measure_page_names_the_selected_practice(gp_app_url, gp_store, page):
+    practice = busiest_practice(gp_store)
+    page.goto(f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}"
+              f"&practice={practice['practice_code']}", wait_until="domcontentloaded")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text(f"Open {practice['practice_name']}'s practice page").first.wait_for(timeout=TIMEOUT_MS)
+    assert not page.get_by_test_id("stException").count()
