@@ -62,3 +62,11 @@ def workbook_button(data: Callable[[], bytes], stem: str, label: str = "Download
 def show_notes(output: ReportOutput) -> None:
     with st.expander("Method and notes (as in the workbook's Notes sheet)"):
         st.markdown(output.notes)
+
+
+def significant(value: float | None, unit: str, digits: int = 4) -> str:
+    """A dose for a metric: `digits` significant figures (whole numbers from 1,000 up); * if suppressed."""
+    if value is None:
+        return "*"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
+    return f"{text} {unit}"

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import cached_official as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
-from dashboard.components.official_tables import show_notes, show_table, workbook_button
+from dashboard.components.official_tables import show_notes, show_table, significant, workbook_button
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 
@@ -38,10 +38,9 @@ if summary["months_with_data"] < 12:
                "figures.", icon=":material/calendar_month:")
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Collective effective dose", "*" if summary["collective_dose_man_sv"] is None
-          else f"{summary['collective_dose_man_sv']:,.2f} man Sv", border=True)
-c2.metric("Per-caput dose", "*" if summary["per_caput_usv"] is None else f"{summary['per_caput_usv']:,.2f} µSv",
-          border=True, help=f"Per person registered with a GP practice in England ({fmt.count(summary['population'])}).")
+c1.metric("Collective effective dose", significant(summary["collective_dose_man_sv"], "man Sv"), border=True)
+c2.metric("Per-caput dose", significant(summary["per_caput_usv"], "µSv"), border=True,
+          help=f"Per person registered with a GP practice in England ({fmt.count(summary['population'])}).")
 c3.metric("Examinations", fmt.count(summary["examinations"]), border=True)
 c4.metric("With a typical dose", "*" if summary["pct_with_dose"] is None else f"{summary['pct_with_dose']}%",
           border=True, help="MRI and ultrasound carry no dose; nor do examinations the HPA table does not list.")
