@@ -1,0 +1,166 @@
+"""Completeness, Data quality and Provider detail pages (AppTest over the shared synthetic store),
+page = export, scope, and the figure builders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from streamlit.testing.v1 import AppTest
+
+from dashboard.components.quality_charts import STATUS_COLOURS, matrix_figure, volume_figure
+from queries import completeness
+from queries.completeness import STATUS_LABELS
+from queries.connection import get_snapshot
+from queries.exports import completeness as export
+from queries.scope import CENTRAL, Scope
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "pages"
+
+
+@pytest.fixture
+def store(synthetic_store, monkeypatch):
+    store_dir, extracts = synthetic_store
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    return get_snapshot(store_dir), json.loads((extracts / "planted.json").read_text())
+
+
+def _run(page: str, scope: Scope = CENTRAL, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["scope"] = scope
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(f"pages/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# AppTest does not expose a dataframe's key, so each table is found by columns only it has.
+TABLES = {
+    "matrix_table": {"status_label", "window_closes"},
+    "volume_flags": {"flag", "baseline"},
+    "data_quality_table": {"provider_code", "default_excess", "period"},
+    "history": {"file_name", "rows_read"},
+    "issue_summary": {"code", "severity", "issues", "lines"},
+}
+
+
+def _frame(at: AppTest, key: str) -> pl.DataFrame:
+    found = [d.value for d in at.dataframe if TABLES[key] <= set(d.value.columns)]
+    assert len(found) == 1, f"{len(found)} tables look like {key}"
+    return pl.from_pandas(found[0])
+
+
+def _args(**kw) -> argparse.Namespace:
+    base = {"first": None, "last": None, "region": None, "provider_type": None, "as_of": None, "provider": None,
+            "level": "item", "period": None}
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_completeness_page_shows_the_planted_problems_and_agrees_with_the_export(store):
+    snap, planted = store
+    at = _run("completeness.py")
+    known = completeness.periods(snap)
+    last = known[-1]
+    summary = " ".join(m.value for m in at.markdown)
+    for event in planted["missing"] + planted["late"]:
+        if event["period"] == f"{last:%Y-%m}":
+            assert f"({event['provider_code']})" in summary
+    shown = _frame(at, "matrix_table")
+    exported = export.build_completeness(snap, CENTRAL, _args())
+    assert_frame_equal(shown, exported, check_dtypes=False)
+    metrics = {m.label: m.value for m in at.metric}
+    row = completeness.coverage_by_period(exported).filter(pl.col("period") == last).row(0, named=True)
+    assert metrics[f"Included, {last:%B %Y}"] == f"{row['included']} of {row['expected']}"
+    assert metrics["Missing"] == str(row["missing"])
+    flags = _frame(at, "volume_flags")
+    drop = planted["volume_drop"][0]
+    assert drop["provider_code"] in flags["provider_code"].to_list()
+
+
+def test_pre_publication_download_is_the_export(store):
+    snap, _ = store
+    at = _run("completeness.py")
+    period = completeness.periods(snap)[-1]
+    exported = export.build_pre_publication(snap, CENTRAL, _args(period=period))
+    assert_frame_equal(completeness.pre_publication(snap, CENTRAL, period, as_of=date.today()), exported)
+    assert any("Pre-publication check" in m.value for m in at.markdown)
+
+
+def test_the_completeness_page_refuses_a_provider(store):
+    at = AppTest.from_file(str(PAGES / "completeness.py"), default_timeout=60)
+    at.session_state["scope"] = Scope("provider", providers=frozenset({"RTP"}), user="rtp")
+    at.run()
+    assert not at.exception
+    assert "central data team" in at.error[0].value
+    assert not at.dataframe
+
+
+def test_data_quality_page_agrees_with_the_export(store):
+    snap, _ = store
+    at = _run("data_quality.py")
+    shown = _frame(at, "data_quality_table")
+    exported = export.build_data_quality(snap, CENTRAL, _args())
+    assert_frame_equal(shown, exported, check_dtypes=False)
+    assert {m.label for m in at.metric} >= {"Median provider", "Middle half of providers"}
+
+
+def test_a_provider_sees_only_its_own_quality_and_files(store):
+    snap, _ = store
+    provider = Scope("provider", providers=frozenset({"RTP"}), user="rtp")
+    at = _run("data_quality.py", provider)
+    assert at.selectbox[0].options == ["RTP"]
+    assert set(_frame(at, "data_quality_table")["provider_code"]) == {"RTP"}
+    exported = export.build_data_quality(snap, provider, _args(provider="RTP"))
+    assert_frame_equal(_frame(at, "data_quality_table"), exported, check_dtypes=False)
+
+    at = _run("provider_drilldown.py", provider, provider="RBQ")  # a deep link to someone else's
+    assert [o.split(" — ")[0] for o in at.selectbox(key="provider").options] == ["RTP"]
+    history = _frame(at, "history")
+    assert history["submission_id"].to_list() == completeness.submission_history(snap, CENTRAL, "RTP")[
+        "submission_id"].to_list()
+
+
+def test_drilldown_shows_a_resubmitted_providers_issue_report(store):
+    snap, planted = store
+    event = next(e for e in planted["resubmitted"] if e["problem"] == "bad_batch")
+    at = _run("provider_drilldown.py", provider=event["provider_code"])
+    history = _frame(at, "history")
+    first = history.filter((pl.col("status") == "superseded")).row(0, named=True)
+    at.selectbox(key="submission").set_value(first["submission_id"]).run()
+    summary = _frame(at, "issue_summary")
+    assert event["bad_rule"] in summary["code"].to_list()
+
+
+def test_matrix_figure_has_a_legend_in_words():
+    matrix = pl.DataFrame({
+        "provider_code": ["RAA", "RAA", "RBB"], "provider_name": ["A", "A", "B"],
+        "period": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 1)], "status": ["on_time", "late", "missing"],
+        "files": [1, 1, 0], "submitted_on": [date(2026, 1, 5), date(2026, 2, 25), None],
+        "records": [10, 12, None], "window_closes": [date(2026, 1, 20), date(2026, 2, 20), date(2026, 1, 20)],
+    })
+    fig = matrix_figure(matrix)
+    heat = fig.data[0]
+    assert list(heat.colorbar.ticktext)[:5] == ["On time", "Late L", "Resubmitted R", "Rejected X", "Missing M"]
+    assert {c for _, c in heat.colorscale} == set(STATUS_COLOURS.values())
+    # rows are providers (B above A reading down), columns periods; RBB has no February cell
+    assert list(heat.x) == ["Jan 2026", "Feb 2026"]
+    assert heat.z[0][1] is None and heat.text[1][1] == "L"
+    assert set(STATUS_LABELS) == set(STATUS_COLOURS)
+
+
+def test_volume_figure_marks_the_flags():
+    series = pl.DataFrame({
+        "activity_month": [date(2025, m, 1) for m in (7, 8, 9, 10, 11)], "records": [100, 110, 90, 100, 40],
+        "baseline": [None, None, None, 100.0, 100.0], "change": [None, None, None, 0.0, -0.6],
+        "flag": [None, None, None, None, "drop"]})
+    fig = volume_figure(series)
+    flagged = [t for t in fig.data if t.name == "Flagged drop"]
+    assert len(flagged) == 1 and list(flagged[0].y) == [40]
