@@ -179,10 +179,9 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
             # DELETE reports how many rows it removed: the records this file replaces.
             replaced = con.execute(
                 """
-                DELETE FROM record r
-                WHERE r.site_code IN (SELECT DISTINCT site_code FROM checked_records)
-                  AND EXISTS (SELECT 1 FROM checked_records c
-                              WHERE c.site_code = r.site_code AND c.accession_number = r.accession_number)
+                DELETE FROM record WHERE rowid IN (
+                    SELECT r.rowid FROM record r JOIN checked_records c ON c.record_key = r.record_key
+                    WHERE c.site_code = r.site_code AND c.accession_number = r.accession_number)
                 """
             ).fetchall()[0][0]
             _insert_records(con, sid)
@@ -306,7 +305,8 @@ _RECORDS_SQL = f"""
            nullif(trim(t.snomed_code), '') AS snomed_code,
            l.local_code AS local_code,
            n.modality, n.body_area, n.test_group,
-           date_trunc('month', t.d_test_date)::DATE AS activity_month
+           date_trunc('month', t.d_test_date)::DATE AS activity_month,
+           md5_number_lower(trim(t.site_code) || '|' || trim(t.accession_number)) AS record_key
     FROM typed t
     ANTI JOIN rejected_lines USING (line)
     LEFT JOIN ref_nicip national ON national.nicip_code = upper(trim(t.nicip_code))

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS record (
     modality              VARCHAR,             -- derived from NICIP (ref_nicip)
     body_area             VARCHAR,
     test_group            VARCHAR,             -- GP-direct-access cancer test group, if any
-    activity_month        DATE NOT NULL        -- first day of the test date's month
+    activity_month        DATE NOT NULL,       -- first day of the test date's month
+    record_key            UBIGINT              -- md5_number_lower(site_code || '|' || accession_number):
+                                               -- finds an earlier version with one integer column scan
 );
 
 -- Every rejection and warning.

@@ -133,6 +133,9 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a store made by an older version up to the current schema (tables only ever added)."""
     con.execute(_SCHEMA_SQL.read_text())
+    con.execute("ALTER TABLE record ADD COLUMN IF NOT EXISTS record_key UBIGINT")
+    con.execute("UPDATE record SET record_key = md5_number_lower(site_code || '|' || accession_number) "
+                "WHERE record_key IS NULL")
     has_timetable = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'").fetchall()[0][0]
     if not has_timetable:
