@@ -330,17 +330,33 @@ def cmd_quarantine_purge(args) -> int:
 
 # --- export ------------------------------------------------------------------------------------
 
-def cmd_export(args) -> int:
-    from queries import exports
-    from queries.connection import NoStoreError, get_snapshot
+def _scope(args):
+    """Whose view a command produces: `--user NAME` (a registered user's scope) or, by default, the
+    machine's operator, who is the central team (they can read the store file anyway)."""
+    from queries import users
     from queries.scope import CENTRAL
 
+    if not getattr(args, "user", None):
+        return CENTRAL
+    user = users.load().get(args.user)
+    if user is None:
+        raise UsageError(f"there is no registered user {args.user!r} (see `did users list`)")
+    return user.scope()
+
+
+def cmd_export(args) -> int:
+    from queries import audit, exports
+    from queries.connection import NoStoreError, get_snapshot
+
     export = exports.registry()[args.export_name]
+    scope = _scope(args)
     try:
         snap = get_snapshot(_store_dir(args))
     except NoStoreError as exc:
         raise UsageError(str(exc)) from None
-    frame = export.build(snap, CENTRAL, args)
+    frame = export.build(snap, scope, args)
+    audit.record(scope, f"export {args.export_name}", rows=frame.height,
+                 args={k: v for k, v in vars(args).items() if k not in ("func",) and v is not None})
     out = Path(args.out) if args.out else Path(f"{args.export_name}.{args.format}")
     exports.write(frame, out, args.format)
     _say(f"wrote {frame.height:,} rows to {out}")
@@ -350,19 +366,19 @@ def cmd_export(args) -> int:
 def cmd_report(args) -> int:
     from queries import audit, reports
     from queries.connection import NoStoreError, get_snapshot
-    from queries.scope import CENTRAL
 
     report = reports.registry()[args.report_name]
+    scope = _scope(args)
     try:
         snap = get_snapshot(_store_dir(args))
     except NoStoreError as exc:
         raise UsageError(str(exc)) from None
-    output = report.build(snap, CENTRAL, args)
+    output = report.build(snap, scope, args)
     stem = args.report_name + "_" + "_".join(str(v) for k, v in sorted(vars(args).items())
                                              if k in ("period", "year") and v)
     written = reports.write(output, Path(args.out), stem, xlsx=not args.no_xlsx)
     if report.audited:
-        audit.record(CENTRAL, f"report {args.report_name}", files=[str(p) for p in written],
+        audit.record(scope, f"report {args.report_name}", files=[str(p) for p in written],
                      rows={k: v.height for k, v in output.tables.items()})
     _say(f"wrote {', '.join(p.name for p in written)} to {args.out}")
     return EXIT_OK
@@ -494,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
         e = exsub.add_parser(export.name, help=export.help)
         export.add_arguments(e)
         e.add_argument("--format", choices=("csv", "parquet"), default="csv")
+        e.add_argument("--user", help="produce it as this registered user sees it (default: central)")
         e.add_argument("--out", help="output file (default: NAME.FORMAT in the current folder)")
         e.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         e.set_defaults(func=cmd_export)
@@ -507,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         report.add_arguments(e)
         e.add_argument("--out", required=True, help="output folder")
         e.add_argument("--no-xlsx", action="store_true", help="CSV and notes only")
+        e.add_argument("--user", help="produce it as this registered user sees it (default: central)")
         e.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         e.set_defaults(func=cmd_report)
 
@@ -536,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except StoreError as exc:
         print(f"did: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PermissionError as exc:  # queries.scope.ScopeError: outside the user's scope
+        print(f"did: refused: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FileError as exc:
         print(f"did: error: {exc.message}", file=sys.stderr)
