@@ -53,7 +53,7 @@ def summarise_histogram(
     by = list(by)
     grouped = (
         hist.filter(pl.col(count) > 0)
-        .group_by([*by, days]).agg(pl.col(count).sum().alias("_n"))
+        .group_by([*by, days]).agg(pl.col(count).sum().cast(pl.Int64).alias("_n"))
         .sort([*by, days])
     )
     grouped = grouped.with_columns(
