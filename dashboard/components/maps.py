@@ -1,4 +1,5 @@
-"""Choropleth maps from the shipped boundaries: GeoPandas -> GeoJSON -> Plotly, no tile server.
+"""Choropleth maps from the shipped boundaries: GeoPandas -> GeoJSON -> Plotly, no tile server
+and nothing fetched from the internet (see `choropleth_figure` for why not a geo subplot).
 
 The polygons (ingest.geography, EPSG:4326) are simplified once per level for the browser (about
 250 m tolerance, coordinates to 1e-4 degrees, invisible at England scale) and cached for the life of the process. Areas are
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 
 import plotly.graph_objects as go
 import polars as pl
 import shapely
+from plotly.colors import sample_colorscale
 
 from dashboard.components.charts import NHS_TEXT
 from ingest.geography import ICB_CAPTION, boundaries
@@ -44,46 +47,77 @@ def caption(level: str) -> str:
     return base + ICB_CAPTION
 
 
+def _rings(geometry: dict) -> tuple[list, list]:
+    """x (longitude) and y (latitude) of every outer ring of a (Multi)Polygon, rings separated by None."""
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    xs: list = []
+    ys: list = []
+    for polygon in polygons:
+        ring = polygon[0]
+        xs.extend([p[0] for p in ring] + [None])
+        ys.extend([p[1] for p in ring] + [None])
+    return xs, ys
+
+
+@functools.lru_cache(maxsize=3)
+def _outlines(level: str) -> dict[str, tuple[str, list, list, tuple[float, float]]]:
+    """code -> (name, xs, ys, label point) for the level, from the cached GeoJSON."""
+    frame = boundaries(level)
+    points = {c: (p.x, p.y) for c, p in zip(frame["code"], frame.geometry.representative_point(), strict=True)}
+    out = {}
+    for feature in geojson(level)["features"]:
+        code = feature["properties"]["code"]
+        out[code] = (feature["properties"]["name"], *_rings(feature["geometry"]), points[code])
+    return out
+
+
 def choropleth_figure(level: str, rates: pl.DataFrame, england: float | None, unit: str,
                       selected: str | None = None) -> go.Figure:
     """Each area coloured by its standardised rate on a diverging scale centred on England's rate;
     areas with no rate (suppressed, too few events, or outside the user's scope) in grey.
 
-    Trace 0 draws the polygons without a rate in grey; trace 1 those with one (customdata[0] = code).
+    Drawn as filled polygons on plain axes (one trace per area, longitude/latitude with the
+    aspect of 53 degrees north), not as a Plotly geo subplot: a geo subplot fetches a world
+    topojson from cdn.plot.ly even with every base layer off, and draws nothing offline. The
+    last trace holds one marker per area with a rate (customdata[0] = code) for clicking, hover
+    and the colour bar.
     """
-    gj = geojson(level)
-    codes = area_codes(level)
-    shown = rates.filter(pl.col("dsr").is_not_null() & pl.col("code").is_in(codes))
-    with_rate = set(shown["code"].to_list())
-    # Only the polygons without a rate go into the grey trace, so no polygon is sent twice.
-    grey = [f for f in gj["features"] if f["properties"]["code"] not in with_rate]
+    outlines = _outlines(level)
+    shown = rates.filter(pl.col("dsr").is_not_null() & pl.col("code").is_in(list(outlines)))
+    values = dict(zip(shown["code"].to_list(), shown["dsr"].to_list(), strict=True))
+    centre = england if england is not None else (sum(values.values()) / len(values) if values else 0.0)
+    spread = max([abs(v - centre) for v in values.values()] or [1.0]) or 1.0
+    low, high = centre - spread, centre + spread
     fig = go.Figure()
-    fig.add_trace(go.Choropleth(
-        geojson={"type": "FeatureCollection", "features": grey}, featureidkey="properties.code",
-        locations=[f["properties"]["code"] for f in grey], z=[0] * len(grey),
-        colorscale=[[0, NO_DATA], [1, NO_DATA]], showscale=False, marker_line_color=BORDER,
-        marker_line_width=0.5, hoverinfo="skip", name="no rate",
+    for code, (name, xs, ys, _) in outlines.items():
+        value = values.get(code)
+        colour = NO_DATA if value is None else sample_colorscale(DIVERGING, [(value - low) / (high - low)])[0]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name,
+            line={"color": NHS_TEXT if code == selected else BORDER, "width": 2.5 if code == selected else 0.6},
+            hoveron="fills", hoverinfo="text",
+            text=name if value is None else f"{name}: {value:.2f}", showlegend=False,
+        ))
+    info = {r["code"]: r for r in shown.iter_rows(named=True)}
+    codes = list(info)
+    fig.add_trace(go.Scatter(
+        x=[outlines[c][3][0] for c in codes], y=[outlines[c][3][1] for c in codes], mode="markers",
+        marker={"size": 7, "color": [info[c]["dsr"] for c in codes], "colorscale": DIVERGING, "cmin": low,
+                "cmax": high, "line": {"color": BORDER, "width": 0.5},
+                "colorbar": {"title": {"text": "rate"}, "thickness": 12, "len": 0.6}},
+        customdata=[(c, info[c]["name"], info[c]["dsr_lower"], info[c]["dsr_upper"], info[c]["compared"])
+                    for c in codes],
+        hovertemplate="%{customdata[1]}<br>%{marker.color:.2f} (95% CI %{customdata[2]:.2f}–"
+                      "%{customdata[3]:.2f})<br>%{customdata[4]} than England<extra></extra>",
+        showlegend=False, name="areas",
     ))
-    values = shown["dsr"].to_list()
-    spread = max([abs(v - england) for v in values] or [1.0]) if england is not None else None
-    line_widths = [2.5 if c == selected else 0.5 for c in shown["code"].to_list()]
-    fig.add_trace(go.Choropleth(
-        geojson=gj, featureidkey="properties.code", locations=shown["code"].to_list(), z=values,
-        colorscale=DIVERGING, zmid=england,
-        zmin=(england - spread) if spread else None, zmax=(england + spread) if spread else None,
-        marker_line_color=[NHS_TEXT if c == selected else BORDER for c in shown["code"].to_list()],
-        marker_line_width=line_widths,
-        customdata=list(zip(shown["code"].to_list(), shown["name"].to_list(), shown["dsr_lower"].to_list(),
-                            shown["dsr_upper"].to_list(), shown["compared"].to_list(), strict=True)),
-        hovertemplate="%{customdata[1]}<br>%{z:.2f} (95% CI %{customdata[2]:.2f}–%{customdata[3]:.2f})"
-                      "<br>%{customdata[4]} than England<extra></extra>",
-        colorbar={"title": {"text": "rate"}, "thickness": 12, "len": 0.6},
-        name="rate",
-    ))
-    fig.update_geos(fitbounds="locations", visible=False)
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=620, dragmode=False,
-                      font={"family": "Arial, sans-serif", "color": NHS_TEXT},
-                      title=None, clickmode="event+select")
+    axis = {"visible": False, "fixedrange": True}
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=620, dragmode=False, template="plotly_white",
+        font={"family": "Arial, sans-serif", "color": NHS_TEXT}, clickmode="event+select",
+        xaxis=axis, yaxis={**axis, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(53))},
+        plot_bgcolor="white", hovermode="closest",
+    )
     return fig
 
 
@@ -105,7 +139,7 @@ def selected_code(event, figure: go.Figure) -> str | None:
             return location
         curve, index = point.get("curve_number"), point.get("point_index")
         if curve is not None and index is not None and curve < len(figure.data):
-            locations = figure.data[curve].locations
-            if locations is not None and index < len(locations):
-                return locations[index]
+            custom = figure.data[curve].customdata
+            if custom is not None and index < len(custom):
+                return custom[index][0]
     return None

@@ -88,7 +88,7 @@ def ranked_areas_figure(rates: pl.DataFrame, england: float | None, unit: str,
     colours = [COMPARED_COLOURS.get(c, COMPARED_COLOURS[None]) for c in shown["compared"].to_list()]
     widths = [2 if code == selected else 0 for code in shown["code"].to_list()]
     fig = go.Figure(go.Bar(
-        y=shown["name"].to_list(), x=shown["dsr"].to_list(), orientation="h",
+        y=[short_name(n) for n in shown["name"].to_list()], x=shown["dsr"].to_list(), orientation="h",
         marker={"color": colours, "line": {"color": NHS_TEXT, "width": widths}},
         error_x=_errors(shown, "dsr", "dsr_lower", "dsr_upper"),
         customdata=list(zip(shown["code"].to_list(), shown["dsr_lower"].to_list(), shown["dsr_upper"].to_list(),
@@ -103,6 +103,13 @@ def ranked_areas_figure(rates: pl.DataFrame, england: float | None, unit: str,
                    xaxis={"title": f"Age-sex standardised rate, {unit}", "gridcolor": NHS_GRID,
                           "rangemode": "tozero"},
                    yaxis={"title": None, "automargin": True, "tickfont": {"size": 10}})
+
+
+def short_name(name: str) -> str:
+    """An area name short enough for an axis label: 'NHS Greater Manchester ICB - 14L' -> 'Greater
+    Manchester 14L', 'NHS Kent and Medway Integrated Care Board' -> 'Kent and Medway'."""
+    text = name.removeprefix("NHS ").replace(" Integrated Care Board", "").replace(" ICB - ", " ")
+    return text.removesuffix(" ICB")
 
 
 def flows_bar_figure(frame: pl.DataFrame, label: str, *, stack: str | None = None, top: int = 15) -> go.Figure:

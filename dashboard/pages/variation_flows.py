@@ -38,10 +38,9 @@ if view == "area":
     st.caption(f"**{filters.describe()}**: examinations of patients registered with a practice in "
                f"**{area_label}**, by the provider that imaged them; shares with 95% Wilson intervals.")
     st.metric("Providers", fmt.count(shares.height))
-    left, right = st.columns(2)
-    left.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
-                      config={"displaylogo": False})
-    right.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config={"displaylogo": False})
+    st.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
+                    config={"displaylogo": False})
+    st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config={"displaylogo": False})
     st.dataframe(shares, hide_index=True, placeholder="*",
                  column_config={"share": st.column_config.NumberColumn("Share", format="percent"),
                                 "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
@@ -65,9 +64,8 @@ else:
     origins = cached.provider_origins(snap, snap.version, scope, filters, provider)
     st.caption(f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
                "registered practice; shares with 95% Wilson intervals.")
-    left, right = st.columns(2)
-    left.plotly_chart(charts.flows_bar_figure(origins, "name"), config={"displaylogo": False})
-    right.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config={"displaylogo": False})
+    st.plotly_chart(charts.flows_bar_figure(origins, "name"), config={"displaylogo": False})
+    st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config={"displaylogo": False})
     st.dataframe(origins, hide_index=True, placeholder="*",
                  column_config={"share": st.column_config.NumberColumn("Share", format="percent"),
                                 "share_lower": st.column_config.NumberColumn("Lower", format="percent"),

@@ -51,7 +51,7 @@ st.caption(f"**{filters.describe()}**: {RATE_UNIT}, directly age-sex standardise
 
 # --- Map and ranking --------------------------------------------------------------------------
 selected = st.query_params.get("area")
-map_column, bar_column = st.columns([3, 2])
+map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected)
 event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
                                 config={"displaylogo": False, "scrollZoom": False})

@@ -106,12 +106,14 @@ def test_choropleth_draws_every_area_and_centres_on_england(synthetic_store):
     rates = area_rates(snap, CENTRAL, filters, "sub_icb")
     england = england_dsr(snap, filters)
     fig = maps.choropleth_figure("sub_icb", rates, england, "unit", selected="01K")
-    drawn = len(fig.data[0].locations) + len(fig.data[1].locations)
-    assert drawn == len(maps.area_codes("sub_icb")) == 106
-    assert fig.data[1].zmid == pytest.approx(england)
-    assert fig.layout.geo.fitbounds == "locations"
-    event = {"selection": {"points": [{"curve_number": 1, "point_index": 0}]}}
-    assert maps.selected_code(event, fig) == fig.data[1].locations[0]
+    polygons, markers = fig.data[:-1], fig.data[-1]
+    assert len(polygons) == len(maps.area_codes("sub_icb")) == 106
+    assert all(p.fill == "toself" for p in polygons)
+    assert len(markers.customdata) == rates["dsr"].drop_nulls().len()
+    # the colour scale is centred on England: as far below it as the furthest area is above
+    assert (markers.marker.cmin + markers.marker.cmax) / 2 == pytest.approx(england)
+    event = {"selection": {"points": [{"curve_number": len(fig.data) - 1, "point_index": 0}]}}
+    assert maps.selected_code(event, fig) == markers.customdata[0][0]
 
 
 def test_chart_builders(synthetic_store):
