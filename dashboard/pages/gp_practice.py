@@ -32,6 +32,7 @@ wanted = (st.query_params.get("practice") or scope.practice or "").strip().upper
 if wanted and wanted not in names:
     st.warning(f"Practice {wanted} is not one you can open here: either it is not in the practice map or "
                "your role sees it only inside the benchmark.", icon=":material/lock:")
+    wanted = scope.practice or ""
 left, right = st.columns([3, 2])
 code = left.selectbox("Practice (type a code or part of the name)", codes,
                       index=codes.index(wanted) if wanted in names else None,

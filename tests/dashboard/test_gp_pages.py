@@ -1,0 +1,184 @@
+"""The GP benchmarking pages in AppTest over the shared synthetic store: deep links, selection,
+the download being the export, scope; and the figure builders directly."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.testing.v1 import AppTest
+
+from dashboard.components import gp_charts
+from queries import gp_benchmark as gb
+from queries import gp_practice
+from queries.connection import get_snapshot
+from queries.exports import registry, to_csv_bytes
+from queries.scope import CENTRAL, Scope
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def store(synthetic_store):
+    return synthetic_store[0]
+
+
+@pytest.fixture(scope="module")
+def snap(store):
+    return get_snapshot(store)
+
+
+@pytest.fixture(scope="module")
+def busiest(snap):
+    """The benchmarked practice with the most GP direct-access examinations."""
+    table = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap)).table
+    return table.sort("numerator", descending=True).row(0, named=True)
+
+
+def open_page(store, monkeypatch, page: str, params: dict[str, str], scope: Scope = CENTRAL) -> AppTest:
+    monkeypatch.setenv("DID_STORE_DIR", str(store))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["scope"] = scope
+    at.run()
+    at.switch_page(page)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def frame(at: AppTest) -> pl.DataFrame:
+    """The page's one table, as polars."""
+    assert len(at.dataframe) == 1
+    return pl.from_pandas(at.dataframe[0].value)
+
+
+def export_args(**given) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    registry()["gp-benchmark"].add_arguments(parser)
+    argv = []
+    for name, value in given.items():
+        argv += [f"--{name.replace('_', '-')}", value]
+    return parser.parse_args(argv)
+
+
+def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, busiest, monkeypatch):
+    at = open_page(store, monkeypatch, "pages/gp_measure.py",
+                   {"measure": "gpda_chest_xray", "level": "icb", "area": busiest["icb_code"]})
+    exported = registry()["gp-benchmark"].build(snap, CENTRAL, export_args(measure="gpda_chest_xray",
+                                                                            icb=busiest["icb_code"]))
+    shown = frame(at).drop("verdict")
+    assert shown.height == exported.height > 0
+    assert shown["practice_code"].to_list() == exported["practice_code"].to_list()
+    assert shown["numerator"].to_list() == exported["numerator"].to_list()
+    assert shown["funnel_value"].to_list() == pytest.approx(exported["funnel_value"].to_list(), nan_ok=True)
+    button = at.get("download_button")[0]
+    period = gb.default_period(snap)
+    name = f"gp-benchmark-gpda_chest_xray-{period[0]:%Y-%m}-{period[1]:%Y-%m}.csv"
+    # The media file id is a hash of the bytes: the same id means the same CSV as the export.
+    assert Path(button.proto.url).stem == _calculate_file_id(to_csv_bytes(exported), "text/csv", name)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Practices shown"] == f"{exported.height:,}"
+    text = " ".join(m.value for m in at.markdown)
+    assert "prompt to look, not a verdict" in text and "Why it matters" in text
+
+
+def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, monkeypatch):
+    at = open_page(store, monkeypatch, "pages/gp_measure.py",
+                   {"measure": "gpda_all", "level": "pcn", "area": busiest["pcn_code"]})
+    at.selectbox(key="gp_practice_pick").select(busiest["practice_code"]).run()
+    assert not at.exception
+    assert busiest["practice_code"] in str(at.query_params["practice"])
+    assert any(busiest["practice_name"] in m.value for m in at.markdown)
+    links = at.get("page_link")
+    assert any(busiest["practice_code"] in str(link.proto) for link in links)
+
+
+def test_measure_page_peer_group_and_overdispersion_controls(store, busiest, monkeypatch):
+    at = open_page(store, monkeypatch, "pages/gp_measure.py",
+                   {"measure": "gpda_all", "imd": "1,2", "od": "none"})
+    shown = frame(at)
+    assert shown["imd_quintile"].is_in([1, 2]).all()
+    assert at.selectbox(key="gp_method").value == "none"
+
+
+def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeypatch):
+    at = open_page(store, monkeypatch, "pages/gp_practice.py", {"practice": busiest["practice_code"]})
+    assert at.subheader[0].value == busiest["practice_name"].title()
+    shown = frame(at)
+    profile = gp_practice.practice_profile(snap, CENTRAL, busiest["practice_code"], *gb.default_period(snap))
+    assert shown["numerator"].to_list() == profile["numerator"].to_list()
+    assert shown["comparison"].fill_null("").to_list() == profile["comparison"].fill_null("").to_list()
+    assert len(at.get("plotly_chart")) == 2  # spine and trend
+    text = " ".join(m.value for m in at.markdown)
+    assert "Reading the spine chart" in text and "Reading the trend" in text
+    assert "PCN's registered patients by single year of age and sex" in " ".join(c.value for c in at.caption)
+
+
+def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch):
+    at = open_page(store, monkeypatch, "pages/gp_practice.py", {})
+    assert any("Pick a practice" in i.value for i in at.info)
+    at.selectbox(key="gp_practice").select(busiest["practice_code"]).run()
+    assert not at.exception
+    assert busiest["practice_code"] in str(at.query_params["practice"])
+    at.radio(key="gp_trend_level").set_value("icb").run()
+    assert not at.exception
+
+
+def test_practice_page_small_practice_is_not_benchmarked(store, snap, monkeypatch):
+    small = snap.query("SELECT practice_code FROM ref_practice WHERE list_size < 750 ORDER BY 1 LIMIT 1")
+    at = open_page(store, monkeypatch, "pages/gp_practice.py", {"practice": small["practice_code"][0]})
+    assert any("fewer than 750" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_gp_user_sees_its_own_practice_and_not_others(store, snap, busiest, monkeypatch):
+    scope = Scope("gp", practice=busiest["practice_code"])
+    at = open_page(store, monkeypatch, "pages/gp_practice.py", {}, scope)
+    assert at.subheader[0].value == busiest["practice_name"].title()
+    assert any("rounded to the nearest 5" in c.value for c in at.caption)
+    other = snap.query("SELECT practice_code FROM ref_practice WHERE practice_code <> $c LIMIT 1",
+                       {"c": busiest["practice_code"]})["practice_code"][0]
+    at = open_page(store, monkeypatch, "pages/gp_practice.py", {"practice": other}, scope)
+    assert any("your role sees it only inside the benchmark" in w.value for w in at.warning)
+    assert at.subheader[0].value == busiest["practice_name"].title()
+
+
+# --- figure builders ---------------------------------------------------------------------------
+
+def test_funnel_figure_carries_practice_codes_and_words(snap, busiest):
+    bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap), gb.Area("icb", busiest["icb_code"]))
+    fig = gp_charts.funnel_figure(bench.table, bench.curves, bench.target, x_title="x", y_title="y",
+                                  highlight=busiest["practice_code"])
+    assert isinstance(fig, go.Figure)
+    names = [t.name for t in fig.data]
+    assert "99.8% limits" in names and "95% limits" in names and "Selected practice" in names
+    codes = {c for t in fig.data if t.mode == "markers" for c in (t.customdata or ())}
+    assert busiest["practice_code"] in codes
+    assert all(t.name in {w for w, _, _ in gp_charts.VERDICTS.values()} | {gp_charts.SUPPRESSED[0]}
+               for t in fig.data if t.mode == "markers")
+
+
+def test_clicked_practice_reads_plotly_selection_events():
+    assert gp_charts.clicked_practice({"selection": {"points": [{"customdata": "A81001", "x": 1}]}}) == "A81001"
+    assert gp_charts.clicked_practice({"selection": {"points": [{"customdata": ["B82007"]}]}}) == "B82007"
+    assert gp_charts.clicked_practice({"selection": {"points": []}}) is None
+    assert gp_charts.clicked_practice(None) is None
+
+
+def test_spine_and_trend_figures(snap, busiest):
+    period = gb.default_period(snap)
+    profile = gp_practice.practice_profile(snap, CENTRAL, busiest["practice_code"], *period)
+    fig = gp_charts.spine_figure(profile)
+    assert list(fig.layout.yaxis.categoryarray) == profile.reverse()["short_title"].to_list()
+    markers = [t for t in fig.data if t.mode == "markers"]
+    assert all(0 <= t.x[0] <= 1 for t in markers)
+    series, deciles = gp_practice.practice_trend(snap, CENTRAL, "gpda_all", busiest["practice_code"], *period)
+    trend = gp_charts.trend_on_deciles_figure(series, deciles, name="This practice", y_title="per 1,000")
+    assert len(trend.data) == 10  # nine deciles and the practice
+    assert gp_charts.verdict_words("above 99.8%").startswith("Higher than expected")
+    assert gp_charts.verdict_words(None) == gp_charts.SUPPRESSED[0]
