@@ -207,8 +207,8 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
 def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
     """Per period: expected providers, providers included (an accepted file), and the percentage.
 
-    Takes `provider_months(...)` so the figures follow the same filters. Periods whose window
-    is still open count only providers that have sent something or are already due.
+    Takes `provider_months(...)` so the figures follow the same filters. While a period's window
+    is open its not-yet-due providers are counted as expected and not (yet) included.
     Columns: period, expected, included, coverage (0-1), missing, late, resubmitted, rejected.
     """
     return (
