@@ -279,27 +279,51 @@ def practice_structure(practices: pl.DataFrame, structures: pl.DataFrame) -> pl.
     return pl.concat([by_pcn.drop("pcn_code"), by_sub.drop("sub_icb_code")])
 
 
+_SHARES: dict[int, tuple[pl.DataFrame, pl.Series, pl.DataFrame, np.ndarray]] = {}
+
+
 def _share_matrix(structure: pl.DataFrame, practice_codes: pl.Series) -> tuple[pl.DataFrame, np.ndarray]:
     """(cells, shares): the age-sex cells (age_band, sex) and a practices x cells matrix of
-    shares, rows in `practice_codes` order (a practice with no structure has a row of zeros)."""
+    shares, rows in `practice_codes` order (a practice with no structure has a row of zeros).
+
+    The last result is remembered for the same structure frame and practices (one entry, so
+    nothing accumulates): the practice page standardises ten measures over the same inputs.
+    """
+    held = _SHARES.get(id(structure))
+    if held is not None and held[0] is structure and held[1].equals(practice_codes):
+        return held[2], held[3]
     cells = structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True)
     keyed = structure.join(cells.with_row_index("cell"), on=["age_band", "sex"])
     rows = pl.DataFrame({"practice_code": practice_codes}).with_row_index("row")
     keyed = keyed.join(rows, on="practice_code")
     shares = np.zeros((rows.height, cells.height))
     shares[keyed["row"].to_numpy(), keyed["cell"].to_numpy()] = keyed["share"].to_numpy()
+    _SHARES.clear()
+    _SHARES[id(structure)] = (structure, practice_codes, cells, shares)
     return cells, shares
+
+
+def _on_rows(rows: np.ndarray | None, fn, x: np.ndarray):
+    """fn(x) -> (lower, upper), evaluated on `rows` only (NaN elsewhere); all rows when None."""
+    if rows is None:
+        return fn(x)
+    lower, upper = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
+    lower[rows], upper[rows] = fn(x[rows])
+    return lower, upper
 
 
 def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFrame,
                   age_sex: pl.DataFrame, structure: pl.DataFrame, months: int,
-                  method: str = DEFAULT_METHOD) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
+                  method: str = DEFAULT_METHOD, limits_for: str | None = None,
+                  ) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
     """Every benchmarked practice in England for one measure: (table, England value, dispersion).
 
     counts: practice_code, numerator, denominator for this measure over the period; age_sex:
     age_band, sex, events (England); structure: practice_code, age_band, sex, share — each
     practice's approximated age-sex structure (`practice_structure`). Pure, so the golden
-    tests can feed it hand-made frames.
+    tests can feed it hand-made frames. `limits_for`: work out funnel limits and verdicts for
+    that one practice only (the practice page needs everyone's values but only its own verdict;
+    the limits are the costly part).
     """
     frame = (
         practices.filter(pl.col("list_size") >= MIN_LIST_SIZE)
@@ -307,6 +331,7 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         .with_columns(pl.col("numerator").fill_null(0), pl.col("denominator").fill_null(0))
     )
     o = frame["numerator"].to_numpy().astype(float)
+    rows = None if limits_for is None else (frame["practice_code"] == limits_for).to_numpy()
     level95, level998 = funnel.LEVELS
     if measure.is_ratio:
         n = frame["denominator"].to_numpy().astype(float)
@@ -320,7 +345,8 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         judged = n >= MIN_EVENTS
         dispersion = funnel.estimate_dispersion(y[judged], p0, s[judged])
         x = n
-        limits = {(lvl, False): funnel.binomial_limits(n, p0, lvl) for lvl in funnel.LEVELS}
+        limits = {(lvl, False): _on_rows(rows, lambda x, lvl=lvl: funnel.binomial_limits(x, p0, lvl), n)
+                  for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
         limits = {k: (lo * 100, hi * 100) for k, (lo, hi) in limits.items()}
@@ -347,7 +373,8 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         judged = np.ones(o.shape, dtype=bool)
         dispersion = funnel.estimate_dispersion(y, 1.0, s)
         x = expected
-        limits = {(lvl, False): funnel.poisson_limits(expected, lvl) for lvl in funnel.LEVELS}
+        limits = {(lvl, False): _on_rows(rows, lambda x, lvl=lvl: funnel.poisson_limits(x, lvl), expected)
+                  for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
         limits = {k: (lo * target, hi * target) for k, (lo, hi) in limits.items()}

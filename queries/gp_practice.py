@@ -48,7 +48,7 @@ def practice_profile(snap: Snapshot, scope: Scope, practice_code: str, start: da
         table, target, _ = gb.compute_table(
             m, inputs.practices, inputs.counts.filter(pl.col("measure_id") == m.id),
             inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
-            inputs.structure, months, method)
+            inputs.structure, months, method, limits_for=practice_code)
         mine = table.filter(pl.col("practice_code") == practice_code).row(0, named=True)
         comparators = {r["level"]: r for r in gb.area_values(table, m, target, practice).iter_rows(named=True)}
         spread = table["funnel_value"].drop_nulls()
