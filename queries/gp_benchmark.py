@@ -118,7 +118,11 @@ def get_measure(measure_id: str) -> Measure:
 
 
 def months_available(snap: Snapshot) -> list[date]:
-    """Activity months present in the GP benchmarking rollup, oldest first."""
+    """Activity months present in the GP benchmarking rollup, oldest first (none when the
+    snapshot was published before the rollup existed: it appears at the next publish)."""
+    built = snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'rollup_gp_measure'")
+    if not built["n"][0]:
+        return []
     df = snap.query("SELECT DISTINCT activity_month FROM rollup_gp_measure ORDER BY 1")
     return df["activity_month"].to_list()
 
