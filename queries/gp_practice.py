@@ -96,8 +96,9 @@ def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code:
                    end: date, level: str = "practice") -> tuple[pl.DataFrame, pl.DataFrame]:
     """(series, deciles) for the trend chart, by month, at `level` (practice, pcn, sub_icb, icb).
 
-    series: activity_month, org_code, numerator, value — the practice (or its PCN / sub-ICB /
-    ICB) month by month, crude (not standardised: deciles compare like with like). deciles:
+    series: activity_month, org_code, numerator, value, percentile_rank (among England's
+    organisations at that level that month) — the practice (or its PCN / sub-ICB / ICB) month
+    by month, crude (not standardised: deciles compare like with like). deciles:
     activity_month, percentile (10..90), value — across every organisation at that level in
     England (queries.deciles). Rate measures are annualised (a month's events x 12 per list).
     """
@@ -105,6 +106,7 @@ def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code:
     m = gb.get_measure(measure_id)
     values = dec.values_by_level(monthly_values(snap, measure_id, start, end), level, m.multiplier)
     org = practice[dec.LEVEL_COLUMNS[level]]
-    series = values.filter(pl.col("org_code") == org).select("activity_month", "org_code", "numerator", "value")
-    series = protect(series, scope, counts=["numerator"], derived={"numerator": ["value"]})
+    series = (dec.percentile_rank(values).filter(pl.col("org_code") == org)
+              .select("activity_month", "org_code", "numerator", "value", "percentile_rank"))
+    series = protect(series, scope, counts=["numerator"], derived={"numerator": ["value", "percentile_rank"]})
     return series, dec.deciles(values)

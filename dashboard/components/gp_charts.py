@@ -164,7 +164,8 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
     fig.add_trace(go.Scatter(
         x=part["activity_month"].to_list(), y=part["value"].to_list(), mode="lines+markers", name=name,
         line={"color": "#D55E00", "width": 3}, marker={"size": 7, "symbol": "diamond"},
-        hovertemplate="%{x|%b %Y}: %{y:.2f}<extra>" + name + "</extra>"))
+        customdata=part["percentile_rank"].to_list() if "percentile_rank" in part.columns else None,
+        hovertemplate="%{x|%b %Y}: %{y:.2f} (percentile %{customdata:.0f})<extra>" + name + "</extra>"))
     fig = _layout(fig, None, y_title)
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
     fig.update_layout(hovermode="x unified")

@@ -206,6 +206,7 @@ def test_trend_series_and_deciles(snap, period):
     months = gb.count_months(*period)
     assert series.height == months and (series["org_code"] == row["pcn_code"]).all()
     assert deciles.height == months * 9
+    assert series["percentile_rank"].is_between(0, 100).all()
     whole = series["numerator"].sum()
     assert whole == gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("pcn", row["pcn_code"])
                                  ).table["numerator"].sum()
