@@ -88,7 +88,7 @@ if not scope.is_central:
 
 # --- Funnel -----------------------------------------------------------------------------------
 st.subheader("Funnel plot")
-highlight = st.query_params.get("practice")
+highlight = st.query_params.get("practice") or scope.practice  # a GP sees its own practice marked
 x_title, y_title = text.funnel_axes(measure)
 figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
 chart, words = st.columns([3, 2])
