@@ -12,7 +12,7 @@ Real DID records identify patients, so every demo, test and benchmark runs on th
 - `sites.csv` — site_code, provider_code, site_name, provider_name, provider_type ('NHS trust' |
   'Independent sector'), synthetic (true for every site: no real ODS site file is used),
   latitude, longitude.
-- `equipment.csv` — site_code, modality ('CT' | 'MRI'), scanners, scheduled_hours_per_week (for
+- `equipment.csv` — site_code, modality (`CT` | `MRI`), scanners, scheduled_hours_per_week, synthetic (for
   all that site's scanners of the modality). About 570 CT and 490 MRI in England at any scale.
 
 `clean=True` plants nothing: every file is sent on time and every record passes every DIDS

@@ -146,7 +146,10 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
         if t < n_trust and ns >= 4:
             acute[1] = True
         scanners = {}
-        for mod, k, hours in (("CT", ct[t], (60, 84)), ("MR", mr[t], (50, 70))):
+        # Scheduled hours per scanner per week (E): England's ~4.6 M MRI a year on ~490 scanners
+        # is ~26 a day each at ~30 min, i.e. 80-100 h a week; CT outside the acute site 70-90 h,
+        # the acute site's CT runs round the clock.
+        for mod, k, hours in (("CT", ct[t], (70, 91)), ("MR", mr[t], (80, 101))):
             holders = min(ns, max(1, int(np.ceil(k / (2 if mod == "CT" else 2.5)))))
             if t >= n_trust:
                 holders = min(ns, k)
@@ -158,7 +161,8 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
                 if per[i]:
                     h = 168 if (mod == "CT" and acute[i]) else int(rng.integers(*hours))
                     equip_rows.append(dict(site_code=codes[i], modality="MRI" if mod == "MR" else "CT",
-                                           scanners=int(per[i]), scheduled_hours_per_week=int(per[i] * h)))
+                                           scanners=int(per[i]), scheduled_hours_per_week=int(per[i] * h),
+                                           synthetic=True))
         for i in range(ns):
             jitter = rng.normal(0, 0.05, 2) if i else np.zeros(2)
             site_rows.append(dict(site_code=codes[i], provider_code=p["provider_code"],
