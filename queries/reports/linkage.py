@@ -69,7 +69,8 @@ def linkage_notes(snap: Snapshot, period: date, frame: pl.DataFrame, missing: in
         "",
         "## Method",
         "- Key: patient_pseudo_id, a keyed hash of the NHS number made when the file was loaded. No NHS "
-        "number, date of birth or postcode is held in the store (outside quarantine, which is not read).",
+        "number, date of birth or full postcode is held in the store (outside quarantine, which is not read), "
+        "and the postcode district is not in the extract.",
         f"- {missing} records of the period have no NHS number and so no pseudonymised id; they cannot be "
         "linked and are left out.",
         "- A record corrected in a later period is in that period's extract (with its newer values), not here.",
