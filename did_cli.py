@@ -354,7 +354,11 @@ def cmd_export(args) -> int:
         snap = get_snapshot(_store_dir(args))
     except NoStoreError as exc:
         raise UsageError(str(exc)) from None
-    frame = export.build(snap, scope, args)
+    try:
+        frame = export.build(snap, scope, args)
+    except PermissionError as exc:
+        audit.record(scope, f"refused export {args.export_name}", reason=str(exc))
+        raise
     audit.record(scope, f"export {args.export_name}", rows=frame.height,
                  args={k: v for k, v in vars(args).items() if k not in ("func",) and v is not None})
     out = Path(args.out) if args.out else Path(f"{args.export_name}.{args.format}")
@@ -373,7 +377,11 @@ def cmd_report(args) -> int:
         snap = get_snapshot(_store_dir(args))
     except NoStoreError as exc:
         raise UsageError(str(exc)) from None
-    output = report.build(snap, scope, args)
+    try:
+        output = report.build(snap, scope, args)
+    except PermissionError as exc:
+        audit.record(scope, f"refused report {args.report_name}", reason=str(exc))
+        raise
     stem = args.report_name + "_" + "_".join(str(v) for k, v in sorted(vars(args).items())
                                              if k in ("period", "year") and v)
     written = reports.write(output, Path(args.out), stem, xlsx=not args.no_xlsx)

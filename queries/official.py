@@ -41,11 +41,7 @@ from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.headline import GP_DIRECT_ACCESS, UNKNOWN_MODALITY, add_months, providers_submitting
-from queries.scope import Scope
-
-# A non-central scope used only to apply the publication's disclosure rule (no row filtering
-# depends on it): official tables are publication-safe whoever builds them.
-PUBLICATION = Scope("commissioner", icbs=frozenset({"ENGLAND"}), user="publication")
+from queries.scope import PUBLICATION, Scope  # PUBLICATION: official tables are publication-safe whoever builds them
 
 ENGLAND_CODE, ENGLAND = "E92000001", "England"  # ONS code for England: the total row
 NOT_KNOWN = "Not known"

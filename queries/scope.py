@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ROLES = ("central", "provider", "commissioner", "gp")
+# Not a user's role: the scope of a publication (official statistics), which anyone may read.
+PUBLIC = "public"
 
 
 class ScopeError(PermissionError):
@@ -36,7 +38,7 @@ class Scope:
     user: str = "local"
 
     def __post_init__(self) -> None:
-        if self.role not in ROLES:
+        if self.role not in (*ROLES, PUBLIC):
             raise ValueError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
         if self.role == "provider" and not self.providers:
             raise ValueError("a provider user needs at least one provider code")
@@ -68,9 +70,10 @@ class Scope:
         return sorted(self.providers) if self.role == "provider" else []
 
     def describe(self) -> str:
-        what = {"central": "all data", "provider": ", ".join(sorted(self.providers)),
+        what = {"central": "all data", "public": "published aggregates", "provider": ", ".join(sorted(self.providers)),
                 "commissioner": ", ".join(sorted(self.icbs | self.sub_icbs)), "gp": self.practice or ""}[self.role]
         return f"{self.role}: {what}"
 
 
 CENTRAL = Scope("central", user="system")
+PUBLICATION = Scope(PUBLIC, user="publication")  # disclosure-controlled, no detail of any provider

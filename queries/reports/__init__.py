@@ -74,7 +74,9 @@ def write(output: ReportOutput, out_dir: Path, stem: str, xlsx: bool = True) -> 
             for i, line in enumerate([output.title, "", *output.notes.splitlines()]):
                 sheet.write_string(i, 0, line)
             for name, table in output.tables.items():
-                neutralise_formulas(table).write_excel(wb, worksheet=name[:31], autofit=True)
+                # Autofit measures every cell: fine for statistics tables, minutes for a
+                # record-level extract.
+                neutralise_formulas(table).write_excel(wb, worksheet=name[:31], autofit=table.height <= 5_000)
         tmp.replace(path)
         written.append(path)
     output.files = written
