@@ -47,6 +47,13 @@ def caption(level: str) -> str:
     return base + ICB_CAPTION
 
 
+def not_drawn(level: str, rates: pl.DataFrame) -> list[str]:
+    """Names of areas in `rates` that have no polygon (a 2026 sub-ICB made since the 2023
+    boundaries, such as U2G6B from the Frimley split): in the ranking and table, not on the map."""
+    codes = set(area_codes(level))
+    return rates.filter(~pl.col("code").is_in(sorted(codes)))["name"].to_list()
+
+
 def _rings(geometry: dict) -> tuple[list, list]:
     """x (longitude) and y (latitude) of every outer ring of a (Multi)Polygon, rings separated by None."""
     polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
@@ -88,36 +95,42 @@ def choropleth_figure(level: str, rates: pl.DataFrame, england: float | None, un
     centre = england if england is not None else (sum(values.values()) / len(values) if values else 0.0)
     spread = max([abs(v - centre) for v in values.values()] or [1.0]) or 1.0
     low, high = centre - spread, centre + spread
-    fig = go.Figure()
+    # Traces as plain dicts and the figure built unvalidated: 107 validated go.Scatter objects
+    # cost most of a second; Streamlit validates the whole figure once anyway.
+    coded = [c for c in outlines if c in values]
+    palette = dict(zip(coded, sample_colorscale(DIVERGING, [(values[c] - low) / (high - low) for c in coded]),
+                       strict=True)) if coded else {}
+    data: list[dict] = []
     for code, (name, xs, ys, _) in outlines.items():
         value = values.get(code)
-        colour = NO_DATA if value is None else sample_colorscale(DIVERGING, [(value - low) / (high - low)])[0]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name,
-            line={"color": NHS_TEXT if code == selected else BORDER, "width": 2.5 if code == selected else 0.6},
-            hoveron="fills", hoverinfo="text",
-            text=name if value is None else f"{name}: {value:.2f}", showlegend=False,
-        ))
+        colour = palette.get(code, NO_DATA)
+        data.append({
+            "type": "scatter", "x": xs, "y": ys, "mode": "lines", "fill": "toself", "fillcolor": colour,
+            "name": name, "hoveron": "fills", "hoverinfo": "text", "showlegend": False,
+            "line": {"color": NHS_TEXT if code == selected else BORDER, "width": 2.5 if code == selected else 0.6},
+            "text": name if value is None else f"{name}: {value:.2f}",
+        })
     info = {r["code"]: r for r in shown.iter_rows(named=True)}
     codes = list(info)
-    fig.add_trace(go.Scatter(
-        x=[outlines[c][3][0] for c in codes], y=[outlines[c][3][1] for c in codes], mode="markers",
-        marker={"size": 7, "color": [info[c]["dsr"] for c in codes], "colorscale": DIVERGING, "cmin": low,
-                "cmax": high, "line": {"color": BORDER, "width": 0.5},
-                "colorbar": {"title": {"text": "rate"}, "thickness": 12, "len": 0.6}},
-        customdata=[(c, info[c]["name"], info[c]["dsr_lower"], info[c]["dsr_upper"], info[c]["compared"])
-                    for c in codes],
-        hovertemplate="%{customdata[1]}<br>%{marker.color:.2f} (95% CI %{customdata[2]:.2f}–"
-                      "%{customdata[3]:.2f})<br>%{customdata[4]} than England<extra></extra>",
-        showlegend=False, name="areas",
-    ))
+    data.append({
+        "type": "scatter", "x": [outlines[c][3][0] for c in codes], "y": [outlines[c][3][1] for c in codes],
+        "mode": "markers", "showlegend": False, "name": "areas",
+        "marker": {"size": 7, "color": [info[c]["dsr"] for c in codes], "colorscale": DIVERGING, "cmin": low,
+                   "cmax": high, "line": {"color": BORDER, "width": 0.5},
+                   "colorbar": {"title": {"text": "rate"}, "thickness": 12, "len": 0.6}},
+        "customdata": [(c, info[c]["name"], info[c]["dsr_lower"], info[c]["dsr_upper"], info[c]["compared"])
+                       for c in codes],
+        "hovertemplate": "%{customdata[1]}<br>%{marker.color:.2f} (95% CI %{customdata[2]:.2f}–"
+                         "%{customdata[3]:.2f})<br>%{customdata[4]} than England<extra></extra>",
+    })
     axis = {"visible": False, "fixedrange": True}
-    fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=620, dragmode=False, template="plotly_white",
-        font={"family": "Arial, sans-serif", "color": NHS_TEXT}, clickmode="event+select",
-        xaxis=axis, yaxis={**axis, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(53))},
-        plot_bgcolor="white", hovermode="closest",
-    )
+    layout = {
+        "margin": {"l": 0, "r": 0, "t": 10, "b": 0}, "height": 620, "dragmode": False,
+        "font": {"family": "Arial, sans-serif", "color": NHS_TEXT}, "clickmode": "event+select",
+        "xaxis": axis, "yaxis": {**axis, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(53))},
+        "plot_bgcolor": "white", "paper_bgcolor": "white", "hovermode": "closest",
+    }
+    fig = go.Figure({"data": data, "layout": layout}, _validate=False)
     return fig
 
 

@@ -55,7 +55,9 @@ map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected)
 event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
                                 config={"displaylogo": False, "scrollZoom": False})
-map_column.caption(maps.caption(level))
+missing = maps.not_drawn(level, rates)
+map_column.caption(maps.caption(level) + (f" Not on the map (no 2023 polygon): {', '.join(missing)}; "
+                                          "its rate is in the ranking and the table." if missing else ""))
 bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected),
                         config={"displaylogo": False})
 
