@@ -17,6 +17,11 @@ _CACHE = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
 
 
 @st.cache_data(**_CACHE)
+def has_rollups(_snap: Snapshot, version: str) -> bool:
+    return variation.has_rollups(_snap)
+
+
+@st.cache_data(**_CACHE)
 def activity_months(_snap: Snapshot, version: str) -> list[date]:
     return variation.activity_months(_snap)
 

@@ -119,6 +119,13 @@ def area_column(level: str) -> str:
 
 # --- periods ------------------------------------------------------------------------------------
 
+def has_rollups(snap: Snapshot) -> bool:
+    """Whether the snapshot was published with the variation rollups (older ones were not)."""
+    df = snap.query("SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() "
+                    "AND table_name = 'rollup_variation_area'")
+    return int(df["n"][0]) > 0
+
+
 def activity_months(snap: Snapshot) -> list[date]:
     """Activity months present in the variation rollup, oldest first."""
     df = snap.query("SELECT DISTINCT activity_month FROM rollup_variation_area ORDER BY 1")

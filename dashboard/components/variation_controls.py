@@ -56,6 +56,11 @@ def measure_options(modalities: list[str]) -> dict[str, str]:
 
 def filters_control(snap: Snapshot) -> Filters | None:
     """Measure, patient source and period, read from and written back to the URL."""
+    if not cached.has_rollups(snap, snap.version):
+        st.warning("This data snapshot was published before the variation tables existed. They are "
+                   "built at every publish: load a file or run `did demo --rebuild`, then reload.",
+                   icon=":material/update:")
+        st.stop()
     months = cached.activity_months(snap, snap.version)
     default = cached.default_period(snap, snap.version)
     if not months or default is None:
