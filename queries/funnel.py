@@ -23,6 +23,9 @@ for do not inflate the estimate), and phi = mean(z_w^2).
 - Additive random effects (the default, "NHS PHE method"): tau^2 = (I phi - (I - 1)) /
   (sum w_i - sum w_i^2 / sum w_i), w_i = 1 / s_i^2, or 0 when I phi <= I - 1; limits
   target +- z_p sqrt(s_i^2 + tau^2).
+As published, phi is not rescaled for the winsorising: under pure chance the winsorised phi is
+about 0.68, not 1 (10% clipped in each tail of a standard normal), so tau^2 stays 0 until the
+spread between units is well beyond chance — the adjustment widens limits conservatively.
 When there is no over-dispersion (phi <= 1 / tau^2 = 0) the unadjusted exact limits are used,
 and an adjusted limit is never narrower than the exact one (the normal approximation is poor
 for the small expected counts of a single practice's rarer tests; widening is the point of
