@@ -105,7 +105,7 @@ def test_no_export_or_report_holds_an_identifier(synthetic_store, identifiers, t
         for name, export in exports.registry().items():
             parser = argparse.ArgumentParser()
             export.add_arguments(parser)
-            argv = ["--measure", "gpda_chest_xray"] if name == "gp-benchmark" else []
+            argv = {"gp-benchmark": ["--measure", "gpda_chest_xray"], "variation-flows": ["--icb", "QWO"]}.get(name, [])
             frame = export.build(snap, CENTRAL, parser.parse_args(argv))
             assert _frame_leaks(frame, identifiers) == [], name
         for name, report in reports.registry().items():
@@ -123,9 +123,10 @@ def test_no_export_or_report_holds_an_identifier(synthetic_store, identifiers, t
 def test_no_page_shows_an_identifier(page, synthetic_store, identifiers, monkeypatch):
     store_dir, _ = synthetic_store
     monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
-    at = AppTest.from_file(str(PAGES / page), default_timeout=120)
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
     at.session_state["scope"] = CENTRAL
     at.run()
+    at.switch_page(f"{PAGES.name}/{page}").run()  # through the router, as a user gets there
     assert not at.exception, [e.value for e in at.exception]
     texts = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "text", "metric",
                                   "info", "warning", "error", "success") for e in getattr(at, kind)
