@@ -94,9 +94,9 @@ def render_times(store: Path, snap, renders: int) -> dict[str, dict[str, float]]
     table = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap)).table
     practice = table.sort("numerator", descending=True)["practice_code"][0]
     pages = {
-        "measure page, one ICB, 12 months": ("pages/gp_measure.py",
+        "measure page, one ICB, 12 months": ("views/gp_measure.py",
                                              {"measure": "gpda_chest_xray", "level": "icb", "area": icb}),
-        "practice page, deep link": ("pages/gp_practice.py", {"practice": practice}),
+        "practice page, deep link": ("views/gp_practice.py", {"practice": practice}),
     }
     out: dict[str, dict[str, float]] = {}
     for name, (page, params) in pages.items():

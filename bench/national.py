@@ -45,7 +45,7 @@ from streamlit.testing.v1 import AppTest
 from queries.scope import CENTRAL
 out = {}
 for page in sys.argv[1:]:
-    at = AppTest.from_file("dashboard/pages/" + page, default_timeout=300)
+    at = AppTest.from_file("dashboard/views/" + page, default_timeout=300)
     at.session_state["scope"] = CENTRAL
     t = time.perf_counter(); at.run(); dt = time.perf_counter() - t
     out[page] = {"seconds": round(dt, 2), "exception": bool(at.exception)}
@@ -95,7 +95,7 @@ def main() -> None:
         result["store_gb"] = round(size / 1e9, 2)
         result["store_mb_per_million_records"] = round(size / 1e6 / (totals["accepted"] / 1e6), 1)
     env = dict(os.environ, DID_STORE_DIR=str(store_dir))
-    proc = subprocess.run([sys.executable, "-c", _RENDER, *[pg for pg in PAGES if (ROOT / "dashboard" / "pages" / pg)
+    proc = subprocess.run([sys.executable, "-c", _RENDER, *[pg for pg in PAGES if (ROOT / "dashboard" / "views" / pg)
                                                              .exists()]],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     result["first_render"] = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else proc.stderr[-2000:]

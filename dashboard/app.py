@@ -2,7 +2,8 @@
 
 The router only: who is signed in (dashboard/components/user.py), which pages that role may
 open (dashboard/navigation.py), page settings, and which snapshot is being read. Each page is
-a file in pages/ that reads like a description of the page.
+a file in views/ that reads like a description of the page. (Not pages/: Streamlit would
+serve such a folder directly, around the router and its sign-in.)
 """
 
 from __future__ import annotations

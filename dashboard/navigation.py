@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).parent / "pages"
+# Not "pages/": Streamlit would also serve a folder of that name directly, bypassing the router
+# (and so the sign-in) for a deep link.
+PAGES_DIR = Path(__file__).parent / "views"
 ALL_ROLES = ("central", "provider", "commissioner", "gp")
 
 

@@ -70,14 +70,8 @@ def synthetic_app(synthetic_store, tmp_path_factory):
 
 def test_the_matrix_shows_the_planted_late_and_missing_months(synthetic_app, page, save_screenshot):
     url, planted = synthetic_app
-    # Through the menu, once the router has run (the demo-mode banner is its sign): until then
-    # Streamlit shows its own list of pages/, and a page opened from that list has no user.
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_text("Demo mode", exact=False).first.wait_for(timeout=TIMEOUT_MS)
-    more = page.get_by_text("View 6 more")
-    if more.count():
-        more.first.click()
-    page.get_by_role("link", name="Completeness", exact=True).first.click()
+    # A deep link straight to the page: the router runs first (demo mode: the central view).
+    page.goto(url.rstrip("/") + "/completeness", wait_until="domcontentloaded")
     page.get_by_text("Pre-publication check", exact=False).first.wait_for(timeout=TIMEOUT_MS)
     heatmap = page.locator(".js-plotly-plot").first
     heatmap.locator("svg").first.wait_for(timeout=TIMEOUT_MS)

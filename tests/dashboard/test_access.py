@@ -27,7 +27,7 @@ def test_nobody_signed_in_gets_the_sign_in_page_and_nothing_else(env):
     assert at.title[0].value == "Sign in"
     assert not at.metric  # no figures
     with pytest.raises(ValueError, match="Known pages: .*sign_in.py.*about.py"):
-        at.switch_page("pages/home.py")  # a deep link to a page that is not registered for this user
+        at.switch_page("views/home.py")  # a deep link to a page that is not registered for this user
 
 
 def test_local_sign_in_with_a_registered_user(env):

@@ -13,7 +13,7 @@ import didfiles
 from ingest import store
 from queries.scope import CENTRAL, Scope
 
-PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "views"
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def export_args(**given) -> argparse.Namespace:
 
 
 def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "pages/gp_measure.py",
+    at = open_page(store, monkeypatch, "views/gp_measure.py",
                    {"measure": "gpda_chest_xray", "level": "icb", "area": busiest["icb_code"]})
     exported = registry()["gp-benchmark"].build(snap, CENTRAL, export_args(measure="gpda_chest_xray",
                                                                             icb=busiest["icb_code"]))
@@ -88,7 +88,7 @@ def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, b
 
 
 def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "pages/gp_measure.py",
+    at = open_page(store, monkeypatch, "views/gp_measure.py",
                    {"measure": "gpda_all", "level": "pcn", "area": busiest["pcn_code"]})
     at.selectbox(key="gp_practice_pick").select(busiest["practice_code"]).run()
     assert not at.exception
@@ -99,7 +99,7 @@ def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, mon
 
 
 def test_measure_page_peer_group_and_overdispersion_controls(store, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "pages/gp_measure.py",
+    at = open_page(store, monkeypatch, "views/gp_measure.py",
                    {"measure": "gpda_all", "imd": "1,2", "od": "none"})
     shown = frame(at)
     assert shown["imd_quintile"].is_in([1, 2]).all()
@@ -107,7 +107,7 @@ def test_measure_page_peer_group_and_overdispersion_controls(store, busiest, mon
 
 
 def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "pages/gp_practice.py", {"practice": busiest["practice_code"]})
+    at = open_page(store, monkeypatch, "views/gp_practice.py", {"practice": busiest["practice_code"]})
     assert at.subheader[0].value == busiest["practice_name"].title()
     shown = frame(at)
     profile = gp_practice.practice_profile(snap, CENTRAL, busiest["practice_code"], *gb.default_period(snap))
@@ -120,7 +120,7 @@ def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeyp
 
 
 def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch):
-    at = open_page(store, monkeypatch, "pages/gp_practice.py", {})
+    at = open_page(store, monkeypatch, "views/gp_practice.py", {})
     assert any("Pick a practice" in i.value for i in at.info)
     at.selectbox(key="gp_practice").select(busiest["practice_code"]).run()
     assert not at.exception
@@ -131,19 +131,19 @@ def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch
 
 def test_practice_page_small_practice_is_not_benchmarked(store, snap, monkeypatch):
     small = snap.query("SELECT practice_code FROM ref_practice WHERE list_size < 750 ORDER BY 1 LIMIT 1")
-    at = open_page(store, monkeypatch, "pages/gp_practice.py", {"practice": small["practice_code"][0]})
+    at = open_page(store, monkeypatch, "views/gp_practice.py", {"practice": small["practice_code"][0]})
     assert any("fewer than 750" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
 
 def test_gp_user_sees_its_own_practice_and_not_others(store, snap, busiest, monkeypatch):
     scope = Scope("gp", practice=busiest["practice_code"])
-    at = open_page(store, monkeypatch, "pages/gp_practice.py", {}, scope)
+    at = open_page(store, monkeypatch, "views/gp_practice.py", {}, scope)
     assert at.subheader[0].value == busiest["practice_name"].title()
     assert any("rounded to the nearest 5" in c.value for c in at.caption)
     other = snap.query("SELECT practice_code FROM ref_practice WHERE practice_code <> $c LIMIT 1",
                        {"c": busiest["practice_code"]})["practice_code"][0]
-    at = open_page(store, monkeypatch, "pages/gp_practice.py", {"practice": other}, scope)
+    at = open_page(store, monkeypatch, "views/gp_practice.py", {"practice": other}, scope)
     assert any("your role sees it only inside the benchmark" in w.value for w in at.warning)
     assert at.subheader[0].value == busiest["practice_name"].title()
 

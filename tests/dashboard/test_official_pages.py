@@ -72,7 +72,7 @@ def same(page: pl.DataFrame, report: pl.DataFrame) -> bool:
 
 @pytest.mark.parametrize("scope", [CENTRAL, COMMISSIONER], ids=["central", "commissioner"])
 def test_official_outputs_page_matches_the_report(official_store, scope, monkeypatch):
-    at = open_page(official_store, "pages/official_outputs.py", scope, monkeypatch)
+    at = open_page(official_store, "views/official_outputs.py", scope, monkeypatch)
     at.selectbox[0].set_value(PERIOD).run()  # the newest period (2026-04) reports March, which is empty
     assert not at.exception
     report = build_monthly(get_snapshot(official_store), CENTRAL, PERIOD).tables
@@ -89,7 +89,7 @@ def test_official_outputs_page_matches_the_report(official_store, scope, monkeyp
 
 
 def test_official_outputs_icb_level(official_store, monkeypatch):
-    at = open_page(official_store, "pages/official_outputs.py", CENTRAL, monkeypatch)
+    at = open_page(official_store, "views/official_outputs.py", CENTRAL, monkeypatch)
     at.selectbox[0].set_value(PERIOD).run()
     at.radio(key="commissioner-level").set_value("ICB").run()
     report = build_monthly(get_snapshot(official_store), CENTRAL, PERIOD).tables
@@ -98,7 +98,7 @@ def test_official_outputs_icb_level(official_store, monkeypatch):
 
 @pytest.mark.parametrize("scope", [CENTRAL, COMMISSIONER], ids=["central", "commissioner"])
 def test_radiation_dose_page_matches_the_report(official_store, scope, monkeypatch):
-    at = open_page(official_store, "pages/radiation_dose.py", scope, monkeypatch)
+    at = open_page(official_store, "views/radiation_dose.py", scope, monkeypatch)
     report = build_dose(get_snapshot(official_store), scope, FinancialYear(2025)).tables
     for i, name in enumerate(["by_examination", "by_modality", "by_age_sex", "without_dose"]):
         assert same(shown(at, i), report[name]), name

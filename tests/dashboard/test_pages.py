@@ -103,7 +103,7 @@ def test_about_shows_the_attribution_block_from_sources_md(tiny_store, tmp_path,
     sample = tmp_path / "SOURCES.md"
     sample.write_text(SAMPLE_SOURCES)
     monkeypatch.setattr(sources, "SOURCES_FILE", sample)
-    at = run_app("pages/about.py")
+    at = run_app("views/about.py")
     text = "\n".join(m.value for m in at.markdown)
     assert "Contains public sector information licensed under the Open Government Licence v3.0." in text
     assert "Contains OS data © Crown copyright and database right 2026." in text
@@ -113,7 +113,7 @@ def test_about_shows_the_attribution_block_from_sources_md(tiny_store, tmp_path,
 
 def test_about_works_without_a_store(tmp_path, monkeypatch):
     monkeypatch.setenv("DID_STORE_DIR", str(tmp_path / "nothing-here"))
-    at = run_app("pages/about.py")
+    at = run_app("views/about.py")
     assert not at.error
     assert at.title[0].value == "About the data"
     assert any("No store has been published" in i.value for i in at.info)
@@ -124,7 +124,7 @@ def test_about_shows_the_real_attribution_block(tmp_path, monkeypatch):
     monkeypatch.setenv("DID_STORE_DIR", str(tmp_path / "nothing-here"))
     block = sources.attribution_block()
     assert block, "SOURCES.md has no '> ' lines under its licence heading"
-    at = run_app("pages/about.py")
+    at = run_app("views/about.py")
     text = "\n".join(m.value for m in at.markdown)
     statements = [line.removeprefix(">").strip() for line in block.splitlines()]
     assert len(statements) >= 5

@@ -61,7 +61,7 @@ def same(page_frame: pd.DataFrame, export_frame) -> None:
 
 
 def test_waiting_times_page_shows_the_export_tables(store, snap):
-    at = open_page("pages/waiting_times.py")
+    at = open_page("views/waiting_times.py")
     f = waits.WaitFilter(*waits.default_months(snap), modality="MRI")
     headline = waits.wait_summary(snap, CENTRAL, f).row(0, named=True)
     metrics = {m.label: m.value for m in at.metric}
@@ -74,7 +74,7 @@ def test_waiting_times_page_shows_the_export_tables(store, snap):
 
 
 def test_waiting_times_filters_and_missing_dates(store, snap):
-    at = open_page("pages/waiting_times.py")
+    at = open_page("views/waiting_times.py")
     next(s for s in at.selectbox if s.label == "Interval").set_value("test_to_report").run()
     assert not at.exception
     missing = shown(at, "interval")
@@ -83,7 +83,7 @@ def test_waiting_times_filters_and_missing_dates(store, snap):
 
 
 def test_equipment_page_shows_the_export_tables(store, snap):
-    at = open_page("pages/equipment.py")
+    at = open_page("views/equipment.py")
     assert any("Synthetic equipment inventory" in w.value for w in at.warning)
     same(shown(at, "provider_code"), registry()["equipment"].build(
         snap, CENTRAL, export_args("equipment", ["--by", "provider"])))
@@ -92,7 +92,7 @@ def test_equipment_page_shows_the_export_tables(store, snap):
 
 
 def test_equipment_drill_down_to_a_provider(store, snap):
-    at = open_page("pages/equipment.py")
+    at = open_page("views/equipment.py")
     drill = next(s for s in at.selectbox if s.label.startswith("Drill down"))
     provider = drill.options[1]
     drill.set_value(provider).run()
@@ -105,11 +105,11 @@ def test_equipment_drill_down_to_a_provider(store, snap):
 def test_a_provider_user_sees_only_its_own_detail(store, snap):
     provider = waits.wait_providers(snap, CENTRAL)[0]
     scope = Scope("provider", providers=frozenset({provider}))
-    at = open_page("pages/waiting_times.py", scope)
+    at = open_page("views/waiting_times.py", scope)
     table = shown(at, "provider_code")
     assert table["provider_code"].tolist() == [waits.ENGLAND, provider]
     assert (table["records"].dropna() % 5 == 0).all()
-    at = open_page("pages/equipment.py", scope)
+    at = open_page("views/equipment.py", scope)
     assert set(shown(at, "rank")["provider_code"]) <= {provider}
 
 

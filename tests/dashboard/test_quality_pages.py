@@ -21,7 +21,7 @@ from queries.exports import completeness as export
 from queries.scope import CENTRAL, Scope
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "views"
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def _run(page: str, scope: Scope = CENTRAL, **params) -> AppTest:
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page(f"pages/{page}").run()
+    at.switch_page(f"views/{page}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -53,7 +53,7 @@ def _same(shown: pl.DataFrame | object, exported: pl.DataFrame) -> None:
 
 
 def test_demographic_page_matches_its_export(store):
-    at = run_page("pages/variation_demographic.py",
+    at = run_page("views/variation_demographic.py",
                   {"level": "icb", "area": "QE1", "measure": "tg:chest_xray", "source": "04", "period": PERIOD})
     labels = [m.label for m in at.metric]
     assert "Age-sex standardised rate" in labels
@@ -69,7 +69,7 @@ def test_demographic_page_matches_its_export(store):
 
 
 def test_geographic_page_matches_its_export_and_shows_detail(store):
-    at = run_page("pages/variation_geographic.py", {"level": "sub_icb", "period": PERIOD, "area": "01K"})
+    at = run_page("views/variation_geographic.py", {"level": "sub_icb", "period": PERIOD, "area": "01K"})
     shown = {m.label: m.value for m in at.metric}
     assert shown["Variation between areas"].endswith("-fold")
     assert at.subheader[0].value.startswith("NHS Lancashire and South Cumbria")
@@ -80,11 +80,11 @@ def test_geographic_page_matches_its_export_and_shows_detail(store):
 
 
 def test_flows_page_matches_its_export(store):
-    at = run_page("pages/variation_flows.py", {"level": "icb", "area": "QE1", "period": PERIOD})
+    at = run_page("views/variation_flows.py", {"level": "icb", "area": "QE1", "period": PERIOD})
     built = registry()["variation-flows"].build(get_snapshot(store), CENTRAL,
                                                 _args(icb="QE1", sub_icb=None, provider=None, by_modality=False))
     _same(at.dataframe[0].value, built)
-    at = run_page("pages/variation_flows.py", {"view": "provider", "provider": "RXN", "period": PERIOD})
+    at = run_page("views/variation_flows.py", {"view": "provider", "provider": "RXN", "period": PERIOD})
     built = registry()["variation-flows"].build(get_snapshot(store), CENTRAL,
                                                 _args(icb=None, sub_icb=None, provider="RXN", by_modality=False))
     _same(at.dataframe[0].value, built)
@@ -92,11 +92,11 @@ def test_flows_page_matches_its_export(store):
 
 def test_commissioner_only_picks_own_areas(store):
     scope = Scope("commissioner", icbs=frozenset({"QE1"}), user="c")
-    at = run_page("pages/variation_demographic.py", {"level": "icb", "area": "QWO", "period": PERIOD}, scope)
+    at = run_page("views/variation_demographic.py", {"level": "icb", "area": "QWO", "period": PERIOD}, scope)
     options = at.selectbox[-1].options  # the area picker comes after the measure and source
     assert not any("West Yorkshire" in o and "NHS region" not in o for o in options)
     assert at.query_params["area"] in ("ENG", ["ENG"])  # the out-of-scope link falls back to England
-    at = run_page("pages/variation_geographic.py", {"level": "icb", "period": PERIOD}, scope)
+    at = run_page("views/variation_geographic.py", {"level": "icb", "period": PERIOD}, scope)
     assert at.dataframe[0].value["code"].tolist() == ["QE1"]
 
 

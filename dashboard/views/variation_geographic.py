@@ -86,7 +86,7 @@ if choice:
     if row["rank"] is not None:
         st.caption(f"Ranked {row['rank']} of {rates['rank'].max()} by standardised rate. "
                    f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}.")
-    st.page_link("pages/variation_demographic.py", label="Who is imaged in this area",
+    st.page_link("views/variation_demographic.py", label="Who is imaged in this area",
                  icon=":material/groups:", query_params={**st.query_params.to_dict(), "level": level,
                                                          "area": choice})
 

@@ -105,7 +105,7 @@ codes = named["practice_code"].to_list()
 labels = dict(zip(codes, named["practice_name"].to_list(), strict=True))
 clicked = clicked_practice(event)
 if clicked in labels:  # a click on a named practice opens its page
-    st.switch_page("pages/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
+    st.switch_page("views/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
 choice = st.selectbox("Practice detail (or click a practice on the funnel)", [None, *codes],
                       format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",
                       index=codes.index(highlight) + 1 if highlight in labels else 0, key="gp_practice_pick")
@@ -114,7 +114,7 @@ if choice:
     row = named.row(codes.index(choice), named=True)
     st.markdown(f"**{row['practice_name']}** ({choice}): {fmt.count(row['numerator'])} events, "
                 f"{verdict_words(row['comparison']).lower()}. {row['note'] or ''}")
-    st.page_link("pages/gp_practice.py", label=f"Open {row['practice_name']}'s practice page",
+    st.page_link("views/gp_practice.py", label=f"Open {row['practice_name']}'s practice page",
                  icon=":material/stethoscope:", query_params={"practice": choice})
 
 # --- Ranked table -----------------------------------------------------------------------------

@@ -58,7 +58,7 @@ st.subheader("Data quality by month")
 scores = cached.provider_scores(snap, snap.version, scope, None, None, provider)
 peers = cached.peer_overall_scores(snap, snap.version, scope, None, None)
 st.plotly_chart(score_trend_figure(scores, peers, provider), config={"displaylogo": False}, key="quality_trend")
-st.page_link("pages/data_quality.py", label="Item by item on the Data quality page", icon=":material/fact_check:",
+st.page_link("views/data_quality.py", label="Item by item on the Data quality page", icon=":material/fact_check:",
              query_params={"provider": provider})
 
 # --- Volumes ----------------------------------------------------------------------------------

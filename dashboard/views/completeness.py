@@ -133,5 +133,5 @@ if choice:
         series = series.filter(pl.col("modality") == modality)
     st.plotly_chart(volume_figure(series, f"{choice}: examinations per activity month"),
                     config={"displaylogo": False}, key="volume_chart")
-    st.page_link("pages/provider_drilldown.py", label=f"Provider detail for {choice}", icon=":material/domain:",
+    st.page_link("views/provider_drilldown.py", label=f"Provider detail for {choice}", icon=":material/domain:",
                  query_params={"provider": choice})

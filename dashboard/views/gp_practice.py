@@ -135,6 +135,6 @@ else:
                        key="gp_trend")
     words.markdown(text.TREND)
     words.caption(f"{fmt.month(first)} to {fmt.month(period[1])}.")
-st.page_link("pages/gp_measure.py", label=f"See {measures[measure_id].title} across {practice['icb_name']}",
+st.page_link("views/gp_measure.py", label=f"See {measures[measure_id].title} across {practice['icb_name']}",
              icon=":material/scatter_plot:",
              query_params={"measure": measure_id, "level": "icb", "area": practice["icb_code"], "practice": code})
