@@ -22,8 +22,11 @@ def add_records_and_publish(store_dir: Path, accession_numbers: list[str]) -> st
     con = duckdb.connect(str(store_path(store_dir)))
     try:
         if new:
+            from ingest.reference import load_reference
+
             con.execute(SCHEMA.read_text())
             con.execute("INSERT INTO store_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+            load_reference(con)  # the rollups built at publish join the reference tables
         for acc in accession_numbers:
             con.execute(
                 """INSERT INTO record (submission_id, provider_code, site_code, accession_number,
