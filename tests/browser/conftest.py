@@ -10,6 +10,7 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -61,24 +62,24 @@ def browser_store(tmp_path_factory) -> Path:
     return store_dir
 
 
-@pytest.fixture(scope="session")
-def app_url(browser_store: Path, tmp_path_factory) -> Iterator[str]:
-    """Start the dashboard as a subprocess, wait until it answers, stop it afterwards."""
+@contextlib.contextmanager
+def running_app(store_dir: Path, log_dir: Path, startup_seconds: float = 60) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` over `store_dir` in demo mode (no sign-in, central role by
+    default; sign-in itself is tested in-process); yields its URL and stops it afterwards."""
     port = _free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("w+")
-    # Demo mode: no sign-in, the central role by default (the sign-in itself is tested in-process).
-    env = {**os.environ, "DID_STORE_DIR": str(browser_store), "DID_DEMO_MODE": "1"}
+    log = (Path(log_dir) / "streamlit.log").open("w+")
+    env = {**os.environ, "DID_STORE_DIR": str(store_dir), "DID_DEMO_MODE": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so the finalizer stops all of it
+        start_new_session=True,  # its own process group, so the finaliser stops all of it
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
+        deadline = time.monotonic() + startup_seconds
         while True:
             if proc.poll() is not None:
                 log.seek(0)
@@ -91,7 +92,7 @@ def app_url(browser_store: Path, tmp_path_factory) -> Iterator[str]:
                 pass
             if time.monotonic() > deadline:
                 log.seek(0)
-                pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s:\n{log.read()}")
+                pytest.fail(f"streamlit did not answer within {startup_seconds} s:\n{log.read()}")
             time.sleep(0.2)
         yield url
     finally:
@@ -103,6 +104,32 @@ def app_url(browser_store: Path, tmp_path_factory) -> Iterator[str]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """`running_app` for tests that serve a store of their own."""
+    return running_app
+
+
+@pytest.fixture(scope="session")
+def app_url(browser_store: Path, tmp_path_factory) -> Iterator[str]:
+    """The dashboard over the hand-worked tiny store (or $DID_BROWSER_STORE_DIR)."""
+    with running_app(browser_store, tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def synthetic_app_store(request) -> Path:
+    given = os.environ.get("DID_BROWSER_STORE_DIR")
+    return Path(given) if given else request.getfixturevalue("synthetic_store")[0]
+
+
+@pytest.fixture(scope="session")
+def synthetic_app_url(synthetic_app_store: Path, tmp_path_factory) -> Iterator[str]:
+    """One dashboard over the shared synthetic store (or $DID_BROWSER_STORE_DIR) for every test that needs it."""
+    with running_app(synthetic_app_store, tmp_path_factory.mktemp("streamlit-synthetic")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -4,68 +4,19 @@ missing provider-months the generator planted are there, in the cells and in the
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 90_000
-STARTUP_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def synthetic_app(synthetic_store, tmp_path_factory):
-    """The dashboard over the synthetic store, in demo mode (the role picker starts at central)."""
-    store_dir, extracts = synthetic_store
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("streamlit-quality") / "streamlit.log").open("w+")
-    env = {**os.environ, "DID_STORE_DIR": str(store_dir), "DID_DEMO_MODE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s")
-            time.sleep(0.2)
-        yield url, json.loads((extracts / "planted.json").read_text())
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+def synthetic_app(synthetic_store, synthetic_app_url):
+    """The dashboard over the synthetic store, and what the generator planted in it."""
+    _, extracts = synthetic_store
+    return synthetic_app_url, json.loads((extracts / "planted.json").read_text())
 
 
 def test_the_matrix_shows_the_planted_late_and_missing_months(synthetic_app, page, save_screenshot):

@@ -8,13 +8,6 @@ docs/screenshots: DID_BROWSER_STORE_DIR=data/store DID_SCREENSHOT_DIR=docs/scree
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,63 +18,17 @@ from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def gp_store(request) -> Path:
-    given = os.environ.get("DID_BROWSER_STORE_DIR")
-    return Path(given) if given else request.getfixturevalue("synthetic_store")[0]
+def gp_store(synthetic_app_store) -> Path:
+    return synthetic_app_store
 
 
 @pytest.fixture(scope="module")
-def gp_app_url(gp_store: Path, browser, tmp_path_factory):
-    """`streamlit run dashboard/app.py` over gp_store (demo mode: no sign-in, central role)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp_path_factory.mktemp("gp-streamlit") / "streamlit.log").open("w+")
-    env = {**os.environ, "DID_STORE_DIR": str(gp_store), "DID_DEMO_MODE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not answer within 30 s:\n{log.read()}")
-            time.sleep(0.2)
-        # Warm up: the first session of a fresh server can miss the page list and show "Page not
-        # found" over a deep link (seen with the demo-mode sign-in); one visit to the home page first.
-        context = browser.new_context()
-        try:
-            context.new_page().goto(url, wait_until="networkidle")
-        finally:
-            context.close()
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+def gp_app_url(synthetic_app_url) -> str:
+    return synthetic_app_url
 
 
 def dismiss_page_not_found(page) -> None:

@@ -9,11 +9,6 @@ process; Chromium comes from the shared `browser` fixture.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,9 +22,7 @@ from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000
-STARTUP_SECONDS = 40
 
 
 @pytest.fixture(scope="module")
@@ -64,47 +57,9 @@ def waits_store(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def waits_app_url(waits_store: Path, tmp_path_factory) -> Iterator[str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp_path_factory.mktemp("streamlit-waits") / "streamlit.log").open("w+")
-    env = {**os.environ, "DID_STORE_DIR": str(waits_store), "DID_DEMO_MODE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not answer within {STARTUP_SECONDS} s:\n{log.read()}")
-            time.sleep(0.2)
+def waits_app_url(waits_store: Path, serve_app, tmp_path_factory) -> Iterator[str]:
+    with serve_app(waits_store, tmp_path_factory.mktemp("streamlit-waits")) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
 
 
 def open_from_menu(page, url: str, title: str) -> None:
