@@ -45,9 +45,10 @@ from streamlit.testing.v1 import AppTest
 from queries.scope import CENTRAL
 out = {}
 for page in sys.argv[1:]:
-    at = AppTest.from_file("dashboard/views/" + page, default_timeout=300)
+    at = AppTest.from_file("dashboard/app.py", default_timeout=300)
     at.session_state["scope"] = CENTRAL
-    t = time.perf_counter(); at.run(); dt = time.perf_counter() - t
+    at.run()  # the router (and the home page)
+    t = time.perf_counter(); at.switch_page("views/" + page).run(); dt = time.perf_counter() - t
     out[page] = {"seconds": round(dt, 2), "exception": bool(at.exception)}
 print(json.dumps(out))
 """
