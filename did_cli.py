@@ -347,21 +347,28 @@ def _scope(args):
     return user.scope()
 
 
-def cmd_export(args) -> int:
-    from queries import audit, exports
+def _build_as_user(args, what: str, build):
+    """Run `build(snap, scope, args)` for the requesting user on the published store; a refusal
+    (outside the user's scope) is written to the audit log before it is reported."""
+    from queries import audit
     from queries.connection import NoStoreError, get_snapshot
 
-    export = exports.registry()[args.export_name]
     scope = _scope(args)
     try:
         snap = get_snapshot(_store_dir(args))
     except NoStoreError as exc:
         raise UsageError(str(exc)) from None
     try:
-        frame = export.build(snap, scope, args)
+        return scope, build(snap, scope, args)
     except PermissionError as exc:
-        audit.record(scope, f"refused export {args.export_name}", reason=str(exc))
+        audit.record(scope, f"refused {what}", reason=str(exc))
         raise
+
+
+def cmd_export(args) -> int:
+    from queries import audit, exports
+
+    scope, frame = _build_as_user(args, f"export {args.export_name}", exports.registry()[args.export_name].build)
     audit.record(scope, f"export {args.export_name}", rows=frame.height,
                  args={k: v for k, v in vars(args).items() if k not in ("func",) and v is not None})
     out = Path(args.out) if args.out else Path(f"{args.export_name}.{args.format}")
@@ -372,19 +379,9 @@ def cmd_export(args) -> int:
 
 def cmd_report(args) -> int:
     from queries import audit, reports
-    from queries.connection import NoStoreError, get_snapshot
 
     report = reports.registry()[args.report_name]
-    scope = _scope(args)
-    try:
-        snap = get_snapshot(_store_dir(args))
-    except NoStoreError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        output = report.build(snap, scope, args)
-    except PermissionError as exc:
-        audit.record(scope, f"refused report {args.report_name}", reason=str(exc))
-        raise
+    scope, output = _build_as_user(args, f"report {args.report_name}", report.build)
     stem = args.report_name + "_" + "_".join(str(v) for k, v in sorted(vars(args).items())
                                              if k in ("period", "year") and v)
     written = reports.write(output, Path(args.out), stem, xlsx=not args.no_xlsx)

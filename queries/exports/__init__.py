@@ -8,8 +8,7 @@ to the user and disclosure-controlled like the page.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from queries.connection import Snapshot
+from queries.plugins import discover
 from queries.scope import Scope
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,14 +31,7 @@ class Export:
 
 
 def registry() -> dict[str, Export]:
-    found: dict[str, Export] = {}
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{mod.name}")
-        for export in getattr(module, "EXPORTS", []):
-            if export.name in found:
-                raise ValueError(f"export {export.name} is defined twice")
-            found[export.name] = export
-    return found
+    return discover(sys.modules[__name__], "EXPORTS")
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:

@@ -8,8 +8,7 @@ workbook with a Notes sheet first) and the report's page shows the same tables.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from queries.connection import Snapshot
+from queries.plugins import discover
 from queries.exports import neutralise_formulas
 from queries.scope import Scope
 
@@ -39,14 +39,7 @@ class Report:
 
 
 def registry() -> dict[str, Report]:
-    found: dict[str, Report] = {}
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{mod.name}")
-        for report in getattr(module, "REPORTS", []):
-            if report.name in found:
-                raise ValueError(f"report {report.name} is defined twice")
-            found[report.name] = report
-    return found
+    return discover(sys.modules[__name__], "REPORTS")
 
 
 def write(output: ReportOutput, out_dir: Path, stem: str, xlsx: bool = True) -> list[Path]:
