@@ -1,4 +1,4 @@
-"""Scanner activity for the utilisation view (dashboard/pages/equipment.py).
+"""Scanner activity for the utilisation view (dashboard/views/equipment.py).
 
 - `rollup_equipment_daily`: examinations per site, modality and test date. Operating days,
   the weekday profile, weekend and bank-holiday shares and the monthly trend all come from it.

@@ -1,4 +1,4 @@
-"""Day-count histograms of the waiting intervals (dashboard/pages/waiting_times.py).
+"""Day-count histograms of the waiting intervals (dashboard/views/waiting_times.py).
 
 One row per activity month × provider × modality × patient source × interval × days → records.
 Medians, 90th percentiles and the shares within 1/7/14/42 days are then worked out exactly from

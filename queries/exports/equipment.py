@@ -1,4 +1,4 @@
-"""`did export equipment`: the tables behind the scanner-utilisation page (dashboard/pages/equipment.py)."""
+"""`did export equipment`: the tables behind the scanner-utilisation page (dashboard/views/equipment.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`did export gp-benchmark`: one measure across practices — the table behind the measure page
-(dashboard/pages/gp_measure.py), built by the same call (`queries.gp_benchmark.benchmark`)."""
+(dashboard/views/gp_measure.py), built by the same call (`queries.gp_benchmark.benchmark`)."""
 
 from __future__ import annotations
 

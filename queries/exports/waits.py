@@ -1,4 +1,4 @@
-"""`did export waiting-times`: the tables behind the waiting-times page (dashboard/pages/waiting_times.py)."""
+"""`did export waiting-times`: the tables behind the waiting-times page (dashboard/views/waiting_times.py)."""
 
 from __future__ import annotations
 
