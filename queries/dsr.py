@@ -23,17 +23,18 @@ intervals", PHE 2018, and the PHEindicatormethods R package):
   (delta method; Rothman, Greenland & Lash, *Modern Epidemiology*, 3rd ed., 2008, ch. 15).
 - **Proportions**: Wilson score interval (Wilson 1927; Newcombe 1998), as Fingertips.
 
-No SciPy: the exact Poisson limits solve the regularised incomplete gamma function by bisection
-(series and continued fraction as in Press et al., *Numerical Recipes*, 3rd ed., §6.2).
+The Poisson and Wilson intervals themselves are `queries.rates` (one definition, shared with
+GP benchmarking); this module adds standardisation and the area comparisons.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from statistics import NormalDist
 
 import polars as pl
+
+from queries.rates import _z, poisson_interval, wilson_interval
 
 # European Standard Population 2013, 5-year age bands 0-4, 5-9, ..., 85-89, 90+ (sum 100,000).
 # Source: Eurostat (2013), Revision of the European Standard Population, table 2.1; the 0-4
@@ -58,80 +59,17 @@ def age_band_sql(column: str) -> str:
     return f"least({column} // {AGE_BAND_WIDTH}, {TOP_AGE_BAND})"
 
 
-def _z(level: float) -> float:
-    return NormalDist().inv_cdf(1 - (1 - level) / 2)
-
-
-# --- exact Poisson limits ---------------------------------------------------------------------
-
-def _gamma_p(a: float, x: float) -> float:
-    """Regularised lower incomplete gamma P(a, x)."""
-    if x <= 0:
-        return 0.0
-    log_front = -x + a * math.log(x) - math.lgamma(a)
-    if x < a + 1:  # series
-        term = total = 1.0 / a
-        ap = a
-        for _ in range(10_000):
-            ap += 1
-            term *= x / ap
-            total += term
-            if abs(term) < abs(total) * 1e-15:
-                break
-        return total * math.exp(log_front)
-    # continued fraction for Q(a, x) (modified Lentz)
-    tiny = 1e-300
-    b = x + 1 - a
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < 1e-15:
-            break
-    return 1.0 - math.exp(log_front) * h
-
-
-def _solve(f, target: float, lo: float, hi: float) -> float:
-    """x in [lo, hi] with f(x) = target, f increasing; bisection to full precision."""
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if f(mid) < target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * max(1.0, hi):
-            break
-    return (lo + hi) / 2
-
-
 @functools.lru_cache(maxsize=4096)
 def poisson_limits(count: int, level: float = LEVEL) -> tuple[float, float]:
-    """Interval for a Poisson count: exact (Garwood) below BYAR_FROM, Byar's approximation above."""
+    """Interval for a Poisson count: exact (Garwood) below BYAR_FROM, Byar's approximation above.
+
+    One definition for the project: `queries.rates.poisson_interval`, here for a scalar count.
+    """
     count = int(count)
     if count < 0:
         raise ValueError(f"a count cannot be negative ({count})")
-    alpha = 1 - level
-    if count >= BYAR_FROM:
-        z = _z(level)
-        lower = count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
-        o1 = count + 1
-        upper = o1 * (1 - 1 / (9 * o1) + z / (3 * math.sqrt(o1))) ** 3
-        return lower, upper
-    hi = count + 20 * math.sqrt(count + 1) + 20
-    # lower: P(X >= O | mu) = alpha/2, i.e. P(O, mu) = alpha/2 (P increases with mu)
-    lower = 0.0 if count == 0 else _solve(lambda mu: _gamma_p(count, mu), alpha / 2, 0.0, hi)
-    # upper: P(X <= O | mu) = alpha/2, i.e. P(O + 1, mu) = 1 - alpha/2
-    upper = _solve(lambda mu: _gamma_p(count + 1, mu), 1 - alpha / 2, 0.0, hi)
-    return lower, upper
+    lower, upper = poisson_interval(count, level, byar_above=BYAR_FROM - 1)
+    return float(lower), float(upper)
 
 
 def crude_rate(frame: pl.DataFrame, count: str = "records", population: str = "population",
@@ -215,17 +153,16 @@ def rate_ratio(dsr1: float, var1: float, dsr2: float, var2: float,
 
 def wilson(frame: pl.DataFrame, count: str, total: str, level: float = LEVEL,
            prefix: str = "share") -> pl.DataFrame:
-    """Add `<prefix>`, `<prefix>_lower`, `<prefix>_upper`: count / total with a Wilson interval."""
-    z = _z(level)
-    p = pl.col(count) / pl.col(total)
-    n = pl.col(total)
-    centre = (p + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
-    half = z * ((p * (1 - p) / n + z ** 2 / (4 * n ** 2)).sqrt()) / (1 + z ** 2 / n)
+    """Add `<prefix>`, `<prefix>_lower`, `<prefix>_upper`: count / total with a Wilson interval
+    (`queries.rates.wilson_interval`); null where the total is zero."""
+    counts = frame[count].cast(pl.Float64).to_numpy()
+    totals = frame[total].cast(pl.Float64).to_numpy()
+    lower, upper = wilson_interval(counts, totals, level)
     ok = pl.col(total) > 0
     return frame.with_columns(
-        pl.when(ok).then(p).alias(prefix),
-        pl.when(ok).then(centre - half).alias(f"{prefix}_lower"),
-        pl.when(ok).then(centre + half).alias(f"{prefix}_upper"),
+        pl.when(ok).then(pl.col(count) / pl.col(total)).alias(prefix),
+        pl.when(ok).then(pl.Series(lower)).alias(f"{prefix}_lower"),
+        pl.when(ok).then(pl.Series(upper)).alias(f"{prefix}_upper"),
     )
 
 
