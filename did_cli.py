@@ -266,18 +266,6 @@ def cmd_demo(args) -> int:
 
 # --- reference ---------------------------------------------------------------------------------
 
-def cmd_reference_load_nicip(args) -> int:
-    from ingest import store
-    from ingest.reference import load_nicip_release
-
-    store_dir = _store_dir(args)
-    with store.writer(store_dir, wait_seconds=args.wait) as con:
-        n = load_nicip_release(con, Path(args.file))
-        store.publish(con, store_dir)
-    _say(f"NICIP reference replaced: {n:,} codes from {args.file}")
-    return EXIT_OK
-
-
 # --- local codes -------------------------------------------------------------------------------
 
 def cmd_local_codes(args) -> int:
@@ -305,14 +293,14 @@ def cmd_local_codes(args) -> int:
     return EXIT_OK
 
 
-def cmd_reference_load_sites(args) -> int:
-    from ingest import sites, store
+def cmd_reference_load(args) -> int:
+    """Replace one reference table from a file, under the writer lock, and publish."""
+    from ingest import sites, store, timetable
+    from ingest.reference import load_nicip_release
 
-    store_dir = _store_dir(args)
-    from ingest import timetable
-
-    load = {"sites": sites.load_sites, "equipment": sites.load_equipment,
+    load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
             "timetable": timetable.load_timetable}[args.what]
+    store_dir = _store_dir(args)
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         n = load(con, Path(args.file))
         store.publish(con, store_dir)
@@ -538,15 +526,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)
-    for what in ("sites", "equipment", "timetable"):
-        rs = rsub.add_parser(f"load-{what}", help=f"replace the {what} reference with a CSV file")
+    helps = {"nicip": "replace the NICIP code list with an official release CSV",
+             "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
+             "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
+             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)"}
+    for what, helptext in helps.items():
+        rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")
         store_opts(rs)
-        rs.set_defaults(func=cmd_reference_load_sites, what=what)
-    rn = rsub.add_parser("load-nicip", help="replace the NICIP code list with an official release CSV")
-    rn.add_argument("file")
-    store_opts(rn)
-    rn.set_defaults(func=cmd_reference_load_nicip)
+        rs.set_defaults(func=cmd_reference_load, what=what)
     return p
 
 

@@ -175,3 +175,25 @@ def test_a_load_killed_mid_transaction_leaves_the_store_as_it_was(store_dir, tmp
     con.close()
     # and the next load works
     assert did_cli.main(["submit", str(second), "--submitted-on", "2026-02-12", "--store", str(store_dir)]) == 0
+
+
+def test_reference_files_replace_their_tables_and_a_bad_one_changes_nothing(store_dir, tmp_path, capsys):
+    import duckdb
+
+    nicip = tmp_path / "nicip_release.csv"
+    nicip.write_text("code,description\nXCHES,XR Chest\nCSKUH,CT Head\n")
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site_code,provider_code,site_name,provider_name,provider_type\n"
+                     "RR801,RR8,St James's,Leeds Teaching Hospitals,NHS trust\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code\nnot a code!\n")
+    base = ["--store", str(store_dir)]
+    assert did_cli.main(["reference", "load-nicip", str(nicip), *base]) == 0
+    assert did_cli.main(["reference", "load-sites", str(sites), *base]) == 0
+    assert did_cli.main(["reference", "load-nicip", str(bad), *base]) == 1
+    assert "line 2" in capsys.readouterr().err
+    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
+    assert con.execute("SELECT nicip_code, modality FROM ref_nicip ORDER BY 1").fetchall() == [
+        ("CSKUH", "CT"), ("XCHES", "Plain radiography")]
+    assert con.execute("SELECT site_code, provider_code FROM ref_site").fetchall() == [("RR801", "RR8")]
+    con.close()
