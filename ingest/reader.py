@@ -105,8 +105,11 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging"
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
     """Read a DID CSV into TEMP table `table`; raises FileError when the file is not readable as DID.
 
-    `table` is an identifier chosen by the caller, never user input.
+    `table` is an identifier chosen by the caller, never user input (checked: it is formatted
+    into the SQL as a table name, which cannot be a bound parameter).
     """
+    if not table.isidentifier():
+        raise ValueError(f"{table!r} is not a table name")
     path = Path(path)
     _sniff(path)
     columns = {name: "VARCHAR" for name in spec.COLUMNS}
