@@ -1,18 +1,24 @@
-"""The working store and its published snapshots (architecture §4).
+"""The working store and its published snapshots (architecture §4, ADR 0006).
 
 Layout of a store directory (default `data/store/`, or `$DID_STORE_DIR`):
 
-    did.duckdb               the working store: only `ingest/` writes it, one writer at a time
-    .lock                    held (flock) by the one writer
-    snapshots/<version>.duckdb   immutable read-only copies, one per publish
-    CURRENT                  the file name of the newest snapshot, replaced atomically
+    did.duckdb                       the working store: only `ingest/` writes it, one writer at a time
+    .lock                            held (flock) by the one writer
+    snapshots/<version>.duckdb       one per publish, immutable: every table of the working store
+                                     except `record`, which is a view over the Parquet files below
+    records/<provider>/<version>.parquet   one provider's records as of the publish that wrote the
+                                     file; immutable, shared by every later snapshot that had
+                                     nothing new for that provider
+    CURRENT                          the file name of the newest snapshot, replaced atomically
 
 Why snapshots: DuckDB allows one writing process and no readers beside it, so the dashboard
-never opens the working store. After each load the writer checkpoints, copies the file to a
-new snapshot and swaps the CURRENT pointer with an atomic rename. Readers attach a snapshot
-READ_ONLY, notice when CURRENT names a newer one and switch; they never see half a load and
-never block the writer. Old snapshots are removed once two newer ones exist (a reader still
-holding one keeps its open file on POSIX).
+never opens the working store. After each load the writer builds the rollups, rewrites the
+Parquet file of each provider whose records changed, writes a new snapshot database holding
+the small tables and a `record` view naming the files, and swaps the CURRENT pointer with an
+atomic rename. Readers attach a snapshot READ_ONLY, notice when CURRENT names a newer one and
+switch; they never see half a load and never block the writer. Everything but the two newest
+snapshots (the new one and the one it replaced), and every Parquet file neither of them names,
+is removed at the end of a publish.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shutil
+import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,7 +39,10 @@ SCHEMA_VERSION = "1"
 STORE_FILE = "did.duckdb"
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
-KEEP_SNAPSHOTS = 2
+RECORDS = "records"  # the Parquet partitions behind the snapshots' `record` view
+PARTITIONS_TABLE = "record_partition"  # in each snapshot: which file holds which provider's records
+KEEP_SNAPSHOTS = 2  # the new snapshot and the one it replaces
+_PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,32 +154,209 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
         load_timetable(con)
 
 
-def publish(con: duckdb.DuckDBPyConnection, store_dir: Path) -> str:
+@dataclass(frozen=True)
+class Partition:
+    """One provider's records as published: the fingerprint they had and the file holding them.
+
+    The fingerprint (row count, sum of submission ids, `record`'s columns) changes whenever the
+    set of a provider's rows does: every row added since the last publish carries a submission
+    id larger than any row present then (ids come from a sequence), so when as many rows were
+    added as removed the sum still rises. It would not see an UPDATE in place; nothing updates
+    `record` in place (the loader deletes and inserts), and `_upgrade`'s column addition changes
+    `columns`, which rewrites every partition.
+    """
+
+    provider_code: str
+    rows: int
+    submission_id_sum: int
+    columns: str  # `record`'s column names and types: a schema change rewrites every partition
+    file: str  # relative to the store directory: records/<provider>/<version>.parquet
+
+
+def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, float] | None = None) -> str:
     """Build the rollups, then publish the working store as a new immutable snapshot.
 
     Called by the writer (holding the lock) after a load has committed. Returns the version.
+    Only providers whose records changed since the current snapshot get a new Parquet file; the
+    others keep theirs. Nothing a reader can see changes until the CURRENT pointer is replaced,
+    the last step: a crash before it leaves the current snapshot and all its files untouched.
+    `timings`, when given, receives the seconds each step took.
     """
     from ingest.rollups import build_rollups
 
-    store_dir = Path(store_dir)
+    # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
+    store_dir = Path(store_dir).resolve()
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = now - clock
+        clock = now
+
     build_rollups(con)
+    lap("rollups")
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     con.execute(
         "INSERT OR REPLACE INTO store_meta VALUES ('snapshot_version', ?), ('published_at', ?)",
         [version, datetime.now(timezone.utc).isoformat()],
     )
-    con.execute("CHECKPOINT")
+    con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
+    lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS
     snap_dir.mkdir(exist_ok=True)
-    final = snap_dir / f"{version}.duckdb"
-    partial = snap_dir / f".{version}.partial"
-    shutil.copyfile(store_path(store_dir), partial)
-    os.replace(partial, final)
+    previous = current_snapshot(store_dir)
+    before = published_partitions(con, previous) if previous is not None else {}
+    partitions = _write_partitions(con, store_dir, version, before)
+    lap("partitions")
+    final = _write_snapshot(con, store_dir, version, partitions)
+    lap("snapshot")
     pointer_tmp = store_dir / (POINTER + ".tmp")
     pointer_tmp.write_text(final.name + "\n")
+    _fsync(pointer_tmp)
     os.replace(pointer_tmp, store_dir / POINTER)
-    _prune(snap_dir, keep=final.name)
+    _fsync(store_dir)
+    keep = {final.name} | ({previous.name} if previous is not None else set())
+    referenced = {p.file for p in partitions.values()} | {p.file for p in before.values()}
+    _prune(store_dir, keep, referenced)
+    lap("prune")
+    timings["partitions_written"] = sum(1 for p in partitions.values() if p.file.endswith(f"/{version}.parquet"))
+    timings["partitions_total"] = len(partitions)
     return version
+
+
+def published_partitions(con: duckdb.DuckDBPyConnection, snapshot: Path) -> dict[str, Partition]:
+    """The partitions a published snapshot's `record` view reads, by provider.
+
+    Empty for a snapshot made before ADR 0006 (a full copy, with `record` a table): the next
+    publish then writes every partition.
+    """
+    con.execute("ATTACH ? AS published_before (READ_ONLY)", [str(snapshot)])
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published_before' "
+            "AND schema_name = 'main' AND table_name = ?", [PARTITIONS_TABLE]).fetchall()[0][0]
+        if not found:
+            return {}
+        rows = con.execute(
+            f"SELECT provider_code, rows, submission_id_sum, columns, file "  # noqa: S608 - our constant
+            f"FROM published_before.main.{PARTITIONS_TABLE}").fetchall()
+    finally:
+        con.execute("DETACH published_before")
+    return {r[0]: Partition(*r) for r in rows}
+
+
+def _record_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """`record`'s (column name, type) in table order, from the working store's catalogue."""
+    return [tuple(r) for r in con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'record' ORDER BY column_index").fetchall()]
+
+
+def _write_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
+                      before: dict[str, Partition]) -> dict[str, Partition]:
+    """One Parquet file per provider: reused when its fingerprint is unchanged, else rewritten.
+
+    A provider with no records any more gets no partition. New files are written under a
+    hidden partial name and renamed; until the pointer moves no snapshot names them.
+    """
+    columns = ",".join(f"{name} {dtype}" for name, dtype in _record_columns(con))
+    now = con.execute(
+        "SELECT provider_code, count(*), sum(submission_id) FROM record GROUP BY provider_code "
+        "ORDER BY provider_code").fetchall()
+    out: dict[str, Partition] = {}
+    for provider, rows, id_sum in now:
+        if not _PROVIDER_CODE.fullmatch(provider):
+            raise StoreError(f"provider code {provider!r} is not 1-16 letters and digits; nothing was published")
+        old = before.get(provider)
+        if (old is not None and (old.rows, old.submission_id_sum, old.columns) == (rows, id_sum, columns)
+                and (store_dir / old.file).is_file()):
+            out[provider] = old
+            continue
+        rel = f"{RECORDS}/{provider}/{version}.parquet"  # provider validated just above
+        target = store_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{version}.parquet.partial")
+        con.execute(
+            "COPY (SELECT * FROM record WHERE provider_code = ? ORDER BY activity_month, site_code, record_key) "
+            "TO ? (FORMAT parquet, COMPRESSION zstd)", [provider, str(partial)])
+        _fsync(partial)
+        os.replace(partial, target)
+        _fsync(target.parent)
+        out[provider] = Partition(provider, rows, id_sum, columns, rel)
+    return out
+
+
+def _quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
+                    partitions: dict[str, Partition]) -> Path:
+    """snapshots/<version>.duckdb: every table but `record`, the partition list, the `record` view."""
+    snap_dir = store_dir / SNAPSHOTS
+    final = snap_dir / f"{version}.duckdb"
+    partial = snap_dir / f".{version}.partial"
+    partial.unlink(missing_ok=True)
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?) ORDER BY table_name",
+        [PARTITIONS_TABLE]).fetchall()]
+    try:
+        con.execute("ATTACH ? AS snapshot_build", [str(partial)])
+        try:
+            _fill_snapshot(con, store_dir, tables, partitions)
+        finally:
+            con.execute("DETACH snapshot_build")
+        if Path(str(partial) + ".wal").exists():
+            raise StoreError(f"the new snapshot {partial} kept a write-ahead log; nothing was published")
+        _fsync(partial)
+        os.replace(partial, final)
+        _fsync(snap_dir)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        Path(str(partial) + ".wal").unlink(missing_ok=True)
+        raise
+    return final
+
+
+def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list[str],
+                   partitions: dict[str, Partition]) -> None:
+    # DDL takes no bound parameters. Table and column names come from the working store's own
+    # catalogue, and the view's file paths are the store directory plus a validated provider
+    # code and our version string; all are quoted anyway.
+    for table in tables:
+        con.execute(f"CREATE TABLE snapshot_build.main.{_quote_identifier(table)} AS "
+                    f"SELECT * FROM {_quote_identifier(table)}")
+    con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
+        provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
+        columns VARCHAR NOT NULL, file VARCHAR NOT NULL, path VARCHAR NOT NULL)""")
+    for p in partitions.values():
+        con.execute(f"INSERT INTO snapshot_build.main.{PARTITIONS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                    [p.provider_code, p.rows, p.submission_id_sum, p.columns, p.file, str(store_dir / p.file)])
+    columns = _record_columns(con)
+    if partitions:
+        files = ", ".join(_quote_literal(str(store_dir / p.file)) for p in partitions.values())
+        select = f"SELECT {', '.join(_quote_identifier(c) for c, _ in columns)} FROM read_parquet([{files}])"
+    else:  # nothing loaded yet: an empty view with the table's columns and types
+        select = ("SELECT " + ", ".join(f"CAST(NULL AS {dtype}) AS {_quote_identifier(c)}" for c, dtype in columns)
+                  + " WHERE false")
+    con.execute(f"CREATE VIEW snapshot_build.main.record AS {select}")
+    con.execute("CHECKPOINT snapshot_build")
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or directory to disk, so a rename that names it survives a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def current_snapshot(store_dir: Path | None = None) -> Path | None:
@@ -183,13 +370,49 @@ def current_snapshot(store_dir: Path | None = None) -> Path | None:
     return path if path.exists() else None
 
 
-def _prune(snap_dir: Path, keep: str) -> None:
-    snaps = sorted(p for p in snap_dir.glob("*.duckdb"))
-    for old in snaps[:-KEEP_SNAPSHOTS]:
-        if old.name != keep:
+def record_files(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    """The absolute paths of the Parquet files behind `record` in the snapshot attached as `catalog`.
+
+    Readers that switch external access off allow exactly these files (queries/connection.py).
+    Empty for a snapshot made before ADR 0006, whose `record` is a table.
+    """
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+        "AND table_name = ?", [catalog, PARTITIONS_TABLE]).fetchall()[0][0]
+    if not found:
+        return []
+    # The catalog name is the caller's constant (an identifier, quoted), not a value.
+    return [r[0] for r in con.execute(
+        f"SELECT path FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
+        "ORDER BY provider_code").fetchall()]
+
+
+def _prune(store_dir: Path, keep: set[str], referenced: set[str]) -> None:
+    """Remove every snapshot but `keep`, every Parquet file not `referenced`, and stale partials.
+
+    Runs under the writer lock, after the pointer has moved: nothing removed here is named by
+    the current snapshot or the one before it.
+    """
+    snap_dir = store_dir / SNAPSHOTS
+    for old in snap_dir.glob("*.duckdb"):
+        if old.name not in keep:
             old.unlink(missing_ok=True)
-    for stale in snap_dir.glob(".*.partial"):
+            Path(str(old) + ".wal").unlink(missing_ok=True)
+    for stale in snap_dir.glob(".*.partial*"):
         stale.unlink(missing_ok=True)
+    records = store_dir / RECORDS
+    if not records.is_dir():
+        return
+    for provider_dir in records.iterdir():
+        if not provider_dir.is_dir():
+            continue
+        for f in provider_dir.iterdir():
+            rel = f"{RECORDS}/{provider_dir.name}/{f.name}"
+            unreferenced = f.name.endswith(".parquet") and not f.name.startswith(".") and rel not in referenced
+            if unreferenced or f.name.endswith(".partial") or f.name.startswith("tmp_"):
+                f.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            provider_dir.rmdir()  # only when empty: a provider with no records any more
 
 
 def checking_connection(store_dir: Path | None = None) -> duckdb.DuckDBPyConnection:

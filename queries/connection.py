@@ -9,10 +9,16 @@ Why it looks like this (architecture §4 and §8):
   attaching we switch external access off, so no query can read or write any other file
   (read_csv, COPY ... TO, ATTACH) or reach the network. DuckDB refuses to switch that setting
   back on while the database runs, so the protection lasts as long as the connection.
+- The snapshot's `record` is a view over Parquet files under `<store>/records/` (ADR 0006), so
+  before switching external access off we allow exactly those files (`allowed_paths`, listed in
+  the snapshot's `record_partition` table) — not the directory: DuckDB lets a reader write into
+  an allowed directory (COPY ... TO, ATTACH of a new file), and overwrite an allowed file.
+  `query()` therefore also runs only SELECT statements (DESCRIBE, SHOW and SUMMARIZE parse as
+  SELECT), so no COPY can reach an allowed file.
 - Because external access is off, this connection can never attach a newer snapshot. When
   `CURRENT` moves we build a fresh `Snapshot` (new in-memory database, new ATTACH) and hand
-  that out; queries already running on the old one finish on it undisturbed (an old snapshot
-  file that the writer prunes stays readable through its open handle on POSIX).
+  that out; queries already running on the old one finish on it undisturbed: the writer keeps
+  the snapshot before the current one, and its Parquet files, until the next publish.
 - Each query runs on its own cursor, so Streamlit's script threads can query the shared
   connection concurrently. In DuckDB 2.x a cursor is a new connection to the same database and
   does not inherit `USE`, so every cursor selects the snapshot catalog itself.
@@ -33,7 +39,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from ingest.store import POINTER, current_snapshot, default_store_dir
+from ingest.store import POINTER, current_snapshot, default_store_dir, record_files
 
 _CATALOG = "snap"  # the attached snapshot's name inside the in-memory database
 
@@ -67,6 +73,9 @@ class Snapshot:
             quoted = str(self.path).replace("'", "''")
             self._con.execute(f"ATTACH '{quoted}' AS {_CATALOG} (READ_ONLY)")
             self._con.execute(f"USE {_CATALOG}")
+            files = record_files(self._con, _CATALOG)
+            if files:
+                self._con.execute("SET allowed_paths = ?", [files])
             self._con.execute("SET enable_external_access = false")
         except BaseException:
             self._con.close()
@@ -74,9 +83,17 @@ class Snapshot:
         self._meta: dict[str, str] | None = None
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """Run one read-only statement on a new cursor and return its result as polars."""
+        """Run one read-only statement on a new cursor and return its result as polars.
+
+        Anything but a single SELECT raises duckdb.PermissionException before it runs.
+        """
         cursor = self._con.cursor()
         try:
+            kinds = [st.type for st in cursor.extract_statements(sql)]
+            if kinds != [duckdb.StatementType.SELECT]:
+                raise duckdb.PermissionException(
+                    "a snapshot runs one SELECT statement per query, not "
+                    + (", ".join(k.name for k in kinds) or "nothing"))
             cursor.execute(f"USE {_CATALOG}")
             return cursor.sql(sql, params=params).pl()
         finally:
