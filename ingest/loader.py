@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest import pseudonymise, reader, spec, timetable, validation
 
@@ -81,12 +82,38 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
 
 
 def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period: date,
-               submitted_on: date) -> reader.ReadResult:
-    """Read and validate into TEMP tables `staging`, `typed` and `found` (no store tables touched)."""
+               submitted_on: date, key: str | None = None) -> tuple[reader.ReadResult, pa.Table]:
+    """Read and validate `path`: `staging` (every row, as text, registered Arrow) and TEMP table
+    `found` (every issue); no store table is touched.
+
+    Set-wise passes over Arrow batches, so that DuckDB uses every core:
+    1. a screen over `typed_select` of every row (parsed dates, reference lookups): does the row
+       break any reject rule, any warning rule? and, when `key` is given, its `record` columns
+       (pseudonymised);
+    2. the rules with their messages, only for the rows the screen flagged (TEMP table `typed`
+       holds just those) — most rows of a real file break nothing.
+    Returns the read result and the screen: `line`, `_reject`, `_warn`, then the record columns.
+    """
     result = reader.read_file(con, path)
-    validation.build_typed(con, submitted_on, period, provider)
+    lookups, has_dups = validation.prepare(con)
+    params = {"sub_date": submitted_on, "period_start": period, "provider": provider, **lookups}
+    columns = "" if key is None else ", " + _RECORD_COLUMNS
+    screen = con.sql(
+        f"""
+        SELECT line, {validation.REJECT_FLAG} AS _reject, {validation.WARNING_FLAG} AS _warn{columns}
+        FROM ({validation.typed_select("staging", has_dups)}) t
+        """,
+        params={**params, **({} if key is None else {"key": key})},
+    ).to_arrow_table(batch_size=reader.BATCH_ROWS)
+    flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["line"])
+    con.register("flagged_lines", flagged)
+    try:
+        subset = "(SELECT * FROM staging SEMI JOIN flagged_lines USING (line))"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {validation.typed_select(subset, has_dups)}", params)
+    finally:
+        con.unregister("flagged_lines")
     validation.run_rules(con)
-    return result
+    return result, screen
 
 
 @dataclass
@@ -124,21 +151,18 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
                      timeliness=timetable.timeliness(con, period, submitted_on))
     checked = Checked(path, provider, period, submitted_on, out)
     try:
-        checked.read = check_file(con, path, provider, period, submitted_on)
+        checked.read, screen = check_file(con, path, provider, period, submitted_on, key)
     except reader.FileError as err:
         out.file_errors = [{"code": err.code, "message": err.message}]
         out.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
         return checked
 
-    records, rejected, warned = con.execute(
-        """
-        SELECT (SELECT count(*) FROM typed),
-               count(DISTINCT line) FILTER (WHERE severity = 'reject'),
-               count(DISTINCT line) FILTER (WHERE severity = 'warning'
-                   AND line NOT IN (SELECT line FROM found WHERE severity = 'reject'))
-        FROM found
-        """
-    ).fetchall()[0]
+    screen_lines = screen["line"]
+    rejected_lines = pa.array([r[0] for r in con.execute(
+        "SELECT DISTINCT line FROM found WHERE severity = 'reject'").fetchall()], screen_lines.type)
+    records, rejected = checked.read.rows, len(rejected_lines)
+    warned = _scalar(con, "SELECT count(DISTINCT line) FROM found WHERE severity = 'warning' AND line NOT IN "
+                          "(SELECT line FROM found WHERE severity = 'reject')")
     out.status = "accepted"
     out.issues_total = _scalar(con, "SELECT count(*) FROM found")
     out.issues = [
@@ -150,13 +174,18 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
     out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
                   "with_warnings": warned, "replaced": 0}
     if key is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE rejected_lines AS "
-                    "SELECT DISTINCT line FROM found WHERE severity = 'reject'")
-        checked.records = con.sql(_RECORDS_SQL, params={"provider": provider, "key": key}).to_arrow_table()
+        # `found` decides what is rejected; the screen only chose which rows to look at closely.
+        keep = pc.invert(pc.is_in(screen_lines, value_set=rejected_lines))
+        checked.records = screen.filter(keep).drop_columns(["line", "_reject", "_warn"])
         checked.issues = con.sql("SELECT line, code, severity, field, message FROM found").to_arrow_table()
-        checked.quarantine = con.sql(
-            f"SELECT t.line, {_RAW_ROW_SQL} AS raw FROM staging t SEMI JOIN rejected_lines USING (line)"
-        ).to_arrow_table() if rejected else None
+        if rejected:
+            con.register("rejected_lines", pa.table({"line": rejected_lines}))
+            try:
+                checked.quarantine = con.sql(
+                    f"SELECT t.line, {_RAW_ROW_SQL} AS raw FROM staging t SEMI JOIN rejected_lines USING (line)"
+                ).to_arrow_table()
+            finally:
+                con.unregister("rejected_lines")
     return checked
 
 
@@ -281,37 +310,29 @@ def _insert_records(con, sid: int) -> None:
     con.execute("INSERT INTO record SELECT ?, * FROM checked_records", [sid])
 
 
-# The accepted rows as `record` rows (all columns but submission_id), pseudonymised: NHS number
-# -> keyed hash, birth date -> age at test, postcode -> district (+ LSOA where a postcode lookup
-# is loaded); modality, body area and test group from the NICIP reference, a notified local
-# code loaded as its national code.
-_RECORDS_SQL = f"""
-    SELECT $provider AS provider_code, trim(t.site_code) AS site_code,
-           trim(t.accession_number) AS accession_number,
-           {pseudonymise.PSEUDO_ID_SQL} AS patient_pseudo_id,
-           nullif(trim(t.nhs_number_status), '') AS nhs_number_status,
-           {pseudonymise.AGE_SQL} AS age_at_test,
-           nullif(trim(t.gender), '') AS sex,
-           nullif(trim(t.ethnic_category), '') AS ethnic_category,
-           {pseudonymise.POSTCODE_DISTRICT_SQL} AS postcode_district,
-           pc.lsoa_code AS lsoa_code,
-           nullif(upper(trim(t.practice_code)), '') AS practice_code,
-           trim(t.patient_source) AS patient_source,
-           CASE WHEN nullif(trim(t.referrer_code), '') IS NULL THEN NULL
-                WHEN {validation.REFERRER_OK_T} THEN trim(t.referrer_code) ELSE '99' END AS referrer_code,
-           nullif(upper(trim(t.referring_org_code)), '') AS referring_org_code,
-           t.d_request_date, t.d_request_received_date, t.d_test_date, t.d_report_date,
-           coalesce(l.nicip_code, nullif(upper(trim(t.nicip_code)), '')) AS nicip_code,
-           nullif(trim(t.snomed_code), '') AS snomed_code,
-           l.local_code AS local_code,
-           n.modality, n.body_area, n.test_group,
-           date_trunc('month', t.d_test_date)::DATE AS activity_month,
-           md5_number_lower(trim(t.site_code) || '|' || trim(t.accession_number)) AS record_key
-    FROM typed t
-    ANTI JOIN rejected_lines USING (line)
-    LEFT JOIN ref_nicip national ON national.nicip_code = upper(trim(t.nicip_code))
-    LEFT JOIN local_code l ON national.nicip_code IS NULL AND l.provider_code = $provider
-                          AND l.local_code = upper(trim(t.nicip_code))
-    LEFT JOIN ref_nicip n ON n.nicip_code = coalesce(l.nicip_code, upper(trim(t.nicip_code)))
-    LEFT JOIN ref_postcode pc ON pc.postcode = upper(trim(t.postcode))
+# The accepted rows as `record` rows (all columns but submission_id, in table order),
+# pseudonymised: NHS number -> keyed hash, birth date -> age at test, postcode -> district
+# (+ LSOA where a postcode lookup is loaded); modality, body area and test group from the NICIP
+# reference, a notified local code loaded as its national code. Over `typed_select` rows, `t`.
+_RECORD_COLUMNS = f"""
+    $provider AS provider_code, t.n_site_code AS site_code, t.n_accession_number AS accession_number,
+    {pseudonymise.PSEUDO_ID_SQL} AS patient_pseudo_id,
+    t.n_nhs_number_status AS nhs_number_status,
+    ({pseudonymise.AGE_SQL})::SMALLINT AS age_at_test,
+    t.n_gender AS sex, t.n_ethnic_category AS ethnic_category,
+    {pseudonymise.POSTCODE_DISTRICT_SQL} AS postcode_district,
+    t.x_lsoa AS lsoa_code,
+    t.u_practice_code AS practice_code,
+    t.n_patient_source AS patient_source,
+    CASE WHEN t.n_referrer_code IS NULL THEN NULL WHEN t.x_referrer_ok THEN t.n_referrer_code ELSE '99' END
+        AS referrer_code,
+    t.u_referring_org_code AS referring_org_code,
+    t.d_request_date AS request_date, t.d_request_received_date AS request_received_date,
+    t.d_test_date AS test_date, t.d_report_date AS report_date,
+    coalesce(CASE WHEN t.x_nicip IS NULL THEN t.x_local_nicip END, t.u_nicip_code) AS nicip_code,
+    t.n_snomed_code AS snomed_code,
+    CASE WHEN t.x_nicip IS NULL AND t.x_local_nicip IS NOT NULL THEN t.u_nicip_code END AS local_code,
+    t.x_modality AS modality, t.x_body_area AS body_area, t.x_test_group AS test_group,
+    date_trunc('month', t.d_test_date)::DATE AS activity_month,
+    md5_number_lower(t.n_site_code || '|' || t.n_accession_number) AS record_key
 """

@@ -46,10 +46,8 @@ def load_key(create: bool = True) -> str:
     return key
 
 
-# SQL expressions over the typed staging table, aliased `t`; `$key` is bound, never formatted in.
-PSEUDO_ID_SQL = "CASE WHEN t.nhs_number ~ '^[0-9]{10}$' THEN sha256($key || t.nhs_number) END"
+# SQL expressions over the rows `validation.typed_select` makes, aliased `t` (its `x_*` format
+# tests and `u_*` upper-cased codes); `$key` is bound, never formatted in.
+PSEUDO_ID_SQL = "CASE WHEN t.x_nhs_digits10 THEN sha256($key || t.nhs_number) END"
 AGE_SQL = "CASE WHEN t.d_birth_date <= t.d_test_date THEN date_sub('year', t.d_birth_date, t.d_test_date) END"
-POSTCODE_DISTRICT_SQL = (
-    "CASE WHEN regexp_full_match(upper(trim(t.postcode)), '[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}') "
-    "THEN split_part(upper(trim(t.postcode)), ' ', 1) END"
-)
+POSTCODE_DISTRICT_SQL = "CASE WHEN t.x_postcode_ok THEN split_part(t.u_postcode, ' ', 1) END"

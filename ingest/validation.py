@@ -36,19 +36,24 @@ class Rule:
 
 
 def _mod11_invalid(col: str) -> str:
-    """SQL: true when a 10-digit NHS number fails the Modulus 11 check (NHS DD)."""
-    terms = " + ".join(f"{11 - i} * CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(1, 10))
+    """SQL: true when a 10-digit NHS number fails the Modulus 11 check (NHS DD).
+
+    Integer arithmetic on the number as a BIGINT (digit i is n // 10^(10-i) % 10): one cast per
+    row instead of ten substrings, and NULL (never an error) for anything that is not digits.
+    """
+    n = f"TRY_CAST({col} AS BIGINT)"
+    terms = " + ".join(f"{11 - i} * ({n} // {10 ** (10 - i)} % 10)" for i in range(1, 10))
     check = f"(11 - (({terms}) % 11))"
-    return (f"(CASE {check} WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE {check} END) "
-            f"<> CAST(substr({col}, 10, 1) AS INTEGER)")
+    return f"(CASE {check} WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE {check} END) <> {n} % 10"
 
 
+# `n_<item>` is the item trimmed, NULL when blank: computed once per row in `typed_select`.
 def _blank(col: str) -> str:
-    return f"({col} IS NULL OR trim({col}) = '')"
+    return f"(n_{col} IS NULL)"
 
 
 def _present(col: str) -> str:
-    return f"({col} IS NOT NULL AND trim({col}) <> '')"
+    return f"(n_{col} IS NOT NULL)"
 
 
 def _codes(values) -> str:
@@ -59,20 +64,23 @@ def _bad_date(col: str) -> str:
     return f"({_present(col)} AND d_{col} IS NULL)"
 
 
+# Format tests computed once per row in `typed_select` (columns x_*_ok), used by the rules and the record.
 _NHS_FORMAT_OK = (
-    "(nhs_number ~ '^[0-9]{10}$' AND nhs_number NOT IN ('1234567890', '0123456789') "
+    "(x_nhs_digits10 AND nhs_number NOT IN ('1234567890', '0123456789') "
     "AND NOT (nhs_number ~ '^([1-9])00000000[1-9]$' AND substr(nhs_number,1,1) = substr(nhs_number,10,1)))"
 )
 # 8 characters: 1 letter + 7 digits or 2 letters + 6 digits (dids_attributes.txt).
 REFERRER_OK = "regexp_full_match(referrer_code, '[A-Z][0-9]{7}|[A-Z]{2}[0-9]{6}')"
-REFERRER_OK_T = REFERRER_OK.replace("referrer_code", "t.referrer_code")
+# Full postcode: outward code, one space, inward code.
+POSTCODE_OK = "regexp_full_match(upper(n_postcode), '[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}')"
+SITE_OK = "regexp_full_match(n_site_code, '[A-Za-z0-9]{5,12}')"
 _DEMOGRAPHIC_PRESENT = " OR ".join(_present(c) for c in spec.DEMOGRAPHIC_FIELDS)
 
 RULES: tuple[Rule, ...] = (
     # Personal and demographic
-    Rule("DIDS002", REJECT, "nhs_number", f"{_present('nhs_number')} AND NOT {_NHS_FORMAT_OK}",
+    Rule("DIDS002", REJECT, "nhs_number", f"{_present('nhs_number')} AND NOT x_nhs_format_ok",
          "'NHS NUMBER is not 10 digits (or is a dummy number); send the 10-digit NHS number without spaces, or leave it empty'"),
-    Rule("DIDS001", REJECT, "nhs_number", f"{_NHS_FORMAT_OK} AND {_mod11_invalid('nhs_number')}",
+    Rule("DIDS001", REJECT, "nhs_number", "x_nhs_format_ok AND x_nhs_mod11_invalid",
          "'NHS NUMBER fails the Modulus 11 check digit test; check the number on the RIS'"),
     Rule("DIDS003", REJECT, "nhs_number_status",
          f"{_present('nhs_number_status')} AND nhs_number_status NOT IN {_codes(spec.NHS_NUMBER_STATUS)}",
@@ -93,8 +101,8 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS014", REJECT, "gender", f"{_present('gender')} AND gender NOT IN {_codes(spec.PERSON_GENDER)}",
          "'PERSON GENDER CODE CURRENT ''' || gender || ''' is not 0, 1, 2 or 9'"),
     Rule("DIDS017", REJECT, "postcode",
-         f"{_present('postcode')} AND NOT regexp_full_match(upper(postcode), "
-         "'[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}')",
+         # the value as sent must match: spaces around it fail too
+         f"{_present('postcode')} AND NOT (postcode = n_postcode AND x_postcode_ok)",
          "'POSTCODE OF USUAL ADDRESS is not a valid postcode format (outward code, one space, inward code)'"),
     Rule("DIDS073", REJECT, None, f"NOT ({_DEMOGRAPHIC_PRESENT})",
          "'none of the six personal and demographic items is present; send at least one'"),
@@ -105,7 +113,7 @@ RULES: tuple[Rule, ...] = (
          f"{_present('patient_source')} AND patient_source NOT IN {_codes(spec.PATIENT_SOURCE_SETTING)}",
          "'PATIENT SOURCE SETTING TYPE ''' || patient_source || ''' is not 01-07 (keep the leading zero)'"),
     Rule("DIDS023", WARNING, "referrer_code",
-         f"{_present('referrer_code')} AND NOT {REFERRER_OK}",
+         f"{_present('referrer_code')} AND NOT x_referrer_ok",
          "'REFERRER CODE ''' || referrer_code || ''' is not 8 characters (1-2 letters then 6-7 digits); loaded as 99'"),
     Rule("DIDS026", REJECT, "request_date", _bad_date("request_date"),
          "'DIAGNOSTIC TEST REQUEST DATE ''' || request_date || ''' is not a valid CCYY-MM-DD date'"),
@@ -156,7 +164,7 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS067", REJECT, "site_code", _blank("site_code"),
          "'SITE CODE (OF IMAGING) is missing; it is mandatory'"),
     Rule("DIDS069", REJECT, "site_code",
-         f"{_present('site_code')} AND NOT regexp_full_match(trim(site_code), '[A-Za-z0-9]{{5,12}}')",
+         f"{_present('site_code')} AND NOT x_site_ok",
          "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not an ODS site code (5-12 letters and digits)'"),
     Rule("DIDS070", REJECT, "accession_number", _blank("accession_number"),
          "'RADIOLOGICAL ACCESSION NUMBER is missing; it is mandatory'"),
@@ -169,15 +177,15 @@ RULES: tuple[Rule, ...] = (
     # joined once in build_typed (columns x_*), so each rule is a plain column test.
     Rule("DIDS074", REJECT, "postcode",
          " AND ".join(_blank(c) for c in spec.DEMOGRAPHIC_FIELDS if c != "postcode")
-         + " AND regexp_matches(trim(postcode), '^[zZ]{2}99')",
+         + " AND x_postcode_zz99",
          "'the only personal and demographic item is a ZZ99 pseudo-postcode, which identifies no one; "
          "send at least one other demographic item'"),
     Rule("DIDS016", REJECT, "postcode",
-         f"{_present('postcode')} AND NOT regexp_matches(trim(postcode), '^[zZ]{{2}}99') "
+         f"{_present('postcode')} AND NOT x_postcode_zz99 "
          "AND x_postcodes_loaded AND x_postcode IS NULL",
          "'POSTCODE OF USUAL ADDRESS is not in the postcode reference data'"),
     Rule("DIDS018", REJECT, "practice_code",
-         f"{_present('practice_code')} AND upper(trim(practice_code)) NOT IN {_codes(spec.DEFAULT_PRACTICE_CODES)} "
+         f"{_present('practice_code')} AND u_practice_code NOT IN {_codes(spec.DEFAULT_PRACTICE_CODES)} "
          "AND x_practice IS NULL",
          "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' is not an ODS practice code "
          "(use V81999 when the practice is not known)'"),
@@ -202,18 +210,18 @@ RULES: tuple[Rule, ...] = (
          "'IMAGING CODE (NICIP) ''' || nicip_code || ''' was retired on ' || x_nicip_retired_on "
          "|| ', before the test date; future submissions of this code will be rejected'"),
     Rule("DIDS059", REJECT, "snomed_code",
-         f"{_present('snomed_code')} AND trim(snomed_code) IN (SELECT code FROM snomed_invalid)",
+         f"{_present('snomed_code')} AND n_snomed_code IN (SELECT code FROM snomed_invalid)",
          "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is not a valid SNOMED CT concept id "
          "(6-18 digits with a valid check digit)'"),
     Rule("DIDS078", WARNING, "snomed_code", "NOT x_snomed_active",
          "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is inactive in the imaging reference set; "
          "future submissions of this code will be rejected'"),
     Rule("DIDS082", REJECT, "snomed_code",
-         f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> trim(snomed_code)",
+         f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code",
          "'IMAGING CODE (NICIP) ''' || nicip_code || ''' does not map to the IMAGING CODE (SNOMED CT) ''' "
          "|| snomed_code || ''' (it maps to ' || x_nicip_snomed || ')'"),
     Rule("DIDS068", REJECT, "site_code",
-         "regexp_full_match(trim(site_code), '[A-Za-z0-9]{5,12}') AND x_sites_loaded AND x_site IS NULL",
+         "x_site_ok AND x_sites_loaded AND x_site IS NULL",
          "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not a known imaging site'"),
     Rule("DIDS081", WARNING, "site_code",
          "x_site_open > d_test_date OR x_site_close < d_test_date",
@@ -221,56 +229,123 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, submitted_on: date, period_start: date,
-                provider: str, source: str = "staging") -> None:
-    """TEMP table `typed`: staging plus parsed dates, the submission context, duplicate ranks and
-    the reference lookups (`x_*`) the rules need, each joined once.
+def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> dict:
+    """Small TEMP tables the rules need from the whole file, and the reference-data switches.
 
-    NHS numbers lose spaces and dashes first, as the national platform does.
+    - `dups(site, acc, first_line)`: each (site, accession) pair that occurs more than once,
+      with its first line (DIDS071). An aggregate, so the rows themselves are never sorted.
+    - `snomed_invalid(code)`: the distinct SNOMED codes that fail the Verhoeff check (DIDS059).
+
+    Returns the parameters `typed_select` binds besides the submission context, and whether
+    there are duplicates (`typed_select`'s `with_dups`).
     """
-    # CCYY-MM-DD exactly: strptime alone would also take 2026-1-2.
-    dates = ", ".join(
-        f"CASE WHEN regexp_full_match(trim(s.{c}), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-        f"THEN try_strptime(trim(s.{c}), '%Y-%m-%d')::DATE END AS d_{c}"
-        for c in spec.DATE_FIELDS
-    )
+    if not source.isidentifier():
+        raise ValueError(f"{source!r} is not a table name")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE typed AS
+        CREATE OR REPLACE TEMP TABLE dups AS
+        SELECT nullif(trim(site_code), '') AS site, nullif(trim(accession_number), '') AS acc,
+               min(line) AS first_line
+        FROM {source} GROUP BY ALL HAVING count(*) > 1
+        """
+    )
+    codes = [r[0] for r in con.execute(
+        f"SELECT DISTINCT trim(snomed_code) FROM {source} WHERE nullif(trim(snomed_code), '') IS NOT NULL"
+    ).fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE snomed_invalid (code VARCHAR)")
+    bad = [c for c in codes if not snomed_id_valid(c)]
+    if bad:
+        con.executemany("INSERT INTO snomed_invalid VALUES (?)", [[c] for c in bad])
+    sites, postcodes = con.execute(
+        "SELECT (SELECT count(*) > 0 FROM ref_site), (SELECT count(*) > 0 FROM ref_postcode)").fetchall()[0]
+    has_dups = con.execute("SELECT count(*) > 0 FROM dups").fetchall()[0][0]
+    return {"sites_loaded": sites, "postcodes_loaded": postcodes}, has_dups
+
+
+# CCYY-MM-DD exactly: strptime alone would also take 2026-1-2.
+_DATES = ", ".join(
+    f"CASE WHEN regexp_full_match(s.n_{c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+    f"THEN try_strptime(s.n_{c}, '%Y-%m-%d')::DATE END AS d_{c}"
+    for c in spec.DATE_FIELDS
+)
+_TRIMMED = ", ".join(f"nullif(trim(s0.{c}), '') AS n_{c}" for c in spec.COLUMNS)
+# Codes looked up in reference tables, upper-cased once.
+_UPPER = ", ".join(f"upper(s1.n_{c}) AS u_{c}"
+                   for c in ("practice_code", "referring_org_code", "nicip_code", "site_code", "postcode"))
+
+
+def typed_select(source: str, with_dups: bool = True) -> str:
+    """SQL: the rows of `source` (staging's columns) as the rules see them.
+
+    The staging text columns; each trimmed (`n_*`, NULL when blank) and the codes upper-cased
+    (`u_*`); parsed dates `d_*`; format tests `x_*_ok`; the submission context (`sub_date`,
+    `period_start`, `sub_provider`); duplicate ranks; and every reference lookup (`x_*`) the
+    rules and the record need, each joined once. Each of these is computed once per row in a
+    projection of its own, so that the sixty rules and the record's columns only compare
+    columns. NHS numbers lose spaces and dashes first, as the national platform does.
+
+    Needs `prepare` first; binds $sub_date, $period_start, $provider, $sites_loaded,
+    $postcodes_loaded. `source` is a table name or a subquery written by this package, never
+    input. `with_dups=False` leaves out the join to `dups` when `prepare` found none (most files).
+    """
+    dup_rank, dup_first, dup_join = "1", "s.line", ""
+    if with_dups:
+        dup_rank, dup_first = "CASE WHEN s.line > dup.first_line THEN 2 ELSE 1 END", "coalesce(dup.first_line, s.line)"
+        dup_join = """LEFT JOIN dups dup ON dup.site IS NOT DISTINCT FROM s.n_site_code
+                          AND dup.acc IS NOT DISTINCT FROM s.n_accession_number"""
+    return f"""
         WITH site_orgs AS (SELECT site_code AS code FROM ref_site UNION SELECT provider_code FROM ref_site)
-        SELECT s.* REPLACE (regexp_replace(s.nhs_number, '[\\s-]', '', 'g') AS nhs_number),
-               {dates}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
+        SELECT s.*, {_DATES}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
                $provider::VARCHAR AS sub_provider,
-               row_number() OVER (PARTITION BY trim(s.site_code), trim(s.accession_number) ORDER BY s.line)
-                   AS dup_rank,
-               min(s.line) OVER (PARTITION BY trim(s.site_code), trim(s.accession_number)) AS dup_first_line,
+               {dup_rank} AS dup_rank, {dup_first} AS dup_first_line,
+               {_NHS_FORMAT_OK.replace("x_nhs_digits10", "s.x_nhs_digits10")} AS x_nhs_format_ok,
+               {_mod11_invalid("s.nhs_number")} AS x_nhs_mod11_invalid,
                pr.org_code AS x_practice, pr.open_date AS x_practice_open, pr.close_date AS x_practice_close,
                coalesce(ro.org_code, so.code) AS x_referrer_org,
                ro.open_date AS x_referrer_open, ro.close_date AS x_referrer_close,
                n.nicip_code AS x_nicip, n.snomed_code AS x_nicip_snomed, lc.nicip_code AS x_local_nicip,
                rt.retired_on AS x_nicip_retired_on, sn.active AS x_snomed_active,
                st.site_code AS x_site, st.open_date AS x_site_open, st.close_date AS x_site_close,
-               (SELECT count(*) > 0 FROM ref_site) AS x_sites_loaded,
-               pc.postcode AS x_postcode, (SELECT count(*) > 0 FROM ref_postcode) AS x_postcodes_loaded
-        FROM {source} s
-        LEFT JOIN ref_org pr ON pr.org_code = upper(trim(s.practice_code))
-        LEFT JOIN ref_org ro ON ro.org_code = upper(trim(s.referring_org_code))
-        LEFT JOIN site_orgs so ON so.code = upper(trim(s.referring_org_code))
-        LEFT JOIN ref_nicip n ON n.nicip_code = upper(trim(s.nicip_code))
-        LEFT JOIN local_code lc ON lc.provider_code = $provider AND lc.local_code = upper(trim(s.nicip_code))
-        LEFT JOIN ref_nicip_retired rt ON rt.nicip_code = upper(trim(s.nicip_code))
-        LEFT JOIN ref_snomed sn ON sn.snomed_code = trim(s.snomed_code)
-        LEFT JOIN ref_site st ON st.site_code = upper(trim(s.site_code))
-        LEFT JOIN ref_postcode pc ON pc.postcode = upper(trim(s.postcode))
-        """,
-        {"sub_date": submitted_on, "period_start": period_start, "provider": provider},
-    )
-    codes = [r[0] for r in con.execute(
-        "SELECT DISTINCT trim(snomed_code) FROM typed WHERE nullif(trim(snomed_code), '') IS NOT NULL").fetchall()]
-    con.execute("CREATE OR REPLACE TEMP TABLE snomed_invalid (code VARCHAR)")
-    bad = [c for c in codes if not snomed_id_valid(c)]
-    if bad:
-        con.executemany("INSERT INTO snomed_invalid VALUES (?)", [[c] for c in bad])
+               $sites_loaded::BOOLEAN AS x_sites_loaded,
+               pc.postcode AS x_postcode, pc.lsoa_code AS x_lsoa, $postcodes_loaded::BOOLEAN AS x_postcodes_loaded,
+               -- the code the record is loaded as: national, or a notified local code's national code
+               m.nicip_code AS x_mapped_nicip, m.modality AS x_modality, m.body_area AS x_body_area,
+               m.test_group AS x_test_group
+        FROM (
+            SELECT s1.*, {_UPPER},
+                   s1.nhs_number ~ '^[0-9]{{10}}$' AS x_nhs_digits10,
+                   {REFERRER_OK.replace("referrer_code", "s1.referrer_code")} AS x_referrer_ok,
+                   {POSTCODE_OK.replace("n_postcode", "s1.n_postcode")} AS x_postcode_ok,
+                   upper(left(s1.n_postcode, 4)) = 'ZZ99' AS x_postcode_zz99,
+                   {SITE_OK.replace("n_site_code", "s1.n_site_code")} AS x_site_ok
+            FROM (
+                SELECT s0.*, {_TRIMMED}
+                FROM (SELECT src.* REPLACE (regexp_replace(src.nhs_number, '[\\s-]', '', 'g') AS nhs_number)
+                      FROM {source} src) s0
+            ) s1
+        ) s
+        {dup_join}
+        LEFT JOIN ref_org pr ON pr.org_code = s.u_practice_code
+        LEFT JOIN ref_org ro ON ro.org_code = s.u_referring_org_code
+        LEFT JOIN site_orgs so ON so.code = s.u_referring_org_code
+        LEFT JOIN ref_nicip n ON n.nicip_code = s.u_nicip_code
+        LEFT JOIN local_code lc ON lc.provider_code = $provider AND lc.local_code = s.u_nicip_code
+        LEFT JOIN ref_nicip m ON m.nicip_code = CASE WHEN n.nicip_code IS NULL THEN lc.nicip_code
+                                                     ELSE n.nicip_code END
+        LEFT JOIN ref_nicip_retired rt ON rt.nicip_code = s.u_nicip_code
+        LEFT JOIN ref_snomed sn ON sn.snomed_code = s.n_snomed_code
+        LEFT JOIN ref_site st ON st.site_code = s.u_site_code
+        LEFT JOIN ref_postcode pc ON pc.postcode = s.u_postcode
+    """
+
+
+def _flag(rules: tuple[Rule, ...]) -> str:
+    return " OR ".join(f"coalesce(({r.condition}), false)" for r in rules) or "false"
+
+
+# SQL over typed rows (alias-free): true when the row breaks any reject rule / any warning rule.
+REJECT_FLAG = _flag(tuple(r for r in RULES if r.severity == REJECT))
+WARNING_FLAG = _flag(tuple(r for r in RULES if r.severity == WARNING))
 
 
 # Verhoeff check digit tables (SNOMED CT Technical Implementation Guide, "Check digit").

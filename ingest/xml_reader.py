@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from ingest import spec
-from ingest.reader import FileError, ReadResult, sha256_of
+from ingest.reader import FileError, ReadResult, register_rows, sha256_of
 
 _BY_ELEMENT = {item.xml_element: item for item in spec.ITEMS}
 _GROUP_OF = {item.xml_element: item.xml_group for item in spec.ITEMS}
@@ -58,7 +58,7 @@ def _values(group: ET.Element, record_no: int, path: Path) -> dict[str, str]:
 
 
 def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
-    """Read a DIDS XML file into TEMP table `table` (same columns as the CSV reader)."""
+    """Read a DIDS XML file and register its rows as `table` on `con` (same columns as the CSV reader)."""
     path = Path(path)
     columns: dict[str, list] = {"line": [], **{c: [] for c in spec.COLUMNS}}
     record_no = 0
@@ -101,12 +101,8 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
         raise _bad(path, "it has no <DIDSRecord>")
     arrow = pa.table({"line": pa.array(columns["line"], pa.int64()),
                       **{c: pa.array(columns[c], pa.string()) for c in spec.COLUMNS}})
-    con.register("_xml_rows", arrow)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _xml_rows")
-    finally:
-        con.unregister("_xml_rows")
-    return ReadResult(rows=len(columns["line"]), has_header=False, sha256=sha256_of(path), format="xml")
+    arrow = register_rows(con, table, arrow)
+    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=sha256_of(path), format="xml", table=arrow)
 
 
 def write_xml(path: Path, records: list[dict[str, str]]) -> Path:
