@@ -205,14 +205,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
             sid = _insert_submission(con, checked.path, checked.provider, checked.period, checked.submitted_on,
                                      "accepted", checked.read, out.counts, out.timeliness)
             _supersede_earlier(con, checked.provider, checked.period, sid)
-            # DELETE reports how many rows it removed: the records this file replaces.
-            replaced = con.execute(
-                """
-                DELETE FROM record WHERE rowid IN (
-                    SELECT r.rowid FROM record r JOIN checked_records c ON c.record_key = r.record_key
-                    WHERE c.site_code = r.site_code AND c.accession_number = r.accession_number)
-                """
-            ).fetchall()[0][0]
+            replaced = _replace_earlier_versions(con, checked.records, sid)
             _insert_records(con, sid)
             con.execute("INSERT INTO issue SELECT ?, * FROM checked_issues", [sid])
             if checked.quarantine is not None:
@@ -306,6 +299,30 @@ def _supersede_earlier(con, provider: str, period: date, sid: int) -> None:
                     [sid, old])
 
 
+def _replace_earlier_versions(con, records: pa.Table, sid: int) -> int:
+    """Delete the earlier versions of the records about to be inserted; returns how many.
+
+    Only the accepted submissions that sent records for one of this file's sites can hold one
+    (`submission_site`), so only their rows are compared, whatever the size of the store.
+    """
+    sites = pc.unique(records["site_code"]).to_pylist()
+    con.execute("INSERT INTO submission_site SELECT ?, unnest(?::VARCHAR[])", [sid, sites])
+    candidates = [r[0] for r in con.execute(
+        """
+        SELECT DISTINCT ss.submission_id FROM submission_site ss JOIN submission s USING (submission_id)
+        WHERE s.status = 'accepted' AND ss.submission_id <> $sid AND ss.site_code IN (SELECT unnest($sites))
+        """, {"sid": sid, "sites": sites}).fetchall()]
+    if not candidates:
+        return 0
+    # DELETE reports how many rows it removed: the records this file replaces.
+    return con.execute(
+        """
+        DELETE FROM record r USING checked_records c
+        WHERE r.submission_id IN (SELECT unnest($candidates::BIGINT[]))
+          AND r.site_code = c.site_code AND r.accession_number = c.accession_number
+        """, {"candidates": candidates}).fetchall()[0][0]
+
+
 def _insert_records(con, sid: int) -> None:
     con.execute("INSERT INTO record SELECT ?, * FROM checked_records", [sid])
 
@@ -333,6 +350,5 @@ _RECORD_COLUMNS = f"""
     t.n_snomed_code AS snomed_code,
     CASE WHEN t.x_nicip IS NULL AND t.x_local_nicip IS NOT NULL THEN t.u_nicip_code END AS local_code,
     t.x_modality AS modality, t.x_body_area AS body_area, t.x_test_group AS test_group,
-    date_trunc('month', t.d_test_date)::DATE AS activity_month,
-    md5_number_lower(t.n_site_code || '|' || t.n_accession_number) AS record_key
+    date_trunc('month', t.d_test_date)::DATE AS activity_month
 """

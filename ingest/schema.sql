@@ -52,9 +52,17 @@ CREATE TABLE IF NOT EXISTS record (
     modality              VARCHAR,             -- derived from NICIP (ref_nicip)
     body_area             VARCHAR,
     test_group            VARCHAR,             -- GP-direct-access cancer test group, if any
-    activity_month        DATE NOT NULL,       -- first day of the test date's month
-    record_key            UBIGINT              -- md5_number_lower(site_code || '|' || accession_number):
-                                               -- finds an earlier version with one integer column scan
+    activity_month        DATE NOT NULL        -- first day of the test date's month
+);
+
+-- The imaging sites each accepted submission sent records for. A record is identified by
+-- (site_code, accession_number), so an earlier version of a record arriving now can only be in a
+-- submission listed here for one of its sites: the loader looks for it in those submissions'
+-- rows alone (zone maps on submission_id skip the rest), at a cost that does not grow with the
+-- store.
+CREATE TABLE IF NOT EXISTS submission_site (
+    submission_id BIGINT NOT NULL,
+    site_code     VARCHAR NOT NULL
 );
 
 -- Every rejection and warning.

@@ -142,10 +142,16 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a store made by an older version up to the current schema (tables only ever added)."""
+    had_sites = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'").fetchall()[0][0]
     con.execute(_SCHEMA_SQL.read_text())
-    con.execute("ALTER TABLE record ADD COLUMN IF NOT EXISTS record_key UBIGINT")
-    con.execute("UPDATE record SET record_key = md5_number_lower(site_code || '|' || accession_number) "
-                "WHERE record_key IS NULL")
+    if not had_sites:
+        con.execute("INSERT INTO submission_site SELECT DISTINCT submission_id, site_code FROM record")
+    # An earlier version kept a hash of (site, accession) to find replaced records; submission_site
+    # made it unnecessary.
+    if con.execute("SELECT count(*) FROM information_schema.columns "
+                   "WHERE table_name = 'record' AND column_name = 'record_key'").fetchall()[0][0]:
+        con.execute("ALTER TABLE record DROP COLUMN record_key")
     has_timetable = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'").fetchall()[0][0]
     if not has_timetable:
@@ -279,7 +285,7 @@ def _write_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: 
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{version}.parquet.partial")
         con.execute(
-            "COPY (SELECT * FROM record WHERE provider_code = ? ORDER BY activity_month, site_code, record_key) "
+            "COPY (SELECT * FROM record WHERE provider_code = ? ORDER BY activity_month, site_code, accession_number) "
             "TO ? (FORMAT parquet, COMPRESSION zstd)", [provider, str(partial)])
         _fsync(partial)
         os.replace(partial, target)

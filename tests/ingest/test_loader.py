@@ -95,6 +95,38 @@ def test_a_record_sent_again_later_replaces_the_earlier_version(store_dir, tmp_p
     assert _q(store_dir, "SELECT rows_replaced FROM submission WHERE period = DATE '2026-03-01'") == [(1,)]
 
 
+def test_a_record_is_replaced_whichever_provider_sent_it_first(store_dir, tmp_path):
+    """(site, accession) is the record's identity: a site that moved to another trust keeps it."""
+    _load(store_dir, didfiles.write(tmp_path / "old.csv", didfiles.rows(2)))
+    again = [didfiles.row(accession_number="ACC00001", report_date="2026-01-09"),
+             didfiles.row(accession_number="ACC00001", site_code="RR802")]  # another site: another record
+    result = _load(store_dir, didfiles.write(tmp_path / "new.csv", again), provider="RXX", period="2026-03",
+                   submitted_on=date(2026, 3, 5))
+    assert result.counts["replaced"] == 1
+    assert _q(store_dir, "SELECT provider_code, site_code, accession_number, report_date FROM record "
+                         "ORDER BY ALL") == [
+        ("RR8", "RR801", "ACC00002", date(2026, 1, 6)),
+        ("RXX", "RR801", "ACC00001", date(2026, 1, 9)),
+        ("RXX", "RR802", "ACC00001", date(2026, 1, 6)),
+    ]
+
+
+def test_a_store_from_before_submission_site_is_upgraded_and_still_finds_replacements(store_dir, tmp_path):
+    _load(store_dir, didfiles.write(tmp_path / "jan.csv", didfiles.rows(3)))
+    con = duckdb.connect(str(store.store_path(store_dir)))  # the schema an earlier version wrote
+    con.execute("DROP TABLE submission_site")
+    con.execute("ALTER TABLE record ADD COLUMN record_key UBIGINT")
+    con.close()
+    result = _load(store_dir, didfiles.write(tmp_path / "feb.csv", [didfiles.row(accession_number="ACC00003",
+                                                                                 report_date="2026-01-07")]),
+                   period="2026-03", submitted_on=date(2026, 3, 5))
+    assert result.counts["replaced"] == 1
+    assert _q(store_dir, "SELECT count(*) FROM record") == [(3,)]
+    assert _q(store_dir, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'record_key'") == [(0,)]
+    assert _q(store_dir, "SELECT submission_id, site_code FROM submission_site ORDER BY ALL") == [
+        (1, "RR801"), (2, "RR801")]
+
+
 def test_a_crash_mid_load_changes_nothing(store_dir, tmp_path, monkeypatch):
     _load(store_dir, didfiles.write(tmp_path / "a.csv", didfiles.rows(5)))
     before = {t: _q(store_dir, f"SELECT count(*) FROM {t}") for t in ("record", "submission", "issue")}
