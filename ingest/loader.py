@@ -90,8 +90,8 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period
     1. a screen over `typed_select` of every row (parsed dates, reference lookups): does the row
        break any reject rule, any warning rule? and, when `key` is given, its `record` columns
        (pseudonymised);
-    2. the rules with their messages, only for the rows the screen flagged (TEMP table `typed`
-       holds just those) — most rows of a real file break nothing.
+    2. the rules with their messages, only for the rows the screen flagged — most rows of a
+       real file break nothing.
     Returns the read result and the screen: `line`, `_reject`, `_warn`, then the record columns.
     """
     result = reader.read_file(con, path)
@@ -109,10 +109,9 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period
     con.register("flagged_lines", flagged)
     try:
         subset = "(SELECT * FROM staging SEMI JOIN flagged_lines USING (line))"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {validation.typed_select(subset, has_dups)}", params)
+        validation.run_rules(con, source=f"({validation.typed_select(subset, has_dups)}) t", params=params)
     finally:
         con.unregister("flagged_lines")
-    validation.run_rules(con)
     return result, screen
 
 

@@ -377,8 +377,10 @@ def snomed_id_valid(code: str) -> bool:
     return c == 0
 
 
-def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES) -> None:
-    """Check every rule over `typed`; write TEMP table `found(line, code, severity, field, message)`.
+def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES, source: str = "typed",
+              params: dict | None = None) -> None:
+    """Check every rule over the typed rows of `source` (a table, or a `typed_select` subquery
+    with its `params`); write TEMP table `found(line, code, severity, field, message)`.
 
     One scan: each row yields the list of rules it breaks (a CASE per rule), which is then
     unnested. Far cheaper to plan than a UNION ALL of one query per rule, which matters when a
@@ -391,14 +393,14 @@ def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES) -
         f"'field': $r{i}_field::VARCHAR, 'message': ({rule.message})::VARCHAR}} END"
         for i, rule in enumerate(rules)
     )
-    params = {}
+    params = dict(params or {})
     for i, rule in enumerate(rules):
         params[f"r{i}_code"], params[f"r{i}_sev"], params[f"r{i}_field"] = rule.code, rule.severity, rule.field
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE found AS
         SELECT line, f.code, f.severity, f.field, f.message
-        FROM (SELECT line, unnest(list_filter([{cases}], lambda x: x IS NOT NULL)) AS f FROM typed)
+        FROM (SELECT line, unnest(list_filter([{cases}], lambda x: x IS NOT NULL)) AS f FROM {source})
         """,
         params,
     )
