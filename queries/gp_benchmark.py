@@ -188,7 +188,12 @@ def practice_directory(snap: Snapshot, scope: Scope) -> pl.DataFrame:
 
 def check_practice(snap: Snapshot, scope: Scope, practice_code: str) -> dict:
     """The practice's directory row; ScopeError if this user may not see it named, KeyError if unknown."""
-    everyone = _practices(snap).filter(pl.col("practice_code") == practice_code)
+    return _check(_practices(snap), scope, practice_code)
+
+
+def _check(practices: pl.DataFrame, scope: Scope, practice_code: str) -> dict:
+    """check_practice on the practice map already read (`_practices`)."""
+    everyone = practices.filter(pl.col("practice_code") == practice_code)
     if everyone.is_empty():
         raise KeyError(f"no practice {practice_code!r} in the practice map")
     if not everyone.filter(_named(everyone, scope)).height:
@@ -213,7 +218,20 @@ def areas(snap: Snapshot) -> pl.DataFrame:
 
 # --- inputs from the store -------------------------------------------------------------------
 
-def _counts(snap: Snapshot, start: date, end: date, measure_ids: list[str]) -> pl.DataFrame:
+def _counts(snap: Snapshot, start: date, end: date, measure_ids: list[str] | None) -> pl.DataFrame:
+    """measure_id, practice_code, numerator, denominator over the period; `measure_ids` None:
+    every measure in the rollup (cheaper than naming them all)."""
+    if measure_ids is None:
+        return snap.query(
+            """
+            SELECT measure_id, practice_code, sum(numerator)::BIGINT AS numerator,
+                   sum(denominator)::BIGINT AS denominator
+            FROM rollup_gp_measure
+            WHERE activity_month BETWEEN $start AND $end
+            GROUP BY ALL
+            """,
+            {"start": start, "end": end},
+        )
     return snap.query(
         """
         SELECT measure_id, practice_code, sum(numerator)::BIGINT AS numerator,
@@ -283,51 +301,50 @@ def practice_structure(practices: pl.DataFrame, structures: pl.DataFrame) -> pl.
     return pl.concat([by_pcn.drop("pcn_code"), by_sub.drop("sub_icb_code")])
 
 
-_SHARES: dict[int, tuple[pl.DataFrame, pl.Series, pl.DataFrame, np.ndarray]] = {}
-
-
 def _share_matrix(structure: pl.DataFrame, practice_codes: pl.Series) -> tuple[pl.DataFrame, np.ndarray]:
     """(cells, shares): the age-sex cells (age_band, sex) and a practices x cells matrix of
-    shares, rows in `practice_codes` order (a practice with no structure has a row of zeros).
-
-    The last result is remembered for the same structure frame and practices (one entry, so
-    nothing accumulates): the practice page standardises ten measures over the same inputs.
-    """
-    held = _SHARES.get(id(structure))
-    if held is not None and held[0] is structure and held[1].equals(practice_codes):
-        return held[2], held[3]
+    shares, rows in `practice_codes` order (a practice with no structure has a row of zeros)."""
     cells = structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True)
     keyed = structure.join(cells.with_row_index("cell"), on=["age_band", "sex"])
     rows = pl.DataFrame({"practice_code": practice_codes}).with_row_index("row")
     keyed = keyed.join(rows, on="practice_code")
     shares = np.zeros((rows.height, cells.height))
     shares[keyed["row"].to_numpy(), keyed["cell"].to_numpy()] = keyed["share"].to_numpy()
-    _SHARES.clear()
-    _SHARES[id(structure)] = (structure, practice_codes, cells, shares)
     return cells, shares
 
 
-def _on_rows(rows: np.ndarray | None, fn, x: np.ndarray):
-    """fn(x) -> (lower, upper), evaluated on `rows` only (NaN elsewhere); all rows when None."""
-    if rows is None:
-        return fn(x)
-    lower, upper = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
-    lower[rows], upper[rows] = fn(x[rows])
-    return lower, upper
+def share_matrix(practices: pl.DataFrame, structures: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """`_share_matrix(practice_structure(practices, structures), practices["practice_code"])`,
+    built from one row per PCN / sub-ICB instead of one per practice: the same cells in the same
+    order and the same shares (each practice's row is a copy of its PCN's, else its sub-ICB's)."""
+    shares = structures.with_columns(
+        (pl.col("patients") / pl.col("patients").sum().over("org_type", "org_code")).alias("share"))
+    pcns = shares.filter(pl.col("org_type") == "PCN")["org_code"].unique()
+    keys = practices.select(
+        pl.when(pl.col("pcn_code").is_in(pcns.to_list()).fill_null(False))
+        .then(pl.struct(org_type=pl.lit("PCN"), org_code=pl.col("pcn_code")))
+        .otherwise(pl.struct(org_type=pl.lit("SUB_ICB"), org_code=pl.col("sub_icb_code"))).alias("key")
+    ).unnest("key")
+    orgs = keys.unique().with_row_index("org")
+    used = shares.join(orgs, on=["org_type", "org_code"])  # the organisations some practice takes
+    cells = used.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True)
+    used = used.join(cells.with_row_index("cell"), on=["age_band", "sex"])
+    by_org = np.zeros((orgs.height + 1, cells.height))  # the last row: no structure (zeros)
+    by_org[used["org"].to_numpy(), used["cell"].to_numpy()] = used["share"].to_numpy()
+    org = keys.join(orgs, on=["org_type", "org_code"], how="left", maintain_order="left")["org"]
+    return cells, by_org[org.fill_null(orgs.height).to_numpy()]
 
 
 def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFrame,
                   age_sex: pl.DataFrame, structure: pl.DataFrame, months: int,
-                  method: str = DEFAULT_METHOD, limits_for: str | None = None,
-                  ) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
+                  method: str = DEFAULT_METHOD) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
     """Every benchmarked practice in England for one measure: (table, England value, dispersion).
 
     counts: practice_code, numerator, denominator for this measure over the period; age_sex:
     age_band, sex, events (England); structure: practice_code, age_band, sex, share — each
     practice's approximated age-sex structure (`practice_structure`). Pure, so the golden
-    tests can feed it hand-made frames. `limits_for`: work out funnel limits and verdicts for
-    that one practice only (the practice page needs everyone's values but only its own verdict;
-    the limits are the costly part).
+    tests can feed it hand-made frames. (The practice page needs one practice's row of every
+    measure's table: `queries.gp_practice` works that out without building the tables.)
     """
     frame = (
         practices.filter(pl.col("list_size") >= MIN_LIST_SIZE)
@@ -335,7 +352,6 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         .with_columns(pl.col("numerator").fill_null(0), pl.col("denominator").fill_null(0))
     )
     o = frame["numerator"].to_numpy().astype(float)
-    rows = None if limits_for is None else (frame["practice_code"] == limits_for).to_numpy()
     level95, level998 = funnel.LEVELS
     if measure.is_ratio:
         n = frame["denominator"].to_numpy().astype(float)
@@ -349,8 +365,7 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         judged = n >= MIN_EVENTS
         dispersion = funnel.estimate_dispersion(y[judged], p0, s[judged])
         x = n
-        limits = {(lvl, False): _on_rows(rows, lambda x, lvl=lvl: funnel.binomial_limits(x, p0, lvl), n)
-                  for lvl in funnel.LEVELS}
+        limits = {(lvl, False): funnel.binomial_limits(n, p0, lvl) for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
         limits = {k: (lo * 100, hi * 100) for k, (lo, hi) in limits.items()}
@@ -377,8 +392,7 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         judged = np.ones(o.shape, dtype=bool)
         dispersion = funnel.estimate_dispersion(y, 1.0, s)
         x = expected
-        limits = {(lvl, False): _on_rows(rows, lambda x, lvl=lvl: funnel.poisson_limits(x, lvl), expected)
-                  for lvl in funnel.LEVELS}
+        limits = {(lvl, False): funnel.poisson_limits(expected, lvl) for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
         limits = {k: (lo * target, hi * target) for k, (lo, hi) in limits.items()}

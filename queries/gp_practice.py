@@ -4,18 +4,34 @@ Built on `queries.gp_benchmark` — the same England tables the measure page sho
 practice's value, interval and verdict are identical on both pages. Scope: the practice must be
 one this user may see named (`gp_benchmark.check_practice`); counts and what is computed from
 them pass through `queries.disclosure.protect` for everyone but the central team.
+
+A profile is worked out in two parts, so that it need not build twelve full measure tables
+(`gb.compute_table`) for the one row of each it shows:
+- `england`: what the practice is compared with — every measure over England's benchmarked
+  practices at once (counts, expected counts, funnel values, England's value, over-dispersion,
+  ranks, spine), from one read of the rollups. It depends on the snapshot and the period only,
+  so the dashboard caches it and serves every practice from it.
+- `profile_from`: the practice's own intervals and funnel limits (the costly part of a measure
+  table, worked out here for one practice) and its areas' values and ranks.
+Both do the same arithmetic on the same numbers in the same order as `compute_table` and
+`gb.area_values`, so the profile equals the measure tables' rows exactly (a test holds the two
+implementations together).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from queries import deciles as dec
+from queries import funnel, rates, standardisation
 from queries import gp_benchmark as gb
 from queries.connection import Snapshot
 from queries.disclosure import protect
+from queries.measures import Measure
 from queries.scope import Scope
 
 PROFILE_COLUMNS = [
@@ -26,48 +42,285 @@ PROFILE_COLUMNS = [
 ]
 _DERIVED = ["value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper", "funnel_value",
             "comparison", "percentile_rank", "pcn_rank", "sub_icb_rank", "icb_rank", "england_rank"]
+_AREAS = ("pcn", "sub_icb", "icb")
+
+
+class EnglandMeasure(NamedTuple):
+    """One measure over England's benchmarked practices for one period: what a practice's row
+    needs from everyone else's. Arrays are in practice_code order (the rows of `England.rows`)."""
+    measure: Measure
+    numerator: np.ndarray  # int64
+    denominator: np.ndarray | None  # int64; ratio measures only
+    value: np.ndarray | None  # ratio measures: the percentage and its Wilson interval
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    expected: np.ndarray  # NaN where the measure table shows null
+    funnel_value: np.ndarray  # NaN where the measure table shows null
+    target: float  # England's value
+    p0: float  # ratio measures: England's proportion (NaN for rate measures)
+    dispersion: funnel.Dispersion
+    position: np.ndarray  # each practice's row in the measure table (england_rank, practice_code)
+    order: np.ndarray  # the practices in the measure table's order
+    percentile_rank: np.ndarray  # the measure table's (NaN for null)
+    spine: tuple[float | None, ...]  # England's funnel values: min, 25th and 75th percentiles, max
+
+
+class England(NamedTuple):
+    """Every measure over England's benchmarked practices for one period (`england`). It depends
+    on the snapshot and the period only — not on the practice, the over-dispersion method or the
+    user — so one serves every practice page for that period."""
+    rows: dict[str, int]  # benchmarked practice_code -> row
+    person_years: np.ndarray
+    areas: dict[str, np.ndarray]  # pcn / sub_icb / icb -> each practice's code (None: not in one)
+    measures: list[EnglandMeasure]
+
+
+def _reference_rates(age_sex: pl.DataFrame, population: pl.DataFrame, measure_ids: list[str]) -> np.ndarray:
+    """`standardisation.reference_rates` for several measures at once: a measures x cells matrix
+    of rates, cells in `population`'s order (a cell without a rate: 0).
+
+    The same operations cell by cell; the totals it sums per measure are whole numbers of events
+    (the rollup's counts), which a float sum adds exactly in any order.
+    """
+    events = age_sex.filter(pl.col("measure_id").is_in(measure_ids))
+    known = events.filter(pl.col("age_band").is_not_null() & pl.col("sex").is_not_null())
+    factor = (
+        pl.DataFrame({"measure_id": measure_ids}).with_row_index("k")
+        .join(events.group_by("measure_id").agg(pl.col("events").sum().alias("total")), on="measure_id", how="left")
+        .join(known.group_by("measure_id").agg(pl.col("events").sum().alias("known")), on="measure_id", how="left")
+        .select("k", "measure_id", pl.when(pl.col("known").fill_null(0) > 0)
+                .then(pl.col("total").fill_null(0) / pl.col("known")).otherwise(0.0).alias("factor"))
+    )
+    rates_ = (
+        factor.join(population.with_row_index("cell"), how="cross")
+        .join(known.group_by("measure_id", "age_band", "sex").agg(pl.col("events").sum()),
+              on=["measure_id", "age_band", "sex"], how="left")
+        .select("k", "cell", pl.when(pl.col("person_years") > 0)
+                .then(pl.col("events").fill_null(0) * pl.col("factor") / pl.col("person_years"))
+                .otherwise(0.0).alias("rate"))
+    )
+    out = np.zeros((len(measure_ids), population.height))
+    out[rates_["k"].to_numpy(), rates_["cell"].to_numpy()] = rates_["rate"].fill_null(0).to_numpy()
+    return out
+
+
+def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame, structures: pl.DataFrame,
+            months: int, measures: list[Measure] | None = None) -> England:
+    """The England-wide part of `gb.compute_table` for every measure, in one pass.
+
+    practices: the practice map (`gb._practices`); counts: measure_id, practice_code, numerator,
+    denominator over the period (`gb._counts`); age_sex: measure_id, age_band, sex, events
+    (`gb._age_sex_events`); structures: registered patients by PCN / sub-ICB, age band and sex
+    (`gb._structures`). Everything but intervals and funnel limits, which a profile needs for
+    one practice only.
+    """
+    measures = list(gb.measures().values()) if measures is None else measures
+    bench = practices.filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)  # compute_table's rows, in order
+    at = {m.id: k for k, m in enumerate(measures)}
+    keyed = (counts.filter(pl.col("measure_id").is_in(list(at)))
+             .join(bench.select("practice_code").with_row_index("row"), on="practice_code")
+             .with_columns(pl.col("measure_id").replace_strict(at, return_dtype=pl.Int64).alias("k")))
+    numerators = np.zeros((len(measures), bench.height), dtype=np.int64)
+    denominators = np.zeros((len(measures), bench.height), dtype=np.int64)
+    where = keyed["k"].to_numpy(), keyed["row"].to_numpy()
+    numerators[where] = keyed["numerator"].fill_null(0).to_numpy()
+    denominators[where] = keyed["denominator"].fill_null(0).to_numpy()
+    person_years = bench["list_size"].to_numpy().astype(float) * months / 12
+    standardised = [m.id for m in measures if not m.is_ratio and m.standardise]
+    if standardised:
+        cells, shares = gb.share_matrix(bench, structures)
+        population = cells.with_columns(pl.Series("person_years", shares.T @ person_years))
+        reference = dict(zip(standardised, _reference_rates(age_sex, population, standardised), strict=True))
+    parts = []
+    for k, m in enumerate(measures):  # as compute_table
+        o = numerators[k].astype(float)
+        value = lower = upper = None
+        p0 = np.nan
+        if m.is_ratio:
+            n = denominators[k].astype(float)
+            value, lower, upper = rates.proportion(o, n, m.multiplier)
+            p0 = o.sum() / n.sum() if n.sum() > 0 else np.nan
+            expected = p0 * n
+            y, s = funnel.proportion_scale(o, n, p0)
+            judged = n >= gb.MIN_EVENTS
+            dispersion = funnel.estimate_dispersion(y[judged], p0, s[judged])
+            target = p0 * 100
+            fvalue = value
+        else:
+            target = o.sum() / person_years.sum() * m.multiplier
+            if m.standardise:
+                raw = shares @ np.ascontiguousarray(reference[m.id]) * person_years
+            else:
+                raw = person_years.copy()
+            expected = raw * (o.sum() / raw.sum()) if raw.sum() > 0 else raw * np.nan
+            with np.errstate(invalid="ignore", divide="ignore"):  # standardisation.standardised_ratio's O/E
+                ratio = o * np.where(expected > 0, 1 / expected, np.nan)
+            y, s = funnel.ratio_scale(o, expected)
+            dispersion = funnel.estimate_dispersion(y, 1.0, s)
+            fvalue = ratio * target
+        parts.append((m, value, lower, upper, np.asarray(expected, dtype=float), np.asarray(fvalue, dtype=float),
+                      float(target), float(p0), dispersion))
+    # funnel_value as the table holds it (null for NaN), for its percentile_rank and the spine.
+    funnel_values = pl.DataFrame({f"f{k}": part[5] for k, part in enumerate(parts)}).with_columns(
+        pl.all().fill_nan(None))
+    out = []
+    for k, (m, value, lower, upper, expected, fvalue, target, p0, dispersion) in enumerate(parts):
+        # The table's order: england_rank (funnel_value descending, ties sharing a rank, nulls
+        # last), then practice_code — the rows' own order, which a stable sort keeps.
+        missing = np.isnan(fvalue)
+        shown = np.flatnonzero(~missing)
+        order = np.concatenate([shown[np.argsort(-fvalue[shown], kind="stable")], np.flatnonzero(missing)])
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        ranked = dec.percentile_rank(funnel_values.select(f"f{k}"), by=None, column=f"f{k}")["percentile_rank"]
+        spread = funnel_values[f"f{k}"].drop_nulls()
+        out.append(EnglandMeasure(
+            m, numerators[k], denominators[k] if m.is_ratio else None, value, lower, upper, expected, fvalue,
+            target, p0, dispersion, position, order, ranked.fill_null(np.nan).to_numpy(),
+            (spread.min(), spread.quantile(0.25, "linear"), spread.quantile(0.75, "linear"), spread.max())))
+    return England(dict(zip(bench["practice_code"].to_list(), range(bench.height), strict=True)), person_years,
+                   {level: bench[f"{level}_code"].to_numpy() for level in _AREAS}, out)
+
+
+def _cell(v) -> float | None:
+    """A float as the table shows it: NaN is null (compute_table's fill_nan(None))."""
+    v = float(v)
+    return None if np.isnan(v) else v
+
+
+def _rate_rows(eng: England, i: int, method: str) -> dict[str, dict]:
+    """Intervals, limits and verdicts of the practice in row `i` for every rate measure, as
+    `compute_table` works them out (elementwise: the practice's alone, every measure at once)."""
+    measures = [em for em in eng.measures if not em.measure.is_ratio]
+    o = np.array([em.numerator[i] for em in measures], dtype=np.int64).astype(float)
+    e = np.array([em.expected[i] for em in measures], dtype=float)
+    multiplier = np.array([em.measure.multiplier for em in measures], dtype=float)
+    value, lower, upper = rates.crude_rate(o, np.full(o.shape, eng.person_years[i]), multiplier)
+    ratio, ratio_lower, ratio_upper = standardisation.standardised_ratio(o, e)
+    exact = {lvl: funnel.poisson_limits(e, lvl) for lvl in funnel.LEVELS}
+    out = {}
+    for j, em in enumerate(measures):
+        one = slice(j, j + 1)
+        limits = {}
+        for lvl in funnel.LEVELS:
+            lo, hi = exact[lvl][0][one], exact[lvl][1][one]
+            adjusted = funnel.ratio_limits(e[one], lvl, em.dispersion, method, (lo, hi))
+            limits[lvl] = (adjusted[0] * em.target, adjusted[1] * em.target)
+        out[em.measure.id] = {
+            "denominator": None, "value": value[j], "value_lower": lower[j], "value_upper": upper[j],
+            "ratio": ratio[j], "ratio_lower": ratio_lower[j], "ratio_upper": ratio_upper[j],
+            "comparison": funnel.classify(em.funnel_value[i:i + 1], *limits[0.95], *limits[0.998])[0],
+            "few": o[j] < gb.MIN_EVENTS, "note": f"Fewer than {gb.MIN_EVENTS} events: no interval shown",
+        }
+    return out
+
+
+def _ratio_row(em: EnglandMeasure, i: int, method: str) -> dict:
+    """The same for a ratio measure (compute_table's is_ratio branch)."""
+    one = slice(i, i + 1)
+    n = em.denominator[one].astype(float)
+    value, lower, upper = em.value[one], em.lower[one], em.upper[one]
+    ratio, ratio_lower, ratio_upper = (v / em.p0 if em.p0 > 0 else v * np.nan
+                                       for v in (value / 100, lower / 100, upper / 100))
+    limits = {}
+    for lvl in funnel.LEVELS:
+        exact = funnel.binomial_limits(n, em.p0, lvl)
+        adjusted = funnel.proportion_limits(n, em.p0, lvl, em.dispersion, method, exact)
+        limits[lvl] = (adjusted[0] * 100, adjusted[1] * 100)
+    judged = n[0] >= gb.MIN_EVENTS
+    return {
+        "denominator": int(em.denominator[i]), "value": value[0], "value_lower": lower[0], "value_upper": upper[0],
+        "ratio": ratio[0], "ratio_lower": ratio_lower[0], "ratio_upper": ratio_upper[0],
+        "comparison": (funnel.classify(em.funnel_value[one], *limits[0.95], *limits[0.998])[0] if judged
+                       else gb.TOO_FEW),
+        "few": n[0] < gb.MIN_EVENTS,
+        "note": f"Fewer than {gb.MIN_EVENTS} examinations in the denominator: no interval shown",
+    }
+
+
+def _areas(em: EnglandMeasure, i: int, members: dict[str, np.ndarray | None]) -> dict:
+    """The practice's PCN, sub-ICB, ICB and England values and its rank in each, as
+    `gb.area_values` works them out over the measure table (sums in the table's row order).
+    members: each area's rows (None: England)."""
+    m, mine = em.measure, em.funnel_value[i]
+    out: dict = {key: None for level in (*_AREAS, "england") for key in (level, f"{level}_rank")}
+    for level, rows in members.items():
+        rows = em.order if rows is None else rows[np.argsort(em.position[rows])]
+        numerator = int(em.numerator[rows].sum())
+        if m.is_ratio:
+            n = int(em.denominator[rows].sum())
+            out[level] = numerator / n * 100 if n else None
+        else:
+            expected = pl.Series(em.expected[rows]).fill_nan(None).sum()
+            out[level] = numerator / expected * em.target if expected else None
+        rank = None if np.isnan(mine) else int((em.funnel_value[rows] > mine).sum()) + 1
+        out[f"{level}_rank"] = f"{rank} of {rows.size}" if rank else None
+    return out
+
+
+def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DEFAULT_METHOD) -> pl.DataFrame:
+    """`practice_profile` from England's tables (`england`), for a benchmarked practice's row
+    of the practice map that this user may see named (`gb.check_practice`, or the practice
+    directory: the caller checks)."""
+    if method not in funnel.METHODS:
+        raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+    i = eng.rows[practice["practice_code"]]
+    members: dict[str, np.ndarray | None] = {
+        level: np.flatnonzero(eng.areas[level] == practice[f"{level}_code"])
+        for level in _AREAS if practice.get(f"{level}_code") is not None}
+    members["england"] = None
+    by_rate = _rate_rows(eng, i, method)
+    rows = []
+    for em in eng.measures:
+        m = em.measure
+        mine = by_rate[m.id] if not m.is_ratio else _ratio_row(em, i, method)
+        few = bool(mine["few"])
+        rows.append({
+            "measure_id": m.id, "title": m.title, "short_title": m.short_title, "units": m.units,
+            "polarity": m.polarity, "is_ratio": m.is_ratio, "numerator": int(em.numerator[i]),
+            "denominator": mine["denominator"], "value": _cell(mine["value"]),
+            **{c: None if few else _cell(mine[c]) for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")},
+            "ratio": _cell(mine["ratio"]), "funnel_value": _cell(em.funnel_value[i]),
+            "comparison": str(mine["comparison"]), "note": mine["note"] if few else "",
+            "percentile_rank": _cell(em.percentile_rank[i]),
+            **_areas(em, i, members),
+            **dict(zip(("spine_min", "spine_p25", "spine_p75", "spine_max"), em.spine, strict=True)),
+        })
+    frame = pl.DataFrame(rows, infer_schema_length=None).select(PROFILE_COLUMNS)
+    return protect(frame, scope, counts=["numerator", "denominator"],
+                   derived={"numerator": _DERIVED, "denominator": _DERIVED})
+
+
+def england_for(snap: Snapshot, start: date, end: date, practices: pl.DataFrame | None = None) -> England:
+    """England's tables for every measure over a period, read from the store: four queries
+    (`practices`: the practice map, when already read)."""
+    measures = gb.measures()
+    return england(gb._practices(snap) if practices is None else practices, gb._counts(snap, start, end, None),
+                   gb._age_sex_events(snap, start, end, list(measures)), gb._structures(snap),
+                   gb.count_months(start, end), list(measures.values()))
 
 
 def practice_profile(snap: Snapshot, scope: Scope, practice_code: str, start: date, end: date,
-                     method: str = gb.DEFAULT_METHOD) -> pl.DataFrame:
+                     method: str = gb.DEFAULT_METHOD, england: England | None = None) -> pl.DataFrame:
     """One row per measure for one benchmarked practice (PROFILE_COLUMNS).
 
     value/ratio/funnel_value as in the measure table; england/pcn/sub_icb/icb: those areas'
     values in the funnel's units (standardised rate, or percentage); *_rank: "3 of 8" (1 =
     highest); spine_*: England's practices' minimum, quartiles and maximum of funnel_value,
     for the spine chart. Empty when the practice has fewer than 750 registered patients.
+
+    `england`: England's tables for this period, `england_for(snap, start, end)`, when the
+    caller holds them (the dashboard caches them per snapshot and period); else read here.
     """
-    practice = gb.check_practice(snap, scope, practice_code)
+    practices = gb._practices(snap)
+    practice = gb._check(practices, scope, practice_code)
     if not practice["benchmarked"]:
         return pl.DataFrame(schema={c: pl.String for c in PROFILE_COLUMNS})
-    measures = gb.measures()
-    months = gb.count_months(start, end)
-    inputs = gb._inputs(snap, start, end, list(measures))
-    rows = []
-    for m in measures.values():
-        table, target, _ = gb.compute_table(
-            m, inputs.practices, inputs.counts.filter(pl.col("measure_id") == m.id),
-            inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
-            inputs.structure, months, method, limits_for=practice_code)
-        mine = table.filter(pl.col("practice_code") == practice_code).row(0, named=True)
-        comparators = {r["level"]: r for r in gb.area_values(table, m, target, practice).iter_rows(named=True)}
-        spread = table["funnel_value"].drop_nulls()
-        rows.append({
-            **{k: mine[k] for k in ("measure_id", "numerator", "denominator", "value", "value_lower", "value_upper",
-                                    "ratio", "ratio_lower", "ratio_upper", "funnel_value", "comparison", "note",
-                                    "percentile_rank")},
-            "title": m.title, "short_title": m.short_title, "units": m.units, "polarity": m.polarity,
-            "is_ratio": m.is_ratio,
-            **{key: comparators.get(label, {}).get("value") for key, label in
-               (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))},
-            **{f"{key}_rank": comparators.get(label, {}).get("practice_rank") for key, label in
-               (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))},
-            "spine_min": spread.min(), "spine_p25": spread.quantile(0.25, "linear"),
-            "spine_p75": spread.quantile(0.75, "linear"), "spine_max": spread.max(),
-        })
-    frame = pl.DataFrame(rows, infer_schema_length=None).select(PROFILE_COLUMNS)
-    return protect(frame, scope, counts=["numerator", "denominator"],
-                   derived={"numerator": _DERIVED, "denominator": _DERIVED})
+    if method not in funnel.METHODS:
+        raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+    if england is None:
+        england = england_for(snap, start, end, practices)
+    return profile_from(england, scope, practice, method)
 
 
 def monthly_values(snap: Snapshot, measure_id: str, start: date, end: date) -> pl.DataFrame:

@@ -221,3 +221,110 @@ def test_period_and_months(snap):
     with pytest.raises(KeyError, match="no measure"):
         gb.get_measure("nope")
     assert funnel.METHODS == ("none", "additive", "multiplicative")
+
+
+# --- the practice profile against the measure tables (a naive second implementation) -----------
+
+PROFILE_KEYS = ("measure_id", "numerator", "denominator", "value", "value_lower", "value_upper", "ratio",
+                "ratio_lower", "ratio_upper", "funnel_value", "comparison", "note", "percentile_rank")
+
+
+def naive_profile(tables: dict, practice: dict) -> pl.DataFrame:
+    """A profile the long way: for each measure, the practice's row of the full England table
+    (what the measure page shows), `gb.area_values` over that table, and the spine over it."""
+    rows = []
+    for m, table, target in tables.values():
+        mine = table.filter(pl.col("practice_code") == practice["practice_code"]).row(0, named=True)
+        areas = {r["level"]: r for r in gb.area_values(table, m, target, practice).iter_rows(named=True)}
+        spread = table["funnel_value"].drop_nulls()
+        rows.append({
+            **{k: mine[k] for k in PROFILE_KEYS},
+            "title": m.title, "short_title": m.short_title, "units": m.units, "polarity": m.polarity,
+            "is_ratio": m.is_ratio,
+            **{key: areas.get(label, {}).get("value") for key, label in
+               (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))},
+            **{f"{key}_rank": areas.get(label, {}).get("practice_rank") for key, label in
+               (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))},
+            "spine_min": spread.min(), "spine_p25": spread.quantile(0.25, "linear"),
+            "spine_p75": spread.quantile(0.75, "linear"), "spine_max": spread.max(),
+        })
+    return pl.DataFrame(rows, infer_schema_length=None).select(gp_practice.PROFILE_COLUMNS)
+
+
+def measure_tables(snap, start, end, method) -> dict:
+    """measure_id -> (measure, its full England table (compute_table, limits for every practice), England's value)."""
+    inputs = gb._inputs(snap, start, end, list(load_measures()))
+    out = {}
+    for m in load_measures().values():
+        table, target, _ = gb.compute_table(
+            m, inputs.practices, inputs.counts.filter(pl.col("measure_id") == m.id),
+            inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
+            inputs.structure, gb.count_months(start, end), method)
+        out[m.id] = (m, table, target)
+    return out
+
+
+@pytest.mark.parametrize("months,method,every", [(6, "additive", 40), (6, "multiplicative", 400),
+                                                 (6, "none", 400), (3, "additive", 200)])
+def test_practice_profile_equals_the_measure_tables_row_by_row(snap, period, months, method, every):
+    from polars.testing import assert_frame_equal
+
+    from queries.headline import add_months
+
+    end = period[1]
+    start = max(period[0], add_months(end, -(months - 1)))
+    tables = measure_tables(snap, start, end, method)
+    everyone = gb._practices(snap)
+    benchmarked = everyone.filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)
+    # A spread of practices, every one outside a PCN (standardised by its sub-ICB's structure),
+    # and the busiest; over the synthetic store that takes in practices with too few events,
+    # no denominator (a null funnel value) and verdicts outside the limits.
+    busiest = tables["gpda_all"][1]["practice_code"][0]
+    codes = sorted({*benchmarked["practice_code"].gather_every(every).to_list(), busiest,
+                    *benchmarked.filter(pl.col("pcn_code").is_null())["practice_code"].to_list()})
+    eng = gp_practice.england_for(snap, start, end)
+    verdicts, null_values = set(), 0
+    for code in codes:
+        practice = gb.check_practice(snap, CENTRAL, code)
+        profile = gp_practice.profile_from(eng, CENTRAL, practice, method)
+        assert_frame_equal(profile, naive_profile(tables, practice), check_exact=True)
+        verdicts |= set(profile["comparison"])
+        null_values += profile["funnel_value"].null_count()
+    if every <= 40:  # the broad sample covers every kind of row
+        assert null_values and {gb.TOO_FEW, "within"} <= verdicts
+        assert verdicts & {"above 99.8%", "above 95%"} and verdicts & {"below 99.8%", "below 95%"}
+    # The page's entry point is the same computation.
+    assert_frame_equal(gp_practice.practice_profile(snap, CENTRAL, busiest, start, end, method),
+                       naive_profile(tables, gb.check_practice(snap, CENTRAL, busiest)), check_exact=True)
+
+
+def test_practice_profile_for_a_gp_is_the_protected_naive_profile(snap, period):
+    from polars.testing import assert_frame_equal
+
+    tables = measure_tables(snap, *period, gb.DEFAULT_METHOD)
+    code = tables["gpda_ct"][1]["practice_code"][3]
+    scope = Scope("gp", practice=code)
+    expected = gp_practice.protect(naive_profile(tables, gb.check_practice(snap, scope, code)), scope,
+                                   counts=["numerator", "denominator"],
+                                   derived={"numerator": gp_practice._DERIVED, "denominator": gp_practice._DERIVED})
+    assert_frame_equal(gp_practice.practice_profile(snap, scope, code, *period), expected, check_exact=True)
+    with pytest.raises(ValueError, match="over-dispersion method"):
+        gp_practice.practice_profile(snap, scope, code, *period, "bogus")
+
+
+def test_share_matrix_by_organisation_equals_the_one_by_practice(snap):
+    practices = gb._practices(snap).filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)
+    structures = gb._structures(snap)
+    for ps, st in ((practices, structures), (PRACTICES.filter(pl.col("list_size") >= 750), STRUCTURES),
+                   # Without P2's structure its practices take their sub-ICB's (S), as does F (no PCN);
+                   # E's sub-ICB (Q) has none either: a row of zeros.
+                   (pl.concat([PRACTICES, PRACTICES.head(2).with_columns(
+                       practice_code=pl.Series(["E", "F"]), pcn_code=pl.Series(["P2", None]),
+                       sub_icb_code=pl.Series(["Q", "S"]))]),
+                    pl.concat([STRUCTURES.filter(pl.col("org_code") != "P2"),
+                               STRUCTURES.with_columns(org_type=pl.lit("SUB_ICB"), org_code=pl.lit("S"),
+                                                       patients=pl.col("patients") + 1)]))):
+        cells, shares = gb.share_matrix(ps, st)
+        want_cells, want = gb._share_matrix(gb.practice_structure(ps, st), ps["practice_code"])
+        assert cells.equals(want_cells) and np.array_equal(shares, want)
+        assert shares.flags["C_CONTIGUOUS"]
