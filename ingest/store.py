@@ -168,8 +168,8 @@ class Partition:
     set of a provider's rows does: every row added since the last publish carries a submission
     id larger than any row present then (ids come from a sequence), so when as many rows were
     added as removed the sum still rises. It would not see an UPDATE in place; nothing updates
-    `record` in place (the loader deletes and inserts), and `_upgrade`'s column addition changes
-    `columns`, which rewrites every partition.
+    `record` in place (the loader deletes and inserts), and a schema change made by `_upgrade`
+    changes `columns`, which rewrites every partition.
     """
 
     provider_code: str
@@ -186,7 +186,8 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     Only providers whose records changed since the current snapshot get a new Parquet file; the
     others keep theirs. Nothing a reader can see changes until the CURRENT pointer is replaced,
     the last step: a crash before it leaves the current snapshot and all its files untouched.
-    `timings`, when given, receives the seconds each step took.
+    `timings`, when given, receives the seconds each step took (rollups, checkpoint, partitions,
+    snapshot, prune) and the partitions written and in total (partitions_written, partitions_total).
     """
     from ingest.rollups import build_rollups
 
@@ -235,8 +236,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
 def published_partitions(con: duckdb.DuckDBPyConnection, snapshot: Path) -> dict[str, Partition]:
     """The partitions a published snapshot's `record` view reads, by provider.
 
-    Empty for a snapshot made before ADR 0006 (a full copy, with `record` a table): the next
-    publish then writes every partition.
+    Empty for a snapshot made before ADR 0006 (a full copy, with `record` a table), and for one
+    published from another working store (a store deleted and created again in the same
+    directory starts its submission ids afresh, so fingerprints could match by chance): the
+    next publish then writes every partition.
     """
     con.execute("ATTACH ? AS published_before (READ_ONLY)", [str(snapshot)])
     try:
@@ -244,6 +247,11 @@ def published_partitions(con: duckdb.DuckDBPyConnection, snapshot: Path) -> dict
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published_before' "
             "AND schema_name = 'main' AND table_name = ?", [PARTITIONS_TABLE]).fetchall()[0][0]
         if not found:
+            return {}
+        same_store = con.execute(
+            "SELECT (SELECT value FROM published_before.main.store_meta WHERE key = 'created_at') "
+            "IS NOT DISTINCT FROM (SELECT value FROM store_meta WHERE key = 'created_at')").fetchall()[0][0]
+        if not same_store:
             return {}
         rows = con.execute(
             f"SELECT provider_code, rows, submission_id_sum, columns, file "  # noqa: S608 - our constant

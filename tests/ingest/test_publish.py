@@ -282,6 +282,19 @@ def test_a_snapshot_from_before_partitions_is_followed_by_a_full_write(store_dir
     _assert_snapshot_equals_working_store(store_dir)
 
 
+def test_a_store_made_again_in_the_same_directory_reuses_no_file(store_dir, tmp_path):
+    """Submission ids start again at 1, so the same file gives the same fingerprint."""
+    path = _file(tmp_path, "rr8.csv", "RR8", 2)
+    _load(store_dir, path, "RR8")
+    first = _publish(store_dir)
+    store.store_path(store_dir).unlink()
+    store.create_store(store_dir)
+    _load(store_dir, path, "RR8")
+    second = _publish(store_dir)
+    assert _partitions(store_dir) == {"RR8": f"records/RR8/{second}.parquet"} != {"RR8": f"records/RR8/{first}.parquet"}
+    _assert_snapshot_equals_working_store(store_dir)
+
+
 def test_a_provider_code_that_is_not_a_safe_directory_name_is_refused(two_providers):
     store_dir = two_providers
     old_pointer = (store_dir / "CURRENT").read_text()
