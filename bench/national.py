@@ -5,7 +5,8 @@
 
 Measures, in one run: generating the extracts (`did synth`), loading every file through
 `did load`'s path (check + one transaction per file, checking overlapped with loading),
-publishing (rollups + snapshot copy), peak memory of this process, store size per million
+publishing (rollups, then the Parquet partitions and the snapshot of the small tables,
+each step timed), peak memory of this process, store size per million
 records, then each page's first render through Streamlit's AppTest against the national
 snapshot. The per-page query benchmarks (bench/gp.py, bench/variation.py,
 bench/equipment_waits.py, bench/quality.py) take `--store OUT/store` afterwards.
@@ -87,8 +88,10 @@ def main() -> None:
             result["load_s"] = round(time.perf_counter() - t, 1)
             did_cli._mark_synthetic(con, extracts)
             t = time.perf_counter()
-            store.publish(con, store_dir)
+            steps: dict = {}
+            store.publish(con, store_dir, steps)
             result["publish_s"] = round(time.perf_counter() - t, 1)
+            result["publish_steps"] = {k: round(v, 1) for k, v in steps.items()}  # seconds; partition counts
         result.update(files=totals["files"], records=totals["records"], accepted=totals["accepted"],
                       load_records_per_s=round(totals["records"] / result["load_s"]),
                       peak_rss_mb=round(_rss_mb()))
