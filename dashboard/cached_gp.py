@@ -46,10 +46,19 @@ def benchmark(_snap: Snapshot, version: str, scope: Scope, measure_id: str, star
     return gb.benchmark(_snap, scope, measure_id, start, end, area, method, peers)
 
 
+@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
+def practice_england(_snap: Snapshot, version: str, start: date, end: date) -> gp.England:
+    """What every practice's profile is compared with over a period (~4 MB): shared by all
+    practices and users (it depends on neither; each profile is protected for its viewer), so
+    only the first practice page opened for a period pays for it."""
+    return gp.england_for(_snap, start, end)
+
+
 @st.cache_data(**_CACHE)
 def practice_profile(_snap: Snapshot, version: str, scope: Scope, practice_code: str, start: date, end: date,
                      method: str) -> pl.DataFrame:
-    return gp.practice_profile(_snap, scope, practice_code, start, end, method)
+    return gp.practice_profile(_snap, scope, practice_code, start, end, method,
+                               england=practice_england(_snap, version, start, end))
 
 
 @st.cache_data(**_CACHE)

@@ -119,6 +119,24 @@ def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeyp
     assert "PCN's registered patients by single year of age and sex" in " ".join(c.value for c in at.caption)
 
 
+def test_practice_page_from_englands_cached_tables_is_that_practices_profile(store, snap, busiest, monkeypatch):
+    """The England-wide tables are cached once per period and shared by every practice and user:
+    a GP opening its own practice after the central team opened another sees its own profile,
+    protected for its role."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    open_page(store, monkeypatch, "views/gp_practice.py", {"practice": busiest["practice_code"]})
+    table = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap)).table
+    own = table.filter(pl.col("practice_code") != busiest["practice_code"])["practice_code"][5]
+    scope = Scope("gp", practice=own)
+    at = open_page(store, monkeypatch, "views/gp_practice.py", {"practice": own}, scope)
+    shown = frame(at)
+    profile = gp_practice.practice_profile(snap, scope, own, *gb.default_period(snap))
+    for column in ("numerator", "value", "funnel_value", "england", "pcn", "pcn_rank", "comparison"):
+        assert shown[column].to_list() == profile[column].to_list(), column
+
+
 def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch):
     at = open_page(store, monkeypatch, "views/gp_practice.py", {})
     assert any("Pick a practice" in i.value for i in at.info)
