@@ -180,16 +180,17 @@ class Partition:
 
 
 def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, float] | None = None) -> str:
-    """Build the rollups, then publish the working store as a new immutable snapshot.
+    """Publish the working store as a new immutable snapshot, with the rollups built into it.
 
     Called by the writer (holding the lock) after a load has committed. Returns the version.
     Only providers whose records changed since the current snapshot get a new Parquet file; the
     others keep theirs. Nothing a reader can see changes until the CURRENT pointer is replaced,
     the last step: a crash before it leaves the current snapshot and all its files untouched.
-    `timings`, when given, receives the seconds each step took (rollups, checkpoint, partitions,
-    snapshot, prune) and the partitions written and in total (partitions_written, partitions_total).
+    `timings`, when given, receives the seconds each step took (checkpoint, partitions, rollups,
+    snapshot without the rollups, prune) and the partitions written and in total
+    (partitions_written, partitions_total).
     """
-    from ingest.rollups import build_rollups
+    from ingest.rollups import all_rollups
 
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -202,13 +203,15 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
         timings[step] = now - clock
         clock = now
 
-    build_rollups(con)
-    lap("rollups")
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     con.execute(
         "INSERT OR REPLACE INTO store_meta VALUES ('snapshot_version', ?), ('published_at', ?)",
         [version, datetime.now(timezone.utc).isoformat()],
     )
+    # The rollups live in the snapshots only (built straight into each); a store published
+    # before ADR 0006 still holds copies, which nothing reads. Names are checked by all_rollups.
+    for name in all_rollups():
+        con.execute(f"DROP TABLE IF EXISTS {name}")
     con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
     lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS
@@ -217,8 +220,9 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     before = published_partitions(con, previous) if previous is not None else {}
     partitions = _write_partitions(con, store_dir, version, before)
     lap("partitions")
-    final = _write_snapshot(con, store_dir, version, partitions)
+    final = _write_snapshot(con, store_dir, version, partitions, timings)
     lap("snapshot")
+    timings["snapshot"] -= timings["rollups"]
     pointer_tmp = store_dir / (POINTER + ".tmp")
     pointer_tmp.write_text(final.name + "\n")
     _fsync(pointer_tmp)
@@ -311,8 +315,9 @@ def _quote_literal(text: str) -> str:
 
 
 def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
-                    partitions: dict[str, Partition]) -> Path:
-    """snapshots/<version>.duckdb: every table but `record`, the partition list, the `record` view."""
+                    partitions: dict[str, Partition], timings: dict[str, float]) -> Path:
+    """snapshots/<version>.duckdb: every table but `record`, the rollups, the partition list and
+    the `record` view."""
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
     partial = snap_dir / f".{version}.partial"
@@ -324,7 +329,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
     try:
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
-            _fill_snapshot(con, store_dir, tables, partitions)
+            _fill_snapshot(con, store_dir, tables, partitions, timings)
         finally:
             con.execute("DETACH snapshot_build")
         if Path(str(partial) + ".wal").exists():
@@ -340,13 +345,18 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
 
 
 def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list[str],
-                   partitions: dict[str, Partition]) -> None:
+                   partitions: dict[str, Partition], timings: dict[str, float]) -> None:
+    from ingest.rollups import build_rollups
+
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
     # code and our version string; all are quoted anyway.
     for table in tables:
         con.execute(f"CREATE TABLE snapshot_build.main.{_quote_identifier(table)} AS "
                     f"SELECT * FROM {_quote_identifier(table)}")
+    started = time.perf_counter()
+    build_rollups(con, into="snapshot_build")  # from the working store's records, into the snapshot
+    timings["rollups"] = time.perf_counter() - started
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
         columns VARCHAR NOT NULL, file VARCHAR NOT NULL, path VARCHAR NOT NULL)""")

@@ -17,6 +17,7 @@ import pytest
 
 import didfiles
 from ingest import loader, store
+from ingest.rollups import all_rollups
 from queries.connection import Snapshot
 
 
@@ -90,13 +91,15 @@ def test_snapshot_holds_every_table_but_record_and_a_record_view_of_the_same_sha
     assert _parquet_files(store_dir) == {f"records/{p}/{version}.parquet" for p in ("RR8", "RTH")}
     working_tables = {r[0] for r in _working(
         store_dir, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
-    assert "rollup_activity" in working_tables and "submission" in working_tables
+    assert "submission" in working_tables and "ref_site" in working_tables
+    assert not any(t.startswith("rollup_") for t in working_tables)  # built straight into the snapshot
     with _snapshot(store_dir) as snap:
         tables = set(snap.query("SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap'")[
             "table_name"])
         views = snap.query("SELECT view_name FROM duckdb_views() WHERE database_name = 'snap' AND NOT internal")
-        assert tables == working_tables - {"record"} | {"record_partition"}
+        assert tables == working_tables - {"record"} | {"record_partition"} | set(all_rollups())
         assert views["view_name"].to_list() == ["record"]
+        assert snap.query("SELECT sum(records) AS n FROM rollup_activity")["n"][0] == 7
         for table in sorted(working_tables - {"record"}):
             n = snap.query(f"SELECT count(*) AS n FROM {table}")["n"][0]  # noqa: S608 - catalogue names
             assert n == _working(store_dir, f"SELECT count(*) FROM {table}")[0][0], table  # noqa: S608
@@ -134,6 +137,7 @@ def test_only_the_changed_provider_gets_a_new_file(two_providers, tmp_path):
     assert second["RTH"] == f"records/RTH/{version}.parquet" != first["RTH"]
     assert (timings["partitions_written"], timings["partitions_total"]) == (1, 2)
     assert {"rollups", "partitions", "snapshot", "prune"} <= timings.keys()
+    assert all(v >= 0 for v in timings.values())
     rows = _assert_snapshot_equals_working_store(store_dir)
     assert len(rows) == 9
 
@@ -273,6 +277,8 @@ def test_a_crash_before_the_pointer_moves_leaves_the_old_snapshot_current_and_co
 def test_a_snapshot_from_before_partitions_is_followed_by_a_full_write(store_dir, tmp_path):
     """A store published by the full-copy code (ADR 0001): its snapshot's `record` is a table."""
     _load(store_dir, _file(tmp_path, "rr8.csv", "RR8", 2), "RR8")
+    with store.writer(store_dir) as con:  # that code built the rollups in the working store
+        con.execute("CREATE TABLE rollup_activity AS SELECT 'stale' AS provider_code")
     (store_dir / "snapshots").mkdir()
     old = store_dir / "snapshots" / "20200101T000000000000Z.duckdb"
     old.write_bytes(store.store_path(store_dir).read_bytes())
@@ -280,6 +286,9 @@ def test_a_snapshot_from_before_partitions_is_followed_by_a_full_write(store_dir
     version = _publish(store_dir)
     assert _partitions(store_dir) == {"RR8": f"records/RR8/{version}.parquet"}
     _assert_snapshot_equals_working_store(store_dir)
+    assert _working(store_dir, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'rollup%'") == [(0,)]
+    with _snapshot(store_dir) as snap:
+        assert snap.query("SELECT sum(records) AS n FROM rollup_activity")["n"][0] == 2
 
 
 def test_a_store_made_again_in_the_same_directory_reuses_no_file(store_dir, tmp_path):
