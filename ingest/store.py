@@ -12,10 +12,10 @@ Layout of a store directory (default `data/store/`, or `$DID_STORE_DIR`):
     CURRENT                          the file name of the newest snapshot, replaced atomically
 
 Why snapshots: DuckDB allows one writing process and no readers beside it, so the dashboard
-never opens the working store. After each load the writer builds the rollups, rewrites the
-Parquet file of each provider whose records changed, writes a new snapshot database holding
-the small tables and a `record` view naming the files, and swaps the CURRENT pointer with an
-atomic rename. Readers attach a snapshot READ_ONLY, notice when CURRENT names a newer one and
+never opens the working store. After each load the writer rewrites the Parquet file of each
+provider whose records changed, writes a new snapshot database holding the small tables, the
+rollups (built straight into it) and a `record` view naming the files, and swaps the CURRENT
+pointer with an atomic rename. Readers attach a snapshot READ_ONLY, notice when CURRENT names a newer one and
 switch; they never see half a load and never block the writer. Everything but the two newest
 snapshots (the new one and the one it replaced), and every Parquet file neither of them names,
 is removed at the end of a publish.
