@@ -1,4 +1,4 @@
-"""Read a DID v1.0 submission file into a staging table of text columns.
+"""Read a DID v1.0 submission file into a staging table of text columns (Arrow, registered on the connection).
 
 The reader decides only whether the file as a whole can be read as a DID extract: it exists,
 is not empty, is text (UTF-8, with or without a byte-order mark), and every row has exactly the
