@@ -86,32 +86,39 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period
     """Read and validate `path`: `staging` (every row, as text, registered Arrow) and TEMP table
     `found` (every issue); no store table is touched.
 
-    Set-wise passes over Arrow batches, so that DuckDB uses every core:
-    1. a screen over `typed_select` of every row (parsed dates, reference lookups): does the row
-       break any reject rule, any warning rule? and, when `key` is given, its `record` columns
-       (pseudonymised);
-    2. the rules with their messages, only for the rows the screen flagged — most rows of a
-       real file break nothing.
+    One set-wise pass over Arrow batches, so that DuckDB uses every core, over `typed_select`
+    of every row (parsed dates, reference lookups): does the row break any reject rule, any
+    warning rule? if so, which, with their messages (built only for those rows: most rows of a
+    real file break nothing); and, when `key` is given, its `record` columns (pseudonymised).
     Returns the read result and the screen: `line`, `_reject`, `_warn`, then the record columns.
     """
     result = reader.read_file(con, path)
     lookups, has_dups = validation.prepare(con)
-    params = {"sub_date": submitted_on, "period_start": period, "provider": provider, **lookups}
+    issues, rule_params = validation.issues_sql()
+    params = {"sub_date": submitted_on, "period_start": period, "provider": provider, **lookups, **rule_params}
+    if key is not None:
+        params["key"] = key
     columns = "" if key is None else ", " + _RECORD_COLUMNS
+    # CASE evaluates its THEN branch only for the rows where WHEN holds: the issues' messages
+    # are built for the flagged rows alone, in the same pass.
     screen = con.sql(
         f"""
-        SELECT line, {validation.REJECT_FLAG} AS _reject, {validation.WARNING_FLAG} AS _warn{columns}
-        FROM ({validation.typed_select("staging", has_dups)}) t
+        SELECT line, _reject, _warn, CASE WHEN _reject OR _warn THEN {issues} END AS _issues{columns}
+        FROM (
+            SELECT t.*, {validation.REJECT_FLAG} AS _reject, {validation.WARNING_FLAG} AS _warn
+            FROM ({validation.typed_select("staging", has_dups)}) t
+        ) t
         """,
-        params={**params, **({} if key is None else {"key": key})},
+        params=params,
     ).to_arrow_table(batch_size=reader.BATCH_ROWS)
-    flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["line"])
-    con.register("flagged_lines", flagged)
+    flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["line", "_issues"])
+    con.register("flagged_rows", flagged)
     try:
-        subset = "(SELECT * FROM staging SEMI JOIN flagged_lines USING (line))"
-        validation.run_rules(con, source=f"({validation.typed_select(subset, has_dups)}) t", params=params)
+        con.execute("CREATE OR REPLACE TEMP TABLE found AS SELECT line, f.code, f.severity, f.field, f.message "
+                    "FROM (SELECT line, unnest(_issues) AS f FROM flagged_rows)")
     finally:
-        con.unregister("flagged_lines")
+        con.unregister("flagged_rows")
+    screen = screen.drop_columns(["_issues"])
     return result, screen
 
 

@@ -377,30 +377,38 @@ def snomed_id_valid(code: str) -> bool:
     return c == 0
 
 
-def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES, source: str = "typed",
-              params: dict | None = None) -> None:
-    """Check every rule over the typed rows of `source` (a table, or a `typed_select` subquery
-    with its `params`); write TEMP table `found(line, code, severity, field, message)`.
+def issues_sql(rules: tuple[Rule, ...] = RULES) -> tuple[str, dict]:
+    """SQL over typed rows: the list of issues a row raises, as structs (code, severity, field,
+    message), one CASE per rule, and the parameters it binds (each rule's code, severity, field).
 
-    One scan: each row yields the list of rules it breaks (a CASE per rule), which is then
-    unnested. Far cheaper to plan than a UNION ALL of one query per rule, which matters when a
-    demo loads ~1,700 small files; for a national file it is one pass over the data.
+    Rule text is code in this module, never user input; values from the file are only ever
+    columns, and the rule codes are bound parameters.
     """
-    # Rule text is code in this module, never user input; values from the file are only ever
-    # columns, and the rule codes are bound parameters.
     cases = ", ".join(
         f"CASE WHEN ({rule.condition}) THEN {{'code': $r{i}_code::VARCHAR, 'severity': $r{i}_sev::VARCHAR, "
         f"'field': $r{i}_field::VARCHAR, 'message': ({rule.message})::VARCHAR}} END"
         for i, rule in enumerate(rules)
     )
-    params = dict(params or {})
+    params = {}
     for i, rule in enumerate(rules):
         params[f"r{i}_code"], params[f"r{i}_sev"], params[f"r{i}_field"] = rule.code, rule.severity, rule.field
+    return f"list_filter([{cases}], lambda x: x IS NOT NULL)", params
+
+
+def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES, source: str = "typed",
+              params: dict | None = None) -> None:
+    """Check every rule over the typed rows of `source` (a table, or a `typed_select` subquery
+    with its `params`); write TEMP table `found(line, code, severity, field, message)`.
+
+    One scan: each row yields the list of rules it breaks, which is then unnested. Far cheaper
+    to plan than a UNION ALL of one query per rule.
+    """
+    issues, rule_params = issues_sql(rules)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE found AS
         SELECT line, f.code, f.severity, f.field, f.message
-        FROM (SELECT line, unnest(list_filter([{cases}], lambda x: x IS NOT NULL)) AS f FROM {source})
+        FROM (SELECT line, unnest({issues}) AS f FROM {source})
         """,
-        params,
+        {**(params or {}), **rule_params},
     )
