@@ -94,23 +94,12 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period
     """
     result = reader.read_file(con, path)
     lookups, has_dups = validation.prepare(con)
-    issues, rule_params = validation.issues_sql()
-    params = {"sub_date": submitted_on, "period_start": period, "provider": provider, **lookups, **rule_params}
+    params = {"sub_date": submitted_on, "period_start": period, "provider": provider, **lookups}
     if key is not None:
         params["key"] = key
-    columns = "" if key is None else ", " + _RECORD_COLUMNS
-    # CASE evaluates its THEN branch only for the rows where WHEN holds: the issues' messages
-    # are built for the flagged rows alone, in the same pass.
-    screen = con.sql(
-        f"""
-        SELECT line, _reject, _warn, CASE WHEN _reject OR _warn THEN {issues} END AS _issues{columns}
-        FROM (
-            SELECT t.*, {validation.REJECT_FLAG} AS _reject, {validation.WARNING_FLAG} AS _warn
-            FROM ({validation.typed_select("staging", has_dups)}) t
-        ) t
-        """,
-        params=params,
-    ).to_arrow_table(batch_size=reader.BATCH_ROWS)
+    sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
+                                                "" if key is None else _RECORD_COLUMNS)
+    screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["line", "_issues"])
     con.register("flagged_rows", flagged)
     try:

@@ -339,15 +339,6 @@ def typed_select(source: str, with_dups: bool = True) -> str:
     """
 
 
-def _flag(rules: tuple[Rule, ...]) -> str:
-    return " OR ".join(f"coalesce(({r.condition}), false)" for r in rules) or "false"
-
-
-# SQL over typed rows (alias-free): true when the row breaks any reject rule / any warning rule.
-REJECT_FLAG = _flag(tuple(r for r in RULES if r.severity == REJECT))
-WARNING_FLAG = _flag(tuple(r for r in RULES if r.severity == WARNING))
-
-
 # Verhoeff check digit tables (SNOMED CT Technical Implementation Guide, "Check digit").
 _VERHOEFF_D = [
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
@@ -377,38 +368,38 @@ def snomed_id_valid(code: str) -> bool:
     return c == 0
 
 
-def issues_sql(rules: tuple[Rule, ...] = RULES) -> tuple[str, dict]:
-    """SQL over typed rows: the list of issues a row raises, as structs (code, severity, field,
-    message), one CASE per rule, and the parameters it binds (each rule's code, severity, field).
+def screen_select(typed: str, columns: str = "", rules: tuple[Rule, ...] = RULES) -> tuple[str, dict]:
+    """SQL: one row per typed row of `typed` (a `typed_select` subquery): `line`; `_reject` and
+    `_warn`, whether it breaks any reject rule / any warning rule; `_issues`, the list of the
+    issues it raises as structs (code, severity, field, message), NULL when there are none;
+    then `columns` (SQL over the typed row `t`). Returns the SQL and the parameters it binds
+    (each rule's code, severity and field).
 
-    Rule text is code in this module, never user input; values from the file are only ever
-    columns, and the rule codes are bound parameters.
+    Each rule's condition is evaluated once per row (columns `_c<i>`); CASE builds the messages
+    only for the rows that break something, which in a real file are few. Rule text is code in
+    this module, never user input; values from the file are only ever columns, and the rule
+    codes are bound parameters.
     """
+    conditions = ", ".join(f"coalesce(({rule.condition}), false) AS _c{i}" for i, rule in enumerate(rules))
+
+    def any_of(severity: str) -> str:
+        return " OR ".join(f"_c{i}" for i, rule in enumerate(rules) if rule.severity == severity) or "false"
+
     cases = ", ".join(
-        f"CASE WHEN ({rule.condition}) THEN {{'code': $r{i}_code::VARCHAR, 'severity': $r{i}_sev::VARCHAR, "
+        f"CASE WHEN _c{i} THEN {{'code': $r{i}_code::VARCHAR, 'severity': $r{i}_sev::VARCHAR, "
         f"'field': $r{i}_field::VARCHAR, 'message': ({rule.message})::VARCHAR}} END"
         for i, rule in enumerate(rules)
     )
     params = {}
     for i, rule in enumerate(rules):
         params[f"r{i}_code"], params[f"r{i}_sev"], params[f"r{i}_field"] = rule.code, rule.severity, rule.field
-    return f"list_filter([{cases}], lambda x: x IS NOT NULL)", params
-
-
-def run_rules(con: duckdb.DuckDBPyConnection, rules: tuple[Rule, ...] = RULES, source: str = "typed",
-              params: dict | None = None) -> None:
-    """Check every rule over the typed rows of `source` (a table, or a `typed_select` subquery
-    with its `params`); write TEMP table `found(line, code, severity, field, message)`.
-
-    One scan: each row yields the list of rules it breaks, which is then unnested. Far cheaper
-    to plan than a UNION ALL of one query per rule.
+    sql = f"""
+        SELECT line, _reject, _warn,
+               CASE WHEN _reject OR _warn THEN list_filter([{cases}], lambda x: x IS NOT NULL) END AS _issues
+               {", " + columns if columns else ""}
+        FROM (
+            SELECT t.*, {any_of(REJECT)} AS _reject, {any_of(WARNING)} AS _warn
+            FROM (SELECT t.*, {conditions} FROM ({typed}) t) t
+        ) t
     """
-    issues, rule_params = issues_sql(rules)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE found AS
-        SELECT line, f.code, f.severity, f.field, f.message
-        FROM (SELECT line, unnest({issues}) AS f FROM {source})
-        """,
-        {**(params or {}), **rule_params},
-    )
+    return sql, params
