@@ -169,7 +169,7 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
     out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
                   "with_warnings": warned, "replaced": 0}
     if key is not None:
-        # `found` decides what is rejected; the screen only chose which rows to look at closely.
+        # A rejected line keeps none of its rows (an XML record's activities share one line).
         keep = pc.invert(pc.is_in(screen_lines, value_set=rejected_lines))
         checked.records = screen.filter(keep).drop_columns(["line", "_reject", "_warn"])
         checked.issues = con.sql("SELECT line, code, severity, field, message FROM found").to_arrow_table()
