@@ -77,12 +77,8 @@ def _csv_field(col: str) -> str:
 _RAW_ROW_SQL = " || ',' || ".join(_csv_field(c) for c in spec.COLUMNS)
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
-    return con.execute(sql, params or []).fetchall()[0][0]
-
-
 def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period: date,
-               submitted_on: date, key: str | None = None) -> tuple[reader.ReadResult, pa.Table]:
+               submitted_on: date, key: str | None = None) -> tuple[reader.ReadResult, pa.Table, pa.Table]:
     """Read and validate `path`: `staging` (every row, as text, registered Arrow) and TEMP table
     `found` (every issue); no store table is touched.
 
@@ -90,7 +86,8 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period
     of every row (parsed dates, reference lookups): does the row break any reject rule, any
     warning rule? if so, which, with their messages (built only for those rows: most rows of a
     real file break nothing); and, when `key` is given, its `record` columns (pseudonymised).
-    Returns the read result and the screen: `line`, `_reject`, `_warn`, then the record columns.
+    Returns the read result; the screen (`line`, `_reject`, `_warn`, then the record columns);
+    and the issues as Arrow (the rows of `found`).
     """
     result = reader.read_file(con, path)
     lookups, has_dups = validation.prepare(con)
@@ -101,14 +98,15 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period
                                                 "" if key is None else _RECORD_COLUMNS)
     screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["line", "_issues"])
-    con.register("flagged_rows", flagged)
+    lists = flagged["_issues"].combine_chunks()
+    found = pa.table({"line": pc.take(flagged["line"], pc.list_parent_indices(lists)),
+                      **{f: pc.struct_field(pc.list_flatten(lists), f) for f in ("code", "severity", "field", "message")}})
+    con.register("found_rows", found)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE found AS SELECT line, f.code, f.severity, f.field, f.message "
-                    "FROM (SELECT line, unnest(_issues) AS f FROM flagged_rows)")
+        con.execute("CREATE OR REPLACE TEMP TABLE found AS SELECT * FROM found_rows")
     finally:
-        con.unregister("flagged_rows")
-    screen = screen.drop_columns(["_issues"])
-    return result, screen
+        con.unregister("found_rows")
+    return result, screen.drop_columns(["_issues"]), found
 
 
 @dataclass
@@ -146,33 +144,29 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
                      timeliness=timetable.timeliness(con, period, submitted_on))
     checked = Checked(path, provider, period, submitted_on, out)
     try:
-        checked.read, screen = check_file(con, path, provider, period, submitted_on, key)
+        checked.read, screen, found = check_file(con, path, provider, period, submitted_on, key)
     except reader.FileError as err:
         out.file_errors = [{"code": err.code, "message": err.message}]
         out.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
         return checked
 
     screen_lines = screen["line"]
-    rejected_lines = pa.array([r[0] for r in con.execute(
-        "SELECT DISTINCT line FROM found WHERE severity = 'reject'").fetchall()], screen_lines.type)
+    severity = found["severity"]
+    rejected_lines = pc.unique(found.filter(pc.equal(severity, "reject"))["line"]).cast(screen_lines.type)
+    warned_lines = pc.unique(found.filter(pc.equal(severity, "warning"))["line"])
     records, rejected = checked.read.rows, len(rejected_lines)
-    warned = _scalar(con, "SELECT count(DISTINCT line) FROM found WHERE severity = 'warning' AND line NOT IN "
-                          "(SELECT line FROM found WHERE severity = 'reject')")
+    warned = len(warned_lines) - pc.sum(pc.is_in(warned_lines, value_set=rejected_lines)).as_py() \
+        if len(warned_lines) else 0
     out.status = "accepted"
-    out.issues_total = _scalar(con, "SELECT count(*) FROM found")
-    out.issues = [
-        dict(zip(("line", "code", "severity", "field", "message"), row))
-        for row in con.execute(
-            "SELECT line, code, severity, field, message FROM found ORDER BY line, code LIMIT ?", [issue_limit]
-        ).fetchall()
-    ]
+    out.issues_total = found.num_rows
+    out.issues = found.sort_by([("line", "ascending"), ("code", "ascending")]).slice(0, issue_limit).to_pylist()
     out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
                   "with_warnings": warned, "replaced": 0}
     if key is not None:
         # A rejected line keeps none of its rows (an XML record's activities share one line).
         keep = pc.invert(pc.is_in(screen_lines, value_set=rejected_lines))
         checked.records = screen.filter(keep).drop_columns(["line", "_reject", "_warn"])
-        checked.issues = con.sql("SELECT line, code, severity, field, message FROM found").to_arrow_table()
+        checked.issues = found
         if rejected:
             con.register("rejected_lines", pa.table({"line": rejected_lines}))
             try:
