@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -43,7 +43,6 @@ class ReadResult:
     has_header: bool
     sha256: str
     format: str
-    table: pa.Table | None = field(default=None, repr=False, compare=False)  # the rows, as registered
 
 
 # Rows per Arrow batch: DuckDB scans an Arrow table batch by batch in parallel, so a
@@ -158,7 +157,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
             raise FileError("FILE", f"{path.name} has a header row but no records")
         raise FileError("FILE", f"{path.name} has no records")
     rows = register_rows(con, table, rows)
-    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=sha256_of(path), format="csv", table=rows)
+    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=sha256_of(path), format="csv")
 
 
 def _explain_csv_error(path: Path, exc: duckdb.Error) -> str:

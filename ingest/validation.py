@@ -64,16 +64,6 @@ def _bad_date(col: str) -> str:
     return f"({_present(col)} AND d_{col} IS NULL)"
 
 
-# Format tests computed once per row in `typed_select` (columns x_*_ok), used by the rules and the record.
-_NHS_FORMAT_OK = (
-    "(x_nhs_digits10 AND nhs_number NOT IN ('1234567890', '0123456789') "
-    "AND NOT (nhs_number ~ '^([1-9])00000000[1-9]$' AND substr(nhs_number,1,1) = substr(nhs_number,10,1)))"
-)
-# 8 characters: 1 letter + 7 digits or 2 letters + 6 digits (dids_attributes.txt).
-REFERRER_OK = "regexp_full_match(referrer_code, '[A-Z][0-9]{7}|[A-Z]{2}[0-9]{6}')"
-# Full postcode: outward code, one space, inward code.
-POSTCODE_OK = "regexp_full_match(upper(n_postcode), '[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}')"
-SITE_OK = "regexp_full_match(n_site_code, '[A-Za-z0-9]{5,12}')"
 _DEMOGRAPHIC_PRESENT = " OR ".join(_present(c) for c in spec.DEMOGRAPHIC_FIELDS)
 
 RULES: tuple[Rule, ...] = (
@@ -298,7 +288,10 @@ def typed_select(source: str, with_dups: bool = True) -> str:
         SELECT s.*, {_DATES}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
                $provider::VARCHAR AS sub_provider,
                {dup_rank} AS dup_rank, {dup_first} AS dup_first_line,
-               {_NHS_FORMAT_OK.replace("x_nhs_digits10", "s.x_nhs_digits10")} AS x_nhs_format_ok,
+               -- 10 digits and not a dummy number (1234567890, 0123456789, d00000000d)
+               (s.x_nhs_digits10 AND s.nhs_number NOT IN ('1234567890', '0123456789')
+                AND NOT (s.nhs_number ~ '^([1-9])00000000[1-9]$'
+                         AND substr(s.nhs_number, 1, 1) = substr(s.nhs_number, 10, 1))) AS x_nhs_format_ok,
                {_mod11_invalid("s.nhs_number")} AS x_nhs_mod11_invalid,
                pr.org_code AS x_practice, pr.open_date AS x_practice_open, pr.close_date AS x_practice_close,
                coalesce(ro.org_code, so.code) AS x_referrer_org,
@@ -309,15 +302,18 @@ def typed_select(source: str, with_dups: bool = True) -> str:
                $sites_loaded::BOOLEAN AS x_sites_loaded,
                pc.postcode AS x_postcode, pc.lsoa_code AS x_lsoa, $postcodes_loaded::BOOLEAN AS x_postcodes_loaded,
                -- the code the record is loaded as: national, or a notified local code's national code
-               m.nicip_code AS x_mapped_nicip, m.modality AS x_modality, m.body_area AS x_body_area,
+               m.modality AS x_modality, m.body_area AS x_body_area,
                m.test_group AS x_test_group
         FROM (
             SELECT s1.*, {_UPPER},
                    s1.nhs_number ~ '^[0-9]{{10}}$' AS x_nhs_digits10,
-                   {REFERRER_OK.replace("referrer_code", "s1.referrer_code")} AS x_referrer_ok,
-                   {POSTCODE_OK.replace("n_postcode", "s1.n_postcode")} AS x_postcode_ok,
+                   -- 8 characters, as sent: 1 letter + 7 digits or 2 letters + 6 digits (dids_attributes.txt)
+                   regexp_full_match(s1.referrer_code, '[A-Z][0-9]{{7}}|[A-Z]{{2}}[0-9]{{6}}') AS x_referrer_ok,
+                   -- a full postcode: outward code, one space, inward code
+                   regexp_full_match(upper(s1.n_postcode), '[A-Z]{{1,2}}[0-9][0-9A-Z]? [0-9][A-Z]{{2}}')
+                       AS x_postcode_ok,
                    upper(left(s1.n_postcode, 4)) = 'ZZ99' AS x_postcode_zz99,
-                   {SITE_OK.replace("n_site_code", "s1.n_site_code")} AS x_site_ok
+                   regexp_full_match(s1.n_site_code, '[A-Za-z0-9]{{5,12}}') AS x_site_ok
             FROM (
                 SELECT s0.*, {_TRIMMED}
                 FROM (SELECT src.* REPLACE (regexp_replace(src.nhs_number, '[\\s-]', '', 'g') AS nhs_number)

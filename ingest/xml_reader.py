@@ -102,7 +102,7 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
     arrow = pa.table({"line": pa.array(columns["line"], pa.int64()),
                       **{c: pa.array(columns[c], pa.string()) for c in spec.COLUMNS}})
     arrow = register_rows(con, table, arrow)
-    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=sha256_of(path), format="xml", table=arrow)
+    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=sha256_of(path), format="xml")
 
 
 def write_xml(path: Path, records: list[dict[str, str]]) -> Path:
