@@ -29,21 +29,20 @@ def all_rollups() -> dict[str, str]:
     return found
 
 
-def build_rollups(con: duckdb.DuckDBPyConnection, into: str | None = None) -> None:
+def build_rollups(con: duckdb.DuckDBPyConnection, into: str) -> None:
     """(Re)create every rollup table from the current records, in one transaction.
 
-    `into` names an attached database to create them in (publishing builds them straight into
-    the new snapshot, ADR 0006); by default they go into the connection's own database. The
-    SELECTs read the connection's default database either way.
+    The SELECTs read the connection's default database (the working store); the tables are
+    created in the attached database `into` (publishing builds them straight into the new
+    snapshot, ADR 0006).
     """
-    if into is not None and not into.isidentifier():
+    if not into.isidentifier():
         raise ValueError(f"database name {into!r} must be an identifier")
-    prefix = f"{into}.main." if into else ""
     con.execute("BEGIN TRANSACTION")
     try:
         for name, select in all_rollups().items():
             # `name` is checked above and `into` is an identifier; both come from code, never input.
-            con.execute(f"CREATE OR REPLACE TABLE {prefix}{name} AS {select}")
+            con.execute(f"CREATE OR REPLACE TABLE {into}.main.{name} AS {select}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -152,6 +152,14 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT count(*) FROM information_schema.columns "
                    "WHERE table_name = 'record' AND column_name = 'record_key'").fetchall()[0][0]:
         con.execute("ALTER TABLE record DROP COLUMN record_key")
+    # The rollups live in the snapshots only (built straight into each, ADR 0006); a store
+    # published before keeps copies that nothing reads. Names come from code (checked by all_rollups).
+    from ingest.rollups import all_rollups
+
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'rollup_%'").fetchall()}
+    for name in present & set(all_rollups()):
+        con.execute(f"DROP TABLE {name}")
     has_timetable = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'").fetchall()[0][0]
     if not has_timetable:
@@ -190,8 +198,6 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     snapshot without the rollups, prune) and the partitions written and in total
     (partitions_written, partitions_total).
     """
-    from ingest.rollups import all_rollups
-
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
     timings = {} if timings is None else timings
@@ -208,10 +214,6 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
         "INSERT OR REPLACE INTO store_meta VALUES ('snapshot_version', ?), ('published_at', ?)",
         [version, datetime.now(timezone.utc).isoformat()],
     )
-    # The rollups live in the snapshots only (built straight into each); a store published
-    # before ADR 0006 still holds copies, which nothing reads. Names are checked by all_rollups.
-    for name in all_rollups():
-        con.execute(f"DROP TABLE IF EXISTS {name}")
     con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
     lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS
