@@ -16,7 +16,6 @@ nhsengland/Reusable-Code-Library `src/dsp/dam/dq_errors.py`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 
