@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +9,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import official_store as hand_made
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
 from queries.connection import get_snapshot
 from queries.official import FinancialYear
@@ -26,22 +24,9 @@ COMMISSIONER = Scope("commissioner", icbs=frozenset({"QHM"}), user="test")
 PERIOD = date(2026, 3, 1)
 
 
-def _store_module():
-    name = "did_test_official_store"
-    if name not in sys.modules:
-        path = ROOT / "tests" / "queries" / "test_official_monthly.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def official_store(empty_store_template, tmp_path_factory):
-    d = tmp_path_factory.mktemp("official-pages") / "store"
-    shutil.copytree(empty_store_template, d)
-    _store_module().build_official_store(d)
+    d = hand_made.make(empty_store_template, tmp_path_factory.mktemp("official-pages"))
     return d
 
 

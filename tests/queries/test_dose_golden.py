@@ -18,14 +18,11 @@ ref_population in SQL).
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
 
+import official_store as hand_made
 from ingest.nicip import nicip_catalogue
 from ingest.reference import population
 from queries import dose, official
@@ -35,21 +32,9 @@ from queries.scope import CENTRAL
 YEAR = official.FinancialYear.parse("2025-26")
 
 
-def _store_module():
-    name = "did_test_official_store"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_official_monthly.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def snap(empty_store_template, tmp_path_factory):
-    d = tmp_path_factory.mktemp("dose") / "store"
-    shutil.copytree(empty_store_template, d)
-    _store_module().build_official_store(d)
+    d = hand_made.make(empty_store_template, tmp_path_factory.mktemp("dose"))
     return get_snapshot(d)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -13,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import official_store as hand_made
 import did_cli
 from queries import reports
 from queries.connection import get_snapshot
@@ -24,21 +22,9 @@ from queries.reports.monthly import build_monthly
 from queries.scope import CENTRAL, Scope, ScopeError
 
 
-def _store_module():
-    name = "did_test_official_store"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_official_monthly.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def official_store(empty_store_template, tmp_path_factory):
-    d = tmp_path_factory.mktemp("reports") / "store"
-    shutil.copytree(empty_store_template, d)
-    _store_module().build_official_store(d, extra=[_store_module().NO_PSEUDO_ID])
+    d = hand_made.make(empty_store_template, tmp_path_factory.mktemp("reports"), extra=[hand_made.NO_PSEUDO_ID])
     return d
 
 
