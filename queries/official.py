@@ -41,7 +41,7 @@ from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.headline import GP_DIRECT_ACCESS, UNKNOWN_MODALITY, add_months, providers_submitting
-from queries.scope import PUBLICATION, Scope  # PUBLICATION: official tables are publication-safe whoever builds them
+from queries.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them
 
 ENGLAND_CODE, ENGLAND = "E92000001", "England"  # ONS code for England: the total row
 NOT_KNOWN = "Not known"

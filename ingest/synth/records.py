@@ -129,7 +129,7 @@ def _hash7(x: np.ndarray) -> np.ndarray:
 def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: date,
                   practice: np.ndarray, cls: np.ndarray, trust: np.ndarray) -> pl.DataFrame:
     n = len(practice)
-    model, pm = ctx.model, ctx.providers
+    model = ctx.model
     age, sex = model.sample_age_sex(rng, practice, cls)
     mod_id = ctx.class_mod_id[cls]
     src_id = ctx.class_source_id[cls]
