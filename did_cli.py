@@ -410,7 +410,16 @@ def cmd_users(args) -> int:
 
 # --- parser ------------------------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. The export and report subcommands come from plugin modules that
+    import the statistics stack (scipy, pandas: about a second); they are discovered only when
+    the command line asks for `export` or `report`, so `did submit` starts quickly."""
+    command = _command_word(sys.argv[1:] if argv is None else argv)
     p = _Parser(prog="did", description="NHS Diagnostic Imaging Dataset: collection, store and dashboard")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -498,11 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     store_opts(qp)
     qp.set_defaults(func=cmd_quarantine_purge)
 
-    from queries import exports
-
     ex = sub.add_parser("export", help="write the table behind a dashboard view as CSV or Parquet")
     exsub = ex.add_subparsers(dest="export_name", required=True, parser_class=_Parser)
-    for export in exports.registry().values():
+    if command == "export":
+        from queries import exports
+    for export in (exports.registry().values() if command == "export" else ()):
         e = exsub.add_parser(export.name, help=export.help)
         export.add_arguments(e)
         e.add_argument("--format", choices=("csv", "parquet"), default="csv")
@@ -511,11 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         e.set_defaults(func=cmd_export)
 
-    from queries import reports
-
     rp = sub.add_parser("report", help="write an official output (CSV tables, .xlsx workbook with notes)")
     rpsub = rp.add_subparsers(dest="report_name", required=True, parser_class=_Parser)
-    for report in reports.registry().values():
+    if command == "report":
+        from queries import reports
+    for report in (reports.registry().values() if command == "report" else ()):
         e = rpsub.add_parser(report.name, help=report.help)
         report.add_arguments(e)
         e.add_argument("--out", required=True, help="output folder")
@@ -542,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     from ingest.reader import FileError
     from ingest.store import StoreError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except UsageError as exc:

@@ -16,8 +16,10 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 NICIP_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "nicip" / "nicip_codes.csv"
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{4,6}$")
@@ -250,6 +252,8 @@ def derived_description(code: str) -> str:
 
 def catalogue_for(codes: list[str]) -> pl.DataFrame:
     """Derived columns for a list of codes, in the order given (shared with release loading)."""
+    import polars as pl  # here: the validation and rollup paths import this module for its code lists only
+
     return pl.DataFrame(
         {
             "nicip_code": codes,
@@ -267,6 +271,8 @@ def catalogue_for(codes: list[str]) -> pl.DataFrame:
 @functools.lru_cache(maxsize=1)
 def nicip_catalogue() -> pl.DataFrame:
     """The shipped NICIP code list with derived modality, body area, test group, dose, description."""
+    import polars as pl
+
     codes = pl.read_csv(NICIP_CSV, schema={"nicip_code": pl.String})["nicip_code"].to_list()
     return catalogue_for(codes)
 

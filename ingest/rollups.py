@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import duckdb
-
 from ingest import rollup_defs
 
 
@@ -29,21 +27,14 @@ def all_rollups() -> dict[str, str]:
     return found
 
 
-def build_rollups(con: duckdb.DuckDBPyConnection, into: str) -> None:
-    """(Re)create every rollup table from the current records, in one transaction.
+def rollup_statements(into: str) -> list[tuple[str, str]]:
+    """(rollup name, CREATE TABLE statement) for every rollup, built into the attached database `into`.
 
     The SELECTs read the connection's default database (the working store); the tables are
-    created in the attached database `into` (publishing builds them straight into the new
-    snapshot, ADR 0006).
+    created in `into` (publishing builds them straight into the new snapshot, ADR 0006). The
+    statements are independent of each other, so publishing runs them on two cursors at once.
     """
     if not into.isidentifier():
         raise ValueError(f"database name {into!r} must be an identifier")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for name, select in all_rollups().items():
-            # `name` is checked above and `into` is an identifier; both come from code, never input.
-            con.execute(f"CREATE OR REPLACE TABLE {into}.main.{name} AS {select}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    # `name` is checked by all_rollups and `into` above; both come from code, never input.
+    return [(name, f"CREATE OR REPLACE TABLE {into}.main.{name} AS {select}") for name, select in all_rollups().items()]

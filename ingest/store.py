@@ -41,9 +41,14 @@ POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
 RECORDS = "records"  # the Parquet partitions behind the snapshots' `record` view
 PARTITIONS_TABLE = "record_partition"  # in each snapshot: which file holds which provider's records
+# Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
+# snapshots, so a snapshot must never hold them (architecture §7).
+WORKING_STORE_ONLY = "quarantine"
 KEEP_SNAPSHOTS = 2  # the new snapshot and the one it replaces
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+# Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
+_UPGRADE_STEPS = 3
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -84,8 +89,8 @@ def create_store(store_dir: Path) -> None:
         try:
             con.execute(_SCHEMA_SQL.read_text())
             con.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', ?), ('created_at', ?)",
-                [SCHEMA_VERSION, datetime.now(timezone.utc).isoformat()],
+                "INSERT INTO store_meta VALUES ('schema_version', ?), ('created_at', ?), ('schema_fingerprint', ?)",
+                [SCHEMA_VERSION, datetime.now(timezone.utc).isoformat(), _schema_fingerprint()],
             )
             load_reference(con)
             load_timetable(con)
@@ -140,8 +145,26 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
         lock_file.close()
 
 
+def _schema_fingerprint() -> str:
+    """What a store up to date with this code records: the schema text and the upgrade steps."""
+    import hashlib
+
+    return hashlib.sha256(_SCHEMA_SQL.read_bytes() + str(_UPGRADE_STEPS).encode()).hexdigest()[:16]
+
+
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring a store made by an older version up to the current schema (tables only ever added)."""
+    """Bring a store made by an older version up to the current schema (tables only ever added).
+
+    A store records the fingerprint of the schema it was brought up to; when it matches this
+    code's, there is nothing to do (opening the store then costs one small query).
+    """
+    fingerprint = _schema_fingerprint()
+    try:
+        recorded = con.execute("SELECT value FROM store_meta WHERE key = 'schema_fingerprint'").fetchall()
+    except duckdb.CatalogException:
+        recorded = []
+    if recorded == [(fingerprint,)]:
+        return
     had_sites = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'").fetchall()[0][0]
     con.execute(_SCHEMA_SQL.read_text())
@@ -166,6 +189,7 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
         from ingest.timetable import load_timetable
 
         load_timetable(con)
+    con.execute("INSERT OR REPLACE INTO store_meta VALUES ('schema_fingerprint', ?)", [fingerprint])
 
 
 @dataclass(frozen=True)
@@ -194,9 +218,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     Only providers whose records changed since the current snapshot get a new Parquet file; the
     others keep theirs. Nothing a reader can see changes until the CURRENT pointer is replaced,
     the last step: a crash before it leaves the current snapshot and all its files untouched.
-    `timings`, when given, receives the seconds each step took (checkpoint, partitions, rollups,
-    snapshot without the rollups, prune) and the partitions written and in total
-    (partitions_written, partitions_total).
+    `timings`, when given, receives the seconds each step took: checkpoint; snapshot (the whole
+    build, wall clock) and within it the summed seconds of its tasks, which overlap on two
+    cursors (tables copied, rollups, partitions written); prune. Also the partitions written
+    and in total (partitions_written, partitions_total).
     """
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -220,11 +245,9 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     snap_dir.mkdir(exist_ok=True)
     previous = current_snapshot(store_dir)
     before = published_partitions(con, previous) if previous is not None else {}
-    partitions = _write_partitions(con, store_dir, version, before)
-    lap("partitions")
-    final = _write_snapshot(con, store_dir, version, partitions, timings)
+    partitions, to_write = _plan_partitions(con, store_dir, version, before)
+    final = _write_snapshot(con, store_dir, version, partitions, to_write, timings)
     lap("snapshot")
-    timings["snapshot"] -= timings["rollups"]
     pointer_tmp = store_dir / (POINTER + ".tmp")
     pointer_tmp.write_text(final.name + "\n")
     _fsync(pointer_tmp)
@@ -234,7 +257,7 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     referenced = {p.file for p in partitions.values()} | {p.file for p in before.values()}
     _prune(store_dir, keep, referenced)
     lap("prune")
-    timings["partitions_written"] = sum(1 for p in partitions.values() if p.file.endswith(f"/{version}.parquet"))
+    timings["partitions_written"] = len(to_write)
     timings["partitions_total"] = len(partitions)
     return version
 
@@ -274,18 +297,19 @@ def _record_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
         "AND schema_name = 'main' AND table_name = 'record' ORDER BY column_index").fetchall()]
 
 
-def _write_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
-                      before: dict[str, Partition]) -> dict[str, Partition]:
+def _plan_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
+                     before: dict[str, Partition]) -> tuple[dict[str, Partition], list[Partition]]:
     """One Parquet file per provider: reused when its fingerprint is unchanged, else rewritten.
 
-    A provider with no records any more gets no partition. New files are written under a
-    hidden partial name and renamed; until the pointer moves no snapshot names them.
+    Returns every provider's partition after this publish and those whose file must be written
+    (`_write_partition`). A provider with no records any more gets no partition.
     """
     columns = ",".join(f"{name} {dtype}" for name, dtype in _record_columns(con))
     now = con.execute(
         "SELECT provider_code, count(*), sum(submission_id) FROM record GROUP BY provider_code "
         "ORDER BY provider_code").fetchall()
     out: dict[str, Partition] = {}
+    to_write: list[Partition] = []
     for provider, rows, id_sum in now:
         if not _PROVIDER_CODE.fullmatch(provider):
             raise StoreError(f"provider code {provider!r} is not 1-16 letters and digits; nothing was published")
@@ -294,18 +318,27 @@ def _write_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: 
                 and (store_dir / old.file).is_file()):
             out[provider] = old
             continue
-        rel = f"{RECORDS}/{provider}/{version}.parquet"  # provider validated just above
-        target = store_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{version}.parquet.partial")
-        con.execute(
-            "COPY (SELECT * FROM record WHERE provider_code = ? ORDER BY activity_month, site_code, accession_number) "
-            "TO ? (FORMAT parquet, COMPRESSION zstd)", [provider, str(partial)])
-        _fsync(partial)
-        os.replace(partial, target)
-        _fsync(target.parent)
-        out[provider] = Partition(provider, rows, id_sum, columns, rel)
-    return out
+        out[provider] = Partition(provider, rows, id_sum, columns, f"{RECORDS}/{provider}/{version}.parquet")
+        to_write.append(out[provider])  # provider validated just above: it names a directory
+    return out, to_write
+
+
+def _write_partition(con: duckdb.DuckDBPyConnection, store_dir: Path, partition: Partition) -> None:
+    """Write one provider's records to its new file: under a hidden partial name, then renamed.
+
+    Until the pointer moves no snapshot names the file. Sorted by month and site so that the
+    row groups' statistics let a month's query skip the rest; zstd level 1 is both smaller and
+    faster to write here than the default level.
+    """
+    target = store_dir / partition.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    con.execute(
+        "COPY (SELECT * FROM record WHERE provider_code = ? ORDER BY activity_month, site_code, accession_number) "
+        "TO ? (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)", [partition.provider_code, str(partial)])
+    _fsync(partial)
+    os.replace(partial, target)
+    _fsync(target.parent)
 
 
 def _quote_identifier(name: str) -> str:
@@ -317,21 +350,22 @@ def _quote_literal(text: str) -> str:
 
 
 def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
-                    partitions: dict[str, Partition], timings: dict[str, float]) -> Path:
-    """snapshots/<version>.duckdb: every table but `record`, the rollups, the partition list and
-    the `record` view."""
+                    partitions: dict[str, Partition], to_write: list[Partition],
+                    timings: dict[str, float]) -> Path:
+    """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
+    partition list and the `record` view; and the new partition files `to_write`."""
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
     partial = snap_dir / f".{version}.partial"
     partial.unlink(missing_ok=True)
     tables = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?) ORDER BY table_name",
-        [PARTITIONS_TABLE]).fetchall()]
+        "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?) ORDER BY table_name",
+        [PARTITIONS_TABLE, WORKING_STORE_ONLY]).fetchall()]
     try:
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
-            _fill_snapshot(con, store_dir, tables, partitions, timings)
+            _fill_snapshot(con, store_dir, tables, partitions, to_write, timings)
         finally:
             con.execute("DETACH snapshot_build")
         if Path(str(partial) + ".wal").exists():
@@ -347,18 +381,53 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
 
 
 def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list[str],
-                   partitions: dict[str, Partition], timings: dict[str, float]) -> None:
-    from ingest.rollups import build_rollups
+                   partitions: dict[str, Partition], to_write: list[Partition],
+                   timings: dict[str, float]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ingest.rollups import rollup_statements
 
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
     # code and our version string; all are quoted anyway.
-    for table in tables:
-        con.execute(f"CREATE TABLE snapshot_build.main.{_quote_identifier(table)} AS "
-                    f"SELECT * FROM {_quote_identifier(table)}")
-    started = time.perf_counter()
-    build_rollups(con, into="snapshot_build")  # from the working store's records, into the snapshot
-    timings["rollups"] = time.perf_counter() - started
+    tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
+             for t in tables]
+    tasks += [("rollups", sql) for _, sql in rollup_statements("snapshot_build")]
+    # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
+    # use both cores. Each reads the working store, which the writer lock keeps still; the
+    # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
+    seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0}
+    cursors = [con.cursor() for _ in range(2)]
+    free = list(cursors)
+
+    def run(kind: str, work) -> None:
+        cur = free.pop()
+        started = time.perf_counter()
+        try:
+            if kind == "partitions":
+                _write_partition(cur, store_dir, work)
+            else:
+                cur.execute(work)
+        finally:
+            seconds[kind] += time.perf_counter() - started
+            free.append(cur)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(cursors)) as pool:
+            # The partition files first: at national scale they are the longest tasks.
+            futures = [pool.submit(run, "partitions", p) for p in to_write]
+            futures += [pool.submit(run, kind, sql) for kind, sql in tasks]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:
+                for f in futures:
+                    f.cancel()  # the ones not started; leaving the block waits for the running ones
+                raise
+    finally:
+        for cur in cursors:
+            cur.close()
+    timings.update(seconds)
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
         columns VARCHAR NOT NULL, file VARCHAR NOT NULL, path VARCHAR NOT NULL)""")

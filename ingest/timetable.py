@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "reference" / "timetable" / \
     "did_submission_timetable.csv"
@@ -29,6 +32,8 @@ def window_closes(period: date) -> date:
 
 def read_timetable(path: Path) -> pl.DataFrame:
     """Parse and check a timetable CSV; ValueError naming the first bad row."""
+    import polars as pl  # here, not at the top: `did submit` imports this module and never parses a timetable
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} does not exist")

@@ -185,7 +185,8 @@ def parse_measure(path: Path, raw: Any) -> Measure:
 
 def load_measure_file(path: Path) -> Measure:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        # The C parser where PyYAML has it (about ten times faster: every command that publishes reads these)
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as err:
         raise _fail(Path(path), "(file)", f"not valid YAML: {err}") from err
     return parse_measure(Path(path), raw)

@@ -116,6 +116,7 @@ def test_a_store_from_before_submission_site_is_upgraded_and_still_finds_replace
     con = duckdb.connect(str(store.store_path(store_dir)))  # the schema an earlier version wrote
     con.execute("DROP TABLE submission_site")
     con.execute("ALTER TABLE record ADD COLUMN record_key UBIGINT")
+    con.execute("DELETE FROM store_meta WHERE key = 'schema_fingerprint'")  # it predates the fingerprint
     con.close()
     result = _load(store_dir, didfiles.write(tmp_path / "feb.csv", [didfiles.row(accession_number="ACC00003",
                                                                                  report_date="2026-01-07")]),
@@ -125,6 +126,24 @@ def test_a_store_from_before_submission_site_is_upgraded_and_still_finds_replace
     assert _q(store_dir, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'record_key'") == [(0,)]
     assert _q(store_dir, "SELECT submission_id, site_code FROM submission_site ORDER BY ALL") == [
         (1, "RR801"), (2, "RR801")]
+
+
+def test_a_store_that_is_up_to_date_is_not_upgraded_again(store_dir, tmp_path):
+    """Opening a current store skips the upgrade steps; one whose schema fingerprint differs runs them."""
+    _load(store_dir, didfiles.write(tmp_path / "jan.csv", didfiles.rows(3)))
+    con = duckdb.connect(str(store.store_path(store_dir)))
+    con.execute("DROP TABLE submission_site")  # a change the upgrade would undo
+    con.close()
+    with store.writer(store_dir):
+        pass
+    assert _q(store_dir, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'") == [(0,)]
+    con = duckdb.connect(str(store.store_path(store_dir)))
+    con.execute("UPDATE store_meta SET value = 'older' WHERE key = 'schema_fingerprint'")
+    con.close()
+    with store.writer(store_dir):
+        pass
+    assert _q(store_dir, "SELECT count(*) FROM submission_site") == [(1,)]
+    assert _q(store_dir, "SELECT value FROM store_meta WHERE key = 'schema_fingerprint'") != [("older",)]
 
 
 def test_a_crash_mid_load_changes_nothing(store_dir, tmp_path, monkeypatch):
