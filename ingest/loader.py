@@ -235,7 +235,9 @@ def load_many(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200):
     from concurrent.futures import ThreadPoolExecutor
 
     key = pseudonymise.load_key()
-    checker = con.cursor()
+    from ingest.store import cursor
+
+    checker = cursor(con)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         for job in jobs:

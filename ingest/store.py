@@ -134,7 +134,7 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
                 time.sleep(0.2)
         if not exists(store_dir):
             create_store(store_dir)
-        con = duckdb.connect(str(store_path(store_dir)))
+        con = _connect_working(store_path(store_dir))
         try:
             _upgrade(con)
             yield con
@@ -150,6 +150,38 @@ def _schema_fingerprint() -> str:
     import hashlib
 
     return hashlib.sha256(_SCHEMA_SQL.read_bytes() + str(_UPGRADE_STEPS).encode()).hexdigest()[:16]
+
+
+# Rows per row group in the working store. A load appends whole row groups straight to the
+# database file as it inserts (DuckDB's optimistic writes); with the default 122,880 a
+# national-size file (≈ 60,000 rows) fills none, and the commit has to write all of it (measured:
+# insert + commit 0.20 s at the default, 0.145 s at 16,384). Finer row groups also give `record`'s
+# zone maps (provider, submission) finer ranges to skip. Snapshots and partitions are unaffected.
+ROW_GROUP_SIZE = 16_384
+WORKING_CATALOG = "did"  # what DuckDB names did.duckdb when it is opened directly
+
+
+def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection whose default database is the working store, attached with ROW_GROUP_SIZE."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH ? AS {WORKING_CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
+        con.execute(f"USE {WORKING_CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to the same database instance, with the same default database.
+
+    `con.cursor()` alone starts in the instance's in-memory database: `USE` is per connection.
+    """
+    database = con.execute("SELECT current_database()").fetchall()[0][0]
+    cur = con.cursor()
+    cur.execute(f"USE {_quote_identifier(database)}")
+    return cur
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
@@ -397,7 +429,7 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
     seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0}
-    cursors = [con.cursor() for _ in range(2)]
+    cursors = [cursor(con) for _ in range(2)]
     free = list(cursors)
 
     def run(kind: str, work) -> None:
