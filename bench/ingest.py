@@ -9,7 +9,8 @@ the same run, on the same file, two like-for-like pairs:
 - in-process baseline: open a new DuckDB database file, `CREATE TABLE t AS SELECT * FROM
   read_csv(file)`, close it (closing writes the table into the file; until then it is only in
   the write-ahead log);
-- in-process load: open the store (writer lock), reader + every DIDS rule + pseudonymisation +
+- in-process load: open the store (writer lock; a store holding the reference data, published
+  once), reader + every DIDS rule + pseudonymisation +
   the load transaction, close it: what `did submit` does before publishing. Its commit writes
   the records into the database file;
 - process baseline: the in-process baseline as a new Python process (start-up, `import duckdb`);
@@ -77,8 +78,12 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {info['records']:,} records, {size_mb:.1f} MB", file=sys.stderr)
 
+        # A store in service: reference data loaded and published once (the first publish of a
+        # new store has no snapshot to build on and copies every reference table).
         template = work / "template"
         store.create_store(template)
+        with store.writer(template) as con:
+            store.publish(con, template)
         submitted_on = date.fromisoformat(info["submitted_on"])
 
         create, baseline, load, process, submit, rss = [], [], [], [], [], []

@@ -123,7 +123,10 @@ class Checked:
     submitted_on: date
     result: LoadResult
     read: reader.ReadResult | None = None
-    records: pa.Table | None = None  # accepted rows, pseudonymised, in `record` column order
+    # Every row's screen (line, _reject, _warn, then the `record` columns, pseudonymised) and the
+    # rejected lines: the rows to load are the screen's rows less those lines (load_checked).
+    screen: pa.Table | None = None
+    rejected_lines: pa.Array | None = None
     issues: pa.Table | None = None  # (line, code, severity, field, message)
     quarantine: pa.Table | None = None  # (line, raw) of rejected rows
 
@@ -164,9 +167,7 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
     out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
                   "with_warnings": warned, "replaced": 0}
     if key is not None:
-        # A rejected line keeps none of its rows (an XML record's activities share one line).
-        keep = pc.invert(pc.is_in(screen_lines, value_set=rejected_lines))
-        checked.records = screen.filter(keep).drop_columns(["line", "_reject", "_warn"])
+        checked.screen, checked.rejected_lines = screen, rejected_lines
         checked.issues = found
         if rejected:
             con.register("rejected_lines", pa.table({"line": rejected_lines}))
@@ -187,15 +188,20 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
             out.submission_id = _log_rejected_file(con, checked.path, checked.provider, checked.period,
                                                    checked.submitted_on, out)
         return out
-    con.register("checked_records", checked.records)
+    con.register("checked_screen", checked.screen)
+    con.register("checked_rejected", pa.table({"line": checked.rejected_lines}))
     con.register("checked_issues", checked.issues)
+    # A rejected line keeps none of its rows (an XML record's activities share one line). A view,
+    # so that the rows are filtered as they are inserted rather than copied first.
+    con.execute("CREATE OR REPLACE TEMP VIEW checked_records AS SELECT * EXCLUDE (line, _reject, _warn) "
+                "FROM checked_screen ANTI JOIN checked_rejected USING (line)")
     try:
         con.execute("BEGIN TRANSACTION")
         try:
             sid = _insert_submission(con, checked.path, checked.provider, checked.period, checked.submitted_on,
                                      "accepted", checked.read, out.counts, out.timeliness)
             _supersede_earlier(con, checked.provider, checked.period, sid)
-            replaced = _replace_earlier_versions(con, checked.records, sid)
+            replaced = _replace_earlier_versions(con, sid)
             _insert_records(con, sid)
             con.execute("INSERT INTO issue SELECT ?, * FROM checked_issues", [sid])
             if checked.quarantine is not None:
@@ -209,8 +215,9 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
             con.execute("ROLLBACK")
             raise
     finally:
-        con.unregister("checked_records")
-        con.unregister("checked_issues")
+        con.execute("DROP VIEW IF EXISTS checked_records")
+        for name in ("checked_screen", "checked_rejected", "checked_issues"):
+            con.unregister(name)
     out.counts["replaced"] = replaced
     out.submission_id = sid
     return out
@@ -291,13 +298,13 @@ def _supersede_earlier(con, provider: str, period: date, sid: int) -> None:
                     [sid, old])
 
 
-def _replace_earlier_versions(con, records: pa.Table, sid: int) -> int:
+def _replace_earlier_versions(con, sid: int) -> int:
     """Delete the earlier versions of the records about to be inserted; returns how many.
 
     Only the accepted submissions that sent records for one of this file's sites can hold one
     (`submission_site`), so only their rows are compared, whatever the size of the store.
     """
-    sites = pc.unique(records["site_code"]).to_pylist()
+    sites = [r[0] for r in con.execute("SELECT DISTINCT site_code FROM checked_records").fetchall()]
     con.execute("INSERT INTO submission_site SELECT ?, unnest(?::VARCHAR[])", [sid, sites])
     candidates = [r[0] for r in con.execute(
         """

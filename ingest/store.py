@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
 RECORDS = "records"  # the Parquet partitions behind the snapshots' `record` view
 PARTITIONS_TABLE = "record_partition"  # in each snapshot: which file holds which provider's records
+CONTENTS_TABLE = "snapshot_content"  # in each snapshot: each table's content fingerprint (_contents)
 # Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
 # snapshots, so a snapshot must never hold them (architecture §7).
 WORKING_STORE_ONLY = "quarantine"
@@ -248,12 +250,15 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
 
     Called by the writer (holding the lock) after a load has committed. Returns the version.
     Only providers whose records changed since the current snapshot get a new Parquet file; the
-    others keep theirs. Nothing a reader can see changes until the CURRENT pointer is replaced,
+    others keep theirs. Likewise the snapshot file starts as a copy of the current one when some
+    of its tables are unchanged (reference data, rollups of reference data): only the tables
+    whose content fingerprint changed are built again (`_contents`). Nothing a reader can see changes until the CURRENT pointer is replaced,
     the last step: a crash before it leaves the current snapshot and all its files untouched.
     `timings`, when given, receives the seconds each step took: checkpoint; snapshot (the whole
     build, wall clock) and within it the summed seconds of its tasks, which overlap on two
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
-    and in total (partitions_written, partitions_total).
+    and in total (partitions_written, partitions_total), and the tables and rollups kept from
+    the current snapshot (tables_kept).
     """
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -276,9 +281,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     snap_dir = store_dir / SNAPSHOTS
     snap_dir.mkdir(exist_ok=True)
     previous = current_snapshot(store_dir)
-    before = published_partitions(con, previous) if previous is not None else {}
+    before, contents_before = _published(con, previous) if previous is not None else ({}, {})
     partitions, to_write = _plan_partitions(con, store_dir, version, before)
-    final = _write_snapshot(con, store_dir, version, partitions, to_write, timings)
+    final = _write_snapshot(con, store_dir, version, partitions, to_write,
+                            previous if contents_before else None, contents_before, timings)
     lap("snapshot")
     pointer_tmp = store_dir / (POINTER + ".tmp")
     pointer_tmp.write_text(final.name + "\n")
@@ -294,32 +300,78 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     return version
 
 
-def published_partitions(con: duckdb.DuckDBPyConnection, snapshot: Path) -> dict[str, Partition]:
-    """The partitions a published snapshot's `record` view reads, by provider.
+def _published(con: duckdb.DuckDBPyConnection, snapshot: Path) -> tuple[dict[str, Partition], dict[str, str]]:
+    """What a published snapshot holds: the partitions its `record` view reads, by provider, and
+    the content fingerprint of each of its tables and rollups (see `_contents`).
 
-    Empty for a snapshot made before ADR 0006 (a full copy, with `record` a table), and for one
-    published from another working store (a store deleted and created again in the same
+    Both empty for a snapshot made before ADR 0006 (a full copy, with `record` a table), and for
+    one published from another working store (a store deleted and created again in the same
     directory starts its submission ids afresh, so fingerprints could match by chance): the
-    next publish then writes every partition.
+    next publish then writes every partition and builds every table. The fingerprints are empty
+    for a snapshot made before they were recorded.
     """
     con.execute("ATTACH ? AS published_before (READ_ONLY)", [str(snapshot)])
     try:
-        found = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published_before' "
-            "AND schema_name = 'main' AND table_name = ?", [PARTITIONS_TABLE]).fetchall()[0][0]
-        if not found:
-            return {}
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published_before' "
+            "AND schema_name = 'main' AND table_name IN (?, ?)", [PARTITIONS_TABLE, CONTENTS_TABLE]).fetchall()}
+        if PARTITIONS_TABLE not in present:
+            return {}, {}
         same_store = con.execute(
             "SELECT (SELECT value FROM published_before.main.store_meta WHERE key = 'created_at') "
             "IS NOT DISTINCT FROM (SELECT value FROM store_meta WHERE key = 'created_at')").fetchall()[0][0]
         if not same_store:
-            return {}
+            return {}, {}
         rows = con.execute(
             f"SELECT provider_code, rows, submission_id_sum, columns, file "  # noqa: S608 - our constant
             f"FROM published_before.main.{PARTITIONS_TABLE}").fetchall()
+        contents = dict(con.execute(
+            f"SELECT name, fingerprint FROM published_before.main.{CONTENTS_TABLE}").fetchall()  # noqa: S608
+        ) if CONTENTS_TABLE in present else {}
     finally:
         con.execute("DETACH published_before")
-    return {r[0]: Partition(*r) for r in rows}
+    return {r[0]: Partition(*r) for r in rows}, contents
+
+
+def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dict[str, Partition]) -> dict[str, str]:
+    """A fingerprint of what each snapshot table would hold: the working store's `tables` and
+    every rollup. Equal fingerprints mean the previous snapshot's copy can be kept.
+
+    - A table: its row count, the sum of its rows' hashes (order-free: a changed, added or
+      removed row changes it) and its column names and types.
+    - `record`: the partitions' fingerprints.
+    - A rollup: its SQL and the fingerprints of every table whose name its SQL mentions as a
+      word. A query can only read a table it names, so a rollup of reference data alone
+      (population by deprivation, say) is kept until that data or the SQL changes, and every
+      rollup that reads `record` is built again whenever any provider's records change.
+    """
+    import base64
+    import hashlib
+
+    from ingest.rollups import all_rollups
+
+    def digest(text: str) -> str:  # base32: no long runs of digits for an identifier scan to trip on
+        return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
+
+    signature = dict(con.execute(
+        "SELECT table_name, string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) "
+        "FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+        "GROUP BY table_name").fetchall())
+    fingerprints: dict[str, str] = {}
+    if tables:
+        # Table names come from the working store's catalogue, quoted; nothing here is input.
+        union = " UNION ALL ".join(
+            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables)
+        for name, rows, hashes in con.execute(union).fetchall():
+            fingerprints[name] = digest(f"{rows}:{hashes}:{signature.get(name, '')}")
+    fingerprints["record"] = digest(";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
+                                             for _, p in sorted(partitions.items())) + "|" + signature.get("record", ""))
+    inputs = sorted(fingerprints)
+    for name, sql in all_rollups().items():
+        reads = [t for t in inputs if re.search(rf"\b{re.escape(t)}\b", sql)]
+        text = sql + "".join(f"|{t}={fingerprints[t]}" for t in reads)
+        fingerprints[name] = digest(text)
+    return fingerprints
 
 
 def _record_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -383,21 +435,31 @@ def _quote_literal(text: str) -> str:
 
 def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
                     partitions: dict[str, Partition], to_write: list[Partition],
+                    previous: Path | None, contents_before: dict[str, str],
                     timings: dict[str, float]) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
-    partition list and the `record` view; and the new partition files `to_write`."""
+    partition list, the content fingerprints and the `record` view; and the new partition files
+    `to_write`. Starts from a copy of `previous` when some of its tables can be kept as they are.
+    """
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
     partial = snap_dir / f".{version}.partial"
     partial.unlink(missing_ok=True)
     tables = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?) ORDER BY table_name",
-        [PARTITIONS_TABLE, WORKING_STORE_ONLY]).fetchall()]
+        "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?) ORDER BY table_name",
+        [PARTITIONS_TABLE, CONTENTS_TABLE, WORKING_STORE_ONLY]).fetchall()]
+    contents = _contents(con, tables, partitions)
+    # `record` has a fingerprint only as the rollups' input: its view, like the partition list
+    # and the fingerprints themselves, is written again every time.
+    keep = {name for name, fp in contents_before.items()
+            if contents.get(name) == fp and name != "record"} if previous else set()
     try:
+        if keep:
+            shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
-            _fill_snapshot(con, store_dir, tables, partitions, to_write, timings)
+            _fill_snapshot(con, store_dir, tables, partitions, to_write, contents, keep, timings)
         finally:
             con.execute("DETACH snapshot_build")
         if Path(str(partial) + ".wal").exists():
@@ -409,12 +471,13 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
         partial.unlink(missing_ok=True)
         Path(str(partial) + ".wal").unlink(missing_ok=True)
         raise
+    timings["tables_kept"] = len(keep)
     return final
 
 
 def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list[str],
                    partitions: dict[str, Partition], to_write: list[Partition],
-                   timings: dict[str, float]) -> None:
+                   contents: dict[str, str], keep: set[str], timings: dict[str, float]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ingest.rollups import rollup_statements
@@ -422,9 +485,16 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
     # code and our version string; all are quoted anyway.
+    if keep:  # a copy of the previous snapshot: everything else in it goes
+        for name, kind in con.execute(
+                "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'snapshot_build' "
+                "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
+                "WHERE database_name = 'snapshot_build' AND NOT internal").fetchall():
+            if name not in keep:
+                con.execute(f"DROP {kind} snapshot_build.main.{_quote_identifier(name)}")
     tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
-             for t in tables]
-    tasks += [("rollups", sql) for _, sql in rollup_statements("snapshot_build")]
+             for t in tables if t not in keep]
+    tasks += [("rollups", sql) for name, sql in rollup_statements("snapshot_build") if name not in keep]
     # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
@@ -460,6 +530,8 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
         for cur in cursors:
             cur.close()
     timings.update(seconds)
+    con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
+    con.executemany(f"INSERT INTO snapshot_build.main.{CONTENTS_TABLE} VALUES (?, ?)", sorted(contents.items()))
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
         columns VARCHAR NOT NULL, file VARCHAR NOT NULL, path VARCHAR NOT NULL)""")

@@ -8,7 +8,9 @@ file outside the snapshot's own.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -99,7 +101,8 @@ def test_snapshot_holds_every_table_but_record_and_quarantine_and_a_record_view_
         views = snap.query("SELECT view_name FROM duckdb_views() WHERE database_name = 'snap' AND NOT internal")
         # quarantine (raw rejected rows, identifiers included) never leaves the working store
         assert "quarantine" in working_tables
-        assert tables == working_tables - {"record", "quarantine"} | {"record_partition"} | set(all_rollups())
+        assert tables == working_tables - {"record", "quarantine"} | {"record_partition", "snapshot_content"} | set(
+            all_rollups())
         assert views["view_name"].to_list() == ["record"]
         assert snap.query("SELECT sum(records) AS n FROM rollup_activity")["n"][0] == 7
         for table in sorted(working_tables - {"record", "quarantine"}):
@@ -369,3 +372,66 @@ def test_the_view_names_absolute_paths_so_readers_need_not_run_in_the_store(two_
         assert snap.query("SELECT count(*) AS n FROM record")["n"][0] == 7
         paths = snap.query("SELECT path FROM record_partition")["path"].to_list()
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in paths)
+
+
+def _snapshot_tables(path) -> dict[str, list]:
+    """Every table of a snapshot file and its `record` view, rows sorted; less what names the
+    snapshot itself (its version, its files, its fingerprints)."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(path)])
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 's' "
+                                           "AND table_name NOT IN ('record_partition', 'snapshot_content')").fetchall()]
+        out = {name: con.execute(f"SELECT * FROM s.main.{name} ORDER BY ALL").fetchall()  # noqa: S608 - catalogue
+               for name in names + ["record"]}
+    finally:
+        con.close()
+    out["store_meta"] = [r for r in out["store_meta"] if r[0] not in ("snapshot_version", "published_at")]
+    return out
+
+
+def _assert_same_as_built_from_scratch(store_dir, tmp_path):
+    """The naive way: the same working store published with no snapshot before it."""
+    fresh = tmp_path / f"fresh{len(list(tmp_path.glob('fresh*')))}"
+    shutil.copytree(store_dir, fresh, ignore=shutil.ignore_patterns("snapshots", "records", "CURRENT"))
+    timings: dict = {}
+    _publish(fresh, timings)
+    assert timings["tables_kept"] == 0
+    built_on_previous = _snapshot_tables(store.current_snapshot(store_dir))
+    from_scratch = _snapshot_tables(store.current_snapshot(fresh))
+    assert built_on_previous.keys() == from_scratch.keys()
+    for name, rows in built_on_previous.items():
+        assert len(rows) == len(from_scratch[name]), name
+        for mine, theirs in zip(rows, from_scratch[name]):
+            # Sums of floats come out in the last bits as the threads happened to add them.
+            assert all(math.isclose(a, b, rel_tol=1e-9) if isinstance(a, float) and isinstance(b, float) else a == b
+                       for a, b in zip(mine, theirs, strict=True)), (name, mine, theirs)
+    return built_on_previous
+
+
+def test_a_snapshot_built_on_the_previous_one_equals_one_built_from_scratch(two_providers, tmp_path):
+    store_dir = two_providers
+    # A load changes records, submissions and issues, not reference data: the reference tables
+    # and the rollup built from reference data alone are kept from the previous snapshot.
+    _load(store_dir, _file(tmp_path, "rth-mar.csv", "RTH", 2, start=30), "RTH", period="2026-03",
+          submitted_on=date(2026, 3, 5))
+    timings: dict = {}
+    _publish(store_dir, timings)
+    reference = _working(store_dir, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'ref_%'")[0][0]
+    assert timings["tables_kept"] >= reference + 1  # + rollup_variation_imd_population
+    first = _assert_same_as_built_from_scratch(store_dir, tmp_path)
+    # A reference change (a practice's list size) is published, with the rollups that read it.
+    with store.writer(store_dir) as con:
+        con.execute("UPDATE ref_practice SET list_size = list_size + 5000 "
+                    "WHERE practice_code = (SELECT min(practice_code) FROM ref_practice WHERE list_size > 0)")
+    _publish(store_dir, timings)
+    second = _assert_same_as_built_from_scratch(store_dir, tmp_path)
+    assert second["ref_practice"] != first["ref_practice"]
+    assert second["rollup_variation_imd_population"] != first["rollup_variation_imd_population"]
+    assert second["rollup_activity"] == first["rollup_activity"]  # no record changed
+    # Nothing changed at all: every table and rollup is kept, and the file does not grow.
+    size = store.current_snapshot(store_dir).stat().st_size
+    for _ in range(3):
+        _publish(store_dir, timings)
+    assert _assert_same_as_built_from_scratch(store_dir, tmp_path) == second
+    assert store.current_snapshot(store_dir).stat().st_size <= size * 1.5
