@@ -77,36 +77,10 @@ def _csv_field(col: str) -> str:
 _RAW_ROW_SQL = " || ',' || ".join(_csv_field(c) for c in spec.COLUMNS)
 
 
-def check_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period: date,
-               submitted_on: date, key: str | None = None) -> tuple[reader.ReadResult, pa.Table, pa.Table]:
-    """Read and validate `path`: `staging` (every row, as text, registered Arrow) and TEMP table
-    `found` (every issue); no store table is touched.
-
-    One set-wise pass over Arrow batches, so that DuckDB uses every core, over `typed_select`
-    of every row (parsed dates, reference lookups): does the row break any reject rule, any
-    warning rule? if so, which, with their messages (built only for those rows: most rows of a
-    real file break nothing); and, when `key` is given, its `record` columns (pseudonymised).
-    Returns the read result; the screen (`line`, `_reject`, `_warn`, then the record columns);
-    and the issues as Arrow (the rows of `found`).
-    """
-    result = reader.read_file(con, path)
-    lookups, has_dups = validation.prepare(con)
-    params = {"sub_date": submitted_on, "period_start": period, "provider": provider, **lookups}
-    if key is not None:
-        params["key"] = key
-    sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
-                                                "" if key is None else _RECORD_COLUMNS)
-    screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
-    flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["line", "_issues"])
-    lists = flagged["_issues"].combine_chunks()
-    found = pa.table({"line": pc.take(flagged["line"], pc.list_parent_indices(lists)),
-                      **{f: pc.struct_field(pc.list_flatten(lists), f) for f in ("code", "severity", "field", "message")}})
-    con.register("found_rows", found)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE found AS SELECT * FROM found_rows")
-    finally:
-        con.unregister("found_rows")
-    return result, screen.drop_columns(["_issues"]), found
+# Small files are checked together (load_many): planning the screening statement costs about as
+# much as checking a few thousand rows, so a file of a few hundred rows paid mostly for planning.
+BATCH_BYTES = 2_000_000  # ≈ 15,000 rows; a larger file is checked on its own
+BATCH_FILES = 64
 
 
 @dataclass
@@ -123,6 +97,7 @@ class Checked:
     submitted_on: date
     result: LoadResult
     read: reader.ReadResult | None = None
+    file_no: int = 0  # its place in the batch it was checked with
     # Every row's screen (line, _reject, _warn, then the `record` columns, pseudonymised) and the
     # rejected lines: the rows to load are the screen's rows less those lines (load_checked).
     screen: pa.Table | None = None
@@ -133,7 +108,43 @@ class Checked:
 
 def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
           submitted_on: date | None = None, issue_limit: int = 200, key: str | None = None) -> Checked:
-    """Validate `path` and prepare its rows; raises ValueError for a submission date before the period."""
+    """Validate `path` and prepare its rows; raises ValueError for a submission date before the period.
+
+    With `key`, also the rows to load (pseudonymised with it), the issues and the quarantine.
+    """
+    return check_batch(con, [(path, provider, period_text, submitted_on)], issue_limit, key)[0]
+
+
+def check_batch(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200,
+                key: str | None = None) -> list[Checked]:
+    """Validate several files, each judged on its own, the CSV files in one screening pass.
+
+    `jobs` are (path, provider, period YYYY-MM, submitted_on). No store table is touched. Each
+    file's rows are told apart by `file_no`, its context (provider, period, submission date) is
+    a row of `batch_files`, and a duplicate is one within a file: the verdicts are the ones each
+    file would get alone (tests/ingest/test_loader.py checks this against one file at a time).
+    """
+    checks = [_begin(con, *job) for job in jobs]
+    csvs: list[Checked] = []
+    for no, checked in enumerate(checks):
+        try:
+            checked.read = reader.read_file(con, checked.path, file_no=no)
+        except reader.FileError as err:
+            checked.result.file_errors = [{"code": err.code, "message": err.message}]
+            checked.result.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
+            continue
+        checked.file_no = no
+        if checked.read.format == "csv":
+            csvs.append(checked)
+        else:  # an XML file's rows are built in Python, with their own Arrow types: checked alone
+            _judge_all(con, [checked], issue_limit, key)
+    if csvs:
+        _judge_all(con, csvs, issue_limit, key)
+    return checks
+
+
+def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
+           submitted_on: date | None) -> Checked:
     path = Path(path)
     period = parse_period(period_text)
     submitted_on = submitted_on or date.today()
@@ -145,14 +156,59 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
     name = path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:]
     out = LoadResult(file=name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
                      timeliness=timetable.timeliness(con, period, submitted_on))
-    checked = Checked(path, provider, period, submitted_on, out)
-    try:
-        checked.read, screen, found = check_file(con, path, provider, period, submitted_on, key)
-    except reader.FileError as err:
-        out.file_errors = [{"code": err.code, "message": err.message}]
-        out.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
-        return checked
+    return Checked(path, provider, period, submitted_on, out)
 
+
+def _judge_all(con: duckdb.DuckDBPyConnection, reads: list[Checked], issue_limit: int, key: str | None) -> None:
+    """Screen the rows of every file in `reads` at once, then give each file its verdict."""
+    screen, found = _screen(con, reads, key)
+    for checked in reads:
+        if len(reads) == 1:
+            mine, my_found = screen, found
+        else:
+            mine = screen.filter(pc.equal(screen["file_no"], checked.file_no))
+            my_found = found.filter(pc.equal(found["file_no"], checked.file_no))
+        _judge(con, checked, mine.drop_columns(["file_no"]), my_found.drop_columns(["file_no"]), issue_limit, key)
+
+
+def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | None) -> tuple[pa.Table, pa.Table]:
+    """One set-wise pass over the rows of `reads`, registered together as `staging`.
+
+    Over Arrow batches, so that DuckDB uses every core, over `typed_select` of every row (parsed
+    dates, reference lookups): does the row break any reject rule, any warning rule? if so,
+    which, with their messages (built only for those rows: most rows of a real file break
+    nothing); and, when `key` is given, its `record` columns (pseudonymised). Returns the screen
+    (`file_no`, `line`, `_reject`, `_warn`, then the record columns) and the issues (`file_no`,
+    `line`, `code`, `severity`, `field`, `message`).
+    """
+    tables = [c.read.table for c in reads]
+    reader.register_rows(con, "staging", tables[0] if len(tables) == 1 else pa.concat_tables(tables))
+    # Each file's submission context, bound as lists (one row per file).
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE batch_files AS SELECT unnest($nos::INTEGER[]) AS file_no, "
+        "unnest($dates::DATE[]) AS sub_date, unnest($periods::DATE[]) AS period_start, "
+        "unnest($providers::VARCHAR[]) AS provider",
+        {"nos": [c.file_no for c in reads], "dates": [c.submitted_on for c in reads],
+         "periods": [c.period for c in reads], "providers": [c.provider for c in reads]})
+    lookups, has_dups = validation.prepare(con)
+    params = dict(lookups)
+    if key is not None:
+        params["key"] = key
+    sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
+                                                "" if key is None else _RECORD_COLUMNS)
+    screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
+    flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["file_no", "line", "_issues"])
+    lists = flagged["_issues"].combine_chunks()
+    parents = pc.list_parent_indices(lists)
+    found = pa.table({"file_no": pc.take(flagged["file_no"], parents), "line": pc.take(flagged["line"], parents),
+                      **{f: pc.struct_field(pc.list_flatten(lists), f) for f in ("code", "severity", "field", "message")}})
+    return screen.drop_columns(["_issues"]), found
+
+
+def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, found: pa.Table,
+           issue_limit: int, key: str | None) -> None:
+    """One file's verdict and counts from its screen and issues; with `key`, what to load."""
+    out = checked.result
     # From the screen's flags, not from comparing the issues' severity with a Python string:
     # converting a Python value is what makes pyarrow import pandas (0.15 s of `did submit`).
     screen_lines = screen["line"]
@@ -166,18 +222,18 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
     out.issues = found.sort_by([("line", "ascending"), ("code", "ascending")]).slice(0, issue_limit).to_pylist()
     out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
                   "with_warnings": warned, "replaced": 0}
-    if key is not None:
-        checked.screen, checked.rejected_lines = screen, rejected_lines
-        checked.issues = found
-        if rejected:
-            con.register("rejected_lines", pa.table({"line": rejected_lines}))
-            try:
-                checked.quarantine = con.sql(
-                    f"SELECT t.line, {_RAW_ROW_SQL} AS raw FROM staging t SEMI JOIN rejected_lines USING (line)"
-                ).to_arrow_table()
-            finally:
-                con.unregister("rejected_lines")
-    return checked
+    if key is None:
+        return
+    checked.screen, checked.rejected_lines = screen, rejected_lines
+    checked.issues = found
+    if rejected:
+        con.register("rejected_lines", pa.table({"line": rejected_lines}))
+        try:
+            checked.quarantine = con.sql(
+                f"SELECT t.line, {_RAW_ROW_SQL} AS raw FROM staging t SEMI JOIN rejected_lines USING (line) "
+                "WHERE t.file_no = $file_no", params={"file_no": checked.file_no}).to_arrow_table()
+        finally:
+            con.unregister("rejected_lines")
 
 
 def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult:
@@ -232,28 +288,51 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_
     return checked.result if dry_run else load_checked(con, checked)
 
 
+def _batches(jobs):
+    """Consecutive jobs grouped for `check_batch`: up to BATCH_FILES files and BATCH_BYTES bytes;
+    a larger file on its own."""
+    batch: list = []
+    size = 0
+    for job in jobs:
+        try:
+            n = Path(job[0]).stat().st_size
+        except OSError:
+            n = 0  # the reader will say what is wrong with it
+        if batch and (size + n > BATCH_BYTES or len(batch) >= BATCH_FILES):
+            yield batch
+            batch, size = [], 0
+        batch.append(job)
+        size += n
+    if batch:
+        yield batch
+
+
 def load_many(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200):
-    """Load files in order, checking the next file on a second cursor while the current one loads.
+    """Load files in order, checking the next batch of files on a second cursor while the
+    current batch loads.
 
     `jobs` yields (path, provider, period, submitted_on). Yields each LoadResult in order. The
     loads themselves stay one transaction each, in order, on `con`; only the checking (reading,
     rules, pseudonymisation — no store table is written) overlaps, which uses the second core.
+    Small files are checked several at a time (`check_batch`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    key = pseudonymise.load_key()
     from ingest.store import cursor
 
+    key = pseudonymise.load_key()
     checker = cursor(con)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
-        for job in jobs:
-            future = pool.submit(check, checker, *job, issue_limit, key)
+        for batch in _batches(jobs):
+            future = pool.submit(check_batch, checker, batch, issue_limit, key)
             if pending is not None:
-                yield load_checked(con, pending.result())
+                for checked in pending.result():
+                    yield load_checked(con, checked)
             pending = future
         if pending is not None:
-            yield load_checked(con, pending.result())
+            for checked in pending.result():
+                yield load_checked(con, checked)
     checker.close()
 
 
@@ -331,7 +410,7 @@ def _insert_records(con, sid: int) -> None:
 # (+ LSOA where a postcode lookup is loaded); modality, body area and test group from the NICIP
 # reference, a notified local code loaded as its national code. Over `typed_select` rows, `t`.
 _RECORD_COLUMNS = f"""
-    $provider AS provider_code, t.n_site_code AS site_code, t.n_accession_number AS accession_number,
+    t.sub_provider AS provider_code, t.n_site_code AS site_code, t.n_accession_number AS accession_number,
     {pseudonymise.PSEUDO_ID_SQL} AS patient_pseudo_id,
     t.n_nhs_number_status AS nhs_number_status,
     ({pseudonymise.AGE_SQL})::SMALLINT AS age_at_test,

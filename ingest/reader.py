@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -43,6 +43,9 @@ class ReadResult:
     has_header: bool
     sha256: str
     format: str
+    # The rows as read (`line`, then the 18 items as text), as registered: checking several
+    # files at once (loader.check_batch) stacks them into one table.
+    table: pa.Table | None = field(default=None, repr=False, compare=False)
 
 
 # Rows per Arrow batch: DuckDB scans an Arrow table batch by batch in parallel, so a
@@ -109,14 +112,18 @@ def _looks_like_header(values: list[str]) -> bool:
     return sum(n == h for n, h in zip(names, spec.HEADER)) >= len(spec.HEADER) // 2
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
-    """Read a DID extract, CSV or XML (decided by its content, not its name), into `table`."""
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging", file_no: int = 0) -> ReadResult:
+    """Read a DID extract, CSV or XML (decided by its content, not its name), into `table`.
+
+    Every row carries `file_no` (an INTEGER column after `line`), which tells files apart when
+    several are checked together.
+    """
     _, fmt = _sniff(Path(path))
     if fmt == "xml":
         from ingest.xml_reader import read_xml
 
-        return read_xml(con, path, table)
-    return read_csv(con, path, table)
+        return read_xml(con, path, table, file_no)
+    return read_csv(con, path, table, file_no)
 
 
 def _first_line(head: bytes) -> list[str]:
@@ -126,7 +133,7 @@ def _first_line(head: bytes) -> list[str]:
     return next(csv.reader([first]), [])
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging", file_no: int = 0) -> ReadResult:
     """Read a DID CSV and register its rows as `table` on `con`; raises FileError when the file
     is not readable as DID.
 
@@ -142,13 +149,14 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
     try:
         rows = con.sql(
             """
-            SELECT (row_number() OVER () + $skip)::BIGINT AS line, * FROM read_csv(
+            SELECT (row_number() OVER () + $skip)::BIGINT AS line, $file_no::INTEGER AS file_no, * FROM read_csv(
                 $path, columns = $columns, header = false, delim = ',', quote = '"',
                 escape = '"', auto_detect = false, strict_mode = true, null_padding = false,
                 max_line_size = $max_line, encoding = 'utf-8', all_varchar = true, skip = $skip
             )
             """,
-            params={"path": str(path), "columns": columns, "max_line": MAX_LINE_BYTES, "skip": skip},
+            params={"path": str(path), "columns": columns, "max_line": MAX_LINE_BYTES, "skip": skip,
+                    "file_no": file_no},
         ).to_arrow_table(batch_size=BATCH_ROWS)
     except duckdb.Error as exc:
         raise FileError("DIDS075", _explain_csv_error(path, exc)) from None
@@ -157,7 +165,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
             raise FileError("FILE", f"{path.name} has a header row but no records")
         raise FileError("FILE", f"{path.name} has no records")
     rows = register_rows(con, table, rows)
-    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=sha256_of(path), format="csv")
+    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=sha256_of(path), format="csv", table=rows)
 
 
 def _explain_csv_error(path: Path, exc: duckdb.Error) -> str:

@@ -221,8 +221,9 @@ RULES: tuple[Rule, ...] = (
 def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> dict:
     """Small TEMP tables the rules need from the whole file, and the reference-data switches.
 
-    - `dups(site, acc, first_line)`: each (site, accession) pair that occurs more than once,
-      with its first line (DIDS071). An aggregate, so the rows themselves are never sorted.
+    - `dups(file_no, site, acc, first_line)`: each (site, accession) pair that occurs more than
+      once in one file, with its first line (DIDS071). An aggregate, so the rows themselves are
+      never sorted. `source` may hold several files (`file_no`); a pair in two files is no duplicate.
     - `snomed_invalid(code)`: the distinct SNOMED codes that fail the Verhoeff check (DIDS059).
 
     Returns the parameters `typed_select` binds besides the submission context, and whether
@@ -233,7 +234,7 @@ def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> dict:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE dups AS
-        SELECT nullif(trim(site_code), '') AS site, nullif(trim(accession_number), '') AS acc,
+        SELECT file_no, nullif(trim(site_code), '') AS site, nullif(trim(accession_number), '') AS acc,
                min(line) AS first_line
         FROM {source} GROUP BY ALL HAVING count(*) > 1
         """
@@ -273,19 +274,22 @@ def typed_select(source: str, with_dups: bool = True) -> str:
     projection of its own, so that the sixty rules and the record's columns only compare
     columns. NHS numbers lose spaces and dashes first, as the national platform does.
 
-    Needs `prepare` first; binds $sub_date, $period_start, $provider, $sites_loaded,
-    $postcodes_loaded. `source` is a table name or a subquery written by this package, never
-    input. `with_dups=False` leaves out the join to `dups` when `prepare` found none (most files).
+    `source` may hold rows of several files, told apart by `file_no`; each file's submission
+    context comes from the table `batch_files(file_no, sub_date, period_start, provider)`, so
+    that one statement checks many small files (planning it costs more than checking a
+    thousand rows). Needs `prepare` first; binds $sites_loaded, $postcodes_loaded. `source` is a
+    table name or a subquery written by this package, never input. `with_dups=False` leaves out
+    the join to `dups` when `prepare` found none (most files).
     """
     dup_rank, dup_first, dup_join = "1", "s.line", ""
     if with_dups:
         dup_rank, dup_first = "CASE WHEN s.line > dup.first_line THEN 2 ELSE 1 END", "coalesce(dup.first_line, s.line)"
-        dup_join = """LEFT JOIN dups dup ON dup.site IS NOT DISTINCT FROM s.n_site_code
+        dup_join = """LEFT JOIN dups dup ON dup.file_no = s.file_no AND dup.site IS NOT DISTINCT FROM s.n_site_code
                           AND dup.acc IS NOT DISTINCT FROM s.n_accession_number"""
     return f"""
         WITH site_orgs AS (SELECT site_code AS code FROM ref_site UNION SELECT provider_code FROM ref_site)
-        SELECT s.*, {_DATES}, $sub_date::DATE AS sub_date, $period_start::DATE AS period_start,
-               $provider::VARCHAR AS sub_provider,
+        SELECT s.*, {_DATES}, bf.sub_date AS sub_date, bf.period_start AS period_start,
+               bf.provider AS sub_provider,
                {dup_rank} AS dup_rank, {dup_first} AS dup_first_line,
                -- 10 digits and not a dummy number (1234567890, 0123456789, d00000000d)
                (s.x_nhs_digits10 AND s.nhs_number NOT IN ('1234567890', '0123456789')
@@ -319,12 +323,13 @@ def typed_select(source: str, with_dups: bool = True) -> str:
                       FROM {source} src) s0
             ) s1
         ) s
+        JOIN batch_files bf ON bf.file_no = s.file_no
         {dup_join}
         LEFT JOIN ref_org pr ON pr.org_code = s.u_practice_code
         LEFT JOIN ref_org ro ON ro.org_code = s.u_referring_org_code
         LEFT JOIN site_orgs so ON so.code = s.u_referring_org_code
         LEFT JOIN ref_nicip n ON n.nicip_code = s.u_nicip_code
-        LEFT JOIN local_code lc ON lc.provider_code = $provider AND lc.local_code = s.u_nicip_code
+        LEFT JOIN local_code lc ON lc.provider_code = bf.provider AND lc.local_code = s.u_nicip_code
         LEFT JOIN ref_nicip m ON m.nicip_code = CASE WHEN n.nicip_code IS NULL THEN lc.nicip_code
                                                      ELSE n.nicip_code END
         LEFT JOIN ref_nicip_retired rt ON rt.nicip_code = s.u_nicip_code
@@ -364,7 +369,7 @@ def snomed_id_valid(code: str) -> bool:
 
 
 def screen_select(typed: str, columns: str = "", rules: tuple[Rule, ...] = RULES) -> tuple[str, dict]:
-    """SQL: one row per typed row of `typed` (a `typed_select` subquery): `line`; `_reject` and
+    """SQL: one row per typed row of `typed` (a `typed_select` subquery): `file_no`, `line`; `_reject` and
     `_warn`, whether it breaks any reject rule / any warning rule; `_issues`, the list of the
     issues it raises as structs (code, severity, field, message), NULL when there are none;
     then `columns` (SQL over the typed row `t`). Returns the SQL and the parameters it binds
@@ -389,7 +394,7 @@ def screen_select(typed: str, columns: str = "", rules: tuple[Rule, ...] = RULES
     for i, rule in enumerate(rules):
         params[f"r{i}_code"], params[f"r{i}_sev"], params[f"r{i}_field"] = rule.code, rule.severity, rule.field
     sql = f"""
-        SELECT line, _reject, _warn,
+        SELECT file_no, line, _reject, _warn,
                CASE WHEN _reject OR _warn THEN list_filter([{cases}], lambda x: x IS NOT NULL) END AS _issues
                {", " + columns if columns else ""}
         FROM (

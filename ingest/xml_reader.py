@@ -57,7 +57,7 @@ def _values(group: ET.Element, record_no: int, path: Path) -> dict[str, str]:
     return out
 
 
-def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging") -> ReadResult:
+def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging", file_no: int = 0) -> ReadResult:
     """Read a DIDS XML file and register its rows as `table` on `con` (same columns as the CSV reader)."""
     path = Path(path)
     columns: dict[str, list] = {"line": [], **{c: [] for c in spec.COLUMNS}}
@@ -100,9 +100,10 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging")
     if record_no == 0:
         raise _bad(path, "it has no <DIDSRecord>")
     arrow = pa.table({"line": pa.array(columns["line"], pa.int64()),
+                      "file_no": pa.array([file_no] * len(columns["line"]), pa.int32()),
                       **{c: pa.array(columns[c], pa.string()) for c in spec.COLUMNS}})
     arrow = register_rows(con, table, arrow)
-    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=sha256_of(path), format="xml")
+    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=sha256_of(path), format="xml", table=arrow)
 
 
 def write_xml(path: Path, records: list[dict[str, str]]) -> Path:

@@ -216,3 +216,76 @@ def test_file_names_give_provider_and_period():
 
 def test_spec_has_18_items_in_order():
     assert len(COLUMNS) == 18 and COLUMNS[0] == "nhs_number" and COLUMNS[-1] == "accession_number"
+
+
+def _batch_jobs(tmp_path):
+    """Small files that one screening pass checks together, each with something for its own
+    context to decide: duplicates within a file, the same record in two files, two providers
+    with different notified local codes, periods and submission dates that make records late,
+    an XML file and an unreadable file in the middle."""
+    from ingest.xml_reader import write_xml
+
+    f1 = didfiles.write(tmp_path / "a.csv", didfiles.rows(4) + [
+        didfiles.row(accession_number="ACC00002"),  # DIDS071 within this file
+        didfiles.row(accession_number="ACC00009", nhs_number="9434765910"),  # Modulus 11
+        didfiles.row(accession_number="ACC00010", nicip_code="LOC01")])  # notified by RTH only
+    # RR801/ACC00001-2 again, on later lines than in a.csv: replacements, not duplicates
+    f2 = didfiles.write(tmp_path / "b.csv", [
+        didfiles.row(accession_number="ACC00011", nicip_code="LOC01", site_code="RTH01")] + didfiles.rows(2))
+    f3 = write_xml(tmp_path / "c.xml", didfiles.rows(2, site_code="RTH01"))
+    f4 = tmp_path / "d.csv"
+    f4.write_text(",".join(["x"] * 17) + "\n")  # 17 columns: the whole file is rejected
+    f5 = didfiles.write(tmp_path / "e.csv", didfiles.rows(3, test_date="2025-06-05", request_date="2025-06-01",
+                                                            request_received_date="2025-06-02",
+                                                            report_date="2025-06-09"))  # months late
+    return [(f1, "RR8", "2026-02", date(2026, 2, 10)), (f2, "RTH", "2026-03", date(2026, 4, 20)),
+            (f3, "RTH", "2026-02", date(2026, 3, 1)), (f4, "RR8", "2026-03", date(2026, 3, 5)),
+            (f5, "RR8", "2026-01", date(2026, 1, 20))]
+
+
+def test_files_checked_together_get_the_verdicts_each_gets_alone(store_dir, tmp_path):
+    from dataclasses import asdict
+
+    from ingest import local_codes, pseudonymise
+
+    local_codes.notify(store_dir, "RTH", "LOC01", "XCHES")
+    jobs = _batch_jobs(tmp_path)
+    key = pseudonymise.load_key()
+    with store.writer(store_dir) as con:
+        together = loader.check_batch(con, jobs, key=key)
+        alone = [loader.check(con, *job, key=key) for job in jobs]
+    assert [c.result.status for c in together] == ["accepted", "accepted", "accepted", "rejected", "accepted"]
+    codes = {c.path.name: {i["code"] for i in c.result.issues} for c in together}
+    assert "DIDS071" in codes["a.csv"] and "DIDS071" not in codes["b.csv"]
+    assert any(i["code"] == "DIDS071" for i in together[0].result.issues)
+    local = [i for c in together for i in c.result.issues if i["field"] == "nicip_code"]
+    assert [i["line"] for i in local] == [8]  # a.csv's LOC01 (RR8); b.csv's is RTH's own code
+    assert together[4].result.issues  # e.csv's records are months behind their period
+    for mine, theirs in zip(together, alone, strict=True):
+        assert asdict(mine.result) == asdict(theirs.result), mine.path.name
+        for part in ("screen", "rejected_lines", "issues", "quarantine"):
+            a, b = getattr(mine, part), getattr(theirs, part)
+            assert (a is None and b is None) or a.equals(b), (mine.path.name, part)
+
+
+def test_loading_in_batches_stores_what_loading_one_file_at_a_time_stores(empty_store_template, tmp_path):
+    import shutil
+
+    from ingest import local_codes
+
+    stores = {}
+    for way in ("batched", "one_by_one"):
+        stores[way] = tmp_path / way
+        shutil.copytree(empty_store_template, stores[way])
+        local_codes.notify(stores[way], "RTH", "LOC01", "XCHES")
+    jobs = _batch_jobs(tmp_path / "files")
+    with store.writer(stores["batched"]) as con:
+        batched = list(loader.load_many(con, jobs))
+    one_by_one = [_load(stores["one_by_one"], *job) for job in jobs]
+    assert [r.counts for r in batched] == [r.counts for r in one_by_one]
+    assert batched[1].counts["replaced"] == 2  # RR801/ACC00001-2 arrive again in b.csv
+    for sql in ("SELECT * FROM record ORDER BY ALL",
+                "SELECT * FROM issue ORDER BY ALL",
+                "SELECT * EXCLUDE (quarantined_at) FROM quarantine ORDER BY ALL",
+                "SELECT * EXCLUDE (received_at) FROM submission ORDER BY ALL"):
+        assert _q(stores["batched"], sql) == _q(stores["one_by_one"], sql), sql

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import filecmp
 from datetime import date
 
@@ -138,9 +139,9 @@ def _project_checker(tmp_path_factory):
         pytest.skip(f"project validator not available: {exc}")
 
     def found(path, f):
-        loader.check_file(con, path, f.provider_code, date.fromisoformat(f.period + "-01"),
-                          date.fromisoformat(f.submitted_on))
-        return dict(con.execute("SELECT code, count(*) FROM found GROUP BY code").fetchall())
+        checked = loader.check(con, path, f.provider_code, f.period, date.fromisoformat(f.submitted_on),
+                               issue_limit=10**9)
+        return dict(collections.Counter(issue["code"] for issue in checked.result.issues))
     return found
 
 
