@@ -2,7 +2,8 @@
 
 Every dashboard query reads one of these (or a narrow scan), never the whole record table per
 rerun. The definitions live in `ingest/rollup_defs/`, one module per area; each is rebuilt in
-full on every publish — simple, and at 45 M records a year a GROUP BY pass is seconds.
+full at a publish unless none of the tables it names changed (`store._contents`, ADR 0006) —
+simple, and at 45 M records a year a GROUP BY pass is seconds.
 """
 
 from __future__ import annotations

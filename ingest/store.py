@@ -167,7 +167,8 @@ def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
     """A connection whose default database is the working store, attached with ROW_GROUP_SIZE."""
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH ? AS {WORKING_CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
+        # ATTACH options take no bound parameters; both names are this module's constants.
+        con.execute(f"ATTACH ? AS {WORKING_CATALOG} (ROW_GROUP_SIZE {int(ROW_GROUP_SIZE)})", [str(path)])
         con.execute(f"USE {WORKING_CATALOG}")
     except BaseException:
         con.close()
@@ -252,8 +253,9 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     Only providers whose records changed since the current snapshot get a new Parquet file; the
     others keep theirs. Likewise the snapshot file starts as a copy of the current one when some
     of its tables are unchanged (reference data, rollups of reference data): only the tables
-    whose content fingerprint changed are built again (`_contents`). Nothing a reader can see changes until the CURRENT pointer is replaced,
-    the last step: a crash before it leaves the current snapshot and all its files untouched.
+    whose content fingerprint changed are built again (`_contents`). Nothing a reader can see
+    changes until the CURRENT pointer is replaced, the last step: a crash before it leaves the
+    current snapshot and all its files untouched.
     `timings`, when given, receives the seconds each step took: checkpoint; snapshot (the whole
     build, wall clock) and within it the summed seconds of its tasks, which overlap on two
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
@@ -492,6 +494,9 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
                 "WHERE database_name = 'snapshot_build' AND NOT internal").fetchall():
             if name not in keep:
                 con.execute(f"DROP {kind} snapshot_build.main.{_quote_identifier(name)}")
+        # Free the dropped tables' blocks now, so that the tables built next reuse them instead
+        # of growing the file by their size at every publish.
+        con.execute("CHECKPOINT snapshot_build")
     tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
              for t in tables if t not in keep]
     tasks += [("rollups", sql) for name, sql in rollup_statements("snapshot_build") if name not in keep]
