@@ -89,8 +89,9 @@ if "result" in st.session_state:
             st.subheader("Issues")
             st.caption(f"{fmt.count(result.issues_total)} issues in all; the first "
                        f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. `line` is the line in the file "
-                       "(header counted) or the record number in an XML file. Rejected records are kept in "
-                       "quarantine, visible only to you and the central team.")
+                       "(header counted) or the record number in an XML file. Rejected records are kept as sent "
+                       "in quarantine, outside this dashboard (which shows no patient identifier), for the "
+                       "central team to trace with you; they are purged after the retention period.")
             st.dataframe(issues.head(SHOWN_ISSUES), hide_index=True, width="stretch")
             st.download_button("Download the full issue report (CSV)", to_csv_bytes(issues),
                                file_name=f"issues_{result.provider}_{result.period}.csv", mime="text/csv")
