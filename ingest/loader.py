@@ -198,6 +198,8 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
                                                 "" if key is None else _RECORD_COLUMNS)
     screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["file_no", "line", "_issues"])
+    if flagged["_issues"].num_chunks == 0:  # nothing flagged: an empty slice keeps the types without
+        flagged = screen.slice(0, 0).select(["file_no", "line", "_issues"])  # building from Python (pandas)
     lists = flagged["_issues"].combine_chunks()
     parents = pc.list_parent_indices(lists)
     found = pa.table({"file_no": pc.take(flagged["file_no"], parents), "line": pc.take(flagged["line"], parents),

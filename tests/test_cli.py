@@ -35,6 +35,24 @@ def test_submit_accepts_a_file_and_publishes(store_dir, tmp_path, capsys):
     assert store.current_snapshot(store_dir) is not None
 
 
+def test_submit_does_not_load_the_statistics_stack(store_dir, tmp_path):
+    """`did submit` is a provider's everyday command: it imports the collection side only (the
+    export and report plugins bring scipy and pandas, about a second of start-up)."""
+    path = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))
+    code = ("import sys, did_cli\n"
+            "rc = did_cli.main(sys.argv[1:])\n"
+            "print(sorted(m for m in ('scipy', 'pandas', 'polars', 'streamlit', 'plotly') if m in sys.modules))\n"
+            "sys.exit(rc)\n")
+    done = subprocess.run([sys.executable, "-c", code, "submit", str(path), "--submitted-on", "2026-02-10",
+                           "--store", str(store_dir), "--json"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    # and `did export` still finds its plugins
+    help_text = subprocess.run([sys.executable, "-m", "did_cli", "export", "--help"], cwd=ROOT,
+                               capture_output=True, text=True).stdout
+    assert "completeness" in help_text and "gp-benchmark" in help_text
+
+
 def test_validate_does_not_touch_a_store(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DID_STORE_DIR", str(tmp_path / "nostore"))
     bad = didfiles.rows(2)
