@@ -11,11 +11,11 @@ import argparse
 import re
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import working_store
 from ingest import spec, store
 from queries import exports, reports
 from queries.connection import Snapshot
@@ -95,11 +95,7 @@ def test_the_store_holds_no_identifier_outside_quarantine(synthetic_store, ident
     finally:
         snap.close()
     # and the working store's quarantine does hold them: the scan can find what it looks for
-    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
-    try:
-        raw = [r[0] for r in con.execute("SELECT raw FROM quarantine").fetchall()]
-    finally:
-        con.close()
+    raw = [r[0] for r in working_store.rows(store_dir, "SELECT raw FROM quarantine")]
     assert _leaks(raw, identifiers)
 
 

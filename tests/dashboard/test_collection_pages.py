@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import didfiles
+import working_store
 from ingest import store
 from queries.scope import CENTRAL, Scope
 
@@ -37,11 +37,7 @@ def _csv_bytes(tmp_path, records) -> bytes:
 
 
 def _count(store_dir, sql):
-    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
-    try:
-        return con.execute(sql).fetchall()[0][0]
-    finally:
-        con.close()
+    return working_store.rows(store_dir, sql)[0][0]
 
 
 def test_check_judges_without_loading_then_submit_loads(published, tmp_path):

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 import didfiles
+import working_store
 from ingest import loader, store
 from ingest.spec import COLUMNS
 
@@ -17,12 +18,7 @@ def _load(store_dir, path, provider="RR8", period="2026-02", submitted_on=date(2
         return loader.load_file(con, path, provider, period, submitted_on)
 
 
-def _q(store_dir, sql, params=None):
-    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+_q = working_store.rows
 
 
 def test_accepted_file_is_loaded_pseudonymised(store_dir, tmp_path):

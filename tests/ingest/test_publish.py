@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 import didfiles
+import working_store
 from ingest import loader, store
 from ingest.rollups import all_rollups
 from queries.connection import Snapshot
@@ -51,12 +52,7 @@ def _snapshot(store_dir):
         snap.close()
 
 
-def _working(store_dir, sql, params=None):
-    con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+_working = working_store.rows
 
 
 def _partitions(store_dir) -> dict[str, str]:
