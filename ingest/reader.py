@@ -43,8 +43,8 @@ class ReadResult:
     has_header: bool
     sha256: str
     format: str
-    # The rows as read (`line`, then the 18 items as text), as registered: checking several
-    # files at once (loader.check_batch) stacks them into one table.
+    # The rows as read (`line`, `file_no`, then the 18 items as text), as registered: checking
+    # several files at once (loader.check_batch) stacks them into one table.
     table: pa.Table | None = field(default=None, repr=False, compare=False)
 
 

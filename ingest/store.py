@@ -154,22 +154,21 @@ def _schema_fingerprint() -> str:
     return hashlib.sha256(_SCHEMA_SQL.read_bytes() + str(_UPGRADE_STEPS).encode()).hexdigest()[:16]
 
 
-# Rows per row group in the working store. A load appends whole row groups straight to the
+# The working store is attached as `did` (what DuckDB names did.duckdb when it is opened
+# directly) with 16,384 rows per row group. A load appends whole row groups straight to the
 # database file as it inserts (DuckDB's optimistic writes); with the default 122,880 a
 # national-size file (≈ 60,000 rows) fills none, and the commit has to write all of it (measured:
 # insert + commit 0.20 s at the default, 0.145 s at 16,384). Finer row groups also give `record`'s
 # zone maps (provider, submission) finer ranges to skip. Snapshots and partitions are unaffected.
-ROW_GROUP_SIZE = 16_384
-WORKING_CATALOG = "did"  # what DuckDB names did.duckdb when it is opened directly
+_ATTACH_WORKING = "ATTACH ? AS did (ROW_GROUP_SIZE 16384)"  # ATTACH options cannot be bound
 
 
 def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the working store, attached with ROW_GROUP_SIZE."""
+    """A connection whose default database is the working store, attached as `_ATTACH_WORKING` says."""
     con = duckdb.connect()
     try:
-        # ATTACH options take no bound parameters; both names are this module's constants.
-        con.execute(f"ATTACH ? AS {WORKING_CATALOG} (ROW_GROUP_SIZE {int(ROW_GROUP_SIZE)})", [str(path)])
-        con.execute(f"USE {WORKING_CATALOG}")
+        con.execute(_ATTACH_WORKING, [str(path)])
+        con.execute("USE did")
     except BaseException:
         con.close()
         raise
@@ -180,6 +179,7 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Another connection to the same database instance, with the same default database.
 
     `con.cursor()` alone starts in the instance's in-memory database: `USE` is per connection.
+    The name comes from DuckDB's catalogue (quoted), never from input.
     """
     database = con.execute("SELECT current_database()").fetchall()[0][0]
     cur = con.cursor()
