@@ -46,7 +46,6 @@ CONTENTS_TABLE = "snapshot_content"  # in each snapshot: each table's content fi
 # Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
 # snapshots, so a snapshot must never hold them (architecture §7).
 WORKING_STORE_ONLY = "quarantine"
-KEEP_SNAPSHOTS = 2  # the new snapshot and the one it replaces
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
