@@ -23,6 +23,7 @@ is removed at the end of a publish.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import os
@@ -55,6 +56,11 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class StoreError(Exception):
     """A problem with the store a user can act on (missing, locked, wrong version)."""
+
+
+# store_meta key of the secret that keys disclosure control's perturbation (base32, so no run of
+# digits for the identifier scans to trip on). Snapshots carry it: only the server reads them.
+CELL_KEY_SECRET = "cell_key_secret"
 
 
 def default_store_dir() -> Path:
@@ -277,6 +283,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
         "INSERT OR REPLACE INTO store_meta VALUES ('snapshot_version', ?), ('published_at', ?)",
         [version, datetime.now(timezone.utc).isoformat()],
     )
+    # The disclosure-control secret (queries.disclosure.cell_secret): made once, kept for good,
+    # so that a cell's perturbation never changes while its count does not.
+    con.execute("INSERT OR IGNORE INTO store_meta VALUES (?, ?)",
+                [CELL_KEY_SECRET, base64.b32encode(os.urandom(20)).decode("ascii")])
     con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
     lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS

@@ -173,7 +173,7 @@ def publication_table(long: pl.DataFrame, keys: list[str], column: str, columns:
     cells = grid.join(long.group_by([*keys, column]).agg(pl.col(count).sum()), on=[*keys, column],
                       how="left").with_columns(pl.col(count).fill_null(0))
     totals = cells.group_by(keys).agg(pl.col(count).sum().alias("total"))
-    cells = protect(cells, PUBLICATION, counts=[count], group_by=keys)
+    cells = protect(cells, PUBLICATION, counts=[count])
     wide = cells.pivot(on=column, index=keys, values=count).select([*keys, *columns])
     out = rows.join(wide, on=keys, how="left", maintain_order="left").join(
         protect(totals, PUBLICATION, counts=["total"]), on=keys, how="left", maintain_order="left")

@@ -231,10 +231,5 @@ def unassigned_records(snap: Snapshot, filters: Filters) -> int:
 
 def protect_table(frame: pl.DataFrame, scope: Scope, counts: list[str], derived: dict[str, list[str]],
                   with_total: bool = True) -> pl.DataFrame:
-    """`protect` for a table shown beside its total: secondary suppression over the whole table."""
-    if not scope.needs_disclosure_control:
-        return frame
-    if not with_total:
-        return protect(frame, scope, counts, derived)
-    return protect(frame.with_columns(pl.lit(0).alias("__table")), scope, counts, derived,
-                   group_by=["__table"]).drop("__table")
+    """`protect` for a variation table (the total, where shown, is a cell of its own)."""
+    return protect(frame, scope, counts, derived)

@@ -68,7 +68,7 @@ def area_provider_modalities(snap: Snapshot, scope: Scope, filters: Filters, are
         return frame
     from queries.disclosure import protect
 
-    return protect(frame, scope, ["records"], {"records": _SHARE}, group_by=["modality"])
+    return protect(frame, scope, ["records"], {"records": _SHARE})
 
 
 def provider_origins(snap: Snapshot, scope: Scope, filters: Filters, provider: str,
