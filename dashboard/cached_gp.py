@@ -47,18 +47,18 @@ def benchmark(_snap: Snapshot, version: str, scope: Scope, measure_id: str, star
 
 
 @st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
-def practice_england(_snap: Snapshot, version: str, start: date, end: date) -> gp.England:
+def practice_england(_snap: Snapshot, version: str, start: date, end: date, protected: bool) -> gp.England:
     """What every practice's profile is compared with over a period (~4 MB): shared by all
-    practices and users (it depends on neither; each profile is protected for its viewer), so
-    only the first practice page opened for a period pays for it."""
-    return gp.england_for(_snap, start, end)
+    practices and by every user on the same side of disclosure control (exact for the central
+    team, perturbed for everyone else), so only the first practice page opened pays for it."""
+    return gp.england_for(_snap, start, end, protected=protected)
 
 
 @st.cache_data(**_CACHE)
 def practice_profile(_snap: Snapshot, version: str, scope: Scope, practice_code: str, start: date, end: date,
                      method: str) -> pl.DataFrame:
     return gp.practice_profile(_snap, scope, practice_code, start, end, method,
-                               england=practice_england(_snap, version, start, end))
+                               england=practice_england(_snap, version, start, end, scope.needs_disclosure_control))
 
 
 @st.cache_data(**_CACHE)

@@ -187,13 +187,21 @@ def suppressed_last(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(SUPPRESSED_COLUMN, maintain_order=True)
 
 
+# Columns that say which row it is, not what was counted: an empty one is never a hidden figure
+# (an unnamed practice has no code; a generalised one no IMD quintile).
+_IDENTITY_SUFFIXES = ("_code", "_name", "_band", "_label")
+_IDENTITY = frozenset({"code", "name", "label", "level", "imd_quintile", "list_size"})
+
+
 def for_csv(frame: pl.DataFrame) -> pl.DataFrame:
     """A protected frame as a CSV shows it: on a row with something suppressed, every empty
     figure reads `*`; elsewhere an empty cell means "not computed" or "no data"."""
     if SUPPRESSED_COLUMN not in frame.columns:
         return frame
     hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
-    figures = [c for c, t in frame.schema.items() if c != SUPPRESSED_COLUMN and (t.is_numeric() or t == pl.String)]
+    figures = [c for c, t in frame.schema.items()
+               if c != SUPPRESSED_COLUMN and c not in _IDENTITY and not c.endswith(_IDENTITY_SUFFIXES)
+               and (t.is_numeric() or t == pl.String)]
     return frame.with_columns(
         pl.when(hidden & pl.col(c).is_null()).then(pl.lit(SUPPRESSED)).otherwise(pl.col(c).cast(pl.String)).alias(c)
         for c in figures

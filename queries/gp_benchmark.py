@@ -39,7 +39,7 @@ import polars as pl
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries.connection import Snapshot
-from queries.disclosure import protect
+from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.headline import add_months, latest_complete_month
 from queries.measures import Measure, load_measures
 from queries.scope import Scope, ScopeError
@@ -52,6 +52,11 @@ LEVELS = ("england", "icb", "sub_icb", "pcn")
 LEVEL_LABELS = {"england": "England", "icb": "ICB", "sub_icb": "Sub-ICB", "pcn": "PCN"}
 ANONYMOUS = "Another practice"
 NO_PCN = "U"  # the practice map's code for practices outside any PCN
+# What a practice that is not named shows of its size: a band, never the list size, which with
+# its area would single it out of the public practice list (docs/disclosure.md). The edges are
+# also the only list-size limits a peer group may take for anyone but the central team.
+LIST_SIZE_EDGES = (750, 2_500, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000)
+K_ANONYMITY = 5  # every unnamed row looks like at least 4 others on what is shown
 
 APPROXIMATION = (
     "Age-sex standardisation approximates each practice's age-sex structure by its PCN's "
@@ -67,6 +72,9 @@ TABLE_COLUMNS = [
     "funnel_lower998", "funnel_upper998", "comparison", "comparison_unadjusted",
     "percentile_rank", "england_rank", "note",
 ]
+# Shown on a row for a practice the user may not see named: enough to benchmark against, too
+# little to tell which practice it is. Everything else identifying is blanked (`_mask`).
+ANONYMOUS_KEEPS = ("icb_code", "icb_name", "list_size_band", "imd_quintile")
 
 
 @dataclass(frozen=True)
@@ -169,14 +177,40 @@ def _named(frame: pl.DataFrame, scope: Scope) -> pl.Expr:
     return pl.lit(False)
 
 
+def size_band(list_size: pl.Expr) -> pl.Expr:
+    """The list-size band a practice shows when it is not named ("5,000–7,499", "30,000 or more")."""
+    edges = LIST_SIZE_EDGES
+    expr = pl.when(list_size.is_null()).then(None).when(list_size < edges[0]).then(pl.lit(f"under {edges[0]:,}"))
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        expr = expr.when(list_size < hi).then(pl.lit(f"{lo:,}–{hi - 1:,}"))
+    return expr.otherwise(pl.lit(f"{edges[-1]:,} or more"))
+
+
 def _mask(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    """Practices this user may not see named become "Another practice" showing only
+    ANONYMOUS_KEEPS, generalised until each combination is shared by at least K_ANONYMITY rows."""
     if scope.is_central:
         return frame
     named = _named(frame, scope)
-    return frame.with_columns(
-        pl.when(named).then(pl.col("practice_code")).otherwise(None).alias("practice_code"),
-        pl.when(named).then(pl.col("practice_name")).otherwise(pl.lit(ANONYMOUS)).alias("practice_name"),
+    out = frame.with_columns(size_band(pl.col("list_size")).alias("list_size_band"), named.alias("__named"))
+    hide = [c for c in ("practice_code", "pcn_code", "pcn_name", "sub_icb_code", "sub_icb_name", "list_size")
+            if c in out.columns]
+    out = out.with_columns(
+        *[pl.when(pl.col("__named")).then(pl.col(c)).otherwise(None).alias(c) for c in hide],
+        pl.when(pl.col("__named")).then(pl.col("practice_name")).otherwise(pl.lit(ANONYMOUS)).alias("practice_name"),
     )
+    return _generalise(out).drop("__named")
+
+
+def _generalise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Blank the IMD quintile, then the size band, then the ICB of unnamed rows whose combination
+    of the three is shared by fewer than K_ANONYMITY unnamed rows; drop any still that rare."""
+    keys = ["icb_code", "list_size_band", "imd_quintile"]
+    rare = (~pl.col("__named")) & (pl.len().over(["__named", *keys]) < K_ANONYMITY)
+    for drop in ("imd_quintile", "list_size_band", "icb_code"):
+        cols = [drop, "icb_name"] if drop == "icb_code" else [drop]
+        frame = frame.with_columns(pl.when(rare).then(None).otherwise(pl.col(c)).alias(c) for c in cols)
+    return frame.filter(~rare)
 
 
 def practice_directory(snap: Snapshot, scope: Scope) -> pl.DataFrame:
@@ -468,12 +502,43 @@ def _in_peers(peers: Peers | None) -> pl.Expr:
     return expr
 
 
+# Shown only with the counts they come from: on a suppressed row every one of them is blank, so
+# nothing places the hidden count (a denominator, expected value or funnel position with the
+# limits around it would; a rank or verdict would order it among the others).
+_WITH_COUNTS = ["denominator", "value", "value_lower", "value_upper", "expected", "ratio", "ratio_lower",
+                "ratio_upper", "funnel_x", "funnel_value", "funnel_lower95", "funnel_upper95", "funnel_lower998",
+                "funnel_upper998", "comparison", "comparison_unadjusted", "percentile_rank", "england_rank",
+                "note"]
+
+
+def perturbed_counts(snap: Snapshot, scope: Scope, counts: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """`_counts` as everyone but the central team gets them (queries.disclosure.perturb): one cell
+    per measure and practice over the period, whichever page or export asks."""
+    return perturb(snap, counts, scope, ["numerator", "denominator"], keys=["measure_id", "practice_code"],
+                   context=("gp_measure", start, end))
+
+
 def _protect(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
-    derived_from_numerator = ["value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper",
-                              "funnel_value", "comparison", "comparison_unadjusted", "percentile_rank", "england_rank",
-                              "rank"]
-    return protect(table, scope, counts=["numerator", "denominator"],
-                   derived={"numerator": derived_from_numerator, "denominator": derived_from_numerator})
+    """Suppress and round the counts; blank what comes with them; rank the published rows only."""
+    table = protect(table, scope, counts=["numerator", "denominator"],
+                    derived={"numerator": _WITH_COUNTS, "denominator": _WITH_COUNTS})
+    if not scope.needs_disclosure_control:
+        return table
+    ranked = dec.percentile_rank(table.drop("percentile_rank"), by=None, column="funnel_value")
+    ranked = rank_published(ranked, "funnel_value", "england_rank")
+    return suppressed_last(ranked.select(*TABLE_COLUMNS, SUPPRESSED_COLUMN)
+                           .sort("england_rank", "practice_code", nulls_last=True))
+
+
+def _check_peers(peers: Peers | None, scope: Scope) -> None:
+    """Outside the central team a peer group's list sizes are band edges: an arbitrary pair of
+    limits would pick out a practice by its exact list size."""
+    if peers is None or scope.is_central:
+        return
+    for limit in (peers.list_size_min, peers.list_size_max):
+        if limit is not None and limit not in LIST_SIZE_EDGES and limit + 1 not in LIST_SIZE_EDGES:
+            raise ValueError(f"list size limit {limit:,}: peer groups use the bands "
+                             + ", ".join(f"{e:,}" for e in LIST_SIZE_EDGES))
 
 
 def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: date,
@@ -481,30 +546,43 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     """One measure across the practices of `area` (and `peers`), benchmarked against England.
 
     The table is exactly what the measure page shows and `did export gp-benchmark` writes.
+    Outside the central team (docs/disclosure.md): every figure comes from perturbed counts;
+    suppressed rows come last, unranked and blank; practices not named are shown only in an ICB
+    or England (in a PCN or sub-ICB they would be few enough to tell apart).
     """
     if method not in funnel.METHODS:
         raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+    _check_peers(peers, scope)
     measure = get_measure(measure_id)
     months = count_months(start, end)
     inputs = _inputs(snap, start, end, [measure.id])
+    counts = perturbed_counts(snap, scope, inputs.counts.filter(pl.col("measure_id") == measure.id), start, end)
     table, target, dispersion = compute_table(
-        measure, inputs.practices, inputs.counts.filter(pl.col("measure_id") == measure.id),
+        measure, inputs.practices, counts,
         inputs.age_sex.filter(pl.col("measure_id") == measure.id).drop("measure_id"),
         inputs.structure, months, method)
     everyone = inputs.practices
     excluded = everyone.filter(_in_area(area) & ~(pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False)).height
-    shown = table.filter(_in_area(area) & _in_peers(peers))
-    shown = shown.select(pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("rank"), pl.all())
-    x_max = float(shown["funnel_x"].max() or 0) if shown.height else 0.0
+    x_max = float(table.filter(_in_area(area) & _in_peers(peers))["funnel_x"].max() or 0)
     curves = funnel_curves(measure, target, dispersion, method, x_max)
-    shown = _protect(_mask(shown, scope), scope)
+    # Selected on the protected table, masked over England (so a practice looks the same in any
+    # area). Outside the central team a PCN or sub-ICB lists only the practices the user may see
+    # named, and an ICB only practices that still show that ICB after masking: a handful of
+    # unnamed practices known to share a small area would be told apart by their values.
+    protected = _protect(table, scope).with_row_index("__row")
+    wanted = protected.filter(_in_area(area) & _in_peers(peers))["__row"]
+    shown = _mask(protected, scope).filter(pl.col("__row").is_in(wanted.to_list()))
+    if not scope.is_central and area.level != "england":
+        shown = shown.filter(pl.col(f"{area.level}_code") == area.code)
+    shown = rank_published(shown.drop("__row"), "funnel_value", "rank").select("rank", pl.exclude("rank"))
     return Benchmark(measure, start, end, months, shown, target, dispersion, method, curves, excluded)
 
 
 def area_values(table: pl.DataFrame, measure: Measure, target: float, practice: dict) -> pl.DataFrame:
     """The practice's PCN, sub-ICB, ICB and England values, and where the practice ranks in each.
 
-    table: the unmasked England table (compute_table). Columns: level, code, name, value,
+    table: the unmasked England table (compute_table), with a `suppressed` column when the
+    ranks are to leave out the practices a user cannot see. Columns: level, code, name, value,
     practices, practice_rank ("2 of 7": 1 = highest).
     """
     rows = []
@@ -520,14 +598,16 @@ def area_values(table: pl.DataFrame, measure: Measure, target: float, practice: 
             e = part["expected"].sum()
             value = part["numerator"].sum() / e * target if e else None
         mine = part.filter(pl.col("practice_code") == practice["practice_code"])
+        # Ranked among the practices whose figures are shown (a `suppressed` column marks the others).
+        ranked = part.filter(~pl.col(SUPPRESSED_COLUMN)) if SUPPRESSED_COLUMN in part.columns else part
         rank = None
         if mine.height and mine["funnel_value"][0] is not None:
-            rank = int((part["funnel_value"] > mine["funnel_value"][0]).sum()) + 1
+            rank = int((ranked["funnel_value"] > mine["funnel_value"][0]).sum()) + 1
         rows.append({
             "level": LEVEL_LABELS[level], "code": code or "England",
             "name": "England" if level == "england" else practice.get(f"{level}_name"),
             "value": value, "practices": part.height,
-            "practice_rank": f"{rank} of {part.height}" if rank else None,
+            "practice_rank": f"{rank} of {ranked.height}" if rank else None,
         })
     return pl.DataFrame(rows, schema={"level": pl.String, "code": pl.String, "name": pl.String,
                                       "value": pl.Float64, "practices": pl.Int64, "practice_rank": pl.String})

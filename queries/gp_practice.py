@@ -30,9 +30,9 @@ from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries import gp_benchmark as gb
 from queries.connection import Snapshot
-from queries.disclosure import protect
+from queries.disclosure import DisclosureRule, perturb, protect
 from queries.measures import Measure
-from queries.scope import Scope
+from queries.scope import CENTRAL, PUBLICATION, Scope
 
 PROFILE_COLUMNS = [
     "measure_id", "title", "short_title", "units", "polarity", "is_ratio", "numerator", "denominator",
@@ -62,6 +62,7 @@ class EnglandMeasure(NamedTuple):
     position: np.ndarray  # each practice's row in the measure table (england_rank, practice_code)
     order: np.ndarray  # the practices in the measure table's order
     percentile_rank: np.ndarray  # the measure table's (NaN for null)
+    published: np.ndarray  # bool: the practice's counts are shown to the viewer (all, for central)
     spine: tuple[float | None, ...]  # England's funnel values: min, 25th and 75th percentiles, max
 
 
@@ -73,6 +74,7 @@ class England(NamedTuple):
     person_years: np.ndarray
     areas: dict[str, np.ndarray]  # pcn / sub_icb / icb -> each practice's code (None: not in one)
     measures: list[EnglandMeasure]
+    protected: bool  # from perturbed counts, for everyone but the central team (`england`)
 
 
 def _reference_rates(age_sex: pl.DataFrame, population: pl.DataFrame, measure_ids: list[str]) -> np.ndarray:
@@ -104,15 +106,24 @@ def _reference_rates(age_sex: pl.DataFrame, population: pl.DataFrame, measure_id
     return out
 
 
+def _suppressed(count: np.ndarray, protected: bool) -> np.ndarray:
+    """True where disclosure control hides this (perturbed) count from its viewer."""
+    if not protected:
+        return np.zeros(count.shape, dtype=bool)
+    return (count >= 1) & (count <= DisclosureRule.from_env().suppress_up_to)
+
+
 def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame, structures: pl.DataFrame,
-            months: int, measures: list[Measure] | None = None) -> England:
+            months: int, measures: list[Measure] | None = None, protected: bool = False) -> England:
     """The England-wide part of `gb.compute_table` for every measure, in one pass.
 
     practices: the practice map (`gb._practices`); counts: measure_id, practice_code, numerator,
     denominator over the period (`gb._counts`); age_sex: measure_id, age_band, sex, events
     (`gb._age_sex_events`); structures: registered patients by PCN / sub-ICB, age band and sex
     (`gb._structures`). Everything but intervals and funnel limits, which a profile needs for
-    one practice only.
+    one practice only. `protected`: the counts are perturbed (`gb.perturbed_counts`) for a user
+    outside the central team; ranks, percentiles and the spine then leave out the practices whose
+    counts that user cannot see, as the measure table does.
     """
     measures = list(gb.measures().values()) if measures is None else measures
     bench = practices.filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)  # compute_table's rows, in order
@@ -158,15 +169,19 @@ def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame
             y, s = funnel.ratio_scale(o, expected)
             dispersion = funnel.estimate_dispersion(y, 1.0, s)
             fvalue = ratio * target
+        hidden = _suppressed(numerators[k], protected) | (
+            _suppressed(denominators[k], protected) if m.is_ratio else False)
         parts.append((m, value, lower, upper, np.asarray(expected, dtype=float), np.asarray(fvalue, dtype=float),
-                      float(target), float(p0), dispersion))
-    # funnel_value as the table holds it (null for NaN), for its percentile_rank and the spine.
-    funnel_values = pl.DataFrame({f"f{k}": part[5] for k, part in enumerate(parts)}).with_columns(
-        pl.all().fill_nan(None))
+                      float(target), float(p0), dispersion, hidden))
+    # funnel_value as the table shows it (null for NaN and, protected, where the row is suppressed),
+    # for its percentile_rank, the ranks and the spine.
+    funnel_values = pl.DataFrame({f"f{k}": np.where(part[9], np.nan, part[5]) for k, part in enumerate(parts)}
+                                 ).with_columns(pl.all().fill_nan(None))
     out = []
-    for k, (m, value, lower, upper, expected, fvalue, target, p0, dispersion) in enumerate(parts):
-        # The table's order: england_rank (funnel_value descending, ties sharing a rank, nulls
-        # last), then practice_code — the rows' own order, which a stable sort keeps.
+    for k, (m, value, lower, upper, expected, fvalue, target, p0, dispersion, hidden) in enumerate(parts):
+        # compute_table's order: england_rank (funnel_value descending, ties sharing a rank, nulls
+        # last), then practice_code — the rows' own order, which a stable sort keeps. Area values
+        # are summed in it, so that they equal `gb.area_values` to the last bit.
         missing = np.isnan(fvalue)
         shown = np.flatnonzero(~missing)
         order = np.concatenate([shown[np.argsort(-fvalue[shown], kind="stable")], np.flatnonzero(missing)])
@@ -176,10 +191,10 @@ def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame
         spread = funnel_values[f"f{k}"].drop_nulls()
         out.append(EnglandMeasure(
             m, numerators[k], denominators[k] if m.is_ratio else None, value, lower, upper, expected, fvalue,
-            target, p0, dispersion, position, order, ranked.fill_null(np.nan).to_numpy(),
+            target, p0, dispersion, position, order, ranked.fill_null(np.nan).to_numpy(), ~hidden,
             (spread.min(), spread.quantile(0.25, "linear"), spread.quantile(0.75, "linear"), spread.max())))
     return England(dict(zip(bench["practice_code"].to_list(), range(bench.height), strict=True)), person_years,
-                   {level: bench[f"{level}_code"].to_numpy() for level in _AREAS}, out)
+                   {level: bench[f"{level}_code"].to_numpy() for level in _AREAS}, out, protected)
 
 
 def _cell(v) -> float | None:
@@ -253,8 +268,10 @@ def _areas(em: EnglandMeasure, i: int, members: dict[str, np.ndarray | None]) ->
         else:
             expected = pl.Series(em.expected[rows]).fill_nan(None).sum()
             out[level] = numerator / expected * em.target if expected else None
-        rank = None if np.isnan(mine) else int((em.funnel_value[rows] > mine).sum()) + 1
-        out[f"{level}_rank"] = f"{rank} of {rows.size}" if rank else None
+        # Ranked among the practices whose figures the viewer sees (everyone, for central).
+        ranked = rows[em.published[rows]]
+        rank = None if np.isnan(mine) else int((em.funnel_value[ranked] > mine).sum()) + 1
+        out[f"{level}_rank"] = f"{rank} of {ranked.size}" if rank else None
     return out
 
 
@@ -264,6 +281,9 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
     directory: the caller checks)."""
     if method not in funnel.METHODS:
         raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+    if eng.protected != scope.needs_disclosure_control:
+        raise ValueError(f"England's tables were built for {'protected' if eng.protected else 'exact'} figures; "
+                         f"{scope.role} users see {'protected' if scope.needs_disclosure_control else 'exact'} ones")
     i = eng.rows[practice["practice_code"]]
     members: dict[str, np.ndarray | None] = {
         level: np.flatnonzero(eng.areas[level] == practice[f"{level}_code"])
@@ -291,13 +311,17 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
                    derived={"numerator": _DERIVED, "denominator": _DERIVED})
 
 
-def england_for(snap: Snapshot, start: date, end: date, practices: pl.DataFrame | None = None) -> England:
+def england_for(snap: Snapshot, start: date, end: date, practices: pl.DataFrame | None = None,
+                protected: bool = False) -> England:
     """England's tables for every measure over a period, read from the store: four queries
-    (`practices`: the practice map, when already read)."""
+    (`practices`: the practice map, when already read). `protected`: as everyone but the
+    central team sees them — from the perturbed counts, the same for every such user."""
     measures = gb.measures()
-    return england(gb._practices(snap) if practices is None else practices, gb._counts(snap, start, end, None),
+    counts = gb.perturbed_counts(snap, PUBLICATION if protected else CENTRAL, gb._counts(snap, start, end, None),
+                                 start, end)
+    return england(gb._practices(snap) if practices is None else practices, counts,
                    gb._age_sex_events(snap, start, end, list(measures)), gb._structures(snap),
-                   gb.count_months(start, end), list(measures.values()))
+                   gb.count_months(start, end), list(measures.values()), protected)
 
 
 def practice_profile(snap: Snapshot, scope: Scope, practice_code: str, start: date, end: date,
@@ -319,7 +343,7 @@ def practice_profile(snap: Snapshot, scope: Scope, practice_code: str, start: da
     if method not in funnel.METHODS:
         raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
     if england is None:
-        england = england_for(snap, start, end, practices)
+        england = england_for(snap, start, end, practices, protected=scope.needs_disclosure_control)
     return profile_from(england, scope, practice, method)
 
 
@@ -357,9 +381,20 @@ def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code:
     """
     practice = gb.check_practice(snap, scope, practice_code)
     m = gb.get_measure(measure_id)
-    values = dec.values_by_level(monthly_values(snap, measure_id, start, end), level, m.multiplier)
+    monthly = perturb(snap, monthly_values(snap, measure_id, start, end), scope, ["numerator"],
+                      keys=["practice_code", "activity_month"], context=("gp_measure_month", m.id))
+    if m.is_ratio:  # the denominator of a ratio measure is a count too
+        monthly = perturb(snap, monthly.with_columns(pl.col("denominator").cast(pl.Int64)), scope, ["denominator"],
+                          keys=["practice_code", "activity_month"], context=("gp_measure_month", m.id)
+                          ).with_columns(pl.col("denominator").cast(pl.Float64))
+    values = dec.values_by_level(monthly, level, m.multiplier)
     org = practice[dec.LEVEL_COLUMNS[level]]
+    everyone = values
+    if scope.needs_disclosure_control:  # ranks and deciles over the organisations the user can see
+        shown = ~pl.col("numerator").is_between(1, DisclosureRule.from_env().suppress_up_to)
+        values = values.filter(shown | (pl.col("org_code") == org))
+        everyone = values.filter(shown)
     series = (dec.percentile_rank(values).filter(pl.col("org_code") == org)
               .select("activity_month", "org_code", "numerator", "value", "percentile_rank"))
     series = protect(series, scope, counts=["numerator"], derived={"numerator": ["value", "percentile_rank"]})
-    return series, dec.deciles(values)
+    return series, dec.deciles(everyone)

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from queries.connection import Snapshot
+from queries.disclosure import for_csv
 from queries.plugins import discover
 from queries.scope import Scope
 
@@ -50,7 +51,7 @@ def write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     try:
         if fmt == "csv":
-            neutralise_formulas(frame).write_csv(tmp)
+            for_csv(neutralise_formulas(frame)).write_csv(tmp)
         elif fmt == "parquet":
             frame.write_parquet(tmp)
         else:
@@ -61,5 +62,6 @@ def write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
 
 
 def to_csv_bytes(frame: pl.DataFrame) -> bytes:
-    """The CSV a page offers for download: the same bytes `did export --format csv` writes."""
-    return neutralise_formulas(frame).write_csv().encode("utf-8")
+    """The CSV a page offers for download: the same bytes `did export --format csv` writes
+    (a suppressed figure reads `*`: `queries.disclosure.for_csv`)."""
+    return for_csv(neutralise_formulas(frame)).write_csv().encode("utf-8")

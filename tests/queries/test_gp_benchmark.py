@@ -11,7 +11,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from queries import deciles as dec
 from queries import funnel, gp_benchmark as gb, gp_practice
+from queries.disclosure import DisclosureRule
 from queries.connection import get_snapshot
 from queries.exports import registry
 from queries.measures import load_measures
@@ -234,9 +236,15 @@ def naive_profile(tables: dict, practice: dict) -> pl.DataFrame:
     (what the measure page shows), `gb.area_values` over that table, and the spine over it."""
     rows = []
     for m, table, target in tables.values():
+        if "suppressed" in table.columns:  # protected: percentile ranks over the rows shown
+            shown = dec.percentile_rank(table.filter(~pl.col("suppressed")).drop("percentile_rank"), by=None,
+                                        column="funnel_value").select("practice_code", "percentile_rank")
+            table = table.drop("percentile_rank").join(shown, on="practice_code", how="left",
+                                                       maintain_order="left")
         mine = table.filter(pl.col("practice_code") == practice["practice_code"]).row(0, named=True)
         areas = {r["level"]: r for r in gb.area_values(table, m, target, practice).iter_rows(named=True)}
-        spread = table["funnel_value"].drop_nulls()
+        spread = (table.filter(~pl.col("suppressed")) if "suppressed" in table.columns else table
+                  )["funnel_value"].drop_nulls()
         rows.append({
             **{k: mine[k] for k in PROFILE_KEYS},
             "title": m.title, "short_title": m.short_title, "units": m.units, "polarity": m.polarity,
@@ -251,15 +259,23 @@ def naive_profile(tables: dict, practice: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None).select(gp_practice.PROFILE_COLUMNS)
 
 
-def measure_tables(snap, start, end, method) -> dict:
-    """measure_id -> (measure, its full England table (compute_table, limits for every practice), England's value)."""
+def measure_tables(snap, start, end, method, scope=CENTRAL) -> dict:
+    """measure_id -> (measure, its full England table (compute_table, limits for every practice), England's value).
+
+    For a scope outside the central team: from the perturbed counts, each measure on its own
+    (perturbation must not depend on which measures are asked for together), with a `suppressed`
+    column saying which rows that user cannot see."""
     inputs = gb._inputs(snap, start, end, list(load_measures()))
     out = {}
     for m in load_measures().values():
+        counts = gb.perturbed_counts(snap, scope, inputs.counts.filter(pl.col("measure_id") == m.id), start, end)
         table, target, _ = gb.compute_table(
-            m, inputs.practices, inputs.counts.filter(pl.col("measure_id") == m.id),
-            inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
+            m, inputs.practices, counts, inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
             inputs.structure, gb.count_months(start, end), method)
+        if scope.needs_disclosure_control:
+            rule = DisclosureRule.from_env()
+            table = table.with_columns(suppressed=pl.col("numerator").is_between(1, rule.suppress_up_to)
+                                       | pl.col("denominator").is_between(1, rule.suppress_up_to).fill_null(False))
         out[m.id] = (m, table, target)
     return out
 
@@ -301,9 +317,9 @@ def test_practice_profile_equals_the_measure_tables_row_by_row(snap, period, mon
 def test_practice_profile_for_a_gp_is_the_protected_naive_profile(snap, period):
     from polars.testing import assert_frame_equal
 
-    tables = measure_tables(snap, *period, gb.DEFAULT_METHOD)
-    code = tables["gpda_ct"][1]["practice_code"][3]
+    code = measure_tables(snap, *period, gb.DEFAULT_METHOD)["gpda_ct"][1]["practice_code"][3]
     scope = Scope("gp", practice=code)
+    tables = measure_tables(snap, *period, gb.DEFAULT_METHOD, scope)
     expected = gp_practice.protect(naive_profile(tables, gb.check_practice(snap, scope, code)), scope,
                                    counts=["numerator", "denominator"],
                                    derived={"numerator": gp_practice._DERIVED, "denominator": gp_practice._DERIVED})
