@@ -206,7 +206,14 @@ def _mark_synthetic(con, folder: Path) -> None:
 
 # --- demo / serve ------------------------------------------------------------------------------
 
-def _serve(store_dir: Path, port: int, demo: bool = False) -> int:
+LOOPBACK = "127.0.0.1"
+ADDRESS_HELP = ("address to listen on (default 127.0.0.1: this machine only; put a reverse proxy with TLS "
+                "in front rather than listening on 0.0.0.0, see the README)")
+
+
+def _serve(store_dir: Path, port: int, address: str, demo: bool = False) -> int:
+    """Run the dashboard. It listens on `address` only: 127.0.0.1 unless told otherwise, so that
+    reaching it from elsewhere goes through a reverse proxy that terminates TLS (README)."""
     env = dict(os.environ, DID_STORE_DIR=str(store_dir))
     if demo:
         env["DID_DEMO_MODE"] = "1"
@@ -214,8 +221,9 @@ def _serve(store_dir: Path, port: int, demo: bool = False) -> int:
     else:
         env.pop("DID_DEMO_MODE", None)
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
-           "--server.port", str(port), "--server.headless", "true"]
-    _say(f"dashboard on http://localhost:{port} (Ctrl+C to stop)")
+           "--server.address", address, "--server.port", str(port), "--server.headless", "true"]
+    host = "localhost" if address == LOOPBACK else address
+    _say(f"dashboard on http://{host}:{port} (Ctrl+C to stop)")
     try:
         return subprocess.call(cmd, env=env, cwd=PROJECT_ROOT)
     except KeyboardInterrupt:
@@ -228,7 +236,7 @@ def cmd_serve(args) -> int:
     store_dir = _store_dir(args)
     if current_snapshot(store_dir) is None:
         raise UsageError(f"no published store at {store_dir}: run `did demo` or `did submit FILE` first")
-    return _serve(store_dir, args.port, demo=args.demo)
+    return _serve(store_dir, args.port, args.address, demo=args.demo)
 
 
 def cmd_demo(args) -> int:
@@ -261,7 +269,7 @@ def cmd_demo(args) -> int:
         _say(f"reusing the demo store at {store_dir} (use --rebuild to start again)")
     if args.no_serve:
         return EXIT_OK
-    return _serve(store_dir, args.port, demo=True)
+    return _serve(store_dir, args.port, args.address, demo=True)
 
 
 # --- reference ---------------------------------------------------------------------------------
@@ -455,6 +463,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build the demo store from synthetic extracts (once) and serve the dashboard")
     d.add_argument("--scale", type=float, default=DEMO_SCALE)
     d.add_argument("--port", type=int, default=8501)
+    d.add_argument("--address", default=LOOPBACK, help=ADDRESS_HELP)
     d.add_argument("--rebuild", action="store_true", help="throw away the demo store and build it again")
     d.add_argument("--no-serve", action="store_true", help="build the store and stop")
     d.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
@@ -462,6 +471,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="serve the dashboard on an existing store")
     sv.add_argument("--port", type=int, default=8501)
+    sv.add_argument("--address", default=LOOPBACK, help=ADDRESS_HELP)
     sv.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
     sv.add_argument("--demo", action="store_true",
                     help="no sign-in: the viewer picks a role (for synthetic demo data only)")

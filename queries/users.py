@@ -2,15 +2,21 @@
 
 A JSON file beside the store (`<store>/users.json`, or `$DID_USERS_FILE`), managed with
 `did users add|list|remove`. Each user has a role and the codes that bound it (see
-queries/scope.py). Local accounts carry a scrypt password hash; users who sign in through the
-organisation's identity provider (Streamlit OIDC, e.g. NHS mail / Entra ID) are matched by
-e-mail and carry no password. The file never holds a password in clear, and is written
-atomically with mode 0600.
+queries/scope.py). Local accounts carry an Argon2id password hash at OWASP's parameters
+(19 MiB, 2 passes, 1 lane; about 30 ms); hashes of the earlier scheme (scrypt, N=2^14) still
+verify and are replaced by Argon2id at the user's next successful sign-in. Users who sign in
+through the organisation's identity provider (Streamlit OIDC, e.g. NHS mail / Entra ID) are
+matched by e-mail and carry no password. The file never holds a password in clear, and is
+written atomically with mode 0600.
+
+Signing in (`authenticate`) is throttled per user name and per client address
+(queries/sign_in_throttle.py) and every outcome is audited (queries/audit.py).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -20,15 +26,26 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ingest.store import default_store_dir
-from queries.scope import ROLES, Scope
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
 
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+from ingest.store import default_store_dir
+from queries import audit, sign_in_throttle
+from queries.scope import PUBLIC, ROLES, Scope
+
+# OWASP Password Storage Cheat Sheet, Argon2id: m=19 MiB, t=2, p=1.
+_ARGON2 = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
+NO_MATCH = "That user name and password do not match a registered user."
 
 
 class UserError(ValueError):
     """A user-registry request that cannot be done; the message says why."""
+
+
+class SignInRefused(UserError):
+    """A sign-in that did not succeed; the message is for the user and never says whether the
+    name is registered."""
 
 
 @dataclass
@@ -40,7 +57,7 @@ class User:
     sub_icbs: list[str] = field(default_factory=list)
     practice: str | None = None
     email: str | None = None
-    password: str | None = None  # scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>
+    password: str | None = None  # $argon2id$v=19$m=…,t=…,p=…$<salt>$<hash> (or legacy scrypt$…)
 
     def scope(self) -> Scope:
         return Scope(self.role, providers=frozenset(self.providers), icbs=frozenset(self.icbs),
@@ -55,22 +72,38 @@ def users_path() -> Path:
 def hash_password(password: str) -> str:
     if len(password) < 12:
         raise UserError("a password needs at least 12 characters")
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt)}${b64(digest)}"
+    return _ARGON2.hash(password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What a password is checked against when the name has none, so that an unknown name costs
+    the same one Argon2id verification as a known one (made once per process)."""
+    return _ARGON2.hash(secrets.token_urlsafe(16))
 
 
 def _verify(stored: str, password: str) -> bool:
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(stored, password)
     try:
-        kind, n, r, p, salt, digest = stored.split("$")
-        if kind != "scrypt":
-            return False
+        return _ARGON2.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _verify_scrypt(stored: str, password: str) -> bool:
+    """The scheme before Argon2id: `scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`."""
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
         got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
                              dklen=len(base64.b64decode(digest)))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+def _needs_rehash(stored: str) -> bool:
+    return stored.startswith("scrypt$") or _ARGON2.check_needs_rehash(stored)
 
 
 def load() -> dict[str, User]:
@@ -121,12 +154,45 @@ def remove(username: str) -> None:
     _save(users)
 
 
-def authenticate(username: str, password: str) -> Scope | None:
-    """The user's scope when the password is right; None otherwise (same time either way)."""
+def authenticate(username: str, password: str, address: str | None = None) -> Scope:
+    """The user's scope when the password is right; SignInRefused otherwise.
+
+    `address` is the client's IP address (None on a loopback connection). A locked name or
+    address is refused before any password is checked. An unknown name, or one without a
+    password, is checked against a dummy hash, so it takes the same time and is counted and
+    throttled the same as a wrong password.
+    """
+    attempt = sign_in_throttle.keys(username, address)
+    dummy = _dummy_hash()  # made on the first attempt, whichever kind it is
     user = load().get(username)
-    stored = user.password if user and user.password else hash_password("x" * 12)  # spend the same time
-    ok = _verify(stored, password)
-    return user.scope() if ok and user is not None and user.password else None
+    logged_as = Scope(PUBLIC, user=username if user else "(unregistered name)")  # it may be a password
+    if wait := sign_in_throttle.wait_seconds(attempt):
+        audit.record(logged_as, "sign-in refused", address=address, reason="locked")
+        raise SignInRefused(_locked_message(wait))
+    stored = user.password if user and user.password else dummy
+    if not (_verify(stored, password) and user and user.password):
+        wait = sign_in_throttle.failed(attempt)
+        audit.record(logged_as, "sign-in refused", address=address,
+                     reason="wrong name or password" + (", now locked" if wait else ""))
+        raise SignInRefused(_locked_message(wait) if wait else NO_MATCH)
+    sign_in_throttle.succeeded(username)
+    if _needs_rehash(stored):
+        _rehash(username, stored, password)
+    audit.record(user.scope(), "sign-in", address=address)
+    return user.scope()
+
+
+def _locked_message(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return f"Too many failed sign-ins: try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _rehash(username: str, stored: str, password: str) -> None:
+    """Move a user to the current hashing parameters, unless the registry changed meanwhile."""
+    users = load()
+    if username in users and users[username].password == stored:
+        users[username].password = _ARGON2.hash(password)
+        _save(users)
 
 
 def by_email(email: str | None) -> Scope | None:

@@ -215,3 +215,19 @@ def test_reference_files_replace_their_tables_and_a_bad_one_changes_nothing(stor
         ("CSKUH", "CT"), ("XCHES", "Plain radiography")]
     assert con.execute("SELECT site_code, provider_code FROM ref_site").fetchall() == [("RR801", "RR8")]
     con.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "address"),
+    [(["serve"], "127.0.0.1"), (["serve", "--demo"], "127.0.0.1"), (["demo"], "127.0.0.1"),
+     (["serve", "--address", "10.1.2.3"], "10.1.2.3"), (["demo", "--address", "10.1.2.3"], "10.1.2.3")],
+)
+def test_the_dashboard_listens_on_loopback_unless_given_an_address(argv, address, tmp_path, monkeypatch, capsys):
+    started = []
+    monkeypatch.setattr(store, "current_snapshot", lambda d: "snapshot")  # a published store
+    monkeypatch.setattr(did_cli.subprocess, "call", lambda cmd, **kw: started.append(cmd) or 0)
+    assert did_cli.main([*argv, "--store", str(tmp_path / "store")]) == 0
+    (cmd,) = started
+    assert cmd[cmd.index("--server.address") + 1] == address
+    shown = "localhost" if address == "127.0.0.1" else address
+    assert f"dashboard on http://{shown}:8501" in capsys.readouterr().err

@@ -5,7 +5,7 @@ Three ways to sign in, decided by configuration, safe by default:
   has an `[auth]` section: `st.login()`; the e-mail is matched to a user registered with
   `did users add NAME --role … --email …`.
 - **Local accounts** otherwise: user name and password (`did users add NAME --role …`),
-  checked against scrypt hashes.
+  checked against Argon2id hashes, throttled and audited (queries/users.authenticate).
 - **Demo mode** only when started with `did demo` or `did serve --demo` (DID_DEMO_MODE=1): no
   sign-in; the viewer picks a role in the sidebar, under a banner that says so. Never for real data.
 

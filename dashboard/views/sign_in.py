@@ -1,4 +1,9 @@
-"""Sign in: local account, or the organisation's identity provider when configured."""
+"""Sign in: local account, or the organisation's identity provider when configured.
+
+Local sign-in is throttled per user name and per client address (`st.context.ip_address`, the
+connection's peer, or the client named by X-Forwarded-For from a trusted reverse proxy), and
+every attempt is audited; see queries/users.authenticate.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +27,11 @@ else:
         username = st.text_input("User name", key="username")
         password = st.text_input("Password", type="password", key="password")
         if st.form_submit_button("Sign in", type="primary"):
-            scope = users.authenticate(username.strip(), password)
-            if scope is None:
-                st.error("That user name and password do not match a registered user.")
+            try:
+                st.session_state["scope"] = users.authenticate(username.strip(), password, st.context.ip_address)
+            except users.SignInRefused as exc:
+                st.error(str(exc))
             else:
-                st.session_state["scope"] = scope
                 st.rerun()
     if not users.load():
         st.info("No users are registered yet. On the server, run `did users add NAME --role central` "
