@@ -12,7 +12,8 @@ Reads the `submission` table (one narrow row per file received, never `record`),
 
 **Cell status** of a provider-period, from the files received for it:
 - `resubmitted` — an accepted file after an earlier file for the same period (one that was
-  superseded, or rejected as a whole);
+  superseded, or rejected as a whole). A file rejected as a whole *after* the accepted one
+  changes nothing: the accepted file still counts, with its own timeliness;
 - `on_time` / `late` — a single accepted file, stamped against the timetable on arrival;
 - `rejected` — files were received but none was accepted;
 - `missing` — an expected provider with no file once the period's window has closed (as of
@@ -151,7 +152,8 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
         files AS (
             SELECT provider_code, period,
                    count(*) AS files,
-                   max(submission_id) FILTER (WHERE status = 'accepted') AS submission_id
+                   max(submission_id) FILTER (WHERE status = 'accepted') AS submission_id,
+                   min(submission_id) AS first_id
             FROM submission
             WHERE period BETWEEN $first AND $last
             GROUP BY ALL
@@ -169,7 +171,7 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
                s.submitted_on, s.received_at,
                coalesce(w.window_closes, (e.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE) AS window_closes,
                CASE
-                   WHEN f.submission_id IS NOT NULL AND f.files > 1 THEN 'resubmitted'
+                   WHEN f.submission_id > f.first_id THEN 'resubmitted'
                    WHEN f.submission_id IS NOT NULL THEN coalesce(s.timeliness, 'on_time')
                    WHEN f.files > 0 THEN 'rejected'
                    WHEN coalesce(w.window_closes, (e.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE) < $as_of
