@@ -45,6 +45,7 @@ STATUS_LABELS: dict[str, str] = {
 NOT_KNOWN = "Not known"
 HISTORY_PERIODS = 12  # an accepted file in any of the previous 12 periods makes a provider expected
 DEFAULT_CLOSE_DAY = 20  # ingest.timetable's default rule, for periods the timetable does not list
+INCLUDED = ("on_time", "late", "resubmitted")  # statuses with an accepted file: the provider-period counts
 
 
 def has_table(snap: Snapshot, name: str) -> bool:
@@ -128,8 +129,31 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
     accepted in the current file). Central scope only.
     """
     _require_central(scope, "the completeness matrix")
-    as_of = as_of or date.today()
-    frame = snap.query(
+    frame = _statuses(snap, first, last, as_of or date.today())
+    names = providers(snap, scope)
+    out = (
+        frame.join(names, on="provider_code", how="left")
+        .with_columns(
+            pl.col("provider_name").fill_null(pl.col("provider_code")),
+            pl.col("provider_type").fill_null(NOT_KNOWN),
+            pl.col("region").fill_null(NOT_KNOWN),
+            pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"),
+        )
+    )
+    if region:
+        out = out.filter(pl.col("region") == region)
+    if provider_type:
+        out = out.filter(pl.col("provider_type") == provider_type)
+    return out.select(
+        "provider_code", "provider_name", "provider_type", "region", "period", "activity_month", "status",
+        "status_label", "files", "submission_id", "submitted_on", "received_at", "window_closes", "records",
+    ).sort("provider_code", "period")
+
+
+def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFrame:
+    """Every expected provider × period from `first` to `last` with its status (module notes),
+    unscoped and unnamed: provider_months adds the names and the scope check, coverage the counts."""
+    return snap.query(
         f"""
         WITH RECURSIVE
         months(period) AS (
@@ -186,24 +210,6 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
         """,
         {"first": first, "last": last, "as_of": as_of},
     )
-    names = providers(snap, scope)
-    out = (
-        frame.join(names, on="provider_code", how="left")
-        .with_columns(
-            pl.col("provider_name").fill_null(pl.col("provider_code")),
-            pl.col("provider_type").fill_null(NOT_KNOWN),
-            pl.col("region").fill_null(NOT_KNOWN),
-            pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"),
-        )
-    )
-    if region:
-        out = out.filter(pl.col("region") == region)
-    if provider_type:
-        out = out.filter(pl.col("provider_type") == provider_type)
-    return out.select(
-        "provider_code", "provider_name", "provider_type", "region", "period", "activity_month", "status",
-        "status_label", "files", "submission_id", "submitted_on", "received_at", "window_closes", "records",
-    ).sort("provider_code", "period")
 
 
 def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
@@ -217,7 +223,7 @@ def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
         matrix.group_by("period")
         .agg(
             pl.len().alias("expected"),
-            pl.col("status").is_in(["on_time", "late", "resubmitted"]).sum().alias("included"),
+            pl.col("status").is_in(INCLUDED).sum().alias("included"),
             *[(pl.col("status") == s).sum().alias(s) for s in ("missing", "late", "resubmitted", "rejected",
                                                                "not_due")],
         )
@@ -227,6 +233,16 @@ def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
         .sort("period")
     )
 
+
+def providers_included(snap: Snapshot, period: date) -> tuple[int, int]:
+    """(included, expected) providers for `period` by the matrix's definitions (module notes).
+
+    The one definition of coverage: the home page's "Providers submitting" and the monthly
+    report's "% of organisations included" call this, so they always match the Completeness
+    page. Counts only, naming no provider, so any role may see them.
+    """
+    statuses = _statuses(snap, period, period, date.today())["status"]
+    return int(statuses.is_in(INCLUDED).sum()), statuses.len()
 
 def coverage_by_provider(matrix: pl.DataFrame) -> pl.DataFrame:
     """Per provider: periods expected (window closed or a file sent), periods included, percentage.
@@ -239,7 +255,7 @@ def coverage_by_provider(matrix: pl.DataFrame) -> pl.DataFrame:
         due.group_by("provider_code", "provider_name", "provider_type", "region")
         .agg(
             pl.len().alias("expected"),
-            pl.col("status").is_in(["on_time", "late", "resubmitted"]).sum().alias("included"),
+            pl.col("status").is_in(INCLUDED).sum().alias("included"),
             *[(pl.col("status") == s).sum().alias(s) for s in ("missing", "late", "resubmitted", "rejected")],
         )
         .with_columns((pl.col("included") / pl.col("expected")).alias("coverage"))
