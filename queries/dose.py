@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ingest import nicip
 from ingest.nicip import PET_MODALITY
 from ingest.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
 from queries.connection import Snapshot
@@ -68,7 +69,10 @@ GROUPS: dict[tuple[str, float, str | None], str] = {
     (CT, 8.0, None): "CT chest",
     # CT chest-abdomen-pelvis is not in the table; ingest.nicip gives it the abdomen/pelvis value.
     (CT, 10.0, None): "CT abdomen or pelvis (incl. chest-abdomen-pelvis)",
-    (NM, 1.0, None): "Lung perfusion",
+    # 1 mSv is three rows of the table: the code's body area tells them apart.
+    (NM, 1.0, nicip.CHEST): "Lung perfusion",
+    (NM, 1.0, nicip.URO): "Kidney (Tc-99m DMSA)",
+    (NM, 1.0, nicip.THYROID): "Thyroid (Tc-99m)",
     (NM, 4.0, None): "Bone scan (Tc-99m)",
 }
 

@@ -23,6 +23,7 @@ import polars as pl
 import pytest
 
 import official_store as hand_made
+from ingest import nicip
 from ingest.nicip import nicip_catalogue
 from ingest.reference import population
 from queries import dose, official
@@ -123,3 +124,9 @@ def test_every_code_with_a_dose_has_an_hpa_group():
     for row in catalogue.iter_rows(named=True):
         label = dose.examination_group(row["modality"], row["body_area"], row["dose_msv"])
         assert label in dose.GROUPS.values(), (row["nicip_code"], label)
+
+
+def test_one_mSv_nuclear_medicine_rows_are_told_apart_by_body_area():
+    nm = "Nuclear medicine"
+    assert [dose.examination_group(nm, nicip.decode_body_area(c), nicip.dose_msv(c))
+            for c in ("NLUPS", "NDMSA", "NTHYS")] == ["Lung perfusion", "Kidney (Tc-99m DMSA)", "Thyroid (Tc-99m)"]
