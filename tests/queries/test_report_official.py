@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -123,6 +124,11 @@ def test_dose_report_files(official_store, tmp_path):
     assert "HPA" in notes or "Health Protection Agency" in notes
     assert "MRI, Ultrasound" in notes or "Ultrasound, MRI" in notes  # the modalities with no dose
     assert "66.0%" in notes  # 64 of 97 records carry a dose
+    assert "3 significant figures" in notes
+    by_examination = (tmp_path / "dose_2025-26_by_examination.csv").read_text()
+    assert "Chest (PA),0.02,XCHES,31,0.00062," in by_examination  # 31 x 0.02 mSv, not 0.0006200000000000001
+    every_csv = "".join(p.read_text() for p in tmp_path.glob("dose_2025-26_*.csv"))
+    assert not re.search(r"\d\.\d*(0000000|9999999)\d", every_csv)  # no float noise anywhere
 
 
 def test_linkage_extract_is_pseudonymised_and_audited(official_store, tmp_path):
