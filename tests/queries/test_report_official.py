@@ -69,7 +69,8 @@ def test_monthly_counts_organisations_as_the_completeness_page_does(empty_store_
 
     d = hand_made.make(empty_store_template, tmp_path)
     with store.writer(d) as con:
-        con.execute("INSERT INTO ref_site (site_code, provider_code, open_date) VALUES ('RZZ01', 'RZZ', DATE '2025-01-01')")
+        con.execute("INSERT INTO ref_site (site_code, provider_code, open_date) "
+                    "VALUES ('RZZ01', 'RZZ', DATE '2025-01-01')")
         store.publish(con, d)
     snap = get_snapshot(d)
     table = build_monthly(snap, CENTRAL, date(2026, 3, 1)).tables["activity_by_month"]
