@@ -206,24 +206,36 @@ def test_group(code: str) -> str | None:
 
 # Typical effective dose, mSv. Source: HPA patient dose information (2008),
 # https://www.gov.uk/government/publications/medical-radiation-patient-doses/patient-dose-information-guidance
-# (table copied in did-dataset.md §6.2). Keyed on the code after the modality letter, with one
-# trailing contrast 'C' ignored (CABDOC = CABDO). Codes not listed get None: no invented values.
+# (table copied in did-dataset.md §6.2). X-ray, fluoroscopy and CT are keyed on the code after
+# the modality letter, with one trailing contrast 'C' ignored (CABDOC = CABDO): there a further
+# letter can change the examination (CCHESB is a CT-guided biopsy). Codes not listed get None:
+# no invented values.
 _DOSE_BY_STEM: dict[str, dict[str, float]] = {
     "X": {"CHES": 0.02, "SKUH": 0.07, "CSPN": 0.08, "HIPB": 0.3, "HIPL": 0.3, "HIPR": 0.3,
           "PELV": 0.7, "ABDO": 0.7, "TSPN": 0.7, "LSPN": 1.3, "IVU": 2.5},
     "F": {"BASW": 1.5, "BAME": 3.0, "BAEN": 7.0},
     # CT chest-abdomen-pelvis is not in the table: ASSUMPTION, the CT abdomen/pelvis value.
     "C": {"SKUH": 2.0, "CHES": 8.0, "ABDO": 10.0, "ABPE": 10.0, "PELV": 10.0, "CHAP": 10.0},
-    "N": {"LUPE": 1.0},
 }
 # ASSUMPTION: the table gives limbs/joints as "<0.01"; we use 0.01 (the bound) for plain films
 # of every upper/lower-limb code except the hip, which has its own value.
 _XR_LIMB_DOSE = 0.01
-# Bone scintigraphy (Tc-99m) is 4 mSv whatever region is imaged: the dose follows the injected
-# activity, not the field of view. ASSUMPTION: NB + site codes (NBHIP, NBKNB, ...) are bone scans.
+# Nuclear medicine: the dose follows the radiopharmaceutical and its injected activity, not the
+# field of view nor the technique the code's trailing letters add (S, O, C, W: NLUPS is NLUPE
+# imaged with SPECT, NDMSAO and NDMSAC are DMSA scans), so a code takes its study's dose by
+# whole-code prefix. NC + study (SPECT-CT: NCLUPE, NCDMSA, NCBONW) adds a CT dose the table has
+# no row for, and never matches. HPA rows: lung perfusion (Tc-99m MAA), kidney (Tc-99m DMSA)
+# and thyroid (Tc-99m) 1 mSv each; bone (Tc-99m) 4 mSv whatever region is imaged.
+# ASSUMPTION: NB + site codes (NBHIP, NBKNB, ...) are bone scans.
 _NM_BONE_DOSE = 4.0
 _NM_BONE_PREFIXES = ("NBON", "NBWS", "NBAFB", "NBFEB", "NBHIP", "NBKNB", "NBLLB", "NBLSP",
                      "NBSKN", "NBTHX", "NBULB")
+_NM_DOSE_BY_STUDY: dict[str, float] = {
+    "NLUP": 1.0,  # lung perfusion; not NLUNV / NLUVE (ventilation) nor NCHVQ
+    "NDMSA": 1.0,  # kidney (DMSA); not NDMSV, whose study is not known
+    "NTHY": 1.0,  # thyroid; not NPTHY (parathyroid, another tracer)
+    **dict.fromkeys(_NM_BONE_PREFIXES, _NM_BONE_DOSE),
+}
 
 
 def dose_msv(code: str) -> float | None:
@@ -234,8 +246,9 @@ def dose_msv(code: str) -> float | None:
     for key in (rest, rest[:-1] if rest.endswith("C") else None):
         if key in table:
             return table[key]
-    if code.startswith(_NM_BONE_PREFIXES):
-        return _NM_BONE_DOSE
+    study = next((p for p in _NM_DOSE_BY_STUDY if code.startswith(p)), None)
+    if study is not None:
+        return _NM_DOSE_BY_STUDY[study]
     if code.startswith("X") and decode_body_area(code) in (ULIMB, LLIMB):
         return _XR_LIMB_DOSE
     return None

@@ -12,7 +12,8 @@ Reads the `submission` table (one narrow row per file received, never `record`),
 
 **Cell status** of a provider-period, from the files received for it:
 - `resubmitted` — an accepted file after an earlier file for the same period (one that was
-  superseded, or rejected as a whole);
+  superseded, or rejected as a whole). A file rejected as a whole *after* the accepted one
+  changes nothing: the accepted file still counts, with its own timeliness;
 - `on_time` / `late` — a single accepted file, stamped against the timetable on arrival;
 - `rejected` — files were received but none was accepted;
 - `missing` — an expected provider with no file once the period's window has closed (as of
@@ -44,6 +45,7 @@ STATUS_LABELS: dict[str, str] = {
 NOT_KNOWN = "Not known"
 HISTORY_PERIODS = 12  # an accepted file in any of the previous 12 periods makes a provider expected
 DEFAULT_CLOSE_DAY = 20  # ingest.timetable's default rule, for periods the timetable does not list
+INCLUDED = ("on_time", "late", "resubmitted")  # statuses with an accepted file: the provider-period counts
 
 
 def has_table(snap: Snapshot, name: str) -> bool:
@@ -127,8 +129,31 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
     accepted in the current file). Central scope only.
     """
     _require_central(scope, "the completeness matrix")
-    as_of = as_of or date.today()
-    frame = snap.query(
+    frame = _statuses(snap, first, last, as_of or date.today())
+    names = providers(snap, scope)
+    out = (
+        frame.join(names, on="provider_code", how="left")
+        .with_columns(
+            pl.col("provider_name").fill_null(pl.col("provider_code")),
+            pl.col("provider_type").fill_null(NOT_KNOWN),
+            pl.col("region").fill_null(NOT_KNOWN),
+            pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"),
+        )
+    )
+    if region:
+        out = out.filter(pl.col("region") == region)
+    if provider_type:
+        out = out.filter(pl.col("provider_type") == provider_type)
+    return out.select(
+        "provider_code", "provider_name", "provider_type", "region", "period", "activity_month", "status",
+        "status_label", "files", "submission_id", "submitted_on", "received_at", "window_closes", "records",
+    ).sort("provider_code", "period")
+
+
+def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFrame:
+    """Every expected provider × period from `first` to `last` with its status (module notes),
+    unscoped and unnamed: provider_months adds the names and the scope check, coverage the counts."""
+    return snap.query(
         f"""
         WITH RECURSIVE
         months(period) AS (
@@ -151,7 +176,8 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
         files AS (
             SELECT provider_code, period,
                    count(*) AS files,
-                   max(submission_id) FILTER (WHERE status = 'accepted') AS submission_id
+                   max(submission_id) FILTER (WHERE status = 'accepted') AS submission_id,
+                   min(submission_id) AS first_id
             FROM submission
             WHERE period BETWEEN $first AND $last
             GROUP BY ALL
@@ -169,7 +195,7 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
                s.submitted_on, s.received_at,
                coalesce(w.window_closes, (e.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE) AS window_closes,
                CASE
-                   WHEN f.submission_id IS NOT NULL AND f.files > 1 THEN 'resubmitted'
+                   WHEN f.submission_id > f.first_id THEN 'resubmitted'
                    WHEN f.submission_id IS NOT NULL THEN coalesce(s.timeliness, 'on_time')
                    WHEN f.files > 0 THEN 'rejected'
                    WHEN coalesce(w.window_closes, (e.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE) < $as_of
@@ -184,24 +210,6 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
         """,
         {"first": first, "last": last, "as_of": as_of},
     )
-    names = providers(snap, scope)
-    out = (
-        frame.join(names, on="provider_code", how="left")
-        .with_columns(
-            pl.col("provider_name").fill_null(pl.col("provider_code")),
-            pl.col("provider_type").fill_null(NOT_KNOWN),
-            pl.col("region").fill_null(NOT_KNOWN),
-            pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"),
-        )
-    )
-    if region:
-        out = out.filter(pl.col("region") == region)
-    if provider_type:
-        out = out.filter(pl.col("provider_type") == provider_type)
-    return out.select(
-        "provider_code", "provider_name", "provider_type", "region", "period", "activity_month", "status",
-        "status_label", "files", "submission_id", "submitted_on", "received_at", "window_closes", "records",
-    ).sort("provider_code", "period")
 
 
 def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
@@ -215,7 +223,7 @@ def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
         matrix.group_by("period")
         .agg(
             pl.len().alias("expected"),
-            pl.col("status").is_in(["on_time", "late", "resubmitted"]).sum().alias("included"),
+            pl.col("status").is_in(INCLUDED).sum().alias("included"),
             *[(pl.col("status") == s).sum().alias(s) for s in ("missing", "late", "resubmitted", "rejected",
                                                                "not_due")],
         )
@@ -225,6 +233,16 @@ def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
         .sort("period")
     )
 
+
+def providers_included(snap: Snapshot, period: date) -> tuple[int, int]:
+    """(included, expected) providers for `period` by the matrix's definitions (module notes).
+
+    The one definition of coverage: the home page's "Providers submitting" and the monthly
+    report's "% of organisations included" call this, so they always match the Completeness
+    page. Counts only, naming no provider, so any role may see them.
+    """
+    statuses = _statuses(snap, period, period, date.today())["status"]
+    return int(statuses.is_in(INCLUDED).sum()), statuses.len()
 
 def coverage_by_provider(matrix: pl.DataFrame) -> pl.DataFrame:
     """Per provider: periods expected (window closed or a file sent), periods included, percentage.
@@ -237,7 +255,7 @@ def coverage_by_provider(matrix: pl.DataFrame) -> pl.DataFrame:
         due.group_by("provider_code", "provider_name", "provider_type", "region")
         .agg(
             pl.len().alias("expected"),
-            pl.col("status").is_in(["on_time", "late", "resubmitted"]).sum().alias("included"),
+            pl.col("status").is_in(INCLUDED).sum().alias("included"),
             *[(pl.col("status") == s).sum().alias(s) for s in ("missing", "late", "resubmitted", "rejected")],
         )
         .with_columns((pl.col("included") / pl.col("expected")).alias("coverage"))

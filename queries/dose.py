@@ -15,10 +15,11 @@ dental X-ray examinations in the UK, 2008"):
   to the collective dose and are counted in the "without a dose" columns;
 - collective effective dose = Σ examinations × typical dose, in man-sievert (1 man Sv =
   1,000 mSv × persons). Worked in whole units of 0.01 mSv (every tabulated dose is a multiple),
-  so sums are exact integers and the figures do not depend on the order of addition;
+  so sums are exact integers and the figures do not depend on the order of addition; shown to
+  3 significant figures (`DOSE_SIGNIFICANT_FIGURES`), percentages of it from the exact sums;
 - per-caput dose = collective dose ÷ registered population (ref_population: patients registered
   with a GP practice in England, August 2026, by single year of age and sex, summed over the
-  NHS regions), in microsievert per person; by age band and sex the denominator is that band's
+  NHS regions), in microsievert per person to 3 significant figures; by age band and sex the denominator is that band's
   registered population. Records with sex not known (codes 0, 9, blank) or no age are in the
   totals but in no band.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ingest import nicip
 from ingest.nicip import PET_MODALITY
 from ingest.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
 from queries.connection import Snapshot
@@ -45,6 +47,10 @@ from queries.official import MODALITY_COLUMNS, FinancialYear, months_held, rollu
 from queries.scope import Scope
 
 CENTI_MSV_PER_MAN_SV = 100_000  # 1 man Sv = 1,000 mSv = 100,000 × 0.01 mSv
+# Collective (man Sv) and per-caput (µSv) doses are published to 3 significant figures: the
+# typical doses behind them have one or two, so more digits would be noise (as would a float's
+# 219.25000000000003). Worked exactly, rounded once, here, so every page and file shows the same.
+DOSE_SIGNIFICANT_FIGURES = 3
 SEXES = {"M": "Male", "F": "Female", "U": "Not known"}
 ALL = "All"
 
@@ -68,7 +74,10 @@ GROUPS: dict[tuple[str, float, str | None], str] = {
     (CT, 8.0, None): "CT chest",
     # CT chest-abdomen-pelvis is not in the table; ingest.nicip gives it the abdomen/pelvis value.
     (CT, 10.0, None): "CT abdomen or pelvis (incl. chest-abdomen-pelvis)",
-    (NM, 1.0, None): "Lung perfusion",
+    # 1 mSv is three rows of the table: the code's body area tells them apart.
+    (NM, 1.0, nicip.CHEST): "Lung perfusion",
+    (NM, 1.0, nicip.URO): "Kidney (Tc-99m DMSA)",
+    (NM, 1.0, nicip.THYROID): "Thyroid (Tc-99m)",
     (NM, 4.0, None): "Bone scan (Tc-99m)",
 }
 
@@ -101,7 +110,7 @@ def dose_counts(snap: Snapshot, year: FinancialYear) -> pl.DataFrame:
 
 
 def _man_sv(centi: pl.Expr) -> pl.Expr:
-    return centi / CENTI_MSV_PER_MAN_SV
+    return (centi / CENTI_MSV_PER_MAN_SV).round_sig_figs(DOSE_SIGNIFICANT_FIGURES)
 
 
 def dose_by_examination(snap: Snapshot, scope: Scope, year: FinancialYear,
@@ -210,7 +219,8 @@ def _rates(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
         _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
         (pl.col("examinations") * 1000 / pl.col("population")).round(2).alias("examinations_per_1000"),
         # 0.01 mSv = 10 µSv
-        (pl.col("_centi") * 10 / pl.col("population")).round(3).alias("per_caput_usv"),
+        (pl.col("_centi") * 10 / pl.col("population")).round_sig_figs(DOSE_SIGNIFICANT_FIGURES)
+        .alias("per_caput_usv"),
     )
     return protect(table, scope, counts=["examinations", "examinations_with_dose"],
                    derived={"examinations": ["examinations_per_1000"],

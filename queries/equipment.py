@@ -11,6 +11,10 @@ Definitions (the page states them too):
 - **Estimated utilisation of scheduled capacity**: Σ(examinations × typical duration for the
   modality and body area) ÷ (scheduled hours a week × 60 × calendar days in the period ÷ 7).
   The durations are `DEFAULT_DURATIONS` unless the user gives others; they are assumptions.
+  Only sites with scanners *and* scheduled hours count, on both sides of the division: a site
+  whose hours are blank (or 0) in the inventory is "hours not known" (`utilisation_note`; a
+  provider's `sites_hours_not_known`) and its minutes are left out rather than set against no
+  hours.
 - **Outliers**: sites whose examinations per scanner per operating day lie beyond Tukey's
   fences (1.5 × IQR below the first or above the third quartile) among all sites in England
   with scanners of the modality (`queries.percentiles.tukey_fences`).
@@ -80,6 +84,7 @@ DURATIONS_BASIS = ("Assumption: round figures within the slot lengths UK imaging
                    "commonly book; not from a published source. Change them to local values.")
 
 SITE_COUNTS = ["examinations"]
+HOURS_NOT_KNOWN = "hours not known"
 RATE_COLUMNS = ["exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
                 "bank_holiday_share", "estimated_minutes", "utilisation"]
 
@@ -202,6 +207,16 @@ def _minutes(mix: pl.DataFrame, durations: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _has_scanners() -> pl.Expr:
+    return pl.col("scanners").fill_null(0) > 0
+
+
+def _hours_known(hours: str = "scheduled_hours_per_week") -> pl.Expr:
+    """Sites that enter estimated utilisation: scanners and scheduled hours both in the inventory.
+    Minutes of a site with blank hours would otherwise be set against hours it does not add."""
+    return _has_scanners() & (pl.col(hours).fill_null(0) > 0)
+
+
 def _rates(frame: pl.DataFrame, calendar_days: int) -> pl.DataFrame:
     scanner_days = pl.col("scanners") * pl.col("operating_days")
     scheduled = pl.col("scheduled_hours_per_week") * 60 * calendar_days / 7
@@ -213,13 +228,14 @@ def _rates(frame: pl.DataFrame, calendar_days: int) -> pl.DataFrame:
         pl.when(pl.col("examinations") > 0).then(pl.col("bank_holiday") / pl.col("examinations"))
         .alias("bank_holiday_share"),
         pl.when(scheduled > 0).then(pl.col("estimated_minutes") / scheduled).alias("utilisation"),
+        pl.when(_has_scanners() & ~_hours_known()).then(pl.lit(HOURS_NOT_KNOWN)).alias("utilisation_note"),
     )
 
 
 SITE_COLUMNS = ["rank", "outlier", "provider_code", "provider_name", "site_code", "site_name", "scanners",
                 "scheduled_hours_per_week", "examinations", "operating_days", "exams_per_scanner_per_day",
                 "exams_per_operating_day", "weekend_share", "bank_holiday_share", "estimated_minutes",
-                "utilisation"]
+                "utilisation", "utilisation_note"]
 
 
 def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None) -> pl.DataFrame:
@@ -250,8 +266,9 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
     """The same figures per provider (its sites added up), after an "England" row."""
     sites = _site_frame(snap, f)
     sums = [pl.col(c).sum() for c in ("examinations", "weekend", "bank_holiday", "estimated_minutes")]
-    # Rates over sites with scanners count only those sites' activity and days.
-    with_kit = pl.col("scanners").fill_null(0) > 0
+    # Rates over sites with scanners count only those sites' activity and days; utilisation only
+    # the sites whose scheduled hours are known too.
+    with_kit, with_hours = _has_scanners(), _hours_known()
     aggs = [
         *sums,
         pl.col("scanners").sum().alias("scanners"),
@@ -259,12 +276,14 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
         pl.col("site_code").n_unique().alias("sites"),
         (pl.col("scanners") * pl.col("operating_days")).sum().alias("_scanner_days"),
         pl.col("examinations").filter(with_kit).sum().alias("_kit_exams"),
-        pl.col("estimated_minutes").filter(with_kit).sum().alias("_kit_minutes"),
+        pl.col("estimated_minutes").filter(with_hours).sum().alias("_kit_minutes"),
+        pl.col("scheduled_hours_per_week").filter(with_hours).sum().alias("_kit_hours"),
+        (with_kit & ~with_hours).sum().cast(pl.Int64).alias("sites_hours_not_known"),
         pl.col("operating_days").sum().alias("operating_days"),
     ]
     by_provider = sites.group_by("provider_code").agg(pl.col("provider_name").first(), *aggs)
     england = sites.select(pl.lit(ENGLAND).alias("provider_code"), pl.lit(ENGLAND).alias("provider_name"), *aggs)
-    scheduled = pl.col("scheduled_hours_per_week") * 60 * f.calendar_days / 7
+    scheduled = pl.col("_kit_hours") * 60 * f.calendar_days / 7
 
     def finish(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
@@ -278,7 +297,7 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
             pl.when(scheduled > 0).then(pl.col("_kit_minutes") / scheduled).alias("utilisation"),
         ).select(["provider_code", "provider_name", "sites", "scanners", "scheduled_hours_per_week",
                   "examinations", "exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
-                  "bank_holiday_share", "estimated_minutes", "utilisation"])
+                  "bank_holiday_share", "estimated_minutes", "utilisation", "sites_hours_not_known"])
 
     providers = finish(by_provider).sort("exams_per_scanner_per_day", "provider_code",
                                          descending=[True, False], nulls_last=True)
@@ -348,7 +367,8 @@ def weekday_profile(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider
 def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
                         site: str | None = None) -> pl.DataFrame:
     """Per activity month: examinations, scanner-days, examinations per scanner per operating day
-    and estimated utilisation (both over sites with scanners), for England, a provider or a site."""
+    (over sites with scanners) and estimated utilisation (over sites with scanners and scheduled
+    hours), for England, a provider or a site."""
     provider, site = _selection(scope, provider, site)
     where = {"modality": f.modality, "provider": provider, "site": site}
     per_site = snap.query(
@@ -390,15 +410,15 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
     )
     joined = per_site.join(minutes, on=["activity_month", "site_code"], how="left").with_columns(
         (pl.col("activity_month").dt.month_end().dt.day()).alias("days_in_month"))
-    kit = pl.col("scanners").fill_null(0) > 0
+    kit, known = _has_scanners(), _hours_known("hours")
     out = (
         joined.group_by("activity_month")
         .agg(
             pl.col("examinations").sum(),
             (pl.col("scanners") * pl.col("operating_days")).filter(kit).sum().alias("scanner_days"),
             pl.col("examinations").filter(kit).sum().alias("_kit_exams"),
-            pl.col("minutes").filter(kit).sum().alias("_kit_minutes"),
-            (pl.col("hours") * 60 * pl.col("days_in_month") / 7).filter(kit).sum().alias("_scheduled"),
+            pl.col("minutes").filter(known).sum().alias("_kit_minutes"),
+            (pl.col("hours") * 60 * pl.col("days_in_month") / 7).filter(known).sum().alias("_scheduled"),
         )
         .sort("activity_month")
         .with_columns(

@@ -161,25 +161,13 @@ def monthly_trend(snap: Snapshot, months: int = 24, end: date | None = None) -> 
 def providers_submitting(snap: Snapshot, period: date) -> ProvidersSubmitting:
     """How many providers have an accepted file for `period`, out of how many are expected.
 
-    Expected: providers with an accepted file in any of the 12 periods before `period`, plus
-    any provider that sent a file for `period` (accepted or not — a provider whose first file
-    was rejected is expected too).
+    Expected and included are the Completeness page's (`queries.completeness.providers_included`):
+    every provider with an imaging site open in the activity month, an accepted file in any of the
+    12 periods before, or any file for `period` — so this figure and that page never disagree.
     """
-    df = snap.query(
-        """
-        SELECT
-            count(DISTINCT provider_code) FILTER (
-                WHERE period = $period AND status IN ($s1, $s2)) AS submitted,
-            count(DISTINCT provider_code) FILTER (
-                WHERE period = $period
-                   OR (period >= $first AND period < $period AND status IN ($s1, $s2))
-            ) AS expected
-        FROM submission
-        """,
-        {"period": period, "first": add_months(period, -12),
-         "s1": _ACCEPTED[0], "s2": _ACCEPTED[1]},
-    )
-    return ProvidersSubmitting(int(df["submitted"][0]), int(df["expected"][0]))
+    from queries.completeness import providers_included  # completeness imports this module
+
+    return ProvidersSubmitting(*providers_included(snap, period))
 
 
 def gp_direct_access_tests(snap: Snapshot, month: date) -> pl.DataFrame:

@@ -7,9 +7,9 @@ activity months ending there (the rolling 13 months of NHS England's monthly pro
 release, did-dataset.md §5.1; never before the store's first month).
 
 "% of organisations included" for activity month M: providers with an accepted file for period
-M + 1, out of the providers expected for it — those with an accepted file in any of the 12
-periods before M + 1, plus any that sent a file for M + 1 (`queries.headline.providers_submitting`,
-the home page's figure).
+M + 1, out of the providers expected for it — by the Completeness page's definition
+(`queries.completeness.providers_included`, also the home page's figure): those with an imaging
+site open in M, an accepted file in any of the 12 periods before M + 1, or any file for M + 1.
 
 Commissioner: the sub-ICB and ICB of the patient's registered GP practice (ref_practice, 2026
 geography), as in the official tables; records whose practice is blank or not in the map are a

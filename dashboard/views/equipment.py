@@ -99,6 +99,9 @@ SHARED_CONFIG = {
     "bank_holiday_share": st.column_config.NumberColumn("Bank holidays", format="percent"),
     "estimated_minutes": st.column_config.NumberColumn("Estimated scanner minutes", format="localized"),
     "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent"),
+    "utilisation_note": st.column_config.TextColumn("Utilisation note"),
+    "sites_hours_not_known": st.column_config.NumberColumn(
+        "Sites, hours not known", help="Sites with scanners but no scheduled hours: left out of utilisation."),
 }
 
 

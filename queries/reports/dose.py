@@ -43,9 +43,12 @@ def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[s
         "- Frequency: examinations by NICIP code, counted once each (the latest accepted version).",
         f"- Typical effective dose per examination: {HPA_SOURCE}. Rows of that table used: {groups}. "
         "Assumptions (ingest/nicip.py): limbs and joints '<0.01' taken as 0.01 mSv; CT chest-abdomen-pelvis "
-        "given the CT abdomen/pelvis value; every NB-prefixed nuclear-medicine code is a Tc-99m bone scan.",
+        "given the CT abdomen/pelvis value; every NB-prefixed nuclear-medicine code is a Tc-99m bone scan; a "
+        "nuclear-medicine code takes its study's dose whatever technique letters follow (NLUPS as NLUPE, "
+        "NDMSAC and NDMSAO as NDMSA), and SPECT-CT codes (NC...) have none.",
         "- Collective effective dose = sum of examinations x typical dose, in man-sievert (1 man Sv = 1,000 mSv "
-        "x persons), worked exactly in units of 0.01 mSv.",
+        "x persons), worked exactly in units of 0.01 mSv and shown to 3 significant figures (typical doses "
+        "have one or two), as is the per-caput dose; percentages are worked from the exact sums.",
         "- Per-caput dose = collective dose / registered population (patients registered with a GP practice in "
         "England, August 2026), in microsievert per person; by age band and sex the band's registered "
         f"population. Age bands: {', '.join(b[0] for b in AGE_BANDS)}; '{UNKNOWN_BAND}' = no age. Sex 'Not known' "

@@ -58,8 +58,9 @@ def monthly_notes(snap: Snapshot, period: date) -> str:
         f"Columns: {', '.join(MODALITY_COLUMNS)}. Unknown = a record whose procedure code has no modality.",
         "- % of organisations included (activity_by_month): providers with an accepted file for the period that "
         "carries the month (the month after it), out of the providers expected for that period — those with an "
-        "accepted file in any of the previous 12 periods, plus any provider that sent a file for the period. "
-        "The same figure as the home page's \"Providers submitting\".",
+        "imaging site open in the month (site reference data), an accepted file in any of the previous 12 "
+        "periods, or any file for the period. The same figures as the Completeness page and the home page's "
+        "\"Providers submitting\".",
         f"- Provider tables: the submitting provider. The first row ({ENGLAND_CODE}, England) totals every provider.",
         "- Commissioner tables: the sub-ICB and ICB of the patient's registered GP practice (NHS Digital "
         "practice map, 2026 geography), as in the official DID tables — not the patient's residence. Records "

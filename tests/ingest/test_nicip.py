@@ -93,6 +93,20 @@ def test_doses_follow_the_hpa_table():
     assert nicip.dose_msv("UABDO") is None
 
 
+def test_a_nuclear_medicine_code_takes_its_studys_dose_whatever_letters_follow():
+    # HPA: lung perfusion, kidney (DMSA) and thyroid (Tc-99m) 1 mSv each; S/O/C add technique only.
+    for code in ("NLUPE", "NLUPS", "NDMSA", "NDMSAC", "NDMSAO", "NTHYS"):
+        assert nicip.dose_msv(code) == 1.0, code
+    assert nicip.dose_msv("NBONEO") == nicip.dose_msv("NBHIPD") == 4.0
+    # SPECT-CT adds a CT dose the table has no row for; parathyroid, ventilation and NDMSV are other studies.
+    for code in ("NCLUPE", "NCDMSA", "NCBONW", "NPTHY", "NLUNV", "NLUVE", "NDMSV"):
+        assert nicip.dose_msv(code) is None, code
+    # The shipped list: 174 codes carry a dose, 5 more than the exact-stem rule gave (NDMSA, NDMSAC,
+    # NDMSAO, NLUPS, NTHYS).
+    catalogue = nicip.nicip_catalogue()
+    assert catalogue["dose_msv"].is_not_null().sum() == 174
+
+
 def test_descriptions_say_they_are_derived(catalogue):
     assert catalogue.filter(pl.col("nicip_code") == "XCHES")["description"].item() == "XR Chest (derived)"
     assert catalogue["description"].str.ends_with("(derived)").all()

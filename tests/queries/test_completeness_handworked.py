@@ -28,6 +28,8 @@ SUBMISSIONS = [
     (7, "RCC", FEB, "rejected", "on_time", 0, None),
     (8, "RCC", FEB, "accepted", "late", 10, None),
     (9, "RDD", date(2025, 12, 1), "accepted", "on_time", 10, None),
+    (10, "RFF", MAR, "accepted", "on_time", 10, None),
+    (11, "RFF", MAR, "rejected", "on_time", 0, None),  # a later file, rejected whole: the first still counts
 ]
 # Volume series for REE: accepted files for periods Aug 2025 .. Jan 2026 (activity Jul .. Dec).
 REE_VOLUMES = {date(2025, 7, 1): 100, date(2025, 8, 1): 110, date(2025, 9, 1): 90, date(2025, 10, 1): 100,
@@ -100,10 +102,12 @@ def test_matrix_statuses_while_march_is_open(snap):
         ("RCC", MAR): "not_due",
         ("RDD", JAN): "missing", ("RDD", FEB): "missing",  # expected through its Dec 2025 file
         ("RDD", MAR): "not_due",
+        ("RFF", MAR): "on_time",  # accepted on time; the file after it was rejected whole
     }
     coverage = completeness.coverage_by_period(matrix.filter(pl.col("provider_code") != "REE"))
-    # Jan: RAA, RBB of RAA-RDD; Feb: RAA, RCC; Mar: RAA only so far.
-    assert coverage.select("period", "expected", "included").rows() == [(JAN, 4, 2), (FEB, 4, 2), (MAR, 4, 1)]
+    # Jan: RAA, RBB of RAA-RDD; Feb: RAA, RCC; Mar: RAA and RFF so far, of RAA-RDD and RFF.
+    assert coverage.select("period", "expected", "included").rows() == [(JAN, 4, 2), (FEB, 4, 2), (MAR, 5, 2)]
+    assert coverage.filter(pl.col("period") == MAR)["resubmitted"].to_list() == [1]  # RAA only
 
 
 def test_march_is_missing_once_its_window_closes(snap):
@@ -191,3 +195,13 @@ def test_a_provider_sees_only_its_own(snap):
         "DIDS057", "DIDS023", "DIDS034", "DIDS028"}
     assert set(volumes.volume_checks(snap, PROVIDER)["provider_code"]) <= {"RAA"}
     assert set(completeness.providers(snap, PROVIDER)["provider_code"]) == {"RAA"}
+
+
+def test_a_rejected_later_file_leaves_the_export_on_time(snap):
+    from argparse import Namespace
+
+    from queries.exports.completeness import build_completeness
+
+    args = Namespace(first=MAR, last=MAR, region=None, provider_type=None, as_of=date(2026, 3, 10))
+    rff = build_completeness(snap, CENTRAL, args).filter(pl.col("provider_code") == "RFF").row(0, named=True)
+    assert (rff["status"], rff["status_label"], rff["files"], rff["submission_id"]) == ("on_time", "On time", 2, 10)

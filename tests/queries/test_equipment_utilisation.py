@@ -35,20 +35,19 @@ RECORDS = [  # site, day, count, body area
 SCHEDULED_RAJ01 = 100 * 60 * 31 / 7
 
 
-@pytest.fixture(scope="module")
-def snap(tmp_path_factory) -> Snapshot:
+def _build(store_dir, equipment_rows, records) -> Snapshot:
     from ingest.store import create_store
 
-    store_dir = tmp_path_factory.mktemp("equipment") / "store"
     create_store(store_dir)
     with store.writer(store_dir) as con:
         con.execute("DELETE FROM ref_site")
+        sites = sorted({r[0] for r in equipment_rows} | {r[0] for r in records})
         con.executemany("INSERT INTO ref_site (site_code, provider_code, site_name) VALUES (?, ?, ?)",
-                        [(s, s[:3], f"Site {s}") for s in ("RAJ01", "RAJ02", "RBK01")])
+                        [(s, s[:3], f"Site {s}") for s in sites])
         con.execute("DELETE FROM ref_equipment")
-        con.executemany("INSERT INTO ref_equipment VALUES (?, ?, ?, ?, false)", EQUIPMENT)
+        con.executemany("INSERT INTO ref_equipment VALUES (?, ?, ?, ?, false)", equipment_rows)
         rows, n = [], 0
-        for site, day, count, area in RECORDS:
+        for site, day, count, area in records:
             for _ in range(count):
                 n += 1
                 rows.append((site[:3], site, f"A{n:05d}", date(2026, 1, day), area, JAN))
@@ -57,7 +56,12 @@ def snap(tmp_path_factory) -> Snapshot:
                    test_date, modality, body_area, activity_month) VALUES (1, ?, ?, ?, '03', ?, 'MRI', ?, ?)""",
             rows)
         store.publish(con, store_dir)
-    s = Snapshot(store.current_snapshot(store_dir))
+    return Snapshot(store.current_snapshot(store_dir))
+
+
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory) -> Snapshot:
+    s = _build(tmp_path_factory.mktemp("equipment") / "store", EQUIPMENT, RECORDS)
     yield s
     s.close()
 
@@ -136,3 +140,26 @@ def test_bank_holidays_are_england_and_wales_2025_to_2027():
 def test_inventory_status_counts_scanners(snap):
     inv = {r["modality"]: r for r in equipment.inventory_status(snap).iter_rows(named=True)}
     assert inv["MRI"]["scanners"] == 4 and inv["MRI"]["synthetic_rows"] == 0
+
+
+def test_sites_with_blank_hours_are_left_out_of_utilisation(tmp_path):
+    """RBK02 has an MRI scanner but no scheduled hours, and 10 Head examinations (300 minutes):
+    they must not be set against RBK01's 60 hours. RBK: 480 minutes / (60 × 60 × 31 / 7), not
+    780 / that; England: 1,455 minutes / 210 hours' worth, as without RBK02."""
+    s = _build(tmp_path / "store", [*EQUIPMENT, ("RBK02", "MRI", 1, None)],
+               [*RECORDS, ("RBK02", 14, 10, "Head")])
+    try:
+        sites = {r["site_code"]: r for r in equipment.site_utilisation(s, CENTRAL, F).iter_rows(named=True)}
+        assert (sites["RBK02"]["utilisation"], sites["RBK02"]["utilisation_note"]) == (None, "hours not known")
+        assert sites["RBK02"]["estimated_minutes"] == pytest.approx(300)  # still shown, with its examinations
+        assert sites["RBK01"]["utilisation_note"] is None
+        rows = {r["provider_code"]: r for r in equipment.provider_utilisation(s, CENTRAL, F).iter_rows(named=True)}
+        assert rows["RBK"]["utilisation"] == pytest.approx(480 / (60 * 60 * 31 / 7))
+        assert (rows["RBK"]["sites_hours_not_known"], rows["RAJ"]["sites_hours_not_known"]) == (1, 0)
+        england = (840 + 135 + 480) / ((100 + 50 + 60) * 60 * 31 / 7)
+        assert rows[equipment.ENGLAND]["utilisation"] == pytest.approx(england)
+        assert rows[equipment.ENGLAND]["sites_hours_not_known"] == 1
+        assert equipment.monthly_utilisation(s, CENTRAL, F)["utilisation"][0] == pytest.approx(england)
+        assert equipment.monthly_utilisation(s, CENTRAL, F, "RBK", "RBK02")["utilisation"][0] is None
+    finally:
+        s.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -59,6 +60,26 @@ def test_monthly_writes_the_page_tables_and_is_reproducible(official_store, tmp_
     assert not (tmp_path / "audit.jsonl").exists()  # aggregate outputs are not audited
 
 
+def test_monthly_counts_organisations_as_the_completeness_page_does(empty_store_template, tmp_path):
+    """RZZ has an imaging site open since 2025 but has never sent a file: completeness expects it
+    in every period, so the report's "% of organisations included" must too (2 of 4 in January 2026,
+    where the history-only definition said 2 of 3)."""
+    from ingest import store
+    from queries import completeness
+
+    d = hand_made.make(empty_store_template, tmp_path)
+    with store.writer(d) as con:
+        con.execute("INSERT INTO ref_site (site_code, provider_code, open_date) "
+                    "VALUES ('RZZ01', 'RZZ', DATE '2025-01-01')")
+        store.publish(con, d)
+    snap = get_snapshot(d)
+    table = build_monthly(snap, CENTRAL, date(2026, 3, 1)).tables["activity_by_month"]
+    coverage = completeness.coverage_by_period(
+        completeness.provider_months(snap, CENTRAL, date(2026, 2, 1), date(2026, 3, 1)))
+    assert table.select("organisations_included", "organisations_expected").rows() == \
+        coverage.select("included", "expected").rows() == [(2, 4), (1, 4)]
+    assert table["pct_organisations_included"].to_list() == [50.0, 25.0]
+
 def test_monthly_is_publication_safe_for_every_scope(official_store):
     snap = get_snapshot(official_store)
     central = build_monthly(snap, CENTRAL, date(2026, 3, 1)).tables
@@ -104,6 +125,11 @@ def test_dose_report_files(official_store, tmp_path):
     assert "HPA" in notes or "Health Protection Agency" in notes
     assert "MRI, Ultrasound" in notes or "Ultrasound, MRI" in notes  # the modalities with no dose
     assert "66.0%" in notes  # 64 of 97 records carry a dose
+    assert "3 significant figures" in notes
+    by_examination = (tmp_path / "dose_2025-26_by_examination.csv").read_text()
+    assert "Chest (PA),0.02,XCHES,31,0.00062," in by_examination  # 31 x 0.02 mSv, not 0.0006200000000000001
+    every_csv = "".join(p.read_text() for p in tmp_path.glob("dose_2025-26_*.csv"))
+    assert not re.search(r"\d\.\d*(0000000|9999999)\d", every_csv)  # no float noise anywhere
 
 
 def test_linkage_extract_is_pseudonymised_and_audited(official_store, tmp_path):
