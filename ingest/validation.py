@@ -6,8 +6,12 @@ national-size file is a handful of column scans, not a Python loop per record. A
 dates `d_*` and the submission context `sub_date`, `period_start`); its `message` is a SQL
 expression that says what is wrong and what is wanted.
 
-Messages never echo a patient identifier (NHS number, birth date, postcode): issues are shown
-to providers and kept outside quarantine.
+Messages name the item, the rule and what is expected, and never quote a value from the file:
+issues are stored outside quarantine and shown on pages and in CSVs, and a value under the
+wrong header (a file with two columns swapped) can be a postcode or an NHS number whatever
+item it was sent as. They may name what is not from the file: the submission's provider,
+date and month, the line of a duplicate's first occurrence, and reference data
+(`MESSAGE_COLUMNS`; tests/test_identifier_scan.py holds the rules to it).
 
 Codes and severities are the v1.0 platform's (did-dataset.md §3.3, from
 nhsengland/Reusable-Code-Library `src/dsp/dam/dq_errors.py`).
@@ -63,6 +67,10 @@ def _bad_date(col: str) -> str:
     return f"({_present(col)} AND d_{col} IS NULL)"
 
 
+# The only columns a rule's message may read: none of them holds a value from the file.
+MESSAGE_COLUMNS = frozenset({"sub_date", "period_start", "sub_provider", "dup_first_line",
+                             "x_nicip_retired_on", "x_nicip_snomed"})
+
 _DEMOGRAPHIC_PRESENT = " OR ".join(_present(c) for c in spec.DEMOGRAPHIC_FIELDS)
 
 RULES: tuple[Rule, ...] = (
@@ -73,9 +81,9 @@ RULES: tuple[Rule, ...] = (
          "'NHS NUMBER fails the Modulus 11 check digit test; check the number on the RIS'"),
     Rule("DIDS003", REJECT, "nhs_number_status",
          f"{_present('nhs_number_status')} AND nhs_number_status NOT IN {_codes(spec.NHS_NUMBER_STATUS)}",
-         "'NHS NUMBER STATUS INDICATOR CODE ''' || nhs_number_status || ''' is not 01-08 (keep the leading zero)'"),
+         "'NHS NUMBER STATUS INDICATOR CODE is not a valid code; expected 01-08 (keep the leading zero)'"),
     Rule("DIDS005", REJECT, "birth_date", _bad_date("birth_date"),
-         "'PERSON BIRTH DATE is not a valid CCYY-MM-DD date'"),
+         "'PERSON BIRTH DATE is not a valid date; expected a date CCYY-MM-DD'"),
     Rule("DIDS006", REJECT, "birth_date", "d_birth_date > d_test_date",
          "'PERSON BIRTH DATE is after the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS008", REJECT, "birth_date", "d_birth_date > d_report_date",
@@ -86,9 +94,9 @@ RULES: tuple[Rule, ...] = (
          "'PERSON BIRTH DATE is more than 6 months after the DIAGNOSTIC TEST REQUEST DATE'"),
     Rule("DIDS012", REJECT, "ethnic_category",
          f"{_present('ethnic_category')} AND ethnic_category NOT IN {_codes(spec.ETHNIC_CATEGORY)}",
-         "'ETHNIC CATEGORY ''' || ethnic_category || ''' is not a valid code (A-S, Z or 99)'"),
+         "'ETHNIC CATEGORY is not a valid code; expected A-S, Z or 99'"),
     Rule("DIDS014", REJECT, "gender", f"{_present('gender')} AND gender NOT IN {_codes(spec.PERSON_GENDER)}",
-         "'PERSON GENDER CODE CURRENT ''' || gender || ''' is not 0, 1, 2 or 9'"),
+         "'PERSON GENDER CODE CURRENT is not a valid code; expected 0, 1, 2 or 9'"),
     Rule("DIDS017", REJECT, "postcode",
          # the value as sent must match: spaces around it fail too
          f"{_present('postcode')} AND NOT (postcode = n_postcode AND x_postcode_ok)",
@@ -100,68 +108,68 @@ RULES: tuple[Rule, ...] = (
          "'PATIENT SOURCE SETTING TYPE is missing; it is mandatory (01-07)'"),
     Rule("DIDS021", REJECT, "patient_source",
          f"{_present('patient_source')} AND patient_source NOT IN {_codes(spec.PATIENT_SOURCE_SETTING)}",
-         "'PATIENT SOURCE SETTING TYPE ''' || patient_source || ''' is not 01-07 (keep the leading zero)'"),
+         "'PATIENT SOURCE SETTING TYPE is not a valid code; expected 01-07 (keep the leading zero)'"),
     Rule("DIDS023", WARNING, "referrer_code",
          f"{_present('referrer_code')} AND NOT x_referrer_ok",
-         "'REFERRER CODE ''' || referrer_code || ''' is not 8 characters (1-2 letters then 6-7 digits); loaded as 99'"),
+         "'REFERRER CODE is not a valid code; expected 8 characters (1-2 letters then 6-7 digits); loaded as 99'"),
     Rule("DIDS026", REJECT, "request_date", _bad_date("request_date"),
-         "'DIAGNOSTIC TEST REQUEST DATE ''' || request_date || ''' is not a valid CCYY-MM-DD date'"),
+         "'DIAGNOSTIC TEST REQUEST DATE is not a valid date; expected a date CCYY-MM-DD'"),
     Rule("DIDS027", REJECT, "request_date", "d_request_date > d_request_received_date",
-         "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is after the REQUEST RECEIVED DATE ' || d_request_received_date"),
+         "'DIAGNOSTIC TEST REQUEST DATE is after the DIAGNOSTIC TEST REQUEST RECEIVED DATE'"),
     Rule("DIDS028", WARNING, "request_date", "date_diff('day', d_request_date, d_test_date) > 365",
-         "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is more than a year before the test date ' || d_test_date"),
+         "'DIAGNOSTIC TEST REQUEST DATE is more than a year before the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS031", REJECT, "request_date", "d_request_date < DATE '1970-01-01'",
-         "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is before 1970-01-01'"),
+         "'DIAGNOSTIC TEST REQUEST DATE is before 1970-01-01'"),
     Rule("DIDS034", REJECT, "request_date", "d_request_date > d_test_date",
-         "'DIAGNOSTIC TEST REQUEST DATE ' || d_request_date || ' is after the DIAGNOSTIC TEST DATE ' || d_test_date"),
+         "'DIAGNOSTIC TEST REQUEST DATE is after the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS035", REJECT, "report_date", "d_report_date < d_request_date",
-         "'SERVICE REPORT ISSUE DATE ' || d_report_date || ' is before the REQUEST DATE ' || d_request_date"),
+         "'SERVICE REPORT ISSUE DATE is before the DIAGNOSTIC TEST REQUEST DATE'"),
     Rule("DIDS036", REJECT, "request_received_date", _bad_date("request_received_date"),
-         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE ''' || request_received_date || ''' is not a valid CCYY-MM-DD date'"),
+         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE is not a valid date; expected a date CCYY-MM-DD'"),
     Rule("DIDS038", WARNING, "request_received_date", "date_diff('day', d_request_received_date, d_test_date) > 365",
-         "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is more than a year before the test date ' || d_test_date"),
+         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE is more than a year before the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS040", REJECT, "request_received_date", "d_request_received_date < d_birth_date - INTERVAL 6 MONTH",
-         "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is more than 6 months before the PERSON BIRTH DATE'"),
+         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE is more than 6 months before the PERSON BIRTH DATE'"),
     Rule("DIDS041", REJECT, "request_received_date", "d_request_received_date < DATE '1970-01-01'",
-         "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is before 1970-01-01'"),
+         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE is before 1970-01-01'"),
     Rule("DIDS043", REJECT, "request_received_date", "d_request_received_date > d_test_date",
-         "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is after the DIAGNOSTIC TEST DATE ' || d_test_date"),
+         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE is after the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS044", REJECT, "request_received_date", "d_request_received_date > d_report_date",
-         "'REQUEST RECEIVED DATE ' || d_request_received_date || ' is after the SERVICE REPORT ISSUE DATE ' || d_report_date"),
+         "'DIAGNOSTIC TEST REQUEST RECEIVED DATE is after the SERVICE REPORT ISSUE DATE'"),
     # Imaging activity
     Rule("DIDS050", REJECT, "test_date", _blank("test_date"),
          "'DIAGNOSTIC TEST DATE is missing; it is mandatory'"),
     Rule("DIDS045", REJECT, "test_date", _bad_date("test_date"),
-         "'DIAGNOSTIC TEST DATE ''' || test_date || ''' is not a valid CCYY-MM-DD date'"),
+         "'DIAGNOSTIC TEST DATE is not a valid date; expected a date CCYY-MM-DD'"),
     Rule("DIDS051", REJECT, "test_date", "d_test_date > sub_date",
-         "'DIAGNOSTIC TEST DATE ' || d_test_date || ' is after the submission date ' || sub_date"),
+         "'DIAGNOSTIC TEST DATE is after the submission date ' || sub_date"),
     Rule("DIDS055", REJECT, "test_date", "d_test_date < period_start - INTERVAL 6 MONTH",
-         "'DIAGNOSTIC TEST DATE ' || d_test_date || ' is more than 6 months before the submission month ' || strftime(period_start, '%Y-%m')"),
+         "'DIAGNOSTIC TEST DATE is more than 6 months before the submission month ' || strftime(period_start, '%Y-%m')"),
     Rule("DIDS049", WARNING, "test_date",
          "d_test_date < period_start - INTERVAL 3 MONTH AND d_test_date >= period_start - INTERVAL 6 MONTH",
-         "'DIAGNOSTIC TEST DATE ' || d_test_date || ' is more than 3 months before the submission month ' || strftime(period_start, '%Y-%m')"),
+         "'DIAGNOSTIC TEST DATE is more than 3 months before the submission month ' || strftime(period_start, '%Y-%m')"),
     Rule("DIDS056", REJECT, "nicip_code", f"{_blank('nicip_code')} AND {_blank('snomed_code')}",
          "'neither IMAGING CODE (NICIP) nor IMAGING CODE (SNOMED CT) is present; send at least one'"),
     Rule("DIDS061", REJECT, "report_date", _bad_date("report_date"),
-         "'SERVICE REPORT ISSUE DATE ''' || report_date || ''' is not a valid CCYY-MM-DD date'"),
+         "'SERVICE REPORT ISSUE DATE is not a valid date; expected a date CCYY-MM-DD'"),
     Rule("DIDS048", REJECT, "report_date", "d_report_date < d_test_date",
-         "'SERVICE REPORT ISSUE DATE ' || d_report_date || ' is before the DIAGNOSTIC TEST DATE ' || d_test_date"),
+         "'SERVICE REPORT ISSUE DATE is before the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS066", REJECT, "report_date", "d_report_date > sub_date",
-         "'SERVICE REPORT ISSUE DATE ' || d_report_date || ' is after the submission date ' || sub_date"),
+         "'SERVICE REPORT ISSUE DATE is after the submission date ' || sub_date"),
     Rule("DIDS062", WARNING, "report_date", "d_report_date > d_test_date + INTERVAL 1 MONTH",
-         "'SERVICE REPORT ISSUE DATE ' || d_report_date || ' is more than a month after the test date ' || d_test_date"),
+         "'SERVICE REPORT ISSUE DATE is more than a month after the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS067", REJECT, "site_code", _blank("site_code"),
          "'SITE CODE (OF IMAGING) is missing; it is mandatory'"),
     Rule("DIDS069", REJECT, "site_code",
          f"{_present('site_code')} AND NOT x_site_ok",
-         "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not an ODS site code (5-12 letters and digits)'"),
+         "'SITE CODE (OF IMAGING) is not an ODS site code; expected 5-12 letters and digits'"),
     Rule("DIDS070", REJECT, "accession_number", _blank("accession_number"),
          "'RADIOLOGICAL ACCESSION NUMBER is missing; it is mandatory'"),
     Rule("DIDS072", REJECT, "accession_number", f"{_present('accession_number')} AND length(accession_number) > 20",
          "'RADIOLOGICAL ACCESSION NUMBER is longer than 20 characters'"),
     Rule("DIDS071", REJECT, "accession_number", "dup_rank > 1",
-         "'the pair (RADIOLOGICAL ACCESSION NUMBER ''' || accession_number || ''', SITE CODE ''' || site_code "
-         "|| ''') already appears at line ' || dup_first_line || '; each examination must have a unique pair'"),
+         "'the pair (RADIOLOGICAL ACCESSION NUMBER, SITE CODE (OF IMAGING)) already appears at line ' "
+         "|| dup_first_line || '; each examination must have a unique pair'"),
     # Checks against reference data in the store (ref_* tables, local_code): the lookups are
     # joined once in build_typed (columns x_*), so each rule is a plain column test.
     Rule("DIDS074", REJECT, "postcode",
@@ -176,45 +184,44 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS018", REJECT, "practice_code",
          f"{_present('practice_code')} AND u_practice_code NOT IN {_codes(spec.DEFAULT_PRACTICE_CODES)} "
          "AND x_practice IS NULL",
-         "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' is not an ODS practice code "
-         "(use V81999 when the practice is not known)'"),
+         "'GENERAL MEDICAL PRACTICE CODE is not an ODS practice code; expected the code of a GP practice, "
+         "e.g. A81001 (V81999 when the practice is not known)'"),
     Rule("DIDS080", WARNING, "practice_code",
          "x_practice_open > d_test_date OR x_practice_close < d_test_date",
-         "'GENERAL MEDICAL PRACTICE CODE ''' || practice_code || ''' was not open on the test date ' || d_test_date"),
+         "'GENERAL MEDICAL PRACTICE CODE was not open on the DIAGNOSTIC TEST DATE'"),
     Rule("DIDS024", REJECT, "referring_org_code",
          f"{_present('referring_org_code')} AND x_referrer_org IS NULL",
-         "'REFERRING ORGANISATION CODE ''' || referring_org_code || ''' is not in the ODS reference data'"),
+         "'REFERRING ORGANISATION CODE is not in the ODS reference data; expected an ODS organisation or site code'"),
     Rule("DIDS079", WARNING, "referring_org_code",
          "x_referrer_open > coalesce(d_request_date, d_test_date) "
          "OR x_referrer_close < coalesce(d_request_date, d_test_date)",
-         "'REFERRING ORGANISATION CODE ''' || referring_org_code || ''' was not open on ' "
-         "|| coalesce(d_request_date, d_test_date) || ' (the request date, or the test date without one)'"),
+         "'REFERRING ORGANISATION CODE was not open on the DIAGNOSTIC TEST REQUEST DATE "
+         "(or on the DIAGNOSTIC TEST DATE, when there is no request date)'"),
     Rule("DIDS057", REJECT, "nicip_code",
          f"{_present('nicip_code')} AND x_nicip IS NULL AND x_local_nicip IS NULL",
-         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' is neither a national NICIP code nor a local code "
-         "notified by ' || sub_provider || '; notify it first (did local-codes add --provider ' || sub_provider "
-         "|| ' --code ' || upper(trim(nicip_code)) || ' --maps-to <NICIP code>, or the Local codes page) "
-         "and submit the file again'"),
+         "'IMAGING CODE (NICIP) is neither a national NICIP code nor a local code notified by ' || sub_provider "
+         "|| '; notify it first (did local-codes add --provider ' || sub_provider "
+         "|| ' --code <local code> --maps-to <NICIP code>, or the Local codes page) and submit the file again'"),
     Rule("DIDS077", WARNING, "nicip_code", "x_nicip_retired_on <= d_test_date",
-         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' was retired on ' || x_nicip_retired_on "
+         "'IMAGING CODE (NICIP) was retired on ' || x_nicip_retired_on "
          "|| ', before the test date; future submissions of this code will be rejected'"),
     Rule("DIDS059", REJECT, "snomed_code",
          f"{_present('snomed_code')} AND n_snomed_code IN (SELECT code FROM snomed_invalid)",
-         "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is not a valid SNOMED CT concept id "
-         "(6-18 digits with a valid check digit)'"),
+         "'IMAGING CODE (SNOMED CT) is not a valid SNOMED CT concept id; "
+         "expected 6-18 digits with a valid check digit'"),
     Rule("DIDS078", WARNING, "snomed_code", "NOT x_snomed_active",
-         "'IMAGING CODE (SNOMED CT) ''' || snomed_code || ''' is inactive in the imaging reference set; "
+         "'IMAGING CODE (SNOMED CT) is inactive in the imaging reference set; "
          "future submissions of this code will be rejected'"),
     Rule("DIDS082", REJECT, "snomed_code",
          f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code",
-         "'IMAGING CODE (NICIP) ''' || nicip_code || ''' does not map to the IMAGING CODE (SNOMED CT) ''' "
-         "|| snomed_code || ''' (it maps to ' || x_nicip_snomed || ')'"),
+         "'IMAGING CODE (NICIP) does not map to the IMAGING CODE (SNOMED CT) sent with it; "
+         "in the NICIP reference it maps to ' || x_nicip_snomed"),
     Rule("DIDS068", REJECT, "site_code",
          "x_site_ok AND x_sites_loaded AND x_site IS NULL",
-         "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not a known imaging site'"),
+         "'SITE CODE (OF IMAGING) is not a known imaging site; expected the ODS code of one of the provider''s sites'"),
     Rule("DIDS081", WARNING, "site_code",
          "x_site_open > d_test_date OR x_site_close < d_test_date",
-         "'SITE CODE (OF IMAGING) ''' || site_code || ''' was not open on the test date ' || d_test_date"),
+         "'SITE CODE (OF IMAGING) was not open on the DIAGNOSTIC TEST DATE'"),
 )
 
 

@@ -7,7 +7,6 @@ everywhere a user or an analyst could read.
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import working_store
+from outputs import every_output
 from ingest import spec, store
-from queries import exports, reports
 from queries.connection import Snapshot
 from queries.scope import CENTRAL
 
@@ -103,19 +102,8 @@ def test_no_export_or_report_holds_an_identifier(synthetic_store, identifiers, t
     store_dir, _ = synthetic_store
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
-        for name, export in exports.registry().items():
-            parser = argparse.ArgumentParser()
-            export.add_arguments(parser)
-            argv = {"gp-benchmark": ["--measure", "gpda_chest_xray"], "variation-flows": ["--icb", "QWO"]}.get(name, [])
-            frame = export.build(snap, CENTRAL, parser.parse_args(argv))
+        for name, frame in every_output(snap, "2026-03"):
             assert _frame_leaks(frame, identifiers) == [], name
-        for name, report in reports.registry().items():
-            parser = argparse.ArgumentParser()
-            report.add_arguments(parser)
-            argv = ["--year", "2025-26"] if name in ("kh12", "dose") else ["--period", "2026-03"]
-            output = report.build(snap, CENTRAL, parser.parse_args(argv))
-            for table_name, table in output.tables.items():
-                assert _frame_leaks(table, identifiers) == [], (name, table_name)
     finally:
         snap.close()
 
