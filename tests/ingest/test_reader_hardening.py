@@ -1,0 +1,134 @@
+"""Collection integrity (issue #16 items 4, 5, 7): headers read by name, bounded cost, files and faults."""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pytest
+
+import didfiles
+from ingest import reader, spec
+
+
+def _read(path):
+    con = duckdb.connect()
+    result = reader.read_file(con, path)
+    rows = con.execute(f"SELECT line, {', '.join(spec.COLUMNS)} FROM staging ORDER BY line").fetchall()
+    return result, [dict(zip(("line", *spec.COLUMNS), r)) for r in rows]
+
+
+def _write(path, header, records, order=spec.COLUMNS):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if header is not None:
+            w.writerow(header)
+        for r in records:
+            w.writerow([r.get(c, "") for c in order])
+    return path
+
+
+def _rejected(path, code="DIDS075"):
+    with pytest.raises(reader.FileError) as caught:
+        reader.read_file(duckdb.connect(), path)
+    assert caught.value.code == code
+    assert "\n" not in caught.value.message
+    return caught.value.message
+
+
+# --- headers ---------------------------------------------------------------------------------
+
+def test_swapped_columns_under_a_header_load_each_value_into_its_item(tmp_path):
+    order = list(spec.COLUMNS)
+    i, j = order.index("site_code"), order.index("accession_number")
+    order[i], order[j] = order[j], order[i]
+    header = [spec.BY_FIELD[c].name for c in order]
+    records = didfiles.rows(2)
+    result, rows = _read(_write(tmp_path / "f.csv", header, records, order))
+    assert result.has_header and result.rows == 2
+    assert [(r["line"], r["site_code"], r["accession_number"]) for r in rows] == [
+        (2, "RR801", "ACC00001"), (3, "RR801", "ACC00002")]
+    assert rows[0]["nhs_number"] == "9434765919"
+
+
+def test_header_names_forgive_case_spaces_and_underscores(tmp_path):
+    order = list(reversed(spec.COLUMNS))
+    header = []
+    for n, c in enumerate(order):
+        item = spec.BY_FIELD[c]
+        header.append([item.name.lower(), c.upper(), item.xml_element, f"  {item.name.replace(' ', '_')} "][n % 4])
+    _, rows = _read(_write(tmp_path / "f.csv", header, didfiles.rows(1), order))
+    assert {c: rows[0][c] or "" for c in spec.COLUMNS} == didfiles.rows(1)[0]
+
+
+def test_a_header_may_leave_out_optional_items(tmp_path):
+    order = ["accession_number", "site_code", "test_date", "patient_source", "nicip_code", "nhs_number"]
+    _, rows = _read(_write(tmp_path / "f.csv", order, didfiles.rows(1), order))
+    assert rows[0]["accession_number"] == "ACC00001" and rows[0]["nhs_number"] == "9434765919"
+    assert rows[0]["birth_date"] is None and rows[0]["report_date"] is None
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda h: h[:-1] + ["SHOE SIZE"], ["'SHOE SIZE'", "not DID items"]),
+    (lambda h: h + ["nhs_number"], ["NHS NUMBER", "more than once"]),
+    (lambda h: [n for n in h if n != "SITE CODE (OF IMAGING)"], ["SITE CODE (OF IMAGING)", "mandatory"]),
+])
+def test_a_header_with_an_unknown_repeated_or_missing_mandatory_column_rejects_the_file(tmp_path, change, words):
+    header = change(list(spec.HEADER))
+    fields = [reader._ALIASES.get(reader._normalise(h)) for h in header]
+    records = [[r.get(f or "", "x") for f in fields] for r in didfiles.rows(2)]
+    path = tmp_path / "f.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([header, *records])
+    message = _rejected(path)
+    for w in words:
+        assert w in message
+
+
+def test_without_a_header_the_18_columns_are_taken_by_position(tmp_path):
+    result, rows = _read(didfiles.write(tmp_path / "f.csv", didfiles.rows(2), header=False))
+    assert not result.has_header
+    assert rows[1]["line"] == 2 and rows[1]["accession_number"] == "ACC00002"
+
+
+# --- files and faults ------------------------------------------------------------------------
+
+def test_a_nul_byte_after_the_first_64_kb_rejects_the_file_naming_its_line(tmp_path):
+    records = didfiles.rows(600)  # ~ 80 KB
+    records[-1]["referrer_code"] = "G12\x0045"
+    path = didfiles.write(tmp_path / "f.csv", records)
+    assert path.stat().st_size > 64 * 1024
+    message = _rejected(path, "FILE")
+    assert "NUL" in message and "line 601" in message
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("extra", [",", ",,", ",x"])
+def test_extra_columns_even_empty_ones_reject_the_file(tmp_path, extra, line_end):
+    lines = didfiles.write(tmp_path / "ok.csv", didfiles.rows(3), header=False).read_text().splitlines()
+    lines[1] += extra
+    path = tmp_path / "f.csv"
+    path.write_bytes(line_end.join(lines).encode() + line_end.encode())
+    message = _rejected(path)
+    assert "line 2" in message or "at line 2" in message
+
+
+def test_an_empty_last_item_is_not_an_extra_column(tmp_path):
+    records = didfiles.rows(2)
+    records[1]["accession_number"] = ""
+    result, rows = _read(didfiles.write(tmp_path / "f.csv", records))
+    assert result.rows == 2 and rows[1]["accession_number"] is None
+
+
+def test_a_file_name_with_glob_characters_is_read_as_itself_or_refused(tmp_path):
+    for n in range(3):
+        didfiles.write(tmp_path / f"DID_RR8_20260{n + 1}.csv", didfiles.rows(2))
+    path = didfiles.write(tmp_path / "DID_RR8_*.csv", didfiles.rows(1))
+    message = _rejected(path, "FILE")
+    assert "rename the file" in message
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", 1000)
+    message = _rejected(didfiles.write(tmp_path / "f.csv", didfiles.rows(20)), "FILE")
+    assert "limit" in message
