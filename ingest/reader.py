@@ -251,8 +251,6 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
     has_header = _looks_like_header(first)
     fields = _header_fields(path, first) if has_header else list(spec.COLUMNS)
     scan = _scan(path)
-    if scan.trailing_comma:
-        _reject_extra_columns(path, len(fields), has_header)
     skip = 1 if has_header else 0
     # Generated names and spec fields only: nothing from the file reaches the SQL text.
     position = {f: i for i, f in enumerate(fields)}
@@ -272,6 +270,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
         ).to_arrow_table(batch_size=BATCH_ROWS)
     except duckdb.Error as exc:
         raise FileError("DIDS075", _explain_csv_error(path, exc, len(fields), has_header)) from None
+    if scan.trailing_comma:  # after DuckDB's read, which has bounded every line's length
+        _reject_extra_columns(path, len(fields), has_header)
     if rows.num_rows == 0:
         if has_header:
             raise FileError("FILE", f"{path.name} has a header row but no records")
@@ -291,8 +291,8 @@ def _reject_extra_columns(path: Path, n_columns: int, has_header: bool) -> None:
         rows = csv.reader(f)
         for values in rows:
             if len(values) > n_columns:
-                raise FileError("DIDS075", f"{path.name}: line {rows.line_num} has {len(values)} columns "
-                                f"(the last ones empty); {_columns_wanted(n_columns, has_header)}")
+                raise FileError("DIDS075", f"{path.name}: line {rows.line_num} has {len(values)} columns; "
+                                f"{_columns_wanted(n_columns, has_header)}")
 
 
 def _columns_wanted(n_columns: int, has_header: bool) -> str:

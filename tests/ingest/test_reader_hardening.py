@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import tomllib
+from pathlib import Path
 
 import duckdb
 import pytest
 
 import didfiles
-from ingest import reader, spec
+from ingest import reader, spec, submit
 
 
 def _read(path):
@@ -132,3 +134,54 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monke
     monkeypatch.setattr(reader, "MAX_FILE_BYTES", 1000)
     message = _rejected(didfiles.write(tmp_path / "f.csv", didfiles.rows(20)), "FILE")
     assert "limit" in message
+
+
+# --- bounded cost: XML -----------------------------------------------------------------------
+
+_ACTIVITY = ("<ImagingActivity><DiagnosticTestDate>2026-01-05</DiagnosticTestDate>"
+             "<ImagingSiteCode>RR801</ImagingSiteCode><RadiologicalAccessionNumber>A{n}"
+             "</RadiologicalAccessionNumber></ImagingActivity>")
+
+
+def _record(inner: str = "", activities: int = 1) -> str:
+    return ("<DIDSRecord><PersonalAndDemographics><PersonGenderCode>1</PersonGenderCode>" + inner
+            + "</PersonalAndDemographics><Referrals><PatientSourceSetting>03</PatientSourceSetting></Referrals>"
+            + "".join(_ACTIVITY.format(n=n) for n in range(activities)) + "</DIDSRecord>")
+
+
+@pytest.mark.parametrize(("xml", "words"), [
+    # deeply nested elements (the 35 MB file that took 1.5 GB): refused at the first level too deep
+    ("<DIDS>" + _record("<Address>" + "<Postcode>" * 50_000) + "</DIDS>", "deeper than the DIDS structure"),
+    ("<DIDS>" + "<DIDSRecord>" * 1000 + "</DIDS>", "unexpected element <DIDSRecord>"),
+    # huge element counts: activities in one record, and anything but records under the root
+    ("<DIDS>" + _record(activities=1001) + "</DIDS>", "more than 1,000 <ImagingActivity>"),
+    ("<DIDS>" + "<Junk/>" * 100_000 + "</DIDS>", "unexpected element <Junk>"),
+    # a value far longer than any item
+    ("<DIDS>" + _record("<Address>" + "A" * 10_000 + "</Address>") + "</DIDS>", "more than 4,096 characters"),
+    # entity expansion (billion laughs) and external entities: no document type declaration at all
+    ('<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+     "<DIDS>" + _record("<Address>&b;</Address>") + "</DIDS>", "document type declaration"),
+    ('<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+     "<DIDS>" + _record("<Address>&x;</Address>") + "</DIDS>", "document type declaration"),
+])
+def test_xml_outside_the_dids_structure_is_refused_as_it_is_read(tmp_path, xml, words):
+    path = tmp_path / "f.xml"
+    path.write_text(xml)
+    message = _rejected(path, "DIDS076")
+    assert words in message
+
+
+def test_xml_within_the_limits_reads_every_activity_and_the_postcode_child(tmp_path):
+    path = tmp_path / "f.xml"
+    path.write_text("<DIDS>" + _record("<Address><Postcode>TS18 1HU</Postcode></Address>", activities=1000)
+                    + _record() + "</DIDS>")
+    result, rows = _read(path)
+    assert result.rows == 1001
+    assert rows[0]["postcode"] == "TS18 1HU" and rows[-1]["postcode"] is None
+    assert {r["line"] for r in rows} == {1, 2}
+
+
+def test_the_upload_limit_is_the_readers_limit_in_every_place_it_is_set():
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert submit.MAX_UPLOAD_BYTES == reader.MAX_FILE_BYTES == config["server"]["maxUploadSize"] * 1024**2
+    assert reader.MAX_FILE_BYTES >= 8 * 8 * 1000**2  # eight times the largest provider-month (8 MB)
