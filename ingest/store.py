@@ -11,6 +11,10 @@ Layout of a store directory (default `data/store/`, or `$DID_STORE_DIR`):
                                      nothing new for that provider
     CURRENT                          the file name of the newest snapshot, replaced atomically
 
+The directory is 0700 and the working store, its lock and the audit log beside it 0600: the
+working store holds quarantined rows with patient identifiers (`writer` also tightens a store
+made before this was so).
+
 Why snapshots: DuckDB allows one writing process and no readers beside it, so the dashboard
 never opens the working store. After each load the writer rewrites the Parquet file of each
 provider whose records changed, writes a new snapshot database holding the small tables, the
@@ -79,7 +83,7 @@ def create_store(store_dir: Path) -> None:
     from ingest.timetable import load_timetable
 
     store_dir = Path(store_dir)
-    store_dir.mkdir(parents=True, exist_ok=True)
+    _private_dir(store_dir)
     target = store_path(store_dir)
     if target.exists():
         raise StoreError(f"a store already exists at {target}")
@@ -87,6 +91,7 @@ def create_store(store_dir: Path) -> None:
     partial.unlink(missing_ok=True)
     try:
         con = duckdb.connect(str(partial))
+        os.chmod(partial, 0o600)  # before anything is written to it (and the directory is 0700)
         try:
             con.execute(_SCHEMA_SQL.read_text())
             con.execute(
@@ -119,8 +124,9 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
                 f"no store at {store_dir}: run `did demo` to build the demo store, "
                 "or `did submit FILE` to start one"
             )
-        store_dir.mkdir(parents=True, exist_ok=True)
-    lock_file = open(store_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    _private_dir(store_dir)
+    # held for the whole block
+    lock_file = open(os.open(store_dir / ".lock", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+")  # noqa: SIM115
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -135,6 +141,7 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
                 time.sleep(0.2)
         if not exists(store_dir):
             create_store(store_dir)
+        os.chmod(store_path(store_dir), 0o600)
         con = _connect_working(store_path(store_dir))
         try:
             _upgrade(con)
@@ -144,6 +151,12 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
     finally:
         fcntl.flock(lock_file, fcntl.LOCK_UN)
         lock_file.close()
+
+
+def _private_dir(path: Path) -> None:
+    """Make (or tighten) a store directory to 0700: only the owner may list or open its files."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def _schema_fingerprint() -> str:

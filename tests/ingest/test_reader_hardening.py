@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import tomllib
 from pathlib import Path
 
@@ -185,3 +186,51 @@ def test_the_upload_limit_is_the_readers_limit_in_every_place_it_is_set():
     config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
     assert submit.MAX_UPLOAD_BYTES == reader.MAX_FILE_BYTES == config["server"]["maxUploadSize"] * 1024**2
     assert reader.MAX_FILE_BYTES >= 8 * 8 * 1000**2  # eight times the largest provider-month (8 MB)
+
+
+# --- files: modes ----------------------------------------------------------------------------
+
+def _mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_store_lock_and_audit_files_are_private_and_the_store_dir_0700(tmp_path, monkeypatch):
+    from ingest import store
+    from queries import audit
+    from queries.scope import CENTRAL
+
+    old = os.umask(0o022)
+    try:
+        store_dir = tmp_path / "new" / "store"
+        with store.writer(store_dir, create=True):
+            pass
+        monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path / "logs" / "audit.jsonl"))
+        audit.record(CENTRAL, "export test")
+    finally:
+        os.umask(old)
+    assert _mode(store_dir) == 0o700
+    assert _mode(store_dir / "did.duckdb") == 0o600
+    assert _mode(store_dir / ".lock") == 0o600
+    assert _mode(tmp_path / "logs") == 0o700 and _mode(tmp_path / "logs" / "audit.jsonl") == 0o600
+
+
+def test_a_store_made_world_readable_before_is_tightened_by_the_next_writer(store_dir):
+    from ingest import store
+
+    os.chmod(store_dir, 0o755)
+    os.chmod(store_dir / "did.duckdb", 0o644)
+    with store.writer(store_dir):
+        pass
+    assert _mode(store_dir) == 0o700 and _mode(store_dir / "did.duckdb") == 0o600
+
+
+def test_the_key_is_created_private_and_a_looser_key_is_refused_with_the_fix(tmp_path, monkeypatch):
+    from ingest import pseudonymise
+
+    key = tmp_path / "conf" / "did" / "pseudonymisation.key"
+    monkeypatch.setenv("DID_KEY_FILE", str(key))
+    pseudonymise.load_key()
+    assert _mode(key) == 0o600 and _mode(key.parent) == 0o700
+    os.chmod(key, 0o644)
+    with pytest.raises(ValueError, match=f"chmod 600 {key}$"):
+        pseudonymise.load_key()
