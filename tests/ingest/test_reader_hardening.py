@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import tomllib
 from pathlib import Path
@@ -234,3 +235,61 @@ def test_the_key_is_created_private_and_a_looser_key_is_refused_with_the_fix(tmp
     os.chmod(key, 0o644)
     with pytest.raises(ValueError, match=f"chmod 600 {key}$"):
         pseudonymise.load_key()
+
+
+# --- faults: a full disk ---------------------------------------------------------------------
+
+def _store_counts(store_dir):
+    con = duckdb.connect(str(store_dir / "did.duckdb"), read_only=True)
+    try:
+        return [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("record", "submission", "quarantine")]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    duckdb.IOException('Could not write file "did.duckdb.wal": No space left on device'),
+])
+def test_a_full_disk_during_a_load_is_one_line_and_leaves_the_store_unchanged(store_dir, tmp_path, monkeypatch,
+                                                                             capsys, error):
+    import did_cli
+    from ingest import loader
+
+    before = _store_counts(store_dir)
+    real = loader._insert_records
+
+    def insert_then_fail(con, sid):
+        real(con, sid)
+        raise error
+
+    monkeypatch.setattr(loader, "_insert_records", insert_then_fail)
+    path = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))
+    code = did_cli.main(["submit", str(path), "--submitted-on", "2026-02-10", "--store", str(store_dir)])
+    err = capsys.readouterr().err
+    assert code == did_cli.EXIT_USAGE
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "is full; free space there" in err
+    assert _store_counts(store_dir) == before
+    assert not (store_dir / "CURRENT").exists()
+
+
+def test_a_full_disk_while_publishing_keeps_the_published_snapshot(store_dir, tmp_path, monkeypatch, capsys):
+    import did_cli
+    from ingest import store
+
+    did_cli.main(["submit", str(didfiles.write(tmp_path / "DID_RR8_202601.csv", didfiles.rows(2))),
+                  "--submitted-on", "2026-01-10", "--store", str(store_dir)])
+    current = (store_dir / "CURRENT").read_text()
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "_fsync", no_space)
+    capsys.readouterr()
+    code = did_cli.main(["submit", str(didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))),
+                         "--submitted-on", "2026-02-10", "--store", str(store_dir)])
+    err = capsys.readouterr().err
+    assert code == did_cli.EXIT_USAGE and err.count("\n") == 1 and "is full" in err
+    assert (store_dir / "CURRENT").read_text() == current
+    assert not list((store_dir / "snapshots").glob(".*partial*"))
