@@ -293,3 +293,47 @@ def test_a_full_disk_while_publishing_keeps_the_published_snapshot(store_dir, tm
     assert code == did_cli.EXIT_USAGE and err.count("\n") == 1 and "is full" in err
     assert (store_dir / "CURRENT").read_text() == current
     assert not list((store_dir / "snapshots").glob(".*partial*"))
+
+
+# --- export filters --------------------------------------------------------------------------
+
+@pytest.fixture
+def published_store(store_dir, tmp_path):
+    import did_cli
+
+    path = didfiles.write(tmp_path / "DID_RR8_202601.csv", didfiles.rows(3))
+    assert did_cli.main(["submit", str(path), "--submitted-on", "2026-02-10", "--store", str(store_dir)]) == 0
+    return store_dir
+
+
+@pytest.mark.parametrize("export", [["waiting-times"], ["equipment"], ["variation-geographic"]])
+def test_an_unknown_modality_is_refused_with_the_choices(published_store, tmp_path, capsys, export):
+    import did_cli
+
+    with pytest.raises(SystemExit) as exited:  # a usage error, from the argument parser
+        did_cli.main(["export", *export, "--modality", "Xray", "--store", str(published_store),
+                      "--out", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert exited.value.code == did_cli.EXIT_USAGE
+    assert "'Xray' is not a modality; choose one of: Plain radiography, Ultrasound, CT, MRI" in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_modality_in_another_case_is_the_modality(published_store, tmp_path, capsys):
+    import did_cli
+
+    out = tmp_path / "out.csv"
+    assert did_cli.main(["export", "waiting-times", "--modality", "plain RADIOGRAPHY",
+                         "--store", str(published_store), "--out", str(out)]) == 0
+    assert out.exists()
+
+
+def test_an_unknown_site_is_refused_with_the_providers_sites(published_store, tmp_path, capsys):
+    import did_cli
+
+    code = did_cli.main(["export", "equipment", "--modality", "Plain radiography", "--by", "weekday",
+                         "--provider", "RR8", "--site", "RR899", "--store", str(published_store),
+                         "--out", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert code == did_cli.EXIT_USAGE
+    assert err.strip() == "did: error: there is no site of RR8 'RR899'; choose one of: RR801"
