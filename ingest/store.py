@@ -20,9 +20,10 @@ never opens the working store. After each load the writer rewrites the Parquet f
 provider whose records changed, writes a new snapshot database holding the small tables, the
 rollups (built straight into it) and a `record` view naming the files, and swaps the CURRENT
 pointer with an atomic rename. Readers attach a snapshot READ_ONLY, notice when CURRENT names a newer one and
-switch; they never see half a load and never block the writer. Everything but the two newest
-snapshots (the new one and the one it replaced), and every Parquet file neither of them names,
-is removed at the end of a publish.
+switch; they never see half a load and never block the writer. At the end of a publish every
+snapshot is removed except the new one, the one it replaced, and any replaced less than
+`SNAPSHOT_GRACE_SECONDS` ago (a reader may be in the middle of a query on it); and every Parquet
+file none of the kept snapshots names.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
 _UPGRADE_STEPS = 3
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# How long a replaced snapshot stays readable: a reader holding it (a page being drawn, an export
+# being written) finishes with it. Ten minutes is far longer than any query; a burst of publishes
+# costs the disk of the snapshots it made within that time (README, "Snapshots").
+SNAPSHOT_GRACE_SECONDS = 10 * 60
 
 
 class StoreError(Exception):
@@ -307,6 +312,9 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     _fsync(store_dir)
     keep = {final.name} | ({previous.name} if previous is not None else set())
     referenced = {p.file for p in partitions.values()} | {p.file for p in before.values()}
+    for held in (_in_grace(snap_dir, previous.name, time.time()) if previous is not None else set()):
+        keep.add(held)
+        referenced |= _partition_files(con, snap_dir / held)
     _prune(store_dir, keep, referenced)
     lap("prune")
     timings["partitions_written"] = len(to_write)
@@ -586,8 +594,9 @@ def current_snapshot(store_dir: Path | None = None) -> Path | None:
     return path if path.exists() else None
 
 
-def record_files(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
-    """The absolute paths of the Parquet files behind `record` in the snapshot attached as `catalog`.
+def record_files(con: duckdb.DuckDBPyConnection, catalog: str, column: str = "path") -> list[str]:
+    """The absolute paths of the Parquet files behind `record` in the snapshot attached as `catalog`
+    (`column="file"`: relative to the store directory).
 
     Readers that switch external access off allow exactly these files (queries/connection.py).
     Empty for a snapshot made before ADR 0006, whose `record` is a table.
@@ -597,17 +606,44 @@ def record_files(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
         "AND table_name = ?", [catalog, PARTITIONS_TABLE]).fetchall()[0][0]
     if not found:
         return []
-    # The catalog name is the caller's constant (an identifier, quoted), not a value.
+    if column not in ("path", "file"):
+        raise ValueError(f"{column!r} is not a column of {PARTITIONS_TABLE}")
+    # The catalog name is the caller's constant (an identifier, quoted), not a value; the column
+    # one of two names checked above.
     return [r[0] for r in con.execute(
-        f"SELECT path FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
+        f"SELECT {column} FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
         "ORDER BY provider_code").fetchall()]
+
+
+def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:
+    """The snapshots before `previous` replaced less than SNAPSHOT_GRACE_SECONDS before `now`.
+
+    A snapshot was replaced when the next one (version names sort in time order) was written;
+    that file's modification time is when it was, to within the pointer's rename. Only those
+    older than `previous` can have been current: one between it and the new snapshot is left by
+    a publish that failed before moving the pointer, and no reader ever opened it.
+    """
+    if SNAPSHOT_GRACE_SECONDS <= 0:  # switched off (a file's time may even be ahead of `now`)
+        return set()
+    snapshots = sorted(p for p in snap_dir.glob("*.duckdb") if p.name <= previous)
+    return {older.name for older, newer in zip(snapshots, snapshots[1:])
+            if now - newer.stat().st_mtime < SNAPSHOT_GRACE_SECONDS}
+
+
+def _partition_files(con: duckdb.DuckDBPyConnection, snapshot: Path) -> set[str]:
+    """The Parquet files (relative to the store) a snapshot's `record` view reads."""
+    con.execute("ATTACH ? AS held_snapshot (READ_ONLY)", [str(snapshot)])
+    try:
+        return set(record_files(con, "held_snapshot", column="file"))
+    finally:
+        con.execute("DETACH held_snapshot")
 
 
 def _prune(store_dir: Path, keep: set[str], referenced: set[str]) -> None:
     """Remove every snapshot but `keep`, every Parquet file not `referenced`, and stale partials.
 
     Runs under the writer lock, after the pointer has moved: nothing removed here is named by
-    the current snapshot or the one before it.
+    the current snapshot, the one before it or one still in its grace period.
     """
     snap_dir = store_dir / SNAPSHOTS
     for old in snap_dir.glob("*.duckdb"):

@@ -337,3 +337,31 @@ def test_an_unknown_site_is_refused_with_the_providers_sites(published_store, tm
     err = capsys.readouterr().err
     assert code == did_cli.EXIT_USAGE
     assert err.strip() == "did: error: there is no site of RR8 'RR899'; choose one of: RR801"
+
+
+# --- a snapshot held by a reader -------------------------------------------------------------
+
+def test_a_reader_holding_a_snapshot_reads_it_after_two_more_publishes(published_store, tmp_path, monkeypatch):
+    import did_cli
+    from ingest import store
+    from queries.connection import Snapshot
+
+    held = Snapshot(store.current_snapshot(published_store))
+    try:
+        # held, not yet read: DuckDB caches what it has read, so the first read comes after
+        for n, month in ((4, "02"), (5, "03")):
+            dates = {item: f"2026-{month}-0{day}" for item, day in (("request_date", 2), ("request_received_date", 3),
+                                                                      ("test_date", 5), ("report_date", 6))}
+            path = didfiles.write(tmp_path / f"DID_RR8_2026{month}.csv", didfiles.rows(n, **dates))
+            assert did_cli.main(["submit", str(path), "--submitted-on", f"2026-{month}-10",
+                                 "--store", str(published_store)]) == 0
+        got = held.query("SELECT accession_number FROM record ORDER BY ALL")["accession_number"].to_list()
+        assert got == ["ACC00001", "ACC00002", "ACC00003"]
+        assert len(list((published_store / "snapshots").glob("*.duckdb"))) == 3
+        # Once the grace period has passed, the next publish removes it (and only then).
+        monkeypatch.setattr(store, "SNAPSHOT_GRACE_SECONDS", 0)
+        with store.writer(published_store) as con:
+            store.publish(con, published_store)
+        assert len(list((published_store / "snapshots").glob("*.duckdb"))) == 2
+    finally:
+        held.close()
