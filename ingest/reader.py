@@ -92,15 +92,16 @@ class _Scan:
 
 
 def _scan(path: Path) -> _Scan:
-    """One pass over the bytes: the file's SHA-256, and the faults DuckDB's reader lets through.
+    """One pass over the bytes: the file's SHA-256, and the faults DuckDB's reader copes with badly.
 
     A NUL byte anywhere rejects the file (the sniff sees only the first 64 KB; DuckDB would load
-    a later one into a record). DuckDB also drops empty columns at the end of a line, so a line
-    ending in a comma is noted for the exact check. Vectorised per block: a 16 MB file costs
-    about 10 ms more than its hash alone.
+    a later one into a record), and so does a line longer than MAX_LINE_BYTES (DuckDB takes
+    gigabytes to refuse a 60 MB line of commas). DuckDB also drops empty columns at the end of a
+    line, so a line ending in a comma is noted for the exact check. Vectorised per block: a
+    16 MB file costs about 10 ms more than its hash alone.
     """
     digest = hashlib.sha256()
-    trailing, offset, last = False, 0, b"\n"
+    trailing, offset, lines, run, tail = False, 0, 0, 0, b"\n\n"
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
@@ -108,18 +109,18 @@ def _scan(path: Path) -> _Scan:
             if nul >= 0:
                 raise FileError("FILE", f"{path.name}: line {_line_at(path, offset + nul)} holds a NUL byte (0x00); "
                                         "a DID extract is text: remove it and submit the file again")
-            trailing = trailing or _ends_a_line_with_comma(last + block)
-            offset, last = offset + len(block), block[-2:]
-    return _Scan(sha256=digest.hexdigest(), trailing_comma=trailing or last.endswith(b","))
-
-
-def _ends_a_line_with_comma(data: bytes) -> bool:
-    """Whether a `,` comes just before a line end (`\\n` or `\\r\\n`) in `data`."""
-    a = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(a[1:] == 10)  # index of the byte before each \n
-    before = a[ends]
-    crlf = ends[(before == 13) & (ends > 0)]
-    return bool((before == 44).any() or (a[crlf - 1] == 44).any())
+            a = np.frombuffer(tail + block, np.uint8)  # two bytes of the block before, then this one
+            ends = np.flatnonzero(a[2:] == 10) + 2
+            too_long = np.flatnonzero(np.diff(ends, prepend=1 - run) - 1 > MAX_LINE_BYTES)
+            run = len(a) - 1 - ends[-1] if ends.size else run + len(block)
+            if too_long.size or run > MAX_LINE_BYTES:
+                line = lines + (int(too_long[0]) if too_long.size else ends.size) + 1
+                raise FileError("DIDS075", f"{path.name}: line {line} is longer than {MAX_LINE_BYTES:,} bytes; "
+                                           "a DID CSV has one record of 18 columns per line")
+            before = a[ends - 1]
+            trailing = trailing or bool((before == 44).any() or ((before == 13) & (a[ends - 2] == 44)).any())
+            offset, lines, tail = offset + len(block), lines + ends.size, (tail + block)[-2:]
+    return _Scan(sha256=digest.hexdigest(), trailing_comma=trailing or tail.endswith(b","))
 
 
 def _line_at(path: Path, offset: int) -> int:

@@ -365,3 +365,13 @@ def test_a_reader_holding_a_snapshot_reads_it_after_two_more_publishes(published
         assert len(list((published_store / "snapshots").glob("*.duckdb"))) == 2
     finally:
         held.close()
+
+
+@pytest.mark.parametrize("where", ["middle", "last"])
+def test_a_line_over_the_line_limit_is_refused_before_duckdb_reads_it(tmp_path, where):
+    lines = didfiles.write(tmp_path / "ok.csv", didfiles.rows(3), header=False).read_text().splitlines()
+    lines.insert(1 if where == "middle" else 3, "x," * (reader.MAX_LINE_BYTES // 2 + 10))
+    path = tmp_path / "f.csv"
+    path.write_text("\n".join(lines) + ("\n" if where == "middle" else ""))
+    message = _rejected(path)
+    assert f"line {2 if where == 'middle' else 4} is longer than" in message
