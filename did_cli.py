@@ -586,12 +586,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"did: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
+        if _disk_full(exc):
+            return _say_disk_full(exc, args)
         where = f": {_short(exc.filename)}" if exc.filename else ""
         print(f"did: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("did: interrupted; nothing was half-written (loads are single transactions)", file=sys.stderr)
         return 130
+    except Exception as exc:  # DuckDB reports a full disk as its own IOException, not OSError
+        if _disk_full(exc):
+            return _say_disk_full(exc, args)
+        raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
+def _say_disk_full(exc: BaseException, args) -> int:
+    """One line for a full disk: where, what to free, and that an unfinished load changed nothing
+    (each load is one transaction; a snapshot is published only when complete)."""
+    where = getattr(exc, "filename", None) or (_store_dir(args) if hasattr(args, "store") else Path.cwd())
+    print(f"did: error: the disk holding {_short(where)} is full; free space there (old exports, "
+          "logs or other files) and run the command again; nothing half-written was kept",
+          file=sys.stderr)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 - Postcode -> postcode district (the outward code).
 
 The key file is `$DID_KEY_FILE`, or `~/.config/did/pseudonymisation.key`; it is created (mode
-0600) on first use. Back it up with the store's backups: a store whose key is lost can still be
+0600, in a folder made 0700) on first use, and a key file others can read or write is refused. Back it up with the store's backups: a store whose key is lost can still be
 read, but the same patient arriving later would get a new pseudonym. Rotation: see README.
 """
 
@@ -35,15 +35,24 @@ def load_key(create: bool = True) -> str:
     except FileNotFoundError:
         if not create:
             raise
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_hex(KEY_BYTES)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(key + "\n")
         return key
+    _check_mode(path)
     if len(key) != 2 * KEY_BYTES or any(c not in "0123456789abcdef" for c in key):
         raise ValueError(f"the pseudonymisation key in {path} is not {KEY_BYTES} bytes of hex")
     return key
+
+
+def _check_mode(path: Path) -> None:
+    """Refuse a key that other users could read (and so reverse every pseudonym) or replace."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ValueError(f"the pseudonymisation key {path} is open to other users (mode {mode:o}); "
+                         f"run: chmod 600 {path}")
 
 
 # SQL expressions over the rows `validation.typed_select` makes, aliased `t` (its `x_*` format

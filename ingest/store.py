@@ -11,14 +11,19 @@ Layout of a store directory (default `data/store/`, or `$DID_STORE_DIR`):
                                      nothing new for that provider
     CURRENT                          the file name of the newest snapshot, replaced atomically
 
+The directory is 0700 and the working store, its lock and the audit log beside it 0600: the
+working store holds quarantined rows with patient identifiers (`writer` also tightens a store
+made before this was so).
+
 Why snapshots: DuckDB allows one writing process and no readers beside it, so the dashboard
 never opens the working store. After each load the writer rewrites the Parquet file of each
 provider whose records changed, writes a new snapshot database holding the small tables, the
 rollups (built straight into it) and a `record` view naming the files, and swaps the CURRENT
 pointer with an atomic rename. Readers attach a snapshot READ_ONLY, notice when CURRENT names a newer one and
-switch; they never see half a load and never block the writer. Everything but the two newest
-snapshots (the new one and the one it replaced), and every Parquet file neither of them names,
-is removed at the end of a publish.
+switch; they never see half a load and never block the writer. At the end of a publish every
+snapshot is removed except the new one, the one it replaced, and any replaced less than
+`SNAPSHOT_GRACE_SECONDS` ago (a reader may be in the middle of a query on it); and every Parquet
+file none of the kept snapshots names.
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
 _UPGRADE_STEPS = 3
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# How long a replaced snapshot stays readable: a reader holding it (a page being drawn, an export
+# being written) finishes with it. Ten minutes is far longer than any query; a burst of publishes
+# costs the disk of the snapshots it made within that time (README, "Snapshots").
+SNAPSHOT_GRACE_SECONDS = 10 * 60
 
 
 class StoreError(Exception):
@@ -85,7 +94,7 @@ def create_store(store_dir: Path) -> None:
     from ingest.timetable import load_timetable
 
     store_dir = Path(store_dir)
-    store_dir.mkdir(parents=True, exist_ok=True)
+    _private_dir(store_dir)
     target = store_path(store_dir)
     if target.exists():
         raise StoreError(f"a store already exists at {target}")
@@ -93,6 +102,7 @@ def create_store(store_dir: Path) -> None:
     partial.unlink(missing_ok=True)
     try:
         con = duckdb.connect(str(partial))
+        os.chmod(partial, 0o600)  # before anything is written to it (and the directory is 0700)
         try:
             con.execute(_SCHEMA_SQL.read_text())
             con.execute(
@@ -125,8 +135,9 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
                 f"no store at {store_dir}: run `did demo` to build the demo store, "
                 "or `did submit FILE` to start one"
             )
-        store_dir.mkdir(parents=True, exist_ok=True)
-    lock_file = open(store_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    _private_dir(store_dir)
+    # held for the whole block
+    lock_file = open(os.open(store_dir / ".lock", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+")  # noqa: SIM115
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -141,6 +152,7 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
                 time.sleep(0.2)
         if not exists(store_dir):
             create_store(store_dir)
+        os.chmod(store_path(store_dir), 0o600)
         con = _connect_working(store_path(store_dir))
         try:
             _upgrade(con)
@@ -150,6 +162,12 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
     finally:
         fcntl.flock(lock_file, fcntl.LOCK_UN)
         lock_file.close()
+
+
+def _private_dir(path: Path) -> None:
+    """Make (or tighten) a store directory to 0700: only the owner may list or open its files."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def _schema_fingerprint() -> str:
@@ -304,6 +322,9 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     _fsync(store_dir)
     keep = {final.name} | ({previous.name} if previous is not None else set())
     referenced = {p.file for p in partitions.values()} | {p.file for p in before.values()}
+    for held in (_in_grace(snap_dir, previous.name, time.time()) if previous is not None else set()):
+        keep.add(held)
+        referenced |= _partition_files(con, snap_dir / held)
     _prune(store_dir, keep, referenced)
     lap("prune")
     timings["partitions_written"] = len(to_write)
@@ -583,8 +604,9 @@ def current_snapshot(store_dir: Path | None = None) -> Path | None:
     return path if path.exists() else None
 
 
-def record_files(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
-    """The absolute paths of the Parquet files behind `record` in the snapshot attached as `catalog`.
+def record_files(con: duckdb.DuckDBPyConnection, catalog: str, column: str = "path") -> list[str]:
+    """The absolute paths of the Parquet files behind `record` in the snapshot attached as `catalog`
+    (`column="file"`: relative to the store directory).
 
     Readers that switch external access off allow exactly these files (queries/connection.py).
     Empty for a snapshot made before ADR 0006, whose `record` is a table.
@@ -594,17 +616,44 @@ def record_files(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
         "AND table_name = ?", [catalog, PARTITIONS_TABLE]).fetchall()[0][0]
     if not found:
         return []
-    # The catalog name is the caller's constant (an identifier, quoted), not a value.
+    if column not in ("path", "file"):
+        raise ValueError(f"{column!r} is not a column of {PARTITIONS_TABLE}")
+    # The catalog name is the caller's constant (an identifier, quoted), not a value; the column
+    # one of two names checked above.
     return [r[0] for r in con.execute(
-        f"SELECT path FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
+        f"SELECT {column} FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
         "ORDER BY provider_code").fetchall()]
+
+
+def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:
+    """The snapshots before `previous` replaced less than SNAPSHOT_GRACE_SECONDS before `now`.
+
+    A snapshot was replaced when the next one (version names sort in time order) was written;
+    that file's modification time is when it was, to within the pointer's rename. Only those
+    older than `previous` can have been current: one between it and the new snapshot is left by
+    a publish that failed before moving the pointer, and no reader ever opened it.
+    """
+    if SNAPSHOT_GRACE_SECONDS <= 0:  # switched off (a file's time may even be ahead of `now`)
+        return set()
+    snapshots = sorted(p for p in snap_dir.glob("*.duckdb") if p.name <= previous)
+    return {older.name for older, newer in zip(snapshots, snapshots[1:])
+            if now - newer.stat().st_mtime < SNAPSHOT_GRACE_SECONDS}
+
+
+def _partition_files(con: duckdb.DuckDBPyConnection, snapshot: Path) -> set[str]:
+    """The Parquet files (relative to the store) a snapshot's `record` view reads."""
+    con.execute("ATTACH ? AS held_snapshot (READ_ONLY)", [str(snapshot)])
+    try:
+        return set(record_files(con, "held_snapshot", column="file"))
+    finally:
+        con.execute("DETACH held_snapshot")
 
 
 def _prune(store_dir: Path, keep: set[str], referenced: set[str]) -> None:
     """Remove every snapshot but `keep`, every Parquet file not `referenced`, and stale partials.
 
     Runs under the writer lock, after the pointer has moved: nothing removed here is named by
-    the current snapshot or the one before it.
+    the current snapshot, the one before it or one still in its grace period.
     """
     snap_dir = store_dir / SNAPSHOTS
     for old in snap_dir.glob("*.duckdb"):

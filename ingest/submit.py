@@ -13,9 +13,9 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from ingest import loader, store
+from ingest import loader, reader, store
 
-MAX_UPLOAD_BYTES = 600 * 1024 * 1024  # a national-size provider-month is ~100 MB; .streamlit/config.toml matches
+MAX_UPLOAD_BYTES = reader.MAX_FILE_BYTES  # why 64 MiB: see reader.MAX_FILE_BYTES; .streamlit/config.toml matches
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

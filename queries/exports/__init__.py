@@ -15,12 +15,32 @@ from pathlib import Path
 
 import polars as pl
 
+from ingest.nicip import MODALITIES, PET_MODALITY
 from queries.connection import Snapshot
 from queries.disclosure import for_csv
 from queries.plugins import discover
 from queries.scope import Scope
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Every modality a record can have, as the pages name them ('Unknown': no NICIP modality).
+MODALITY_NAMES: tuple[str, ...] = tuple(dict.fromkeys([*MODALITIES.values(), PET_MODALITY, "Unknown"]))
+
+
+def modality(text: str) -> str:
+    """An argparse type for `--modality`: a modality name, any case. An unknown one is an error
+    listing the choices (a filter matching nothing would give an empty table that looks like data)."""
+    for name in MODALITY_NAMES:
+        if text.strip().casefold() == name.casefold():
+            return name
+    raise argparse.ArgumentTypeError(f"{text!r} is not a modality; choose one of: {', '.join(MODALITY_NAMES)}")
+
+
+def check_choice(what: str, value: str, valid: list[str]) -> None:
+    """ValueError listing the valid values when `value` is not one of them (after the command line
+    is parsed, for values only the store knows, such as site codes)."""
+    if value not in valid:
+        listed = ", ".join(valid[:40]) + (f" and {len(valid) - 40} more" if len(valid) > 40 else "")
+        raise ValueError(f"there is no {what} {value!r}; choose one of: {listed or 'none in the store'}")
 
 
 @dataclass(frozen=True)

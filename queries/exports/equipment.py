@@ -9,7 +9,7 @@ import polars as pl
 
 from queries import equipment
 from queries.connection import Snapshot
-from queries.exports import Export
+from queries.exports import Export, check_choice, modality
 from queries.scope import Scope
 
 BY = ("site", "provider", "weekday", "month")
@@ -33,7 +33,7 @@ def _duration(text: str) -> tuple[str, str, float]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--modality", default="MRI", help="modality as the page names it (default: MRI)")
+    p.add_argument("--modality", default="MRI", type=modality, help="modality as the page names it (default: MRI)")
     p.add_argument("--by", choices=BY, default="site",
                    help="rows: one per site (ranked), per provider, per day of the week, or per month")
     p.add_argument("--provider", help="one provider's ODS code (sites of that provider; weekday/month for it)")
@@ -56,10 +56,19 @@ def utilisation_filter(snap: Snapshot, args: argparse.Namespace) -> equipment.Ut
     )
 
 
+def _site_codes(snap: Snapshot, provider: str | None) -> list[str]:
+    """The site codes with examinations in the store (of `provider`, when given)."""
+    return snap.query("SELECT DISTINCT site_code FROM rollup_equipment_daily "
+                      "WHERE $provider IS NULL OR provider_code = $provider ORDER BY site_code",
+                      {"provider": provider})["site_code"].to_list()
+
+
 def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
     f = utilisation_filter(snap, args)
     provider = args.provider.upper() if args.provider else None
     site = args.site.upper() if args.site else None
+    if site is not None:
+        check_choice("site" + (f" of {provider}" if provider else ""), site, _site_codes(snap, provider))
     if args.by == "site":
         return equipment.site_utilisation(snap, scope, f, provider)
     if args.by == "provider":

@@ -13,7 +13,7 @@ from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
 from queries.connection import Snapshot
-from queries.exports import Export
+from queries.exports import Export, modality
 from queries.scope import Scope
 from queries.variation import LEVELS, MAP_LEVELS, Area, Filters, default_period
 
@@ -38,7 +38,7 @@ def _filter_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: 12 months to the latest complete month)")
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
     p.add_argument("--test-group", choices=list(TEST_GROUPS), help="one GP-direct-access test group")
-    p.add_argument("--modality", help="one modality, e.g. CT, MRI, 'Plain radiography'")
+    p.add_argument("--modality", type=modality, help="one modality, e.g. CT, MRI, 'Plain radiography'")
     p.add_argument("--source", help="patient source setting 01..07, e.g. 04 for GP direct access")
 
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from queries import waits
 from queries.connection import Snapshot
-from queries.exports import Export
+from queries.exports import Export, modality
 from queries.scope import Scope
 
 
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=[*waits.BREAKDOWNS, "distribution", "missing"], default="modality",
                    help="rows: one per modality, patient source group, provider or month; the day-by-day "
                         "distribution; or records with missing dates per interval")
-    p.add_argument("--modality", help="one modality, as the page names it (default: all)")
+    p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
     p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
     p.add_argument("--provider", help="one provider's ODS code (default: all)")
     p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: "

@@ -24,6 +24,14 @@ from ingest.rollups import all_rollups
 from queries.connection import Snapshot
 
 
+
+@pytest.fixture(autouse=True)
+def _no_grace(monkeypatch):
+    """These tests are about what a publish removes once replaced snapshots are past their grace
+    period (tests/ingest/test_reader_hardening.py tests the grace itself)."""
+    monkeypatch.setattr(store, "SNAPSHOT_GRACE_SECONDS", 0)
+
+
 def _load(store_dir, path, provider, period="2026-02", submitted_on=date(2026, 2, 10)):
     with store.writer(store_dir) as con:
         result = loader.load_file(con, path, provider, period, submitted_on)
