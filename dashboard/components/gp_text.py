@@ -43,8 +43,10 @@ EXCLUSIONS = (
     "examinations in a share's denominator) shows no interval: the figure would be too uncertain "
     "to mean anything. " + APPROXIMATION
 )
-DISCLOSURE = ("Counts are rounded to the nearest 5 and counts of 1–7 are not shown (*), with any "
-              "rate or verdict computed from them; other practices appear unnamed.")
+DISCLOSURE = ("To protect patients, every count has a little fixed noise added before anything is "
+              "worked out from it; counts of 1–7 are then not shown (*), with every figure that comes "
+              "with them, and the rest are rounded to the nearest 5. Other practices appear unnamed, "
+              "showing only their ICB, list-size band and deprivation quintile.")
 
 
 def definition(measure: Measure) -> str:

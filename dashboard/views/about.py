@@ -51,6 +51,31 @@ st.markdown(
 """
 )
 
+st.subheader("How small numbers are protected")
+st.markdown(
+    """
+Everyone but NHS England's central data team sees protected figures, so that no page or
+download can be used to work out a small number of patients:
+
+- **A little fixed noise first.** Every count is moved by at most 2 either way before any rate,
+  share, interval or comparison is worked out from it. The same count always gets the same
+  noise, so asking again — on another page, for another area, in a download — tells nothing new,
+  and subtracting one figure from another (a total minus its parts, an area minus its smaller
+  areas) leaves the noise in. This is the method the Office for National Statistics used for the
+  2021 Census.
+- **Then small counts hidden.** A count of 1 to 7 is shown as **\***, and so is every figure that
+  comes with it (its rate, interval, comparison and rank); such rows are listed last. Other counts
+  are rounded to the nearest 5. A 0 is shown as 0. An empty cell means a figure was not worked out
+  (for example, a rate from fewer than 10 events), not that it was hidden.
+- **Practices not named stay anonymous.** A practice you are not responsible for is "Another
+  practice", showing only its ICB, a list-size band and a deprivation quintile, and never a
+  combination that fewer than 5 practices share.
+
+Because of the noise, parts need not add up exactly to their total, and a comparison close to a
+limit may differ slightly from the central team's exact one.
+"""
+)
+
 st.subheader("Reference data")
 st.markdown(
     "Organisations and their hierarchy, registered populations, deprivation and geography come "
