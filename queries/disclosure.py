@@ -3,7 +3,7 @@
 Everything that leaves the central team goes through two steps, in this order:
 
 1. `perturb` — as soon as a query has its counts, each non-zero count `n` becomes
-   `p = max(1, n + e)`, where `e` in {-2, ..., +2} is drawn from a keyed hash of the cell: what
+   `p = n + e` (reflected at 1: 0 → 2, −1 → 3), where `e` in {-2, ..., +2} is drawn from a keyed hash of the cell: what
    is counted (`context` and the cell's `keys`), the true count, and a secret kept in the store
    (`cell_secret`). This is the cell-key method ONS used for Census 2021's flexible table builder:
    the same cell always gets the same `e` (asking again, from another page or export, teaches
@@ -96,8 +96,9 @@ def perturb_values(secret: bytes, context: str, count: str, keys: Sequence[str],
     for key_text, n in zip(keys, values, strict=True):
         if n is None or n <= 0 or rule.noise <= 0:
             out.append(n)
-        else:
-            out.append(max(1, int(n) + _noise(secret, context, count, key_text, int(n), rule.noise)))
+        else:  # reflected at 1, so that a true 1 is no likelier than its neighbours to show as 1
+            p = int(n) + _noise(secret, context, count, key_text, int(n), rule.noise)
+            out.append(p if p >= 1 else 2 - p)
     return out
 
 

@@ -30,3 +30,27 @@ def timestamp(iso: str | None) -> str:
         return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return iso
+
+
+def protected_table(frame, decimals: dict[str, int], not_computed: str = "–"):
+    """A disclosure-controlled table as a page shows it: on a row with something suppressed an
+    empty figure reads `*` (queries.disclosure.for_csv); elsewhere `not_computed`. Figures in
+    `decimals` (column -> places; 0 for counts, with thousands separators) become text, so the
+    caller configures them as TextColumn. A frame without a `suppressed` column is returned as is."""
+    import polars as pl
+
+    from queries.disclosure import SUPPRESSED, SUPPRESSED_COLUMN
+
+    if SUPPRESSED_COLUMN not in frame.columns:
+        return frame
+    hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
+
+    def text(col: str, places: int) -> pl.Expr:
+        value = pl.col(col).cast(pl.Float64)
+        shown = (value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
+                 if places == 0 else value.round(places).map_elements(lambda v: f"{v:,.{places}f}",
+                                                                      return_dtype=pl.String))
+        return (pl.when(pl.col(col).is_not_null()).then(shown)
+                .when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.lit(not_computed)).alias(col))
+
+    return frame.with_columns(text(c, p) for c, p in decimals.items() if c in frame.columns)

@@ -55,9 +55,18 @@ method = method_control(right)
 
 with st.expander("Peer group: similar list size and deprivation"):
     a, b = st.columns(2)
-    size = a.slider("List size", 0, 60_000, (int(st.query_params.get("ls_min", 0)),
-                                             int(st.query_params.get("ls_max", 60_000))),
-                    step=500, key="gp_list_size")
+    if scope.is_central:
+        size = a.slider("List size", 0, 60_000, (int(st.query_params.get("ls_min", 0)),
+                                                 int(st.query_params.get("ls_max", 60_000))),
+                        step=500, key="gp_list_size")
+    else:  # the list-size bands other practices are shown in (an exact range would single one out)
+        edges = [0, *gb.LIST_SIZE_EDGES, 60_000]
+        wanted = (int(st.query_params.get("ls_min", 0)), int(st.query_params.get("ls_max", 60_000)))
+        wanted = tuple(e if e in edges else (e + 1 if e + 1 in edges else d)
+                       for e, d in zip(wanted, (0, 60_000), strict=True))
+        lo, hi = a.select_slider("List size", edges, value=wanted, format_func=lambda e: f"{e:,}",
+                                 key="gp_list_size_band")
+        size = (lo, hi - 1 if hi < 60_000 else hi)
     imd_wanted = [int(q) for q in st.query_params.get("imd", "").split(",") if q in "12345" and q]
     quintiles = b.multiselect("IMD quintile of the practice (1 = most deprived fifth)", [1, 2, 3, 4, 5],
                               default=imd_wanted, key="gp_imd")
@@ -119,27 +128,39 @@ if choice:
 
 # --- Ranked table -----------------------------------------------------------------------------
 st.subheader("Practices, highest first")
+shown = table.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
+                           .alias("verdict"))
+protected = "suppressed" in shown.columns
+if protected:  # a suppressed figure reads *, one not worked out reads –
+    shown = fmt.protected_table(shown, {"rank": 0, "numerator": 0, "denominator": 0, "value": 2, "value_lower": 2,
+                                        "value_upper": 2, "funnel_value": 2})
+    st.caption("\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
+               "figure that comes with them. – not worked out (see the note).")
+number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("help"))) if protected else \
+    st.column_config.NumberColumn
 st.dataframe(
-    table.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
-                       .alias("verdict")),
+    shown,
     hide_index=True, placeholder="–", key="gp_table",
-    column_order=["rank", "practice_code", "practice_name", "pcn_name", "list_size", "imd_quintile",
+    column_order=["rank", "practice_code", "practice_name", "pcn_name", "icb_name",
+                  "list_size" if scope.is_central else "list_size_band", "imd_quintile",
                   "numerator", *(["denominator"] if measure.is_ratio else []), "value", "value_lower",
                   "value_upper", "funnel_value", "verdict", "note"],
     column_config={
-        "rank": st.column_config.NumberColumn("Rank"),
+        "rank": number("Rank"),
         "practice_code": st.column_config.TextColumn("Code"),
         "practice_name": st.column_config.TextColumn("Practice"),
         "pcn_name": st.column_config.TextColumn("PCN"),
         "list_size": st.column_config.NumberColumn("List size", format="localized"),
+        "list_size_band": st.column_config.TextColumn("List size"),
+        "icb_name": st.column_config.TextColumn("ICB"),
         "imd_quintile": st.column_config.NumberColumn("IMD quintile", help="1 = most deprived fifth"),
-        "numerator": st.column_config.NumberColumn("Events", format="localized"),
-        "denominator": st.column_config.NumberColumn(measure.denominator_label, format="localized"),
-        "value": st.column_config.NumberColumn("Crude value" if not measure.is_ratio else "Share (%)",
+        "numerator": number("Events", format="localized"),
+        "denominator": number(measure.denominator_label, format="localized"),
+        "value": number("Crude value" if not measure.is_ratio else "Share (%)",
                                                format="%.2f", help=measure.units),
-        "value_lower": st.column_config.NumberColumn("95% CI from", format="%.2f"),
-        "value_upper": st.column_config.NumberColumn("95% CI to", format="%.2f"),
-        "funnel_value": st.column_config.NumberColumn(
+        "value_lower": number("95% CI from", format="%.2f"),
+        "value_upper": number("95% CI to", format="%.2f"),
+        "funnel_value": number(
             "Standardised" if measure.standardise else "Funnel value", format="%.2f",
             help="Age-sex standardised rate (ratio x England's rate)" if measure.standardise else None),
         "verdict": st.column_config.TextColumn("Compared with England"),
