@@ -18,7 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from queries.connection import Snapshot
-from queries.disclosure import protect, suppressed_last
+from queries.disclosure import protect
 from queries.scope import Scope
 from queries.variation import (
     AREA_RECORDS,
@@ -51,11 +51,12 @@ _PROVIDER_NAME = """
 def _protected_shares(snap: Snapshot, scope: Scope, frame: pl.DataFrame, filters: Filters, level: str,
                       kind: str, keys: list[str], order: list[str], descending: list[bool]) -> pl.DataFrame:
     """Perturb the parts (a frame that has its perturbed `total`, from `with_total`) as cells of
-    `kind` named by `keys`, take shares, order by the perturbed counts (the exact ones would tell
-    the order of rows that read alike once rounded), protect; suppressed rows go last."""
+    `kind` named by `keys`, take shares, protect, and only then order by the published counts:
+    rows that read alike once rounded follow their codes, and suppressed rows come after the
+    published ones (of their modality), by code, keeping no place in the order."""
     frame = perturb_cells(snap, frame, scope, kind, filters, level, keys)
-    frame = shares_of_total(frame).sort(order, descending=descending)
-    return suppressed_last(protect(frame, scope, ["records"], {"records": _SHARE}))
+    frame = protect(shares_of_total(frame), scope, ["records"], {"records": _SHARE})
+    return frame.sort(order, descending=descending, nulls_last=True)
 
 
 def area_providers(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl.DataFrame:

@@ -177,6 +177,14 @@ def test_provider_sees_only_its_own_flows(hand_store):
     assert flows.providers(hand_store, rxn)["provider_code"].to_list() == ["RXN"]
 
 
+def test_suppressed_flows_keep_no_place_in_the_order(hand_store):
+    rr8 = Scope("provider", providers=frozenset({"RR8"}), user="p")
+    origins = flows.provider_origins(hand_store, rr8, FILTERS, "RR8")
+    # QWO 5 and not known 4, both hidden: listed by code, not by their (hidden) size.
+    assert origins["code"].to_list() == [flows.NOT_KNOWN, "QWO"]
+    assert origins["suppressed"].all() and origins["share"].null_count() == 2
+
+
 def test_flows_central(hand_store):
     origins = flows.provider_origins(hand_store, CENTRAL, FILTERS, "RR8")
     assert dict(zip(origins["code"], origins["records"], strict=True)) == {"QWO": 5, flows.NOT_KNOWN: 4}
