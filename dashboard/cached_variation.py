@@ -83,8 +83,8 @@ def area_rates(_snap: Snapshot, version: str, scope: Scope, filters: Filters, le
 
 
 @st.cache_data(**_CACHE)
-def england_dsr(_snap: Snapshot, version: str, filters: Filters) -> float | None:
-    return variation_geographic.england_dsr(_snap, filters)
+def england_dsr(_snap: Snapshot, version: str, scope: Scope, filters: Filters) -> float | None:
+    return variation_geographic.england_dsr(_snap, scope, filters)
 
 
 @st.cache_data(**_CACHE)

@@ -14,8 +14,12 @@ Conventions every variation query follows:
 - **Scope**: England and the seven regions are national comparators every role may see; a
   commissioner sees its own ICBs and sub-ICBs (and the sub-ICBs inside its ICBs) and no other
   ICB or sub-ICB; central sees everything. Rows outside scope are never returned.
-- **Disclosure control** (non-central): counts go through `queries.disclosure.protect`; rates
-  and intervals derived from a suppressed count are suppressed with it.
+- **Disclosure control** (non-central): each count is perturbed (`perturb_cells`) as soon as the
+  query has it, and every rate, interval, DSR, share, comparison and rank is computed from the
+  perturbed counts; then `queries.disclosure.protect` suppresses and rounds. A kind of cell (an
+  area's age-sex cells, an area's records, ...) has one name here, so it gets the same noise on
+  every page and export that shows it: an area's examinations, and the total its shares are
+  of, read the same everywhere.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from datetime import date
 import polars as pl
 
 from ingest.nicip import TEST_GROUPS
+from queries import dsr
 from queries.connection import Snapshot
-from queries.disclosure import protect
+from queries.disclosure import perturb
 from queries.headline import add_months, latest_complete_month
 from queries.scope import Scope, ScopeError
 
@@ -66,6 +71,10 @@ class Filters:
     def annualise(self) -> float:
         """Multiplier from a count over the period to a rate per 1,000 a year (divide by population)."""
         return 1000.0 * 12 / self.months
+
+    def context(self) -> tuple[object, ...]:
+        """What the filters count, for `queries.disclosure.perturb` (never how they are shown)."""
+        return self.first_month, self.last_month, self.test_group, self.modality, self.patient_source
 
     def params(self) -> dict[str, object]:
         return {"first": self.first_month, "last": self.last_month, "tg": self.test_group or ALL,
@@ -229,7 +238,50 @@ def unassigned_records(snap: Snapshot, filters: Filters) -> int:
     return int(df["n"][0])
 
 
-def protect_table(frame: pl.DataFrame, scope: Scope, counts: list[str], derived: dict[str, list[str]],
-                  with_total: bool = True) -> pl.DataFrame:
-    """`protect` for a variation table (the total, where shown, is a cell of its own)."""
-    return protect(frame, scope, counts, derived)
+# --- disclosure control ---------------------------------------------------------------------------
+
+# The kinds of count the variation views show. Each names one set of cells (what is counted; the
+# cell within it is named by the keys), whichever query reaches it.
+AREA_AGE_SEX = "variation: area records by age band and sex"  # keys code, age_band, sex
+AREA_RECORDS = "variation: area records"  # keys code (also the total of ethnic and flow shares)
+AREA_UNKNOWN_AGE_SEX = "variation: area records with sex or age not known"  # keys code
+IMD_AGE_SEX = "variation: records by practice IMD quintile, age band and sex"  # code, imd_quintile, age_band, sex
+IMD_RECORDS = "variation: records by practice IMD quintile"  # keys code, imd_quintile
+LSOA_DECILE = "variation: records by LSOA IMD decile"  # keys code, imd_decile
+LSOA_DECILE_TOTAL = "variation: records with an LSOA IMD decile"  # keys code
+LSOA_RECORDS = "variation: records with an LSOA"  # keys code
+ETHNIC_GROUP_RECORDS = "variation: records by ethnic group"  # keys code, ethnic_group
+FLOW_RECORDS = "variation: records by provider"  # keys code, provider_code
+FLOW_MODALITY_RECORDS = "variation: records by provider and modality"  # keys code, provider_code, modality
+FLOW_MODALITY_TOTAL = "variation: records by modality"  # keys code, modality
+ORIGIN_RECORDS = "variation: a provider's records by registered area"  # keys provider_code, code
+PROVIDER_RECORDS = "variation: a provider's records"  # keys provider_code
+
+
+def perturb_cells(snap: Snapshot, frame: pl.DataFrame, scope: Scope, kind: str, filters: Filters, level: str,
+                  keys: list[str]) -> pl.DataFrame:
+    """`perturb` the `records` column of a variation count of `kind` at area `level` (the
+    column name is part of the cell key, so every kind is perturbed under the one name)."""
+    return perturb(snap, frame, scope, ["records"], keys, (kind, *filters.context(), level))
+
+
+def with_area(frame: pl.DataFrame, area: Area) -> pl.DataFrame:
+    """The frame with the area's `code`, so one area's cells are keyed as in the all-areas views."""
+    return frame.with_columns(pl.lit(area.code).alias("code"))
+
+
+def with_total(snap: Snapshot, scope: Scope, frame: pl.DataFrame, kind: str, filters: Filters, level: str,
+               by: list[str]) -> pl.DataFrame:
+    """Add `total`: the exact `records` summed over `by`, perturbed as a cell of its own of `kind`
+    (not the sum of the perturbed parts, so a total minus the published parts leaves a hidden part
+    plus noise from every cell). Call it before the parts are perturbed."""
+    totals = frame.group_by(by, maintain_order=True).agg(pl.col("records").sum())
+    totals = perturb_cells(snap, totals, scope, kind, filters, level, by).rename({"records": "total"})
+    return frame.join(totals, on=by, how="left")
+
+
+def shares_of_total(frame: pl.DataFrame) -> pl.DataFrame:
+    """Wilson shares of `records` in `total` (both perturbed for non-central users), dropping
+    `total`. A perturbed part can exceed its perturbed total by a little: such a share reads 1."""
+    frame = frame.with_columns(pl.max_horizontal("total", "records").alias("total"))
+    return dsr.wilson(frame, "records", "total").drop("total")

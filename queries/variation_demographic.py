@@ -17,6 +17,10 @@ registered patients, disclosure control) are in `queries.variation`; statistics 
 - **Ethnicity**: the register has no ethnicity, so there is no denominator and no rate — the mix
   of activity by ethnic group, with "Not stated" (Z), "Not known" (99) and missing shown as
   they are.
+
+Outside the central team every count is perturbed first (`queries.variation.perturb_cells`, the
+same cell keyed the same way as in the all-areas view) and every rate, DSR, interval, share and
+ratio is computed from the perturbed counts.
 """
 
 from __future__ import annotations
@@ -28,14 +32,27 @@ import polars as pl
 from ingest.spec import ETHNIC_GROUP
 from queries import dsr
 from queries.connection import Snapshot
+from queries.disclosure import protect
 from queries.scope import Scope
 from queries.variation import (
+    AREA_AGE_SEX,
+    AREA_RECORDS,
+    AREA_UNKNOWN_AGE_SEX,
+    ETHNIC_GROUP_RECORDS,
+    IMD_AGE_SEX,
+    IMD_RECORDS,
+    LSOA_DECILE,
+    LSOA_DECILE_TOTAL,
+    LSOA_RECORDS,
     MEASURE_WHERE,
     Area,
     Filters,
     check_area,
+    perturb_cells,
     population_by_age_sex,
-    protect_table,
+    shares_of_total,
+    with_area,
+    with_total,
 )
 
 ETHNIC_GROUPS: tuple[str, ...] = tuple(dict.fromkeys(ETHNIC_GROUP.values())) + ("Not recorded", "Invalid code")
@@ -43,6 +60,7 @@ NOT_STATED_OR_KNOWN = ("Not stated", "Not known", "Not recorded", "Invalid code"
 QUINTILE_LABELS = {1: "1 (most deprived)", 2: "2", 3: "3", 4: "4", 5: "5 (least deprived)"}
 _RATE_COLUMNS = ["rate", "rate_lower", "rate_upper"]
 _DSR_COLUMNS = ["dsr", "dsr_lower", "dsr_upper", "dsr_var"]
+_SHARE_COLUMNS = ["share", "share_lower", "share_upper"]
 
 
 def _params(filters: Filters, area: Area) -> dict[str, object]:
@@ -50,7 +68,8 @@ def _params(filters: Filters, area: Area) -> dict[str, object]:
 
 
 def _age_sex_counts(snap: Snapshot, filters: Filters, area: Area) -> pl.DataFrame:
-    return snap.query(
+    """Exact records by age band and sex (Int32 band), with the area's code."""
+    counts = snap.query(
         f"""
         SELECT age_band, sex, sum(records)::BIGINT AS records
         FROM rollup_variation_area
@@ -59,6 +78,20 @@ def _age_sex_counts(snap: Snapshot, filters: Filters, area: Area) -> pl.DataFram
         """,
         _params(filters, area),
     )
+    return with_area(counts.with_columns(pl.col("age_band").cast(pl.Int32)), area)
+
+
+def _perturbed_age_sex(snap: Snapshot, scope: Scope, filters: Filters, area: Area,
+                       counts: pl.DataFrame) -> pl.DataFrame:
+    """The age-sex cells as the user gets them (keyed as `area_rates` keys them), without `code`."""
+    return perturb_cells(snap, counts, scope, AREA_AGE_SEX, filters, area.level,
+                         ["code", "age_band", "sex"]).drop("code")
+
+
+def _area_cell(snap: Snapshot, scope: Scope, filters: Filters, area: Area, kind: str, n: int) -> int:
+    """One count of the area, perturbed as a cell of `kind` keyed by the area's code."""
+    frame = with_area(pl.DataFrame({"records": [n]}, schema={"records": pl.Int64}), area)
+    return int(perturb_cells(snap, frame, scope, kind, filters, area.level, ["code"])["records"][0])
 
 
 def _with_population(counts: pl.DataFrame, population: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -72,7 +105,7 @@ def age_sex_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area) ->
     Poisson intervals. Columns: age_band, age_group, sex, records, population, rate,
     rate_lower, rate_upper. Records with sex or age not known are not in this table."""
     check_area(snap, scope, area)
-    counts = _age_sex_counts(snap, filters, area).with_columns(pl.col("age_band").cast(pl.Int32))
+    counts = _perturbed_age_sex(snap, scope, filters, area, _age_sex_counts(snap, filters, area))
     population = population_by_age_sex(snap, area.level, None if area.level == "england" else [area.code])
     frame = _with_population(counts, population.drop("code").with_columns(pl.col("age_band").cast(pl.Int32)),
                              ["age_band", "sex"])
@@ -80,7 +113,7 @@ def age_sex_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area) ->
         pl.col("age_band").replace_strict(dict(enumerate(dsr.AGE_BAND_LABELS)), return_dtype=pl.String)
         .alias("age_group"),
     ).select("age_band", "age_group", "sex", "records", "population", *_RATE_COLUMNS).sort("sex", "age_band")
-    return protect_table(frame, scope, ["records"], {"records": _RATE_COLUMNS})
+    return protect(frame, scope, ["records"], {"records": _RATE_COLUMNS})
 
 
 class AreaSummary(NamedTuple):
@@ -95,7 +128,8 @@ class AreaSummary(NamedTuple):
 def area_summary(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> AreaSummary:
     """The area's directly age-sex standardised rate (ESP2013, Dobson interval) and its counts."""
     check_area(snap, scope, area)
-    counts = _age_sex_counts(snap, filters, area).with_columns(pl.col("age_band").cast(pl.Int32))
+    exact = _age_sex_counts(snap, filters, area)
+    counts = _perturbed_age_sex(snap, scope, filters, area, exact)
     population = population_by_age_sex(snap, area.level, None if area.level == "england" else [area.code])
     strata = _with_population(counts, population.with_columns(pl.col("age_band").cast(pl.Int32)),
                               ["age_band", "sex"])
@@ -103,10 +137,13 @@ def area_summary(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> 
     total = snap.query(
         f"SELECT coalesce(sum(records), 0)::BIGINT AS records FROM rollup_variation_area "
         f"WHERE {area.where()} AND {MEASURE_WHERE}", _params(filters, area))
-    frame = std.with_columns(pl.lit(int(total["records"][0])).alias("all_records")).with_columns(
-        (pl.col("all_records") - pl.col("records")).alias("unknown_age_sex"))
-    frame = protect_table(frame, scope, ["all_records", "unknown_age_sex", "records"],
-                          {"records": _DSR_COLUMNS, "all_records": _DSR_COLUMNS}, with_total=False)
+    n_all = int(total["records"][0])
+    n_unknown = n_all - int(exact["records"].sum())
+    frame = std.with_columns(
+        pl.lit(_area_cell(snap, scope, filters, area, AREA_RECORDS, n_all)).alias("all_records"),
+        pl.lit(_area_cell(snap, scope, filters, area, AREA_UNKNOWN_AGE_SEX, n_unknown)).alias("unknown_age_sex"))
+    frame = protect(frame, scope, ["all_records", "unknown_age_sex", "records"],
+                    {"records": _DSR_COLUMNS, "all_records": _DSR_COLUMNS})
     if frame.is_empty():
         return AreaSummary(0, 0, 0.0, None, None, None)
     row = frame.row(0, named=True)
@@ -130,7 +167,7 @@ def deprivation_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area
         """, params)
     all_counts = snap.query(
         f"""
-        SELECT imd_quintile, sum(records)::BIGINT AS all_records
+        SELECT imd_quintile, sum(records)::BIGINT AS records
         FROM rollup_variation_imd
         WHERE {area.where()} AND imd_quintile IS NOT NULL AND {MEASURE_WHERE}
         GROUP BY ALL
@@ -144,18 +181,21 @@ def deprivation_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area
         """, {"area": area.code})
     keys = ["imd_quintile", "age_band", "sex"]
     cast = [pl.col("imd_quintile").cast(pl.Int32), pl.col("age_band").cast(pl.Int32)]
-    strata = _with_population(counts.with_columns(cast), population.with_columns(cast), keys)
+    counts = perturb_cells(snap, with_area(counts.with_columns(cast), area), scope, IMD_AGE_SEX, filters,
+                           area.level, ["code", *keys]).drop("code")
+    all_counts = perturb_cells(snap, with_area(all_counts.with_columns(cast[0]), area), scope, IMD_RECORDS,
+                               filters, area.level, ["code", "imd_quintile"]).drop("code")
+    strata = _with_population(counts, population.with_columns(cast), keys)
     std = dsr.directly_standardised(strata, ["imd_quintile"], multiplier=filters.annualise).drop("records")
     frame = (
-        std.join(all_counts.with_columns(pl.col("imd_quintile").cast(pl.Int32)), on="imd_quintile", how="left")
-        .with_columns(pl.col("all_records").fill_null(0).alias("records"))
-        .drop("all_records")
+        std.join(all_counts, on="imd_quintile", how="left")
+        .with_columns(pl.col("records").fill_null(0))
         .sort("imd_quintile")
     )
     frame = dsr.crude_rate(frame, multiplier=filters.annualise).with_columns(
         pl.col("imd_quintile").replace_strict(QUINTILE_LABELS, return_dtype=pl.String).alias("quintile"))
     frame = frame.select("imd_quintile", "quintile", "records", "population", *_RATE_COLUMNS, *_DSR_COLUMNS)
-    return protect_table(frame, scope, ["records"], {"records": _RATE_COLUMNS + _DSR_COLUMNS})
+    return protect(frame, scope, ["records"], {"records": _RATE_COLUMNS + _DSR_COLUMNS})
 
 
 class Gradient(NamedTuple):
@@ -187,8 +227,9 @@ def lsoa_deprivation(snap: Snapshot, scope: Scope, filters: Filters, area: Area)
         WHERE {area.where()} AND has_lsoa AND imd_decile IS NOT NULL AND {MEASURE_WHERE}
         GROUP BY ALL ORDER BY imd_decile
         """, _params(filters, area))
-    frame = dsr.wilson(counts.with_columns(pl.col("records").sum().alias("total")), "records", "total").drop("total")
-    return protect_table(frame, scope, ["records"], {"records": ["share", "share_lower", "share_upper"]})
+    frame = with_total(snap, scope, with_area(counts, area), LSOA_DECILE_TOTAL, filters, area.level, ["code"])
+    frame = perturb_cells(snap, frame, scope, LSOA_DECILE, filters, area.level, ["code", "imd_decile"])
+    return protect(shares_of_total(frame).drop("code"), scope, ["records"], {"records": _SHARE_COLUMNS})
 
 
 def lsoa_coverage(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> tuple[int, int]:
@@ -201,7 +242,9 @@ def lsoa_coverage(snap: Snapshot, scope: Scope, filters: Filters, area: Area) ->
                coalesce(sum(records), 0)::BIGINT AS records
         FROM rollup_variation_lsoa WHERE {area.where()} AND {MEASURE_WHERE}
         """, _params(filters, area))
-    df = protect_table(df, scope, ["with_lsoa", "records"], {}, with_total=False)
+    with_lsoa = _area_cell(snap, scope, filters, area, LSOA_RECORDS, int(df["with_lsoa"][0]))
+    records = _area_cell(snap, scope, filters, area, AREA_RECORDS, int(df["records"][0]))
+    df = protect(pl.DataFrame({"with_lsoa": [with_lsoa], "records": [records]}), scope, ["with_lsoa", "records"])
     return df["with_lsoa"][0], df["records"][0]
 
 
@@ -227,8 +270,10 @@ def ethnic_mix(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl
     frame = pl.DataFrame({"ethnic_group": list(ETHNIC_GROUPS)}).join(grouped, on="ethnic_group", how="left")
     frame = frame.with_columns(pl.col("records").fill_null(0).cast(pl.Int64))
     frame = frame.filter((pl.col("records") > 0) | ~pl.col("ethnic_group").is_in(["Not recorded", "Invalid code"]))
-    frame = dsr.wilson(frame.with_columns(pl.col("records").sum().alias("total")), "records", "total").drop("total")
-    return protect_table(frame, scope, ["records"], {"records": ["share", "share_lower", "share_upper"]})
+    # The total is the area's records, the same cell as the area's examinations on every page.
+    frame = with_total(snap, scope, with_area(frame, area), AREA_RECORDS, filters, area.level, ["code"])
+    frame = perturb_cells(snap, frame, scope, ETHNIC_GROUP_RECORDS, filters, area.level, ["code", "ethnic_group"])
+    return protect(shares_of_total(frame).drop("code"), scope, ["records"], {"records": _SHARE_COLUMNS})
 
 
 def not_stated_share(mix: pl.DataFrame) -> float | None:

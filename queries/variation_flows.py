@@ -7,18 +7,36 @@ the imaging provider). Scope:
   central any area.
 - by provider: the central team any provider, a provider user its own providers
   (`Scope.check_provider`); nobody else.
-Shares carry Wilson intervals; counts are disclosure-controlled, with secondary suppression
-because each table is shown with its total.
+Shares carry Wilson intervals. Outside the central team each count is perturbed, and so is the
+total a table's shares are of, as a cell of its own (for an area, the same cell as the area's
+examinations on the other pages); shares are perturbed part over perturbed total, so the total the
+shares give, minus the published parts, leaves a hidden part plus noise from every cell.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from queries import dsr
 from queries.connection import Snapshot
+from queries.disclosure import protect
 from queries.scope import Scope
-from queries.variation import LEVEL_LABELS, MEASURE_WHERE, Area, Filters, check_area, protect_table
+from queries.variation import (
+    AREA_RECORDS,
+    FLOW_MODALITY_RECORDS,
+    FLOW_MODALITY_TOTAL,
+    FLOW_RECORDS,
+    LEVEL_LABELS,
+    MEASURE_WHERE,
+    ORIGIN_RECORDS,
+    PROVIDER_RECORDS,
+    Area,
+    Filters,
+    check_area,
+    perturb_cells,
+    shares_of_total,
+    with_area,
+    with_total,
+)
 
 NOT_KNOWN = "Not known"  # patients whose practice is not in the practice map
 _SHARE = ["share", "share_lower", "share_upper"]
@@ -30,9 +48,15 @@ _PROVIDER_NAME = """
 """
 
 
-def _shares(frame: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
-    total = pl.col("records").sum().over(by) if by else pl.col("records").sum()
-    return dsr.wilson(frame.with_columns(total.alias("total")), "records", "total").drop("total")
+def _protected_shares(snap: Snapshot, scope: Scope, frame: pl.DataFrame, filters: Filters, level: str,
+                      kind: str, keys: list[str], order: list[str], descending: list[bool]) -> pl.DataFrame:
+    """Perturb the parts (a frame that has its perturbed `total`, from `with_total`) as cells of
+    `kind` named by `keys`, take shares, protect, and only then order by the published counts:
+    rows that read alike once rounded follow their codes, and suppressed rows come after the
+    published ones (of their modality), by code, keeping no place in the order."""
+    frame = perturb_cells(snap, frame, scope, kind, filters, level, keys)
+    frame = protect(shares_of_total(frame), scope, ["records"], {"records": _SHARE})
+    return frame.sort(order, descending=descending, nulls_last=True)
 
 
 def area_providers(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl.DataFrame:
@@ -45,9 +69,11 @@ def area_providers(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -
         FROM rollup_variation_flows f
         WHERE {area.where()} AND {MEASURE_WHERE}
         GROUP BY f.provider_code
-        ORDER BY records DESC, f.provider_code
         """, {**filters.params(), "area": area.code})
-    return protect_table(_shares(frame), scope, ["records"], {"records": _SHARE})
+    frame = with_total(snap, scope, with_area(frame, area), AREA_RECORDS, filters, area.level, ["code"])
+    frame = _protected_shares(snap, scope, frame, filters, area.level, FLOW_RECORDS, ["code", "provider_code"],
+                              ["records", "provider_code"], [True, False])
+    return frame.drop("code")
 
 
 def area_provider_modalities(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl.DataFrame:
@@ -61,14 +87,13 @@ def area_provider_modalities(snap: Snapshot, scope: Scope, filters: Filters, are
         FROM rollup_variation_flows f
         WHERE {area.where()} AND {MEASURE_WHERE}
         GROUP BY ALL
-        ORDER BY modality, records DESC, f.provider_code
         """, {**filters.params(), "area": area.code})
-    frame = _shares(frame, ["modality"])
-    if not scope.needs_disclosure_control:
-        return frame
-    from queries.disclosure import protect
-
-    return protect(frame, scope, ["records"], {"records": _SHARE})
+    frame = with_total(snap, scope, with_area(frame, area), FLOW_MODALITY_TOTAL, filters, area.level,
+                       ["code", "modality"])
+    frame = _protected_shares(snap, scope, frame, filters, area.level, FLOW_MODALITY_RECORDS,
+                              ["code", "provider_code", "modality"], ["modality", "records", "provider_code"],
+                              [False, True, False])
+    return frame.drop("code")
 
 
 def provider_origins(snap: Snapshot, scope: Scope, filters: Filters, provider: str,
@@ -88,9 +113,13 @@ def provider_origins(snap: Snapshot, scope: Scope, filters: Filters, provider: s
         FROM rollup_variation_flows f LEFT JOIN names n ON n.code = f.{col}
         WHERE f.provider_code = $provider AND {MEASURE_WHERE}
         GROUP BY ALL
-        ORDER BY records DESC, code
         """, {**filters.params(), "provider": provider.upper(), "unknown": NOT_KNOWN})
-    return protect_table(_shares(frame), scope, ["records"], {"records": _SHARE})
+    frame = frame.with_columns(pl.lit(provider.upper()).alias("provider_code"))
+    # The provider's total does not depend on the level its patients are split by.
+    frame = with_total(snap, scope, frame, PROVIDER_RECORDS, filters, "provider", ["provider_code"])
+    frame = _protected_shares(snap, scope, frame, filters, level, ORIGIN_RECORDS, ["provider_code", "code"],
+                              ["records", "code"], [True, False])
+    return frame.drop("provider_code")
 
 
 def providers(snap: Snapshot, scope: Scope) -> pl.DataFrame:

@@ -6,7 +6,10 @@ interval (`queries.dsr`), and compared with England's rate the way Fingertips do
 summarised as the NHS Atlas of Variation does, as an *n-fold variation*; here the 2nd highest
 rate over the 2nd lowest (`dsr.fold_variation`), so a single outlier at either end does not make
 the figure. Areas are the 2026 geography of the practice map (36 ICBs, 106 sub-ICBs, 7 regions).
-Conventions (scope, annualised rates, disclosure control) are in `queries.variation`.
+Conventions (scope, annualised rates, disclosure control) are in `queries.variation`. For users
+other than the central team, the age-sex cells and each area's records are perturbed first, and the
+DSR, its interval, the crude rate, the comparison with England (England's DSR from its own
+perturbed cells, as on every page) and the rank are computed from them.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import polars as pl
 
 from queries import dsr
 from queries.connection import Snapshot
+from queries.disclosure import SUPPRESSED_COLUMN, protect, rank_published, suppressed_last
 from queries.scope import Scope
 from queries.variation import (
+    AREA_AGE_SEX,
+    AREA_RECORDS,
     ENGLAND_AREA,
     MAP_LEVELS,
     MEASURE_WHERE,
@@ -24,8 +30,8 @@ from queries.variation import (
     area_column,
     area_names,
     codes_in_scope,
+    perturb_cells,
     population_by_age_sex,
-    protect_table,
 )
 from queries.variation_demographic import area_summary
 
@@ -55,11 +61,13 @@ def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl
         """, params)
     totals = snap.query(
         f"""
-        SELECT {col} AS code, sum(records)::BIGINT AS all_records
+        SELECT {col} AS code, sum(records)::BIGINT AS records
         FROM rollup_variation_area
         WHERE {col} IS NOT NULL AND ($all OR list_contains($codes, {col})) AND {MEASURE_WHERE}
         GROUP BY ALL
         """, params)
+    counts = perturb_cells(snap, counts, scope, AREA_AGE_SEX, filters, level, ["code", "age_band", "sex"])
+    totals = perturb_cells(snap, totals, scope, AREA_RECORDS, filters, level, ["code"])
     population = population_by_age_sex(snap, level, codes).with_columns(pl.col("age_band").cast(pl.Int32))
     strata = population.join(counts, on=["code", "age_band", "sex"], how="left").with_columns(
         pl.col("records").fill_null(0))
@@ -70,28 +78,24 @@ def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl
     frame = (
         names.join(std, on="code", how="inner")
         .join(totals, on="code", how="left")
-        .with_columns(pl.col("all_records").fill_null(0).cast(pl.Int64).alias("records"))
+        .with_columns(pl.col("records").fill_null(0).cast(pl.Int64))
     )
     frame = dsr.crude_rate(frame, multiplier=filters.annualise)
-    england = england_dsr(snap, filters)
+    england = england_dsr(snap, scope, filters)
     frame = frame.with_columns(
         pl.when(pl.col("dsr").is_null() | pl.lit(england is None)).then(None)
         .when(pl.col("dsr_lower") > pl.lit(england)).then(pl.lit("higher"))
         .when(pl.col("dsr_upper") < pl.lit(england)).then(pl.lit("lower"))
         .otherwise(pl.lit("similar")).alias("compared"),
-    ).sort(["dsr", "name"], descending=[True, False], nulls_last=True)
-    frame = frame.with_columns(
-        pl.when(pl.col("dsr").is_not_null()).then(pl.int_range(1, pl.len() + 1)).alias("rank")
-    ).select(COLUMNS)
-    # Each area's count stands alone (no total row is shown with them): primary suppression only.
-    return protect_table(frame, scope, ["records"], {"records": _DERIVED}, with_total=False)
+    ).sort(["dsr", "name"], descending=[True, False], nulls_last=True).select(COLUMNS[:-1])
+    frame = rank_published(protect(frame, scope, ["records"], {"records": _DERIVED}), "dsr", "rank")
+    return suppressed_last(frame).select(*COLUMNS, *[c for c in frame.columns if c == SUPPRESSED_COLUMN])
 
 
-def england_dsr(snap: Snapshot, filters: Filters) -> float | None:
-    """England's DSR for the filters: a national comparator every role may see."""
-    from queries.scope import CENTRAL
-
-    return area_summary(snap, CENTRAL, filters, ENGLAND_AREA).dsr
+def england_dsr(snap: Snapshot, scope: Scope, filters: Filters) -> float | None:
+    """England's DSR for the filters: a national comparator every role may see, computed for the
+    user as their other figures are (from England's perturbed age-sex cells outside central)."""
+    return area_summary(snap, scope, filters, ENGLAND_AREA).dsr
 
 
 def fold_variation(rates: pl.DataFrame) -> float | None:

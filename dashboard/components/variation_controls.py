@@ -13,6 +13,7 @@ from dashboard.components.user import current_scope
 from ingest.nicip import TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
 from queries.connection import Snapshot
+from queries.disclosure import SUPPRESSED_COLUMN
 from queries.scope import Scope
 from queries.variation import ENGLAND, Area, Filters
 
@@ -110,7 +111,20 @@ def scope_caption(scope: Scope) -> None:
         st.caption("Central team: all areas, exact counts. Commissioners see their own ICBs and "
                    "sub-ICBs, with England and the NHS regions as comparators.")
     else:
-        st.caption(f"Showing what {scope.describe()} may see; counts are rounded to 5 and 1–7 shown as *.")
+        st.caption(f"Showing what {scope.describe()} may see: counts carry a little random noise, are "
+                   "rounded to 5, and 1–7 are shown as *; rates and shares are computed from the noisy counts.")
+
+
+def table(frame: pl.DataFrame, **column_config) -> None:
+    """A variation table; outside the central team its `suppressed` column reads "Suppressed"."""
+    config = {SUPPRESSED_COLUMN: st.column_config.CheckboxColumn("Suppressed"), **column_config}
+    st.dataframe(frame, hide_index=True, placeholder="*", column_config=config)
+
+
+def small_numbers_note(*frames: pl.DataFrame) -> None:
+    """The page's one explanation of `*`, when any of its tables hides something."""
+    if any(SUPPRESSED_COLUMN in f.columns and f[SUPPRESSED_COLUMN].any() for f in frames):
+        st.caption("\\* = hidden: small numbers.")
 
 
 def names(frame: pl.DataFrame, code: str, name: str) -> dict[str, str]:

@@ -8,7 +8,9 @@ from dashboard import cached_variation as cached
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import area_control, filters_control, page_scope, scope_caption
+from dashboard.components.variation_controls import (area_control, filters_control, page_scope, scope_caption,
+                                                      small_numbers_note, table)
+from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND_AREA, RATE_UNIT
 from queries.variation_demographic import deprivation_gradient, not_stated_share
@@ -31,7 +33,7 @@ st.caption(
 summary = cached.area_summary(snap, snap.version, scope, filters, area)
 england = cached.area_summary(snap, snap.version, scope, filters, ENGLAND_AREA)
 left, middle, right = st.columns(3)
-left.metric("Examinations", fmt.count(summary.records), border=True,
+left.metric("Examinations", display(summary.records), border=True,
             help="Every examination of the area's registered patients in the period.")
 middle.metric(
     "Age-sex standardised rate",
@@ -52,7 +54,7 @@ st.subheader("By age and sex")
 age_sex = cached.age_sex_rates(snap, snap.version, scope, filters, area)
 st.plotly_chart(charts.pyramid_figure(age_sex, RATE_UNIT), config={"displaylogo": False})
 with st.expander("Table: rates by age and sex"):
-    st.dataframe(age_sex, hide_index=True, placeholder="*")
+    table(age_sex)
     st.download_button("Download CSV", to_csv_bytes(age_sex), "variation_age_sex.csv", "text/csv",
                        key="dl_age_sex")
 
@@ -80,7 +82,7 @@ st.caption(
     "scaled to its list size (the register has no age-sex split per practice) — an approximation."
 )
 with st.expander("Table: rates by deprivation quintile"):
-    st.dataframe(deprivation, hide_index=True, placeholder="*")
+    table(deprivation)
     st.download_button("Download CSV", to_csv_bytes(deprivation), "variation_deprivation.csv", "text/csv",
                        key="dl_deprivation")
 
@@ -91,9 +93,13 @@ if with_lsoa:
     st.plotly_chart(charts.interval_bars(lsoa, "imd_decile", "share", "share_lower", "share_upper",
                                          title="Share of examinations", percent=True),
                     config={"displaylogo": False})
-    st.caption(f"{fmt.count(with_lsoa)} of {fmt.count(records)} examinations carry an LSOA. Shares, not "
+    st.caption(f"{display(with_lsoa)} of {display(records)} examinations carry an LSOA. Shares, not "
                "rates: there is no registered population by LSOA here. Decile 1 = most deprived.")
+elif with_lsoa is None:
+    lsoa = None
+    st.caption("Too few examinations carry an LSOA (\\*) to split activity by neighbourhood deprivation.")
 else:
+    lsoa = None
     st.caption("No examination carries an LSOA (no postcode lookup has been loaded), so activity cannot "
                "be split by neighbourhood deprivation yet.")
 
@@ -110,10 +116,11 @@ st.plotly_chart(charts.interval_bars(mix, "ethnic_group", "share", "share_lower"
 st.caption("The mix of activity only, with 95% Wilson intervals: GP registers hold no ethnicity, so "
            "there is no denominator and no rate by ethnic group.")
 with st.expander("Table: examinations by ethnic group"):
-    st.dataframe(mix, hide_index=True, placeholder="*")
+    table(mix)
     st.download_button("Download CSV", to_csv_bytes(mix), "variation_ethnicity.csv", "text/csv",
                        key="dl_ethnicity")
 
 unassigned = cached.unassigned_records(snap, snap.version, filters)
 if unassigned and scope.is_central:
     st.caption(f"{fmt.count(unassigned)} examinations name no practice in the practice map and are in no area.")
+small_numbers_note(age_sex, deprivation, mix, *([lsoa] if lsoa is not None else []))

@@ -8,7 +8,8 @@ from dashboard import cached_variation as cached
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import area_control, filters_control, page_scope, scope_caption
+from dashboard.components.variation_controls import (area_control, filters_control, page_scope, scope_caption,
+                                                      small_numbers_note, table)
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND
 
@@ -20,6 +21,9 @@ if filters is None:
     st.info("The store holds no activity yet, so there are no flows to show.")
     st.stop()
 
+SHARE_COLUMNS = {"share": st.column_config.NumberColumn("Share", format="percent"),
+                 "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
+                 "share_upper": st.column_config.NumberColumn("Upper", format="percent")}
 VIEWS = {"area": "Providers imaging an area's patients", "provider": "Where a provider's patients come from"}
 allowed = ["area"] if scope.role == "commissioner" else ["area", "provider"] if scope.is_central else ["provider"]
 wanted = st.query_params.get("view", allowed[0])
@@ -41,15 +45,13 @@ if view == "area":
     st.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
                     config={"displaylogo": False})
     st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config={"displaylogo": False})
-    st.dataframe(shares, hide_index=True, placeholder="*",
-                 column_config={"share": st.column_config.NumberColumn("Share", format="percent"),
-                                "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
-                                "share_upper": st.column_config.NumberColumn("Upper", format="percent")})
+    table(shares, **SHARE_COLUMNS)
     st.download_button("Download CSV", to_csv_bytes(shares), "variation_flows_area.csv", "text/csv")
     with st.expander("Table: by provider and modality"):
-        st.dataframe(by_modality, hide_index=True, placeholder="*")
+        table(by_modality)
         st.download_button("Download CSV", to_csv_bytes(by_modality), "variation_flows_modality.csv",
                            "text/csv", key="dl_modality")
+    small_numbers_note(shares, by_modality)
 else:
     choices = cached.providers(snap, snap.version, scope)
     codes = choices["provider_code"].to_list()
@@ -66,8 +68,6 @@ else:
                "registered practice; shares with 95% Wilson intervals.")
     st.plotly_chart(charts.flows_bar_figure(origins, "name"), config={"displaylogo": False})
     st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config={"displaylogo": False})
-    st.dataframe(origins, hide_index=True, placeholder="*",
-                 column_config={"share": st.column_config.NumberColumn("Share", format="percent"),
-                                "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
-                                "share_upper": st.column_config.NumberColumn("Upper", format="percent")})
+    table(origins, **SHARE_COLUMNS)
     st.download_button("Download CSV", to_csv_bytes(origins), "variation_flows_provider.csv", "text/csv")
+    small_numbers_note(origins)

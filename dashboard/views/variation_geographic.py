@@ -5,11 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cached_variation as cached
-from dashboard.components import formatting as fmt
 from dashboard.components import maps
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import filters_control, page_scope, scope_caption
+from dashboard.components.variation_controls import (
+    filters_control,
+    page_scope,
+    scope_caption,
+    small_numbers_note,
+    table,
+)
+from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import LEVEL_LABELS, MAP_LEVELS, RATE_UNIT
 from queries.variation_geographic import fold_variation
@@ -29,7 +35,7 @@ st.query_params["level"] = level
 scope_caption(scope)
 
 rates = cached.area_rates(snap, snap.version, scope, filters, level)
-england = cached.england_dsr(snap, snap.version, filters)
+england = cached.england_dsr(snap, snap.version, scope, filters)
 fold = fold_variation(rates)
 
 # --- Headline ---------------------------------------------------------------------------------
@@ -78,7 +84,7 @@ if choice:
     row = rates.row(codes.index(choice), named=True)
     st.subheader(row["name"])
     a, b, c, d = st.columns(4)
-    a.metric("Examinations", fmt.count(row["records"]))
+    a.metric("Examinations", display(row["records"]))
     b.metric("Standardised rate", "–" if row["dsr"] is None else f"{row['dsr']:.2f}",
              help=None if row["dsr"] is None else f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}")
     c.metric("Crude rate", "–" if row["rate"] is None else f"{row['rate']:.2f}")
@@ -91,5 +97,6 @@ if choice:
                                                          "area": choice})
 
 with st.expander(f"Table: every {LEVEL_LABELS[level]}"):
-    st.dataframe(rates, hide_index=True, placeholder="*")
+    table(rates)
     st.download_button("Download CSV", to_csv_bytes(rates), f"variation_{level}.csv", "text/csv")
+small_numbers_note(rates)

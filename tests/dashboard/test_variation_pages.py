@@ -100,11 +100,34 @@ def test_commissioner_only_picks_own_areas(store):
     assert at.dataframe[0].value["code"].tolist() == ["QE1"]
 
 
+def test_commissioner_pages_show_the_protected_export_and_explain_the_star(store):
+    scope = Scope("commissioner", icbs=frozenset({"QE1"}), user="c")
+    snap = get_snapshot(store)
+    at = run_page("views/variation_geographic.py", {"level": "sub_icb", "period": PERIOD}, scope)
+    built = registry()["variation-geographic"].build(snap, scope, _args(level="sub_icb"))
+    _same(at.dataframe[0].value, built)  # the same noise on the page and in the export
+    assert "suppressed" in built.columns
+    note = any("hidden: small numbers" in c.value for c in at.caption)
+    assert note == bool(built["suppressed"].any())
+    at = run_page("views/variation_demographic.py", {"level": "icb", "area": "QE1", "period": PERIOD,
+                                                     "measure": "tg:chest_xray", "source": "04"}, scope)
+    built = registry()["variation-demographic"].build(snap, scope, _args(table="age-sex", level="icb", area="QE1",
+                                                                         test_group="chest_xray", source="04"))
+    _same(at.dataframe[0].value, built)
+    assert built["suppressed"].any()  # small age-sex cells in one ICB for one test group
+    assert any("hidden: small numbers" in c.value for c in at.caption)
+    # England's rate reads the same on both pages: from the user's perturbed England cells.
+    england = [m.value for m in at.metric if m.label == "England"][0]
+    at = run_page("views/variation_geographic.py", {"level": "icb", "period": PERIOD, "measure": "tg:chest_xray",
+                                                    "source": "04"}, scope)
+    assert [m.value for m in at.metric if m.label == "England, age-sex standardised"] == [england]
+
+
 def test_choropleth_draws_every_area_and_centres_on_england(synthetic_store):
     snap = get_snapshot(synthetic_store[0])
     filters = Filters(date(2025, 12, 1), date(2026, 3, 1))
     rates = area_rates(snap, CENTRAL, filters, "sub_icb")
-    england = england_dsr(snap, filters)
+    england = england_dsr(snap, CENTRAL, filters)
     fig = maps.choropleth_figure("sub_icb", rates, england, "unit", selected="01K")
     polygons, markers = fig.data[:-1], fig.data[-1]
     assert len(polygons) == len(maps.area_codes("sub_icb")) == 106
