@@ -8,8 +8,8 @@ What a load does, all or nothing:
   `quarantine` (the only place raw identifiers are kept);
 - supersedes the provider's earlier accepted file for the same period: its records leave
   the store;
-- replaces any earlier version of a record with the same (site, accession number), counting
-  how many were replaced, so nothing is counted twice;
+- replaces any earlier version of a record with the same (site, accession number) that the same
+  provider sent, counting how many were replaced, so nothing is counted twice;
 - inserts the accepted records, pseudonymised, with modality, body area and test group
   derived from the NICIP reference.
 
@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest import pseudonymise, reader, spec, timetable, validation
+from ingest import ownership, pseudonymise, reader, spec, timetable, validation
 
 
 @dataclass
@@ -108,7 +108,9 @@ class Checked:
 
 def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
           submitted_on: date | None = None, issue_limit: int = 200, key: str | None = None) -> Checked:
-    """Validate `path` and prepare its rows; raises ValueError for a submission date before the period.
+    """Validate `path` and prepare its rows. Raises ownership.SubmissionRefused (a ValueError), before
+    anything is read, for a provider code that is not a known ODS code, a file named for another
+    provider, or a submission date in the future or before the period.
 
     With `key`, also the rows to load (pseudonymised with it), the issues and the quarantine.
     """
@@ -147,12 +149,11 @@ def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_tex
            submitted_on: date | None) -> Checked:
     path = Path(path)
     period = parse_period(period_text)
+    provider = ownership.provider_code(provider)
+    ownership.check_file_name(path, provider)
     submitted_on = submitted_on or date.today()
-    if submitted_on < period:
-        raise ValueError(
-            f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
-            "a file for a month is sent in or after that month"
-        )
+    ownership.check_date(period, submitted_on)
+    ownership.check_known(con, provider)
     name = path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:]
     out = LoadResult(file=name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
                      timeliness=timetable.timeliness(con, period, submitted_on))
@@ -259,7 +260,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
             sid = _insert_submission(con, checked.path, checked.provider, checked.period, checked.submitted_on,
                                      "accepted", checked.read, out.counts, out.timeliness)
             _supersede_earlier(con, checked.provider, checked.period, sid)
-            replaced = _replace_earlier_versions(con, sid)
+            replaced = _replace_earlier_versions(con, sid, checked.provider)
             _insert_records(con, sid)
             con.execute("INSERT INTO issue SELECT ?, * FROM checked_issues", [sid])
             if checked.quarantine is not None:
@@ -379,28 +380,31 @@ def _supersede_earlier(con, provider: str, period: date, sid: int) -> None:
                     [sid, old])
 
 
-def _replace_earlier_versions(con, sid: int) -> int:
+def _replace_earlier_versions(con, sid: int, provider: str) -> int:
     """Delete the earlier versions of the records about to be inserted; returns how many.
 
-    Only the accepted submissions that sent records for one of this file's sites can hold one
-    (`submission_site`), so only their rows are compared, whatever the size of the store.
+    Only the same provider's accepted submissions that sent records for one of this file's sites
+    can hold one (`submission_site`), so only their rows are compared, whatever the size of the
+    store. Another provider's record is never replaced: a file cannot take over records it does
+    not own (its rows for another provider's site are rejected, DIDSX01).
     """
     sites = [r[0] for r in con.execute("SELECT DISTINCT site_code FROM checked_records").fetchall()]
     con.execute("INSERT INTO submission_site SELECT ?, unnest(?::VARCHAR[])", [sid, sites])
     candidates = [r[0] for r in con.execute(
         """
         SELECT DISTINCT ss.submission_id FROM submission_site ss JOIN submission s USING (submission_id)
-        WHERE s.status = 'accepted' AND ss.submission_id <> $sid AND ss.site_code IN (SELECT unnest($sites))
-        """, {"sid": sid, "sites": sites}).fetchall()]
+        WHERE s.status = 'accepted' AND s.provider_code = $provider AND ss.submission_id <> $sid
+          AND ss.site_code IN (SELECT unnest($sites))
+        """, {"sid": sid, "sites": sites, "provider": provider}).fetchall()]
     if not candidates:
         return 0
     # DELETE reports how many rows it removed: the records this file replaces.
     return con.execute(
         """
         DELETE FROM record r USING checked_records c
-        WHERE r.submission_id IN (SELECT unnest($candidates::BIGINT[]))
+        WHERE r.submission_id IN (SELECT unnest($candidates::BIGINT[])) AND r.provider_code = $provider
           AND r.site_code = c.site_code AND r.accession_number = c.accession_number
-        """, {"candidates": candidates}).fetchall()[0][0]
+        """, {"candidates": candidates, "provider": provider}).fetchall()[0][0]
 
 
 def _insert_records(con, sid: int) -> None:

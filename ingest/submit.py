@@ -3,6 +3,8 @@
 The bytes are written to a private temporary folder under a sanitised name, checked and
 (unless `dry_run`) loaded by `loader.load_file` under the store's writer lock, and published.
 Nothing of the upload is kept outside the store: the temporary copy is always removed.
+Who may submit what (`ownership`) is checked here, for the user's scope, before anything is
+written: the page's drop-down is a convenience, not the control.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from ingest import loader, store
+from ingest import loader, ownership, store
 
 MAX_UPLOAD_BYTES = 600 * 1024 * 1024  # a national-size provider-month is ~100 MB; .streamlit/config.toml matches
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -30,10 +32,28 @@ def safe_file_name(name: str) -> str:
     return f"{stem[:100]}.{ext}" if ext else stem[:100]
 
 
+def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_on: date | None,
+                   dry_run: bool) -> None:
+    """Write an audit line when a submission date other than today is given (central only, to
+    re-check an old file): timeliness and the date rules count from it, so who set it is kept."""
+    if submitted_on is None or submitted_on == date.today():
+        return
+    from queries import audit
+
+    audit.record(scope, "check with a set submission date" if dry_run else "submit with a set submission date",
+                 file=file_name, provider=provider, period=period, submitted_on=submitted_on)
+
+
 def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submitted_on: date | None = None,
-                 store_dir: Path | None = None, dry_run: bool = False,
+                 *, scope, store_dir: Path | None = None, dry_run: bool = False,
                  issue_limit: int = 200) -> loader.LoadResult:
-    """Check (and unless `dry_run`, load and publish) an uploaded file. ValueError for bad arguments."""
+    """Check (and unless `dry_run`, load and publish) an uploaded file as `scope`'s user.
+
+    ValueError for bad arguments; ownership.NotYours (also a PermissionError) when the user may
+    not submit for `provider` or set `submitted_on`. Both before anything is written.
+    """
+    provider = ownership.provider_code(provider)
+    ownership.check_may_submit(scope, provider, submitted_on)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
     store_dir = Path(store_dir) if store_dir else store.default_store_dir()
@@ -41,6 +61,7 @@ def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submit
     try:
         path = tmp / safe_file_name(file_name)
         path.write_bytes(data)
+        audit_date_set(scope, path.name, provider, period, submitted_on, dry_run)
         if dry_run:
             con = store.checking_connection(store_dir)
             try:
