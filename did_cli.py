@@ -147,7 +147,6 @@ def _report(result, as_json: bool) -> int:
 def cmd_validate(args) -> int:
     from ingest.loader import load_file
     from ingest.store import checking_connection
-
     from ingest.submit import audit_date_set
 
     path, provider, period, submitted_on = _file_args(args)
@@ -159,17 +158,13 @@ def cmd_validate(args) -> int:
 
 def cmd_submit(args) -> int:
     from ingest import store
-    from ingest.loader import load_file
-
-    from ingest.submit import audit_date_set
+    from ingest.submit import audit_date_set, load_and_publish
 
     path, provider, period, submitted_on = _file_args(args)
     store_dir = _store_dir(args)
     audit_date_set(_operator(), path.name, provider, period, args.submitted_on, dry_run=False)
     with store.writer(store_dir, create=True, wait_seconds=args.wait) as con:
-        result = load_file(con, path, provider, period, submitted_on)
-        if result.submission_id is not None:
-            store.publish(con, store_dir)
+        result = load_and_publish(con, store_dir, path, provider, period, submitted_on)
     return _report(result, args.json)
 
 

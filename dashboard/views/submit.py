@@ -11,6 +11,7 @@ from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_none
 from dashboard.components.user import current_scope
 from ingest import reference
+from ingest.store import StoreError
 from ingest.submit import MAX_UPLOAD_BYTES, submit_bytes
 from queries import submissions
 from queries.exports import to_csv_bytes
@@ -71,7 +72,7 @@ if (check or submit) and upload is not None:
     try:
         result = submit_bytes(data, name, provider, period, submitted_on, scope=scope, dry_run=not submit,
                               issue_limit=10_000_000)
-    except ValueError as err:
+    except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
         st.error(str(err))
         st.stop()
     st.session_state["result"] = (result, not submit)

@@ -247,3 +247,44 @@ def test_the_demo_extracts_are_never_received_after_today(tmp_path):
     last = date.today().replace(day=1) - timedelta(days=1)  # last month: its files arrive this month
     manifest = synth.generate(f"{last:%Y-%m}", f"{last:%Y-%m}", 0.0005, tmp_path / "x", seed=2)
     assert manifest.files and max(date.fromisoformat(f.submitted_on) for f in manifest.files) <= date.today()
+
+
+# --- publishing never leaves a load the snapshots cannot show ----------------------------------
+
+def _everything(store_dir):
+    return (_state(store_dir),
+            _q(store_dir, "SELECT * EXCLUDE (received_at) FROM submission ORDER BY ALL"),
+            _q(store_dir, "SELECT * FROM record ORDER BY ALL"),
+            _q(store_dir, "SELECT * FROM issue ORDER BY ALL"),
+            _q(store_dir, "SELECT submission_id, line, raw FROM quarantine ORDER BY ALL"),
+            _q(store_dir, "SELECT * FROM submission_site ORDER BY ALL"))
+
+
+@pytest.mark.parametrize("what", ["supersede", "replace", "reject"])
+def test_a_load_that_cannot_be_published_is_taken_back(two_trusts, tmp_path, monkeypatch, capsys, what):
+    """A resubmission (supersedes RAE's February), a correction in March (replaces a record) and a
+    file rejected whole: if publishing fails, the store is as it was and the user is told."""
+    bad = didfiles.row(site_code="RAE01", accession_number="RAE9999", gender="7")  # rejected: quarantined
+    fixed = didfiles.row(site_code="RAE01", accession_number="RAE0001", report_date="2026-01-09")
+    path, period = {"supersede": (didfiles.write(tmp_path / "s" / "DID_RAE_202602.csv", [fixed, bad]), None),
+                    "replace": (didfiles.write(tmp_path / "r" / "DID_RAE_202603.csv", [fixed, bad]), None),
+                    "reject": (tmp_path / "DID_RAE_202603.csv", None)}[what]
+    if what == "reject":
+        path.write_text("a,b,c\n")
+    before = _everything(two_trusts)
+
+    def fail(con, store_dir, timings=None):
+        raise store.StoreError("No space left on device: snapshots/x.partial")
+
+    monkeypatch.setattr(store, "publish", fail)
+    capsys.readouterr()
+    assert did_cli.main(["submit", str(path), "--store", str(two_trusts), "--submitted-on", "2026-03-10"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "was not loaded: publishing failed (No space left on device" in err
+    assert _everything(two_trusts) == before
+    monkeypatch.undo()
+    assert did_cli.main(["submit", str(path), "--store", str(two_trusts), "--submitted-on", "2026-03-10"]) \
+        == (2 if what == "reject" else 0)  # and the same file then loads and publishes
+    rae = _q(two_trusts, "SELECT accession_number, report_date FROM record WHERE provider_code = 'RAE' ORDER BY 1")
+    assert len(rae) == {"supersede": 1, "replace": 3, "reject": 3}[what]
+    assert (what == "reject") == (("RAE0001", date(2026, 1, 9)) not in rae)
