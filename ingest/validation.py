@@ -212,22 +212,19 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS068", REJECT, "site_code",
          "x_site_ok AND x_sites_loaded AND x_site IS NULL",
          "'SITE CODE (OF IMAGING) ''' || site_code || ''' is not a known imaging site'"),
+    Rule("DIDS081", WARNING, "site_code",
+         "x_site_open > d_test_date OR x_site_close < d_test_date",
+         "'SITE CODE (OF IMAGING) ''' || site_code || ''' was not open on the test date ' || d_test_date"),
     # Project rule, not in the DIDS catalogue: a provider sends only its own sites' records. The
     # owner is the site reference's provider for the site code (ODS gives a site that moves to
     # another trust a new code under that trust, so the old code's row, with its close date,
     # keeps its old owner); with no site reference loaded, an ODS site code begins with its
-    # provider's code.
+    # provider's code. The message quotes nothing from the file, only the submitting provider.
     Rule("DIDSX01", REJECT, "site_code",
          "x_site_ok AND CASE WHEN x_sites_loaded THEN x_site_provider <> sub_provider "
          "ELSE NOT starts_with(u_site_code, sub_provider) END",
-         "'SITE CODE (OF IMAGING) ''' || site_code || ''' is ' || CASE WHEN x_sites_loaded "
-         "THEN 'a site of provider ' || x_site_provider || ', not of ' || sub_provider "
-         "|| '; send its records in ' || x_site_provider || '''s file' "
-         "ELSE 'not a site of ' || sub_provider || ' (its code does not begin with ' || sub_provider "
-         "|| '); send each site''s records in its own provider''s file' END"),
-    Rule("DIDS081", WARNING, "site_code",
-         "x_site_open > d_test_date OR x_site_close < d_test_date",
-         "'SITE CODE (OF IMAGING) ''' || site_code || ''' was not open on the test date ' || d_test_date"),
+         "'SITE CODE (OF IMAGING) is not a site of ' || sub_provider || ' (per the site reference, or by its "
+         "ODS code''s prefix when none is loaded); send each site''s records in its own provider''s file'"),
 )
 
 

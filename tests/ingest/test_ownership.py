@@ -111,7 +111,7 @@ def test_the_site_reference_decides_who_owns_a_site(store_dir, tmp_path):
         rbk = loader.load_file(con, didfiles.write(tmp_path / "b.csv", _recs("RAE", 1)), "RBK", "2026-02",
                                date(2026, 2, 10))
     assert [i["code"] for i in rae.issues] == ["DIDSX01"]
-    assert "a site of provider RBK, not of RAE" in rae.issues[0]["message"]
+    assert "is not a site of RAE" in rae.issues[0]["message"]
     assert rbk.counts["accepted"] == 1 and not rbk.issues
 
 
