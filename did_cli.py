@@ -86,7 +86,10 @@ def cmd_synth(args) -> int:
 # --- validate / submit -------------------------------------------------------------------------
 
 def _file_args(args) -> tuple[Path, str, str, date]:
-    from ingest.loader import infer_from_name
+    """The file, provider, period and submission date a command is about, checked before anything
+    is read or written; UsageError naming what is wrong."""
+    from ingest import ownership
+    from ingest.loader import infer_from_name, parse_period
 
     path = Path(args.file)
     try:
@@ -104,10 +107,21 @@ def _file_args(args) -> tuple[Path, str, str, date]:
         raise UsageError(f"give --provider: the file name {path.name!r} is not DID_<provider>_<YYYYMM>.csv")
     if not period:
         raise UsageError(f"give --period YYYY-MM: the file name {path.name!r} is not DID_<provider>_<YYYYMM>.csv")
-    if not (3 <= len(provider) <= 5 and provider.isalnum()):
-        raise UsageError(f"provider code {provider!r} is not an ODS code (3-5 letters and digits)")
-    submitted_on = args.submitted_on or date.today()
-    return path, provider, period, submitted_on
+    try:
+        provider = ownership.provider_code(provider)
+        ownership.check_file_name(path, provider)
+        if args.submitted_on is not None:
+            ownership.check_date(parse_period(period), args.submitted_on)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return path, provider, period, args.submitted_on or date.today()
+
+
+def _operator():
+    """Who runs the command line: the central team (they hold the store files), by OS user name."""
+    from queries.scope import Scope
+
+    return Scope("central", user=os.environ.get("USER") or "operator")
 
 
 def _report(result, as_json: bool) -> int:
@@ -133,8 +147,10 @@ def _report(result, as_json: bool) -> int:
 def cmd_validate(args) -> int:
     from ingest.loader import load_file
     from ingest.store import checking_connection
+    from ingest.submit import audit_date_set
 
     path, provider, period, submitted_on = _file_args(args)
+    audit_date_set(_operator(), path.name, provider, period, args.submitted_on, dry_run=True)
     con = checking_connection(_store_dir(args))
     result = load_file(con, path, provider, period, submitted_on, dry_run=True)
     return _report(result, args.json)
@@ -142,14 +158,13 @@ def cmd_validate(args) -> int:
 
 def cmd_submit(args) -> int:
     from ingest import store
-    from ingest.loader import load_file
+    from ingest.submit import audit_date_set, load_and_publish
 
     path, provider, period, submitted_on = _file_args(args)
     store_dir = _store_dir(args)
+    audit_date_set(_operator(), path.name, provider, period, args.submitted_on, dry_run=False)
     with store.writer(store_dir, create=True, wait_seconds=args.wait) as con:
-        result = load_file(con, path, provider, period, submitted_on)
-        if result.submission_id is not None:
-            store.publish(con, store_dir)
+        result = load_and_publish(con, store_dir, path, provider, period, submitted_on)
     return _report(result, args.json)
 
 
@@ -290,10 +305,10 @@ def cmd_local_codes(args) -> int:
     try:
         if args.action == "add":
             lc = local_codes.notify(store_dir, args.provider, args.code, args.maps_to,
-                                    notified_by=os.environ.get("USER"))
+                                    notified_by=os.environ.get("USER"), scope=_operator())
             message = f"{lc.provider_code} local code {lc.local_code} now loads as NICIP {lc.nicip_code}"
         else:
-            local_codes.withdraw(store_dir, args.provider, args.code)
+            local_codes.withdraw(store_dir, args.provider, args.code, scope=_operator())
             message = f"{args.provider.upper()} local code {args.code.upper()} removed"
     except local_codes.LocalCodeError as exc:
         raise UsageError(str(exc)) from None
@@ -450,7 +465,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         v.add_argument("file")
         v.add_argument("--provider", help="provider ODS code (default: from DID_<provider>_<YYYYMM>.csv)")
         v.add_argument("--period", type=_month, help="submission month YYYY-MM (default: from the file name)")
-        v.add_argument("--submitted-on", type=_date, help="submission date YYYY-MM-DD (default: today)")
+        v.add_argument("--submitted-on", type=_date,
+                       help="submission date YYYY-MM-DD (default: today, the day the file arrives); another "
+                            "date re-checks an old file, is audited, and is never in the future nor before the period")
         v.add_argument("--json", action="store_true", help="print one JSON object")
         store_opts(v)
         v.set_defaults(func=func)

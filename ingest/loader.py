@@ -8,8 +8,8 @@ What a load does, all or nothing:
   `quarantine` (the only place raw identifiers are kept);
 - supersedes the provider's earlier accepted file for the same period: its records leave
   the store;
-- replaces any earlier version of a record with the same (site, accession number), counting
-  how many were replaced, so nothing is counted twice;
+- replaces any earlier version of a record with the same (site, accession number) that the same
+  provider sent, counting how many were replaced, so nothing is counted twice;
 - inserts the accepted records, pseudonymised, with modality, body area and test group
   derived from the NICIP reference.
 
@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest import pseudonymise, reader, spec, timetable, validation
+from ingest import ownership, pseudonymise, reader, spec, timetable, validation
 
 
 @dataclass
@@ -104,11 +104,23 @@ class Checked:
     rejected_lines: pa.Array | None = None
     issues: pa.Table | None = None  # (line, code, severity, field, message)
     quarantine: pa.Table | None = None  # (line, raw) of rejected rows
+    undo: Undo | None = None  # after load_checked(undoable=True): how to take the load back
+
+
+@dataclass
+class Undo:
+    """What a committed load changed that `undo` must put back: its submission, and the records
+    it deleted (the superseded file's and the earlier versions it replaced)."""
+
+    submission_id: int
+    removed: list[pa.Table] = field(default_factory=list)
 
 
 def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
           submitted_on: date | None = None, issue_limit: int = 200, key: str | None = None) -> Checked:
-    """Validate `path` and prepare its rows; raises ValueError for a submission date before the period.
+    """Validate `path` and prepare its rows. Raises ownership.SubmissionRefused (a ValueError), before
+    anything is read, for a provider code that is not a known ODS code, a file named for another
+    provider, or a submission date in the future or before the period.
 
     With `key`, also the rows to load (pseudonymised with it), the issues and the quarantine.
     """
@@ -147,12 +159,11 @@ def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_tex
            submitted_on: date | None) -> Checked:
     path = Path(path)
     period = parse_period(period_text)
+    provider = ownership.provider_code(provider)
+    ownership.check_file_name(path, provider)
     submitted_on = submitted_on or date.today()
-    if submitted_on < period:
-        raise ValueError(
-            f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
-            "a file for a month is sent in or after that month"
-        )
+    ownership.check_date(period, submitted_on)
+    ownership.check_known(con, provider)
     name = path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:]
     out = LoadResult(file=name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
                      timeliness=timetable.timeliness(con, period, submitted_on))
@@ -238,14 +249,20 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
             con.unregister("rejected_lines")
 
 
-def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult:
-    """Write a checked file into the store in one transaction (or log it as rejected)."""
+def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: bool = False) -> LoadResult:
+    """Write a checked file into the store in one transaction (or log it as rejected).
+
+    `undoable` keeps in `checked.undo` the records the load deletes, so that `undo` can take it
+    back if it cannot be published (one file at a time: `submit.load_and_publish`).
+    """
     out = checked.result
     if out.status == "rejected":
         if checked.path.exists() and checked.path.is_file():
             out.submission_id = _log_rejected_file(con, checked.path, checked.provider, checked.period,
                                                    checked.submitted_on, out)
+            checked.undo = Undo(out.submission_id) if undoable else None
         return out
+    removed: list[pa.Table] | None = [] if undoable else None
     con.register("checked_screen", checked.screen)
     con.register("checked_rejected", pa.table({"line": checked.rejected_lines}))
     con.register("checked_issues", checked.issues)
@@ -258,8 +275,8 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
         try:
             sid = _insert_submission(con, checked.path, checked.provider, checked.period, checked.submitted_on,
                                      "accepted", checked.read, out.counts, out.timeliness)
-            _supersede_earlier(con, checked.provider, checked.period, sid)
-            replaced = _replace_earlier_versions(con, sid)
+            _supersede_earlier(con, checked.provider, checked.period, sid, removed)
+            replaced = _replace_earlier_versions(con, sid, checked.provider, removed)
             _insert_records(con, sid)
             con.execute("INSERT INTO issue SELECT ?, * FROM checked_issues", [sid])
             if checked.quarantine is not None:
@@ -278,7 +295,31 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked) -> LoadResult
             con.unregister(name)
     out.counts["replaced"] = replaced
     out.submission_id = sid
+    checked.undo = Undo(sid, removed) if undoable else None
     return out
+
+
+def undo(con: duckdb.DuckDBPyConnection, done: Undo) -> None:
+    """Take back a committed load, in one transaction: its submission, records, issues, quarantine
+    and sites go; the records it superseded or replaced come back, their submissions accepted
+    again. The store is then as it was before the file (but for the submission id it used)."""
+    sid = done.submission_id
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("record", "issue", "quarantine", "submission_site"):  # constants
+            con.execute(f"DELETE FROM {table} WHERE submission_id = ?", [sid])
+        for rows in done.removed:
+            con.register("undo_rows", rows)
+            try:
+                con.execute("INSERT INTO record BY NAME SELECT * FROM undo_rows")
+            finally:
+                con.unregister("undo_rows")
+        con.execute("UPDATE submission SET status = 'accepted', superseded_by = NULL WHERE superseded_by = ?", [sid])
+        con.execute("DELETE FROM submission WHERE submission_id = ?", [sid])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
@@ -369,38 +410,49 @@ def _log_rejected_file(con, path, provider, period, submitted_on, out: LoadResul
     return sid
 
 
-def _supersede_earlier(con, provider: str, period: date, sid: int) -> None:
+def _delete_records(con, sql: str, params: dict, removed: list[pa.Table] | None) -> int:
+    """Run a DELETE FROM record; keep the deleted rows in `removed` when given. Returns how many."""
+    if removed is None:
+        return con.execute(sql, params).fetchall()[0][0]
+    rows = con.sql(sql + " RETURNING *", params=params).to_arrow_table()
+    removed.append(rows)
+    return rows.num_rows
+
+
+def _supersede_earlier(con, provider: str, period: date, sid: int, removed: list[pa.Table] | None) -> None:
     earlier = [r[0] for r in con.execute(
         "SELECT submission_id FROM submission WHERE provider_code = ? AND period = ? AND status = 'accepted' "
         "AND submission_id <> ?", [provider, period, sid]).fetchall()]
     for old in earlier:
-        con.execute("DELETE FROM record WHERE submission_id = ?", [old])
+        _delete_records(con, "DELETE FROM record WHERE submission_id = $old", {"old": old}, removed)
         con.execute("UPDATE submission SET status = 'superseded', superseded_by = ? WHERE submission_id = ?",
                     [sid, old])
 
 
-def _replace_earlier_versions(con, sid: int) -> int:
+def _replace_earlier_versions(con, sid: int, provider: str, removed: list[pa.Table] | None) -> int:
     """Delete the earlier versions of the records about to be inserted; returns how many.
 
-    Only the accepted submissions that sent records for one of this file's sites can hold one
-    (`submission_site`), so only their rows are compared, whatever the size of the store.
+    Only the same provider's accepted submissions that sent records for one of this file's sites
+    can hold one (`submission_site`), so only their rows are compared, whatever the size of the
+    store. Another provider's record is never replaced: a file cannot take over records it does
+    not own (its rows for another provider's site are rejected, DIDSX01).
     """
     sites = [r[0] for r in con.execute("SELECT DISTINCT site_code FROM checked_records").fetchall()]
     con.execute("INSERT INTO submission_site SELECT ?, unnest(?::VARCHAR[])", [sid, sites])
     candidates = [r[0] for r in con.execute(
         """
         SELECT DISTINCT ss.submission_id FROM submission_site ss JOIN submission s USING (submission_id)
-        WHERE s.status = 'accepted' AND ss.submission_id <> $sid AND ss.site_code IN (SELECT unnest($sites))
-        """, {"sid": sid, "sites": sites}).fetchall()]
+        WHERE s.status = 'accepted' AND s.provider_code = $provider AND ss.submission_id <> $sid
+          AND ss.site_code IN (SELECT unnest($sites))
+        """, {"sid": sid, "sites": sites, "provider": provider}).fetchall()]
     if not candidates:
         return 0
     # DELETE reports how many rows it removed: the records this file replaces.
-    return con.execute(
-        """
+    return _delete_records(con, """
         DELETE FROM record r USING checked_records c
-        WHERE r.submission_id IN (SELECT unnest($candidates::BIGINT[]))
+        WHERE r.submission_id IN (SELECT unnest($candidates::BIGINT[])) AND r.provider_code = $provider
           AND r.site_code = c.site_code AND r.accession_number = c.accession_number
-        """, {"candidates": candidates}).fetchall()[0][0]
+        """, {"candidates": candidates, "provider": provider}, removed)
 
 
 def _insert_records(con, sid: int) -> None:

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from ingest import ownership
+
 _CODE = re.compile(r"^[A-Z0-9]{2,18}$")
 
 
@@ -31,13 +33,22 @@ class LocalCode:
     notified_by: str | None
 
 
+def _provider(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    """The ODS provider code `text` names, known to the reference data; LocalCodeError if not."""
+    try:
+        provider = ownership.provider_code(text)
+        ownership.check_known(con, provider)
+    except ownership.SubmissionRefused as exc:
+        raise LocalCodeError(str(exc)) from None
+    return provider
+
+
 def add(con: duckdb.DuckDBPyConnection, provider: str, code: str, maps_to: str, notified_by: str | None = None
         ) -> LocalCode:
     """Notify (or re-map) a provider's local code. Raises LocalCodeError with what to fix."""
-    provider, code, maps_to = provider.strip().upper(), code.strip().upper(), maps_to.strip().upper()
-    if not re.fullmatch(r"[A-Z0-9]{3,5}", provider):
-        raise LocalCodeError(f"provider code {provider!r} is not an ODS code (3-5 letters and digits)")
-    if not _CODE.fullmatch(code):
+    provider = _provider(con, provider)
+    code, maps_to = code.strip().upper(), maps_to.strip().upper()
+    if not (code.isascii() and _CODE.fullmatch(code)):
         raise LocalCodeError(f"local code {code!r} must be 2-18 letters and digits")
     national = con.execute("SELECT 1 FROM ref_nicip WHERE nicip_code = ?", [code]).fetchall()
     if national:
@@ -70,20 +81,32 @@ def list_codes(con: duckdb.DuckDBPyConnection, provider: str | None = None) -> l
     return [LocalCode(*r) for r in rows]
 
 
-def notify(store_dir, provider: str, code: str, maps_to: str, notified_by: str | None = None) -> LocalCode:
-    """Add a local code under the writer lock and publish (the dashboard's and CLI's front door)."""
+def _check_scope(scope, provider: str) -> None:
+    """A provider user notifies and withdraws its own providers' codes; the central team anyone's."""
+    try:
+        ownership.check_may_submit(scope, ownership.provider_code(provider))
+    except ownership.SubmissionRefused as exc:
+        raise LocalCodeError(str(exc)) from None
+
+
+def notify(store_dir, provider: str, code: str, maps_to: str, notified_by: str | None = None, *,
+           scope) -> LocalCode:
+    """Add a local code under the writer lock and publish (the dashboard's and CLI's front door),
+    as `scope`'s user (queries.scope.Scope): checked before the store is opened."""
     from ingest import store
 
+    _check_scope(scope, provider)
     with store.writer(store_dir, wait_seconds=30) as con:
         lc = add(con, provider, code, maps_to, notified_by)
         store.publish(con, store_dir)
     return lc
 
 
-def withdraw(store_dir, provider: str, code: str) -> None:
-    """Remove a local code under the writer lock and publish."""
+def withdraw(store_dir, provider: str, code: str, *, scope) -> None:
+    """Remove a local code under the writer lock and publish, as `scope`'s user."""
     from ingest import store
 
+    _check_scope(scope, provider)
     with store.writer(store_dir, wait_seconds=30) as con:
         remove(con, provider, code)
         store.publish(con, store_dir)

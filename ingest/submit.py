@@ -1,8 +1,11 @@
 """Submitting a file that arrived as bytes (the dashboard's upload), through the same front door.
 
 The bytes are written to a private temporary folder under a sanitised name, checked and
-(unless `dry_run`) loaded by `loader.load_file` under the store's writer lock, and published.
+(unless `dry_run`) loaded under the store's writer lock and published (`load_and_publish`, which
+`did submit` uses too: a load that cannot be published is taken back).
 Nothing of the upload is kept outside the store: the temporary copy is always removed.
+Who may submit what (`ownership`) is checked here, for the user's scope, before anything is
+written: the page's drop-down is a convenience, not the control.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from ingest import loader, reader, store
+from ingest import loader, ownership, pseudonymise, reader, store
 
 MAX_UPLOAD_BYTES = reader.MAX_FILE_BYTES  # why 64 MiB: see reader.MAX_FILE_BYTES; .streamlit/config.toml matches
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -30,10 +33,53 @@ def safe_file_name(name: str) -> str:
     return f"{stem[:100]}.{ext}" if ext else stem[:100]
 
 
+def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_on: date | None,
+                   dry_run: bool) -> None:
+    """Write an audit line when a submission date other than today is given (central only, to
+    re-check an old file): timeliness and the date rules count from it, so who set it is kept."""
+    if submitted_on is None or submitted_on == date.today():
+        return
+    from queries import audit
+
+    audit.record(scope, "check with a set submission date" if dry_run else "submit with a set submission date",
+                 file=file_name, provider=provider, period=period, submitted_on=submitted_on)
+
+
+def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: str, submitted_on: date | None = None,
+                     issue_limit: int = 200) -> loader.LoadResult:
+    """Load one file under the writer lock held by `con`, and publish it.
+
+    If publishing fails before the new snapshot is in place, the load is taken back
+    (`loader.undo`) and StoreError says so in one line: the store is as it was, and readers
+    never see a working store that its snapshots cannot show.
+    """
+    checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
+    result = loader.load_checked(con, checked, undoable=True)
+    if result.submission_id is None:
+        return result
+    published = store.current_snapshot(store_dir)
+    try:
+        store.publish(con, store_dir)
+    except Exception as exc:
+        if store.current_snapshot(store_dir) != published:
+            raise  # the new snapshot is in place: the load is published
+        loader.undo(con, checked.undo)
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise store.StoreError(f"{result.file} was not loaded: publishing failed ({reason}); "
+                               "the store is as it was, submit the file again once that is fixed") from None
+    return result
+
+
 def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submitted_on: date | None = None,
-                 store_dir: Path | None = None, dry_run: bool = False,
+                 *, scope, store_dir: Path | None = None, dry_run: bool = False,
                  issue_limit: int = 200) -> loader.LoadResult:
-    """Check (and unless `dry_run`, load and publish) an uploaded file. ValueError for bad arguments."""
+    """Check (and unless `dry_run`, load and publish) an uploaded file as `scope`'s user.
+
+    ValueError for bad arguments; ownership.NotYours (also a PermissionError) when the user may
+    not submit for `provider` or set `submitted_on`. Both before anything is written.
+    """
+    provider = ownership.provider_code(provider)
+    ownership.check_may_submit(scope, provider, submitted_on)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
     store_dir = Path(store_dir) if store_dir else store.default_store_dir()
@@ -41,6 +87,7 @@ def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submit
     try:
         path = tmp / safe_file_name(file_name)
         path.write_bytes(data)
+        audit_date_set(scope, path.name, provider, period, submitted_on, dry_run)
         if dry_run:
             con = store.checking_connection(store_dir)
             try:
@@ -48,9 +95,6 @@ def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submit
             finally:
                 con.close()
         with store.writer(store_dir, create=True, wait_seconds=30) as con:
-            result = loader.load_file(con, path, provider, period, submitted_on, issue_limit)
-            if result.submission_id is not None:
-                store.publish(con, store_dir)
-        return result
+            return load_and_publish(con, store_dir, path, provider, period, submitted_on, issue_limit)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -222,6 +222,16 @@ RULES: tuple[Rule, ...] = (
     Rule("DIDS081", WARNING, "site_code",
          "x_site_open > d_test_date OR x_site_close < d_test_date",
          "'SITE CODE (OF IMAGING) was not open on the DIAGNOSTIC TEST DATE'"),
+    # Project rule, not in the DIDS catalogue: a provider sends only its own sites' records. The
+    # owner is the site reference's provider for the site code (ODS gives a site that moves to
+    # another trust a new code under that trust, so the old code's row, with its close date,
+    # keeps its old owner); with no site reference loaded, an ODS site code begins with its
+    # provider's code. The message quotes nothing from the file, only the submitting provider.
+    Rule("DIDSX01", REJECT, "site_code",
+         "x_site_ok AND CASE WHEN x_sites_loaded THEN x_site_provider <> sub_provider "
+         "ELSE NOT starts_with(u_site_code, sub_provider) END",
+         "'SITE CODE (OF IMAGING) is not a site of ' || sub_provider || ' (per the site reference, or by its "
+         "ODS code''s prefix when none is loaded); send each site''s records in its own provider''s file'"),
 )
 
 
@@ -308,7 +318,7 @@ def typed_select(source: str, with_dups: bool = True) -> str:
                ro.open_date AS x_referrer_open, ro.close_date AS x_referrer_close,
                n.nicip_code AS x_nicip, n.snomed_code AS x_nicip_snomed, lc.nicip_code AS x_local_nicip,
                rt.retired_on AS x_nicip_retired_on, sn.active AS x_snomed_active,
-               st.site_code AS x_site, st.open_date AS x_site_open, st.close_date AS x_site_close,
+               st.site_code AS x_site, st.provider_code AS x_site_provider, st.open_date AS x_site_open, st.close_date AS x_site_close,
                $sites_loaded::BOOLEAN AS x_sites_loaded,
                pc.postcode AS x_postcode, pc.lsoa_code AS x_lsoa, $postcodes_loaded::BOOLEAN AS x_postcodes_loaded,
                -- the code the record is loaded as: national, or a notified local code's national code

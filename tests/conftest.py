@@ -15,6 +15,12 @@ def _pseudonymisation_key(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DID_KEY_FILE", str(key_dir / "pseudonymisation.key"))
 
 
+@pytest.fixture(autouse=True)
+def _audit_log(tmp_path_factory, monkeypatch):
+    """Audit lines go to a throwaway file (a test may point DID_AUDIT_LOG elsewhere to read them)."""
+    monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path_factory.getbasetemp() / "audit.jsonl"))
+
+
 @pytest.fixture(scope="session")
 def empty_store_template(tmp_path_factory):
     """An empty working store with the reference tables, built once."""

@@ -43,7 +43,7 @@ with st.form("notify"):
     )
     if st.form_submit_button("Notify", type="primary"):
         try:
-            lc = notify.notify(default_store_dir(), provider, code, maps_to, notified_by=scope.user)
+            lc = notify.notify(default_store_dir(), provider, code, maps_to, notified_by=scope.user, scope=scope)
         except notify.LocalCodeError as err:
             st.error(str(err))
         else:
@@ -55,5 +55,5 @@ if not codes.is_empty():
         st.subheader("Withdraw a local code")
         gone = st.selectbox("Local code", codes["local_code"].to_list(), key="withdraw_code")
         if st.form_submit_button("Withdraw"):
-            notify.withdraw(default_store_dir(), provider, gone)
+            notify.withdraw(default_store_dir(), provider, gone, scope=scope)
             st.rerun()

@@ -11,6 +11,7 @@ from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_none
 from dashboard.components.user import current_scope
 from ingest import reference
+from ingest.store import StoreError
 from ingest.submit import MAX_UPLOAD_BYTES, submit_bytes
 from queries import submissions
 from queries.exports import to_csv_bytes
@@ -27,12 +28,15 @@ st.caption(
 
 scope = current_scope()
 snap = snapshot_or_none()
-if snap is not None:
+# Whom a file is for comes from who the user is: a provider user sends its own providers' files
+# (ingest.submit checks it again), only the central team picks any provider.
+if scope.is_central and snap is not None:
     choices = submissions.providers(snap, scope)
-else:  # the first file ever: no store yet, offer the reference list of providers
+else:  # the user's own providers, or (central, no store yet) the reference list of providers
     choices = reference.trusts().select("provider_code", "provider_name")
-    if scope.visible_providers() is not None:
-        choices = choices.filter(pl.col("provider_code").is_in(scope.visible_providers()))
+    if not scope.is_central:
+        own = sorted(scope.providers) if scope.role == "provider" else []
+        choices = pl.DataFrame({"provider_code": own}).join(choices, on="provider_code", how="left")
 labels = {r["provider_code"]: f"{r['provider_code']} — {r['provider_name'] or 'provider'}"
           for r in choices.iter_rows(named=True)}
 if not labels:
@@ -44,8 +48,14 @@ provider = left.selectbox("Provider", list(labels), format_func=labels.get, key=
 today = date.today()
 period = middle.text_input("Submission month (YYYY-MM)", value=f"{today:%Y-%m}", key="period",
                            help="The month the file is sent: normally the month after the activity it reports.")
-submitted_on = right.date_input("Submission date", value=today, key="submitted_on",
-                                help="The date the rules count from (default today).")
+if scope.is_central:  # re-checking an old file: audited, never in the future
+    submitted_on = right.date_input("Submission date", value=today, max_value=today, key="submitted_on",
+                                    help="The date the rules and timeliness count from: today, the day the file "
+                                         "arrives, unless you are re-checking an old file (audited).")
+else:
+    submitted_on = None  # the day the file arrives
+    right.text_input("Submission date", value=f"{today:%Y-%m-%d}", disabled=True,
+                     help="The day the file arrives: the rules and timeliness count from it.")
 
 uploaded = st.file_uploader("DID extract", type=["csv", "xml", "txt"], key="uploader",
                             max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
@@ -60,9 +70,9 @@ submit = submit_col.button("Submit", type="primary", disabled=upload is None, wi
 if (check or submit) and upload is not None:
     name, data = upload
     try:
-        result = submit_bytes(data, name, provider, period, submitted_on, dry_run=not submit,
+        result = submit_bytes(data, name, provider, period, submitted_on, scope=scope, dry_run=not submit,
                               issue_limit=10_000_000)
-    except ValueError as err:
+    except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
         st.error(str(err))
         st.stop()
     st.session_state["result"] = (result, not submit)

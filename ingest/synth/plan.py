@@ -9,6 +9,7 @@ versions of records than an earlier one. Resubmissions follow their first file b
 Unless `clean`, the plan also holds the planted provider-month events: missing (no file), late,
 resubmitted (first file missing a chunk of records or carrying a batch of bad rows), file-level
 rejects (17 columns, then a good resubmission) and one RIS-migration month at 40% volume.
+No file is dated after the day the plan is built: a file cannot arrive in the future.
 """
 
 from __future__ import annotations
@@ -57,8 +58,12 @@ def period_of(activity_month: date) -> date:
 
 
 def build_plan(months: list[date], n_providers: int, seed: int, clean: bool,
-               volume: np.ndarray) -> Plan:
-    """The submission plan. `volume` (expected records by provider) picks the migration provider."""
+               volume: np.ndarray, as_of: date | None = None) -> Plan:
+    """The submission plan. `volume` (expected records by provider) picks the migration provider.
+
+    No file is received after `as_of` (default: today, the day the extracts are built): see
+    `_received_by`.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     n_m = len(months)
     plan = Plan(months)
@@ -91,7 +96,31 @@ def build_plan(months: list[date], n_providers: int, seed: int, clean: bool,
                 span = max((hi - f.submitted_on).days, 1)
                 f.resubmitted_on = f.submitted_on + timedelta(days=int(rng.integers(1, span + 1)))
             next_sent = f.submitted_on
+    _received_by(plan, as_of or date.today())
     return plan
+
+
+def _received_by(plan: Plan, as_of: date) -> None:
+    """Hold every planned date to `as_of`: a file cannot have arrived after the day it is written.
+
+    A file (or resubmission) planned later is received on `as_of` instead; one whose period has
+    not started by then cannot be sent at all and is left out (marked missing); a late file
+    received on `as_of` while its window is still open is on time. The order of a provider's
+    files is kept: dates only move back to `as_of`, and files received on the same day load in
+    period order (the manifest's sort).
+    """
+    for f in plan.files.values():
+        if f.missing:
+            continue
+        period = period_of(plan.months[f.month])
+        if period > as_of:
+            f.missing, f.late, f.resubmit, f.resubmitted_on = True, False, None, None
+            continue
+        if f.submitted_on > as_of:
+            f.submitted_on = as_of
+            f.late = f.late and as_of > timetable.window_closes(period)
+        if f.resubmitted_on is not None and f.resubmitted_on > as_of:
+            f.resubmitted_on = as_of
 
 
 def _plant_events(plan: Plan, rng: np.random.Generator, n_providers: int, volume: np.ndarray) -> None:

@@ -75,6 +75,18 @@ def test_a_provider_user_sees_only_its_own_providers(published, tmp_path):
     assert [o.split(" — ")[0] for o in at.selectbox(key="provider").options] == ["RR8"]
 
 
+def test_only_the_central_team_sees_the_submission_date_control(published, tmp_path):
+    """A provider's submission date is the day its file arrives; central re-checks old files."""
+    user = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")
+    at = _page("submit.py", scope=user, upload=("DID_RR8_202602.csv", _csv_bytes(tmp_path, didfiles.rows(1))))
+    assert [d.key for d in at.date_input] == []
+    at.text_input(key="period").set_value("2026-02").run()
+    at.button[0].click().run()  # Check, as of today
+    assert not at.exception and "would be accepted" in at.success[0].value
+    central = _page("submit.py")
+    assert central.date_input(key="submitted_on").value == date.today()
+
+
 def test_local_codes_page_notifies_and_lists(published):
     at = _page("local_codes.py")
     at.selectbox(key="provider").set_value("RR8").run()

@@ -95,6 +95,7 @@ CASES: dict[str, tuple[dict, dict]] = {
     "DIDS079": ({"referring_org_code": "T1CLOS"}, {"referring_org_code": "T1OPEN"}),
     "DIDS080": ({"practice_code": "T1CLOS"}, {"practice_code": "T1OPEN"}),
     "DIDS081": ({"site_code": "RR899"}, {"site_code": "RR801"}),
+    "DIDSX01": ({"site_code": "RTH01"}, {"site_code": "RR801"}),  # another provider's site (project rule)
     "DIDS082": ({"snomed_code": "169069000"}, {"snomed_code": "399208008"}),
 }
 
@@ -106,7 +107,8 @@ def conformance_store(empty_store_template, tmp_path_factory):
     shutil.copytree(empty_store_template, d)
     con = duckdb.connect(str(store.store_path(d)))
     con.execute("INSERT INTO ref_site (site_code, provider_code, site_name, close_date) VALUES "
-                "('RR801', 'RR8', 'Open site', NULL), ('RR899', 'RR8', 'Closed site', DATE '2025-12-31')")
+                "('RR801', 'RR8', 'Open site', NULL), ('RR899', 'RR8', 'Closed site', DATE '2025-12-31'), "
+                "('RTH01', 'RTH', 'Another trust''s site', NULL)")
     con.execute("INSERT INTO ref_postcode VALUES ('TS18 1HU', 'E01012000')")
     con.execute("INSERT INTO ref_snomed VALUES ('399208008', true), ('169069000', false)")
     con.execute("INSERT INTO ref_nicip_retired VALUES ('XABDO', DATE '2025-06-01')")

@@ -11,6 +11,7 @@ import didfiles
 import working_store
 from ingest import loader, store
 from ingest.spec import COLUMNS
+from queries.scope import CENTRAL
 
 
 def _load(store_dir, path, provider="RR8", period="2026-02", submitted_on=date(2026, 2, 10)):
@@ -89,22 +90,6 @@ def test_a_record_sent_again_later_replaces_the_earlier_version(store_dir, tmp_p
     assert _q(store_dir, "SELECT report_date FROM record WHERE accession_number = 'ACC00002'") == [
         (date(2026, 1, 9),)]
     assert _q(store_dir, "SELECT rows_replaced FROM submission WHERE period = DATE '2026-03-01'") == [(1,)]
-
-
-def test_a_record_is_replaced_whichever_provider_sent_it_first(store_dir, tmp_path):
-    """(site, accession) is the record's identity: a site that moved to another trust keeps it."""
-    _load(store_dir, didfiles.write(tmp_path / "old.csv", didfiles.rows(2)))
-    again = [didfiles.row(accession_number="ACC00001", report_date="2026-01-09"),
-             didfiles.row(accession_number="ACC00001", site_code="RR802")]  # another site: another record
-    result = _load(store_dir, didfiles.write(tmp_path / "new.csv", again), provider="RXX", period="2026-03",
-                   submitted_on=date(2026, 3, 5))
-    assert result.counts["replaced"] == 1
-    assert _q(store_dir, "SELECT provider_code, site_code, accession_number, report_date FROM record "
-                         "ORDER BY ALL") == [
-        ("RR8", "RR801", "ACC00002", date(2026, 1, 6)),
-        ("RXX", "RR801", "ACC00001", date(2026, 1, 9)),
-        ("RXX", "RR802", "ACC00001", date(2026, 1, 6)),
-    ]
 
 
 def test_a_store_from_before_submission_site_is_upgraded_and_still_finds_replacements(store_dir, tmp_path):
@@ -225,9 +210,11 @@ def _batch_jobs(tmp_path):
         didfiles.row(accession_number="ACC00002"),  # DIDS071 within this file
         didfiles.row(accession_number="ACC00009", nhs_number="9434765910"),  # Modulus 11
         didfiles.row(accession_number="ACC00010", nicip_code="LOC01")])  # notified by RTH only
-    # RR801/ACC00001-2 again, on later lines than in a.csv: replacements, not duplicates
+    # RTH's files: ACC00001-2 as in a.csv but at RTH's own site (other records, not duplicates),
+    # then again in c.xml (replacements of b.csv's: the same provider's records)
     f2 = didfiles.write(tmp_path / "b.csv", [
-        didfiles.row(accession_number="ACC00011", nicip_code="LOC01", site_code="RTH01")] + didfiles.rows(2))
+        didfiles.row(accession_number="ACC00011", nicip_code="LOC01", site_code="RTH01")]
+        + didfiles.rows(2, site_code="RTH01"))
     f3 = write_xml(tmp_path / "c.xml", didfiles.rows(2, site_code="RTH01"))
     f4 = tmp_path / "d.csv"
     f4.write_text(",".join(["x"] * 17) + "\n")  # 17 columns: the whole file is rejected
@@ -244,7 +231,7 @@ def test_files_checked_together_get_the_verdicts_each_gets_alone(store_dir, tmp_
 
     from ingest import local_codes, pseudonymise
 
-    local_codes.notify(store_dir, "RTH", "LOC01", "XCHES")
+    local_codes.notify(store_dir, "RTH", "LOC01", "XCHES", scope=CENTRAL)
     jobs = _batch_jobs(tmp_path)
     key = pseudonymise.load_key()
     with store.writer(store_dir) as con:
@@ -273,13 +260,13 @@ def test_loading_in_batches_stores_what_loading_one_file_at_a_time_stores(empty_
     for way in ("batched", "one_by_one"):
         stores[way] = tmp_path / way
         shutil.copytree(empty_store_template, stores[way])
-        local_codes.notify(stores[way], "RTH", "LOC01", "XCHES")
+        local_codes.notify(stores[way], "RTH", "LOC01", "XCHES", scope=CENTRAL)
     jobs = _batch_jobs(tmp_path / "files")
     with store.writer(stores["batched"]) as con:
         batched = list(loader.load_many(con, jobs))
     one_by_one = [_load(stores["one_by_one"], *job) for job in jobs]
     assert [r.counts for r in batched] == [r.counts for r in one_by_one]
-    assert batched[1].counts["replaced"] == 2  # RR801/ACC00001-2 arrive again in b.csv
+    assert batched[2].counts["replaced"] == 2  # RTH01/ACC00001-2 arrive again in c.xml
     for sql in ("SELECT * FROM record ORDER BY ALL",
                 "SELECT * FROM issue ORDER BY ALL",
                 "SELECT * EXCLUDE (quarantined_at) FROM quarantine ORDER BY ALL",

@@ -10,6 +10,7 @@ import pytest
 
 import didfiles
 from ingest.submit import safe_file_name, submit_bytes
+from queries.scope import CENTRAL
 
 
 @pytest.mark.parametrize(
@@ -22,10 +23,12 @@ def test_file_names_are_sanitised(name, safe):
     assert safe_file_name(name) == safe
 
 
-def test_submit_bytes_loads_and_cleans_up(store_dir, tmp_path):
+def test_submit_bytes_loads_and_cleans_up(store_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     before = set(Path(tempfile.gettempdir()).glob("did-upload-*"))
     data = didfiles.write(tmp_path / "f.csv", didfiles.rows(2)).read_bytes()
-    result = submit_bytes(data, "../DID_RR8_202602.csv", "RR8", "2026-02", date(2026, 2, 10), store_dir=store_dir)
+    result = submit_bytes(data, "../DID_RR8_202602.csv", "RR8", "2026-02", date(2026, 2, 10),
+                          scope=CENTRAL, store_dir=store_dir)
     assert result.status == "accepted" and result.counts["accepted"] == 2
     assert result.file == "DID_RR8_202602.csv"
     assert set(Path(tempfile.gettempdir()).glob("did-upload-*")) == before
@@ -34,4 +37,4 @@ def test_submit_bytes_loads_and_cleans_up(store_dir, tmp_path):
 def test_oversized_upload_is_refused(store_dir, monkeypatch):
     monkeypatch.setattr("ingest.submit.MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ValueError, match="limit"):
-        submit_bytes(b"x" * 11, "f.csv", "RR8", "2026-02", store_dir=store_dir)
+        submit_bytes(b"x" * 11, "f.csv", "RR8", "2026-02", scope=CENTRAL, store_dir=store_dir)

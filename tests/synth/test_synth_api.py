@@ -130,11 +130,13 @@ def test_clean_mode_plants_nothing(clean_out, catalogue):
     assert counts["report_date_missing"].sum() > 0 and counts["ethnicity_not_stated"].sum() > 0
 
 
-def _project_checker(tmp_path_factory):
-    """The loader's own file check (reference data from the shipped files), or skip if it has moved."""
+def _project_checker(tmp_path_factory, out):
+    """The loader's own file check (reference data from the shipped files and the run's own site
+    reference, which alone knows its independent-sector providers), or skip if it has moved."""
     try:
-        from ingest import loader, store
+        from ingest import loader, sites, store
         con = store.checking_connection(tmp_path_factory.mktemp("no-store"))
+        sites.load_sites(con, out / "sites.csv")
     except (ImportError, AttributeError) as exc:  # another module's API; do not break on it
         pytest.skip(f"project validator not available: {exc}")
 
@@ -148,14 +150,14 @@ def _project_checker(tmp_path_factory):
 def test_clean_files_pass_the_project_validator(clean_out, tmp_path_factory):
     """Every DIDS rule of the loader, reference checks included, finds nothing in clean files."""
     out, m = clean_out
-    check = _project_checker(tmp_path_factory)
+    check = _project_checker(tmp_path_factory, out)
     for f in m.files[::7]:
         assert check(out / f.path, f) == {}, f.path
 
 
 def test_project_validator_finds_exactly_the_planted_defects(synth_out, tmp_path_factory):
     out, m = synth_out
-    check = _project_checker(tmp_path_factory)
+    check = _project_checker(tmp_path_factory, out)
     rules = {"DIDS001": "nhs_number_invalid", "DIDS023": "referrer_malformed", "DIDS057": "unknown_procedure",
              "DIDS071": "duplicate_accession"}
     date_rules = {"DIDS027", "DIDS034", "DIDS035", "DIDS043", "DIDS044", "DIDS048"}
