@@ -269,7 +269,7 @@ class _Run:
             return
         again = f"resubmitted/{name}"
         if fp.resubmit == "file_reject":
-            write_csv(to_text(frame), self.tmp / name, header, drop_column="snomed_code")
+            write_csv(to_text(frame), self.tmp / name, header, drop_column="site_code")  # mandatory: rejected with or without a header
             self._row(name, key, fp.submitted_on, "file_reject", frame)
             self.file_reject.append(dict(**key, path=name, columns=spec.N_COLUMNS - 1,
                                          submitted_on=f"{fp.submitted_on}", resubmission_path=again))
