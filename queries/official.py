@@ -44,10 +44,13 @@ from ingest.rollups import all_rollups
 from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
-from queries.headline import GP_DIRECT_ACCESS, UNKNOWN_MODALITY, add_months, providers_submitting
+from queries.headline import (
+    ACTIVITY_BY_MONTH, ENGLAND_CODE, GP_DIRECT_ACCESS, GP_DIRECT_ACCESS_CONTEXT, UNKNOWN_MODALITY, add_months,
+    providers_submitting,
+)
 from queries.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them
 
-ENGLAND_CODE, ENGLAND = "E92000001", "England"  # ONS code for England: the total row
+ENGLAND = "England"  # the total row, ENGLAND_CODE
 NOT_KNOWN = "Not known"
 ROLLING_MONTHS = 13
 
@@ -230,7 +233,7 @@ def activity_by_month(snap: Snapshot, period: date) -> pl.DataFrame:
         long, on="activity_month", how="left").with_columns(
         pl.col("modality").fill_null(UNKNOWN_MODALITY), pl.col("records").fill_null(0))
     table = publication_table(snap, long, ["activity_month"], "modality", MODALITY_COLUMNS,
-                              ("official activity by month",)).sort("activity_month")
+                              ACTIVITY_BY_MONTH).sort("activity_month")
     orgs = [providers_submitting(snap, add_months(m, 1)) for m in months]
     coverage = pl.DataFrame(
         {"activity_month": months, "organisations_included": [o.submitted for o in orgs],
@@ -302,7 +305,7 @@ def gp_direct_access_by_commissioner(snap: Snapshot, period: date) -> pl.DataFra
     keys = _LEVEL_KEYS["sub_icb"]
     month = reporting_month(period)
     long = _commissioner_long(snap, month, "sub_icb", gpda=True)
-    table = publication_table(snap, long, keys, "measure", list(TEST_GROUPS), ("official GP direct access", month),
+    table = publication_table(snap, long, keys, "measure", list(TEST_GROUPS), (*GP_DIRECT_ACCESS_CONTEXT, month),
                               england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys})
     return _ordered(table, keys[0])
 
