@@ -76,6 +76,30 @@ def test_modality_totals(snap):
     assert_frame_equal(got, expected)
 
 
+def test_headline_figures_are_protected_for_other_roles(snap):
+    """The home page was exact for every role; now a commissioner gets perturbed, suppressed and
+    rounded figures, the same as the official activity-by-month table's for the month."""
+    from queries import official
+    from queries.scope import Scope
+
+    commissioner = Scope("commissioner", icbs=frozenset({"QE1"}))
+    month = date(2026, 2, 1)
+    table = headline.modality_totals(snap, commissioner, month)
+    assert table["suppressed"].any()  # every modality this month is 1-7
+    counts = [v for c in ("this_month", "same_month_last_year", "last_12_months") for v in table[c].to_list()]
+    assert all(v is None or v % 5 == 0 for v in counts)
+    assert table["suppressed"].to_list() == sorted(table["suppressed"].to_list())
+    totals = headline.activity_totals(snap, commissioner, month)
+    assert all(v is None or v % 5 == 0 for v in totals)
+    by_month = official.activity_by_month(snap, date(2026, 3, 1)).filter(pl.col("activity_month") == month)
+    assert totals.this_month == by_month["total"][0]
+    trend = headline.monthly_trend(snap, commissioner, end=month).filter(pl.col("activity_month") == month)
+    for row in trend.iter_rows(named=True):
+        assert row["records"] == by_month[row["modality"]][0]
+    gpda = headline.gp_direct_access_tests(snap, commissioner, month)
+    assert all(v is None or v % 5 == 0 for v in gpda["records"]) and "suppressed" in gpda.columns
+
+
 def test_activity_totals(snap):
     assert headline.activity_totals(snap, CENTRAL, date(2026, 2, 1)) == (14, 5, 27)
     # Jan 2026: 7; Jan 2025: 4; Feb 2025 .. Jan 2026: 5 + 3 + 3 + 7 = 18.
