@@ -82,7 +82,13 @@ def latest_complete_month(snap: Snapshot) -> date | None:
 def _monthly_cells(snap: Snapshot, scope: Scope, first: date, last: date) -> pl.DataFrame:
     """(activity_month, modality, records) for the months held between first and last, each
     count perturbed for non-central scopes (see the module notes)."""
-    cells = snap.query(
+    return perturb(snap, _monthly_counts(snap, first, last), scope, counts=["records"],
+                   keys=["activity_month", "modality"], context=ACTIVITY_BY_MONTH)
+
+
+def _monthly_counts(snap: Snapshot, first: date, last: date) -> pl.DataFrame:
+    """`_monthly_cells`, exact."""
+    return snap.query(
         """
         SELECT activity_month, coalesce(modality, $unknown) AS modality, sum(records)::BIGINT AS records
         FROM rollup_activity WHERE activity_month BETWEEN $first AND $last
@@ -90,8 +96,6 @@ def _monthly_cells(snap: Snapshot, scope: Scope, first: date, last: date) -> pl.
         """,
         {"unknown": UNKNOWN_MODALITY, "first": first, "last": last},
     )
-    return perturb(snap, cells, scope, counts=["records"], keys=["activity_month", "modality"],
-                   context=ACTIVITY_BY_MONTH)
 
 
 def modality_totals(snap: Snapshot, scope: Scope, month: date) -> pl.DataFrame:
@@ -120,7 +124,7 @@ def activity_totals(snap: Snapshot, scope: Scope, month: date) -> ActivityTotals
     """All examinations (every modality) for the same three figures as `modality_totals`: each
     month's total is a cell of its own (perturbed and protected as the official table's total)."""
     year_ago = add_months(month, -12)
-    cells = _monthly_cells(snap, scope, year_ago, month)
+    cells = _monthly_counts(snap, year_ago, month)
     months = cells.group_by("activity_month").agg(pl.col("records").sum().alias("total"))
     months = perturb(snap, months, scope, counts=["total"], keys=["activity_month"], context=ACTIVITY_BY_MONTH)
     total = lambda m: months.filter(pl.col("activity_month") == m)["total"].sum()  # noqa: E731
