@@ -415,7 +415,8 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         """,
         {**where, "first_month": f.first_month, "last_month": f.last_month},
     )
-    mix = _perturbed(snap, scope, mix, ["records"], ("equipment mix", f.modality), month, month, ["site_code", "body_area"])
+    mix = _perturbed(snap, scope, mix, ["records"], ("equipment mix", f.modality), month, month,
+                     ["site_code", "body_area"])
     durations = durations_for(f.durations, f.modality)
     default = durations.filter(pl.col("body_area") == "*")["minutes"]
     minutes = (

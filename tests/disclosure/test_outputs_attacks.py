@@ -185,7 +185,8 @@ def rate_times_days(row: dict) -> int | None:
 
 
 def _equipment_attack(snap: Snapshot, f: equipment.UtilisationFilter) -> tuple[int, int]:
-    truth = {r["site_code"]: r["examinations"] for r in equipment.site_utilisation(snap, CENTRAL, f).iter_rows(named=True)}
+    central = equipment.site_utilisation(snap, CENTRAL, f)
+    truth = dict(zip(central["site_code"], central["examinations"], strict=True))
     hits = targets = 0
     for provider in PROVIDERS:
         for row in equipment.site_utilisation(snap, _provider(provider), f).iter_rows(named=True):
