@@ -14,6 +14,7 @@ import streamlit as st
 
 from queries import headline
 from queries.connection import Snapshot
+from queries.scope import Scope
 
 _CACHE = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
 
@@ -29,18 +30,18 @@ def latest_period(_snap: Snapshot, version: str) -> date | None:
 
 
 @st.cache_data(**_CACHE)
-def modality_totals(_snap: Snapshot, version: str, month: date) -> pl.DataFrame:
-    return headline.modality_totals(_snap, month)
+def modality_totals(_snap: Snapshot, version: str, scope: Scope, month: date) -> pl.DataFrame:
+    return headline.modality_totals(_snap, scope, month)
 
 
 @st.cache_data(**_CACHE)
-def activity_totals(_snap: Snapshot, version: str, month: date) -> headline.ActivityTotals:
-    return headline.activity_totals(_snap, month)
+def activity_totals(_snap: Snapshot, version: str, scope: Scope, month: date) -> headline.ActivityTotals:
+    return headline.activity_totals(_snap, scope, month)
 
 
 @st.cache_data(**_CACHE)
-def monthly_trend(_snap: Snapshot, version: str, months: int, end: date) -> pl.DataFrame:
-    return headline.monthly_trend(_snap, months=months, end=end)
+def monthly_trend(_snap: Snapshot, version: str, scope: Scope, months: int, end: date) -> pl.DataFrame:
+    return headline.monthly_trend(_snap, scope, months=months, end=end)
 
 
 @st.cache_data(**_CACHE)
@@ -51,5 +52,5 @@ def providers_submitting(
 
 
 @st.cache_data(**_CACHE)
-def gp_direct_access_tests(_snap: Snapshot, version: str, month: date) -> pl.DataFrame:
-    return headline.gp_direct_access_tests(_snap, month)
+def gp_direct_access_tests(_snap: Snapshot, version: str, scope: Scope, month: date) -> pl.DataFrame:
+    return headline.gp_direct_access_tests(_snap, scope, month)

@@ -27,10 +27,14 @@ The examination groups are the rows of the HPA table ("Chest (PA)", "CT head", �
 follows from the code's modality, the typical dose and (where one dose covers several rows, as
 0.7 mSv does for the abdomen, pelvis and thoracic spine) its body area — see GROUPS.
 
-Disclosure: central users see exact figures. For every other role counts go through
-`queries.disclosure.protect` (1–7 suppressed, others rounded to 5); a dose or rate built on a
-suppressed count is suppressed, and an examination group's collective dose is the published
-(rounded) count × the group's typical dose, so it discloses nothing the count does not.
+Disclosure: central users see exact figures. For every other role (queries/disclosure.py) the
+examinations of each examination group (per age band and sex for that table) are perturbed as
+cells of their own, and every collective dose, per-caput dose and "with a dose" count is worked
+out from those perturbed counts; the examinations of a modality, an age-sex band, a reason
+without a dose and the "All" row are cells of their own too. Then counts are suppressed (1–7)
+or rounded to 5, and a dose or rate built on a suppressed count is suppressed. An examination
+group's collective dose is the published (rounded) count × the group's typical dose, so it
+discloses nothing the count does not.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from ingest import nicip
 from ingest.nicip import PET_MODALITY
 from ingest.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
 from queries.connection import Snapshot
-from queries.disclosure import protect
+from queries.disclosure import perturb, protect, suppressed_last
 from queries.headline import UNKNOWN_MODALITY
 from queries.official import MODALITY_COLUMNS, FinancialYear, months_held, rollup_source
 from queries.scope import Scope
@@ -113,20 +117,48 @@ def _man_sv(centi: pl.Expr) -> pl.Expr:
     return (centi / CENTI_MSV_PER_MAN_SV).round_sig_figs(DOSE_SIGNIFICANT_FIGURES)
 
 
+def _cells(snap: Snapshot, scope: Scope, year: FinancialYear, frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """`frame`'s examinations perturbed, each row a cell named by `keys` within the year."""
+    return perturb(snap, frame, scope, counts=["examinations"], keys=keys, context=("dose", year.label))
+
+
+def _dose_cells(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame,
+                by: list[str]) -> pl.DataFrame:
+    """Examinations with a typical dose per examination group (and `by`), perturbed, with
+    _centi = that count × the typical dose in 0.01 mSv: every collective dose is a sum of these."""
+    groups = counts.filter(pl.col("dose_msv").is_not_null()).with_columns(
+        pl.struct("modality", "body_area", "dose_msv").map_elements(
+            lambda s: examination_group(s["modality"], s["body_area"], s["dose_msv"]),
+            return_dtype=pl.String).alias("examination"))
+    keys = [*by, *(c for c in ("modality", "examination", "dose_msv") if c not in by)]
+    cells = groups.group_by(keys).agg(
+        pl.col("nicip_code").unique().sort().str.join(", ").alias("nicip_codes"),
+        pl.col("records").sum().alias("examinations"),
+    )
+    cells = _cells(snap, scope, year, cells, keys)
+    return cells.with_columns(
+        (pl.col("examinations") * (pl.col("dose_msv") * 100).round(0).cast(pl.Int64)).alias("_centi"))
+
+
+def _with_dose(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame, table: pl.DataFrame,
+               by: list[str]) -> pl.DataFrame:
+    """`table` (rows by `by`; none = one row) with examinations_with_dose and _centi added up from
+    the perturbed examination-group cells."""
+    cells = _dose_cells(snap, scope, year, counts, by)
+    aggs = [pl.col("examinations").sum().cast(pl.Int64).alias("examinations_with_dose"), pl.col("_centi").sum()]
+    if not by:
+        return table.hstack(cells.select(aggs))
+    return table.join(cells.group_by(by).agg(aggs), on=by, how="left").with_columns(
+        pl.col("examinations_with_dose", "_centi").fill_null(0))
+
+
 def dose_by_examination(snap: Snapshot, scope: Scope, year: FinancialYear,
                         counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per examination group with a typical dose: modality, examination, typical_dose_msv,
     nicip_codes (the codes seen), examinations, collective_dose_man_sv, pct_of_collective_dose.
     Largest collective dose first."""
-    counts = (dose_counts(snap, year) if counts is None else counts).filter(pl.col("dose_msv").is_not_null())
-    groups = counts.with_columns(
-        pl.struct("modality", "body_area", "dose_msv").map_elements(
-            lambda s: examination_group(s["modality"], s["body_area"], s["dose_msv"]),
-            return_dtype=pl.String).alias("examination"))
-    table = groups.group_by("modality", "examination", "dose_msv").agg(
-        pl.col("nicip_code").unique().sort().str.join(", ").alias("nicip_codes"),
-        pl.col("records").sum().alias("examinations"),
-    ).rename({"dose_msv": "typical_dose_msv"})
+    counts = dose_counts(snap, year) if counts is None else counts
+    table = _dose_cells(snap, scope, year, counts, []).drop("_centi").rename({"dose_msv": "typical_dose_msv"})
     # Published count × typical dose (for central, the exact count): exact in 0.01 mSv units.
     table = protect(table, scope, counts=["examinations"])
     table = table.with_columns(
@@ -136,9 +168,15 @@ def dose_by_examination(snap: Snapshot, scope: Scope, year: FinancialYear,
         _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
         (pl.col("_centi") * 100 / total).round(2).alias("pct_of_collective_dose") if total else
         pl.lit(None, pl.Float64).alias("pct_of_collective_dose"),
-    ).sort(["_centi", "modality", "examination"], descending=[True, False, False], nulls_last=True).select(
+    ).sort(["_centi", "modality", "examination"], descending=[True, False, False], nulls_last=True).pipe(
+        suppressed_last).select(
         "modality", "examination", "typical_dose_msv", "nicip_codes", "examinations",
-        "collective_dose_man_sv", "pct_of_collective_dose")
+        "collective_dose_man_sv", "pct_of_collective_dose", *_flag(table))
+
+
+def _flag(frame: pl.DataFrame) -> list[str]:
+    """The `suppressed` column, where protection added one."""
+    return [c for c in ("suppressed",) if c in frame.columns]
 
 
 def _pct_with_dose() -> pl.Expr:
@@ -158,15 +196,14 @@ def dose_by_modality(snap: Snapshot, scope: Scope, year: FinancialYear,
     """Every modality with examinations in the year, and an "All" row first: examinations,
     examinations_with_dose, pct_with_dose, collective_dose_man_sv, pct_of_collective_dose."""
     counts = dose_counts(snap, year) if counts is None else counts
-    per = counts.group_by("modality").agg(
-        pl.col("records").sum().alias("examinations"),
-        pl.col("records").filter(pl.col("dose_msv").is_not_null()).sum().alias("examinations_with_dose"),
-        pl.col("dose_centi_msv").sum().fill_null(0).alias("_centi"),
-    )
-    per = _modality_order(per)
-    every = per.select(pl.lit(ALL).alias("modality"), pl.col("examinations").sum(),
-                       pl.col("examinations_with_dose").sum(), pl.col("_centi").sum())
-    table = pl.concat([every, per]).with_columns(pl.col("examinations", "examinations_with_dose").cast(pl.Int64))
+    per = counts.group_by("modality").agg(pl.col("records").sum().alias("examinations"))
+    per = _with_dose(snap, scope, year, counts, _modality_order(per), ["modality"])
+    every = _with_dose(snap, scope, year, counts, per.select(pl.lit(ALL).alias("modality"),
+                                                             pl.col("examinations").sum()), [])
+    table = pl.concat([every, per.select(every.columns)]).with_columns(
+        pl.col("examinations", "examinations_with_dose").cast(pl.Int64))
+    table = _cells(snap, scope, year, table, ["modality"]).with_columns(
+        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
     total = int(every["_centi"][0] or 0)
     table = table.with_columns(
         _pct_with_dose(),
@@ -198,11 +235,10 @@ def dose_by_age_sex(snap: Snapshot, scope: Scope, year: FinancialYear,
     examinations_with_dose, collective_dose_man_sv, population, examinations_per_1000,
     per_caput_usv (µSv per registered person)."""
     counts = dose_counts(snap, year) if counts is None else counts
-    cells = counts.group_by("age_band", "sex").agg(
-        pl.col("records").sum().alias("examinations"),
-        pl.col("records").filter(pl.col("dose_msv").is_not_null()).sum().alias("examinations_with_dose"),
-        pl.col("dose_centi_msv").sum().fill_null(0).alias("_centi"),
-    )
+    cells = counts.group_by("age_band", "sex").agg(pl.col("records").sum().alias("examinations"))
+    cells = _with_dose(snap, scope, year, counts, _cells(snap, scope, year, cells, ["age_band", "sex"]),
+                       ["age_band", "sex"]).with_columns(
+        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
     labels = [b[0] for b in AGE_BANDS] + [UNKNOWN_BAND]
     grid = pl.DataFrame({"age_band": labels}).join(pl.DataFrame({"sex": list(SEXES)}), how="cross")
     table = grid.join(cells, on=["age_band", "sex"], how="left").join(
@@ -234,12 +270,13 @@ def dose_summary(snap: Snapshot, scope: Scope, year: FinancialYear,
     counts = dose_counts(snap, year) if counts is None else counts
     population = int(registered_population(snap)["population"].sum())
     table = pl.DataFrame({
+        "modality": [ALL],  # the same cell as dose_by_modality's "All" row
         "months_with_data": [len(months_held(snap, year.first_month, year.last_month))],
         "examinations": [int(counts["records"].sum())],
-        "examinations_with_dose": [int(counts.filter(pl.col("dose_msv").is_not_null())["records"].sum())],
-        "_centi": [int(counts["dose_centi_msv"].sum() or 0)],
         "population": [population],
     })
+    table = _with_dose(snap, scope, year, counts, _cells(snap, scope, year, table, ["modality"]), []).with_columns(
+        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
     table = table.with_columns(_pct_with_dose())
     out = _rates(table, scope)
     if scope.needs_disclosure_control:
@@ -256,6 +293,7 @@ def without_dose(snap: Snapshot, scope: Scope, year: FinancialYear,
     counts = (dose_counts(snap, year) if counts is None else counts).filter(pl.col("dose_msv").is_null())
     table = counts.group_by("modality", pl.col("body_area").fill_null("Not known")).agg(
         pl.col("records").sum().alias("examinations"))
+    table = _cells(snap, scope, year, table, ["modality", "body_area"])
     table = _modality_order(table.sort("body_area")).with_columns(
         pl.when(pl.col("modality").is_in(["MRI", "Ultrasound"])).then(pl.lit("no ionising radiation"))
         .when(pl.col("modality") == PET_MODALITY).then(pl.lit("not in the HPA 2008 table (PET-CT)"))

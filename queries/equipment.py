@@ -21,8 +21,15 @@ Definitions (the page states them too):
 
 Scope: central users see every site. A provider user sees its own providers' sites and
 providers in detail, with the England row as comparator (ranks and fences are national); a
-commissioner or GP user sees the England row only. Counts for every role but central pass
-through `queries.disclosure.protect`, and rates built on a suppressed count are suppressed.
+commissioner or GP user sees the England row only.
+
+Disclosure control (every role but central; queries/disclosure.py): each site's examinations,
+weekend and bank-holiday counts, and each (site, body area) count behind the estimated minutes,
+are perturbed as soon as they are read — named by modality, months and site, so a one-month
+period and that month's row of the monthly table get the same noise — and every rate, share,
+minute, utilisation, rank and outlier flag is worked out from the perturbed counts; provider
+and England rows add up perturbed sites. Then the counts are suppressed and rounded, and a
+suppressed row shows no rate, rank, outlier flag or operating days and sorts last.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from queries.connection import Snapshot
-from queries.disclosure import protect
+from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.headline import add_months
 from queries.percentiles import tukey_fences
 from queries.scope import Scope
@@ -87,6 +94,21 @@ SITE_COUNTS = ["examinations"]
 HOURS_NOT_KNOWN = "hours not known"
 RATE_COLUMNS = ["exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
                 "bank_holiday_share", "estimated_minutes", "utilisation"]
+# What a suppressed site or provider row must not show: its rates, and what would place it.
+SUPPRESSED_WITH = [*RATE_COLUMNS, "operating_days", "rank", "outlier"]
+
+
+def _perturbed(snap: Snapshot, scope: Scope, frame: pl.DataFrame, counts: list[str], context: tuple,
+               first: pl.Expr, last: pl.Expr, keys: list[str]) -> pl.DataFrame:
+    """`frame` with `counts` perturbed, each cell named by its first and last day or month and
+    `keys` (see the module notes)."""
+    keyed = frame.with_columns(first.alias("__first"), last.alias("__last"))
+    return perturb(snap, keyed, scope, counts, ["__first", "__last", *keys], context).drop("__first", "__last")
+
+
+def _flagged(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`columns`, and the `suppressed` flag where protection added it."""
+    return frame.select([*columns, *([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in frame.columns else [])])
 
 
 @dataclass(frozen=True)
@@ -143,8 +165,9 @@ def inventory_status(snap: Snapshot) -> pl.DataFrame:
     )
 
 
-def _site_frame(snap: Snapshot, f: UtilisationFilter) -> pl.DataFrame:
-    """Every site with activity or scanners of the modality, unprotected and unscoped."""
+def _site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFrame:
+    """Every site with activity or scanners of the modality, unscoped, its counts perturbed for
+    non-central scopes but not yet protected."""
     activity = snap.query(
         """
         SELECT site_code, any_value(provider_code) AS provider_code,
@@ -159,6 +182,9 @@ def _site_frame(snap: Snapshot, f: UtilisationFilter) -> pl.DataFrame:
         """,
         {"modality": f.modality, "first": f.first_day, "last": f.last_day, "holidays": list(BANK_HOLIDAYS)},
     )
+    activity = _perturbed(snap, scope, activity, ["examinations", "weekend", "bank_holiday"],
+                          ("equipment", f.modality), pl.lit(f.first_day), pl.lit(f.last_day), ["site_code"])
+    activity = activity.with_columns(pl.min_horizontal(c, "examinations").alias(c) for c in ("weekend", "bank_holiday"))
     mix = snap.query(
         """
         SELECT site_code, body_area, sum(records)::BIGINT AS records
@@ -168,6 +194,8 @@ def _site_frame(snap: Snapshot, f: UtilisationFilter) -> pl.DataFrame:
         """,
         {"modality": f.modality, "first": f.first_month, "last": f.last_month},
     )
+    mix = _perturbed(snap, scope, mix, ["records"], ("equipment mix", f.modality), pl.lit(f.first_month),
+                     pl.lit(f.last_month), ["site_code", "body_area"])
     inventory = snap.query(
         """
         SELECT e.site_code, s.provider_code AS inventory_provider, s.site_name, s.provider_name,
@@ -245,26 +273,26 @@ def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provide
     in the module notes. `provider` narrows it to one provider (the drill-down)."""
     if provider is not None:
         scope.check_provider(provider)
-    sites = _site_frame(snap, f)
+    sites = _site_frame(snap, f, scope)
     fences = tukey_fences(sites["exams_per_scanner_per_day"])
     rate = pl.col("exams_per_scanner_per_day")
     outlier = pl.lit(None, pl.String) if fences is None else (
         pl.when(rate > fences[1]).then(pl.lit("high")).when(rate < fences[0]).then(pl.lit("low")))
-    sites = sites.with_columns(
-        rate.rank("min", descending=True).cast(pl.Int64).alias("rank"), outlier.alias("outlier"),
-    ).sort(["rank", "examinations", "site_code"], descending=[False, True, False], nulls_last=True)
+    sites = protect(sites.with_columns(outlier.alias("outlier"), pl.lit(None, pl.Int64).alias("rank")), scope,
+                    counts=SITE_COUNTS, derived={"examinations": SUPPRESSED_WITH})
+    sites = suppressed_last(rank_published(sites, "exams_per_scanner_per_day", "rank").sort(
+        ["rank", "examinations", "site_code"], descending=[False, True, False], nulls_last=True))
     visible = scope.visible_providers()
     if visible is not None:
         sites = sites.filter(pl.col("provider_code").is_in(visible))
     if provider is not None:
         sites = sites.filter(pl.col("provider_code") == provider)
-    out = sites.select(SITE_COLUMNS)
-    return protect(out, scope, counts=SITE_COUNTS, derived={"examinations": RATE_COLUMNS})
+    return _flagged(sites, SITE_COLUMNS)
 
 
 def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> pl.DataFrame:
     """The same figures per provider (its sites added up), after an "England" row."""
-    sites = _site_frame(snap, f)
+    sites = _site_frame(snap, f, scope)
     sums = [pl.col(c).sum() for c in ("examinations", "weekend", "bank_holiday", "estimated_minutes")]
     # Rates over sites with scanners count only those sites' activity and days; utilisation only
     # the sites whose scheduled hours are known too.
@@ -305,7 +333,7 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
     if visible is not None:
         providers = providers.filter(pl.col("provider_code").is_in(visible))
     table = pl.concat([finish(england).with_columns(pl.col("sites").cast(providers["sites"].dtype)), providers])
-    return protect(table, scope, counts=SITE_COUNTS, derived={"examinations": RATE_COLUMNS})
+    return suppressed_last(protect(table, scope, counts=SITE_COUNTS, derived={"examinations": RATE_COLUMNS}))
 
 
 def _selection(scope: Scope, provider: str | None, site: str | None) -> tuple[str | None, str | None]:
@@ -346,14 +374,19 @@ BANK_HOLIDAY_LABEL = "Bank holiday"
 def weekday_profile(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
                     site: str | None = None) -> pl.DataFrame:
     """Examinations by day of the week (bank holidays in a row of their own): day, calendar
-    days of that kind in the period, examinations, mean examinations per day, share of all."""
+    days of that kind in the period, examinations, mean examinations per day, share of all.
+    Each kind of day's count is perturbed before the mean and share are worked out from it."""
     daily = daily_activity(snap, scope, f, provider, site)
     kind = pl.when(pl.col("bank_holiday")).then(pl.lit(len(WEEKDAYS) + 1)).otherwise(pl.col("weekday"))
-    out = (
+    counts = (
         daily.group_by(kind.alias("order"))
         .agg(pl.len().cast(pl.Int64).alias("days"), pl.col("examinations").sum())
         .sort("order")
-        .with_columns(
+    )
+    counts = _perturbed(snap, scope, counts, ["examinations"], ("equipment weekday", f.modality, provider, site),
+                        pl.lit(f.first_day), pl.lit(f.last_day), ["order"])
+    out = (
+        counts.with_columns(
             pl.col("order").replace_strict({i + 1: d for i, d in enumerate(WEEKDAYS)}
                                            | {len(WEEKDAYS) + 1: BANK_HOLIDAY_LABEL}).alias("day"),
             (pl.col("examinations") / pl.col("days")).alias("mean_per_day"),
@@ -388,6 +421,9 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         """,
         {**where, "first": f.first_day, "last": f.last_day},
     )
+    month = pl.col("activity_month")
+    per_site = _perturbed(snap, scope, per_site, ["examinations"], ("equipment", f.modality), month,
+                          month.dt.month_end(), ["site_code"])
     mix = snap.query(
         """
         SELECT activity_month, site_code, body_area, sum(records)::BIGINT AS records
@@ -399,6 +435,8 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         """,
         {**where, "first_month": f.first_month, "last_month": f.last_month},
     )
+    mix = _perturbed(snap, scope, mix, ["records"], ("equipment mix", f.modality), month, month,
+                     ["site_code", "body_area"])
     durations = durations_for(f.durations, f.modality)
     default = durations.filter(pl.col("body_area") == "*")["minutes"]
     minutes = (

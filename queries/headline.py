@@ -9,6 +9,13 @@ the newest period that has an accepted submission. Records for that month may st
 late (they are counted when they do), but the bulk has been submitted on time. This is the
 same convention as the published monthly DID statistics, which report a month once its main
 submission window has closed.
+
+Disclosure control: these are national figures, but every role sees this page, so for everyone
+but the central team each (activity month, modality) count and each month's total are perturbed
+and then suppressed or rounded (`queries.disclosure`), named exactly as the monthly statistics'
+activity-by-month table names them (`ACTIVITY_BY_MONTH`), so the two give the same figures.
+Twelve-month totals are sums of the perturbed months, and the change on a year is worked out
+from the perturbed counts.
 """
 
 from __future__ import annotations
@@ -21,6 +28,14 @@ import polars as pl
 from ingest.nicip import TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
 from queries.connection import Snapshot
+from queries.disclosure import perturb, protect, suppressed_last
+from queries.scope import Scope
+
+# What the activity-by-month counts count, for `queries.disclosure.perturb`: the home page and the
+# official activity-by-month table name a month's cells alike, so they get the same noise.
+ACTIVITY_BY_MONTH = ("official activity by month",)
+ENGLAND_CODE = "E92000001"  # ONS code for England: the national row of the official tables
+GP_DIRECT_ACCESS_CONTEXT = ("official GP direct access",)  # + the activity month
 
 # Records whose NICIP code did not resolve to a modality are shown under this label.
 UNKNOWN_MODALITY = "Unknown"
@@ -64,59 +79,69 @@ def latest_complete_month(snap: Snapshot) -> date | None:
     return None if period is None else add_months(period, -1)
 
 
-def modality_totals(snap: Snapshot, month: date) -> pl.DataFrame:
+def _monthly_cells(snap: Snapshot, scope: Scope, first: date, last: date) -> pl.DataFrame:
+    """(activity_month, modality, records) for the months held between first and last, each
+    count perturbed for non-central scopes (see the module notes)."""
+    return perturb(snap, _monthly_counts(snap, first, last), scope, counts=["records"],
+                   keys=["activity_month", "modality"], context=ACTIVITY_BY_MONTH)
+
+
+def _monthly_counts(snap: Snapshot, first: date, last: date) -> pl.DataFrame:
+    """`_monthly_cells`, exact."""
+    return snap.query(
+        """
+        SELECT activity_month, coalesce(modality, $unknown) AS modality, sum(records)::BIGINT AS records
+        FROM rollup_activity WHERE activity_month BETWEEN $first AND $last
+        GROUP BY ALL
+        """,
+        {"unknown": UNKNOWN_MODALITY, "first": first, "last": last},
+    )
+
+
+def modality_totals(snap: Snapshot, scope: Scope, month: date) -> pl.DataFrame:
     """Examinations by modality: in `month`, in the same month a year earlier, and in the 12
     months ending with `month`.
 
     Columns: modality, this_month, same_month_last_year (null for every modality when the store
-    holds no records at all for that month), last_12_months. Modalities are those with records
-    in any of those 13 months, largest 12-month total first.
+    holds no records at all for that month), last_12_months, and for non-central scopes
+    `suppressed`. Modalities are those with records in any of those 13 months, largest 12-month
+    total first.
     """
-    return snap.query(
-        """
-        WITH window_counts AS (
-            SELECT coalesce(modality, $unknown) AS modality, activity_month,
-                   sum(records) AS records
-            FROM rollup_activity
-            WHERE activity_month BETWEEN $year_ago AND $month
-            GROUP BY ALL
-        ),
-        coverage AS (
-            SELECT count(*) > 0 AS has_year_ago
-            FROM rollup_activity WHERE activity_month = $year_ago
-        )
-        SELECT modality,
-               coalesce(sum(records) FILTER (WHERE activity_month = $month), 0)::BIGINT
-                   AS this_month,
-               CASE WHEN (SELECT has_year_ago FROM coverage)
-                    THEN coalesce(sum(records) FILTER (WHERE activity_month = $year_ago), 0)
-               END::BIGINT AS same_month_last_year,
-               coalesce(sum(records) FILTER (WHERE activity_month > $year_ago), 0)::BIGINT
-                   AS last_12_months
-        FROM window_counts
-        GROUP BY modality
-        ORDER BY last_12_months DESC, modality
-        """,
-        {"unknown": UNKNOWN_MODALITY, "month": month, "year_ago": add_months(month, -12)},
-    )
+    year_ago = add_months(month, -12)
+    cells = _monthly_cells(snap, scope, year_ago, month)
+    has_year_ago = bool((cells["activity_month"] == year_ago).any())
+    records = pl.col("records")
+    out = cells.group_by("modality").agg(
+        records.filter(pl.col("activity_month") == month).sum().cast(pl.Int64).alias("this_month"),
+        (records.filter(pl.col("activity_month") == year_ago).sum() if has_year_ago else pl.lit(None))
+        .cast(pl.Int64).alias("same_month_last_year"),
+        records.filter(pl.col("activity_month") > year_ago).sum().cast(pl.Int64).alias("last_12_months"),
+    ).sort(["last_12_months", "modality"], descending=[True, False])
+    return suppressed_last(protect(out, scope, counts=["this_month", "same_month_last_year", "last_12_months"]))
 
 
-def activity_totals(snap: Snapshot, month: date) -> ActivityTotals:
-    """All examinations (every modality) for the same three figures as `modality_totals`."""
-    df = modality_totals(snap, month)
-    last_year = df["same_month_last_year"]
-    return ActivityTotals(
-        this_month=int(df["this_month"].sum()),
-        same_month_last_year=None if last_year.null_count() == df.height else int(last_year.sum()),
-        last_12_months=int(df["last_12_months"].sum()),
-    )
+def activity_totals(snap: Snapshot, scope: Scope, month: date) -> ActivityTotals:
+    """All examinations (every modality) for the same three figures as `modality_totals`: each
+    month's total is a cell of its own (perturbed and protected as the official table's total)."""
+    year_ago = add_months(month, -12)
+    cells = _monthly_counts(snap, year_ago, month)
+    months = cells.group_by("activity_month").agg(pl.col("records").sum().alias("total"))
+    months = perturb(snap, months, scope, counts=["total"], keys=["activity_month"], context=ACTIVITY_BY_MONTH)
+    total = lambda m: months.filter(pl.col("activity_month") == m)["total"].sum()  # noqa: E731
+    recent = months.filter(pl.col("activity_month") > year_ago)["total"].sum()
+    last_year = None if months.filter(pl.col("activity_month") == year_ago).is_empty() else total(year_ago)
+    figures = protect(pl.DataFrame({"this_month": [total(month)], "same_month_last_year": [last_year],
+                                    "last_12_months": [recent]}, schema={c: pl.Int64 for c in ActivityTotals._fields}),
+                      scope, counts=list(ActivityTotals._fields))
+    return ActivityTotals(*figures.select(ActivityTotals._fields).row(0))
 
 
-def monthly_trend(snap: Snapshot, months: int = 24, end: date | None = None) -> pl.DataFrame:
+def monthly_trend(snap: Snapshot, scope: Scope, months: int = 24, end: date | None = None) -> pl.DataFrame:
     """Examinations by activity month and modality, for the `months` months ending with `end`
     (default: the latest complete month), zero-filled so every modality has every month.
 
-    Columns: activity_month, modality, records. The series starts no earlier than the store's
+    Columns: activity_month, modality, records (perturbed and protected as the official
+    activity-by-month cells for non-central scopes, with `suppressed`). The series starts no earlier than the store's
     first activity month, so a young store is not padded with months it never covered.
     """
     end = end or latest_complete_month(snap)
@@ -124,7 +149,7 @@ def monthly_trend(snap: Snapshot, months: int = 24, end: date | None = None) -> 
         return pl.DataFrame(
             schema={"activity_month": pl.Date, "modality": pl.String, "records": pl.Int64}
         )
-    return snap.query(
+    trend = snap.query(
         """
         WITH bounds AS (
             SELECT greatest(min(activity_month), $start) AS first_month, $end AS last_month
@@ -156,6 +181,9 @@ def monthly_trend(snap: Snapshot, months: int = 24, end: date | None = None) -> 
         """,
         {"unknown": UNKNOWN_MODALITY, "start": add_months(end, -(months - 1)), "end": end},
     )
+    trend = perturb(snap, trend, scope, counts=["records"], keys=["activity_month", "modality"],
+                    context=ACTIVITY_BY_MONTH)
+    return protect(trend, scope, counts=["records"])
 
 
 def providers_submitting(snap: Snapshot, period: date) -> ProvidersSubmitting:
@@ -170,13 +198,15 @@ def providers_submitting(snap: Snapshot, period: date) -> ProvidersSubmitting:
     return ProvidersSubmitting(*providers_included(snap, period))
 
 
-def gp_direct_access_tests(snap: Snapshot, month: date) -> pl.DataFrame:
+def gp_direct_access_tests(snap: Snapshot, scope: Scope, month: date) -> pl.DataFrame:
     """GP-direct-access examinations in `month` for each of the five cancer test groups.
 
     Counts records with a test group and patient source '04' (GP direct access). Columns:
     test_group (the id the store holds), label, records. Every group in
     `ingest.nicip.TEST_GROUPS` is listed, in its declared order, with zero when it has no
     records; a group id found in the data but not declared there is appended, labelled by its id.
+    For non-central scopes each count is perturbed as the official table's England cell for the
+    group and month, then protected (`suppressed` added).
     """
     counts = snap.query(
         """
@@ -192,13 +222,16 @@ def gp_direct_access_tests(snap: Snapshot, month: date) -> pl.DataFrame:
         {"test_group": list(TEST_GROUPS), "label": [g.label for g in TEST_GROUPS.values()]},
         schema={"test_group": pl.String, "label": pl.String},
     )
-    return declared.join(
+    out = declared.join(
         counts, on="test_group", how="full", coalesce=True, maintain_order="left_right"
     ).select(
         "test_group",
         pl.coalesce("label", "test_group").alias("label"),
         pl.col("records").fill_null(0).cast(pl.Int64),
     )
+    out = perturb(snap, out.with_columns(pl.lit(ENGLAND_CODE).alias("area")), scope, counts=["records"],
+                  keys=["area", "test_group"], context=GP_DIRECT_ACCESS_CONTEXT + (month,)).drop("area")
+    return protect(out, scope, counts=["records"])
 
 
 def add_months(month: date, n: int) -> date:

@@ -16,10 +16,14 @@ geography), as in the official tables; records whose practice is blank or not in
 "Not known" row.
 
 Disclosure (did-dataset.md §5.3): these tables are for publication, whoever asks — every count
-goes through `queries.disclosure.protect` with a non-central scope (`PUBLICATION`): 1–7
-suppressed, the rest rounded to the nearest 5, medians of suppressed counts suppressed, and
-secondary suppression within each row so a single suppressed cell cannot be recovered from the
-row total. Totals are rounded from exact totals, so rows need not add up to them.
+goes through `queries.disclosure` with a non-central scope (`PUBLICATION`): each cell is perturbed
+(cell-key noise of at most ±2, the same for the same cell in every report that shows it), then
+1–7 suppressed and the rest rounded to the nearest 5, medians of suppressed counts suppressed.
+A row total and the England row are cells of their own, perturbed independently of their parts,
+so a total minus the shown parts leaves the hidden cell plus noise that cannot be taken out.
+This replaces the secondary suppression within each row used before: with perturbation a hidden
+cell needs no complementary hidden cells, and rows keep more of their figures. Rows need not add
+up to their totals.
 
 Everything reads rollups (rollup_activity, rollup_waits, rollup_official_*); a snapshot
 published before the rollup_official_* tables existed runs their definition as a subquery.
@@ -39,11 +43,14 @@ from ingest.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
 from ingest.rollups import all_rollups
 from queries import waits
 from queries.connection import Snapshot
-from queries.disclosure import protect
-from queries.headline import GP_DIRECT_ACCESS, UNKNOWN_MODALITY, add_months, providers_submitting
+from queries.disclosure import perturb, protect
+from queries.headline import (
+    ACTIVITY_BY_MONTH, ENGLAND_CODE, GP_DIRECT_ACCESS, GP_DIRECT_ACCESS_CONTEXT, UNKNOWN_MODALITY, add_months,
+    providers_submitting,
+)
 from queries.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them
 
-ENGLAND_CODE, ENGLAND = "E92000001", "England"  # ONS code for England: the total row
+ENGLAND = "England"  # the total row, ENGLAND_CODE
 NOT_KNOWN = "Not known"
 ROLLING_MONTHS = 13
 
@@ -154,13 +161,15 @@ def _commissioner_names(snap: Snapshot) -> pl.DataFrame:
 
 # --- shared table shaping ----------------------------------------------------------------------
 
-def publication_table(long: pl.DataFrame, keys: list[str], column: str, columns: Sequence[str],
-                      england: dict[str, str] | None = None, count: str = "records") -> pl.DataFrame:
+def publication_table(snap: Snapshot, long: pl.DataFrame, keys: list[str], column: str, columns: Sequence[str],
+                      context: tuple, england: dict[str, str] | None = None, count: str = "records") -> pl.DataFrame:
     """Exact counts in long form (keys…, column, count) → the published wide table.
 
-    Every key row gets every column (zeros filled); cells are protected with secondary
-    suppression within the row; `total` is the exact row total, protected on its own. With
-    `england` (key → value), a first row totals every row, protected the same way.
+    Every key row gets every column (zeros filled). Each cell is perturbed, named by `context`
+    (what the table counts: its rollup and period) with the row's first key (a code) and its
+    column, then protected; `total` is the row's exact total perturbed as a cell of its own (never
+    the sum of the exact parts), protected the same way. With `england` (key → value), a first
+    row totals every row, its cells perturbed as cells of their own.
     """
     long = long.with_columns(pl.col(count).cast(pl.Int64))
     rows = long.select(keys).unique()
@@ -173,11 +182,14 @@ def publication_table(long: pl.DataFrame, keys: list[str], column: str, columns:
     cells = grid.join(long.group_by([*keys, column]).agg(pl.col(count).sum()), on=[*keys, column],
                       how="left").with_columns(pl.col(count).fill_null(0))
     totals = cells.group_by(keys).agg(pl.col(count).sum().alias("total"))
-    cells = protect(cells, PUBLICATION, counts=[count])
+    cells = perturb(snap, cells, PUBLICATION, counts=[count], keys=[keys[0], column], context=context)
+    totals = perturb(snap, totals, PUBLICATION, counts=["total"], keys=[keys[0]], context=context)
+    cells = protect(cells, PUBLICATION, counts=[count]).drop("suppressed")
     wide = cells.pivot(on=column, index=keys, values=count).select([*keys, *columns])
     out = rows.join(wide, on=keys, how="left", maintain_order="left").join(
-        protect(totals, PUBLICATION, counts=["total"]), on=keys, how="left", maintain_order="left")
-    return out
+        protect(totals, PUBLICATION, counts=["total"]).drop("suppressed"), on=keys, how="left",
+        maintain_order="left")
+    return out.with_columns(pl.any_horizontal(pl.col(c).is_null() for c in [*columns, "total"]).alias("suppressed"))
 
 
 def _ordered(frame: pl.DataFrame, first_key: str, england: bool = True) -> pl.DataFrame:
@@ -220,7 +232,8 @@ def activity_by_month(snap: Snapshot, period: date) -> pl.DataFrame:
     long = pl.DataFrame({"activity_month": months}, schema={"activity_month": pl.Date}).join(
         long, on="activity_month", how="left").with_columns(
         pl.col("modality").fill_null(UNKNOWN_MODALITY), pl.col("records").fill_null(0))
-    table = publication_table(long, ["activity_month"], "modality", MODALITY_COLUMNS).sort("activity_month")
+    table = publication_table(snap, long, ["activity_month"], "modality", MODALITY_COLUMNS,
+                              ACTIVITY_BY_MONTH).sort("activity_month")
     orgs = [providers_submitting(snap, add_months(m, 1)) for m in months]
     coverage = pl.DataFrame(
         {"activity_month": months, "organisations_included": [o.submitted for o in orgs],
@@ -244,7 +257,8 @@ def activity_by_provider(snap: Snapshot, period: date) -> pl.DataFrame:
         """,
         {"unknown": UNKNOWN_MODALITY, "month": month},
     ).join(provider_names(snap), on="provider_code", how="left")
-    table = publication_table(long, ["provider_code", "provider_name"], "modality", MODALITY_COLUMNS,
+    table = publication_table(snap, long, ["provider_code", "provider_name"], "modality", MODALITY_COLUMNS,
+                              ("official activity by provider", month),
                               england={"provider_code": ENGLAND_CODE, "provider_name": ENGLAND})
     return _ordered(table, "provider_code")
 
@@ -278,8 +292,9 @@ _LEVEL_KEYS = {"sub_icb": ["sub_icb_code", "sub_icb_name", "icb_code", "icb_name
 def activity_by_commissioner(snap: Snapshot, period: date, level: str = "sub_icb") -> pl.DataFrame:
     """Examinations in the reporting month by commissioner (level 'sub_icb' or 'icb') × modality."""
     keys = _LEVEL_KEYS[level]
-    long = _commissioner_long(snap, reporting_month(period), level, gpda=False)
-    table = publication_table(long, keys, "measure", MODALITY_COLUMNS,
+    month = reporting_month(period)
+    long = _commissioner_long(snap, month, level, gpda=False)
+    table = publication_table(snap, long, keys, "measure", MODALITY_COLUMNS, ("official commissioner", month),
                               england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys})
     return _ordered(table, keys[0])
 
@@ -288,8 +303,9 @@ def gp_direct_access_by_commissioner(snap: Snapshot, period: date) -> pl.DataFra
     """GP-direct-access cancer tests (patient source 04, the five test groups) in the reporting
     month by sub-ICB of the registered practice. Columns: keys, one per test group id, total."""
     keys = _LEVEL_KEYS["sub_icb"]
-    long = _commissioner_long(snap, reporting_month(period), "sub_icb", gpda=True)
-    table = publication_table(long, keys, "measure", list(TEST_GROUPS),
+    month = reporting_month(period)
+    long = _commissioner_long(snap, month, "sub_icb", gpda=True)
+    table = publication_table(snap, long, keys, "measure", list(TEST_GROUPS), (*GP_DIRECT_ACCESS_CONTEXT, month),
                               england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys})
     return _ordered(table, keys[0])
 
@@ -355,7 +371,8 @@ def kh12(snap: Snapshot, year: FinancialYear) -> pl.DataFrame:
     ).with_columns(pl.col("modality").replace_strict(to_column, default="other").alias("kh12"))
     long = long.group_by("provider_code", "kh12").agg(pl.col("records").sum()).join(
         provider_names(snap), on="provider_code", how="left")
-    table = publication_table(long, ["provider_code", "provider_name"], "kh12", list(KH12_COLUMNS),
+    table = publication_table(snap, long, ["provider_code", "provider_name"], "kh12", list(KH12_COLUMNS),
+                              ("official KH12", year.label),
                               england={"provider_code": ENGLAND_CODE, "provider_name": ENGLAND})
     return _ordered(table, "provider_code")
 

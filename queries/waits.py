@@ -14,9 +14,16 @@ Every table counts three kinds of record separately, so that nothing is dropped 
 
 Scope: central users see every provider. A provider user sees its own providers in the
 by-provider table and national figures (every other table, and the "England" row) as
-comparators; a commissioner or GP user sees national figures only. For every role but central,
-counts pass through `queries.disclosure.protect` and a median, percentile or share whose count
-is suppressed is suppressed with it.
+comparators; a commissioner or GP user sees national figures only.
+
+Disclosure control (every role but central; queries/disclosure.py): each histogram bucket — a
+(group, day) cell, the missing-date and negative-interval buckets included — is perturbed first,
+named by what it counts whatever output reaches it (interval, months, modality, patient source,
+provider, day), so a provider's row in the by-provider table, the same provider picked as a
+filter, and the distribution all get the same noise. Record counts, medians, percentiles, shares
+and cumulative counts are then worked out from the perturbed histogram, never the exact one, so
+no share times a count gives a true count back; a group whose count is suppressed shows no
+median, percentile or share.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import polars as pl
 
 from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
 from queries.connection import Snapshot
-from queries.disclosure import protect
+from queries.disclosure import perturb, protect
 from queries.headline import GP_DIRECT_ACCESS
 from queries.percentiles import PERCENTILES, SHARE_THRESHOLDS, cumulative_shares, share_column, summarise_histogram
 from queries.scope import Scope
@@ -134,6 +141,29 @@ def _histogram(snap: Snapshot, f: WaitFilter, group: list[str], providers: list[
     )
 
 
+def _perturbed(snap: Snapshot, scope: Scope, f: WaitFilter, group: list[str],
+                providers: list[str] | None = None) -> pl.DataFrame:
+    """`_histogram`, each (group, day) bucket perturbed for non-central scopes.
+
+    A bucket is named by every dimension that defines it — the filter's values, with the
+    breakdown's own value in place of its filter (a month row is the one-month filter) — so the
+    same bucket gets the same noise from whichever table or filter it is reached.
+    """
+    hist = _histogram(snap, f, group, providers)
+    if not scope.needs_disclosure_control:
+        return hist
+    own = {"modality": "modality", "source": "source_group", "provider": "provider_code"}
+    cell = {dim: pl.col(own[dim]) if dim in group else pl.lit(getattr(f, dim), pl.String)
+            for dim in own}
+    month = [pl.col("activity_month"), pl.col("activity_month")] if "month" in group else \
+        [pl.lit(f.first_month), pl.lit(f.last_month)]
+    keyed = hist.with_columns(*[c.alias(f"__{d}") for d, c in cell.items()],
+                              month[0].alias("__first"), month[1].alias("__last"))
+    keys = ["__first", "__last", *(f"__{d}" for d in cell), "days"]
+    return perturb(snap, keyed, scope, counts=["records"], keys=keys,
+                   context=("waits", f.interval)).drop(keys[:-1])
+
+
 def _summarise(hist: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     valid = hist.filter(pl.col("days") >= 0)
     stats = summarise_histogram(valid, by)
@@ -177,14 +207,14 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
     """
     _check(scope, f)
     if by is None:
-        return _protect(_summarise(_histogram(snap, f, [], None), []), scope)
+        return _protect(_summarise(_perturbed(snap, scope, f, []), []), scope)
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in _OWN_FILTER:
         f = replace(f, **{_OWN_FILTER[by]: None})
     column = BREAKDOWNS[by][0]
     if by != "provider":
-        table = _summarise(_histogram(snap, f, [by], None), [column]).sort(column)
+        table = _summarise(_perturbed(snap, scope, f, [by]), [column]).sort(column)
         if by == "source":
             table = table.with_columns(pl.col(column).replace_strict(SOURCE_GROUPS))
         elif by == "modality":
@@ -192,59 +222,39 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
         return _protect(table, scope)
     visible = scope.visible_providers()
     national_filter = WaitFilter(f.first_month, f.last_month, f.interval, f.modality, f.source)
-    england = _summarise(_histogram(snap, national_filter, [], None), []).with_columns(
+    england = _summarise(_perturbed(snap, scope, national_filter, []), []).with_columns(
         pl.lit(ENGLAND).alias(column))
-    providers = _summarise(_histogram(snap, f, [by], visible), [column]).sort(column)
+    providers = _summarise(_perturbed(snap, scope, f, [by], visible), [column]).sort(column)
     table = pl.concat([england.select(providers.columns), providers])
     return _protect(table, scope)
 
 
 def wait_distribution(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl.DataFrame:
     """The distribution of the interval in whole days (0 … 365, and 366 = more than 365):
-    days, records, cumulative_records, cumulative_share. For non-central users the daily and
-    cumulative counts are disclosure-controlled and each share follows its cumulative count."""
+    days, records, cumulative_records, cumulative_share. For non-central users the daily counts
+    are perturbed first (the same buckets as `wait_summary`'s), the cumulative counts and shares
+    are worked out from them, and then the counts are suppressed and rounded."""
     _check(scope, f)
-    hist = _histogram(snap, f, [], None).filter(pl.col("days") >= 0)
+    hist = _perturbed(snap, scope, f, []).filter(pl.col("days") >= 0)
     if hist.is_empty():
         return pl.DataFrame(schema={"days": pl.Int64, "records": pl.Int64,
                                     "cumulative_records": pl.Int64, "cumulative_share": pl.Float64})
     dist = cumulative_shares(hist).with_columns(pl.col("days").cast(pl.Int64))
-    if not scope.needs_disclosure_control:
-        return dist
-    total = int(dist["records"].sum())
-    protected = protect(dist, scope, counts=["records", "cumulative_records"])
-    rounded_total = protect(pl.DataFrame({"n": [total]}), scope, counts=["n"])["n"][0]
-    return protected.with_columns(
-        (pl.col("cumulative_records") / rounded_total if rounded_total else pl.lit(None, pl.Float64))
-        .alias("cumulative_share")
-    )
+    return protect(dist, scope, counts=["records", "cumulative_records"],
+                   derived={"cumulative_records": ["cumulative_share"]})
 
 
 def missing_dates_by_interval(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl.DataFrame:
     """For each of the three intervals, under the same filter: records with the interval,
-    records with a date missing, records with a negative interval, and the share missing."""
+    records with a date missing, records with a negative interval, and the share missing.
+    Counted from the (perturbed) histograms behind `wait_summary`, so the two agree."""
     _check(scope, f)
-    df = snap.query(
-        f"""
-        SELECT interval_kind,
-               coalesce(sum(records) FILTER (WHERE days >= 0), 0)::BIGINT AS records,
-               coalesce(sum(records) FILTER (WHERE days IS NULL), 0)::BIGINT AS missing_dates,
-               coalesce(sum(records) FILTER (WHERE days = $negative), 0)::BIGINT AS negative_intervals
-        FROM rollup_waits
-        WHERE activity_month BETWEEN $first AND $last
-          AND ($modality IS NULL OR modality = $modality)
-          AND ($source IS NULL OR {_SOURCE_GROUP_SQL} = $source)
-          AND ($provider IS NULL OR provider_code = $provider)
-        GROUP BY interval_kind
-        """,
-        {"first": f.first_month, "last": f.last_month, "modality": f.modality, "source": f.source,
-         "provider": f.provider, "gpda": GP_DIRECT_ACCESS, "negative": NEGATIVE_DAY},
-    )
-    order = pl.DataFrame({"interval_kind": list(INTERVALS),
-                          "interval": [i.label for i in INTERVALS.values()]})
-    out = order.join(df, on="interval_kind", how="left").with_columns(
-        [pl.col(c).fill_null(0) for c in COUNT_COLUMNS]
-    ).with_columns(
+    rows = []
+    for kind, interval in INTERVALS.items():
+        hist = _perturbed(snap, scope, replace(f, interval=kind), [])
+        rows.append(pl.DataFrame({"interval_kind": [kind], "interval": [interval.label]}).hstack(
+            _summarise(hist, []).select(COUNT_COLUMNS).with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)))
+    out = pl.concat(rows).with_columns(
         (pl.col("missing_dates") / (pl.sum_horizontal(COUNT_COLUMNS))).alias("share_missing")
     )
     return protect(out, scope, counts=COUNT_COLUMNS, derived={"missing_dates": ["share_missing"]})

@@ -28,7 +28,7 @@ LABELS = {
     "examinations_per_1000": "Examinations per 1,000", "per_caput_usv": "Per-caput dose (µSv)",
     "months_with_data": "Months held", "body_area": "Body area", "reason": "Why no dose",
     "chest_xray": "Chest X-ray", "ct_chest": "CT chest", "ct_abdo_pelvis": "CT abdomen & pelvis",
-    "us_abdo_pelvis": "US abdomen & pelvis", "mri_brain": "MRI brain",
+    "us_abdo_pelvis": "US abdomen & pelvis", "mri_brain": "MRI brain", "suppressed": "Suppressed",
 }
 
 
@@ -42,6 +42,8 @@ def _config(frame: pl.DataFrame) -> dict:
             config[name] = st.column_config.NumberColumn(label, format="localized")
         elif dtype.is_float():
             config[name] = st.column_config.NumberColumn(label)
+        elif dtype == pl.Boolean:
+            config[name] = st.column_config.CheckboxColumn(label)
         else:
             config[name] = st.column_config.TextColumn(label)
     return config

@@ -102,6 +102,7 @@ SHARED_CONFIG = {
     "utilisation_note": st.column_config.TextColumn("Utilisation note"),
     "sites_hours_not_known": st.column_config.NumberColumn(
         "Sites, hours not known", help="Sites with scanners but no scheduled hours: left out of utilisation."),
+    "suppressed": st.column_config.CheckboxColumn("Suppressed"),
 }
 
 
@@ -153,7 +154,8 @@ with left:
         "day": "Day", "days": "Calendar days",
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
         "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
-        "share": st.column_config.NumberColumn("Share", format="percent")})
+        "share": st.column_config.NumberColumn("Share", format="percent"),
+        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
     st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
 with right:
     st.subheader(f"Monthly trend, {where}")
@@ -164,11 +166,12 @@ with right:
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
         "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
         "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
-        "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent")})
+        "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent"),
+        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
 
 st.caption(
     "Estimated utilisation = Σ(examinations × typical minutes for the modality and body area) ÷ (scheduled "
     "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded."
-    + ("" if scope.is_central else " Counts of 1–7 are shown as * and others rounded to the nearest 5; "
-       "rates built on a suppressed count are suppressed too.")
+    + ("" if scope.is_central else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
+       "to the nearest 5; rates are worked out from the perturbed counts. * = hidden: small numbers.")
 )

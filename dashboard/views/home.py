@@ -9,6 +9,8 @@ from dashboard import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import trend_figure
 from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries.disclosure import SUPPRESSED_COLUMN, display
 from queries.headline import add_months
 
 TREND_MONTHS = 24
@@ -17,6 +19,7 @@ METRICS_PER_ROW = 4
 st.title("Diagnostic imaging in England")
 
 snap = snapshot_or_stop()
+scope = current_scope()
 month = cached.latest_complete_month(snap, snap.version)
 if month is None:
     st.info("The store holds no accepted submissions yet, so there are no figures to show.")
@@ -28,10 +31,17 @@ st.caption(
     f"period ({fmt.month(period)}). Examinations are counted by **activity month**, the month "
     "of the test date, not the month the provider sent the file; late records are added to "
     "their own month when they arrive."
+    + ("" if not scope.needs_disclosure_control else
+       " Figures are disclosure-controlled: slightly perturbed and rounded to 5; * = hidden: small numbers.")
 )
 
+
+def _change(now: int | None, before: int | None) -> str | None:
+    return None if now is None else fmt.change(now, before)
+
+
 # --- Headline -------------------------------------------------------------------------------
-totals = cached.activity_totals(snap, snap.version, month)
+totals = cached.activity_totals(snap, snap.version, scope, month)
 submitting = cached.providers_submitting(snap, snap.version, period)
 year_ago = add_months(month, -12)
 first_of_12 = add_months(month, -11)
@@ -39,8 +49,8 @@ first_of_12 = add_months(month, -11)
 left, middle, right = st.columns(3)
 left.metric(
     f"Examinations in {fmt.month(month)}",
-    fmt.count(totals.this_month),
-    delta=fmt.change(totals.this_month, totals.same_month_last_year),
+    display(totals.this_month),
+    delta=_change(totals.this_month, totals.same_month_last_year),
     delta_description=f"vs {fmt.month(year_ago)}"
     if totals.same_month_last_year is not None else None,
     delta_color="off",
@@ -49,7 +59,7 @@ left.metric(
 )
 middle.metric(
     "Examinations in the last 12 months",
-    fmt.count(totals.last_12_months),
+    display(totals.last_12_months),
     help=f"{fmt.month(first_of_12)} to {fmt.month(month)}, by activity month.",
     border=True,
 )
@@ -63,15 +73,15 @@ right.metric(
 
 # --- By modality ----------------------------------------------------------------------------
 st.subheader(f"By modality, {fmt.month(month)}")
-by_modality = cached.modality_totals(snap, snap.version, month)
+by_modality = cached.modality_totals(snap, snap.version, scope, month)
 for start in range(0, by_modality.height, METRICS_PER_ROW):
     columns = st.columns(METRICS_PER_ROW)
     rows = by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)
     for column, row in zip(columns, rows):
-        delta = fmt.change(row["this_month"], row["same_month_last_year"])
+        delta = _change(row["this_month"], row["same_month_last_year"])
         column.metric(
             row["modality"],
-            fmt.count(row["this_month"]),
+            display(row["this_month"]),
             delta=delta,
             delta_description=f"vs {fmt.month(year_ago)}" if delta else None,
             delta_color="off",
@@ -84,7 +94,8 @@ st.dataframe(
     ),
     hide_index=True,
     placeholder="–",
-    column_order=["modality", "this_month", "same_month_last_year", "change", "last_12_months"],
+    column_order=["modality", "this_month", "same_month_last_year", "change", "last_12_months",
+                  *([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in by_modality.columns else [])],
     column_config={
         "modality": st.column_config.TextColumn("Modality"),
         "this_month": st.column_config.NumberColumn(fmt.month(month), format="localized"),
@@ -92,6 +103,7 @@ st.dataframe(
             fmt.month(year_ago), format="localized"),
         "change": st.column_config.NumberColumn("Change", format="percent"),
         "last_12_months": st.column_config.NumberColumn("Last 12 months", format="localized"),
+        SUPPRESSED_COLUMN: st.column_config.CheckboxColumn("Suppressed"),
     },
 )
 
@@ -101,13 +113,13 @@ st.caption(
     "Examinations a GP requested directly (patient source 04, GP direct access) in the test "
     "groups used for early diagnosis of cancer."
 )
-gpda = cached.gp_direct_access_tests(snap, snap.version, month)
+gpda = cached.gp_direct_access_tests(snap, snap.version, scope, month)
 for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
-    column.metric(row["label"], fmt.count(row["records"]))
+    column.metric(row["label"], display(row["records"]))
 
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")
-trend = cached.monthly_trend(snap, snap.version, TREND_MONTHS, month)
+trend = cached.monthly_trend(snap, snap.version, scope, TREND_MONTHS, month)
 st.plotly_chart(trend_figure(trend), config={"displaylogo": False})
 st.caption(
     f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually "

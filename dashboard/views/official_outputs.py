@@ -15,7 +15,8 @@ st.title("Official statistics")
 st.caption(
     "The monthly Diagnostic Imaging Dataset tables and a KH12-style annual table, exactly as "
     "`did report monthly` and `did report kh12` write them. They are publication-safe for every "
-    "user: counts of 1–7 are suppressed (*), the rest rounded to the nearest 5."
+    "user: each count is slightly perturbed, then counts of 1–7 are hidden and the rest rounded to the "
+    "nearest 5. * = hidden: small numbers."
 )
 
 snap = snapshot_or_stop()

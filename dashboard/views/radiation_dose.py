@@ -63,5 +63,5 @@ with excluded:
     show_table(tables["without_dose"], stem, "without_dose")
 show_notes(output)
 if not scope.is_central:
-    st.caption("Counts of 1–7 are shown as * and others rounded to the nearest 5; doses and rates built on a "
-               "suppressed count are suppressed too.")
+    st.caption("Counts are slightly perturbed, then counts of 1–7 hidden and others rounded to the nearest 5; "
+               "doses and rates are worked out from the perturbed counts. * = hidden: small numbers.")

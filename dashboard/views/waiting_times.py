@@ -10,6 +10,7 @@ from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, trend_figure
 from queries import waits
+from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
 
@@ -90,6 +91,7 @@ def share_text(value: float | None) -> str:
     return "*" if value is None else f"{value:.1%}"
 
 
+SUPPRESSED_CONFIG = st.column_config.CheckboxColumn("Suppressed")
 STAT_CONFIG = {
     "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
     "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
@@ -102,6 +104,7 @@ STAT_CONFIG = {
     "source_group": st.column_config.TextColumn("Patient source"),
     "provider_code": st.column_config.TextColumn("Provider"),
     "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+    "suppressed": SUPPRESSED_CONFIG,
 }
 
 
@@ -121,9 +124,9 @@ m2.metric("90th percentile", days_text(summary["p90_days"]), border=True)
 m3.metric("Within 6 weeks (42 days)", share_text(summary[share_column(42)]), border=True,
           help="Waits of 42 days or fewer. DM01's six-week standard counts 42 days as a breach "
                "(6 weeks or more), so its figure can be a little lower.")
-m4.metric("Records with a date missing", fmt.count(summary["missing_dates"]), border=True,
+m4.metric("Records with a date missing", display(summary["missing_dates"]), border=True,
           help=f"Of {fmt.count((summary['records'] or 0) + (summary['missing_dates'] or 0))} records in the "
-               f"selection; {fmt.count(summary['negative_intervals'])} more have the dates out of order.")
+               f"selection; {display(summary['negative_intervals'])} more have the dates out of order.")
 
 # --- Distribution -----------------------------------------------------------------------------
 st.subheader("Distribution of waits")
@@ -142,6 +145,7 @@ else:
             "records": st.column_config.NumberColumn("Records", format="localized"),
             "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
             "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
+            "suppressed": SUPPRESSED_CONFIG,
         })
         st.download_button("Download CSV", to_csv_bytes(dist), file_name="waiting-times-distribution.csv",
                            mime="text/csv", key="download-distribution", icon=":material/download:")
@@ -176,7 +180,9 @@ st.dataframe(missing.drop("interval_kind"), hide_index=True, placeholder="*", co
     "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
     "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
     "share_missing": st.column_config.NumberColumn("Share missing", format="percent"),
+    "suppressed": SUPPRESSED_CONFIG,
 })
 if not scope.is_central:
-    st.caption("Counts of 1–7 are shown as * and others rounded to the nearest 5; a median, percentile or "
-               "share built on a suppressed count is suppressed too.")
+    st.caption("Each day's count is slightly perturbed and every count, median, percentile and share is worked "
+               "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
+               "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers.")

@@ -67,7 +67,9 @@ def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[s
     ]
     if scope.needs_disclosure_control:
         rule = DisclosureRule.from_env()
-        lines += [f"- Counts of 1 to {rule.suppress_up_to} are suppressed (empty), others rounded to the nearest "
+        lines += [f"- Each count first has a little noise added (at most {rule.noise} either way, the same for the "
+                  "same cell every time) and every dose, rate and share is worked out from the noisy counts.",
+                  f"- Counts of 1 to {rule.suppress_up_to} are then suppressed (empty), others rounded to the nearest "
                   f"{rule.round_to}; doses and rates built on a suppressed count are suppressed. An examination "
                   "group's collective dose is its published count x its typical dose."]
     else:

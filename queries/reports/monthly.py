@@ -29,12 +29,12 @@ def disclosure_notes() -> list[str]:
     rule = DisclosureRule.from_env()
     return [
         "## Disclosure control",
-        f"- Counts of 1 to {rule.suppress_up_to} are suppressed (an empty cell); every other count is rounded "
-        f"to the nearest {rule.round_to}. Zero is shown as 0.",
+        f"- Each count first has a small amount of noise added (at most {rule.noise} either way; the same cell "
+        "always gets the same noise), so no hidden count can be worked out from a total and the other cells.",
+        f"- Counts of 1 to {rule.suppress_up_to} are then suppressed (an empty cell); every other count is "
+        f"rounded to the nearest {rule.round_to}. Zero is shown as 0.",
         "- A median whose count is suppressed is suppressed too.",
-        "- Secondary suppression: in a row with exactly one suppressed cell, the smallest other non-zero cell "
-        "is suppressed as well, so the suppressed cell cannot be recovered from the row total.",
-        "- Totals are rounded from the exact totals, so rounded cells need not add up to them.",
+        "- Totals are cells of their own, given their own noise, so rounded cells need not add up to them.",
         "- These rules apply whoever builds the tables: they are publication-safe.",
     ]
 

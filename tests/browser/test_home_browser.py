@@ -7,6 +7,7 @@ import pytest
 from dashboard.components import formatting as fmt
 from queries import headline
 from queries.connection import get_snapshot
+from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +17,7 @@ TIMEOUT_MS = 20_000
 def test_home_shows_the_store_figures_and_the_trend_chart(app_url, browser_store, page, save_screenshot):
     snap = get_snapshot(browser_store)
     month = headline.latest_complete_month(snap)
-    totals = headline.activity_totals(snap, month)
+    totals = headline.activity_totals(snap, CENTRAL, month)
     label = f"Examinations in {fmt.month(month)}"
 
     page.goto(app_url, wait_until="domcontentloaded")

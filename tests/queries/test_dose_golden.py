@@ -104,7 +104,11 @@ def test_by_age_and_sex(snap):
     assert sum(r["examinations"] for r in rows.values()) == 96
 
 
-def test_other_roles_see_published_counts_and_doses_built_on_them(snap):
+def test_other_roles_see_published_counts_and_doses_built_on_them(snap, monkeypatch):
+    noisy = dose.dose_by_examination(snap, official.PUBLICATION, YEAR).filter(pl.col("examinations").is_not_null())
+    assert noisy["collective_dose_man_sv"].to_list() == pytest.approx(
+        (noisy["examinations"] * noisy["typical_dose_msv"] / 1000).to_list())
+    monkeypatch.setenv("DID_PERTURB_UP_TO", "0")  # hand-worked below; tests/disclosure checks the noise
     public = {r["examination"]: r for r in dose.dose_by_examination(snap, official.PUBLICATION, YEAR)
               .iter_rows(named=True)}
     assert public["CT chest"]["examinations"] is None and public["CT chest"]["collective_dose_man_sv"] is None

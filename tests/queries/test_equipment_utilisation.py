@@ -115,12 +115,14 @@ def test_monthly_trend(snap):
     assert trend["utilisation"] == pytest.approx(minutes / scheduled)
 
 
-def test_provider_user_sees_its_sites_protected(snap):
+def test_provider_user_sees_its_sites_protected(snap, monkeypatch):
+    monkeypatch.setenv("DID_PERTURB_UP_TO", "0")  # hand-worked: tests/disclosure checks the noise
     raj = Scope("provider", providers=frozenset({"RAJ"}))
     sites = equipment.site_utilisation(snap, raj, F)
-    assert sorted(sites["site_code"]) == ["RAJ01", "RAJ02"]
+    assert sites["site_code"].to_list() == ["RAJ01", "RAJ02"]  # the suppressed site last
     raj02 = sites.filter(site_code="RAJ02").row(0, named=True)
     assert raj02["examinations"] is None and raj02["exams_per_scanner_per_day"] is None  # 3 is suppressed
+    assert raj02["rank"] is None and raj02["operating_days"] is None and raj02["suppressed"]
     assert sites.filter(site_code="RAJ01")["examinations"][0] == 20  # 22 rounded to 5
     providers = equipment.provider_utilisation(snap, raj, F)
     assert providers["provider_code"].to_list() == [equipment.ENGLAND, "RAJ"]

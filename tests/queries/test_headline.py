@@ -18,6 +18,7 @@ from ingest.nicip import TEST_GROUPS
 from ingest.store import publish
 from queries import headline
 from queries.connection import Snapshot, get_snapshot
+from queries.scope import CENTRAL
 
 
 def _store_fixture() -> ModuleType:
@@ -62,7 +63,7 @@ def test_latest_complete_month_is_the_month_before_the_newest_accepted_period(sn
 
 
 def test_modality_totals(snap):
-    got = headline.modality_totals(snap, date(2026, 2, 1))
+    got = headline.modality_totals(snap, CENTRAL, date(2026, 2, 1))
     expected = pl.DataFrame(
         {
             "modality": ["Plain radiography", "CT", "Ultrasound", "MRI", "Fluoroscopy", "Unknown"],
@@ -75,21 +76,45 @@ def test_modality_totals(snap):
     assert_frame_equal(got, expected)
 
 
+def test_headline_figures_are_protected_for_other_roles(snap):
+    """The home page was exact for every role; now a commissioner gets perturbed, suppressed and
+    rounded figures, the same as the official activity-by-month table's for the month."""
+    from queries import official
+    from queries.scope import Scope
+
+    commissioner = Scope("commissioner", icbs=frozenset({"QE1"}))
+    month = date(2026, 2, 1)
+    table = headline.modality_totals(snap, commissioner, month)
+    assert table["suppressed"].any()  # every modality this month is 1-7
+    counts = [v for c in ("this_month", "same_month_last_year", "last_12_months") for v in table[c].to_list()]
+    assert all(v is None or v % 5 == 0 for v in counts)
+    assert table["suppressed"].to_list() == sorted(table["suppressed"].to_list())
+    totals = headline.activity_totals(snap, commissioner, month)
+    assert all(v is None or v % 5 == 0 for v in totals)
+    by_month = official.activity_by_month(snap, date(2026, 3, 1)).filter(pl.col("activity_month") == month)
+    assert totals.this_month == by_month["total"][0]
+    trend = headline.monthly_trend(snap, commissioner, end=month).filter(pl.col("activity_month") == month)
+    for row in trend.iter_rows(named=True):
+        assert row["records"] == by_month[row["modality"]][0]
+    gpda = headline.gp_direct_access_tests(snap, commissioner, month)
+    assert all(v is None or v % 5 == 0 for v in gpda["records"]) and "suppressed" in gpda.columns
+
+
 def test_activity_totals(snap):
-    assert headline.activity_totals(snap, date(2026, 2, 1)) == (14, 5, 27)
+    assert headline.activity_totals(snap, CENTRAL, date(2026, 2, 1)) == (14, 5, 27)
     # Jan 2026: 7; Jan 2025: 4; Feb 2025 .. Jan 2026: 5 + 3 + 3 + 7 = 18.
-    assert headline.activity_totals(snap, date(2026, 1, 1)) == (7, 4, 18)
+    assert headline.activity_totals(snap, CENTRAL, date(2026, 1, 1)) == (7, 4, 18)
 
 
 def test_same_month_last_year_is_none_when_the_store_did_not_cover_it(snap):
     # Nothing at all in June 2024, so no comparison — not a comparison with zero.
-    totals = headline.modality_totals(snap, date(2025, 6, 1))
+    totals = headline.modality_totals(snap, CENTRAL, date(2025, 6, 1))
     assert totals["same_month_last_year"].null_count() == totals.height
-    assert headline.activity_totals(snap, date(2025, 6, 1)) == (3, None, 12)
+    assert headline.activity_totals(snap, CENTRAL, date(2025, 6, 1)) == (3, None, 12)
 
 
 def test_monthly_trend_is_zero_filled_and_starts_with_the_store(snap):
-    trend = headline.monthly_trend(snap)  # 24 months requested; the store begins Jan 2025
+    trend = headline.monthly_trend(snap, CENTRAL)  # 24 months requested; the store begins Jan 2025
     months = trend["activity_month"].unique().sort().to_list()
     assert months[0] == date(2025, 1, 1)
     assert months[-1] == date(2026, 2, 1)  # the latest complete month, not March's stray record
@@ -104,7 +129,7 @@ def test_monthly_trend_is_zero_filled_and_starts_with_the_store(snap):
 
 
 def test_monthly_trend_window(snap):
-    trend = headline.monthly_trend(snap, months=3)
+    trend = headline.monthly_trend(snap, CENTRAL, months=3)
     assert trend["activity_month"].unique().sort().to_list() == [
         date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
     # Fluoroscopy has no records in the window, so it is not listed.
@@ -123,7 +148,7 @@ def test_providers_submitting(snap):
 
 
 def test_gp_direct_access_tests(snap):
-    got = headline.gp_direct_access_tests(snap, date(2026, 2, 1))
+    got = headline.gp_direct_access_tests(snap, CENTRAL, date(2026, 2, 1))
     assert got.columns == ["test_group", "label", "records"]
     # All five groups, in the declared order, zero-filled.
     assert dict(got.select("test_group", "records").iter_rows()) == tiny.GPDA_THIS_MONTH
@@ -131,7 +156,7 @@ def test_gp_direct_access_tests(snap):
     assert got["label"].to_list() == [g.label for g in TEST_GROUPS.values()]
 
     def by_group(month: date) -> dict[str, int]:
-        return dict(headline.gp_direct_access_tests(snap, month).select("test_group", "records").iter_rows())
+        return dict(headline.gp_direct_access_tests(snap, CENTRAL, month).select("test_group", "records").iter_rows())
 
     # Jan 2026: the CT abdomen & pelvis record only. Feb 2025: 3 GPDA chest X-rays.
     assert by_group(date(2026, 1, 1)) == {**dict.fromkeys(TEST_GROUPS, 0), "ct_abdo_pelvis": 1}
@@ -141,7 +166,7 @@ def test_gp_direct_access_tests(snap):
 def test_a_test_group_not_declared_in_nicip_is_still_counted(tmp_path):
     snap = store_with(tmp_path, [(date(2026, 2, 3), "RAJ", "CT", "04", "ct_colon", 2)],
                       [(1, "RAJ", date(2026, 3, 1), "accepted", "on_time")])
-    got = headline.gp_direct_access_tests(snap, date(2026, 2, 1))
+    got = headline.gp_direct_access_tests(snap, CENTRAL, date(2026, 2, 1))
     assert got.row(-1) == ("ct_colon", "ct_colon", 2)
     assert got["records"].sum() == 2
 
@@ -150,9 +175,9 @@ def test_an_empty_store_has_no_latest_month(tmp_path):
     snap = store_with(tmp_path, records=[], submissions=[
         (1, "RAJ", date(2026, 3, 1), "rejected", "on_time")])
     assert headline.latest_complete_month(snap) is None
-    assert headline.monthly_trend(snap).is_empty()
+    assert headline.monthly_trend(snap, CENTRAL).is_empty()
     assert headline.providers_submitting(snap, date(2026, 3, 1)) == (0, 1)
-    assert headline.gp_direct_access_tests(snap, date(2026, 2, 1))["records"].to_list() == [0] * 5
+    assert headline.gp_direct_access_tests(snap, CENTRAL, date(2026, 2, 1))["records"].to_list() == [0] * 5
 
 
 # --- against a naive recomputation ----------------------------------------------------------
@@ -197,7 +222,7 @@ def test_modality_totals_agrees_with_a_naive_count_of_records(tmp_path, seed):
     records = snap.query("SELECT modality, activity_month FROM record")
     assert records.height == 400
     for month in (date(2023, 6, 1), date(2024, 1, 1), date(2024, 12, 1), date(2025, 12, 1)):
-        got = headline.modality_totals(snap, month)
+        got = headline.modality_totals(snap, CENTRAL, month)
         want = naive_modality_totals(records, month)
         assert_frame_equal(got, want, check_row_order=False)
         assert got["last_12_months"].to_list() == sorted(got["last_12_months"].to_list(), reverse=True)
@@ -208,12 +233,12 @@ def test_trend_and_gpda_agree_with_a_naive_count_of_records(tmp_path, seed):
     snap = store_with(tmp_path, generated_records(300, seed),
                       [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
     records = snap.query("SELECT * FROM record")
-    trend = headline.monthly_trend(snap, months=36)
+    trend = headline.monthly_trend(snap, CENTRAL, months=36)
     assert trend["records"].sum() == records.height  # every record is in one month and modality
     month = date(2025, 7, 1)
     want = records.filter(
         pl.col("activity_month") == month, pl.col("patient_source") == "04", pl.col("test_group").is_not_null()
     ).group_by("test_group").len()
-    got = headline.gp_direct_access_tests(snap, month)
+    got = headline.gp_direct_access_tests(snap, CENTRAL, month)
     assert dict(got.filter(pl.col("records") > 0).select("test_group", "records").iter_rows()) == dict(
         want.iter_rows())

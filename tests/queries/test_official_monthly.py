@@ -2,15 +2,16 @@
 
 The store (tests/official_store.py, shared with the other official-output tests) holds the
 rows in RECORDS. Worked by hand below, for period March 2026 (reporting
-month February 2026), with the publication rule (1-7 suppressed, others rounded half-up to 5,
-secondary suppression within each row):
+month February 2026), with the publication rule's suppression and rounding (1-7 suppressed, others
+rounded half-up to 5) and its perturbation switched off (DID_PERTURB_UP_TO=0) so that the figures
+can be worked by hand; tests/disclosure/test_outputs_attacks.py checks the perturbation:
 
 February 2026, exact:      Plain rad.  Ultrasound  CT  MRI   total
     RAJ                    12 (XCHES)              3   9     24
     RBK                    8 + 30                  20         58
     England                50          20          3   9     82
-Published: RAJ 10, *, * (CT 3 suppressed; MRI 9 the smallest other non-zero cell), total 25;
-RBK 40, 20, total 60; England 50, 20, *, *, total 80.
+Published: RAJ 10, *, 10 (CT 3 suppressed; no secondary suppression), total 25;
+RBK 40, 20, total 60; England 50, 20, *, 10, total 80.
 
 Organisations: Feb 2026 is carried by period 2026-03: RAJ accepted, RBK rejected; expected =
 accepted in 2025-03..2026-02 (RAJ, RBK, RCF; RDE's 2025-01 file is too old) = 3 -> 1 of 3,
@@ -38,6 +39,11 @@ def official_store(empty_store_template, tmp_path_factory) -> Path:
     return hand_made.make(empty_store_template, tmp_path_factory.mktemp("official"))
 
 
+@pytest.fixture(autouse=True)
+def _no_noise(monkeypatch):
+    monkeypatch.setenv("DID_PERTURB_UP_TO", "0")
+
+
 @pytest.fixture
 def snap(official_store):
     return get_snapshot(official_store)
@@ -56,11 +62,11 @@ def test_activity_by_month_and_organisations_included(snap):
     table = official.activity_by_month(snap, PERIOD)
     assert table["activity_month"].to_list() == [date(2026, 1, 1), MONTH]  # the store starts in January
     jan, feb = table.row(0, named=True), table.row(1, named=True)
-    # January exact: Plain rad. 10, Ultrasound 4 -> US suppressed, so the only other cell (10) too; total 14 -> 15
-    assert (jan["Plain radiography"], jan["Ultrasound"], jan["total"]) == (None, None, 15)
+    # January exact: Plain rad. 10, Ultrasound 4 -> US suppressed, the other cell kept; total 14 -> 15
+    assert (jan["Plain radiography"], jan["Ultrasound"], jan["total"]) == (10, None, 15)
     assert (jan["organisations_included"], jan["organisations_expected"], jan["pct_organisations_included"]) == \
         (2, 3, 66.7)
-    assert (feb["Plain radiography"], feb["Ultrasound"], feb["CT"], feb["MRI"], feb["total"]) == (50, 20, None, None, 80)
+    assert (feb["Plain radiography"], feb["Ultrasound"], feb["CT"], feb["MRI"], feb["total"]) == (50, 20, None, 10, 80)
     assert (feb["organisations_included"], feb["organisations_expected"], feb["pct_organisations_included"]) == \
         (1, 3, 33.3)
     assert all(feb[m] == 0 for m in ("Fluoroscopy", "Nuclear medicine", "PET-CT", "Other", "Unknown"))
@@ -71,8 +77,8 @@ def test_activity_by_provider(snap):
     rows = _rows(official.activity_by_provider(snap, PERIOD), "provider_code")
     assert list(rows) == [official.ENGLAND_CODE, "RAJ", "RBK"]
     pick = lambda r: (r["Plain radiography"], r["Ultrasound"], r["CT"], r["MRI"], r["total"])  # noqa: E731
-    assert pick(rows[official.ENGLAND_CODE]) == (50, 20, None, None, 80)
-    assert pick(rows["RAJ"]) == (10, 0, None, None, 25)
+    assert pick(rows[official.ENGLAND_CODE]) == (50, 20, None, 10, 80)
+    assert pick(rows["RAJ"]) == (10, 0, None, 10, 25)
     assert pick(rows["RBK"]) == (40, 20, 0, 0, 60)
 
 
@@ -83,7 +89,7 @@ def test_activity_by_commissioner_uses_the_registered_practice(snap):
     rows = _rows(official.activity_by_commissioner(snap, PERIOD, "sub_icb"), "sub_icb_code")
     assert list(rows) == [official.ENGLAND_CODE, *sorted([s1, s2]), official.NOT_KNOWN]
     pick = lambda r: (r["Plain radiography"], r["Ultrasound"], r["CT"], r["MRI"], r["total"])  # noqa: E731
-    assert pick(rows[s1]) == (10, 0, None, None, 25)  # RAJ's patients: 12 / 3 / 9
+    assert pick(rows[s1]) == (10, 0, None, 10, 25)  # RAJ's patients: 12 / 3 / 9
     assert pick(rows[s2]) == (30, 20, 0, 0, 50)  # XWRIL 30, UABDO 20
     assert pick(rows[official.NOT_KNOWN]) == (10, 0, 0, 0, 10)  # 8 chest X-rays with no practice
     assert rows[s1]["icb_code"] == i1 and rows[s2]["icb_code"] == i2
@@ -96,13 +102,13 @@ def test_gp_direct_access_by_commissioner(snap):
     s2, _ = _sub_icb(snap, P2)
     table = official.gp_direct_access_by_commissioner(snap, PERIOD)
     rows = _rows(table, "sub_icb_code")
-    assert table.columns[4:] == [*nicip.TEST_GROUPS, "total"]
+    assert table.columns[4:] == [*nicip.TEST_GROUPS, "total", "suppressed"]
     # source 04 only: chest X-ray 12 and CT chest 3 (RBK's 8 chest films are source 01)
-    assert (rows[s1]["chest_xray"], rows[s1]["ct_chest"], rows[s1]["total"]) == (None, None, 15)
+    assert (rows[s1]["chest_xray"], rows[s1]["ct_chest"], rows[s1]["total"]) == (10, None, 15)
     assert (rows[s2]["us_abdo_pelvis"], rows[s2]["total"]) == (20, 20)
     eng = rows[official.ENGLAND_CODE]
     assert (eng["chest_xray"], eng["ct_chest"], eng["us_abdo_pelvis"], eng["mri_brain"], eng["total"]) == \
-        (None, None, 20, 0, 35)
+        (10, None, 20, 0, 35)
     assert official.NOT_KNOWN not in rows
 
 

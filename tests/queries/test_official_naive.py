@@ -82,6 +82,7 @@ def snap(empty_store_template, tmp_path_factory):
 def _exact_rule(monkeypatch):
     monkeypatch.setenv("DID_SUPPRESS_UP_TO", "0")
     monkeypatch.setenv("DID_ROUND_TO", "1")
+    monkeypatch.setenv("DID_PERTURB_UP_TO", "0")
 
 
 def _in_year(r: dict) -> bool:

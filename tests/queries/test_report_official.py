@@ -90,19 +90,21 @@ def test_monthly_is_publication_safe_for_every_scope(official_store):
     assert all(v % 5 == 0 for v in counts if v == v)  # NaN for suppressed cells
 
 
-def test_kh12_hand_worked(official_store, tmp_path):
+def test_kh12_hand_worked(official_store, tmp_path, monkeypatch):
+    # Perturbation off so the figures can be worked by hand (tests/disclosure checks it).
     # 2025-26 holds January and February 2026 (and, in this store, one more RAJ chest X-ray without a
-    # pseudonymised id). RAJ: X-ray 12+10+1 = 23 -> 25, CT 3 -> *, MRI 9 -> * (secondary), total 35.
+    # pseudonymised id). RAJ: X-ray 12+10+1 = 23 -> 25, CT 3 -> *, MRI 9 -> 10, total 35.
     # RBK: X-ray 8+30 = 38 -> 40, ultrasound 20+4 = 24 -> 25, total 62 -> 60.
-    # England: X-ray 61 -> 60, ultrasound 25, CT *, MRI *, total 97 -> 95.
+    # England: X-ray 61 -> 60, ultrasound 25, CT *, MRI 10, total 97 -> 95.
+    monkeypatch.setenv("DID_PERTURB_UP_TO", "0")
     assert did_cli.main(["report", "kh12", "--year", "2025-26", "--store", str(official_store),
                          "--out", str(tmp_path)]) == 0
     table = pl.read_csv(tmp_path / "kh12_2025-26_kh12.csv")
     cols = ["provider_code", "xray_radiographs", "ultrasound", "ct", "mri", "fluoroscopy", "radio_isotopes",
             "other", "total"]
     assert table.select(cols).rows() == [
-        (ENGLAND_CODE, 60, 25, None, None, 0, 0, 0, 95),
-        ("RAJ", 25, 0, None, None, 0, 0, 0, 35),
+        (ENGLAND_CODE, 60, 25, None, 10, 0, 0, 0, 95),
+        ("RAJ", 25, 0, None, 10, 0, 0, 0, 35),
         ("RBK", 40, 25, 0, 0, 0, 0, 0, 60),
     ]
     notes = (tmp_path / "kh12_2025-26_notes.md").read_text()

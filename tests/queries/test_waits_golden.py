@@ -154,7 +154,7 @@ def test_suppressed_count_suppresses_its_percentiles():
     frame = pl.DataFrame({"records": [5, 100], "median_days": [3, 4], "p90_days": [9, 9]})
     out = protect(frame, Scope("gp", practice="A81001"), counts=["records"],
                   derived={"records": ["median_days", "p90_days"]})
-    assert out.row(0) == (None, None, None) and out.row(1) == (100, 4, 9)
+    assert out.row(0) == (None, None, None, True) and out.row(1) == (100, 4, 9, False)
 
 
 def test_tukey_fences_match_numpy():
