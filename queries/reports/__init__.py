@@ -17,6 +17,7 @@ import polars as pl
 
 from queries.connection import Snapshot
 from queries.plugins import discover
+from queries.disclosure import for_csv
 from queries.exports import neutralise_formulas
 from queries.scope import Scope
 
@@ -50,7 +51,7 @@ def write(output: ReportOutput, out_dir: Path, stem: str, xlsx: bool = True) -> 
     for name, table in output.tables.items():
         path = out_dir / f"{stem}_{name}.csv"
         tmp = path.with_name(f".{path.name}.partial")
-        neutralise_formulas(table).write_csv(tmp)
+        for_csv(neutralise_formulas(table)).write_csv(tmp)
         tmp.replace(path)
         written.append(path)
     notes = out_dir / f"{stem}_notes.md"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from queries.disclosure import DisclosureRule, protect
+from queries.disclosure import DisclosureRule, perturb, protect, rank_published, suppressed_last
+from queries.exports import to_csv_bytes
 from queries.scope import CENTRAL, Scope, ScopeError
 
 GP = Scope("gp", practice="A81001")
@@ -21,6 +22,7 @@ def test_small_counts_suppressed_and_others_rounded_half_up():
     out = protect(df, GP, ["n"], derived={"n": ["rate"]})
     assert out["n"].to_list() == [0, None, None, 10, 10, 15, 2_531_125]
     assert out["rate"].to_list() == [0.0, None, None, 0.8, 1.2, 1.3, 9.9]
+    assert out["suppressed"].to_list() == [False, True, True, False, False, False, False]
 
 
 def test_rule_is_configurable():
@@ -28,10 +30,45 @@ def test_rule_is_configurable():
     assert out["n"].to_list() == [None, 3]
 
 
-def test_a_lone_suppressed_cell_takes_a_neighbour_with_it():
-    df = pl.DataFrame({"area": ["a"] * 3 + ["b"] * 3, "n": [5, 40, 100, 50, 60, 70]})
-    out = protect(df, GP, ["n"], group_by=["area"])
-    assert out["n"].to_list() == [None, None, 100, 50, 60, 70]
+class _Snap:
+    version = "test"
+    meta = {"cell_key_secret": "SECRETSECRETSECRET"}
+
+
+def test_perturbation_is_bounded_fixed_per_cell_and_independent_between_cells():
+    frame = pl.DataFrame({"code": [f"A{i}" for i in range(2_000)], "n": [50] * 2_000})
+    once = perturb(_Snap(), frame, GP, ["n"], keys=["code"], context=("t", "2026-01"))
+    again = perturb(_Snap(), frame.reverse(), GP, ["n"], keys=["code"], context=("t", "2026-01"))
+    assert once.equals(again.reverse())  # the same cell, the same noise, whatever else is asked
+    e = (once["n"] - 50).to_list()
+    assert set(e) == {-2, -1, 0, 1, 2}
+    assert all(300 < e.count(v) < 500 for v in set(e))  # about uniform: 400 each
+    other = perturb(_Snap(), frame, GP, ["n"], keys=["code"], context=("t", "2026-02"))
+    assert (other["n"] != once["n"]).mean() > 0.7  # another cell (period) draws again
+    changed = perturb(_Snap(), frame.with_columns(pl.lit(51).alias("n")), GP, ["n"], keys=["code"],
+                      context=("t", "2026-01"))
+    assert ((changed["n"] - 51) != (once["n"] - 50)).mean() > 0.7  # a count that changes draws again
+    assert perturb(_Snap(), frame, CENTRAL, ["n"], keys=["code"], context=("t",)).equals(frame)
+
+
+def test_a_small_count_is_reflected_at_one_and_zero_stays_zero():
+    frame = pl.DataFrame({"code": [f"A{i}" for i in range(3_000)], "n": [1] * 1_500 + [0] * 1_500})
+    p = perturb(_Snap(), frame, GP, ["n"], keys=["code"], context=("t",))["n"].to_list()
+    ones = p[:1_500]
+    assert set(ones) == {1, 2, 3} and all(v == 0 for v in p[1_500:])
+    assert ones.count(1) / len(ones) < 0.3  # a true 1 shows as 1 one time in five, not three
+
+
+def test_ranks_leave_suppressed_rows_out_and_no_gap():
+    df = pl.DataFrame({"n": [100, 5, 50, 20], "rate": [9.0, 8.0, 3.0, 1.0]})
+    out = suppressed_last(rank_published(protect(df, GP, ["n"], derived={"n": ["rate"]}), "rate", "rank"))
+    assert out["rank"].to_list() == [1, 2, 3, None] and out["suppressed"].to_list()[-1]
+
+
+def test_csv_writes_a_star_for_a_hidden_figure_and_leaves_not_computed_empty():
+    df = pl.DataFrame({"code": ["A", "B"], "n": [5, 40], "rate": [0.5, None]})
+    text = to_csv_bytes(protect(df, GP, ["n"], derived={"n": ["rate"]})).decode()
+    assert text.splitlines() == ["code,n,rate,suppressed", "A,*,*,true", "B,40,,false"]
 
 
 def test_scope_rules():
