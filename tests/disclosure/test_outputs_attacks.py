@@ -154,12 +154,17 @@ def test_waits_suppressed_group_shows_no_median_or_share(snap):
     f = waits.WaitFilter(MONTH, MONTH)
     table = waits.wait_summary(snap, gp, f, "modality")
     assert table["records"].null_count() == 0  # national modalities are large
-    raj = _provider(PROVIDERS[0])
-    mine = waits.wait_summary(snap, raj, waits.WaitFilter(MONTH, MONTH, provider=PROVIDERS[0]), "modality")
-    hidden = mine.filter(pl.col("suppressed"))
-    assert hidden.height >= 1
+    # Which small groups end up hidden depends on the store's secret: look until one is.
+    hidden, raj, code = None, None, None
+    for code in PROVIDERS:
+        raj = _provider(code)
+        mine = waits.wait_summary(snap, raj, waits.WaitFilter(MONTH, MONTH, provider=code), "modality")
+        hidden = mine.filter(pl.col("suppressed"))
+        if hidden.height:
+            break
+    assert hidden is not None and hidden.height >= 1
     assert all(hidden[c].null_count() == hidden.height for c in waits.STAT_COLUMNS)
-    dist = waits.wait_distribution(snap, raj, waits.WaitFilter(MONTH, MONTH, provider=PROVIDERS[0]))
+    dist = waits.wait_distribution(snap, raj, waits.WaitFilter(MONTH, MONTH, provider=code))
     assert dist.filter(pl.col("cumulative_records").is_null())["cumulative_share"].null_count() == \
         dist["cumulative_records"].null_count()
 
