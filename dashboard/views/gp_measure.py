@@ -14,6 +14,7 @@ from dashboard.components.gp_controls import method_control, period_control, set
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import gp_benchmark as gb
+from queries.disclosure import display
 from queries.exports import to_csv_bytes
 
 st.title("Measure across practices")
@@ -121,7 +122,7 @@ choice = st.selectbox("Practice detail (or click a practice on the funnel)", [No
 set_param("practice", choice)
 if choice:
     row = named.row(codes.index(choice), named=True)
-    st.markdown(f"**{row['practice_name']}** ({choice}): {fmt.count(row['numerator'])} events, "
+    st.markdown(f"**{row['practice_name']}** ({choice}): {display(row['numerator'])} events, "
                 f"{verdict_words(row['comparison']).lower()}. {row['note'] or ''}")
     st.page_link("views/gp_practice.py", label=f"Open {row['practice_name']}'s practice page",
                  icon=":material/stethoscope:", query_params={"practice": choice})
