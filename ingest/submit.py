@@ -10,6 +10,8 @@ written: the page's drop-down is a convenience, not the control.
 
 from __future__ import annotations
 
+import errno
+
 import re
 import shutil
 import tempfile
@@ -65,6 +67,11 @@ def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: st
             raise  # the new snapshot is in place: the load is published
         loader.undo(con, checked.undo)
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in reason:
+            raise store.StoreError(
+                f"{result.file} was not loaded: publishing failed (No space left on device): the disk holding "
+                "the store is full; free space there (old exports, logs or other files) and submit the file "
+                "again; the store is as it was") from None
         raise store.StoreError(f"{result.file} was not loaded: publishing failed ({reason}); "
                                "the store is as it was, submit the file again once that is fixed") from None
     return result
