@@ -54,12 +54,13 @@ def significant(value: float | None, unit: str, digits: int = 4) -> str:
     return f"{text} {unit}" if unit else text
 
 
-def year_label(snap, year, data_up_to: date | None) -> str:
+def year_label(snap, label: str, data_up_to: date | None) -> str:
     """'2026-27 (part year: 5 of 12 months)' when the store holds less than the whole financial year
-    up to the latest complete month, so a part year is never shown as if it were a whole one."""
+    ('2026-27') up to the latest complete month, so a part year is never shown as a whole one."""
     from dashboard.components.formatting import part_year
-    from queries.official import months_held
+    from queries.official import FinancialYear, months_held
 
+    year = FinancialYear.parse(label)
     last = year.last_month if data_up_to is None else min(year.last_month, data_up_to)
     held = months_held(snap, year.first_month, last) if last >= year.first_month else []
     return f"{year.label}{part_year(len(held))}"

@@ -47,7 +47,7 @@ c1.metric("Collective dose (man Sv)", significant(summary["collective_dose_man_s
 c2.metric("Per-caput dose (µSv)", significant(summary["per_caput_usv"], ""), border=True,
           help=f"Per person registered with a GP practice in England ({fmt.count(summary['population'])}).")
 c3.metric("Examinations", fmt.count(summary["examinations"]), border=True)
-c4.metric("With a typical dose (%)", "*" if summary["pct_with_dose"] is None else f"{summary['pct_with_dose']}%",
+c4.metric("With a typical dose", "*" if summary["pct_with_dose"] is None else f"{summary['pct_with_dose']}%",
           border=True, help="MRI and ultrasound carry no dose; nor do examinations the HPA table does not list.")
 workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem)
 
