@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -54,13 +53,12 @@ def significant(value: float | None, unit: str, digits: int = 4) -> str:
     return f"{text} {unit}" if unit else text
 
 
-def year_label(snap, label: str, data_up_to: date | None) -> str:
-    """'2026-27 (part year: 5 of 12 months)' when the store holds less than the whole financial year
-    ('2026-27') up to the latest complete month, so a part year is never shown as a whole one."""
+def year_label(snap, label: str) -> str:
+    """'2026-27 (part year: 5 of 12 months)' when the store holds activity for fewer than the 12
+    months of the financial year ('2026-27'), so a part year is never shown as a whole one. Counts
+    the months held as the dose summary's months_with_data does, so the two always agree."""
     from dashboard.components.formatting import part_year
     from queries.official import FinancialYear, months_held
 
     year = FinancialYear.parse(label)
-    last = year.last_month if data_up_to is None else min(year.last_month, data_up_to)
-    held = months_held(snap, year.first_month, last) if last >= year.first_month else []
-    return f"{year.label}{part_year(len(held))}"
+    return f"{year.label}{part_year(len(months_held(snap, year.first_month, year.last_month)))}"

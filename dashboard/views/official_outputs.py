@@ -86,8 +86,8 @@ with kh12_tab:
     wanted_year = st.query_params.get("year")
     year = st.selectbox("Financial year (April to March)", years,
                         index=years.index(wanted_year) if wanted_year in years else 0,
-                        format_func=lambda y: year_label(snap, y, up_to))
-    st.caption(fmt.as_of(year_label(snap, year, up_to), up_to))
+                        format_func=lambda y: year_label(snap, y))
+    st.caption(fmt.as_of(year_label(snap, year), up_to))
     st.query_params["year"] = year
     kh12 = cached.kh12(snap, snap.version, scope, year)
     kh12_stem = f"kh12_{year}"

@@ -29,8 +29,8 @@ if not years:
 wanted = st.query_params.get("year")
 up_to = cached_home.latest_complete_month(snap, snap.version)
 year = st.selectbox("Financial year (April to March)", years, index=years.index(wanted) if wanted in years else 0,
-                    format_func=lambda y: year_label(snap, y, up_to))
-st.caption(fmt.as_of(year_label(snap, year, up_to), up_to, fmt.REGISTERED_BY_AGE))
+                    format_func=lambda y: year_label(snap, y))
+st.caption(fmt.as_of(year_label(snap, year), up_to, fmt.REGISTERED_BY_AGE))
 st.query_params["year"] = year
 output = cached.dose(snap, snap.version, scope, year)
 tables = output.tables

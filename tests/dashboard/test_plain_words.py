@@ -108,3 +108,11 @@ def test_volume_chart_has_no_title_over_its_legend():
     fig = volume_figure(pl.DataFrame({"activity_month": [date(2026, 1, 1)], "records": [1], "baseline": [None],
                                       "flag": [None], "change": [None]}))
     assert not fig.layout.title.text
+
+
+def test_a_part_year_is_labelled_as_one(tiny_store):
+    from dashboard.components.official_tables import year_label
+    from queries.connection import get_snapshot
+
+    snap = get_snapshot(tiny_store)
+    assert year_label(snap, "2025-26") == "2025-26 (part year: 5 of 12 months)"  # the tiny store: Nov to Mar
