@@ -5,10 +5,11 @@ and comes from `rollup_activity`, never from a scan of `record`.
 
 "Latest complete month": the newest activity month we can show without it being visibly
 incomplete. Providers send month M's activity in period M+1, so the rule is: the month before
-the newest period that has an accepted submission. Records for that month may still arrive
-late (they are counted when they do), but the bulk has been submitted on time. This is the
-same convention as the published monthly DID statistics, which report a month once its main
-submission window has closed.
+the newest period for which most providers — more than half of those expected, as the
+Completeness page counts them — have an accepted file (`COMPLETE_SHARE`). One early file for a
+new period does not move it; records for that month may still arrive late (they are counted
+when they do). When no period reaches a majority (a young or partial store), it is the month
+before the period with the most providers in, the newest of any tie.
 
 Disclosure control: these are national figures, but every role sees this page, so for everyone
 but the central team each (activity month, modality) count and each month's total are perturbed
@@ -48,6 +49,8 @@ GP_DIRECT_ACCESS = next(
 # Submission statuses that mean "this file was accepted" (a superseded file was accepted, then
 # replaced by the provider's newer file for the same period).
 _ACCEPTED = ("accepted", "superseded")
+# "Most providers": a period is complete once more than this share of expected providers are in.
+COMPLETE_SHARE = 0.5
 
 
 class ActivityTotals(NamedTuple):
@@ -70,12 +73,34 @@ def latest_period(snap: Snapshot) -> date | None:
     return df["period"][0]
 
 
+def complete_period(snap: Snapshot) -> date | None:
+    """The newest submission period most providers have sent an accepted file for (module notes).
+
+    Periods are tried newest first, over the 13 newest with an accepted file; None when nothing
+    has been accepted yet.
+    """
+    from queries.completeness import providers_included  # completeness imports this module
+
+    periods = snap.query(
+        "SELECT DISTINCT period FROM submission WHERE status IN ($s1, $s2) ORDER BY period DESC LIMIT 13",
+        {"s1": _ACCEPTED[0], "s2": _ACCEPTED[1]},
+    )["period"].to_list()
+    best, most = None, -1
+    for period in periods:
+        included, expected = providers_included(snap, period)
+        if included > COMPLETE_SHARE * expected:
+            return period
+        if included > most:
+            best, most = period, included
+    return best
+
+
 def latest_complete_month(snap: Snapshot) -> date | None:
-    """The month before the newest period with an accepted submission (see the module notes).
+    """The month before `complete_period`: the newest activity month most providers have sent.
 
     None when nothing has been accepted yet.
     """
-    period = latest_period(snap)
+    period = complete_period(snap)
     return None if period is None else add_months(period, -1)
 
 

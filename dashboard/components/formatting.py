@@ -54,3 +54,30 @@ def protected_table(frame, decimals: dict[str, int], not_computed: str = "–"):
                 .when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.lit(not_computed)).alias(col))
 
     return frame.with_columns(text(c, p) for c, p in decimals.items() if c in frame.columns)
+
+
+# Denominators, named once so every page dates them the same way (the reference files' dates).
+LIST_SIZES = "registered patients per practice, April 2026"
+REGISTERED_BY_AGE = "registered patients by age and sex, August 2026"
+COMPLETE_RULE = ("the latest complete month is the month before the newest submission month for which "
+                 "most expected providers (more than half) have an accepted file")
+
+
+def part_year(months_held: int) -> str:
+    """' (part year: 5 of 12 months)' for a financial year the store does not fully hold, else ''."""
+    return "" if months_held >= 12 else f" (part year: {months_held} of 12 months)"
+
+
+def as_of(period: str, data_up_to: date | None, denominator: str | None = None) -> str:
+    """The one line every page states its figures by: what period they cover, the denominator (if
+    any) and how far the data goes, worded alike on every page so two pages can be compared."""
+    parts = [f"**Period:** {period}"]
+    if denominator:
+        parts.append(f"**Denominator:** {denominator}")
+    parts.append("**Data up to:** " + (f"{month(data_up_to)} ({COMPLETE_RULE})" if data_up_to else "no month yet"))
+    return " · ".join(parts)
+
+
+def score(value: float | None) -> str:
+    """A quality score as pages show it: one decimal place out of 100 ('98.4 / 100')."""
+    return "–" if value is None else f"{value:.1f} / 100"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.components.chart_gaps import with_missing_months
 from dashboard.components.charts import NHS_GRID, NHS_TEXT
 
 # comparison value (queries.funnel.classify) -> (words, colour, marker symbol)
@@ -160,7 +161,7 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
             line={"color": DECILE_COLOUR, "width": 2 if p == 50 else 1, "dash": "solid" if p == 50 else "dot"},
             name="England median" if p == 50 else "England deciles", legendgroup="deciles" if p != 50 else "median",
             showlegend=p in (10, 50), hovertemplate=f"{p}th percentile: %{{y:.2f}}<extra></extra>"))
-    part = series.sort("activity_month")
+    part = with_missing_months(series, "activity_month")
     fig.add_trace(go.Scatter(
         x=part["activity_month"].to_list(), y=part["value"].to_list(), mode="lines+markers", name=name,
         line={"color": "#D55E00", "width": 3}, marker={"size": 7, "symbol": "diamond"},

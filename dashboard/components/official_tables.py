@@ -7,35 +7,14 @@ from collections.abc import Callable
 import polars as pl
 import streamlit as st
 
+from dashboard.components.glossary import published_heading
 from queries.exports import to_csv_bytes
 from queries.reports import ReportOutput
-
-# Column headings for the snake_case columns the reports use; modality and test-group columns
-# keep their names. Counts are integers; a suppressed count is an empty cell, shown as *.
-LABELS = {
-    "activity_month": "Activity month", "total": "Total", "organisations_included": "Organisations included",
-    "organisations_expected": "Organisations expected", "pct_organisations_included": "% of organisations included",
-    "provider_code": "Provider", "provider_name": "Provider name", "sub_icb_code": "Sub-ICB",
-    "sub_icb_name": "Sub-ICB name", "icb_code": "ICB", "icb_name": "ICB name", "modality": "Modality",
-    "request_to_test_records": "Request → test: records", "request_to_test_median_days": "Request → test: median days",
-    "test_to_report_records": "Test → report: records", "test_to_report_median_days": "Test → report: median days",
-    "xray_radiographs": "X-ray (radiographs)", "ultrasound": "Ultrasound", "ct": "CT", "mri": "MRI",
-    "fluoroscopy": "Fluoroscopy", "radio_isotopes": "Radio-isotopes", "other": "Other",
-    "examination": "Examination (HPA 2008)", "typical_dose_msv": "Typical dose (mSv)", "nicip_codes": "NICIP codes",
-    "examinations": "Examinations", "examinations_with_dose": "With a dose", "pct_with_dose": "% with a dose",
-    "collective_dose_man_sv": "Collective dose (man Sv)", "pct_of_collective_dose": "% of collective dose",
-    "age_band": "Age", "sex": "Sex", "population": "Registered population",
-    "examinations_per_1000": "Examinations per 1,000", "per_caput_usv": "Per-caput dose (µSv)",
-    "months_with_data": "Months held", "body_area": "Body area", "reason": "Why no dose",
-    "chest_xray": "Chest X-ray", "ct_chest": "CT chest", "ct_abdo_pelvis": "CT abdomen & pelvis",
-    "us_abdo_pelvis": "US abdomen & pelvis", "mri_brain": "MRI brain", "suppressed": "Suppressed",
-}
-
 
 def _config(frame: pl.DataFrame) -> dict:
     config = {}
     for name, dtype in frame.schema.items():
-        label = LABELS.get(name, name)
+        label = published_heading(name)
         if dtype == pl.Date:
             config[name] = st.column_config.DateColumn(label, format="MMM YYYY")
         elif dtype.is_integer() and name not in ("months_with_data",):
@@ -71,4 +50,15 @@ def significant(value: float | None, unit: str, digits: int = 4) -> str:
     if value is None:
         return "*"
     text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
-    return f"{text} {unit}"
+    return f"{text} {unit}" if unit else text
+
+
+def year_label(snap, label: str) -> str:
+    """'2026-27 (part year: 5 of 12 months)' when the store holds activity for fewer than the 12
+    months of the financial year ('2026-27'), so a part year is never shown as a whole one. Counts
+    the months held as the dose summary's months_with_data does, so the two always agree."""
+    from dashboard.components.formatting import part_year
+    from queries.official import FinancialYear, months_held
+
+    year = FinancialYear.parse(label)
+    return f"{year.label}{part_year(len(months_held(snap, year.first_month, year.last_month)))}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.components.chart_gaps import with_missing_months
 from dashboard.components.charts import NHS_BLUE, NHS_GRID, NHS_TEXT
 from queries.completeness import STATUS_LABELS
 
@@ -26,6 +27,10 @@ STATUS_ORDER: tuple[str, ...] = tuple(STATUS_COLOURS)
 STATUS_MARKS: dict[str, str] = {"on_time": "", "late": "L", "resubmitted": "R", "rejected": "X", "missing": "M",
                                 "not_due": "·"}
 FLAG_COLOURS = {"drop": "#D55E00", "spike": "#0072B2"}
+# Quality scores run 0-100 and sit in the high 90s; an axis zoomed to the data (99.6-99.9) makes a
+# 0.2-point dip look like a collapse. The score axis starts at this baseline, lower only when a
+# score is lower, and the axis title says where it starts.
+SCORE_BASELINE = 80.0
 
 
 def _layout(fig: go.Figure, **extra) -> go.Figure:
@@ -90,8 +95,12 @@ def coverage_figure(coverage: pl.DataFrame) -> go.Figure:
                                            "gridcolor": NHS_GRID})
 
 
-def volume_figure(series: pl.DataFrame, title: str = "") -> go.Figure:
-    """A provider's monthly examinations, its trailing-median baseline, and the flagged months."""
+def volume_figure(series: pl.DataFrame) -> go.Figure:
+    """A provider's monthly examinations, its trailing-median baseline, and the flagged months.
+
+    A month with no accepted file is a gap in the lines, not a straight line across it. The
+    chart has no title of its own (the page heads it), so its legend has the top to itself."""
+    series = with_missing_months(series, "activity_month") if series.height else series
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=series["activity_month"].to_list(), y=series["records"].to_list(),
                              name="Examinations", mode="lines+markers", line={"color": NHS_BLUE, "width": 2},
@@ -108,14 +117,23 @@ def volume_figure(series: pl.DataFrame, title: str = "") -> go.Figure:
                 name=f"Flagged {flag}", marker={"symbol": symbol, "size": 14, "color": FLAG_COLOURS[flag]},
                 customdata=part["change"].to_list(),
                 hovertemplate="%{x|%b %Y}: %{y:,} (%{customdata:+.0%})<extra>" + flag + "</extra>"))
-    return _layout(fig, height=320, title={"text": title}, hovermode="x unified",
+    return _layout(fig, height=320, hovermode="x unified",
                    legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
                    yaxis={"title": "Examinations", "rangemode": "tozero", "tickformat": ",", "gridcolor": NHS_GRID},
                    xaxis={"tickformat": "%b %Y", "title": "Activity month"})
 
 
+def score_axis_floor(*frames_and_columns: tuple[pl.DataFrame, str]) -> float:
+    """Where the score axis starts: SCORE_BASELINE, or the next 10 below the lowest score shown."""
+    lows = [f[c].min() for f, c in frames_and_columns if f.height and f[c].min() is not None]
+    return min([SCORE_BASELINE] + [10 * (low // 10) for low in lows])
+
+
 def score_trend_figure(scores: pl.DataFrame, peers: pl.DataFrame, name: str = "Provider") -> go.Figure:
-    """A provider's overall quality score by period, against the middle half of all providers."""
+    """A provider's overall quality score by period, against the middle half of all providers, on
+    an axis from `score_axis_floor` to 100; a month without a score breaks the line."""
+    floor = score_axis_floor((scores, "score"), (peers, "p25"))
+    scores = with_missing_months(scores, "period") if scores.height else scores
     fig = go.Figure()
     if peers.height:
         x = peers["period"].to_list()
@@ -130,7 +148,8 @@ def score_trend_figure(scores: pl.DataFrame, peers: pl.DataFrame, name: str = "P
                                  mode="lines+markers", line={"color": NHS_BLUE, "width": 2},
                                  hovertemplate="%{x|%b %Y}: %{y:.1f}<extra></extra>"))
     return _layout(fig, height=320, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-                   yaxis={"title": "Score (0-100)", "gridcolor": NHS_GRID},
+                   yaxis={"title": f"Score out of 100 (axis from {floor:g})", "range": [floor, 100.5],
+                          "gridcolor": NHS_GRID, "tickformat": ".0f"},
                    xaxis={"tickformat": "%b %Y", "title": "Submission month (period)"})
 
 

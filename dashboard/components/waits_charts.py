@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from dashboard.components.chart_gaps import with_missing_months
 from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, NHS_GRID, NHS_TEXT
 from queries.waits import CAP_DAYS
 
@@ -55,7 +56,9 @@ def distribution_figure(dist: pl.DataFrame, *, max_days: int | None = None) -> g
 
 
 def trend_figure(trend: pl.DataFrame) -> go.Figure:
-    """Median and 90th percentile by activity month (lines), from a by-month summary."""
+    """Median and 90th percentile by activity month (lines), from a by-month summary; a month with
+    no records breaks the lines."""
+    trend = with_missing_months(trend, "activity_month")
     fig = go.Figure()
     for column, name, colour in (("median_days", "Median", NHS_BLUE), ("p90_days", "90th percentile",
                                                                        NHS_COLOURS[1])):

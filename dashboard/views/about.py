@@ -89,12 +89,12 @@ if attribution:
     st.markdown(attribution)
 else:
     st.warning(
-        f"The attribution statements could not be read from {sources.SOURCES_FILE}. "
-        "See that file for the sources and licences of the reference data."
+        "The attribution statements could not be read. The sources and licences of the reference "
+        "data are listed in the project's reference data notes."
     )
 full_sources = sources.reference_sources()
 if full_sources:
-    with st.expander("All reference data sources (data/reference/SOURCES.md)"):
+    with st.expander("All reference data sources"):
         st.markdown(full_sources)
 
 st.subheader("Imaging codes (NICIP)")
@@ -107,8 +107,7 @@ It is a list of codes only — no descriptions, SNOMED CT map or active dates �
 public GitHub repository timgentry/dids-on-fhir, and is used for validation and lookups only.
 Each code's modality, body area and GP-direct-access test group are inferred from the code's
 letters, not taken from the official NICIP→SNOMED CT mapping, so modality figures here may
-differ from official DID statistics. An official NICIP release can replace the list with
-`did reference load-nicip FILE`.
+differ from official DID statistics. The central data team can replace the list with an official NICIP release.
 
 NICIP (National Interim Clinical Imaging Procedure) codes © NHS England.
 """

@@ -8,7 +8,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_quality as cached
+from dashboard import cached as cached_home
 from dashboard.components import formatting as fmt
+from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -50,6 +52,8 @@ ptype = c3.selectbox("Provider type", types,
 st.query_params.update({"region": region, "type": ptype})
 region_f = None if region == ALL else region
 type_f = None if ptype == ALL else ptype
+st.caption(fmt.as_of(f"submission months {fmt.month(first)} to {fmt.month(last)}",
+                     cached_home.latest_complete_month(snap, snap.version)))
 
 # --- Pre-publication check (the top of the page: read it in a minute) -------------------------
 findings = cached.pre_publication(snap, snap.version, scope, last, today)
@@ -57,8 +61,7 @@ with st.container(border=True):
     st.markdown(pre_publication_markdown(findings, last))
     st.download_button("Download the pre-publication check (CSV)", to_csv_bytes(findings),
                        file_name=f"pre-publication-{last:%Y-%m}.csv", mime="text/csv", key="dl_prepub")
-    st.caption(f"The same table: `did export pre-publication --period {last:%Y-%m}`. Volumes are for the "
-               f"activity month {fmt.month(add_months(last, -1))}; quality is the overall score against "
+    st.caption(f"Volumes are for the activity month {fmt.month(add_months(last, -1))}; quality is the overall score against "
                "the provider's median of its previous six periods.")
 
 # --- Matrix -----------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ latest = coverage.filter(pl.col("period") == last)
 st.subheader("Who submitted")
 st.caption(
     "**Expected providers** for a month: every provider with an imaging site open in that month's "
-    f"activity month (ref_site), every provider with an accepted file in any of the previous "
+    f"activity month (from the reference list of imaging sites), every provider with an accepted file in any of the previous "
     f"{HISTORY_PERIODS} months, and any provider that sent a file for it. A provider is **missing** once "
     "the month's submission window has closed without an accepted file; **late** when its file arrived "
     "after the window closed; **resubmitted** when the file that counts replaced an earlier one (superseded, "
@@ -87,20 +90,18 @@ st.plotly_chart(coverage_figure(coverage), config={"displaylogo": False}, key="c
 
 left, right = st.columns(2)
 left.markdown("**Coverage per month**")
-left.dataframe(coverage, hide_index=True, key="coverage_table", column_config={
-    "period": st.column_config.DateColumn("Period", format="MMM YYYY"),
-    "coverage": st.column_config.NumberColumn("% of expected", format="percent"),
-})
+left.dataframe(coverage, hide_index=True, key="coverage_table", column_config=table_config(coverage))
 right.markdown("**Coverage per provider** (months due)")
-right.dataframe(coverage_by_provider(matrix), hide_index=True, key="provider_coverage", column_config={
-    "coverage": st.column_config.NumberColumn("% of months", format="percent"),
-})
+by_provider = coverage_by_provider(matrix)
+right.dataframe(by_provider, hide_index=True, key="provider_coverage", column_config=table_config(
+    by_provider, expected=st.column_config.NumberColumn("Months due"),
+    included=st.column_config.NumberColumn("Months with an accepted file"),
+    coverage=st.column_config.NumberColumn("Share of months", format="percent"),
+    **{s: st.column_config.NumberColumn(f"Months {s}") for s in ("missing", "late", "resubmitted", "rejected")}))
 with st.expander("The matrix as a table"):
-    st.dataframe(matrix, hide_index=True, key="matrix_table")
+    st.dataframe(matrix, hide_index=True, key="matrix_table", column_config=table_config(matrix))
     st.download_button("Download (CSV)", to_csv_bytes(matrix), file_name="completeness.csv", mime="text/csv",
                        key="dl_matrix")
-    st.caption(f"`did export completeness --from {first:%Y-%m} --to {last:%Y-%m}`"
-               + (f" --region '{region}'" if region_f else "") + (f" --provider-type '{ptype}'" if type_f else ""))
 
 # --- Volume checks ----------------------------------------------------------------------------
 st.subheader("Volumes that look wrong")
@@ -117,11 +118,7 @@ st.caption(
     f"than {rule.z:g} standard deviations of a Poisson count of that size, with at least {rule.min_records} "
     "examinations on one side — so small providers' ordinary noise is not flagged."
 )
-st.dataframe(flags, hide_index=True, key="volume_flags", column_config={
-    "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
-    "baseline": st.column_config.NumberColumn("Median of previous months", format="%.0f"),
-    "change": st.column_config.NumberColumn("Change", format="percent"),
-})
+st.dataframe(flags, hide_index=True, key="volume_flags", column_config=table_config(flags))
 flagged_providers = flags["provider_code"].unique().sort().to_list()
 all_codes = names["provider_code"].to_list()
 choice = st.selectbox("Provider series", flagged_providers + [c for c in all_codes if c not in flagged_providers],
@@ -131,7 +128,7 @@ if choice:
     if by_modality:
         modality = st.selectbox("Modality", series["modality"].unique().sort().to_list(), key="volume_modality")
         series = series.filter(pl.col("modality") == modality)
-    st.plotly_chart(volume_figure(series, f"{choice}: examinations per activity month"),
-                    config={"displaylogo": False}, key="volume_chart")
+    st.markdown(f"**{choice}: examinations per activity month**")
+    st.plotly_chart(volume_figure(series), config={"displaylogo": False}, key="volume_chart")
     st.page_link("views/provider_drilldown.py", label=f"Provider detail for {choice}", icon=":material/domain:",
                  query_params={"provider": choice})

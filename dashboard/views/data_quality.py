@@ -6,7 +6,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_quality as cached
+from dashboard import cached as cached_home
 from dashboard.components import formatting as fmt
+from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import item_heatmap_figure, score_trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -21,8 +23,8 @@ st.title("Data quality")
 st.caption(
     "Scores in the style of NHS England's Data Quality Maturity Index: for each DID data item, the share "
     "of a file's records that are valid, complete and not a default value beyond a tolerance; the overall "
-    f"score is the mean of the 18 item scores. No score under {MIN_RECORDS} records. The method, item by "
-    "item, is in docs/dqmi-method.md."
+    f"score is the mean of the 18 item scores, out of 100. No score under {MIN_RECORDS} records. The method, "
+    "item by item, is in the project's data-quality method note."
 )
 snap = snapshot_or_stop()
 scope = current_scope()
@@ -45,6 +47,8 @@ first, last = c1.select_slider("Submission months (periods)", options=known, val
 wanted = st.query_params.get("provider")
 provider_choice = c2.selectbox("Provider", options, index=options.index(wanted) if wanted in options else 0)
 provider = None if provider_choice == ALL else provider_choice
+st.caption(fmt.as_of(f"submission months {fmt.month(first)} to {fmt.month(last)}",
+                     cached_home.latest_complete_month(snap, snap.version)))
 if provider:
     st.query_params["provider"] = provider
 
@@ -58,14 +62,16 @@ latest = scores.filter(pl.col("period") == last)
 peer_latest = peers.filter(pl.col("period") == last)
 m1, m2, m3 = st.columns(3)
 if provider and latest.height and latest["score"][0] is not None:
-    m1.metric(f"{provider}, {fmt.month(last)}", f"{latest['score'][0]:.1f}", border=True)
+    m1.metric(f"{provider} score", fmt.score(latest["score"][0]), border=True,
+              help=f"Overall score for {fmt.month(last)}.")
 else:
-    m1.metric(f"Providers scored, {fmt.month(last)}", fmt.count(latest.filter(pl.col("score").is_not_null()).height),
-              border=True)
+    m1.metric("Providers scored", fmt.count(latest.filter(pl.col("score").is_not_null()).height),
+              border=True, help=f"Providers with an overall score for {fmt.month(last)}.")
 if peer_latest.height:
-    m2.metric("Median provider", f"{peer_latest['median'][0]:.1f}", border=True,
+    m2.metric("Median provider", fmt.score(peer_latest["median"][0]), border=True,
               help=f"Across {peer_latest['providers'][0]} providers scored for {fmt.month(last)}.")
-    m3.metric("Middle half of providers", f"{peer_latest['p25'][0]:.1f} – {peer_latest['p75'][0]:.1f}", border=True)
+    m3.metric("Middle half of providers", f"{peer_latest['p25'][0]:.1f}–{peer_latest['p75'][0]:.1f} / 100",
+              border=True, help="25th to 75th percentile of the providers' overall scores.")
 
 # --- Trend ------------------------------------------------------------------------------------
 st.subheader("Overall score by month")
@@ -82,23 +88,16 @@ if provider:
     table = latest_items.join(peer_items.select("item", "median"), on="item", how="left")
     st.dataframe(table.select("item_name", "records", "invalid", "incomplete", "defaults", "default_excess",
                               "valid_pct", "complete_pct", "default_pct", "score", "median"),
-                 hide_index=True, key="item_table", column_config={
-                     "item_name": "Data item", "median": st.column_config.NumberColumn("Median provider",
-                                                                                      format="%.1f"),
-                     **{c: st.column_config.NumberColumn(c.replace("_pct", " %").title(), format="%.1f")
-                        for c in ("valid_pct", "complete_pct", "default_pct", "score")}})
+                 hide_index=True, key="item_table", column_config=table_config(table))
 else:
     st.dataframe(peer_items.select("item_name", "providers", "p25", "median", "p75"), hide_index=True,
-                 key="item_table", column_config={"item_name": "Data item"})
+                 key="item_table", column_config=table_config(peer_items))
     if latest_items.height:
         st.plotly_chart(item_heatmap_figure(latest_items), config={"displaylogo": False}, key="item_heatmap")
 
 st.markdown("**Lowest-scoring providers**" if not provider else "**Score by month**")
 st.dataframe(scores.filter(pl.col("period") == last).sort("score", nulls_last=True) if not provider else scores,
-             hide_index=True, key="provider_scores", column_config={
-                 "period": st.column_config.DateColumn("Period", format="MMM YYYY"),
-                 "score": st.column_config.NumberColumn("Score", format="%.1f"),
-                 "lowest_score": st.column_config.NumberColumn("Lowest item score", format="%.1f")})
+             hide_index=True, key="provider_scores", column_config=table_config(scores))
 
 # --- Issues -----------------------------------------------------------------------------------
 st.subheader("Rejections and warnings by DIDS code")
@@ -106,11 +105,9 @@ st.caption("In the files that count now (each provider's accepted file per month
            f"{fmt.month(first)} to {fmt.month(last)}. Rejected records are not loaded; a warning is loaded as sent "
            "(a bad referrer code as 99).")
 issues = cached.issue_summary(snap, snap.version, scope, first, last, provider)
-st.dataframe(issues, hide_index=True, key="issues")
+st.dataframe(issues, hide_index=True, key="issues", column_config=table_config(issues))
 
 with st.expander("All item scores as a table"):
-    st.dataframe(items, hide_index=True, key="data_quality_table")
+    st.dataframe(items, hide_index=True, key="data_quality_table", column_config=table_config(items))
     st.download_button("Download (CSV)", to_csv_bytes(items), file_name="data-quality.csv", mime="text/csv",
                        key="dl_quality")
-    st.caption(f"`did export data-quality --from {first:%Y-%m} --to {last:%Y-%m}`"
-               + (f" --provider {provider}" if provider else ""))

@@ -7,8 +7,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboard import cached as cached_home
 from dashboard import cached_gp as cached
 from dashboard.components import formatting as fmt
+from dashboard.components import glossary
 from dashboard.components import gp_text as text
 from dashboard.components.gp_charts import spine_figure, trend_on_deciles_figure, verdict_words
 from dashboard.components.gp_controls import method_control, period_control, set_param
@@ -50,12 +52,14 @@ method = method_control(right)
 
 practice = directory.row(codes.index(code), named=True)
 st.subheader(practice["practice_name"].title())
-st.caption(f"{code} · PCN: {practice['pcn_name']} · {practice['sub_icb_name']} · {practice['icb_name']} · "
-           f"{fmt.count(practice['list_size'])} registered patients · IMD quintile "
-           f"{practice['imd_quintile'] or '–'} (1 = most deprived fifth) · "
-           f"{fmt.month(period[0])} to {fmt.month(period[1])}")
+st.caption(f"{code} · PCN: {practice['pcn_name']} · Sub-ICB: "
+           f"{glossary.sub_icb(practice['sub_icb_code'], practice['sub_icb_name'])} · {practice['icb_name']} · "
+           f"{glossary.plural(practice['list_size'], 'registered patient')} · IMD quintile "
+           f"{practice['imd_quintile'] or '–'} (1 = most deprived fifth)")
+st.caption(fmt.as_of(f"{fmt.month(period[0])} to {fmt.month(period[1])} (activity months)",
+                     cached_home.latest_complete_month(snap, snap.version), fmt.LIST_SIZES))
 if not practice["benchmarked"]:
-    st.info(f"This practice has {fmt.count(practice['list_size'])} registered patients. Practices with fewer "
+    st.info(f"This practice has {glossary.plural(practice['list_size'], 'registered patient')}. Practices with fewer "
             "than 750 are left out of benchmarking, as in the national GP profiles: their rates swing too much "
             "from chance to compare.")
     st.stop()

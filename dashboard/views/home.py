@@ -24,13 +24,15 @@ month = cached.latest_complete_month(snap, snap.version)
 if month is None:
     st.info("The store holds no accepted submissions yet, so there are no figures to show.")
     st.stop()
-period = cached.latest_period(snap, snap.version)
+period = add_months(month, 1)  # the submission period that made it the latest complete month
+newest = cached.latest_period(snap, snap.version)
 
 st.caption(
-    f"Latest complete month: **{fmt.month(month)}** — the month before the newest submission "
-    f"period ({fmt.month(period)}). Examinations are counted by **activity month**, the month "
-    "of the test date, not the month the provider sent the file; late records are added to "
-    "their own month when they arrive."
+    fmt.as_of(f"{fmt.month(month)} (activity month)", month)
+    + ". Examinations are counted by **activity month**, the month of the test date, not the month the "
+    "provider sent the file; late records are added to their own month when they arrive."
+    + ("" if newest is None or newest <= period else
+       f" Files for {fmt.month(newest)} are arriving; that month's figures appear once most providers are in.")
     + ("" if not scope.needs_disclosure_control else
        " Figures are disclosure-controlled: slightly perturbed and rounded to 5; * = hidden: small numbers.")
 )
@@ -66,8 +68,9 @@ middle.metric(
 right.metric(
     f"Providers submitting for {fmt.month(period)}",
     f"{submitting.submitted} of {submitting.expected}",
-    help="Providers with an accepted file for the period, out of those that had an accepted "
-    "file in any of the previous 12 periods or sent one for this period.",
+    help=f"Providers with an accepted file for the {fmt.month(period)} submission month (the "
+    f"{fmt.month(month)} activity), out of those that had an accepted file in any of the previous 12 "
+    "months or sent one for this month.",
     border=True,
 )
 
@@ -98,11 +101,11 @@ st.dataframe(
                   *([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in by_modality.columns else [])],
     column_config={
         "modality": st.column_config.TextColumn("Modality"),
-        "this_month": st.column_config.NumberColumn(fmt.month(month), format="localized"),
+        "this_month": st.column_config.NumberColumn(f"{fmt.month(month)} (examinations)", format="localized"),
         "same_month_last_year": st.column_config.NumberColumn(
-            fmt.month(year_ago), format="localized"),
-        "change": st.column_config.NumberColumn("Change", format="percent"),
-        "last_12_months": st.column_config.NumberColumn("Last 12 months", format="localized"),
+            f"{fmt.month(year_ago)} (examinations)", format="localized"),
+        "change": st.column_config.NumberColumn("Change on a year (%)", format="percent"),
+        "last_12_months": st.column_config.NumberColumn("Last 12 months (examinations)", format="localized"),
         SUPPRESSED_COLUMN: st.column_config.CheckboxColumn("Suppressed"),
     },
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.components.glossary import nicip_choice, table_config
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from ingest import local_codes as notify
@@ -29,17 +30,19 @@ codes = submissions.local_codes(snap, scope, provider)
 if codes.is_empty():
     st.caption(f"{provider} has notified no local codes.")
 else:
-    st.dataframe(codes, hide_index=True, width="stretch")
+    st.dataframe(codes, hide_index=True, width="stretch", column_config=table_config(codes))
 
 national = submissions.nicip_codes(snap)
-described = dict(zip(national["nicip_code"], national["description"]))
+described = {r["nicip_code"]: nicip_choice(r) for r in national.iter_rows(named=True)}
 with st.form("notify"):
     st.subheader("Notify a local code")
     left, right = st.columns(2)
     code = left.text_input("Your local code", max_chars=18, key="local_code")
     maps_to = right.selectbox(
         "National NICIP code it means", national["nicip_code"].to_list(), key="maps_to",
-        format_func=lambda c: f"{c} — {described.get(c) or ''}",
+        format_func=lambda c: described.get(c) or c,
+        help="The official description where the NICIP release loaded has one; otherwise the modality and "
+             "body area the code's letters stand for.",
     )
     if st.form_submit_button("Notify", type="primary"):
         try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import cached as cached_home
 from dashboard import cached_official as cached
 from dashboard.components import formatting as fmt
-from dashboard.components.official_tables import show_notes, show_table, workbook_button
+from dashboard.components.official_tables import show_notes, show_table, workbook_button, year_label
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries.official import reporting_month
@@ -14,7 +15,7 @@ from queries.official import reporting_month
 st.title("Official statistics")
 st.caption(
     "The monthly Diagnostic Imaging Dataset tables and a KH12-style annual table, exactly as "
-    "`did report monthly` and `did report kh12` write them. They are publication-safe for every "
+    "published in the workbooks below. They are publication-safe for every "
     "user: each count is slightly perturbed, then counts of 1–7 are hidden and the rest rounded to the "
     "nearest 5. * = hidden: small numbers."
 )
@@ -26,6 +27,7 @@ if not periods:
     st.info("The store holds no accepted submissions yet, so there are no statistics to show.")
     st.stop()
 
+up_to = cached_home.latest_complete_month(snap, snap.version)
 monthly_tab, kh12_tab = st.tabs(["Monthly release", "KH12 annual table"])
 
 # --- Monthly ----------------------------------------------------------------------------------
@@ -39,6 +41,7 @@ with monthly_tab:
     )
     st.query_params["period"] = f"{period:%Y-%m}"
     month = reporting_month(period)
+    st.caption(fmt.as_of(f"{fmt.month(month)} (activity month), sent in {fmt.month(period)}", up_to))
     output = cached.monthly(snap, snap.version, scope, period)
     stem = f"monthly_{period:%Y-%m}"
     tables = output.tables
@@ -82,7 +85,9 @@ with kh12_tab:
     years = cached.report_years(snap, snap.version)
     wanted_year = st.query_params.get("year")
     year = st.selectbox("Financial year (April to March)", years,
-                        index=years.index(wanted_year) if wanted_year in years else 0)
+                        index=years.index(wanted_year) if wanted_year in years else 0,
+                        format_func=lambda y: year_label(snap, y))
+    st.caption(fmt.as_of(year_label(snap, year), up_to))
     st.query_params["year"] = year
     kh12 = cached.kh12(snap, snap.version, scope, year)
     kh12_stem = f"kh12_{year}"

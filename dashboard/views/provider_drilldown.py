@@ -7,7 +7,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_quality as cached
+from dashboard import cached as cached_home
 from dashboard.components import formatting as fmt
+from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import score_trend_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -26,6 +28,7 @@ wanted = st.query_params.get("provider")
 provider = st.selectbox("Provider", codes, index=codes.index(wanted) if wanted in codes else 0,
                         format_func=lambda c: f"{c} — {labels.get(c, c)}", key="provider")
 st.query_params["provider"] = provider
+st.caption(fmt.as_of("every submission month held", cached_home.latest_complete_month(snap, snap.version)))
 
 # --- Submission history -----------------------------------------------------------------------
 st.subheader("Files received")
@@ -33,11 +36,8 @@ history = cached.submission_history(snap, snap.version, scope, provider)
 if history.is_empty():
     st.info(f"No files from {provider} yet.")
     st.stop()
-st.dataframe(history, hide_index=True, key="history", column_config={
-    "period": st.column_config.DateColumn("Period", format="MMM YYYY"),
-    "received_at": st.column_config.DatetimeColumn("Received", format="YYYY-MM-DD HH:mm"),
-    "submitted_on": st.column_config.DateColumn("Submission date"),
-})
+st.dataframe(history, hide_index=True, key="history", column_config=table_config(
+    history, submitted_on=st.column_config.DateColumn("Submission date")))
 
 # --- Issue report of one file -----------------------------------------------------------------
 st.subheader("Issue report")
@@ -48,10 +48,10 @@ summary = cached.submission_issue_summary(snap, snap.version, scope, submission_
 if summary.is_empty():
     st.success("No rejections or warnings in this file.")
 else:
-    st.dataframe(summary, hide_index=True, key="issue_summary")
+    st.dataframe(summary, hide_index=True, key="issue_summary", column_config=table_config(summary))
     lines = cached.submission_issues(snap, snap.version, scope, submission_id)
     with st.expander(f"Line by line (first {lines.height:,})"):
-        st.dataframe(lines, hide_index=True, key="issue_lines")
+        st.dataframe(lines, hide_index=True, key="issue_lines", column_config=table_config(lines))
 
 # --- Quality trend ----------------------------------------------------------------------------
 st.subheader("Data quality by month")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import cached as cached_home
 from dashboard import cached_official as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
-from dashboard.components.official_tables import show_notes, show_table, significant, workbook_button
+from dashboard.components.official_tables import show_notes, show_table, significant, workbook_button, year_label
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 
@@ -15,7 +16,7 @@ st.title("Radiation dose")
 st.caption(
     "Examinations in a financial year × the typical effective dose of each kind of examination "
     "(HPA, 2008) = the collective effective dose; divided by the registered population, the "
-    "per-caput dose. The same figures as `did report dose`."
+    "per-caput dose. The same figures as the published dose workbook below."
 )
 
 snap = snapshot_or_stop()
@@ -26,7 +27,10 @@ if not years:
     st.stop()
 
 wanted = st.query_params.get("year")
-year = st.selectbox("Financial year (April to March)", years, index=years.index(wanted) if wanted in years else 0)
+up_to = cached_home.latest_complete_month(snap, snap.version)
+year = st.selectbox("Financial year (April to March)", years, index=years.index(wanted) if wanted in years else 0,
+                    format_func=lambda y: year_label(snap, y))
+st.caption(fmt.as_of(year_label(snap, year), up_to, fmt.REGISTERED_BY_AGE))
 st.query_params["year"] = year
 output = cached.dose(snap, snap.version, scope, year)
 tables = output.tables
@@ -38,8 +42,9 @@ if summary["months_with_data"] < 12:
                "figures.", icon=":material/calendar_month:")
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Collective effective dose", significant(summary["collective_dose_man_sv"], "man Sv"), border=True)
-c2.metric("Per-caput dose", significant(summary["per_caput_usv"], "µSv"), border=True,
+c1.metric("Collective dose (man Sv)", significant(summary["collective_dose_man_sv"], ""), border=True,
+          help="Collective effective dose: examinations × typical effective dose, in man sieverts.")
+c2.metric("Per-caput dose (µSv)", significant(summary["per_caput_usv"], ""), border=True,
           help=f"Per person registered with a GP practice in England ({fmt.count(summary['population'])}).")
 c3.metric("Examinations", fmt.count(summary["examinations"]), border=True)
 c4.metric("With a typical dose", "*" if summary["pct_with_dose"] is None else f"{summary['pct_with_dose']}%",

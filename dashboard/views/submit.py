@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components import formatting as fmt
+from dashboard.components.glossary import for_data_manager, plural, table_config
 from dashboard.components.store import snapshot_or_none
 from dashboard.components.user import current_scope
 from ingest import reference
@@ -81,7 +82,9 @@ if "result" in st.session_state:
     result, dry_run = st.session_state["result"]
     c = result.counts
     if result.status == "rejected":
-        st.error(f"**{result.file} was rejected as a whole.** " + " ".join(e["message"] for e in result.file_errors),
+        st.error(f"**{result.file} was rejected as a whole.** "
+                 + " ".join(for_data_manager(e["message"]) for e in result.file_errors)
+                 + " Nothing from it was loaded: correct the file and send it again.",
                  icon=":material/block:")
     else:
         verb = "would be accepted" if dry_run else "was accepted"
@@ -95,14 +98,16 @@ if "result" in st.session_state:
         cols[4].metric("Replaced earlier versions", fmt.count(c.get("replaced", 0)))
         issues = pl.DataFrame(result.issues, schema={"line": pl.Int64, "code": pl.String, "severity": pl.String,
                                                       "field": pl.String, "message": pl.String})
+        issues = issues.with_columns(pl.col("message").map_elements(for_data_manager, return_dtype=pl.String))
         if result.issues_total:
             st.subheader("Issues")
-            st.caption(f"{fmt.count(result.issues_total)} issues in all; the first "
-                       f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. `line` is the line in the file "
+            st.caption(f"{plural(result.issues_total, 'issue')} in all; the first "
+                       f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. The line is the line in the file "
                        "(header counted) or the record number in an XML file. Rejected records are kept as sent "
                        "in quarantine, outside this dashboard (which shows no patient identifier), for the "
                        "central team to trace with you; they are purged after the retention period.")
-            st.dataframe(issues.head(SHOWN_ISSUES), hide_index=True, width="stretch")
+            st.dataframe(issues.head(SHOWN_ISSUES), hide_index=True, width="stretch",
+                         column_config=table_config(issues))
             st.download_button("Download the full issue report (CSV)", to_csv_bytes(issues),
                                file_name=f"issues_{result.provider}_{result.period}.csv", mime="text/csv")
         else:
@@ -119,4 +124,5 @@ if snap is not None:
         st.caption("No files received yet.")
     else:
         st.dataframe(hist.with_columns(pl.col("timeliness").replace({"on_time": "on time"})),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", column_config=table_config(
+                         hist, period=st.column_config.TextColumn("Submission month")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import cached as cached_home
 from dashboard import cached_providers as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
@@ -29,8 +30,8 @@ st.caption(
 snap = snapshot_or_stop()
 scope = current_scope()
 if not cached.has_tables(snap, "rollup_waits"):
-    st.info("This snapshot was published before waiting times were added. Publish again "
-            "(any `did submit` or `did load`) to build them.")
+    st.info("Waiting times are not in this copy of the data yet: they appear after the next file is "
+            "loaded. Ask the central data team if they do not.")
     st.stop()
 default = cached.wait_default_months(snap, snap.version)
 if default is None:
@@ -78,7 +79,9 @@ chosen = " · ".join(x for x in (
     "England" if provider == ALL else provider,
     f"{fmt.month(first)} to {fmt.month(last)}",
 ))
-st.caption(f"Showing: **{chosen}** — from the {label.start} to the {label.end}.")
+st.caption(f"Showing: **{chosen}** — from the {label.start} to the {label.end}. "
+           + fmt.as_of(f"activity months {fmt.month(first)} to {fmt.month(last)}",
+                       cached_home.latest_complete_month(snap, snap.version)))
 
 
 def days_text(value: int | None) -> str:

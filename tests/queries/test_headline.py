@@ -242,3 +242,21 @@ def test_trend_and_gpda_agree_with_a_naive_count_of_records(tmp_path, seed):
     got = headline.gp_direct_access_tests(snap, CENTRAL, month)
     assert dict(got.filter(pl.col("records") > 0).select("test_group", "records").iter_rows()) == dict(
         want.iter_rows())
+
+
+def test_latest_complete_month_waits_for_most_providers_not_the_first_file(tmp_path):
+    # Three providers sent February and March; one has already sent April. April is not the
+    # complete period until most expected providers are in, so the latest month stays February.
+    subs = [(i, p, date(2026, m, 1), "accepted", "on_time")
+            for i, (p, m) in enumerate([(p, m) for m in (2, 3) for p in ("RAJ", "RBB", "RCC")], start=1)]
+    snap = store_with(tmp_path, records=[], submissions=subs + [(7, "RAJ", date(2026, 4, 1), "accepted", "on_time")])
+    assert headline.latest_period(snap) == date(2026, 4, 1)
+    assert headline.complete_period(snap) == date(2026, 3, 1)
+    assert headline.latest_complete_month(snap) == date(2026, 2, 1)
+
+
+def test_latest_complete_month_moves_once_most_providers_are_in(tmp_path):
+    subs = [(i, p, date(2026, m, 1), "accepted", "on_time")
+            for i, (p, m) in enumerate([(p, m) for m in (3, 4) for p in ("RAJ", "RBB", "RCC")], start=1)]
+    snap = store_with(tmp_path, records=[], submissions=subs[:-1])  # RCC has not sent April
+    assert headline.latest_complete_month(snap) == date(2026, 3, 1)
