@@ -83,25 +83,38 @@ words.caption("Standardised rates for rate measures (age-sex, indirect), percent
 
 # --- Table ------------------------------------------------------------------------------------
 st.subheader("Each measure against PCN, sub-ICB, ICB and England")
+shown = profile.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
+                             .alias("verdict"))
+protected = "suppressed" in shown.columns
+if protected:  # a suppressed figure reads *, one not worked out reads –
+    shown = fmt.protected_table(shown, {"numerator": 0, **{c: 2 for c in (
+        "value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper", "funnel_value")}})
+    for rank in ("pcn_rank", "icb_rank", "england_rank"):
+        shown = shown.with_columns(pl.when(pl.col(rank).is_null() & pl.col("suppressed")).then(pl.lit("*"))
+                                   .otherwise(pl.col(rank)).alias(rank))
+    st.caption("\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
+               "figure that comes with them. – not worked out (see the note).")
+number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("help"))) if protected else \
+    st.column_config.NumberColumn
 st.dataframe(
-    profile.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String).alias("verdict")),
+    shown,
     hide_index=True, placeholder="–", key="gp_profile_table",
     column_order=["title", "numerator", "value", "value_lower", "value_upper", "ratio", "ratio_lower",
                   "ratio_upper", "funnel_value", "pcn", "sub_icb", "icb", "england", "pcn_rank", "icb_rank",
                   "england_rank", "verdict", "note"],
     column_config={
         "title": st.column_config.TextColumn("Measure"),
-        "numerator": st.column_config.NumberColumn("Events", format="localized"),
-        "value": st.column_config.NumberColumn("Value", format="%.2f",
+        "numerator": number("Events", format="localized"),
+        "value": number("Value", format="%.2f",
                                                help="Crude rate per 1,000 registered patients a year, or %"),
-        "value_lower": st.column_config.NumberColumn("95% CI from", format="%.2f"),
-        "value_upper": st.column_config.NumberColumn("95% CI to", format="%.2f"),
-        "ratio": st.column_config.NumberColumn("Ratio to expected", format="%.2f",
+        "value_lower": number("95% CI from", format="%.2f"),
+        "value_upper": number("95% CI to", format="%.2f"),
+        "ratio": number("Ratio to expected", format="%.2f",
                                                help="Observed / expected (indirectly age-sex standardised "
                                                     "for rates; share / England's share for shares)"),
-        "ratio_lower": st.column_config.NumberColumn("from", format="%.2f"),
-        "ratio_upper": st.column_config.NumberColumn("to", format="%.2f"),
-        "funnel_value": st.column_config.NumberColumn("Standardised value", format="%.2f"),
+        "ratio_lower": number("from", format="%.2f"),
+        "ratio_upper": number("to", format="%.2f"),
+        "funnel_value": number("Standardised value", format="%.2f"),
         "pcn": st.column_config.NumberColumn("PCN", format="%.2f"),
         "sub_icb": st.column_config.NumberColumn("Sub-ICB", format="%.2f"),
         "icb": st.column_config.NumberColumn("ICB", format="%.2f"),

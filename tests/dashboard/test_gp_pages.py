@@ -8,6 +8,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
+
+from dashboard.components import formatting as fmt
 import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
@@ -133,8 +135,14 @@ def test_practice_page_from_englands_cached_tables_is_that_practices_profile(sto
     at = open_page(store, monkeypatch, "views/gp_practice.py", {"practice": own}, scope)
     shown = frame(at)
     profile = gp_practice.practice_profile(snap, scope, own, *gb.default_period(snap))
-    for column in ("numerator", "value", "funnel_value", "england", "pcn", "pcn_rank", "comparison"):
+    for column in ("england", "pcn", "comparison"):
         assert shown[column].to_list() == profile[column].to_list(), column
+    # Outside the central team figures are shown as text: * where hidden, – where not worked out.
+    as_shown = fmt.protected_table(profile, {"numerator": 0, "value": 2, "funnel_value": 2})
+    for column in ("numerator", "value", "funnel_value"):
+        assert shown[column].to_list() == as_shown[column].to_list(), column
+    assert shown["pcn_rank"].to_list() == [("*" if hidden else r) for r, hidden in
+                                           zip(profile["pcn_rank"], profile["suppressed"], strict=True)]
 
 
 def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch):
