@@ -45,7 +45,7 @@ OVERDISPERSION = (
     "pulled in, so the outliers being looked for do not inflate it): about 0.68 when practices "
     "differ by chance alone and counts are large, so the limits widen only when phi is clearly "
     "above that (above 1). "
-    "The direct check is the share of practices outside each limit, shown under the chart next "
+    "The direct check is the share of practices called at each level, given below next "
     "to the most chance alone would put there."
 )
 _OUTSIDE = {"95%": ("above 95%", "above 99.8%", "below 95%", "below 99.8%"), "99.8%": ("above 99.8%", "below 99.8%")}
