@@ -321,28 +321,30 @@ def _with_adjustment(exact, f: np.ndarray | None):
     return tails
 
 
-def ratio_verdicts(observed, expected, dispersion: Dispersion | None = None, method: str = "none") -> np.ndarray:
+def ratio_verdicts(observed, expected, dispersion: Dispersion | None = None, method: str = "none",
+                   drawn: dict | None = None) -> np.ndarray:
     """Verdicts for observed counts O against expected E (a rate measure), by the exact Poisson
     tails of O given E; adjusted, by those of O f given E f (`_chance_share`), never below the
     exact ones nor beyond the drawn adjusted limits. E too small for no events at all to be
     significantly low at 95% (E <= ln 40 = 3.69, unadjusted): TOO_FEW. Missing or
-    non-positive E: ''."""
+    non-positive E: ''. `drawn`: {level: (lower, upper)} of `ratio_limits` with this adjustment,
+    when already computed (they are reused)."""
     o, e = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
     valid = np.isfinite(o) & np.isfinite(e) & (e > 0)
     o, e = np.where(valid, o, 0.0), np.where(valid, e, 1.0)
     f = _chance_share(ratio_scale(o, e)[1], dispersion, method)
     beyond = None if f is None else _level_by_lines(
-        o / e, {level: ratio_limits(e, level, dispersion, method) for level in LEVELS})
+        o / e, drawn or {level: ratio_limits(e, level, dispersion, method) for level in LEVELS})
     return _judge(_with_adjustment(lambda count, scale: poisson_tails(count, e * scale), f), o, None, valid, beyond)
 
 
 def proportion_verdicts(successes, n, target: float, dispersion: Dispersion | None = None,
-                        method: str = "none") -> np.ndarray:
+                        method: str = "none", drawn: dict | None = None) -> np.ndarray:
     """Verdicts for r of n against England's proportion p0 (a ratio measure), by the exact
     binomial tails; adjusted, by those of r f of n f (`_chance_share`), never below the exact
     ones nor beyond the drawn adjusted limits. n too small for none (or all) of n to be
     significant at 95% — (1 - p0)^n or p0^n not below 0.025 — : TOO_FEW. Missing counts or p0
-    not strictly between 0 and 1: ''."""
+    not strictly between 0 and 1: ''. `drawn`: as for `ratio_verdicts`, of `proportion_limits`."""
     r, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
     valid = np.isfinite(r) & np.isfinite(n) & (n >= 0) & bool(np.isfinite(target) and 0 < target < 1)
     r, n = np.where(valid, r, 0.0), np.where(valid, np.round(n), 0.0)
@@ -350,6 +352,6 @@ def proportion_verdicts(successes, n, target: float, dispersion: Dispersion | No
     some = np.where(n > 0, n, 1.0)
     f = _chance_share(proportion_scale(r, some, target)[1], dispersion, method)
     beyond = None if f is None else _level_by_lines(
-        r / some, {level: proportion_limits(some, target, level, dispersion, method) for level in LEVELS})
+        r / some, drawn or {level: proportion_limits(some, target, level, dispersion, method) for level in LEVELS})
     tails = _with_adjustment(lambda count, scale: binomial_tails(count, n * scale, target), f)
     return _judge(tails, r, n, valid, beyond)

@@ -372,6 +372,11 @@ def share_matrix(practices: pl.DataFrame, structures: pl.DataFrame) -> tuple[pl.
     return cells, by_org[org.fill_null(orgs.height).to_numpy()]
 
 
+def _drawn(limits: dict) -> dict:
+    """The adjusted limits at each level, for the verdicts (which may not go past them)."""
+    return {lvl: limits[(lvl, True)] for lvl in funnel.LEVELS}
+
+
 def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFrame,
                   age_sex: pl.DataFrame, structure: pl.DataFrame, months: int,
                   method: str = DEFAULT_METHOD) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
@@ -400,12 +405,12 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         # A share of fewer than 10 examinations does not feed the over-dispersion estimate.
         enough = n >= MIN_EVENTS
         dispersion = funnel.estimate_dispersion(y[enough], p0, s[enough])
-        adjusted = funnel.proportion_verdicts(o, n, p0, dispersion, method)
-        unadjusted = funnel.proportion_verdicts(o, n, p0)
         x = n
         limits = {(lvl, False): funnel.binomial_limits(n, p0, lvl) for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
+        adjusted = funnel.proportion_verdicts(o, n, p0, dispersion, method, _drawn(limits))
+        unadjusted = funnel.proportion_verdicts(o, n, p0)
         limits = {k: (lo * 100, hi * 100) for k, (lo, hi) in limits.items()}
         target = p0 * 100
         fvalue = value
@@ -428,12 +433,12 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         ratio, ratio_lower, ratio_upper = standardisation.standardised_ratio(o, expected)
         y, s = funnel.ratio_scale(o, expected)
         dispersion = funnel.estimate_dispersion(y, 1.0, s)
-        adjusted = funnel.ratio_verdicts(o, expected, dispersion, method)
-        unadjusted = funnel.ratio_verdicts(o, expected)
         x = expected
         limits = {(lvl, False): funnel.poisson_limits(expected, lvl) for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
+        adjusted = funnel.ratio_verdicts(o, expected, dispersion, method, _drawn(limits))
+        unadjusted = funnel.ratio_verdicts(o, expected)
         limits = {k: (lo * target, hi * target) for k, (lo, hi) in limits.items()}
         fvalue = ratio * target
         too_few = o < MIN_EVENTS
