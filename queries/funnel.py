@@ -1,4 +1,4 @@
-"""Funnel plot control limits, with an optional over-dispersion adjustment.
+"""Funnel plot control limits and verdicts, with an optional over-dispersion adjustment.
 
 Source: D. J. Spiegelhalter, "Funnel plots for comparing institutional performance",
 Statistics in Medicine 24 (2005) 1185-1202; and "Handling over-dispersion of performance
@@ -30,6 +30,30 @@ When there is no over-dispersion (phi <= 1 / tau^2 = 0) the unadjusted exact lim
 and an adjusted limit is never narrower than the exact one (the normal approximation is poor
 for the small expected counts of a single practice's rarer tests; widening is the point of
 the adjustment).
+
+The limits above are for drawing. Verdicts (`ratio_verdicts`, `proportion_verdicts`) come from
+exact one-sided tail probabilities instead: for a rate, P(X >= O) and P(X <= O) with X ~
+Poisson(E); for a share, the same with X ~ Binomial(n, p0). "above 95%" is P(X >= O) < 0.025,
+"above 99.8%" < 0.001, and likewise below. Exact, not mid-p (which counts only half the
+probability of the observed count): an exact test flags a practice like England with probability
+at most the nominal tail at every expected count, which is the promise a verdict makes; mid-p is
+nearer nominal on average but exceeds it at some expected counts — and the interpolated limits,
+which the verdicts used to be read from, put about 1 practice in 10 "above 95%" by chance at
+the small expected counts of single practices' rarer tests. The cost is conservatism: at small
+counts fewer than the nominal share is flagged.
+
+Too few to judge: a practice whose expected count is too small for any count to be significant
+in both directions at 95% gets no verdict. For a rate the upper tail can always be reached, and
+the lower one only if P(X = 0) = exp(-E) < 0.025, i.e. E > ln 40 = 3.689; for a share, (1 - p0)^n
+< 0.025 and p0^n < 0.025 (about 3.7 expected each way when p0 is small or large). The 99.8%
+lower tail needs E > ln 1000 = 6.908: between the two a practice can be "below 95%" at most.
+
+With an adjustment, a count is judged as if scaled by the share of its variance that chance
+explains, f = s^2 / (s^2 + tau^2) (additive) or 1 / phi (multiplicative): O f against Poisson(E f)
+(r f of n f for a share), the gamma / beta functions continuing the tails between whole counts.
+An adjusted tail is never smaller than the exact one (an adjustment never flags what chance
+alone would not), the too-few rule applies to the scaled count, and a verdict never goes past
+its drawn adjusted line (so no flagged mark sits inside its line on the chart).
 """
 
 from __future__ import annotations
@@ -179,7 +203,7 @@ def ratio_limits(expected, level: float, dispersion: Dispersion | None = None,
     flag a practice with no events at all), the exact limit is kept.
     """
     exact_lo, exact_hi = exact or poisson_limits(expected, level)
-    if method == "none" or dispersion is None or not _adjusts(dispersion, method):
+    if method == "none" or dispersion is None or not widens(dispersion, method):
         return exact_lo, exact_hi
     _, s = ratio_scale(np.zeros_like(np.asarray(expected, dtype=float)), expected)
     lo, hi = _adjusted(1.0, s, level, dispersion, method)
@@ -192,29 +216,142 @@ def proportion_limits(n, target: float, level: float, dispersion: Dispersion | N
     """Limits for r/n around `target`: exact binomial, or over-dispersion-adjusted (normal),
     never narrower than the exact limits."""
     exact_lo, exact_hi = exact or binomial_limits(n, target, level)
-    if method == "none" or dispersion is None or not _adjusts(dispersion, method):
+    if method == "none" or dispersion is None or not widens(dispersion, method):
         return exact_lo, exact_hi
     _, s = proportion_scale(np.zeros_like(np.asarray(n, dtype=float)), n, target)
     lo, hi = _adjusted(target, s, level, dispersion, method)
     return np.fmin(np.clip(lo, 0, 1), exact_lo), np.fmax(np.clip(hi, 0, 1), exact_hi)
 
 
-def _adjusts(dispersion: Dispersion, method: str) -> bool:
+def widens(dispersion: Dispersion, method: str) -> bool:
+    """Whether `method` widens the limits for this dispersion: additive only once tau^2 > 0,
+    multiplicative only once phi > 1 (else the exact limits and verdicts stand)."""
     if method not in METHODS:
         raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(METHODS)}")
     return dispersion.tau2 > 0 if method == "additive" else dispersion.phi > 1
 
 
-def classify(value, lower95, upper95, lower998, upper998) -> np.ndarray:
-    """Where each value falls: 'above 99.8%', 'above 95%', 'within', 'below 95%', 'below 99.8%'.
+TOO_FEW = "too few to judge"
 
-    Outside the limits is a prompt to look, not a verdict. NaN value or limits -> ''.
+
+def _tail(level: float) -> float:
+    """The one-sided probability a verdict at `level` needs: 0.025 at 95%, 0.001 at 99.8%."""
+    return (1 - level) / 2
+
+
+def poisson_tails(observed, expected) -> tuple[np.ndarray, np.ndarray]:
+    """(P(X <= O), P(X >= O)) for X ~ Poisson(E): the exact one-sided tail probabilities.
+
+    Written with the regularised incomplete gamma functions (P(X <= k) = Q(k + 1, E),
+    P(X >= k) = P(k, E)), which are exact at whole counts and continue smoothly between them,
+    so the over-dispersion-scaled counts (`ratio_verdicts`) need no rounding.
     """
-    v = np.asarray(value, dtype=float)
-    out = np.full(v.shape, "within", dtype=object)
-    out = np.where(v > np.asarray(upper95), "above 95%", out)
-    out = np.where(v > np.asarray(upper998), "above 99.8%", out)
-    out = np.where(v < np.asarray(lower95), "below 95%", out)
-    out = np.where(v < np.asarray(lower998), "below 99.8%", out)
-    missing = ~np.isfinite(v) | ~np.isfinite(np.asarray(lower95, dtype=float))
-    return np.where(missing, "", out)
+    o, e = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
+    lower = special.gammaincc(o + 1, e)
+    upper = np.where(o > 0, special.gammainc(np.maximum(o, 1e-300), e), 1.0)
+    return lower, upper
+
+
+def binomial_tails(successes, n, target: float) -> tuple[np.ndarray, np.ndarray]:
+    """(P(X <= r), P(X >= r)) for X ~ Binomial(n, p0): exact one-sided tail probabilities,
+    by the regularised incomplete beta function (P(X >= r) = I_p0(r, n - r + 1)), which like
+    `poisson_tails` continues smoothly between whole counts."""
+    n = np.asarray(n, dtype=float)
+    r = np.clip(np.asarray(successes, dtype=float), 0, n)
+    lower = np.where(r < n, special.betainc(np.maximum(n - r, 1e-300), r + 1, 1 - target), 1.0)
+    upper = np.where(r > 0, special.betainc(np.maximum(r, 1e-300), n - r + 1, target), 1.0)
+    return lower, upper
+
+
+def _chance_share(s: np.ndarray, dispersion: Dispersion | None, method: str) -> np.ndarray | None:
+    """The share of each unit's variance that chance alone explains under the adjustment:
+    s^2 / (s^2 + tau^2) (additive) or 1 / phi (multiplicative); None when nothing is adjusted.
+    Counts scaled by it (O f against E f) have the adjusted model's spread."""
+    if method == "none" or dispersion is None or not widens(dispersion, method):
+        return None
+    if method == "multiplicative":
+        return np.full(s.shape, 1 / dispersion.phi)
+    return s**2 / (s**2 + dispersion.tau2)
+
+
+VERDICTS = ("below 99.8%", "below 95%", "within", "above 95%", "above 99.8%")  # by level -2 .. 2
+
+
+def _level_by_tails(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """-2 .. 2 (an index into VERDICTS, less 2) from the one-sided tail probabilities: a tail
+    below 0.025 is outside 95%, below 0.001 outside 99.8%."""
+    t95, t998 = (_tail(level) for level in LEVELS)
+    return (upper < t95).astype(int) + (upper < t998) - (lower < t95) - (lower < t998)
+
+
+def _level_by_lines(value: np.ndarray, limits: dict) -> np.ndarray:
+    """-2 .. 2 from where `value` sits against the drawn limits {level: (lower, upper)}."""
+    (lo95, hi95), (lo998, hi998) = (limits[level] for level in LEVELS)
+    return (value > hi95).astype(int) + (value > hi998) - (value < lo95) - (value < lo998)
+
+
+def _judge(tails, observed: np.ndarray, highest: np.ndarray | None, valid: np.ndarray,
+           beyond: np.ndarray | None = None) -> np.ndarray:
+    """Verdict words for `observed` by `tails(count) -> (P(X <= count), P(X >= count))`;
+    TOO_FEW where even the most extreme counts (none at all, `highest` — None: unbounded)
+    could not reach 95% in both directions; '' where there is nothing to judge. `beyond`: the
+    level by the drawn adjusted lines (`_level_by_lines`), which a verdict may not go past, so
+    that no flagged mark sits inside its line."""
+    lower, upper = tails(observed)
+    level = _level_by_tails(lower, upper)
+    if beyond is not None:
+        level = np.where(np.sign(level) == np.sign(beyond), np.sign(level) * np.minimum(abs(level), abs(beyond)), 0)
+    t95 = _tail(LEVELS[0])
+    judged = tails(np.zeros_like(observed))[0] < t95
+    if highest is not None:
+        judged &= tails(highest)[1] < t95
+    words = np.asarray(VERDICTS, dtype=object)[level + 2]
+    return np.where(valid, np.where(judged, words, TOO_FEW), "")
+
+
+def _with_adjustment(exact, f: np.ndarray | None):
+    """tails(count, scale) -> tails(count): exact, or with an adjustment the larger of the exact
+    and the scaled probability — an adjusted verdict never flags what chance alone would not."""
+    def tails(count):
+        lower, upper = exact(count, 1.0)
+        if f is None:
+            return lower, upper
+        lower_f, upper_f = exact(count * f, f)
+        return np.fmax(lower, lower_f), np.fmax(upper, upper_f)
+    return tails
+
+
+def ratio_verdicts(observed, expected, dispersion: Dispersion | None = None, method: str = "none",
+                   drawn: dict | None = None) -> np.ndarray:
+    """Verdicts for observed counts O against expected E (a rate measure), by the exact Poisson
+    tails of O given E; adjusted, by those of O f given E f (`_chance_share`), never below the
+    exact ones nor beyond the drawn adjusted limits. E too small for no events at all to be
+    significantly low at 95% (E <= ln 40 = 3.69, unadjusted): TOO_FEW. Missing or
+    non-positive E: ''. `drawn`: {level: (lower, upper)} of `ratio_limits` with this adjustment,
+    when already computed (they are reused)."""
+    o, e = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
+    valid = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    o, e = np.where(valid, o, 0.0), np.where(valid, e, 1.0)
+    f = _chance_share(ratio_scale(o, e)[1], dispersion, method)
+    beyond = None if f is None else _level_by_lines(
+        o / e, drawn or {level: ratio_limits(e, level, dispersion, method) for level in LEVELS})
+    return _judge(_with_adjustment(lambda count, scale: poisson_tails(count, e * scale), f), o, None, valid, beyond)
+
+
+def proportion_verdicts(successes, n, target: float, dispersion: Dispersion | None = None,
+                        method: str = "none", drawn: dict | None = None) -> np.ndarray:
+    """Verdicts for r of n against England's proportion p0 (a ratio measure), by the exact
+    binomial tails; adjusted, by those of r f of n f (`_chance_share`), never below the exact
+    ones nor beyond the drawn adjusted limits. n too small for none (or all) of n to be
+    significant at 95% — (1 - p0)^n or p0^n not below 0.025 — : TOO_FEW. Missing counts or p0
+    not strictly between 0 and 1: ''. `drawn`: as for `ratio_verdicts`, of `proportion_limits`."""
+    r, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
+    valid = np.isfinite(r) & np.isfinite(n) & (n >= 0) & bool(np.isfinite(target) and 0 < target < 1)
+    r, n = np.where(valid, r, 0.0), np.where(valid, np.round(n), 0.0)
+    target = target if valid.any() else 0.5
+    some = np.where(n > 0, n, 1.0)
+    f = _chance_share(proportion_scale(r, some, target)[1], dispersion, method)
+    beyond = None if f is None else _level_by_lines(
+        r / some, drawn or {level: proportion_limits(some, target, level, dispersion, method) for level in LEVELS})
+    tails = _with_adjustment(lambda count, scale: binomial_tails(count, n * scale, target), f)
+    return _judge(tails, r, n, valid, beyond)

@@ -19,6 +19,9 @@ How one measure is benchmarked over a period (`benchmark`):
 - A practice with fewer than 10 events (10 examinations in a ratio's denominator) says so and
   shows no interval; it still has a place on the funnel, whose limits depend on what was
   expected, not on what was seen.
+- Verdicts come from exact tail probabilities (`funnel.ratio_verdicts`,
+  `funnel.proportion_verdicts`), not from the drawn limits; a practice whose expected count is
+  too small for any count to be significant in both directions is "too few to judge".
 
 Scope (queries/scope.py): the central team sees every practice with exact figures. Everyone
 else gets disclosure-controlled counts (`queries.disclosure.protect`: a value computed from a
@@ -46,7 +49,7 @@ from queries.scope import Scope, ScopeError
 
 MIN_LIST_SIZE = 750
 MIN_EVENTS = 10
-TOO_FEW = "too few to judge"
+TOO_FEW = funnel.TOO_FEW
 DEFAULT_METHOD = "additive"
 LEVELS = ("england", "icb", "sub_icb", "pcn")
 LEVEL_LABELS = {"england": "England", "icb": "ICB", "sub_icb": "Sub-ICB", "pcn": "PCN"}
@@ -369,6 +372,11 @@ def share_matrix(practices: pl.DataFrame, structures: pl.DataFrame) -> tuple[pl.
     return cells, by_org[org.fill_null(orgs.height).to_numpy()]
 
 
+def _drawn(limits: dict) -> dict:
+    """The adjusted limits at each level, for the verdicts (which may not go past them)."""
+    return {lvl: limits[(lvl, True)] for lvl in funnel.LEVELS}
+
+
 def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFrame,
                   age_sex: pl.DataFrame, structure: pl.DataFrame, months: int,
                   method: str = DEFAULT_METHOD) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
@@ -394,14 +402,15 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         expected = p0 * n
         ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan for x in (value / 100, lower / 100, upper / 100))
         y, s = funnel.proportion_scale(o, n, p0)
-        # A share of fewer than 10 examinations is not judged (at n = 1 any "yes" would sit
-        # outside the interpolated limits), and does not feed the over-dispersion estimate.
-        judged = n >= MIN_EVENTS
-        dispersion = funnel.estimate_dispersion(y[judged], p0, s[judged])
+        # A share of fewer than 10 examinations does not feed the over-dispersion estimate.
+        enough = n >= MIN_EVENTS
+        dispersion = funnel.estimate_dispersion(y[enough], p0, s[enough])
         x = n
         limits = {(lvl, False): funnel.binomial_limits(n, p0, lvl) for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
+        adjusted = funnel.proportion_verdicts(o, n, p0, dispersion, method, _drawn(limits))
+        unadjusted = funnel.proportion_verdicts(o, n, p0)
         limits = {k: (lo * 100, hi * 100) for k, (lo, hi) in limits.items()}
         target = p0 * 100
         fvalue = value
@@ -423,21 +432,18 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         expected = raw * (o.sum() / raw.sum()) if raw.sum() > 0 else raw * np.nan
         ratio, ratio_lower, ratio_upper = standardisation.standardised_ratio(o, expected)
         y, s = funnel.ratio_scale(o, expected)
-        judged = np.ones(o.shape, dtype=bool)
         dispersion = funnel.estimate_dispersion(y, 1.0, s)
         x = expected
         limits = {(lvl, False): funnel.poisson_limits(expected, lvl) for lvl in funnel.LEVELS}
         limits |= {(lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
                    for lvl in funnel.LEVELS}
+        adjusted = funnel.ratio_verdicts(o, expected, dispersion, method, _drawn(limits))
+        unadjusted = funnel.ratio_verdicts(o, expected)
         limits = {k: (lo * target, hi * target) for k, (lo, hi) in limits.items()}
         fvalue = ratio * target
         too_few = o < MIN_EVENTS
         few_note = f"Fewer than {MIN_EVENTS} events: no interval shown"
         denominator = pl.Series("denominator", [None] * frame.height, dtype=pl.Int64)
-    adjusted = np.where(judged, funnel.classify(fvalue, *limits[(level95, True)], *limits[(level998, True)]),
-                        TOO_FEW)
-    unadjusted = np.where(judged, funnel.classify(fvalue, *limits[(level95, False)], *limits[(level998, False)]),
-                          TOO_FEW)
     nan_if_few = (lambda a: np.where(too_few, np.nan, a))
     table = frame.with_columns(
         pl.lit(measure.id).alias("measure_id"),

@@ -204,7 +204,7 @@ def _cell(v) -> float | None:
 
 
 def _rate_rows(eng: England, i: int, method: str) -> dict[str, dict]:
-    """Intervals, limits and verdicts of the practice in row `i` for every rate measure, as
+    """Intervals and verdicts of the practice in row `i` for every rate measure, as
     `compute_table` works them out (elementwise: the practice's alone, every measure at once)."""
     measures = [em for em in eng.measures if not em.measure.is_ratio]
     o = np.array([em.numerator[i] for em in measures], dtype=np.int64).astype(float)
@@ -212,19 +212,13 @@ def _rate_rows(eng: England, i: int, method: str) -> dict[str, dict]:
     multiplier = np.array([em.measure.multiplier for em in measures], dtype=float)
     value, lower, upper = rates.crude_rate(o, np.full(o.shape, eng.person_years[i]), multiplier)
     ratio, ratio_lower, ratio_upper = standardisation.standardised_ratio(o, e)
-    exact = {lvl: funnel.poisson_limits(e, lvl) for lvl in funnel.LEVELS}
     out = {}
     for j, em in enumerate(measures):
         one = slice(j, j + 1)
-        limits = {}
-        for lvl in funnel.LEVELS:
-            lo, hi = exact[lvl][0][one], exact[lvl][1][one]
-            adjusted = funnel.ratio_limits(e[one], lvl, em.dispersion, method, (lo, hi))
-            limits[lvl] = (adjusted[0] * em.target, adjusted[1] * em.target)
         out[em.measure.id] = {
             "denominator": None, "value": value[j], "value_lower": lower[j], "value_upper": upper[j],
             "ratio": ratio[j], "ratio_lower": ratio_lower[j], "ratio_upper": ratio_upper[j],
-            "comparison": funnel.classify(em.funnel_value[i:i + 1], *limits[0.95], *limits[0.998])[0],
+            "comparison": funnel.ratio_verdicts(o[one], e[one], em.dispersion, method)[0],
             "few": o[j] < gb.MIN_EVENTS, "note": f"Fewer than {gb.MIN_EVENTS} events: no interval shown",
         }
     return out
@@ -237,17 +231,10 @@ def _ratio_row(em: EnglandMeasure, i: int, method: str) -> dict:
     value, lower, upper = em.value[one], em.lower[one], em.upper[one]
     ratio, ratio_lower, ratio_upper = (v / em.p0 if em.p0 > 0 else v * np.nan
                                        for v in (value / 100, lower / 100, upper / 100))
-    limits = {}
-    for lvl in funnel.LEVELS:
-        exact = funnel.binomial_limits(n, em.p0, lvl)
-        adjusted = funnel.proportion_limits(n, em.p0, lvl, em.dispersion, method, exact)
-        limits[lvl] = (adjusted[0] * 100, adjusted[1] * 100)
-    judged = n[0] >= gb.MIN_EVENTS
     return {
         "denominator": int(em.denominator[i]), "value": value[0], "value_lower": lower[0], "value_upper": upper[0],
         "ratio": ratio[0], "ratio_lower": ratio_lower[0], "ratio_upper": ratio_upper[0],
-        "comparison": (funnel.classify(em.funnel_value[one], *limits[0.95], *limits[0.998])[0] if judged
-                       else gb.TOO_FEW),
+        "comparison": funnel.proportion_verdicts(em.numerator[one], n, em.p0, em.dispersion, method)[0],
         "few": n[0] < gb.MIN_EVENTS,
         "note": f"Fewer than {gb.MIN_EVENTS} examinations in the denominator: no interval shown",
     }

@@ -3,6 +3,9 @@ say the same thing and the tests can find it)."""
 
 from __future__ import annotations
 
+import polars as pl
+
+from queries.funnel import TOO_FEW, Dispersion, widens
 from queries.gp_benchmark import APPROXIMATION, MIN_EVENTS, MIN_LIST_SIZE
 from queries.measures import Measure
 
@@ -15,14 +18,64 @@ FUNNEL = (
     "examinations either way move their rate a lot. "
     "**Outside the limits is a prompt to look, not a verdict**: it can reflect the practice's "
     "patients, local access to imaging, how a provider records the request, or chance (with "
-    "thousands of practices, a few land outside 99.8% limits by chance)."
+    "thousands of practices, a few land outside 99.8% limits by chance).\n\n"
+    "**How a practice is called higher or lower.** Not by the drawn lines, which are smoothed "
+    "for the eye, but by the exact chance of a count at least as far from what was expected if "
+    "the practice were like England (Poisson for rates, binomial for shares): below 2.5% on one "
+    "side is outside 95%, below 0.1% outside 99.8%. We use the exact probability rather than "
+    "the \"mid-p\" one because only the exact one never flags more practices than the level "
+    "promises at any size; the cost is that small practices are flagged a little less often "
+    "than that. So a mark just past a line can still be within, but no flagged mark sits inside "
+    "its line.\n\n"
+    "**Too few to judge.** A practice is not judged when even the most extreme count could not "
+    "be significant both ways at 95%. For a rate, that is 3.7 events expected or fewer: the "
+    "chance of seeing no events at all when E are expected is e^−E, below 2.5% only when E is "
+    "above ln 40 = 3.69. For a share, it is when none of its examinations, or all of them, would "
+    "still not be significant (about 3.7 expected each way). With the adjustment on, the rule "
+    "applies to the scaled count, so it takes a little more. Between 3.7 and 6.9 events expected "
+    "(ln 1,000) a practice can be lower than expected at 95% but not at 99.8%."
 )
 OVERDISPERSION = (
     "**Allowing for real differences between practices.** Practices differ for reasons no "
     "benchmark can see. With the adjustment on (the default, Spiegelhalter 2005), the limits are "
     "widened by the spread between practices seen across England, so only practices unusual even "
-    "after that are flagged. Turn it off to see chance alone."
+    "after that are flagged; each practice's count is then judged as if it were smaller, in "
+    "proportion. Turn it off to see chance alone. The spread is measured by phi, the average "
+    "squared distance from England of the middle 80% of practices (the top and bottom tenth are "
+    "pulled in, so the outliers being looked for do not inflate it): about 0.68 when practices "
+    "differ by chance alone and counts are large, so the limits widen only when phi is clearly "
+    "above that (above 1). "
+    "The direct check is the share of practices called at each level, given below next "
+    "to the most chance alone would put there."
 )
+_OUTSIDE = {"95%": ("above 95%", "above 99.8%", "below 95%", "below 99.8%"), "99.8%": ("above 99.8%", "below 99.8%")}
+
+
+def limits_words(dispersion: Dispersion, method: str) -> str:
+    """What the drawn limits allow for: widened only when the method finds spread beyond chance."""
+    if method == "none":
+        return "chance alone"
+    if not widens(dispersion, method):
+        return "chance alone (no spread beyond chance found)"
+    return f"widened for real differences ({method})"
+
+
+def dispersion_caption(dispersion: Dispersion, method: str, comparisons: pl.Series) -> str:
+    """The share of the practices shown that are called higher or lower at each level, next to
+    the most chance alone would give (5% and 0.2%), and phi in words: what the chart shows."""
+    shown = comparisons.drop_nulls().filter(comparisons.drop_nulls() != "")
+    parts = []
+    for level, nominal in (("95%", "5%"), ("99.8%", "0.2%")):
+        flagged = int(shown.is_in(_OUTSIDE[level]).sum())
+        share = f"{flagged / shown.len():.1%}" if shown.len() else "–"
+        parts.append(f"{flagged:,} ({share}) called higher or lower at {level} (chance alone: at most {nominal})")
+    return (f"Of the {shown.len():,} practices shown with figures: {'; '.join(parts)}; "
+            f"{int((shown == TOO_FEW).sum()):,} too few to judge. Spread between England's "
+            f"{dispersion.units:,} practices: phi = {dispersion.phi:.2f} (about 0.68 by chance alone when "
+            f"counts are large; limits widen above 1), tau² = {dispersion.tau2:.4f}. "
+            f"Limits: {limits_words(dispersion, method)}.")
+
+
 SPINE = (
     "**Reading the spine chart.** One row per measure. England is the line in the middle. The "
     "light bar runs from the lowest to the highest practice in England and the darker bar covers "

@@ -107,8 +107,7 @@ event = chart.plotly_chart(figure, key=f"funnel_{measure_id}", on_select="rerun"
 words.markdown(text.FUNNEL)
 words.markdown(text.OVERDISPERSION)
 dispersion = bench.dispersion
-words.caption(f"Across England's {dispersion.units:,} practices: phi = {dispersion.phi:.2f} "
-              f"(1 means chance alone), tau² = {dispersion.tau2:.4f}. Limits: {method}.")
+words.caption(text.dispersion_caption(dispersion, method, table["comparison"]))
 
 named = table.filter(pl.col("practice_code").is_not_null())
 codes = named["practice_code"].to_list()

@@ -104,12 +104,99 @@ def test_adjusted_limits_never_narrower_than_exact():
     lo, hi = funnel.ratio_limits(e, 0.998, d, "additive")
     exact_lo, exact_hi = funnel.poisson_limits(e, 0.998)
     assert (lo <= exact_lo + 1e-12).all() and (hi >= exact_hi - 1e-12).all()
-    assert (funnel.classify(np.zeros(4), lo, hi, lo, hi) != "below 99.8%").all()
+    assert (funnel.ratio_verdicts(np.zeros(4), e, d, "additive") != "below 99.8%").all()
 
 
-def test_classify_words():
-    got = funnel.classify([5, 3.5, 2, 0.5, 0.1, np.nan], [1] * 6, [3] * 6, [0.2] * 6, [4] * 6)
-    assert got.tolist() == ["above 99.8%", "above 95%", "within", "below 95%", "below 99.8%", ""]
+# --- verdicts from exact tail probabilities ---------------------------------------------------
+
+def test_poisson_verdicts_by_hand_at_ten_expected():
+    # Poisson(10): P(X >= 17) = 1 - F(16) = 0.02704 > 0.025, so 17 events are "within" although
+    # they sit above the interpolated 95% limit (16.16, test above); P(X >= 18) = 0.01428.
+    # Lower tail: F(3) = 0.01034, F(2) = 0.00277 (both < 0.025), F(1) = 0.000499 < 0.001.
+    e = np.full(6, 10.0)
+    o = np.array([17, 18, 10, 3, 2, 1])
+    lower, upper = funnel.poisson_tails(o, e)
+    assert upper[:2] == pytest.approx([0.0270416, 0.0142776], abs=1e-7)
+    assert lower[3:] == pytest.approx([0.0103361, 0.0027694, 0.0004994], abs=1e-7)
+    assert funnel.ratio_verdicts(o, e).tolist() == [
+        "within", "above 95%", "within", "below 95%", "below 95%", "below 99.8%"]
+    _, drawn = funnel.poisson_limits([10.0], 0.95)
+    assert 17 / 10 > drawn[0]  # outside the drawn curve, yet not significant: the curves only draw
+
+
+@pytest.mark.parametrize("o,e", [(0, 0.3), (1, 0.3), (3, 2.0), (7, 57.5), (80, 57.5), (1234, 1234.0)])
+def test_poisson_tails_are_scipys(o, e):
+    lower, upper = funnel.poisson_tails([o], [e])
+    assert lower[0] == pytest.approx(stats.poisson.cdf(o, e), rel=1e-10)
+    assert upper[0] == pytest.approx(stats.poisson.sf(o - 1, e), rel=1e-10)
+
+
+@pytest.mark.parametrize("r,n,p0", [(0, 1, 0.3), (1, 1, 0.3), (2, 7, 0.06), (30, 40, 0.9), (90, 333, 0.27)])
+def test_binomial_tails_are_scipys(r, n, p0):
+    lower, upper = funnel.binomial_tails([r], [n], p0)
+    assert lower[0] == pytest.approx(stats.binom.cdf(r, n, p0), rel=1e-10)
+    assert upper[0] == pytest.approx(stats.binom.sf(r - 1, n, p0), rel=1e-10)
+
+
+def test_too_few_to_judge_thresholds():
+    # Rate: no events at all is significantly low at 95% only when exp(-E) < 0.025, E > ln 40
+    # = 3.689: exp(-3.68) = 0.02522, exp(-3.70) = 0.02472. Below that nothing is judged, not
+    # even many events (the verdict could only ever go one way).
+    assert funnel.ratio_verdicts([0, 0, 9], [3.68, 3.70, 0.19]).tolist() == [
+        funnel.TOO_FEW, "below 95%", funnel.TOO_FEW]
+    # Ratio, p0 = 0.3: none of n significantly low needs 0.7^n < 0.025: 0.7^10 = 0.0282,
+    # 0.7^11 = 0.0198. p0 = 0.9: all of n significantly high needs 0.9^n < 0.025: 0.9^35 =
+    # 0.02503, 0.9^36 = 0.02253.
+    assert funnel.proportion_verdicts([0, 0], [10, 11], 0.3).tolist() == [funnel.TOO_FEW, "below 95%"]
+    assert funnel.proportion_verdicts([35, 36], [35, 36], 0.9).tolist() == [funnel.TOO_FEW, "above 95%"]
+    # Nothing to judge: no expected count, or no England proportion; no examinations: too few.
+    assert funnel.ratio_verdicts([1, 1], [np.nan, 0]).tolist() == ["", ""]
+    assert funnel.proportion_verdicts([1], [20], np.nan).tolist() == [""]
+    assert funnel.proportion_verdicts([0], [0], 0.3).tolist() == [funnel.TOO_FEW]
+
+
+def test_binomial_verdicts_by_hand():
+    # Binomial(20, 0.3): P(X >= 11) = 0.01714, P(X >= 13) = 0.001279, P(X >= 14) = 0.000261,
+    # P(X = 0) = 0.7^20 = 0.000798.
+    got = funnel.proportion_verdicts([11, 13, 14, 6, 0], [20] * 5, 0.3)
+    assert got.tolist() == ["above 95%", "above 95%", "above 99.8%", "within", "below 99.8%"]
+
+
+def test_adjusted_verdicts_scale_the_counts():
+    # Multiplicative phi = 4: O = 40 against E = 20 is judged as 10 against 5: P(Poisson(5) >= 10)
+    # = 0.03183, "within"; unadjusted P(Poisson(20) >= 40) = 5.3e-5, "above 99.8%". Additive
+    # tau^2 = 0.0375 gives the same scale at E = 20: 1 / (1 + 4 x 20 x 0.0375) = 1/4.
+    assert funnel.ratio_verdicts([40], [20]).tolist() == ["above 99.8%"]
+    assert funnel.ratio_verdicts([40], [20], funnel.Dispersion(500, 4.0, 0.0), "multiplicative").tolist() == ["within"]
+    assert funnel.ratio_verdicts([40], [20], funnel.Dispersion(500, 1.5, 0.0375), "additive").tolist() == ["within"]
+    # No over-dispersion found (tau^2 0, phi <= 1): the exact verdicts, whatever the method.
+    calm = funnel.Dispersion(500, 0.7, 0.0)
+    for method in funnel.METHODS:
+        assert funnel.ratio_verdicts([40], [20], calm, method).tolist() == ["above 99.8%"]
+    # Proportions: additive tau^2 on the proportion scale. n = 40, p0 = 0.3: s^2 = 0.21 / 40 =
+    # 0.00525; tau^2 = 0.00525 -> f = 1/2: 20 of 40 is judged as 10 of 20, P(Bin(20, 0.3) >= 10)
+    # = 0.0480 -> "within" (unadjusted P(Bin(40, 0.3) >= 20) = 0.00625, "above 95%").
+    wide = funnel.Dispersion(500, 1.5, 0.00525)
+    assert funnel.proportion_verdicts([20], [40], 0.3).tolist() == ["above 95%"]
+    assert funnel.proportion_verdicts([20], [40], 0.3, wide, "additive").tolist() == ["within"]
+    # n = 20 under tau^2 = 0.0315 (f = 1/4) counts as 5: 0.7^5 = 0.168, too few to judge.
+    assert funnel.proportion_verdicts([11], [20], 0.3, funnel.Dispersion(500, 1.5, 0.0315), "additive"
+                                      ).tolist() == [funnel.TOO_FEW]
+
+
+def test_an_adjusted_verdict_never_flags_what_chance_alone_would_not():
+    rng = np.random.default_rng(3)
+    e = np.exp(rng.uniform(np.log(0.05), np.log(200), 5000))
+    o = rng.poisson(e * rng.lognormal(0, 0.6, e.size))
+    strength = {"": 0, "too few to judge": 0, "within": 0, "above 95%": 1, "below 95%": 1,
+                "above 99.8%": 2, "below 99.8%": 2}
+    exact = funnel.ratio_verdicts(o, e)
+    for method in ("additive", "multiplicative"):
+        adjusted = funnel.ratio_verdicts(o, e, funnel.Dispersion(500, 1.3, 0.002), method)
+        flagged = np.array([strength[v] for v in adjusted]) > 0
+        assert flagged.any() and (adjusted != exact).any()
+        # Same direction, never stronger than the exact verdict.
+        assert all(strength[a] <= strength[x] and a[:5] == x[:5] for a, x in zip(adjusted[flagged], exact[flagged]))
 
 
 def test_pure_chance_flags_about_one_in_five_hundred():
@@ -135,3 +222,28 @@ def test_overdispersion_is_found_and_widens_the_funnel():
     before = ((o / e < lo) | (o / e > hi)).mean()
     after = ((o / e < adj_lo) | (o / e > adj_hi)).mean()
     assert before > 0.2 and after < 0.05
+
+
+@pytest.mark.parametrize("method", funnel.METHODS)
+def test_no_flagged_mark_sits_inside_its_drawn_line(method):
+    # Over-dispersed practices, so the adjusted lines (normal on the square-root scale) and the
+    # adjusted probabilities (scaled counts) differ: a verdict never goes past its line.
+    rng = np.random.default_rng(1)
+    e = np.exp(rng.uniform(np.log(0.5), np.log(300), 20_000))
+    o = rng.poisson(e * rng.lognormal(0, 0.3, e.size))
+    y, s = funnel.ratio_scale(o, e)
+    d = funnel.estimate_dispersion(y, 1.0, s)
+    assert d.tau2 > 0 and d.phi > 1
+    verdicts = funnel.ratio_verdicts(o, e, d, method)
+    for level, tag in zip(funnel.LEVELS, ("95%", "99.8%"), strict=True):
+        lo, hi = funnel.ratio_limits(e, level, d, method)
+        above = np.isin(verdicts, ["above 99.8%"] if tag == "99.8%" else ["above 95%", "above 99.8%"])
+        below = np.isin(verdicts, ["below 99.8%"] if tag == "99.8%" else ["below 95%", "below 99.8%"])
+        assert above.any() and (o / e > hi)[above].all() and (o / e < lo)[below].all()
+    n = np.maximum(np.round(e / 0.3), 1)
+    r = rng.binomial(n.astype(np.int64), np.clip(0.3 * rng.lognormal(0, 0.3, n.size), 0, 1))
+    y, s = funnel.proportion_scale(r, n, 0.3)
+    d = funnel.estimate_dispersion(y, 0.3, s)
+    verdicts = funnel.proportion_verdicts(r, n, 0.3, d, method)
+    lo, hi = funnel.proportion_limits(n, 0.3, 0.998, d, method)
+    assert (r / n > hi)[verdicts == "above 99.8%"].all() and (r / n < lo)[verdicts == "below 99.8%"].all()

@@ -83,7 +83,11 @@ def test_ratio_measure_worked_by_hand_and_too_few():
     assert a["value_lower"] == pytest.approx(100 * (centre - half))
     assert a["ratio"] == pytest.approx(0.2 / (10 / 35))
     assert c["comparison"] == gb.TOO_FEW and c["value_lower"] is None and c["note"].startswith("Fewer than 10")
-    assert a["comparison"] == "within" and b["comparison"] == "within"
+    # England's share 10/35: none of n is significantly low at 95% only for (25/35)^n < 0.025,
+    # n >= 11 ((25/35)^10 = 0.0346). So A's 10 examinations are too few to judge, and B's 5 of 20
+    # (P(X <= 5) = 0.47 under Binomial(20, 2/7)) are within.
+    assert a["comparison"] == gb.TOO_FEW and a["value_lower"] is not None
+    assert b["comparison"] == "within"
 
 
 # --- over the shared synthetic store --------------------------------------------------------------
@@ -296,7 +300,11 @@ def test_practice_profile_equals_the_measure_tables_row_by_row(snap, period, mon
     # and the busiest; over the synthetic store that takes in practices with too few events,
     # no denominator (a null funnel value) and verdicts outside the limits.
     busiest = tables["gpda_all"][1]["practice_code"][0]
-    codes = sorted({*benchmarked["practice_code"].gather_every(every).to_list(), busiest,
+    # Verdicts from exact tail probabilities flag few practices, so one practice of each flag
+    # any measure gives is added.
+    flagged = {t.filter(pl.col("comparison") == v)["practice_code"][0] for _, t, _ in tables.values()
+               for v in set(t["comparison"].drop_nulls()) - {"", gb.TOO_FEW, "within"}}
+    codes = sorted({*benchmarked["practice_code"].gather_every(every).to_list(), busiest, *flagged,
                     *benchmarked.filter(pl.col("pcn_code").is_null())["practice_code"].to_list()})
     eng = gp_practice.england_for(snap, start, end)
     verdicts, null_values = set(), 0
