@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import textwrap
 
 import plotly.graph_objects as go
 import polars as pl
@@ -97,8 +98,8 @@ def colour_range(values: list[float], england: float | None) -> tuple[float, flo
 def _colour_bar(low: float, centre: float, high: float, unit: str) -> dict:
     """The colour bar of the diverging scale, with England's rate marked at its middle."""
     ticks = [low, (low + centre) / 2, centre, (centre + high) / 2, high]
-    return {"title": {"text": f"Standardised rate<br>{unit}", "side": "top", "font": {"size": 11}},
-            "thickness": 12, "len": 0.6, "y": 0.62, "tickvals": ticks,
+    return {"title": {"text": "<br>".join(textwrap.wrap(f"Rate {unit}", 16)), "side": "top", "font": {"size": 11}},
+            "thickness": 12, "len": 0.6, "y": 0.55, "tickvals": ticks,
             "ticktext": [f"{t:.1f}" for t in ticks[:2]] + [f"England {centre:.1f}"] + [f"{t:.1f}" for t in ticks[3:]]}
 
 
@@ -166,7 +167,8 @@ def choropleth_figure(level: str, rates: pl.DataFrame, england: float | None, un
         "font": {"family": "Arial, sans-serif", "color": NHS_TEXT}, "clickmode": "event+select",
         "xaxis": axis, "yaxis": {**axis, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(53))},
         "plot_bgcolor": "white", "paper_bgcolor": "white", "hovermode": "closest",
-        "legend": {"orientation": "h", "x": 0, "y": 0, "yanchor": "top", "font": {"size": 11}},
+        # Top left, over the sea off north-west England.
+        "legend": {"x": 0, "y": 1, "yanchor": "top", "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.8)"},
     }
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
