@@ -100,7 +100,7 @@ def _colour_bar(low: float, centre: float, high: float, unit: str) -> dict:
     ticks = [low, (low + centre) / 2, centre, (centre + high) / 2, high]
     return {"title": {"text": "<br>".join(textwrap.wrap(f"Rate {unit}", 16)), "side": "top", "font": {"size": 11}},
             "thickness": 12, "len": 0.6, "y": 0.55, "tickvals": ticks,
-            "ticktext": [f"{t:.1f}" for t in ticks[:2]] + [f"England {centre:.1f}"] + [f"{t:.1f}" for t in ticks[3:]]}
+            "ticktext": [f"{t:.2f}" for t in ticks[:2]] + [f"England {centre:.2f}"] + [f"{t:.2f}" for t in ticks[3:]]}
 
 
 def _legend_entries(own: bool) -> list[dict]:

@@ -120,7 +120,8 @@ def ranked_areas_figure(rates: pl.DataFrame, england: float | None, unit: str,
                                  line={"color": ENGLAND_LINE, "dash": "dash", "width": 1.5}))
     fig = _layout(fig, height=max(380, 16 * shown.height + 140),
                   legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
-                  xaxis={"title": f"Age-sex standardised rate,<br>{unit}", "gridcolor": NHS_GRID},
+                  xaxis={"title": {"text": f"Age-sex standardised rate,<br>{unit}", "font": {"size": 11}},
+                         "gridcolor": NHS_GRID},
                   yaxis={"title": None, "automargin": True, "tickfont": {"size": 10}, "type": "category",
                          "categoryorder": "array", "categoryarray": order})
     return fig.update_layout(margin={"t": 90})  # room for the legend above the plot

@@ -54,6 +54,9 @@ def test_demographic_and_flows_views_render(variation_url, page, save_screenshot
 
 
 def _rgb(text: str) -> tuple[int, ...]:
+    """(r, g, b) of a CSS colour as Plotly writes it: rgb(...), rgba(...) or #rrggbb."""
+    if text.startswith("#"):
+        return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
     return tuple(int(float(v)) for v in text[text.index("(") + 1:text.index(")")].split(",")[:3])
 
 
@@ -81,8 +84,11 @@ def test_map_legend_colours_match_the_fill_scale(variation_url, page, save_scree
     assert any(t.startswith("England") for t in drawn["ticks"])
     filled = [(text, colour) for text, colour in drawn["areas"] if ": " in text]
     assert len(filled) >= 30
+    span = drawn["cmax"] - drawn["cmin"]
     for text, colour in filled:
-        value = float(text.split(": ")[-1].split(" ")[0])
-        expected = _rgb(sample_colorscale(scale, [(value - drawn["cmin"]) / (drawn["cmax"] - drawn["cmin"])])[0])
-        assert all(abs(a - b) <= 3 for a, b in zip(_rgb(colour), expected, strict=True)), (text, colour, expected)
+        value = float(text.split(": ")[-1].split(" ")[0])  # shown to 2 decimals: the colour of a rate within 0.005
+        ends = [_rgb(c) for c in sample_colorscale(scale, [min(max((value + d - drawn["cmin"]) / span, 0), 1)
+                                                           for d in (-0.005, 0.005)])]
+        assert all(min(lo, hi) - 1 <= got <= max(lo, hi) + 1
+                   for got, lo, hi in zip(_rgb(colour), *ends, strict=True)), (text, colour, ends)
     save_screenshot(page, "variation_map_legend.png")

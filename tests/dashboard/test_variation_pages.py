@@ -201,7 +201,7 @@ def test_map_colour_bar_is_drawn_from_the_scale_the_areas_are_filled_from():
     for code, value in zip(rates["code"], rates["dsr"], strict=True):
         assert fills[code] == sample_colorscale(scale, [(value - low) / (high - low)])[0]
     bar = markers.marker.colorbar
-    assert "England 130.0" in bar.ticktext and bar.tickvals[bar.ticktext.index("England 130.0")] == 130.0
+    assert "England 130.00" in bar.ticktext and bar.tickvals[bar.ticktext.index("England 130.00")] == 130.0
     legend = [t.name for t in fig.data if t.showlegend is not False and t.x == (None,)]
     assert legend == ["Higher than England (95% interval above)", "Similar to England (95% interval includes it)",
                       "Lower than England (95% interval below)", "Your area"]
