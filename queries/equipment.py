@@ -20,8 +20,10 @@ Definitions (the page states them too):
   with scanners of the modality (`queries.percentiles.tukey_fences`).
 
 Scope: central users see every site. A provider user sees its own providers' sites and
-providers in detail, with the England row as comparator (ranks and fences are national); a
-commissioner or GP user sees the England row only.
+providers in detail, with the England row as comparator (ranks and fences are national). A
+commissioner sees every provider and site as comparators (`providers_shown`): utilisation is a
+site's activity, not its patients', and is perturbed like every figure outside central. A GP
+user sees the England row only.
 
 Disclosure control (every role but central; queries/disclosure.py): each site's examinations,
 weekend and bank-holiday counts, and each (site, body area) count behind the estimated minutes,
@@ -266,13 +268,25 @@ SITE_COLUMNS = ["rank", "outlier", "provider_code", "provider_name", "site_code"
                 "utilisation", "utilisation_note"]
 
 
+def providers_shown(scope: Scope) -> list[str] | None:
+    """Providers whose sites and totals the user sees (None = all): a commissioner every one, as
+    comparators (see the module notes); otherwise those the scope shows in detail."""
+    return None if scope.role == "commissioner" else scope.visible_providers()
+
+
+def _check_provider(scope: Scope, provider: str | None) -> None:
+    """Refuse a drill-down to a provider whose sites the user does not see."""
+    shown = providers_shown(scope)
+    if provider is not None and shown is not None and provider.upper() not in shown:
+        scope.check_provider(provider)
+
+
 def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None) -> pl.DataFrame:
     """One row per site (the user may see) with activity or scanners of the modality, busiest
     per scanner first: national rank among sites with scanners, outlier flag ("high" / "low"
     beyond Tukey's fences), scanners, scheduled hours, examinations, operating days and the rates
     in the module notes. `provider` narrows it to one provider (the drill-down)."""
-    if provider is not None:
-        scope.check_provider(provider)
+    _check_provider(scope, provider)
     sites = _site_frame(snap, f, scope)
     fences = tukey_fences(sites["exams_per_scanner_per_day"])
     rate = pl.col("exams_per_scanner_per_day")
@@ -282,7 +296,7 @@ def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provide
                     counts=SITE_COUNTS, derived={"examinations": SUPPRESSED_WITH})
     sites = suppressed_last(rank_published(sites, "exams_per_scanner_per_day", "rank").sort(
         ["rank", "examinations", "site_code"], descending=[False, True, False], nulls_last=True))
-    visible = scope.visible_providers()
+    visible = providers_shown(scope)
     if visible is not None:
         sites = sites.filter(pl.col("provider_code").is_in(visible))
     if provider is not None:
@@ -329,7 +343,7 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
 
     providers = finish(by_provider).sort("exams_per_scanner_per_day", "provider_code",
                                          descending=[True, False], nulls_last=True)
-    visible = scope.visible_providers()
+    visible = providers_shown(scope)
     if visible is not None:
         providers = providers.filter(pl.col("provider_code").is_in(visible))
     table = pl.concat([finish(england).with_columns(pl.col("sites").cast(providers["sites"].dtype)), providers])
@@ -337,8 +351,7 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
 
 
 def _selection(scope: Scope, provider: str | None, site: str | None) -> tuple[str | None, str | None]:
-    if provider is not None:
-        scope.check_provider(provider)
+    _check_provider(scope, provider)
     return provider, site
 
 

@@ -11,9 +11,11 @@ Conventions every variation query follows:
   same register is used for every period.
 - **Rates are annualised**: per 1,000 registered patients a year, i.e. count x 12 / months in
   the period / population x 1,000, so a three-month and a twelve-month period read alike.
-- **Scope**: England and the seven regions are national comparators every role may see; a
-  commissioner sees its own ICBs and sub-ICBs (and the sub-ICBs inside its ICBs) and no other
-  ICB or sub-ICB; central sees everything. Rows outside scope are never returned.
+- **Scope**: England, the seven regions and the ICBs are comparators every role may see (an
+  ICB's aggregates cover about a million patients and are perturbed like every other figure
+  outside central, so they disclose no one); sub-ICBs are finer, so a commissioner sees only its
+  own (and those inside its ICBs) and other roles none; central sees everything. Rows outside
+  scope are never returned.
 - **Disclosure control** (non-central): each count is perturbed (`perturb_cells`) as soon as the
   query has it, and every rate, interval, DSR, share, comparison and rank is computed from the
   perturbed counts; then `queries.disclosure.protect` suppresses and rounds. A kind of cell (an
@@ -39,6 +41,7 @@ from queries.scope import Scope, ScopeError
 ALL = "*"  # "no filter" for a measure part, bound as a parameter like any other value
 LEVELS = ("england", "region", "icb", "sub_icb")
 MAP_LEVELS = ("region", "icb", "sub_icb")
+COMPARATOR_LEVELS = ("england", "region", "icb")  # every role sees every area at these levels
 LEVEL_LABELS = {"england": "England", "region": "NHS region", "icb": "ICB", "sub_icb": "Sub-ICB location"}
 # Column names in the rollups and org_type in ref_population for each level (constants, never input).
 _AREA_COLUMN = {"region": "region_code", "icb": "icb_code", "sub_icb": "sub_icb_code"}
@@ -173,14 +176,31 @@ def _sub_icbs_of(snap: Snapshot, icbs: frozenset[str]) -> set[str]:
 
 
 def codes_in_scope(snap: Snapshot, scope: Scope, level: str) -> set[str] | None:
-    """Area codes at `level` the user may see in detail; None means every area."""
-    if scope.is_central or level in ("england", "region"):
+    """Area codes at `level` the user may see in detail; None means every area. England, the
+    regions and the ICBs are comparators for everyone (see the module notes); sub-ICBs only
+    for the commissioner whose they are."""
+    if scope.is_central or level in COMPARATOR_LEVELS:
         return None
-    if scope.role != "commissioner":
+    return own_codes(snap, scope, level)
+
+
+def map_levels(scope: Scope) -> tuple[str, ...]:
+    """The map levels with something to show the user: sub-ICBs only to central and commissioners."""
+    return MAP_LEVELS if scope.is_central or scope.role == "commissioner" else COMPARATOR_LEVELS[1:]
+
+
+def own_codes(snap: Snapshot, scope: Scope, level: str) -> set[str]:
+    """The commissioner's own areas at `level` (its ICBs; its sub-ICBs and those inside its ICBs),
+    to highlight among the comparators; empty for every other role."""
+    if scope.role != "commissioner" or level not in _AREA_COLUMN:
         return set()
-    if level == "icb":
-        return set(scope.icbs)
-    return set(scope.sub_icbs) | _sub_icbs_of(snap, scope.icbs)
+    if level == "sub_icb":
+        return set(scope.sub_icbs) | _sub_icbs_of(snap, scope.icbs)
+    col = area_column(level)  # the ICBs and regions its own ICBs and sub-ICBs lie in
+    df = snap.query(f"SELECT DISTINCT {col} AS code FROM ref_practice "
+                    "WHERE list_contains($icbs, icb_code) OR list_contains($subs, sub_icb_code)",
+                    {"icbs": sorted(scope.icbs), "subs": sorted(scope.sub_icbs)})
+    return set(df["code"].to_list()) | (set(scope.icbs) if level == "icb" else set())
 
 
 def check_area(snap: Snapshot, scope: Scope, area: Area) -> None:
@@ -189,7 +209,7 @@ def check_area(snap: Snapshot, scope: Scope, area: Area) -> None:
     if allowed is not None and area.code not in allowed:
         raise ScopeError(
             f"{scope.user} ({scope.describe()}) may not see {LEVEL_LABELS[area.level]} {area.code} in detail; "
-            "England and the NHS regions are available as comparators"
+            "England, the NHS regions and the ICBs are available as comparators"
         )
 
 

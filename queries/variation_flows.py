@@ -3,8 +3,8 @@ patients are registered (issue #5).
 
 Reads `rollup_variation_flows` (activity by the patient's registered sub-ICB / ICB / region and
 the imaging provider). Scope:
-- by area: a commissioner chooses among its own ICBs and sub-ICBs (`variation.check_area`);
-  central any area.
+- by area: any region or ICB (comparators for every role), sub-ICBs only a commissioner's own
+  (`variation.check_area`); central any area.
 - by provider: the central team any provider, a provider user its own providers
   (`Scope.check_provider`); nobody else.
 Shares carry Wilson intervals. Outside the central team each count is perturbed, and so is the

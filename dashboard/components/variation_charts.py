@@ -11,6 +11,11 @@ from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, NHS_GRID, NHS_TEX
 MALE, FEMALE = NHS_BLUE, "#AE2573"
 ENGLAND_LINE = "#425563"
 COMPARED_COLOURS = {"higher": "#8A1538", "similar": "#768692", "lower": "#005EB8", None: "#D8DDE0"}
+# The comparison with England in words, and the marker shape that carries it on the map and in
+# the ranking (so colour is never the only cue).
+COMPARED_SYMBOLS = {"higher": ("triangle-up", "Higher than England (95% interval above)"),
+                    "similar": ("circle", "Similar to England (95% interval includes it)"),
+                    "lower": ("triangle-down", "Lower than England (95% interval below)")}
 
 
 def _layout(fig: go.Figure, **kwargs) -> go.Figure:
@@ -81,28 +86,45 @@ def interval_bars(frame: pl.DataFrame, category: str, value: str, lower: str, up
 
 
 def ranked_areas_figure(rates: pl.DataFrame, england: float | None, unit: str,
-                        selected: str | None = None) -> go.Figure:
-    """Areas ranked by their standardised rate, with intervals, coloured by the comparison with
-    England, and England's rate as a line. Highest at the top."""
+                        selected: str | None = None, own: frozenset[str] | set[str] = frozenset()) -> go.Figure:
+    """Areas ranked by their standardised rate, highest at the top: a dot and its 95% interval
+    each, shaped and coloured by the comparison with England (named in the legend), England's
+    rate as a dashed line, the user's `own` areas (and the selected one) ringed. The axis spans
+    the intervals, not zero, so a 1.1-fold spread reads as one."""
     shown = rates.filter(pl.col("dsr").is_not_null()).sort("dsr")
-    colours = [COMPARED_COLOURS.get(c, COMPARED_COLOURS[None]) for c in shown["compared"].to_list()]
-    widths = [2 if code == selected else 0 for code in shown["code"].to_list()]
-    fig = go.Figure(go.Bar(
-        y=[short_name(n) for n in shown["name"].to_list()], x=shown["dsr"].to_list(), orientation="h",
-        marker={"color": colours, "line": {"color": NHS_TEXT, "width": widths}},
-        error_x=_errors(shown, "dsr", "dsr_lower", "dsr_upper"),
-        customdata=list(zip(shown["code"].to_list(), shown["dsr_lower"].to_list(), shown["dsr_upper"].to_list(),
-                            shown["compared"].to_list(), strict=True)),
-        hovertemplate="%{y}: %{x:.2f} (95% CI %{customdata[1]:.2f}–%{customdata[2]:.2f}), "
-                      "%{customdata[3]} than England<extra></extra>",
-    ))
+    order = [short_name(n) for n in shown["name"].to_list()]
+    fig = go.Figure()
+    for compared, (symbol, label) in COMPARED_SYMBOLS.items():
+        part = shown.filter(pl.col("compared") == compared)
+        if part.is_empty():
+            continue
+        fig.add_trace(go.Scatter(
+            y=[short_name(n) for n in part["name"].to_list()], x=part["dsr"].to_list(), mode="markers",
+            name=label, marker={"symbol": symbol, "size": 9, "color": COMPARED_COLOURS[compared]},
+            error_x=_errors(part, "dsr", "dsr_lower", "dsr_upper") | {"color": COMPARED_COLOURS[compared]},
+            customdata=list(zip(part["code"].to_list(), part["dsr_lower"].to_list(), part["dsr_upper"].to_list(),
+                                strict=True)),
+            hovertemplate="%{y}: %{x:.2f} (95% CI %{customdata[1]:.2f}–%{customdata[2]:.2f})<extra>"
+                          + label + "</extra>",
+        ))
+    ringed = shown.filter(pl.col("code").is_in(sorted({*own, *([selected] if selected else [])})))
+    if ringed.height:
+        fig.add_trace(go.Scatter(
+            y=[short_name(n) for n in ringed["name"].to_list()], x=ringed["dsr"].to_list(), mode="markers",
+            name="Your area" if own else "Selected area", hoverinfo="skip",
+            marker={"symbol": "circle-open", "size": 17, "color": NHS_TEXT, "line": {"width": 2}},
+        ))
     if england is not None:
-        fig.add_vline(x=england, line_dash="dash", line_color=ENGLAND_LINE,
-                      annotation_text=f"England {england:.2f}", annotation_position="top")
-    return _layout(fig, height=max(360, 16 * shown.height + 80), showlegend=False,
-                   xaxis={"title": f"Age-sex standardised rate, {unit}", "gridcolor": NHS_GRID,
-                          "rangemode": "tozero"},
-                   yaxis={"title": None, "automargin": True, "tickfont": {"size": 10}})
+        fig.add_vline(x=england, line_dash="dash", line_color=ENGLAND_LINE, line_width=1.5)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"England {england:.2f}",
+                                 line={"color": ENGLAND_LINE, "dash": "dash", "width": 1.5}))
+    fig = _layout(fig, height=max(380, 16 * shown.height + 140),
+                  legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
+                  xaxis={"title": {"text": f"Age-sex standardised rate,<br>{unit}", "font": {"size": 11}},
+                         "gridcolor": NHS_GRID},
+                  yaxis={"title": None, "automargin": True, "tickfont": {"size": 10}, "type": "category",
+                         "categoryorder": "array", "categoryarray": order})
+    return fig.update_layout(margin={"t": 90})  # room for the legend above the plot
 
 
 def short_name(name: str) -> str:
@@ -126,8 +148,9 @@ def flows_bar_figure(frame: pl.DataFrame, label: str, *, stack: str | None = Non
                              name=str(group) if group else "Examinations",
                              marker_color=NHS_COLOURS[i % len(NHS_COLOURS)],
                              hovertemplate="%{y}: %{x:,}<extra>" + (str(group) if group else "") + "</extra>"))
+    # The legend to the right of the plot: above it, it covered the two biggest bars.
     return _layout(fig, barmode="stack", height=max(300, 26 * len(order) + 80), showlegend=bool(stack),
-                   legend={"orientation": "h", "y": 1.05, "x": 0},
+                   legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
                    yaxis={"categoryorder": "array", "categoryarray": order[::-1], "automargin": True},
                    xaxis={"title": "Examinations", "gridcolor": NHS_GRID, "tickformat": ","})
 

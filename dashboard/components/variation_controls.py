@@ -108,8 +108,8 @@ def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, st
 
 def scope_caption(scope: Scope) -> None:
     if scope.is_central:
-        st.caption("Central team: all areas, exact counts. Commissioners see their own ICBs and "
-                   "sub-ICBs, with England and the NHS regions as comparators.")
+        st.caption("Central team: all areas, exact counts. Other users see England, every NHS region and "
+                   "every ICB as comparators, and sub-ICB locations only for their own commissioner.")
     else:
         st.caption(f"Showing what {scope.describe()} may see: counts carry a little random noise, are "
                    "rounded to 5, and 1–7 are shown as *; rates and shares are computed from the noisy counts.")

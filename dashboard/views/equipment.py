@@ -116,6 +116,9 @@ def table(frame: pl.DataFrame, name: str) -> None:
 st.subheader("Providers")
 st.caption("England first (every site), then providers busiest per scanner first. Rates per scanner and "
            "utilisation count only sites with scanners of the modality in the inventory.")
+if scope.role == "commissioner":
+    st.caption("Every provider and site is shown as a comparator: utilisation is a site's activity, not "
+               "your population's, and its counts carry the same small random noise as every figure.")
 providers = cached.provider_utilisation(snap, snap.version, scope, f)
 table(providers, "providers")
 
@@ -135,10 +138,15 @@ if sites["exams_per_scanner_per_day"].drop_nulls().len():
     st.plotly_chart(ranked_sites_figure(sites), config={"displaylogo": False}, key="ranked-sites")
     st.caption("Busiest 40 sites per scanner (of those shown). Orange: above the upper Tukey fence (Q3 + 1.5 × "
                "IQR of all sites in England); pink: below the lower fence. Rank is among all sites in England.")
+elif sites.is_empty():
+    st.info(f"No site {'of yours ' if scope.role == 'provider' else ''}recorded {modality} examinations or "
+            f"holds {modality} scanners in this period; the England row above is the comparator. Choose "
+            "another modality or period.")
 else:
     st.info(f"No {modality} scanners are in the inventory for these sites: examinations per operating day "
             "are shown instead of per scanner.")
-table(sites, "sites")
+if not sites.is_empty():
+    table(sites, "sites")
 
 # --- Weekday profile and trend for the selection ----------------------------------------------
 site_options = [None, *sites["site_code"].to_list()] if provider else [None]

@@ -25,7 +25,8 @@ SHARE_COLUMNS = {"share": st.column_config.NumberColumn("Share", format="percent
                  "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
                  "share_upper": st.column_config.NumberColumn("Upper", format="percent")}
 VIEWS = {"area": "Providers imaging an area's patients", "provider": "Where a provider's patients come from"}
-allowed = ["area"] if scope.role == "commissioner" else ["area", "provider"] if scope.is_central else ["provider"]
+# Areas are comparators for everyone (ICBs and regions; sub-ICBs for their own commissioner).
+allowed = ["provider", "area"] if scope.role == "provider" else ["area", "provider"] if scope.is_central else ["area"]
 wanted = st.query_params.get("view", allowed[0])
 view = st.segmented_control("View", allowed, format_func=VIEWS.get, required=True,
                             default=wanted if wanted in allowed else allowed[0], key="flows_view")

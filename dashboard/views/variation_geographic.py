@@ -17,7 +17,7 @@ from dashboard.components.variation_controls import (
 )
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
-from queries.variation import LEVEL_LABELS, MAP_LEVELS, RATE_UNIT
+from queries.variation import LEVEL_LABELS, RATE_UNIT, map_levels, own_codes
 from queries.variation_geographic import fold_variation
 
 st.title("Where: variation between areas")
@@ -28,11 +28,16 @@ if filters is None:
     st.info("The store holds no activity yet, so there is nothing to map.")
     st.stop()
 
+levels = map_levels(scope)
 wanted = st.query_params.get("level", "icb")
-level = st.segmented_control("Areas", MAP_LEVELS, format_func=lambda lv: LEVEL_LABELS[lv] + "s",
-                             default=wanted if wanted in MAP_LEVELS else "icb", required=True, key="map_level")
+level = st.segmented_control("Areas", levels, format_func=lambda lv: LEVEL_LABELS[lv] + "s",
+                             default=wanted if wanted in levels else "icb", required=True, key="map_level")
 st.query_params["level"] = level
 scope_caption(scope)
+own = own_codes(snap, scope, level)
+if not scope.is_central:
+    st.caption("Every NHS region and ICB is shown as a comparator" + (", yours outlined in black" if own else "")
+               + ". Sub-ICB locations are shown only to their own commissioner.")
 
 rates = cached.area_rates(snap, snap.version, scope, filters, level)
 england = cached.england_dsr(snap, snap.version, scope, filters)
@@ -56,15 +61,19 @@ st.caption(f"**{filters.describe()}**: {RATE_UNIT}, directly age-sex standardise
            "by Dobson's method; by the patient's registered practice.")
 
 # --- Map and ranking --------------------------------------------------------------------------
+if rates["dsr"].drop_nulls().is_empty():
+    st.info(f"No {LEVEL_LABELS[level]} has enough examinations for a standardised rate with these filters, "
+            "so there is nothing to map. Choose a longer period or a broader measure.")
+    st.stop()
 selected = st.query_params.get("area")
 map_column, bar_column = st.columns(2)
-figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected)
+figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected, own=own)
 event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
                                 config={"displaylogo": False, "scrollZoom": False})
 missing = maps.not_drawn(level, rates)
 map_column.caption(maps.caption(level) + (f" Not on the map (no 2023 polygon): {', '.join(missing)}; "
                                           "its rate is in the ranking and the table." if missing else ""))
-bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected),
+bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected, own),
                         config={"displaylogo": False})
 
 clicked = maps.selected_code(event, figure)

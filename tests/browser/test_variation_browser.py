@@ -42,4 +42,53 @@ def test_demographic_and_flows_views_render(variation_url, page, save_screenshot
     page.goto(f"{variation_url}/flows?view=area&level=icb&area=QE1", wait_until="domcontentloaded")
     page.locator(".js-plotly-plot svg").first.wait_for(timeout=TIMEOUT_MS)
     assert not page.get_by_test_id("stException").count()
+    # The stacked bars' legend sits right of the plot area, not over the biggest providers' bars.
+    page.locator(".js-plotly-plot .legend").first.wait_for(timeout=TIMEOUT_MS)
+    legend, plot = page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot');
+        const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.right]; };
+        return [box(gd.querySelector('.legend')), box(gd.querySelector('.nsewdrag'))];
+    }""")
+    assert legend[0] >= plot[1] - 1
     save_screenshot(page, "variation_flows.png")
+
+
+def _rgb(text: str) -> tuple[int, ...]:
+    """(r, g, b) of a CSS colour as Plotly writes it: rgb(...), rgba(...) or #rrggbb."""
+    if text.startswith("#"):
+        return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(v)) for v in text[text.index("(") + 1:text.index(")")].split(",")[:3])
+
+
+def test_map_legend_colours_match_the_fill_scale(variation_url, page, save_screenshot):
+    """The colour bar Plotly.js draws has the stops of the diverging scale the areas are filled
+    from (it once fell back to Streamlit's blue scale), and every filled area's colour is that
+    scale's colour for its rate between the bar's ends."""
+    from plotly.colors import get_colorscale, sample_colorscale
+
+    page.goto(f"{variation_url}/geographic?level=icb", wait_until="domcontentloaded")
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 36", timeout=TIMEOUT_MS)
+    page.locator(".js-plotly-plot .colorbar").first.wait_for(timeout=TIMEOUT_MS)
+    drawn = page.evaluate("""() => {
+        const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.querySelector('path.js-fill'));
+        const stops = [...gd.querySelectorAll('linearGradient stop')].map(s => s.getAttribute('stop-color'));
+        const markers = gd._fullData[gd._fullData.length - 1].marker;
+        const areas = gd._fullData.filter(t => t.fill === 'toself').map(t => [t.text, t.fillcolor]);
+        return {stops, cmin: markers.cmin, cmax: markers.cmax, scale: markers.colorscale, areas,
+                ticks: gd._fullData[gd._fullData.length - 1].marker.colorbar.ticktext};
+    }""")
+    scale = get_colorscale("RdBu_r")
+    assert [_rgb(c) for _, c in drawn["scale"]] == [_rgb(c) for _, c in scale]
+    assert sorted({_rgb(c) for c in drawn["stops"]}) == sorted({_rgb(c) for _, c in scale})
+    assert any(t.startswith("England") for t in drawn["ticks"])
+    filled = [(text, colour) for text, colour in drawn["areas"] if ": " in text]
+    assert len(filled) >= 30
+    span = drawn["cmax"] - drawn["cmin"]
+    for text, colour in filled:
+        value = float(text.split(": ")[-1].split(" ")[0])  # shown to 2 decimals: the colour of a rate within 0.005
+        ends = [_rgb(c) for c in sample_colorscale(scale, [min(max((value + d - drawn["cmin"]) / span, 0), 1)
+                                                           for d in (-0.005, 0.005)])]
+        assert all(min(lo, hi) - 1 <= got <= max(lo, hi) + 1
+                   for got, lo, hi in zip(_rgb(colour), *ends, strict=True)), (text, colour, ends)
+    save_screenshot(page, "variation_map_legend.png")

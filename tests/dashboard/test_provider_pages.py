@@ -15,7 +15,7 @@ from dashboard.components.waits_charts import distribution_figure, trend_figure
 from queries import equipment, waits
 from queries.connection import Snapshot
 from queries.exports import registry
-from queries.scope import CENTRAL, Scope
+from queries.scope import CENTRAL, Scope, ScopeError
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
@@ -111,6 +111,28 @@ def test_a_provider_user_sees_only_its_own_detail(store, snap):
     assert (table["records"].dropna() % 5 == 0).all()
     at = open_page("views/equipment.py", scope)
     assert set(shown(at, "rank")["provider_code"]) <= {provider}
+
+
+def test_a_commissioner_sees_every_provider_as_a_comparator(store, snap):
+    scope = Scope("commissioner", icbs=frozenset({"QWO"}), user="c")
+    at = open_page("views/equipment.py", scope)
+    assert not any("No MRI scanners" in i.value for i in at.info)  # it used to say so with 490 held
+    sites = shown(at, "rank")
+    assert sites["provider_code"].nunique() > 1 and sites["exams_per_scanner_per_day"].notna().any()
+    assert (sites["examinations"].dropna() % 5 == 0).all()  # protected as for every non-central user
+    assert len(shown(at, "provider_code")) > 2
+    drill = next(s for s in at.selectbox if s.label.startswith("Drill down"))
+    provider = drill.options[1]
+    drill.set_value(provider).run()
+    assert not at.exception and set(shown(at, "rank")["provider_code"]) == {provider}
+    u = equipment.UtilisationFilter("MRI", *equipment.default_months(snap))
+    assert equipment.weekday_profile(snap, scope, u, provider).height >= 7
+    # Other roles keep their rule: a provider user no other provider's sites, a GP none.
+    other = Scope("provider", providers=frozenset({"ZZZ"}), user="p")
+    for refused in (other, Scope("gp", practice="B82007", user="g")):
+        with pytest.raises(ScopeError):
+            equipment.site_utilisation(snap, refused, u, provider)
+    assert equipment.site_utilisation(snap, Scope("gp", practice="B82007", user="g"), u).is_empty()
 
 
 def test_figures_build_from_query_frames(snap):

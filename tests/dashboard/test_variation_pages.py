@@ -90,14 +90,25 @@ def test_flows_page_matches_its_export(store):
     _same(at.dataframe[0].value, built)
 
 
-def test_commissioner_only_picks_own_areas(store):
+def test_commissioner_picks_any_icb_but_only_own_sub_icbs(store):
     scope = Scope("commissioner", icbs=frozenset({"QE1"}), user="c")
-    at = run_page("views/variation_demographic.py", {"level": "icb", "area": "QWO", "period": PERIOD}, scope)
+    at = run_page("views/variation_demographic.py", {"level": "sub_icb", "area": "36J", "period": PERIOD}, scope)
     options = at.selectbox[-1].options  # the area picker comes after the measure and source
-    assert not any("West Yorkshire" in o and "NHS region" not in o for o in options)
+    assert any("West Yorkshire" in o and o.endswith("(ICB)") for o in options)  # a comparator
+    assert not any("West Yorkshire" in o and "Sub-ICB" in o for o in options)
     assert at.query_params["area"] in ("ENG", ["ENG"])  # the out-of-scope link falls back to England
     at = run_page("views/variation_geographic.py", {"level": "icb", "period": PERIOD}, scope)
-    assert at.dataframe[0].value["code"].tolist() == ["QE1"]
+    assert at.dataframe[0].value["code"].nunique() == 36  # every ICB, not just its own
+    assert at.metric[2].value != "0 / 0"
+    assert any("yours outlined in black" in c.value for c in at.caption)
+
+
+def test_provider_map_shows_every_icb_and_offers_no_sub_icbs(store):
+    scope = Scope("provider", providers=frozenset({"RR8"}), user="p")
+    at = run_page("views/variation_geographic.py", {"level": "sub_icb", "period": PERIOD}, scope)
+    assert at.query_params["level"] in ("icb", ["icb"])  # sub-ICBs are not offered: back to ICBs
+    assert at.dataframe[0].value["code"].nunique() == 36
+    assert at.metric[0].value != "–"
 
 
 def test_commissioner_pages_show_the_protected_export_and_explain_the_star(store):
@@ -129,7 +140,7 @@ def test_choropleth_draws_every_area_and_centres_on_england(synthetic_store):
     rates = area_rates(snap, CENTRAL, filters, "sub_icb")
     england = england_dsr(snap, CENTRAL, filters)
     fig = maps.choropleth_figure("sub_icb", rates, england, "unit", selected="01K")
-    polygons, markers = fig.data[:-1], fig.data[-1]
+    polygons, markers = [t for t in fig.data if t.fill == "toself"], fig.data[-1]
     assert len(polygons) == len(maps.area_codes("sub_icb")) == 106
     assert all(p.fill == "toself" for p in polygons)
     # U2G6B (a 2026 sub-ICB from the Frimley split) has no 2023 polygon: ranked, not drawn.
@@ -154,4 +165,80 @@ def test_chart_builders(synthetic_store):
                                 "dsr_lower", "dsr_upper", title="t", reference=1.0)
     assert len(bars.data[0].x) == 5
     ranked = charts.ranked_areas_figure(area_rates(snap, CENTRAL, filters, "icb"), 1.0, "unit")
-    assert len(ranked.data[0].y) == 36
+    assert sum(len(t.y) for t in ranked.data if t.error_x.array is not None) == 36
+
+
+# --- figure builders over a hand-made frame (no store) ---------------------------------------
+
+def _icb_rates(values: dict[str, float], compared: dict[str, str] | None = None) -> pl.DataFrame:
+    """A frame shaped like `area_rates` for the given ICB codes and DSRs (intervals +-1)."""
+    codes = list(values)
+    return pl.DataFrame({
+        "code": codes, "name": [f"NHS Area {c} Integrated Care Board" for c in codes],
+        "dsr": [values[c] for c in codes], "dsr_lower": [values[c] - 1 for c in codes],
+        "dsr_upper": [values[c] + 1 for c in codes],
+        "compared": [(compared or {}).get(c, "similar") for c in codes],
+    })
+
+
+def test_map_colour_bar_is_drawn_from_the_scale_the_areas_are_filled_from():
+    import json
+
+    import plotly.io as pio
+    from plotly.colors import get_colorscale, sample_colorscale
+
+    codes = maps.area_codes("icb")
+    rates = _icb_rates({c: 100 + 2 * i for i, c in enumerate(codes)}, {codes[0]: "lower", codes[-1]: "higher"})
+    fig = maps.choropleth_figure("icb", rates, 130.0, "per 1,000", own={codes[3]})
+    markers = fig.data[-1]
+    # Explicit colours, not the name "RdBu_r" (unknown to Plotly.js, which fell back to a blue scale).
+    sent = json.loads(pio.to_json(fig, validate=False))["data"][-1]["marker"]["colorscale"]  # to Plotly.js
+    scale = [[float(p), c] for p, c in sent]
+    assert scale == [[float(p), c] for p, c in get_colorscale("RdBu_r")]
+    low, high = markers.marker.cmin, markers.marker.cmax
+    assert (low + high) / 2 == pytest.approx(130.0)
+    fills = dict(zip(codes, [t.fillcolor for t in fig.data if t.fill == "toself"], strict=True))
+    for code, value in zip(rates["code"], rates["dsr"], strict=True):
+        assert fills[code] == sample_colorscale(scale, [(value - low) / (high - low)])[0]
+    bar = markers.marker.colorbar
+    assert "England 130.00" in bar.ticktext and bar.tickvals[bar.ticktext.index("England 130.00")] == 130.0
+    legend = [t.name for t in fig.data if t.showlegend is not False and t.x == (None,)]
+    assert legend == ["Higher than England (95% interval above)", "Similar to England (95% interval includes it)",
+                      "Lower than England (95% interval below)", "Your area"]
+    symbols = dict(zip([c[0] for c in markers.customdata], markers.marker.symbol, strict=True))
+    assert (symbols[codes[0]], symbols[codes[-1]], symbols[codes[1]]) == ("triangle-down", "triangle-up", "circle")
+    outlined = [c for c, t in zip(codes, [t for t in fig.data if t.fill == "toself"], strict=True)
+                if t.line.color == maps.OWN_LINE]
+    assert outlined == [codes[3]]
+
+
+def test_a_few_areas_near_england_are_painted_pale_not_at_the_ends_of_the_scale():
+    code = maps.area_codes("icb")[0]
+    fig = maps.choropleth_figure("icb", _icb_rates({code: 101.0}), 100.0, "per 1,000")
+    marker = fig.data[-1].marker
+    assert (marker.cmin, marker.cmax) == (pytest.approx(90.0), pytest.approx(110.0))  # at least 10% either side
+    position = (101.0 - marker.cmin) / (marker.cmax - marker.cmin)
+    assert position == pytest.approx(0.55)
+
+
+def test_ranked_areas_are_dots_with_intervals_on_an_axis_that_shows_the_spread():
+    codes = maps.area_codes("icb")[:5]
+    rates = _icb_rates(dict(zip(codes, [104.0, 100.0, 98.0, 96.0, 95.0], strict=True)),
+                       {codes[0]: "higher", codes[4]: "lower"})
+    fig = charts.ranked_areas_figure(rates, 99.0, "per 1,000", own={codes[2]})
+    assert not [t for t in fig.data if t.type == "bar"]
+    dots = [t for t in fig.data if t.error_x.array is not None]
+    assert [t.name for t in dots] == [label for _, label in charts.COMPARED_SYMBOLS.values()]
+    assert sum(len(t.x) for t in dots) == 5 and all(t.mode == "markers" for t in dots)
+    assert fig.layout.xaxis.rangemode != "tozero"  # the axis spans the intervals, not zero
+    assert [s.x0 for s in fig.layout.shapes] == [99.0]  # England's line
+    names = [t.name for t in fig.data]
+    assert "England 99.00" in names and "Your area" in names
+    assert list(fig.layout.yaxis.categoryarray) == [charts.short_name(n) for n in rates.sort("dsr")["name"]]
+
+
+def test_flows_legend_sits_beside_the_bars_not_over_them():
+    frame = pl.DataFrame({"provider_name": ["A", "A", "B"], "modality": ["CT", "MRI", "CT"],
+                          "records": [500, 300, 100]})
+    fig = charts.flows_bar_figure(frame, "provider_name", stack="modality")
+    assert fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from ingest import store
+from queries import variation
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
@@ -142,13 +143,14 @@ def test_area_rates_every_sub_icb_and_comparison(hand_store):
 COMMISSIONER = Scope("commissioner", icbs=frozenset({"QE1"}), user="c")
 
 
-def test_commissioner_sees_own_areas_and_national_comparators(hand_store):
+def test_commissioner_sees_own_sub_icbs_and_every_icb_and_region_as_comparators(hand_store):
     rates = geographic.area_rates(hand_store, COMMISSIONER, FILTERS, "sub_icb")
     assert "36J" not in rates["code"].to_list() and "01K" in rates["code"].to_list()
-    assert geographic.area_rates(hand_store, COMMISSIONER, FILTERS, "icb")["code"].to_list() == ["QE1"]
+    icbs = geographic.area_rates(hand_store, COMMISSIONER, FILTERS, "icb")
+    assert icbs.height == 36 and {"QE1", "QWO"} <= set(icbs["code"].to_list())
     assert geographic.area_rates(hand_store, COMMISSIONER, FILTERS, "region").height == 7
-    with pytest.raises(ScopeError):
-        demographic.age_sex_rates(hand_store, COMMISSIONER, FILTERS, Area("icb", "QWO"))
+    # Another ICB in detail is a comparator too; another ICB's sub-ICB is not.
+    assert demographic.age_sex_rates(hand_store, COMMISSIONER, FILTERS, Area("icb", "QWO")).height
     with pytest.raises(ScopeError):
         flows.area_providers(hand_store, COMMISSIONER, FILTERS, Area("sub_icb", "36J"))
     with pytest.raises(ScopeError):
@@ -170,6 +172,26 @@ def test_disclosure_control_for_commissioners(hand_store):
     ct = flows.area_provider_modalities(hand_store, COMMISSIONER, FILTERS, Area("icb", "QE1")).filter(
         pl.col("modality") == "CT").row(0, named=True)
     assert ct["records"] == 15 and 13 / 17 <= ct["share"] <= 1.0
+
+
+def test_provider_and_gp_see_every_icb_and_region_but_no_sub_icb(hand_store):
+    for scope in (Scope("provider", providers=frozenset({"RXN"}), user="p"), Scope("gp", practice=QWO_PRACTICE)):
+        assert geographic.area_rates(hand_store, scope, FILTERS, "icb").height == 36
+        assert geographic.area_rates(hand_store, scope, FILTERS, "region").height == 7
+        assert geographic.area_rates(hand_store, scope, FILTERS, "sub_icb").is_empty()
+        with pytest.raises(ScopeError):
+            demographic.age_sex_rates(hand_store, scope, FILTERS, Area("sub_icb", "01K"))
+        levels = set(variation.selectable_areas(hand_store, scope)["level"].to_list())
+        assert levels == {"england", "region", "icb"}
+
+
+def test_own_areas_to_highlight(hand_store):
+    assert variation.own_codes(hand_store, COMMISSIONER, "icb") == {"QE1"}
+    assert "01K" in variation.own_codes(hand_store, COMMISSIONER, "sub_icb")
+    assert len(variation.own_codes(hand_store, COMMISSIONER, "region")) == 1
+    sub_only = Scope("commissioner", sub_icbs=frozenset({"01K"}), user="c")
+    assert variation.own_codes(hand_store, sub_only, "icb") == {"QE1"}
+    assert variation.own_codes(hand_store, Scope("provider", providers=frozenset({"RXN"})), "icb") == set()
 
 
 def test_provider_sees_only_its_own_flows(hand_store):
