@@ -43,6 +43,10 @@ st.markdown(
 st.subheader("Known issues")
 st.markdown(
     """
+- **The page menu is not marked up as one list.** The menu in the sidebar comes from the web
+  framework the dashboard is built on (Streamlit), which groups its links in a way screen readers
+  do not announce as a list. Every link has its page's name and works with the keyboard; only the
+  "list of N items" announcement is missing. The dashboard cannot change that markup.
 - **Charts are pictures to a screen reader.** Each chart has a title and sits beside a table or a
   download with the same figures. A few charts do not yet have one: the examinations trend on
   Home, the practice trend on Practice benchmark and the volume chart on Provider detail.

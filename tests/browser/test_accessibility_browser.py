@@ -118,3 +118,53 @@ def test_every_page_for_every_role_has_no_serious_axe_violation(synthetic_app_ur
             out.writelines(json.dumps(v) + "\n" for v in found)
     blocking = [v for v in found if v["impact"] in BLOCKING and not v["exception"]]
     assert not blocking, "\n".join(f"{v['role']} / {v['page']}: {v['rule']} at {v['target']}" for v in blocking)
+
+
+# --- Keyboard only ------------------------------------------------------------------------------
+
+FOCUSED = """() => {
+  const e = document.activeElement;
+  const s = getComputedStyle(e);
+  return {name: e.getAttribute('aria-label') || e.labels?.[0]?.innerText || e.innerText || '',
+          tag: e.tagName, outline: s.outlineStyle === 'none' ? 0 : parseFloat(s.outlineWidth)};
+}"""
+
+
+def tab_to(page, name: str, limit: int = 150) -> None:
+    """Press Tab until the element in focus is called `name`; each stop on the page must show a
+    visible focus ring (after the last stop focus leaves the page, to the browser, then comes back)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["tag"] == "BODY":
+            continue
+        assert focused["outline"] >= 2, f"no visible focus on {focused['tag']} {focused['name'][:80]!r}"
+        if focused["name"].strip().endswith(name):
+            return
+    pytest.fail(f"{name!r} is not reachable with Tab")
+
+
+def test_a_gp_finds_their_practice_and_reads_its_verdicts_with_the_keyboard_alone(
+        synthetic_app_url, synthetic_app_store, page, save_screenshot):
+    from test_gp_browser import busiest_practice
+
+    practice = busiest_practice(synthetic_app_store)
+    page.goto(synthetic_app_url, wait_until="domcontentloaded")
+    settle(page)
+    tab_to(page, "View as")
+    page.keyboard.type("GP practice")
+    page.keyboard.press("Enter")
+    settle(page)
+    tab_to(page, "Practice code")
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(practice["practice_code"])
+    page.keyboard.press("Enter")
+    settle(page)
+    tab_to(page, "Practice benchmark")
+    page.keyboard.press("Enter")
+    settle(page)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text(practice["practice_name"].title(), exact=True).wait_for(timeout=TIMEOUT_MS)
+    verdicts = main.get_by_test_id("stMetric").filter(has_text="Measures within the expected range")
+    assert verdicts.get_by_test_id("stMetricValue").inner_text().strip().isdigit()
+    save_screenshot(page, "keyboard-gp-practice.png")
