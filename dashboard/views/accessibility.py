@@ -32,9 +32,9 @@ st.markdown(
   in the Chromium browser and runs [axe-core](https://github.com/dequelabs/axe-core) with all of
   its WCAG 2.0, 2.1 and 2.2 level A and AA rules. Any serious or critical problem fails the test,
   apart from the few listed below that sit inside the web framework the dashboard is built on.
-- **Colour.** Text is at least 4.5 times as dark as its background (contrast ratio 4.5:1) and the
-  marks that carry data in charts at least 3:1. Colour is never the only way a meaning is shown:
-  lines and points also differ in shape or pattern, and verdicts are written out in words.
+- **Colour.** Text is at least 4.5 times as dark as its background (contrast ratio 4.5:1). The
+  colours charts give their series are at least 3:1 against the white chart background, lines
+  also differ in marker shape, and verdicts are written out in words.
 - **Keyboard.** Every control can be reached with Tab and used with Enter, Space and the arrow
   keys, and the control in focus has a clearly visible outline.
 """
@@ -50,6 +50,10 @@ st.markdown(
 - **Charts are pictures to a screen reader.** Each chart has a title and sits beside a table or a
   download with the same figures. A few charts do not yet have one: the examinations trend on
   Home, the practice trend on Practice benchmark and the volume chart on Provider detail.
+- **Some chart colours are too pale.** On the funnel plot the markers for "higher" and "lower
+  (outside 95% limits only)", "within the expected range" and "too few to judge", and some
+  submission-status colours on Completeness, are below 3:1 against white. Each is also told apart
+  by its marker shape or by the mark in its cell.
 - **Chart toolbars add tab stops.** Each chart's toolbar (zoom, download as picture) adds several
   stops to the Tab order. This comes from the charting library and cannot be removed page by page.
 - **Interactive maps and funnel plots need a pointer to select an area or a practice.** The same
