@@ -20,6 +20,33 @@ st.set_page_config(
     layout="wide",
 )
 
+# WCAG 2.2 AA where Streamlit's theme options cannot reach (tests/browser/test_accessibility_browser.py):
+# - Streamlit fades captions (with the links and code in them) and quotes to about 4:1 against
+#   white; at full opacity in NHS secondary text (#4C6272) they are 6.4:1 (5.7:1 on the sidebar).
+# - Chart axis and legend text is drawn in the page's text colour, not a faded grey.
+# - The day and month parts of a date field are widened to the 24 px target size.
+# - The focus ring is the NHS one, a dark outline on a yellow halo: visible on white, on the
+#   sidebar's grey and on NHS Blue buttons alike.
+ACCESSIBLE_CSS = """
+<style>
+[data-testid="stCaptionContainer"], [data-testid="stMarkdownContainer"] blockquote {
+  opacity: 1 !important;
+  color: #4C6272 !important;
+}
+.js-plotly-plot :is(.xtick, .ytick, .g-xtitle, .g-ytitle, .cbaxis) text,
+.js-plotly-plot :is(.legendtext, .legendtitletext, .gtitle) { fill: #212B32 !important; }
+[data-testid="stDateInput"] [role="spinbutton"] {
+  display: inline-block; min-width: 24px; min-height: 24px; text-align: center;
+}
+:focus-visible {
+  outline: 3px solid #212B32 !important;
+  outline-offset: 2px !important;
+  box-shadow: 0 0 0 6px #FFEB3B !important;
+}
+</style>
+"""
+st.html(ACCESSIBLE_CSS)
+
 scope = establish()
 sections = available(scope.role) if scope is not None else public()
 page = st.navigation(

@@ -55,11 +55,13 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("radiation_dose.py", "Radiation dose", ":material/radiology:", "dose", "Outputs",
               roles=("central", "commissioner")),
     PageEntry("about.py", "About the data", ":material/info:", "about", "About"),
+    PageEntry("accessibility.py", "Accessibility", ":material/accessibility:", "accessibility", "About"),
 )
 
 # What anyone may open without signing in.
 SIGN_IN = PageEntry("sign_in.py", "Sign in", ":material/login:", "sign-in", "Account", default=True)
 ABOUT = next(e for e in PAGES if e.file == "about.py")
+ACCESSIBILITY = next(e for e in PAGES if e.file == "accessibility.py")
 
 
 def available(role: str | None = None) -> dict[str, list[PageEntry]]:
@@ -75,5 +77,6 @@ def available(role: str | None = None) -> dict[str, list[PageEntry]]:
 
 
 def public() -> dict[str, list[PageEntry]]:
-    """The pages for someone not signed in: sign in, and the public About page."""
-    return {"Account": [SIGN_IN], "About": [ABOUT]}
+    """The pages for someone not signed in: sign in, and the public About and Accessibility
+    pages (the accessibility statement must be reachable before anyone can sign in)."""
+    return {"Account": [SIGN_IN], "About": [ABOUT, ACCESSIBILITY]}

@@ -7,22 +7,28 @@ import plotly.graph_objects as go
 import polars as pl
 
 # NHS identity colour palette (https://www.england.nhs.uk/nhsidentity/identity-guidelines/colours/),
-# in the order series take them: strong, distinguishable colours first.
+# in the order series take them: strong, distinguishable colours first. Every colour is at least
+# 3:1 against the white chart background (WCAG 2.2 1.4.11, non-text contrast), so the NHS orange,
+# warm yellow and aqua green are darkened and NHS light blue gives way to NHS light purple.
 NHS_BLUE = "#005EB8"
 NHS_COLOURS: tuple[str, ...] = (
     NHS_BLUE,
-    "#ED8B00",  # orange
+    "#C25E00",  # orange, darkened (NHS #ED8B00 is 2.5:1)
     "#009639",  # green
     "#AE2573",  # pink
-    "#41B6E6",  # light blue
+    "#704C9C",  # light purple (NHS light blue #41B6E6 is 2.3:1)
     "#330072",  # purple
-    "#FFB81C",  # warm yellow
-    "#00A499",  # aqua green
+    "#8A6A00",  # warm yellow, darkened (NHS #FFB81C is 1.7:1)
+    "#00796F",  # aqua green, darkened (NHS #00A499 is 3.1:1 — too close to the line)
     "#8A1538",  # dark red
     "#003087",  # dark blue
     "#768692",  # mid grey
     "#425563",  # dark grey
 )
+# A marker shape per series as well as a colour, so no series is told apart by colour alone
+# (WCAG 2.2 1.4.1).
+MARKER_SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "triangle-down", "x",
+                                   "star", "cross", "hexagon", "pentagon", "triangle-left", "triangle-right")
 NHS_TEXT = "#212B32"
 NHS_GRID = "#D8DDE0"
 
@@ -51,7 +57,7 @@ def trend_figure(
     )
     colours = colour_map(order)
     fig = go.Figure()
-    for name in order:
+    for i, name in enumerate(order):
         part = df.filter(pl.col(series) == name).sort(x)
         fig.add_trace(
             go.Scatter(
@@ -60,7 +66,7 @@ def trend_figure(
                 name=str(name),
                 mode="lines+markers",
                 line={"color": colours[name], "width": 2},
-                marker={"size": 5},
+                marker={"size": 7, "symbol": MARKER_SYMBOLS[i % len(MARKER_SYMBOLS)]},
                 hovertemplate="%{x|%b %Y}: %{y:,}<extra>" + str(name) + "</extra>",
             )
         )

@@ -30,6 +30,14 @@ def test_nobody_signed_in_gets_the_sign_in_page_and_nothing_else(env):
         at.switch_page("views/home.py")  # a deep link to a page that is not registered for this user
 
 
+def test_the_accessibility_statement_is_open_to_someone_not_signed_in(env):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page("views/accessibility.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Accessibility statement"
+    assert any("WCAG" in m.value and "2.2" in m.value for m in at.markdown)
+
+
 def test_local_sign_in_with_a_registered_user(env):
     users.add("central1", "central", "a long enough password")
     at = AppTest.from_file(APP, default_timeout=30).run()
@@ -70,7 +78,7 @@ def test_navigation_lists_only_the_pages_a_role_may_open(role):
     for entry in PAGES:
         if role not in entry.roles:
             assert entry.file not in listed
-    assert "about.py" in listed and "home.py" in listed
+    assert "about.py" in listed and "home.py" in listed and "accessibility.py" in listed
     if role != "central":
         assert "completeness.py" not in listed
     if role in ("commissioner", "gp"):

@@ -11,6 +11,16 @@ from dashboard.components import formatting as fmt
 from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, trend_figure
 
 
+def contrast(a: str, b: str) -> float:
+    """WCAG 2.2 contrast ratio of two #RRGGBB colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 def trend_frame() -> pl.DataFrame:
     months = [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
     return pl.DataFrame({
@@ -29,6 +39,19 @@ def test_trend_figure_has_one_line_per_modality_largest_first():
     assert xray.line.color == NHS_BLUE
     assert fig.data[1].line.color == NHS_COLOURS[1]
     assert fig.layout.yaxis.title.text == "Examinations"
+
+
+def test_series_colours_stand_out_from_the_white_background_by_at_least_3_to_1():
+    # WCAG 2.2 1.4.11: chart marks are non-text content. NHS light blue, warm yellow and orange
+    # (2.3, 1.7 and 2.5:1) used to be in the palette.
+    assert contrast("#FFB81C", "#FFFFFF") < 3  # the check does catch a bad colour
+    assert {c: round(contrast(c, "#FFFFFF"), 2) for c in NHS_COLOURS if contrast(c, "#FFFFFF") < 3} == {}
+
+
+def test_trend_figure_tells_series_apart_by_marker_shape_as_well_as_colour():
+    fig = trend_figure(trend_frame())
+    symbols = [t.marker.symbol for t in fig.data]
+    assert len(set(symbols)) == len(symbols) == 2
 
 
 def test_trend_figure_sorts_months_within_a_series():
