@@ -1,5 +1,10 @@
 """Filters shared by the three variation pages, kept in the URL (st.query_params) so that every
-state of a page is a link: measure, source, period, level, area, provider."""
+state of a page is a link: measure, source, period, level, area, provider.
+
+Streamlit empties the URL's query string when a page is opened from the sidebar menu, so the shared
+filters (SHARED_PARAMS) are also kept in the session: a page reached without them in its URL takes
+them from the session and writes them back into its URL. MRI chosen on the map is still MRI on
+Patient flows and Who is imaged, however the user gets there."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import streamlit as st
 
 from dashboard import cached_variation as cached
 from dashboard.components.user import current_scope
+from dashboard.navigation import PAGES
 from ingest.nicip import TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
 from queries.connection import Snapshot
@@ -18,6 +24,9 @@ from queries.scope import Scope
 from queries.variation import ENGLAND, Area, Filters
 
 ALL_IMAGING = "all"
+# The filters every variation page honours; page-specific ones (flows' view, provider) stay in the URL only.
+SHARED_PARAMS = ("measure", "source", "period", "level", "area")
+_SESSION_KEY = "variation_filters"
 
 
 def page_scope() -> Scope:
@@ -26,13 +35,33 @@ def page_scope() -> Scope:
     return current_scope()
 
 
-def _param(name: str, default: str) -> str:
-    return st.query_params.get(name, default)
+def _remembered() -> dict[str, str]:
+    return st.session_state.setdefault(_SESSION_KEY, {})
 
 
-def _set_param(name: str, value: str) -> None:
+def shared_param(name: str, default: str) -> str:
+    """A filter from the URL, else as last chosen on any variation page this session, else `default`."""
+    return st.query_params.get(name, _remembered().get(name, default))
+
+
+def set_shared_param(name: str, value: str) -> None:
+    """Put a filter in the URL and, when it is a shared one, remember it for the other variation pages."""
+    if name in SHARED_PARAMS:
+        _remembered()[name] = value
     if st.query_params.get(name) != value:
         st.query_params[name] = value
+
+
+def clear_shared_param(name: str) -> None:
+    """Drop a filter from the URL and the session (the map with no area picked)."""
+    _remembered().pop(name, None)
+    if name in st.query_params:
+        del st.query_params[name]
+
+
+def shared_query_params() -> dict[str, str]:
+    """The shared filters now in force, for st.page_link / st.switch_page to another variation page."""
+    return {name: st.query_params[name] for name in SHARED_PARAMS if name in st.query_params}
 
 
 def _month_text(d: date) -> str:
@@ -45,6 +74,14 @@ def _parse_period(text: str, months: list[date]) -> tuple[date, date] | None:
     if first in by_text and last in by_text and by_text[first] <= by_text[last]:
         return by_text[first], by_text[last]
     return None
+
+
+def _on_slider(period: tuple[date, date], months: list[date]) -> tuple[date, date]:
+    """The period with each end moved inward to a month that has activity: the slider offers only
+    those, and a store with a gap (no file for a month) would otherwise stop the page."""
+    first = next((m for m in months if m >= period[0]), months[-1])
+    last = next((m for m in reversed(months) if m <= period[1]), months[0])
+    return (first, last) if first <= last else (last, last)
 
 
 def measure_options(modalities: list[str]) -> dict[str, str]:
@@ -69,21 +106,21 @@ def filters_control(snap: Snapshot) -> Filters | None:
     measures = measure_options(cached.modalities(snap, snap.version))
     sources = {"all": "All patient sources", **{c: f"{c} {m}" for c, m in PATIENT_SOURCE_SETTING.items()}}
     left, middle, right = st.columns([2, 2, 3])
-    measure_key = _param("measure", ALL_IMAGING)
+    measure_key = shared_param("measure", ALL_IMAGING)
     measure = left.selectbox("Measure", list(measures), format_func=measures.get,
                              index=list(measures).index(measure_key) if measure_key in measures else 0)
-    source_key = _param("source", "all")
+    source_key = shared_param("source", "all")
     source = middle.selectbox("Patient source", list(sources), format_func=sources.get,
                               index=list(sources).index(source_key) if source_key in sources else 0)
-    period = _parse_period(_param("period", ""), months) or default
+    period = _parse_period(shared_param("period", ""), months) or _on_slider(default, months)
     if len(months) > 1:
         period = right.select_slider("Period (activity months)", options=months, value=period,
                                      format_func=lambda d: d.strftime("%b %Y"))
     else:
         right.caption(f"Period: {months[0]:%B %Y}")
-    _set_param("measure", measure)
-    _set_param("source", source)
-    _set_param("period", f"{_month_text(period[0])}..{_month_text(period[1])}")
+    set_shared_param("measure", measure)
+    set_shared_param("source", source)
+    set_shared_param("period", f"{_month_text(period[0])}..{_month_text(period[1])}")
     kind, _, value = measure.partition(":")
     return Filters(period[0], period[1],
                    test_group=value if kind == "tg" else None,
@@ -96,14 +133,24 @@ def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, st
     areas = cached.selectable_areas(snap, snap.version, scope)
     keys = [f"{lv}:{code}" for lv, code in zip(areas["level"], areas["code"], strict=True)]
     labels = dict(zip(keys, areas["label"], strict=True))
-    wanted = f"{_param('level', 'england')}:{_param('area', ENGLAND)}"
+    wanted = f"{shared_param('level', 'england')}:{shared_param('area', ENGLAND)}"
     where = container or st
     choice = where.selectbox("Area (patients' registered practice)", keys, format_func=labels.get,
                              index=keys.index(wanted) if wanted in keys else 0)
     level, _, code = choice.partition(":")
-    _set_param("level", level)
-    _set_param("area", code)
+    set_shared_param("level", level)
+    set_shared_param("area", code)
     return Area(level, code), labels[choice]
+
+
+def related_links(here: str) -> None:
+    """Links to the other variation pages with the filters in force (measure, source, period, area),
+    so that following one never resets them. `here` is this page's file name."""
+    params = shared_query_params()
+    others = [e for e in PAGES if e.file.startswith("variation_") and e.file != here]
+    for column, entry in zip(st.columns(len(others)), others, strict=True):
+        column.page_link(f"views/{entry.file}", label=f"{entry.title}, same filters", icon=entry.icon,
+                         query_params=params)
 
 
 def scope_caption(scope: Scope) -> None:

@@ -8,8 +8,8 @@ from dashboard import cached_variation as cached
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import (area_control, filters_control, page_scope, scope_caption,
-                                                      small_numbers_note, table)
+from dashboard.components.variation_controls import (area_control, filters_control, page_scope, related_links,
+                                                      scope_caption, small_numbers_note, table)
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND_AREA, RATE_UNIT
@@ -23,6 +23,7 @@ if filters is None:
     st.info("The store holds no activity yet, so there are no rates to show.")
     st.stop()
 area, area_label = area_control(snap, scope)
+related_links("variation_demographic.py")
 scope_caption(scope)
 st.caption(
     f"**{filters.describe()}**, patients registered with a practice in **{area_label}**. Rates are "

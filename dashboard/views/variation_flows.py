@@ -8,8 +8,8 @@ from dashboard import cached_variation as cached
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import (area_control, filters_control, page_scope, scope_caption,
-                                                      small_numbers_note, table)
+from dashboard.components.variation_controls import (area_control, filters_control, page_scope, related_links,
+                                                      scope_caption, small_numbers_note, table)
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND
 
@@ -35,6 +35,7 @@ scope_caption(scope)
 
 if view == "area":
     area, area_label = area_control(snap, scope)
+    related_links("variation_flows.py")
     if area.code == ENGLAND:
         st.caption("England as a whole: every provider's share of the activity for patients registered "
                    "with an English practice.")
@@ -64,6 +65,7 @@ else:
     provider = st.selectbox("Provider", codes, format_func=lambda c: f"{labels[c]} ({c})",
                             index=codes.index(wanted) if wanted in codes else 0)
     st.query_params["provider"] = provider
+    related_links("variation_flows.py")
     origins = cached.provider_origins(snap, snap.version, scope, filters, provider)
     st.caption(f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
                "registered practice; shares with 95% Wilson intervals.")

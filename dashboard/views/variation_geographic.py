@@ -9,9 +9,13 @@ from dashboard.components import maps
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.variation_controls import (
+    clear_shared_param,
     filters_control,
     page_scope,
+    related_links,
     scope_caption,
+    set_shared_param,
+    shared_param,
     small_numbers_note,
     table,
 )
@@ -29,10 +33,10 @@ if filters is None:
     st.stop()
 
 levels = map_levels(scope)
-wanted = st.query_params.get("level", "icb")
+wanted = shared_param("level", "icb")
 level = st.segmented_control("Areas", levels, format_func=lambda lv: LEVEL_LABELS[lv] + "s",
                              default=wanted if wanted in levels else "icb", required=True, key="map_level")
-st.query_params["level"] = level
+set_shared_param("level", level)
 scope_caption(scope)
 own = own_codes(snap, scope, level)
 if not scope.is_central:
@@ -65,7 +69,7 @@ if rates["dsr"].drop_nulls().is_empty():
     st.info(f"No {LEVEL_LABELS[level]} has enough examinations for a standardised rate with these filters, "
             "so there is nothing to map. Choose a longer period or a broader measure.")
     st.stop()
-selected = st.query_params.get("area")
+selected = shared_param("area", "") or None
 map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected, own=own)
 event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
@@ -84,9 +88,10 @@ labels = dict(zip(codes, rates["name"].to_list(), strict=True))
 choice = st.selectbox("Area detail (or click the map)", [None, *codes], format_func=lambda c: "–" if c is None
                       else labels[c], index=codes.index(selected) + 1 if selected in codes else 0)
 if choice:
-    st.query_params["area"] = choice
-elif "area" in st.query_params:
-    del st.query_params["area"]
+    set_shared_param("area", choice)
+else:
+    clear_shared_param("area")
+related_links("variation_geographic.py")
 
 # --- Detail -----------------------------------------------------------------------------------
 if choice:
@@ -101,9 +106,6 @@ if choice:
     if row["rank"] is not None:
         st.caption(f"Ranked {row['rank']} of {rates['rank'].max()} by standardised rate. "
                    f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}.")
-    st.page_link("views/variation_demographic.py", label="Who is imaged in this area",
-                 icon=":material/groups:", query_params={**st.query_params.to_dict(), "level": level,
-                                                         "area": choice})
 
 with st.expander(f"Table: every {LEVEL_LABELS[level]}"):
     table(rates)

@@ -242,3 +242,31 @@ def test_flows_legend_sits_beside_the_bars_not_over_them():
                           "records": [500, 300, 100]})
     fig = charts.flows_bar_figure(frame, "provider_name", stack="modality")
     assert fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"
+
+
+def _shown(at: AppTest) -> dict[str, object]:
+    return {s.label: s.value for s in at.selectbox}
+
+
+def test_filters_chosen_on_one_variation_page_are_kept_on_the_others(tiny_store, monkeypatch):
+    # The hand-worked tiny store: fast, and its activity months have gaps (no file for some
+    # months), which the period slider must survive.
+    monkeypatch.setenv("DID_STORE_DIR", str(tiny_store))
+    scope = Scope("commissioner", icbs=frozenset({"QE1"}), user="c")
+    at = run_page("views/variation_geographic.py", {"measure": "mod:MRI", "source": "03"}, scope)
+    period = at.query_params["period"]
+    # Opening a page from the sidebar empties the URL: the session still holds the filters...
+    for page in ("views/variation_flows.py", "views/variation_demographic.py"):
+        for key in list(at.query_params):
+            del at.query_params[key]
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert _shown(at)["Measure"] == "mod:MRI" and _shown(at)["Patient source"] == "03"
+        # ...and the page writes them back, so its URL is a link to what it shows.
+        assert at.query_params["measure"] in ("mod:MRI", ["mod:MRI"])
+        assert at.query_params["period"] == period
+        # Its links to the other variation pages carry them too.
+        links = at.get("page_link")
+        assert {link.proto.page for link in links} == {"demographic", "geographic", "flows"} - {
+            page.removeprefix("views/variation_").removesuffix(".py")}
+        assert all("measure=mod%3AMRI" in link.proto.query_string for link in links)
