@@ -14,7 +14,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from dashboard.components import gp_charts
+from dashboard.components import gp_charts, gp_text
 from queries import gp_benchmark as gb
 from queries import gp_practice
 from queries.connection import get_snapshot
@@ -208,3 +208,34 @@ def test_spine_and_trend_figures(snap, busiest):
     assert len(trend.data) == 10  # nine deciles and the practice
     assert gp_charts.verdict_words("above 99.8%").startswith("Higher than expected")
     assert gp_charts.verdict_words(None) == gp_charts.SUPPRESSED[0]
+
+
+def test_definition_speaks_plain_words():
+    # It used to read "Written by DID analytics team (GP benchmarking, issue #4); reviewed by
+    # Awaiting clinical review (…)" and end with the definition file's path.
+    for measure in gb.measures().values():
+        words = gp_text.definition(measure)
+        assert "issue #" not in words and ".yaml" not in words and "queries/" not in words
+        assert "reviewed by Awaiting" not in words
+    words = gp_text.definition(gb.measures()["gpda_all"])
+    assert "Written by DID analytics team. Not yet reviewed by a GP or radiologist; definition dated " \
+           "29 November 2026." in words
+
+
+def test_funnel_hover_shows_events_expected_and_the_practices_limits():
+    row = {"practice_code": ["A81001", "B82007"], "practice_name": ["THE SURGERY", None],
+           "funnel_x": [12.5, 3.0], "funnel_value": [1.234, 0.9], "numerator": [1200, None],
+           "expected": [12.46, None], "funnel_lower95": [0.5, None], "funnel_upper95": [1.5, None],
+           "funnel_lower998": [0.3, None], "funnel_upper998": [2.0, None],
+           "comparison": ["within", "within"], "suppressed": [False, True]}
+    table = pl.DataFrame(row)
+    curves = pl.DataFrame(schema={c: pl.Float64 for c in ("funnel_x", "funnel_lower95", "funnel_upper95",
+                                                           "funnel_lower998", "funnel_upper998")})
+    fig = gp_charts.funnel_figure(table, curves, 1.0, x_title="x", y_title="y")
+    (points,) = [t for t in fig.data if t.mode == "markers"]
+    assert points.text[0] == ("<b>THE SURGERY</b><br>Value 1.23<br>Events 1,200 · expected 12.5"
+                              "<br>95% limits 0.50 to 1.50<br>99.8% limits 0.30 to 2.00")
+    assert "Events * · expected *" in points.text[1] and "95% limits * to *" in points.text[1]
+    assert "%{text}" in points.hovertemplate
+    central = gp_charts.funnel_hover(table.drop("suppressed").tail(1))[0]
+    assert "Events – · expected –" in central  # not worked out, not hidden
