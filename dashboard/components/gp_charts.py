@@ -193,3 +193,22 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
     fig.update_layout(hovermode="x unified")
     return fig
+
+
+def trend_table(series: pl.DataFrame, deciles: pl.DataFrame) -> pl.DataFrame:
+    """What the trend on deciles draws, one row a month: the organisation's events, value and
+    percentile, then England's deciles side by side (england_p10 .. england_p90) — the chart's
+    table alternative."""
+    wide = (deciles.pivot(on="percentile", index="activity_month", values="value", sort_columns=True)
+            if deciles.height else pl.DataFrame(schema={"activity_month": pl.Date}))
+    wide = wide.rename({c: f"england_p{c}" for c in wide.columns if c != "activity_month"})
+    return (series.drop("org_code", strict=False).join(wide, on="activity_month", how="full", coalesce=True)
+            .sort("activity_month"))
+
+
+def trend_table_columns(name: str, units: str) -> dict[str, tuple[str, int | None]]:
+    """Headings (and decimals) of `trend_table` for a table alternative."""
+    return {"activity_month": ("Activity month", None), "numerator": ("Events", 0),
+            "value": (f"{name} ({units})", 2), "percentile_rank": ("Percentile in England", 0),
+            **{f"england_p{p}": ("England median" if p == 50 else f"England {p}th percentile", 2)
+               for p in range(10, 100, 10)}}

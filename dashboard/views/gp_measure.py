@@ -141,10 +141,11 @@ number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("he
 st.dataframe(
     shown,
     hide_index=True, placeholder="–", key="gp_table",
-    column_order=["rank", "practice_code", "practice_name", "pcn_name", "icb_name",
+    # the verdict right after the practice and its value, where a 1,400 px screen still shows it
+    column_order=["rank", "practice_code", "practice_name", "funnel_value", "verdict", "pcn_name", "icb_name",
                   "list_size" if scope.is_central else "list_size_band", "imd_quintile",
                   "numerator", *(["denominator"] if measure.is_ratio else []), "value", "value_lower",
-                  "value_upper", "funnel_value", "verdict", "note"],
+                  "value_upper", "note"],
     column_config={
         "rank": number("Rank"),
         "practice_code": st.column_config.TextColumn("Code"),
