@@ -171,8 +171,8 @@ st.dataframe(
 st.download_button("Download all practices shown (CSV)", to_csv_bytes(table),
                    file_name=f"gp-benchmark-{measure_id}-{bench.start:%Y-%m}-{bench.end:%Y-%m}.csv",
                    mime="text/csv", key="gp_download", icon=":material/download:")
-st.caption("The same table as `did export gp-benchmark --measure "
-           f"{measure_id}` for these filters. " + text.EXCLUSIONS)
+st.caption("The download holds every practice shown, with the figures above, for these filters. "
+           + text.EXCLUSIONS)
 
 with st.expander("Caveats"):
     for caveat in measure.caveats:

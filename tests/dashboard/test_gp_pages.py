@@ -245,6 +245,15 @@ def test_definition_speaks_plain_words():
            "29 November 2026." in words
 
 
+def test_gp_pages_name_no_cli_command_issue_or_definition_file():
+    # gp_measure.py showed `did export gp-benchmark --measure …` under its download.
+    root = Path(__file__).resolve().parents[2] / "dashboard"
+    for path in ("views/gp_measure.py", "views/gp_practice.py"):  # gp_text: test_definition_speaks_plain_words
+        text = (root / path).read_text()
+        for jargon in ("`did ", "did export", "issue #", ".yaml`", "queries/measures"):
+            assert jargon not in text, f"{path} shows {jargon!r}"
+
+
 def test_funnel_hover_shows_events_expected_and_the_practices_limits():
     row = {"practice_code": ["A81001", "B82007"], "practice_name": ["THE SURGERY", None],
            "funnel_x": [12.5, 3.0], "funnel_value": [1.234, 0.9], "numerator": [1200, None],
