@@ -28,7 +28,8 @@ def _config(frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], pro
         elif places is None or protected:
             config[column] = st.column_config.TextColumn(label)
         else:
-            config[column] = st.column_config.NumberColumn(label, format="localized" if places == 0 else f"%.{places}f")
+            counts = places == 0 and frame.schema[column].is_integer()  # thousands separators
+            config[column] = st.column_config.NumberColumn(label, format="localized" if counts else f"%.{places}f")
     return config
 
 

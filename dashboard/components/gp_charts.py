@@ -25,7 +25,7 @@ VERDICTS: dict[str, tuple[str, str, str]] = {
     "within": ("Within the expected range", "#768692", "circle-open"),
     "below 95%": ("Lower (outside 95% limits only)", "#0072B2", "triangle-down-open"),
     "below 99.8%": ("Lower than expected (outside 99.8% limits)", "#003087", "triangle-down"),
-    "too few to judge": ("Too few to judge", "#425563", "x-thin-open"),
+    "too few to judge": ("Too few to judge", "#768692", "x-thin-open"),  # neutral, like "within"
 }
 SUPPRESSED = ("Not shown (small numbers)", "#425563", "square-open")
 HIGHLIGHT = "#000000"
@@ -94,6 +94,7 @@ def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x
             x=part["funnel_x"].to_list(), y=part["funnel_value"].to_list(), mode="markers", name=words,
             marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 1.5, "color": colour}},
             customdata=part["practice_code"].to_list(), text=funnel_hover(part),
+            hoverlabel={"bgcolor": "#FFFFFF", "bordercolor": colour, "font": {"color": NHS_TEXT}},
             hovertemplate="%{text}<extra>" + words + "</extra>"))
     if highlight:
         mine = shown.filter(pl.col("practice_code") == highlight)
