@@ -2,9 +2,10 @@
 
 Each builder takes frames from queries/gp_benchmark.py or queries/gp_practice.py and returns a
 go.Figure, so it can be tested without Streamlit. Verdicts are told apart by colour *and* by
-marker shape and words: the colours are the Okabe-Ito colour-blind-safe palette (Okabe & Ito,
-"Color Universal Design", 2008): orange / vermillion for higher, sky blue / blue for lower, grey
-within — never red against green.
+marker shape and words: warm (orange, dark red) for higher, blue for lower, grey within — never
+red against green, the colour-blind-safe pairing of Okabe & Ito ("Color Universal Design", 2008),
+darkened where needed so every mark is at least 3:1 against the white background (WCAG 2.2
+1.4.11), from the NHS palette of dashboard/components/charts.py.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import polars as pl
 
 from dashboard.components.chart_gaps import with_missing_months
 from dashboard.components.charts import NHS_GRID, NHS_TEXT
+from queries.disclosure import SUPPRESSED as SUPPRESSED_MARK
+from queries.disclosure import SUPPRESSED_COLUMN
 
 # comparison value (queries.funnel.classify) -> (words, colour, marker symbol)
 VERDICTS: dict[str, tuple[str, str, str]] = {
-    "above 99.8%": ("Higher than expected (outside 99.8% limits)", "#D55E00", "triangle-up"),
-    "above 95%": ("Higher (outside 95% limits only)", "#E69F00", "triangle-up-open"),
-    "within": ("Within the expected range", "#999999", "circle-open"),
-    "below 95%": ("Lower (outside 95% limits only)", "#56B4E9", "triangle-down-open"),
-    "below 99.8%": ("Lower than expected (outside 99.8% limits)", "#0072B2", "triangle-down"),
-    "too few to judge": ("Too few to judge", "#BBBBBB", "x-thin-open"),
+    "above 99.8%": ("Higher than expected (outside 99.8% limits)", "#8A1538", "triangle-up"),
+    "above 95%": ("Higher (outside 95% limits only)", "#C25E00", "triangle-up-open"),
+    "within": ("Within the expected range", "#768692", "circle-open"),
+    "below 95%": ("Lower (outside 95% limits only)", "#0072B2", "triangle-down-open"),
+    "below 99.8%": ("Lower than expected (outside 99.8% limits)", "#003087", "triangle-down"),
+    "too few to judge": ("Too few to judge", "#768692", "x-thin-open"),  # neutral, like "within"
 }
-SUPPRESSED = ("Not shown (small numbers)", "#DDDDDD", "circle-open")
+SUPPRESSED = ("Not shown (small numbers)", "#425563", "square-open")
 HIGHLIGHT = "#000000"
 LIMIT_COLOUR = "#425563"
 DECILE_COLOUR = "#005EB8"
@@ -43,6 +46,24 @@ def _layout(fig: go.Figure, x_title: str | None, y_title: str) -> go.Figure:
         yaxis={"title": y_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
     )
     return fig
+
+
+def _figure(row: dict, column: str, places: int = 2) -> str:
+    """One hover figure: `*` when disclosure control hid it, – when it was not worked out."""
+    value = row.get(column)
+    if value is None:
+        return SUPPRESSED_MARK if row.get(SUPPRESSED_COLUMN) else "–"
+    return f"{value:,.{places}f}"
+
+
+def funnel_hover(part: pl.DataFrame) -> list[str]:
+    """Each practice's hover: its value, events, expected events and its own 95% and 99.8%
+    limits, so a reader can see how far inside or outside them it sits."""
+    return [f"<b>{r['practice_name'] or 'Practice'}</b><br>Value {_figure(r, 'funnel_value')}"
+            f"<br>Events {_figure(r, 'numerator', 0)} · expected {_figure(r, 'expected', 1)}"
+            f"<br>95% limits {_figure(r, 'funnel_lower95')} to {_figure(r, 'funnel_upper95')}"
+            f"<br>99.8% limits {_figure(r, 'funnel_lower998')} to {_figure(r, 'funnel_upper998')}"
+            for r in part.iter_rows(named=True)]
 
 
 def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x_title: str,
@@ -72,8 +93,9 @@ def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x
         fig.add_trace(go.Scatter(
             x=part["funnel_x"].to_list(), y=part["funnel_value"].to_list(), mode="markers", name=words,
             marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 1.5, "color": colour}},
-            customdata=part["practice_code"].to_list(), text=part["practice_name"].to_list(),
-            hovertemplate="%{text}<br>%{y:.2f}<extra>" + words + "</extra>"))
+            customdata=part["practice_code"].to_list(), text=funnel_hover(part),
+            hoverlabel={"bgcolor": "#FFFFFF", "bordercolor": colour, "font": {"color": NHS_TEXT}},
+            hovertemplate="%{text}<extra>" + words + "</extra>"))
     if highlight:
         mine = shown.filter(pl.col("practice_code") == highlight)
         if mine.height:
@@ -138,8 +160,9 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=[x], y=[r["short_title"]], mode="markers", name=words, legendgroup=words,
             showlegend=words not in seen,
-            marker={"color": colour, "symbol": symbol.replace("-open", ""), "size": 14,
-                    "line": {"width": 1, "color": "#212B32"}},
+            marker={"color": colour, "symbol": symbol, "size": 14,  # open = outside 95% only
+                    "line": {"width": 2.5, "color": colour} if symbol.endswith("-open") else
+                    {"width": 1, "color": NHS_TEXT}},
             hovertemplate=f"{r['title']}<br>practice {r['funnel_value']:.2f} · England {r['england']:.2f}"
                           f"<extra>{words}</extra>"))
         seen.add(words)
@@ -171,3 +194,22 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
     fig.update_layout(hovermode="x unified")
     return fig
+
+
+def trend_table(series: pl.DataFrame, deciles: pl.DataFrame) -> pl.DataFrame:
+    """What the trend on deciles draws, one row a month: the organisation's events, value and
+    percentile, then England's deciles side by side (england_p10 .. england_p90) — the chart's
+    table alternative."""
+    wide = (deciles.pivot(on="percentile", index="activity_month", values="value", sort_columns=True)
+            if deciles.height else pl.DataFrame(schema={"activity_month": pl.Date}))
+    wide = wide.rename({c: f"england_p{c}" for c in wide.columns if c != "activity_month"})
+    return (series.drop("org_code", strict=False).join(wide, on="activity_month", how="full", coalesce=True)
+            .sort("activity_month"))
+
+
+def trend_table_columns(name: str, units: str) -> dict[str, tuple[str, int | None]]:
+    """Headings (and decimals) of `trend_table` for a table alternative."""
+    return {"activity_month": ("Activity month", None), "numerator": ("Events", 0),
+            "value": (f"{name} ({units})", 2), "percentile_rank": ("Percentile in England", 0),
+            **{f"england_p{p}": ("England median" if p == 50 else f"England {p}th percentile", 2)
+               for p in range(10, 100, 10)}}

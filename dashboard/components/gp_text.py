@@ -3,6 +3,8 @@ say the same thing and the tests can find it)."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from queries.funnel import TOO_FEW, Dispersion, widens
@@ -103,15 +105,29 @@ DISCLOSURE = ("To protect patients, every count has a little fixed noise added b
 
 
 def definition(measure: Measure) -> str:
-    """The measure's definition as markdown: description, why it matters, provenance."""
+    """The measure's definition as markdown: description, why it matters, who wrote and reviewed it."""
     return (
         f"{measure.description}\n\n**Why it matters.** {measure.why_it_matters}\n\n"
         f"**Denominator:** {measure.denominator_label}. "
-        f"**Units:** {measure.units}. **Polarity:** {polarity(measure)}.\n\n"
-        f"Written by {measure.authored_by}; reviewed by {measure.reviewed_by}; "
-        f"review date {measure.review_date:%d %B %Y}. Definition file: "
-        f"`queries/measures/{measure.id}.yaml`."
+        f"**Units:** {measure.units}. **Polarity:** {polarity(measure)}.\n\n{provenance(measure)}"
     )
+
+
+def provenance(measure: Measure) -> str:
+    """Who wrote the definition and whether a clinician has reviewed it, in words a reader uses.
+
+    The definition file's fields carry issue numbers and a placeholder reviewer ("Awaiting clinical
+    review (…)") for the maintainers; a page says only what they mean. The file path stays in
+    README/docs."""
+    author = re.sub(r"\s*\([^)]*issue #\d+[^)]*\)", "", measure.authored_by).strip()
+    reviewer = measure.reviewed_by.strip()
+    if reviewer.lower().startswith("awaiting"):
+        note = re.search(r"\((.+)\)", reviewer)
+        reviewed = (note.group(1)[0].upper() + note.group(1)[1:]) if note else "Not yet clinically reviewed"
+        reviewed += f"; definition dated {measure.review_date:%-d %B %Y}."
+    else:
+        reviewed = f"Reviewed by {reviewer} on {measure.review_date:%-d %B %Y}."
+    return f"Written by {author}. {reviewed}"
 
 
 def polarity(measure: Measure) -> str:

@@ -1,7 +1,9 @@
 """Figures for the Completeness, Data quality and Provider detail pages (testable without Streamlit).
 
-Status colours are the Okabe–Ito colour-blind-safe palette, and every cell also says its status
-in words on hover and in the legend, so colour is never the only cue.
+Status colours keep the hues of the Okabe–Ito colour-blind-safe palette, darkened from the NHS
+palette of dashboard/components/charts.py where needed so every cell is at least 3:1 against the
+white background (WCAG 2.2 1.4.11); every cell also carries a letter and says its status in words
+on hover and in the legend, so colour is never the only cue.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from dashboard.components.chart_gaps import with_missing_months
 from dashboard.components.charts import NHS_BLUE, NHS_GRID, NHS_TEXT
 from queries.completeness import STATUS_LABELS
 
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies.
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision
+# deficiencies; orange, sky blue and light grey darkened to reach 3:1 on white.
 STATUS_COLOURS: dict[str, str] = {
-    "on_time": "#009E73",  # bluish green
-    "late": "#E69F00",  # orange
-    "resubmitted": "#56B4E9",  # sky blue
-    "rejected": "#CC79A7",  # reddish purple
+    "on_time": "#009639",  # green
+    "late": "#8A6A00",  # dark yellow (Okabe-Ito orange #E69F00 is 2.25:1)
+    "resubmitted": "#0072B2",  # blue (sky blue #56B4E9 is 2.31:1)
+    "rejected": "#AE2573",  # pink
     "missing": "#D55E00",  # vermillion
-    "not_due": "#DDDDDD",  # light grey
+    "not_due": "#768692",  # mid grey (#DDDDDD is 1.36:1)
 }
 STATUS_ORDER: tuple[str, ...] = tuple(STATUS_COLOURS)
 # A letter in each cell, so the matrix reads without colour too.

@@ -141,10 +141,11 @@ number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("he
 st.dataframe(
     shown,
     hide_index=True, placeholder="–", key="gp_table",
-    column_order=["rank", "practice_code", "practice_name", "pcn_name", "icb_name",
+    # the verdict right after the practice and its value, where a 1,400 px screen still shows it
+    column_order=["rank", "practice_code", "practice_name", "funnel_value", "verdict", "pcn_name", "icb_name",
                   "list_size" if scope.is_central else "list_size_band", "imd_quintile",
                   "numerator", *(["denominator"] if measure.is_ratio else []), "value", "value_lower",
-                  "value_upper", "funnel_value", "verdict", "note"],
+                  "value_upper", "note"],
     column_config={
         "rank": number("Rank"),
         "practice_code": st.column_config.TextColumn("Code"),
@@ -170,8 +171,8 @@ st.dataframe(
 st.download_button("Download all practices shown (CSV)", to_csv_bytes(table),
                    file_name=f"gp-benchmark-{measure_id}-{bench.start:%Y-%m}-{bench.end:%Y-%m}.csv",
                    mime="text/csv", key="gp_download", icon=":material/download:")
-st.caption("The same table as `did export gp-benchmark --measure "
-           f"{measure_id}` for these filters. " + text.EXCLUSIONS)
+st.caption("The download holds every practice shown, with the figures above, for these filters. "
+           + text.EXCLUSIONS)
 
 with st.expander("Caveats"):
     for caveat in measure.caveats:

@@ -12,7 +12,9 @@ from dashboard import cached_gp as cached
 from dashboard.components import formatting as fmt
 from dashboard.components import glossary
 from dashboard.components import gp_text as text
-from dashboard.components.gp_charts import spine_figure, trend_on_deciles_figure, verdict_words
+from dashboard.components.chart_table import table_alternative
+from dashboard.components.gp_charts import (spine_figure, trend_on_deciles_figure, trend_table, trend_table_columns,
+                                             verdict_words)
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -99,9 +101,10 @@ number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("he
 st.dataframe(
     shown,
     hide_index=True, placeholder="–", key="gp_profile_table",
-    column_order=["title", "numerator", "value", "value_lower", "value_upper", "ratio", "ratio_lower",
-                  "ratio_upper", "funnel_value", "pcn", "sub_icb", "icb", "england", "pcn_rank", "icb_rank",
-                  "england_rank", "verdict", "note"],
+    # the verdict right after the measure and the practice's value, where a 1,400 px screen still shows it
+    column_order=["title", "funnel_value", "verdict", "numerator", "value", "value_lower", "value_upper", "ratio",
+                  "ratio_lower", "ratio_upper", "pcn", "sub_icb", "icb", "england", "pcn_rank", "icb_rank",
+                  "england_rank", "note"],
     column_config={
         "title": st.column_config.TextColumn("Measure"),
         "numerator": number("Events", format="localized"),
@@ -146,12 +149,16 @@ else:
     first = max(months[0], add_months(period[1], -(TREND_MONTHS - 1)))
     series, deciles = cached.practice_trend(snap, snap.version, scope, measure_id, code, first, period[1], level)
     chosen = measures[measure_id]
+    title = f"{chosen.title}, {levels[level].lower()} against England's deciles"
     chart, words = st.columns([3, 2])
+    chart.caption(f"Chart: {title}, {fmt.month(first)} to {fmt.month(period[1])}")  # names the chart
     chart.plotly_chart(trend_on_deciles_figure(series, deciles, name=levels[level],
                                                y_title=chosen.units), config={"displaylogo": False},
                        key="gp_trend")
     words.markdown(text.TREND)
     words.caption(f"{fmt.month(first)} to {fmt.month(period[1])}.")
+    table_alternative(title, trend_table(series, deciles), trend_table_columns(levels[level], chosen.units),
+                      key="gp_trend", file_name=f"gp-trend-{code}-{measure_id}-{level}.csv")
 st.page_link("views/gp_measure.py", label=f"See {measures[measure_id].title} across {practice['icb_name']}",
              icon=":material/scatter_plot:",
              query_params={"measure": measure_id, "level": "icb", "area": practice["icb_code"], "practice": code})

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import cached
 from dashboard.components import formatting as fmt
+from dashboard.components.chart_table import table_alternative
 from dashboard.components.charts import trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -123,8 +124,12 @@ for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")
 trend = cached.monthly_trend(snap, snap.version, scope, TREND_MONTHS, month)
-st.plotly_chart(trend_figure(trend), config={"displaylogo": False})
+st.plotly_chart(trend_figure(trend), config={"displaylogo": False}, key="home_trend")
 st.caption(
     f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually "
     "dips each December with the holidays."
 )
+table_alternative("Examinations per month by modality", trend.sort("activity_month", "modality"),
+                  {"activity_month": ("Activity month", None), "modality": ("Modality", None),
+                   "records": ("Examinations", 0)},
+                  key="home_trend", file_name=f"examinations-by-modality-to-{month:%Y-%m}.csv")

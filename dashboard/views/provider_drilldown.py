@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
 from dashboard.components import formatting as fmt
+from dashboard.components.chart_table import table_alternative
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import score_trend_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
@@ -58,6 +59,11 @@ st.subheader("Data quality by month")
 scores = cached.provider_scores(snap, snap.version, scope, None, None, provider)
 peers = cached.peer_overall_scores(snap, snap.version, scope, None, None)
 st.plotly_chart(score_trend_figure(scores, peers, provider), config={"displaylogo": False}, key="quality_trend")
+table_alternative(f"Data quality by month, {provider}", scores.join(peers, on="period", how="left").sort("period"),
+                  {"period": ("Submission month", None), "score": (f"{provider} score out of 100", 1),
+                   "median": ("Median provider", 1), "p25": ("Middle half of providers from", 1),
+                   "p75": ("to", 1), "lowest_item": ("Lowest-scoring item", None)},
+                  key="quality_trend", file_name=f"data-quality-{provider}.csv")
 st.page_link("views/data_quality.py", label="Item by item on the Data quality page", icon=":material/fact_check:",
              query_params={"provider": provider})
 
@@ -65,6 +71,12 @@ st.page_link("views/data_quality.py", label="Item by item on the Data quality pa
 st.subheader("Examinations per month")
 series = cached.volume_checks(snap, snap.version, scope, volumes.DEFAULT_RULE, False, provider)
 st.plotly_chart(volume_figure(series), config={"displaylogo": False}, key="volume_chart")
+table_alternative(f"Examinations per month, {provider}",
+                  series.sort("activity_month").with_columns(pl.col("change") * 100),
+                  {"activity_month": ("Activity month", None), "records": ("Examinations", 0),
+                   "baseline": ("Median of previous months", 0), "flag": ("Flagged", None),
+                   "change": ("Change on the median (%)", 1)},
+                  key="volume_chart", file_name=f"examinations-per-month-{provider}.csv")
 flags = series.filter(pl.col("flag").is_not_null())
 if flags.height:
     st.warning("Flagged months: " + "; ".join(

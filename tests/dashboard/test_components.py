@@ -9,6 +9,8 @@ import polars as pl
 
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, trend_figure
+from dashboard.components.gp_charts import SUPPRESSED, VERDICTS, funnel_figure, spine_figure
+from dashboard.components.quality_charts import FLAG_COLOURS, STATUS_COLOURS
 
 
 def contrast(a: str, b: str) -> float:
@@ -46,6 +48,34 @@ def test_series_colours_stand_out_from_the_white_background_by_at_least_3_to_1()
     # (2.3, 1.7 and 2.5:1) used to be in the palette.
     assert contrast("#FFB81C", "#FFFFFF") < 3  # the check does catch a bad colour
     assert {c: round(contrast(c, "#FFFFFF"), 2) for c in NHS_COLOURS if contrast(c, "#FFFFFF") < 3} == {}
+
+
+def test_verdict_and_status_colours_stand_out_from_the_white_background_by_at_least_3_to_1():
+    # The funnel and spine verdicts and the completeness statuses used Okabe-Ito orange, sky blue
+    # and light greys (2.25, 2.31, 2.85, 1.92 and 1.36:1).
+    marks = {words: colour for words, colour, _ in [*VERDICTS.values(), SUPPRESSED]}
+    marks |= {status: colour for status, colour in STATUS_COLOURS.items()}
+    marks |= {f"flagged {flag}": colour for flag, colour in FLAG_COLOURS.items()}
+    assert {k: round(contrast(c, "#FFFFFF"), 2) for k, c in marks.items() if contrast(c, "#FFFFFF") < 3} == {}
+
+
+CURVES = ("funnel_x", "funnel_lower95", "funnel_upper95", "funnel_lower998", "funnel_upper998")
+
+
+def test_verdicts_are_told_apart_by_marker_shape_as_well_as_colour():
+    # WCAG 2.2 1.4.1: colour is never the only cue. The spine used to fill every shape, so
+    # "outside 95%" and "outside 99.8%" (and "within" and "not shown") differed by colour alone.
+    verdicts = [*VERDICTS, ""]
+    profile = pl.DataFrame({
+        "short_title": [f"m{i}" for i in range(len(verdicts))], "title": [f"Measure {i}" for i in range(len(verdicts))],
+        "england": [1.0] * len(verdicts), "spine_min": [0.5] * len(verdicts), "spine_max": [1.5] * len(verdicts),
+        "spine_p25": [0.9] * len(verdicts), "spine_p75": [1.1] * len(verdicts),
+        "funnel_value": [1.2] * len(verdicts), "comparison": [v or None for v in verdicts]})
+    for fig in (spine_figure(profile), funnel_figure(profile.with_columns(
+            funnel_x=pl.lit(1.0), practice_code=pl.col("short_title"), practice_name=pl.col("title")),
+            pl.DataFrame(schema={c: pl.Float64 for c in CURVES}), 1.0, x_title="x", y_title="y")):
+        symbols = [t.marker.symbol for t in fig.data if t.mode == "markers"]
+        assert len(set(symbols)) == len(symbols) == len(verdicts)
 
 
 def test_trend_figure_tells_series_apart_by_marker_shape_as_well_as_colour():

@@ -4,6 +4,7 @@ the download being the export, scope; and the figure builders directly."""
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -14,7 +15,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from dashboard.components import gp_charts
+from dashboard.components import gp_charts, gp_text
 from queries import gp_benchmark as gb
 from queries import gp_practice
 from queries.connection import get_snapshot
@@ -54,9 +55,13 @@ def open_page(store, monkeypatch, page: str, params: dict[str, str], scope: Scop
 
 
 def frame(at: AppTest) -> pl.DataFrame:
-    """The page's one table, as polars."""
-    assert len(at.dataframe) == 1
+    """The page's main table (the first; a chart's table alternative comes after it), as polars."""
     return pl.from_pandas(at.dataframe[0].value)
+
+
+def verdict_position(at: AppTest) -> int:
+    """Where "Compared with England" sits among the main table's shown columns (1 = first)."""
+    return list(at.dataframe[0].proto.column_order).index("verdict") + 1
 
 
 def export_args(**given) -> argparse.Namespace:
@@ -85,6 +90,9 @@ def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, b
     assert Path(button.proto.url).stem == _calculate_file_id(to_csv_bytes(exported), "text/csv", name)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Practices shown"] == f"{exported.height:,}"
+    # The verdict was 17th of 18 columns, off-screen at 1,400 px: now right after name and value.
+    assert list(at.dataframe[0].proto.column_order[:5]) == ["rank", "practice_code", "practice_name",
+                                                             "funnel_value", "verdict"]
     text = " ".join(m.value for m in at.markdown)
     assert "prompt to look, not a verdict" in text and "Why it matters" in text
 
@@ -116,6 +124,21 @@ def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeyp
     assert shown["numerator"].to_list() == profile["numerator"].to_list()
     assert shown["comparison"].fill_null("").to_list() == profile["comparison"].fill_null("").to_list()
     assert len(at.get("plotly_chart")) == 2  # spine and trend
+    assert verdict_position(at) == 3  # after the measure and the practice's value (it was 17th of 18)
+    # The trend is named right above it and has a table and CSV alternative with the same figures.
+    title = "All GP direct access imaging, this practice against England's deciles"
+    assert any(c.value.startswith(f"Chart: {title}") for c in at.caption)
+    (expander,) = [e for e in at.expander if e.label == f"Table: {title}"]
+    table = pl.from_pandas(expander.dataframe[0].value)
+    first, last = (table["activity_month"].dt.date().min(), table["activity_month"].dt.date().max())
+    assert last == gb.default_period(snap)[1]
+    drawn = gp_charts.trend_table(*gp_practice.practice_trend(snap, CENTRAL, "gpda_all", busiest["practice_code"],
+                                                               first, last))
+    assert table["value"].to_list() == pytest.approx(drawn["value"].to_list(), nan_ok=True)
+    assert table["england_p50"].to_list() == pytest.approx(drawn["england_p50"].to_list(), nan_ok=True)
+    (button,) = expander.download_button
+    name = f"gp-trend-{busiest['practice_code']}-gpda_all-practice.csv"
+    assert Path(button.proto.url).stem == _calculate_file_id(to_csv_bytes(drawn), "text/csv", name)
     text = " ".join(m.value for m in at.markdown)
     assert "Reading the spine chart" in text and "Reading the trend" in text
     assert "PCN's registered patients by single year of age and sex" in " ".join(c.value for c in at.caption)
@@ -208,3 +231,58 @@ def test_spine_and_trend_figures(snap, busiest):
     assert len(trend.data) == 10  # nine deciles and the practice
     assert gp_charts.verdict_words("above 99.8%").startswith("Higher than expected")
     assert gp_charts.verdict_words(None) == gp_charts.SUPPRESSED[0]
+
+
+def test_definition_speaks_plain_words():
+    # It used to read "Written by DID analytics team (GP benchmarking, issue #4); reviewed by
+    # Awaiting clinical review (…)" and end with the definition file's path.
+    for measure in gb.measures().values():
+        words = gp_text.definition(measure)
+        assert "issue #" not in words and ".yaml" not in words and "queries/" not in words
+        assert "reviewed by Awaiting" not in words
+    words = gp_text.definition(gb.measures()["gpda_all"])
+    assert "Written by DID analytics team. Not yet reviewed by a GP or radiologist; definition dated " \
+           "29 November 2026." in words
+
+
+def test_gp_pages_name_no_cli_command_issue_or_definition_file():
+    # gp_measure.py showed `did export gp-benchmark --measure …` under its download.
+    root = Path(__file__).resolve().parents[2] / "dashboard"
+    for path in ("views/gp_measure.py", "views/gp_practice.py"):  # gp_text: test_definition_speaks_plain_words
+        text = (root / path).read_text()
+        for jargon in ("`did ", "did export", "issue #", ".yaml`", "queries/measures"):
+            assert jargon not in text, f"{path} shows {jargon!r}"
+
+
+def test_funnel_hover_shows_events_expected_and_the_practices_limits():
+    row = {"practice_code": ["A81001", "B82007"], "practice_name": ["THE SURGERY", None],
+           "funnel_x": [12.5, 3.0], "funnel_value": [1.234, 0.9], "numerator": [1200, None],
+           "expected": [12.46, None], "funnel_lower95": [0.5, None], "funnel_upper95": [1.5, None],
+           "funnel_lower998": [0.3, None], "funnel_upper998": [2.0, None],
+           "comparison": ["within", "within"], "suppressed": [False, True]}
+    table = pl.DataFrame(row)
+    curves = pl.DataFrame(schema={c: pl.Float64 for c in ("funnel_x", "funnel_lower95", "funnel_upper95",
+                                                           "funnel_lower998", "funnel_upper998")})
+    fig = gp_charts.funnel_figure(table, curves, 1.0, x_title="x", y_title="y")
+    (points,) = [t for t in fig.data if t.mode == "markers"]
+    assert points.text[0] == ("<b>THE SURGERY</b><br>Value 1.23<br>Events 1,200 · expected 12.5"
+                              "<br>95% limits 0.50 to 1.50<br>99.8% limits 0.30 to 2.00")
+    assert "Events * · expected *" in points.text[1] and "95% limits * to *" in points.text[1]
+    assert "%{text}" in points.hovertemplate
+    central = gp_charts.funnel_hover(table.drop("suppressed").tail(1))[0]
+    assert "Events – · expected –" in central  # not worked out, not hidden
+
+
+def test_trend_table_is_what_the_trend_chart_draws():
+    months = [date(2026, 1, 1), date(2026, 2, 1)]
+    series = pl.DataFrame({"activity_month": months, "org_code": ["A81001"] * 2, "numerator": [12, None],
+                           "value": [3.5, None], "percentile_rank": [40.0, None], "suppressed": [False, True]})
+    deciles = pl.DataFrame({"activity_month": sorted(months * 9), "percentile": list(range(10, 100, 10)) * 2,
+                            "value": [float(p) for p in range(1, 10)] * 2})
+    table = gp_charts.trend_table(series, deciles)
+    assert table.columns == ["activity_month", "numerator", "value", "percentile_rank", "suppressed",
+                             *[f"england_p{p}" for p in range(10, 100, 10)]]
+    assert table["england_p50"].to_list() == [5.0, 5.0]
+    assert set(gp_charts.trend_table_columns("This practice", "per 1,000")) == set(table.columns) - {"suppressed"}
+    # the suppressed month reads * in the table alternative and its CSV
+    assert b"*" in to_csv_bytes(table).splitlines()[2]

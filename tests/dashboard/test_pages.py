@@ -170,3 +170,28 @@ def test_home_with_only_rejected_files_says_there_is_nothing_to_show(tmp_path, t
     at = run_app()
     assert not at.metric
     assert "no accepted submissions" in at.info[0].value
+
+
+def test_home_trend_is_named_and_has_a_table_and_csv_alternative(tiny_store, monkeypatch):
+    # The chart used to have no table alternative: a screen reader got nothing from it.
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    from queries.connection import get_snapshot
+    from queries.exports import to_csv_bytes
+    from queries.headline import monthly_trend
+
+    monkeypatch.setenv("DID_STORE_DIR", str(tiny_store))
+    at = run_app()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    assert at.subheader[-1].value == "Examinations per month by modality"  # the visible name above it
+    (expander,) = [e for e in at.expander if e.label == "Table: Examinations per month by modality"]
+    table = expander.dataframe[0].value
+    trend = monthly_trend(get_snapshot(tiny_store), CENTRAL, 24, date(2026, 2, 1)).sort("activity_month", "modality")
+    assert list(table.columns) == ["activity_month", "modality", "records"]
+    assert table["records"].tolist() == trend["records"].to_list()
+    (button,) = expander.download_button
+    assert "Examinations per month by modality" in button.label
+    # The media file id is a hash of the bytes: the same id means the same CSV.
+    assert Path(button.proto.url).stem == _calculate_file_id(
+        to_csv_bytes(trend), "text/csv", "examinations-by-modality-to-2026-02.csv")

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.quality_charts import STATUS_COLOURS, matrix_figure, volume_figure
-from queries import completeness
+from queries import completeness, volumes
 from queries.completeness import STATUS_LABELS
 from queries.connection import get_snapshot
 from queries.exports import completeness as export
@@ -137,6 +137,23 @@ def test_drilldown_shows_a_resubmitted_providers_issue_report(store):
     at.selectbox(key="submission").set_value(first["submission_id"]).run()
     summary = _frame(at, "issue_summary")
     assert event["bad_rule"] in summary["code"].to_list()
+
+
+def test_drilldown_charts_are_named_and_have_table_and_csv_alternatives(store):
+    snap, planted = store
+    provider = planted["resubmitted"][0]["provider_code"]
+    at = _run("provider_drilldown.py", provider=provider)
+    headings = [h.value for h in at.subheader]
+    assert {"Data quality by month", "Examinations per month"} <= set(headings)  # visible names above them
+    labels = [e.label for e in at.expander]
+    for title in (f"Data quality by month, {provider}", f"Examinations per month, {provider}"):
+        found = [e for e in at.expander if e.label == f"Table: {title}"]
+        assert len(found) == 1, labels
+        assert len(found[0].download_button) == 1
+    volume = pl.from_pandas(next(e for e in at.expander if e.label.startswith("Table: Examinations"))
+                            .dataframe[0].value)
+    drawn = volumes.volume_checks(snap, CENTRAL, volumes.DEFAULT_RULE, by_modality=False, provider=provider)
+    assert volume["records"].to_list() == drawn.sort("activity_month")["records"].to_list()
 
 
 def test_matrix_figure_has_a_legend_in_words():

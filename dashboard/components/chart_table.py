@@ -1,0 +1,51 @@
+"""The table alternative next to a chart (WCAG 2.2 1.1.1, non-text content): the figures the chart
+draws, in an expander named "Table: <the chart's name>", with the same figures as a CSV download.
+
+A screen-reader user cannot read a Plotly chart; the table says the same thing, and the CSV lets
+anyone take the figures away. Both go through disclosure control the way every table does: a
+hidden figure reads `*` (formatting.protected_table, queries.disclosure.for_csv).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components import formatting as fmt
+from queries.disclosure import SUPPRESSED_COLUMN
+from queries.exports import to_csv_bytes
+
+MONTH_FORMAT = "MMM YYYY"
+
+
+def _config(frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], protected: bool) -> dict:
+    """Streamlit column configs: dates as months, figures with their decimals (as text when
+    protected, since `*` is not a number), everything else as text."""
+    config = {}
+    for column, (label, places) in columns.items():
+        if frame.schema[column] == pl.Date:
+            config[column] = st.column_config.DateColumn(label, format=MONTH_FORMAT)
+        elif places is None or protected:
+            config[column] = st.column_config.TextColumn(label)
+        else:
+            counts = places == 0 and frame.schema[column].is_integer()  # thousands separators
+            config[column] = st.column_config.NumberColumn(label, format="localized" if counts else f"%.{places}f")
+    return config
+
+
+def table_alternative(title: str, frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], *, key: str,
+                      file_name: str) -> None:
+    """An expander "Table: {title}" holding `frame`'s `columns` (column -> (heading, decimals or
+    None for text and dates)) and a CSV download of the same rows."""
+    frame = frame.select([c for c in columns if c in frame.columns]
+                         + ([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in frame.columns else []))
+    columns = {c: v for c, v in columns.items() if c in frame.columns}
+    protected = SUPPRESSED_COLUMN in frame.columns
+    shown = fmt.protected_table(frame, {c: p for c, (_, p) in columns.items() if p is not None})
+    with st.expander(f"Table: {title}"):
+        if protected:
+            st.caption("\\* hidden to protect patients (small numbers). – no figure.")
+        st.dataframe(shown, hide_index=True, placeholder="–", key=f"{key}_table", column_order=list(columns),
+                     column_config=_config(frame, columns, protected))
+        st.download_button(f"Download: {title} (CSV)", to_csv_bytes(frame), file_name=file_name, mime="text/csv",
+                           key=f"{key}_csv", icon=":material/download:")
