@@ -47,13 +47,11 @@ st.markdown(
   framework the dashboard is built on (Streamlit), which groups its links in a way screen readers
   do not announce as a list. Every link has its page's name and works with the keyboard; only the
   "list of N items" announcement is missing. The dashboard cannot change that markup.
-- **Charts are pictures to a screen reader.** Each chart has a title and sits beside a table or a
-  download with the same figures. A few charts do not yet have one: the examinations trend on
-  Home, the practice trend on Practice benchmark and the volume chart on Provider detail.
-- **Some chart colours are too pale.** On the funnel plot the markers for "higher" and "lower
-  (outside 95% limits only)", "within the expected range" and "too few to judge", and some
-  submission-status colours on Completeness, are below 3:1 against white. Each is also told apart
-  by its marker shape or by the mark in its cell.
+- **Charts are pictures to a screen reader.** Each chart has a heading naming it and sits beside
+  a table ("Table: …") or a download with the same figures.
+- **Some backgrounds are pale.** Chart marks and lines are at least 3:1 against white and are also
+  told apart by shape; the light bands behind them (the range bar on the practice spine chart,
+  the peer band on quality charts) are paler, and carry no information of their own.
 - **Chart toolbars add tab stops.** Each chart's toolbar (zoom, download as picture) adds several
   stops to the Tab order. This comes from the charting library and cannot be removed page by page.
 - **Interactive maps and funnel plots need a pointer to select an area or a practice.** The same
