@@ -569,8 +569,6 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
         inputs.structure, months, method)
     everyone = inputs.practices
     excluded = everyone.filter(_in_area(area) & ~(pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False)).height
-    x_max = float(table.filter(_in_area(area) & _in_peers(peers))["funnel_x"].max() or 0)
-    curves = funnel_curves(measure, target, dispersion, method, x_max)
     # Selected on the protected table, masked over England (so a practice looks the same in any
     # area). Outside the central team a PCN or sub-ICB lists only the practices the user may see
     # named, and an ICB only practices that still show that ICB after masking: a handful of
@@ -581,6 +579,9 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     if not scope.is_central and area.level != "england":
         shown = shown.filter(pl.col(f"{area.level}_code") == area.code)
     shown = rank_published(shown.drop("__row"), "funnel_value", "rank").select("rank", pl.exclude("rank"))
+    # Drawn as far as the practices shown reach: a suppressed row's x (a ratio measure's
+    # denominator) must not set the axis.
+    curves = funnel_curves(measure, target, dispersion, method, float(shown["funnel_x"].max() or 0))
     return Benchmark(measure, start, end, months, shown, target, dispersion, method, curves, excluded)
 
 
