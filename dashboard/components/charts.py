@@ -30,6 +30,15 @@ NHS_COLOURS: tuple[str, ...] = (
 MARKER_SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "triangle-down", "x",
                                    "star", "cross", "hexagon", "pentagon", "triangle-left", "triangle-right")
 NHS_TEXT = "#212B32"
+# What every chart's toolbar offers: "download as picture" only. Plotly's zoom, pan, select and
+# reset buttons were eight tab stops per chart for a keyboard user and do nothing the page's own
+# filters and table alternatives do not; clicking a mark (the map, the funnel) needs none of them.
+CHART_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d",
+                               "resetScale2d", "zoomInGeo", "zoomOutGeo", "resetGeo", "hoverClosestGeo",
+                               "hoverClosestCartesian", "hoverCompareCartesian", "toggleSpikelines"],
+}
 NHS_GRID = "#D8DDE0"
 
 

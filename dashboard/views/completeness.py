@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
@@ -85,8 +86,8 @@ if latest.height:
     m2.metric("Coverage", f"{row['coverage']:.1%}", border=True)
     m3.metric("Missing", fmt.count(row["missing"]), border=True)
     m4.metric("Late", fmt.count(row["late"]), border=True)
-st.plotly_chart(matrix_figure(matrix), config={"displaylogo": False}, key="matrix")
-st.plotly_chart(coverage_figure(coverage), config={"displaylogo": False}, key="coverage")
+st.plotly_chart(matrix_figure(matrix), config=CHART_CONFIG, key="matrix")
+st.plotly_chart(coverage_figure(coverage), config=CHART_CONFIG, key="coverage")
 
 left, right = st.columns(2)
 left.markdown("**Coverage per month**")
@@ -129,6 +130,6 @@ if choice:
         modality = st.selectbox("Modality", series["modality"].unique().sort().to_list(), key="volume_modality")
         series = series.filter(pl.col("modality") == modality)
     st.markdown(f"**{choice}: examinations per activity month**")
-    st.plotly_chart(volume_figure(series), config={"displaylogo": False}, key="volume_chart")
+    st.plotly_chart(volume_figure(series), config=CHART_CONFIG, key="volume_chart")
     st.page_link("views/provider_drilldown.py", label=f"Provider detail for {choice}", icon=":material/domain:",
                  query_params={"provider": choice})

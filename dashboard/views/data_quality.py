@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import item_heatmap_figure, score_trend_figure
@@ -76,9 +77,9 @@ if peer_latest.height:
 # --- Trend ------------------------------------------------------------------------------------
 st.subheader("Overall score by month")
 if provider:
-    st.plotly_chart(score_trend_figure(scores, peers, provider), config={"displaylogo": False}, key="trend")
+    st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="trend")
 else:
-    st.plotly_chart(score_trend_figure(scores.head(0), peers), config={"displaylogo": False}, key="trend")
+    st.plotly_chart(score_trend_figure(scores.head(0), peers), config=CHART_CONFIG, key="trend")
     st.caption("The median provider and the middle half of providers. Pick a provider to see its own line.")
 
 # --- Per item ---------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ else:
     st.dataframe(peer_items.select("item_name", "providers", "p25", "median", "p75"), hide_index=True,
                  key="item_table", column_config=table_config(peer_items))
     if latest_items.height:
-        st.plotly_chart(item_heatmap_figure(latest_items), config={"displaylogo": False}, key="item_heatmap")
+        st.plotly_chart(item_heatmap_figure(latest_items), config=CHART_CONFIG, key="item_heatmap")
 
 st.markdown("**Lowest-scoring providers**" if not provider else "**Score by month**")
 st.dataframe(scores.filter(pl.col("period") == last).sort("score", nulls_last=True) if not provider else scores,

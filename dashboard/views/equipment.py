@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_providers as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.equipment_charts import monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.store import snapshot_or_stop
@@ -135,7 +136,7 @@ else:
     st.query_params.pop("provider", None)
 sites = cached.site_utilisation(snap, snap.version, scope, f, provider)
 if sites["exams_per_scanner_per_day"].drop_nulls().len():
-    st.plotly_chart(ranked_sites_figure(sites), config={"displaylogo": False}, key="ranked-sites")
+    st.plotly_chart(ranked_sites_figure(sites), config=CHART_CONFIG, key="ranked-sites")
     st.caption("Busiest 40 sites per scanner (of those shown). Orange: above the upper Tukey fence (Q3 + 1.5 × "
                "IQR of all sites in England); pink: below the lower fence. Rank is among all sites in England.")
 elif sites.is_empty():
@@ -157,7 +158,7 @@ left, right = st.columns(2)
 with left:
     st.subheader(f"Weekday profile, {where}")
     profile = cached.weekday_profile(snap, snap.version, scope, f, provider, site)
-    st.plotly_chart(weekday_figure(profile), config={"displaylogo": False}, key="weekday")
+    st.plotly_chart(weekday_figure(profile), config=CHART_CONFIG, key="weekday")
     st.dataframe(profile, hide_index=True, placeholder="*", column_config={
         "day": "Day", "days": "Calendar days",
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
@@ -168,7 +169,7 @@ with left:
 with right:
     st.subheader(f"Monthly trend, {where}")
     trend = cached.monthly_utilisation(snap, snap.version, scope, f, provider, site)
-    st.plotly_chart(monthly_figure(trend), config={"displaylogo": False}, key="monthly")
+    st.plotly_chart(monthly_figure(trend), config=CHART_CONFIG, key="monthly")
     st.dataframe(trend, hide_index=True, placeholder="*", column_config={
         "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),

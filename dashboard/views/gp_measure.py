@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_gp as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_text as text
 from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_words
@@ -103,7 +104,7 @@ x_title, y_title = text.funnel_axes(measure)
 figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
 chart, words = st.columns([3, 2])
 event = chart.plotly_chart(figure, key=f"funnel_{measure_id}", on_select="rerun", selection_mode="points",
-                           config={"displaylogo": False})
+                           config=CHART_CONFIG)
 words.markdown(text.FUNNEL)
 words.markdown(text.OVERDISPERSION)
 dispersion = bench.dispersion

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_gp as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import glossary
 from dashboard.components import gp_text as text
@@ -78,7 +79,7 @@ if not scope.is_central:
 # --- Spine chart ------------------------------------------------------------------------------
 st.subheader("All measures at a glance")
 chart, words = st.columns([3, 2])
-chart.plotly_chart(spine_figure(profile), config={"displaylogo": False}, key="gp_spine")
+chart.plotly_chart(spine_figure(profile), config=CHART_CONFIG, key="gp_spine")
 words.markdown(text.SPINE)
 words.caption("Standardised rates for rate measures (age-sex, indirect), percentages for shares. "
               + text.EXCLUSIONS)
@@ -153,7 +154,7 @@ else:
     chart, words = st.columns([3, 2])
     chart.caption(f"Chart: {title}, {fmt.month(first)} to {fmt.month(period[1])}")  # names the chart
     chart.plotly_chart(trend_on_deciles_figure(series, deciles, name=levels[level],
-                                               y_title=chosen.units), config={"displaylogo": False},
+                                               y_title=chosen.units), config=CHART_CONFIG,
                        key="gp_trend")
     words.markdown(text.TREND)
     words.caption(f"{fmt.month(first)} to {fmt.month(period[1])}.")

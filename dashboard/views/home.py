@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import table_alternative
-from dashboard.components.charts import trend_figure
+from dashboard.components.charts import CHART_CONFIG, trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries.disclosure import SUPPRESSED_COLUMN, display
@@ -124,7 +124,7 @@ for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")
 trend = cached.monthly_trend(snap, snap.version, scope, TREND_MONTHS, month)
-st.plotly_chart(trend_figure(trend), config={"displaylogo": False}, key="home_trend")
+st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="home_trend")
 st.caption(
     f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually "
     "dips each December with the holidays."

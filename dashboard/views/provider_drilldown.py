@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import table_alternative
 from dashboard.components.glossary import table_config
@@ -58,7 +59,7 @@ else:
 st.subheader("Data quality by month")
 scores = cached.provider_scores(snap, snap.version, scope, None, None, provider)
 peers = cached.peer_overall_scores(snap, snap.version, scope, None, None)
-st.plotly_chart(score_trend_figure(scores, peers, provider), config={"displaylogo": False}, key="quality_trend")
+st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="quality_trend")
 table_alternative(f"Data quality by month, {provider}", scores.join(peers, on="period", how="left").sort("period"),
                   {"period": ("Submission month", None), "score": (f"{provider} score out of 100", 1),
                    "median": ("Median provider", 1), "p25": ("Middle half of providers from", 1),
@@ -70,7 +71,7 @@ st.page_link("views/data_quality.py", label="Item by item on the Data quality pa
 # --- Volumes ----------------------------------------------------------------------------------
 st.subheader("Examinations per month")
 series = cached.volume_checks(snap, snap.version, scope, volumes.DEFAULT_RULE, False, provider)
-st.plotly_chart(volume_figure(series), config={"displaylogo": False}, key="volume_chart")
+st.plotly_chart(volume_figure(series), config=CHART_CONFIG, key="volume_chart")
 table_alternative(f"Examinations per month, {provider}",
                   series.sort("activity_month").with_columns(pl.col("change") * 100),
                   {"activity_month": ("Activity month", None), "records": ("Examinations", 0),

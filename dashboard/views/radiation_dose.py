@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_official as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
 from dashboard.components.official_tables import show_notes, show_table, significant, workbook_button, year_label
@@ -54,13 +55,13 @@ workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem
 by_exam, by_modality, by_age_sex, excluded = st.tabs(
     ["By examination", "By modality", "By age and sex", "Left out"])
 with by_exam:
-    st.plotly_chart(collective_dose_figure(tables["by_examination"]), config={"displaylogo": False},
+    st.plotly_chart(collective_dose_figure(tables["by_examination"]), config=CHART_CONFIG,
                     key="collective-dose")
     show_table(tables["by_examination"], stem, "by_examination")
 with by_modality:
     show_table(tables["by_modality"], stem, "by_modality")
 with by_age_sex:
-    st.plotly_chart(per_caput_figure(tables["by_age_sex"]), config={"displaylogo": False}, key="per-caput")
+    st.plotly_chart(per_caput_figure(tables["by_age_sex"]), config=CHART_CONFIG, key="per-caput")
     show_table(tables["by_age_sex"], stem, "by_age_sex")
 with excluded:
     st.caption("Examinations with no typical dose, by modality and body area: they add nothing to the "

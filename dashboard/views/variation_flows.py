@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cached_variation as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
@@ -45,8 +46,8 @@ if view == "area":
                f"**{area_label}**, by the provider that imaged them; shares with 95% Wilson intervals.")
     st.metric("Providers", fmt.count(shares.height))
     st.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
-                    config={"displaylogo": False})
-    st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config={"displaylogo": False})
+                    config=CHART_CONFIG)
+    st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config=CHART_CONFIG)
     table(shares, **SHARE_COLUMNS)
     st.download_button("Download CSV", to_csv_bytes(shares), "variation_flows_area.csv", "text/csv")
     with st.expander("Table: by provider and modality"):
@@ -69,8 +70,8 @@ else:
     origins = cached.provider_origins(snap, snap.version, scope, filters, provider)
     st.caption(f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
                "registered practice; shares with 95% Wilson intervals.")
-    st.plotly_chart(charts.flows_bar_figure(origins, "name"), config={"displaylogo": False})
-    st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config={"displaylogo": False})
+    st.plotly_chart(charts.flows_bar_figure(origins, "name"), config=CHART_CONFIG)
+    st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config=CHART_CONFIG)
     table(origins, **SHARE_COLUMNS)
     st.download_button("Download CSV", to_csv_bytes(origins), "variation_flows_provider.csv", "text/csv")
     small_numbers_note(origins)

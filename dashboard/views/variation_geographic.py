@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cached_variation as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import maps
 from dashboard.components import variation_charts as charts
 from dashboard.components.store import snapshot_or_stop
@@ -73,12 +74,12 @@ selected = shared_param("area", "") or None
 map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected, own=own)
 event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
-                                config={"displaylogo": False, "scrollZoom": False})
+                                config={**CHART_CONFIG, "scrollZoom": False})
 missing = maps.not_drawn(level, rates)
 map_column.caption(maps.caption(level) + (f" Not on the map (no 2023 polygon): {', '.join(missing)}; "
                                           "its rate is in the ranking and the table." if missing else ""))
 bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected, own),
-                        config={"displaylogo": False})
+                        config=CHART_CONFIG)
 
 clicked = maps.selected_code(event, figure)
 codes = rates["code"].to_list()

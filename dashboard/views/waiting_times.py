@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_providers as cached
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -137,7 +138,7 @@ dist = cached.wait_distribution(snap, snap.version, scope, f)
 if dist.is_empty():
     st.info("No records with this interval in the selection.")
 else:
-    st.plotly_chart(distribution_figure(dist, max_days=DISTRIBUTION_DAYS), config={"displaylogo": False},
+    st.plotly_chart(distribution_figure(dist, max_days=DISTRIBUTION_DAYS), config=CHART_CONFIG,
                     key="wait-distribution")
     st.caption(f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
                "waiting that many days or fewer (the empirical distribution function), over every record. "
@@ -168,7 +169,7 @@ with by_provider:
 with by_month:
     trend = cached.wait_summary(snap, snap.version, scope, f, "month")
     if trend.height:
-        st.plotly_chart(trend_figure(trend), config={"displaylogo": False}, key="wait-trend")
+        st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="wait-trend")
     table(trend, "month")
 
 # --- Missing dates ----------------------------------------------------------------------------

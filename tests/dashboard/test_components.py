@@ -104,3 +104,26 @@ def test_formatting():
     assert fmt.change(3, None) is None
     assert fmt.timestamp("2026-03-05T14:02:11.123456+00:00") == "2026-03-05 14:02 UTC"
     assert fmt.timestamp(None) == "unknown"
+
+
+def test_every_chart_offers_only_download_as_a_picture_in_its_toolbar():
+    """Plotly's zoom, pan, select and reset buttons were eight tab stops per chart for a keyboard
+    user: every chart on every page takes the one toolbar configuration that leaves only the
+    download (issue 17, accessibility)."""
+    import ast
+    from pathlib import Path
+
+    from dashboard.components.charts import CHART_CONFIG
+
+    removed = set(CHART_CONFIG["modeBarButtonsToRemove"])
+    assert {"zoom2d", "pan2d", "select2d", "lasso2d", "autoScale2d", "resetScale2d"} <= removed
+    assert "toImage" not in removed and CHART_CONFIG["displaylogo"] is False
+    calls = 0
+    for view in sorted((Path(__file__).resolve().parents[2] / "dashboard" / "views").glob("*.py")):
+        for node in ast.walk(ast.parse(view.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "plotly_chart":
+                calls += 1
+                config = next((k.value for k in node.keywords if k.arg == "config"), None)
+                assert config is not None and "CHART_CONFIG" in ast.unparse(config), \
+                    f"{view.name}:{node.lineno} draws a chart without CHART_CONFIG"
+    assert calls >= 20
