@@ -138,6 +138,13 @@ def tab_to(page, name: str, limit: int = 150) -> None:
         focused = page.evaluate(FOCUSED)
         if focused["tag"] == "BODY":
             continue
+        # The page's style sheet is written again on each rerun of the script: give a rerun that
+        # is still drawing a moment before reading the ring (it must still be there).
+        for _ in range(10):
+            if focused["outline"] >= 2:
+                break
+            page.wait_for_timeout(300)
+            focused = page.evaluate(FOCUSED)
         assert focused["outline"] >= 2, f"no visible focus on {focused['tag']} {focused['name'][:80]!r}"
         if focused["name"].strip().endswith(name):
             return
