@@ -75,9 +75,6 @@ TABLE_COLUMNS = [
     "funnel_lower998", "funnel_upper998", "comparison", "comparison_unadjusted",
     "percentile_rank", "england_rank", "note",
 ]
-# Shown on a row for a practice the user may not see named: enough to benchmark against, too
-# little to tell which practice it is. Everything else identifying is blanked (`_mask`).
-ANONYMOUS_KEEPS = ("icb_code", "icb_name", "list_size_band", "imd_quintile")
 
 
 @dataclass(frozen=True)
@@ -190,8 +187,9 @@ def size_band(list_size: pl.Expr) -> pl.Expr:
 
 
 def _mask(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
-    """Practices this user may not see named become "Another practice" showing only
-    ANONYMOUS_KEEPS, generalised until each combination is shared by at least K_ANONYMITY rows."""
+    """Practices this user may not see named become "Another practice" showing only their ICB,
+    list-size band and IMD quintile — enough to benchmark against, too little to tell which
+    practice it is — generalised until each combination is shared by at least K_ANONYMITY rows."""
     if scope.is_central:
         return frame
     named = _named(frame, scope)

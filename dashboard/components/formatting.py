@@ -32,11 +32,16 @@ def timestamp(iso: str | None) -> str:
         return iso
 
 
-def protected_table(frame, decimals: dict[str, int], not_computed: str = "–"):
+HIDDEN_NOTE = ("\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
+               "figure that comes with them. – not worked out (see the note).")
+
+
+def protected_table(frame, decimals: dict[str, int | None], not_computed: str = "–"):
     """A disclosure-controlled table as a page shows it: on a row with something suppressed an
     empty figure reads `*` (queries.disclosure.for_csv); elsewhere `not_computed`. Figures in
-    `decimals` (column -> places; 0 for counts, with thousands separators) become text, so the
-    caller configures them as TextColumn. A frame without a `suppressed` column is returned as is."""
+    `decimals` (column -> places; 0 for counts, with thousands separators; None for a text figure
+    such as a rank "3 of 8") become text, so the caller configures them with `figure_column`.
+    A frame without a `suppressed` column is returned as is."""
     import polars as pl
 
     from queries.disclosure import SUPPRESSED, SUPPRESSED_COLUMN
@@ -45,15 +50,26 @@ def protected_table(frame, decimals: dict[str, int], not_computed: str = "–"):
         return frame
     hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
 
-    def text(col: str, places: int) -> pl.Expr:
-        value = pl.col(col).cast(pl.Float64)
-        shown = (value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
+    def text(col: str, places: int | None) -> pl.Expr:
+        value = pl.col(col).cast(pl.Float64) if places is not None else None
+        shown = (pl.col(col) if places is None
+                 else value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
                  if places == 0 else value.round(places).map_elements(lambda v: f"{v:,.{places}f}",
                                                                       return_dtype=pl.String))
         return (pl.when(pl.col(col).is_not_null()).then(shown)
                 .when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.lit(not_computed)).alias(col))
 
     return frame.with_columns(text(c, p) for c, p in decimals.items() if c in frame.columns)
+
+
+def figure_column(protected: bool):
+    """The column config for a figure: a number, or — once `protected_table` has made the figures
+    text — a text column with the same label and help."""
+    import streamlit as st
+
+    if not protected:
+        return st.column_config.NumberColumn
+    return lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("help"))
 
 
 # Denominators, named once so every page dates them the same way (the reference files' dates).

@@ -135,10 +135,8 @@ protected = "suppressed" in shown.columns
 if protected:  # a suppressed figure reads *, one not worked out reads –
     shown = fmt.protected_table(shown, {"rank": 0, "numerator": 0, "denominator": 0, "value": 2, "value_lower": 2,
                                         "value_upper": 2, "funnel_value": 2})
-    st.caption("\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
-               "figure that comes with them. – not worked out (see the note).")
-number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("help"))) if protected else \
-    st.column_config.NumberColumn
+    st.caption(fmt.HIDDEN_NOTE)
+number = fmt.figure_column(protected)
 st.dataframe(
     shown,
     hide_index=True, placeholder="–", key="gp_table",

@@ -91,14 +91,10 @@ shown = profile.with_columns(pl.col("comparison").map_elements(verdict_words, re
 protected = "suppressed" in shown.columns
 if protected:  # a suppressed figure reads *, one not worked out reads –
     shown = fmt.protected_table(shown, {"numerator": 0, **{c: 2 for c in (
-        "value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper", "funnel_value")}})
-    for rank in ("pcn_rank", "icb_rank", "england_rank"):
-        shown = shown.with_columns(pl.when(pl.col(rank).is_null() & pl.col("suppressed")).then(pl.lit("*"))
-                                   .otherwise(pl.col(rank)).alias(rank))
-    st.caption("\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
-               "figure that comes with them. – not worked out (see the note).")
-number = (lambda label, **kw: st.column_config.TextColumn(label, help=kw.get("help"))) if protected else \
-    st.column_config.NumberColumn
+        "value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper", "funnel_value")},
+                                        **dict.fromkeys(("pcn_rank", "icb_rank", "england_rank"))})
+    st.caption(fmt.HIDDEN_NOTE)
+number = fmt.figure_column(protected)
 st.dataframe(
     shown,
     hide_index=True, placeholder="–", key="gp_profile_table",

@@ -161,11 +161,11 @@ def test_practice_page_from_englands_cached_tables_is_that_practices_profile(sto
     for column in ("england", "pcn", "comparison"):
         assert shown[column].to_list() == profile[column].to_list(), column
     # Outside the central team figures are shown as text: * where hidden, – where not worked out.
-    as_shown = fmt.protected_table(profile, {"numerator": 0, "value": 2, "funnel_value": 2})
-    for column in ("numerator", "value", "funnel_value"):
+    as_shown = fmt.protected_table(profile, {"numerator": 0, "value": 2, "funnel_value": 2, "pcn_rank": None})
+    for column in ("numerator", "value", "funnel_value", "pcn_rank"):
         assert shown[column].to_list() == as_shown[column].to_list(), column
-    assert shown["pcn_rank"].to_list() == [("*" if hidden else r) for r, hidden in
-                                           zip(profile["pcn_rank"], profile["suppressed"], strict=True)]
+    assert as_shown["pcn_rank"].to_list() == [("*" if hidden else r or "–") for r, hidden in
+                                              zip(profile["pcn_rank"], profile["suppressed"], strict=True)]
 
 
 def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch):

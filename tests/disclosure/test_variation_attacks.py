@@ -77,7 +77,7 @@ def snap(tmp_path_factory):
     frame = pl.DataFrame(records)
     with store.writer(d) as con:
         con.register("attack_records", frame.to_arrow())
-        con.execute(f"INSERT INTO record ({', '.join(frame.columns)}) SELECT * FROM attack_records")
+        con.execute("INSERT INTO record BY NAME SELECT * FROM attack_records")
         con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [CELL_KEY_SECRET, SECRET])
         store.publish(con, d)
     return get_snapshot(d)
