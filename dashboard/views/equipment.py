@@ -38,12 +38,13 @@ if default is None:
 inventory = cached.inventory_status(snap, snap.version)
 if inventory.is_empty():
     st.warning("No equipment inventory is loaded, so per-scanner figures and utilisation cannot be "
-               "worked out. Load one with `did reference load-equipment FILE` (docs/equipment-file-format.md).")
+               "worked out. The central data team loads the national inventory of scanners and their "
+               "scheduled hours.")
 elif inventory["synthetic_rows"].sum() > 0:
     st.warning(
         "**Synthetic equipment inventory.** The scanner counts and scheduled hours are made up by the "
         "synthetic data generator (about 570 CT and 490 MRI scanners, England-sized), not a census. "
-        "Replace them with `did reference load-equipment FILE`. When the examinations are synthetic too "
+        "The central data team replaces them with a real inventory. When the examinations are synthetic too "
         "and generated at a fraction of England's volume (the demo store uses 2%), per-scanner figures "
         "and utilisation come out at that fraction of real ones.",
         icon=":material/science:",
