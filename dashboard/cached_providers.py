@@ -100,6 +100,12 @@ def site_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.U
 
 
 @st.cache_data(**_CACHE)
+def site_fences(_snap: Snapshot, version: str, scope: Scope,
+                f: equipment.UtilisationFilter) -> tuple[float, float] | None:
+    return equipment.site_fences(_snap, scope, f)
+
+
+@st.cache_data(**_CACHE)
 def provider_utilisation(_snap: Snapshot, version: str, scope: Scope,
                          f: equipment.UtilisationFilter) -> pl.DataFrame:
     return equipment.provider_utilisation(_snap, scope, f)

@@ -304,6 +304,13 @@ def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provide
     return _flagged(sites, SITE_COLUMNS)
 
 
+def site_fences(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> tuple[float, float] | None:
+    """Tukey's fences over every site in England with scanners (the same ones `site_utilisation`
+    flags outliers by), so a chart can draw them: worked out from the figures the user's scope
+    sees (perturbed outside the central team). None with fewer than four such sites."""
+    return tukey_fences(_site_frame(snap, f, scope)["exams_per_scanner_per_day"])
+
+
 def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> pl.DataFrame:
     """The same figures per provider (its sites added up), after an "England" row."""
     sites = _site_frame(snap, f, scope)

@@ -8,36 +8,68 @@ import polars as pl
 
 from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, NHS_GRID, NHS_TEXT
 
-OUTLIER_COLOURS = {"high": NHS_COLOURS[1], "low": NHS_COLOURS[3]}
+# Each group by colour, marker shape and words in the legend (never colour alone, WCAG 2.2 1.4.1).
+OUTLIER_GROUPS = (  # (outlier flag, legend words, colour, marker)
+    ("high", "Busier than most: above the upper fence", NHS_COLOURS[1], "triangle-up"),
+    (None, "Within the fences", NHS_BLUE, "circle"),
+    ("low", "Quieter than most: below the lower fence", NHS_COLOURS[3], "triangle-down"),
+)
+OUTLIER_WORDS = {"high": "Busier than most", "low": "Quieter than most"}  # the sites table's words; else "No"
+FENCE_COLOUR = "#425563"  # dark grey, 7.5:1 on white
 
 
 def _layout(fig: go.Figure, **kw) -> go.Figure:
-    fig.update_layout(
-        template="plotly_white",
-        font={"family": "Arial, sans-serif", "color": NHS_TEXT},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    fig.update_layout({
+        "template": "plotly_white",
+        "font": {"family": "Arial, sans-serif", "color": NHS_TEXT},
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         **kw,
-    )
+    })
     return fig
 
 
-def ranked_sites_figure(sites: pl.DataFrame, *, top: int = 40) -> go.Figure:
-    """Sites ranked by examinations per scanner per operating day (bars), outliers coloured."""
+def ranked_sites_figure(sites: pl.DataFrame, *, top: int = 40, fences: tuple[float, float] | None = None,
+                        england: float | None = None) -> go.Figure:
+    """The busiest `top` sites by examinations per scanner per operating day: a dot per site on an
+    axis that spans the sites shown (not from zero, so the spread is visible), busiest at the top.
+    Outliers by Tukey's fences (drawn as dashed lines when given) have their own colour, shape and
+    legend words; England's figure is a solid reference line."""
     ranked = sites.filter(pl.col("exams_per_scanner_per_day").is_not_null()).head(top)
-    colours = [OUTLIER_COLOURS.get(o, NHS_BLUE) for o in ranked["outlier"].to_list()]
     names = [f"{s} ({p})" for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list())]
-    fig = go.Figure(go.Bar(
-        x=names, y=ranked["exams_per_scanner_per_day"].to_list(), marker_color=colours,
-        customdata=[o or "" for o in ranked["outlier"].to_list()],
-        hovertemplate="%{x}: %{y:.1f} per scanner per day %{customdata}<extra></extra>",
-        showlegend=False,
-    ))
-    for label, colour in OUTLIER_COLOURS.items():  # legend entries for the outlier colours
-        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=f"Outlier ({label})"))
-    return _layout(fig, yaxis={"title": "Examinations per scanner per operating day", "gridcolor": NHS_GRID,
-                               "rangemode": "tozero"},
-                   xaxis={"title": None, "tickangle": -60}, bargap=0.15)
+    values = ranked["exams_per_scanner_per_day"].to_list()
+    flags = ranked["outlier"].to_list()
+    fig = go.Figure()
+    for flag, words, colour, symbol in OUTLIER_GROUPS:
+        rows = [i for i, f in enumerate(flags) if f == flag]
+        fig.add_trace(go.Scatter(
+            x=[values[i] for i in rows], y=[names[i] for i in rows], mode="markers", name=words,
+            marker={"color": colour, "symbol": symbol, "size": 10, "line": {"color": "white", "width": 1}},
+            customdata=[words] * len(rows),
+            hovertemplate="%{y}: %{x:.1f} examinations per scanner per operating day<br>%{customdata}"
+                          "<extra></extra>",
+            showlegend=bool(rows) or flag is None,
+        ))
+    shown = [v for v in values if v is not None]
+    lines = [v for v in (england, *(fences or ())) if v is not None]
+    if shown:
+        low, high = min(shown + [v for v in lines if v >= 0]), max(shown + lines)
+        pad = max((high - low) * 0.08, 0.5)
+        fig.update_xaxes(range=[max(low - pad, 0), high + pad])
+    if england is not None:
+        fig.add_vline(x=england, line={"color": NHS_TEXT, "width": 2},
+                      annotation={"text": f"England {england:.1f}", "font": {"color": NHS_TEXT}},
+                      annotation_position="top")
+    for value, side in zip(fences or (), ("Lower fence", "Upper fence")):
+        if value >= 0:
+            fig.add_vline(x=value, line={"color": FENCE_COLOUR, "width": 1, "dash": "dash"},
+                          annotation={"text": f"{side} {value:.1f}", "font": {"color": FENCE_COLOUR}},
+                          annotation_position="bottom")
+    return _layout(fig, height=max(320, 22 * len(names) + 140),
+                   xaxis={"title": "Examinations per scanner per operating day", "gridcolor": NHS_GRID},
+                   yaxis={"title": None, "categoryorder": "array", "categoryarray": names[::-1],
+                          "automargin": True},
+                   legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0})
 
 
 def weekday_figure(profile: pl.DataFrame) -> go.Figure:

@@ -62,6 +62,56 @@ def protected_table(frame, decimals: dict[str, int | None], not_computed: str = 
     return frame.with_columns(text(c, p) for c, p in decimals.items() if c in frame.columns)
 
 
+def _number_text(fmt: str | None, integer: bool):
+    """A Python formatter writing a number as st.column_config's `format` would show it."""
+    if fmt == "percent":
+        return lambda v: f"{v:.1%}"
+    if fmt and fmt.startswith("%") and fmt.endswith("f"):
+        places = int(fmt[2:-1] or 0) if fmt[1] == "." else 6
+        return lambda v: f"{v:,.{places}f}"
+    return (lambda v: f"{round(v):,}") if integer else (lambda v: f"{v:,.2f}")
+
+
+def shown_table(frame, column_config: dict, **kwargs) -> None:
+    """st.dataframe for a disclosure-controlled frame, so that `*` means one thing only: hidden to
+    protect patients. When some row is suppressed, each number column of `column_config` is written
+    as text the way its format would show it, with `*` on suppressed rows and `–` where a figure is
+    simply not worked out; otherwise the numbers stay numbers (and sort as numbers) and an empty
+    cell reads `–`. Text columns keep their own words."""
+    import streamlit as st
+
+    from queries.disclosure import SUPPRESSED_COLUMN
+
+    config = dict(column_config)
+    if SUPPRESSED_COLUMN in frame.columns and frame[SUPPRESSED_COLUMN].fill_null(False).any():
+        texts = {}
+        for name, dtype in frame.schema.items():
+            cfg = config.get(name)
+            kind = cfg.get("type_config", {}).get("type") if isinstance(cfg, dict) else None
+            if dtype.is_numeric() and kind in (None, "number"):
+                fmt = cfg.get("type_config", {}).get("format") if isinstance(cfg, dict) else None
+                writer = _number_text(fmt, dtype.is_integer())
+                texts[name] = writer
+                label = cfg.get("label") if isinstance(cfg, dict) else (cfg if isinstance(cfg, str) else name)
+                help_ = cfg.get("help") if isinstance(cfg, dict) else None
+                config[name] = st.column_config.TextColumn(label, help=help_)
+        frame = _as_text(frame, texts)
+    st.dataframe(frame, hide_index=True, placeholder="–", column_config=config, **kwargs)
+
+
+def _as_text(frame, writers: dict):
+    import polars as pl
+
+    from queries.disclosure import SUPPRESSED, SUPPRESSED_COLUMN
+
+    hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
+    return frame.with_columns(
+        pl.when(pl.col(c).is_not_null())
+        .then(pl.col(c).map_elements(w, return_dtype=pl.String))
+        .when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.lit("–")).alias(c)
+        for c, w in writers.items())
+
+
 def figure_column(protected: bool):
     """The column config for a figure: a number, or — once `protected_table` has made the figures
     text — a text column with the same label and help."""

@@ -29,6 +29,7 @@ class Term(NamedTuple):
 _COUNT = "examinations"
 _SCORE = "score 0–100"
 _PCT = "%"
+_RATE = "per 1,000 a year"
 
 # column name -> what a page calls it. Counts say what they count; scores and shares their scale.
 TERMS: dict[str, Term] = {
@@ -70,7 +71,20 @@ TERMS: dict[str, Term] = {
     "body_area": Term("Body area"), "description": Term("Description"),
     "coverage": Term("Share of expected", _PCT), "resubmitted": Term("Providers resubmitted"),
     "rejected": Term("Providers rejected"), "file_errors": Term("Why the whole file was rejected"),
+    # variation (rates per 1,000 registered patients a year; shares of examinations)
+    "age_band": Term("Age band from", "years"), "age_group": Term("Age"), "sex": Term("Sex"),
+    "population": Term("Registered patients", None, 0), "rate": Term("Crude rate", _RATE, 2),
+    "rate_lower": Term("Crude rate, 95% CI from", _RATE, 2), "rate_upper": Term("Crude rate, 95% CI to", _RATE, 2),
+    "dsr": Term("Standardised rate", _RATE, 2), "dsr_lower": Term("Standardised rate, 95% CI from", _RATE, 2),
+    "dsr_upper": Term("Standardised rate, 95% CI to", _RATE, 2),
+    "imd_quintile": Term("IMD quintile (1 = most deprived)"), "quintile": Term("Deprivation quintile"),
+    "imd_decile": Term("IMD decile (1 = most deprived)"), "ethnic_group": Term("Ethnic group"),
+    "share": Term("Share", _PCT), "share_lower": Term("Share, 95% CI from", _PCT),
+    "share_upper": Term("Share, 95% CI to", _PCT), "compared": Term("Compared with England"),
+    "rank": Term("Rank"), "suppressed": Term("Hidden (small numbers)"),
 }
+# Columns kept in the CSV for re-use but not worth a reader's attention on a page.
+HIDDEN_ON_PAGE = ("dsr_var",)
 
 # Headings of the published tables (queries/reports), as the workbooks word them; modality and test-group columns
 # keep their names. Counts are integers; a suppressed count is an empty cell, shown as *.
@@ -132,6 +146,7 @@ def table_config(frame: pl.DataFrame, **overrides) -> dict:
             config[name] = st.column_config.NumberColumn(label, format="localized")
         else:
             config[name] = st.column_config.TextColumn(label)
+    config.update({name: None for name in HIDDEN_ON_PAGE if name in frame.columns})
     return config | overrides
 
 

@@ -29,7 +29,8 @@ def _config(frame: pl.DataFrame) -> dict:
 
 
 def show_table(frame: pl.DataFrame, stem: str, name: str, height: int | str = "auto") -> None:
-    """The table as the CSV holds it (suppressed cells shown as *), and its CSV download."""
+    """The table as the CSV holds it, and its CSV download. In a published table an empty cell is
+    a suppressed count or a figure built on one (the notes say so), so it reads `*` here as well."""
     st.dataframe(frame, hide_index=True, placeholder="*", column_config=_config(frame), height=height)
     st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"{stem}_{name}.csv", mime="text/csv",
                        key=f"download-{stem}-{name}", icon=":material/download:")

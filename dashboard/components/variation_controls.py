@@ -14,6 +14,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_variation as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.glossary import table_config
 from dashboard.components.user import current_scope
 from dashboard.navigation import PAGES
 from ingest.nicip import TEST_GROUPS
@@ -163,9 +165,9 @@ def scope_caption(scope: Scope) -> None:
 
 
 def table(frame: pl.DataFrame, **column_config) -> None:
-    """A variation table; outside the central team its `suppressed` column reads "Suppressed"."""
-    config = {SUPPRESSED_COLUMN: st.column_config.CheckboxColumn("Suppressed"), **column_config}
-    st.dataframe(frame, hide_index=True, placeholder="*", column_config=config)
+    """A variation table under the glossary's headings: `*` where a figure is hidden for small
+    numbers, `–` where it is not worked out (formatting.shown_table)."""
+    fmt.shown_table(frame, table_config(frame, **column_config))
 
 
 def small_numbers_note(*frames: pl.DataFrame) -> None:

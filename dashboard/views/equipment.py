@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import cached_providers as cached
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
-from dashboard.components.equipment_charts import monthly_figure, ranked_sites_figure, weekday_figure
+from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import equipment
@@ -89,7 +89,9 @@ SHARED_CONFIG = {
     "site_code": st.column_config.TextColumn("Site"),
     "site_name": st.column_config.TextColumn("Site name"),
     "rank": st.column_config.NumberColumn("Rank"),
-    "outlier": st.column_config.TextColumn("Outlier", help="Beyond 1.5 × IQR of all sites in England (Tukey)."),
+    "outlier": st.column_config.TextColumn(
+        "Outlier", help="Busier or quieter than most: beyond 1.5 interquartile ranges from the quartiles of all "
+                        "sites in England (Tukey's fences). * hidden with the site's small numbers."),
     "sites": st.column_config.NumberColumn("Sites"),
     "scanners": st.column_config.NumberColumn("Scanners"),
     "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
@@ -109,7 +111,13 @@ SHARED_CONFIG = {
 
 
 def table(frame: pl.DataFrame, name: str) -> None:
-    st.dataframe(frame, hide_index=True, placeholder="*", column_config=SHARED_CONFIG)
+    shown = frame
+    if "outlier" in frame.columns:  # words, not a blank for "not an outlier" (the CSV keeps high/low)
+        hidden = pl.col("suppressed").fill_null(False) if "suppressed" in frame.columns else pl.lit(False)
+        shown = frame.with_columns(
+            pl.when(hidden).then(pl.lit("*"))
+            .otherwise(pl.col("outlier").replace_strict(OUTLIER_WORDS, default="No")).alias("outlier"))
+    fmt.shown_table(shown, SHARED_CONFIG)
     st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"equipment-{name}.csv", mime="text/csv",
                        key=f"download-{name}", icon=":material/download:")
 
@@ -137,9 +145,15 @@ else:
     st.query_params.pop("provider", None)
 sites = cached.site_utilisation(snap, snap.version, scope, f, provider)
 if sites["exams_per_scanner_per_day"].drop_nulls().len():
-    st.plotly_chart(ranked_sites_figure(sites), config=CHART_CONFIG, key="ranked-sites")
-    st.caption("Busiest 40 sites per scanner (of those shown). Orange: above the upper Tukey fence (Q3 + 1.5 × "
-               "IQR of all sites in England); pink: below the lower fence. Rank is among all sites in England.")
+    england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
+    st.plotly_chart(ranked_sites_figure(sites, fences=cached.site_fences(snap, snap.version, scope, f),
+                                        england=england[0] if england.len() else None),
+                    config=CHART_CONFIG, key="ranked-sites")
+    st.caption("Busiest 40 sites per scanner (of those shown), busiest at the top. The solid line is England; "
+               "the dashed lines are Tukey's fences, 1.5 interquartile ranges beyond the quartiles of all sites "
+               "in England. Upward triangles "
+               "are above the upper fence, downward triangles below the lower one. Rank is among all sites "
+               "in England.")
 elif sites.is_empty():
     st.info(f"No site {'of yours ' if scope.role == 'provider' else ''}recorded {modality} examinations or "
             f"holds {modality} scanners in this period; the England row above is the comparator. Choose "
@@ -160,7 +174,7 @@ with left:
     st.subheader(f"Weekday profile, {where}")
     profile = cached.weekday_profile(snap, snap.version, scope, f, provider, site)
     st.plotly_chart(weekday_figure(profile), config=CHART_CONFIG, key="weekday")
-    st.dataframe(profile, hide_index=True, placeholder="*", column_config={
+    fmt.shown_table(profile, {
         "day": "Day", "days": "Calendar days",
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
         "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
@@ -171,7 +185,7 @@ with right:
     st.subheader(f"Monthly trend, {where}")
     trend = cached.monthly_utilisation(snap, snap.version, scope, f, provider, site)
     st.plotly_chart(monthly_figure(trend), config=CHART_CONFIG, key="monthly")
-    st.dataframe(trend, hide_index=True, placeholder="*", column_config={
+    fmt.shown_table(trend, {
         "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
         "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),

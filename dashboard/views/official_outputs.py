@@ -50,8 +50,11 @@ with monthly_tab:
     if latest.height:
         row = latest.row(0, named=True)
         c1, c2 = st.columns(2)
-        c1.metric(f"Examinations in {fmt.month(month)}", fmt.count(row["total"]), border=True,
-                  help="Rounded to the nearest 5.")
+        exact = (f" The exact count, as on the Home page: "
+                 f"{fmt.count(cached_home.activity_totals(snap, snap.version, scope, month).this_month)}."
+                 if scope.is_central else "")
+        c1.metric(f"Examinations in {fmt.month(month)}, as published", fmt.count(row["total"]), border=True,
+                  help="Rounded to the nearest 5, as published for everyone (the central team too)." + exact)
         c2.metric("Organisations included", f"{row['pct_organisations_included']}%", border=True,
                   help=f"{row['organisations_included']} of {row['organisations_expected']} expected providers "
                        f"had an accepted file for {fmt.month(period)}.")

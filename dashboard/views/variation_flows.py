@@ -22,9 +22,6 @@ if filters is None:
     st.info("The store holds no activity yet, so there are no flows to show.")
     st.stop()
 
-SHARE_COLUMNS = {"share": st.column_config.NumberColumn("Share", format="percent"),
-                 "share_lower": st.column_config.NumberColumn("Lower", format="percent"),
-                 "share_upper": st.column_config.NumberColumn("Upper", format="percent")}
 VIEWS = {"area": "Providers imaging an area's patients", "provider": "Where a provider's patients come from"}
 # Areas are comparators for everyone (ICBs and regions; sub-ICBs for their own commissioner).
 allowed = ["provider", "area"] if scope.role == "provider" else ["area", "provider"] if scope.is_central else ["area"]
@@ -48,7 +45,7 @@ if view == "area":
     st.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
                     config=CHART_CONFIG)
     st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config=CHART_CONFIG)
-    table(shares, **SHARE_COLUMNS)
+    table(shares)
     st.download_button("Download CSV", to_csv_bytes(shares), "variation_flows_area.csv", "text/csv")
     with st.expander("Table: by provider and modality"):
         table(by_modality)
@@ -72,6 +69,6 @@ else:
                "registered practice; shares with 95% Wilson intervals.")
     st.plotly_chart(charts.flows_bar_figure(origins, "name"), config=CHART_CONFIG)
     st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config=CHART_CONFIG)
-    table(origins, **SHARE_COLUMNS)
+    table(origins)
     st.download_button("Download CSV", to_csv_bytes(origins), "variation_flows_provider.csv", "text/csv")
     small_numbers_note(origins)

@@ -85,14 +85,15 @@ st.caption(f"Showing: **{chosen}** — from the {label.start} to the {label.end}
                        cached_home.latest_complete_month(snap, snap.version)))
 
 
-def days_text(value: int | None) -> str:
+def days_text(value: int | None, hidden: bool = False) -> str:
+    """Days as words; `*` when hidden for small numbers, `–` when there is nothing to work out."""
     if value is None:
-        return "*"
+        return "*" if hidden else "–"
     return f"more than {waits.CAP_DAYS} days" if value > waits.CAP_DAYS else f"{value} days"
 
 
-def share_text(value: float | None) -> str:
-    return "*" if value is None else f"{value:.1%}"
+def share_text(value: float | None, hidden: bool = False) -> str:
+    return ("*" if hidden else "–") if value is None else f"{value:.1%}"
 
 
 SUPPRESSED_CONFIG = st.column_config.CheckboxColumn("Suppressed")
@@ -113,19 +114,20 @@ STAT_CONFIG = {
 
 
 def table(frame, name: str) -> None:
-    st.dataframe(frame, hide_index=True, placeholder="*", column_config=STAT_CONFIG)
+    fmt.shown_table(frame, STAT_CONFIG)
     st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waiting-times-{name}.csv",
                        mime="text/csv", key=f"download-{name}", icon=":material/download:")
 
 
 # --- Headline ---------------------------------------------------------------------------------
 summary = cached.wait_summary(snap, snap.version, scope, f, None).row(0, named=True)
+hidden = bool(summary.get("suppressed"))
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Median wait", days_text(summary["median_days"]), border=True,
+m1.metric("Median wait", days_text(summary["median_days"], hidden), border=True,
           help="Nearest rank: the smallest whole number of days that at least half the records waited "
                "no longer than.")
-m2.metric("90th percentile", days_text(summary["p90_days"]), border=True)
-m3.metric("Within 6 weeks (42 days)", share_text(summary[share_column(42)]), border=True,
+m2.metric("90th percentile", days_text(summary["p90_days"], hidden), border=True)
+m3.metric("Within 6 weeks (42 days)", share_text(summary[share_column(42)], hidden), border=True,
           help="Waits of 42 days or fewer. DM01's six-week standard counts 42 days as a breach "
                "(6 weeks or more), so its figure can be a little lower.")
 m4.metric("Records with a date missing", display(summary["missing_dates"]), border=True,
@@ -144,7 +146,7 @@ else:
                "waiting that many days or fewer (the empirical distribution function), over every record. "
                "The dotted line marks six weeks.")
     with st.expander("Distribution as a table"):
-        st.dataframe(dist, hide_index=True, placeholder="*", column_config={
+        fmt.shown_table(dist, {
             "days": st.column_config.NumberColumn("Days"),
             "records": st.column_config.NumberColumn("Records", format="localized"),
             "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
@@ -178,7 +180,7 @@ st.caption("For the same selection, every interval: the records each interval co
            "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
            "the wrong order. Only the first column enters the figures above.")
 missing = cached.missing_dates(snap, snap.version, scope, f)
-st.dataframe(missing.drop("interval_kind"), hide_index=True, placeholder="*", column_config={
+fmt.shown_table(missing.drop("interval_kind"), {
     "interval": st.column_config.TextColumn("Interval"),
     "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
     "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),

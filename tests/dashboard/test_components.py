@@ -127,3 +127,50 @@ def test_every_chart_offers_only_download_as_a_picture_in_its_toolbar():
                 assert config is not None and "CHART_CONFIG" in ast.unparse(config), \
                     f"{view.name}:{node.lineno} draws a chart without CHART_CONFIG"
     assert calls >= 20
+
+
+def test_a_star_means_hidden_and_a_dash_means_not_worked_out():
+    # "*" used to stand for every empty cell: a hidden count, a rate not worked out and "not an
+    # outlier" all read the same.
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import polars as pl
+        import streamlit as st
+
+        from dashboard.components import formatting as fmt
+        frame = pl.DataFrame({"name": ["a", "b", "c"], "records": [1235, None, 40], "rate": [12.345, None, None],
+                              "share": [0.5, None, 0.25], "suppressed": [False, True, False]})
+        fmt.shown_table(frame, {"records": st.column_config.NumberColumn("Examinations", format="localized"),
+                                "rate": st.column_config.NumberColumn("Rate", format="%.1f"),
+                                "share": st.column_config.NumberColumn("Share", format="percent")})
+        fmt.shown_table(frame.filter(~pl.col("suppressed")), {})
+
+    at = AppTest.from_function(page).run()
+    hidden, plain = (d.value for d in at.dataframe)
+    assert hidden["records"].tolist() == ["1,235", "*", "40"]
+    assert hidden["rate"].tolist() == ["12.3", "*", "–"]
+    assert hidden["share"].tolist() == ["50.0%", "*", "25.0%"]
+    assert plain["records"].tolist() == [1235, 40]  # nothing hidden: numbers stay numbers and sort as such
+
+
+def test_busiest_sites_are_dots_on_an_axis_that_shows_the_spread_with_fences_and_england():
+    # It was bars from zero, so a 1.1-fold spread looked flat, and outliers were told by colour alone.
+    from dashboard.components.equipment_charts import OUTLIER_GROUPS, ranked_sites_figure
+
+    sites = pl.DataFrame({"site_code": ["S1", "S2", "S3", "S4"], "provider_code": ["P1", "P1", "P2", "P3"],
+                          "exams_per_scanner_per_day": [30.0, 24.0, 22.0, 11.0],
+                          "outlier": ["high", None, None, "low"]})
+    fig = ranked_sites_figure(sites, fences=(15.0, 28.0), england=23.0)
+    traces = {t.name: t for t in fig.data}
+    assert list(traces) == [words for _, words, _, _ in OUTLIER_GROUPS]
+    assert traces["Busier than most: above the upper fence"].y == ("S1 (P1)",)
+    assert traces["Quieter than most: below the lower fence"].y == ("S4 (P3)",)
+    assert len({t.marker.symbol for t in fig.data}) == 3  # shape as well as colour
+    assert all(t.mode == "markers" for t in fig.data)
+    low, high = fig.layout.xaxis.range
+    assert 0 < low < 11 and 30 < high < 40  # spans the sites, not from zero
+    assert list(fig.layout.yaxis.categoryarray) == ["S4 (P3)", "S3 (P2)", "S2 (P1)", "S1 (P1)"]  # busiest on top
+    lines = sorted(shape.x0 for shape in fig.layout.shapes)
+    assert lines == [15.0, 23.0, 28.0]
+    assert any("England 23.0" in a.text for a in fig.layout.annotations)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 import official_store as hand_made
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
 from queries.connection import get_snapshot
+from queries.headline import activity_totals
 from queries.official import FinancialYear
 from queries.reports.dose import build_dose
 from queries.reports.kh12 import build_kh12
@@ -67,7 +68,12 @@ def test_official_outputs_page_matches_the_report(official_store, scope, monkeyp
         assert same(shown(at, i), report[name]), name
     metrics = {m.label: m.value for m in at.metric}
     february = report["activity_by_month"].filter(pl.col("activity_month") == date(2026, 2, 1))["total"][0]
-    assert metrics["Examinations in February 2026"] == f"{february:,}"  # 82, perturbed, rounded to 5
+    assert metrics["Examinations in February 2026, as published"] == f"{february:,}"  # perturbed, rounded to 5
+    # Home gives the central team exact counts: the published figure says so and names the exact one,
+    # so the two numbers a central user sees are never unexplained.
+    help_ = next(m.help for m in at.metric if m.label.startswith("Examinations in February"))
+    exact = activity_totals(get_snapshot(official_store), CENTRAL, date(2026, 2, 1)).this_month
+    assert ("exact count, as on the Home page: " + f"{exact:,}" in help_) == (scope is CENTRAL)
     assert metrics["Organisations included"] == "33.3%"
     assert at.query_params["period"] == ["2026-03"] or at.query_params["period"] == "2026-03"
     kh12 = build_kh12(get_snapshot(official_store), CENTRAL, FinancialYear(2025)).tables["kh12"]
