@@ -86,8 +86,10 @@ if latest.height:
     m2.metric("Coverage", f"{row['coverage']:.1%}", border=True)
     m3.metric("Missing", fmt.count(row["missing"]), border=True)
     m4.metric("Late", fmt.count(row["late"]), border=True)
-st.plotly_chart(matrix_figure(matrix), config=CHART_CONFIG, key="matrix")
-st.plotly_chart(coverage_figure(coverage), config=CHART_CONFIG, key="coverage")
+st.plotly_chart(matrix_figure(matrix), config=CHART_CONFIG, key="matrix",
+                alt="Grid chart: each provider's submission status by month (accepted, late, rejected, missing)")
+st.plotly_chart(coverage_figure(coverage), config=CHART_CONFIG, key="coverage",
+                alt="Line chart: share of expected providers with an accepted file, by month")
 
 left, right = st.columns(2)
 left.markdown("**Coverage per month**")
@@ -130,6 +132,8 @@ if choice:
         modality = st.selectbox("Modality", series["modality"].unique().sort().to_list(), key="volume_modality")
         series = series.filter(pl.col("modality") == modality)
     st.markdown(f"**{choice}: examinations per activity month**")
-    st.plotly_chart(volume_figure(series), config=CHART_CONFIG, key="volume_chart")
+    st.plotly_chart(volume_figure(series), config=CHART_CONFIG, key="volume_chart",
+                    alt=f"Bar chart: examinations per month for {choice}, months flagged as a fall or rise against "
+                        f"the median of previous months marked")
     st.page_link("views/provider_drilldown.py", label=f"Provider detail for {choice}", icon=":material/domain:",
                  query_params={"provider": choice})

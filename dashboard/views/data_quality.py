@@ -77,9 +77,13 @@ if peer_latest.height:
 # --- Trend ------------------------------------------------------------------------------------
 st.subheader("Overall score by month")
 if provider:
-    st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="trend")
+    st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="trend",
+                    alt="Line chart: data quality score out of 100 by submission month, the median provider with "
+                        "the middle half of providers shaded, and the chosen provider's own line")
 else:
-    st.plotly_chart(score_trend_figure(scores.head(0), peers), config=CHART_CONFIG, key="trend")
+    st.plotly_chart(score_trend_figure(scores.head(0), peers), config=CHART_CONFIG, key="trend",
+                    alt="Line chart: data quality score out of 100 by submission month, the median provider with "
+                        "the middle half of providers shaded, and the chosen provider's own line")
     st.caption("The median provider and the middle half of providers. Pick a provider to see its own line.")
 
 # --- Per item ---------------------------------------------------------------------------------
@@ -94,7 +98,8 @@ else:
     st.dataframe(peer_items.select("item_name", "providers", "p25", "median", "p75"), hide_index=True,
                  key="item_table", column_config=table_config(peer_items))
     if latest_items.height:
-        st.plotly_chart(item_heatmap_figure(latest_items), config=CHART_CONFIG, key="item_heatmap")
+        st.plotly_chart(item_heatmap_figure(latest_items), config=CHART_CONFIG, key="item_heatmap",
+                        alt="Heat map: data quality score by provider and data item for the latest month")
 
 st.markdown("**Lowest-scoring providers**" if not provider else "**Score by month**")
 st.dataframe(scores.filter(pl.col("period") == last).sort("score", nulls_last=True) if not provider else scores,

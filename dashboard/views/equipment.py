@@ -148,7 +148,9 @@ if sites["exams_per_scanner_per_day"].drop_nulls().len():
     england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
     st.plotly_chart(ranked_sites_figure(sites, fences=cached.site_fences(snap, snap.version, scope, f),
                                         england=england[0] if england.len() else None),
-                    config=CHART_CONFIG, key="ranked-sites")
+                    config=CHART_CONFIG, key="ranked-sites",
+                    alt=f"Dot chart: the busiest sites by {modality} examinations per scanner per operating day, "
+                        f"with England's figure and Tukey's fences as lines")
     st.caption("Busiest 40 sites per scanner (of those shown), busiest at the top. The solid line is England; "
                "the dashed lines are Tukey's fences, 1.5 interquartile ranges beyond the quartiles of all sites "
                "in England. Upward triangles "
@@ -173,7 +175,8 @@ left, right = st.columns(2)
 with left:
     st.subheader(f"Weekday profile, {where}")
     profile = cached.weekday_profile(snap, snap.version, scope, f, provider, site)
-    st.plotly_chart(weekday_figure(profile), config=CHART_CONFIG, key="weekday")
+    st.plotly_chart(weekday_figure(profile), config=CHART_CONFIG, key="weekday",
+                    alt=f"Bar chart: mean examinations per day by weekday and on bank holidays, {where}")
     fmt.shown_table(profile, {
         "day": "Day", "days": "Calendar days",
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
@@ -184,7 +187,9 @@ with left:
 with right:
     st.subheader(f"Monthly trend, {where}")
     trend = cached.monthly_utilisation(snap, snap.version, scope, f, provider, site)
-    st.plotly_chart(monthly_figure(trend), config=CHART_CONFIG, key="monthly")
+    st.plotly_chart(monthly_figure(trend), config=CHART_CONFIG, key="monthly",
+                    alt=f"Line chart: examinations per scanner per operating day and estimated utilisation by "
+                        f"month, {where}")
     fmt.shown_table(trend, {
         "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),

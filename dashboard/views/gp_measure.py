@@ -104,7 +104,9 @@ x_title, y_title = text.funnel_axes(measure)
 figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
 chart, words = st.columns([3, 2])
 event = chart.plotly_chart(figure, key=f"funnel_{measure_id}", on_select="rerun", selection_mode="points",
-                           config=CHART_CONFIG)
+                           config=CHART_CONFIG,
+                           alt="Funnel plot: each practice's value against its expected events or examinations, "
+                               "with 95% and 99.8% limits around England")
 words.markdown(text.FUNNEL)
 words.markdown(text.OVERDISPERSION)
 dispersion = bench.dispersion

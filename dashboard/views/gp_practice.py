@@ -79,7 +79,9 @@ if not scope.is_central:
 # --- Spine chart ------------------------------------------------------------------------------
 st.subheader("All measures at a glance")
 chart, words = st.columns([3, 2])
-chart.plotly_chart(spine_figure(profile), config=CHART_CONFIG, key="gp_spine")
+chart.plotly_chart(spine_figure(profile), config=CHART_CONFIG, key="gp_spine",
+                   alt="Spine chart: this practice's value for each measure against the range of practices in "
+                       "England, with its verdict")
 words.markdown(text.SPINE)
 words.caption("Standardised rates for rate measures (age-sex, indirect), percentages for shares. "
               + text.EXCLUSIONS)
@@ -151,7 +153,9 @@ else:
     chart.caption(f"Chart: {title}, {fmt.month(first)} to {fmt.month(period[1])}")  # names the chart
     chart.plotly_chart(trend_on_deciles_figure(series, deciles, name=levels[level],
                                                y_title=chosen.units), config=CHART_CONFIG,
-                       key="gp_trend")
+                       key="gp_trend",
+                       alt="Line chart: this practice's measure by month against the deciles of practices in "
+                           "England")
     words.markdown(text.TREND)
     words.caption(f"{fmt.month(first)} to {fmt.month(period[1])}.")
     table_alternative(title, trend_table(series, deciles), trend_table_columns(levels[level], chosen.units),

@@ -124,7 +124,8 @@ for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")
 trend = cached.monthly_trend(snap, snap.version, scope, TREND_MONTHS, month)
-st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="home_trend")
+st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="home_trend",
+                alt="Line chart: examinations by activity month and modality")
 st.caption(
     f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually "
     "dips each December with the holidays."

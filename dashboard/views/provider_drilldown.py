@@ -59,7 +59,8 @@ else:
 st.subheader("Data quality by month")
 scores = cached.provider_scores(snap, snap.version, scope, None, None, provider)
 peers = cached.peer_overall_scores(snap, snap.version, scope, None, None)
-st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="quality_trend")
+st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="quality_trend",
+                alt=f"Line chart: data quality score by month for {provider} against the median provider")
 table_alternative(f"Data quality by month, {provider}", scores.join(peers, on="period", how="left").sort("period"),
                   {"period": ("Submission month", None), "score": (f"{provider} score out of 100", 1),
                    "median": ("Median provider", 1), "p25": ("Middle half of providers from", 1),
@@ -71,7 +72,8 @@ st.page_link("views/data_quality.py", label="Item by item on the Data quality pa
 # --- Volumes ----------------------------------------------------------------------------------
 st.subheader("Examinations per month")
 series = cached.volume_checks(snap, snap.version, scope, volumes.DEFAULT_RULE, False, provider)
-st.plotly_chart(volume_figure(series), config=CHART_CONFIG, key="volume_chart")
+st.plotly_chart(volume_figure(series), config=CHART_CONFIG, key="volume_chart",
+                alt=f"Bar chart: examinations per month for {provider}, flagged months marked")
 table_alternative(f"Examinations per month, {provider}",
                   series.sort("activity_month").with_columns(pl.col("change") * 100),
                   {"activity_month": ("Activity month", None), "records": ("Examinations", 0),

@@ -56,12 +56,13 @@ by_exam, by_modality, by_age_sex, excluded = st.tabs(
     ["By examination", "By modality", "By age and sex", "Left out"])
 with by_exam:
     st.plotly_chart(collective_dose_figure(tables["by_examination"]), config=CHART_CONFIG,
-                    key="collective-dose")
+                    key="collective-dose", alt="Bar chart: collective dose by examination type")
     show_table(tables["by_examination"], stem, "by_examination")
 with by_modality:
     show_table(tables["by_modality"], stem, "by_modality")
 with by_age_sex:
-    st.plotly_chart(per_caput_figure(tables["by_age_sex"]), config=CHART_CONFIG, key="per-caput")
+    st.plotly_chart(per_caput_figure(tables["by_age_sex"]), config=CHART_CONFIG, key="per-caput",
+                    alt="Bar chart: per-caput dose by age band and sex")
     show_table(tables["by_age_sex"], stem, "by_age_sex")
 with excluded:
     st.caption("Examinations with no typical dose, by modality and body area: they add nothing to the "

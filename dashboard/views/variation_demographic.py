@@ -54,7 +54,8 @@ if summary.unknown_age_sex:
 # --- Age and sex ------------------------------------------------------------------------------
 st.subheader("By age and sex")
 age_sex = cached.age_sex_rates(snap, snap.version, scope, filters, area)
-st.plotly_chart(charts.pyramid_figure(age_sex, RATE_UNIT), config=CHART_CONFIG)
+st.plotly_chart(charts.pyramid_figure(age_sex, RATE_UNIT), config=CHART_CONFIG,
+                alt="Population pyramid: examination rate by age band, men on the left and women on the right")
 with st.expander("Table: rates by age and sex"):
     table(age_sex)
     st.download_button("Download CSV", to_csv_bytes(age_sex), "variation_age_sex.csv", "text/csv",
@@ -77,6 +78,8 @@ st.plotly_chart(
     charts.interval_bars(deprivation, "quintile", "dsr", "dsr_lower", "dsr_upper",
                          title=f"Age-sex standardised rate, {RATE_UNIT}", reference=england.dsr),
     config=CHART_CONFIG,
+    alt="Dot chart: age-sex standardised rate with 95% intervals by deprivation quintile of the registered "
+        "practice, with England as a line",
 )
 st.caption(
     "Practice IMD 2019 quintiles (OHID Fingertips 93553; 1 = most deprived fifth of practices). "
@@ -94,7 +97,9 @@ if with_lsoa:
     st.markdown("**By the deprivation of the patient's neighbourhood (LSOA IMD 2025 decile)**")
     st.plotly_chart(charts.interval_bars(lsoa, "imd_decile", "share", "share_lower", "share_upper",
                                          title="Share of examinations", percent=True),
-                    config=CHART_CONFIG)
+                    config=CHART_CONFIG,
+                    alt="Dot chart: share of examinations by the deprivation decile of the patient's neighbourhood, "
+                        "with 95% intervals")
     st.caption(f"{display(with_lsoa)} of {display(records)} examinations carry an LSOA. Shares, not "
                "rates: there is no registered population by LSOA here. Decile 1 = most deprived.")
 elif with_lsoa is None:
@@ -114,7 +119,7 @@ st.metric("Ethnic group not stated, not known or not recorded",
           help="Ethnic category Z (not stated), 99 (not known), missing or not a valid code.")
 st.plotly_chart(charts.interval_bars(mix, "ethnic_group", "share", "share_lower", "share_upper",
                                      title="Share of examinations", percent=True),
-                config=CHART_CONFIG)
+                config=CHART_CONFIG, alt="Dot chart: share of examinations by ethnic group, with 95% intervals")
 st.caption("The mix of activity only, with 95% Wilson intervals: GP registers hold no ethnicity, so "
            "there is no denominator and no rate by ethnic group.")
 with st.expander("Table: examinations by ethnic group"):

@@ -43,8 +43,9 @@ if view == "area":
                f"**{area_label}**, by the provider that imaged them; shares with 95% Wilson intervals.")
     st.metric("Providers", fmt.count(shares.height))
     st.plotly_chart(charts.flows_bar_figure(by_modality, "provider_name", stack="modality"),
-                    config=CHART_CONFIG)
-    st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config=CHART_CONFIG)
+                    config=CHART_CONFIG, alt="Bar chart: share of examinations by provider")
+    st.plotly_chart(charts.sankey_figure(area_label, shares, "provider_name"), config=CHART_CONFIG,
+                    alt="Flow diagram: examinations from the area to each provider, or to a provider from each ICB")
     table(shares)
     st.download_button("Download CSV", to_csv_bytes(shares), "variation_flows_area.csv", "text/csv")
     with st.expander("Table: by provider and modality"):
@@ -67,8 +68,10 @@ else:
     origins = cached.provider_origins(snap, snap.version, scope, filters, provider)
     st.caption(f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
                "registered practice; shares with 95% Wilson intervals.")
-    st.plotly_chart(charts.flows_bar_figure(origins, "name"), config=CHART_CONFIG)
-    st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config=CHART_CONFIG)
+    st.plotly_chart(charts.flows_bar_figure(origins, "name"), config=CHART_CONFIG,
+                    alt="Bar chart: share of examinations by provider")
+    st.plotly_chart(charts.sankey_figure(labels[provider], origins, "name"), config=CHART_CONFIG,
+                    alt="Flow diagram: examinations from the area to each provider, or to a provider from each ICB")
     table(origins)
     st.download_button("Download CSV", to_csv_bytes(origins), "variation_flows_provider.csv", "text/csv")
     small_numbers_note(origins)

@@ -74,12 +74,16 @@ selected = shared_param("area", "") or None
 map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected, own=own)
 event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
-                                config={**CHART_CONFIG, "scrollZoom": False})
+                                config={**CHART_CONFIG, "scrollZoom": False},
+                                alt=f"Map: age-sex standardised rate by {LEVEL_LABELS[level]} compared with "
+                                    f"England, higher in red and lower in blue")
 missing = maps.not_drawn(level, rates)
 map_column.caption(maps.caption(level) + (f" Not on the map (no 2023 polygon): {', '.join(missing)}; "
                                           "its rate is in the ranking and the table." if missing else ""))
 bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected, own),
-                        config=CHART_CONFIG)
+                        config=CHART_CONFIG,
+                        alt=f"Dot chart: age-sex standardised rate with 95% intervals for each "
+                            f"{LEVEL_LABELS[level]}, ranked, with England as a line")
 
 clicked = maps.selected_code(event, figure)
 codes = rates["code"].to_list()

@@ -141,7 +141,9 @@ if dist.is_empty():
     st.info("No records with this interval in the selection.")
 else:
     st.plotly_chart(distribution_figure(dist, max_days=DISTRIBUTION_DAYS), config=CHART_CONFIG,
-                    key="wait-distribution")
+                    key="wait-distribution",
+                    alt="Bar chart: records by days waited, with a line for the share waiting that many days or "
+                        "fewer")
     st.caption(f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
                "waiting that many days or fewer (the empirical distribution function), over every record. "
                "The dotted line marks six weeks.")
@@ -171,7 +173,8 @@ with by_provider:
 with by_month:
     trend = cached.wait_summary(snap, snap.version, scope, f, "month")
     if trend.height:
-        st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="wait-trend")
+        st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="wait-trend",
+                        alt="Line chart: median and 90th percentile wait by activity month")
     table(trend, "month")
 
 # --- Missing dates ----------------------------------------------------------------------------

@@ -88,7 +88,8 @@ def exception_for(page, rule: str, target: list) -> str | None:
     return None
 
 
-# axe-core does not judge SVG text, so chart text (axes, legends, titles, annotations) is checked
+# axe-core does not judge SVG text nor require a chart to be named, so every chart is checked for an
+# accessible name (st.plotly_chart's `alt`, drawn as role="figure" with an aria-label), and chart text (axes, legends, titles, annotations) is checked
 # here: each distinct fill colour against the white chart background, 4.5:1 as for any text
 # (WCAG 2.2 1.4.3). Streamlit's theme once drew axis text at 3.7:1.
 CHART_TEXT_FILLS = """() => [...new Set([...document.querySelectorAll(
@@ -129,6 +130,12 @@ def audit(page, url: str) -> tuple[list[dict], int]:
                                   "target": " ".join(map(str, node["target"])),
                                   "exception": exception_for(page, violation["id"], node["target"]),
                                   "summary": (node.get("failureSummary") or "").splitlines()[-1:]})
+            unnamed = page.evaluate("() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                                    ".filter(e => !(e.getAttribute('aria-label') || '').trim()).length")
+            if unnamed:
+                found.append({"role": role, "page": title, "rule": "chart-accessible-name", "impact": "serious",
+                              "target": "stPlotlyChart", "exception": None,
+                              "summary": [f"{unnamed} chart(s) without an accessible name"]})
             fills = chart_text_fills(page)
             with_charts += bool(fills)
             for fill in (f for f in fills if contrast_on_white(f) < 4.5):

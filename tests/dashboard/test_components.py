@@ -106,7 +106,7 @@ def test_formatting():
     assert fmt.timestamp(None) == "unknown"
 
 
-def test_every_chart_offers_only_download_as_a_picture_in_its_toolbar():
+def test_every_chart_offers_only_download_as_a_picture_and_has_an_accessible_name():
     """Plotly's zoom, pan, select and reset buttons were eight tab stops per chart for a keyboard
     user: every chart on every page takes the one toolbar configuration that leaves only the
     download (issue 17, accessibility)."""
@@ -126,6 +126,9 @@ def test_every_chart_offers_only_download_as_a_picture_in_its_toolbar():
                 config = next((k.value for k in node.keywords if k.arg == "config"), None)
                 assert config is not None and "CHART_CONFIG" in ast.unparse(config), \
                     f"{view.name}:{node.lineno} draws a chart without CHART_CONFIG"
+                # Every chart has an accessible name saying what kind of chart it is and what it shows.
+                alt = next((k.value for k in node.keywords if k.arg == "alt"), None)
+                assert alt is not None and ":" in ast.unparse(alt), f"{view.name}:{node.lineno} has no alt text"
     assert calls >= 20
 
 
