@@ -21,7 +21,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
-DEMO_FROM, DEMO_TO, DEMO_SCALE = "2025-11", "2026-10", 0.02
+# The default demo: a full-scale slice of England, 12 months (ADR 0008). Nottingham and
+# Nottinghamshire with Derby and Derbyshire: two neighbouring ICBs, ~2.4 M registered patients,
+# age structure and imaging rates close to England's, built in a few minutes on 2 cores.
+DEMO_FROM, DEMO_TO, DEMO_SCALE, DEMO_AREA = "2025-11", "2026-10", 1.0, "QT1,QJ2"
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2
 
@@ -75,8 +78,11 @@ def cmd_synth(args) -> int:
     from ingest import synth
 
     started = time.perf_counter()
-    manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
-                              clean=args.clean, progress=_say)
+    try:
+        manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
+                                  clean=args.clean, progress=_say, area=args.area)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     totals = manifest.totals
     _say(f"wrote {totals['files']} files, {totals['records']:,} records to {args.out} "
          f"in {time.perf_counter() - started:.1f} s")
@@ -206,8 +212,8 @@ def cmd_load(args) -> int:
 
     store_dir = _store_dir(args)
     with store.writer(store_dir, create=True, wait_seconds=args.wait) as con:
-        totals = load_manifest(con, Path(args.folder))
         _mark_synthetic(con, Path(args.folder))
+        totals = load_manifest(con, Path(args.folder))
         store.publish(con, store_dir)
     _say(f"loaded {totals['files']} files ({totals['rejected_files']} rejected as a whole), "
          f"{totals['accepted']:,} of {totals['records']:,} records accepted; published")
@@ -215,8 +221,19 @@ def cmd_load(args) -> int:
 
 
 def _mark_synthetic(con, folder: Path) -> None:
-    if (folder / "planted.json").exists():
+    """A `did synth` folder makes a synthetic store: say so and what world it is in store_meta, and
+    for a slice of England make the reference denominators the area's (ingest/synth/world.py).
+    Runs before the records load, so rollups built during the load see the area's reference."""
+    import json
+
+    from ingest.synth import world
+
+    planted = folder / "planted.json"
+    if planted.exists():
         con.execute("INSERT OR REPLACE INTO store_meta VALUES ('synthetic', 'true')")
+        facts = json.loads(planted.read_text(encoding="utf-8"))
+        world.record(con, facts)
+        world.restrict_reference(con, facts)
 
 
 # --- demo / serve ------------------------------------------------------------------------------
@@ -267,8 +284,13 @@ def cmd_demo(args) -> int:
     started = time.perf_counter()
     if store.current_snapshot(store_dir) is None:
         if not (extracts / "manifest.csv").exists():
-            _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} at scale {args.scale} into {extracts}")
-            synth.generate(DEMO_FROM, DEMO_TO, args.scale, extracts, seed=0, progress=_say)
+            where = f"area {args.area}" if args.area else "England"
+            _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} for {where} at scale {args.scale} "
+                 f"into {extracts}")
+            try:
+                synth.generate(DEMO_FROM, DEMO_TO, args.scale, extracts, seed=0, progress=_say, area=args.area)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
         if store.exists(store_dir):
             import shutil
 
@@ -276,8 +298,8 @@ def cmd_demo(args) -> int:
             shutil.rmtree(store_dir)
         _say(f"loading them into {store_dir}")
         with store.writer(store_dir, create=True) as con:
-            load_manifest(con, extracts)
             _mark_synthetic(con, extracts)
+            load_manifest(con, extracts)
             store.publish(con, store_dir)
         _say(f"demo store built in {time.perf_counter() - started:.0f} s")
     else:
@@ -438,6 +460,10 @@ def _command_word(argv: list[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+AREA_HELP = ("a slice of England instead of all of it: NHS region codes (Y56 London .. Y63) and/or 2026 ICB "
+             "codes, comma-separated (e.g. Y58 or QT1,QJ2); the store's populations become the area's")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser. The export and report subcommands come from plugin modules that
     import the statistics stack (scipy, pandas: about a second); they are discovered only when
@@ -457,6 +483,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--clean", action="store_true", help="no planted defects")
+    s.add_argument("--area", help=AREA_HELP)
     s.set_defaults(func=cmd_synth)
 
     for name, func, helptext in (("validate", cmd_validate, "check a file without loading it"),
@@ -478,7 +505,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ld.set_defaults(func=cmd_load)
 
     d = sub.add_parser("demo", help="build the demo store from synthetic extracts (once) and serve the dashboard")
-    d.add_argument("--scale", type=float, default=DEMO_SCALE)
+    d.add_argument("--scale", type=float, default=DEMO_SCALE,
+                   help="1.0 = real volumes (default); with --area '' a smaller England for quick looks")
+    d.add_argument("--area", default=DEMO_AREA,
+                   help=f"{AREA_HELP} (default {DEMO_AREA}: Nottingham and Nottinghamshire, Derby and Derbyshire); "
+                        "'' = all of England")
     d.add_argument("--port", type=int, default=8501)
     d.add_argument("--address", default=LOOPBACK, help=ADDRESS_HELP)
     d.add_argument("--rebuild", action="store_true", help="throw away the demo store and build it again")

@@ -9,7 +9,10 @@ direct-access CT, MRI and ultrasound, referred by the trust that would otherwise
 
 Sites are `<provider code><2 digits>`, 1-8 per provider; the scanner inventory (about 570 CT and
 490 MRI, calibration.md) is shared among providers by their expected CT/MRI volume and does not
-scale. CT and MRI records are only made at sites that hold that kind of scanner.
+scale with `--scale`. For a slice of England (world.py) only the trusts with a flow from the
+area's ICBs take part, and the scanners are England's in proportion to the area's share of the
+national CT/MRI activity, so scanners do the same work per head as England's. CT and MRI records
+are only made at sites that hold that kind of scanner.
 """
 
 from __future__ import annotations
@@ -21,12 +24,20 @@ import polars as pl
 
 from ingest.synth import targets as T
 from ingest.synth.population import PracticeModel
+from ingest.synth.world import MIN_FLOW_SHARE
 
 N_INDEPENDENT = 6
 IS_SHARE = 0.05
 IS_MODALITIES = ("CT", "MR", "US")
 IS_SOURCES = ("03", "04")
 ACUTE_SOURCES = ("01", "05")  # seen at the acute sites (with an emergency department)
+
+
+def serving(catchment: pl.DataFrame, icb22: list[str]) -> pl.DataFrame:
+    """The catchment flows from some ICBs (2022 codes) that carry at least MIN_FLOW_SHARE of an
+    ICB's patients: the trusts that serve a slice of England."""
+    flows = catchment.filter(pl.col("icb22_ons").is_in(icb22))
+    return flows.filter(pl.col("share") / pl.col("share").sum().over("icb22_ons") >= MIN_FLOW_SHARE)
 
 
 @dataclass
@@ -112,6 +123,7 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
         np.add.at(vol[:, c], is_of_cell[has_is], take[has_is] * e_cell[has_is, c])
     mod_of_class = np.array([c.modality for c in model.classes])
     vol_mod = {m: vol[:, mod_of_class == m].sum(axis=1) for m in T.MODALITIES}
+    national = {m: model.class_volume[mod_of_class == m].sum() for m in T.MODALITIES}
     total = vol.sum(axis=1)
 
     rows = [dict(provider_code=code, provider_name=name, provider_type="NHS trust", region_code=rc,
@@ -132,8 +144,8 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
     n_sites = np.where(np.arange(n_prov) < n_trust,
                        np.clip(np.round(total / med * 2.5 + rng.normal(0, 0.7, n_prov)), 1, 8),
                        rng.integers(1, 4, n_prov)).astype(int)
-    ct = _allocate(T.SCANNERS["CT"], vol_mod["CT"])
-    mr = _allocate(T.SCANNERS["MR"], vol_mod["MR"])
+    ct, mr = (_allocate(max(n_prov, round(T.SCANNERS[m] * vol_mod[m].sum() / national[m])), vol_mod[m])
+              for m in ("CT", "MR"))
     site_rows, equip_rows = [], []
     site_cdf: dict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray]] = {}
     for t in range(n_prov):
