@@ -271,8 +271,55 @@ def cmd_serve(args) -> int:
     return _serve(store_dir, args.port, args.address, demo=args.demo)
 
 
-def cmd_demo(args) -> int:
+def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None,
+               timings: dict | None = None) -> None:
+    """Generate the demo's extracts (unless `extracts` already holds this world's), then load and
+    publish them into a new store at `store_dir`. `timings` gets generate_s, load_s, publish_s."""
     from ingest import store, synth
+
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
+    if not _holds_world(extracts, scale, area):
+        where = f"area {area}" if area else "England"
+        _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} for {where} at scale {scale} into {extracts}")
+        try:
+            synth.generate(DEMO_FROM, DEMO_TO, scale, extracts, seed=0, progress=_say, area=area)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    timings["generate_s"] = time.perf_counter() - started
+    if store.exists(store_dir):
+        import shutil
+
+        _say(f"removing an unpublished, partly built store at {store_dir}")
+        shutil.rmtree(store_dir)
+    _say(f"loading them into {store_dir}")
+    with store.writer(store_dir, create=True) as con:
+        _mark_synthetic(con, extracts)
+        load_manifest(con, extracts)
+        timings["load_s"] = time.perf_counter() - started - timings["generate_s"]
+        store.publish(con, store_dir)
+    timings["publish_s"] = time.perf_counter() - started - timings["generate_s"] - timings["load_s"]
+
+
+def _holds_world(extracts: Path, scale: float, area: str | None) -> bool:
+    """Whether a folder holds a complete demo generation of this scale and area (an older demo's
+    extracts, e.g. England at 2%, are generated again rather than loaded as if they were it)."""
+    import json
+
+    from ingest.synth.world import parse_codes
+
+    try:
+        planted = json.loads((extracts / "planted.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    world = planted.get("world") or {}
+    return ((extracts / "manifest.csv").exists() and float(planted.get("scale", -1)) == scale
+            and tuple(world.get("area", ())) == parse_codes(area)
+            and (planted.get("first_month"), planted.get("last_month")) == (DEMO_FROM, DEMO_TO))
+
+
+def cmd_demo(args) -> int:
+    from ingest import store
 
     store_dir = _store_dir(args)
     extracts = DEMO_DIR / "extracts"
@@ -283,24 +330,7 @@ def cmd_demo(args) -> int:
         shutil.rmtree(extracts, ignore_errors=True)
     started = time.perf_counter()
     if store.current_snapshot(store_dir) is None:
-        if not (extracts / "manifest.csv").exists():
-            where = f"area {args.area}" if args.area else "England"
-            _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} for {where} at scale {args.scale} "
-                 f"into {extracts}")
-            try:
-                synth.generate(DEMO_FROM, DEMO_TO, args.scale, extracts, seed=0, progress=_say, area=args.area)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-        if store.exists(store_dir):
-            import shutil
-
-            _say(f"removing an unpublished, partly built store at {store_dir}")
-            shutil.rmtree(store_dir)
-        _say(f"loading them into {store_dir}")
-        with store.writer(store_dir, create=True) as con:
-            _mark_synthetic(con, extracts)
-            load_manifest(con, extracts)
-            store.publish(con, store_dir)
+        build_demo(store_dir, extracts, args.scale, args.area or None)
         _say(f"demo store built in {time.perf_counter() - started:.0f} s")
     else:
         _say(f"reusing the demo store at {store_dir} (use --rebuild to start again)")

@@ -1,0 +1,84 @@
+"""A full-scale slice of England (generate(area=...)): the area's practices, the trusts serving it,
+scanners in proportion, and England's rates per 1,000 registered patients (ADR 0008).
+
+A small ICB over 3 months keeps it quick; rates do not depend on the size of the world, so the
+slice is held to England's targets. Northamptonshire's age structure is close to England's.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from ingest import reference
+from ingest.synth import calibration, generate
+from ingest.synth import targets as T
+from ingest.synth.world import describe
+
+AREA = "QPM"  # NHS Northamptonshire ICB, ~0.85 M registered patients
+
+
+@pytest.fixture(scope="module")
+def slice_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("slice") / "qpm"
+    manifest = generate("2026-03", "2026-05", 1.0, out, seed=0, area=AREA, clean=True)
+    return out, manifest
+
+
+@pytest.fixture(scope="module")
+def slice_rows(slice_out, practice_model, catalogue):
+    return calibration.report(slice_out[0], practice_model, catalogue)
+
+
+def test_slice_reproduces_englands_rates(slice_rows):
+    rows = [r for r in slice_rows if r.section.startswith("Rates")]
+    assert len(rows) == 8
+    failed = [f"{r.measure}: target {r.target}, generated {r.text()}" for r in rows if not r.ok]
+    assert not failed, "\n".join(failed)
+
+
+def test_slice_volumes_read_as_england(slice_rows):
+    """Scaled by England's population over the area's, the slice's volumes are England's."""
+    total = next(r for r in slice_rows if r.section.startswith("Volumes") and r.measure == "Total")
+    assert total.ok, total
+
+
+def test_slice_holds_only_the_areas_practices(slice_out, kept_slice):
+    out, manifest = slice_out
+    area = reference.practices().filter(pl.col("icb_code") == AREA)
+    world = manifest.planted["world"]
+    assert world["area"] == [AREA] and world["area_names"] == ["Northamptonshire"]
+    assert set(world["practices"]) == set(area.filter(pl.col("list_size") > 0)["practice_code"])
+    assert set(kept_slice["practice_code"].drop_nulls()) <= set(world["practices"])
+    assert describe(manifest.planted) == "a full-scale slice of England (Northamptonshire), Mar 2026 – May 2026"
+
+
+def test_slice_providers_are_the_trusts_serving_it(slice_out):
+    out, manifest = slice_out
+    providers = set(manifest.planted["world"]["providers"])
+    sent = {f.provider_code for f in manifest.files}
+    assert sent == providers
+    assert 3 <= len(providers) <= 15  # not England's 140
+    assert "RNS" in providers  # Northampton General Hospital
+
+
+def test_slice_scanners_are_its_share_of_englands(slice_out, practice_model):
+    out, manifest = slice_out
+    equipment = pl.read_csv(out / "equipment.csv")
+    n_prov = len(manifest.planted["world"]["providers"])
+    share = reference.practices().filter(pl.col("icb_code") == AREA)["list_size"].sum() / 63.4e6
+    for modality, key in (("CT", "CT"), ("MRI", "MR")):
+        scanners = equipment.filter(pl.col("modality") == modality)["scanners"].sum()
+        assert scanners == max(n_prov, round(T.SCANNERS[key] * share)) or \
+            abs(scanners - T.SCANNERS[key] * share) <= 0.15 * T.SCANNERS[key] * share, (modality, scanners)
+
+
+def test_unknown_area_is_one_line_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="area code 'ZZZ' is neither an NHS region code"):
+        generate("2026-03", "2026-03", 1.0, tmp_path / "out", area="ZZZ")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def kept_slice(slice_out, catalogue):
+    return calibration.read_effective(slice_out[0])
