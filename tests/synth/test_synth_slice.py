@@ -7,15 +7,21 @@ slice is held to England's targets. Northamptonshire's age structure is close to
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
 import polars as pl
 import pytest
 
-from ingest import reference
+from ingest import reference, store
 from ingest.synth import calibration, generate
 from ingest.synth import targets as T
 from ingest.synth.world import describe
 
 AREA = "QPM"  # NHS Northamptonshire ICB, ~0.85 M registered patients
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +88,43 @@ def test_unknown_area_is_one_line_and_writes_nothing(tmp_path):
 @pytest.fixture(scope="module")
 def kept_slice(slice_out, catalogue):
     return calibration.read_effective(slice_out[0])
+
+
+def test_slice_age_rates_are_per_person_of_the_area(slice_rows):
+    """Who-is-imaged rates divide the slice's records by the slice's own patients."""
+    rates = {r.measure: r for r in slice_rows if r.section.startswith("Who is imaged")}
+    assert 0.3 <= rates["rate at 20-39"].generated <= 0.7
+    assert rates["rate ratio 80+ / 20-39"].ok and rates["rate ratio 50-59 / 20-39"].ok
+
+
+def test_did_load_makes_the_stores_denominators_the_areas(slice_out, tmp_path):
+    """`did load` of a slice: store_meta says what it is; population, practices and trusts are the area's."""
+
+    out, manifest = slice_out
+    proc = subprocess.run([sys.executable, "-m", "did_cli", "load", str(out), "--store", str(tmp_path / "store")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    con = duckdb.connect(str(store.current_snapshot(tmp_path / "store")), read_only=True)
+    try:
+        meta = dict(con.execute("SELECT key, value FROM store_meta").fetchall())
+        population = con.execute("SELECT sum(patients) FROM ref_population WHERE org_type = 'REGION'").fetchone()[0]
+        practices = {r[0] for r in con.execute("SELECT practice_code FROM ref_practice").fetchall()}
+        trusts = {r[0] for r in con.execute("SELECT provider_code FROM ref_trust").fetchall()}
+    finally:
+        con.close()
+    assert meta["synthetic"] == "true" and meta["synthetic_scale"] == "1.0"
+    assert meta["synthetic_world"] == "a full-scale slice of England (Northamptonshire), Mar 2026 – May 2026"
+    area = reference.practices().filter(pl.col("icb_code") == AREA)
+    assert abs(population - area["list_size"].sum()) <= 0.05 * area["list_size"].sum()
+    assert practices == set(area["practice_code"])
+    assert trusts == set(manifest.planted["world"]["providers"]) - {"NX1"}
+
+
+def test_did_synth_unknown_area_is_a_one_line_usage_error(tmp_path):
+
+    proc = subprocess.run([sys.executable, "-m", "did_cli", "synth", "--from", "2026-01", "--to", "2026-01",
+                           "--area", "Y99", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "area code 'Y99'" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
