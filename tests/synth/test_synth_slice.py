@@ -128,3 +128,31 @@ def test_did_synth_unknown_area_is_a_one_line_usage_error(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "area code 'Y99'" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("planted", "words"), [
+    ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.02, "world": {}},
+     "England at 2% scale (counts and rates are 2% of England's), Nov 2025 – Oct 2026"),
+    ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004},
+     "England at 0.4% scale (counts and rates are 0.4% of England's), Nov 2025 – Oct 2026"),
+    ({"first_month": "2026-01", "last_month": "2026-01", "scale": 1.0}, "England at full scale, Jan 2026 – Jan 2026"),
+])
+def test_england_at_a_scale_says_its_scale(planted, words):
+    assert describe(planted) == words
+
+
+def test_demo_extracts_of_another_world_are_generated_again(slice_out, tmp_path):
+    """`did demo` reuses extracts only when they are the world asked for (an older England-at-2%
+    demo folder is not loaded as the slice)."""
+    import did_cli
+
+    out, _ = slice_out
+    assert not did_cli._holds_world(out, 1.0, AREA)  # other months than the demo's
+    assert not did_cli._holds_world(tmp_path, 1.0, AREA)  # nothing there
+    fake = tmp_path / "old"
+    fake.mkdir()
+    (fake / "manifest.csv").write_text("order\n")
+    (fake / "planted.json").write_text('{"scale": 0.02, "first_month": "%s", "last_month": "%s"}'
+                                       % (did_cli.DEMO_FROM, did_cli.DEMO_TO))
+    assert not did_cli._holds_world(fake, did_cli.DEMO_SCALE, did_cli.DEMO_AREA)
+    assert did_cli._holds_world(fake, 0.02, "")
