@@ -8,11 +8,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_pages import run_app
 
 from ingest import reference
 from ingest.store import publish
 from ingest.synth import world
-from queries.scope import CENTRAL
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 SLICE = "QSL"  # Somerset: one small ICB
@@ -21,16 +21,6 @@ PLANTED = {"first_month": "2025-03", "last_month": "2026-02", "scale": 1.0,
 BANNER = ("**Synthetic data**: a full-scale slice of England (Somerset), Mar 2025 – Feb 2026 — "
           "not real patients.")
 PAGES = [None, "views/about.py", "views/completeness.py", "views/gp_measure.py", "views/equipment.py"]
-
-
-def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["scope"] = CENTRAL
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _slice_practices() -> list[str]:
