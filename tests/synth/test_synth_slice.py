@@ -17,7 +17,6 @@ import pytest
 
 from ingest import reference, store
 from ingest.synth import calibration, generate
-from ingest.synth import targets as T
 from ingest.synth.world import describe
 
 AREA = "QPM"  # NHS Northamptonshire ICB, ~0.85 M registered patients
@@ -68,15 +67,20 @@ def test_slice_providers_are_the_trusts_serving_it(slice_out):
     assert "RNS" in providers  # Northampton General Hospital
 
 
-def test_slice_scanners_are_its_share_of_englands(slice_out, practice_model):
+def test_slice_scanners_do_englands_work(slice_out, slice_rows):
+    """Every provider holds its scanners' worth of the area's activity: whole scanners, at least
+    one, scheduled for the hours its area activity needs, so utilisation is England's."""
     out, manifest = slice_out
     equipment = pl.read_csv(out / "equipment.csv")
-    n_prov = len(manifest.planted["world"]["providers"])
-    share = reference.practices().filter(pl.col("icb_code") == AREA)["list_size"].sum() / 63.4e6
-    for modality, key in (("CT", "CT"), ("MRI", "MR")):
-        scanners = equipment.filter(pl.col("modality") == modality)["scanners"].sum()
-        assert scanners == max(n_prov, round(T.SCANNERS[key] * share)) or \
-            abs(scanners - T.SCANNERS[key] * share) <= 0.15 * T.SCANNERS[key] * share, (modality, scanners)
+    sites = pl.read_csv(out / "sites.csv").select("site_code", "provider_code")
+    held = equipment.join(sites, on="site_code")
+    for modality in ("CT", "MRI"):
+        kit = held.filter(pl.col("modality") == modality)
+        assert set(kit["provider_code"]) == set(manifest.planted["world"]["providers"]), modality
+        assert (kit["scheduled_hours_per_week"] <= kit["scanners"] * 168).all()
+        assert (kit["scheduled_hours_per_week"] >= 1).all()
+    utilisation = [r for r in slice_rows if r.section == "Scanners" and "utilisation" in r.measure]
+    assert len(utilisation) == 2 and all(r.ok for r in utilisation), utilisation
 
 
 def test_unknown_area_is_one_line_and_writes_nothing(tmp_path):
