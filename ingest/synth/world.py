@@ -86,13 +86,15 @@ def describe(planted: dict) -> str:
     (Somerset), Nov 2025 – Oct 2026' or 'England at 2% scale (counts and rates are 2% of
     England's), Nov 2025 – Oct 2026'."""
     months = f"{month_label(planted['first_month'])} – {month_label(planted['last_month'])}"
-    world = planted.get("world") or {}
-    if world.get("area_names"):
-        return f"a full-scale slice of England ({', '.join(world['area_names'])}), {months}"
+    names = (planted.get("world") or {}).get("area_names")
     scale = float(planted.get("scale", 1.0))
+    pct = f"{scale:.0%}" if scale >= 0.01 else f"{scale:.1%}"
+    if names:
+        where = f"slice of England ({', '.join(names)})"
+        return (f"a full-scale {where}, {months}" if scale == 1.0 else
+                f"a {where} at {pct} scale (counts and rates are {pct} of the area's), {months}")
     if scale == 1.0:
         return f"England at full scale, {months}"
-    pct = f"{scale:.0%}" if scale >= 0.01 else f"{scale:.1%}"
     return f"England at {pct} scale (counts and rates are {pct} of England's), {months}"
 
 

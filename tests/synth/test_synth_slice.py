@@ -140,8 +140,10 @@ def test_did_synth_unknown_area_is_a_one_line_usage_error(tmp_path):
     ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004},
      "England at 0.4% scale (counts and rates are 0.4% of England's), Nov 2025 – Oct 2026"),
     ({"first_month": "2026-01", "last_month": "2026-01", "scale": 1.0}, "England at full scale, Jan 2026 – Jan 2026"),
+    ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004, "world": {"area_names": ["Somerset"]}},
+     "a slice of England (Somerset) at 0.4% scale (counts and rates are 0.4% of the area's), Nov 2025 – Oct 2026"),
 ])
-def test_england_at_a_scale_says_its_scale(planted, words):
+def test_a_world_at_a_scale_says_its_scale(planted, words):
     assert describe(planted) == words
 
 
