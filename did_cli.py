@@ -21,7 +21,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
-DEMO_FROM, DEMO_TO, DEMO_SCALE = "2025-11", "2026-10", 0.02
+# The default demo: a full-scale slice of England, 12 months (ADR 0008). Nottingham and
+# Nottinghamshire with Derby and Derbyshire: two neighbouring ICBs, ~2.4 M registered patients,
+# age structure and imaging rates close to England's, built in a few minutes on 2 cores.
+DEMO_FROM, DEMO_TO, DEMO_SCALE, DEMO_AREA = "2025-11", "2026-10", 1.0, "QT1,QJ2"
 
 EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2
 
@@ -75,8 +78,11 @@ def cmd_synth(args) -> int:
     from ingest import synth
 
     started = time.perf_counter()
-    manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
-                              clean=args.clean, progress=_say)
+    try:
+        manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
+                                  clean=args.clean, progress=_say, area=args.area)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     totals = manifest.totals
     _say(f"wrote {totals['files']} files, {totals['records']:,} records to {args.out} "
          f"in {time.perf_counter() - started:.1f} s")
@@ -206,8 +212,8 @@ def cmd_load(args) -> int:
 
     store_dir = _store_dir(args)
     with store.writer(store_dir, create=True, wait_seconds=args.wait) as con:
-        totals = load_manifest(con, Path(args.folder))
         _mark_synthetic(con, Path(args.folder))
+        totals = load_manifest(con, Path(args.folder))
         store.publish(con, store_dir)
     _say(f"loaded {totals['files']} files ({totals['rejected_files']} rejected as a whole), "
          f"{totals['accepted']:,} of {totals['records']:,} records accepted; published")
@@ -215,8 +221,19 @@ def cmd_load(args) -> int:
 
 
 def _mark_synthetic(con, folder: Path) -> None:
-    if (folder / "planted.json").exists():
+    """A `did synth` folder makes a synthetic store: say so and what world it is in store_meta, and
+    for a slice of England make the reference denominators the area's (ingest/synth/world.py).
+    Runs before the records load, so rollups built during the load see the area's reference."""
+    import json
+
+    from ingest.synth import world
+
+    planted = folder / "planted.json"
+    if planted.exists():
         con.execute("INSERT OR REPLACE INTO store_meta VALUES ('synthetic', 'true')")
+        facts = json.loads(planted.read_text(encoding="utf-8"))
+        world.record(con, facts)
+        world.restrict_reference(con, facts)
 
 
 # --- demo / serve ------------------------------------------------------------------------------
@@ -254,8 +271,55 @@ def cmd_serve(args) -> int:
     return _serve(store_dir, args.port, args.address, demo=args.demo)
 
 
-def cmd_demo(args) -> int:
+def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None,
+               timings: dict | None = None) -> None:
+    """Generate the demo's extracts (unless `extracts` already holds this world's), then load and
+    publish them into a new store at `store_dir`. `timings` gets generate_s, load_s, publish_s."""
     from ingest import store, synth
+
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
+    if not _holds_world(extracts, scale, area):
+        where = f"area {area}" if area else "England"
+        _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} for {where} at scale {scale} into {extracts}")
+        try:
+            synth.generate(DEMO_FROM, DEMO_TO, scale, extracts, seed=0, progress=_say, area=area)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    timings["generate_s"] = time.perf_counter() - started
+    if store.exists(store_dir):
+        import shutil
+
+        _say(f"removing an unpublished, partly built store at {store_dir}")
+        shutil.rmtree(store_dir)
+    _say(f"loading them into {store_dir}")
+    with store.writer(store_dir, create=True) as con:
+        _mark_synthetic(con, extracts)
+        load_manifest(con, extracts)
+        timings["load_s"] = time.perf_counter() - started - timings["generate_s"]
+        store.publish(con, store_dir)
+    timings["publish_s"] = time.perf_counter() - started - timings["generate_s"] - timings["load_s"]
+
+
+def _holds_world(extracts: Path, scale: float, area: str | None) -> bool:
+    """Whether a folder holds a complete demo generation of this scale and area (an older demo's
+    extracts, e.g. England at 2%, are generated again rather than loaded as if they were it)."""
+    import json
+
+    from ingest.synth.world import parse_codes
+
+    try:
+        planted = json.loads((extracts / "planted.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    world = planted.get("world") or {}
+    return ((extracts / "manifest.csv").exists() and float(planted.get("scale", -1)) == scale
+            and tuple(world.get("area", ())) == parse_codes(area)
+            and (planted.get("first_month"), planted.get("last_month")) == (DEMO_FROM, DEMO_TO))
+
+
+def cmd_demo(args) -> int:
+    from ingest import store
 
     store_dir = _store_dir(args)
     extracts = DEMO_DIR / "extracts"
@@ -266,19 +330,7 @@ def cmd_demo(args) -> int:
         shutil.rmtree(extracts, ignore_errors=True)
     started = time.perf_counter()
     if store.current_snapshot(store_dir) is None:
-        if not (extracts / "manifest.csv").exists():
-            _say(f"generating synthetic RIS extracts {DEMO_FROM}..{DEMO_TO} at scale {args.scale} into {extracts}")
-            synth.generate(DEMO_FROM, DEMO_TO, args.scale, extracts, seed=0, progress=_say)
-        if store.exists(store_dir):
-            import shutil
-
-            _say(f"removing an unpublished, partly built store at {store_dir}")
-            shutil.rmtree(store_dir)
-        _say(f"loading them into {store_dir}")
-        with store.writer(store_dir, create=True) as con:
-            load_manifest(con, extracts)
-            _mark_synthetic(con, extracts)
-            store.publish(con, store_dir)
+        build_demo(store_dir, extracts, args.scale, args.area or None)
         _say(f"demo store built in {time.perf_counter() - started:.0f} s")
     else:
         _say(f"reusing the demo store at {store_dir} (use --rebuild to start again)")
@@ -438,6 +490,10 @@ def _command_word(argv: list[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+AREA_HELP = ("a slice of England instead of all of it: NHS region codes (Y56 London .. Y63) and/or 2026 ICB "
+             "codes, comma-separated (e.g. Y58 or QT1,QJ2); the store's populations become the area's")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser. The export and report subcommands come from plugin modules that
     import the statistics stack (scipy, pandas: about a second); they are discovered only when
@@ -457,6 +513,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--clean", action="store_true", help="no planted defects")
+    s.add_argument("--area", help=AREA_HELP)
     s.set_defaults(func=cmd_synth)
 
     for name, func, helptext in (("validate", cmd_validate, "check a file without loading it"),
@@ -478,7 +535,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ld.set_defaults(func=cmd_load)
 
     d = sub.add_parser("demo", help="build the demo store from synthetic extracts (once) and serve the dashboard")
-    d.add_argument("--scale", type=float, default=DEMO_SCALE)
+    d.add_argument("--scale", type=float, default=DEMO_SCALE,
+                   help="1.0 = real volumes (default); with --area '' a smaller England for quick looks")
+    d.add_argument("--area", default=DEMO_AREA,
+                   help=f"{AREA_HELP} (default {DEMO_AREA}: Nottingham and Nottinghamshire, Derby and Derbyshire); "
+                        "'' = all of England")
     d.add_argument("--port", type=int, default=8501)
     d.add_argument("--address", default=LOOPBACK, help=ADDRESS_HELP)
     d.add_argument("--rebuild", action="store_true", help="throw away the demo store and build it again")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.components.store import sidebar_snapshot_info
+from dashboard.components.store import sidebar_snapshot_info, synthetic_banner
 from dashboard.components.user import establish, sign_out_button
 from dashboard.navigation import PAGES_DIR, available, public
 
@@ -61,4 +61,5 @@ page = st.navigation(
 if scope is not None:
     sign_out_button(scope)
     sidebar_snapshot_info()
+synthetic_banner()
 page.run()

@@ -40,6 +40,11 @@ def activity_totals(_snap: Snapshot, version: str, scope: Scope, month: date) ->
 
 
 @st.cache_data(**_CACHE)
+def annual_rate_per_1000(_snap: Snapshot, version: str, totals: headline.ActivityTotals, month: date) -> float | None:
+    return headline.annual_rate_per_1000(_snap, totals, month)
+
+
+@st.cache_data(**_CACHE)
 def monthly_trend(_snap: Snapshot, version: str, scope: Scope, months: int, end: date) -> pl.DataFrame:
     return headline.monthly_trend(_snap, scope, months=months, end=end)
 

@@ -259,6 +259,35 @@ def gp_direct_access_tests(snap: Snapshot, scope: Scope, month: date) -> pl.Data
     return protect(out, scope, counts=["records"])
 
 
+def registered_patients(snap: Snapshot) -> int | None:
+    """Patients registered with a GP practice in England (the REGION rows of ref_population; in a
+    synthetic slice of England, the area's own — ingest/synth/world.py). None when the store
+    holds no population (small test stores)."""
+    from queries.completeness import has_table  # completeness imports this module
+
+    if not has_table(snap, "ref_population"):
+        return None
+    n = snap.query("SELECT sum(patients)::BIGINT AS n FROM ref_population WHERE org_type = 'REGION'")["n"][0]
+    return int(n) if n else None
+
+
+def months_held(snap: Snapshot, first: date, last: date) -> int:
+    """Activity months between first and last (inclusive) with any records."""
+    return int(snap.query("SELECT count(DISTINCT activity_month) AS n FROM rollup_activity "
+                          "WHERE activity_month BETWEEN $first AND $last", {"first": first, "last": last})["n"][0])
+
+
+def annual_rate_per_1000(snap: Snapshot, totals: ActivityTotals, month: date) -> float | None:
+    """Examinations a year per 1,000 registered patients: the 12-month total (as shown, so
+    perturbed and rounded for non-central roles) over the registered population. None unless all
+    12 months are held, the total is shown and the population is known: a part year would read
+    as a low rate."""
+    population = registered_patients(snap)
+    if totals.last_12_months is None or not population or months_held(snap, add_months(month, -11), month) < 12:
+        return None
+    return totals.last_12_months * 1000 / population
+
+
 def add_months(month: date, n: int) -> date:
     """The first day of the month `n` months after `month` (n may be negative)."""
     index = month.year * 12 + month.month - 1 + n

@@ -57,3 +57,39 @@ def is_synthetic(snap: Snapshot) -> bool:
     Read from store_meta: key `synthetic`, value `true`.
     """
     return snap.meta.get("synthetic", "").strip().lower() == "true"
+
+
+def synthetic_world(snap: Snapshot) -> str | None:
+    """What a synthetic store describes, in words (store_meta `synthetic_world`, written at load by
+    ingest/synth/world.py): '' for a synthetic store that does not say, None for real data."""
+    return snap.meta.get("synthetic_world", "").strip() if is_synthetic(snap) else None
+
+
+def demo_examples(snap: Snapshot, preferred: dict[str, str]) -> dict[str, str]:
+    """Codes demo mode starts each role on: `preferred` (role -> code) where the store knows the
+    code, otherwise one it does know — the typical practice (median list size) and its ICB, the
+    provider with the most imaging sites — so a slice of England opens on its own organisations."""
+    from queries.completeness import has_table
+
+    if not (has_table(snap, "ref_practice") and has_table(snap, "ref_site")):
+        return dict(preferred)
+    typical = snap.query(
+        """
+        SELECT practice_code, icb_code FROM ref_practice
+        WHERE list_size >= (SELECT quantile_disc(list_size, 0.5) FROM ref_practice)
+        ORDER BY list_size, practice_code LIMIT 1
+        """
+    )
+    busiest = snap.query("SELECT provider_code FROM ref_site GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    known = {
+        "gp": snap.query("SELECT practice_code AS code FROM ref_practice")["code"],
+        "commissioner": snap.query("SELECT DISTINCT icb_code AS code FROM ref_practice")["code"],
+        "provider": snap.query("SELECT DISTINCT provider_code AS code FROM ref_site")["code"],
+    }
+    fallback = {"gp": typical["practice_code"], "commissioner": typical["icb_code"],
+                "provider": busiest["provider_code"]}
+    out = dict(preferred)
+    for role, code in preferred.items():
+        if role in known and not known[role].is_in([code]).any() and fallback[role].len():
+            out[role] = fallback[role][0]
+    return out

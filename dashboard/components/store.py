@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.components import formatting as fmt
 from queries.connection import NoStoreError, Snapshot, get_snapshot
+from queries.sources import synthetic_world
 
 
 def snapshot_or_none() -> Snapshot | None:
@@ -38,3 +39,18 @@ def sidebar_snapshot_info() -> None:
                 f"Data snapshot `{snap.version}`  \n"
                 f"published {fmt.timestamp(snap.published_at)}"
             )
+
+
+def synthetic_banner_text(world: str) -> str:
+    return f"**Synthetic data**: {world} — not real patients." if world else \
+        "**Synthetic data** — not real patients."
+
+
+def synthetic_banner() -> None:
+    """One line above every page of a synthetic store saying what it is: its rates are a made-up
+    world's (a slice of England, or England at a scale), never to be read as real figures. The
+    words carry the message; the icon and colour only repeat it."""
+    snap = snapshot_or_none()
+    world = None if snap is None else synthetic_world(snap)
+    if world is not None:
+        st.warning(synthetic_banner_text(world), icon=":material/science:")

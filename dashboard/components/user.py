@@ -59,6 +59,15 @@ def establish() -> Scope | None:
     return st.session_state.get("scope")
 
 
+def _demo_defaults() -> dict[str, str]:
+    """DEMO_DEFAULTS where the store holds them, else its own organisations (a slice of England)."""
+    from dashboard.components.store import snapshot_or_none
+    from queries.sources import demo_examples
+
+    snap = snapshot_or_none()
+    return DEMO_DEFAULTS if snap is None else demo_examples(snap, DEMO_DEFAULTS)
+
+
 def _demo_picker() -> Scope:
     with st.sidebar:
         st.warning("**Demo mode** — synthetic data, no sign-in: pick any role to see what it sees.",
@@ -69,7 +78,7 @@ def _demo_picker() -> Scope:
         code = None
         if role != "central":
             label = {"provider": "Provider code", "commissioner": "ICB code", "gp": "Practice code"}[role]
-            code = st.text_input(label, value=DEMO_DEFAULTS[role], key=f"demo_code_{role}").strip().upper()
+            code = st.text_input(label, value=_demo_defaults()[role], key=f"demo_code_{role}").strip().upper()
     try:
         scope = {
             "central": lambda: Scope("central", user="demo"),

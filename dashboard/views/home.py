@@ -49,7 +49,8 @@ submitting = cached.providers_submitting(snap, snap.version, period)
 year_ago = add_months(month, -12)
 first_of_12 = add_months(month, -11)
 
-left, middle, right = st.columns(3)
+rate = cached.annual_rate_per_1000(snap, snap.version, totals, month)
+left, middle, right, *rest = st.columns(4 if rate is not None else 3)
 left.metric(
     f"Examinations in {fmt.month(month)}",
     display(totals.this_month),
@@ -74,6 +75,14 @@ right.metric(
     "months or sent one for this month.",
     border=True,
 )
+if rate is not None:
+    rest[0].metric(
+        "Examinations a year per 1,000 registered patients",
+        f"{rate:,.0f}",
+        help=f"The last 12 months' examinations ({fmt.month(first_of_12)} to {fmt.month(month)}) per 1,000 "
+        "patients registered with a GP practice.",
+        border=True,
+    )
 
 # --- By modality ----------------------------------------------------------------------------
 st.subheader(f"By modality, {fmt.month(month)}")

@@ -8,12 +8,15 @@ Real DID records identify patients, so every demo, test and benchmark runs on th
   row for most providers and none for about one in five. Resubmissions go under `resubmitted/`
   with the same name.
 - `manifest.csv` — every file in submission order (see `manifest.py`).
-- `planted.json` — every planted problem, exactly (see `generator.py` and `defects.py`).
+- `planted.json` — every planted problem, exactly (see `generator.py` and `defects.py`), and
+  `world`: for a slice of England (`area=`), its area codes and names, practices and providers
+  (`world.py`; empty for England at a scale).
 - `sites.csv` — site_code, provider_code, site_name, provider_name, provider_type ('NHS trust' |
   'Independent sector'), synthetic (true for every site: no real ODS site file is used),
   latitude, longitude.
 - `equipment.csv` — site_code, modality (`CT` | `MRI`), scanners, scheduled_hours_per_week, synthetic (for
-  all that site's scanners of the modality). About 570 CT and 490 MRI in England at any scale.
+  all that site's scanners of the modality). About 570 CT and 490 MRI in England at any scale; a
+  slice gets its share.
 
 `clean=True` plants nothing: every file is sent on time and every record passes every DIDS
 reject and warning rule the generator controls. Legitimate values stay: report dates missing

@@ -73,7 +73,7 @@ def enrich(df: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(  # a code the NICIP list does not hold has no modality
         modality=pl.when(pl.col("nicip_code").is_in(known)).then(modality_of_code(pl.col("nicip_code"))),
         activity_month=pl.col("d_test_date").dt.strftime("%Y-%m"),
-    ).join(catalogue.select("nicip_code", "test_group"), on="nicip_code", how="left")
+    ).join(catalogue.select("nicip_code", "test_group", "body_area", "dose_msv"), on="nicip_code", how="left")
 
 
 def _within(value: float, target: float, tol: float) -> bool:
@@ -93,11 +93,18 @@ def report(out_dir: Path | str, model: PracticeModel | None = None,
         from ingest import reference
         from ingest.synth.population import build_practice_model
         model = build_practice_model(reference.practices(), reference.population(), int(p["seed"]))
+    england = float(model.practices["list_size"].sum())
+    national = model  # its multipliers and funnel are England's whatever the world
+    area = (p.get("world") or {}).get("practices")
+    if area:  # a slice of England: its practices, and counts read as England's by population
+        model = model.subset(model.practices["practice_code"].is_in(area).to_numpy())
+    population = float(model.practices["list_size"].sum())
     df = enrich(read_effective(out_dir), catalogue)
     months = sorted({f.activity_month for f in manifest.files} | {x["activity_month"] for x in p["missing"]})
     df = df.filter(pl.col("activity_month").is_in(months))
     n_months = len(months)
-    annual = 12 / n_months / scale
+    per_year = 12 / n_months / scale  # records a year in the world generated, at full scale
+    annual = per_year * england / population
     rows: list[Row] = []
 
     # volumes
@@ -149,10 +156,68 @@ def report(out_dir: Path | str, model: PracticeModel | None = None,
     rows.append(Row("GP direct access (M a year)", "five tests together", "3.70 ±10%", x / 1e6,
                     _within(x, 3.7e6, 0.10), "{:.2f}"))
 
-    rows += _who(df, model, annual)
+    rows += _rates(df, per_year, population)
+    rows += _scanners(df, out_dir, months, per_year, bool(area))
+    rows += _who(df, model, per_year)
     rows += _when(df)
-    rows += _practices_providers(df, model, manifest)
+    rows += _practices_providers(df, model, national, manifest)
     rows += _quality(df, manifest)
+    return rows
+
+
+def _rates(df: pl.DataFrame, per_year: float, population: float) -> list[Row]:
+    """Per 1,000 registered patients a year over the world's own population: what a page shows."""
+    section = "Rates (per 1,000 registered a year)"
+    per_1000 = per_year * 1000 / population
+    rows = []
+
+    def rate(measure: str, n: int, target: float) -> None:
+        v = n * per_1000
+        rows.append(Row(section, measure, f"{target:.3g} ±{T.RATE_TOLERANCE:.0%}", v,
+                        _within(v, target, T.RATE_TOLERANCE), "{:.3g}"))
+
+    rate("all imaging", df.height, sum(T.ANNUAL_VOLUME.values()) * 1000 / T.REGISTERED_ENGLAND)
+    gp = dict(df.filter(pl.col("patient_source") == "04").group_by("test_group").len().drop_nulls().iter_rows())
+    for g, (_, v) in T.GPDA_TESTS.items():
+        rate(f"GP direct access {g}", gp.get(g, 0), v * 1000 / T.REGISTERED_ENGLAND)
+    rate("GP direct access, five tests", sum(gp.values()),
+         sum(v for _, v in T.GPDA_TESTS.values()) * 1000 / T.REGISTERED_ENGLAND)
+    dose = float(df["dose_msv"].fill_null(0).sum()) * per_year * 1000 / population  # µSv a person
+    lo, hi = T.PER_CAPUT_DOSE_USV
+    rows.append(Row(section, "per-caput effective dose (µSv a year)", f"{lo:.0f}-{hi:.0f}", dose,
+                    lo <= dose <= hi, "{:.0f}"))
+    return rows
+
+
+def _scanners(df: pl.DataFrame, out_dir: Path, months: list[str], per_year: float, sliced: bool) -> list[Row]:
+    """CT and MRI examinations per scanner a year and estimated utilisation of scheduled hours
+    (queries/equipment.py's method and default minutes) from equipment.csv. In a slice a provider
+    with a small flow from the area holds a part-time scanner (providers._scanners), so only the
+    utilisation is held to its target there; the per-scanner figure is shown for information."""
+    from queries.equipment import DEFAULT_DURATIONS
+
+    section = "Scanners"
+    equipment = pl.read_csv(out_dir / "equipment.csv")
+    days = sum((pl.date_range(pl.date(int(m[:4]), int(m[5:]), 1), pl.date(int(m[:4]), int(m[5:]), 1)
+                              .dt.month_end(), eager=True)).len() for m in months)
+    rows = []
+    for m, name in (("CT", "CT"), ("MR", "MRI")):
+        kit = equipment.filter(pl.col("modality") == name)
+        scanners, hours = int(kit["scanners"].sum()), float(kit["scheduled_hours_per_week"].sum())
+        exams = df.filter(pl.col("modality") == m)
+        per_scanner = exams.height * per_year / max(scanners, 1)
+        tgt = T.ANNUAL_VOLUME[m] / T.SCANNERS[m]
+        ok = _within(per_scanner, tgt, T.SCANNER_TOLERANCE)
+        rows.append(Row(section, f"{name} examinations per scanner a year",
+                        f"{tgt:,.0f} ±{T.SCANNER_TOLERANCE:.0%}" + (" (England; a slice has part-time scanners)"
+                                                                     if sliced else ""),
+                        per_scanner, ok or sliced, "{:,.0f}"))
+        minutes = {area: mins for mod, area, mins in DEFAULT_DURATIONS if mod == name}
+        used = exams.select(pl.col("body_area").replace_strict(minutes, default=minutes["*"]).sum()).item()
+        util = used * per_year * len(months) / 12 / max(hours * 60 * days / 7, 1e-9)  # at full scale
+        lo, hi = T.UTILISATION_TARGET[m]
+        rows.append(Row(section, f"{name} estimated utilisation of scheduled hours", f"{lo:.0%}-{hi:.0%}", util,
+                        lo <= util <= hi, "{:.2f}"))
     return rows
 
 
@@ -260,15 +325,16 @@ def _when(df: pl.DataFrame) -> list[Row]:
     return rows
 
 
-def _practices_providers(df: pl.DataFrame, model: PracticeModel, manifest: Manifest) -> list[Row]:
+def _practices_providers(df: pl.DataFrame, model: PracticeModel, national: PracticeModel,
+                         manifest: Manifest) -> list[Row]:
     present = set(df["practice_code"].unique().to_list())
     allp = set(model.practices["practice_code"].to_list())
     share = len(allp & present) / len(allp)
     provs = {f.provider_code for f in manifest.files}
     listed = set(pl.read_csv(manifest.out_dir / "sites.csv", infer_schema_length=0)["provider_code"].to_list())
-    cv = model.multiplier[:, model.groups.index("T:chest_xray")]
+    cv = national.multiplier[:, national.groups.index("T:chest_xray")]
     cv = float(cv.std() / cv.mean())
-    funnel = funnel_outside_share(model, "chest_xray", 1.0, 12, int(manifest.planted["seed"]))
+    funnel = funnel_outside_share(national, "chest_xray", 1.0, 12, int(manifest.planted["seed"]))
     lo, hi = T.FUNNEL_OUTSIDE_TARGET
     return [
         Row("Practices and providers", "practices with a list size present (share)", "1.00", share, share == 1.0,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,8 +31,9 @@ from ingest.synth.manifest import Manifest, ManifestFile
 from ingest.synth.plan import FilePlan, Plan, build_plan, month_add, period_of
 from ingest.synth.population import PracticeModel, build_practice_model
 from ingest.synth.procedures import code_tables, unknown_codes
-from ingest.synth.providers import ProviderModel, build_provider_model, route_records
+from ingest.synth.providers import ProviderModel, build_provider_model, route_records, serving
 from ingest.synth.records import Context, assign_accessions, build_context, build_records
+from ingest.synth.world import resolve
 from ingest.synth.writer import count, to_text, write_csv
 
 MAX_MONTHS = 60
@@ -103,9 +104,13 @@ def _reference(run_end: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
 
 
 def generate(first_month: str, last_month: str, scale: float, out_dir: Path, seed: int = 0,
-             clean: bool = False, progress: Callable[[str], None] | None = None) -> Manifest:
+             clean: bool = False, progress: Callable[[str], None] | None = None,
+             area: str | Sequence[str] | None = None) -> Manifest:
     """Write synthetic RIS extracts for activity months first_month..last_month (YYYY-MM, inclusive).
 
+    `area` (NHS region and/or 2026 ICB codes, e.g. "Y58" or "QSL,QT6") makes a slice of England
+    instead of all of it: the area's practices and the trusts serving them (`world.py`). The
+    practice model is England's either way, so a slice's practices keep their national rates.
     See the package docstring for the files written. Raises ValueError for bad arguments before
     touching the disk; OSError from the file system propagates and leaves no partial output.
     """
@@ -114,7 +119,16 @@ def generate(first_month: str, last_month: str, scale: float, out_dir: Path, see
     say = progress or (lambda _msg: None)
     practices, population, trusts, catchment, catalogue = _reference(month_add(months[-1], 2))
     model = build_practice_model(practices, population, seed)
+    world: dict = {}
+    if area:
+        sliced = resolve(model.practices, area)
+        model = model.subset(sliced.mask)
+        catchment = serving(catchment, model.practices["icb22_ons"].drop_nulls().unique().to_list())
+        trusts = trusts.filter(pl.col("provider_code").is_in(catchment["provider_code"].implode()))
+        world = dict(area=list(sliced.codes), area_names=list(sliced.names))
     pm = build_provider_model(model, trusts, catchment, seed)
+    if world:
+        world.update(practices=model.practices["practice_code"].to_list(), providers=pm.codes)
     ctx = build_context(model, pm, code_tables(catalogue, model.classes), seed)
     unknown = unknown_codes(catalogue)
     n_prov = pm.providers.height
@@ -125,6 +139,7 @@ def generate(first_month: str, last_month: str, scale: float, out_dir: Path, see
     tmp = _prepare_out_dir(out_dir)
     try:
         run = _Run(tmp, months, scale, seed, clean, model, pm, ctx, plan, rates, unknown, header)
+        run.world = world
         for mi in range(len(months)):
             n = run.month(mi)
             say(f"{months[mi]:%Y-%m}: {n:,} records")
@@ -154,6 +169,7 @@ class _Run:
         self.carry: dict[int, list[pl.DataFrame]] = {}
         self._active_cache: dict[int, np.ndarray] = {}
         self.extras = self._presence_extras()
+        self.world: dict = {}  # a slice's area, practices and providers (world.py); empty for England
 
     def _active(self, mi: int) -> np.ndarray:
         """Practices open for the whole month (so no record meets DIDS080, practice not live)."""
@@ -318,7 +334,7 @@ class _Run:
             first_month=first_month, last_month=last_month, **events,
             resubmitted=self.resubmitted, file_reject=self.file_reject,
             record_defects=self.record_defects,
-            target_rates=dict(T.DEFECT_RATES),
+            target_rates=dict(T.DEFECT_RATES), world=self.world,
         )
         manifest = Manifest(self.tmp, files, planted)
         manifest.write()

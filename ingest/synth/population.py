@@ -15,7 +15,7 @@ lognormal practice multiplier with mean 1 (over-dispersion: practices differ bey
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -122,6 +122,13 @@ class PracticeModel:
     class_profile: np.ndarray  # (C,) index into profiles
     age_cdf: np.ndarray  # (K, J, 192) cumulative over sex-major cells
     _offset_cdf: np.ndarray | None = None
+
+    def subset(self, mask: np.ndarray) -> PracticeModel:
+        """The model restricted to some practices (a slice of England), expected counts unchanged:
+        the practices keep the share of England's volume the national model gave them."""
+        return replace(self, practices=self.practices.filter(pl.Series(mask)), expected=self.expected[mask],
+                       multiplier=self.multiplier[mask], practice_structure=self.practice_structure[mask],
+                       _offset_cdf=None)
 
     def population_by_age_sex(self) -> np.ndarray:
         """(P, 2, 96) registered patients implied by the model (list size x structure)."""

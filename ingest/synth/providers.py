@@ -9,7 +9,10 @@ direct-access CT, MRI and ultrasound, referred by the trust that would otherwise
 
 Sites are `<provider code><2 digits>`, 1-8 per provider; the scanner inventory (about 570 CT and
 490 MRI, calibration.md) is shared among providers by their expected CT/MRI volume and does not
-scale. CT and MRI records are only made at sites that hold that kind of scanner.
+scale with `--scale`. For a slice of England (world.py) only the trusts with a flow from the
+area's ICBs take part, and each provider's scanners and scheduled hours are what England's
+inventory gives its activity from the area (`_scanners`), so scanners do England's work per head. CT and MRI records
+are only made at sites that hold that kind of scanner.
 """
 
 from __future__ import annotations
@@ -21,12 +24,20 @@ import polars as pl
 
 from ingest.synth import targets as T
 from ingest.synth.population import PracticeModel
+from ingest.synth.world import MIN_FLOW_SHARE
 
 N_INDEPENDENT = 6
 IS_SHARE = 0.05
 IS_MODALITIES = ("CT", "MR", "US")
 IS_SOURCES = ("03", "04")
 ACUTE_SOURCES = ("01", "05")  # seen at the acute sites (with an emergency department)
+
+
+def serving(catchment: pl.DataFrame, icb22: list[str]) -> pl.DataFrame:
+    """The catchment flows from some ICBs (2022 codes) that carry at least MIN_FLOW_SHARE of an
+    ICB's patients: the trusts that serve a slice of England."""
+    flows = catchment.filter(pl.col("icb22_ons").is_in(icb22))
+    return flows.filter(pl.col("share") / pl.col("share").sum().over("icb22_ons") >= MIN_FLOW_SHARE)
 
 
 @dataclass
@@ -85,6 +96,21 @@ def _allocate(total: int, weights: np.ndarray, minimum: int = 1) -> np.ndarray:
     return k
 
 
+def _scanners(england: int, volume: np.ndarray, national: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scanners of one modality per provider, and the share of their scheduled hours it keeps.
+
+    England (the providers' volumes add up to the national one): the inventory shared by volume,
+    at least one each, every hour kept. A slice: the inventory England would give each provider's
+    activity from the area, as whole scanners (at least one) whose scheduled hours are cut to the
+    fraction used for the area — a trust that takes 3% of its patients from the area holds one
+    scanner scheduled for a few hours, not a whole idle one."""
+    if volume.sum() >= 0.999 * national:
+        return _allocate(england, volume), np.ones(len(volume))
+    wanted = england * volume / national
+    whole = np.maximum(np.round(wanted), 1)
+    return whole.astype(int), wanted / whole
+
+
 def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: pl.DataFrame,
                          seed: int) -> ProviderModel:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 5]))
@@ -112,6 +138,7 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
         np.add.at(vol[:, c], is_of_cell[has_is], take[has_is] * e_cell[has_is, c])
     mod_of_class = np.array([c.modality for c in model.classes])
     vol_mod = {m: vol[:, mod_of_class == m].sum(axis=1) for m in T.MODALITIES}
+    national = {m: model.class_volume[mod_of_class == m].sum() for m in T.MODALITIES}
     total = vol.sum(axis=1)
 
     rows = [dict(provider_code=code, provider_name=name, provider_type="NHS trust", region_code=rc,
@@ -132,8 +159,7 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
     n_sites = np.where(np.arange(n_prov) < n_trust,
                        np.clip(np.round(total / med * 2.5 + rng.normal(0, 0.7, n_prov)), 1, 8),
                        rng.integers(1, 4, n_prov)).astype(int)
-    ct = _allocate(T.SCANNERS["CT"], vol_mod["CT"])
-    mr = _allocate(T.SCANNERS["MR"], vol_mod["MR"])
+    (ct, ct_hours), (mr, mr_hours) = (_scanners(T.SCANNERS[m], vol_mod[m], national[m]) for m in ("CT", "MR"))
     site_rows, equip_rows = [], []
     site_cdf: dict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray]] = {}
     for t in range(n_prov):
@@ -149,7 +175,7 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
         # Scheduled hours per scanner per week (E): England's ~4.6 M MRI a year on ~490 scanners
         # is ~26 a day each at ~30 min, i.e. 80-100 h a week; CT outside the acute site 70-90 h,
         # the acute site's CT runs round the clock.
-        for mod, k, hours in (("CT", ct[t], (70, 91)), ("MR", mr[t], (80, 101))):
+        for mod, k, hours, part in (("CT", ct[t], (70, 91), ct_hours[t]), ("MR", mr[t], (80, 101), mr_hours[t])):
             holders = min(ns, max(1, int(np.ceil(k / (2 if mod == "CT" else 2.5)))))
             if t >= n_trust:
                 holders = min(ns, k)
@@ -161,7 +187,7 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
                 if per[i]:
                     h = 168 if (mod == "CT" and acute[i]) else int(rng.integers(*hours))
                     equip_rows.append(dict(site_code=codes[i], modality="MRI" if mod == "MR" else "CT",
-                                           scanners=int(per[i]), scheduled_hours_per_week=int(per[i] * h),
+                                           scanners=int(per[i]), scheduled_hours_per_week=int(min(per[i] * 168, max(1, round(per[i] * h * part)))),
                                            synthetic=True))
         for i in range(ns):
             jitter = rng.normal(0, 0.05, 2) if i else np.zeros(2)

@@ -158,5 +158,23 @@ LATE_DATA_SHARE = 0.01  # records sent a month late (test date in the month befo
 CORRECTION_SHARE = 0.003  # records re-sent next month with the report date now filled in
 NO_HEADER_SHARE = 0.20  # providers whose files carry no header row
 
-# Scanners in England (D: 10 CT and 8.6 MRI per million, 2021); the inventory does not scale.
+# Scanners in England (D: 10 CT and 8.6 MRI per million, 2021); the inventory does not scale
+# with --scale (a slice of England gets its share, world.py).
 SCANNERS = {"CT": 570, "MR": 490}
+SCANNER_TOLERANCE = 0.15  # examinations per scanner a year: ANNUAL_VOLUME / SCANNERS (D)
+# Estimated utilisation of scheduled scanner hours (queries/equipment.py's method and its
+# assumed minutes), E: an MRI scanner is staffed for the hours it is booked, so about all of them
+# (a list overrunning its session reads above 100%); the acute site's CT is scheduled round the
+# clock (168 h a week) and stands idle much of the night.
+UTILISATION_TARGET = {"CT": (0.35, 0.70), "MR": (0.75, 1.15)}
+
+# Rates per 1,000 registered patients a year (calibration.md "Rates"): England's volumes over
+# its registered population, 63.4 M (practice list sizes, April 2026, P). Rates do not depend
+# on the size of the world, so a slice of England is held to them too (with an area whose age
+# structure is close to England's).
+REGISTERED_ENGLAND = 63.4e6
+RATE_TOLERANCE = 0.10
+# Per-caput effective dose (µSv a year, calibration.md "Rates"): about 400 µSv in 2008 (P,
+# HPA-CRCE-012), when CT gave about half the collective dose; CT examinations have about doubled
+# since, so about 600 µSv now (E), held to 400-900.
+PER_CAPUT_DOSE_USV = (400.0, 900.0)

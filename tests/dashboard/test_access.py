@@ -62,7 +62,7 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(env):
 def test_demo_mode_lets_the_viewer_pick_a_role(env, monkeypatch):
     monkeypatch.setenv("DID_DEMO_MODE", "1")
     at = AppTest.from_file(APP, default_timeout=30).run()
-    assert "Demo mode" in at.warning[0].value
+    assert "Demo mode" in at.sidebar.warning[0].value
     assert at.session_state["scope"].role == "central"  # the default view
     # AppTest re-runs a page script directly once a pages/ folder sits beside the router, so
     # each choice is checked on a first run (the real app always runs the router).

@@ -11,7 +11,7 @@ from ingest.synth.population import funnel_outside_share
 
 SECTIONS = (
     "Volumes", "Seasonality", "Source mix", "GP direct access", "Who is imaged", "Deprivation", "When",
-    "Practices and providers", "Defects", "Provider-months",
+    "Practices and providers", "Defects", "Provider-months", "Rates", "Scanners",
 )
 
 

@@ -1,0 +1,76 @@
+"""The demo world in a real browser (issue 18): the Home page reads England's rate per 1,000
+registered patients, every page says the data are synthetic, and a typical practice (median list
+size) gets a verdict on GP direct-access chest X-ray and on all GP direct-access imaging.
+
+Served over a small full-scale slice of England built like `did demo` (one ICB, 12 months,
+did_cli.build_demo), or over $DID_BROWSER_STORE_DIR (e.g. the real demo store).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import did_cli
+from dashboard.components.gp_charts import VERDICTS
+from ingest.synth import targets as T
+from queries import gp_benchmark as gb
+from queries.connection import get_snapshot
+from queries.sources import demo_examples
+from queries.scope import CENTRAL
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 60_000
+AREA = "QPM"  # Northamptonshire: ~0.85 M patients, an age structure close to England's
+RATE_LABEL = "Examinations a year per 1,000 registered patients"
+
+
+@pytest.fixture(scope="module")
+def world_store(tmp_path_factory) -> Path:
+    given = os.environ.get("DID_BROWSER_STORE_DIR")
+    if given:
+        return Path(given)
+    root = tmp_path_factory.mktemp("demo-world")
+    did_cli.build_demo(root / "store", root / "extracts", 1.0, AREA)
+    return root / "store"
+
+
+@pytest.fixture(scope="module")
+def world_url(world_store, serve_app, tmp_path_factory):
+    with serve_app(world_store, tmp_path_factory.mktemp("streamlit-world")) as url:
+        yield url
+
+
+def test_home_reads_englands_rate_under_the_synthetic_banner(world_url, page, save_screenshot):
+    page.goto(world_url, wait_until="domcontentloaded")
+    metric = page.get_by_test_id("stMetric").filter(has_text=RATE_LABEL).first
+    metric.wait_for(timeout=TIMEOUT_MS)
+    rate = float(metric.get_by_test_id("stMetricValue").inner_text().strip().replace(",", ""))
+    england = sum(T.ANNUAL_VOLUME.values()) * 1000 / T.REGISTERED_ENGLAND
+    assert abs(rate - england) <= T.RATE_TOLERANCE * england, rate
+    banner = page.get_by_text("not real patients", exact=False).first
+    assert "Synthetic data" in banner.inner_text()
+    assert "full-scale slice of England" in banner.inner_text()
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "demo_home.png")
+
+
+@pytest.mark.parametrize("measure", ["gpda_chest_xray", "gpda_all"])
+def test_a_typical_practice_gets_a_verdict(world_url, world_store, page, measure):
+    snap = get_snapshot(world_store)
+    code = demo_examples(snap, {"gp": ""})["gp"]  # the median-list-size practice demo mode opens on
+    practice = gb.check_practice(snap, CENTRAL, code)
+    page.goto(f"{world_url}/measure?measure={measure}&practice={code}", wait_until="domcontentloaded")
+    sentence = page.get_by_text(f"({code}):", exact=False).first
+    sentence.wait_for(timeout=TIMEOUT_MS)
+    text = sentence.inner_text()
+    verdict = re.search(r"events, (.+?)\.", text)
+    assert verdict, text
+    assert verdict.group(1) in {w.lower() for w, _, _ in VERDICTS.values()} - {"too few to judge"}, text
+    assert practice["benchmarked"]
+    assert page.get_by_text("Synthetic data", exact=False).count()
+    assert not page.get_by_test_id("stException").count()
