@@ -318,16 +318,19 @@ def cmd_local_codes(args) -> int:
 
 def cmd_reference_load(args) -> int:
     """Replace one reference table from a file, under the writer lock, and publish."""
-    from ingest import sites, store, timetable
+    from ingest import sites, spec_pack, store, timetable
     from ingest.reference import load_nicip_release
 
     load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
-            "timetable": timetable.load_timetable}[args.what]
+            "timetable": timetable.load_timetable, "spec": spec_pack.install}[args.what]
+    if args.what == "spec":
+        spec_pack.read_pack(Path(args.file))  # a bad pack is refused before the store is opened
     store_dir = _store_dir(args)
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         n = load(con, Path(args.file))
         store.publish(con, store_dir)
-    _say(f"{args.what} reference replaced: {n:,} rows from {args.file}")
+    what = "rules" if args.what == "spec" else "rows"
+    _say(f"{args.what} reference replaced: {n:,} {what} from {args.file}")
     return EXIT_OK
 
 
@@ -571,7 +574,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     helps = {"nicip": "replace the NICIP code list with an official release CSV",
              "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
              "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
-             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)"}
+             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
+             "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)"}
     for what, helptext in helps.items():
         rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")
