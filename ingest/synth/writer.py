@@ -1,17 +1,22 @@
-"""Turning a provider-month frame into a DID v1.0 CSV file, and counting what it holds.
+"""Turning a provider-month frame into a DIDS CSV file, and counting what it holds.
 
-Columns are the 18 items in `ingest.spec` order; a header row (the NHS Data Dictionary names,
-`spec.HEADER`) is written by most providers and left out by about one in five, as real RIS
-extracts differ. Dates are CCYY-MM-DD, absent values are empty strings, lines end with LF.
+A file for a period before 2026-05 (activity before April 2026) is DIDS v1.0: the 18 items in
+`ingest.spec` order; a header row (the NHS Data Dictionary names, `spec.HEADER`) is written by
+most providers and left out by about one in five, as real RIS extracts differ. From 2026-05 it
+is DIDS v2.0 (`spec_pack.version_for_period`, the period read from the file's conventional
+name): the v2.0 pack's items with their header, always (v2.0 needs one), the v2.0 items drawn by
+`v2items`. Dates are CCYY-MM-DD, absent values are empty strings, lines end with LF.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from ingest import spec
+from ingest import spec, spec_pack
+from ingest.synth import v2items
 from ingest.synth.defects import DEFECTS
 
 DATE_FIELDS = spec.DATE_FIELDS
@@ -30,13 +35,32 @@ def to_text(frame: pl.DataFrame, bad_rule: str | None = None) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def write_csv(text: pl.DataFrame, path: Path, header: bool, drop_column: str | None = None) -> None:
-    """Write one extract. `drop_column` makes a 17-column file (a file-level reject, DIDS075)."""
-    cols = [c for c in spec.COLUMNS if c != drop_column]
-    names = {c: spec.BY_FIELD[c].name for c in cols}
+def version_of(path: Path) -> str:
+    """The DIDS version a synthetic file is written in: the one its period must be sent in."""
+    m = spec.FILE_NAME.match(Path(path).name)
+    if not m:
+        return "1.0"
+    period = m["period"]
+    return spec_pack.version_for_period(date(int(period[:4]), int(period[4:]), 1))
+
+
+def write_csv(text: pl.DataFrame, path: Path, header: bool, drop_column: str | None = None) -> dict[str, int]:
+    """Write one extract. `drop_column` makes a file without that mandatory column (a file-level
+    reject, DIDS075). Returns the v2.0-only defects planted (none in a v1.0 file)."""
+    planted: dict[str, int] = {}
+    items = spec.ITEMS
+    if version_of(path) == "2.0":
+        items = spec_pack.default_pack("2.0").items
+        text = v2items.add_v2_items(text, Path(path).name)
+        if drop_column is None:
+            text, planted = v2items.plant_v2(text, Path(path).name)
+        header = True
+    cols = [i.field for i in items if i.field != drop_column]
+    names = {i.field: i.name for i in items}
     path.parent.mkdir(parents=True, exist_ok=True)
-    text.select(cols).rename(names).write_csv(path, include_header=header, null_value="",
-                                              line_terminator="\n", quote_style="necessary")
+    text.select(cols).rename({c: names[c] for c in cols}).write_csv(
+        path, include_header=header, null_value="", line_terminator="\n", quote_style="necessary")
+    return planted
 
 
 def count(frame: pl.DataFrame) -> dict[str, int]:
@@ -46,6 +70,7 @@ def count(frame: pl.DataFrame) -> dict[str, int]:
     out = {d: int(by.get(d, 0)) for d in DEFECTS}
     out["duplicate_accession"] = frame.height - frame.select("site_code", "accession_number").n_unique() \
         if frame.height else 0
+    out.update({d: 0 for d in v2items.V2_DEFECT_RATES})  # a v2.0 file's are set by the generator from write_csv
     out["records"] = frame.height
     out["report_date_missing"] = int(frame["report_date"].is_null().sum())
     out["ethnicity_not_stated"] = int(frame["ethnic_category"].is_in(["Z", "99"]).sum())
