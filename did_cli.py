@@ -133,7 +133,8 @@ def _report(result, as_json: bool) -> int:
             for err in result.file_errors:
                 print(f"REJECTED {result.file}: {err['message']}")
         else:
-            print(f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, {result.timeliness}): "
+            print(f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, DIDS v{result.version}, "
+                  f"{result.timeliness}): "
                   f"{c['records']:,} records, {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
                   f"{c['with_warnings']:,} with warnings"
                   + (f", {c['replaced']:,} replaced earlier versions" if c.get("replaced") else ""))

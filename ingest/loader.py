@@ -43,6 +43,7 @@ class LoadResult:
     issues_total: int = 0
     submission_id: int | None = None
     timeliness: str | None = None
+    version: str | None = None  # the DIDS version the file is written in (None: not readable)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str)
@@ -143,6 +144,7 @@ def check_batch(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200,
     for no, checked in enumerate(checks):
         try:
             checked.read = reader.read_file(con, checked.path, file_no=no)
+            checked.result.version = checked.read.version
             _check_version(checked)
         except reader.FileError as err:
             checked.read = None

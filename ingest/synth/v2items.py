@@ -121,12 +121,16 @@ def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DE
     """Break a few records the ways only v2.0 can be broken; returns the text and the counts.
 
     bad_offset: the start written with +02:00 (DIDSX12); end_before_start: the end an hour
-    before the start (DIDSX22). Records with no well-formed start are left alone.
+    before the start (DIDSX22). Only clean records with a well-formed start are broken.
     """
     rng = np.random.default_rng(zlib.crc32(("defects " + seed_text).encode()))
     n = text.height
     starts = text["procedure_start_ts"].to_list()
-    ok = np.array([bool(s) and len(s) == 25 for s in starts])
+    # Only a clean record (`_clean`, writer.to_text) whose (site, accession) is not repeated:
+    # each record carries at most one defect.
+    single = ~text.select(pl.struct("site_code", "accession_number").is_duplicated()).to_series().to_numpy()
+    clean = text["_clean"].to_numpy() if "_clean" in text.columns else np.ones(n, bool)
+    ok = np.array([bool(s) and len(s) == 25 for s in starts]) & single & clean
     draw = rng.random(n)
     bad_offset = ok & (draw < rates["bad_offset"])
     end_before = ok & ~bad_offset & (draw >= rates["bad_offset"]) & (draw < rates["bad_offset"] + rates["end_before_start"])
@@ -138,3 +142,16 @@ def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DE
     out = text.with_columns(procedure_start_ts=pl.Series(new_start, dtype=pl.String),
                             procedure_end_ts=pl.Series(ends, dtype=pl.String))
     return out, {"bad_offset": int(bad_offset.sum()), "end_before_start": int(end_before.sum())}
+
+
+# The rule each planted defect meets in a v2.0 file, where it is not the v1.0 one (shipped v2.0
+# pack): report before test is now report issue before procedure start, an unknown code with no
+# SNOMED CT code is the NICIP half of the combination rules, a DD/MM/YYYY test date a start
+# timestamp that is not ISO 8601; and the v2.0-only defects.
+V2_RULE_FOR_V1 = {"DIDS048": "DIDSX23", "DIDS057": "DIDSX32", "DIDS045": "DIDSX11"}
+V2_DEFECT_RULES = {"bad_offset": "DIDSX12", "end_before_start": "DIDSX22"}
+
+
+def rule_in(version: str, code: str) -> str:
+    """The code a v1.0 rule's planted defect is reported under in a file of `version`."""
+    return V2_RULE_FOR_V1.get(code, code) if version == "2.0" else code

@@ -23,7 +23,13 @@ DATE_FIELDS = spec.DATE_FIELDS
 
 
 def to_text(frame: pl.DataFrame, bad_rule: str | None = None) -> pl.DataFrame:
-    """The 18 items as strings. With `bad_rule`, rows flagged `_bad` are broken the way that rule catches."""
+    """The 18 items as strings. With `bad_rule`, rows flagged `_bad` are broken the way that rule catches.
+
+    Also `_clean`: the row carries no planted defect, is not a protected carried-over row nor
+    one of a bad batch (a v2.0 defect is planted only there, so that each record carries at most
+    one defect); and `_planting`: the file has planted v1.0 defects at all (none in a `--clean`
+    run, so none of v2.0 either). `write_csv` writes neither.
+    """
     exprs = []
     for c in spec.COLUMNS:
         e = pl.col(c).cast(pl.String) if c in DATE_FIELDS else pl.col(c)
@@ -32,7 +38,15 @@ def to_text(frame: pl.DataFrame, bad_rule: str | None = None) -> pl.DataFrame:
         if bad_rule == "DIDS020" and c == "patient_source":
             e = pl.when(pl.col("_bad")).then(None).otherwise(e)
         exprs.append(e.alias(c))
-    return frame.select(exprs)
+    clean = pl.lit(True)
+    for flag in ("_protect", "_bad"):
+        if flag in frame.columns:
+            clean = clean & ~pl.col(flag).fill_null(False)
+    planting = pl.lit(False)
+    if "_defect" in frame.columns:
+        clean = clean & pl.col("_defect").is_null()
+        planting = pl.col("_defect").is_not_null().any()
+    return frame.select(*exprs, clean.alias("_clean"), planting.alias("_planting"))
 
 
 def version_of(path: Path) -> str:
@@ -52,7 +66,7 @@ def write_csv(text: pl.DataFrame, path: Path, header: bool, drop_column: str | N
     if version_of(path) == "2.0":
         items = spec_pack.default_pack("2.0").items
         text = v2items.add_v2_items(text, Path(path).name)
-        if drop_column is None:
+        if drop_column is None and text.height and text["_planting"][0]:
             text, planted = v2items.plant_v2(text, Path(path).name)
         header = True
     cols = [i.field for i in items if i.field != drop_column]

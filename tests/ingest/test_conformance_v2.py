@@ -199,3 +199,19 @@ def test_the_test_date_is_the_uk_date_of_the_procedure_start(store_dir, tmp_path
     assert report == day and month == day.replace(day=1)
     offset = 0 if start.endswith(("Z", "00:00")) else 1
     assert utc.hour == (int(start[11:13]) - offset) % 24
+
+
+def test_validate_reports_either_version_in_the_same_json(conformance_store, tmp_path, capsys):  # noqa: F811
+    import json
+
+    import did_cli
+
+    v1 = didfiles.write(tmp_path / "DID_RR8_202602.csv", [didfiles.row()])
+    v2 = didfiles.write_v2(tmp_path / "DID_RR8_202605.csv", [didfiles.row_v2(priority="9")])
+    reports = []
+    for path, day in ((v1, "2026-02-10"), (v2, "2026-05-10")):
+        did_cli.main(["validate", str(path), "--submitted-on", day, "--json", "--store", str(conformance_store)])
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0].keys() == reports[1].keys()
+    assert [r["version"] for r in reports] == ["1.0", "2.0"]
+    assert [i["code"] for i in reports[1]["issues"]] == ["DIDSX25"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest import spec
+from ingest import spec, spec_pack
+from ingest.synth.writer import version_of
 
 REFERRER_OK = r"^([A-Z][0-9]{7}|[A-Z]{2}[0-9]{6})$"
 
@@ -16,16 +17,38 @@ def first_line(path: Path) -> str:
         return fh.readline()
 
 
-def read_all(out: Path, manifest, columns: int = spec.N_COLUMNS) -> pl.DataFrame:
-    """Every row of every file with `columns` columns, as strings, with its manifest row's fields."""
+def n_columns(path: Path) -> int:
+    """How many columns a complete file of its DIDS version has (22 for v2.0, 18 for v1.0)."""
+    return len(spec_pack.default_pack(version_of(path)).items)
+
+
+def read_items(path: Path) -> pl.DataFrame | None:
+    """A file's rows as the 18 v1.0 items, as strings (None for a file missing a column).
+
+    A v2.0 file's test and report dates are read naively, as the date its timestamps are written
+    with (the writer writes the UK clock time).
+    """
+    first = first_line(path)
+    if first.count(",") + 1 != n_columns(path):
+        return None
+    if version_of(path) == "1.0":
+        header = first.startswith(spec.HEADER[0])
+        return pl.read_csv(path, has_header=header, new_columns=list(spec.COLUMNS), infer_schema=False)
+    names = {i.name: i.field for i in spec_pack.default_pack("2.0").items}
+    df = pl.read_csv(path, infer_schema=False).rename(names)
+    return df.with_columns(test_date=pl.col("procedure_start_ts").str.slice(0, 10),
+                           report_date=pl.col("report_issue_ts").str.slice(0, 10)).select(spec.COLUMNS)
+
+
+def read_all(out: Path, manifest) -> pl.DataFrame:
+    """Every row of every complete file, as strings, with its manifest row's fields."""
     frames = []
     for f in manifest.files:
         path = out / f.path
-        first = first_line(path)
-        if first.count(",") + 1 != columns:
+        df = read_items(path)
+        if df is None:
             continue
-        header = first.startswith(spec.HEADER[0])
-        df = pl.read_csv(path, has_header=header, new_columns=list(spec.COLUMNS), infer_schema=False)
+        header = version_of(path) == "2.0" or first_line(path).startswith(spec.HEADER[0])
         frames.append(df.with_columns(path=pl.lit(f.path), submitted_on=pl.lit(f.submitted_on),
                                       file_activity_month=pl.lit(f.activity_month), header=pl.lit(header),
                                       provider_code=pl.lit(f.provider_code)))
