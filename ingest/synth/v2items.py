@@ -94,9 +94,10 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     for i, (test, report, request) in enumerate(zip(text["test_date"].to_list(), text["report_date"].to_list(),
                                                     text["request_date"].to_list(), strict=True)):
         day = _parse_date(test)
-        if day is None:  # a planted bad test date stays bad (DIDSX11)
+        if day is None:  # a planted bad test date (DD/MM/YYYY) stays bad in the start only (DIDSX11)
+            written = _parse_date("-".join(reversed(test.split("/")))) if test else None
             starts.append(f"{test} 10:00" if test else None)
-            ends.append(None)
+            ends.append(_stamp(written, start_min[i] + length[i]) if written else None)
         else:
             starts.append(_stamp(day, start_min[i]))
             ends.append(_stamp(day, start_min[i] + length[i]))
