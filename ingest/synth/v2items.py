@@ -156,3 +156,16 @@ V2_DEFECT_RULES = {"bad_offset": "DIDSX12", "end_before_start": "DIDSX22"}
 def rule_in(version: str, code: str) -> str:
     """The code a v1.0 rule's planted defect is reported under in a file of `version`."""
     return V2_RULE_FOR_V1.get(code, code) if version == "2.0" else code
+
+
+def read_as_v1(path) -> pl.DataFrame:
+    """A v2.0 synthetic file's rows as the 18 v1.0 items (strings), for the checks that count
+    v1.0 items across the switch: the test and report dates are the dates its timestamps are
+    written with (the writer writes the UK clock time)."""
+    from ingest import spec, spec_pack
+
+    names = {i.name: i.field for i in spec_pack.default_pack("2.0").items}
+    df = pl.read_csv(path, infer_schema=False)
+    df = df.rename({c: names[c] for c in df.columns if c in names})
+    return df.with_columns(test_date=pl.col("procedure_start_ts").str.slice(0, 10),
+                           report_date=pl.col("report_issue_ts").str.slice(0, 10)).select(spec.COLUMNS)

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest import spec, spec_pack
+from ingest.synth.v2items import read_as_v1
 from ingest.synth.writer import version_of
 
 REFERRER_OK = r"^([A-Z][0-9]{7}|[A-Z]{2}[0-9]{6})$"
@@ -25,8 +26,7 @@ def n_columns(path: Path) -> int:
 def read_items(path: Path) -> pl.DataFrame | None:
     """A file's rows as the 18 v1.0 items, as strings (None for a file missing a column).
 
-    A v2.0 file's test and report dates are read naively, as the date its timestamps are written
-    with (the writer writes the UK clock time).
+    A v2.0 file through `v2items.read_as_v1`.
     """
     first = first_line(path)
     if first.count(",") + 1 != n_columns(path):
@@ -34,10 +34,7 @@ def read_items(path: Path) -> pl.DataFrame | None:
     if version_of(path) == "1.0":
         header = first.startswith(spec.HEADER[0])
         return pl.read_csv(path, has_header=header, new_columns=list(spec.COLUMNS), infer_schema=False)
-    names = {i.name: i.field for i in spec_pack.default_pack("2.0").items}
-    df = pl.read_csv(path, infer_schema=False).rename(names)
-    return df.with_columns(test_date=pl.col("procedure_start_ts").str.slice(0, 10),
-                           report_date=pl.col("report_issue_ts").str.slice(0, 10)).select(spec.COLUMNS)
+    return read_as_v1(path)
 
 
 def read_all(out: Path, manifest) -> pl.DataFrame:
