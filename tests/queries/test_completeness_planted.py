@@ -145,7 +145,8 @@ def test_resubmissions_first_files_carry_the_planted_problem(planted_run):
         first, final = files[event["first_path"]], files[event["path"]]
         assert (first["status"], first["superseded_by"]) == ("superseded", final["submission_id"])
         if event["problem"] == "bad_batch":
-            assert lines[(first["submission_id"], event["bad_rule"])] == event["bad_rows"]
+            code = rule_in(version_of(event["first_path"]), event["bad_rule"])
+            assert lines[(first["submission_id"], code)] == event["bad_rows"]
         else:
             assert final["rows_read"] - first["rows_read"] == event["records_missing"]
 
