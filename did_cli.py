@@ -139,7 +139,8 @@ def _report(result, as_json: bool) -> int:
             for err in result.file_errors:
                 print(f"REJECTED {result.file}: {err['message']}")
         else:
-            print(f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, {result.timeliness}): "
+            print(f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, DIDS v{result.version}, "
+                  f"{result.timeliness}): "
                   f"{c['records']:,} records, {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
                   f"{c['with_warnings']:,} with warnings"
                   + (f", {c['replaced']:,} replaced earlier versions" if c.get("replaced") else ""))
@@ -370,16 +371,19 @@ def cmd_local_codes(args) -> int:
 
 def cmd_reference_load(args) -> int:
     """Replace one reference table from a file, under the writer lock, and publish."""
-    from ingest import sites, store, timetable
+    from ingest import sites, spec_pack, store, timetable
     from ingest.reference import load_nicip_release
 
     load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
-            "timetable": timetable.load_timetable}[args.what]
+            "timetable": timetable.load_timetable, "spec": spec_pack.install}[args.what]
+    if args.what == "spec":
+        spec_pack.read_pack(Path(args.file))  # a bad pack is refused before the store is opened
     store_dir = _store_dir(args)
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         n = load(con, Path(args.file))
         store.publish(con, store_dir)
-    _say(f"{args.what} reference replaced: {n:,} rows from {args.file}")
+    what = "rules" if args.what == "spec" else "rows"
+    _say(f"{args.what} reference replaced: {n:,} {what} from {args.file}")
     return EXIT_OK
 
 
@@ -506,7 +510,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sp.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer")
 
-    s = sub.add_parser("synth", help="write synthetic DID v1.0 RIS extract files")
+    s = sub.add_parser("synth", help="write synthetic RIS extract files (DIDS v1.0 before April 2026 activity, v2.0 from it)")
     s.add_argument("--from", dest="first", required=True, type=_month, help="first activity month YYYY-MM")
     s.add_argument("--to", dest="last", required=True, type=_month, help="last activity month YYYY-MM")
     s.add_argument("--scale", type=float, default=0.01, help="1.0 = England (~4.1 M records a month)")
@@ -632,7 +636,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     helps = {"nicip": "replace the NICIP code list with an official release CSV",
              "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
              "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
-             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)"}
+             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
+             "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)"}
     for what, helptext in helps.items():
         rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")

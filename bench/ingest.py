@@ -18,7 +18,9 @@ the same run, on the same file, two like-for-like pairs:
   snapshot; and its peak memory (max RSS).
 
 Also reported, for continuity with earlier runs, the baseline's CREATE TABLE statement alone.
-Prints a Markdown table (the README quotes it) and writes bench/results/ingest.json.
+Prints a Markdown table (the README quotes it) and writes bench/results/ingest.json, or
+ingest-v2.json when the file is DIDS v2.0 (`--month 2026-04` or later: the generator writes
+v2.0 from April 2026 activity), against the same baseline.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest import loader, store, synth  # noqa: E402
+from ingest.synth.writer import version_of  # noqa: E402
 
 
 def _largest_file(folder: Path) -> tuple[Path, dict]:
@@ -129,7 +132,7 @@ def main() -> None:
             "date": date.today().isoformat(),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
                        f"DuckDB {duckdb.__version__}",
-            "scale": args.scale, "file": path.name, "records": info["records"], "file_mb": round(size_mb, 1),
+            "scale": args.scale, "file": path.name, "dids_version": version_of(path), "records": info["records"], "file_mb": round(size_mb, 1),
             "generate_month_s": round(gen_seconds, 1) if gen_seconds else None,
             "create_statement_s": round(med(create), 3),
             "baseline_s": round(med(baseline), 3), "load_s": round(med(load), 3),
@@ -143,9 +146,11 @@ def main() -> None:
         }
         out = ROOT / "bench" / "results"
         out.mkdir(exist_ok=True)
-        (out / "ingest.json").write_text(json.dumps(result, indent=1) + "\n")
+        name = "ingest-v2.json" if result["dids_version"] == "2.0" else "ingest.json"
+        (out / name).write_text(json.dumps(result, indent=1) + "\n")
         r = result
-        print(f"| step ({r['records']:,} records, {r['file_mb']} MB, median of {args.repeat}) | seconds | × its baseline |")
+        print(f"| step (DIDS v{r['dids_version']}: {r['records']:,} records, {r['file_mb']} MB, median of "
+              f"{args.repeat}) | seconds | × its baseline |")
         print("|---|---|---|")
         print(f"| in-process baseline: DuckDB opens a new database, reads the CSV into a table, closes | {r['baseline_s']} | 1.0 |")
         print(f"| in-process: open the store, check + pseudonymise + load, close | {r['load_s']} | {r['load_ratio']} |")

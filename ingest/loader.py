@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest import ownership, pseudonymise, reader, spec, timetable, validation
+from ingest import ownership, pseudonymise, reader, spec, spec_pack, timetable, validation
 
 
 @dataclass
@@ -43,6 +43,7 @@ class LoadResult:
     issues_total: int = 0
     submission_id: int | None = None
     timeliness: str | None = None
+    version: str | None = None  # the DIDS version the file is written in (None: not readable)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str)
@@ -73,8 +74,10 @@ def _csv_field(col: str) -> str:
             f"THEN '\"' || replace(t.{col}, '\"', '\"\"') || '\"' ELSE coalesce(t.{col}, '') END")
 
 
-# The rejected row as CSV text again, for quarantine (the only place raw values are kept).
-_RAW_ROW_SQL = " || ',' || ".join(_csv_field(c) for c in spec.COLUMNS)
+def _raw_row_sql(fields) -> str:
+    """SQL: the rejected row as CSV text again, in its version's item order, for quarantine (the
+    only place raw values are kept)."""
+    return " || ',' || ".join(_csv_field(c) for c in fields)
 
 
 # Small files are checked together (load_many): planning the screening statement costs about as
@@ -137,22 +140,40 @@ def check_batch(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200,
     file would get alone (tests/ingest/test_loader.py checks this against one file at a time).
     """
     checks = [_begin(con, *job) for job in jobs]
-    csvs: list[Checked] = []
+    csvs: dict[str, list[Checked]] = {}  # by DIDS version: each version's rules are screened together
     for no, checked in enumerate(checks):
         try:
             checked.read = reader.read_file(con, checked.path, file_no=no)
+            checked.result.version = checked.read.version
+            _check_version(checked)
         except reader.FileError as err:
+            checked.read = None
             checked.result.file_errors = [{"code": err.code, "message": err.message}]
             checked.result.counts = {"records": 0, "accepted": 0, "rejected": 0, "with_warnings": 0, "replaced": 0}
             continue
         checked.file_no = no
         if checked.read.format == "csv":
-            csvs.append(checked)
+            csvs.setdefault(checked.read.version, []).append(checked)
         else:  # an XML file's rows are built in Python, with their own Arrow types: checked alone
             _judge_all(con, [checked], issue_limit, key)
-    if csvs:
-        _judge_all(con, csvs, issue_limit, key)
+    for group in csvs.values():
+        _judge_all(con, group, issue_limit, key)
     return checks
+
+
+def _check_version(checked: Checked) -> None:
+    """FileError when the file is not in the DIDS version its period must be sent in.
+
+    Activity from April 2026 is DIDS v2.0 (did-v2.md); a file for a period reports the month
+    before it, so files for 2026-05 onwards are v2.0 and earlier ones v1.0 (spec_pack.version_for_period).
+    """
+    wanted = spec_pack.version_for_period(checked.period)
+    got = checked.read.version
+    if got != wanted:
+        pack = spec_pack.default_pack(wanted)
+        raise reader.FileError("DIDSX10", f"{checked.path.name} is a DIDS v{got} file, but a file for "
+                               f"{checked.period:%Y-%m} reports {pack.months} (the month before it is sent), "
+                               f"which is sent in DIDS v{wanted}; send this month's extract as DIDS v{wanted}")
 
 
 def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
@@ -205,8 +226,9 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     params = dict(lookups)
     if key is not None:
         params["key"] = key
+    pack = spec_pack.pack_for(con, reads[0].read.version)
     sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
-                                                "" if key is None else _RECORD_COLUMNS)
+                                                "" if key is None else _RECORD_COLUMNS, pack.rules, pack.code_lists)
     screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["file_no", "line", "_issues"])
     if flagged["_issues"].num_chunks == 0:  # nothing flagged: an empty slice keeps the types without
@@ -243,7 +265,8 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
         con.register("rejected_lines", pa.table({"line": rejected_lines}))
         try:
             checked.quarantine = con.sql(
-                f"SELECT t.line, {_RAW_ROW_SQL} AS raw FROM staging t SEMI JOIN rejected_lines USING (line) "
+                f"SELECT t.line, {_raw_row_sql(i.field for i in spec_pack.pack_for(con, checked.read.version).items)} "
+                "AS raw FROM staging t SEMI JOIN rejected_lines USING (line) "
                 "WHERE t.file_no = $file_no", params={"file_no": checked.file_no}).to_arrow_table()
         finally:
             con.unregister("rejected_lines")
@@ -482,5 +505,9 @@ _RECORD_COLUMNS = f"""
     t.n_snomed_code AS snomed_code,
     CASE WHEN t.x_nicip IS NULL AND t.x_local_nicip IS NOT NULL THEN t.u_nicip_code END AS local_code,
     t.x_modality AS modality, t.x_body_area AS body_area, t.x_test_group AS test_group,
-    date_trunc('month', t.d_test_date)::DATE AS activity_month
+    date_trunc('month', t.d_test_date)::DATE AS activity_month,
+    t.n_priority AS priority, t.n_activity_category AS activity_category,
+    t.d_waiting_list_clock_start AS waiting_list_clock_start,
+    t.t_procedure_start_ts AS procedure_start_utc, t.t_procedure_end_ts AS procedure_end_utc,
+    t.t_report_issue_ts AS report_issue_utc
 """

@@ -1,4 +1,4 @@
-"""Read a DID v1.0 submission file into a staging table of text columns (Arrow, registered on the connection).
+"""Read a DIDS v1.0 or v2.0 submission file into a staging table of text columns (Arrow, registered on the connection).
 
 The reader decides only whether the file as a whole can be read as a DID extract: it exists,
 is not over the size limit, is not empty, is text (UTF-8, with or without a byte-order mark, no
@@ -11,7 +11,13 @@ Dictionary name, our field name or the XML element name, with case, spaces and u
 forgiven), so a file whose columns are in another order loads each value into its item. A header
 naming a column twice, a column that is no DID item, or missing a mandatory item rejects the file.
 
-The staging table has one VARCHAR column per data item (named as in `spec.COLUMNS`), plus
+The version is told by the header: a header naming an item only DIDS v2.0 has (e.g. CODED
+PROCEDURE START TIMESTAMP) makes the file v2.0, whose items and names come from the v2.0 spec
+pack in force (`spec_pack.pack_for`); any other file is v1.0. A v2.0 CSV must have a header.
+Whether the version is the right one for the file's period is the loader's check.
+
+The staging table has one VARCHAR column per data item of either version (named as in
+`spec.STAGING_COLUMNS`; the other version's items are NULL), plus
 `line`: the 1-based line number in the file, header counted, so that every issue points at the
 line a provider can open in an editor.
 """
@@ -57,6 +63,7 @@ class ReadResult:
     has_header: bool
     sha256: str
     format: str
+    version: str = "1.0"  # the DIDS version the file is written in
     # The rows as read (`line`, `file_no`, then the 18 items as text), as registered: checking
     # several files at once (loader.check_batch) stacks them into one table.
     table: pa.Table | None = field(default=None, repr=False, compare=False)
@@ -171,9 +178,10 @@ def _normalise(name: str) -> str:
     return "".join(ch for ch in name.strip().strip('"').upper() if not ch.isspace() and ch != "_")
 
 
-def _aliases() -> dict[str, str]:
+def _aliases(items=spec.ITEMS) -> dict[str, str]:
+    """Normalised header name -> field, for a version's items."""
     out: dict[str, str] = {}
-    for item in spec.ITEMS:
+    for item in items:
         for name in (item.name, item.field, item.xml_element):
             key = _normalise(name)
             if out.setdefault(key, item.field) != item.field:
@@ -181,32 +189,40 @@ def _aliases() -> dict[str, str]:
     return out
 
 
-_ALIASES = _aliases()  # normalised header name -> spec field
-# Without these a file cannot be a DID extract at all; the demographic items and the two
-# procedure codes are checked per record (DIDS073, DIDS056), so a header may leave them out.
-_MANDATORY = tuple(item.field for item in spec.ITEMS if item.obligation is spec.Obligation.MANDATORY)
+_ALIASES = _aliases()  # normalised header name -> spec field (v1.0)
 
 
-def _looks_like_header(values: list[str]) -> bool:
+def _looks_like_header(values: list[str], aliases: dict[str, str] = _ALIASES) -> bool:
     """A first row at least half of whose values name DID items (a record names none)."""
-    known = sum(_normalise(v) in _ALIASES for v in values)
+    known = sum(_normalise(v) in aliases for v in values)
     return known > 0 and 2 * known >= len(values)
 
 
-def _header_fields(path: Path, values: list[str]) -> list[str]:
+def _header_version(values: list[str], v2_aliases: dict[str, str]) -> str:
+    """2.0 when the header names an item DIDS v2.0 added (by any of its names), else 1.0."""
+    v2_only = set(v2_aliases) - set(_ALIASES)
+    return "2.0" if any(_normalise(v) in v2_only for v in values) else "1.0"
+
+
+def _header_fields(path: Path, values: list[str], items=spec.ITEMS, version: str = "1.0") -> list[str]:
     """The spec field of each column a header names, in file order; FileError naming every
     unknown, repeated or missing column."""
-    fields = [_ALIASES.get(_normalise(v)) for v in values]
+    aliases = _aliases(items)
+    by_field = {i.field: i for i in items}
+    fields = [aliases.get(_normalise(v)) for v in values]
     unknown = [v.strip() for v, f in zip(values, fields) if f is None]
     if unknown:
         raise FileError("DIDS075", f"{path.name}: the header names columns that are not DID items: "
-                        f"{', '.join(repr(u) for u in unknown)}; use the DID v1.0 item names "
-                        "(e.g. NHS NUMBER) or send no header row")
-    repeated = sorted({spec.BY_FIELD[f].name for f in fields if fields.count(f) > 1})
+                        f"{', '.join(repr(u) for u in unknown)}; use the DIDS v{version} item names "
+                        "(e.g. NHS NUMBER)" + (" or send no header row" if version == "1.0" else ""))
+    repeated = sorted({by_field[f].name for f in fields if fields.count(f) > 1})
     if repeated:
         raise FileError("DIDS075", f"{path.name}: the header names {', '.join(repeated)} more than once; "
                         "each item has one column")
-    missing = [spec.BY_FIELD[f].name for f in _MANDATORY if f not in fields]
+    # Without these a file cannot be a DID extract at all; the demographic items and the two
+    # procedure codes are checked per record (DIDS073, DIDS056), so a header may leave them out.
+    mandatory = [i.field for i in items if i.obligation is spec.Obligation.MANDATORY]
+    missing = [by_field[f].name for f in mandatory if f not in fields]
     if missing:
         raise FileError("DIDS075", f"{path.name}: the header has no column for the mandatory "
                         f"{', '.join(missing)}; add the column and submit the file again")
@@ -249,13 +265,20 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
                         "(it would be taken as a pattern); rename the file and submit it again")
     head, _ = _sniff(path)
     first = _first_line(head)
-    has_header = _looks_like_header(first)
-    fields = _header_fields(path, first) if has_header else list(spec.COLUMNS)
+    from ingest import spec_pack
+
+    v1, v2 = spec_pack.pack_for(con, "1.0"), spec_pack.pack_for(con, "2.0")
+    v2_aliases = _aliases(v2.items)
+    has_header = _looks_like_header(first, {**_aliases(v1.items), **v2_aliases})
+    version = _header_version(first, v2_aliases) if has_header else "1.0"
+    fields = _header_fields(path, first, (v1, v2)[version == "2.0"].items, version) if has_header \
+        else list(spec.COLUMNS)
     scan = _scan(path)
     skip = 1 if has_header else 0
     # Generated names and spec fields only: nothing from the file reaches the SQL text.
     position = {f: i for i, f in enumerate(fields)}
-    select = ", ".join(f"c{position[c]} AS {c}" if c in position else f"NULL::VARCHAR AS {c}" for c in spec.COLUMNS)
+    select = ", ".join(f"c{position[c]} AS {c}" if c in position else f"NULL::VARCHAR AS {c}"
+                       for c in spec.STAGING_COLUMNS)
     columns = {f"c{i}": "VARCHAR" for i in range(len(fields))}
     try:
         rows = con.sql(
@@ -278,7 +301,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
             raise FileError("FILE", f"{path.name} has a header row but no records")
         raise FileError("FILE", f"{path.name} has no records")
     rows = register_rows(con, table, rows)
-    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=scan.sha256, format="csv", table=rows)
+    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=scan.sha256, format="csv", table=rows,
+                      version=version)
 
 
 def _reject_extra_columns(path: Path, n_columns: int, has_header: bool) -> None:

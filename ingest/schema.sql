@@ -52,7 +52,15 @@ CREATE TABLE IF NOT EXISTS record (
     modality              VARCHAR,             -- derived from NICIP (ref_nicip)
     body_area             VARCHAR,
     test_group            VARCHAR,             -- GP-direct-access cancer test group, if any
-    activity_month        DATE NOT NULL        -- first day of the test date's month
+    activity_month        DATE NOT NULL,       -- first day of the test date's month
+    -- DIDS v2.0 items (NULL for v1.0 records). The timestamps are in UTC and for the central team:
+    -- pages and exports show dates (the test and report dates are their UK local dates, ADR 0009).
+    priority              VARCHAR,             -- SERVICE REQUEST PRIORITY TYPE 1/2/3
+    activity_category     VARCHAR,             -- DIAGNOSTIC IMAGING ACTIVITY CATEGORY (spec pack code)
+    waiting_list_clock_start DATE,
+    procedure_start_utc   TIMESTAMP,
+    procedure_end_utc     TIMESTAMP,
+    report_issue_utc      TIMESTAMP
 );
 
 -- The imaging sites each accepted submission sent records for. A record is identified by
@@ -141,4 +149,13 @@ CREATE TABLE IF NOT EXISTS ref_snomed (
 CREATE TABLE IF NOT EXISTS ref_nicip_retired (
     nicip_code VARCHAR PRIMARY KEY,
     retired_on DATE NOT NULL
+);
+
+-- A spec pack installed by `did reference load-spec DIR` (ingest/spec_pack.py): its CSV files'
+-- text, per DIDS version. Empty until one is installed; the shipped pack applies meanwhile.
+CREATE TABLE IF NOT EXISTS ref_spec_pack (
+    version   VARCHAR NOT NULL,
+    file      VARCHAR NOT NULL,
+    content   VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
 );

@@ -150,6 +150,13 @@ DEMOGRAPHIC_FIELDS: tuple[str, ...] = tuple(
     item.field for item in ITEMS if item.obligation is Obligation.DEMOGRAPHIC
 )
 
+# The items DIDS v2.0 added (data/reference/dids-v2/items.csv names them; did-v2.md). Staging
+# holds every item of either version: a v1.0 file leaves these empty, a v2.0 file leaves the
+# v1.0 test and report dates empty (they are derived from its timestamps, ADR 0009).
+V2_FIELDS: tuple[str, ...] = ("priority", "activity_category", "waiting_list_clock_start",
+                              "procedure_start_ts", "procedure_end_ts", "report_issue_ts")
+STAGING_COLUMNS: tuple[str, ...] = COLUMNS + V2_FIELDS
+
 # Default practice codes for "not registered / not applicable / not known" (did-dataset.md §2.2).
 DEFAULT_PRACTICE_CODES = frozenset({"V81997", "V81998", "V81999"})
 

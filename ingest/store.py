@@ -55,12 +55,16 @@ WORKING_STORE_ONLY = "quarantine"
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
-_UPGRADE_STEPS = 3
+_UPGRADE_STEPS = 4
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # How long a replaced snapshot stays readable: a reader holding it (a page being drawn, an export
 # being written) finishes with it. Ten minutes is far longer than any query; a burst of publishes
 # costs the disk of the snapshots it made within that time (README, "Snapshots").
 SNAPSHOT_GRACE_SECONDS = 10 * 60
+# `record`'s DIDS v2.0 columns (schema.sql), added to a store made before them.
+V2_RECORD_COLUMNS = (("priority", "VARCHAR"), ("activity_category", "VARCHAR"),
+                     ("waiting_list_clock_start", "DATE"), ("procedure_start_utc", "TIMESTAMP"),
+                     ("procedure_end_utc", "TIMESTAMP"), ("report_issue_utc", "TIMESTAMP"))
 
 
 class StoreError(Exception):
@@ -233,6 +237,12 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT count(*) FROM information_schema.columns "
                    "WHERE table_name = 'record' AND column_name = 'record_key'").fetchall()[0][0]:
         con.execute("ALTER TABLE record DROP COLUMN record_key")
+    # DIDS v2.0 items (issue 19): nullable columns at the end of `record`, NULL for older records.
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'record'").fetchall()}
+    for column, kind in V2_RECORD_COLUMNS:
+        if column not in have:
+            con.execute(f"ALTER TABLE record ADD COLUMN {column} {kind}")  # names and types from code
     # The rollups live in the snapshots only (built straight into each, ADR 0006); a store
     # published before keeps copies that nothing reads. Names come from code (checked by all_rollups).
     from ingest.rollups import all_rollups

@@ -1,4 +1,9 @@
-"""Read a DIDS XML extract (XML Schema Specification Pack v1.0) into the same staging table as CSV.
+"""Read a DIDS XML extract (v1.0 XML Schema Specification Pack, or v2.0) into the same staging table as CSV.
+
+The version is told by the root: `<DIDS version="2.0">` is DIDS v2.0, whose item elements are
+the v2.0 spec pack's (`xml_element`, in the groups its `xml_group` says); a root without the
+attribute (or with "1.0") is v1.0. The group structure is the same for both (the v2.0 schema
+is not public: a project decision, data/reference/dids-v2/SOURCES.md).
 
 Structure (did-dataset.md §2.1): `DIDS` holds `DIDSRecord[1..*]`; each record has
 `PersonalAndDemographics[1..1]` (all children optional), `Referrals[1..1]` and
@@ -32,7 +37,6 @@ from ingest import spec
 from ingest.reader import FileError, ReadResult, register_rows
 
 _BY_ELEMENT = {item.xml_element: item for item in spec.ITEMS}
-_GROUP_OF = {item.xml_element: item.xml_group for item in spec.ITEMS}
 _GROUPS = ("PersonalAndDemographics", "Referrals", "ImagingActivity")
 # Address may carry the postcode as text or in a child element; both are accepted.
 _POSTCODE_CHILDREN = {"Postcode", "PostcodeOfUsualAddress", "PostCode"}
@@ -69,9 +73,12 @@ class _Walker:
     """expat handlers that check each element against the DIDS structure as it opens and
     collect the records' values into columns; every fault raises `_bad` at once."""
 
-    def __init__(self, path: Path, file_no: int) -> None:
+    def __init__(self, path: Path, file_no: int, items_by_version: dict[str, tuple] | None = None) -> None:
         self.path = path
-        self.columns: dict[str, list] = {"line": [], **{c: [] for c in spec.COLUMNS}}
+        self.items_by_version = items_by_version or {"1.0": spec.ITEMS}
+        self.version = "1.0"
+        self.by_element = _BY_ELEMENT
+        self.columns: dict[str, list] = {"line": [], **{c: [] for c in spec.STAGING_COLUMNS}}
         self.stack: list[str] = []
         self.record_no = 0
         self.record: _Record | None = None
@@ -83,13 +90,14 @@ class _Walker:
     def bad(self, message: str) -> FileError:
         return _bad(self.path, f"record {self.record_no} {message}" if self.record_no else message)
 
-    def start(self, tag: str, _attrs) -> None:
+    def start(self, tag: str, attrs) -> None:
         name = _local(tag)
         depth = len(self.stack) + 1
         parent = self.stack[-1] if self.stack else None
         if depth == 1:
             if name != "DIDS":
                 raise _bad(self.path, f"the root element is <{name}>, not <DIDS>")
+            self._choose_version(attrs.get("version", "1.0").strip())
         elif depth == 2:
             if name != "DIDSRecord":
                 raise _bad(self.path, f"<DIDS> holds an unexpected element <{name}>")
@@ -98,8 +106,8 @@ class _Walker:
         elif depth == 3:
             self._open_group(name)
         elif depth == 4:
-            item = _BY_ELEMENT.get(name)
-            if item is None or _GROUP_OF[name] != parent:
+            item = self.by_element.get(name)
+            if item is None or item.xml_group != parent:
                 raise self.bad(f"has an unexpected element <{name}> in <{parent}>")
             if item.field in self.values:
                 raise self.bad(f"has <{name}> twice in <{parent}>")
@@ -110,6 +118,13 @@ class _Walker:
         self.stack.append(name)
         self.texts.append([])
         self.sizes.append(0)
+
+    def _choose_version(self, version: str) -> None:
+        if version not in self.items_by_version:
+            raise _bad(self.path, f"the root says version {version!r}; DIDS XML is version 1.0 (no attribute) "
+                                  f"or {', '.join(v for v in self.items_by_version if v != '1.0')}")
+        self.version = version
+        self.by_element = {item.xml_element: item for item in self.items_by_version[version]}
 
     def _open_group(self, name: str) -> None:
         if name not in self.record.groups:
@@ -140,7 +155,7 @@ class _Walker:
         elif depth == 4:
             if name == "Address" and not text:
                 text = self.postcode
-            self.values[_BY_ELEMENT[name].field] = text
+            self.values[self.by_element[name].field] = text
             self.postcode = ""
         elif depth == 3:
             if name == "ImagingActivity":
@@ -160,7 +175,7 @@ class _Walker:
         for activity in record.activities:
             values = {**record.shared, **activity}
             self.columns["line"].append(self.record_no)
-            for c in spec.COLUMNS:
+            for c in spec.STAGING_COLUMNS:
                 self.columns[c].append(values.get(c))
         self.record = None
 
@@ -183,8 +198,10 @@ def _parser(walker: _Walker) -> expat.XMLParserType:
 
 def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging", file_no: int = 0) -> ReadResult:
     """Read a DIDS XML file and register its rows as `table` on `con` (same columns as the CSV reader)."""
+    from ingest import spec_pack
+
     path = Path(path)
-    walker = _Walker(path, file_no)
+    walker = _Walker(path, file_no, {v: spec_pack.pack_for(con, v).items for v in spec_pack.VERSIONS})
     parser = _parser(walker)
     digest = hashlib.sha256()
     try:
@@ -203,21 +220,25 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
     columns = walker.columns
     arrow = pa.table({"line": pa.array(columns["line"], pa.int64()),
                       "file_no": pa.array([file_no] * len(columns["line"]), pa.int32()),
-                      **{c: pa.array(columns[c], pa.string()) for c in spec.COLUMNS}})
+                      **{c: pa.array(columns[c], pa.string()) for c in spec.STAGING_COLUMNS}})
     arrow = register_rows(con, table, arrow)
-    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=digest.hexdigest(), format="xml", table=arrow)
+    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=digest.hexdigest(), format="xml", table=arrow,
+                      version=walker.version)
 
 
-def write_xml(path: Path, records: list[dict[str, str]]) -> Path:
-    """Write records (dicts keyed by spec field names) as a DIDS XML file, one activity each.
+def write_xml(path: Path, records: list[dict[str, str]], version: str = "1.0") -> Path:
+    """Write records (dicts keyed by spec field names) as a DIDS XML file, one activity each;
+    v2.0 with the shipped v2.0 pack's element names.
 
     Used by tests and by anyone who wants an XML copy of a CSV extract.
     """
-    root = ET.Element("DIDS")
+    from ingest import spec_pack
+
+    root = ET.Element("DIDS", {"version": version} if version != "1.0" else {})
     for rec in records:
         r = ET.SubElement(root, "DIDSRecord")
         group_el = {g: ET.SubElement(r, g) for g in _GROUPS}
-        for item in spec.ITEMS:
+        for item in spec_pack.default_pack(version).items:
             value = rec.get(item.field)
             if value not in (None, ""):
                 ET.SubElement(group_el[item.xml_group], item.xml_element).text = value

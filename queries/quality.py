@@ -25,7 +25,7 @@ from datetime import date
 
 import polars as pl
 
-from ingest import spec
+from ingest import spec, spec_pack
 from ingest.rollup_defs.quality import ITEMS
 from queries.connection import Snapshot
 from queries.scope import Scope
@@ -212,7 +212,11 @@ def issue_summary(snap: Snapshot, scope: Scope, first: date | None = None, last:
         """,
         params,
     )
-    names = pl.DataFrame({"field": list(spec.BY_FIELD), "item_name": [i.name for i in spec.ITEMS]})
+    item_names: dict[str, str] = {}  # v1.0 names, then the items DIDS v2.0 added
+    for version in spec_pack.VERSIONS:
+        for item in spec_pack.default_pack(version).items:
+            item_names.setdefault(item.field, item.name)
+    names = pl.DataFrame({"field": list(item_names), "item_name": list(item_names.values())})
     return frame.join(names, on="field", how="left").select(
         "code", "severity", "field", "item_name", "issues", "lines", "providers", "files")
 

@@ -21,8 +21,10 @@ SHOWN_ISSUES = 200
 
 st.title("Submit a monthly extract")
 st.caption(
-    "Upload a DID v1.0 extract (CSV with or without a header row, or DIDS XML). **Check** judges "
-    "every record against the DID rules without loading anything; **Submit** loads the accepted "
+    "Upload a monthly extract: DIDS v2.0 for months from 2026-05 (April 2026 activity; CSV with a "
+    "header row of item names, or DIDS XML with `version=\"2.0\"`), DIDS v1.0 before (CSV with or "
+    "without a header row, or DIDS XML). **Check** judges "
+    "every record against the DIDS rules of its version without loading anything; **Submit** loads the accepted "
     "records. A new file for the same provider and month replaces the earlier one; a record sent "
     "again (same site and accession number) replaces its earlier version, so nothing is counted twice."
 )

@@ -42,6 +42,10 @@ def read_file(path: Path) -> pl.DataFrame:
     """One extract as strings, header or not."""
     with open(path, encoding="utf-8") as fh:
         first = fh.readline()
+    if "CODED PROCEDURE START TIMESTAMP" in first:  # DIDS v2.0 (April 2026 activity on)
+        from ingest.synth.v2items import read_as_v1
+
+        return read_as_v1(path)
     has_header = first.startswith(spec.HEADER[0] + ",")
     n_cols = first.count(",") + 1
     names = list(spec.COLUMNS) if n_cols == spec.N_COLUMNS else [f"c{i}" for i in range(n_cols)]

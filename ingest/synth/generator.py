@@ -280,8 +280,9 @@ class _Run:
         key = dict(provider_code=code, period=f"{period:%Y-%m}", activity_month=f"{self.months[mi]:%Y-%m}")
         header = bool(self.header[t])
         if fp.resubmit is None:
-            write_csv(to_text(frame), self.tmp / name, header)
+            planted = write_csv(to_text(frame), self.tmp / name, header)
             self._row(name, key, fp.submitted_on, "late" if fp.late else "regular", frame)
+            self.record_defects[name].update(planted)
             return
         again = f"resubmitted/{name}"
         if fp.resubmit == "file_reject":
@@ -296,17 +297,18 @@ class _Run:
             if fp.resubmit == "missing_chunk":
                 cut = int(frame.height * rng.uniform(0.15, 0.30))
                 first = frame.head(frame.height - cut)
-                write_csv(to_text(first), self.tmp / name, header)
+                planted = write_csv(to_text(first), self.tmp / name, header)
                 info["records_missing"] = cut
             else:
                 first, k, rule = D.bad_batch(frame, rng)
-                write_csv(to_text(first, rule), self.tmp / name, header)
+                planted = write_csv(to_text(first, rule), self.tmp / name, header)
                 info.update(bad_rows=k, bad_rule=rule)
             self._row(name, key, fp.submitted_on, "regular", first)
-            self.record_defects[name].update(bad_batch=info["bad_rows"])
+            self.record_defects[name].update(bad_batch=info["bad_rows"], **planted)
             self.resubmitted.append(info)
-        write_csv(to_text(frame), self.tmp / again, header)
+        planted = write_csv(to_text(frame), self.tmp / again, header)
         self._row(again, key, fp.resubmitted_on, "resubmission", frame)
+        self.record_defects[again].update(planted)
 
     def _row(self, path: str, key: dict, submitted_on: date, kind: str, frame: pl.DataFrame) -> None:
         self.rows.append(dict(path=path, **key, submitted_on=f"{submitted_on}", kind=kind, records=frame.height))

@@ -17,7 +17,7 @@ import pytest
 import did_cli
 import didfiles
 import working_store
-from ingest import local_codes, loader, ownership, store
+from ingest import local_codes, loader, ownership, spec_pack, store
 from ingest.submit import submit_bytes
 from ingest.synth.plan import build_plan, period_of
 from queries.scope import CENTRAL, Scope
@@ -137,8 +137,10 @@ def test_a_provider_user_submits_only_its_own_providers_files(store_dir, tmp_pat
     with pytest.raises(ownership.NotYours, match="may not submit for provider RTH"):
         submit_bytes(data, "f.csv", "RTH", "2026-02", scope=RR8_USER, store_dir=store_dir)
     assert _q(store_dir, "SELECT count(*) FROM submission") == [(0,)]
-    mine = didfiles.write(tmp_path / "g.csv", didfiles.rows(1)).read_bytes()
-    assert submit_bytes(mine, "g.csv", "RR8", f"{date.today():%Y-%m}", scope=RR8_USER, dry_run=True,
+    this_month = date.today().replace(day=1)  # in the DIDS version this month's files are sent in
+    mine = (didfiles.write_v2(tmp_path / "g.csv", [didfiles.row_v2()])
+            if spec_pack.version_for_period(this_month) == "2.0" else didfiles.write(tmp_path / "g.csv", didfiles.rows(1)))
+    assert submit_bytes(mine.read_bytes(), "g.csv", "RR8", f"{this_month:%Y-%m}", scope=RR8_USER, dry_run=True,
                         store_dir=store_dir).status == "accepted"
 
 

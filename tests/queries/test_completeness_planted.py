@@ -14,6 +14,8 @@ from datetime import date
 import polars as pl
 import pytest
 
+from ingest.synth.v2items import V2_DEFECT_RULES, rule_in
+from ingest.synth.writer import version_of
 from queries import completeness, quality, volumes
 from queries.connection import get_snapshot
 from queries.scope import CENTRAL
@@ -100,21 +102,25 @@ def test_every_planted_record_defect_is_found_file_by_file(planted_run):
         if path in rejected_paths:
             assert sub["status"] == "rejected" and (sid, "DIDS075") in lines
             continue
+        v = version_of(path)
         assert sub["rows_read"] == want["records"], path
         assert lines.get((sid, "DIDS001"), 0) == want["nhs_number_invalid"], path
         assert lines.get((sid, "DIDS023"), 0) == want["referrer_malformed"], path
-        assert lines.get((sid, "DIDS057"), 0) == want["unknown_procedure"], path
+        assert lines.get((sid, rule_in(v, "DIDS057")), 0) == want["unknown_procedure"], path
         assert lines.get((sid, "DIDS071"), 0) == want["duplicate_accession"], path
+        for name, code in V2_DEFECT_RULES.items():
+            assert lines.get((sid, code), 0) == want.get(name, 0), path
         bad = want.get("bad_batch", 0)
         # each record carries at most one planted defect, so the rejected rows add up
         date_order = sub["rows_rejected"] - want["nhs_number_invalid"] - want["unknown_procedure"] \
-            - want["duplicate_accession"] - bad
+            - want["duplicate_accession"] - bad - sum(want.get(d, 0) for d in V2_DEFECT_RULES)
         if bad:  # the batch of bad rows can fall on records already carrying a defect
             assert 0 <= want["date_order"] - date_order <= bad, path
         else:
             assert date_order == want["date_order"], path
         codes = {c for (s, c) in lines if s == sid}
-        assert codes <= {"DIDS001", "DIDS023", "DIDS057", "DIDS071", "DIDS020", "DIDS045"} | DATE_ORDER_CODES, path
+        allowed = {"DIDS001", "DIDS023", "DIDS057", "DIDS071", "DIDS020", "DIDS045"} | DATE_ORDER_CODES
+        assert codes <= {rule_in(v, c) for c in allowed} | set(V2_DEFECT_RULES.values()), path
         if not bad:  # a bad batch can fall on a warned record, which is then counted as rejected
             assert sub["rows_with_warnings"] == want["referrer_malformed"], path
         if sub["status"] == "accepted":
@@ -139,7 +145,8 @@ def test_resubmissions_first_files_carry_the_planted_problem(planted_run):
         first, final = files[event["first_path"]], files[event["path"]]
         assert (first["status"], first["superseded_by"]) == ("superseded", final["submission_id"])
         if event["problem"] == "bad_batch":
-            assert lines[(first["submission_id"], event["bad_rule"])] == event["bad_rows"]
+            code = rule_in(version_of(event["first_path"]), event["bad_rule"])
+            assert lines[(first["submission_id"], code)] == event["bad_rows"]
         else:
             assert final["rows_read"] - first["rows_read"] == event["records_missing"]
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest import spec
+from ingest import spec, spec_pack
+from ingest.synth.v2items import read_as_v1
+from ingest.synth.writer import version_of
 
 REFERRER_OK = r"^([A-Z][0-9]{7}|[A-Z]{2}[0-9]{6})$"
 
@@ -16,16 +18,34 @@ def first_line(path: Path) -> str:
         return fh.readline()
 
 
-def read_all(out: Path, manifest, columns: int = spec.N_COLUMNS) -> pl.DataFrame:
-    """Every row of every file with `columns` columns, as strings, with its manifest row's fields."""
+def n_columns(path: Path) -> int:
+    """How many columns a complete file of its DIDS version has (22 for v2.0, 18 for v1.0)."""
+    return len(spec_pack.default_pack(version_of(path)).items)
+
+
+def read_items(path: Path) -> pl.DataFrame | None:
+    """A file's rows as the 18 v1.0 items, as strings (None for a file missing a column).
+
+    A v2.0 file through `v2items.read_as_v1`.
+    """
+    first = first_line(path)
+    if first.count(",") + 1 != n_columns(path):
+        return None
+    if version_of(path) == "1.0":
+        header = first.startswith(spec.HEADER[0])
+        return pl.read_csv(path, has_header=header, new_columns=list(spec.COLUMNS), infer_schema=False)
+    return read_as_v1(path)
+
+
+def read_all(out: Path, manifest) -> pl.DataFrame:
+    """Every row of every complete file, as strings, with its manifest row's fields."""
     frames = []
     for f in manifest.files:
         path = out / f.path
-        first = first_line(path)
-        if first.count(",") + 1 != columns:
+        df = read_items(path)
+        if df is None:
             continue
-        header = first.startswith(spec.HEADER[0])
-        df = pl.read_csv(path, has_header=header, new_columns=list(spec.COLUMNS), infer_schema=False)
+        header = version_of(path) == "2.0" or first_line(path).startswith(spec.HEADER[0])
         frames.append(df.with_columns(path=pl.lit(f.path), submitted_on=pl.lit(f.submitted_on),
                                       file_activity_month=pl.lit(f.activity_month), header=pl.lit(header),
                                       provider_code=pl.lit(f.provider_code)))
