@@ -37,6 +37,15 @@ def verdict_words(comparison: str | None) -> str:
     return VERDICTS.get(comparison or "", SUPPRESSED)[0]
 
 
+def verdict_column(frame: pl.DataFrame) -> pl.Expr:
+    """The verdict in words for a table: "Not shown (small numbers)" on a suppressed row (its
+    comparison is empty, and polars would skip the empty value, leaving a bare dash), "–" where
+    there is nothing to judge, else the verdict's words."""
+    words = pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
+    hidden = pl.col("suppressed").fill_null(False) if "suppressed" in frame.columns else pl.lit(False)
+    return pl.when(hidden).then(pl.lit(SUPPRESSED[0])).otherwise(words.fill_null("–")).alias("verdict")
+
+
 def _layout(fig: go.Figure, x_title: str | None, y_title: str) -> go.Figure:
     fig.update_layout(
         template="plotly_white", font={"family": "Arial, sans-serif", "color": NHS_TEXT},

@@ -10,7 +10,7 @@ from dashboard import cached_gp as cached
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_text as text
-from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_words
+from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_column, verdict_words
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -131,8 +131,7 @@ if choice:
 
 # --- Ranked table -----------------------------------------------------------------------------
 st.subheader("Practices, highest first")
-shown = table.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
-                           .alias("verdict"))
+shown = table.with_columns(verdict_column(table))
 protected = "suppressed" in shown.columns
 if protected:  # a suppressed figure reads *, one not worked out reads –
     shown = fmt.protected_table(shown, {"rank": 0, "numerator": 0, "denominator": 0, "value": 2, "value_lower": 2,

@@ -15,7 +15,7 @@ from dashboard.components import glossary
 from dashboard.components import gp_text as text
 from dashboard.components.chart_table import table_alternative
 from dashboard.components.gp_charts import (spine_figure, trend_on_deciles_figure, trend_table, trend_table_columns,
-                                             verdict_words)
+                                             verdict_column)
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -88,8 +88,7 @@ words.caption("Standardised rates for rate measures (age-sex, indirect), percent
 
 # --- Table ------------------------------------------------------------------------------------
 st.subheader("Each measure against PCN, sub-ICB, ICB and England")
-shown = profile.with_columns(pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
-                             .alias("verdict"))
+shown = profile.with_columns(verdict_column(profile))
 protected = "suppressed" in shown.columns
 if protected:  # a suppressed figure reads *, one not worked out reads –
     shown = fmt.protected_table(shown, {"numerator": 0, **{c: 2 for c in (

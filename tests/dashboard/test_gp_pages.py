@@ -166,6 +166,12 @@ def test_practice_page_from_englands_cached_tables_is_that_practices_profile(sto
         assert shown[column].to_list() == as_shown[column].to_list(), column
     assert as_shown["pcn_rank"].to_list() == [("*" if hidden else r or "–") for r, hidden in
                                               zip(profile["pcn_rank"], profile["suppressed"], strict=True)]
+    # A hidden measure's verdict says it is hidden; it once read a bare "–" like "nothing to judge".
+    hidden = profile["suppressed"].to_list()
+    assert any(hidden)
+    assert [v for v, h in zip(shown["verdict"], hidden, strict=True) if h] == \
+        [gp_charts.SUPPRESSED[0]] * sum(hidden)
+    assert gp_charts.SUPPRESSED[0] not in [v for v, h in zip(shown["verdict"], hidden, strict=True) if not h]
 
 
 def test_practice_page_picker_changes_the_link(store, busiest, snap, monkeypatch):
