@@ -33,7 +33,7 @@ ACCESSIBLE_CSS = """
   opacity: 1 !important;
   color: #4C6272 !important;
 }
-.js-plotly-plot :is(.xtick, .ytick, .g-xtitle, .g-ytitle, .cbaxis) text,
+.js-plotly-plot :is(.xtick, .ytick, .x2tick, .y2tick, .g-xtitle, .g-ytitle, .g-x2title, .g-y2title, .cbaxis) text,
 .js-plotly-plot :is(.legendtext, .legendtitletext, .gtitle) { fill: #212B32 !important; }
 [data-testid="stDateInput"] [role="spinbutton"] {
   display: inline-block; min-width: 24px; min-height: 24px; text-align: center;

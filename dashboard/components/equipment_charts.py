@@ -59,12 +59,12 @@ def ranked_sites_figure(sites: pl.DataFrame, *, top: int = 40, fences: tuple[flo
     if england is not None:
         fig.add_vline(x=england, line={"color": NHS_TEXT, "width": 2},
                       annotation={"text": f"England {england:.1f}", "font": {"color": NHS_TEXT}},
-                      annotation_position="top")
+                      annotation_position="top left")
     for value, side in zip(fences or (), ("Lower fence", "Upper fence")):
         if value >= 0:
             fig.add_vline(x=value, line={"color": FENCE_COLOUR, "width": 1, "dash": "dash"},
                           annotation={"text": f"{side} {value:.1f}", "font": {"color": FENCE_COLOUR}},
-                          annotation_position="bottom")
+                          annotation_position="top right")
     return _layout(fig, height=max(320, 22 * len(names) + 140),
                    xaxis={"title": "Examinations per scanner per operating day", "gridcolor": NHS_GRID},
                    yaxis={"title": None, "categoryorder": "array", "categoryarray": names[::-1],
@@ -101,4 +101,4 @@ def monthly_figure(trend: pl.DataFrame) -> go.Figure:
                    yaxis={"title": "Per scanner per operating day", "rangemode": "tozero",
                           "gridcolor": NHS_GRID},
                    yaxis2={"title": "Estimated utilisation", "overlaying": "y", "side": "right",
-                           "tickformat": ".0%", "rangemode": "tozero", "showgrid": False})
+                           "tickformat": ".0%", "rangemode": "tozero", "showgrid": False, "tickmode": "auto"})

@@ -41,12 +41,16 @@ if inventory.is_empty():
                "worked out. The central data team loads the national inventory of scanners and their "
                "scheduled hours.")
 elif inventory["synthetic_rows"].sum() > 0:
+    try:
+        scale = float(snap.meta.get("synthetic_scale") or 1.0)
+    except ValueError:
+        scale = 1.0
     st.warning(
         "**Synthetic equipment inventory.** The scanner counts and scheduled hours are made up by the "
-        "synthetic data generator (about 570 CT and 490 MRI scanners, England-sized), not a census. "
-        "The central data team replaces them with a real inventory. When the examinations are synthetic too "
-        "and generated at a fraction of England's volume (the demo store uses 2%), per-scanner figures "
-        "and utilisation come out at that fraction of real ones.",
+        "synthetic data generator from England's numbers of CT and MRI scanners, not a census; the central "
+        "data team replaces them with a real inventory."
+        + (f" The examinations are generated at {scale:.1%} of the volume the scanners serve, so "
+           "per-scanner figures and utilisation read at that fraction of real ones." if scale < 1 else ""),
         icon=":material/science:",
     )
 with st.expander("Equipment inventory"):

@@ -93,7 +93,8 @@ def exception_for(page, rule: str, target: list) -> str | None:
 # here: each distinct fill colour against the white chart background, 4.5:1 as for any text
 # (WCAG 2.2 1.4.3). Streamlit's theme once drew axis text at 3.7:1.
 CHART_TEXT_FILLS = """() => [...new Set([...document.querySelectorAll(
-  '.js-plotly-plot :is(.xtick, .ytick, .g-xtitle, .g-ytitle, .cbaxis) text, ' +
+  '.js-plotly-plot :is(.xtick, .ytick, .x2tick, .y2tick, .g-xtitle, .g-ytitle, .g-x2title, .g-y2title, ' +
+  '.cbaxis) text, ' +
   '.js-plotly-plot :is(.legendtext, .legendtitletext, .gtitle, .annotation-text)')]
   .filter(t => t.textContent.trim()).map(t => getComputedStyle(t).fill))]"""
 
