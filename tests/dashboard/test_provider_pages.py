@@ -152,6 +152,7 @@ def test_figures_build_from_query_frames(snap):
     dist = waits.wait_distribution(snap, CENTRAL, f)
     fig = distribution_figure(dist, max_days=60)
     assert [t.name for t in fig.data] == ["Records", "Cumulative share"]
+    assert list(fig.layout.yaxis2.tickvals) == [0, 0.25, 0.5, 0.75, 1]  # round shares, not the left axis's grid
     assert max(fig.data[0].x) <= 60
     assert len(trend_figure(waits.wait_summary(snap, CENTRAL, f, "month")).data) == 2
     u = equipment.UtilisationFilter("CT", *equipment.default_months(snap))
