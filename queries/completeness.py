@@ -388,8 +388,10 @@ def pre_publication(snap: Snapshot, scope: Scope, period: date, as_of: date | No
     for r in matrix.filter(pl.col("status") == "rejected").iter_rows(named=True):
         add("rejected", r["provider_code"], f"{r['files']} file(s) received, none accepted")
     for r in matrix.filter(pl.col("status") == "resubmitted").iter_rows(named=True):
+        then = r["deadline_file"]
         add("resubmitted", r["provider_code"], f"{r['files']} files received; the latest, sent "
-            f"{r['submitted_on']:%d %B %Y}, is the one that counts")
+            f"{r['submitted_on']:%d %B %Y}, is the one that counts"
+            + (f" (at the provisional deadline {then} counted)" if then and then != r["counts_file"] else ""))
 
     month = add_months(period, -1)
     for by_modality in (False, True):

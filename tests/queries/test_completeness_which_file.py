@@ -78,3 +78,11 @@ def test_a_provider_sees_its_own_and_the_matrix_carries_the_columns(snap):
     matrix = completeness.provider_months(snap, CENTRAL, MAY, MAY, as_of=date(2026, 7, 1))
     assert set(completeness.WHICH_FILE_COLUMNS) <= set(matrix.columns)
     assert matrix.filter(matrix["provider_code"] == "RAA")["deadline_submission_id"].to_list() == [1]
+
+
+def test_the_pre_publication_check_names_the_file_that_counted_at_the_deadline(snap):
+    findings = completeness.pre_publication(snap, CENTRAL, MAY, as_of=date(2026, 7, 1))
+    resubmitted = findings.filter(findings["check"] == "resubmitted")
+    assert resubmitted["provider_code"].to_list() == ["RAA"]
+    assert resubmitted["detail"][0].endswith("is the one that counts (at the provisional deadline "
+                                             "DID_RAA_202605_1.csv counted)")
