@@ -3,6 +3,7 @@ deadline, and whether a month's figures are provisional or final — a v1.0 and 
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from datetime import date, datetime
 
@@ -12,6 +13,7 @@ import pytest
 from ingest.store import publish, store_path
 from queries import completeness
 from queries.connection import get_snapshot
+from queries.exports import completeness as export
 from queries.scope import CENTRAL, Scope
 
 APR, MAY, JUN = date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)
@@ -86,3 +88,11 @@ def test_the_pre_publication_check_names_the_file_that_counted_at_the_deadline(s
     assert resubmitted["provider_code"].to_list() == ["RAA"]
     assert resubmitted["detail"][0].endswith("is the one that counts (at the provisional deadline "
                                              "DID_RAA_202605_1.csv counted)")
+
+
+def test_the_completeness_export_carries_which_file_counts(snap):
+    args = argparse.Namespace(first=MAY, last=MAY, region=None, provider_type=None, as_of=date(2026, 7, 1))
+    exported = export.build_completeness(snap, CENTRAL, args)
+    raa = exported.filter(exported["provider_code"] == "RAA").row(0, named=True)
+    assert (raa["counts_file"], raa["deadline_file"], raa["period_state"]) == \
+        ("DID_RAA_202605_2.csv", "DID_RAA_202605_1.csv", "provisional")
