@@ -45,7 +45,7 @@ PAGES: tuple[PageEntry, ...] = (
               "Providers", roles=("central", "provider", "commissioner")),
     PageEntry("waiting_times.py", "Waiting times", ":material/schedule:", "waiting-times", "Providers"),
     PageEntry("completeness.py", "Completeness", ":material/grid_on:", "completeness", "Data quality",
-              roles=("central",)),
+              roles=("central", "provider")),
     PageEntry("data_quality.py", "Data quality", ":material/fact_check:", "data-quality", "Data quality",
               roles=("central", "provider")),
     PageEntry("provider_drilldown.py", "Provider detail", ":material/domain:", "provider", "Data quality",

@@ -123,7 +123,8 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
           submitted_on: date | None = None, issue_limit: int = 200, key: str | None = None) -> Checked:
     """Validate `path` and prepare its rows. Raises ownership.SubmissionRefused (a ValueError), before
     anything is read, for a provider code that is not a known ODS code, a file named for another
-    provider, or a submission date in the future or before the period.
+    provider, a submission date in the future or before the period, or one after the period's
+    final close (`timetable.check_open`).
 
     With `key`, also the rows to load (pseudonymised with it), the issues and the quarantine.
     """
@@ -184,6 +185,7 @@ def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_tex
     ownership.check_file_name(path, provider)
     submitted_on = submitted_on or date.today()
     ownership.check_date(period, submitted_on)
+    timetable.check_open(con, period, submitted_on)
     ownership.check_known(con, provider)
     name = path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:]
     out = LoadResult(file=name, provider=provider, period=f"{period:%Y-%m}", status="rejected",

@@ -55,7 +55,7 @@ WORKING_STORE_ONLY = "quarantine"
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
-_UPGRADE_STEPS = 4
+_UPGRADE_STEPS = 5  # 5: ref_timetable.final_closes (issue 19)
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # How long a replaced snapshot stays readable: a reader holding it (a page being drawn, an export
 # being written) finishes with it. Ten minutes is far longer than any query; a burst of publishes
@@ -253,10 +253,11 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE {name}")
     has_timetable = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'").fetchall()[0][0]
-    if not has_timetable:
-        from ingest.timetable import load_timetable
+    from ingest.timetable import add_final_closes, load_timetable
 
+    if not has_timetable:
         load_timetable(con)
+    add_final_closes(con)
     con.execute("INSERT OR REPLACE INTO store_meta VALUES ('schema_fingerprint', ?)", [fingerprint])
 
 

@@ -2,16 +2,28 @@
 
 The real DID submission timetable is not in our sources (did-dataset.md §3.2, UNVERIFIED). We
 ship a default as a data file, `data/reference/timetable/did_submission_timetable.csv`
-(period, window_opens, window_closes): the window for a period (submission month) opens on
-its first day and closes at the end of its 20th day. The central team replaces it with the
-published timetable by `did reference load-timetable FILE` (same columns). A file received
-after its window closes is late; a provider-month with no accepted submission once its window
-has closed is missing. The synthetic generator plants its late files against the same rule.
+(period, window_opens, window_closes, final_closes): the window for a period (submission month)
+opens on its first day and its provisional deadline (`window_closes`) is the end of its 20th day.
+The central team replaces it with the published timetable by `did reference load-timetable FILE`
+(same columns; `final_closes` may be left out or blank, and the default rule below fills it).
+A file received after the provisional deadline is late; a provider-month with no accepted
+submission once it has passed is missing. The synthetic generator plants its late files against
+the same rule.
+
+**Final close** (`final_closes`, the day a period closes for good; did-v2.md "Submission
+semantics"): NHS England uses the *last good file* for a period, and "in the first year" of DIDS
+v2.0 gives six months for each final submission. So a DIDS v2.0 period (submission month
+2026-05 onwards) closes six months after its provisional deadline: 2026-05 on 2026-11-20,
+2027-04 on 2027-10-20. The sources say nothing of later v2.0 years, so the project keeps six
+months until the published timetable says otherwise. For DIDS v1.0 periods the sources give no
+final close, so there is none (null): a late v1.0 file is accepted as today. A file received
+after its period's final close is refused whole, before it is read (`check_open`); one between
+the two deadlines is late and, being the last good file, replaces the month.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +35,26 @@ if TYPE_CHECKING:
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "reference" / "timetable" / \
     "did_submission_timetable.csv"
 DEFAULT_CLOSE_DAY = 20
+FINAL_MONTHS = 6  # a v2.0 period's final close, in months after its provisional deadline
 
 
 def window_closes(period: date) -> date:
     """The default rule, for periods the timetable does not list."""
     return period.replace(day=DEFAULT_CLOSE_DAY)
+
+
+def final_closes(period: date, provisional: date | None = None) -> date | None:
+    """The default final close of `period` (None: v1.0 periods have none), counted from its
+    provisional deadline (the default one unless given); the day is held to the month's end."""
+    from ingest.spec_pack import version_for_period  # here: spec_pack loads the spec packs
+
+    if version_for_period(period) == "1.0":
+        return None
+    provisional = provisional or window_closes(period)
+    months = provisional.year * 12 + provisional.month - 1 + FINAL_MONTHS
+    year, month = divmod(months, 12)
+    last_day = (date(year + (month == 11), (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month + 1, min(provisional.day, last_day))
 
 
 def read_timetable(path: Path) -> pl.DataFrame:
@@ -42,19 +69,31 @@ def read_timetable(path: Path) -> pl.DataFrame:
     missing = {"period", "window_opens", "window_closes"} - set(frame.columns)
     if missing:
         raise ValueError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}")
+    if "final_closes" not in frame.columns:  # optional: older timetables have no final close
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("final_closes"))
+    final_text = pl.col("final_closes").str.strip_chars()
     out = frame.select(
         pl.col("period").str.strip_chars().str.to_date("%Y-%m", strict=False).alias("period"),
         pl.col("window_opens").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
         pl.col("window_closes").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+        final_text.str.to_date("%Y-%m-%d", strict=False).alias("final_closes"),
+        (final_text.fill_null("") != "").alias("_final_given"),
     )
+    finals = []
     for i, row in enumerate(out.iter_rows(named=True), start=2):
-        if None in row.values():
+        if None in (row["period"], row["window_opens"], row["window_closes"]) or \
+                (row["_final_given"] and row["final_closes"] is None):
             raise ValueError(f"{path.name} line {i}: period must be YYYY-MM and windows YYYY-MM-DD")
         if row["window_closes"] < row["window_opens"]:
             raise ValueError(f"{path.name} line {i}: the window closes before it opens")
+        final = row["final_closes"] if row["_final_given"] else final_closes(row["period"], row["window_closes"])
+        if final is not None and final < row["window_closes"]:
+            raise ValueError(f"{path.name} line {i}: the final close ({final}) is before the provisional "
+                             f"deadline ({row['window_closes']}); final_closes must be on or after window_closes")
+        finals.append(final)
     if out["period"].is_duplicated().any():
         raise ValueError(f"{path.name} lists a period more than once")
-    return out
+    return out.drop("_final_given").with_columns(pl.Series("final_closes", finals, pl.Date))
 
 
 def load_timetable(con: duckdb.DuckDBPyConnection, path: Path = DEFAULT_FILE) -> int:
@@ -68,8 +107,38 @@ def load_timetable(con: duckdb.DuckDBPyConnection, path: Path = DEFAULT_FILE) ->
     return frame.height
 
 
+def add_final_closes(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a store's timetable from before final closes its `final_closes` column, by the default
+    rule from each period's own provisional deadline (the central team's windows are kept)."""
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'ref_timetable'").fetchall()}
+    if "final_closes" in columns:
+        return
+    rows = con.execute("SELECT period, window_closes FROM ref_timetable").fetchall()
+    con.execute("ALTER TABLE ref_timetable ADD COLUMN final_closes DATE")
+    con.executemany("UPDATE ref_timetable SET final_closes = ? WHERE period = ?",
+                    [(final_closes(p, w), p) for p, w in rows if final_closes(p, w) is not None])
+
+
+def deadlines(con: duckdb.DuckDBPyConnection, period: date) -> tuple[date, date | None]:
+    """(provisional deadline, final close or None) of `period`: the store's timetable, else the defaults."""
+    rows = con.execute("SELECT window_closes, final_closes FROM ref_timetable WHERE period = ?", [period]).fetchall()
+    if rows:
+        return rows[0]
+    return window_closes(period), final_closes(period)
+
+
+def check_open(con: duckdb.DuckDBPyConnection, period: date, submitted_on: date) -> None:
+    """SubmissionRefused for a file received after its period's final close (nothing is read or written)."""
+    from ingest.ownership import SubmissionRefused
+
+    final = deadlines(con, period)[1]
+    if final is not None and submitted_on > final:
+        raise SubmissionRefused(f"period {period:%Y-%m} closed for good on {final}, so a file received on "
+                                f"{submitted_on} cannot replace it; the file that counts stays as it was "
+                                "(ask the central data team if this month must be corrected)")
+
+
 def timeliness(con: duckdb.DuckDBPyConnection, period: date, submitted_on: date) -> str:
     """'on_time' or 'late' against the store's timetable (the default rule where it is silent)."""
-    rows = con.execute("SELECT window_closes FROM ref_timetable WHERE period = ?", [period]).fetchall()
-    closes = rows[0][0] if rows else window_closes(period)
-    return "on_time" if submitted_on <= closes else "late"
+    return "on_time" if submitted_on <= deadlines(con, period)[0] else "late"

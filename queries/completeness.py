@@ -46,6 +46,12 @@ NOT_KNOWN = "Not known"
 HISTORY_PERIODS = 12  # an accepted file in any of the previous 12 periods makes a provider expected
 DEFAULT_CLOSE_DAY = 20  # ingest.timetable's default rule, for periods the timetable does not list
 INCLUDED = ("on_time", "late", "resubmitted")  # statuses with an accepted file: the provider-period counts
+WHICH_FILE_COLUMNS = ("provider_code", "period", "window_closes", "submitted_on", "final_closes", "period_state",
+                      "counts_file", "deadline_submission_id", "deadline_file")
+WHICH_FILE_RULE = (
+    "The file that counts for a month is the last good file: each accepted file replaces the month; until the "
+    "provisional deadline that is the provisional figure, and late files are taken until the final close (DIDS "
+    "v2.0: six months later; v1.0 months have none, so they stay provisional), after which the month is final.")
 
 
 def has_table(snap: Snapshot, name: str) -> bool:
@@ -71,9 +77,14 @@ def _trust_source(snap: Snapshot) -> str:
 
 
 def _window_source(snap: Snapshot) -> str:
+    # Constant SQL text; a snapshot published before final closes (issue 19) has none.
     if has_table(snap, "ref_timetable"):
-        return "SELECT period, window_closes FROM ref_timetable"
-    return "SELECT NULL::DATE AS period, NULL::DATE AS window_closes WHERE false"
+        has_final = snap.query("SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = current_database() "
+                               "AND table_name = 'ref_timetable' AND column_name = 'final_closes'")["n"][0]
+        return f"SELECT period, window_closes, {'final_closes' if has_final else 'NULL::DATE'} AS final_closes, " \
+               "true AS listed FROM ref_timetable"
+    return "SELECT NULL::DATE AS period, NULL::DATE AS window_closes, NULL::DATE AS final_closes, true AS listed " \
+           "WHERE false"
 
 
 def providers(snap: Snapshot, scope: Scope) -> pl.DataFrame:
@@ -126,7 +137,7 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
     Columns: provider_code, provider_name, provider_type, region, period, activity_month,
     status (see the module notes), status_label, files (received for the period), submission_id
     (the accepted file, if any), submitted_on, received_at, window_closes, records (rows
-    accepted in the current file). Central scope only.
+    accepted in the current file), then which file counts (`WHICH_FILE_COLUMNS`). Central scope only.
     """
     _require_central(scope, "the completeness matrix")
     frame = _statuses(snap, first, last, as_of or date.today())
@@ -147,13 +158,28 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
     return out.select(
         "provider_code", "provider_name", "provider_type", "region", "period", "activity_month", "status",
         "status_label", "files", "submission_id", "submitted_on", "received_at", "window_closes", "records",
+        *WHICH_FILE_COLUMNS[4:],
     ).sort("provider_code", "period")
+
+
+def files_that_count(snap: Snapshot, scope: Scope, first: date, last: date, as_of: date | None = None) -> pl.DataFrame:
+    """Which file counts for each provider-month from `first` to `last` in the user's scope (a
+    provider sees its own): the last good file now and, once the provisional deadline has passed,
+    the one that counted then; and whether the period's figures are provisional or final.
+
+    Columns: WHICH_FILE_COLUMNS. Rows with no file received are left out.
+    """
+    frame = _statuses(snap, first, last, as_of or date.today()).filter(pl.col("files") > 0)
+    visible = scope.visible_providers()
+    if visible is not None:
+        frame = frame.filter(pl.col("provider_code").is_in(visible))
+    return frame.select(WHICH_FILE_COLUMNS).sort("provider_code", "period")
 
 
 def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFrame:
     """Every expected provider × period from `first` to `last` with its status (module notes),
     unscoped and unnamed: provider_months adds the names and the scope check, coverage the counts."""
-    return snap.query(
+    frame = snap.query(
         f"""
         WITH RECURSIVE
         months(period) AS (
@@ -187,7 +213,14 @@ def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFr
             UNION SELECT period, provider_code FROM history
             UNION SELECT period, provider_code FROM files
         ),
-        windows AS ({_window_source(snap)})
+        windows AS ({_window_source(snap)}),
+        at_deadline AS (  -- the last good file received by the provisional deadline
+            SELECT s.provider_code, s.period, max(s.submission_id) AS deadline_submission_id
+            FROM submission s LEFT JOIN windows w USING (period)
+            WHERE s.period BETWEEN $first AND $last AND s.status IN ('accepted', 'superseded')
+              AND s.submitted_on <= coalesce(w.window_closes, (s.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE)
+            GROUP BY ALL
+        )
         SELECT e.provider_code, e.period,
                (e.period - INTERVAL 1 MONTH)::DATE AS activity_month,
                coalesce(f.files, 0)::BIGINT AS files,
@@ -202,14 +235,36 @@ def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFr
                        THEN 'missing'
                    ELSE 'not_due'
                END AS status,
-               s.rows_accepted AS records
+               s.rows_accepted AS records,
+               s.file_name AS counts_file,
+               w.final_closes, coalesce(w.listed, false) AS listed,
+               CASE WHEN coalesce(w.window_closes, (e.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE) < $as_of
+                    THEN d.deadline_submission_id END AS deadline_submission_id,
+               CASE WHEN coalesce(w.window_closes, (e.period + INTERVAL {DEFAULT_CLOSE_DAY - 1} DAY)::DATE) < $as_of
+                    THEN ds.file_name END AS deadline_file
         FROM expected e
         LEFT JOIN files f USING (provider_code, period)
         LEFT JOIN submission s ON s.submission_id = f.submission_id
         LEFT JOIN windows w ON w.period = e.period
+        LEFT JOIN at_deadline d USING (provider_code, period)
+        LEFT JOIN submission ds ON ds.submission_id = d.deadline_submission_id
         """,
         {"first": first, "last": last, "as_of": as_of},
     )
+    return _with_final_close(frame, as_of)
+
+
+def _with_final_close(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Fill the final close of periods the timetable does not list (its default rule) and say
+    whether each period is provisional or final as of `as_of`."""
+    from ingest.timetable import final_closes
+
+    unlisted = {p: final_closes(p) for p in frame.filter(~pl.col("listed"))["period"].unique().to_list()}
+    defaults = pl.col("period").replace_strict(unlisted, default=None, return_dtype=pl.Date)
+    frame = frame.with_columns(pl.when(pl.col("listed")).then(pl.col("final_closes")).otherwise(defaults)
+                               .alias("final_closes")).drop("listed")
+    return frame.with_columns(pl.when(pl.col("final_closes") < as_of).then(pl.lit("final"))
+                              .otherwise(pl.lit("provisional")).alias("period_state"))
 
 
 def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
@@ -333,8 +388,10 @@ def pre_publication(snap: Snapshot, scope: Scope, period: date, as_of: date | No
     for r in matrix.filter(pl.col("status") == "rejected").iter_rows(named=True):
         add("rejected", r["provider_code"], f"{r['files']} file(s) received, none accepted")
     for r in matrix.filter(pl.col("status") == "resubmitted").iter_rows(named=True):
+        then = r["deadline_file"]
         add("resubmitted", r["provider_code"], f"{r['files']} files received; the latest, sent "
-            f"{r['submitted_on']:%d %B %Y}, is the one that counts")
+            f"{r['submitted_on']:%d %B %Y}, is the one that counts"
+            + (f" (at the provisional deadline {then} counted)" if then and then != r["counts_file"] else ""))
 
     month = add_months(period, -1)
     for by_modality in (False, True):

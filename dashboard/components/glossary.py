@@ -41,6 +41,7 @@ TERMS: dict[str, Term] = {
     # months
     "period": Term("Submission month"), "activity_month": Term("Activity month"),
     "window_closes": Term("Submission window closed"), "submitted_on": Term("Submission date"),
+    "final_closes": Term("Final close"), "period_state": Term("Figures"),
     "received_at": Term("Received"), "notified_at": Term("Notified"), "notified_by": Term("Notified by"),
     # files and what was decided
     "submission_id": Term("File number"), "file_name": Term("File"), "format": Term("Format"),
@@ -48,6 +49,8 @@ TERMS: dict[str, Term] = {
     "files": Term("Files received"), "rows_read": Term("Records read"), "rows_accepted": Term("Records accepted"),
     "rows_rejected": Term("Records rejected"), "rows_with_warnings": Term("Records with warnings"),
     "rows_replaced": Term("Earlier versions replaced"), "superseded_by": Term("Replaced by file"),
+    "counts_file": Term("File that counts now"), "deadline_submission_id": Term("File number at the deadline"),
+    "deadline_file": Term("File that counted at the provisional deadline"),
     "line": Term("Line in the file"), "code": Term("DIDS rule"), "severity": Term("Effect"),
     "field": Term("Data item"), "message": Term("What is wrong"), "issues": Term("Issues"),
     "lines": Term("Records affected"), "rule": Term("DIDS rule"),

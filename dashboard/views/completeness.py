@@ -17,7 +17,8 @@ from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import volumes
 from queries.completeness import (
-    HISTORY_PERIODS, coverage_by_period, coverage_by_provider, pre_publication_markdown,
+    HISTORY_PERIODS, WHICH_FILE_COLUMNS, WHICH_FILE_RULE, coverage_by_period, coverage_by_provider, files_that_count,
+    pre_publication_markdown,
 )
 from queries.exports import to_csv_bytes
 from queries.headline import add_months
@@ -28,15 +29,27 @@ DEFAULT_PERIODS = 12
 st.title("Submission completeness")
 snap = snapshot_or_stop()
 scope = current_scope()
-if not scope.is_central:
-    st.error("The completeness matrix is for the central data team. Your own submissions, their issue "
-             "reports and your data quality are on the Provider detail page.", icon=":material/lock:")
-    st.stop()
 known = cached.periods(snap, snap.version)
 if not known:
     st.info("No files have been received yet, so there is nothing to show.")
     st.stop()
 today = date.today()
+
+
+def which_file_counts(frame: pl.DataFrame, key: str) -> None:
+    """The which-file-counts table, its download and the rule in one sentence."""
+    st.subheader("Which file counts")
+    st.caption(WHICH_FILE_RULE)
+    st.dataframe(frame, hide_index=True, key=key, column_config=table_config(frame))
+    st.download_button("Download which file counts (CSV)", to_csv_bytes(frame), file_name="which-file-counts.csv",
+                       mime="text/csv", key=f"dl_{key}")
+
+
+if not scope.is_central:
+    st.info("The completeness matrix is for the central data team; here is which of your files counts for "
+            "each month. Your submissions' issue reports are on the Provider detail page.", icon=":material/lock:")
+    which_file_counts(files_that_count(snap, scope, known[0], known[-1], today), "which_file_own")
+    st.stop()
 
 # --- Filters ----------------------------------------------------------------------------------
 params = st.query_params
@@ -105,6 +118,7 @@ with st.expander("The matrix as a table"):
     st.dataframe(matrix, hide_index=True, key="matrix_table", column_config=table_config(matrix))
     st.download_button("Download (CSV)", to_csv_bytes(matrix), file_name="completeness.csv", mime="text/csv",
                        key="dl_matrix")
+which_file_counts(matrix.filter(pl.col("files") > 0).select(WHICH_FILE_COLUMNS), "which_file")
 
 # --- Volume checks ----------------------------------------------------------------------------
 st.subheader("Volumes that look wrong")

@@ -3,7 +3,7 @@
 A file for activity month m has period (submission month) P = m + 1 (architecture.md §4). It is
 on time if sent on or before the 20th of P (`ingest.timetable`). Regular files are sent on days
 3..18 of P, each provider around its own habitual day; late ones between the 21st of P and the
-25th of P + 1, always before the provider's next file so that a later file never carries older
+25th of P + 1 (and never after P's final close: `timetable.final_closes`), always before the provider's next file so that a later file never carries older
 versions of records than an earlier one. Resubmissions follow their first file by 1-12 days.
 
 Unless `clean`, the plan also holds the planted provider-month events: missing (no file), late,
@@ -83,14 +83,15 @@ def build_plan(months: list[date], n_providers: int, seed: int, clean: bool,
             if f.missing:
                 continue
             p = period_of(months[m])
+            final = timetable.final_closes(p) or date.max  # no file after the period closes for good
             if f.late:
                 lo = timetable.window_closes(p) + timedelta(days=1)
-                hi = month_add(p, 1).replace(day=25)
+                hi = min(month_add(p, 1).replace(day=25), final)
                 if next_sent is not None:
                     hi = min(hi, next_sent - timedelta(days=2))
                 f.submitted_on = lo + timedelta(days=int(rng.integers(0, max((hi - lo).days, 0) + 1)))
             if f.resubmit:
-                hi = f.submitted_on + timedelta(days=12)
+                hi = min(f.submitted_on + timedelta(days=12), final)
                 if next_sent is not None:
                     hi = min(hi, next_sent - timedelta(days=1))
                 span = max((hi - f.submitted_on).days, 1)

@@ -94,15 +94,6 @@ def test_pre_publication_download_is_the_export(store):
     assert any("Pre-publication check" in m.value for m in at.markdown)
 
 
-def test_the_completeness_page_refuses_a_provider(store):
-    at = AppTest.from_file(str(PAGES / "completeness.py"), default_timeout=60)
-    at.session_state["scope"] = Scope("provider", providers=frozenset({"RTP"}), user="rtp")
-    at.run()
-    assert not at.exception
-    assert "central data team" in at.error[0].value
-    assert not at.dataframe
-
-
 def test_data_quality_page_agrees_with_the_export(store):
     snap, _ = store
     at = _run("data_quality.py")

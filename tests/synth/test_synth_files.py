@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from synth_checks import first_line, n_columns, read_all, read_items, recount
 
-from ingest import spec
+from ingest import spec, timetable
 from ingest.synth import Manifest
 from ingest.synth import targets as T
 
@@ -116,6 +116,8 @@ def test_timetable(synth_out):
             assert (sent.year, sent.month) == (period.year, period.month) and 3 <= sent.day <= 18, f
         if f.kind == "late":
             assert sent > period.replace(day=20), f
+        final = timetable.final_closes(period)  # no planned file is one the loader would refuse
+        assert final is None or sent <= final, f
 
 
 def test_provider_month_events(synth_out):
