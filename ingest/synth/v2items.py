@@ -121,8 +121,9 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
 def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DEFECT_RATES) -> tuple[pl.DataFrame, dict]:
     """Break a few records the ways only v2.0 can be broken; returns the text and the counts.
 
-    bad_offset: the start written with +02:00 (DIDSX12); end_before_start: the end an hour
-    before the start (DIDSX22). Only clean records with a well-formed start are broken.
+    bad_offset: the start written with +02:00 (DIDSX12), on a start from 02:00 so its UK date
+    stays; end_before_start: the end an hour before the start (DIDSX22). Only clean records with
+    a well-formed start are broken.
     """
     rng = np.random.default_rng(zlib.crc32(("defects " + seed_text).encode()))
     n = text.height
@@ -133,7 +134,10 @@ def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DE
     clean = text["_clean"].to_numpy() if "_clean" in text.columns else np.ones(n, bool)
     ok = np.array([bool(s) and len(s) == 25 for s in starts]) & single & clean
     draw = rng.random(n)
-    bad_offset = ok & (draw < rates["bad_offset"])
+    # +02:00 moves the instant one or two hours earlier: only where that keeps the UK date, so the
+    # record breaks its own rule and no date-order rule besides (a start at 00:30 would be the day before).
+    keeps_date = np.array([bool(s) and s[11:13].isdigit() and int(s[11:13]) >= 2 for s in starts])
+    bad_offset = ok & keeps_date & (draw < rates["bad_offset"])
     end_before = ok & ~bad_offset & (draw >= rates["bad_offset"]) & (draw < rates["bad_offset"] + rates["end_before_start"])
     new_start = [s[:19] + "+02:00" if b else s for s, b in zip(starts, bad_offset, strict=True)]
     ends = text["procedure_end_ts"].to_list()
