@@ -1,0 +1,160 @@
+"""Outsourced imaging submitted by two providers (ADR 0010): found at publish, counted once.
+
+A naive second implementation (a Python loop over the records) of the pairs and the counted
+totals must agree with the self-join and with the rollups built through `record`'s counted view.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+
+import didfiles
+import working_store
+from ingest import duplicates, loader, store
+from queries.connection import Snapshot
+
+
+def _record(provider, n, patient, day, nicip="XCHES"):
+    test = date(2026, 1, 5) + timedelta(days=day)
+    return didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{n:05d}", nhs_number=didfiles.nhs_number(patient),
+                        test_date=test.isoformat(), report_date=(test + timedelta(days=1)).isoformat(),
+                        request_date="2026-01-01", request_received_date="2026-01-01", nicip_code=nicip)
+
+
+# (provider, accession, patient, day offset, NICIP): RR8 submits first, RTH a day later.
+RR8 = [("RR8", 1, 1, 0, "XCHES"),   # exact with RTH 1 (same day)
+       ("RR8", 2, 2, 0, "XCHES"),   # exact with RTH 2 (a day apart)
+       ("RR8", 3, 3, 0, "XCHES"),   # near with RTH 3 (another chest radiograph)
+       ("RR8", 4, 4, 0, "XCHES"),   # RTH 4 is three days later: a repeat, no pair
+       ("RR8", 5, 5, 0, "XCHES"),   # RR8 6 is the same provider: never a pair
+       ("RR8", 6, 5, 0, "XCHES"),
+       ("RR8", 7, 6, 0, "XCHES")]   # patient 6 only at RR8
+RTH = [("RTH", 1, 1, 0, "XCHES"),
+       ("RTH", 2, 2, 1, "XCHES"),
+       ("RTH", 3, 3, 0, "XSTRM"),
+       ("RTH", 4, 4, 3, "XCHES"),
+       ("RTH", 5, 7, 0, "XCHES")]
+
+
+def _load(store_dir, tmp_path, planted, submitted_on):
+    provider = planted[0][0]
+    path = didfiles.write(tmp_path / f"{provider}.csv", [_record(p, n, pt, d, c) for p, n, pt, d, c in planted])
+    with store.writer(store_dir) as con:
+        result = loader.load_file(con, path, provider, "2026-01", submitted_on)
+    assert result.status == "accepted", result.file_errors
+
+
+def _publish(store_dir):
+    with store.writer(store_dir) as con:
+        store.publish(con, store_dir)
+
+
+@pytest.fixture
+def outsourced(store_dir, tmp_path):
+    _load(store_dir, tmp_path, RR8, date(2026, 2, 3))
+    _load(store_dir, tmp_path, RTH, date(2026, 2, 4))
+    _publish(store_dir)
+    return store_dir
+
+
+def _naive_pairs(records):
+    """Every pair by a plain loop: different providers, same patient and modality, ≤ 1 day apart."""
+    found = {}
+    for a in records:
+        for b in records:
+            if (a["provider_code"] < b["provider_code"] and a["patient_pseudo_id"] == b["patient_pseudo_id"]
+                    and a["modality"] == b["modality"] and abs((a["test_date"] - b["test_date"]).days) <= 1):
+                if a["nicip_code"] == b["nicip_code"]:
+                    found[(a["accession_number"], b["accession_number"])] = "exact"
+                elif a["body_area"] == b["body_area"]:
+                    found[(a["accession_number"], b["accession_number"])] = "near"
+    return found
+
+
+def _records(store_dir):
+    cols = ["provider_code", "accession_number", "patient_pseudo_id", "modality", "body_area", "nicip_code",
+            "test_date", "activity_month", "patient_source", "submission_id"]
+    rows = working_store.rows(store_dir, f"SELECT {', '.join(cols)} FROM record")  # noqa: S608 - constant
+    return [dict(zip(cols, r)) for r in rows]
+
+
+def _naive_counted(records, once=True):
+    """Records per (month, provider, modality) after the rule: of an exact pair the copy from the
+    earlier submission counts (no site reference is loaded, so no copy is its site owner's)."""
+    by_acc = {r["accession_number"]: r for r in records}
+    removed = set()
+    if once:
+        for (a, b), match in _naive_pairs(records).items():
+            if match == "exact":
+                removed.add(max(a, b, key=lambda acc: by_acc[acc]["submission_id"]))
+    return Counter((r["activity_month"], r["provider_code"], r["modality"])
+                   for r in records if r["accession_number"] not in removed)
+
+
+def _rollup_counts(store_dir):
+    snap = Snapshot(store.current_snapshot(store_dir))
+    try:
+        rows = snap.query("SELECT activity_month, provider_code, modality, sum(records) AS n "
+                          "FROM rollup_activity GROUP BY ALL").rows()
+    finally:
+        snap.close()
+    return Counter({(m, p, mod): n for m, p, mod, n in rows})
+
+
+def test_pairs_are_found_across_providers_within_a_day_exact_or_near(outsourced):
+    found = {(a, b): (match, counted, decided, removed) for match, a, b, counted, decided, removed in
+             working_store.rows(outsourced, "SELECT match, a_accession_number, b_accession_number, counted, "
+                                            "decided_by, removed FROM duplicate_pair")}
+    assert found == {("RR800001", "RTH00001"): ("exact", "a", "earliest_submission", True),
+                     ("RR800002", "RTH00002"): ("exact", "a", "earliest_submission", True),
+                     ("RR800003", "RTH00003"): ("near", "a", "earliest_submission", False)}
+    assert {k: v[0] for k, v in found.items()} == _naive_pairs(_records(outsourced))
+
+
+def test_rollups_count_each_exact_pair_once_as_a_naive_loop_does(outsourced):
+    records = _records(outsourced)
+    assert len(records) == 12
+    expected = _naive_counted(records)
+    assert sum(expected.values()) == 10  # RTH 1 and RTH 2 left out
+    assert _rollup_counts(outsourced) == expected
+    # the snapshot's `record` itself holds every submitted copy: only the figures count once
+    snap = Snapshot(store.current_snapshot(outsourced))
+    try:
+        assert snap.query("SELECT count(*) AS n FROM record")["n"][0] == 12
+        assert snap.query("SELECT count(*) AS n FROM duplicate_pair WHERE removed")["n"][0] == 2
+    finally:
+        snap.close()
+
+
+def test_the_site_owner_copy_counts_before_the_earlier_submission(outsourced):
+    # The site reference gives RR801 to another provider: RR8's copies are not their site owner's.
+    with store.writer(outsourced) as con:
+        con.execute("INSERT INTO ref_site (site_code, provider_code) VALUES ('RR801', 'RX1'), ('RTH01', 'RTH')")
+        store.publish(con, outsourced)
+    rows = working_store.rows(outsourced, "SELECT a_accession_number, counted, decided_by FROM duplicate_pair "
+                                          "WHERE match = 'exact' ORDER BY 1")
+    assert rows == [("RR800001", "b", "site_owner"), ("RR800002", "b", "site_owner")]
+    counts = _rollup_counts(outsourced)
+    assert sum(n for (_, p, _), n in counts.items() if p == "RR8") == 5  # 7 submitted, 2 counted at RTH
+    assert sum(n for (_, p, _), n in counts.items() if p == "RTH") == 5
+
+
+def test_counting_every_copy_is_a_store_setting_applied_at_the_next_publish(outsourced):
+    with store.writer(outsourced) as con:
+        duplicates.set_counting(con, duplicates.COUNT_EVERY)
+        store.publish(con, outsourced)
+    assert _rollup_counts(outsourced) == _naive_counted(_records(outsourced), once=False)
+    assert sum(_rollup_counts(outsourced).values()) == 12
+    assert working_store.rows(outsourced, "SELECT count(*) FROM duplicate_pair WHERE NOT removed") == [(3,)]
+    with store.writer(outsourced) as con:
+        duplicates.set_counting(con, duplicates.COUNT_ONCE)
+        store.publish(con, outsourced)
+    assert sum(_rollup_counts(outsourced).values()) == 10
+
+
+def test_an_unknown_setting_is_refused(store_dir):
+    with store.writer(store_dir) as con, pytest.raises(ValueError, match="'once' or 'every'"):
+        duplicates.set_counting(con, "twice")
