@@ -331,6 +331,21 @@ def cmd_reference_load(args) -> int:
     return EXIT_OK
 
 
+def cmd_publish(args) -> int:
+    """Publish the store again, first recording how outsourced duplicates count (ADR 0010)."""
+    from ingest import duplicates, store
+
+    store_dir = _store_dir(args)
+    with store.writer(store_dir, wait_seconds=args.wait) as con:
+        if args.count_duplicates:
+            duplicates.set_counting(con, args.count_duplicates)
+        store.publish(con, store_dir)
+        how = "once" if duplicates.counting_once(con) else "every submitted copy"
+        pairs, removed = con.execute("SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
+    _say(f"published; outsourced examinations counted {how}: {pairs:,} pairs found, {removed:,} copies left out")
+    return EXIT_OK
+
+
 def cmd_quarantine_purge(args) -> int:
     from ingest import quarantine, store
 
@@ -471,6 +486,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         v.add_argument("--json", action="store_true", help="print one JSON object")
         store_opts(v)
         v.set_defaults(func=func)
+
+    pb = sub.add_parser("publish", help="publish the store again (after changing how duplicates count)")
+    pb.add_argument("--count-duplicates", choices=("once", "every"),
+                    help="an outsourced examination submitted by two providers counts once (the default) "
+                         "or every submitted copy counts; kept for later publishes")
+    store_opts(pb)
+    pb.set_defaults(func=cmd_publish)
 
     ld = sub.add_parser("load", help="submit every file of a `did synth` folder in manifest order")
     ld.add_argument("folder")

@@ -158,3 +158,16 @@ def test_counting_every_copy_is_a_store_setting_applied_at_the_next_publish(outs
 def test_an_unknown_setting_is_refused(store_dir):
     with store.writer(store_dir) as con, pytest.raises(ValueError, match="'once' or 'every'"):
         duplicates.set_counting(con, "twice")
+
+
+def test_did_publish_switches_the_counting_and_says_what_it_found(outsourced, capsys):
+    import did_cli
+
+    assert did_cli.main(["publish", "--count-duplicates", "every", "--store", str(outsourced)]) == 0
+    assert "counted every submitted copy: 3 pairs found, 0 copies left out" in capsys.readouterr().err
+    assert sum(_rollup_counts(outsourced).values()) == 12
+    assert did_cli.main(["publish", "--store", str(outsourced)]) == 0  # the setting is kept
+    assert sum(_rollup_counts(outsourced).values()) == 12
+    assert did_cli.main(["publish", "--count-duplicates", "once", "--store", str(outsourced)]) == 0
+    assert "counted once: 3 pairs found, 2 copies left out" in capsys.readouterr().err
+    assert sum(_rollup_counts(outsourced).values()) == 10
