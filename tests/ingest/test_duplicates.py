@@ -7,57 +7,18 @@ totals must agree with the self-join and with the rollups built through `record`
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
 
 import pytest
 
-import didfiles
 import working_store
-from ingest import duplicates, loader, store
+from ingest import duplicates, store
+from outsourced_store import build_outsourced_store
 from queries.connection import Snapshot
-
-
-def _record(provider, n, patient, day, nicip="XCHES"):
-    test = date(2026, 1, 5) + timedelta(days=day)
-    return didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{n:05d}", nhs_number=didfiles.nhs_number(patient),
-                        test_date=test.isoformat(), report_date=(test + timedelta(days=1)).isoformat(),
-                        request_date="2026-01-01", request_received_date="2026-01-01", nicip_code=nicip)
-
-
-# (provider, accession, patient, day offset, NICIP): RR8 submits first, RTH a day later.
-RR8 = [("RR8", 1, 1, 0, "XCHES"),   # exact with RTH 1 (same day)
-       ("RR8", 2, 2, 0, "XCHES"),   # exact with RTH 2 (a day apart)
-       ("RR8", 3, 3, 0, "XCHES"),   # near with RTH 3 (another chest radiograph)
-       ("RR8", 4, 4, 0, "XCHES"),   # RTH 4 is three days later: a repeat, no pair
-       ("RR8", 5, 5, 0, "XCHES"),   # RR8 6 is the same provider: never a pair
-       ("RR8", 6, 5, 0, "XCHES"),
-       ("RR8", 7, 6, 0, "XCHES")]   # patient 6 only at RR8
-RTH = [("RTH", 1, 1, 0, "XCHES"),
-       ("RTH", 2, 2, 1, "XCHES"),
-       ("RTH", 3, 3, 0, "XSTRM"),
-       ("RTH", 4, 4, 3, "XCHES"),
-       ("RTH", 5, 7, 0, "XCHES")]
-
-
-def _load(store_dir, tmp_path, planted, submitted_on):
-    provider = planted[0][0]
-    path = didfiles.write(tmp_path / f"{provider}.csv", [_record(p, n, pt, d, c) for p, n, pt, d, c in planted])
-    with store.writer(store_dir) as con:
-        result = loader.load_file(con, path, provider, "2026-01", submitted_on)
-    assert result.status == "accepted", result.file_errors
-
-
-def _publish(store_dir):
-    with store.writer(store_dir) as con:
-        store.publish(con, store_dir)
 
 
 @pytest.fixture
 def outsourced(store_dir, tmp_path):
-    _load(store_dir, tmp_path, RR8, date(2026, 2, 3))
-    _load(store_dir, tmp_path, RTH, date(2026, 2, 4))
-    _publish(store_dir)
-    return store_dir
+    return build_outsourced_store(store_dir, tmp_path)
 
 
 def _naive_pairs(records):
@@ -110,21 +71,22 @@ def test_pairs_are_found_across_providers_within_a_day_exact_or_near(outsourced)
                                             "decided_by, removed FROM duplicate_pair")}
     assert found == {("RR800001", "RTH00001"): ("exact", "a", "earliest_submission", True),
                      ("RR800002", "RTH00002"): ("exact", "a", "earliest_submission", True),
-                     ("RR800003", "RTH00003"): ("near", "a", "earliest_submission", False)}
+                     ("RR800003", "RTH00003"): ("near", "a", "earliest_submission", False),
+                     ("RAE00001", "RTH00005"): ("exact", "b", "earliest_submission", True)}
     assert {k: v[0] for k, v in found.items()} == _naive_pairs(_records(outsourced))
 
 
 def test_rollups_count_each_exact_pair_once_as_a_naive_loop_does(outsourced):
     records = _records(outsourced)
-    assert len(records) == 12
+    assert len(records) == 13
     expected = _naive_counted(records)
-    assert sum(expected.values()) == 10  # RTH 1 and RTH 2 left out
+    assert sum(expected.values()) == 10  # RTH 1, RTH 2 and RAE 1 left out
     assert _rollup_counts(outsourced) == expected
     # the snapshot's `record` itself holds every submitted copy: only the figures count once
     snap = Snapshot(store.current_snapshot(outsourced))
     try:
-        assert snap.query("SELECT count(*) AS n FROM record")["n"][0] == 12
-        assert snap.query("SELECT count(*) AS n FROM duplicate_pair WHERE removed")["n"][0] == 2
+        assert snap.query("SELECT count(*) AS n FROM record")["n"][0] == 13
+        assert snap.query("SELECT count(*) AS n FROM duplicate_pair WHERE removed")["n"][0] == 3
     finally:
         snap.close()
 
@@ -136,7 +98,8 @@ def test_the_site_owner_copy_counts_before_the_earlier_submission(outsourced):
         store.publish(con, outsourced)
     rows = working_store.rows(outsourced, "SELECT a_accession_number, counted, decided_by FROM duplicate_pair "
                                           "WHERE match = 'exact' ORDER BY 1")
-    assert rows == [("RR800001", "b", "site_owner"), ("RR800002", "b", "site_owner")]
+    assert rows == [("RAE00001", "b", "site_owner"), ("RR800001", "b", "site_owner"),
+                    ("RR800002", "b", "site_owner")]
     counts = _rollup_counts(outsourced)
     assert sum(n for (_, p, _), n in counts.items() if p == "RR8") == 5  # 7 submitted, 2 counted at RTH
     assert sum(n for (_, p, _), n in counts.items() if p == "RTH") == 5
@@ -147,8 +110,8 @@ def test_counting_every_copy_is_a_store_setting_applied_at_the_next_publish(outs
         duplicates.set_counting(con, duplicates.COUNT_EVERY)
         store.publish(con, outsourced)
     assert _rollup_counts(outsourced) == _naive_counted(_records(outsourced), once=False)
-    assert sum(_rollup_counts(outsourced).values()) == 12
-    assert working_store.rows(outsourced, "SELECT count(*) FROM duplicate_pair WHERE NOT removed") == [(3,)]
+    assert sum(_rollup_counts(outsourced).values()) == 13
+    assert working_store.rows(outsourced, "SELECT count(*) FROM duplicate_pair WHERE NOT removed") == [(4,)]
     with store.writer(outsourced) as con:
         duplicates.set_counting(con, duplicates.COUNT_ONCE)
         store.publish(con, outsourced)
@@ -164,10 +127,10 @@ def test_did_publish_switches_the_counting_and_says_what_it_found(outsourced, ca
     import did_cli
 
     assert did_cli.main(["publish", "--count-duplicates", "every", "--store", str(outsourced)]) == 0
-    assert "counted every submitted copy: 3 pairs found, 0 copies left out" in capsys.readouterr().err
-    assert sum(_rollup_counts(outsourced).values()) == 12
+    assert "counted every submitted copy: 4 pairs found, 0 copies left out" in capsys.readouterr().err
+    assert sum(_rollup_counts(outsourced).values()) == 13
     assert did_cli.main(["publish", "--store", str(outsourced)]) == 0  # the setting is kept
-    assert sum(_rollup_counts(outsourced).values()) == 12
+    assert sum(_rollup_counts(outsourced).values()) == 13
     assert did_cli.main(["publish", "--count-duplicates", "once", "--store", str(outsourced)]) == 0
-    assert "counted once: 3 pairs found, 2 copies left out" in capsys.readouterr().err
+    assert "counted once: 4 pairs found, 3 copies left out" in capsys.readouterr().err
     assert sum(_rollup_counts(outsourced).values()) == 10
