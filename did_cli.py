@@ -341,7 +341,8 @@ def cmd_publish(args) -> int:
             duplicates.set_counting(con, args.count_duplicates)
         store.publish(con, store_dir)
         how = "once" if duplicates.counting_once(con) else "every submitted copy"
-        pairs, removed = con.execute("SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
+        pairs, removed = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
     _say(f"published; outsourced examinations counted {how}: {pairs:,} pairs found, {removed:,} copies left out")
     return EXIT_OK
 

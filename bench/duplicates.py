@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import duckdb  # noqa: E402
 
+from bench.quality import _time as p50_p95  # noqa: E402 - (p50, p95) milliseconds over repeats
 from ingest import duplicates, store  # noqa: E402
 from queries import duplicates as duplicate_queries  # noqa: E402
 from queries.connection import Snapshot  # noqa: E402
@@ -64,12 +64,6 @@ def _fill(con: duckdb.DuckDBPyConnection, records: int, share: float) -> None:
                 {"prefix": "B", "share": int(share * 10000), "providers": PROVIDERS})
 
 
-def _p95(fn, repeat: int) -> tuple[float, float]:
-    fn()
-    runs = sorted(_seconds(fn) * 1000 for _ in range(repeat))
-    return statistics.median(runs), runs[min(len(runs) - 1, int(round(0.95 * (len(runs) - 1))))]
-
-
 def _seconds(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -97,8 +91,8 @@ def main() -> None:
                 "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
         snap = Snapshot(store.current_snapshot(store_dir))
         own = Scope("provider", providers=frozenset({"P001"}), user="bench")
-        central = _p95(lambda: duplicate_queries.pairs_by_month(snap, CENTRAL), args.repeat)
-        provider = _p95(lambda: duplicate_queries.pairs_by_month(snap, own), args.repeat)
+        central = p50_p95(lambda: duplicate_queries.pairs_by_month(snap, CENTRAL), args.repeat)
+        provider = p50_p95(lambda: duplicate_queries.pairs_by_month(snap, own), args.repeat)
         snap.close()
     result = {
         "date": date.today().isoformat(),

@@ -18,7 +18,7 @@ from queries.connection import Snapshot
 from queries.exports import registry
 from queries.scope import CENTRAL, Scope, ScopeError
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+from test_pages import APP, run_app
 
 RR8 = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")
 RAE = Scope("provider", providers=frozenset({"RAE"}), user="rae-user")
@@ -34,17 +34,6 @@ def outsourced(store_dir, tmp_path, monkeypatch):
     snap = Snapshot(store.current_snapshot(store_dir))
     yield snap
     snap.close()
-
-
-def run_app(page: str | None = None, scope=CENTRAL) -> AppTest:
-    """The router run as `scope`, switched to `page` (views/NAME.py), with no exception raised."""
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["scope"] = scope
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _page(scope) -> AppTest:
