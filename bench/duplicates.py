@@ -16,7 +16,6 @@ import json
 import platform
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +24,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import duckdb  # noqa: E402
 
+from bench.ingest import _time as seconds  # noqa: E402 - wall-clock seconds of one call
 from bench.quality import _time as p50_p95  # noqa: E402 - (p50, p95) milliseconds over repeats
 from ingest import duplicates, store  # noqa: E402
 from queries import duplicates as duplicate_queries  # noqa: E402
@@ -64,12 +64,6 @@ def _fill(con: duckdb.DuckDBPyConnection, records: int, share: float) -> None:
                 {"prefix": "B", "share": int(share * 10000), "providers": PROVIDERS})
 
 
-def _seconds(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--records", type=int, default=4_000_000)
@@ -84,9 +78,9 @@ def main() -> None:
             _fill(con, args.records, args.share)
             con.execute("CHECKPOINT")
             records = con.execute("SELECT count(*) FROM record").fetchall()[0][0]
-            detect_s = _seconds(lambda: duplicates.detect(con))
+            detect_s = seconds(lambda: duplicates.detect(con))
             timings: dict[str, float] = {}
-            publish_s = _seconds(lambda: store.publish(con, store_dir, timings))
+            publish_s = seconds(lambda: store.publish(con, store_dir, timings))
             pairs, removed = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
         snap = Snapshot(store.current_snapshot(store_dir))
