@@ -318,11 +318,11 @@ def cmd_local_codes(args) -> int:
 
 def cmd_reference_load(args) -> int:
     """Replace one reference table from a file, under the writer lock, and publish."""
-    from ingest import sites, store, timetable
+    from ingest import outsourcing, sites, store, timetable
     from ingest.reference import load_nicip_release
 
     load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
-            "timetable": timetable.load_timetable}[args.what]
+            "timetable": timetable.load_timetable, "outsourcing": outsourcing.load_outsourcing}[args.what]
     store_dir = _store_dir(args)
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         n = load(con, Path(args.file))
@@ -594,7 +594,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     helps = {"nicip": "replace the NICIP code list with an official release CSV",
              "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
              "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
-             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)"}
+             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
+             "outsourcing": "replace the outsourcing arrangements with a CSV (ingest/outsourcing.py)"}
     for what, helptext in helps.items():
         rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")

@@ -164,3 +164,12 @@ CREATE TABLE IF NOT EXISTS duplicate_pair (
     decided_by         VARCHAR NOT NULL,       -- site_owner / earliest_submission
     removed            BOOLEAN NOT NULL
 );
+
+-- Outsourcing arrangements (ingest/outsourcing.py, `did reference load-outsourcing`): the
+-- commissioning provider sends examinations to the performing organisation in these months.
+CREATE TABLE IF NOT EXISTS ref_outsourcing (
+    provider_code       VARCHAR NOT NULL,
+    performing_org_code VARCHAR NOT NULL,
+    from_month          DATE NOT NULL,         -- first day of the first activity month covered
+    to_month            DATE                   -- first day of the last; NULL while in force
+);

@@ -68,3 +68,55 @@ def counting_note(snap: Snapshot) -> str:
                 f"copies are left out of these figures ({pairs:,} pairs found; see Outsourced imaging).")
     return (f"Every submitted copy counts: {pairs:,} pairs of outsourced examinations submitted by two "
             "providers are counted twice (`did publish --count-duplicates once` counts them once).")
+
+
+# An arrangement's month is a gap when its activity fell to zero or below this share of the
+# median of the previous HISTORY_MONTHS months it was in force (at least MIN_HISTORY of them).
+GAP_SHARE = 0.5
+HISTORY_MONTHS = 6
+MIN_HISTORY = 3
+
+
+def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
+    """Each outsourcing arrangement's activity per month it was in force, within the months the
+    store holds, and whether the month is a gap.
+
+    Activity is the number of examinations both parties submitted (pairs between the commissioning
+    provider and the performing organisation, exact or near, either way round): the outsourced
+    work the dataset can see. A gap — none, or under half the median of the previous six months —
+    says one party stopped sending its copies, or the work stopped. A provider gets the
+    arrangements it is a party to; counts outside the central team are perturbed and protected,
+    and a hidden count hides its gap flag too.
+    """
+    check_may_see(scope)
+    providers = scope.visible_providers()
+    frame = snap.query(
+        """
+        WITH bounds AS (SELECT min(activity_month) AS first, max(activity_month) AS last FROM rollup_activity),
+        arrangement AS (
+            SELECT DISTINCT o.provider_code, o.performing_org_code, m.month::DATE AS activity_month
+            FROM ref_outsourcing o, bounds,
+                 range(greatest(o.from_month, bounds.first), least(coalesce(o.to_month, bounds.last), bounds.last)
+                       + INTERVAL 1 MONTH, INTERVAL 1 MONTH) m(month)
+            WHERE $all OR list_contains($providers, o.provider_code)
+               OR list_contains($providers, o.performing_org_code)
+        ),
+        activity AS (
+            SELECT a.provider_code, a.performing_org_code, a.activity_month, count(d.match)::BIGINT AS pairs
+            FROM arrangement a LEFT JOIN duplicate_pair d ON d.activity_month = a.activity_month
+             AND least(a.provider_code, a.performing_org_code) = d.a_provider_code
+             AND greatest(a.provider_code, a.performing_org_code) = d.b_provider_code
+            GROUP BY ALL
+        )
+        SELECT * FROM activity ORDER BY provider_code, performing_org_code, activity_month
+        """,
+        {"all": providers is None, "providers": providers or []},
+    )
+    arrangement = ["provider_code", "performing_org_code"]
+    # Perturbed first, then the gap worked out from the perturbed counts (ADR 7: nothing shown
+    # is derived from an exact count); a hidden count hides its gap flag too.
+    frame = perturb(snap, frame, scope, ["pairs"], [*arrangement, "activity_month"], context=["ref_outsourcing"])
+    history = (pl.col("pairs").shift(1).rolling_median(HISTORY_MONTHS, min_samples=MIN_HISTORY)
+               .over(arrangement, order_by="activity_month"))
+    frame = frame.with_columns(gap=((history > 0) & (pl.col("pairs") < GAP_SHARE * history)).fill_null(False))
+    return protect(frame, scope, ["pairs"], derived={"pairs": ["gap"]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from dashboard.components.glossary import table_config
@@ -32,8 +33,26 @@ if scope.is_central:
 else:
     st.caption("Pairs your organisation is a party to. Figures are disclosure-controlled: slightly perturbed "
                "and rounded to 5; * = hidden: small numbers.")
+st.subheader("Examinations submitted by two providers")
 if pairs.is_empty():
     st.info("No examination was found submitted by two providers.")
-    st.stop()
-st.dataframe(pairs, hide_index=True, width="stretch", column_config=table_config(pairs))
-st.download_button("Download as CSV", to_csv_bytes(pairs), file_name="outsourced_duplicates.csv", mime="text/csv")
+else:
+    st.dataframe(pairs, hide_index=True, width="stretch", column_config=table_config(pairs))
+    st.download_button("Download as CSV", to_csv_bytes(pairs), file_name="outsourced_duplicates.csv",
+                       mime="text/csv")
+
+st.subheader("Outsourcing arrangements")
+st.caption(
+    "Arrangements the central team has loaded (`did reference load-outsourcing`). Activity is the number of "
+    "examinations both parties submitted in the month. A **gap** is a month with none, or under half the "
+    f"median of the previous {duplicates.HISTORY_MONTHS} months: one party stopped sending its copies, or the "
+    "work stopped."
+)
+months = duplicates.arrangement_months(snap, scope)
+if months.is_empty():
+    st.info("No outsourcing arrangement is loaded that your organisation is a party to."
+            if not scope.is_central else "No outsourcing arrangement is loaded.")
+else:
+    gaps = months.filter(pl.col("gap"))
+    st.metric("Arrangement-months with a gap", f"{gaps.height:,}")
+    st.dataframe(months, hide_index=True, width="stretch", column_config=table_config(months))

@@ -90,3 +90,65 @@ def test_home_and_completeness_tell_the_central_team_how_duplicates_count(outsou
     assert any("3 submitted copies are left out" in c.value for c in completeness.caption)
     provider_home = run_app(scope=RR8)
     assert not any("left out" in c.value for c in provider_home.caption)
+
+
+# --- arrangements and gaps ------------------------------------------------------------------------
+
+ARRANGEMENTS = "provider_code,performing_org_code,from_month,to_month\nRR8,RTH,2026-01,\nRAE,RTH,2026-01,2026-06\n"
+
+
+@pytest.fixture
+def arrangements(store_dir, tmp_path, monkeypatch):
+    """RR8 and RTH both submit the same two examinations a month January to April; in May only RR8
+    does (a gap);
+    RAE outsources to RTH too, but nothing of it is ever submitted twice."""
+    from datetime import date
+
+    import didfiles
+    from ingest import loader
+    from outsourced_store import _record
+
+    days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
+    for provider in ("RR8", "RTH"):
+        records = [_record(provider, n, n, day) for n, day in enumerate(days) if day < 124 or provider == "RR8"]
+        path = didfiles.write(tmp_path / f"{provider}.csv", records)
+        with store.writer(store_dir) as con:
+            assert loader.load_file(con, path, provider, "2026-07", date(2026, 7, 10)).status == "accepted"
+    (tmp_path / "arrangements.csv").write_text(ARRANGEMENTS)
+    import did_cli
+
+    assert did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"),
+                         "--store", str(store_dir)]) == 0
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    snap = Snapshot(store.current_snapshot(store_dir))
+    yield snap
+    snap.close()
+
+
+def test_an_arrangement_whose_double_submissions_stop_shows_a_gap(arrangements):
+    months = duplicates.arrangement_months(arrangements, CENTRAL)
+    rr8 = months.filter(pl.col("provider_code") == "RR8")
+    assert rr8["pairs"].to_list() == [2, 2, 2, 2, 0]
+    assert rr8["gap"].to_list() == [False] * 4 + [True]
+    assert months.filter(pl.col("provider_code") == "RAE")["gap"].to_list() == [False] * 5  # no history to fall from
+    at = _page(CENTRAL)
+    assert metrics_of(at)["Arrangement-months with a gap"] == "1"
+
+
+def metrics_of(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_a_provider_sees_only_arrangements_it_is_a_party_to(arrangements):
+    assert set(duplicates.arrangement_months(arrangements, RR8)["provider_code"]) == {"RR8"}
+    assert set(duplicates.arrangement_months(arrangements, RAE)["provider_code"]) == {"RAE"}
+    assert duplicates.arrangement_months(arrangements, OTHER).is_empty()
+    shown = _page(RR8).dataframe[-1].value
+    assert set(shown["provider_code"]) == {"RR8"}
+    # small counts hidden, and their gap flags with them; a zero is no small count, and the gap
+    # is worked out from the perturbed counts
+    assert shown["pairs"].isna().tolist() == [True] * 4 + [False] and shown["pairs"].iloc[-1] == 0
+    assert shown["gap"].isna().tolist() == [True] * 4 + [False] and shown["gap"].iloc[-1]
+    for refused in (GP, COMMISSIONER):
+        with pytest.raises(ScopeError):
+            duplicates.arrangement_months(arrangements, refused)

@@ -7,6 +7,7 @@ totals must agree with the self-join and with the rollups built through `record`
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 
@@ -134,3 +135,25 @@ def test_did_publish_switches_the_counting_and_says_what_it_found(outsourced, ca
     assert did_cli.main(["publish", "--count-duplicates", "once", "--store", str(outsourced)]) == 0
     assert "counted once: 4 pairs found, 3 copies left out" in capsys.readouterr().err
     assert sum(_rollup_counts(outsourced).values()) == 10
+
+
+@pytest.mark.parametrize(("bad_row", "line"), [
+    ("RR8,RR8,2026-01,", 3),          # an organisation outsourcing to itself
+    ("RR8,RTH,January,", 3),           # not a month
+    ("RR8,RTH,2026-05,2026-01", 3),    # ends before it starts
+    ("RR8,RTH,2026-05,soon", 3),       # an end month that is not a month
+    ("R R8,RTH,2026-01,", 3),          # not an ODS code
+])
+def test_a_bad_arrangements_file_names_its_line_and_changes_nothing(store_dir, tmp_path, bad_row, line):
+    from ingest.outsourcing import load_outsourcing
+
+    good = tmp_path / "good.csv"
+    good.write_text("provider_code,performing_org_code,from_month,to_month\nrae,RTH,2025-04,2026-03\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"provider_code,performing_org_code,from_month,to_month\nRAE,RTH,2025-04,\n{bad_row}\n")
+    with store.writer(store_dir) as con:
+        assert load_outsourcing(con, good) == 1
+        with pytest.raises(ValueError, match=f"^bad.csv line {line}: expected two different ODS codes"):
+            load_outsourcing(con, bad)
+        assert con.execute("SELECT * FROM ref_outsourcing").fetchall() == [
+            ("RAE", "RTH", date(2025, 4, 1), date(2026, 3, 1))]
