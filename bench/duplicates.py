@@ -6,7 +6,10 @@ Builds a throwaway working store whose `record` holds `--records` examinations o
 months at 140 providers (about three examinations per patient a year, the national ratio),
 `--share` of them submitted a second time by another provider (a day later for half of those),
 then times `ingest.duplicates.detect` alone, a whole publish (detection included), and the
-Outsourced imaging page's query (central and one provider) on the published snapshot.
+Outsourced imaging page's query (central and one provider) on the published snapshot. It also
+counts planted copies found (recall) and pairs found that were not planted: chance
+coincidences of the random data, a ceiling on false positives (real repeat examinations of one
+code at two providers within a day are rarer than uniform random dates make them).
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ def _fill(con: duckdb.DuckDBPyConnection, records: int, share: float) -> None:
         FROM range($n) t(i)""", {"n": PROVIDERS})
     con.execute("""
         CREATE TEMP TABLE base AS
-        SELECT i, (hash(i, 'p') % $providers)::INT AS p, md5((hash(i, 'pt') % ($records // 3))::VARCHAR) AS patient,
-               $codes[1 + (hash(i, 'c') % len($codes))::INT] AS nicip,
-               $start + (hash(i, 'd') % 365)::INT AS test_date
+        SELECT i, (hash(i::VARCHAR || 'p') % $providers)::INT AS p,
+               md5((hash(i::VARCHAR || 'pt') % ($records // 3))::VARCHAR) AS patient,
+               $codes[1 + (hash(i::VARCHAR || 'c') % len($codes))::INT] AS nicip,
+               $start + (hash(i::VARCHAR || 'd') % 365)::INT AS test_date
         FROM range($records) t(i)""",
                 {"providers": PROVIDERS, "records": records, "codes": CODES, "start": date(2025, 4, 1)})
     select = """
@@ -59,9 +63,23 @@ def _fill(con: duckdb.DuckDBPyConnection, records: int, share: float) -> None:
                "test_date, nicip_code, modality, body_area, activity_month)")
     con.execute(f"INSERT INTO record {columns} {select.format(source='base')}", {"prefix": "A"})
     copies = ("(SELECT i, (p + 1) % $providers AS p, patient, nicip, test_date + (i % 2)::INT AS test_date "
-              "FROM base WHERE hash(i, 'dup') % 10000 < $share)")
+              "FROM base WHERE hash(i::VARCHAR || 'dup') % 10000 < $share)")
     con.execute(f"INSERT INTO record {columns} {select.format(source=copies)}",
                 {"prefix": "B", "share": int(share * 10000), "providers": PROVIDERS})
+
+
+def _planted_vs_found(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """(copies planted, planted copies found as an exact pair with their original, pairs found
+    that were not planted). A copy is accession 'B<i>', its original 'A<i>'. The pairs not
+    planted are chance coincidences of the random data (one patient, code and day at two
+    providers), indistinguishable from a real duplicate by construction."""
+    return con.execute("""
+        SELECT (SELECT count(*) FROM record WHERE accession_number LIKE 'B%'),
+               count(*) FILTER (WHERE match = 'exact' AND planted),
+               count(*) FILTER (WHERE NOT planted)
+        FROM (SELECT substr(a_accession_number, 2) = substr(b_accession_number, 2)
+                     AND a_accession_number[1] <> b_accession_number[1] AS planted, match FROM duplicate_pair)
+    """).fetchall()[0]
 
 
 def main() -> None:
@@ -83,6 +101,7 @@ def main() -> None:
             publish_s = seconds(lambda: store.publish(con, store_dir, timings))
             pairs, removed = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
+            planted, found, unplanted = _planted_vs_found(con)
         snap = Snapshot(store.current_snapshot(store_dir))
         own = Scope("provider", providers=frozenset({"P001"}), user="bench")
         central = p50_p95(lambda: duplicate_queries.pairs_by_month(snap, CENTRAL), args.repeat)
@@ -92,6 +111,8 @@ def main() -> None:
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}",
         "records": records, "planted_share": args.share, "pairs": pairs, "copies_removed": removed,
+        "planted": planted, "planted_found_exact": found, "recall": round(found / planted, 4) if planted else None,
+        "pairs_not_planted": unplanted,
         "detect_s": round(detect_s, 2), "publish_s": round(publish_s, 2),
         "detect_in_publish_s": round(timings["duplicates"], 2),
         "detect_share_of_publish": round(timings["duplicates"] / publish_s, 3),
