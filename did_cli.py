@@ -371,11 +371,12 @@ def cmd_local_codes(args) -> int:
 
 def cmd_reference_load(args) -> int:
     """Replace one reference table from a file, under the writer lock, and publish."""
-    from ingest import sites, spec_pack, store, timetable
+    from ingest import outsourcing, sites, spec_pack, store, timetable
     from ingest.reference import load_nicip_release
 
     load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
-            "timetable": timetable.load_timetable, "spec": spec_pack.install}[args.what]
+            "timetable": timetable.load_timetable, "spec": spec_pack.install,
+            "outsourcing": outsourcing.load_outsourcing}[args.what]
     if args.what == "spec":
         spec_pack.read_pack(Path(args.file))  # a bad pack is refused before the store is opened
     store_dir = _store_dir(args)
@@ -384,6 +385,22 @@ def cmd_reference_load(args) -> int:
         store.publish(con, store_dir)
     what = "rules" if args.what == "spec" else "rows"
     _say(f"{args.what} reference replaced: {n:,} {what} from {args.file}")
+    return EXIT_OK
+
+
+def cmd_publish(args) -> int:
+    """Publish the store again, first recording how outsourced duplicates count (ADR 0010)."""
+    from ingest import duplicates, store
+
+    store_dir = _store_dir(args)
+    with store.writer(store_dir, wait_seconds=args.wait) as con:
+        if args.count_duplicates:
+            duplicates.set_counting(con, args.count_duplicates)
+        store.publish(con, store_dir)
+        how = "once" if duplicates.counting_once(con) else "every submitted copy"
+        pairs, removed = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
+    _say(f"published; outsourced examinations counted {how}: {pairs:,} pairs found, {removed:,} copies left out")
     return EXIT_OK
 
 
@@ -533,6 +550,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         store_opts(v)
         v.set_defaults(func=func)
 
+    pb = sub.add_parser("publish", help="publish the store again (after changing how duplicates count)")
+    pb.add_argument("--count-duplicates", choices=("once", "every"),
+                    help="an outsourced examination submitted by two providers counts once (the default) "
+                         "or every submitted copy counts; kept for later publishes")
+    store_opts(pb)
+    pb.set_defaults(func=cmd_publish)
+
     ld = sub.add_parser("load", help="submit every file of a `did synth` folder in manifest order")
     ld.add_argument("folder")
     store_opts(ld)
@@ -637,7 +661,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
              "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
              "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
              "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
-             "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)"}
+             "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)",
+             "outsourcing": "replace the outsourcing arrangements with a CSV (ingest/outsourcing.py)"}
     for what, helptext in helps.items():
         rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")

@@ -50,6 +50,8 @@ PAGES: tuple[PageEntry, ...] = (
               roles=("central", "provider")),
     PageEntry("provider_drilldown.py", "Provider detail", ":material/domain:", "provider", "Data quality",
               roles=("central", "provider")),
+    PageEntry("outsourced.py", "Outsourced imaging", ":material/call_split:", "outsourced", "Data quality",
+              roles=("central", "provider")),
     PageEntry("official_outputs.py", "Official statistics", ":material/table_chart:", "statistics", "Outputs",
               roles=("central", "commissioner")),
     PageEntry("radiation_dose.py", "Radiation dose", ":material/radiology:", "dose", "Outputs",

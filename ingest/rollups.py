@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 
 from ingest import rollup_defs
+from ingest.duplicates import counted_record_sql
 
 
 def all_rollups() -> dict[str, str]:
@@ -25,7 +27,10 @@ def all_rollups() -> dict[str, str]:
             if name in found:
                 raise ValueError(f"rollup {name} is defined twice")
             found[name] = select
-    return found
+    # Every rollup over records counts an outsourced examination once (ADR 0010); one reading
+    # reference data alone is left as written, so it is still kept while only records change.
+    return {name: counted_record_sql(select) if re.search(r"\brecord\b", select) else select
+            for name, select in found.items()}
 
 
 def rollup_statements(into: str) -> list[tuple[str, str]]:

@@ -159,3 +159,34 @@ CREATE TABLE IF NOT EXISTS ref_spec_pack (
     content   VARCHAR NOT NULL,
     loaded_at TIMESTAMP NOT NULL
 );
+
+-- Outsourced imaging submitted by two providers (ingest.duplicates, ADR 0010): rebuilt at every
+-- publish. One row per pair of copies; `counted` names the copy the figures keep, and `removed`
+-- says the other is left out of every rollup (exact pairs, while count_duplicates is 'once').
+CREATE TABLE IF NOT EXISTS duplicate_pair (
+    match              VARCHAR NOT NULL,       -- exact (same NICIP code) / near (same body area)
+    activity_month     DATE NOT NULL,
+    modality           VARCHAR NOT NULL,
+    a_submission_id    BIGINT NOT NULL,
+    a_provider_code    VARCHAR NOT NULL,       -- a_provider_code < b_provider_code
+    a_site_code        VARCHAR NOT NULL,
+    a_accession_number VARCHAR NOT NULL,
+    a_test_date        DATE NOT NULL,
+    b_submission_id    BIGINT NOT NULL,
+    b_provider_code    VARCHAR NOT NULL,
+    b_site_code        VARCHAR NOT NULL,
+    b_accession_number VARCHAR NOT NULL,
+    b_test_date        DATE NOT NULL,
+    counted            VARCHAR NOT NULL,       -- a / b
+    decided_by         VARCHAR NOT NULL,       -- site_owner / earliest_submission
+    removed            BOOLEAN NOT NULL
+);
+
+-- Outsourcing arrangements (ingest/outsourcing.py, `did reference load-outsourcing`): the
+-- commissioning provider sends examinations to the performing organisation in these months.
+CREATE TABLE IF NOT EXISTS ref_outsourcing (
+    provider_code       VARCHAR NOT NULL,
+    performing_org_code VARCHAR NOT NULL,
+    from_month          DATE NOT NULL,         -- first day of the first activity month covered
+    to_month            DATE                   -- first day of the last; NULL while in force
+);

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest import duplicates
+
 SCHEMA_VERSION = "1"
 STORE_FILE = "did.duckdb"
 POINTER = "CURRENT"
@@ -290,7 +292,8 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     whose content fingerprint changed are built again (`_contents`). Nothing a reader can see
     changes until the CURRENT pointer is replaced, the last step: a crash before it leaves the
     current snapshot and all its files untouched.
-    `timings`, when given, receives the seconds each step took: checkpoint; snapshot (the whole
+    `timings`, when given, receives the seconds each step took: duplicates (finding outsourced
+    examinations submitted twice), checkpoint; snapshot (the whole
     build, wall clock) and within it the summed seconds of its tasks, which overlap on two
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
     and in total (partitions_written, partitions_total), and the tables and rollups kept from
@@ -316,6 +319,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     # so that a cell's perturbation never changes while its count does not.
     con.execute("INSERT OR IGNORE INTO store_meta VALUES (?, ?)",
                 [CELL_KEY_SECRET, base64.b32encode(os.urandom(20)).decode("ascii")])
+    # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
+    # `record` without the copies it removes.
+    duplicates.detect(con)
+    lap("duplicates")
     con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
     lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS

@@ -15,7 +15,7 @@ from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from queries import volumes
+from queries import duplicates, volumes
 from queries.completeness import (
     HISTORY_PERIODS, WHICH_FILE_COLUMNS, WHICH_FILE_RULE, coverage_by_period, coverage_by_provider, files_that_count,
     pre_publication_markdown,
@@ -68,6 +68,8 @@ region_f = None if region == ALL else region
 type_f = None if ptype == ALL else ptype
 st.caption(fmt.as_of(f"submission months {fmt.month(first)} to {fmt.month(last)}",
                      cached_home.latest_complete_month(snap, snap.version)))
+if note := duplicates.counting_note(snap):  # the page is the central team's alone
+    st.caption(note)
 
 # --- Pre-publication check (the top of the page: read it in a minute) -------------------------
 findings = cached.pre_publication(snap, snap.version, scope, last, today)

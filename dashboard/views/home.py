@@ -11,6 +11,7 @@ from dashboard.components.chart_table import table_alternative
 from dashboard.components.charts import CHART_CONFIG, trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from queries import duplicates
 from queries.disclosure import SUPPRESSED_COLUMN, display
 from queries.headline import add_months
 
@@ -37,6 +38,8 @@ st.caption(
     + ("" if not scope.needs_disclosure_control else
        " Figures are disclosure-controlled: slightly perturbed and rounded to 5; * = hidden: small numbers.")
 )
+if scope.is_central and (note := duplicates.counting_note(snap)):
+    st.caption(note)
 
 
 def _change(now: int | None, before: int | None) -> str | None:

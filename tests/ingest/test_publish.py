@@ -40,7 +40,12 @@ def _load(store_dir, path, provider, period="2026-02", submitted_on=date(2026, 2
 
 
 def _file(tmp_path, name, provider, n, start=1, **changes):
-    """n valid records of `provider` (its site <provider>01), accession numbers from `start`."""
+    """n valid records of `provider` (its site <provider>01), accession numbers from `start`.
+
+    Each provider's records are of its own patient: one patient's examination on one day at two
+    providers would be an outsourced examination submitted twice, counted once (ADR 0010).
+    """
+    changes.setdefault("nhs_number", didfiles.nhs_number(int.from_bytes(provider.encode()) % 1_000_000))
     recs = [didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:05d}", **changes)
             for i in range(start, start + n)]
     return didfiles.write(tmp_path / name, recs)

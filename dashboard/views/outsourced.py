@@ -1,0 +1,58 @@
+"""Outsourced imaging: examinations submitted by two providers, and which copy the figures count."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components.glossary import table_config
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+from queries import duplicates
+from queries.exports import to_csv_bytes
+from queries.scope import ScopeError
+
+st.title("Outsourced imaging")
+st.caption(
+    "When a provider outsources an examination, it and the organisation that performed it may both submit "
+    "the record. Records from two providers for the same patient and modality, with test dates at most a "
+    "day apart, are a pair: **exact** when the procedure code is the same (one copy counts: the one from "
+    "the provider owning its imaging site, else the earlier submission), **near** when only the body area "
+    "is the same (both count: it may be a second examination)."
+)
+scope = current_scope()
+snap = snapshot_or_stop()
+try:
+    pairs = duplicates.pairs_by_month(snap, scope)
+except ScopeError as err:
+    st.error(str(err))
+    st.stop()
+
+if scope.is_central:
+    st.caption(duplicates.counting_note(snap))
+else:
+    st.caption("Pairs your organisation is a party to. Figures are disclosure-controlled: slightly perturbed "
+               "and rounded to 5; * = hidden: small numbers.")
+st.subheader("Examinations submitted by two providers")
+if pairs.is_empty():
+    st.info("No examination was found submitted by two providers.")
+else:
+    st.dataframe(pairs, hide_index=True, width="stretch", column_config=table_config(pairs))
+    st.download_button("Download as CSV", to_csv_bytes(pairs), file_name="outsourced_duplicates.csv",
+                       mime="text/csv")
+
+st.subheader("Outsourcing arrangements")
+st.caption(
+    "Arrangements the central team has loaded (`did reference load-outsourcing`). Activity is the number of "
+    "examinations both parties submitted in the month. A **gap** is a month with none, or under half the "
+    f"median of the previous {duplicates.HISTORY_MONTHS} months: one party stopped sending its copies, or the "
+    "work stopped."
+)
+months = duplicates.arrangement_months(snap, scope)
+if months.is_empty():
+    st.info("No outsourcing arrangement is loaded that your organisation is a party to."
+            if not scope.is_central else "No outsourcing arrangement is loaded.")
+else:
+    gaps = months.filter(pl.col("gap"))
+    st.metric("Arrangement-months with a gap", f"{gaps.height:,}")
+    st.dataframe(months, hide_index=True, width="stretch", column_config=table_config(months))

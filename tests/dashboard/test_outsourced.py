@@ -1,0 +1,154 @@
+"""The Outsourced imaging page and `did export duplicates` (ADR 0010): the central team sees every
+pair, a provider only pairs it is a party to (disclosure-controlled), nobody else any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.navigation import available
+from ingest import store
+from outsourced_store import build_outsourced_store
+from queries import duplicates
+from queries.connection import Snapshot
+from queries.exports import registry
+from queries.scope import CENTRAL, Scope, ScopeError
+
+from test_pages import APP, run_app
+
+RR8 = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")
+RAE = Scope("provider", providers=frozenset({"RAE"}), user="rae-user")
+OTHER = Scope("provider", providers=frozenset({"RX1"}), user="rx1-user")
+GP = Scope("gp", practice="A81001", user="gp-user")
+COMMISSIONER = Scope("commissioner", icbs=frozenset({"QWO"}), user="icb-user")
+
+
+@pytest.fixture
+def outsourced(store_dir, tmp_path, monkeypatch):
+    build_outsourced_store(store_dir, tmp_path)
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    snap = Snapshot(store.current_snapshot(store_dir))
+    yield snap
+    snap.close()
+
+
+def _page(scope) -> AppTest:
+    return run_app("views/outsourced.py", scope=scope)
+
+
+def test_central_sees_every_pair_and_how_many_copies_are_left_out(outsourced):
+    at = _page(CENTRAL)
+    table = at.dataframe[0].value
+    assert sorted(zip(table["provider_a"], table["provider_b"], table["match"], table["pairs"],
+                      table["copies_removed"])) == [("RAE", "RTH", "exact", 1, 1), ("RR8", "RTH", "exact", 2, 2),
+                                                    ("RR8", "RTH", "near", 1, 0)]
+    assert any("3 submitted copies are left out" in c.value for c in at.caption)
+
+
+def test_a_provider_sees_only_the_pairs_it_is_a_party_to(outsourced):
+    table = _page(RR8).dataframe[0].value
+    assert set(zip(table["provider_a"], table["provider_b"])) == {("RR8", "RTH")}
+    # small counts are hidden for anyone outside the central team, like every other page
+    assert table["pairs"].isna().all() and table["suppressed"].all()
+    assert set(zip(*_rows(duplicates.pairs_by_month(outsourced, RAE)))) == {("RAE", "RTH")}
+
+
+def _rows(frame: pl.DataFrame):
+    return frame["provider_a"].to_list(), frame["provider_b"].to_list()
+
+
+def test_a_provider_party_to_no_arrangement_sees_no_pair_and_others_are_refused(outsourced):
+    assert duplicates.pairs_by_month(outsourced, OTHER).is_empty()
+    assert "No examination was found" in _page(OTHER).info[0].value
+    for refused in (GP, COMMISSIONER):
+        with pytest.raises(ScopeError):
+            duplicates.pairs_by_month(outsourced, refused)
+        assert "outsourced.py" not in {e.file for entries in available(refused.role).values() for e in entries}
+        # opened directly (a deep link bypassing the menu), the page itself refuses
+        at = AppTest.from_file(str(Path(APP).parent / "views" / "outsourced.py"), default_timeout=30)
+        at.session_state["scope"] = refused
+        at.run()
+        assert "may not see outsourced duplicates" in at.error[0].value
+        assert not at.dataframe
+
+
+@pytest.mark.parametrize("scope", [CENTRAL, RR8])
+def test_the_export_is_the_page_table(outsourced, scope):
+    exported = registry()["duplicates"].build(outsourced, scope, None).to_pandas()
+    shown = _page(scope).dataframe[0].value
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), exported, check_dtype=False)
+
+
+def test_home_and_completeness_tell_the_central_team_how_duplicates_count(outsourced):
+    home = run_app()
+    assert any("3 submitted copies are left out" in c.value for c in home.caption)
+    completeness = run_app("views/completeness.py")
+    assert any("3 submitted copies are left out" in c.value for c in completeness.caption)
+    provider_home = run_app(scope=RR8)
+    assert not any("left out" in c.value for c in provider_home.caption)
+
+
+# --- arrangements and gaps ------------------------------------------------------------------------
+
+ARRANGEMENTS = "provider_code,performing_org_code,from_month,to_month\nRR8,RTH,2026-01,\nRAE,RTH,2026-01,2026-06\n"
+
+
+@pytest.fixture
+def arrangements(store_dir, tmp_path, monkeypatch):
+    """RR8 and RTH both submit the same two examinations a month January to April; in May only RR8
+    does (a gap);
+    RAE outsources to RTH too, but nothing of it is ever submitted twice."""
+    from datetime import date
+
+    import didfiles
+    from ingest import loader
+    from outsourced_store import _record
+
+    days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
+    for provider in ("RR8", "RTH"):
+        records = [_record(provider, n, n, day) for n, day in enumerate(days) if day < 124 or provider == "RR8"]
+        path = didfiles.write(tmp_path / f"{provider}.csv", records)
+        with store.writer(store_dir) as con:
+            assert loader.load_file(con, path, provider, "2026-07", date(2026, 7, 10)).status == "accepted"
+    (tmp_path / "arrangements.csv").write_text(ARRANGEMENTS)
+    import did_cli
+
+    assert did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"),
+                         "--store", str(store_dir)]) == 0
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    snap = Snapshot(store.current_snapshot(store_dir))
+    yield snap
+    snap.close()
+
+
+def test_an_arrangement_whose_double_submissions_stop_shows_a_gap(arrangements):
+    months = duplicates.arrangement_months(arrangements, CENTRAL)
+    rr8 = months.filter(pl.col("provider_code") == "RR8")
+    assert rr8["pairs"].to_list() == [2, 2, 2, 2, 0]
+    assert rr8["gap"].to_list() == [False] * 4 + [True]
+    assert months.filter(pl.col("provider_code") == "RAE")["gap"].to_list() == [False] * 5  # no history to fall from
+    at = _page(CENTRAL)
+    assert metrics_of(at)["Arrangement-months with a gap"] == "1"
+
+
+def metrics_of(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_a_provider_sees_only_arrangements_it_is_a_party_to(arrangements):
+    assert set(duplicates.arrangement_months(arrangements, RR8)["provider_code"]) == {"RR8"}
+    assert set(duplicates.arrangement_months(arrangements, RAE)["provider_code"]) == {"RAE"}
+    assert duplicates.arrangement_months(arrangements, OTHER).is_empty()
+    shown = _page(RR8).dataframe[-1].value
+    assert set(shown["provider_code"]) == {"RR8"}
+    # small counts hidden, and their gap flags with them; a zero is no small count, and the gap
+    # is worked out from the perturbed counts
+    assert shown["pairs"].isna().tolist() == [True] * 4 + [False] and shown["pairs"].iloc[-1] == 0
+    assert shown["gap"].isna().tolist() == [True] * 4 + [False] and shown["gap"].iloc[-1]
+    for refused in (GP, COMMISSIONER):
+        with pytest.raises(ScopeError):
+            duplicates.arrangement_months(arrangements, refused)
