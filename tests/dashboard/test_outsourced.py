@@ -110,8 +110,11 @@ def arrangements(store_dir, tmp_path, monkeypatch):
 
     days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
     for provider in ("RR8", "RTH"):
+        # A file for 2026-07 is DIDS v2.0: the same records, their dates as procedure and report times.
         records = [_record(provider, n, n, day) for n, day in enumerate(days) if day < 124 or provider == "RR8"]
-        path = didfiles.write(tmp_path / f"{provider}.csv", records)
+        records = [didfiles.row_v2(**{k: v for k, v in r.items() if k in didfiles.VALID_V2 or k.endswith("_date")},
+                                   waiting_list_clock_start=r["request_date"]) for r in records]
+        path = didfiles.write_v2(tmp_path / f"{provider}.csv", records)
         with store.writer(store_dir) as con:
             assert loader.load_file(con, path, provider, "2026-07", date(2026, 7, 10)).status == "accepted"
     (tmp_path / "arrangements.csv").write_text(ARRANGEMENTS)
