@@ -26,8 +26,8 @@ st.caption(
 snap = snapshot_or_stop()
 scope = current_scope()
 if not cached.has_tables(snap, "rollup_equipment_daily", "rollup_equipment_mix"):
-    st.info("This snapshot was published before scanner utilisation was added. Publish again "
-            "(any `did submit` or `did load`) to build it.")
+    st.info("This snapshot was published before scanner utilisation was added: it appears after the "
+            "next publish (the next file accepted, or the central data team publishing again).")
     st.stop()
 default = cached.equipment_default_months(snap, snap.version)
 if default is None:

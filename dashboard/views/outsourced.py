@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboard.cached_providers import has_tables
 from dashboard.components.glossary import table_config
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -22,6 +23,10 @@ st.caption(
 )
 scope = current_scope()
 snap = snapshot_or_stop()
+if not has_tables(snap, "duplicate_pair"):
+    st.info("This snapshot was published before outsourced imaging was checked: it appears after the next "
+            "publish (the next file accepted, or the central data team publishing again).")
+    st.stop()
 try:
     pairs = duplicates.pairs_by_month(snap, scope)
 except ScopeError as err:
@@ -43,7 +48,7 @@ else:
 
 st.subheader("Outsourcing arrangements")
 st.caption(
-    "Arrangements the central team has loaded (`did reference load-outsourcing`). Activity is the number of "
+    "Arrangements the central team has loaded (a list of which provider outsources to whom). Activity is the number of "
     "examinations both parties submitted in the month. A **gap** is a month with none, or under half the "
     f"median of the previous {duplicates.HISTORY_MONTHS} months: one party stopped sending its copies, or the "
     "work stopped."

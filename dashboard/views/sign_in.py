@@ -21,7 +21,7 @@ if oidc_configured():
         st.login()
     if st.user.is_logged_in:
         st.error(f"{st.user.get('email')} is signed in but not registered for this dashboard. "
-                 "Ask the central data team to add you (`did users add … --email …`).")
+                 "Ask the central data team to register your email address for your organisation.")
 else:
     with st.form("sign_in"):
         username = st.text_input("User name", key="username")
@@ -34,5 +34,5 @@ else:
             else:
                 st.rerun()
     if not users.load():
-        st.info("No users are registered yet. On the server, run `did users add NAME --role central` "
-                "(and see the README for the other roles), or start the demo with `did demo`.")
+        st.info("No users are registered yet. Whoever installed the dashboard adds the first user on the "
+                "server (the README's \"Command line\" section says how), or runs the demo instead.")
