@@ -1,0 +1,185 @@
+"""Waits by urgency (DIDS v2.0) on a hand-made store: a hand-worked case (UK local dates across
+midnight in British Summer Time), numpy on the raw day lists as the naive second implementation,
+v1.0 months kept out, scope and disclosure."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from ingest import store
+from queries import urgency, waits
+from queries.connection import Snapshot
+from queries.scope import CENTRAL, Scope, ScopeError
+
+MONTHS = (date(2026, 4, 1), date(2026, 5, 1))
+PRIORITY_NAMES = urgency.PRIORITIES
+
+
+def _raw_records() -> list[dict]:
+    """Random waits for April–May 2026 by provider and priority; a few reports missing, a few
+    issued before the procedure. Times are UTC; the local (BST) date is a day later after 23:00."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for provider, n in (("RAJ", 300), ("RBK", 120), ("RCF", 4)):
+        for i in range(n):
+            start = datetime(2026, 4, 1, 7) + timedelta(days=int(rng.integers(0, 60)), hours=int(rng.integers(0, 17)))
+            priority = "3" if i % 5 == 0 else ("2" if i % 5 == 1 else "1")
+            wait = int(rng.lognormal(1.5 if priority == "3" else 2.8, 1.0))
+            report = None if i % 13 == 0 else start + timedelta(hours=int(rng.integers(1, 24 * 40)) if i % 37 else -30)
+            rows.append(dict(provider=provider, modality=("MRI", "CT")[i % 2], source="04" if i % 3 == 0 else "03",
+                             priority=priority, start=start, report=report,
+                             request=(start + timedelta(hours=1)).date() - timedelta(days=wait)))
+    return rows
+
+
+RAW = _raw_records()
+
+
+def _local(ts: datetime | None) -> date | None:
+    """The UK local date of a UTC time in April–May 2026 (all BST: UTC+1)."""
+    return None if ts is None else (ts + timedelta(hours=1)).date()
+
+
+def _insert(con, rows: list[dict], first_id: int = 0) -> None:
+    con.executemany(
+        """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
+               request_date, test_date, report_date, modality, activity_month, priority,
+               procedure_start_utc, report_issue_utc)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [(r["provider"], r["provider"] + "01", f"A{first_id + i:06d}", r["source"], r["request"],
+          _local(r["start"]), _local(r["report"]), r["modality"], r.get("month") or _local(r["start"]).replace(day=1),
+          r["priority"], r["start"], r["report"]) for i, r in enumerate(rows)],
+    )
+
+
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory) -> Snapshot:
+    from ingest.store import create_store
+
+    store_dir = tmp_path_factory.mktemp("urgency") / "store"
+    create_store(store_dir)
+    with store.writer(store_dir) as con:
+        _insert(con, RAW)
+        # March: a v1.0 record and a stray v2.0-format one; neither may enter the v2.0 figures.
+        march = datetime(2026, 3, 10, 9)
+        _insert(con, [dict(provider="RAJ", modality="MRI", source="03", priority=p, start=march, report=march,
+                           request=date(2026, 1, 1), month=date(2026, 3, 1)) for p in (None, "1")], 10_000)
+        store.publish(con, store_dir)
+    s = Snapshot(store.current_snapshot(store_dir))
+    yield s
+    s.close()
+
+
+def _expected(rows: list[dict], interval: str) -> dict:
+    """The naive second implementation: numpy percentiles (inverted CDF) on the raw local days."""
+    def span(r):
+        if interval == "request_to_procedure":
+            return r["request"], _local(r["start"])
+        return _local(r["start"]), _local(r["report"])
+    pairs = [span(r) for r in rows]
+    days = np.array([(b - a).days for a, b in pairs if a and b])
+    valid = np.minimum(days[days >= 0], waits.CAP_DAYS + 1)
+    return {
+        "records": len(valid),
+        "missing_dates": sum(1 for a, b in pairs if not (a and b)),
+        "negative_intervals": int((days < 0).sum()),
+        "median_days": int(np.percentile(valid, 50, method="inverted_cdf")),
+        "p90_days": int(np.percentile(valid, 90, method="inverted_cdf")),
+        **{f"within_{t}d": float((valid <= t).mean()) for t in urgency.THRESHOLDS},
+    }
+
+
+def _check(row: dict, expected: dict) -> None:
+    for key, value in expected.items():
+        assert row[key] == pytest.approx(value), key
+
+
+def test_hand_worked_local_dates_across_midnight_in_bst(tmp_path):
+    """Request 1 June; procedure 23:30 UTC on 1 June = 00:30 on 2 June in London: 1 day, not 0.
+    Report 23:10 UTC on 2 June = 00:10 on 3 June: procedure → report 1 day. A second routine
+    record waits 4 and 0 days; a third has no report. Routine median (nearest rank) of {1, 4} is 1."""
+    from ingest.store import create_store
+
+    create_store(tmp_path / "store")
+    rows = [
+        dict(provider="RAJ", modality="CT", source="03", priority="1", request=date(2026, 6, 1),
+             start=datetime(2026, 6, 1, 23, 30), report=datetime(2026, 6, 2, 23, 10)),
+        dict(provider="RAJ", modality="CT", source="03", priority="1", request=date(2026, 6, 1),
+             start=datetime(2026, 6, 5, 9), report=datetime(2026, 6, 5, 15)),
+        dict(provider="RAJ", modality="CT", source="03", priority="3", request=date(2026, 6, 3),
+             start=datetime(2026, 6, 3, 10), report=None),
+    ]
+    with store.writer(tmp_path / "store") as con:
+        _insert(con, rows)
+        store.publish(con, tmp_path / "store")
+    s = Snapshot(store.current_snapshot(tmp_path / "store"))
+    try:
+        june = urgency.UrgencyFilter(date(2026, 6, 1), date(2026, 6, 1))
+        got = {r["priority"]: r for r in urgency.urgency_summary(s, CENTRAL, june).iter_rows(named=True)}
+        assert (got["Routine"]["records"], got["Routine"]["median_days"], got["Routine"]["p90_days"]) == (2, 1, 4)
+        assert got["Routine"]["within_1d"] == 0.5 and got["Routine"]["within_7d"] == 1.0
+        assert (got["Urgent suspected cancer"]["median_days"], got["Urgent suspected cancer"]["within_1d"]) == (0, 1.0)
+        report = urgency.UrgencyFilter(date(2026, 6, 1), date(2026, 6, 1), "procedure_to_report")
+        got = {r["priority"]: r for r in urgency.urgency_summary(s, CENTRAL, report).iter_rows(named=True)}
+        assert (got["Routine"]["records"], got["Routine"]["median_days"], got["Routine"]["p90_days"]) == (2, 0, 1)
+        assert (got["Urgent suspected cancer"]["records"], got["Urgent suspected cancer"]["missing_dates"]) == (0, 1)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("interval", list(urgency.INTERVALS))
+def test_each_priority_matches_numpy_on_the_raw_days(snap, interval):
+    table = urgency.urgency_summary(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS, interval))
+    assert table["priority"].to_list() == list(PRIORITY_NAMES.values())
+    for code, name in PRIORITY_NAMES.items():
+        _check(table.filter(priority=name).row(0, named=True),
+               _expected([r for r in RAW if r["priority"] == code], interval))
+
+
+def test_breakdowns_match_numpy_and_v1_months_are_left_out(snap):
+    f = urgency.UrgencyFilter(*MONTHS, modality="MRI")
+    by_modality = urgency.urgency_summary(snap, CENTRAL, f, "modality")
+    rows = [r for r in RAW if r["modality"] == "CT" and r["priority"] == "3"]
+    _check(by_modality.filter(modality="CT", priority="Urgent suspected cancer").row(0, named=True),
+           _expected(rows, "request_to_procedure"))
+    by_month = urgency.urgency_summary(snap, CENTRAL, urgency.UrgencyFilter(date(2026, 3, 1), MONTHS[1]), "month")
+    assert sorted(set(by_month["activity_month"])) == list(MONTHS)
+    assert urgency.urgency_months(snap) == list(MONTHS)
+    assert urgency.default_months(snap) == MONTHS
+    by_provider = urgency.urgency_summary(snap, CENTRAL, f, "provider")
+    assert by_provider["provider_code"].unique(maintain_order=True).to_list() == [waits.ENGLAND, "RAJ", "RBK", "RCF"]
+
+
+def test_usc_beside_routine_reads_the_summary(snap):
+    summary = urgency.urgency_summary(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS), "modality")
+    side = urgency.usc_vs_routine(summary, "modality").filter(modality="MRI").row(0, named=True)
+    mri = [r for r in RAW if r["modality"] == "MRI"]
+    assert side["usc_median_days"] == _expected([r for r in mri if r["priority"] == "3"],
+                                                "request_to_procedure")["median_days"]
+    assert side["routine_median_days"] == _expected([r for r in mri if r["priority"] == "1"],
+                                                    "request_to_procedure")["median_days"]
+
+
+def test_outside_central_figures_are_perturbed_rounded_and_suppressed(snap):
+    """An attacker-style check: a provider user cannot read back a true count, nor a small one."""
+    raj = Scope("provider", providers=frozenset({"RAJ"}))
+    f = urgency.UrgencyFilter(*MONTHS)
+    table = urgency.urgency_summary(snap, raj, f, "provider")
+    assert table["provider_code"].unique(maintain_order=True).to_list() == [waits.ENGLAND, "RAJ"]
+    assert all(n % 5 == 0 for n in table["records"].drop_nulls())
+    central = urgency.urgency_summary(snap, CENTRAL, f, "provider").filter(provider_code="RAJ")
+    assert table.filter(provider_code="RAJ")["records"].to_list() != central["records"].to_list()
+    # The same cells reached as a filter get the same noise as the provider row.
+    alone = urgency.urgency_summary(snap, raj, urgency.UrgencyFilter(*MONTHS, provider="RAJ"))
+    assert alone["records"].to_list() == table.filter(provider_code="RAJ")["records"].to_list()
+    assert alone["median_days"].to_list() == table.filter(provider_code="RAJ")["median_days"].to_list()
+    with pytest.raises(ScopeError):
+        urgency.urgency_summary(snap, raj, urgency.UrgencyFilter(*MONTHS, provider="RCF"))
+    # RCF's 4 records: every priority's count is small, so no median shows outside central.
+    rcf = urgency.urgency_summary(snap, Scope("provider", providers=frozenset({"RCF"})),
+                                  urgency.UrgencyFilter(*MONTHS, provider="RCF"))
+    assert rcf["records"].null_count() == rcf.height and rcf["median_days"].null_count() == rcf.height
+    assert rcf["suppressed"].all()
