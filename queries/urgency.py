@@ -25,7 +25,7 @@ import polars as pl
 from ingest.rollup_defs.urgency import V2_FIRST_MONTH
 from queries import waits
 from queries.connection import Snapshot
-from queries.disclosure import perturb, protect
+from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect
 from queries.headline import GP_DIRECT_ACCESS
 from queries.percentiles import PERCENTILES, share_column
 from queries.scope import Scope
@@ -68,13 +68,16 @@ def urgency_months(snap: Snapshot) -> list[date]:
     return snap.query("SELECT DISTINCT activity_month FROM rollup_waits_v2 ORDER BY 1")["activity_month"].to_list()
 
 
+def clip_months(snap: Snapshot, first: date, last: date) -> tuple[date, date] | None:
+    """The part of first … last that holds v2.0 waits (page and export alike), or None."""
+    held = [m for m in urgency_months(snap) if first <= m <= last]
+    return (held[0], held[-1]) if held else None
+
+
 def default_months(snap: Snapshot) -> tuple[date, date] | None:
-    """Every v2.0 month held, up to the waits page's default last month (page and export alike)."""
-    held = urgency_months(snap)
-    if not held:
-        return None
-    last = (waits.default_months(snap) or (held[-1], held[-1]))[1]
-    return held[0], min(max(last, held[0]), held[-1])
+    """The waits page's default period, clipped to the months with v2.0 waits."""
+    default = waits.default_months(snap)
+    return None if default is None else clip_months(snap, *default)
 
 
 def _histogram(snap: Snapshot, f: UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
@@ -152,11 +155,15 @@ def usc_vs_routine(summary: pl.DataFrame, by: str | None = None) -> pl.DataFrame
     per breakdown value, read from an `urgency_summary` table (so it shows the same figures)."""
     keys = [BREAKDOWNS[by][0]] if by else []
     picks = {"Urgent suspected cancer": "usc", "Routine": "routine"}
-    parts = []
-    for name, tag in picks.items():
-        part = summary.filter(pl.col("priority") == name).select(
-            *keys, *[pl.col(c).alias(f"{tag}_{c}") for c in ("records", "median_days", "p90_days", share_column(14))])
-        parts.append(part)
-    if not keys:
-        return pl.concat(parts, how="horizontal") if all(p.height for p in parts) else pl.DataFrame()
-    return parts[0].join(parts[1], on=keys, how="full", coalesce=True, maintain_order="left")
+    flag = [SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in summary.columns else []
+    parts = [summary.filter(pl.col("priority") == name).select(
+        *keys, *[pl.col(c).alias(f"{tag}_{c}") for c in ("records", "median_days", "p90_days", share_column(14))],
+        *[pl.col(c).alias(f"__{tag}_{c}") for c in flag]) for name, tag in picks.items()]
+    if keys:
+        out = parts[0].join(parts[1], on=keys, how="full", coalesce=True, maintain_order="left")
+    else:
+        out = pl.concat(parts, how="horizontal") if all(p.height for p in parts) else pl.DataFrame()
+    if flag and out.height:
+        hidden = [f"__{tag}_{SUPPRESSED_COLUMN}" for tag in picks.values()]
+        out = out.with_columns(pl.any_horizontal(pl.col(hidden).fill_null(False)).alias(SUPPRESSED_COLUMN)).drop(hidden)
+    return out

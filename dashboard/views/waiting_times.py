@@ -11,7 +11,7 @@ from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, trend_figure
-from queries import waits
+from queries import urgency, waits
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
@@ -195,3 +195,43 @@ if not scope.is_central:
     st.caption("Each day's count is slightly perturbed and every count, median, percentile and share is worked "
                "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
                "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers.")
+
+# --- By urgency (DIDS v2.0) -------------------------------------------------------------------
+st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
+v2_months = (cached.urgency_months(snap, snap.version, first, last)
+             if cached.has_tables(snap, "rollup_waits_v2") else None)
+if v2_months is None:
+    st.info(f"Priority types and procedure and report times are collected from {fmt.month(urgency.FIRST_MONTH)} "
+            "activity (DIDS v2.0); the months chosen above hold none. Choose later months to see waits by urgency.")
+else:
+    v2_interval = st.selectbox("Urgency interval", list(urgency.INTERVALS),
+                               format_func=lambda k: urgency.INTERVALS[k].label)
+    uf = urgency.UrgencyFilter(*v2_months, interval=v2_interval, modality=f.modality, source=f.source,
+                               provider=f.provider)
+    st.caption(
+        f"Activity months {fmt.month(v2_months[0])} to {fmt.month(v2_months[1])} only: earlier months were "
+        "collected under DIDS v1.0, without a priority type, and are not mixed in. Days between UK local "
+        "dates of the "
+        f"{urgency.INTERVALS[v2_interval].start} and the {urgency.INTERVALS[v2_interval].end}; the same "
+        "modality, patient source and provider as above.")
+    URGENCY_CONFIG = {**STAT_CONFIG, "priority": st.column_config.TextColumn("Priority"),
+                      **{share_column(t): st.column_config.NumberColumn(
+                          f"Within {t} day{'s' if t > 1 else ''}", format="percent") for t in urgency.THRESHOLDS}}
+    fmt.shown_table(cached.urgency_summary(snap, snap.version, scope, uf, None), URGENCY_CONFIG)
+    st.subheader("Urgent suspected cancer beside routine, by modality")
+    side = urgency.usc_vs_routine(cached.urgency_summary(snap, snap.version, scope, uf, "modality"), "modality")
+    fmt.shown_table(side, {
+        "modality": st.column_config.TextColumn("Modality"),
+        **{f"{tag}_{c}": st.column_config.NumberColumn(f"{who}: {what}", format=form)
+           for tag, who in (("usc", "USC"), ("routine", "Routine"))
+           for c, what, form in (("records", "records", "localized"), ("median_days", "median (days)", None),
+                                 ("p90_days", "90th percentile (days)", None),
+                                 (share_column(14), "within 14 days", "percent"))},
+    })
+    tabs = st.tabs(["Urgency by modality", "Urgency by patient source", "Urgency by provider", "Urgency by month"])
+    for tab, by in zip(tabs, ("modality", "source", "provider", "month"), strict=True):
+        with tab:
+            frame = cached.urgency_summary(snap, snap.version, scope, uf, by)
+            fmt.shown_table(frame, URGENCY_CONFIG)
+            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waits-by-urgency-{by}.csv",
+                               mime="text/csv", key=f"download-urgency-{by}", icon=":material/download:")

@@ -1,0 +1,48 @@
+"""`did export waits-by-urgency`: the DIDS v2.0 tables on the waiting-times page ("By urgency")."""
+
+from __future__ import annotations
+
+import argparse
+
+import polars as pl
+
+from queries import urgency, waits
+from queries.connection import Snapshot
+from queries.exports import Export, modality
+from queries.exports.waits import _month
+from queries.scope import Scope
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", choices=list(urgency.INTERVALS), default="request_to_procedure")
+    p.add_argument("--by", choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"], default="priority",
+                   help="rows: one per priority type, or per modality / patient source group / provider / "
+                        "month and priority type; or urgent suspected cancer beside routine by modality")
+    p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
+    p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
+    p.add_argument("--provider", help="one provider's ODS code (default: all)")
+    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: the "
+                   "waiting-times period, from April 2026)")
+    p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+
+
+def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+    default = waits.default_months(snap)
+    if default is None:
+        raise ValueError("the store holds no waiting-time data yet")
+    months = urgency.clip_months(snap, args.first or default[0], args.last or default[1])
+    if months is None:
+        raise ValueError(f"no DIDS v2.0 waits in those months; they start in {urgency.FIRST_MONTH:%B %Y}")
+    return urgency.UrgencyFilter(*months, interval=args.interval, modality=args.modality, source=args.source,
+                                 provider=args.provider.upper() if args.provider else None)
+
+
+def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    f = urgency_filter(snap, args)
+    if args.by == "usc-vs-routine":
+        return urgency.usc_vs_routine(urgency.urgency_summary(snap, scope, f, "modality"), "modality")
+    return urgency.urgency_summary(snap, scope, f, None if args.by == "priority" else args.by)
+
+
+EXPORTS = [Export("waits-by-urgency", "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
+                  "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days", add_arguments, build)]
