@@ -17,8 +17,10 @@ rounded and a statistic on a suppressed count is hidden.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import NamedTuple
 
 import polars as pl
 
@@ -80,31 +82,48 @@ def default_months(snap: Snapshot) -> tuple[date, date] | None:
     return None if default is None else clip_months(snap, *default)
 
 
-def _histogram(snap: Snapshot, f: UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
+class _Rollup(NamedTuple):
+    """A v2.0 rollup read the same way: its counts, and the columns besides the breakdown and
+    the priority that name one of its cells."""
+    table: str
+    counts: tuple[str, ...]
+    cell: tuple[str, ...]
+    context: str
+
+
+WAITS = _Rollup("rollup_waits_v2", ("records",), ("days",), "waits_v2")
+UNREPORTED = _Rollup("rollup_unreported_v2", ("unreported", "unreported_28d"), (), "unreported_v2")
+
+
+def _histogram(snap: Snapshot, f: UrgencyFilter, group: list[str], providers: list[str] | None,
+               rollup: _Rollup) -> pl.DataFrame:
     cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
+    sums = [f"sum({c})::BIGINT AS {c}" for c in rollup.counts]
+    waits_only = "interval_kind = $interval AND" if rollup is WAITS else ""
+    # Table and column names come from the constants above, never from input.
     return snap.query(
         f"""
-        SELECT {", ".join([*cols, "priority", "days"])}, sum(records)::BIGINT AS records
-        FROM rollup_waits_v2
-        WHERE interval_kind = $interval
-          AND activity_month BETWEEN $first AND $last
+        SELECT {", ".join([*cols, "priority", *rollup.cell, *sums])}
+        FROM {rollup.table}
+        WHERE {waits_only} activity_month BETWEEN $first AND $last
           AND ($modality IS NULL OR modality = $modality)
           AND ($source IS NULL OR {waits._SOURCE_GROUP_SQL} = $source)
           AND ($provider IS NULL OR provider_code = $provider)
           AND ($providers IS NULL OR list_contains($providers, provider_code))
         GROUP BY ALL
         """,
-        {"interval": f.interval, "first": f.first_month, "last": f.last_month,
-         "modality": f.modality, "source": f.source, "provider": f.provider,
-         "providers": providers, "gpda": GP_DIRECT_ACCESS},
+        {"first": f.first_month, "last": f.last_month, "modality": f.modality, "source": f.source,
+         "provider": f.provider, "providers": providers, "gpda": GP_DIRECT_ACCESS,
+         **({"interval": f.interval} if rollup is WAITS else {})},
     )
 
 
-def _perturbed(snap: Snapshot, scope: Scope, f: UrgencyFilter, group: list[str],
-               providers: list[str] | None = None) -> pl.DataFrame:
-    """`_histogram`, each (group, priority, day) bucket perturbed for non-central scopes, named
-    by the filter's values with the breakdown's own value in place of its filter (as waits)."""
-    hist = _histogram(snap, f, group, providers)
+def perturbed(snap: Snapshot, scope: Scope, f: UrgencyFilter, group: list[str],
+              providers: list[str] | None = None, rollup: _Rollup = WAITS) -> pl.DataFrame:
+    """The rollup's counts summed per (group, priority, cell), each bucket perturbed for
+    non-central scopes, named by the filter's values with the breakdown's own value in place of
+    its filter (as waits), so a bucket gets the same noise from every table that reaches it."""
+    hist = _histogram(snap, f, group, providers, rollup)
     if not scope.needs_disclosure_control:
         return hist
     own = {"modality": "modality", "source": "source_group", "provider": "provider_code"}
@@ -112,9 +131,10 @@ def _perturbed(snap: Snapshot, scope: Scope, f: UrgencyFilter, group: list[str],
     month = [pl.col("activity_month")] * 2 if "month" in group else [pl.lit(f.first_month), pl.lit(f.last_month)]
     keyed = hist.with_columns(*[c.alias(f"__{d}") for d, c in cell.items()],
                               month[0].alias("__first"), month[1].alias("__last"))
-    keys = ["__first", "__last", *(f"__{d}" for d in cell), "priority", "days"]
-    return perturb(snap, keyed, scope, counts=["records"], keys=keys,
-                   context=("waits_v2", f.interval)).drop(keys[:-2])
+    named = ["__first", "__last", *(f"__{d}" for d in cell)]
+    context = (rollup.context, f.interval) if rollup is WAITS else (rollup.context,)
+    return perturb(snap, keyed, scope, counts=list(rollup.counts), keys=[*named, "priority", *rollup.cell],
+                   context=context).drop(named)
 
 
 def _table(hist: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -127,27 +147,35 @@ def _protect(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
     return protect(frame, scope, counts=waits.COUNT_COLUMNS, derived={"records": STAT_COLUMNS})
 
 
-def urgency_summary(snap: Snapshot, scope: Scope, f: UrgencyFilter, by: str | None = None) -> pl.DataFrame:
-    """One row per priority (per breakdown value and priority when `by` is a key of BREAKDOWNS):
-    records, missing dates, dates out of order, median, P90 and shares within THRESHOLDS days.
-    A breakdown ignores its own filter; by provider, an England row set comes first."""
+def by_breakdown(scope: Scope, f: UrgencyFilter, by: str | None,
+                 rows: Callable[[UrgencyFilter, list[str], list[str] | None], pl.DataFrame]) -> pl.DataFrame:
+    """The rows for `by` (None, or a key of BREAKDOWNS), unprotected. `rows(filter, group,
+    providers)` makes one table keyed by the group's output columns. A breakdown ignores its own
+    filter, so it always compares; by provider, an England row set (every provider, the national
+    comparator) comes before the providers the user may see in detail."""
     if f.provider is not None:
         scope.check_provider(f.provider)
     if by is None:
-        return _protect(_table(_perturbed(snap, scope, f, []), []), scope)
+        return rows(f, [], None)
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in ("modality", "source", "provider"):
         f = replace(f, **{by: None})
     column = BREAKDOWNS[by][0]
     if by != "provider":
-        table = _table(_perturbed(snap, scope, f, [by]), [column])
-        if by == "source":
-            table = table.with_columns(pl.col(column).replace_strict(waits.SOURCE_GROUPS))
-        return _protect(table, scope)
-    england = _table(_perturbed(snap, scope, f, []), []).with_columns(pl.lit(waits.ENGLAND).alias(column))
-    providers = _table(_perturbed(snap, scope, f, [by], scope.visible_providers()), [column])
-    return _protect(pl.concat([england.select(providers.columns), providers]), scope)
+        table = rows(f, [by], None)
+        return table.with_columns(pl.col(column).replace_strict(waits.SOURCE_GROUPS)) if by == "source" else table
+    england = rows(f, [], None).with_columns(pl.lit(waits.ENGLAND).alias(column))
+    providers = rows(f, [by], scope.visible_providers())
+    return pl.concat([england.select(providers.columns), providers])
+
+
+def urgency_summary(snap: Snapshot, scope: Scope, f: UrgencyFilter, by: str | None = None) -> pl.DataFrame:
+    """One row per priority (per breakdown value and priority when `by` is a key of BREAKDOWNS):
+    records, missing dates, dates out of order, median, P90 and shares within THRESHOLDS days."""
+    def rows(f: UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
+        return _table(perturbed(snap, scope, f, group, providers), [BREAKDOWNS[g][0] for g in group])
+    return _protect(by_breakdown(scope, f, by, rows), scope)
 
 
 def usc_vs_routine(summary: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
