@@ -183,3 +183,53 @@ def test_outside_central_figures_are_perturbed_rounded_and_suppressed(snap):
                                   urgency.UrgencyFilter(*MONTHS, provider="RCF"))
     assert rcf["records"].null_count() == rcf.height and rcf["median_days"].null_count() == rcf.height
     assert rcf["suppressed"].all()
+
+
+def _turnaround_expected(rows: list[dict], as_of: date) -> dict:
+    """Naively from the raw records: the 4-week standard and the unreported as of `as_of`."""
+    days = [(_local(r["report"]) - _local(r["start"])).days for r in rows if r["report"]]
+    unreported = [r for r in rows if not r["report"]]
+    return {
+        "reported": sum(d >= 0 for d in days),
+        "reported_within_28d": sum(0 <= d <= 28 for d in days),
+        "reported_over_28d": sum(d > 28 for d in days),
+        "dates_out_of_order": sum(d < 0 for d in days),
+        "share_within_28d": sum(0 <= d <= 28 for d in days) / sum(d >= 0 for d in days),
+        "unreported": len(unreported),
+        "unreported_28d": sum(_local(r["start"]) <= as_of - timedelta(days=28) for r in unreported),
+    }
+
+
+def test_report_turnaround_matches_the_raw_records(snap):
+    from queries import turnaround
+
+    as_of = turnaround.as_of(snap)
+    assert as_of == date(2026, 5, 31)  # the last day of the latest activity month held
+    f = urgency.UrgencyFilter(*MONTHS)
+    by_priority = turnaround.turnaround(snap, CENTRAL, f, "priority")
+    assert by_priority["priority"].to_list() == list(PRIORITY_NAMES.values())
+    for code, name in PRIORITY_NAMES.items():
+        _check(by_priority.filter(priority=name).row(0, named=True),
+               _turnaround_expected([r for r in RAW if r["priority"] == code], as_of))
+    _check(turnaround.turnaround(snap, CENTRAL, f).row(0, named=True), _turnaround_expected(RAW, as_of))
+    by_provider = turnaround.turnaround(snap, CENTRAL, f, "provider")
+    assert by_provider["provider_code"].to_list() == [waits.ENGLAND, "RAJ", "RBK", "RCF"]
+    _check(by_provider.filter(provider_code="RBK").row(0, named=True),
+           _turnaround_expected([r for r in RAW if r["provider"] == "RBK"], as_of))
+    total = _turnaround_expected(RAW, as_of)
+    assert 0 < total["reported_over_28d"] and 0 < total["unreported_28d"] < total["unreported"]
+
+
+def test_report_turnaround_outside_central_is_perturbed_and_protected(snap):
+    from queries import turnaround
+
+    rcf = Scope("provider", providers=frozenset({"RCF"}))
+    table = turnaround.turnaround(snap, rcf, urgency.UrgencyFilter(*MONTHS), "provider")
+    assert table["provider_code"].to_list() == [waits.ENGLAND, "RCF"]
+    england, small = table.row(0, named=True), table.row(1, named=True)
+    assert all(england[c] % 5 == 0 for c in turnaround.COUNTS)
+    assert england["reported"] != _turnaround_expected(RAW, turnaround.as_of(snap))["reported"]
+    # RCF's 4 records: the sum of its perturbed day buckets is hidden or rounded, never the truth.
+    true = _turnaround_expected([r for r in RAW if r["provider"] == "RCF"], turnaround.as_of(snap))["reported"]
+    assert small["reported"] is None or (small["reported"] % 5 == 0 and small["reported"] != true)
+    assert (small["reported"] is None) == (small["share_within_28d"] is None)
