@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from queries import equipment, urgency, waits
+from queries import equipment, turnaround, urgency, waits
 from queries.connection import Snapshot
 from queries.scope import Scope
 
@@ -80,6 +80,17 @@ def urgency_months(_snap: Snapshot, version: str, first: date, last: date) -> tu
 def urgency_summary(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
                     by: str | None) -> pl.DataFrame:
     return urgency.urgency_summary(_snap, scope, f, by)
+
+
+@st.cache_data(**_CACHE)
+def report_turnaround(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
+                      by: str | None) -> pl.DataFrame:
+    return turnaround.turnaround(_snap, scope, f, by)
+
+
+@st.cache_data(**_CACHE)
+def turnaround_as_of(_snap: Snapshot, version: str) -> date | None:
+    return turnaround.as_of(_snap)
 
 
 # --- equipment -------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def turnaround(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, by: str |
         out = (reported.join(waiting, on=keys, how="full", coalesce=True) if keys
                else pl.concat([reported, waiting], how="horizontal"))
         out = out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS).with_columns(
-            (pl.col("reported_within_28d") / pl.col("reported")).alias("share_within_28d"))
+            (pl.col("reported_within_28d") / pl.col("reported")).alias("share_within_28d"),
+            # the two are perturbed apart; a part never shows larger than its whole
+            pl.min_horizontal("unreported_28d", "unreported").alias("unreported_28d"))
         if "priority" in keys:
             out = out.sort("priority").with_columns(pl.col("priority").replace_strict(urgency.PRIORITIES,
                                                                                      default="Unknown"))

@@ -73,3 +73,19 @@ def trend_figure(trend: pl.DataFrame) -> go.Figure:
         hovermode="x unified",
     )
     return _layout(fig)
+
+
+def turnaround_figure(by_month: pl.DataFrame, standard_days: int) -> go.Figure:
+    """The 90th percentile of procedure start → report issue by activity month, one line per
+    priority type, from an urgency summary by month, with the 4-week standard as a line."""
+    fig = go.Figure()
+    for i, (priority, rows) in enumerate(by_month.group_by("priority", maintain_order=True)):
+        fig.add_trace(go.Scatter(
+            x=rows["activity_month"].to_list(), y=rows["p90_days"].to_list(), name=f"{priority[0]}: 90th percentile",
+            mode="lines+markers", line={"color": NHS_COLOURS[i % len(NHS_COLOURS)], "width": 2},
+            hovertemplate="%{x|%b %Y}: %{y} days<extra></extra>"))
+    fig.add_hline(y=standard_days, line_dash="dot", line_color=NHS_COLOURS[10],
+                  annotation_text="4-week standard (28 days)", annotation_position="top left")
+    fig.update_yaxes(title_text="Days, procedure → report", gridcolor=NHS_GRID, rangemode="tozero")
+    fig.update_xaxes(title_text="Activity month", gridcolor=NHS_GRID, tickformat="%b %Y", dtick="M1")
+    return _layout(fig)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from dashboard import cached as cached_home
@@ -10,8 +12,8 @@ from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from dashboard.components.waits_charts import distribution_figure, trend_figure
-from queries import urgency, waits
+from dashboard.components.waits_charts import distribution_figure, trend_figure, turnaround_figure
+from queries import turnaround, urgency, waits
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
@@ -235,3 +237,34 @@ else:
             fmt.shown_table(frame, URGENCY_CONFIG)
             st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waits-by-urgency-{by}.csv",
                                mime="text/csv", key=f"download-urgency-{by}", icon=":material/download:")
+
+    st.subheader("Report turnaround against the 4-week standard")
+    report_as_of = cached.turnaround_as_of(snap, snap.version)
+    st.caption(
+        "NHS England's guidance (August 2023): no examination should wait more than 4 weeks (28 days) for its "
+        "report. Reported: procedure start to report issue, UK local dates. Still unreported 28+ days: no report "
+        f"issued and the procedure 28 or more days before {report_as_of:%-d %B %Y}, "
+        "the last day of the latest activity month held (reports issued after the last extract are not known).")
+    TURNAROUND_CONFIG = {**STAT_CONFIG, "priority": st.column_config.TextColumn("Priority"),
+                         "reported": st.column_config.NumberColumn("Reported", format="localized"),
+                         "reported_within_28d": st.column_config.NumberColumn("Within 28 days", format="localized"),
+                         "share_within_28d": st.column_config.NumberColumn("% within 28 days", format="percent"),
+                         "reported_over_28d": st.column_config.NumberColumn("Over 28 days", format="localized"),
+                         "dates_out_of_order": st.column_config.NumberColumn("Dates out of order", format="localized"),
+                         "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
+                         "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized")}
+    report_f = replace(uf, interval="procedure_to_report")
+    trend_by_priority = cached.urgency_summary(snap, snap.version, scope, report_f, "month")
+    if trend_by_priority["p90_days"].drop_nulls().len():
+        st.plotly_chart(turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS), config=CHART_CONFIG,
+                        key="turnaround-trend", alt="Line chart: 90th percentile days from procedure to report by "
+                                                    "activity month and priority, with the 28-day standard")
+        st.caption("Lines: the 90th percentile by month and priority (the table is under Urgency by month, with "
+                   "Procedure start → report issue chosen). Dotted: the 4-week standard.")
+    turn_tabs = st.tabs(["Turnaround by priority", "by modality", "by patient source", "by provider", "by month"])
+    for tab, by in zip(turn_tabs, turnaround.BREAKDOWNS, strict=True):
+        with tab:
+            frame = cached.report_turnaround(snap, snap.version, scope, uf, by)
+            fmt.shown_table(frame, TURNAROUND_CONFIG)
+            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"report-turnaround-{by}.csv",
+                               mime="text/csv", key=f"download-turnaround-{by}", icon=":material/download:")

@@ -1,4 +1,5 @@
-"""`did export waits-by-urgency`: the DIDS v2.0 tables on the waiting-times page ("By urgency")."""
+"""`did export waits-by-urgency` and `did export report-turnaround`: the DIDS v2.0 tables on the
+waiting-times page ("By urgency" and "Report turnaround against the 4-week standard")."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 
 import polars as pl
 
-from queries import urgency, waits
+from queries import turnaround, urgency, waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
 from queries.exports.waits import _month
@@ -18,6 +19,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"], default="priority",
                    help="rows: one per priority type, or per modality / patient source group / provider / "
                         "month and priority type; or urgent suspected cancer beside routine by modality")
+    _filters(p)
+
+
+def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", choices=turnaround.BREAKDOWNS, default="priority",
+                   help="rows: one per priority type, modality, patient source group, provider or month")
+    _filters(p)
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
     p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
     p.add_argument("--provider", help="one provider's ODS code (default: all)")
@@ -44,5 +55,13 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
     return urgency.urgency_summary(snap, scope, f, None if args.by == "priority" else args.by)
 
 
+def build_turnaround(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    args.interval = "procedure_to_report"
+    return turnaround.turnaround(snap, scope, urgency_filter(snap, args), args.by)
+
+
 EXPORTS = [Export("waits-by-urgency", "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
-                  "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days", add_arguments, build)]
+                  "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days", add_arguments, build),
+           Export("report-turnaround", "DIDS v2.0 report turnaround: reported within 28 days, over 28 days, "
+                  "unreported 28+ days after the procedure (as of the last day of the latest activity month)",
+                  add_turnaround_arguments, build_turnaround)]

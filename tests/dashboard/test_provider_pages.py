@@ -178,8 +178,16 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     pages = {"priority": shown(at, "priority"),
              "month": next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["activity_month", "priority"]),
              "usc-vs-routine": next(d.value for d in at.dataframe if "usc_median_days" in d.value.columns)}
-    for by, page in pages.items():
-        frame = by_month if by == "month" else export(by)
+    turnaround = {by: next(d.value for d in at.dataframe if "share_within_28d" in d.value.columns
+                           and d.value.columns[0] == column)
+                  for by, column in (("priority", "priority"), ("provider", "provider_code"))}
+    assert "4-week standard" in " ".join(s.value for s in at.subheader)
+    for by, page in [*pages.items(), *(("turnaround-" + by, page) for by, page in turnaround.items())]:
+        if by.startswith("turnaround-"):
+            frame = registry()["report-turnaround"].build(snap, scope, export_args(
+                "report-turnaround", ["--modality", "MRI", "--by", by.removeprefix("turnaround-")]))
+        else:
+            frame = by_month if by == "month" else export(by)
         if "suppressed" in frame.columns and frame["suppressed"].any():
             continue  # written as text with `*` (formatting.shown_table); the counts are checked below
         same(page, frame)
