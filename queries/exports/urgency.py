@@ -33,7 +33,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
     p.add_argument("--provider", help="one provider's ODS code (default: all)")
     p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: the "
-                   "waiting-times period, from April 2026)")
+                   "waiting-times period, from April 2026; months before hold no v2.0 data: empty tables)")
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
 
 
@@ -41,9 +41,12 @@ def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyF
     default = waits.default_months(snap)
     if default is None:
         raise ValueError("the store holds no waiting-time data yet")
-    months = urgency.clip_months(snap, args.first or default[0], args.last or default[1])
-    if months is None:
-        raise ValueError(f"no DIDS v2.0 waits in those months; they start in {urgency.FIRST_MONTH:%B %Y}")
+    first, last = args.first or default[0], args.last or default[1]
+    if first > last:
+        raise ValueError("the --from month is after the --to month")
+    # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
+    # so that exporting every table over a v1.0-only store still works.
+    months = urgency.clip_months(snap, first, last) or (first, last)
     return urgency.UrgencyFilter(*months, interval=args.interval, modality=args.modality, source=args.source,
                                  provider=args.provider.upper() if args.provider else None)
 

@@ -233,3 +233,26 @@ def test_report_turnaround_outside_central_is_perturbed_and_protected(snap):
     true = _turnaround_expected([r for r in RAW if r["provider"] == "RCF"], turnaround.as_of(snap))["reported"]
     assert small["reported"] is None or (small["reported"] % 5 == 0 and small["reported"] != true)
     assert (small["reported"] is None) == (small["share_within_28d"] is None)
+
+
+def test_exports_over_v1_months_only_are_empty_and_equal_the_queries(snap):
+    import argparse
+
+    from queries.exports import registry
+
+    def build(name: str, argv: list[str]):
+        parser = argparse.ArgumentParser()
+        registry()[name].add_arguments(parser)
+        return registry()[name].build(snap, CENTRAL, parser.parse_args(argv))
+
+    march = ["--from", "2026-03", "--to", "2026-03"]
+    assert build("waits-by-urgency", march).height == 0
+    assert build("report-turnaround", [*march, "--by", "month"]).height == 0
+    f = urgency.UrgencyFilter(*MONTHS, "procedure_to_report", modality="CT")
+    assert build("waits-by-urgency", ["--interval", "procedure_to_report", "--modality", "ct", "--by", "source"]).equals(
+        urgency.urgency_summary(snap, CENTRAL, f, "source"))
+    from queries import turnaround
+    assert build("report-turnaround", ["--by", "provider"]).equals(
+        turnaround.turnaround(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS), "provider"))
+    with pytest.raises(ValueError, match="after"):
+        build("report-turnaround", ["--from", "2026-05", "--to", "2026-04"])
