@@ -42,6 +42,9 @@ INTERVALS: dict[str, waits.Interval] = {
                                            "procedure start (UK local date)"),
     "procedure_to_report": waits.Interval("Procedure start → report issue", "procedure start",
                                           "report issue (UK local dates)"),
+    "clock_to_procedure": waits.Interval("Waiting-list clock start → procedure start (waiting list only)",
+                                         "waiting-list clock start", "procedure start (diagnostic waiting list, "
+                                         "activity category 01, only)"),
 }
 BREAKDOWNS = waits.BREAKDOWNS  # the same rollup columns: modality, source group, provider, month
 

@@ -9,7 +9,11 @@ days, -1 dates out of order, NULL a date missing), one row per activity month ×
 modality × patient source × priority × interval × days → records. The intervals use UK local
 calendar dates (Europe/London) of the UTC timestamps:
 - request_to_procedure: request date → the procedure start's local date;
-- procedure_to_report: the procedure start's local date → the report issue's local date.
+- procedure_to_report: the procedure start's local date → the report issue's local date;
+- clock_to_procedure: waiting-list clock start → the procedure start's local date, for the
+  diagnostic waiting list (activity category 01) only.
+(The local dates are the record's test and report dates, ADR 0009; worked out here from the
+timestamps so that the rollup says what it measures.)
 
 `rollup_unreported_v2`: examinations with no report issued, per the same keys, and those whose
 procedure started 28 or more days before the as-of date — the last day of the latest activity
@@ -21,19 +25,22 @@ from ingest.validation import _local_date
 
 V2_FIRST_MONTH = "2026-04-01"
 REPORT_STANDARD_DAYS = 28
+WAITING_LIST_CATEGORY = "01"  # DIAGNOSTIC IMAGING ACTIVITY CATEGORY: Diagnostic Waiting List (project code)
 
 _PROCEDURE = _local_date("procedure_start_utc")
+# interval -> (start, end, which records): the waiting-list wait only for the waiting-list category
 _INTERVALS = {
-    "request_to_procedure": ("request_date", _PROCEDURE),
-    "procedure_to_report": (_PROCEDURE, _local_date("report_issue_utc")),
+    "request_to_procedure": ("request_date", _PROCEDURE, "TRUE"),
+    "procedure_to_report": (_PROCEDURE, _local_date("report_issue_utc"), "TRUE"),
+    "clock_to_procedure": ("waiting_list_clock_start", _PROCEDURE, f"activity_category = '{WAITING_LIST_CATEGORY}'"),
 }
 _V2 = f"activity_month >= DATE '{V2_FIRST_MONTH}' AND priority IS NOT NULL"
 _KEYS = "activity_month, provider_code, coalesce(modality, 'Unknown') AS modality, patient_source, priority"
 
 _UNPIVOT = "\n            UNION ALL\n".join(
     f"            SELECT {_KEYS}, '{name}' AS interval_kind, date_diff('day', {start}, {end}) AS d "
-    f"FROM record WHERE {_V2}"
-    for name, (start, end) in _INTERVALS.items()
+    f"FROM record WHERE {_V2} AND {which}"
+    for name, (start, end, which) in _INTERVALS.items()
 )
 
 ROLLUPS = {

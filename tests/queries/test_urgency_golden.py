@@ -29,9 +29,12 @@ def _raw_records() -> list[dict]:
             priority = "3" if i % 5 == 0 else ("2" if i % 5 == 1 else "1")
             wait = int(rng.lognormal(1.5 if priority == "3" else 2.8, 1.0))
             report = None if i % 13 == 0 else start + timedelta(hours=int(rng.integers(1, 24 * 40)) if i % 37 else -30)
+            request = (start + timedelta(hours=1)).date() - timedelta(days=wait)
+            listed = i % 4 != 3  # three in four on the diagnostic waiting list
+            clock = None if i % 29 == 0 else request + timedelta(days=int(rng.integers(0, 3)) - (i % 31 == 0) * 400)
             rows.append(dict(provider=provider, modality=("MRI", "CT")[i % 2], source="04" if i % 3 == 0 else "03",
-                             priority=priority, start=start, report=report,
-                             request=(start + timedelta(hours=1)).date() - timedelta(days=wait)))
+                             priority=priority, start=start, report=report, request=request,
+                             category="01" if listed else "02", clock=clock if listed else None))
     return rows
 
 
@@ -47,11 +50,11 @@ def _insert(con, rows: list[dict], first_id: int = 0) -> None:
     con.executemany(
         """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
                request_date, test_date, report_date, modality, activity_month, priority,
-               procedure_start_utc, report_issue_utc)
-           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               procedure_start_utc, report_issue_utc, activity_category, waiting_list_clock_start)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [(r["provider"], r["provider"] + "01", f"A{first_id + i:06d}", r["source"], r["request"],
           _local(r["start"]), _local(r["report"]), r["modality"], r.get("month") or _local(r["start"]).replace(day=1),
-          r["priority"], r["start"], r["report"]) for i, r in enumerate(rows)],
+          r["priority"], r["start"], r["report"], r.get("category"), r.get("clock")) for i, r in enumerate(rows)],
     )
 
 
@@ -78,7 +81,11 @@ def _expected(rows: list[dict], interval: str) -> dict:
     def span(r):
         if interval == "request_to_procedure":
             return r["request"], _local(r["start"])
+        if interval == "clock_to_procedure":
+            return r["clock"], _local(r["start"])
         return _local(r["start"]), _local(r["report"])
+    if interval == "clock_to_procedure":  # the diagnostic waiting list only
+        rows = [r for r in rows if r.get("category") == "01"]
     pairs = [span(r) for r in rows]
     days = np.array([(b - a).days for a, b in pairs if a and b])
     valid = np.minimum(days[days >= 0], waits.CAP_DAYS + 1)
@@ -256,3 +263,55 @@ def test_exports_over_v1_months_only_are_empty_and_equal_the_queries(snap):
         turnaround.turnaround(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS), "provider"))
     with pytest.raises(ValueError, match="after"):
         build("report-turnaround", ["--from", "2026-05", "--to", "2026-04"])
+
+
+def _waiting_list_expected(rows: list[dict]) -> dict:
+    """Naively: DM01-style figures from the raw clock starts of category-01 records."""
+    from queries.waiting_list import BANDS
+
+    listed = [r for r in rows if r["category"] == "01"]
+    days = np.array([(_local(r["start"]) - r["clock"]).days for r in listed if r["clock"]])
+    valid = np.minimum(days[days >= 0], waits.CAP_DAYS + 1)
+    return {
+        "waits": len(valid),
+        "median_weeks": int(np.percentile(valid, 50, method="inverted_cdf")) / 7,
+        "six_weeks_or_more": int((valid >= 42).sum()),
+        "share_six_weeks_or_more": float((valid >= 42).mean()),
+        **{name: int(((valid >= lo) & (valid <= (hi if hi is not None else 10**6))).sum())
+           for name, (lo, hi) in BANDS.items()},
+        "missing_dates": sum(1 for r in listed if not r["clock"]),
+        "negative_intervals": int((days < 0).sum()),
+    }
+
+
+def test_waiting_list_matches_the_raw_clock_starts(snap):
+    from queries import waiting_list
+
+    f = urgency.UrgencyFilter(*MONTHS)
+    expected = _waiting_list_expected(RAW)
+    assert expected["six_weeks_or_more"] > 0 and expected["negative_intervals"] > 0 and expected["missing_dates"] > 0
+    _check(waiting_list.waiting_list(snap, CENTRAL, f).row(0, named=True), expected)
+    by_modality = waiting_list.waiting_list(snap, CENTRAL, f, "modality")
+    for modality in ("CT", "MRI"):
+        _check(by_modality.filter(modality=modality).row(0, named=True),
+               _waiting_list_expected([r for r in RAW if r["modality"] == modality]))
+    by_provider = waiting_list.waiting_list(snap, CENTRAL, f, "provider")
+    assert by_provider["provider_code"].to_list() == [waits.ENGLAND, "RAJ", "RBK", "RCF"]
+    _check(by_provider.row(2, named=True), _waiting_list_expected([r for r in RAW if r["provider"] == "RBK"]))
+
+
+def test_waiting_list_hand_worked_bands(monkeypatch):
+    """Days 0, 6, 7, 41, 42, 91 and 400 (overflow): bands 2/1/0/1/1/2, 3 of 7 at 6 weeks or more,
+    median day 41 (the 4th of 7) = 5.86 weeks."""
+    import polars as pl
+
+    from queries import waiting_list
+    from queries.scope import CENTRAL as central
+
+    hist = pl.DataFrame({"priority": ["1"] * 7, "days": [0, 6, 7, 41, 42, 91, 366], "records": [1] * 7},
+                        schema_overrides={"days": pl.Int16})
+    monkeypatch.setattr(urgency, "perturbed", lambda *a, **k: hist)  # the histogram, without a store
+    row = waiting_list.waiting_list(None, central, urgency.UrgencyFilter(*MONTHS)).row(0, named=True)
+    assert (row["waits"], row["six_weeks_or_more"]) == (7, 3)
+    assert [row[b] for b in waiting_list.BANDS] == [2, 1, 0, 1, 1, 2]
+    assert row["median_weeks"] == pytest.approx(41 / 7)
