@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from queries import equipment, turnaround, urgency, waits
+from queries import equipment, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.scope import Scope
 
@@ -91,6 +91,12 @@ def report_turnaround(_snap: Snapshot, version: str, scope: Scope, f: urgency.Ur
 @st.cache_data(**_CACHE)
 def turnaround_as_of(_snap: Snapshot, version: str) -> date | None:
     return turnaround.as_of(_snap)
+
+
+@st.cache_data(**_CACHE)
+def waiting_list_waits(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
+                       by: str | None) -> pl.DataFrame:
+    return waiting_list.waiting_list(_snap, scope, f, by)
 
 
 # --- equipment -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, trend_figure, turnaround_figure
-from queries import turnaround, urgency, waits
+from queries import turnaround, urgency, waiting_list, waits
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
@@ -268,3 +268,25 @@ else:
             fmt.shown_table(frame, TURNAROUND_CONFIG)
             st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"report-turnaround-{by}.csv",
                                mime="text/csv", key=f"download-turnaround-{by}", icon=":material/download:")
+
+    st.subheader("Diagnostic waiting list (DM01-style)")
+    st.caption(
+        "Tests in activity category 01 (Diagnostic Waiting List): weeks from the waiting-list clock start to the "
+        "procedure start. 6 weeks or more (42 days or more) is DM01's breach. DM01 counts the patients still "
+        "waiting at each month end; these are the completed waits of the patients tested, so the two differ. "
+        "Same modality, patient source and provider filters as above, except in the table that compares them.")
+    LIST_CONFIG = {**STAT_CONFIG,
+                   "waits": st.column_config.NumberColumn("Waits", format="localized"),
+                   "median_weeks": st.column_config.NumberColumn("Median (weeks)", format="%.1f"),
+                   "six_weeks_or_more": st.column_config.NumberColumn("6 weeks or more", format="localized"),
+                   "share_six_weeks_or_more": st.column_config.NumberColumn("% 6 weeks or more", format="percent"),
+                   **{band: st.column_config.NumberColumn(band.removeprefix("weeks_").replace("_to_", "–")
+                                                          .replace("_plus", "+") + " weeks", format="localized")
+                      for band in waiting_list.BANDS}}
+    list_tabs = st.tabs(["Waiting list by modality", "by provider", "by patient source", "by month"])
+    for tab, by in zip(list_tabs, ("modality", "provider", "source", "month"), strict=True):
+        with tab:
+            frame = cached.waiting_list_waits(snap, snap.version, scope, uf, by)
+            fmt.shown_table(frame, LIST_CONFIG)
+            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waiting-list-{by}.csv",
+                               mime="text/csv", key=f"download-waiting-list-{by}", icon=":material/download:")

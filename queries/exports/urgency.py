@@ -1,5 +1,6 @@
-"""`did export waits-by-urgency` and `did export report-turnaround`: the DIDS v2.0 tables on the
-waiting-times page ("By urgency" and "Report turnaround against the 4-week standard")."""
+"""`did export waits-by-urgency`, `report-turnaround` and `waiting-list`: the DIDS v2.0 tables on
+the waiting-times page ("By urgency", "Report turnaround against the 4-week standard" and
+"Diagnostic waiting list")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 
 import polars as pl
 
-from queries import turnaround, urgency, waits
+from queries import turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
 from queries.exports.waits import _month
@@ -25,6 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=turnaround.BREAKDOWNS, default="priority",
                    help="rows: one per priority type, modality, patient source group, provider or month")
+    _filters(p)
+
+
+def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS], default="modality",
+                   help="rows: one for England, or one per modality, patient source group, provider or month")
     _filters(p)
 
 
@@ -63,8 +70,15 @@ def build_turnaround(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> 
     return turnaround.turnaround(snap, scope, urgency_filter(snap, args), args.by)
 
 
+def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    args.interval = "clock_to_procedure"
+    return waiting_list.waiting_list(snap, scope, urgency_filter(snap, args), None if args.by == "england" else args.by)
+
+
 EXPORTS = [Export("waits-by-urgency", "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
                   "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days", add_arguments, build),
            Export("report-turnaround", "DIDS v2.0 report turnaround: reported within 28 days, over 28 days, "
                   "unreported 28+ days after the procedure (as of the last day of the latest activity month)",
-                  add_turnaround_arguments, build_turnaround)]
+                  add_turnaround_arguments, build_turnaround),
+           Export("waiting-list", "DIDS v2.0 diagnostic waiting list (category 01): clock start → procedure, "
+                  "median weeks, 6 weeks or more, week bands", add_waiting_list_arguments, build_waiting_list)]
