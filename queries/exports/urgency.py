@@ -8,7 +8,7 @@ import argparse
 
 import polars as pl
 
-from queries import turnaround, urgency, waiting_list, waits
+from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
 from queries.exports.waits import _month
@@ -24,14 +24,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", choices=turnaround.BREAKDOWNS, default="priority",
-                   help="rows: one per priority type, modality, patient source group, provider or month")
+    p.add_argument("--by", choices=[*turnaround.BREAKDOWNS, "spc"], default="priority",
+                   help="rows: one per priority type, modality, patient source group, provider or month; or "
+                        "the monthly share reported within 28 days as an XmR chart (Making Data Count)")
     _filters(p)
 
 
 def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS], default="modality",
-                   help="rows: one for England, or one per modality, patient source group, provider or month")
+    p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS, "spc"], default="modality",
+                   help="rows: one for England, or one per modality, patient source group, provider or month; "
+                        "or the monthly share waiting 6 weeks or more as an XmR chart (Making Data Count)")
     _filters(p)
 
 
@@ -67,12 +69,18 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
 
 def build_turnaround(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
     args.interval = "procedure_to_report"
-    return turnaround.turnaround(snap, scope, urgency_filter(snap, args), args.by)
+    f = urgency_filter(snap, args)
+    if args.by == "spc":
+        return spc.with_xmr(turnaround.turnaround(snap, scope, f, "month"), "share_within_28d")
+    return turnaround.turnaround(snap, scope, f, args.by)
 
 
 def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
     args.interval = "clock_to_procedure"
-    return waiting_list.waiting_list(snap, scope, urgency_filter(snap, args), None if args.by == "england" else args.by)
+    f = urgency_filter(snap, args)
+    if args.by == "spc":
+        return spc.with_xmr(waiting_list.waiting_list(snap, scope, f, "month"), "share_six_weeks_or_more")
+    return waiting_list.waiting_list(snap, scope, f, None if args.by == "england" else args.by)
 
 
 EXPORTS = [Export("waits-by-urgency", "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
