@@ -12,8 +12,8 @@ from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from dashboard.components.waits_charts import distribution_figure, trend_figure, turnaround_figure
-from queries import turnaround, urgency, waiting_list, waits
+from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure
+from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
@@ -290,3 +290,29 @@ else:
             fmt.shown_table(frame, LIST_CONFIG)
             st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waiting-list-{by}.csv",
                                mime="text/csv", key=f"download-waiting-list-{by}", icon=":material/download:")
+
+
+    def spc_section(frame, value: str, label: str, name: str) -> None:
+        """The monthly series as a Making Data Count XmR chart, with its table and CSV."""
+        chart = spc.with_xmr(frame, value)
+        st.markdown(f"**{label}: statistical process control (XmR)**")
+        if chart.height < 2:
+            st.info("An XmR chart needs at least two months with a figure.")
+            return
+        st.plotly_chart(spc_figure(chart, value, label), config=CHART_CONFIG, key=f"spc-{name}",
+                        alt=f"XmR chart: {label} by activity month with its mean and process limits")
+        st.caption(
+            f"{chart.height} months. Limits: the mean ± 2.66 × the mean moving range, over every month shown. "
+            "Special cause (Making Data Count): a point outside the limits, 7 in a row above or below the mean, "
+            "6 rising or falling in a row, or 2 of 3 beyond two sigma. Making Data Count advises 15 or more "
+            "points before the limits are trusted.")
+        with st.expander("XmR chart as a table"):
+            fmt.shown_table(chart, {"activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+                                    value: st.column_config.NumberColumn(label, format="percent")})
+            st.download_button("Download CSV", to_csv_bytes(chart), file_name=f"{name}-spc.csv", mime="text/csv",
+                               key=f"download-spc-{name}", icon=":material/download:")
+
+    spc_section(cached.report_turnaround(snap, snap.version, scope, uf, "month"), "share_within_28d",
+                "% reported within 28 days", "report-turnaround")
+    spc_section(cached.waiting_list_waits(snap, snap.version, scope, uf, "month"), "share_six_weeks_or_more",
+                "% waiting 6 weeks or more", "waiting-list")
