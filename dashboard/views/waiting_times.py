@@ -199,6 +199,16 @@ if not scope.is_central:
                "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers.")
 
 # --- By urgency (DIDS v2.0) -------------------------------------------------------------------
+def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> None:
+    """One tab per breakdown (key → tab label): its table, as `load(key)` gives it, and a CSV."""
+    for tab, by in zip(st.tabs(list(labels.values())), labels, strict=True):
+        with tab:
+            frame = load(by)
+            fmt.shown_table(frame, config)
+            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"{name}-{by}.csv",
+                               mime="text/csv", key=f"download-{name}-{by}", icon=":material/download:")
+
+
 st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
 v2_months = (cached.urgency_months(snap, snap.version, first, last)
              if cached.has_tables(snap, "rollup_waits_v2") else None)
@@ -230,13 +240,10 @@ else:
                                  ("p90_days", "90th percentile (days)", None),
                                  (share_column(14), "within 14 days", "percent"))},
     })
-    tabs = st.tabs(["Urgency by modality", "Urgency by patient source", "Urgency by provider", "Urgency by month"])
-    for tab, by in zip(tabs, ("modality", "source", "provider", "month"), strict=True):
-        with tab:
-            frame = cached.urgency_summary(snap, snap.version, scope, uf, by)
-            fmt.shown_table(frame, URGENCY_CONFIG)
-            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waits-by-urgency-{by}.csv",
-                               mime="text/csv", key=f"download-urgency-{by}", icon=":material/download:")
+    tables_in_tabs({"modality": "Urgency by modality", "source": "Urgency by patient source",
+                    "provider": "Urgency by provider", "month": "Urgency by month"},
+                   lambda by: cached.urgency_summary(snap, snap.version, scope, uf, by), URGENCY_CONFIG,
+                   "waits-by-urgency")
 
     st.subheader("Report turnaround against the 4-week standard")
     report_as_of = cached.turnaround_as_of(snap, snap.version)
@@ -261,13 +268,10 @@ else:
                                                     "activity month and priority, with the 28-day standard")
         st.caption("Lines: the 90th percentile by month and priority (the table is under Urgency by month, with "
                    "Procedure start → report issue chosen). Dotted: the 4-week standard.")
-    turn_tabs = st.tabs(["Turnaround by priority", "by modality", "by patient source", "by provider", "by month"])
-    for tab, by in zip(turn_tabs, turnaround.BREAKDOWNS, strict=True):
-        with tab:
-            frame = cached.report_turnaround(snap, snap.version, scope, uf, by)
-            fmt.shown_table(frame, TURNAROUND_CONFIG)
-            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"report-turnaround-{by}.csv",
-                               mime="text/csv", key=f"download-turnaround-{by}", icon=":material/download:")
+    tables_in_tabs({"priority": "Turnaround by priority", "modality": "by modality", "source": "by patient source",
+                    "provider": "by provider", "month": "by month"},
+                   lambda by: cached.report_turnaround(snap, snap.version, scope, uf, by), TURNAROUND_CONFIG,
+                   "report-turnaround")
 
     st.subheader("Diagnostic waiting list (DM01-style)")
     st.caption(
@@ -283,14 +287,9 @@ else:
                    **{band: st.column_config.NumberColumn(band.removeprefix("weeks_").replace("_to_", "–")
                                                           .replace("_plus", "+") + " weeks", format="localized")
                       for band in waiting_list.BANDS}}
-    list_tabs = st.tabs(["Waiting list by modality", "by provider", "by patient source", "by month"])
-    for tab, by in zip(list_tabs, ("modality", "provider", "source", "month"), strict=True):
-        with tab:
-            frame = cached.waiting_list_waits(snap, snap.version, scope, uf, by)
-            fmt.shown_table(frame, LIST_CONFIG)
-            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waiting-list-{by}.csv",
-                               mime="text/csv", key=f"download-waiting-list-{by}", icon=":material/download:")
-
+    tables_in_tabs({"modality": "Waiting list by modality", "provider": "by provider", "source": "by patient source",
+                    "month": "by month"},
+                   lambda by: cached.waiting_list_waits(snap, snap.version, scope, uf, by), LIST_CONFIG, "waiting-list")
 
     def spc_section(frame, value: str, label: str, name: str) -> None:
         """The monthly series as a Making Data Count XmR chart, with its table and CSV."""

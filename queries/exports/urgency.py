@@ -10,8 +10,8 @@ import polars as pl
 
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
-from queries.exports import Export, modality
-from queries.exports.waits import _month
+from queries.exports import Export
+from queries.exports.waits import add_filters
 from queries.scope import Scope
 
 
@@ -38,12 +38,7 @@ def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
-    p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
-    p.add_argument("--provider", help="one provider's ODS code (default: all)")
-    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: the "
-                   "waiting-times period, from April 2026; months before hold no v2.0 data: empty tables)")
-    p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+    add_filters(p, "the waiting-times period, from April 2026; months before hold no v2.0 data: empty tables")
 
 
 def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
