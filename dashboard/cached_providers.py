@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from queries import equipment, waits
+from queries import equipment, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.scope import Scope
 
@@ -69,6 +69,34 @@ def wait_distribution(_snap: Snapshot, version: str, scope: Scope, f: waits.Wait
 @st.cache_data(**_CACHE)
 def missing_dates(_snap: Snapshot, version: str, scope: Scope, f: waits.WaitFilter) -> pl.DataFrame:
     return waits.missing_dates_by_interval(_snap, scope, f)
+
+
+@st.cache_data(**_CACHE)
+def urgency_months(_snap: Snapshot, version: str, first: date, last: date) -> tuple[date, date] | None:
+    return urgency.clip_months(_snap, first, last)
+
+
+@st.cache_data(**_CACHE)
+def urgency_summary(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
+                    by: str | None) -> pl.DataFrame:
+    return urgency.urgency_summary(_snap, scope, f, by)
+
+
+@st.cache_data(**_CACHE)
+def report_turnaround(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
+                      by: str | None) -> pl.DataFrame:
+    return turnaround.turnaround(_snap, scope, f, by)
+
+
+@st.cache_data(**_CACHE)
+def turnaround_as_of(_snap: Snapshot, version: str) -> date | None:
+    return turnaround.as_of(_snap)
+
+
+@st.cache_data(**_CACHE)
+def waiting_list_waits(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
+                       by: str | None) -> pl.DataFrame:
+    return waiting_list.waiting_list(_snap, scope, f, by)
 
 
 # --- equipment -------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ def summarise_histogram(
     *,
     days: str = "days",
     count: str = "records",
+    thresholds: Sequence[int] = SHARE_THRESHOLDS,
 ) -> pl.DataFrame:
     """Records, median, 90th percentile and the shares within each threshold, per group.
 
@@ -66,7 +67,7 @@ def summarise_histogram(
         aggs.append(
             pl.col(days).filter(pl.col("_cum") * 100 >= pl.col("_total") * p).min().alias(name)
         )
-    for t in SHARE_THRESHOLDS:
+    for t in thresholds:
         aggs.append(
             (pl.col("_n").filter(pl.col(days) <= t).sum() / pl.col("_total").first())
             .alias(share_column(t))
@@ -76,7 +77,7 @@ def summarise_histogram(
     else:
         out = grouped.select(aggs) if grouped.height else pl.DataFrame(
             schema={count: pl.Int64, **{k: pl.Int64 for k in PERCENTILES},
-                    **{share_column(t): pl.Float64 for t in SHARE_THRESHOLDS}})
+                    **{share_column(t): pl.Float64 for t in thresholds}})
     return out.with_columns([pl.col(k).cast(pl.Int64) for k in PERCENTILES])
 
 

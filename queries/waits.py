@@ -164,9 +164,11 @@ def _perturbed(snap: Snapshot, scope: Scope, f: WaitFilter, group: list[str],
                    context=("waits", f.interval)).drop(keys[:-1])
 
 
-def _summarise(hist: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+def summarise(hist: pl.DataFrame, by: list[str], thresholds: tuple[int, ...] = SHARE_THRESHOLDS) -> pl.DataFrame:
+    """Counts, percentiles and shares within `thresholds` per group, from a (perturbed) histogram
+    that still holds its missing-date (NULL) and negative-interval days."""
     valid = hist.filter(pl.col("days") >= 0)
-    stats = summarise_histogram(valid, by)
+    stats = summarise_histogram(valid, by, thresholds=thresholds)
     odd = hist.filter(pl.col("days").is_null() | (pl.col("days") == NEGATIVE_DAY))
     other = odd.group_by(by).agg(
         pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
@@ -180,11 +182,11 @@ def _summarise(hist: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     else:
         out = pl.concat([stats, other], how="horizontal") if stats.height else other.with_columns(
             *[pl.lit(None, pl.Int64).alias(c) for c in ["records", *PERCENTILES]],
-            *[pl.lit(None, pl.Float64).alias(share_column(t)) for t in SHARE_THRESHOLDS],
+            *[pl.lit(None, pl.Float64).alias(share_column(t)) for t in thresholds],
         )
     return out.with_columns(
         [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS]
-    ).select([*by, *COUNT_COLUMNS, *STAT_COLUMNS])
+    ).select([*by, *COUNT_COLUMNS, *PERCENTILES, *(share_column(t) for t in thresholds)])
 
 
 def _protect(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
@@ -207,14 +209,14 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
     """
     _check(scope, f)
     if by is None:
-        return _protect(_summarise(_perturbed(snap, scope, f, []), []), scope)
+        return _protect(summarise(_perturbed(snap, scope, f, []), []), scope)
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in _OWN_FILTER:
         f = replace(f, **{_OWN_FILTER[by]: None})
     column = BREAKDOWNS[by][0]
     if by != "provider":
-        table = _summarise(_perturbed(snap, scope, f, [by]), [column]).sort(column)
+        table = summarise(_perturbed(snap, scope, f, [by]), [column]).sort(column)
         if by == "source":
             table = table.with_columns(pl.col(column).replace_strict(SOURCE_GROUPS))
         elif by == "modality":
@@ -222,9 +224,9 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
         return _protect(table, scope)
     visible = scope.visible_providers()
     national_filter = WaitFilter(f.first_month, f.last_month, f.interval, f.modality, f.source)
-    england = _summarise(_perturbed(snap, scope, national_filter, []), []).with_columns(
+    england = summarise(_perturbed(snap, scope, national_filter, []), []).with_columns(
         pl.lit(ENGLAND).alias(column))
-    providers = _summarise(_perturbed(snap, scope, f, [by], visible), [column]).sort(column)
+    providers = summarise(_perturbed(snap, scope, f, [by], visible), [column]).sort(column)
     table = pl.concat([england.select(providers.columns), providers])
     return _protect(table, scope)
 
@@ -253,7 +255,7 @@ def missing_dates_by_interval(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl
     for kind, interval in INTERVALS.items():
         hist = _perturbed(snap, scope, replace(f, interval=kind), [])
         rows.append(pl.DataFrame({"interval_kind": [kind], "interval": [interval.label]}).hstack(
-            _summarise(hist, []).select(COUNT_COLUMNS).with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)))
+            summarise(hist, []).select(COUNT_COLUMNS).with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)))
     out = pl.concat(rows).with_columns(
         (pl.col("missing_dates") / (pl.sum_horizontal(COUNT_COLUMNS))).alias("share_missing")
     )

@@ -73,3 +73,40 @@ def trend_figure(trend: pl.DataFrame) -> go.Figure:
         hovermode="x unified",
     )
     return _layout(fig)
+
+
+def turnaround_figure(by_month: pl.DataFrame, standard_days: int) -> go.Figure:
+    """The 90th percentile of procedure start → report issue by activity month, one line per
+    priority type, from an urgency summary by month, with the 4-week standard as a line."""
+    fig = go.Figure()
+    for i, (priority, rows) in enumerate(by_month.group_by("priority", maintain_order=True)):
+        fig.add_trace(go.Scatter(
+            x=rows["activity_month"].to_list(), y=rows["p90_days"].to_list(), name=f"{priority[0]}: 90th percentile",
+            mode="lines+markers", line={"color": NHS_COLOURS[i % len(NHS_COLOURS)], "width": 2},
+            hovertemplate="%{x|%b %Y}: %{y} days<extra></extra>"))
+    fig.add_hline(y=standard_days, line_dash="dot", line_color=NHS_COLOURS[10],
+                  annotation_text="4-week standard (28 days)", annotation_position="top left")
+    fig.update_yaxes(title_text="Days, procedure → report", gridcolor=NHS_GRID, rangemode="tozero")
+    fig.update_xaxes(title_text="Activity month", gridcolor=NHS_GRID, tickformat="%b %Y", dtick="M1")
+    return _layout(fig)
+
+
+def spc_figure(chart: pl.DataFrame, value: str, label: str) -> go.Figure:
+    """An XmR chart (queries.spc.with_xmr): the monthly value, the mean and the natural process
+    limits, with special-cause points (any Making Data Count rule) in orange."""
+    months = chart["activity_month"].to_list()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=months, y=chart[value].to_list(), name=label, mode="lines+markers",
+                             line={"color": NHS_BLUE, "width": 2}, hovertemplate="%{x|%b %Y}: %{y:.1%}<extra></extra>"))
+    special = chart.filter(pl.col("special_cause"))
+    fig.add_trace(go.Scatter(x=special["activity_month"].to_list(), y=special[value].to_list(),
+                             name="Special cause", mode="markers",
+                             marker={"color": NHS_COLOURS[10], "size": 11, "symbol": "diamond"},
+                             hovertemplate="%{x|%b %Y}: %{y:.1%} (special cause)<extra></extra>"))
+    for column, name, dash in (("mean", "Mean", "solid"), ("upper_limit", "Upper process limit", "dash"),
+                               ("lower_limit", "Lower process limit", "dash")):
+        fig.add_trace(go.Scatter(x=months, y=chart[column].to_list(), name=name, mode="lines",
+                                 line={"color": NHS_TEXT, "width": 1, "dash": dash}, hoverinfo="skip"))
+    fig.update_yaxes(title_text=label, tickformat=".0%", gridcolor=NHS_GRID)
+    fig.update_xaxes(title_text="Activity month", gridcolor=NHS_GRID, tickformat="%b %Y", dtick="M1")
+    return _layout(fig)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from dashboard import cached as cached_home
@@ -10,8 +12,8 @@ from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from dashboard.components.waits_charts import distribution_figure, trend_figure
-from queries import waits
+from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure
+from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
@@ -195,3 +197,121 @@ if not scope.is_central:
     st.caption("Each day's count is slightly perturbed and every count, median, percentile and share is worked "
                "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
                "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers.")
+
+# --- By urgency (DIDS v2.0) -------------------------------------------------------------------
+def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> None:
+    """One tab per breakdown (key → tab label): its table, as `load(key)` gives it, and a CSV."""
+    for tab, by in zip(st.tabs(list(labels.values())), labels, strict=True):
+        with tab:
+            frame = load(by)
+            fmt.shown_table(frame, config)
+            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"{name}-{by}.csv",
+                               mime="text/csv", key=f"download-{name}-{by}", icon=":material/download:")
+
+
+st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
+v2_months = (cached.urgency_months(snap, snap.version, first, last)
+             if cached.has_tables(snap, "rollup_waits_v2") else None)
+if v2_months is None:
+    st.info(f"Priority types and procedure and report times are collected from {fmt.month(urgency.FIRST_MONTH)} "
+            "activity (DIDS v2.0); the months chosen above hold none. Choose later months to see waits by urgency.")
+else:
+    v2_interval = st.selectbox("Urgency interval", list(urgency.INTERVALS),
+                               format_func=lambda k: urgency.INTERVALS[k].label)
+    uf = urgency.UrgencyFilter(*v2_months, interval=v2_interval, modality=f.modality, source=f.source,
+                               provider=f.provider)
+    st.caption(
+        f"Activity months {fmt.month(v2_months[0])} to {fmt.month(v2_months[1])} only: earlier months were "
+        "collected under DIDS v1.0, without a priority type, and are not mixed in. Days between UK local "
+        "dates of the "
+        f"{urgency.INTERVALS[v2_interval].start} and the {urgency.INTERVALS[v2_interval].end}; the same "
+        "modality, patient source and provider as above.")
+    URGENCY_CONFIG = {**STAT_CONFIG, "priority": st.column_config.TextColumn("Priority"),
+                      **{share_column(t): st.column_config.NumberColumn(
+                          f"Within {t} day{'s' if t > 1 else ''}", format="percent") for t in urgency.THRESHOLDS}}
+    fmt.shown_table(cached.urgency_summary(snap, snap.version, scope, uf, None), URGENCY_CONFIG)
+    st.subheader("Urgent suspected cancer beside routine, by modality")
+    side = urgency.usc_vs_routine(cached.urgency_summary(snap, snap.version, scope, uf, "modality"), "modality")
+    fmt.shown_table(side, {
+        "modality": st.column_config.TextColumn("Modality"),
+        **{f"{tag}_{c}": st.column_config.NumberColumn(f"{who}: {what}", format=form)
+           for tag, who in (("usc", "USC"), ("routine", "Routine"))
+           for c, what, form in (("records", "records", "localized"), ("median_days", "median (days)", None),
+                                 ("p90_days", "90th percentile (days)", None),
+                                 (share_column(14), "within 14 days", "percent"))},
+    })
+    tables_in_tabs({"modality": "Urgency by modality", "source": "Urgency by patient source",
+                    "provider": "Urgency by provider", "month": "Urgency by month"},
+                   lambda by: cached.urgency_summary(snap, snap.version, scope, uf, by), URGENCY_CONFIG,
+                   "waits-by-urgency")
+
+    st.subheader("Report turnaround against the 4-week standard")
+    report_as_of = cached.turnaround_as_of(snap, snap.version)
+    st.caption(
+        "NHS England's guidance (August 2023): no examination should wait more than 4 weeks (28 days) for its "
+        "report. Reported: procedure start to report issue, UK local dates. Still unreported 28+ days: no report "
+        f"issued and the procedure 28 or more days before {report_as_of:%-d %B %Y}, "
+        "the last day of the latest activity month held (reports issued after the last extract are not known).")
+    TURNAROUND_CONFIG = {**STAT_CONFIG, "priority": st.column_config.TextColumn("Priority"),
+                         "reported": st.column_config.NumberColumn("Reported", format="localized"),
+                         "reported_within_28d": st.column_config.NumberColumn("Within 28 days", format="localized"),
+                         "share_within_28d": st.column_config.NumberColumn("% within 28 days", format="percent"),
+                         "reported_over_28d": st.column_config.NumberColumn("Over 28 days", format="localized"),
+                         "dates_out_of_order": st.column_config.NumberColumn("Dates out of order", format="localized"),
+                         "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
+                         "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized")}
+    report_f = replace(uf, interval="procedure_to_report")
+    trend_by_priority = cached.urgency_summary(snap, snap.version, scope, report_f, "month")
+    if trend_by_priority["p90_days"].drop_nulls().len():
+        st.plotly_chart(turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS), config=CHART_CONFIG,
+                        key="turnaround-trend", alt="Line chart: 90th percentile days from procedure to report by "
+                                                    "activity month and priority, with the 28-day standard")
+        st.caption("Lines: the 90th percentile by month and priority (the table is under Urgency by month, with "
+                   "Procedure start → report issue chosen). Dotted: the 4-week standard.")
+    tables_in_tabs({"priority": "Turnaround by priority", "modality": "by modality", "source": "by patient source",
+                    "provider": "by provider", "month": "by month"},
+                   lambda by: cached.report_turnaround(snap, snap.version, scope, uf, by), TURNAROUND_CONFIG,
+                   "report-turnaround")
+
+    st.subheader("Diagnostic waiting list (DM01-style)")
+    st.caption(
+        "Tests in activity category 01 (Diagnostic Waiting List): weeks from the waiting-list clock start to the "
+        "procedure start. 6 weeks or more (42 days or more) is DM01's breach. DM01 counts the patients still "
+        "waiting at each month end; these are the completed waits of the patients tested, so the two differ. "
+        "Same modality, patient source and provider filters as above, except in the table that compares them.")
+    LIST_CONFIG = {**STAT_CONFIG,
+                   "waits": st.column_config.NumberColumn("Waits", format="localized"),
+                   "median_weeks": st.column_config.NumberColumn("Median (weeks)", format="%.1f"),
+                   "six_weeks_or_more": st.column_config.NumberColumn("6 weeks or more", format="localized"),
+                   "share_six_weeks_or_more": st.column_config.NumberColumn("% 6 weeks or more", format="percent"),
+                   **{band: st.column_config.NumberColumn(band.removeprefix("weeks_").replace("_to_", "–")
+                                                          .replace("_plus", "+") + " weeks", format="localized")
+                      for band in waiting_list.BANDS}}
+    tables_in_tabs({"modality": "Waiting list by modality", "provider": "by provider", "source": "by patient source",
+                    "month": "by month"},
+                   lambda by: cached.waiting_list_waits(snap, snap.version, scope, uf, by), LIST_CONFIG, "waiting-list")
+
+    def spc_section(frame, value: str, label: str, name: str) -> None:
+        """The monthly series as a Making Data Count XmR chart, with its table and CSV."""
+        chart = spc.with_xmr(frame, value)
+        st.markdown(f"**{label}: statistical process control (XmR)**")
+        if chart.height < 2:
+            st.info("An XmR chart needs at least two months with a figure.")
+            return
+        st.plotly_chart(spc_figure(chart, value, label), config=CHART_CONFIG, key=f"spc-{name}",
+                        alt=f"XmR chart: {label} by activity month with its mean and process limits")
+        st.caption(
+            f"{chart.height} months. Limits: the mean ± 2.66 × the mean moving range, over every month shown. "
+            "Special cause (Making Data Count): a point outside the limits, 7 in a row above or below the mean, "
+            "6 rising or falling in a row, or 2 of 3 beyond two sigma. Making Data Count advises 15 or more "
+            "points before the limits are trusted.")
+        with st.expander("XmR chart as a table"):
+            fmt.shown_table(chart, {"activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+                                    value: st.column_config.NumberColumn(label, format="percent")})
+            st.download_button("Download CSV", to_csv_bytes(chart), file_name=f"{name}-spc.csv", mime="text/csv",
+                               key=f"download-spc-{name}", icon=":material/download:")
+
+    spc_section(cached.report_turnaround(snap, snap.version, scope, uf, "month"), "share_within_28d",
+                "% reported within 28 days", "report-turnaround")
+    spc_section(cached.waiting_list_waits(snap, snap.version, scope, uf, "month"), "share_six_weeks_or_more",
+                "% waiting 6 weeks or more", "waiting-list")

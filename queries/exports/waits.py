@@ -25,11 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=[*waits.BREAKDOWNS, "distribution", "missing"], default="modality",
                    help="rows: one per modality, patient source group, provider or month; the day-by-day "
                         "distribution; or records with missing dates per interval")
+    add_filters(p, "12 months to the latest complete month")
+
+
+def add_filters(p: argparse.ArgumentParser, default_period: str) -> None:
+    """The page's filters: modality, patient source group, provider and activity months."""
     p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
     p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
     p.add_argument("--provider", help="one provider's ODS code (default: all)")
-    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: "
-                   "12 months to the latest complete month)")
+    p.add_argument("--from", dest="first", type=_month, help=f"first activity month YYYY-MM (default: {default_period})")
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
 
 

@@ -1,0 +1,70 @@
+"""Waits by urgency and report turnaround from the DIDS v2.0 items (issue 20; queries/urgency.py).
+
+Only activity from `V2_FIRST_MONTH` (April 2026, the first month collected under v2.0) with a
+priority type is counted: a v1.0 month has no priority, and the few v2.0-format records of an
+earlier month would stand for a sliver of it, so no v1.0 month is mixed in.
+
+`rollup_waits_v2`: day histograms, as `rollup_waits` (same day coding: 0 … 365, 366 over 365
+days, -1 dates out of order, NULL a date missing), one row per activity month × provider ×
+modality × patient source × priority × interval × days → records. The intervals use UK local
+calendar dates (Europe/London) of the UTC timestamps:
+- request_to_procedure: request date → the procedure start's local date;
+- procedure_to_report: the procedure start's local date → the report issue's local date;
+- clock_to_procedure: waiting-list clock start → the procedure start's local date, for the
+  diagnostic waiting list (activity category 01) only.
+(The local dates are the record's test and report dates, ADR 0009; worked out here from the
+timestamps so that the rollup says what it measures.)
+
+`rollup_unreported_v2`: examinations with no report issued, per the same keys, and those whose
+procedure started 28 or more days before the as-of date — the last day of the latest activity
+month held (the snapshot's data cannot know of reports issued after its last extract).
+"""
+
+from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
+from ingest.validation import _local_date
+
+V2_FIRST_MONTH = "2026-04-01"
+REPORT_STANDARD_DAYS = 28
+WAITING_LIST_CATEGORY = "01"  # DIAGNOSTIC IMAGING ACTIVITY CATEGORY: Diagnostic Waiting List (project code)
+
+_PROCEDURE = _local_date("procedure_start_utc")
+# interval -> (start, end, which records): the waiting-list wait only for the waiting-list category
+_INTERVALS = {
+    "request_to_procedure": ("request_date", _PROCEDURE, "TRUE"),
+    "procedure_to_report": (_PROCEDURE, _local_date("report_issue_utc"), "TRUE"),
+    "clock_to_procedure": ("waiting_list_clock_start", _PROCEDURE, f"activity_category = '{WAITING_LIST_CATEGORY}'"),
+}
+_V2 = f"activity_month >= DATE '{V2_FIRST_MONTH}' AND priority IS NOT NULL"
+_KEYS = "activity_month, provider_code, coalesce(modality, 'Unknown') AS modality, patient_source, priority"
+
+_UNPIVOT = "\n            UNION ALL\n".join(
+    f"            SELECT {_KEYS}, '{name}' AS interval_kind, date_diff('day', {start}, {end}) AS d "
+    f"FROM record WHERE {_V2} AND {which}"
+    for name, (start, end, which) in _INTERVALS.items()
+)
+
+ROLLUPS = {
+    "rollup_waits_v2": f"""
+        WITH intervals AS (
+{_UNPIVOT}
+        )
+        SELECT activity_month, provider_code, modality, patient_source, priority, interval_kind,
+               (CASE WHEN d IS NULL THEN NULL WHEN d < 0 THEN {NEGATIVE_DAY}
+                     WHEN d > {OVERFLOW_DAY} - 1 THEN {OVERFLOW_DAY} ELSE d END)::SMALLINT AS days,
+               count(*)::BIGINT AS records
+        FROM intervals
+        GROUP BY ALL
+        ORDER BY interval_kind, modality, activity_month, provider_code
+    """,
+    "rollup_unreported_v2": f"""
+        WITH as_of AS (SELECT last_day(max(activity_month)) AS as_of FROM record)
+        SELECT {_KEYS}, any_value(as_of) AS as_of,
+               count(*)::BIGINT AS unreported,
+               count(*) FILTER (WHERE {_PROCEDURE} <= as_of - {REPORT_STANDARD_DAYS})::BIGINT
+                   AS unreported_28d
+        FROM record, as_of
+        WHERE {_V2} AND report_issue_utc IS NULL
+        GROUP BY ALL
+        ORDER BY modality, activity_month, provider_code
+    """,
+}

@@ -1,0 +1,87 @@
+"""`did export waits-by-urgency`, `report-turnaround` and `waiting-list`: the DIDS v2.0 tables on
+the waiting-times page ("By urgency", "Report turnaround against the 4-week standard" and
+"Diagnostic waiting list")."""
+
+from __future__ import annotations
+
+import argparse
+
+import polars as pl
+
+from queries import spc, turnaround, urgency, waiting_list, waits
+from queries.connection import Snapshot
+from queries.exports import Export
+from queries.exports.waits import add_filters
+from queries.scope import Scope
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", choices=list(urgency.INTERVALS), default="request_to_procedure")
+    p.add_argument("--by", choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"], default="priority",
+                   help="rows: one per priority type, or per modality / patient source group / provider / "
+                        "month and priority type; or urgent suspected cancer beside routine by modality")
+    _filters(p)
+
+
+def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", choices=[*turnaround.BREAKDOWNS, "spc"], default="priority",
+                   help="rows: one per priority type, modality, patient source group, provider or month; or "
+                        "the monthly share reported within 28 days as an XmR chart (Making Data Count)")
+    _filters(p)
+
+
+def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS, "spc"], default="modality",
+                   help="rows: one for England, or one per modality, patient source group, provider or month; "
+                        "or the monthly share waiting 6 weeks or more as an XmR chart (Making Data Count)")
+    _filters(p)
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    add_filters(p, "the waiting-times period, from April 2026; months before hold no v2.0 data: empty tables")
+
+
+def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+    default = waits.default_months(snap)
+    if default is None:
+        raise ValueError("the store holds no waiting-time data yet")
+    first, last = args.first or default[0], args.last or default[1]
+    if first > last:
+        raise ValueError("the --from month is after the --to month")
+    # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
+    # so that exporting every table over a v1.0-only store still works.
+    months = urgency.clip_months(snap, first, last) or (first, last)
+    return urgency.UrgencyFilter(*months, interval=args.interval, modality=args.modality, source=args.source,
+                                 provider=args.provider.upper() if args.provider else None)
+
+
+def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    f = urgency_filter(snap, args)
+    if args.by == "usc-vs-routine":
+        return urgency.usc_vs_routine(urgency.urgency_summary(snap, scope, f, "modality"), "modality")
+    return urgency.urgency_summary(snap, scope, f, None if args.by == "priority" else args.by)
+
+
+def build_turnaround(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    args.interval = "procedure_to_report"
+    f = urgency_filter(snap, args)
+    if args.by == "spc":
+        return spc.with_xmr(turnaround.turnaround(snap, scope, f, "month"), "share_within_28d")
+    return turnaround.turnaround(snap, scope, f, args.by)
+
+
+def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    args.interval = "clock_to_procedure"
+    f = urgency_filter(snap, args)
+    if args.by == "spc":
+        return spc.with_xmr(waiting_list.waiting_list(snap, scope, f, "month"), "share_six_weeks_or_more")
+    return waiting_list.waiting_list(snap, scope, f, None if args.by == "england" else args.by)
+
+
+EXPORTS = [Export("waits-by-urgency", "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
+                  "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days", add_arguments, build),
+           Export("report-turnaround", "DIDS v2.0 report turnaround: reported within 28 days, over 28 days, "
+                  "unreported 28+ days after the procedure (as of the last day of the latest activity month)",
+                  add_turnaround_arguments, build_turnaround),
+           Export("waiting-list", "DIDS v2.0 diagnostic waiting list (category 01): clock start → procedure, "
+                  "median weeks, 6 weeks or more, week bands", add_waiting_list_arguments, build_waiting_list)]
