@@ -36,7 +36,13 @@ def _mod11_ok(n: str) -> bool:
 def identifiers(synthetic_store):
     _, extracts = synthetic_store
     frames = []
+    from ingest.synth.v2items import read_as_v1
+    from ingest.synth.writer import version_of
+
     for path in sorted(extracts.rglob("DID_*.csv"))[:400]:
+        if version_of(path) == "2.0":  # DIDS v2.0 (April 2026 activity): its header names the items
+            frames.append(read_as_v1(path))
+            continue
         text = path.read_text(encoding="utf-8")
         has_header = text.startswith(spec.HEADER[0])
         try:
