@@ -376,6 +376,9 @@ def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code:
                           ).with_columns(pl.col("denominator").cast(pl.Float64))
     values = dec.values_by_level(monthly, level, m.multiplier)
     org = practice[dec.LEVEL_COLUMNS[level]]
+    if org is None:  # the reference places a few practices in no PCN (or no sub-ICB / ICB)
+        raise ValueError(f"practice {practice_code} is in no {level.replace('_', '-').upper()} in the reference "
+                         "data, so it has no trend at that level; choose the practice or another level")
     everyone = values
     if scope.needs_disclosure_control:  # ranks and deciles over the organisations the user can see
         shown = ~pl.col("numerator").is_between(1, DisclosureRule.from_env().suppress_up_to)

@@ -153,8 +153,15 @@ def test_area_and_peers_narrow_the_rows_not_the_verdicts(snap, period):
     assert (same["comparison"] == same["comparison_right"]).all()
 
 
+def _first_in_a_pcn(snap, period) -> dict:
+    """The top practice that has a PCN (which practice ranks first depends on the synthetic data,
+    and a few practices are in no PCN)."""
+    return gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.filter(pl.col("pcn_code").is_not_null()
+                                                                        ).row(0, named=True)
+
+
 def test_gp_scope_names_only_its_own_practice_and_protects_counts(snap, period):
-    own = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.row(0, named=True)
+    own = _first_in_a_pcn(snap, period)
     scope = Scope("gp", practice=own["practice_code"])
     table = gb.benchmark(snap, scope, "gpda_all", *period, area=gb.Area("pcn", own["pcn_code"])).table
     assert table["practice_code"].drop_nulls().to_list() == [own["practice_code"]]
@@ -207,7 +214,7 @@ def test_practice_profile_agrees_with_the_measure_tables(snap, period):
 
 
 def test_trend_series_and_deciles(snap, period):
-    row = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.row(0, named=True)
+    row = _first_in_a_pcn(snap, period)
     series, deciles = gp_practice.practice_trend(snap, CENTRAL, "gpda_all", row["practice_code"], *period, "pcn")
     months = gb.count_months(*period)
     assert series.height == months and (series["org_code"] == row["pcn_code"]).all()
@@ -216,6 +223,11 @@ def test_trend_series_and_deciles(snap, period):
     whole = series["numerator"].sum()
     assert whole == gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("pcn", row["pcn_code"])
                                  ).table["numerator"].sum()
+    # A practice in no PCN is told so, in words, rather than given an empty series.
+    no_pcn = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.filter(pl.col("pcn_code").is_null())
+    if no_pcn.height:
+        with pytest.raises(ValueError, match="is in no PCN"):
+            gp_practice.practice_trend(snap, CENTRAL, "gpda_all", no_pcn["practice_code"][0], *period, "pcn")
 
 
 def test_period_and_months(snap):
