@@ -86,6 +86,8 @@ def shown_table(frame, column_config: dict, **kwargs) -> None:
     if SUPPRESSED_COLUMN in frame.columns and frame[SUPPRESSED_COLUMN].fill_null(False).any():
         texts = {}
         for name, dtype in frame.schema.items():
+            if name in config and config[name] is None:  # a column the page hides stays hidden
+                continue
             cfg = config.get(name)
             kind = cfg.get("type_config", {}).get("type") if isinstance(cfg, dict) else None
             if dtype.is_numeric() and kind in (None, "number"):

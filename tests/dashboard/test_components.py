@@ -144,9 +144,10 @@ def test_a_star_means_hidden_and_a_dash_means_not_worked_out():
         from dashboard.components import formatting as fmt
         frame = pl.DataFrame({"name": ["a", "b", "c"], "records": [1235, None, 40], "rate": [12.345, None, None],
                               "share": [0.5, None, 0.25], "suppressed": [False, True, False]})
-        fmt.shown_table(frame, {"records": st.column_config.NumberColumn("Examinations", format="localized"),
-                                "rate": st.column_config.NumberColumn("Rate", format="%.1f"),
-                                "share": st.column_config.NumberColumn("Share", format="percent")})
+        fmt.shown_table(frame.with_columns(variance=pl.lit(0.5)),
+                        {"records": st.column_config.NumberColumn("Examinations", format="localized"),
+                         "rate": st.column_config.NumberColumn("Rate", format="%.1f"),
+                         "share": st.column_config.NumberColumn("Share", format="percent"), "variance": None})
         fmt.shown_table(frame.filter(~pl.col("suppressed")), {})
 
     at = AppTest.from_function(page).run()
@@ -154,6 +155,9 @@ def test_a_star_means_hidden_and_a_dash_means_not_worked_out():
     assert hidden["records"].tolist() == ["1,235", "*", "40"]
     assert hidden["rate"].tolist() == ["12.3", "*", "–"]
     assert hidden["share"].tolist() == ["50.0%", "*", "25.0%"]
+    import json
+
+    assert json.loads(at.dataframe[0].proto.columns)["variance"] == {"hidden": True}  # a hidden column stays hidden
     assert plain["records"].tolist() == [1235, 40]  # nothing hidden: numbers stay numbers and sort as such
 
 
