@@ -48,7 +48,7 @@ TABLE = "rollup_scanner_hours"
 GUIDANCE_BANDS: dict[str, tuple[float, float]] = {"CT": (3.0, 4.0), "MRI": (1.5, 3.0), "Ultrasound": (3.0, 3.0)}
 GUIDANCE_SOURCE = ("NHS England diagnostic imaging productivity guidance, as cited in issue 20: CT 3–4 scans "
                    "an hour, MRI 1.5–3, non-obstetric ultrasound 3")
-BELOW, WITHIN, ABOVE = "below", "within", "above"
+BELOW, WITHIN, ABOVE = "below the band", "within the band", "above the band"
 # The counts of examinations, perturbed and protected; operating hours count no one, are kept
 # exact and hidden with the examinations of their row (they bound them from below).
 COUNTS = ["examinations", "dropped_durations"]
@@ -102,7 +102,7 @@ def _perturbed(snap: Snapshot, scope: Scope, frame: pl.DataFrame, context: tuple
 
 
 def _guidance(modality: str, rate: pl.Expr) -> pl.Expr:
-    """'below' / 'within' / 'above' the modality's band; null where it has none or no rate."""
+    """Below, within or above the modality's band; null where it has none or no rate."""
     band = GUIDANCE_BANDS.get(modality)
     if band is None:
         return pl.lit(None, pl.String)
