@@ -9,20 +9,14 @@ import polars as pl
 
 from queries import equipment, productivity
 from queries.connection import Snapshot
-from queries.exports import Export, check_choice, modality
-from queries.exports.equipment import _month, _site_codes
+from queries.exports import Export, check_choice
+from queries.exports.equipment import _site_codes, add_scanner_filters
 from queries.scope import Scope
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--modality", default="MRI", type=modality, help="modality as the page names it (default: MRI)")
-    p.add_argument("--by", choices=("site", "hour"), default="site",
-                   help="rows: England then one per site, or one per weekday and hour the examinations started")
-    p.add_argument("--provider", help="one provider's ODS code (its sites; the hours of that provider)")
-    p.add_argument("--site", help="one site code (--by hour only; give its --provider too)")
-    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: 12 months to "
-                   "the latest complete month, as the page); months before April 2026 hold no times")
-    p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+    add_scanner_filters(p, ("site", "hour"), "England then one per site, or one per weekday and hour the "
+                        "examinations started", "--by hour", "; months before April 2026 hold no times")
 
 
 def productivity_filter(snap: Snapshot, args: argparse.Namespace) -> productivity.ProductivityFilter:
