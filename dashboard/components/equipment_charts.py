@@ -144,11 +144,11 @@ def scanner_hour_figure(sites: pl.DataFrame, band: tuple[float, float] | None, *
         marker={"color": NHS_BLUE, "size": 10, "line": {"color": "white", "width": 1}},
         hovertemplate="%{y}: %{x:.1f} scans per scanner-hour<extra></extra>",
     ))
-    if band is not None:
-        fig.add_vrect(x0=band[0] - (0.05 if band[0] == band[1] else 0), x1=band[1] + (0.05 if band[0] == band[1] else 0),
-                      fillcolor=BAND_COLOUR, opacity=0.15, line_width=0,
-                      annotation={"text": f"Guidance {band[0]:g}–{band[1]:g} an hour" if band[0] != band[1]
-                                  else f"Guidance {band[0]:g} an hour", "font": {"color": NHS_TEXT}},
+    if band is not None:  # a one-value band (ultrasound: 3) as a thin strip, so it can be seen
+        widen = 0.05 if band[0] == band[1] else 0
+        words = f"{band[0]:g}–{band[1]:g}" if band[0] != band[1] else f"{band[0]:g}"
+        fig.add_vrect(x0=band[0] - widen, x1=band[1] + widen, fillcolor=BAND_COLOUR, opacity=0.15, line_width=0,
+                      annotation={"text": f"Guidance {words} an hour", "font": {"color": NHS_TEXT}},
                       annotation_position="top left")
     if england.len() and england[0] is not None:
         fig.add_vline(x=england[0], line={"color": NHS_TEXT, "width": 2},

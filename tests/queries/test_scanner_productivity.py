@@ -82,7 +82,8 @@ def test_agrees_with_a_loop_over_the_records(tmp_path):
             got = _by_site(productivity.site_productivity(s, CENTRAL, f))
             for site, (exams, op_hours, minutes, dropped) in sites.items():
                 row = got[site]
-                assert (row["examinations"], row["operating_hours"], row["dropped_durations"]) == (exams, op_hours, dropped)
+                assert (row["examinations"], row["operating_hours"]) == (exams, op_hours)
+                assert row["dropped_durations"] == dropped
                 assert row["measured_minutes"] == pytest.approx(minutes)
                 assert row["scans_per_operating_hour"] == pytest.approx(exams / op_hours)
             assert got[equipment.ENGLAND]["operating_hours"] == sum(v[1] for v in sites.values())
