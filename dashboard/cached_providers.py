@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from queries import equipment, turnaround, urgency, waiting_list, waits
+from queries import equipment, productivity, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.scope import Scope
 
@@ -149,3 +149,22 @@ def weekday_profile(_snap: Snapshot, version: str, scope: Scope, f: equipment.Ut
 def monthly_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
                         provider: str | None, site: str | None) -> pl.DataFrame:
     return equipment.monthly_utilisation(_snap, scope, f, provider, site)
+
+
+# --- scans per operating hour ----------------------------------------------------------------
+
+@st.cache_data(**_CACHE)
+def productivity_months(_snap: Snapshot, version: str, first: date, last: date) -> tuple[date, date] | None:
+    return productivity.timed_months(_snap, first, last)
+
+
+@st.cache_data(**_CACHE)
+def site_productivity(_snap: Snapshot, version: str, scope: Scope, f: productivity.ProductivityFilter,
+                      provider: str | None) -> pl.DataFrame:
+    return productivity.site_productivity(_snap, scope, f, provider)
+
+
+@st.cache_data(**_CACHE)
+def hour_weekday(_snap: Snapshot, version: str, scope: Scope, f: productivity.ProductivityFilter,
+                 provider: str | None, site: str | None) -> pl.DataFrame:
+    return productivity.hour_weekday(_snap, scope, f, provider, site)

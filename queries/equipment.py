@@ -15,6 +15,9 @@ Definitions (the page states them too):
   whose hours are blank (or 0) in the inventory is "hours not known" (`utilisation_note`; a
   provider's `sites_hours_not_known`) and its minutes are left out rather than set against no
   hours.
+  In a month with DIDS v2.0 procedure timestamps the monthly trend uses the MEASURED minutes
+  instead (`monthly_utilisation`'s `minutes_basis`; queries/productivity.py); the site and
+  provider tables keep the estimate.
 - **Outliers**: sites whose examinations per scanner per operating day lie beyond Tukey's
   fences (1.5 × IQR below the first or above the third quartile) among all sites in England
   with scanners of the modality (`queries.percentiles.tukey_fences`).
@@ -420,8 +423,9 @@ def weekday_profile(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider
 def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
                         site: str | None = None) -> pl.DataFrame:
     """Per activity month: examinations, scanner-days, examinations per scanner per operating day
-    (over sites with scanners) and estimated utilisation (over sites with scanners and scheduled
-    hours), for England, a provider or a site."""
+    (over sites with scanners) and utilisation (over sites with scanners and scheduled hours),
+    for England, a provider or a site; `minutes_basis` says whether the month's minutes are
+    measured from timestamps or estimated from assumed durations."""
     provider, site = _selection(scope, provider, site)
     where = {"modality": f.modality, "provider": provider, "site": site}
     per_site = snap.query(
@@ -466,6 +470,7 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         .group_by("activity_month", "site_code")
         .agg((pl.col("records") * pl.col("minutes")).sum().alias("minutes"))
     )
+    minutes, measured_months = _with_measured(snap, scope, f, minutes, provider, site)
     joined = per_site.join(minutes, on=["activity_month", "site_code"], how="left").with_columns(
         (pl.col("activity_month").dt.month_end().dt.day()).alias("days_in_month"))
     kit, known = _has_scanners(), _hours_known("hours")
@@ -485,10 +490,32 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
             pl.when(pl.col("_scheduled") > 0).then(pl.col("_kit_minutes") / pl.col("_scheduled"))
             .alias("utilisation"),
         )
-        .select("activity_month", "examinations", "scanner_days", "exams_per_scanner_per_day", "utilisation")
+        .with_columns(pl.when(pl.col("activity_month").is_in(measured_months)).then(pl.lit(MEASURED))
+                      .otherwise(pl.lit(ASSUMED)).alias("minutes_basis"))
+        .select("activity_month", "examinations", "scanner_days", "exams_per_scanner_per_day", "utilisation",
+                "minutes_basis")
     )
     return protect(out, scope, counts=["examinations"],
                    derived={"examinations": ["exams_per_scanner_per_day", "utilisation"]})
+
+
+MEASURED, ASSUMED = "measured", "assumed"
+
+
+def _with_measured(snap: Snapshot, scope: Scope, f: UtilisationFilter, assumed: pl.DataFrame,
+                   provider: str | None, site: str | None) -> tuple[pl.DataFrame, list[date]]:
+    """Minutes per (activity month, site): MEASURED from the DIDS v2.0 timestamps in every month
+    that has them (queries.productivity), the assumed durations' estimate in the others; and the
+    measured months. A snapshot published before the timestamps rollup existed has none."""
+    from queries import productivity
+
+    if not productivity.has_timestamps(snap):
+        return assumed, []
+    measured = productivity.measured_minutes(snap, scope, f.modality, f.first_month, f.last_month, provider, site)
+    months = measured["activity_month"].unique().to_list()
+    return pl.concat([assumed.filter(~pl.col("activity_month").is_in(months)),
+                      measured.select("activity_month", "site_code", pl.col("measured_minutes").alias("minutes"))],
+                     how="vertical_relaxed"), months
 
 
 def default_months(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:

@@ -8,10 +8,11 @@ import streamlit as st
 from dashboard import cached_providers as cached
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
-from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
+from dashboard.components.equipment_charts import (
+    OUTLIER_WORDS, hour_weekday_figure, monthly_figure, ranked_sites_figure, scanner_hour_figure, weekday_figure)
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from queries import equipment
+from queries import equipment, productivity
 from queries.exports import to_csv_bytes
 
 ALL = "England"
@@ -126,6 +127,12 @@ def table(frame: pl.DataFrame, name: str) -> None:
                        key=f"download-{name}", icon=":material/download:")
 
 
+def _months_text(months: list) -> str:
+    """'April 2026, May 2026 and June 2026'."""
+    words = [fmt.month(m) for m in sorted(months)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 # --- Providers --------------------------------------------------------------------------------
 st.subheader("Providers")
 st.caption("England first (every site), then providers busiest per scanner first. Rates per scanner and "
@@ -199,12 +206,89 @@ with right:
         "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
         "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
         "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
-        "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent"),
+        "utilisation": st.column_config.NumberColumn("Utilisation", format="percent"),
+        "minutes_basis": st.column_config.TextColumn(
+            "Minutes", help="measured: from the procedure start and end times (DIDS v2.0, from April 2026); "
+                            "assumed: examinations × the typical durations above"),
         "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    measured = trend.filter(pl.col("minutes_basis") == equipment.MEASURED)["activity_month"].to_list()
+    st.caption(f"Utilisation uses measured scanner minutes for {_months_text(measured)} and the assumed durations "
+               "for the other months." if measured else "Utilisation uses the assumed durations in every month: "
+               "none of these months has procedure times.")
 
 st.caption(
     "Estimated utilisation = Σ(examinations × typical minutes for the modality and body area) ÷ (scheduled "
-    "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded."
+    "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded. In the "
+    "monthly trend, a month with procedure start and end times (DIDS v2.0) uses the measured minutes instead."
     + ("" if scope.is_central else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
        "to the nearest 5; rates are worked out from the perturbed counts. * = hidden: small numbers.")
+)
+
+# --- Scans per operating hour (DIDS v2.0 timestamps) -----------------------------------------
+st.subheader("Scans per operating hour")
+timed = (cached.productivity_months(snap, snap.version, first, last)
+         if cached.has_tables(snap, productivity.TABLE) else None)
+if timed is None:
+    st.info(f"No {modality} examinations with procedure times in this period. Start and end times are "
+            "collected from April 2026 (DIDS v2.0): choose a period from April 2026.")
+    st.stop()
+pf = productivity.ProductivityFilter(modality, *timed)
+band = productivity.GUIDANCE_BANDS.get(modality)
+st.caption(
+    f"{modality}, {fmt.month(pf.first_month)} to {fmt.month(pf.last_month)}: the months of the period with "
+    "procedure start and end times. An **operating hour** is a clock hour (UK time) on a date in which the site "
+    "started at least one examination of the modality: the data hold no opening times, so an hour in which a "
+    "scan began is the hour we can see the scanner ran. It over-counts a little where a scanner stood idle "
+    "for most of an hour, and under-counts where one examination ran on through the next hour."
+    + ("" if band is None else f" National guidance: {productivity.GUIDANCE_SOURCE}.")
+)
+heat_left, heat_right = st.columns([3, 2])
+with heat_left:
+    cells = cached.hour_weekday(snap, snap.version, scope, pf, provider, site)
+    st.plotly_chart(hour_weekday_figure(cells, equipment.WEEKDAYS), config=CHART_CONFIG, key="hour-weekday",
+                    alt=f"Heat map: {modality} scans per operating hour by day of the week and hour the examination "
+                        f"started, {where}; darker is more scans an hour, white is no examination started")
+    st.caption(f"{where}. Darker squares: more scans in each hour the scanner ran. White: no examination started "
+               "in that hour" + ("." if scope.is_central else ", or too few to show."))
+with heat_right:
+    fmt.shown_table(cells, {
+        "weekday": "Day", "hour": "Hour started",
+        "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+        "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
+        "scans_per_operating_hour": st.column_config.NumberColumn("Scans per operating hour", format="%.1f"),
+        "suppressed": st.column_config.CheckboxColumn("Suppressed")}, height=330)
+
+hourly = cached.site_productivity(snap, snap.version, scope, pf, provider)
+sites_left, sites_right = st.columns([2, 3])
+with sites_left:
+    st.plotly_chart(scanner_hour_figure(hourly, band), config=CHART_CONFIG, key="scanner-hours",
+                    alt=f"Dot chart: {modality} scans per scanner-hour by site, with England as a line"
+                        + ("" if band is None else " and the national guidance band shaded"))
+with sites_right:
+    fmt.shown_table(hourly, {
+        **SHARED_CONFIG,
+        "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
+        "scans_per_operating_hour": st.column_config.NumberColumn(
+            "Per operating hour", format="%.1f", help="Examinations ÷ operating hours: the site's scanners together."),
+        "scans_per_scanner_hour": st.column_config.NumberColumn(
+            "Per scanner-hour", format="%.1f",
+            help="Examinations ÷ (operating hours × scanners): as if every scanner ran in every operating hour."),
+        "guidance": st.column_config.TextColumn("Against guidance", help="Per scanner-hour below, within or above "
+                                                "the national band"),
+        "measured_minutes": st.column_config.NumberColumn("Measured scanner minutes", format="localized"),
+        "measured_utilisation": st.column_config.NumberColumn("Measured utilisation", format="percent"),
+        "dropped_durations": st.column_config.NumberColumn(
+            "Times left out", help="Examinations whose end is before their start or over 24 hours after it: "
+                                   "counted, but their minutes are left out."),
+    })
+    st.download_button("Download CSV", to_csv_bytes(hourly), file_name="equipment-scans-per-hour.csv",
+                       mime="text/csv", key="download-scans-per-hour", icon=":material/download:")
+st.caption(
+    "England first, then sites, most scans per scanner-hour first. **Per scanner-hour** divides by every "
+    f"{modality} scanner the site has in the inventory, as if all ran in each operating hour: it is the figure "
+    "set against the guidance, which is per scanner. **Measured utilisation** = the minutes from start to end "
+    "÷ (scheduled hours a week × 60 × calendar days ÷ 7), for sites whose scheduled hours are known."
+    + ("" if band is None else " The green strip is the national guidance band.")
+    + ("" if scope.is_central else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
+       "to the nearest 5; rates come from the perturbed counts. * = hidden: small numbers.")
 )

@@ -32,15 +32,22 @@ def _duration(text: str) -> tuple[str, str, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not MODALITY:BODY AREA=MINUTES (e.g. 'MRI:Head=35')") from None
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_scanner_filters(p: argparse.ArgumentParser, by: tuple[str, ...], rows: str, site_rows: str,
+                        period_note: str = "") -> None:
+    """The scanner page's filters (this export's and `scanner-productivity`'s): modality, rows,
+    provider, site and activity months."""
     p.add_argument("--modality", default="MRI", type=modality, help="modality as the page names it (default: MRI)")
-    p.add_argument("--by", choices=BY, default="site",
-                   help="rows: one per site (ranked), per provider, per day of the week, or per month")
-    p.add_argument("--provider", help="one provider's ODS code (sites of that provider; weekday/month for it)")
-    p.add_argument("--site", help="one site code (weekday/month only; give its --provider too)")
+    p.add_argument("--by", choices=by, default=by[0], help=f"rows: {rows}")
+    p.add_argument("--provider", help=f"one provider's ODS code (sites of that provider; {site_rows} for it)")
+    p.add_argument("--site", help=f"one site code ({site_rows} only; give its --provider too)")
     p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: "
-                   "12 months to the latest complete month)")
+                   f"12 months to the latest complete month){period_note}")
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_scanner_filters(p, BY, "one per site (ranked), per provider, per day of the week, or per month",
+                        "weekday/month")
     p.add_argument("--duration", action="append", type=_duration, default=[], metavar="MODALITY:AREA=MIN",
                    help="typical minutes per examination, replacing the default for that modality and "
                         "body area ('*' = any other area); repeat as needed")
