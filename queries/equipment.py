@@ -361,6 +361,10 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
 
 
 def _selection(scope: Scope, provider: str | None, site: str | None) -> tuple[str | None, str | None]:
+    """The drill-down asked for, checked: a provider the user sees, and a site only with its
+    provider (the queries match both, so another provider's site code finds nothing)."""
+    if site is not None and provider is None:
+        raise ValueError(f"Site {site} needs its provider: give the provider's code as well.")
     _check_provider(scope, provider)
     return provider, site
 

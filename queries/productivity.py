@@ -37,7 +37,7 @@ import polars as pl
 
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
-from queries.equipment import ENGLAND, WEEKDAYS, _check_provider, _has_scanners, _hours_known, providers_shown
+from queries.equipment import ENGLAND, WEEKDAYS, _check_provider, _has_scanners, _hours_known, _selection, providers_shown
 from queries.headline import add_months
 from queries.scope import Scope
 
@@ -191,7 +191,7 @@ def hour_weekday(snap: Snapshot, scope: Scope, f: ProductivityFilter, provider: 
                  site: str | None = None) -> pl.DataFrame:
     """Per weekday (Monday first) × local hour of the start with any examination: examinations,
     operating hours, scans per operating hour — England, a provider or one of its sites."""
-    _check_provider(scope, provider)
+    provider, site = _selection(scope, provider, site)
     cells = snap.query(
         f"""
         SELECT weekday, hour, sum(examinations)::BIGINT AS examinations,

@@ -165,3 +165,18 @@ def test_sites_with_blank_hours_are_left_out_of_utilisation(tmp_path):
         assert equipment.monthly_utilisation(s, CENTRAL, F, "RBK", "RBK02")["utilisation"][0] is None
     finally:
         s.close()
+
+
+def test_a_provider_cannot_read_another_providers_site_by_its_code_alone(snap, tmp_path):
+    """RAJ's user asks for RBK's site with no provider: refused in the query layer and by the
+    export, which would otherwise have read RBK01 as "all providers, site RBK01"."""
+    raj = Scope("provider", providers=frozenset({"RAJ"}))
+    with pytest.raises(ValueError, match="needs its provider"):
+        equipment.weekday_profile(snap, raj, F, None, "RBK01")
+    with pytest.raises(ValueError, match="needs its provider"):
+        equipment.monthly_utilisation(snap, raj, F, None, "RBK01")
+    with pytest.raises(ScopeError):
+        equipment.weekday_profile(snap, raj, F, "RBK", "RBK01")
+    # its own site with its own provider still works; another's site under its own code finds nothing
+    assert equipment.weekday_profile(snap, raj, F, "RAJ", "RAJ01")["examinations"].sum() > 0
+    assert equipment.daily_activity(snap, raj, F, "RAJ", "RBK01")["examinations"].sum() == 0

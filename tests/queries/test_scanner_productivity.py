@@ -123,3 +123,10 @@ def test_scope_and_disclosure(snap, monkeypatch):
         productivity.hour_weekday(snap, raj, MAY, "RBK")
     heat = productivity.hour_weekday(snap, raj, MAY)
     assert heat["examinations"].null_count() == heat.height  # every cell of 1–7: hidden
+
+
+def test_a_provider_cannot_read_another_providers_hours_by_site_code_alone(snap):
+    raj = Scope("provider", providers=frozenset({"RAJ"}))
+    with pytest.raises(ValueError, match="needs its provider"):
+        productivity.hour_weekday(snap, raj, MAY, None, "RBK01")
+    assert productivity.hour_weekday(snap, raj, MAY, "RAJ", "RBK01")["examinations"].sum() == 0
