@@ -263,3 +263,52 @@ def test_waits_by_urgency_and_turnaround_by_site_match_numpy(random_snap):
     assert report["unreported"] == sum(1 for r in mine if not r["report"])
     provider = urgency.urgency_summary(random_snap, PROVIDER, f, "site")
     assert set(provider["site_code"]) == {waits.ENGLAND, "RAJ01", "RAJ02"}
+
+
+@pytest.mark.parametrize("role", ["central", "provider"])
+def test_page_sections_equal_the_exports(hand, tmp_path, role, monkeypatch):
+    """The waiting-times page's DM01 and by-site sections on the hand-made store: central sees
+    the exports' tables exactly (the page opens on MRI); a provider its own rows, hidden where the
+    exports hide them."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    store_dir, _ = hand
+    _load(store_dir, _dm01_csv(tmp_path / "dm01.csv", GOOD))
+    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
+    scope = CENTRAL if role == "central" else PROVIDER
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py"), default_timeout=60)
+    at.session_state["scope"] = scope
+    at.run()
+    at.switch_page("views/waiting_times.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    snap = Snapshot(store.current_snapshot(store_dir))
+    try:
+        exports = {}
+        for name, argv in (("dm01-waiting-list", []), ("dm01-reconciliation", []),
+                           ("waits-by-urgency", ["--by", "site", "--modality", "MRI"]),
+                           ("report-turnaround", ["--by", "site", "--modality", "MRI"])):
+            parser = argparse.ArgumentParser()
+            registry()[name].add_arguments(parser)
+            exports[name] = registry()[name].build(snap, scope, parser.parse_args(argv))
+    finally:
+        snap.close()
+    frames = [d.value for d in at.dataframe]
+    pages = {"dm01-waiting-list": next(f for f in frames if "dm01_test" in f.columns and "waits" in f.columns),
+             "dm01-reconciliation": next(f for f in frames if "dm01_activity" in f.columns),
+             "waits-by-urgency": next(f for f in frames if "site_code" in f.columns and "p90_days" in f.columns),
+             "report-turnaround": next(f for f in frames if "site_code" in f.columns and "reported" in f.columns)}
+    for name, export in exports.items():
+        page = pages[name].reset_index(drop=True)
+        assert list(page.columns) == export.columns, name
+        if role == "central":
+            import pandas as pd
+
+            pd.testing.assert_frame_equal(page, export.to_pandas(), check_dtype=False)
+        else:
+            key = next(c for c in ("provider_code", "site_code") if c in export.columns)
+            assert page[key].tolist() == export[key].to_list(), name
+            assert page["suppressed"].tolist() == export["suppressed"].to_list(), name
+    recon = exports["dm01-reconciliation"]
+    assert set(recon["provider_code"]) == ({"RAJ", "RBK", "RCF"} if role == "central" else {"RAJ"})
