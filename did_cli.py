@@ -297,6 +297,10 @@ def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None,
     with store.writer(store_dir, create=True) as con:
         _mark_synthetic(con, extracts)
         load_manifest(con, extracts)
+        from ingest import dm01
+        from ingest.synth.dm01 import write_dm01_file
+
+        dm01.load_dm01(con, write_dm01_file(con, extracts / "dm01.csv"))  # for the DM01 reconciliation
         timings["load_s"] = time.perf_counter() - started - timings["generate_s"]
         store.publish(con, store_dir)
     timings["publish_s"] = time.perf_counter() - started - timings["generate_s"] - timings["load_s"]

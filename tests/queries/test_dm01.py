@@ -312,3 +312,15 @@ def test_page_sections_equal_the_exports(hand, tmp_path, role, monkeypatch):
             assert page["suppressed"].tolist() == export["suppressed"].to_list(), name
     recon = exports["dm01-reconciliation"]
     assert set(recon["provider_code"]) == ({"RAJ", "RBK", "RCF"} if role == "central" else {"RAJ"})
+
+
+def test_the_demo_dm01_file_loads_and_lines_up_with_the_records(hand, tmp_path):
+    from ingest.synth.dm01 import write_dm01_file
+
+    store_dir, _ = hand
+    with store.writer(store_dir) as con:
+        path = write_dm01_file(con, tmp_path / "dm01.csv", seed=3)
+    rows = dm01_file.read_dm01(path)  # a valid DM01 file
+    assert sorted(zip(rows["provider_code"], rows["dm01_test"])) == sorted(
+        {(r["provider"], CODES[r["code"]] if r["code"] else "CT") for r in HAND if r["code"] != "UOBPP"})
+    assert (rows["waiting_6wk_plus"] <= rows["waiting_total"]).all()
