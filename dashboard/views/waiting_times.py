@@ -349,8 +349,8 @@ if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "r
     st.subheader("DM01 reconciliation")
     dm01_held = [m for m in cached.dm01_months(snap, snap.version) if first <= m <= last]
     if not dm01_held:
-        st.info("No DM01 file covers the months chosen above. The central team loads one with "
-                "`did reference load-dm01 FILE` (format: README, \"DM01 files\").")
+        st.info("No DM01 figures are loaded for the months chosen above. Choose other months, or ask the "
+                "central data team to load NHS England's DM01 file for them.")
     else:
         st.caption(
             "DID examinations of each DM01 test (every activity category) beside the activity in the loaded DM01 "

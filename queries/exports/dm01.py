@@ -39,8 +39,7 @@ def build_reconciliation(snap: Snapshot, scope: Scope, args: argparse.Namespace)
     first, last = args.first or default[0], args.last or default[1]
     if first > last:
         raise ValueError("the --from month is after the --to month")
-    if not dm01.loaded_months(snap):
-        raise ValueError("no DM01 file is loaded; load one with `did reference load-dm01 FILE`")
+    # No DM01 file loaded: an empty table, not an error, so that exporting every table still works.
     return dm01.reconciliation(snap, scope, first, last, args.provider.upper() if args.provider else None,
                                flagged_only=args.flagged_only)
 

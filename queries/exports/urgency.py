@@ -18,21 +18,22 @@ from queries.scope import Scope
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(urgency.INTERVALS), default="request_to_procedure")
     p.add_argument("--by", choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"], default="priority",
-                   help="rows: one per priority type, or per modality / patient source group / provider / "
-                        "month and priority type; or urgent suspected cancer beside routine by modality")
+                   help="rows: one per priority type, or per modality / patient source group / provider / site / "
+                        "DM01 test / month and priority type; or urgent suspected cancer beside routine by modality")
     _filters(p)
 
 
 def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=[*turnaround.BREAKDOWNS, "spc"], default="priority",
-                   help="rows: one per priority type, modality, patient source group, provider or month; or "
+                   help="rows: one per priority type, modality, patient source group, provider, site or month; or "
                         "the monthly share reported within 28 days as an XmR chart (Making Data Count)")
     _filters(p)
 
 
 def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS, "spc"], default="modality",
-                   help="rows: one for England, or one per modality, patient source group, provider or month; "
+                   help="rows: one for England, or one per modality, patient source group, provider, site, DM01 "
+                        "test or month; "
                         "or the monthly share waiting 6 weeks or more as an XmR chart (Making Data Count)")
     _filters(p)
 

@@ -324,3 +324,21 @@ def test_the_demo_dm01_file_loads_and_lines_up_with_the_records(hand, tmp_path):
     assert sorted(zip(rows["provider_code"], rows["dm01_test"])) == sorted(
         {(r["provider"], CODES[r["code"]] if r["code"] else "CT") for r in HAND if r["code"] != "UOBPP"})
     assert (rows["waiting_6wk_plus"] <= rows["waiting_total"]).all()
+
+
+def test_cli_load_dm01_refuses_a_bad_file_in_one_line_and_keeps_the_loaded_one(hand, tmp_path, capsys):
+    import did_cli
+
+    store_dir, _ = hand
+    good = _dm01_csv(tmp_path / "good.csv", GOOD)
+    assert did_cli.main(["reference", "load-dm01", str(good), "--store", str(store_dir)]) == 0
+    assert "dm01 reference replaced: 6 rows" in capsys.readouterr().err
+    bad = _dm01_csv(tmp_path / "bad.csv", ["2026-05,RAJ,MRI,1,1,0", "2026-05,RAJ,Ultrasound,1,1,0"])
+    assert did_cli.main(["reference", "load-dm01", str(bad), "--store", str(store_dir)]) == did_cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("did: error: bad.csv line 3:") and "\n" not in err
+    snap = Snapshot(store.current_snapshot(store_dir))
+    try:
+        assert dm01.loaded_months(snap) == [APRIL]
+    finally:
+        snap.close()
