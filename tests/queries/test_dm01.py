@@ -342,3 +342,24 @@ def test_cli_load_dm01_refuses_a_bad_file_in_one_line_and_keeps_the_loaded_one(h
         assert dm01.loaded_months(snap) == [APRIL]
     finally:
         snap.close()
+
+
+def test_a_store_from_before_the_dm01_tables_gets_them_and_publishes(store_dir):
+    """An older store (no ref_dm01_test, ref_dm01) is brought up to date when next opened: the
+    mapping filled, so the rollups that join it build."""
+    import duckdb
+
+    con = duckdb.connect(str(store.store_path(store_dir)))
+    con.execute("DROP TABLE ref_dm01_test")
+    con.execute("DROP TABLE ref_dm01")
+    con.execute("UPDATE store_meta SET value = 'older' WHERE key = 'schema_fingerprint'")
+    con.close()
+    with store.writer(store_dir) as con:
+        assert con.execute("SELECT dm01_test FROM ref_dm01_test WHERE nicip_code = 'FBAEN'").fetchall() == [
+            ("Barium enema",)]
+        store.publish(con, store_dir)
+    snap = Snapshot(store.current_snapshot(store_dir))
+    try:
+        assert snap.query("SELECT count(*) AS n FROM rollup_dm01_activity")["n"][0] == 0
+    finally:
+        snap.close()
