@@ -7,10 +7,10 @@ import argparse
 
 import polars as pl
 
-from queries import dm01, waiting_list, waits
+from queries import dm01, waiting_list
 from queries.connection import Snapshot
 from queries.exports import Export
-from queries.exports.urgency import _filters, urgency_filter
+from queries.exports.urgency import _filters, requested_months, urgency_filter
 from queries.exports.waits import _month
 from queries.scope import Scope
 
@@ -33,12 +33,7 @@ def add_reconciliation_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_reconciliation(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    default = waits.default_months(snap)
-    if default is None:
-        raise ValueError("the store holds no examinations yet")
-    first, last = args.first or default[0], args.last or default[1]
-    if first > last:
-        raise ValueError("the --from month is after the --to month")
+    first, last = requested_months(snap, args)
     # No DM01 file loaded: an empty table, not an error, so that exporting every table still works.
     return dm01.reconciliation(snap, scope, first, last, args.provider.upper() if args.provider else None,
                                flagged_only=args.flagged_only)

@@ -5,6 +5,7 @@ the waiting-times page ("By urgency", "Report turnaround against the 4-week stan
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 import polars as pl
 
@@ -42,13 +43,19 @@ def _filters(p: argparse.ArgumentParser) -> None:
     add_filters(p, "the waiting-times period, from April 2026; months before hold no v2.0 data: empty tables")
 
 
-def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+def requested_months(snap: Snapshot, args: argparse.Namespace) -> tuple[date, date]:
+    """--from … --to, each defaulting to the waiting-times page's period."""
     default = waits.default_months(snap)
     if default is None:
         raise ValueError("the store holds no waiting-time data yet")
     first, last = args.first or default[0], args.last or default[1]
     if first > last:
         raise ValueError("the --from month is after the --to month")
+    return first, last
+
+
+def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+    first, last = requested_months(snap, args)
     # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
     # so that exporting every table over a v1.0-only store still works.
     months = urgency.clip_months(snap, first, last) or (first, last)
