@@ -297,6 +297,10 @@ def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None,
     with store.writer(store_dir, create=True) as con:
         _mark_synthetic(con, extracts)
         load_manifest(con, extracts)
+        from ingest import dm01
+        from ingest.synth.dm01 import write_dm01_file
+
+        dm01.load_dm01(con, write_dm01_file(con, extracts / "dm01.csv"))  # for the DM01 reconciliation
         timings["load_s"] = time.perf_counter() - started - timings["generate_s"]
         store.publish(con, store_dir)
     timings["publish_s"] = time.perf_counter() - started - timings["generate_s"] - timings["load_s"]
@@ -371,14 +375,16 @@ def cmd_local_codes(args) -> int:
 
 def cmd_reference_load(args) -> int:
     """Replace one reference table from a file, under the writer lock, and publish."""
-    from ingest import outsourcing, sites, spec_pack, store, timetable
+    from ingest import dm01, outsourcing, sites, spec_pack, store, timetable
     from ingest.reference import load_nicip_release
 
     load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
             "timetable": timetable.load_timetable, "spec": spec_pack.install,
-            "outsourcing": outsourcing.load_outsourcing}[args.what]
+            "outsourcing": outsourcing.load_outsourcing, "dm01": dm01.load_dm01}[args.what]
     if args.what == "spec":
         spec_pack.read_pack(Path(args.file))  # a bad pack is refused before the store is opened
+    if args.what == "dm01":
+        dm01.read_dm01(Path(args.file))  # likewise a bad DM01 file
     store_dir = _store_dir(args)
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         n = load(con, Path(args.file))
@@ -662,7 +668,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
              "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
              "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
              "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)",
-             "outsourcing": "replace the outsourcing arrangements with a CSV (ingest/outsourcing.py)"}
+             "outsourcing": "replace the outsourcing arrangements with a CSV (ingest/outsourcing.py)",
+             "dm01": "replace the DM01 activity and waiting-list figures with a CSV (ingest/dm01.py)"}
     for what, helptext in helps.items():
         rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")

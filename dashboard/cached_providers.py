@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from queries import equipment, productivity, turnaround, urgency, waiting_list, waits
+from queries import dm01, equipment, productivity, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.scope import Scope
 
@@ -97,6 +97,22 @@ def turnaround_as_of(_snap: Snapshot, version: str) -> date | None:
 def waiting_list_waits(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
                        by: str | None) -> pl.DataFrame:
     return waiting_list.waiting_list(_snap, scope, f, by)
+
+
+@st.cache_data(**_CACHE)
+def dm01_waiting_list(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter) -> pl.DataFrame:
+    return waiting_list.dm01_waiting_list(_snap, scope, f)
+
+
+@st.cache_data(**_CACHE)
+def dm01_months(_snap: Snapshot, version: str) -> list[date]:
+    return dm01.loaded_months(_snap)
+
+
+@st.cache_data(**_CACHE)
+def dm01_reconciliation(_snap: Snapshot, version: str, scope: Scope, first: date, last: date,
+                        flagged_only: bool) -> pl.DataFrame:
+    return dm01.reconciliation(_snap, scope, first, last, flagged_only=flagged_only)
 
 
 # --- equipment -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingest import nicip
+from ingest import dm01, nicip
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 _REG = REFERENCE_DIR / "nhsd-gp-registrations"
@@ -280,6 +280,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         "ref_lsoa": lsoa(),
         "ref_nicip": _nicip_table(nicip.nicip_catalogue()),
         "ref_org": organisations(),
+        "ref_dm01_test": dm01.test_map(),
     }
 
     def work() -> None:

@@ -190,3 +190,19 @@ CREATE TABLE IF NOT EXISTS ref_outsourcing (
     from_month          DATE NOT NULL,         -- first day of the first activity month covered
     to_month            DATE                   -- first day of the last; NULL while in force
 );
+
+-- The DM01 imaging test of each NICIP code that is one (ingest/dm01.py, from data/reference/dm01/).
+CREATE TABLE IF NOT EXISTS ref_dm01_test (
+    nicip_code VARCHAR PRIMARY KEY,
+    dm01_test  VARCHAR NOT NULL               -- MRI / CT / Non-obstetric ultrasound / Barium enema / DEXA
+);
+
+-- A DM01 activity and waiting-list file (`did reference load-dm01`), for the reconciliation view.
+CREATE TABLE IF NOT EXISTS ref_dm01 (
+    period           DATE NOT NULL,           -- first day of the month
+    provider_code    VARCHAR NOT NULL,
+    dm01_test        VARCHAR NOT NULL,
+    activity         BIGINT NOT NULL,
+    waiting_total    BIGINT NOT NULL,
+    waiting_6wk_plus BIGINT NOT NULL
+);

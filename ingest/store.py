@@ -260,6 +260,9 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     if not has_timetable:
         load_timetable(con)
     add_final_closes(con)
+    from ingest.dm01 import ensure_test_map
+
+    ensure_test_map(con)
     con.execute("INSERT OR REPLACE INTO store_meta VALUES ('schema_fingerprint', ?)", [fingerprint])
 
 

@@ -26,7 +26,7 @@ from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.scope import Scope
 
-BREAKDOWNS = ["priority", *urgency.BREAKDOWNS]
+BREAKDOWNS = ["priority", *(b for b in urgency.BREAKDOWNS if b != "dm01_test")]  # unreported: no DM01 test
 COUNTS = ["reported", "reported_within_28d", "reported_over_28d", "dates_out_of_order",
           "unreported", "unreported_28d"]
 
@@ -72,4 +72,5 @@ def turnaround(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, by: str |
         return out.select([*keys, "reported", "reported_within_28d", "share_within_28d", *COUNTS[2:]])
 
     table = urgency.by_breakdown(scope, f, None if by == "priority" else by, rows)
-    return protect(table, scope, counts=COUNTS, derived={"reported": ["share_within_28d"]})
+    table = protect(table, scope, counts=COUNTS, derived={"reported": ["share_within_28d"]})
+    return urgency.with_site_names(snap, table) if by == "site" else table

@@ -4,7 +4,8 @@ report issue, routine / urgent / urgent suspected cancer side by side (issue 20)
 Read from `rollup_waits_v2` (ingest/rollup_defs/urgency.py): day histograms per activity month ×
 provider × modality × patient source × priority × interval, April 2026 on (no v1.0 month is mixed
 in). Every table has one row per priority type — within each modality, patient source group,
-provider or month when broken down — so urgent suspected cancer and routine sit side by side.
+provider, site, DM01 test or month when broken down — so urgent suspected cancer and routine sit
+side by side.
 Medians, 90th percentiles and the shares within 1, 2, 7, 14, 28 and 42 days come from the summed
 histograms exactly as on the waits page (`queries.waits.summarise`, nearest rank on whole days).
 
@@ -46,7 +47,10 @@ INTERVALS: dict[str, waits.Interval] = {
                                          "waiting-list clock start", "procedure start (diagnostic waiting list, "
                                          "activity category 01, only)"),
 }
-BREAKDOWNS = waits.BREAKDOWNS  # the same rollup columns: modality, source group, provider, month
+# The waits page's breakdowns (the same rollup columns), and two the v2.0 rollups add: the imaging
+# site, and (rollup_waits_v2 only) the DM01 imaging test.
+BREAKDOWNS: dict[str, tuple[str, str]] = {**waits.BREAKDOWNS, "site": ("site_code", "site_code"),
+                                           "dm01_test": ("dm01_test", "dm01_test")}
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,9 @@ def perturbed(snap: Snapshot, scope: Scope, f: UrgencyFilter, group: list[str],
     keyed = hist.with_columns(*[c.alias(f"__{d}") for d, c in cell.items()],
                               month[0].alias("__first"), month[1].alias("__last"))
     named = ["__first", "__last", *(f"__{d}" for d in cell)]
+    finer = [BREAKDOWNS[g][0] for g in group if g in ("site", "dm01_test")]  # within a provider / modality
     context = (rollup.context, f.interval) if rollup is WAITS else (rollup.context,)
-    return perturb(snap, keyed, scope, counts=list(rollup.counts), keys=[*named, "priority", *rollup.cell],
+    return perturb(snap, keyed, scope, counts=list(rollup.counts), keys=[*named, *finer, "priority", *rollup.cell],
                    context=context).drop(named)
 
 
@@ -165,12 +170,22 @@ def by_breakdown(scope: Scope, f: UrgencyFilter, by: str | None,
     if by in ("modality", "source", "provider"):
         f = replace(f, **{by: None})
     column = BREAKDOWNS[by][0]
-    if by != "provider":
+    if by not in ("provider", "site"):
         table = rows(f, [by], None)
         return table.with_columns(pl.col(column).replace_strict(waits.SOURCE_GROUPS)) if by == "source" else table
     england = rows(f, [], None).with_columns(pl.lit(waits.ENGLAND).alias(column))
-    providers = rows(f, [by], scope.visible_providers())
-    return pl.concat([england.select(providers.columns), providers])
+    detail = rows(f, [by], scope.visible_providers())  # a site's figures are its provider's detail
+    return pl.concat([england.select(detail.columns), detail])
+
+
+def with_site_names(snap: Snapshot, frame: pl.DataFrame) -> pl.DataFrame:
+    """A by-site table with each site's name and provider after its code, as the scanner page
+    names sites (ref_site; blank for a site it does not list, and for the England row)."""
+    names = snap.query("SELECT site_code, site_name, provider_code AS site_provider FROM ref_site")
+    out = frame.join(names, on="site_code", how="left", maintain_order="left")
+    at = out.columns.index("site_code") + 1
+    order = [*out.columns[:at], "site_name", "site_provider"]
+    return out.select(*order, *[c for c in out.columns if c not in order])
 
 
 def urgency_summary(snap: Snapshot, scope: Scope, f: UrgencyFilter, by: str | None = None) -> pl.DataFrame:
@@ -178,7 +193,8 @@ def urgency_summary(snap: Snapshot, scope: Scope, f: UrgencyFilter, by: str | No
     records, missing dates, dates out of order, median, P90 and shares within THRESHOLDS days."""
     def rows(f: UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
         return _table(perturbed(snap, scope, f, group, providers), [BREAKDOWNS[g][0] for g in group])
-    return _protect(by_breakdown(scope, f, by, rows), scope)
+    table = _protect(by_breakdown(scope, f, by, rows), scope)
+    return with_site_names(snap, table) if by == "site" else table
 
 
 def usc_vs_routine(summary: pl.DataFrame, by: str | None = None) -> pl.DataFrame:

@@ -315,3 +315,65 @@ else:
                 "% reported within 28 days", "report-turnaround")
     spc_section(cached.waiting_list_waits(snap, snap.version, scope, uf, "month"), "share_six_weeks_or_more",
                 "% waiting 6 weeks or more", "waiting-list")
+
+
+# --- By site (DIDS v2.0) ----------------------------------------------------------------------
+SITE_CONFIG = {"site_code": st.column_config.TextColumn("Site"), "site_name": st.column_config.TextColumn("Site name"),
+               "site_provider": st.column_config.TextColumn("Provider")}
+# Snapshots published before the site and DM01 test keys existed lack them (and the DM01 rollup).
+dm01_ready = v2_months is not None and cached.has_tables(snap, "rollup_dm01_activity")
+if dm01_ready:
+    st.subheader("Waits by urgency and report turnaround, by site")
+    st.caption("The England row is every site together. Sites are named as on the scanner page (the imaging site "
+               "list); a site it does not list shows its code only."
+               + ("" if scope.is_central else " Sites are those of the providers you may see in detail."))
+    tables_in_tabs({"urgency": "Urgency by site", "turnaround": "Turnaround by site"},
+                   lambda what: (cached.urgency_summary(snap, snap.version, scope, uf, "site") if what == "urgency"
+                                 else cached.report_turnaround(snap, snap.version, scope, uf, "site")),
+                   {**URGENCY_CONFIG, **TURNAROUND_CONFIG, **SITE_CONFIG}, "by-site")
+
+# --- DM01 (DIDS v2.0 waiting list by DM01 test; reconciliation with a DM01 file) ---------------
+if dm01_ready:
+    st.subheader("Diagnostic waiting list by DM01 test")
+    st.caption(
+        "DM01's five imaging tests — MRI, CT, non-obstetric ultrasound, barium enema and DEXA — each examination's "
+        "test mapped from its NICIP code (or its SNOMED CT code). Waiting-list tests only (activity category 01), "
+        "weeks from the clock start to the procedure; the patient source and provider filters apply, the modality "
+        "filter does not (the test decides it). Completed waits, not DM01's month-end list.")
+    dm01_list = cached.dm01_waiting_list(snap, snap.version, scope, uf)
+    fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
+    st.download_button("Download CSV", to_csv_bytes(dm01_list), file_name="dm01-waiting-list.csv", mime="text/csv",
+                       key="download-dm01-waiting-list", icon=":material/download:")
+
+if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "rollup_dm01_activity"):
+    st.subheader("DM01 reconciliation")
+    dm01_held = [m for m in cached.dm01_months(snap, snap.version) if first <= m <= last]
+    if not dm01_held:
+        st.info("No DM01 figures are loaded for the months chosen above. Choose other months, or ask the "
+                "central data team to load NHS England's DM01 file for them.")
+    else:
+        st.caption(
+            "DID examinations of each DM01 test (every activity category) beside the activity in the loaded DM01 "
+            f"file, {fmt.month(dm01_held[0])} to {fmt.month(dm01_held[-1])}, by month and provider"
+            + ("" if scope.is_central else " (your providers only)")
+            + ". Flagged: the two differ by more than 10% either way of DM01's figure, or one has the test and the "
+              "other none. DM01's month-end waiting list is shown for reference: DID holds completed waits, not "
+              "the list.")
+        flagged_only = st.toggle("Flagged rows only", key="dm01-flagged-only")
+        recon = cached.dm01_reconciliation(snap, snap.version, scope, first, last, flagged_only)
+        fmt.shown_table(recon, {
+            "activity_month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+            "provider_code": st.column_config.TextColumn("Provider"),
+            "dm01_test": st.column_config.TextColumn("DM01 test"),
+            "did_activity": st.column_config.NumberColumn("DID activity", format="localized"),
+            "dm01_activity": st.column_config.NumberColumn("DM01 activity", format="localized"),
+            "difference": st.column_config.NumberColumn("Difference", format="localized"),
+            "difference_share": st.column_config.NumberColumn("Difference (% of DM01)", format="percent"),
+            "flagged": st.column_config.CheckboxColumn("Over ±10%"),
+            "dm01_waiting_total": st.column_config.NumberColumn("DM01 waiting list", format="localized"),
+            "dm01_waiting_6wk_plus": st.column_config.NumberColumn("DM01 waiting 6+ weeks", format="localized"),
+            "dm01_share_6wk_plus": st.column_config.NumberColumn("DM01 % 6+ weeks", format="percent"),
+            "suppressed": SUPPRESSED_CONFIG,
+        })
+        st.download_button("Download CSV", to_csv_bytes(recon), file_name="dm01-reconciliation.csv", mime="text/csv",
+                           key="download-dm01-reconciliation", icon=":material/download:")

@@ -6,7 +6,8 @@ earlier month would stand for a sliver of it, so no v1.0 month is mixed in.
 
 `rollup_waits_v2`: day histograms, as `rollup_waits` (same day coding: 0 … 365, 366 over 365
 days, -1 dates out of order, NULL a date missing), one row per activity month × provider ×
-modality × patient source × priority × interval × days → records. The intervals use UK local
+site × modality × patient source × priority × DM01 test (ingest/dm01.py; NULL: not one of
+DM01's five imaging tests) × interval × days → records. The intervals use UK local
 calendar dates (Europe/London) of the UTC timestamps:
 - request_to_procedure: request date → the procedure start's local date;
 - procedure_to_report: the procedure start's local date → the report issue's local date;
@@ -15,11 +16,13 @@ calendar dates (Europe/London) of the UTC timestamps:
 (The local dates are the record's test and report dates, ADR 0009; worked out here from the
 timestamps so that the rollup says what it measures.)
 
-`rollup_unreported_v2`: examinations with no report issued, per the same keys, and those whose
+`rollup_unreported_v2`: examinations with no report issued, per the same keys (without the DM01
+test), and those whose
 procedure started 28 or more days before the as-of date — the last day of the latest activity
 month held (the snapshot's data cannot know of reports issued after its last extract).
 """
 
+from ingest.dm01 import TEST_JOIN, TEST_SQL
 from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
 from ingest.validation import _local_date
 
@@ -35,11 +38,12 @@ _INTERVALS = {
     "clock_to_procedure": ("waiting_list_clock_start", _PROCEDURE, f"activity_category = '{WAITING_LIST_CATEGORY}'"),
 }
 _V2 = f"activity_month >= DATE '{V2_FIRST_MONTH}' AND priority IS NOT NULL"
-_KEYS = "activity_month, provider_code, coalesce(modality, 'Unknown') AS modality, patient_source, priority"
+_KEYS = ("activity_month, provider_code, site_code, coalesce(modality, 'Unknown') AS modality, patient_source, "
+         "priority")
 
 _UNPIVOT = "\n            UNION ALL\n".join(
-    f"            SELECT {_KEYS}, '{name}' AS interval_kind, date_diff('day', {start}, {end}) AS d "
-    f"FROM record WHERE {_V2} AND {which}"
+    f"            SELECT {_KEYS}, {TEST_SQL} AS dm01_test, '{name}' AS interval_kind, "
+    f"date_diff('day', {start}, {end}) AS d FROM record {TEST_JOIN} WHERE {_V2} AND {which}"
     for name, (start, end, which) in _INTERVALS.items()
 )
 
@@ -48,7 +52,7 @@ ROLLUPS = {
         WITH intervals AS (
 {_UNPIVOT}
         )
-        SELECT activity_month, provider_code, modality, patient_source, priority, interval_kind,
+        SELECT activity_month, provider_code, site_code, modality, patient_source, priority, dm01_test, interval_kind,
                (CASE WHEN d IS NULL THEN NULL WHEN d < 0 THEN {NEGATIVE_DAY}
                      WHEN d > {OVERFLOW_DAY} - 1 THEN {OVERFLOW_DAY} ELSE d END)::SMALLINT AS days,
                count(*)::BIGINT AS records

@@ -5,6 +5,7 @@ the waiting-times page ("By urgency", "Report turnaround against the 4-week stan
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 import polars as pl
 
@@ -18,21 +19,22 @@ from queries.scope import Scope
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(urgency.INTERVALS), default="request_to_procedure")
     p.add_argument("--by", choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"], default="priority",
-                   help="rows: one per priority type, or per modality / patient source group / provider / "
-                        "month and priority type; or urgent suspected cancer beside routine by modality")
+                   help="rows: one per priority type, or per modality / patient source group / provider / site / "
+                        "DM01 test / month and priority type; or urgent suspected cancer beside routine by modality")
     _filters(p)
 
 
 def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=[*turnaround.BREAKDOWNS, "spc"], default="priority",
-                   help="rows: one per priority type, modality, patient source group, provider or month; or "
+                   help="rows: one per priority type, modality, patient source group, provider, site or month; or "
                         "the monthly share reported within 28 days as an XmR chart (Making Data Count)")
     _filters(p)
 
 
 def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS, "spc"], default="modality",
-                   help="rows: one for England, or one per modality, patient source group, provider or month; "
+                   help="rows: one for England, or one per modality, patient source group, provider, site, DM01 "
+                        "test or month; "
                         "or the monthly share waiting 6 weeks or more as an XmR chart (Making Data Count)")
     _filters(p)
 
@@ -41,13 +43,19 @@ def _filters(p: argparse.ArgumentParser) -> None:
     add_filters(p, "the waiting-times period, from April 2026; months before hold no v2.0 data: empty tables")
 
 
-def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+def requested_months(snap: Snapshot, args: argparse.Namespace) -> tuple[date, date]:
+    """--from … --to, each defaulting to the waiting-times page's period."""
     default = waits.default_months(snap)
     if default is None:
         raise ValueError("the store holds no waiting-time data yet")
     first, last = args.first or default[0], args.last or default[1]
     if first > last:
         raise ValueError("the --from month is after the --to month")
+    return first, last
+
+
+def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+    first, last = requested_months(snap, args)
     # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
     # so that exporting every table over a v1.0-only store still works.
     months = urgency.clip_months(snap, first, last) or (first, last)
