@@ -21,7 +21,7 @@ import polars as pl
 
 from ingest.dm01 import TESTS
 from queries.connection import Snapshot
-from queries.disclosure import perturb, protect
+from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect
 from queries.scope import Scope, ScopeError
 
 TOLERANCE = 0.10
@@ -68,15 +68,18 @@ def reconciliation(snap: Snapshot, scope: Scope, first: date, last: date, provid
     )
     frame = perturb(snap, frame, scope, counts=["did_activity"], keys=["activity_month", "provider_code", "dm01_test"],
                     context=("dm01_activity",))
-    did, dm01 = pl.col("did_activity").fill_null(0), pl.col("dm01_activity").fill_null(0)
+    # Outside central the differences are worked out from the DID count as shown (perturbed, then
+    # rounded or suppressed): DM01's figure is public, so a difference from the unrounded count
+    # would give that count back to the unit.
+    frame = protect(frame.with_columns(pl.col("did_activity").fill_null(0)), scope, counts=["did_activity"])
+    did, dm01 = pl.col("did_activity"), pl.col("dm01_activity").fill_null(0)
     order = pl.col("dm01_test").replace_strict({t: i for i, t in enumerate(TESTS)}, default=len(TESTS))
-    out = frame.with_columns(pl.col("did_activity").fill_null(0)).with_columns(
+    out = frame.with_columns(
         (did - dm01).alias("difference"),
         pl.when(dm01 > 0).then((did - dm01) / dm01).alias("difference_share"),
         pl.when(dm01 > 0).then(((did - dm01) / dm01).abs() > TOLERANCE).otherwise(did > 0).alias("flagged"),
         pl.when(pl.col("dm01_waiting_total") > 0)
           .then(pl.col("dm01_waiting_6wk_plus") / pl.col("dm01_waiting_total")).alias("dm01_share_6wk_plus"),
-    ).sort([pl.col("activity_month"), pl.col("provider_code"), order]).select(COLUMNS)
-    out = protect(out, scope, counts=["did_activity"],
-                  derived={"did_activity": ["difference", "difference_share", "flagged"]})
+    ).sort([pl.col("activity_month"), pl.col("provider_code"), order])
+    out = out.select(COLUMNS + [c for c in (SUPPRESSED_COLUMN,) if c in out.columns])
     return out.filter(pl.col("flagged").fill_null(False)) if flagged_only else out

@@ -363,3 +363,20 @@ def test_a_store_from_before_the_dm01_tables_gets_them_and_publishes(store_dir):
         assert snap.query("SELECT count(*) AS n FROM rollup_dm01_activity")["n"][0] == 0
     finally:
         snap.close()
+
+
+def test_a_providers_difference_is_worked_from_the_rounded_count_so_dm01_cannot_unround_it(hand, tmp_path,
+                                                                                             monkeypatch):
+    """DM01's activity is public: a difference worked from the unrounded DID count would give that
+    count back (difference + DM01). Outside central it is worked from the count as shown."""
+    monkeypatch.setenv("DID_SUPPRESS_UP_TO", "0")  # nothing hidden, so every row shows a rounded count
+    store_dir, _ = hand
+    _load(store_dir, _dm01_csv(tmp_path / "dm01.csv", GOOD))
+    snap = Snapshot(store.current_snapshot(store_dir))
+    try:
+        mine = dm01.reconciliation(snap, PROVIDER, APRIL, APRIL)
+    finally:
+        snap.close()
+    shown = mine.filter(pl.col("did_activity").is_not_null())
+    assert shown.height and (shown["did_activity"] % 5 == 0).all()
+    assert (shown["difference"] == shown["did_activity"] - shown["dm01_activity"].fill_null(0)).all()
