@@ -51,6 +51,13 @@ CHANGE_POINTS: tuple[tuple[date, str], ...] = (
     (date.fromisoformat(V2_FIRST_MONTH), "DIDS v2.0 collection starts (timestamps, priority type, clock start)"),
 )
 
+# Targets the assurance icon reads (docs/spc.md): DM01's operational standard, fewer than 1% of
+# patients waiting 6 weeks or more for a diagnostic test (NHS Constitution; lower is better), and
+# NHS England's reporting guidance (August 2023), no examination waiting more than 4 weeks for its
+# report, so 100% reported within 28 days (higher is better). A median wait has no national target.
+SIX_WEEK_TARGET = 0.01
+REPORT_TARGET = 1.0
+
 
 def _mark_runs(flags: list[int], length: int) -> list[bool]:
     """True for each index inside a run of at least `length` equal non-zero flags."""
