@@ -48,7 +48,7 @@ _NUMBERS = ("moving_range", "mean", "lower_limit", "upper_limit")
 # are collected (timestamps with a UK offset, a priority type, a clock start), so a series that
 # crosses it is two processes.
 CHANGE_POINTS: tuple[tuple[date, str], ...] = (
-    (date.fromisoformat(V2_FIRST_MONTH), "DIDS v2.0 collection starts (timestamps, priority type, clock start)"),
+    (date.fromisoformat(V2_FIRST_MONTH), "DIDS v2.0 collection starts: timestamps, priority type, clock start"),
 )
 
 # Targets the assurance icon reads (docs/spc.md): DM01's operational standard, fewer than 1% of
