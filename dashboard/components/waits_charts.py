@@ -91,22 +91,32 @@ def turnaround_figure(by_month: pl.DataFrame, standard_days: int) -> go.Figure:
     return _layout(fig)
 
 
-def spc_figure(chart: pl.DataFrame, value: str, label: str) -> go.Figure:
+def spc_figure(chart: pl.DataFrame, value: str, label: str, *, percent: bool = True,
+               target: float | None = None, target_label: str = "") -> go.Figure:
     """An XmR chart (queries.spc.with_xmr): the monthly value, the mean and the natural process
-    limits, with special-cause points (any Making Data Count rule) in orange."""
+    limits of each segment (drawn apart, so a change point shows as a step, not a slope), with
+    special-cause points (any Making Data Count rule) as orange diamonds, and the target as a dotted
+    line when there is one. `percent` formats the value as a share, else as days."""
     months = chart["activity_month"].to_list()
+    shown = ".1%" if percent else ".0f"
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=months, y=chart[value].to_list(), name=label, mode="lines+markers",
-                             line={"color": NHS_BLUE, "width": 2}, hovertemplate="%{x|%b %Y}: %{y:.1%}<extra></extra>"))
+                             line={"color": NHS_BLUE, "width": 2},
+                             hovertemplate="%{x|%b %Y}: %{y:" + shown + "}<extra></extra>"))
     special = chart.filter(pl.col("special_cause"))
     fig.add_trace(go.Scatter(x=special["activity_month"].to_list(), y=special[value].to_list(),
                              name="Special cause", mode="markers",
-                             marker={"color": NHS_COLOURS[10], "size": 11, "symbol": "diamond"},
-                             hovertemplate="%{x|%b %Y}: %{y:.1%} (special cause)<extra></extra>"))
+                             marker={"color": NHS_COLOURS[1], "size": 11, "symbol": "diamond"},
+                             hovertemplate="%{x|%b %Y}: %{y:" + shown + "} (special cause)<extra></extra>"))
     for column, name, dash in (("mean", "Mean", "solid"), ("upper_limit", "Upper process limit", "dash"),
                                ("lower_limit", "Lower process limit", "dash")):
-        fig.add_trace(go.Scatter(x=months, y=chart[column].to_list(), name=name, mode="lines",
-                                 line={"color": NHS_TEXT, "width": 1, "dash": dash}, hoverinfo="skip"))
-    fig.update_yaxes(title_text=label, tickformat=".0%", gridcolor=NHS_GRID)
+        for k, (_, part) in enumerate(chart.group_by("segment", maintain_order=True)):
+            fig.add_trace(go.Scatter(x=part["activity_month"].to_list(), y=part[column].to_list(), name=name,
+                                     mode="lines", legendgroup=column, showlegend=k == 0,
+                                     line={"color": NHS_TEXT, "width": 1, "dash": dash}, hoverinfo="skip"))
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dot", line_color=NHS_COLOURS[8], annotation_text=target_label,
+                      annotation_position="top left")
+    fig.update_yaxes(title_text=label, tickformat=".0%" if percent else ",d", gridcolor=NHS_GRID)
     fig.update_xaxes(title_text="Activity month", gridcolor=NHS_GRID, tickformat="%b %Y", dtick="M1")
     return _layout(fig)

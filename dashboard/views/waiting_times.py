@@ -12,6 +12,7 @@ from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from dashboard.components.spc_icons import icons_html
 from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.disclosure import display
@@ -160,6 +161,43 @@ else:
         st.download_button("Download CSV", to_csv_bytes(dist), file_name="waiting-times-distribution.csv",
                            mime="text/csv", key="download-distribution", icon=":material/download:")
 
+# --- SPC (Making Data Count) -------------------------------------------------------------------
+def spc_section(frame, value: str, label: str, name: str, *, higher_is_better: bool, target: float | None = None,
+                target_label: str = "", percent: bool = True) -> None:
+    """The monthly series as a Making Data Count XmR chart, its variation and assurance icons
+    (in words as well as pictures), its table and CSV (the same as `did export … --by spc`)."""
+    chart = spc.with_xmr(frame, value)
+    st.markdown(f"**{label}: statistical process control (XmR)**")
+    if chart.height < 2:
+        st.info("An XmR chart needs at least two months with a figure.")
+        return
+    st.markdown(icons_html(spc.variation(chart, higher_is_better), spc.assurance(chart, target, higher_is_better),
+                           "No national target applies to this measure, so there is no assurance icon."),
+                unsafe_allow_html=True)
+    st.plotly_chart(spc_figure(chart, value, label, percent=percent, target=target, target_label=target_label),
+                    config=CHART_CONFIG, key=f"spc-{name}",
+                    alt=f"XmR chart: {label} by activity month with its mean and process limits"
+                        + (f" and the target ({target_label})" if target is not None else ""))
+    changes = [f"{fmt.month(m)} ({why})" for m, why in spc.CHANGE_POINTS
+               if chart["activity_month"][0] < m <= chart["activity_month"][-1]]
+    st.caption(
+        f"{chart.height} months. {'Lower' if not higher_is_better else 'Higher'} is better. Limits: the mean ± 2.66 × "
+        "the mean moving range, recalculated only at a stated change point"
+        + (f": {'; '.join(changes)}" if changes else " (none in the months shown)") + ". "
+        "Special cause (Making Data Count): a point outside the limits, 7 in a row above or below the mean, "
+        "7 rising or falling in a row, or 2 of 3 beyond two sigma on one side. The variation icon reads the latest "
+        "month; the assurance icon where the target lies against the latest limits. Making Data Count advises "
+        "15 or more points before the limits are trusted.")
+    with st.expander("XmR chart as a table"):
+        fmt.shown_table(chart, {
+            "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+            value: st.column_config.NumberColumn(label, format="percent" if percent else None),
+            "segment": st.column_config.NumberColumn("Limits segment"),
+            "direction": st.column_config.NumberColumn("Special cause side (1 high, -1 low)")})
+        st.download_button("Download CSV", to_csv_bytes(chart), file_name=f"{name}-spc.csv", mime="text/csv",
+                           key=f"download-spc-{name}", icon=":material/download:")
+
+
 # --- Breakdowns -------------------------------------------------------------------------------
 by_modality, by_source, by_provider, by_month = st.tabs(["By modality", "By patient source", "By provider",
                                                          "By month"])
@@ -178,6 +216,7 @@ with by_month:
         st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="wait-trend",
                         alt="Line chart: median and 90th percentile wait by activity month")
     table(trend, "month")
+    spc_section(trend, "median_days", "Median wait (days)", "median-wait", higher_is_better=False, percent=False)
 
 # --- Missing dates ----------------------------------------------------------------------------
 st.subheader("Records with a date missing")
@@ -291,30 +330,12 @@ else:
                     "month": "by month"},
                    lambda by: cached.waiting_list_waits(snap, snap.version, scope, uf, by), LIST_CONFIG, "waiting-list")
 
-    def spc_section(frame, value: str, label: str, name: str) -> None:
-        """The monthly series as a Making Data Count XmR chart, with its table and CSV."""
-        chart = spc.with_xmr(frame, value)
-        st.markdown(f"**{label}: statistical process control (XmR)**")
-        if chart.height < 2:
-            st.info("An XmR chart needs at least two months with a figure.")
-            return
-        st.plotly_chart(spc_figure(chart, value, label), config=CHART_CONFIG, key=f"spc-{name}",
-                        alt=f"XmR chart: {label} by activity month with its mean and process limits")
-        st.caption(
-            f"{chart.height} months. Limits: the mean ± 2.66 × the mean moving range, over every month shown. "
-            "Special cause (Making Data Count): a point outside the limits, 7 in a row above or below the mean, "
-            "6 rising or falling in a row, or 2 of 3 beyond two sigma. Making Data Count advises 15 or more "
-            "points before the limits are trusted.")
-        with st.expander("XmR chart as a table"):
-            fmt.shown_table(chart, {"activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
-                                    value: st.column_config.NumberColumn(label, format="percent")})
-            st.download_button("Download CSV", to_csv_bytes(chart), file_name=f"{name}-spc.csv", mime="text/csv",
-                               key=f"download-spc-{name}", icon=":material/download:")
-
     spc_section(cached.report_turnaround(snap, snap.version, scope, uf, "month"), "share_within_28d",
-                "% reported within 28 days", "report-turnaround")
+                "% reported within 28 days", "report-turnaround", higher_is_better=True, target=spc.REPORT_TARGET,
+                target_label="Target: 100% within 4 weeks")
     spc_section(cached.waiting_list_waits(snap, snap.version, scope, uf, "month"), "share_six_weeks_or_more",
-                "% waiting 6 weeks or more", "waiting-list")
+                "% waiting 6 weeks or more", "waiting-list", higher_is_better=False, target=spc.SIX_WEEK_TARGET,
+                target_label="DM01 standard: under 1%")
 
 
 # --- By site (DIDS v2.0) ----------------------------------------------------------------------

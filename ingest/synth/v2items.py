@@ -17,6 +17,7 @@ v2.0 can have are planted by `plant_v2` (bad_offset, end_before_start), at the r
 
 from __future__ import annotations
 
+import calendar
 import zlib
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -41,6 +42,23 @@ PRIORITY_BY_SOURCE: dict[str, tuple[float, float, float]] = {
 WAITING_LIST_SHARE: dict[str, float] = {"01": 0.05, "02": 0.30, "03": 0.80, "04": 0.85, "05": 0.0,
                                          "06": 0.60, "07": 0.50}
 UNSCHEDULED_SOURCES = frozenset({"01", "05"})
+# How strongly the priority follows the request wait (a Gaussian copula: the correlation between
+# a record's latent priority score and the normal score of its wait's rank in its source and
+# modality). The priority shares stay those above, and the waits stay the v1.0 ones (calibrated):
+# urgent suspected cancer takes the shortest waits, routine the longest (E: two-week-wait and
+# urgent requests are booked first; see calibration.md for the medians this gives).
+PRIORITY_WAIT_CORRELATION = 0.75
+
+# Procedure start, hour of the day (UK clock): relative weights per hour from 00:00 (E: scanners
+# open about 08:00-20:00 on weekdays, a shorter 09:00-17:00 day at weekends; a morning and an
+# afternoon peak with a dip at lunch; unscheduled work follows A&E arrivals, busiest late
+# morning to evening and quietest 03:00-06:00).
+PLANNED_WEEKDAY_HOURS = (0,) * 8 + (8, 10, 10, 9, 6, 8, 10, 10, 9, 7, 4, 3) + (0,) * 4
+PLANNED_WEEKEND_HOURS = (0,) * 9 + (8, 10, 10, 7, 8, 9, 8, 6) + (0,) * 7
+UNSCHEDULED_HOURS = (3, 2, 2, 1.5, 1.5, 1.5, 2, 3, 5, 7, 8, 8, 8, 8, 8, 8, 7.5, 7.5, 7, 6.5, 6, 5, 2.5, 0)
+# so that the procedure ends the day it starts, unscheduled work starts by 22:30 (hour 22 carries
+# half an hour's weight above, its minutes drawn from 0-29).
+
 # Procedure start -> end, minutes: (median, spread of a lognormal) by modality (E).
 DURATION_MINUTES: dict[str, tuple[float, float]] = {
     "Plain radiography": (8, 0.4), "Ultrasound": (20, 0.35), "CT": (15, 0.4), "MRI": (35, 0.3),
@@ -49,6 +67,16 @@ DURATION_MINUTES: dict[str, tuple[float, float]] = {
 _DEFAULT_DURATION = (20, 0.4)
 # Report issued on the procedure day: minutes after its end (median, spread; E).
 SAME_DAY_REPORT_MINUTES = (90, 0.8)
+# Report turnaround's tail: the share of reported examinations whose report is issued more than 28
+# days after the procedure (NHS England's 4-week standard), by modality (E, anchored on the Royal
+# College of Radiologists' count of 745,290 patients waiting over 4 weeks for a report in 2023,
+# a few per cent of NHS imaging; plain X-ray is reported last). The report moves to a day from
+# 29 to the last the file allows: one calendar month after the procedure (a later report is
+# warning DIDS062, which only a planted defect may raise) and no later than the latest report in
+# the file (its extract). Longer waits are the examinations still unreported at the extract.
+REPORT_TAIL_SHARE: dict[str, float] = {"Plain radiography": 0.05}
+REPORT_TAIL_SHARE_OTHER = 0.02
+REPORT_STANDARD_DAYS = 28
 V2_DEFECT_RATES: dict[str, float] = {"bad_offset": 0.0008, "end_before_start": 0.0005}  # E
 
 
@@ -69,29 +97,108 @@ def _parse_date(text: str | None) -> date | None:
         return None
 
 
+def _one_month_on(day: date) -> date:
+    """The same day a calendar month later, clamped to that month's end (as SQL's + INTERVAL 1 MONTH)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _wait_scores(text: pl.DataFrame, codes: list[str]) -> np.ndarray:
+    """The normal score of each record's request → test wait among the file's records of its
+    patient source and modality (short wait, low score); 0 (the middle) where a date is missing,
+    unreadable or out of order."""
+    from statistics import NormalDist
+
+    days = text.select(
+        (pl.col("test_date").str.to_date(strict=False) - pl.col("request_date").str.to_date(strict=False))
+        .dt.total_days().alias("wait"),
+        pl.col("patient_source").fill_null("07").alias("source"),
+        pl.Series("modality", [modality(c) or "" for c in codes], dtype=pl.String))
+    ranked = days.with_columns(
+        pl.when(pl.col("wait") >= 0).then(pl.col("wait")).alias("wait")).with_columns(
+        ((pl.col("wait").rank("average").over("source", "modality") - 0.5)
+         / pl.col("wait").count().over("source", "modality")).alias("q"))
+    inv = NormalDist().inv_cdf
+    return np.array([inv(q) if q is not None else 0.0 for q in ranked["q"].to_list()])
+
+
+def _priorities(sources: list[str], scores: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Priority by source shares, ordered by a latent score that follows the wait: the lowest
+    scores are urgent suspected cancer (3), then urgent (2), then routine (1)."""
+    from statistics import NormalDist
+
+    rho = PRIORITY_WAIT_CORRELATION
+    latent = rho * scores + np.sqrt(1 - rho * rho) * rng.normal(0, 1, len(sources))
+    cdf = NormalDist().cdf
+    out = []
+    for s, z in zip(sources, latent, strict=True):
+        _, urgent, usc = PRIORITY_BY_SOURCE.get(s, PRIORITY_BY_SOURCE["07"])
+        u = cdf(float(z))
+        out.append("3" if u < usc else "2" if u < usc + urgent else "1")
+    return out
+
+
+def _start_minutes(text: pl.DataFrame, unscheduled: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Minute of the day each procedure starts: an hour drawn from the profile for its setting and
+    day (planned work on a weekday or at a weekend; unscheduled), then a minute within it."""
+    weekend = text.select(pl.col("test_date").str.to_date(strict=False).dt.weekday() >= 6)\
+        .to_series().fill_null(False).to_numpy()
+    hours = np.zeros(len(unscheduled), np.int64)
+    for mask, weights in ((unscheduled, UNSCHEDULED_HOURS), (~unscheduled & ~weekend, PLANNED_WEEKDAY_HOURS),
+                          (~unscheduled & weekend, PLANNED_WEEKEND_HOURS)):
+        p = np.array(weights, float)
+        hours[mask] = rng.choice(24, size=int(mask.sum()), p=p / p.sum())
+    minutes = rng.integers(0, 60, len(hours))
+    return hours * 60 + np.where(hours == 22, minutes // 2, minutes)
+
+
+def _tail_reports(text: pl.DataFrame, codes: list[str], rng: np.random.Generator) -> list[str | None]:
+    """The report dates with REPORT_TAIL_SHARE of each modality's clean, reported records moved to
+    29 days or more after the test: drawn from the records whose window (29 days to one calendar
+    month, never after the file's latest report) is open, so the share holds whatever the month."""
+    reports = text["report_date"].to_list()
+    clean = text["_clean"].to_list() if "_clean" in text.columns else [True] * text.height
+    extract = max((d for d in map(_parse_date, reports) if d), default=None)
+    windows: dict[str, list[tuple[int, date, date]]] = {}
+    reported: dict[str, int] = {}
+    for i, (test, report) in enumerate(zip(text["test_date"].to_list(), reports, strict=True)):
+        day, rday = _parse_date(test), _parse_date(report)
+        if not clean[i] or day is None or rday is None or rday < day:
+            continue
+        kind = modality(codes[i]) or ""
+        reported[kind] = reported.get(kind, 0) + 1
+        first, last = day + timedelta(days=REPORT_STANDARD_DAYS + 1), min(_one_month_on(day), extract)
+        if last >= first:
+            windows.setdefault(kind, []).append((i, first, last))
+    out = list(reports)
+    for kind in sorted(windows):
+        open_ = windows[kind]
+        want = REPORT_TAIL_SHARE.get(kind, REPORT_TAIL_SHARE_OTHER) * reported[kind]
+        k = min(len(open_), int(want) + int(rng.random() < want % 1))  # a small modality's share holds on average
+        for j in rng.choice(len(open_), size=k, replace=False):
+            i, first, last = open_[j]
+            out[i] = (first + timedelta(days=int(rng.integers(0, (last - first).days + 1)))).isoformat()
+    return out
+
+
 def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     """The v1.0 text columns with the v2.0 items added (as text) and the test and report dates
     turned into timestamps (`procedure_start_ts`, `procedure_end_ts`, `report_issue_ts`)."""
     rng = np.random.default_rng(zlib.crc32(seed_text.encode()))
     n = text.height
     sources = text["patient_source"].fill_null("07").to_list()
-    u = rng.random(n)
-    priority = []
-    for s, x in zip(sources, u, strict=True):
-        routine, urgent, _ = PRIORITY_BY_SOURCE.get(s, PRIORITY_BY_SOURCE["07"])
-        priority.append("1" if x < routine else "2" if x < routine + urgent else "3")
+    codes = text["nicip_code"].fill_null("").to_list()
+    priority = _priorities(sources, _wait_scores(text, codes), rng)
     on_list = rng.random(n) < np.array([WAITING_LIST_SHARE.get(s, 0.5) for s in sources])
     category = ["01" if w else "03" if s in UNSCHEDULED_SOURCES else "02" for s, w in zip(sources, on_list, strict=True)]
-    codes = text["nicip_code"].fill_null("").to_list()
     durations = np.array([DURATION_MINUTES.get(modality(c) or "", _DEFAULT_DURATION) for c in codes])
     length = np.maximum(1, np.round(durations[:, 0] * np.exp(rng.normal(0, 1, n) * durations[:, 1])))
     unscheduled = np.isin(np.array(sources, dtype=object), list(UNSCHEDULED_SOURCES))
-    # Start: 08:00-18:00 for planned work, any hour for A&E and inpatients, to the minute.
-    start_min = np.where(unscheduled, rng.integers(0, 24 * 60 - 90, n), rng.integers(8 * 60, 18 * 60, n))
+    start_min = _start_minutes(text, unscheduled, rng)
     report_gap = np.round(SAME_DAY_REPORT_MINUTES[0] * np.exp(rng.normal(0, SAME_DAY_REPORT_MINUTES[1], n)))
     report_min = rng.integers(8 * 60, 18 * 60, n)
     starts, ends, reports, clocks = [], [], [], []
-    for i, (test, report, request) in enumerate(zip(text["test_date"].to_list(), text["report_date"].to_list(),
+    for i, (test, report, request) in enumerate(zip(text["test_date"].to_list(), _tail_reports(text, codes, rng),
                                                     text["request_date"].to_list(), strict=True)):
         day = _parse_date(test)
         if day is None:  # a planted bad test date (DD/MM/YYYY) stays bad in the start only (DIDSX11)

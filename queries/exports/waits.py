@@ -7,7 +7,7 @@ from datetime import date
 
 import polars as pl
 
-from queries import waits
+from queries import spc, waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
 from queries.scope import Scope
@@ -22,9 +22,10 @@ def _month(text: str) -> date:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(waits.INTERVALS), default="request_to_test")
-    p.add_argument("--by", choices=[*waits.BREAKDOWNS, "distribution", "missing"], default="modality",
+    p.add_argument("--by", choices=[*waits.BREAKDOWNS, "distribution", "missing", "spc"], default="modality",
                    help="rows: one per modality, patient source group, provider or month; the day-by-day "
-                        "distribution; or records with missing dates per interval")
+                        "distribution; records with missing dates per interval; or the monthly median as an "
+                        "XmR chart (Making Data Count)")
     add_filters(p, "12 months to the latest complete month")
 
 
@@ -54,6 +55,8 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
         return waits.wait_distribution(snap, scope, f)
     if args.by == "missing":
         return waits.missing_dates_by_interval(snap, scope, f)
+    if args.by == "spc":
+        return spc.with_xmr(waits.wait_summary(snap, scope, f, "month"), "median_days")
     return waits.wait_summary(snap, scope, f, args.by)
 
 

@@ -76,6 +76,15 @@ def test_waiting_times_page_shows_the_export_tables(store, snap):
             "waiting-times", ["--by", by, "--modality", "MRI"])))
     same(shown(at, "days"), registry()["waiting-times"].build(
         snap, CENTRAL, export_args("waiting-times", ["--by", "distribution", "--modality", "MRI"])))
+    # the median wait as an XmR chart: the page's table is the export's, its limits split at the
+    # DIDS v2.0 change point (the store holds v1.0 months and one v2.0 month), its icons in words
+    chart = next(d.value for d in at.dataframe if "segment" in d.value.columns and "median_days" in d.value.columns)
+    same(chart, registry()["waiting-times"].build(snap, CENTRAL, export_args(
+        "waiting-times", ["--by", "spc", "--modality", "MRI"])))
+    assert chart["segment"].nunique() == 2
+    words = " ".join(m.value for m in at.markdown)
+    assert "Variation:" in words and "aria-label=" in words
+    assert "No national target applies to this measure" in words
 
 
 def test_waiting_times_filters_and_missing_dates(store, snap):
