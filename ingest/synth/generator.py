@@ -4,8 +4,9 @@ The work streams month by month (memory is bounded by one month of records, abou
 scale 1.0). Randomness is split so that the order of work does not matter: the practice model,
 sites, plan and provider habits each have their own stream of `SeedSequence([seed, tag])`; a
 month's counts and routing come from `[seed, 3, month]`; everything about one provider's records
-in one month from `[seed, 4, provider, month]`. The same seed and arguments give byte-identical
-files.
+in one month from `[seed, 4, provider, month]`; outsourcing from `[seed, 11, ...]`
+(`outsourcing.py`: an independent provider's month is made before its commissioners', so their
+copies of its work are ready). The same seed and arguments give byte-identical files.
 
 Output goes to a private directory beside `out_dir` and is renamed into place at the end, so a
 failure leaves nothing half-written. An existing `out_dir` must be empty or hold an earlier
