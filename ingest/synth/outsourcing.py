@@ -21,7 +21,8 @@ The performer's records are made first in each month (`order`), so a copy is rea
 commissioner's file is built. Everything is drawn from `SeedSequence([seed, 11, performer,
 month])` and `[seed, 11]`, apart from the other streams, so the rest of a run is unchanged by it.
 What was planted goes into planted.json (`outsourcing`: the arrangements, rates and counts per
-arrangement-month), `outsourced_pairs.csv` (both copies of every double submission written) and
+arrangement-month), `outsourced_pairs.csv` (both copies of every double submission written, by
+site and accession number, with the NICIP code and test dates) and
 `outsourcing.csv` (the arrangements, in the form `did reference load-outsourcing` reads). A
 `clean` run plants none of it.
 """
@@ -54,7 +55,8 @@ DATE_OFFSET = {0: 0.8, 1: 0.1, -1: 0.1}  # commissioner's test date minus the pe
 ARRANGEMENTS_FILE = "outsourcing.csv"
 PAIRS_FILE = "outsourced_pairs.csv"
 PAIR_COLUMNS = ("activity_month", "performer_code", "performer_site", "performer_accession",
-                "commissioner_code", "commissioner_site", "commissioner_accession", "date_offset")
+                "performer_test_date", "commissioner_code", "commissioner_site", "commissioner_accession",
+                "date_offset", "nicip_code")
 _TAGS = ("_trust", "_mod")
 
 
@@ -159,6 +161,7 @@ class Outsourcing:
             site[sel] = ids[np.searchsorted(cdf, rng.random(int(sel.sum())), side="right").clip(0, len(ids) - 1)]
         copies = src.with_columns(
             performer_site=pl.col("site_code"), performer_accession=pl.col("accession_number"),
+            performer_test_date=pl.col("test_date"),
             test_date=pl.col("test_date") + pl.duration(days=pl.Series(offset, dtype=pl.Int64)),
             site_code=ctx.site_s.gather(site),
             date_offset=pl.Series(offset, dtype=pl.Int64),
