@@ -3,9 +3,8 @@
 An independent-sector provider (`NX1`..`NX6`, providers.py) images patients for the trust that
 would otherwise have done it. The trusts sending a performer the most work hold an
 **arrangement** with it (`ARRANGEMENTS_PER_PERFORMER`, `MIN_ARRANGED_SHARE`; in force for the
-whole run), and for the
-arranged activity the DID's "either you or the other organisation submits it" goes wrong two ways
-(calibration.md "Outsourced imaging"):
+whole run), and for the arranged activity the DID's "either you or the other organisation
+submits it" goes wrong two ways (calibration.md "Outsourced imaging"):
 
 - **Double submitted**: a share of the examinations (`DOUBLE_SHARE`, drawn per arrangement) is
   also sent by the commissioning trust — the same patient, NICIP code and dates, at one of the
@@ -18,13 +17,13 @@ arranged activity the DID's "either you or the other organisation submits it" go
   imaging page shows the month as a gap.
 
 The performer's records are made first in each month (`order`), so a copy is ready when its
-commissioner's file is built. Everything is drawn from `SeedSequence([seed, 11, performer,
-month])` and `[seed, 11]`, apart from the other streams, so the rest of a run is unchanged by it.
-What was planted goes into planted.json (`outsourcing`: the arrangements, rates and counts per
+commissioner's file is built. It draws from streams of its own (`SeedSequence([seed, 11])` for
+the arrangements, `[seed, 11, performer, month]` for a month's copies), so the same seed plants
+the same, and the files of providers in no arrangement are what they would be without it. What
+was planted goes into planted.json (`outsourcing`: the arrangements, rates and counts per
 arrangement-month), `outsourced_pairs.csv` (both copies of every double submission written, by
-site and accession number, with the NICIP code and test dates) and
-`outsourcing.csv` (the arrangements, in the form `did reference load-outsourcing` reads). A
-`clean` run plants none of it.
+site and accession number, with the NICIP code and test dates) and `outsourcing.csv` (the
+arrangements, in the form `did reference load-outsourcing` reads). A `clean` run plants none of it.
 """
 
 from __future__ import annotations
