@@ -301,9 +301,20 @@ def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None,
         from ingest.synth.dm01 import write_dm01_file
 
         dm01.load_dm01(con, write_dm01_file(con, extracts / "dm01.csv"))  # for the DM01 reconciliation
+        _load_arrangements(con, extracts)
         timings["load_s"] = time.perf_counter() - started - timings["generate_s"]
         store.publish(con, store_dir)
     timings["publish_s"] = time.perf_counter() - started - timings["generate_s"] - timings["load_s"]
+
+
+def _load_arrangements(con, extracts: Path) -> None:
+    """The synthetic outsourcing arrangements the generator planted (ingest/synth/outsourcing.py),
+    so the demo's Outsourced imaging page has arrangements, pairs and a gap to show."""
+    from ingest.outsourcing import load_outsourcing
+    from ingest.synth.outsourcing import ARRANGEMENTS_FILE
+
+    if (extracts / ARRANGEMENTS_FILE).exists():
+        load_outsourcing(con, extracts / ARRANGEMENTS_FILE)
 
 
 def _holds_world(extracts: Path, scale: float, area: str | None) -> bool:

@@ -4,8 +4,9 @@ The work streams month by month (memory is bounded by one month of records, abou
 scale 1.0). Randomness is split so that the order of work does not matter: the practice model,
 sites, plan and provider habits each have their own stream of `SeedSequence([seed, tag])`; a
 month's counts and routing come from `[seed, 3, month]`; everything about one provider's records
-in one month from `[seed, 4, provider, month]`. The same seed and arguments give byte-identical
-files.
+in one month from `[seed, 4, provider, month]`; outsourcing from `[seed, 11, ...]`
+(`outsourcing.py`: an independent provider's month is made before its commissioners', so their
+copies of its work are ready). The same seed and arguments give byte-identical files.
 
 Output goes to a private directory beside `out_dir` and is renamed into place at the end, so a
 failure leaves nothing half-written. An existing `out_dir` must be empty or hold an earlier
@@ -28,6 +29,7 @@ from ingest import spec
 from ingest.synth import defects as D
 from ingest.synth import targets as T
 from ingest.synth.manifest import Manifest, ManifestFile
+from ingest.synth.outsourcing import Outsourcing, plan_outsourcing
 from ingest.synth.plan import FilePlan, Plan, build_plan, month_add, period_of
 from ingest.synth.population import PracticeModel, build_practice_model
 from ingest.synth.procedures import code_tables, unknown_codes
@@ -140,6 +142,7 @@ def generate(first_month: str, last_month: str, scale: float, out_dir: Path, see
     try:
         run = _Run(tmp, months, scale, seed, clean, model, pm, ctx, plan, rates, unknown, header)
         run.world = world
+        run.outsourcing = plan_outsourcing(model, pm, months, seed, clean)
         for mi in range(len(months)):
             n = run.month(mi)
             say(f"{months[mi]:%Y-%m}: {n:,} records")
@@ -170,6 +173,7 @@ class _Run:
         self._active_cache: dict[int, np.ndarray] = {}
         self.extras = self._presence_extras()
         self.world: dict = {}  # a slice's area, practices and providers (world.py); empty for England
+        self.outsourcing: Outsourcing | None = None  # arrangements planted (outsourcing.py); None if clean
 
     def _active(self, mi: int) -> np.ndarray:
         """Practices open for the whole month (so no record meets DIDS080, practice not live)."""
@@ -227,9 +231,11 @@ class _Run:
         bounds = np.searchsorted(provider[order], np.arange(len(self.codes) + 1))
         carry_in, self.carry = self.carry, {}
         written = 0
-        for t in range(len(self.codes)):
+        for t in self.outsourcing.order() if self.outsourcing else range(len(self.codes)):
             sel = order[bounds[t]:bounds[t + 1]]
             written += self._provider_month(t, mi, month, practice[sel], cls[sel], trust[sel], carry_in.get(t, []))
+        if self.outsourcing:
+            self.outsourcing.end_month()
         return written
 
     def _provider_month(self, t: int, mi: int, month: date, practice, cls, trust, carry_in) -> int:
@@ -241,7 +247,11 @@ class _Run:
             keep = rng.random(len(practice)) < fp.volume_factor
             practice, cls, trust = practice[keep], cls[keep], trust[keep]
         frame = build_records(self.ctx, rng, t, month, practice, cls, trust)
+        if self.outsourcing:
+            frame = self.outsourcing.tag(t, frame, trust, cls, self.ctx)
         frame = assign_accessions(frame, rng, month)
+        if self.outsourcing:
+            frame = self.outsourcing.exchange(t, mi, frame, self.ctx)
         n = frame.height
         extract = np.datetime64(fp.submitted_on - timedelta(days=1))
         true_report = frame["report_date"].to_numpy()
@@ -337,10 +347,13 @@ class _Run:
             resubmitted=self.resubmitted, file_reject=self.file_reject,
             record_defects=self.record_defects,
             target_rates=dict(T.DEFECT_RATES), world=self.world,
+            outsourcing=self.outsourcing.planted() if self.outsourcing else None,
         )
         manifest = Manifest(self.tmp, files, planted)
         manifest.write()
         sites = self.pm.sites
         sites.write_csv(self.tmp / "sites.csv", line_terminator="\n")
         self.pm.equipment.write_csv(self.tmp / "equipment.csv", line_terminator="\n")
+        if self.outsourcing:
+            self.outsourcing.write(self.tmp)
         return manifest

@@ -1,5 +1,6 @@
 """What a generation wrote: `manifest.csv` (one row per file, in submission order) and
-`planted.json` (every planted problem, exactly), read back cheaply with `Manifest.read`.
+`planted.json` (every planted problem, exactly, the outsourcing arrangements and what they
+planted among them: `outsourcing.py`), read back cheaply with `Manifest.read`.
 
 manifest.csv columns: order, path (relative to the output directory), provider_code, period
 (submission month, YYYY-MM), activity_month (YYYY-MM), submitted_on (YYYY-MM-DD), kind
