@@ -41,6 +41,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from did_errors import UsageError
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.headline import add_months
@@ -510,6 +511,6 @@ def with_durations(base: tuple[tuple[str, str, float], ...],
     out = {(m, a): minutes for m, a, minutes in base}
     for m, a, minutes in changes:
         if not minutes > 0:
-            raise ValueError(f"a duration must be more than 0 minutes ({m}, {a}: {minutes})")
+            raise UsageError(f"a duration must be more than 0 minutes ({m}, {a}: {minutes})")
         out[(m, a)] = float(minutes)
     return tuple((m, a, minutes) for (m, a), minutes in out.items())

@@ -119,7 +119,7 @@ if snap is not None:
     st.subheader(f"Submission history — {provider}")
     try:
         hist = submissions.history(snap, scope, provider)
-    except PermissionError as err:
+    except ScopeError as err:
         st.error(str(err))
         st.stop()
     if hist.is_empty():

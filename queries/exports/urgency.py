@@ -8,6 +8,7 @@ import argparse
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import Export
@@ -44,10 +45,10 @@ def _filters(p: argparse.ArgumentParser) -> None:
 def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
     default = waits.default_months(snap)
     if default is None:
-        raise ValueError("the store holds no waiting-time data yet")
+        raise UsageError("the store holds no waiting-time data yet")
     first, last = args.first or default[0], args.last or default[1]
     if first > last:
-        raise ValueError("the --from month is after the --to month")
+        raise UsageError("the --from month is after the --to month")
     # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
     # so that exporting every table over a v1.0-only store still works.
     months = urgency.clip_months(snap, first, last) or (first, last)
