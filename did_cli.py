@@ -591,12 +591,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ua.add_argument("--practice", help="GP practice code")
     ua.add_argument("--email", help="sign in through the identity provider with this e-mail (no password)")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    ua.set_defaults(func=cmd_users)
     ul = ussub.add_parser("list", help="list users (no password hashes)")
-    ul.set_defaults(func=cmd_users)
     ur = ussub.add_parser("remove", help="remove a user")
     ur.add_argument("username")
-    ur.set_defaults(func=cmd_users)
+    for sp in (ua, ul, ur):
+        sp.add_argument("--store", help="store directory whose users.json this is (default: $DID_STORE_DIR or "
+                                        "data/store; $DID_USERS_FILE names another file)")
+        sp.set_defaults(func=cmd_users)
 
     lc = sub.add_parser("local-codes", help="notify, list or remove a provider's local procedure codes")
     lcsub = lc.add_subparsers(dest="action", required=True, parser_class=_Parser)

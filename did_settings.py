@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -141,11 +143,28 @@ class _BesideStoreHandler(logging.FileHandler):
         return stream
 
 
+# Shapes of a patient identifier (an NHS number, a full postcode, a date that may be a birth date),
+# blanked from what is logged: an exception's message may quote a record's value (a DuckDB
+# conversion error does), and the log file is read by whoever looks after the service.
+_IDENTIFIER_SHAPES = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3}[ -]?\d{3}[ -]?\d{4}|\d{4}-\d{2}-\d{2}"
+                                r"|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})(?![0-9A-Za-z])")
+
+
+class _Redacting(logging.Formatter):
+    """Log lines with anything shaped like a patient identifier blanked, trace included; the time
+    is written 20261206T173000Z, a shape never blanked."""
+
+    converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _IDENTIFIER_SHAPES.sub("[redacted]", super().format(record))
+
+
 class _OneLine(logging.Formatter):
     """On stderr a record is one line: its trace goes to the log file only."""
 
     def format(self, record: logging.LogRecord) -> str:
-        record.message = record.getMessage()
+        record.message = _IDENTIFIER_SHAPES.sub("[redacted]", record.getMessage())
         return self.formatMessage(record)
 
 
@@ -159,7 +178,7 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(handler)
         handler.close()
     to_file = _BesideStoreHandler(settings.log_file, encoding="utf-8", delay=True)
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    to_file.setFormatter(_Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y%m%dT%H%M%SZ"))
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setFormatter(_OneLine("did: %(message)s"))
     for handler in (to_file, to_stderr):
