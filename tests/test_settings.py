@@ -42,6 +42,16 @@ def test_only_the_settings_module_reads_the_environment():
     assert _reads_environment(ROOT / "did_settings.py")  # the scan finds what it looks for
 
 
+def test_an_export_refuses_its_arguments_with_a_usage_error_not_a_bare_value_error():
+    """Every error an export raises is about its arguments or the store: a bare ValueError would
+    reach the command line as an internal error (exit 3) instead of a one-line usage error."""
+    bare = [f"{p.name}:{node.lineno}" for p in (ROOT / "queries" / "exports").glob("*.py")
+            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+            and getattr(node.exc.func, "id", None) == "ValueError"]
+    assert bare == []
+
+
 def test_flags_beat_the_environment_which_beats_the_defaults(tmp_path):
     env = {"DID_STORE_DIR": str(tmp_path / "env-store"), "DID_ROUND_TO": "10", "USER": "ops1"}
     s = Settings.from_env({"store_dir": str(tmp_path / "flag-store"), "round_to": None}, environ=env)
