@@ -1,9 +1,10 @@
 """`did`: the command line over the collection and the store.
 
-Exit codes (a contract other tools rely on): 0 success (a file accepted, even with some
-records rejected); 1 a usage error (wrong or missing argument, missing store); 2 a file
-rejected as a whole or unreadable. Every error is one line on stderr saying what is wrong and
-what to do; no stack traces.
+Exit codes (a contract other tools rely on; did_errors.py): 0 success (a file accepted, even
+with some records rejected); 1 a usage error (wrong or missing argument, missing store, refused
+request); 2 a file rejected as a whole or unreadable; 3 an internal error. Every error is one
+line on stderr saying what is wrong and what to do; an internal error's trace goes to the log
+file (did_settings.py), never to the screen.
 
 Nothing imports this module.
 """
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import dataclasses
+import logging
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+import did_settings
+from did_errors import EXIT_INTERNAL, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, DidError, Refused, UsageError
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -26,11 +31,7 @@ DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 # age structure and imaging rates close to England's, built in a few minutes on 2 cores.
 DEMO_FROM, DEMO_TO, DEMO_SCALE, DEMO_AREA = "2025-11", "2026-10", 1.0, "QT1,QJ2"
 
-EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2
-
-
-class UsageError(Exception):
-    pass
+log = logging.getLogger("did")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,9 +64,8 @@ def _short(path, limit: int = 120) -> str:
 
 
 def _store_dir(args) -> Path:
-    from ingest.store import default_store_dir
-
-    return Path(args.store) if getattr(args, "store", None) else default_store_dir()
+    """The store this command works on: `--store`, which main() made part of the settings."""
+    return did_settings.current().store_dir
 
 
 def _say(msg: str) -> None:
@@ -127,7 +127,7 @@ def _operator():
     """Who runs the command line: the central team (they hold the store files), by OS user name."""
     from queries.scope import Scope
 
-    return Scope("central", user=os.environ.get("USER") or "operator")
+    return Scope("central", user=did_settings.current().operator)
 
 
 def _report(result, as_json: bool) -> int:
@@ -247,12 +247,9 @@ ADDRESS_HELP = ("address to listen on (default 127.0.0.1: this machine only; put
 def _serve(store_dir: Path, port: int, address: str, demo: bool = False) -> int:
     """Run the dashboard. It listens on `address` only: 127.0.0.1 unless told otherwise, so that
     reaching it from elsewhere goes through a reverse proxy that terminates TLS (README)."""
-    env = dict(os.environ, DID_STORE_DIR=str(store_dir))
+    env = dataclasses.replace(did_settings.current(), store_dir=store_dir, demo_mode=demo).environment()
     if demo:
-        env["DID_DEMO_MODE"] = "1"
         _say("DEMO MODE: no sign-in, the viewer picks a role — for synthetic data only")
-    else:
-        env.pop("DID_DEMO_MODE", None)
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
            "--server.address", address, "--server.port", str(port), "--server.headless", "true"]
     host = "localhost" if address == LOOPBACK else address
@@ -373,7 +370,7 @@ def cmd_local_codes(args) -> int:
     try:
         if args.action == "add":
             lc = local_codes.notify(store_dir, args.provider, args.code, args.maps_to,
-                                    notified_by=os.environ.get("USER"), scope=_operator())
+                                    notified_by=did_settings.current().operator, scope=_operator())
             message = f"{lc.provider_code} local code {lc.local_code} now loads as NICIP {lc.nicip_code}"
         else:
             local_codes.withdraw(store_dir, args.provider, args.code, scope=_operator())
@@ -461,8 +458,8 @@ def _build_as_user(args, what: str, build):
         raise UsageError(str(exc)) from None
     try:
         return scope, build(snap, scope, args)
-    except PermissionError as exc:
-        audit.record(scope, f"refused {what}", reason=str(exc))
+    except Refused as exc:
+        audit.record(scope, f"refused {what}", reason=exc.message)
         raise
 
 
@@ -611,12 +608,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ua.add_argument("--practice", help="GP practice code")
     ua.add_argument("--email", help="sign in through the identity provider with this e-mail (no password)")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    ua.set_defaults(func=cmd_users)
     ul = ussub.add_parser("list", help="list users (no password hashes)")
-    ul.set_defaults(func=cmd_users)
     ur = ussub.add_parser("remove", help="remove a user")
     ur.add_argument("username")
-    ur.set_defaults(func=cmd_users)
+    for sp in (ua, ul, ur):
+        sp.add_argument("--store", help="store directory whose users.json this is (default: $DID_STORE_DIR or "
+                                        "data/store; $DID_USERS_FILE names another file)")
+        sp.set_defaults(func=cmd_users)
 
     lc = sub.add_parser("local-codes", help="notify, list or remove a provider's local procedure codes")
     lcsub = lc.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -690,40 +688,39 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ingest.reader import FileError
-    from ingest.store import StoreError
-
+    """Run the command under the settings its flags give (did_settings), catching the errors a
+    user can act on (did_errors.DidError); anything else is a bug, logged with its trace."""
     args = build_parser(argv).parse_args(argv)
     try:
+        settings = did_settings.activate(did_settings.Settings.from_env({"store_dir": getattr(args, "store", None)}))
+        did_settings.configure_logging(settings)
         return args.func(args)
-    except UsageError as exc:
-        print(f"did: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"did: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PermissionError as exc:  # queries.scope.ScopeError: outside the user's scope
-        print(f"did: refused: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except FileError as exc:
-        print(f"did: error: {exc.message}", file=sys.stderr)
-        return EXIT_REJECTED
-    except ValueError as exc:
-        print(f"did: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
+    except DidError as exc:
+        print(f"did: {exc.label}: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("did: interrupted; nothing was half-written (loads are single transactions)", file=sys.stderr)
+        return 130
+    except OSError as exc:  # the machine's, not the code's: a missing or unreadable file, a full disk
         if _disk_full(exc):
             return _say_disk_full(exc, args)
         where = f": {_short(exc.filename)}" if exc.filename else ""
         print(f"did: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("did: interrupted; nothing was half-written (loads are single transactions)", file=sys.stderr)
-        return 130
-    except Exception as exc:  # DuckDB reports a full disk as its own IOException, not OSError
-        if _disk_full(exc):
+    except Exception as exc:  # noqa: BLE001 - the one place a bug is caught, to be logged with its trace
+        if _disk_full(exc):  # DuckDB reports a full disk as its own IOException, not OSError
             return _say_disk_full(exc, args)
-        raise
+        log.error("internal error in `did %s` (%s); the trace is in %s, please report it",
+                  _command_name(args), type(exc).__name__, did_settings.current().log_file, exc_info=True)
+        return EXIT_INTERNAL
+
+
+def _command_name(args) -> str:
+    """The command and subcommand words (no values: a log line names what ran, not with what)."""
+    words = [args.command] + [getattr(args, a) for a in ("users_command", "action", "quarantine_command",
+                                                         "export_name", "report_name", "reference_command")
+                              if getattr(args, a, None)]
+    return " ".join(words)
 
 
 def _disk_full(exc: BaseException) -> bool:

@@ -44,6 +44,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import did_settings  # noqa: E402
 from ingest import loader, store, synth  # noqa: E402
 from ingest.synth.writer import version_of  # noqa: E402
 
@@ -72,6 +73,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="did-bench-"))
     os.environ.setdefault("DID_KEY_FILE", str(work / "bench.key"))
+    did_settings.activate(did_settings.Settings.from_env())  # this script is an entry point
     try:
         folder = Path(args.extracts) if args.extracts else work / "extracts"
         gen_seconds = None

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
+import did_settings  # noqa: E402
 import did_cli  # noqa: E402
 from ingest import store, synth  # noqa: E402
 
@@ -75,6 +76,7 @@ def main() -> None:
     out = Path(args.out)
     extracts, store_dir = out / "extracts", out / "store"
     os.environ.setdefault("DID_KEY_FILE", str(out / "bench.key"))
+    did_settings.activate(did_settings.Settings.from_env())  # this script is an entry point
     result: dict = {"date": date.today().isoformat(), "scale": args.scale,
                     "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
                                f"DuckDB {duckdb.__version__}"}

@@ -1,8 +1,8 @@
 """The DID dashboard: `streamlit run dashboard/app.py`.
 
-The router only: who is signed in (dashboard/components/user.py), which pages that role may
-open (dashboard/navigation.py), page settings, and which snapshot is being read. Each page is
-a file in views/ that reads like a description of the page. (Not pages/: Streamlit would
+The router only: the settings (did_settings.py), who is signed in (dashboard/components/user.py),
+which pages that role may open (dashboard/navigation.py), page settings, and which snapshot is
+being read. Each page is a file in views/ that reads like a description of the page. (Not pages/: Streamlit would
 serve such a folder directly, around the router and its sign-in.)
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import did_settings
 from dashboard.components.store import sidebar_snapshot_info, synthetic_banner
 from dashboard.components.user import establish, sign_out_button
 from dashboard.navigation import PAGES_DIR, available, public
@@ -47,6 +48,9 @@ ACCESSIBLE_CSS = """
 """
 st.html(ACCESSIBLE_CSS)
 
+# The app is an entry point: its settings come from the environment (`did serve` spells every one
+# out for it) and nowhere else reads it.
+did_settings.configure_logging(did_settings.activate(did_settings.Settings.from_env()))
 scope = establish()
 sections = available(scope.role) if scope is not None else public()
 page = st.navigation(

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from did_errors import UsageError
 from ingest.sites import _read, _replace
 
 TEST_MAP_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "dm01" / "dm01_tests_2026-12.csv"
@@ -50,7 +51,7 @@ def test_map() -> pl.DataFrame:
     frame = pl.read_csv(TEST_MAP_CSV, schema={"nicip_code": pl.String, "dm01_test": pl.String})
     unknown = set(frame["dm01_test"]) - set(TESTS)
     if unknown or frame["nicip_code"].is_duplicated().any():
-        raise ValueError(f"{TEST_MAP_CSV.name}: tests must be one of {', '.join(TESTS)} and codes listed once")
+        raise UsageError(f"{TEST_MAP_CSV.name}: tests must be one of {', '.join(TESTS)} and codes listed once")
     return frame
 
 
@@ -70,7 +71,7 @@ def _test_name(text: str | None) -> str | None:
 
 
 def read_dm01(path: Path) -> pl.DataFrame:
-    """A DM01 file as ref_dm01's rows. ValueError (one line naming the first bad row) on a bad file."""
+    """A DM01 file as ref_dm01's rows. UsageError (one line naming the first bad row) on a bad file."""
     name = Path(path).name
     frame = _read(path, FILE_COLUMNS)
     text = {c: pl.col(c).str.strip_chars() for c in FILE_COLUMNS}
@@ -86,13 +87,13 @@ def read_dm01(path: Path) -> pl.DataFrame:
         | pl.any_horizontal(pl.col(c).is_null() | (pl.col(c) < 0) for c in _COUNTS)
         | (pl.col("waiting_6wk_plus") > pl.col("waiting_total")))
     if bad.height:
-        raise ValueError(f"{name} line {bad['line'][0]}: expected period YYYY-MM, an ODS provider code, a test "
+        raise UsageError(f"{name} line {bad['line'][0]}: expected period YYYY-MM, an ODS provider code, a test "
                          f"({', '.join(TESTS)}) and whole numbers of 0 or more, waiting_6wk_plus not above "
                          "waiting_total")
     repeated = rows.filter(pl.struct("period", "provider_code", "dm01_test").is_duplicated())
     if repeated.height:
         r = repeated.row(1, named=True)
-        raise ValueError(f"{name} line {r['line']}: {r['period']:%Y-%m} {r['provider_code']} {r['dm01_test']} "
+        raise UsageError(f"{name} line {r['line']}: {r['period']:%Y-%m} {r['provider_code']} {r['dm01_test']} "
                          "is listed twice; keep one row per month, provider and test")
     return rows.drop("line")
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import duckdb
 
+from did_errors import UsageError
+
 # Test dates a day apart still match: the commissioning provider often records the booked date
 # and the performer the date scanned, and a scan either side of midnight is one examination. Two
 # days apart is more often a repeat (a rescan, a follow-up view) than the same examination.
@@ -75,7 +77,7 @@ def counting_once(con: duckdb.DuckDBPyConnection) -> bool:
 def set_counting(con: duckdb.DuckDBPyConnection, how: str) -> None:
     """Record the central team's choice, 'once' or 'every'; the next publish applies it."""
     if how not in (COUNT_ONCE, COUNT_EVERY):
-        raise ValueError(f"count duplicates {how!r}: say 'once' or 'every'")
+        raise UsageError(f"count duplicates {how!r}: say 'once' or 'every'")
     con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [SETTING, how])
 
 

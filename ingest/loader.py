@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from did_errors import UsageError
 from ingest import ownership, pseudonymise, reader, spec, spec_pack, timetable, validation
 
 
@@ -53,10 +54,10 @@ def parse_period(text: str) -> date:
     """'YYYY-MM' (or 'YYYYMM') -> first day of that month; ValueError with a clear message."""
     cleaned = text.strip().replace("-", "")
     if len(cleaned) != 6 or not cleaned.isdigit():
-        raise ValueError(f"period '{text}' is not a month in the form YYYY-MM")
+        raise UsageError(f"period '{text}' is not a month in the form YYYY-MM")
     year, month = int(cleaned[:4]), int(cleaned[4:])
     if not 1 <= month <= 12 or not 2012 <= year <= 2100:
-        raise ValueError(f"period '{text}' is not a month in the form YYYY-MM")
+        raise UsageError(f"period '{text}' is not a month in the form YYYY-MM")
     return date(year, month, 1)
 
 

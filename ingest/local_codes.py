@@ -15,12 +15,13 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from did_errors import UsageError
 from ingest import ownership
 
 _CODE = re.compile(r"^[A-Z0-9]{2,18}$")
 
 
-class LocalCodeError(ValueError):
+class LocalCodeError(UsageError):
     """A notification that cannot be accepted; the message says why."""
 
 

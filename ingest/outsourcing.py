@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from did_errors import UsageError
 from ingest.sites import _read, _replace
 
 COLUMNS = ["provider_code", "performing_org_code", "from_month"]
@@ -49,7 +50,7 @@ def load_outsourcing(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         | (pl.col("to_month").is_null() & (pl.col("raw_to").fill_null("") != ""))
         | (pl.col("to_month") < pl.col("from_month")))
     if bad.height:
-        raise ValueError(f"{name} line {bad['line'][0]}: expected two different ODS codes (3-5 letters and digits) "
+        raise UsageError(f"{name} line {bad['line'][0]}: expected two different ODS codes (3-5 letters and digits) "
                          "and months YYYY-MM, to_month blank or not before from_month")
     arrangements = rows.drop("line", "raw_to").unique(maintain_order=True)
     _replace(con, "ref_outsourcing", arrangements)

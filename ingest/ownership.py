@@ -25,16 +25,17 @@ from pathlib import Path
 
 import duckdb
 
+from did_errors import Refused, UsageError
 from ingest import spec
 
 _ODS_PROVIDER = re.compile(r"[A-Z0-9]{3,5}")
 
 
-class SubmissionRefused(ValueError):
+class SubmissionRefused(UsageError):
     """A submission that cannot be taken as asked; the message says why and what to do."""
 
 
-class NotYours(SubmissionRefused, PermissionError):
+class NotYours(SubmissionRefused, Refused):
     """A submission outside the submitter's scope (another provider, or a date only the centre sets)."""
 
 

@@ -19,12 +19,14 @@ import os
 import secrets
 from pathlib import Path
 
+import did_settings
+from did_errors import UsageError
+
 KEY_BYTES = 32
 
 
 def key_path() -> Path:
-    env = os.environ.get("DID_KEY_FILE")
-    return Path(env) if env else Path.home() / ".config" / "did" / "pseudonymisation.key"
+    return did_settings.current().key_file
 
 
 def load_key(create: bool = True) -> str:
@@ -43,7 +45,7 @@ def load_key(create: bool = True) -> str:
         return key
     _check_mode(path)
     if len(key) != 2 * KEY_BYTES or any(c not in "0123456789abcdef" for c in key):
-        raise ValueError(f"the pseudonymisation key in {path} is not {KEY_BYTES} bytes of hex")
+        raise UsageError(f"the pseudonymisation key in {path} is not {KEY_BYTES} bytes of hex")
     return key
 
 
@@ -51,7 +53,7 @@ def _check_mode(path: Path) -> None:
     """Refuse a key that other users could read (and so reverse every pseudonym) or replace."""
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        raise ValueError(f"the pseudonymisation key {path} is open to other users (mode {mode:o}); "
+        raise UsageError(f"the pseudonymisation key {path} is open to other users (mode {mode:o}); "
                          f"run: chmod 600 {path}")
 
 

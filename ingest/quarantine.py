@@ -10,11 +10,13 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 
+from did_errors import UsageError
+
 
 def purge(con: duckdb.DuckDBPyConnection, older_than_days: int, now: datetime | None = None) -> int:
     """Delete quarantined rows older than `older_than_days`; returns how many were deleted."""
     if older_than_days < 0:
-        raise ValueError("--older-than must be 0 or more days")
+        raise UsageError("--older-than must be 0 or more days")
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     cutoff = now - timedelta(days=older_than_days)
     return con.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [cutoff]).fetchall()[0][0]

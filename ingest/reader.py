@@ -33,6 +33,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from did_errors import EXIT_REJECTED, DidError
 from ingest import spec
 
 # The largest provider-month at national scale is about 8 MB (bench/national.py); 64 MiB leaves
@@ -47,8 +48,10 @@ _GLOB_CHARACTERS = frozenset("*?[]{}")
 
 
 @dataclass(frozen=True)
-class FileError(Exception):
+class FileError(DidError):
     """The whole file cannot be accepted. `code` is a DIDS code where one applies."""
+
+    exit_code = EXIT_REJECTED
 
     code: str
     message: str

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from did_errors import UsageError
 from ingest import dm01, nicip
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
@@ -302,7 +303,7 @@ def _read_release(path: Path) -> pl.DataFrame:
 
         i_code = column("code", "nicip_code")
         if i_code is None:
-            raise ValueError(f"{path}: line 1 must be a header with a 'code' or 'nicip_code' column "
+            raise UsageError(f"{path}: line 1 must be a header with a 'code' or 'nicip_code' column "
                              f"(found: {', '.join(header) or 'nothing'})")
         i_desc, i_snomed, i_mod = column("description"), column("snomed", "snomed_code"), column("modality")
         rows: dict[str, tuple[int, str | None, str | None, str | None]] = {}
@@ -317,17 +318,17 @@ def _read_release(path: Path) -> pl.DataFrame:
 
             code = cell(i_code) or ""
             if not nicip.CODE_PATTERN.match(code):
-                raise ValueError(f"{path}, line {line}: {code!r} is not a NICIP code "
+                raise UsageError(f"{path}, line {line}: {code!r} is not a NICIP code "
                                  "(4 to 6 upper-case letters or digits); fix the line and load again")
             if code in rows:
-                raise ValueError(f"{path}, line {line}: code {code} repeats line {rows[code][0]}")
+                raise UsageError(f"{path}, line {line}: code {code} repeats line {rows[code][0]}")
             mod = cell(i_mod)
             if mod is not None and mod.lower() not in modalities:
-                raise ValueError(f"{path}, line {line}: modality {mod!r} is not one of "
+                raise UsageError(f"{path}, line {line}: modality {mod!r} is not one of "
                                  f"{', '.join(sorted(modalities.values()))} (leave it empty to derive it)")
             rows[code] = (line, cell(i_desc), cell(i_snomed), modalities[mod.lower()] if mod else None)
     if not rows:
-        raise ValueError(f"{path}: no NICIP codes found")
+        raise UsageError(f"{path}: no NICIP codes found")
     codes = list(rows)
     given = pl.DataFrame(
         {"nicip_code": codes, "given_description": [rows[c][1] for c in codes],

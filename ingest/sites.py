@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from did_errors import UsageError
+
 SITE_COLUMNS = ["site_code", "provider_code", "site_name", "provider_name", "provider_type"]
 EQUIPMENT_COLUMNS = ["site_code", "modality", "scanners", "scheduled_hours_per_week"]
 
@@ -25,18 +27,18 @@ EQUIPMENT_COLUMNS = ["site_code", "modality", "scanners", "scheduled_hours_per_w
 def _read(path: Path, required: list[str]) -> pl.DataFrame:
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist")
+        raise UsageError(f"{path} does not exist")
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise ValueError(f"{path.name} is not a readable CSV file ({exc})") from None
+        raise UsageError(f"{path.name} is not a readable CSV file ({exc})") from None
     frame = frame.rename({c: c.strip().lower() for c in frame.columns})
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path.name} lacks the column(s) {', '.join(missing)}; "
+        raise UsageError(f"{path.name} lacks the column(s) {', '.join(missing)}; "
                          f"expected at least {', '.join(required)}")
     if frame.height == 0:
-        raise ValueError(f"{path.name} has no rows")
+        raise UsageError(f"{path.name} has no rows")
     return frame
 
 
@@ -61,7 +63,7 @@ def load_sites(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     )
     dupes = sites.filter(pl.col("site_code").is_duplicated())["site_code"].unique().to_list()
     if dupes:
-        raise ValueError(f"{Path(path).name} lists site code(s) more than once: {', '.join(sorted(dupes)[:5])}")
+        raise UsageError(f"{Path(path).name} lists site code(s) more than once: {', '.join(sorted(dupes)[:5])}")
     _replace(con, "ref_site", sites)
     return sites.height
 
@@ -78,7 +80,7 @@ def load_equipment(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     )
     bad = equipment.filter(pl.col("scanners").is_null() | (pl.col("scanners") < 0))
     if bad.height:
-        raise ValueError(f"{Path(path).name}: scanners must be a whole number ≥ 0 (site {bad['site_code'][0]})")
+        raise UsageError(f"{Path(path).name}: scanners must be a whole number ≥ 0 (site {bad['site_code'][0]})")
     _replace(con, "ref_equipment", equipment)
     return equipment.height
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from did_errors import UsageError
 from ingest import spec, validation
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
@@ -54,7 +55,7 @@ REQUIRED_FIELDS = {"1.0": ("patient_source", "test_date", "site_code", "accessio
                    "2.0": ("patient_source", "procedure_start_ts", "site_code", "accession_number")}
 
 
-class PackError(ValueError):
+class PackError(UsageError):
     """A pack that cannot be used: one line, naming the file and line and what to fix."""
 
 

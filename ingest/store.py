@@ -42,6 +42,8 @@ from pathlib import Path
 
 import duckdb
 
+import did_settings
+from did_errors import DidError
 from ingest import duplicates
 
 SCHEMA_VERSION = "1"
@@ -58,7 +60,6 @@ _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become direc
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
 _UPGRADE_STEPS = 5  # 5: ref_timetable.final_closes (issue 19)
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # How long a replaced snapshot stays readable: a reader holding it (a page being drawn, an export
 # being written) finishes with it. Ten minutes is far longer than any query; a burst of publishes
 # costs the disk of the snapshots it made within that time (README, "Snapshots").
@@ -69,7 +70,7 @@ V2_RECORD_COLUMNS = (("priority", "VARCHAR"), ("activity_category", "VARCHAR"),
                      ("procedure_end_utc", "TIMESTAMP"), ("report_issue_utc", "TIMESTAMP"))
 
 
-class StoreError(Exception):
+class StoreError(DidError):
     """A problem with the store a user can act on (missing, locked, wrong version)."""
 
 
@@ -79,8 +80,8 @@ CELL_KEY_SECRET = "cell_key_secret"
 
 
 def default_store_dir() -> Path:
-    env = os.environ.get("DID_STORE_DIR")
-    return Path(env) if env else _PROJECT_ROOT / "data" / "store"
+    """The store the running entry point was given (did_settings: --store, $DID_STORE_DIR, data/store)."""
+    return did_settings.current().store_dir
 
 
 def store_path(store_dir: Path) -> Path:

@@ -18,6 +18,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from did_errors import UsageError
 from ingest import loader, ownership, pseudonymise, reader, store
 
 MAX_UPLOAD_BYTES = reader.MAX_FILE_BYTES  # why 64 MiB: see reader.MAX_FILE_BYTES; .streamlit/config.toml matches
@@ -88,7 +89,7 @@ def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submit
     provider = ownership.provider_code(provider)
     ownership.check_may_submit(scope, provider, submitted_on)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+        raise UsageError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
     store_dir = Path(store_dir) if store_dir else store.default_store_dir()
     tmp = Path(tempfile.mkdtemp(prefix="did-upload-"))
     try:

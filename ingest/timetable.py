@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from did_errors import UsageError
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -63,12 +65,12 @@ def read_timetable(path: Path) -> pl.DataFrame:
 
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist")
+        raise UsageError(f"{path} does not exist")
     frame = pl.read_csv(path, infer_schema=False)
     frame = frame.rename({c: c.strip().lower() for c in frame.columns})
     missing = {"period", "window_opens", "window_closes"} - set(frame.columns)
     if missing:
-        raise ValueError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}")
+        raise UsageError(f"{path.name} lacks the column(s) {', '.join(sorted(missing))}")
     if "final_closes" not in frame.columns:  # optional: older timetables have no final close
         frame = frame.with_columns(pl.lit(None, pl.String).alias("final_closes"))
     final_text = pl.col("final_closes").str.strip_chars()
@@ -83,16 +85,16 @@ def read_timetable(path: Path) -> pl.DataFrame:
     for i, row in enumerate(out.iter_rows(named=True), start=2):
         if None in (row["period"], row["window_opens"], row["window_closes"]) or \
                 (row["_final_given"] and row["final_closes"] is None):
-            raise ValueError(f"{path.name} line {i}: period must be YYYY-MM and windows YYYY-MM-DD")
+            raise UsageError(f"{path.name} line {i}: period must be YYYY-MM and windows YYYY-MM-DD")
         if row["window_closes"] < row["window_opens"]:
-            raise ValueError(f"{path.name} line {i}: the window closes before it opens")
+            raise UsageError(f"{path.name} line {i}: the window closes before it opens")
         final = row["final_closes"] if row["_final_given"] else final_closes(row["period"], row["window_closes"])
         if final is not None and final < row["window_closes"]:
-            raise ValueError(f"{path.name} line {i}: the final close ({final}) is before the provisional "
+            raise UsageError(f"{path.name} line {i}: the final close ({final}) is before the provisional "
                              f"deadline ({row['window_closes']}); final_closes must be on or after window_closes")
         finals.append(final)
     if out["period"].is_duplicated().any():
-        raise ValueError(f"{path.name} lists a period more than once")
+        raise UsageError(f"{path.name} lists a period more than once")
     return out.drop("_final_given").with_columns(pl.Series("final_closes", finals, pl.Date))
 
 

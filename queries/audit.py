@@ -14,13 +14,12 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest.store import default_store_dir
+import did_settings
 from queries.scope import Scope
 
 
 def log_path() -> Path:
-    env = os.environ.get("DID_AUDIT_LOG")
-    return Path(env) if env else default_store_dir() / "audit.jsonl"
+    return did_settings.current().audit_log
 
 
 def record(scope: Scope, action: str, **details) -> None:

@@ -39,12 +39,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from did_errors import DidError
 from ingest.store import POINTER, current_snapshot, default_store_dir, record_files
 
 _CATALOG = "snap"  # the attached snapshot's name inside the in-memory database
 
 
-class NoStoreError(Exception):
+class NoStoreError(DidError):
     """Nothing has been published at the store directory yet."""
 
     def __init__(self, store_dir: Path) -> None:

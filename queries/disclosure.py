@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+import did_settings
 from ingest.store import CELL_KEY_SECRET
 from queries.scope import Scope
 
@@ -51,9 +52,10 @@ class DisclosureRule:
     noise: int = 2  # largest perturbation either way; 0 turns perturbation off (attack tests)
 
     @classmethod
-    def from_env(cls) -> DisclosureRule:
-        return cls(int(os.environ.get("DID_SUPPRESS_UP_TO", 7)), int(os.environ.get("DID_ROUND_TO", 5)),
-                   int(os.environ.get("DID_PERTURB_UP_TO", 2)))
+    def from_settings(cls) -> DisclosureRule:
+        """The deployment's rule (did_settings: $DID_SUPPRESS_UP_TO, $DID_ROUND_TO, $DID_PERTURB_UP_TO)."""
+        s = did_settings.current()
+        return cls(s.suppress_up_to, s.round_to, s.perturb_up_to)
 
 
 # --- the secret --------------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def _noise(secret: bytes, context: str, count: str, key_text: str, n: int, width
 def perturb_values(secret: bytes, context: str, count: str, keys: Sequence[str], values: Sequence[int | None],
                    rule: DisclosureRule | None = None) -> list[int | None]:
     """`p` for each true count (see the module notes); `keys[i]` names cell i within `context`."""
-    rule = rule or DisclosureRule.from_env()
+    rule = rule or DisclosureRule.from_settings()
     out: list[int | None] = []
     for key_text, n in zip(keys, values, strict=True):
         if n is None or n <= 0 or rule.noise <= 0:
@@ -112,7 +114,7 @@ def perturb(snap, frame: pl.DataFrame, scope: Scope, counts: Iterable[str], keys
     """
     if not scope.needs_disclosure_control or frame.is_empty():
         return frame
-    rule = rule or DisclosureRule.from_env()
+    rule = rule or DisclosureRule.from_settings()
     secret = cell_secret(snap)
     context_text = "\x1e".join("" if c is None else str(c) for c in context)
     keys = list(keys)
@@ -144,7 +146,7 @@ def protect(frame: pl.DataFrame, scope: Scope, counts: Iterable[str], derived: d
     """
     if not scope.needs_disclosure_control:
         return frame
-    rule = rule or DisclosureRule.from_env()
+    rule = rule or DisclosureRule.from_settings()
     counts = list(counts)
     derived = derived or {}
     flags = [f"__sup_{c}" for c in counts]

@@ -44,6 +44,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from did_errors import UsageError
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.headline import add_months
@@ -364,7 +365,7 @@ def _selection(scope: Scope, provider: str | None, site: str | None) -> tuple[st
     """The drill-down asked for, checked: a provider the user sees, and a site only with its
     provider (the queries match both, so another provider's site code finds nothing)."""
     if site is not None and provider is None:
-        raise ValueError(f"Site {site} needs its provider: give the provider's code as well.")
+        raise UsageError(f"Site {site} needs its provider: give the provider's code as well.")
     _check_provider(scope, provider)
     return provider, site
 
@@ -541,6 +542,6 @@ def with_durations(base: tuple[tuple[str, str, float], ...],
     out = {(m, a): minutes for m, a, minutes in base}
     for m, a, minutes in changes:
         if not minutes > 0:
-            raise ValueError(f"a duration must be more than 0 minutes ({m}, {a}: {minutes})")
+            raise UsageError(f"a duration must be more than 0 minutes ({m}, {a}: {minutes})")
         out[(m, a)] = float(minutes)
     return tuple((m, a, minutes) for (m, a), minutes in out.items())

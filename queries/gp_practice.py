@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from did_errors import UsageError
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries import gp_benchmark as gb
@@ -110,7 +111,7 @@ def _suppressed(count: np.ndarray, protected: bool) -> np.ndarray:
     """True where disclosure control hides this (perturbed) count from its viewer."""
     if not protected:
         return np.zeros(count.shape, dtype=bool)
-    return (count >= 1) & (count <= DisclosureRule.from_env().suppress_up_to)
+    return (count >= 1) & (count <= DisclosureRule.from_settings().suppress_up_to)
 
 
 def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame, structures: pl.DataFrame,
@@ -267,9 +268,9 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
     of the practice map that this user may see named (`gb.check_practice`, or the practice
     directory: the caller checks)."""
     if method not in funnel.METHODS:
-        raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+        raise UsageError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
     if eng.protected != scope.needs_disclosure_control:
-        raise ValueError(f"England's tables were built for {'protected' if eng.protected else 'exact'} figures; "
+        raise UsageError(f"England's tables were built for {'protected' if eng.protected else 'exact'} figures; "
                          f"{scope.role} users see {'protected' if scope.needs_disclosure_control else 'exact'} ones")
     i = eng.rows[practice["practice_code"]]
     members: dict[str, np.ndarray | None] = {
@@ -328,7 +329,7 @@ def practice_profile(snap: Snapshot, scope: Scope, practice_code: str, start: da
     if not practice["benchmarked"]:
         return pl.DataFrame(schema={c: pl.String for c in PROFILE_COLUMNS})
     if method not in funnel.METHODS:
-        raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+        raise UsageError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
     if england is None:
         england = england_for(snap, start, end, practices, protected=scope.needs_disclosure_control)
     return profile_from(england, scope, practice, method)
@@ -377,11 +378,11 @@ def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code:
     values = dec.values_by_level(monthly, level, m.multiplier)
     org = practice[dec.LEVEL_COLUMNS[level]]
     if org is None:  # the reference places a few practices in no PCN (or no sub-ICB / ICB)
-        raise ValueError(f"practice {practice_code} is in no {level.replace('_', '-').upper()} in the reference "
+        raise UsageError(f"practice {practice_code} is in no {level.replace('_', '-').upper()} in the reference "
                          "data, so it has no trend at that level; choose the practice or another level")
     everyone = values
     if scope.needs_disclosure_control:  # ranks and deciles over the organisations the user can see
-        shown = ~pl.col("numerator").is_between(1, DisclosureRule.from_env().suppress_up_to)
+        shown = ~pl.col("numerator").is_between(1, DisclosureRule.from_settings().suppress_up_to)
         values = values.filter(shown | (pl.col("org_code") == org))
         everyone = values.filter(shown)
     series = (dec.percentile_rank(values).filter(pl.col("org_code") == org)

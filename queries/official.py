@@ -38,6 +38,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from ingest.loader import parse_period
 from ingest.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
 from ingest.rollups import all_rollups
@@ -107,12 +108,12 @@ class FinancialYear:
         """'2025-26' or '2025/26' (the two years must follow each other)."""
         m = re.fullmatch(r"\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*", text)
         if not m:
-            raise ValueError(f"year '{text}' is not a financial year in the form 2025-26")
+            raise UsageError(f"year '{text}' is not a financial year in the form 2025-26")
         first, second = int(m.group(1)), int(m.group(2))
         if second % 100 != (first + 1) % 100 or (second >= 100 and second != first + 1):
-            raise ValueError(f"year '{text}': the second year must follow the first (e.g. 2025-26)")
+            raise UsageError(f"year '{text}': the second year must follow the first (e.g. 2025-26)")
         if not 2012 <= first <= 2100:
-            raise ValueError(f"year '{text}' is outside 2012-13 to 2100-01")
+            raise UsageError(f"year '{text}' is outside 2012-13 to 2100-01")
         return cls(first)
 
 

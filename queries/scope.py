@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from did_errors import Refused
+
 ROLES = ("central", "provider", "commissioner", "gp")
 # Not a user's role: the scope of a publication (official statistics), which anyone may read.
 PUBLIC = "public"
 
 
-class ScopeError(PermissionError):
-    """A request outside the user's scope. The message says what was refused and why."""
+class ScopeError(Refused):
+    """A request outside the user's scope. The message says what was refused and why. Not a
+    PermissionError (did_errors.Refused says why)."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from did_errors import UsageError
 from ingest.rollup_defs.urgency import V2_FIRST_MONTH
 from queries import waits
 from queries.connection import Snapshot
@@ -64,12 +65,12 @@ class UrgencyFilter:
 
     def __post_init__(self) -> None:
         if self.interval not in INTERVALS:
-            raise ValueError(f"unknown interval {self.interval!r}; one of {', '.join(INTERVALS)}")
+            raise UsageError(f"unknown interval {self.interval!r}; one of {', '.join(INTERVALS)}")
         if self.source is not None and self.source not in waits.SOURCE_GROUPS:
-            raise ValueError(f"unknown patient source group {self.source!r}; one of "
+            raise UsageError(f"unknown patient source group {self.source!r}; one of "
                              f"{', '.join(waits.SOURCE_GROUPS)}")
         if self.first_month > self.last_month:
-            raise ValueError("the first month is after the last month")
+            raise UsageError("the first month is after the last month")
 
 
 def urgency_months(snap: Snapshot) -> list[date]:
@@ -166,7 +167,7 @@ def by_breakdown(scope: Scope, f: UrgencyFilter, by: str | None,
     if by is None:
         return rows(f, [], None)
     if by not in BREAKDOWNS:
-        raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
+        raise UsageError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in ("modality", "source", "provider"):
         f = replace(f, **{by: None})
     column = BREAKDOWNS[by][0]

@@ -29,7 +29,8 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ingest.store import default_store_dir
+import did_settings
+from did_errors import UsageError
 from queries import audit, sign_in_throttle
 from queries.scope import PUBLIC, ROLES, Scope
 
@@ -39,7 +40,7 @@ _NAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 NO_MATCH = "That user name and password do not match a registered user."
 
 
-class UserError(ValueError):
+class UserError(UsageError):
     """A user-registry request that cannot be done; the message says why."""
 
 
@@ -65,8 +66,7 @@ class User:
 
 
 def users_path() -> Path:
-    env = os.environ.get("DID_USERS_FILE")
-    return Path(env) if env else default_store_dir() / "users.json"
+    return did_settings.current().users_file
 
 
 def hash_password(password: str) -> str:

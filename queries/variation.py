@@ -31,6 +31,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from ingest.nicip import TEST_GROUPS
 from queries import dsr
 from queries.connection import Snapshot
@@ -62,9 +63,9 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.first_month > self.last_month:
-            raise ValueError(f"the period starts ({self.first_month:%Y-%m}) after it ends ({self.last_month:%Y-%m})")
+            raise UsageError(f"the period starts ({self.first_month:%Y-%m}) after it ends ({self.last_month:%Y-%m})")
         if self.test_group is not None and self.test_group not in TEST_GROUPS:
-            raise ValueError(f"unknown test group {self.test_group!r}; one of {', '.join(TEST_GROUPS)}")
+            raise UsageError(f"unknown test group {self.test_group!r}; one of {', '.join(TEST_GROUPS)}")
 
     @property
     def months(self) -> int:
@@ -109,7 +110,7 @@ class Area:
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
-            raise ValueError(f"unknown area level {self.level!r}; one of {', '.join(LEVELS)}")
+            raise UsageError(f"unknown area level {self.level!r}; one of {', '.join(LEVELS)}")
         if self.level == "england" and self.code != ENGLAND:
             object.__setattr__(self, "code", ENGLAND)
 
@@ -125,7 +126,7 @@ ENGLAND_AREA = Area("england")
 
 def area_column(level: str) -> str:
     if level not in _AREA_COLUMN:
-        raise ValueError(f"no area column for level {level!r}; one of {', '.join(_AREA_COLUMN)}")
+        raise UsageError(f"no area column for level {level!r}; one of {', '.join(_AREA_COLUMN)}")
     return _AREA_COLUMN[level]
 
 

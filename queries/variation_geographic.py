@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import dsr
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, protect, rank_published, suppressed_last
@@ -46,7 +47,7 @@ def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl
     compared ('higher' / 'similar' / 'lower' than England, or null when there is no DSR) and
     rank (1 = highest DSR). Ordered by DSR, highest first."""
     if level not in MAP_LEVELS:
-        raise ValueError(f"unknown map level {level!r}; one of {', '.join(MAP_LEVELS)}")
+        raise UsageError(f"unknown map level {level!r}; one of {', '.join(MAP_LEVELS)}")
     col = area_column(level)
     allowed = codes_in_scope(snap, scope, level)
     codes = None if allowed is None else sorted(allowed)

@@ -27,6 +27,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from queries.connection import Snapshot
 from queries.scope import Scope
 
@@ -42,10 +43,10 @@ class VolumeRule:
 
     def __post_init__(self) -> None:
         if not (-1 < self.drop < 0 < self.spike):
-            raise ValueError(f"volume thresholds must be a drop below 0 (above -100%) and a spike above 0; "
+            raise UsageError(f"volume thresholds must be a drop below 0 (above -100%) and a spike above 0; "
                              f"got {self.drop:+.0%} / {self.spike:+.0%}")
         if not (1 <= self.min_history <= self.window <= 36):
-            raise ValueError("volume window must be 1-36 months and at least min_history")
+            raise UsageError("volume window must be 1-36 months and at least min_history")
 
 
 DEFAULT_RULE = VolumeRule()

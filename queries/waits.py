@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from did_errors import UsageError
 from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
@@ -89,11 +90,11 @@ class WaitFilter:
 
     def __post_init__(self) -> None:
         if self.interval not in INTERVALS:
-            raise ValueError(f"unknown interval {self.interval!r}; one of {', '.join(INTERVALS)}")
+            raise UsageError(f"unknown interval {self.interval!r}; one of {', '.join(INTERVALS)}")
         if self.source is not None and self.source not in SOURCE_GROUPS:
-            raise ValueError(f"unknown patient source group {self.source!r}; one of {', '.join(SOURCE_GROUPS)}")
+            raise UsageError(f"unknown patient source group {self.source!r}; one of {', '.join(SOURCE_GROUPS)}")
         if self.first_month > self.last_month:
-            raise ValueError("the first month is after the last month")
+            raise UsageError("the first month is after the last month")
 
 
 def wait_months(snap: Snapshot) -> list[date]:
@@ -211,7 +212,7 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
     if by is None:
         return _protect(summarise(_perturbed(snap, scope, f, []), []), scope)
     if by not in BREAKDOWNS:
-        raise ValueError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
+        raise UsageError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in _OWN_FILTER:
         f = replace(f, **{_OWN_FILTER[by]: None})
     column = BREAKDOWNS[by][0]

@@ -8,6 +8,16 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _settings_from_the_environment(monkeypatch):
+    """The test is the entry point: library code it calls sees the settings of the environment as
+    the test has set it, unless the code under test activated its own (the CLI, the app)."""
+    import did_settings
+
+    monkeypatch.setattr(did_settings, "_active", None)
+    monkeypatch.setattr(did_settings, "_fallback", did_settings.Settings.from_env)
+
+
+@pytest.fixture(autouse=True)
 def _pseudonymisation_key(tmp_path_factory, monkeypatch):
     """Every test uses a throwaway key: the suite never creates ~/.config/did/."""
     key_dir = tmp_path_factory.getbasetemp() / "key"

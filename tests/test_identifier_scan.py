@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import os
 import re
 import shutil
 from pathlib import Path
@@ -225,3 +226,27 @@ def test_no_export_or_report_holds_an_identifier(hostile_store):
         assert len(names) >= len(exports.registry()) + len(reports.registry())
     finally:
         snap.close()
+
+
+def test_no_log_line_holds_an_identifier(hostile_store, tmp_path, monkeypatch, capsys):
+    """The log file keeps an internal error's trace, and an exception's message may quote a
+    record's values (a DuckDB conversion error does): the log blanks their shapes. The audit log
+    of the hostile submissions names files and users only."""
+    from ingest import submit
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(hostile_store[0], store_dir)
+
+    def quoting(*args, **kwargs):
+        raise RuntimeError(f"Conversion Error: could not convert {NHS[0]!r} ({NHS[1][:3]} {NHS[1][3:6]} "
+                           f"{NHS[1][6:]}), born {DOB[0]}, of {POSTCODES[0]} to INTEGER")
+
+    monkeypatch.setattr(submit, "load_and_publish", quoting)
+    printed = _did(["submit"], didfiles.write(tmp_path / "DID_RR8_202607.csv", [didfiles.row(**_person(0))]),
+                   "2026-07", store_dir)
+    assert "internal error in `did submit` (RuntimeError)" in printed and _leaks(printed.splitlines()) == []
+    logged = (store_dir / "did.log").read_text(encoding="utf-8")
+    assert "Traceback" in logged and "Conversion Error: could not convert" in logged
+    assert _leaks(logged.splitlines()) == []
+    audit = Path(os.environ["DID_AUDIT_LOG"]).read_text(encoding="utf-8")
+    assert "RR8" in audit and _leaks(audit.splitlines()) == []

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from did_errors import DidError
 from ingest import store
 from queries import exports
 from queries.connection import Snapshot
@@ -58,7 +59,7 @@ def test_export_filters_bind_hostile_text(snap, name):
             for scope in (CENTRAL, Scope("provider", providers=frozenset({"RR8"}))):
                 try:
                     frame = export.build(snap, scope, args)
-                except (ValueError, PermissionError) as exc:  # a clear refusal is fine
+                except DidError as exc:  # a clear refusal is fine
                     assert "Catalog Error" not in str(exc) and "Parser Error" not in str(exc)
                     continue
                 except duckdb.Error as exc:  # pragma: no cover - the failure this test exists for

@@ -15,10 +15,9 @@ Without a signed-in user only the public "About the data" page is reachable. Eve
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
+import did_settings
 from queries import users
 from queries.scope import ROLES, Scope
 
@@ -26,7 +25,7 @@ DEMO_DEFAULTS = {"provider": "RR8", "commissioner": "QWO", "gp": "B82007"}
 
 
 def demo_mode() -> bool:
-    return os.environ.get("DID_DEMO_MODE") == "1"
+    return did_settings.current().demo_mode
 
 
 def oidc_configured() -> bool:

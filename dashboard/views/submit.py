@@ -15,6 +15,7 @@ from ingest import reference
 from ingest.store import StoreError
 from ingest.submit import MAX_UPLOAD_BYTES, submit_bytes
 from queries import submissions
+from queries.scope import ScopeError
 from queries.exports import to_csv_bytes
 
 SHOWN_ISSUES = 200
@@ -119,7 +120,7 @@ if snap is not None:
     st.subheader(f"Submission history — {provider}")
     try:
         hist = submissions.history(snap, scope, provider)
-    except PermissionError as err:
+    except ScopeError as err:
         st.error(str(err))
         st.stop()
     if hist.is_empty():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from did_errors import UsageError
 from ingest.nicip import MODALITIES, PET_MODALITY
 from queries.connection import Snapshot
 from queries.disclosure import for_csv
@@ -40,7 +41,7 @@ def check_choice(what: str, value: str, valid: list[str]) -> None:
     is parsed, for values only the store knows, such as site codes)."""
     if value not in valid:
         listed = ", ".join(valid[:40]) + (f" and {len(valid) - 40} more" if len(valid) > 40 else "")
-        raise ValueError(f"there is no {what} {value!r}; choose one of: {listed or 'none in the store'}")
+        raise UsageError(f"there is no {what} {value!r}; choose one of: {listed or 'none in the store'}")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
         elif fmt == "parquet":
             frame.write_parquet(tmp)
         else:
-            raise ValueError(f"unknown format {fmt!r}; use csv or parquet")
+            raise UsageError(f"unknown format {fmt!r}; use csv or parquet")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import equipment
 from queries.connection import Snapshot
 from queries.exports import Export, check_choice, modality
@@ -56,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def utilisation_filter(snap: Snapshot, args: argparse.Namespace) -> equipment.UtilisationFilter:
     default = equipment.default_months(snap)
     if default is None:
-        raise ValueError("the store holds no examinations yet")
+        raise UsageError("the store holds no examinations yet")
     return equipment.UtilisationFilter(
         modality=args.modality, first_month=args.first or default[0], last_month=args.last or default[1],
         durations=equipment.with_durations(equipment.DEFAULT_DURATIONS, args.duration),

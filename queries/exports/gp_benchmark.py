@@ -8,6 +8,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import gp_benchmark as gb
 from queries.connection import Snapshot
 from queries.exports import Export
@@ -50,7 +51,7 @@ def area_of(args: argparse.Namespace) -> gb.Area:
 def period_of(snap: Snapshot, args: argparse.Namespace) -> tuple[date, date]:
     default = gb.default_period(snap)
     if default is None:
-        raise ValueError("the store holds no GP benchmarking data yet (rollup_gp_measure is empty)")
+        raise UsageError("the store holds no GP benchmarking data yet (rollup_gp_measure is empty)")
     return args.first or default[0], args.last or default[1]
 
 

@@ -7,6 +7,7 @@ import argparse
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import equipment, productivity
 from queries.connection import Snapshot
 from queries.exports import Export, check_choice
@@ -24,22 +25,22 @@ def productivity_filter(snap: Snapshot, args: argparse.Namespace) -> productivit
     the tables are empty rather than an error (exporting every table over a v1.0-only store works)."""
     default = equipment.default_months(snap)
     if default is None:
-        raise ValueError("the store holds no examinations yet")
+        raise UsageError("the store holds no examinations yet")
     first, last = args.first or default[0], args.last or default[1]
     if first > last:
-        raise ValueError("the --from month is after the --to month")
+        raise UsageError("the --from month is after the --to month")
     months = productivity.timed_months(snap, first, last) if productivity.has_timestamps(snap) else None
     return productivity.ProductivityFilter(args.modality, *(months or (first, last)))
 
 
 def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
     if not productivity.has_timestamps(snap):
-        raise ValueError("this snapshot was published before scans per operating hour were added: publish again")
+        raise UsageError("this snapshot was published before scans per operating hour were added: publish again")
     f = productivity_filter(snap, args)
     provider = args.provider.upper() if args.provider else None
     site = args.site.upper() if args.site else None
     if site is not None and (args.by != "hour" or provider is None):
-        raise ValueError("--site goes with --by hour and the site's --provider")
+        raise UsageError("--site goes with --by hour and the site's --provider")
     if site is not None:
         check_choice("site" + (f" of {provider}" if provider else ""), site, _site_codes(snap, provider))
     if args.by == "site":

@@ -9,6 +9,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import Export
@@ -47,10 +48,10 @@ def requested_months(snap: Snapshot, args: argparse.Namespace) -> tuple[date, da
     """--from … --to, each defaulting to the waiting-times page's period."""
     default = waits.default_months(snap)
     if default is None:
-        raise ValueError("the store holds no waiting-time data yet")
+        raise UsageError("the store holds no waiting-time data yet")
     first, last = args.first or default[0], args.last or default[1]
     if first > last:
-        raise ValueError("the --from month is after the --to month")
+        raise UsageError("the --from month is after the --to month")
     return first, last
 
 

@@ -8,6 +8,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from ingest.nicip import TEST_GROUPS
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
@@ -47,7 +48,7 @@ def filters_from_args(snap: Snapshot, args: argparse.Namespace) -> Filters:
     if default is None:
         default = (args.first, args.last)
         if not (args.first and args.last):
-            raise ValueError("the store holds no activity: give --from and --to")
+            raise UsageError("the store holds no activity: give --from and --to")
     first = args.first or default[0]
     last = args.last or default[1]
     return Filters(first, last, test_group=args.test_group, modality=args.modality,

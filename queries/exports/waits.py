@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from queries import spc, waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
@@ -41,7 +42,7 @@ def add_filters(p: argparse.ArgumentParser, default_period: str) -> None:
 def wait_filter(snap: Snapshot, args: argparse.Namespace) -> waits.WaitFilter:
     default = waits.default_months(snap)
     if default is None:
-        raise ValueError("the store holds no waiting-time data yet")
+        raise UsageError("the store holds no waiting-time data yet")
     return waits.WaitFilter(
         first_month=args.first or default[0], last_month=args.last or default[1],
         interval=args.interval, modality=args.modality, source=args.source,

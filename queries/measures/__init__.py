@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from did_errors import UsageError
 from ingest.nicip import BODY_AREAS, MODALITIES, PET_MODALITY, TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
 
@@ -63,7 +64,7 @@ SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
 }
 
 
-class MeasureError(ValueError):
+class MeasureError(UsageError):
     """A measure file that does not follow the schema. The message names the file and field."""
 
 

@@ -66,7 +66,7 @@ def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[s
         "## Disclosure control",
     ]
     if scope.needs_disclosure_control:
-        rule = DisclosureRule.from_env()
+        rule = DisclosureRule.from_settings()
         lines += [f"- Each count first has a little noise added (at most {rule.noise} either way, the same for the "
                   "same cell every time) and every dose, rate and share is worked out from the noisy counts.",
                   f"- Counts of 1 to {rule.suppress_up_to} are then suppressed (empty), others rounded to the nearest "

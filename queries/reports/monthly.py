@@ -26,7 +26,7 @@ def snapshot_line(snap: Snapshot) -> str:
 
 
 def disclosure_notes() -> list[str]:
-    rule = DisclosureRule.from_env()
+    rule = DisclosureRule.from_settings()
     return [
         "## Disclosure control",
         f"- Each count first has a small amount of noise added (at most {rule.noise} either way; the same cell "

@@ -289,7 +289,7 @@ def measure_tables(snap, start, end, method, scope=CENTRAL) -> dict:
             m, inputs.practices, counts, inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
             inputs.structure, gb.count_months(start, end), method)
         if scope.needs_disclosure_control:
-            rule = DisclosureRule.from_env()
+            rule = DisclosureRule.from_settings()
             table = table.with_columns(suppressed=pl.col("numerator").is_between(1, rule.suppress_up_to)
                                        | pl.col("denominator").is_between(1, rule.suppress_up_to).fill_null(False))
         out[m.id] = (m, table, target)
