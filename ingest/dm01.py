@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import polars as pl
+
+if TYPE_CHECKING:  # polars is imported where used: `did submit` loads no statistics stack
+    import polars as pl
 
 from did_errors import UsageError
-from ingest.sites import _read, _replace
 
 TEST_MAP_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "dm01" / "dm01_tests_2026-12.csv"
 TESTS: tuple[str, ...] = ("MRI", "CT", "Non-obstetric ultrasound", "Barium enema", "DEXA")
@@ -48,6 +51,8 @@ TEST_SQL = "coalesce(dm01_by_nicip.dm01_test, dm01_by_snomed.dm01_test)"
 
 def test_map() -> pl.DataFrame:
     """The shipped mapping, checked: every test one of TESTS and no code listed twice."""
+    import polars as pl
+
     frame = pl.read_csv(TEST_MAP_CSV, schema={"nicip_code": pl.String, "dm01_test": pl.String})
     unknown = set(frame["dm01_test"]) - set(TESTS)
     if unknown or frame["nicip_code"].is_duplicated().any():
@@ -72,6 +77,10 @@ def _test_name(text: str | None) -> str | None:
 
 def read_dm01(path: Path) -> pl.DataFrame:
     """A DM01 file as ref_dm01's rows. UsageError (one line naming the first bad row) on a bad file."""
+    import polars as pl
+
+    from ingest.sites import _read
+
     name = Path(path).name
     frame = _read(path, FILE_COLUMNS)
     text = {c: pl.col(c).str.strip_chars() for c in FILE_COLUMNS}
@@ -102,5 +111,7 @@ def load_dm01(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Replace ref_dm01 with the file's figures; returns the row count. The file is checked whole
     before the table is touched, and the swap is one transaction."""
     rows = read_dm01(path)
+    from ingest.sites import _replace
+
     _replace(con, "ref_dm01", rows)
     return rows.height
