@@ -74,3 +74,46 @@ def test_a_typical_practice_gets_a_verdict(world_url, world_store, page, measure
     assert practice["benchmarked"]
     assert page.get_by_text("Synthetic data", exact=False).count()
     assert not page.get_by_test_id("stException").count()
+
+
+def _open(page, url: str, heading: str):
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+
+
+def test_waiting_times_shows_urgency_spc_icons_in_words_and_the_dm01_reconciliation(world_url, page,
+                                                                                   save_screenshot):
+    """Issue 20 in the browser: the XmR charts are drawn with their Making Data Count icons, each
+    named in words (not colour alone), and the DM01 reconciliation lists the demo's DM01 file."""
+    _open(page, f"{world_url}/waiting-times", "DM01 reconciliation")
+    icons = page.locator('[data-testid="stMain"] svg[role="img"]')
+    assert icons.count() >= 4  # variation and assurance beside at least two XmR charts
+    for i in range(icons.count()):
+        label = icons.nth(i).get_attribute("aria-label")
+        assert label and page.get_by_text(label, exact=True).count(), label  # the same words on screen
+    assert page.get_by_text("Target: 100% within 4 weeks", exact=False).count()
+    charts = page.get_by_test_id("stPlotlyChart")
+    assert charts.count() >= 5 and page.locator(".main-svg").count()
+    assert page.get_by_text("Flagged rows only").count()
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "demo_waiting_times.png")
+
+
+def test_scanner_page_draws_the_hour_by_weekday_heat_map(world_url, page, save_screenshot):
+    _open(page, f"{world_url}/equipment", "Scans per operating hour")
+    heat = page.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator(".heatmaplayer"))
+    heat.first.wait_for(timeout=TIMEOUT_MS)
+    assert heat.locator(".heatmaplayer image, .heatmaplayer .hm").count()
+    assert page.get_by_text("operating hour", exact=False).count()
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "demo_scanner_hours.png")
+
+
+def test_outsourced_imaging_finds_the_planted_pairs_and_a_gap(world_url, page, save_screenshot):
+    _open(page, f"{world_url}/outsourced", "Outsourcing arrangements")
+    gaps = page.get_by_test_id("stMetric").filter(has_text="Arrangement-months with a gap")
+    assert int(gaps.get_by_test_id("stMetricValue").inner_text().replace(",", "")) >= 1
+    assert page.get_by_test_id("stDataFrame").count() >= 2  # the pairs and the arrangements
+    assert not page.get_by_test_id("stException").count()
+    save_screenshot(page, "demo_outsourced.png")
