@@ -139,8 +139,8 @@ def main() -> None:
             "load_ratio": round(med(load) / med(baseline), 2),
             "process_baseline_s": round(med(process), 3), "submit_s": round(med(submit), 3),
             "submit_ratio": round(med(submit) / med(process), 2),
-            "load_ratios_each_run": [round(a / b, 2) for a, b in zip(load, baseline)],
-            "submit_ratios_each_run": [round(a / b, 2) for a, b in zip(submit, process)],
+            "load_ratios_each_run": [round(a / b, 2) for a, b in zip(load, baseline, strict=True)],
+            "submit_ratios_each_run": [round(a / b, 2) for a, b in zip(submit, process, strict=True)],
             "load_records_per_s": round(info["records"] / med(load)),
             "submit_peak_rss_mb": round(max(rss)),
         }

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -307,7 +307,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
             if checked.quarantine is not None:
                 con.register("checked_quarantine", checked.quarantine)
                 con.execute("INSERT INTO quarantine SELECT ?, line, raw, ? FROM checked_quarantine",
-                            [sid, datetime.now(timezone.utc).replace(tzinfo=None)])
+                            [sid, datetime.now(UTC).replace(tzinfo=None)])
                 con.unregister("checked_quarantine")
             con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
             con.execute("COMMIT")
@@ -414,7 +414,7 @@ def _insert_submission(con, path, provider, period, submitted_on, status, read, 
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         RETURNING submission_id
         """,
-        [provider, period, datetime.now(timezone.utc).replace(tzinfo=None), submitted_on, path.name,
+        [provider, period, datetime.now(UTC).replace(tzinfo=None), submitted_on, path.name,
          read.sha256 if read else reader.sha256_of(path), read.format if read else path.suffix.lstrip(".").lower(),
          status, timeliness, counts["records"], counts["accepted"], counts["rejected"], counts["with_warnings"],
          json.dumps(file_errors) if file_errors else None],

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Obligation(str, Enum):
+class Obligation(StrEnum):
     """How the data set specification marks an item."""
 
     MANDATORY = "M"  # must be present

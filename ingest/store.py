@@ -31,13 +31,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import itertools
 import os
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -113,7 +114,7 @@ def create_store(store_dir: Path) -> None:
             con.execute(_SCHEMA_SQL.read_text())
             con.execute(
                 "INSERT INTO store_meta VALUES ('schema_version', ?), ('created_at', ?), ('schema_fingerprint', ?)",
-                [SCHEMA_VERSION, datetime.now(timezone.utc).isoformat(), _schema_fingerprint()],
+                [SCHEMA_VERSION, datetime.now(UTC).isoformat(), _schema_fingerprint()],
             )
             load_reference(con)
             load_timetable(con)
@@ -135,12 +136,11 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
     there is no store, or when another writer holds the lock for longer than `wait_seconds`.
     """
     store_dir = Path(store_dir)
-    if not exists(store_dir):
-        if not create:
-            raise StoreError(
-                f"no store at {store_dir}: run `did demo` to build the demo store, "
-                "or `did submit FILE` to start one"
-            )
+    if not exists(store_dir) and not create:
+        raise StoreError(
+            f"no store at {store_dir}: run `did demo` to build the demo store, "
+            "or `did submit FILE` to start one"
+        )
     _private_dir(store_dir)
     # held for the whole block
     lock_file = open(os.open(store_dir / ".lock", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+")  # noqa: SIM115
@@ -310,10 +310,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
         timings[step] = now - clock
         clock = now
 
-    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     con.execute(
         "INSERT OR REPLACE INTO store_meta VALUES ('snapshot_version', ?), ('published_at', ?)",
-        [version, datetime.now(timezone.utc).isoformat()],
+        [version, datetime.now(UTC).isoformat()],
     )
     # The disclosure-control secret (queries.disclosure.cell_secret): made once, kept for good,
     # so that a cell's perturbation never changes while its count does not.
@@ -654,7 +654,7 @@ def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:
     if SNAPSHOT_GRACE_SECONDS <= 0:  # switched off (a file's time may even be ahead of `now`)
         return set()
     snapshots = sorted(p for p in snap_dir.glob("*.duckdb") if p.name <= previous)
-    return {older.name for older, newer in zip(snapshots, snapshots[1:])
+    return {older.name for older, newer in itertools.pairwise(snapshots)
             if now - newer.stat().st_mtime < SNAPSHOT_GRACE_SECONDS}
 
 

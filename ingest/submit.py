@@ -11,7 +11,6 @@ written: the page's drop-down is a convenience, not the control.
 from __future__ import annotations
 
 import errno
-
 import re
 import shutil
 import tempfile

@@ -32,6 +32,7 @@ shown as "Another practice" — there to benchmark against, not to be named.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -181,7 +182,7 @@ def size_band(list_size: pl.Expr) -> pl.Expr:
     """The list-size band a practice shows when it is not named ("5,000–7,499", "30,000 or more")."""
     edges = LIST_SIZE_EDGES
     expr = pl.when(list_size.is_null()).then(None).when(list_size < edges[0]).then(pl.lit(f"under {edges[0]:,}"))
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in itertools.pairwise(edges):
         expr = expr.when(list_size < hi).then(pl.lit(f"{lo:,}–{hi - 1:,}"))
     return expr.otherwise(pl.lit(f"{edges[-1]:,} or more"))
 
@@ -442,7 +443,10 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         too_few = o < MIN_EVENTS
         few_note = f"Fewer than {MIN_EVENTS} events: no interval shown"
         denominator = pl.Series("denominator", [None] * frame.height, dtype=pl.Int64)
-    nan_if_few = (lambda a: np.where(too_few, np.nan, a))
+
+    def nan_if_few(a):
+        return np.where(too_few, np.nan, a)
+
     table = frame.with_columns(
         pl.lit(measure.id).alias("measure_id"),
         denominator.alias("denominator"),

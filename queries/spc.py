@@ -18,6 +18,7 @@ a page says how many there are.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import polars as pl
@@ -43,7 +44,7 @@ def _mark_runs(flags: list[int], length: int) -> list[bool]:
 
 def _trend_runs(values: Sequence[float]) -> list[bool]:
     """Points in a run of TREND_RUN or more points each above (or each below) the one before."""
-    steps = [0] + [(v > u) - (v < u) for u, v in zip(values, values[1:], strict=False)]
+    steps = [0] + [(v > u) - (v < u) for u, v in itertools.pairwise(values)]
     marked = [False] * len(values)
     i = 1
     while i < len(values):
@@ -62,7 +63,7 @@ def xmr(values: Sequence[float]) -> pl.DataFrame:
     without a figure has no place on an XmR chart: leave it out and say so)."""
     x = [float(v) for v in values]
     n = len(x)
-    ranges = [abs(b - a) for a, b in zip(x, x[1:], strict=False)]
+    ranges = [abs(b - a) for a, b in itertools.pairwise(x)]
     if n < 2:
         mean = x[0] if x else None
         return pl.DataFrame({"value": x, "moving_range": [None] * n, "mean": [mean] * n,

@@ -11,6 +11,7 @@ from dashboard.components.glossary import published_heading
 from queries.exports import to_csv_bytes
 from queries.reports import ReportOutput
 
+
 def _config(frame: pl.DataFrame) -> dict:
     config = {}
     for name, dtype in frame.schema.items():

@@ -7,17 +7,22 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
-from dashboard.components.charts import CHART_CONFIG
+from dashboard import cached_quality as cached
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import duplicates, volumes
 from queries.completeness import (
-    HISTORY_PERIODS, WHICH_FILE_COLUMNS, WHICH_FILE_RULE, coverage_by_period, coverage_by_provider, files_that_count,
+    HISTORY_PERIODS,
+    WHICH_FILE_COLUMNS,
+    WHICH_FILE_RULE,
+    coverage_by_period,
+    coverage_by_provider,
+    files_that_count,
     pre_publication_markdown,
 )
 from queries.exports import to_csv_bytes

@@ -6,8 +6,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_providers as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope

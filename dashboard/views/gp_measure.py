@@ -7,9 +7,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_gp as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_text as text
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_column, verdict_words
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop

@@ -6,11 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
-from dashboard.components.charts import CHART_CONFIG
+from dashboard import cached_quality as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import table_alternative
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import score_trend_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop

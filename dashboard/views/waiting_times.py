@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_providers as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure

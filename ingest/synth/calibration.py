@@ -301,7 +301,7 @@ def _when(df: pl.DataFrame) -> list[Row]:
                              ("A&E + inpatient on weekdays", ["01", "05"], 0.75)):
         v = wd.filter(pl.col("patient_source").is_in(srcs))["weekday"].mean()
         rows.append(Row("When (share)", label, f"{tgt:.2f} ±0.03", v, abs(v - tgt) <= 0.03, "{:.3f}"))
-    ok_dates = df.filter((pl.col("d_request_date") <= pl.col("d_test_date")))
+    ok_dates = df.filter(pl.col("d_request_date") <= pl.col("d_test_date"))
     w = ok_dates.with_columns(wait=(pl.col("d_test_date") - pl.col("d_request_date")).dt.total_days(),
                               rep=(pl.col("d_report_date") - pl.col("d_test_date")).dt.total_days())
     for m, tgt in (("MR", 21), ("CT", 10), ("US", 14)):

@@ -255,7 +255,7 @@ class _Run:
             next_extract = np.datetime64(next_day)
             late = rng.random(n) < T.LATE_DATA_SHARE
             cand = np.flatnonzero(~late & blank & (true_report <= next_extract))
-            k = min(len(cand), int(round(T.CORRECTION_SHARE * n)))
+            k = min(len(cand), round(T.CORRECTION_SHARE * n))
             corr[rng.choice(cand, size=k, replace=False)] = True
             moved = frame.filter(pl.Series(late)).with_columns(
                 report_date=pl.when(pl.col("_never_reported") | (pl.col("report_date") > pl.lit(next_day)))

@@ -15,13 +15,15 @@ from datetime import date
 
 import duckdb
 import pytest
+from test_conformance import CASES as V1_CASES
+from test_conformance import (
+    assert_trigger_and_near_miss,
+    conformance_store,  # noqa: F401  (the fixture)
+)
 
 import didfiles
 from ingest import loader, spec_pack, store
 from ingest.xml_reader import write_xml
-from test_conformance import CASES as V1_CASES
-from test_conformance import assert_trigger_and_near_miss
-from test_conformance import conformance_store  # noqa: F401  (the fixture)
 
 PERIOD, SUBMITTED = "2026-05", date(2026, 5, 10)
 PACK = spec_pack.default_pack("2.0")

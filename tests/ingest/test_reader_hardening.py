@@ -19,7 +19,7 @@ def _read(path):
     con = duckdb.connect()
     result = reader.read_file(con, path)
     rows = con.execute(f"SELECT line, {', '.join(spec.COLUMNS)} FROM staging ORDER BY line").fetchall()
-    return result, [dict(zip(("line", *spec.COLUMNS), r)) for r in rows]
+    return result, [dict(zip(("line", *spec.COLUMNS), r, strict=True)) for r in rows]
 
 
 def _write(path, header, records, order=spec.COLUMNS):

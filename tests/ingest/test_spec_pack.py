@@ -93,5 +93,5 @@ def test_a_bad_pack_is_refused_in_one_line_and_nothing_is_installed(store_dir, t
 
 
 def test_a_folder_that_is_not_a_pack_is_refused(tmp_path):
-    with pytest.raises(spec_pack.PackError, match="has no pack.csv"):
+    with pytest.raises(spec_pack.PackError, match=r"has no pack\.csv"):
         spec_pack.read_pack(tmp_path)

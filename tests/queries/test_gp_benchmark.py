@@ -12,13 +12,13 @@ import pytest
 from scipy import stats
 
 from queries import deciles as dec
-from queries import funnel, gp_benchmark as gb, gp_practice
-from queries.disclosure import DisclosureRule
+from queries import funnel, gp_practice
+from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
+from queries.disclosure import DisclosureRule
 from queries.exports import registry
 from queries.measures import load_measures
 from queries.scope import CENTRAL, Scope, ScopeError
-
 
 # --- hand-worked compute_table ------------------------------------------------------------------
 

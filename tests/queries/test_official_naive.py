@@ -11,7 +11,6 @@ test_official_monthly.py and test_report_official.py.
 from __future__ import annotations
 
 import math
-
 import random
 import shutil
 from collections import Counter
@@ -20,7 +19,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from ingest import nicip, store
-from ingest.reference import practices, population
+from ingest.reference import population, practices
 from queries import dose, official
 from queries.connection import get_snapshot
 from queries.scope import CENTRAL
@@ -41,7 +40,7 @@ def _records(seed: int = 7, n: int = 600) -> list[dict]:
         out.append({
             "provider": rng.choice(PROVIDERS), "code": code, "practice": rng.choice(PRACTICES),
             "source": rng.choice(["01", "03", "04", "05"]), "test": test,
-            "age": rng.choice([None, *range(0, 100)]), "sex": rng.choice(["0", "1", "2", "9", None]),
+            "age": rng.choice([None, *range(100)]), "sex": rng.choice(["0", "1", "2", "9", None]),
             "modality": nicip.modality(code), "acc": f"A{i:05d}",
         })
     return out
