@@ -109,6 +109,13 @@ class Checked:
     quarantine: pa.Table | None = None  # (line, raw) of rejected rows
     undo: Undo | None = None  # after load_checked(undoable=True): how to take the load back
 
+    @property
+    def file(self) -> reader.ReadResult:
+        """`read`, for the steps that only ever see a file that could be read."""
+        if self.read is None:
+            raise ValueError(f"{self.path.name} could not be read")
+        return self.read
+
 
 @dataclass
 class Undo:
@@ -169,7 +176,7 @@ def _check_version(checked: Checked) -> None:
     before it, so files for 2026-05 onwards are v2.0 and earlier ones v1.0 (spec_pack.version_for_period).
     """
     wanted = spec_pack.version_for_period(checked.period)
-    got = checked.read.version
+    got = checked.file.version
     if got != wanted:
         pack = spec_pack.default_pack(wanted)
         raise reader.FileError("DIDSX10", f"{checked.path.name} is a DIDS v{got} file, but a file for "
@@ -215,7 +222,7 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     (`file_no`, `line`, `_reject`, `_warn`, then the record columns) and the issues (`file_no`,
     `line`, `code`, `severity`, `field`, `message`).
     """
-    tables = [c.read.table for c in reads]
+    tables = [c.file.table for c in reads]
     reader.register_rows(con, "staging", tables[0] if len(tables) == 1 else pa.concat_tables(tables))
     # Each file's submission context, bound as lists (one row per file).
     con.execute(
@@ -225,10 +232,10 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
         {"nos": [c.file_no for c in reads], "dates": [c.submitted_on for c in reads],
          "periods": [c.period for c in reads], "providers": [c.provider for c in reads]})
     lookups, has_dups = validation.prepare(con)
-    params = dict(lookups)
+    params: dict[str, object] = dict(lookups)
     if key is not None:
         params["key"] = key
-    pack = spec_pack.pack_for(con, reads[0].read.version)
+    pack = spec_pack.pack_for(con, reads[0].file.version)
     sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
                                                 "" if key is None else _RECORD_COLUMNS, pack.rules, pack.code_lists)
     screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
@@ -251,7 +258,7 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
     screen_lines = screen["line"]
     rejected_lines = pc.unique(screen_lines.filter(screen["_reject"]))
     warned_lines = pc.unique(screen_lines.filter(screen["_warn"]))
-    records, rejected = checked.read.rows, len(rejected_lines)
+    records, rejected = checked.file.rows, len(rejected_lines)
     warned = len(warned_lines) - pc.sum(pc.is_in(warned_lines, value_set=rejected_lines)).as_py() \
         if len(warned_lines) else 0
     out.status = "accepted"
@@ -267,7 +274,7 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
         con.register("rejected_lines", pa.table({"line": rejected_lines}))
         try:
             checked.quarantine = con.sql(
-                f"SELECT t.line, {_raw_row_sql(i.field for i in spec_pack.pack_for(con, checked.read.version).items)} "
+                f"SELECT t.line, {_raw_row_sql(i.field for i in spec_pack.pack_for(con, checked.file.version).items)} "
                 "AS raw FROM staging t SEMI JOIN rejected_lines USING (line) "
                 "WHERE t.file_no = $file_no", params={"file_no": checked.file_no}).to_arrow_table()
         finally:
@@ -320,7 +327,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
             con.unregister(name)
     out.counts["replaced"] = replaced
     out.submission_id = sid
-    checked.undo = Undo(sid, removed) if undoable else None
+    checked.undo = Undo(sid, removed) if removed is not None else None
     return out
 
 

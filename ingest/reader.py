@@ -226,7 +226,7 @@ def _header_fields(path: Path, values: list[str], items=spec.ITEMS, version: str
     if missing:
         raise FileError("DIDS075", f"{path.name}: the header has no column for the mandatory "
                         f"{', '.join(missing)}; add the column and submit the file again")
-    return fields
+    return [f for f in fields if f is not None]  # all of them: an unknown column was refused above
 
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging", file_no: int = 0) -> ReadResult:

@@ -505,7 +505,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
     keep = {name for name, fp in contents_before.items()
             if contents.get(name) == fp and name != "record"} if previous else set()
     try:
-        if keep:
+        if keep and previous is not None:  # (keep is empty without a previous snapshot)
             shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:

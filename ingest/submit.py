@@ -58,6 +58,7 @@ def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: st
     result = loader.load_checked(con, checked, undoable=True)
     if result.submission_id is None:
         return result
+    assert checked.undo is not None  # load_checked(undoable=True) keeps it
     published = store.current_snapshot(store_dir)
     try:
         store.publish(con, store_dir)

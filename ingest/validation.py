@@ -239,7 +239,7 @@ V2_CONDITIONS: tuple[Condition, ...] = (
 CONDITIONS: dict[str, Condition] = {c.id: c for c in V1_CONDITIONS + V2_CONDITIONS}
 
 
-def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> dict:
+def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> tuple[dict[str, bool], bool]:
     """Small TEMP tables the rules need from the whole file, and the reference-data switches.
 
     - `dups(file_no, site, acc, first_line)`: each (site, accession) pair that occurs more than

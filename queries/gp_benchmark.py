@@ -583,7 +583,7 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     shown = rank_published(shown.drop("__row"), "funnel_value", "rank").select("rank", pl.exclude("rank"))
     # Drawn as far as the practices shown reach: a suppressed row's x (a ratio measure's
     # denominator) must not set the axis.
-    curves = funnel_curves(measure, target, dispersion, method, float(shown["funnel_x"].max() or 0))
+    curves = funnel_curves(measure, target, dispersion, method, float(shown.select(pl.col("funnel_x").max()).item() or 0))
     return Benchmark(measure, start, end, months, shown, target, dispersion, method, curves, excluded)
 
 
@@ -600,12 +600,13 @@ def area_values(table: pl.DataFrame, measure: Measure, target: float, practice: 
         if level != "england" and code is None:
             continue
         part = table if level == "england" else table.filter(pl.col(f"{level}_code") == code)
+        numerator = float(part["numerator"].sum())
         if measure.is_ratio:
-            n = part["denominator"].sum()
-            value = part["numerator"].sum() / n * 100 if n else None
+            n = float(part["denominator"].sum())
+            value = numerator / n * 100 if n else None
         else:
-            e = part["expected"].sum()
-            value = part["numerator"].sum() / e * target if e else None
+            e = float(part["expected"].sum())
+            value = numerator / e * target if e else None
         mine = part.filter(pl.col("practice_code") == practice["practice_code"])
         # Ranked among the practices whose figures are shown (a `suppressed` column marks the others).
         ranked = part.filter(~pl.col(SUPPRESSED_COLUMN)) if SUPPRESSED_COLUMN in part.columns else part

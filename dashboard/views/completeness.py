@@ -68,6 +68,7 @@ first, last = c1.select_slider("Submission months (periods)", options=known, val
 region = c2.selectbox("Region", regions, index=regions.index(params["region"]) if params.get("region") in regions else 0)
 ptype = c3.selectbox("Provider type", types,
                      index=types.index(params["type"]) if params.get("type") in types else 0)
+assert region is not None and ptype is not None  # ALL is always an option
 st.query_params.update({"region": region, "type": ptype})
 region_f = None if region == ALL else region
 type_f = None if ptype == ALL else ptype

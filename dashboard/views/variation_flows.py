@@ -33,7 +33,7 @@ VIEWS = {"area": "Providers imaging an area's patients", "provider": "Where a pr
 # Areas are comparators for everyone (ICBs and regions; sub-ICBs for their own commissioner).
 allowed = ["provider", "area"] if scope.role == "provider" else ["area", "provider"] if scope.is_central else ["area"]
 wanted = st.query_params.get("view", allowed[0])
-view = st.segmented_control("View", allowed, format_func=VIEWS.get, required=True,
+view = st.segmented_control("View", allowed, format_func=lambda v: VIEWS[v], required=True,
                             default=wanted if wanted in allowed else allowed[0], key="flows_view")
 st.query_params["view"] = view
 scope_caption(scope)

@@ -32,9 +32,9 @@ def month_add(month: date, n: int) -> date:
 class FilePlan:
     provider: int
     month: int  # activity month index
+    submitted_on: date
     missing: bool = False
     late: bool = False
-    submitted_on: date | None = None
     resubmit: str | None = None  # 'missing_chunk' | 'bad_batch' | 'file_reject'
     resubmitted_on: date | None = None
     volume_factor: float = 1.0

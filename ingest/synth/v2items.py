@@ -18,7 +18,7 @@ v2.0 can have are planted by `plant_v2` (bad_offset, end_before_start), at the r
 from __future__ import annotations
 
 import zlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -90,7 +90,10 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     start_min = np.where(unscheduled, rng.integers(0, 24 * 60 - 90, n), rng.integers(8 * 60, 18 * 60, n))
     report_gap = np.round(SAME_DAY_REPORT_MINUTES[0] * np.exp(rng.normal(0, SAME_DAY_REPORT_MINUTES[1], n)))
     report_min = rng.integers(8 * 60, 18 * 60, n)
-    starts, ends, reports, clocks = [], [], [], []
+    starts: list[str | None] = []
+    ends: list[str | None] = []
+    reports: list[str | None] = []
+    clocks: list[str | None] = []
     for i, (test, report, request) in enumerate(zip(text["test_date"].to_list(), text["report_date"].to_list(),
                                                     text["request_date"].to_list(), strict=True)):
         day = _parse_date(test)
@@ -143,7 +146,7 @@ def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DE
     ends = text["procedure_end_ts"].to_list()
     for i in np.flatnonzero(end_before):
         t = datetime.fromisoformat(starts[i]) - timedelta(hours=1)
-        ends[i] = t.astimezone(timezone(t.utcoffset())).isoformat()
+        ends[i] = t.isoformat()  # in the start's own offset (every start chosen has one)
     out = text.with_columns(procedure_start_ts=pl.Series(new_start, dtype=pl.String),
                             procedure_end_ts=pl.Series(ends, dtype=pl.String))
     return out, {"bad_offset": int(bad_offset.sum()), "end_before_start": int(end_before.sum())}

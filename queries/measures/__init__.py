@@ -133,7 +133,7 @@ def parse_measure(path: Path, raw: Any) -> Measure:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise _fail(path, field, f"must be {getattr(kind, '__name__', kind)}, got {type(value).__name__}"
                         + (" (write the date as YYYY-MM-DD, unquoted)" if kind is date else ""))
-        if kind is str and not value.strip():
+        if isinstance(value, str) and kind is str and not value.strip():
             raise _fail(path, field, "must not be empty")
     unknown = sorted(set(raw) - set(SCHEMA))
     if unknown:
