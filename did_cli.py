@@ -527,7 +527,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sp.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer")
 
-    s = sub.add_parser("synth", help="write synthetic RIS extract files (DIDS v1.0 before April 2026 activity, v2.0 from it)")
+    s = sub.add_parser("synth", help="write synthetic RIS extract files "
+                                     "(DIDS v1.0 before April 2026 activity, v2.0 from it)")
     s.add_argument("--from", dest="first", required=True, type=_month, help="first activity month YYYY-MM")
     s.add_argument("--to", dest="last", required=True, type=_month, help="last activity month YYYY-MM")
     s.add_argument("--scale", type=float, default=0.01, help="1.0 = England (~4.1 M records a month)")

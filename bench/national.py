@@ -105,7 +105,8 @@ def main() -> None:
     proc = subprocess.run([sys.executable, "-c", _RENDER, *[pg for pg in PAGES if (ROOT / "dashboard" / "views" / pg)
                                                              .exists()]],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
-    result["first_render"] = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else proc.stderr[-2000:]
+    result["first_render"] = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
+                              else proc.stderr[-2000:])
 
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)

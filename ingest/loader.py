@@ -245,7 +245,8 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     lists = flagged["_issues"].combine_chunks()
     parents = pc.list_parent_indices(lists)
     found = pa.table({"file_no": pc.take(flagged["file_no"], parents), "line": pc.take(flagged["line"], parents),
-                      **{f: pc.struct_field(pc.list_flatten(lists), f) for f in ("code", "severity", "field", "message")}})
+                      **{f: pc.struct_field(pc.list_flatten(lists), f)
+                         for f in ("code", "severity", "field", "message")}})
     return screen.drop_columns(["_issues"]), found
 
 

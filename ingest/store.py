@@ -414,8 +414,9 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
             f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables)
         for name, rows, hashes in con.execute(union).fetchall():
             fingerprints[name] = digest(f"{rows}:{hashes}:{signature.get(name, '')}")
-    fingerprints["record"] = digest(";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
-                                             for _, p in sorted(partitions.items())) + "|" + signature.get("record", ""))
+    partition_text = ";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
+                              for _, p in sorted(partitions.items()))
+    fingerprints["record"] = digest(partition_text + "|" + signature.get("record", ""))
     inputs = sorted(fingerprints)
     for name, sql in all_rollups().items():
         reads = [t for t in inputs if re.search(rf"\b{re.escape(t)}\b", sql)]
@@ -545,7 +546,8 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
         # Free the dropped tables' blocks now, so that the tables built next reuse them instead
         # of growing the file by their size at every publish.
         con.execute("CHECKPOINT snapshot_build")
-    tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
+    tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} "
+                        f"AS SELECT * FROM {_quote_identifier(t)}")
              for t in tables if t not in keep]
     tasks += [("rollups", sql) for name, sql in rollup_statements("snapshot_build") if name not in keep]
     # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
@@ -583,7 +585,8 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
         for cur in cursors:
             cur.close()
     timings.update(seconds)
-    con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
+    con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} "
+                "(name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
     con.executemany(f"INSERT INTO snapshot_build.main.{CONTENTS_TABLE} VALUES (?, ?)", sorted(contents.items()))
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,

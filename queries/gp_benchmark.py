@@ -399,7 +399,8 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         value, lower, upper = rates.proportion(o, n, measure.multiplier)
         p0 = o.sum() / n.sum() if n.sum() > 0 else np.nan
         expected = p0 * n
-        ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan for x in (value / 100, lower / 100, upper / 100))
+        ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan
+                                           for x in (value / 100, lower / 100, upper / 100))
         y, s = funnel.proportion_scale(o, n, p0)
         # A share of fewer than 10 examinations does not feed the over-dispersion estimate.
         enough = n >= MIN_EVENTS
@@ -455,12 +456,14 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         pl.Series("ratio", ratio), pl.Series("ratio_lower", nan_if_few(ratio_lower)),
         pl.Series("ratio_upper", nan_if_few(ratio_upper)),
         pl.Series("funnel_x", x.astype(float)), pl.Series("funnel_value", fvalue),
-        pl.Series("funnel_lower95", limits[(level95, True)][0]), pl.Series("funnel_upper95", limits[(level95, True)][1]),
+        pl.Series("funnel_lower95", limits[(level95, True)][0]),
+        pl.Series("funnel_upper95", limits[(level95, True)][1]),
         pl.Series("funnel_lower998", limits[(level998, True)][0]),
         pl.Series("funnel_upper998", limits[(level998, True)][1]),
         pl.Series("comparison", adjusted.astype(str)), pl.Series("comparison_unadjusted", unadjusted.astype(str)),
         pl.Series("note", np.where(too_few, few_note, "")),
-    ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS if c.startswith(("value", "ratio", "funnel", "expected")))
+    ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS
+                   if c.startswith(("value", "ratio", "funnel", "expected")))
     table = dec.percentile_rank(table, by=None, column="funnel_value").with_columns(
         pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("england_rank"))
     return (table.select(TABLE_COLUMNS).sort("england_rank", "practice_code", nulls_last=True),
@@ -583,7 +586,8 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     shown = rank_published(shown.drop("__row"), "funnel_value", "rank").select("rank", pl.exclude("rank"))
     # Drawn as far as the practices shown reach: a suppressed row's x (a ratio measure's
     # denominator) must not set the axis.
-    curves = funnel_curves(measure, target, dispersion, method, float(shown.select(pl.col("funnel_x").max()).item() or 0))
+    reach = float(shown.select(pl.col("funnel_x").max()).item() or 0)
+    curves = funnel_curves(measure, target, dispersion, method, reach)
     return Benchmark(measure, start, end, months, shown, target, dispersion, method, curves, excluded)
 
 

@@ -289,7 +289,8 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
             "measure_id": m.id, "title": m.title, "short_title": m.short_title, "units": m.units,
             "polarity": m.polarity, "is_ratio": m.is_ratio, "numerator": int(em.numerator[i]),
             "denominator": mine["denominator"], "value": _cell(mine["value"]),
-            **{c: None if few else _cell(mine[c]) for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")},
+            **{c: None if few else _cell(mine[c])
+               for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")},
             "ratio": _cell(mine["ratio"]), "funnel_value": _cell(em.funnel_value[i]),
             "comparison": str(mine["comparison"]), "note": mine["note"] if few else "",
             "percentile_rank": _cell(em.percentile_rank[i]),

@@ -36,7 +36,8 @@ def ranked_sites_figure(sites: pl.DataFrame, *, top: int = 40, fences: tuple[flo
     Outliers by Tukey's fences (drawn as dashed lines when given) have their own colour, shape and
     legend words; England's figure is a solid reference line."""
     ranked = sites.filter(pl.col("exams_per_scanner_per_day").is_not_null()).head(top)
-    names = [f"{s} ({p})" for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list(), strict=True)]
+    names = [f"{s} ({p})"
+             for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list(), strict=True)]
     values = ranked["exams_per_scanner_per_day"].to_list()
     flags = ranked["outlier"].to_list()
     fig = go.Figure()

@@ -287,7 +287,8 @@ class _Run:
         again = f"resubmitted/{name}"
         assert fp.resubmitted_on is not None  # planned with its resubmission
         if fp.resubmit == "file_reject":
-            write_csv(to_text(frame), self.tmp / name, header, drop_column="site_code")  # mandatory: rejected with or without a header
+            # site_code is mandatory: the file is rejected with or without a header
+            write_csv(to_text(frame), self.tmp / name, header, drop_column="site_code")
             self._row(name, key, fp.submitted_on, "file_reject", frame)
             self.file_reject.append(dict(**key, path=name, columns=spec.N_COLUMNS - 1,
                                          submitted_on=f"{fp.submitted_on}", resubmission_path=again))

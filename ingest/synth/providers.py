@@ -187,7 +187,9 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
                 if per[i]:
                     h = 168 if (mod == "CT" and acute[i]) else int(rng.integers(*hours))
                     equip_rows.append(dict(site_code=codes[i], modality="MRI" if mod == "MR" else "CT",
-                                           scanners=int(per[i]), scheduled_hours_per_week=int(min(per[i] * 168, max(1, round(per[i] * h * part)))),
+                                           scanners=int(per[i]),
+                                           scheduled_hours_per_week=int(min(per[i] * 168,
+                                                                            max(1, round(per[i] * h * part)))),
                                            synthetic=True))
         for i in range(ns):
             jitter = rng.normal(0, 0.05, 2) if i else np.zeros(2)

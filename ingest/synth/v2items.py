@@ -81,7 +81,8 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
         routine, urgent, _ = PRIORITY_BY_SOURCE.get(s, PRIORITY_BY_SOURCE["07"])
         priority.append("1" if x < routine else "2" if x < routine + urgent else "3")
     on_list = rng.random(n) < np.array([WAITING_LIST_SHARE.get(s, 0.5) for s in sources])
-    category = ["01" if w else "03" if s in UNSCHEDULED_SOURCES else "02" for s, w in zip(sources, on_list, strict=True)]
+    category = ["01" if w else "03" if s in UNSCHEDULED_SOURCES else "02"
+                for s, w in zip(sources, on_list, strict=True)]
     codes = text["nicip_code"].fill_null("").to_list()
     durations = np.array([DURATION_MINUTES.get(modality(c) or "", _DEFAULT_DURATION) for c in codes])
     length = np.maximum(1, np.round(durations[:, 0] * np.exp(rng.normal(0, 1, n) * durations[:, 1])))
@@ -121,7 +122,8 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
         report_issue_ts=pl.Series(reports, dtype=pl.String))
 
 
-def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DEFECT_RATES) -> tuple[pl.DataFrame, dict]:
+def plant_v2(text: pl.DataFrame, seed_text: str,
+             rates: dict[str, float] = V2_DEFECT_RATES) -> tuple[pl.DataFrame, dict]:
     """Break a few records the ways only v2.0 can be broken; returns the text and the counts.
 
     bad_offset: the start written with +02:00 (DIDSX12), on a start from 02:00 so its UK date
@@ -141,7 +143,8 @@ def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DE
     # record breaks its own rule and no date-order rule besides (a start at 00:30 would be the day before).
     keeps_date = np.array([bool(s) and s[11:13].isdigit() and int(s[11:13]) >= 2 for s in starts])
     bad_offset = ok & keeps_date & (draw < rates["bad_offset"])
-    end_before = ok & ~bad_offset & (draw >= rates["bad_offset"]) & (draw < rates["bad_offset"] + rates["end_before_start"])
+    end_before = (ok & ~bad_offset & (draw >= rates["bad_offset"])
+                  & (draw < rates["bad_offset"] + rates["end_before_start"]))
     new_start = [s[:19] + "+02:00" if b else s for s, b in zip(starts, bad_offset, strict=True)]
     ends = text["procedure_end_ts"].to_list()
     for i in np.flatnonzero(end_before):

@@ -113,7 +113,8 @@ def _check_filter(path: Path, field: str, block: Any) -> dict[str, tuple[str, ..
             if not isinstance(v, str) or v not in FILTER_VALUES[key]:
                 raise _fail(path, f"{field}.{key}",
                             f"{v!r} is not one of {', '.join(FILTER_VALUES[key])}"
-                            + (" (quote codes such as '04' so YAML keeps them text)" if key == "patient_source" else ""))
+                            + (" (quote codes such as '04' so YAML keeps them text)"
+                               if key == "patient_source" else ""))
         out[key] = tuple(values)
     if "patient_source" not in out:
         raise _fail(path, f"{field}.patient_source", "required: say which patient source(s) are counted")

@@ -139,7 +139,8 @@ def test_a_provider_user_submits_only_its_own_providers_files(store_dir, tmp_pat
     assert _q(store_dir, "SELECT count(*) FROM submission") == [(0,)]
     this_month = date.today().replace(day=1)  # in the DIDS version this month's files are sent in
     mine = (didfiles.write_v2(tmp_path / "g.csv", [didfiles.row_v2()])
-            if spec_pack.version_for_period(this_month) == "2.0" else didfiles.write(tmp_path / "g.csv", didfiles.rows(1)))
+            if spec_pack.version_for_period(this_month) == "2.0"
+            else didfiles.write(tmp_path / "g.csv", didfiles.rows(1)))
     assert submit_bytes(mine.read_bytes(), "g.csv", "RR8", f"{this_month:%Y-%m}", scope=RR8_USER, dry_run=True,
                         store_dir=store_dir).status == "accepted"
 

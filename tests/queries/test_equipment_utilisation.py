@@ -27,7 +27,8 @@ from queries.scope import CENTRAL, Scope, ScopeError
 
 JAN = date(2026, 1, 1)
 F = equipment.UtilisationFilter("MRI", JAN, JAN)
-EQUIPMENT = [("RAJ01", "MRI", 2, 100.0), ("RAJ02", "MRI", 1, 50.0), ("RBK01", "MRI", 1, 60.0), ("RAJ01", "CT", 1, 168.0)]
+EQUIPMENT = [("RAJ01", "MRI", 2, 100.0), ("RAJ02", "MRI", 1, 50.0), ("RBK01", "MRI", 1, 60.0),
+             ("RAJ01", "CT", 1, 168.0)]
 RECORDS = [  # site, day, count, body area
     ("RAJ01", 5, 10, "Head"), ("RAJ01", 6, 6, "Heart"), ("RAJ01", 10, 4, "Head"), ("RAJ01", 1, 2, "Lower limb"),
     ("RAJ02", 7, 3, "Abdomen"), ("RBK01", 12, 8, "Head"), ("RBK01", 13, 8, "Head"),

@@ -77,7 +77,8 @@ def test_ratio_measure_worked_by_hand_and_too_few():
     assert target == pytest.approx(10 / 35 * 100)
     z = stats.norm.ppf(0.975)
     p, n = 0.2, 10
-    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     a, b, c = table.iter_rows(named=True)
     assert a["value"] == pytest.approx(20.0)
     assert a["value_lower"] == pytest.approx(100 * (centre - half))

@@ -94,8 +94,8 @@ def test_kh12_against_a_loop(snap):
     table = official.kh12(snap, YEAR)
     for row in table.iter_rows(named=True):
         for col in official.KH12_COLUMNS:
-            expected = (sum(v for (p, c), v in naive.items() if c == col) if row["provider_code"] == official.ENGLAND_CODE
-                        else naive[(row["provider_code"], col)])
+            expected = (sum(v for (p, c), v in naive.items() if c == col)
+                        if row["provider_code"] == official.ENGLAND_CODE else naive[(row["provider_code"], col)])
             assert row[col] == expected, (row["provider_code"], col)
         assert row["total"] == sum(row[c] for c in official.KH12_COLUMNS)
     assert table.height == 1 + len({r["provider"] for r in RECORDS if _in_year(r)})
@@ -110,8 +110,8 @@ def test_commissioner_and_gpda_tables_against_a_loop(snap, month):
     table = official.activity_by_commissioner(snap, period, "sub_icb")
     for row in table.iter_rows(named=True):
         for m in official.MODALITY_COLUMNS:
-            expected = (sum(v for (s, mm), v in naive.items() if mm == m) if row["sub_icb_code"] == official.ENGLAND_CODE
-                        else naive[(row["sub_icb_code"], m)])
+            expected = (sum(v for (s, mm), v in naive.items() if mm == m)
+                        if row["sub_icb_code"] == official.ENGLAND_CODE else naive[(row["sub_icb_code"], m)])
             assert row[m] == expected, (row["sub_icb_code"], m)
     gpda = Counter((sub_icb.get(r["practice"], official.NOT_KNOWN), nicip.test_group(r["code"]))
                    for r in in_month if r["source"] == "04" and nicip.test_group(r["code"]))
