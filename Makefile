@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup browser bench clean-store
+.PHONY: demo test setup lock browser bench clean-store
 
 demo: setup
 	$(BIN)/did demo
@@ -11,13 +11,24 @@ demo: setup
 test: setup browser
 	$(BIN)/pytest
 
-# A virtual environment with the project and its test tools, rebuilt when pyproject.toml changes.
+# A virtual environment with the project and its test tools at the locked versions (requirements.lock),
+# rebuilt when pyproject.toml or the lock changes. `pip check` fails if the lock lacks a dependency.
 setup: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
+
+# Re-resolve requirements.lock: the newest versions pyproject.toml allows, in a scratch environment.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	{ sed -n '1,2p' requirements.lock; .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 browser:

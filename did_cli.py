@@ -541,7 +541,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sp.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer")
 
-    s = sub.add_parser("synth", help="write synthetic RIS extract files (DIDS v1.0 before April 2026 activity, v2.0 from it)")
+    s = sub.add_parser("synth", help="write synthetic RIS extract files "
+                                     "(DIDS v1.0 before April 2026 activity, v2.0 from it)")
     s.add_argument("--from", dest="first", required=True, type=_month, help="first activity month YYYY-MM")
     s.add_argument("--to", dest="last", required=True, type=_month, help="last activity month YYYY-MM")
     s.add_argument("--scale", type=float, default=0.01, help="1.0 = England (~4.1 M records a month)")
@@ -640,11 +641,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="write the table behind a dashboard view as CSV or Parquet")
     exsub = ex.add_subparsers(dest="export_name", required=True, parser_class=_Parser)
-    exports = ()
+    exports: list = []  # the plugins are imported only for the command that needs them
     if command == "export":
         from queries import exports as export_plugins
 
-        exports = export_plugins.registry().values()
+        exports = list(export_plugins.registry().values())
     for export in exports:
         e = exsub.add_parser(export.name, help=export.help)
         export.add_arguments(e)
@@ -656,11 +657,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="write an official output (CSV tables, .xlsx workbook with notes)")
     rpsub = rp.add_subparsers(dest="report_name", required=True, parser_class=_Parser)
-    reports = ()
+    reports: list = []
     if command == "report":
         from queries import reports as report_plugins
 
-        reports = report_plugins.registry().values()
+        reports = list(report_plugins.registry().values())
     for report in reports:
         e = rpsub.add_parser(report.name, help=report.help)
         report.add_arguments(e)

@@ -30,6 +30,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 
@@ -47,10 +48,11 @@ class Settings:
     A path left None is derived: users, audit and log files beside the store, the key in HOME."""
 
     store_dir: Path = PROJECT_ROOT / "data" / "store"
-    users_file: Path | None = None
-    audit_log: Path | None = None
-    log_file: Path | None = None
-    key_file: Path | None = None
+    # None until __post_init__ derives them, so typed as what every reader gets
+    users_file: Path = None  # type: ignore[assignment]
+    audit_log: Path = None  # type: ignore[assignment]
+    log_file: Path = None  # type: ignore[assignment]
+    key_file: Path = None  # type: ignore[assignment]
     suppress_up_to: int = 7
     round_to: int = 5
     perturb_up_to: int = 2  # 0 turns perturbation off (attack tests)
@@ -70,7 +72,7 @@ class Settings:
                  environ: Mapping[str, str] | None = None) -> Settings:
         """Flags (`overrides`; None values ignored) over the environment over the defaults."""
         environ = os.environ if environ is None else environ
-        given: dict[str, object] = {}
+        given: dict[str, Any] = {}
         for name, var in _ENV.items():
             if environ.get(var):
                 given[name] = _parse(name, environ[var])
@@ -154,7 +156,8 @@ class _Redacting(logging.Formatter):
     """Log lines with anything shaped like a patient identifier blanked, trace included; the time
     is written 20261206T173000Z, a shape never blanked."""
 
-    converter = time.gmtime
+    def converter(self, secs: float | None = None) -> time.struct_time:
+        return time.gmtime(secs)
 
     def format(self, record: logging.LogRecord) -> str:
         return _IDENTIFIER_SHAPES.sub("[redacted]", super().format(record))
@@ -182,6 +185,6 @@ def configure_logging(settings: Settings) -> None:
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setFormatter(_OneLine("did: %(message)s"))
     for handler in (to_file, to_stderr):
-        handler._did = True  # type: ignore[attr-defined]
+        setattr(handler, "_did", True)  # noqa: B010 - marks our own handlers for the next call
         root.addHandler(handler)
     root.setLevel(logging.WARNING)

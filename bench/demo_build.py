@@ -26,8 +26,8 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import did_settings  # noqa: E402
 import did_cli  # noqa: E402
+import did_settings  # noqa: E402
 from ingest import store  # noqa: E402
 
 LIMIT_S = 300  # the bound: at most 5 minutes on 2 cores

@@ -120,7 +120,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print("| shape | file MB | peak RSS MB | exit | seconds | first line |\n|---|---:|---:|---:|---:|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['file_mb']} | {r['peak_rss_mb']} | {r['exit_code']} | {r['seconds']} | {r['said'][:80]} |")
+        print(f"| {name} | {r['file_mb']} | {r['peak_rss_mb']} | {r['exit_code']} | {r['seconds']} "
+              f"| {r['said'][:80]} |")
     out = ROOT / "bench" / "results" / "hostile.json"
     out.write_text(json.dumps({"limit_bytes": limit, "bar_mb": 1024, "machine": platform.machine(),
                                "measured_at": time.strftime("%Y-%m-%d"), "shapes": results}, indent=1) + "\n")

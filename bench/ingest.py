@@ -134,15 +134,16 @@ def main() -> None:
             "date": date.today().isoformat(),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
                        f"DuckDB {duckdb.__version__}",
-            "scale": args.scale, "file": path.name, "dids_version": version_of(path), "records": info["records"], "file_mb": round(size_mb, 1),
+            "scale": args.scale, "file": path.name, "dids_version": version_of(path), "records": info["records"],
+            "file_mb": round(size_mb, 1),
             "generate_month_s": round(gen_seconds, 1) if gen_seconds else None,
             "create_statement_s": round(med(create), 3),
             "baseline_s": round(med(baseline), 3), "load_s": round(med(load), 3),
             "load_ratio": round(med(load) / med(baseline), 2),
             "process_baseline_s": round(med(process), 3), "submit_s": round(med(submit), 3),
             "submit_ratio": round(med(submit) / med(process), 2),
-            "load_ratios_each_run": [round(a / b, 2) for a, b in zip(load, baseline)],
-            "submit_ratios_each_run": [round(a / b, 2) for a, b in zip(submit, process)],
+            "load_ratios_each_run": [round(a / b, 2) for a, b in zip(load, baseline, strict=True)],
+            "submit_ratios_each_run": [round(a / b, 2) for a, b in zip(submit, process, strict=True)],
             "load_records_per_s": round(info["records"] / med(load)),
             "submit_peak_rss_mb": round(max(rss)),
         }
@@ -154,10 +155,12 @@ def main() -> None:
         print(f"| step (DIDS v{r['dids_version']}: {r['records']:,} records, {r['file_mb']} MB, median of "
               f"{args.repeat}) | seconds | × its baseline |")
         print("|---|---|---|")
-        print(f"| in-process baseline: DuckDB opens a new database, reads the CSV into a table, closes | {r['baseline_s']} | 1.0 |")
+        print("| in-process baseline: DuckDB opens a new database, reads the CSV into a table, closes "
+              f"| {r['baseline_s']} | 1.0 |")
         print(f"| in-process: open the store, check + pseudonymise + load, close | {r['load_s']} | {r['load_ratio']} |")
         print(f"| process baseline: the same in a new Python process | {r['process_baseline_s']} | 1.0 |")
-        print(f"| `did submit` end to end (new process: check, load, publish) | {r['submit_s']} | {r['submit_ratio']} |")
+        print(f"| `did submit` end to end (new process: check, load, publish) | {r['submit_s']} "
+              f"| {r['submit_ratio']} |")
         print(f"\nbaseline CREATE TABLE statement alone {r['create_statement_s']} s; load rate "
               f"{r['load_records_per_s']:,} records/s; `did submit` peak memory {r['submit_peak_rss_mb']} MB; "
               f"{r['machine']}; {r['date']}")

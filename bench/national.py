@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-import did_settings  # noqa: E402
 import did_cli  # noqa: E402
+import did_settings  # noqa: E402
 from ingest import store, synth  # noqa: E402
 
 PAGES = ["home.py", "gp_practice.py", "gp_measure.py", "variation_demographic.py", "variation_geographic.py",
@@ -107,7 +107,8 @@ def main() -> None:
     proc = subprocess.run([sys.executable, "-c", _RENDER, *[pg for pg in PAGES if (ROOT / "dashboard" / "views" / pg)
                                                              .exists()]],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
-    result["first_render"] = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else proc.stderr[-2000:]
+    result["first_render"] = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
+                              else proc.stderr[-2000:])
 
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)

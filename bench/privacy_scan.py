@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import spec, store  # noqa: E402
 
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--store", required=True)

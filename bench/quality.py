@@ -33,7 +33,7 @@ def _time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
         fn()
         runs.append((time.perf_counter() - t) * 1000)
     runs.sort()
-    return statistics.median(runs), runs[min(len(runs) - 1, int(round(0.95 * (len(runs) - 1))))]
+    return statistics.median(runs), runs[min(len(runs) - 1, round(0.95 * (len(runs) - 1)))]
 
 
 def main() -> None:

@@ -74,7 +74,7 @@ def main() -> int:
     print(f"{'query':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, values in times.items():
         values.sort()
-        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
         print(f"{name:34} {len(values):5d} {statistics.median(values) * 1000:8.1f} {p95 * 1000:8.1f} "
               f"{values[-1] * 1000:8.1f}")
     return 0

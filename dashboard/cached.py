@@ -8,6 +8,7 @@ pages recompute, and old entries age out through `max_entries` and `ttl`.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -16,7 +17,7 @@ from queries import headline
 from queries.connection import Snapshot
 from queries.scope import Scope
 
-_CACHE = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
+_CACHE: dict[str, Any] = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
 
 
 @st.cache_data(**_CACHE)

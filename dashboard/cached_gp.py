@@ -8,6 +8,7 @@ key: two users never share a result computed for the other's scope.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -17,7 +18,7 @@ from queries import gp_practice as gp
 from queries.connection import Snapshot
 from queries.scope import Scope
 
-_CACHE = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
+_CACHE: dict[str, Any] = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
 
 
 @st.cache_data(**_CACHE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -21,7 +22,7 @@ from queries.reports.kh12 import build_kh12
 from queries.reports.monthly import build_monthly
 from queries.scope import Scope
 
-_CACHE = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
+_CACHE: dict[str, Any] = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
 
 
 @st.cache_data(**_CACHE)

@@ -9,6 +9,7 @@ never served to another.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -17,7 +18,7 @@ from queries import dm01, equipment, productivity, turnaround, urgency, waiting_
 from queries.connection import Snapshot
 from queries.scope import Scope
 
-_CACHE = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
+_CACHE: dict[str, Any] = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
 
 def has_tables(snap: Snapshot, *tables: str) -> bool:
     """Whether the snapshot holds these rollups (a store published before they existed does not)."""

@@ -4,6 +4,7 @@ snapshot version (and the scope, so one user's results never serve another)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -12,7 +13,7 @@ from queries import completeness, quality, volumes
 from queries.connection import Snapshot
 from queries.scope import Scope
 
-_CACHE = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
+_CACHE: dict[str, Any] = {"max_entries": 32, "ttl": "1h", "show_spinner": False}
 
 
 @st.cache_data(**_CACHE)

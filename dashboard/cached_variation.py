@@ -4,6 +4,7 @@ the user's scope and the filters; the snapshot itself is passed unhashed as `_sn
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -13,7 +14,7 @@ from queries.connection import Snapshot
 from queries.scope import Scope
 from queries.variation import Area, Filters
 
-_CACHE = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
+_CACHE: dict[str, Any] = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
 
 
 @st.cache_data(**_CACHE)

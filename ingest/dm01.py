@@ -20,7 +20,6 @@ bad file changes nothing.
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import duckdb

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -110,6 +110,13 @@ class Checked:
     quarantine: pa.Table | None = None  # (line, raw) of rejected rows
     undo: Undo | None = None  # after load_checked(undoable=True): how to take the load back
 
+    @property
+    def file(self) -> reader.ReadResult:
+        """`read`, for the steps that only ever see a file that could be read."""
+        if self.read is None:
+            raise ValueError(f"{self.path.name} could not be read")
+        return self.read
+
 
 @dataclass
 class Undo:
@@ -170,7 +177,7 @@ def _check_version(checked: Checked) -> None:
     before it, so files for 2026-05 onwards are v2.0 and earlier ones v1.0 (spec_pack.version_for_period).
     """
     wanted = spec_pack.version_for_period(checked.period)
-    got = checked.read.version
+    got = checked.file.version
     if got != wanted:
         pack = spec_pack.default_pack(wanted)
         raise reader.FileError("DIDSX10", f"{checked.path.name} is a DIDS v{got} file, but a file for "
@@ -216,7 +223,7 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     (`file_no`, `line`, `_reject`, `_warn`, then the record columns) and the issues (`file_no`,
     `line`, `code`, `severity`, `field`, `message`).
     """
-    tables = [c.read.table for c in reads]
+    tables = [c.file.table for c in reads]
     reader.register_rows(con, "staging", tables[0] if len(tables) == 1 else pa.concat_tables(tables))
     # Each file's submission context, bound as lists (one row per file).
     con.execute(
@@ -226,10 +233,10 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
         {"nos": [c.file_no for c in reads], "dates": [c.submitted_on for c in reads],
          "periods": [c.period for c in reads], "providers": [c.provider for c in reads]})
     lookups, has_dups = validation.prepare(con)
-    params = dict(lookups)
+    params: dict[str, object] = dict(lookups)
     if key is not None:
         params["key"] = key
-    pack = spec_pack.pack_for(con, reads[0].read.version)
+    pack = spec_pack.pack_for(con, reads[0].file.version)
     sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
                                                 "" if key is None else _RECORD_COLUMNS, pack.rules, pack.code_lists)
     screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
@@ -239,7 +246,8 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     lists = flagged["_issues"].combine_chunks()
     parents = pc.list_parent_indices(lists)
     found = pa.table({"file_no": pc.take(flagged["file_no"], parents), "line": pc.take(flagged["line"], parents),
-                      **{f: pc.struct_field(pc.list_flatten(lists), f) for f in ("code", "severity", "field", "message")}})
+                      **{f: pc.struct_field(pc.list_flatten(lists), f)
+                         for f in ("code", "severity", "field", "message")}})
     return screen.drop_columns(["_issues"]), found
 
 
@@ -252,7 +260,7 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
     screen_lines = screen["line"]
     rejected_lines = pc.unique(screen_lines.filter(screen["_reject"]))
     warned_lines = pc.unique(screen_lines.filter(screen["_warn"]))
-    records, rejected = checked.read.rows, len(rejected_lines)
+    records, rejected = checked.file.rows, len(rejected_lines)
     warned = len(warned_lines) - pc.sum(pc.is_in(warned_lines, value_set=rejected_lines)).as_py() \
         if len(warned_lines) else 0
     out.status = "accepted"
@@ -268,7 +276,7 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
         con.register("rejected_lines", pa.table({"line": rejected_lines}))
         try:
             checked.quarantine = con.sql(
-                f"SELECT t.line, {_raw_row_sql(i.field for i in spec_pack.pack_for(con, checked.read.version).items)} "
+                f"SELECT t.line, {_raw_row_sql(i.field for i in spec_pack.pack_for(con, checked.file.version).items)} "
                 "AS raw FROM staging t SEMI JOIN rejected_lines USING (line) "
                 "WHERE t.file_no = $file_no", params={"file_no": checked.file_no}).to_arrow_table()
         finally:
@@ -308,7 +316,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
             if checked.quarantine is not None:
                 con.register("checked_quarantine", checked.quarantine)
                 con.execute("INSERT INTO quarantine SELECT ?, line, raw, ? FROM checked_quarantine",
-                            [sid, datetime.now(timezone.utc).replace(tzinfo=None)])
+                            [sid, datetime.now(UTC).replace(tzinfo=None)])
                 con.unregister("checked_quarantine")
             con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
             con.execute("COMMIT")
@@ -321,7 +329,7 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
             con.unregister(name)
     out.counts["replaced"] = replaced
     out.submission_id = sid
-    checked.undo = Undo(sid, removed) if undoable else None
+    checked.undo = Undo(sid, removed) if removed is not None else None
     return out
 
 
@@ -415,7 +423,7 @@ def _insert_submission(con, path, provider, period, submitted_on, status, read, 
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         RETURNING submission_id
         """,
-        [provider, period, datetime.now(timezone.utc).replace(tzinfo=None), submitted_on, path.name,
+        [provider, period, datetime.now(UTC).replace(tzinfo=None), submitted_on, path.name,
          read.sha256 if read else reader.sha256_of(path), read.format if read else path.suffix.lstrip(".").lower(),
          status, timeliness, counts["records"], counts["accepted"], counts["rejected"], counts["with_warnings"],
          json.dumps(file_errors) if file_errors else None],

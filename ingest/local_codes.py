@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -57,7 +57,7 @@ def add(con: duckdb.DuckDBPyConnection, provider: str, code: str, maps_to: str, 
     target = con.execute("SELECT 1 FROM ref_nicip WHERE nicip_code = ?", [maps_to]).fetchall()
     if not target:
         raise LocalCodeError(f"{maps_to} is not a national NICIP code; a local code must map to one")
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     con.execute(
         "INSERT OR REPLACE INTO local_code VALUES (?, ?, ?, ?, ?)", [provider, code, maps_to, now, notified_by]
     )

@@ -157,9 +157,9 @@ def decode_body_area(code: str) -> str:
     code = code.strip().upper()
     n_code, by_code = _longest(_CODE_AREAS, code)
     n_stem, by_stem = _longest(_STEM_AREAS, code[1:])
-    if n_stem and n_stem + 1 > n_code:
+    if by_stem is not None and n_stem + 1 > n_code:
         return by_stem
-    if n_code:
+    if by_code is not None:
         return by_code
     if code.startswith("N") and code.endswith(_NM_WHOLE_BODY_SUFFIXES):
         return WHOLE

@@ -9,8 +9,9 @@
 - Postcode -> postcode district (the outward code).
 
 The key file is `$DID_KEY_FILE`, or `~/.config/did/pseudonymisation.key`; it is created (mode
-0600, in a folder made 0700) on first use, and a key file others can read or write is refused. Back it up with the store's backups: a store whose key is lost can still be
-read, but the same patient arriving later would get a new pseudonym. Rotation: see README.
+0600, in a folder made 0700) on first use, and a key file others can read or write is refused.
+Back it up with the store's backups: a store whose key is lost can still be read, but the same
+patient arriving later would get a new pseudonym. Rotation: see README.
 """
 
 from __future__ import annotations

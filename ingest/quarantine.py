@@ -6,7 +6,7 @@ purged after a retention period: `did quarantine purge --older-than DAYS`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -17,6 +17,6 @@ def purge(con: duckdb.DuckDBPyConnection, older_than_days: int, now: datetime | 
     """Delete quarantined rows older than `older_than_days`; returns how many were deleted."""
     if older_than_days < 0:
         raise UsageError("--older-than must be 0 or more days")
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     cutoff = now - timedelta(days=older_than_days)
     return con.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [cutoff]).fetchall()[0][0]

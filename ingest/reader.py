@@ -213,7 +213,7 @@ def _header_fields(path: Path, values: list[str], items=spec.ITEMS, version: str
     aliases = _aliases(items)
     by_field = {i.field: i for i in items}
     fields = [aliases.get(_normalise(v)) for v in values]
-    unknown = [v.strip() for v, f in zip(values, fields) if f is None]
+    unknown = [v.strip() for v, f in zip(values, fields, strict=True) if f is None]
     if unknown:
         raise FileError("DIDS075", f"{path.name}: the header names columns that are not DID items: "
                         f"{', '.join(repr(u) for u in unknown)}; use the DIDS v{version} item names "
@@ -229,7 +229,7 @@ def _header_fields(path: Path, values: list[str], items=spec.ITEMS, version: str
     if missing:
         raise FileError("DIDS075", f"{path.name}: the header has no column for the mandatory "
                         f"{', '.join(missing)}; add the column and submit the file again")
-    return fields
+    return [f for f in fields if f is not None]  # all of them: an unknown column was refused above
 
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging", file_no: int = 0) -> ReadResult:

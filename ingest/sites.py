@@ -51,8 +51,11 @@ def _bool(col: str, frame: pl.DataFrame) -> pl.Expr:
 def load_sites(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Replace ref_site with the file's sites; returns the row count. ValueError on a bad file."""
     frame = _read(path, SITE_COLUMNS)
-    opt = lambda c, dtype: (pl.col(c).cast(dtype, strict=False) if c in frame.columns  # noqa: E731
-                            else pl.lit(None, dtype=dtype)).alias(c)
+
+    def opt(c: str, dtype: type[pl.DataType]) -> pl.Expr:
+        """An optional column: cast when the file has it, else all null."""
+        return (pl.col(c).cast(dtype, strict=False) if c in frame.columns else pl.lit(None, dtype=dtype)).alias(c)
+
     sites = frame.select(
         pl.col("site_code").str.strip_chars().str.to_uppercase(),
         pl.col("provider_code").str.strip_chars().str.to_uppercase(),

@@ -10,12 +10,13 @@ nhsengland/Reusable-Code-Library `src/dsp/datasets/dids/submitted.py` (CSV order
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
+from enum import StrEnum
 
 
-class Obligation(str, Enum):
+class Obligation(StrEnum):
     """How the data set specification marks an item."""
 
     MANDATORY = "M"  # must be present
@@ -34,7 +35,7 @@ class DataItem:
     obligation: Obligation
     format: str  # NHS DD format, e.g. "n10", "an10 CCYY-MM-DD"
     max_length: int
-    codes: dict[str, str] = field(default_factory=dict)  # allowed values -> meaning, when a code list
+    codes: dict[str, str] = dataclasses.field(default_factory=dict)  # allowed values -> meaning, when a code list
     identifying: bool = False  # patient identifier: never leaves ingest in raw form
 
     @property

@@ -25,8 +25,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 import duckdb
@@ -222,7 +222,7 @@ def read_pack(folder: Path) -> Pack:
         raise PackError(f"a file in {folder} is not UTF-8 text; save the pack's CSV files as UTF-8") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_pack(version: str) -> Pack:
     """The pack shipped with the software for `version`."""
     return read_pack(DEFAULT_DIRS[version])
@@ -250,7 +250,7 @@ def install(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM ref_spec_pack WHERE version = ?", [pack.version])
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         con.executemany("INSERT INTO ref_spec_pack VALUES (?, ?, ?, ?)",
                         [[pack.version, f, pack.texts[f], now] for f in FILES])
         con.execute("COMMIT")

@@ -31,13 +31,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import itertools
 import os
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -114,7 +115,7 @@ def create_store(store_dir: Path) -> None:
             con.execute(_SCHEMA_SQL.read_text())
             con.execute(
                 "INSERT INTO store_meta VALUES ('schema_version', ?), ('created_at', ?), ('schema_fingerprint', ?)",
-                [SCHEMA_VERSION, datetime.now(timezone.utc).isoformat(), _schema_fingerprint()],
+                [SCHEMA_VERSION, datetime.now(UTC).isoformat(), _schema_fingerprint()],
             )
             load_reference(con)
             load_timetable(con)
@@ -136,12 +137,11 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
     there is no store, or when another writer holds the lock for longer than `wait_seconds`.
     """
     store_dir = Path(store_dir)
-    if not exists(store_dir):
-        if not create:
-            raise StoreError(
-                f"no store at {store_dir}: run `did demo` to build the demo store, "
-                "or `did submit FILE` to start one"
-            )
+    if not exists(store_dir) and not create:
+        raise StoreError(
+            f"no store at {store_dir}: run `did demo` to build the demo store, "
+            "or `did submit FILE` to start one"
+        )
     _private_dir(store_dir)
     # held for the whole block
     lock_file = open(os.open(store_dir / ".lock", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+")  # noqa: SIM115
@@ -314,10 +314,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
         timings[step] = now - clock
         clock = now
 
-    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     con.execute(
         "INSERT OR REPLACE INTO store_meta VALUES ('snapshot_version', ?), ('published_at', ?)",
-        [version, datetime.now(timezone.utc).isoformat()],
+        [version, datetime.now(UTC).isoformat()],
     )
     # The disclosure-control secret (queries.disclosure.cell_secret): made once, kept for good,
     # so that a cell's perturbation never changes while its count does not.
@@ -418,8 +418,9 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
             f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables)
         for name, rows, hashes in con.execute(union).fetchall():
             fingerprints[name] = digest(f"{rows}:{hashes}:{signature.get(name, '')}")
-    fingerprints["record"] = digest(";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
-                                             for _, p in sorted(partitions.items())) + "|" + signature.get("record", ""))
+    partition_text = ";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
+                              for _, p in sorted(partitions.items()))
+    fingerprints["record"] = digest(partition_text + "|" + signature.get("record", ""))
     inputs = sorted(fingerprints)
     for name, sql in all_rollups().items():
         reads = [t for t in inputs if re.search(rf"\b{re.escape(t)}\b", sql)]
@@ -509,7 +510,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
     keep = {name for name, fp in contents_before.items()
             if contents.get(name) == fp and name != "record"} if previous else set()
     try:
-        if keep:
+        if keep and previous is not None:  # (keep is empty without a previous snapshot)
             shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
@@ -549,7 +550,8 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
         # Free the dropped tables' blocks now, so that the tables built next reuse them instead
         # of growing the file by their size at every publish.
         con.execute("CHECKPOINT snapshot_build")
-    tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
+    tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} "
+                        f"AS SELECT * FROM {_quote_identifier(t)}")
              for t in tables if t not in keep]
     tasks += [("rollups", sql) for name, sql in rollup_statements("snapshot_build") if name not in keep]
     # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
@@ -587,7 +589,8 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
         for cur in cursors:
             cur.close()
     timings.update(seconds)
-    con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
+    con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} "
+                "(name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
     con.executemany(f"INSERT INTO snapshot_build.main.{CONTENTS_TABLE} VALUES (?, ?)", sorted(contents.items()))
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
@@ -658,7 +661,7 @@ def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:
     if SNAPSHOT_GRACE_SECONDS <= 0:  # switched off (a file's time may even be ahead of `now`)
         return set()
     snapshots = sorted(p for p in snap_dir.glob("*.duckdb") if p.name <= previous)
-    return {older.name for older, newer in zip(snapshots, snapshots[1:])
+    return {older.name for older, newer in itertools.pairwise(snapshots)
             if now - newer.stat().st_mtime < SNAPSHOT_GRACE_SECONDS}
 
 

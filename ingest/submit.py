@@ -11,7 +11,6 @@ written: the page's drop-down is a convenience, not the control.
 from __future__ import annotations
 
 import errno
-
 import re
 import shutil
 import tempfile
@@ -60,6 +59,7 @@ def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: st
     result = loader.load_checked(con, checked, undoable=True)
     if result.submission_id is None:
         return result
+    assert checked.undo is not None  # load_checked(undoable=True) keeps it
     published = store.current_snapshot(store_dir)
     try:
         store.publish(con, store_dir)

@@ -110,19 +110,22 @@ V1_CONDITIONS: tuple[Condition, ...] = (
     # Personal and demographic
     Condition("dids002", "nhs_number", f"{_present('nhs_number')} AND NOT x_nhs_format_ok"),
     Condition("dids001", "nhs_number", "x_nhs_format_ok AND x_nhs_mod11_invalid"),
-    Condition("dids003", "nhs_number_status", f"{_present('nhs_number_status')} AND {_not_in('nhs_number_status', 'nhs_number_status')}"),
+    Condition("dids003", "nhs_number_status",
+              f"{_present('nhs_number_status')} AND {_not_in('nhs_number_status', 'nhs_number_status')}"),
     Condition("dids005", "birth_date", _bad_date("birth_date")),
     Condition("dids006", "birth_date", "d_birth_date > d_test_date"),
     Condition("dids008", "birth_date", "d_birth_date > d_report_date"),
     Condition("dids009", "birth_date", "d_birth_date <= DATE '1900-01-01'"),
     Condition("dids010", "birth_date", "d_birth_date > d_request_date + INTERVAL 6 MONTH"),
-    Condition("dids012", "ethnic_category", f"{_present('ethnic_category')} AND {_not_in('ethnic_category', 'ethnic_category')}"),
+    Condition("dids012", "ethnic_category",
+              f"{_present('ethnic_category')} AND {_not_in('ethnic_category', 'ethnic_category')}"),
     Condition("dids014", "gender", f"{_present('gender')} AND {_not_in('gender', 'person_gender')}"),
     Condition("dids017", "postcode", f"{_present('postcode')} AND NOT (postcode = n_postcode AND x_postcode_ok)"),
     Condition("dids073", None, f"NOT ({_DEMOGRAPHIC_PRESENT})"),
     # Referrals
     Condition("dids020", "patient_source", _blank("patient_source")),
-    Condition("dids021", "patient_source", f"{_present('patient_source')} AND {_not_in('patient_source', 'patient_source_setting')}"),
+    Condition("dids021", "patient_source",
+              f"{_present('patient_source')} AND {_not_in('patient_source', 'patient_source_setting')}"),
     Condition("dids023", "referrer_code", f"{_present('referrer_code')} AND NOT x_referrer_ok"),
     Condition("dids026", "request_date", _bad_date("request_date")),
     Condition("dids027", "request_date", "d_request_date > d_request_received_date"),
@@ -141,7 +144,8 @@ V1_CONDITIONS: tuple[Condition, ...] = (
     Condition("dids045", "test_date", _bad_date("test_date")),
     Condition("dids051", "test_date", "d_test_date > sub_date"),
     Condition("dids055", "test_date", "d_test_date < period_start - INTERVAL 6 MONTH"),
-    Condition("dids049", "test_date", "d_test_date < period_start - INTERVAL 3 MONTH AND d_test_date >= period_start - INTERVAL 6 MONTH"),
+    Condition("dids049", "test_date",
+              "d_test_date < period_start - INTERVAL 3 MONTH AND d_test_date >= period_start - INTERVAL 6 MONTH"),
     Condition("dids056", "nicip_code", f"{_blank('nicip_code')} AND {_blank('snomed_code')}"),
     Condition("dids061", "report_date", _bad_date("report_date")),
     Condition("dids048", "report_date", "d_report_date < d_test_date"),
@@ -158,17 +162,20 @@ V1_CONDITIONS: tuple[Condition, ...] = (
          + " AND x_postcode_zz99"),
     Condition("dids016", "postcode", f"{_present('postcode')} AND NOT x_postcode_zz99 "
          "AND x_postcodes_loaded AND x_postcode IS NULL"),
-    Condition("dids018", "practice_code", f"{_present('practice_code')} AND {_not_in('u_practice_code', 'default_practice_code')} "
-         "AND x_practice IS NULL"),
+    Condition("dids018", "practice_code",
+              f"{_present('practice_code')} AND {_not_in('u_practice_code', 'default_practice_code')} "
+              "AND x_practice IS NULL"),
     Condition("dids080", "practice_code", "x_practice_open > d_test_date OR x_practice_close < d_test_date"),
     Condition("dids024", "referring_org_code", f"{_present('referring_org_code')} AND x_referrer_org IS NULL"),
     Condition("dids079", "referring_org_code", "x_referrer_open > coalesce(d_request_date, d_test_date) "
          "OR x_referrer_close < coalesce(d_request_date, d_test_date)"),
     Condition("dids057", "nicip_code", f"{_present('nicip_code')} AND x_nicip IS NULL AND x_local_nicip IS NULL"),
     Condition("dids077", "nicip_code", "x_nicip_retired_on <= d_test_date"),
-    Condition("dids059", "snomed_code", f"{_present('snomed_code')} AND n_snomed_code IN (SELECT code FROM snomed_invalid)"),
+    Condition("dids059", "snomed_code",
+              f"{_present('snomed_code')} AND n_snomed_code IN (SELECT code FROM snomed_invalid)"),
     Condition("dids078", "snomed_code", "NOT x_snomed_active"),
-    Condition("dids082", "snomed_code", f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code"),
+    Condition("dids082", "snomed_code",
+              f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code"),
     Condition("dids068", "site_code", "x_site_ok AND x_sites_loaded AND x_site IS NULL"),
     Condition("dids081", "site_code", "x_site_open > d_test_date OR x_site_close < d_test_date"),
     # Project rule, not in the DIDS catalogue: a provider sends only its own sites' records. The
@@ -216,12 +223,14 @@ V2_CONDITIONS: tuple[Condition, ...] = (
     Condition("procedure_end_before_start", "procedure_end_ts", "t_procedure_end_ts < t_procedure_start_ts"),
     Condition("report_before_procedure_start", "report_issue_ts", "t_report_issue_ts < t_procedure_start_ts"),
     Condition("priority_missing", "priority", _blank("priority")),
-    Condition("priority_invalid", "priority", f"{_present('priority')} AND {_not_in('n_priority', 'service_request_priority')}"),
+    Condition("priority_invalid", "priority",
+              f"{_present('priority')} AND {_not_in('n_priority', 'service_request_priority')}"),
     Condition("activity_category_missing", "activity_category", _blank("activity_category")),
     Condition("activity_category_invalid", "activity_category",
               f"{_present('activity_category')} AND {_not_in('n_activity_category', 'activity_category')}"),
     Condition("waiting_list_clock_start_missing", "waiting_list_clock_start",
-              f"list_contains($cl_waiting_list_category, n_activity_category) AND {_blank('waiting_list_clock_start')}"),
+              "list_contains($cl_waiting_list_category, n_activity_category) "
+              f"AND {_blank('waiting_list_clock_start')}"),
     Condition("waiting_list_clock_start_invalid", "waiting_list_clock_start", _bad_date("waiting_list_clock_start")),
     Condition("waiting_list_clock_start_after_procedure_start", "waiting_list_clock_start",
               "d_waiting_list_clock_start > d_test_date"),
@@ -239,7 +248,7 @@ V2_CONDITIONS: tuple[Condition, ...] = (
 CONDITIONS: dict[str, Condition] = {c.id: c for c in V1_CONDITIONS + V2_CONDITIONS}
 
 
-def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> dict:
+def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> tuple[dict[str, bool], bool]:
     """Small TEMP tables the rules need from the whole file, and the reference-data switches.
 
     - `dups(file_no, site, acc, first_line)`: each (site, accession) pair that occurs more than
@@ -362,7 +371,8 @@ def typed_select(source: str, with_dups: bool = True) -> str:
                n.nicip_code AS x_nicip, n.snomed_code AS x_nicip_snomed, lc.nicip_code AS x_local_nicip,
                rt.retired_on AS x_nicip_retired_on, sn.active AS x_snomed_active,
                $snomed_loaded::BOOLEAN AS x_snomed_loaded,
-               st.site_code AS x_site, st.provider_code AS x_site_provider, st.open_date AS x_site_open, st.close_date AS x_site_close,
+               st.site_code AS x_site, st.provider_code AS x_site_provider,
+               st.open_date AS x_site_open, st.close_date AS x_site_close,
                $sites_loaded::BOOLEAN AS x_sites_loaded,
                pc.postcode AS x_postcode, pc.lsoa_code AS x_lsoa, $postcodes_loaded::BOOLEAN AS x_postcodes_loaded,
                -- the code the record is loaded as: national, or a notified local code's national code

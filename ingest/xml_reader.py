@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NoReturn
 from xml.parsers import expat
 
 import duckdb
@@ -81,7 +82,7 @@ class _Walker:
         self.columns: dict[str, list] = {"line": [], **{c: [] for c in spec.STAGING_COLUMNS}}
         self.stack: list[str] = []
         self.record_no = 0
-        self.record: _Record | None = None
+        self.record = _Record()  # the DIDSRecord being read; a fresh one at each start tag
         self.values: dict[str, str] = {}  # the group being read
         self.texts: list[list[str]] = []  # the text read so far of each open element, as the stack
         self.sizes: list[int] = []  # and its length
@@ -177,10 +178,10 @@ class _Walker:
             self.columns["line"].append(self.record_no)
             for c in spec.STAGING_COLUMNS:
                 self.columns[c].append(values.get(c))
-        self.record = None
+        self.record = _Record()
 
 
-def _refuse_doctype(*_args) -> None:
+def _refuse_doctype(*_args: object) -> NoReturn:
     raise ValueError("a document type declaration")
 
 

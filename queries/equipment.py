@@ -7,7 +7,7 @@ Definitions (the page states them too):
 - **Examinations per scanner per operating day**: examinations ÷ Σ(scanners × operating days),
   so a provider's figure weights each site by its scanners and days.
 - **Weekend share**: examinations on Saturdays and Sundays ÷ all. **Bank-holiday share**:
-  examinations on England & Wales bank holidays (`BANK_HOLIDAYS`) ÷ all.
+  examinations on England & Wales bank holidays (`bank_holidays`) ÷ all.
 - **Estimated utilisation of scheduled capacity**: Σ(examinations × typical duration for the
   modality and body area) ÷ (scheduled hours a week × 60 × calendar days in the period ÷ 7).
   The durations are `DEFAULT_DURATIONS` unless the user gives others; they are assumptions.
@@ -42,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import holidays
 import polars as pl
 
 from did_errors import UsageError
@@ -54,19 +55,18 @@ from queries.scope import Scope
 ENGLAND = "England"
 PRIORITY_MODALITIES = ("MRI", "CT")
 
-# England and Wales bank holidays, 2025–2027, as published by GOV.UK
-# (https://www.gov.uk/bank-holidays, JSON at https://www.gov.uk/bank-holidays.json, division
-# "england-and-wales"). Substitute days are the ones listed there (26 Dec 2026 is a Saturday,
-# so 28 Dec is the holiday; in 2027 Christmas and Boxing Day fall at the weekend).
-BANK_HOLIDAYS: tuple[date, ...] = tuple(date.fromisoformat(d) for d in (
-    "2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
-    "2025-12-25", "2025-12-26",
-    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
-    "2026-12-25", "2026-12-28",
-    "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
-    "2027-12-27", "2027-12-28",
-))
-BANK_HOLIDAYS_SOURCE = "GOV.UK, UK bank holidays, England and Wales (https://www.gov.uk/bank-holidays)"
+BANK_HOLIDAYS_SOURCE = ("GOV.UK, UK bank holidays, England and Wales (https://www.gov.uk/bank-holidays), "
+                        "as kept by the holidays package")
+
+
+def bank_holidays(first: date, last: date) -> list[date]:
+    """England and Wales bank holidays from `first` to `last`. From the maintained `holidays`
+    package (it follows GOV.UK's list, substitute days and one-off holidays included, and is
+    updated with the lock file) so that no year is silently without holidays. The package also
+    names the weekend day a substitute replaces (Boxing Day 2026 is a Saturday; 28 Dec is the
+    holiday); GOV.UK lists only weekdays, so only weekdays count."""
+    days = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
+    return sorted(d for d in days if first <= d <= last and d.weekday() < 5)
 
 # Typical scanner-room minutes per examination (patient on and off the table, scan, clean
 # down): modality, body area ("*" = any other body area), minutes. ASSUMPTIONS, not from a
@@ -186,7 +186,8 @@ def _site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFr
         WHERE modality = $modality AND test_date BETWEEN $first AND $last
         GROUP BY site_code
         """,
-        {"modality": f.modality, "first": f.first_day, "last": f.last_day, "holidays": list(BANK_HOLIDAYS)},
+        {"modality": f.modality, "first": f.first_day, "last": f.last_day,
+         "holidays": bank_holidays(f.first_day, f.last_day)},
     )
     activity = _perturbed(snap, scope, activity, ["examinations", "weekend", "bank_holiday"],
                           ("equipment", f.modality), pl.lit(f.first_day), pl.lit(f.last_day), ["site_code"])
@@ -391,7 +392,7 @@ def daily_activity(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider:
     return days.join(df, on="test_date", how="left").with_columns(
         pl.col("examinations").fill_null(0),
         pl.col("test_date").dt.weekday().alias("weekday"),
-        pl.col("test_date").is_in(list(BANK_HOLIDAYS)).alias("bank_holiday"),
+        pl.col("test_date").is_in(bank_holidays(f.first_day, f.last_day)).alias("bank_holiday"),
     ).sort("test_date")
 
 

@@ -32,6 +32,7 @@ shown as "Another practice" — there to benchmark against, not to be named.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -181,7 +182,7 @@ def size_band(list_size: pl.Expr) -> pl.Expr:
     """The list-size band a practice shows when it is not named ("5,000–7,499", "30,000 or more")."""
     edges = LIST_SIZE_EDGES
     expr = pl.when(list_size.is_null()).then(None).when(list_size < edges[0]).then(pl.lit(f"under {edges[0]:,}"))
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in itertools.pairwise(edges):
         expr = expr.when(list_size < hi).then(pl.lit(f"{lo:,}–{hi - 1:,}"))
     return expr.otherwise(pl.lit(f"{edges[-1]:,} or more"))
 
@@ -398,7 +399,8 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         value, lower, upper = rates.proportion(o, n, measure.multiplier)
         p0 = o.sum() / n.sum() if n.sum() > 0 else np.nan
         expected = p0 * n
-        ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan for x in (value / 100, lower / 100, upper / 100))
+        ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan
+                                           for x in (value / 100, lower / 100, upper / 100))
         y, s = funnel.proportion_scale(o, n, p0)
         # A share of fewer than 10 examinations does not feed the over-dispersion estimate.
         enough = n >= MIN_EVENTS
@@ -442,7 +444,10 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         too_few = o < MIN_EVENTS
         few_note = f"Fewer than {MIN_EVENTS} events: no interval shown"
         denominator = pl.Series("denominator", [None] * frame.height, dtype=pl.Int64)
-    nan_if_few = (lambda a: np.where(too_few, np.nan, a))
+
+    def nan_if_few(a):
+        return np.where(too_few, np.nan, a)
+
     table = frame.with_columns(
         pl.lit(measure.id).alias("measure_id"),
         denominator.alias("denominator"),
@@ -451,12 +456,14 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         pl.Series("ratio", ratio), pl.Series("ratio_lower", nan_if_few(ratio_lower)),
         pl.Series("ratio_upper", nan_if_few(ratio_upper)),
         pl.Series("funnel_x", x.astype(float)), pl.Series("funnel_value", fvalue),
-        pl.Series("funnel_lower95", limits[(level95, True)][0]), pl.Series("funnel_upper95", limits[(level95, True)][1]),
+        pl.Series("funnel_lower95", limits[(level95, True)][0]),
+        pl.Series("funnel_upper95", limits[(level95, True)][1]),
         pl.Series("funnel_lower998", limits[(level998, True)][0]),
         pl.Series("funnel_upper998", limits[(level998, True)][1]),
         pl.Series("comparison", adjusted.astype(str)), pl.Series("comparison_unadjusted", unadjusted.astype(str)),
         pl.Series("note", np.where(too_few, few_note, "")),
-    ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS if c.startswith(("value", "ratio", "funnel", "expected")))
+    ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS
+                   if c.startswith(("value", "ratio", "funnel", "expected")))
     table = dec.percentile_rank(table, by=None, column="funnel_value").with_columns(
         pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("england_rank"))
     return (table.select(TABLE_COLUMNS).sort("england_rank", "practice_code", nulls_last=True),
@@ -579,7 +586,8 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     shown = rank_published(shown.drop("__row"), "funnel_value", "rank").select("rank", pl.exclude("rank"))
     # Drawn as far as the practices shown reach: a suppressed row's x (a ratio measure's
     # denominator) must not set the axis.
-    curves = funnel_curves(measure, target, dispersion, method, float(shown["funnel_x"].max() or 0))
+    reach = float(shown.select(pl.col("funnel_x").max()).item() or 0)
+    curves = funnel_curves(measure, target, dispersion, method, reach)
     return Benchmark(measure, start, end, months, shown, target, dispersion, method, curves, excluded)
 
 
@@ -596,12 +604,13 @@ def area_values(table: pl.DataFrame, measure: Measure, target: float, practice: 
         if level != "england" and code is None:
             continue
         part = table if level == "england" else table.filter(pl.col(f"{level}_code") == code)
+        numerator = float(part["numerator"].sum())
         if measure.is_ratio:
-            n = part["denominator"].sum()
-            value = part["numerator"].sum() / n * 100 if n else None
+            n = float(part["denominator"].sum())
+            value = numerator / n * 100 if n else None
         else:
-            e = part["expected"].sum()
-            value = part["numerator"].sum() / e * target if e else None
+            e = float(part["expected"].sum())
+            value = numerator / e * target if e else None
         mine = part.filter(pl.col("practice_code") == practice["practice_code"])
         # Ranked among the practices whose figures are shown (a `suppressed` column marks the others).
         ranked = part.filter(~pl.col(SUPPRESSED_COLUMN)) if SUPPRESSED_COLUMN in part.columns else part

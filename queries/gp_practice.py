@@ -193,7 +193,8 @@ def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame
         out.append(EnglandMeasure(
             m, numerators[k], denominators[k] if m.is_ratio else None, value, lower, upper, expected, fvalue,
             target, p0, dispersion, position, order, ranked.fill_null(np.nan).to_numpy(), ~hidden,
-            (spread.min(), spread.quantile(0.25, "linear"), spread.quantile(0.75, "linear"), spread.max())))
+            (spread.quantile(0.0, "linear"), spread.quantile(0.25, "linear"), spread.quantile(0.75, "linear"),
+             spread.quantile(1.0, "linear"))))
     return England(dict(zip(bench["practice_code"].to_list(), range(bench.height), strict=True)), person_years,
                    {level: bench[f"{level}_code"].to_numpy() for level in _AREAS}, out, protected)
 
@@ -227,6 +228,7 @@ def _rate_rows(eng: England, i: int, method: str) -> dict[str, dict]:
 
 def _ratio_row(em: EnglandMeasure, i: int, method: str) -> dict:
     """The same for a ratio measure (compute_table's is_ratio branch)."""
+    assert em.denominator is not None and em.value is not None and em.lower is not None and em.upper is not None
     one = slice(i, i + 1)
     n = em.denominator[one].astype(float)
     value, lower, upper = em.value[one], em.lower[one], em.upper[one]
@@ -251,10 +253,11 @@ def _areas(em: EnglandMeasure, i: int, members: dict[str, np.ndarray | None]) ->
         rows = em.order if rows is None else rows[np.argsort(em.position[rows])]
         numerator = int(em.numerator[rows].sum())
         if m.is_ratio:
+            assert em.denominator is not None
             n = int(em.denominator[rows].sum())
             out[level] = numerator / n * 100 if n else None
         else:
-            expected = pl.Series(em.expected[rows]).fill_nan(None).sum()
+            expected = float(pl.Series(em.expected[rows]).fill_nan(None).sum())
             out[level] = numerator / expected * em.target if expected else None
         # Ranked among the practices whose figures the viewer sees (everyone, for central).
         ranked = rows[em.published[rows]]
@@ -287,7 +290,8 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
             "measure_id": m.id, "title": m.title, "short_title": m.short_title, "units": m.units,
             "polarity": m.polarity, "is_ratio": m.is_ratio, "numerator": int(em.numerator[i]),
             "denominator": mine["denominator"], "value": _cell(mine["value"]),
-            **{c: None if few else _cell(mine[c]) for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")},
+            **{c: None if few else _cell(mine[c])
+               for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")},
             "ratio": _cell(mine["ratio"]), "funnel_value": _cell(em.funnel_value[i]),
             "comparison": str(mine["comparison"]), "note": mine["note"] if few else "",
             "percentile_rank": _cell(em.percentile_rank[i]),

@@ -46,7 +46,12 @@ from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
 from queries.headline import (
-    ACTIVITY_BY_MONTH, ENGLAND_CODE, GP_DIRECT_ACCESS, GP_DIRECT_ACCESS_CONTEXT, UNKNOWN_MODALITY, add_months,
+    ACTIVITY_BY_MONTH,
+    ENGLAND_CODE,
+    GP_DIRECT_ACCESS,
+    GP_DIRECT_ACCESS_CONTEXT,
+    UNKNOWN_MODALITY,
+    add_months,
     providers_submitting,
 )
 from queries.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them

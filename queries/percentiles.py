@@ -105,7 +105,7 @@ def tukey_fences(values: pl.Series, k: float = 1.5) -> tuple[float, float] | Non
     v = values.drop_nulls().drop_nans() if values.dtype.is_float() else values.drop_nulls()
     if v.len() < 4:
         return None
-    q1 = float(v.quantile(0.25, interpolation="linear"))
-    q3 = float(v.quantile(0.75, interpolation="linear"))
+    q1, q3 = v.quantile(0.25, interpolation="linear"), v.quantile(0.75, interpolation="linear")
+    assert q1 is not None and q3 is not None  # four or more values
     iqr = q3 - q1
     return q1 - k * iqr, q3 + k * iqr

@@ -37,7 +37,15 @@ import polars as pl
 
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
-from queries.equipment import ENGLAND, WEEKDAYS, _check_provider, _has_scanners, _hours_known, _selection, providers_shown
+from queries.equipment import (
+    ENGLAND,
+    WEEKDAYS,
+    _check_provider,
+    _has_scanners,
+    _hours_known,
+    _selection,
+    providers_shown,
+)
 from queries.headline import add_months
 from queries.scope import Scope
 

@@ -50,7 +50,7 @@ def poisson_interval(count, level: float = 0.95, byar_above: int | None = BYAR_A
     return np.where(nan, np.nan, lower), np.where(nan, np.nan, upper)
 
 
-def crude_rate(count, person_years, multiplier: float = 1000, level: float = 0.95):
+def crude_rate(count, person_years, multiplier: float | np.ndarray = 1000, level: float = 0.95):
     """(rate, lower, upper): count / person_years x multiplier with a Poisson interval.
 
     NaN where person_years is zero or missing.

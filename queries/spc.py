@@ -28,6 +28,7 @@ or hit and miss against a target, from where the target lies relative to the pro
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -50,6 +51,7 @@ _NUMBERS = ("moving_range", "mean", "lower_limit", "upper_limit")
 CHANGE_POINTS: tuple[tuple[date, str], ...] = (
     (date.fromisoformat(V2_FIRST_MONTH), "DIDS v2.0 collection starts: timestamps, priority type, clock start"),
 )
+CHANGE_POINT_MONTHS: tuple[date, ...] = tuple(month for month, _ in CHANGE_POINTS)
 
 # Targets the assurance icon reads (docs/spc.md): DM01's operational standard, fewer than 1% of
 # patients waiting 6 weeks or more for a diagnostic test (NHS Constitution; lower is better), and
@@ -74,7 +76,7 @@ def _mark_runs(flags: list[int], length: int) -> list[bool]:
 def _trend_runs(values: Sequence[float]) -> list[int]:
     """+1 / −1 for each point in a run of TREND_RUN or more points each above (each below) the
     one before, else 0."""
-    steps = [0] + [(v > u) - (v < u) for u, v in zip(values, values[1:], strict=False)]
+    steps = [0] + [(v > u) - (v < u) for u, v in itertools.pairwise(values)]
     marked = [0] * len(values)
     i = 1
     while i < len(values):
@@ -106,12 +108,13 @@ def _segment(x: list[float]) -> dict[str, list]:
     """The chart columns of one segment (its own mean, limits and rules) plus `direction`: the
     side of each special-cause point, +1 high, −1 low (a trend point by the trend's direction)."""
     n = len(x)
-    ranges = [None, *(abs(b - a) for a, b in zip(x, x[1:], strict=False))]
+    steps = [abs(b - a) for a, b in itertools.pairwise(x)]
+    ranges: list[float | None] = [None, *steps]
     if n < 2:
         return {"moving_range": ranges[:n], "mean": [x[0]] * n if x else [], "lower_limit": [None] * n,
                 "upper_limit": [None] * n, **{r: [False] * n for r in RULES}, "direction": [0] * n}
     mean = sum(x) / n
-    mr_bar = sum(ranges[1:]) / (n - 1)
+    mr_bar = sum(steps) / (n - 1)
     upper, lower = mean + LIMIT_FACTOR * mr_bar, mean - LIMIT_FACTOR * mr_bar
     sigma = mr_bar / D2
     side = [(v > mean) - (v < mean) for v in x]
@@ -148,7 +151,7 @@ def xmr(values: Sequence[float], change_points: Sequence[int] = ()) -> pl.DataFr
 
 
 def with_xmr(by_month: pl.DataFrame, value: str, month: str = "activity_month",
-             change_points: Sequence[date] = tuple(m for m, _ in CHANGE_POINTS)) -> pl.DataFrame:
+             change_points: Sequence[date] = CHANGE_POINT_MONTHS) -> pl.DataFrame:
     """A by-month table's `value` series as an XmR chart: month, the value and the chart columns.
     Months whose value is hidden or not worked out (null) are left out of the chart (the page
     says how many points there are), never filled in. A change point month starts a new segment

@@ -169,7 +169,7 @@ def by_breakdown(scope: Scope, f: UrgencyFilter, by: str | None,
     if by not in BREAKDOWNS:
         raise UsageError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in ("modality", "source", "provider"):
-        f = replace(f, **{by: None})
+        f = replace(f, **{by: None})  # type: ignore[arg-type]  # an optional filter only
     column = BREAKDOWNS[by][0]
     if by not in ("provider", "site"):
         table = rows(f, [by], None)

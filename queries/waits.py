@@ -214,7 +214,7 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
     if by not in BREAKDOWNS:
         raise UsageError(f"unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}")
     if by in _OWN_FILTER:
-        f = replace(f, **{_OWN_FILTER[by]: None})
+        f = replace(f, **{_OWN_FILTER[by]: None})  # type: ignore[arg-type]  # an optional filter only
     column = BREAKDOWNS[by][0]
     if by != "provider":
         table = summarise(_perturbed(snap, scope, f, [by]), [column]).sort(column)

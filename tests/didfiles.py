@@ -34,7 +34,7 @@ def nhs_number(i: int) -> str:
     """A valid (Modulus 11) NHS number, a different one for each i below 1,000,000."""
     while True:
         digits = [int(c) for c in f"943{i:06d}"]
-        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1))) % 11
+        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
         if check != 10:
             return "".join(map(str, digits)) + str(check % 11)
         i = (i + 1) % 1_000_000

@@ -27,9 +27,9 @@ import pytest
 import did_cli
 import didfiles
 import working_store
-from outputs import every_output
 from ingest import spec, spec_pack, store, validation
 from ingest.xml_reader import write_xml
+from outputs import every_output
 from queries import exports, reports
 from queries.connection import Snapshot
 

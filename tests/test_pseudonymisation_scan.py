@@ -15,8 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import working_store
-from outputs import every_output
 from ingest import spec, store
+from outputs import every_output
 from queries.connection import Snapshot
 from queries.scope import CENTRAL
 
@@ -64,11 +64,10 @@ def _leaks(values, ids) -> list[str]:
         if v is None:
             continue
         s = str(v)
-        if s in ids["nhs"] or s in ids["postcode"]:
-            found.append(s)
-        elif any(_mod11_ok(m) for m in TEN_DIGITS.findall(s)):
-            found.append(s)
-        elif FULL_POSTCODE.search(s) and " " in FULL_POSTCODE.search(s).group(0):
+        known = s in ids["nhs"] or s in ids["postcode"]
+        nhs_number = any(_mod11_ok(m) for m in TEN_DIGITS.findall(s))
+        postcode = FULL_POSTCODE.search(s)
+        if known or nhs_number or (postcode and " " in postcode.group(0)):
             found.append(s)
     return found
 

@@ -6,6 +6,8 @@ Plotly joins consecutive points whatever lies between them; a row of nulls for e
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 
@@ -15,6 +17,7 @@ def with_missing_months(frame: pl.DataFrame, month: str) -> pl.DataFrame:
     if frame.height < 2:
         return frame.sort(month)
     first, last = frame[month].min(), frame[month].max()
+    assert isinstance(first, date) and isinstance(last, date), f"{month} holds dates"
     every = pl.DataFrame({month: pl.date_range(first, last, interval="1mo", eager=True)},
                          schema={month: frame.schema[month]})
     return every.join(frame, on=month, how="left").select(frame.columns)

@@ -36,7 +36,8 @@ def ranked_sites_figure(sites: pl.DataFrame, *, top: int = 40, fences: tuple[flo
     Outliers by Tukey's fences (drawn as dashed lines when given) have their own colour, shape and
     legend words; England's figure is a solid reference line."""
     ranked = sites.filter(pl.col("exams_per_scanner_per_day").is_not_null()).head(top)
-    names = [f"{s} ({p})" for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list())]
+    names = [f"{s} ({p})"
+             for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list(), strict=True)]
     values = ranked["exams_per_scanner_per_day"].to_list()
     flags = ranked["outlier"].to_list()
     fig = go.Figure()
@@ -60,7 +61,7 @@ def ranked_sites_figure(sites: pl.DataFrame, *, top: int = 40, fences: tuple[flo
         fig.add_vline(x=england, line={"color": NHS_TEXT, "width": 2},
                       annotation={"text": f"England {england:.1f}", "font": {"color": NHS_TEXT}},
                       annotation_position="top left")
-    for value, side in zip(fences or (), ("Lower fence", "Upper fence")):
+    for value, side in zip(fences or (), ("Lower fence", "Upper fence"), strict=False):
         if value >= 0:
             fig.add_vline(x=value, line={"color": FENCE_COLOUR, "width": 1, "dash": "dash"},
                           annotation={"text": f"{side} {value:.1f}", "font": {"color": FENCE_COLOUR}},
@@ -138,7 +139,8 @@ def scanner_hour_figure(sites: pl.DataFrame, band: tuple[float, float] | None, *
     shaded strip and England as a solid line."""
     england = sites.filter(pl.col("site_code").is_null())["scans_per_scanner_hour"]
     ranked = sites.filter(pl.col("site_code").is_not_null() & pl.col("scans_per_scanner_hour").is_not_null()).head(top)
-    names = [f"{s} ({p})" for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list())]
+    names = [f"{s} ({p})" for s, p in zip(ranked["site_code"].to_list(), ranked["provider_code"].to_list(),
+                                                  strict=True)]
     fig = go.Figure(go.Scatter(
         x=ranked["scans_per_scanner_hour"].to_list(), y=names, mode="markers", name="Site",
         marker={"color": NHS_BLUE, "size": 10, "line": {"color": "white", "width": 1}},

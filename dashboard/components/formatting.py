@@ -51,7 +51,7 @@ def protected_table(frame, decimals: dict[str, int | None], not_computed: str = 
     hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
 
     def text(col: str, places: int | None) -> pl.Expr:
-        value = pl.col(col).cast(pl.Float64) if places is not None else None
+        value = pl.col(col).cast(pl.Float64)
         shown = (pl.col(col) if places is None
                  else value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
                  if places == 0 else value.round(places).map_elements(lambda v: f"{v:,.{places}f}",

@@ -131,7 +131,7 @@ def table_config(frame: pl.DataFrame, **overrides) -> dict:
     """st.dataframe column_config for every column of `frame`: the glossary heading, months as
     'Mon YYYY', counts with thousands separators, shares as %, scores rounded (never 98.4177).
     `overrides` (column -> config) win, for a heading that depends on the page (a month's name)."""
-    config = {}
+    config: dict[str, object] = {}  # a column's config; None hides it
     for name, dtype in frame.schema.items():
         term, label = TERMS.get(name), heading(name)
         if dtype == pl.Date:

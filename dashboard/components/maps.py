@@ -2,8 +2,8 @@
 and nothing fetched from the internet (see `choropleth_figure` for why not a geo subplot).
 
 The polygons (ingest.geography, EPSG:4326) are simplified once per level for the browser (about
-250 m tolerance, coordinates to 1e-4 degrees, invisible at England scale) and cached for the life of the process. Areas are
-matched on their ODS code (`properties.code`).
+250 m tolerance, coordinates to 1e-4 degrees, invisible at England scale) and cached for the life
+of the process. Areas are matched on their ODS code (`properties.code`).
 """
 
 from __future__ import annotations

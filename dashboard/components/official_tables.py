@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import polars as pl
 import streamlit as st
@@ -10,6 +11,7 @@ import streamlit as st
 from dashboard.components.glossary import published_heading
 from queries.exports import to_csv_bytes
 from queries.reports import ReportOutput
+
 
 def _config(frame: pl.DataFrame) -> dict:
     config = {}
@@ -28,7 +30,7 @@ def _config(frame: pl.DataFrame) -> dict:
     return config
 
 
-def show_table(frame: pl.DataFrame, stem: str, name: str, height: int | str = "auto") -> None:
+def show_table(frame: pl.DataFrame, stem: str, name: str, height: int | Literal["auto"] = "auto") -> None:
     """The table as the CSV holds it, and its CSV download. In a published table an empty cell is
     a suppressed count or a figure built on one (the notes say so), so it reads `*` here as well."""
     st.dataframe(frame, hide_index=True, placeholder="*", column_config=_config(frame), height=height)

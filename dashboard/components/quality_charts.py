@@ -52,7 +52,8 @@ def matrix_figure(matrix: pl.DataFrame) -> go.Figure:
     cells = {(r["provider_code"], r["period"]): r for r in matrix.iter_rows(named=True)}
     z, text, hover = [], [], []
     for code in codes:
-        zr, tr, hr = [], [], []
+        zr: list[int | None] = []
+        tr, hr = [], []
         for p in periods:
             r = cells.get((code, p))
             if r is None:
@@ -128,7 +129,7 @@ def volume_figure(series: pl.DataFrame) -> go.Figure:
 
 def score_axis_floor(*frames_and_columns: tuple[pl.DataFrame, str]) -> float:
     """Where the score axis starts: SCORE_BASELINE, or the next 10 below the lowest score shown."""
-    lows = [f[c].min() for f, c in frames_and_columns if f.height and f[c].min() is not None]
+    lows = [low for f, c in frames_and_columns if f.height and (low := f.select(pl.col(c).min()).item()) is not None]
     return min([SCORE_BASELINE] + [10 * (low // 10) for low in lows])
 
 

@@ -52,7 +52,8 @@ def establish() -> Scope | None:
         if not st.user.is_logged_in:
             st.session_state.pop("scope", None)
             return None
-        scope = users.by_email(st.user.get("email"))
+        email = st.user.get("email")
+        scope = users.by_email(email if isinstance(email, str) else None)
         st.session_state["scope"] = scope
         return scope
     return st.session_state.get("scope")
@@ -74,7 +75,7 @@ def _demo_picker() -> Scope:
         role = st.selectbox("View as", ROLES, key="demo_role",
                             format_func=lambda r: {"central": "Central data team", "provider": "Provider",
                                                    "commissioner": "Commissioner (ICB)", "gp": "GP practice"}[r])
-        code = None
+        code = ""
         if role != "central":
             label = {"provider": "Provider code", "commissioner": "ICB code", "gp": "Practice code"}[role]
             code = st.text_input(label, value=_demo_defaults()[role], key=f"demo_code_{role}").strip().upper()

@@ -109,10 +109,10 @@ def filters_control(snap: Snapshot) -> Filters | None:
     sources = {"all": "All patient sources", **{c: f"{c} {m}" for c, m in PATIENT_SOURCE_SETTING.items()}}
     left, middle, right = st.columns([2, 2, 3])
     measure_key = shared_param("measure", ALL_IMAGING)
-    measure = left.selectbox("Measure", list(measures), format_func=measures.get,
+    measure = left.selectbox("Measure", list(measures), format_func=lambda k: measures[k],
                              index=list(measures).index(measure_key) if measure_key in measures else 0)
     source_key = shared_param("source", "all")
-    source = middle.selectbox("Patient source", list(sources), format_func=sources.get,
+    source = middle.selectbox("Patient source", list(sources), format_func=lambda k: sources[k],
                               index=list(sources).index(source_key) if source_key in sources else 0)
     period = _parse_period(shared_param("period", ""), months) or _on_slider(default, months)
     if len(months) > 1:

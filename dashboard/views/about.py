@@ -53,7 +53,7 @@ st.markdown(
 
 st.subheader("How small numbers are protected")
 st.markdown(
-    """
+    r"""
 Everyone but NHS England's central data team sees protected figures, so that no page or
 download can be used to work out a small number of patients:
 

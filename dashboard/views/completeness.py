@@ -7,17 +7,22 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
-from dashboard.components.charts import CHART_CONFIG
+from dashboard import cached_quality as cached
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import duplicates, volumes
 from queries.completeness import (
-    HISTORY_PERIODS, WHICH_FILE_COLUMNS, WHICH_FILE_RULE, coverage_by_period, coverage_by_provider, files_that_count,
+    HISTORY_PERIODS,
+    WHICH_FILE_COLUMNS,
+    WHICH_FILE_RULE,
+    coverage_by_period,
+    coverage_by_provider,
+    files_that_count,
     pre_publication_markdown,
 )
 from queries.exports import to_csv_bytes
@@ -60,9 +65,11 @@ c1, c2, c3 = st.columns([2, 1, 1])
 default_first = max(known[0], add_months(known[-1], -(DEFAULT_PERIODS - 1)))
 first, last = c1.select_slider("Submission months (periods)", options=known, value=(default_first, known[-1]),
                                format_func=fmt.month)
-region = c2.selectbox("Region", regions, index=regions.index(params["region"]) if params.get("region") in regions else 0)
+region = c2.selectbox("Region", regions,
+                      index=regions.index(params["region"]) if params.get("region") in regions else 0)
 ptype = c3.selectbox("Provider type", types,
                      index=types.index(params["type"]) if params.get("type") in types else 0)
+assert region is not None and ptype is not None  # ALL is always an option
 st.query_params.update({"region": region, "type": ptype})
 region_f = None if region == ALL else region
 type_f = None if ptype == ALL else ptype
@@ -77,8 +84,8 @@ with st.container(border=True):
     st.markdown(pre_publication_markdown(findings, last))
     st.download_button("Download the pre-publication check (CSV)", to_csv_bytes(findings),
                        file_name=f"pre-publication-{last:%Y-%m}.csv", mime="text/csv", key="dl_prepub")
-    st.caption(f"Volumes are for the activity month {fmt.month(add_months(last, -1))}; quality is the overall score against "
-               "the provider's median of its previous six periods.")
+    st.caption(f"Volumes are for the activity month {fmt.month(add_months(last, -1))}; quality is the overall "
+               "score against the provider's median of its previous six periods.")
 
 # --- Matrix -----------------------------------------------------------------------------------
 matrix = cached.provider_months(snap, snap.version, scope, first, last, today, region_f, type_f)
@@ -87,7 +94,8 @@ latest = coverage.filter(pl.col("period") == last)
 st.subheader("Who submitted")
 st.caption(
     "**Expected providers** for a month: every provider with an imaging site open in that month's "
-    f"activity month (from the reference list of imaging sites), every provider with an accepted file in any of the previous "
+    "activity month (from the reference list of imaging sites), every provider with an accepted file in any "
+    "of the previous "
     f"{HISTORY_PERIODS} months, and any provider that sent a file for it. A provider is **missing** once "
     "the month's submission window has closed without an accepted file; **late** when its file arrived "
     "after the window closed; **resubmitted** when the file that counts replaced an earlier one (superseded, "

@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
-from dashboard.components.charts import CHART_CONFIG
+from dashboard import cached_quality as cached
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import item_heatmap_figure, score_trend_figure
 from dashboard.components.store import snapshot_or_stop

@@ -6,10 +6,16 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_providers as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.equipment_charts import (
-    OUTLIER_WORDS, hour_weekday_figure, monthly_figure, ranked_sites_figure, scanner_hour_figure, weekday_figure)
+    OUTLIER_WORDS,
+    hour_weekday_figure,
+    monthly_figure,
+    ranked_sites_figure,
+    scanner_hour_figure,
+    weekday_figure,
+)
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import equipment, productivity

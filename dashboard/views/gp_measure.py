@@ -7,9 +7,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import cached_gp as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_text as text
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_column, verdict_words
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
@@ -63,10 +63,10 @@ with st.expander("Peer group: similar list size and deprivation"):
                         step=500, key="gp_list_size")
     else:  # the list-size bands other practices are shown in (an exact range would single one out)
         edges = [0, *gb.LIST_SIZE_EDGES, 60_000]
-        wanted = (int(st.query_params.get("ls_min", 0)), int(st.query_params.get("ls_max", 60_000)))
-        wanted = tuple(e if e in edges else (e + 1 if e + 1 in edges else d)
-                       for e, d in zip(wanted, (0, 60_000), strict=True))
-        lo, hi = a.select_slider("List size", edges, value=wanted, format_func=lambda e: f"{e:,}",
+        asked = (int(st.query_params.get("ls_min", 0)), int(st.query_params.get("ls_max", 60_000)))
+        lo_asked, hi_asked = (e if e in edges else (e + 1 if e + 1 in edges else d)
+                              for e, d in zip(asked, (0, 60_000), strict=True))
+        lo, hi = a.select_slider("List size", edges, value=(lo_asked, hi_asked), format_func=lambda e: f"{e:,}",
                                  key="gp_list_size_band")
         size = (lo, hi - 1 if hi < 60_000 else hi)
     imd_wanted = [int(q) for q in st.query_params.get("imd", "").split(",") if q in "12345" and q]
@@ -74,7 +74,7 @@ with st.expander("Peer group: similar list size and deprivation"):
                               default=imd_wanted, key="gp_imd")
     st.caption("Narrowing to peers changes who is shown, not the funnel: limits and verdicts are always "
                "against England.")
-peers = gb.Peers(size[0] or None, size[1] if size[1] < 60_000 else None, tuple(sorted(quintiles)))
+peers: gb.Peers | None = gb.Peers(size[0] or None, size[1] if size[1] < 60_000 else None, tuple(sorted(quintiles)))
 set_param("ls_min", str(size[0]) if size[0] else None)
 set_param("ls_max", str(size[1]) if size[1] < 60_000 else None)
 set_param("imd", ",".join(map(str, sorted(quintiles))) or None)
@@ -116,7 +116,7 @@ named = table.filter(pl.col("practice_code").is_not_null())
 codes = named["practice_code"].to_list()
 labels = dict(zip(codes, named["practice_name"].to_list(), strict=True))
 clicked = clicked_practice(event)
-if clicked in labels:  # a click on a named practice opens its page
+if clicked is not None and clicked in labels:  # a click on a named practice opens its page
     st.switch_page("views/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
 choice = st.selectbox("Practice detail (or click a practice on the funnel)", [None, *codes],
                       format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",

@@ -4,18 +4,22 @@ Deep link: ?practice=A81001."""
 
 from __future__ import annotations
 
-import polars as pl
 import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_gp as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import glossary
 from dashboard.components import gp_text as text
 from dashboard.components.chart_table import table_alternative
-from dashboard.components.gp_charts import (spine_figure, trend_on_deciles_figure, trend_table, trend_table_columns,
-                                             verdict_column)
+from dashboard.components.charts import CHART_CONFIG
+from dashboard.components.gp_charts import (
+    spine_figure,
+    trend_on_deciles_figure,
+    trend_table,
+    trend_table_columns,
+    verdict_column,
+)
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope

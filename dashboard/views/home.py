@@ -93,7 +93,7 @@ by_modality = cached.modality_totals(snap, snap.version, scope, month)
 for start in range(0, by_modality.height, METRICS_PER_ROW):
     columns = st.columns(METRICS_PER_ROW)
     rows = by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)
-    for column, row in zip(columns, rows):
+    for column, row in zip(columns, rows, strict=False):  # the last row of metrics may be short
         delta = _change(row["this_month"], row["same_month_last_year"])
         column.metric(
             row["modality"],
@@ -130,7 +130,7 @@ st.caption(
     "groups used for early diagnosis of cancer."
 )
 gpda = cached.gp_direct_access_tests(snap, snap.version, scope, month)
-for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True)):
+for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True), strict=True):
     column.metric(row["label"], display(row["records"]))
 
 # --- Trend ----------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_quality as cached
 from dashboard import cached as cached_home
-from dashboard.components.charts import CHART_CONFIG
+from dashboard import cached_quality as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import table_alternative
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import score_trend_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
@@ -45,7 +45,7 @@ st.dataframe(history, hide_index=True, key="history", column_config=table_config
 st.subheader("Issue report")
 files = {r["submission_id"]: f"{r['file_name']} — {fmt.month(r['period'])}, {r['status']} (#{r['submission_id']})"
          for r in history.iter_rows(named=True)}
-submission_id = st.selectbox("File", list(files), format_func=files.get, key="submission")
+submission_id = st.selectbox("File", list(files), format_func=lambda sid: files[sid], key="submission")
 summary = cached.submission_issue_summary(snap, snap.version, scope, submission_id)
 if summary.is_empty():
     st.success("No rejections or warnings in this file.")

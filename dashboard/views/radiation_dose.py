@@ -6,8 +6,8 @@ import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_official as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
 from dashboard.components.official_tables import show_notes, show_table, significant, workbook_button, year_label
 from dashboard.components.store import snapshot_or_stop

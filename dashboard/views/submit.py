@@ -15,8 +15,8 @@ from ingest import reference
 from ingest.store import StoreError
 from ingest.submit import MAX_UPLOAD_BYTES, submit_bytes
 from queries import submissions
-from queries.scope import ScopeError
 from queries.exports import to_csv_bytes
+from queries.scope import ScopeError
 
 SHOWN_ISSUES = 200
 
@@ -48,12 +48,13 @@ if not labels:
     st.stop()
 
 left, middle, right = st.columns(3)
-provider = left.selectbox("Provider", list(labels), format_func=labels.get, key="provider")
+provider = left.selectbox("Provider", list(labels), format_func=lambda code: labels[code], key="provider")
+assert provider is not None  # there is at least one to choose
 today = date.today()
 period = middle.text_input("Submission month (YYYY-MM)", value=f"{today:%Y-%m}", key="period",
                            help="The month the file is sent: normally the month after the activity it reports.")
 if scope.is_central:  # re-checking an old file: audited, never in the future
-    submitted_on = right.date_input("Submission date", value=today, max_value=today, key="submitted_on",
+    submitted_on: date | None = right.date_input("Submission date", value=today, max_value=today, key="submitted_on",
                                     help="The date the rules and timeliness count from: today, the day the file "
                                          "arrives, unless you are re-checking an old file (audited).")
 else:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cached_variation as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import (area_control, filters_control, page_scope, related_links,
-                                                      scope_caption, small_numbers_note, table)
+from dashboard.components.variation_controls import (
+    area_control,
+    filters_control,
+    page_scope,
+    related_links,
+    scope_caption,
+    small_numbers_note,
+    table,
+)
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND_AREA, RATE_UNIT

@@ -5,12 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cached_variation as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.store import snapshot_or_stop
-from dashboard.components.variation_controls import (area_control, filters_control, page_scope, related_links,
-                                                      scope_caption, small_numbers_note, table)
+from dashboard.components.variation_controls import (
+    area_control,
+    filters_control,
+    page_scope,
+    related_links,
+    scope_caption,
+    small_numbers_note,
+    table,
+)
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND
 
@@ -26,7 +33,7 @@ VIEWS = {"area": "Providers imaging an area's patients", "provider": "Where a pr
 # Areas are comparators for everyone (ICBs and regions; sub-ICBs for their own commissioner).
 allowed = ["provider", "area"] if scope.role == "provider" else ["area", "provider"] if scope.is_central else ["area"]
 wanted = st.query_params.get("view", allowed[0])
-view = st.segmented_control("View", allowed, format_func=VIEWS.get, required=True,
+view = st.segmented_control("View", allowed, format_func=lambda v: VIEWS[v], required=True,
                             default=wanted if wanted in allowed else allowed[0], key="flows_view")
 st.query_params["view"] = view
 scope_caption(scope)

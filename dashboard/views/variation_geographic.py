@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cached_variation as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import maps
 from dashboard.components import variation_charts as charts
+from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.variation_controls import (
     clear_shared_param,

@@ -8,11 +8,11 @@ import streamlit as st
 
 from dashboard import cached as cached_home
 from dashboard import cached_providers as cached
-from dashboard.components.charts import CHART_CONFIG
 from dashboard.components import formatting as fmt
+from dashboard.components.charts import CHART_CONFIG
+from dashboard.components.spc_icons import icons_html
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from dashboard.components.spc_icons import icons_html
 from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.disclosure import display
@@ -68,6 +68,7 @@ provider = c4.selectbox("Provider", provider_options, index=_index(provider_opti
 first, last = st.select_slider(
     "Activity months", options=months, value=default, format_func=fmt.month,
 )
+assert modality is not None and provider is not None  # ALL is always an option
 st.query_params.update({"interval": interval, "modality": modality, "source": source, "provider": provider})
 
 f = waits.WaitFilter(
@@ -257,7 +258,7 @@ if v2_months is None:
 else:
     v2_interval = st.selectbox("Urgency interval", list(urgency.INTERVALS),
                                format_func=lambda k: urgency.INTERVALS[k].label)
-    uf = urgency.UrgencyFilter(*v2_months, interval=v2_interval, modality=f.modality, source=f.source,
+    uf = urgency.UrgencyFilter(v2_months[0], v2_months[1], interval=v2_interval, modality=f.modality, source=f.source,
                                provider=f.provider)
     st.caption(
         f"Activity months {fmt.month(v2_months[0])} to {fmt.month(v2_months[1])} only: earlier months were "

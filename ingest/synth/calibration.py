@@ -11,6 +11,7 @@ multipliers' spread and a simulated funnel at scale 1.0) come from the practice 
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,16 @@ def _within(value: float, target: float, tol: float) -> bool:
     return abs(value - target) <= tol * target
 
 
+def _num(value: object) -> float:
+    """A column's mean, median or quantile as a float (polars types them as any Python value);
+    NaN for an empty column's None, so that the check fails rather than the report."""
+    if value is None:
+        return math.nan
+    if not isinstance(value, int | float | np.number):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
 def report(out_dir: Path | str, model: PracticeModel | None = None,
            catalogue: pl.DataFrame | None = None) -> list[Row]:
     out_dir = Path(out_dir)
@@ -115,8 +126,8 @@ def report(out_dir: Path | str, model: PracticeModel | None = None,
     by_mod = dict(df.group_by("modality").len().iter_rows())
     for m in T.MODALITIES:
         v = by_mod.get(m, 0) * annual
-        tgt = f"{T.ANNUAL_VOLUME[m] / 1e6:.2f} ±{T.VOLUME_TOLERANCE[m]:.0%}"
-        rows.append(Row("Volumes (M a year)", T.MODALITY_NAMES[m], tgt,
+        target = f"{T.ANNUAL_VOLUME[m] / 1e6:.2f} ±{T.VOLUME_TOLERANCE[m]:.0%}"
+        rows.append(Row("Volumes (M a year)", T.MODALITY_NAMES[m], target,
                         v / 1e6, _within(v, T.ANNUAL_VOLUME[m], T.VOLUME_TOLERANCE[m]), "{:.2f}"))
     total = df.height * annual
     target_total = sum(T.ANNUAL_VOLUME.values())
@@ -287,7 +298,7 @@ def _who(df: pl.DataFrame, model: PracticeModel, annual: float) -> list[Row]:
         rows.append(Row("Deprivation (standardised ratio, IMD q1 / q5)", label, f"{tgt:.2f} ±{T.IMD_TOLERANCE}", r,
                         abs(r - tgt) <= T.IMD_TOLERANCE, "{:.2f}"))
 
-    eth = df["ethnic_category"].is_in(["Z", "99"]).mean()
+    eth = _num(df["ethnic_category"].is_in(["Z", "99"]).mean())
     lo, hi = T.ETHNIC_NOT_STATED_TARGET
     rows.append(Row("Who is imaged (per person a year)", "ethnic category Z / 99 (share)", f"{lo:.0%}-{hi:.0%}", eth,
                     lo <= eth <= hi, "{:.3f}"))
@@ -299,15 +310,15 @@ def _when(df: pl.DataFrame) -> list[Row]:
     wd = df.with_columns(weekday=pl.col("d_test_date").dt.weekday() <= 5)
     for label, srcs, tgt in (("outpatient + GPDA on weekdays", ["03", "04"], 0.97),
                              ("A&E + inpatient on weekdays", ["01", "05"], 0.75)):
-        v = wd.filter(pl.col("patient_source").is_in(srcs))["weekday"].mean()
+        v = _num(wd.filter(pl.col("patient_source").is_in(srcs))["weekday"].mean())
         rows.append(Row("When (share)", label, f"{tgt:.2f} ±0.03", v, abs(v - tgt) <= 0.03, "{:.3f}"))
-    ok_dates = df.filter((pl.col("d_request_date") <= pl.col("d_test_date")))
+    ok_dates = df.filter(pl.col("d_request_date") <= pl.col("d_test_date"))
     w = ok_dates.with_columns(wait=(pl.col("d_test_date") - pl.col("d_request_date")).dt.total_days(),
                               rep=(pl.col("d_report_date") - pl.col("d_test_date")).dt.total_days())
     for m, tgt in (("MR", 21), ("CT", 10), ("US", 14)):
         for s in ("03", "04"):
             sub = w.filter((pl.col("modality") == m) & (pl.col("patient_source") == s))["wait"]
-            med, p90 = sub.median(), sub.quantile(0.9)
+            med, p90 = _num(sub.median()), _num(sub.quantile(0.9))
             rows.append(Row("When: request to test (days)", f"{T.MODALITY_NAMES[m]} source {s} median", f"{tgt} ±2",
                             med, abs(med - tgt) <= 2, "{:.0f}"))
             rows.append(Row("When: request to test (days)", f"{T.MODALITY_NAMES[m]} source {s} P90 / median", "3 ±0.5",
@@ -316,13 +327,13 @@ def _when(df: pl.DataFrame) -> list[Row]:
                              ("CT inpatient median", _is("CT", "01"), 0),
                              ("X-ray A&E median", (pl.col("modality") == "XR") & (pl.col("patient_source") == "05"), 0),
                              ("X-ray GPDA median", _is("XR", "04"), 1)):
-        med = w.filter(filt)["wait"].median()
+        med = _num(w.filter(filt)["wait"].median())
         rows.append(Row("When: request to test (days)", label, f"{tgt}", med, med == tgt, "{:.0f}"))
     for m, tgt in (("XR", 1), ("CT", 1), ("MR", 3), ("US", 0)):
-        med = w.filter((pl.col("modality") == m) & (pl.col("rep") >= 0))["rep"].median()
+        med = _num(w.filter((pl.col("modality") == m) & (pl.col("rep") >= 0))["rep"].median())
         rows.append(Row("When: test to report (days)", f"{T.MODALITY_NAMES[m]} median", f"{tgt}", med, med == tgt,
                         "{:.0f}"))
-    miss = df["report_date"].is_null().mean()
+    miss = _num(df["report_date"].is_null().mean())
     rows.append(Row("When: test to report (days)", "no report date (share)", "0.05 ±0.015", miss,
                     abs(miss - 0.05) <= 0.015,
                     "{:.3f}"))
@@ -336,8 +347,8 @@ def _practices_providers(df: pl.DataFrame, model: PracticeModel, national: Pract
     share = len(allp & present) / len(allp)
     provs = {f.provider_code for f in manifest.files}
     listed = set(pl.read_csv(manifest.out_dir / "sites.csv", infer_schema_length=0)["provider_code"].to_list())
-    cv = national.multiplier[:, national.groups.index("T:chest_xray")]
-    cv = float(cv.std() / cv.mean())
+    multipliers = national.multiplier[:, national.groups.index("T:chest_xray")]
+    cv = float(multipliers.std() / multipliers.mean())
     funnel = funnel_outside_share(national, "chest_xray", 1.0, 12, int(manifest.planted["seed"]))
     lo, hi = T.FUNNEL_OUTSIDE_TARGET
     return [

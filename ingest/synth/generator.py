@@ -239,7 +239,7 @@ class _Run:
         return written
 
     def _provider_month(self, t: int, mi: int, month: date, practice, cls, trust, carry_in) -> int:
-        fp = self.plan.get(t, mi)
+        fp = self.plan.files[(t, mi)]
         if fp.missing:
             return 0
         rng = _rng(self.seed, 4, t, mi)
@@ -265,7 +265,7 @@ class _Run:
             next_extract = np.datetime64(next_day)
             late = rng.random(n) < T.LATE_DATA_SHARE
             cand = np.flatnonzero(~late & blank & (true_report <= next_extract))
-            k = min(len(cand), int(round(T.CORRECTION_SHARE * n)))
+            k = min(len(cand), round(T.CORRECTION_SHARE * n))
             corr[rng.choice(cand, size=k, replace=False)] = True
             moved = frame.filter(pl.Series(late)).with_columns(
                 report_date=pl.when(pl.col("_never_reported") | (pl.col("report_date") > pl.lit(next_day)))
@@ -295,8 +295,10 @@ class _Run:
             self.record_defects[name].update(planted)
             return
         again = f"resubmitted/{name}"
+        assert fp.resubmitted_on is not None  # planned with its resubmission
         if fp.resubmit == "file_reject":
-            write_csv(to_text(frame), self.tmp / name, header, drop_column="site_code")  # mandatory: rejected with or without a header
+            # site_code is mandatory: the file is rejected with or without a header
+            write_csv(to_text(frame), self.tmp / name, header, drop_column="site_code")
             self._row(name, key, fp.submitted_on, "file_reject", frame)
             self.file_reject.append(dict(**key, path=name, columns=spec.N_COLUMNS - 1,
                                          submitted_on=f"{fp.submitted_on}", resubmission_path=again))
@@ -329,7 +331,7 @@ class _Run:
         rows = sorted(self.rows, key=lambda r: (r["submitted_on"], kind_rank[r["kind"]], r["provider_code"],
                                                 r["period"], r["path"]))
         files = [ManifestFile(order=i + 1, **r) for i, r in enumerate(rows)]
-        events = {"missing": [], "late": [], "volume_drop": []}
+        events: dict[str, list[dict]] = {"missing": [], "late": [], "volume_drop": []}
         for (t, mi), fp in sorted(self.plan.files.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             period = period_of(self.months[mi])
             key = dict(provider_code=self.codes[t], period=f"{period:%Y-%m}",

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +161,7 @@ class Outsourcing:
         copies = src.with_columns(
             performer_site=pl.col("site_code"), performer_accession=pl.col("accession_number"),
             performer_test_date=pl.col("test_date"),
-            test_date=pl.col("test_date") + pl.duration(days=pl.Series(offset, dtype=pl.Int64)),
+            test_date=pl.col("test_date") + pl.duration(days=pl.lit(pl.Series(offset, dtype=pl.Int64))),
             site_code=ctx.site_s.gather(site),
             date_offset=pl.Series(offset, dtype=pl.Int64),
         ).with_columns(report_date=pl.max_horizontal("report_date", "test_date"))

@@ -3,8 +3,9 @@
 A file for activity month m has period (submission month) P = m + 1 (architecture.md §4). It is
 on time if sent on or before the 20th of P (`ingest.timetable`). Regular files are sent on days
 3..18 of P, each provider around its own habitual day; late ones between the 21st of P and the
-25th of P + 1 (and never after P's final close: `timetable.final_closes`), always before the provider's next file so that a later file never carries older
-versions of records than an earlier one. Resubmissions follow their first file by 1-12 days.
+25th of P + 1 (and never after P's final close: `timetable.final_closes`), always before the
+provider's next file so that a later file never carries older versions of records than an earlier
+one. Resubmissions follow their first file by 1-12 days.
 
 Unless `clean`, the plan also holds the planted provider-month events: missing (no file), late,
 resubmitted (first file missing a chunk of records or carrying a batch of bad rows), file-level
@@ -32,9 +33,9 @@ def month_add(month: date, n: int) -> date:
 class FilePlan:
     provider: int
     month: int  # activity month index
+    submitted_on: date
     missing: bool = False
     late: bool = False
-    submitted_on: date | None = None
     resubmit: str | None = None  # 'missing_chunk' | 'bad_batch' | 'file_reject'
     resubmitted_on: date | None = None
     volume_factor: float = 1.0

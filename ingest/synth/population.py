@@ -196,16 +196,17 @@ def build_practice_model(practices: pl.DataFrame, population: pl.DataFrame, seed
     structure, practice_structure = _structures(practices, population)
 
     profile_keys: dict[bytes, int] = {}
-    profiles, class_profile = [], []
+    profiles: list[np.ndarray] = []
+    profile_of_class: list[int] = []
     for c in classes:
         r = age_profile(c)
         key = r.tobytes()
         if key not in profile_keys:
             profile_keys[key] = len(profiles)
             profiles.append(r)
-        class_profile.append(profile_keys[key])
+        profile_of_class.append(profile_keys[key])
     prof = np.stack(profiles)  # (J, 2, 96)
-    class_profile = np.array(class_profile)
+    class_profile = np.array(profile_of_class)
 
     weights = structure[:, None] * prof[None]  # (K, J, 2, 96)
     per_head = weights.sum(axis=(2, 3))  # (K, J)

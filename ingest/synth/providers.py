@@ -147,8 +147,8 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
                 "provider_code", "provider_name", "region_code", "latitude", "longitude").iter_rows()]
     for k, rc in enumerate(regions):
         members = trusts.filter(pl.col("region_code") == rc)
-        lat = float(members["latitude"].mean()) if members.height else 52.5
-        lon = float(members["longitude"].mean()) if members.height else -1.5
+        lat = members["latitude"].mean() if members.height else 52.5
+        lon = members["longitude"].mean() if members.height else -1.5
         rows.append(dict(provider_code=f"NX{k + 1}",
                          provider_name=f"Synthetic Independent Imaging {str(region_name[rc]).title()}",
                          provider_type="Independent sector", region_code=rc, latitude=lat, longitude=lon))
@@ -187,7 +187,9 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
                 if per[i]:
                     h = 168 if (mod == "CT" and acute[i]) else int(rng.integers(*hours))
                     equip_rows.append(dict(site_code=codes[i], modality="MRI" if mod == "MR" else "CT",
-                                           scanners=int(per[i]), scheduled_hours_per_week=int(min(per[i] * 168, max(1, round(per[i] * h * part)))),
+                                           scanners=int(per[i]),
+                                           scheduled_hours_per_week=int(min(per[i] * 168,
+                                                                            max(1, round(per[i] * h * part)))),
                                            synthetic=True))
         for i in range(ns):
             jitter = rng.normal(0, 0.05, 2) if i else np.zeros(2)

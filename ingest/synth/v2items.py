@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import calendar
 import zlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -167,6 +167,8 @@ def _tail_reports(text: pl.DataFrame, codes: list[str], rng: np.random.Generator
             continue
         kind = modality(codes[i]) or ""
         reported[kind] = reported.get(kind, 0) + 1
+        if extract is None:  # no report dated at all: nothing can be moved later
+            continue
         first, last = day + timedelta(days=REPORT_STANDARD_DAYS + 1), min(_one_month_on(day), extract)
         if last >= first:
             windows.setdefault(kind, []).append((i, first, last))
@@ -190,14 +192,18 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     codes = text["nicip_code"].fill_null("").to_list()
     priority = _priorities(sources, _wait_scores(text, codes), rng)
     on_list = rng.random(n) < np.array([WAITING_LIST_SHARE.get(s, 0.5) for s in sources])
-    category = ["01" if w else "03" if s in UNSCHEDULED_SOURCES else "02" for s, w in zip(sources, on_list, strict=True)]
+    category = ["01" if w else "03" if s in UNSCHEDULED_SOURCES else "02"
+                for s, w in zip(sources, on_list, strict=True)]
     durations = np.array([DURATION_MINUTES.get(modality(c) or "", _DEFAULT_DURATION) for c in codes])
     length = np.maximum(1, np.round(durations[:, 0] * np.exp(rng.normal(0, 1, n) * durations[:, 1])))
     unscheduled = np.isin(np.array(sources, dtype=object), list(UNSCHEDULED_SOURCES))
     start_min = _start_minutes(text, unscheduled, rng)
     report_gap = np.round(SAME_DAY_REPORT_MINUTES[0] * np.exp(rng.normal(0, SAME_DAY_REPORT_MINUTES[1], n)))
     report_min = rng.integers(8 * 60, 18 * 60, n)
-    starts, ends, reports, clocks = [], [], [], []
+    starts: list[str | None] = []
+    ends: list[str | None] = []
+    reports: list[str | None] = []
+    clocks: list[str | None] = []
     for i, (test, report, request) in enumerate(zip(text["test_date"].to_list(), _tail_reports(text, codes, rng),
                                                     text["request_date"].to_list(), strict=True)):
         day = _parse_date(test)
@@ -225,7 +231,8 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
         report_issue_ts=pl.Series(reports, dtype=pl.String))
 
 
-def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DEFECT_RATES) -> tuple[pl.DataFrame, dict]:
+def plant_v2(text: pl.DataFrame, seed_text: str,
+             rates: dict[str, float] = V2_DEFECT_RATES) -> tuple[pl.DataFrame, dict]:
     """Break a few records the ways only v2.0 can be broken; returns the text and the counts.
 
     bad_offset: the start written with +02:00 (DIDSX12), on a start from 02:00 so its UK date
@@ -245,12 +252,13 @@ def plant_v2(text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DE
     # record breaks its own rule and no date-order rule besides (a start at 00:30 would be the day before).
     keeps_date = np.array([bool(s) and s[11:13].isdigit() and int(s[11:13]) >= 2 for s in starts])
     bad_offset = ok & keeps_date & (draw < rates["bad_offset"])
-    end_before = ok & ~bad_offset & (draw >= rates["bad_offset"]) & (draw < rates["bad_offset"] + rates["end_before_start"])
+    end_before = (ok & ~bad_offset & (draw >= rates["bad_offset"])
+                  & (draw < rates["bad_offset"] + rates["end_before_start"]))
     new_start = [s[:19] + "+02:00" if b else s for s, b in zip(starts, bad_offset, strict=True)]
     ends = text["procedure_end_ts"].to_list()
     for i in np.flatnonzero(end_before):
         t = datetime.fromisoformat(starts[i]) - timedelta(hours=1)
-        ends[i] = t.astimezone(timezone(t.utcoffset())).isoformat()
+        ends[i] = t.isoformat()  # in the start's own offset (every start chosen has one)
     out = text.with_columns(procedure_start_ts=pl.Series(new_start, dtype=pl.String),
                             procedure_end_ts=pl.Series(ends, dtype=pl.String))
     return out, {"bad_offset": int(bad_offset.sum()), "end_before_start": int(end_before.sum())}

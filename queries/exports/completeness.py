@@ -107,7 +107,8 @@ def _pre_publication_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_pre_publication(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    period = args.period or (completeness.periods(snap) or [None])[-1]
+    periods = completeness.periods(snap)
+    period = args.period or (periods[-1] if periods else None)
     if period is None:
         return pl.DataFrame()
     return completeness.pre_publication(snap, scope, period, as_of=getattr(args, "as_of", None))

@@ -35,7 +35,8 @@ def add_filters(p: argparse.ArgumentParser, default_period: str) -> None:
     p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
     p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
     p.add_argument("--provider", help="one provider's ODS code (default: all)")
-    p.add_argument("--from", dest="first", type=_month, help=f"first activity month YYYY-MM (default: {default_period})")
+    p.add_argument("--from", dest="first", type=_month,
+                   help=f"first activity month YYYY-MM (default: {default_period})")
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
 
 

@@ -114,7 +114,8 @@ def _check_filter(path: Path, field: str, block: Any) -> dict[str, tuple[str, ..
             if not isinstance(v, str) or v not in FILTER_VALUES[key]:
                 raise _fail(path, f"{field}.{key}",
                             f"{v!r} is not one of {', '.join(FILTER_VALUES[key])}"
-                            + (" (quote codes such as '04' so YAML keeps them text)" if key == "patient_source" else ""))
+                            + (" (quote codes such as '04' so YAML keeps them text)"
+                               if key == "patient_source" else ""))
         out[key] = tuple(values)
     if "patient_source" not in out:
         raise _fail(path, f"{field}.patient_source", "required: say which patient source(s) are counted")
@@ -134,7 +135,7 @@ def parse_measure(path: Path, raw: Any) -> Measure:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise _fail(path, field, f"must be {getattr(kind, '__name__', kind)}, got {type(value).__name__}"
                         + (" (write the date as YYYY-MM-DD, unquoted)" if kind is date else ""))
-        if kind is str and not value.strip():
+        if isinstance(value, str) and kind is str and not value.strip():
             raise _fail(path, field, "must not be empty")
     unknown = sorted(set(raw) - set(SCHEMA))
     if unknown:

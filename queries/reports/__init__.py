@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 
 from queries.connection import Snapshot
-from queries.plugins import discover
 from queries.disclosure import for_csv
 from queries.exports import neutralise_formulas
+from queries.plugins import discover
 from queries.scope import Scope
 
 

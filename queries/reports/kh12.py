@@ -26,7 +26,8 @@ def kh12_notes(snap: Snapshot, year: FinancialYear) -> str:
     coverage = (f"The store holds activity for {len(held)} of the 12 months"
                 + (f" ({held[0]:%B %Y} to {held[-1]:%B %Y})." if held else "."))
     columns = "\n".join(
-        f"- {col} ({_LABELS[col]}): {', '.join(m if m != UNKNOWN_MODALITY else 'no modality (unknown code)' for m in mods)}"
+        f"- {col} ({_LABELS[col]}): "
+        f"{', '.join(m if m != UNKNOWN_MODALITY else 'no modality (unknown code)' for m in mods)}"
         for col, mods in KH12_COLUMNS.items())
     return "\n".join([
         f"Financial year {year.label}: activity months {year.first_month:%B %Y} to {year.last_month:%B %Y} "

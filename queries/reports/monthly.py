@@ -14,7 +14,13 @@ from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
 from queries.headline import GP_DIRECT_ACCESS, add_months
 from queries.official import (
-    ENGLAND_CODE, MODALITY_COLUMNS, NOT_KNOWN, ROLLING_MONTHS, monthly_tables, period_argument, reporting_month,
+    ENGLAND_CODE,
+    MODALITY_COLUMNS,
+    NOT_KNOWN,
+    ROLLING_MONTHS,
+    monthly_tables,
+    period_argument,
+    reporting_month,
 )
 from queries.reports import Report, ReportOutput
 from queries.scope import Scope

@@ -89,7 +89,8 @@ def exception_for(page, rule: str, target: list) -> str | None:
 
 
 # axe-core does not judge SVG text nor require a chart to be named, so every chart is checked for an
-# accessible name (st.plotly_chart's `alt`, drawn as role="figure" with an aria-label), and chart text (axes, legends, titles, annotations) is checked
+# accessible name (st.plotly_chart's `alt`, drawn as role="figure" with an aria-label), and chart
+# text (axes, legends, titles, annotations) is checked
 # here: each distinct fill colour against the white chart background, 4.5:1 as for any text
 # (WCAG 2.2 1.4.3). Streamlit's theme once drew axis text at 3.7:1.
 CHART_TEXT_FILLS = """() => [...new Set([...document.querySelectorAll(

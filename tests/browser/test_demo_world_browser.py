@@ -19,8 +19,8 @@ from dashboard.components.gp_charts import VERDICTS
 from ingest.synth import targets as T
 from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
-from queries.sources import demo_examples
 from queries.scope import CENTRAL
+from queries.sources import demo_examples
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,6 @@ demo store, for docs/screenshots/variation_*.png). Demo mode: no sign-in, centra
 
 from __future__ import annotations
 
-
 import pytest
 
 pytestmark = pytest.mark.browser

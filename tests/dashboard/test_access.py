@@ -26,7 +26,7 @@ def test_nobody_signed_in_gets_the_sign_in_page_and_nothing_else(env):
     assert not at.exception
     assert at.title[0].value == "Sign in"
     assert not at.metric  # no figures
-    with pytest.raises(ValueError, match="Known pages: .*sign_in.py.*about.py"):
+    with pytest.raises(ValueError, match=r"Known pages: .*sign_in\.py.*about\.py"):
         at.switch_page("views/home.py")  # a deep link to a page that is not registered for this user
 
 

@@ -54,7 +54,7 @@ def test_verdict_and_status_colours_stand_out_from_the_white_background_by_at_le
     # The funnel and spine verdicts and the completeness statuses used Okabe-Ito orange, sky blue
     # and light greys (2.25, 2.31, 2.85, 1.92 and 1.36:1).
     marks = {words: colour for words, colour, _ in [*VERDICTS.values(), SUPPRESSED]}
-    marks |= {status: colour for status, colour in STATUS_COLOURS.items()}
+    marks |= STATUS_COLOURS
     marks |= {f"flagged {flag}": colour for flag, colour in FLAG_COLOURS.items()}
     assert {k: round(contrast(c, "#FFFFFF"), 2) for k, c in marks.items() if contrast(c, "#FFFFFF") < 3} == {}
 

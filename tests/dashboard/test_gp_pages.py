@@ -9,12 +9,11 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
-
-from dashboard.components import formatting as fmt
 import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
+from dashboard.components import formatting as fmt
 from dashboard.components import gp_charts, gp_text
 from queries import gp_benchmark as gb
 from queries import gp_practice

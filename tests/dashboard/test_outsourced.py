@@ -9,6 +9,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_pages import APP, run_app
 
 from dashboard.navigation import available
 from ingest import store
@@ -17,8 +18,6 @@ from queries import duplicates
 from queries.connection import Snapshot
 from queries.exports import registry
 from queries.scope import CENTRAL, Scope, ScopeError
-
-from test_pages import APP, run_app
 
 RR8 = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")
 RAE = Scope("provider", providers=frozenset({"RAE"}), user="rae-user")
@@ -44,17 +43,17 @@ def test_central_sees_every_pair_and_how_many_copies_are_left_out(outsourced):
     at = _page(CENTRAL)
     table = at.dataframe[0].value
     assert sorted(zip(table["provider_a"], table["provider_b"], table["match"], table["pairs"],
-                      table["copies_removed"])) == [("RAE", "RTH", "exact", 1, 1), ("RR8", "RTH", "exact", 2, 2),
-                                                    ("RR8", "RTH", "near", 1, 0)]
+                      table["copies_removed"], strict=True)) == [
+        ("RAE", "RTH", "exact", 1, 1), ("RR8", "RTH", "exact", 2, 2), ("RR8", "RTH", "near", 1, 0)]
     assert any("3 submitted copies are left out" in c.value for c in at.caption)
 
 
 def test_a_provider_sees_only_the_pairs_it_is_a_party_to(outsourced):
     table = _page(RR8).dataframe[0].value
-    assert set(zip(table["provider_a"], table["provider_b"])) == {("RR8", "RTH")}
+    assert set(zip(table["provider_a"], table["provider_b"], strict=True)) == {("RR8", "RTH")}
     # small counts are hidden for anyone outside the central team, like every other page
     assert table["pairs"].isna().all() and table["suppressed"].all()
-    assert set(zip(*_rows(duplicates.pairs_by_month(outsourced, RAE)))) == {("RAE", "RTH")}
+    assert set(zip(*_rows(duplicates.pairs_by_month(outsourced, RAE)), strict=True)) == {("RAE", "RTH")}
 
 
 def _rows(frame: pl.DataFrame):

@@ -186,7 +186,8 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     by_month = export("month")
     assert set(by_month["activity_month"]) == {urgency.FIRST_MONTH}  # the one v2.0 month; no v1.0 month mixed in
     pages = {"priority": shown(at, "priority"),
-             "month": next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["activity_month", "priority"]),
+             "month": next(d.value for d in at.dataframe
+                           if list(d.value.columns[:2]) == ["activity_month", "priority"]),
              "usc-vs-routine": next(d.value for d in at.dataframe if "usc_median_days" in d.value.columns)}
     turnaround = {by: next(d.value for d in at.dataframe if "share_within_28d" in d.value.columns
                            and d.value.columns[0] == column)

@@ -120,11 +120,11 @@ def test_a_provider_sees_only_its_own_quality_and_files(store):
 
 
 def test_drilldown_shows_a_resubmitted_providers_issue_report(store):
-    snap, planted = store
+    _snap, planted = store
     event = next(e for e in planted["resubmitted"] if e["problem"] == "bad_batch")
     at = _run("provider_drilldown.py", provider=event["provider_code"])
     history = _frame(at, "history")
-    first = history.filter((pl.col("status") == "superseded")).row(0, named=True)
+    first = history.filter(pl.col("status") == "superseded").row(0, named=True)
     at.selectbox(key="submission").set_value(first["submission_id"]).run()
     summary = _frame(at, "issue_summary")
     assert event["bad_rule"] in summary["code"].to_list()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import scanner_hours_store as hours
 from streamlit.testing.v1 import AppTest
 
+import scanner_hours_store as hours
 from ingest import store
 from queries import equipment
 from queries.connection import Snapshot

@@ -141,7 +141,7 @@ def test_commissioner_pages_show_the_protected_export_and_explain_the_star(store
     assert built["suppressed"].any()  # small age-sex cells in one ICB for one test group
     assert any("hidden: small numbers" in c.value for c in at.caption)
     # England's rate reads the same on both pages: from the user's perturbed England cells.
-    england = [m.value for m in at.metric if m.label == "England"][0]
+    england = next(m.value for m in at.metric if m.label == "England")
     at = run_page("views/variation_geographic.py", {"level": "icb", "period": PERIOD, "measure": "tg:chest_xray",
                                                     "source": "04"}, scope)
     assert [m.value for m in at.metric if m.label == "England, age-sex standardised"] == [england]

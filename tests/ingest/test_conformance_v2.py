@@ -15,13 +15,15 @@ from datetime import date
 
 import duckdb
 import pytest
+from test_conformance import CASES as V1_CASES
+from test_conformance import (
+    assert_trigger_and_near_miss,
+    conformance_store,  # noqa: F401  (the fixture)
+)
 
 import didfiles
 from ingest import loader, spec_pack, store
 from ingest.xml_reader import write_xml
-from test_conformance import CASES as V1_CASES
-from test_conformance import assert_trigger_and_near_miss
-from test_conformance import conformance_store  # noqa: F401  (the fixture)
 
 PERIOD, SUBMITTED = "2026-05", date(2026, 5, 10)
 PACK = spec_pack.default_pack("2.0")
@@ -54,12 +56,16 @@ def _ts(day: str, clock: str = "10:00:00", offset: str = "+01:00") -> str:
 # code: (changes that trigger it, near-identical changes that do not). Timestamps are compared as
 # instants: 09:30+00:00 is after 10:00+01:00 (09:00 UTC), 09:30+01:00 is not.
 V2_CASES: dict[str, tuple[dict, dict]] = {
-    "DIDSX11": ({"procedure_start_ts": "2026-04-05 10:00:00+01:00"}, {"procedure_start_ts": "2026-04-05T10:00:00+01:00"}),
-    "DIDSX12": ({"procedure_start_ts": _ts("2026-04-05", offset="+02:00")}, {"procedure_start_ts": _ts("2026-04-05", offset="-00:00")}),
+    "DIDSX11": ({"procedure_start_ts": "2026-04-05 10:00:00+01:00"},
+                {"procedure_start_ts": "2026-04-05T10:00:00+01:00"}),
+    "DIDSX12": ({"procedure_start_ts": _ts("2026-04-05", offset="+02:00")},
+                {"procedure_start_ts": _ts("2026-04-05", offset="-00:00")}),
     "DIDSX13": ({"procedure_end_ts": "2026-04-05T10:20+01:00"}, {"procedure_end_ts": "2026-04-05T10:20:00+01:00"}),
-    "DIDSX14": ({"procedure_end_ts": _ts("2026-04-05", "10:20:00", "+05:30")}, {"procedure_end_ts": _ts("2026-04-05", "10:20:00", "Z")}),
+    "DIDSX14": ({"procedure_end_ts": _ts("2026-04-05", "10:20:00", "+05:30")},
+                {"procedure_end_ts": _ts("2026-04-05", "10:20:00", "Z")}),
     "DIDSX15": ({"report_issue_ts": "2026-04-31T12:00:00+01:00"}, {"report_issue_ts": "2026-04-30T12:00:00+01:00"}),
-    "DIDSX16": ({"report_issue_ts": _ts("2026-04-06", offset="-01:00")}, {"report_issue_ts": _ts("2026-04-06", offset="+00:00")}),
+    "DIDSX16": ({"report_issue_ts": _ts("2026-04-06", offset="-01:00")},
+                {"report_issue_ts": _ts("2026-04-06", offset="+00:00")}),
     "DIDSX20": ({"procedure_start_ts": ""}, {"procedure_start_ts": _ts("2026-04-05")}),
     "DIDSX21": ({"procedure_end_ts": ""}, {"procedure_end_ts": _ts("2026-04-05")}),
     "DIDSX22": ({"procedure_end_ts": _ts("2026-04-05", "09:30:00", "+01:00")},

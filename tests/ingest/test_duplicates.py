@@ -40,7 +40,7 @@ def _records(store_dir):
     cols = ["provider_code", "accession_number", "patient_pseudo_id", "modality", "body_area", "nicip_code",
             "test_date", "activity_month", "patient_source", "submission_id"]
     rows = working_store.rows(store_dir, f"SELECT {', '.join(cols)} FROM record")  # noqa: S608 - constant
-    return [dict(zip(cols, r)) for r in rows]
+    return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def _naive_counted(records, once=True):

@@ -117,7 +117,8 @@ def test_a_store_that_is_up_to_date_is_not_upgraded_again(store_dir, tmp_path):
     con.close()
     with store.writer(store_dir):
         pass
-    assert _q(store_dir, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'") == [(0,)]
+    assert _q(store_dir,
+              "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'") == [(0,)]
     con = duckdb.connect(str(store.store_path(store_dir)))
     con.execute("UPDATE store_meta SET value = 'older' WHERE key = 'schema_fingerprint'")
     con.close()

@@ -17,7 +17,7 @@ import pytest
 import did_cli
 import didfiles
 import working_store
-from ingest import local_codes, loader, ownership, spec_pack, store
+from ingest import loader, local_codes, ownership, spec_pack, store
 from ingest.submit import submit_bytes
 from ingest.synth.plan import build_plan, period_of
 from queries.scope import CENTRAL, Scope
@@ -66,7 +66,7 @@ def test_a_file_named_for_another_provider_is_refused_and_moves_nothing(two_trus
 
 def test_the_file_name_is_checked_by_the_ingest_api_too(store_dir, tmp_path):
     path = didfiles.write(tmp_path / "DID_RAE_202602.csv", _recs("RAE"))
-    with store.writer(store_dir) as con, pytest.raises(ownership.SubmissionRefused, match="RAE.*RBK"):
+    with store.writer(store_dir) as con, pytest.raises(ownership.SubmissionRefused, match=r"RAE.*RBK"):
         loader.load_file(con, path, "RBK", "2026-02", date(2026, 2, 10))
     assert _q(store_dir, "SELECT count(*) FROM submission") == [(0,)]
 
@@ -139,7 +139,8 @@ def test_a_provider_user_submits_only_its_own_providers_files(store_dir, tmp_pat
     assert _q(store_dir, "SELECT count(*) FROM submission") == [(0,)]
     this_month = date.today().replace(day=1)  # in the DIDS version this month's files are sent in
     mine = (didfiles.write_v2(tmp_path / "g.csv", [didfiles.row_v2()])
-            if spec_pack.version_for_period(this_month) == "2.0" else didfiles.write(tmp_path / "g.csv", didfiles.rows(1)))
+            if spec_pack.version_for_period(this_month) == "2.0"
+            else didfiles.write(tmp_path / "g.csv", didfiles.rows(1)))
     assert submit_bytes(mine.read_bytes(), "g.csv", "RR8", f"{this_month:%Y-%m}", scope=RR8_USER, dry_run=True,
                         store_dir=store_dir).status == "accepted"
 
@@ -268,7 +269,7 @@ def test_a_load_that_cannot_be_published_is_taken_back(two_trusts, tmp_path, mon
     file rejected whole: if publishing fails, the store is as it was and the user is told."""
     bad = didfiles.row(site_code="RAE01", accession_number="RAE9999", gender="7")  # rejected: quarantined
     fixed = didfiles.row(site_code="RAE01", accession_number="RAE0001", report_date="2026-01-09")
-    path, period = {"supersede": (didfiles.write(tmp_path / "s" / "DID_RAE_202602.csv", [fixed, bad]), None),
+    path, _period = {"supersede": (didfiles.write(tmp_path / "s" / "DID_RAE_202602.csv", [fixed, bad]), None),
                     "replace": (didfiles.write(tmp_path / "r" / "DID_RAE_202603.csv", [fixed, bad]), None),
                     "reject": (tmp_path / "DID_RAE_202603.csv", None)}[what]
     if what == "reject":

@@ -24,7 +24,6 @@ from ingest.rollups import all_rollups
 from queries.connection import Snapshot
 
 
-
 @pytest.fixture(autouse=True)
 def _no_grace(monkeypatch):
     """These tests are about what a publish removes once replaced snapshots are past their grace
@@ -413,7 +412,7 @@ def _assert_same_as_built_from_scratch(store_dir, tmp_path):
     assert built_on_previous.keys() == from_scratch.keys()
     for name, rows in built_on_previous.items():
         assert len(rows) == len(from_scratch[name]), name
-        for mine, theirs in zip(rows, from_scratch[name]):
+        for mine, theirs in zip(rows, from_scratch[name], strict=True):
             # Sums of floats come out in the last bits as the threads happened to add them.
             assert all(math.isclose(a, b, rel_tol=1e-9) if isinstance(a, float) and isinstance(b, float) else a == b
                        for a, b in zip(mine, theirs, strict=True)), (name, mine, theirs)

@@ -19,7 +19,7 @@ def _read(path):
     con = duckdb.connect()
     result = reader.read_file(con, path)
     rows = con.execute(f"SELECT line, {', '.join(spec.COLUMNS)} FROM staging ORDER BY line").fetchall()
-    return result, [dict(zip(("line", *spec.COLUMNS), r)) for r in rows]
+    return result, [dict(zip(("line", *spec.COLUMNS), r, strict=True)) for r in rows]
 
 
 def _write(path, header, records, order=spec.COLUMNS):
@@ -242,7 +242,8 @@ def test_the_key_is_created_private_and_a_looser_key_is_refused_with_the_fix(tmp
 def _store_counts(store_dir):
     con = duckdb.connect(str(store_dir / "did.duckdb"), read_only=True)
     try:
-        return [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("record", "submission", "quarantine")]
+        return [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in ("record", "submission", "quarantine")]
     finally:
         con.close()
 

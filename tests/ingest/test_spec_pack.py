@@ -63,7 +63,8 @@ def test_a_loaded_pack_rebinds_code_severity_message_and_code_list(store_dir, tm
                                                          meaning="a fourth priority")])
     assert did_cli.main(["reference", "load-spec", str(folder), "--store", str(store_dir)]) == 0
     assert "spec reference replaced" in capsys.readouterr().err
-    records = [didfiles.row_v2(priority="5", accession_number="P5"), didfiles.row_v2(priority="4", accession_number="P4")]
+    records = [didfiles.row_v2(priority="5", accession_number="P5"),
+               didfiles.row_v2(priority="4", accession_number="P4")]
     path = didfiles.write_v2(tmp_path / "DID_RR8_202605.csv", records)
     with store.writer(store_dir) as con:
         result = loader.load_file(con, path, "RR8", "2026-05", date(2026, 5, 10), dry_run=True)
@@ -93,5 +94,5 @@ def test_a_bad_pack_is_refused_in_one_line_and_nothing_is_installed(store_dir, t
 
 
 def test_a_folder_that_is_not_a_pack_is_refused(tmp_path):
-    with pytest.raises(spec_pack.PackError, match="has no pack.csv"):
+    with pytest.raises(spec_pack.PackError, match=r"has no pack\.csv"):
         spec_pack.read_pack(tmp_path)

@@ -40,7 +40,8 @@ def test_no_page_export_or_report_reads_the_v2_timestamps():
     """Outside ingest, only the dates derived from them (test_date, report_date) are read: a
     timestamp to the second, with the site, would single out a patient."""
     pattern = re.compile("|".join(TIMESTAMP_COLUMNS))
-    readers = [p for d in ("queries", "dashboard") for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".sql", ".yaml")]
+    readers = [p for d in ("queries", "dashboard") for p in (ROOT / d).rglob("*")
+               if p.suffix in (".py", ".sql", ".yaml")]
     assert readers
     assert [str(p.relative_to(ROOT)) for p in readers if pattern.search(p.read_text(encoding="utf-8"))] == []
 

@@ -65,7 +65,8 @@ def test_a_record_with_two_activities_gives_two_examinations_with_the_record_num
 def test_wrong_xml_structure_rejects_the_whole_file(tmp_path, xml, words):
     path = tmp_path / "f.xml"
     path.write_text(xml)
-    result = loader.load_file(store.checking_connection(tmp_path / "none"), path, "RR8", "2026-02", date(2026, 2, 10), dry_run=True)
+    result = loader.load_file(store.checking_connection(tmp_path / "none"), path, "RR8", "2026-02", date(2026, 2, 10),
+                              dry_run=True)
     assert result.status == "rejected"
     assert result.file_errors[0]["code"] == "DIDS076"
     assert words in result.file_errors[0]["message"]
@@ -74,6 +75,6 @@ def test_wrong_xml_structure_rejects_the_whole_file(tmp_path, xml, words):
 def test_xml_issues_point_at_record_numbers(tmp_path):
     records = didfiles.rows(3)
     records[2]["gender"] = "5"
-    result = loader.load_file(store.checking_connection(tmp_path / "none"), write_xml(tmp_path / "f.xml", records), "RR8", "2026-02",
-                              date(2026, 2, 10), dry_run=True)
+    result = loader.load_file(store.checking_connection(tmp_path / "none"), write_xml(tmp_path / "f.xml", records),
+                              "RR8", "2026-02", date(2026, 2, 10), dry_run=True)
     assert [(i["line"], i["code"]) for i in result.issues] == [(3, "DIDS014")]

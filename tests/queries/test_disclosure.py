@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import polars as pl
 import pytest
 
@@ -32,7 +34,7 @@ def test_rule_is_configurable():
 
 class _Snap:
     version = "test"
-    meta = {"cell_key_secret": "SECRETSECRETSECRET"}
+    meta: ClassVar[dict[str, str]] = {"cell_key_secret": "SECRETSECRETSECRET"}
 
 
 def test_perturbation_is_bounded_fixed_per_cell_and_independent_between_cells():

@@ -18,7 +18,6 @@ ref_population in SQL).
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 

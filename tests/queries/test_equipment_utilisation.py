@@ -27,7 +27,8 @@ from queries.scope import CENTRAL, Scope, ScopeError
 
 JAN = date(2026, 1, 1)
 F = equipment.UtilisationFilter("MRI", JAN, JAN)
-EQUIPMENT = [("RAJ01", "MRI", 2, 100.0), ("RAJ02", "MRI", 1, 50.0), ("RBK01", "MRI", 1, 60.0), ("RAJ01", "CT", 1, 168.0)]
+EQUIPMENT = [("RAJ01", "MRI", 2, 100.0), ("RAJ02", "MRI", 1, 50.0), ("RBK01", "MRI", 1, 60.0),
+             ("RAJ01", "CT", 1, 168.0)]
 RECORDS = [  # site, day, count, body area
     ("RAJ01", 5, 10, "Head"), ("RAJ01", 6, 6, "Heart"), ("RAJ01", 10, 4, "Head"), ("RAJ01", 1, 2, "Lower limb"),
     ("RAJ02", 7, 3, "Abdomen"), ("RBK01", 12, 8, "Head"), ("RBK01", 13, 8, "Head"),
@@ -132,11 +133,28 @@ def test_provider_user_sees_its_sites_protected(snap, monkeypatch):
         equipment.ENGLAND]
 
 
-def test_bank_holidays_are_england_and_wales_2025_to_2027():
-    assert len(equipment.BANK_HOLIDAYS) == 24
-    assert {d.year for d in equipment.BANK_HOLIDAYS} == {2025, 2026, 2027}
-    assert date(2026, 12, 28) in equipment.BANK_HOLIDAYS  # Boxing Day 2026 is a Saturday
-    assert all(d.weekday() < 5 for d in equipment.BANK_HOLIDAYS)
+# GOV.UK's list for England and Wales, 2025–2027 (https://www.gov.uk/bank-holidays.json,
+# division "england-and-wales"), typed in as the known-good answer.
+GOV_UK_2025_2027 = [date.fromisoformat(d) for d in (
+    "2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
+    "2025-12-25", "2025-12-26",
+    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
+    "2026-12-25", "2026-12-28",
+    "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
+    "2027-12-27", "2027-12-28",
+)]
+
+
+def test_bank_holidays_are_gov_uks_england_and_wales_list():
+    assert equipment.bank_holidays(date(2025, 1, 1), date(2027, 12, 31)) == GOV_UK_2025_2027
+    assert equipment.bank_holidays(date(2026, 12, 26), date(2026, 12, 31)) == [date(2026, 12, 28)]
+
+
+def test_bank_holidays_cover_next_year():
+    """The eight regular bank holidays of next year are there: no year is silently without any."""
+    year = date.today().year + 1
+    days = equipment.bank_holidays(date(year, 1, 1), date(year, 12, 31))
+    assert len(days) >= 8 and days[0].month == 1 and days[-1].month == 12
 
 
 def test_inventory_status_counts_scanners(snap):

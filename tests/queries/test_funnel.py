@@ -196,7 +196,8 @@ def test_an_adjusted_verdict_never_flags_what_chance_alone_would_not():
         flagged = np.array([strength[v] for v in adjusted]) > 0
         assert flagged.any() and (adjusted != exact).any()
         # Same direction, never stronger than the exact verdict.
-        assert all(strength[a] <= strength[x] and a[:5] == x[:5] for a, x in zip(adjusted[flagged], exact[flagged]))
+        assert all(strength[a] <= strength[x] and a[:5] == x[:5]
+                   for a, x in zip(adjusted[flagged], exact[flagged], strict=True))
 
 
 def test_pure_chance_flags_about_one_in_five_hundred():

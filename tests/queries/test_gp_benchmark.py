@@ -12,13 +12,13 @@ import pytest
 from scipy import stats
 
 from queries import deciles as dec
-from queries import funnel, gp_benchmark as gb, gp_practice
-from queries.disclosure import DisclosureRule
+from queries import funnel, gp_practice
+from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
+from queries.disclosure import DisclosureRule
 from queries.exports import registry
 from queries.measures import load_measures
 from queries.scope import CENTRAL, Scope, ScopeError
-
 
 # --- hand-worked compute_table ------------------------------------------------------------------
 
@@ -77,7 +77,8 @@ def test_ratio_measure_worked_by_hand_and_too_few():
     assert target == pytest.approx(10 / 35 * 100)
     z = stats.norm.ppf(0.975)
     p, n = 0.2, 10
-    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     a, b, c = table.iter_rows(named=True)
     assert a["value"] == pytest.approx(20.0)
     assert a["value_lower"] == pytest.approx(100 * (centre - half))

@@ -11,7 +11,6 @@ test_official_monthly.py and test_report_official.py.
 from __future__ import annotations
 
 import math
-
 import random
 import shutil
 from collections import Counter
@@ -20,7 +19,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from ingest import nicip, store
-from ingest.reference import practices, population
+from ingest.reference import population, practices
 from queries import dose, official
 from queries.connection import get_snapshot
 from queries.scope import CENTRAL
@@ -41,7 +40,7 @@ def _records(seed: int = 7, n: int = 600) -> list[dict]:
         out.append({
             "provider": rng.choice(PROVIDERS), "code": code, "practice": rng.choice(PRACTICES),
             "source": rng.choice(["01", "03", "04", "05"]), "test": test,
-            "age": rng.choice([None, *range(0, 100)]), "sex": rng.choice(["0", "1", "2", "9", None]),
+            "age": rng.choice([None, *range(100)]), "sex": rng.choice(["0", "1", "2", "9", None]),
             "modality": nicip.modality(code), "acc": f"A{i:05d}",
         })
     return out
@@ -95,8 +94,8 @@ def test_kh12_against_a_loop(snap):
     table = official.kh12(snap, YEAR)
     for row in table.iter_rows(named=True):
         for col in official.KH12_COLUMNS:
-            expected = (sum(v for (p, c), v in naive.items() if c == col) if row["provider_code"] == official.ENGLAND_CODE
-                        else naive[(row["provider_code"], col)])
+            expected = (sum(v for (p, c), v in naive.items() if c == col)
+                        if row["provider_code"] == official.ENGLAND_CODE else naive[(row["provider_code"], col)])
             assert row[col] == expected, (row["provider_code"], col)
         assert row["total"] == sum(row[c] for c in official.KH12_COLUMNS)
     assert table.height == 1 + len({r["provider"] for r in RECORDS if _in_year(r)})
@@ -111,8 +110,8 @@ def test_commissioner_and_gpda_tables_against_a_loop(snap, month):
     table = official.activity_by_commissioner(snap, period, "sub_icb")
     for row in table.iter_rows(named=True):
         for m in official.MODALITY_COLUMNS:
-            expected = (sum(v for (s, mm), v in naive.items() if mm == m) if row["sub_icb_code"] == official.ENGLAND_CODE
-                        else naive[(row["sub_icb_code"], m)])
+            expected = (sum(v for (s, mm), v in naive.items() if mm == m)
+                        if row["sub_icb_code"] == official.ENGLAND_CODE else naive[(row["sub_icb_code"], m)])
             assert row[m] == expected, (row["sub_icb_code"], m)
     gpda = Counter((sub_icb.get(r["practice"], official.NOT_KNOWN), nicip.test_group(r["code"]))
                    for r in in_month if r["source"] == "04" and nicip.test_group(r["code"]))

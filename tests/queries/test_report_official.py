@@ -11,12 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import official_store as hand_made
 import did_cli
+import official_store as hand_made
 from queries import reports
 from queries.connection import get_snapshot
 from queries.exports import to_csv_bytes
-from queries.official import ENGLAND_CODE, FinancialYear, PUBLICATION
+from queries.official import ENGLAND_CODE, PUBLICATION, FinancialYear
 from queries.reports.kh12 import build_kh12
 from queries.reports.linkage import COLUMNS, build_linkage
 from queries.reports.monthly import build_monthly

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import scanner_hours_store as hours
 
+import scanner_hours_store as hours
 from ingest import store
 from queries import equipment, productivity
 from queries.connection import Snapshot

@@ -16,7 +16,7 @@ def test_reference_rates_share_out_unknown_age_and_sex():
                                "person_years": [1000.0, 1000.0, 500.0, 500.0]})
     rates = standardisation.reference_rates(events, population).sort("age_band", "sex")
     # 66 events, 60 of known age/sex: every known rate scaled by 66/60 = 1.1.
-    assert dict(zip(zip(rates["age_band"], rates["sex"]), rates["rate"])) == pytest.approx({
+    assert dict(zip(zip(rates["age_band"], rates["sex"], strict=True), rates["rate"], strict=True)) == pytest.approx({
         (0, "F"): 20 * 1.1 / 1000, (0, "M"): 10 * 1.1 / 1000, (50, "F"): 0.0, (50, "M"): 30 * 1.1 / 500})
 
 

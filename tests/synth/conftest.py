@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.synth import generate
-from ingest.synth import calibration
+from ingest.synth import calibration, generate
 
 FIRST, LAST, SCALE = "2025-11", "2026-10", 0.01
 

@@ -6,13 +6,10 @@ import collections
 import filecmp
 from datetime import date
 
-import polars as pl
 import pytest
+from synth_checks import read_all, recount
 
-from synth_checks import first_line, read_all, recount
-
-from ingest.synth import Manifest, generate
-from ingest.synth import writer
+from ingest.synth import Manifest, generate, writer
 from ingest.synth.v2items import V2_DEFECT_RULES, rule_in
 from ingest.synth.writer import version_of
 

@@ -7,6 +7,7 @@ slice is held to England's targets. Northamptonshire's age structure is close to
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,7 @@ def test_slice_volumes_read_as_england(slice_rows):
 
 
 def test_slice_holds_only_the_areas_practices(slice_out, kept_slice):
-    out, manifest = slice_out
+    _out, manifest = slice_out
     area = reference.practices().filter(pl.col("icb_code") == AREA)
     world = manifest.planted["world"]
     assert world["area"] == [AREA] and world["area_names"] == ["Northamptonshire"]
@@ -71,7 +72,7 @@ def test_slice_holds_only_the_areas_practices(slice_out, kept_slice):
 
 
 def test_slice_providers_are_the_trusts_serving_it(slice_out):
-    out, manifest = slice_out
+    _out, manifest = slice_out
     providers = set(manifest.planted["world"]["providers"])
     sent = {f.provider_code for f in manifest.files}
     assert sent == providers
@@ -170,7 +171,7 @@ def test_demo_extracts_of_another_world_are_generated_again(slice_out, tmp_path)
     fake = tmp_path / "old"
     fake.mkdir()
     (fake / "manifest.csv").write_text("order\n")
-    (fake / "planted.json").write_text('{"scale": 0.02, "first_month": "%s", "last_month": "%s"}'
-                                       % (did_cli.DEMO_FROM, did_cli.DEMO_TO))
+    (fake / "planted.json").write_text(json.dumps({"scale": 0.02, "first_month": did_cli.DEMO_FROM,
+                                                   "last_month": did_cli.DEMO_TO}))
     assert not did_cli._holds_world(fake, did_cli.DEMO_SCALE, did_cli.DEMO_AREA)
     assert did_cli._holds_world(fake, 0.02, "")
