@@ -19,6 +19,7 @@ from ingest.duplicates import counted_record_sql
 def all_rollups() -> dict[str, str]:
     """Every rollup definition, table name → SELECT, from every module in ingest/rollup_defs."""
     found: dict[str, str] = {}
+    raw: set[str] = set()
     for mod in sorted(pkgutil.iter_modules(rollup_defs.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{rollup_defs.__name__}.{mod.name}")
         for name, select in getattr(module, "ROLLUPS", {}).items():
@@ -27,9 +28,11 @@ def all_rollups() -> dict[str, str]:
             if name in found:
                 raise ValueError(f"rollup {name} is defined twice")
             found[name] = select
-    # Every rollup over records counts an outsourced examination once (ADR 0010); one reading
-    # reference data alone is left as written, so it is still kept while only records change.
-    return {name: counted_record_sql(select) if re.search(r"\brecord\b", select) else select
+        raw |= set(getattr(module, "EVERY_COPY", ()))
+    # Every rollup over records counts an outsourced examination once (ADR 0010), but those a
+    # module lists in EVERY_COPY, which are about the copies themselves; one reading reference
+    # data alone is left as written, so it is still kept while only records change.
+    return {name: counted_record_sql(select) if re.search(r"\brecord\b", select) and name not in raw else select
             for name, select in found.items()}
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from did_errors import UsageError
+from queries.completeness import has_table
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
 from queries.scope import Scope, ScopeError
@@ -78,17 +80,22 @@ MIN_HISTORY = 3
 
 
 def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
-    """Each outsourcing arrangement's activity per month it was in force, within the months the
-    store holds, and whether the month is a gap.
+    """Each outsourcing arrangement's work per month it was in force, within the months the store
+    holds, the examinations both parties sent, and whether the month is a gap.
 
-    Activity is the number of examinations both parties submitted (pairs between the commissioning
-    provider and the performing organisation, exact or near, either way round): the outsourced
-    work the dataset can see. A gap — none, or under half the median of the previous six months —
-    says one party stopped sending its copies, or the work stopped. A provider gets the
-    arrangements it is a party to; counts outside the central team are perturbed and protected,
-    and a hidden count hides its gap flag too.
+    `examinations` is the arrangement's work as either party submitted it
+    (`rollup_outsourced_activity`: the performer's records the provider referred, and the
+    provider's records at the performer's sites); `pairs` the examinations both sent (exact or
+    near, either way round), which the counting rule counts once. A gap — none, or under half the
+    median of the previous six months — is a month neither party sent the work, or the work
+    stopped; a month the double submissions stop is no gap, since one copy is what the DID asks
+    for. A provider gets the arrangements it is a party to; counts outside the central team are
+    perturbed and protected, and a hidden count hides its gap flag too.
     """
     check_may_see(scope)
+    if not has_table(snap, "rollup_outsourced_activity"):
+        raise UsageError("This copy of the data was published before arrangements' work was counted: "
+                         "publish again (did publish).")
     providers = scope.visible_providers()
     frame = snap.query(
         """
@@ -101,22 +108,28 @@ def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
             WHERE $all OR list_contains($providers, o.provider_code)
                OR list_contains($providers, o.performing_org_code)
         ),
-        activity AS (
+        both_sent AS (
             SELECT a.provider_code, a.performing_org_code, a.activity_month, count(d.match)::BIGINT AS pairs
             FROM arrangement a LEFT JOIN duplicate_pair d ON d.activity_month = a.activity_month
              AND least(a.provider_code, a.performing_org_code) = d.a_provider_code
              AND greatest(a.provider_code, a.performing_org_code) = d.b_provider_code
             GROUP BY ALL
         )
-        SELECT * FROM activity ORDER BY provider_code, performing_org_code, activity_month
+        SELECT b.provider_code, b.performing_org_code, b.activity_month,
+               coalesce(w.examinations, 0)::BIGINT AS examinations, b.pairs
+        FROM both_sent b LEFT JOIN rollup_outsourced_activity w USING (provider_code, performing_org_code,
+                                                                      activity_month)
+        ORDER BY provider_code, performing_org_code, activity_month
         """,
         {"all": providers is None, "providers": providers or []},
     )
     arrangement = ["provider_code", "performing_org_code"]
     # Perturbed first, then the gap worked out from the perturbed counts (ADR 7: nothing shown
     # is derived from an exact count); a hidden count hides its gap flag too.
-    frame = perturb(snap, frame, scope, ["pairs"], [*arrangement, "activity_month"], context=["ref_outsourcing"])
-    history = (pl.col("pairs").shift(1).rolling_median(HISTORY_MONTHS, min_samples=MIN_HISTORY)
+    frame = perturb(snap, frame, scope, ["examinations", "pairs"], [*arrangement, "activity_month"],
+                    context=["ref_outsourcing"])
+    history = (pl.col("examinations").shift(1).rolling_median(HISTORY_MONTHS, min_samples=MIN_HISTORY)
                .over(arrangement, order_by="activity_month"))
-    frame = frame.with_columns(gap=((history > 0) & (pl.col("pairs") < GAP_SHARE * history)).fill_null(False))
-    return protect(frame, scope, ["pairs"], derived={"pairs": ["gap"]})
+    frame = frame.with_columns(
+        gap=((history > 0) & (pl.col("examinations") < GAP_SHARE * history)).fill_null(False))
+    return protect(frame, scope, ["examinations", "pairs"], derived={"examinations": ["gap"]})

