@@ -105,6 +105,7 @@ def counted_record_sql(select: str, restrict: str = "") -> str:
         "CASE counted WHEN 'a' THEN b_site_code ELSE a_site_code END AS site_code, "
         "CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END AS accession_number "
         "FROM duplicate_pair WHERE removed), "
-        f"record AS (SELECT r.* FROM main.record r {restrict} ANTI JOIN removed_copy USING (site_code, accession_number)) "
+        f"record AS (SELECT r.* FROM main.record r {restrict} "
+        "ANTI JOIN removed_copy USING (site_code, accession_number)) "
         f"SELECT * FROM ({select})"
     )

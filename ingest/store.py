@@ -420,7 +420,8 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
         for name, rows, hashes in con.execute(union).fetchall():
             fingerprints[name] = _digest(f"{rows}:{hashes}:{signature.get(name, '')}")
     fingerprints["record"] = _digest(";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
-                                             for _, p in sorted(partitions.items())) + "|" + signature.get("record", ""))
+                                              for _, p in sorted(partitions.items()))
+                                     + "|" + signature.get("record", ""))
     return fingerprints | _rollup_fingerprints(fingerprints)
 
 

@@ -76,7 +76,8 @@ if (check or submit) and upload is not None:
     with st.status("Submitting the file…" if submit else "Checking the file…", expanded=True) as progress:
         try:
             result = submit_bytes(data, name, provider, period, submitted_on, scope=scope, dry_run=not submit,
-                                  issue_limit=10_000_000, progress=lambda step: progress.write(step[:1].upper() + step[1:]))
+                                  issue_limit=10_000_000,
+                                  progress=lambda step: progress.write(step[:1].upper() + step[1:]))
         except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
             progress.update(label="Not loaded", state="error")
             st.error(str(err))

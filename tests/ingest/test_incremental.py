@@ -50,6 +50,11 @@ def _records(provider, n, test_date, start=1, **changes):
             for i in range(start, start + n)]
 
 
+# RR8's February: two of its own patient's examinations, and one of patient 99 that RTH also submits.
+RR8_FEBRUARY = (_records("RR8", 2, "2026-02-10", start=10)
+                + _records("RR8", 1, "2026-02-11", start=20, nhs_number=didfiles.nhs_number(99)))
+
+
 def _publish(store_dir, full=False) -> dict:
     timings: dict = {}
     with store.writer(store_dir) as con:
@@ -110,15 +115,15 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     assert first["rollups_refreshed"] == 0
 
     # RR8's February, with an examination that RTH also submits below (an outsourced pair).
-    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5),
-          _records("RR8", 2, "2026-02-10", start=10) + _records("RR8", 1, "2026-02-11", start=20, nhs_number=didfiles.nhs_number(99)))
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5), RR8_FEBRUARY)
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 1 and t["rollups_refreshed"] == keyed
 
     # RTH resubmits January: fewer records, another examination. Only RTH's file is written,
     # and RR8's rows of a provider-keyed rollup are left where they were.
     rr8_file = _partition_files(store_dir)["RR8"]
-    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20), _records("RTH", 2, "2026-01-07", nicip_code="XSTRM"))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20),
+          _records("RTH", 2, "2026-01-07", nicip_code="XSTRM"))
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 1 and t["partitions_total"] == 2
     assert t["rollups_refreshed"] == keyed
@@ -142,8 +147,7 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     # RR8 sends its February again, unchanged: now RTH's copy is the earlier one and counts,
     # so RTH's February figures change although RTH sent nothing.
     rth_file = _partition_files(store_dir)["RTH"]
-    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 12),
-          _records("RR8", 2, "2026-02-10", start=10) + _records("RR8", 1, "2026-02-11", start=20, nhs_number=didfiles.nhs_number(99)))
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 12), RR8_FEBRUARY)
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 1 and _partition_files(store_dir)["RTH"] == rth_file
 
