@@ -65,8 +65,17 @@ def write_month_fingerprints(con: duckdb.DuckDBPyConnection, into: str,
     con.execute(f"""CREATE TABLE {into}.main.{RECORD_MONTHS_TABLE} (
         provider_code VARCHAR NOT NULL, activity_month DATE NOT NULL, rows BIGINT NOT NULL,
         submission_id_sum HUGEINT NOT NULL)""")
-    if months:
-        con.executemany(f"INSERT INTO {into}.main.{RECORD_MONTHS_TABLE} VALUES (?, ?, ?, ?)", months)
+    insert_rows(con, f"{into}.main.{RECORD_MONTHS_TABLE}", ("VARCHAR", "DATE", "BIGINT", "HUGEINT"), months)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...], rows: list[tuple]) -> None:
+    """`rows` into `table` (a name from code) in one statement, each column bound as a list:
+    executemany costs about a millisecond a row, seconds for a national year's provider-months."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows)]
+    unnest = ", ".join(f"unnest(${i}::{kind}[])" for i, kind in enumerate(types, start=1))
+    con.execute(f"INSERT INTO {table} SELECT {unnest}", columns)
 
 
 def changes(con: duckdb.DuckDBPyConnection, previous: Path,

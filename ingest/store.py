@@ -674,12 +674,12 @@ def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) 
     from ingest.rollups import CHANGED_MONTHS, CHANGED_PAIRS, CHANGED_PROVIDERS
 
     for table, columns, rows in (
-            (CHANGED_PAIRS, "provider_code VARCHAR, activity_month DATE", sorted(changes.pairs)),
-            (CHANGED_MONTHS, "activity_month DATE", [(m,) for m in sorted(changes.months)]),
-            (CHANGED_PROVIDERS, "provider_code VARCHAR", [(p,) for p in sorted(changes.providers)])):
-        con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")  # names and types from code
-        if rows:
-            con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+            (CHANGED_PAIRS, {"provider_code": "VARCHAR", "activity_month": "DATE"}, sorted(changes.pairs)),
+            (CHANGED_MONTHS, {"activity_month": "DATE"}, [(m,) for m in sorted(changes.months)]),
+            (CHANGED_PROVIDERS, {"provider_code": "VARCHAR"}, [(p,) for p in sorted(changes.providers)])):
+        # names and types from code
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+        incremental.insert_rows(con, table, tuple(columns.values()), rows)
 
 
 def _fsync(path: Path) -> None:
