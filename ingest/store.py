@@ -337,8 +337,11 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     before, contents_before = _published(con, previous) if previous is not None and not full else ({}, {})
     say("comparing with the published snapshot")
     months = incremental.month_fingerprints(con)
-    changes = incremental.changes(con, previous, months) if contents_before else None
     partitions, to_write = _plan_partitions(con, store_dir, version, before, months)
+    # `record`'s columns changed (an upgrade): every rollup over records is built in full.
+    same_columns = all(p.columns == partitions[p.provider_code].columns for p in before.values()
+                       if p.provider_code in partitions)
+    changes = incremental.changes(con, previous, months) if contents_before and same_columns else None
     say(f"writing {len(to_write)} provider file(s) and the rollups")
     final = _write_snapshot(con, store_dir, version, partitions, to_write,
                             previous if contents_before else None, contents_before, timings,

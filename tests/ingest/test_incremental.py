@@ -18,7 +18,7 @@ import pytest
 
 import didfiles
 from ingest import loader, rollup_defs, store
-from ingest.rollups import FULL, all_rollups, refresh_policies
+from ingest.rollups import FULL, all_rollups, refresh_policies, tables_read
 from snapshot_tables import assert_same_tables, snapshot_tables
 
 PATIENT = {"RR8": 11, "RTH": 22}
@@ -199,3 +199,15 @@ def test_every_registered_rollup_declares_how_it_is_refreshed(store_dir):
                 con.execute(f"SELECT {column} FROM s.main.{name}")  # noqa: S608 - names from code
     finally:
         con.close()
+
+
+def test_a_change_of_records_columns_builds_every_rollup_over_records_in_full(store_dir, tmp_path):
+    """An upgrade that adds a column to `record` changes no provider-month fingerprint, but the
+    rollups may read the column: nothing is refreshed by key."""
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _records("RR8", 4, "2026-01-05"))
+    _publish(store_dir)
+    with store.writer(store_dir) as con:
+        con.execute("ALTER TABLE record ADD COLUMN later_item VARCHAR")
+    t = _publish(store_dir)
+    assert t["rollups_refreshed"] == 0 and t["partitions_written"] == 1
+    assert t["rollups_built"] == sum(bool(tables_read(sql, ["record"])) for sql in all_rollups().values())
