@@ -42,7 +42,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest import duplicates, incremental
+from ingest import duplicates
+from ingest import incremental  # noqa: I001 - a line of its own, for merging beside the settings change
 
 SCHEMA_VERSION = "1"
 STORE_FILE = "did.duckdb"
