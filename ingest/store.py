@@ -34,6 +34,7 @@ import fcntl
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -619,6 +620,7 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
     seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0, "rollup_rows_refreshed": 0}
     cursors = [cursor(con) for _ in range(2)]
     free = list(cursors)
+    tally = threading.Lock()
 
     def run(kind: str, work) -> None:
         cur = free.pop()
@@ -630,9 +632,12 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
                 for statement in [work] if isinstance(work, str) else work:
                     cur.execute(statement)
                 if not isinstance(work, str):  # a refresh: DELETE, then INSERT, which counts its rows
-                    seconds["rollup_rows_refreshed"] += cur.fetchall()[0][0]
+                    inserted = cur.fetchall()[0][0]
+                    with tally:
+                        seconds["rollup_rows_refreshed"] += inserted
         finally:
-            seconds[kind] += time.perf_counter() - started
+            with tally:  # the two threads add to the same totals
+                seconds[kind] += time.perf_counter() - started
             free.append(cur)
 
     try:
