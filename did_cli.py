@@ -410,7 +410,7 @@ def cmd_publish(args) -> int:
     with store.writer(store_dir, wait_seconds=args.wait) as con:
         if args.count_duplicates:
             duplicates.set_counting(con, args.count_duplicates)
-        store.publish(con, store_dir)
+        store.publish(con, store_dir, full=args.full)
         how = "once" if duplicates.counting_once(con) else "every submitted copy"
         pairs, removed = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
@@ -569,6 +569,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     pb.add_argument("--count-duplicates", choices=("once", "every"),
                     help="an outsourced examination submitted by two providers counts once (the default) "
                          "or every submitted copy counts; kept for later publishes")
+    pb.add_argument("--full", action="store_true",
+                    help="build every rollup and provider file afresh instead of refreshing what changed")
     store_opts(pb)
     pb.set_defaults(func=cmd_publish)
 

@@ -93,18 +93,21 @@ def detect(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM duplicate_pair").fetchall()[0][0]
 
 
-def counted_record_sql(select: str) -> str:
+def counted_record_sql(select: str, restrict: str = "") -> str:
     """`select` (a rollup) reading `record` without the removed copies of exact pairs.
 
     A CTE named `record` shadows the table inside the rollup's own query, so no rollup changes;
     `main.record` inside it is the table. The rollup's text names `duplicate_pair`, so the
     publish's content fingerprints rebuild it whenever the pairs or the setting change.
+    `restrict`, a join clause on `main.record r` from code, narrows the records read to the keys
+    an incremental publish builds again (`ingest.rollups.refresh_statements`).
     """
     return (
         "WITH removed_copy AS (SELECT "
         "CASE counted WHEN 'a' THEN b_site_code ELSE a_site_code END AS site_code, "
         "CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END AS accession_number "
         "FROM duplicate_pair WHERE removed), "
-        "record AS (SELECT r.* FROM main.record r ANTI JOIN removed_copy USING (site_code, accession_number)) "
+        f"record AS (SELECT r.* FROM main.record r {restrict} "
+        "ANTI JOIN removed_copy USING (site_code, accession_number)) "
         f"SELECT * FROM ({select})"
     )

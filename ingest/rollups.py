@@ -1,9 +1,12 @@
 """Small aggregate tables built at publish time for the dashboard's hot paths (architecture §8).
 
 Every dashboard query reads one of these (or a narrow scan), never the whole record table per
-rerun. The definitions live in `ingest/rollup_defs/`, one module per area; each is rebuilt in
-full at a publish unless none of the tables it names changed (`store._contents`, ADR 0006) —
-simple, and at 45 M records a year a GROUP BY pass is seconds.
+rerun. The definitions live in `ingest/rollup_defs/`, one module per area. Each module also
+declares, in `REFRESH`, how a publish refreshes each of its rollups when only some providers'
+months changed (ADR 0011): the rows of the changed providers' months, the changed months, or
+the changed providers are built again; a rollup declared `FULL` (or that reads a table other
+than records and submissions which changed) is built again in full. A rollup none of whose
+tables changed is kept as it was (`store._contents`, ADR 0006).
 """
 
 from __future__ import annotations
@@ -11,29 +14,93 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from dataclasses import dataclass
 
 from ingest import rollup_defs
 from ingest.duplicates import counted_record_sql
 
 
-def all_rollups() -> dict[str, str]:
-    """Every rollup definition, table name → SELECT, from every module in ingest/rollup_defs."""
-    found: dict[str, str] = {}
-    raw: set[str] = set()
+@dataclass(frozen=True)
+class Refresh:
+    """Which rows of a rollup depend on which records: SQL over the rollup's output columns
+    giving each row's provider code and activity month (either None when the rows are not split
+    that way). A row must depend only on records of its own provider and month (of its own
+    month for `month` alone, its own provider for `provider` alone): a publish then deletes the
+    rows of the changed keys and inserts those keys' rows aggregated afresh (ADR 0011).
+    """
+
+    provider: str | None = None
+    month: str | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.provider is None and self.month is None
+
+
+FULL = Refresh()  # built again in full whenever a table it reads changed
+BY_PROVIDER_MONTH = Refresh(provider="provider_code", month="activity_month")
+BY_MONTH = Refresh(month="activity_month")
+BY_PROVIDER = Refresh(provider="provider_code")
+
+# Tables in memory (shared by the publish's cursors, never in a snapshot) holding the keys whose
+# rows a publish builds again; filled by `ingest.store` from `ingest.incremental.Changes`.
+CHANGED_PAIRS = "memory.main.publish_changed_pair"  # provider_code, activity_month
+CHANGED_MONTHS = "memory.main.publish_changed_month"  # activity_month
+CHANGED_PROVIDERS = "memory.main.publish_changed_provider"  # provider_code
+
+
+def _modules():
     for mod in sorted(pkgutil.iter_modules(rollup_defs.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{rollup_defs.__name__}.{mod.name}")
+        yield mod.name, importlib.import_module(f"{rollup_defs.__name__}.{mod.name}")
+
+
+def _definitions() -> dict[str, str]:
+    """Every rollup's SELECT as its module wrote it, table name → SELECT."""
+    found: dict[str, str] = {}
+    for mod_name, module in _modules():
         for name, select in getattr(module, "ROLLUPS", {}).items():
             if not name.startswith("rollup_") or not name.replace("_", "").isalnum():
-                raise ValueError(f"rollup name {name!r} in {mod.name} must be rollup_<letters/digits/_>")
+                raise ValueError(f"rollup name {name!r} in {mod_name} must be rollup_<letters/digits/_>")
             if name in found:
                 raise ValueError(f"rollup {name} is defined twice")
             found[name] = select
-        raw |= set(getattr(module, "EVERY_COPY", ()))
-    # Every rollup over records counts an outsourced examination once (ADR 0010), but those a
-    # module lists in EVERY_COPY, which are about the copies themselves; one reading reference
-    # data alone is left as written, so it is still kept while only records change.
-    return {name: counted_record_sql(select) if re.search(r"\brecord\b", select) and name not in raw else select
-            for name, select in found.items()}
+    return found
+
+
+def _every_copy() -> set[str]:
+    """Rollups a module lists in EVERY_COPY: about the submitted copies themselves (an outsourcing
+    arrangement's work as each party sent it), so they read every copy."""
+    return {name for _, module in _modules() for name in getattr(module, "EVERY_COPY", ())}
+
+
+def _counted(name: str, select: str, restrict: str = "") -> str:
+    # Every rollup over records counts an outsourced examination once (ADR 0010), but those that
+    # read every copy; one reading reference data alone is left as written, so it is still kept
+    # while only records change.
+    if not re.search(r"\brecord\b", select):
+        return select
+    if name in _every_copy():
+        return f"WITH record AS (SELECT r.* FROM main.record r {restrict}) SELECT * FROM ({select})"
+    return counted_record_sql(select, restrict)
+
+
+def all_rollups() -> dict[str, str]:
+    """Every rollup definition, table name → SELECT, from every module in ingest/rollup_defs."""
+    return {name: _counted(name, select) for name, select in _definitions().items()}
+
+
+def refresh_policies() -> dict[str, Refresh]:
+    """Every rollup's declared `Refresh`, from its module's REFRESH; FULL for one not declared
+    (always correct, never incremental; tests/ingest/test_incremental.py requires a declaration)."""
+    declared: dict[str, Refresh] = {}
+    for _, module in _modules():
+        declared.update(getattr(module, "REFRESH", {}))
+    return {name: declared.get(name, FULL) for name in _definitions()}
+
+
+def tables_read(sql: str, tables) -> list[str]:
+    """The names among `tables` that `sql` mentions as a word: a query reads only tables it names."""
+    return [t for t in tables if re.search(rf"\b{re.escape(t)}\b", sql)]
 
 
 def rollup_statements(into: str) -> list[tuple[str, str]]:
@@ -43,7 +110,36 @@ def rollup_statements(into: str) -> list[tuple[str, str]]:
     created in `into` (publishing builds them straight into the new snapshot, ADR 0006). The
     statements are independent of each other, so publishing runs them on two cursors at once.
     """
-    if not into.isidentifier():
-        raise ValueError(f"database name {into!r} must be an identifier")
+    _check_database(into)
     # `name` is checked by all_rollups and `into` above; both come from code, never input.
     return [(name, f"CREATE OR REPLACE TABLE {into}.main.{name} AS {select}") for name, select in all_rollups().items()]
+
+
+def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
+    """DELETE then INSERT: the rows of rollup `name` in `into` for the changed keys, built again.
+
+    The records read are only those of the changed keys (a semi join on the key table: the
+    aggregation is over them alone), and the rows inserted are filtered on the keys too, so a
+    rollup that also reads other tables (submissions, issues) adds no row of another key.
+    """
+    _check_database(into)
+    if refresh.full or name not in _definitions():
+        raise ValueError(f"{name} is not refreshed by key")
+    if refresh.provider and refresh.month:
+        table, on = CHANGED_PAIRS, "k.provider_code = r.provider_code AND k.activity_month = r.activity_month"
+        keys = f"({refresh.provider}, {refresh.month}) IN (SELECT provider_code, activity_month FROM {table})"
+    elif refresh.month:
+        table, on = CHANGED_MONTHS, "k.activity_month = r.activity_month"
+        keys = f"{refresh.month} IN (SELECT activity_month FROM {table})"
+    else:
+        table, on = CHANGED_PROVIDERS, "k.provider_code = r.provider_code"
+        keys = f"{refresh.provider} IN (SELECT provider_code FROM {table})"
+    select = _counted(name, _definitions()[name], restrict=f"SEMI JOIN {table} k ON {on}")
+    # Names and key expressions come from code (rollup_defs), never from input.
+    return [f"DELETE FROM {into}.main.{name} WHERE {keys}",
+            f"INSERT INTO {into}.main.{name} SELECT * FROM ({select}) WHERE {keys}"]
+
+
+def _check_database(into: str) -> None:
+    if not into.isidentifier():
+        raise ValueError(f"database name {into!r} must be an identifier")

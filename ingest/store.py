@@ -35,8 +35,9 @@ import itertools
 import os
 import re
 import shutil
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +46,10 @@ import duckdb
 
 import did_settings
 from did_errors import DidError
-from ingest import duplicates
+from ingest import (
+    duplicates,
+    incremental,  # noqa: I001 - a line of its own, for merging beside the settings change
+)
 
 SCHEMA_VERSION = "1"
 STORE_FILE = "did.duckdb"
@@ -286,7 +290,8 @@ class Partition:
     file: str  # relative to the store directory: records/<provider>/<version>.parquet
 
 
-def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, float] | None = None) -> str:
+def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, float] | None = None,
+            *, full: bool = False, progress: Callable[[str], None] | None = None) -> str:
     """Publish the working store as a new immutable snapshot, with the rollups built into it.
 
     Called by the writer (holding the lock) after a load has committed. Returns the version.
@@ -300,8 +305,11 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     examinations submitted twice), checkpoint; snapshot (the whole
     build, wall clock) and within it the summed seconds of its tasks, which overlap on two
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
-    and in total (partitions_written, partitions_total), and the tables and rollups kept from
-    the current snapshot (tables_kept).
+    and in total (partitions_written, partitions_total), the tables and rollups kept from
+    the current snapshot (tables_kept), and the rollups refreshed for the changed keys only
+    and those built in full (rollups_refreshed, rollups_built; ADR 0011).
+    `full=True` builds everything afresh, as if there were no snapshot before (`did publish
+    --full`). `progress`, when given, is called with a short line as each step starts.
     """
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -325,6 +333,8 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
                 [CELL_KEY_SECRET, base64.b32encode(os.urandom(20)).decode("ascii")])
     # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
     # `record` without the copies it removes.
+    say = progress or (lambda _: None)
+    say("finding outsourced examinations submitted twice")
     duplicates.detect(con)
     lap("duplicates")
     con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
@@ -332,11 +342,21 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     snap_dir = store_dir / SNAPSHOTS
     snap_dir.mkdir(exist_ok=True)
     previous = current_snapshot(store_dir)
-    before, contents_before = _published(con, previous) if previous is not None else ({}, {})
-    partitions, to_write = _plan_partitions(con, store_dir, version, before)
+    before, contents_before = _published(con, previous) if previous is not None and not full else ({}, {})
+    say("comparing with the published snapshot")
+    months = incremental.month_fingerprints(con)
+    partitions, to_write = _plan_partitions(con, store_dir, version, before, months)
+    # `record`'s columns changed (an upgrade): every rollup over records is built in full.
+    same_columns = all(p.columns == partitions[p.provider_code].columns for p in before.values()
+                       if p.provider_code in partitions)
+    changes = (incremental.changes(con, previous, months)
+               if previous is not None and contents_before and same_columns else None)
+    say(f"writing {len(to_write)} provider file(s) and the rollups")
     final = _write_snapshot(con, store_dir, version, partitions, to_write,
-                            previous if contents_before else None, contents_before, timings)
+                            previous if contents_before else None, contents_before, timings,
+                            changes=changes, months=months)
     lap("snapshot")
+    say("switching readers to the new snapshot")
     pointer_tmp = store_dir / (POINTER + ".tmp")
     pointer_tmp.write_text(final.name + "\n")
     _fsync(pointer_tmp)
@@ -397,16 +417,9 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
     - A rollup: its SQL and the fingerprints of every table whose name its SQL mentions as a
       word. A query can only read a table it names, so a rollup of reference data alone
       (population by deprivation, say) is kept until that data or the SQL changes, and every
-      rollup that reads `record` is built again whenever any provider's records change.
+      rollup that reads `record` is refreshed whenever any provider's records change (for the
+      changed keys only where it can be, `_refreshable`).
     """
-    import base64
-    import hashlib
-
-    from ingest.rollups import all_rollups
-
-    def digest(text: str) -> str:  # base32: no long runs of digits for an identifier scan to trip on
-        return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
-
     signature = dict(con.execute(
         "SELECT table_name, string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) "
         "FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
@@ -417,16 +430,58 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
         union = " UNION ALL ".join(
             f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables)
         for name, rows, hashes in con.execute(union).fetchall():
-            fingerprints[name] = digest(f"{rows}:{hashes}:{signature.get(name, '')}")
-    partition_text = ";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
-                              for _, p in sorted(partitions.items()))
-    fingerprints["record"] = digest(partition_text + "|" + signature.get("record", ""))
-    inputs = sorted(fingerprints)
-    for name, sql in all_rollups().items():
-        reads = [t for t in inputs if re.search(rf"\b{re.escape(t)}\b", sql)]
-        text = sql + "".join(f"|{t}={fingerprints[t]}" for t in reads)
-        fingerprints[name] = digest(text)
-    return fingerprints
+            fingerprints[name] = _digest(f"{rows}:{hashes}:{signature.get(name, '')}")
+    fingerprints["record"] = _digest(";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
+                                              for _, p in sorted(partitions.items()))
+                                     + "|" + signature.get("record", ""))
+    return fingerprints | _rollup_fingerprints(fingerprints)
+
+
+def _digest(text: str) -> str:
+    """A fingerprint of `text`; base32: no long runs of digits for an identifier scan to trip on."""
+    import hashlib
+
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
+
+
+def _rollup_fingerprints(tables: dict[str, str]) -> dict[str, str]:
+    """Each rollup's fingerprint: its SQL and the fingerprints, among `tables`, of those it reads."""
+    from ingest.rollups import all_rollups, tables_read
+
+    inputs = sorted(tables)
+    return {name: _digest(sql + "".join(f"|{t}={tables[t]}" for t in tables_read(sql, inputs)))
+            for name, sql in all_rollups().items()}
+
+
+def _refreshable(contents: dict[str, str], contents_before: dict[str, str],
+                 changes: incremental.Changes | None) -> dict:
+    """The rollups of the previous snapshot to refresh for the changed keys only (ADR 0011),
+    name → `rollups.Refresh`; every other changed rollup is built in full.
+
+    One qualifies when it declares keys, its SQL is the one the previous copy was built with,
+    and of the tables it reads only records (with the outsourced pairs) changed — or, split by
+    provider alone, also submissions and issues, which `changes.providers` covers. A changed
+    reference table (practices, say) makes every rollup reading it build in full.
+    """
+    from ingest.rollups import all_rollups, refresh_policies, tables_read
+
+    if changes is None:
+        return {}
+    rollups = all_rollups()
+    tables_before = {t: fp for t, fp in contents_before.items() if t not in rollups}
+    built_alike = _rollup_fingerprints(tables_before)
+    names = sorted(tables_before.keys() | (contents.keys() - rollups.keys()))
+    out = {}
+    for name, refresh in refresh_policies().items():
+        if refresh.full or name not in contents_before or built_alike[name] != contents_before[name]:
+            continue
+        if contents.get(name) == contents_before[name]:
+            continue  # kept as it is
+        changed = {t for t in tables_read(rollups[name], names) if contents.get(t) != contents_before.get(t)}
+        allowed = {"record", "duplicate_pair"} | ({"submission", "issue"} if refresh.month is None else set())
+        if changed <= allowed:
+            out[name] = refresh
+    return out
 
 
 def _record_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -437,16 +492,19 @@ def _record_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 
 def _plan_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
-                     before: dict[str, Partition]) -> tuple[dict[str, Partition], list[Partition]]:
+                     before: dict[str, Partition], months: list[tuple]) -> tuple[dict[str, Partition], list[Partition]]:
     """One Parquet file per provider: reused when its fingerprint is unchanged, else rewritten.
 
     Returns every provider's partition after this publish and those whose file must be written
-    (`_write_partition`). A provider with no records any more gets no partition.
+    (`_write_partition`). A provider with no records any more gets no partition. `months` are
+    `record`'s provider × month fingerprints (`incremental.month_fingerprints`), summed here.
     """
     columns = ",".join(f"{name} {dtype}" for name, dtype in _record_columns(con))
-    now = con.execute(
-        "SELECT provider_code, count(*), sum(submission_id) FROM record GROUP BY provider_code "
-        "ORDER BY provider_code").fetchall()
+    totals: dict[str, tuple[int, int]] = {}
+    for provider, _, rows, id_sum in months:
+        rows_before, ids_before = totals.get(provider, (0, 0))
+        totals[provider] = (rows_before + rows, ids_before + id_sum)
+    now = [(provider, rows, id_sum) for provider, (rows, id_sum) in sorted(totals.items())]
     out: dict[str, Partition] = {}
     to_write: list[Partition] = []
     for provider, rows, id_sum in now:
@@ -491,10 +549,12 @@ def _quote_literal(text: str) -> str:
 def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
                     partitions: dict[str, Partition], to_write: list[Partition],
                     previous: Path | None, contents_before: dict[str, str],
-                    timings: dict[str, float]) -> Path:
+                    timings: dict[str, float], *, changes: incremental.Changes | None = None,
+                    months: Sequence[tuple] = ()) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
-    partition list, the content fingerprints and the `record` view; and the new partition files
-    `to_write`. Starts from a copy of `previous` when some of its tables can be kept as they are.
+    partition list, the month fingerprints (`months`), the content fingerprints and the `record`
+    view; and the new partition files `to_write`. Starts from a copy of `previous` when some of
+    its tables can be kept as they are or refreshed for the `changes` (`_refreshable`).
     """
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
@@ -509,12 +569,14 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
     # and the fingerprints themselves, is written again every time.
     keep = {name for name, fp in contents_before.items()
             if contents.get(name) == fp and name != "record"} if previous else set()
+    refresh = _refreshable(contents, contents_before, changes) if previous else {}
     try:
-        if keep and previous is not None:  # (keep is empty without a previous snapshot)
+        if (keep or refresh) and previous is not None:
             shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
-            _fill_snapshot(con, store_dir, tables, partitions, to_write, contents, keep, timings)
+            _fill_snapshot(con, store_dir, tables, partitions, to_write, contents, keep, timings,
+                           refresh=refresh, changes=changes, months=list(months))
         finally:
             con.execute("DETACH snapshot_build")
         if Path(str(partial) + ".wal").exists():
@@ -532,34 +594,41 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
 
 def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list[str],
                    partitions: dict[str, Partition], to_write: list[Partition],
-                   contents: dict[str, str], keep: set[str], timings: dict[str, float]) -> None:
+                   contents: dict[str, str], keep: set[str], timings: dict[str, float], *,
+                   refresh: dict, changes: incremental.Changes | None, months: list[tuple]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from ingest.rollups import rollup_statements
+    from ingest.rollups import refresh_statements, rollup_statements
 
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
     # code and our version string; all are quoted anyway.
-    if keep:  # a copy of the previous snapshot: everything else in it goes
+    carried = keep | refresh.keys()
+    if carried:  # a copy of the previous snapshot: everything else in it goes
         for name, kind in con.execute(
                 "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'snapshot_build' "
                 "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
                 "WHERE database_name = 'snapshot_build' AND NOT internal").fetchall():
-            if name not in keep:
+            if name not in carried:
                 con.execute(f"DROP {kind} snapshot_build.main.{_quote_identifier(name)}")
         # Free the dropped tables' blocks now, so that the tables built next reuse them instead
         # of growing the file by their size at every publish.
         con.execute("CHECKPOINT snapshot_build")
-    tasks = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} "
+    tasks: list[tuple[str, str | list[str]]] = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} "
                         f"AS SELECT * FROM {_quote_identifier(t)}")
              for t in tables if t not in keep]
-    tasks += [("rollups", sql) for name, sql in rollup_statements("snapshot_build") if name not in keep]
+    built = [sql for name, sql in rollup_statements("snapshot_build") if name not in carried]
+    tasks += [("rollups", sql) for sql in built]
+    if refresh and changes is not None:  # (refresh is empty without changes)
+        _changed_keys(con, changes)
+        tasks += [("rollups", refresh_statements("snapshot_build", name, how)) for name, how in refresh.items()]
     # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
-    seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0}
+    seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0, "rollup_rows_refreshed": 0}
     cursors = [cursor(con) for _ in range(2)]
     free = list(cursors)
+    tally = threading.Lock()
 
     def run(kind: str, work) -> None:
         cur = free.pop()
@@ -568,9 +637,15 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
             if kind == "partitions":
                 _write_partition(cur, store_dir, work)
             else:
-                cur.execute(work)
+                for statement in [work] if isinstance(work, str) else work:
+                    cur.execute(statement)
+                if not isinstance(work, str):  # a refresh: DELETE, then INSERT, which counts its rows
+                    inserted = cur.fetchall()[0][0]
+                    with tally:
+                        seconds["rollup_rows_refreshed"] += inserted
         finally:
-            seconds[kind] += time.perf_counter() - started
+            with tally:  # the two threads add to the same totals
+                seconds[kind] += time.perf_counter() - started
             free.append(cur)
 
     try:
@@ -589,6 +664,8 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
         for cur in cursors:
             cur.close()
     timings.update(seconds)
+    timings["rollups_refreshed"], timings["rollups_built"] = len(refresh), len(built)
+    incremental.write_month_fingerprints(con, "snapshot_build", months)
     con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} "
                 "(name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
     con.executemany(f"INSERT INTO snapshot_build.main.{CONTENTS_TABLE} VALUES (?, ?)", sorted(contents.items()))
@@ -607,6 +684,20 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
                   + " WHERE false")
     con.execute(f"CREATE VIEW snapshot_build.main.record AS {select}")
     con.execute("CHECKPOINT snapshot_build")
+
+
+def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) -> None:
+    """The keys whose rollup rows are built again, in the in-memory tables every cursor of the
+    publish sees (`ingest.rollups.CHANGED_PAIRS` and its kin; they vanish with the connection)."""
+    from ingest.rollups import CHANGED_MONTHS, CHANGED_PAIRS, CHANGED_PROVIDERS
+
+    for table, columns, rows in (
+            (CHANGED_PAIRS, {"provider_code": "VARCHAR", "activity_month": "DATE"}, sorted(changes.pairs)),
+            (CHANGED_MONTHS, {"activity_month": "DATE"}, [(m,) for m in sorted(changes.months)]),
+            (CHANGED_PROVIDERS, {"provider_code": "VARCHAR"}, [(p,) for p in sorted(changes.providers)])):
+        # names and types from code
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+        incremental.insert_rows(con, table, tuple(columns.values()), rows)
 
 
 def _fsync(path: Path) -> None:

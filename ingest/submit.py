@@ -14,6 +14,7 @@ import errno
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from did_errors import UsageError
 from ingest import loader, ownership, pseudonymise, reader, store
 
 MAX_UPLOAD_BYTES = reader.MAX_FILE_BYTES  # why 64 MiB: see reader.MAX_FILE_BYTES; .streamlit/config.toml matches
+CHECKING = "checking every record against the DIDS rules"  # the first step `progress` hears
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -48,21 +50,25 @@ def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_
 
 
 def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: str, submitted_on: date | None = None,
-                     issue_limit: int = 200) -> loader.LoadResult:
-    """Load one file under the writer lock held by `con`, and publish it.
+                     issue_limit: int = 200, progress: Callable[[str], None] | None = None) -> loader.LoadResult:
+    """Load one file under the writer lock held by `con`, and publish it (`progress`, when given,
+    hears each step: checking, loading, then the publish's own, `store.publish`).
 
     If publishing fails before the new snapshot is in place, the load is taken back
     (`loader.undo`) and StoreError says so in one line: the store is as it was, and readers
     never see a working store that its snapshots cannot show.
     """
+    say = progress or (lambda _: None)
+    say(CHECKING)
     checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
+    say("loading the accepted records")
     result = loader.load_checked(con, checked, undoable=True)
     if result.submission_id is None:
         return result
     assert checked.undo is not None  # load_checked(undoable=True) keeps it
     published = store.current_snapshot(store_dir)
     try:
-        store.publish(con, store_dir)
+        store.publish(con, store_dir, progress=progress)
     except Exception as exc:
         if store.current_snapshot(store_dir) != published:
             raise  # the new snapshot is in place: the load is published
@@ -80,11 +86,12 @@ def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: st
 
 def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submitted_on: date | None = None,
                  *, scope, store_dir: Path | None = None, dry_run: bool = False,
-                 issue_limit: int = 200) -> loader.LoadResult:
+                 issue_limit: int = 200, progress: Callable[[str], None] | None = None) -> loader.LoadResult:
     """Check (and unless `dry_run`, load and publish) an uploaded file as `scope`'s user.
 
     ValueError for bad arguments; ownership.NotYours (also a PermissionError) when the user may
     not submit for `provider` or set `submitted_on`. Both before anything is written.
+    `progress`, when given, hears each step of the load and the publish (the Submit page shows them).
     """
     provider = ownership.provider_code(provider)
     ownership.check_may_submit(scope, provider, submitted_on)
@@ -97,12 +104,14 @@ def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submit
         path.write_bytes(data)
         audit_date_set(scope, path.name, provider, period, submitted_on, dry_run)
         if dry_run:
+            if progress:
+                progress(CHECKING)
             con = store.checking_connection(store_dir)
             try:
                 return loader.load_file(con, path, provider, period, submitted_on, issue_limit, dry_run=True)
             finally:
                 con.close()
         with store.writer(store_dir, create=True, wait_seconds=30) as con:
-            return load_and_publish(con, store_dir, path, provider, period, submitted_on, issue_limit)
+            return load_and_publish(con, store_dir, path, provider, period, submitted_on, issue_limit, progress)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

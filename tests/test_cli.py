@@ -231,3 +231,22 @@ def test_the_dashboard_listens_on_loopback_unless_given_an_address(argv, address
     assert cmd[cmd.index("--server.address") + 1] == address
     shown = "localhost" if address == "127.0.0.1" else address
     assert f"dashboard on http://{shown}:8501" in capsys.readouterr().err
+
+
+def test_publish_full_writes_every_provider_file_and_builds_every_rollup_again(store_dir, tmp_path, monkeypatch):
+    path = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))
+    assert did_cli.main(["submit", str(path), "--submitted-on", "2026-02-10", "--store", str(store_dir)]) == 0
+    seen: list[dict] = []
+    publish = store.publish
+
+    def watched(con, store_dir, timings=None, **kwargs):
+        seen.append(timings := {} if timings is None else timings)
+        return publish(con, store_dir, timings, **kwargs)
+
+    monkeypatch.setattr(store, "publish", watched)
+    assert did_cli.main(["publish", "--store", str(store_dir)]) == 0
+    assert did_cli.main(["publish", "--full", "--store", str(store_dir)]) == 0
+    incremental, full = seen
+    assert incremental["partitions_written"] == 0 and incremental["rollups_built"] == 0
+    assert full["partitions_written"] == full["partitions_total"] == 1
+    assert full["rollups_built"] > 0 and full["tables_kept"] == 0

@@ -74,12 +74,18 @@ submit = submit_col.button("Submit", type="primary", disabled=upload is None, wi
 
 if (check or submit) and upload is not None:
     name, data = upload
-    try:
-        result = submit_bytes(data, name, provider, period, submitted_on, scope=scope, dry_run=not submit,
-                              issue_limit=10_000_000)
-    except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
-        st.error(str(err))
-        st.stop()
+    # Each step of the check, the load and the publish as it starts: a large file takes seconds.
+    with st.status("Submitting the file…" if submit else "Checking the file…", expanded=True) as progress:
+        try:
+            result = submit_bytes(data, name, provider, period, submitted_on, scope=scope, dry_run=not submit,
+                                  issue_limit=10_000_000,
+                                  progress=lambda step: progress.write(step[:1].upper() + step[1:]))
+        except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
+            progress.update(label="Not loaded", state="error")
+            st.error(str(err))
+            st.stop()
+        done = "Published" if submit and result.status != "rejected" else "Checked"
+        progress.update(label=done, state="complete", expanded=False)
     st.session_state["result"] = (result, not submit)
 
 if "result" in st.session_state:

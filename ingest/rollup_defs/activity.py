@@ -1,5 +1,7 @@
 """Activity by month, provider, modality, patient source and GP-direct-access test group (home page)."""
 
+from ingest.rollups import BY_PROVIDER_MONTH
+
 ROLLUPS = {
     "rollup_activity": """
         SELECT activity_month, provider_code, modality, patient_source, test_group,
@@ -8,3 +10,5 @@ ROLLUPS = {
         GROUP BY ALL
     """,
 }
+
+REFRESH = {"rollup_activity": BY_PROVIDER_MONTH}

@@ -8,6 +8,9 @@ the diagnostic waiting list category.
 
 from ingest.dm01 import TEST_JOIN, TEST_SQL
 from ingest.rollup_defs.urgency import WAITING_LIST_CATEGORY
+from ingest.rollups import BY_PROVIDER_MONTH
+
+REFRESH = {"rollup_dm01_activity": BY_PROVIDER_MONTH}
 
 ROLLUPS = {
     "rollup_dm01_activity": f"""

@@ -9,6 +9,8 @@ Sizes at national scale (≈600 sites): daily ≈ 600 × 365 × 8 ≈ 1.8 M rows
 1 M rows a year.
 """
 
+from ingest.rollups import BY_PROVIDER_MONTH, Refresh
+
 ROLLUPS = {
     "rollup_equipment_daily": """
         SELECT site_code, provider_code, coalesce(modality, 'Unknown') AS modality, test_date,
@@ -25,3 +27,8 @@ ROLLUPS = {
         ORDER BY modality, site_code, activity_month
     """,
 }
+
+# The daily table has no activity month column: the month of its test date is the record's
+# activity month (the loader derives one from the other).
+REFRESH = {"rollup_equipment_daily": Refresh(provider="provider_code", month="date_trunc('month', test_date)::DATE"),
+           "rollup_equipment_mix": BY_PROVIDER_MONTH}

@@ -19,6 +19,7 @@ groups) and quoted below, and they come from files in the repository, never from
 
 from __future__ import annotations
 
+from ingest.rollups import BY_MONTH
 from queries.measures import Measure, load_measures
 
 AGE_BAND_YEARS = 5
@@ -91,3 +92,7 @@ def _rollups() -> dict[str, str]:
 
 
 ROLLUPS = _rollups()
+
+# Practices are registered with patients any provider may image: a changed month is built again
+# for every practice.
+REFRESH = {"rollup_gp_measure": BY_MONTH, "rollup_gp_measure_age_sex": BY_MONTH}

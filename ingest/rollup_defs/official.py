@@ -13,6 +13,8 @@ as a subquery (`queries.official.rollup_source`): a store published before this 
 gives identical figures, a little more slowly.
 """
 
+from ingest.rollups import BY_MONTH
+
 # Age bands for the dose tables: (label, first year, last year). Children (0-15) are a band of
 # their own because the risk per unit of effective dose is higher for them (ICRP 103, 2007).
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
@@ -46,3 +48,5 @@ ROLLUPS = {
         GROUP BY ALL
     """,
 }
+
+REFRESH = {"rollup_official_commissioner": BY_MONTH, "rollup_official_dose": BY_MONTH}

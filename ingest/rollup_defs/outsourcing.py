@@ -11,9 +11,13 @@ A month whose count falls to nothing, or far below its own history, is one neith
 Reads ref_outsourcing and ref_site: loading new arrangements or sites needs a full publish.
 """
 
+from ingest.rollups import BY_MONTH
+
 # Every submitted copy, not the records the counting rule keeps: a copy left out of the figures
 # is still the arrangement's work as that party sent it.
 EVERY_COPY = ("rollup_outsourced_activity",)
+
+REFRESH = {"rollup_outsourced_activity": BY_MONTH}  # rows of both parties' records: a changed month in full
 
 ROLLUPS = {
     "rollup_outsourced_activity": """

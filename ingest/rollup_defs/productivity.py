@@ -24,10 +24,13 @@ At national scale (≈600 sites, ≈5 modalities each, ≈90 weekday-hours open)
 """
 
 from ingest.rollup_defs.urgency import V2_FIRST_MONTH
+from ingest.rollups import BY_PROVIDER_MONTH
 
 MAX_SECONDS = 24 * 60 * 60
 _LOCAL_START = "((procedure_start_utc AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/London')"
 _USABLE = f"seconds BETWEEN 0 AND {MAX_SECONDS}"
+
+REFRESH = {"rollup_scanner_hours": BY_PROVIDER_MONTH}
 
 ROLLUPS = {
     "rollup_scanner_hours": f"""

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.rollups import BY_PROVIDER, BY_PROVIDER_MONTH
+
 
 @dataclass(frozen=True)
 class QualityItem:
@@ -118,3 +120,8 @@ ROLLUPS = {
         GROUP BY ALL
     """,
 }
+
+# One row per submission (item) or per submission and issue code: a provider's rows change with its
+# records, submissions and issues, never with another provider's.
+REFRESH = {"rollup_quality_item": BY_PROVIDER, "rollup_quality_issue": BY_PROVIDER,
+           "rollup_quality_volume": BY_PROVIDER_MONTH}

@@ -24,6 +24,7 @@ month held (the snapshot's data cannot know of reports issued after its last ext
 
 from ingest.dm01 import TEST_JOIN, TEST_SQL
 from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
+from ingest.rollups import BY_PROVIDER_MONTH, FULL
 from ingest.validation import _local_date
 
 V2_FIRST_MONTH = "2026-04-01"
@@ -72,3 +73,7 @@ ROLLUPS = {
         ORDER BY modality, activity_month, provider_code
     """,
 }
+
+# The unreported counts depend on the latest month held by any provider (their as-of date): built
+# again in full whenever records change (a small table over v2.0 months with no report).
+REFRESH = {"rollup_waits_v2": BY_PROVIDER_MONTH, "rollup_unreported_v2": FULL}

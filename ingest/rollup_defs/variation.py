@@ -9,6 +9,8 @@ Age is banded as the ESP2013 standard is (queries.dsr: 0-4, 5-9, ..., 85-89, 90+
 0..18); sex is M / F from PERSON GENDER CODE 1 / 2, and U for 0, 9 or missing.
 """
 
+from ingest.rollups import BY_MONTH, BY_PROVIDER_MONTH, FULL
+
 _AGE_BAND = "least(r.age_at_test // 5, 18)::INTEGER"
 _SEX = "CASE r.sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
 _MEASURE = "r.modality, r.patient_source, r.test_group"
@@ -85,3 +87,9 @@ ROLLUPS = {
         GROUP BY ALL
     """,
 }
+
+# Areas mix every provider's patients: a changed month is built again for every area. The
+# population table reads reference data alone (kept until that changes).
+REFRESH = {"rollup_variation_area": BY_MONTH, "rollup_variation_imd": BY_MONTH,
+           "rollup_variation_imd_population": FULL, "rollup_variation_ethnicity": BY_MONTH,
+           "rollup_variation_lsoa": BY_MONTH, "rollup_variation_flows": BY_PROVIDER_MONTH}

@@ -15,6 +15,8 @@ the histogram (queries/percentiles.py), at any level of aggregation, without tou
 The interval names and their dates are `queries.waits.INTERVALS`; keep the two in step.
 """
 
+from ingest.rollups import BY_PROVIDER_MONTH
+
 OVERFLOW_DAY = 366
 NEGATIVE_DAY = -1
 
@@ -51,3 +53,5 @@ ROLLUPS = {
         ORDER BY interval_kind, modality, activity_month, provider_code
     """,
 }
+
+REFRESH = {"rollup_waits": BY_PROVIDER_MONTH}

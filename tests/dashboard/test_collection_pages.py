@@ -97,3 +97,19 @@ def test_local_codes_page_notifies_and_lists(published):
     assert _count(published, "SELECT count(*) FROM local_code WHERE local_code = 'RR8CXR'") == 1
     at.run()
     assert "RR8CXR" in at.dataframe[0].value["local_code"].to_list()
+
+
+def test_submit_shows_each_step_while_it_loads_and_publishes(published, tmp_path):
+    at = _page("submit.py", upload=("DID_RR8_202602.csv", _csv_bytes(tmp_path, didfiles.rows(2))))
+    at.selectbox(key="provider").set_value("RR8")
+    at.text_input(key="period").set_value("2026-02")
+    at.date_input(key="submitted_on").set_value(date(2026, 2, 10)).run()
+    at.button[1].click().run()  # Submit
+    assert not at.exception and "was accepted" in at.success[0].value
+    status = at.status[0]
+    assert status.label == "Published"
+    steps = [m.value for m in status.markdown]
+    assert steps[:2] == ["Checking every record against the DIDS rules", "Loading the accepted records"]
+    assert "Finding outsourced examinations submitted twice" in steps
+    assert any(s.startswith("Writing 1 provider file") for s in steps)
+    assert steps[-1] == "Switching readers to the new snapshot"

@@ -1,0 +1,113 @@
+"""What changed since the last publish, as keys of rollup rows to build again (ADR 0011).
+
+A publish compares the working store with the snapshot it replaces:
+
+- records: each snapshot holds one fingerprint per provider and activity month (`record_month`:
+  rows, sum of submission ids; `store.Partition` says why that sees every change). A key whose
+  fingerprint differs, or that appears or disappears, changed.
+- outsourced duplicates (ADR 0010): a copy that is left out now and was not before, or the other
+  way round, changes the figures of its own provider and month although its records did not.
+- submissions and issues: a provider with a submission added or changed (a whole-file
+  rejection, a superseded file) or whose issues changed; these key only the rollups split by
+  provider alone (the quality tables), which read them.
+
+`None` means the previous snapshot cannot say (made before these fingerprints, or lacking the
+tables compared): the publish then builds every changed rollup in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+RECORD_MONTHS_TABLE = "record_month"  # in each snapshot: provider × month fingerprints of `record`
+_PREVIOUS = "incremental_before"  # the previous snapshot, attached read-only while comparing
+
+# A removed copy of an exact pair: its provider, activity month (that of its test date), site and
+# accession number (ingest.duplicates names copies by site and accession).
+_REMOVED_COPIES = """
+    SELECT CASE counted WHEN 'a' THEN b_provider_code ELSE a_provider_code END AS provider_code,
+           date_trunc('month', CASE counted WHEN 'a' THEN b_test_date ELSE a_test_date END)::DATE AS activity_month,
+           CASE counted WHEN 'a' THEN b_site_code ELSE a_site_code END AS site_code,
+           CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END AS accession_number
+    FROM {db}.main.duplicate_pair WHERE removed
+"""
+_SUBMISSIONS = "SELECT provider_code, hash(s) AS h FROM {db}.main.submission s"
+_ISSUES = ("SELECT s.provider_code, i.submission_id, count(*) AS n, sum(hash(i)) AS h "
+           "FROM {db}.main.issue i JOIN {db}.main.submission s USING (submission_id) GROUP BY ALL")
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The keys whose rollup rows a publish builds again."""
+
+    pairs: frozenset[tuple[str, date]]  # (provider, activity month) whose counted records changed
+    providers: frozenset[str]  # those providers, and any whose submissions or issues changed
+
+    @property
+    def months(self) -> frozenset[date]:
+        return frozenset(month for _, month in self.pairs)
+
+
+def month_fingerprints(con: duckdb.DuckDBPyConnection) -> list[tuple[str, date, int, int]]:
+    """(provider, activity month, rows, sum of submission ids) of the working store's `record`."""
+    return [tuple(r) for r in con.execute(
+        "SELECT provider_code, activity_month, count(*), sum(submission_id)::HUGEINT FROM record "
+        "GROUP BY ALL ORDER BY ALL").fetchall()]
+
+
+def write_month_fingerprints(con: duckdb.DuckDBPyConnection, into: str,
+                             months: list[tuple[str, date, int, int]]) -> None:
+    """The `record_month` table of the snapshot being built (attached as `into`, a name from code)."""
+    con.execute(f"""CREATE TABLE {into}.main.{RECORD_MONTHS_TABLE} (
+        provider_code VARCHAR NOT NULL, activity_month DATE NOT NULL, rows BIGINT NOT NULL,
+        submission_id_sum HUGEINT NOT NULL)""")
+    insert_rows(con, f"{into}.main.{RECORD_MONTHS_TABLE}", ("VARCHAR", "DATE", "BIGINT", "HUGEINT"), months)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ...], rows: list[tuple]) -> None:
+    """`rows` into `table` (a name from code) in one statement, each column bound as a list:
+    executemany costs about a millisecond a row, seconds for a national year's provider-months."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows, strict=False)]
+    unnest = ", ".join(f"unnest(${i}::{kind}[])" for i, kind in enumerate(types, start=1))
+    con.execute(f"INSERT INTO {table} SELECT {unnest}", columns)
+
+
+def changes(con: duckdb.DuckDBPyConnection, previous: Path,
+            months: list[tuple[str, date, int, int]]) -> Changes | None:
+    """What changed between the snapshot `previous` and the working store (whose `record` has
+    the fingerprints `months`, and whose `duplicate_pair` this publish has just found)."""
+    con.execute(f"ATTACH ? AS {_PREVIOUS} (READ_ONLY)", [str(previous)])
+    try:
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
+            [_PREVIOUS]).fetchall()}
+        if not {RECORD_MONTHS_TABLE, "duplicate_pair", "submission", "issue"} <= present:
+            return None
+        before = {(p, m): (rows, ids) for p, m, rows, ids in con.execute(
+            f"SELECT provider_code, activity_month, rows, submission_id_sum FROM {_PREVIOUS}.main.{RECORD_MONTHS_TABLE}"
+        ).fetchall()}
+        now = {(p, m): (rows, ids) for p, m, rows, ids in months}
+        pairs = {key for key in before.keys() | now.keys() if before.get(key) != now.get(key)}
+        pairs |= {(p, m) for p, m in _differing(con, _REMOVED_COPIES, "provider_code, activity_month")}
+        providers = {p for p, _ in pairs}
+        providers |= {r[0] for r in _differing(con, _SUBMISSIONS, "provider_code")}
+        providers |= {r[0] for r in _differing(con, _ISSUES, "provider_code")}
+    finally:
+        con.execute(f"DETACH {_PREVIOUS}")
+    return Changes(frozenset(pairs), frozenset(providers))
+
+
+def _differing(con: duckdb.DuckDBPyConnection, rows_sql: str, columns: str) -> list[tuple]:
+    """`columns` of the rows of `rows_sql` found in the working store or the previous snapshot
+    but not in both (the SQL and the column names are this module's constants)."""
+    working = '"' + con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""') + '"'
+    now, before = rows_sql.format(db=working), rows_sql.format(db=_PREVIOUS)
+    return con.execute(
+        f"SELECT DISTINCT {columns} FROM (({now} EXCEPT ALL {before}) UNION ALL ({before} EXCEPT ALL {now}))"
+    ).fetchall()

@@ -1,0 +1,213 @@
+"""Incremental publishing (ADR 0011): a publish refreshes the rollup rows of what changed, and
+the store it leaves equals, table by table, one built afresh from the same working store.
+
+The sequence: loads, a new month, a resubmission replacing a provider-month, a whole-file
+rejection, an outsourced examination whose counted copy moves to the provider that did not
+resubmit, the duplicate-counting setting, and a reference change.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+
+import didfiles
+from ingest import loader, rollup_defs, store
+from ingest.rollups import FULL, all_rollups, refresh_policies, tables_read
+from snapshot_tables import assert_same_tables, snapshot_tables
+
+PATIENT = {"RR8": 11, "RTH": 22}
+
+
+@pytest.fixture(autouse=True)
+def _no_grace(monkeypatch):
+    monkeypatch.setattr(store, "SNAPSHOT_GRACE_SECONDS", 0)
+
+
+def _load(store_dir, tmp_path, provider, period, submitted_on, records, expect="accepted"):
+    path = tmp_path / f"{provider}-{period}-{submitted_on}.csv"
+    if records:
+        didfiles.write(path, records)
+    else:  # three columns where DIDS wants 18: the whole file is rejected
+        path.write_text("a,b,c\n1,2,3\n")
+    with store.writer(store_dir) as con:
+        result = loader.load_file(con, path, provider, period, submitted_on)
+    assert result.status == expect, result.file_errors
+    return result
+
+
+def _records(provider, n, test_date, start=1, **changes):
+    """n records of `provider`'s own patient on `test_date` (a January or February 2026 day)."""
+    changes.setdefault("nhs_number", didfiles.nhs_number(PATIENT[provider]))
+    return [didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:05d}", test_date=test_date,
+                         request_date="2026-01-01", request_received_date="2026-01-01",
+                         report_date=test_date, **changes)
+            for i in range(start, start + n)]
+
+
+# RR8's February: two of its own patient's examinations, and one of patient 99 that RTH also submits.
+RR8_FEBRUARY = (_records("RR8", 2, "2026-02-10", start=10)
+                + _records("RR8", 1, "2026-02-11", start=20, nhs_number=didfiles.nhs_number(99)))
+
+
+def _publish(store_dir, full=False) -> dict:
+    timings: dict = {}
+    with store.writer(store_dir) as con:
+        store.publish(con, store_dir, timings, full=full)
+    return timings
+
+
+def _publish_and_compare(store_dir, tmp_path) -> dict:
+    """Publish incrementally, then publish a copy of the store with `full=True`: equal table by table."""
+    timings = _publish(store_dir)
+    fresh = tmp_path / f"full{len(list(tmp_path.glob('full*')))}"
+    shutil.copytree(store_dir, fresh)
+    full = _publish(fresh, full=True)
+    assert full["rollups_refreshed"] == 0 and full["rollups_built"] == len(all_rollups())
+    assert full["partitions_written"] == full["partitions_total"]
+    assert_same_tables(snapshot_tables(store.current_snapshot(store_dir)),
+                       snapshot_tables(store.current_snapshot(fresh)))
+    return timings
+
+
+def _rows_of(store_dir, provider, month) -> tuple[int, int]:
+    """Rows of the key-refreshed rollups in the current snapshot for `provider`'s `month` (as
+    each is split: by provider and month, by month, by provider), and their rows in all."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        keyed = total = 0
+        for name, how in refresh_policies().items():
+            if how.full:
+                continue
+            conditions = ([f"{how.provider} = $provider"] if how.provider else []) + (
+                [f"{how.month} = $month"] if how.month else [])
+            # names and key expressions from code; the values bound
+            keyed += con.execute(f"SELECT count(*) FROM s.main.{name} WHERE {' AND '.join(conditions)}",  # noqa: S608
+                                 {"provider": provider, "month": month} if how.provider and how.month else
+                                 {"provider": provider} if how.provider else {"month": month}).fetchall()[0][0]
+            total += con.execute(f"SELECT count(*) FROM s.main.{name}").fetchall()[0][0]  # noqa: S608
+        return keyed, total
+    finally:
+        con.close()
+
+
+def _partition_files(store_dir) -> dict[str, str]:
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        return dict(con.execute("SELECT provider_code, file FROM s.main.record_partition").fetchall())
+    finally:
+        con.close()
+
+
+def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, tmp_path):
+    keyed = sum(not how.full for how in refresh_policies().values())
+    # Two providers' January: the first publish has nothing to build on.
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _records("RR8", 4, "2026-01-05"))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 4), _records("RTH", 3, "2026-01-06"))
+    first = _publish_and_compare(store_dir, tmp_path)
+    assert first["rollups_refreshed"] == 0
+
+    # RR8's February, with an examination that RTH also submits below (an outsourced pair).
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5), RR8_FEBRUARY)
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["partitions_written"] == 1 and t["rollups_refreshed"] == keyed
+
+    # RTH resubmits January: fewer records, another examination. Only RTH's file is written,
+    # and RR8's rows of a provider-keyed rollup are left where they were.
+    rr8_file = _partition_files(store_dir)["RR8"]
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20),
+          _records("RTH", 2, "2026-01-07", nicip_code="XSTRM"))
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["partitions_written"] == 1 and t["partitions_total"] == 2
+    assert t["rollups_refreshed"] == keyed
+    assert t["rollups_built"] == sum(how is FULL for how in refresh_policies().values()) - 1  # population: kept
+    assert _partition_files(store_dir)["RR8"] == rr8_file
+    # The rows written are exactly those of RTH's January (RTH's, January's or RTH's January,
+    # as each rollup is split): none of RR8's in a rollup split by provider.
+    rewritten, total = _rows_of(store_dir, provider="RTH", month=date(2026, 1, 1))
+    assert t["rollup_rows_refreshed"] == rewritten < total
+
+    # A whole-file rejection: no record changes, RR8's submissions and issues do.
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 9), [], expect="rejected")
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["partitions_written"] == 0 and t["rollups_refreshed"] >= 2  # the quality tables
+
+    # RTH submits February with the same examination as RR8's third (same patient, day and
+    # NICIP): RR8's copy counts (its submission is earlier), RTH's is left out.
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 10),
+          _records("RTH", 1, "2026-02-11", start=30, nhs_number=didfiles.nhs_number(99)))
+    _publish_and_compare(store_dir, tmp_path)
+    # RR8 sends its February again, unchanged: now RTH's copy is the earlier one and counts,
+    # so RTH's February figures change although RTH sent nothing.
+    rth_file = _partition_files(store_dir)["RTH"]
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 12), RR8_FEBRUARY)
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["partitions_written"] == 1 and _partition_files(store_dir)["RTH"] == rth_file
+
+    # Every submitted copy counts: the setting changes the pairs, not the records.
+    with store.writer(store_dir) as con:
+        con.execute("INSERT OR REPLACE INTO store_meta VALUES ('count_duplicates', 'every')")
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["partitions_written"] == 0 and t["rollups_refreshed"] > 0
+
+    # A reference change: the practice moves to another sub-ICB. Rollups that read the
+    # practices are built in full; those that do not are kept.
+    with store.writer(store_dir) as con:
+        con.execute("UPDATE ref_practice SET sub_icb_code = (SELECT max(sub_icb_code) FROM ref_practice "
+                    "WHERE sub_icb_code <> (SELECT sub_icb_code FROM ref_practice WHERE practice_code = 'A81001')) "
+                    "WHERE practice_code = 'A81001'")
+    t = _publish_and_compare(store_dir, tmp_path)
+    reading_practices = sum("ref_practice" in sql for sql in all_rollups().values())
+    assert t["rollups_refreshed"] == 0 and t["rollups_built"] == reading_practices
+
+
+def test_repeated_resubmissions_do_not_grow_the_snapshot(store_dir, tmp_path):
+    """Refreshed rollups reuse the space of the rows they replace: a day of resubmissions does
+    not make each snapshot larger than the one before."""
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _records("RR8", 40, "2026-01-05"))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 4), _records("RTH", 30, "2026-01-06"))
+    _publish(store_dir)
+    sizes = []
+    for day in range(10, 16):
+        _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, day), _records("RTH", 30 - day, "2026-01-06"))
+        assert _publish(store_dir)["rollups_refreshed"] > 0
+        sizes.append(store.current_snapshot(store_dir).stat().st_size)
+    assert max(sizes[2:]) <= max(sizes[:2])
+
+
+def test_every_registered_rollup_declares_how_it_is_refreshed(store_dir):
+    """A rollup added without a REFRESH entry would be built in full at every publish (safe, slow):
+    each module states its policy, for exactly its own rollups, in terms of its own columns."""
+    for mod in pkgutil.iter_modules(rollup_defs.__path__):
+        module = importlib.import_module(f"{rollup_defs.__name__}.{mod.name}")
+        rollups = getattr(module, "ROLLUPS", {})
+        assert set(getattr(module, "REFRESH", {})) == set(rollups), mod.name
+    assert set(refresh_policies()) == set(all_rollups())
+    _publish(store_dir)
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        for name, how in refresh_policies().items():
+            for column in filter(None, (how.provider, how.month)):
+                con.execute(f"SELECT {column} FROM s.main.{name}")  # noqa: S608 - names from code
+    finally:
+        con.close()
+
+
+def test_a_change_of_records_columns_builds_every_rollup_over_records_in_full(store_dir, tmp_path):
+    """An upgrade that adds a column to `record` changes no provider-month fingerprint, but the
+    rollups may read the column: nothing is refreshed by key."""
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _records("RR8", 4, "2026-01-05"))
+    _publish(store_dir)
+    with store.writer(store_dir) as con:
+        con.execute("ALTER TABLE record ADD COLUMN later_item VARCHAR")
+    t = _publish(store_dir)
+    assert t["rollups_refreshed"] == 0 and t["partitions_written"] == 1
+    assert t["rollups_built"] == sum(bool(tables_read(sql, ["record"])) for sql in all_rollups().values())
