@@ -75,14 +75,23 @@ def trend_figure(trend: pl.DataFrame) -> go.Figure:
     return _layout(fig)
 
 
+# Each priority's line differs in marker, size and dash as well as colour: when two priorities
+# have the same figure their lines lie on each other, and the larger open marker still shows
+# round the smaller one beneath it (and colour is never the only difference).
+LINE_STYLES = (("circle-open", 13, "solid"), ("square", 8, "dash"), ("diamond", 6, "dot"))
+
+
 def turnaround_figure(by_month: pl.DataFrame, standard_days: int) -> go.Figure:
     """The 90th percentile of procedure start → report issue by activity month, one line per
     priority type, from an urgency summary by month, with the 4-week standard as a line."""
     fig = go.Figure()
     for i, (priority, rows) in enumerate(by_month.group_by("priority", maintain_order=True)):
+        symbol, size, dash = LINE_STYLES[i % len(LINE_STYLES)]
+        colour = NHS_COLOURS[i % len(NHS_COLOURS)]
         fig.add_trace(go.Scatter(
             x=rows["activity_month"].to_list(), y=rows["p90_days"].to_list(), name=f"{priority[0]}: 90th percentile",
-            mode="lines+markers", line={"color": NHS_COLOURS[i % len(NHS_COLOURS)], "width": 2},
+            mode="lines+markers", line={"color": colour, "width": 2, "dash": dash},
+            marker={"symbol": symbol, "size": size, "color": colour, "line": {"width": 2, "color": colour}},
             hovertemplate="%{x|%b %Y}: %{y} days<extra></extra>"))
     fig.add_hline(y=standard_days, line_dash="dot", line_color=NHS_COLOURS[10],
                   annotation_text="4-week standard (28 days)", annotation_position="top left")

@@ -38,3 +38,20 @@ def test_spc_figure_draws_each_segment_apart_and_the_target():
     assert [list(t.y) for t in means] == [[11, 11, 11], [21, 21, 21]]
     assert sum(t.showlegend is not False for t in means) == 1
     assert fig.layout.shapes[0].y0 == 15 and fig.layout.yaxis.tickformat == ",d"
+
+
+def test_turnaround_lines_that_coincide_stay_distinguishable():
+    """Routine, urgent and urgent-suspected-cancer 90th percentiles are often the same number of
+    days: each line has its own marker, size and dash, so one drawn over another still shows."""
+    from dashboard.components.waits_charts import turnaround_figure
+
+    months = [date(2026, 4, 1), date(2026, 5, 1)]
+    frame = pl.DataFrame({"priority": ["Routine"] * 2 + ["Urgent"] * 2 + ["Urgent suspected cancer"] * 2,
+                          "activity_month": months * 3, "p90_days": [9, 9] * 3})
+    lines = turnaround_figure(frame, 28).data
+    names = ("Routine", "Urgent", "Urgent suspected cancer")
+    assert [t.name for t in lines] == [f"{p}: 90th percentile" for p in names]
+    styles = {(t.marker.symbol, t.marker.size, t.line.dash) for t in lines}
+    assert len(styles) == 3 and len({t.marker.symbol for t in lines}) == 3
+    sizes = [t.marker.size for t in lines]
+    assert sizes == sorted(sizes, reverse=True) and lines[0].marker.symbol.endswith("-open")
