@@ -126,6 +126,16 @@ def spc_figure(chart: pl.DataFrame, value: str, label: str, *, percent: bool = T
     if target is not None:
         fig.add_hline(y=target, line_dash="dot", line_color=NHS_COLOURS[8], annotation_text=target_label,
                       annotation_position="top left")
-    fig.update_yaxes(title_text=label, tickformat=".0%" if percent else ",d", gridcolor=NHS_GRID)
+    shown_values = [v for c in (value, "upper_limit", "lower_limit") for v in chart[c].to_list() if v is not None]
+    if target is not None:
+        shown_values.append(target)
+    fig.update_yaxes(title_text=label, tickformat=percent_ticks(shown_values) if percent else ",d", gridcolor=NHS_GRID)
     fig.update_xaxes(title_text="Activity month", gridcolor=NHS_GRID, tickformat="%b %Y", dtick="M1")
     return _layout(fig)
+
+
+def percent_ticks(values: list[float]) -> str:
+    """A tick format for shares spanning `values` with enough decimals that no two of about five
+    ticks read the same (98% to 100% in whole percents gave "100%, 100%, 99%, 99%, 98%")."""
+    span = (max(values) - min(values)) if values else 1.0
+    return ".0%" if span >= 0.05 else ".1%" if span >= 0.005 else ".2%"

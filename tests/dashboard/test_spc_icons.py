@@ -55,3 +55,18 @@ def test_turnaround_lines_that_coincide_stay_distinguishable():
     assert len(styles) == 3 and len({t.marker.symbol for t in lines}) == 3
     sizes = [t.marker.size for t in lines]
     assert sizes == sorted(sizes, reverse=True) and lines[0].marker.symbol.endswith("-open")
+
+
+def test_percent_axis_ticks_never_repeat_a_label():
+    """An XmR chart of % reported within 28 days runs from 98% to the 100% target: whole-percent
+    ticks 0.5% apart read "100%, 100%, 99%, 99%, 98%"."""
+    from dashboard.components.waits_charts import percent_ticks
+
+    assert percent_ticks([0.05, 0.25]) == ".0%"
+    assert percent_ticks([0.981, 0.983, 1.0]) == ".1%"
+    assert percent_ticks([0.9812, 0.9815]) == ".2%"
+    months = [date(2026, m, 1) for m in range(4, 11)]
+    chart = spc.with_xmr(pl.DataFrame({"activity_month": months, "share": [0.981, 0.982, 0.981, 0.982, 0.981,
+                                                                           0.982, 0.981]}), "share")
+    figure = spc_figure(chart, "share", "% reported within 28 days", target=1.0, target_label="Target")
+    assert figure.layout.yaxis.tickformat == ".1%"
