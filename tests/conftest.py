@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -37,6 +41,44 @@ def store_dir(empty_store_template, tmp_path):
     d = tmp_path / "store"
     shutil.copytree(empty_store_template, d)
     return d
+
+
+def _load_store_fixture() -> ModuleType:
+    # Loaded by file path so it works under any pytest import mode and never collides with the
+    # real `dashboard` package (tests/dashboard has no __init__.py on purpose).
+    name = "did_test_store_fixture"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("dashboard") / "store_fixture.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def tiny() -> ModuleType:
+    """The hand-worked tiny store's module (tests/dashboard/store_fixture.py): builder and figures."""
+    return _load_store_fixture()
+
+
+@pytest.fixture(scope="session")
+def tiny_store_template(tmp_path_factory, tiny: ModuleType) -> Path:
+    """The published tiny store, built once (reference tables and a publish: seconds); never
+    written — tests take a copy (`tiny_store`)."""
+    store_dir = tmp_path_factory.mktemp("tiny-template") / "store"
+    tiny.build_tiny_store(store_dir)
+    return store_dir
+
+
+@pytest.fixture
+def tiny_store(tmp_path: Path, tiny_store_template: Path) -> Path:
+    """A published tiny store in a fresh directory: a copy of the template, so a test may write to
+    it. Its snapshot's `record` view still names the template's Parquet files (a publish writes
+    absolute paths), which are immutable; a publish in the copy writes and names its own."""
+    store_dir = tmp_path / "store"
+    shutil.copytree(tiny_store_template, store_dir)
+    return store_dir
 
 
 SYNTHETIC_MONTHS = ("2025-11", "2026-04")  # activity months of the shared synthetic store
