@@ -11,6 +11,25 @@ from types import ModuleType
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # pyproject's `timeout` belongs to pytest-timeout (the [test] extras). Until an existing
+    # environment has it installed the option is accepted and does nothing, rather than every
+    # run stopping on "Unknown config option".
+    if importlib.util.find_spec("pytest_timeout") is None:
+        parser.addini("timeout", "per-test timeout in seconds (needs pytest-timeout)")
+
+
+# The shared synthetic runs (a minute or more each to build on two cores): a test that uses one
+# is marked `slow`, so `pytest -m "not slow"` is a quick loop. The default run runs them all.
+SLOW_FIXTURES = frozenset({"synthetic_store", "synth_out"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _pseudonymisation_key(tmp_path_factory, monkeypatch):
     """Every test uses a throwaway key: the suite never creates ~/.config/did/."""
