@@ -30,18 +30,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(autouse=True)
-def _pseudonymisation_key(tmp_path_factory, monkeypatch):
+# Session-scoped so that they are in place before any shared store is built: pytest sets up a
+# test's session fixtures before its function-scoped ones, autouse or not.
+@pytest.fixture(scope="session", autouse=True)
+def _pseudonymisation_key(tmp_path_factory):
     """Every test uses a throwaway key: the suite never creates ~/.config/did/."""
     key_dir = tmp_path_factory.getbasetemp() / "key"
     key_dir.mkdir(exist_ok=True)
-    monkeypatch.setenv("DID_KEY_FILE", str(key_dir / "pseudonymisation.key"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DID_KEY_FILE", str(key_dir / "pseudonymisation.key"))
+        yield
 
 
-@pytest.fixture(autouse=True)
-def _audit_log(tmp_path_factory, monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def _audit_log(tmp_path_factory):
     """Audit lines go to a throwaway file (a test may point DID_AUDIT_LOG elsewhere to read them)."""
-    monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path_factory.getbasetemp() / "audit.jsonl"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DID_AUDIT_LOG", str(tmp_path_factory.getbasetemp() / "audit.jsonl"))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +103,24 @@ def tiny_store(tmp_path: Path, tiny_store_template: Path) -> Path:
     absolute paths), which are immutable; a publish in the copy writes and names its own."""
     store_dir = tmp_path / "store"
     shutil.copytree(tiny_store_template, store_dir)
+    return store_dir
+
+
+@pytest.fixture(scope="session")
+def outsourced_store_template(empty_store_template, tmp_path_factory) -> Path:
+    """tests/outsourced_store.py's three providers, loaded and published once; never written."""
+    from outsourced_store import build_outsourced_store
+
+    base = tmp_path_factory.mktemp("outsourced")
+    shutil.copytree(empty_store_template, base / "store")
+    return build_outsourced_store(base / "store", base)
+
+
+@pytest.fixture
+def outsourced_store(outsourced_store_template: Path, tmp_path: Path) -> Path:
+    """A copy of the outsourced store for one test (the `record` view as in `tiny_store`)."""
+    store_dir = tmp_path / "store"
+    shutil.copytree(outsourced_store_template, store_dir)
     return store_dir
 
 

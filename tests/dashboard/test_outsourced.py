@@ -3,7 +3,6 @@ pair, a provider only pairs it is a party to (disclosure-controlled), nobody els
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import available
 from ingest import store
-from outsourced_store import build_outsourced_store
 from queries import duplicates
 from queries.connection import Snapshot
 from queries.exports import registry
@@ -28,20 +26,10 @@ GP = Scope("gp", practice="A81001", user="gp-user")
 COMMISSIONER = Scope("commissioner", icbs=frozenset({"QWO"}), user="icb-user")
 
 
-@pytest.fixture(scope="module")
-def outsourced_template(empty_store_template, tmp_path_factory) -> Path:
-    """The three providers' store, loaded and published once; tests take a copy."""
-    base = tmp_path_factory.mktemp("outsourced")
-    shutil.copytree(empty_store_template, base / "store")
-    return build_outsourced_store(base / "store", base)
-
-
 @pytest.fixture
-def outsourced(outsourced_template, tmp_path, monkeypatch):
-    store_dir = tmp_path / "store"
-    shutil.copytree(outsourced_template, store_dir)
-    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
-    snap = Snapshot(store.current_snapshot(store_dir))
+def outsourced(outsourced_store, monkeypatch):
+    monkeypatch.setenv("DID_STORE_DIR", str(outsourced_store))
+    snap = Snapshot(store.current_snapshot(outsourced_store))
     yield snap
     snap.close()
 
