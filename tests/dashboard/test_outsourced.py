@@ -3,6 +3,7 @@ pair, a provider only pairs it is a party to (disclosure-controlled), nobody els
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -95,17 +96,20 @@ def test_home_and_completeness_tell_the_central_team_how_duplicates_count(outsou
 ARRANGEMENTS = "provider_code,performing_org_code,from_month,to_month\nRR8,RTH,2026-01,\nRAE,RTH,2026-01,2026-06\n"
 
 
-@pytest.fixture
-def arrangements(store_dir, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def arrangements_store(empty_store_template, tmp_path_factory) -> Path:
     """RR8 and RTH both submit the same two examinations a month January to April; in May only RR8
     does (a gap);
-    RAE outsources to RTH too, but nothing of it is ever submitted twice."""
+    RAE outsources to RTH too, but nothing of it is ever submitted twice. Built once; read-only."""
     from datetime import date
 
     import didfiles
     from ingest import loader
     from outsourced_store import _record
 
+    tmp_path = tmp_path_factory.mktemp("arrangements")
+    store_dir = tmp_path / "store"
+    shutil.copytree(empty_store_template, store_dir)
     days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
     for provider in ("RR8", "RTH"):
         # A file for 2026-07 is DIDS v2.0: the same records, their dates as procedure and report times.
@@ -120,8 +124,13 @@ def arrangements(store_dir, tmp_path, monkeypatch):
 
     assert did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"),
                          "--store", str(store_dir)]) == 0
-    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
-    snap = Snapshot(store.current_snapshot(store_dir))
+    return store_dir
+
+
+@pytest.fixture
+def arrangements(arrangements_store, monkeypatch):
+    monkeypatch.setenv("DID_STORE_DIR", str(arrangements_store))
+    snap = Snapshot(store.current_snapshot(arrangements_store))
     yield snap
     snap.close()
 
