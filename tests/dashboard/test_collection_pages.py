@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -16,10 +17,20 @@ from queries.scope import CENTRAL, Scope
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "views"
 
 
-@pytest.fixture
-def published(store_dir, monkeypatch):
+@pytest.fixture(scope="module")
+def published_template(empty_store_template, tmp_path_factory) -> Path:
+    """The empty store published once; tests take a copy."""
+    store_dir = tmp_path_factory.mktemp("collection") / "store"
+    shutil.copytree(empty_store_template, store_dir)
     with store.writer(store_dir) as con:
         store.publish(con, store_dir)
+    return store_dir
+
+
+@pytest.fixture
+def published(published_template, tmp_path, monkeypatch):
+    store_dir = tmp_path / "store"
+    shutil.copytree(published_template, store_dir)
     monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
     return store_dir
 

@@ -3,6 +3,7 @@ pair, a provider only pairs it is a party to (disclosure-controlled), nobody els
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,6 @@ from test_pages import APP, run_app
 
 from dashboard.navigation import available
 from ingest import store
-from outsourced_store import build_outsourced_store
 from queries import duplicates
 from queries.connection import Snapshot
 from queries.exports import registry
@@ -27,10 +27,9 @@ COMMISSIONER = Scope("commissioner", icbs=frozenset({"QWO"}), user="icb-user")
 
 
 @pytest.fixture
-def outsourced(store_dir, tmp_path, monkeypatch):
-    build_outsourced_store(store_dir, tmp_path)
-    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
-    snap = Snapshot(store.current_snapshot(store_dir))
+def outsourced(outsourced_store, monkeypatch):
+    monkeypatch.setenv("DID_STORE_DIR", str(outsourced_store))
+    snap = Snapshot(store.current_snapshot(outsourced_store))
     yield snap
     snap.close()
 
@@ -96,7 +95,7 @@ def test_home_and_completeness_tell_the_central_team_how_duplicates_count(outsou
 ARRANGEMENTS = "provider_code,performing_org_code,from_month,to_month\nRR8,RTH,2026-01,\nRAE,RTH,2026-01,2026-06\n"
 
 
-def _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending: str):
+def _arrangements(empty_store_template, tmp_path: Path, keeps_sending: str) -> Path:
     """RR8 has RTH perform its examinations (RTH's records name RR8 as the referring organisation).
     Both submit the same two a month January to April; in May only `keeps_sending` does. RAE
     outsources to RTH too, but none of its work is in the data."""
@@ -106,6 +105,8 @@ def _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending: str):
     from ingest import loader
     from outsourced_store import _record
 
+    store_dir = tmp_path / "store"
+    shutil.copytree(empty_store_template, store_dir)
     days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
     for provider in ("RR8", "RTH"):
         # A file for 2026-07 is DIDS v2.0: the same records, their dates as procedure and report times.
@@ -121,14 +122,20 @@ def _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending: str):
 
     assert did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"),
                          "--store", str(store_dir)]) == 0
-    monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
-    return Snapshot(store.current_snapshot(store_dir))
+    return store_dir
+
+
+@pytest.fixture(scope="module")
+def arrangements_store(empty_store_template, tmp_path_factory) -> Path:
+    """In May the performer, RTH, sends nothing: only RR8's copies (at RR8's own site) remain.
+    Built once; read-only."""
+    return _arrangements(empty_store_template, tmp_path_factory.mktemp("arrangements"), keeps_sending="RR8")
 
 
 @pytest.fixture
-def arrangements(store_dir, tmp_path, monkeypatch):
-    """In May the performer, RTH, sends nothing: only RR8's copies (at RR8's own site) remain."""
-    snap = _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending="RR8")
+def arrangements(arrangements_store, monkeypatch):
+    monkeypatch.setenv("DID_STORE_DIR", str(arrangements_store))
+    snap = Snapshot(store.current_snapshot(arrangements_store))
     yield snap
     snap.close()
 
@@ -145,10 +152,10 @@ def test_a_month_the_performer_sends_nothing_is_a_gap(arrangements):
     assert metrics_of(at)["Arrangement-months with a gap"] == "1"
 
 
-def test_a_month_the_double_submissions_stop_is_no_gap(store_dir, tmp_path, monkeypatch):
+def test_a_month_the_double_submissions_stop_is_no_gap(empty_store_template, tmp_path):
     """RR8 stops sending its copies in May and RTH goes on: the data now hold each examination
     once, as the DID asks — no gap, though the pairs fall to none."""
-    snap = _arrangements(store_dir, tmp_path, monkeypatch, keeps_sending="RTH")
+    snap = Snapshot(store.current_snapshot(_arrangements(empty_store_template, tmp_path, keeps_sending="RTH")))
     try:
         rr8 = duplicates.arrangement_months(snap, CENTRAL).filter(pl.col("provider_code") == "RR8")
     finally:

@@ -15,13 +15,14 @@ published. True counts come from the same queries with the CENTRAL scope.
 from __future__ import annotations
 
 import random
+import shutil
 from datetime import date
 
 import polars as pl
 import pytest
 
 from ingest import store
-from ingest.store import CELL_KEY_SECRET, create_store
+from ingest.store import CELL_KEY_SECRET
 from queries import dsr
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
@@ -63,9 +64,9 @@ def _rows() -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def snap(tmp_path_factory):
+def snap(tmp_path_factory, empty_store_template):
     d = tmp_path_factory.mktemp("variation-attacks") / "store"
-    create_store(d)
+    shutil.copytree(empty_store_template, d)
     records = []
     for practice, provider, age, sex, f, n in _rows():
         for _ in range(n):

@@ -13,13 +13,7 @@ import pytest
 
 import working_store
 from ingest import duplicates, store
-from outsourced_store import build_outsourced_store
 from queries.connection import Snapshot
-
-
-@pytest.fixture
-def outsourced(store_dir, tmp_path):
-    return build_outsourced_store(store_dir, tmp_path)
 
 
 def _naive_pairs(records):
@@ -66,25 +60,25 @@ def _rollup_counts(store_dir):
     return Counter({(m, p, mod): n for m, p, mod, n in rows})
 
 
-def test_pairs_are_found_across_providers_within_a_day_exact_or_near(outsourced):
+def test_pairs_are_found_across_providers_within_a_day_exact_or_near(outsourced_store):
     found = {(a, b): (match, counted, decided, removed) for match, a, b, counted, decided, removed in
-             working_store.rows(outsourced, "SELECT match, a_accession_number, b_accession_number, counted, "
+             working_store.rows(outsourced_store, "SELECT match, a_accession_number, b_accession_number, counted, "
                                             "decided_by, removed FROM duplicate_pair")}
     assert found == {("RR800001", "RTH00001"): ("exact", "a", "earliest_submission", True),
                      ("RR800002", "RTH00002"): ("exact", "a", "earliest_submission", True),
                      ("RR800003", "RTH00003"): ("near", "a", "earliest_submission", False),
                      ("RAE00001", "RTH00005"): ("exact", "b", "earliest_submission", True)}
-    assert {k: v[0] for k, v in found.items()} == _naive_pairs(_records(outsourced))
+    assert {k: v[0] for k, v in found.items()} == _naive_pairs(_records(outsourced_store))
 
 
-def test_rollups_count_each_exact_pair_once_as_a_naive_loop_does(outsourced):
-    records = _records(outsourced)
+def test_rollups_count_each_exact_pair_once_as_a_naive_loop_does(outsourced_store):
+    records = _records(outsourced_store)
     assert len(records) == 13
     expected = _naive_counted(records)
     assert sum(expected.values()) == 10  # RTH 1, RTH 2 and RAE 1 left out
-    assert _rollup_counts(outsourced) == expected
+    assert _rollup_counts(outsourced_store) == expected
     # the snapshot's `record` itself holds every submitted copy: only the figures count once
-    snap = Snapshot(store.current_snapshot(outsourced))
+    snap = Snapshot(store.current_snapshot(outsourced_store))
     try:
         assert snap.query("SELECT count(*) AS n FROM record")["n"][0] == 13
         assert snap.query("SELECT count(*) AS n FROM duplicate_pair WHERE removed")["n"][0] == 3
@@ -92,31 +86,31 @@ def test_rollups_count_each_exact_pair_once_as_a_naive_loop_does(outsourced):
         snap.close()
 
 
-def test_the_site_owner_copy_counts_before_the_earlier_submission(outsourced):
+def test_the_site_owner_copy_counts_before_the_earlier_submission(outsourced_store):
     # The site reference gives RR801 to another provider: RR8's copies are not their site owner's.
-    with store.writer(outsourced) as con:
+    with store.writer(outsourced_store) as con:
         con.execute("INSERT INTO ref_site (site_code, provider_code) VALUES ('RR801', 'RX1'), ('RTH01', 'RTH')")
-        store.publish(con, outsourced)
-    rows = working_store.rows(outsourced, "SELECT a_accession_number, counted, decided_by FROM duplicate_pair "
+        store.publish(con, outsourced_store)
+    rows = working_store.rows(outsourced_store, "SELECT a_accession_number, counted, decided_by FROM duplicate_pair "
                                           "WHERE match = 'exact' ORDER BY 1")
     assert rows == [("RAE00001", "b", "site_owner"), ("RR800001", "b", "site_owner"),
                     ("RR800002", "b", "site_owner")]
-    counts = _rollup_counts(outsourced)
+    counts = _rollup_counts(outsourced_store)
     assert sum(n for (_, p, _), n in counts.items() if p == "RR8") == 5  # 7 submitted, 2 counted at RTH
     assert sum(n for (_, p, _), n in counts.items() if p == "RTH") == 5
 
 
-def test_counting_every_copy_is_a_store_setting_applied_at_the_next_publish(outsourced):
-    with store.writer(outsourced) as con:
+def test_counting_every_copy_is_a_store_setting_applied_at_the_next_publish(outsourced_store):
+    with store.writer(outsourced_store) as con:
         duplicates.set_counting(con, duplicates.COUNT_EVERY)
-        store.publish(con, outsourced)
-    assert _rollup_counts(outsourced) == _naive_counted(_records(outsourced), once=False)
-    assert sum(_rollup_counts(outsourced).values()) == 13
-    assert working_store.rows(outsourced, "SELECT count(*) FROM duplicate_pair WHERE NOT removed") == [(4,)]
-    with store.writer(outsourced) as con:
+        store.publish(con, outsourced_store)
+    assert _rollup_counts(outsourced_store) == _naive_counted(_records(outsourced_store), once=False)
+    assert sum(_rollup_counts(outsourced_store).values()) == 13
+    assert working_store.rows(outsourced_store, "SELECT count(*) FROM duplicate_pair WHERE NOT removed") == [(4,)]
+    with store.writer(outsourced_store) as con:
         duplicates.set_counting(con, duplicates.COUNT_ONCE)
-        store.publish(con, outsourced)
-    assert sum(_rollup_counts(outsourced).values()) == 10
+        store.publish(con, outsourced_store)
+    assert sum(_rollup_counts(outsourced_store).values()) == 10
 
 
 def test_an_unknown_setting_is_refused(store_dir):
@@ -124,17 +118,17 @@ def test_an_unknown_setting_is_refused(store_dir):
         duplicates.set_counting(con, "twice")
 
 
-def test_did_publish_switches_the_counting_and_says_what_it_found(outsourced, capsys):
+def test_did_publish_switches_the_counting_and_says_what_it_found(outsourced_store, capsys):
     import did_cli
 
-    assert did_cli.main(["publish", "--count-duplicates", "every", "--store", str(outsourced)]) == 0
+    assert did_cli.main(["publish", "--count-duplicates", "every", "--store", str(outsourced_store)]) == 0
     assert "counted every submitted copy: 4 pairs found, 0 copies left out" in capsys.readouterr().err
-    assert sum(_rollup_counts(outsourced).values()) == 13
-    assert did_cli.main(["publish", "--store", str(outsourced)]) == 0  # the setting is kept
-    assert sum(_rollup_counts(outsourced).values()) == 13
-    assert did_cli.main(["publish", "--count-duplicates", "once", "--store", str(outsourced)]) == 0
+    assert sum(_rollup_counts(outsourced_store).values()) == 13
+    assert did_cli.main(["publish", "--store", str(outsourced_store)]) == 0  # the setting is kept
+    assert sum(_rollup_counts(outsourced_store).values()) == 13
+    assert did_cli.main(["publish", "--count-duplicates", "once", "--store", str(outsourced_store)]) == 0
     assert "counted once: 4 pairs found, 3 copies left out" in capsys.readouterr().err
-    assert sum(_rollup_counts(outsourced).values()) == 10
+    assert sum(_rollup_counts(outsourced_store).values()) == 10
 
 
 @pytest.mark.parametrize(("bad_row", "line"), [

@@ -8,6 +8,7 @@ unchanged.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, timedelta
 
 import duckdb
@@ -42,13 +43,22 @@ def _state(store_dir):
             _q(store_dir, "SELECT count(*) FROM issue"), store.current_snapshot(store_dir))
 
 
-@pytest.fixture
-def two_trusts(store_dir, tmp_path):
-    """RAE and RBK have each submitted their February file."""
+@pytest.fixture(scope="module")
+def two_trusts_template(empty_store_template, tmp_path_factory):
+    """RAE and RBK have each submitted their February file; built once, never written."""
+    base = tmp_path_factory.mktemp("two-trusts")
+    shutil.copytree(empty_store_template, base / "store")
     for provider in ("RAE", "RBK"):
-        path = didfiles.write(tmp_path / f"DID_{provider}_202602.csv", _recs(provider))
-        assert _submit(store_dir, path) == 0
-    return store_dir
+        path = didfiles.write(base / f"DID_{provider}_202602.csv", _recs(provider))
+        assert _submit(base / "store", path) == 0
+    return base / "store"
+
+
+@pytest.fixture
+def two_trusts(two_trusts_template, tmp_path):
+    """A copy of the two trusts' store for one test."""
+    shutil.copytree(two_trusts_template, tmp_path / "store")
+    return tmp_path / "store"
 
 
 # --- 1. ownership ------------------------------------------------------------------------------

@@ -181,6 +181,7 @@ def clean_snap(tmp_path_factory):
     return get_snapshot(base / "store")
 
 
+@pytest.mark.slow
 def test_a_clean_run_flags_nothing(clean_snap):
     snap = clean_snap
     known = completeness.periods(snap)

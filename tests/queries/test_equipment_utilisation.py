@@ -16,6 +16,7 @@ Provider RAJ: 25 examinations over 2×4 + 1×1 = 9 scanner-days = 2.78; England:
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
@@ -36,10 +37,8 @@ RECORDS = [  # site, day, count, body area
 SCHEDULED_RAJ01 = 100 * 60 * 31 / 7
 
 
-def _build(store_dir, equipment_rows, records) -> Snapshot:
-    from ingest.store import create_store
-
-    create_store(store_dir)
+def _build(template, store_dir, equipment_rows, records) -> Snapshot:
+    shutil.copytree(template, store_dir)
     with store.writer(store_dir) as con:
         con.execute("DELETE FROM ref_site")
         sites = sorted({r[0] for r in equipment_rows} | {r[0] for r in records})
@@ -61,8 +60,8 @@ def _build(store_dir, equipment_rows, records) -> Snapshot:
 
 
 @pytest.fixture(scope="module")
-def snap(tmp_path_factory) -> Snapshot:
-    s = _build(tmp_path_factory.mktemp("equipment") / "store", EQUIPMENT, RECORDS)
+def snap(tmp_path_factory, empty_store_template) -> Snapshot:
+    s = _build(empty_store_template, tmp_path_factory.mktemp("equipment") / "store", EQUIPMENT, RECORDS)
     yield s
     s.close()
 
@@ -162,11 +161,11 @@ def test_inventory_status_counts_scanners(snap):
     assert inv["MRI"]["scanners"] == 4 and inv["MRI"]["synthetic_rows"] == 0
 
 
-def test_sites_with_blank_hours_are_left_out_of_utilisation(tmp_path):
+def test_sites_with_blank_hours_are_left_out_of_utilisation(tmp_path, empty_store_template):
     """RBK02 has an MRI scanner but no scheduled hours, and 10 Head examinations (300 minutes):
     they must not be set against RBK01's 60 hours. RBK: 480 minutes / (60 × 60 × 31 / 7), not
     780 / that; England: 1,455 minutes / 210 hours' worth, as without RBK02."""
-    s = _build(tmp_path / "store", [*EQUIPMENT, ("RBK02", "MRI", 1, None)],
+    s = _build(empty_store_template, tmp_path / "store", [*EQUIPMENT, ("RBK02", "MRI", 1, None)],
                [*RECORDS, ("RBK02", 14, 10, "Head")])
     try:
         sites = {r["site_code"]: r for r in equipment.site_utilisation(s, CENTRAL, F).iter_rows(named=True)}

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
 from types import ModuleType
 
+import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from ingest.nicip import TEST_GROUPS
-from ingest.store import publish
+from ingest.store import publish, store_path
 from queries import headline
 from queries.connection import Snapshot, get_snapshot
 from queries.scope import CENTRAL
@@ -37,22 +39,35 @@ def _store_fixture() -> ModuleType:
 tiny = _store_fixture()
 
 
-def store_with(tmp_path: Path, records, submissions) -> Snapshot:
-    store_dir = tmp_path / "store"
-    con = tiny.open_working_store(store_dir)
-    try:
-        tiny.insert_submissions(con, submissions)
-        tiny.insert_records(con, records)
-        publish(con, store_dir)
-    finally:
-        con.close()
-    return get_snapshot(store_dir)
+@pytest.fixture(scope="module")
+def working_store_template(tmp_path_factory) -> Path:
+    """An empty working store (schema, reference tables, timetable), made once: loading the
+    reference tables is most of what making one costs."""
+    store_dir = tmp_path_factory.mktemp("headline") / "store"
+    tiny.open_working_store(store_dir).close()
+    return store_dir
 
 
 @pytest.fixture
-def snap(tmp_path) -> Snapshot:
-    tiny.build_tiny_store(tmp_path / "store")
-    return get_snapshot(tmp_path / "store")
+def store_with(tmp_path: Path, working_store_template: Path):
+    """store_with(records, submissions): a published store of the tiny store's kind holding them."""
+    def build(records, submissions) -> Snapshot:
+        store_dir = tmp_path / "store"
+        shutil.copytree(working_store_template, store_dir)
+        con = duckdb.connect(str(store_path(store_dir)))
+        try:
+            tiny.insert_submissions(con, submissions)
+            tiny.insert_records(con, records)
+            publish(con, store_dir)
+        finally:
+            con.close()
+        return get_snapshot(store_dir)
+    return build
+
+
+@pytest.fixture
+def snap(tiny_store) -> Snapshot:
+    return get_snapshot(tiny_store)
 
 
 # --- the hand-worked tiny store (figures in tests/dashboard/store_fixture.py) -----------------
@@ -163,16 +178,16 @@ def test_gp_direct_access_tests(snap):
     assert by_group(date(2025, 2, 1))["chest_xray"] == 3
 
 
-def test_a_test_group_not_declared_in_nicip_is_still_counted(tmp_path):
-    snap = store_with(tmp_path, [(date(2026, 2, 3), "RAJ", "CT", "04", "ct_colon", 2)],
+def test_a_test_group_not_declared_in_nicip_is_still_counted(store_with):
+    snap = store_with([(date(2026, 2, 3), "RAJ", "CT", "04", "ct_colon", 2)],
                       [(1, "RAJ", date(2026, 3, 1), "accepted", "on_time")])
     got = headline.gp_direct_access_tests(snap, CENTRAL, date(2026, 2, 1))
     assert got.row(-1) == ("ct_colon", "ct_colon", 2)
     assert got["records"].sum() == 2
 
 
-def test_an_empty_store_has_no_latest_month(tmp_path):
-    snap = store_with(tmp_path, records=[], submissions=[
+def test_an_empty_store_has_no_latest_month(store_with):
+    snap = store_with(records=[], submissions=[
         (1, "RAJ", date(2026, 3, 1), "rejected", "on_time")])
     assert headline.latest_complete_month(snap) is None
     assert headline.monthly_trend(snap, CENTRAL).is_empty()
@@ -216,8 +231,8 @@ def naive_modality_totals(records: pl.DataFrame, month: date) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_modality_totals_agrees_with_a_naive_count_of_records(tmp_path, seed):
-    snap = store_with(tmp_path, generated_records(400, seed),
+def test_modality_totals_agrees_with_a_naive_count_of_records(store_with, seed):
+    snap = store_with(generated_records(400, seed),
                       [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
     records = snap.query("SELECT modality, activity_month FROM record")
     assert records.height == 400
@@ -229,8 +244,8 @@ def test_modality_totals_agrees_with_a_naive_count_of_records(tmp_path, seed):
 
 
 @pytest.mark.parametrize("seed", [3])
-def test_trend_and_gpda_agree_with_a_naive_count_of_records(tmp_path, seed):
-    snap = store_with(tmp_path, generated_records(300, seed),
+def test_trend_and_gpda_agree_with_a_naive_count_of_records(store_with, seed):
+    snap = store_with(generated_records(300, seed),
                       [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
     records = snap.query("SELECT * FROM record")
     trend = headline.monthly_trend(snap, CENTRAL, months=36)
@@ -244,19 +259,19 @@ def test_trend_and_gpda_agree_with_a_naive_count_of_records(tmp_path, seed):
         want.iter_rows())
 
 
-def test_latest_complete_month_waits_for_most_providers_not_the_first_file(tmp_path):
+def test_latest_complete_month_waits_for_most_providers_not_the_first_file(store_with):
     # Three providers sent February and March; one has already sent April. April is not the
     # complete period until most expected providers are in, so the latest month stays February.
     subs = [(i, p, date(2026, m, 1), "accepted", "on_time")
             for i, (p, m) in enumerate([(p, m) for m in (2, 3) for p in ("RAJ", "RBB", "RCC")], start=1)]
-    snap = store_with(tmp_path, records=[], submissions=subs + [(7, "RAJ", date(2026, 4, 1), "accepted", "on_time")])
+    snap = store_with(records=[], submissions=subs + [(7, "RAJ", date(2026, 4, 1), "accepted", "on_time")])
     assert headline.latest_period(snap) == date(2026, 4, 1)
     assert headline.complete_period(snap) == date(2026, 3, 1)
     assert headline.latest_complete_month(snap) == date(2026, 2, 1)
 
 
-def test_latest_complete_month_moves_once_most_providers_are_in(tmp_path):
+def test_latest_complete_month_moves_once_most_providers_are_in(store_with):
     subs = [(i, p, date(2026, m, 1), "accepted", "on_time")
             for i, (p, m) in enumerate([(p, m) for m in (3, 4) for p in ("RAJ", "RBB", "RCC")], start=1)]
-    snap = store_with(tmp_path, records=[], submissions=subs[:-1])  # RCC has not sent April
+    snap = store_with(records=[], submissions=subs[:-1])  # RCC has not sent April
     assert headline.latest_complete_month(snap) == date(2026, 3, 1)

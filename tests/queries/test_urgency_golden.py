@@ -4,6 +4,7 @@ v1.0 months kept out, scope and disclosure."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -59,11 +60,9 @@ def _insert(con, rows: list[dict], first_id: int = 0) -> None:
 
 
 @pytest.fixture(scope="module")
-def store_dir(tmp_path_factory):
-    from ingest.store import create_store
-
+def store_dir(tmp_path_factory, empty_store_template):
     store_dir = tmp_path_factory.mktemp("urgency") / "store"
-    create_store(store_dir)
+    shutil.copytree(empty_store_template, store_dir)
     with store.writer(store_dir) as con:
         _insert(con, RAW)
         # March: a v1.0 record and a stray v2.0-format one; neither may enter the v2.0 figures.
@@ -109,13 +108,11 @@ def _check(row: dict, expected: dict) -> None:
         assert row[key] == pytest.approx(value), key
 
 
-def test_hand_worked_local_dates_across_midnight_in_bst(tmp_path):
+def test_hand_worked_local_dates_across_midnight_in_bst(tmp_path, empty_store_template):
     """Request 1 June; procedure 23:30 UTC on 1 June = 00:30 on 2 June in London: 1 day, not 0.
     Report 23:10 UTC on 2 June = 00:10 on 3 June: procedure → report 1 day. A second routine
     record waits 4 and 0 days; a third has no report. Routine median (nearest rank) of {1, 4} is 1."""
-    from ingest.store import create_store
-
-    create_store(tmp_path / "store")
+    shutil.copytree(empty_store_template, tmp_path / "store")
     rows = [
         dict(provider="RAJ", modality="CT", source="03", priority="1", request=date(2026, 6, 1),
              start=datetime(2026, 6, 1, 23, 30), report=datetime(2026, 6, 2, 23, 10)),

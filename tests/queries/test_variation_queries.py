@@ -5,6 +5,7 @@ synthetic store."""
 from __future__ import annotations
 
 import math
+import shutil
 from collections import defaultdict
 from datetime import date
 
@@ -51,11 +52,9 @@ def _insert(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @pytest.fixture(scope="module")
-def hand_store(tmp_path_factory):
-    from ingest.store import create_store
-
+def hand_store(tmp_path_factory, empty_store_template):
     d = tmp_path_factory.mktemp("variation") / "store"
-    create_store(d)
+    shutil.copytree(empty_store_template, d)
     with store.writer(d) as con:
         _insert(con)
         store.publish(con, d)

@@ -3,6 +3,7 @@ numpy on the raw day lists; missing and out-of-order dates counted; scope and di
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 
 import numpy as np
@@ -42,11 +43,9 @@ RAW = _raw_records()
 
 
 @pytest.fixture(scope="module")
-def snap(tmp_path_factory) -> Snapshot:
-    from ingest.store import create_store
-
+def snap(tmp_path_factory, empty_store_template) -> Snapshot:
     store_dir = tmp_path_factory.mktemp("waits") / "store"
-    create_store(store_dir)
+    shutil.copytree(empty_store_template, store_dir)
     with store.writer(store_dir) as con:
         con.executemany(
             """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,

@@ -83,6 +83,7 @@ def twice(tmp_path_factory):
     return root, a, b, c
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_bytes(twice):
     root, a, b, _ = twice
     names = _files(root / "a")
@@ -92,6 +93,7 @@ def test_same_seed_gives_identical_bytes(twice):
     assert a.files == b.files
 
 
+@pytest.mark.slow
 def test_different_seed_differs(twice):
     root, a, _, c = twice
     one = (root / "a" / a.files[0].path).read_bytes()
@@ -115,6 +117,7 @@ def clean_out(tmp_path_factory):
     return out, generate("2025-11", "2026-01", TINY, out, seed=3, clean=True)
 
 
+@pytest.mark.slow
 def test_clean_mode_plants_nothing(clean_out, catalogue):
     out, m = clean_out
     p = m.planted
@@ -147,6 +150,7 @@ def _project_checker(tmp_path_factory, out):
     return found
 
 
+@pytest.mark.slow
 def test_clean_files_pass_the_project_validator(clean_out, tmp_path_factory):
     """Every DIDS rule of the loader, reference checks included, finds nothing in clean files."""
     out, m = clean_out

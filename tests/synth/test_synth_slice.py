@@ -20,6 +20,8 @@ from ingest import reference, store
 from ingest.synth import calibration, generate
 from ingest.synth.world import describe
 
+pytestmark = pytest.mark.slow  # generates a full-scale slice of an ICB
+
 AREA = "QPM"  # NHS Northamptonshire ICB, ~0.85 M registered patients
 ROOT = Path(__file__).resolve().parents[2]
 

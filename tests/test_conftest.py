@@ -1,0 +1,48 @@
+"""The suite's own fixtures (tests/conftest.py): shared stores are built with the throwaway key and
+audit log, copies are independent, and synthetic-data tests are marked slow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def environment_of_a_session_fixture() -> tuple[str | None, str | None]:
+    """What a session-scoped store builder sees: it runs before any function-scoped fixture."""
+    import did_settings
+
+    settings = did_settings.current()
+    return settings.key_file and str(settings.key_file), settings.audit_log and str(settings.audit_log)
+
+
+def test_a_session_fixture_uses_the_throwaway_key_and_audit_log(environment_of_a_session_fixture,
+                                                                tmp_path_factory):
+    key, audit = environment_of_a_session_fixture
+    base = tmp_path_factory.getbasetemp()
+    assert key is not None and Path(key).is_relative_to(base)
+    assert audit is not None and Path(audit).is_relative_to(base)
+
+
+def test_a_copy_of_the_tiny_store_is_the_tests_own(tiny_store, tiny_store_template):
+    (tiny_store / "CURRENT").write_text("changed")
+    assert (tiny_store_template / "CURRENT").read_text() != "changed"
+
+
+class _Item:
+    """Just enough of a collected test for the marking hook."""
+
+    def __init__(self, *fixturenames: str) -> None:
+        self.fixturenames = list(fixturenames)
+        self.marks: list[str] = []
+
+    def add_marker(self, mark) -> None:
+        self.marks.append(mark.name)
+
+
+def test_a_test_using_a_synthetic_run_is_marked_slow(request):
+    hook = request.config.pluginmanager.get_plugin(str(Path(__file__).with_name("conftest.py")))
+    uses, other = _Item("tmp_path", "synthetic_store"), _Item("tmp_path", "tiny_store")
+    hook.pytest_collection_modifyitems([uses, other])
+    assert (uses.marks, other.marks) == (["slow"], [])
