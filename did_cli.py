@@ -74,22 +74,34 @@ def _say(msg: str) -> None:
 
 # --- synth -------------------------------------------------------------------------------------
 
+
 def cmd_synth(args) -> int:
     from ingest import synth
 
     started = time.perf_counter()
     try:
-        manifest = synth.generate(args.first, args.last, args.scale, Path(args.out), seed=args.seed,
-                                  clean=args.clean, progress=_say, area=args.area)
+        manifest = synth.generate(
+            args.first,
+            args.last,
+            args.scale,
+            Path(args.out),
+            seed=args.seed,
+            clean=args.clean,
+            progress=_say,
+            area=args.area,
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     totals = manifest.totals
-    _say(f"wrote {totals['files']} files, {totals['records']:,} records to {args.out} "
-         f"in {time.perf_counter() - started:.1f} s")
+    _say(
+        f"wrote {totals['files']} files, {totals['records']:,} records to {args.out} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return EXIT_OK
 
 
 # --- validate / submit -------------------------------------------------------------------------
+
 
 def _file_args(args) -> tuple[Path, str, str, date]:
     """The file, provider, period and submission date a command is about, checked before anything
@@ -139,11 +151,13 @@ def _report(result, as_json: bool) -> int:
             for err in result.file_errors:
                 print(f"REJECTED {result.file}: {err['message']}")
         else:
-            print(f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, DIDS v{result.version}, "
-                  f"{result.timeliness}): "
-                  f"{c['records']:,} records, {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
-                  f"{c['with_warnings']:,} with warnings"
-                  + (f", {c['replaced']:,} replaced earlier versions" if c.get("replaced") else ""))
+            print(
+                f"{result.status.upper()} {result.file} ({result.provider}, {result.period}, DIDS v{result.version}, "
+                f"{result.timeliness}): "
+                f"{c['records']:,} records, {c['accepted']:,} accepted, {c['rejected']:,} rejected, "
+                f"{c['with_warnings']:,} with warnings"
+                + (f", {c['replaced']:,} replaced earlier versions" if c.get("replaced") else "")
+            )
             for issue in result.issues[:20]:
                 print(f"  line {issue['line']}: {issue['code']} {issue['severity']}: {issue['message']}")
             if result.issues_total > 20:
@@ -195,8 +209,10 @@ def load_manifest(con, folder: Path, progress=_say) -> dict:
     # (each load is still its own committed transaction; publish checkpoints at the end).
     con.execute("SET checkpoint_threshold = '2GB'")
     started = time.perf_counter()
-    jobs = ((folder / row["path"], row["provider_code"], row["period"], date.fromisoformat(row["submitted_on"]))
-            for row in rows)
+    jobs = (
+        (folder / row["path"], row["provider_code"], row["period"], date.fromisoformat(row["submitted_on"]))
+        for row in rows
+    )
     for i, result in enumerate(load_many(con, jobs), 1):
         totals["files"] += 1
         totals["rejected_files"] += result.status == "rejected"
@@ -216,8 +232,10 @@ def cmd_load(args) -> int:
         _mark_synthetic(con, Path(args.folder))
         totals = load_manifest(con, Path(args.folder))
         store.publish(con, store_dir)
-    _say(f"loaded {totals['files']} files ({totals['rejected_files']} rejected as a whole), "
-         f"{totals['accepted']:,} of {totals['records']:,} records accepted; published")
+    _say(
+        f"loaded {totals['files']} files ({totals['rejected_files']} rejected as a whole), "
+        f"{totals['accepted']:,} of {totals['records']:,} records accepted; published"
+    )
     return EXIT_OK
 
 
@@ -240,8 +258,10 @@ def _mark_synthetic(con, folder: Path) -> None:
 # --- demo / serve ------------------------------------------------------------------------------
 
 LOOPBACK = "127.0.0.1"
-ADDRESS_HELP = ("address to listen on (default 127.0.0.1: this machine only; put a reverse proxy with TLS "
-                "in front rather than listening on 0.0.0.0, see the README)")
+ADDRESS_HELP = (
+    "address to listen on (default 127.0.0.1: this machine only; put a reverse proxy with TLS "
+    "in front rather than listening on 0.0.0.0, see the README)"
+)
 
 
 def _serve(store_dir: Path, port: int, address: str, demo: bool = False) -> int:
@@ -250,8 +270,19 @@ def _serve(store_dir: Path, port: int, address: str, demo: bool = False) -> int:
     env = dataclasses.replace(did_settings.current(), store_dir=store_dir, demo_mode=demo).environment()
     if demo:
         _say("DEMO MODE: no sign-in, the viewer picks a role — for synthetic data only")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
-           "--server.address", address, "--server.port", str(port), "--server.headless", "true"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "dashboard" / "app.py"),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+    ]
     host = "localhost" if address == LOOPBACK else address
     _say(f"dashboard on http://{host}:{port} (Ctrl+C to stop)")
     try:
@@ -269,8 +300,7 @@ def cmd_serve(args) -> int:
     return _serve(store_dir, args.port, args.address, demo=args.demo)
 
 
-def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None,
-               timings: dict | None = None) -> None:
+def build_demo(store_dir: Path, extracts: Path, scale: float, area: str | None, timings: dict | None = None) -> None:
     """Generate the demo's extracts (unless `extracts` already holds this world's), then load and
     publish them into a new store at `store_dir`. `timings` gets generate_s, load_s, publish_s."""
     from ingest import store, synth
@@ -326,9 +356,12 @@ def _holds_world(extracts: Path, scale: float, area: str | None) -> bool:
     except (OSError, ValueError):
         return False
     world = planted.get("world") or {}
-    return ((extracts / "manifest.csv").exists() and float(planted.get("scale", -1)) == scale
-            and tuple(world.get("area", ())) == parse_codes(area)
-            and (planted.get("first_month"), planted.get("last_month")) == (DEMO_FROM, DEMO_TO))
+    return (
+        (extracts / "manifest.csv").exists()
+        and float(planted.get("scale", -1)) == scale
+        and tuple(world.get("area", ())) == parse_codes(area)
+        and (planted.get("first_month"), planted.get("last_month")) == (DEMO_FROM, DEMO_TO)
+    )
 
 
 def cmd_demo(args) -> int:
@@ -356,6 +389,7 @@ def cmd_demo(args) -> int:
 
 # --- local codes -------------------------------------------------------------------------------
 
+
 def cmd_local_codes(args) -> int:
     from ingest import local_codes, store
 
@@ -369,8 +403,14 @@ def cmd_local_codes(args) -> int:
         return EXIT_OK
     try:
         if args.action == "add":
-            lc = local_codes.notify(store_dir, args.provider, args.code, args.maps_to,
-                                    notified_by=did_settings.current().operator, scope=_operator())
+            lc = local_codes.notify(
+                store_dir,
+                args.provider,
+                args.code,
+                args.maps_to,
+                notified_by=did_settings.current().operator,
+                scope=_operator(),
+            )
             message = f"{lc.provider_code} local code {lc.local_code} now loads as NICIP {lc.nicip_code}"
         else:
             local_codes.withdraw(store_dir, args.provider, args.code, scope=_operator())
@@ -386,9 +426,15 @@ def cmd_reference_load(args) -> int:
     from ingest import dm01, outsourcing, sites, spec_pack, store, timetable
     from ingest.reference import load_nicip_release
 
-    load = {"nicip": load_nicip_release, "sites": sites.load_sites, "equipment": sites.load_equipment,
-            "timetable": timetable.load_timetable, "spec": spec_pack.install,
-            "outsourcing": outsourcing.load_outsourcing, "dm01": dm01.load_dm01}[args.what]
+    load = {
+        "nicip": load_nicip_release,
+        "sites": sites.load_sites,
+        "equipment": sites.load_equipment,
+        "timetable": timetable.load_timetable,
+        "spec": spec_pack.install,
+        "outsourcing": outsourcing.load_outsourcing,
+        "dm01": dm01.load_dm01,
+    }[args.what]
     if args.what == "spec":
         spec_pack.read_pack(Path(args.file))  # a bad pack is refused before the store is opened
     if args.what == "dm01":
@@ -412,8 +458,9 @@ def cmd_publish(args) -> int:
             duplicates.set_counting(con, args.count_duplicates)
         store.publish(con, store_dir, full=args.full)
         how = "once" if duplicates.counting_once(con) else "every submitted copy"
-        pairs, removed = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
+        pairs, removed = con.execute("SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[
+            0
+        ]
     _say(f"published; outsourced examinations counted {how}: {pairs:,} pairs found, {removed:,} copies left out")
     return EXIT_OK
 
@@ -430,6 +477,7 @@ def cmd_quarantine_purge(args) -> int:
 
 
 # --- export ------------------------------------------------------------------------------------
+
 
 def _scope(args):
     """Whose view a command produces: `--user NAME` (a registered user's scope) or, by default, the
@@ -467,8 +515,12 @@ def cmd_export(args) -> int:
     from queries import audit, exports
 
     scope, frame = _build_as_user(args, f"export {args.export_name}", exports.registry()[args.export_name].build)
-    audit.record(scope, f"export {args.export_name}", rows=frame.height,
-                 args={k: v for k, v in vars(args).items() if k not in ("func",) and v is not None})
+    audit.record(
+        scope,
+        f"export {args.export_name}",
+        rows=frame.height,
+        args={k: v for k, v in vars(args).items() if k not in ("func",) and v is not None},
+    )
     out = Path(args.out) if args.out else Path(f"{args.export_name}.{args.format}")
     exports.write(frame, out, args.format)
     _say(f"wrote {frame.height:,} rows to {out}")
@@ -480,12 +532,19 @@ def cmd_report(args) -> int:
 
     report = reports.registry()[args.report_name]
     scope, output = _build_as_user(args, f"report {args.report_name}", report.build)
-    stem = args.report_name + "_" + "_".join(str(v) for k, v in sorted(vars(args).items())
-                                             if k in ("period", "year") and v)
+    stem = (
+        args.report_name
+        + "_"
+        + "_".join(str(v) for k, v in sorted(vars(args).items()) if k in ("period", "year") and v)
+    )
     written = reports.write(output, Path(args.out), stem, xlsx=not args.no_xlsx)
     if report.audited:
-        audit.record(scope, f"report {args.report_name}", files=[str(p) for p in written],
-                     rows={k: v.height for k, v in output.tables.items()})
+        audit.record(
+            scope,
+            f"report {args.report_name}",
+            files=[str(p) for p in written],
+            rows={k: v.height for k, v in output.tables.items()},
+        )
     _say(f"wrote {', '.join(p.name for p in written)} to {args.out}")
     return EXIT_OK
 
@@ -503,8 +562,9 @@ def cmd_users(args) -> int:
                     import getpass
 
                     password = getpass.getpass(f"password for {args.username}: ")
-            user = users.add(args.username, args.role, password, args.provider, args.icb, args.sub_icb,
-                             args.practice, args.email)
+            user = users.add(
+                args.username, args.role, password, args.provider, args.icb, args.sub_icb, args.practice, args.email
+            )
             _say(f"user {user.username} ({user.scope().describe()}) saved in {users.users_path()}")
         elif args.users_command == "remove":
             users.remove(args.username)
@@ -520,13 +580,16 @@ def cmd_users(args) -> int:
 
 # --- parser ------------------------------------------------------------------------------------
 
+
 def _command_word(argv: list[str]) -> str | None:
     """The subcommand named on the command line (the first word that is not an option)."""
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-AREA_HELP = ("a slice of England instead of all of it: NHS region codes (Y56 London .. Y63) and/or 2026 ICB "
-             "codes, comma-separated (e.g. Y58 or QT1,QJ2); the store's populations become the area's")
+AREA_HELP = (
+    "a slice of England instead of all of it: NHS region codes (Y56 London .. Y63) and/or 2026 ICB "
+    "codes, comma-separated (e.g. Y58 or QT1,QJ2); the store's populations become the area's"
+)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -541,8 +604,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sp.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
         sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer")
 
-    s = sub.add_parser("synth", help="write synthetic RIS extract files "
-                                     "(DIDS v1.0 before April 2026 activity, v2.0 from it)")
+    s = sub.add_parser(
+        "synth", help="write synthetic RIS extract files (DIDS v1.0 before April 2026 activity, v2.0 from it)"
+    )
     s.add_argument("--from", dest="first", required=True, type=_month, help="first activity month YYYY-MM")
     s.add_argument("--to", dest="last", required=True, type=_month, help="last activity month YYYY-MM")
     s.add_argument("--scale", type=float, default=0.01, help="1.0 = England (~4.1 M records a month)")
@@ -552,25 +616,36 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--area", help=AREA_HELP)
     s.set_defaults(func=cmd_synth)
 
-    for name, func, helptext in (("validate", cmd_validate, "check a file without loading it"),
-                                 ("submit", cmd_submit, "check a file and load it into the store")):
+    for name, func, helptext in (
+        ("validate", cmd_validate, "check a file without loading it"),
+        ("submit", cmd_submit, "check a file and load it into the store"),
+    ):
         v = sub.add_parser(name, help=helptext)
         v.add_argument("file")
         v.add_argument("--provider", help="provider ODS code (default: from DID_<provider>_<YYYYMM>.csv)")
         v.add_argument("--period", type=_month, help="submission month YYYY-MM (default: from the file name)")
-        v.add_argument("--submitted-on", type=_date,
-                       help="submission date YYYY-MM-DD (default: today, the day the file arrives); another "
-                            "date re-checks an old file, is audited, and is never in the future nor before the period")
+        v.add_argument(
+            "--submitted-on",
+            type=_date,
+            help="submission date YYYY-MM-DD (default: today, the day the file arrives); another "
+            "date re-checks an old file, is audited, and is never in the future nor before the period",
+        )
         v.add_argument("--json", action="store_true", help="print one JSON object")
         store_opts(v)
         v.set_defaults(func=func)
 
     pb = sub.add_parser("publish", help="publish the store again (after changing how duplicates count)")
-    pb.add_argument("--count-duplicates", choices=("once", "every"),
-                    help="an outsourced examination submitted by two providers counts once (the default) "
-                         "or every submitted copy counts; kept for later publishes")
-    pb.add_argument("--full", action="store_true",
-                    help="build every rollup and provider file afresh instead of refreshing what changed")
+    pb.add_argument(
+        "--count-duplicates",
+        choices=("once", "every"),
+        help="an outsourced examination submitted by two providers counts once (the default) "
+        "or every submitted copy counts; kept for later publishes",
+    )
+    pb.add_argument(
+        "--full",
+        action="store_true",
+        help="build every rollup and provider file afresh instead of refreshing what changed",
+    )
     store_opts(pb)
     pb.set_defaults(func=cmd_publish)
 
@@ -580,11 +655,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ld.set_defaults(func=cmd_load)
 
     d = sub.add_parser("demo", help="build the demo store from synthetic extracts (once) and serve the dashboard")
-    d.add_argument("--scale", type=float, default=DEMO_SCALE,
-                   help="1.0 = real volumes (default); with --area '' a smaller England for quick looks")
-    d.add_argument("--area", default=DEMO_AREA,
-                   help=f"{AREA_HELP} (default {DEMO_AREA}: Nottingham and Nottinghamshire, Derby and Derbyshire); "
-                        "'' = all of England")
+    d.add_argument(
+        "--scale",
+        type=float,
+        default=DEMO_SCALE,
+        help="1.0 = real volumes (default); with --area '' a smaller England for quick looks",
+    )
+    d.add_argument(
+        "--area",
+        default=DEMO_AREA,
+        help=f"{AREA_HELP} (default {DEMO_AREA}: Nottingham and Nottinghamshire, Derby and Derbyshire); "
+        "'' = all of England",
+    )
     d.add_argument("--port", type=int, default=8501)
     d.add_argument("--address", default=LOOPBACK, help=ADDRESS_HELP)
     d.add_argument("--rebuild", action="store_true", help="throw away the demo store and build it again")
@@ -596,8 +678,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8501)
     sv.add_argument("--address", default=LOOPBACK, help=ADDRESS_HELP)
     sv.add_argument("--store", help="store directory (default: $DID_STORE_DIR or data/store)")
-    sv.add_argument("--demo", action="store_true",
-                    help="no sign-in: the viewer picks a role (for synthetic demo data only)")
+    sv.add_argument(
+        "--demo", action="store_true", help="no sign-in: the viewer picks a role (for synthetic demo data only)"
+    )
     sv.set_defaults(func=cmd_serve)
 
     us = sub.add_parser("users", help="register who may sign in to the dashboard, and what they may see")
@@ -615,8 +698,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ur = ussub.add_parser("remove", help="remove a user")
     ur.add_argument("username")
     for sp in (ua, ul, ur):
-        sp.add_argument("--store", help="store directory whose users.json this is (default: $DID_STORE_DIR or "
-                                        "data/store; $DID_USERS_FILE names another file)")
+        sp.add_argument(
+            "--store",
+            help="store directory whose users.json this is (default: $DID_STORE_DIR or "
+            "data/store; $DID_USERS_FILE names another file)",
+        )
         sp.set_defaults(func=cmd_users)
 
     lc = sub.add_parser("local-codes", help="notify, list or remove a provider's local procedure codes")
@@ -675,13 +761,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     r = sub.add_parser("reference", help="manage reference data")
     rsub = r.add_subparsers(dest="reference_command", required=True, parser_class=_Parser)
-    helps = {"nicip": "replace the NICIP code list with an official release CSV",
-             "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
-             "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
-             "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
-             "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)",
-             "outsourcing": "replace the outsourcing arrangements with a CSV (ingest/outsourcing.py)",
-             "dm01": "replace the DM01 activity and waiting-list figures with a CSV (ingest/dm01.py)"}
+    helps = {
+        "nicip": "replace the NICIP code list with an official release CSV",
+        "sites": "replace the imaging sites with a CSV (ingest/sites.py)",
+        "equipment": "replace the scanner inventory with a CSV (docs/equipment-file-format.md)",
+        "timetable": "replace the submission timetable with a CSV (ingest/timetable.py)",
+        "spec": "install a DIDS spec pack FOLDER (items, code lists, rules; ingest/spec_pack.py)",
+        "outsourcing": "replace the outsourcing arrangements with a CSV (ingest/outsourcing.py)",
+        "dm01": "replace the DM01 activity and waiting-list figures with a CSV (ingest/dm01.py)",
+    }
     for what, helptext in helps.items():
         rs = rsub.add_parser(f"load-{what}", help=helptext)
         rs.add_argument("file")
@@ -713,16 +801,23 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the one place a bug is caught, to be logged with its trace
         if _disk_full(exc):  # DuckDB reports a full disk as its own IOException, not OSError
             return _say_disk_full(exc, args)
-        log.error("internal error in `did %s` (%s); the trace is in %s, please report it",
-                  _command_name(args), type(exc).__name__, did_settings.current().log_file, exc_info=True)
+        log.error(
+            "internal error in `did %s` (%s); the trace is in %s, please report it",
+            _command_name(args),
+            type(exc).__name__,
+            did_settings.current().log_file,
+            exc_info=True,
+        )
         return EXIT_INTERNAL
 
 
 def _command_name(args) -> str:
     """The command and subcommand words (no values: a log line names what ran, not with what)."""
-    words = [args.command] + [getattr(args, a) for a in ("users_command", "action", "quarantine_command",
-                                                         "export_name", "report_name", "reference_command")
-                              if getattr(args, a, None)]
+    words = [args.command] + [
+        getattr(args, a)
+        for a in ("users_command", "action", "quarantine_command", "export_name", "report_name", "reference_command")
+        if getattr(args, a, None)
+    ]
     return " ".join(words)
 
 
@@ -736,9 +831,11 @@ def _say_disk_full(exc: BaseException, args) -> int:
     """One line for a full disk: where, what to free, and that an unfinished load changed nothing
     (each load is one transaction; a snapshot is published only when complete)."""
     where = getattr(exc, "filename", None) or (_store_dir(args) if hasattr(args, "store") else Path.cwd())
-    print(f"did: error: the disk holding {_short(where)} is full; free space there (old exports, "
-          "logs or other files) and run the command again; nothing half-written was kept",
-          file=sys.stderr)
+    print(
+        f"did: error: the disk holding {_short(where)} is full; free space there (old exports, "
+        "logs or other files) and run the command again; nothing half-written was kept",
+        file=sys.stderr,
+    )
     return EXIT_USAGE
 
 

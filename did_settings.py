@@ -35,10 +35,18 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent
 
 # field name -> environment variable; the path fields derived from store_dir come after it
-_ENV = {"store_dir": "DID_STORE_DIR", "users_file": "DID_USERS_FILE", "audit_log": "DID_AUDIT_LOG",
-        "log_file": "DID_LOG_FILE", "key_file": "DID_KEY_FILE", "suppress_up_to": "DID_SUPPRESS_UP_TO",
-        "round_to": "DID_ROUND_TO", "perturb_up_to": "DID_PERTURB_UP_TO", "demo_mode": "DID_DEMO_MODE",
-        "operator": "USER"}
+_ENV = {
+    "store_dir": "DID_STORE_DIR",
+    "users_file": "DID_USERS_FILE",
+    "audit_log": "DID_AUDIT_LOG",
+    "log_file": "DID_LOG_FILE",
+    "key_file": "DID_KEY_FILE",
+    "suppress_up_to": "DID_SUPPRESS_UP_TO",
+    "round_to": "DID_ROUND_TO",
+    "perturb_up_to": "DID_PERTURB_UP_TO",
+    "demo_mode": "DID_DEMO_MODE",
+    "operator": "USER",
+}
 _BESIDE_STORE = {"users_file": "users.json", "audit_log": "audit.jsonl", "log_file": "did.log"}
 
 
@@ -68,8 +76,9 @@ class Settings:
         object.__setattr__(self, "key_file", key)
 
     @classmethod
-    def from_env(cls, overrides: Mapping[str, object] | None = None,
-                 environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """Flags (`overrides`; None values ignored) over the environment over the defaults."""
         environ = os.environ if environ is None else environ
         given: dict[str, Any] = {}
@@ -148,8 +157,10 @@ class _BesideStoreHandler(logging.FileHandler):
 # Shapes of a patient identifier (an NHS number, a full postcode, a date that may be a birth date),
 # blanked from what is logged: an exception's message may quote a record's value (a DuckDB
 # conversion error does), and the log file is read by whoever looks after the service.
-_IDENTIFIER_SHAPES = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3}[ -]?\d{3}[ -]?\d{4}|\d{4}-\d{2}-\d{2}"
-                                r"|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})(?![0-9A-Za-z])")
+_IDENTIFIER_SHAPES = re.compile(
+    r"(?<![0-9A-Za-z])(\d{10}|\d{3}[ -]?\d{3}[ -]?\d{4}|\d{4}-\d{2}-\d{2}"
+    r"|[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})(?![0-9A-Za-z])"
+)
 
 
 class _Redacting(logging.Formatter):

@@ -39,15 +39,27 @@ sys.path.insert(0, str(ROOT))
 from dashboard.navigation import PAGES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ROLE_LABELS = {"central": "Central data team", "provider": "Provider", "commissioner": "Commissioner (ICB)",
-               "gp": "GP practice"}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROLE_LABELS = {
+    "central": "Central data team",
+    "provider": "Provider",
+    "commissioner": "Commissioner (ICB)",
+    "gp": "GP practice",
+}
 SKIP = {"about.py", "accessibility.py"}  # text only: nothing is queried
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-DRAWN = ('[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg, '
-         '[data-testid="stMain"] [data-testid="stDataFrame"] canvas, '
-         '[data-testid="stMain"] [data-testid="stTable"] table')
+DRAWN = (
+    '[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg, '
+    '[data-testid="stMain"] [data-testid="stDataFrame"] canvas, '
+    '[data-testid="stMain"] [data-testid="stTable"] table'
+)
 TIMEOUT_MS = 120_000
 
 
@@ -61,10 +73,29 @@ def _serve(store_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "DID_STORE_DIR": str(store_dir), "DID_DEMO_MODE": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -99,11 +130,16 @@ def _wait_drawn(page, started: float, runs_before: int, timeout_ms: int = TIMEOU
     table is drawn."""
     page.wait_for_function(
         "n => window.__didRuns > n && document.querySelector('[data-testid=\"stApp\"]')"
-        ".getAttribute('data-test-script-state') === 'notRunning'", arg=runs_before, timeout=timeout_ms,
-        polling="raf")
-    if page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"], '
-                    '[data-testid="stMain"] [data-testid="stDataFrame"], '
-                    '[data-testid="stMain"] [data-testid="stTable"]').count():
+        ".getAttribute('data-test-script-state') === 'notRunning'",
+        arg=runs_before,
+        timeout=timeout_ms,
+        polling="raf",
+    )
+    if page.locator(
+        '[data-testid="stMain"] [data-testid="stPlotlyChart"], '
+        '[data-testid="stMain"] [data-testid="stDataFrame"], '
+        '[data-testid="stMain"] [data-testid="stTable"]'
+    ).count():
         page.wait_for_selector(DRAWN, timeout=TIMEOUT_MS)
     return time.perf_counter() - started
 
@@ -182,17 +218,31 @@ def run(store_dir: Path, roles: list[str], filters: int, log_dir: Path) -> dict:
                 _settle(page)
                 if role != "central":
                     _pick_role(page, role)
-                entries = [e for e in PAGES if role in e.roles and e.file not in SKIP
-                           and (ROOT / "dashboard" / "views" / e.file).exists()]
+                entries = [
+                    e
+                    for e in PAGES
+                    if role in e.roles and e.file not in SKIP and (ROOT / "dashboard" / "views" / e.file).exists()
+                ]
                 for entry in entries:
                     cold = _open(page, entry.title)
                     changes = _filter_changes(page, filters)
                     _open(page, "About the data")
                     warm = _open(page, entry.title)
-                    rows.append({"role": role, "page": entry.title, "cold_s": round(cold, 2),
-                                 "warm_s": round(warm, 2), "filter_s": [round(t, 2) for t in changes]})
-                    print(f"{role:12} {entry.title:28} cold {cold:5.2f}  warm {warm:5.2f}  "
-                          f"filters {[round(t, 2) for t in changes]}", file=sys.stderr, flush=True)
+                    rows.append(
+                        {
+                            "role": role,
+                            "page": entry.title,
+                            "cold_s": round(cold, 2),
+                            "warm_s": round(warm, 2),
+                            "filter_s": [round(t, 2) for t in changes],
+                        }
+                    )
+                    print(
+                        f"{role:12} {entry.title:28} cold {cold:5.2f}  warm {warm:5.2f}  "
+                        f"filters {[round(t, 2) for t in changes]}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 page.context.close()
             finally:
                 proc.terminate()
@@ -204,11 +254,15 @@ def run(store_dir: Path, roles: list[str], filters: int, log_dir: Path) -> dict:
 def summary(rows: list[dict]) -> dict:
     cold = [r["cold_s"] for r in rows]
     warm = [r["warm_s"] for r in rows] + [t for r in rows for t in r["filter_s"]]
-    return {"pages_timed": len(rows), "cold_p50": _pct(cold, 0.5), "cold_p95": _pct(cold, 0.95),
-            "warm_p50": _pct(warm, 0.5), "warm_p95": _pct(warm, 0.95),
-            "cold_over_2s": [f"{r['role']}: {r['page']}" for r in rows if r["cold_s"] > 2],
-            "warm_over_1s": sorted({f"{r['role']}: {r['page']}" for r in rows
-                                    if max([r["warm_s"], *r["filter_s"]]) > 1})}
+    return {
+        "pages_timed": len(rows),
+        "cold_p50": _pct(cold, 0.5),
+        "cold_p95": _pct(cold, 0.95),
+        "warm_p50": _pct(warm, 0.5),
+        "warm_p95": _pct(warm, 0.95),
+        "cold_over_2s": [f"{r['role']}: {r['page']}" for r in rows if r["cold_s"] > 2],
+        "warm_over_1s": sorted({f"{r['role']}: {r['page']}" for r in rows if max([r["warm_s"], *r["filter_s"]]) > 1}),
+    }
 
 
 def markdown(rows: list[dict]) -> str:
@@ -231,9 +285,12 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is not installed: apt-get install -y chromium")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     log_dir = Path(tempfile.mkdtemp(prefix="did-browser-bench-"))  # the servers' logs, if one fails
-    result = {"date": date.today().isoformat(), "store": str(args.store),
-              "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-              **run(args.store, args.roles.split(","), args.filters, log_dir)}
+    result = {
+        "date": date.today().isoformat(),
+        "store": str(args.store),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        **run(args.store, args.roles.split(","), args.filters, log_dir),
+    }
     result["summary"] = summary(result["rows"])
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(markdown(result["rows"]))

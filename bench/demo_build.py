@@ -44,8 +44,13 @@ def _figures(store_dir: Path) -> dict:
         world = con.execute("SELECT value FROM store_meta WHERE key = 'synthetic_world'").fetchone()
     finally:
         con.close()
-    return {"records": records, "population": int(population), "per_1000_a_year": round(records * 1000 / population),
-            "median_list_size": int(median), "synthetic_world": world[0] if world else None}
+    return {
+        "records": records,
+        "population": int(population),
+        "per_1000_a_year": round(records * 1000 / population),
+        "median_list_size": int(median),
+        "synthetic_world": world[0] if world else None,
+    }
 
 
 def main() -> None:
@@ -67,11 +72,16 @@ def main() -> None:
     result = {
         "date": date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-                   f"DuckDB {duckdb.__version__}",
-        "area": args.area, "scale": args.scale, "months": f"{did_cli.DEMO_FROM}..{did_cli.DEMO_TO}",
-        **{k: round(v, 1) for k, v in timings.items()}, "total_s": round(total, 1),
-        "within_limit": total <= LIMIT_S, "load_average_before": round(load_before, 1),
-        "load_average_after": round(os.getloadavg()[0], 1), **_figures(out / "store"),
+        f"DuckDB {duckdb.__version__}",
+        "area": args.area,
+        "scale": args.scale,
+        "months": f"{did_cli.DEMO_FROM}..{did_cli.DEMO_TO}",
+        **{k: round(v, 1) for k, v in timings.items()},
+        "total_s": round(total, 1),
+        "within_limit": total <= LIMIT_S,
+        "load_average_before": round(load_before, 1),
+        "load_average_after": round(os.getloadavg()[0], 1),
+        **_figures(out / "store"),
     }
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)

@@ -41,31 +41,42 @@ CODES = ["XCHES", "XSTRM", "CCHAP", "UABDO", "UPELV", "MAAOA", "NPET", "XABDO"] 
 def _fill(con: duckdb.DuckDBPyConnection, records: int, share: float) -> None:
     """Synthetic records in SQL: providers P000..P139, one submission each; patients drawn so that
     each has about three examinations; `share` copied to the next provider (test date + 0 or 1)."""
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on, file_name,
             sha256, format, status, rows_read, rows_accepted, rows_rejected, rows_with_warnings)
         SELECT i + 1, printf('P%03d', i), DATE '2026-01-01', TIMESTAMP '2026-01-05 09:00' + i * INTERVAL 1 MINUTE,
                DATE '2026-01-05', 'bench.csv', 'x', 'csv', 'accepted', 0, 0, 0, 0
-        FROM range($n) t(i)""", {"n": PROVIDERS})
-    con.execute("""
+        FROM range($n) t(i)""",
+        {"n": PROVIDERS},
+    )
+    con.execute(
+        """
         CREATE TEMP TABLE base AS
         SELECT i, (hash(i::VARCHAR || 'p') % $providers)::INT AS p,
                md5((hash(i::VARCHAR || 'pt') % ($records // 3))::VARCHAR) AS patient,
                $codes[1 + (hash(i::VARCHAR || 'c') % len($codes))::INT] AS nicip,
                $start + (hash(i::VARCHAR || 'd') % 365)::INT AS test_date
         FROM range($records) t(i)""",
-                {"providers": PROVIDERS, "records": records, "codes": CODES, "start": date(2025, 4, 1)})
+        {"providers": PROVIDERS, "records": records, "codes": CODES, "start": date(2025, 4, 1)},
+    )
     select = """
         SELECT p + 1, printf('P%03d', p), printf('P%03d01', p), $prefix || i, patient, '04', test_date, b.nicip,
                n.modality, n.body_area, date_trunc('month', test_date)::DATE
         FROM {source} b JOIN ref_nicip n ON n.nicip_code = b.nicip"""
-    columns = ("(submission_id, provider_code, site_code, accession_number, patient_pseudo_id, patient_source, "
-               "test_date, nicip_code, modality, body_area, activity_month)")
+    columns = (
+        "(submission_id, provider_code, site_code, accession_number, patient_pseudo_id, patient_source, "
+        "test_date, nicip_code, modality, body_area, activity_month)"
+    )
     con.execute(f"INSERT INTO record {columns} {select.format(source='base')}", {"prefix": "A"})
-    copies = ("(SELECT i, (p + 1) % $providers AS p, patient, nicip, test_date + (i % 2)::INT AS test_date "
-              "FROM base WHERE hash(i::VARCHAR || 'dup') % 10000 < $share)")
-    con.execute(f"INSERT INTO record {columns} {select.format(source=copies)}",
-                {"prefix": "B", "share": int(share * 10000), "providers": PROVIDERS})
+    copies = (
+        "(SELECT i, (p + 1) % $providers AS p, patient, nicip, test_date + (i % 2)::INT AS test_date "
+        "FROM base WHERE hash(i::VARCHAR || 'dup') % 10000 < $share)"
+    )
+    con.execute(
+        f"INSERT INTO record {columns} {select.format(source=copies)}",
+        {"prefix": "B", "share": int(share * 10000), "providers": PROVIDERS},
+    )
 
 
 def _planted_vs_found(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
@@ -100,7 +111,8 @@ def main() -> None:
             timings: dict[str, float] = {}
             publish_s = seconds(lambda: store.publish(con, store_dir, timings))
             pairs, removed = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair").fetchall()[0]
+                "SELECT count(*), count(*) FILTER (WHERE removed) FROM duplicate_pair"
+            ).fetchall()[0]
             planted, found, unplanted = _planted_vs_found(con)
         snap = Snapshot(store.current_snapshot(store_dir))
         own = Scope("provider", providers=frozenset({"P001"}), user="bench")
@@ -110,14 +122,24 @@ def main() -> None:
     result = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}",
-        "records": records, "planted_share": args.share, "pairs": pairs, "copies_removed": removed,
-        "planted": planted, "planted_found_exact": found, "recall": round(found / planted, 4) if planted else None,
+        "records": records,
+        "planted_share": args.share,
+        "pairs": pairs,
+        "copies_removed": removed,
+        "planted": planted,
+        "planted_found_exact": found,
+        "recall": round(found / planted, 4) if planted else None,
         "pairs_not_planted": unplanted,
-        "detect_s": round(detect_s, 2), "publish_s": round(publish_s, 2),
+        "detect_s": round(detect_s, 2),
+        "publish_s": round(publish_s, 2),
         "detect_in_publish_s": round(timings["duplicates"], 2),
         "detect_share_of_publish": round(timings["duplicates"] / publish_s, 3),
-        "page_query_ms": {"central_p50": round(central[0], 1), "central_p95": round(central[1], 1),
-                          "provider_p50": round(provider[0], 1), "provider_p95": round(provider[1], 1)},
+        "page_query_ms": {
+            "central_p50": round(central[0], 1),
+            "central_p95": round(central[1], 1),
+            "provider_p50": round(provider[0], 1),
+            "provider_p95": round(provider[1], 1),
+        },
     }
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

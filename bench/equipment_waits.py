@@ -61,12 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     periods = [default, (add_months(default[1], -2), default[1])]
     providers = waits.wait_providers(snap, CENTRAL)
     busiest = snap.query("SELECT provider_code FROM rollup_waits GROUP BY 1 ORDER BY sum(records) DESC LIMIT 1")[
-        "provider_code"][0]
+        "provider_code"
+    ][0]
     scopes = [CENTRAL, Scope("provider", providers=frozenset({busiest}))]
     for _ in range(args.repeat):
         for (first, last), modality, interval, source, provider, scope in itertools.product(
-                periods, ("MRI", "CT", None), ("request_to_test", "test_to_report"), (None, "gp_direct_access"),
-                (None, busiest), scopes):
+            periods,
+            ("MRI", "CT", None),
+            ("request_to_test", "test_to_report"),
+            (None, "gp_direct_access"),
+            (None, busiest),
+            scopes,
+        ):
             f = waits.WaitFilter(first, last, interval, modality, source, provider)
             started = time.perf_counter()
             timed("waits: headline", waits.wait_summary, snap, scope, f)
@@ -90,21 +96,28 @@ def main(argv: list[str] | None = None) -> int:
             timed("equipment: site weekday", equipment.weekday_profile, snap, scope, f, provider, site)
             timed("equipment: site monthly", equipment.monthly_utilisation, snap, scope, f, provider, site)
 
-    sizes = {t: snap.query(f"SELECT count(*) AS n FROM {t}")["n"][0]  # names are constants
-             for t in ("record", "rollup_waits", "rollup_equipment_daily", "rollup_equipment_mix")}
+    sizes = {
+        t: snap.query(f"SELECT count(*) AS n FROM {t}")["n"][0]  # names are constants
+        for t in ("record", "rollup_waits", "rollup_equipment_daily", "rollup_equipment_mix")
+    }
     print(f"snapshot {snap.version}: " + ", ".join(f"{k} {v:,} rows" for k, v in sizes.items()))
     print(f"{len(providers)} providers; drill-down provider {busiest}; {args.repeat} repeats\n")
     print("| query | runs | p50 ms | p95 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
     summary = {}
     for kind, values in times.items():
-        summary[kind] = {"runs": len(values), "p50": statistics.median(values), "p95": percentile(values, 95),
-                         "max": max(values)}
+        summary[kind] = {
+            "runs": len(values),
+            "p50": statistics.median(values),
+            "p95": percentile(values, 95),
+            "max": max(values),
+        }
         s = summary[kind]
         print(f"| {kind} | {s['runs']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"snapshot": snap.version, "sizes": sizes, "timings": summary},
-                                              indent=2, default=int))
+        Path(args.json).write_text(
+            json.dumps({"snapshot": snap.version, "sizes": sizes, "timings": summary}, indent=2, default=int)
+        )
     snap.close()
     return 0
 

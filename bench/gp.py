@@ -52,8 +52,12 @@ from queries.scope import CENTRAL, Scope  # noqa: E402
 def _percentiles(seconds: list[float]) -> dict[str, float]:
     ordered = sorted(seconds)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(ordered), "p50_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000,
-            "max_ms": ordered[-1] * 1000}
+    return {
+        "n": len(ordered),
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": p95 * 1000,
+        "max_ms": ordered[-1] * 1000,
+    }
 
 
 def _timed(fn) -> float:
@@ -68,32 +72,48 @@ def query_times(snap, samples: int, rng: random.Random) -> dict[str, dict[str, f
     practices = gb._practices(snap).filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)
     codes = practices["practice_code"].to_list()
     measures = list(gb.measures())
-    times: dict[str, list[float]] = {"measure page (central)": [], "measure page (GP role)": [],
-                                     "practice profile (all measures)": [],
-                                     "practice profile, England cached": [], "practice trend": []}
+    times: dict[str, list[float]] = {
+        "measure page (central)": [],
+        "measure page (GP role)": [],
+        "practice profile (all measures)": [],
+        "practice profile, England cached": [],
+        "practice trend": [],
+    }
     england: dict[tuple, bytes] = {}  # (start, end) -> pickled England, as st.cache_data holds it
     for _ in range(samples):
         level = rng.choice(["england", "icb", "icb", "sub_icb", "pcn"])
-        area = gb.Area() if level == "england" else gb.Area(
-            level, rng.choice(areas.filter(pl.col("level") == level)["code"].to_list()))
+        area = (
+            gb.Area()
+            if level == "england"
+            else gb.Area(level, rng.choice(areas.filter(pl.col("level") == level)["code"].to_list()))
+        )
         months = rng.choice([12, 12, 6, 3])
         first = max(start, add_months(end, -(months - 1)))
         measure = rng.choice(measures)
         method = rng.choice(["additive", "additive", "multiplicative", "none"])
         practice = rng.choice(codes)
         times["measure page (central)"].append(
-            _timed(lambda: gb.benchmark(snap, CENTRAL, measure, first, end, area, method)))
+            _timed(lambda: gb.benchmark(snap, CENTRAL, measure, first, end, area, method))
+        )
         times["measure page (GP role)"].append(
-            _timed(lambda: gb.benchmark(snap, Scope("gp", practice=practice), measure, first, end, area, method)))
+            _timed(lambda: gb.benchmark(snap, Scope("gp", practice=practice), measure, first, end, area, method))
+        )
         times["practice profile (all measures)"].append(
-            _timed(lambda: gp_practice.practice_profile(snap, CENTRAL, practice, first, end, method)))
+            _timed(lambda: gp_practice.practice_profile(snap, CENTRAL, practice, first, end, method))
+        )
         if (first, end) not in england:
             england[first, end] = pickle.dumps(gp_practice.england_for(snap, first, end))
-        times["practice profile, England cached"].append(_timed(lambda: gp_practice.practice_profile(
-            snap, CENTRAL, practice, first, end, method, england=pickle.loads(england[first, end]))))
+        times["practice profile, England cached"].append(
+            _timed(
+                lambda: gp_practice.practice_profile(
+                    snap, CENTRAL, practice, first, end, method, england=pickle.loads(england[first, end])
+                )
+            )
+        )
         level = rng.choice(["practice", "pcn", "sub_icb", "icb"])
         times["practice trend"].append(
-            _timed(lambda: gp_practice.practice_trend(snap, CENTRAL, measure, practice, start, end, level)))
+            _timed(lambda: gp_practice.practice_trend(snap, CENTRAL, measure, practice, start, end, level))
+        )
     return {name: _percentiles(values) for name, values in times.items()}
 
 
@@ -108,8 +128,11 @@ def render_times(store: Path, snap, renders: int) -> dict[str, dict[str, float]]
     ranked = table.sort("numerator", descending=True)["practice_code"]
     practice = ranked[0]
     pages = {
-        "measure page, one ICB, 12 months": ("views/gp_measure.py",
-                                             {"measure": "gpda_chest_xray", "level": "icb", "area": icb}, None),
+        "measure page, one ICB, 12 months": (
+            "views/gp_measure.py",
+            {"measure": "gpda_chest_xray", "level": "icb", "area": icb},
+            None,
+        ),
         "practice page, deep link": ("views/gp_practice.py", {"practice": practice}, None),
         # A practice not opened before, after the busiest was: England's tables come from the cache.
         "practice page, deep link, England cached": ("views/gp_practice.py", None, {"practice": practice}),
@@ -166,13 +189,23 @@ def main() -> int:
     gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap))  # warm imports and file cache
     queries = query_times(snap, args.samples, rng)
     renders = render_times(store, snap, args.renders)
-    result = {"store": str(store), "snapshot": snap.version, "records": records, "rollup_gp_measure_rows": rollup,
-              "python": platform.python_version(), "cpus": os.cpu_count(),
-              "load_average_before": load_before, "load_average_after": os.getloadavg(),
-              "queries": queries, "renders": renders}
-    print(f"GP benchmarking on {store} (snapshot {snap.version}; {records:,} records, "
-          f"{rollup:,} rollup rows; {os.cpu_count()} CPUs; load average {load_before[0]:.1f} before, "
-          f"{result['load_average_after'][0]:.1f} after)\n")
+    result = {
+        "store": str(store),
+        "snapshot": snap.version,
+        "records": records,
+        "rollup_gp_measure_rows": rollup,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "queries": queries,
+        "renders": renders,
+    }
+    print(
+        f"GP benchmarking on {store} (snapshot {snap.version}; {records:,} records, "
+        f"{rollup:,} rollup rows; {os.cpu_count()} CPUs; load average {load_before[0]:.1f} before, "
+        f"{result['load_average_after'][0]:.1f} after)\n"
+    )
     print("| what | n | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")
     for name, r in {**queries, **renders}.items():
         print(f"| {name} | {r['n']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['max_ms']:.0f} |")

@@ -32,12 +32,18 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import reader  # noqa: E402
 
-_VALID = ("9434765919,01,1950-03-15,A,2,TS18 1HU,A81001,04,G1234567,A81001,2026-01-02,2026-01-03,"
-          "2026-01-05,XCHES,,2026-01-06,RR801,ACC{n}")
-_ACTIVITY = ("<ImagingActivity><DiagnosticTestDate>2026-01-05</DiagnosticTestDate><ImagingSiteCode>RR801"
-             "</ImagingSiteCode><RadiologicalAccessionNumber>A{n}</RadiologicalAccessionNumber></ImagingActivity>")
-_RECORD = ("<DIDSRecord><PersonalAndDemographics/><Referrals><PatientSourceSetting>03</PatientSourceSetting>"
-           "</Referrals>" + _ACTIVITY + "</DIDSRecord>\n")
+_VALID = (
+    "9434765919,01,1950-03-15,A,2,TS18 1HU,A81001,04,G1234567,A81001,2026-01-02,2026-01-03,"
+    "2026-01-05,XCHES,,2026-01-06,RR801,ACC{n}"
+)
+_ACTIVITY = (
+    "<ImagingActivity><DiagnosticTestDate>2026-01-05</DiagnosticTestDate><ImagingSiteCode>RR801"
+    "</ImagingSiteCode><RadiologicalAccessionNumber>A{n}</RadiologicalAccessionNumber></ImagingActivity>"
+)
+_RECORD = (
+    "<DIDSRecord><PersonalAndDemographics/><Referrals><PatientSourceSetting>03</PatientSourceSetting>"
+    "</Referrals>" + _ACTIVITY + "</DIDSRecord>\n"
+)
 # The peak of one child process, measured in a fresh parent so earlier runs do not count.
 _MEASURE = """
 import resource, subprocess, sys, time
@@ -73,36 +79,64 @@ def shapes(folder: Path, limit: int) -> dict[str, Path]:
     """The hostile files, each within `limit` bytes, named by shape."""
     long_field = "x" * (reader.MAX_LINE_BYTES - 400)
     out = {
-        "xml_deeply_nested": _fill(folder / "DID_RR8_202601_nested.xml", "<DIDS><DIDSRecord><PersonalAndDemographics>"
-                                   "<Address>", lambda n: "<Postcode>", "", limit),
-        "xml_max_records": _fill(folder / "DID_RR8_202601_records.xml", "<DIDS>\n", lambda n: _RECORD.format(n=n),
-                                 "</DIDS>\n", limit),
+        "xml_deeply_nested": _fill(
+            folder / "DID_RR8_202601_nested.xml",
+            "<DIDS><DIDSRecord><PersonalAndDemographics><Address>",
+            lambda n: "<Postcode>",
+            "",
+            limit,
+        ),
+        "xml_max_records": _fill(
+            folder / "DID_RR8_202601_records.xml", "<DIDS>\n", lambda n: _RECORD.format(n=n), "</DIDS>\n", limit
+        ),
         "xml_unknown_elements": _fill(folder / "DID_RR8_202601_junk.xml", "<DIDS>", lambda n: "<J/>", "</DIDS>", limit),
         "xml_entity_expansion": _entities(folder / "DID_RR8_202601_laughs.xml"),
         "csv_max_rows": _fill(folder / "DID_RR8_202601_rows.csv", "", lambda n: _VALID.format(n=n) + "\n", "", limit),
-        "csv_long_fields": _fill(folder / "DID_RR8_202601_long.csv", "",
-                                 lambda n: _VALID.format(n=n).replace("G1234567", long_field) + "\n", "", limit),
+        "csv_long_fields": _fill(
+            folder / "DID_RR8_202601_long.csv",
+            "",
+            lambda n: _VALID.format(n=n).replace("G1234567", long_field) + "\n",
+            "",
+            limit,
+        ),
         "csv_one_huge_line": _fill(folder / "DID_RR8_202601_line.csv", "", lambda n: "x" * 65536, "\n", limit),
-        "csv_huge_second_line": _fill(folder / "DID_RR8_202601_line2.csv", _VALID.format(n=0) + "\n",
-                                      lambda n: "x," * 32768, "\n", limit),
+        "csv_huge_second_line": _fill(
+            folder / "DID_RR8_202601_line2.csv", _VALID.format(n=0) + "\n", lambda n: "x," * 32768, "\n", limit
+        ),
     }
     return out
 
 
 def _entities(path: Path) -> Path:
     lol = "".join(f'<!ENTITY l{i} "{"".join(f"&l{i - 1};" for _ in range(10))}">' for i in range(1, 10))
-    path.write_text(f'<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY l0 "lol">{lol}]>'
-                    f"<DIDS><DIDSRecord><PersonalAndDemographics><Address>&l9;</Address>"
-                    "</PersonalAndDemographics></DIDSRecord></DIDS>")
+    path.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY l0 "lol">{lol}]>'
+        f"<DIDS><DIDSRecord><PersonalAndDemographics><Address>&l9;</Address>"
+        "</PersonalAndDemographics></DIDSRecord></DIDS>"
+    )
     return path
 
 
 def measure(path: Path, store_dir: Path) -> dict:
-    cmd = [sys.executable, "-c", _MEASURE, sys.executable, str(ROOT / "did_cli.py"), "validate", str(path),
-           "--store", str(store_dir)]
+    cmd = [
+        sys.executable,
+        "-c",
+        _MEASURE,
+        sys.executable,
+        str(ROOT / "did_cli.py"),
+        "validate",
+        str(path),
+        "--store",
+        str(store_dir),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip().split("\t")
-    return {"file_mb": round(path.stat().st_size / 1e6, 1), "peak_rss_mb": round(int(out[0]) / 1024),
-            "exit_code": int(out[1]), "seconds": float(out[2]), "said": out[3] if len(out) > 3 else ""}
+    return {
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "peak_rss_mb": round(int(out[0]) / 1024),
+        "exit_code": int(out[1]),
+        "seconds": float(out[2]),
+        "said": out[3] if len(out) > 3 else "",
+    }
 
 
 def main() -> None:
@@ -120,11 +154,23 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print("| shape | file MB | peak RSS MB | exit | seconds | first line |\n|---|---:|---:|---:|---:|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['file_mb']} | {r['peak_rss_mb']} | {r['exit_code']} | {r['seconds']} "
-              f"| {r['said'][:80]} |")
+        print(
+            f"| {name} | {r['file_mb']} | {r['peak_rss_mb']} | {r['exit_code']} | {r['seconds']} | {r['said'][:80]} |"
+        )
     out = ROOT / "bench" / "results" / "hostile.json"
-    out.write_text(json.dumps({"limit_bytes": limit, "bar_mb": 1024, "machine": platform.machine(),
-                               "measured_at": time.strftime("%Y-%m-%d"), "shapes": results}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "limit_bytes": limit,
+                "bar_mb": 1024,
+                "machine": platform.machine(),
+                "measured_at": time.strftime("%Y-%m-%d"),
+                "shapes": results,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,12 @@ def _largest_file(folder: Path) -> tuple[Path, dict]:
     manifest = synth.Manifest.read(folder)
     regular = [f for f in manifest.files if f.kind in ("regular", "late")]
     best = max(regular, key=lambda f: f.records)
-    return folder / best.path, {"provider": best.provider_code, "period": best.period,
-                                "submitted_on": best.submitted_on, "records": best.records}
+    return folder / best.path, {
+        "provider": best.provider_code,
+        "period": best.period,
+        "submitted_on": best.submitted_on,
+        "records": best.records,
+    }
 
 
 def _time(fn) -> float:
@@ -92,10 +96,12 @@ def main() -> None:
         submitted_on = date.fromisoformat(info["submitted_on"])
 
         create, baseline, load, process, submit, rss = [], [], [], [], [], []
-        baseline_code = ("import sys, duckdb\n"
-                         "con = duckdb.connect(sys.argv[1])\n"
-                         "con.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])\n"
-                         "con.close()\n")
+        baseline_code = (
+            "import sys, duckdb\n"
+            "con = duckdb.connect(sys.argv[1])\n"
+            "con.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])\n"
+            "con.close()\n"
+        )
         for i in range(args.repeat):
             db = work / f"baseline{i}.duckdb"
             started = time.perf_counter()
@@ -122,9 +128,26 @@ def main() -> None:
             shutil.copytree(template, st)
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "did_cli", "submit", str(path), "--provider", info["provider"],
-                            "--period", info["period"], "--submitted-on", info["submitted_on"], "--store", str(st)],
-                           cwd=ROOT, check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "did_cli",
+                    "submit",
+                    str(path),
+                    "--provider",
+                    info["provider"],
+                    "--period",
+                    info["period"],
+                    "--submitted-on",
+                    info["submitted_on"],
+                    "--store",
+                    str(st),
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             submit.append(time.perf_counter() - started)
             rss.append(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
             shutil.rmtree(st)
@@ -133,14 +156,19 @@ def main() -> None:
         result = {
             "date": date.today().isoformat(),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-                       f"DuckDB {duckdb.__version__}",
-            "scale": args.scale, "file": path.name, "dids_version": version_of(path), "records": info["records"],
+            f"DuckDB {duckdb.__version__}",
+            "scale": args.scale,
+            "file": path.name,
+            "dids_version": version_of(path),
+            "records": info["records"],
             "file_mb": round(size_mb, 1),
             "generate_month_s": round(gen_seconds, 1) if gen_seconds else None,
             "create_statement_s": round(med(create), 3),
-            "baseline_s": round(med(baseline), 3), "load_s": round(med(load), 3),
+            "baseline_s": round(med(baseline), 3),
+            "load_s": round(med(load), 3),
             "load_ratio": round(med(load) / med(baseline), 2),
-            "process_baseline_s": round(med(process), 3), "submit_s": round(med(submit), 3),
+            "process_baseline_s": round(med(process), 3),
+            "submit_s": round(med(submit), 3),
             "submit_ratio": round(med(submit) / med(process), 2),
             "load_ratios_each_run": [round(a / b, 2) for a, b in zip(load, baseline, strict=True)],
             "submit_ratios_each_run": [round(a / b, 2) for a, b in zip(submit, process, strict=True)],
@@ -152,18 +180,25 @@ def main() -> None:
         name = "ingest-v2.json" if result["dids_version"] == "2.0" else "ingest.json"
         (out / name).write_text(json.dumps(result, indent=1) + "\n")
         r = result
-        print(f"| step (DIDS v{r['dids_version']}: {r['records']:,} records, {r['file_mb']} MB, median of "
-              f"{args.repeat}) | seconds | × its baseline |")
+        print(
+            f"| step (DIDS v{r['dids_version']}: {r['records']:,} records, {r['file_mb']} MB, median of "
+            f"{args.repeat}) | seconds | × its baseline |"
+        )
         print("|---|---|---|")
-        print("| in-process baseline: DuckDB opens a new database, reads the CSV into a table, closes "
-              f"| {r['baseline_s']} | 1.0 |")
+        print(
+            "| in-process baseline: DuckDB opens a new database, reads the CSV into a table, closes "
+            f"| {r['baseline_s']} | 1.0 |"
+        )
         print(f"| in-process: open the store, check + pseudonymise + load, close | {r['load_s']} | {r['load_ratio']} |")
         print(f"| process baseline: the same in a new Python process | {r['process_baseline_s']} | 1.0 |")
-        print(f"| `did submit` end to end (new process: check, load, publish) | {r['submit_s']} "
-              f"| {r['submit_ratio']} |")
-        print(f"\nbaseline CREATE TABLE statement alone {r['create_statement_s']} s; load rate "
-              f"{r['load_records_per_s']:,} records/s; `did submit` peak memory {r['submit_peak_rss_mb']} MB; "
-              f"{r['machine']}; {r['date']}")
+        print(
+            f"| `did submit` end to end (new process: check, load, publish) | {r['submit_s']} | {r['submit_ratio']} |"
+        )
+        print(
+            f"\nbaseline CREATE TABLE statement alone {r['create_statement_s']} s; load rate "
+            f"{r['load_records_per_s']:,} records/s; `did submit` peak memory {r['submit_peak_rss_mb']} MB; "
+            f"{r['machine']}; {r['date']}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -37,9 +37,22 @@ import did_cli  # noqa: E402
 import did_settings  # noqa: E402
 from ingest import store, synth  # noqa: E402
 
-PAGES = ["home.py", "gp_practice.py", "gp_measure.py", "variation_demographic.py", "variation_geographic.py",
-         "variation_flows.py", "equipment.py", "waiting_times.py", "completeness.py", "data_quality.py",
-         "provider_drilldown.py", "official_outputs.py", "radiation_dose.py", "submit.py"]
+PAGES = [
+    "home.py",
+    "gp_practice.py",
+    "gp_measure.py",
+    "variation_demographic.py",
+    "variation_geographic.py",
+    "variation_flows.py",
+    "equipment.py",
+    "waiting_times.py",
+    "completeness.py",
+    "data_quality.py",
+    "provider_drilldown.py",
+    "official_outputs.py",
+    "radiation_dose.py",
+    "submit.py",
+]
 
 _RENDER = """
 import sys, time, json
@@ -77,13 +90,22 @@ def main() -> None:
     extracts, store_dir = out / "extracts", out / "store"
     os.environ.setdefault("DID_KEY_FILE", str(out / "bench.key"))
     did_settings.activate(did_settings.Settings.from_env())  # this script is an entry point
-    result: dict = {"date": date.today().isoformat(), "scale": args.scale,
-                    "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-                               f"DuckDB {duckdb.__version__}"}
+    result: dict = {
+        "date": date.today().isoformat(),
+        "scale": args.scale,
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"DuckDB {duckdb.__version__}",
+    }
     if not args.skip_synth and not args.skip_load:
         t = time.perf_counter()
-        synth.generate(args.first, args.last, args.scale, extracts, seed=0,
-                       progress=lambda m: print(m, file=sys.stderr, flush=True))
+        synth.generate(
+            args.first,
+            args.last,
+            args.scale,
+            extracts,
+            seed=0,
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
+        )
         result["synth_s"] = round(time.perf_counter() - t, 1)
     if not args.skip_load:
         shutil.rmtree(store_dir, ignore_errors=True)
@@ -97,18 +119,28 @@ def main() -> None:
             store.publish(con, store_dir, steps)
             result["publish_s"] = round(time.perf_counter() - t, 1)
             result["publish_steps"] = {k: round(v, 1) for k, v in steps.items()}  # seconds; partition counts
-        result.update(files=totals["files"], records=totals["records"], accepted=totals["accepted"],
-                      load_records_per_s=round(totals["records"] / result["load_s"]),
-                      peak_rss_mb=round(_rss_mb()))
+        result.update(
+            files=totals["files"],
+            records=totals["records"],
+            accepted=totals["accepted"],
+            load_records_per_s=round(totals["records"] / result["load_s"]),
+            peak_rss_mb=round(_rss_mb()),
+        )
         size = store.store_path(store_dir).stat().st_size
         result["store_gb"] = round(size / 1e9, 2)
         result["store_mb_per_million_records"] = round(size / 1e6 / (totals["accepted"] / 1e6), 1)
     env = dict(os.environ, DID_STORE_DIR=str(store_dir))
-    proc = subprocess.run([sys.executable, "-c", _RENDER, *[pg for pg in PAGES if (ROOT / "dashboard" / "views" / pg)
-                                                             .exists()]],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
-    result["first_render"] = (json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0
-                              else proc.stderr[-2000:])
+    proc = subprocess.run(
+        [sys.executable, "-c", _RENDER, *[pg for pg in PAGES if (ROOT / "dashboard" / "views" / pg).exists()]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    result["first_render"] = (
+        json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else proc.stderr[-2000:]
+    )
 
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)

@@ -33,9 +33,19 @@ def main() -> None:
     args = p.parse_args()
     started = time.perf_counter()
     files = sorted(Path(args.extracts).glob(f"DID_*_{args.period.replace('-', '')}.csv"))
-    raw = pl.concat([pl.read_csv(f, has_header=f.read_text(encoding="utf-8")[:10] == spec.HEADER[0][:10],
-                                 new_columns=list(spec.COLUMNS), infer_schema=False) for f in files
-                     if f.read_bytes()[:200].count(b",") >= 17], how="vertical_relaxed")
+    raw = pl.concat(
+        [
+            pl.read_csv(
+                f,
+                has_header=f.read_text(encoding="utf-8")[:10] == spec.HEADER[0][:10],
+                new_columns=list(spec.COLUMNS),
+                infer_schema=False,
+            )
+            for f in files
+            if f.read_bytes()[:200].count(b",") >= 17
+        ],
+        how="vertical_relaxed",
+    )
     ids = {c: raw[c].drop_nulls().unique() for c in ("nhs_number", "birth_date", "postcode")}
     con = duckdb.connect()
     con.execute("ATTACH ? AS snap (READ_ONLY)", [str(store.current_snapshot(Path(args.store)))])
@@ -49,26 +59,34 @@ def main() -> None:
 
     checks = {}
     for table in ("record", "issue", "submission"):
-        cols = con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                           "WHERE table_catalog = 'snap' AND table_name = ?", [table]).fetchall()
+        cols = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = 'snap' AND table_name = ?",
+            [table],
+        ).fetchall()
         for name, dtype in cols:
             if dtype == "VARCHAR":
                 n = scalar(
                     f"SELECT count(*) AS n FROM {table} WHERE {name} IN (SELECT v FROM nhs_ids) "  # noqa: S608
                     f"OR {name} IN (SELECT v FROM postcodes) OR regexp_matches({name}, "
                     "'(^|[^0-9A-Za-z])[0-9]{10}([^0-9A-Za-z]|$)') "
-                    f"OR regexp_matches({name}, '[A-Z]{{1,2}}[0-9][0-9A-Z]? [0-9][A-Z]{{2}}')")
+                    f"OR regexp_matches({name}, '[A-Z]{{1,2}}[0-9][0-9A-Z]? [0-9][A-Z]{{2}}')"
+                )
             elif dtype == "DATE":
-                n = scalar(f"SELECT count(*) AS n FROM {table} WHERE {name} < DATE '2024-01-01' "  # noqa: S608
-                           f"AND {name} IN (SELECT v FROM dobs)")
+                n = scalar(
+                    f"SELECT count(*) AS n FROM {table} WHERE {name} < DATE '2024-01-01' "  # noqa: S608
+                    f"AND {name} IN (SELECT v FROM dobs)"
+                )
             else:
                 continue
             checks[f"{table}.{name}"] = int(n)
     leaks = {k: v for k, v in checks.items() if v}
     records = scalar("SELECT count(*) FROM record")
-    print(f"{len(files)} files of period {args.period}: {len(ids['nhs_number']):,} NHS numbers, "
-          f"{len(ids['postcode']):,} postcodes, {len(ids['birth_date']):,} birth dates; "
-          f"{len(checks)} columns over {records:,} records scanned in {time.perf_counter() - started:.0f} s")
+    print(
+        f"{len(files)} files of period {args.period}: {len(ids['nhs_number']):,} NHS numbers, "
+        f"{len(ids['postcode']):,} postcodes, {len(ids['birth_date']):,} birth dates; "
+        f"{len(checks)} columns over {records:,} records scanned in {time.perf_counter() - started:.0f} s"
+    )
     print("LEAKS: " + (", ".join(f"{k} ({v})" for k, v in leaks.items()) if leaks else "none"))
     sys.exit(1 if leaks else 0)
 

@@ -53,18 +53,25 @@ def main() -> None:
         "volume checks, providers": lambda: volumes.volume_checks(snap, CENTRAL),
         "volume checks, by modality": lambda: volumes.volume_checks(snap, CENTRAL, by_modality=True),
         "item scores (12 periods, all providers)": lambda: quality.item_scores(snap, CENTRAL, first, last),
-        "provider scores + peer quartiles": lambda: (quality.provider_scores(snap, CENTRAL, first, last),
-                                                     quality.peer_overall_scores(snap, CENTRAL, first, last)),
+        "provider scores + peer quartiles": lambda: (
+            quality.provider_scores(snap, CENTRAL, first, last),
+            quality.peer_overall_scores(snap, CENTRAL, first, last),
+        ),
         "issues by DIDS code": lambda: quality.issue_summary(snap, CENTRAL, first, last),
         "drill-down: history + issues + scores + volumes (provider scope)": lambda: (
-            completeness.submission_history(snap, own, some), quality.submission_issue_summary(snap, own, sid),
-            quality.submission_issues(snap, own, sid), quality.provider_scores(snap, own, provider=some),
-            volumes.volume_checks(snap, own, provider=some)),
+            completeness.submission_history(snap, own, some),
+            quality.submission_issue_summary(snap, own, sid),
+            quality.submission_issues(snap, own, sid),
+            quality.provider_scores(snap, own, provider=some),
+            volumes.volume_checks(snap, own, provider=some),
+        ),
     }
     records = int(snap.query("SELECT sum(records) AS n FROM rollup_quality_volume")["n"][0])
     files = int(snap.query("SELECT count(*) AS n FROM submission")["n"][0])
-    print(f"store {args.store}: snapshot {snap.version}, {records:,} records, {files:,} files, "
-          f"{len(known)} periods; {args.repeat} runs each")
+    print(
+        f"store {args.store}: snapshot {snap.version}, {records:,} records, {files:,} files, "
+        f"{len(known)} periods; {args.repeat} runs each"
+    )
     print(f"{'view':<66} {'p50 ms':>8} {'p95 ms':>8}")
     for name, fn in views.items():
         p50, p95 = _time(fn, args.repeat)

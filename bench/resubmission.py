@@ -60,10 +60,12 @@ print(json.dumps({"rc": rc, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).r
                   "publish": steps}), file=sys.stderr)
 sys.exit(rc)
 """
-_PLAIN_READ = ("import sys, duckdb\n"
-               "con = duckdb.connect(sys.argv[1])\n"
-               "con.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])\n"
-               "con.close()\n")
+_PLAIN_READ = (
+    "import sys, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "con.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])\n"
+    "con.close()\n"
+)
 
 
 def _choose_file(extracts: Path) -> dict:
@@ -76,8 +78,12 @@ def _choose_file(extracts: Path) -> dict:
     newest = max(r["period"] for r in rows)
     candidates = [r for r in rows if r["period"] == newest and (extracts / r["path"]).exists()]
     row = max(candidates, key=lambda r: (extracts / r["path"]).stat().st_size)
-    return {"file": extracts / row["path"], "provider": row["provider_code"], "period": row["period"],
-            "submitted_on": row["submitted_on"]}
+    return {
+        "file": extracts / row["path"],
+        "provider": row["provider_code"],
+        "period": row["period"],
+        "submitted_on": row["submitted_on"],
+    }
 
 
 def _readable(store_dir: Path, provider: str, version_before: str) -> tuple[float, int]:
@@ -91,8 +97,10 @@ def _readable(store_dir: Path, provider: str, version_before: str) -> tuple[floa
         raise SystemExit("the submit published no new snapshot")
     snap = Snapshot(path)
     try:
-        snap.query("SELECT activity_month, sum(records) AS n FROM rollup_activity WHERE provider_code = $p "
-                   "GROUP BY ALL", {"p": provider})
+        snap.query(
+            "SELECT activity_month, sum(records) AS n FROM rollup_activity WHERE provider_code = $p GROUP BY ALL",
+            {"p": provider},
+        )
         records = snap.query("SELECT count(*) AS n FROM record WHERE provider_code = $p", {"p": provider})["n"][0]
     finally:
         snap.close()
@@ -125,8 +133,12 @@ def main() -> None:
     if args.file:
         if not (args.provider and args.period):
             raise SystemExit("--file needs --provider and --period")
-        chosen = {"file": args.file, "provider": args.provider, "period": args.period,
-                  "submitted_on": args.submitted_on or date.today().isoformat()}
+        chosen = {
+            "file": args.file,
+            "provider": args.provider,
+            "period": args.period,
+            "submitted_on": args.submitted_on or date.today().isoformat(),
+        }
     else:
         chosen = _choose_file(args.extracts or args.store.resolve().parent / "extracts")
     path = Path(chosen["file"]).resolve()
@@ -145,18 +157,41 @@ def main() -> None:
             version_before = store.current_snapshot(store_dir).name
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-c", _SUBMIT, "submit", str(path), "--provider", chosen["provider"],
-                 "--period", chosen["period"], "--submitted-on", chosen["submitted_on"], "--store", str(store_dir)],
-                cwd=args.code, env=dict(os.environ, PYTHONPATH=str(args.code)), capture_output=True, text=True)
+                [
+                    sys.executable,
+                    "-c",
+                    _SUBMIT,
+                    "submit",
+                    str(path),
+                    "--provider",
+                    chosen["provider"],
+                    "--period",
+                    chosen["period"],
+                    "--submitted-on",
+                    chosen["submitted_on"],
+                    "--store",
+                    str(store_dir),
+                ],
+                cwd=args.code,
+                env=dict(os.environ, PYTHONPATH=str(args.code)),
+                capture_output=True,
+                text=True,
+            )
             submit_s = time.perf_counter() - started
             if done.returncode != 0:
                 raise SystemExit(f"did submit failed: {done.stderr.strip().splitlines()[-1:]}")
             report = json.loads(done.stderr.strip().splitlines()[-1])
             readable_s, records = _readable(store_dir, chosen["provider"], version_before)
-            runs.append({"submit_s": round(submit_s, 2), "readable_s": round(readable_s, 3),
-                         "rss_mb": round(report["rss_mb"]), "provider_records": records,
-                         "publish": {k: round(v, 2) for k, v in report["publish"].items()},
-                         "plain_read_s": round(_plain_read(path, work), 2)})
+            runs.append(
+                {
+                    "submit_s": round(submit_s, 2),
+                    "readable_s": round(readable_s, 3),
+                    "rss_mb": round(report["rss_mb"]),
+                    "provider_records": records,
+                    "publish": {k: round(v, 2) for k, v in report["publish"].items()},
+                    "plain_read_s": round(_plain_read(path, work), 2),
+                }
+            )
             print(json.dumps(runs[-1]), file=sys.stderr)
 
     med = statistics.median
@@ -166,21 +201,31 @@ def main() -> None:
     result = {
         "date": date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-                   f"DuckDB {duckdb.__version__}",
-        "store": str(args.store), "code": str(args.code), "file": path.name, "provider": chosen["provider"],
-        "period": chosen["period"], "file_rows": rows_in_file, "file_mb": round(path.stat().st_size / 1e6, 1),
-        "submit_and_readable_s": round(submit, 2), "plain_read_s": round(plain, 2),
-        "ratio": round(submit / plain, 1), "peak_rss_mb": max(r["rss_mb"] for r in runs), "runs": runs,
+        f"DuckDB {duckdb.__version__}",
+        "store": str(args.store),
+        "code": str(args.code),
+        "file": path.name,
+        "provider": chosen["provider"],
+        "period": chosen["period"],
+        "file_rows": rows_in_file,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "submit_and_readable_s": round(submit, 2),
+        "plain_read_s": round(plain, 2),
+        "ratio": round(submit / plain, 1),
+        "peak_rss_mb": max(r["rss_mb"] for r in runs),
+        "runs": runs,
     }
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
-    print(f"\n| measure | result |\n|---|---|\n"
-          f"| `did submit` {path.name} ({rows_in_file:,} rows) end to end, published and readable (median of "
-          f"{len(runs)}) | {result['submit_and_readable_s']} s |\n"
-          f"| DuckDB reading the same file (new process, CREATE TABLE AS read_csv) | {result['plain_read_s']} s |\n"
-          f"| ratio | {result['ratio']}× |\n| peak memory of `did submit` | {result['peak_rss_mb']:,} MB |")
+    print(
+        f"\n| measure | result |\n|---|---|\n"
+        f"| `did submit` {path.name} ({rows_in_file:,} rows) end to end, published and readable (median of "
+        f"{len(runs)}) | {result['submit_and_readable_s']} s |\n"
+        f"| DuckDB reading the same file (new process, CREATE TABLE AS read_csv) | {result['plain_read_s']} s |\n"
+        f"| ratio | {result['ratio']}× |\n| peak memory of `did submit` | {result['peak_rss_mb']:,} MB |"
+    )
 
 
 if __name__ == "__main__":

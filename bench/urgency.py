@@ -50,30 +50,47 @@ def run(snap: Snapshot, repeat: int) -> dict[str, list[float]]:
     first, last = urgency.default_months(snap)
     wait_months = waits.default_months(snap)
     busiest = snap.query("SELECT provider_code FROM rollup_waits_v2 GROUP BY 1 ORDER BY sum(records) DESC LIMIT 1")[
-        "provider_code"][0]
+        "provider_code"
+    ][0]
     scopes = [CENTRAL, Scope("provider", providers=frozenset({busiest}))]
     for _ in range(repeat):
-        for modality, source, provider, scope in itertools.product(("MRI", "CT", None), (None, "gp_direct_access"),
-                                                                  (None, busiest), scopes):
+        for modality, source, provider, scope in itertools.product(
+            ("MRI", "CT", None), (None, "gp_direct_access"), (None, busiest), scopes
+        ):
             f = urgency.UrgencyFilter(first, last, "request_to_procedure", modality, source, provider)
             timed("urgency: headline", urgency.urgency_summary, snap, scope, f)
             for by in urgency.BREAKDOWNS:
                 timed(f"urgency: by {by}", urgency.urgency_summary, snap, scope, f, by)
-            timed("urgency: USC beside routine", lambda: urgency.usc_vs_routine(
-                urgency.urgency_summary(snap, scope, f, "modality"), "modality"))
+            timed(
+                "urgency: USC beside routine",
+                lambda: urgency.usc_vs_routine(urgency.urgency_summary(snap, scope, f, "modality"), "modality"),
+            )
             report = urgency.UrgencyFilter(first, last, "procedure_to_report", modality, source, provider)
             for by in turnaround.BREAKDOWNS:
                 timed(f"turnaround: by {by}", turnaround.turnaround, snap, scope, report, by)
             for by in (None, *urgency.BREAKDOWNS):
                 timed(f"waiting list: by {by or 'england'}", waiting_list.waiting_list, snap, scope, f, by)
             wf = waits.WaitFilter(*wait_months, "request_to_test", modality, source, provider)
-            timed("SPC: median wait", lambda: _icons(spc.with_xmr(
-                waits.wait_summary(snap, scope, wf, "month"), "median_days"), False, None))
-            timed("SPC: % reported within 28 days", lambda: _icons(spc.with_xmr(
-                turnaround.turnaround(snap, scope, report, "month"), "share_within_28d"), True, spc.REPORT_TARGET))
-            timed("SPC: % waiting 6 weeks or more", lambda: _icons(spc.with_xmr(
-                waiting_list.waiting_list(snap, scope, f, "month"), "share_six_weeks_or_more"), False,
-                spc.SIX_WEEK_TARGET))
+            timed(
+                "SPC: median wait",
+                lambda: _icons(spc.with_xmr(waits.wait_summary(snap, scope, wf, "month"), "median_days"), False, None),
+            )
+            timed(
+                "SPC: % reported within 28 days",
+                lambda: _icons(
+                    spc.with_xmr(turnaround.turnaround(snap, scope, report, "month"), "share_within_28d"),
+                    True,
+                    spc.REPORT_TARGET,
+                ),
+            )
+            timed(
+                "SPC: % waiting 6 weeks or more",
+                lambda: _icons(
+                    spc.with_xmr(waiting_list.waiting_list(snap, scope, f, "month"), "share_six_weeks_or_more"),
+                    False,
+                    spc.SIX_WEEK_TARGET,
+                ),
+            )
     return times
 
 
@@ -89,15 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     path = current_snapshot(Path(args.store))
     if path is None:
-        print(f"no published snapshot in {args.store}: build one first (did demo, or did load then did publish)",
-              file=sys.stderr)
+        print(
+            f"no published snapshot in {args.store}: build one first (did demo, or did load then did publish)",
+            file=sys.stderr,
+        )
         return 2
     snap = Snapshot(path)
     try:
-        if not snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'rollup_waits_v2'")[
-                "n"][0] or urgency.default_months(snap) is None:
-            print(f"the snapshot in {args.store} holds no DIDS v2.0 month (April 2026 activity on): nothing to time",
-                  file=sys.stderr)
+        if (
+            not snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'rollup_waits_v2'")[
+                "n"
+            ][0]
+            or urgency.default_months(snap) is None
+        ):
+            print(
+                f"the snapshot in {args.store} holds no DIDS v2.0 month (April 2026 activity on): nothing to time",
+                file=sys.stderr,
+            )
             return 2
         times = run(snap, args.repeat)
         size = snap.query("SELECT count(*) AS n FROM rollup_waits_v2")["n"][0]
@@ -106,13 +131,22 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---:|---:|---:|---:|---|")
         summary = {}
         for kind, values in times.items():
-            s = summary[kind] = {"runs": len(values), "p50": statistics.median(values),
-                                 "p95": percentile(values, 95), "max": max(values)}
-            print(f"| {kind} | {s['runs']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} | "
-                  f"{'yes' if s['p95'] <= TARGETS_MS else 'no'} |")
+            s = summary[kind] = {
+                "runs": len(values),
+                "p50": statistics.median(values),
+                "p95": percentile(values, 95),
+                "max": max(values),
+            }
+            print(
+                f"| {kind} | {s['runs']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} | "
+                f"{'yes' if s['p95'] <= TARGETS_MS else 'no'} |"
+            )
         if args.json:
-            Path(args.json).write_text(json.dumps({"snapshot": snap.version, "rollup_waits_v2_rows": size,
-                                                   "timings": summary}, indent=2, default=int))
+            Path(args.json).write_text(
+                json.dumps(
+                    {"snapshot": snap.version, "rollup_waits_v2_rows": size, "timings": summary}, indent=2, default=int
+                )
+            )
     finally:
         snap.close()
     return 0

@@ -38,14 +38,23 @@ def main() -> int:
     rollups = snap.query("SELECT sum(records) AS n, count(*) AS rows FROM rollup_variation_area").row(0)
     first, last = variation.default_period(snap)
     periods = [(first, last), (max(first, add_months(last, -2)), last), (last, last)]
-    measures = [{}] + [{"test_group": g, "patient_source": "04"} for g in TEST_GROUPS] + \
-               [{"modality": "CT"}, {"modality": "MRI"}]
-    practice = snap.query("SELECT region_code, icb_code, sub_icb_code FROM ref_practice "
-                          "ORDER BY list_size DESC LIMIT 1").row(0)
-    areas = [variation.ENGLAND_AREA, Area("region", practice[0]), Area("icb", practice[1]),
-             Area("sub_icb", practice[2])]
-    provider = snap.query("SELECT provider_code FROM rollup_variation_flows GROUP BY 1 "
-                          "ORDER BY sum(records) DESC LIMIT 1")["provider_code"][0]
+    measures = (
+        [{}]
+        + [{"test_group": g, "patient_source": "04"} for g in TEST_GROUPS]
+        + [{"modality": "CT"}, {"modality": "MRI"}]
+    )
+    practice = snap.query(
+        "SELECT region_code, icb_code, sub_icb_code FROM ref_practice ORDER BY list_size DESC LIMIT 1"
+    ).row(0)
+    areas = [
+        variation.ENGLAND_AREA,
+        Area("region", practice[0]),
+        Area("icb", practice[1]),
+        Area("sub_icb", practice[2]),
+    ]
+    provider = snap.query(
+        "SELECT provider_code FROM rollup_variation_flows GROUP BY 1 ORDER BY sum(records) DESC LIMIT 1"
+    )["provider_code"][0]
     times: dict[str, list[float]] = defaultdict(list)
 
     def timed(name, fn, *a):
@@ -66,17 +75,26 @@ def main() -> int:
                 for level in variation.MAP_LEVELS:
                     timed(f"area_rates[{level}]", variation_geographic.area_rates, snap, CENTRAL, f, level)
                 timed("area_providers[icb]", variation_flows.area_providers, snap, CENTRAL, f, areas[2])
-                timed("area_provider_modalities[icb]", variation_flows.area_provider_modalities, snap, CENTRAL, f,
-                      areas[2])
+                timed(
+                    "area_provider_modalities[icb]",
+                    variation_flows.area_provider_modalities,
+                    snap,
+                    CENTRAL,
+                    f,
+                    areas[2],
+                )
                 timed("provider_origins", variation_flows.provider_origins, snap, CENTRAL, f, provider)
-    print(f"store {args.store}: snapshot {snap.version}, {records:,} records; rollup_variation_area "
-          f"{rollups[1]:,} rows")
+    print(
+        f"store {args.store}: snapshot {snap.version}, {records:,} records; rollup_variation_area {rollups[1]:,} rows"
+    )
     print(f"{'query':34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, values in times.items():
         values.sort()
         p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-        print(f"{name:34} {len(values):5d} {statistics.median(values) * 1000:8.1f} {p95 * 1000:8.1f} "
-              f"{values[-1] * 1000:8.1f}")
+        print(
+            f"{name:34} {len(values):5d} {statistics.median(values) * 1000:8.1f} {p95 * 1000:8.1f} "
+            f"{values[-1] * 1000:8.1f}"
+        )
     return 0
 
 

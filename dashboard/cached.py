@@ -51,9 +51,7 @@ def monthly_trend(_snap: Snapshot, version: str, scope: Scope, months: int, end:
 
 
 @st.cache_data(**_CACHE)
-def providers_submitting(
-    _snap: Snapshot, version: str, period: date
-) -> headline.ProvidersSubmitting:
+def providers_submitting(_snap: Snapshot, version: str, period: date) -> headline.ProvidersSubmitting:
     return headline.providers_submitting(_snap, period)
 
 

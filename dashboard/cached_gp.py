@@ -42,8 +42,17 @@ def areas(_snap: Snapshot, version: str) -> pl.DataFrame:
 
 
 @st.cache_data(**_CACHE)
-def benchmark(_snap: Snapshot, version: str, scope: Scope, measure_id: str, start: date, end: date,
-              area: gb.Area, method: str, peers: gb.Peers | None) -> gb.Benchmark:
+def benchmark(
+    _snap: Snapshot,
+    version: str,
+    scope: Scope,
+    measure_id: str,
+    start: date,
+    end: date,
+    area: gb.Area,
+    method: str,
+    peers: gb.Peers | None,
+) -> gb.Benchmark:
     return gb.benchmark(_snap, scope, measure_id, start, end, area, method, peers)
 
 
@@ -56,13 +65,22 @@ def practice_england(_snap: Snapshot, version: str, start: date, end: date, prot
 
 
 @st.cache_data(**_CACHE)
-def practice_profile(_snap: Snapshot, version: str, scope: Scope, practice_code: str, start: date, end: date,
-                     method: str) -> pl.DataFrame:
-    return gp.practice_profile(_snap, scope, practice_code, start, end, method,
-                               england=practice_england(_snap, version, start, end, scope.needs_disclosure_control))
+def practice_profile(
+    _snap: Snapshot, version: str, scope: Scope, practice_code: str, start: date, end: date, method: str
+) -> pl.DataFrame:
+    return gp.practice_profile(
+        _snap,
+        scope,
+        practice_code,
+        start,
+        end,
+        method,
+        england=practice_england(_snap, version, start, end, scope.needs_disclosure_control),
+    )
 
 
 @st.cache_data(**_CACHE)
-def practice_trend(_snap: Snapshot, version: str, scope: Scope, measure_id: str, practice_code: str,
-                   start: date, end: date, level: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def practice_trend(
+    _snap: Snapshot, version: str, scope: Scope, measure_id: str, practice_code: str, start: date, end: date, level: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     return gp.practice_trend(_snap, scope, measure_id, practice_code, start, end, level)

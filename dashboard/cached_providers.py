@@ -20,6 +20,7 @@ from queries.scope import Scope
 
 _CACHE: dict[str, Any] = {"max_entries": 64, "ttl": "1h", "show_spinner": False}
 
+
 def has_tables(snap: Snapshot, *tables: str) -> bool:
     """Whether the snapshot holds these rollups (a store published before they existed does not)."""
     return _has_tables(snap, snap.version, tables)
@@ -35,6 +36,7 @@ def _has_tables(_snap: Snapshot, version: str, tables: tuple[str, ...]) -> bool:
 
 
 # --- waiting times ---------------------------------------------------------------------------
+
 
 @st.cache_data(**_CACHE)
 def wait_months(_snap: Snapshot, version: str) -> list[date]:
@@ -57,8 +59,7 @@ def wait_providers(_snap: Snapshot, version: str, scope: Scope) -> list[str]:
 
 
 @st.cache_data(**_CACHE)
-def wait_summary(_snap: Snapshot, version: str, scope: Scope, f: waits.WaitFilter,
-                 by: str | None) -> pl.DataFrame:
+def wait_summary(_snap: Snapshot, version: str, scope: Scope, f: waits.WaitFilter, by: str | None) -> pl.DataFrame:
     return waits.wait_summary(_snap, scope, f, by)
 
 
@@ -78,14 +79,16 @@ def urgency_months(_snap: Snapshot, version: str, first: date, last: date) -> tu
 
 
 @st.cache_data(**_CACHE)
-def urgency_summary(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
-                    by: str | None) -> pl.DataFrame:
+def urgency_summary(
+    _snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter, by: str | None
+) -> pl.DataFrame:
     return urgency.urgency_summary(_snap, scope, f, by)
 
 
 @st.cache_data(**_CACHE)
-def report_turnaround(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
-                      by: str | None) -> pl.DataFrame:
+def report_turnaround(
+    _snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter, by: str | None
+) -> pl.DataFrame:
     return turnaround.turnaround(_snap, scope, f, by)
 
 
@@ -95,8 +98,9 @@ def turnaround_as_of(_snap: Snapshot, version: str) -> date | None:
 
 
 @st.cache_data(**_CACHE)
-def waiting_list_waits(_snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter,
-                       by: str | None) -> pl.DataFrame:
+def waiting_list_waits(
+    _snap: Snapshot, version: str, scope: Scope, f: urgency.UrgencyFilter, by: str | None
+) -> pl.DataFrame:
     return waiting_list.waiting_list(_snap, scope, f, by)
 
 
@@ -111,12 +115,14 @@ def dm01_months(_snap: Snapshot, version: str) -> list[date]:
 
 
 @st.cache_data(**_CACHE)
-def dm01_reconciliation(_snap: Snapshot, version: str, scope: Scope, first: date, last: date,
-                        flagged_only: bool) -> pl.DataFrame:
+def dm01_reconciliation(
+    _snap: Snapshot, version: str, scope: Scope, first: date, last: date, flagged_only: bool
+) -> pl.DataFrame:
     return dm01.reconciliation(_snap, scope, first, last, flagged_only=flagged_only)
 
 
 # --- equipment -------------------------------------------------------------------------------
+
 
 @st.cache_data(**_CACHE)
 def equipment_modalities(_snap: Snapshot, version: str) -> list[str]:
@@ -139,36 +145,40 @@ def inventory_status(_snap: Snapshot, version: str) -> pl.DataFrame:
 
 
 @st.cache_data(**_CACHE)
-def site_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
-                     provider: str | None) -> pl.DataFrame:
+def site_utilisation(
+    _snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter, provider: str | None
+) -> pl.DataFrame:
     return equipment.site_utilisation(_snap, scope, f, provider)
 
 
 @st.cache_data(**_CACHE)
-def site_fences(_snap: Snapshot, version: str, scope: Scope,
-                f: equipment.UtilisationFilter) -> tuple[float, float] | None:
+def site_fences(
+    _snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter
+) -> tuple[float, float] | None:
     return equipment.site_fences(_snap, scope, f)
 
 
 @st.cache_data(**_CACHE)
-def provider_utilisation(_snap: Snapshot, version: str, scope: Scope,
-                         f: equipment.UtilisationFilter) -> pl.DataFrame:
+def provider_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter) -> pl.DataFrame:
     return equipment.provider_utilisation(_snap, scope, f)
 
 
 @st.cache_data(**_CACHE)
-def weekday_profile(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
-                    provider: str | None, site: str | None) -> pl.DataFrame:
+def weekday_profile(
+    _snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter, provider: str | None, site: str | None
+) -> pl.DataFrame:
     return equipment.weekday_profile(_snap, scope, f, provider, site)
 
 
 @st.cache_data(**_CACHE)
-def monthly_utilisation(_snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter,
-                        provider: str | None, site: str | None) -> pl.DataFrame:
+def monthly_utilisation(
+    _snap: Snapshot, version: str, scope: Scope, f: equipment.UtilisationFilter, provider: str | None, site: str | None
+) -> pl.DataFrame:
     return equipment.monthly_utilisation(_snap, scope, f, provider, site)
 
 
 # --- scans per operating hour ----------------------------------------------------------------
+
 
 @st.cache_data(**_CACHE)
 def productivity_months(_snap: Snapshot, version: str, first: date, last: date) -> tuple[date, date] | None:
@@ -176,12 +186,19 @@ def productivity_months(_snap: Snapshot, version: str, first: date, last: date) 
 
 
 @st.cache_data(**_CACHE)
-def site_productivity(_snap: Snapshot, version: str, scope: Scope, f: productivity.ProductivityFilter,
-                      provider: str | None) -> pl.DataFrame:
+def site_productivity(
+    _snap: Snapshot, version: str, scope: Scope, f: productivity.ProductivityFilter, provider: str | None
+) -> pl.DataFrame:
     return productivity.site_productivity(_snap, scope, f, provider)
 
 
 @st.cache_data(**_CACHE)
-def hour_weekday(_snap: Snapshot, version: str, scope: Scope, f: productivity.ProductivityFilter,
-                 provider: str | None, site: str | None) -> pl.DataFrame:
+def hour_weekday(
+    _snap: Snapshot,
+    version: str,
+    scope: Scope,
+    f: productivity.ProductivityFilter,
+    provider: str | None,
+    site: str | None,
+) -> pl.DataFrame:
     return productivity.hour_weekday(_snap, scope, f, provider, site)

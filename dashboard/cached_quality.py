@@ -27,8 +27,16 @@ def providers(_snap: Snapshot, version: str, scope: Scope) -> pl.DataFrame:
 
 
 @st.cache_data(**_CACHE)
-def provider_months(_snap: Snapshot, version: str, scope: Scope, first: date, last: date, as_of: date,
-                    region: str | None, provider_type: str | None) -> pl.DataFrame:
+def provider_months(
+    _snap: Snapshot,
+    version: str,
+    scope: Scope,
+    first: date,
+    last: date,
+    as_of: date,
+    region: str | None,
+    provider_type: str | None,
+) -> pl.DataFrame:
     return completeness.provider_months(_snap, scope, first, last, as_of, region, provider_type)
 
 
@@ -38,38 +46,49 @@ def pre_publication(_snap: Snapshot, version: str, scope: Scope, period: date, a
 
 
 @st.cache_data(**_CACHE)
-def volume_checks(_snap: Snapshot, version: str, scope: Scope, rule: volumes.VolumeRule, by_modality: bool,
-                  provider: str | None = None) -> pl.DataFrame:
+def volume_checks(
+    _snap: Snapshot,
+    version: str,
+    scope: Scope,
+    rule: volumes.VolumeRule,
+    by_modality: bool,
+    provider: str | None = None,
+) -> pl.DataFrame:
     return volumes.volume_checks(_snap, scope, rule, by_modality=by_modality, provider=provider)
 
 
 @st.cache_data(**_CACHE)
-def item_scores(_snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None,
-                provider: str | None = None) -> pl.DataFrame:
+def item_scores(
+    _snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None, provider: str | None = None
+) -> pl.DataFrame:
     return quality.item_scores(_snap, scope, first, last, provider)
 
 
 @st.cache_data(**_CACHE)
-def provider_scores(_snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None,
-                    provider: str | None = None) -> pl.DataFrame:
+def provider_scores(
+    _snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None, provider: str | None = None
+) -> pl.DataFrame:
     return quality.provider_scores(_snap, scope, first, last, provider)
 
 
 @st.cache_data(**_CACHE)
-def peer_item_scores(_snap: Snapshot, version: str, scope: Scope, first: date | None,
-                     last: date | None) -> pl.DataFrame:
+def peer_item_scores(
+    _snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None
+) -> pl.DataFrame:
     return quality.peer_item_scores(_snap, scope, first, last)
 
 
 @st.cache_data(**_CACHE)
-def peer_overall_scores(_snap: Snapshot, version: str, scope: Scope, first: date | None,
-                        last: date | None) -> pl.DataFrame:
+def peer_overall_scores(
+    _snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None
+) -> pl.DataFrame:
     return quality.peer_overall_scores(_snap, scope, first, last)
 
 
 @st.cache_data(**_CACHE)
-def issue_summary(_snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None,
-                  provider: str | None = None) -> pl.DataFrame:
+def issue_summary(
+    _snap: Snapshot, version: str, scope: Scope, first: date | None, last: date | None, provider: str | None = None
+) -> pl.DataFrame:
     return quality.issue_summary(_snap, scope, first, last, provider)
 
 

@@ -94,8 +94,7 @@ def area_providers(_snap: Snapshot, version: str, scope: Scope, filters: Filters
 
 
 @st.cache_data(**_CACHE)
-def area_provider_modalities(_snap: Snapshot, version: str, scope: Scope, filters: Filters,
-                             area: Area) -> pl.DataFrame:
+def area_provider_modalities(_snap: Snapshot, version: str, scope: Scope, filters: Filters, area: Area) -> pl.DataFrame:
     return variation_flows.area_provider_modalities(_snap, scope, filters, area)
 
 

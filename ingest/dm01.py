@@ -32,8 +32,13 @@ from did_errors import UsageError
 TEST_MAP_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "dm01" / "dm01_tests_2026-12.csv"
 TESTS: tuple[str, ...] = ("MRI", "CT", "Non-obstetric ultrasound", "Barium enema", "DEXA")
 # DM01's published names (and ours) -> ours, compared case-insensitively
-_NAMES = {**{t.casefold(): t for t in TESTS}, "magnetic resonance imaging": "MRI", "computed tomography": "CT",
-          "non-obstetric ultrasound": "Non-obstetric ultrasound", "dexa scan": "DEXA"}
+_NAMES = {
+    **{t.casefold(): t for t in TESTS},
+    "magnetic resonance imaging": "MRI",
+    "computed tomography": "CT",
+    "non-obstetric ultrasound": "Non-obstetric ultrasound",
+    "dexa scan": "DEXA",
+}
 FILE_COLUMNS = ["period", "provider_code", "test", "activity", "waiting_total", "waiting_6wk_plus"]
 _COUNTS = FILE_COLUMNS[3:]
 
@@ -90,19 +95,25 @@ def read_dm01(path: Path) -> pl.DataFrame:
         *[text[c].str.replace_all(",", "").cast(pl.Int64, strict=False).alias(c) for c in _COUNTS],
     ).with_row_index("line", offset=2)
     bad = rows.filter(
-        pl.col("period").is_null() | ~pl.col("provider_code").fill_null("").str.contains(r"^[A-Z0-9]{3,5}$")
+        pl.col("period").is_null()
+        | ~pl.col("provider_code").fill_null("").str.contains(r"^[A-Z0-9]{3,5}$")
         | pl.col("dm01_test").is_null()
         | pl.any_horizontal(pl.col(c).is_null() | (pl.col(c) < 0) for c in _COUNTS)
-        | (pl.col("waiting_6wk_plus") > pl.col("waiting_total")))
+        | (pl.col("waiting_6wk_plus") > pl.col("waiting_total"))
+    )
     if bad.height:
-        raise UsageError(f"{name} line {bad['line'][0]}: expected period YYYY-MM, an ODS provider code, a test "
-                         f"({', '.join(TESTS)}) and whole numbers of 0 or more, waiting_6wk_plus not above "
-                         "waiting_total")
+        raise UsageError(
+            f"{name} line {bad['line'][0]}: expected period YYYY-MM, an ODS provider code, a test "
+            f"({', '.join(TESTS)}) and whole numbers of 0 or more, waiting_6wk_plus not above "
+            "waiting_total"
+        )
     repeated = rows.filter(pl.struct("period", "provider_code", "dm01_test").is_duplicated())
     if repeated.height:
         r = repeated.row(1, named=True)
-        raise UsageError(f"{name} line {r['line']}: {r['period']:%Y-%m} {r['provider_code']} {r['dm01_test']} "
-                         "is listed twice; keep one row per month, provider and test")
+        raise UsageError(
+            f"{name} line {r['line']}: {r['period']:%Y-%m} {r['provider_code']} {r['dm01_test']} "
+            "is listed twice; keep one row per month, provider and test"
+        )
     return rows.drop("line")
 
 

@@ -67,12 +67,18 @@ def sub_icb_to_icb() -> pl.DataFrame:
     polygons = pl.DataFrame({"polygon_code": _sub_icbs()["code"].tolist()})
     known = polygons["polygon_code"].implode()
     weights = (
-        practices().select("practice_code", "sub_icb_code", "icb_code", "list_size")
-        .join(ods_practices().select(pl.col("code").alias("practice_code"), "commissioner_code"),
-              on="practice_code", how="left")
+        practices()
+        .select("practice_code", "sub_icb_code", "icb_code", "list_size")
+        .join(
+            ods_practices().select(pl.col("code").alias("practice_code"), "commissioner_code"),
+            on="practice_code",
+            how="left",
+        )
         .with_columns(
-            pl.when(pl.col("commissioner_code").is_in(known)).then(pl.col("commissioner_code"))
-            .otherwise(pl.col("sub_icb_code")).alias("polygon_code")
+            pl.when(pl.col("commissioner_code").is_in(known))
+            .then(pl.col("commissioner_code"))
+            .otherwise(pl.col("sub_icb_code"))
+            .alias("polygon_code")
         )
         .group_by("polygon_code", "icb_code")
         .agg(pl.col("list_size").fill_null(0).sum().alias("patients"))
@@ -88,13 +94,15 @@ def _icbs() -> gpd.GeoDataFrame:
     missing = assignment.filter(pl.col("icb_code").is_null())["polygon_code"].to_list()
     if missing:
         raise ValueError(f"sub-ICB polygons with no registered patients to place them: {missing}")
-    sub = _sub_icbs().merge(
-        assignment.select(pl.col("polygon_code").alias("code"), "icb_code").to_pandas(), on="code"
-    )
+    sub = _sub_icbs().merge(assignment.select(pl.col("polygon_code").alias("code"), "icb_code").to_pandas(), on="code")
     icbs = sub[["icb_code", "geometry"]].dissolve(by="icb_code", as_index=False)
     icbs["geometry"] = icbs.geometry.make_valid()
-    names = practices().select(pl.col("icb_code").alias("code"), pl.col("icb_ons").alias("ons_code"),
-                               pl.col("icb_name").alias("name")).unique().to_pandas()
+    names = (
+        practices()
+        .select(pl.col("icb_code").alias("code"), pl.col("icb_ons").alias("ons_code"), pl.col("icb_name").alias("name"))
+        .unique()
+        .to_pandas()
+    )
     icbs = icbs.rename(columns={"icb_code": "code"}).merge(names, on="code", how="left")
     return gpd.GeoDataFrame(icbs[_COLUMNS], geometry="geometry", crs=4326).sort_values("code").reset_index(drop=True)
 

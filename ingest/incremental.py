@@ -36,8 +36,10 @@ _REMOVED_COPIES = """
     FROM {db}.main.duplicate_pair WHERE removed
 """
 _SUBMISSIONS = "SELECT provider_code, hash(s) AS h FROM {db}.main.submission s"
-_ISSUES = ("SELECT s.provider_code, i.submission_id, count(*) AS n, sum(hash(i)) AS h "
-           "FROM {db}.main.issue i JOIN {db}.main.submission s USING (submission_id) GROUP BY ALL")
+_ISSUES = (
+    "SELECT s.provider_code, i.submission_id, count(*) AS n, sum(hash(i)) AS h "
+    "FROM {db}.main.issue i JOIN {db}.main.submission s USING (submission_id) GROUP BY ALL"
+)
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,18 @@ class Changes:
 
 def month_fingerprints(con: duckdb.DuckDBPyConnection) -> list[tuple[str, date, int, int]]:
     """(provider, activity month, rows, sum of submission ids) of the working store's `record`."""
-    return [tuple(r) for r in con.execute(
-        "SELECT provider_code, activity_month, count(*), sum(submission_id)::HUGEINT FROM record "
-        "GROUP BY ALL ORDER BY ALL").fetchall()]
+    return [
+        tuple(r)
+        for r in con.execute(
+            "SELECT provider_code, activity_month, count(*), sum(submission_id)::HUGEINT FROM record "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    ]
 
 
-def write_month_fingerprints(con: duckdb.DuckDBPyConnection, into: str,
-                             months: list[tuple[str, date, int, int]]) -> None:
+def write_month_fingerprints(
+    con: duckdb.DuckDBPyConnection, into: str, months: list[tuple[str, date, int, int]]
+) -> None:
     """The `record_month` table of the snapshot being built (attached as `into`, a name from code)."""
     con.execute(f"""CREATE TABLE {into}.main.{RECORD_MONTHS_TABLE} (
         provider_code VARCHAR NOT NULL, activity_month DATE NOT NULL, rows BIGINT NOT NULL,
@@ -78,20 +85,26 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, types: tuple[str, ..
     con.execute(f"INSERT INTO {table} SELECT {unnest}", columns)
 
 
-def changes(con: duckdb.DuckDBPyConnection, previous: Path,
-            months: list[tuple[str, date, int, int]]) -> Changes | None:
+def changes(con: duckdb.DuckDBPyConnection, previous: Path, months: list[tuple[str, date, int, int]]) -> Changes | None:
     """What changed between the snapshot `previous` and the working store (whose `record` has
     the fingerprints `months`, and whose `duplicate_pair` this publish has just found)."""
     con.execute(f"ATTACH ? AS {_PREVIOUS} (READ_ONLY)", [str(previous)])
     try:
-        present = {r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
-            [_PREVIOUS]).fetchall()}
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [_PREVIOUS]
+            ).fetchall()
+        }
         if not {RECORD_MONTHS_TABLE, "duplicate_pair", "submission", "issue"} <= present:
             return None
-        before = {(p, m): (rows, ids) for p, m, rows, ids in con.execute(
-            f"SELECT provider_code, activity_month, rows, submission_id_sum FROM {_PREVIOUS}.main.{RECORD_MONTHS_TABLE}"
-        ).fetchall()}
+        before = {
+            (p, m): (rows, ids)
+            for p, m, rows, ids in con.execute(
+                "SELECT provider_code, activity_month, rows, submission_id_sum "
+                f"FROM {_PREVIOUS}.main.{RECORD_MONTHS_TABLE}"
+            ).fetchall()
+        }
         now = {(p, m): (rows, ids) for p, m, rows, ids in months}
         pairs = {key for key in before.keys() | now.keys() if before.get(key) != now.get(key)}
         pairs |= {(p, m) for p, m in _differing(con, _REMOVED_COPIES, "provider_code, activity_month")}

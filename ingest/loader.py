@@ -71,8 +71,10 @@ def infer_from_name(path: Path) -> tuple[str | None, str | None]:
 
 
 def _csv_field(col: str) -> str:
-    return (f"CASE WHEN t.{col} LIKE '%,%' OR t.{col} LIKE '%\"%' "
-            f"THEN '\"' || replace(t.{col}, '\"', '\"\"') || '\"' ELSE coalesce(t.{col}, '') END")
+    return (
+        f"CASE WHEN t.{col} LIKE '%,%' OR t.{col} LIKE '%\"%' "
+        f"THEN '\"' || replace(t.{col}, '\"', '\"\"') || '\"' ELSE coalesce(t.{col}, '') END"
+    )
 
 
 def _raw_row_sql(fields) -> str:
@@ -127,8 +129,15 @@ class Undo:
     removed: list[pa.Table] = field(default_factory=list)
 
 
-def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
-          submitted_on: date | None = None, issue_limit: int = 200, key: str | None = None) -> Checked:
+def check(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    provider: str,
+    period_text: str,
+    submitted_on: date | None = None,
+    issue_limit: int = 200,
+    key: str | None = None,
+) -> Checked:
     """Validate `path` and prepare its rows. Raises ownership.SubmissionRefused (a ValueError), before
     anything is read, for a provider code that is not a known ODS code, a file named for another
     provider, a submission date in the future or before the period, or one after the period's
@@ -139,8 +148,7 @@ def check(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text
     return check_batch(con, [(path, provider, period_text, submitted_on)], issue_limit, key)[0]
 
 
-def check_batch(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200,
-                key: str | None = None) -> list[Checked]:
+def check_batch(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200, key: str | None = None) -> list[Checked]:
     """Validate several files, each judged on its own, the CSV files in one screening pass.
 
     `jobs` are (path, provider, period YYYY-MM, submitted_on). No store table is touched. Each
@@ -180,13 +188,17 @@ def _check_version(checked: Checked) -> None:
     got = checked.file.version
     if got != wanted:
         pack = spec_pack.default_pack(wanted)
-        raise reader.FileError("DIDSX10", f"{checked.path.name} is a DIDS v{got} file, but a file for "
-                               f"{checked.period:%Y-%m} reports {pack.months} (the month before it is sent), "
-                               f"which is sent in DIDS v{wanted}; send this month's extract as DIDS v{wanted}")
+        raise reader.FileError(
+            "DIDSX10",
+            f"{checked.path.name} is a DIDS v{got} file, but a file for "
+            f"{checked.period:%Y-%m} reports {pack.months} (the month before it is sent), "
+            f"which is sent in DIDS v{wanted}; send this month's extract as DIDS v{wanted}",
+        )
 
 
-def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
-           submitted_on: date | None) -> Checked:
+def _begin(
+    con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str, submitted_on: date | None
+) -> Checked:
     path = Path(path)
     period = parse_period(period_text)
     provider = ownership.provider_code(provider)
@@ -196,8 +208,13 @@ def _begin(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_tex
     timetable.check_open(con, period, submitted_on)
     ownership.check_known(con, provider)
     name = path.name if len(path.name) <= 120 else path.name[:60] + "…" + path.name[-40:]
-    out = LoadResult(file=name, provider=provider, period=f"{period:%Y-%m}", status="rejected",
-                     timeliness=timetable.timeliness(con, period, submitted_on))
+    out = LoadResult(
+        file=name,
+        provider=provider,
+        period=f"{period:%Y-%m}",
+        status="rejected",
+        timeliness=timetable.timeliness(con, period, submitted_on),
+    )
     return Checked(path, provider, period, submitted_on, out)
 
 
@@ -230,29 +247,48 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
         "CREATE OR REPLACE TEMP TABLE batch_files AS SELECT unnest($nos::INTEGER[]) AS file_no, "
         "unnest($dates::DATE[]) AS sub_date, unnest($periods::DATE[]) AS period_start, "
         "unnest($providers::VARCHAR[]) AS provider",
-        {"nos": [c.file_no for c in reads], "dates": [c.submitted_on for c in reads],
-         "periods": [c.period for c in reads], "providers": [c.provider for c in reads]})
+        {
+            "nos": [c.file_no for c in reads],
+            "dates": [c.submitted_on for c in reads],
+            "periods": [c.period for c in reads],
+            "providers": [c.provider for c in reads],
+        },
+    )
     lookups, has_dups = validation.prepare(con)
     params: dict[str, object] = dict(lookups)
     if key is not None:
         params["key"] = key
     pack = spec_pack.pack_for(con, reads[0].file.version)
-    sql, rule_params = validation.screen_select(validation.typed_select("staging", has_dups),
-                                                "" if key is None else _RECORD_COLUMNS, pack.rules, pack.code_lists)
+    sql, rule_params = validation.screen_select(
+        validation.typed_select("staging", has_dups),
+        "" if key is None else _RECORD_COLUMNS,
+        pack.rules,
+        pack.code_lists,
+    )
     screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["file_no", "line", "_issues"])
     if flagged["_issues"].num_chunks == 0:  # nothing flagged: an empty slice keeps the types without
         flagged = screen.slice(0, 0).select(["file_no", "line", "_issues"])  # building from Python (pandas)
     lists = flagged["_issues"].combine_chunks()
     parents = pc.list_parent_indices(lists)
-    found = pa.table({"file_no": pc.take(flagged["file_no"], parents), "line": pc.take(flagged["line"], parents),
-                      **{f: pc.struct_field(pc.list_flatten(lists), f)
-                         for f in ("code", "severity", "field", "message")}})
+    found = pa.table(
+        {
+            "file_no": pc.take(flagged["file_no"], parents),
+            "line": pc.take(flagged["line"], parents),
+            **{f: pc.struct_field(pc.list_flatten(lists), f) for f in ("code", "severity", "field", "message")},
+        }
+    )
     return screen.drop_columns(["_issues"]), found
 
 
-def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, found: pa.Table,
-           issue_limit: int, key: str | None) -> None:
+def _judge(
+    con: duckdb.DuckDBPyConnection,
+    checked: Checked,
+    screen: pa.Table,
+    found: pa.Table,
+    issue_limit: int,
+    key: str | None,
+) -> None:
     """One file's verdict and counts from its screen and issues; with `key`, what to load."""
     out = checked.result
     # From the screen's flags, not from comparing the issues' severity with a Python string:
@@ -261,13 +297,19 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
     rejected_lines = pc.unique(screen_lines.filter(screen["_reject"]))
     warned_lines = pc.unique(screen_lines.filter(screen["_warn"]))
     records, rejected = checked.file.rows, len(rejected_lines)
-    warned = len(warned_lines) - pc.sum(pc.is_in(warned_lines, value_set=rejected_lines)).as_py() \
-        if len(warned_lines) else 0
+    warned = (
+        len(warned_lines) - pc.sum(pc.is_in(warned_lines, value_set=rejected_lines)).as_py() if len(warned_lines) else 0
+    )
     out.status = "accepted"
     out.issues_total = found.num_rows
     out.issues = found.sort_by([("line", "ascending"), ("code", "ascending")]).slice(0, issue_limit).to_pylist()
-    out.counts = {"records": records, "accepted": records - rejected, "rejected": rejected,
-                  "with_warnings": warned, "replaced": 0}
+    out.counts = {
+        "records": records,
+        "accepted": records - rejected,
+        "rejected": rejected,
+        "with_warnings": warned,
+        "replaced": 0,
+    }
     if key is None:
         return
     checked.screen, checked.rejected_lines = screen, rejected_lines
@@ -278,7 +320,9 @@ def _judge(con: duckdb.DuckDBPyConnection, checked: Checked, screen: pa.Table, f
             checked.quarantine = con.sql(
                 f"SELECT t.line, {_raw_row_sql(i.field for i in spec_pack.pack_for(con, checked.file.version).items)} "
                 "AS raw FROM staging t SEMI JOIN rejected_lines USING (line) "
-                "WHERE t.file_no = $file_no", params={"file_no": checked.file_no}).to_arrow_table()
+                "WHERE t.file_no = $file_no",
+                params={"file_no": checked.file_no},
+            ).to_arrow_table()
         finally:
             con.unregister("rejected_lines")
 
@@ -292,8 +336,9 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
     out = checked.result
     if out.status == "rejected":
         if checked.path.exists() and checked.path.is_file():
-            out.submission_id = _log_rejected_file(con, checked.path, checked.provider, checked.period,
-                                                   checked.submitted_on, out)
+            out.submission_id = _log_rejected_file(
+                con, checked.path, checked.provider, checked.period, checked.submitted_on, out
+            )
             checked.undo = Undo(out.submission_id) if undoable else None
         return out
     removed: list[pa.Table] | None = [] if undoable else None
@@ -302,21 +347,34 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
     con.register("checked_issues", checked.issues)
     # A rejected line keeps none of its rows (an XML record's activities share one line). A view,
     # so that the rows are filtered as they are inserted rather than copied first.
-    con.execute("CREATE OR REPLACE TEMP VIEW checked_records AS SELECT * EXCLUDE (line, _reject, _warn) "
-                "FROM checked_screen ANTI JOIN checked_rejected USING (line)")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW checked_records AS SELECT * EXCLUDE (line, _reject, _warn) "
+        "FROM checked_screen ANTI JOIN checked_rejected USING (line)"
+    )
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            sid = _insert_submission(con, checked.path, checked.provider, checked.period, checked.submitted_on,
-                                     "accepted", checked.read, out.counts, out.timeliness)
+            sid = _insert_submission(
+                con,
+                checked.path,
+                checked.provider,
+                checked.period,
+                checked.submitted_on,
+                "accepted",
+                checked.read,
+                out.counts,
+                out.timeliness,
+            )
             _supersede_earlier(con, checked.provider, checked.period, sid, removed)
             replaced = _replace_earlier_versions(con, sid, checked.provider, removed)
             _insert_records(con, sid)
             con.execute("INSERT INTO issue SELECT ?, * FROM checked_issues", [sid])
             if checked.quarantine is not None:
                 con.register("checked_quarantine", checked.quarantine)
-                con.execute("INSERT INTO quarantine SELECT ?, line, raw, ? FROM checked_quarantine",
-                            [sid, datetime.now(UTC).replace(tzinfo=None)])
+                con.execute(
+                    "INSERT INTO quarantine SELECT ?, line, raw, ? FROM checked_quarantine",
+                    [sid, datetime.now(UTC).replace(tzinfo=None)],
+                )
                 con.unregister("checked_quarantine")
             con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
             con.execute("COMMIT")
@@ -356,9 +414,15 @@ def undo(con: duckdb.DuckDBPyConnection, done: Undo) -> None:
         raise
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, provider: str, period_text: str,
-              submitted_on: date | None = None, issue_limit: int = 200,
-              dry_run: bool = False) -> LoadResult:
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    provider: str,
+    period_text: str,
+    submitted_on: date | None = None,
+    issue_limit: int = 200,
+    dry_run: bool = False,
+) -> LoadResult:
     """Validate `path` and, unless `dry_run`, load it into the working store behind `con`."""
     key = None if dry_run else pseudonymise.load_key()
     checked = check(con, path, provider, period_text, submitted_on, issue_limit, key)
@@ -413,8 +477,9 @@ def load_many(con: duckdb.DuckDBPyConnection, jobs, issue_limit: int = 200):
     checker.close()
 
 
-def _insert_submission(con, path, provider, period, submitted_on, status, read, counts, timeliness,
-                       file_errors=None) -> int:
+def _insert_submission(
+    con, path, provider, period, submitted_on, status, read, counts, timeliness, file_errors=None
+) -> int:
     return con.execute(
         """
         INSERT INTO submission (provider_code, period, received_at, submitted_on, file_name, sha256, format,
@@ -423,18 +488,31 @@ def _insert_submission(con, path, provider, period, submitted_on, status, read, 
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         RETURNING submission_id
         """,
-        [provider, period, datetime.now(UTC).replace(tzinfo=None), submitted_on, path.name,
-         read.sha256 if read else reader.sha256_of(path), read.format if read else path.suffix.lstrip(".").lower(),
-         status, timeliness, counts["records"], counts["accepted"], counts["rejected"], counts["with_warnings"],
-         json.dumps(file_errors) if file_errors else None],
+        [
+            provider,
+            period,
+            datetime.now(UTC).replace(tzinfo=None),
+            submitted_on,
+            path.name,
+            read.sha256 if read else reader.sha256_of(path),
+            read.format if read else path.suffix.lstrip(".").lower(),
+            status,
+            timeliness,
+            counts["records"],
+            counts["accepted"],
+            counts["rejected"],
+            counts["with_warnings"],
+            json.dumps(file_errors) if file_errors else None,
+        ],
     ).fetchall()[0][0]
 
 
 def _log_rejected_file(con, path, provider, period, submitted_on, out: LoadResult) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
-        sid = _insert_submission(con, path, provider, period, submitted_on, "rejected", None, out.counts,
-                                 out.timeliness, out.file_errors)
+        sid = _insert_submission(
+            con, path, provider, period, submitted_on, "rejected", None, out.counts, out.timeliness, out.file_errors
+        )
         for err in out.file_errors:
             con.execute("INSERT INTO issue VALUES (?, NULL, ?, 'file', NULL, ?)", [sid, err["code"], err["message"]])
         con.execute("COMMIT")
@@ -454,13 +532,19 @@ def _delete_records(con, sql: str, params: dict, removed: list[pa.Table] | None)
 
 
 def _supersede_earlier(con, provider: str, period: date, sid: int, removed: list[pa.Table] | None) -> None:
-    earlier = [r[0] for r in con.execute(
-        "SELECT submission_id FROM submission WHERE provider_code = ? AND period = ? AND status = 'accepted' "
-        "AND submission_id <> ?", [provider, period, sid]).fetchall()]
+    earlier = [
+        r[0]
+        for r in con.execute(
+            "SELECT submission_id FROM submission WHERE provider_code = ? AND period = ? AND status = 'accepted' "
+            "AND submission_id <> ?",
+            [provider, period, sid],
+        ).fetchall()
+    ]
     for old in earlier:
         _delete_records(con, "DELETE FROM record WHERE submission_id = $old", {"old": old}, removed)
-        con.execute("UPDATE submission SET status = 'superseded', superseded_by = ? WHERE submission_id = ?",
-                    [sid, old])
+        con.execute(
+            "UPDATE submission SET status = 'superseded', superseded_by = ? WHERE submission_id = ?", [sid, old]
+        )
 
 
 def _replace_earlier_versions(con, sid: int, provider: str, removed: list[pa.Table] | None) -> int:
@@ -473,20 +557,30 @@ def _replace_earlier_versions(con, sid: int, provider: str, removed: list[pa.Tab
     """
     sites = [r[0] for r in con.execute("SELECT DISTINCT site_code FROM checked_records").fetchall()]
     con.execute("INSERT INTO submission_site SELECT ?, unnest(?::VARCHAR[])", [sid, sites])
-    candidates = [r[0] for r in con.execute(
-        """
+    candidates = [
+        r[0]
+        for r in con.execute(
+            """
         SELECT DISTINCT ss.submission_id FROM submission_site ss JOIN submission s USING (submission_id)
         WHERE s.status = 'accepted' AND s.provider_code = $provider AND ss.submission_id <> $sid
           AND ss.site_code IN (SELECT unnest($sites))
-        """, {"sid": sid, "sites": sites, "provider": provider}).fetchall()]
+        """,
+            {"sid": sid, "sites": sites, "provider": provider},
+        ).fetchall()
+    ]
     if not candidates:
         return 0
     # DELETE reports how many rows it removed: the records this file replaces.
-    return _delete_records(con, """
+    return _delete_records(
+        con,
+        """
         DELETE FROM record r USING checked_records c
         WHERE r.submission_id IN (SELECT unnest($candidates::BIGINT[])) AND r.provider_code = $provider
           AND r.site_code = c.site_code AND r.accession_number = c.accession_number
-        """, {"candidates": candidates, "provider": provider}, removed)
+        """,
+        {"candidates": candidates, "provider": provider},
+        removed,
+    )
 
 
 def _insert_records(con, sid: int) -> None:

@@ -44,8 +44,9 @@ def _provider(con: duckdb.DuckDBPyConnection, text: str) -> str:
     return provider
 
 
-def add(con: duckdb.DuckDBPyConnection, provider: str, code: str, maps_to: str, notified_by: str | None = None
-        ) -> LocalCode:
+def add(
+    con: duckdb.DuckDBPyConnection, provider: str, code: str, maps_to: str, notified_by: str | None = None
+) -> LocalCode:
     """Notify (or re-map) a provider's local code. Raises LocalCodeError with what to fix."""
     provider = _provider(con, provider)
     code, maps_to = code.strip().upper(), maps_to.strip().upper()
@@ -58,16 +59,15 @@ def add(con: duckdb.DuckDBPyConnection, provider: str, code: str, maps_to: str, 
     if not target:
         raise LocalCodeError(f"{maps_to} is not a national NICIP code; a local code must map to one")
     now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute(
-        "INSERT OR REPLACE INTO local_code VALUES (?, ?, ?, ?, ?)", [provider, code, maps_to, now, notified_by]
-    )
+    con.execute("INSERT OR REPLACE INTO local_code VALUES (?, ?, ?, ?, ?)", [provider, code, maps_to, now, notified_by])
     return LocalCode(provider, code, maps_to, now, notified_by)
 
 
 def remove(con: duckdb.DuckDBPyConnection, provider: str, code: str) -> None:
     provider, code = provider.strip().upper(), code.strip().upper()
-    found = con.execute("SELECT 1 FROM local_code WHERE provider_code = ? AND local_code = ?",
-                        [provider, code]).fetchall()
+    found = con.execute(
+        "SELECT 1 FROM local_code WHERE provider_code = ? AND local_code = ?", [provider, code]
+    ).fetchall()
     if not found:
         raise LocalCodeError(f"{provider} has not notified a local code {code}")
     con.execute("DELETE FROM local_code WHERE provider_code = ? AND local_code = ?", [provider, code])
@@ -90,8 +90,7 @@ def _check_scope(scope, provider: str) -> None:
         raise LocalCodeError(str(exc)) from None
 
 
-def notify(store_dir, provider: str, code: str, maps_to: str, notified_by: str | None = None, *,
-           scope) -> LocalCode:
+def notify(store_dir, provider: str, code: str, maps_to: str, notified_by: str | None = None, *, scope) -> LocalCode:
     """Add a local code under the writer lock and publish (the dashboard's and CLI's front door),
     as `scope`'s user (queries.scope.Scope): checked before the store is opened."""
     from ingest import store

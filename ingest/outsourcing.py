@@ -25,8 +25,12 @@ def _month(col: str, frame: pl.DataFrame) -> pl.Expr:
     if col not in frame.columns:
         return pl.lit(None, dtype=pl.Date).alias(col)
     text = pl.col(col).str.strip_chars()
-    return pl.when(text.is_null() | (text == "")).then(None).otherwise(
-        (text + "-01").str.to_date("%Y-%m-%d", strict=False)).alias(col)
+    return (
+        pl.when(text.is_null() | (text == ""))
+        .then(None)
+        .otherwise((text + "-01").str.to_date("%Y-%m-%d", strict=False))
+        .alias(col)
+    )
 
 
 def load_outsourcing(con: duckdb.DuckDBPyConnection, path: Path) -> int:
@@ -37,9 +41,11 @@ def load_outsourcing(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     rows = frame.select(
         pl.col("provider_code").str.strip_chars().str.to_uppercase(),
         pl.col("performing_org_code").str.strip_chars().str.to_uppercase(),
-        _month("from_month", frame), _month("to_month", frame),
-        pl.Series("raw_to", frame["to_month"] if "to_month" in frame.columns else [None] * frame.height,
-                  dtype=pl.String).str.strip_chars(),
+        _month("from_month", frame),
+        _month("to_month", frame),
+        pl.Series(
+            "raw_to", frame["to_month"] if "to_month" in frame.columns else [None] * frame.height, dtype=pl.String
+        ).str.strip_chars(),
     ).with_row_index("line", offset=2)
     code = r"^[A-Z0-9]{3,5}$"
     bad = rows.filter(
@@ -48,10 +54,13 @@ def load_outsourcing(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         | (pl.col("provider_code") == pl.col("performing_org_code"))
         | pl.col("from_month").is_null()
         | (pl.col("to_month").is_null() & (pl.col("raw_to").fill_null("") != ""))
-        | (pl.col("to_month") < pl.col("from_month")))
+        | (pl.col("to_month") < pl.col("from_month"))
+    )
     if bad.height:
-        raise UsageError(f"{name} line {bad['line'][0]}: expected two different ODS codes (3-5 letters and digits) "
-                         "and months YYYY-MM, to_month blank or not before from_month")
+        raise UsageError(
+            f"{name} line {bad['line'][0]}: expected two different ODS codes (3-5 letters and digits) "
+            "and months YYYY-MM, to_month blank or not before from_month"
+        )
     arrangements = rows.drop("line", "raw_to").unique(maintain_order=True)
     _replace(con, "ref_outsourcing", arrangements)
     return arrangements.height

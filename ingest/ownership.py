@@ -54,29 +54,38 @@ def check_known(con: duckdb.DuckDBPyConnection, provider: str) -> None:
     """SubmissionRefused unless `provider` is an ODS trust or a provider of the site reference."""
     known = con.execute(
         "SELECT EXISTS (SELECT 1 FROM ref_org WHERE org_code = $p AND org_type = 'TRUST') "
-        "OR EXISTS (SELECT 1 FROM ref_site WHERE provider_code = $p)", {"p": provider}).fetchall()[0][0]
+        "OR EXISTS (SELECT 1 FROM ref_site WHERE provider_code = $p)",
+        {"p": provider},
+    ).fetchall()[0][0]
     if not known:
-        raise SubmissionRefused(f"provider {provider} is not in the organisation reference data "
-                                "(ODS trusts or the site reference); check the code")
+        raise SubmissionRefused(
+            f"provider {provider} is not in the organisation reference data "
+            "(ODS trusts or the site reference); check the code"
+        )
 
 
 def check_file_name(path: Path, provider: str) -> None:
     """SubmissionRefused when the file's conventional name names another provider."""
     m = spec.FILE_NAME.match(Path(path).name)
     if m and m["provider"].upper() != provider:
-        raise SubmissionRefused(f"the file {Path(path).name} is provider {m['provider'].upper()}'s, not {provider}'s: "
-                                f"submit it as {m['provider'].upper()}, or send {provider}'s own file")
+        raise SubmissionRefused(
+            f"the file {Path(path).name} is provider {m['provider'].upper()}'s, not {provider}'s: "
+            f"submit it as {m['provider'].upper()}, or send {provider}'s own file"
+        )
 
 
 def check_date(period: date, submitted_on: date, today: date | None = None) -> None:
     """SubmissionRefused for a submission date in the future or before the period starts."""
     today = today or date.today()
     if submitted_on > today:
-        raise SubmissionRefused(f"submission date {submitted_on} is in the future; a file is received "
-                                f"on or before today ({today})")
+        raise SubmissionRefused(
+            f"submission date {submitted_on} is in the future; a file is received on or before today ({today})"
+        )
     if submitted_on < period:
-        raise SubmissionRefused(f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
-                                "a file for a month is sent in or after that month")
+        raise SubmissionRefused(
+            f"submission date {submitted_on} is before the start of period {period:%Y-%m}; "
+            "a file for a month is sent in or after that month"
+        )
 
 
 def check_may_submit(scope, provider: str, submitted_on: date | None = None) -> None:
@@ -88,8 +97,12 @@ def check_may_submit(scope, provider: str, submitted_on: date | None = None) -> 
     if scope.is_central:
         return
     if scope.role != "provider" or provider not in scope.providers:
-        raise NotYours(f"{scope.user} ({scope.role}) may not submit for provider {provider}; "
-                       "a provider user submits its own providers' files")
+        raise NotYours(
+            f"{scope.user} ({scope.role}) may not submit for provider {provider}; "
+            "a provider user submits its own providers' files"
+        )
     if submitted_on is not None and submitted_on != date.today():
-        raise NotYours(f"{scope.user} may not set the submission date; it is the day the file arrives "
-                       "(the central team sets another to re-check an old file)")
+        raise NotYours(
+            f"{scope.user} may not set the submission date; it is the day the file arrives "
+            "(the central team sets another to re-check an old file)"
+        )

@@ -54,8 +54,9 @@ def _check_mode(path: Path) -> None:
     """Refuse a key that other users could read (and so reverse every pseudonym) or replace."""
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        raise UsageError(f"the pseudonymisation key {path} is open to other users (mode {mode:o}); "
-                         f"run: chmod 600 {path}")
+        raise UsageError(
+            f"the pseudonymisation key {path} is open to other users (mode {mode:o}); run: chmod 600 {path}"
+        )
 
 
 # SQL expressions over the rows `validation.typed_select` makes, aliased `t` (its `x_*` format

@@ -117,16 +117,22 @@ def _scan(path: Path) -> _Scan:
             digest.update(block)
             nul = block.find(b"\x00")
             if nul >= 0:
-                raise FileError("FILE", f"{path.name}: line {_line_at(path, offset + nul)} holds a NUL byte (0x00); "
-                                        "a DID extract is text: remove it and submit the file again")
+                raise FileError(
+                    "FILE",
+                    f"{path.name}: line {_line_at(path, offset + nul)} holds a NUL byte (0x00); "
+                    "a DID extract is text: remove it and submit the file again",
+                )
             a = np.frombuffer(tail + block, np.uint8)  # two bytes of the block before, then this one
             ends = np.flatnonzero(a[2:] == 10) + 2
             too_long = np.flatnonzero(np.diff(ends, prepend=1 - run) - 1 > MAX_LINE_BYTES)
             run = len(a) - 1 - ends[-1] if ends.size else run + len(block)
             if too_long.size or run > MAX_LINE_BYTES:
                 line = lines + (int(too_long[0]) if too_long.size else ends.size) + 1
-                raise FileError("DIDS075", f"{path.name}: line {line} is longer than {MAX_LINE_BYTES:,} bytes; "
-                                           "a DID CSV has one record of 18 columns per line")
+                raise FileError(
+                    "DIDS075",
+                    f"{path.name}: line {line} is longer than {MAX_LINE_BYTES:,} bytes; "
+                    "a DID CSV has one record of 18 columns per line",
+                )
             before = a[ends - 1]
             trailing = trailing or bool((before == 44).any() or ((before == 13) & (a[ends - 2] == 44)).any())
             offset, lines, tail = offset + len(block), lines + ends.size, (tail + block)[-2:]
@@ -149,8 +155,11 @@ def _sniff(path: Path) -> tuple[bytes, str]:
     if size == 0:
         raise FileError("FILE", f"{path.name} is empty: a DID extract has at least one record")
     if size > MAX_FILE_BYTES:
-        raise FileError("FILE", f"{path.name} is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
-                        "(the largest provider-month is about 8 MB): send one provider-month per file")
+        raise FileError(
+            "FILE",
+            f"{path.name} is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
+            "(the largest provider-month is about 8 MB): send one provider-month per file",
+        )
     with open(path, "rb") as f:
         head = f.read(_SNIFF_BYTES)
     if b"\x00" in head:
@@ -215,20 +224,27 @@ def _header_fields(path: Path, values: list[str], items=spec.ITEMS, version: str
     fields = [aliases.get(_normalise(v)) for v in values]
     unknown = [v.strip() for v, f in zip(values, fields, strict=True) if f is None]
     if unknown:
-        raise FileError("DIDS075", f"{path.name}: the header names columns that are not DID items: "
-                        f"{', '.join(repr(u) for u in unknown)}; use the DIDS v{version} item names "
-                        "(e.g. NHS NUMBER)" + (" or send no header row" if version == "1.0" else ""))
+        raise FileError(
+            "DIDS075",
+            f"{path.name}: the header names columns that are not DID items: "
+            f"{', '.join(repr(u) for u in unknown)}; use the DIDS v{version} item names "
+            "(e.g. NHS NUMBER)" + (" or send no header row" if version == "1.0" else ""),
+        )
     repeated = sorted({by_field[f].name for f in fields if fields.count(f) > 1})
     if repeated:
-        raise FileError("DIDS075", f"{path.name}: the header names {', '.join(repeated)} more than once; "
-                        "each item has one column")
+        raise FileError(
+            "DIDS075", f"{path.name}: the header names {', '.join(repeated)} more than once; each item has one column"
+        )
     # Without these a file cannot be a DID extract at all; the demographic items and the two
     # procedure codes are checked per record (DIDS073, DIDS056), so a header may leave them out.
     mandatory = [i.field for i in items if i.obligation is spec.Obligation.MANDATORY]
     missing = [by_field[f].name for f in mandatory if f not in fields]
     if missing:
-        raise FileError("DIDS075", f"{path.name}: the header has no column for the mandatory "
-                        f"{', '.join(missing)}; add the column and submit the file again")
+        raise FileError(
+            "DIDS075",
+            f"{path.name}: the header has no column for the mandatory "
+            f"{', '.join(missing)}; add the column and submit the file again",
+        )
     return [f for f in fields if f is not None]  # all of them: an unknown column was refused above
 
 
@@ -264,8 +280,11 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
     """
     path = Path(path)
     if _GLOB_CHARACTERS & set(path.name):
-        raise FileError("FILE", f"{path.name}: a file name with any of * ? [ ] {{ }} cannot be read "
-                        "(it would be taken as a pattern); rename the file and submit it again")
+        raise FileError(
+            "FILE",
+            f"{path.name}: a file name with any of * ? [ ] {{ }} cannot be read "
+            "(it would be taken as a pattern); rename the file and submit it again",
+        )
     head, _ = _sniff(path)
     first = _first_line(head)
     from ingest import spec_pack
@@ -274,14 +293,16 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
     v2_aliases = _aliases(v2.items)
     has_header = _looks_like_header(first, {**_aliases(v1.items), **v2_aliases})
     version = _header_version(first, v2_aliases) if has_header else "1.0"
-    fields = _header_fields(path, first, (v1, v2)[version == "2.0"].items, version) if has_header \
-        else list(spec.COLUMNS)
+    fields = (
+        _header_fields(path, first, (v1, v2)[version == "2.0"].items, version) if has_header else list(spec.COLUMNS)
+    )
     scan = _scan(path)
     skip = 1 if has_header else 0
     # Generated names and spec fields only: nothing from the file reaches the SQL text.
     position = {f: i for i, f in enumerate(fields)}
-    select = ", ".join(f"c{position[c]} AS {c}" if c in position else f"NULL::VARCHAR AS {c}"
-                       for c in spec.STAGING_COLUMNS)
+    select = ", ".join(
+        f"c{position[c]} AS {c}" if c in position else f"NULL::VARCHAR AS {c}" for c in spec.STAGING_COLUMNS
+    )
     columns = {f"c{i}": "VARCHAR" for i in range(len(fields))}
     try:
         rows = con.sql(
@@ -292,8 +313,13 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
                 max_line_size = $max_line, encoding = 'utf-8', all_varchar = true, skip = $skip
             )
             """,
-            params={"path": str(path), "columns": columns, "max_line": MAX_LINE_BYTES, "skip": skip,
-                    "file_no": file_no},
+            params={
+                "path": str(path),
+                "columns": columns,
+                "max_line": MAX_LINE_BYTES,
+                "skip": skip,
+                "file_no": file_no,
+            },
         ).to_arrow_table(batch_size=BATCH_ROWS)
     except duckdb.Error as exc:
         raise FileError("DIDS075", _explain_csv_error(path, exc, len(fields), has_header)) from None
@@ -304,8 +330,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
             raise FileError("FILE", f"{path.name} has a header row but no records")
         raise FileError("FILE", f"{path.name} has no records")
     rows = register_rows(con, table, rows)
-    return ReadResult(rows=rows.num_rows, has_header=has_header, sha256=scan.sha256, format="csv", table=rows,
-                      version=version)
+    return ReadResult(
+        rows=rows.num_rows, has_header=has_header, sha256=scan.sha256, format="csv", table=rows, version=version
+    )
 
 
 def _reject_extra_columns(path: Path, n_columns: int, has_header: bool) -> None:
@@ -319,8 +346,11 @@ def _reject_extra_columns(path: Path, n_columns: int, has_header: bool) -> None:
         rows = csv.reader(f)
         for values in rows:
             if len(values) > n_columns:
-                raise FileError("DIDS075", f"{path.name}: line {rows.line_num} has {len(values)} columns; "
-                                f"{_columns_wanted(n_columns, has_header)}")
+                raise FileError(
+                    "DIDS075",
+                    f"{path.name}: line {rows.line_num} has {len(values)} columns; "
+                    f"{_columns_wanted(n_columns, has_header)}",
+                )
 
 
 def _columns_wanted(n_columns: int, has_header: bool) -> str:
@@ -329,8 +359,7 @@ def _columns_wanted(n_columns: int, has_header: bool) -> str:
     return f"every row must have exactly {spec.N_COLUMNS} comma-separated columns in the DID v1.0 order"
 
 
-def _explain_csv_error(path: Path, exc: duckdb.Error, n_columns: int = spec.N_COLUMNS,
-                       has_header: bool = False) -> str:
+def _explain_csv_error(path: Path, exc: duckdb.Error, n_columns: int = spec.N_COLUMNS, has_header: bool = False) -> str:
     text = str(exc)
     line = ""
     for marker in ("line ", "Line: "):
@@ -341,8 +370,10 @@ def _explain_csv_error(path: Path, exc: duckdb.Error, n_columns: int = spec.N_CO
                 line = f" at line {int(digits)}"
                 break
     if "maximum line size" in text.lower() or "max_line_size" in text.lower():
-        return (f"{path.name}: a line{line} is longer than {MAX_LINE_BYTES:,} bytes; "
-                "a DID CSV has one record of 18 columns per line")
+        return (
+            f"{path.name}: a line{line} is longer than {MAX_LINE_BYTES:,} bytes; "
+            "a DID CSV has one record of 18 columns per line"
+        )
     if "unicode" in text.lower() or "utf" in text.lower():
         return f"{path.name} is not valid UTF-8 text{line}; save the extract as UTF-8 and submit it again"
     return f"{path.name}: {_columns_wanted(n_columns, has_header)}; a row{line} does not"

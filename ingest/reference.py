@@ -29,13 +29,21 @@ _GEO = REFERENCE_DIR / "geographr-lookups"
 # -> ICB22 lookup (geographr `lookup_lsoa11_sicbl22_icb22_ltla22`). All other ICB22 codes = ICB24.
 _ICB22_RECODED = {"QXU": "E54000052", "QNX": "E54000053"}  # Surrey Heartlands, Sussex
 
-_ORG_TYPES_POPULATION = {"Comm Region": "REGION", "ICB": "ICB", "SUB_ICB_LOCATION_CODE": "SUB_ICB",
-                         "PCN": "PCN"}
+_ORG_TYPES_POPULATION = {"Comm Region": "REGION", "ICB": "ICB", "SUB_ICB_LOCATION_CODE": "SUB_ICB", "PCN": "PCN"}
 
 # The 27-column ODS layout (no header); the columns we use, by position.
-_ODS_COLUMNS = {0: "code", 1: "name", 2: "region_code", 3: "icb_code", 9: "postcode",
-                10: "open_date", 11: "close_date", 12: "status", 14: "commissioner_code",
-                25: "setting"}
+_ODS_COLUMNS = {
+    0: "code",
+    1: "name",
+    2: "region_code",
+    3: "icb_code",
+    9: "postcode",
+    10: "open_date",
+    11: "close_date",
+    12: "status",
+    14: "commissioner_code",
+    25: "setting",
+}
 
 
 def _read_ods(path: Path) -> pl.DataFrame:
@@ -71,12 +79,16 @@ def _list_sizes_april_2026() -> pl.DataFrame:
 
 def _practice_imd() -> pl.DataFrame:
     """Fingertips 93553 per practice: the latest year the practice has (2019 when present)."""
-    raw = pl.read_csv(REFERENCE_DIR / "ohid-fingertips" / "gp_practice_imd_score_fingertips_93553.csv",
-                      infer_schema=False)
+    raw = pl.read_csv(
+        REFERENCE_DIR / "ohid-fingertips" / "gp_practice_imd_score_fingertips_93553.csv", infer_schema=False
+    )
     return (
         raw.filter(pl.col("IndicatorID") == "93553", pl.col("Value") != "")
-        .select(pl.col("AreaCode").alias("practice_code"), pl.col("Year").cast(pl.Int32),
-                pl.col("Value").cast(pl.Float64).alias("imd_score"))
+        .select(
+            pl.col("AreaCode").alias("practice_code"),
+            pl.col("Year").cast(pl.Int32),
+            pl.col("Value").cast(pl.Float64).alias("imd_score"),
+        )
         .sort("Year", descending=True)
         .unique("practice_code", keep="first")
         .drop("Year")
@@ -89,11 +101,12 @@ def _icb22_by_sub_icb() -> pl.DataFrame:
     lookup = lookup.rename({c: c.strip() for c in lookup.columns})
     names = pl.read_csv(_ODS / "icb_names_codes_dec2024.csv", infer_schema=False)
     return (
-        lookup.select(pl.col("Sub ICB Location ODS Code").str.strip_chars().alias("sub_icb22"),
-                      pl.col("ICB Code").str.strip_chars().alias("icb22_ods"))
+        lookup.select(
+            pl.col("Sub ICB Location ODS Code").str.strip_chars().alias("sub_icb22"),
+            pl.col("ICB Code").str.strip_chars().alias("icb22_ods"),
+        )
         .join(names.select(pl.col("ICB24CDH").alias("icb22_ods"), pl.col("ICB24CD")), on="icb22_ods", how="left")
-        .with_columns(pl.col("icb22_ods").replace_strict(_ICB22_RECODED, default=pl.col("ICB24CD"))
-                      .alias("icb22_ons"))
+        .with_columns(pl.col("icb22_ods").replace_strict(_ICB22_RECODED, default=pl.col("ICB24CD")).alias("icb22_ons"))
         .select("sub_icb22", "icb22_ons")
     )
 
@@ -111,17 +124,22 @@ def practices() -> pl.DataFrame:
     """
     raw = pl.read_csv(_REG / "gp-reg-pat-prac-map_2026-08.csv", infer_schema=False)
     frame = raw.select(
-        pl.col("PRACTICE_CODE").alias("practice_code"), pl.col("PRACTICE_NAME").alias("practice_name"),
-        pl.col("PRACTICE_POSTCODE").alias("postcode"), pl.col("PCN_CODE").alias("pcn_code"),
-        pl.col("PCN_NAME").alias("pcn_name"), pl.col("SUB_ICB_LOCATION_CODE").alias("sub_icb_code"),
+        pl.col("PRACTICE_CODE").alias("practice_code"),
+        pl.col("PRACTICE_NAME").alias("practice_name"),
+        pl.col("PRACTICE_POSTCODE").alias("postcode"),
+        pl.col("PCN_CODE").alias("pcn_code"),
+        pl.col("PCN_NAME").alias("pcn_name"),
+        pl.col("SUB_ICB_LOCATION_CODE").alias("sub_icb_code"),
         pl.col("ONS_SUB_ICB_LOCATION_CODE").alias("sub_icb_ons"),
-        pl.col("SUB_ICB_LOCATION_NAME").alias("sub_icb_name"), pl.col("ICB_CODE").alias("icb_code"),
-        pl.col("ONS_ICB_CODE").alias("icb_ons"), pl.col("ICB_NAME").alias("icb_name"),
-        pl.col("COMM_REGION_CODE").alias("region_code"), pl.col("ONS_COMM_REGION_CODE").alias("region_ons"),
+        pl.col("SUB_ICB_LOCATION_NAME").alias("sub_icb_name"),
+        pl.col("ICB_CODE").alias("icb_code"),
+        pl.col("ONS_ICB_CODE").alias("icb_ons"),
+        pl.col("ICB_NAME").alias("icb_name"),
+        pl.col("COMM_REGION_CODE").alias("region_code"),
+        pl.col("ONS_COMM_REGION_CODE").alias("region_ons"),
         pl.col("COMM_REGION_NAME").alias("region_name"),
     )
-    ods = ods_practices().select(pl.col("code").alias("practice_code"), "commissioner_code",
-                                 "open_date", "close_date")
+    ods = ods_practices().select(pl.col("code").alias("practice_code"), "commissioner_code", "open_date", "close_date")
     imd = _practice_imd()
     frame = (
         frame.join(_list_sizes_april_2026(), on="practice_code", how="left")
@@ -132,10 +150,26 @@ def practices() -> pl.DataFrame:
         .join(_icb22_by_sub_icb(), on="sub_icb22", how="left")
     )
     return frame.select(
-        "practice_code", "practice_name", "postcode", "pcn_code", "pcn_name", "sub_icb_code",
-        "sub_icb_ons", "sub_icb_name", "icb_code", "icb_ons", "icb_name", "region_code",
-        "region_ons", "region_name", "list_size", "imd_score", "imd_quintile", "icb22_ons",
-        "open_date", "close_date",
+        "practice_code",
+        "practice_name",
+        "postcode",
+        "pcn_code",
+        "pcn_name",
+        "sub_icb_code",
+        "sub_icb_ons",
+        "sub_icb_name",
+        "icb_code",
+        "icb_ons",
+        "icb_name",
+        "region_code",
+        "region_ons",
+        "region_name",
+        "list_size",
+        "imd_score",
+        "imd_quintile",
+        "icb22_ons",
+        "open_date",
+        "close_date",
     ).sort("practice_code")
 
 
@@ -172,7 +206,8 @@ def population() -> pl.DataFrame:
 def catchment() -> pl.DataFrame:
     """Share of each acute trust's admissions from each ICB (OHID catchments, 2022, 42 ICBs)."""
     return pl.read_csv(_GEO / "lookup_nhs_trusts22_icb22_catchment.csv", infer_schema=False).select(
-        pl.col("nhs_trust22_code").alias("provider_code"), pl.col("icb22_code").alias("icb22_ons"),
+        pl.col("nhs_trust22_code").alias("provider_code"),
+        pl.col("icb22_code").alias("icb22_ons"),
         pl.col("proportion_trust_came_from_icb").cast(pl.Float64).alias("share"),
     )
 
@@ -181,11 +216,15 @@ def catchment() -> pl.DataFrame:
 def trusts() -> pl.DataFrame:
     """The 138 acute trusts of the catchment lookup, with HQ location and NHS region (Feb 2022)."""
     points = pl.read_csv(_GEO / "points_nhs_trusts22.csv", infer_schema=False).select(
-        pl.col("nhs_trust22_code").alias("provider_code"), pl.col("nhs_trust22_name").alias("provider_name"),
-        pl.col("latitude").cast(pl.Float64), pl.col("longitude").cast(pl.Float64), "status",
+        pl.col("nhs_trust22_code").alias("provider_code"),
+        pl.col("nhs_trust22_name").alias("provider_name"),
+        pl.col("latitude").cast(pl.Float64),
+        pl.col("longitude").cast(pl.Float64),
+        "status",
     )
     regions = pl.read_csv(_GEO / "lookup_nhs_trusts22_nhs_region21.csv", infer_schema=False).select(
-        pl.col("nhs_trust22_code").alias("provider_code"), pl.col("nhs_region21_nhs_code").alias("region_code"),
+        pl.col("nhs_trust22_code").alias("provider_code"),
+        pl.col("nhs_region21_nhs_code").alias("region_code"),
         pl.col("nhs_region21_name").alias("region_name"),
     )
     codes = catchment().select("provider_code").unique()
@@ -203,12 +242,21 @@ def lsoa() -> pl.DataFrame:
     lookup = pl.read_csv(_GEO / "lookup_lsoa21_sicbl24_icb24.csv", infer_schema=False)
     imd = pl.read_csv(REFERENCE_DIR / "imd" / "imd2025_england_lsoa21.csv", infer_schema=False)
     return (
-        lookup.select(pl.col("lsoa21_code").alias("lsoa_code"), pl.col("lsoa21_name").alias("lsoa_name"),
-                      pl.col("sicbl24_code_nhs").alias("sub_icb_code"), pl.col("icb24_code").alias("icb24_ons"))
-        .join(imd.select(pl.col("lsoa21_code").alias("lsoa_code"),
-                         pl.col("IMD_score").cast(pl.Float64).alias("imd_score"),
-                         pl.col("IMD_decile").cast(pl.Int8).alias("imd_decile")),
-              on="lsoa_code", how="left")
+        lookup.select(
+            pl.col("lsoa21_code").alias("lsoa_code"),
+            pl.col("lsoa21_name").alias("lsoa_name"),
+            pl.col("sicbl24_code_nhs").alias("sub_icb_code"),
+            pl.col("icb24_code").alias("icb24_ons"),
+        )
+        .join(
+            imd.select(
+                pl.col("lsoa21_code").alias("lsoa_code"),
+                pl.col("IMD_score").cast(pl.Float64).alias("imd_score"),
+                pl.col("IMD_decile").cast(pl.Int8).alias("imd_decile"),
+            ),
+            on="lsoa_code",
+            how="left",
+        )
         .sort("lsoa_code")
     )
 
@@ -217,23 +265,32 @@ def organisations() -> pl.DataFrame:
     """Every organisation code a record may name: ODS practices and prescribing settings, trusts."""
     ods = ods_practices().select(
         pl.col("code").alias("org_code"),
-        pl.when(pl.col("setting") == 4).then(pl.lit("GP_PRACTICE")).otherwise(pl.lit("OTHER_PRESCRIBER"))
+        pl.when(pl.col("setting") == 4)
+        .then(pl.lit("GP_PRACTICE"))
+        .otherwise(pl.lit("OTHER_PRESCRIBER"))
         .alias("org_type"),
-        "name", "open_date", "close_date",
+        "name",
+        "open_date",
+        "close_date",
     )
-    etr = ods_trusts().select(pl.col("code").alias("org_code"), pl.lit("TRUST").alias("org_type"),
-                              "name", "open_date", "close_date")
+    etr = ods_trusts().select(
+        pl.col("code").alias("org_code"), pl.lit("TRUST").alias("org_type"), "name", "open_date", "close_date"
+    )
     # Belt and braces: anything in practices()/trusts() that ODS lacks, without dates.
-    extra_practices = practices().select(pl.col("practice_code").alias("org_code"), pl.lit("GP_PRACTICE")
-                                         .alias("org_type"), pl.col("practice_name").alias("name"))
-    extra_trusts = trusts().select(pl.col("provider_code").alias("org_code"), pl.lit("TRUST").alias("org_type"),
-                                   pl.col("provider_name").alias("name"))
+    extra_practices = practices().select(
+        pl.col("practice_code").alias("org_code"),
+        pl.lit("GP_PRACTICE").alias("org_type"),
+        pl.col("practice_name").alias("name"),
+    )
+    extra_trusts = trusts().select(
+        pl.col("provider_code").alias("org_code"),
+        pl.lit("TRUST").alias("org_type"),
+        pl.col("provider_name").alias("name"),
+    )
     frame = pl.concat([ods, etr], how="vertical")
     extra = pl.concat([extra_practices, extra_trusts]).join(frame, on="org_code", how="anti")
     return (
-        pl.concat([frame, extra], how="diagonal")
-        .unique("org_code", keep="first", maintain_order=True)
-        .sort("org_code")
+        pl.concat([frame, extra], how="diagonal").unique("org_code", keep="first", maintain_order=True).sort("org_code")
     )
 
 
@@ -303,8 +360,10 @@ def _read_release(path: Path) -> pl.DataFrame:
 
         i_code = column("code", "nicip_code")
         if i_code is None:
-            raise UsageError(f"{path}: line 1 must be a header with a 'code' or 'nicip_code' column "
-                             f"(found: {', '.join(header) or 'nothing'})")
+            raise UsageError(
+                f"{path}: line 1 must be a header with a 'code' or 'nicip_code' column "
+                f"(found: {', '.join(header) or 'nothing'})"
+            )
         i_desc, i_snomed, i_mod = column("description"), column("snomed", "snomed_code"), column("modality")
         rows: dict[str, tuple[int, str | None, str | None, str | None]] = {}
         for row in reader:
@@ -318,27 +377,43 @@ def _read_release(path: Path) -> pl.DataFrame:
 
             code = cell(i_code) or ""
             if not nicip.CODE_PATTERN.match(code):
-                raise UsageError(f"{path}, line {line}: {code!r} is not a NICIP code "
-                                 "(4 to 6 upper-case letters or digits); fix the line and load again")
+                raise UsageError(
+                    f"{path}, line {line}: {code!r} is not a NICIP code "
+                    "(4 to 6 upper-case letters or digits); fix the line and load again"
+                )
             if code in rows:
                 raise UsageError(f"{path}, line {line}: code {code} repeats line {rows[code][0]}")
             mod = cell(i_mod)
             if mod is not None and mod.lower() not in modalities:
-                raise UsageError(f"{path}, line {line}: modality {mod!r} is not one of "
-                                 f"{', '.join(sorted(modalities.values()))} (leave it empty to derive it)")
+                raise UsageError(
+                    f"{path}, line {line}: modality {mod!r} is not one of "
+                    f"{', '.join(sorted(modalities.values()))} (leave it empty to derive it)"
+                )
             rows[code] = (line, cell(i_desc), cell(i_snomed), modalities[mod.lower()] if mod else None)
     if not rows:
         raise UsageError(f"{path}: no NICIP codes found")
     codes = list(rows)
     given = pl.DataFrame(
-        {"nicip_code": codes, "given_description": [rows[c][1] for c in codes],
-         "snomed_code": [rows[c][2] for c in codes], "given_modality": [rows[c][3] for c in codes]},
-        schema={"nicip_code": pl.String, "given_description": pl.String, "snomed_code": pl.String,
-                "given_modality": pl.String},
+        {
+            "nicip_code": codes,
+            "given_description": [rows[c][1] for c in codes],
+            "snomed_code": [rows[c][2] for c in codes],
+            "given_modality": [rows[c][3] for c in codes],
+        },
+        schema={
+            "nicip_code": pl.String,
+            "given_description": pl.String,
+            "snomed_code": pl.String,
+            "given_modality": pl.String,
+        },
     )
-    return nicip.catalogue_for(codes).join(given, on="nicip_code", how="left", maintain_order="left").with_columns(
-        pl.coalesce("given_modality", "modality").alias("modality"),
-        pl.coalesce("given_description", "description").alias("description"),
+    return (
+        nicip.catalogue_for(codes)
+        .join(given, on="nicip_code", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce("given_modality", "modality").alias("modality"),
+            pl.coalesce("given_description", "description").alias("description"),
+        )
     )
 
 

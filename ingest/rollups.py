@@ -136,8 +136,10 @@ def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
         keys = f"{refresh.provider} IN (SELECT provider_code FROM {table})"
     select = _counted(name, _definitions()[name], restrict=f"SEMI JOIN {table} k ON {on}")
     # Names and key expressions come from code (rollup_defs), never from input.
-    return [f"DELETE FROM {into}.main.{name} WHERE {keys}",
-            f"INSERT INTO {into}.main.{name} SELECT * FROM ({select}) WHERE {keys}"]
+    return [
+        f"DELETE FROM {into}.main.{name} WHERE {keys}",
+        f"INSERT INTO {into}.main.{name} SELECT * FROM ({select}) WHERE {keys}",
+    ]
 
 
 def _check_database(into: str) -> None:

@@ -35,8 +35,9 @@ def _read(path: Path, required: list[str]) -> pl.DataFrame:
     frame = frame.rename({c: c.strip().lower() for c in frame.columns})
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise UsageError(f"{path.name} lacks the column(s) {', '.join(missing)}; "
-                         f"expected at least {', '.join(required)}")
+        raise UsageError(
+            f"{path.name} lacks the column(s) {', '.join(missing)}; expected at least {', '.join(required)}"
+        )
     if frame.height == 0:
         raise UsageError(f"{path.name} has no rows")
     return frame
@@ -59,10 +60,14 @@ def load_sites(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     sites = frame.select(
         pl.col("site_code").str.strip_chars().str.to_uppercase(),
         pl.col("provider_code").str.strip_chars().str.to_uppercase(),
-        "site_name", "provider_name", "provider_type",
+        "site_name",
+        "provider_name",
+        "provider_type",
         _bool("synthetic", frame).alias("synthetic"),
-        opt("latitude", pl.Float64), opt("longitude", pl.Float64),
-        opt("open_date", pl.Date), opt("close_date", pl.Date),
+        opt("latitude", pl.Float64),
+        opt("longitude", pl.Float64),
+        opt("open_date", pl.Date),
+        opt("close_date", pl.Date),
     )
     dupes = sites.filter(pl.col("site_code").is_duplicated())["site_code"].unique().to_list()
     if dupes:

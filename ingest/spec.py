@@ -102,43 +102,184 @@ ETHNIC_GROUP: dict[str, str] = {
 _DATE = "an10 CCYY-MM-DD"
 
 ITEMS: tuple[DataItem, ...] = (
-    DataItem(1, "NHS NUMBER", "nhs_number", "NHSNumber", "PersonalAndDemographics",
-             Obligation.DEMOGRAPHIC, "n10", 10, identifying=True),
-    DataItem(2, "NHS NUMBER STATUS INDICATOR CODE", "nhs_number_status", "NHSNumberStatus",
-             "PersonalAndDemographics", Obligation.REQUIRED, "an2", 2, NHS_NUMBER_STATUS),
-    DataItem(3, "PERSON BIRTH DATE", "birth_date", "PersonBirthDate", "PersonalAndDemographics",
-             Obligation.DEMOGRAPHIC, _DATE, 10, identifying=True),
-    DataItem(4, "ETHNIC CATEGORY", "ethnic_category", "EthnicCategory", "PersonalAndDemographics",
-             Obligation.DEMOGRAPHIC, "max an2", 2, ETHNIC_CATEGORY),
-    DataItem(5, "PERSON GENDER CODE CURRENT", "gender", "PersonGenderCode",
-             "PersonalAndDemographics", Obligation.DEMOGRAPHIC, "an1", 1, PERSON_GENDER),
-    DataItem(6, "POSTCODE OF USUAL ADDRESS", "postcode", "Address", "PersonalAndDemographics",
-             Obligation.DEMOGRAPHIC, "max an8", 8, identifying=True),
-    DataItem(7, "GENERAL MEDICAL PRACTICE CODE (PATIENT REGISTRATION)", "practice_code",
-             "GPCodeRegistration", "PersonalAndDemographics", Obligation.DEMOGRAPHIC, "an6", 12),
-    DataItem(8, "PATIENT SOURCE SETTING TYPE (DIAGNOSTIC IMAGING)", "patient_source",
-             "PatientSourceSetting", "Referrals", Obligation.MANDATORY, "an2", 2,
-             PATIENT_SOURCE_SETTING),
-    DataItem(9, "REFERRER CODE", "referrer_code", "ReferrerCode", "Referrals",
-             Obligation.REQUIRED, "an8", 8),
-    DataItem(10, "REFERRING ORGANISATION CODE", "referring_org_code", "ReferringOrgCode",
-             "Referrals", Obligation.REQUIRED, "max an6", 12),
-    DataItem(11, "DIAGNOSTIC TEST REQUEST DATE", "request_date", "DiagnosticTestReqDate",
-             "Referrals", Obligation.REQUIRED, _DATE, 10),
-    DataItem(12, "DIAGNOSTIC TEST REQUEST RECEIVED DATE", "request_received_date",
-             "DiagnosticTestReqRecDate", "Referrals", Obligation.REQUIRED, _DATE, 10),
-    DataItem(13, "DIAGNOSTIC TEST DATE", "test_date", "DiagnosticTestDate", "ImagingActivity",
-             Obligation.MANDATORY, _DATE, 10),
-    DataItem(14, "IMAGING CODE (NICIP)", "nicip_code", "ImagingCodeNICIP", "ImagingActivity",
-             Obligation.ONE_OF_CODES, "max an6", 6),
-    DataItem(15, "IMAGING CODE (SNOMED CT)", "snomed_code", "ImagingCodeSNOMEDCT",
-             "ImagingActivity", Obligation.ONE_OF_CODES, "min an6 max n18", 18),
-    DataItem(16, "SERVICE REPORT ISSUE DATE", "report_date", "ServiceReportIssueDate",
-             "ImagingActivity", Obligation.REQUIRED, _DATE, 10),
-    DataItem(17, "SITE CODE (OF IMAGING)", "site_code", "ImagingSiteCode", "ImagingActivity",
-             Obligation.MANDATORY, "min an5 max an9", 12),
-    DataItem(18, "RADIOLOGICAL ACCESSION NUMBER", "accession_number",
-             "RadiologicalAccessionNumber", "ImagingActivity", Obligation.MANDATORY, "max an20", 20),
+    DataItem(
+        1,
+        "NHS NUMBER",
+        "nhs_number",
+        "NHSNumber",
+        "PersonalAndDemographics",
+        Obligation.DEMOGRAPHIC,
+        "n10",
+        10,
+        identifying=True,
+    ),
+    DataItem(
+        2,
+        "NHS NUMBER STATUS INDICATOR CODE",
+        "nhs_number_status",
+        "NHSNumberStatus",
+        "PersonalAndDemographics",
+        Obligation.REQUIRED,
+        "an2",
+        2,
+        NHS_NUMBER_STATUS,
+    ),
+    DataItem(
+        3,
+        "PERSON BIRTH DATE",
+        "birth_date",
+        "PersonBirthDate",
+        "PersonalAndDemographics",
+        Obligation.DEMOGRAPHIC,
+        _DATE,
+        10,
+        identifying=True,
+    ),
+    DataItem(
+        4,
+        "ETHNIC CATEGORY",
+        "ethnic_category",
+        "EthnicCategory",
+        "PersonalAndDemographics",
+        Obligation.DEMOGRAPHIC,
+        "max an2",
+        2,
+        ETHNIC_CATEGORY,
+    ),
+    DataItem(
+        5,
+        "PERSON GENDER CODE CURRENT",
+        "gender",
+        "PersonGenderCode",
+        "PersonalAndDemographics",
+        Obligation.DEMOGRAPHIC,
+        "an1",
+        1,
+        PERSON_GENDER,
+    ),
+    DataItem(
+        6,
+        "POSTCODE OF USUAL ADDRESS",
+        "postcode",
+        "Address",
+        "PersonalAndDemographics",
+        Obligation.DEMOGRAPHIC,
+        "max an8",
+        8,
+        identifying=True,
+    ),
+    DataItem(
+        7,
+        "GENERAL MEDICAL PRACTICE CODE (PATIENT REGISTRATION)",
+        "practice_code",
+        "GPCodeRegistration",
+        "PersonalAndDemographics",
+        Obligation.DEMOGRAPHIC,
+        "an6",
+        12,
+    ),
+    DataItem(
+        8,
+        "PATIENT SOURCE SETTING TYPE (DIAGNOSTIC IMAGING)",
+        "patient_source",
+        "PatientSourceSetting",
+        "Referrals",
+        Obligation.MANDATORY,
+        "an2",
+        2,
+        PATIENT_SOURCE_SETTING,
+    ),
+    DataItem(9, "REFERRER CODE", "referrer_code", "ReferrerCode", "Referrals", Obligation.REQUIRED, "an8", 8),
+    DataItem(
+        10,
+        "REFERRING ORGANISATION CODE",
+        "referring_org_code",
+        "ReferringOrgCode",
+        "Referrals",
+        Obligation.REQUIRED,
+        "max an6",
+        12,
+    ),
+    DataItem(
+        11,
+        "DIAGNOSTIC TEST REQUEST DATE",
+        "request_date",
+        "DiagnosticTestReqDate",
+        "Referrals",
+        Obligation.REQUIRED,
+        _DATE,
+        10,
+    ),
+    DataItem(
+        12,
+        "DIAGNOSTIC TEST REQUEST RECEIVED DATE",
+        "request_received_date",
+        "DiagnosticTestReqRecDate",
+        "Referrals",
+        Obligation.REQUIRED,
+        _DATE,
+        10,
+    ),
+    DataItem(
+        13,
+        "DIAGNOSTIC TEST DATE",
+        "test_date",
+        "DiagnosticTestDate",
+        "ImagingActivity",
+        Obligation.MANDATORY,
+        _DATE,
+        10,
+    ),
+    DataItem(
+        14,
+        "IMAGING CODE (NICIP)",
+        "nicip_code",
+        "ImagingCodeNICIP",
+        "ImagingActivity",
+        Obligation.ONE_OF_CODES,
+        "max an6",
+        6,
+    ),
+    DataItem(
+        15,
+        "IMAGING CODE (SNOMED CT)",
+        "snomed_code",
+        "ImagingCodeSNOMEDCT",
+        "ImagingActivity",
+        Obligation.ONE_OF_CODES,
+        "min an6 max n18",
+        18,
+    ),
+    DataItem(
+        16,
+        "SERVICE REPORT ISSUE DATE",
+        "report_date",
+        "ServiceReportIssueDate",
+        "ImagingActivity",
+        Obligation.REQUIRED,
+        _DATE,
+        10,
+    ),
+    DataItem(
+        17,
+        "SITE CODE (OF IMAGING)",
+        "site_code",
+        "ImagingSiteCode",
+        "ImagingActivity",
+        Obligation.MANDATORY,
+        "min an5 max an9",
+        12,
+    ),
+    DataItem(
+        18,
+        "RADIOLOGICAL ACCESSION NUMBER",
+        "accession_number",
+        "RadiologicalAccessionNumber",
+        "ImagingActivity",
+        Obligation.MANDATORY,
+        "max an20",
+        20,
+    ),
 )
 
 COLUMNS: tuple[str, ...] = tuple(item.field for item in ITEMS)
@@ -147,23 +288,28 @@ N_COLUMNS = len(ITEMS)
 BY_FIELD: dict[str, DataItem] = {item.field: item for item in ITEMS}
 DATE_FIELDS: tuple[str, ...] = tuple(item.field for item in ITEMS if item.is_date)
 IDENTIFYING_FIELDS: tuple[str, ...] = tuple(item.field for item in ITEMS if item.identifying)
-DEMOGRAPHIC_FIELDS: tuple[str, ...] = tuple(
-    item.field for item in ITEMS if item.obligation is Obligation.DEMOGRAPHIC
-)
+DEMOGRAPHIC_FIELDS: tuple[str, ...] = tuple(item.field for item in ITEMS if item.obligation is Obligation.DEMOGRAPHIC)
 
 # The items DIDS v2.0 added (data/reference/dids-v2/items.csv names them; did-v2.md). Staging
 # holds every item of either version: a v1.0 file leaves these empty, a v2.0 file leaves the
 # v1.0 test and report dates empty (they are derived from its timestamps, ADR 0009).
-V2_FIELDS: tuple[str, ...] = ("priority", "activity_category", "waiting_list_clock_start",
-                              "procedure_start_ts", "procedure_end_ts", "report_issue_ts")
+V2_FIELDS: tuple[str, ...] = (
+    "priority",
+    "activity_category",
+    "waiting_list_clock_start",
+    "procedure_start_ts",
+    "procedure_end_ts",
+    "report_issue_ts",
+)
 STAGING_COLUMNS: tuple[str, ...] = COLUMNS + V2_FIELDS
 
 # Default practice codes for "not registered / not applicable / not known" (did-dataset.md §2.2).
 DEFAULT_PRACTICE_CODES = frozenset({"V81997", "V81998", "V81999"})
 
 # Submission files are named DID_<provider>_<YYYYMM> with the submission month (architecture §4).
-FILE_NAME = re.compile(r"^DID_(?P<provider>[A-Z0-9]{3,5})_(?P<period>\d{6})(?:_[A-Za-z0-9-]+)?\.(?P<ext>csv|xml)$",
-                       re.IGNORECASE)
+FILE_NAME = re.compile(
+    r"^DID_(?P<provider>[A-Z0-9]{3,5})_(?P<period>\d{6})(?:_[A-Za-z0-9-]+)?\.(?P<ext>csv|xml)$", re.IGNORECASE
+)
 
 
 def file_name(provider: str, period: str, ext: str = "csv", suffix: str | None = None) -> str:

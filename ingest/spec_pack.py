@@ -41,18 +41,30 @@ FILES = ("pack.csv", "items.csv", "codes.csv", "rules.csv")
 STATUSES = frozenset({"CONFIRMED", "CONCEPT", "INFERRED", "PROJECT"})
 _COLUMNS = {
     "pack.csv": ("key", "value"),
-    "items.csv": ("item", "field", "xml_element", "xml_group", "format", "max_length", "obligation",
-                  "code_list", "identifying", "status", "source"),
+    "items.csv": (
+        "item",
+        "field",
+        "xml_element",
+        "xml_group",
+        "format",
+        "max_length",
+        "obligation",
+        "code_list",
+        "identifying",
+        "status",
+        "source",
+    ),
     "codes.csv": ("code_list", "code", "meaning", "status", "source"),
     "rules.csv": ("code", "severity", "item", "condition", "message", "status", "source"),
 }
 # The fields each version's items may be: v2.0 has no test or report date of its own (they are
 # the local dates of its timestamps) and v1.0 none of the v2.0 additions.
-FIELDS = {"1.0": frozenset(spec.COLUMNS),
-          "2.0": frozenset(spec.STAGING_COLUMNS) - {"test_date", "report_date"}}
+FIELDS = {"1.0": frozenset(spec.COLUMNS), "2.0": frozenset(spec.STAGING_COLUMNS) - {"test_date", "report_date"}}
 # Without these a record cannot be stored (`record`'s NOT NULL columns and its key).
-REQUIRED_FIELDS = {"1.0": ("patient_source", "test_date", "site_code", "accession_number"),
-                   "2.0": ("patient_source", "procedure_start_ts", "site_code", "accession_number")}
+REQUIRED_FIELDS = {
+    "1.0": ("patient_source", "test_date", "site_code", "accession_number"),
+    "2.0": ("patient_source", "procedure_start_ts", "site_code", "accession_number"),
+}
 
 
 class PackError(UsageError):
@@ -75,8 +87,9 @@ class Pack:
         return tuple(i.field for i in self.items if i.obligation is spec.Obligation.MANDATORY)
 
     def covers(self, activity_month: date) -> bool:
-        return ((self.first_activity_month is None or activity_month >= self.first_activity_month)
-                and (self.last_activity_month is None or activity_month <= self.last_activity_month))
+        return (self.first_activity_month is None or activity_month >= self.first_activity_month) and (
+            self.last_activity_month is None or activity_month <= self.last_activity_month
+        )
 
     @property
     def months(self) -> str:
@@ -117,8 +130,11 @@ def _meta(texts: dict[str, str]) -> tuple[str, date | None, date | None]:
     version = meta.get("version", "")
     if version not in VERSIONS:
         raise PackError(f"pack.csv: version {version!r} is not one this software reads ({', '.join(VERSIONS)})")
-    return version, _month("first_activity_month", meta.get("first_activity_month", "")), \
-        _month("last_activity_month", meta.get("last_activity_month", ""))
+    return (
+        version,
+        _month("first_activity_month", meta.get("first_activity_month", "")),
+        _month("last_activity_month", meta.get("last_activity_month", "")),
+    )
 
 
 def _code_lists(texts: dict[str, str]) -> dict[str, tuple[str, ...]]:
@@ -137,21 +153,34 @@ def _item(version: str, line: int, row: dict, code_lists: dict[str, tuple[str, .
     where = f"items.csv line {line}"
     _status("items.csv", line, row)
     if row["field"] not in FIELDS[version]:
-        raise PackError(f"{where}: field {row['field']!r} is not a DIDS v{version} field of this software "
-                        f"({', '.join(sorted(FIELDS[version]))})")
+        raise PackError(
+            f"{where}: field {row['field']!r} is not a DIDS v{version} field of this software "
+            f"({', '.join(sorted(FIELDS[version]))})"
+        )
     if not row["item"] or not row["xml_element"].isidentifier():
         raise PackError(f"{where}: an item needs a name and an XML element name (letters and digits)")
     try:
         obligation = spec.Obligation(row["obligation"])
         max_length = int(row["max_length"])
     except ValueError:
-        raise PackError(f"{where}: obligation must be one of {', '.join(o.value for o in spec.Obligation)} "
-                        "and max_length a whole number") from None
+        raise PackError(
+            f"{where}: obligation must be one of {', '.join(o.value for o in spec.Obligation)} "
+            "and max_length a whole number"
+        ) from None
     if row["code_list"] and row["code_list"] not in code_lists:
         raise PackError(f"{where}: code list {row['code_list']!r} is not in codes.csv")
-    return spec.DataItem(line - 1, row["item"], row["field"], row["xml_element"], row["xml_group"], obligation,
-                         row["format"], max_length, {c: c for c in code_lists.get(row["code_list"], ())},
-                         identifying=row["identifying"].lower() in ("yes", "true", "y", "1"))
+    return spec.DataItem(
+        line - 1,
+        row["item"],
+        row["field"],
+        row["xml_element"],
+        row["xml_group"],
+        obligation,
+        row["format"],
+        max_length,
+        {c: c for c in code_lists.get(row["code_list"], ())},
+        identifying=row["identifying"].lower() in ("yes", "true", "y", "1"),
+    )
 
 
 def _items(version: str, texts: dict[str, str], code_lists) -> tuple[spec.DataItem, ...]:
@@ -172,8 +201,10 @@ def _rule(line: int, row: dict, fields: set[str]) -> validation.Rule:
     _status("rules.csv", line, row)
     condition = validation.CONDITIONS.get(row["condition"])
     if condition is None:
-        raise PackError(f"{where}: condition {row['condition']!r} is not one this software implements; "
-                        "use a condition id from the shipped packs (a new condition needs a code change)")
+        raise PackError(
+            f"{where}: condition {row['condition']!r} is not one this software implements; "
+            "use a condition id from the shipped packs (a new condition needs a code change)"
+        )
     if not row["code"] or len(row["code"]) > 20:
         raise PackError(f"{where}: a rule needs a code of at most 20 characters")
     if row["severity"] not in validation.SEVERITIES:
@@ -186,8 +217,9 @@ def _rule(line: int, row: dict, fields: set[str]) -> validation.Rule:
         validation.message_sql(row["message"], "m")
     except ValueError as exc:
         raise PackError(f"{where}: {exc}") from None
-    return validation.Rule(row["code"], row["severity"], row["item"] or None, condition.sql, row["message"],
-                           condition.id)
+    return validation.Rule(
+        row["code"], row["severity"], row["item"] or None, condition.sql, row["message"], condition.id
+    )
 
 
 def parse(texts: dict[str, str]) -> Pack:
@@ -236,8 +268,9 @@ def _parsed(texts: tuple[tuple[str, str], ...]) -> Pack:
 def pack_for(con: duckdb.DuckDBPyConnection, version: str) -> Pack:
     """The pack in force for `version`: the one installed in the store, else the shipped one."""
     try:
-        rows = con.execute("SELECT file, content FROM ref_spec_pack WHERE version = ? ORDER BY file",
-                           [version]).fetchall()
+        rows = con.execute(
+            "SELECT file, content FROM ref_spec_pack WHERE version = ? ORDER BY file", [version]
+        ).fetchall()
     except duckdb.CatalogException:  # a store from before packs could be installed
         rows = []
     return _parsed(tuple(rows)) if rows else default_pack(version)
@@ -251,8 +284,9 @@ def install(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
     try:
         con.execute("DELETE FROM ref_spec_pack WHERE version = ?", [pack.version])
         now = datetime.now(UTC).replace(tzinfo=None)
-        con.executemany("INSERT INTO ref_spec_pack VALUES (?, ?, ?, ?)",
-                        [[pack.version, f, pack.texts[f], now] for f in FILES])
+        con.executemany(
+            "INSERT INTO ref_spec_pack VALUES (?, ?, ?, ?)", [[pack.version, f, pack.texts[f], now] for f in FILES]
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

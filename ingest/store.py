@@ -70,9 +70,14 @@ _UPGRADE_STEPS = 5  # 5: ref_timetable.final_closes (issue 19)
 # costs the disk of the snapshots it made within that time (README, "Snapshots").
 SNAPSHOT_GRACE_SECONDS = 10 * 60
 # `record`'s DIDS v2.0 columns (schema.sql), added to a store made before them.
-V2_RECORD_COLUMNS = (("priority", "VARCHAR"), ("activity_category", "VARCHAR"),
-                     ("waiting_list_clock_start", "DATE"), ("procedure_start_utc", "TIMESTAMP"),
-                     ("procedure_end_utc", "TIMESTAMP"), ("report_issue_utc", "TIMESTAMP"))
+V2_RECORD_COLUMNS = (
+    ("priority", "VARCHAR"),
+    ("activity_category", "VARCHAR"),
+    ("waiting_list_clock_start", "DATE"),
+    ("procedure_start_utc", "TIMESTAMP"),
+    ("procedure_end_utc", "TIMESTAMP"),
+    ("report_issue_utc", "TIMESTAMP"),
+)
 
 
 class StoreError(DidError):
@@ -143,8 +148,7 @@ def writer(store_dir: Path, create: bool = False, wait_seconds: float = 0.0) -> 
     store_dir = Path(store_dir)
     if not exists(store_dir) and not create:
         raise StoreError(
-            f"no store at {store_dir}: run `did demo` to build the demo store, "
-            "or `did submit FILE` to start one"
+            f"no store at {store_dir}: run `did demo` to build the demo store, or `did submit FILE` to start one"
         )
     _private_dir(store_dir)
     # held for the whole block
@@ -235,18 +239,24 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     if recorded == [(fingerprint,)]:
         return
     had_sites = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'").fetchall()[0][0]
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'"
+    ).fetchall()[0][0]
     con.execute(_SCHEMA_SQL.read_text())
     if not had_sites:
         con.execute("INSERT INTO submission_site SELECT DISTINCT submission_id, site_code FROM record")
     # An earlier version kept a hash of (site, accession) to find replaced records; submission_site
     # made it unnecessary.
-    if con.execute("SELECT count(*) FROM information_schema.columns "
-                   "WHERE table_name = 'record' AND column_name = 'record_key'").fetchall()[0][0]:
+    if con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'record' AND column_name = 'record_key'"
+    ).fetchall()[0][0]:
         con.execute("ALTER TABLE record DROP COLUMN record_key")
     # DIDS v2.0 items (issue 19): nullable columns at the end of `record`, NULL for older records.
-    have = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'record'").fetchall()}
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'record'"
+        ).fetchall()
+    }
     for column, kind in V2_RECORD_COLUMNS:
         if column not in have:
             con.execute(f"ALTER TABLE record ADD COLUMN {column} {kind}")  # names and types from code
@@ -254,12 +264,17 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     # published before keeps copies that nothing reads. Names come from code (checked by all_rollups).
     from ingest.rollups import all_rollups
 
-    present = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'rollup_%'").fetchall()}
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'rollup_%'"
+        ).fetchall()
+    }
     for name in present & set(all_rollups()):
         con.execute(f"DROP TABLE {name}")
     has_timetable = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'").fetchall()[0][0]
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ref_timetable'"
+    ).fetchall()[0][0]
     from ingest.timetable import add_final_closes, load_timetable
 
     if not has_timetable:
@@ -290,8 +305,14 @@ class Partition:
     file: str  # relative to the store directory: records/<provider>/<version>.parquet
 
 
-def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, float] | None = None,
-            *, full: bool = False, progress: Callable[[str], None] | None = None) -> str:
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    store_dir: Path,
+    timings: dict[str, float] | None = None,
+    *,
+    full: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> str:
     """Publish the working store as a new immutable snapshot, with the rollups built into it.
 
     Called by the writer (holding the lock) after a load has committed. Returns the version.
@@ -329,8 +350,10 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     )
     # The disclosure-control secret (queries.disclosure.cell_secret): made once, kept for good,
     # so that a cell's perturbation never changes while its count does not.
-    con.execute("INSERT OR IGNORE INTO store_meta VALUES (?, ?)",
-                [CELL_KEY_SECRET, base64.b32encode(os.urandom(20)).decode("ascii")])
+    con.execute(
+        "INSERT OR IGNORE INTO store_meta VALUES (?, ?)",
+        [CELL_KEY_SECRET, base64.b32encode(os.urandom(20)).decode("ascii")],
+    )
     # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
     # `record` without the copies it removes.
     say = progress or (lambda _: None)
@@ -347,14 +370,27 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     months = incremental.month_fingerprints(con)
     partitions, to_write = _plan_partitions(con, store_dir, version, before, months)
     # `record`'s columns changed (an upgrade): every rollup over records is built in full.
-    same_columns = all(p.columns == partitions[p.provider_code].columns for p in before.values()
-                       if p.provider_code in partitions)
-    changes = (incremental.changes(con, previous, months)
-               if previous is not None and contents_before and same_columns else None)
+    same_columns = all(
+        p.columns == partitions[p.provider_code].columns for p in before.values() if p.provider_code in partitions
+    )
+    changes = (
+        incremental.changes(con, previous, months)
+        if previous is not None and contents_before and same_columns
+        else None
+    )
     say(f"writing {len(to_write)} provider file(s) and the rollups")
-    final = _write_snapshot(con, store_dir, version, partitions, to_write,
-                            previous if contents_before else None, contents_before, timings,
-                            changes=changes, months=months)
+    final = _write_snapshot(
+        con,
+        store_dir,
+        version,
+        partitions,
+        to_write,
+        previous if contents_before else None,
+        contents_before,
+        timings,
+        changes=changes,
+        months=months,
+    )
     lap("snapshot")
     say("switching readers to the new snapshot")
     pointer_tmp = store_dir / (POINTER + ".tmp")
@@ -364,7 +400,7 @@ def publish(con: duckdb.DuckDBPyConnection, store_dir: Path, timings: dict[str, 
     _fsync(store_dir)
     keep = {final.name} | ({previous.name} if previous is not None else set())
     referenced = {p.file for p in partitions.values()} | {p.file for p in before.values()}
-    for held in (_in_grace(snap_dir, previous.name, time.time()) if previous is not None else set()):
+    for held in _in_grace(snap_dir, previous.name, time.time()) if previous is not None else set():
         keep.add(held)
         referenced |= _partition_files(con, snap_dir / held)
     _prune(store_dir, keep, referenced)
@@ -386,22 +422,33 @@ def _published(con: duckdb.DuckDBPyConnection, snapshot: Path) -> tuple[dict[str
     """
     con.execute("ATTACH ? AS published_before (READ_ONLY)", [str(snapshot)])
     try:
-        present = {r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published_before' "
-            "AND schema_name = 'main' AND table_name IN (?, ?)", [PARTITIONS_TABLE, CONTENTS_TABLE]).fetchall()}
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published_before' "
+                "AND schema_name = 'main' AND table_name IN (?, ?)",
+                [PARTITIONS_TABLE, CONTENTS_TABLE],
+            ).fetchall()
+        }
         if PARTITIONS_TABLE not in present:
             return {}, {}
         same_store = con.execute(
             "SELECT (SELECT value FROM published_before.main.store_meta WHERE key = 'created_at') "
-            "IS NOT DISTINCT FROM (SELECT value FROM store_meta WHERE key = 'created_at')").fetchall()[0][0]
+            "IS NOT DISTINCT FROM (SELECT value FROM store_meta WHERE key = 'created_at')"
+        ).fetchall()[0][0]
         if not same_store:
             return {}, {}
         rows = con.execute(
             f"SELECT provider_code, rows, submission_id_sum, columns, file "  # noqa: S608 - our constant
-            f"FROM published_before.main.{PARTITIONS_TABLE}").fetchall()
-        contents = dict(con.execute(
-            f"SELECT name, fingerprint FROM published_before.main.{CONTENTS_TABLE}").fetchall()  # noqa: S608
-        ) if CONTENTS_TABLE in present else {}
+            f"FROM published_before.main.{PARTITIONS_TABLE}"
+        ).fetchall()
+        contents = (
+            dict(
+                con.execute(f"SELECT name, fingerprint FROM published_before.main.{CONTENTS_TABLE}").fetchall()  # noqa: S608
+            )
+            if CONTENTS_TABLE in present
+            else {}
+        )
     finally:
         con.execute("DETACH published_before")
     return {r[0]: Partition(*r) for r in rows}, contents
@@ -420,20 +467,26 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
       rollup that reads `record` is refreshed whenever any provider's records change (for the
       changed keys only where it can be, `_refreshable`).
     """
-    signature = dict(con.execute(
-        "SELECT table_name, string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) "
-        "FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
-        "GROUP BY table_name").fetchall())
+    signature = dict(
+        con.execute(
+            "SELECT table_name, string_agg(column_name || ' ' || data_type, ',' ORDER BY column_index) "
+            "FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+            "GROUP BY table_name"
+        ).fetchall()
+    )
     fingerprints: dict[str, str] = {}
     if tables:
         # Table names come from the working store's catalogue, quoted; nothing here is input.
         union = " UNION ALL ".join(
-            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables)
+            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables
+        )
         for name, rows, hashes in con.execute(union).fetchall():
             fingerprints[name] = _digest(f"{rows}:{hashes}:{signature.get(name, '')}")
-    fingerprints["record"] = _digest(";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}"
-                                              for _, p in sorted(partitions.items()))
-                                     + "|" + signature.get("record", ""))
+    fingerprints["record"] = _digest(
+        ";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}" for _, p in sorted(partitions.items()))
+        + "|"
+        + signature.get("record", "")
+    )
     return fingerprints | _rollup_fingerprints(fingerprints)
 
 
@@ -449,12 +502,15 @@ def _rollup_fingerprints(tables: dict[str, str]) -> dict[str, str]:
     from ingest.rollups import all_rollups, tables_read
 
     inputs = sorted(tables)
-    return {name: _digest(sql + "".join(f"|{t}={tables[t]}" for t in tables_read(sql, inputs)))
-            for name, sql in all_rollups().items()}
+    return {
+        name: _digest(sql + "".join(f"|{t}={tables[t]}" for t in tables_read(sql, inputs)))
+        for name, sql in all_rollups().items()
+    }
 
 
-def _refreshable(contents: dict[str, str], contents_before: dict[str, str],
-                 changes: incremental.Changes | None) -> dict:
+def _refreshable(
+    contents: dict[str, str], contents_before: dict[str, str], changes: incremental.Changes | None
+) -> dict:
     """The rollups of the previous snapshot to refresh for the changed keys only (ADR 0011),
     name → `rollups.Refresh`; every other changed rollup is built in full.
 
@@ -486,13 +542,18 @@ def _refreshable(contents: dict[str, str], contents_before: dict[str, str],
 
 def _record_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """`record`'s (column name, type) in table order, from the working store's catalogue."""
-    return [tuple(r) for r in con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = 'record' ORDER BY column_index").fetchall()]
+    return [
+        tuple(r)
+        for r in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'record' ORDER BY column_index"
+        ).fetchall()
+    ]
 
 
-def _plan_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
-                     before: dict[str, Partition], months: list[tuple]) -> tuple[dict[str, Partition], list[Partition]]:
+def _plan_partitions(
+    con: duckdb.DuckDBPyConnection, store_dir: Path, version: str, before: dict[str, Partition], months: list[tuple]
+) -> tuple[dict[str, Partition], list[Partition]]:
     """One Parquet file per provider: reused when its fingerprint is unchanged, else rewritten.
 
     Returns every provider's partition after this publish and those whose file must be written
@@ -511,8 +572,11 @@ def _plan_partitions(con: duckdb.DuckDBPyConnection, store_dir: Path, version: s
         if not _PROVIDER_CODE.fullmatch(provider):
             raise StoreError(f"provider code {provider!r} is not 1-16 letters and digits; nothing was published")
         old = before.get(provider)
-        if (old is not None and (old.rows, old.submission_id_sum, old.columns) == (rows, id_sum, columns)
-                and (store_dir / old.file).is_file()):
+        if (
+            old is not None
+            and (old.rows, old.submission_id_sum, old.columns) == (rows, id_sum, columns)
+            and (store_dir / old.file).is_file()
+        ):
             out[provider] = old
             continue
         out[provider] = Partition(provider, rows, id_sum, columns, f"{RECORDS}/{provider}/{version}.parquet")
@@ -532,7 +596,9 @@ def _write_partition(con: duckdb.DuckDBPyConnection, store_dir: Path, partition:
     partial = target.with_name(f".{target.name}.partial")
     con.execute(
         "COPY (SELECT * FROM record WHERE provider_code = ? ORDER BY activity_month, site_code, accession_number) "
-        "TO ? (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)", [partition.provider_code, str(partial)])
+        "TO ? (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+        [partition.provider_code, str(partial)],
+    )
     _fsync(partial)
     os.replace(partial, target)
     _fsync(target.parent)
@@ -546,11 +612,19 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: str,
-                    partitions: dict[str, Partition], to_write: list[Partition],
-                    previous: Path | None, contents_before: dict[str, str],
-                    timings: dict[str, float], *, changes: incremental.Changes | None = None,
-                    months: Sequence[tuple] = ()) -> Path:
+def _write_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    store_dir: Path,
+    version: str,
+    partitions: dict[str, Partition],
+    to_write: list[Partition],
+    previous: Path | None,
+    contents_before: dict[str, str],
+    timings: dict[str, float],
+    *,
+    changes: incremental.Changes | None = None,
+    months: Sequence[tuple] = (),
+) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
     partition list, the month fingerprints (`months`), the content fingerprints and the `record`
     view; and the new partition files `to_write`. Starts from a copy of `previous` when some of
@@ -560,23 +634,41 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
     final = snap_dir / f"{version}.duckdb"
     partial = snap_dir / f".{version}.partial"
     partial.unlink(missing_ok=True)
-    tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?) ORDER BY table_name",
-        [PARTITIONS_TABLE, CONTENTS_TABLE, WORKING_STORE_ONLY]).fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?) ORDER BY table_name",
+            [PARTITIONS_TABLE, CONTENTS_TABLE, WORKING_STORE_ONLY],
+        ).fetchall()
+    ]
     contents = _contents(con, tables, partitions)
     # `record` has a fingerprint only as the rollups' input: its view, like the partition list
     # and the fingerprints themselves, is written again every time.
-    keep = {name for name, fp in contents_before.items()
-            if contents.get(name) == fp and name != "record"} if previous else set()
+    keep = (
+        {name for name, fp in contents_before.items() if contents.get(name) == fp and name != "record"}
+        if previous
+        else set()
+    )
     refresh = _refreshable(contents, contents_before, changes) if previous else {}
     try:
         if (keep or refresh) and previous is not None:
             shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
-            _fill_snapshot(con, store_dir, tables, partitions, to_write, contents, keep, timings,
-                           refresh=refresh, changes=changes, months=list(months))
+            _fill_snapshot(
+                con,
+                store_dir,
+                tables,
+                partitions,
+                to_write,
+                contents,
+                keep,
+                timings,
+                refresh=refresh,
+                changes=changes,
+                months=list(months),
+            )
         finally:
             con.execute("DETACH snapshot_build")
         if Path(str(partial) + ".wal").exists():
@@ -592,10 +684,20 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, version: st
     return final
 
 
-def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list[str],
-                   partitions: dict[str, Partition], to_write: list[Partition],
-                   contents: dict[str, str], keep: set[str], timings: dict[str, float], *,
-                   refresh: dict, changes: incremental.Changes | None, months: list[tuple]) -> None:
+def _fill_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    store_dir: Path,
+    tables: list[str],
+    partitions: dict[str, Partition],
+    to_write: list[Partition],
+    contents: dict[str, str],
+    keep: set[str],
+    timings: dict[str, float],
+    *,
+    refresh: dict,
+    changes: incremental.Changes | None,
+    months: list[tuple],
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ingest.rollups import refresh_statements, rollup_statements
@@ -606,17 +708,20 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
     carried = keep | refresh.keys()
     if carried:  # a copy of the previous snapshot: everything else in it goes
         for name, kind in con.execute(
-                "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'snapshot_build' "
-                "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
-                "WHERE database_name = 'snapshot_build' AND NOT internal").fetchall():
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'snapshot_build' "
+            "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
+            "WHERE database_name = 'snapshot_build' AND NOT internal"
+        ).fetchall():
             if name not in carried:
                 con.execute(f"DROP {kind} snapshot_build.main.{_quote_identifier(name)}")
         # Free the dropped tables' blocks now, so that the tables built next reuse them instead
         # of growing the file by their size at every publish.
         con.execute("CHECKPOINT snapshot_build")
-    tasks: list[tuple[str, str | list[str]]] = [("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} "
-                        f"AS SELECT * FROM {_quote_identifier(t)}")
-             for t in tables if t not in keep]
+    tasks: list[tuple[str, str | list[str]]] = [
+        ("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
+        for t in tables
+        if t not in keep
+    ]
     built = [sql for name, sql in rollup_statements("snapshot_build") if name not in carried]
     tasks += [("rollups", sql) for sql in built]
     if refresh and changes is not None:  # (refresh is empty without changes)
@@ -666,22 +771,28 @@ def _fill_snapshot(con: duckdb.DuckDBPyConnection, store_dir: Path, tables: list
     timings.update(seconds)
     timings["rollups_refreshed"], timings["rollups_built"] = len(refresh), len(built)
     incremental.write_month_fingerprints(con, "snapshot_build", months)
-    con.execute(f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} "
-                "(name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)")
+    con.execute(
+        f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
+    )
     con.executemany(f"INSERT INTO snapshot_build.main.{CONTENTS_TABLE} VALUES (?, ?)", sorted(contents.items()))
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
         columns VARCHAR NOT NULL, file VARCHAR NOT NULL, path VARCHAR NOT NULL)""")
     for p in partitions.values():
-        con.execute(f"INSERT INTO snapshot_build.main.{PARTITIONS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                    [p.provider_code, p.rows, p.submission_id_sum, p.columns, p.file, str(store_dir / p.file)])
+        con.execute(
+            f"INSERT INTO snapshot_build.main.{PARTITIONS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+            [p.provider_code, p.rows, p.submission_id_sum, p.columns, p.file, str(store_dir / p.file)],
+        )
     columns = _record_columns(con)
     if partitions:
         files = ", ".join(_quote_literal(str(store_dir / p.file)) for p in partitions.values())
         select = f"SELECT {', '.join(_quote_identifier(c) for c, _ in columns)} FROM read_parquet([{files}])"
     else:  # nothing loaded yet: an empty view with the table's columns and types
-        select = ("SELECT " + ", ".join(f"CAST(NULL AS {dtype}) AS {_quote_identifier(c)}" for c, dtype in columns)
-                  + " WHERE false")
+        select = (
+            "SELECT "
+            + ", ".join(f"CAST(NULL AS {dtype}) AS {_quote_identifier(c)}" for c, dtype in columns)
+            + " WHERE false"
+        )
     con.execute(f"CREATE VIEW snapshot_build.main.record AS {select}")
     con.execute("CHECKPOINT snapshot_build")
 
@@ -692,9 +803,10 @@ def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) 
     from ingest.rollups import CHANGED_MONTHS, CHANGED_PAIRS, CHANGED_PROVIDERS
 
     for table, columns, rows in (
-            (CHANGED_PAIRS, {"provider_code": "VARCHAR", "activity_month": "DATE"}, sorted(changes.pairs)),
-            (CHANGED_MONTHS, {"activity_month": "DATE"}, [(m,) for m in sorted(changes.months)]),
-            (CHANGED_PROVIDERS, {"provider_code": "VARCHAR"}, [(p,) for p in sorted(changes.providers)])):
+        (CHANGED_PAIRS, {"provider_code": "VARCHAR", "activity_month": "DATE"}, sorted(changes.pairs)),
+        (CHANGED_MONTHS, {"activity_month": "DATE"}, [(m,) for m in sorted(changes.months)]),
+        (CHANGED_PROVIDERS, {"provider_code": "VARCHAR"}, [(p,) for p in sorted(changes.providers)]),
+    ):
         # names and types from code
         con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
         incremental.insert_rows(con, table, tuple(columns.values()), rows)
@@ -728,17 +840,22 @@ def record_files(con: duckdb.DuckDBPyConnection, catalog: str, column: str = "pa
     Empty for a snapshot made before ADR 0006, whose `record` is a table.
     """
     found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
-        "AND table_name = ?", [catalog, PARTITIONS_TABLE]).fetchall()[0][0]
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
+        [catalog, PARTITIONS_TABLE],
+    ).fetchall()[0][0]
     if not found:
         return []
     if column not in ("path", "file"):
         raise ValueError(f"{column!r} is not a column of {PARTITIONS_TABLE}")
     # The catalog name is the caller's constant (an identifier, quoted), not a value; the column
     # one of two names checked above.
-    return [r[0] for r in con.execute(
-        f"SELECT {column} FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
-        "ORDER BY provider_code").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            f"SELECT {column} FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
+            "ORDER BY provider_code"
+        ).fetchall()
+    ]
 
 
 def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:
@@ -752,8 +869,11 @@ def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:
     if SNAPSHOT_GRACE_SECONDS <= 0:  # switched off (a file's time may even be ahead of `now`)
         return set()
     snapshots = sorted(p for p in snap_dir.glob("*.duckdb") if p.name <= previous)
-    return {older.name for older, newer in itertools.pairwise(snapshots)
-            if now - newer.stat().st_mtime < SNAPSHOT_GRACE_SECONDS}
+    return {
+        older.name
+        for older, newer in itertools.pairwise(snapshots)
+        if now - newer.stat().st_mtime < SNAPSHOT_GRACE_SECONDS
+    }
 
 
 def _partition_files(con: duckdb.DuckDBPyConnection, snapshot: Path) -> set[str]:

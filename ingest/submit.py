@@ -37,20 +37,33 @@ def safe_file_name(name: str) -> str:
     return f"{stem[:100]}.{ext}" if ext else stem[:100]
 
 
-def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_on: date | None,
-                   dry_run: bool) -> None:
+def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_on: date | None, dry_run: bool) -> None:
     """Write an audit line when a submission date other than today is given (central only, to
     re-check an old file): timeliness and the date rules count from it, so who set it is kept."""
     if submitted_on is None or submitted_on == date.today():
         return
     from queries import audit
 
-    audit.record(scope, "check with a set submission date" if dry_run else "submit with a set submission date",
-                 file=file_name, provider=provider, period=period, submitted_on=submitted_on)
+    audit.record(
+        scope,
+        "check with a set submission date" if dry_run else "submit with a set submission date",
+        file=file_name,
+        provider=provider,
+        period=period,
+        submitted_on=submitted_on,
+    )
 
 
-def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: str, submitted_on: date | None = None,
-                     issue_limit: int = 200, progress: Callable[[str], None] | None = None) -> loader.LoadResult:
+def load_and_publish(
+    con,
+    store_dir: Path,
+    path: Path,
+    provider: str,
+    period: str,
+    submitted_on: date | None = None,
+    issue_limit: int = 200,
+    progress: Callable[[str], None] | None = None,
+) -> loader.LoadResult:
     """Load one file under the writer lock held by `con`, and publish it (`progress`, when given,
     hears each step: checking, loading, then the publish's own, `store.publish`).
 
@@ -78,15 +91,28 @@ def load_and_publish(con, store_dir: Path, path: Path, provider: str, period: st
             raise store.StoreError(
                 f"{result.file} was not loaded: publishing failed (No space left on device): the disk holding "
                 "the store is full; free space there (old exports, logs or other files) and submit the file "
-                "again; the store is as it was") from None
-        raise store.StoreError(f"{result.file} was not loaded: publishing failed ({reason}); "
-                               "the store is as it was, submit the file again once that is fixed") from None
+                "again; the store is as it was"
+            ) from None
+        raise store.StoreError(
+            f"{result.file} was not loaded: publishing failed ({reason}); "
+            "the store is as it was, submit the file again once that is fixed"
+        ) from None
     return result
 
 
-def submit_bytes(data: bytes, file_name: str, provider: str, period: str, submitted_on: date | None = None,
-                 *, scope, store_dir: Path | None = None, dry_run: bool = False,
-                 issue_limit: int = 200, progress: Callable[[str], None] | None = None) -> loader.LoadResult:
+def submit_bytes(
+    data: bytes,
+    file_name: str,
+    provider: str,
+    period: str,
+    submitted_on: date | None = None,
+    *,
+    scope,
+    store_dir: Path | None = None,
+    dry_run: bool = False,
+    issue_limit: int = 200,
+    progress: Callable[[str], None] | None = None,
+) -> loader.LoadResult:
     """Check (and unless `dry_run`, load and publish) an uploaded file as `scope`'s user.
 
     ValueError for bad arguments; ownership.NotYours (also a PermissionError) when the user may

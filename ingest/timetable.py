@@ -34,8 +34,9 @@ from did_errors import UsageError
 if TYPE_CHECKING:
     import polars as pl
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "reference" / "timetable" / \
-    "did_submission_timetable.csv"
+DEFAULT_FILE = (
+    Path(__file__).resolve().parent.parent / "data" / "reference" / "timetable" / "did_submission_timetable.csv"
+)
 DEFAULT_CLOSE_DAY = 20
 FINAL_MONTHS = 6  # a v2.0 period's final close, in months after its provisional deadline
 
@@ -83,15 +84,18 @@ def read_timetable(path: Path) -> pl.DataFrame:
     )
     finals = []
     for i, row in enumerate(out.iter_rows(named=True), start=2):
-        if None in (row["period"], row["window_opens"], row["window_closes"]) or \
-                (row["_final_given"] and row["final_closes"] is None):
+        if None in (row["period"], row["window_opens"], row["window_closes"]) or (
+            row["_final_given"] and row["final_closes"] is None
+        ):
             raise UsageError(f"{path.name} line {i}: period must be YYYY-MM and windows YYYY-MM-DD")
         if row["window_closes"] < row["window_opens"]:
             raise UsageError(f"{path.name} line {i}: the window closes before it opens")
         final = row["final_closes"] if row["_final_given"] else final_closes(row["period"], row["window_closes"])
         if final is not None and final < row["window_closes"]:
-            raise UsageError(f"{path.name} line {i}: the final close ({final}) is before the provisional "
-                             f"deadline ({row['window_closes']}); final_closes must be on or after window_closes")
+            raise UsageError(
+                f"{path.name} line {i}: the final close ({final}) is before the provisional "
+                f"deadline ({row['window_closes']}); final_closes must be on or after window_closes"
+            )
         finals.append(final)
     if out["period"].is_duplicated().any():
         raise UsageError(f"{path.name} lists a period more than once")
@@ -112,14 +116,20 @@ def load_timetable(con: duckdb.DuckDBPyConnection, path: Path = DEFAULT_FILE) ->
 def add_final_closes(con: duckdb.DuckDBPyConnection) -> None:
     """Give a store's timetable from before final closes its `final_closes` column, by the default
     rule from each period's own provisional deadline (the central team's windows are kept)."""
-    columns = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'ref_timetable'").fetchall()}
+    columns = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'ref_timetable'"
+        ).fetchall()
+    }
     if "final_closes" in columns:
         return
     rows = con.execute("SELECT period, window_closes FROM ref_timetable").fetchall()
     con.execute("ALTER TABLE ref_timetable ADD COLUMN final_closes DATE")
-    con.executemany("UPDATE ref_timetable SET final_closes = ? WHERE period = ?",
-                    [(final_closes(p, w), p) for p, w in rows if final_closes(p, w) is not None])
+    con.executemany(
+        "UPDATE ref_timetable SET final_closes = ? WHERE period = ?",
+        [(final_closes(p, w), p) for p, w in rows if final_closes(p, w) is not None],
+    )
 
 
 def deadlines(con: duckdb.DuckDBPyConnection, period: date) -> tuple[date, date | None]:
@@ -136,9 +146,11 @@ def check_open(con: duckdb.DuckDBPyConnection, period: date, submitted_on: date)
 
     final = deadlines(con, period)[1]
     if final is not None and submitted_on > final:
-        raise SubmissionRefused(f"period {period:%Y-%m} closed for good on {final}, so a file received on "
-                                f"{submitted_on} cannot replace it; the file that counts stays as it was "
-                                "(ask the central data team if this month must be corrected)")
+        raise SubmissionRefused(
+            f"period {period:%Y-%m} closed for good on {final}, so a file received on "
+            f"{submitted_on} cannot replace it; the file that counts stays as it was "
+            "(ask the central data team if this month must be corrected)"
+        )
 
 
 def timeliness(con: duckdb.DuckDBPyConnection, period: date, submitted_on: date) -> str:

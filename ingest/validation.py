@@ -100,8 +100,9 @@ PLACEHOLDERS: dict[str, str] = {
     "mapped_snomed": "x_nicip_snomed",
 }
 # The columns those read (tests/test_identifier_scan.py).
-MESSAGE_COLUMNS = frozenset({"sub_date", "period_start", "sub_provider", "dup_first_line",
-                             "x_nicip_retired_on", "x_nicip_snomed"})
+MESSAGE_COLUMNS = frozenset(
+    {"sub_date", "period_start", "sub_provider", "dup_first_line", "x_nicip_retired_on", "x_nicip_snomed"}
+)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 _DEMOGRAPHIC_PRESENT = " OR ".join(_present(c) for c in spec.DEMOGRAPHIC_FIELDS)
@@ -110,22 +111,31 @@ V1_CONDITIONS: tuple[Condition, ...] = (
     # Personal and demographic
     Condition("dids002", "nhs_number", f"{_present('nhs_number')} AND NOT x_nhs_format_ok"),
     Condition("dids001", "nhs_number", "x_nhs_format_ok AND x_nhs_mod11_invalid"),
-    Condition("dids003", "nhs_number_status",
-              f"{_present('nhs_number_status')} AND {_not_in('nhs_number_status', 'nhs_number_status')}"),
+    Condition(
+        "dids003",
+        "nhs_number_status",
+        f"{_present('nhs_number_status')} AND {_not_in('nhs_number_status', 'nhs_number_status')}",
+    ),
     Condition("dids005", "birth_date", _bad_date("birth_date")),
     Condition("dids006", "birth_date", "d_birth_date > d_test_date"),
     Condition("dids008", "birth_date", "d_birth_date > d_report_date"),
     Condition("dids009", "birth_date", "d_birth_date <= DATE '1900-01-01'"),
     Condition("dids010", "birth_date", "d_birth_date > d_request_date + INTERVAL 6 MONTH"),
-    Condition("dids012", "ethnic_category",
-              f"{_present('ethnic_category')} AND {_not_in('ethnic_category', 'ethnic_category')}"),
+    Condition(
+        "dids012",
+        "ethnic_category",
+        f"{_present('ethnic_category')} AND {_not_in('ethnic_category', 'ethnic_category')}",
+    ),
     Condition("dids014", "gender", f"{_present('gender')} AND {_not_in('gender', 'person_gender')}"),
     Condition("dids017", "postcode", f"{_present('postcode')} AND NOT (postcode = n_postcode AND x_postcode_ok)"),
     Condition("dids073", None, f"NOT ({_DEMOGRAPHIC_PRESENT})"),
     # Referrals
     Condition("dids020", "patient_source", _blank("patient_source")),
-    Condition("dids021", "patient_source",
-              f"{_present('patient_source')} AND {_not_in('patient_source', 'patient_source_setting')}"),
+    Condition(
+        "dids021",
+        "patient_source",
+        f"{_present('patient_source')} AND {_not_in('patient_source', 'patient_source_setting')}",
+    ),
     Condition("dids023", "referrer_code", f"{_present('referrer_code')} AND NOT x_referrer_ok"),
     Condition("dids026", "request_date", _bad_date("request_date")),
     Condition("dids027", "request_date", "d_request_date > d_request_received_date"),
@@ -144,8 +154,11 @@ V1_CONDITIONS: tuple[Condition, ...] = (
     Condition("dids045", "test_date", _bad_date("test_date")),
     Condition("dids051", "test_date", "d_test_date > sub_date"),
     Condition("dids055", "test_date", "d_test_date < period_start - INTERVAL 6 MONTH"),
-    Condition("dids049", "test_date",
-              "d_test_date < period_start - INTERVAL 3 MONTH AND d_test_date >= period_start - INTERVAL 6 MONTH"),
+    Condition(
+        "dids049",
+        "test_date",
+        "d_test_date < period_start - INTERVAL 3 MONTH AND d_test_date >= period_start - INTERVAL 6 MONTH",
+    ),
     Condition("dids056", "nicip_code", f"{_blank('nicip_code')} AND {_blank('snomed_code')}"),
     Condition("dids061", "report_date", _bad_date("report_date")),
     Condition("dids048", "report_date", "d_report_date < d_test_date"),
@@ -158,24 +171,40 @@ V1_CONDITIONS: tuple[Condition, ...] = (
     Condition("dids071", "accession_number", "dup_rank > 1"),
     # Checks against reference data in the store (ref_* tables, local_code): the lookups are
     # joined once in build_typed (columns x_*), so each rule is a plain column test.
-    Condition("dids074", "postcode", " AND ".join(_blank(c) for c in spec.DEMOGRAPHIC_FIELDS if c != "postcode")
-         + " AND x_postcode_zz99"),
-    Condition("dids016", "postcode", f"{_present('postcode')} AND NOT x_postcode_zz99 "
-         "AND x_postcodes_loaded AND x_postcode IS NULL"),
-    Condition("dids018", "practice_code",
-              f"{_present('practice_code')} AND {_not_in('u_practice_code', 'default_practice_code')} "
-              "AND x_practice IS NULL"),
+    Condition(
+        "dids074",
+        "postcode",
+        " AND ".join(_blank(c) for c in spec.DEMOGRAPHIC_FIELDS if c != "postcode") + " AND x_postcode_zz99",
+    ),
+    Condition(
+        "dids016",
+        "postcode",
+        f"{_present('postcode')} AND NOT x_postcode_zz99 AND x_postcodes_loaded AND x_postcode IS NULL",
+    ),
+    Condition(
+        "dids018",
+        "practice_code",
+        f"{_present('practice_code')} AND {_not_in('u_practice_code', 'default_practice_code')} AND x_practice IS NULL",
+    ),
     Condition("dids080", "practice_code", "x_practice_open > d_test_date OR x_practice_close < d_test_date"),
     Condition("dids024", "referring_org_code", f"{_present('referring_org_code')} AND x_referrer_org IS NULL"),
-    Condition("dids079", "referring_org_code", "x_referrer_open > coalesce(d_request_date, d_test_date) "
-         "OR x_referrer_close < coalesce(d_request_date, d_test_date)"),
+    Condition(
+        "dids079",
+        "referring_org_code",
+        "x_referrer_open > coalesce(d_request_date, d_test_date) "
+        "OR x_referrer_close < coalesce(d_request_date, d_test_date)",
+    ),
     Condition("dids057", "nicip_code", f"{_present('nicip_code')} AND x_nicip IS NULL AND x_local_nicip IS NULL"),
     Condition("dids077", "nicip_code", "x_nicip_retired_on <= d_test_date"),
-    Condition("dids059", "snomed_code",
-              f"{_present('snomed_code')} AND n_snomed_code IN (SELECT code FROM snomed_invalid)"),
+    Condition(
+        "dids059", "snomed_code", f"{_present('snomed_code')} AND n_snomed_code IN (SELECT code FROM snomed_invalid)"
+    ),
     Condition("dids078", "snomed_code", "NOT x_snomed_active"),
-    Condition("dids082", "snomed_code",
-              f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code"),
+    Condition(
+        "dids082",
+        "snomed_code",
+        f"{_present('snomed_code')} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code",
+    ),
     Condition("dids068", "site_code", "x_site_ok AND x_sites_loaded AND x_site IS NULL"),
     Condition("dids081", "site_code", "x_site_open > d_test_date OR x_site_close < d_test_date"),
     # Project rule, not in the DIDS catalogue: a provider sends only its own sites' records. The
@@ -183,8 +212,12 @@ V1_CONDITIONS: tuple[Condition, ...] = (
     # another trust a new code under that trust, so the old code's row, with its close date,
     # keeps its old owner); with no site reference loaded, an ODS site code begins with its
     # provider's code. The message quotes nothing from the file, only the submitting provider.
-    Condition("didsx01", "site_code", "x_site_ok AND CASE WHEN x_sites_loaded THEN x_site_provider <> sub_provider "
-         "ELSE NOT starts_with(u_site_code, sub_provider) END"),
+    Condition(
+        "didsx01",
+        "site_code",
+        "x_site_ok AND CASE WHEN x_sites_loaded THEN x_site_provider <> sub_provider "
+        "ELSE NOT starts_with(u_site_code, sub_provider) END",
+    ),
 )
 
 
@@ -197,10 +230,13 @@ _CODE_DATE = "coalesce(l_procedure_end_ts, d_test_date)"
 # NICIP valid: national or notified local, and not made inactive more than 183 days before the
 # procedure end (NS). SNOMED CT valid: a concept id, and a member of the imaging refset when a
 # refset release is loaded (ref_snomed); with none loaded membership cannot be judged.
-_NICIP_VALID = (f"(x_nicip IS NOT NULL OR x_local_nicip IS NOT NULL) AND NOT coalesce("
-                f"date_diff('day', x_nicip_retired_on, {_CODE_DATE}) > 183, false)")
-_SNOMED_VALID = ("n_snomed_code NOT IN (SELECT code FROM snomed_invalid) "
-                 "AND (NOT x_snomed_loaded OR x_snomed_active IS NOT NULL)")
+_NICIP_VALID = (
+    f"(x_nicip IS NOT NULL OR x_local_nicip IS NOT NULL) AND NOT coalesce("
+    f"date_diff('day', x_nicip_retired_on, {_CODE_DATE}) > 183, false)"
+)
+_SNOMED_VALID = (
+    "n_snomed_code NOT IN (SELECT code FROM snomed_invalid) AND (NOT x_snomed_loaded OR x_snomed_active IS NOT NULL)"
+)
 _NICIP_BAD = f"({_present('nicip_code')} AND NOT ({_NICIP_VALID}))"
 _SNOMED_BAD = f"({_present('snomed_code')} AND NOT ({_SNOMED_VALID}))"
 _NICIP_GOOD = f"({_present('nicip_code')} AND {_NICIP_VALID})"
@@ -210,9 +246,10 @@ _SNOMED_GOOD = f"({_present('snomed_code')} AND {_SNOMED_VALID})"
 def _timestamp_conditions() -> tuple[Condition, ...]:
     out = []
     for f in TIMESTAMP_FIELDS:
-        out += [Condition(f"{f}_not_iso", f, f"{_present(f)} AND NOT x_{f}_format_ok"),
-                Condition(f"{f}_offset", f,
-                          f"x_{f}_format_ok AND {_not_in(f'x_{f}_offset', 'timestamp_offset')}")]
+        out += [
+            Condition(f"{f}_not_iso", f, f"{_present(f)} AND NOT x_{f}_format_ok"),
+            Condition(f"{f}_offset", f, f"x_{f}_format_ok AND {_not_in(f'x_{f}_offset', 'timestamp_offset')}"),
+        ]
     return tuple(out)
 
 
@@ -223,26 +260,43 @@ V2_CONDITIONS: tuple[Condition, ...] = (
     Condition("procedure_end_before_start", "procedure_end_ts", "t_procedure_end_ts < t_procedure_start_ts"),
     Condition("report_before_procedure_start", "report_issue_ts", "t_report_issue_ts < t_procedure_start_ts"),
     Condition("priority_missing", "priority", _blank("priority")),
-    Condition("priority_invalid", "priority",
-              f"{_present('priority')} AND {_not_in('n_priority', 'service_request_priority')}"),
+    Condition(
+        "priority_invalid",
+        "priority",
+        f"{_present('priority')} AND {_not_in('n_priority', 'service_request_priority')}",
+    ),
     Condition("activity_category_missing", "activity_category", _blank("activity_category")),
-    Condition("activity_category_invalid", "activity_category",
-              f"{_present('activity_category')} AND {_not_in('n_activity_category', 'activity_category')}"),
-    Condition("waiting_list_clock_start_missing", "waiting_list_clock_start",
-              "list_contains($cl_waiting_list_category, n_activity_category) "
-              f"AND {_blank('waiting_list_clock_start')}"),
+    Condition(
+        "activity_category_invalid",
+        "activity_category",
+        f"{_present('activity_category')} AND {_not_in('n_activity_category', 'activity_category')}",
+    ),
+    Condition(
+        "waiting_list_clock_start_missing",
+        "waiting_list_clock_start",
+        f"list_contains($cl_waiting_list_category, n_activity_category) AND {_blank('waiting_list_clock_start')}",
+    ),
     Condition("waiting_list_clock_start_invalid", "waiting_list_clock_start", _bad_date("waiting_list_clock_start")),
-    Condition("waiting_list_clock_start_after_procedure_start", "waiting_list_clock_start",
-              "d_waiting_list_clock_start > d_test_date"),
+    Condition(
+        "waiting_list_clock_start_after_procedure_start",
+        "waiting_list_clock_start",
+        "d_waiting_list_clock_start > d_test_date",
+    ),
     # The SNOMED CT | NICIP combinations (NS): valid | invalid, invalid | missing or valid, both invalid.
     Condition("snomed_valid_nicip_invalid", "nicip_code", f"{_SNOMED_GOOD} AND {_NICIP_BAD}"),
-    Condition("snomed_invalid_nicip_missing_or_valid", "snomed_code",
-              f"{_SNOMED_BAD} AND ({_blank('nicip_code')} OR {_NICIP_GOOD})"),
+    Condition(
+        "snomed_invalid_nicip_missing_or_valid",
+        "snomed_code",
+        f"{_SNOMED_BAD} AND ({_blank('nicip_code')} OR {_NICIP_GOOD})",
+    ),
     Condition("snomed_invalid_nicip_invalid", "nicip_code", f"{_SNOMED_BAD} AND {_NICIP_BAD}"),
     Condition("nicip_invalid_snomed_missing", "nicip_code", f"{_blank('snomed_code')} AND {_NICIP_BAD}"),
     # Both valid but the NICIP code maps to another SNOMED CT concept (meaning of DIDSREJ012 UNVERIFIED).
-    Condition("snomed_nicip_disagree", "snomed_code",
-              f"{_SNOMED_GOOD} AND {_NICIP_GOOD} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code"),
+    Condition(
+        "snomed_nicip_disagree",
+        "snomed_code",
+        f"{_SNOMED_GOOD} AND {_NICIP_GOOD} AND x_nicip_snomed IS NOT NULL AND x_nicip_snomed <> n_snomed_code",
+    ),
 )
 
 CONDITIONS: dict[str, Condition] = {c.id: c for c in V1_CONDITIONS + V2_CONDITIONS}
@@ -269,16 +323,20 @@ def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> tuple[di
         FROM {source} GROUP BY ALL HAVING count(*) > 1
         """
     )
-    codes = [r[0] for r in con.execute(
-        f"SELECT DISTINCT trim(snomed_code) FROM {source} WHERE nullif(trim(snomed_code), '') IS NOT NULL"
-    ).fetchall()]
+    codes = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT trim(snomed_code) FROM {source} WHERE nullif(trim(snomed_code), '') IS NOT NULL"
+        ).fetchall()
+    ]
     con.execute("CREATE OR REPLACE TEMP TABLE snomed_invalid (code VARCHAR)")
     bad = [c for c in codes if not snomed_id_valid(c)]
     if bad:
         con.executemany("INSERT INTO snomed_invalid VALUES (?)", [[c] for c in bad])
     sites, postcodes, snomed = con.execute(
         "SELECT (SELECT count(*) > 0 FROM ref_site), (SELECT count(*) > 0 FROM ref_postcode), "
-        "(SELECT count(*) > 0 FROM ref_snomed)").fetchall()[0]
+        "(SELECT count(*) > 0 FROM ref_snomed)"
+    ).fetchall()[0]
     has_dups = con.execute("SELECT count(*) > 0 FROM dups").fetchall()[0][0]
     return {"sites_loaded": sites, "postcodes_loaded": postcodes, "snomed_loaded": snomed}, has_dups
 
@@ -295,16 +353,19 @@ _DATE_ITEMS = spec.DATE_FIELDS + ("waiting_list_clock_start",)
 
 
 def _date_column(c: str) -> str:
-    parsed = (f"CASE WHEN regexp_full_match(s.n_{c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-              f"THEN try_strptime(s.n_{c}, '%Y-%m-%d')::DATE END")
+    parsed = (
+        f"CASE WHEN regexp_full_match(s.n_{c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+        f"THEN try_strptime(s.n_{c}, '%Y-%m-%d')::DATE END"
+    )
     if c in _DERIVED_DATE:
         parsed = f"coalesce({parsed}, {_local_date('s.t_' + _DERIVED_DATE[c])})"
     return f"{parsed} AS d_{c}"
 
 
 # CCYY-MM-DD exactly: strptime alone would also take 2026-1-2.
-_DATES = ", ".join([_date_column(c) for c in _DATE_ITEMS]
-                   + [f"{_local_date('s.t_' + f)} AS l_{f}" for f in TIMESTAMP_FIELDS])
+_DATES = ", ".join(
+    [_date_column(c) for c in _DATE_ITEMS] + [f"{_local_date('s.t_' + f)} AS l_{f}" for f in TIMESTAMP_FIELDS]
+)
 _TRIMMED = ", ".join(f"nullif(trim(s0.{c}), '') AS n_{c}" for c in spec.STAGING_COLUMNS)
 _ISO = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})"
 
@@ -320,17 +381,22 @@ def _timestamp(f: str) -> str:
     n = f"s1.n_{f}"
     clock = f"try_strptime(left({n}, 19), '%Y-%m-%dT%H:%M:%S')"
     offset = f"CASE WHEN right({n}, 1) = 'Z' THEN 'Z' ELSE right({n}, 6) END"
-    minutes = (f"CASE WHEN right({n}, 1) = 'Z' THEN 0 ELSE (CASE substr({n}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
-               f"(TRY_CAST(substr({n}, 21, 2) AS INTEGER) * 60 + TRY_CAST(substr({n}, 24, 2) AS INTEGER)) END")
+    minutes = (
+        f"CASE WHEN right({n}, 1) = 'Z' THEN 0 ELSE (CASE substr({n}, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * "
+        f"(TRY_CAST(substr({n}, 21, 2) AS INTEGER) * 60 + TRY_CAST(substr({n}, 24, 2) AS INTEGER)) END"
+    )
     ok = f"(regexp_full_match({n}, '{_ISO}') AND {clock} IS NOT NULL)"
-    return (f"{ok} AS x_{f}_format_ok, {offset} AS x_{f}_offset, "
-            f"CASE WHEN {ok} THEN {clock} - to_minutes(({minutes})::BIGINT) END AS t_{f}")
+    return (
+        f"{ok} AS x_{f}_format_ok, {offset} AS x_{f}_offset, "
+        f"CASE WHEN {ok} THEN {clock} - to_minutes(({minutes})::BIGINT) END AS t_{f}"
+    )
 
 
 _TIMESTAMPS = ", ".join(_timestamp(f) for f in TIMESTAMP_FIELDS)
 # Codes looked up in reference tables, upper-cased once.
-_UPPER = ", ".join(f"upper(s1.n_{c}) AS u_{c}"
-                   for c in ("practice_code", "referring_org_code", "nicip_code", "site_code", "postcode"))
+_UPPER = ", ".join(
+    f"upper(s1.n_{c}) AS u_{c}" for c in ("practice_code", "referring_org_code", "nicip_code", "site_code", "postcode")
+)
 
 
 def typed_select(source: str, with_dups: bool = True) -> str:
@@ -413,15 +479,26 @@ def typed_select(source: str, with_dups: bool = True) -> str:
 
 # Verhoeff check digit tables (SNOMED CT Technical Implementation Guide, "Check digit").
 _VERHOEFF_D = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
     [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
 ]
 _VERHOEFF_P = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
 ]
 
 
@@ -447,8 +524,10 @@ def message_sql(template: str, prefix: str) -> tuple[str, dict]:
     for n, piece in enumerate(_PLACEHOLDER.split(template)):
         if n % 2:
             if piece not in PLACEHOLDERS:
-                raise ValueError(f"the message placeholder {{{piece}}} is not one of "
-                                 f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+                raise ValueError(
+                    f"the message placeholder {{{piece}}} is not one of "
+                    f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+                )
             parts.append(f"coalesce({PLACEHOLDERS[piece]}, '')")
         elif piece:
             params[f"{prefix}_{n}"] = piece
@@ -467,8 +546,12 @@ def code_list_params(sql: str, code_lists: dict[str, tuple[str, ...]]) -> dict:
     return out
 
 
-def screen_select(typed: str, columns: str = "", rules: tuple[Rule, ...] | None = None,
-                  code_lists: dict[str, tuple[str, ...]] | None = None) -> tuple[str, dict]:
+def screen_select(
+    typed: str,
+    columns: str = "",
+    rules: tuple[Rule, ...] | None = None,
+    code_lists: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[str, dict]:
     """SQL: one row per typed row of `typed` (a `typed_select` subquery): `file_no`, `line`; `_reject` and
     `_warn`, whether it breaks any reject rule / any warning rule; `_issues`, the list of the
     issues it raises as structs (code, severity, field, message), NULL when there are none;
@@ -496,8 +579,10 @@ def screen_select(typed: str, columns: str = "", rules: tuple[Rule, ...] | None 
         message, message_params = message_sql(rule.message, f"r{i}_m")
         params.update(message_params)
         params[f"r{i}_code"], params[f"r{i}_sev"], params[f"r{i}_field"] = rule.code, rule.severity, rule.field
-        cases.append(f"CASE WHEN _c{i} THEN {{'code': $r{i}_code::VARCHAR, 'severity': $r{i}_sev::VARCHAR, "
-                     f"'field': $r{i}_field::VARCHAR, 'message': ({message})::VARCHAR}} END")
+        cases.append(
+            f"CASE WHEN _c{i} THEN {{'code': $r{i}_code::VARCHAR, 'severity': $r{i}_sev::VARCHAR, "
+            f"'field': $r{i}_field::VARCHAR, 'message': ({message})::VARCHAR}} END"
+        )
     sql = f"""
         SELECT file_no, line, _reject, _warn,
                CASE WHEN _reject OR _warn THEN list_filter([{", ".join(cases)}], lambda x: x IS NOT NULL) END AS _issues

@@ -122,8 +122,11 @@ class _Walker:
 
     def _choose_version(self, version: str) -> None:
         if version not in self.items_by_version:
-            raise _bad(self.path, f"the root says version {version!r}; DIDS XML is version 1.0 (no attribute) "
-                                  f"or {', '.join(v for v in self.items_by_version if v != '1.0')}")
+            raise _bad(
+                self.path,
+                f"the root says version {version!r}; DIDS XML is version 1.0 (no attribute) "
+                f"or {', '.join(v for v in self.items_by_version if v != '1.0')}",
+            )
         self.version = version
         self.by_element = {item.xml_element: item for item in self.items_by_version[version]}
 
@@ -212,19 +215,30 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, table: str = "staging",
                 parser.Parse(block, False)
             parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        raise _bad(path, f"it is not well-formed XML ({expat.ErrorString(exc.code)}: line {exc.lineno}, "
-                         f"column {exc.offset})") from None
+        raise _bad(
+            path, f"it is not well-formed XML ({expat.ErrorString(exc.code)}: line {exc.lineno}, column {exc.offset})"
+        ) from None
     except ValueError as exc:  # _refuse_doctype
         raise _bad(path, f"it holds {exc}, which DIDS XML never has") from None
     if walker.record_no == 0:
         raise _bad(path, "it has no <DIDSRecord>")
     columns = walker.columns
-    arrow = pa.table({"line": pa.array(columns["line"], pa.int64()),
-                      "file_no": pa.array([file_no] * len(columns["line"]), pa.int32()),
-                      **{c: pa.array(columns[c], pa.string()) for c in spec.STAGING_COLUMNS}})
+    arrow = pa.table(
+        {
+            "line": pa.array(columns["line"], pa.int64()),
+            "file_no": pa.array([file_no] * len(columns["line"]), pa.int32()),
+            **{c: pa.array(columns[c], pa.string()) for c in spec.STAGING_COLUMNS},
+        }
+    )
     arrow = register_rows(con, table, arrow)
-    return ReadResult(rows=arrow.num_rows, has_header=False, sha256=digest.hexdigest(), format="xml", table=arrow,
-                      version=walker.version)
+    return ReadResult(
+        rows=arrow.num_rows,
+        has_header=False,
+        sha256=digest.hexdigest(),
+        format="xml",
+        table=arrow,
+        version=walker.version,
+    )
 
 
 def write_xml(path: Path, records: list[dict[str, str]], version: str = "1.0") -> Path:

@@ -26,8 +26,17 @@ def record(scope: Scope, action: str, **details) -> None:
     """Append one audit line and flush it to disk before returning."""
     path = log_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    line = json.dumps({"at": datetime.now(UTC).isoformat(timespec="seconds"), "user": scope.user,
-                       "role": scope.role, "action": action, **details}, default=str, sort_keys=True)
+    line = json.dumps(
+        {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "user": scope.user,
+            "role": scope.role,
+            "action": action,
+            **details,
+        },
+        default=str,
+        sort_keys=True,
+    )
     with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as f:
         f.write(line + "\n")
         f.flush()

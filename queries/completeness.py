@@ -46,12 +46,22 @@ NOT_KNOWN = "Not known"
 HISTORY_PERIODS = 12  # an accepted file in any of the previous 12 periods makes a provider expected
 DEFAULT_CLOSE_DAY = 20  # ingest.timetable's default rule, for periods the timetable does not list
 INCLUDED = ("on_time", "late", "resubmitted")  # statuses with an accepted file: the provider-period counts
-WHICH_FILE_COLUMNS = ("provider_code", "period", "window_closes", "submitted_on", "final_closes", "period_state",
-                      "counts_file", "deadline_submission_id", "deadline_file")
+WHICH_FILE_COLUMNS = (
+    "provider_code",
+    "period",
+    "window_closes",
+    "submitted_on",
+    "final_closes",
+    "period_state",
+    "counts_file",
+    "deadline_submission_id",
+    "deadline_file",
+)
 WHICH_FILE_RULE = (
     "The file that counts for a month is the last good file: each accepted file replaces the month; until the "
     "provisional deadline that is the provisional figure, and late files are taken until the final close (DIDS "
-    "v2.0: six months later; v1.0 months have none, so they stay provisional), after which the month is final.")
+    "v2.0: six months later; v1.0 months have none, so they stay provisional), after which the month is final."
+)
 
 
 def has_table(snap: Snapshot, name: str) -> bool:
@@ -72,19 +82,27 @@ def _trust_source(snap: Snapshot) -> str:
     # Constant SQL text: either the table or an empty relation of the same shape.
     if has_table(snap, "ref_trust"):
         return "SELECT provider_code, provider_name, region_name FROM ref_trust"
-    return "SELECT NULL::VARCHAR AS provider_code, NULL::VARCHAR AS provider_name, NULL::VARCHAR AS region_name " \
-           "WHERE false"
+    return (
+        "SELECT NULL::VARCHAR AS provider_code, NULL::VARCHAR AS provider_name, NULL::VARCHAR AS region_name "
+        "WHERE false"
+    )
 
 
 def _window_source(snap: Snapshot) -> str:
     # Constant SQL text; a snapshot published before final closes (issue 19) has none.
     if has_table(snap, "ref_timetable"):
-        has_final = snap.query("SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = current_database() "
-                               "AND table_name = 'ref_timetable' AND column_name = 'final_closes'")["n"][0]
-        return f"SELECT period, window_closes, {'final_closes' if has_final else 'NULL::DATE'} AS final_closes, " \
-               "true AS listed FROM ref_timetable"
-    return "SELECT NULL::DATE AS period, NULL::DATE AS window_closes, NULL::DATE AS final_closes, true AS listed " \
-           "WHERE false"
+        has_final = snap.query(
+            "SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND table_name = 'ref_timetable' AND column_name = 'final_closes'"
+        )["n"][0]
+        return (
+            f"SELECT period, window_closes, {'final_closes' if has_final else 'NULL::DATE'} AS final_closes, "
+            "true AS listed FROM ref_timetable"
+        )
+    return (
+        "SELECT NULL::DATE AS period, NULL::DATE AS window_closes, NULL::DATE AS final_closes, true AS listed "
+        "WHERE false"
+    )
 
 
 def providers(snap: Snapshot, scope: Scope) -> pl.DataFrame:
@@ -130,8 +148,15 @@ def periods(snap: Snapshot) -> list[date]:
     return out
 
 
-def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of: date | None = None,
-                    region: str | None = None, provider_type: str | None = None) -> pl.DataFrame:
+def provider_months(
+    snap: Snapshot,
+    scope: Scope,
+    first: date,
+    last: date,
+    as_of: date | None = None,
+    region: str | None = None,
+    provider_type: str | None = None,
+) -> pl.DataFrame:
     """The completeness matrix, long: one row per expected (or submitting) provider × period.
 
     Columns: provider_code, provider_name, provider_type, region, period, activity_month,
@@ -142,22 +167,31 @@ def provider_months(snap: Snapshot, scope: Scope, first: date, last: date, as_of
     _require_central(scope, "the completeness matrix")
     frame = _statuses(snap, first, last, as_of or date.today())
     names = providers(snap, scope)
-    out = (
-        frame.join(names, on="provider_code", how="left")
-        .with_columns(
-            pl.col("provider_name").fill_null(pl.col("provider_code")),
-            pl.col("provider_type").fill_null(NOT_KNOWN),
-            pl.col("region").fill_null(NOT_KNOWN),
-            pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"),
-        )
+    out = frame.join(names, on="provider_code", how="left").with_columns(
+        pl.col("provider_name").fill_null(pl.col("provider_code")),
+        pl.col("provider_type").fill_null(NOT_KNOWN),
+        pl.col("region").fill_null(NOT_KNOWN),
+        pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"),
     )
     if region:
         out = out.filter(pl.col("region") == region)
     if provider_type:
         out = out.filter(pl.col("provider_type") == provider_type)
     return out.select(
-        "provider_code", "provider_name", "provider_type", "region", "period", "activity_month", "status",
-        "status_label", "files", "submission_id", "submitted_on", "received_at", "window_closes", "records",
+        "provider_code",
+        "provider_name",
+        "provider_type",
+        "region",
+        "period",
+        "activity_month",
+        "status",
+        "status_label",
+        "files",
+        "submission_id",
+        "submitted_on",
+        "received_at",
+        "window_closes",
+        "records",
         *WHICH_FILE_COLUMNS[4:],
     ).sort("provider_code", "period")
 
@@ -261,10 +295,15 @@ def _with_final_close(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
     unlisted = {p: final_closes(p) for p in frame.filter(~pl.col("listed"))["period"].unique().to_list()}
     defaults = pl.col("period").replace_strict(unlisted, default=None, return_dtype=pl.Date)
-    frame = frame.with_columns(pl.when(pl.col("listed")).then(pl.col("final_closes")).otherwise(defaults)
-                               .alias("final_closes")).drop("listed")
-    return frame.with_columns(pl.when(pl.col("final_closes") < as_of).then(pl.lit("final"))
-                              .otherwise(pl.lit("provisional")).alias("period_state"))
+    frame = frame.with_columns(
+        pl.when(pl.col("listed")).then(pl.col("final_closes")).otherwise(defaults).alias("final_closes")
+    ).drop("listed")
+    return frame.with_columns(
+        pl.when(pl.col("final_closes") < as_of)
+        .then(pl.lit("final"))
+        .otherwise(pl.lit("provisional"))
+        .alias("period_state")
+    )
 
 
 def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
@@ -279,12 +318,13 @@ def coverage_by_period(matrix: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.len().alias("expected"),
             pl.col("status").is_in(INCLUDED).sum().alias("included"),
-            *[(pl.col("status") == s).sum().alias(s) for s in ("missing", "late", "resubmitted", "rejected",
-                                                               "not_due")],
+            *[
+                (pl.col("status") == s).sum().alias(s)
+                for s in ("missing", "late", "resubmitted", "rejected", "not_due")
+            ],
         )
         .with_columns((pl.col("included") / pl.col("expected")).alias("coverage"))
-        .select("period", "expected", "included", "coverage", "missing", "late", "resubmitted", "rejected",
-                "not_due")
+        .select("period", "expected", "included", "coverage", "missing", "late", "resubmitted", "rejected", "not_due")
         .sort("period")
     )
 
@@ -298,6 +338,7 @@ def providers_included(snap: Snapshot, period: date) -> tuple[int, int]:
     """
     statuses = _statuses(snap, period, period, date.today())["status"]
     return int(statuses.is_in(INCLUDED).sum()), statuses.len()
+
 
 def coverage_by_provider(matrix: pl.DataFrame) -> pl.DataFrame:
     """Per provider: periods expected (window closed or a file sent), periods included, percentage.
@@ -357,8 +398,9 @@ PRE_PUBLICATION_CHECKS: dict[str, str] = {
 }
 
 
-def pre_publication(snap: Snapshot, scope: Scope, period: date, as_of: date | None = None,
-                    volume_rule=None, fall_rule=None) -> pl.DataFrame:
+def pre_publication(
+    snap: Snapshot, scope: Scope, period: date, as_of: date | None = None, volume_rule=None, fall_rule=None
+) -> pl.DataFrame:
     """What to look at before publishing `period`'s figures, one row per finding.
 
     Who is missing, late, rejected or resubmitted for the period; whose volume for its activity
@@ -377,39 +419,58 @@ def pre_publication(snap: Snapshot, scope: Scope, period: date, as_of: date | No
     rows: list[dict] = []
 
     def add(check: str, code: str, detail: str, modality: str | None = None, value: float | None = None) -> None:
-        rows.append({"check": check, "provider_code": code, "modality": modality, "detail": detail,
-                     "value": value})
+        rows.append({"check": check, "provider_code": code, "modality": modality, "detail": detail, "value": value})
 
     for r in matrix.filter(pl.col("status") == "missing").iter_rows(named=True):
         add("missing", r["provider_code"], f"no file accepted; the window closed on {r['window_closes']:%d %B %Y}")
     for r in matrix.filter(pl.col("status") == "late").iter_rows(named=True):
-        add("late", r["provider_code"],
-            f"received {r['submitted_on']:%d %B %Y}, after the window closed on {r['window_closes']:%d %B %Y}")
+        add(
+            "late",
+            r["provider_code"],
+            f"received {r['submitted_on']:%d %B %Y}, after the window closed on {r['window_closes']:%d %B %Y}",
+        )
     for r in matrix.filter(pl.col("status") == "rejected").iter_rows(named=True):
         add("rejected", r["provider_code"], f"{r['files']} file(s) received, none accepted")
     for r in matrix.filter(pl.col("status") == "resubmitted").iter_rows(named=True):
         then = r["deadline_file"]
-        add("resubmitted", r["provider_code"], f"{r['files']} files received; the latest, sent "
+        add(
+            "resubmitted",
+            r["provider_code"],
+            f"{r['files']} files received; the latest, sent "
             f"{r['submitted_on']:%d %B %Y}, is the one that counts"
-            + (f" (at the provisional deadline {then} counted)" if then and then != r["counts_file"] else ""))
+            + (f" (at the provisional deadline {then} counted)" if then and then != r["counts_file"] else ""),
+        )
 
     month = add_months(period, -1)
     for by_modality in (False, True):
         checks = volumes.volume_checks(snap, scope, volume_rule, by_modality=by_modality, first=month, last=month)
         for r in volumes.flagged(checks).iter_rows(named=True):
             what = r["modality"] if by_modality else "All"
-            add(f"volume_{r['flag']}", r["provider_code"],
+            add(
+                f"volume_{r['flag']}",
+                r["provider_code"],
                 f"{what if by_modality else 'all modalities'}: {r['records']:,} examinations in {month:%B %Y}, "
                 f"{r['change']:+.0%} against the median of the previous months ({r['baseline']:,.0f})",
-                modality=what, value=float(r["records"]))
+                modality=what,
+                value=float(r["records"]),
+            )
 
     for r in quality.quality_falls(snap, scope, period, fall_rule).iter_rows(named=True):
-        add("quality_fell", r["provider_code"],
+        add(
+            "quality_fell",
+            r["provider_code"],
             f"overall score {r['score']:.1f}, {r['change']:+.1f} points against its usual {r['baseline']:.1f}; "
-            f"lowest item {r['lowest_item']} ({r['lowest_score']:.1f})", value=round(r["change"], 2))
+            f"lowest item {r['lowest_item']} ({r['lowest_score']:.1f})",
+            value=round(r["change"], 2),
+        )
 
-    schema = {"check": pl.String, "provider_code": pl.String, "modality": pl.String, "detail": pl.String,
-              "value": pl.Float64}
+    schema = {
+        "check": pl.String,
+        "provider_code": pl.String,
+        "modality": pl.String,
+        "detail": pl.String,
+        "value": pl.Float64,
+    }
     order = {k: i for i, k in enumerate(PRE_PUBLICATION_CHECKS)}
     frame = pl.DataFrame(rows, schema=schema)
     return (
@@ -433,6 +494,7 @@ def pre_publication_markdown(findings: pl.DataFrame, period: date) -> str:
             lines.append(f"- **{label}**: none")
             continue
         lines.append(f"- **{label}** ({part.height}):")
-        lines.extend(f"  - {r['provider_name']} ({r['provider_code']}): {r['detail']}"
-                     for r in part.iter_rows(named=True))
+        lines.extend(
+            f"  - {r['provider_name']} ({r['provider_code']}): {r['detail']}" for r in part.iter_rows(named=True)
+        )
     return "\n".join(lines) + "\n"

@@ -94,7 +94,8 @@ class Snapshot:
             if kinds != [duckdb.StatementType.SELECT]:
                 raise duckdb.PermissionException(
                     "a snapshot runs one SELECT statement per query, not "
-                    + (", ".join(k.name for k in kinds) or "nothing"))
+                    + (", ".join(k.name for k in kinds) or "nothing")
+                )
             cursor.execute(f"USE {_CATALOG}")
             return cursor.sql(sql, params=params).pl()
         finally:

@@ -46,14 +46,13 @@ def deciles(values: pl.DataFrame, by: str = "activity_month") -> pl.DataFrame:
     )
 
 
-def percentile_rank(values: pl.DataFrame, by: str | list[str] | None = "activity_month",
-                    column: str = "value") -> pl.DataFrame:
+def percentile_rank(
+    values: pl.DataFrame, by: str | list[str] | None = "activity_month", column: str = "value"
+) -> pl.DataFrame:
     """values plus percentile_rank = (rank - 1) / (n - 1) x 100 of `column` within `by` (None:
     over the whole frame); 0 when alone, null where the value is null."""
     n = pl.col(column).count()
     rank = pl.col(column).rank("min")
     if by:
         n, rank = n.over(by), rank.over(by)
-    return values.with_columns(
-        pl.when(n > 1).then((rank - 1) / (n - 1) * 100).otherwise(0.0).alias("percentile_rank")
-    )
+    return values.with_columns(pl.when(n > 1).then((rank - 1) / (n - 1) * 100).otherwise(0.0).alias("percentile_rank"))

@@ -76,13 +76,13 @@ def cell_secret(snap) -> bytes:
         return secret.encode("ascii")
     version = getattr(snap, "version", "")
     if version not in _fallback:
-        log.warning("snapshot %s has no %s: perturbing with a secret for this process only", version,
-                    CELL_KEY_SECRET)
+        log.warning("snapshot %s has no %s: perturbing with a secret for this process only", version, CELL_KEY_SECRET)
         _fallback[version] = os.urandom(20)
     return _fallback[version]
 
 
 # --- step 1: perturb -----------------------------------------------------------------------------
+
 
 def _noise(secret: bytes, context: str, count: str, key_text: str, n: int, width: int) -> int:
     message = "\x1f".join((context, count, key_text, str(n))).encode("utf-8")
@@ -90,8 +90,14 @@ def _noise(secret: bytes, context: str, count: str, key_text: str, n: int, width
     return int.from_bytes(digest, "big") % (2 * width + 1) - width
 
 
-def perturb_values(secret: bytes, context: str, count: str, keys: Sequence[str], values: Sequence[int | None],
-                   rule: DisclosureRule | None = None) -> list[int | None]:
+def perturb_values(
+    secret: bytes,
+    context: str,
+    count: str,
+    keys: Sequence[str],
+    values: Sequence[int | None],
+    rule: DisclosureRule | None = None,
+) -> list[int | None]:
     """`p` for each true count (see the module notes); `keys[i]` names cell i within `context`."""
     rule = rule or DisclosureRule.from_settings()
     out: list[int | None] = []
@@ -104,8 +110,15 @@ def perturb_values(secret: bytes, context: str, count: str, keys: Sequence[str],
     return out
 
 
-def perturb(snap, frame: pl.DataFrame, scope: Scope, counts: Iterable[str], keys: Iterable[str],
-            context: Iterable[object], rule: DisclosureRule | None = None) -> pl.DataFrame:
+def perturb(
+    snap,
+    frame: pl.DataFrame,
+    scope: Scope,
+    counts: Iterable[str],
+    keys: Iterable[str],
+    context: Iterable[object],
+    rule: DisclosureRule | None = None,
+) -> pl.DataFrame:
     """Replace each of `counts` by its perturbed value, for everyone but the central team.
 
     `context` says what is counted (the query and every filter that defines the set of records,
@@ -118,25 +131,38 @@ def perturb(snap, frame: pl.DataFrame, scope: Scope, counts: Iterable[str], keys
     secret = cell_secret(snap)
     context_text = "\x1e".join("" if c is None else str(c) for c in context)
     keys = list(keys)
-    key_text = (frame.select(pl.concat_str([pl.col(k).cast(pl.String).fill_null("\x00") for k in keys],
-                                           separator="\x1e").alias("k"))["k"].to_list()
-                if keys else [""] * frame.height)
+    key_text = (
+        frame.select(
+            pl.concat_str([pl.col(k).cast(pl.String).fill_null("\x00") for k in keys], separator="\x1e").alias("k")
+        )["k"].to_list()
+        if keys
+        else [""] * frame.height
+    )
     return frame.with_columns(
-        pl.Series(c, perturb_values(secret, context_text, c, key_text, frame[c].to_list(), rule),
-                  dtype=frame.schema[c] if frame.schema[c].is_integer() else pl.Int64)
+        pl.Series(
+            c,
+            perturb_values(secret, context_text, c, key_text, frame[c].to_list(), rule),
+            dtype=frame.schema[c] if frame.schema[c].is_integer() else pl.Int64,
+        )
         for c in counts
     )
 
 
 # --- step 2: protect -------------------------------------------------------------------------------
 
+
 def _round(col: pl.Expr, base: int) -> pl.Expr:
     # Round half up to the nearest `base` (Python's round() would round half to even).
     return ((col + base / 2) // base * base).cast(pl.Int64)
 
 
-def protect(frame: pl.DataFrame, scope: Scope, counts: Iterable[str], derived: dict[str, Iterable[str]] | None = None,
-            rule: DisclosureRule | None = None) -> pl.DataFrame:
+def protect(
+    frame: pl.DataFrame,
+    scope: Scope,
+    counts: Iterable[str],
+    derived: dict[str, Iterable[str]] | None = None,
+    rule: DisclosureRule | None = None,
+) -> pl.DataFrame:
     """Suppress and round the (already perturbed) `counts`; null every column in `derived[c]` where
     count `c` is suppressed; add the `suppressed` column. Central scope: returned as is.
 
@@ -159,8 +185,13 @@ def protect(frame: pl.DataFrame, scope: Scope, counts: Iterable[str], derived: d
         for col in (c, *derived.get(c, [])):
             hidden[col] = hidden[col] | pl.col(f) if col in hidden else pl.col(f)
     out = out.with_columns(
-        *[pl.when(cond).then(None).otherwise(_round(pl.col(col), rule.round_to) if col in counts else pl.col(col))
-          .alias(col) for col, cond in hidden.items()],
+        *[
+            pl.when(cond)
+            .then(None)
+            .otherwise(_round(pl.col(col), rule.round_to) if col in counts else pl.col(col))
+            .alias(col)
+            for col, cond in hidden.items()
+        ],
         pl.any_horizontal([pl.col(f) for f in flags]).alias("__any"),
     )
     if SUPPRESSED_COLUMN in frame.columns:
@@ -170,8 +201,9 @@ def protect(frame: pl.DataFrame, scope: Scope, counts: Iterable[str], derived: d
     return out.drop([*flags, "__any"])
 
 
-def rank_published(frame: pl.DataFrame, by: str, name: str, descending: bool = True,
-                   over: str | None = None) -> pl.DataFrame:
+def rank_published(
+    frame: pl.DataFrame, by: str, name: str, descending: bool = True, over: str | None = None
+) -> pl.DataFrame:
     """Rank the rows whose `by` is shown (1 = highest when descending), leaving suppressed rows
     unranked; ties share the lower rank. Works for any scope (central has no suppressed rows)."""
     shown = pl.col(by).is_not_null()
@@ -202,9 +234,14 @@ def for_csv(frame: pl.DataFrame) -> pl.DataFrame:
     if SUPPRESSED_COLUMN not in frame.columns:
         return frame
     hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
-    figures = [c for c, t in frame.schema.items()
-               if c != SUPPRESSED_COLUMN and c not in _IDENTITY and not c.endswith(_IDENTITY_SUFFIXES)
-               and (t.is_numeric() or t == pl.String)]
+    figures = [
+        c
+        for c, t in frame.schema.items()
+        if c != SUPPRESSED_COLUMN
+        and c not in _IDENTITY
+        and not c.endswith(_IDENTITY_SUFFIXES)
+        and (t.is_numeric() or t == pl.String)
+    ]
     return frame.with_columns(
         pl.when(hidden & pl.col(c).is_null()).then(pl.lit(SUPPRESSED)).otherwise(pl.col(c).cast(pl.String)).alias(c)
         for c in figures

@@ -25,8 +25,19 @@ from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect
 from queries.scope import Scope, ScopeError
 
 TOLERANCE = 0.10
-COLUMNS = ["activity_month", "provider_code", "dm01_test", "did_activity", "dm01_activity", "difference",
-           "difference_share", "flagged", "dm01_waiting_total", "dm01_waiting_6wk_plus", "dm01_share_6wk_plus"]
+COLUMNS = [
+    "activity_month",
+    "provider_code",
+    "dm01_test",
+    "did_activity",
+    "dm01_activity",
+    "difference",
+    "difference_share",
+    "flagged",
+    "dm01_waiting_total",
+    "dm01_waiting_6wk_plus",
+    "dm01_share_6wk_plus",
+]
 
 
 def loaded_months(snap: Snapshot) -> list[date]:
@@ -43,8 +54,9 @@ def _providers(scope: Scope, provider: str | None) -> list[str] | None:
     return scope.visible_providers()
 
 
-def reconciliation(snap: Snapshot, scope: Scope, first: date, last: date, provider: str | None = None,
-                   flagged_only: bool = False) -> pl.DataFrame:
+def reconciliation(
+    snap: Snapshot, scope: Scope, first: date, last: date, provider: str | None = None, flagged_only: bool = False
+) -> pl.DataFrame:
     """The rows (COLUMNS, and `suppressed` outside central) for DM01's months first … last, by
     month, provider and DM01's order of tests."""
     providers = _providers(scope, provider)
@@ -66,8 +78,14 @@ def reconciliation(snap: Snapshot, scope: Scope, first: date, last: date, provid
         """,
         {"first": first, "last": last, "providers": providers},
     )
-    frame = perturb(snap, frame, scope, counts=["did_activity"], keys=["activity_month", "provider_code", "dm01_test"],
-                    context=("dm01_activity",))
+    frame = perturb(
+        snap,
+        frame,
+        scope,
+        counts=["did_activity"],
+        keys=["activity_month", "provider_code", "dm01_test"],
+        context=("dm01_activity",),
+    )
     # Outside central the differences are worked out from the DID count as shown (perturbed, then
     # rounded or suppressed): DM01's figure is public, so a difference from the unrounded count
     # would give that count back to the unit.
@@ -79,7 +97,8 @@ def reconciliation(snap: Snapshot, scope: Scope, first: date, last: date, provid
         pl.when(dm01 > 0).then((did - dm01) / dm01).alias("difference_share"),
         pl.when(dm01 > 0).then(((did - dm01) / dm01).abs() > TOLERANCE).otherwise(did > 0).alias("flagged"),
         pl.when(pl.col("dm01_waiting_total") > 0)
-          .then(pl.col("dm01_waiting_6wk_plus") / pl.col("dm01_waiting_total")).alias("dm01_share_6wk_plus"),
+        .then(pl.col("dm01_waiting_6wk_plus") / pl.col("dm01_waiting_total"))
+        .alias("dm01_share_6wk_plus"),
     ).sort([pl.col("activity_month"), pl.col("provider_code"), order])
     out = out.select(COLUMNS + [c for c in (SUPPRESSED_COLUMN,) if c in out.columns])
     return out.filter(pl.col("flagged").fill_null(False)) if flagged_only else out

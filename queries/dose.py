@@ -89,8 +89,11 @@ GROUPS: dict[tuple[str, float, str | None], str] = {
 def examination_group(modality: str, body_area: str, dose: float) -> str:
     """The HPA table row an examination's typical dose comes from."""
     key = round(dose, 2)
-    return (GROUPS.get((modality, key, body_area)) or GROUPS.get((modality, key, None))
-            or f"{modality}, {body_area} ({dose:g} mSv)")
+    return (
+        GROUPS.get((modality, key, body_area))
+        or GROUPS.get((modality, key, None))
+        or f"{modality}, {body_area} ({dose:g} mSv)"
+    )
 
 
 def dose_counts(snap: Snapshot, year: FinancialYear) -> pl.DataFrame:
@@ -122,14 +125,14 @@ def _cells(snap: Snapshot, scope: Scope, year: FinancialYear, frame: pl.DataFram
     return perturb(snap, frame, scope, counts=["examinations"], keys=keys, context=("dose", year.label))
 
 
-def _dose_cells(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame,
-                by: list[str]) -> pl.DataFrame:
+def _dose_cells(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Examinations with a typical dose per examination group (and `by`), perturbed, with
     _centi = that count × the typical dose in 0.01 mSv: every collective dose is a sum of these."""
     groups = counts.filter(pl.col("dose_msv").is_not_null()).with_columns(
-        pl.struct("modality", "body_area", "dose_msv").map_elements(
-            lambda s: examination_group(s["modality"], s["body_area"], s["dose_msv"]),
-            return_dtype=pl.String).alias("examination"))
+        pl.struct("modality", "body_area", "dose_msv")
+        .map_elements(lambda s: examination_group(s["modality"], s["body_area"], s["dose_msv"]), return_dtype=pl.String)
+        .alias("examination")
+    )
     keys = [*by, *(c for c in ("modality", "examination", "dose_msv") if c not in by)]
     cells = groups.group_by(keys).agg(
         pl.col("nicip_code").unique().sort().str.join(", ").alias("nicip_codes"),
@@ -137,11 +140,13 @@ def _dose_cells(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.Da
     )
     cells = _cells(snap, scope, year, cells, keys)
     return cells.with_columns(
-        (pl.col("examinations") * (pl.col("dose_msv") * 100).round(0).cast(pl.Int64)).alias("_centi"))
+        (pl.col("examinations") * (pl.col("dose_msv") * 100).round(0).cast(pl.Int64)).alias("_centi")
+    )
 
 
-def _with_dose(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame, table: pl.DataFrame,
-               by: list[str]) -> pl.DataFrame:
+def _with_dose(
+    snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame, table: pl.DataFrame, by: list[str]
+) -> pl.DataFrame:
     """`table` (rows by `by`; none = one row) with examinations_with_dose and _centi added up from
     the perturbed examination-group cells."""
     cells = _dose_cells(snap, scope, year, counts, by)
@@ -149,11 +154,13 @@ def _with_dose(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.Dat
     if not by:
         return table.hstack(cells.select(aggs))
     return table.join(cells.group_by(by).agg(aggs), on=by, how="left").with_columns(
-        pl.col("examinations_with_dose", "_centi").fill_null(0))
+        pl.col("examinations_with_dose", "_centi").fill_null(0)
+    )
 
 
-def dose_by_examination(snap: Snapshot, scope: Scope, year: FinancialYear,
-                        counts: pl.DataFrame | None = None) -> pl.DataFrame:
+def dose_by_examination(
+    snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """One row per examination group with a typical dose: modality, examination, typical_dose_msv,
     nicip_codes (the codes seen), examinations, collective_dose_man_sv, pct_of_collective_dose.
     Largest collective dose first."""
@@ -162,16 +169,29 @@ def dose_by_examination(snap: Snapshot, scope: Scope, year: FinancialYear,
     # Published count × typical dose (for central, the exact count): exact in 0.01 mSv units.
     table = protect(table, scope, counts=["examinations"])
     table = table.with_columns(
-        (pl.col("examinations") * (pl.col("typical_dose_msv") * 100).round(0).cast(pl.Int64)).alias("_centi"))
+        (pl.col("examinations") * (pl.col("typical_dose_msv") * 100).round(0).cast(pl.Int64)).alias("_centi")
+    )
     total = table["_centi"].sum()
-    return table.with_columns(
-        _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
-        (pl.col("_centi") * 100 / total).round(2).alias("pct_of_collective_dose") if total else
-        pl.lit(None, pl.Float64).alias("pct_of_collective_dose"),
-    ).sort(["_centi", "modality", "examination"], descending=[True, False, False], nulls_last=True).pipe(
-        suppressed_last).select(
-        "modality", "examination", "typical_dose_msv", "nicip_codes", "examinations",
-        "collective_dose_man_sv", "pct_of_collective_dose", *_flag(table))
+    return (
+        table.with_columns(
+            _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
+            (pl.col("_centi") * 100 / total).round(2).alias("pct_of_collective_dose")
+            if total
+            else pl.lit(None, pl.Float64).alias("pct_of_collective_dose"),
+        )
+        .sort(["_centi", "modality", "examination"], descending=[True, False, False], nulls_last=True)
+        .pipe(suppressed_last)
+        .select(
+            "modality",
+            "examination",
+            "typical_dose_msv",
+            "nicip_codes",
+            "examinations",
+            "collective_dose_man_sv",
+            "pct_of_collective_dose",
+            *_flag(table),
+        )
+    )
 
 
 def _flag(frame: pl.DataFrame) -> list[str]:
@@ -180,41 +200,56 @@ def _flag(frame: pl.DataFrame) -> list[str]:
 
 
 def _pct_with_dose() -> pl.Expr:
-    return (pl.when(pl.col("examinations") > 0)
-            .then((pl.col("examinations_with_dose") * 100 / pl.col("examinations")).round(1))
-            .alias("pct_with_dose"))
+    return (
+        pl.when(pl.col("examinations") > 0)
+        .then((pl.col("examinations_with_dose") * 100 / pl.col("examinations")).round(1))
+        .alias("pct_with_dose")
+    )
 
 
 def _modality_order(frame: pl.DataFrame) -> pl.DataFrame:
     order = {m: i for i, m in enumerate(MODALITY_COLUMNS)}
-    return frame.with_columns(pl.col("modality").replace_strict(order, default=len(order)).alias("_o")) \
-        .sort("_o", "modality").drop("_o")
+    return (
+        frame.with_columns(pl.col("modality").replace_strict(order, default=len(order)).alias("_o"))
+        .sort("_o", "modality")
+        .drop("_o")
+    )
 
 
-def dose_by_modality(snap: Snapshot, scope: Scope, year: FinancialYear,
-                     counts: pl.DataFrame | None = None) -> pl.DataFrame:
+def dose_by_modality(
+    snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Every modality with examinations in the year, and an "All" row first: examinations,
     examinations_with_dose, pct_with_dose, collective_dose_man_sv, pct_of_collective_dose."""
     counts = dose_counts(snap, year) if counts is None else counts
     per = counts.group_by("modality").agg(pl.col("records").sum().alias("examinations"))
     per = _with_dose(snap, scope, year, counts, _modality_order(per), ["modality"])
-    every = _with_dose(snap, scope, year, counts, per.select(pl.lit(ALL).alias("modality"),
-                                                             pl.col("examinations").sum()), [])
+    every = _with_dose(
+        snap, scope, year, counts, per.select(pl.lit(ALL).alias("modality"), pl.col("examinations").sum()), []
+    )
     table = pl.concat([every, per.select(every.columns)]).with_columns(
-        pl.col("examinations", "examinations_with_dose").cast(pl.Int64))
+        pl.col("examinations", "examinations_with_dose").cast(pl.Int64)
+    )
     table = _cells(snap, scope, year, table, ["modality"]).with_columns(
-        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
+        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose")
+    )
     total = int(every["_centi"][0] or 0)
     table = table.with_columns(
         _pct_with_dose(),
         _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
-        ((pl.col("_centi") * 100 / total).round(2) if total else pl.lit(None, pl.Float64))
-        .alias("pct_of_collective_dose"),
+        ((pl.col("_centi") * 100 / total).round(2) if total else pl.lit(None, pl.Float64)).alias(
+            "pct_of_collective_dose"
+        ),
     ).drop("_centi")
-    return protect(table, scope, counts=["examinations", "examinations_with_dose"],
-                   derived={"examinations": ["pct_with_dose"],
-                            "examinations_with_dose": ["pct_with_dose", "collective_dose_man_sv",
-                                                       "pct_of_collective_dose"]})
+    return protect(
+        table,
+        scope,
+        counts=["examinations", "examinations_with_dose"],
+        derived={
+            "examinations": ["pct_with_dose"],
+            "examinations_with_dose": ["pct_with_dose", "collective_dose_man_sv", "pct_of_collective_dose"],
+        },
+    )
 
 
 def registered_population(snap: Snapshot) -> pl.DataFrame:
@@ -229,25 +264,35 @@ def registered_population(snap: Snapshot) -> pl.DataFrame:
     )
 
 
-def dose_by_age_sex(snap: Snapshot, scope: Scope, year: FinancialYear,
-                    counts: pl.DataFrame | None = None) -> pl.DataFrame:
+def dose_by_age_sex(
+    snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Rows per age band × sex (M, F, then sex not known; age not known last): examinations,
     examinations_with_dose, collective_dose_man_sv, population, examinations_per_1000,
     per_caput_usv (µSv per registered person)."""
     counts = dose_counts(snap, year) if counts is None else counts
     cells = counts.group_by("age_band", "sex").agg(pl.col("records").sum().alias("examinations"))
-    cells = _with_dose(snap, scope, year, counts, _cells(snap, scope, year, cells, ["age_band", "sex"]),
-                       ["age_band", "sex"]).with_columns(
-        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
+    cells = _with_dose(
+        snap, scope, year, counts, _cells(snap, scope, year, cells, ["age_band", "sex"]), ["age_band", "sex"]
+    ).with_columns(pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
     labels = [b[0] for b in AGE_BANDS] + [UNKNOWN_BAND]
     grid = pl.DataFrame({"age_band": labels}).join(pl.DataFrame({"sex": list(SEXES)}), how="cross")
-    table = grid.join(cells, on=["age_band", "sex"], how="left").join(
-        registered_population(snap), on=["age_band", "sex"], how="left"
-    ).filter(pl.col("examinations").is_not_null() | pl.col("population").is_not_null()).with_columns(
-        pl.col("examinations", "examinations_with_dose", "_centi").fill_null(0).cast(pl.Int64))
+    table = (
+        grid.join(cells, on=["age_band", "sex"], how="left")
+        .join(registered_population(snap), on=["age_band", "sex"], how="left")
+        .filter(pl.col("examinations").is_not_null() | pl.col("population").is_not_null())
+        .with_columns(pl.col("examinations", "examinations_with_dose", "_centi").fill_null(0).cast(pl.Int64))
+    )
     return _rates(table, scope).select(
-        "age_band", pl.col("sex").replace_strict(SEXES).alias("sex"), "examinations", "examinations_with_dose",
-        "collective_dose_man_sv", "population", "examinations_per_1000", "per_caput_usv")
+        "age_band",
+        pl.col("sex").replace_strict(SEXES).alias("sex"),
+        "examinations",
+        "examinations_with_dose",
+        "collective_dose_man_sv",
+        "population",
+        "examinations_per_1000",
+        "per_caput_usv",
+    )
 
 
 def _rates(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
@@ -255,49 +300,72 @@ def _rates(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
         _man_sv(pl.col("_centi")).alias("collective_dose_man_sv"),
         (pl.col("examinations") * 1000 / pl.col("population")).round(2).alias("examinations_per_1000"),
         # 0.01 mSv = 10 µSv
-        (pl.col("_centi") * 10 / pl.col("population")).round_sig_figs(DOSE_SIGNIFICANT_FIGURES)
-        .alias("per_caput_usv"),
+        (pl.col("_centi") * 10 / pl.col("population")).round_sig_figs(DOSE_SIGNIFICANT_FIGURES).alias("per_caput_usv"),
     )
-    return protect(table, scope, counts=["examinations", "examinations_with_dose"],
-                   derived={"examinations": ["examinations_per_1000"],
-                            "examinations_with_dose": ["collective_dose_man_sv", "per_caput_usv"]})
+    return protect(
+        table,
+        scope,
+        counts=["examinations", "examinations_with_dose"],
+        derived={
+            "examinations": ["examinations_per_1000"],
+            "examinations_with_dose": ["collective_dose_man_sv", "per_caput_usv"],
+        },
+    )
 
 
-def dose_summary(snap: Snapshot, scope: Scope, year: FinancialYear,
-                 counts: pl.DataFrame | None = None) -> pl.DataFrame:
+def dose_summary(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row for England: months_with_data, examinations, examinations_with_dose, pct_with_dose,
     collective_dose_man_sv, population, examinations_per_1000, per_caput_usv."""
     counts = dose_counts(snap, year) if counts is None else counts
     population = int(registered_population(snap)["population"].sum())
-    table = pl.DataFrame({
-        "modality": [ALL],  # the same cell as dose_by_modality's "All" row
-        "months_with_data": [len(months_held(snap, year.first_month, year.last_month))],
-        "examinations": [int(counts["records"].sum())],
-        "population": [population],
-    })
+    table = pl.DataFrame(
+        {
+            "modality": [ALL],  # the same cell as dose_by_modality's "All" row
+            "months_with_data": [len(months_held(snap, year.first_month, year.last_month))],
+            "examinations": [int(counts["records"].sum())],
+            "population": [population],
+        }
+    )
     table = _with_dose(snap, scope, year, counts, _cells(snap, scope, year, table, ["modality"]), []).with_columns(
-        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
+        pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose")
+    )
     table = table.with_columns(_pct_with_dose())
     out = _rates(table, scope)
     if scope.needs_disclosure_control:
-        out = out.with_columns(pl.when(pl.col("examinations").is_null()).then(None)
-                               .otherwise(pl.col("pct_with_dose")).alias("pct_with_dose"))
-    return out.select("months_with_data", "examinations", "examinations_with_dose", "pct_with_dose",
-                      "collective_dose_man_sv", "population", "examinations_per_1000", "per_caput_usv")
+        out = out.with_columns(
+            pl.when(pl.col("examinations").is_null())
+            .then(None)
+            .otherwise(pl.col("pct_with_dose"))
+            .alias("pct_with_dose")
+        )
+    return out.select(
+        "months_with_data",
+        "examinations",
+        "examinations_with_dose",
+        "pct_with_dose",
+        "collective_dose_man_sv",
+        "population",
+        "examinations_per_1000",
+        "per_caput_usv",
+    )
 
 
-def without_dose(snap: Snapshot, scope: Scope, year: FinancialYear,
-                 counts: pl.DataFrame | None = None) -> pl.DataFrame:
+def without_dose(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame | None = None) -> pl.DataFrame:
     """Examinations left out of the collective dose, by modality × body area: modality,
     body_area, examinations, and why (no ionising radiation, or no tabulated typical dose)."""
     counts = (dose_counts(snap, year) if counts is None else counts).filter(pl.col("dose_msv").is_null())
     table = counts.group_by("modality", pl.col("body_area").fill_null("Not known")).agg(
-        pl.col("records").sum().alias("examinations"))
+        pl.col("records").sum().alias("examinations")
+    )
     table = _cells(snap, scope, year, table, ["modality", "body_area"])
     table = _modality_order(table.sort("body_area")).with_columns(
-        pl.when(pl.col("modality").is_in(["MRI", "Ultrasound"])).then(pl.lit("no ionising radiation"))
-        .when(pl.col("modality") == PET_MODALITY).then(pl.lit("not in the HPA 2008 table (PET-CT)"))
-        .otherwise(pl.lit("no typical dose in the HPA 2008 table")).alias("reason"))
+        pl.when(pl.col("modality").is_in(["MRI", "Ultrasound"]))
+        .then(pl.lit("no ionising radiation"))
+        .when(pl.col("modality") == PET_MODALITY)
+        .then(pl.lit("not in the HPA 2008 table (PET-CT)"))
+        .otherwise(pl.lit("no typical dose in the HPA 2008 table"))
+        .alias("reason")
+    )
     return protect(table, scope, counts=["examinations"])
 
 

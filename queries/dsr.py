@@ -40,14 +40,31 @@ from queries.rates import _z, poisson_interval, wilson_interval
 # Source: Eurostat (2013), Revision of the European Standard Population, table 2.1; the 0-4
 # band is the sum of the published <1 (1,000) and 1-4 (4,000) bands.
 ESP2013: tuple[int, ...] = (
-    5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000,
-    7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000,
+    5000,
+    5500,
+    5500,
+    5500,
+    6000,
+    6000,
+    6500,
+    7000,
+    7000,
+    7000,
+    7000,
+    6500,
+    6000,
+    5500,
+    5000,
+    4000,
+    2500,
+    1500,
+    1000,
 )
 AGE_BAND_WIDTH = 5
 TOP_AGE_BAND = len(ESP2013) - 1  # band 18 = 90 and over
-AGE_BAND_LABELS: tuple[str, ...] = tuple(
-    f"{5 * i}-{5 * i + 4}" for i in range(TOP_AGE_BAND)
-) + (f"{5 * TOP_AGE_BAND}+",)
+AGE_BAND_LABELS: tuple[str, ...] = tuple(f"{5 * i}-{5 * i + 4}" for i in range(TOP_AGE_BAND)) + (
+    f"{5 * TOP_AGE_BAND}+",
+)
 SEXES = ("M", "F")
 MIN_DSR_COUNT = 10
 BYAR_FROM = 389
@@ -72,8 +89,14 @@ def poisson_limits(count: int, level: float = LEVEL) -> tuple[float, float]:
     return float(lower), float(upper)
 
 
-def crude_rate(frame: pl.DataFrame, count: str = "records", population: str = "population",
-               multiplier: float = 1000.0, level: float = LEVEL, prefix: str = "rate") -> pl.DataFrame:
+def crude_rate(
+    frame: pl.DataFrame,
+    count: str = "records",
+    population: str = "population",
+    multiplier: float = 1000.0,
+    level: float = LEVEL,
+    prefix: str = "rate",
+) -> pl.DataFrame:
     """Add `<prefix>`, `<prefix>_lower`, `<prefix>_upper`: count / population * multiplier with a
     Poisson interval. Null where the population is missing or zero."""
     limits = [poisson_limits(int(c), level) if c is not None else (None, None) for c in frame[count]]
@@ -91,16 +114,23 @@ def standard_strata() -> pl.DataFrame:
     """Every ESP2013 age band for each sex with its normalised weight (all weights sum to 1)."""
     total = sum(ESP2013) * len(SEXES)
     return pl.DataFrame(
-        {"sex": [s for s in SEXES for _ in ESP2013],
-         "age_band": [b for _ in SEXES for b in range(len(ESP2013))],
-         "weight": [w / total for _ in SEXES for w in ESP2013]},
+        {
+            "sex": [s for s in SEXES for _ in ESP2013],
+            "age_band": [b for _ in SEXES for b in range(len(ESP2013))],
+            "weight": [w / total for _ in SEXES for w in ESP2013],
+        },
         schema={"sex": pl.String, "age_band": pl.Int32, "weight": pl.Float64},
     )
 
 
-def directly_standardised(strata: pl.DataFrame, by: list[str], count: str = "records",
-                          population: str = "population", multiplier: float = 1000.0,
-                          level: float = LEVEL) -> pl.DataFrame:
+def directly_standardised(
+    strata: pl.DataFrame,
+    by: list[str],
+    count: str = "records",
+    population: str = "population",
+    multiplier: float = 1000.0,
+    level: float = LEVEL,
+) -> pl.DataFrame:
     """DSR per group of `by` from counts and populations by (age_band, sex).
 
     `strata` holds one row per group, age_band (0..18) and sex ('M'/'F') with `count` and
@@ -125,7 +155,7 @@ def directly_standardised(strata: pl.DataFrame, by: list[str], count: str = "rec
         pl.col(count).sum().cast(pl.Int64).alias("records"),
         pl.col(population).sum().alias("population"),
         (pl.col("_term").sum() * multiplier).alias("dsr"),
-        (pl.col("_var").sum() * multiplier ** 2).alias("dsr_var"),
+        (pl.col("_var").sum() * multiplier**2).alias("dsr_var"),
         (n_strata - pl.len()).alias("strata_missing"),
     )
     limits = [poisson_limits(int(o), level) for o in agg["records"]]
@@ -140,19 +170,19 @@ def directly_standardised(strata: pl.DataFrame, by: list[str], count: str = "rec
     ).select(*by, "records", "population", "dsr", "dsr_lower", "dsr_upper", "dsr_var", "strata_missing")
 
 
-def rate_ratio(dsr1: float, var1: float, dsr2: float, var2: float,
-               level: float = LEVEL) -> tuple[float, float, float] | None:
+def rate_ratio(
+    dsr1: float, var1: float, dsr2: float, var2: float, level: float = LEVEL
+) -> tuple[float, float, float] | None:
     """Ratio of two DSRs with its interval (delta method on the log scale); None if undefined."""
     if not dsr1 or not dsr2 or dsr1 <= 0 or dsr2 <= 0:
         return None
     ratio = dsr1 / dsr2
-    se = math.sqrt(var1 / dsr1 ** 2 + var2 / dsr2 ** 2)
+    se = math.sqrt(var1 / dsr1**2 + var2 / dsr2**2)
     z = _z(level)
     return ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se)
 
 
-def wilson(frame: pl.DataFrame, count: str, total: str, level: float = LEVEL,
-           prefix: str = "share") -> pl.DataFrame:
+def wilson(frame: pl.DataFrame, count: str, total: str, level: float = LEVEL, prefix: str = "share") -> pl.DataFrame:
     """Add `<prefix>`, `<prefix>_lower`, `<prefix>_upper`: count / total with a Wilson interval
     (`queries.rates.wilson_interval`); null where the total is zero."""
     counts = frame[count].cast(pl.Float64).to_numpy()

@@ -24,8 +24,10 @@ def check_may_see(scope: Scope) -> None:
     """Providers are parties to outsourcing; commissioners and GPs are not (their figures count
     each examination once already)."""
     if not (scope.is_central or scope.role == "provider"):
-        raise ScopeError(f"{scope.user} ({scope.role}) may not see outsourced duplicates; "
-                         "they are for the central team and the providers involved")
+        raise ScopeError(
+            f"{scope.user} ({scope.role}) may not see outsourced duplicates; "
+            "they are for the central team and the providers involved"
+        )
 
 
 def pairs_by_month(snap: Snapshot, scope: Scope) -> pl.DataFrame:
@@ -50,12 +52,16 @@ def pairs_by_month(snap: Snapshot, scope: Scope) -> pl.DataFrame:
 def counting(snap: Snapshot) -> tuple[bool, int, int] | None:
     """(counted once?, pairs found, copies left out) for the central team's notes; None for a
     snapshot published before pairs were looked for."""
-    if snap.query("SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() "
-                  "AND table_name = 'duplicate_pair'")["n"][0] == 0:
+    if (
+        snap.query(
+            "SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND table_name = 'duplicate_pair'"
+        )["n"][0]
+        == 0
+    ):
         return None
     once = snap.meta.get("count_duplicates", "once") != "every"
-    pairs, removed = snap.query(
-        "SELECT count(*) AS p, count(*) FILTER (WHERE removed) AS r FROM duplicate_pair").row(0)
+    pairs, removed = snap.query("SELECT count(*) AS p, count(*) FILTER (WHERE removed) AS r FROM duplicate_pair").row(0)
     return once, pairs, removed
 
 
@@ -66,10 +72,14 @@ def counting_note(snap: Snapshot) -> str:
         return ""
     once, pairs, removed = found
     if once:
-        return (f"Outsourced examinations submitted by two providers count once: {removed:,} submitted "
-                f"copies are left out of these figures ({pairs:,} pairs found; see Outsourced imaging).")
-    return (f"Every submitted copy counts: {pairs:,} pairs of outsourced examinations submitted by two "
-            "providers are counted twice (`did publish --count-duplicates once` counts them once).")
+        return (
+            f"Outsourced examinations submitted by two providers count once: {removed:,} submitted "
+            f"copies are left out of these figures ({pairs:,} pairs found; see Outsourced imaging)."
+        )
+    return (
+        f"Every submitted copy counts: {pairs:,} pairs of outsourced examinations submitted by two "
+        "providers are counted twice (`did publish --count-duplicates once` counts them once)."
+    )
 
 
 # An arrangement's month is a gap when its activity fell to zero or below this share of the
@@ -94,8 +104,9 @@ def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
     """
     check_may_see(scope)
     if not has_table(snap, "rollup_outsourced_activity"):
-        raise UsageError("This copy of the data was published before arrangements' work was counted: "
-                         "publish again (did publish).")
+        raise UsageError(
+            "This copy of the data was published before arrangements' work was counted: publish again (did publish)."
+        )
     providers = scope.visible_providers()
     frame = snap.query(
         """
@@ -126,10 +137,14 @@ def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
     arrangement = ["provider_code", "performing_org_code"]
     # Perturbed first, then the gap worked out from the perturbed counts (ADR 7: nothing shown
     # is derived from an exact count); a hidden count hides its gap flag too.
-    frame = perturb(snap, frame, scope, ["examinations", "pairs"], [*arrangement, "activity_month"],
-                    context=["ref_outsourcing"])
-    history = (pl.col("examinations").shift(1).rolling_median(HISTORY_MONTHS, min_samples=MIN_HISTORY)
-               .over(arrangement, order_by="activity_month"))
-    frame = frame.with_columns(
-        gap=((history > 0) & (pl.col("examinations") < GAP_SHARE * history)).fill_null(False))
+    frame = perturb(
+        snap, frame, scope, ["examinations", "pairs"], [*arrangement, "activity_month"], context=["ref_outsourcing"]
+    )
+    history = (
+        pl.col("examinations")
+        .shift(1)
+        .rolling_median(HISTORY_MONTHS, min_samples=MIN_HISTORY)
+        .over(arrangement, order_by="activity_month")
+    )
+    frame = frame.with_columns(gap=((history > 0) & (pl.col("examinations") < GAP_SHARE * history)).fill_null(False))
     return protect(frame, scope, ["examinations", "pairs"], derived={"examinations": ["gap"]})

@@ -55,8 +55,9 @@ from queries.scope import Scope
 ENGLAND = "England"
 PRIORITY_MODALITIES = ("MRI", "CT")
 
-BANK_HOLIDAYS_SOURCE = ("GOV.UK, UK bank holidays, England and Wales (https://www.gov.uk/bank-holidays), "
-                        "as kept by the holidays package")
+BANK_HOLIDAYS_SOURCE = (
+    "GOV.UK, UK bank holidays, England and Wales (https://www.gov.uk/bank-holidays), as kept by the holidays package"
+)
 
 
 def bank_holidays(first: date, last: date) -> list[date]:
@@ -67,6 +68,7 @@ def bank_holidays(first: date, last: date) -> list[date]:
     holiday); GOV.UK lists only weekdays, so only weekdays count."""
     days = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
     return sorted(d for d in days if first <= d <= last and d.weekday() < 5)
+
 
 # Typical scanner-room minutes per examination (patient on and off the table, scan, clean
 # down): modality, body area ("*" = any other body area), minutes. ASSUMPTIONS, not from a
@@ -93,19 +95,35 @@ DEFAULT_DURATIONS: tuple[tuple[str, str, float], ...] = (
     ("Fluoroscopy", "*", 30.0),
     ("*", "*", 20.0),
 )
-DURATIONS_BASIS = ("Assumption: round figures within the slot lengths UK imaging departments "
-                   "commonly book; not from a published source. Change them to local values.")
+DURATIONS_BASIS = (
+    "Assumption: round figures within the slot lengths UK imaging departments "
+    "commonly book; not from a published source. Change them to local values."
+)
 
 SITE_COUNTS = ["examinations"]
 HOURS_NOT_KNOWN = "hours not known"
-RATE_COLUMNS = ["exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
-                "bank_holiday_share", "estimated_minutes", "utilisation"]
+RATE_COLUMNS = [
+    "exams_per_scanner_per_day",
+    "exams_per_operating_day",
+    "weekend_share",
+    "bank_holiday_share",
+    "estimated_minutes",
+    "utilisation",
+]
 # What a suppressed site or provider row must not show: its rates, and what would place it.
 SUPPRESSED_WITH = [*RATE_COLUMNS, "operating_days", "rank", "outlier"]
 
 
-def _perturbed(snap: Snapshot, scope: Scope, frame: pl.DataFrame, counts: list[str], context: tuple,
-               first: pl.Expr, last: pl.Expr, keys: list[str]) -> pl.DataFrame:
+def _perturbed(
+    snap: Snapshot,
+    scope: Scope,
+    frame: pl.DataFrame,
+    counts: list[str],
+    context: tuple,
+    first: pl.Expr,
+    last: pl.Expr,
+    keys: list[str],
+) -> pl.DataFrame:
     """`frame` with `counts` perturbed, each cell named by its first and last day or month and
     `keys` (see the module notes)."""
     keyed = frame.with_columns(first.alias("__first"), last.alias("__last"))
@@ -140,8 +158,9 @@ class UtilisationFilter:
 def durations_for(durations: tuple[tuple[str, str, float], ...], modality: str) -> pl.DataFrame:
     """The duration rows that apply to `modality`: its own, else the "*" modality's."""
     own = [d for d in durations if d[0] == modality] or [d for d in durations if d[0] == "*"]
-    return pl.DataFrame(own, schema={"modality": pl.String, "body_area": pl.String, "minutes": pl.Float64},
-                        orient="row")
+    return pl.DataFrame(
+        own, schema={"modality": pl.String, "body_area": pl.String, "minutes": pl.Float64}, orient="row"
+    )
 
 
 def equipment_modalities(snap: Snapshot) -> list[str]:
@@ -152,8 +171,7 @@ def equipment_modalities(snap: Snapshot) -> list[str]:
 
 
 def equipment_months(snap: Snapshot) -> list[date]:
-    return snap.query("SELECT DISTINCT activity_month FROM rollup_equipment_mix ORDER BY 1")[
-        "activity_month"].to_list()
+    return snap.query("SELECT DISTINCT activity_month FROM rollup_equipment_mix ORDER BY 1")["activity_month"].to_list()
 
 
 def inventory_status(snap: Snapshot) -> pl.DataFrame:
@@ -186,11 +204,23 @@ def _site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFr
         WHERE modality = $modality AND test_date BETWEEN $first AND $last
         GROUP BY site_code
         """,
-        {"modality": f.modality, "first": f.first_day, "last": f.last_day,
-         "holidays": bank_holidays(f.first_day, f.last_day)},
+        {
+            "modality": f.modality,
+            "first": f.first_day,
+            "last": f.last_day,
+            "holidays": bank_holidays(f.first_day, f.last_day),
+        },
     )
-    activity = _perturbed(snap, scope, activity, ["examinations", "weekend", "bank_holiday"],
-                          ("equipment", f.modality), pl.lit(f.first_day), pl.lit(f.last_day), ["site_code"])
+    activity = _perturbed(
+        snap,
+        scope,
+        activity,
+        ["examinations", "weekend", "bank_holiday"],
+        ("equipment", f.modality),
+        pl.lit(f.first_day),
+        pl.lit(f.last_day),
+        ["site_code"],
+    )
     activity = activity.with_columns(pl.min_horizontal(c, "examinations").alias(c) for c in ("weekend", "bank_holiday"))
     mix = snap.query(
         """
@@ -201,8 +231,16 @@ def _site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFr
         """,
         {"modality": f.modality, "first": f.first_month, "last": f.last_month},
     )
-    mix = _perturbed(snap, scope, mix, ["records"], ("equipment mix", f.modality), pl.lit(f.first_month),
-                     pl.lit(f.last_month), ["site_code", "body_area"])
+    mix = _perturbed(
+        snap,
+        scope,
+        mix,
+        ["records"],
+        ("equipment mix", f.modality),
+        pl.lit(f.first_month),
+        pl.lit(f.last_month),
+        ["site_code", "body_area"],
+    )
     inventory = snap.query(
         """
         SELECT e.site_code, s.provider_code AS inventory_provider, s.site_name, s.provider_name,
@@ -222,9 +260,7 @@ def _site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFr
         .drop("inventory_provider")
         .join(names, on="site_code", how="left")
         .join(minutes, on="site_code", how="left")
-        .with_columns(
-            [pl.col(c).fill_null(0) for c in ("examinations", "operating_days", "weekend", "bank_holiday")]
-        )
+        .with_columns([pl.col(c).fill_null(0) for c in ("examinations", "operating_days", "weekend", "bank_holiday")])
         .with_columns(pl.col("estimated_minutes").fill_null(0.0))
     )
     return _rates(sites, f.calendar_days)
@@ -257,20 +293,37 @@ def _rates(frame: pl.DataFrame, calendar_days: int) -> pl.DataFrame:
     scheduled = pl.col("scheduled_hours_per_week") * 60 * calendar_days / 7
     return frame.with_columns(
         pl.when(scanner_days > 0).then(pl.col("examinations") / scanner_days).alias("exams_per_scanner_per_day"),
-        pl.when(pl.col("operating_days") > 0).then(pl.col("examinations") / pl.col("operating_days"))
+        pl.when(pl.col("operating_days") > 0)
+        .then(pl.col("examinations") / pl.col("operating_days"))
         .alias("exams_per_operating_day"),
         pl.when(pl.col("examinations") > 0).then(pl.col("weekend") / pl.col("examinations")).alias("weekend_share"),
-        pl.when(pl.col("examinations") > 0).then(pl.col("bank_holiday") / pl.col("examinations"))
+        pl.when(pl.col("examinations") > 0)
+        .then(pl.col("bank_holiday") / pl.col("examinations"))
         .alias("bank_holiday_share"),
         pl.when(scheduled > 0).then(pl.col("estimated_minutes") / scheduled).alias("utilisation"),
         pl.when(_has_scanners() & ~_hours_known()).then(pl.lit(HOURS_NOT_KNOWN)).alias("utilisation_note"),
     )
 
 
-SITE_COLUMNS = ["rank", "outlier", "provider_code", "provider_name", "site_code", "site_name", "scanners",
-                "scheduled_hours_per_week", "examinations", "operating_days", "exams_per_scanner_per_day",
-                "exams_per_operating_day", "weekend_share", "bank_holiday_share", "estimated_minutes",
-                "utilisation", "utilisation_note"]
+SITE_COLUMNS = [
+    "rank",
+    "outlier",
+    "provider_code",
+    "provider_name",
+    "site_code",
+    "site_name",
+    "scanners",
+    "scheduled_hours_per_week",
+    "examinations",
+    "operating_days",
+    "exams_per_scanner_per_day",
+    "exams_per_operating_day",
+    "weekend_share",
+    "bank_holiday_share",
+    "estimated_minutes",
+    "utilisation",
+    "utilisation_note",
+]
 
 
 def providers_shown(scope: Scope) -> list[str] | None:
@@ -295,12 +348,22 @@ def site_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provide
     sites = _site_frame(snap, f, scope)
     fences = tukey_fences(sites["exams_per_scanner_per_day"])
     rate = pl.col("exams_per_scanner_per_day")
-    outlier = pl.lit(None, pl.String) if fences is None else (
-        pl.when(rate > fences[1]).then(pl.lit("high")).when(rate < fences[0]).then(pl.lit("low")))
-    sites = protect(sites.with_columns(outlier.alias("outlier"), pl.lit(None, pl.Int64).alias("rank")), scope,
-                    counts=SITE_COUNTS, derived={"examinations": SUPPRESSED_WITH})
-    sites = suppressed_last(rank_published(sites, "exams_per_scanner_per_day", "rank").sort(
-        ["rank", "examinations", "site_code"], descending=[False, True, False], nulls_last=True))
+    outlier = (
+        pl.lit(None, pl.String)
+        if fences is None
+        else (pl.when(rate > fences[1]).then(pl.lit("high")).when(rate < fences[0]).then(pl.lit("low")))
+    )
+    sites = protect(
+        sites.with_columns(outlier.alias("outlier"), pl.lit(None, pl.Int64).alias("rank")),
+        scope,
+        counts=SITE_COUNTS,
+        derived={"examinations": SUPPRESSED_WITH},
+    )
+    sites = suppressed_last(
+        rank_published(sites, "exams_per_scanner_per_day", "rank").sort(
+            ["rank", "examinations", "site_code"], descending=[False, True, False], nulls_last=True
+        )
+    )
     visible = providers_shown(scope)
     if visible is not None:
         sites = sites.filter(pl.col("provider_code").is_in(visible))
@@ -341,20 +404,38 @@ def provider_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter) -> 
 
     def finish(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
-            pl.when(pl.col("_scanner_days") > 0).then(pl.col("_kit_exams") / pl.col("_scanner_days"))
+            pl.when(pl.col("_scanner_days") > 0)
+            .then(pl.col("_kit_exams") / pl.col("_scanner_days"))
             .alias("exams_per_scanner_per_day"),
-            pl.when(pl.col("operating_days") > 0).then(pl.col("examinations") / pl.col("operating_days"))
+            pl.when(pl.col("operating_days") > 0)
+            .then(pl.col("examinations") / pl.col("operating_days"))
             .alias("exams_per_operating_day"),
             pl.when(pl.col("examinations") > 0).then(pl.col("weekend") / pl.col("examinations")).alias("weekend_share"),
-            pl.when(pl.col("examinations") > 0).then(pl.col("bank_holiday") / pl.col("examinations"))
+            pl.when(pl.col("examinations") > 0)
+            .then(pl.col("bank_holiday") / pl.col("examinations"))
             .alias("bank_holiday_share"),
             pl.when(scheduled > 0).then(pl.col("_kit_minutes") / scheduled).alias("utilisation"),
-        ).select(["provider_code", "provider_name", "sites", "scanners", "scheduled_hours_per_week",
-                  "examinations", "exams_per_scanner_per_day", "exams_per_operating_day", "weekend_share",
-                  "bank_holiday_share", "estimated_minutes", "utilisation", "sites_hours_not_known"])
+        ).select(
+            [
+                "provider_code",
+                "provider_name",
+                "sites",
+                "scanners",
+                "scheduled_hours_per_week",
+                "examinations",
+                "exams_per_scanner_per_day",
+                "exams_per_operating_day",
+                "weekend_share",
+                "bank_holiday_share",
+                "estimated_minutes",
+                "utilisation",
+                "sites_hours_not_known",
+            ]
+        )
 
-    providers = finish(by_provider).sort("exams_per_scanner_per_day", "provider_code",
-                                         descending=[True, False], nulls_last=True)
+    providers = finish(by_provider).sort(
+        "exams_per_scanner_per_day", "provider_code", descending=[True, False], nulls_last=True
+    )
     visible = providers_shown(scope)
     if visible is not None:
         providers = providers.filter(pl.col("provider_code").is_in(visible))
@@ -371,8 +452,9 @@ def _selection(scope: Scope, provider: str | None, site: str | None) -> tuple[st
     return provider, site
 
 
-def daily_activity(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
-                   site: str | None = None) -> pl.DataFrame:
+def daily_activity(
+    snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None, site: str | None = None
+) -> pl.DataFrame:
     """Examinations per calendar day for England, one provider or one of its sites (site
     requires its provider). Every day of the period is listed (zero when nothing was done),
     with its weekday and whether it was a bank holiday. Unprotected: for queries only."""
@@ -389,19 +471,24 @@ def daily_activity(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider:
         {"modality": f.modality, "first": f.first_day, "last": f.last_day, "provider": provider, "site": site},
     )
     days = pl.DataFrame({"test_date": pl.date_range(f.first_day, f.last_day, "1d", eager=True)})
-    return days.join(df, on="test_date", how="left").with_columns(
-        pl.col("examinations").fill_null(0),
-        pl.col("test_date").dt.weekday().alias("weekday"),
-        pl.col("test_date").is_in(bank_holidays(f.first_day, f.last_day)).alias("bank_holiday"),
-    ).sort("test_date")
+    return (
+        days.join(df, on="test_date", how="left")
+        .with_columns(
+            pl.col("examinations").fill_null(0),
+            pl.col("test_date").dt.weekday().alias("weekday"),
+            pl.col("test_date").is_in(bank_holidays(f.first_day, f.last_day)).alias("bank_holiday"),
+        )
+        .sort("test_date")
+    )
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 BANK_HOLIDAY_LABEL = "Bank holiday"
 
 
-def weekday_profile(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
-                    site: str | None = None) -> pl.DataFrame:
+def weekday_profile(
+    snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None, site: str | None = None
+) -> pl.DataFrame:
     """Examinations by day of the week (bank holidays in a row of their own): day, calendar
     days of that kind in the period, examinations, mean examinations per day, share of all.
     Each kind of day's count is perturbed before the mean and share are worked out from it."""
@@ -412,22 +499,29 @@ def weekday_profile(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider
         .agg(pl.len().cast(pl.Int64).alias("days"), pl.col("examinations").sum())
         .sort("order")
     )
-    counts = _perturbed(snap, scope, counts, ["examinations"], ("equipment weekday", f.modality, provider, site),
-                        pl.lit(f.first_day), pl.lit(f.last_day), ["order"])
-    out = (
-        counts.with_columns(
-            pl.col("order").replace_strict({i + 1: d for i, d in enumerate(WEEKDAYS)}
-                                           | {len(WEEKDAYS) + 1: BANK_HOLIDAY_LABEL}).alias("day"),
-            (pl.col("examinations") / pl.col("days")).alias("mean_per_day"),
-            (pl.col("examinations") / pl.col("examinations").sum()).alias("share"),
-        )
-        .select("day", "days", "examinations", "mean_per_day", "share")
+    counts = _perturbed(
+        snap,
+        scope,
+        counts,
+        ["examinations"],
+        ("equipment weekday", f.modality, provider, site),
+        pl.lit(f.first_day),
+        pl.lit(f.last_day),
+        ["order"],
     )
+    out = counts.with_columns(
+        pl.col("order")
+        .replace_strict({i + 1: d for i, d in enumerate(WEEKDAYS)} | {len(WEEKDAYS) + 1: BANK_HOLIDAY_LABEL})
+        .alias("day"),
+        (pl.col("examinations") / pl.col("days")).alias("mean_per_day"),
+        (pl.col("examinations") / pl.col("examinations").sum()).alias("share"),
+    ).select("day", "days", "examinations", "mean_per_day", "share")
     return protect(out, scope, counts=["examinations"], derived={"examinations": ["mean_per_day", "share"]})
 
 
-def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None,
-                        site: str | None = None) -> pl.DataFrame:
+def monthly_utilisation(
+    snap: Snapshot, scope: Scope, f: UtilisationFilter, provider: str | None = None, site: str | None = None
+) -> pl.DataFrame:
     """Per activity month: examinations, scanner-days, examinations per scanner per operating day
     (over sites with scanners) and utilisation (over sites with scanners and scheduled hours),
     for England, a provider or a site; `minutes_basis` says whether the month's minutes are
@@ -452,8 +546,9 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         {**where, "first": f.first_day, "last": f.last_day},
     )
     month = pl.col("activity_month")
-    per_site = _perturbed(snap, scope, per_site, ["examinations"], ("equipment", f.modality), month,
-                          month.dt.month_end(), ["site_code"])
+    per_site = _perturbed(
+        snap, scope, per_site, ["examinations"], ("equipment", f.modality), month, month.dt.month_end(), ["site_code"]
+    )
     mix = snap.query(
         """
         SELECT activity_month, site_code, body_area, sum(records)::BIGINT AS records
@@ -465,20 +560,23 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         """,
         {**where, "first_month": f.first_month, "last_month": f.last_month},
     )
-    mix = _perturbed(snap, scope, mix, ["records"], ("equipment mix", f.modality), month, month,
-                     ["site_code", "body_area"])
+    mix = _perturbed(
+        snap, scope, mix, ["records"], ("equipment mix", f.modality), month, month, ["site_code", "body_area"]
+    )
     durations = durations_for(f.durations, f.modality)
     default = durations.filter(pl.col("body_area") == "*")["minutes"]
     minutes = (
-        mix.join(durations.filter(pl.col("body_area") != "*").select("body_area", "minutes"), on="body_area",
-                 how="left")
+        mix.join(
+            durations.filter(pl.col("body_area") != "*").select("body_area", "minutes"), on="body_area", how="left"
+        )
         .with_columns(pl.col("minutes").fill_null(float(default[0]) if default.len() else None))
         .group_by("activity_month", "site_code")
         .agg((pl.col("records") * pl.col("minutes")).sum().alias("minutes"))
     )
     minutes, measured_months = _with_measured(snap, scope, f, minutes, provider, site)
     joined = per_site.join(minutes, on=["activity_month", "site_code"], how="left").with_columns(
-        (pl.col("activity_month").dt.month_end().dt.day()).alias("days_in_month"))
+        (pl.col("activity_month").dt.month_end().dt.day()).alias("days_in_month")
+    )
     kit, known = _has_scanners(), _hours_known("hours")
     out = (
         joined.group_by("activity_month")
@@ -491,25 +589,37 @@ def monthly_utilisation(snap: Snapshot, scope: Scope, f: UtilisationFilter, prov
         )
         .sort("activity_month")
         .with_columns(
-            pl.when(pl.col("scanner_days") > 0).then(pl.col("_kit_exams") / pl.col("scanner_days"))
+            pl.when(pl.col("scanner_days") > 0)
+            .then(pl.col("_kit_exams") / pl.col("scanner_days"))
             .alias("exams_per_scanner_per_day"),
-            pl.when(pl.col("_scheduled") > 0).then(pl.col("_kit_minutes") / pl.col("_scheduled"))
-            .alias("utilisation"),
+            pl.when(pl.col("_scheduled") > 0).then(pl.col("_kit_minutes") / pl.col("_scheduled")).alias("utilisation"),
         )
-        .with_columns(pl.when(pl.col("activity_month").is_in(measured_months)).then(pl.lit(MEASURED))
-                      .otherwise(pl.lit(ASSUMED)).alias("minutes_basis"))
-        .select("activity_month", "examinations", "scanner_days", "exams_per_scanner_per_day", "utilisation",
-                "minutes_basis")
+        .with_columns(
+            pl.when(pl.col("activity_month").is_in(measured_months))
+            .then(pl.lit(MEASURED))
+            .otherwise(pl.lit(ASSUMED))
+            .alias("minutes_basis")
+        )
+        .select(
+            "activity_month",
+            "examinations",
+            "scanner_days",
+            "exams_per_scanner_per_day",
+            "utilisation",
+            "minutes_basis",
+        )
     )
-    return protect(out, scope, counts=["examinations"],
-                   derived={"examinations": ["exams_per_scanner_per_day", "utilisation"]})
+    return protect(
+        out, scope, counts=["examinations"], derived={"examinations": ["exams_per_scanner_per_day", "utilisation"]}
+    )
 
 
 MEASURED, ASSUMED = "measured", "assumed"
 
 
-def _with_measured(snap: Snapshot, scope: Scope, f: UtilisationFilter, assumed: pl.DataFrame,
-                   provider: str | None, site: str | None) -> tuple[pl.DataFrame, list[date]]:
+def _with_measured(
+    snap: Snapshot, scope: Scope, f: UtilisationFilter, assumed: pl.DataFrame, provider: str | None, site: str | None
+) -> tuple[pl.DataFrame, list[date]]:
     """Minutes per (activity month, site): MEASURED from the DIDS v2.0 timestamps in every month
     that has them (queries.productivity), the assumed durations' estimate in the others; and the
     measured months. A snapshot published before the timestamps rollup existed has none."""
@@ -519,9 +629,13 @@ def _with_measured(snap: Snapshot, scope: Scope, f: UtilisationFilter, assumed: 
         return assumed, []
     measured = productivity.measured_minutes(snap, scope, f.modality, f.first_month, f.last_month, provider, site)
     months = measured["activity_month"].unique().to_list()
-    return pl.concat([assumed.filter(~pl.col("activity_month").is_in(months)),
-                      measured.select("activity_month", "site_code", pl.col("measured_minutes").alias("minutes"))],
-                     how="vertical_relaxed"), months
+    return pl.concat(
+        [
+            assumed.filter(~pl.col("activity_month").is_in(months)),
+            measured.select("activity_month", "site_code", pl.col("measured_minutes").alias("minutes")),
+        ],
+        how="vertical_relaxed",
+    ), months
 
 
 def default_months(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:
@@ -537,8 +651,9 @@ def default_months(snap: Snapshot, months: int = 12) -> tuple[date, date] | None
     return max(add_months(last, -(months - 1)), held[0]), last
 
 
-def with_durations(base: tuple[tuple[str, str, float], ...],
-                   changes: list[tuple[str, str, float]]) -> tuple[tuple[str, str, float], ...]:
+def with_durations(
+    base: tuple[tuple[str, str, float], ...], changes: list[tuple[str, str, float]]
+) -> tuple[tuple[str, str, float], ...]:
     """`base` with each (modality, body area, minutes) in `changes` replacing or adding its row."""
     out = {(m, a): minutes for m, a, minutes in base}
     for m, a, minutes in changes:

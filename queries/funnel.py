@@ -102,12 +102,14 @@ def _interpolate(cdf, y: np.ndarray, p: float) -> np.ndarray:
 def _poisson_point(e: np.ndarray, p: float) -> np.ndarray:
     def cdf(k):
         return special.pdtr(k, e)
+
     return _interpolate(cdf, _quantile(cdf, p, e, np.sqrt(e)), p)
 
 
 def _binomial_point(n: np.ndarray, target: float, p: float) -> np.ndarray:
     def cdf(k):
         return special.bdtr(np.minimum(k, n), n, target)
+
     return _interpolate(cdf, _quantile(cdf, p, n * target, np.sqrt(n * target * (1 - target)), n), p)
 
 
@@ -138,6 +140,7 @@ def binomial_limits(n, target: float, level: float) -> tuple[np.ndarray, np.ndar
 @dataclass(frozen=True)
 class Dispersion:
     """The over-dispersion estimate from a set of units (Spiegelhalter 2005)."""
+
     units: int
     phi: float  # mean squared winsorised z-score; 1 under pure chance
     tau2: float  # additive between-unit variance on the z-score's scale
@@ -192,9 +195,13 @@ def _adjusted(target: float, s: np.ndarray, level: float, dispersion: Dispersion
     return target - half, target + half
 
 
-def ratio_limits(expected, level: float, dispersion: Dispersion | None = None,
-                 method: str = "none", exact: tuple[np.ndarray, np.ndarray] | None = None,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def ratio_limits(
+    expected,
+    level: float,
+    dispersion: Dispersion | None = None,
+    method: str = "none",
+    exact: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Limits for O/E around 1: exact Poisson, or over-dispersion-adjusted (square-root scale).
     `exact`: the exact limits at this level when already computed (they are reused).
 
@@ -210,9 +217,14 @@ def ratio_limits(expected, level: float, dispersion: Dispersion | None = None,
     return np.fmin(np.maximum(lo, 0) ** 2, exact_lo), np.fmax(hi**2, exact_hi)
 
 
-def proportion_limits(n, target: float, level: float, dispersion: Dispersion | None = None,
-                      method: str = "none", exact: tuple[np.ndarray, np.ndarray] | None = None,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def proportion_limits(
+    n,
+    target: float,
+    level: float,
+    dispersion: Dispersion | None = None,
+    method: str = "none",
+    exact: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Limits for r/n around `target`: exact binomial, or over-dispersion-adjusted (normal),
     never narrower than the exact limits."""
     exact_lo, exact_hi = exact or binomial_limits(n, target, level)
@@ -290,8 +302,9 @@ def _level_by_lines(value: np.ndarray, limits: dict) -> np.ndarray:
     return (value > hi95).astype(int) + (value > hi998) - (value < lo95) - (value < lo998)
 
 
-def _judge(tails, observed: np.ndarray, highest: np.ndarray | None, valid: np.ndarray,
-           beyond: np.ndarray | None = None) -> np.ndarray:
+def _judge(
+    tails, observed: np.ndarray, highest: np.ndarray | None, valid: np.ndarray, beyond: np.ndarray | None = None
+) -> np.ndarray:
     """Verdict words for `observed` by `tails(count) -> (P(X <= count), P(X >= count))`;
     TOO_FEW where even the most extreme counts (none at all, `highest` — None: unbounded)
     could not reach 95% in both directions; '' where there is nothing to judge. `beyond`: the
@@ -312,17 +325,20 @@ def _judge(tails, observed: np.ndarray, highest: np.ndarray | None, valid: np.nd
 def _with_adjustment(exact, f: np.ndarray | None):
     """tails(count, scale) -> tails(count): exact, or with an adjustment the larger of the exact
     and the scaled probability — an adjusted verdict never flags what chance alone would not."""
+
     def tails(count):
         lower, upper = exact(count, 1.0)
         if f is None:
             return lower, upper
         lower_f, upper_f = exact(count * f, f)
         return np.fmax(lower, lower_f), np.fmax(upper, upper_f)
+
     return tails
 
 
-def ratio_verdicts(observed, expected, dispersion: Dispersion | None = None, method: str = "none",
-                   drawn: dict | None = None) -> np.ndarray:
+def ratio_verdicts(
+    observed, expected, dispersion: Dispersion | None = None, method: str = "none", drawn: dict | None = None
+) -> np.ndarray:
     """Verdicts for observed counts O against expected E (a rate measure), by the exact Poisson
     tails of O given E; adjusted, by those of O f given E f (`_chance_share`), never below the
     exact ones nor beyond the drawn adjusted limits. E too small for no events at all to be
@@ -333,13 +349,17 @@ def ratio_verdicts(observed, expected, dispersion: Dispersion | None = None, met
     valid = np.isfinite(o) & np.isfinite(e) & (e > 0)
     o, e = np.where(valid, o, 0.0), np.where(valid, e, 1.0)
     f = _chance_share(ratio_scale(o, e)[1], dispersion, method)
-    beyond = None if f is None else _level_by_lines(
-        o / e, drawn or {level: ratio_limits(e, level, dispersion, method) for level in LEVELS})
+    beyond = (
+        None
+        if f is None
+        else _level_by_lines(o / e, drawn or {level: ratio_limits(e, level, dispersion, method) for level in LEVELS})
+    )
     return _judge(_with_adjustment(lambda count, scale: poisson_tails(count, e * scale), f), o, None, valid, beyond)
 
 
-def proportion_verdicts(successes, n, target: float, dispersion: Dispersion | None = None,
-                        method: str = "none", drawn: dict | None = None) -> np.ndarray:
+def proportion_verdicts(
+    successes, n, target: float, dispersion: Dispersion | None = None, method: str = "none", drawn: dict | None = None
+) -> np.ndarray:
     """Verdicts for r of n against England's proportion p0 (a ratio measure), by the exact
     binomial tails; adjusted, by those of r f of n f (`_chance_share`), never below the exact
     ones nor beyond the drawn adjusted limits. n too small for none (or all) of n to be
@@ -351,7 +371,12 @@ def proportion_verdicts(successes, n, target: float, dispersion: Dispersion | No
     target = target if valid.any() else 0.5
     some = np.where(n > 0, n, 1.0)
     f = _chance_share(proportion_scale(r, some, target)[1], dispersion, method)
-    beyond = None if f is None else _level_by_lines(
-        r / some, drawn or {level: proportion_limits(some, target, level, dispersion, method) for level in LEVELS})
+    beyond = (
+        None
+        if f is None
+        else _level_by_lines(
+            r / some, drawn or {level: proportion_limits(some, target, level, dispersion, method) for level in LEVELS}
+        )
+    )
     tails = _with_adjustment(lambda count, scale: binomial_tails(count, n * scale, target), f)
     return _judge(tails, r, n, valid, beyond)

@@ -69,18 +69,44 @@ APPROXIMATION = (
 )
 
 TABLE_COLUMNS = [
-    "measure_id", "practice_code", "practice_name", "pcn_code", "pcn_name", "sub_icb_code",
-    "sub_icb_name", "icb_code", "icb_name", "list_size", "imd_quintile", "numerator",
-    "denominator", "value", "value_lower", "value_upper", "expected", "ratio", "ratio_lower",
-    "ratio_upper", "funnel_x", "funnel_value", "funnel_lower95", "funnel_upper95",
-    "funnel_lower998", "funnel_upper998", "comparison", "comparison_unadjusted",
-    "percentile_rank", "england_rank", "note",
+    "measure_id",
+    "practice_code",
+    "practice_name",
+    "pcn_code",
+    "pcn_name",
+    "sub_icb_code",
+    "sub_icb_name",
+    "icb_code",
+    "icb_name",
+    "list_size",
+    "imd_quintile",
+    "numerator",
+    "denominator",
+    "value",
+    "value_lower",
+    "value_upper",
+    "expected",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "funnel_x",
+    "funnel_value",
+    "funnel_lower95",
+    "funnel_upper95",
+    "funnel_lower998",
+    "funnel_upper998",
+    "comparison",
+    "comparison_unadjusted",
+    "percentile_rank",
+    "england_rank",
+    "note",
 ]
 
 
 @dataclass(frozen=True)
 class Area:
     """England, or one ICB / sub-ICB / PCN (ODS codes)."""
+
     level: str = "england"
     code: str | None = None
 
@@ -94,6 +120,7 @@ class Area:
 @dataclass(frozen=True)
 class Peers:
     """A peer group: practices of similar size and deprivation."""
+
     list_size_min: int | None = None
     list_size_max: int | None = None
     imd_quintiles: tuple[int, ...] = ()
@@ -113,6 +140,7 @@ class Benchmark(NamedTuple):
 
 
 # --- measures and periods --------------------------------------------------------------------
+
 
 def measures() -> dict[str, Measure]:
     """Every measure, by id, in file order."""
@@ -152,6 +180,7 @@ def count_months(start: date, end: date) -> int:
 
 
 # --- practices -------------------------------------------------------------------------------
+
 
 def _practices(snap: Snapshot) -> pl.DataFrame:
     return snap.query(
@@ -195,8 +224,11 @@ def _mask(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
         return frame
     named = _named(frame, scope)
     out = frame.with_columns(size_band(pl.col("list_size")).alias("list_size_band"), named.alias("__named"))
-    hide = [c for c in ("practice_code", "pcn_code", "pcn_name", "sub_icb_code", "sub_icb_name", "list_size")
-            if c in out.columns]
+    hide = [
+        c
+        for c in ("practice_code", "pcn_code", "pcn_name", "sub_icb_code", "sub_icb_name", "list_size")
+        if c in out.columns
+    ]
     out = out.with_columns(
         *[pl.when(pl.col("__named")).then(pl.col(c)).otherwise(None).alias(c) for c in hide],
         pl.when(pl.col("__named")).then(pl.col("practice_name")).otherwise(pl.lit(ANONYMOUS)).alias("practice_name"),
@@ -233,8 +265,10 @@ def _check(practices: pl.DataFrame, scope: Scope, practice_code: str) -> dict:
     if everyone.is_empty():
         raise KeyError(f"no practice {practice_code!r} in the practice map")
     if not everyone.filter(_named(everyone, scope)).height:
-        raise ScopeError(f"{scope.user} ({scope.role}) may see practice {practice_code} only inside the "
-                         "benchmark, not on its own page")
+        raise ScopeError(
+            f"{scope.user} ({scope.role}) may see practice {practice_code} only inside the "
+            "benchmark, not on its own page"
+        )
     row = everyone.row(0, named=True)
     row["benchmarked"] = (row["list_size"] or 0) >= MIN_LIST_SIZE
     return row
@@ -244,15 +278,20 @@ def areas(snap: Snapshot) -> pl.DataFrame:
     """Every ICB, sub-ICB and PCN with practices: level, code, name, icb_code (for narrowing)."""
     p = _practices(snap)
     parts = [
-        p.select(pl.lit(level).alias("level"), pl.col(f"{level}_code").alias("code"),
-                 pl.col(f"{level}_name").alias("name"), "icb_code", "sub_icb_code")
+        p.select(
+            pl.lit(level).alias("level"),
+            pl.col(f"{level}_code").alias("code"),
+            pl.col(f"{level}_name").alias("name"),
+            "icb_code",
+            "sub_icb_code",
+        )
         for level in ("icb", "sub_icb", "pcn")
     ]
-    return (pl.concat(parts).filter(pl.col("code").is_not_null())
-            .unique(["level", "code"]).sort("level", "name"))
+    return pl.concat(parts).filter(pl.col("code").is_not_null()).unique(["level", "code"]).sort("level", "name")
 
 
 # --- inputs from the store -------------------------------------------------------------------
+
 
 def _counts(snap: Snapshot, start: date, end: date, measure_ids: list[str] | None) -> pl.DataFrame:
     """measure_id, practice_code, numerator, denominator over the period; `measure_ids` None:
@@ -315,25 +354,37 @@ class _Inputs(NamedTuple):
 
 def _inputs(snap: Snapshot, start: date, end: date, measure_ids: list[str]) -> _Inputs:
     practices = _practices(snap)
-    return _Inputs(practices, _counts(snap, start, end, measure_ids),
-                   _age_sex_events(snap, start, end, measure_ids),
-                   practice_structure(practices.filter(pl.col("list_size") >= MIN_LIST_SIZE), _structures(snap)))
+    return _Inputs(
+        practices,
+        _counts(snap, start, end, measure_ids),
+        _age_sex_events(snap, start, end, measure_ids),
+        practice_structure(practices.filter(pl.col("list_size") >= MIN_LIST_SIZE), _structures(snap)),
+    )
 
 
 # --- the computation (pure: frames in, frames out) -------------------------------------------
 
+
 def practice_structure(practices: pl.DataFrame, structures: pl.DataFrame) -> pl.DataFrame:
     """practice_code, age_band, sex, share: its PCN's age-sex shares, else its sub-ICB's."""
     shares = structures.with_columns(
-        (pl.col("patients") / pl.col("patients").sum().over("org_type", "org_code")).alias("share"))
+        (pl.col("patients") / pl.col("patients").sum().over("org_type", "org_code")).alias("share")
+    )
     pcn = shares.filter(pl.col("org_type") == "PCN")
     has_pcn = practices.filter(pl.col("pcn_code").is_in(pcn["org_code"].unique().to_list()))
     by_pcn = has_pcn.select("practice_code", "pcn_code").join(
-        pcn.select(pl.col("org_code").alias("pcn_code"), "age_band", "sex", "share"), on="pcn_code")
-    by_sub = practices.join(has_pcn.select("practice_code"), on="practice_code", how="anti").select(
-        "practice_code", "sub_icb_code").join(
-        shares.filter(pl.col("org_type") == "SUB_ICB").select(
-            pl.col("org_code").alias("sub_icb_code"), "age_band", "sex", "share"), on="sub_icb_code")
+        pcn.select(pl.col("org_code").alias("pcn_code"), "age_band", "sex", "share"), on="pcn_code"
+    )
+    by_sub = (
+        practices.join(has_pcn.select("practice_code"), on="practice_code", how="anti")
+        .select("practice_code", "sub_icb_code")
+        .join(
+            shares.filter(pl.col("org_type") == "SUB_ICB").select(
+                pl.col("org_code").alias("sub_icb_code"), "age_band", "sex", "share"
+            ),
+            on="sub_icb_code",
+        )
+    )
     return pl.concat([by_pcn.drop("pcn_code"), by_sub.drop("sub_icb_code")])
 
 
@@ -354,12 +405,14 @@ def share_matrix(practices: pl.DataFrame, structures: pl.DataFrame) -> tuple[pl.
     built from one row per PCN / sub-ICB instead of one per practice: the same cells in the same
     order and the same shares (each practice's row is a copy of its PCN's, else its sub-ICB's)."""
     shares = structures.with_columns(
-        (pl.col("patients") / pl.col("patients").sum().over("org_type", "org_code")).alias("share"))
+        (pl.col("patients") / pl.col("patients").sum().over("org_type", "org_code")).alias("share")
+    )
     pcns = shares.filter(pl.col("org_type") == "PCN")["org_code"].unique()
     keys = practices.select(
         pl.when(pl.col("pcn_code").is_in(pcns.to_list()).fill_null(False))
         .then(pl.struct(org_type=pl.lit("PCN"), org_code=pl.col("pcn_code")))
-        .otherwise(pl.struct(org_type=pl.lit("SUB_ICB"), org_code=pl.col("sub_icb_code"))).alias("key")
+        .otherwise(pl.struct(org_type=pl.lit("SUB_ICB"), org_code=pl.col("sub_icb_code")))
+        .alias("key")
     ).unnest("key")
     orgs = keys.unique().with_row_index("org")
     used = shares.join(orgs, on=["org_type", "org_code"])  # the organisations some practice takes
@@ -376,9 +429,15 @@ def _drawn(limits: dict) -> dict:
     return {lvl: limits[(lvl, True)] for lvl in funnel.LEVELS}
 
 
-def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFrame,
-                  age_sex: pl.DataFrame, structure: pl.DataFrame, months: int,
-                  method: str = DEFAULT_METHOD) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
+def compute_table(
+    measure: Measure,
+    practices: pl.DataFrame,
+    counts: pl.DataFrame,
+    age_sex: pl.DataFrame,
+    structure: pl.DataFrame,
+    months: int,
+    method: str = DEFAULT_METHOD,
+) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
     """Every benchmarked practice in England for one measure: (table, England value, dispersion).
 
     counts: practice_code, numerator, denominator for this measure over the period; age_sex:
@@ -399,16 +458,19 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         value, lower, upper = rates.proportion(o, n, measure.multiplier)
         p0 = o.sum() / n.sum() if n.sum() > 0 else np.nan
         expected = p0 * n
-        ratio, ratio_lower, ratio_upper = (x / p0 if p0 > 0 else x * np.nan
-                                           for x in (value / 100, lower / 100, upper / 100))
+        ratio, ratio_lower, ratio_upper = (
+            x / p0 if p0 > 0 else x * np.nan for x in (value / 100, lower / 100, upper / 100)
+        )
         y, s = funnel.proportion_scale(o, n, p0)
         # A share of fewer than 10 examinations does not feed the over-dispersion estimate.
         enough = n >= MIN_EVENTS
         dispersion = funnel.estimate_dispersion(y[enough], p0, s[enough])
         x = n
         limits = {(lvl, False): funnel.binomial_limits(n, p0, lvl) for lvl in funnel.LEVELS}
-        limits |= {(lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
-                   for lvl in funnel.LEVELS}
+        limits |= {
+            (lvl, True): funnel.proportion_limits(n, p0, lvl, dispersion, method, limits[(lvl, False)])
+            for lvl in funnel.LEVELS
+        }
         adjusted = funnel.proportion_verdicts(o, n, p0, dispersion, method, _drawn(limits))
         unadjusted = funnel.proportion_verdicts(o, n, p0)
         limits = {k: (lo * 100, hi * 100) for k, (lo, hi) in limits.items()}
@@ -435,8 +497,10 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
         dispersion = funnel.estimate_dispersion(y, 1.0, s)
         x = expected
         limits = {(lvl, False): funnel.poisson_limits(expected, lvl) for lvl in funnel.LEVELS}
-        limits |= {(lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
-                   for lvl in funnel.LEVELS}
+        limits |= {
+            (lvl, True): funnel.ratio_limits(expected, lvl, dispersion, method, limits[(lvl, False)])
+            for lvl in funnel.LEVELS
+        }
         adjusted = funnel.ratio_verdicts(o, expected, dispersion, method, _drawn(limits))
         unadjusted = funnel.ratio_verdicts(o, expected)
         limits = {k: (lo * target, hi * target) for k, (lo, hi) in limits.items()}
@@ -451,32 +515,49 @@ def compute_table(measure: Measure, practices: pl.DataFrame, counts: pl.DataFram
     table = frame.with_columns(
         pl.lit(measure.id).alias("measure_id"),
         denominator.alias("denominator"),
-        pl.Series("value", value), pl.Series("value_lower", nan_if_few(lower)),
-        pl.Series("value_upper", nan_if_few(upper)), pl.Series("expected", expected),
-        pl.Series("ratio", ratio), pl.Series("ratio_lower", nan_if_few(ratio_lower)),
+        pl.Series("value", value),
+        pl.Series("value_lower", nan_if_few(lower)),
+        pl.Series("value_upper", nan_if_few(upper)),
+        pl.Series("expected", expected),
+        pl.Series("ratio", ratio),
+        pl.Series("ratio_lower", nan_if_few(ratio_lower)),
         pl.Series("ratio_upper", nan_if_few(ratio_upper)),
-        pl.Series("funnel_x", x.astype(float)), pl.Series("funnel_value", fvalue),
+        pl.Series("funnel_x", x.astype(float)),
+        pl.Series("funnel_value", fvalue),
         pl.Series("funnel_lower95", limits[(level95, True)][0]),
         pl.Series("funnel_upper95", limits[(level95, True)][1]),
         pl.Series("funnel_lower998", limits[(level998, True)][0]),
         pl.Series("funnel_upper998", limits[(level998, True)][1]),
-        pl.Series("comparison", adjusted.astype(str)), pl.Series("comparison_unadjusted", unadjusted.astype(str)),
+        pl.Series("comparison", adjusted.astype(str)),
+        pl.Series("comparison_unadjusted", unadjusted.astype(str)),
         pl.Series("note", np.where(too_few, few_note, "")),
-    ).with_columns(pl.col(c).fill_nan(None) for c in TABLE_COLUMNS
-                   if c.startswith(("value", "ratio", "funnel", "expected")))
+    ).with_columns(
+        pl.col(c).fill_nan(None) for c in TABLE_COLUMNS if c.startswith(("value", "ratio", "funnel", "expected"))
+    )
     table = dec.percentile_rank(table, by=None, column="funnel_value").with_columns(
-        pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("england_rank"))
-    return (table.select(TABLE_COLUMNS).sort("england_rank", "practice_code", nulls_last=True),
-            float(target), dispersion)
+        pl.col("funnel_value").rank("min", descending=True).cast(pl.Int64).alias("england_rank")
+    )
+    return (
+        table.select(TABLE_COLUMNS).sort("england_rank", "practice_code", nulls_last=True),
+        float(target),
+        dispersion,
+    )
 
 
-def funnel_curves(measure: Measure, target: float, dispersion: funnel.Dispersion, method: str,
-                  x_max: float, points: int = 120) -> pl.DataFrame:
+def funnel_curves(
+    measure: Measure, target: float, dispersion: funnel.Dispersion, method: str, x_max: float, points: int = 120
+) -> pl.DataFrame:
     """Smooth funnel limits for drawing: funnel_x and lower/upper at 95% and 99.8%."""
     if not (np.isfinite(x_max) and x_max > 0 and np.isfinite(target)):
-        return pl.DataFrame(schema={"funnel_x": pl.Float64, "funnel_lower95": pl.Float64,
-                                    "funnel_upper95": pl.Float64, "funnel_lower998": pl.Float64,
-                                    "funnel_upper998": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "funnel_x": pl.Float64,
+                "funnel_lower95": pl.Float64,
+                "funnel_upper95": pl.Float64,
+                "funnel_lower998": pl.Float64,
+                "funnel_upper998": pl.Float64,
+            }
+        )
     x = np.unique(np.concatenate([np.geomspace(0.5, x_max * 1.05, points), [x_max * 1.05]]))
     cols: dict[str, np.ndarray] = {"funnel_x": x}
     for level, tag in zip(funnel.LEVELS, ("95", "998"), strict=True):
@@ -493,6 +574,7 @@ def funnel_curves(measure: Measure, target: float, dispersion: funnel.Dispersion
 
 
 # --- what the pages and the export call ------------------------------------------------------
+
 
 def _in_area(area: Area) -> pl.Expr:
     if area.level == "england":
@@ -516,29 +598,57 @@ def _in_peers(peers: Peers | None) -> pl.Expr:
 # Shown only with the counts they come from: on a suppressed row every one of them is blank, so
 # nothing places the hidden count (a denominator, expected value or funnel position with the
 # limits around it would; a rank or verdict would order it among the others).
-_WITH_COUNTS = ["denominator", "value", "value_lower", "value_upper", "expected", "ratio", "ratio_lower",
-                "ratio_upper", "funnel_x", "funnel_value", "funnel_lower95", "funnel_upper95", "funnel_lower998",
-                "funnel_upper998", "comparison", "comparison_unadjusted", "percentile_rank", "england_rank",
-                "note"]
+_WITH_COUNTS = [
+    "denominator",
+    "value",
+    "value_lower",
+    "value_upper",
+    "expected",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "funnel_x",
+    "funnel_value",
+    "funnel_lower95",
+    "funnel_upper95",
+    "funnel_lower998",
+    "funnel_upper998",
+    "comparison",
+    "comparison_unadjusted",
+    "percentile_rank",
+    "england_rank",
+    "note",
+]
 
 
 def perturbed_counts(snap: Snapshot, scope: Scope, counts: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     """`_counts` as everyone but the central team gets them (queries.disclosure.perturb): one cell
     per measure and practice over the period, whichever page or export asks."""
-    return perturb(snap, counts, scope, ["numerator", "denominator"], keys=["measure_id", "practice_code"],
-                   context=("gp_measure", start, end))
+    return perturb(
+        snap,
+        counts,
+        scope,
+        ["numerator", "denominator"],
+        keys=["measure_id", "practice_code"],
+        context=("gp_measure", start, end),
+    )
 
 
 def _protect(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
     """Suppress and round the counts; blank what comes with them; rank the published rows only."""
-    table = protect(table, scope, counts=["numerator", "denominator"],
-                    derived={"numerator": _WITH_COUNTS, "denominator": _WITH_COUNTS})
+    table = protect(
+        table,
+        scope,
+        counts=["numerator", "denominator"],
+        derived={"numerator": _WITH_COUNTS, "denominator": _WITH_COUNTS},
+    )
     if not scope.needs_disclosure_control:
         return table
     ranked = dec.percentile_rank(table.drop("percentile_rank"), by=None, column="funnel_value")
     ranked = rank_published(ranked, "funnel_value", "england_rank")
-    return suppressed_last(ranked.select(*TABLE_COLUMNS, SUPPRESSED_COLUMN)
-                           .sort("england_rank", "practice_code", nulls_last=True))
+    return suppressed_last(
+        ranked.select(*TABLE_COLUMNS, SUPPRESSED_COLUMN).sort("england_rank", "practice_code", nulls_last=True)
+    )
 
 
 def _check_peers(peers: Peers | None, scope: Scope) -> None:
@@ -548,12 +658,21 @@ def _check_peers(peers: Peers | None, scope: Scope) -> None:
         return
     for limit in (peers.list_size_min, peers.list_size_max):
         if limit is not None and limit not in LIST_SIZE_EDGES and limit + 1 not in LIST_SIZE_EDGES:
-            raise ValueError(f"list size limit {limit:,}: peer groups use the bands "
-                             + ", ".join(f"{e:,}" for e in LIST_SIZE_EDGES))
+            raise ValueError(
+                f"list size limit {limit:,}: peer groups use the bands " + ", ".join(f"{e:,}" for e in LIST_SIZE_EDGES)
+            )
 
 
-def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: date,
-              area: Area = Area(), method: str = DEFAULT_METHOD, peers: Peers | None = None) -> Benchmark:
+def benchmark(
+    snap: Snapshot,
+    scope: Scope,
+    measure_id: str,
+    start: date,
+    end: date,
+    area: Area = Area(),
+    method: str = DEFAULT_METHOD,
+    peers: Peers | None = None,
+) -> Benchmark:
     """One measure across the practices of `area` (and `peers`), benchmarked against England.
 
     The table is exactly what the measure page shows and `did export gp-benchmark` writes.
@@ -569,9 +688,14 @@ def benchmark(snap: Snapshot, scope: Scope, measure_id: str, start: date, end: d
     inputs = _inputs(snap, start, end, [measure.id])
     counts = perturbed_counts(snap, scope, inputs.counts.filter(pl.col("measure_id") == measure.id), start, end)
     table, target, dispersion = compute_table(
-        measure, inputs.practices, counts,
+        measure,
+        inputs.practices,
+        counts,
         inputs.age_sex.filter(pl.col("measure_id") == measure.id).drop("measure_id"),
-        inputs.structure, months, method)
+        inputs.structure,
+        months,
+        method,
+    )
     everyone = inputs.practices
     excluded = everyone.filter(_in_area(area) & ~(pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False)).height
     # Selected on the protected table, masked over England (so a practice looks the same in any
@@ -617,11 +741,24 @@ def area_values(table: pl.DataFrame, measure: Measure, target: float, practice: 
         rank = None
         if mine.height and mine["funnel_value"][0] is not None:
             rank = int((ranked["funnel_value"] > mine["funnel_value"][0]).sum()) + 1
-        rows.append({
-            "level": LEVEL_LABELS[level], "code": code or "England",
-            "name": "England" if level == "england" else practice.get(f"{level}_name"),
-            "value": value, "practices": part.height,
-            "practice_rank": f"{rank} of {ranked.height}" if rank else None,
-        })
-    return pl.DataFrame(rows, schema={"level": pl.String, "code": pl.String, "name": pl.String,
-                                      "value": pl.Float64, "practices": pl.Int64, "practice_rank": pl.String})
+        rows.append(
+            {
+                "level": LEVEL_LABELS[level],
+                "code": code or "England",
+                "name": "England" if level == "england" else practice.get(f"{level}_name"),
+                "value": value,
+                "practices": part.height,
+                "practice_rank": f"{rank} of {ranked.height}" if rank else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "level": pl.String,
+            "code": pl.String,
+            "name": pl.String,
+            "value": pl.Float64,
+            "practices": pl.Int64,
+            "practice_rank": pl.String,
+        },
+    )

@@ -36,19 +36,59 @@ from queries.measures import Measure
 from queries.scope import CENTRAL, PUBLICATION, Scope
 
 PROFILE_COLUMNS = [
-    "measure_id", "title", "short_title", "units", "polarity", "is_ratio", "numerator", "denominator",
-    "value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper", "funnel_value",
-    "comparison", "note", "percentile_rank", "england", "pcn", "sub_icb", "icb", "pcn_rank",
-    "sub_icb_rank", "icb_rank", "england_rank", "spine_min", "spine_p25", "spine_p75", "spine_max",
+    "measure_id",
+    "title",
+    "short_title",
+    "units",
+    "polarity",
+    "is_ratio",
+    "numerator",
+    "denominator",
+    "value",
+    "value_lower",
+    "value_upper",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "funnel_value",
+    "comparison",
+    "note",
+    "percentile_rank",
+    "england",
+    "pcn",
+    "sub_icb",
+    "icb",
+    "pcn_rank",
+    "sub_icb_rank",
+    "icb_rank",
+    "england_rank",
+    "spine_min",
+    "spine_p25",
+    "spine_p75",
+    "spine_max",
 ]
-_DERIVED = ["value", "value_lower", "value_upper", "ratio", "ratio_lower", "ratio_upper", "funnel_value",
-            "comparison", "percentile_rank", "pcn_rank", "sub_icb_rank", "icb_rank", "england_rank"]
+_DERIVED = [
+    "value",
+    "value_lower",
+    "value_upper",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "funnel_value",
+    "comparison",
+    "percentile_rank",
+    "pcn_rank",
+    "sub_icb_rank",
+    "icb_rank",
+    "england_rank",
+]
 _AREAS = ("pcn", "sub_icb", "icb")
 
 
 class EnglandMeasure(NamedTuple):
     """One measure over England's benchmarked practices for one period: what a practice's row
     needs from everyone else's. Arrays are in practice_code order (the rows of `England.rows`)."""
+
     measure: Measure
     numerator: np.ndarray  # int64
     denominator: np.ndarray | None  # int64; ratio measures only
@@ -71,6 +111,7 @@ class England(NamedTuple):
     """Every measure over England's benchmarked practices for one period (`england`). It depends
     on the snapshot and the period only — not on the practice, the over-dispersion method or the
     user — so one serves every practice page for that period."""
+
     rows: dict[str, int]  # benchmarked practice_code -> row
     person_years: np.ndarray
     areas: dict[str, np.ndarray]  # pcn / sub_icb / icb -> each practice's code (None: not in one)
@@ -88,19 +129,34 @@ def _reference_rates(age_sex: pl.DataFrame, population: pl.DataFrame, measure_id
     events = age_sex.filter(pl.col("measure_id").is_in(measure_ids))
     known = events.filter(pl.col("age_band").is_not_null() & pl.col("sex").is_not_null())
     factor = (
-        pl.DataFrame({"measure_id": measure_ids}).with_row_index("k")
+        pl.DataFrame({"measure_id": measure_ids})
+        .with_row_index("k")
         .join(events.group_by("measure_id").agg(pl.col("events").sum().alias("total")), on="measure_id", how="left")
         .join(known.group_by("measure_id").agg(pl.col("events").sum().alias("known")), on="measure_id", how="left")
-        .select("k", "measure_id", pl.when(pl.col("known").fill_null(0) > 0)
-                .then(pl.col("total").fill_null(0) / pl.col("known")).otherwise(0.0).alias("factor"))
+        .select(
+            "k",
+            "measure_id",
+            pl.when(pl.col("known").fill_null(0) > 0)
+            .then(pl.col("total").fill_null(0) / pl.col("known"))
+            .otherwise(0.0)
+            .alias("factor"),
+        )
     )
     rates_ = (
         factor.join(population.with_row_index("cell"), how="cross")
-        .join(known.group_by("measure_id", "age_band", "sex").agg(pl.col("events").sum()),
-              on=["measure_id", "age_band", "sex"], how="left")
-        .select("k", "cell", pl.when(pl.col("person_years") > 0)
-                .then(pl.col("events").fill_null(0) * pl.col("factor") / pl.col("person_years"))
-                .otherwise(0.0).alias("rate"))
+        .join(
+            known.group_by("measure_id", "age_band", "sex").agg(pl.col("events").sum()),
+            on=["measure_id", "age_band", "sex"],
+            how="left",
+        )
+        .select(
+            "k",
+            "cell",
+            pl.when(pl.col("person_years") > 0)
+            .then(pl.col("events").fill_null(0) * pl.col("factor") / pl.col("person_years"))
+            .otherwise(0.0)
+            .alias("rate"),
+        )
     )
     out = np.zeros((len(measure_ids), population.height))
     out[rates_["k"].to_numpy(), rates_["cell"].to_numpy()] = rates_["rate"].fill_null(0).to_numpy()
@@ -114,8 +170,15 @@ def _suppressed(count: np.ndarray, protected: bool) -> np.ndarray:
     return (count >= 1) & (count <= DisclosureRule.from_settings().suppress_up_to)
 
 
-def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame, structures: pl.DataFrame,
-            months: int, measures: list[Measure] | None = None, protected: bool = False) -> England:
+def england(
+    practices: pl.DataFrame,
+    counts: pl.DataFrame,
+    age_sex: pl.DataFrame,
+    structures: pl.DataFrame,
+    months: int,
+    measures: list[Measure] | None = None,
+    protected: bool = False,
+) -> England:
     """The England-wide part of `gb.compute_table` for every measure, in one pass.
 
     practices: the practice map (`gb._practices`); counts: measure_id, practice_code, numerator,
@@ -129,9 +192,11 @@ def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame
     measures = list(gb.measures().values()) if measures is None else measures
     bench = practices.filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)  # compute_table's rows, in order
     at = {m.id: k for k, m in enumerate(measures)}
-    keyed = (counts.filter(pl.col("measure_id").is_in(list(at)))
-             .join(bench.select("practice_code").with_row_index("row"), on="practice_code")
-             .with_columns(pl.col("measure_id").replace_strict(at, return_dtype=pl.Int64).alias("k")))
+    keyed = (
+        counts.filter(pl.col("measure_id").is_in(list(at)))
+        .join(bench.select("practice_code").with_row_index("row"), on="practice_code")
+        .with_columns(pl.col("measure_id").replace_strict(at, return_dtype=pl.Int64).alias("k"))
+    )
     numerators = np.zeros((len(measures), bench.height), dtype=np.int64)
     denominators = np.zeros((len(measures), bench.height), dtype=np.int64)
     where = keyed["k"].to_numpy(), keyed["row"].to_numpy()
@@ -171,13 +236,27 @@ def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame
             dispersion = funnel.estimate_dispersion(y, 1.0, s)
             fvalue = ratio * target
         hidden = _suppressed(numerators[k], protected) | (
-            _suppressed(denominators[k], protected) if m.is_ratio else False)
-        parts.append((m, value, lower, upper, np.asarray(expected, dtype=float), np.asarray(fvalue, dtype=float),
-                      float(target), float(p0), dispersion, hidden))
+            _suppressed(denominators[k], protected) if m.is_ratio else False
+        )
+        parts.append(
+            (
+                m,
+                value,
+                lower,
+                upper,
+                np.asarray(expected, dtype=float),
+                np.asarray(fvalue, dtype=float),
+                float(target),
+                float(p0),
+                dispersion,
+                hidden,
+            )
+        )
     # funnel_value as the table shows it (null for NaN and, protected, where the row is suppressed),
     # for its percentile_rank, the ranks and the spine.
-    funnel_values = pl.DataFrame({f"f{k}": np.where(part[9], np.nan, part[5]) for k, part in enumerate(parts)}
-                                 ).with_columns(pl.all().fill_nan(None))
+    funnel_values = pl.DataFrame(
+        {f"f{k}": np.where(part[9], np.nan, part[5]) for k, part in enumerate(parts)}
+    ).with_columns(pl.all().fill_nan(None))
     out = []
     for k, (m, value, lower, upper, expected, fvalue, target, p0, dispersion, hidden) in enumerate(parts):
         # compute_table's order: england_rank (funnel_value descending, ties sharing a rank, nulls
@@ -190,13 +269,38 @@ def england(practices: pl.DataFrame, counts: pl.DataFrame, age_sex: pl.DataFrame
         position[order] = np.arange(order.size)
         ranked = dec.percentile_rank(funnel_values.select(f"f{k}"), by=None, column=f"f{k}")["percentile_rank"]
         spread = funnel_values[f"f{k}"].drop_nulls()
-        out.append(EnglandMeasure(
-            m, numerators[k], denominators[k] if m.is_ratio else None, value, lower, upper, expected, fvalue,
-            target, p0, dispersion, position, order, ranked.fill_null(np.nan).to_numpy(), ~hidden,
-            (spread.quantile(0.0, "linear"), spread.quantile(0.25, "linear"), spread.quantile(0.75, "linear"),
-             spread.quantile(1.0, "linear"))))
-    return England(dict(zip(bench["practice_code"].to_list(), range(bench.height), strict=True)), person_years,
-                   {level: bench[f"{level}_code"].to_numpy() for level in _AREAS}, out, protected)
+        out.append(
+            EnglandMeasure(
+                m,
+                numerators[k],
+                denominators[k] if m.is_ratio else None,
+                value,
+                lower,
+                upper,
+                expected,
+                fvalue,
+                target,
+                p0,
+                dispersion,
+                position,
+                order,
+                ranked.fill_null(np.nan).to_numpy(),
+                ~hidden,
+                (
+                    spread.quantile(0.0, "linear"),
+                    spread.quantile(0.25, "linear"),
+                    spread.quantile(0.75, "linear"),
+                    spread.quantile(1.0, "linear"),
+                ),
+            )
+        )
+    return England(
+        dict(zip(bench["practice_code"].to_list(), range(bench.height), strict=True)),
+        person_years,
+        {level: bench[f"{level}_code"].to_numpy() for level in _AREAS},
+        out,
+        protected,
+    )
 
 
 def _cell(v) -> float | None:
@@ -218,10 +322,16 @@ def _rate_rows(eng: England, i: int, method: str) -> dict[str, dict]:
     for j, em in enumerate(measures):
         one = slice(j, j + 1)
         out[em.measure.id] = {
-            "denominator": None, "value": value[j], "value_lower": lower[j], "value_upper": upper[j],
-            "ratio": ratio[j], "ratio_lower": ratio_lower[j], "ratio_upper": ratio_upper[j],
+            "denominator": None,
+            "value": value[j],
+            "value_lower": lower[j],
+            "value_upper": upper[j],
+            "ratio": ratio[j],
+            "ratio_lower": ratio_lower[j],
+            "ratio_upper": ratio_upper[j],
             "comparison": funnel.ratio_verdicts(o[one], e[one], em.dispersion, method)[0],
-            "few": o[j] < gb.MIN_EVENTS, "note": f"Fewer than {gb.MIN_EVENTS} events: no interval shown",
+            "few": o[j] < gb.MIN_EVENTS,
+            "note": f"Fewer than {gb.MIN_EVENTS} events: no interval shown",
         }
     return out
 
@@ -232,11 +342,17 @@ def _ratio_row(em: EnglandMeasure, i: int, method: str) -> dict:
     one = slice(i, i + 1)
     n = em.denominator[one].astype(float)
     value, lower, upper = em.value[one], em.lower[one], em.upper[one]
-    ratio, ratio_lower, ratio_upper = (v / em.p0 if em.p0 > 0 else v * np.nan
-                                       for v in (value / 100, lower / 100, upper / 100))
+    ratio, ratio_lower, ratio_upper = (
+        v / em.p0 if em.p0 > 0 else v * np.nan for v in (value / 100, lower / 100, upper / 100)
+    )
     return {
-        "denominator": int(em.denominator[i]), "value": value[0], "value_lower": lower[0], "value_upper": upper[0],
-        "ratio": ratio[0], "ratio_lower": ratio_lower[0], "ratio_upper": ratio_upper[0],
+        "denominator": int(em.denominator[i]),
+        "value": value[0],
+        "value_lower": lower[0],
+        "value_upper": upper[0],
+        "ratio": ratio[0],
+        "ratio_lower": ratio_lower[0],
+        "ratio_upper": ratio_upper[0],
         "comparison": funnel.proportion_verdicts(em.numerator[one], n, em.p0, em.dispersion, method)[0],
         "few": n[0] < gb.MIN_EVENTS,
         "note": f"Fewer than {gb.MIN_EVENTS} examinations in the denominator: no interval shown",
@@ -273,12 +389,16 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
     if method not in funnel.METHODS:
         raise UsageError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
     if eng.protected != scope.needs_disclosure_control:
-        raise UsageError(f"England's tables were built for {'protected' if eng.protected else 'exact'} figures; "
-                         f"{scope.role} users see {'protected' if scope.needs_disclosure_control else 'exact'} ones")
+        raise UsageError(
+            f"England's tables were built for {'protected' if eng.protected else 'exact'} figures; "
+            f"{scope.role} users see {'protected' if scope.needs_disclosure_control else 'exact'} ones"
+        )
     i = eng.rows[practice["practice_code"]]
     members: dict[str, np.ndarray | None] = {
         level: np.flatnonzero(eng.areas[level] == practice[f"{level}_code"])
-        for level in _AREAS if practice.get(f"{level}_code") is not None}
+        for level in _AREAS
+        if practice.get(f"{level}_code") is not None
+    }
     members["england"] = None
     by_rate = _rate_rows(eng, i, method)
     rows = []
@@ -286,38 +406,66 @@ def profile_from(eng: England, scope: Scope, practice: dict, method: str = gb.DE
         m = em.measure
         mine = by_rate[m.id] if not m.is_ratio else _ratio_row(em, i, method)
         few = bool(mine["few"])
-        rows.append({
-            "measure_id": m.id, "title": m.title, "short_title": m.short_title, "units": m.units,
-            "polarity": m.polarity, "is_ratio": m.is_ratio, "numerator": int(em.numerator[i]),
-            "denominator": mine["denominator"], "value": _cell(mine["value"]),
-            **{c: None if few else _cell(mine[c])
-               for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")},
-            "ratio": _cell(mine["ratio"]), "funnel_value": _cell(em.funnel_value[i]),
-            "comparison": str(mine["comparison"]), "note": mine["note"] if few else "",
-            "percentile_rank": _cell(em.percentile_rank[i]),
-            **_areas(em, i, members),
-            **dict(zip(("spine_min", "spine_p25", "spine_p75", "spine_max"), em.spine, strict=True)),
-        })
+        rows.append(
+            {
+                "measure_id": m.id,
+                "title": m.title,
+                "short_title": m.short_title,
+                "units": m.units,
+                "polarity": m.polarity,
+                "is_ratio": m.is_ratio,
+                "numerator": int(em.numerator[i]),
+                "denominator": mine["denominator"],
+                "value": _cell(mine["value"]),
+                **{
+                    c: None if few else _cell(mine[c])
+                    for c in ("value_lower", "value_upper", "ratio_lower", "ratio_upper")
+                },
+                "ratio": _cell(mine["ratio"]),
+                "funnel_value": _cell(em.funnel_value[i]),
+                "comparison": str(mine["comparison"]),
+                "note": mine["note"] if few else "",
+                "percentile_rank": _cell(em.percentile_rank[i]),
+                **_areas(em, i, members),
+                **dict(zip(("spine_min", "spine_p25", "spine_p75", "spine_max"), em.spine, strict=True)),
+            }
+        )
     frame = pl.DataFrame(rows, infer_schema_length=None).select(PROFILE_COLUMNS)
-    return protect(frame, scope, counts=["numerator", "denominator"],
-                   derived={"numerator": _DERIVED, "denominator": _DERIVED})
+    return protect(
+        frame, scope, counts=["numerator", "denominator"], derived={"numerator": _DERIVED, "denominator": _DERIVED}
+    )
 
 
-def england_for(snap: Snapshot, start: date, end: date, practices: pl.DataFrame | None = None,
-                protected: bool = False) -> England:
+def england_for(
+    snap: Snapshot, start: date, end: date, practices: pl.DataFrame | None = None, protected: bool = False
+) -> England:
     """England's tables for every measure over a period, read from the store: four queries
     (`practices`: the practice map, when already read). `protected`: as everyone but the
     central team sees them — from the perturbed counts, the same for every such user."""
     measures = gb.measures()
-    counts = gb.perturbed_counts(snap, PUBLICATION if protected else CENTRAL, gb._counts(snap, start, end, None),
-                                 start, end)
-    return england(gb._practices(snap) if practices is None else practices, counts,
-                   gb._age_sex_events(snap, start, end, list(measures)), gb._structures(snap),
-                   gb.count_months(start, end), list(measures.values()), protected)
+    counts = gb.perturbed_counts(
+        snap, PUBLICATION if protected else CENTRAL, gb._counts(snap, start, end, None), start, end
+    )
+    return england(
+        gb._practices(snap) if practices is None else practices,
+        counts,
+        gb._age_sex_events(snap, start, end, list(measures)),
+        gb._structures(snap),
+        gb.count_months(start, end),
+        list(measures.values()),
+        protected,
+    )
 
 
-def practice_profile(snap: Snapshot, scope: Scope, practice_code: str, start: date, end: date,
-                     method: str = gb.DEFAULT_METHOD, england: England | None = None) -> pl.DataFrame:
+def practice_profile(
+    snap: Snapshot,
+    scope: Scope,
+    practice_code: str,
+    start: date,
+    end: date,
+    method: str = gb.DEFAULT_METHOD,
+    england: England | None = None,
+) -> pl.DataFrame:
     """One row per measure for one benchmarked practice (PROFILE_COLUMNS).
 
     value/ratio/funnel_value as in the measure table; england/pcn/sub_icb/icb: those areas'
@@ -352,17 +500,20 @@ def monthly_values(snap: Snapshot, measure_id: str, start: date, end: date) -> p
         """,
         {"m": m.id, "start": start, "end": end},
     )
-    practices = gb._practices(snap).filter(pl.col("list_size") >= gb.MIN_LIST_SIZE).select(
-        "practice_code", "pcn_code", "sub_icb_code", "icb_code", "list_size")
+    practices = (
+        gb._practices(snap)
+        .filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)
+        .select("practice_code", "pcn_code", "sub_icb_code", "icb_code", "list_size")
+    )
     months = pl.DataFrame({"activity_month": pl.date_range(start, end, "1mo", eager=True)})
     grid = practices.join(months, how="cross").join(counts, on=["practice_code", "activity_month"], how="left")
-    denominator = (pl.col("denominator").fill_null(0).cast(pl.Float64) if m.is_ratio
-                   else pl.col("list_size") / 12)
+    denominator = pl.col("denominator").fill_null(0).cast(pl.Float64) if m.is_ratio else pl.col("list_size") / 12
     return grid.with_columns(pl.col("numerator").fill_null(0), denominator.alias("denominator"))
 
 
-def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code: str, start: date,
-                   end: date, level: str = "practice") -> tuple[pl.DataFrame, pl.DataFrame]:
+def practice_trend(
+    snap: Snapshot, scope: Scope, measure_id: str, practice_code: str, start: date, end: date, level: str = "practice"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(series, deciles) for the trend chart, by month, at `level` (practice, pcn, sub_icb, icb).
 
     series: activity_month, org_code, numerator, value, percentile_rank (among England's
@@ -373,23 +524,39 @@ def practice_trend(snap: Snapshot, scope: Scope, measure_id: str, practice_code:
     """
     practice = gb.check_practice(snap, scope, practice_code)
     m = gb.get_measure(measure_id)
-    monthly = perturb(snap, monthly_values(snap, measure_id, start, end), scope, ["numerator"],
-                      keys=["practice_code", "activity_month"], context=("gp_measure_month", m.id))
+    monthly = perturb(
+        snap,
+        monthly_values(snap, measure_id, start, end),
+        scope,
+        ["numerator"],
+        keys=["practice_code", "activity_month"],
+        context=("gp_measure_month", m.id),
+    )
     if m.is_ratio:  # the denominator of a ratio measure is a count too
-        monthly = perturb(snap, monthly.with_columns(pl.col("denominator").cast(pl.Int64)), scope, ["denominator"],
-                          keys=["practice_code", "activity_month"], context=("gp_measure_month", m.id)
-                          ).with_columns(pl.col("denominator").cast(pl.Float64))
+        monthly = perturb(
+            snap,
+            monthly.with_columns(pl.col("denominator").cast(pl.Int64)),
+            scope,
+            ["denominator"],
+            keys=["practice_code", "activity_month"],
+            context=("gp_measure_month", m.id),
+        ).with_columns(pl.col("denominator").cast(pl.Float64))
     values = dec.values_by_level(monthly, level, m.multiplier)
     org = practice[dec.LEVEL_COLUMNS[level]]
     if org is None:  # the reference places a few practices in no PCN (or no sub-ICB / ICB)
-        raise UsageError(f"practice {practice_code} is in no {level.replace('_', '-').upper()} in the reference "
-                         "data, so it has no trend at that level; choose the practice or another level")
+        raise UsageError(
+            f"practice {practice_code} is in no {level.replace('_', '-').upper()} in the reference "
+            "data, so it has no trend at that level; choose the practice or another level"
+        )
     everyone = values
     if scope.needs_disclosure_control:  # ranks and deciles over the organisations the user can see
         shown = ~pl.col("numerator").is_between(1, DisclosureRule.from_settings().suppress_up_to)
         values = values.filter(shown | (pl.col("org_code") == org))
         everyone = values.filter(shown)
-    series = (dec.percentile_rank(values).filter(pl.col("org_code") == org)
-              .select("activity_month", "org_code", "numerator", "value", "percentile_rank"))
+    series = (
+        dec.percentile_rank(values)
+        .filter(pl.col("org_code") == org)
+        .select("activity_month", "org_code", "numerator", "value", "percentile_rank")
+    )
     series = protect(series, scope, counts=["numerator"], derived={"numerator": ["value", "percentile_rank"]})
     return series, dec.deciles(everyone)

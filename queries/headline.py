@@ -42,9 +42,7 @@ GP_DIRECT_ACCESS_CONTEXT = ("official GP direct access",)  # + the activity mont
 UNKNOWN_MODALITY = "Unknown"
 
 # The patient source setting code for GP direct access ('04'), taken from the spec's code list.
-GP_DIRECT_ACCESS = next(
-    code for code, meaning in PATIENT_SOURCE_SETTING.items() if meaning == "GP direct access"
-)
+GP_DIRECT_ACCESS = next(code for code, meaning in PATIENT_SOURCE_SETTING.items() if meaning == "GP direct access")
 
 # Submission statuses that mean "this file was accepted" (a superseded file was accepted, then
 # replaced by the provider's newer file for the same period).
@@ -107,8 +105,14 @@ def latest_complete_month(snap: Snapshot) -> date | None:
 def _monthly_cells(snap: Snapshot, scope: Scope, first: date, last: date) -> pl.DataFrame:
     """(activity_month, modality, records) for the months held between first and last, each
     count perturbed for non-central scopes (see the module notes)."""
-    return perturb(snap, _monthly_counts(snap, first, last), scope, counts=["records"],
-                   keys=["activity_month", "modality"], context=ACTIVITY_BY_MONTH)
+    return perturb(
+        snap,
+        _monthly_counts(snap, first, last),
+        scope,
+        counts=["records"],
+        keys=["activity_month", "modality"],
+        context=ACTIVITY_BY_MONTH,
+    )
 
 
 def _monthly_counts(snap: Snapshot, first: date, last: date) -> pl.DataFrame:
@@ -136,12 +140,17 @@ def modality_totals(snap: Snapshot, scope: Scope, month: date) -> pl.DataFrame:
     cells = _monthly_cells(snap, scope, year_ago, month)
     has_year_ago = bool((cells["activity_month"] == year_ago).any())
     records = pl.col("records")
-    out = cells.group_by("modality").agg(
-        records.filter(pl.col("activity_month") == month).sum().cast(pl.Int64).alias("this_month"),
-        (records.filter(pl.col("activity_month") == year_ago).sum() if has_year_ago else pl.lit(None))
-        .cast(pl.Int64).alias("same_month_last_year"),
-        records.filter(pl.col("activity_month") > year_ago).sum().cast(pl.Int64).alias("last_12_months"),
-    ).sort(["last_12_months", "modality"], descending=[True, False])
+    out = (
+        cells.group_by("modality")
+        .agg(
+            records.filter(pl.col("activity_month") == month).sum().cast(pl.Int64).alias("this_month"),
+            (records.filter(pl.col("activity_month") == year_ago).sum() if has_year_ago else pl.lit(None))
+            .cast(pl.Int64)
+            .alias("same_month_last_year"),
+            records.filter(pl.col("activity_month") > year_ago).sum().cast(pl.Int64).alias("last_12_months"),
+        )
+        .sort(["last_12_months", "modality"], descending=[True, False])
+    )
     return suppressed_last(protect(out, scope, counts=["this_month", "same_month_last_year", "last_12_months"]))
 
 
@@ -155,9 +164,14 @@ def activity_totals(snap: Snapshot, scope: Scope, month: date) -> ActivityTotals
     total = lambda m: months.filter(pl.col("activity_month") == m)["total"].sum()  # noqa: E731
     recent = months.filter(pl.col("activity_month") > year_ago)["total"].sum()
     last_year = None if months.filter(pl.col("activity_month") == year_ago).is_empty() else total(year_ago)
-    figures = protect(pl.DataFrame({"this_month": [total(month)], "same_month_last_year": [last_year],
-                                    "last_12_months": [recent]}, schema={c: pl.Int64 for c in ActivityTotals._fields}),
-                      scope, counts=list(ActivityTotals._fields))
+    figures = protect(
+        pl.DataFrame(
+            {"this_month": [total(month)], "same_month_last_year": [last_year], "last_12_months": [recent]},
+            schema={c: pl.Int64 for c in ActivityTotals._fields},
+        ),
+        scope,
+        counts=list(ActivityTotals._fields),
+    )
     return ActivityTotals(*figures.select(ActivityTotals._fields).row(0))
 
 
@@ -171,9 +185,7 @@ def monthly_trend(snap: Snapshot, scope: Scope, months: int = 24, end: date | No
     """
     end = end or latest_complete_month(snap)
     if end is None:
-        return pl.DataFrame(
-            schema={"activity_month": pl.Date, "modality": pl.String, "records": pl.Int64}
-        )
+        return pl.DataFrame(schema={"activity_month": pl.Date, "modality": pl.String, "records": pl.Int64})
     trend = snap.query(
         """
         WITH bounds AS (
@@ -206,8 +218,9 @@ def monthly_trend(snap: Snapshot, scope: Scope, months: int = 24, end: date | No
         """,
         {"unknown": UNKNOWN_MODALITY, "start": add_months(end, -(months - 1)), "end": end},
     )
-    trend = perturb(snap, trend, scope, counts=["records"], keys=["activity_month", "modality"],
-                    context=ACTIVITY_BY_MONTH)
+    trend = perturb(
+        snap, trend, scope, counts=["records"], keys=["activity_month", "modality"], context=ACTIVITY_BY_MONTH
+    )
     return protect(trend, scope, counts=["records"])
 
 
@@ -247,15 +260,19 @@ def gp_direct_access_tests(snap: Snapshot, scope: Scope, month: date) -> pl.Data
         {"test_group": list(TEST_GROUPS), "label": [g.label for g in TEST_GROUPS.values()]},
         schema={"test_group": pl.String, "label": pl.String},
     )
-    out = declared.join(
-        counts, on="test_group", how="full", coalesce=True, maintain_order="left_right"
-    ).select(
+    out = declared.join(counts, on="test_group", how="full", coalesce=True, maintain_order="left_right").select(
         "test_group",
         pl.coalesce("label", "test_group").alias("label"),
         pl.col("records").fill_null(0).cast(pl.Int64),
     )
-    out = perturb(snap, out.with_columns(pl.lit(ENGLAND_CODE).alias("area")), scope, counts=["records"],
-                  keys=["area", "test_group"], context=GP_DIRECT_ACCESS_CONTEXT + (month,)).drop("area")
+    out = perturb(
+        snap,
+        out.with_columns(pl.lit(ENGLAND_CODE).alias("area")),
+        scope,
+        counts=["records"],
+        keys=["area", "test_group"],
+        context=GP_DIRECT_ACCESS_CONTEXT + (month,),
+    ).drop("area")
     return protect(out, scope, counts=["records"])
 
 
@@ -273,8 +290,13 @@ def registered_patients(snap: Snapshot) -> int | None:
 
 def months_held(snap: Snapshot, first: date, last: date) -> int:
     """Activity months between first and last (inclusive) with any records."""
-    return int(snap.query("SELECT count(DISTINCT activity_month) AS n FROM rollup_activity "
-                          "WHERE activity_month BETWEEN $first AND $last", {"first": first, "last": last})["n"][0])
+    return int(
+        snap.query(
+            "SELECT count(DISTINCT activity_month) AS n FROM rollup_activity "
+            "WHERE activity_month BETWEEN $first AND $last",
+            {"first": first, "last": last},
+        )["n"][0]
+    )
 
 
 def annual_rate_per_1000(snap: Snapshot, totals: ActivityTotals, month: date) -> float | None:

@@ -63,8 +63,17 @@ ROLLING_MONTHS = 13
 # Modality columns, in a fixed order so every month's file has the same layout.
 # Modality names are ingest.nicip's (MODALITIES and PET_MODALITY); Unknown = no NICIP modality.
 MODALITY_COLUMNS: tuple[str, ...] = (
-    "Plain radiography", "Ultrasound", "CT", "MRI", "Fluoroscopy", "Nuclear medicine", PET_MODALITY,
-    "Interventional", "Endoscopic", "Other", UNKNOWN_MODALITY,
+    "Plain radiography",
+    "Ultrasound",
+    "CT",
+    "MRI",
+    "Fluoroscopy",
+    "Nuclear medicine",
+    PET_MODALITY,
+    "Interventional",
+    "Endoscopic",
+    "Other",
+    UNKNOWN_MODALITY,
 )
 assert set(MODALITIES.values()) | {PET_MODALITY} <= set(MODALITY_COLUMNS)
 
@@ -81,6 +90,7 @@ KH12_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 # --- arguments ---------------------------------------------------------------------------------
+
 
 def period_argument(text: str) -> str:
     """argparse type for --period: 'YYYY-MM' (normalised), ValueError otherwise."""
@@ -129,9 +139,9 @@ def year_argument(text: str) -> str:
 
 # --- rollups -----------------------------------------------------------------------------------
 
+
 def has_table(snap: Snapshot, name: str) -> bool:
-    df = snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name",
-                    {"name": name})
+    df = snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name", {"name": name})
     return bool(df["n"][0])
 
 
@@ -142,6 +152,7 @@ def rollup_source(snap: Snapshot, name: str) -> str:
 
 
 # --- names -------------------------------------------------------------------------------------
+
 
 def provider_names(snap: Snapshot) -> pl.DataFrame:
     """provider_code, provider_name for every provider with records: ref_site's name, else the
@@ -160,15 +171,22 @@ def provider_names(snap: Snapshot) -> pl.DataFrame:
 
 
 def _commissioner_names(snap: Snapshot) -> pl.DataFrame:
-    return snap.query(
-        "SELECT DISTINCT sub_icb_code, sub_icb_name, icb_code, icb_name FROM ref_practice ORDER BY 1"
-    )
+    return snap.query("SELECT DISTINCT sub_icb_code, sub_icb_name, icb_code, icb_name FROM ref_practice ORDER BY 1")
 
 
 # --- shared table shaping ----------------------------------------------------------------------
 
-def publication_table(snap: Snapshot, long: pl.DataFrame, keys: list[str], column: str, columns: Sequence[str],
-                      context: tuple, england: dict[str, str] | None = None, count: str = "records") -> pl.DataFrame:
+
+def publication_table(
+    snap: Snapshot,
+    long: pl.DataFrame,
+    keys: list[str],
+    column: str,
+    columns: Sequence[str],
+    context: tuple,
+    england: dict[str, str] | None = None,
+    count: str = "records",
+) -> pl.DataFrame:
     """Exact counts in long form (keys…, column, count) → the published wide table.
 
     Every key row gets every column (zeros filled). Each cell is perturbed, named by `context`
@@ -180,33 +198,38 @@ def publication_table(snap: Snapshot, long: pl.DataFrame, keys: list[str], colum
     long = long.with_columns(pl.col(count).cast(pl.Int64))
     rows = long.select(keys).unique()
     if england is not None:
-        national = long.group_by(column).agg(pl.col(count).sum()).with_columns(
-            pl.lit(v).alias(k) for k, v in england.items())
+        national = (
+            long.group_by(column).agg(pl.col(count).sum()).with_columns(pl.lit(v).alias(k) for k, v in england.items())
+        )
         long = pl.concat([national.select(long.columns), long])
         rows = pl.concat([pl.DataFrame({k: [v] for k, v in england.items()}, schema=rows.schema), rows])
     grid = rows.join(pl.DataFrame({column: list(columns)}), how="cross")
-    cells = grid.join(long.group_by([*keys, column]).agg(pl.col(count).sum()), on=[*keys, column],
-                      how="left").with_columns(pl.col(count).fill_null(0))
+    cells = grid.join(
+        long.group_by([*keys, column]).agg(pl.col(count).sum()), on=[*keys, column], how="left"
+    ).with_columns(pl.col(count).fill_null(0))
     totals = cells.group_by(keys).agg(pl.col(count).sum().alias("total"))
     cells = perturb(snap, cells, PUBLICATION, counts=[count], keys=[keys[0], column], context=context)
     totals = perturb(snap, totals, PUBLICATION, counts=["total"], keys=[keys[0]], context=context)
     cells = protect(cells, PUBLICATION, counts=[count]).drop("suppressed")
     wide = cells.pivot(on=column, index=keys, values=count).select([*keys, *columns])
     out = rows.join(wide, on=keys, how="left", maintain_order="left").join(
-        protect(totals, PUBLICATION, counts=["total"]).drop("suppressed"), on=keys, how="left",
-        maintain_order="left")
+        protect(totals, PUBLICATION, counts=["total"]).drop("suppressed"), on=keys, how="left", maintain_order="left"
+    )
     return out.with_columns(pl.any_horizontal(pl.col(c).is_null() for c in [*columns, "total"]).alias("suppressed"))
 
 
 def _ordered(frame: pl.DataFrame, first_key: str, england: bool = True) -> pl.DataFrame:
     """England first, then rows by code, 'Not known' last."""
-    rank = (pl.when(pl.col(first_key) == ENGLAND_CODE).then(0)
-            .when(pl.col(first_key) == NOT_KNOWN).then(2).otherwise(1))
-    return frame.with_columns(rank.alias("__rank")).sort(["__rank", *frame.columns[:2]]).drop("__rank") \
-        if england else frame
+    rank = pl.when(pl.col(first_key) == ENGLAND_CODE).then(0).when(pl.col(first_key) == NOT_KNOWN).then(2).otherwise(1)
+    return (
+        frame.with_columns(rank.alias("__rank")).sort(["__rank", *frame.columns[:2]]).drop("__rank")
+        if england
+        else frame
+    )
 
 
 # --- monthly tables ----------------------------------------------------------------------------
+
 
 def reporting_month(period: date) -> date:
     """The activity month a period's report covers: the month before."""
@@ -235,15 +258,21 @@ def activity_by_month(snap: Snapshot, period: date) -> pl.DataFrame:
         months: list[date] = []
     else:
         months = [m for m in (add_months(first, i) for i in range(ROLLING_MONTHS)) if m >= start]
-    long = pl.DataFrame({"activity_month": months}, schema={"activity_month": pl.Date}).join(
-        long, on="activity_month", how="left").with_columns(
-        pl.col("modality").fill_null(UNKNOWN_MODALITY), pl.col("records").fill_null(0))
-    table = publication_table(snap, long, ["activity_month"], "modality", MODALITY_COLUMNS,
-                              ACTIVITY_BY_MONTH).sort("activity_month")
+    long = (
+        pl.DataFrame({"activity_month": months}, schema={"activity_month": pl.Date})
+        .join(long, on="activity_month", how="left")
+        .with_columns(pl.col("modality").fill_null(UNKNOWN_MODALITY), pl.col("records").fill_null(0))
+    )
+    table = publication_table(snap, long, ["activity_month"], "modality", MODALITY_COLUMNS, ACTIVITY_BY_MONTH).sort(
+        "activity_month"
+    )
     orgs = [providers_submitting(snap, add_months(m, 1)) for m in months]
     coverage = pl.DataFrame(
-        {"activity_month": months, "organisations_included": [o.submitted for o in orgs],
-         "organisations_expected": [o.expected for o in orgs]},
+        {
+            "activity_month": months,
+            "organisations_included": [o.submitted for o in orgs],
+            "organisations_expected": [o.expected for o in orgs],
+        },
         schema={"activity_month": pl.Date, "organisations_included": pl.Int64, "organisations_expected": pl.Int64},
     ).with_columns(
         pl.when(pl.col("organisations_expected") > 0)
@@ -263,9 +292,15 @@ def activity_by_provider(snap: Snapshot, period: date) -> pl.DataFrame:
         """,
         {"unknown": UNKNOWN_MODALITY, "month": month},
     ).join(provider_names(snap), on="provider_code", how="left")
-    table = publication_table(snap, long, ["provider_code", "provider_name"], "modality", MODALITY_COLUMNS,
-                              ("official activity by provider", month),
-                              england={"provider_code": ENGLAND_CODE, "provider_name": ENGLAND})
+    table = publication_table(
+        snap,
+        long,
+        ["provider_code", "provider_name"],
+        "modality",
+        MODALITY_COLUMNS,
+        ("official activity by provider", month),
+        england={"provider_code": ENGLAND_CODE, "provider_name": ENGLAND},
+    )
     return _ordered(table, "provider_code")
 
 
@@ -284,15 +319,20 @@ def _commissioner_long(snap: Snapshot, month: date, level: str, gpda: bool) -> p
     names = _commissioner_names(snap)
     if level == "icb":
         icbs = names.select("icb_code", "icb_name").unique()
-        return long.group_by("icb_code", "measure").agg(pl.col("records").sum()).join(
-            icbs, on="icb_code", how="left").with_columns(
-            pl.col("icb_code").fill_null(NOT_KNOWN), pl.col("icb_name").fill_null(NOT_KNOWN))
-    return long.drop("icb_code").join(names, on="sub_icb_code", how="left").with_columns(
-        pl.col(c).fill_null(NOT_KNOWN) for c in ("sub_icb_code", "sub_icb_name", "icb_code", "icb_name"))
+        return (
+            long.group_by("icb_code", "measure")
+            .agg(pl.col("records").sum())
+            .join(icbs, on="icb_code", how="left")
+            .with_columns(pl.col("icb_code").fill_null(NOT_KNOWN), pl.col("icb_name").fill_null(NOT_KNOWN))
+        )
+    return (
+        long.drop("icb_code")
+        .join(names, on="sub_icb_code", how="left")
+        .with_columns(pl.col(c).fill_null(NOT_KNOWN) for c in ("sub_icb_code", "sub_icb_name", "icb_code", "icb_name"))
+    )
 
 
-_LEVEL_KEYS = {"sub_icb": ["sub_icb_code", "sub_icb_name", "icb_code", "icb_name"],
-               "icb": ["icb_code", "icb_name"]}
+_LEVEL_KEYS = {"sub_icb": ["sub_icb_code", "sub_icb_name", "icb_code", "icb_name"], "icb": ["icb_code", "icb_name"]}
 
 
 def activity_by_commissioner(snap: Snapshot, period: date, level: str = "sub_icb") -> pl.DataFrame:
@@ -300,8 +340,15 @@ def activity_by_commissioner(snap: Snapshot, period: date, level: str = "sub_icb
     keys = _LEVEL_KEYS[level]
     month = reporting_month(period)
     long = _commissioner_long(snap, month, level, gpda=False)
-    table = publication_table(snap, long, keys, "measure", MODALITY_COLUMNS, ("official commissioner", month),
-                              england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys})
+    table = publication_table(
+        snap,
+        long,
+        keys,
+        "measure",
+        MODALITY_COLUMNS,
+        ("official commissioner", month),
+        england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys},
+    )
     return _ordered(table, keys[0])
 
 
@@ -311,8 +358,15 @@ def gp_direct_access_by_commissioner(snap: Snapshot, period: date) -> pl.DataFra
     keys = _LEVEL_KEYS["sub_icb"]
     month = reporting_month(period)
     long = _commissioner_long(snap, month, "sub_icb", gpda=True)
-    table = publication_table(snap, long, keys, "measure", list(TEST_GROUPS), (*GP_DIRECT_ACCESS_CONTEXT, month),
-                              england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys})
+    table = publication_table(
+        snap,
+        long,
+        keys,
+        "measure",
+        list(TEST_GROUPS),
+        (*GP_DIRECT_ACCESS_CONTEXT, month),
+        england={k: (ENGLAND_CODE if k.endswith("code") else ENGLAND) for k in keys},
+    )
     return _ordered(table, keys[0])
 
 
@@ -333,10 +387,15 @@ def waiting_time_medians(snap: Snapshot, period: date) -> pl.DataFrame:
         total = waits.wait_summary(snap, PUBLICATION, f, None).with_columns(pl.lit("All modalities").alias("modality"))
         by = waits.wait_summary(snap, PUBLICATION, f, "modality").sort("modality")
         part = pl.concat([total.select(by.columns), by]).select(
-            "modality", pl.col("records").alias(f"{interval}_records"),
-            pl.col("median_days").alias(f"{interval}_median_days"))
-        out = part if out is None else out.join(part, on="modality", how="full", coalesce=True,
-                                                maintain_order="left_right")
+            "modality",
+            pl.col("records").alias(f"{interval}_records"),
+            pl.col("median_days").alias(f"{interval}_median_days"),
+        )
+        out = (
+            part
+            if out is None
+            else out.join(part, on="modality", how="full", coalesce=True, maintain_order="left_right")
+        )
     assert out is not None
     return out
 
@@ -355,12 +414,14 @@ def monthly_tables(snap: Snapshot, period: date) -> dict[str, pl.DataFrame]:
 
 def report_periods(snap: Snapshot) -> list[date]:
     """Periods a monthly report can be asked for: those with an accepted file, newest first."""
-    df = snap.query("SELECT DISTINCT period FROM submission WHERE status IN ('accepted', 'superseded') "
-                    "ORDER BY period DESC")
+    df = snap.query(
+        "SELECT DISTINCT period FROM submission WHERE status IN ('accepted', 'superseded') ORDER BY period DESC"
+    )
     return df["period"].to_list()
 
 
 # --- KH12 --------------------------------------------------------------------------------------
+
 
 def kh12(snap: Snapshot, year: FinancialYear) -> pl.DataFrame:
     """Examinations in a financial year by provider in the KH12 Part 2 layout, England first.
@@ -375,18 +436,29 @@ def kh12(snap: Snapshot, year: FinancialYear) -> pl.DataFrame:
         """,
         {"unknown": UNKNOWN_MODALITY, "first": year.first_month, "last": year.last_month},
     ).with_columns(pl.col("modality").replace_strict(to_column, default="other").alias("kh12"))
-    long = long.group_by("provider_code", "kh12").agg(pl.col("records").sum()).join(
-        provider_names(snap), on="provider_code", how="left")
-    table = publication_table(snap, long, ["provider_code", "provider_name"], "kh12", list(KH12_COLUMNS),
-                              ("official KH12", year.label),
-                              england={"provider_code": ENGLAND_CODE, "provider_name": ENGLAND})
+    long = (
+        long.group_by("provider_code", "kh12")
+        .agg(pl.col("records").sum())
+        .join(provider_names(snap), on="provider_code", how="left")
+    )
+    table = publication_table(
+        snap,
+        long,
+        ["provider_code", "provider_name"],
+        "kh12",
+        list(KH12_COLUMNS),
+        ("official KH12", year.label),
+        england={"provider_code": ENGLAND_CODE, "provider_name": ENGLAND},
+    )
     return _ordered(table, "provider_code")
 
 
 def months_held(snap: Snapshot, first: date, last: date) -> list[date]:
     """Activity months between first and last (inclusive) that hold any record."""
-    df = snap.query("SELECT DISTINCT activity_month FROM rollup_activity WHERE activity_month BETWEEN $f AND $l "
-                    "ORDER BY 1", {"f": first, "l": last})
+    df = snap.query(
+        "SELECT DISTINCT activity_month FROM rollup_activity WHERE activity_month BETWEEN $f AND $l ORDER BY 1",
+        {"f": first, "l": last},
+    )
     return df["activity_month"].to_list()
 
 

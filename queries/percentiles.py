@@ -54,7 +54,8 @@ def summarise_histogram(
     by = list(by)
     grouped = (
         hist.filter(pl.col(count) > 0)
-        .group_by([*by, days]).agg(pl.col(count).sum().cast(pl.Int64).alias("_n"))
+        .group_by([*by, days])
+        .agg(pl.col(count).sum().cast(pl.Int64).alias("_n"))
         .sort([*by, days])
     )
     grouped = grouped.with_columns(
@@ -64,20 +65,23 @@ def summarise_histogram(
     aggs = [pl.col("_total").first().cast(pl.Int64).alias(count)]
     for name, p in PERCENTILES.items():
         # smallest day with cum ≥ ceil(p·N/100), in integers: cum·100 ≥ p·N  ⇔  cum ≥ p·N/100
-        aggs.append(
-            pl.col(days).filter(pl.col("_cum") * 100 >= pl.col("_total") * p).min().alias(name)
-        )
+        aggs.append(pl.col(days).filter(pl.col("_cum") * 100 >= pl.col("_total") * p).min().alias(name))
     for t in thresholds:
-        aggs.append(
-            (pl.col("_n").filter(pl.col(days) <= t).sum() / pl.col("_total").first())
-            .alias(share_column(t))
-        )
+        aggs.append((pl.col("_n").filter(pl.col(days) <= t).sum() / pl.col("_total").first()).alias(share_column(t)))
     if by:
         out = grouped.group_by(by, maintain_order=True).agg(aggs)
     else:
-        out = grouped.select(aggs) if grouped.height else pl.DataFrame(
-            schema={count: pl.Int64, **{k: pl.Int64 for k in PERCENTILES},
-                    **{share_column(t): pl.Float64 for t in thresholds}})
+        out = (
+            grouped.select(aggs)
+            if grouped.height
+            else pl.DataFrame(
+                schema={
+                    count: pl.Int64,
+                    **{k: pl.Int64 for k in PERCENTILES},
+                    **{share_column(t): pl.Float64 for t in thresholds},
+                }
+            )
+        )
     return out.with_columns([pl.col(k).cast(pl.Int64) for k in PERCENTILES])
 
 
@@ -85,14 +89,14 @@ def cumulative_shares(hist: pl.DataFrame, *, days: str = "days", count: str = "r
     """The empirical distribution function over one histogram: days, records, cumulative
     records and the cumulative share (fraction of records waiting that many days or fewer)."""
     out = (
-        hist.group_by(days).agg(pl.col(count).sum().cast(pl.Int64))
+        hist.group_by(days)
+        .agg(pl.col(count).sum().cast(pl.Int64))
         .sort(days)
         .with_columns(pl.col(count).cum_sum().alias("cumulative_records"))
     )
     total = out[count].sum()
     return out.with_columns(
-        (pl.col("cumulative_records") / total if total else pl.lit(None, pl.Float64))
-        .alias("cumulative_share")
+        (pl.col("cumulative_records") / total if total else pl.lit(None, pl.Float64)).alias("cumulative_share")
     )
 
 

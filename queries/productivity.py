@@ -54,17 +54,38 @@ TABLE = "rollup_scanner_hours"
 # guidance: CT 3–4 an hour, MRI 1.5–3, non-obstetric ultrasound 3 (the
 # rollup leaves obstetric ultrasound out).
 GUIDANCE_BANDS: dict[str, tuple[float, float]] = {"CT": (3.0, 4.0), "MRI": (1.5, 3.0), "Ultrasound": (3.0, 3.0)}
-GUIDANCE_SOURCE = ("NHS England's diagnostic imaging productivity guidance: CT 3–4 scans an hour per scanner, "
-                   "MRI 1.5–3, non-obstetric ultrasound 3")
+GUIDANCE_SOURCE = (
+    "NHS England's diagnostic imaging productivity guidance: CT 3–4 scans an hour per scanner, "
+    "MRI 1.5–3, non-obstetric ultrasound 3"
+)
 BELOW, WITHIN, ABOVE = "below the band", "within the band", "above the band"
 # The counts of examinations, perturbed and protected; operating hours count no one, are kept
 # exact and hidden with the examinations of their row (they bound them from below).
 COUNTS = ["examinations", "dropped_durations"]
-HIDDEN_WITH_EXAMINATIONS = ["operating_hours", "scans_per_operating_hour", "scans_per_scanner_hour", "guidance",
-                            "measured_minutes", "measured_utilisation"]
-SITE_COLUMNS = ["provider_code", "provider_name", "site_code", "site_name", "scanners", "examinations",
-                "operating_hours", "scans_per_operating_hour", "scans_per_scanner_hour", "guidance",
-                "scheduled_hours_per_week", "measured_minutes", "measured_utilisation", "dropped_durations"]
+HIDDEN_WITH_EXAMINATIONS = [
+    "operating_hours",
+    "scans_per_operating_hour",
+    "scans_per_scanner_hour",
+    "guidance",
+    "measured_minutes",
+    "measured_utilisation",
+]
+SITE_COLUMNS = [
+    "provider_code",
+    "provider_name",
+    "site_code",
+    "site_name",
+    "scanners",
+    "examinations",
+    "operating_hours",
+    "scans_per_operating_hour",
+    "scans_per_scanner_hour",
+    "guidance",
+    "scheduled_hours_per_week",
+    "measured_minutes",
+    "measured_utilisation",
+    "dropped_durations",
+]
 HOUR_COLUMNS = ["weekday", "hour", "examinations", "operating_hours", "scans_per_operating_hour"]
 
 
@@ -85,28 +106,38 @@ class ProductivityFilter:
 
 def has_timestamps(snap: Snapshot) -> bool:
     """Whether the snapshot holds the timestamps rollup (one published before it was added does not)."""
-    return snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name",
-                      {"name": TABLE})["n"][0] > 0
+    return (
+        snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name", {"name": TABLE})[
+            "n"
+        ][0]
+        > 0
+    )
 
 
 def timed_months(snap: Snapshot, first: date, last: date) -> tuple[date, date] | None:
     """The months of [first, last] that hold timestamps (first and last), or None."""
-    row = snap.query(f"SELECT min(activity_month) AS a, max(activity_month) AS b FROM {TABLE} "
-                     "WHERE activity_month BETWEEN $first AND $last", {"first": first, "last": last}).row(0)
+    row = snap.query(
+        f"SELECT min(activity_month) AS a, max(activity_month) AS b FROM {TABLE} "
+        "WHERE activity_month BETWEEN $first AND $last",
+        {"first": first, "last": last},
+    ).row(0)
     return None if row[0] is None else (row[0], row[1])
 
 
-def _perturbed(snap: Snapshot, scope: Scope, frame: pl.DataFrame, context: tuple, first: pl.Expr, last: pl.Expr,
-               keys: list[str]) -> pl.DataFrame:
+def _perturbed(
+    snap: Snapshot, scope: Scope, frame: pl.DataFrame, context: tuple, first: pl.Expr, last: pl.Expr, keys: list[str]
+) -> pl.DataFrame:
     """`frame`'s counts perturbed (module notes), the measured minutes scaled to the perturbed
     timed examinations, and no part count above the examinations it is part of."""
     mean = pl.when(pl.col("timed") > 0).then(pl.col("scanner_minutes") / pl.col("timed")).otherwise(0.0)
     keyed = frame.with_columns(mean.alias("__mean"), first.alias("__first"), last.alias("__last"))
     counts = [c for c in (*COUNTS, "timed") if c in frame.columns]
     out = perturb(snap, keyed, scope, counts, ["__first", "__last", *keys], context)
-    return out.with_columns(pl.min_horizontal(c, "examinations").alias(c) for c in counts[1:]) \
-        .with_columns((pl.col("__mean") * pl.col("timed")).alias("measured_minutes")) \
+    return (
+        out.with_columns(pl.min_horizontal(c, "examinations").alias(c) for c in counts[1:])
+        .with_columns((pl.col("__mean") * pl.col("timed")).alias("measured_minutes"))
         .drop("__mean", "__first", "__last", "timed", "scanner_minutes")
+    )
 
 
 def _guidance(modality: str, rate: pl.Expr) -> pl.Expr:
@@ -114,8 +145,14 @@ def _guidance(modality: str, rate: pl.Expr) -> pl.Expr:
     band = GUIDANCE_BANDS.get(modality)
     if band is None:
         return pl.lit(None, pl.String)
-    return pl.when(rate < band[0]).then(pl.lit(BELOW)).when(rate > band[1]).then(pl.lit(ABOVE)) \
-        .when(rate.is_not_null()).then(pl.lit(WITHIN))
+    return (
+        pl.when(rate < band[0])
+        .then(pl.lit(BELOW))
+        .when(rate > band[1])
+        .then(pl.lit(ABOVE))
+        .when(rate.is_not_null())
+        .then(pl.lit(WITHIN))
+    )
 
 
 def _site_frame(snap: Snapshot, scope: Scope, f: ProductivityFilter) -> pl.DataFrame:
@@ -132,8 +169,9 @@ def _site_frame(snap: Snapshot, scope: Scope, f: ProductivityFilter) -> pl.DataF
         """,
         {"modality": f.modality, "first": f.first_month, "last": f.last_month},
     )
-    activity = _perturbed(snap, scope, activity, ("scanner hours", f.modality), pl.lit(f.first_month),
-                          pl.lit(f.last_day), ["site_code"])
+    activity = _perturbed(
+        snap, scope, activity, ("scanner hours", f.modality), pl.lit(f.first_month), pl.lit(f.last_day), ["site_code"]
+    )
     inventory = snap.query(
         """
         SELECT e.site_code, sum(e.scanners)::BIGINT AS scanners,
@@ -151,7 +189,8 @@ def _rates(frame: pl.DataFrame, f: ProductivityFilter) -> pl.DataFrame:
     per_scanner = pl.when(pl.col("_scanner_hours") > 0).then(pl.col("_kit_exams") / pl.col("_scanner_hours"))
     scheduled = pl.col("_kit_hours") * 60 * f.calendar_days / 7
     return frame.with_columns(
-        pl.when(pl.col("operating_hours") > 0).then(pl.col("examinations") / pl.col("operating_hours"))
+        pl.when(pl.col("operating_hours") > 0)
+        .then(pl.col("examinations") / pl.col("operating_hours"))
         .alias("scans_per_operating_hour"),
         per_scanner.alias("scans_per_scanner_hour"),
         _guidance(f.modality, per_scanner).alias("guidance"),
@@ -164,7 +203,8 @@ def _totals(group: list[str]) -> list[pl.Expr]:
     kit, known = _has_scanners(), _hours_known()
     return [
         *[pl.col(c).sum() for c in (*COUNTS, "operating_hours", "measured_minutes")],
-        pl.col("scanners").sum(), pl.col("scheduled_hours_per_week").sum(),
+        pl.col("scanners").sum(),
+        pl.col("scheduled_hours_per_week").sum(),
         pl.col("examinations").filter(kit).sum().alias("_kit_exams"),
         (pl.col("operating_hours") * pl.col("scanners")).filter(kit).sum().alias("_scanner_hours"),
         pl.col("measured_minutes").filter(known).sum().alias("_kit_minutes"),
@@ -181,22 +221,29 @@ def site_productivity(snap: Snapshot, scope: Scope, f: ProductivityFilter, provi
     sites = _site_frame(snap, scope, f)
     per_site = sites.group_by("site_code").agg(_totals(["provider_code", "provider_name", "site_name"]))
     england = sites.select(_totals([])).with_columns(
-        pl.lit(ENGLAND).alias("provider_code"), pl.lit(ENGLAND).alias("provider_name"),
-        pl.lit(None, pl.String).alias("site_code"), pl.lit(None, pl.String).alias("site_name"))
+        pl.lit(ENGLAND).alias("provider_code"),
+        pl.lit(ENGLAND).alias("provider_name"),
+        pl.lit(None, pl.String).alias("site_code"),
+        pl.lit(None, pl.String).alias("site_name"),
+    )
     visible = providers_shown(scope)
     if visible is not None:
         per_site = per_site.filter(pl.col("provider_code").is_in(visible))
     if provider is not None:
         per_site = per_site.filter(pl.col("provider_code") == provider)
-    per_site = _rates(per_site, f).sort(["scans_per_scanner_hour", "scans_per_operating_hour", "site_code"],
-                                        descending=[True, True, False], nulls_last=True)
+    per_site = _rates(per_site, f).sort(
+        ["scans_per_scanner_hour", "scans_per_operating_hour", "site_code"],
+        descending=[True, True, False],
+        nulls_last=True,
+    )
     table = pl.concat([_rates(england, f), per_site], how="diagonal_relaxed").select(SITE_COLUMNS)
     table = protect(table, scope, counts=COUNTS, derived={"examinations": HIDDEN_WITH_EXAMINATIONS})
     return pl.concat([table.head(1), suppressed_last(table.slice(1))])
 
 
-def hour_weekday(snap: Snapshot, scope: Scope, f: ProductivityFilter, provider: str | None = None,
-                 site: str | None = None) -> pl.DataFrame:
+def hour_weekday(
+    snap: Snapshot, scope: Scope, f: ProductivityFilter, provider: str | None = None, site: str | None = None
+) -> pl.DataFrame:
     """Per weekday (Monday first) × local hour of the start with any examination: examinations,
     operating hours, scans per operating hour — England, a provider or one of its sites."""
     provider, site = _selection(scope, provider, site)
@@ -211,19 +258,27 @@ def hour_weekday(snap: Snapshot, scope: Scope, f: ProductivityFilter, provider: 
         """,
         {"modality": f.modality, "first": f.first_month, "last": f.last_month, "provider": provider, "site": site},
     )
-    cells = perturb(snap, cells, scope, ["examinations"], ["weekday", "hour"],
-                    ("scanner hours by hour", f.modality, f.first_month, f.last_day, provider, site))
+    cells = perturb(
+        snap,
+        cells,
+        scope,
+        ["examinations"],
+        ["weekday", "hour"],
+        ("scanner hours by hour", f.modality, f.first_month, f.last_day, provider, site),
+    )
     out = cells.with_columns(
         pl.col("weekday").cast(pl.Int64).replace_strict({i + 1: d for i, d in enumerate(WEEKDAYS)}).alias("weekday"),
         pl.format("{}:00", pl.col("hour").cast(pl.String).str.zfill(2)).alias("hour"),
         (pl.col("examinations") / pl.col("operating_hours")).alias("scans_per_operating_hour"),
     ).select(HOUR_COLUMNS)
-    return protect(out, scope, counts=["examinations"],
-                   derived={"examinations": ["operating_hours", "scans_per_operating_hour"]})
+    return protect(
+        out, scope, counts=["examinations"], derived={"examinations": ["operating_hours", "scans_per_operating_hour"]}
+    )
 
 
-def measured_minutes(snap: Snapshot, scope: Scope, modality: str, first: date, last: date,
-                     provider: str | None, site: str | None) -> pl.DataFrame:
+def measured_minutes(
+    snap: Snapshot, scope: Scope, modality: str, first: date, last: date, provider: str | None, site: str | None
+) -> pl.DataFrame:
     """Measured scanner minutes per activity month × site with timestamps (perturbed as the site
     table's, month by month), for `equipment.monthly_utilisation`."""
     frame = snap.query(
@@ -238,5 +293,6 @@ def measured_minutes(snap: Snapshot, scope: Scope, modality: str, first: date, l
         {"modality": modality, "first": first, "last": last, "provider": provider, "site": site},
     )
     month = pl.col("activity_month")
-    return _perturbed(snap, scope, frame, ("scanner hours", modality), month, month.dt.month_end(),
-                      ["site_code"]).drop("examinations")
+    return _perturbed(snap, scope, frame, ("scanner hours", modality), month, month.dt.month_end(), ["site_code"]).drop(
+        "examinations"
+    )

@@ -61,8 +61,13 @@ def _filters(scope: Scope, provider: str | None, first: date | None, last: date 
     if provider is not None:
         scope.check_provider(provider)
     visible = scope.visible_providers()
-    return {"all": visible is None, "codes": visible or [], "provider": provider.upper() if provider else None,
-            "first": first, "last": last}
+    return {
+        "all": visible is None,
+        "codes": visible or [],
+        "provider": provider.upper() if provider else None,
+        "first": first,
+        "last": last,
+    }
 
 
 _WHERE = """($all OR list_contains($codes, provider_code))
@@ -70,8 +75,9 @@ _WHERE = """($all OR list_contains($codes, provider_code))
             AND ($first IS NULL OR period >= $first) AND ($last IS NULL OR period <= $last)"""
 
 
-def item_scores(snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None,
-                provider: str | None = None) -> pl.DataFrame:
+def item_scores(
+    snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None, provider: str | None = None
+) -> pl.DataFrame:
     """One row per provider × period × item (the provider's current file for the period).
 
     Columns: provider_code, period, position, item, item_name, records, held, invalid,
@@ -94,19 +100,36 @@ def item_scores(snap: Snapshot, scope: Scope, first: date | None = None, last: d
         .with_columns(
             pl.when(pl.col("records") > 0).then(100 * (1 - pl.col("invalid") / pl.col("records"))).alias("valid_pct"),
             pl.when(pl.col("completeness_scored") & (pl.col("held") > 0))
-            .then(100 * (1 - pl.col("incomplete") / pl.col("held"))).alias("complete_pct"),
+            .then(100 * (1 - pl.col("incomplete") / pl.col("held")))
+            .alias("complete_pct"),
             pl.when(pl.col("held") > 0).then(100 * pl.col("defaults") / pl.col("held")).alias("default_pct"),
             pl.when(enough).then(100 * good / pl.col("records")).alias("score"),
         )
-        .select("provider_code", "period", "position", "item", "item_name", "records", "held", "invalid",
-                "incomplete", "defaults", "tolerance", "default_excess", "valid_pct", "complete_pct",
-                "default_pct", "score")
+        .select(
+            "provider_code",
+            "period",
+            "position",
+            "item",
+            "item_name",
+            "records",
+            "held",
+            "invalid",
+            "incomplete",
+            "defaults",
+            "tolerance",
+            "default_excess",
+            "valid_pct",
+            "complete_pct",
+            "default_pct",
+            "score",
+        )
         .sort("provider_code", "period", "position")
     )
 
 
-def provider_scores(snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None,
-                    provider: str | None = None) -> pl.DataFrame:
+def provider_scores(
+    snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None, provider: str | None = None
+) -> pl.DataFrame:
     """The overall score per provider × period: the mean of its 18 item scores.
 
     Columns: provider_code, period, records, score (null under 25 records), lowest_item,
@@ -126,8 +149,7 @@ def provider_scores(snap: Snapshot, scope: Scope, first: date | None = None, las
     )
 
 
-def peer_item_scores(snap: Snapshot, scope: Scope, first: date | None = None,
-                     last: date | None = None) -> pl.DataFrame:
+def peer_item_scores(snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None) -> pl.DataFrame:
     """Peer comparison: per period and item, quartiles of the providers' item scores.
 
     Everyone may see this (scores, no counts); a period-item with fewer than 5 scored providers
@@ -149,8 +171,9 @@ def peer_item_scores(snap: Snapshot, scope: Scope, first: date | None = None,
     )
 
 
-def peer_overall_scores(snap: Snapshot, scope: Scope, first: date | None = None,
-                        last: date | None = None) -> pl.DataFrame:
+def peer_overall_scores(
+    snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None
+) -> pl.DataFrame:
     """Per period: quartiles of providers' overall scores. Columns: period, providers, p25, median, p75."""
     from queries.scope import CENTRAL
 
@@ -177,9 +200,13 @@ def quality_falls(snap: Snapshot, scope: Scope, period: date, rule: FallRule = D
     from queries.headline import add_months
 
     scores = provider_scores(snap, scope, add_months(period, -rule.window), period).filter(
-        pl.col("score").is_not_null())
-    history = scores.filter(pl.col("period") < period).group_by("provider_code").agg(
-        pl.col("score").median().alias("baseline"), pl.len().alias("history"))
+        pl.col("score").is_not_null()
+    )
+    history = (
+        scores.filter(pl.col("period") < period)
+        .group_by("provider_code")
+        .agg(pl.col("score").median().alias("baseline"), pl.len().alias("history"))
+    )
     return (
         scores.filter(pl.col("period") == period)
         .join(history, on="provider_code", how="inner")
@@ -191,8 +218,14 @@ def quality_falls(snap: Snapshot, scope: Scope, period: date, rule: FallRule = D
     )
 
 
-def issue_summary(snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None,
-                  provider: str | None = None, current_only: bool = True) -> pl.DataFrame:
+def issue_summary(
+    snap: Snapshot,
+    scope: Scope,
+    first: date | None = None,
+    last: date | None = None,
+    provider: str | None = None,
+    current_only: bool = True,
+) -> pl.DataFrame:
     """Rejections and warnings by DIDS code (file-level rejects included).
 
     `current_only`: only the files that count now (accepted, not superseded); otherwise every
@@ -218,11 +251,13 @@ def issue_summary(snap: Snapshot, scope: Scope, first: date | None = None, last:
             item_names.setdefault(item.field, item.name)
     names = pl.DataFrame({"field": list(item_names), "item_name": list(item_names.values())})
     return frame.join(names, on="field", how="left").select(
-        "code", "severity", "field", "item_name", "issues", "lines", "providers", "files")
+        "code", "severity", "field", "item_name", "issues", "lines", "providers", "files"
+    )
 
 
-def file_issue_counts(snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None,
-                      provider: str | None = None) -> pl.DataFrame:
+def file_issue_counts(
+    snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None, provider: str | None = None
+) -> pl.DataFrame:
     """Issues per file and DIDS code, every file received (accepted, superseded or rejected).
 
     Columns: submission_id, provider_code, period, status, code, severity, field, issues, lines.

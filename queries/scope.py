@@ -73,8 +73,13 @@ class Scope:
         return sorted(self.providers) if self.role == "provider" else []
 
     def describe(self) -> str:
-        what = {"central": "all data", "public": "published aggregates", "provider": ", ".join(sorted(self.providers)),
-                "commissioner": ", ".join(sorted(self.icbs | self.sub_icbs)), "gp": self.practice or ""}[self.role]
+        what = {
+            "central": "all data",
+            "public": "published aggregates",
+            "provider": ", ".join(sorted(self.providers)),
+            "commissioner": ", ".join(sorted(self.icbs | self.sub_icbs)),
+            "gp": self.practice or "",
+        }[self.role]
         return f"{self.role}: {what}"
 
 

@@ -86,8 +86,11 @@ def demo_examples(snap: Snapshot, preferred: dict[str, str]) -> dict[str, str]:
         "commissioner": snap.query("SELECT DISTINCT icb_code AS code FROM ref_practice")["code"],
         "provider": snap.query("SELECT DISTINCT provider_code AS code FROM ref_site")["code"],
     }
-    fallback = {"gp": typical["practice_code"], "commissioner": typical["icb_code"],
-                "provider": busiest["provider_code"]}
+    fallback = {
+        "gp": typical["practice_code"],
+        "commissioner": typical["icb_code"],
+        "provider": busiest["provider_code"],
+    }
     out = dict(preferred)
     for role, code in preferred.items():
         if role in known and not known[role].is_in([code]).any() and fallback[role].len():

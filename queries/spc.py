@@ -84,7 +84,7 @@ def _trend_runs(values: Sequence[float]) -> list[int]:
         while j + 1 < len(values) and steps[j + 1] == steps[i] != 0:
             j += 1
         if steps[i] != 0 and j - i + 2 >= TREND_RUN:  # steps i..j join points i-1..j
-            marked[i - 1:j + 1] = [steps[i]] * (j - i + 2)
+            marked[i - 1 : j + 1] = [steps[i]] * (j - i + 2)
         i = j + 1
     return marked
 
@@ -111,8 +111,14 @@ def _segment(x: list[float]) -> dict[str, list]:
     steps = [abs(b - a) for a, b in itertools.pairwise(x)]
     ranges: list[float | None] = [None, *steps]
     if n < 2:
-        return {"moving_range": ranges[:n], "mean": [x[0]] * n if x else [], "lower_limit": [None] * n,
-                "upper_limit": [None] * n, **{r: [False] * n for r in RULES}, "direction": [0] * n}
+        return {
+            "moving_range": ranges[:n],
+            "mean": [x[0]] * n if x else [],
+            "lower_limit": [None] * n,
+            "upper_limit": [None] * n,
+            **{r: [False] * n for r in RULES},
+            "direction": [0] * n,
+        }
     mean = sum(x) / n
     mr_bar = sum(steps) / (n - 1)
     upper, lower = mean + LIMIT_FACTOR * mr_bar, mean - LIMIT_FACTOR * mr_bar
@@ -120,12 +126,30 @@ def _segment(x: list[float]) -> dict[str, list]:
     side = [(v > mean) - (v < mean) for v in x]
     beyond = [(v > mean + 2 * sigma) - (v < mean - 2 * sigma) for v in x]
     trend = _trend_runs(x)
-    rules = {"outside": [v > upper or v < lower for v in x], "shift": _mark_runs(side, SHIFT_RUN),
-             "trend": [t != 0 for t in trend], "two_of_three": _two_of_three(side, beyond)}
-    direction = [side[i] if rules["outside"][i] else trend[i] if trend[i] else
-                 side[i] if rules["two_of_three"][i] or rules["shift"][i] else 0 for i in range(n)]
-    return {"moving_range": ranges, "mean": [mean] * n, "lower_limit": [lower] * n, "upper_limit": [upper] * n,
-            **rules, "direction": direction}
+    rules = {
+        "outside": [v > upper or v < lower for v in x],
+        "shift": _mark_runs(side, SHIFT_RUN),
+        "trend": [t != 0 for t in trend],
+        "two_of_three": _two_of_three(side, beyond),
+    }
+    direction = [
+        side[i]
+        if rules["outside"][i]
+        else trend[i]
+        if trend[i]
+        else side[i]
+        if rules["two_of_three"][i] or rules["shift"][i]
+        else 0
+        for i in range(n)
+    ]
+    return {
+        "moving_range": ranges,
+        "mean": [mean] * n,
+        "lower_limit": [lower] * n,
+        "upper_limit": [upper] * n,
+        **rules,
+        "direction": direction,
+    }
 
 
 def xmr(values: Sequence[float], change_points: Sequence[int] = ()) -> pl.DataFrame:
@@ -136,22 +160,38 @@ def xmr(values: Sequence[float], change_points: Sequence[int] = ()) -> pl.DataFr
     without a figure has no place on an XmR chart: leave it out and say so)."""
     x = [float(v) for v in values]
     starts = sorted({0, *(i for i in change_points if 0 < i < len(x))})
-    columns: dict[str, list] = {"segment": [], "moving_range": [], "mean": [], "lower_limit": [], "upper_limit": [],
-                                **{r: [] for r in RULES}, "direction": []}
+    columns: dict[str, list] = {
+        "segment": [],
+        "moving_range": [],
+        "mean": [],
+        "lower_limit": [],
+        "upper_limit": [],
+        **{r: [] for r in RULES},
+        "direction": [],
+    }
     for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(x)], strict=True)):
         part = _segment(x[a:b])
         columns["segment"] += [k] * (b - a)
         for name, col in part.items():
             columns[name] += col
     special = [any(columns[r][i] for r in RULES) for i in range(len(x))]
-    return pl.DataFrame({"value": x, **{k: v for k, v in columns.items() if k != "direction"},
-                         "special_cause": special, "direction": columns["direction"]},
-                        schema_overrides={"segment": pl.Int32, "direction": pl.Int8,
-                                          **{c: pl.Float64 for c in _NUMBERS}})
+    return pl.DataFrame(
+        {
+            "value": x,
+            **{k: v for k, v in columns.items() if k != "direction"},
+            "special_cause": special,
+            "direction": columns["direction"],
+        },
+        schema_overrides={"segment": pl.Int32, "direction": pl.Int8, **{c: pl.Float64 for c in _NUMBERS}},
+    )
 
 
-def with_xmr(by_month: pl.DataFrame, value: str, month: str = "activity_month",
-             change_points: Sequence[date] = CHANGE_POINT_MONTHS) -> pl.DataFrame:
+def with_xmr(
+    by_month: pl.DataFrame,
+    value: str,
+    month: str = "activity_month",
+    change_points: Sequence[date] = CHANGE_POINT_MONTHS,
+) -> pl.DataFrame:
     """A by-month table's `value` series as an XmR chart: month, the value and the chart columns.
     Months whose value is hidden or not worked out (null) are left out of the chart (the page
     says how many points there are), never filled in. A change point month starts a new segment
@@ -180,12 +220,22 @@ VARIATION = {
     "concern_low": Icon("concern_low", "Special cause variation: concern (lower)", "L"),
 }
 ASSURANCE = {
-    "pass": Icon("pass", "Consistently passing the target: it lies outside the process limits, on the "
-                         "side the process meets", "P"),
-    "fail": Icon("fail", "Consistently failing the target: it lies outside the process limits, on the "
-                         "side the process misses", "F"),
-    "hit_and_miss": Icon("hit_and_miss", "Hit and miss: the target lies inside the process limits, so the "
-                                         "process will sometimes meet it and sometimes not", "?"),
+    "pass": Icon(
+        "pass",
+        "Consistently passing the target: it lies outside the process limits, on the side the process meets",
+        "P",
+    ),
+    "fail": Icon(
+        "fail",
+        "Consistently failing the target: it lies outside the process limits, on the side the process misses",
+        "F",
+    ),
+    "hit_and_miss": Icon(
+        "hit_and_miss",
+        "Hit and miss: the target lies inside the process limits, so the "
+        "process will sometimes meet it and sometimes not",
+        "?",
+    ),
 }
 
 

@@ -39,12 +39,14 @@ def reference_rates(events: pl.DataFrame, population: pl.DataFrame) -> pl.DataFr
     known_total = float(known["events"].sum() or 0)
     factor = total / known_total if known_total > 0 else 0.0
     return (
-        population.join(known.group_by("age_band", "sex").agg(pl.col("events").sum()),
-                        on=["age_band", "sex"], how="left")
+        population.join(
+            known.group_by("age_band", "sex").agg(pl.col("events").sum()), on=["age_band", "sex"], how="left"
+        )
         .with_columns(
             pl.when(pl.col("person_years") > 0)
             .then(pl.col("events").fill_null(0) * factor / pl.col("person_years"))
-            .otherwise(0.0).alias("rate")
+            .otherwise(0.0)
+            .alias("rate")
         )
         .select("age_band", "sex", "rate")
     )

@@ -27,8 +27,7 @@ from queries.disclosure import protect
 from queries.scope import Scope
 
 BREAKDOWNS = ["priority", *(b for b in urgency.BREAKDOWNS if b != "dm01_test")]  # unreported: no DM01 test
-COUNTS = ["reported", "reported_within_28d", "reported_over_28d", "dates_out_of_order",
-          "unreported", "unreported_28d"]
+COUNTS = ["reported", "reported_within_28d", "reported_over_28d", "dates_out_of_order", "unreported", "unreported_28d"]
 
 
 def as_of(snap: Snapshot) -> date | None:
@@ -50,23 +49,35 @@ def turnaround(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, by: str |
     def rows(f: urgency.UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
         keys = [urgency.BREAKDOWNS[g][0] for g in group] + (["priority"] if by == "priority" else [])
         hist = urgency.perturbed(snap, scope, f, group, providers)
-        reported = _grouped(hist, keys, [
-            pl.col("records").filter(days >= 0).sum().alias("reported"),
-            pl.col("records").filter(days.is_between(0, REPORT_STANDARD_DAYS)).sum().alias("reported_within_28d"),
-            pl.col("records").filter(days > REPORT_STANDARD_DAYS).sum().alias("reported_over_28d"),
-            pl.col("records").filter(days == -1).sum().alias("dates_out_of_order"),
-        ])
-        waiting = _grouped(urgency.perturbed(snap, scope, f, group, providers, urgency.UNREPORTED), keys,
-                           [pl.col("unreported").sum(), pl.col("unreported_28d").sum()])
-        out = (reported.join(waiting, on=keys, how="full", coalesce=True) if keys
-               else pl.concat([reported, waiting], how="horizontal"))
+        reported = _grouped(
+            hist,
+            keys,
+            [
+                pl.col("records").filter(days >= 0).sum().alias("reported"),
+                pl.col("records").filter(days.is_between(0, REPORT_STANDARD_DAYS)).sum().alias("reported_within_28d"),
+                pl.col("records").filter(days > REPORT_STANDARD_DAYS).sum().alias("reported_over_28d"),
+                pl.col("records").filter(days == -1).sum().alias("dates_out_of_order"),
+            ],
+        )
+        waiting = _grouped(
+            urgency.perturbed(snap, scope, f, group, providers, urgency.UNREPORTED),
+            keys,
+            [pl.col("unreported").sum(), pl.col("unreported_28d").sum()],
+        )
+        out = (
+            reported.join(waiting, on=keys, how="full", coalesce=True)
+            if keys
+            else pl.concat([reported, waiting], how="horizontal")
+        )
         out = out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS).with_columns(
             (pl.col("reported_within_28d") / pl.col("reported")).alias("share_within_28d"),
             # the two are perturbed apart; a part never shows larger than its whole
-            pl.min_horizontal("unreported_28d", "unreported").alias("unreported_28d"))
+            pl.min_horizontal("unreported_28d", "unreported").alias("unreported_28d"),
+        )
         if "priority" in keys:
-            out = out.sort("priority").with_columns(pl.col("priority").replace_strict(urgency.PRIORITIES,
-                                                                                     default="Unknown"))
+            out = out.sort("priority").with_columns(
+                pl.col("priority").replace_strict(urgency.PRIORITIES, default="Unknown")
+            )
         elif keys:
             out = out.sort(keys)
         return out.select([*keys, "reported", "reported_within_28d", "share_within_28d", *COUNTS[2:]])

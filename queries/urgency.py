@@ -40,18 +40,25 @@ THRESHOLDS: tuple[int, ...] = (1, 2, 7, 14, 28, 42)
 STAT_COLUMNS = [*PERCENTILES, *(share_column(t) for t in THRESHOLDS)]
 
 INTERVALS: dict[str, waits.Interval] = {
-    "request_to_procedure": waits.Interval("Request → procedure start", "request date",
-                                           "procedure start (UK local date)"),
-    "procedure_to_report": waits.Interval("Procedure start → report issue", "procedure start",
-                                          "report issue (UK local dates)"),
-    "clock_to_procedure": waits.Interval("Waiting-list clock start → procedure start (waiting list only)",
-                                         "waiting-list clock start", "procedure start (diagnostic waiting list, "
-                                         "activity category 01, only)"),
+    "request_to_procedure": waits.Interval(
+        "Request → procedure start", "request date", "procedure start (UK local date)"
+    ),
+    "procedure_to_report": waits.Interval(
+        "Procedure start → report issue", "procedure start", "report issue (UK local dates)"
+    ),
+    "clock_to_procedure": waits.Interval(
+        "Waiting-list clock start → procedure start (waiting list only)",
+        "waiting-list clock start",
+        "procedure start (diagnostic waiting list, activity category 01, only)",
+    ),
 }
 # The waits page's breakdowns (the same rollup columns), and two the v2.0 rollups add: the imaging
 # site, and (rollup_waits_v2 only) the DM01 imaging test.
-BREAKDOWNS: dict[str, tuple[str, str]] = {**waits.BREAKDOWNS, "site": ("site_code", "site_code"),
-                                           "dm01_test": ("dm01_test", "dm01_test")}
+BREAKDOWNS: dict[str, tuple[str, str]] = {
+    **waits.BREAKDOWNS,
+    "site": ("site_code", "site_code"),
+    "dm01_test": ("dm01_test", "dm01_test"),
+}
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,7 @@ class UrgencyFilter:
         if self.interval not in INTERVALS:
             raise UsageError(f"unknown interval {self.interval!r}; one of {', '.join(INTERVALS)}")
         if self.source is not None and self.source not in waits.SOURCE_GROUPS:
-            raise UsageError(f"unknown patient source group {self.source!r}; one of "
-                             f"{', '.join(waits.SOURCE_GROUPS)}")
+            raise UsageError(f"unknown patient source group {self.source!r}; one of {', '.join(waits.SOURCE_GROUPS)}")
         if self.first_month > self.last_month:
             raise UsageError("the first month is after the last month")
 
@@ -93,6 +99,7 @@ def default_months(snap: Snapshot) -> tuple[date, date] | None:
 class _Rollup(NamedTuple):
     """A v2.0 rollup read the same way: its counts, and the columns besides the breakdown and
     the priority that name one of its cells."""
+
     table: str
     counts: tuple[str, ...]
     cell: tuple[str, ...]
@@ -103,8 +110,9 @@ WAITS = _Rollup("rollup_waits_v2", ("records",), ("days",), "waits_v2")
 UNREPORTED = _Rollup("rollup_unreported_v2", ("unreported", "unreported_28d"), (), "unreported_v2")
 
 
-def _histogram(snap: Snapshot, f: UrgencyFilter, group: list[str], providers: list[str] | None,
-               rollup: _Rollup) -> pl.DataFrame:
+def _histogram(
+    snap: Snapshot, f: UrgencyFilter, group: list[str], providers: list[str] | None, rollup: _Rollup
+) -> pl.DataFrame:
     cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
     sums = [f"sum({c})::BIGINT AS {c}" for c in rollup.counts]
     waits_only = "interval_kind = $interval AND" if rollup is WAITS else ""
@@ -120,14 +128,27 @@ def _histogram(snap: Snapshot, f: UrgencyFilter, group: list[str], providers: li
           AND ($providers IS NULL OR list_contains($providers, provider_code))
         GROUP BY ALL
         """,
-        {"first": f.first_month, "last": f.last_month, "modality": f.modality, "source": f.source,
-         "provider": f.provider, "providers": providers, "gpda": GP_DIRECT_ACCESS,
-         **({"interval": f.interval} if rollup is WAITS else {})},
+        {
+            "first": f.first_month,
+            "last": f.last_month,
+            "modality": f.modality,
+            "source": f.source,
+            "provider": f.provider,
+            "providers": providers,
+            "gpda": GP_DIRECT_ACCESS,
+            **({"interval": f.interval} if rollup is WAITS else {}),
+        },
     )
 
 
-def perturbed(snap: Snapshot, scope: Scope, f: UrgencyFilter, group: list[str],
-              providers: list[str] | None = None, rollup: _Rollup = WAITS) -> pl.DataFrame:
+def perturbed(
+    snap: Snapshot,
+    scope: Scope,
+    f: UrgencyFilter,
+    group: list[str],
+    providers: list[str] | None = None,
+    rollup: _Rollup = WAITS,
+) -> pl.DataFrame:
     """The rollup's counts summed per (group, priority, cell), each bucket perturbed for
     non-central scopes, named by the filter's values with the breakdown's own value in place of
     its filter (as waits), so a bucket gets the same noise from every table that reaches it."""
@@ -137,13 +158,15 @@ def perturbed(snap: Snapshot, scope: Scope, f: UrgencyFilter, group: list[str],
     own = {"modality": "modality", "source": "source_group", "provider": "provider_code"}
     cell = {d: pl.col(own[d]) if d in group else pl.lit(getattr(f, d), pl.String) for d in own}
     month = [pl.col("activity_month")] * 2 if "month" in group else [pl.lit(f.first_month), pl.lit(f.last_month)]
-    keyed = hist.with_columns(*[c.alias(f"__{d}") for d, c in cell.items()],
-                              month[0].alias("__first"), month[1].alias("__last"))
+    keyed = hist.with_columns(
+        *[c.alias(f"__{d}") for d, c in cell.items()], month[0].alias("__first"), month[1].alias("__last")
+    )
     named = ["__first", "__last", *(f"__{d}" for d in cell)]
     finer = [BREAKDOWNS[g][0] for g in group if g in ("site", "dm01_test")]  # within a provider / modality
     context = (rollup.context, f.interval) if rollup is WAITS else (rollup.context,)
-    return perturb(snap, keyed, scope, counts=list(rollup.counts), keys=[*named, *finer, "priority", *rollup.cell],
-                   context=context).drop(named)
+    return perturb(
+        snap, keyed, scope, counts=list(rollup.counts), keys=[*named, *finer, "priority", *rollup.cell], context=context
+    ).drop(named)
 
 
 def _table(hist: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -156,8 +179,12 @@ def _protect(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
     return protect(frame, scope, counts=waits.COUNT_COLUMNS, derived={"records": STAT_COLUMNS})
 
 
-def by_breakdown(scope: Scope, f: UrgencyFilter, by: str | None,
-                 rows: Callable[[UrgencyFilter, list[str], list[str] | None], pl.DataFrame]) -> pl.DataFrame:
+def by_breakdown(
+    scope: Scope,
+    f: UrgencyFilter,
+    by: str | None,
+    rows: Callable[[UrgencyFilter, list[str], list[str] | None], pl.DataFrame],
+) -> pl.DataFrame:
     """The rows for `by` (None, or a key of BREAKDOWNS), unprotected. `rows(filter, group,
     providers)` makes one table keyed by the group's output columns. A breakdown ignores its own
     filter, so it always compares; by provider, an England row set (every provider, the national
@@ -192,8 +219,10 @@ def with_site_names(snap: Snapshot, frame: pl.DataFrame) -> pl.DataFrame:
 def urgency_summary(snap: Snapshot, scope: Scope, f: UrgencyFilter, by: str | None = None) -> pl.DataFrame:
     """One row per priority (per breakdown value and priority when `by` is a key of BREAKDOWNS):
     records, missing dates, dates out of order, median, P90 and shares within THRESHOLDS days."""
+
     def rows(f: UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
         return _table(perturbed(snap, scope, f, group, providers), [BREAKDOWNS[g][0] for g in group])
+
     table = _protect(by_breakdown(scope, f, by, rows), scope)
     return with_site_names(snap, table) if by == "site" else table
 
@@ -204,9 +233,14 @@ def usc_vs_routine(summary: pl.DataFrame, by: str | None = None) -> pl.DataFrame
     keys = [BREAKDOWNS[by][0]] if by else []
     picks = {"Urgent suspected cancer": "usc", "Routine": "routine"}
     flag = [SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in summary.columns else []
-    parts = [summary.filter(pl.col("priority") == name).select(
-        *keys, *[pl.col(c).alias(f"{tag}_{c}") for c in ("records", "median_days", "p90_days", share_column(14))],
-        *[pl.col(c).alias(f"__{tag}_{c}") for c in flag]) for name, tag in picks.items()]
+    parts = [
+        summary.filter(pl.col("priority") == name).select(
+            *keys,
+            *[pl.col(c).alias(f"{tag}_{c}") for c in ("records", "median_days", "p90_days", share_column(14))],
+            *[pl.col(c).alias(f"__{tag}_{c}") for c in flag],
+        )
+        for name, tag in picks.items()
+    ]
     if keys:
         out = parts[0].join(parts[1], on=keys, how="full", coalesce=True, maintain_order="left")
     else:

@@ -61,8 +61,14 @@ class User:
     password: str | None = None  # $argon2id$v=19$m=…,t=…,p=…$<salt>$<hash> (or legacy scrypt$…)
 
     def scope(self) -> Scope:
-        return Scope(self.role, providers=frozenset(self.providers), icbs=frozenset(self.icbs),
-                     sub_icbs=frozenset(self.sub_icbs), practice=self.practice, user=self.username)
+        return Scope(
+            self.role,
+            providers=frozenset(self.providers),
+            icbs=frozenset(self.icbs),
+            sub_icbs=frozenset(self.sub_icbs),
+            practice=self.practice,
+            user=self.username,
+        )
 
 
 def users_path() -> Path:
@@ -95,8 +101,14 @@ def _verify_scrypt(stored: str, password: str) -> bool:
     """The scheme before Argon2id: `scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`."""
     try:
         _, n, r, p, salt, digest = stored.split("$")
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(base64.b64decode(digest)))
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(base64.b64decode(digest)),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
@@ -124,8 +136,16 @@ def _save(users: dict[str, User]) -> None:
     tmp.replace(path)
 
 
-def add(username: str, role: str, password: str | None = None, providers=(), icbs=(), sub_icbs=(),
-        practice: str | None = None, email: str | None = None) -> User:
+def add(
+    username: str,
+    role: str,
+    password: str | None = None,
+    providers=(),
+    icbs=(),
+    sub_icbs=(),
+    practice: str | None = None,
+    email: str | None = None,
+) -> User:
     """Create or replace a user. A local account needs a password; an OIDC user an e-mail."""
     if not _NAME.fullmatch(username):
         raise UserError("a user name is 2-64 letters, digits or ._@-")
@@ -133,9 +153,16 @@ def add(username: str, role: str, password: str | None = None, providers=(), icb
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if password is None and not email:
         raise UserError("give a password (local account) or an --email (sign-in through the identity provider)")
-    user = User(username, role, sorted({p.upper() for p in providers}), sorted({c.upper() for c in icbs}),
-                sorted({c.upper() for c in sub_icbs}), practice.upper() if practice else None,
-                email.lower() if email else None, hash_password(password) if password is not None else None)
+    user = User(
+        username,
+        role,
+        sorted({p.upper() for p in providers}),
+        sorted({c.upper() for c in icbs}),
+        sorted({c.upper() for c in sub_icbs}),
+        practice.upper() if practice else None,
+        email.lower() if email else None,
+        hash_password(password) if password is not None else None,
+    )
     try:
         user.scope()  # a provider needs providers, a GP a practice, ...
     except ValueError as exc:
@@ -172,8 +199,12 @@ def authenticate(username: str, password: str, address: str | None = None) -> Sc
     stored = user.password if user and user.password else dummy
     if not (_verify(stored, password) and user and user.password):
         wait = sign_in_throttle.failed(attempt)
-        audit.record(logged_as, "sign-in refused", address=address,
-                     reason="wrong name or password" + (", now locked" if wait else ""))
+        audit.record(
+            logged_as,
+            "sign-in refused",
+            address=address,
+            reason="wrong name or password" + (", now locked" if wait else ""),
+        )
         raise SignInRefused(_locked_message(wait) if wait else NO_MATCH)
     sign_in_throttle.succeeded(username)
     if _needs_rehash(stored):

@@ -81,8 +81,13 @@ class Filters:
         return self.first_month, self.last_month, self.test_group, self.modality, self.patient_source
 
     def params(self) -> dict[str, object]:
-        return {"first": self.first_month, "last": self.last_month, "tg": self.test_group or ALL,
-                "modality": self.modality or ALL, "source": self.patient_source or ALL}
+        return {
+            "first": self.first_month,
+            "last": self.last_month,
+            "tg": self.test_group or ALL,
+            "modality": self.modality or ALL,
+            "source": self.patient_source or ALL,
+        }
 
     def describe(self) -> str:
         parts = [TEST_GROUPS[self.test_group].label if self.test_group else (self.modality or "All imaging")]
@@ -90,6 +95,7 @@ class Filters:
             parts.append(self.modality)
         if self.patient_source:
             from ingest.spec import PATIENT_SOURCE_SETTING
+
             parts.append(PATIENT_SOURCE_SETTING.get(self.patient_source, self.patient_source))
         return ", ".join(parts) + f", {self.first_month:%b %Y} to {self.last_month:%b %Y}"
 
@@ -132,10 +138,13 @@ def area_column(level: str) -> str:
 
 # --- periods ------------------------------------------------------------------------------------
 
+
 def has_rollups(snap: Snapshot) -> bool:
     """Whether the snapshot was published with the variation rollups (older ones were not)."""
-    df = snap.query("SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() "
-                    "AND table_name = 'rollup_variation_area'")
+    df = snap.query(
+        "SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND table_name = 'rollup_variation_area'"
+    )
     return int(df["n"][0]) > 0
 
 
@@ -158,21 +167,24 @@ def default_period(snap: Snapshot, months: int = 12) -> tuple[date, date] | None
 
 # --- areas and scope ----------------------------------------------------------------------------
 
+
 def area_names(snap: Snapshot, level: str) -> pl.DataFrame:
     """Every area at `level` in the practice map: code, name (2026 geography)."""
     if level == "england":
         return pl.DataFrame({"code": [ENGLAND], "name": ["England"]})
     col = area_column(level)
     name = col.replace("_code", "_name")
-    return snap.query(f"SELECT DISTINCT {col} AS code, {name} AS name FROM ref_practice "
-                      f"WHERE {col} IS NOT NULL ORDER BY name, code")
+    return snap.query(
+        f"SELECT DISTINCT {col} AS code, {name} AS name FROM ref_practice WHERE {col} IS NOT NULL ORDER BY name, code"
+    )
 
 
 def _sub_icbs_of(snap: Snapshot, icbs: frozenset[str]) -> set[str]:
     if not icbs:
         return set()
-    df = snap.query("SELECT DISTINCT sub_icb_code FROM ref_practice WHERE list_contains($icbs, icb_code)",
-                    {"icbs": sorted(icbs)})
+    df = snap.query(
+        "SELECT DISTINCT sub_icb_code FROM ref_practice WHERE list_contains($icbs, icb_code)", {"icbs": sorted(icbs)}
+    )
     return set(df["sub_icb_code"].to_list())
 
 
@@ -198,9 +210,11 @@ def own_codes(snap: Snapshot, scope: Scope, level: str) -> set[str]:
     if level == "sub_icb":
         return set(scope.sub_icbs) | _sub_icbs_of(snap, scope.icbs)
     col = area_column(level)  # the ICBs and regions its own ICBs and sub-ICBs lie in
-    df = snap.query(f"SELECT DISTINCT {col} AS code FROM ref_practice "
-                    "WHERE list_contains($icbs, icb_code) OR list_contains($subs, sub_icb_code)",
-                    {"icbs": sorted(scope.icbs), "subs": sorted(scope.sub_icbs)})
+    df = snap.query(
+        f"SELECT DISTINCT {col} AS code FROM ref_practice "
+        "WHERE list_contains($icbs, icb_code) OR list_contains($subs, sub_icb_code)",
+        {"icbs": sorted(scope.icbs), "subs": sorted(scope.sub_icbs)},
+    )
     return set(df["code"].to_list()) | (set(scope.icbs) if level == "icb" else set())
 
 
@@ -225,13 +239,15 @@ def selectable_areas(snap: Snapshot, scope: Scope) -> pl.DataFrame:
         frames.append(names.select(pl.lit(level).alias("level"), "code", "name"))
     out = pl.concat(frames)
     return out.with_columns(
-        pl.when(pl.col("level") == "england").then(pl.col("name"))
+        pl.when(pl.col("level") == "england")
+        .then(pl.col("name"))
         .otherwise(pl.col("name") + " (" + pl.col("level").replace_strict(LEVEL_LABELS) + ")")
         .alias("label")
     )
 
 
 # --- denominators -------------------------------------------------------------------------------
+
 
 def population_by_age_sex(snap: Snapshot, level: str, codes: list[str] | None = None) -> pl.DataFrame:
     """Registered patients by area code, ESP2013 age band and sex (M/F) at `level`.
@@ -254,8 +270,11 @@ def population_by_age_sex(snap: Snapshot, level: str, codes: list[str] | None = 
 
 def unassigned_records(snap: Snapshot, filters: Filters) -> int:
     """Records in the filters with no registered practice in the practice map (no area, no rate)."""
-    df = snap.query(f"SELECT coalesce(sum(records), 0)::BIGINT AS n FROM rollup_variation_area "
-                    f"WHERE region_code IS NULL AND {MEASURE_WHERE}", filters.params())
+    df = snap.query(
+        f"SELECT coalesce(sum(records), 0)::BIGINT AS n FROM rollup_variation_area "
+        f"WHERE region_code IS NULL AND {MEASURE_WHERE}",
+        filters.params(),
+    )
     return int(df["n"][0])
 
 
@@ -279,8 +298,9 @@ ORIGIN_RECORDS = "variation: a provider's records by registered area"  # keys pr
 PROVIDER_RECORDS = "variation: a provider's records"  # keys provider_code
 
 
-def perturb_cells(snap: Snapshot, frame: pl.DataFrame, scope: Scope, kind: str, filters: Filters, level: str,
-                  keys: list[str]) -> pl.DataFrame:
+def perturb_cells(
+    snap: Snapshot, frame: pl.DataFrame, scope: Scope, kind: str, filters: Filters, level: str, keys: list[str]
+) -> pl.DataFrame:
     """`perturb` the `records` column of a variation count of `kind` at area `level` (the
     column name is part of the cell key, so every kind is perturbed under the one name)."""
     return perturb(snap, frame, scope, ["records"], keys, (kind, *filters.context(), level))
@@ -291,8 +311,9 @@ def with_area(frame: pl.DataFrame, area: Area) -> pl.DataFrame:
     return frame.with_columns(pl.lit(area.code).alias("code"))
 
 
-def with_total(snap: Snapshot, scope: Scope, frame: pl.DataFrame, kind: str, filters: Filters, level: str,
-               by: list[str]) -> pl.DataFrame:
+def with_total(
+    snap: Snapshot, scope: Scope, frame: pl.DataFrame, kind: str, filters: Filters, level: str, by: list[str]
+) -> pl.DataFrame:
     """Add `total`: the exact `records` summed over `by`, perturbed as a cell of its own of `kind`
     (not the sum of the perturbed parts, so a total minus the published parts leaves a hidden part
     plus noise from every cell). Call it before the parts are perturbed."""

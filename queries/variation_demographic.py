@@ -81,11 +81,13 @@ def _age_sex_counts(snap: Snapshot, filters: Filters, area: Area) -> pl.DataFram
     return with_area(counts.with_columns(pl.col("age_band").cast(pl.Int32)), area)
 
 
-def _perturbed_age_sex(snap: Snapshot, scope: Scope, filters: Filters, area: Area,
-                       counts: pl.DataFrame) -> pl.DataFrame:
+def _perturbed_age_sex(
+    snap: Snapshot, scope: Scope, filters: Filters, area: Area, counts: pl.DataFrame
+) -> pl.DataFrame:
     """The age-sex cells as the user gets them (keyed as `area_rates` keys them), without `code`."""
-    return perturb_cells(snap, counts, scope, AREA_AGE_SEX, filters, area.level,
-                         ["code", "age_band", "sex"]).drop("code")
+    return perturb_cells(snap, counts, scope, AREA_AGE_SEX, filters, area.level, ["code", "age_band", "sex"]).drop(
+        "code"
+    )
 
 
 def _area_cell(snap: Snapshot, scope: Scope, filters: Filters, area: Area, kind: str, n: int) -> int:
@@ -96,8 +98,7 @@ def _area_cell(snap: Snapshot, scope: Scope, filters: Filters, area: Area, kind:
 
 def _with_population(counts: pl.DataFrame, population: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Every stratum with a population, its count (zero when none)."""
-    return population.join(counts, on=keys, how="left").with_columns(
-        pl.col("records").fill_null(0).cast(pl.Int64))
+    return population.join(counts, on=keys, how="left").with_columns(pl.col("records").fill_null(0).cast(pl.Int64))
 
 
 def age_sex_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl.DataFrame:
@@ -107,12 +108,19 @@ def age_sex_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area) ->
     check_area(snap, scope, area)
     counts = _perturbed_age_sex(snap, scope, filters, area, _age_sex_counts(snap, filters, area))
     population = population_by_age_sex(snap, area.level, None if area.level == "england" else [area.code])
-    frame = _with_population(counts, population.drop("code").with_columns(pl.col("age_band").cast(pl.Int32)),
-                             ["age_band", "sex"])
-    frame = dsr.crude_rate(frame, multiplier=filters.annualise).with_columns(
-        pl.col("age_band").replace_strict(dict(enumerate(dsr.AGE_BAND_LABELS)), return_dtype=pl.String)
-        .alias("age_group"),
-    ).select("age_band", "age_group", "sex", "records", "population", *_RATE_COLUMNS).sort("sex", "age_band")
+    frame = _with_population(
+        counts, population.drop("code").with_columns(pl.col("age_band").cast(pl.Int32)), ["age_band", "sex"]
+    )
+    frame = (
+        dsr.crude_rate(frame, multiplier=filters.annualise)
+        .with_columns(
+            pl.col("age_band")
+            .replace_strict(dict(enumerate(dsr.AGE_BAND_LABELS)), return_dtype=pl.String)
+            .alias("age_group"),
+        )
+        .select("age_band", "age_group", "sex", "records", "population", *_RATE_COLUMNS)
+        .sort("sex", "age_band")
+    )
     return protect(frame, scope, ["records"], {"records": _RATE_COLUMNS})
 
 
@@ -131,24 +139,31 @@ def area_summary(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> 
     exact = _age_sex_counts(snap, filters, area)
     counts = _perturbed_age_sex(snap, scope, filters, area, exact)
     population = population_by_age_sex(snap, area.level, None if area.level == "england" else [area.code])
-    strata = _with_population(counts, population.with_columns(pl.col("age_band").cast(pl.Int32)),
-                              ["age_band", "sex"])
+    strata = _with_population(counts, population.with_columns(pl.col("age_band").cast(pl.Int32)), ["age_band", "sex"])
     std = dsr.directly_standardised(strata, ["code"], multiplier=filters.annualise)
     total = snap.query(
         f"SELECT coalesce(sum(records), 0)::BIGINT AS records FROM rollup_variation_area "
-        f"WHERE {area.where()} AND {MEASURE_WHERE}", _params(filters, area))
+        f"WHERE {area.where()} AND {MEASURE_WHERE}",
+        _params(filters, area),
+    )
     n_all = int(total["records"][0])
     n_unknown = n_all - int(exact["records"].sum())
     frame = std.with_columns(
         pl.lit(_area_cell(snap, scope, filters, area, AREA_RECORDS, n_all)).alias("all_records"),
-        pl.lit(_area_cell(snap, scope, filters, area, AREA_UNKNOWN_AGE_SEX, n_unknown)).alias("unknown_age_sex"))
-    frame = protect(frame, scope, ["all_records", "unknown_age_sex", "records"],
-                    {"records": _DSR_COLUMNS, "all_records": _DSR_COLUMNS})
+        pl.lit(_area_cell(snap, scope, filters, area, AREA_UNKNOWN_AGE_SEX, n_unknown)).alias("unknown_age_sex"),
+    )
+    frame = protect(
+        frame,
+        scope,
+        ["all_records", "unknown_age_sex", "records"],
+        {"records": _DSR_COLUMNS, "all_records": _DSR_COLUMNS},
+    )
     if frame.is_empty():
         return AreaSummary(0, 0, 0.0, None, None, None)
     row = frame.row(0, named=True)
-    return AreaSummary(row["all_records"], row["unknown_age_sex"], row["population"], row["dsr"],
-                       row["dsr_lower"], row["dsr_upper"])
+    return AreaSummary(
+        row["all_records"], row["unknown_age_sex"], row["population"], row["dsr"], row["dsr_lower"], row["dsr_upper"]
+    )
 
 
 def deprivation_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl.DataFrame:
@@ -164,27 +179,41 @@ def deprivation_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area
         WHERE {area.where()} AND imd_quintile IS NOT NULL AND sex IN ('M', 'F')
               AND age_band IS NOT NULL AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, params)
+        """,
+        params,
+    )
     all_counts = snap.query(
         f"""
         SELECT imd_quintile, sum(records)::BIGINT AS records
         FROM rollup_variation_imd
         WHERE {area.where()} AND imd_quintile IS NOT NULL AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, params)
+        """,
+        params,
+    )
     population = snap.query(
         f"""
         SELECT imd_quintile, age_band, sex, sum(population) AS population
         FROM rollup_variation_imd_population
         WHERE {area.where()} AND imd_quintile IS NOT NULL
         GROUP BY ALL
-        """, {"area": area.code})
+        """,
+        {"area": area.code},
+    )
     keys = ["imd_quintile", "age_band", "sex"]
     cast = [pl.col("imd_quintile").cast(pl.Int32), pl.col("age_band").cast(pl.Int32)]
-    counts = perturb_cells(snap, with_area(counts.with_columns(cast), area), scope, IMD_AGE_SEX, filters,
-                           area.level, ["code", *keys]).drop("code")
-    all_counts = perturb_cells(snap, with_area(all_counts.with_columns(cast[0]), area), scope, IMD_RECORDS,
-                               filters, area.level, ["code", "imd_quintile"]).drop("code")
+    counts = perturb_cells(
+        snap, with_area(counts.with_columns(cast), area), scope, IMD_AGE_SEX, filters, area.level, ["code", *keys]
+    ).drop("code")
+    all_counts = perturb_cells(
+        snap,
+        with_area(all_counts.with_columns(cast[0]), area),
+        scope,
+        IMD_RECORDS,
+        filters,
+        area.level,
+        ["code", "imd_quintile"],
+    ).drop("code")
     strata = _with_population(counts, population.with_columns(cast), keys)
     std = dsr.directly_standardised(strata, ["imd_quintile"], multiplier=filters.annualise).drop("records")
     frame = (
@@ -193,7 +222,8 @@ def deprivation_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area
         .sort("imd_quintile")
     )
     frame = dsr.crude_rate(frame, multiplier=filters.annualise).with_columns(
-        pl.col("imd_quintile").replace_strict(QUINTILE_LABELS, return_dtype=pl.String).alias("quintile"))
+        pl.col("imd_quintile").replace_strict(QUINTILE_LABELS, return_dtype=pl.String).alias("quintile")
+    )
     frame = frame.select("imd_quintile", "quintile", "records", "population", *_RATE_COLUMNS, *_DSR_COLUMNS)
     return protect(frame, scope, ["records"], {"records": _RATE_COLUMNS + _DSR_COLUMNS})
 
@@ -226,7 +256,9 @@ def lsoa_deprivation(snap: Snapshot, scope: Scope, filters: Filters, area: Area)
         FROM rollup_variation_lsoa
         WHERE {area.where()} AND has_lsoa AND imd_decile IS NOT NULL AND {MEASURE_WHERE}
         GROUP BY ALL ORDER BY imd_decile
-        """, _params(filters, area))
+        """,
+        _params(filters, area),
+    )
     frame = with_total(snap, scope, with_area(counts, area), LSOA_DECILE_TOTAL, filters, area.level, ["code"])
     frame = perturb_cells(snap, frame, scope, LSOA_DECILE, filters, area.level, ["code", "imd_decile"])
     return protect(shares_of_total(frame).drop("code"), scope, ["records"], {"records": _SHARE_COLUMNS})
@@ -241,7 +273,9 @@ def lsoa_coverage(snap: Snapshot, scope: Scope, filters: Filters, area: Area) ->
         SELECT coalesce(sum(records) FILTER (WHERE has_lsoa), 0)::BIGINT AS with_lsoa,
                coalesce(sum(records), 0)::BIGINT AS records
         FROM rollup_variation_lsoa WHERE {area.where()} AND {MEASURE_WHERE}
-        """, _params(filters, area))
+        """,
+        _params(filters, area),
+    )
     with_lsoa = _area_cell(snap, scope, filters, area, LSOA_RECORDS, int(df["with_lsoa"][0]))
     records = _area_cell(snap, scope, filters, area, AREA_RECORDS, int(df["records"][0]))
     df = protect(pl.DataFrame({"with_lsoa": [with_lsoa], "records": [records]}), scope, ["with_lsoa", "records"])
@@ -259,13 +293,18 @@ def ethnic_mix(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -> pl
         FROM rollup_variation_ethnicity
         WHERE {area.where()} AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, _params(filters, area))
+        """,
+        _params(filters, area),
+    )
     grouped = (
         counts.with_columns(
-            pl.when(pl.col("ethnic_category").is_null()).then(pl.lit("Not recorded"))
+            pl.when(pl.col("ethnic_category").is_null())
+            .then(pl.lit("Not recorded"))
             .otherwise(pl.col("ethnic_category").replace_strict(ETHNIC_GROUP, default="Invalid code"))
-            .alias("ethnic_group"))
-        .group_by("ethnic_group").agg(pl.col("records").sum())
+            .alias("ethnic_group")
+        )
+        .group_by("ethnic_group")
+        .agg(pl.col("records").sum())
     )
     frame = pl.DataFrame({"ethnic_group": list(ETHNIC_GROUPS)}).join(grouped, on="ethnic_group", how="left")
     frame = frame.with_columns(pl.col("records").fill_null(0).cast(pl.Int64))

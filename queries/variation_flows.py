@@ -48,8 +48,17 @@ _PROVIDER_NAME = """
 """
 
 
-def _protected_shares(snap: Snapshot, scope: Scope, frame: pl.DataFrame, filters: Filters, level: str,
-                      kind: str, keys: list[str], order: list[str], descending: list[bool]) -> pl.DataFrame:
+def _protected_shares(
+    snap: Snapshot,
+    scope: Scope,
+    frame: pl.DataFrame,
+    filters: Filters,
+    level: str,
+    kind: str,
+    keys: list[str],
+    order: list[str],
+    descending: list[bool],
+) -> pl.DataFrame:
     """Perturb the parts (a frame that has its perturbed `total`, from `with_total`) as cells of
     `kind` named by `keys`, take shares, protect, and only then order by the published counts:
     rows that read alike once rounded follow their codes, and suppressed rows come after the
@@ -69,10 +78,21 @@ def area_providers(snap: Snapshot, scope: Scope, filters: Filters, area: Area) -
         FROM rollup_variation_flows f
         WHERE {area.where()} AND {MEASURE_WHERE}
         GROUP BY f.provider_code
-        """, {**filters.params(), "area": area.code})
+        """,
+        {**filters.params(), "area": area.code},
+    )
     frame = with_total(snap, scope, with_area(frame, area), AREA_RECORDS, filters, area.level, ["code"])
-    frame = _protected_shares(snap, scope, frame, filters, area.level, FLOW_RECORDS, ["code", "provider_code"],
-                              ["records", "provider_code"], [True, False])
+    frame = _protected_shares(
+        snap,
+        scope,
+        frame,
+        filters,
+        area.level,
+        FLOW_RECORDS,
+        ["code", "provider_code"],
+        ["records", "provider_code"],
+        [True, False],
+    )
     return frame.drop("code")
 
 
@@ -87,17 +107,27 @@ def area_provider_modalities(snap: Snapshot, scope: Scope, filters: Filters, are
         FROM rollup_variation_flows f
         WHERE {area.where()} AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, {**filters.params(), "area": area.code})
-    frame = with_total(snap, scope, with_area(frame, area), FLOW_MODALITY_TOTAL, filters, area.level,
-                       ["code", "modality"])
-    frame = _protected_shares(snap, scope, frame, filters, area.level, FLOW_MODALITY_RECORDS,
-                              ["code", "provider_code", "modality"], ["modality", "records", "provider_code"],
-                              [False, True, False])
+        """,
+        {**filters.params(), "area": area.code},
+    )
+    frame = with_total(
+        snap, scope, with_area(frame, area), FLOW_MODALITY_TOTAL, filters, area.level, ["code", "modality"]
+    )
+    frame = _protected_shares(
+        snap,
+        scope,
+        frame,
+        filters,
+        area.level,
+        FLOW_MODALITY_RECORDS,
+        ["code", "provider_code", "modality"],
+        ["modality", "records", "provider_code"],
+        [False, True, False],
+    )
     return frame.drop("code")
 
 
-def provider_origins(snap: Snapshot, scope: Scope, filters: Filters, provider: str,
-                     level: str = "icb") -> pl.DataFrame:
+def provider_origins(snap: Snapshot, scope: Scope, filters: Filters, provider: str, level: str = "icb") -> pl.DataFrame:
     """Where a provider's patients are registered: code, name (ICB or sub-ICB; 'Not known' for
     practices not in the map), records, share with a Wilson interval. Largest first."""
     scope.check_provider(provider)
@@ -113,12 +143,23 @@ def provider_origins(snap: Snapshot, scope: Scope, filters: Filters, provider: s
         FROM rollup_variation_flows f LEFT JOIN names n ON n.code = f.{col}
         WHERE f.provider_code = $provider AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, {**filters.params(), "provider": provider.upper(), "unknown": NOT_KNOWN})
+        """,
+        {**filters.params(), "provider": provider.upper(), "unknown": NOT_KNOWN},
+    )
     frame = frame.with_columns(pl.lit(provider.upper()).alias("provider_code"))
     # The provider's total does not depend on the level its patients are split by.
     frame = with_total(snap, scope, frame, PROVIDER_RECORDS, filters, "provider", ["provider_code"])
-    frame = _protected_shares(snap, scope, frame, filters, level, ORIGIN_RECORDS, ["provider_code", "code"],
-                              ["records", "code"], [True, False])
+    frame = _protected_shares(
+        snap,
+        scope,
+        frame,
+        filters,
+        level,
+        ORIGIN_RECORDS,
+        ["provider_code", "code"],
+        ["records", "code"],
+        [True, False],
+    )
     return frame.drop("provider_code")
 
 
@@ -131,7 +172,9 @@ def providers(snap: Snapshot, scope: Scope) -> pl.DataFrame:
         FROM (SELECT DISTINCT provider_code FROM rollup_variation_flows) f
         WHERE $all OR list_contains($codes, f.provider_code)
         ORDER BY provider_name, f.provider_code
-        """, {"all": visible is None, "codes": visible or []})
+        """,
+        {"all": visible is None, "codes": visible or []},
+    )
 
 
 def describe_area(area: Area, name: str) -> str:

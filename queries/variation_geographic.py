@@ -37,8 +37,20 @@ from queries.variation import (
 from queries.variation_demographic import area_summary
 
 _DERIVED = ["rate", "rate_lower", "rate_upper", "dsr", "dsr_lower", "dsr_upper", "compared"]
-COLUMNS = ["code", "name", "records", "population", "rate", "rate_lower", "rate_upper",
-           "dsr", "dsr_lower", "dsr_upper", "compared", "rank"]
+COLUMNS = [
+    "code",
+    "name",
+    "records",
+    "population",
+    "rate",
+    "rate_lower",
+    "rate_upper",
+    "dsr",
+    "dsr_lower",
+    "dsr_upper",
+    "compared",
+    "rank",
+]
 
 
 def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl.DataFrame:
@@ -59,19 +71,24 @@ def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl
         WHERE {col} IS NOT NULL AND sex IN ('M', 'F') AND age_band IS NOT NULL
               AND ($all OR list_contains($codes, {col})) AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, params)
+        """,
+        params,
+    )
     totals = snap.query(
         f"""
         SELECT {col} AS code, sum(records)::BIGINT AS records
         FROM rollup_variation_area
         WHERE {col} IS NOT NULL AND ($all OR list_contains($codes, {col})) AND {MEASURE_WHERE}
         GROUP BY ALL
-        """, params)
+        """,
+        params,
+    )
     counts = perturb_cells(snap, counts, scope, AREA_AGE_SEX, filters, level, ["code", "age_band", "sex"])
     totals = perturb_cells(snap, totals, scope, AREA_RECORDS, filters, level, ["code"])
     population = population_by_age_sex(snap, level, codes).with_columns(pl.col("age_band").cast(pl.Int32))
     strata = population.join(counts, on=["code", "age_band", "sex"], how="left").with_columns(
-        pl.col("records").fill_null(0))
+        pl.col("records").fill_null(0)
+    )
     std = dsr.directly_standardised(strata, ["code"], multiplier=filters.annualise).drop("records")
     names = area_names(snap, level)
     if codes is not None:
@@ -83,12 +100,20 @@ def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl
     )
     frame = dsr.crude_rate(frame, multiplier=filters.annualise)
     england = england_dsr(snap, scope, filters)
-    frame = frame.with_columns(
-        pl.when(pl.col("dsr").is_null() | pl.lit(england is None)).then(None)
-        .when(pl.col("dsr_lower") > pl.lit(england)).then(pl.lit("higher"))
-        .when(pl.col("dsr_upper") < pl.lit(england)).then(pl.lit("lower"))
-        .otherwise(pl.lit("similar")).alias("compared"),
-    ).sort(["dsr", "name"], descending=[True, False], nulls_last=True).select(COLUMNS[:-1])
+    frame = (
+        frame.with_columns(
+            pl.when(pl.col("dsr").is_null() | pl.lit(england is None))
+            .then(None)
+            .when(pl.col("dsr_lower") > pl.lit(england))
+            .then(pl.lit("higher"))
+            .when(pl.col("dsr_upper") < pl.lit(england))
+            .then(pl.lit("lower"))
+            .otherwise(pl.lit("similar"))
+            .alias("compared"),
+        )
+        .sort(["dsr", "name"], descending=[True, False], nulls_last=True)
+        .select(COLUMNS[:-1])
+    )
     frame = rank_published(protect(frame, scope, ["records"], {"records": _DERIVED}), "dsr", "rank")
     return suppressed_last(frame).select(*COLUMNS, *[c for c in frame.columns if c == SUPPRESSED_COLUMN])
 

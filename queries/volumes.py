@@ -43,8 +43,10 @@ class VolumeRule:
 
     def __post_init__(self) -> None:
         if not (-1 < self.drop < 0 < self.spike):
-            raise UsageError(f"volume thresholds must be a drop below 0 (above -100%) and a spike above 0; "
-                             f"got {self.drop:+.0%} / {self.spike:+.0%}")
+            raise UsageError(
+                f"volume thresholds must be a drop below 0 (above -100%) and a spike above 0; "
+                f"got {self.drop:+.0%} / {self.spike:+.0%}"
+            )
         if not (1 <= self.min_history <= self.window <= 36):
             raise UsageError("volume window must be 1-36 months and at least min_history")
 
@@ -57,8 +59,15 @@ def _scope_filter(scope: Scope) -> dict:
     return {"all": visible is None, "codes": visible or []}
 
 
-def volume_checks(snap: Snapshot, scope: Scope, rule: VolumeRule = DEFAULT_RULE, by_modality: bool = False,
-                  provider: str | None = None, first: date | None = None, last: date | None = None) -> pl.DataFrame:
+def volume_checks(
+    snap: Snapshot,
+    scope: Scope,
+    rule: VolumeRule = DEFAULT_RULE,
+    by_modality: bool = False,
+    provider: str | None = None,
+    first: date | None = None,
+    last: date | None = None,
+) -> pl.DataFrame:
     """Every checked provider-month (or provider-month-modality) with its baseline and flag.
 
     Columns: provider_code, activity_month, [modality,] records, baseline (null without enough
@@ -80,15 +89,15 @@ def volume_checks(snap: Snapshot, scope: Scope, rule: VolumeRule = DEFAULT_RULE,
               AND ($provider IS NULL OR provider_code = $provider)
         ),
         vol AS (
-            SELECT provider_code, activity_month, {'modality,' if by_modality else ''} sum(records) AS records
+            SELECT provider_code, activity_month, {"modality," if by_modality else ""} sum(records) AS records
             FROM rollup_quality_volume
             WHERE provider_code IN (SELECT provider_code FROM submitted)
             GROUP BY ALL
         ),
         grid AS (
-            SELECT s.provider_code, s.activity_month {', m.modality' if by_modality else ''}
+            SELECT s.provider_code, s.activity_month {", m.modality" if by_modality else ""}
             FROM submitted s
-            {'JOIN (SELECT DISTINCT provider_code, modality FROM vol) m USING (provider_code)' if by_modality else ''}
+            {"JOIN (SELECT DISTINCT provider_code, modality FROM vol) m USING (provider_code)" if by_modality else ""}
         ),
         series AS (
             SELECT g.*, coalesce(v.records, 0)::BIGINT AS records
@@ -108,20 +117,29 @@ def volume_checks(snap: Snapshot, scope: Scope, rule: VolumeRule = DEFAULT_RULE,
         FROM scored
         WHERE ($first IS NULL OR activity_month >= $first) AND ($last IS NULL OR activity_month <= $last)
         """,
-        {"all": _scope_filter(scope)["all"], "codes": _scope_filter(scope)["codes"],
-         "provider": provider.upper() if provider else None, "min_history": rule.min_history,
-         "first": first, "last": last},
+        {
+            "all": _scope_filter(scope)["all"],
+            "codes": _scope_filter(scope)["codes"],
+            "provider": provider.upper() if provider else None,
+            "min_history": rule.min_history,
+            "first": first,
+            "last": last,
+        },
     )
     change = pl.when(pl.col("baseline") > 0).then(pl.col("records") / pl.col("baseline") - 1)
     beyond_chance = ((pl.col("records") - pl.col("baseline")).abs() > rule.z * pl.col("baseline").sqrt()) & (
-        pl.max_horizontal("records", "baseline") >= rule.min_records)
+        pl.max_horizontal("records", "baseline") >= rule.min_records
+    )
     order = ["provider_code", "modality", "activity_month"] if by_modality else ["provider_code", "activity_month"]
     return (
         frame.with_columns(change.alias("change"))
         .with_columns(
-            pl.when((pl.col("change") <= rule.drop) & beyond_chance).then(pl.lit("drop"))
-            .when((pl.col("change") >= rule.spike) & beyond_chance).then(pl.lit("spike"))
-            .otherwise(None).alias("flag")
+            pl.when((pl.col("change") <= rule.drop) & beyond_chance)
+            .then(pl.lit("drop"))
+            .when((pl.col("change") >= rule.spike) & beyond_chance)
+            .then(pl.lit("spike"))
+            .otherwise(None)
+            .alias("flag")
         )
         .select(*order[:-1], "activity_month", "records", "baseline", "history", "change", "flag")
         .sort(order)

@@ -29,8 +29,12 @@ from queries.scope import Scope
 SIX_WEEKS = 42
 # band column -> (first day, last day); None: no upper end (the overflow bucket included)
 BANDS: dict[str, tuple[int, int | None]] = {
-    "weeks_0_to_1": (0, 6), "weeks_1_to_2": (7, 13), "weeks_2_to_4": (14, 27), "weeks_4_to_6": (28, 41),
-    "weeks_6_to_13": (42, 90), "weeks_13_plus": (91, None),
+    "weeks_0_to_1": (0, 6),
+    "weeks_1_to_2": (7, 13),
+    "weeks_2_to_4": (14, 27),
+    "weeks_4_to_6": (28, 41),
+    "weeks_6_to_13": (42, 90),
+    "weeks_13_plus": (91, None),
 }
 COUNTS = ["waits", "six_weeks_or_more", *BANDS, "missing_dates", "negative_intervals"]
 
@@ -40,8 +44,9 @@ def _band(first: int, last: int | None) -> pl.Expr:
     return days.is_between(first, last) if last is not None else days >= first
 
 
-def _rows(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, group: list[str],
-          providers: list[str] | None) -> pl.DataFrame:
+def _rows(
+    snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, group: list[str], providers: list[str] | None
+) -> pl.DataFrame:
     """The figures per value of the breakdowns in `group` (urgency.BREAKDOWNS keys), unprotected."""
     keys = [urgency.BREAKDOWNS[g][0] for g in group]
     hist = urgency.perturbed(snap, scope, f, group, providers)
@@ -51,21 +56,39 @@ def _rows(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, group: list[st
         pl.col("records").filter(pl.col("days") >= SIX_WEEKS).sum().alias("six_weeks_or_more"),
         *[pl.col("records").filter(_band(*span)).sum().alias(name) for name, span in BANDS.items()],
     ]
-    odd = [pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
-           pl.col("records").filter(pl.col("days") == -1).sum().alias("negative_intervals")]
+    odd = [
+        pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
+        pl.col("records").filter(pl.col("days") == -1).sum().alias("negative_intervals"),
+    ]
     medians = summarise_histogram(valid, keys).select(*keys, (pl.col("median_days") / 7).alias("median_weeks"))
     if keys:
-        out = (valid.group_by(keys).agg(aggs).join(hist.group_by(keys).agg(odd), on=keys, how="full",
-                                                      coalesce=True)
-               .join(medians, on=keys, how="left").sort(keys))
+        out = (
+            valid.group_by(keys)
+            .agg(aggs)
+            .join(hist.group_by(keys).agg(odd), on=keys, how="full", coalesce=True)
+            .join(medians, on=keys, how="left")
+            .sort(keys)
+        )
     else:
         out = pl.concat([valid.select(aggs), hist.select(odd)], how="horizontal")
-        out = pl.concat([out, medians], how="horizontal") if medians.height else out.with_columns(
-            pl.lit(None, pl.Float64).alias("median_weeks"))
+        out = (
+            pl.concat([out, medians], how="horizontal")
+            if medians.height
+            else out.with_columns(pl.lit(None, pl.Float64).alias("median_weeks"))
+        )
     out = out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS)
-    return out.with_columns((pl.col("six_weeks_or_more") / pl.col("waits")).alias("share_six_weeks_or_more")
-                            ).select([*keys, "waits", "median_weeks", "six_weeks_or_more",
-                                      "share_six_weeks_or_more", *BANDS, "missing_dates", "negative_intervals"])
+    return out.with_columns((pl.col("six_weeks_or_more") / pl.col("waits")).alias("share_six_weeks_or_more")).select(
+        [
+            *keys,
+            "waits",
+            "median_weeks",
+            "six_weeks_or_more",
+            "share_six_weeks_or_more",
+            *BANDS,
+            "missing_dates",
+            "negative_intervals",
+        ]
+    )
 
 
 def _waiting_list_filter(f: urgency.UrgencyFilter) -> urgency.UrgencyFilter:
@@ -81,8 +104,9 @@ def waiting_list(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, by: str
     'provider', 'site', 'dm01_test' (DM01's five tests only), 'month'): waits, median weeks, 6
     weeks or more (count and share), week bands, and the records left out (clock start or
     procedure missing, or the clock start after the procedure). `f.interval` is ignored."""
-    table = urgency.by_breakdown(scope, _waiting_list_filter(f), by,
-                                 lambda f, group, providers: _rows(snap, scope, f, group, providers))
+    table = urgency.by_breakdown(
+        scope, _waiting_list_filter(f), by, lambda f, group, providers: _rows(snap, scope, f, group, providers)
+    )
     if by == "dm01_test":
         table = _dm01_order(table)
     table = _protect(table, scope)

@@ -136,14 +136,22 @@ def _histogram(snap: Snapshot, f: WaitFilter, group: list[str], providers: list[
           AND ($providers IS NULL OR list_contains($providers, provider_code))
         GROUP BY ALL
         """,
-        {"interval": f.interval, "first": f.first_month, "last": f.last_month,
-         "modality": f.modality, "source": f.source, "provider": f.provider,
-         "providers": providers, "gpda": GP_DIRECT_ACCESS},
+        {
+            "interval": f.interval,
+            "first": f.first_month,
+            "last": f.last_month,
+            "modality": f.modality,
+            "source": f.source,
+            "provider": f.provider,
+            "providers": providers,
+            "gpda": GP_DIRECT_ACCESS,
+        },
     )
 
 
-def _perturbed(snap: Snapshot, scope: Scope, f: WaitFilter, group: list[str],
-                providers: list[str] | None = None) -> pl.DataFrame:
+def _perturbed(
+    snap: Snapshot, scope: Scope, f: WaitFilter, group: list[str], providers: list[str] | None = None
+) -> pl.DataFrame:
     """`_histogram`, each (group, day) bucket perturbed for non-central scopes.
 
     A bucket is named by every dimension that defines it — the filter's values, with the
@@ -154,15 +162,17 @@ def _perturbed(snap: Snapshot, scope: Scope, f: WaitFilter, group: list[str],
     if not scope.needs_disclosure_control:
         return hist
     own = {"modality": "modality", "source": "source_group", "provider": "provider_code"}
-    cell = {dim: pl.col(own[dim]) if dim in group else pl.lit(getattr(f, dim), pl.String)
-            for dim in own}
-    month = [pl.col("activity_month"), pl.col("activity_month")] if "month" in group else \
-        [pl.lit(f.first_month), pl.lit(f.last_month)]
-    keyed = hist.with_columns(*[c.alias(f"__{d}") for d, c in cell.items()],
-                              month[0].alias("__first"), month[1].alias("__last"))
+    cell = {dim: pl.col(own[dim]) if dim in group else pl.lit(getattr(f, dim), pl.String) for dim in own}
+    month = (
+        [pl.col("activity_month"), pl.col("activity_month")]
+        if "month" in group
+        else [pl.lit(f.first_month), pl.lit(f.last_month)]
+    )
+    keyed = hist.with_columns(
+        *[c.alias(f"__{d}") for d, c in cell.items()], month[0].alias("__first"), month[1].alias("__last")
+    )
     keys = ["__first", "__last", *(f"__{d}" for d in cell), "days"]
-    return perturb(snap, keyed, scope, counts=["records"], keys=keys,
-                   context=("waits", f.interval)).drop(keys[:-1])
+    return perturb(snap, keyed, scope, counts=["records"], keys=keys, context=("waits", f.interval)).drop(keys[:-1])
 
 
 def summarise(hist: pl.DataFrame, by: list[str], thresholds: tuple[int, ...] = SHARE_THRESHOLDS) -> pl.DataFrame:
@@ -171,23 +181,31 @@ def summarise(hist: pl.DataFrame, by: list[str], thresholds: tuple[int, ...] = S
     valid = hist.filter(pl.col("days") >= 0)
     stats = summarise_histogram(valid, by, thresholds=thresholds)
     odd = hist.filter(pl.col("days").is_null() | (pl.col("days") == NEGATIVE_DAY))
-    other = odd.group_by(by).agg(
-        pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
-        pl.col("records").filter(pl.col("days") == NEGATIVE_DAY).sum().alias("negative_intervals"),
-    ) if by else odd.select(
-        pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
-        pl.col("records").filter(pl.col("days") == NEGATIVE_DAY).sum().alias("negative_intervals"),
+    other = (
+        odd.group_by(by).agg(
+            pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
+            pl.col("records").filter(pl.col("days") == NEGATIVE_DAY).sum().alias("negative_intervals"),
+        )
+        if by
+        else odd.select(
+            pl.col("records").filter(pl.col("days").is_null()).sum().alias("missing_dates"),
+            pl.col("records").filter(pl.col("days") == NEGATIVE_DAY).sum().alias("negative_intervals"),
+        )
     )
     if by:
         out = stats.join(other, on=by, how="full", coalesce=True)
     else:
-        out = pl.concat([stats, other], how="horizontal") if stats.height else other.with_columns(
-            *[pl.lit(None, pl.Int64).alias(c) for c in ["records", *PERCENTILES]],
-            *[pl.lit(None, pl.Float64).alias(share_column(t)) for t in thresholds],
+        out = (
+            pl.concat([stats, other], how="horizontal")
+            if stats.height
+            else other.with_columns(
+                *[pl.lit(None, pl.Int64).alias(c) for c in ["records", *PERCENTILES]],
+                *[pl.lit(None, pl.Float64).alias(share_column(t)) for t in thresholds],
+            )
         )
-    return out.with_columns(
-        [pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS]
-    ).select([*by, *COUNT_COLUMNS, *PERCENTILES, *(share_column(t) for t in thresholds)])
+    return out.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNT_COLUMNS]).select(
+        [*by, *COUNT_COLUMNS, *PERCENTILES, *(share_column(t) for t in thresholds)]
+    )
 
 
 def _protect(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
@@ -225,8 +243,7 @@ def wait_summary(snap: Snapshot, scope: Scope, f: WaitFilter, by: str | None = N
         return _protect(table, scope)
     visible = scope.visible_providers()
     national_filter = WaitFilter(f.first_month, f.last_month, f.interval, f.modality, f.source)
-    england = summarise(_perturbed(snap, scope, national_filter, []), []).with_columns(
-        pl.lit(ENGLAND).alias(column))
+    england = summarise(_perturbed(snap, scope, national_filter, []), []).with_columns(pl.lit(ENGLAND).alias(column))
     providers = summarise(_perturbed(snap, scope, f, [by], visible), [column]).sort(column)
     table = pl.concat([england.select(providers.columns), providers])
     return _protect(table, scope)
@@ -240,11 +257,18 @@ def wait_distribution(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl.DataFra
     _check(scope, f)
     hist = _perturbed(snap, scope, f, []).filter(pl.col("days") >= 0)
     if hist.is_empty():
-        return pl.DataFrame(schema={"days": pl.Int64, "records": pl.Int64,
-                                    "cumulative_records": pl.Int64, "cumulative_share": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "days": pl.Int64,
+                "records": pl.Int64,
+                "cumulative_records": pl.Int64,
+                "cumulative_share": pl.Float64,
+            }
+        )
     dist = cumulative_shares(hist).with_columns(pl.col("days").cast(pl.Int64))
-    return protect(dist, scope, counts=["records", "cumulative_records"],
-                   derived={"cumulative_records": ["cumulative_share"]})
+    return protect(
+        dist, scope, counts=["records", "cumulative_records"], derived={"cumulative_records": ["cumulative_share"]}
+    )
 
 
 def missing_dates_by_interval(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl.DataFrame:
@@ -255,8 +279,11 @@ def missing_dates_by_interval(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl
     rows = []
     for kind, interval in INTERVALS.items():
         hist = _perturbed(snap, scope, replace(f, interval=kind), [])
-        rows.append(pl.DataFrame({"interval_kind": [kind], "interval": [interval.label]}).hstack(
-            summarise(hist, []).select(COUNT_COLUMNS).with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)))
+        rows.append(
+            pl.DataFrame({"interval_kind": [kind], "interval": [interval.label]}).hstack(
+                summarise(hist, []).select(COUNT_COLUMNS).with_columns(pl.col(c).fill_null(0) for c in COUNT_COLUMNS)
+            )
+        )
     out = pl.concat(rows).with_columns(
         (pl.col("missing_dates") / (pl.sum_horizontal(COUNT_COLUMNS))).alias("share_missing")
     )

@@ -51,24 +51,56 @@ def build_official_store(store_dir: Path, extra: list | None = None) -> None:
             """INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on, file_name,
                    sha256, format, status, timeliness, rows_read, rows_accepted, rows_rejected, rows_with_warnings)
                VALUES (?, ?, ?, ?, ?, ?, ?, 'csv', ?, 'on_time', 0, 0, 0, 0)""",
-            [(sid, prov, per, datetime(per.year, per.month, 5), per, f"DID_{prov}_{per:%Y%m}.csv", f"{sid:064x}",
-              status) for sid, prov, per, status in SUBMISSIONS])
+            [
+                (
+                    sid,
+                    prov,
+                    per,
+                    datetime(per.year, per.month, 5),
+                    per,
+                    f"DID_{prov}_{per:%Y%m}.csv",
+                    f"{sid:064x}",
+                    status,
+                )
+                for sid, prov, per, status in SUBMISSIONS
+            ],
+        )
         rows, n_acc = [], 0
         for with_id, spec in [*[(True, r) for r in RECORDS], *[(False, r) for r in (extra or [])]]:
             n, sid, prov, code, source, practice, test, wait, report, age, sex = spec
             for _ in range(n):
                 n_acc += 1
-                rows.append((
-                    sid, prov, f"{prov}01", f"ACC{n_acc:05d}", f"PSEUDO{n_acc:05d}" if with_id else None, "01",
-                    age, sex, practice, source, test - timedelta(days=wait), test - timedelta(days=wait), test,
-                    None if report is None else test + timedelta(days=report), code, nicip.modality(code),
-                    nicip.decode_body_area(code), nicip.test_group(code), test.replace(day=1)))
+                rows.append(
+                    (
+                        sid,
+                        prov,
+                        f"{prov}01",
+                        f"ACC{n_acc:05d}",
+                        f"PSEUDO{n_acc:05d}" if with_id else None,
+                        "01",
+                        age,
+                        sex,
+                        practice,
+                        source,
+                        test - timedelta(days=wait),
+                        test - timedelta(days=wait),
+                        test,
+                        None if report is None else test + timedelta(days=report),
+                        code,
+                        nicip.modality(code),
+                        nicip.decode_body_area(code),
+                        nicip.test_group(code),
+                        test.replace(day=1),
+                    )
+                )
         con.executemany(
             """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_pseudo_id,
                    nhs_number_status, age_at_test, sex, practice_code, patient_source, request_date,
                    request_received_date, test_date, report_date, nicip_code, modality, body_area, test_group,
                    activity_month)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            rows,
+        )
         store.publish(con, store_dir)
 
 

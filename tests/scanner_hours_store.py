@@ -43,16 +43,25 @@ MAY = date(2026, 5, 1)
 EQUIPMENT = [("RAJ01", "CT", 2, 84.0), ("RBK01", "CT", 1, None), ("RCF01", "MRI", 1, 60.0)]
 
 
-def _r(site: str, start: datetime, minutes: float | None, modality: str = "CT", body_area: str | None = None,
-       month: date | None = None) -> dict:
+def _r(
+    site: str,
+    start: datetime,
+    minutes: float | None,
+    modality: str = "CT",
+    body_area: str | None = None,
+    month: date | None = None,
+) -> dict:
     end = None if minutes is None else start + timedelta(minutes=minutes)
     return dict(site=site, start=start, end=end, modality=modality, body_area=body_area, month=month)
 
 
 HAND = [
-    _r("RAJ01", datetime(2026, 5, 4, 8, 10), 15), _r("RAJ01", datetime(2026, 5, 4, 8, 30), 20),
-    _r("RAJ01", datetime(2026, 5, 4, 8, 55), None), _r("RAJ01", datetime(2026, 5, 4, 9, 5), 10),
-    _r("RAJ01", datetime(2026, 5, 11, 8, 20), 20), _r("RAJ01", datetime(2026, 5, 5, 23, 30), -10),
+    _r("RAJ01", datetime(2026, 5, 4, 8, 10), 15),
+    _r("RAJ01", datetime(2026, 5, 4, 8, 30), 20),
+    _r("RAJ01", datetime(2026, 5, 4, 8, 55), None),
+    _r("RAJ01", datetime(2026, 5, 4, 9, 5), 10),
+    _r("RAJ01", datetime(2026, 5, 11, 8, 20), 20),
+    _r("RAJ01", datetime(2026, 5, 5, 23, 30), -10),
     _r("RAJ01", datetime(2026, 5, 5, 22, 10), 25 * 60),
     *[_r("RBK01", datetime(2026, 5, 7, 13, m), 15) for m in (0, 10, 20, 30)],
     *[_r("RBK01", datetime(2026, 5, 7, 14, m), 15) for m in (0, 20)],
@@ -84,8 +93,20 @@ def insert(con, rows: list[dict], first_id: int = 0) -> None:
         """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
                test_date, modality, body_area, activity_month, procedure_start_utc, procedure_end_utc)
            VALUES (1, ?, ?, ?, '03', ?, ?, ?, ?, ?, ?)""",
-        [(r["site"][:3], r["site"], f"A{first_id + i:06d}", _local(r["start"]).date(), r["modality"], r["body_area"],
-          r["month"] or _local(r["start"]).date().replace(day=1), r["start"], r["end"]) for i, r in enumerate(rows)],
+        [
+            (
+                r["site"][:3],
+                r["site"],
+                f"A{first_id + i:06d}",
+                _local(r["start"]).date(),
+                r["modality"],
+                r["body_area"],
+                r["month"] or _local(r["start"]).date().replace(day=1),
+                r["start"],
+                r["end"],
+            )
+            for i, r in enumerate(rows)
+        ],
     )
 
 
@@ -96,8 +117,10 @@ def build(store_dir, rows: list[dict] = HAND) -> None:
     store.create_store(store_dir)
     with store.writer(store_dir) as con:
         con.execute("DELETE FROM ref_site")
-        con.executemany("INSERT INTO ref_site (site_code, provider_code, site_name, provider_name) VALUES (?, ?, ?, ?)",
-                        [(s, s[:3], f"Site {s}", f"Provider {s[:3]}") for s in ("RAJ01", "RBK01", "RCF01")])
+        con.executemany(
+            "INSERT INTO ref_site (site_code, provider_code, site_name, provider_name) VALUES (?, ?, ?, ?)",
+            [(s, s[:3], f"Site {s}", f"Provider {s[:3]}") for s in ("RAJ01", "RBK01", "RCF01")],
+        )
         con.execute("DELETE FROM ref_equipment")
         con.executemany("INSERT INTO ref_equipment VALUES (?, ?, ?, ?, false)", EQUIPMENT)
         insert(con, rows)
@@ -127,5 +150,7 @@ def naive(rows: list[dict], modality: str, first: date, last: date) -> tuple[dic
                 s[2] += seconds / 60
             else:
                 s[3] += 1
-    return ({k: (v[0], len(v[1]), v[2], v[3]) for k, v in sites.items()},
-            {k: (v[0], len(v[1])) for k, v in cells.items()})
+    return (
+        {k: (v[0], len(v[1]), v[2], v[3]) for k, v in sites.items()},
+        {k: (v[0], len(v[1])) for k, v in cells.items()},
+    )

@@ -20,8 +20,11 @@ def _store_state(d: Path):
     """Everything a user could notice about a store directory."""
     if not d.exists():
         return None
-    return sorted((p.relative_to(d).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                  for p in d.rglob("*") if p.is_file() and p.name != ".lock")
+    return sorted(
+        (p.relative_to(d).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in d.rglob("*")
+        if p.is_file() and p.name != ".lock"
+    )
 
 
 def test_submit_accepts_a_file_and_publishes(store_dir, tmp_path, capsys):
@@ -39,17 +42,35 @@ def test_submit_does_not_load_the_statistics_stack(store_dir, tmp_path):
     """`did submit` is a provider's everyday command: it imports the collection side only (the
     export and report plugins bring scipy and pandas, about a second of start-up)."""
     path = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))
-    code = ("import sys, did_cli\n"
-            "rc = did_cli.main(sys.argv[1:])\n"
-            "print(sorted(m for m in ('scipy', 'pandas', 'polars', 'streamlit', 'plotly') if m in sys.modules))\n"
-            "sys.exit(rc)\n")
-    done = subprocess.run([sys.executable, "-c", code, "submit", str(path), "--submitted-on", "2026-02-10",
-                           "--store", str(store_dir), "--json"], cwd=ROOT, capture_output=True, text=True)
+    code = (
+        "import sys, did_cli\n"
+        "rc = did_cli.main(sys.argv[1:])\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'polars', 'streamlit', 'plotly') if m in sys.modules))\n"
+        "sys.exit(rc)\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "submit",
+            str(path),
+            "--submitted-on",
+            "2026-02-10",
+            "--store",
+            str(store_dir),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
     # and `did export` still finds its plugins
-    help_text = subprocess.run([sys.executable, "-m", "did_cli", "export", "--help"], cwd=ROOT,
-                               capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "did_cli", "export", "--help"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     assert "completeness" in help_text and "gp-benchmark" in help_text
 
 
@@ -73,8 +94,7 @@ def test_validate_does_not_touch_a_store(tmp_path, capsys, monkeypatch):
         (["synth", "--from", "2025-13", "--to", "2026-01", "--out", "x"], "not a month"),
         (["submit", "/does/not/exist.csv", "--provider", "RR8", "--period", "2026-02"], "does not exist"),
         (["submit", "{file}"], "give --provider"),
-        (["submit", "{file}", "--provider", "RR8", "--period", "2026-02", "--submitted-on", "yesterday"],
-         "not a date"),
+        (["submit", "{file}", "--provider", "RR8", "--period", "2026-02", "--submitted-on", "yesterday"], "not a date"),
         (["serve", "--store", "{tmp}/empty"], "no published store"),
     ],
 )
@@ -112,9 +132,24 @@ def test_synth_into_an_unwritable_folder_is_a_clear_error(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
     proc = subprocess.run(
-        [sys.executable, "-m", "did_cli", "synth", "--from", "2026-01", "--to", "2026-01", "--scale", "0.001",
-         "--out", str(blocker / "out")],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "did_cli",
+            "synth",
+            "--from",
+            "2026-01",
+            "--to",
+            "2026-01",
+            "--scale",
+            "0.001",
+            "--out",
+            str(blocker / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "did: error:" in proc.stderr, proc.stderr
@@ -143,14 +178,35 @@ def _garbage(tmp_path, kind):
 
 @pytest.mark.parametrize(
     ("kind", "exit_code"),
-    [("binary", 2), ("empty", 2), ("17 columns", 2), ("19 columns", 2), ("10 MB line", 2),
-     ("wrong encoding", 2), ("latin-1", 2), ("nonexistent", 1), ("huge name", 1)],
+    [
+        ("binary", 2),
+        ("empty", 2),
+        ("17 columns", 2),
+        ("19 columns", 2),
+        ("10 MB line", 2),
+        ("wrong encoding", 2),
+        ("latin-1", 2),
+        ("nonexistent", 1),
+        ("huge name", 1),
+    ],
 )
 @pytest.mark.parametrize("command", ["validate", "submit"])
 def test_garbage_in_gives_a_clear_error_and_changes_nothing(kind, exit_code, command, store_dir, tmp_path, capsys):
     before = _store_state(store_dir)
-    code = did_cli.main([command, _garbage(tmp_path, kind), "--provider", "RR8", "--period", "2026-02",
-                         "--submitted-on", "2026-02-10", "--store", str(store_dir)])
+    code = did_cli.main(
+        [
+            command,
+            _garbage(tmp_path, kind),
+            "--provider",
+            "RR8",
+            "--period",
+            "2026-02",
+            "--submitted-on",
+            "2026-02-10",
+            "--store",
+            str(store_dir),
+        ]
+    )
     captured = capsys.readouterr()
     message = (captured.out + captured.err).strip()
     assert code == exit_code
@@ -184,8 +240,23 @@ def test_a_load_killed_mid_transaction_leaves_the_store_as_it_was(store_dir, tmp
         "loader._insert_records = die\n"
         "sys.exit(did_cli.main(sys.argv[1:]))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script, "submit", str(second), "--submitted-on", "2026-02-11",
-                           "--store", str(store_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "submit",
+            str(second),
+            "--submitted-on",
+            "2026-02-11",
+            "--store",
+            str(store_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 9
     con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
     assert con.execute("SELECT count(*) FROM record").fetchall() == [(5,)]
@@ -201,8 +272,10 @@ def test_reference_files_replace_their_tables_and_a_bad_one_changes_nothing(stor
     nicip = tmp_path / "nicip_release.csv"
     nicip.write_text("code,description\nXCHES,XR Chest\nCSKUH,CT Head\n")
     sites = tmp_path / "sites.csv"
-    sites.write_text("site_code,provider_code,site_name,provider_name,provider_type\n"
-                     "RR801,RR8,St James's,Leeds Teaching Hospitals,NHS trust\n")
+    sites.write_text(
+        "site_code,provider_code,site_name,provider_name,provider_type\n"
+        "RR801,RR8,St James's,Leeds Teaching Hospitals,NHS trust\n"
+    )
     bad = tmp_path / "bad.csv"
     bad.write_text("code\nnot a code!\n")
     base = ["--store", str(store_dir)]
@@ -212,15 +285,22 @@ def test_reference_files_replace_their_tables_and_a_bad_one_changes_nothing(stor
     assert "line 2" in capsys.readouterr().err
     con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
     assert con.execute("SELECT nicip_code, modality FROM ref_nicip ORDER BY 1").fetchall() == [
-        ("CSKUH", "CT"), ("XCHES", "Plain radiography")]
+        ("CSKUH", "CT"),
+        ("XCHES", "Plain radiography"),
+    ]
     assert con.execute("SELECT site_code, provider_code FROM ref_site").fetchall() == [("RR801", "RR8")]
     con.close()
 
 
 @pytest.mark.parametrize(
     ("argv", "address"),
-    [(["serve"], "127.0.0.1"), (["serve", "--demo"], "127.0.0.1"), (["demo"], "127.0.0.1"),
-     (["serve", "--address", "10.1.2.3"], "10.1.2.3"), (["demo", "--address", "10.1.2.3"], "10.1.2.3")],
+    [
+        (["serve"], "127.0.0.1"),
+        (["serve", "--demo"], "127.0.0.1"),
+        (["demo"], "127.0.0.1"),
+        (["serve", "--address", "10.1.2.3"], "10.1.2.3"),
+        (["demo", "--address", "10.1.2.3"], "10.1.2.3"),
+    ],
 )
 def test_the_dashboard_listens_on_loopback_unless_given_an_address(argv, address, tmp_path, monkeypatch, capsys):
     started = []

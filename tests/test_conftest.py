@@ -17,8 +17,7 @@ def environment_of_a_session_fixture() -> tuple[str | None, str | None]:
     return settings.key_file and str(settings.key_file), settings.audit_log and str(settings.audit_log)
 
 
-def test_a_session_fixture_uses_the_throwaway_key_and_audit_log(environment_of_a_session_fixture,
-                                                                tmp_path_factory):
+def test_a_session_fixture_uses_the_throwaway_key_and_audit_log(environment_of_a_session_fixture, tmp_path_factory):
     key, audit = environment_of_a_session_fixture
     base = tmp_path_factory.getbasetemp()
     assert key is not None and Path(key).is_relative_to(base)

@@ -44,32 +44,51 @@ PERIOD_OF = {"swapped": "2026-02", "shifted": "2026-03", "xml": "2026-04", "ragg
 
 
 def _person(i: int) -> dict:
-    return {"nhs_number": NHS[i % len(NHS)], "birth_date": DOB[i % len(DOB)],
-            "postcode": POSTCODES[i % len(POSTCODES)]}
+    return {"nhs_number": NHS[i % len(NHS)], "birth_date": DOB[i % len(DOB)], "postcode": POSTCODES[i % len(POSTCODES)]}
 
 
 def _swapped_records() -> list[dict]:
     """Valid records but for identifiers that landed in another item's column (header intact)."""
     moves = [  # (item that receives the postcode / NHS number / birth date, which identifier)
-        ("practice_code", "postcode"), ("referring_org_code", "postcode"), ("nicip_code", "postcode"),
-        ("site_code", "postcode"), ("gender", "postcode"), ("ethnic_category", "postcode"),
-        ("patient_source", "postcode"), ("nhs_number_status", "postcode"), ("snomed_code", "postcode"),
+        ("practice_code", "postcode"),
+        ("referring_org_code", "postcode"),
+        ("nicip_code", "postcode"),
+        ("site_code", "postcode"),
+        ("gender", "postcode"),
+        ("ethnic_category", "postcode"),
+        ("patient_source", "postcode"),
+        ("nhs_number_status", "postcode"),
+        ("snomed_code", "postcode"),
         ("referrer_code", "postcode"),
-        ("snomed_code", "nhs_number"), ("nhs_number_status", "nhs_number"), ("practice_code", "nhs_number"),
-        ("referrer_code", "nhs_number"), ("referring_org_code", "nhs_number"), ("site_code", "nhs_number"),
-        ("nicip_code", "nhs_number"), ("gender", "nhs_number"), ("ethnic_category", "nhs_number"),
-        ("request_date", "birth_date"), ("request_received_date", "birth_date"), ("test_date", "birth_date"),
-        ("report_date", "birth_date"), ("nhs_number_status", "birth_date"), ("practice_code", "birth_date"),
-        ("referrer_code", "birth_date"), ("snomed_code", "birth_date"),
-        ("request_date", "postcode"), ("request_received_date", "nhs_number"), ("test_date", "postcode"),
+        ("snomed_code", "nhs_number"),
+        ("nhs_number_status", "nhs_number"),
+        ("practice_code", "nhs_number"),
+        ("referrer_code", "nhs_number"),
+        ("referring_org_code", "nhs_number"),
+        ("site_code", "nhs_number"),
+        ("nicip_code", "nhs_number"),
+        ("gender", "nhs_number"),
+        ("ethnic_category", "nhs_number"),
+        ("request_date", "birth_date"),
+        ("request_received_date", "birth_date"),
+        ("test_date", "birth_date"),
+        ("report_date", "birth_date"),
+        ("nhs_number_status", "birth_date"),
+        ("practice_code", "birth_date"),
+        ("referrer_code", "birth_date"),
+        ("snomed_code", "birth_date"),
+        ("request_date", "postcode"),
+        ("request_received_date", "nhs_number"),
+        ("test_date", "postcode"),
         ("report_date", "nhs_number"),
     ]
     out = []
     for i, (item, ident) in enumerate(moves):
         person = _person(i)
         # the identifier's own column gets what the receiving item held (a swap)
-        out.append(didfiles.row(**(person | {ident: didfiles.VALID[item], item: person[ident]}),
-                                accession_number=f"SW{i:03d}"))
+        out.append(
+            didfiles.row(**(person | {ident: didfiles.VALID[item], item: person[ident]}), accession_number=f"SW{i:03d}")
+        )
     # the NHS number in the accession number's place, twice (a duplicate pair), on rejected rows
     for _ in range(2):
         out.append(didfiles.row(**(_person(0) | {"practice_code": POSTCODES[0], "accession_number": NHS[0]})))
@@ -150,8 +169,21 @@ def _did(command: list[str], path: Path, period: str, store_dir: Path) -> str:
     """What `did COMMAND FILE` printed, on stdout and stderr."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        did_cli.main([command[0], str(path), "--provider", "RR8", "--period", period,
-                      "--submitted-on", f"{period}-10", "--store", str(store_dir), *command[1:]])
+        did_cli.main(
+            [
+                command[0],
+                str(path),
+                "--provider",
+                "RR8",
+                "--period",
+                period,
+                "--submitted-on",
+                f"{period}-10",
+                "--store",
+                str(store_dir),
+                *command[1:],
+            ]
+        )
     return out.getvalue()
 
 
@@ -162,7 +194,8 @@ def _leaks(values, shapes: bool = True) -> list[str]:
     for v in values:
         s = "" if v is None else str(v)
         if any(p in s for p in (*NHS, *DOB, *POSTCODES)) or (
-                shapes and (FULL_POSTCODE.search(s) or TEN_DIGITS.search(s))):
+            shapes and (FULL_POSTCODE.search(s) or TEN_DIGITS.search(s))
+        ):
             found.append(s)
     return found
 
@@ -186,16 +219,22 @@ def test_the_scan_finds_the_planted_identifiers_in_quarantine(hostile_store):
     assert all(p in found for p in (*NHS, *DOB, *POSTCODES))
     # and every planted file was taken in: three loaded, two rejected as a whole
     statuses = working_store.rows(store_dir, "SELECT strftime(period, '%Y-%m'), status FROM submission ORDER BY 1")
-    assert statuses == [("2026-02", "accepted"), ("2026-03", "accepted"), ("2026-04", "accepted"),
-                        ("2026-05", "rejected"), ("2026-06", "rejected")]
+    assert statuses == [
+        ("2026-02", "accepted"),
+        ("2026-03", "accepted"),
+        ("2026-04", "accepted"),
+        ("2026-05", "rejected"),
+        ("2026-06", "rejected"),
+    ]
 
 
 def test_no_snapshot_table_holds_an_identifier(hostile_store):
     store_dir, _ = hostile_store
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
-        tables = snap.query("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'snap'"
-                            )["table_name"].to_list()
+        tables = snap.query("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'snap'")[
+            "table_name"
+        ].to_list()
         assert {"issue", "submission", "record"} <= set(tables) and "quarantine" not in tables
         issues = snap.query("SELECT count(*) AS n FROM issue")["n"][0]
         assert issues > 60  # the planted rows broke many rules: the messages are there to scan
@@ -238,12 +277,15 @@ def test_no_log_line_holds_an_identifier(hostile_store, tmp_path, monkeypatch, c
     shutil.copytree(hostile_store[0], store_dir)
 
     def quoting(*args, **kwargs):
-        raise RuntimeError(f"Conversion Error: could not convert {NHS[0]!r} ({NHS[1][:3]} {NHS[1][3:6]} "
-                           f"{NHS[1][6:]}), born {DOB[0]}, of {POSTCODES[0]} to INTEGER")
+        raise RuntimeError(
+            f"Conversion Error: could not convert {NHS[0]!r} ({NHS[1][:3]} {NHS[1][3:6]} "
+            f"{NHS[1][6:]}), born {DOB[0]}, of {POSTCODES[0]} to INTEGER"
+        )
 
     monkeypatch.setattr(submit, "load_and_publish", quoting)
-    printed = _did(["submit"], didfiles.write(tmp_path / "DID_RR8_202607.csv", [didfiles.row(**_person(0))]),
-                   "2026-07", store_dir)
+    printed = _did(
+        ["submit"], didfiles.write(tmp_path / "DID_RR8_202607.csv", [didfiles.row(**_person(0))]), "2026-07", store_dir
+    )
     assert "internal error in `did submit` (RuntimeError)" in printed and _leaks(printed.splitlines()) == []
     logged = (store_dir / "did.log").read_text(encoding="utf-8")
     assert "Traceback" in logged and "Conversion Error: could not convert" in logged

@@ -21,17 +21,31 @@ from queries import exports
 from queries.connection import Snapshot
 from queries.scope import CENTRAL, Scope
 
-ATTACKS = ["'; DROP TABLE record; --", "RR8' OR '1'='1", "x\") UNION SELECT * FROM quarantine --",
-           "%' OR 1=1 --", "$provider", "?", "\x00"]
+ATTACKS = [
+    "'; DROP TABLE record; --",
+    "RR8' OR '1'='1",
+    'x") UNION SELECT * FROM quarantine --',
+    "%' OR 1=1 --",
+    "$provider",
+    "?",
+    "\x00",
+]
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
 
 def _free_text_options(export) -> list[str]:
     p = argparse.ArgumentParser()
     export.add_arguments(p)
-    return [a.option_strings[0] for a in p._actions
-            if a.option_strings and a.option_strings[0] != "-h" and a.choices is None and a.type in (None, str)
-            and a.nargs is None and not isinstance(a, (argparse._StoreTrueAction, argparse._StoreFalseAction))]
+    return [
+        a.option_strings[0]
+        for a in p._actions
+        if a.option_strings
+        and a.option_strings[0] != "-h"
+        and a.choices is None
+        and a.type in (None, str)
+        and a.nargs is None
+        and not isinstance(a, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,11 @@ def identifiers(synthetic_store):
         text = path.read_text(encoding="utf-8")
         has_header = text.startswith(spec.HEADER[0])
         try:
-            frames.append(pl.read_csv(path, has_header=has_header, new_columns=list(spec.COLUMNS),
-                                      infer_schema=False, skip_rows=0))
+            frames.append(
+                pl.read_csv(
+                    path, has_header=has_header, new_columns=list(spec.COLUMNS), infer_schema=False, skip_rows=0
+                )
+            )
         except pl.exceptions.ComputeError:  # the planted 17-column file
             continue
     raw = pl.concat(frames, how="vertical_relaxed")
@@ -87,8 +90,9 @@ def test_the_store_holds_no_identifier_outside_quarantine(synthetic_store, ident
     store_dir, _ = synthetic_store
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
-        tables = snap.query("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'snap'"
-                            )["table_name"].to_list()
+        tables = snap.query("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'snap'")[
+            "table_name"
+        ].to_list()
         assert "record" in tables and len(tables) > 15
         assert "quarantine" not in tables  # raw rejected rows never leave the working store
         for table in tables:
@@ -122,9 +126,24 @@ def test_no_page_shows_an_identifier(page, synthetic_store, identifiers, monkeyp
     at.run()
     at.switch_page(f"{PAGES.name}/{page}").run()  # through the router, as a user gets there
     assert not at.exception, [e.value for e in at.exception]
-    texts = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "text", "metric",
-                                  "info", "warning", "error", "success") for e in getattr(at, kind)
-             if isinstance(getattr(e, "value", None), str)]
+    texts = [
+        e.value
+        for kind in (
+            "markdown",
+            "caption",
+            "title",
+            "header",
+            "subheader",
+            "text",
+            "metric",
+            "info",
+            "warning",
+            "error",
+            "success",
+        )
+        for e in getattr(at, kind)
+        if isinstance(getattr(e, "value", None), str)
+    ]
     assert _leaks(texts, identifiers) == []
     for df in at.dataframe:
         value = df.value

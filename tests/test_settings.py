@@ -31,8 +31,11 @@ PRODUCTION = [ROOT / "did_cli.py", *[p for d in ("ingest", "queries", "dashboard
 def _reads_environment(path: Path) -> list[int]:
     """Lines of `path` that touch os.environ, os.getenv or os.putenv."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "environb")]
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "environb")
+    ]
 
 
 def test_only_the_settings_module_reads_the_environment():
@@ -45,10 +48,14 @@ def test_only_the_settings_module_reads_the_environment():
 def test_an_export_refuses_its_arguments_with_a_usage_error_not_a_bare_value_error():
     """Every error an export raises is about its arguments or the store: a bare ValueError would
     reach the command line as an internal error (exit 3) instead of a one-line usage error."""
-    bare = [f"{p.name}:{node.lineno}" for p in (ROOT / "queries" / "exports").glob("*.py")
-            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
-            and getattr(node.exc.func, "id", None) == "ValueError"]
+    bare = [
+        f"{p.name}:{node.lineno}"
+        for p in (ROOT / "queries" / "exports").glob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and getattr(node.exc.func, "id", None) == "ValueError"
+    ]
     assert bare == []
 
 
@@ -57,8 +64,9 @@ def test_flags_beat_the_environment_which_beats_the_defaults(tmp_path):
     s = Settings.from_env({"store_dir": str(tmp_path / "flag-store"), "round_to": None}, environ=env)
     assert s.store_dir == tmp_path / "flag-store" and s.round_to == 10 and s.operator == "ops1"
     # the files beside the store follow it; the key stays outside it
-    assert (s.users_file, s.audit_log, s.log_file) == tuple(tmp_path / "flag-store" / n
-                                                           for n in ("users.json", "audit.jsonl", "did.log"))
+    assert (s.users_file, s.audit_log, s.log_file) == tuple(
+        tmp_path / "flag-store" / n for n in ("users.json", "audit.jsonl", "did.log")
+    )
     assert s.key_file.name == "pseudonymisation.key" and tmp_path not in s.key_file.parents
     assert Settings.from_env(environ={}) == Settings()
     assert Settings().suppress_up_to == 7 and not Settings().demo_mode
@@ -119,8 +127,11 @@ def test_every_command_with_store_writes_under_that_store_only(tmp_path, monkeyp
         assert did_cli.main(argv) == 0, (argv, capsys.readouterr().err)
     assert _files(home) == set() and _files(default_store) == set()
     assert _files(ROOT / "data") == project_data
-    assert _files(tmp_path) - {f"x/store/{f}" for f in _files(store)} - {f"extracts/{f}" for f in _files(extracts)} \
-        == {"keys/pseudonymisation.key", "out/waits.csv", "DID_RR8_202602.csv"}
+    assert _files(tmp_path) - {f"x/store/{f}" for f in _files(store)} - {f"extracts/{f}" for f in _files(extracts)} == {
+        "keys/pseudonymisation.key",
+        "out/waits.csv",
+        "DID_RR8_202602.csv",
+    }
     audit = [json.loads(line) for line in (store / "audit.jsonl").read_text().splitlines()]
     assert [a["user"] for a in audit if a["action"] == "export waiting-times"] == ["alice"]  # from X's users
     assert {"users.json", "audit.jsonl"} <= _files(store)
@@ -141,8 +152,20 @@ def test_every_error_class_is_a_did_error_and_a_refusal_is_no_permission_error()
     from queries.scope import ScopeError
     from queries.users import SignInRefused, UserError
 
-    for cls in (StoreError, NoStoreError, FileError, PackError, LocalCodeError, SubmissionRefused, NotYours,
-                UserError, SignInRefused, ScopeError, MeasureError, did_cli.UsageError):
+    for cls in (
+        StoreError,
+        NoStoreError,
+        FileError,
+        PackError,
+        LocalCodeError,
+        SubmissionRefused,
+        NotYours,
+        UserError,
+        SignInRefused,
+        ScopeError,
+        MeasureError,
+        did_cli.UsageError,
+    ):
         assert issubclass(cls, DidError), cls
     assert FileError.exit_code == EXIT_REJECTED
     assert issubclass(ScopeError, Refused) and issubclass(NotYours, Refused)
@@ -181,8 +204,9 @@ def test_a_bug_exits_3_with_its_trace_in_the_log_file(published, tmp_path, monke
     assert (published / "did.log").stat().st_mode & 0o777 == 0o600
 
 
-def test_a_file_the_system_will_not_open_is_not_reported_or_audited_as_a_refusal(published, tmp_path,
-                                                                                    monkeypatch, capsys):
+def test_a_file_the_system_will_not_open_is_not_reported_or_audited_as_a_refusal(
+    published, tmp_path, monkeypatch, capsys
+):
     capsys.readouterr()
     denied = PermissionError(13, "Permission denied", str(published / "snapshots"))
     assert _export_raising(denied, published, tmp_path, monkeypatch) == did_cli.EXIT_USAGE

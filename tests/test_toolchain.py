@@ -26,3 +26,9 @@ def test_ruff_finds_nothing():
 def test_mypy_finds_nothing():
     done = _run("mypy")  # the files and options in [tool.mypy]
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_code_is_formatted():
+    """`ruff format` leaves every file as it is (run `.venv/bin/ruff format .` to fix)."""
+    done = _run("ruff", "format", "--check", "--no-cache", ".")
+    assert done.returncode == 0, done.stdout + done.stderr

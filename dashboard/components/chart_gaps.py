@@ -18,6 +18,7 @@ def with_missing_months(frame: pl.DataFrame, month: str) -> pl.DataFrame:
         return frame.sort(month)
     first, last = frame[month].min(), frame[month].max()
     assert isinstance(first, date) and isinstance(last, date), f"{month} holds dates"
-    every = pl.DataFrame({month: pl.date_range(first, last, interval="1mo", eager=True)},
-                         schema={month: frame.schema[month]})
+    every = pl.DataFrame(
+        {month: pl.date_range(first, last, interval="1mo", eager=True)}, schema={month: frame.schema[month]}
+    )
     return every.join(frame, on=month, how="left").select(frame.columns)

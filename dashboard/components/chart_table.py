@@ -33,19 +33,33 @@ def _config(frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], pro
     return config
 
 
-def table_alternative(title: str, frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], *, key: str,
-                      file_name: str) -> None:
+def table_alternative(
+    title: str, frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], *, key: str, file_name: str
+) -> None:
     """An expander "Table: {title}" holding `frame`'s `columns` (column -> (heading, decimals or
     None for text and dates)) and a CSV download of the same rows."""
-    frame = frame.select([c for c in columns if c in frame.columns]
-                         + ([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in frame.columns else []))
+    frame = frame.select(
+        [c for c in columns if c in frame.columns] + ([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in frame.columns else [])
+    )
     columns = {c: v for c, v in columns.items() if c in frame.columns}
     protected = SUPPRESSED_COLUMN in frame.columns
     shown = fmt.protected_table(frame, {c: p for c, (_, p) in columns.items() if p is not None})
     with st.expander(f"Table: {title}"):
         if protected:
             st.caption("\\* hidden to protect patients (small numbers). – no figure.")
-        st.dataframe(shown, hide_index=True, placeholder="–", key=f"{key}_table", column_order=list(columns),
-                     column_config=_config(frame, columns, protected))
-        st.download_button(f"Download: {title} (CSV)", to_csv_bytes(frame), file_name=file_name, mime="text/csv",
-                           key=f"{key}_csv", icon=":material/download:")
+        st.dataframe(
+            shown,
+            hide_index=True,
+            placeholder="–",
+            key=f"{key}_table",
+            column_order=list(columns),
+            column_config=_config(frame, columns, protected),
+        )
+        st.download_button(
+            f"Download: {title} (CSV)",
+            to_csv_bytes(frame),
+            file_name=file_name,
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/download:",
+        )

@@ -27,17 +27,43 @@ NHS_COLOURS: tuple[str, ...] = (
 )
 # A marker shape per series as well as a colour, so no series is told apart by colour alone
 # (WCAG 2.2 1.4.1).
-MARKER_SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "triangle-down", "x",
-                                   "star", "cross", "hexagon", "pentagon", "triangle-left", "triangle-right")
+MARKER_SYMBOLS: tuple[str, ...] = (
+    "circle",
+    "square",
+    "diamond",
+    "triangle-up",
+    "triangle-down",
+    "x",
+    "star",
+    "cross",
+    "hexagon",
+    "pentagon",
+    "triangle-left",
+    "triangle-right",
+)
 NHS_TEXT = "#212B32"
 # What every chart's toolbar offers: "download as picture" only. Plotly's zoom, pan, select and
 # reset buttons were eight tab stops per chart for a keyboard user and do nothing the page's own
 # filters and table alternatives do not; clicking a mark (the map, the funnel) needs none of them.
 CHART_CONFIG = {
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d",
-                               "resetScale2d", "zoomInGeo", "zoomOutGeo", "resetGeo", "hoverClosestGeo",
-                               "hoverClosestCartesian", "hoverCompareCartesian", "toggleSpikelines"],
+    "modeBarButtonsToRemove": [
+        "zoom2d",
+        "pan2d",
+        "select2d",
+        "lasso2d",
+        "zoomIn2d",
+        "zoomOut2d",
+        "autoScale2d",
+        "resetScale2d",
+        "zoomInGeo",
+        "zoomOutGeo",
+        "resetGeo",
+        "hoverClosestGeo",
+        "hoverClosestCartesian",
+        "hoverCompareCartesian",
+        "toggleSpikelines",
+    ],
 }
 NHS_GRID = "#D8DDE0"
 
@@ -61,8 +87,10 @@ def trend_figure(
     the table beside it.
     """
     order = (
-        df.group_by(series).agg(pl.col(y).sum().alias("_total"))
-        .sort(["_total", series], descending=[True, False])[series].to_list()
+        df.group_by(series)
+        .agg(pl.col(y).sum().alias("_total"))
+        .sort(["_total", series], descending=[True, False])[series]
+        .to_list()
     )
     colours = colour_map(order)
     fig = go.Figure()

@@ -32,8 +32,10 @@ def timestamp(iso: str | None) -> str:
         return iso
 
 
-HIDDEN_NOTE = ("\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
-               "figure that comes with them. – not worked out (see the note).")
+HIDDEN_NOTE = (
+    "\\* hidden to protect patients: fewer than 8 events (after a little fixed noise), with every "
+    "figure that comes with them. – not worked out (see the note)."
+)
 
 
 def protected_table(frame, decimals: dict[str, int | None], not_computed: str = "–"):
@@ -52,12 +54,21 @@ def protected_table(frame, decimals: dict[str, int | None], not_computed: str = 
 
     def text(col: str, places: int | None) -> pl.Expr:
         value = pl.col(col).cast(pl.Float64)
-        shown = (pl.col(col) if places is None
-                 else value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
-                 if places == 0 else value.round(places).map_elements(lambda v: f"{v:,.{places}f}",
-                                                                      return_dtype=pl.String))
-        return (pl.when(pl.col(col).is_not_null()).then(shown)
-                .when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.lit(not_computed)).alias(col))
+        shown = (
+            pl.col(col)
+            if places is None
+            else value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
+            if places == 0
+            else value.round(places).map_elements(lambda v: f"{v:,.{places}f}", return_dtype=pl.String)
+        )
+        return (
+            pl.when(pl.col(col).is_not_null())
+            .then(shown)
+            .when(hidden)
+            .then(pl.lit(SUPPRESSED))
+            .otherwise(pl.lit(not_computed))
+            .alias(col)
+        )
 
     return frame.with_columns(text(c, p) for c, p in decimals.items() if c in frame.columns)
 
@@ -110,8 +121,12 @@ def _as_text(frame, writers: dict):
     return frame.with_columns(
         pl.when(pl.col(c).is_not_null())
         .then(pl.col(c).map_elements(w, return_dtype=pl.String))
-        .when(hidden).then(pl.lit(SUPPRESSED)).otherwise(pl.lit("–")).alias(c)
-        for c, w in writers.items())
+        .when(hidden)
+        .then(pl.lit(SUPPRESSED))
+        .otherwise(pl.lit("–"))
+        .alias(c)
+        for c, w in writers.items()
+    )
 
 
 def figure_column(protected: bool):
@@ -127,8 +142,10 @@ def figure_column(protected: bool):
 # Denominators, named once so every page dates them the same way (the reference files' dates).
 LIST_SIZES = "registered patients per practice, April 2026"
 REGISTERED_BY_AGE = "registered patients by age and sex, August 2026"
-COMPLETE_RULE = ("the latest complete month is the month before the newest submission month for which "
-                 "most expected providers (more than half) have an accepted file")
+COMPLETE_RULE = (
+    "the latest complete month is the month before the newest submission month for which "
+    "most expected providers (more than half) have an accepted file"
+)
 
 
 def part_year(months_held: int) -> str:

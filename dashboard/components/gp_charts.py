@@ -48,7 +48,8 @@ def verdict_column(frame: pl.DataFrame) -> pl.Expr:
 
 def _layout(fig: go.Figure, x_title: str | None, y_title: str) -> go.Figure:
     fig.update_layout(
-        template="plotly_white", font={"family": "Arial, sans-serif", "color": NHS_TEXT},
+        template="plotly_white",
+        font={"family": "Arial, sans-serif", "color": NHS_TEXT},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         xaxis={"title": x_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
@@ -68,15 +69,24 @@ def _figure(row: dict, column: str, places: int = 2) -> str:
 def funnel_hover(part: pl.DataFrame) -> list[str]:
     """Each practice's hover: its value, events, expected events and its own 95% and 99.8%
     limits, so a reader can see how far inside or outside them it sits."""
-    return [f"<b>{r['practice_name'] or 'Practice'}</b><br>Value {_figure(r, 'funnel_value')}"
-            f"<br>Events {_figure(r, 'numerator', 0)} · expected {_figure(r, 'expected', 1)}"
-            f"<br>95% limits {_figure(r, 'funnel_lower95')} to {_figure(r, 'funnel_upper95')}"
-            f"<br>99.8% limits {_figure(r, 'funnel_lower998')} to {_figure(r, 'funnel_upper998')}"
-            for r in part.iter_rows(named=True)]
+    return [
+        f"<b>{r['practice_name'] or 'Practice'}</b><br>Value {_figure(r, 'funnel_value')}"
+        f"<br>Events {_figure(r, 'numerator', 0)} · expected {_figure(r, 'expected', 1)}"
+        f"<br>95% limits {_figure(r, 'funnel_lower95')} to {_figure(r, 'funnel_upper95')}"
+        f"<br>99.8% limits {_figure(r, 'funnel_lower998')} to {_figure(r, 'funnel_upper998')}"
+        for r in part.iter_rows(named=True)
+    ]
 
 
-def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x_title: str,
-                  y_title: str, highlight: str | None = None) -> go.Figure:
+def funnel_figure(
+    table: pl.DataFrame,
+    curves: pl.DataFrame,
+    target: float,
+    *,
+    x_title: str,
+    y_title: str,
+    highlight: str | None = None,
+) -> go.Figure:
     """Practices (funnel_x, funnel_value) with 95% and 99.8% limits around England's value.
 
     One trace per verdict (legend in words); each point carries its practice code as
@@ -86,34 +96,63 @@ def funnel_figure(table: pl.DataFrame, curves: pl.DataFrame, target: float, *, x
     fig = go.Figure()
     for tag, dash, label in (("998", "solid", "99.8% limits"), ("95", "dash", "95% limits")):
         for side in ("lower", "upper"):
-            fig.add_trace(go.Scatter(
-                x=curves["funnel_x"].to_list(), y=curves[f"funnel_{side}{tag}"].to_list(), mode="lines",
-                line={"color": LIMIT_COLOUR, "width": 1.2, "dash": dash}, name=label,
-                legendgroup=label, showlegend=side == "upper", hoverinfo="skip"))
+            fig.add_trace(
+                go.Scatter(
+                    x=curves["funnel_x"].to_list(),
+                    y=curves[f"funnel_{side}{tag}"].to_list(),
+                    mode="lines",
+                    line={"color": LIMIT_COLOUR, "width": 1.2, "dash": dash},
+                    name=label,
+                    legendgroup=label,
+                    showlegend=side == "upper",
+                    hoverinfo="skip",
+                )
+            )
     if curves.height:
-        fig.add_trace(go.Scatter(x=[0, curves["funnel_x"].max()], y=[target, target], mode="lines",
-                                 line={"color": LIMIT_COLOUR, "width": 1}, name="England",
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=[0, curves["funnel_x"].max()],
+                y=[target, target],
+                mode="lines",
+                line={"color": LIMIT_COLOUR, "width": 1},
+                name="England",
+                hoverinfo="skip",
+            )
+        )
     shown = table.filter(pl.col("funnel_value").is_not_null())
     for key, (words, colour, symbol) in {**VERDICTS, "": SUPPRESSED}.items():
         part = shown.filter(pl.col("comparison").fill_null("") == key)
         if part.is_empty():
             continue
-        fig.add_trace(go.Scatter(
-            x=part["funnel_x"].to_list(), y=part["funnel_value"].to_list(), mode="markers", name=words,
-            marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 1.5, "color": colour}},
-            customdata=part["practice_code"].to_list(), text=funnel_hover(part),
-            hoverlabel={"bgcolor": "#FFFFFF", "bordercolor": colour, "font": {"color": NHS_TEXT}},
-            hovertemplate="%{text}<extra>" + words + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part["funnel_x"].to_list(),
+                y=part["funnel_value"].to_list(),
+                mode="markers",
+                name=words,
+                marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 1.5, "color": colour}},
+                customdata=part["practice_code"].to_list(),
+                text=funnel_hover(part),
+                hoverlabel={"bgcolor": "#FFFFFF", "bordercolor": colour, "font": {"color": NHS_TEXT}},
+                hovertemplate="%{text}<extra>" + words + "</extra>",
+            )
+        )
     if highlight:
         mine = shown.filter(pl.col("practice_code") == highlight)
         if mine.height:
-            fig.add_trace(go.Scatter(
-                x=mine["funnel_x"].to_list(), y=mine["funnel_value"].to_list(), mode="markers+text",
-                name="Selected practice", text=mine["practice_name"].to_list(), textposition="top center",
-                customdata=mine["practice_code"].to_list(),
-                marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": HIGHLIGHT}},
-                hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=mine["funnel_x"].to_list(),
+                    y=mine["funnel_value"].to_list(),
+                    mode="markers+text",
+                    name="Selected practice",
+                    text=mine["practice_name"].to_list(),
+                    textposition="top center",
+                    customdata=mine["practice_code"].to_list(),
+                    marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": HIGHLIGHT}},
+                    hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>",
+                )
+            )
     fig = _layout(fig, x_title, y_title)
     fig.update_layout(height=600)
     return fig
@@ -153,12 +192,26 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
         def scale(v, centre=centre, reach=reach):
             return None if v is None or centre is None else 0.5 + (v - centre) / (2 * reach)
 
-        fig.add_trace(go.Scatter(x=[scale(r["spine_min"]), scale(r["spine_max"])], y=[r["short_title"]] * 2,
-                                 mode="lines", line={"color": "#D8DDE0", "width": 14}, showlegend=False,
-                                 hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=[scale(r["spine_p25"]), scale(r["spine_p75"])], y=[r["short_title"]] * 2,
-                                 mode="lines", line={"color": "#768692", "width": 14}, showlegend=False,
-                                 hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=[scale(r["spine_min"]), scale(r["spine_max"])],
+                y=[r["short_title"]] * 2,
+                mode="lines",
+                line={"color": "#D8DDE0", "width": 14},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[scale(r["spine_p25"]), scale(r["spine_p75"])],
+                y=[r["short_title"]] * 2,
+                mode="lines",
+                line={"color": "#768692", "width": 14},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
         positions.append(scale(r["funnel_value"]))
     fig.add_shape(type="line", x0=0.5, x1=0.5, y0=-0.5, y1=len(labels) - 0.5, line={"color": NHS_TEXT, "width": 2})
     seen: set[str] = set()
@@ -166,19 +219,36 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
         if x is None:
             continue
         words, colour, symbol = VERDICTS.get(r["comparison"] or "", SUPPRESSED)
-        fig.add_trace(go.Scatter(
-            x=[x], y=[r["short_title"]], mode="markers", name=words, legendgroup=words,
-            showlegend=words not in seen,
-            marker={"color": colour, "symbol": symbol, "size": 14,  # open = outside 95% only
-                    "line": {"width": 2.5, "color": colour} if symbol.endswith("-open") else
-                    {"width": 1, "color": NHS_TEXT}},
-            hovertemplate=f"{r['title']}<br>practice {r['funnel_value']:.2f} · England {r['england']:.2f}"
-                          f"<extra>{words}</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[r["short_title"]],
+                mode="markers",
+                name=words,
+                legendgroup=words,
+                showlegend=words not in seen,
+                marker={
+                    "color": colour,
+                    "symbol": symbol,
+                    "size": 14,  # open = outside 95% only
+                    "line": {"width": 2.5, "color": colour}
+                    if symbol.endswith("-open")
+                    else {"width": 1, "color": NHS_TEXT},
+                },
+                hovertemplate=f"{r['title']}<br>practice {r['funnel_value']:.2f} · England {r['england']:.2f}"
+                f"<extra>{words}</extra>",
+            )
+        )
         seen.add(words)
     fig = _layout(fig, None, "")
     fig.update_layout(height=70 + 38 * len(labels), hovermode="closest")
-    fig.update_xaxes(range=[-0.02, 1.02], showticklabels=False, showgrid=False, zeroline=False,
-                     title="← lower than England · England · higher than England →")
+    fig.update_xaxes(
+        range=[-0.02, 1.02],
+        showticklabels=False,
+        showgrid=False,
+        zeroline=False,
+        title="← lower than England · England · higher than England →",
+    )
     fig.update_yaxes(categoryorder="array", categoryarray=labels, gridcolor="rgba(0,0,0,0)")
     return fig
 
@@ -188,17 +258,31 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
     fig = go.Figure()
     for p in sorted(deciles["percentile"].unique().to_list()):
         part = deciles.filter(pl.col("percentile") == p).sort("activity_month")
-        fig.add_trace(go.Scatter(
-            x=part["activity_month"].to_list(), y=part["value"].to_list(), mode="lines",
-            line={"color": DECILE_COLOUR, "width": 2 if p == 50 else 1, "dash": "solid" if p == 50 else "dot"},
-            name="England median" if p == 50 else "England deciles", legendgroup="deciles" if p != 50 else "median",
-            showlegend=p in (10, 50), hovertemplate=f"{p}th percentile: %{{y:.2f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part["activity_month"].to_list(),
+                y=part["value"].to_list(),
+                mode="lines",
+                line={"color": DECILE_COLOUR, "width": 2 if p == 50 else 1, "dash": "solid" if p == 50 else "dot"},
+                name="England median" if p == 50 else "England deciles",
+                legendgroup="deciles" if p != 50 else "median",
+                showlegend=p in (10, 50),
+                hovertemplate=f"{p}th percentile: %{{y:.2f}}<extra></extra>",
+            )
+        )
     part = with_missing_months(series, "activity_month")
-    fig.add_trace(go.Scatter(
-        x=part["activity_month"].to_list(), y=part["value"].to_list(), mode="lines+markers", name=name,
-        line={"color": "#D55E00", "width": 3}, marker={"size": 7, "symbol": "diamond"},
-        customdata=part["percentile_rank"].to_list() if "percentile_rank" in part.columns else None,
-        hovertemplate="%{x|%b %Y}: %{y:.2f} (percentile %{customdata:.0f})<extra>" + name + "</extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=part["activity_month"].to_list(),
+            y=part["value"].to_list(),
+            mode="lines+markers",
+            name=name,
+            line={"color": "#D55E00", "width": 3},
+            marker={"size": 7, "symbol": "diamond"},
+            customdata=part["percentile_rank"].to_list() if "percentile_rank" in part.columns else None,
+            hovertemplate="%{x|%b %Y}: %{y:.2f} (percentile %{customdata:.0f})<extra>" + name + "</extra>",
+        )
+    )
     fig = _layout(fig, None, y_title)
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
     fig.update_layout(hovermode="x unified")
@@ -209,16 +293,28 @@ def trend_table(series: pl.DataFrame, deciles: pl.DataFrame) -> pl.DataFrame:
     """What the trend on deciles draws, one row a month: the organisation's events, value and
     percentile, then England's deciles side by side (england_p10 .. england_p90) — the chart's
     table alternative."""
-    wide = (deciles.pivot(on="percentile", index="activity_month", values="value", sort_columns=True)
-            if deciles.height else pl.DataFrame(schema={"activity_month": pl.Date}))
+    wide = (
+        deciles.pivot(on="percentile", index="activity_month", values="value", sort_columns=True)
+        if deciles.height
+        else pl.DataFrame(schema={"activity_month": pl.Date})
+    )
     wide = wide.rename({c: f"england_p{c}" for c in wide.columns if c != "activity_month"})
-    return (series.drop("org_code", strict=False).join(wide, on="activity_month", how="full", coalesce=True)
-            .sort("activity_month"))
+    return (
+        series.drop("org_code", strict=False)
+        .join(wide, on="activity_month", how="full", coalesce=True)
+        .sort("activity_month")
+    )
 
 
 def trend_table_columns(name: str, units: str) -> dict[str, tuple[str, int | None]]:
     """Headings (and decimals) of `trend_table` for a table alternative."""
-    return {"activity_month": ("Activity month", None), "numerator": ("Events", 0),
-            "value": (f"{name} ({units})", 2), "percentile_rank": ("Percentile in England", 0),
-            **{f"england_p{p}": ("England median" if p == 50 else f"England {p}th percentile", 2)
-               for p in range(10, 100, 10)}}
+    return {
+        "activity_month": ("Activity month", None),
+        "numerator": ("Events", 0),
+        "value": (f"{name} ({units})", 2),
+        "percentile_rank": ("Percentile in England", 0),
+        **{
+            f"england_p{p}": ("England median" if p == 50 else f"England {p}th percentile", 2)
+            for p in range(10, 100, 10)
+        },
+    }

@@ -45,9 +45,14 @@ def period_control(snap: Snapshot, container=st) -> tuple[date, date] | None:
     if len(months) == 1:
         return months[0], months[0]
     start, end = container.select_slider(
-        "Period (activity months)", options=months, value=(start, end), format_func=fmt.month, key="gp_period",
+        "Period (activity months)",
+        options=months,
+        value=(start, end),
+        format_func=fmt.month,
+        key="gp_period",
         help="Examinations are counted by the month of the test. The default is the 12 months to the "
-             "latest complete month.")
+        "latest complete month.",
+    )
     set_param("from", _month_text(start))
     set_param("to", _month_text(end))
     return start, end
@@ -58,9 +63,13 @@ def method_control(container=st) -> str:
     wanted = st.query_params.get("od", DEFAULT_METHOD)
     options = list(METHOD_LABELS)
     method = container.selectbox(
-        "Funnel limits", options, index=options.index(wanted) if wanted in options else 0,
-        format_func=METHOD_LABELS.get, key="gp_method",
+        "Funnel limits",
+        options,
+        index=options.index(wanted) if wanted in options else 0,
+        format_func=METHOD_LABELS.get,
+        key="gp_method",
         help="Spiegelhalter (2005): the additive random-effects adjustment widens the limits by the "
-             "spread between practices across England; 'chance alone' uses exact Poisson/binomial limits.")
+        "spread between practices across England; 'chance alone' uses exact Poisson/binomial limits.",
+    )
     set_param("od", None if method == DEFAULT_METHOD else method)
     return method

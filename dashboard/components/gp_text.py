@@ -25,7 +25,7 @@ FUNNEL = (
     "for the eye, but by the exact chance of a count at least as far from what was expected if "
     "the practice were like England (Poisson for rates, binomial for shares): below 2.5% on one "
     "side is outside 95%, below 0.1% outside 99.8%. We use the exact probability rather than "
-    "the \"mid-p\" one because only the exact one never flags more practices than the level "
+    'the "mid-p" one because only the exact one never flags more practices than the level '
     "promises at any size; the cost is that small practices are flagged a little less often "
     "than that. So a mark just past a line can still be within, but no flagged mark sits inside "
     "its line.\n\n"
@@ -71,11 +71,13 @@ def dispersion_caption(dispersion: Dispersion, method: str, comparisons: pl.Seri
         flagged = int(shown.is_in(_OUTSIDE[level]).sum())
         share = f"{flagged / shown.len():.1%}" if shown.len() else "–"
         parts.append(f"{flagged:,} ({share}) called higher or lower at {level} (chance alone: at most {nominal})")
-    return (f"Of the {shown.len():,} practices shown with figures: {'; '.join(parts)}; "
-            f"{int((shown == TOO_FEW).sum()):,} too few to judge. Spread between England's "
-            f"{dispersion.units:,} practices: phi = {dispersion.phi:.2f} (about 0.68 by chance alone when "
-            f"counts are large; limits widen above 1), tau² = {dispersion.tau2:.4f}. "
-            f"Limits: {limits_words(dispersion, method)}.")
+    return (
+        f"Of the {shown.len():,} practices shown with figures: {'; '.join(parts)}; "
+        f"{int((shown == TOO_FEW).sum()):,} too few to judge. Spread between England's "
+        f"{dispersion.units:,} practices: phi = {dispersion.phi:.2f} (about 0.68 by chance alone when "
+        f"counts are large; limits widen above 1), tau² = {dispersion.tau2:.4f}. "
+        f"Limits: {limits_words(dispersion, method)}."
+    )
 
 
 SPINE = (
@@ -98,10 +100,12 @@ EXCLUSIONS = (
     "examinations in a share's denominator) shows no interval: the figure would be too uncertain "
     "to mean anything. " + APPROXIMATION
 )
-DISCLOSURE = ("To protect patients, every count has a little fixed noise added before anything is "
-              "worked out from it; counts of 1–7 are then not shown (*), with every figure that comes "
-              "with them, and the rest are rounded to the nearest 5. Other practices appear unnamed, "
-              "showing only their ICB, list-size band and deprivation quintile.")
+DISCLOSURE = (
+    "To protect patients, every count has a little fixed noise added before anything is "
+    "worked out from it; counts of 1–7 are then not shown (*), with every figure that comes "
+    "with them, and the rest are rounded to the nearest 5. Other practices appear unnamed, "
+    "showing only their ICB, list-size band and deprivation quintile."
+)
 
 
 def definition(measure: Measure) -> str:
@@ -131,13 +135,18 @@ def provenance(measure: Measure) -> str:
 
 
 def polarity(measure: Measure) -> str:
-    return {"higher_is_better": "higher is better", "lower_is_better": "lower is usually better",
-            "none": "neither higher nor lower is better in itself"}[measure.polarity]
+    return {
+        "higher_is_better": "higher is better",
+        "lower_is_better": "lower is usually better",
+        "none": "neither higher nor lower is better in itself",
+    }[measure.polarity]
 
 
 def funnel_axes(measure: Measure) -> tuple[str, str]:
     """(x title, y title) of the measure's funnel."""
     if measure.is_ratio:
         return f"{measure.denominator_label} (denominator)", f"Share, {measure.units}"
-    return ("Expected events (from England's age-sex rates)" if measure.standardise else "Expected events",
-            f"Age-sex standardised rate, {measure.units}" if measure.standardise else f"Rate, {measure.units}")
+    return (
+        "Expected events (from England's age-sex rates)" if measure.standardise else "Expected events",
+        f"Age-sex standardised rate, {measure.units}" if measure.standardise else f"Rate, {measure.units}",
+    )

@@ -51,8 +51,10 @@ def area_codes(level: str) -> list[str]:
 
 def caption(level: str) -> str:
     """The geography caveat every map carries."""
-    base = ("Boundaries: ONS sub-ICB locations (April 2023) and NHS England regions (January 2024), "
-            "generalised; areas are the 2026 practice map's. ")
+    base = (
+        "Boundaries: ONS sub-ICB locations (April 2023) and NHS England regions (January 2024), "
+        "generalised; areas are the 2026 practice map's. "
+    )
     return base + ICB_CAPTION
 
 
@@ -98,24 +100,53 @@ def colour_range(values: list[float], england: float | None) -> tuple[float, flo
 def _colour_bar(low: float, centre: float, high: float, unit: str) -> dict:
     """The colour bar of the diverging scale, with England's rate marked at its middle."""
     ticks = [low, (low + centre) / 2, centre, (centre + high) / 2, high]
-    return {"title": {"text": "<br>".join(textwrap.wrap(f"Rate {unit}", 16)), "side": "top", "font": {"size": 11}},
-            "thickness": 12, "len": 0.6, "y": 0.55, "tickvals": ticks,
-            "ticktext": [f"{t:.2f}" for t in ticks[:2]] + [f"England {centre:.2f}"] + [f"{t:.2f}" for t in ticks[3:]]}
+    return {
+        "title": {"text": "<br>".join(textwrap.wrap(f"Rate {unit}", 16)), "side": "top", "font": {"size": 11}},
+        "thickness": 12,
+        "len": 0.6,
+        "y": 0.55,
+        "tickvals": ticks,
+        "ticktext": [f"{t:.2f}" for t in ticks[:2]] + [f"England {centre:.2f}"] + [f"{t:.2f}" for t in ticks[3:]],
+    }
 
 
 def _legend_entries(own: bool) -> list[dict]:
     """Legend-only traces: the comparison shapes in words, and the user's own areas' outline."""
-    entries = [{"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": label,
-                "marker": {"symbol": symbol, "size": 9, "color": "#768692"}, "hoverinfo": "skip"}
-               for symbol, label in COMPARED_SYMBOLS.values()]
+    entries = [
+        {
+            "type": "scatter",
+            "x": [None],
+            "y": [None],
+            "mode": "markers",
+            "name": label,
+            "marker": {"symbol": symbol, "size": 9, "color": "#768692"},
+            "hoverinfo": "skip",
+        }
+        for symbol, label in COMPARED_SYMBOLS.values()
+    ]
     if own:
-        entries.append({"type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": "Your area",
-                        "line": {"color": OWN_LINE, "width": 2.5}, "hoverinfo": "skip"})
+        entries.append(
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "lines",
+                "name": "Your area",
+                "line": {"color": OWN_LINE, "width": 2.5},
+                "hoverinfo": "skip",
+            }
+        )
     return entries
 
 
-def choropleth_figure(level: str, rates: pl.DataFrame, england: float | None, unit: str,
-                      selected: str | None = None, own: frozenset[str] | set[str] = frozenset()) -> go.Figure:
+def choropleth_figure(
+    level: str,
+    rates: pl.DataFrame,
+    england: float | None,
+    unit: str,
+    selected: str | None = None,
+    own: frozenset[str] | set[str] = frozenset(),
+) -> go.Figure:
     """Each area coloured by its standardised rate on a diverging scale centred on England's rate;
     areas with no rate (suppressed, too few events, or outside the user's scope) in grey; the
     user's `own` areas outlined in black.
@@ -134,39 +165,83 @@ def choropleth_figure(level: str, rates: pl.DataFrame, england: float | None, un
     # Traces as plain dicts and the figure built unvalidated: 107 validated go.Scatter objects
     # cost most of a second; Streamlit validates the whole figure once anyway.
     coded = [c for c in outlines if c in values]
-    palette = dict(zip(coded, sample_colorscale(DIVERGING, [(values[c] - low) / (high - low) for c in coded]),
-                       strict=True)) if coded else {}
+    palette = (
+        dict(zip(coded, sample_colorscale(DIVERGING, [(values[c] - low) / (high - low) for c in coded]), strict=True))
+        if coded
+        else {}
+    )
     data: list[dict] = _legend_entries(bool(own & set(outlines)))
     for code, (name, xs, ys, _) in outlines.items():
         value = values.get(code)
-        line = ({"color": NHS_TEXT, "width": 3} if code == selected else {"color": OWN_LINE, "width": 2.5}
-                if code in own else {"color": BORDER, "width": 0.6})
-        data.append({
-            "type": "scatter", "x": xs, "y": ys, "mode": "lines", "fill": "toself",
-            "fillcolor": palette.get(code, NO_DATA), "name": name, "hoveron": "fills", "hoverinfo": "text",
-            "showlegend": False, "line": line,
-            "text": (name if value is None else f"{name}: {value:.2f}") + (" (your area)" if code in own else ""),
-        })
+        line = (
+            {"color": NHS_TEXT, "width": 3}
+            if code == selected
+            else {"color": OWN_LINE, "width": 2.5}
+            if code in own
+            else {"color": BORDER, "width": 0.6}
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "x": xs,
+                "y": ys,
+                "mode": "lines",
+                "fill": "toself",
+                "fillcolor": palette.get(code, NO_DATA),
+                "name": name,
+                "hoveron": "fills",
+                "hoverinfo": "text",
+                "showlegend": False,
+                "line": line,
+                "text": (name if value is None else f"{name}: {value:.2f}") + (" (your area)" if code in own else ""),
+            }
+        )
     info = {r["code"]: r for r in shown.iter_rows(named=True)}
     codes = list(info)
-    data.append({
-        "type": "scatter", "x": [outlines[c][3][0] for c in codes], "y": [outlines[c][3][1] for c in codes],
-        "mode": "markers", "showlegend": False, "name": "areas",
-        "marker": {"size": 8, "color": [info[c]["dsr"] for c in codes], "colorscale": DIVERGING, "cmin": low,
-                   "cmax": high, "line": {"color": NHS_TEXT, "width": 0.6},
-                   "symbol": [COMPARED_SYMBOLS.get(info[c]["compared"], ("circle",))[0] for c in codes],
-                   "colorbar": _colour_bar(low, centre, high, unit)},
-        "customdata": [(c, info[c]["name"], info[c]["dsr_lower"], info[c]["dsr_upper"],
-                        COMPARED_SYMBOLS.get(info[c]["compared"], ("", "Not compared"))[1]) for c in codes],
-        "hovertemplate": "%{customdata[1]}<br>%{marker.color:.2f} (95% CI %{customdata[2]:.2f}–"
-                         "%{customdata[3]:.2f})<br>%{customdata[4]}<extra></extra>",
-    })
+    data.append(
+        {
+            "type": "scatter",
+            "x": [outlines[c][3][0] for c in codes],
+            "y": [outlines[c][3][1] for c in codes],
+            "mode": "markers",
+            "showlegend": False,
+            "name": "areas",
+            "marker": {
+                "size": 8,
+                "color": [info[c]["dsr"] for c in codes],
+                "colorscale": DIVERGING,
+                "cmin": low,
+                "cmax": high,
+                "line": {"color": NHS_TEXT, "width": 0.6},
+                "symbol": [COMPARED_SYMBOLS.get(info[c]["compared"], ("circle",))[0] for c in codes],
+                "colorbar": _colour_bar(low, centre, high, unit),
+            },
+            "customdata": [
+                (
+                    c,
+                    info[c]["name"],
+                    info[c]["dsr_lower"],
+                    info[c]["dsr_upper"],
+                    COMPARED_SYMBOLS.get(info[c]["compared"], ("", "Not compared"))[1],
+                )
+                for c in codes
+            ],
+            "hovertemplate": "%{customdata[1]}<br>%{marker.color:.2f} (95% CI %{customdata[2]:.2f}–"
+            "%{customdata[3]:.2f})<br>%{customdata[4]}<extra></extra>",
+        }
+    )
     axis = {"visible": False, "fixedrange": True}
     layout = {
-        "margin": {"l": 0, "r": 0, "t": 10, "b": 0}, "height": 660, "dragmode": False,
-        "font": {"family": "Arial, sans-serif", "color": NHS_TEXT}, "clickmode": "event+select",
-        "xaxis": axis, "yaxis": {**axis, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(53))},
-        "plot_bgcolor": "white", "paper_bgcolor": "white", "hovermode": "closest",
+        "margin": {"l": 0, "r": 0, "t": 10, "b": 0},
+        "height": 660,
+        "dragmode": False,
+        "font": {"family": "Arial, sans-serif", "color": NHS_TEXT},
+        "clickmode": "event+select",
+        "xaxis": axis,
+        "yaxis": {**axis, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(53))},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "hovermode": "closest",
         # Top left, over the sea off north-west England.
         "legend": {"x": 0, "y": 1, "yanchor": "top", "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.8)"},
     }

@@ -34,13 +34,25 @@ def show_table(frame: pl.DataFrame, stem: str, name: str, height: int | Literal[
     """The table as the CSV holds it, and its CSV download. In a published table an empty cell is
     a suppressed count or a figure built on one (the notes say so), so it reads `*` here as well."""
     st.dataframe(frame, hide_index=True, placeholder="*", column_config=_config(frame), height=height)
-    st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"{stem}_{name}.csv", mime="text/csv",
-                       key=f"download-{stem}-{name}", icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(frame),
+        file_name=f"{stem}_{name}.csv",
+        mime="text/csv",
+        key=f"download-{stem}-{name}",
+        icon=":material/download:",
+    )
 
 
 def workbook_button(data: Callable[[], bytes], stem: str, label: str = "Download workbook (.xlsx, with notes)") -> None:
-    st.download_button(label, data, file_name=f"{stem}.xlsx", key=f"workbook-{stem}", icon=":material/table_view:",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    st.download_button(
+        label,
+        data,
+        file_name=f"{stem}.xlsx",
+        key=f"workbook-{stem}",
+        icon=":material/table_view:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def show_notes(output: ReportOutput) -> None:

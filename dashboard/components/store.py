@@ -35,15 +35,11 @@ def sidebar_snapshot_info() -> None:
         if snap is None:
             st.caption("No store published yet.")
         else:
-            st.caption(
-                f"Data snapshot `{snap.version}`  \n"
-                f"published {fmt.timestamp(snap.published_at)}"
-            )
+            st.caption(f"Data snapshot `{snap.version}`  \npublished {fmt.timestamp(snap.published_at)}")
 
 
 def synthetic_banner_text(world: str) -> str:
-    return f"**Synthetic data**: {world} — not real patients." if world else \
-        "**Synthetic data** — not real patients."
+    return f"**Synthetic data**: {world} — not real patients." if world else "**Synthetic data** — not real patients."
 
 
 def synthetic_banner() -> None:

@@ -70,11 +70,21 @@ def _demo_defaults() -> dict[str, str]:
 
 def _demo_picker() -> Scope:
     with st.sidebar:
-        st.warning("**Demo mode** — synthetic data, no sign-in: pick any role to see what it sees.",
-                   icon=":material/theater_comedy:")
-        role = st.selectbox("View as", ROLES, key="demo_role",
-                            format_func=lambda r: {"central": "Central data team", "provider": "Provider",
-                                                   "commissioner": "Commissioner (ICB)", "gp": "GP practice"}[r])
+        st.warning(
+            "**Demo mode** — synthetic data, no sign-in: pick any role to see what it sees.",
+            icon=":material/theater_comedy:",
+        )
+        role = st.selectbox(
+            "View as",
+            ROLES,
+            key="demo_role",
+            format_func=lambda r: {
+                "central": "Central data team",
+                "provider": "Provider",
+                "commissioner": "Commissioner (ICB)",
+                "gp": "GP practice",
+            }[r],
+        )
         code = ""
         if role != "central":
             label = {"provider": "Provider code", "commissioner": "ICB code", "gp": "Practice code"}[role]

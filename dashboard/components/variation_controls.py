@@ -97,9 +97,11 @@ def measure_options(modalities: list[str]) -> dict[str, str]:
 def filters_control(snap: Snapshot) -> Filters | None:
     """Measure, patient source and period, read from and written back to the URL."""
     if not cached.has_rollups(snap, snap.version):
-        st.warning("This data snapshot was published before the variation tables existed. They are "
-                   "built at every publish: load a file or run `did demo --rebuild`, then reload.",
-                   icon=":material/update:")
+        st.warning(
+            "This data snapshot was published before the variation tables existed. They are "
+            "built at every publish: load a file or run `did demo --rebuild`, then reload.",
+            icon=":material/update:",
+        )
         st.stop()
     months = cached.activity_months(snap, snap.version)
     default = cached.default_period(snap, snap.version)
@@ -109,25 +111,37 @@ def filters_control(snap: Snapshot) -> Filters | None:
     sources = {"all": "All patient sources", **{c: f"{c} {m}" for c, m in PATIENT_SOURCE_SETTING.items()}}
     left, middle, right = st.columns([2, 2, 3])
     measure_key = shared_param("measure", ALL_IMAGING)
-    measure = left.selectbox("Measure", list(measures), format_func=lambda k: measures[k],
-                             index=list(measures).index(measure_key) if measure_key in measures else 0)
+    measure = left.selectbox(
+        "Measure",
+        list(measures),
+        format_func=lambda k: measures[k],
+        index=list(measures).index(measure_key) if measure_key in measures else 0,
+    )
     source_key = shared_param("source", "all")
-    source = middle.selectbox("Patient source", list(sources), format_func=lambda k: sources[k],
-                              index=list(sources).index(source_key) if source_key in sources else 0)
+    source = middle.selectbox(
+        "Patient source",
+        list(sources),
+        format_func=lambda k: sources[k],
+        index=list(sources).index(source_key) if source_key in sources else 0,
+    )
     period = _parse_period(shared_param("period", ""), months) or _on_slider(default, months)
     if len(months) > 1:
-        period = right.select_slider("Period (activity months)", options=months, value=period,
-                                     format_func=lambda d: d.strftime("%b %Y"))
+        period = right.select_slider(
+            "Period (activity months)", options=months, value=period, format_func=lambda d: d.strftime("%b %Y")
+        )
     else:
         right.caption(f"Period: {months[0]:%B %Y}")
     set_shared_param("measure", measure)
     set_shared_param("source", source)
     set_shared_param("period", f"{_month_text(period[0])}..{_month_text(period[1])}")
     kind, _, value = measure.partition(":")
-    return Filters(period[0], period[1],
-                   test_group=value if kind == "tg" else None,
-                   modality=value if kind == "mod" else None,
-                   patient_source=None if source == "all" else source)
+    return Filters(
+        period[0],
+        period[1],
+        test_group=value if kind == "tg" else None,
+        modality=value if kind == "mod" else None,
+        patient_source=None if source == "all" else source,
+    )
 
 
 def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, str]:
@@ -137,8 +151,12 @@ def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, st
     labels = dict(zip(keys, areas["label"], strict=True))
     wanted = f"{shared_param('level', 'england')}:{shared_param('area', ENGLAND)}"
     where = container or st
-    choice = where.selectbox("Area (patients' registered practice)", keys, format_func=labels.get,
-                             index=keys.index(wanted) if wanted in keys else 0)
+    choice = where.selectbox(
+        "Area (patients' registered practice)",
+        keys,
+        format_func=labels.get,
+        index=keys.index(wanted) if wanted in keys else 0,
+    )
     level, _, code = choice.partition(":")
     set_shared_param("level", level)
     set_shared_param("area", code)
@@ -151,17 +169,22 @@ def related_links(here: str) -> None:
     params = shared_query_params()
     others = [e for e in PAGES if e.file.startswith("variation_") and e.file != here]
     for column, entry in zip(st.columns(len(others)), others, strict=True):
-        column.page_link(f"views/{entry.file}", label=f"{entry.title}, same filters", icon=entry.icon,
-                         query_params=params)
+        column.page_link(
+            f"views/{entry.file}", label=f"{entry.title}, same filters", icon=entry.icon, query_params=params
+        )
 
 
 def scope_caption(scope: Scope) -> None:
     if scope.is_central:
-        st.caption("Central team: all areas, exact counts. Other users see England, every NHS region and "
-                   "every ICB as comparators, and sub-ICB locations only for their own commissioner.")
+        st.caption(
+            "Central team: all areas, exact counts. Other users see England, every NHS region and "
+            "every ICB as comparators, and sub-ICB locations only for their own commissioner."
+        )
     else:
-        st.caption(f"Showing what {scope.describe()} may see: counts carry a little random noise, are "
-                   "rounded to 5, and 1–7 are shown as *; rates and shares are computed from the noisy counts.")
+        st.caption(
+            f"Showing what {scope.describe()} may see: counts carry a little random noise, are "
+            "rounded to 5, and 1–7 are shown as *; rates and shares are computed from the noisy counts."
+        )
 
 
 def table(frame: pl.DataFrame, **column_config) -> None:

@@ -43,13 +43,18 @@ if not options:
     st.stop()
 c1, c2 = st.columns([2, 1])
 default_first = max(known[0], add_months(known[-1], -(DEFAULT_PERIODS - 1)))
-first, last = c1.select_slider("Submission months (periods)", options=known, value=(default_first, known[-1]),
-                               format_func=fmt.month)
+first, last = c1.select_slider(
+    "Submission months (periods)", options=known, value=(default_first, known[-1]), format_func=fmt.month
+)
 wanted = st.query_params.get("provider")
 provider_choice = c2.selectbox("Provider", options, index=options.index(wanted) if wanted in options else 0)
 provider = None if provider_choice == ALL else provider_choice
-st.caption(fmt.as_of(f"submission months {fmt.month(first)} to {fmt.month(last)}",
-                     cached_home.latest_complete_month(snap, snap.version)))
+st.caption(
+    fmt.as_of(
+        f"submission months {fmt.month(first)} to {fmt.month(last)}",
+        cached_home.latest_complete_month(snap, snap.version),
+    )
+)
 if provider:
     st.query_params["provider"] = provider
 
@@ -63,27 +68,48 @@ latest = scores.filter(pl.col("period") == last)
 peer_latest = peers.filter(pl.col("period") == last)
 m1, m2, m3 = st.columns(3)
 if provider and latest.height and latest["score"][0] is not None:
-    m1.metric(f"{provider} score", fmt.score(latest["score"][0]), border=True,
-              help=f"Overall score for {fmt.month(last)}.")
+    m1.metric(
+        f"{provider} score", fmt.score(latest["score"][0]), border=True, help=f"Overall score for {fmt.month(last)}."
+    )
 else:
-    m1.metric("Providers scored", fmt.count(latest.filter(pl.col("score").is_not_null()).height),
-              border=True, help=f"Providers with an overall score for {fmt.month(last)}.")
+    m1.metric(
+        "Providers scored",
+        fmt.count(latest.filter(pl.col("score").is_not_null()).height),
+        border=True,
+        help=f"Providers with an overall score for {fmt.month(last)}.",
+    )
 if peer_latest.height:
-    m2.metric("Median provider", fmt.score(peer_latest["median"][0]), border=True,
-              help=f"Across {peer_latest['providers'][0]} providers scored for {fmt.month(last)}.")
-    m3.metric("Middle half of providers", f"{peer_latest['p25'][0]:.1f}–{peer_latest['p75'][0]:.1f} / 100",
-              border=True, help="25th to 75th percentile of the providers' overall scores.")
+    m2.metric(
+        "Median provider",
+        fmt.score(peer_latest["median"][0]),
+        border=True,
+        help=f"Across {peer_latest['providers'][0]} providers scored for {fmt.month(last)}.",
+    )
+    m3.metric(
+        "Middle half of providers",
+        f"{peer_latest['p25'][0]:.1f}–{peer_latest['p75'][0]:.1f} / 100",
+        border=True,
+        help="25th to 75th percentile of the providers' overall scores.",
+    )
 
 # --- Trend ------------------------------------------------------------------------------------
 st.subheader("Overall score by month")
 if provider:
-    st.plotly_chart(score_trend_figure(scores, peers, provider), config=CHART_CONFIG, key="trend",
-                    alt="Line chart: data quality score out of 100 by submission month, the median provider with "
-                        "the middle half of providers shaded, and the chosen provider's own line")
+    st.plotly_chart(
+        score_trend_figure(scores, peers, provider),
+        config=CHART_CONFIG,
+        key="trend",
+        alt="Line chart: data quality score out of 100 by submission month, the median provider with "
+        "the middle half of providers shaded, and the chosen provider's own line",
+    )
 else:
-    st.plotly_chart(score_trend_figure(scores.head(0), peers), config=CHART_CONFIG, key="trend",
-                    alt="Line chart: data quality score out of 100 by submission month, the median provider with "
-                        "the middle half of providers shaded, and the chosen provider's own line")
+    st.plotly_chart(
+        score_trend_figure(scores.head(0), peers),
+        config=CHART_CONFIG,
+        key="trend",
+        alt="Line chart: data quality score out of 100 by submission month, the median provider with "
+        "the middle half of providers shaded, and the chosen provider's own line",
+    )
     st.caption("The median provider and the middle half of providers. Pick a provider to see its own line.")
 
 # --- Per item ---------------------------------------------------------------------------------
@@ -91,29 +117,59 @@ st.subheader(f"By data item, {fmt.month(last)}")
 latest_items = items.filter(pl.col("period") == last)
 if provider:
     table = latest_items.join(peer_items.select("item", "median"), on="item", how="left")
-    st.dataframe(table.select("item_name", "records", "invalid", "incomplete", "defaults", "default_excess",
-                              "valid_pct", "complete_pct", "default_pct", "score", "median"),
-                 hide_index=True, key="item_table", column_config=table_config(table))
+    st.dataframe(
+        table.select(
+            "item_name",
+            "records",
+            "invalid",
+            "incomplete",
+            "defaults",
+            "default_excess",
+            "valid_pct",
+            "complete_pct",
+            "default_pct",
+            "score",
+            "median",
+        ),
+        hide_index=True,
+        key="item_table",
+        column_config=table_config(table),
+    )
 else:
-    st.dataframe(peer_items.select("item_name", "providers", "p25", "median", "p75"), hide_index=True,
-                 key="item_table", column_config=table_config(peer_items))
+    st.dataframe(
+        peer_items.select("item_name", "providers", "p25", "median", "p75"),
+        hide_index=True,
+        key="item_table",
+        column_config=table_config(peer_items),
+    )
     if latest_items.height:
-        st.plotly_chart(item_heatmap_figure(latest_items), config=CHART_CONFIG, key="item_heatmap",
-                        alt="Heat map: data quality score by provider and data item for the latest month")
+        st.plotly_chart(
+            item_heatmap_figure(latest_items),
+            config=CHART_CONFIG,
+            key="item_heatmap",
+            alt="Heat map: data quality score by provider and data item for the latest month",
+        )
 
 st.markdown("**Lowest-scoring providers**" if not provider else "**Score by month**")
-st.dataframe(scores.filter(pl.col("period") == last).sort("score", nulls_last=True) if not provider else scores,
-             hide_index=True, key="provider_scores", column_config=table_config(scores))
+st.dataframe(
+    scores.filter(pl.col("period") == last).sort("score", nulls_last=True) if not provider else scores,
+    hide_index=True,
+    key="provider_scores",
+    column_config=table_config(scores),
+)
 
 # --- Issues -----------------------------------------------------------------------------------
 st.subheader("Rejections and warnings by DIDS code")
-st.caption("In the files that count now (each provider's accepted file per month), "
-           f"{fmt.month(first)} to {fmt.month(last)}. Rejected records are not loaded; a warning is loaded as sent "
-           "(a bad referrer code as 99).")
+st.caption(
+    "In the files that count now (each provider's accepted file per month), "
+    f"{fmt.month(first)} to {fmt.month(last)}. Rejected records are not loaded; a warning is loaded as sent "
+    "(a bad referrer code as 99)."
+)
 issues = cached.issue_summary(snap, snap.version, scope, first, last, provider)
 st.dataframe(issues, hide_index=True, key="issues", column_config=table_config(issues))
 
 with st.expander("All item scores as a table"):
     st.dataframe(items, hide_index=True, key="data_quality_table", column_config=table_config(items))
-    st.download_button("Download (CSV)", to_csv_bytes(items), file_name="data-quality.csv", mime="text/csv",
-                       key="dl_quality")
+    st.download_button(
+        "Download (CSV)", to_csv_bytes(items), file_name="data-quality.csv", mime="text/csv", key="dl_quality"
+    )

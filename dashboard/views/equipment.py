@@ -33,8 +33,10 @@ st.caption(
 snap = snapshot_or_stop()
 scope = current_scope()
 if not cached.has_tables(snap, "rollup_equipment_daily", "rollup_equipment_mix"):
-    st.info("This snapshot was published before scanner utilisation was added: it appears after the "
-            "next publish (the next file accepted, or the central data team publishing again).")
+    st.info(
+        "This snapshot was published before scanner utilisation was added: it appears after the "
+        "next publish (the next file accepted, or the central data team publishing again)."
+    )
     st.stop()
 default = cached.equipment_default_months(snap, snap.version)
 if default is None:
@@ -44,9 +46,11 @@ if default is None:
 # --- Inventory --------------------------------------------------------------------------------
 inventory = cached.inventory_status(snap, snap.version)
 if inventory.is_empty():
-    st.warning("No equipment inventory is loaded, so per-scanner figures and utilisation cannot be "
-               "worked out. The central data team loads the national inventory of scanners and their "
-               "scheduled hours.")
+    st.warning(
+        "No equipment inventory is loaded, so per-scanner figures and utilisation cannot be "
+        "worked out. The central data team loads the national inventory of scanners and their "
+        "scheduled hours."
+    )
 elif inventory["synthetic_rows"].sum() > 0:
     try:
         scale = float(snap.meta.get("synthetic_scale") or 1.0)
@@ -56,43 +60,63 @@ elif inventory["synthetic_rows"].sum() > 0:
         "**Synthetic equipment inventory.** The scanner counts and scheduled hours are made up by the "
         "synthetic data generator from England's numbers of CT and MRI scanners, not a census; the central "
         "data team replaces them with a real inventory."
-        + (f" The examinations are generated at {scale:.1%} of the volume the scanners serve, so "
-           "per-scanner figures and utilisation read at that fraction of real ones." if scale < 1 else ""),
+        + (
+            f" The examinations are generated at {scale:.1%} of the volume the scanners serve, so "
+            "per-scanner figures and utilisation read at that fraction of real ones."
+            if scale < 1
+            else ""
+        ),
         icon=":material/science:",
     )
 with st.expander("Equipment inventory"):
-    st.dataframe(inventory, hide_index=True, column_config={
-        "modality": "Modality", "sites": "Sites", "scanners": "Scanners",
-        "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
-        "synthetic_rows": "Synthetic rows",
-    })
+    st.dataframe(
+        inventory,
+        hide_index=True,
+        column_config={
+            "modality": "Modality",
+            "sites": "Sites",
+            "scanners": "Scanners",
+            "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
+            "synthetic_rows": "Synthetic rows",
+        },
+    )
 
 # --- Filters ----------------------------------------------------------------------------------
 params = st.query_params
 modalities = cached.equipment_modalities(snap, snap.version)
 months = cached.equipment_months(snap, snap.version)
 c1, c2 = st.columns([1, 2])
-modality = c1.selectbox("Modality", modalities,
-                        index=modalities.index(params["modality"]) if params.get("modality") in modalities else 0)
+modality = c1.selectbox(
+    "Modality", modalities, index=modalities.index(params["modality"]) if params.get("modality") in modalities else 0
+)
 first, last = c2.select_slider("Activity months", options=months, value=default, format_func=fmt.month)
 
 with st.expander("Typical examination durations (minutes) used for utilisation"):
     st.caption(equipment.DURATIONS_BASIS + " '*' is any other body area.")
     base = equipment.durations_for(equipment.DEFAULT_DURATIONS, modality)
     edited = st.data_editor(
-        base.to_pandas(), hide_index=True, num_rows="dynamic", key=f"durations-{modality}",
-        column_config={"modality": st.column_config.TextColumn("Modality", disabled=True),
-                       "body_area": st.column_config.TextColumn("Body area"),
-                       "minutes": st.column_config.NumberColumn("Minutes", min_value=1, max_value=480)},
+        base.to_pandas(),
+        hide_index=True,
+        num_rows="dynamic",
+        key=f"durations-{modality}",
+        column_config={
+            "modality": st.column_config.TextColumn("Modality", disabled=True),
+            "body_area": st.column_config.TextColumn("Body area"),
+            "minutes": st.column_config.NumberColumn("Minutes", min_value=1, max_value=480),
+        },
     )
-    changes = [(modality, str(r.body_area), float(r.minutes)) for r in edited.itertuples()
-               if isinstance(r.body_area, str) and r.minutes == r.minutes and r.minutes > 0]
-durations = equipment.with_durations(
-    tuple(d for d in equipment.DEFAULT_DURATIONS if d[0] != modality), changes)
+    changes = [
+        (modality, str(r.body_area), float(r.minutes))
+        for r in edited.itertuples()
+        if isinstance(r.body_area, str) and r.minutes == r.minutes and r.minutes > 0
+    ]
+durations = equipment.with_durations(tuple(d for d in equipment.DEFAULT_DURATIONS if d[0] != modality), changes)
 f = equipment.UtilisationFilter(modality, first, last, durations)
 st.query_params["modality"] = modality
-st.caption(f"{modality}, {fmt.month(first)} to {fmt.month(last)} ({f.calendar_days} calendar days). "
-           f"Bank holidays: {equipment.BANK_HOLIDAYS_SOURCE}.")
+st.caption(
+    f"{modality}, {fmt.month(first)} to {fmt.month(last)} ({f.calendar_days} calendar days). "
+    f"Bank holidays: {equipment.BANK_HOLIDAYS_SOURCE}."
+)
 
 SHARED_CONFIG = {
     "provider_code": st.column_config.TextColumn("Provider"),
@@ -101,8 +125,10 @@ SHARED_CONFIG = {
     "site_name": st.column_config.TextColumn("Site name"),
     "rank": st.column_config.NumberColumn("Rank"),
     "outlier": st.column_config.TextColumn(
-        "Outlier", help="Busier or quieter than most: beyond 1.5 interquartile ranges from the quartiles of all "
-                        "sites in England (Tukey's fences). * hidden with the site's small numbers."),
+        "Outlier",
+        help="Busier or quieter than most: beyond 1.5 interquartile ranges from the quartiles of all "
+        "sites in England (Tukey's fences). * hidden with the site's small numbers.",
+    ),
     "sites": st.column_config.NumberColumn("Sites"),
     "scanners": st.column_config.NumberColumn("Scanners"),
     "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
@@ -116,7 +142,8 @@ SHARED_CONFIG = {
     "utilisation": st.column_config.NumberColumn("Estimated utilisation", format="percent"),
     "utilisation_note": st.column_config.TextColumn("Utilisation note"),
     "sites_hours_not_known": st.column_config.NumberColumn(
-        "Sites, hours not known", help="Sites with scanners but no scheduled hours: left out of utilisation."),
+        "Sites, hours not known", help="Sites with scanners but no scheduled hours: left out of utilisation."
+    ),
     "suppressed": st.column_config.CheckboxColumn("Suppressed"),
 }
 
@@ -126,11 +153,20 @@ def table(frame: pl.DataFrame, name: str) -> None:
     if "outlier" in frame.columns:  # words, not a blank for "not an outlier" (the CSV keeps high/low)
         hidden = pl.col("suppressed").fill_null(False) if "suppressed" in frame.columns else pl.lit(False)
         shown = frame.with_columns(
-            pl.when(hidden).then(pl.lit("*"))
-            .otherwise(pl.col("outlier").replace_strict(OUTLIER_WORDS, default="No")).alias("outlier"))
+            pl.when(hidden)
+            .then(pl.lit("*"))
+            .otherwise(pl.col("outlier").replace_strict(OUTLIER_WORDS, default="No"))
+            .alias("outlier")
+        )
     fmt.shown_table(shown, SHARED_CONFIG)
-    st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"equipment-{name}.csv", mime="text/csv",
-                       key=f"download-{name}", icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(frame),
+        file_name=f"equipment-{name}.csv",
+        mime="text/csv",
+        key=f"download-{name}",
+        icon=":material/download:",
+    )
 
 
 def _months_text(months: list) -> str:
@@ -141,11 +177,15 @@ def _months_text(months: list) -> str:
 
 # --- Providers --------------------------------------------------------------------------------
 st.subheader("Providers")
-st.caption("England first (every site), then providers busiest per scanner first. Rates per scanner and "
-           "utilisation count only sites with scanners of the modality in the inventory.")
+st.caption(
+    "England first (every site), then providers busiest per scanner first. Rates per scanner and "
+    "utilisation count only sites with scanners of the modality in the inventory."
+)
 if scope.role == "commissioner":
-    st.caption("Every provider and site is shown as a comparator: utilisation is a site's activity, not "
-               "your population's, and its counts carry the same small random noise as every figure.")
+    st.caption(
+        "Every provider and site is shown as a comparator: utilisation is a site's activity, not "
+        "your population's, and its counts carry the same small random noise as every figure."
+    )
 providers = cached.provider_utilisation(snap, snap.version, scope, f)
 table(providers, "providers")
 
@@ -153,8 +193,11 @@ table(providers, "providers")
 st.subheader("Sites ranked")
 visible = [p for p in providers["provider_code"].to_list() if p != ALL]
 drill_options = [ALL, *visible]
-drill = st.selectbox("Drill down to a provider's sites", drill_options,
-                     index=drill_options.index(params["provider"]) if params.get("provider") in drill_options else 0)
+drill = st.selectbox(
+    "Drill down to a provider's sites",
+    drill_options,
+    index=drill_options.index(params["provider"]) if params.get("provider") in drill_options else 0,
+)
 provider = None if drill == ALL else drill
 if provider:
     st.query_params["provider"] = provider
@@ -163,80 +206,125 @@ else:
 sites = cached.site_utilisation(snap, snap.version, scope, f, provider)
 if sites["exams_per_scanner_per_day"].drop_nulls().len():
     england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
-    st.plotly_chart(ranked_sites_figure(sites, fences=cached.site_fences(snap, snap.version, scope, f),
-                                        england=england[0] if england.len() else None),
-                    config=CHART_CONFIG, key="ranked-sites",
-                    alt=f"Dot chart: the busiest sites by {modality} examinations per scanner per operating day, "
-                        f"with England's figure and Tukey's fences as lines")
-    st.caption("Busiest 40 sites per scanner (of those shown), busiest at the top. The solid line is England; "
-               "the dashed lines are Tukey's fences, 1.5 interquartile ranges beyond the quartiles of all sites "
-               "in England. Upward triangles "
-               "are above the upper fence, downward triangles below the lower one. Rank is among all sites "
-               "in England.")
+    st.plotly_chart(
+        ranked_sites_figure(
+            sites,
+            fences=cached.site_fences(snap, snap.version, scope, f),
+            england=england[0] if england.len() else None,
+        ),
+        config=CHART_CONFIG,
+        key="ranked-sites",
+        alt=f"Dot chart: the busiest sites by {modality} examinations per scanner per operating day, "
+        f"with England's figure and Tukey's fences as lines",
+    )
+    st.caption(
+        "Busiest 40 sites per scanner (of those shown), busiest at the top. The solid line is England; "
+        "the dashed lines are Tukey's fences, 1.5 interquartile ranges beyond the quartiles of all sites "
+        "in England. Upward triangles "
+        "are above the upper fence, downward triangles below the lower one. Rank is among all sites "
+        "in England."
+    )
 elif sites.is_empty():
-    st.info(f"No site {'of yours ' if scope.role == 'provider' else ''}recorded {modality} examinations or "
-            f"holds {modality} scanners in this period; the England row above is the comparator. Choose "
-            "another modality or period.")
+    st.info(
+        f"No site {'of yours ' if scope.role == 'provider' else ''}recorded {modality} examinations or "
+        f"holds {modality} scanners in this period; the England row above is the comparator. Choose "
+        "another modality or period."
+    )
 else:
-    st.info(f"No {modality} scanners are in the inventory for these sites: examinations per operating day "
-            "are shown instead of per scanner.")
+    st.info(
+        f"No {modality} scanners are in the inventory for these sites: examinations per operating day "
+        "are shown instead of per scanner."
+    )
 if not sites.is_empty():
     table(sites, "sites")
 
 # --- Weekday profile and trend for the selection ----------------------------------------------
 site_options = [None, *sites["site_code"].to_list()] if provider else [None]
-site = st.selectbox("Weekday profile and trend for", site_options,
-                    format_func=lambda s: (provider or ALL) if s is None else s) if provider else None
+site = (
+    st.selectbox(
+        "Weekday profile and trend for", site_options, format_func=lambda s: (provider or ALL) if s is None else s
+    )
+    if provider
+    else None
+)
 where = site or provider or ALL
 left, right = st.columns(2)
 with left:
     st.subheader(f"Weekday profile, {where}")
     profile = cached.weekday_profile(snap, snap.version, scope, f, provider, site)
-    st.plotly_chart(weekday_figure(profile), config=CHART_CONFIG, key="weekday",
-                    alt=f"Bar chart: mean examinations per day by weekday and on bank holidays, {where}")
-    fmt.shown_table(profile, {
-        "day": "Day", "days": "Calendar days",
-        "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
-        "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
-        "share": st.column_config.NumberColumn("Share", format="percent"),
-        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    st.plotly_chart(
+        weekday_figure(profile),
+        config=CHART_CONFIG,
+        key="weekday",
+        alt=f"Bar chart: mean examinations per day by weekday and on bank holidays, {where}",
+    )
+    fmt.shown_table(
+        profile,
+        {
+            "day": "Day",
+            "days": "Calendar days",
+            "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+            "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
+            "share": st.column_config.NumberColumn("Share", format="percent"),
+            "suppressed": st.column_config.CheckboxColumn("Suppressed"),
+        },
+    )
     st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
 with right:
     st.subheader(f"Monthly trend, {where}")
     trend = cached.monthly_utilisation(snap, snap.version, scope, f, provider, site)
-    st.plotly_chart(monthly_figure(trend), config=CHART_CONFIG, key="monthly",
-                    alt=f"Line chart: examinations per scanner per operating day and estimated utilisation by "
-                        f"month, {where}")
-    fmt.shown_table(trend, {
-        "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
-        "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
-        "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
-        "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
-        "utilisation": st.column_config.NumberColumn("Utilisation", format="percent"),
-        "minutes_basis": st.column_config.TextColumn(
-            "Minutes", help="measured: from the procedure start and end times (DIDS v2.0, from April 2026); "
-                            "assumed: examinations × the typical durations above"),
-        "suppressed": st.column_config.CheckboxColumn("Suppressed")})
+    st.plotly_chart(
+        monthly_figure(trend),
+        config=CHART_CONFIG,
+        key="monthly",
+        alt=f"Line chart: examinations per scanner per operating day and estimated utilisation by month, {where}",
+    )
+    fmt.shown_table(
+        trend,
+        {
+            "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+            "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+            "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
+            "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
+            "utilisation": st.column_config.NumberColumn("Utilisation", format="percent"),
+            "minutes_basis": st.column_config.TextColumn(
+                "Minutes",
+                help="measured: from the procedure start and end times (DIDS v2.0, from April 2026); "
+                "assumed: examinations × the typical durations above",
+            ),
+            "suppressed": st.column_config.CheckboxColumn("Suppressed"),
+        },
+    )
     measured = trend.filter(pl.col("minutes_basis") == equipment.MEASURED)["activity_month"].to_list()
-    st.caption(f"Utilisation uses measured scanner minutes for {_months_text(measured)} and the assumed durations "
-               "for the other months." if measured else "Utilisation uses the assumed durations in every month: "
-               "none of these months has procedure times.")
+    st.caption(
+        f"Utilisation uses measured scanner minutes for {_months_text(measured)} and the assumed durations "
+        "for the other months."
+        if measured
+        else "Utilisation uses the assumed durations in every month: none of these months has procedure times."
+    )
 
 st.caption(
     "Estimated utilisation = Σ(examinations × typical minutes for the modality and body area) ÷ (scheduled "
     "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded. In the "
     "monthly trend, a month with procedure start and end times (DIDS v2.0) uses the measured minutes instead."
-    + ("" if scope.is_central else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
-       "to the nearest 5; rates are worked out from the perturbed counts. * = hidden: small numbers.")
+    + (
+        ""
+        if scope.is_central
+        else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
+        "to the nearest 5; rates are worked out from the perturbed counts. * = hidden: small numbers."
+    )
 )
 
 # --- Scans per operating hour (DIDS v2.0 timestamps) -----------------------------------------
 st.subheader("Scans per operating hour")
-timed = (cached.productivity_months(snap, snap.version, first, last)
-         if cached.has_tables(snap, productivity.TABLE) else None)
+timed = (
+    cached.productivity_months(snap, snap.version, first, last) if cached.has_tables(snap, productivity.TABLE) else None
+)
 if timed is None:
-    st.info(f"No {modality} examinations with procedure times in this period. Start and end times are "
-            "collected from April 2026 (DIDS v2.0): choose a period from April 2026.")
+    st.info(
+        f"No {modality} examinations with procedure times in this period. Start and end times are "
+        "collected from April 2026 (DIDS v2.0): choose a period from April 2026."
+    )
     st.stop()
 pf = productivity.ProductivityFilter(modality, *timed)
 band = productivity.GUIDANCE_BANDS.get(modality)
@@ -251,50 +339,87 @@ st.caption(
 heat_left, heat_right = st.columns([3, 2])
 with heat_left:
     cells = cached.hour_weekday(snap, snap.version, scope, pf, provider, site)
-    st.plotly_chart(hour_weekday_figure(cells, equipment.WEEKDAYS), config=CHART_CONFIG, key="hour-weekday",
-                    alt=f"Heat map: {modality} scans per operating hour by day of the week and hour the examination "
-                        f"started, {where}; darker is more scans an hour, white is no examination started")
-    st.caption(f"{where}. Darker squares: more scans in each hour the scanner ran. White: no examination started "
-               "in that hour" + ("." if scope.is_central else ", or too few to show."))
+    st.plotly_chart(
+        hour_weekday_figure(cells, equipment.WEEKDAYS),
+        config=CHART_CONFIG,
+        key="hour-weekday",
+        alt=f"Heat map: {modality} scans per operating hour by day of the week and hour the examination "
+        f"started, {where}; darker is more scans an hour, white is no examination started",
+    )
+    st.caption(
+        f"{where}. Darker squares: more scans in each hour the scanner ran. White: no examination started "
+        "in that hour" + ("." if scope.is_central else ", or too few to show.")
+    )
 with heat_right:
-    fmt.shown_table(cells, {
-        "weekday": "Day", "hour": "Hour started",
-        "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
-        "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
-        "scans_per_operating_hour": st.column_config.NumberColumn("Scans per operating hour", format="%.1f"),
-        "suppressed": st.column_config.CheckboxColumn("Suppressed")}, height=330)
+    fmt.shown_table(
+        cells,
+        {
+            "weekday": "Day",
+            "hour": "Hour started",
+            "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+            "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
+            "scans_per_operating_hour": st.column_config.NumberColumn("Scans per operating hour", format="%.1f"),
+            "suppressed": st.column_config.CheckboxColumn("Suppressed"),
+        },
+        height=330,
+    )
 
 hourly = cached.site_productivity(snap, snap.version, scope, pf, provider)
 sites_left, sites_right = st.columns([2, 3])
 with sites_left:
-    st.plotly_chart(scanner_hour_figure(hourly, band), config=CHART_CONFIG, key="scanner-hours",
-                    alt=f"Dot chart: {modality} scans per scanner-hour by site, with England as a line"
-                        + ("" if band is None else " and the national guidance band shaded"))
+    st.plotly_chart(
+        scanner_hour_figure(hourly, band),
+        config=CHART_CONFIG,
+        key="scanner-hours",
+        alt=f"Dot chart: {modality} scans per scanner-hour by site, with England as a line"
+        + ("" if band is None else " and the national guidance band shaded"),
+    )
 with sites_right:
-    fmt.shown_table(hourly, {
-        **SHARED_CONFIG,
-        "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
-        "scans_per_operating_hour": st.column_config.NumberColumn(
-            "Per operating hour", format="%.1f", help="Examinations ÷ operating hours: the site's scanners together."),
-        "scans_per_scanner_hour": st.column_config.NumberColumn(
-            "Per scanner-hour", format="%.1f",
-            help="Examinations ÷ (operating hours × scanners): as if every scanner ran in every operating hour."),
-        "guidance": st.column_config.TextColumn("Against guidance", help="Per scanner-hour below, within or above "
-                                                "the national band"),
-        "measured_minutes": st.column_config.NumberColumn("Measured scanner minutes", format="localized"),
-        "measured_utilisation": st.column_config.NumberColumn("Measured utilisation", format="percent"),
-        "dropped_durations": st.column_config.NumberColumn(
-            "Times left out", help="Examinations whose end is before their start or over 24 hours after it: "
-                                   "counted, but their minutes are left out."),
-    })
-    st.download_button("Download CSV", to_csv_bytes(hourly), file_name="equipment-scans-per-hour.csv",
-                       mime="text/csv", key="download-scans-per-hour", icon=":material/download:")
+    fmt.shown_table(
+        hourly,
+        {
+            **SHARED_CONFIG,
+            "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
+            "scans_per_operating_hour": st.column_config.NumberColumn(
+                "Per operating hour",
+                format="%.1f",
+                help="Examinations ÷ operating hours: the site's scanners together.",
+            ),
+            "scans_per_scanner_hour": st.column_config.NumberColumn(
+                "Per scanner-hour",
+                format="%.1f",
+                help="Examinations ÷ (operating hours × scanners): as if every scanner ran in every operating hour.",
+            ),
+            "guidance": st.column_config.TextColumn(
+                "Against guidance", help="Per scanner-hour below, within or above the national band"
+            ),
+            "measured_minutes": st.column_config.NumberColumn("Measured scanner minutes", format="localized"),
+            "measured_utilisation": st.column_config.NumberColumn("Measured utilisation", format="percent"),
+            "dropped_durations": st.column_config.NumberColumn(
+                "Times left out",
+                help="Examinations whose end is before their start or over 24 hours after it: "
+                "counted, but their minutes are left out.",
+            ),
+        },
+    )
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(hourly),
+        file_name="equipment-scans-per-hour.csv",
+        mime="text/csv",
+        key="download-scans-per-hour",
+        icon=":material/download:",
+    )
 st.caption(
     "England first, then sites, most scans per scanner-hour first. **Per scanner-hour** divides by every "
     f"{modality} scanner the site has in the inventory, as if all ran in each operating hour: it is the figure "
     "set against the guidance, which is per scanner. **Measured utilisation** = the minutes from start to end "
     "÷ (scheduled hours a week × 60 × calendar days ÷ 7), for sites whose scheduled hours are known."
     + ("" if band is None else " The green strip is the national guidance band.")
-    + ("" if scope.is_central else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
-       "to the nearest 5; rates come from the perturbed counts. * = hidden: small numbers.")
+    + (
+        ""
+        if scope.is_central
+        else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
+        "to the nearest 5; rates come from the perturbed counts. * = hidden: small numbers."
+    )
 )

@@ -26,54 +26,78 @@ measures = gb.measures()
 # --- Filters ----------------------------------------------------------------------------------
 left, middle, right = st.columns([2, 2, 2])
 wanted = st.query_params.get("measure")
-measure_id = left.selectbox("Measure", list(measures), format_func=lambda m: measures[m].title,
-                            index=list(measures).index(wanted) if wanted in measures else 0, key="gp_measure")
+measure_id = left.selectbox(
+    "Measure",
+    list(measures),
+    format_func=lambda m: measures[m].title,
+    index=list(measures).index(wanted) if wanted in measures else 0,
+    key="gp_measure",
+)
 set_param("measure", measure_id)
 measure = measures[measure_id]
 
 areas = cached.areas(snap, snap.version)
 levels = list(gb.LEVEL_LABELS)
 wanted_level = st.query_params.get("level", "england")
-level = middle.radio("Practices of", levels, format_func=gb.LEVEL_LABELS.get, horizontal=True,
-                     index=levels.index(wanted_level) if wanted_level in levels else 0, key="gp_level")
+level = middle.radio(
+    "Practices of",
+    levels,
+    format_func=gb.LEVEL_LABELS.get,
+    horizontal=True,
+    index=levels.index(wanted_level) if wanted_level in levels else 0,
+    key="gp_level",
+)
 area = gb.Area()
 if level != "england":
     options = areas.filter(pl.col("level") == level)
     codes = options["code"].to_list()
     names = dict(zip(codes, options["name"].to_list(), strict=True))
     wanted_area = st.query_params.get("area")
-    code = middle.selectbox(gb.LEVEL_LABELS[level], codes, format_func=lambda c: f"{names[c]} ({c})",
-                            index=codes.index(wanted_area) if wanted_area in codes else 0, key=f"gp_area_{level}")
+    code = middle.selectbox(
+        gb.LEVEL_LABELS[level],
+        codes,
+        format_func=lambda c: f"{names[c]} ({c})",
+        index=codes.index(wanted_area) if wanted_area in codes else 0,
+        key=f"gp_area_{level}",
+    )
     area = gb.Area(level, code)
 set_param("level", None if level == "england" else level)
 set_param("area", area.code)
 
 period = period_control(snap, right)
 if period is None:
-    st.info("The store holds no GP benchmarking data yet: nothing has been published with GP "
-            "direct-access records.")
+    st.info("The store holds no GP benchmarking data yet: nothing has been published with GP direct-access records.")
     st.stop()
 method = method_control(right)
 
 with st.expander("Peer group: similar list size and deprivation"):
     a, b = st.columns(2)
     if scope.is_central:
-        size = a.slider("List size", 0, 60_000, (int(st.query_params.get("ls_min", 0)),
-                                                 int(st.query_params.get("ls_max", 60_000))),
-                        step=500, key="gp_list_size")
+        size = a.slider(
+            "List size",
+            0,
+            60_000,
+            (int(st.query_params.get("ls_min", 0)), int(st.query_params.get("ls_max", 60_000))),
+            step=500,
+            key="gp_list_size",
+        )
     else:  # the list-size bands other practices are shown in (an exact range would single one out)
         edges = [0, *gb.LIST_SIZE_EDGES, 60_000]
         asked = (int(st.query_params.get("ls_min", 0)), int(st.query_params.get("ls_max", 60_000)))
-        lo_asked, hi_asked = (e if e in edges else (e + 1 if e + 1 in edges else d)
-                              for e, d in zip(asked, (0, 60_000), strict=True))
-        lo, hi = a.select_slider("List size", edges, value=(lo_asked, hi_asked), format_func=lambda e: f"{e:,}",
-                                 key="gp_list_size_band")
+        lo_asked, hi_asked = (
+            e if e in edges else (e + 1 if e + 1 in edges else d) for e, d in zip(asked, (0, 60_000), strict=True)
+        )
+        lo, hi = a.select_slider(
+            "List size", edges, value=(lo_asked, hi_asked), format_func=lambda e: f"{e:,}", key="gp_list_size_band"
+        )
         size = (lo, hi - 1 if hi < 60_000 else hi)
     imd_wanted = [int(q) for q in st.query_params.get("imd", "").split(",") if q in "12345" and q]
-    quintiles = b.multiselect("IMD quintile of the practice (1 = most deprived fifth)", [1, 2, 3, 4, 5],
-                              default=imd_wanted, key="gp_imd")
-    st.caption("Narrowing to peers changes who is shown, not the funnel: limits and verdicts are always "
-               "against England.")
+    quintiles = b.multiselect(
+        "IMD quintile of the practice (1 = most deprived fifth)", [1, 2, 3, 4, 5], default=imd_wanted, key="gp_imd"
+    )
+    st.caption(
+        "Narrowing to peers changes who is shown, not the funnel: limits and verdicts are always against England."
+    )
 peers: gb.Peers | None = gb.Peers(size[0] or None, size[1] if size[1] < 60_000 else None, tuple(sorted(quintiles)))
 set_param("ls_min", str(size[0]) if size[0] else None)
 set_param("ls_max", str(size[1]) if size[1] < 60_000 else None)
@@ -87,11 +111,18 @@ table = bench.table
 st.markdown(text.definition(measure))
 counts = dict(table["comparison"].fill_null("").value_counts().iter_rows())
 a, b, c, d = st.columns(4)
-a.metric(f"England, {fmt.month(bench.start)} to {fmt.month(bench.end)}", f"{bench.target:.2f}",
-         help=f"{measure.units}; all benchmarked practices in England.", border=True)
-b.metric("Practices shown", fmt.count(table.height),
-         help=f"{bench.excluded_small} practices in this area have fewer than 750 patients and are left out.",
-         border=True)
+a.metric(
+    f"England, {fmt.month(bench.start)} to {fmt.month(bench.end)}",
+    f"{bench.target:.2f}",
+    help=f"{measure.units}; all benchmarked practices in England.",
+    border=True,
+)
+b.metric(
+    "Practices shown",
+    fmt.count(table.height),
+    help=f"{bench.excluded_small} practices in this area have fewer than 750 patients and are left out.",
+    border=True,
+)
 c.metric("Higher than expected (99.8%)", fmt.count(counts.get("above 99.8%", 0)), border=True)
 d.metric("Lower than expected (99.8%)", fmt.count(counts.get("below 99.8%", 0)), border=True)
 if not scope.is_central:
@@ -103,10 +134,15 @@ highlight = st.query_params.get("practice") or scope.practice  # a GP sees its o
 x_title, y_title = text.funnel_axes(measure)
 figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
 chart, words = st.columns([3, 2])
-event = chart.plotly_chart(figure, key=f"funnel_{measure_id}", on_select="rerun", selection_mode="points",
-                           config=CHART_CONFIG,
-                           alt="Funnel plot: each practice's value against its expected events or examinations, "
-                               "with 95% and 99.8% limits around England")
+event = chart.plotly_chart(
+    figure,
+    key=f"funnel_{measure_id}",
+    on_select="rerun",
+    selection_mode="points",
+    config=CHART_CONFIG,
+    alt="Funnel plot: each practice's value against its expected events or examinations, "
+    "with 95% and 99.8% limits around England",
+)
 words.markdown(text.FUNNEL)
 words.markdown(text.OVERDISPERSION)
 dispersion = bench.dispersion
@@ -118,34 +154,69 @@ labels = dict(zip(codes, named["practice_name"].to_list(), strict=True))
 clicked = clicked_practice(event)
 if clicked is not None and clicked in labels:  # a click on a named practice opens its page
     st.switch_page("views/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
-choice = st.selectbox("Practice detail (or click a practice on the funnel)", [None, *codes],
-                      format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",
-                      index=codes.index(highlight) + 1 if highlight in labels else 0, key="gp_practice_pick")
+choice = st.selectbox(
+    "Practice detail (or click a practice on the funnel)",
+    [None, *codes],
+    format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",
+    index=codes.index(highlight) + 1 if highlight in labels else 0,
+    key="gp_practice_pick",
+)
 set_param("practice", choice)
 if choice:
     row = named.row(codes.index(choice), named=True)
-    st.markdown(f"**{row['practice_name']}** ({choice}): {display(row['numerator'])} events, "
-                f"{verdict_words(row['comparison']).lower()}. {row['note'] or ''}")
-    st.page_link("views/gp_practice.py", label=f"Open {row['practice_name']}'s practice page",
-                 icon=":material/stethoscope:", query_params={"practice": choice})
+    st.markdown(
+        f"**{row['practice_name']}** ({choice}): {display(row['numerator'])} events, "
+        f"{verdict_words(row['comparison']).lower()}. {row['note'] or ''}"
+    )
+    st.page_link(
+        "views/gp_practice.py",
+        label=f"Open {row['practice_name']}'s practice page",
+        icon=":material/stethoscope:",
+        query_params={"practice": choice},
+    )
 
 # --- Ranked table -----------------------------------------------------------------------------
 st.subheader("Practices, highest first")
 shown = table.with_columns(verdict_column(table))
 protected = "suppressed" in shown.columns
 if protected:  # a suppressed figure reads *, one not worked out reads –
-    shown = fmt.protected_table(shown, {"rank": 0, "numerator": 0, "denominator": 0, "value": 2, "value_lower": 2,
-                                        "value_upper": 2, "funnel_value": 2})
+    shown = fmt.protected_table(
+        shown,
+        {
+            "rank": 0,
+            "numerator": 0,
+            "denominator": 0,
+            "value": 2,
+            "value_lower": 2,
+            "value_upper": 2,
+            "funnel_value": 2,
+        },
+    )
     st.caption(fmt.HIDDEN_NOTE)
 number = fmt.figure_column(protected)
 st.dataframe(
     shown,
-    hide_index=True, placeholder="–", key="gp_table",
+    hide_index=True,
+    placeholder="–",
+    key="gp_table",
     # the verdict right after the practice and its value, where a 1,400 px screen still shows it
-    column_order=["rank", "practice_code", "practice_name", "funnel_value", "verdict", "pcn_name", "icb_name",
-                  "list_size" if scope.is_central else "list_size_band", "imd_quintile",
-                  "numerator", *(["denominator"] if measure.is_ratio else []), "value", "value_lower",
-                  "value_upper", "note"],
+    column_order=[
+        "rank",
+        "practice_code",
+        "practice_name",
+        "funnel_value",
+        "verdict",
+        "pcn_name",
+        "icb_name",
+        "list_size" if scope.is_central else "list_size_band",
+        "imd_quintile",
+        "numerator",
+        *(["denominator"] if measure.is_ratio else []),
+        "value",
+        "value_lower",
+        "value_upper",
+        "note",
+    ],
     column_config={
         "rank": number("Rank"),
         "practice_code": st.column_config.TextColumn("Code"),
@@ -157,22 +228,27 @@ st.dataframe(
         "imd_quintile": st.column_config.NumberColumn("IMD quintile", help="1 = most deprived fifth"),
         "numerator": number("Events", format="localized"),
         "denominator": number(measure.denominator_label, format="localized"),
-        "value": number("Crude value" if not measure.is_ratio else "Share (%)",
-                                               format="%.2f", help=measure.units),
+        "value": number("Crude value" if not measure.is_ratio else "Share (%)", format="%.2f", help=measure.units),
         "value_lower": number("95% CI from", format="%.2f"),
         "value_upper": number("95% CI to", format="%.2f"),
         "funnel_value": number(
-            "Standardised" if measure.standardise else "Funnel value", format="%.2f",
-            help="Age-sex standardised rate (ratio x England's rate)" if measure.standardise else None),
+            "Standardised" if measure.standardise else "Funnel value",
+            format="%.2f",
+            help="Age-sex standardised rate (ratio x England's rate)" if measure.standardise else None,
+        ),
         "verdict": st.column_config.TextColumn("Compared with England"),
         "note": st.column_config.TextColumn("Note"),
     },
 )
-st.download_button("Download all practices shown (CSV)", to_csv_bytes(table),
-                   file_name=f"gp-benchmark-{measure_id}-{bench.start:%Y-%m}-{bench.end:%Y-%m}.csv",
-                   mime="text/csv", key="gp_download", icon=":material/download:")
-st.caption("The download holds every practice shown, with the figures above, for these filters. "
-           + text.EXCLUSIONS)
+st.download_button(
+    "Download all practices shown (CSV)",
+    to_csv_bytes(table),
+    file_name=f"gp-benchmark-{measure_id}-{bench.start:%Y-%m}-{bench.end:%Y-%m}.csv",
+    mime="text/csv",
+    key="gp_download",
+    icon=":material/download:",
+)
+st.caption("The download holds every practice shown, with the figures above, for these filters. " + text.EXCLUSIONS)
 
 with st.expander("Caveats"):
     for caveat in measure.caveats:

@@ -33,10 +33,16 @@ st.caption(
     fmt.as_of(f"{fmt.month(month)} (activity month)", month)
     + ". Examinations are counted by **activity month**, the month of the test date, not the month the "
     "provider sent the file; late records are added to their own month when they arrive."
-    + ("" if newest is None or newest <= period else
-       f" Files for {fmt.month(newest)} are arriving; that month's figures appear once most providers are in.")
-    + ("" if not scope.needs_disclosure_control else
-       " Figures are disclosure-controlled: slightly perturbed and rounded to 5; * = hidden: small numbers.")
+    + (
+        ""
+        if newest is None or newest <= period
+        else f" Files for {fmt.month(newest)} are arriving; that month's figures appear once most providers are in."
+    )
+    + (
+        ""
+        if not scope.needs_disclosure_control
+        else " Figures are disclosure-controlled: slightly perturbed and rounded to 5; * = hidden: small numbers."
+    )
 )
 if scope.is_central and (note := duplicates.counting_note(snap)):
     st.caption(note)
@@ -58,8 +64,7 @@ left.metric(
     f"Examinations in {fmt.month(month)}",
     display(totals.this_month),
     delta=_change(totals.this_month, totals.same_month_last_year),
-    delta_description=f"vs {fmt.month(year_ago)}"
-    if totals.same_month_last_year is not None else None,
+    delta_description=f"vs {fmt.month(year_ago)}" if totals.same_month_last_year is not None else None,
     delta_color="off",
     help=f"{fmt.month(year_ago)}: {fmt.count(totals.same_month_last_year)}",
     border=True,
@@ -110,13 +115,20 @@ st.dataframe(
     ),
     hide_index=True,
     placeholder="–",
-    column_order=["modality", "this_month", "same_month_last_year", "change", "last_12_months",
-                  *([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in by_modality.columns else [])],
+    column_order=[
+        "modality",
+        "this_month",
+        "same_month_last_year",
+        "change",
+        "last_12_months",
+        *([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in by_modality.columns else []),
+    ],
     column_config={
         "modality": st.column_config.TextColumn("Modality"),
         "this_month": st.column_config.NumberColumn(f"{fmt.month(month)} (examinations)", format="localized"),
         "same_month_last_year": st.column_config.NumberColumn(
-            f"{fmt.month(year_ago)} (examinations)", format="localized"),
+            f"{fmt.month(year_ago)} (examinations)", format="localized"
+        ),
         "change": st.column_config.NumberColumn("Change on a year (%)", format="percent"),
         "last_12_months": st.column_config.NumberColumn("Last 12 months (examinations)", format="localized"),
         SUPPRESSED_COLUMN: st.column_config.CheckboxColumn("Suppressed"),
@@ -136,13 +148,20 @@ for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True), stri
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")
 trend = cached.monthly_trend(snap, snap.version, scope, TREND_MONTHS, month)
-st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="home_trend",
-                alt="Line chart: examinations by activity month and modality")
+st.plotly_chart(
+    trend_figure(trend),
+    config=CHART_CONFIG,
+    key="home_trend",
+    alt="Line chart: examinations by activity month and modality",
+)
 st.caption(
     f"Up to {TREND_MONTHS} months to {fmt.month(month)}, by activity month. Activity usually "
     "dips each December with the holidays."
 )
-table_alternative("Examinations per month by modality", trend.sort("activity_month", "modality"),
-                  {"activity_month": ("Activity month", None), "modality": ("Modality", None),
-                   "records": ("Examinations", 0)},
-                  key="home_trend", file_name=f"examinations-by-modality-to-{month:%Y-%m}.csv")
+table_alternative(
+    "Examinations per month by modality",
+    trend.sort("activity_month", "modality"),
+    {"activity_month": ("Activity month", None), "modality": ("Modality", None), "records": ("Examinations", 0)},
+    key="home_trend",
+    file_name=f"examinations-by-modality-to-{month:%Y-%m}.csv",
+)

@@ -39,10 +39,12 @@ with st.form("notify"):
     left, right = st.columns(2)
     code = left.text_input("Your local code", max_chars=18, key="local_code")
     maps_to = right.selectbox(
-        "National NICIP code it means", national["nicip_code"].to_list(), key="maps_to",
+        "National NICIP code it means",
+        national["nicip_code"].to_list(),
+        key="maps_to",
         format_func=lambda c: described.get(c) or c,
         help="The official description where the NICIP release loaded has one; otherwise the modality and "
-             "body area the code's letters stand for.",
+        "body area the code's letters stand for.",
     )
     if st.form_submit_button("Notify", type="primary"):
         try:

@@ -36,7 +36,9 @@ with monthly_tab:
     keys = [f"{p:%Y-%m}" for p in periods]
     period = periods[keys.index(wanted)] if wanted in keys else periods[0]
     period = st.selectbox(
-        "Submission period", periods, index=periods.index(period),
+        "Submission period",
+        periods,
+        index=periods.index(period),
         format_func=lambda p: f"{fmt.month(p)} (activity in {fmt.month(reporting_month(p))})",
     )
     st.query_params["period"] = f"{period:%Y-%m}"
@@ -50,21 +52,35 @@ with monthly_tab:
     if latest.height:
         row = latest.row(0, named=True)
         c1, c2 = st.columns(2)
-        exact = (f" The exact count, as on the Home page: "
-                 f"{fmt.count(cached_home.activity_totals(snap, snap.version, scope, month).this_month)}."
-                 if scope.is_central else "")
-        c1.metric(f"Examinations in {fmt.month(month)}, as published", fmt.count(row["total"]), border=True,
-                  help="Rounded to the nearest 5, as published for everyone (the central team too)." + exact)
-        c2.metric("Organisations included", f"{row['pct_organisations_included']}%", border=True,
-                  help=f"{row['organisations_included']} of {row['organisations_expected']} expected providers "
-                       f"had an accepted file for {fmt.month(period)}.")
+        exact = (
+            f" The exact count, as on the Home page: "
+            f"{fmt.count(cached_home.activity_totals(snap, snap.version, scope, month).this_month)}."
+            if scope.is_central
+            else ""
+        )
+        c1.metric(
+            f"Examinations in {fmt.month(month)}, as published",
+            fmt.count(row["total"]),
+            border=True,
+            help="Rounded to the nearest 5, as published for everyone (the central team too)." + exact,
+        )
+        c2.metric(
+            "Organisations included",
+            f"{row['pct_organisations_included']}%",
+            border=True,
+            help=f"{row['organisations_included']} of {row['organisations_expected']} expected providers "
+            f"had an accepted file for {fmt.month(period)}.",
+        )
     workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem)
 
     activity, providers, commissioners, waits, gpda = st.tabs(
-        ["Activity by month", "Providers", "Commissioners", "Waiting times", "GP direct access"])
+        ["Activity by month", "Providers", "Commissioners", "Waiting times", "GP direct access"]
+    )
     with activity:
-        st.caption("The 13 activity months to the reporting month, by modality, with the share of expected "
-                   "providers whose file for the month is in.")
+        st.caption(
+            "The 13 activity months to the reporting month, by modality, with the share of expected "
+            "providers whose file for the month is in."
+        )
         show_table(tables["activity_by_month"], stem, "activity_by_month")
     with providers:
         st.caption(f"{fmt.month(month)} by submitting provider; the first row is England.")
@@ -78,8 +94,10 @@ with monthly_tab:
         st.caption(f"Median days in {fmt.month(month)}, over records with both dates in order.")
         show_table(tables["waiting_times"], stem, "waiting_times")
     with gpda:
-        st.caption("GP direct access (patient source 04) in the five early-diagnosis-of-cancer test groups, by "
-                   "sub-ICB of the registered practice.")
+        st.caption(
+            "GP direct access (patient source 04) in the five early-diagnosis-of-cancer test groups, by "
+            "sub-ICB of the registered practice."
+        )
         show_table(tables["gp_direct_access_by_sub_icb"], stem, "gp_direct_access_by_sub_icb")
     show_notes(output)
 
@@ -87,16 +105,24 @@ with monthly_tab:
 with kh12_tab:
     years = cached.report_years(snap, snap.version)
     wanted_year = st.query_params.get("year")
-    year = st.selectbox("Financial year (April to March)", years,
-                        index=years.index(wanted_year) if wanted_year in years else 0,
-                        format_func=lambda y: year_label(snap, y))
+    year = st.selectbox(
+        "Financial year (April to March)",
+        years,
+        index=years.index(wanted_year) if wanted_year in years else 0,
+        format_func=lambda y: year_label(snap, y),
+    )
     st.caption(fmt.as_of(year_label(snap, year), up_to))
     st.query_params["year"] = year
     kh12 = cached.kh12(snap, snap.version, scope, year)
     kh12_stem = f"kh12_{year}"
-    st.caption("Examinations by provider in the layout of KH12 Part 2 (discontinued after 2013-14): X-ray, "
-               "ultrasound, CT, MRI, fluoroscopy, radio-isotopes (nuclear medicine and PET-CT), other.")
-    workbook_button(lambda: cached.workbook(kh12, snap.version, kh12_stem, scope), kh12_stem,
-                    label="Download KH12 workbook (.xlsx, with notes)")
+    st.caption(
+        "Examinations by provider in the layout of KH12 Part 2 (discontinued after 2013-14): X-ray, "
+        "ultrasound, CT, MRI, fluoroscopy, radio-isotopes (nuclear medicine and PET-CT), other."
+    )
+    workbook_button(
+        lambda: cached.workbook(kh12, snap.version, kh12_stem, scope),
+        kh12_stem,
+        label="Download KH12 workbook (.xlsx, with notes)",
+    )
     show_table(kh12.tables["kh12"], kh12_stem, "kh12")
     show_notes(kh12)

@@ -24,8 +24,10 @@ st.caption(
 scope = current_scope()
 snap = snapshot_or_stop()
 if not has_tables(snap, "duplicate_pair"):
-    st.info("This snapshot was published before outsourced imaging was checked: it appears after the next "
-            "publish (the next file accepted, or the central data team publishing again).")
+    st.info(
+        "This snapshot was published before outsourced imaging was checked: it appears after the next "
+        "publish (the next file accepted, or the central data team publishing again)."
+    )
     st.stop()
 try:
     pairs = duplicates.pairs_by_month(snap, scope)
@@ -36,30 +38,38 @@ except ScopeError as err:
 if scope.is_central:
     st.caption(duplicates.counting_note(snap))
 else:
-    st.caption("Pairs your organisation is a party to. Figures are disclosure-controlled: slightly perturbed "
-               "and rounded to 5; * = hidden: small numbers.")
+    st.caption(
+        "Pairs your organisation is a party to. Figures are disclosure-controlled: slightly perturbed "
+        "and rounded to 5; * = hidden: small numbers."
+    )
 # What this page's columns mean, in words a provider's data manager would use.
 WORDS = {
-    "provider_a": st.column_config.TextColumn("Provider"), "provider_b": st.column_config.TextColumn("Other provider"),
-    "match": st.column_config.TextColumn("Match", help="exact: the same procedure code; near: the same modality "
-                                         "and body area"),
+    "provider_a": st.column_config.TextColumn("Provider"),
+    "provider_b": st.column_config.TextColumn("Other provider"),
+    "match": st.column_config.TextColumn(
+        "Match", help="exact: the same procedure code; near: the same modality and body area"
+    ),
     "examinations": st.column_config.NumberColumn(
-        "Examinations", format="localized", help="The arrangement's work as either party sent it: the performing "
-        "organisation's examinations the provider referred, and the provider's at the performing organisation's sites"),
+        "Examinations",
+        format="localized",
+        help="The arrangement's work as either party sent it: the performing "
+        "organisation's examinations the provider referred, and the provider's at the performing organisation's sites",
+    ),
     "pairs": st.column_config.NumberColumn("Examinations sent by both", format="localized"),
-    "copies_removed": st.column_config.NumberColumn("Copies not counted", format="localized",
-                                                    help="The second copy of each, left out of every figure"),
+    "copies_removed": st.column_config.NumberColumn(
+        "Copies not counted", format="localized", help="The second copy of each, left out of every figure"
+    ),
     "performing_org_code": st.column_config.TextColumn("Performed by (provider code)"),
-    "gap": st.column_config.CheckboxColumn("Gap", help="No examination from either party this month, or under "
-                                           "half the usual number"),
+    "gap": st.column_config.CheckboxColumn(
+        "Gap", help="No examination from either party this month, or under half the usual number"
+    ),
 }
 st.subheader("Examinations submitted by two providers")
 if pairs.is_empty():
     st.info("No examination was found submitted by two providers.")
 else:
     st.dataframe(pairs, hide_index=True, width="stretch", column_config=table_config(pairs, **WORDS))
-    st.download_button("Download as CSV", to_csv_bytes(pairs), file_name="outsourced_duplicates.csv",
-                       mime="text/csv")
+    st.download_button("Download as CSV", to_csv_bytes(pairs), file_name="outsourced_duplicates.csv", mime="text/csv")
 
 st.subheader("Outsourcing arrangements")
 st.caption(
@@ -72,8 +82,11 @@ st.caption(
 )
 months = duplicates.arrangement_months(snap, scope)
 if months.is_empty():
-    st.info("No outsourcing arrangement is loaded that your organisation is a party to."
-            if not scope.is_central else "No outsourcing arrangement is loaded.")
+    st.info(
+        "No outsourcing arrangement is loaded that your organisation is a party to."
+        if not scope.is_central
+        else "No outsourcing arrangement is loaded."
+    )
 else:
     gaps = months.filter(pl.col("gap"))
     st.metric("Arrangement-months with a gap", f"{gaps.height:,}")

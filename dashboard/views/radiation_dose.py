@@ -29,8 +29,12 @@ if not years:
 
 wanted = st.query_params.get("year")
 up_to = cached_home.latest_complete_month(snap, snap.version)
-year = st.selectbox("Financial year (April to March)", years, index=years.index(wanted) if wanted in years else 0,
-                    format_func=lambda y: year_label(snap, y))
+year = st.selectbox(
+    "Financial year (April to March)",
+    years,
+    index=years.index(wanted) if wanted in years else 0,
+    format_func=lambda y: year_label(snap, y),
+)
 st.caption(fmt.as_of(year_label(snap, year), up_to, fmt.REGISTERED_BY_AGE))
 st.query_params["year"] = year
 output = cached.dose(snap, snap.version, scope, year)
@@ -39,36 +43,58 @@ stem = f"dose_{year}"
 summary = tables["summary"].row(0, named=True)
 
 if summary["months_with_data"] < 12:
-    st.warning(f"The store holds {summary['months_with_data']} of the 12 months of {year}: these are part-year "
-               "figures.", icon=":material/calendar_month:")
+    st.warning(
+        f"The store holds {summary['months_with_data']} of the 12 months of {year}: these are part-year figures.",
+        icon=":material/calendar_month:",
+    )
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Collective dose (man Sv)", significant(summary["collective_dose_man_sv"], ""), border=True,
-          help="Collective effective dose: examinations × typical effective dose, in man sieverts.")
-c2.metric("Per-caput dose (µSv)", significant(summary["per_caput_usv"], ""), border=True,
-          help=f"Per person registered with a GP practice in England ({fmt.count(summary['population'])}).")
+c1.metric(
+    "Collective dose (man Sv)",
+    significant(summary["collective_dose_man_sv"], ""),
+    border=True,
+    help="Collective effective dose: examinations × typical effective dose, in man sieverts.",
+)
+c2.metric(
+    "Per-caput dose (µSv)",
+    significant(summary["per_caput_usv"], ""),
+    border=True,
+    help=f"Per person registered with a GP practice in England ({fmt.count(summary['population'])}).",
+)
 c3.metric("Examinations", fmt.count(summary["examinations"]), border=True)
-c4.metric("With a typical dose", "*" if summary["pct_with_dose"] is None else f"{summary['pct_with_dose']}%",
-          border=True, help="MRI and ultrasound carry no dose; nor do examinations the HPA table does not list.")
+c4.metric(
+    "With a typical dose",
+    "*" if summary["pct_with_dose"] is None else f"{summary['pct_with_dose']}%",
+    border=True,
+    help="MRI and ultrasound carry no dose; nor do examinations the HPA table does not list.",
+)
 workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem)
 
-by_exam, by_modality, by_age_sex, excluded = st.tabs(
-    ["By examination", "By modality", "By age and sex", "Left out"])
+by_exam, by_modality, by_age_sex, excluded = st.tabs(["By examination", "By modality", "By age and sex", "Left out"])
 with by_exam:
-    st.plotly_chart(collective_dose_figure(tables["by_examination"]), config=CHART_CONFIG,
-                    key="collective-dose", alt="Bar chart: collective dose by examination type")
+    st.plotly_chart(
+        collective_dose_figure(tables["by_examination"]),
+        config=CHART_CONFIG,
+        key="collective-dose",
+        alt="Bar chart: collective dose by examination type",
+    )
     show_table(tables["by_examination"], stem, "by_examination")
 with by_modality:
     show_table(tables["by_modality"], stem, "by_modality")
 with by_age_sex:
-    st.plotly_chart(per_caput_figure(tables["by_age_sex"]), config=CHART_CONFIG, key="per-caput",
-                    alt="Bar chart: per-caput dose by age band and sex")
+    st.plotly_chart(
+        per_caput_figure(tables["by_age_sex"]),
+        config=CHART_CONFIG,
+        key="per-caput",
+        alt="Bar chart: per-caput dose by age band and sex",
+    )
     show_table(tables["by_age_sex"], stem, "by_age_sex")
 with excluded:
-    st.caption("Examinations with no typical dose, by modality and body area: they add nothing to the "
-               "collective dose.")
+    st.caption("Examinations with no typical dose, by modality and body area: they add nothing to the collective dose.")
     show_table(tables["without_dose"], stem, "without_dose")
 show_notes(output)
 if not scope.is_central:
-    st.caption("Counts are slightly perturbed, then counts of 1–7 hidden and others rounded to the nearest 5; "
-               "doses and rates are worked out from the perturbed counts. * = hidden: small numbers.")
+    st.caption(
+        "Counts are slightly perturbed, then counts of 1–7 hidden and others rounded to the nearest 5; "
+        "doses and rates are worked out from the perturbed counts. * = hidden: small numbers."
+    )

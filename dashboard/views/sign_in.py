@@ -13,15 +13,19 @@ from dashboard.components.user import oidc_configured
 from queries import users
 
 st.title("Sign in")
-st.caption("The dashboard shows patient-level derived data under section 251 support: every user signs in "
-           "and sees only what their role allows. The public *About the data* page needs no sign-in.")
+st.caption(
+    "The dashboard shows patient-level derived data under section 251 support: every user signs in "
+    "and sees only what their role allows. The public *About the data* page needs no sign-in."
+)
 
 if oidc_configured():
     if st.button("Sign in with your organisation account", type="primary"):
         st.login()
     if st.user.is_logged_in:
-        st.error(f"{st.user.get('email')} is signed in but not registered for this dashboard. "
-                 "Ask the central data team to register your email address for your organisation.")
+        st.error(
+            f"{st.user.get('email')} is signed in but not registered for this dashboard. "
+            "Ask the central data team to register your email address for your organisation."
+        )
 else:
     with st.form("sign_in"):
         username = st.text_input("User name", key="username")
@@ -34,5 +38,7 @@ else:
             else:
                 st.rerun()
     if not users.load():
-        st.info("No users are registered yet. Whoever installed the dashboard adds the first user on the "
-                "server (the README's \"Command line\" section says how), or runs the demo instead.")
+        st.info(
+            "No users are registered yet. Whoever installed the dashboard adds the first user on the "
+            'server (the README\'s "Command line" section says how), or runs the demo instead.'
+        )

@@ -23,7 +23,7 @@ SHOWN_ISSUES = 200
 st.title("Submit a monthly extract")
 st.caption(
     "Upload a monthly extract: DIDS v2.0 for months from 2026-05 (April 2026 activity; CSV with a "
-    "header row of item names, or DIDS XML with `version=\"2.0\"`), DIDS v1.0 before (CSV with or "
+    'header row of item names, or DIDS XML with `version="2.0"`), DIDS v1.0 before (CSV with or '
     "without a header row, or DIDS XML). **Check** judges "
     "every record against the DIDS rules of its version without loading anything; **Submit** loads the accepted "
     "records. A new file for the same provider and month replaces the earlier one; a record sent "
@@ -41,8 +41,10 @@ else:  # the user's own providers, or (central, no store yet) the reference list
     if not scope.is_central:
         own = sorted(scope.providers) if scope.role == "provider" else []
         choices = pl.DataFrame({"provider_code": own}).join(choices, on="provider_code", how="left")
-labels = {r["provider_code"]: f"{r['provider_code']} — {r['provider_name'] or 'provider'}"
-          for r in choices.iter_rows(named=True)}
+labels = {
+    r["provider_code"]: f"{r['provider_code']} — {r['provider_name'] or 'provider'}"
+    for r in choices.iter_rows(named=True)
+}
 if not labels:
     st.warning("You are not registered as a submitter for any provider.")
     st.stop()
@@ -51,19 +53,33 @@ left, middle, right = st.columns(3)
 provider = left.selectbox("Provider", list(labels), format_func=lambda code: labels[code], key="provider")
 assert provider is not None  # there is at least one to choose
 today = date.today()
-period = middle.text_input("Submission month (YYYY-MM)", value=f"{today:%Y-%m}", key="period",
-                           help="The month the file is sent: normally the month after the activity it reports.")
+period = middle.text_input(
+    "Submission month (YYYY-MM)",
+    value=f"{today:%Y-%m}",
+    key="period",
+    help="The month the file is sent: normally the month after the activity it reports.",
+)
 if scope.is_central:  # re-checking an old file: audited, never in the future
-    submitted_on: date | None = right.date_input("Submission date", value=today, max_value=today, key="submitted_on",
-                                    help="The date the rules and timeliness count from: today, the day the file "
-                                         "arrives, unless you are re-checking an old file (audited).")
+    submitted_on: date | None = right.date_input(
+        "Submission date",
+        value=today,
+        max_value=today,
+        key="submitted_on",
+        help="The date the rules and timeliness count from: today, the day the file "
+        "arrives, unless you are re-checking an old file (audited).",
+    )
 else:
     submitted_on = None  # the day the file arrives
-    right.text_input("Submission date", value=f"{today:%Y-%m-%d}", disabled=True,
-                     help="The day the file arrives: the rules and timeliness count from it.")
+    right.text_input(
+        "Submission date",
+        value=f"{today:%Y-%m-%d}",
+        disabled=True,
+        help="The day the file arrives: the rules and timeliness count from it.",
+    )
 
-uploaded = st.file_uploader("DID extract", type=["csv", "xml", "txt"], key="uploader",
-                            max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
+uploaded = st.file_uploader(
+    "DID extract", type=["csv", "xml", "txt"], key="uploader", max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024)
+)
 if uploaded is not None:
     st.session_state["upload"] = (uploaded.name, uploaded.getvalue())
 upload = st.session_state.get("upload")
@@ -77,9 +93,17 @@ if (check or submit) and upload is not None:
     # Each step of the check, the load and the publish as it starts: a large file takes seconds.
     with st.status("Submitting the file…" if submit else "Checking the file…", expanded=True) as progress:
         try:
-            result = submit_bytes(data, name, provider, period, submitted_on, scope=scope, dry_run=not submit,
-                                  issue_limit=10_000_000,
-                                  progress=lambda step: progress.write(step[:1].upper() + step[1:]))
+            result = submit_bytes(
+                data,
+                name,
+                provider,
+                period,
+                submitted_on,
+                scope=scope,
+                dry_run=not submit,
+                issue_limit=10_000_000,
+                progress=lambda step: progress.write(step[:1].upper() + step[1:]),
+            )
         except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
             progress.update(label="Not loaded", state="error")
             st.error(str(err))
@@ -92,34 +116,54 @@ if "result" in st.session_state:
     result, dry_run = st.session_state["result"]
     c = result.counts
     if result.status == "rejected":
-        st.error(f"**{result.file} was rejected as a whole.** "
-                 + " ".join(for_data_manager(e["message"]) for e in result.file_errors)
-                 + " Nothing from it was loaded: correct the file and send it again.",
-                 icon=":material/block:")
+        st.error(
+            f"**{result.file} was rejected as a whole.** "
+            + " ".join(for_data_manager(e["message"]) for e in result.file_errors)
+            + " Nothing from it was loaded: correct the file and send it again.",
+            icon=":material/block:",
+        )
     else:
         verb = "would be accepted" if dry_run else "was accepted"
-        st.success(f"**{result.file} {verb}** for {result.provider}, {result.period} "
-                   f"({'on time' if result.timeliness == 'on_time' else 'late'}).", icon=":material/check_circle:")
+        st.success(
+            f"**{result.file} {verb}** for {result.provider}, {result.period} "
+            f"({'on time' if result.timeliness == 'on_time' else 'late'}).",
+            icon=":material/check_circle:",
+        )
         cols = st.columns(5)
         cols[0].metric("Records", fmt.count(c["records"]))
         cols[1].metric("Accepted", fmt.count(c["accepted"]))
         cols[2].metric("Rejected", fmt.count(c["rejected"]))
         cols[3].metric("With warnings", fmt.count(c["with_warnings"]))
         cols[4].metric("Replaced earlier versions", fmt.count(c.get("replaced", 0)))
-        issues = pl.DataFrame(result.issues, schema={"line": pl.Int64, "code": pl.String, "severity": pl.String,
-                                                      "field": pl.String, "message": pl.String})
+        issues = pl.DataFrame(
+            result.issues,
+            schema={
+                "line": pl.Int64,
+                "code": pl.String,
+                "severity": pl.String,
+                "field": pl.String,
+                "message": pl.String,
+            },
+        )
         issues = issues.with_columns(pl.col("message").map_elements(for_data_manager, return_dtype=pl.String))
         if result.issues_total:
             st.subheader("Issues")
-            st.caption(f"{plural(result.issues_total, 'issue')} in all; the first "
-                       f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. The line is the line in the file "
-                       "(header counted) or the record number in an XML file. Rejected records are kept as sent "
-                       "in quarantine, outside this dashboard (which shows no patient identifier), for the "
-                       "central team to trace with you; they are purged after the retention period.")
-            st.dataframe(issues.head(SHOWN_ISSUES), hide_index=True, width="stretch",
-                         column_config=table_config(issues))
-            st.download_button("Download the full issue report (CSV)", to_csv_bytes(issues),
-                               file_name=f"issues_{result.provider}_{result.period}.csv", mime="text/csv")
+            st.caption(
+                f"{plural(result.issues_total, 'issue')} in all; the first "
+                f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. The line is the line in the file "
+                "(header counted) or the record number in an XML file. Rejected records are kept as sent "
+                "in quarantine, outside this dashboard (which shows no patient identifier), for the "
+                "central team to trace with you; they are purged after the retention period."
+            )
+            st.dataframe(
+                issues.head(SHOWN_ISSUES), hide_index=True, width="stretch", column_config=table_config(issues)
+            )
+            st.download_button(
+                "Download the full issue report (CSV)",
+                to_csv_bytes(issues),
+                file_name=f"issues_{result.provider}_{result.period}.csv",
+                mime="text/csv",
+            )
         else:
             st.caption("No issues: every record passed every rule.")
 
@@ -133,6 +177,9 @@ if snap is not None:
     if hist.is_empty():
         st.caption("No files received yet.")
     else:
-        st.dataframe(hist.with_columns(pl.col("timeliness").replace({"on_time": "on time"})),
-                     hide_index=True, width="stretch", column_config=table_config(
-                         hist, period=st.column_config.TextColumn("Submission month")))
+        st.dataframe(
+            hist.with_columns(pl.col("timeliness").replace({"on_time": "on time"})),
+            hide_index=True,
+            width="stretch",
+            column_config=table_config(hist, period=st.column_config.TextColumn("Submission month")),
+        )

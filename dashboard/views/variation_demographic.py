@@ -42,31 +42,43 @@ st.caption(
 summary = cached.area_summary(snap, snap.version, scope, filters, area)
 england = cached.area_summary(snap, snap.version, scope, filters, ENGLAND_AREA)
 left, middle, right = st.columns(3)
-left.metric("Examinations", display(summary.records), border=True,
-            help="Every examination of the area's registered patients in the period.")
+left.metric(
+    "Examinations",
+    display(summary.records),
+    border=True,
+    help="Every examination of the area's registered patients in the period.",
+)
 middle.metric(
     "Age-sex standardised rate",
     "–" if summary.dsr is None else f"{summary.dsr:.2f}",
     help=f"{RATE_UNIT}, directly standardised to the European Standard Population 2013 (each sex), "
-         "95% interval by Dobson's method; not shown for fewer than 10 examinations.",
+    "95% interval by Dobson's method; not shown for fewer than 10 examinations.",
     border=True,
 )
 middle.caption("–" if summary.dsr is None else f"95% CI {summary.dsr_lower:.2f} to {summary.dsr_upper:.2f}")
-right.metric("England", "–" if england.dsr is None else f"{england.dsr:.2f}", border=True,
-             help="England's age-sex standardised rate for the same measure and period.")
+right.metric(
+    "England",
+    "–" if england.dsr is None else f"{england.dsr:.2f}",
+    border=True,
+    help="England's age-sex standardised rate for the same measure and period.",
+)
 if summary.unknown_age_sex:
-    st.caption(f"{fmt.count(summary.unknown_age_sex)} examinations with sex or age not known are in the "
-               "count but not in the rates by age and sex.")
+    st.caption(
+        f"{fmt.count(summary.unknown_age_sex)} examinations with sex or age not known are in the "
+        "count but not in the rates by age and sex."
+    )
 
 # --- Age and sex ------------------------------------------------------------------------------
 st.subheader("By age and sex")
 age_sex = cached.age_sex_rates(snap, snap.version, scope, filters, area)
-st.plotly_chart(charts.pyramid_figure(age_sex, RATE_UNIT), config=CHART_CONFIG,
-                alt="Population pyramid: examination rate by age band, men on the left and women on the right")
+st.plotly_chart(
+    charts.pyramid_figure(age_sex, RATE_UNIT),
+    config=CHART_CONFIG,
+    alt="Population pyramid: examination rate by age band, men on the left and women on the right",
+)
 with st.expander("Table: rates by age and sex"):
     table(age_sex)
-    st.download_button("Download CSV", to_csv_bytes(age_sex), "variation_age_sex.csv", "text/csv",
-                       key="dl_age_sex")
+    st.download_button("Download CSV", to_csv_bytes(age_sex), "variation_age_sex.csv", "text/csv", key="dl_age_sex")
 
 # --- Deprivation ------------------------------------------------------------------------------
 st.subheader("By deprivation of the registered practice")
@@ -76,17 +88,24 @@ st.metric(
     "Standardised rate ratio, most vs least deprived quintile",
     "–" if gradient is None else f"{gradient.ratio:.2f}",
     help="Age-sex standardised rate in practice IMD quintile 1 (most deprived) divided by quintile 5, "
-         "95% interval by the delta method on the log scale (Rothman, Greenland & Lash, Modern "
-         "Epidemiology, ch. 15). Above 1: more imaging in the most deprived fifth.",
+    "95% interval by the delta method on the log scale (Rothman, Greenland & Lash, Modern "
+    "Epidemiology, ch. 15). Above 1: more imaging in the most deprived fifth.",
 )
 if gradient is not None:
     st.caption(f"95% CI {gradient.lower:.2f} to {gradient.upper:.2f}.")
 st.plotly_chart(
-    charts.interval_bars(deprivation, "quintile", "dsr", "dsr_lower", "dsr_upper",
-                         title=f"Age-sex standardised rate, {RATE_UNIT}", reference=england.dsr),
+    charts.interval_bars(
+        deprivation,
+        "quintile",
+        "dsr",
+        "dsr_lower",
+        "dsr_upper",
+        title=f"Age-sex standardised rate, {RATE_UNIT}",
+        reference=england.dsr,
+    ),
     config=CHART_CONFIG,
     alt="Dot chart: age-sex standardised rate with 95% intervals by deprivation quintile of the registered "
-        "practice, with England as a line",
+    "practice, with England as a line",
 )
 st.caption(
     "Practice IMD 2019 quintiles (OHID Fingertips 93553; 1 = most deprived fifth of practices). "
@@ -95,44 +114,59 @@ st.caption(
 )
 with st.expander("Table: rates by deprivation quintile"):
     table(deprivation)
-    st.download_button("Download CSV", to_csv_bytes(deprivation), "variation_deprivation.csv", "text/csv",
-                       key="dl_deprivation")
+    st.download_button(
+        "Download CSV", to_csv_bytes(deprivation), "variation_deprivation.csv", "text/csv", key="dl_deprivation"
+    )
 
 with_lsoa, records = cached.lsoa_coverage(snap, snap.version, scope, filters, area)
 if with_lsoa:
     lsoa = cached.lsoa_deprivation(snap, snap.version, scope, filters, area)
     st.markdown("**By the deprivation of the patient's neighbourhood (LSOA IMD 2025 decile)**")
-    st.plotly_chart(charts.interval_bars(lsoa, "imd_decile", "share", "share_lower", "share_upper",
-                                         title="Share of examinations", percent=True),
-                    config=CHART_CONFIG,
-                    alt="Dot chart: share of examinations by the deprivation decile of the patient's neighbourhood, "
-                        "with 95% intervals")
-    st.caption(f"{display(with_lsoa)} of {display(records)} examinations carry an LSOA. Shares, not "
-               "rates: there is no registered population by LSOA here. Decile 1 = most deprived.")
+    st.plotly_chart(
+        charts.interval_bars(
+            lsoa, "imd_decile", "share", "share_lower", "share_upper", title="Share of examinations", percent=True
+        ),
+        config=CHART_CONFIG,
+        alt="Dot chart: share of examinations by the deprivation decile of the patient's neighbourhood, "
+        "with 95% intervals",
+    )
+    st.caption(
+        f"{display(with_lsoa)} of {display(records)} examinations carry an LSOA. Shares, not "
+        "rates: there is no registered population by LSOA here. Decile 1 = most deprived."
+    )
 elif with_lsoa is None:
     lsoa = None
     st.caption("Too few examinations carry an LSOA (\\*) to split activity by neighbourhood deprivation.")
 else:
     lsoa = None
-    st.caption("No examination carries an LSOA (no postcode lookup has been loaded), so activity cannot "
-               "be split by neighbourhood deprivation yet.")
+    st.caption(
+        "No examination carries an LSOA (no postcode lookup has been loaded), so activity cannot "
+        "be split by neighbourhood deprivation yet."
+    )
 
 # --- Ethnicity --------------------------------------------------------------------------------
 st.subheader("Ethnic group of the people imaged")
 mix = cached.ethnic_mix(snap, snap.version, scope, filters, area)
 share = not_stated_share(mix)
-st.metric("Ethnic group not stated, not known or not recorded",
-          "–" if share is None else f"{share:.1%}",
-          help="Ethnic category Z (not stated), 99 (not known), missing or not a valid code.")
-st.plotly_chart(charts.interval_bars(mix, "ethnic_group", "share", "share_lower", "share_upper",
-                                     title="Share of examinations", percent=True),
-                config=CHART_CONFIG, alt="Dot chart: share of examinations by ethnic group, with 95% intervals")
-st.caption("The mix of activity only, with 95% Wilson intervals: GP registers hold no ethnicity, so "
-           "there is no denominator and no rate by ethnic group.")
+st.metric(
+    "Ethnic group not stated, not known or not recorded",
+    "–" if share is None else f"{share:.1%}",
+    help="Ethnic category Z (not stated), 99 (not known), missing or not a valid code.",
+)
+st.plotly_chart(
+    charts.interval_bars(
+        mix, "ethnic_group", "share", "share_lower", "share_upper", title="Share of examinations", percent=True
+    ),
+    config=CHART_CONFIG,
+    alt="Dot chart: share of examinations by ethnic group, with 95% intervals",
+)
+st.caption(
+    "The mix of activity only, with 95% Wilson intervals: GP registers hold no ethnicity, so "
+    "there is no denominator and no rate by ethnic group."
+)
 with st.expander("Table: examinations by ethnic group"):
     table(mix)
-    st.download_button("Download CSV", to_csv_bytes(mix), "variation_ethnicity.csv", "text/csv",
-                       key="dl_ethnicity")
+    st.download_button("Download CSV", to_csv_bytes(mix), "variation_ethnicity.csv", "text/csv", key="dl_ethnicity")
 
 unassigned = cached.unassigned_records(snap, snap.version, filters)
 if unassigned and scope.is_central:

@@ -35,14 +35,23 @@ if filters is None:
 
 levels = map_levels(scope)
 wanted = shared_param("level", "icb")
-level = st.segmented_control("Areas", levels, format_func=lambda lv: LEVEL_LABELS[lv] + "s",
-                             default=wanted if wanted in levels else "icb", required=True, key="map_level")
+level = st.segmented_control(
+    "Areas",
+    levels,
+    format_func=lambda lv: LEVEL_LABELS[lv] + "s",
+    default=wanted if wanted in levels else "icb",
+    required=True,
+    key="map_level",
+)
 set_shared_param("level", level)
 scope_caption(scope)
 own = own_codes(snap, scope, level)
 if not scope.is_central:
-    st.caption("Every NHS region and ICB is shown as a comparator" + (", yours outlined in black" if own else "")
-               + ". Sub-ICB locations are shown only to their own commissioner.")
+    st.caption(
+        "Every NHS region and ICB is shown as a comparator"
+        + (", yours outlined in black" if own else "")
+        + ". Sub-ICB locations are shown only to their own commissioner."
+    )
 
 rates = cached.area_rates(snap, snap.version, scope, filters, level)
 england = cached.england_dsr(snap, snap.version, scope, filters)
@@ -50,48 +59,78 @@ fold = fold_variation(rates)
 
 # --- Headline ---------------------------------------------------------------------------------
 left, middle, right = st.columns(3)
-left.metric("England, age-sex standardised", "–" if england is None else f"{england:.2f}",
-            help=f"{RATE_UNIT}, European Standard Population 2013.", border=True)
+left.metric(
+    "England, age-sex standardised",
+    "–" if england is None else f"{england:.2f}",
+    help=f"{RATE_UNIT}, European Standard Population 2013.",
+    border=True,
+)
 middle.metric(
-    "Variation between areas", "–" if fold is None else f"{fold:.1f}-fold", border=True,
+    "Variation between areas",
+    "–" if fold is None else f"{fold:.1f}-fold",
+    border=True,
     help="The NHS Atlas of Variation's n-fold figure with the extremes set aside: the 2nd highest "
-         "area's rate divided by the 2nd lowest's.",
+    "area's rate divided by the 2nd lowest's.",
 )
 counts = rates["compared"].value_counts()
 by = dict(zip(counts["compared"].to_list(), counts["count"].to_list(), strict=True))
-right.metric("Areas significantly above / below England",
-             f"{by.get('higher', 0)} / {by.get('lower', 0)}", border=True,
-             help="95% interval entirely above / below England's rate.")
-st.caption(f"**{filters.describe()}**: {RATE_UNIT}, directly age-sex standardised (ESP2013), 95% intervals "
-           "by Dobson's method; by the patient's registered practice.")
+right.metric(
+    "Areas significantly above / below England",
+    f"{by.get('higher', 0)} / {by.get('lower', 0)}",
+    border=True,
+    help="95% interval entirely above / below England's rate.",
+)
+st.caption(
+    f"**{filters.describe()}**: {RATE_UNIT}, directly age-sex standardised (ESP2013), 95% intervals "
+    "by Dobson's method; by the patient's registered practice."
+)
 
 # --- Map and ranking --------------------------------------------------------------------------
 if rates["dsr"].drop_nulls().is_empty():
-    st.info(f"No {LEVEL_LABELS[level]} has enough examinations for a standardised rate with these filters, "
-            "so there is nothing to map. Choose a longer period or a broader measure.")
+    st.info(
+        f"No {LEVEL_LABELS[level]} has enough examinations for a standardised rate with these filters, "
+        "so there is nothing to map. Choose a longer period or a broader measure."
+    )
     st.stop()
 selected = shared_param("area", "") or None
 map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected, own=own)
-event = map_column.plotly_chart(figure, key=f"map_{level}", on_select="rerun", selection_mode="points",
-                                config={**CHART_CONFIG, "scrollZoom": False},
-                                alt=f"Map: age-sex standardised rate by {LEVEL_LABELS[level]} compared with "
-                                    f"England, higher in red and lower in blue")
+event = map_column.plotly_chart(
+    figure,
+    key=f"map_{level}",
+    on_select="rerun",
+    selection_mode="points",
+    config={**CHART_CONFIG, "scrollZoom": False},
+    alt=f"Map: age-sex standardised rate by {LEVEL_LABELS[level]} compared with "
+    f"England, higher in red and lower in blue",
+)
 missing = maps.not_drawn(level, rates)
-map_column.caption(maps.caption(level) + (f" Not on the map (no 2023 polygon): {', '.join(missing)}; "
-                                          "its rate is in the ranking and the table." if missing else ""))
-bar_column.plotly_chart(charts.ranked_areas_figure(rates, england, RATE_UNIT, selected, own),
-                        config=CHART_CONFIG,
-                        alt=f"Dot chart: age-sex standardised rate with 95% intervals for each "
-                            f"{LEVEL_LABELS[level]}, ranked, with England as a line")
+map_column.caption(
+    maps.caption(level)
+    + (
+        f" Not on the map (no 2023 polygon): {', '.join(missing)}; its rate is in the ranking and the table."
+        if missing
+        else ""
+    )
+)
+bar_column.plotly_chart(
+    charts.ranked_areas_figure(rates, england, RATE_UNIT, selected, own),
+    config=CHART_CONFIG,
+    alt=f"Dot chart: age-sex standardised rate with 95% intervals for each "
+    f"{LEVEL_LABELS[level]}, ranked, with England as a line",
+)
 
 clicked = maps.selected_code(event, figure)
 codes = rates["code"].to_list()
 if clicked and clicked in codes and clicked != selected:
     selected = clicked
 labels = dict(zip(codes, rates["name"].to_list(), strict=True))
-choice = st.selectbox("Area detail (or click the map)", [None, *codes], format_func=lambda c: "–" if c is None
-                      else labels[c], index=codes.index(selected) + 1 if selected in codes else 0)
+choice = st.selectbox(
+    "Area detail (or click the map)",
+    [None, *codes],
+    format_func=lambda c: "–" if c is None else labels[c],
+    index=codes.index(selected) + 1 if selected in codes else 0,
+)
 if choice:
     set_shared_param("area", choice)
 else:
@@ -104,13 +143,18 @@ if choice:
     st.subheader(row["name"])
     a, b, c, d = st.columns(4)
     a.metric("Examinations", display(row["records"]))
-    b.metric("Standardised rate", "–" if row["dsr"] is None else f"{row['dsr']:.2f}",
-             help=None if row["dsr"] is None else f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}")
+    b.metric(
+        "Standardised rate",
+        "–" if row["dsr"] is None else f"{row['dsr']:.2f}",
+        help=None if row["dsr"] is None else f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}",
+    )
     c.metric("Crude rate", "–" if row["rate"] is None else f"{row['rate']:.2f}")
     d.metric("Compared with England", row["compared"] or "–")
     if row["rank"] is not None:
-        st.caption(f"Ranked {row['rank']} of {rates['rank'].max()} by standardised rate. "
-                   f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}.")
+        st.caption(
+            f"Ranked {row['rank']} of {rates['rank'].max()} by standardised rate. "
+            f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}."
+        )
 
 with st.expander(f"Table: every {LEVEL_LABELS[level]}"):
     table(rates)

@@ -27,15 +27,17 @@ st.caption(
     "Days from the request (or the day the imaging department received it) to the test, and "
     "from the test to the report, by activity month (the month of the test). Medians and 90th "
     "percentiles are exact whole days (nearest rank); a wait over 365 days counts as "
-    "\"more than 365\". Records with a date missing, or with dates out of order, are counted "
+    '"more than 365". Records with a date missing, or with dates out of order, are counted '
     "below each table rather than dropped."
 )
 
 snap = snapshot_or_stop()
 scope = current_scope()
 if not cached.has_tables(snap, "rollup_waits"):
-    st.info("Waiting times are not in this copy of the data yet: they appear after the next file is "
-            "loaded. Ask the central data team if they do not.")
+    st.info(
+        "Waiting times are not in this copy of the data yet: they appear after the next file is "
+        "loaded. Ask the central data team if they do not."
+    )
     st.stop()
 default = cached.wait_default_months(snap, snap.version)
 if default is None:
@@ -48,8 +50,9 @@ params = st.query_params
 modalities = cached.wait_modalities(snap, snap.version)
 providers = cached.wait_providers(snap, snap.version, scope)
 interval_keys = list(waits.INTERVALS)
-modality_options = [m for m in ("MRI", "CT") if m in modalities] + \
-    [m for m in modalities if m not in ("MRI", "CT")] + [ALL]
+modality_options = (
+    [m for m in ("MRI", "CT") if m in modalities] + [m for m in modalities if m not in ("MRI", "CT")] + [ALL]
+)
 source_options = [ALL, *waits.SOURCE_GROUPS]
 provider_options = [ALL, *providers]
 
@@ -59,34 +62,55 @@ def _index(options: list, value, fallback: int = 0) -> int:
 
 
 c1, c2, c3, c4 = st.columns(4)
-interval = c1.selectbox("Interval", interval_keys, index=_index(interval_keys, params.get("interval")),
-                        format_func=lambda k: waits.INTERVALS[k].label)
+interval = c1.selectbox(
+    "Interval",
+    interval_keys,
+    index=_index(interval_keys, params.get("interval")),
+    format_func=lambda k: waits.INTERVALS[k].label,
+)
 modality = c2.selectbox("Modality", modality_options, index=_index(modality_options, params.get("modality")))
-source = c3.selectbox("Patient source", source_options, index=_index(source_options, params.get("source")),
-                      format_func=lambda k: waits.SOURCE_GROUPS.get(k, "All sources"))
+source = c3.selectbox(
+    "Patient source",
+    source_options,
+    index=_index(source_options, params.get("source")),
+    format_func=lambda k: waits.SOURCE_GROUPS.get(k, "All sources"),
+)
 provider = c4.selectbox("Provider", provider_options, index=_index(provider_options, params.get("provider")))
 first, last = st.select_slider(
-    "Activity months", options=months, value=default, format_func=fmt.month,
+    "Activity months",
+    options=months,
+    value=default,
+    format_func=fmt.month,
 )
 assert modality is not None and provider is not None  # ALL is always an option
 st.query_params.update({"interval": interval, "modality": modality, "source": source, "provider": provider})
 
 f = waits.WaitFilter(
-    first_month=first, last_month=last, interval=interval,
+    first_month=first,
+    last_month=last,
+    interval=interval,
     modality=None if modality == ALL else modality,
     source=None if source == ALL else source,
     provider=None if provider == ALL else provider,
 )
 label = waits.INTERVALS[interval]
-chosen = " · ".join(x for x in (
-    label.label, "all modalities" if modality == ALL else modality,
-    waits.SOURCE_GROUPS.get(source, "all patient sources"),
-    "England" if provider == ALL else provider,
-    f"{fmt.month(first)} to {fmt.month(last)}",
-))
-st.caption(f"Showing: **{chosen}** — from the {label.start} to the {label.end}. "
-           + fmt.as_of(f"activity months {fmt.month(first)} to {fmt.month(last)}",
-                       cached_home.latest_complete_month(snap, snap.version)))
+chosen = " · ".join(
+    x
+    for x in (
+        label.label,
+        "all modalities" if modality == ALL else modality,
+        waits.SOURCE_GROUPS.get(source, "all patient sources"),
+        "England" if provider == ALL else provider,
+        f"{fmt.month(first)} to {fmt.month(last)}",
+    )
+)
+st.caption(
+    f"Showing: **{chosen}** — from the {label.start} to the {label.end}. "
+    + fmt.as_of(
+        f"activity months {fmt.month(first)} to {fmt.month(last)}",
+        cached_home.latest_complete_month(snap, snap.version),
+    )
+)
 
 
 def days_text(value: int | None, hidden: bool = False) -> str:
@@ -107,8 +131,10 @@ STAT_CONFIG = {
     "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
     "median_days": st.column_config.NumberColumn("Median (days)"),
     "p90_days": st.column_config.NumberColumn("90th percentile (days)"),
-    **{share_column(t): st.column_config.NumberColumn(f"Within {t} day{'s' if t > 1 else ''}", format="percent")
-       for t in SHARE_THRESHOLDS},
+    **{
+        share_column(t): st.column_config.NumberColumn(f"Within {t} day{'s' if t > 1 else ''}", format="percent")
+        for t in SHARE_THRESHOLDS
+    },
     "modality": st.column_config.TextColumn("Modality"),
     "source_group": st.column_config.TextColumn("Patient source"),
     "provider_code": st.column_config.TextColumn("Provider"),
@@ -119,24 +145,41 @@ STAT_CONFIG = {
 
 def table(frame, name: str) -> None:
     fmt.shown_table(frame, STAT_CONFIG)
-    st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"waiting-times-{name}.csv",
-                       mime="text/csv", key=f"download-{name}", icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(frame),
+        file_name=f"waiting-times-{name}.csv",
+        mime="text/csv",
+        key=f"download-{name}",
+        icon=":material/download:",
+    )
 
 
 # --- Headline ---------------------------------------------------------------------------------
 summary = cached.wait_summary(snap, snap.version, scope, f, None).row(0, named=True)
 hidden = bool(summary.get("suppressed"))
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Median wait", days_text(summary["median_days"], hidden), border=True,
-          help="Nearest rank: the smallest whole number of days that at least half the records waited "
-               "no longer than.")
+m1.metric(
+    "Median wait",
+    days_text(summary["median_days"], hidden),
+    border=True,
+    help="Nearest rank: the smallest whole number of days that at least half the records waited no longer than.",
+)
 m2.metric("90th percentile", days_text(summary["p90_days"], hidden), border=True)
-m3.metric("Within 6 weeks (42 days)", share_text(summary[share_column(42)], hidden), border=True,
-          help="Waits of 42 days or fewer. DM01's six-week standard counts 42 days as a breach "
-               "(6 weeks or more), so its figure can be a little lower.")
-m4.metric("Records with a date missing", display(summary["missing_dates"]), border=True,
-          help=f"Of {fmt.count((summary['records'] or 0) + (summary['missing_dates'] or 0))} records in the "
-               f"selection; {display(summary['negative_intervals'])} more have the dates out of order.")
+m3.metric(
+    "Within 6 weeks (42 days)",
+    share_text(summary[share_column(42)], hidden),
+    border=True,
+    help="Waits of 42 days or fewer. DM01's six-week standard counts 42 days as a breach "
+    "(6 weeks or more), so its figure can be a little lower.",
+)
+m4.metric(
+    "Records with a date missing",
+    display(summary["missing_dates"]),
+    border=True,
+    help=f"Of {fmt.count((summary['records'] or 0) + (summary['missing_dates'] or 0))} records in the "
+    f"selection; {display(summary['negative_intervals'])} more have the dates out of order.",
+)
 
 # --- Distribution -----------------------------------------------------------------------------
 st.subheader("Distribution of waits")
@@ -144,27 +187,50 @@ dist = cached.wait_distribution(snap, snap.version, scope, f)
 if dist.is_empty():
     st.info("No records with this interval in the selection.")
 else:
-    st.plotly_chart(distribution_figure(dist, max_days=DISTRIBUTION_DAYS), config=CHART_CONFIG,
-                    key="wait-distribution",
-                    alt="Bar chart: records by days waited, with a line for the share waiting that many days or "
-                        "fewer")
-    st.caption(f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
-               "waiting that many days or fewer (the empirical distribution function), over every record. "
-               "The dotted line marks six weeks.")
+    st.plotly_chart(
+        distribution_figure(dist, max_days=DISTRIBUTION_DAYS),
+        config=CHART_CONFIG,
+        key="wait-distribution",
+        alt="Bar chart: records by days waited, with a line for the share waiting that many days or fewer",
+    )
+    st.caption(
+        f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
+        "waiting that many days or fewer (the empirical distribution function), over every record. "
+        "The dotted line marks six weeks."
+    )
     with st.expander("Distribution as a table"):
-        fmt.shown_table(dist, {
-            "days": st.column_config.NumberColumn("Days"),
-            "records": st.column_config.NumberColumn("Records", format="localized"),
-            "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
-            "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
-            "suppressed": SUPPRESSED_CONFIG,
-        })
-        st.download_button("Download CSV", to_csv_bytes(dist), file_name="waiting-times-distribution.csv",
-                           mime="text/csv", key="download-distribution", icon=":material/download:")
+        fmt.shown_table(
+            dist,
+            {
+                "days": st.column_config.NumberColumn("Days"),
+                "records": st.column_config.NumberColumn("Records", format="localized"),
+                "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
+                "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
+                "suppressed": SUPPRESSED_CONFIG,
+            },
+        )
+        st.download_button(
+            "Download CSV",
+            to_csv_bytes(dist),
+            file_name="waiting-times-distribution.csv",
+            mime="text/csv",
+            key="download-distribution",
+            icon=":material/download:",
+        )
+
 
 # --- SPC (Making Data Count) -------------------------------------------------------------------
-def spc_section(frame, value: str, label: str, name: str, *, higher_is_better: bool, target: float | None = None,
-                target_label: str = "", percent: bool = True) -> None:
+def spc_section(
+    frame,
+    value: str,
+    label: str,
+    name: str,
+    *,
+    higher_is_better: bool,
+    target: float | None = None,
+    target_label: str = "",
+    percent: bool = True,
+) -> None:
     """The monthly series as a Making Data Count XmR chart, its variation and assurance icons
     (in words as well as pictures), its table and CSV (the same as `did export … --by spc`)."""
     chart = spc.with_xmr(frame, value)
@@ -172,71 +238,107 @@ def spc_section(frame, value: str, label: str, name: str, *, higher_is_better: b
     if chart.height < 2:
         st.info("An XmR chart needs at least two months with a figure.")
         return
-    st.markdown(icons_html(spc.variation(chart, higher_is_better), spc.assurance(chart, target, higher_is_better),
-                           "No national target applies to this measure, so there is no assurance icon."),
-                unsafe_allow_html=True)
-    st.plotly_chart(spc_figure(chart, value, label, percent=percent, target=target, target_label=target_label),
-                    config=CHART_CONFIG, key=f"spc-{name}",
-                    alt=f"XmR chart: {label} by activity month with its mean and process limits"
-                        + (f" and the target ({target_label})" if target is not None else ""))
-    changes = [f"{fmt.month(m)} ({why})" for m, why in spc.CHANGE_POINTS
-               if chart["activity_month"][0] < m <= chart["activity_month"][-1]]
+    st.markdown(
+        icons_html(
+            spc.variation(chart, higher_is_better),
+            spc.assurance(chart, target, higher_is_better),
+            "No national target applies to this measure, so there is no assurance icon.",
+        ),
+        unsafe_allow_html=True,
+    )
+    st.plotly_chart(
+        spc_figure(chart, value, label, percent=percent, target=target, target_label=target_label),
+        config=CHART_CONFIG,
+        key=f"spc-{name}",
+        alt=f"XmR chart: {label} by activity month with its mean and process limits"
+        + (f" and the target ({target_label})" if target is not None else ""),
+    )
+    changes = [
+        f"{fmt.month(m)} ({why})"
+        for m, why in spc.CHANGE_POINTS
+        if chart["activity_month"][0] < m <= chart["activity_month"][-1]
+    ]
     st.caption(
         f"{chart.height} months. {'Lower' if not higher_is_better else 'Higher'} is better. Limits: the mean ± 2.66 × "
         "the mean moving range, recalculated only at a stated change point"
-        + (f": {'; '.join(changes)}" if changes else " (none in the months shown)") + ". "
+        + (f": {'; '.join(changes)}" if changes else " (none in the months shown)")
+        + ". "
         "Special cause (Making Data Count): a point outside the limits, 7 in a row above or below the mean, "
         "7 rising or falling in a row, or 2 of 3 beyond two sigma on one side. The variation icon reads the latest "
         "month; the assurance icon where the target lies against the latest limits. Making Data Count advises "
-        "15 or more points before the limits are trusted.")
+        "15 or more points before the limits are trusted."
+    )
     with st.expander("XmR chart as a table"):
-        fmt.shown_table(chart, {
-            "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
-            value: st.column_config.NumberColumn(label, format="percent" if percent else None),
-            "segment": st.column_config.NumberColumn("Limits segment"),
-            "direction": st.column_config.NumberColumn("Special cause side (1 high, -1 low)")})
-        st.download_button("Download CSV", to_csv_bytes(chart), file_name=f"{name}-spc.csv", mime="text/csv",
-                           key=f"download-spc-{name}", icon=":material/download:")
+        fmt.shown_table(
+            chart,
+            {
+                "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+                value: st.column_config.NumberColumn(label, format="percent" if percent else None),
+                "segment": st.column_config.NumberColumn("Limits segment"),
+                "direction": st.column_config.NumberColumn("Special cause side (1 high, -1 low)"),
+            },
+        )
+        st.download_button(
+            "Download CSV",
+            to_csv_bytes(chart),
+            file_name=f"{name}-spc.csv",
+            mime="text/csv",
+            key=f"download-spc-{name}",
+            icon=":material/download:",
+        )
 
 
 # --- Breakdowns -------------------------------------------------------------------------------
-by_modality, by_source, by_provider, by_month = st.tabs(["By modality", "By patient source", "By provider",
-                                                         "By month"])
+by_modality, by_source, by_provider, by_month = st.tabs(["By modality", "By patient source", "By provider", "By month"])
 with by_modality:
     table(cached.wait_summary(snap, snap.version, scope, f, "modality"), "modality")
 with by_source:
     st.caption("GP direct access (patient source 04) against every other source.")
     table(cached.wait_summary(snap, snap.version, scope, f, "source"), "source")
 with by_provider:
-    st.caption("The England row is every provider together, the national comparator."
-               + ("" if scope.is_central else " Providers are those you may see in detail."))
+    st.caption(
+        "The England row is every provider together, the national comparator."
+        + ("" if scope.is_central else " Providers are those you may see in detail.")
+    )
     table(cached.wait_summary(snap, snap.version, scope, f, "provider"), "provider")
 with by_month:
     trend = cached.wait_summary(snap, snap.version, scope, f, "month")
     if trend.height:
-        st.plotly_chart(trend_figure(trend), config=CHART_CONFIG, key="wait-trend",
-                        alt="Line chart: median and 90th percentile wait by activity month")
+        st.plotly_chart(
+            trend_figure(trend),
+            config=CHART_CONFIG,
+            key="wait-trend",
+            alt="Line chart: median and 90th percentile wait by activity month",
+        )
     table(trend, "month")
     spc_section(trend, "median_days", "Median wait (days)", "median-wait", higher_is_better=False, percent=False)
 
 # --- Missing dates ----------------------------------------------------------------------------
 st.subheader("Records with a date missing")
-st.caption("For the same selection, every interval: the records each interval could be worked out for, "
-           "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
-           "the wrong order. Only the first column enters the figures above.")
+st.caption(
+    "For the same selection, every interval: the records each interval could be worked out for, "
+    "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
+    "the wrong order. Only the first column enters the figures above."
+)
 missing = cached.missing_dates(snap, snap.version, scope, f)
-fmt.shown_table(missing.drop("interval_kind"), {
-    "interval": st.column_config.TextColumn("Interval"),
-    "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
-    "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
-    "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
-    "share_missing": st.column_config.NumberColumn("Share missing", format="percent"),
-    "suppressed": SUPPRESSED_CONFIG,
-})
+fmt.shown_table(
+    missing.drop("interval_kind"),
+    {
+        "interval": st.column_config.TextColumn("Interval"),
+        "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
+        "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
+        "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
+        "share_missing": st.column_config.NumberColumn("Share missing", format="percent"),
+        "suppressed": SUPPRESSED_CONFIG,
+    },
+)
 if not scope.is_central:
-    st.caption("Each day's count is slightly perturbed and every count, median, percentile and share is worked "
-               "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
-               "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers.")
+    st.caption(
+        "Each day's count is slightly perturbed and every count, median, percentile and share is worked "
+        "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
+        "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers."
+    )
+
 
 # --- By urgency (DIDS v2.0) -------------------------------------------------------------------
 def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> None:
@@ -245,45 +347,77 @@ def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> Non
         with tab:
             frame = load(by)
             fmt.shown_table(frame, config)
-            st.download_button("Download CSV", to_csv_bytes(frame), file_name=f"{name}-{by}.csv",
-                               mime="text/csv", key=f"download-{name}-{by}", icon=":material/download:")
+            st.download_button(
+                "Download CSV",
+                to_csv_bytes(frame),
+                file_name=f"{name}-{by}.csv",
+                mime="text/csv",
+                key=f"download-{name}-{by}",
+                icon=":material/download:",
+            )
 
 
 st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
-v2_months = (cached.urgency_months(snap, snap.version, first, last)
-             if cached.has_tables(snap, "rollup_waits_v2") else None)
+v2_months = (
+    cached.urgency_months(snap, snap.version, first, last) if cached.has_tables(snap, "rollup_waits_v2") else None
+)
 if v2_months is None:
-    st.info(f"Priority types and procedure and report times are collected from {fmt.month(urgency.FIRST_MONTH)} "
-            "activity (DIDS v2.0); the months chosen above hold none. Choose later months to see waits by urgency.")
+    st.info(
+        f"Priority types and procedure and report times are collected from {fmt.month(urgency.FIRST_MONTH)} "
+        "activity (DIDS v2.0); the months chosen above hold none. Choose later months to see waits by urgency."
+    )
 else:
-    v2_interval = st.selectbox("Urgency interval", list(urgency.INTERVALS),
-                               format_func=lambda k: urgency.INTERVALS[k].label)
-    uf = urgency.UrgencyFilter(v2_months[0], v2_months[1], interval=v2_interval, modality=f.modality, source=f.source,
-                               provider=f.provider)
+    v2_interval = st.selectbox(
+        "Urgency interval", list(urgency.INTERVALS), format_func=lambda k: urgency.INTERVALS[k].label
+    )
+    uf = urgency.UrgencyFilter(
+        v2_months[0], v2_months[1], interval=v2_interval, modality=f.modality, source=f.source, provider=f.provider
+    )
     st.caption(
         f"Activity months {fmt.month(v2_months[0])} to {fmt.month(v2_months[1])} only: earlier months were "
         "collected under DIDS v1.0, without a priority type, and are not mixed in. Days between UK local "
         "dates of the "
         f"{urgency.INTERVALS[v2_interval].start} and the {urgency.INTERVALS[v2_interval].end}; the same "
-        "modality, patient source and provider as above.")
-    URGENCY_CONFIG = {**STAT_CONFIG, "priority": st.column_config.TextColumn("Priority"),
-                      **{share_column(t): st.column_config.NumberColumn(
-                          f"Within {t} day{'s' if t > 1 else ''}", format="percent") for t in urgency.THRESHOLDS}}
+        "modality, patient source and provider as above."
+    )
+    URGENCY_CONFIG = {
+        **STAT_CONFIG,
+        "priority": st.column_config.TextColumn("Priority"),
+        **{
+            share_column(t): st.column_config.NumberColumn(f"Within {t} day{'s' if t > 1 else ''}", format="percent")
+            for t in urgency.THRESHOLDS
+        },
+    }
     fmt.shown_table(cached.urgency_summary(snap, snap.version, scope, uf, None), URGENCY_CONFIG)
     st.subheader("Urgent suspected cancer beside routine, by modality")
     side = urgency.usc_vs_routine(cached.urgency_summary(snap, snap.version, scope, uf, "modality"), "modality")
-    fmt.shown_table(side, {
-        "modality": st.column_config.TextColumn("Modality"),
-        **{f"{tag}_{c}": st.column_config.NumberColumn(f"{who}: {what}", format=form)
-           for tag, who in (("usc", "USC"), ("routine", "Routine"))
-           for c, what, form in (("records", "records", "localized"), ("median_days", "median (days)", None),
-                                 ("p90_days", "90th percentile (days)", None),
-                                 (share_column(14), "within 14 days", "percent"))},
-    })
-    tables_in_tabs({"modality": "Urgency by modality", "source": "Urgency by patient source",
-                    "provider": "Urgency by provider", "month": "Urgency by month"},
-                   lambda by: cached.urgency_summary(snap, snap.version, scope, uf, by), URGENCY_CONFIG,
-                   "waits-by-urgency")
+    fmt.shown_table(
+        side,
+        {
+            "modality": st.column_config.TextColumn("Modality"),
+            **{
+                f"{tag}_{c}": st.column_config.NumberColumn(f"{who}: {what}", format=form)
+                for tag, who in (("usc", "USC"), ("routine", "Routine"))
+                for c, what, form in (
+                    ("records", "records", "localized"),
+                    ("median_days", "median (days)", None),
+                    ("p90_days", "90th percentile (days)", None),
+                    (share_column(14), "within 14 days", "percent"),
+                )
+            },
+        },
+    )
+    tables_in_tabs(
+        {
+            "modality": "Urgency by modality",
+            "source": "Urgency by patient source",
+            "provider": "Urgency by provider",
+            "month": "Urgency by month",
+        },
+        lambda by: cached.urgency_summary(snap, snap.version, scope, uf, by),
+        URGENCY_CONFIG,
+        "waits-by-urgency",
+    )
 
     st.subheader("Report turnaround against the 4-week standard")
     report_as_of = cached.turnaround_as_of(snap, snap.version)
@@ -291,68 +425,123 @@ else:
         "NHS England's guidance (August 2023): no examination should wait more than 4 weeks (28 days) for its "
         "report. Reported: procedure start to report issue, UK local dates. Still unreported 28+ days: no report "
         f"issued and the procedure 28 or more days before {report_as_of:%-d %B %Y}, "
-        "the last day of the latest activity month held (reports issued after the last extract are not known).")
-    TURNAROUND_CONFIG = {**STAT_CONFIG, "priority": st.column_config.TextColumn("Priority"),
-                         "reported": st.column_config.NumberColumn("Reported", format="localized"),
-                         "reported_within_28d": st.column_config.NumberColumn("Within 28 days", format="localized"),
-                         "share_within_28d": st.column_config.NumberColumn("% within 28 days", format="percent"),
-                         "reported_over_28d": st.column_config.NumberColumn("Over 28 days", format="localized"),
-                         "dates_out_of_order": st.column_config.NumberColumn("Dates out of order", format="localized"),
-                         "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
-                         "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized")}
+        "the last day of the latest activity month held (reports issued after the last extract are not known)."
+    )
+    TURNAROUND_CONFIG = {
+        **STAT_CONFIG,
+        "priority": st.column_config.TextColumn("Priority"),
+        "reported": st.column_config.NumberColumn("Reported", format="localized"),
+        "reported_within_28d": st.column_config.NumberColumn("Within 28 days", format="localized"),
+        "share_within_28d": st.column_config.NumberColumn("% within 28 days", format="percent"),
+        "reported_over_28d": st.column_config.NumberColumn("Over 28 days", format="localized"),
+        "dates_out_of_order": st.column_config.NumberColumn("Dates out of order", format="localized"),
+        "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
+        "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized"),
+    }
     report_f = replace(uf, interval="procedure_to_report")
     trend_by_priority = cached.urgency_summary(snap, snap.version, scope, report_f, "month")
     if trend_by_priority["p90_days"].drop_nulls().len():
-        st.plotly_chart(turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS), config=CHART_CONFIG,
-                        key="turnaround-trend", alt="Line chart: 90th percentile days from procedure to report by "
-                                                    "activity month and priority, with the 28-day standard")
-        st.caption("Lines: the 90th percentile by month and priority (the table is under Urgency by month, with "
-                   "Procedure start → report issue chosen). Dotted: the 4-week standard.")
-    tables_in_tabs({"priority": "Turnaround by priority", "modality": "by modality", "source": "by patient source",
-                    "provider": "by provider", "month": "by month"},
-                   lambda by: cached.report_turnaround(snap, snap.version, scope, uf, by), TURNAROUND_CONFIG,
-                   "report-turnaround")
+        st.plotly_chart(
+            turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS),
+            config=CHART_CONFIG,
+            key="turnaround-trend",
+            alt="Line chart: 90th percentile days from procedure to report by "
+            "activity month and priority, with the 28-day standard",
+        )
+        st.caption(
+            "Lines: the 90th percentile by month and priority (the table is under Urgency by month, with "
+            "Procedure start → report issue chosen). Dotted: the 4-week standard."
+        )
+    tables_in_tabs(
+        {
+            "priority": "Turnaround by priority",
+            "modality": "by modality",
+            "source": "by patient source",
+            "provider": "by provider",
+            "month": "by month",
+        },
+        lambda by: cached.report_turnaround(snap, snap.version, scope, uf, by),
+        TURNAROUND_CONFIG,
+        "report-turnaround",
+    )
 
     st.subheader("Diagnostic waiting list (DM01-style)")
     st.caption(
         "Tests in activity category 01 (Diagnostic Waiting List): weeks from the waiting-list clock start to the "
         "procedure start. 6 weeks or more (42 days or more) is DM01's breach. DM01 counts the patients still "
         "waiting at each month end; these are the completed waits of the patients tested, so the two differ. "
-        "Same modality, patient source and provider filters as above, except in the table that compares them.")
-    LIST_CONFIG = {**STAT_CONFIG,
-                   "waits": st.column_config.NumberColumn("Waits", format="localized"),
-                   "median_weeks": st.column_config.NumberColumn("Median (weeks)", format="%.1f"),
-                   "six_weeks_or_more": st.column_config.NumberColumn("6 weeks or more", format="localized"),
-                   "share_six_weeks_or_more": st.column_config.NumberColumn("% 6 weeks or more", format="percent"),
-                   **{band: st.column_config.NumberColumn(band.removeprefix("weeks_").replace("_to_", "–")
-                                                          .replace("_plus", "+") + " weeks", format="localized")
-                      for band in waiting_list.BANDS}}
-    tables_in_tabs({"modality": "Waiting list by modality", "provider": "by provider", "source": "by patient source",
-                    "month": "by month"},
-                   lambda by: cached.waiting_list_waits(snap, snap.version, scope, uf, by), LIST_CONFIG, "waiting-list")
+        "Same modality, patient source and provider filters as above, except in the table that compares them."
+    )
+    LIST_CONFIG = {
+        **STAT_CONFIG,
+        "waits": st.column_config.NumberColumn("Waits", format="localized"),
+        "median_weeks": st.column_config.NumberColumn("Median (weeks)", format="%.1f"),
+        "six_weeks_or_more": st.column_config.NumberColumn("6 weeks or more", format="localized"),
+        "share_six_weeks_or_more": st.column_config.NumberColumn("% 6 weeks or more", format="percent"),
+        **{
+            band: st.column_config.NumberColumn(
+                band.removeprefix("weeks_").replace("_to_", "–").replace("_plus", "+") + " weeks", format="localized"
+            )
+            for band in waiting_list.BANDS
+        },
+    }
+    tables_in_tabs(
+        {
+            "modality": "Waiting list by modality",
+            "provider": "by provider",
+            "source": "by patient source",
+            "month": "by month",
+        },
+        lambda by: cached.waiting_list_waits(snap, snap.version, scope, uf, by),
+        LIST_CONFIG,
+        "waiting-list",
+    )
 
-    spc_section(cached.report_turnaround(snap, snap.version, scope, uf, "month"), "share_within_28d",
-                "% reported within 28 days", "report-turnaround", higher_is_better=True, target=spc.REPORT_TARGET,
-                target_label="Target: 100% within 4 weeks")
-    spc_section(cached.waiting_list_waits(snap, snap.version, scope, uf, "month"), "share_six_weeks_or_more",
-                "% waiting 6 weeks or more", "waiting-list", higher_is_better=False, target=spc.SIX_WEEK_TARGET,
-                target_label="DM01 standard: under 1%")
+    spc_section(
+        cached.report_turnaround(snap, snap.version, scope, uf, "month"),
+        "share_within_28d",
+        "% reported within 28 days",
+        "report-turnaround",
+        higher_is_better=True,
+        target=spc.REPORT_TARGET,
+        target_label="Target: 100% within 4 weeks",
+    )
+    spc_section(
+        cached.waiting_list_waits(snap, snap.version, scope, uf, "month"),
+        "share_six_weeks_or_more",
+        "% waiting 6 weeks or more",
+        "waiting-list",
+        higher_is_better=False,
+        target=spc.SIX_WEEK_TARGET,
+        target_label="DM01 standard: under 1%",
+    )
 
 
 # --- By site (DIDS v2.0) ----------------------------------------------------------------------
-SITE_CONFIG = {"site_code": st.column_config.TextColumn("Site"), "site_name": st.column_config.TextColumn("Site name"),
-               "site_provider": st.column_config.TextColumn("Provider")}
+SITE_CONFIG = {
+    "site_code": st.column_config.TextColumn("Site"),
+    "site_name": st.column_config.TextColumn("Site name"),
+    "site_provider": st.column_config.TextColumn("Provider"),
+}
 # Snapshots published before the site and DM01 test keys existed lack them (and the DM01 rollup).
 dm01_ready = v2_months is not None and cached.has_tables(snap, "rollup_dm01_activity")
 if dm01_ready:
     st.subheader("Waits by urgency and report turnaround, by site")
-    st.caption("The England row is every site together. Sites are named as on the scanner page (the imaging site "
-               "list); a site it does not list shows its code only."
-               + ("" if scope.is_central else " Sites are those of the providers you may see in detail."))
-    tables_in_tabs({"urgency": "Urgency by site", "turnaround": "Turnaround by site"},
-                   lambda what: (cached.urgency_summary(snap, snap.version, scope, uf, "site") if what == "urgency"
-                                 else cached.report_turnaround(snap, snap.version, scope, uf, "site")),
-                   {**URGENCY_CONFIG, **TURNAROUND_CONFIG, **SITE_CONFIG}, "by-site")
+    st.caption(
+        "The England row is every site together. Sites are named as on the scanner page (the imaging site "
+        "list); a site it does not list shows its code only."
+        + ("" if scope.is_central else " Sites are those of the providers you may see in detail.")
+    )
+    tables_in_tabs(
+        {"urgency": "Urgency by site", "turnaround": "Turnaround by site"},
+        lambda what: (
+            cached.urgency_summary(snap, snap.version, scope, uf, "site")
+            if what == "urgency"
+            else cached.report_turnaround(snap, snap.version, scope, uf, "site")
+        ),
+        {**URGENCY_CONFIG, **TURNAROUND_CONFIG, **SITE_CONFIG},
+        "by-site",
+    )
 
 # --- DM01 (DIDS v2.0 waiting list by DM01 test; reconciliation with a DM01 file) ---------------
 if dm01_ready:
@@ -361,41 +550,60 @@ if dm01_ready:
         "DM01's five imaging tests — MRI, CT, non-obstetric ultrasound, barium enema and DEXA — each examination's "
         "test mapped from its NICIP code (or its SNOMED CT code). Waiting-list tests only (activity category 01), "
         "weeks from the clock start to the procedure; the patient source and provider filters apply, the modality "
-        "filter does not (the test decides it). Completed waits, not DM01's month-end list.")
+        "filter does not (the test decides it). Completed waits, not DM01's month-end list."
+    )
     dm01_list = cached.dm01_waiting_list(snap, snap.version, scope, uf)
     fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
-    st.download_button("Download CSV", to_csv_bytes(dm01_list), file_name="dm01-waiting-list.csv", mime="text/csv",
-                       key="download-dm01-waiting-list", icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(dm01_list),
+        file_name="dm01-waiting-list.csv",
+        mime="text/csv",
+        key="download-dm01-waiting-list",
+        icon=":material/download:",
+    )
 
 if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "rollup_dm01_activity"):
     st.subheader("DM01 reconciliation")
     dm01_held = [m for m in cached.dm01_months(snap, snap.version) if first <= m <= last]
     if not dm01_held:
-        st.info("No DM01 figures are loaded for the months chosen above. Choose other months, or ask the "
-                "central data team to load NHS England's DM01 file for them.")
+        st.info(
+            "No DM01 figures are loaded for the months chosen above. Choose other months, or ask the "
+            "central data team to load NHS England's DM01 file for them."
+        )
     else:
         st.caption(
             "DID examinations of each DM01 test (every activity category) beside the activity in the loaded DM01 "
             f"file, {fmt.month(dm01_held[0])} to {fmt.month(dm01_held[-1])}, by month and provider"
             + ("" if scope.is_central else " (your providers only)")
             + ". Flagged: the two differ by more than 10% either way of DM01's figure, or one has the test and the "
-              "other none. DM01's month-end waiting list is shown for reference: DID holds completed waits, not "
-              "the list.")
+            "other none. DM01's month-end waiting list is shown for reference: DID holds completed waits, not "
+            "the list."
+        )
         flagged_only = st.toggle("Flagged rows only", key="dm01-flagged-only")
         recon = cached.dm01_reconciliation(snap, snap.version, scope, first, last, flagged_only)
-        fmt.shown_table(recon, {
-            "activity_month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-            "provider_code": st.column_config.TextColumn("Provider"),
-            "dm01_test": st.column_config.TextColumn("DM01 test"),
-            "did_activity": st.column_config.NumberColumn("DID activity", format="localized"),
-            "dm01_activity": st.column_config.NumberColumn("DM01 activity", format="localized"),
-            "difference": st.column_config.NumberColumn("Difference", format="localized"),
-            "difference_share": st.column_config.NumberColumn("Difference (% of DM01)", format="percent"),
-            "flagged": st.column_config.CheckboxColumn("Over ±10%"),
-            "dm01_waiting_total": st.column_config.NumberColumn("DM01 waiting list", format="localized"),
-            "dm01_waiting_6wk_plus": st.column_config.NumberColumn("DM01 waiting 6+ weeks", format="localized"),
-            "dm01_share_6wk_plus": st.column_config.NumberColumn("DM01 % 6+ weeks", format="percent"),
-            "suppressed": SUPPRESSED_CONFIG,
-        })
-        st.download_button("Download CSV", to_csv_bytes(recon), file_name="dm01-reconciliation.csv", mime="text/csv",
-                           key="download-dm01-reconciliation", icon=":material/download:")
+        fmt.shown_table(
+            recon,
+            {
+                "activity_month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                "provider_code": st.column_config.TextColumn("Provider"),
+                "dm01_test": st.column_config.TextColumn("DM01 test"),
+                "did_activity": st.column_config.NumberColumn("DID activity", format="localized"),
+                "dm01_activity": st.column_config.NumberColumn("DM01 activity", format="localized"),
+                "difference": st.column_config.NumberColumn("Difference", format="localized"),
+                "difference_share": st.column_config.NumberColumn("Difference (% of DM01)", format="percent"),
+                "flagged": st.column_config.CheckboxColumn("Over ±10%"),
+                "dm01_waiting_total": st.column_config.NumberColumn("DM01 waiting list", format="localized"),
+                "dm01_waiting_6wk_plus": st.column_config.NumberColumn("DM01 waiting 6+ weeks", format="localized"),
+                "dm01_share_6wk_plus": st.column_config.NumberColumn("DM01 % 6+ weeks", format="percent"),
+                "suppressed": SUPPRESSED_CONFIG,
+            },
+        )
+        st.download_button(
+            "Download CSV",
+            to_csv_bytes(recon),
+            file_name="dm01-reconciliation.csv",
+            mime="text/csv",
+            key="download-dm01-reconciliation",
+            icon=":material/download:",
+        )

@@ -30,5 +30,7 @@ ROLLUPS = {
 
 # The daily table has no activity month column: the month of its test date is the record's
 # activity month (the loader derives one from the other).
-REFRESH = {"rollup_equipment_daily": Refresh(provider="provider_code", month="date_trunc('month', test_date)::DATE"),
-           "rollup_equipment_mix": BY_PROVIDER_MONTH}
+REFRESH = {
+    "rollup_equipment_daily": Refresh(provider="provider_code", month="date_trunc('month', test_date)::DATE"),
+    "rollup_equipment_mix": BY_PROVIDER_MONTH,
+}

@@ -39,8 +39,9 @@ def _condition(filters: dict[str, tuple[str, ...]]) -> str:
 
 
 def _sources(measures: list[Measure]) -> str:
-    codes = sorted({s for m in measures for block in (m.numerator, m.denominator)
-                    for s in block.get("patient_source", ())})
+    codes = sorted(
+        {s for m in measures for block in (m.numerator, m.denominator) for s in block.get("patient_source", ())}
+    )
     return ", ".join(_literal(c) for c in codes)
 
 
@@ -49,15 +50,19 @@ def _practice_select(m: Measure) -> str:
     den = _condition(m.denominator) if m.is_ratio else None
     den_sum = f"coalesce(sum(n) FILTER (WHERE {den}), 0)::BIGINT" if den else "NULL::BIGINT"
     where = f"({num}) OR ({den})" if den else num
-    return (f"SELECT {_literal(m.id)} AS measure_id, practice_code, activity_month, "
-            f"coalesce(sum(n) FILTER (WHERE {num}), 0)::BIGINT AS numerator, {den_sum} AS denominator "
-            f"FROM base WHERE {where} GROUP BY practice_code, activity_month")
+    return (
+        f"SELECT {_literal(m.id)} AS measure_id, practice_code, activity_month, "
+        f"coalesce(sum(n) FILTER (WHERE {num}), 0)::BIGINT AS numerator, {den_sum} AS denominator "
+        f"FROM base WHERE {where} GROUP BY practice_code, activity_month"
+    )
 
 
 def _age_sex_select(m: Measure) -> str:
-    return (f"SELECT {_literal(m.id)} AS measure_id, activity_month, age_band, sex, "
-            f"sum(n)::BIGINT AS numerator FROM base_age_sex WHERE {_condition(m.numerator)} "
-            f"GROUP BY activity_month, age_band, sex")
+    return (
+        f"SELECT {_literal(m.id)} AS measure_id, activity_month, age_band, sex, "
+        f"sum(n)::BIGINT AS numerator FROM base_age_sex WHERE {_condition(m.numerator)} "
+        f"GROUP BY activity_month, age_band, sex"
+    )
 
 
 def _rollups() -> dict[str, str]:

@@ -27,9 +27,11 @@ AGE_BANDS: tuple[tuple[str, int, int], ...] = (
 )
 UNKNOWN_BAND = "Not known"
 
-_AGE_BAND_SQL = "CASE " + " ".join(
-    f"WHEN age_at_test BETWEEN {lo} AND {hi} THEN '{label}'" for label, lo, hi in AGE_BANDS
-) + f" ELSE '{UNKNOWN_BAND}' END"
+_AGE_BAND_SQL = (
+    "CASE "
+    + " ".join(f"WHEN age_at_test BETWEEN {lo} AND {hi} THEN '{label}'" for label, lo, hi in AGE_BANDS)
+    + f" ELSE '{UNKNOWN_BAND}' END"
+)
 # PERSON GENDER CODE 1 / 2 -> M / F (the population file's codes); 0, 9 and blank -> U.
 _SEX_SQL = "CASE sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
 

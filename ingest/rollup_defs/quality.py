@@ -41,8 +41,7 @@ ITEMS: tuple[QualityItem, ...] = (
     QualityItem("ethnic_category", "ethnic_category IS NULL", "ethnic_category IN ('Z', '99')", 0.25),
     QualityItem("gender", "sex IS NULL", "sex IN ('0', '9')", 0.01),
     QualityItem("postcode", "postcode_district IS NULL", "postcode_district = 'ZZ99'", 0.02),
-    QualityItem("practice_code", "practice_code IS NULL",
-                "practice_code IN ('V81997', 'V81998', 'V81999')", 0.05),
+    QualityItem("practice_code", "practice_code IS NULL", "practice_code IN ('V81997', 'V81998', 'V81999')", 0.05),
     QualityItem("patient_source", "patient_source IS NULL"),
     QualityItem("referrer_code", "referrer_code IS NULL"),
     QualityItem("referring_org_code", "referring_org_code IS NULL"),
@@ -67,8 +66,9 @@ def _held_structs() -> str:
     for position, item in enumerate(ITEMS, start=1):
         missing = f"count(*) FILTER (WHERE {item.missing})" if item.missing else "0"
         default = f"count(*) FILTER (WHERE {item.default})" if item.default else "0"
-        parts.append(f"{{'item': '{item.field}', 'position': {position}, "
-                     f"'incomplete': {missing}, 'defaults': {default}}}")
+        parts.append(
+            f"{{'item': '{item.field}', 'position': {position}, 'incomplete': {missing}, 'defaults': {default}}}"
+        )
     return ", ".join(parts)
 
 
@@ -123,5 +123,8 @@ ROLLUPS = {
 
 # One row per submission (item) or per submission and issue code: a provider's rows change with its
 # records, submissions and issues, never with another provider's.
-REFRESH = {"rollup_quality_item": BY_PROVIDER, "rollup_quality_issue": BY_PROVIDER,
-           "rollup_quality_volume": BY_PROVIDER_MONTH}
+REFRESH = {
+    "rollup_quality_item": BY_PROVIDER,
+    "rollup_quality_issue": BY_PROVIDER,
+    "rollup_quality_volume": BY_PROVIDER_MONTH,
+}

@@ -39,8 +39,7 @@ _INTERVALS = {
     "clock_to_procedure": ("waiting_list_clock_start", _PROCEDURE, f"activity_category = '{WAITING_LIST_CATEGORY}'"),
 }
 _V2 = f"activity_month >= DATE '{V2_FIRST_MONTH}' AND priority IS NOT NULL"
-_KEYS = ("activity_month, provider_code, site_code, coalesce(modality, 'Unknown') AS modality, patient_source, "
-         "priority")
+_KEYS = "activity_month, provider_code, site_code, coalesce(modality, 'Unknown') AS modality, patient_source, priority"
 
 _UNPIVOT = "\n            UNION ALL\n".join(
     f"            SELECT {_KEYS}, {TEST_SQL} AS dm01_test, '{name}' AS interval_kind, "

@@ -90,6 +90,11 @@ ROLLUPS = {
 
 # Areas mix every provider's patients: a changed month is built again for every area. The
 # population table reads reference data alone (kept until that changes).
-REFRESH = {"rollup_variation_area": BY_MONTH, "rollup_variation_imd": BY_MONTH,
-           "rollup_variation_imd_population": FULL, "rollup_variation_ethnicity": BY_MONTH,
-           "rollup_variation_lsoa": BY_MONTH, "rollup_variation_flows": BY_PROVIDER_MONTH}
+REFRESH = {
+    "rollup_variation_area": BY_MONTH,
+    "rollup_variation_imd": BY_MONTH,
+    "rollup_variation_imd_population": FULL,
+    "rollup_variation_ethnicity": BY_MONTH,
+    "rollup_variation_lsoa": BY_MONTH,
+    "rollup_variation_flows": BY_PROVIDER_MONTH,
+}

@@ -46,8 +46,9 @@ def provider_defect_rates(seed: int, volume: np.ndarray, clean: bool) -> dict[st
     return out
 
 
-def plant(frame: pl.DataFrame, rng: np.random.Generator, rates: dict[str, float],
-          unknown_codes: np.ndarray) -> pl.DataFrame:
+def plant(
+    frame: pl.DataFrame, rng: np.random.Generator, rates: dict[str, float], unknown_codes: np.ndarray
+) -> pl.DataFrame:
     """Add a `_defect` label column and rewrite the labelled records. Rows with `_protect` are left alone."""
     n = frame.height
     p = np.array([rates[d] for d in DEFECTS])
@@ -86,19 +87,30 @@ def plant(frame: pl.DataFrame, rng: np.random.Generator, rates: dict[str, float]
     dates = {
         "request_date": np.where(is_date & (kind == 0), test + shift, req),
         "report_date": np.where(is_date & (kind == 1), test - short, frame["report_date"].to_numpy()),
-        "request_received_date": np.where(is_date & (kind == 2), req - short,
-                                          frame["request_received_date"].to_numpy()),
+        "request_received_date": np.where(
+            is_date & (kind == 2), req - short, frame["request_received_date"].to_numpy()
+        ),
     }
-    bad_digit = ((frame["nhs_number"].str.slice(9, 1).cast(pl.Int64, strict=False).fill_null(0)
-                  + pl.Series(rng.integers(1, 10, n))) % 10).cast(pl.String)
+    bad_digit = (
+        (
+            frame["nhs_number"].str.slice(9, 1).cast(pl.Int64, strict=False).fill_null(0)
+            + pl.Series(rng.integers(1, 10, n))
+        )
+        % 10
+    ).cast(pl.String)
     return frame.with_columns(
         _defect=lab,
         accession_number=pl.Series(acc.astype(str)),
-        nhs_number=pl.when(lab == "nhs_number_missing").then(None)
-        .when(lab == "nhs_number_invalid").then(pl.col("nhs_number").str.slice(0, 9) + bad_digit)
+        nhs_number=pl.when(lab == "nhs_number_missing")
+        .then(None)
+        .when(lab == "nhs_number_invalid")
+        .then(pl.col("nhs_number").str.slice(0, 9) + bad_digit)
         .otherwise(pl.col("nhs_number")),
-        nhs_number_status=pl.when(lab == "nhs_number_missing").then(pl.Series(MISSING_STATUS[rng.integers(0, 4, n)]))
-        .when(lab == "nhs_number_invalid").then(pl.lit("02")).otherwise(pl.col("nhs_number_status")),
+        nhs_number_status=pl.when(lab == "nhs_number_missing")
+        .then(pl.Series(MISSING_STATUS[rng.integers(0, 4, n)]))
+        .when(lab == "nhs_number_invalid")
+        .then(pl.lit("02"))
+        .otherwise(pl.col("nhs_number_status")),
         referrer_code=pl.when(lab == "referrer_malformed")
         .then(pl.Series(MALFORMED_REFERRERS[rng.integers(0, len(MALFORMED_REFERRERS), n)]))
         .otherwise(pl.col("referrer_code")),
@@ -115,6 +127,6 @@ def bad_batch(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.DataFra
     k = min(n, max(5, int(n * rng.uniform(0.02, 0.05))))
     start = int(rng.integers(0, max(n - k, 0) + 1))
     mask = np.zeros(n, bool)
-    mask[start:start + k] = True
+    mask[start : start + k] = True
     rule = "DIDS020" if rng.random() < 0.5 else "DIDS045"
     return frame.with_columns(_bad=pl.Series(mask)), int(mask.sum()), rule

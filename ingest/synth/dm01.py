@@ -35,11 +35,15 @@ def write_dm01_file(con: duckdb.DuckDBPyConnection, path: Path, seed: int = 0) -
         FROM record {TEST_JOIN}
         WHERE {TEST_SQL} IS NOT NULL
         GROUP BY ALL ORDER BY ALL
-        """, params={"listed": WAITING_LIST_CATEGORY}).pl()
+        """,
+        params={"listed": WAITING_LIST_CATEGORY},
+    ).pl()
     rng = np.random.default_rng(seed)
     providers = sorted(set(figures["provider_code"]))
-    off = {p: rng.choice([rng.uniform(0.70, 0.85), rng.uniform(1.15, 1.30)])
-           for p in rng.choice(providers, size=min(OFF_PROVIDERS, len(providers)), replace=False)}
+    off = {
+        p: rng.choice([rng.uniform(0.70, 0.85), rng.uniform(1.15, 1.30)])
+        for p in rng.choice(providers, size=min(OFF_PROVIDERS, len(providers)), replace=False)
+    }
     n = figures.height
     factor = figures["provider_code"].replace_strict(off, default=1.0, return_dtype=pl.Float64).to_numpy()
     activity = np.rint(figures["activity"].to_numpy() * factor * rng.normal(1.0, 0.02 / 3, n)).astype(int)
@@ -48,8 +52,10 @@ def write_dm01_file(con: duckdb.DuckDBPyConnection, path: Path, seed: int = 0) -
     waiting = np.rint(base * rng.uniform(1.1, 1.6, n)).astype(int)
     share = np.where(listed > 0, over / np.maximum(listed, 1), rng.uniform(0.05, 0.35, n))
     out = figures.select("period", "provider_code", "test").with_columns(
-        pl.Series("activity", np.maximum(activity, 0)), pl.Series("waiting_total", waiting),
-        pl.Series("waiting_6wk_plus", np.minimum(np.rint(waiting * share).astype(int), waiting)))
+        pl.Series("activity", np.maximum(activity, 0)),
+        pl.Series("waiting_total", waiting),
+        pl.Series("waiting_6wk_plus", np.minimum(np.rint(waiting * share).astype(int), waiting)),
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     out.write_csv(path)
     return path

@@ -62,8 +62,9 @@ def check_arguments(first_month: str, last_month: str, scale: float, seed: int) 
     if n > MAX_MONTHS:
         raise ValueError(f"{first_month}..{last_month} is {n} months; generate at most {MAX_MONTHS} at a time")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 2:
-        raise ValueError(f"scale must be above 0 and at most 2 (1.0 = England, about 49 M examinations "
-                         f"a year), got {scale!r}")
+        raise ValueError(
+            f"scale must be above 0 and at most 2 (1.0 = England, about 49 M examinations a year), got {scale!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     return [month_add(first, i) for i in range(n)]
@@ -74,8 +75,10 @@ def _prepare_out_dir(out_dir: Path) -> Path:
         if not out_dir.is_dir():
             raise NotADirectoryError(f"{out_dir} exists and is not a directory")
         if any(out_dir.iterdir()) and not (out_dir / "manifest.csv").exists():
-            raise ValueError(f"{out_dir} is not empty and holds no earlier synthetic output "
-                             f"(no manifest.csv); choose an empty or new directory")
+            raise ValueError(
+                f"{out_dir} is not empty and holds no earlier synthetic output "
+                f"(no manifest.csv); choose an empty or new directory"
+            )
     parent = out_dir.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
@@ -96,18 +99,25 @@ def _reference(run_end: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
     """Reference data; trusts that ODS shows closed by the end of the run are left out (the 2022
     catchment lookup still lists a few merged trusts, and a closed trust sends no files)."""
     from ingest import nicip, reference
+
     trusts = reference.trusts()
     ods = getattr(reference, "ods_trusts", None)
     if ods is not None:
         closed = ods().filter(pl.col("close_date").is_not_null() & (pl.col("close_date") <= run_end))["code"]
         trusts = trusts.filter(~pl.col("provider_code").is_in(closed.implode()))
-    return (reference.practices(), reference.population(), trusts, reference.catchment(),
-            nicip.nicip_catalogue())
+    return (reference.practices(), reference.population(), trusts, reference.catchment(), nicip.nicip_catalogue())
 
 
-def generate(first_month: str, last_month: str, scale: float, out_dir: Path, seed: int = 0,
-             clean: bool = False, progress: Callable[[str], None] | None = None,
-             area: str | Sequence[str] | None = None) -> Manifest:
+def generate(
+    first_month: str,
+    last_month: str,
+    scale: float,
+    out_dir: Path,
+    seed: int = 0,
+    clean: bool = False,
+    progress: Callable[[str], None] | None = None,
+    area: str | Sequence[str] | None = None,
+) -> Manifest:
     """Write synthetic RIS extracts for activity months first_month..last_month (YYYY-MM, inclusive).
 
     `area` (NHS region and/or 2026 ICB codes, e.g. "Y58" or "QSL,QT6") makes a slice of England
@@ -158,9 +168,21 @@ def generate(first_month: str, last_month: str, scale: float, out_dir: Path, see
 class _Run:
     """The state of one generation: files written so far and records carried to the next month."""
 
-    def __init__(self, tmp: Path, months: list[date], scale: float, seed: int, clean: bool,
-                 model: PracticeModel, pm: ProviderModel, ctx: Context, plan: Plan,
-                 rates: dict[str, np.ndarray], unknown: np.ndarray, header: np.ndarray):
+    def __init__(
+        self,
+        tmp: Path,
+        months: list[date],
+        scale: float,
+        seed: int,
+        clean: bool,
+        model: PracticeModel,
+        pm: ProviderModel,
+        ctx: Context,
+        plan: Plan,
+        rates: dict[str, np.ndarray],
+        unknown: np.ndarray,
+        header: np.ndarray,
+    ):
         self.tmp, self.months, self.scale, self.seed, self.clean = tmp, months, scale, seed, clean
         self.model, self.pm, self.ctx, self.plan = model, pm, ctx, plan
         self.rates, self.unknown, self.header = rates, unknown, header
@@ -232,7 +254,7 @@ class _Run:
         carry_in, self.carry = self.carry, {}
         written = 0
         for t in self.outsourcing.order() if self.outsourcing else range(len(self.codes)):
-            sel = order[bounds[t]:bounds[t + 1]]
+            sel = order[bounds[t] : bounds[t + 1]]
             written += self._provider_month(t, mi, month, practice[sel], cls[sel], trust[sel], carry_in.get(t, []))
         if self.outsourcing:
             self.outsourcing.end_month()
@@ -269,13 +291,22 @@ class _Run:
             corr[rng.choice(cand, size=k, replace=False)] = True
             moved = frame.filter(pl.Series(late)).with_columns(
                 report_date=pl.when(pl.col("_never_reported") | (pl.col("report_date") > pl.lit(next_day)))
-                .then(None).otherwise(pl.col("report_date")), _late=pl.lit(True), _correction=pl.lit(False))
+                .then(None)
+                .otherwise(pl.col("report_date")),
+                _late=pl.lit(True),
+                _correction=pl.lit(False),
+            )
             fixed = frame.filter(pl.Series(corr)).with_columns(_late=pl.lit(False), _correction=pl.lit(True))
-            self.carry[t] = [x.with_columns(_protect=pl.lit(True), _defect=pl.lit(None, pl.String))
-                             for x in (moved, fixed) if x.height]
+            self.carry[t] = [
+                x.with_columns(_protect=pl.lit(True), _defect=pl.lit(None, pl.String))
+                for x in (moved, fixed)
+                if x.height
+            ]
         own = frame.with_columns(
             report_date=pl.when(pl.Series(blank)).then(None).otherwise(pl.col("report_date")),
-            _late=pl.lit(False), _correction=pl.lit(False), _protect=pl.Series(corr),
+            _late=pl.lit(False),
+            _correction=pl.lit(False),
+            _protect=pl.Series(corr),
         ).filter(~pl.Series(late))
         own = D.plant(own, rng, {d: r[t] for d, r in self.rates.items()}, self.unknown)
         parts = [own] + [x.select(own.columns) for x in carry_in]
@@ -300,12 +331,27 @@ class _Run:
             # site_code is mandatory: the file is rejected with or without a header
             write_csv(to_text(frame), self.tmp / name, header, drop_column="site_code")
             self._row(name, key, fp.submitted_on, "file_reject", frame)
-            self.file_reject.append(dict(**key, path=name, columns=spec.N_COLUMNS - 1,
-                                         submitted_on=f"{fp.submitted_on}", resubmission_path=again))
+            self.file_reject.append(
+                dict(
+                    **key,
+                    path=name,
+                    columns=spec.N_COLUMNS - 1,
+                    submitted_on=f"{fp.submitted_on}",
+                    resubmission_path=again,
+                )
+            )
         else:
-            info = dict(**key, problem=fp.resubmit, first_path=name, first_submitted_on=f"{fp.submitted_on}",
-                        path=again, submitted_on=f"{fp.resubmitted_on}", records_missing=0, bad_rows=0,
-                        bad_rule=None)
+            info = dict(
+                **key,
+                problem=fp.resubmit,
+                first_path=name,
+                first_submitted_on=f"{fp.submitted_on}",
+                path=again,
+                submitted_on=f"{fp.resubmitted_on}",
+                records_missing=0,
+                bad_rows=0,
+                bad_rule=None,
+            )
             if fp.resubmit == "missing_chunk":
                 cut = int(frame.height * rng.uniform(0.15, 0.30))
                 first = frame.head(frame.height - cut)
@@ -328,27 +374,36 @@ class _Run:
 
     def finish(self, first_month: str, last_month: str) -> Manifest:
         kind_rank = {"regular": 0, "late": 0, "file_reject": 0, "resubmission": 1}
-        rows = sorted(self.rows, key=lambda r: (r["submitted_on"], kind_rank[r["kind"]], r["provider_code"],
-                                                r["period"], r["path"]))
+        rows = sorted(
+            self.rows,
+            key=lambda r: (r["submitted_on"], kind_rank[r["kind"]], r["provider_code"], r["period"], r["path"]),
+        )
         files = [ManifestFile(order=i + 1, **r) for i, r in enumerate(rows)]
         events: dict[str, list[dict]] = {"missing": [], "late": [], "volume_drop": []}
         for (t, mi), fp in sorted(self.plan.files.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             period = period_of(self.months[mi])
-            key = dict(provider_code=self.codes[t], period=f"{period:%Y-%m}",
-                       activity_month=f"{self.months[mi]:%Y-%m}")
+            key = dict(provider_code=self.codes[t], period=f"{period:%Y-%m}", activity_month=f"{self.months[mi]:%Y-%m}")
             if fp.missing:
                 events["missing"].append(key)
             elif fp.late:
-                events["late"].append(dict(**key, path=spec.file_name(self.codes[t], key["period"]),
-                                           submitted_on=f"{fp.submitted_on}"))
+                events["late"].append(
+                    dict(**key, path=spec.file_name(self.codes[t], key["period"]), submitted_on=f"{fp.submitted_on}")
+                )
             if fp.volume_factor < 1:
                 events["volume_drop"].append(dict(**key, factor=fp.volume_factor))
         planted = dict(
-            generator="ingest.synth", seed=int(self.seed), scale=self.scale, clean=self.clean,
-            first_month=first_month, last_month=last_month, **events,
-            resubmitted=self.resubmitted, file_reject=self.file_reject,
+            generator="ingest.synth",
+            seed=int(self.seed),
+            scale=self.scale,
+            clean=self.clean,
+            first_month=first_month,
+            last_month=last_month,
+            **events,
+            resubmitted=self.resubmitted,
+            file_reject=self.file_reject,
             record_defects=self.record_defects,
-            target_rates=dict(T.DEFECT_RATES), world=self.world,
+            target_rates=dict(T.DEFECT_RATES),
+            world=self.world,
             outsourcing=self.outsourcing.planted() if self.outsourcing else None,
         )
         manifest = Manifest(self.tmp, files, planted)

@@ -14,8 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-MANIFEST_COLUMNS = ("order", "path", "provider_code", "period", "activity_month", "submitted_on", "kind",
-                    "records")
+MANIFEST_COLUMNS = ("order", "path", "provider_code", "period", "activity_month", "submitted_on", "kind", "records")
 KINDS = ("regular", "late", "resubmission", "file_reject")
 
 
@@ -67,9 +66,19 @@ class Manifest:
     def read(cls, out_dir: Path | str) -> Manifest:
         out_dir = Path(out_dir)
         with open(out_dir / "manifest.csv", newline="", encoding="utf-8") as fh:
-            files = [ManifestFile(int(r["order"]), r["path"], r["provider_code"], r["period"],
-                                  r["activity_month"], r["submitted_on"], r["kind"], int(r["records"]))
-                     for r in csv.DictReader(fh)]
+            files = [
+                ManifestFile(
+                    int(r["order"]),
+                    r["path"],
+                    r["provider_code"],
+                    r["period"],
+                    r["activity_month"],
+                    r["submitted_on"],
+                    r["kind"],
+                    int(r["records"]),
+                )
+                for r in csv.DictReader(fh)
+            ]
         planted_path = out_dir / "planted.json"
         planted = json.loads(planted_path.read_text(encoding="utf-8")) if planted_path.exists() else {}
         return cls(out_dir, files, planted)

@@ -53,9 +53,18 @@ GAP_HISTORY = 3
 DATE_OFFSET = {0: 0.8, 1: 0.1, -1: 0.1}  # commissioner's test date minus the performer's (E)
 ARRANGEMENTS_FILE = "outsourcing.csv"
 PAIRS_FILE = "outsourced_pairs.csv"
-PAIR_COLUMNS = ("activity_month", "performer_code", "performer_site", "performer_accession",
-                "performer_test_date", "commissioner_code", "commissioner_site", "commissioner_accession",
-                "date_offset", "nicip_code")
+PAIR_COLUMNS = (
+    "activity_month",
+    "performer_code",
+    "performer_site",
+    "performer_accession",
+    "performer_test_date",
+    "commissioner_code",
+    "commissioner_site",
+    "commissioner_accession",
+    "date_offset",
+    "nicip_code",
+)
 _TAGS = ("_trust", "_mod")
 
 
@@ -103,8 +112,9 @@ class Outsourcing:
         rows are reordered before `exchange` reads them)."""
         if t not in self.performers:
             return frame
-        return frame.with_columns(_trust=pl.Series(trust, dtype=pl.Int64),
-                                  _mod=pl.Series(ctx.class_mod_id[cls], dtype=pl.Int64))
+        return frame.with_columns(
+            _trust=pl.Series(trust, dtype=pl.Int64), _mod=pl.Series(ctx.class_mod_id[cls], dtype=pl.Int64)
+        )
 
     def exchange(self, t: int, mi: int, frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         """A provider-month's records after outsourcing: a performer loses its never-submitted
@@ -137,20 +147,28 @@ class Outsourcing:
                 self.pending.setdefault(c, []).append(self._copies(frame.filter(pl.Series(twice)), rng, c, t, mi, ctx))
         return frame.filter(pl.Series(keep)).drop(_TAGS)
 
-    def _copies(self, src: pl.DataFrame, rng: np.random.Generator, c: int, p: int, mi: int,
-                ctx: Context) -> pl.DataFrame:
+    def _copies(
+        self, src: pl.DataFrame, rng: np.random.Generator, c: int, p: int, mi: int, ctx: Context
+    ) -> pl.DataFrame:
         """The commissioner's copies of some performer records: its own site and accession number,
         the test date moved a day where the month and the record's other dates allow."""
         n = src.height
         month = self.months[mi]
         first, last = np.datetime64(month, "D"), np.datetime64(_next_month(month), "D") - 1
         offsets = np.array(list(DATE_OFFSET))
-        offset = offsets[np.searchsorted(np.cumsum(list(DATE_OFFSET.values())), rng.random(n), side="right")
-                         .clip(0, len(offsets) - 1)]
+        offset = offsets[
+            np.searchsorted(np.cumsum(list(DATE_OFFSET.values())), rng.random(n), side="right").clip(
+                0, len(offsets) - 1
+            )
+        ]
         test = src["test_date"].to_numpy().astype("datetime64[D]")
         moved = test + offset
-        earliest = np.maximum.reduce([src[col].to_numpy().astype("datetime64[D]")
-                                      for col in ("request_date", "request_received_date", "birth_date")])
+        earliest = np.maximum.reduce(
+            [
+                src[col].to_numpy().astype("datetime64[D]")
+                for col in ("request_date", "request_received_date", "birth_date")
+            ]
+        )
         offset = np.where((moved < first) | (moved > last) | (moved < earliest), 0, offset)
         site = np.zeros(n, np.int64)
         mods = src["_mod"].to_numpy()
@@ -159,7 +177,8 @@ class Outsourcing:
             ids, cdf = ctx.site_index[(c, T.MODALITIES[m], False)]
             site[sel] = ids[np.searchsorted(cdf, rng.random(int(sel.sum())), side="right").clip(0, len(ids) - 1)]
         copies = src.with_columns(
-            performer_site=pl.col("site_code"), performer_accession=pl.col("accession_number"),
+            performer_site=pl.col("site_code"),
+            performer_accession=pl.col("accession_number"),
             performer_test_date=pl.col("test_date"),
             test_date=pl.col("test_date") + pl.duration(days=pl.lit(pl.Series(offset, dtype=pl.Int64))),
             site_code=ctx.site_s.gather(site),
@@ -167,9 +186,13 @@ class Outsourcing:
         ).with_columns(report_date=pl.max_horizontal("report_date", "test_date"))
         copies = assign_accessions(copies, rng, month, tag="X")
         return copies.with_columns(
-            activity_month=pl.lit(f"{month:%Y-%m}"), performer_code=pl.lit(self.codes[p]),
-            commissioner_code=pl.lit(self.codes[c]), commissioner_site=pl.col("site_code"),
-            commissioner_accession=pl.col("accession_number"), _performer=pl.lit(p))
+            activity_month=pl.lit(f"{month:%Y-%m}"),
+            performer_code=pl.lit(self.codes[p]),
+            commissioner_code=pl.lit(self.codes[c]),
+            commissioner_site=pl.col("site_code"),
+            commissioner_accession=pl.col("accession_number"),
+            _performer=pl.lit(p),
+        )
 
     def end_month(self) -> None:
         """Copies for a commissioner whose file is missing this month were never sent."""
@@ -178,15 +201,36 @@ class Outsourcing:
     def planted(self) -> dict:
         """What planted.json records: arrangements, rates and counts per arrangement-month."""
         return dict(
-            arrangements=[dict(provider_code=self.codes[c], performing_org_code=self.codes[p],
-                               from_month=f"{self.months[0]:%Y-%m}", to_month=None, double_share=round(share, 4))
-                          for (c, p), share in sorted(self.arrangements.items())],
-            months=[dict(provider_code=self.codes[c], performing_org_code=self.codes[p],
-                         activity_month=f"{self.months[mi]:%Y-%m}", **n)
-                    for (c, p, mi), n in sorted(self.counts.items(), key=lambda kv: (kv[0][2], kv[0][:2]))],
-            never_submitted=[dict(provider_code=self.codes[c], performing_org_code=self.codes[p],
-                                  activity_month=f"{self.months[mi]:%Y-%m}") for c, p, mi in sorted(self.dropped)],
-            double_submitted=len(self.pairs), pairs_file=PAIRS_FILE, arrangements_file=ARRANGEMENTS_FILE,
+            arrangements=[
+                dict(
+                    provider_code=self.codes[c],
+                    performing_org_code=self.codes[p],
+                    from_month=f"{self.months[0]:%Y-%m}",
+                    to_month=None,
+                    double_share=round(share, 4),
+                )
+                for (c, p), share in sorted(self.arrangements.items())
+            ],
+            months=[
+                dict(
+                    provider_code=self.codes[c],
+                    performing_org_code=self.codes[p],
+                    activity_month=f"{self.months[mi]:%Y-%m}",
+                    **n,
+                )
+                for (c, p, mi), n in sorted(self.counts.items(), key=lambda kv: (kv[0][2], kv[0][:2]))
+            ],
+            never_submitted=[
+                dict(
+                    provider_code=self.codes[c],
+                    performing_org_code=self.codes[p],
+                    activity_month=f"{self.months[mi]:%Y-%m}",
+                )
+                for c, p, mi in sorted(self.dropped)
+            ],
+            double_submitted=len(self.pairs),
+            pairs_file=PAIRS_FILE,
+            arrangements_file=ARRANGEMENTS_FILE,
         )
 
     def write(self, out: Path) -> None:
@@ -195,18 +239,20 @@ class Outsourcing:
         with open(out / ARRANGEMENTS_FILE, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(["provider_code", "performing_org_code", "from_month", "to_month"])
-            for (c, p) in sorted(self.arrangements):
+            for c, p in sorted(self.arrangements):
                 w.writerow([self.codes[c], self.codes[p], f"{self.months[0]:%Y-%m}", ""])
         pl.DataFrame(self.pairs, schema=list(PAIR_COLUMNS), orient="row").sort(
-            "activity_month", "performer_code", "performer_accession").write_csv(out / PAIRS_FILE, line_terminator="\n")
+            "activity_month", "performer_code", "performer_accession"
+        ).write_csv(out / PAIRS_FILE, line_terminator="\n")
 
 
 def _next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def plan_outsourcing(model: PracticeModel, pm: ProviderModel, months: list[date], seed: int,
-                     clean: bool) -> Outsourcing | None:
+def plan_outsourcing(
+    model: PracticeModel, pm: ProviderModel, months: list[date], seed: int, clean: bool
+) -> Outsourcing | None:
     """The run's arrangements and never-submitted months (None for a clean run or a world with
     no independent provider)."""
     flows = _flows(model, pm)
@@ -216,8 +262,11 @@ def plan_outsourcing(model: PracticeModel, pm: ProviderModel, months: list[date]
     arrangements: dict[tuple[int, int], float] = {}
     for p in np.flatnonzero(flows.sum(axis=0) > 0):
         share = flows[:, p] / flows[:, p].sum()
-        biggest = [int(c) for c in np.argsort(-share, kind="stable")[:ARRANGEMENTS_PER_PERFORMER]
-                   if share[c] >= MIN_ARRANGED_SHARE]
+        biggest = [
+            int(c)
+            for c in np.argsort(-share, kind="stable")[:ARRANGEMENTS_PER_PERFORMER]
+            if share[c] >= MIN_ARRANGED_SHARE
+        ]
         for c in sorted(biggest):
             arrangements[(c, int(p))] = float(rng.uniform(*DOUBLE_SHARE))
     eligible = [(c, p, mi) for (c, p) in sorted(arrangements) for mi in range(GAP_HISTORY, len(months))]

@@ -58,8 +58,9 @@ def period_of(activity_month: date) -> date:
     return month_add(activity_month, 1)
 
 
-def build_plan(months: list[date], n_providers: int, seed: int, clean: bool,
-               volume: np.ndarray, as_of: date | None = None) -> Plan:
+def build_plan(
+    months: list[date], n_providers: int, seed: int, clean: bool, volume: np.ndarray, as_of: date | None = None
+) -> Plan:
     """The submission plan. `volume` (expected records by provider) picks the migration provider.
 
     No file is received after `as_of` (default: today, the day the extracts are built): see

@@ -101,7 +101,7 @@ def practice_multipliers(rng: np.random.Generator, n: int, groups: list[str]) ->
     z = rng.standard_normal((n, len(groups)))
     distinct = rng.random(n) < T.PRACTICE_DISTINCT_SHARE  # the same practices across GPDA groups
     gp_sd = np.where(distinct, T.PRACTICE_DISTINCT_LOGSD, T.PRACTICE_TYPICAL_LOGSD)[:, None]
-    other_sd = np.sqrt(np.log1p(T.PRACTICE_CV_OTHER ** 2))
+    other_sd = np.sqrt(np.log1p(T.PRACTICE_CV_OTHER**2))
     is_gp = np.array([g[0] in "TG" for g in groups])[None, :]
     sd = np.where(is_gp, gp_sd, other_sd)
     return np.exp(z * sd - sd * sd / 2)
@@ -126,9 +126,14 @@ class PracticeModel:
     def subset(self, mask: np.ndarray) -> PracticeModel:
         """The model restricted to some practices (a slice of England), expected counts unchanged:
         the practices keep the share of England's volume the national model gave them."""
-        return replace(self, practices=self.practices.filter(pl.Series(mask)), expected=self.expected[mask],
-                       multiplier=self.multiplier[mask], practice_structure=self.practice_structure[mask],
-                       _offset_cdf=None)
+        return replace(
+            self,
+            practices=self.practices.filter(pl.Series(mask)),
+            expected=self.expected[mask],
+            multiplier=self.multiplier[mask],
+            practice_structure=self.practice_structure[mask],
+            _offset_cdf=None,
+        )
 
     def population_by_age_sex(self) -> np.ndarray:
         """(P, 2, 96) registered patients implied by the model (list size x structure)."""
@@ -163,16 +168,21 @@ def _structures(practices: pl.DataFrame, population: pl.DataFrame) -> tuple[np.n
         codes = sorted(sub["org_code"].unique().to_list())
         pos = {c: i for i, c in enumerate(codes)}
         arr = np.zeros((len(codes), 2, N_AGES))
-        arr[np.array([pos[c] for c in sub["org_code"]]),
+        arr[
+            np.array([pos[c] for c in sub["org_code"]]),
             np.where(sub["sex"].to_numpy() == "F", 1, 0),
-            sub["age"].to_numpy().astype(int)] = sub["patients"].to_numpy().astype(float)
+            sub["age"].to_numpy().astype(int),
+        ] = sub["patients"].to_numpy().astype(float)
         for c in codes:
             index[(org_type, c)] = len(keys)
             keys.append((org_type, c))
         arrays.append(arr)
     structure = np.concatenate(arrays) if arrays else np.zeros((0, 2, N_AGES))
-    england = structure[[i for i, (t, _) in enumerate(keys) if t == "REGION"]].sum(axis=0) \
-        if any(t == "REGION" for t, _ in keys) else structure.sum(axis=0)
+    england = (
+        structure[[i for i, (t, _) in enumerate(keys) if t == "REGION"]].sum(axis=0)
+        if any(t == "REGION" for t, _ in keys)
+        else structure.sum(axis=0)
+    )
     structure = np.concatenate([structure, england[None]])
     totals = structure.sum(axis=(1, 2))
     fallback = len(structure) - 1
@@ -190,8 +200,7 @@ def _structures(practices: pl.DataFrame, population: pl.DataFrame) -> tuple[np.n
 
 def build_practice_model(practices: pl.DataFrame, population: pl.DataFrame, seed: int) -> PracticeModel:
     """The practice model for one seed (the multipliers depend on it; nothing else does)."""
-    practices = (practices.filter(pl.col("list_size").is_not_null() & (pl.col("list_size") > 0))
-                 .sort("practice_code"))
+    practices = practices.filter(pl.col("list_size").is_not_null() & (pl.col("list_size") > 0)).sort("practice_code")
     classes, volumes = record_classes()
     structure, practice_structure = _structures(practices, population)
 
@@ -222,15 +231,32 @@ def build_practice_model(practices: pl.DataFrame, population: pl.DataFrame, seed
     ls = practices["list_size"].to_numpy().astype(float)
     q = practices["imd_quintile"].fill_null(3).to_numpy().astype(int).clip(1, 5) - 1
     imd = np.stack([imd_multiplier(c) for c in classes])  # (C, 5)
-    w = (ls[:, None] * per_head[practice_structure][:, class_profile] * imd[:, q].T
-         * multiplier[:, class_group])
+    w = ls[:, None] * per_head[practice_structure][:, class_profile] * imd[:, q].T * multiplier[:, class_group]
     expected = volumes[None, :] * w / w.sum(axis=0, keepdims=True)
-    return PracticeModel(practices, classes, volumes, expected, multiplier, groups, class_group,
-                         structure, practice_structure, prof, class_profile, age_cdf)
+    return PracticeModel(
+        practices,
+        classes,
+        volumes,
+        expected,
+        multiplier,
+        groups,
+        class_group,
+        structure,
+        practice_structure,
+        prof,
+        class_profile,
+        age_cdf,
+    )
 
 
-def funnel_outside_share(model: PracticeModel, group: str = "chest_xray", scale: float = 1.0,
-                         months: int = 12, seed: int = 0, min_list: int = 750) -> float:
+def funnel_outside_share(
+    model: PracticeModel,
+    group: str = "chest_xray",
+    scale: float = 1.0,
+    months: int = 12,
+    seed: int = 0,
+    min_list: int = 750,
+) -> float:
     """Share of practices outside unadjusted 99.8% Poisson funnel limits for one GPDA test.
 
     Simulates `months` of counts from the model's expected values (Poisson draws; no files),

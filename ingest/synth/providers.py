@@ -111,13 +111,18 @@ def _scanners(england: int, volume: np.ndarray, national: float) -> tuple[np.nda
     return whole.astype(int), wanted / whole
 
 
-def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: pl.DataFrame,
-                         seed: int) -> ProviderModel:
+def build_provider_model(
+    model: PracticeModel, trusts: pl.DataFrame, catchment: pl.DataFrame, seed: int
+) -> ProviderModel:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 5]))
     trusts = trusts.sort("provider_code")
     pr = model.practices
-    by_region = (pr.group_by("region_code", "region_name").agg(pl.col("list_size").sum())
-                 .drop_nulls("region_code").sort(["list_size", "region_code"], descending=[True, False]))
+    by_region = (
+        pr.group_by("region_code", "region_name")
+        .agg(pl.col("list_size").sum())
+        .drop_nulls("region_code")
+        .sort(["list_size", "region_code"], descending=[True, False])
+    )
     regions = by_region["region_code"].to_list()[:N_INDEPENDENT]
     region_name = dict(by_region.select("region_code", "region_name").iter_rows())
     cell_of_practice, nhs_cdf, is_of_cell, route = _route(model, trusts, catchment, regions)
@@ -141,24 +146,42 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
     national = {m: model.class_volume[mod_of_class == m].sum() for m in T.MODALITIES}
     total = vol.sum(axis=1)
 
-    rows = [dict(provider_code=code, provider_name=name, provider_type="NHS trust", region_code=rc,
-                 latitude=lat, longitude=lon)
-            for code, name, rc, lat, lon in trusts.select(
-                "provider_code", "provider_name", "region_code", "latitude", "longitude").iter_rows()]
+    rows = [
+        dict(
+            provider_code=code,
+            provider_name=name,
+            provider_type="NHS trust",
+            region_code=rc,
+            latitude=lat,
+            longitude=lon,
+        )
+        for code, name, rc, lat, lon in trusts.select(
+            "provider_code", "provider_name", "region_code", "latitude", "longitude"
+        ).iter_rows()
+    ]
     for k, rc in enumerate(regions):
         members = trusts.filter(pl.col("region_code") == rc)
         lat = members["latitude"].mean() if members.height else 52.5
         lon = members["longitude"].mean() if members.height else -1.5
-        rows.append(dict(provider_code=f"NX{k + 1}",
-                         provider_name=f"Synthetic Independent Imaging {str(region_name[rc]).title()}",
-                         provider_type="Independent sector", region_code=rc, latitude=lat, longitude=lon))
+        rows.append(
+            dict(
+                provider_code=f"NX{k + 1}",
+                provider_name=f"Synthetic Independent Imaging {str(region_name[rc]).title()}",
+                provider_type="Independent sector",
+                region_code=rc,
+                latitude=lat,
+                longitude=lon,
+            )
+        )
     providers = pl.DataFrame(rows)
 
     # sites: bigger providers have more; the first site is the main (acute) hospital
     med = np.median(total[:n_trust])
-    n_sites = np.where(np.arange(n_prov) < n_trust,
-                       np.clip(np.round(total / med * 2.5 + rng.normal(0, 0.7, n_prov)), 1, 8),
-                       rng.integers(1, 4, n_prov)).astype(int)
+    n_sites = np.where(
+        np.arange(n_prov) < n_trust,
+        np.clip(np.round(total / med * 2.5 + rng.normal(0, 0.7, n_prov)), 1, 8),
+        rng.integers(1, 4, n_prov),
+    ).astype(int)
     (ct, ct_hours), (mr, mr_hours) = (_scanners(T.SCANNERS[m], vol_mod[m], national[m]) for m in ("CT", "MR"))
     site_rows, equip_rows = [], []
     site_cdf: dict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray]] = {}
@@ -186,18 +209,29 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
             for i in range(ns):
                 if per[i]:
                     h = 168 if (mod == "CT" and acute[i]) else int(rng.integers(*hours))
-                    equip_rows.append(dict(site_code=codes[i], modality="MRI" if mod == "MR" else "CT",
-                                           scanners=int(per[i]),
-                                           scheduled_hours_per_week=int(min(per[i] * 168,
-                                                                            max(1, round(per[i] * h * part)))),
-                                           synthetic=True))
+                    equip_rows.append(
+                        dict(
+                            site_code=codes[i],
+                            modality="MRI" if mod == "MR" else "CT",
+                            scanners=int(per[i]),
+                            scheduled_hours_per_week=int(min(per[i] * 168, max(1, round(per[i] * h * part)))),
+                            synthetic=True,
+                        )
+                    )
         for i in range(ns):
             jitter = rng.normal(0, 0.05, 2) if i else np.zeros(2)
-            site_rows.append(dict(site_code=codes[i], provider_code=p["provider_code"],
-                                  site_name=f"{p['provider_name']} imaging site {i + 1:02d}",
-                                  provider_name=p["provider_name"], provider_type=p["provider_type"],
-                                  synthetic=True, latitude=round(p["latitude"] + jitter[0], 5),
-                                  longitude=round(p["longitude"] + jitter[1], 5)))
+            site_rows.append(
+                dict(
+                    site_code=codes[i],
+                    provider_code=p["provider_code"],
+                    site_name=f"{p['provider_name']} imaging site {i + 1:02d}",
+                    provider_name=p["provider_name"],
+                    provider_type=p["provider_type"],
+                    synthetic=True,
+                    latitude=round(p["latitude"] + jitter[0], 5),
+                    longitude=round(p["longitude"] + jitter[1], 5),
+                )
+            )
         code_arr = np.array(codes, dtype=object)
         for mod in T.MODALITIES:
             for is_acute in (False, True):
@@ -209,12 +243,12 @@ def build_provider_model(model: PracticeModel, trusts: pl.DataFrame, catchment: 
                 site_cdf[(t, mod, is_acute)] = (code_arr, np.cumsum(w) / w.sum())
     sites = pl.DataFrame(site_rows)
     equipment = pl.DataFrame(equip_rows)
-    return ProviderModel(providers, sites, equipment, cell_of_practice, nhs_cdf, is_of_cell,
-                         is_class, site_cdf, total)
+    return ProviderModel(providers, sites, equipment, cell_of_practice, nhs_cdf, is_of_cell, is_class, site_cdf, total)
 
 
-def route_records(pm: ProviderModel, rng: np.random.Generator, practice: np.ndarray,
-                  cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def route_records(
+    pm: ProviderModel, rng: np.random.Generator, practice: np.ndarray, cls: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Provider index and referring trust index for each record."""
     cell = pm.cell_of_practice[practice]
     n_t = pm.nhs_cdf.shape[1]

@@ -58,8 +58,7 @@ class Context:
     inward_s: pl.Series  # all 4,000 inward codes
 
 
-def build_context(model: PracticeModel, providers: ProviderModel, code_tables: list[CodeTable],
-                  seed: int) -> Context:
+def build_context(model: PracticeModel, providers: ProviderModel, code_tables: list[CodeTable], seed: int) -> Context:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 6]))
     n_prov = providers.providers.height
     pc = model.practices["postcode"].fill_null("").to_numpy().astype(object)
@@ -77,18 +76,31 @@ def build_context(model: PracticeModel, providers: ProviderModel, code_tables: l
     class_codes = [(np.array([code_id[c] for c in t.codes]), t.cdf) for t in code_tables]
     fallback = np.array([code_id.get(SEX_FALLBACK.get(c[0], c), i) for i, c in enumerate(vocab)])
     inward = [f"{d}{a}{b}" for d in range(10) for a in INWARD_LETTERS for b in INWARD_LETTERS]
-    return Context(model, providers, wm, ws, rm, rs, rng.uniform(lo, hi, n_prov),
-                   rng.uniform(0.015, 0.07, n_prov),
-                   practice_s=model.practices["practice_code"], outward_s=pl.Series(outward.astype(str)),
-                   trust_s=providers.providers["provider_code"], site_s=pl.Series(sites, dtype=pl.String),
-                   site_index=site_index, code_s=pl.Series(vocab, dtype=pl.String), class_codes=class_codes,
-                   code_female_only=np.isin(vocab, list(FEMALE_ONLY)),
-                   code_male_only=np.isin(vocab, list(MALE_ONLY)), code_fallback=fallback,
-                   source_s=pl.Series(list(T.SOURCES)),
-                   class_source_id=np.array([T.SOURCES.index(c.source) for c in model.classes]),
-                   class_mod_id=np.array([T.MODALITIES.index(c.modality) for c in model.classes]),
-                   class_acute=np.array([c.source in ACUTE_SOURCES for c in model.classes]),
-                   inward_s=pl.Series(inward))
+    return Context(
+        model,
+        providers,
+        wm,
+        ws,
+        rm,
+        rs,
+        rng.uniform(lo, hi, n_prov),
+        rng.uniform(0.015, 0.07, n_prov),
+        practice_s=model.practices["practice_code"],
+        outward_s=pl.Series(outward.astype(str)),
+        trust_s=providers.providers["provider_code"],
+        site_s=pl.Series(sites, dtype=pl.String),
+        site_index=site_index,
+        code_s=pl.Series(vocab, dtype=pl.String),
+        class_codes=class_codes,
+        code_female_only=np.isin(vocab, list(FEMALE_ONLY)),
+        code_male_only=np.isin(vocab, list(MALE_ONLY)),
+        code_fallback=fallback,
+        source_s=pl.Series(list(T.SOURCES)),
+        class_source_id=np.array([T.SOURCES.index(c.source) for c in model.classes]),
+        class_mod_id=np.array([T.MODALITIES.index(c.modality) for c in model.classes]),
+        class_acute=np.array([c.source in ACUTE_SOURCES for c in model.classes]),
+        inward_s=pl.Series(inward),
+    )
 
 
 def _day_cdf(month: date, weekday_share: float) -> np.ndarray:
@@ -105,7 +117,7 @@ def _floored_lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.n
 
 def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """Valid 10-digit NHS numbers (Modulus 11), as int64; first digit 4, 6 or 7."""
-    body = rng.choice(np.array([4, 6, 7]), n) * 10 ** 8 + rng.integers(0, 10 ** 8, n)
+    body = rng.choice(np.array([4, 6, 7]), n) * 10**8 + rng.integers(0, 10**8, n)
     check = np.zeros(n, np.int64)
     todo = np.ones(n, bool)
     while todo.any():
@@ -113,10 +125,10 @@ def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
         digits = (b[:, None] // 10 ** np.arange(8, -1, -1)) % 10
         c = 11 - (digits @ _NHS_WEIGHTS) % 11
         c = np.where(c == 11, 0, c)
-        bad = (c == 10) | (b % 10 ** 8 == 0)  # no check digit, or the N00000000N pattern
+        bad = (c == 10) | (b % 10**8 == 0)  # no check digit, or the N00000000N pattern
         idx = np.flatnonzero(todo)
         check[idx[~bad]] = c[~bad]
-        body[idx[bad]] = rng.choice(np.array([4, 6, 7]), bad.sum()) * 10 ** 8 + rng.integers(0, 10 ** 8, bad.sum())
+        body[idx[bad]] = rng.choice(np.array([4, 6, 7]), bad.sum()) * 10**8 + rng.integers(0, 10**8, bad.sum())
         todo[idx[~bad]] = False
     return body * 10 + check
 
@@ -126,8 +138,15 @@ def _hash7(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.int64) * 7_368_787 + 1_234_567) % 10_000_000
 
 
-def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: date,
-                  practice: np.ndarray, cls: np.ndarray, trust: np.ndarray) -> pl.DataFrame:
+def build_records(
+    ctx: Context,
+    rng: np.random.Generator,
+    provider: int,
+    month: date,
+    practice: np.ndarray,
+    cls: np.ndarray,
+    trust: np.ndarray,
+) -> pl.DataFrame:
     n = len(practice)
     model = ctx.model
     age, sex = model.sample_age_sex(rng, practice, cls)
@@ -183,7 +202,7 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
     ty = test.astype("datetime64[Y]")
     tm = test.astype("datetime64[M]")
     anchor_month = (ty - years.astype("timedelta64[Y]")).astype("datetime64[M]") + (tm - ty.astype("datetime64[M]"))
-    dom = (test - tm.astype("datetime64[D]"))
+    dom = test - tm.astype("datetime64[D]")
     anchor = anchor_month.astype("datetime64[D]") + dom
     slipped = anchor.astype("datetime64[M]") != anchor_month  # 29 Feb in a common year
     anchor = np.where(slipped, anchor_month.astype("datetime64[D]") + dom - 1, anchor)
@@ -206,28 +225,30 @@ def build_records(ctx: Context, rng: np.random.Generator, provider: int, month: 
     practice_g = ctx.practice_s.gather(practice)
     inward = ctx.inward_s.gather(rng.integers(0, len(ctx.inward_s), n))
     nhs = nhs_numbers(rng, n)
-    frame = pl.DataFrame({
-        "nhs_number": pl.Series(nhs).cast(pl.String).str.zfill(10),
-        "nhs_number_status": pl.Series(np.where(rng.random(n) < 0.98, 1, 2)).cast(pl.String).str.zfill(2),
-        "birth_date": birth.astype("datetime64[D]"),
-        "ethnic_category": _ETHNIC_S.gather(ethnic),
-        "gender": pl.Series(gender).cast(pl.String),
-        "postcode": ctx.outward_s.gather(practice) + " " + inward,
-        "practice_code": practice_g,
-        "patient_source": ctx.source_s.gather(ctx.class_source_id[cls]),
-        "referrer_code": gp_ref.zip_with(gpda, cons_ref),
-        "referring_org_code": practice_g.zip_with(gpda, ctx.trust_s.gather(trust)),
-        "request_date": request,
-        "request_received_date": received,
-        "test_date": test,
-        "nicip_code": ctx.code_s.gather(code),
-        "snomed_code": pl.Series([None] * n, dtype=pl.String),
-        "report_date": report,
-        "site_code": ctx.site_s.gather(site),
-        "accession_number": pl.Series([None] * n, dtype=pl.String),
-        "_never_reported": never,
-        "_age": age,
-    })
+    frame = pl.DataFrame(
+        {
+            "nhs_number": pl.Series(nhs).cast(pl.String).str.zfill(10),
+            "nhs_number_status": pl.Series(np.where(rng.random(n) < 0.98, 1, 2)).cast(pl.String).str.zfill(2),
+            "birth_date": birth.astype("datetime64[D]"),
+            "ethnic_category": _ETHNIC_S.gather(ethnic),
+            "gender": pl.Series(gender).cast(pl.String),
+            "postcode": ctx.outward_s.gather(practice) + " " + inward,
+            "practice_code": practice_g,
+            "patient_source": ctx.source_s.gather(ctx.class_source_id[cls]),
+            "referrer_code": gp_ref.zip_with(gpda, cons_ref),
+            "referring_org_code": practice_g.zip_with(gpda, ctx.trust_s.gather(trust)),
+            "request_date": request,
+            "request_received_date": received,
+            "test_date": test,
+            "nicip_code": ctx.code_s.gather(code),
+            "snomed_code": pl.Series([None] * n, dtype=pl.String),
+            "report_date": report,
+            "site_code": ctx.site_s.gather(site),
+            "accession_number": pl.Series([None] * n, dtype=pl.String),
+            "_never_reported": never,
+            "_age": age,
+        }
+    )
     return frame
 
 

@@ -15,17 +15,36 @@ import numpy as np
 
 MODALITIES: tuple[str, ...] = ("XR", "US", "CT", "MR", "FL", "NM", "PET", "OT")
 MODALITY_NAMES: dict[str, str] = {
-    "XR": "Plain radiography", "US": "Ultrasound", "CT": "CT", "MR": "MRI", "FL": "Fluoroscopy",
-    "NM": "Nuclear medicine", "PET": "PET-CT", "OT": "Medical photography / other",
+    "XR": "Plain radiography",
+    "US": "Ultrasound",
+    "CT": "CT",
+    "MR": "MRI",
+    "FL": "Fluoroscopy",
+    "NM": "Nuclear medicine",
+    "PET": "PET-CT",
+    "OT": "Medical photography / other",
 }
 
 # Examinations a year in England at scale 1.0 (calibration.md "Volumes").
 ANNUAL_VOLUME: dict[str, float] = {
-    "XR": 23.0e6, "US": 11.0e6, "CT": 8.5e6, "MR": 4.6e6,
-    "FL": 1.0e6, "NM": 0.6e6, "PET": 0.3e6, "OT": 0.08e6,
+    "XR": 23.0e6,
+    "US": 11.0e6,
+    "CT": 8.5e6,
+    "MR": 4.6e6,
+    "FL": 1.0e6,
+    "NM": 0.6e6,
+    "PET": 0.3e6,
+    "OT": 0.08e6,
 }
 VOLUME_TOLERANCE: dict[str, float] = {
-    "XR": 0.10, "US": 0.10, "CT": 0.10, "MR": 0.10, "FL": 0.25, "NM": 0.25, "PET": 0.30, "OT": 0.5,
+    "XR": 0.10,
+    "US": 0.10,
+    "CT": 0.10,
+    "MR": 0.10,
+    "FL": 0.25,
+    "NM": 0.25,
+    "PET": 0.30,
+    "OT": 0.5,
 }
 
 SOURCES: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07")
@@ -38,7 +57,10 @@ SOURCE_MIX: dict[str, tuple[float, ...]] = {
     "CT": (0.22, 0.03, 0.38, 0.07, 0.26, 0.024, 0.016),
     "XR": (0.10, 0.01, 0.27, 0.30, 0.29, 0.018, 0.012),
     "US": (0.08, 0.02, 0.42, 0.40, 0.03, 0.03, 0.02),
-    "FL": _OTHERS, "NM": _OTHERS, "PET": _OTHERS, "OT": _OTHERS,
+    "FL": _OTHERS,
+    "NM": _OTHERS,
+    "PET": _OTHERS,
+    "OT": _OTHERS,
 }
 SOURCE_MIX_TOLERANCE_PP = 5.0
 
@@ -57,9 +79,13 @@ SEASONALITY: tuple[float, ...] = (1.01, 0.96, 1.05, 0.95, 1.05, 1.03, 1.04, 0.95
 
 # Share of examinations on Monday-Friday, by patient source (E).
 WEEKDAY_SHARE: dict[str, float] = {
-    "01": 0.75, "05": 0.75,  # inpatient and A&E run seven days
-    "02": 0.97, "03": 0.97, "04": 0.97,  # day case, outpatient and GP direct access
-    "06": 0.92, "07": 0.92,
+    "01": 0.75,
+    "05": 0.75,  # inpatient and A&E run seven days
+    "02": 0.97,
+    "03": 0.97,
+    "04": 0.97,  # day case, outpatient and GP direct access
+    "06": 0.92,
+    "07": 0.92,
 }
 
 # Request -> test wait: (median days, log-sd) by modality and source. A continuous lognormal
@@ -70,29 +96,91 @@ _OP = 0.857
 _SAME_DAY_AE = (0, 0.35)
 _SAME_DAY_IP = (0, 0.60)
 REQUEST_WAIT: dict[str, dict[str, tuple[int, float]]] = {
-    "MR": {"01": (1, 0.8), "02": (14, _OP), "03": (21, _OP), "04": (21, _OP), "05": _SAME_DAY_AE,
-           "06": (21, _OP), "07": (21, _OP)},
-    "CT": {"01": _SAME_DAY_IP, "02": (7, _OP), "03": (10, _OP), "04": (10, _OP), "05": _SAME_DAY_AE,
-           "06": (10, _OP), "07": (10, _OP)},
-    "US": {"01": (1, 0.8), "02": (7, _OP), "03": (14, _OP), "04": (14, _OP), "05": _SAME_DAY_AE,
-           "06": (14, _OP), "07": (14, _OP)},
-    "XR": {"01": _SAME_DAY_IP, "02": (0, _OP), "03": (0, _OP), "04": (1, _OP), "05": _SAME_DAY_AE,
-           "06": (1, _OP), "07": (1, _OP)},
-    "FL": {"01": (1, 0.8), "02": (7, _OP), "03": (7, _OP), "04": (7, _OP), "05": _SAME_DAY_AE,
-           "06": (7, _OP), "07": (7, _OP)},
-    "NM": {"01": (2, 0.8), "02": (14, _OP), "03": (14, _OP), "04": (14, _OP), "05": (1, 0.8),
-           "06": (14, _OP), "07": (14, _OP)},
-    "PET": {"01": (3, 0.8), "02": (10, _OP), "03": (10, _OP), "04": (10, _OP), "05": (2, 0.8),
-            "06": (10, _OP), "07": (10, _OP)},
-    "OT": {"01": (0, _OP), "02": (7, _OP), "03": (7, _OP), "04": (7, _OP), "05": _SAME_DAY_AE,
-           "06": (7, _OP), "07": (7, _OP)},
+    "MR": {
+        "01": (1, 0.8),
+        "02": (14, _OP),
+        "03": (21, _OP),
+        "04": (21, _OP),
+        "05": _SAME_DAY_AE,
+        "06": (21, _OP),
+        "07": (21, _OP),
+    },
+    "CT": {
+        "01": _SAME_DAY_IP,
+        "02": (7, _OP),
+        "03": (10, _OP),
+        "04": (10, _OP),
+        "05": _SAME_DAY_AE,
+        "06": (10, _OP),
+        "07": (10, _OP),
+    },
+    "US": {
+        "01": (1, 0.8),
+        "02": (7, _OP),
+        "03": (14, _OP),
+        "04": (14, _OP),
+        "05": _SAME_DAY_AE,
+        "06": (14, _OP),
+        "07": (14, _OP),
+    },
+    "XR": {
+        "01": _SAME_DAY_IP,
+        "02": (0, _OP),
+        "03": (0, _OP),
+        "04": (1, _OP),
+        "05": _SAME_DAY_AE,
+        "06": (1, _OP),
+        "07": (1, _OP),
+    },
+    "FL": {
+        "01": (1, 0.8),
+        "02": (7, _OP),
+        "03": (7, _OP),
+        "04": (7, _OP),
+        "05": _SAME_DAY_AE,
+        "06": (7, _OP),
+        "07": (7, _OP),
+    },
+    "NM": {
+        "01": (2, 0.8),
+        "02": (14, _OP),
+        "03": (14, _OP),
+        "04": (14, _OP),
+        "05": (1, 0.8),
+        "06": (14, _OP),
+        "07": (14, _OP),
+    },
+    "PET": {
+        "01": (3, 0.8),
+        "02": (10, _OP),
+        "03": (10, _OP),
+        "04": (10, _OP),
+        "05": (2, 0.8),
+        "06": (10, _OP),
+        "07": (10, _OP),
+    },
+    "OT": {
+        "01": (0, _OP),
+        "02": (7, _OP),
+        "03": (7, _OP),
+        "04": (7, _OP),
+        "05": _SAME_DAY_AE,
+        "06": (7, _OP),
+        "07": (7, _OP),
+    },
 }
 REQUEST_WAIT_MAX_DAYS = 300  # below the 1-year warning (DIDS028/038)
 
 # Test -> report: (median days, log-sd) by modality (E). Capped below the 1-month warning.
 REPORT_DELAY: dict[str, tuple[int, float]] = {
-    "XR": (1, 0.9), "CT": (1, 0.8), "MR": (3, 0.8), "US": (0, 0.5),
-    "FL": (1, 0.8), "NM": (2, 0.8), "PET": (2, 0.8), "OT": (0, 0.8),
+    "XR": (1, 0.9),
+    "CT": (1, 0.8),
+    "MR": (3, 0.8),
+    "US": (0, 0.5),
+    "FL": (1, 0.8),
+    "NM": (2, 0.8),
+    "PET": (2, 0.8),
+    "OT": (0, 0.8),
 }
 REPORT_DELAY_MAX_DAYS = 28
 REPORT_MISSING_SHARE = 0.05  # records with no report date, target (E)
@@ -101,8 +189,9 @@ REPORT_MISSING_SHARE = 0.05  # records with no report date, target (E)
 # linear interpolation over single years 0..95 (95 = 95+). Calibrated so that all modalities
 # together give ~2x the 20-39 rate at 50-59 and ~5x at 80+ (calibration.md: 0.3 / 0.6 / 1.5).
 AGE_KNOTS = np.array([0, 4, 10, 17, 20, 30, 39, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95])
-AGE_BASE = np.array([0.22, 0.12, 0.14, 0.20, 0.24, 0.26, 0.30, 0.38, 0.48, 0.58, 0.70, 0.86,
-                     1.02, 1.20, 1.36, 1.46, 1.46, 1.40])
+AGE_BASE = np.array(
+    [0.22, 0.12, 0.14, 0.20, 0.24, 0.26, 0.30, 0.38, 0.48, 0.58, 0.70, 0.86, 1.02, 1.20, 1.36, 1.46, 1.46, 1.40]
+)
 AGE_RATE_TARGETS = {"20-39": 0.3, "50-59": 0.6, "80+": 1.5}  # per person a year (E)
 AGE_RATIO_TOLERANCE = 0.25  # relative, on the ratios to the 20-39 rate
 
@@ -135,8 +224,22 @@ FUNNEL_OUTSIDE_TARGET = (0.20, 0.40)  # unadjusted 99.8% funnel, GPDA chest X-ra
 # Ethnic category: England's mix (ONS Census 2021, 2001 categories, rounded) for records that
 # state one; "not stated" Z / "not known" 99 is drawn per provider between these bounds.
 ETHNIC_MIX: dict[str, float] = {
-    "A": 73.5, "B": 0.9, "C": 6.3, "D": 0.9, "E": 0.4, "F": 0.8, "G": 0.9, "H": 3.3, "J": 2.7,
-    "K": 1.1, "L": 1.7, "M": 1.1, "N": 2.5, "P": 0.5, "R": 0.8, "S": 1.6,
+    "A": 73.5,
+    "B": 0.9,
+    "C": 6.3,
+    "D": 0.9,
+    "E": 0.4,
+    "F": 0.8,
+    "G": 0.9,
+    "H": 3.3,
+    "J": 2.7,
+    "K": 1.1,
+    "L": 1.7,
+    "M": 1.1,
+    "N": 2.5,
+    "P": 0.5,
+    "R": 0.8,
+    "S": 1.6,
 }
 ETHNIC_NOT_STATED_RANGE = (0.08, 0.22)  # per provider, uniform; mean ~15%
 ETHNIC_NOT_STATED_TARGET = (0.10, 0.20)

@@ -33,14 +33,26 @@ _UK = ZoneInfo("Europe/London")
 # patient source (E; calibration.md). A&E and inpatient requests are urgent; GP direct access
 # carries the two-week-wait share.
 PRIORITY_BY_SOURCE: dict[str, tuple[float, float, float]] = {
-    "01": (0.25, 0.70, 0.05), "02": (0.60, 0.30, 0.10), "03": (0.70, 0.18, 0.12),
-    "04": (0.78, 0.10, 0.12), "05": (0.02, 0.98, 0.00), "06": (0.70, 0.20, 0.10), "07": (0.80, 0.15, 0.05),
+    "01": (0.25, 0.70, 0.05),
+    "02": (0.60, 0.30, 0.10),
+    "03": (0.70, 0.18, 0.12),
+    "04": (0.78, 0.10, 0.12),
+    "05": (0.02, 0.98, 0.00),
+    "06": (0.70, 0.20, 0.10),
+    "07": (0.80, 0.15, 0.05),
 }
 # Activity category (project codes, data/reference/dids-v2/codes.csv): share on the diagnostic
 # waiting list (01) by patient source (E: DM01 counts planned outpatient and GP direct-access
 # tests); the rest planned (02) or unscheduled (03: A&E and inpatients).
-WAITING_LIST_SHARE: dict[str, float] = {"01": 0.05, "02": 0.30, "03": 0.80, "04": 0.85, "05": 0.0,
-                                         "06": 0.60, "07": 0.50}
+WAITING_LIST_SHARE: dict[str, float] = {
+    "01": 0.05,
+    "02": 0.30,
+    "03": 0.80,
+    "04": 0.85,
+    "05": 0.0,
+    "06": 0.60,
+    "07": 0.50,
+}
 UNSCHEDULED_SOURCES = frozenset({"01", "05"})
 # How strongly the priority follows the request wait (a Gaussian copula: the correlation between
 # a record's latent priority score and the normal score of its wait's rank in its source and
@@ -61,8 +73,13 @@ UNSCHEDULED_HOURS = (3, 2, 2, 1.5, 1.5, 1.5, 2, 3, 5, 7, 8, 8, 8, 8, 8, 8, 7.5, 
 
 # Procedure start -> end, minutes: (median, spread of a lognormal) by modality (E).
 DURATION_MINUTES: dict[str, tuple[float, float]] = {
-    "Plain radiography": (8, 0.4), "Ultrasound": (20, 0.35), "CT": (15, 0.4), "MRI": (35, 0.3),
-    "Fluoroscopy": (30, 0.4), "Nuclear medicine": (45, 0.5), "PET-CT": (60, 0.3),
+    "Plain radiography": (8, 0.4),
+    "Ultrasound": (20, 0.35),
+    "CT": (15, 0.4),
+    "MRI": (35, 0.3),
+    "Fluoroscopy": (30, 0.4),
+    "Nuclear medicine": (45, 0.5),
+    "PET-CT": (60, 0.3),
 }
 _DEFAULT_DURATION = (20, 0.4)
 # Report issued on the procedure day: minutes after its end (median, spread; E).
@@ -111,13 +128,17 @@ def _wait_scores(text: pl.DataFrame, codes: list[str]) -> np.ndarray:
 
     days = text.select(
         (pl.col("test_date").str.to_date(strict=False) - pl.col("request_date").str.to_date(strict=False))
-        .dt.total_days().alias("wait"),
+        .dt.total_days()
+        .alias("wait"),
         pl.col("patient_source").fill_null("07").alias("source"),
-        pl.Series("modality", [modality(c) or "" for c in codes], dtype=pl.String))
-    ranked = days.with_columns(
-        pl.when(pl.col("wait") >= 0).then(pl.col("wait")).alias("wait")).with_columns(
-        ((pl.col("wait").rank("average").over("source", "modality") - 0.5)
-         / pl.col("wait").count().over("source", "modality")).alias("q"))
+        pl.Series("modality", [modality(c) or "" for c in codes], dtype=pl.String),
+    )
+    ranked = days.with_columns(pl.when(pl.col("wait") >= 0).then(pl.col("wait")).alias("wait")).with_columns(
+        (
+            (pl.col("wait").rank("average").over("source", "modality") - 0.5)
+            / pl.col("wait").count().over("source", "modality")
+        ).alias("q")
+    )
     inv = NormalDist().inv_cdf
     return np.array([inv(q) if q is not None else 0.0 for q in ranked["q"].to_list()])
 
@@ -141,11 +162,18 @@ def _priorities(sources: list[str], scores: np.ndarray, rng: np.random.Generator
 def _start_minutes(text: pl.DataFrame, unscheduled: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Minute of the day each procedure starts: an hour drawn from the profile for its setting and
     day (planned work on a weekday or at a weekend; unscheduled), then a minute within it."""
-    weekend = text.select(pl.col("test_date").str.to_date(strict=False).dt.weekday() >= 6)\
-        .to_series().fill_null(False).to_numpy()
+    weekend = (
+        text.select(pl.col("test_date").str.to_date(strict=False).dt.weekday() >= 6)
+        .to_series()
+        .fill_null(False)
+        .to_numpy()
+    )
     hours = np.zeros(len(unscheduled), np.int64)
-    for mask, weights in ((unscheduled, UNSCHEDULED_HOURS), (~unscheduled & ~weekend, PLANNED_WEEKDAY_HOURS),
-                          (~unscheduled & weekend, PLANNED_WEEKEND_HOURS)):
+    for mask, weights in (
+        (unscheduled, UNSCHEDULED_HOURS),
+        (~unscheduled & ~weekend, PLANNED_WEEKDAY_HOURS),
+        (~unscheduled & weekend, PLANNED_WEEKEND_HOURS),
+    ):
         p = np.array(weights, float)
         hours[mask] = rng.choice(24, size=int(mask.sum()), p=p / p.sum())
     minutes = rng.integers(0, 60, len(hours))
@@ -192,8 +220,9 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     codes = text["nicip_code"].fill_null("").to_list()
     priority = _priorities(sources, _wait_scores(text, codes), rng)
     on_list = rng.random(n) < np.array([WAITING_LIST_SHARE.get(s, 0.5) for s in sources])
-    category = ["01" if w else "03" if s in UNSCHEDULED_SOURCES else "02"
-                for s, w in zip(sources, on_list, strict=True)]
+    category = [
+        "01" if w else "03" if s in UNSCHEDULED_SOURCES else "02" for s, w in zip(sources, on_list, strict=True)
+    ]
     durations = np.array([DURATION_MINUTES.get(modality(c) or "", _DEFAULT_DURATION) for c in codes])
     length = np.maximum(1, np.round(durations[:, 0] * np.exp(rng.normal(0, 1, n) * durations[:, 1])))
     unscheduled = np.isin(np.array(sources, dtype=object), list(UNSCHEDULED_SOURCES))
@@ -204,8 +233,9 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     ends: list[str | None] = []
     reports: list[str | None] = []
     clocks: list[str | None] = []
-    for i, (test, report, request) in enumerate(zip(text["test_date"].to_list(), _tail_reports(text, codes, rng),
-                                                    text["request_date"].to_list(), strict=True)):
+    for i, (test, report, request) in enumerate(
+        zip(text["test_date"].to_list(), _tail_reports(text, codes, rng), text["request_date"].to_list(), strict=True)
+    ):
         day = _parse_date(test)
         if day is None:  # a planted bad test date (DD/MM/YYYY) stays bad in the start only (DIDSX11)
             written = _parse_date("-".join(reversed(test.split("/")))) if test else None
@@ -222,17 +252,24 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
         else:
             reports.append(_stamp(rday, report_min[i]))
         # The clock starts at the request (calibration.md); never after the procedure.
-        clocks.append(request if category[i] == "01" and request and (day is None or request <= test) else
-                      (test if category[i] == "01" else None))
+        clocks.append(
+            request
+            if category[i] == "01" and request and (day is None or request <= test)
+            else (test if category[i] == "01" else None)
+        )
     return text.drop("test_date", "report_date").with_columns(
-        priority=pl.Series(priority, dtype=pl.String), activity_category=pl.Series(category, dtype=pl.String),
+        priority=pl.Series(priority, dtype=pl.String),
+        activity_category=pl.Series(category, dtype=pl.String),
         waiting_list_clock_start=pl.Series(clocks, dtype=pl.String),
-        procedure_start_ts=pl.Series(starts, dtype=pl.String), procedure_end_ts=pl.Series(ends, dtype=pl.String),
-        report_issue_ts=pl.Series(reports, dtype=pl.String))
+        procedure_start_ts=pl.Series(starts, dtype=pl.String),
+        procedure_end_ts=pl.Series(ends, dtype=pl.String),
+        report_issue_ts=pl.Series(reports, dtype=pl.String),
+    )
 
 
-def plant_v2(text: pl.DataFrame, seed_text: str,
-             rates: dict[str, float] = V2_DEFECT_RATES) -> tuple[pl.DataFrame, dict]:
+def plant_v2(
+    text: pl.DataFrame, seed_text: str, rates: dict[str, float] = V2_DEFECT_RATES
+) -> tuple[pl.DataFrame, dict]:
     """Break a few records the ways only v2.0 can be broken; returns the text and the counts.
 
     bad_offset: the start written with +02:00 (DIDSX12), on a start from 02:00 so its UK date
@@ -252,15 +289,17 @@ def plant_v2(text: pl.DataFrame, seed_text: str,
     # record breaks its own rule and no date-order rule besides (a start at 00:30 would be the day before).
     keeps_date = np.array([bool(s) and s[11:13].isdigit() and int(s[11:13]) >= 2 for s in starts])
     bad_offset = ok & keeps_date & (draw < rates["bad_offset"])
-    end_before = (ok & ~bad_offset & (draw >= rates["bad_offset"])
-                  & (draw < rates["bad_offset"] + rates["end_before_start"]))
+    end_before = (
+        ok & ~bad_offset & (draw >= rates["bad_offset"]) & (draw < rates["bad_offset"] + rates["end_before_start"])
+    )
     new_start = [s[:19] + "+02:00" if b else s for s, b in zip(starts, bad_offset, strict=True)]
     ends = text["procedure_end_ts"].to_list()
     for i in np.flatnonzero(end_before):
         t = datetime.fromisoformat(starts[i]) - timedelta(hours=1)
         ends[i] = t.isoformat()  # in the start's own offset (every start chosen has one)
-    out = text.with_columns(procedure_start_ts=pl.Series(new_start, dtype=pl.String),
-                            procedure_end_ts=pl.Series(ends, dtype=pl.String))
+    out = text.with_columns(
+        procedure_start_ts=pl.Series(new_start, dtype=pl.String), procedure_end_ts=pl.Series(ends, dtype=pl.String)
+    )
     return out, {"bad_offset": int(bad_offset.sum()), "end_before_start": int(end_before.sum())}
 
 
@@ -286,5 +325,6 @@ def read_as_v1(path) -> pl.DataFrame:
     names = {i.name: i.field for i in spec_pack.default_pack("2.0").items}
     df = pl.read_csv(path, infer_schema=False)
     df = df.rename({c: names[c] for c in df.columns if c in names})
-    return df.with_columns(test_date=pl.col("procedure_start_ts").str.slice(0, 10),
-                           report_date=pl.col("report_issue_ts").str.slice(0, 10)).select(spec.COLUMNS)
+    return df.with_columns(
+        test_date=pl.col("procedure_start_ts").str.slice(0, 10), report_date=pl.col("report_issue_ts").str.slice(0, 10)
+    ).select(spec.COLUMNS)

@@ -66,8 +66,10 @@ def resolve(practices: pl.DataFrame, codes: Sequence[str]) -> Area:
                 break
         else:
             regions = ", ".join(sorted(practices["region_code"].drop_nulls().unique().to_list()))
-            raise ValueError(f"area code {code!r} is neither an NHS region code ({regions}) nor a 2026 ICB code "
-                             f"of the shipped practice list; see `did synth --help`")
+            raise ValueError(
+                f"area code {code!r} is neither an NHS region code ({regions}) nor a 2026 ICB code "
+                f"of the shipped practice list; see `did synth --help`"
+            )
     return Area(codes, tuple(names), mask)
 
 
@@ -91,8 +93,11 @@ def describe(planted: dict) -> str:
     pct = f"{scale:.0%}" if scale >= 0.01 else f"{scale:.1%}"
     if names:
         where = f"slice of England ({', '.join(names)})"
-        return (f"a full-scale {where}, {months}" if scale == 1.0 else
-                f"a {where} at {pct} scale (counts and rates are {pct} of the area's), {months}")
+        return (
+            f"a full-scale {where}, {months}"
+            if scale == 1.0
+            else f"a {where} at {pct} scale (counts and rates are {pct} of the area's), {months}"
+        )
     if scale == 1.0:
         return f"England at full scale, {months}"
     return f"England at {pct} scale (counts and rates are {pct} of England's), {months}"
@@ -112,12 +117,16 @@ def restrict_reference(con, planted: dict) -> None:
     practices = world.get("practices")
     if not practices:
         return
-    con.execute("CREATE OR REPLACE TEMP TABLE _area_practice AS SELECT unnest(?::VARCHAR[]) AS practice_code",
-                [practices])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _area_practice AS SELECT unnest(?::VARCHAR[]) AS practice_code", [practices]
+    )
     con.execute("DELETE FROM ref_practice WHERE practice_code NOT IN (SELECT practice_code FROM _area_practice)")
     for org_type, col in (("PCN", "pcn_code"), ("SUB_ICB", "sub_icb_code"), ("ICB", "icb_code")):
-        con.execute(f"DELETE FROM ref_population WHERE org_type = ? AND org_code NOT IN "  # col is a constant
-                    f"(SELECT DISTINCT {col} FROM ref_practice WHERE {col} IS NOT NULL)", [org_type])
+        con.execute(
+            f"DELETE FROM ref_population WHERE org_type = ? AND org_code NOT IN "  # col is a constant
+            f"(SELECT DISTINCT {col} FROM ref_practice WHERE {col} IS NOT NULL)",
+            [org_type],
+        )
     # A region's patients in the area: its ICB rows where the area holds whole ICBs, otherwise
     # (an ICB cut by the 2022/2026 geography) the sum over its sub-ICBs.
     con.execute("""

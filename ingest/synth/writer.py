@@ -73,7 +73,8 @@ def write_csv(text: pl.DataFrame, path: Path, header: bool, drop_column: str | N
     names = {i.field: i.name for i in items}
     path.parent.mkdir(parents=True, exist_ok=True)
     text.select(cols).rename({c: names[c] for c in cols}).write_csv(
-        path, include_header=header, null_value="", line_terminator="\n", quote_style="necessary")
+        path, include_header=header, null_value="", line_terminator="\n", quote_style="necessary"
+    )
     return planted
 
 
@@ -82,8 +83,9 @@ def count(frame: pl.DataFrame) -> dict[str, int]:
     labels = frame["_defect"].value_counts() if "_defect" in frame.columns else None
     by = dict(labels.iter_rows()) if labels is not None else {}
     out = {d: int(by.get(d, 0)) for d in DEFECTS}
-    out["duplicate_accession"] = frame.height - frame.select("site_code", "accession_number").n_unique() \
-        if frame.height else 0
+    out["duplicate_accession"] = (
+        frame.height - frame.select("site_code", "accession_number").n_unique() if frame.height else 0
+    )
     out.update({d: 0 for d in v2items.V2_DEFECT_RATES})  # a v2.0 file's are set by the generator from write_csv
     out["records"] = frame.height
     out["report_date_missing"] = int(frame["report_date"].is_null().sum())

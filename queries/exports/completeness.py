@@ -30,8 +30,9 @@ def _month(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month in YYYY-MM form (e.g. 2026-03)") from None
 
 
-def period_range(snap: Snapshot, first: date | None, last: date | None,
-                 n: int = DEFAULT_PERIODS) -> tuple[date, date] | None:
+def period_range(
+    snap: Snapshot, first: date | None, last: date | None, n: int = DEFAULT_PERIODS
+) -> tuple[date, date] | None:
     """The periods a view covers by default: the last `n` periods with a file received."""
     known = completeness.periods(snap)
     if not known:
@@ -42,12 +43,17 @@ def period_range(snap: Snapshot, first: date | None, last: date | None,
 
 
 def _range_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="first", type=_month, help="first period (submission month) YYYY-MM "
-                   f"(default: {DEFAULT_PERIODS} periods before --to)")
+    p.add_argument(
+        "--from",
+        dest="first",
+        type=_month,
+        help=f"first period (submission month) YYYY-MM (default: {DEFAULT_PERIODS} periods before --to)",
+    )
     p.add_argument("--to", dest="last", type=_month, help="last period YYYY-MM (default: the newest)")
 
 
 # --- completeness -------------------------------------------------------------------------------
+
 
 def _completeness_args(p: argparse.ArgumentParser) -> None:
     _range_args(p)
@@ -61,11 +67,13 @@ def build_completeness(snap: Snapshot, scope: Scope, args: argparse.Namespace) -
     span = period_range(snap, args.first, args.last)
     if span is None:
         return pl.DataFrame()
-    return completeness.provider_months(snap, scope, *span, as_of=getattr(args, "as_of", None),
-                                        region=args.region, provider_type=args.provider_type)
+    return completeness.provider_months(
+        snap, scope, *span, as_of=getattr(args, "as_of", None), region=args.region, provider_type=args.provider_type
+    )
 
 
 # --- volume checks ------------------------------------------------------------------------------
+
 
 def _volume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drop", type=float, default=volumes.DEFAULT_RULE.drop, help="drop threshold (default -0.30)")
@@ -83,11 +91,16 @@ def build_volume_checks(snap: Snapshot, scope: Scope, args: argparse.Namespace) 
 
 # --- data quality -------------------------------------------------------------------------------
 
+
 def _quality_args(p: argparse.ArgumentParser) -> None:
     _range_args(p)
     p.add_argument("--provider", help="one provider")
-    p.add_argument("--level", choices=("item", "provider"), default="item",
-                   help="item: provider × period × data item (default); provider: overall score per provider × period")
+    p.add_argument(
+        "--level",
+        choices=("item", "provider"),
+        default="item",
+        help="item: provider × period × data item (default); provider: overall score per provider × period",
+    )
 
 
 def build_data_quality(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
@@ -100,6 +113,7 @@ def build_data_quality(snap: Snapshot, scope: Scope, args: argparse.Namespace) -
 
 
 # --- pre-publication ----------------------------------------------------------------------------
+
 
 def _pre_publication_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--period", type=_month, help="period (submission month) YYYY-MM (default: the newest)")
@@ -115,12 +129,28 @@ def build_pre_publication(snap: Snapshot, scope: Scope, args: argparse.Namespace
 
 
 EXPORTS = [
-    Export("completeness", "who submitted for each period: on time, late, resubmitted, rejected or missing",
-           _completeness_args, build_completeness),
-    Export("volume-checks", "each provider-month against the provider's own trailing median, with flags",
-           _volume_args, build_volume_checks),
-    Export("data-quality", "DQMI-style data quality scores per provider, period and data item",
-           _quality_args, build_data_quality),
-    Export("pre-publication", "the monthly pre-publication check: missing, late, volumes, quality falls",
-           _pre_publication_args, build_pre_publication),
+    Export(
+        "completeness",
+        "who submitted for each period: on time, late, resubmitted, rejected or missing",
+        _completeness_args,
+        build_completeness,
+    ),
+    Export(
+        "volume-checks",
+        "each provider-month against the provider's own trailing median, with flags",
+        _volume_args,
+        build_volume_checks,
+    ),
+    Export(
+        "data-quality",
+        "DQMI-style data quality scores per provider, period and data item",
+        _quality_args,
+        build_data_quality,
+    ),
+    Export(
+        "pre-publication",
+        "the monthly pre-publication check: missing, late, volumes, quality falls",
+        _pre_publication_args,
+        build_pre_publication,
+    ),
 ]

@@ -26,8 +26,9 @@ def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -
 
 def add_reconciliation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", help="one provider's ODS code (default: every provider you may see)")
-    p.add_argument("--from", dest="first", type=_month,
-                   help="first month YYYY-MM (default: the waiting-times page's period)")
+    p.add_argument(
+        "--from", dest="first", type=_month, help="first month YYYY-MM (default: the waiting-times page's period)"
+    )
     p.add_argument("--to", dest="last", type=_month, help="last month YYYY-MM")
     p.add_argument("--flagged-only", action="store_true", help="only the rows differing by more than ±10%%")
 
@@ -35,12 +36,24 @@ def add_reconciliation_arguments(p: argparse.ArgumentParser) -> None:
 def build_reconciliation(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
     first, last = requested_months(snap, args)
     # No DM01 file loaded: an empty table, not an error, so that exporting every table still works.
-    return dm01.reconciliation(snap, scope, first, last, args.provider.upper() if args.provider else None,
-                               flagged_only=args.flagged_only)
+    return dm01.reconciliation(
+        snap, scope, first, last, args.provider.upper() if args.provider else None, flagged_only=args.flagged_only
+    )
 
 
-EXPORTS = [Export("dm01-waiting-list", "DIDS v2.0 diagnostic waiting list by provider and DM01 imaging test (MRI, "
-                  "CT, non-obstetric ultrasound, barium enema, DEXA): median weeks, 6 weeks or more, week bands",
-                  add_waiting_list_arguments, build_waiting_list),
-           Export("dm01-reconciliation", "DID activity by month, provider and DM01 test beside a loaded DM01 file's, "
-                  "flagging differences over ±10 per cent", add_reconciliation_arguments, build_reconciliation)]
+EXPORTS = [
+    Export(
+        "dm01-waiting-list",
+        "DIDS v2.0 diagnostic waiting list by provider and DM01 imaging test (MRI, "
+        "CT, non-obstetric ultrasound, barium enema, DEXA): median weeks, 6 weeks or more, week bands",
+        add_waiting_list_arguments,
+        build_waiting_list,
+    ),
+    Export(
+        "dm01-reconciliation",
+        "DID activity by month, provider and DM01 test beside a loaded DM01 file's, "
+        "flagging differences over ±10 per cent",
+        add_reconciliation_arguments,
+        build_reconciliation,
+    ),
+]

@@ -21,7 +21,17 @@ def _arrangements(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.
     return duplicates.arrangement_months(snap, scope)
 
 
-EXPORTS = [Export("duplicates", "outsourced examinations submitted by two providers, by month and provider pair",
-                  lambda p: None, _pairs),
-           Export("outsourcing-gaps", "each outsourcing arrangement's examinations by month, and its gaps",
-                  lambda p: None, _arrangements)]
+EXPORTS = [
+    Export(
+        "duplicates",
+        "outsourced examinations submitted by two providers, by month and provider pair",
+        lambda p: None,
+        _pairs,
+    ),
+    Export(
+        "outsourcing-gaps",
+        "each outsourcing arrangement's examinations by month, and its gaps",
+        lambda p: None,
+        _arrangements,
+    ),
+]

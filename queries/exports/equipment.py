@@ -33,25 +33,37 @@ def _duration(text: str) -> tuple[str, str, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not MODALITY:BODY AREA=MINUTES (e.g. 'MRI:Head=35')") from None
 
 
-def add_scanner_filters(p: argparse.ArgumentParser, by: tuple[str, ...], rows: str, site_rows: str,
-                        period_note: str = "") -> None:
+def add_scanner_filters(
+    p: argparse.ArgumentParser, by: tuple[str, ...], rows: str, site_rows: str, period_note: str = ""
+) -> None:
     """The scanner page's filters (this export's and `scanner-productivity`'s): modality, rows,
     provider, site and activity months."""
     p.add_argument("--modality", default="MRI", type=modality, help="modality as the page names it (default: MRI)")
     p.add_argument("--by", choices=by, default=by[0], help=f"rows: {rows}")
     p.add_argument("--provider", help=f"one provider's ODS code (sites of that provider; {site_rows} for it)")
     p.add_argument("--site", help=f"one site code ({site_rows} only; give its --provider too)")
-    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM (default: "
-                   f"12 months to the latest complete month){period_note}")
+    p.add_argument(
+        "--from",
+        dest="first",
+        type=_month,
+        help=f"first activity month YYYY-MM (default: 12 months to the latest complete month){period_note}",
+    )
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_scanner_filters(p, BY, "one per site (ranked), per provider, per day of the week, or per month",
-                        "weekday/month")
-    p.add_argument("--duration", action="append", type=_duration, default=[], metavar="MODALITY:AREA=MIN",
-                   help="typical minutes per examination, replacing the default for that modality and "
-                        "body area ('*' = any other area); repeat as needed")
+    add_scanner_filters(
+        p, BY, "one per site (ranked), per provider, per day of the week, or per month", "weekday/month"
+    )
+    p.add_argument(
+        "--duration",
+        action="append",
+        type=_duration,
+        default=[],
+        metavar="MODALITY:AREA=MIN",
+        help="typical minutes per examination, replacing the default for that modality and "
+        "body area ('*' = any other area); repeat as needed",
+    )
 
 
 def utilisation_filter(snap: Snapshot, args: argparse.Namespace) -> equipment.UtilisationFilter:
@@ -59,16 +71,20 @@ def utilisation_filter(snap: Snapshot, args: argparse.Namespace) -> equipment.Ut
     if default is None:
         raise UsageError("the store holds no examinations yet")
     return equipment.UtilisationFilter(
-        modality=args.modality, first_month=args.first or default[0], last_month=args.last or default[1],
+        modality=args.modality,
+        first_month=args.first or default[0],
+        last_month=args.last or default[1],
         durations=equipment.with_durations(equipment.DEFAULT_DURATIONS, args.duration),
     )
 
 
 def _site_codes(snap: Snapshot, provider: str | None) -> list[str]:
     """The site codes with examinations in the store (of `provider`, when given)."""
-    return snap.query("SELECT DISTINCT site_code FROM rollup_equipment_daily "
-                      "WHERE $provider IS NULL OR provider_code = $provider ORDER BY site_code",
-                      {"provider": provider})["site_code"].to_list()
+    return snap.query(
+        "SELECT DISTINCT site_code FROM rollup_equipment_daily "
+        "WHERE $provider IS NULL OR provider_code = $provider ORDER BY site_code",
+        {"provider": provider},
+    )["site_code"].to_list()
 
 
 def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
@@ -86,5 +102,12 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
     return equipment.monthly_utilisation(snap, scope, f, provider, site)
 
 
-EXPORTS = [Export("equipment", "scanner utilisation: examinations per scanner per operating day, weekday "
-                  "profile, estimated use of scheduled hours", add_arguments, build)]
+EXPORTS = [
+    Export(
+        "equipment",
+        "scanner utilisation: examinations per scanner per operating day, weekday "
+        "profile, estimated use of scheduled hours",
+        add_arguments,
+        build,
+    )
+]

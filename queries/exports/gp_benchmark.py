@@ -24,21 +24,40 @@ def _month(text: str) -> date:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--measure", required=True, choices=list(gb.measures()), metavar="ID",
-                   help="measure id (a file in queries/measures/): " + ", ".join(gb.measures()))
+    p.add_argument(
+        "--measure",
+        required=True,
+        choices=list(gb.measures()),
+        metavar="ID",
+        help="measure id (a file in queries/measures/): " + ", ".join(gb.measures()),
+    )
     area = p.add_mutually_exclusive_group()
     area.add_argument("--icb", metavar="CODE", help="practices of one ICB (ODS code, e.g. QHM); default England")
     area.add_argument("--sub-icb", metavar="CODE", help="practices of one sub-ICB (ODS code, e.g. 00L)")
     area.add_argument("--pcn", metavar="CODE", help="practices of one PCN (e.g. U89141)")
-    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM "
-                   "(default: the 12 months to the latest complete month)")
+    p.add_argument(
+        "--from",
+        dest="first",
+        type=_month,
+        help="first activity month YYYY-MM (default: the 12 months to the latest complete month)",
+    )
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
-    p.add_argument("--overdispersion", choices=METHODS, default=gb.DEFAULT_METHOD,
-                   help="funnel limits: additive (random effects, default), multiplicative, or none")
+    p.add_argument(
+        "--overdispersion",
+        choices=METHODS,
+        default=gb.DEFAULT_METHOD,
+        help="funnel limits: additive (random effects, default), multiplicative, or none",
+    )
     p.add_argument("--list-size-min", type=int, help="peer group: smallest list size")
     p.add_argument("--list-size-max", type=int, help="peer group: largest list size")
-    p.add_argument("--imd-quintile", type=int, action="append", choices=range(1, 6), metavar="Q",
-                   help="peer group: IMD quintile (1 = most deprived); repeat for several")
+    p.add_argument(
+        "--imd-quintile",
+        type=int,
+        action="append",
+        choices=range(1, 6),
+        metavar="Q",
+        help="peer group: IMD quintile (1 = most deprived); repeat for several",
+    )
 
 
 def area_of(args: argparse.Namespace) -> gb.Area:
@@ -61,5 +80,11 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
     return gb.benchmark(snap, scope, args.measure, start, end, area_of(args), args.overdispersion, peers).table
 
 
-EXPORTS = [Export("gp-benchmark", "one GP benchmarking measure across practices: values, intervals, "
-                  "funnel limits and verdicts", add_arguments, build)]
+EXPORTS = [
+    Export(
+        "gp-benchmark",
+        "one GP benchmarking measure across practices: values, intervals, funnel limits and verdicts",
+        add_arguments,
+        build,
+    )
+]

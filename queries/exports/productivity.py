@@ -16,8 +16,13 @@ from queries.scope import Scope
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_scanner_filters(p, ("site", "hour"), "England then one per site, or one per weekday and hour the "
-                        "examinations started", "--by hour", "; months before April 2026 hold no times")
+    add_scanner_filters(
+        p,
+        ("site", "hour"),
+        "England then one per site, or one per weekday and hour the examinations started",
+        "--by hour",
+        "; months before April 2026 hold no times",
+    )
 
 
 def productivity_filter(snap: Snapshot, args: argparse.Namespace) -> productivity.ProductivityFilter:
@@ -48,6 +53,12 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
     return productivity.hour_weekday(snap, scope, f, provider, site)
 
 
-EXPORTS = [Export("scanner-productivity", "scans per operating hour (DIDS v2.0 procedure times) by site against "
-                  "the national guidance bands, or by weekday and hour; measured utilisation of scheduled hours",
-                  add_arguments, build)]
+EXPORTS = [
+    Export(
+        "scanner-productivity",
+        "scans per operating hour (DIDS v2.0 procedure times) by site against "
+        "the national guidance bands, or by weekday and hour; measured utilisation of scheduled hours",
+        add_arguments,
+        build,
+    )
+]

@@ -19,24 +19,36 @@ from queries.scope import Scope
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(urgency.INTERVALS), default="request_to_procedure")
-    p.add_argument("--by", choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"], default="priority",
-                   help="rows: one per priority type, or per modality / patient source group / provider / site / "
-                        "DM01 test / month and priority type; or urgent suspected cancer beside routine by modality")
+    p.add_argument(
+        "--by",
+        choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"],
+        default="priority",
+        help="rows: one per priority type, or per modality / patient source group / provider / site / "
+        "DM01 test / month and priority type; or urgent suspected cancer beside routine by modality",
+    )
     _filters(p)
 
 
 def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", choices=[*turnaround.BREAKDOWNS, "spc"], default="priority",
-                   help="rows: one per priority type, modality, patient source group, provider, site or month; or "
-                        "the monthly share reported within 28 days as an XmR chart (Making Data Count)")
+    p.add_argument(
+        "--by",
+        choices=[*turnaround.BREAKDOWNS, "spc"],
+        default="priority",
+        help="rows: one per priority type, modality, patient source group, provider, site or month; or "
+        "the monthly share reported within 28 days as an XmR chart (Making Data Count)",
+    )
     _filters(p)
 
 
 def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", choices=["england", *urgency.BREAKDOWNS, "spc"], default="modality",
-                   help="rows: one for England, or one per modality, patient source group, provider, site, DM01 "
-                        "test or month; "
-                        "or the monthly share waiting 6 weeks or more as an XmR chart (Making Data Count)")
+    p.add_argument(
+        "--by",
+        choices=["england", *urgency.BREAKDOWNS, "spc"],
+        default="modality",
+        help="rows: one for England, or one per modality, patient source group, provider, site, DM01 "
+        "test or month; "
+        "or the monthly share waiting 6 weeks or more as an XmR chart (Making Data Count)",
+    )
     _filters(p)
 
 
@@ -60,8 +72,13 @@ def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyF
     # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
     # so that exporting every table over a v1.0-only store still works.
     months = urgency.clip_months(snap, first, last) or (first, last)
-    return urgency.UrgencyFilter(*months, interval=args.interval, modality=args.modality, source=args.source,
-                                 provider=args.provider.upper() if args.provider else None)
+    return urgency.UrgencyFilter(
+        *months,
+        interval=args.interval,
+        modality=args.modality,
+        source=args.source,
+        provider=args.provider.upper() if args.provider else None,
+    )
 
 
 def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
@@ -87,10 +104,26 @@ def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -
     return waiting_list.waiting_list(snap, scope, f, None if args.by == "england" else args.by)
 
 
-EXPORTS = [Export("waits-by-urgency", "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
-                  "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days", add_arguments, build),
-           Export("report-turnaround", "DIDS v2.0 report turnaround: reported within 28 days, over 28 days, "
-                  "unreported 28+ days after the procedure (as of the last day of the latest activity month)",
-                  add_turnaround_arguments, build_turnaround),
-           Export("waiting-list", "DIDS v2.0 diagnostic waiting list (category 01): clock start → procedure, "
-                  "median weeks, 6 weeks or more, week bands", add_waiting_list_arguments, build_waiting_list)]
+EXPORTS = [
+    Export(
+        "waits-by-urgency",
+        "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
+        "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days",
+        add_arguments,
+        build,
+    ),
+    Export(
+        "report-turnaround",
+        "DIDS v2.0 report turnaround: reported within 28 days, over 28 days, "
+        "unreported 28+ days after the procedure (as of the last day of the latest activity month)",
+        add_turnaround_arguments,
+        build_turnaround,
+    ),
+    Export(
+        "waiting-list",
+        "DIDS v2.0 diagnostic waiting list (category 01): clock start → procedure, "
+        "median weeks, 6 weeks or more, week bands",
+        add_waiting_list_arguments,
+        build_waiting_list,
+    ),
+]

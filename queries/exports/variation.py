@@ -35,8 +35,12 @@ def _month(text: str) -> date:
 
 
 def _filter_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="first", type=_month, help="first activity month YYYY-MM "
-                   "(default: 12 months to the latest complete month)")
+    p.add_argument(
+        "--from",
+        dest="first",
+        type=_month,
+        help="first activity month YYYY-MM (default: 12 months to the latest complete month)",
+    )
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
     p.add_argument("--test-group", choices=list(TEST_GROUPS), help="one GP-direct-access test group")
     p.add_argument("--modality", type=modality, help="one modality, e.g. CT, MRI, 'Plain radiography'")
@@ -51,8 +55,7 @@ def filters_from_args(snap: Snapshot, args: argparse.Namespace) -> Filters:
             raise UsageError("the store holds no activity: give --from and --to")
     first = args.first or default[0]
     last = args.last or default[1]
-    return Filters(first, last, test_group=args.test_group, modality=args.modality,
-                   patient_source=args.source)
+    return Filters(first, last, test_group=args.test_group, modality=args.modality, patient_source=args.source)
 
 
 def _demographic_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,10 +99,22 @@ def build_flows(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.Da
 
 
 EXPORTS = [
-    Export("variation-demographic", "rates by age and sex or deprivation, and the ethnic mix, for an area",
-           _demographic_arguments, build_demographic),
-    Export("variation-geographic", "directly standardised rates for every region, ICB or sub-ICB",
-           _geographic_arguments, build_geographic),
-    Export("variation-flows", "which providers image an area's patients, or where a provider's come from",
-           _flows_arguments, build_flows),
+    Export(
+        "variation-demographic",
+        "rates by age and sex or deprivation, and the ethnic mix, for an area",
+        _demographic_arguments,
+        build_demographic,
+    ),
+    Export(
+        "variation-geographic",
+        "directly standardised rates for every region, ICB or sub-ICB",
+        _geographic_arguments,
+        build_geographic,
+    ),
+    Export(
+        "variation-flows",
+        "which providers image an area's patients, or where a provider's come from",
+        _flows_arguments,
+        build_flows,
+    ),
 ]

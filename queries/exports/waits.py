@@ -23,10 +23,14 @@ def _month(text: str) -> date:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(waits.INTERVALS), default="request_to_test")
-    p.add_argument("--by", choices=[*waits.BREAKDOWNS, "distribution", "missing", "spc"], default="modality",
-                   help="rows: one per modality, patient source group, provider or month; the day-by-day "
-                        "distribution; records with missing dates per interval; or the monthly median as an "
-                        "XmR chart (Making Data Count)")
+    p.add_argument(
+        "--by",
+        choices=[*waits.BREAKDOWNS, "distribution", "missing", "spc"],
+        default="modality",
+        help="rows: one per modality, patient source group, provider or month; the day-by-day "
+        "distribution; records with missing dates per interval; or the monthly median as an "
+        "XmR chart (Making Data Count)",
+    )
     add_filters(p, "12 months to the latest complete month")
 
 
@@ -35,8 +39,9 @@ def add_filters(p: argparse.ArgumentParser, default_period: str) -> None:
     p.add_argument("--modality", type=modality, help="one modality, as the page names it (default: all)")
     p.add_argument("--source", choices=list(waits.SOURCE_GROUPS), help="patient source group (default: all)")
     p.add_argument("--provider", help="one provider's ODS code (default: all)")
-    p.add_argument("--from", dest="first", type=_month,
-                   help=f"first activity month YYYY-MM (default: {default_period})")
+    p.add_argument(
+        "--from", dest="first", type=_month, help=f"first activity month YYYY-MM (default: {default_period})"
+    )
     p.add_argument("--to", dest="last", type=_month, help="last activity month YYYY-MM")
 
 
@@ -45,8 +50,11 @@ def wait_filter(snap: Snapshot, args: argparse.Namespace) -> waits.WaitFilter:
     if default is None:
         raise UsageError("the store holds no waiting-time data yet")
     return waits.WaitFilter(
-        first_month=args.first or default[0], last_month=args.last or default[1],
-        interval=args.interval, modality=args.modality, source=args.source,
+        first_month=args.first or default[0],
+        last_month=args.last or default[1],
+        interval=args.interval,
+        modality=args.modality,
+        source=args.source,
         provider=args.provider.upper() if args.provider else None,
     )
 
@@ -62,5 +70,8 @@ def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFram
     return waits.wait_summary(snap, scope, f, args.by)
 
 
-EXPORTS = [Export("waiting-times", "waiting-time medians, 90th percentiles and shares within 1/7/14/42 days",
-                  add_arguments, build)]
+EXPORTS = [
+    Export(
+        "waiting-times", "waiting-time medians, 90th percentiles and shares within 1/7/14/42 days", add_arguments, build
+    )
+]

@@ -112,10 +112,12 @@ def _check_filter(path: Path, field: str, block: Any) -> dict[str, tuple[str, ..
             raise _fail(path, f"{field}.{key}", "must be a non-empty list")
         for v in values:
             if not isinstance(v, str) or v not in FILTER_VALUES[key]:
-                raise _fail(path, f"{field}.{key}",
-                            f"{v!r} is not one of {', '.join(FILTER_VALUES[key])}"
-                            + (" (quote codes such as '04' so YAML keeps them text)"
-                               if key == "patient_source" else ""))
+                raise _fail(
+                    path,
+                    f"{field}.{key}",
+                    f"{v!r} is not one of {', '.join(FILTER_VALUES[key])}"
+                    + (" (quote codes such as '04' so YAML keeps them text)" if key == "patient_source" else ""),
+                )
         out[key] = tuple(values)
     if "patient_source" not in out:
         raise _fail(path, f"{field}.patient_source", "required: say which patient source(s) are counted")
@@ -133,8 +135,12 @@ def parse_measure(path: Path, raw: Any) -> Measure:
             continue
         value = raw[field]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise _fail(path, field, f"must be {getattr(kind, '__name__', kind)}, got {type(value).__name__}"
-                        + (" (write the date as YYYY-MM-DD, unquoted)" if kind is date else ""))
+            raise _fail(
+                path,
+                field,
+                f"must be {getattr(kind, '__name__', kind)}, got {type(value).__name__}"
+                + (" (write the date as YYYY-MM-DD, unquoted)" if kind is date else ""),
+            )
         if isinstance(value, str) and kind is str and not value.strip():
             raise _fail(path, field, "must not be empty")
     unknown = sorted(set(raw) - set(SCHEMA))
@@ -160,8 +166,7 @@ def parse_measure(path: Path, raw: Any) -> Measure:
         raise _fail(path, "denominator.label", "required: say in words what the denominator counts")
     filters: dict[str, tuple[str, ...]] = {}
     if kind == "count":
-        filters = _check_filter(path, "denominator.count",
-                                {k: v for k, v in den.items() if k not in ("type", "label")})
+        filters = _check_filter(path, "denominator.count", {k: v for k, v in den.items() if k not in ("type", "label")})
         if raw.get("standardise"):
             raise _fail(path, "standardise", "only a rate per registered patient can be age-sex standardised")
         if raw["multiplier"] != 100:
@@ -174,13 +179,23 @@ def parse_measure(path: Path, raw: Any) -> Measure:
     elif set(den) - {"type", "label"}:
         raise _fail(path, "denominator", "a list_size denominator takes no filters")
     return Measure(
-        id=raw["id"], title=raw["title"].strip(), short_title=raw["short_title"].strip(),
-        description=raw["description"].strip(), why_it_matters=raw["why_it_matters"].strip(),
-        numerator=numerator, denominator_type=kind, denominator=filters,
-        denominator_label=label.strip(), multiplier=raw["multiplier"], units=raw["units"].strip(),
-        polarity=raw["polarity"], standardise=bool(raw.get("standardise", kind == "list_size")),
-        caveats=tuple(c.strip() for c in raw["caveats"]), authored_by=raw["authored_by"],
-        reviewed_by=raw["reviewed_by"], review_date=raw["review_date"],
+        id=raw["id"],
+        title=raw["title"].strip(),
+        short_title=raw["short_title"].strip(),
+        description=raw["description"].strip(),
+        why_it_matters=raw["why_it_matters"].strip(),
+        numerator=numerator,
+        denominator_type=kind,
+        denominator=filters,
+        denominator_label=label.strip(),
+        multiplier=raw["multiplier"],
+        units=raw["units"].strip(),
+        polarity=raw["polarity"],
+        standardise=bool(raw.get("standardise", kind == "list_size")),
+        caveats=tuple(c.strip() for c in raw["caveats"]),
+        authored_by=raw["authored_by"],
+        reviewed_by=raw["reviewed_by"],
+        review_date=raw["review_date"],
         tags=tuple(raw.get("tags", ())),
     )
 

@@ -19,17 +19,22 @@ from queries.reports import Report, ReportOutput
 from queries.reports.monthly import snapshot_line
 from queries.scope import Scope
 
-HPA_SOURCE = ("Health Protection Agency, patient dose information: guidance (2008), typical effective doses, "
-              "https://www.gov.uk/government/publications/medical-radiation-patient-doses/"
-              "patient-dose-information-guidance")
+HPA_SOURCE = (
+    "Health Protection Agency, patient dose information: guidance (2008), typical effective doses, "
+    "https://www.gov.uk/government/publications/medical-radiation-patient-doses/"
+    "patient-dose-information-guidance"
+)
 
 
 def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[str, pl.DataFrame]) -> str:
     held = months_held(snap, year.first_month, year.last_month)
     summary = tables["summary"].row(0, named=True)
     without = tables["without_dose"]
-    no_dose_modalities = tables["by_modality"].filter(
-        (pl.col("modality") != "All") & (pl.col("examinations_with_dose") == 0))["modality"].to_list()
+    no_dose_modalities = (
+        tables["by_modality"]
+        .filter((pl.col("modality") != "All") & (pl.col("examinations_with_dose") == 0))["modality"]
+        .to_list()
+    )
     groups = "; ".join(f"{label} {dose:g} mSv" for (_, dose, _), label in GROUPS.items())
     pct = summary["pct_with_dose"]
     lines = [
@@ -67,23 +72,33 @@ def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[s
     ]
     if scope.needs_disclosure_control:
         rule = DisclosureRule.from_settings()
-        lines += [f"- Each count first has a little noise added (at most {rule.noise} either way, the same for the "
-                  "same cell every time) and every dose, rate and share is worked out from the noisy counts.",
-                  f"- Counts of 1 to {rule.suppress_up_to} are then suppressed (empty), others rounded to the nearest "
-                  f"{rule.round_to}; doses and rates built on a suppressed count are suppressed. An examination "
-                  "group's collective dose is its published count x its typical dose."]
+        lines += [
+            f"- Each count first has a little noise added (at most {rule.noise} either way, the same for the "
+            "same cell every time) and every dose, rate and share is worked out from the noisy counts.",
+            f"- Counts of 1 to {rule.suppress_up_to} are then suppressed (empty), others rounded to the nearest "
+            f"{rule.round_to}; doses and rates built on a suppressed count are suppressed. An examination "
+            "group's collective dose is its published count x its typical dose.",
+        ]
     else:
-        lines += ["- Exact figures, for the central team: apply disclosure control before publishing "
-                  "(the page shows other roles rounded and suppressed figures)."]
-    lines += ["", "## Tables",
-              "- summary, by_examination (HPA examination groups), by_modality, by_age_sex, without_dose."]
+        lines += [
+            "- Exact figures, for the central team: apply disclosure control before publishing "
+            "(the page shows other roles rounded and suppressed figures)."
+        ]
+    lines += [
+        "",
+        "## Tables",
+        "- summary, by_examination (HPA examination groups), by_modality, by_age_sex, without_dose.",
+    ]
     return "\n".join(lines)
 
 
 def build_dose(snap: Snapshot, scope: Scope, year: FinancialYear) -> ReportOutput:
     tables = dose_tables(snap, scope, year)
-    return ReportOutput(title=f"Frequency and collective effective dose of imaging examinations, {year.label}",
-                        tables=tables, notes=dose_notes(snap, scope, year, tables))
+    return ReportOutput(
+        title=f"Frequency and collective effective dose of imaging examinations, {year.label}",
+        tables=tables,
+        notes=dose_notes(snap, scope, year, tables),
+    )
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,5 +109,11 @@ def _build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> ReportOutp
     return build_dose(snap, scope, FinancialYear.parse(args.year))
 
 
-REPORTS = [Report("dose", "radiation dose: frequency, collective and per-caput effective dose for a financial year",
-                  _add_arguments, _build)]
+REPORTS = [
+    Report(
+        "dose",
+        "radiation dose: frequency, collective and per-caput effective dose for a financial year",
+        _add_arguments,
+        _build,
+    )
+]

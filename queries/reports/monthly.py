@@ -27,8 +27,10 @@ from queries.scope import Scope
 
 
 def snapshot_line(snap: Snapshot) -> str:
-    return (f"Source: DID store snapshot `{snap.version}` (published {snap.published_at or 'unknown'}). "
-            "Rebuilding from the same snapshot gives the same files.")
+    return (
+        f"Source: DID store snapshot `{snap.version}` (published {snap.published_at or 'unknown'}). "
+        "Rebuilding from the same snapshot gives the same files."
+    )
 
 
 def disclosure_notes() -> list[str]:
@@ -49,44 +51,48 @@ def monthly_notes(snap: Snapshot, period: date) -> str:
     month = reporting_month(period)
     first = add_months(month, -(ROLLING_MONTHS - 1))
     groups = "; ".join(f"{gid} = {g.label} ({', '.join(g.codes)})" for gid, g in TEST_GROUPS.items())
-    return "\n".join([
-        f"Period {period:%B %Y} (submission month): activity in **{month:%B %Y}** — the month the period's "
-        "files mostly report — and, in activity_by_month, the 13 activity months "
-        f"{first:%B %Y} to {month:%B %Y} (months before the store's first activity month are left out).",
-        "",
-        snapshot_line(snap),
-        "Provisional: late records for these months, sent in later periods, are added when they arrive.",
-        "",
-        "## Method",
-        "- Examinations are counted by activity month, the month of the test date. Each examination is counted "
-        "once: the latest accepted version of each (site, accession number).",
-        "- Modality is derived from the NICIP code's first character (ingest/nicip.py; PET-CT for NPET codes). "
-        f"Columns: {', '.join(MODALITY_COLUMNS)}. Unknown = a record whose procedure code has no modality.",
-        "- % of organisations included (activity_by_month): providers with an accepted file for the period that "
-        "carries the month (the month after it), out of the providers expected for that period — those with an "
-        "imaging site open in the month (site reference data), an accepted file in any of the previous 12 "
-        "periods, or any file for the period. The same figures as the Completeness page and the home page's "
-        "\"Providers submitting\".",
-        f"- Provider tables: the submitting provider. The first row ({ENGLAND_CODE}, England) totals every provider.",
-        "- Commissioner tables: the sub-ICB and ICB of the patient's registered GP practice (NHS Digital "
-        "practice map, 2026 geography), as in the official DID tables — not the patient's residence. Records "
-        f"with no practice, or one not in the map, are the '{NOT_KNOWN}' row.",
-        "- waiting_times: median days from request to test and from test to report, by modality, over records "
-        "with both dates in order (nearest rank on whole days; 366 = more than 365 days). *_records counts "
-        "them; records with a date missing or dates out of order are left out (the waiting-times page counts them).",
-        f"- gp_direct_access_by_sub_icb: examinations with patient source {GP_DIRECT_ACCESS} (GP direct access) "
-        f"in the five early-diagnosis-of-cancer test groups, by NICIP code: {groups}.",
-        "",
-        *disclosure_notes(),
-        "",
-        "## Tables",
-        "- activity_by_month: activity_month, modalities, total, organisations_included, organisations_expected, "
-        "pct_organisations_included.",
-        "- activity_by_provider, activity_by_sub_icb, activity_by_icb: the reporting month by modality.",
-        "- waiting_times: modality, request_to_test_records, request_to_test_median_days, test_to_report_records, "
-        "test_to_report_median_days.",
-        "- gp_direct_access_by_sub_icb: the reporting month, one column per test group, total.",
-    ])
+    return "\n".join(
+        [
+            f"Period {period:%B %Y} (submission month): activity in **{month:%B %Y}** — the month the period's "
+            "files mostly report — and, in activity_by_month, the 13 activity months "
+            f"{first:%B %Y} to {month:%B %Y} (months before the store's first activity month are left out).",
+            "",
+            snapshot_line(snap),
+            "Provisional: late records for these months, sent in later periods, are added when they arrive.",
+            "",
+            "## Method",
+            "- Examinations are counted by activity month, the month of the test date. Each examination is counted "
+            "once: the latest accepted version of each (site, accession number).",
+            "- Modality is derived from the NICIP code's first character (ingest/nicip.py; PET-CT for NPET codes). "
+            f"Columns: {', '.join(MODALITY_COLUMNS)}. Unknown = a record whose procedure code has no modality.",
+            "- % of organisations included (activity_by_month): providers with an accepted file for the period that "
+            "carries the month (the month after it), out of the providers expected for that period — those with an "
+            "imaging site open in the month (site reference data), an accepted file in any of the previous 12 "
+            "periods, or any file for the period. The same figures as the Completeness page and the home page's "
+            '"Providers submitting".',
+            f"- Provider tables: the submitting provider. The first row ({ENGLAND_CODE}, England) totals every "
+            "provider.",
+            "- Commissioner tables: the sub-ICB and ICB of the patient's registered GP practice (NHS Digital "
+            "practice map, 2026 geography), as in the official DID tables — not the patient's residence. Records "
+            f"with no practice, or one not in the map, are the '{NOT_KNOWN}' row.",
+            "- waiting_times: median days from request to test and from test to report, by modality, over records "
+            "with both dates in order (nearest rank on whole days; 366 = more than 365 days). *_records counts "
+            "them; records with a date missing or dates out of order are left out (the waiting-times page counts "
+            "them).",
+            f"- gp_direct_access_by_sub_icb: examinations with patient source {GP_DIRECT_ACCESS} (GP direct access) "
+            f"in the five early-diagnosis-of-cancer test groups, by NICIP code: {groups}.",
+            "",
+            *disclosure_notes(),
+            "",
+            "## Tables",
+            "- activity_by_month: activity_month, modalities, total, organisations_included, organisations_expected, "
+            "pct_organisations_included.",
+            "- activity_by_provider, activity_by_sub_icb, activity_by_icb: the reporting month by modality.",
+            "- waiting_times: modality, request_to_test_records, request_to_test_median_days, test_to_report_records, "
+            "test_to_report_median_days.",
+            "- gp_direct_access_by_sub_icb: the reporting month, one column per test group, total.",
+        ]
+    )
 
 
 def build_monthly(snap: Snapshot, scope: Scope, period: date) -> ReportOutput:
@@ -100,8 +106,12 @@ def build_monthly(snap: Snapshot, scope: Scope, period: date) -> ReportOutput:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--period", required=True, type=period_argument,
-                        help="submission period YYYY-MM; the tables report the month before it")
+    parser.add_argument(
+        "--period",
+        required=True,
+        type=period_argument,
+        help="submission period YYYY-MM; the tables report the month before it",
+    )
 
 
 def _build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> ReportOutput:
@@ -110,5 +120,11 @@ def _build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> ReportOutp
     return build_monthly(snap, scope, parse_period(args.period))
 
 
-REPORTS = [Report("monthly", "monthly statistics tables: activity, providers, commissioners, waits, GP direct access",
-                  _add_arguments, _build)]
+REPORTS = [
+    Report(
+        "monthly",
+        "monthly statistics tables: activity, providers, commissioners, waits, GP direct access",
+        _add_arguments,
+        _build,
+    )
+]

@@ -28,8 +28,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 STARTUP_SECONDS = 30
 
@@ -70,11 +74,27 @@ def running_app(store_dir: Path, log_dir: Path, startup_seconds: float = 60) -> 
     log = (Path(log_dir) / "streamlit.log").open("w+")
     env = {**os.environ, "DID_STORE_DIR": str(store_dir), "DID_DEMO_MODE": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so the finaliser stops all of it
     )
     url = f"http://127.0.0.1:{port}"
@@ -163,6 +183,7 @@ def page(browser):
 @pytest.fixture
 def save_screenshot(tmp_path):
     """save_screenshot(page, name): into tmp_path, and into $DID_SCREENSHOT_DIR when set."""
+
     def save(page, name: str) -> Path:
         path = tmp_path / name
         # Streamlit scrolls inside its own container, so the viewport is made tall enough for
@@ -173,4 +194,5 @@ def save_screenshot(tmp_path):
             Path(target_dir).mkdir(parents=True, exist_ok=True)
             (Path(target_dir) / name).write_bytes(path.read_bytes())
         return path
+
     return save

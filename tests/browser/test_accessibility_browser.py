@@ -22,23 +22,32 @@ from dashboard.navigation import available
 
 pytestmark = pytest.mark.browser
 
-axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright",
-                                     reason="pip install -e '.[test]' (axe-playwright-python)")
+axe_playwright = pytest.importorskip(
+    "axe_playwright_python.sync_playwright", reason="pip install -e '.[test]' (axe-playwright-python)"
+)
 
 TIMEOUT_MS = 60_000
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = {"serious", "critical"}
-ROLE_LABELS = {"central": "Central data team", "provider": "Provider",
-               "commissioner": "Commissioner (ICB)", "gp": "GP practice"}
+ROLE_LABELS = {
+    "central": "Central data team",
+    "provider": "Provider",
+    "commissioner": "Commissioner (ICB)",
+    "gp": "GP practice",
+}
 
 # (axe rule, data-testid of the Streamlit element the offending node sits in) → why the app cannot
 # fix it. Only these may be left; the test fails on anything else.
 STREAMLIT_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("list", "stSidebarNav"):
-        "Streamlit's page menu (st.navigation) puts each section's <li> items inside <div>s directly "
-        "under its <ul>; the app passes only the pages, never the markup (no upstream issue found).",
-    ("listitem", "stSidebarNav"):
-        "The same menu: its <li> items' parent is a <div>, not the <ul>, so they are not in a list.",
+    (
+        "list",
+        "stSidebarNav",
+    ): "Streamlit's page menu (st.navigation) puts each section's <li> items inside <div>s directly "
+    "under its <ul>; the app passes only the pages, never the markup (no upstream issue found).",
+    (
+        "listitem",
+        "stSidebarNav",
+    ): "The same menu: its <li> items' parent is a <div>, not the <ul>, so they are not in a list.",
 }
 
 
@@ -76,8 +85,9 @@ def role_pages(role: str) -> Iterator[str]:
 
 def inside(page, target: list, test_id: str) -> bool:
     """Whether the node axe reported at `target` sits inside the element with that data-testid."""
-    return page.evaluate("([sel, id]) => !!document.querySelector(sel)?.closest(`[data-testid='${id}']`)",
-                         [target[-1], test_id])
+    return page.evaluate(
+        "([sel, id]) => !!document.querySelector(sel)?.closest(`[data-testid='${id}']`)", [target[-1], test_id]
+    )
 
 
 def exception_for(page, rule: str, target: list) -> str | None:
@@ -102,7 +112,7 @@ CHART_TEXT_FILLS = """() => [...new Set([...document.querySelectorAll(
 
 def contrast_on_white(fill: str) -> float:
     """WCAG contrast of a computed `rgb(r, g, b)` fill against white."""
-    channels = [int(c) / 255 for c in fill[fill.index("(") + 1:fill.index(")")].split(",")[:3]]
+    channels = [int(c) / 255 for c in fill[fill.index("(") + 1 : fill.index(")")].split(",")[:3]]
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
     return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
 
@@ -123,27 +133,52 @@ def audit(page, url: str) -> tuple[list[dict], int]:
         choose_role(page, role)
         for title in role_pages(role):
             open_from_sidebar(page, title)
-            results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA},
-                                             "resultTypes": ["violations"]})
+            results = axe.run(
+                page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}, "resultTypes": ["violations"]}
+            )
             for violation in results.response["violations"]:
                 for node in violation["nodes"]:
-                    found.append({"role": role, "page": title, "rule": violation["id"],
-                                  "impact": node.get("impact") or violation["impact"],
-                                  "target": " ".join(map(str, node["target"])),
-                                  "exception": exception_for(page, violation["id"], node["target"]),
-                                  "summary": (node.get("failureSummary") or "").splitlines()[-1:]})
-            unnamed = page.evaluate("() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
-                                    ".filter(e => !(e.getAttribute('aria-label') || '').trim()).length")
+                    found.append(
+                        {
+                            "role": role,
+                            "page": title,
+                            "rule": violation["id"],
+                            "impact": node.get("impact") or violation["impact"],
+                            "target": " ".join(map(str, node["target"])),
+                            "exception": exception_for(page, violation["id"], node["target"]),
+                            "summary": (node.get("failureSummary") or "").splitlines()[-1:],
+                        }
+                    )
+            unnamed = page.evaluate(
+                "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                ".filter(e => !(e.getAttribute('aria-label') || '').trim()).length"
+            )
             if unnamed:
-                found.append({"role": role, "page": title, "rule": "chart-accessible-name", "impact": "serious",
-                              "target": "stPlotlyChart", "exception": None,
-                              "summary": [f"{unnamed} chart(s) without an accessible name"]})
+                found.append(
+                    {
+                        "role": role,
+                        "page": title,
+                        "rule": "chart-accessible-name",
+                        "impact": "serious",
+                        "target": "stPlotlyChart",
+                        "exception": None,
+                        "summary": [f"{unnamed} chart(s) without an accessible name"],
+                    }
+                )
             fills = chart_text_fills(page)
             with_charts += bool(fills)
             for fill in (f for f in fills if contrast_on_white(f) < 4.5):
-                found.append({"role": role, "page": title, "rule": "chart-text-contrast", "impact": "serious",
-                              "target": fill, "exception": None,
-                              "summary": [f"{contrast_on_white(fill):.2f}:1 on white"]})
+                found.append(
+                    {
+                        "role": role,
+                        "page": title,
+                        "rule": "chart-text-contrast",
+                        "impact": "serious",
+                        "target": fill,
+                        "exception": None,
+                        "summary": [f"{contrast_on_white(fill):.2f}:1 on white"],
+                    }
+                )
     return found, with_charts
 
 
@@ -190,7 +225,8 @@ def tab_to(page, name: str, limit: int = 150) -> None:
 
 
 def test_a_gp_finds_their_practice_and_reads_its_verdicts_with_the_keyboard_alone(
-        synthetic_app_url, synthetic_app_store, page, save_screenshot):
+    synthetic_app_url, synthetic_app_store, page, save_screenshot
+):
     from test_gp_browser import busiest_practice
 
     practice = busiest_practice(synthetic_app_store)

@@ -28,9 +28,10 @@ def test_the_matrix_shows_the_planted_late_and_missing_months(synthetic_app, pag
     heatmap.locator("svg").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .heatmaplayer text, .js-plotly-plot g.textpoint text')"
-        ".length > 0", timeout=TIMEOUT_MS)
-    marks = heatmap.evaluate(
-        "el => Array.from(el.querySelectorAll('text')).map(t => t.textContent.trim())")
+        ".length > 0",
+        timeout=TIMEOUT_MS,
+    )
+    marks = heatmap.evaluate("el => Array.from(el.querySelectorAll('text')).map(t => t.textContent.trim())")
     # one 'L' per planted late file and one 'M' per planted missing month (the default range covers the run)
     assert marks.count("L") == len(planted["late"])
     assert marks.count("M") == len(planted["missing"])

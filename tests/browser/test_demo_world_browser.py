@@ -82,8 +82,7 @@ def _open(page, url: str, heading: str):
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
 
 
-def test_waiting_times_shows_urgency_spc_icons_in_words_and_the_dm01_reconciliation(world_url, page,
-                                                                                   save_screenshot):
+def test_waiting_times_shows_urgency_spc_icons_in_words_and_the_dm01_reconciliation(world_url, page, save_screenshot):
     """Issue 20 in the browser: the XmR charts are drawn with their Making Data Count icons, each
     named in words (not colour alone), and the DM01 reconciliation lists the demo's DM01 file."""
     _open(page, f"{world_url}/waiting-times", "DM01 reconciliation")

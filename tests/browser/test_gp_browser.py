@@ -75,8 +75,11 @@ def test_practice_deep_link_shows_the_spine_then_the_measure_funnel(gp_app_url, 
 
 def test_measure_page_names_the_selected_practice(gp_app_url, gp_store, page):
     practice = busiest_practice(gp_store)
-    page.goto(f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}"
-              f"&practice={practice['practice_code']}", wait_until="domcontentloaded")
+    page.goto(
+        f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}"
+        f"&practice={practice['practice_code']}",
+        wait_until="domcontentloaded",
+    )
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text(f"Open {practice['practice_name']}'s practice page").first.wait_for(timeout=TIMEOUT_MS)
     assert not page.get_by_test_id("stException").count()

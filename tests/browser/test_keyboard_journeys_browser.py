@@ -68,7 +68,8 @@ def measure_shown(page) -> str:
 
 
 def test_a_commissioner_takes_mri_from_the_map_to_patient_flows_with_the_keyboard_alone(
-        synthetic_app_url, page, save_screenshot):
+    synthetic_app_url, page, save_screenshot
+):
     page.goto(synthetic_app_url, wait_until="domcontentloaded")
     settle(page)
     choose_role_by_keyboard(page, "Commissioner (ICB)")
@@ -85,8 +86,7 @@ def test_a_commissioner_takes_mri_from_the_map_to_patient_flows_with_the_keyboar
     save_screenshot(page, "keyboard-commissioner-flows.png")
 
 
-def test_the_central_team_finds_who_has_not_submitted_with_the_keyboard_alone(
-        synthetic_app_url, page, save_screenshot):
+def test_the_central_team_finds_who_has_not_submitted_with_the_keyboard_alone(synthetic_app_url, page, save_screenshot):
     page.goto(synthetic_app_url, wait_until="domcontentloaded")
     settle(page)  # demo mode opens as the central team
     open_by_keyboard(page, "Completeness")
@@ -112,15 +112,18 @@ def test_the_central_team_finds_who_has_not_submitted_with_the_keyboard_alone(
 
 
 # Each role's main page, as the README shows it (DID_SCREENSHOT_DIR=docs/screenshots over the demo store).
-MAIN_PAGES = {"Central data team": ("Home", "role-central-home.png"),
-              "Provider": ("Waiting times", "role-provider-waiting-times.png"),
-              "Commissioner (ICB)": ("Where: map", "role-commissioner-map.png"),
-              "GP practice": ("Practice benchmark", "role-gp-practice.png")}
+MAIN_PAGES = {
+    "Central data team": ("Home", "role-central-home.png"),
+    "Provider": ("Waiting times", "role-provider-waiting-times.png"),
+    "Commissioner (ICB)": ("Where: map", "role-commissioner-map.png"),
+    "GP practice": ("Practice benchmark", "role-gp-practice.png"),
+}
 
 
 @pytest.mark.parametrize("role", list(MAIN_PAGES))
 def test_each_roles_main_page_is_reached_by_keyboard_and_shows_its_figures(
-        role, synthetic_app_url, page, save_screenshot):
+    role, synthetic_app_url, page, save_screenshot
+):
     title, shot = MAIN_PAGES[role]
     page.goto(synthetic_app_url, wait_until="domcontentloaded")
     settle(page)

@@ -24,7 +24,8 @@ def test_sub_icb_map_draws_every_area(variation_url, page, save_screenshot):
     # One filled path per sub-ICB polygon (the ranked bar chart beside it draws no fills).
     page.locator(".js-plotly-plot path.js-fill").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 106", timeout=TIMEOUT_MS)
+        "document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 106", timeout=TIMEOUT_MS
+    )
     assert page.locator(".js-plotly-plot path.js-fill").count() >= 106
     assert page.get_by_text("April 2026", exact=False).count()  # the geography caveat
     assert not page.get_by_test_id("stException").count()
@@ -55,8 +56,8 @@ def test_demographic_and_flows_views_render(variation_url, page, save_screenshot
 def _rgb(text: str) -> tuple[int, ...]:
     """(r, g, b) of a CSS colour as Plotly writes it: rgb(...), rgba(...) or #rrggbb."""
     if text.startswith("#"):
-        return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
-    return tuple(int(float(v)) for v in text[text.index("(") + 1:text.index(")")].split(",")[:3])
+        return tuple(int(text[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(v)) for v in text[text.index("(") + 1 : text.index(")")].split(",")[:3])
 
 
 def test_map_legend_colours_match_the_fill_scale(variation_url, page, save_screenshot):
@@ -66,8 +67,7 @@ def test_map_legend_colours_match_the_fill_scale(variation_url, page, save_scree
     from plotly.colors import get_colorscale, sample_colorscale
 
     page.goto(f"{variation_url}/geographic?level=icb", wait_until="domcontentloaded")
-    page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 36", timeout=TIMEOUT_MS)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 36", timeout=TIMEOUT_MS)
     page.locator(".js-plotly-plot .colorbar").first.wait_for(timeout=TIMEOUT_MS)
     drawn = page.evaluate("""() => {
         const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.querySelector('path.js-fill'));
@@ -86,8 +86,13 @@ def test_map_legend_colours_match_the_fill_scale(variation_url, page, save_scree
     span = drawn["cmax"] - drawn["cmin"]
     for text, colour in filled:
         value = float(text.split(": ")[-1].split(" ")[0])  # shown to 2 decimals: the colour of a rate within 0.005
-        ends = [_rgb(c) for c in sample_colorscale(scale, [min(max((value + d - drawn["cmin"]) / span, 0), 1)
-                                                           for d in (-0.005, 0.005)])]
-        assert all(min(lo, hi) - 1 <= got <= max(lo, hi) + 1
-                   for got, lo, hi in zip(_rgb(colour), *ends, strict=True)), (text, colour, ends)
+        ends = [
+            _rgb(c)
+            for c in sample_colorscale(
+                scale, [min(max((value + d - drawn["cmin"]) / span, 0), 1) for d in (-0.005, 0.005)]
+            )
+        ]
+        assert all(
+            min(lo, hi) - 1 <= got <= max(lo, hi) + 1 for got, lo, hi in zip(_rgb(colour), *ends, strict=True)
+        ), (text, colour, ends)
     save_screenshot(page, "variation_map_legend.png")

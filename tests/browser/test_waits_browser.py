@@ -39,14 +39,27 @@ def waits_store(tmp_path_factory) -> Path:
     for i in range(600):
         test = date(2026, 1, 5) + timedelta(days=int(rng.integers(0, 80)))
         wait = int(rng.lognormal(3.0, 0.8))
-        rows.append(("RAJ", "RAJ01", f"A{i:05d}", "03" if i % 4 else "04", test - timedelta(days=wait),
-                     test - timedelta(days=wait), test, test + timedelta(days=int(rng.integers(0, 5))),
-                     "MRI" if i % 2 else "CT", test.replace(day=1)))
+        rows.append(
+            (
+                "RAJ",
+                "RAJ01",
+                f"A{i:05d}",
+                "03" if i % 4 else "04",
+                test - timedelta(days=wait),
+                test - timedelta(days=wait),
+                test,
+                test + timedelta(days=int(rng.integers(0, 5))),
+                "MRI" if i % 2 else "CT",
+                test.replace(day=1),
+            )
+        )
     with store.writer(store_dir) as con:
         con.executemany(
             """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
                    request_date, request_received_date, test_date, report_date, modality, activity_month)
-               VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+               VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            rows,
+        )
         con.execute("""INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on,
                            file_name, sha256, format, status, rows_read, rows_accepted, rows_rejected,
                            rows_with_warnings)
@@ -69,8 +82,7 @@ def open_from_menu(page, url: str, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
 
 
-def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url, waits_store, page,
-                                                                    save_screenshot):
+def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url, waits_store, page, save_screenshot):
     from ingest.store import current_snapshot
 
     snap = Snapshot(current_snapshot(waits_store))

@@ -43,15 +43,11 @@ LATEST_COMPLETE_MONTH = date(2026, 2, 1)
 THIS_MONTH_TOTAL = 14
 SAME_MONTH_LAST_YEAR_TOTAL = 5
 LAST_12_MONTHS_TOTAL = 27
-MODALITY_THIS_MONTH = {"Plain radiography": 7, "Ultrasound": 3, "CT": 2, "MRI": 1, "Unknown": 1,
-                       "Fluoroscopy": 0}
-MODALITY_LAST_YEAR = {"Plain radiography": 3, "MRI": 2, "Ultrasound": 0, "CT": 0, "Fluoroscopy": 0,
-                      "Unknown": 0}
-MODALITY_LAST_12 = {"Plain radiography": 13, "CT": 5, "Ultrasound": 5, "MRI": 2, "Fluoroscopy": 1,
-                    "Unknown": 1}
+MODALITY_THIS_MONTH = {"Plain radiography": 7, "Ultrasound": 3, "CT": 2, "MRI": 1, "Unknown": 1, "Fluoroscopy": 0}
+MODALITY_LAST_YEAR = {"Plain radiography": 3, "MRI": 2, "Ultrasound": 0, "CT": 0, "Fluoroscopy": 0, "Unknown": 0}
+MODALITY_LAST_12 = {"Plain radiography": 13, "CT": 5, "Ultrasound": 5, "MRI": 2, "Fluoroscopy": 1, "Unknown": 1}
 # by test group id, in ingest.nicip.TEST_GROUPS order
-GPDA_THIS_MONTH = {"chest_xray": 2, "ct_chest": 1, "ct_abdo_pelvis": 0, "us_abdo_pelvis": 1,
-                   "mri_brain": 0}
+GPDA_THIS_MONTH = {"chest_xray": 2, "ct_chest": 1, "ct_abdo_pelvis": 0, "us_abdo_pelvis": 1, "mri_brain": 0}
 PROVIDERS_SUBMITTING = (2, 3)
 
 # (test date, provider, modality, patient source, test group, how many records)
@@ -117,8 +113,17 @@ def insert_submissions(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str
         VALUES (?, ?, ?, ?, ?, ?, ?, 'csv', ?, ?, 0, 0, 0, 0)
         """,
         [
-            (sid, provider, period, datetime(period.year, period.month, 5, 9), period,
-             f"DID_{provider}_{period:%Y%m}.csv", f"{sid:064x}", status, timeliness)
+            (
+                sid,
+                provider,
+                period,
+                datetime(period.year, period.month, 5, 9),
+                period,
+                f"DID_{provider}_{period:%Y%m}.csv",
+                f"{sid:064x}",
+                status,
+                timeliness,
+            )
             for sid, provider, period, status, timeliness in rows
         ],
     )
@@ -134,10 +139,19 @@ def insert_records(
     for test_date, provider, modality, source, test_group, count in rows:
         for _ in range(count):
             n = len(values) + 1
-            values.append((
-                submission_id, provider, f"{provider}01", f"ACC{n:06d}", source, test_date,
-                modality, test_group, test_date.replace(day=1),
-            ))
+            values.append(
+                (
+                    submission_id,
+                    provider,
+                    f"{provider}01",
+                    f"ACC{n:06d}",
+                    source,
+                    test_date,
+                    modality,
+                    test_group,
+                    test_date.replace(day=1),
+                )
+            )
     if not values:
         return
     con.executemany(

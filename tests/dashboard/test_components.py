@@ -15,21 +15,25 @@ from dashboard.components.quality_charts import FLAG_COLOURS, STATUS_COLOURS
 
 def contrast(a: str, b: str) -> float:
     """WCAG 2.2 contrast ratio of two #RRGGBB colours."""
+
     def luminance(colour: str) -> float:
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
 
 
 def trend_frame() -> pl.DataFrame:
     months = [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
-    return pl.DataFrame({
-        "activity_month": months * 2,
-        "modality": ["CT"] * 3 + ["Plain radiography"] * 3,
-        "records": [10, 8, 11, 100, 70, 105],
-    })
+    return pl.DataFrame(
+        {
+            "activity_month": months * 2,
+            "modality": ["CT"] * 3 + ["Plain radiography"] * 3,
+            "records": [10, 8, 11, 100, 70, 105],
+        }
+    )
 
 
 def test_trend_figure_has_one_line_per_modality_largest_first():
@@ -66,14 +70,31 @@ def test_verdicts_are_told_apart_by_marker_shape_as_well_as_colour():
     # WCAG 2.2 1.4.1: colour is never the only cue. The spine used to fill every shape, so
     # "outside 95%" and "outside 99.8%" (and "within" and "not shown") differed by colour alone.
     verdicts = [*VERDICTS, ""]
-    profile = pl.DataFrame({
-        "short_title": [f"m{i}" for i in range(len(verdicts))], "title": [f"Measure {i}" for i in range(len(verdicts))],
-        "england": [1.0] * len(verdicts), "spine_min": [0.5] * len(verdicts), "spine_max": [1.5] * len(verdicts),
-        "spine_p25": [0.9] * len(verdicts), "spine_p75": [1.1] * len(verdicts),
-        "funnel_value": [1.2] * len(verdicts), "comparison": [v or None for v in verdicts]})
-    for fig in (spine_figure(profile), funnel_figure(profile.with_columns(
-            funnel_x=pl.lit(1.0), practice_code=pl.col("short_title"), practice_name=pl.col("title")),
-            pl.DataFrame(schema={c: pl.Float64 for c in CURVES}), 1.0, x_title="x", y_title="y")):
+    profile = pl.DataFrame(
+        {
+            "short_title": [f"m{i}" for i in range(len(verdicts))],
+            "title": [f"Measure {i}" for i in range(len(verdicts))],
+            "england": [1.0] * len(verdicts),
+            "spine_min": [0.5] * len(verdicts),
+            "spine_max": [1.5] * len(verdicts),
+            "spine_p25": [0.9] * len(verdicts),
+            "spine_p75": [1.1] * len(verdicts),
+            "funnel_value": [1.2] * len(verdicts),
+            "comparison": [v or None for v in verdicts],
+        }
+    )
+    for fig in (
+        spine_figure(profile),
+        funnel_figure(
+            profile.with_columns(
+                funnel_x=pl.lit(1.0), practice_code=pl.col("short_title"), practice_name=pl.col("title")
+            ),
+            pl.DataFrame(schema={c: pl.Float64 for c in CURVES}),
+            1.0,
+            x_title="x",
+            y_title="y",
+        ),
+    ):
         symbols = [t.marker.symbol for t in fig.data if t.mode == "markers"]
         assert len(set(symbols)) == len(symbols) == len(verdicts)
 
@@ -124,8 +145,9 @@ def test_every_chart_offers_only_download_as_a_picture_and_has_an_accessible_nam
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "plotly_chart":
                 calls += 1
                 config = next((k.value for k in node.keywords if k.arg == "config"), None)
-                assert config is not None and "CHART_CONFIG" in ast.unparse(config), \
+                assert config is not None and "CHART_CONFIG" in ast.unparse(config), (
                     f"{view.name}:{node.lineno} draws a chart without CHART_CONFIG"
+                )
                 # Every chart has an accessible name saying what kind of chart it is and what it shows.
                 alt = next((k.value for k in node.keywords if k.arg == "alt"), None)
                 assert alt is not None and ":" in ast.unparse(alt), f"{view.name}:{node.lineno} has no alt text"
@@ -142,12 +164,25 @@ def test_a_star_means_hidden_and_a_dash_means_not_worked_out():
         import streamlit as st
 
         from dashboard.components import formatting as fmt
-        frame = pl.DataFrame({"name": ["a", "b", "c"], "records": [1235, None, 40], "rate": [12.345, None, None],
-                              "share": [0.5, None, 0.25], "suppressed": [False, True, False]})
-        fmt.shown_table(frame.with_columns(variance=pl.lit(0.5)),
-                        {"records": st.column_config.NumberColumn("Examinations", format="localized"),
-                         "rate": st.column_config.NumberColumn("Rate", format="%.1f"),
-                         "share": st.column_config.NumberColumn("Share", format="percent"), "variance": None})
+
+        frame = pl.DataFrame(
+            {
+                "name": ["a", "b", "c"],
+                "records": [1235, None, 40],
+                "rate": [12.345, None, None],
+                "share": [0.5, None, 0.25],
+                "suppressed": [False, True, False],
+            }
+        )
+        fmt.shown_table(
+            frame.with_columns(variance=pl.lit(0.5)),
+            {
+                "records": st.column_config.NumberColumn("Examinations", format="localized"),
+                "rate": st.column_config.NumberColumn("Rate", format="%.1f"),
+                "share": st.column_config.NumberColumn("Share", format="percent"),
+                "variance": None,
+            },
+        )
         fmt.shown_table(frame.filter(~pl.col("suppressed")), {})
 
     at = AppTest.from_function(page).run()
@@ -165,9 +200,14 @@ def test_busiest_sites_are_dots_on_an_axis_that_shows_the_spread_with_fences_and
     # It was bars from zero, so a 1.1-fold spread looked flat, and outliers were told by colour alone.
     from dashboard.components.equipment_charts import OUTLIER_GROUPS, ranked_sites_figure
 
-    sites = pl.DataFrame({"site_code": ["S1", "S2", "S3", "S4"], "provider_code": ["P1", "P1", "P2", "P3"],
-                          "exams_per_scanner_per_day": [30.0, 24.0, 22.0, 11.0],
-                          "outlier": ["high", None, None, "low"]})
+    sites = pl.DataFrame(
+        {
+            "site_code": ["S1", "S2", "S3", "S4"],
+            "provider_code": ["P1", "P1", "P2", "P3"],
+            "exams_per_scanner_per_day": [30.0, 24.0, 22.0, 11.0],
+            "outlier": ["high", None, None, "low"],
+        }
+    )
     fig = ranked_sites_figure(sites, fences=(15.0, 28.0), england=23.0)
     traces = {t.name: t for t in fig.data}
     assert list(traces) == [words for _, words, _, _ in OUTLIER_GROUPS]

@@ -73,10 +73,15 @@ def export_args(**given) -> argparse.Namespace:
 
 
 def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "views/gp_measure.py",
-                   {"measure": "gpda_chest_xray", "level": "icb", "area": busiest["icb_code"]})
-    exported = registry()["gp-benchmark"].build(snap, CENTRAL, export_args(measure="gpda_chest_xray",
-                                                                            icb=busiest["icb_code"]))
+    at = open_page(
+        store,
+        monkeypatch,
+        "views/gp_measure.py",
+        {"measure": "gpda_chest_xray", "level": "icb", "area": busiest["icb_code"]},
+    )
+    exported = registry()["gp-benchmark"].build(
+        snap, CENTRAL, export_args(measure="gpda_chest_xray", icb=busiest["icb_code"])
+    )
     shown = frame(at).drop("verdict")
     assert shown.height == exported.height > 0
     assert shown["practice_code"].to_list() == exported["practice_code"].to_list()
@@ -90,15 +95,21 @@ def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, b
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Practices shown"] == f"{exported.height:,}"
     # The verdict was 17th of 18 columns, off-screen at 1,400 px: now right after name and value.
-    assert list(at.dataframe[0].proto.column_order[:5]) == ["rank", "practice_code", "practice_name",
-                                                             "funnel_value", "verdict"]
+    assert list(at.dataframe[0].proto.column_order[:5]) == [
+        "rank",
+        "practice_code",
+        "practice_name",
+        "funnel_value",
+        "verdict",
+    ]
     text = " ".join(m.value for m in at.markdown)
     assert "prompt to look, not a verdict" in text and "Why it matters" in text
 
 
 def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "views/gp_measure.py",
-                   {"measure": "gpda_all", "level": "pcn", "area": busiest["pcn_code"]})
+    at = open_page(
+        store, monkeypatch, "views/gp_measure.py", {"measure": "gpda_all", "level": "pcn", "area": busiest["pcn_code"]}
+    )
     at.selectbox(key="gp_practice_pick").select(busiest["practice_code"]).run()
     assert not at.exception
     assert busiest["practice_code"] in str(at.query_params["practice"])
@@ -108,8 +119,7 @@ def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, mon
 
 
 def test_measure_page_peer_group_and_overdispersion_controls(store, busiest, monkeypatch):
-    at = open_page(store, monkeypatch, "views/gp_measure.py",
-                   {"measure": "gpda_all", "imd": "1,2", "od": "none"})
+    at = open_page(store, monkeypatch, "views/gp_measure.py", {"measure": "gpda_all", "imd": "1,2", "od": "none"})
     shown = frame(at)
     assert shown["imd_quintile"].is_in([1, 2]).all()
     assert at.selectbox(key="gp_method").value == "none"
@@ -131,8 +141,9 @@ def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeyp
     table = pl.from_pandas(expander.dataframe[0].value)
     first, last = (table["activity_month"].dt.date().min(), table["activity_month"].dt.date().max())
     assert last == gb.default_period(snap)[1]
-    drawn = gp_charts.trend_table(*gp_practice.practice_trend(snap, CENTRAL, "gpda_all", busiest["practice_code"],
-                                                               first, last))
+    drawn = gp_charts.trend_table(
+        *gp_practice.practice_trend(snap, CENTRAL, "gpda_all", busiest["practice_code"], first, last)
+    )
     assert table["value"].to_list() == pytest.approx(drawn["value"].to_list(), nan_ok=True)
     assert table["england_p50"].to_list() == pytest.approx(drawn["england_p50"].to_list(), nan_ok=True)
     (button,) = expander.download_button
@@ -163,13 +174,13 @@ def test_practice_page_from_englands_cached_tables_is_that_practices_profile(sto
     as_shown = fmt.protected_table(profile, {"numerator": 0, "value": 2, "funnel_value": 2, "pcn_rank": None})
     for column in ("numerator", "value", "funnel_value", "pcn_rank"):
         assert shown[column].to_list() == as_shown[column].to_list(), column
-    assert as_shown["pcn_rank"].to_list() == [("*" if hidden else r or "–") for r, hidden in
-                                              zip(profile["pcn_rank"], profile["suppressed"], strict=True)]
+    assert as_shown["pcn_rank"].to_list() == [
+        ("*" if hidden else r or "–") for r, hidden in zip(profile["pcn_rank"], profile["suppressed"], strict=True)
+    ]
     # A hidden measure's verdict says it is hidden; it once read a bare "–" like "nothing to judge".
     hidden = profile["suppressed"].to_list()
     assert any(hidden)
-    assert [v for v, h in zip(shown["verdict"], hidden, strict=True) if h] == \
-        [gp_charts.SUPPRESSED[0]] * sum(hidden)
+    assert [v for v, h in zip(shown["verdict"], hidden, strict=True) if h] == [gp_charts.SUPPRESSED[0]] * sum(hidden)
     assert gp_charts.SUPPRESSED[0] not in [v for v, h in zip(shown["verdict"], hidden, strict=True) if not h]
 
 
@@ -195,8 +206,9 @@ def test_gp_user_sees_its_own_practice_and_not_others(store, snap, busiest, monk
     at = open_page(store, monkeypatch, "views/gp_practice.py", {}, scope)
     assert at.subheader[0].value == busiest["practice_name"].title()
     assert any("rounded to the nearest 5" in c.value for c in at.caption)
-    other = snap.query("SELECT practice_code FROM ref_practice WHERE practice_code <> $c LIMIT 1",
-                       {"c": busiest["practice_code"]})["practice_code"][0]
+    other = snap.query(
+        "SELECT practice_code FROM ref_practice WHERE practice_code <> $c LIMIT 1", {"c": busiest["practice_code"]}
+    )["practice_code"][0]
     at = open_page(store, monkeypatch, "views/gp_practice.py", {"practice": other}, scope)
     assert any("your role sees it only inside the benchmark" in w.value for w in at.warning)
     assert at.subheader[0].value == busiest["practice_name"].title()
@@ -204,17 +216,22 @@ def test_gp_user_sees_its_own_practice_and_not_others(store, snap, busiest, monk
 
 # --- figure builders ---------------------------------------------------------------------------
 
+
 def test_funnel_figure_carries_practice_codes_and_words(snap, busiest):
     bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap), gb.Area("icb", busiest["icb_code"]))
-    fig = gp_charts.funnel_figure(bench.table, bench.curves, bench.target, x_title="x", y_title="y",
-                                  highlight=busiest["practice_code"])
+    fig = gp_charts.funnel_figure(
+        bench.table, bench.curves, bench.target, x_title="x", y_title="y", highlight=busiest["practice_code"]
+    )
     assert isinstance(fig, go.Figure)
     names = [t.name for t in fig.data]
     assert "99.8% limits" in names and "95% limits" in names and "Selected practice" in names
     codes = {c for t in fig.data if t.mode == "markers" for c in (t.customdata or ())}
     assert busiest["practice_code"] in codes
-    assert all(t.name in {w for w, _, _ in gp_charts.VERDICTS.values()} | {gp_charts.SUPPRESSED[0]}
-               for t in fig.data if t.mode == "markers")
+    assert all(
+        t.name in {w for w, _, _ in gp_charts.VERDICTS.values()} | {gp_charts.SUPPRESSED[0]}
+        for t in fig.data
+        if t.mode == "markers"
+    )
 
 
 def test_clicked_practice_reads_plotly_selection_events():
@@ -246,8 +263,10 @@ def test_definition_speaks_plain_words():
         assert "issue #" not in words and ".yaml" not in words and "queries/" not in words
         assert "reviewed by Awaiting" not in words
     words = gp_text.definition(gb.measures()["gpda_all"])
-    assert "Written by DID analytics team. Not yet reviewed by a GP or radiologist; definition dated " \
-           "29 November 2026." in words
+    assert (
+        "Written by DID analytics team. Not yet reviewed by a GP or radiologist; definition dated "
+        "29 November 2026." in words
+    )
 
 
 def test_gp_pages_name_no_cli_command_issue_or_definition_file():
@@ -260,18 +279,33 @@ def test_gp_pages_name_no_cli_command_issue_or_definition_file():
 
 
 def test_funnel_hover_shows_events_expected_and_the_practices_limits():
-    row = {"practice_code": ["A81001", "B82007"], "practice_name": ["THE SURGERY", None],
-           "funnel_x": [12.5, 3.0], "funnel_value": [1.234, 0.9], "numerator": [1200, None],
-           "expected": [12.46, None], "funnel_lower95": [0.5, None], "funnel_upper95": [1.5, None],
-           "funnel_lower998": [0.3, None], "funnel_upper998": [2.0, None],
-           "comparison": ["within", "within"], "suppressed": [False, True]}
+    row = {
+        "practice_code": ["A81001", "B82007"],
+        "practice_name": ["THE SURGERY", None],
+        "funnel_x": [12.5, 3.0],
+        "funnel_value": [1.234, 0.9],
+        "numerator": [1200, None],
+        "expected": [12.46, None],
+        "funnel_lower95": [0.5, None],
+        "funnel_upper95": [1.5, None],
+        "funnel_lower998": [0.3, None],
+        "funnel_upper998": [2.0, None],
+        "comparison": ["within", "within"],
+        "suppressed": [False, True],
+    }
     table = pl.DataFrame(row)
-    curves = pl.DataFrame(schema={c: pl.Float64 for c in ("funnel_x", "funnel_lower95", "funnel_upper95",
-                                                           "funnel_lower998", "funnel_upper998")})
+    curves = pl.DataFrame(
+        schema={
+            c: pl.Float64
+            for c in ("funnel_x", "funnel_lower95", "funnel_upper95", "funnel_lower998", "funnel_upper998")
+        }
+    )
     fig = gp_charts.funnel_figure(table, curves, 1.0, x_title="x", y_title="y")
     (points,) = [t for t in fig.data if t.mode == "markers"]
-    assert points.text[0] == ("<b>THE SURGERY</b><br>Value 1.23<br>Events 1,200 · expected 12.5"
-                              "<br>95% limits 0.50 to 1.50<br>99.8% limits 0.30 to 2.00")
+    assert points.text[0] == (
+        "<b>THE SURGERY</b><br>Value 1.23<br>Events 1,200 · expected 12.5"
+        "<br>95% limits 0.50 to 1.50<br>99.8% limits 0.30 to 2.00"
+    )
     assert "Events * · expected *" in points.text[1] and "95% limits * to *" in points.text[1]
     assert "%{text}" in points.hovertemplate
     central = gp_charts.funnel_hover(table.drop("suppressed").tail(1))[0]
@@ -280,13 +314,32 @@ def test_funnel_hover_shows_events_expected_and_the_practices_limits():
 
 def test_trend_table_is_what_the_trend_chart_draws():
     months = [date(2026, 1, 1), date(2026, 2, 1)]
-    series = pl.DataFrame({"activity_month": months, "org_code": ["A81001"] * 2, "numerator": [12, None],
-                           "value": [3.5, None], "percentile_rank": [40.0, None], "suppressed": [False, True]})
-    deciles = pl.DataFrame({"activity_month": sorted(months * 9), "percentile": list(range(10, 100, 10)) * 2,
-                            "value": [float(p) for p in range(1, 10)] * 2})
+    series = pl.DataFrame(
+        {
+            "activity_month": months,
+            "org_code": ["A81001"] * 2,
+            "numerator": [12, None],
+            "value": [3.5, None],
+            "percentile_rank": [40.0, None],
+            "suppressed": [False, True],
+        }
+    )
+    deciles = pl.DataFrame(
+        {
+            "activity_month": sorted(months * 9),
+            "percentile": list(range(10, 100, 10)) * 2,
+            "value": [float(p) for p in range(1, 10)] * 2,
+        }
+    )
     table = gp_charts.trend_table(series, deciles)
-    assert table.columns == ["activity_month", "numerator", "value", "percentile_rank", "suppressed",
-                             *[f"england_p{p}" for p in range(10, 100, 10)]]
+    assert table.columns == [
+        "activity_month",
+        "numerator",
+        "value",
+        "percentile_rank",
+        "suppressed",
+        *[f"england_p{p}" for p in range(10, 100, 10)],
+    ]
     assert table["england_p50"].to_list() == [5.0, 5.0]
     assert set(gp_charts.trend_table_columns("This practice", "per 1,000")) == set(table.columns) - {"suppressed"}
     # the suppressed month reads * in the table alternative and its CSV

@@ -50,8 +50,11 @@ def same(page: pl.DataFrame, report: pl.DataFrame) -> bool:
     if page.columns != report.columns or page.height != report.height:
         return False
     return all(
-        [None if v is None else (v.date() if hasattr(v, "date") and report[c].dtype == pl.Date else v)
-         for v in page[c].to_list()] == report[c].to_list()
+        [
+            None if v is None else (v.date() if hasattr(v, "date") and report[c].dtype == pl.Date else v)
+            for v in page[c].to_list()
+        ]
+        == report[c].to_list()
         for c in report.columns
     )
 
@@ -62,8 +65,13 @@ def test_official_outputs_page_matches_the_report(official_store, scope, monkeyp
     at.selectbox[0].set_value(PERIOD).run()  # the newest period (2026-04) reports March, which is empty
     assert not at.exception
     report = build_monthly(get_snapshot(official_store), CENTRAL, PERIOD).tables
-    names = ["activity_by_month", "activity_by_provider", "activity_by_sub_icb", "waiting_times",
-             "gp_direct_access_by_sub_icb"]
+    names = [
+        "activity_by_month",
+        "activity_by_provider",
+        "activity_by_sub_icb",
+        "waiting_times",
+        "gp_direct_access_by_sub_icb",
+    ]
     for i, name in enumerate(names):
         assert same(shown(at, i), report[name]), name
     metrics = {m.label: m.value for m in at.metric}

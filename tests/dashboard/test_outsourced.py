@@ -41,9 +41,16 @@ def _page(scope) -> AppTest:
 def test_central_sees_every_pair_and_how_many_copies_are_left_out(outsourced):
     at = _page(CENTRAL)
     table = at.dataframe[0].value
-    assert sorted(zip(table["provider_a"], table["provider_b"], table["match"], table["pairs"],
-                      table["copies_removed"], strict=True)) == [
-        ("RAE", "RTH", "exact", 1, 1), ("RR8", "RTH", "exact", 2, 2), ("RR8", "RTH", "near", 1, 0)]
+    assert sorted(
+        zip(
+            table["provider_a"],
+            table["provider_b"],
+            table["match"],
+            table["pairs"],
+            table["copies_removed"],
+            strict=True,
+        )
+    ) == [("RAE", "RTH", "exact", 1, 1), ("RR8", "RTH", "exact", 2, 2), ("RR8", "RTH", "near", 1, 0)]
     assert any("3 submitted copies are left out" in c.value for c in at.caption)
 
 
@@ -110,18 +117,28 @@ def _arrangements(empty_store_template, tmp_path: Path, keeps_sending: str) -> P
     days = [d for d in range(0, 150, 31) for d in (d, d + 2)]  # from 5 January: two a month to May
     for provider in ("RR8", "RTH"):
         # A file for 2026-07 is DIDS v2.0: the same records, their dates as procedure and report times.
-        records = [_record(provider, n, n, day) | ({"referring_org_code": "RR8"} if provider == "RTH" else {})
-                   for n, day in enumerate(days) if day < 124 or provider == keeps_sending]
-        records = [didfiles.row_v2(**{k: v for k, v in r.items() if k in didfiles.VALID_V2 or k.endswith("_date")},
-                                   waiting_list_clock_start=r["request_date"]) for r in records]
+        records = [
+            _record(provider, n, n, day) | ({"referring_org_code": "RR8"} if provider == "RTH" else {})
+            for n, day in enumerate(days)
+            if day < 124 or provider == keeps_sending
+        ]
+        records = [
+            didfiles.row_v2(
+                **{k: v for k, v in r.items() if k in didfiles.VALID_V2 or k.endswith("_date")},
+                waiting_list_clock_start=r["request_date"],
+            )
+            for r in records
+        ]
         path = didfiles.write_v2(tmp_path / f"{provider}.csv", records)
         with store.writer(store_dir) as con:
             assert loader.load_file(con, path, provider, "2026-07", date(2026, 7, 10)).status == "accepted"
     (tmp_path / "arrangements.csv").write_text(ARRANGEMENTS)
     import did_cli
 
-    assert did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"),
-                         "--store", str(store_dir)]) == 0
+    assert (
+        did_cli.main(["reference", "load-outsourcing", str(tmp_path / "arrangements.csv"), "--store", str(store_dir)])
+        == 0
+    )
     return store_dir
 
 

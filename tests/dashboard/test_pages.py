@@ -194,4 +194,5 @@ def test_home_trend_is_named_and_has_a_table_and_csv_alternative(tiny_store, mon
     assert "Examinations per month by modality" in button.label
     # The media file id is a hash of the bytes: the same id means the same CSV.
     assert Path(button.proto.url).stem == _calculate_file_id(
-        to_csv_bytes(trend), "text/csv", "examinations-by-modality-to-2026-02.csv")
+        to_csv_bytes(trend), "text/csv", "examinations-by-modality-to-2026-02.csv"
+    )

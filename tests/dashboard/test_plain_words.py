@@ -16,8 +16,19 @@ from dashboard.components.quality_charts import score_trend_figure, volume_figur
 from dashboard.components.waits_charts import trend_figure as waits_trend_figure
 
 VIEWS = Path(__file__).resolve().parents[2] / "dashboard" / "views"
-OWNED = ["home", "data_quality", "provider_drilldown", "completeness", "official_outputs", "radiation_dose",
-         "waiting_times", "submit", "local_codes", "gp_practice", "about"]
+OWNED = [
+    "home",
+    "data_quality",
+    "provider_drilldown",
+    "completeness",
+    "official_outputs",
+    "radiation_dose",
+    "waiting_times",
+    "submit",
+    "local_codes",
+    "gp_practice",
+    "about",
+]
 
 
 def test_pages_name_no_cli_command_doc_path_or_internal_table():
@@ -54,9 +65,11 @@ def test_sub_icb_is_named_by_its_place_and_code():
 
 
 def test_rejection_message_points_a_data_manager_to_the_page_not_a_command():
-    message = ("IMAGING CODE (NICIP) is neither a national NICIP code nor a local code notified by RAJ; notify it "
-               "first (did local-codes add --provider RAJ --code <local code> --maps-to <NICIP code>, or the Local "
-               "codes page) and submit the file again")
+    message = (
+        "IMAGING CODE (NICIP) is neither a national NICIP code nor a local code notified by RAJ; notify it "
+        "first (did local-codes add --provider RAJ --code <local code> --maps-to <NICIP code>, or the Local "
+        "codes page) and submit the file again"
+    )
     plain = glossary.for_data_manager(message)
     assert "did local-codes" not in plain and "on the Local codes page of this dashboard" in plain
 
@@ -73,8 +86,16 @@ def test_every_page_states_its_period_the_same_way():
     assert line.startswith("**Period:** 2025-26 (part year: 5 of 12 months) · **Denominator:** registered")
     assert "**Data up to:** August 2026 (the latest complete month is the month before" in line
     assert fmt.part_year(12) == "" and fmt.part_year(5) == " (part year: 5 of 12 months)"
-    for page in ("home", "data_quality", "provider_drilldown", "completeness", "official_outputs",
-                 "radiation_dose", "waiting_times", "gp_practice"):
+    for page in (
+        "home",
+        "data_quality",
+        "provider_drilldown",
+        "completeness",
+        "official_outputs",
+        "radiation_dose",
+        "waiting_times",
+        "gp_practice",
+    ):
         assert "fmt.as_of(" in (VIEWS / f"{page}.py").read_text(), page
 
 
@@ -87,14 +108,26 @@ def test_missing_month_becomes_a_gap():
 
 def test_lines_break_at_a_missing_month():
     months = [date(2026, 1, 1), date(2026, 3, 1)]
-    volume = volume_figure(pl.DataFrame({"activity_month": months, "records": [100, 110], "baseline": [None, 100.0],
-                                         "flag": [None, None], "change": [None, 0.1]}))
+    volume = volume_figure(
+        pl.DataFrame(
+            {
+                "activity_month": months,
+                "records": [100, 110],
+                "baseline": [None, 100.0],
+                "flag": [None, None],
+                "change": [None, 0.1],
+            }
+        )
+    )
     assert volume.data[0].y == (100, None, 110)
     waits = waits_trend_figure(pl.DataFrame({"activity_month": months, "median_days": [5, 6], "p90_days": [9, 10]}))
     assert waits.data[0].y == (5, None, 6)
-    gp = trend_on_deciles_figure(pl.DataFrame({"activity_month": months, "value": [1.0, 2.0]}),
-                                 pl.DataFrame(schema={"activity_month": pl.Date, "percentile": pl.Int64,
-                                                      "value": pl.Float64}), name="This practice", y_title="%")
+    gp = trend_on_deciles_figure(
+        pl.DataFrame({"activity_month": months, "value": [1.0, 2.0]}),
+        pl.DataFrame(schema={"activity_month": pl.Date, "percentile": pl.Int64, "value": pl.Float64}),
+        name="This practice",
+        y_title="%",
+    )
     assert gp.data[-1].y == (1.0, None, 2.0)
 
 
@@ -109,8 +142,11 @@ def test_score_axis_starts_at_a_baseline_not_at_the_data():
 
 
 def test_volume_chart_has_no_title_over_its_legend():
-    fig = volume_figure(pl.DataFrame({"activity_month": [date(2026, 1, 1)], "records": [1], "baseline": [None],
-                                      "flag": [None], "change": [None]}))
+    fig = volume_figure(
+        pl.DataFrame(
+            {"activity_month": [date(2026, 1, 1)], "records": [1], "baseline": [None], "flag": [None], "change": [None]}
+        )
+    )
     assert not fig.layout.title.text
 
 

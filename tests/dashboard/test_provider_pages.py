@@ -59,8 +59,7 @@ def export_args(name: str, argv: list[str]) -> argparse.Namespace:
 def same(page_frame: pd.DataFrame, export_frame) -> None:
     """The page's table is the export's, but for the outlier flag, which a page writes in words."""
     if "outlier" in export_frame.columns:
-        export_frame = export_frame.with_columns(
-            pl.col("outlier").replace_strict(OUTLIER_WORDS, default="No"))
+        export_frame = export_frame.with_columns(pl.col("outlier").replace_strict(OUTLIER_WORDS, default="No"))
     expected = export_frame.to_pandas()
     pd.testing.assert_frame_equal(page_frame.reset_index(drop=True), expected, check_dtype=False)
 
@@ -72,15 +71,27 @@ def test_waiting_times_page_shows_the_export_tables(store, snap):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Median wait"] == f"{headline['median_days']} days"
     for by, first in (("provider", "provider_code"), ("modality", "modality"), ("month", "activity_month")):
-        same(shown(at, first), registry()["waiting-times"].build(snap, CENTRAL, export_args(
-            "waiting-times", ["--by", by, "--modality", "MRI"])))
-    same(shown(at, "days"), registry()["waiting-times"].build(
-        snap, CENTRAL, export_args("waiting-times", ["--by", "distribution", "--modality", "MRI"])))
+        same(
+            shown(at, first),
+            registry()["waiting-times"].build(
+                snap, CENTRAL, export_args("waiting-times", ["--by", by, "--modality", "MRI"])
+            ),
+        )
+    same(
+        shown(at, "days"),
+        registry()["waiting-times"].build(
+            snap, CENTRAL, export_args("waiting-times", ["--by", "distribution", "--modality", "MRI"])
+        ),
+    )
     # the median wait as an XmR chart: the page's table is the export's, its limits split at the
     # DIDS v2.0 change point (the store holds v1.0 months and one v2.0 month), its icons in words
     chart = next(d.value for d in at.dataframe if "segment" in d.value.columns and "median_days" in d.value.columns)
-    same(chart, registry()["waiting-times"].build(snap, CENTRAL, export_args(
-        "waiting-times", ["--by", "spc", "--modality", "MRI"])))
+    same(
+        chart,
+        registry()["waiting-times"].build(
+            snap, CENTRAL, export_args("waiting-times", ["--by", "spc", "--modality", "MRI"])
+        ),
+    )
     assert chart["segment"].nunique() == 2
     words = " ".join(m.value for m in at.markdown)
     assert "Variation:" in words and "aria-label=" in words
@@ -99,8 +110,10 @@ def test_waiting_times_filters_and_missing_dates(store, snap):
 def test_equipment_page_shows_the_export_tables(store, snap):
     at = open_page("views/equipment.py")
     assert any("Synthetic equipment inventory" in w.value for w in at.warning)
-    same(shown(at, "provider_code"), registry()["equipment"].build(
-        snap, CENTRAL, export_args("equipment", ["--by", "provider"])))
+    same(
+        shown(at, "provider_code"),
+        registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "provider"])),
+    )
     same(shown(at, "rank"), registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "site"])))
     same(shown(at, "day"), registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "weekday"])))
 
@@ -180,31 +193,40 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     assert any(h.value == "By urgency (DIDS v2.0, from April 2026)" for h in at.header)
 
     def export(by: str):
-        return registry()["waits-by-urgency"].build(snap, scope, export_args(
-            "waits-by-urgency", ["--modality", "MRI", "--by", by]))
+        return registry()["waits-by-urgency"].build(
+            snap, scope, export_args("waits-by-urgency", ["--modality", "MRI", "--by", by])
+        )
 
     by_month = export("month")
     assert set(by_month["activity_month"]) == {urgency.FIRST_MONTH}  # the one v2.0 month; no v1.0 month mixed in
-    pages = {"priority": shown(at, "priority"),
-             "month": next(d.value for d in at.dataframe
-                           if list(d.value.columns[:2]) == ["activity_month", "priority"]),
-             "usc-vs-routine": next(d.value for d in at.dataframe if "usc_median_days" in d.value.columns)}
-    turnaround = {by: next(d.value for d in at.dataframe if "share_within_28d" in d.value.columns
-                           and d.value.columns[0] == column)
-                  for by, column in (("priority", "priority"), ("provider", "provider_code"))}
+    pages = {
+        "priority": shown(at, "priority"),
+        "month": next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["activity_month", "priority"]),
+        "usc-vs-routine": next(d.value for d in at.dataframe if "usc_median_days" in d.value.columns),
+    }
+    turnaround = {
+        by: next(
+            d.value for d in at.dataframe if "share_within_28d" in d.value.columns and d.value.columns[0] == column
+        )
+        for by, column in (("priority", "priority"), ("provider", "provider_code"))
+    }
     assert "4-week standard" in " ".join(s.value for s in at.subheader)
     # one v2.0 month in this store: no XmR chart, and the page says why (the chart is tested on the
     # queries; tests/queries/test_spc.py)
     assert any("needs at least two months" in i.value for i in at.info)
     assert registry()["waiting-list"].build(snap, scope, export_args("waiting-list", ["--by", "spc"])).height == 1
-    turnaround["waiting-list"] = next(d.value for d in at.dataframe if "six_weeks_or_more" in d.value.columns
-                                      and d.value.columns[0] == "modality")
+    turnaround["waiting-list"] = next(
+        d.value for d in at.dataframe if "six_weeks_or_more" in d.value.columns and d.value.columns[0] == "modality"
+    )
     for by, page in [*pages.items(), *(("turnaround-" + by, page) for by, page in turnaround.items())]:
         if by == "turnaround-waiting-list":
             frame = registry()["waiting-list"].build(snap, scope, export_args("waiting-list", ["--modality", "MRI"]))
         elif by.startswith("turnaround-"):
-            frame = registry()["report-turnaround"].build(snap, scope, export_args(
-                "report-turnaround", ["--modality", "MRI", "--by", by.removeprefix("turnaround-")]))
+            frame = registry()["report-turnaround"].build(
+                snap,
+                scope,
+                export_args("report-turnaround", ["--modality", "MRI", "--by", by.removeprefix("turnaround-")]),
+            )
         else:
             frame = by_month if by == "month" else export(by)
         if "suppressed" in frame.columns and frame["suppressed"].any():

@@ -59,8 +59,16 @@ def _frame(at: AppTest, key: str) -> pl.DataFrame:
 
 
 def _args(**kw) -> argparse.Namespace:
-    base = {"first": None, "last": None, "region": None, "provider_type": None, "as_of": None, "provider": None,
-            "level": "item", "period": None}
+    base = {
+        "first": None,
+        "last": None,
+        "region": None,
+        "provider_type": None,
+        "as_of": None,
+        "provider": None,
+        "level": "item",
+        "period": None,
+    }
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -115,8 +123,10 @@ def test_a_provider_sees_only_its_own_quality_and_files(store):
     at = _run("provider_drilldown.py", provider, provider="RBQ")  # a deep link to someone else's
     assert [o.split(" — ")[0] for o in at.selectbox(key="provider").options] == ["RTP"]
     history = _frame(at, "history")
-    assert history["submission_id"].to_list() == completeness.submission_history(snap, CENTRAL, "RTP")[
-        "submission_id"].to_list()
+    assert (
+        history["submission_id"].to_list()
+        == completeness.submission_history(snap, CENTRAL, "RTP")["submission_id"].to_list()
+    )
 
 
 def test_drilldown_shows_a_resubmitted_providers_issue_report(store):
@@ -141,19 +151,26 @@ def test_drilldown_charts_are_named_and_have_table_and_csv_alternatives(store):
         found = [e for e in at.expander if e.label == f"Table: {title}"]
         assert len(found) == 1, labels
         assert len(found[0].download_button) == 1
-    volume = pl.from_pandas(next(e for e in at.expander if e.label.startswith("Table: Examinations"))
-                            .dataframe[0].value)
+    volume = pl.from_pandas(
+        next(e for e in at.expander if e.label.startswith("Table: Examinations")).dataframe[0].value
+    )
     drawn = volumes.volume_checks(snap, CENTRAL, volumes.DEFAULT_RULE, by_modality=False, provider=provider)
     assert volume["records"].to_list() == drawn.sort("activity_month")["records"].to_list()
 
 
 def test_matrix_figure_has_a_legend_in_words():
-    matrix = pl.DataFrame({
-        "provider_code": ["RAA", "RAA", "RBB"], "provider_name": ["A", "A", "B"],
-        "period": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 1)], "status": ["on_time", "late", "missing"],
-        "files": [1, 1, 0], "submitted_on": [date(2026, 1, 5), date(2026, 2, 25), None],
-        "records": [10, 12, None], "window_closes": [date(2026, 1, 20), date(2026, 2, 20), date(2026, 1, 20)],
-    })
+    matrix = pl.DataFrame(
+        {
+            "provider_code": ["RAA", "RAA", "RBB"],
+            "provider_name": ["A", "A", "B"],
+            "period": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 1)],
+            "status": ["on_time", "late", "missing"],
+            "files": [1, 1, 0],
+            "submitted_on": [date(2026, 1, 5), date(2026, 2, 25), None],
+            "records": [10, 12, None],
+            "window_closes": [date(2026, 1, 20), date(2026, 2, 20), date(2026, 1, 20)],
+        }
+    )
     fig = matrix_figure(matrix)
     heat = fig.data[0]
     assert list(heat.colorbar.ticktext)[:5] == ["On time", "Late L", "Resubmitted R", "Rejected X", "Missing M"]
@@ -165,10 +182,15 @@ def test_matrix_figure_has_a_legend_in_words():
 
 
 def test_volume_figure_marks_the_flags():
-    series = pl.DataFrame({
-        "activity_month": [date(2025, m, 1) for m in (7, 8, 9, 10, 11)], "records": [100, 110, 90, 100, 40],
-        "baseline": [None, None, None, 100.0, 100.0], "change": [None, None, None, 0.0, -0.6],
-        "flag": [None, None, None, None, "drop"]})
+    series = pl.DataFrame(
+        {
+            "activity_month": [date(2025, m, 1) for m in (7, 8, 9, 10, 11)],
+            "records": [100, 110, 90, 100, 40],
+            "baseline": [None, None, None, 100.0, 100.0],
+            "change": [None, None, None, 0.0, -0.6],
+            "flag": [None, None, None, None, "drop"],
+        }
+    )
     fig = volume_figure(series)
     flagged = [t for t in fig.data if t.name == "Flagged drop"]
     assert len(flagged) == 1 and list(flagged[0].y) == [40]

@@ -104,12 +104,24 @@ def test_heat_map_places_cells_from_zero_and_leaves_hidden_ones_white():
 
     from dashboard.components.equipment_charts import hour_weekday_figure, scanner_hour_figure
 
-    cells = pl.DataFrame({"weekday": ["Monday", "Sunday"], "hour": ["09:00", "23:00"], "examinations": [40, None],
-                          "operating_hours": [20, None], "scans_per_operating_hour": [2.0, None]})
+    cells = pl.DataFrame(
+        {
+            "weekday": ["Monday", "Sunday"],
+            "hour": ["09:00", "23:00"],
+            "examinations": [40, None],
+            "operating_hours": [20, None],
+            "scans_per_operating_hour": [2.0, None],
+        }
+    )
     heat = hour_weekday_figure(cells, equipment.WEEKDAYS).data[0]
     assert heat.z[0][9] == 2.0 and heat.z[6][23] is None and heat.zmin == 0
     assert "40 examinations in 20 operating hours" in heat.text[0][9]
-    sites = pl.DataFrame({"site_code": [None, "RAJ01"], "provider_code": [equipment.ENGLAND, "RAJ"],
-                          "scans_per_scanner_hour": [2.0, 3.5]})
+    sites = pl.DataFrame(
+        {
+            "site_code": [None, "RAJ01"],
+            "provider_code": [equipment.ENGLAND, "RAJ"],
+            "scans_per_scanner_hour": [2.0, 3.5],
+        }
+    )
     figure = scanner_hour_figure(sites, (3.0, 4.0))
     assert figure.data[0].y == ("RAJ01 (RAJ)",) and (figure.layout.shapes[0].x0, figure.layout.shapes[0].x1) == (3, 4)

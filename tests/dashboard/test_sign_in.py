@@ -43,7 +43,10 @@ def test_the_sign_in_page_locks_a_name_after_five_failures_in_every_session(env)
     assert _try(fresh, "central1", "a long enough password").startswith("Too many failed sign-ins")
     assert "scope" not in fresh.session_state
     assert [x["reason"] for x in audit.read()] == ["wrong name or password"] * 4 + [
-        "wrong name or password, now locked", "locked", "locked"]
+        "wrong name or password, now locked",
+        "locked",
+        "locked",
+    ]
 
 
 def test_an_unknown_name_gets_the_same_messages_as_a_known_one(env):

@@ -15,7 +15,7 @@ from queries import spc
 def test_each_icon_is_an_svg_named_by_its_label():
     for icon in (*spc.VARIATION.values(), *spc.ASSURANCE.values()):
         svg = icon_svg(icon)
-        assert svg.startswith("<svg role=\"img\"") and f'aria-label="{icon.label}"' in svg
+        assert svg.startswith('<svg role="img"') and f'aria-label="{icon.label}"' in svg
         assert f"<title>{icon.label}</title>" in svg
         if icon.letter:  # high / low and pass / fail are told apart by a letter, not colour alone
             assert f">{icon.letter}</text>" in svg
@@ -31,8 +31,9 @@ def test_icons_html_writes_the_label_beside_each_icon_and_says_when_there_is_no_
 
 def test_spc_figure_draws_each_segment_apart_and_the_target():
     months = [date(2026, m, 1) for m in range(1, 7)]
-    chart = spc.with_xmr(pl.DataFrame({"activity_month": months, "median_days": [10, 12, 11, 20, 21, 22]}),
-                         "median_days")
+    chart = spc.with_xmr(
+        pl.DataFrame({"activity_month": months, "median_days": [10, 12, 11, 20, 21, 22]}), "median_days"
+    )
     fig = spc_figure(chart, "median_days", "Median wait (days)", percent=False, target=15, target_label="Target")
     means = [t for t in fig.data if t.name == "Mean"]
     assert [list(t.y) for t in means] == [[11, 11, 11], [21, 21, 21]]
@@ -46,8 +47,13 @@ def test_turnaround_lines_that_coincide_stay_distinguishable():
     from dashboard.components.waits_charts import turnaround_figure
 
     months = [date(2026, 4, 1), date(2026, 5, 1)]
-    frame = pl.DataFrame({"priority": ["Routine"] * 2 + ["Urgent"] * 2 + ["Urgent suspected cancer"] * 2,
-                          "activity_month": months * 3, "p90_days": [9, 9] * 3})
+    frame = pl.DataFrame(
+        {
+            "priority": ["Routine"] * 2 + ["Urgent"] * 2 + ["Urgent suspected cancer"] * 2,
+            "activity_month": months * 3,
+            "p90_days": [9, 9] * 3,
+        }
+    )
     lines = turnaround_figure(frame, 28).data
     names = ("Routine", "Urgent", "Urgent suspected cancer")
     assert [t.name for t in lines] == [f"{p}: 90th percentile" for p in names]
@@ -66,7 +72,8 @@ def test_percent_axis_ticks_never_repeat_a_label():
     assert percent_ticks([0.981, 0.983, 1.0]) == ".1%"
     assert percent_ticks([0.9812, 0.9815]) == ".2%"
     months = [date(2026, m, 1) for m in range(4, 11)]
-    chart = spc.with_xmr(pl.DataFrame({"activity_month": months, "share": [0.981, 0.982, 0.981, 0.982, 0.981,
-                                                                           0.982, 0.981]}), "share")
+    chart = spc.with_xmr(
+        pl.DataFrame({"activity_month": months, "share": [0.981, 0.982, 0.981, 0.982, 0.981, 0.982, 0.981]}), "share"
+    )
     figure = spc_figure(chart, "share", "% reported within 28 days", target=1.0, target_label="Target")
     assert figure.layout.yaxis.tickformat == ".1%"

@@ -16,10 +16,13 @@ from ingest.synth import world
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 SLICE = "QSL"  # Somerset: one small ICB
-PLANTED = {"first_month": "2025-03", "last_month": "2026-02", "scale": 1.0,
-           "world": {"area": [SLICE], "area_names": ["Somerset"], "providers": ["RAJ", "RBK", "RCF", "RDE"]}}
-BANNER = ("**Synthetic data**: a full-scale slice of England (Somerset), Mar 2025 – Feb 2026 — "
-          "not real patients.")
+PLANTED = {
+    "first_month": "2025-03",
+    "last_month": "2026-02",
+    "scale": 1.0,
+    "world": {"area": [SLICE], "area_names": ["Somerset"], "providers": ["RAJ", "RBK", "RCF", "RDE"]},
+}
+BANNER = "**Synthetic data**: a full-scale slice of England (Somerset), Mar 2025 – Feb 2026 — not real patients."
 PAGES = [None, "views/about.py", "views/completeness.py", "views/gp_measure.py", "views/equipment.py"]
 
 

@@ -42,8 +42,7 @@ def store(synthetic_store, monkeypatch):
 
 
 def _args(**kw) -> argparse.Namespace:
-    base = {"first": date(2025, 12, 1), "last": date(2026, 3, 1), "test_group": None, "modality": None,
-            "source": None}
+    base = {"first": date(2025, 12, 1), "last": date(2026, 3, 1), "test_group": None, "modality": None, "source": None}
     return argparse.Namespace(**(base | kw))
 
 
@@ -62,12 +61,14 @@ def _same(shown: pl.DataFrame | object, exported: pl.DataFrame) -> None:
                 continue
             number = float(page.replace(",", "").rstrip("%")) / (100 if page.endswith("%") else 1)
             places = len(page.rstrip("%").partition(".")[2]) + (2 if page.endswith("%") else 0)
-            assert abs(number - value) <= 0.5 * 10 ** -places + 1e-9, (column, page, value)
+            assert abs(number - value) <= 0.5 * 10**-places + 1e-9, (column, page, value)
 
 
 def test_demographic_page_matches_its_export(store):
-    at = run_page("views/variation_demographic.py",
-                  {"level": "icb", "area": "QE1", "measure": "tg:chest_xray", "source": "04", "period": PERIOD})
+    at = run_page(
+        "views/variation_demographic.py",
+        {"level": "icb", "area": "QE1", "measure": "tg:chest_xray", "source": "04", "period": PERIOD},
+    )
     labels = [m.label for m in at.metric]
     assert "Age-sex standardised rate" in labels
     assert "Standardised rate ratio, most vs least deprived quintile" in labels
@@ -75,8 +76,9 @@ def test_demographic_page_matches_its_export(store):
     snap = get_snapshot(store)
     export = registry()["variation-demographic"]
     for i, table in enumerate(["age-sex", "deprivation", "ethnicity"]):
-        built = export.build(snap, CENTRAL, _args(table=table, level="icb", area="QE1", test_group="chest_xray",
-                                                 source="04"))
+        built = export.build(
+            snap, CENTRAL, _args(table=table, level="icb", area="QE1", test_group="chest_xray", source="04")
+        )
         _same(at.dataframe[i].value, built)
     assert any("no postcode lookup" in c.value for c in at.caption)
 
@@ -94,12 +96,14 @@ def test_geographic_page_matches_its_export_and_shows_detail(store):
 
 def test_flows_page_matches_its_export(store):
     at = run_page("views/variation_flows.py", {"level": "icb", "area": "QE1", "period": PERIOD})
-    built = registry()["variation-flows"].build(get_snapshot(store), CENTRAL,
-                                                _args(icb="QE1", sub_icb=None, provider=None, by_modality=False))
+    built = registry()["variation-flows"].build(
+        get_snapshot(store), CENTRAL, _args(icb="QE1", sub_icb=None, provider=None, by_modality=False)
+    )
     _same(at.dataframe[0].value, built)
     at = run_page("views/variation_flows.py", {"view": "provider", "provider": "RXN", "period": PERIOD})
-    built = registry()["variation-flows"].build(get_snapshot(store), CENTRAL,
-                                                _args(icb=None, sub_icb=None, provider="RXN", by_modality=False))
+    built = registry()["variation-flows"].build(
+        get_snapshot(store), CENTRAL, _args(icb=None, sub_icb=None, provider="RXN", by_modality=False)
+    )
     _same(at.dataframe[0].value, built)
 
 
@@ -133,17 +137,24 @@ def test_commissioner_pages_show_the_protected_export_and_explain_the_star(store
     assert "suppressed" in built.columns
     note = any("hidden: small numbers" in c.value for c in at.caption)
     assert note == bool(built["suppressed"].any())
-    at = run_page("views/variation_demographic.py", {"level": "icb", "area": "QE1", "period": PERIOD,
-                                                     "measure": "tg:chest_xray", "source": "04"}, scope)
-    built = registry()["variation-demographic"].build(snap, scope, _args(table="age-sex", level="icb", area="QE1",
-                                                                         test_group="chest_xray", source="04"))
+    at = run_page(
+        "views/variation_demographic.py",
+        {"level": "icb", "area": "QE1", "period": PERIOD, "measure": "tg:chest_xray", "source": "04"},
+        scope,
+    )
+    built = registry()["variation-demographic"].build(
+        snap, scope, _args(table="age-sex", level="icb", area="QE1", test_group="chest_xray", source="04")
+    )
     _same(at.dataframe[0].value, built)
     assert built["suppressed"].any()  # small age-sex cells in one ICB for one test group
     assert any("hidden: small numbers" in c.value for c in at.caption)
     # England's rate reads the same on both pages: from the user's perturbed England cells.
     england = next(m.value for m in at.metric if m.label == "England")
-    at = run_page("views/variation_geographic.py", {"level": "icb", "period": PERIOD, "measure": "tg:chest_xray",
-                                                    "source": "04"}, scope)
+    at = run_page(
+        "views/variation_geographic.py",
+        {"level": "icb", "period": PERIOD, "measure": "tg:chest_xray", "source": "04"},
+        scope,
+    )
     assert [m.value for m in at.metric if m.label == "England, age-sex standardised"] == [england]
 
 
@@ -174,8 +185,15 @@ def test_chart_builders(synthetic_store):
     pyramid = charts.pyramid_figure(age_sex_rates(snap, CENTRAL, filters, ENGLAND_AREA), "unit")
     assert [t.name for t in pyramid.data] == ["Men", "Women"]
     assert all(x <= 0 for x in pyramid.data[0].x) and all(x >= 0 for x in pyramid.data[1].x)
-    bars = charts.interval_bars(deprivation_rates(snap, CENTRAL, filters, ENGLAND_AREA), "quintile", "dsr",
-                                "dsr_lower", "dsr_upper", title="t", reference=1.0)
+    bars = charts.interval_bars(
+        deprivation_rates(snap, CENTRAL, filters, ENGLAND_AREA),
+        "quintile",
+        "dsr",
+        "dsr_lower",
+        "dsr_upper",
+        title="t",
+        reference=1.0,
+    )
     assert len(bars.data[0].x) == 5
     ranked = charts.ranked_areas_figure(area_rates(snap, CENTRAL, filters, "icb"), 1.0, "unit")
     assert sum(len(t.y) for t in ranked.data if t.error_x.array is not None) == 36
@@ -183,15 +201,20 @@ def test_chart_builders(synthetic_store):
 
 # --- figure builders over a hand-made frame (no store) ---------------------------------------
 
+
 def _icb_rates(values: dict[str, float], compared: dict[str, str] | None = None) -> pl.DataFrame:
     """A frame shaped like `area_rates` for the given ICB codes and DSRs (intervals +-1)."""
     codes = list(values)
-    return pl.DataFrame({
-        "code": codes, "name": [f"NHS Area {c} Integrated Care Board" for c in codes],
-        "dsr": [values[c] for c in codes], "dsr_lower": [values[c] - 1 for c in codes],
-        "dsr_upper": [values[c] + 1 for c in codes],
-        "compared": [(compared or {}).get(c, "similar") for c in codes],
-    })
+    return pl.DataFrame(
+        {
+            "code": codes,
+            "name": [f"NHS Area {c} Integrated Care Board" for c in codes],
+            "dsr": [values[c] for c in codes],
+            "dsr_lower": [values[c] - 1 for c in codes],
+            "dsr_upper": [values[c] + 1 for c in codes],
+            "compared": [(compared or {}).get(c, "similar") for c in codes],
+        }
+    )
 
 
 def test_map_colour_bar_is_drawn_from_the_scale_the_areas_are_filled_from():
@@ -216,12 +239,19 @@ def test_map_colour_bar_is_drawn_from_the_scale_the_areas_are_filled_from():
     bar = markers.marker.colorbar
     assert "England 130.00" in bar.ticktext and bar.tickvals[bar.ticktext.index("England 130.00")] == 130.0
     legend = [t.name for t in fig.data if t.showlegend is not False and t.x == (None,)]
-    assert legend == ["Higher than England (95% interval above)", "Similar to England (95% interval includes it)",
-                      "Lower than England (95% interval below)", "Your area"]
+    assert legend == [
+        "Higher than England (95% interval above)",
+        "Similar to England (95% interval includes it)",
+        "Lower than England (95% interval below)",
+        "Your area",
+    ]
     symbols = dict(zip([c[0] for c in markers.customdata], markers.marker.symbol, strict=True))
     assert (symbols[codes[0]], symbols[codes[-1]], symbols[codes[1]]) == ("triangle-down", "triangle-up", "circle")
-    outlined = [c for c, t in zip(codes, [t for t in fig.data if t.fill == "toself"], strict=True)
-                if t.line.color == maps.OWN_LINE]
+    outlined = [
+        c
+        for c, t in zip(codes, [t for t in fig.data if t.fill == "toself"], strict=True)
+        if t.line.color == maps.OWN_LINE
+    ]
     assert outlined == [codes[3]]
 
 
@@ -236,8 +266,9 @@ def test_a_few_areas_near_england_are_painted_pale_not_at_the_ends_of_the_scale(
 
 def test_ranked_areas_are_dots_with_intervals_on_an_axis_that_shows_the_spread():
     codes = maps.area_codes("icb")[:5]
-    rates = _icb_rates(dict(zip(codes, [104.0, 100.0, 98.0, 96.0, 95.0], strict=True)),
-                       {codes[0]: "higher", codes[4]: "lower"})
+    rates = _icb_rates(
+        dict(zip(codes, [104.0, 100.0, 98.0, 96.0, 95.0], strict=True)), {codes[0]: "higher", codes[4]: "lower"}
+    )
     fig = charts.ranked_areas_figure(rates, 99.0, "per 1,000", own={codes[2]})
     assert not [t for t in fig.data if t.type == "bar"]
     dots = [t for t in fig.data if t.error_x.array is not None]
@@ -251,8 +282,9 @@ def test_ranked_areas_are_dots_with_intervals_on_an_axis_that_shows_the_spread()
 
 
 def test_flows_legend_sits_beside_the_bars_not_over_them():
-    frame = pl.DataFrame({"provider_name": ["A", "A", "B"], "modality": ["CT", "MRI", "CT"],
-                          "records": [500, 300, 100]})
+    frame = pl.DataFrame(
+        {"provider_name": ["A", "A", "B"], "modality": ["CT", "MRI", "CT"], "records": [500, 300, 100]}
+    )
     fig = charts.flows_bar_figure(frame, "provider_name", stack="modality")
     assert fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"
 
@@ -281,5 +313,6 @@ def test_filters_chosen_on_one_variation_page_are_kept_on_the_others(tiny_store,
         # Its links to the other variation pages carry them too.
         links = at.get("page_link")
         assert {link.proto.page for link in links} == {"demographic", "geographic", "flows"} - {
-            page.removeprefix("views/variation_").removesuffix(".py")}
+            page.removeprefix("views/variation_").removesuffix(".py")
+        }
         assert all("measure=mod%3AMRI" in link.proto.query_string for link in links)

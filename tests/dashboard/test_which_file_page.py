@@ -39,8 +39,7 @@ def test_the_central_team_sees_which_file_counts_and_the_rule(tiny_store, monkey
     assert list(shown.columns) == list(completeness.WHICH_FILE_COLUMNS)
     snap = get_snapshot(tiny_store)
     periods = completeness.periods(snap)
-    expected = completeness.files_that_count(snap, CENTRAL, max(periods[0], periods[-12]), periods[-1],
-                                             date.today())
+    expected = completeness.files_that_count(snap, CENTRAL, max(periods[0], periods[-12]), periods[-1], date.today())
     assert shown["counts_file"].to_list() == expected["counts_file"].to_list()
     assert shown.filter(pl.col("provider_code") == "RAJ")["counts_file"].drop_nulls().len() > 0
     assert any(completeness.WHICH_FILE_RULE in c.value for c in at.caption)
@@ -54,7 +53,10 @@ def test_a_provider_sees_only_its_own_and_the_download_is_the_table(tiny_store, 
     assert set(shown["provider_code"]) == {"RAJ"} and shown.height > 0
     assert any(completeness.WHICH_FILE_RULE in c.value for c in at.caption)
     snap = get_snapshot(tiny_store)
-    own = completeness.files_that_count(snap, Scope("provider", providers=frozenset({"RAJ"}), user="raj"),
-                                        *completeness.periods(snap)[::len(completeness.periods(snap)) - 1])
+    own = completeness.files_that_count(
+        snap,
+        Scope("provider", providers=frozenset({"RAJ"}), user="raj"),
+        *completeness.periods(snap)[:: len(completeness.periods(snap)) - 1],
+    )
     downloaded = pl.read_csv(BytesIO(own.write_csv().encode()))
     assert downloaded["counts_file"].to_list() == shown["counts_file"].to_list()

@@ -40,10 +40,14 @@ def as_published_before(exact: pl.DataFrame) -> pl.DataFrame:
     small = lambda c: pl.col(c).is_between(1, RULE.suppress_up_to).fill_null(False)  # noqa: E731
     hidden = small("numerator") | small("denominator")
     return exact.with_columns(
-        *[pl.when(small(c)).then(None).otherwise((pl.col(c) + 2.5) // 5 * 5).alias(c)
-          for c in ("numerator", "denominator")],
-        *[pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
-          for c in ("value", "value_lower", "value_upper", "ratio", "funnel_value", "comparison")],
+        *[
+            pl.when(small(c)).then(None).otherwise((pl.col(c) + 2.5) // 5 * 5).alias(c)
+            for c in ("numerator", "denominator")
+        ],
+        *[
+            pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("value", "value_lower", "value_upper", "ratio", "funnel_value", "comparison")
+        ],
     )
 
 
@@ -58,6 +62,7 @@ def _recovered(guesses: dict[str, float | None], truth: dict[str, int]) -> tuple
 
 
 # --- the attacks ---------------------------------------------------------------------------------
+
 
 def derived_values_attack(table: pl.DataFrame) -> dict[str, float | None]:
     """A ratio measure's hidden denominator from what is left on its row: the funnel's x is the
@@ -89,22 +94,35 @@ def order_attack(table: pl.DataFrame, multiplier: float, months: int) -> dict[st
 def rate_times_denominator_attack(table: pl.DataFrame, multiplier: float, months: int) -> dict[str, float | None]:
     """A rounded count taken back to the exact one: crude rate x person-years (a zero is shown as
     it is, so only the rounded, non-zero counts are worth attacking)."""
-    shown = table.filter(pl.col("value").is_not_null() & pl.col("practice_code").is_not_null()
-                         & pl.col("list_size").is_not_null() & (pl.col("numerator") > 0))
-    return dict(zip(shown["practice_code"].to_list(),
-                    (shown["value"] * shown["list_size"] * months / 12 / multiplier).to_list(), strict=True))
+    shown = table.filter(
+        pl.col("value").is_not_null()
+        & pl.col("practice_code").is_not_null()
+        & pl.col("list_size").is_not_null()
+        & (pl.col("numerator") > 0)
+    )
+    return dict(
+        zip(
+            shown["practice_code"].to_list(),
+            (shown["value"] * shown["list_size"] * months / 12 / multiplier).to_list(),
+            strict=True,
+        )
+    )
 
 
 def singled_out(table: pl.DataFrame) -> int:
     """Unnamed rows whose shown attributes no other 4 unnamed rows share."""
     anonymous = table.filter(pl.col("practice_name") == gb.ANONYMOUS)
-    attributes = [c for c in ("pcn_code", "sub_icb_code", "icb_code", "list_size", "list_size_band", "imd_quintile")
-                  if c in anonymous.columns]
+    attributes = [
+        c
+        for c in ("pcn_code", "sub_icb_code", "icb_code", "list_size", "list_size_band", "imd_quintile")
+        if c in anonymous.columns
+    ]
     sizes = anonymous.group_by(attributes).len()
     return int(sizes.filter(pl.col("len") < gb.K_ANONYMITY)["len"].sum())
 
 
 # --- the tests -----------------------------------------------------------------------------------
+
 
 def _icb_commissioner(snap, period):
     exact = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table
@@ -124,7 +142,8 @@ def test_derived_values_left_on_a_suppressed_row_give_the_denominator_back(snap,
     assert attacked and all(v is None for v in attacked.values())
     hidden = now.filter(pl.col("suppressed"))
     assert hidden.height and hidden.select(gb._WITH_COUNTS).null_count().row(0) == (hidden.height,) * len(
-        gb._WITH_COUNTS)
+        gb._WITH_COUNTS
+    )
 
 
 def test_order_and_rank_do_not_place_a_suppressed_practice(snap, period):
@@ -161,27 +180,37 @@ def test_rate_times_list_size_does_not_undo_rounding(snap, period):
     hits, tried = _recovered(rate_times_denominator_attack(now, m.multiplier, months), truth)
     assert tried and hits / tried <= CHANCE
     # The published count and its rate agree with each other, not with the exact count.
-    assert (now.filter(pl.col("numerator") % RULE.round_to != 0).height == 0)
+    assert now.filter(pl.col("numerator") % RULE.round_to != 0).height == 0
 
 
 def test_unnamed_practices_cannot_be_singled_out(snap, period):
     # The attacker's own practice: the first in the table with an ICB and a PCN (a few practices
     # have neither in the reference, and which one ranks first depends on the synthetic data).
     exact = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table
-    exact = pl.concat([exact.filter(pl.col("icb_code").is_not_null() & pl.col("pcn_code").is_not_null()),
-                       exact.filter(pl.col("icb_code").is_null() | pl.col("pcn_code").is_null())])
+    exact = pl.concat(
+        [
+            exact.filter(pl.col("icb_code").is_not_null() & pl.col("pcn_code").is_not_null()),
+            exact.filter(pl.col("icb_code").is_null() | pl.col("pcn_code").is_null()),
+        ]
+    )
     own = exact["practice_code"][0]
     old_style = exact.with_columns(
-        pl.when(pl.col("practice_code") == own).then(pl.col("practice_name")).otherwise(pl.lit(gb.ANONYMOUS))
-        .alias("practice_name")).select("practice_name", "pcn_code", "list_size", "imd_quintile")
+        pl.when(pl.col("practice_code") == own)
+        .then(pl.col("practice_name"))
+        .otherwise(pl.lit(gb.ANONYMOUS))
+        .alias("practice_name")
+    ).select("practice_name", "pcn_code", "list_size", "imd_quintile")
     assert singled_out(old_style) > 0.9 * old_style.height  # (PCN, list size) is nearly always unique
     gp = Scope("gp", practice=own)
     for area in (gb.Area(), gb.Area("icb", exact["icb_code"][0])):
         now = gb.benchmark(snap, gp, "gpda_all", *period, area).table
         assert singled_out(now) == 0
         anonymous = now.filter(pl.col("practice_name") == gb.ANONYMOUS)
-        assert anonymous.height and anonymous.select("practice_code", "pcn_code", "sub_icb_code", "list_size"
-                                                     ).null_count().row(0) == (anonymous.height,) * 4
+        assert (
+            anonymous.height
+            and anonymous.select("practice_code", "pcn_code", "sub_icb_code", "list_size").null_count().row(0)
+            == (anonymous.height,) * 4
+        )
     # A PCN or sub-ICB shows only practices the user may see named.
     pcn = gb.benchmark(snap, gp, "gpda_all", *period, gb.Area("pcn", exact["pcn_code"][0])).table
     assert set(pcn["practice_name"]) <= {exact["practice_name"][0]}
@@ -207,5 +236,7 @@ def test_the_same_cell_has_the_same_noise_wherever_it_is_asked_for(snap, period)
     assert both.height and both["numerator"].equals(both["numerator_england"], check_names=False)
     code = narrowed.filter(~pl.col("suppressed"))["practice_code"][0]
     profile = gp_practice.practice_profile(snap, scope, code, *period)
-    assert profile.filter(pl.col("measure_id") == "gpda_all")["numerator"][0] == \
-        narrowed.filter(pl.col("practice_code") == code)["numerator"][0]
+    assert (
+        profile.filter(pl.col("measure_id") == "gpda_all")["numerator"][0]
+        == narrowed.filter(pl.col("practice_code") == code)["numerator"][0]
+    )

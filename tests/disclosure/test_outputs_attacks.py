@@ -46,11 +46,11 @@ def _records() -> list[tuple]:
             n = rng.randint(1, 7) if modality == small else rng.randint(12, 60)
             for _ in range(n):
                 site = f"{provider}02" if rng.random() < 0.08 else f"{provider}01"
-                rows.append((provider, site, modality, MONTH + timedelta(days=rng.randrange(28)),
-                             rng.randrange(91)))
+                rows.append((provider, site, modality, MONTH + timedelta(days=rng.randrange(28)), rng.randrange(91)))
         for _ in range(rng.randint(1, 7)):  # the small site: one examination a day at most
-            rows.append((provider, f"{provider}03", "MRI", MONTH + timedelta(days=rng.randrange(28)),
-                         rng.randrange(91)))
+            rows.append(
+                (provider, f"{provider}03", "MRI", MONTH + timedelta(days=rng.randrange(28)), rng.randrange(91))
+            )
     return rows
 
 
@@ -59,18 +59,42 @@ def snap(tmp_path_factory, empty_store_template) -> Snapshot:
     store_dir = tmp_path_factory.mktemp("attacks") / "store"
     shutil.copytree(empty_store_template, store_dir)
     records = pl.DataFrame(
-        [(p, site, f"A{i:06d}", test - timedelta(days=wait), test - timedelta(days=wait), test, test, modality,
-          test.replace(day=1)) for i, (p, site, modality, test, wait) in enumerate(_records())],
-        schema=["provider_code", "site_code", "accession_number", "request_date", "request_received_date",
-                "test_date", "report_date", "modality", "activity_month"], orient="row",
+        [
+            (
+                p,
+                site,
+                f"A{i:06d}",
+                test - timedelta(days=wait),
+                test - timedelta(days=wait),
+                test,
+                test,
+                modality,
+                test.replace(day=1),
+            )
+            for i, (p, site, modality, test, wait) in enumerate(_records())
+        ],
+        schema=[
+            "provider_code",
+            "site_code",
+            "accession_number",
+            "request_date",
+            "request_received_date",
+            "test_date",
+            "report_date",
+            "modality",
+            "activity_month",
+        ],
+        orient="row",
     ).with_columns(submission_id=pl.lit(1), patient_source=pl.lit("03"))
     with store.writer(store_dir) as con:
         # ~11,000 rows: one INSERT from the frame, not a statement a row (executemany took minutes).
         con.register("attack_records", records.to_arrow())
         con.execute("INSERT INTO record BY NAME SELECT * FROM attack_records")
         con.execute("DELETE FROM ref_equipment")
-        con.executemany("INSERT INTO ref_equipment VALUES (?, 'MRI', 1, 60.0, false)",
-                        [(f"{p}{n}",) for p in PROVIDERS for n in ("01", "02", "03")])
+        con.executemany(
+            "INSERT INTO ref_equipment VALUES (?, 'MRI', 1, 60.0, false)",
+            [(f"{p}{n}",) for p in PROVIDERS for n in ("01", "02", "03")],
+        )
         store.publish(con, store_dir)
     s = Snapshot(store.current_snapshot(store_dir))
     yield s
@@ -88,11 +112,17 @@ def _rate(hits: int, targets: int) -> float:
 
 # --- official tables: a row total minus its shown cells --------------------------------------------
 
+
 def _official_targets(exact: pl.DataFrame, published: pl.DataFrame) -> dict[tuple[str, str], int]:
     """(provider, modality) -> the exact count, for every cell the published table hides."""
     shown = {r["provider_code"]: r for r in published.iter_rows(named=True)}
-    return {(r["provider_code"], m): r[m] for r in exact.iter_rows(named=True)
-            if r["provider_code"] != official.ENGLAND_CODE for m in MODALITIES if shown[r["provider_code"]][m] is None}
+    return {
+        (r["provider_code"], m): r[m]
+        for r in exact.iter_rows(named=True)
+        if r["provider_code"] != official.ENGLAND_CODE
+        for m in MODALITIES
+        if shown[r["provider_code"]][m] is None
+    }
 
 
 def total_minus_parts(table: pl.DataFrame, targets: dict[tuple[str, str], int]) -> int:
@@ -123,14 +153,18 @@ def test_official_total_minus_parts(snap, monkeypatch):
 
 # --- waiting times: shares give the exact count back ------------------------------------------------
 
+
 def shares_to_count(row: dict, window: int = 4) -> int | None:
     """The only record count near the published (rounded) one for which every published share is
     a whole number of records, or None."""
     if row["records"] is None:
         return None
     shares = [row[waits.share_column(t)] for t in waits.SHARE_THRESHOLDS]
-    fits = [n for n in range(max(1, row["records"] - window), row["records"] + window + 1)
-            if all(abs(s * n - round(s * n)) < 1e-6 for s in shares)]
+    fits = [
+        n
+        for n in range(max(1, row["records"] - window), row["records"] + window + 1)
+        if all(abs(s * n - round(s * n)) < 1e-6 for s in shares)
+    ]
     return fits[0] if len(fits) == 1 else None
 
 
@@ -168,8 +202,10 @@ def test_waits_suppressed_group_shows_no_median_or_share(snap):
     assert hidden is not None and hidden.height >= 1
     assert all(hidden[c].null_count() == hidden.height for c in waits.STAT_COLUMNS)
     dist = waits.wait_distribution(snap, raj, waits.WaitFilter(MONTH, MONTH, provider=code))
-    assert dist.filter(pl.col("cumulative_records").is_null())["cumulative_share"].null_count() == \
-        dist["cumulative_records"].null_count()
+    assert (
+        dist.filter(pl.col("cumulative_records").is_null())["cumulative_share"].null_count()
+        == dist["cumulative_records"].null_count()
+    )
 
 
 def test_waits_same_cell_same_noise_from_every_output(snap):
@@ -177,13 +213,17 @@ def test_waits_same_cell_same_noise_from_every_output(snap):
     same cells, so they show the same figures (asking twice teaches nothing)."""
     code = PROVIDERS[3]
     scope = _provider(code)
-    by = waits.wait_summary(snap, scope, waits.WaitFilter(MONTH, MONTH), "provider").filter(
-        pl.col("provider_code") == code).drop("provider_code")
+    by = (
+        waits.wait_summary(snap, scope, waits.WaitFilter(MONTH, MONTH), "provider")
+        .filter(pl.col("provider_code") == code)
+        .drop("provider_code")
+    )
     one = waits.wait_summary(snap, scope, waits.WaitFilter(MONTH, MONTH, provider=code))
     assert by.equals(one)
 
 
 # --- scanner utilisation: rate × denominator, and what a suppressed site keeps -----------------------
+
 
 def rate_times_days(row: dict) -> int | None:
     """Examinations recovered as examinations per operating day × operating days."""

@@ -32,16 +32,23 @@ from queries.scope import CENTRAL, Scope
 from queries.variation import ENGLAND_AREA, Area, Filters
 
 SECRET = "MZXW6YTBOI2DAMBRGIZTINJWG44DSMBR"  # fixed for the test store only
-QE1_SUB_ICBS = {"00Q": "P81005", "00R": "P81016", "00X": "P81010", "01A": "P81003", "01E": "P81015",
-                "01K": "A82003", "02G": "P81014", "02M": "P81006"}
+QE1_SUB_ICBS = {
+    "00Q": "P81005",
+    "00R": "P81016",
+    "00X": "P81010",
+    "01A": "P81003",
+    "01E": "P81015",
+    "01K": "A82003",
+    "02G": "P81014",
+    "02M": "P81006",
+}
 NEY_PRACTICE = "B82007"  # ICB QWO, region Y63 (North East and Yorkshire); QE1 is in Y62
 REGIONS = ("Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63")
 MONTHS = tuple(date(2026, m, 1) for m in (1, 2, 3, 4))
 MODALITIES = ("CT", "MRI", "Plain radiography", "Ultrasound")
 SOURCES = ("03", "04")
 SMALL_AGES = (7, 22, 33, 51, 58, 76, 84, 92)  # never in the large cells' bands (40-44 men, 65-69 women)
-FILTER_SETS = [Filters(m, m, modality=mod, patient_source=src) for m in MONTHS for mod in MODALITIES
-               for src in SOURCES]
+FILTER_SETS = [Filters(m, m, modality=mod, patient_source=src) for m in MONTHS for mod in MODALITIES for src in SOURCES]
 COMMISSIONER = Scope("commissioner", icbs=frozenset({"QE1"}), user="attacker")
 QE1 = Area("icb", "QE1")
 BASELINE = 0.35  # at most this share of targets recovered (a guess of the middle of 1-7 does about as well)
@@ -70,11 +77,21 @@ def snap(tmp_path_factory, empty_store_template):
     records = []
     for practice, provider, age, sex, f, n in _rows():
         for _ in range(n):
-            records.append({"submission_id": 1, "provider_code": provider, "site_code": f"{provider}01",
-                            "accession_number": f"A{len(records):07d}", "age_at_test": age, "sex": sex,
-                            "practice_code": practice, "patient_source": f.patient_source,
-                            "test_date": f.first_month.replace(day=10), "modality": f.modality,
-                            "activity_month": f.first_month})
+            records.append(
+                {
+                    "submission_id": 1,
+                    "provider_code": provider,
+                    "site_code": f"{provider}01",
+                    "accession_number": f"A{len(records):07d}",
+                    "age_at_test": age,
+                    "sex": sex,
+                    "practice_code": practice,
+                    "patient_source": f.patient_source,
+                    "test_date": f.first_month.replace(day=10),
+                    "modality": f.modality,
+                    "activity_month": f.first_month,
+                }
+            )
     frame = pl.DataFrame(records)
     with store.writer(d) as con:
         con.register("attack_records", frame.to_arrow())
@@ -92,6 +109,7 @@ def no_noise(monkeypatch):
 
 # --- what the attacker does -------------------------------------------------------------------------
 
+
 def _count(rate: float, population: float, f: Filters) -> int:
     """Rate x denominator: the count a published rate was computed from."""
     return round(rate * population / f.annualise)
@@ -107,8 +125,10 @@ def icb_minus_sub_icbs(icb: pl.DataFrame, subs: pl.DataFrame, f: Filters) -> dic
     if hidden.height != 1:
         return {}
     total = _count(icb["rate"][0], icb["population"][0], f)
-    parts = sum(_count(r, p, f) for r, p in subs.filter(pl.col("records").is_not_null())
-                .select("rate", "population").iter_rows())
+    parts = sum(
+        _count(r, p, f)
+        for r, p in subs.filter(pl.col("records").is_not_null()).select("rate", "population").iter_rows()
+    )
     return {hidden["code"][0]: total - parts}
 
 
@@ -117,8 +137,10 @@ def england_minus_regions(england: pl.DataFrame, regions: dict[str, pl.DataFrame
     found = {}
     for row in england.filter(pl.col("rate").is_not_null()).iter_rows(named=True):
         cell = (row["age_band"], row["sex"])
-        rows = {code: frame.filter((pl.col("age_band") == cell[0]) & (pl.col("sex") == cell[1])).row(0, named=True)
-                for code, frame in regions.items()}
+        rows = {
+            code: frame.filter((pl.col("age_band") == cell[0]) & (pl.col("sex") == cell[1])).row(0, named=True)
+            for code, frame in regions.items()
+        }
         hidden = [code for code, r in rows.items() if r["records"] is None]
         if len(hidden) == 1:
             parts = sum(_count(r["rate"], r["population"], f) for r in rows.values() if r["records"] is not None)
@@ -157,6 +179,7 @@ def rate_times_population(frame: pl.DataFrame, keys: list[str], f: Filters) -> d
 
 # --- running it --------------------------------------------------------------------------------------
 
+
 def _attack(snap, scope: Scope, f: Filters) -> dict[str, dict]:
     """Every attack over the outputs `scope` gets for filters `f`, as {attack: {target: guess}}."""
     icb = geographic.area_rates(snap, scope, f, "icb").filter(pl.col("code") == QE1.code)  # all ICBs are shown
@@ -166,7 +189,8 @@ def _attack(snap, scope: Scope, f: Filters) -> dict[str, dict]:
     return {
         "icb minus sub-ICBs": icb_minus_sub_icbs(icb, subs, f),
         "England minus regions": england_minus_regions(
-            demographic.age_sex_rates(snap, scope, f, ENGLAND_AREA), regions, f),
+            demographic.age_sex_rates(snap, scope, f, ENGLAND_AREA), regions, f
+        ),
         "DSR solves age-sex cells": dsr_solves_cells(demographic.area_summary(snap, scope, f, QE1), age_sex, f),
         "flows total minus parts": flows_total_minus_parts(icb, flows.area_providers(snap, scope, f, QE1), f),
         "rate x population, sub-ICBs": rate_times_population(subs, ["code"], f),
@@ -178,8 +202,11 @@ def _truth(snap, f: Filters) -> dict[str, dict]:
     subs = geographic.area_rates(snap, CENTRAL, f, "sub_icb")
     age_sex = demographic.age_sex_rates(snap, CENTRAL, f, QE1)
     cells = {(r["age_band"], r["sex"]): r["records"] for r in age_sex.iter_rows(named=True)}
-    regions = {(code, r["age_band"], r["sex"]): r["records"] for code in REGIONS
-               for r in demographic.age_sex_rates(snap, CENTRAL, f, Area("region", code)).iter_rows(named=True)}
+    regions = {
+        (code, r["age_band"], r["sex"]): r["records"]
+        for code in REGIONS
+        for r in demographic.age_sex_rates(snap, CENTRAL, f, Area("region", code)).iter_rows(named=True)
+    }
     subs_n = dict(zip(subs["code"], subs["records"], strict=True))
     providers = flows.area_providers(snap, CENTRAL, f, QE1)
     return {
@@ -241,10 +268,12 @@ def test_nothing_derived_or_ranked_is_left_on_a_suppressed_row(snap):
         assert ranks == list(range(1, len(ranks) + 1))
         providers = flows.area_providers(snap, COMMISSIONER, f, QE1)
         hidden = providers.filter(pl.col("suppressed"))
-        assert hidden.height >= 1 and hidden.select("share", "share_lower", "share_upper").null_count().row(0) == (
-            hidden.height,) * 3
+        assert (
+            hidden.height >= 1
+            and hidden.select("share", "share_lower", "share_upper").null_count().row(0) == (hidden.height,) * 3
+        )
         # A suppressed provider keeps no place in the order (they follow the published, by code).
-        assert providers["suppressed"].to_list()[-hidden.height:] == [True] * hidden.height
+        assert providers["suppressed"].to_list()[-hidden.height :] == [True] * hidden.height
         assert hidden["provider_code"].to_list() == sorted(hidden["provider_code"].to_list())
         age_sex = demographic.age_sex_rates(snap, COMMISSIONER, f, QE1).filter(pl.col("suppressed"))
         assert age_sex.select("rate", "rate_lower", "rate_upper").null_count().row(0) == (age_sex.height,) * 3

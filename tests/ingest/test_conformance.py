@@ -26,11 +26,15 @@ CASES: dict[str, tuple[dict, dict]] = {
     "DIDS003": ({"nhs_number_status": "09"}, {"nhs_number_status": "08"}),
     "DIDS005": ({"birth_date": "1950-02-30"}, {"birth_date": "1950-02-28"}),
     "DIDS006": ({"birth_date": "2026-01-06"}, {"birth_date": "2026-01-05"}),
-    "DIDS008": ({"birth_date": "2026-01-05", "report_date": "2026-01-04"},
-                {"birth_date": "2026-01-04", "report_date": "2026-01-04"}),
+    "DIDS008": (
+        {"birth_date": "2026-01-05", "report_date": "2026-01-04"},
+        {"birth_date": "2026-01-04", "report_date": "2026-01-04"},
+    ),
     "DIDS009": ({"birth_date": "1900-01-01"}, {"birth_date": "1900-01-02"}),
-    "DIDS010": ({"birth_date": "2025-07-03", "request_date": "2025-01-02", "request_received_date": "2025-01-02"},
-                {"birth_date": "2025-07-02", "request_date": "2025-01-02", "request_received_date": "2025-01-02"}),
+    "DIDS010": (
+        {"birth_date": "2025-07-03", "request_date": "2025-01-02", "request_received_date": "2025-01-02"},
+        {"birth_date": "2025-07-02", "request_date": "2025-01-02", "request_received_date": "2025-01-02"},
+    ),
     "DIDS012": ({"ethnic_category": "T"}, {"ethnic_category": "S"}),
     "DIDS014": ({"gender": "3"}, {"gender": "9"}),
     "DIDS016": ({"postcode": "LS1 4AP"}, {"postcode": "TS18 1HU"}),
@@ -42,35 +46,69 @@ CASES: dict[str, tuple[dict, dict]] = {
     "DIDS024": ({"referring_org_code": "ZZZZZZ"}, {"referring_org_code": "RR8"}),
     "DIDS026": ({"request_date": "2026-1-2"}, {"request_date": "2026-01-02"}),
     "DIDS027": ({"request_date": "2026-01-04"}, {"request_date": "2026-01-03"}),
-    "DIDS028": ({"request_date": "2024-12-01", "request_received_date": "2024-12-01"},
-                {"request_date": "2025-01-06", "request_received_date": "2025-01-06"}),
+    "DIDS028": (
+        {"request_date": "2024-12-01", "request_received_date": "2024-12-01"},
+        {"request_date": "2025-01-06", "request_received_date": "2025-01-06"},
+    ),
     "DIDS031": ({"request_date": "1969-12-31"}, {"request_date": "1970-01-01"}),
-    "DIDS034": ({"request_date": "2026-01-06", "request_received_date": "2026-01-06"},
-                {"request_date": "2026-01-05", "request_received_date": "2026-01-05"}),
+    "DIDS034": (
+        {"request_date": "2026-01-06", "request_received_date": "2026-01-06"},
+        {"request_date": "2026-01-05", "request_received_date": "2026-01-05"},
+    ),
     "DIDS035": ({"report_date": "2026-01-01"}, {"report_date": "2026-01-02"}),
     "DIDS036": ({"request_received_date": "03/01/2026"}, {"request_received_date": "2026-01-03"}),
-    "DIDS038": ({"request_date": "2024-12-01", "request_received_date": "2024-12-01"},
-                {"request_date": "2025-01-06", "request_received_date": "2025-01-06"}),
-    "DIDS040": ({"birth_date": "2025-12-01", "request_date": "2025-05-31", "request_received_date": "2025-05-31"},
-                {"birth_date": "2025-12-01", "request_date": "2025-06-01", "request_received_date": "2025-06-01"}),
-    "DIDS041": ({"request_date": "1969-12-31", "request_received_date": "1969-12-31"},
-                {"request_date": "1970-01-01", "request_received_date": "1970-01-01"}),
+    "DIDS038": (
+        {"request_date": "2024-12-01", "request_received_date": "2024-12-01"},
+        {"request_date": "2025-01-06", "request_received_date": "2025-01-06"},
+    ),
+    "DIDS040": (
+        {"birth_date": "2025-12-01", "request_date": "2025-05-31", "request_received_date": "2025-05-31"},
+        {"birth_date": "2025-12-01", "request_date": "2025-06-01", "request_received_date": "2025-06-01"},
+    ),
+    "DIDS041": (
+        {"request_date": "1969-12-31", "request_received_date": "1969-12-31"},
+        {"request_date": "1970-01-01", "request_received_date": "1970-01-01"},
+    ),
     "DIDS043": ({"request_received_date": "2026-01-06"}, {"request_received_date": "2026-01-05"}),
-    "DIDS044": ({"request_received_date": "2026-01-06", "report_date": "2026-01-05"},
-                {"request_received_date": "2026-01-05", "report_date": "2026-01-05"}),
+    "DIDS044": (
+        {"request_received_date": "2026-01-06", "report_date": "2026-01-05"},
+        {"request_received_date": "2026-01-05", "report_date": "2026-01-05"},
+    ),
     "DIDS045": ({"test_date": "2026-02-30"}, {"test_date": "2026-01-05"}),
     "DIDS048": ({"report_date": "2026-01-04"}, {"report_date": "2026-01-05"}),
-    "DIDS049": ({"test_date": "2025-10-31", "request_date": "2025-10-20", "request_received_date": "2025-10-20",
-                 "report_date": "2025-10-31"},
-                {"test_date": "2025-11-01", "request_date": "2025-10-20", "request_received_date": "2025-10-20",
-                 "report_date": "2025-11-01"}),
+    "DIDS049": (
+        {
+            "test_date": "2025-10-31",
+            "request_date": "2025-10-20",
+            "request_received_date": "2025-10-20",
+            "report_date": "2025-10-31",
+        },
+        {
+            "test_date": "2025-11-01",
+            "request_date": "2025-10-20",
+            "request_received_date": "2025-10-20",
+            "report_date": "2025-11-01",
+        },
+    ),
     "DIDS050": ({"test_date": ""}, {"test_date": "2026-01-05"}),
-    "DIDS051": ({"test_date": "2026-02-11", "report_date": "2026-02-11"},
-                {"test_date": "2026-02-10", "report_date": "2026-02-10"}),
-    "DIDS055": ({"test_date": "2025-07-31", "request_date": "2025-07-01", "request_received_date": "2025-07-01",
-                 "report_date": "2025-07-31"},
-                {"test_date": "2025-08-01", "request_date": "2025-07-01", "request_received_date": "2025-07-01",
-                 "report_date": "2025-08-01"}),
+    "DIDS051": (
+        {"test_date": "2026-02-11", "report_date": "2026-02-11"},
+        {"test_date": "2026-02-10", "report_date": "2026-02-10"},
+    ),
+    "DIDS055": (
+        {
+            "test_date": "2025-07-31",
+            "request_date": "2025-07-01",
+            "request_received_date": "2025-07-01",
+            "report_date": "2025-07-31",
+        },
+        {
+            "test_date": "2025-08-01",
+            "request_date": "2025-07-01",
+            "request_received_date": "2025-07-01",
+            "report_date": "2025-08-01",
+        },
+    ),
     "DIDS056": ({"nicip_code": "", "snomed_code": ""}, {"nicip_code": "", "snomed_code": "399208008"}),
     "DIDS057": ({"nicip_code": "QQQQQ"}, {"nicip_code": "XCHES"}),
     "DIDS059": ({"snomed_code": "399208007"}, {"snomed_code": "399208008"}),
@@ -82,14 +120,18 @@ CASES: dict[str, tuple[dict, dict]] = {
     "DIDS069": ({"site_code": "RR8"}, {"site_code": "RR801"}),
     "DIDS070": ({"accession_number": ""}, {"accession_number": "A1"}),
     "DIDS072": ({"accession_number": "A" * 21}, {"accession_number": "A" * 20}),
-    "DIDS073": ({c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "gender", "postcode",
-                                 "practice_code")} | {"nhs_number_status": ""},
-                {c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "postcode",
-                                 "practice_code")} | {"nhs_number_status": ""}),
-    "DIDS074": ({c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "gender", "practice_code")}
-                | {"nhs_number_status": "", "postcode": "ZZ99 3VZ"},
-                {c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "gender", "practice_code")}
-                | {"nhs_number_status": "", "postcode": "TS18 1HU"}),
+    "DIDS073": (
+        {c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "gender", "postcode", "practice_code")}
+        | {"nhs_number_status": ""},
+        {c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "postcode", "practice_code")}
+        | {"nhs_number_status": ""},
+    ),
+    "DIDS074": (
+        {c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "gender", "practice_code")}
+        | {"nhs_number_status": "", "postcode": "ZZ99 3VZ"},
+        {c: "" for c in ("nhs_number", "birth_date", "ethnic_category", "gender", "practice_code")}
+        | {"nhs_number_status": "", "postcode": "TS18 1HU"},
+    ),
     "DIDS077": ({"nicip_code": "XABDO"}, {"nicip_code": "XCHES"}),
     "DIDS078": ({"snomed_code": "169069000", "nicip_code": ""}, {"snomed_code": "399208008", "nicip_code": ""}),
     "DIDS079": ({"referring_org_code": "T1CLOS"}, {"referring_org_code": "T1OPEN"}),
@@ -106,23 +148,30 @@ def conformance_store(empty_store_template, tmp_path_factory):
     d = tmp_path_factory.mktemp("conformance") / "store"
     shutil.copytree(empty_store_template, d)
     con = duckdb.connect(str(store.store_path(d)))
-    con.execute("INSERT INTO ref_site (site_code, provider_code, site_name, close_date) VALUES "
-                "('RR801', 'RR8', 'Open site', NULL), ('RR899', 'RR8', 'Closed site', DATE '2025-12-31'), "
-                "('RTH01', 'RTH', 'Another trust''s site', NULL)")
+    con.execute(
+        "INSERT INTO ref_site (site_code, provider_code, site_name, close_date) VALUES "
+        "('RR801', 'RR8', 'Open site', NULL), ('RR899', 'RR8', 'Closed site', DATE '2025-12-31'), "
+        "('RTH01', 'RTH', 'Another trust''s site', NULL)"
+    )
     con.execute("INSERT INTO ref_postcode VALUES ('TS18 1HU', 'E01012000')")
     con.execute("INSERT INTO ref_snomed VALUES ('399208008', true), ('169069000', false)")
     con.execute("INSERT INTO ref_nicip_retired VALUES ('XABDO', DATE '2025-06-01')")
     con.execute("UPDATE ref_nicip SET snomed_code = '399208008' WHERE nicip_code = 'XCHES'")
-    con.execute("INSERT INTO ref_org (org_code, org_type, name, open_date, close_date) VALUES "
-                "('T1CLOS', 'GP_PRACTICE', 'Closed practice', DATE '2000-01-01', DATE '2025-06-30'), "
-                "('T1OPEN', 'GP_PRACTICE', 'Open practice', DATE '2000-01-01', NULL)")
+    con.execute(
+        "INSERT INTO ref_org (org_code, org_type, name, open_date, close_date) VALUES "
+        "('T1CLOS', 'GP_PRACTICE', 'Closed practice', DATE '2000-01-01', DATE '2025-06-30'), "
+        "('T1OPEN', 'GP_PRACTICE', 'Open practice', DATE '2000-01-01', NULL)"
+    )
     con.close()
     return d
 
 
 def _check(store_dir, tmp_path, records, fmt):
-    path = (didfiles.write(tmp_path / "DID_RR8_202602.csv", records) if fmt == "csv"
-            else write_xml(tmp_path / "DID_RR8_202602.xml", records))
+    path = (
+        didfiles.write(tmp_path / "DID_RR8_202602.csv", records)
+        if fmt == "csv"
+        else write_xml(tmp_path / "DID_RR8_202602.xml", records)
+    )
     con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
     try:
         return loader.load_file(con, path, "RR8", PERIOD, SUBMITTED, issue_limit=10_000, dry_run=True)
@@ -144,8 +193,10 @@ def test_every_record_rule_has_a_case():
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_rule_triggers_and_near_miss_does_not(conformance_store, tmp_path, code, fmt):
     trigger, near_miss = CASES[code]
-    records = [didfiles.row(**({"accession_number": "T1"} | trigger)),
-               didfiles.row(**({"accession_number": "N1"} | near_miss))]
+    records = [
+        didfiles.row(**({"accession_number": "T1"} | trigger)),
+        didfiles.row(**({"accession_number": "N1"} | near_miss)),
+    ]
     assert_trigger_and_near_miss(_check(conformance_store, tmp_path, records, fmt), code, fmt, validation.RULES)
 
 
@@ -164,8 +215,11 @@ def assert_trigger_and_near_miss(result, code: str, fmt: str, rules) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "xml"])
 def test_duplicate_site_and_accession_within_a_file_rejects_the_repeat(conformance_store, tmp_path, fmt):
-    records = [didfiles.row(accession_number="A1"), didfiles.row(accession_number="A1"),
-               didfiles.row(accession_number="A2")]
+    records = [
+        didfiles.row(accession_number="A1"),
+        didfiles.row(accession_number="A1"),
+        didfiles.row(accession_number="A2"),
+    ]
     result = _check(conformance_store, tmp_path, records, fmt)
     lines = (2, 3, 4) if fmt == "csv" else (1, 2, 3)
     assert [(i["line"], i["code"]) for i in result.issues] == [(lines[1], "DIDS071")]
@@ -175,8 +229,11 @@ def test_duplicate_site_and_accession_within_a_file_rejects_the_repeat(conforman
 
 @pytest.mark.parametrize(
     ("fmt", "content", "code"),
-    [("csv", ",".join(["x"] * 17) + "\n", "DIDS075"), ("csv", ",".join(["x"] * 19) + "\n", "DIDS075"),
-     ("xml", "<DIDS><Record/></DIDS>", "DIDS076")],
+    [
+        ("csv", ",".join(["x"] * 17) + "\n", "DIDS075"),
+        ("csv", ",".join(["x"] * 19) + "\n", "DIDS075"),
+        ("xml", "<DIDS><Record/></DIDS>", "DIDS076"),
+    ],
 )
 def test_file_level_rules(conformance_store, tmp_path, fmt, content, code):
     path = tmp_path / f"f.{fmt}"
@@ -186,8 +243,11 @@ def test_file_level_rules(conformance_store, tmp_path, fmt, content, code):
     con.close()
     assert result.status == "rejected" and result.file_errors[0]["code"] == code
     # and the near-miss: the right shape is read
-    good = (didfiles.write(tmp_path / "g.csv", [didfiles.row()]) if fmt == "csv"
-            else write_xml(tmp_path / "g.xml", [didfiles.row()]))
+    good = (
+        didfiles.write(tmp_path / "g.csv", [didfiles.row()])
+        if fmt == "csv"
+        else write_xml(tmp_path / "g.xml", [didfiles.row()])
+    )
     con = duckdb.connect(str(store.store_path(conformance_store)), read_only=True)
     assert loader.load_file(con, good, "RR8", PERIOD, SUBMITTED, dry_run=True).status == "accepted"
     con.close()

@@ -21,8 +21,12 @@ def _naive_pairs(records):
     found = {}
     for a in records:
         for b in records:
-            if (a["provider_code"] < b["provider_code"] and a["patient_pseudo_id"] == b["patient_pseudo_id"]
-                    and a["modality"] == b["modality"] and abs((a["test_date"] - b["test_date"]).days) <= 1):
+            if (
+                a["provider_code"] < b["provider_code"]
+                and a["patient_pseudo_id"] == b["patient_pseudo_id"]
+                and a["modality"] == b["modality"]
+                and abs((a["test_date"] - b["test_date"]).days) <= 1
+            ):
                 if a["nicip_code"] == b["nicip_code"]:
                     found[(a["accession_number"], b["accession_number"])] = "exact"
                 elif a["body_area"] == b["body_area"]:
@@ -31,8 +35,18 @@ def _naive_pairs(records):
 
 
 def _records(store_dir):
-    cols = ["provider_code", "accession_number", "patient_pseudo_id", "modality", "body_area", "nicip_code",
-            "test_date", "activity_month", "patient_source", "submission_id"]
+    cols = [
+        "provider_code",
+        "accession_number",
+        "patient_pseudo_id",
+        "modality",
+        "body_area",
+        "nicip_code",
+        "test_date",
+        "activity_month",
+        "patient_source",
+        "submission_id",
+    ]
     rows = working_store.rows(store_dir, f"SELECT {', '.join(cols)} FROM record")  # noqa: S608 - constant
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
@@ -46,28 +60,38 @@ def _naive_counted(records, once=True):
         for (a, b), match in _naive_pairs(records).items():
             if match == "exact":
                 removed.add(max(a, b, key=lambda acc: by_acc[acc]["submission_id"]))
-    return Counter((r["activity_month"], r["provider_code"], r["modality"])
-                   for r in records if r["accession_number"] not in removed)
+    return Counter(
+        (r["activity_month"], r["provider_code"], r["modality"])
+        for r in records
+        if r["accession_number"] not in removed
+    )
 
 
 def _rollup_counts(store_dir):
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
-        rows = snap.query("SELECT activity_month, provider_code, modality, sum(records) AS n "
-                          "FROM rollup_activity GROUP BY ALL").rows()
+        rows = snap.query(
+            "SELECT activity_month, provider_code, modality, sum(records) AS n FROM rollup_activity GROUP BY ALL"
+        ).rows()
     finally:
         snap.close()
     return Counter({(m, p, mod): n for m, p, mod, n in rows})
 
 
 def test_pairs_are_found_across_providers_within_a_day_exact_or_near(outsourced_store):
-    found = {(a, b): (match, counted, decided, removed) for match, a, b, counted, decided, removed in
-             working_store.rows(outsourced_store, "SELECT match, a_accession_number, b_accession_number, counted, "
-                                            "decided_by, removed FROM duplicate_pair")}
-    assert found == {("RR800001", "RTH00001"): ("exact", "a", "earliest_submission", True),
-                     ("RR800002", "RTH00002"): ("exact", "a", "earliest_submission", True),
-                     ("RR800003", "RTH00003"): ("near", "a", "earliest_submission", False),
-                     ("RAE00001", "RTH00005"): ("exact", "b", "earliest_submission", True)}
+    found = {
+        (a, b): (match, counted, decided, removed)
+        for match, a, b, counted, decided, removed in working_store.rows(
+            outsourced_store,
+            "SELECT match, a_accession_number, b_accession_number, counted, decided_by, removed FROM duplicate_pair",
+        )
+    }
+    assert found == {
+        ("RR800001", "RTH00001"): ("exact", "a", "earliest_submission", True),
+        ("RR800002", "RTH00002"): ("exact", "a", "earliest_submission", True),
+        ("RR800003", "RTH00003"): ("near", "a", "earliest_submission", False),
+        ("RAE00001", "RTH00005"): ("exact", "b", "earliest_submission", True),
+    }
     assert {k: v[0] for k, v in found.items()} == _naive_pairs(_records(outsourced_store))
 
 
@@ -91,10 +115,11 @@ def test_the_site_owner_copy_counts_before_the_earlier_submission(outsourced_sto
     with store.writer(outsourced_store) as con:
         con.execute("INSERT INTO ref_site (site_code, provider_code) VALUES ('RR801', 'RX1'), ('RTH01', 'RTH')")
         store.publish(con, outsourced_store)
-    rows = working_store.rows(outsourced_store, "SELECT a_accession_number, counted, decided_by FROM duplicate_pair "
-                                          "WHERE match = 'exact' ORDER BY 1")
-    assert rows == [("RAE00001", "b", "site_owner"), ("RR800001", "b", "site_owner"),
-                    ("RR800002", "b", "site_owner")]
+    rows = working_store.rows(
+        outsourced_store,
+        "SELECT a_accession_number, counted, decided_by FROM duplicate_pair WHERE match = 'exact' ORDER BY 1",
+    )
+    assert rows == [("RAE00001", "b", "site_owner"), ("RR800001", "b", "site_owner"), ("RR800002", "b", "site_owner")]
     counts = _rollup_counts(outsourced_store)
     assert sum(n for (_, p, _), n in counts.items() if p == "RR8") == 5  # 7 submitted, 2 counted at RTH
     assert sum(n for (_, p, _), n in counts.items() if p == "RTH") == 5
@@ -131,13 +156,16 @@ def test_did_publish_switches_the_counting_and_says_what_it_found(outsourced_sto
     assert sum(_rollup_counts(outsourced_store).values()) == 10
 
 
-@pytest.mark.parametrize(("bad_row", "line"), [
-    ("RR8,RR8,2026-01,", 3),          # an organisation outsourcing to itself
-    ("RR8,RTH,January,", 3),           # not a month
-    ("RR8,RTH,2026-05,2026-01", 3),    # ends before it starts
-    ("RR8,RTH,2026-05,soon", 3),       # an end month that is not a month
-    ("R R8,RTH,2026-01,", 3),          # not an ODS code
-])
+@pytest.mark.parametrize(
+    ("bad_row", "line"),
+    [
+        ("RR8,RR8,2026-01,", 3),  # an organisation outsourcing to itself
+        ("RR8,RTH,January,", 3),  # not a month
+        ("RR8,RTH,2026-05,2026-01", 3),  # ends before it starts
+        ("RR8,RTH,2026-05,soon", 3),  # an end month that is not a month
+        ("R R8,RTH,2026-01,", 3),  # not an ODS code
+    ],
+)
 def test_a_bad_arrangements_file_names_its_line_and_changes_nothing(store_dir, tmp_path, bad_row, line):
     from ingest.outsourcing import load_outsourcing
 
@@ -150,4 +178,5 @@ def test_a_bad_arrangements_file_names_its_line_and_changes_nothing(store_dir, t
         with pytest.raises(ValueError, match=f"^bad.csv line {line}: expected two different ODS codes"):
             load_outsourcing(con, bad)
         assert con.execute("SELECT * FROM ref_outsourcing").fetchall() == [
-            ("RAE", "RTH", date(2025, 4, 1), date(2026, 3, 1))]
+            ("RAE", "RTH", date(2025, 4, 1), date(2026, 3, 1))
+        ]

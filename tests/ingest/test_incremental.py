@@ -44,15 +44,24 @@ def _load(store_dir, tmp_path, provider, period, submitted_on, records, expect="
 def _records(provider, n, test_date, start=1, **changes):
     """n records of `provider`'s own patient on `test_date` (a January or February 2026 day)."""
     changes.setdefault("nhs_number", didfiles.nhs_number(PATIENT[provider]))
-    return [didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:05d}", test_date=test_date,
-                         request_date="2026-01-01", request_received_date="2026-01-01",
-                         report_date=test_date, **changes)
-            for i in range(start, start + n)]
+    return [
+        didfiles.row(
+            site_code=f"{provider}01",
+            accession_number=f"{provider}{i:05d}",
+            test_date=test_date,
+            request_date="2026-01-01",
+            request_received_date="2026-01-01",
+            report_date=test_date,
+            **changes,
+        )
+        for i in range(start, start + n)
+    ]
 
 
 # RR8's February: two of its own patient's examinations, and one of patient 99 that RTH also submits.
-RR8_FEBRUARY = (_records("RR8", 2, "2026-02-10", start=10)
-                + _records("RR8", 1, "2026-02-11", start=20, nhs_number=didfiles.nhs_number(99)))
+RR8_FEBRUARY = _records("RR8", 2, "2026-02-10", start=10) + _records(
+    "RR8", 1, "2026-02-11", start=20, nhs_number=didfiles.nhs_number(99)
+)
 
 
 def _publish(store_dir, full=False) -> dict:
@@ -70,8 +79,9 @@ def _publish_and_compare(store_dir, tmp_path) -> dict:
     full = _publish(fresh, full=True)
     assert full["rollups_refreshed"] == 0 and full["rollups_built"] == len(all_rollups())
     assert full["partitions_written"] == full["partitions_total"]
-    assert_same_tables(snapshot_tables(store.current_snapshot(store_dir)),
-                       snapshot_tables(store.current_snapshot(fresh)))
+    assert_same_tables(
+        snapshot_tables(store.current_snapshot(store_dir)), snapshot_tables(store.current_snapshot(fresh))
+    )
     return timings
 
 
@@ -86,11 +96,17 @@ def _rows_of(store_dir, provider, month) -> tuple[int, int]:
             if how.full:
                 continue
             conditions = ([f"{how.provider} = $provider"] if how.provider else []) + (
-                [f"{how.month} = $month"] if how.month else [])
+                [f"{how.month} = $month"] if how.month else []
+            )
             # names and key expressions from code; the values bound
-            keyed += con.execute(f"SELECT count(*) FROM s.main.{name} WHERE {' AND '.join(conditions)}",  # noqa: S608
-                                 {"provider": provider, "month": month} if how.provider and how.month else
-                                 {"provider": provider} if how.provider else {"month": month}).fetchall()[0][0]
+            keyed += con.execute(
+                f"SELECT count(*) FROM s.main.{name} WHERE {' AND '.join(conditions)}",  # noqa: S608
+                {"provider": provider, "month": month}
+                if how.provider and how.month
+                else {"provider": provider}
+                if how.provider
+                else {"month": month},
+            ).fetchall()[0][0]
             total += con.execute(f"SELECT count(*) FROM s.main.{name}").fetchall()[0][0]  # noqa: S608
         return keyed, total
     finally:
@@ -122,8 +138,9 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     # RTH resubmits January: fewer records, another examination. Only RTH's file is written,
     # and RR8's rows of a provider-keyed rollup are left where they were.
     rr8_file = _partition_files(store_dir)["RR8"]
-    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20),
-          _records("RTH", 2, "2026-01-07", nicip_code="XSTRM"))
+    _load(
+        store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20), _records("RTH", 2, "2026-01-07", nicip_code="XSTRM")
+    )
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 1 and t["partitions_total"] == 2
     assert t["rollups_refreshed"] == keyed
@@ -141,8 +158,14 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
 
     # RTH submits February with the same examination as RR8's third (same patient, day and
     # NICIP): RR8's copy counts (its submission is earlier), RTH's is left out.
-    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 10),
-          _records("RTH", 1, "2026-02-11", start=30, nhs_number=didfiles.nhs_number(99)))
+    _load(
+        store_dir,
+        tmp_path,
+        "RTH",
+        "2026-03",
+        date(2026, 3, 10),
+        _records("RTH", 1, "2026-02-11", start=30, nhs_number=didfiles.nhs_number(99)),
+    )
     _publish_and_compare(store_dir, tmp_path)
     # RR8 sends its February again, unchanged: now RTH's copy is the earlier one and counts,
     # so RTH's February figures change although RTH sent nothing.
@@ -160,9 +183,11 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     # A reference change: the practice moves to another sub-ICB. Rollups that read the
     # practices are built in full; those that do not are kept.
     with store.writer(store_dir) as con:
-        con.execute("UPDATE ref_practice SET sub_icb_code = (SELECT max(sub_icb_code) FROM ref_practice "
-                    "WHERE sub_icb_code <> (SELECT sub_icb_code FROM ref_practice WHERE practice_code = 'A81001')) "
-                    "WHERE practice_code = 'A81001'")
+        con.execute(
+            "UPDATE ref_practice SET sub_icb_code = (SELECT max(sub_icb_code) FROM ref_practice "
+            "WHERE sub_icb_code <> (SELECT sub_icb_code FROM ref_practice WHERE practice_code = 'A81001')) "
+            "WHERE practice_code = 'A81001'"
+        )
     t = _publish_and_compare(store_dir, tmp_path)
     reading_practices = sum("ref_practice" in sql for sql in all_rollups().values())
     assert t["rollups_refreshed"] == 0 and t["rollups_built"] == reading_practices

@@ -28,8 +28,11 @@ def test_accepted_file_is_loaded_pseudonymised(store_dir, tmp_path):
     assert result.status == "accepted"
     assert result.counts == {"records": 3, "accepted": 3, "rejected": 0, "with_warnings": 0, "replaced": 0}
     assert result.timeliness == "on_time"
-    rec = _q(store_dir, "SELECT patient_pseudo_id, age_at_test, postcode_district, modality, body_area, "
-                        "test_group, activity_month FROM record")
+    rec = _q(
+        store_dir,
+        "SELECT patient_pseudo_id, age_at_test, postcode_district, modality, body_area, "
+        "test_group, activity_month FROM record",
+    )
     assert len(rec) == 3
     pseudo, age, district, modality, body, group, month = rec[0]
     assert len(pseudo) == 64 and "9434765919" not in pseudo
@@ -69,8 +72,7 @@ def test_rejected_rows_are_quarantined_with_line_numbers(store_dir, tmp_path):
 
 def test_resubmission_supersedes_the_earlier_file(store_dir, tmp_path):
     first = _load(store_dir, didfiles.write(tmp_path / "a.csv", didfiles.rows(5)))
-    second = _load(store_dir, didfiles.write(tmp_path / "b.csv", didfiles.rows(3)),
-                   submitted_on=date(2026, 2, 12))
+    second = _load(store_dir, didfiles.write(tmp_path / "b.csv", didfiles.rows(3)), submitted_on=date(2026, 2, 12))
     assert _q(store_dir, "SELECT submission_id, status, superseded_by FROM submission ORDER BY 1") == [
         (first.submission_id, "superseded", second.submission_id),
         (second.submission_id, "accepted", None),
@@ -80,15 +82,22 @@ def test_resubmission_supersedes_the_earlier_file(store_dir, tmp_path):
 
 def test_a_record_sent_again_later_replaces_the_earlier_version(store_dir, tmp_path):
     _load(store_dir, didfiles.write(tmp_path / "jan.csv", didfiles.rows(3, report_date="")))
-    corrected = [didfiles.row(accession_number="ACC00002", report_date="2026-01-09"),
-                 didfiles.row(accession_number="NEW1", test_date="2026-02-02", request_date="2026-02-01",
-                              request_received_date="2026-02-01", report_date="2026-02-03")]
-    result = _load(store_dir, didfiles.write(tmp_path / "feb.csv", corrected), period="2026-03",
-                   submitted_on=date(2026, 3, 5))
+    corrected = [
+        didfiles.row(accession_number="ACC00002", report_date="2026-01-09"),
+        didfiles.row(
+            accession_number="NEW1",
+            test_date="2026-02-02",
+            request_date="2026-02-01",
+            request_received_date="2026-02-01",
+            report_date="2026-02-03",
+        ),
+    ]
+    result = _load(
+        store_dir, didfiles.write(tmp_path / "feb.csv", corrected), period="2026-03", submitted_on=date(2026, 3, 5)
+    )
     assert result.counts["replaced"] == 1
     assert _q(store_dir, "SELECT count(*) FROM record") == [(4,)]
-    assert _q(store_dir, "SELECT report_date FROM record WHERE accession_number = 'ACC00002'") == [
-        (date(2026, 1, 9),)]
+    assert _q(store_dir, "SELECT report_date FROM record WHERE accession_number = 'ACC00002'") == [(date(2026, 1, 9),)]
     assert _q(store_dir, "SELECT rows_replaced FROM submission WHERE period = DATE '2026-03-01'") == [(1,)]
 
 
@@ -99,14 +108,19 @@ def test_a_store_from_before_submission_site_is_upgraded_and_still_finds_replace
     con.execute("ALTER TABLE record ADD COLUMN record_key UBIGINT")
     con.execute("DELETE FROM store_meta WHERE key = 'schema_fingerprint'")  # it predates the fingerprint
     con.close()
-    result = _load(store_dir, didfiles.write(tmp_path / "feb.csv", [didfiles.row(accession_number="ACC00003",
-                                                                                 report_date="2026-01-07")]),
-                   period="2026-03", submitted_on=date(2026, 3, 5))
+    result = _load(
+        store_dir,
+        didfiles.write(tmp_path / "feb.csv", [didfiles.row(accession_number="ACC00003", report_date="2026-01-07")]),
+        period="2026-03",
+        submitted_on=date(2026, 3, 5),
+    )
     assert result.counts["replaced"] == 1
     assert _q(store_dir, "SELECT count(*) FROM record") == [(3,)]
     assert _q(store_dir, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'record_key'") == [(0,)]
     assert _q(store_dir, "SELECT submission_id, site_code FROM submission_site ORDER BY ALL") == [
-        (1, "RR801"), (2, "RR801")]
+        (1, "RR801"),
+        (2, "RR801"),
+    ]
 
 
 def test_a_store_that_is_up_to_date_is_not_upgraded_again(store_dir, tmp_path):
@@ -117,8 +131,9 @@ def test_a_store_that_is_up_to_date_is_not_upgraded_again(store_dir, tmp_path):
     con.close()
     with store.writer(store_dir):
         pass
-    assert _q(store_dir,
-              "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'") == [(0,)]
+    assert _q(store_dir, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'") == [
+        (0,)
+    ]
     con = duckdb.connect(str(store.store_path(store_dir)))
     con.execute("UPDATE store_meta SET value = 'older' WHERE key = 'schema_fingerprint'")
     con.close()
@@ -176,10 +191,14 @@ def test_header_row_and_line_ends_are_detected(store_dir, tmp_path, header, line
     first_line = 2 if header else 1
     bad = didfiles.rows(2)
     bad[0]["gender"] = "7"
-    result = loader.load_file(store.checking_connection(tmp_path / "none"),
-                              didfiles.write(tmp_path / "g.csv", bad, header=header,
-                                                                line_end=line_end),
-                              "RR8", "2026-02", date(2026, 2, 10), dry_run=True)
+    result = loader.load_file(
+        store.checking_connection(tmp_path / "none"),
+        didfiles.write(tmp_path / "g.csv", bad, header=header, line_end=line_end),
+        "RR8",
+        "2026-02",
+        date(2026, 2, 10),
+        dry_run=True,
+    )
     assert [(i["line"], i["code"]) for i in result.issues] == [(first_line, "DIDS014")]
 
 
@@ -207,24 +226,42 @@ def _batch_jobs(tmp_path):
     an XML file and an unreadable file in the middle."""
     from ingest.xml_reader import write_xml
 
-    f1 = didfiles.write(tmp_path / "a.csv", didfiles.rows(4) + [
-        didfiles.row(accession_number="ACC00002"),  # DIDS071 within this file
-        didfiles.row(accession_number="ACC00009", nhs_number="9434765910"),  # Modulus 11
-        didfiles.row(accession_number="ACC00010", nicip_code="LOC01")])  # notified by RTH only
+    f1 = didfiles.write(
+        tmp_path / "a.csv",
+        didfiles.rows(4)
+        + [
+            didfiles.row(accession_number="ACC00002"),  # DIDS071 within this file
+            didfiles.row(accession_number="ACC00009", nhs_number="9434765910"),  # Modulus 11
+            didfiles.row(accession_number="ACC00010", nicip_code="LOC01"),
+        ],
+    )  # notified by RTH only
     # RTH's files: ACC00001-2 as in a.csv but at RTH's own site (other records, not duplicates),
     # then again in c.xml (replacements of b.csv's: the same provider's records)
-    f2 = didfiles.write(tmp_path / "b.csv", [
-        didfiles.row(accession_number="ACC00011", nicip_code="LOC01", site_code="RTH01")]
-        + didfiles.rows(2, site_code="RTH01"))
+    f2 = didfiles.write(
+        tmp_path / "b.csv",
+        [didfiles.row(accession_number="ACC00011", nicip_code="LOC01", site_code="RTH01")]
+        + didfiles.rows(2, site_code="RTH01"),
+    )
     f3 = write_xml(tmp_path / "c.xml", didfiles.rows(2, site_code="RTH01"))
     f4 = tmp_path / "d.csv"
     f4.write_text(",".join(["x"] * 17) + "\n")  # 17 columns: the whole file is rejected
-    f5 = didfiles.write(tmp_path / "e.csv", didfiles.rows(3, test_date="2025-06-05", request_date="2025-06-01",
-                                                            request_received_date="2025-06-02",
-                                                            report_date="2025-06-09"))  # months late
-    return [(f1, "RR8", "2026-02", date(2026, 2, 10)), (f2, "RTH", "2026-03", date(2026, 4, 20)),
-            (f3, "RTH", "2026-02", date(2026, 3, 1)), (f4, "RR8", "2026-03", date(2026, 3, 5)),
-            (f5, "RR8", "2026-01", date(2026, 1, 20))]
+    f5 = didfiles.write(
+        tmp_path / "e.csv",
+        didfiles.rows(
+            3,
+            test_date="2025-06-05",
+            request_date="2025-06-01",
+            request_received_date="2025-06-02",
+            report_date="2025-06-09",
+        ),
+    )  # months late
+    return [
+        (f1, "RR8", "2026-02", date(2026, 2, 10)),
+        (f2, "RTH", "2026-03", date(2026, 4, 20)),
+        (f3, "RTH", "2026-02", date(2026, 3, 1)),
+        (f4, "RR8", "2026-03", date(2026, 3, 5)),
+        (f5, "RR8", "2026-01", date(2026, 1, 20)),
+    ]
 
 
 def test_files_checked_together_get_the_verdicts_each_gets_alone(store_dir, tmp_path):
@@ -268,8 +305,10 @@ def test_loading_in_batches_stores_what_loading_one_file_at_a_time_stores(empty_
     one_by_one = [_load(stores["one_by_one"], *job) for job in jobs]
     assert [r.counts for r in batched] == [r.counts for r in one_by_one]
     assert batched[2].counts["replaced"] == 2  # RTH01/ACC00001-2 arrive again in c.xml
-    for sql in ("SELECT * FROM record ORDER BY ALL",
-                "SELECT * FROM issue ORDER BY ALL",
-                "SELECT * EXCLUDE (quarantined_at) FROM quarantine ORDER BY ALL",
-                "SELECT * EXCLUDE (received_at) FROM submission ORDER BY ALL"):
+    for sql in (
+        "SELECT * FROM record ORDER BY ALL",
+        "SELECT * FROM issue ORDER BY ALL",
+        "SELECT * EXCLUDE (quarantined_at) FROM quarantine ORDER BY ALL",
+        "SELECT * EXCLUDE (received_at) FROM submission ORDER BY ALL",
+    ):
         assert _q(stores["batched"], sql) == _q(stores["one_by_one"], sql), sql

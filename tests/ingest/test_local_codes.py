@@ -27,13 +27,29 @@ def test_an_unnotified_local_code_is_rejected_with_how_to_notify(store_dir, tmp_
 
 
 def test_a_notified_local_code_loads_as_its_national_code_and_is_kept(store_dir, tmp_path, capsys):
-    assert did_cli.main(["local-codes", "add", "--provider", "RR8", "--code", "rr8cxr", "--maps-to", "XCHES",
-                         "--store", str(store_dir)]) == 0
+    assert (
+        did_cli.main(
+            [
+                "local-codes",
+                "add",
+                "--provider",
+                "RR8",
+                "--code",
+                "rr8cxr",
+                "--maps-to",
+                "XCHES",
+                "--store",
+                str(store_dir),
+            ]
+        )
+        == 0
+    )
     result = _load(store_dir, didfiles.write(tmp_path / "f.csv", didfiles.rows(2, nicip_code="RR8CXR")))
     assert result.counts["accepted"] == 2
     con = duckdb.connect(str(store.store_path(store_dir)), read_only=True)
     assert con.execute("SELECT DISTINCT nicip_code, local_code, modality, test_group FROM record").fetchall() == [
-        ("XCHES", "RR8CXR", "Plain radiography", "chest_xray")]
+        ("XCHES", "RR8CXR", "Plain radiography", "chest_xray")
+    ]
     con.close()
     assert did_cli.main(["local-codes", "list", "--provider", "RR8", "--store", str(store_dir)]) == 0
     assert "RR8,RR8CXR,XCHES" in capsys.readouterr().out
@@ -48,12 +64,16 @@ def test_another_providers_notification_does_not_count(store_dir, tmp_path):
 
 @pytest.mark.parametrize(
     ("code", "maps_to", "words"),
-    [("XCHES", "XCHES", "already a national"), ("LOCAL1", "NOPE1", "not a national NICIP code"),
-     ("x", "XCHES", "2-18 letters")],
+    [
+        ("XCHES", "XCHES", "already a national"),
+        ("LOCAL1", "NOPE1", "not a national NICIP code"),
+        ("x", "XCHES", "2-18 letters"),
+    ],
 )
 def test_bad_notifications_are_refused_with_a_reason(store_dir, code, maps_to, words, capsys):
-    rc = did_cli.main(["local-codes", "add", "--provider", "RR8", "--code", code, "--maps-to", maps_to,
-                       "--store", str(store_dir)])
+    rc = did_cli.main(
+        ["local-codes", "add", "--provider", "RR8", "--code", code, "--maps-to", maps_to, "--store", str(store_dir)]
+    )
     assert rc == 1
     assert words in capsys.readouterr().err
 

@@ -28,8 +28,10 @@ RR8_USER = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")
 
 
 def _recs(provider: str, n: int = 3, **changes) -> list[dict]:
-    return [didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:04d}", **changes)
-            for i in range(1, n + 1)]
+    return [
+        didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:04d}", **changes)
+        for i in range(1, n + 1)
+    ]
 
 
 def _submit(store_dir, path, *extra) -> int:
@@ -38,9 +40,12 @@ def _submit(store_dir, path, *extra) -> int:
 
 def _state(store_dir):
     """Everything a refused submission must leave as it was."""
-    return (_q(store_dir, "SELECT submission_id, provider_code, period, status FROM submission ORDER BY ALL"),
-            _q(store_dir, "SELECT provider_code, site_code, accession_number FROM record ORDER BY ALL"),
-            _q(store_dir, "SELECT count(*) FROM issue"), store.current_snapshot(store_dir))
+    return (
+        _q(store_dir, "SELECT submission_id, provider_code, period, status FROM submission ORDER BY ALL"),
+        _q(store_dir, "SELECT provider_code, site_code, accession_number FROM record ORDER BY ALL"),
+        _q(store_dir, "SELECT count(*) FROM issue"),
+        store.current_snapshot(store_dir),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +67,7 @@ def two_trusts(two_trusts_template, tmp_path):
 
 
 # --- 1. ownership ------------------------------------------------------------------------------
+
 
 def test_a_file_named_for_another_provider_is_refused_and_moves_nothing(two_trusts, tmp_path, capsys):
     """`did submit DID_RAE_202611.csv --provider RBK` moved RAE's records under RBK."""
@@ -99,14 +105,17 @@ def test_another_providers_site_is_rejected_record_by_record(two_trusts, tmp_pat
     assert {i["code"] for i in out["issues"]} == {"DIDSX01"}
     assert "not a site of RBK" in out["issues"][0]["message"]
     assert _q(two_trusts, "SELECT provider_code, count(*) FROM record GROUP BY ALL ORDER BY ALL") == [
-        ("RAE", 3), ("RBK", 1)]
+        ("RAE", 3),
+        ("RBK", 1),
+    ]
 
 
 def _sites(store_dir, *rows):
     con = duckdb.connect(str(store.store_path(store_dir)))
     try:
-        con.executemany("INSERT INTO ref_site (site_code, provider_code, open_date, close_date) VALUES (?, ?, ?, ?)",
-                        list(rows))
+        con.executemany(
+            "INSERT INTO ref_site (site_code, provider_code, open_date, close_date) VALUES (?, ?, ?, ?)", list(rows)
+        )
     finally:
         con.close()
 
@@ -116,10 +125,12 @@ def test_the_site_reference_decides_who_owns_a_site(store_dir, tmp_path):
     RBK (a code kept across a merger) is RBK's, and no longer RAE's."""
     _sites(store_dir, ("RAE01", "RBK", date(2020, 1, 1), None), ("RBK01", "RBK", None, None))
     with store.writer(store_dir) as con:
-        rae = loader.load_file(con, didfiles.write(tmp_path / "a.csv", _recs("RAE", 1)), "RAE", "2026-02",
-                               date(2026, 2, 10))
-        rbk = loader.load_file(con, didfiles.write(tmp_path / "b.csv", _recs("RAE", 1)), "RBK", "2026-02",
-                               date(2026, 2, 10))
+        rae = loader.load_file(
+            con, didfiles.write(tmp_path / "a.csv", _recs("RAE", 1)), "RAE", "2026-02", date(2026, 2, 10)
+        )
+        rbk = loader.load_file(
+            con, didfiles.write(tmp_path / "b.csv", _recs("RAE", 1)), "RBK", "2026-02", date(2026, 2, 10)
+        )
     assert [i["code"] for i in rae.issues] == ["DIDSX01"]
     assert "is not a site of RAE" in rae.issues[0]["message"]
     assert rbk.counts["accepted"] == 1 and not rbk.issues
@@ -129,17 +140,19 @@ def test_a_record_is_replaced_only_by_its_own_providers_file(store_dir, tmp_path
     """(site, accession) identifies a record within its provider: when the site reference later
     gives RR801 to RXX, RXX's file does not take over (replace) the records RR8 sent."""
     with store.writer(store_dir) as con:
-        loader.load_file(con, didfiles.write(tmp_path / "old.csv", didfiles.rows(2)), "RR8", "2026-02",
-                         date(2026, 2, 10))
+        loader.load_file(
+            con, didfiles.write(tmp_path / "old.csv", didfiles.rows(2)), "RR8", "2026-02", date(2026, 2, 10)
+        )
     _sites(store_dir, ("RR801", "RXX", None, None))
     again = [didfiles.row(accession_number="ACC00001", report_date="2026-01-09")]
     with store.writer(store_dir) as con:
-        result = loader.load_file(con, didfiles.write(tmp_path / "new.csv", again), "RXX", "2026-03",
-                                  date(2026, 3, 5))
+        result = loader.load_file(con, didfiles.write(tmp_path / "new.csv", again), "RXX", "2026-03", date(2026, 3, 5))
     assert result.counts["replaced"] == 0 and result.counts["accepted"] == 1
     assert _q(store_dir, "SELECT provider_code, accession_number, report_date FROM record ORDER BY ALL") == [
-        ("RR8", "ACC00001", date(2026, 1, 6)), ("RR8", "ACC00002", date(2026, 1, 6)),
-        ("RXX", "ACC00001", date(2026, 1, 9))]
+        ("RR8", "ACC00001", date(2026, 1, 6)),
+        ("RR8", "ACC00002", date(2026, 1, 6)),
+        ("RXX", "ACC00001", date(2026, 1, 9)),
+    ]
 
 
 def test_a_provider_user_submits_only_its_own_providers_files(store_dir, tmp_path):
@@ -148,11 +161,17 @@ def test_a_provider_user_submits_only_its_own_providers_files(store_dir, tmp_pat
         submit_bytes(data, "f.csv", "RTH", "2026-02", scope=RR8_USER, store_dir=store_dir)
     assert _q(store_dir, "SELECT count(*) FROM submission") == [(0,)]
     this_month = date.today().replace(day=1)  # in the DIDS version this month's files are sent in
-    mine = (didfiles.write_v2(tmp_path / "g.csv", [didfiles.row_v2()])
-            if spec_pack.version_for_period(this_month) == "2.0"
-            else didfiles.write(tmp_path / "g.csv", didfiles.rows(1)))
-    assert submit_bytes(mine.read_bytes(), "g.csv", "RR8", f"{this_month:%Y-%m}", scope=RR8_USER, dry_run=True,
-                        store_dir=store_dir).status == "accepted"
+    mine = (
+        didfiles.write_v2(tmp_path / "g.csv", [didfiles.row_v2()])
+        if spec_pack.version_for_period(this_month) == "2.0"
+        else didfiles.write(tmp_path / "g.csv", didfiles.rows(1))
+    )
+    assert (
+        submit_bytes(
+            mine.read_bytes(), "g.csv", "RR8", f"{this_month:%Y-%m}", scope=RR8_USER, dry_run=True, store_dir=store_dir
+        ).status
+        == "accepted"
+    )
 
 
 def test_local_codes_are_scoped_and_checked_in_ingest(store_dir):
@@ -166,6 +185,7 @@ def test_local_codes_are_scoped_and_checked_in_ingest(store_dir):
 
 
 # --- 2. ASCII ODS codes ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("code", ["RÉ1", "RR８", "ＲR8", "R R8", "RR8\u0301", "RR8RR8", "R8"])
 def test_a_provider_code_that_is_not_an_ascii_ods_code_is_refused(code):
@@ -189,6 +209,7 @@ def test_a_non_ascii_provider_leaves_the_store_publishable(store_dir, tmp_path, 
 
 
 # --- 3. the system stamps the date -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("when", "says"), [("9999-12-31", "in the future"), ("2026-01-31", "before the start")])
 def test_a_submission_date_in_the_future_or_before_the_period_is_refused(store_dir, tmp_path, capsys, when, says):
@@ -226,11 +247,14 @@ def test_only_the_central_team_sets_the_submission_date(store_dir, tmp_path, mon
 
 def test_records_dated_after_the_submission_date_are_rejected(store_dir, tmp_path):
     """DIDS051 / DIDS066 count from the stamped date: a test or report dated later is refused."""
-    recs = [didfiles.row(accession_number="A1", test_date="2026-02-11", report_date="2026-02-11"),
-            didfiles.row(accession_number="A2")]
+    recs = [
+        didfiles.row(accession_number="A1", test_date="2026-02-11", report_date="2026-02-11"),
+        didfiles.row(accession_number="A2"),
+    ]
     with store.writer(store_dir) as con:
-        result = loader.load_file(con, didfiles.write(tmp_path / "f.csv", recs), "RR8", "2026-02",
-                                  date(2026, 2, 10), dry_run=True)
+        result = loader.load_file(
+            con, didfiles.write(tmp_path / "f.csv", recs), "RR8", "2026-02", date(2026, 2, 10), dry_run=True
+        )
     assert {i["code"] for i in result.issues} == {"DIDS051", "DIDS066"}
     assert result.counts["rejected"] == 1
 
@@ -241,8 +265,11 @@ def test_the_plan_never_dates_a_file_after_the_day_it_is_built():
     as_of = date(2026, 11, 25)  # November's window has closed; December has not started
     plan = build_plan(months, 40, seed=0, clean=False, volume=np.ones(40), as_of=as_of)
     unbounded = build_plan(months, 40, seed=0, clean=False, volume=np.ones(40), as_of=date(2030, 1, 1))
-    assert any(f.submitted_on > as_of or (f.resubmitted_on or date.min) > as_of
-               for f in unbounded.files.values() if not f.missing), "the test must plan some later files"
+    assert any(
+        f.submitted_on > as_of or (f.resubmitted_on or date.min) > as_of
+        for f in unbounded.files.values()
+        if not f.missing
+    ), "the test must plan some later files"
     for (_, m), f in plan.files.items():
         if period_of(months[m]) > as_of:
             assert f.missing  # December's files cannot have been sent
@@ -264,13 +291,16 @@ def test_the_demo_extracts_are_never_received_after_today(tmp_path):
 
 # --- publishing never leaves a load the snapshots cannot show ----------------------------------
 
+
 def _everything(store_dir):
-    return (_state(store_dir),
-            _q(store_dir, "SELECT * EXCLUDE (received_at) FROM submission ORDER BY ALL"),
-            _q(store_dir, "SELECT * FROM record ORDER BY ALL"),
-            _q(store_dir, "SELECT * FROM issue ORDER BY ALL"),
-            _q(store_dir, "SELECT submission_id, line, raw FROM quarantine ORDER BY ALL"),
-            _q(store_dir, "SELECT * FROM submission_site ORDER BY ALL"))
+    return (
+        _state(store_dir),
+        _q(store_dir, "SELECT * EXCLUDE (received_at) FROM submission ORDER BY ALL"),
+        _q(store_dir, "SELECT * FROM record ORDER BY ALL"),
+        _q(store_dir, "SELECT * FROM issue ORDER BY ALL"),
+        _q(store_dir, "SELECT submission_id, line, raw FROM quarantine ORDER BY ALL"),
+        _q(store_dir, "SELECT * FROM submission_site ORDER BY ALL"),
+    )
 
 
 @pytest.mark.parametrize("what", ["supersede", "replace", "reject"])
@@ -279,9 +309,11 @@ def test_a_load_that_cannot_be_published_is_taken_back(two_trusts, tmp_path, mon
     file rejected whole: if publishing fails, the store is as it was and the user is told."""
     bad = didfiles.row(site_code="RAE01", accession_number="RAE9999", gender="7")  # rejected: quarantined
     fixed = didfiles.row(site_code="RAE01", accession_number="RAE0001", report_date="2026-01-09")
-    path, _period = {"supersede": (didfiles.write(tmp_path / "s" / "DID_RAE_202602.csv", [fixed, bad]), None),
-                    "replace": (didfiles.write(tmp_path / "r" / "DID_RAE_202603.csv", [fixed, bad]), None),
-                    "reject": (tmp_path / "DID_RAE_202603.csv", None)}[what]
+    path, _period = {
+        "supersede": (didfiles.write(tmp_path / "s" / "DID_RAE_202602.csv", [fixed, bad]), None),
+        "replace": (didfiles.write(tmp_path / "r" / "DID_RAE_202603.csv", [fixed, bad]), None),
+        "reject": (tmp_path / "DID_RAE_202603.csv", None),
+    }[what]
     if what == "reject":
         path.write_text("a,b,c\n")
     before = _everything(two_trusts)
@@ -296,8 +328,9 @@ def test_a_load_that_cannot_be_published_is_taken_back(two_trusts, tmp_path, mon
     assert len(err.splitlines()) == 1 and "was not loaded: publishing failed (No space left on device" in err
     assert _everything(two_trusts) == before
     monkeypatch.undo()
-    assert did_cli.main(["submit", str(path), "--store", str(two_trusts), "--submitted-on", "2026-03-10"]) \
-        == (2 if what == "reject" else 0)  # and the same file then loads and publishes
+    assert did_cli.main(["submit", str(path), "--store", str(two_trusts), "--submitted-on", "2026-03-10"]) == (
+        2 if what == "reject" else 0
+    )  # and the same file then loads and publishes
     rae = _q(two_trusts, "SELECT accession_number, report_date FROM record WHERE provider_code = 'RAE' ORDER BY 1")
     assert len(rae) == {"supersede": 1, "replace": 3, "reject": 3}[what]
     assert (what == "reject") == (("RAE0001", date(2026, 1, 9)) not in rae)

@@ -45,8 +45,10 @@ def _file(tmp_path, name, provider, n, start=1, **changes):
     providers would be an outsourced examination submitted twice, counted once (ADR 0010).
     """
     changes.setdefault("nhs_number", didfiles.nhs_number(int.from_bytes(provider.encode()) % 1_000_000))
-    recs = [didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:05d}", **changes)
-            for i in range(start, start + n)]
+    recs = [
+        didfiles.row(site_code=f"{provider}01", accession_number=f"{provider}{i:05d}", **changes)
+        for i in range(start, start + n)
+    ]
     return didfiles.write(tmp_path / name, recs)
 
 
@@ -99,13 +101,13 @@ def test_snapshot_holds_every_table_but_record_and_quarantine_and_a_record_view_
     version = store.current_snapshot(store_dir).stem
     assert _partitions(store_dir) == {p: f"records/{p}/{version}.parquet" for p in ("RR8", "RTH")}
     assert _parquet_files(store_dir) == {f"records/{p}/{version}.parquet" for p in ("RR8", "RTH")}
-    working_tables = {r[0] for r in _working(
-        store_dir, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
+    working_tables = {
+        r[0] for r in _working(store_dir, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
+    }
     assert "submission" in working_tables and "ref_site" in working_tables
     assert not any(t.startswith("rollup_") for t in working_tables)  # built straight into the snapshot
     with _snapshot(store_dir) as snap:
-        tables = set(snap.query("SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap'")[
-            "table_name"])
+        tables = set(snap.query("SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap'")["table_name"])
         views = snap.query("SELECT view_name FROM duckdb_views() WHERE database_name = 'snap' AND NOT internal")
         # quarantine (raw rejected rows, identifiers included) never leaves the working store
         assert "quarantine" in working_tables
@@ -116,10 +118,14 @@ def test_snapshot_holds_every_table_but_record_and_quarantine_and_a_record_view_
         for table in sorted(working_tables - {"record", "quarantine"}):
             n = snap.query(f"SELECT count(*) AS n FROM {table}")["n"][0]  # noqa: S608 - catalogue names
             assert n == _working(store_dir, f"SELECT count(*) FROM {table}")[0][0], table  # noqa: S608
-        shape = snap.query("SELECT column_name, data_type FROM duckdb_columns() "
-                           "WHERE database_name = 'snap' AND table_name = 'record' ORDER BY column_index").rows()
-    assert shape == _working(store_dir, "SELECT column_name, data_type FROM duckdb_columns() "
-                                        "WHERE table_name = 'record' ORDER BY column_index")
+        shape = snap.query(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = 'snap' AND table_name = 'record' ORDER BY column_index"
+        ).rows()
+    assert shape == _working(
+        store_dir,
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'record' ORDER BY column_index",
+    )
     assert len(shape) > 20 and ("activity_month", "DATE") in shape and ("age_at_test", "SMALLINT") in shape
     assert len(_assert_snapshot_equals_working_store(store_dir)) == 7
     assert not list((store_dir / store.SNAPSHOTS).glob("*.wal"))
@@ -130,18 +136,27 @@ def test_an_empty_store_publishes_an_empty_record_view_of_the_same_shape(store_d
     assert _partitions(store_dir) == {}
     with _snapshot(store_dir) as snap:
         assert snap.query("SELECT count(*) AS n FROM record")["n"][0] == 0
-        shape = snap.query("SELECT column_name, data_type FROM duckdb_columns() "
-                           "WHERE database_name = 'snap' AND table_name = 'record' ORDER BY column_index").rows()
-    assert shape == _working(store_dir, "SELECT column_name, data_type FROM duckdb_columns() "
-                                        "WHERE table_name = 'record' ORDER BY column_index")
+        shape = snap.query(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = 'snap' AND table_name = 'record' ORDER BY column_index"
+        ).rows()
+    assert shape == _working(
+        store_dir,
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'record' ORDER BY column_index",
+    )
 
 
 def test_only_the_changed_provider_gets_a_new_file(two_providers, tmp_path):
     store_dir = two_providers
     first = _partitions(store_dir)
     rr8_stat = os.stat(store_dir / first["RR8"])
-    _load(store_dir, _file(tmp_path, "rth2.csv", "RTH", 2, start=10), "RTH", period="2026-03",
-          submitted_on=date(2026, 3, 5))
+    _load(
+        store_dir,
+        _file(tmp_path, "rth2.csv", "RTH", 2, start=10),
+        "RTH",
+        period="2026-03",
+        submitted_on=date(2026, 3, 5),
+    )
     timings: dict = {}
     version = _publish(store_dir, timings)
     second = _partitions(store_dir)
@@ -174,8 +189,13 @@ def test_a_superseding_file_and_a_replaced_record_are_reflected(two_providers, t
     # RTH corrects one record in its March file: same count, a later submission, new report date.
     before = _partitions(store_dir)
     corrected = didfiles.row(site_code="RTH01", accession_number="RTH00002", report_date="2026-01-09")
-    _load(store_dir, didfiles.write(tmp_path / "rth-mar.csv", [corrected]), "RTH", period="2026-03",
-          submitted_on=date(2026, 3, 5))
+    _load(
+        store_dir,
+        didfiles.write(tmp_path / "rth-mar.csv", [corrected]),
+        "RTH",
+        period="2026-03",
+        submitted_on=date(2026, 3, 5),
+    )
     assert _working(store_dir, "SELECT count(*) FROM record WHERE provider_code = 'RTH'") == [(3,)]
     _publish(store_dir)
     after = _partitions(store_dir)
@@ -204,14 +224,21 @@ def test_prune_keeps_two_snapshots_and_only_the_files_they_name(two_providers, t
     store_dir = two_providers
     rr8 = _partitions(store_dir)["RR8"]
     rth_files = [_partitions(store_dir)["RTH"]]
-    stale = [store_dir / "records" / "RR8" / ".20200101T000000000000Z.parquet.partial",
-             store_dir / "records" / "RR8" / "20200101T000000000000Z.parquet",
-             store_dir / "snapshots" / ".20200101T000000000000Z.partial"]
+    stale = [
+        store_dir / "records" / "RR8" / ".20200101T000000000000Z.parquet.partial",
+        store_dir / "records" / "RR8" / "20200101T000000000000Z.parquet",
+        store_dir / "snapshots" / ".20200101T000000000000Z.partial",
+    ]
     for path in stale:
         path.write_bytes(b"left over")
     for i in range(2):
-        _load(store_dir, _file(tmp_path, f"rth{i}.csv", "RTH", 1, start=20 + i), "RTH",
-              period=f"2026-0{3 + i}", submitted_on=date(2026, 3 + i, 5))
+        _load(
+            store_dir,
+            _file(tmp_path, f"rth{i}.csv", "RTH", 1, start=20 + i),
+            "RTH",
+            period=f"2026-0{3 + i}",
+            submitted_on=date(2026, 3 + i, 5),
+        )
         _publish(store_dir)
         rth_files.append(_partitions(store_dir)["RTH"])
     assert len(set(rth_files)) == 3
@@ -258,19 +285,31 @@ def _crash_before_the_pointer_moves(monkeypatch):
     monkeypatch.setattr(store, "_write_snapshot", write_snapshot)
 
 
-@pytest.mark.parametrize("crash", [_crash_after_the_first_partition, _crash_after_the_partitions,
-                                   _crash_before_the_pointer_moves])
+@pytest.mark.parametrize(
+    "crash", [_crash_after_the_first_partition, _crash_after_the_partitions, _crash_before_the_pointer_moves]
+)
 def test_a_crash_before_the_pointer_moves_leaves_the_old_snapshot_current_and_complete(
-        two_providers, tmp_path, monkeypatch, crash):
+    two_providers, tmp_path, monkeypatch, crash
+):
     store_dir = two_providers
     old_pointer = (store_dir / "CURRENT").read_text()
     with _snapshot(store_dir) as snap:
         old_rows = snap.query("SELECT * FROM record ORDER BY ALL").rows()
     old_files = _parquet_files(store_dir)
-    _load(store_dir, _file(tmp_path, "rr8-mar.csv", "RR8", 2, start=30), "RR8", period="2026-03",
-          submitted_on=date(2026, 3, 5))
-    _load(store_dir, _file(tmp_path, "rth-mar.csv", "RTH", 2, start=30), "RTH", period="2026-03",
-          submitted_on=date(2026, 3, 5))
+    _load(
+        store_dir,
+        _file(tmp_path, "rr8-mar.csv", "RR8", 2, start=30),
+        "RR8",
+        period="2026-03",
+        submitted_on=date(2026, 3, 5),
+    )
+    _load(
+        store_dir,
+        _file(tmp_path, "rth-mar.csv", "RTH", 2, start=30),
+        "RTH",
+        period="2026-03",
+        submitted_on=date(2026, 3, 5),
+    )
     crash(monkeypatch)
     with pytest.raises(OSError, match="power cut"):
         _publish(store_dir)
@@ -397,8 +436,10 @@ def _assert_same_as_built_from_scratch(store_dir, tmp_path):
     _publish(fresh, timings)
     assert timings["tables_kept"] == 0 and timings["rollups_refreshed"] == 0
     # The copy does not grow with every publish: dropped tables' space is reused.
-    assert (store.current_snapshot(store_dir).stat().st_size
-            <= 1.25 * store.current_snapshot(fresh).stat().st_size + len(all_rollups()) * 2 * BLOCK_BYTES)
+    assert (
+        store.current_snapshot(store_dir).stat().st_size
+        <= 1.25 * store.current_snapshot(fresh).stat().st_size + len(all_rollups()) * 2 * BLOCK_BYTES
+    )
     built_on_previous = snapshot_tables(store.current_snapshot(store_dir))
     assert_same_tables(built_on_previous, snapshot_tables(store.current_snapshot(fresh)))
     return built_on_previous
@@ -408,8 +449,13 @@ def test_a_snapshot_built_on_the_previous_one_equals_one_built_from_scratch(two_
     store_dir = two_providers
     # A load changes records, submissions and issues, not reference data: the reference tables
     # and the rollup built from reference data alone are kept from the previous snapshot.
-    _load(store_dir, _file(tmp_path, "rth-mar.csv", "RTH", 2, start=30), "RTH", period="2026-03",
-          submitted_on=date(2026, 3, 5))
+    _load(
+        store_dir,
+        _file(tmp_path, "rth-mar.csv", "RTH", 2, start=30),
+        "RTH",
+        period="2026-03",
+        submitted_on=date(2026, 3, 5),
+    )
     timings: dict = {}
     _publish(store_dir, timings)
     reference = _working(store_dir, "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'ref_%'")[0][0]
@@ -417,8 +463,10 @@ def test_a_snapshot_built_on_the_previous_one_equals_one_built_from_scratch(two_
     first = _assert_same_as_built_from_scratch(store_dir, tmp_path)
     # A reference change (a practice's list size) is published, with the rollups that read it.
     with store.writer(store_dir) as con:
-        con.execute("UPDATE ref_practice SET list_size = list_size + 5000 "
-                    "WHERE practice_code = (SELECT min(practice_code) FROM ref_practice WHERE list_size > 0)")
+        con.execute(
+            "UPDATE ref_practice SET list_size = list_size + 5000 "
+            "WHERE practice_code = (SELECT min(practice_code) FROM ref_practice WHERE list_size > 0)"
+        )
     _publish(store_dir, timings)
     second = _assert_same_as_built_from_scratch(store_dir, tmp_path)
     assert second["ref_practice"] != first["ref_practice"]

@@ -42,6 +42,7 @@ def _rejected(path, code="DIDS075"):
 
 # --- headers ---------------------------------------------------------------------------------
 
+
 def test_swapped_columns_under_a_header_load_each_value_into_its_item(tmp_path):
     order = list(spec.COLUMNS)
     i, j = order.index("site_code"), order.index("accession_number")
@@ -51,7 +52,9 @@ def test_swapped_columns_under_a_header_load_each_value_into_its_item(tmp_path):
     result, rows = _read(_write(tmp_path / "f.csv", header, records, order))
     assert result.has_header and result.rows == 2
     assert [(r["line"], r["site_code"], r["accession_number"]) for r in rows] == [
-        (2, "RR801", "ACC00001"), (3, "RR801", "ACC00002")]
+        (2, "RR801", "ACC00001"),
+        (3, "RR801", "ACC00002"),
+    ]
     assert rows[0]["nhs_number"] == "9434765919"
 
 
@@ -72,11 +75,14 @@ def test_a_header_may_leave_out_optional_items(tmp_path):
     assert rows[0]["birth_date"] is None and rows[0]["report_date"] is None
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    (lambda h: h[:-1] + ["SHOE SIZE"], ["'SHOE SIZE'", "not DID items"]),
-    (lambda h: h + ["nhs_number"], ["NHS NUMBER", "more than once"]),
-    (lambda h: [n for n in h if n != "SITE CODE (OF IMAGING)"], ["SITE CODE (OF IMAGING)", "mandatory"]),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda h: h[:-1] + ["SHOE SIZE"], ["'SHOE SIZE'", "not DID items"]),
+        (lambda h: h + ["nhs_number"], ["NHS NUMBER", "more than once"]),
+        (lambda h: [n for n in h if n != "SITE CODE (OF IMAGING)"], ["SITE CODE (OF IMAGING)", "mandatory"]),
+    ],
+)
 def test_a_header_with_an_unknown_repeated_or_missing_mandatory_column_rejects_the_file(tmp_path, change, words):
     header = change(list(spec.HEADER))
     fields = [reader._ALIASES.get(reader._normalise(h)) for h in header]
@@ -96,6 +102,7 @@ def test_without_a_header_the_18_columns_are_taken_by_position(tmp_path):
 
 
 # --- files and faults ------------------------------------------------------------------------
+
 
 def test_a_nul_byte_after_the_first_64_kb_rejects_the_file_naming_its_line(tmp_path):
     records = didfiles.rows(600)  # ~ 80 KB
@@ -140,32 +147,47 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monke
 
 # --- bounded cost: XML -----------------------------------------------------------------------
 
-_ACTIVITY = ("<ImagingActivity><DiagnosticTestDate>2026-01-05</DiagnosticTestDate>"
-             "<ImagingSiteCode>RR801</ImagingSiteCode><RadiologicalAccessionNumber>A{n}"
-             "</RadiologicalAccessionNumber></ImagingActivity>")
+_ACTIVITY = (
+    "<ImagingActivity><DiagnosticTestDate>2026-01-05</DiagnosticTestDate>"
+    "<ImagingSiteCode>RR801</ImagingSiteCode><RadiologicalAccessionNumber>A{n}"
+    "</RadiologicalAccessionNumber></ImagingActivity>"
+)
 
 
 def _record(inner: str = "", activities: int = 1) -> str:
-    return ("<DIDSRecord><PersonalAndDemographics><PersonGenderCode>1</PersonGenderCode>" + inner
-            + "</PersonalAndDemographics><Referrals><PatientSourceSetting>03</PatientSourceSetting></Referrals>"
-            + "".join(_ACTIVITY.format(n=n) for n in range(activities)) + "</DIDSRecord>")
+    return (
+        "<DIDSRecord><PersonalAndDemographics><PersonGenderCode>1</PersonGenderCode>"
+        + inner
+        + "</PersonalAndDemographics><Referrals><PatientSourceSetting>03</PatientSourceSetting></Referrals>"
+        + "".join(_ACTIVITY.format(n=n) for n in range(activities))
+        + "</DIDSRecord>"
+    )
 
 
-@pytest.mark.parametrize(("xml", "words"), [
-    # deeply nested elements (the 35 MB file that took 1.5 GB): refused at the first level too deep
-    ("<DIDS>" + _record("<Address>" + "<Postcode>" * 50_000) + "</DIDS>", "deeper than the DIDS structure"),
-    ("<DIDS>" + "<DIDSRecord>" * 1000 + "</DIDS>", "unexpected element <DIDSRecord>"),
-    # huge element counts: activities in one record, and anything but records under the root
-    ("<DIDS>" + _record(activities=1001) + "</DIDS>", "more than 1,000 <ImagingActivity>"),
-    ("<DIDS>" + "<Junk/>" * 100_000 + "</DIDS>", "unexpected element <Junk>"),
-    # a value far longer than any item
-    ("<DIDS>" + _record("<Address>" + "A" * 10_000 + "</Address>") + "</DIDS>", "more than 4,096 characters"),
-    # entity expansion (billion laughs) and external entities: no document type declaration at all
-    ('<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-     "<DIDS>" + _record("<Address>&b;</Address>") + "</DIDS>", "document type declaration"),
-    ('<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-     "<DIDS>" + _record("<Address>&x;</Address>") + "</DIDS>", "document type declaration"),
-])
+@pytest.mark.parametrize(
+    ("xml", "words"),
+    [
+        # deeply nested elements (the 35 MB file that took 1.5 GB): refused at the first level too deep
+        ("<DIDS>" + _record("<Address>" + "<Postcode>" * 50_000) + "</DIDS>", "deeper than the DIDS structure"),
+        ("<DIDS>" + "<DIDSRecord>" * 1000 + "</DIDS>", "unexpected element <DIDSRecord>"),
+        # huge element counts: activities in one record, and anything but records under the root
+        ("<DIDS>" + _record(activities=1001) + "</DIDS>", "more than 1,000 <ImagingActivity>"),
+        ("<DIDS>" + "<Junk/>" * 100_000 + "</DIDS>", "unexpected element <Junk>"),
+        # a value far longer than any item
+        ("<DIDS>" + _record("<Address>" + "A" * 10_000 + "</Address>") + "</DIDS>", "more than 4,096 characters"),
+        # entity expansion (billion laughs) and external entities: no document type declaration at all
+        (
+            '<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            "<DIDS>" + _record("<Address>&b;</Address>") + "</DIDS>",
+            "document type declaration",
+        ),
+        (
+            '<?xml version="1.0"?><!DOCTYPE DIDS [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<DIDS>" + _record("<Address>&x;</Address>") + "</DIDS>",
+            "document type declaration",
+        ),
+    ],
+)
 def test_xml_outside_the_dids_structure_is_refused_as_it_is_read(tmp_path, xml, words):
     path = tmp_path / "f.xml"
     path.write_text(xml)
@@ -175,8 +197,9 @@ def test_xml_outside_the_dids_structure_is_refused_as_it_is_read(tmp_path, xml, 
 
 def test_xml_within_the_limits_reads_every_activity_and_the_postcode_child(tmp_path):
     path = tmp_path / "f.xml"
-    path.write_text("<DIDS>" + _record("<Address><Postcode>TS18 1HU</Postcode></Address>", activities=1000)
-                    + _record() + "</DIDS>")
+    path.write_text(
+        "<DIDS>" + _record("<Address><Postcode>TS18 1HU</Postcode></Address>", activities=1000) + _record() + "</DIDS>"
+    )
     result, rows = _read(path)
     assert result.rows == 1001
     assert rows[0]["postcode"] == "TS18 1HU" and rows[-1]["postcode"] is None
@@ -190,6 +213,7 @@ def test_the_upload_limit_is_the_readers_limit_in_every_place_it_is_set():
 
 
 # --- files: modes ----------------------------------------------------------------------------
+
 
 def _mode(path) -> int:
     return path.stat().st_mode & 0o777
@@ -239,21 +263,27 @@ def test_the_key_is_created_private_and_a_looser_key_is_refused_with_the_fix(tmp
 
 # --- faults: a full disk ---------------------------------------------------------------------
 
+
 def _store_counts(store_dir):
     con = duckdb.connect(str(store_dir / "did.duckdb"), read_only=True)
     try:
-        return [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                for t in ("record", "submission", "quarantine")]
+        return [
+            con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("record", "submission", "quarantine")
+        ]
     finally:
         con.close()
 
 
-@pytest.mark.parametrize("error", [
-    OSError(errno.ENOSPC, "No space left on device"),
-    duckdb.IOException('Could not write file "did.duckdb.wal": No space left on device'),
-])
-def test_a_full_disk_during_a_load_is_one_line_and_leaves_the_store_unchanged(store_dir, tmp_path, monkeypatch,
-                                                                             capsys, error):
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.IOException('Could not write file "did.duckdb.wal": No space left on device'),
+    ],
+)
+def test_a_full_disk_during_a_load_is_one_line_and_leaves_the_store_unchanged(
+    store_dir, tmp_path, monkeypatch, capsys, error
+):
     import did_cli
     from ingest import loader
 
@@ -279,8 +309,16 @@ def test_a_full_disk_while_publishing_keeps_the_published_snapshot(store_dir, tm
     import did_cli
     from ingest import store
 
-    did_cli.main(["submit", str(didfiles.write(tmp_path / "DID_RR8_202601.csv", didfiles.rows(2))),
-                  "--submitted-on", "2026-01-10", "--store", str(store_dir)])
+    did_cli.main(
+        [
+            "submit",
+            str(didfiles.write(tmp_path / "DID_RR8_202601.csv", didfiles.rows(2))),
+            "--submitted-on",
+            "2026-01-10",
+            "--store",
+            str(store_dir),
+        ]
+    )
     current = (store_dir / "CURRENT").read_text()
 
     def no_space(*args, **kwargs):
@@ -288,8 +326,16 @@ def test_a_full_disk_while_publishing_keeps_the_published_snapshot(store_dir, tm
 
     monkeypatch.setattr(store, "_fsync", no_space)
     capsys.readouterr()
-    code = did_cli.main(["submit", str(didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))),
-                         "--submitted-on", "2026-02-10", "--store", str(store_dir)])
+    code = did_cli.main(
+        [
+            "submit",
+            str(didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))),
+            "--submitted-on",
+            "2026-02-10",
+            "--store",
+            str(store_dir),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == did_cli.EXIT_USAGE and err.count("\n") == 1 and "is full" in err
     assert (store_dir / "CURRENT").read_text() == current
@@ -297,6 +343,7 @@ def test_a_full_disk_while_publishing_keeps_the_published_snapshot(store_dir, tm
 
 
 # --- export filters --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def published_store(store_dir, tmp_path):
@@ -312,8 +359,18 @@ def test_an_unknown_modality_is_refused_with_the_choices(published_store, tmp_pa
     import did_cli
 
     with pytest.raises(SystemExit) as exited:  # a usage error, from the argument parser
-        did_cli.main(["export", *export, "--modality", "Xray", "--store", str(published_store),
-                      "--out", str(tmp_path / "out.csv")])
+        did_cli.main(
+            [
+                "export",
+                *export,
+                "--modality",
+                "Xray",
+                "--store",
+                str(published_store),
+                "--out",
+                str(tmp_path / "out.csv"),
+            ]
+        )
     err = capsys.readouterr().err
     assert exited.value.code == did_cli.EXIT_USAGE
     assert "'Xray' is not a modality; choose one of: Plain radiography, Ultrasound, CT, MRI" in err
@@ -324,23 +381,52 @@ def test_a_modality_in_another_case_is_the_modality(published_store, tmp_path, c
     import did_cli
 
     out = tmp_path / "out.csv"
-    assert did_cli.main(["export", "waiting-times", "--modality", "plain RADIOGRAPHY",
-                         "--store", str(published_store), "--out", str(out)]) == 0
+    assert (
+        did_cli.main(
+            [
+                "export",
+                "waiting-times",
+                "--modality",
+                "plain RADIOGRAPHY",
+                "--store",
+                str(published_store),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.exists()
 
 
 def test_an_unknown_site_is_refused_with_the_providers_sites(published_store, tmp_path, capsys):
     import did_cli
 
-    code = did_cli.main(["export", "equipment", "--modality", "Plain radiography", "--by", "weekday",
-                         "--provider", "RR8", "--site", "RR899", "--store", str(published_store),
-                         "--out", str(tmp_path / "out.csv")])
+    code = did_cli.main(
+        [
+            "export",
+            "equipment",
+            "--modality",
+            "Plain radiography",
+            "--by",
+            "weekday",
+            "--provider",
+            "RR8",
+            "--site",
+            "RR899",
+            "--store",
+            str(published_store),
+            "--out",
+            str(tmp_path / "out.csv"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == did_cli.EXIT_USAGE
     assert err.strip() == "did: error: there is no site of RR8 'RR899'; choose one of: RR801"
 
 
 # --- a snapshot held by a reader -------------------------------------------------------------
+
 
 def test_a_reader_holding_a_snapshot_reads_it_after_two_more_publishes(published_store, tmp_path, monkeypatch):
     import did_cli
@@ -351,11 +437,22 @@ def test_a_reader_holding_a_snapshot_reads_it_after_two_more_publishes(published
     try:
         # held, not yet read: DuckDB caches what it has read, so the first read comes after
         for n, month in ((4, "02"), (5, "03")):
-            dates = {item: f"2026-{month}-0{day}" for item, day in (("request_date", 2), ("request_received_date", 3),
-                                                                      ("test_date", 5), ("report_date", 6))}
+            dates = {
+                item: f"2026-{month}-0{day}"
+                for item, day in (
+                    ("request_date", 2),
+                    ("request_received_date", 3),
+                    ("test_date", 5),
+                    ("report_date", 6),
+                )
+            }
             path = didfiles.write(tmp_path / f"DID_RR8_2026{month}.csv", didfiles.rows(n, **dates))
-            assert did_cli.main(["submit", str(path), "--submitted-on", f"2026-{month}-10",
-                                 "--store", str(published_store)]) == 0
+            assert (
+                did_cli.main(
+                    ["submit", str(path), "--submitted-on", f"2026-{month}-10", "--store", str(published_store)]
+                )
+                == 0
+            )
         got = held.query("SELECT accession_number FROM record ORDER BY ALL")["accession_number"].to_list()
         assert got == ["ACC00001", "ACC00002", "ACC00003"]
         assert len(list((published_store / "snapshots").glob("*.duckdb"))) == 3

@@ -79,9 +79,10 @@ def test_lsoa_deprivation():
 def test_load_reference_builds_the_tables():
     con = duckdb.connect()
     reference.load_reference(con)
-    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("ref_practice", "ref_population", "ref_trust", "ref_catchment", "ref_lsoa",
-                        "ref_nicip", "ref_org")}
+    counts = {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("ref_practice", "ref_population", "ref_trust", "ref_catchment", "ref_lsoa", "ref_nicip", "ref_org")
+    }
     assert counts["ref_practice"] == 6129
     assert counts["ref_trust"] == 138
     assert counts["ref_nicip"] == 2787
@@ -107,11 +108,14 @@ def test_load_nicip_release_replaces_the_table(tmp_path):
     con = duckdb.connect()
     reference.load_reference(con)
     release = tmp_path / "nicip_release.csv"
-    release.write_text("NICIP_Code,Description,SNOMED_Code\n"
-                       "XCHES,XR Chest,399208008\nCSKUH,CT Head,\nZZZZ9,New code,\n", encoding="utf-8")
+    release.write_text(
+        "NICIP_Code,Description,SNOMED_Code\nXCHES,XR Chest,399208008\nCSKUH,CT Head,\nZZZZ9,New code,\n",
+        encoding="utf-8",
+    )
     assert reference.load_nicip_release(con, release) == 3
-    rows = con.execute("SELECT nicip_code, modality, description, snomed_code, test_group "
-                       "FROM ref_nicip ORDER BY nicip_code").fetchall()
+    rows = con.execute(
+        "SELECT nicip_code, modality, description, snomed_code, test_group FROM ref_nicip ORDER BY nicip_code"
+    ).fetchall()
     assert rows == [
         ("CSKUH", "CT", "CT Head", None, None),
         ("XCHES", "Plain radiography", "XR Chest", "399208008", "chest_xray"),

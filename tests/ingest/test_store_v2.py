@@ -29,8 +29,9 @@ def test_a_store_made_before_v2_gains_the_v2_columns_and_keeps_its_records(store
     v2 = didfiles.write_v2(tmp_path / "DID_RR8_202605.csv", [didfiles.row_v2(accession_number="V2")])
     with store.writer(store_dir) as con:
         assert loader.load_file(con, v2, "RR8", "2026-05", date(2026, 5, 10)).status == "accepted"
-        rows = con.execute("SELECT accession_number, test_date, priority, procedure_start_utc FROM record "
-                           "ORDER BY accession_number").fetchall()
+        rows = con.execute(
+            "SELECT accession_number, test_date, priority, procedure_start_utc FROM record ORDER BY accession_number"
+        ).fetchall()
     assert [r[0] for r in rows] == ["ACC00001", "ACC00002", "V2"]
     assert rows[0][2:] == (None, None)  # v1.0 records: the v2.0 items are empty
     assert rows[2][1] == date(2026, 4, 5) and rows[2][2] == "1" and rows[2][3].hour == 9
@@ -40,8 +41,9 @@ def test_no_page_export_or_report_reads_the_v2_timestamps():
     """Outside ingest, only the dates derived from them (test_date, report_date) are read: a
     timestamp to the second, with the site, would single out a patient."""
     pattern = re.compile("|".join(TIMESTAMP_COLUMNS))
-    readers = [p for d in ("queries", "dashboard") for p in (ROOT / d).rglob("*")
-               if p.suffix in (".py", ".sql", ".yaml")]
+    readers = [
+        p for d in ("queries", "dashboard") for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".sql", ".yaml")
+    ]
     assert readers
     assert [str(p.relative_to(ROOT)) for p in readers if pattern.search(p.read_text(encoding="utf-8"))] == []
 
@@ -49,8 +51,9 @@ def test_no_page_export_or_report_reads_the_v2_timestamps():
 def test_for_a_v2_month_the_last_good_file_is_the_month_and_a_rejected_one_changes_nothing(store_dir, tmp_path):
     def send(name, records, writer=didfiles.write_v2):
         with store.writer(store_dir) as con:
-            result = loader.load_file(con, writer(tmp_path / name / "DID_RR8_202605.csv", records), "RR8", "2026-05",
-                                      date(2026, 5, 10))
+            result = loader.load_file(
+                con, writer(tmp_path / name / "DID_RR8_202605.csv", records), "RR8", "2026-05", date(2026, 5, 10)
+            )
             held = sorted(r[0] for r in con.execute("SELECT accession_number FROM record").fetchall())
         return result, held
 

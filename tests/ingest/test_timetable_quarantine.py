@@ -32,9 +32,11 @@ def test_the_central_team_can_replace_the_timetable(store_dir, tmp_path, capsys)
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("period,window_opens\n2026-02,2026-02-01\n", "window_closes"),
-     ("period,window_opens,window_closes\n2026-2,2026-02-01,2026-02-20\n", "line 2"),
-     ("period,window_opens,window_closes\n2026-02,2026-02-21,2026-02-20\n", "closes before it opens")],
+    [
+        ("period,window_opens\n2026-02,2026-02-01\n", "window_closes"),
+        ("period,window_opens,window_closes\n2026-2,2026-02-01,2026-02-20\n", "line 2"),
+        ("period,window_opens,window_closes\n2026-02,2026-02-21,2026-02-20\n", "closes before it opens"),
+    ],
 )
 def test_a_bad_timetable_is_refused_and_the_old_one_kept(store_dir, tmp_path, capsys, text, words):
     tt = tmp_path / "timetable.csv"

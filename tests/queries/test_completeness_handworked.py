@@ -32,24 +32,47 @@ SUBMISSIONS = [
     (11, "RFF", MAR, "rejected", "on_time", 0, None),  # a later file, rejected whole: the first still counts
 ]
 # Volume series for REE: accepted files for periods Aug 2025 .. Jan 2026 (activity Jul .. Dec).
-REE_VOLUMES = {date(2025, 7, 1): 100, date(2025, 8, 1): 110, date(2025, 9, 1): 90, date(2025, 10, 1): 100,
-               date(2025, 11, 1): 40, date(2025, 12, 1): 160}
+REE_VOLUMES = {
+    date(2025, 7, 1): 100,
+    date(2025, 8, 1): 110,
+    date(2025, 9, 1): 90,
+    date(2025, 10, 1): 100,
+    date(2025, 11, 1): 40,
+    date(2025, 12, 1): 160,
+}
 
 
 def _record_sql(sid: int, provider: str, n: int, month: date, offset: int, **override) -> str:
     cols = {
-        "patient_pseudo_id": "'p'", "nhs_number_status": "'01'", "age_at_test": "40", "sex": "'1'",
-        "ethnic_category": "'A'", "postcode_district": "'LS1'", "practice_code": "'B82007'",
-        "patient_source": "'03'", "referrer_code": "'C1234567'", "referring_org_code": "'B82007'",
-        "request_date": f"DATE '{month}'", "request_received_date": f"DATE '{month}'",
-        "test_date": f"DATE '{month}' + 1", "report_date": f"DATE '{month}' + 2", "nicip_code": "'XCHES'",
-        "snomed_code": "NULL", "local_code": "NULL", "modality": "'Plain radiography'", "body_area": "NULL",
-        "test_group": "NULL", "activity_month": f"DATE '{month}'",
+        "patient_pseudo_id": "'p'",
+        "nhs_number_status": "'01'",
+        "age_at_test": "40",
+        "sex": "'1'",
+        "ethnic_category": "'A'",
+        "postcode_district": "'LS1'",
+        "practice_code": "'B82007'",
+        "patient_source": "'03'",
+        "referrer_code": "'C1234567'",
+        "referring_org_code": "'B82007'",
+        "request_date": f"DATE '{month}'",
+        "request_received_date": f"DATE '{month}'",
+        "test_date": f"DATE '{month}' + 1",
+        "report_date": f"DATE '{month}' + 2",
+        "nicip_code": "'XCHES'",
+        "snomed_code": "NULL",
+        "local_code": "NULL",
+        "modality": "'Plain radiography'",
+        "body_area": "NULL",
+        "test_group": "NULL",
+        "activity_month": f"DATE '{month}'",
     }
     cols.update(override)
     names = "submission_id, provider_code, site_code, accession_number, " + ", ".join(cols)
-    return (f"INSERT INTO record ({names}) SELECT {sid}, '{provider}', '{provider}01', 'A' || (i + {offset}), "
-            + ", ".join(cols.values()) + f" FROM range({n}) t(i)")
+    return (
+        f"INSERT INTO record ({names}) SELECT {sid}, '{provider}', '{provider}01', 'A' || (i + {offset}), "
+        + ", ".join(cols.values())
+        + f" FROM range({n}) t(i)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +88,31 @@ def snap(tmp_path_factory, empty_store_template):
         "INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on, file_name, sha256, "
         "format, status, timeliness, rows_read, rows_accepted, rows_rejected, rows_with_warnings, superseded_by) "
         "VALUES (?, ?, ?, ?, ?, ?, 'x', 'csv', ?, ?, ?, ?, 0, 0, ?)",
-        [(sid, p, per, datetime(per.year, per.month, 5), per.replace(day=5), f"DID_{p}_{per:%Y%m}.csv", st, tl,
-          n, n, sup) for sid, p, per, st, tl, n, sup in rows])
-    con.executemany("INSERT INTO ref_site (site_code, provider_code, provider_name, provider_type) VALUES (?, ?, ?, ?)",
-                    [("RAA01", "RAA", "Trust A", "NHS trust"), ("RBB01", "RBB", "Trust B", "NHS trust"),
-                     ("RCC01", "RCC", "Clinic C", "Independent sector")])
+        [
+            (
+                sid,
+                p,
+                per,
+                datetime(per.year, per.month, 5),
+                per.replace(day=5),
+                f"DID_{p}_{per:%Y%m}.csv",
+                st,
+                tl,
+                n,
+                n,
+                sup,
+            )
+            for sid, p, per, st, tl, n, sup in rows
+        ],
+    )
+    con.executemany(
+        "INSERT INTO ref_site (site_code, provider_code, provider_name, provider_type) VALUES (?, ?, ?, ?)",
+        [
+            ("RAA01", "RAA", "Trust A", "NHS trust"),
+            ("RBB01", "RBB", "Trust B", "NHS trust"),
+            ("RCC01", "RCC", "Clinic C", "Independent sector"),
+        ],
+    )
     # Submission 4 (RAA, March): 40 records read, 30 held. 3 held without an NHS number, 10 held
     # with ethnic category Z; lines 2-11 rejected DIDS057, line 12 warned DIDS023, line 13 has two
     # request-date issues (DIDS034 reject, DIDS028 warning).
@@ -77,8 +120,12 @@ def snap(tmp_path_factory, empty_store_template):
     con.execute(_record_sql(4, "RAA", 10, FEB, 100, ethnic_category="'Z'"))
     con.execute(_record_sql(4, "RAA", 17, FEB, 200))
     issues = [(4, line, "DIDS057", "reject", "nicip_code") for line in range(2, 12)]
-    issues += [(4, 12, "DIDS023", "warning", "referrer_code"), (4, 13, "DIDS034", "reject", "request_date"),
-               (4, 13, "DIDS028", "warning", "request_date"), (6, None, "DIDS075", "file", None)]
+    issues += [
+        (4, 12, "DIDS023", "warning", "referrer_code"),
+        (4, 13, "DIDS034", "reject", "request_date"),
+        (4, 13, "DIDS028", "warning", "request_date"),
+        (6, None, "DIDS075", "file", None),
+    ]
     con.executemany("INSERT INTO issue VALUES (?, ?, ?, ?, ?, 'm')", issues)
     for k, (month, n) in enumerate(REE_VOLUMES.items(), start=20):
         con.execute(_record_sql(k, "REE", n, month, 1000 * k))
@@ -95,12 +142,17 @@ def test_matrix_statuses_while_march_is_open(snap):
     matrix = completeness.provider_months(snap, CENTRAL, JAN, MAR, as_of=date(2026, 3, 10))
     got = {k: v for k, v in _statuses(matrix).items() if k[0] != "REE"}
     assert got == {
-        ("RAA", JAN): "on_time", ("RAA", FEB): "late", ("RAA", MAR): "resubmitted",
-        ("RBB", JAN): "on_time", ("RBB", FEB): "rejected", ("RBB", MAR): "not_due",
+        ("RAA", JAN): "on_time",
+        ("RAA", FEB): "late",
+        ("RAA", MAR): "resubmitted",
+        ("RBB", JAN): "on_time",
+        ("RBB", FEB): "rejected",
+        ("RBB", MAR): "not_due",
         ("RCC", JAN): "missing",  # expected through ref_site
         ("RCC", FEB): "resubmitted",  # rejected, then accepted
         ("RCC", MAR): "not_due",
-        ("RDD", JAN): "missing", ("RDD", FEB): "missing",  # expected through its Dec 2025 file
+        ("RDD", JAN): "missing",
+        ("RDD", FEB): "missing",  # expected through its Dec 2025 file
         ("RDD", MAR): "not_due",
         ("RFF", MAR): "on_time",  # accepted on time; the file after it was rejected whole
     }
@@ -118,8 +170,9 @@ def test_march_is_missing_once_its_window_closes(snap):
 
 
 def test_filters_by_provider_type(snap):
-    matrix = completeness.provider_months(snap, CENTRAL, JAN, MAR, as_of=date(2026, 3, 10),
-                                          provider_type="Independent sector")
+    matrix = completeness.provider_months(
+        snap, CENTRAL, JAN, MAR, as_of=date(2026, 3, 10), provider_type="Independent sector"
+    )
     assert set(matrix["provider_code"]) == {"RCC"}
 
 
@@ -131,8 +184,11 @@ def test_item_scores_are_the_hand_worked_ones(snap):
     assert score["nicip_code"] == pytest.approx(100 * 30 / 40)  # 10 invalid (DIDS057)
     assert score["referrer_code"] == pytest.approx(100 * 39 / 40)  # 1 warning
     assert score["request_date"] == pytest.approx(100 * 39 / 40)  # 2 issues on one line
-    assert all(score[i] == 100 for i in score if i not in
-               {"nhs_number", "ethnic_category", "nicip_code", "referrer_code", "request_date"})
+    assert all(
+        score[i] == 100
+        for i in score
+        if i not in {"nhs_number", "ethnic_category", "nicip_code", "referrer_code", "request_date"}
+    )
     overall = quality.provider_scores(snap, CENTRAL, MAR, MAR, provider="RAA")
     assert overall["score"][0] == pytest.approx((92.5 + 95 + 75 + 97.5 + 97.5 + 13 * 100) / 18)
     assert overall["lowest_item"][0] == "IMAGING CODE (NICIP)"
@@ -146,7 +202,11 @@ def test_no_score_under_25_records(snap):
 def test_issue_counts_by_code(snap):
     current = quality.issue_summary(snap, CENTRAL, provider="RAA")
     assert dict(zip(current["code"], current["lines"], strict=True)) == {
-        "DIDS057": 10, "DIDS023": 1, "DIDS034": 1, "DIDS028": 1}
+        "DIDS057": 10,
+        "DIDS023": 1,
+        "DIDS034": 1,
+        "DIDS028": 1,
+    }
     every = quality.issue_summary(snap, CENTRAL, current_only=False)
     assert "DIDS075" in every["code"].to_list()
 
@@ -169,7 +229,12 @@ def test_volume_drop_and_spike_against_the_trailing_median(snap):
 def test_pre_publication_lists_march(snap):
     found = completeness.pre_publication(snap, CENTRAL, MAR, as_of=date(2026, 3, 25))
     assert {(r["check"], r["provider_code"]) for r in found.iter_rows(named=True)} == {
-        ("missing", "RBB"), ("missing", "RCC"), ("missing", "RDD"), ("missing", "REE"), ("resubmitted", "RAA")}
+        ("missing", "RBB"),
+        ("missing", "RCC"),
+        ("missing", "RDD"),
+        ("missing", "REE"),
+        ("resubmitted", "RAA"),
+    }
     text = completeness.pre_publication_markdown(found, MAR)
     assert "Trust B (RBB)" in text and "**Late**: none" in text
 
@@ -192,7 +257,11 @@ def test_a_provider_sees_only_its_own(snap):
     assert quality.submission_issues(snap, PROVIDER, 4).height == 13
     assert set(quality.item_scores(snap, PROVIDER)["provider_code"]) == {"RAA"}
     assert set(quality.issue_summary(snap, PROVIDER, current_only=False)["code"]) == {
-        "DIDS057", "DIDS023", "DIDS034", "DIDS028"}
+        "DIDS057",
+        "DIDS023",
+        "DIDS034",
+        "DIDS028",
+    }
     assert set(volumes.volume_checks(snap, PROVIDER)["provider_code"]) <= {"RAA"}
     assert set(completeness.providers(snap, PROVIDER)["provider_code"]) == {"RAA"}
 

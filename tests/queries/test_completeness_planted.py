@@ -38,8 +38,10 @@ def planted_run(synthetic_store):
 
 
 def _cells(matrix: pl.DataFrame, status: str) -> set[tuple[str, str]]:
-    return {(r["provider_code"], f"{r['period']:%Y-%m}") for r in matrix.filter(pl.col("status") == status)
-            .iter_rows(named=True)}
+    return {
+        (r["provider_code"], f"{r['period']:%Y-%m}")
+        for r in matrix.filter(pl.col("status") == status).iter_rows(named=True)
+    }
 
 
 def _keys(events: list[dict]) -> set[tuple[str, str]]:
@@ -112,8 +114,14 @@ def test_every_planted_record_defect_is_found_file_by_file(planted_run):
             assert lines.get((sid, code), 0) == want.get(name, 0), path
         bad = want.get("bad_batch", 0)
         # each record carries at most one planted defect, so the rejected rows add up
-        date_order = sub["rows_rejected"] - want["nhs_number_invalid"] - want["unknown_procedure"] \
-            - want["duplicate_accession"] - bad - sum(want.get(d, 0) for d in V2_DEFECT_RULES)
+        date_order = (
+            sub["rows_rejected"]
+            - want["nhs_number_invalid"]
+            - want["unknown_procedure"]
+            - want["duplicate_accession"]
+            - bad
+            - sum(want.get(d, 0) for d in V2_DEFECT_RULES)
+        )
         if bad:  # the batch of bad rows can fall on records already carrying a defect
             assert 0 <= want["date_order"] - date_order <= bad, path
         else:
@@ -130,8 +138,9 @@ def test_every_planted_record_defect_is_found_file_by_file(planted_run):
             # Z/99 is a normal value, counted among the held records: not among this file's rejected
             # records, nor its records corrected in the next file (held there now)
             assert ethnic["defaults"] <= want["ethnicity_not_stated"], path
-            assert ethnic["defaults"] >= (want["ethnicity_not_stated"] - _next_corrections(planted, path)
-                                          - sub["rows_rejected"]), path
+            assert ethnic["defaults"] >= (
+                want["ethnicity_not_stated"] - _next_corrections(planted, path) - sub["rows_rejected"]
+            ), path
         checked += 1
     assert checked > 500
 
@@ -156,17 +165,23 @@ def test_the_pre_publication_check_names_the_planted_problems(planted_run):
     drop = planted["volume_drop"][0]
     period = _month(drop["period"])
     found = completeness.pre_publication(snap, CENTRAL, period)
-    got = {(r["check"], r["provider_code"]) for r in found.filter(pl.col("modality").is_null() |
-                                                                   (pl.col("modality") == "All")).iter_rows(named=True)}
+    got = {
+        (r["check"], r["provider_code"])
+        for r in found.filter(pl.col("modality").is_null() | (pl.col("modality") == "All")).iter_rows(named=True)
+    }
     want = {("missing", e["provider_code"]) for e in planted["missing"] if e["period"] == drop["period"]}
     want |= {("late", e["provider_code"]) for e in planted["late"] if e["period"] == drop["period"]}
-    want |= {("resubmitted", e["provider_code"]) for e in planted["resubmitted"] + planted["file_reject"]
-             if e["period"] == drop["period"]}
+    want |= {
+        ("resubmitted", e["provider_code"])
+        for e in planted["resubmitted"] + planted["file_reject"]
+        if e["period"] == drop["period"]
+    }
     want.add(("volume_drop", drop["provider_code"]))
     assert got == want
 
 
 # --- A clean run: nothing flagged -----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def clean_snap(tmp_path_factory):

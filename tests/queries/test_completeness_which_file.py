@@ -37,8 +37,11 @@ def snap(tmp_path_factory, empty_store_template):
         "INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on, file_name, sha256, "
         "format, status, timeliness, rows_read, rows_accepted, rows_rejected, rows_with_warnings) "
         "VALUES (?, ?, ?, ?, ?, ?, 'x', 'csv', ?, 'on_time', 1, 1, 0, 0)",
-        [(sid, p, per, datetime.combine(on, datetime.min.time()), on, f"DID_{p}_{per:%Y%m}_{sid}.csv", st)
-         for sid, p, per, st, on in SUBMISSIONS])
+        [
+            (sid, p, per, datetime.combine(on, datetime.min.time()), on, f"DID_{p}_{per:%Y%m}_{sid}.csv", st)
+            for sid, p, per, st, on in SUBMISSIONS
+        ],
+    )
     con.execute("DELETE FROM ref_timetable WHERE period = ?", [JUN])  # unlisted: the default rule
     publish(con, store_dir)
     con.close()
@@ -46,15 +49,19 @@ def snap(tmp_path_factory, empty_store_template):
 
 
 def _rows(frame):
-    return {(r["provider_code"], r["period"]): (r["counts_file"], r["deadline_file"], r["final_closes"],
-                                                r["period_state"]) for r in frame.iter_rows(named=True)}
+    return {
+        (r["provider_code"], r["period"]): (r["counts_file"], r["deadline_file"], r["final_closes"], r["period_state"])
+        for r in frame.iter_rows(named=True)
+    }
 
 
 def test_before_the_deadline_only_the_file_that_counts_now(snap):
     """The store holds what it holds now; while the deadline is ahead nothing counted at it yet."""
     got = _rows(completeness.files_that_count(snap, CENTRAL, MAY, MAY, as_of=date(2026, 5, 15)))
-    assert got == {("RAA", MAY): ("DID_RAA_202605_2.csv", None, date(2026, 11, 20), "provisional"),
-                   ("RBB", MAY): ("DID_RBB_202605_4.csv", None, date(2026, 11, 20), "provisional")}
+    assert got == {
+        ("RAA", MAY): ("DID_RAA_202605_2.csv", None, date(2026, 11, 20), "provisional"),
+        ("RBB", MAY): ("DID_RBB_202605_4.csv", None, date(2026, 11, 20), "provisional"),
+    }
 
 
 def test_after_the_deadline_the_file_that_counted_then_and_now(snap):
@@ -74,8 +81,9 @@ def test_after_the_final_close_a_v2_month_is_final_and_a_v1_month_stays_provisio
 
 
 def test_a_provider_sees_its_own_and_the_matrix_carries_the_columns(snap):
-    mine = completeness.files_that_count(snap, Scope("provider", providers=frozenset({"RBB"}), user="rbb"),
-                                         APR, JUN, as_of=date(2026, 7, 1))
+    mine = completeness.files_that_count(
+        snap, Scope("provider", providers=frozenset({"RBB"}), user="rbb"), APR, JUN, as_of=date(2026, 7, 1)
+    )
     assert set(mine["provider_code"]) == {"RBB"}
     matrix = completeness.provider_months(snap, CENTRAL, MAY, MAY, as_of=date(2026, 7, 1))
     assert set(completeness.WHICH_FILE_COLUMNS) <= set(matrix.columns)
@@ -86,13 +94,17 @@ def test_the_pre_publication_check_names_the_file_that_counted_at_the_deadline(s
     findings = completeness.pre_publication(snap, CENTRAL, MAY, as_of=date(2026, 7, 1))
     resubmitted = findings.filter(findings["check"] == "resubmitted")
     assert resubmitted["provider_code"].to_list() == ["RAA"]
-    assert resubmitted["detail"][0].endswith("is the one that counts (at the provisional deadline "
-                                             "DID_RAA_202605_1.csv counted)")
+    assert resubmitted["detail"][0].endswith(
+        "is the one that counts (at the provisional deadline DID_RAA_202605_1.csv counted)"
+    )
 
 
 def test_the_completeness_export_carries_which_file_counts(snap):
     args = argparse.Namespace(first=MAY, last=MAY, region=None, provider_type=None, as_of=date(2026, 7, 1))
     exported = export.build_completeness(snap, CENTRAL, args)
     raa = exported.filter(exported["provider_code"] == "RAA").row(0, named=True)
-    assert (raa["counts_file"], raa["deadline_file"], raa["period_state"]) == \
-        ("DID_RAA_202605_2.csv", "DID_RAA_202605_1.csv", "provisional")
+    assert (raa["counts_file"], raa["deadline_file"], raa["period_state"]) == (
+        "DID_RAA_202605_2.csv",
+        "DID_RAA_202605_1.csv",
+        "provisional",
+    )

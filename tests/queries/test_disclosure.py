@@ -47,8 +47,9 @@ def test_perturbation_is_bounded_fixed_per_cell_and_independent_between_cells():
     assert all(300 < e.count(v) < 500 for v in set(e))  # about uniform: 400 each
     other = perturb(_Snap(), frame, GP, ["n"], keys=["code"], context=("t", "2026-02"))
     assert (other["n"] != once["n"]).mean() > 0.7  # another cell (period) draws again
-    changed = perturb(_Snap(), frame.with_columns(pl.lit(51).alias("n")), GP, ["n"], keys=["code"],
-                      context=("t", "2026-01"))
+    changed = perturb(
+        _Snap(), frame.with_columns(pl.lit(51).alias("n")), GP, ["n"], keys=["code"], context=("t", "2026-01")
+    )
     assert ((changed["n"] - 51) != (once["n"] - 50)).mean() > 0.7  # a count that changes draws again
     assert perturb(_Snap(), frame, CENTRAL, ["n"], keys=["code"], context=("t",)).equals(frame)
 

@@ -22,8 +22,15 @@ from queries.scope import CENTRAL, Scope, ScopeError
 APRIL = date(2026, 4, 1)
 PROVIDER = Scope("provider", providers=frozenset({"RAJ"}))
 # code -> its DM01 test (None: not a DM01 imaging test)
-CODES = {"MKNEB": "MRI", "CCHES": "CT", "UABDO": "Non-obstetric ultrasound", "UOBPP": None, "FBAEN": "Barium enema",
-         "XDEXA": "DEXA", "XCHES": None}
+CODES = {
+    "MKNEB": "MRI",
+    "CCHES": "CT",
+    "UABDO": "Non-obstetric ultrasound",
+    "UOBPP": None,
+    "FBAEN": "Barium enema",
+    "XDEXA": "DEXA",
+    "XCHES": None,
+}
 MODALITY = {"M": "MRI", "C": "CT", "U": "Ultrasound", "F": "Fluoroscopy", "X": "Plain radiography"}
 
 
@@ -38,15 +45,33 @@ def test_mapping_keeps_obstetric_ultrasound_out_and_maps_barium_enema_and_dexa()
     assert "NPETB" not in tests and set(tests.values()) == set(dm01_file.TESTS)
 
 
-def _record(provider: str, code: str | None, days: int | None, *, site: str | None = None, category: str = "01",
-            priority: str = "1", snomed: str | None = None, hour: int = 10, day: int = 15,
-            report_after: int | None = 2) -> dict:
+def _record(
+    provider: str,
+    code: str | None,
+    days: int | None,
+    *,
+    site: str | None = None,
+    category: str = "01",
+    priority: str = "1",
+    snomed: str | None = None,
+    hour: int = 10,
+    day: int = 15,
+    report_after: int | None = 2,
+) -> dict:
     start = datetime(2026, 4, day, hour)
     local = start.date()  # BST: 10:00 UTC is the same local date
-    return dict(provider=provider, site=site or provider + "01", code=code, snomed=snomed,
-                modality=MODALITY[(code or "C")[0]], priority=priority, category=category, start=start,
-                clock=None if days is None else local - timedelta(days=days),
-                report=None if report_after is None else start + timedelta(days=report_after))
+    return dict(
+        provider=provider,
+        site=site or provider + "01",
+        code=code,
+        snomed=snomed,
+        modality=MODALITY[(code or "C")[0]],
+        priority=priority,
+        category=category,
+        start=start,
+        clock=None if days is None else local - timedelta(days=days),
+        report=None if report_after is None else start + timedelta(days=report_after),
+    )
 
 
 def _insert(con, rows: list[dict]) -> None:
@@ -55,9 +80,27 @@ def _insert(con, rows: list[dict]) -> None:
                request_date, test_date, report_date, nicip_code, snomed_code, modality, activity_month, priority,
                procedure_start_utc, report_issue_utc, activity_category, waiting_list_clock_start)
            VALUES (1, ?, ?, ?, '03', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [(r["provider"], r["site"], f"A{i:06d}", r["clock"] or r["start"].date(), r["start"].date(),
-          r["report"] and r["report"].date(), r["code"], r["snomed"], r["modality"], APRIL, r["priority"],
-          r["start"], r["report"], r["category"], r["clock"]) for i, r in enumerate(rows)])
+        [
+            (
+                r["provider"],
+                r["site"],
+                f"A{i:06d}",
+                r["clock"] or r["start"].date(),
+                r["start"].date(),
+                r["report"] and r["report"].date(),
+                r["code"],
+                r["snomed"],
+                r["modality"],
+                APRIL,
+                r["priority"],
+                r["start"],
+                r["report"],
+                r["category"],
+                r["clock"],
+            )
+            for i, r in enumerate(rows)
+        ],
+    )
 
 
 def _publish(store_dir, rows: list[dict]) -> Snapshot:
@@ -68,8 +111,10 @@ def _publish(store_dir, rows: list[dict]) -> Snapshot:
         _insert(con, rows)
         # A SNOMED-only record maps through the NICIP list's SNOMED column (as a release fills it).
         con.execute("UPDATE ref_nicip SET snomed_code = '169069000' WHERE nicip_code = 'CCHES'")
-        con.execute("INSERT INTO ref_site (site_code, provider_code, site_name) VALUES "
-                    "('RAJ01', 'RAJ', 'Southend Hospital'), ('RAJ02', 'RAJ', 'Basildon Hospital')")
+        con.execute(
+            "INSERT INTO ref_site (site_code, provider_code, site_name) VALUES "
+            "('RAJ01', 'RAJ', 'Southend Hospital'), ('RAJ02', 'RAJ', 'Basildon Hospital')"
+        )
         store.publish(con, store_dir)
     return Snapshot(store.current_snapshot(store_dir))
 
@@ -138,9 +183,14 @@ def _dm01_csv(path, lines: list[str]):
     return path
 
 
-GOOD = ["2026-04,RAJ,MRI,4,30,3", "2026-04,RAJ,Computed Tomography,3,20,0",
-        "2026-04,raj,non-obstetric ultrasound,2,9,1",
-        "2026-04,RAJ,DEXA Scan,1,5,0", "2026-04,RBK,Magnetic Resonance Imaging,3,12,6", "2026-04,RCF,MRI,5,7,1"]
+GOOD = [
+    "2026-04,RAJ,MRI,4,30,3",
+    "2026-04,RAJ,Computed Tomography,3,20,0",
+    "2026-04,raj,non-obstetric ultrasound,2,9,1",
+    "2026-04,RAJ,DEXA Scan,1,5,0",
+    "2026-04,RBK,Magnetic Resonance Imaging,3,12,6",
+    "2026-04,RCF,MRI,5,7,1",
+]
 
 
 def _load(store_dir, path) -> int:
@@ -150,12 +200,18 @@ def _load(store_dir, path) -> int:
     return n
 
 
-@pytest.mark.parametrize("line, says", [
-    ("2026-13,RAJ,MRI,1,1,0", "period YYYY-MM"), ("2026-04,R!J,MRI,1,1,0", "ODS"),
-    ("2026-04,RAJ,PET-CT,1,1,0", "a test"),
-    ("2026-04,RAJ,MRI,-1,1,0", "whole numbers"), ("2026-04,RAJ,MRI,1.5,1,0", "whole numbers"),
-    ("2026-04,RAJ,MRI,1,2,3", "not above waiting_total"), ("2026-04,RAJ,MRI,,1,0", "whole numbers"),
-])
+@pytest.mark.parametrize(
+    "line, says",
+    [
+        ("2026-13,RAJ,MRI,1,1,0", "period YYYY-MM"),
+        ("2026-04,R!J,MRI,1,1,0", "ODS"),
+        ("2026-04,RAJ,PET-CT,1,1,0", "a test"),
+        ("2026-04,RAJ,MRI,-1,1,0", "whole numbers"),
+        ("2026-04,RAJ,MRI,1.5,1,0", "whole numbers"),
+        ("2026-04,RAJ,MRI,1,2,3", "not above waiting_total"),
+        ("2026-04,RAJ,MRI,,1,0", "whole numbers"),
+    ],
+)
 def test_a_bad_dm01_file_is_refused_in_one_line_and_changes_nothing(hand, tmp_path, line, says):
     store_dir, _ = hand
     with pytest.raises(ValueError) as err:
@@ -211,9 +267,19 @@ def _random_records() -> list[dict]:
         for i in range(n):
             code = list(CODES)[int(rng.integers(0, len(CODES)))]
             days = None if i % 23 == 0 else int(rng.lognormal(3.2, 0.8)) - (i % 41 == 0) * 500
-            rows.append(_record(provider, code, days, site=f"{provider}0{1 + i % 2}", priority=str(1 + i % 3),
-                                category="02" if i % 7 == 0 else "01", day=1 + i % 29, hour=int(rng.integers(6, 23)),
-                                report_after=None if i % 11 == 0 else int(rng.integers(0, 50))))
+            rows.append(
+                _record(
+                    provider,
+                    code,
+                    days,
+                    site=f"{provider}0{1 + i % 2}",
+                    priority=str(1 + i % 3),
+                    category="02" if i % 7 == 0 else "01",
+                    day=1 + i % 29,
+                    hour=int(rng.integers(6, 23)),
+                    report_after=None if i % 11 == 0 else int(rng.integers(0, 50)),
+                )
+            )
     return rows
 
 
@@ -231,10 +297,14 @@ def _naive(rows: list[dict]) -> dict:
     listed = [r for r in rows if r["category"] == "01"]
     days = np.array([(r["start"].date() - r["clock"]).days for r in listed if r["clock"]])
     valid = np.minimum(days[days >= 0], waits.CAP_DAYS + 1)
-    return {"waits": len(valid), "six_weeks_or_more": int((valid >= 42).sum()),
-            "median_weeks": int(np.percentile(valid, 50, method="inverted_cdf")) / 7,
-            "weeks_13_plus": int((valid >= 91).sum()), "missing_dates": sum(1 for r in listed if not r["clock"]),
-            "negative_intervals": int((days < 0).sum())}
+    return {
+        "waits": len(valid),
+        "six_weeks_or_more": int((valid >= 42).sum()),
+        "median_weeks": int(np.percentile(valid, 50, method="inverted_cdf")) / 7,
+        "weeks_13_plus": int((valid >= 91).sum()),
+        "missing_dates": sum(1 for r in listed if not r["clock"]),
+        "negative_intervals": int((days < 0).sum()),
+    }
 
 
 def test_waiting_list_by_dm01_test_matches_numpy_on_the_raw_records(random_snap):
@@ -261,8 +331,9 @@ def test_waits_by_urgency_and_turnaround_by_site_match_numpy(random_snap):
     report = turnaround.turnaround(random_snap, CENTRAL, f, "site").filter(site_code="RBK01").row(0, named=True)
     mine = [r for r in RANDOM if r["site"] == "RBK01"]
     assert report["reported"] == sum(1 for r in mine if r["report"])
-    assert report["reported_within_28d"] == sum(1 for r in mine
-                                                if r["report"] and (r["report"] - r["start"]).days <= 28)
+    assert report["reported_within_28d"] == sum(
+        1 for r in mine if r["report"] and (r["report"] - r["start"]).days <= 28
+    )
     assert report["unreported"] == sum(1 for r in mine if not r["report"])
     provider = urgency.urgency_summary(random_snap, PROVIDER, f, "site")
     assert set(provider["site_code"]) == {waits.ENGLAND, "RAJ01", "RAJ02"}
@@ -289,19 +360,24 @@ def test_page_sections_equal_the_exports(hand, tmp_path, role, monkeypatch):
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
         exports = {}
-        for name, argv in (("dm01-waiting-list", []), ("dm01-reconciliation", []),
-                           ("waits-by-urgency", ["--by", "site", "--modality", "MRI"]),
-                           ("report-turnaround", ["--by", "site", "--modality", "MRI"])):
+        for name, argv in (
+            ("dm01-waiting-list", []),
+            ("dm01-reconciliation", []),
+            ("waits-by-urgency", ["--by", "site", "--modality", "MRI"]),
+            ("report-turnaround", ["--by", "site", "--modality", "MRI"]),
+        ):
             parser = argparse.ArgumentParser()
             registry()[name].add_arguments(parser)
             exports[name] = registry()[name].build(snap, scope, parser.parse_args(argv))
     finally:
         snap.close()
     frames = [d.value for d in at.dataframe]
-    pages = {"dm01-waiting-list": next(f for f in frames if "dm01_test" in f.columns and "waits" in f.columns),
-             "dm01-reconciliation": next(f for f in frames if "dm01_activity" in f.columns),
-             "waits-by-urgency": next(f for f in frames if "site_code" in f.columns and "p90_days" in f.columns),
-             "report-turnaround": next(f for f in frames if "site_code" in f.columns and "reported" in f.columns)}
+    pages = {
+        "dm01-waiting-list": next(f for f in frames if "dm01_test" in f.columns and "waits" in f.columns),
+        "dm01-reconciliation": next(f for f in frames if "dm01_activity" in f.columns),
+        "waits-by-urgency": next(f for f in frames if "site_code" in f.columns and "p90_days" in f.columns),
+        "report-turnaround": next(f for f in frames if "site_code" in f.columns and "reported" in f.columns),
+    }
     for name, export in exports.items():
         page = pages[name].reset_index(drop=True)
         assert list(page.columns) == export.columns, name
@@ -325,7 +401,8 @@ def test_the_demo_dm01_file_loads_and_lines_up_with_the_records(hand, tmp_path):
         path = write_dm01_file(con, tmp_path / "dm01.csv", seed=3)
     rows = dm01_file.read_dm01(path)  # a valid DM01 file
     assert sorted(zip(rows["provider_code"], rows["dm01_test"], strict=False)) == sorted(
-        {(r["provider"], CODES[r["code"]] if r["code"] else "CT") for r in HAND if r["code"] != "UOBPP"})
+        {(r["provider"], CODES[r["code"]] if r["code"] else "CT") for r in HAND if r["code"] != "UOBPP"}
+    )
     assert (rows["waiting_6wk_plus"] <= rows["waiting_total"]).all()
 
 
@@ -359,7 +436,8 @@ def test_a_store_from_before_the_dm01_tables_gets_them_and_publishes(store_dir):
     con.close()
     with store.writer(store_dir) as con:
         assert con.execute("SELECT dm01_test FROM ref_dm01_test WHERE nicip_code = 'FBAEN'").fetchall() == [
-            ("Barium enema",)]
+            ("Barium enema",)
+        ]
         store.publish(con, store_dir)
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
@@ -368,8 +446,7 @@ def test_a_store_from_before_the_dm01_tables_gets_them_and_publishes(store_dir):
         snap.close()
 
 
-def test_a_providers_difference_is_worked_from_the_rounded_count_so_dm01_cannot_unround_it(hand, tmp_path,
-                                                                                             monkeypatch):
+def test_a_providers_difference_is_worked_from_the_rounded_count_so_dm01_cannot_unround_it(hand, tmp_path, monkeypatch):
     """DM01's activity is public: a difference worked from the unrounded DID count would give that
     count back (difference + DM01). Outside central it is worked from the count as shown."""
     monkeypatch.setenv("DID_SUPPRESS_UP_TO", "0")  # nothing hidden, so every row shows a rounded count

@@ -48,8 +48,12 @@ def _population(lo: int, hi: int, sex: str | None = None) -> int:
 def test_summary(snap):
     s = dose.dose_summary(snap, CENTRAL, YEAR).row(0, named=True)
     pop = _population(0, 200)
-    assert (s["months_with_data"], s["examinations"], s["examinations_with_dose"], s["pct_with_dose"]) == \
-        (2, 96, 63, 65.6)
+    assert (s["months_with_data"], s["examinations"], s["examinations_with_dose"], s["pct_with_dose"]) == (
+        2,
+        96,
+        63,
+        65.6,
+    )
     assert s["collective_dose_man_sv"] == 0.0249
     assert s["population"] == pop
     assert s["per_caput_usv"] == float(f"{24.9 * 1000 / pop:.3g}")  # 3 significant figures, not 0.0
@@ -61,8 +65,11 @@ def test_by_examination_group(snap):
     ct, chest, limbs = rows.values()
     assert (ct["modality"], ct["typical_dose_msv"], ct["nicip_codes"], ct["examinations"]) == ("CT", 8.0, "CCHES", 3)
     assert ct["collective_dose_man_sv"] == 0.024
-    assert (ct["pct_of_collective_dose"], chest["pct_of_collective_dose"], limbs["pct_of_collective_dose"]) == \
-        (96.39, 2.41, 1.2)
+    assert (ct["pct_of_collective_dose"], chest["pct_of_collective_dose"], limbs["pct_of_collective_dose"]) == (
+        96.39,
+        2.41,
+        1.2,
+    )
     # exactly 0.0006 (60 / 100,000 in Polars is 0.0006000000000000001 before rounding)
     assert (chest["examinations"], chest["collective_dose_man_sv"]) == (30, 0.0006)
     assert (limbs["nicip_codes"], limbs["examinations"]) == ("XWRIL", 30)
@@ -79,7 +86,9 @@ def test_by_modality_and_what_is_left_out(snap):
     assert (rows["MRI"]["examinations_with_dose"], rows["Ultrasound"]["pct_with_dose"]) == (0, 0.0)
     left_out = dose.without_dose(snap, CENTRAL, YEAR)
     assert left_out.select("modality", "body_area", "examinations").rows() == [
-        ("Ultrasound", "Abdomen", 24), ("MRI", "Head", 9)]
+        ("Ultrasound", "Abdomen", 24),
+        ("MRI", "Head", 9),
+    ]
     assert set(left_out["reason"]) == {"no ionising radiation"}
 
 
@@ -106,10 +115,12 @@ def test_by_age_and_sex(snap):
 def test_other_roles_see_published_counts_and_doses_built_on_them(snap, monkeypatch):
     noisy = dose.dose_by_examination(snap, official.PUBLICATION, YEAR).filter(pl.col("examinations").is_not_null())
     assert noisy["collective_dose_man_sv"].to_list() == pytest.approx(
-        (noisy["examinations"] * noisy["typical_dose_msv"] / 1000).to_list())
+        (noisy["examinations"] * noisy["typical_dose_msv"] / 1000).to_list()
+    )
     monkeypatch.setenv("DID_PERTURB_UP_TO", "0")  # hand-worked below; tests/disclosure checks the noise
-    public = {r["examination"]: r for r in dose.dose_by_examination(snap, official.PUBLICATION, YEAR)
-              .iter_rows(named=True)}
+    public = {
+        r["examination"]: r for r in dose.dose_by_examination(snap, official.PUBLICATION, YEAR).iter_rows(named=True)
+    }
     assert public["CT chest"]["examinations"] is None and public["CT chest"]["collective_dose_man_sv"] is None
     assert public["Chest (PA)"]["examinations"] == 30
     assert public["Chest (PA)"]["collective_dose_man_sv"] == pytest.approx(30 * 0.02 / 1000)
@@ -119,8 +130,12 @@ def test_other_roles_see_published_counts_and_doses_built_on_them(snap, monkeypa
 
 def test_a_year_without_data_gives_zeros_not_errors(snap):
     s = dose.dose_summary(snap, CENTRAL, official.FinancialYear.parse("2030-31")).row(0, named=True)
-    assert (s["months_with_data"], s["examinations"], s["pct_with_dose"], s["collective_dose_man_sv"]) == \
-        (0, 0, None, 0.0)
+    assert (s["months_with_data"], s["examinations"], s["pct_with_dose"], s["collective_dose_man_sv"]) == (
+        0,
+        0,
+        None,
+        0.0,
+    )
 
 
 def test_every_code_with_a_dose_has_an_hpa_group():
@@ -132,5 +147,6 @@ def test_every_code_with_a_dose_has_an_hpa_group():
 
 def test_one_mSv_nuclear_medicine_rows_are_told_apart_by_body_area():
     nm = "Nuclear medicine"
-    assert [dose.examination_group(nm, nicip.decode_body_area(c), nicip.dose_msv(c))
-            for c in ("NLUPS", "NDMSA", "NTHYS")] == ["Lung perfusion", "Kidney (Tc-99m DMSA)", "Thyroid (Tc-99m)"]
+    assert [
+        dose.examination_group(nm, nicip.decode_body_area(c), nicip.dose_msv(c)) for c in ("NLUPS", "NDMSA", "NTHYS")
+    ] == ["Lung perfusion", "Kidney (Tc-99m DMSA)", "Thyroid (Tc-99m)"]

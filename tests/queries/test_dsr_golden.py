@@ -22,9 +22,24 @@ import pytest
 from queries import dsr
 
 ESP2013_EUROSTAT = {  # 0-4 is <1 (1,000) + 1-4 (4,000)
-    "0-4": 5000, "5-9": 5500, "10-14": 5500, "15-19": 5500, "20-24": 6000, "25-29": 6000,
-    "30-34": 6500, "35-39": 7000, "40-44": 7000, "45-49": 7000, "50-54": 7000, "55-59": 6500,
-    "60-64": 6000, "65-69": 5500, "70-74": 5000, "75-79": 4000, "80-84": 2500, "85-89": 1500,
+    "0-4": 5000,
+    "5-9": 5500,
+    "10-14": 5500,
+    "15-19": 5500,
+    "20-24": 6000,
+    "25-29": 6000,
+    "30-34": 6500,
+    "35-39": 7000,
+    "40-44": 7000,
+    "45-49": 7000,
+    "50-54": 7000,
+    "55-59": 6500,
+    "60-64": 6000,
+    "65-69": 5500,
+    "70-74": 5000,
+    "75-79": 4000,
+    "80-84": 2500,
+    "85-89": 1500,
     "90+": 1000,
 }
 
@@ -35,9 +50,15 @@ def test_esp2013_weights_are_eurostats():
     assert sum(dsr.ESP2013) == 100_000
 
 
-@pytest.mark.parametrize(("count", "lower", "upper"), [
-    (0, 0.0, 3.6889), (10, 4.7954, 18.3904), (30, 20.2409, 42.8269), (100, 81.3640, 121.6268),
-])
+@pytest.mark.parametrize(
+    ("count", "lower", "upper"),
+    [
+        (0, 0.0, 3.6889),
+        (10, 4.7954, 18.3904),
+        (30, 20.2409, 42.8269),
+        (100, 81.3640, 121.6268),
+    ],
+)
 def test_exact_poisson_limits_match_the_tables(count, lower, upper):
     lo, hi = dsr.poisson_limits(count)
     assert lo == pytest.approx(lower, abs=1e-4)
@@ -54,9 +75,11 @@ def test_byars_approximation_above_388():
 
 def _strata(counts: dict[tuple[str, int], int], population: float = 1000.0) -> pl.DataFrame:
     rows = [(s, b, counts.get((s, b), 0), population) for s in ("M", "F") for b in range(19)]
-    return pl.DataFrame(rows, schema={"sex": pl.String, "age_band": pl.Int32, "records": pl.Int64,
-                                      "population": pl.Float64}, orient="row").with_columns(
-        pl.lit("X").alias("code"))
+    return pl.DataFrame(
+        rows,
+        schema={"sex": pl.String, "age_band": pl.Int32, "records": pl.Int64, "population": pl.Float64},
+        orient="row",
+    ).with_columns(pl.lit("X").alias("code"))
 
 
 def test_dsr_and_dobson_interval_worked_by_hand():
@@ -87,7 +110,8 @@ def test_dsr_with_real_shaped_populations_against_a_loop():
     frame = pl.DataFrame(
         [(s, b, counts[(s, b)], pops[(s, b)]) for s in ("M", "F") for b in range(19)],
         schema={"sex": pl.String, "age_band": pl.Int32, "records": pl.Int64, "population": pl.Float64},
-        orient="row").with_columns(pl.lit("X").alias("code"))
+        orient="row",
+    ).with_columns(pl.lit("X").alias("code"))
     assert dsr.directly_standardised(frame, ["code"])["dsr"][0] == pytest.approx(expected)
 
 

@@ -28,11 +28,20 @@ from queries.scope import CENTRAL, Scope, ScopeError
 
 JAN = date(2026, 1, 1)
 F = equipment.UtilisationFilter("MRI", JAN, JAN)
-EQUIPMENT = [("RAJ01", "MRI", 2, 100.0), ("RAJ02", "MRI", 1, 50.0), ("RBK01", "MRI", 1, 60.0),
-             ("RAJ01", "CT", 1, 168.0)]
+EQUIPMENT = [
+    ("RAJ01", "MRI", 2, 100.0),
+    ("RAJ02", "MRI", 1, 50.0),
+    ("RBK01", "MRI", 1, 60.0),
+    ("RAJ01", "CT", 1, 168.0),
+]
 RECORDS = [  # site, day, count, body area
-    ("RAJ01", 5, 10, "Head"), ("RAJ01", 6, 6, "Heart"), ("RAJ01", 10, 4, "Head"), ("RAJ01", 1, 2, "Lower limb"),
-    ("RAJ02", 7, 3, "Abdomen"), ("RBK01", 12, 8, "Head"), ("RBK01", 13, 8, "Head"),
+    ("RAJ01", 5, 10, "Head"),
+    ("RAJ01", 6, 6, "Heart"),
+    ("RAJ01", 10, 4, "Head"),
+    ("RAJ01", 1, 2, "Lower limb"),
+    ("RAJ02", 7, 3, "Abdomen"),
+    ("RBK01", 12, 8, "Head"),
+    ("RBK01", 13, 8, "Head"),
 ]
 SCHEDULED_RAJ01 = 100 * 60 * 31 / 7
 
@@ -42,8 +51,10 @@ def _build(template, store_dir, equipment_rows, records) -> Snapshot:
     with store.writer(store_dir) as con:
         con.execute("DELETE FROM ref_site")
         sites = sorted({r[0] for r in equipment_rows} | {r[0] for r in records})
-        con.executemany("INSERT INTO ref_site (site_code, provider_code, site_name) VALUES (?, ?, ?)",
-                        [(s, s[:3], f"Site {s}") for s in sites])
+        con.executemany(
+            "INSERT INTO ref_site (site_code, provider_code, site_name) VALUES (?, ?, ?)",
+            [(s, s[:3], f"Site {s}") for s in sites],
+        )
         con.execute("DELETE FROM ref_equipment")
         con.executemany("INSERT INTO ref_equipment VALUES (?, ?, ?, ?, false)", equipment_rows)
         rows, n = [], 0
@@ -54,7 +65,8 @@ def _build(template, store_dir, equipment_rows, records) -> Snapshot:
         con.executemany(
             """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
                    test_date, modality, body_area, activity_month) VALUES (1, ?, ?, ?, '03', ?, 'MRI', ?, ?)""",
-            rows)
+            rows,
+        )
         store.publish(con, store_dir)
     return Snapshot(store.current_snapshot(store_dir))
 
@@ -89,8 +101,12 @@ def test_provider_rows_weight_sites_by_scanner_days(snap):
 
 
 def test_changed_durations_change_only_the_estimate(snap):
-    f = equipment.UtilisationFilter("MRI", JAN, JAN, equipment.with_durations(
-        equipment.DEFAULT_DURATIONS, [("MRI", "Head", 20.0), ("MRI", "*", 40.0)]))
+    f = equipment.UtilisationFilter(
+        "MRI",
+        JAN,
+        JAN,
+        equipment.with_durations(equipment.DEFAULT_DURATIONS, [("MRI", "Head", 20.0), ("MRI", "*", 40.0)]),
+    )
     raj01 = equipment.site_utilisation(snap, CENTRAL, f).filter(site_code="RAJ01").row(0, named=True)
     assert raj01["estimated_minutes"] == pytest.approx(14 * 20 + 6 * 60 + 2 * 40)
     assert raj01["examinations"] == 22
@@ -129,19 +145,41 @@ def test_provider_user_sees_its_sites_protected(snap, monkeypatch):
     with pytest.raises(ScopeError):
         equipment.weekday_profile(snap, raj, F, "RBK")
     assert equipment.provider_utilisation(snap, Scope("gp", practice="A81001"), F)["provider_code"].to_list() == [
-        equipment.ENGLAND]
+        equipment.ENGLAND
+    ]
 
 
 # GOV.UK's list for England and Wales, 2025–2027 (https://www.gov.uk/bank-holidays.json,
 # division "england-and-wales"), typed in as the known-good answer.
-GOV_UK_2025_2027 = [date.fromisoformat(d) for d in (
-    "2025-01-01", "2025-04-18", "2025-04-21", "2025-05-05", "2025-05-26", "2025-08-25",
-    "2025-12-25", "2025-12-26",
-    "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25", "2026-08-31",
-    "2026-12-25", "2026-12-28",
-    "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03", "2027-05-31", "2027-08-30",
-    "2027-12-27", "2027-12-28",
-)]
+GOV_UK_2025_2027 = [
+    date.fromisoformat(d)
+    for d in (
+        "2025-01-01",
+        "2025-04-18",
+        "2025-04-21",
+        "2025-05-05",
+        "2025-05-26",
+        "2025-08-25",
+        "2025-12-25",
+        "2025-12-26",
+        "2026-01-01",
+        "2026-04-03",
+        "2026-04-06",
+        "2026-05-04",
+        "2026-05-25",
+        "2026-08-31",
+        "2026-12-25",
+        "2026-12-28",
+        "2027-01-01",
+        "2027-03-26",
+        "2027-03-29",
+        "2027-05-03",
+        "2027-05-31",
+        "2027-08-30",
+        "2027-12-27",
+        "2027-12-28",
+    )
+]
 
 
 def test_bank_holidays_are_gov_uks_england_and_wales_list():
@@ -165,8 +203,12 @@ def test_sites_with_blank_hours_are_left_out_of_utilisation(tmp_path, empty_stor
     """RBK02 has an MRI scanner but no scheduled hours, and 10 Head examinations (300 minutes):
     they must not be set against RBK01's 60 hours. RBK: 480 minutes / (60 × 60 × 31 / 7), not
     780 / that; England: 1,455 minutes / 210 hours' worth, as without RBK02."""
-    s = _build(empty_store_template, tmp_path / "store", [*EQUIPMENT, ("RBK02", "MRI", 1, None)],
-               [*RECORDS, ("RBK02", 14, 10, "Head")])
+    s = _build(
+        empty_store_template,
+        tmp_path / "store",
+        [*EQUIPMENT, ("RBK02", "MRI", 1, None)],
+        [*RECORDS, ("RBK02", 14, 10, "Head")],
+    )
     try:
         sites = {r["site_code"]: r for r in equipment.site_utilisation(s, CENTRAL, F).iter_rows(named=True)}
         assert (sites["RBK02"]["utilisation"], sites["RBK02"]["utilisation_note"]) == (None, "hours not known")

@@ -109,6 +109,7 @@ def test_adjusted_limits_never_narrower_than_exact():
 
 # --- verdicts from exact tail probabilities ---------------------------------------------------
 
+
 def test_poisson_verdicts_by_hand_at_ten_expected():
     # Poisson(10): P(X >= 17) = 1 - F(16) = 0.02704 > 0.025, so 17 events are "within" although
     # they sit above the interpolated 95% limit (16.16, test above); P(X >= 18) = 0.01428.
@@ -119,7 +120,13 @@ def test_poisson_verdicts_by_hand_at_ten_expected():
     assert upper[:2] == pytest.approx([0.0270416, 0.0142776], abs=1e-7)
     assert lower[3:] == pytest.approx([0.0103361, 0.0027694, 0.0004994], abs=1e-7)
     assert funnel.ratio_verdicts(o, e).tolist() == [
-        "within", "above 95%", "within", "below 95%", "below 95%", "below 99.8%"]
+        "within",
+        "above 95%",
+        "within",
+        "below 95%",
+        "below 95%",
+        "below 99.8%",
+    ]
     _, drawn = funnel.poisson_limits([10.0], 0.95)
     assert 17 / 10 > drawn[0]  # outside the drawn curve, yet not significant: the curves only draw
 
@@ -143,7 +150,10 @@ def test_too_few_to_judge_thresholds():
     # = 3.689: exp(-3.68) = 0.02522, exp(-3.70) = 0.02472. Below that nothing is judged, not
     # even many events (the verdict could only ever go one way).
     assert funnel.ratio_verdicts([0, 0, 9], [3.68, 3.70, 0.19]).tolist() == [
-        funnel.TOO_FEW, "below 95%", funnel.TOO_FEW]
+        funnel.TOO_FEW,
+        "below 95%",
+        funnel.TOO_FEW,
+    ]
     # Ratio, p0 = 0.3: none of n significantly low needs 0.7^n < 0.025: 0.7^10 = 0.0282,
     # 0.7^11 = 0.0198. p0 = 0.9: all of n significantly high needs 0.9^n < 0.025: 0.9^35 =
     # 0.02503, 0.9^36 = 0.02253.
@@ -180,24 +190,34 @@ def test_adjusted_verdicts_scale_the_counts():
     assert funnel.proportion_verdicts([20], [40], 0.3).tolist() == ["above 95%"]
     assert funnel.proportion_verdicts([20], [40], 0.3, wide, "additive").tolist() == ["within"]
     # n = 20 under tau^2 = 0.0315 (f = 1/4) counts as 5: 0.7^5 = 0.168, too few to judge.
-    assert funnel.proportion_verdicts([11], [20], 0.3, funnel.Dispersion(500, 1.5, 0.0315), "additive"
-                                      ).tolist() == [funnel.TOO_FEW]
+    assert funnel.proportion_verdicts([11], [20], 0.3, funnel.Dispersion(500, 1.5, 0.0315), "additive").tolist() == [
+        funnel.TOO_FEW
+    ]
 
 
 def test_an_adjusted_verdict_never_flags_what_chance_alone_would_not():
     rng = np.random.default_rng(3)
     e = np.exp(rng.uniform(np.log(0.05), np.log(200), 5000))
     o = rng.poisson(e * rng.lognormal(0, 0.6, e.size))
-    strength = {"": 0, "too few to judge": 0, "within": 0, "above 95%": 1, "below 95%": 1,
-                "above 99.8%": 2, "below 99.8%": 2}
+    strength = {
+        "": 0,
+        "too few to judge": 0,
+        "within": 0,
+        "above 95%": 1,
+        "below 95%": 1,
+        "above 99.8%": 2,
+        "below 99.8%": 2,
+    }
     exact = funnel.ratio_verdicts(o, e)
     for method in ("additive", "multiplicative"):
         adjusted = funnel.ratio_verdicts(o, e, funnel.Dispersion(500, 1.3, 0.002), method)
         flagged = np.array([strength[v] for v in adjusted]) > 0
         assert flagged.any() and (adjusted != exact).any()
         # Same direction, never stronger than the exact verdict.
-        assert all(strength[a] <= strength[x] and a[:5] == x[:5]
-                   for a, x in zip(adjusted[flagged], exact[flagged], strict=True))
+        assert all(
+            strength[a] <= strength[x] and a[:5] == x[:5]
+            for a, x in zip(adjusted[flagged], exact[flagged], strict=True)
+        )
 
 
 def test_pure_chance_flags_about_one_in_five_hundred():

@@ -22,25 +22,42 @@ from queries.scope import CENTRAL, Scope, ScopeError
 
 # --- hand-worked compute_table ------------------------------------------------------------------
 
-PRACTICES = pl.DataFrame({
-    "practice_code": ["A", "B", "C", "D"], "practice_name": ["A", "B", "C", "D"],
-    "pcn_code": ["P1", "P1", "P2", "P2"], "pcn_name": ["P1", "P1", "P2", "P2"],
-    "sub_icb_code": ["S", "S", "S", "S"], "sub_icb_name": ["S"] * 4, "icb_code": ["I"] * 4,
-    "icb_name": ["I"] * 4, "list_size": [1000, 2000, 3000, 500], "imd_score": [10.0] * 4,
-    "imd_quintile": [1, 2, 3, 4],
-})
+PRACTICES = pl.DataFrame(
+    {
+        "practice_code": ["A", "B", "C", "D"],
+        "practice_name": ["A", "B", "C", "D"],
+        "pcn_code": ["P1", "P1", "P2", "P2"],
+        "pcn_name": ["P1", "P1", "P2", "P2"],
+        "sub_icb_code": ["S", "S", "S", "S"],
+        "sub_icb_name": ["S"] * 4,
+        "icb_code": ["I"] * 4,
+        "icb_name": ["I"] * 4,
+        "list_size": [1000, 2000, 3000, 500],
+        "imd_score": [10.0] * 4,
+        "imd_quintile": [1, 2, 3, 4],
+    }
+)
 # P1: half aged 20-24, half 80-84 (women); P2: everyone 20-24.
-STRUCTURES = pl.DataFrame({"org_type": ["PCN"] * 3, "org_code": ["P1", "P1", "P2"], "age_band": [20, 80, 20],
-                           "sex": ["F", "F", "F"], "patients": [50.0, 50.0, 80.0]}).with_columns(
-    pl.col("age_band").cast(pl.Int16))
+STRUCTURES = pl.DataFrame(
+    {
+        "org_type": ["PCN"] * 3,
+        "org_code": ["P1", "P1", "P2"],
+        "age_band": [20, 80, 20],
+        "sex": ["F", "F", "F"],
+        "patients": [50.0, 50.0, 80.0],
+    }
+).with_columns(pl.col("age_band").cast(pl.Int16))
 AGE_SEX = pl.DataFrame({"age_band": [20, 80], "sex": ["F", "F"], "events": [30.0, 30.0]}).with_columns(
-    pl.col("age_band").cast(pl.Int16))
+    pl.col("age_band").cast(pl.Int16)
+)
 
 
 def test_rate_measure_worked_by_hand():
     m = load_measures()["gpda_chest_xray"]
-    counts = pl.DataFrame({"practice_code": ["A", "B", "C", "D"], "numerator": [10, 20, 30, 5],
-                           "denominator": [None] * 4}, schema_overrides={"denominator": pl.Int64})
+    counts = pl.DataFrame(
+        {"practice_code": ["A", "B", "C", "D"], "numerator": [10, 20, 30, 5], "denominator": [None] * 4},
+        schema_overrides={"denominator": pl.Int64},
+    )
     structure = gb.practice_structure(PRACTICES, STRUCTURES)
     table, target, dispersion = gb.compute_table(m, PRACTICES, counts, AGE_SEX, structure, 12, "none")
     table = table.sort("practice_code")
@@ -93,6 +110,7 @@ def test_ratio_measure_worked_by_hand_and_too_few():
 
 # --- over the shared synthetic store --------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def snap(synthetic_store):
     return get_snapshot(synthetic_store[0])
@@ -123,9 +141,11 @@ def test_rollup_counts_equal_a_naive_count_of_records(snap):
 
 def test_crude_rates_equal_a_naive_python_implementation(snap, period):
     start, end = period
-    records = snap.query("""SELECT practice_code, test_group FROM record
+    records = snap.query(
+        """SELECT practice_code, test_group FROM record
                             WHERE patient_source = '04' AND activity_month BETWEEN $s AND $e""",
-                         {"s": start, "e": end})
+        {"s": start, "e": end},
+    )
     lists = dict(snap.query("SELECT practice_code, list_size FROM ref_practice").iter_rows())
     months = gb.count_months(start, end)
     counts: dict[str, int] = {}
@@ -145,8 +165,9 @@ def test_crude_rates_equal_a_naive_python_implementation(snap, period):
 def test_area_and_peers_narrow_the_rows_not_the_verdicts(snap, period):
     england = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table
     icb = england["icb_code"].drop_nulls()[0]
-    narrowed = gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("icb", icb),
-                            peers=gb.Peers(2000, 20000, (1, 2))).table
+    narrowed = gb.benchmark(
+        snap, CENTRAL, "gpda_all", *period, area=gb.Area("icb", icb), peers=gb.Peers(2000, 20000, (1, 2))
+    ).table
     assert narrowed.height and (narrowed["icb_code"] == icb).all()
     assert narrowed["list_size"].is_between(2000, 20000).all() and narrowed["imd_quintile"].is_in([1, 2]).all()
     assert narrowed["rank"].min() == 1
@@ -157,8 +178,11 @@ def test_area_and_peers_narrow_the_rows_not_the_verdicts(snap, period):
 def _first_in_a_pcn(snap, period) -> dict:
     """The top practice that has a PCN (which practice ranks first depends on the synthetic data,
     and a few practices are in no PCN)."""
-    return gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.filter(pl.col("pcn_code").is_not_null()
-                                                                        ).row(0, named=True)
+    return (
+        gb.benchmark(snap, CENTRAL, "gpda_all", *period)
+        .table.filter(pl.col("pcn_code").is_not_null())
+        .row(0, named=True)
+    )
 
 
 def test_gp_scope_names_only_its_own_practice_and_protects_counts(snap, period):
@@ -193,12 +217,34 @@ def test_export_is_the_measure_pages_table(snap, period):
     parser = argparse.ArgumentParser()
     export.add_arguments(parser)
     row = gb.benchmark(snap, CENTRAL, "gpda_us_abdo_pelvis", *period).table.row(0, named=True)
-    args = parser.parse_args(["--measure", "gpda_us_abdo_pelvis", "--sub-icb", row["sub_icb_code"].lower(),
-                              "--from", f"{period[0]:%Y-%m}", "--to", f"{period[1]:%Y-%m}",
-                              "--overdispersion", "multiplicative", "--imd-quintile", "1", "--imd-quintile", "3"])
+    args = parser.parse_args(
+        [
+            "--measure",
+            "gpda_us_abdo_pelvis",
+            "--sub-icb",
+            row["sub_icb_code"].lower(),
+            "--from",
+            f"{period[0]:%Y-%m}",
+            "--to",
+            f"{period[1]:%Y-%m}",
+            "--overdispersion",
+            "multiplicative",
+            "--imd-quintile",
+            "1",
+            "--imd-quintile",
+            "3",
+        ]
+    )
     built = export.build(snap, CENTRAL, args)
-    page = gb.benchmark(snap, CENTRAL, "gpda_us_abdo_pelvis", *period, gb.Area("sub_icb", row["sub_icb_code"]),
-                        "multiplicative", gb.Peers(None, None, (1, 3))).table
+    page = gb.benchmark(
+        snap,
+        CENTRAL,
+        "gpda_us_abdo_pelvis",
+        *period,
+        gb.Area("sub_icb", row["sub_icb_code"]),
+        "multiplicative",
+        gb.Peers(None, None, (1, 3)),
+    ).table
     assert built.equals(page)
 
 
@@ -222,8 +268,12 @@ def test_trend_series_and_deciles(snap, period):
     assert deciles.height == months * 9
     assert series["percentile_rank"].is_between(0, 100).all()
     whole = series["numerator"].sum()
-    assert whole == gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("pcn", row["pcn_code"])
-                                 ).table["numerator"].sum()
+    assert (
+        whole
+        == gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("pcn", row["pcn_code"]))
+        .table["numerator"]
+        .sum()
+    )
     # A practice in no PCN is told so, in words, rather than given an empty series.
     no_pcn = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.filter(pl.col("pcn_code").is_null())
     if no_pcn.height:
@@ -244,8 +294,21 @@ def test_period_and_months(snap):
 
 # --- the practice profile against the measure tables (a naive second implementation) -----------
 
-PROFILE_KEYS = ("measure_id", "numerator", "denominator", "value", "value_lower", "value_upper", "ratio",
-                "ratio_lower", "ratio_upper", "funnel_value", "comparison", "note", "percentile_rank")
+PROFILE_KEYS = (
+    "measure_id",
+    "numerator",
+    "denominator",
+    "value",
+    "value_lower",
+    "value_upper",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "funnel_value",
+    "comparison",
+    "note",
+    "percentile_rank",
+)
 
 
 def naive_profile(tables: dict, practice: dict) -> pl.DataFrame:
@@ -254,25 +317,37 @@ def naive_profile(tables: dict, practice: dict) -> pl.DataFrame:
     rows = []
     for m, table, target in tables.values():
         if "suppressed" in table.columns:  # protected: percentile ranks over the rows shown
-            shown = dec.percentile_rank(table.filter(~pl.col("suppressed")).drop("percentile_rank"), by=None,
-                                        column="funnel_value").select("practice_code", "percentile_rank")
-            table = table.drop("percentile_rank").join(shown, on="practice_code", how="left",
-                                                       maintain_order="left")
+            shown = dec.percentile_rank(
+                table.filter(~pl.col("suppressed")).drop("percentile_rank"), by=None, column="funnel_value"
+            ).select("practice_code", "percentile_rank")
+            table = table.drop("percentile_rank").join(shown, on="practice_code", how="left", maintain_order="left")
         mine = table.filter(pl.col("practice_code") == practice["practice_code"]).row(0, named=True)
         areas = {r["level"]: r for r in gb.area_values(table, m, target, practice).iter_rows(named=True)}
-        spread = (table.filter(~pl.col("suppressed")) if "suppressed" in table.columns else table
-                  )["funnel_value"].drop_nulls()
-        rows.append({
-            **{k: mine[k] for k in PROFILE_KEYS},
-            "title": m.title, "short_title": m.short_title, "units": m.units, "polarity": m.polarity,
-            "is_ratio": m.is_ratio,
-            **{key: areas.get(label, {}).get("value") for key, label in
-               (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))},
-            **{f"{key}_rank": areas.get(label, {}).get("practice_rank") for key, label in
-               (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))},
-            "spine_min": spread.min(), "spine_p25": spread.quantile(0.25, "linear"),
-            "spine_p75": spread.quantile(0.75, "linear"), "spine_max": spread.max(),
-        })
+        spread = (table.filter(~pl.col("suppressed")) if "suppressed" in table.columns else table)[
+            "funnel_value"
+        ].drop_nulls()
+        rows.append(
+            {
+                **{k: mine[k] for k in PROFILE_KEYS},
+                "title": m.title,
+                "short_title": m.short_title,
+                "units": m.units,
+                "polarity": m.polarity,
+                "is_ratio": m.is_ratio,
+                **{
+                    key: areas.get(label, {}).get("value")
+                    for key, label in (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))
+                },
+                **{
+                    f"{key}_rank": areas.get(label, {}).get("practice_rank")
+                    for key, label in (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))
+                },
+                "spine_min": spread.min(),
+                "spine_p25": spread.quantile(0.25, "linear"),
+                "spine_p75": spread.quantile(0.75, "linear"),
+                "spine_max": spread.max(),
+            }
+        )
     return pl.DataFrame(rows, infer_schema_length=None).select(gp_practice.PROFILE_COLUMNS)
 
 
@@ -287,18 +362,27 @@ def measure_tables(snap, start, end, method, scope=CENTRAL) -> dict:
     for m in load_measures().values():
         counts = gb.perturbed_counts(snap, scope, inputs.counts.filter(pl.col("measure_id") == m.id), start, end)
         table, target, _ = gb.compute_table(
-            m, inputs.practices, counts, inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
-            inputs.structure, gb.count_months(start, end), method)
+            m,
+            inputs.practices,
+            counts,
+            inputs.age_sex.filter(pl.col("measure_id") == m.id).drop("measure_id"),
+            inputs.structure,
+            gb.count_months(start, end),
+            method,
+        )
         if scope.needs_disclosure_control:
             rule = DisclosureRule.from_settings()
-            table = table.with_columns(suppressed=pl.col("numerator").is_between(1, rule.suppress_up_to)
-                                       | pl.col("denominator").is_between(1, rule.suppress_up_to).fill_null(False))
+            table = table.with_columns(
+                suppressed=pl.col("numerator").is_between(1, rule.suppress_up_to)
+                | pl.col("denominator").is_between(1, rule.suppress_up_to).fill_null(False)
+            )
         out[m.id] = (m, table, target)
     return out
 
 
-@pytest.mark.parametrize("months,method,every", [(6, "additive", 40), (6, "multiplicative", 400),
-                                                 (6, "none", 400), (3, "additive", 200)])
+@pytest.mark.parametrize(
+    "months,method,every", [(6, "additive", 40), (6, "multiplicative", 400), (6, "none", 400), (3, "additive", 200)]
+)
 def test_practice_profile_equals_the_measure_tables_row_by_row(snap, period, months, method, every):
     from polars.testing import assert_frame_equal
 
@@ -315,10 +399,19 @@ def test_practice_profile_equals_the_measure_tables_row_by_row(snap, period, mon
     busiest = tables["gpda_all"][1]["practice_code"][0]
     # Verdicts from exact tail probabilities flag few practices, so one practice of each flag
     # any measure gives is added.
-    flagged = {t.filter(pl.col("comparison") == v)["practice_code"][0] for _, t, _ in tables.values()
-               for v in set(t["comparison"].drop_nulls()) - {"", gb.TOO_FEW, "within"}}
-    codes = sorted({*benchmarked["practice_code"].gather_every(every).to_list(), busiest, *flagged,
-                    *benchmarked.filter(pl.col("pcn_code").is_null())["practice_code"].to_list()})
+    flagged = {
+        t.filter(pl.col("comparison") == v)["practice_code"][0]
+        for _, t, _ in tables.values()
+        for v in set(t["comparison"].drop_nulls()) - {"", gb.TOO_FEW, "within"}
+    }
+    codes = sorted(
+        {
+            *benchmarked["practice_code"].gather_every(every).to_list(),
+            busiest,
+            *flagged,
+            *benchmarked.filter(pl.col("pcn_code").is_null())["practice_code"].to_list(),
+        }
+    )
     eng = gp_practice.england_for(snap, start, end)
     verdicts, null_values = set(), 0
     for code in codes:
@@ -331,8 +424,11 @@ def test_practice_profile_equals_the_measure_tables_row_by_row(snap, period, mon
         assert null_values and {gb.TOO_FEW, "within"} <= verdicts
         assert verdicts & {"above 99.8%", "above 95%"} and verdicts & {"below 99.8%", "below 95%"}
     # The page's entry point is the same computation.
-    assert_frame_equal(gp_practice.practice_profile(snap, CENTRAL, busiest, start, end, method),
-                       naive_profile(tables, gb.check_practice(snap, CENTRAL, busiest)), check_exact=True)
+    assert_frame_equal(
+        gp_practice.practice_profile(snap, CENTRAL, busiest, start, end, method),
+        naive_profile(tables, gb.check_practice(snap, CENTRAL, busiest)),
+        check_exact=True,
+    )
 
 
 def test_practice_profile_for_a_gp_is_the_protected_naive_profile(snap, period):
@@ -341,9 +437,12 @@ def test_practice_profile_for_a_gp_is_the_protected_naive_profile(snap, period):
     code = measure_tables(snap, *period, gb.DEFAULT_METHOD)["gpda_ct"][1]["practice_code"][3]
     scope = Scope("gp", practice=code)
     tables = measure_tables(snap, *period, gb.DEFAULT_METHOD, scope)
-    expected = gp_practice.protect(naive_profile(tables, gb.check_practice(snap, scope, code)), scope,
-                                   counts=["numerator", "denominator"],
-                                   derived={"numerator": gp_practice._DERIVED, "denominator": gp_practice._DERIVED})
+    expected = gp_practice.protect(
+        naive_profile(tables, gb.check_practice(snap, scope, code)),
+        scope,
+        counts=["numerator", "denominator"],
+        derived={"numerator": gp_practice._DERIVED, "denominator": gp_practice._DERIVED},
+    )
     assert_frame_equal(gp_practice.practice_profile(snap, scope, code, *period), expected, check_exact=True)
     with pytest.raises(ValueError, match="over-dispersion method"):
         gp_practice.practice_profile(snap, scope, code, *period, "bogus")
@@ -352,15 +451,32 @@ def test_practice_profile_for_a_gp_is_the_protected_naive_profile(snap, period):
 def test_share_matrix_by_organisation_equals_the_one_by_practice(snap):
     practices = gb._practices(snap).filter(pl.col("list_size") >= gb.MIN_LIST_SIZE)
     structures = gb._structures(snap)
-    for ps, st in ((practices, structures), (PRACTICES.filter(pl.col("list_size") >= 750), STRUCTURES),
-                   # Without P2's structure its practices take their sub-ICB's (S), as does F (no PCN);
-                   # E's sub-ICB (Q) has none either: a row of zeros.
-                   (pl.concat([PRACTICES, PRACTICES.head(2).with_columns(
-                       practice_code=pl.Series(["E", "F"]), pcn_code=pl.Series(["P2", None]),
-                       sub_icb_code=pl.Series(["Q", "S"]))]),
-                    pl.concat([STRUCTURES.filter(pl.col("org_code") != "P2"),
-                               STRUCTURES.with_columns(org_type=pl.lit("SUB_ICB"), org_code=pl.lit("S"),
-                                                       patients=pl.col("patients") + 1)]))):
+    for ps, st in (
+        (practices, structures),
+        (PRACTICES.filter(pl.col("list_size") >= 750), STRUCTURES),
+        # Without P2's structure its practices take their sub-ICB's (S), as does F (no PCN);
+        # E's sub-ICB (Q) has none either: a row of zeros.
+        (
+            pl.concat(
+                [
+                    PRACTICES,
+                    PRACTICES.head(2).with_columns(
+                        practice_code=pl.Series(["E", "F"]),
+                        pcn_code=pl.Series(["P2", None]),
+                        sub_icb_code=pl.Series(["Q", "S"]),
+                    ),
+                ]
+            ),
+            pl.concat(
+                [
+                    STRUCTURES.filter(pl.col("org_code") != "P2"),
+                    STRUCTURES.with_columns(
+                        org_type=pl.lit("SUB_ICB"), org_code=pl.lit("S"), patients=pl.col("patients") + 1
+                    ),
+                ]
+            ),
+        ),
+    ):
         cells, shares = gb.share_matrix(ps, st)
         want_cells, want = gb._share_matrix(gb.practice_structure(ps, st), ps["practice_code"])
         assert cells.equals(want_cells) and np.array_equal(shares, want)

@@ -39,17 +39,20 @@ def _good() -> dict:
     return yaml.safe_load((MEASURES_DIR / "gpda_mri_lumbar_spine_share.yaml").read_text())
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda d: d.pop("reviewed_by"), "reviewed_by: required field is missing"),
-    (lambda d: d.update(polarity="up"), "polarity"),
-    (lambda d: d["numerator"].update(patient_source=[4]), "numerator.patient_source: 4 is not one of"),
-    (lambda d: d["numerator"].update(body_area=["Lumbar spin"]), "numerator.body_area: 'Lumbar spin'"),
-    (lambda d: d["numerator"].update(modality=["CT"]), "numerator.modality: must be within the denominator"),
-    (lambda d: d.update(multiplier=1000), "multiplier: a ratio of two counts"),
-    (lambda d: d.update(review_date="soon"), "review_date: must be date"),
-    (lambda d: d.update(colour="blue"), "colour: unknown field"),
-    (lambda d: d["denominator"].pop("label"), "denominator.label"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.pop("reviewed_by"), "reviewed_by: required field is missing"),
+        (lambda d: d.update(polarity="up"), "polarity"),
+        (lambda d: d["numerator"].update(patient_source=[4]), "numerator.patient_source: 4 is not one of"),
+        (lambda d: d["numerator"].update(body_area=["Lumbar spin"]), "numerator.body_area: 'Lumbar spin'"),
+        (lambda d: d["numerator"].update(modality=["CT"]), "numerator.modality: must be within the denominator"),
+        (lambda d: d.update(multiplier=1000), "multiplier: a ratio of two counts"),
+        (lambda d: d.update(review_date="soon"), "review_date: must be date"),
+        (lambda d: d.update(colour="blue"), "colour: unknown field"),
+        (lambda d: d["denominator"].pop("label"), "denominator.label"),
+    ],
+)
 def test_bad_files_are_refused_with_the_field_named(change, field):
     raw = _good()
     change(raw)

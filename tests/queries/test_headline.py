@@ -51,6 +51,7 @@ def working_store_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def store_with(tmp_path: Path, working_store_template: Path):
     """store_with(records, submissions): a published store of the tiny store's kind holding them."""
+
     def build(records, submissions) -> Snapshot:
         store_dir = tmp_path / "store"
         shutil.copytree(working_store_template, store_dir)
@@ -62,6 +63,7 @@ def store_with(tmp_path: Path, working_store_template: Path):
         finally:
             con.close()
         return get_snapshot(store_dir)
+
     return build
 
 
@@ -71,6 +73,7 @@ def snap(tiny_store) -> Snapshot:
 
 
 # --- the hand-worked tiny store (figures in tests/dashboard/store_fixture.py) -----------------
+
 
 def test_latest_complete_month_is_the_month_before_the_newest_accepted_period(snap):
     assert headline.latest_period(snap) == date(2026, 3, 1)
@@ -145,8 +148,7 @@ def test_monthly_trend_is_zero_filled_and_starts_with_the_store(snap):
 
 def test_monthly_trend_window(snap):
     trend = headline.monthly_trend(snap, CENTRAL, months=3)
-    assert trend["activity_month"].unique().sort().to_list() == [
-        date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+    assert trend["activity_month"].unique().sort().to_list() == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
     # Fluoroscopy has no records in the window, so it is not listed.
     assert sorted(trend["modality"].unique()) == ["CT", "MRI", "Plain radiography", "Ultrasound", "Unknown"]
     row = trend.filter(pl.col("activity_month") == date(2025, 12, 1), pl.col("modality") == "MRI")
@@ -179,16 +181,16 @@ def test_gp_direct_access_tests(snap):
 
 
 def test_a_test_group_not_declared_in_nicip_is_still_counted(store_with):
-    snap = store_with([(date(2026, 2, 3), "RAJ", "CT", "04", "ct_colon", 2)],
-                      [(1, "RAJ", date(2026, 3, 1), "accepted", "on_time")])
+    snap = store_with(
+        [(date(2026, 2, 3), "RAJ", "CT", "04", "ct_colon", 2)], [(1, "RAJ", date(2026, 3, 1), "accepted", "on_time")]
+    )
     got = headline.gp_direct_access_tests(snap, CENTRAL, date(2026, 2, 1))
     assert got.row(-1) == ("ct_colon", "ct_colon", 2)
     assert got["records"].sum() == 2
 
 
 def test_an_empty_store_has_no_latest_month(store_with):
-    snap = store_with(records=[], submissions=[
-        (1, "RAJ", date(2026, 3, 1), "rejected", "on_time")])
+    snap = store_with(records=[], submissions=[(1, "RAJ", date(2026, 3, 1), "rejected", "on_time")])
     assert headline.latest_complete_month(snap) is None
     assert headline.monthly_trend(snap, CENTRAL).is_empty()
     assert headline.providers_submitting(snap, date(2026, 3, 1)) == (0, 1)
@@ -206,8 +208,16 @@ def generated_records(n: int, seed: int) -> list[tuple]:
     rows = []
     for _ in range(n):
         test_date = date(rng.choice([2023, 2024, 2025]), rng.randint(1, 12), rng.randint(1, 28))
-        rows.append((test_date, rng.choice(["RAJ", "RBK", "RCF"]), rng.choice(MODALITIES),
-                     rng.choice(["01", "03", "04", "04", "05"]), rng.choice(GROUPS), 1))
+        rows.append(
+            (
+                test_date,
+                rng.choice(["RAJ", "RBK", "RCF"]),
+                rng.choice(MODALITIES),
+                rng.choice(["01", "03", "04", "04", "05"]),
+                rng.choice(GROUPS),
+                1,
+            )
+        )
     return rows
 
 
@@ -220,20 +230,28 @@ def naive_modality_totals(records: pl.DataFrame, month: date) -> pl.DataFrame:
     rows = []
     for modality in in_window["modality"].unique():
         mine = in_window.filter(pl.col("modality") == modality)
-        rows.append({
-            "modality": modality,
-            "this_month": mine.filter(pl.col("activity_month") == month).height,
-            "same_month_last_year": mine.filter(pl.col("activity_month") == year_ago).height if covered else None,
-            "last_12_months": mine.filter(pl.col("activity_month").is_between(first, month)).height,
-        })
-    return pl.DataFrame(rows, schema={"modality": pl.String, "this_month": pl.Int64,
-                                      "same_month_last_year": pl.Int64, "last_12_months": pl.Int64})
+        rows.append(
+            {
+                "modality": modality,
+                "this_month": mine.filter(pl.col("activity_month") == month).height,
+                "same_month_last_year": mine.filter(pl.col("activity_month") == year_ago).height if covered else None,
+                "last_12_months": mine.filter(pl.col("activity_month").is_between(first, month)).height,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "modality": pl.String,
+            "this_month": pl.Int64,
+            "same_month_last_year": pl.Int64,
+            "last_12_months": pl.Int64,
+        },
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_modality_totals_agrees_with_a_naive_count_of_records(store_with, seed):
-    snap = store_with(generated_records(400, seed),
-                      [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
+    snap = store_with(generated_records(400, seed), [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
     records = snap.query("SELECT modality, activity_month FROM record")
     assert records.height == 400
     for month in (date(2023, 6, 1), date(2024, 1, 1), date(2024, 12, 1), date(2025, 12, 1)):
@@ -245,25 +263,29 @@ def test_modality_totals_agrees_with_a_naive_count_of_records(store_with, seed):
 
 @pytest.mark.parametrize("seed", [3])
 def test_trend_and_gpda_agree_with_a_naive_count_of_records(store_with, seed):
-    snap = store_with(generated_records(300, seed),
-                      [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
+    snap = store_with(generated_records(300, seed), [(1, "RAJ", date(2026, 1, 1), "accepted", "on_time")])
     records = snap.query("SELECT * FROM record")
     trend = headline.monthly_trend(snap, CENTRAL, months=36)
     assert trend["records"].sum() == records.height  # every record is in one month and modality
     month = date(2025, 7, 1)
-    want = records.filter(
-        pl.col("activity_month") == month, pl.col("patient_source") == "04", pl.col("test_group").is_not_null()
-    ).group_by("test_group").len()
+    want = (
+        records.filter(
+            pl.col("activity_month") == month, pl.col("patient_source") == "04", pl.col("test_group").is_not_null()
+        )
+        .group_by("test_group")
+        .len()
+    )
     got = headline.gp_direct_access_tests(snap, CENTRAL, month)
-    assert dict(got.filter(pl.col("records") > 0).select("test_group", "records").iter_rows()) == dict(
-        want.iter_rows())
+    assert dict(got.filter(pl.col("records") > 0).select("test_group", "records").iter_rows()) == dict(want.iter_rows())
 
 
 def test_latest_complete_month_waits_for_most_providers_not_the_first_file(store_with):
     # Three providers sent February and March; one has already sent April. April is not the
     # complete period until most expected providers are in, so the latest month stays February.
-    subs = [(i, p, date(2026, m, 1), "accepted", "on_time")
-            for i, (p, m) in enumerate([(p, m) for m in (2, 3) for p in ("RAJ", "RBB", "RCC")], start=1)]
+    subs = [
+        (i, p, date(2026, m, 1), "accepted", "on_time")
+        for i, (p, m) in enumerate([(p, m) for m in (2, 3) for p in ("RAJ", "RBB", "RCC")], start=1)
+    ]
     snap = store_with(records=[], submissions=subs + [(7, "RAJ", date(2026, 4, 1), "accepted", "on_time")])
     assert headline.latest_period(snap) == date(2026, 4, 1)
     assert headline.complete_period(snap) == date(2026, 3, 1)
@@ -271,7 +293,9 @@ def test_latest_complete_month_waits_for_most_providers_not_the_first_file(store
 
 
 def test_latest_complete_month_moves_once_most_providers_are_in(store_with):
-    subs = [(i, p, date(2026, m, 1), "accepted", "on_time")
-            for i, (p, m) in enumerate([(p, m) for m in (3, 4) for p in ("RAJ", "RBB", "RCC")], start=1)]
+    subs = [
+        (i, p, date(2026, m, 1), "accepted", "on_time")
+        for i, (p, m) in enumerate([(p, m) for m in (3, 4) for p in ("RAJ", "RBB", "RCC")], start=1)
+    ]
     snap = store_with(records=[], submissions=subs[:-1])  # RCC has not sent April
     assert headline.latest_complete_month(snap) == date(2026, 3, 1)

@@ -64,13 +64,19 @@ def test_activity_by_month_and_organisations_included(snap):
     jan, feb = table.row(0, named=True), table.row(1, named=True)
     # January exact: Plain rad. 10, Ultrasound 4 -> US suppressed, the other cell kept; total 14 -> 15
     assert (jan["Plain radiography"], jan["Ultrasound"], jan["total"]) == (10, None, 15)
-    assert (jan["organisations_included"], jan["organisations_expected"], jan["pct_organisations_included"]) == \
-        (2, 3, 66.7)
+    assert (jan["organisations_included"], jan["organisations_expected"], jan["pct_organisations_included"]) == (
+        2,
+        3,
+        66.7,
+    )
     assert (feb["Plain radiography"], feb["Ultrasound"], feb["CT"], feb["MRI"], feb["total"]) == (50, 20, None, 10, 80)
-    assert (feb["organisations_included"], feb["organisations_expected"], feb["pct_organisations_included"]) == \
-        (1, 3, 33.3)
+    assert (feb["organisations_included"], feb["organisations_expected"], feb["pct_organisations_included"]) == (
+        1,
+        3,
+        33.3,
+    )
     assert all(feb[m] == 0 for m in ("Fluoroscopy", "Nuclear medicine", "PET-CT", "Other", "Unknown"))
-    assert table.columns[1:1 + len(official.MODALITY_COLUMNS)] == list(official.MODALITY_COLUMNS)
+    assert table.columns[1 : 1 + len(official.MODALITY_COLUMNS)] == list(official.MODALITY_COLUMNS)
 
 
 def test_activity_by_provider(snap):
@@ -107,8 +113,13 @@ def test_gp_direct_access_by_commissioner(snap):
     assert (rows[s1]["chest_xray"], rows[s1]["ct_chest"], rows[s1]["total"]) == (10, None, 15)
     assert (rows[s2]["us_abdo_pelvis"], rows[s2]["total"]) == (20, 20)
     eng = rows[official.ENGLAND_CODE]
-    assert (eng["chest_xray"], eng["ct_chest"], eng["us_abdo_pelvis"], eng["mri_brain"], eng["total"]) == \
-        (10, None, 20, 0, 35)
+    assert (eng["chest_xray"], eng["ct_chest"], eng["us_abdo_pelvis"], eng["mri_brain"], eng["total"]) == (
+        10,
+        None,
+        20,
+        0,
+        35,
+    )
     assert official.NOT_KNOWN not in rows
 
 
@@ -116,10 +127,14 @@ def test_waiting_time_medians(snap):
     rows = _rows(official.waiting_time_medians(snap, PERIOD), "modality")
     # request->test waits in February: 12x0 (XCHES RAJ), 3x1 (CT), 8x2, 30x5, 20x7 (US), 9x20 (MRI).
     # All 82: the 41st is 5 days. Plain rad. 50: the 25th of 12x0, 8x2, 30x5 is 5 days.
-    assert (rows["All modalities"]["request_to_test_records"], rows["All modalities"]["request_to_test_median_days"]) \
-        == (80, 5)
-    assert (rows["Plain radiography"]["request_to_test_records"],
-            rows["Plain radiography"]["request_to_test_median_days"]) == (50, 5)
+    assert (
+        rows["All modalities"]["request_to_test_records"],
+        rows["All modalities"]["request_to_test_median_days"],
+    ) == (80, 5)
+    assert (
+        rows["Plain radiography"]["request_to_test_records"],
+        rows["Plain radiography"]["request_to_test_median_days"],
+    ) == (50, 5)
     assert (rows["MRI"]["request_to_test_median_days"], rows["MRI"]["test_to_report_median_days"]) == (20, 3)
     assert (rows["Ultrasound"]["request_to_test_median_days"], rows["Ultrasound"]["request_to_test_records"]) == (7, 20)
     assert rows["CT"]["request_to_test_records"] is None and rows["CT"]["request_to_test_median_days"] is None

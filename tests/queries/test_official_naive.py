@@ -24,8 +24,23 @@ from queries import dose, official
 from queries.connection import get_snapshot
 from queries.scope import CENTRAL
 
-CODES = ["XCHES", "XWRIL", "XHIPB", "XLSPN", "CCHES", "CSKUH", "CCHAPC", "CANGI", "MSKUH", "UABDO", "FBAEN",
-         "NBONW", "NPETW", "OMEDP", "EERCP"]
+CODES = [
+    "XCHES",
+    "XWRIL",
+    "XHIPB",
+    "XLSPN",
+    "CCHES",
+    "CSKUH",
+    "CCHAPC",
+    "CANGI",
+    "MSKUH",
+    "UABDO",
+    "FBAEN",
+    "NBONW",
+    "NPETW",
+    "OMEDP",
+    "EERCP",
+]
 PRACTICES = ["A84002", "A84005", "A82003", None, "Z99999"]
 PROVIDERS = ["RAJ", "RBK", "RCF"]
 YEAR = official.FinancialYear(2025)
@@ -37,12 +52,19 @@ def _records(seed: int = 7, n: int = 600) -> list[dict]:
     for i in range(n):
         test = date(2025, 3, 1) + timedelta(days=rng.randrange(0, 425))  # March 2025 to April 2026
         code = rng.choice(CODES)
-        out.append({
-            "provider": rng.choice(PROVIDERS), "code": code, "practice": rng.choice(PRACTICES),
-            "source": rng.choice(["01", "03", "04", "05"]), "test": test,
-            "age": rng.choice([None, *range(100)]), "sex": rng.choice(["0", "1", "2", "9", None]),
-            "modality": nicip.modality(code), "acc": f"A{i:05d}",
-        })
+        out.append(
+            {
+                "provider": rng.choice(PROVIDERS),
+                "code": code,
+                "practice": rng.choice(PRACTICES),
+                "source": rng.choice(["01", "03", "04", "05"]),
+                "test": test,
+                "age": rng.choice([None, *range(100)]),
+                "sex": rng.choice(["0", "1", "2", "9", None]),
+                "modality": nicip.modality(code),
+                "acc": f"A{i:05d}",
+            }
+        )
     return out
 
 
@@ -62,17 +84,37 @@ def snap(empty_store_template, tmp_path_factory):
             """INSERT INTO submission (submission_id, provider_code, period, received_at, submitted_on, file_name,
                    sha256, format, status, timeliness, rows_read, rows_accepted, rows_rejected, rows_with_warnings)
                VALUES (?, ?, ?, ?, ?, ?, ?, 'csv', 'accepted', 'on_time', 0, 0, 0, 0)""",
-            [(sid, prov, per, datetime(per.year, per.month, 5), per, f"DID_{prov}_{per:%Y%m}.csv", f"{sid:064x}")
-             for (prov, per), sid in subs.items()])
+            [
+                (sid, prov, per, datetime(per.year, per.month, 5), per, f"DID_{prov}_{per:%Y%m}.csv", f"{sid:064x}")
+                for (prov, per), sid in subs.items()
+            ],
+        )
         con.executemany(
             """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_pseudo_id,
                    age_at_test, sex, practice_code, patient_source, test_date, nicip_code, modality, body_area,
                    test_group, activity_month)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [(subs[(r["provider"], (r["test"].replace(day=28) + timedelta(days=4)).replace(day=1))], r["provider"],
-              r["provider"] + "01", r["acc"], "P" + r["acc"], r["age"], r["sex"], r["practice"], r["source"],
-              r["test"], r["code"], r["modality"], nicip.decode_body_area(r["code"]), nicip.test_group(r["code"]),
-              r["test"].replace(day=1)) for r in RECORDS])
+            [
+                (
+                    subs[(r["provider"], (r["test"].replace(day=28) + timedelta(days=4)).replace(day=1))],
+                    r["provider"],
+                    r["provider"] + "01",
+                    r["acc"],
+                    "P" + r["acc"],
+                    r["age"],
+                    r["sex"],
+                    r["practice"],
+                    r["source"],
+                    r["test"],
+                    r["code"],
+                    r["modality"],
+                    nicip.decode_body_area(r["code"]),
+                    nicip.test_group(r["code"]),
+                    r["test"].replace(day=1),
+                )
+                for r in RECORDS
+            ],
+        )
         store.publish(con, d)
     return get_snapshot(d)
 
@@ -94,8 +136,11 @@ def test_kh12_against_a_loop(snap):
     table = official.kh12(snap, YEAR)
     for row in table.iter_rows(named=True):
         for col in official.KH12_COLUMNS:
-            expected = (sum(v for (p, c), v in naive.items() if c == col)
-                        if row["provider_code"] == official.ENGLAND_CODE else naive[(row["provider_code"], col)])
+            expected = (
+                sum(v for (p, c), v in naive.items() if c == col)
+                if row["provider_code"] == official.ENGLAND_CODE
+                else naive[(row["provider_code"], col)]
+            )
             assert row[col] == expected, (row["provider_code"], col)
         assert row["total"] == sum(row[c] for c in official.KH12_COLUMNS)
     assert table.height == 1 + len({r["provider"] for r in RECORDS if _in_year(r)})
@@ -110,11 +155,17 @@ def test_commissioner_and_gpda_tables_against_a_loop(snap, month):
     table = official.activity_by_commissioner(snap, period, "sub_icb")
     for row in table.iter_rows(named=True):
         for m in official.MODALITY_COLUMNS:
-            expected = (sum(v for (s, mm), v in naive.items() if mm == m)
-                        if row["sub_icb_code"] == official.ENGLAND_CODE else naive[(row["sub_icb_code"], m)])
+            expected = (
+                sum(v for (s, mm), v in naive.items() if mm == m)
+                if row["sub_icb_code"] == official.ENGLAND_CODE
+                else naive[(row["sub_icb_code"], m)]
+            )
             assert row[m] == expected, (row["sub_icb_code"], m)
-    gpda = Counter((sub_icb.get(r["practice"], official.NOT_KNOWN), nicip.test_group(r["code"]))
-                   for r in in_month if r["source"] == "04" and nicip.test_group(r["code"]))
+    gpda = Counter(
+        (sub_icb.get(r["practice"], official.NOT_KNOWN), nicip.test_group(r["code"]))
+        for r in in_month
+        if r["source"] == "04" and nicip.test_group(r["code"])
+    )
     for row in official.gp_direct_access_by_commissioner(snap, period).iter_rows(named=True):
         if row["sub_icb_code"] != official.ENGLAND_CODE:
             assert [row[g] for g in nicip.TEST_GROUPS] == [gpda[(row["sub_icb_code"], g)] for g in nicip.TEST_GROUPS]
@@ -150,8 +201,11 @@ def test_dose_against_a_loop(snap):
         assert _three_figures(row["collective_dose_man_sv"], by_cell[key] / 1000), key
         if row["population"] is not None:
             lo, hi = next((lo, hi) for label, lo, hi in dose.AGE_BANDS if label == row["age_band"])
-            people = sum(p for a, s, p in zip(pop["age"], pop["sex"], pop["patients"], strict=True)
-                         if lo <= a <= hi and s == row["sex"][0])
+            people = sum(
+                p
+                for a, s, p in zip(pop["age"], pop["sex"], pop["patients"], strict=True)
+                if lo <= a <= hi and s == row["sex"][0]
+            )
             assert row["population"] == people
             assert _three_figures(row["per_caput_usv"], by_cell[key] * 1000 / people), key
     by_modality = {r["modality"]: r for r in dose.dose_by_modality(snap, CENTRAL, YEAR).iter_rows(named=True)}

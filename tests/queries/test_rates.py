@@ -56,9 +56,15 @@ def test_crude_rate_per_1000_with_interval_over_the_same_denominator():
     assert np.isnan(rate[1]) and np.isnan(lower[1])
 
 
-@pytest.mark.parametrize(("r", "n", "lo", "hi"), [
-    (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    ("r", "n", "lo", "hi"),
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_wilson_matches_newcombe_1998(r, n, lo, hi):
     lower, upper = rates.wilson_interval(r, n)
     assert float(lower) == pytest.approx(lo, abs=5e-5)

@@ -69,16 +69,22 @@ def test_monthly_counts_organisations_as_the_completeness_page_does(empty_store_
 
     d = hand_made.make(empty_store_template, tmp_path)
     with store.writer(d) as con:
-        con.execute("INSERT INTO ref_site (site_code, provider_code, open_date) "
-                    "VALUES ('RZZ01', 'RZZ', DATE '2025-01-01')")
+        con.execute(
+            "INSERT INTO ref_site (site_code, provider_code, open_date) VALUES ('RZZ01', 'RZZ', DATE '2025-01-01')"
+        )
         store.publish(con, d)
     snap = get_snapshot(d)
     table = build_monthly(snap, CENTRAL, date(2026, 3, 1)).tables["activity_by_month"]
     coverage = completeness.coverage_by_period(
-        completeness.provider_months(snap, CENTRAL, date(2026, 2, 1), date(2026, 3, 1)))
-    assert table.select("organisations_included", "organisations_expected").rows() == \
-        coverage.select("included", "expected").rows() == [(2, 4), (1, 4)]
+        completeness.provider_months(snap, CENTRAL, date(2026, 2, 1), date(2026, 3, 1))
+    )
+    assert (
+        table.select("organisations_included", "organisations_expected").rows()
+        == coverage.select("included", "expected").rows()
+        == [(2, 4), (1, 4)]
+    )
     assert table["pct_organisations_included"].to_list() == [50.0, 25.0]
+
 
 def test_monthly_is_publication_safe_for_every_scope(official_store):
     snap = get_snapshot(official_store)
@@ -97,11 +103,22 @@ def test_kh12_hand_worked(official_store, tmp_path, monkeypatch):
     # RBK: X-ray 8+30 = 38 -> 40, ultrasound 20+4 = 24 -> 25, total 62 -> 60.
     # England: X-ray 61 -> 60, ultrasound 25, CT *, MRI 10, total 97 -> 95.
     monkeypatch.setenv("DID_PERTURB_UP_TO", "0")
-    assert did_cli.main(["report", "kh12", "--year", "2025-26", "--store", str(official_store),
-                         "--out", str(tmp_path)]) == 0
+    assert (
+        did_cli.main(["report", "kh12", "--year", "2025-26", "--store", str(official_store), "--out", str(tmp_path)])
+        == 0
+    )
     table = pl.read_csv(tmp_path / "kh12_2025-26_kh12.csv")
-    cols = ["provider_code", "xray_radiographs", "ultrasound", "ct", "mri", "fluoroscopy", "radio_isotopes",
-            "other", "total"]
+    cols = [
+        "provider_code",
+        "xray_radiographs",
+        "ultrasound",
+        "ct",
+        "mri",
+        "fluoroscopy",
+        "radio_isotopes",
+        "other",
+        "total",
+    ]
     # A hidden cell reads * in the CSV (queries.disclosure.for_csv), so that column is text.
     assert table.select(cols).rows() == [
         (ENGLAND_CODE, 60, 25, "*", 10, 0, 0, 0, 95),
@@ -120,8 +137,10 @@ def test_kh12_year_before_the_store_is_empty_but_well_formed(official_store):
 
 
 def test_dose_report_files(official_store, tmp_path):
-    assert did_cli.main(["report", "dose", "--year", "2025-26", "--store", str(official_store),
-                         "--out", str(tmp_path)]) == 0
+    assert (
+        did_cli.main(["report", "dose", "--year", "2025-26", "--store", str(official_store), "--out", str(tmp_path)])
+        == 0
+    )
     summary = pl.read_csv(tmp_path / "dose_2025-26_summary.csv").row(0, named=True)
     assert (summary["examinations"], summary["examinations_with_dose"]) == (97, 64)  # with the record lacking an id
     notes = (tmp_path / "dose_2025-26_notes.md").read_text()
@@ -136,8 +155,12 @@ def test_dose_report_files(official_store, tmp_path):
 
 
 def test_linkage_extract_is_pseudonymised_and_audited(official_store, tmp_path):
-    assert did_cli.main(["report", "linkage", "--period", "2026-02", "--store", str(official_store),
-                         "--out", str(tmp_path / "out")]) == 0
+    assert (
+        did_cli.main(
+            ["report", "linkage", "--period", "2026-02", "--store", str(official_store), "--out", str(tmp_path / "out")]
+        )
+        == 0
+    )
     extract = pl.read_csv(tmp_path / "out" / "linkage_2026-02_records.csv", infer_schema=False)
     # Period 2026-02: files 1 (RAJ) and 2 (RBK): 10 chest X-rays + 4 ultrasounds; the record with no
     # NHS number (no pseudonymised id) is left out.
@@ -153,10 +176,15 @@ def test_linkage_extract_is_pseudonymised_and_audited(official_store, tmp_path):
     assert "PSEUDO" not in (tmp_path / "audit.jsonl").read_text()
 
 
-@pytest.mark.parametrize("scope", [
-    Scope("provider", providers=frozenset({"RAJ"})), Scope("commissioner", icbs=frozenset({"QHM"})),
-    Scope("gp", practice="A84002"), PUBLICATION,
-])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        Scope("provider", providers=frozenset({"RAJ"})),
+        Scope("commissioner", icbs=frozenset({"QHM"})),
+        Scope("gp", practice="A84002"),
+        PUBLICATION,
+    ],
+)
 def test_linkage_is_for_the_central_team_only(official_store, scope):
     with pytest.raises(ScopeError):
         build_linkage(get_snapshot(official_store), scope, date(2026, 2, 1))

@@ -154,15 +154,18 @@ def test_with_xmr_starts_a_segment_at_the_dids_v2_change_point():
     assert spc.with_xmr(frame, "median_days", change_points=())["segment"].unique().to_list() == [0]
 
 
-@pytest.mark.parametrize(("values", "higher_is_better", "key"), [
-    ([10, 12, 10, 12, 10, 12, 10, 30], True, "improvement_high"),
-    ([10, 12, 10, 12, 10, 12, 10, 30], False, "concern_high"),
-    ([30, 28, 30, 28, 30, 28, 30, 8], True, "concern_low"),
-    ([30, 28, 30, 28, 30, 28, 30, 8], False, "improvement_low"),
-    ([9, 8, 7, 6, 5, 4, 3], True, "concern_low"),  # a falling trend ends the series
-    ([10, 12, 10, 12, 10, 12, 10, 12], True, "common"),
-    ([10, 12, 10, 12, 10, 12, 10, 30, 11], True, "common"),  # the icon reads the latest point
-])
+@pytest.mark.parametrize(
+    ("values", "higher_is_better", "key"),
+    [
+        ([10, 12, 10, 12, 10, 12, 10, 30], True, "improvement_high"),
+        ([10, 12, 10, 12, 10, 12, 10, 30], False, "concern_high"),
+        ([30, 28, 30, 28, 30, 28, 30, 8], True, "concern_low"),
+        ([30, 28, 30, 28, 30, 28, 30, 8], False, "improvement_low"),
+        ([9, 8, 7, 6, 5, 4, 3], True, "concern_low"),  # a falling trend ends the series
+        ([10, 12, 10, 12, 10, 12, 10, 12], True, "common"),
+        ([10, 12, 10, 12, 10, 12, 10, 30, 11], True, "common"),  # the icon reads the latest point
+    ],
+)
 def test_variation_icon(values, higher_is_better, key):
     assert spc.variation(spc.xmr(values), higher_is_better).key == key
 

@@ -19,8 +19,7 @@ def snap(store_dir, tmp_path):
     bad[0]["gender"] = "7"
     with store.writer(store_dir) as con:
         loader.load_file(con, didfiles.write(tmp_path / "a.csv", bad), "RR8", "2026-02", date(2026, 2, 10))
-        loader.load_file(con, didfiles.write(tmp_path / "b.csv", didfiles.rows(2)), "RR8", "2026-02",
-                         date(2026, 2, 25))
+        loader.load_file(con, didfiles.write(tmp_path / "b.csv", didfiles.rows(2)), "RR8", "2026-02", date(2026, 2, 25))
         store.publish(con, store_dir)
     s = Snapshot(store.current_snapshot(store_dir))
     yield s
@@ -30,7 +29,9 @@ def snap(store_dir, tmp_path):
 def test_history_newest_first_with_verdicts(snap):
     h = submissions.history(snap, CENTRAL, "rr8")
     assert h.select("status", "timeliness", "rows_read", "rows_rejected").rows() == [
-        ("accepted", "late", 2, 0), ("superseded", "on_time", 3, 1)]
+        ("accepted", "late", 2, 0),
+        ("superseded", "on_time", 3, 1),
+    ]
 
 
 def test_issue_report_and_summary(snap):

@@ -33,9 +33,19 @@ def _raw_records() -> list[dict]:
             request = (start + timedelta(hours=1)).date() - timedelta(days=wait)
             listed = i % 4 != 3  # three in four on the diagnostic waiting list
             clock = None if i % 29 == 0 else request + timedelta(days=int(rng.integers(0, 3)) - (i % 31 == 0) * 400)
-            rows.append(dict(provider=provider, modality=("MRI", "CT")[i % 2], source="04" if i % 3 == 0 else "03",
-                             priority=priority, start=start, report=report, request=request,
-                             category="01" if listed else "02", clock=clock if listed else None))
+            rows.append(
+                dict(
+                    provider=provider,
+                    modality=("MRI", "CT")[i % 2],
+                    source="04" if i % 3 == 0 else "03",
+                    priority=priority,
+                    start=start,
+                    report=report,
+                    request=request,
+                    category="01" if listed else "02",
+                    clock=clock if listed else None,
+                )
+            )
     return rows
 
 
@@ -53,9 +63,25 @@ def _insert(con, rows: list[dict], first_id: int = 0) -> None:
                request_date, test_date, report_date, modality, activity_month, priority,
                procedure_start_utc, report_issue_utc, activity_category, waiting_list_clock_start)
            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [(r["provider"], r["provider"] + "01", f"A{first_id + i:06d}", r["source"], r["request"],
-          _local(r["start"]), _local(r["report"]), r["modality"], r.get("month") or _local(r["start"]).replace(day=1),
-          r["priority"], r["start"], r["report"], r.get("category"), r.get("clock")) for i, r in enumerate(rows)],
+        [
+            (
+                r["provider"],
+                r["provider"] + "01",
+                f"A{first_id + i:06d}",
+                r["source"],
+                r["request"],
+                _local(r["start"]),
+                _local(r["report"]),
+                r["modality"],
+                r.get("month") or _local(r["start"]).replace(day=1),
+                r["priority"],
+                r["start"],
+                r["report"],
+                r.get("category"),
+                r.get("clock"),
+            )
+            for i, r in enumerate(rows)
+        ],
     )
 
 
@@ -67,8 +93,23 @@ def store_dir(tmp_path_factory, empty_store_template):
         _insert(con, RAW)
         # March: a v1.0 record and a stray v2.0-format one; neither may enter the v2.0 figures.
         march = datetime(2026, 3, 10, 9)
-        _insert(con, [dict(provider="RAJ", modality="MRI", source="03", priority=p, start=march, report=march,
-                           request=date(2026, 1, 1), month=date(2026, 3, 1)) for p in (None, "1")], 10_000)
+        _insert(
+            con,
+            [
+                dict(
+                    provider="RAJ",
+                    modality="MRI",
+                    source="03",
+                    priority=p,
+                    start=march,
+                    report=march,
+                    request=date(2026, 1, 1),
+                    month=date(2026, 3, 1),
+                )
+                for p in (None, "1")
+            ],
+            10_000,
+        )
         store.publish(con, store_dir)
     return store_dir
 
@@ -82,12 +123,14 @@ def snap(store_dir) -> Snapshot:
 
 def _expected(rows: list[dict], interval: str) -> dict:
     """The naive second implementation: numpy percentiles (inverted CDF) on the raw local days."""
+
     def span(r):
         if interval == "request_to_procedure":
             return r["request"], _local(r["start"])
         if interval == "clock_to_procedure":
             return r["clock"], _local(r["start"])
         return _local(r["start"]), _local(r["report"])
+
     if interval == "clock_to_procedure":  # the diagnostic waiting list only
         rows = [r for r in rows if r.get("category") == "01"]
     pairs = [span(r) for r in rows]
@@ -114,12 +157,33 @@ def test_hand_worked_local_dates_across_midnight_in_bst(tmp_path, empty_store_te
     record waits 4 and 0 days; a third has no report. Routine median (nearest rank) of {1, 4} is 1."""
     shutil.copytree(empty_store_template, tmp_path / "store")
     rows = [
-        dict(provider="RAJ", modality="CT", source="03", priority="1", request=date(2026, 6, 1),
-             start=datetime(2026, 6, 1, 23, 30), report=datetime(2026, 6, 2, 23, 10)),
-        dict(provider="RAJ", modality="CT", source="03", priority="1", request=date(2026, 6, 1),
-             start=datetime(2026, 6, 5, 9), report=datetime(2026, 6, 5, 15)),
-        dict(provider="RAJ", modality="CT", source="03", priority="3", request=date(2026, 6, 3),
-             start=datetime(2026, 6, 3, 10), report=None),
+        dict(
+            provider="RAJ",
+            modality="CT",
+            source="03",
+            priority="1",
+            request=date(2026, 6, 1),
+            start=datetime(2026, 6, 1, 23, 30),
+            report=datetime(2026, 6, 2, 23, 10),
+        ),
+        dict(
+            provider="RAJ",
+            modality="CT",
+            source="03",
+            priority="1",
+            request=date(2026, 6, 1),
+            start=datetime(2026, 6, 5, 9),
+            report=datetime(2026, 6, 5, 15),
+        ),
+        dict(
+            provider="RAJ",
+            modality="CT",
+            source="03",
+            priority="3",
+            request=date(2026, 6, 3),
+            start=datetime(2026, 6, 3, 10),
+            report=None,
+        ),
     ]
     with store.writer(tmp_path / "store") as con:
         _insert(con, rows)
@@ -144,16 +208,20 @@ def test_each_priority_matches_numpy_on_the_raw_days(snap, interval):
     table = urgency.urgency_summary(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS, interval))
     assert table["priority"].to_list() == list(PRIORITY_NAMES.values())
     for code, name in PRIORITY_NAMES.items():
-        _check(table.filter(priority=name).row(0, named=True),
-               _expected([r for r in RAW if r["priority"] == code], interval))
+        _check(
+            table.filter(priority=name).row(0, named=True),
+            _expected([r for r in RAW if r["priority"] == code], interval),
+        )
 
 
 def test_breakdowns_match_numpy_and_v1_months_are_left_out(snap):
     f = urgency.UrgencyFilter(*MONTHS, modality="MRI")
     by_modality = urgency.urgency_summary(snap, CENTRAL, f, "modality")
     rows = [r for r in RAW if r["modality"] == "CT" and r["priority"] == "3"]
-    _check(by_modality.filter(modality="CT", priority="Urgent suspected cancer").row(0, named=True),
-           _expected(rows, "request_to_procedure"))
+    _check(
+        by_modality.filter(modality="CT", priority="Urgent suspected cancer").row(0, named=True),
+        _expected(rows, "request_to_procedure"),
+    )
     by_month = urgency.urgency_summary(snap, CENTRAL, urgency.UrgencyFilter(date(2026, 3, 1), MONTHS[1]), "month")
     assert sorted(set(by_month["activity_month"])) == list(MONTHS)
     assert urgency.urgency_months(snap) == list(MONTHS)
@@ -166,10 +234,14 @@ def test_usc_beside_routine_reads_the_summary(snap):
     summary = urgency.urgency_summary(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS), "modality")
     side = urgency.usc_vs_routine(summary, "modality").filter(modality="MRI").row(0, named=True)
     mri = [r for r in RAW if r["modality"] == "MRI"]
-    assert side["usc_median_days"] == _expected([r for r in mri if r["priority"] == "3"],
-                                                "request_to_procedure")["median_days"]
-    assert side["routine_median_days"] == _expected([r for r in mri if r["priority"] == "1"],
-                                                    "request_to_procedure")["median_days"]
+    assert (
+        side["usc_median_days"]
+        == _expected([r for r in mri if r["priority"] == "3"], "request_to_procedure")["median_days"]
+    )
+    assert (
+        side["routine_median_days"]
+        == _expected([r for r in mri if r["priority"] == "1"], "request_to_procedure")["median_days"]
+    )
 
 
 def test_outside_central_figures_are_perturbed_rounded_and_suppressed(snap):
@@ -188,8 +260,9 @@ def test_outside_central_figures_are_perturbed_rounded_and_suppressed(snap):
     with pytest.raises(ScopeError):
         urgency.urgency_summary(snap, raj, urgency.UrgencyFilter(*MONTHS, provider="RCF"))
     # RCF's 4 records: every priority's count is small, so no median shows outside central.
-    rcf = urgency.urgency_summary(snap, Scope("provider", providers=frozenset({"RCF"})),
-                                  urgency.UrgencyFilter(*MONTHS, provider="RCF"))
+    rcf = urgency.urgency_summary(
+        snap, Scope("provider", providers=frozenset({"RCF"})), urgency.UrgencyFilter(*MONTHS, provider="RCF")
+    )
     assert rcf["records"].null_count() == rcf.height and rcf["median_days"].null_count() == rcf.height
     assert rcf["suppressed"].all()
 
@@ -218,13 +291,17 @@ def test_report_turnaround_matches_the_raw_records(snap):
     by_priority = turnaround.turnaround(snap, CENTRAL, f, "priority")
     assert by_priority["priority"].to_list() == list(PRIORITY_NAMES.values())
     for code, name in PRIORITY_NAMES.items():
-        _check(by_priority.filter(priority=name).row(0, named=True),
-               _turnaround_expected([r for r in RAW if r["priority"] == code], as_of))
+        _check(
+            by_priority.filter(priority=name).row(0, named=True),
+            _turnaround_expected([r for r in RAW if r["priority"] == code], as_of),
+        )
     _check(turnaround.turnaround(snap, CENTRAL, f).row(0, named=True), _turnaround_expected(RAW, as_of))
     by_provider = turnaround.turnaround(snap, CENTRAL, f, "provider")
     assert by_provider["provider_code"].to_list() == [waits.ENGLAND, "RAJ", "RBK", "RCF"]
-    _check(by_provider.filter(provider_code="RBK").row(0, named=True),
-           _turnaround_expected([r for r in RAW if r["provider"] == "RBK"], as_of))
+    _check(
+        by_provider.filter(provider_code="RBK").row(0, named=True),
+        _turnaround_expected([r for r in RAW if r["provider"] == "RBK"], as_of),
+    )
     total = _turnaround_expected(RAW, as_of)
     assert 0 < total["reported_over_28d"] and 0 < total["unreported_28d"] < total["unreported"]
 
@@ -261,8 +338,10 @@ def test_exports_over_v1_months_only_are_empty_and_equal_the_queries(snap):
     built = build("waits-by-urgency", ["--interval", "procedure_to_report", "--modality", "ct", "--by", "source"])
     assert built.equals(urgency.urgency_summary(snap, CENTRAL, f, "source"))
     from queries import turnaround
+
     assert build("report-turnaround", ["--by", "provider"]).equals(
-        turnaround.turnaround(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS), "provider"))
+        turnaround.turnaround(snap, CENTRAL, urgency.UrgencyFilter(*MONTHS), "provider")
+    )
     with pytest.raises(ValueError, match="after"):
         build("report-turnaround", ["--from", "2026-05", "--to", "2026-04"])
 
@@ -279,8 +358,10 @@ def _waiting_list_expected(rows: list[dict]) -> dict:
         "median_weeks": int(np.percentile(valid, 50, method="inverted_cdf")) / 7,
         "six_weeks_or_more": int((valid >= 42).sum()),
         "share_six_weeks_or_more": float((valid >= 42).mean()),
-        **{name: int(((valid >= lo) & (valid <= (hi if hi is not None else 10**6))).sum())
-           for name, (lo, hi) in BANDS.items()},
+        **{
+            name: int(((valid >= lo) & (valid <= (hi if hi is not None else 10**6))).sum())
+            for name, (lo, hi) in BANDS.items()
+        },
         "missing_dates": sum(1 for r in listed if not r["clock"]),
         "negative_intervals": int((days < 0).sum()),
     }
@@ -295,8 +376,10 @@ def test_waiting_list_matches_the_raw_clock_starts(snap):
     _check(waiting_list.waiting_list(snap, CENTRAL, f).row(0, named=True), expected)
     by_modality = waiting_list.waiting_list(snap, CENTRAL, f, "modality")
     for modality in ("CT", "MRI"):
-        _check(by_modality.filter(modality=modality).row(0, named=True),
-               _waiting_list_expected([r for r in RAW if r["modality"] == modality]))
+        _check(
+            by_modality.filter(modality=modality).row(0, named=True),
+            _waiting_list_expected([r for r in RAW if r["modality"] == modality]),
+        )
     by_provider = waiting_list.waiting_list(snap, CENTRAL, f, "provider")
     assert by_provider["provider_code"].to_list() == [waits.ENGLAND, "RAJ", "RBK", "RCF"]
     _check(by_provider.row(2, named=True), _waiting_list_expected([r for r in RAW if r["provider"] == "RBK"]))
@@ -310,8 +393,10 @@ def test_waiting_list_hand_worked_bands(monkeypatch):
     from queries import waiting_list
     from queries.scope import CENTRAL as central
 
-    hist = pl.DataFrame({"priority": ["1"] * 7, "days": [0, 6, 7, 41, 42, 91, 366], "records": [1] * 7},
-                        schema_overrides={"days": pl.Int16})
+    hist = pl.DataFrame(
+        {"priority": ["1"] * 7, "days": [0, 6, 7, 41, 42, 91, 366], "records": [1] * 7},
+        schema_overrides={"days": pl.Int16},
+    )
     monkeypatch.setattr(urgency, "perturbed", lambda *a, **k: hist)  # the histogram, without a store
     row = waiting_list.waiting_list(None, central, urgency.UrgencyFilter(*MONTHS)).row(0, named=True)
     assert (row["waits"], row["six_weeks_or_more"]) == (7, 3)
@@ -319,8 +404,12 @@ def test_waiting_list_hand_worked_bands(monkeypatch):
     assert row["median_weeks"] == pytest.approx(41 / 7)
 
 
-ROLES = {"central": CENTRAL, "provider": Scope("provider", providers=frozenset({"RAJ"})),
-         "commissioner": Scope("commissioner", icbs=frozenset({"QE1"})), "gp": Scope("gp", practice="A81001")}
+ROLES = {
+    "central": CENTRAL,
+    "provider": Scope("provider", providers=frozenset({"RAJ"})),
+    "commissioner": Scope("commissioner", icbs=frozenset({"QE1"})),
+    "gp": Scope("gp", practice="A81001"),
+}
 
 
 @pytest.mark.parametrize("role", list(ROLES))

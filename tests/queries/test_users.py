@@ -180,23 +180,32 @@ def test_sign_ins_are_audited_with_the_registered_name_and_never_the_password(cl
         _refused("central1", "wrong password one", "203.0.113.9")
     lines = audit.read()
     assert [(x["user"], x["action"], x["address"]) for x in lines[:2]] == [
-        ("central1", "sign-in refused", "203.0.113.9"), ("(unregistered name)", "sign-in refused", "203.0.113.9")]
+        ("central1", "sign-in refused", "203.0.113.9"),
+        ("(unregistered name)", "sign-in refused", "203.0.113.9"),
+    ]
     assert [x["reason"] for x in lines] == ["wrong name or password"] * 5 + ["wrong name or password, now locked"]
     clock.now += 15 * 60
     users.authenticate("central1", "a long enough password", "198.51.100.4")
-    assert audit.read()[-1] | {"at": None} == {"at": None, "user": "central1", "role": "central", "action": "sign-in",
-                                                "address": "198.51.100.4"}
+    assert audit.read()[-1] | {"at": None} == {
+        "at": None,
+        "user": "central1",
+        "role": "central",
+        "action": "sign-in",
+        "address": "198.51.100.4",
+    }
     text = audit.log_path().read_text()
     assert "wrong password one" not in text and "a long enough password" not in text
 
 
 @pytest.mark.parametrize(
     ("kwargs", "words"),
-    [({"role": "provider", "password": "long enough pw"}, "provider code"),
-     ({"role": "gp", "password": "long enough pw"}, "practice code"),
-     ({"role": "wizard", "password": "long enough pw"}, "role must be"),
-     ({"role": "central", "password": "short"}, "12 characters"),
-     ({"role": "central"}, "password")],
+    [
+        ({"role": "provider", "password": "long enough pw"}, "provider code"),
+        ({"role": "gp", "password": "long enough pw"}, "practice code"),
+        ({"role": "wizard", "password": "long enough pw"}, "role must be"),
+        ({"role": "central", "password": "short"}, "12 characters"),
+        ({"role": "central"}, "password"),
+    ],
 )
 def test_incoherent_users_are_refused(kwargs, words):
     with pytest.raises(users.UserError, match=words):

@@ -25,8 +25,7 @@ from queries.variation import ENGLAND_AREA, Area, Filters
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 # Two practices in QE1 (Lancashire and South Cumbria), sub-ICB 01K; one in QWO (West Yorkshire), 36J.
 QE1_PRACTICE, QE1_PRACTICE_2, QWO_PRACTICE = "A82003", "A82007", "B82007"
-ESP = (5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000,
-       2500, 1500, 1000)
+ESP = (5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000)
 
 # (practice, provider, age, sex, ethnic category, modality, source, test group, month, how many)
 ROWS = [
@@ -43,12 +42,29 @@ def _insert(con: duckdb.DuckDBPyConnection) -> None:
     values = []
     for practice, provider, age, sex, eth, modality, source, tg, month, n in ROWS:
         for _ in range(n):
-            values.append((1, provider, f"{provider}01", f"A{len(values):06d}", age, sex, eth, practice, source,
-                           month.replace(day=10), modality, tg, month))
+            values.append(
+                (
+                    1,
+                    provider,
+                    f"{provider}01",
+                    f"A{len(values):06d}",
+                    age,
+                    sex,
+                    eth,
+                    practice,
+                    source,
+                    month.replace(day=10),
+                    modality,
+                    tg,
+                    month,
+                )
+            )
     con.executemany(
         """INSERT INTO record (submission_id, provider_code, site_code, accession_number, age_at_test, sex,
                ethnic_category, practice_code, patient_source, test_date, modality, test_group, activity_month)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", values)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        values,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +107,9 @@ def test_area_summary_counts_and_dsr_by_hand(hand_store, population):
     s = demographic.area_summary(hand_store, CENTRAL, FILTERS, Area("sub_icb", "01K"))
     assert s.records == 80 and s.unknown_age_sex == 3
     w = {b: e / 200_000 for b, e in enumerate(ESP)}
-    expected = 6000 * (w[8] * 40 / population[("SUB_ICB", "01K", "M", 8)]
-                       + w[13] * 37 / population[("SUB_ICB", "01K", "F", 13)])
+    expected = 6000 * (
+        w[8] * 40 / population[("SUB_ICB", "01K", "M", 8)] + w[13] * 37 / population[("SUB_ICB", "01K", "F", 13)]
+    )
     assert s.dsr == pytest.approx(expected)
     assert s.dsr_lower < s.dsr < s.dsr_upper
 
@@ -168,8 +185,11 @@ def test_disclosure_control_for_commissioners(hand_store):
     not_known = mix.filter(pl.col("ethnic_group") == "Not known").row(0, named=True)
     assert not_known["records"] in (10, 15) and not not_known["suppressed"]
     # Shares are perturbed part over perturbed total (a cell of its own), so not exactly 1 here.
-    ct = flows.area_provider_modalities(hand_store, COMMISSIONER, FILTERS, Area("icb", "QE1")).filter(
-        pl.col("modality") == "CT").row(0, named=True)
+    ct = (
+        flows.area_provider_modalities(hand_store, COMMISSIONER, FILTERS, Area("icb", "QE1"))
+        .filter(pl.col("modality") == "CT")
+        .row(0, named=True)
+    )
     assert ct["records"] == 15 and 13 / 17 <= ct["share"] <= 1.0
 
 
@@ -219,13 +239,15 @@ def test_flows_central(hand_store):
 
 # --- a naive second implementation over the synthetic store -----------------------------------
 
+
 def _naive_icb_dsrs(store_dir, first: date, last: date) -> dict[str, tuple[int, float]]:
-    con = duckdb.connect(str(store_dir / "snapshots" / (store_dir / "CURRENT").read_text().strip()),
-                         read_only=True)
+    con = duckdb.connect(str(store_dir / "snapshots" / (store_dir / "CURRENT").read_text().strip()), read_only=True)
     try:
         rec = con.execute(
             """SELECT p.icb_code, r.age_at_test, r.sex FROM record r JOIN ref_practice p USING (practice_code)
-               WHERE r.activity_month BETWEEN ? AND ?""", [first, last]).fetchall()
+               WHERE r.activity_month BETWEEN ? AND ?""",
+            [first, last],
+        ).fetchall()
         pop = con.execute("SELECT org_code, sex, age, patients FROM ref_population WHERE org_type = 'ICB'").fetchall()
     finally:
         con.close()
@@ -241,8 +263,12 @@ def _naive_icb_dsrs(store_dir, first: date, last: date) -> dict[str, tuple[int, 
     months = (last.year - first.year) * 12 + last.month - first.month + 1
     out = {}
     for icb in {k[0] for k in people}:
-        rate = sum(ESP[b] / 200_000 * counts[(icb, s, b)] / people[(icb, s, b)]
-                   for s in ("M", "F") for b in range(19) if people[(icb, s, b)] > 0)
+        rate = sum(
+            ESP[b] / 200_000 * counts[(icb, s, b)] / people[(icb, s, b)]
+            for s in ("M", "F")
+            for b in range(19)
+            if people[(icb, s, b)] > 0
+        )
         out[icb] = (totals[icb], rate * 1000 * 12 / months)
     return out
 

@@ -27,9 +27,13 @@ ABOVE = {"95%": ("above 95%", "above 99.8%"), "99.8%": ("above 99.8%",)}
 BELOW = {"95%": ("below 95%", "below 99.8%"), "99.8%": ("below 99.8%",)}
 # Over-dispersion as the page may find it: none (the estimate from the simulated practices,
 # which under chance finds none), and widened limits that chance alone does not call for.
-DISPERSIONS = [("none", None), ("additive", None), ("multiplicative", None),
-               ("additive", funnel.Dispersion(6000, 1.4, 0.004)),
-               ("multiplicative", funnel.Dispersion(6000, 1.4, 0.0))]
+DISPERSIONS = [
+    ("none", None),
+    ("additive", None),
+    ("multiplicative", None),
+    ("additive", funnel.Dispersion(6000, 1.4, 0.004)),
+    ("multiplicative", funnel.Dispersion(6000, 1.4, 0.0)),
+]
 
 
 def expected_counts(rng: np.random.Generator, size: int = PRACTICES) -> np.ndarray:
@@ -93,15 +97,24 @@ def test_the_drawn_curves_would_not_keep_the_promise():
 
 # --- the same through the measure table (compute_table), practices of realistic sizes ---------------
 
+
 def _practices(rng: np.random.Generator, size: int) -> pl.DataFrame:
     codes = [f"P{k:05d}" for k in range(size)]
-    return pl.DataFrame({
-        "practice_code": codes, "practice_name": codes, "pcn_code": ["N"] * size, "pcn_name": ["N"] * size,
-        "sub_icb_code": ["S"] * size, "sub_icb_name": ["S"] * size, "icb_code": ["I"] * size,
-        "icb_name": ["I"] * size,
-        "list_size": np.clip(rng.lognormal(np.log(8000), 0.6, size), 750, 60_000).astype(np.int64),
-        "imd_score": [10.0] * size, "imd_quintile": [3] * size,
-    })
+    return pl.DataFrame(
+        {
+            "practice_code": codes,
+            "practice_name": codes,
+            "pcn_code": ["N"] * size,
+            "pcn_name": ["N"] * size,
+            "sub_icb_code": ["S"] * size,
+            "sub_icb_name": ["S"] * size,
+            "icb_code": ["I"] * size,
+            "icb_name": ["I"] * size,
+            "list_size": np.clip(rng.lognormal(np.log(8000), 0.6, size), 750, 60_000).astype(np.int64),
+            "imd_score": [10.0] * size,
+            "imd_quintile": [3] * size,
+        }
+    )
 
 
 @pytest.mark.parametrize("method", funnel.METHODS)
@@ -111,8 +124,10 @@ def test_measure_table_rate_verdicts_under_pure_chance(method, per_thousand):
     practices = _practices(rng, 40_000)
     measure = dataclasses.replace(load_measures()["gpda_ct_chest"], standardise=False)
     e = practices["list_size"].to_numpy() * per_thousand / 1000
-    counts = pl.DataFrame({"practice_code": practices["practice_code"], "numerator": rng.poisson(e),
-                           "denominator": None}, schema_overrides={"denominator": pl.Int64})
+    counts = pl.DataFrame(
+        {"practice_code": practices["practice_code"], "numerator": rng.poisson(e), "denominator": None},
+        schema_overrides={"denominator": pl.Int64},
+    )
     table, _, _ = gb.compute_table(measure, practices, counts, pl.DataFrame(), pl.DataFrame(), 12, method)
     for column in ("comparison", "comparison_unadjusted"):
         assert_at_most_nominal(table[column].to_numpy())
@@ -124,8 +139,9 @@ def test_measure_table_ratio_verdicts_under_pure_chance(method):
     practices = _practices(rng, 40_000)
     measure = load_measures()["gpda_mri_lumbar_spine_share"]
     n = np.round(practices["list_size"].to_numpy() / 200 * rng.uniform(0.1, 2, practices.height)).astype(np.int64)
-    counts = pl.DataFrame({"practice_code": practices["practice_code"], "numerator": rng.binomial(n, 0.3),
-                           "denominator": n})
+    counts = pl.DataFrame(
+        {"practice_code": practices["practice_code"], "numerator": rng.binomial(n, 0.3), "denominator": n}
+    )
     table, _, _ = gb.compute_table(measure, practices, counts, pl.DataFrame(), pl.DataFrame(), 12, method)
     for column in ("comparison", "comparison_unadjusted"):
         assert_at_most_nominal(table[column].to_numpy())
@@ -133,23 +149,26 @@ def test_measure_table_ratio_verdicts_under_pure_chance(method):
 
 # --- the words next to the chart agree with it --------------------------------------------------
 
+
 def test_caption_reports_each_limits_share_next_to_chance():
     from dashboard.components import gp_text
 
-    verdicts = pl.Series(["within"] * 90 + ["above 95%"] * 4 + ["below 99.8%"] * 2 + [funnel.TOO_FEW] * 4
-                         + [None, ""])
+    verdicts = pl.Series(["within"] * 90 + ["above 95%"] * 4 + ["below 99.8%"] * 2 + [funnel.TOO_FEW] * 4 + [None, ""])
     calm = funnel.Dispersion(6094, 0.93, 0.0)
     caption = gp_text.dispersion_caption(calm, "additive", verdicts)
-    assert caption.startswith("Of the 100 practices shown with figures: 6 (6.0%) called higher or lower at 95% "
-                              "(chance alone: at most 5%); 2 (2.0%) called higher or lower at 99.8% (chance "
-                              "alone: at most 0.2%); 4 too few to judge.")
+    assert caption.startswith(
+        "Of the 100 practices shown with figures: 6 (6.0%) called higher or lower at 95% "
+        "(chance alone: at most 5%); 2 (2.0%) called higher or lower at 99.8% (chance "
+        "alone: at most 0.2%); 4 too few to judge."
+    )
     # phi is not said to be 1 under chance (winsorised, it is about 0.68), and limits that the
     # method left as they were are not called widened.
     assert "1 means chance alone" not in caption and "phi = 0.93 (about 0.68 by chance alone" in caption
     assert caption.endswith("Limits: chance alone (no spread beyond chance found).")
     wide = funnel.Dispersion(6094, 1.8, 0.01)
     assert gp_text.dispersion_caption(wide, "additive", verdicts).endswith(
-        "Limits: widened for real differences (additive).")
+        "Limits: widened for real differences (additive)."
+    )
     assert gp_text.dispersion_caption(wide, "none", verdicts).endswith("Limits: chance alone.")
 
 

@@ -34,8 +34,17 @@ def _raw_records() -> list[dict]:
             received = None if request is None else request + timedelta(days=min(wait, int(rng.integers(0, 3))))
             report_gap = int(rng.integers(0, 10))
             report = None if i % 11 == 0 else test + timedelta(days=report_gap if i % 41 else -2)
-            rows.append(dict(provider=provider, modality=modality, source="04" if i % 3 == 0 else "03",
-                             request=request, received=received, test=test, report=report))
+            rows.append(
+                dict(
+                    provider=provider,
+                    modality=modality,
+                    source="04" if i % 3 == 0 else "03",
+                    request=request,
+                    received=received,
+                    test=test,
+                    report=report,
+                )
+            )
     return rows
 
 
@@ -51,8 +60,21 @@ def snap(tmp_path_factory, empty_store_template) -> Snapshot:
             """INSERT INTO record (submission_id, provider_code, site_code, accession_number, patient_source,
                    request_date, request_received_date, test_date, report_date, modality, activity_month)
                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [(r["provider"], r["provider"] + "01", f"A{i:06d}", r["source"], r["request"], r["received"], r["test"],
-              r["report"], r["modality"], r["test"].replace(day=1)) for i, r in enumerate(RAW)],
+            [
+                (
+                    r["provider"],
+                    r["provider"] + "01",
+                    f"A{i:06d}",
+                    r["source"],
+                    r["request"],
+                    r["received"],
+                    r["test"],
+                    r["report"],
+                    r["modality"],
+                    r["test"].replace(day=1),
+                )
+                for i, r in enumerate(RAW)
+            ],
         )
         store.publish(con, store_dir)
     s = Snapshot(store.current_snapshot(store_dir))
@@ -78,11 +100,14 @@ def _check(row: dict, expected: dict) -> None:
         assert row[key] == pytest.approx(value), key
 
 
-@pytest.mark.parametrize("interval,start,end", [
-    ("request_to_test", "request", "test"),
-    ("received_to_test", "received", "test"),
-    ("test_to_report", "test", "report"),
-])
+@pytest.mark.parametrize(
+    "interval,start,end",
+    [
+        ("request_to_test", "request", "test"),
+        ("received_to_test", "received", "test"),
+        ("test_to_report", "test", "report"),
+    ],
+)
 def test_percentiles_and_shares_match_numpy_on_the_raw_days(snap, interval, start, end):
     f = waits.WaitFilter(*MONTHS, interval=interval)
     _check(waits.wait_summary(snap, CENTRAL, f).row(0, named=True), _expected(RAW, start, end))
@@ -90,8 +115,10 @@ def test_percentiles_and_shares_match_numpy_on_the_raw_days(snap, interval, star
     for row in by_modality.iter_rows(named=True):
         _check(row, _expected([r for r in RAW if r["modality"] == row["modality"]], start, end))
     by_source = {r["source_group"]: r for r in waits.wait_summary(snap, CENTRAL, f, "source").iter_rows(named=True)}
-    _check(by_source[waits.SOURCE_GROUPS["gp_direct_access"]],
-           _expected([r for r in RAW if r["source"] == "04"], start, end))
+    _check(
+        by_source[waits.SOURCE_GROUPS["gp_direct_access"]],
+        _expected([r for r in RAW if r["source"] == "04"], start, end),
+    )
     by_month = waits.wait_summary(snap, CENTRAL, f, "month")
     for row in by_month.iter_rows(named=True):
         _check(row, _expected([r for r in RAW if r["test"].replace(day=1) == row["activity_month"]], start, end))
@@ -125,7 +152,10 @@ def test_missing_dates_are_counted_not_dropped(snap):
     for kind, (start, end) in {"request_to_test": ("request", "test"), "test_to_report": ("test", "report")}.items():
         e = _expected(RAW, start, end)
         assert (got[kind]["records"], got[kind]["missing_dates"], got[kind]["negative_intervals"]) == (
-            e["records"], e["missing_dates"], e["negative_intervals"])
+            e["records"],
+            e["missing_dates"],
+            e["negative_intervals"],
+        )
         assert got[kind]["records"] + got[kind]["missing_dates"] + got[kind]["negative_intervals"] == len(RAW)
 
 
@@ -151,8 +181,9 @@ def test_suppressed_count_suppresses_its_percentiles():
     from queries.disclosure import protect
 
     frame = pl.DataFrame({"records": [5, 100], "median_days": [3, 4], "p90_days": [9, 9]})
-    out = protect(frame, Scope("gp", practice="A81001"), counts=["records"],
-                  derived={"records": ["median_days", "p90_days"]})
+    out = protect(
+        frame, Scope("gp", practice="A81001"), counts=["records"], derived={"records": ["median_days", "p90_days"]}
+    )
     assert out.row(0) == (None, None, None, True) and out.row(1) == (100, 4, 9, False)
 
 
@@ -170,4 +201,8 @@ def test_a_breakdown_ignores_its_own_filter(snap):
     rows = [r for r in RAW if r["modality"] == "CT" and r["source"] != "04" and r["provider"] == "RBK"]
     _check(by_modality.filter(modality="CT").row(0, named=True), _expected(rows, "request", "test"))
     assert waits.wait_summary(snap, CENTRAL, f, "provider")["provider_code"].to_list() == [
-        waits.ENGLAND, "RAJ", "RBK", "RCF"]
+        waits.ENGLAND,
+        "RAJ",
+        "RBK",
+        "RCF",
+    ]

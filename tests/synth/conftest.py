@@ -19,6 +19,7 @@ def synth_out(tmp_path_factory):
 @pytest.fixture(scope="session")
 def catalogue():
     from ingest.nicip import nicip_catalogue
+
     return nicip_catalogue()
 
 
@@ -26,6 +27,7 @@ def catalogue():
 def practice_model():
     from ingest import reference
     from ingest.synth.population import build_practice_model
+
     return build_practice_model(reference.practices(), reference.population(), 0)
 
 

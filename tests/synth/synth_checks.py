@@ -46,9 +46,15 @@ def read_all(out: Path, manifest) -> pl.DataFrame:
         if df is None:
             continue
         header = version_of(path) == "2.0" or first_line(path).startswith(spec.HEADER[0])
-        frames.append(df.with_columns(path=pl.lit(f.path), submitted_on=pl.lit(f.submitted_on),
-                                      file_activity_month=pl.lit(f.activity_month), header=pl.lit(header),
-                                      provider_code=pl.lit(f.provider_code)))
+        frames.append(
+            df.with_columns(
+                path=pl.lit(f.path),
+                submitted_on=pl.lit(f.submitted_on),
+                file_activity_month=pl.lit(f.activity_month),
+                header=pl.lit(header),
+                provider_code=pl.lit(f.provider_code),
+            )
+        )
     return pl.concat(frames)
 
 
@@ -66,16 +72,26 @@ def recount(rows: pl.DataFrame, known_codes: pl.Series) -> pl.DataFrame:
         nhs_number_missing=pl.col("nhs_number").is_null(),
         nhs_number_invalid=pl.col("nhs_number").is_not_null() & ~mod11_ok(),
         referrer_malformed=~pl.col("referrer_code").str.contains(REFERRER_OK),
-        date_order=(date["request_date"] > date["test_date"]) | (date["report_date"] < date["test_date"])
+        date_order=(date["request_date"] > date["test_date"])
+        | (date["report_date"] < date["test_date"])
         | (date["request_received_date"] < date["request_date"]),
         unknown_procedure=~pl.col("nicip_code").is_in(known_codes.implode()),
         report_date_missing=pl.col("report_date").is_null(),
         ethnicity_not_stated=pl.col("ethnic_category").is_in(["Z", "99"]),
         late_records=date["test_date"].dt.strftime("%Y-%m") < pl.col("file_activity_month"),
     )
-    names = ["nhs_number_missing", "nhs_number_invalid", "referrer_malformed", "date_order", "unknown_procedure",
-             "report_date_missing", "ethnicity_not_stated", "late_records"]
+    names = [
+        "nhs_number_missing",
+        "nhs_number_invalid",
+        "referrer_malformed",
+        "date_order",
+        "unknown_procedure",
+        "report_date_missing",
+        "ethnicity_not_stated",
+        "late_records",
+    ]
     per_file = flags.group_by("path").agg(pl.len().alias("records"), *[pl.col(n).sum() for n in names])
     dups = rows.group_by("path").agg(
-        (pl.len() - pl.struct("site_code", "accession_number").n_unique()).alias("duplicate_accession"))
+        (pl.len() - pl.struct("site_code", "accession_number").n_unique()).alias("duplicate_accession")
+    )
     return per_file.join(dups, on="path")

@@ -20,15 +20,18 @@ def _files(root):
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("2025-13", "2026-01", 0.01), "first_month '2025-13' is not a month in YYYY-MM form"),
-    (("2025-11", "26-01", 0.01), "last_month '26-01' is not a month in YYYY-MM form"),
-    (("2026-02", "2026-01", 0.01), "last_month 2026-01 is before first_month 2026-02"),
-    (("2020-01", "2025-01", 0.01), "is 61 months; generate at most 60"),
-    (("2025-11", "2026-01", 0), "scale must be above 0 and at most 2"),
-    (("2025-11", "2026-01", 2.5), "scale must be above 0 and at most 2"),
-    (("2025-11", "2026-01", -1.0), "scale must be above 0 and at most 2"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("2025-13", "2026-01", 0.01), "first_month '2025-13' is not a month in YYYY-MM form"),
+        (("2025-11", "26-01", 0.01), "last_month '26-01' is not a month in YYYY-MM form"),
+        (("2026-02", "2026-01", 0.01), "last_month 2026-01 is before first_month 2026-02"),
+        (("2020-01", "2025-01", 0.01), "is 61 months; generate at most 60"),
+        (("2025-11", "2026-01", 0), "scale must be above 0 and at most 2"),
+        (("2025-11", "2026-01", 2.5), "scale must be above 0 and at most 2"),
+        (("2025-11", "2026-01", -1.0), "scale must be above 0 and at most 2"),
+    ],
+)
 def test_bad_arguments(tmp_path, args, message):
     out = tmp_path / "out"
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -126,8 +129,14 @@ def test_clean_mode_plants_nothing(clean_out, catalogue):
         assert p[k] == [], k
     assert {f.kind for f in m.files} == {"regular"}
     counts = recount(read_all(out, m), catalogue["nicip_code"])
-    for k in ("nhs_number_missing", "nhs_number_invalid", "referrer_malformed", "date_order", "unknown_procedure",
-              "duplicate_accession"):
+    for k in (
+        "nhs_number_missing",
+        "nhs_number_invalid",
+        "referrer_malformed",
+        "date_order",
+        "unknown_procedure",
+        "duplicate_accession",
+    ):
         assert counts[k].sum() == 0, k
     # legitimate values stay
     assert counts["report_date_missing"].sum() > 0 and counts["ethnicity_not_stated"].sum() > 0
@@ -138,15 +147,18 @@ def _project_checker(tmp_path_factory, out):
     reference, which alone knows its independent-sector providers), or skip if it has moved."""
     try:
         from ingest import loader, sites, store
+
         con = store.checking_connection(tmp_path_factory.mktemp("no-store"))
         sites.load_sites(con, out / "sites.csv")
     except (ImportError, AttributeError) as exc:  # another module's API; do not break on it
         pytest.skip(f"project validator not available: {exc}")
 
     def found(path, f):
-        checked = loader.check(con, path, f.provider_code, f.period, date.fromisoformat(f.submitted_on),
-                               issue_limit=10**9)
+        checked = loader.check(
+            con, path, f.provider_code, f.period, date.fromisoformat(f.submitted_on), issue_limit=10**9
+        )
         return dict(collections.Counter(issue["code"] for issue in checked.result.issues))
+
     return found
 
 
@@ -162,8 +174,12 @@ def test_clean_files_pass_the_project_validator(clean_out, tmp_path_factory):
 def test_project_validator_finds_exactly_the_planted_defects(synth_out, tmp_path_factory):
     out, m = synth_out
     check = _project_checker(tmp_path_factory, out)
-    rules = {"DIDS001": "nhs_number_invalid", "DIDS023": "referrer_malformed", "DIDS057": "unknown_procedure",
-             "DIDS071": "duplicate_accession"}
+    rules = {
+        "DIDS001": "nhs_number_invalid",
+        "DIDS023": "referrer_malformed",
+        "DIDS057": "unknown_procedure",
+        "DIDS071": "duplicate_accession",
+    }
     date_rules = {"DIDS027", "DIDS034", "DIDS035", "DIDS043", "DIDS044", "DIDS048"}
     sample = [f for f in m.files if f.kind != "file_reject"][::25]
     sample += [f for f in m.files if f.path in {x["first_path"] for x in m.planted["resubmitted"]}]

@@ -10,8 +10,18 @@ from ingest.synth import targets as T
 from ingest.synth.population import funnel_outside_share
 
 SECTIONS = (
-    "Volumes", "Seasonality", "Source mix", "GP direct access", "Who is imaged", "Deprivation", "When",
-    "Practices and providers", "Defects", "Provider-months", "Rates", "Scanners",
+    "Volumes",
+    "Seasonality",
+    "Source mix",
+    "GP direct access",
+    "Who is imaged",
+    "Deprivation",
+    "When",
+    "Practices and providers",
+    "Defects",
+    "Provider-months",
+    "Rates",
+    "Scanners",
 )
 
 
@@ -25,16 +35,25 @@ def test_calibration_section_within_tolerance(calibration_rows, section):
 
 def test_volumes_by_modality_directly(kept_records):
     """Independent of the report: records per modality a year, divided by the scale."""
-    n = dict(kept_records.filter(pl.col("activity_month").is_between(pl.lit("2025-11"), pl.lit("2026-10")))
-             .group_by("modality").len().drop_nulls().iter_rows())
+    n = dict(
+        kept_records.filter(pl.col("activity_month").is_between(pl.lit("2025-11"), pl.lit("2026-10")))
+        .group_by("modality")
+        .len()
+        .drop_nulls()
+        .iter_rows()
+    )
     for m in ("XR", "US", "CT", "MR"):
         got = n[m] / 0.01
         assert abs(got - T.ANNUAL_VOLUME[m]) <= 0.10 * T.ANNUAL_VOLUME[m], (m, got)
 
 
 def test_gpda_five_tests_directly(kept_records):
-    gp = dict(kept_records.filter((pl.col("patient_source") == "04") & pl.col("test_group").is_not_null())
-              .group_by("test_group").len().iter_rows())
+    gp = dict(
+        kept_records.filter((pl.col("patient_source") == "04") & pl.col("test_group").is_not_null())
+        .group_by("test_group")
+        .len()
+        .iter_rows()
+    )
     for group, (_, volume) in T.GPDA_TESTS.items():
         assert abs(gp[group] / 0.01 - volume) <= T.GPDA_TOLERANCE * volume, group
 

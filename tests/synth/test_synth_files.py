@@ -85,8 +85,10 @@ def test_every_planted_record_defect_is_in_the_files(synth_out, recounted):
 def test_nothing_unplanted(synth_out, rows, catalogue):
     """NHS numbers valid, codes known, accessions unique — except where planted."""
     _, manifest = synth_out
-    totals = {k: sum(v[k] for v in manifest.planted["record_defects"].values())
-              for k in ("nhs_number_invalid", "unknown_procedure", "duplicate_accession")}
+    totals = {
+        k: sum(v[k] for v in manifest.planted["record_defects"].values())
+        for k in ("nhs_number_invalid", "unknown_procedure", "duplicate_accession")
+    }
     assert totals["nhs_number_invalid"] > 0 and totals["unknown_procedure"] > 0 and totals["duplicate_accession"] > 0
     assert not rows["nhs_number"].drop_nulls().is_in(["1234567890", "0123456789"]).any()
     assert not rows["nhs_number"].drop_nulls().str.contains(r"^[1-9]00000000[0-9]$").any()
@@ -128,8 +130,9 @@ def test_provider_month_events(synth_out):
         files[(f.provider_code, f.period)].append(f)
     for x in p["missing"]:
         assert (x["provider_code"], x["period"]) not in files
-    assert {(x["provider_code"], x["period"]) for x in p["late"]} == \
-        {(f.provider_code, f.period) for f in manifest.files if f.kind == "late"}
+    assert {(x["provider_code"], x["period"]) for x in p["late"]} == {
+        (f.provider_code, f.period) for f in manifest.files if f.kind == "late"
+    }
     for x in p["resubmitted"]:
         first, again = sorted(files[(x["provider_code"], x["period"])], key=lambda f: f.order)
         assert first.path == x["first_path"] and again.path == x["path"] == f"resubmitted/{first.path}"
@@ -147,8 +150,11 @@ def test_provider_month_events(synth_out):
     assert len(p["volume_drop"]) >= 1
     drop = p["volume_drop"][0]
     mine = [f.records for f in manifest.effective() if f.provider_code == drop["provider_code"]]
-    dropped = next(f.records for f in manifest.effective()
-                   if f.provider_code == drop["provider_code"] and f.period == drop["period"])
+    dropped = next(
+        f.records
+        for f in manifest.effective()
+        if f.provider_code == drop["provider_code"] and f.period == drop["period"]
+    )
     assert 0.25 <= dropped / (sum(mine) / len(mine)) <= 0.6
 
 
@@ -206,5 +212,6 @@ def test_every_practice_and_provider_present(synth_out, kept_records, practice_m
 
 def test_birth_dates_consistent_with_age(kept_records):
     age = kept_records.select(
-        ((pl.col("d_test_date") - pl.col("d_birth_date")).dt.total_days() / 365.25).alias("years"))["years"]
+        ((pl.col("d_test_date") - pl.col("d_birth_date")).dt.total_days() / 365.25).alias("years")
+    )["years"]
     assert age.min() >= 0 and age.max() < 110

@@ -49,21 +49,33 @@ def _planted_pairs(extracts) -> list[tuple]:
     pairs = []
     for r in rows:
         test = date.fromisoformat(r["performer_test_date"])
-        pairs.append(((r["performer_site"], r["performer_accession"], r["nicip_code"], test),
-                      (r["commissioner_site"], r["commissioner_accession"], r["nicip_code"],
-                       test + timedelta(days=int(r["date_offset"])))))
+        pairs.append(
+            (
+                (r["performer_site"], r["performer_accession"], r["nicip_code"], test),
+                (
+                    r["commissioner_site"],
+                    r["commissioner_accession"],
+                    r["nicip_code"],
+                    test + timedelta(days=int(r["date_offset"])),
+                ),
+            )
+        )
     return pairs
 
 
 def _keyed(snap) -> set[tuple]:
     """(site, accession number, NICIP code, test date) of every record loaded with a patient key."""
-    return set(snap.query("SELECT site_code, accession_number, nicip_code, test_date FROM record "
-                          "WHERE patient_pseudo_id IS NOT NULL").rows())
+    return set(
+        snap.query(
+            "SELECT site_code, accession_number, nicip_code, test_date FROM record WHERE patient_pseudo_id IS NOT NULL"
+        ).rows()
+    )
 
 
 def _found_pairs(snap) -> set[frozenset]:
-    rows = snap.query("SELECT a_site_code, a_accession_number, b_site_code, b_accession_number "
-                      "FROM duplicate_pair").rows()
+    rows = snap.query(
+        "SELECT a_site_code, a_accession_number, b_site_code, b_accession_number FROM duplicate_pair"
+    ).rows()
     return {frozenset({(a, aa), (b, ba)}) for a, aa, b, ba in rows}
 
 
@@ -90,23 +102,30 @@ def test_planted_double_submissions_are_found_with_few_other_pairs(planted_store
 
 def test_the_arrangements_file_is_loaded_as_written(planted_store):
     snap, extracts = planted_store
-    loaded = snap.query("SELECT provider_code, performing_org_code, strftime(from_month, '%Y-%m') AS f "
-                        "FROM ref_outsourcing ORDER BY ALL").rows()
+    loaded = snap.query(
+        "SELECT provider_code, performing_org_code, strftime(from_month, '%Y-%m') AS f "
+        "FROM ref_outsourcing ORDER BY ALL"
+    ).rows()
     with open(extracts / ARRANGEMENTS_FILE, newline="", encoding="utf-8") as fh:
         written = sorted((r["provider_code"], r["performing_org_code"], r["from_month"]) for r in csv.DictReader(fh))
     assert loaded == written
-    assert [(a["provider_code"], a["performing_org_code"]) for a in _planted(extracts)["outsourcing"]["arrangements"]] \
-        == [(p, o) for p, o, _ in written]
+    assert [
+        (a["provider_code"], a["performing_org_code"]) for a in _planted(extracts)["outsourcing"]["arrangements"]
+    ] == [(p, o) for p, o, _ in written]
 
 
 def test_the_month_never_submitted_is_a_gap_and_every_other_gap_has_a_planted_cause(planted_store):
     snap, extracts = planted_store
     facts = _planted(extracts)
     months = duplicates.arrangement_months(snap, CENTRAL)
-    gaps = {(r["provider_code"], r["performing_org_code"], f"{r['activity_month']:%Y-%m}")
-            for r in months.filter(months["gap"]).iter_rows(named=True)}
-    never = {(g["provider_code"], g["performing_org_code"], g["activity_month"])
-             for g in facts["outsourcing"]["never_submitted"]}
+    gaps = {
+        (r["provider_code"], r["performing_org_code"], f"{r['activity_month']:%Y-%m}")
+        for r in months.filter(months["gap"]).iter_rows(named=True)
+    }
+    never = {
+        (g["provider_code"], g["performing_org_code"], g["activity_month"])
+        for g in facts["outsourcing"]["never_submitted"]
+    }
     assert never and never <= gaps
     missing = {(m["provider_code"], m["activity_month"]) for m in facts["missing"]}
     unexplained = {g for g in gaps - never if (g[0], g[2]) not in missing and (g[1], g[2]) not in missing}
@@ -114,8 +133,10 @@ def test_the_month_never_submitted_is_a_gap_and_every_other_gap_has_a_planted_ca
 
 
 def test_planting_is_seeded_and_a_clean_run_plants_none(tmp_path):
-    first, again, clean = (generate(FIRST, LAST, 0.1, tmp_path / name, seed=SEED, area=AREA, clean=name == "clean")
-                           for name in ("first", "again", "clean"))
+    first, again, clean = (
+        generate(FIRST, LAST, 0.1, tmp_path / name, seed=SEED, area=AREA, clean=name == "clean")
+        for name in ("first", "again", "clean")
+    )
     for name in (PAIRS_FILE, ARRANGEMENTS_FILE):
         assert (first.out_dir / name).read_bytes() == (again.out_dir / name).read_bytes()
     assert first.planted["outsourcing"] == again.planted["outsourcing"]

@@ -51,7 +51,7 @@ def test_slice_reproduces_englands_rates(slice_rows):
             return r.ok
         target = float(r.target.split()[0])
         expected_events = target * population / 1000 * 3 / 12
-        return abs(r.generated - target) / target <= max(0.10, 3 / expected_events ** 0.5)
+        return abs(r.generated - target) / target <= max(0.10, 3 / expected_events**0.5)
 
     failed = [f"{r.measure}: target {r.target}, generated {r.text()}" for r in rows if not within(r)]
     assert not failed, "\n".join(failed)
@@ -120,8 +120,13 @@ def test_did_load_makes_the_stores_denominators_the_areas(slice_out, tmp_path):
     """`did load` of a slice: store_meta says what it is; population, practices and trusts are the area's."""
 
     out, manifest = slice_out
-    proc = subprocess.run([sys.executable, "-m", "did_cli", "load", str(out), "--store", str(tmp_path / "store")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "did_cli", "load", str(out), "--store", str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     con = duckdb.connect(str(store.current_snapshot(tmp_path / "store")), read_only=True)
     try:
@@ -141,23 +146,53 @@ def test_did_load_makes_the_stores_denominators_the_areas(slice_out, tmp_path):
 
 def test_did_synth_unknown_area_is_a_one_line_usage_error(tmp_path):
 
-    proc = subprocess.run([sys.executable, "-m", "did_cli", "synth", "--from", "2026-01", "--to", "2026-01",
-                           "--area", "Y99", "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "did_cli",
+            "synth",
+            "--from",
+            "2026-01",
+            "--to",
+            "2026-01",
+            "--area",
+            "Y99",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "area code 'Y99'" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("planted", "words"), [
-    ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.02, "world": {}},
-     "England at 2% scale (counts and rates are 2% of England's), Nov 2025 – Oct 2026"),
-    ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004},
-     "England at 0.4% scale (counts and rates are 0.4% of England's), Nov 2025 – Oct 2026"),
-    ({"first_month": "2026-01", "last_month": "2026-01", "scale": 1.0}, "England at full scale, Jan 2026 – Jan 2026"),
-    ({"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004, "world": {"area_names": ["Somerset"]}},
-     "a slice of England (Somerset) at 0.4% scale (counts and rates are 0.4% of the area's), Nov 2025 – Oct 2026"),
-])
+@pytest.mark.parametrize(
+    ("planted", "words"),
+    [
+        (
+            {"first_month": "2025-11", "last_month": "2026-10", "scale": 0.02, "world": {}},
+            "England at 2% scale (counts and rates are 2% of England's), Nov 2025 – Oct 2026",
+        ),
+        (
+            {"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004},
+            "England at 0.4% scale (counts and rates are 0.4% of England's), Nov 2025 – Oct 2026",
+        ),
+        (
+            {"first_month": "2026-01", "last_month": "2026-01", "scale": 1.0},
+            "England at full scale, Jan 2026 – Jan 2026",
+        ),
+        (
+            {"first_month": "2025-11", "last_month": "2026-10", "scale": 0.004, "world": {"area_names": ["Somerset"]}},
+            "a slice of England (Somerset) at 0.4% scale (counts and rates are 0.4% of the area's), "
+            "Nov 2025 – Oct 2026",
+        ),
+    ],
+)
 def test_a_world_at_a_scale_says_its_scale(planted, words):
     assert describe(planted) == words
 
@@ -173,7 +208,8 @@ def test_demo_extracts_of_another_world_are_generated_again(slice_out, tmp_path)
     fake = tmp_path / "old"
     fake.mkdir()
     (fake / "manifest.csv").write_text("order\n")
-    (fake / "planted.json").write_text(json.dumps({"scale": 0.02, "first_month": did_cli.DEMO_FROM,
-                                                   "last_month": did_cli.DEMO_TO}))
+    (fake / "planted.json").write_text(
+        json.dumps({"scale": 0.02, "first_month": did_cli.DEMO_FROM, "last_month": did_cli.DEMO_TO})
+    )
     assert not did_cli._holds_world(fake, did_cli.DEMO_SCALE, did_cli.DEMO_AREA)
     assert did_cli._holds_world(fake, 0.02, "")

@@ -22,18 +22,25 @@ def month_of_text(code: str, source: str, seed: int = 1) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     tests = [date(2026, 5, 1) + timedelta(days=int(d)) for d in rng.integers(0, 31, N - 1)] + [date(2026, 5, 31)]
     waits = np.floor(np.exp(rng.normal(np.log(21.5), 0.857, N))).astype(int)
-    return pl.DataFrame({
-        "patient_source": [source] * N, "nicip_code": [code] * N,
-        "test_date": [t.isoformat() for t in tests],
-        "request_date": [(t - timedelta(days=int(w))).isoformat() for t, w in zip(tests, waits, strict=True)],
-        "report_date": [(t + timedelta(days=1)).isoformat() for t in tests[:-1]] + ["2026-06-25"],
-        "_clean": [True] * N,
-    })
+    return pl.DataFrame(
+        {
+            "patient_source": [source] * N,
+            "nicip_code": [code] * N,
+            "test_date": [t.isoformat() for t in tests],
+            "request_date": [(t - timedelta(days=int(w))).isoformat() for t, w in zip(tests, waits, strict=True)],
+            "report_date": [(t + timedelta(days=1)).isoformat() for t in tests[:-1]] + ["2026-06-25"],
+            "_clean": [True] * N,
+        }
+    )
 
 
 def waits_by_priority(out: pl.DataFrame) -> dict[str, float]:
-    days = out.select(pl.col("priority"), (pl.col("procedure_start_ts").str.slice(0, 10).str.to_date()
-                                           - pl.col("request_date").str.to_date()).dt.total_days().alias("wait"))
+    days = out.select(
+        pl.col("priority"),
+        (pl.col("procedure_start_ts").str.slice(0, 10).str.to_date() - pl.col("request_date").str.to_date())
+        .dt.total_days()
+        .alias("wait"),
+    )
     return dict(days.group_by("priority").agg(pl.col("wait").median()).iter_rows())
 
 
@@ -51,11 +58,15 @@ def test_urgent_suspected_cancer_waits_less_than_routine_and_the_waits_are_uncha
 
 
 def test_report_tail_past_28_days_within_one_calendar_month_and_the_extract():
-    for code, share in (("XCHES", v2items.REPORT_TAIL_SHARE["Plain radiography"]),
-                        ("CHEAC", v2items.REPORT_TAIL_SHARE_OTHER)):
+    for code, share in (
+        ("XCHES", v2items.REPORT_TAIL_SHARE["Plain radiography"]),
+        ("CHEAC", v2items.REPORT_TAIL_SHARE_OTHER),
+    ):
         out = v2items.add_v2_items(month_of_text(code, "04"), "DID_RXX_202606.csv")
-        frame = out.select(test=pl.col("procedure_start_ts").str.slice(0, 10).str.to_date(),
-                           report=pl.col("report_issue_ts").str.slice(0, 10).str.to_date())
+        frame = out.select(
+            test=pl.col("procedure_start_ts").str.slice(0, 10).str.to_date(),
+            report=pl.col("report_issue_ts").str.slice(0, 10).str.to_date(),
+        )
         late = frame.filter((pl.col("report") - pl.col("test")).dt.total_days() > 28)
         assert abs(late.height / N - share) < 0.005, code
         assert (late["report"] <= late["test"].dt.offset_by("1mo")).all()  # no DIDS062 warning
