@@ -1,4 +1,4 @@
-"""Benchmark: the DIDS v2.0 queries of the Waiting times page (issue 20) over realistic filter choices.
+"""Benchmark: the DIDS v2.0 queries (issue 20) of the Waiting times and Scanner pages over realistic filter choices.
 
     .venv/bin/python bench/urgency.py --store data/store [--repeat 3] [--json FILE]
 
@@ -6,7 +6,8 @@ Attaches the store's published snapshot read-only and runs, uncached, every quer
 part of the page makes — waits by urgency (headline, each breakdown, urgent suspected cancer
 beside routine), report turnaround (each breakdown), the diagnostic waiting list (each
 breakdown) — and the three Making Data Count charts (median wait, % reported within 28 days, %
-waiting 6 weeks or more: the by-month query, the XmR chart and its icons), for modalities (MRI,
+waiting 6 weeks or more: the by-month query, the XmR chart and its icons), the DM01 waiting list
+and reconciliation, and the scanner page's scans per operating hour and heat map, for modalities (MRI,
 CT, all), patient-source groups (all, GP direct access), England and the busiest provider, and a
 central and a provider scope, over the v2.0 months held. The issue's bar: p95 ≤ 200 ms a query
 at national scale.
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.equipment_waits import percentile  # noqa: E402
 from ingest.store import current_snapshot  # noqa: E402
-from queries import spc, turnaround, urgency, waiting_list, waits  # noqa: E402
+from queries import dm01, productivity, spc, turnaround, urgency, waiting_list, waits  # noqa: E402
 from queries.connection import Snapshot  # noqa: E402
 from queries.scope import CENTRAL, Scope  # noqa: E402
 
@@ -71,6 +72,13 @@ def run(snap: Snapshot, repeat: int) -> dict[str, list[float]]:
             for by in (None, *urgency.BREAKDOWNS):
                 timed(f"waiting list: by {by or 'england'}", waiting_list.waiting_list, snap, scope, f, by)
             wf = waits.WaitFilter(*wait_months, "request_to_test", modality, source, provider)
+            timed("DM01: waiting list by test and provider", waiting_list.dm01_waiting_list, snap, scope, f)
+            if dm01.loaded_months(snap):
+                timed("DM01: reconciliation", dm01.reconciliation, snap, scope, first, last)
+            if modality is not None and source is None:  # the scanner page: one modality, every source
+                pf = productivity.ProductivityFilter(modality, first, last)
+                timed("scanner page: scans per operating hour by site", productivity.site_productivity, snap, scope, pf)
+                timed("scanner page: hour × weekday heat map", productivity.hour_weekday, snap, scope, pf, provider)
             timed(
                 "SPC: median wait",
                 lambda: _icons(spc.with_xmr(waits.wait_summary(snap, scope, wf, "month"), "median_days"), False, None),
