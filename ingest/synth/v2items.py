@@ -76,7 +76,7 @@ DURATION_MINUTES: dict[str, tuple[float, float]] = {
     "Plain radiography": (8, 0.4),
     "Ultrasound": (20, 0.35),
     "CT": (15, 0.4),
-    "MRI": (35, 0.3),
+    "MRI": (30, 0.3),  # the 30-minute slot the scanner page assumes: measured ≈ estimated use
     "Fluoroscopy": (30, 0.4),
     "Nuclear medicine": (45, 0.5),
     "PET-CT": (60, 0.3),
