@@ -9,6 +9,7 @@ from dashboard.cached_providers import has_tables
 from dashboard.components.glossary import table_config
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from did_errors import UsageError
 from queries import duplicates
 from queries.exports import to_csv_bytes
 from queries.scope import ScopeError
@@ -80,7 +81,11 @@ st.caption(
     "party sent the work, or the work stopped. Examinations sent by both are counted once in every other figure; "
     "a month in which they stop being sent twice is no gap."
 )
-months = duplicates.arrangement_months(snap, scope)
+try:
+    months = duplicates.arrangement_months(snap, scope)
+except UsageError as err:  # a snapshot published before arrangements' work was counted
+    st.info(err.message)
+    st.stop()
 if months.is_empty():
     st.info(
         "No outsourcing arrangement is loaded that your organisation is a party to."

@@ -206,3 +206,20 @@ def test_the_gaps_export_is_the_page_table(arrangements, scope):
     exported = registry()["outsourcing-gaps"].build(arrangements, scope, None).to_pandas()
     shown = _page(scope).dataframe[-1].value
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), exported, check_dtype=False)
+
+
+def test_a_snapshot_from_before_arrangements_work_was_counted_asks_for_a_publish(
+    arrangements_store, tmp_path, monkeypatch
+):
+    """A store published by an earlier version has no rollup_outsourced_activity: the page says
+    to publish again instead of failing."""
+    import duckdb
+
+    copy = tmp_path / "store"
+    shutil.copytree(arrangements_store, copy)
+    with duckdb.connect(str(store.current_snapshot(copy))) as con:
+        con.execute("DROP TABLE rollup_outsourced_activity")
+    monkeypatch.setenv("DID_STORE_DIR", str(copy))
+    at = _page(CENTRAL)
+    assert not at.exception
+    assert any("publish again" in i.value for i in at.info)
