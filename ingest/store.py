@@ -802,6 +802,10 @@ def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) 
     publish sees (`ingest.rollups.CHANGED_PAIRS` and its kin; they vanish with the connection)."""
     from ingest.rollups import CHANGED_MONTHS, CHANGED_PAIRS, CHANGED_PROVIDERS
 
+    # `store.writer`'s connection starts in-memory, so `memory` is there; a connection opened on
+    # the store's file itself (a tool, a test) has none until it is attached.
+    if not con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'memory'").fetchall()[0][0]:
+        con.execute("ATTACH ':memory:' AS memory")
     for table, columns, rows in (
         (CHANGED_PAIRS, {"provider_code": "VARCHAR", "activity_month": "DATE"}, sorted(changes.pairs)),
         (CHANGED_MONTHS, {"activity_month": "DATE"}, [(m,) for m in sorted(changes.months)]),

@@ -232,7 +232,7 @@ def spc_section(
     percent: bool = True,
 ) -> None:
     """The monthly series as a Making Data Count XmR chart, its variation and assurance icons
-    (in words as well as pictures), its table and CSV (the same as `did export … --by spc`)."""
+    (in words as well as pictures), its table and CSV (the same as the waiting-times export by SPC)."""
     chart = spc.with_xmr(frame, value)
     st.markdown(f"**{label}: statistical process control (XmR)**")
     if chart.height < 2:

@@ -318,7 +318,7 @@ def test_a_load_that_cannot_be_published_is_taken_back(two_trusts, tmp_path, mon
         path.write_text("a,b,c\n")
     before = _everything(two_trusts)
 
-    def fail(con, store_dir, timings=None):
+    def fail(con, store_dir, timings=None, **options):
         raise store.StoreError("No space left on device: snapshots/x.partial")
 
     monkeypatch.setattr(store, "publish", fail)

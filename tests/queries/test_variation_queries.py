@@ -244,16 +244,28 @@ def _naive_icb_dsrs(store_dir, first: date, last: date) -> dict[str, tuple[int, 
     con = duckdb.connect(str(store_dir / "snapshots" / (store_dir / "CURRENT").read_text().strip()), read_only=True)
     try:
         rec = con.execute(
-            """SELECT p.icb_code, r.age_at_test, r.sex FROM record r JOIN ref_practice p USING (practice_code)
+            """SELECT p.icb_code, r.age_at_test, r.sex, r.site_code, r.accession_number
+               FROM record r JOIN ref_practice p USING (practice_code)
                WHERE r.activity_month BETWEEN ? AND ?""",
             [first, last],
         ).fetchall()
+        # ADR 0010: of an outsourced examination sent by two providers, the copy that is not
+        # counted (the synthetic data plant some) is left out of every figure
+        removed = set(
+            con.execute(
+                """SELECT CASE counted WHEN 'a' THEN b_site_code ELSE a_site_code END,
+                          CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END
+                   FROM duplicate_pair WHERE removed"""
+            ).fetchall()
+        )
         pop = con.execute("SELECT org_code, sex, age, patients FROM ref_population WHERE org_type = 'ICB'").fetchall()
     finally:
         con.close()
     counts: dict[tuple[str, str, int], int] = defaultdict(int)
     totals: dict[str, int] = defaultdict(int)
-    for icb, age, sex in rec:
+    for icb, age, sex, site, accession in rec:
+        if (site, accession) in removed:
+            continue
         totals[icb] += 1
         if age is not None and sex in ("1", "2"):
             counts[(icb, "M" if sex == "1" else "F", min(age // 5, 18))] += 1
