@@ -201,9 +201,17 @@ def _schema_fingerprint() -> str:
 _ATTACH_WORKING = "ATTACH ? AS did (ROW_GROUP_SIZE 16384)"  # ATTACH options cannot be bound
 
 
+# How much memory DuckDB may hold for the writer before it spills to disk (its temporary
+# directory beside the store). DuckDB's own default is 80% of the machine: at national scale the
+# publish's search for outsourced duplicates (a self-join of every record on the patient) then
+# took 20 GB of a 24 GB machine. Within this limit joins and aggregates spill instead.
+WRITER_MEMORY_LIMIT = "6GB"
+
+
 def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the working store, attached as `_ATTACH_WORKING` says."""
-    con = duckdb.connect()
+    """A connection whose default database is the working store, attached as `_ATTACH_WORKING`
+    says, held to `WRITER_MEMORY_LIMIT`."""
+    con = duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT})
     try:
         con.execute(_ATTACH_WORKING, [str(path)])
         con.execute("USE did")

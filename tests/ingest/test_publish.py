@@ -478,3 +478,12 @@ def test_a_snapshot_built_on_the_previous_one_equals_one_built_from_scratch(two_
         _publish(store_dir, timings)
     assert _assert_same_as_built_from_scratch(store_dir, tmp_path) == second
     assert store.current_snapshot(store_dir).stat().st_size <= size * 1.5
+
+
+def test_the_writer_holds_duckdb_to_a_memory_limit(store_dir):
+    """DuckDB's default is 80% of the machine; at national scale the duplicate search at publish
+    then took 20 GB of 24. The writer's connection is held to WRITER_MEMORY_LIMIT, so it spills."""
+    with store.writer(store_dir) as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    number, unit = limit.split()
+    assert unit in ("GiB", "GB") and 5 <= float(number) <= 6, limit
