@@ -206,12 +206,15 @@ _ATTACH_WORKING = "ATTACH ? AS did (ROW_GROUP_SIZE 16384)"  # ATTACH options can
 # publish's search for outsourced duplicates (a self-join of every record on the patient) then
 # took 20 GB of a 24 GB machine. Within this limit joins and aggregates spill instead.
 WRITER_MEMORY_LIMIT = "6GB"
+SPILL_DIR = ".spill"
 
 
 def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
     """A connection whose default database is the working store, attached as `_ATTACH_WORKING`
     says, held to `WRITER_MEMORY_LIMIT`."""
-    con = duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT})
+    # Spilled data goes beside the store (an in-memory connection's default is `.tmp` in the
+    # working directory, wherever the command was run).
+    con = duckdb.connect(config={"memory_limit": WRITER_MEMORY_LIMIT, "temp_directory": str(path.parent / SPILL_DIR)})
     try:
         con.execute(_ATTACH_WORKING, [str(path)])
         con.execute("USE did")

@@ -485,5 +485,7 @@ def test_the_writer_holds_duckdb_to_a_memory_limit(store_dir):
     then took 20 GB of 24. The writer's connection is held to WRITER_MEMORY_LIMIT, so it spills."""
     with store.writer(store_dir) as con:
         limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    assert Path(spill) == store_dir / store.SPILL_DIR  # beside the store, not wherever `did` ran
     number, unit = limit.split()
     assert unit in ("GiB", "GB") and 5 <= float(number) <= 6, limit
