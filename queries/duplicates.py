@@ -105,7 +105,8 @@ def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
     check_may_see(scope)
     if not has_table(snap, "rollup_outsourced_activity"):
         raise UsageError(
-            "This copy of the data was published before arrangements' work was counted: publish again (did publish)."
+            "This copy of the data was published before arrangements' work was counted: the central data team "
+            "needs to publish again (did publish)."
         )
     providers = scope.visible_providers()
     frame = snap.query(
