@@ -113,7 +113,8 @@ def test_scanner_page_draws_the_hour_by_weekday_heat_map(world_url, page, save_s
 def test_outsourced_imaging_finds_the_planted_pairs_and_a_gap(world_url, page, save_screenshot):
     _open(page, f"{world_url}/outsourced", "Outsourcing arrangements")
     gaps = page.get_by_test_id("stMetric").filter(has_text="Arrangement-months with a gap")
+    gaps.first.wait_for(timeout=TIMEOUT_MS)  # drawn after the heading above it
     assert int(gaps.get_by_test_id("stMetricValue").inner_text().replace(",", "")) >= 1
-    assert page.get_by_test_id("stDataFrame").count() >= 2  # the pairs and the arrangements
+    page.get_by_test_id("stDataFrame").nth(1).wait_for(timeout=TIMEOUT_MS)  # the pairs and the arrangements
     assert not page.get_by_test_id("stException").count()
     save_screenshot(page, "demo_outsourced.png")
