@@ -17,9 +17,13 @@ different procedure code may be a second examination.
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date
+
 import duckdb
 
 from did_errors import UsageError
+from ingest import incremental
 
 # Test dates a day apart still match: the commissioning provider often records the booked date
 # and the performer the date scanned, and a scan either side of midnight is one examination. Two
@@ -28,11 +32,46 @@ DATE_TOLERANCE_DAYS = 1
 
 SETTING = "count_duplicates"
 COUNT_ONCE, COUNT_EVERY = "once", "every"
+# The working store's `record` fingerprints (provider × activity month: rows, sum of submission
+# ids; `store.Partition` says why they see every change) when it was last searched, and what
+# else that search depended on (`_basis`, in store_meta): the next search starts from them.
+SEARCH_TABLE = "duplicate_search"
+_BASIS_KEY = "duplicates_basis"
+_CHANGED = "duplicate_changed"  # temporary: the provider-months a search looks at again
 
+# The copies a search compares, narrow: a hash join on (patient, modality) over a national year
+# holds every record in its hash table, and the names of a copy (site, accession, submission)
+# would make that table several times larger than memory allows (measured: a 20 GB publish).
+# `rid` finds the rest of a copy again for the pairs found, within the same statement, and the
+# patient key is a 64-bit hash of the 64-character pseudonym: the pairs found are checked again
+# on the pseudonym itself, so two patients whose keys collide are never paired.
+# `{changed}` is a flag (the copy's provider and month changed since the last search) and
+# `{narrow}` a filter on the test date, both empty for a search of the whole store.
+_COPIES = """
+    SELECT r.rowid AS rid, hash(r.patient_pseudo_id) AS patient, r.modality, r.test_date, r.provider_code, r.nicip_code,
+           r.body_area{changed}
+    FROM record r{join}
+    WHERE r.patient_pseudo_id IS NOT NULL AND r.modality IS NOT NULL{narrow}
+"""
+_MATCH = """a.patient = b.patient AND a.modality = b.modality
+     AND a.provider_code < b.provider_code
+     AND b.test_date BETWEEN a.test_date - $days AND a.test_date + $days
+     AND (a.nicip_code = b.nicip_code OR a.body_area = b.body_area)"""
+# Every pair of the store.
+_ALL_PAIRS = f"SELECT a.rid AS a_rid, b.rid AS b_rid FROM copy a JOIN copy b ON {_MATCH}"
+# The pairs with at least one copy of a changed provider and month, each once: the changed copy
+# as `a`, or as `b` when `a` did not change (a pair of two changed copies is found as the first).
+_CHANGED_PAIRS = f"""
+    SELECT a.rid AS a_rid, b.rid AS b_rid FROM (FROM copy WHERE changed) a JOIN copy b ON {_MATCH}
+    UNION ALL
+    SELECT a.rid, b.rid FROM copy a JOIN (FROM copy WHERE changed) b ON {_MATCH} WHERE NOT a.changed
+"""
 _PAIRS = """
-WITH copy AS (
-    SELECT r.submission_id, r.provider_code, r.site_code, r.accession_number, r.patient_pseudo_id,
-           r.test_date, r.modality, r.body_area, r.nicip_code, r.activity_month,
+WITH copy AS ({copies}),
+pair AS ({pairs}),
+named AS (
+    SELECT r.rowid AS rid, r.patient_pseudo_id, r.modality, r.submission_id, r.provider_code, r.site_code,
+           r.accession_number, r.test_date, r.nicip_code, r.activity_month,
            -- the rank a copy has under the counting rule: site owner first, then the earlier
            -- accepted submission; submission id, site and accession make it a total order
            (coalesce(s.provider_code, '') <> r.provider_code) AS not_owner,
@@ -40,31 +79,24 @@ WITH copy AS (
     FROM record r
     JOIN submission sub USING (submission_id)
     LEFT JOIN ref_site s ON s.site_code = r.site_code
-    WHERE r.patient_pseudo_id IS NOT NULL AND r.modality IS NOT NULL
-),
-pair AS (
-    SELECT a.*, b.submission_id AS b_submission_id, b.provider_code AS b_provider_code,
-           b.site_code AS b_site_code, b.accession_number AS b_accession_number,
-           b.test_date AS b_test_date, b.nicip_code AS b_nicip_code, b.not_owner AS b_not_owner,
-           b.submitted_on AS b_submitted_on, b.received_at AS b_received_at
-    FROM copy a JOIN copy b
-      ON a.patient_pseudo_id = b.patient_pseudo_id AND a.modality = b.modality
-     AND a.provider_code < b.provider_code
-     AND b.test_date BETWEEN a.test_date - $days AND a.test_date + $days
-    WHERE a.nicip_code = b.nicip_code OR a.body_area = b.body_area
+    SEMI JOIN (SELECT a_rid AS rid FROM pair UNION SELECT b_rid FROM pair) p ON p.rid = r.rowid
 )
-SELECT CASE WHEN nicip_code = b_nicip_code THEN 'exact' ELSE 'near' END AS match,
-       least(activity_month, date_trunc('month', b_test_date)::DATE) AS activity_month,
-       modality,
-       submission_id AS a_submission_id, provider_code AS a_provider_code,
-       site_code AS a_site_code, accession_number AS a_accession_number, test_date AS a_test_date,
-       b_submission_id, b_provider_code, b_site_code, b_accession_number, b_test_date,
-       CASE WHEN (not_owner, submitted_on, received_at, submission_id, site_code, accession_number)
-              <= (b_not_owner, b_submitted_on, b_received_at, b_submission_id, b_site_code, b_accession_number)
+SELECT CASE WHEN a.nicip_code = b.nicip_code THEN 'exact' ELSE 'near' END AS match,
+       least(a.activity_month, date_trunc('month', b.test_date)::DATE) AS activity_month,
+       a.modality,
+       a.submission_id AS a_submission_id, a.provider_code AS a_provider_code,
+       a.site_code AS a_site_code, a.accession_number AS a_accession_number, a.test_date AS a_test_date,
+       b.submission_id AS b_submission_id, b.provider_code AS b_provider_code,
+       b.site_code AS b_site_code, b.accession_number AS b_accession_number, b.test_date AS b_test_date,
+       CASE WHEN (a.not_owner, a.submitted_on, a.received_at, a.submission_id, a.site_code, a.accession_number)
+              <= (b.not_owner, b.submitted_on, b.received_at, b.submission_id, b.site_code, b.accession_number)
             THEN 'a' ELSE 'b' END AS counted,
-       CASE WHEN not_owner <> b_not_owner THEN 'site_owner' ELSE 'earliest_submission' END AS decided_by,
-       (nicip_code = b_nicip_code AND $once) AS removed
-FROM pair
+       CASE WHEN a.not_owner <> b.not_owner THEN 'site_owner' ELSE 'earliest_submission' END AS decided_by,
+       (a.nicip_code = b.nicip_code AND $once) AS removed
+FROM pair p
+JOIN named a ON a.rid = p.a_rid
+JOIN named b ON b.rid = p.b_rid
+WHERE a.patient_pseudo_id = b.patient_pseudo_id
 """
 
 
@@ -81,16 +113,90 @@ def set_counting(con: duckdb.DuckDBPyConnection, how: str) -> None:
     con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [SETTING, how])
 
 
-def detect(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild `duplicate_pair` from the working store's records; returns the pairs found.
+def detect(
+    con: duckdb.DuckDBPyConnection,
+    months: list[tuple[str, date, int, int]] | None = None,
+    *,
+    full: bool = False,
+    timings: dict[str, float] | None = None,
+) -> int:
+    """Bring `duplicate_pair` up to date with the working store's records; returns the pairs.
 
-    One self-join of `record` on (patient key, modality) with a band on the test date: DuckDB
-    hashes the equality keys, so the cost grows with records per patient and modality, not with
-    the square of the store.
+    A pair depends on its two copies, the site reference (who owns a site) and the counting
+    setting. So a search looks again only at the copies of the providers and activity months
+    whose records changed since the last one (their fingerprints, `months`, compared with those
+    kept in `duplicate_search`): it drops the pairs with a copy there and finds the pairs with a
+    copy there afresh, against every record within the tolerance of those months. A change of
+    the site reference, the setting or this search's SQL, a store never searched, or
+    `full=True` searches the whole store. `timings`, when given, receives
+    `duplicate_keys_searched`: the provider-months looked at (every one for a whole search).
+
+    Either way one self-join on (patient key, modality) with a band on the test date: DuckDB
+    hashes the equality keys, so the cost grows with the records searched and per patient, not
+    with the square of the store. One transaction: a failure leaves the last search in place.
     """
-    con.execute("DELETE FROM duplicate_pair")
-    con.execute(f"INSERT INTO duplicate_pair {_PAIRS}", {"days": DATE_TOLERANCE_DAYS, "once": counting_once(con)})
+    months = incremental.month_fingerprints(con) if months is None else months
+    basis = _basis(con)
+    previous = con.execute("SELECT value FROM store_meta WHERE key = ?", [_BASIS_KEY]).fetchall()
+    params = {"days": DATE_TOLERANCE_DAYS, "once": counting_once(con)}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if full or not previous or previous[0][0] != basis:
+            con.execute("DELETE FROM duplicate_pair")
+            sql = _PAIRS.format(copies=_COPIES.format(changed="", join="", narrow=""), pairs=_ALL_PAIRS)
+            con.execute(f"INSERT INTO duplicate_pair {sql}", params)
+            searched = len(months)
+        else:
+            searched = _search_changed(con, months, params)
+        con.execute(f"DELETE FROM {SEARCH_TABLE}")
+        incremental.insert_rows(con, SEARCH_TABLE, ("VARCHAR", "DATE", "BIGINT", "HUGEINT"), months)
+        con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [_BASIS_KEY, basis])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if timings is not None:
+        timings["duplicate_keys_searched"] = searched
     return con.execute("SELECT count(*) FROM duplicate_pair").fetchall()[0][0]
+
+
+def _search_changed(con: duckdb.DuckDBPyConnection, months: list[tuple[str, date, int, int]], params: dict) -> int:
+    """The pairs of the provider-months whose records changed since the last search, found
+    again (within `detect`'s transaction); returns how many provider-months that was."""
+    before = {(p, m): (rows, ids) for p, m, rows, ids in con.execute(f"FROM {SEARCH_TABLE}").fetchall()}
+    now = {(p, m): (rows, ids) for p, m, rows, ids in months}
+    changed = sorted(key for key in before.keys() | now.keys() if before.get(key) != now.get(key))
+    if not changed:
+        return 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CHANGED} (provider_code VARCHAR, activity_month DATE)")
+    incremental.insert_rows(con, _CHANGED, ("VARCHAR", "DATE"), changed)
+    con.execute(f"""
+        DELETE FROM duplicate_pair d WHERE EXISTS (
+            SELECT 1 FROM {_CHANGED} c
+            WHERE (c.provider_code = d.a_provider_code AND c.activity_month = date_trunc('month', d.a_test_date))
+               OR (c.provider_code = d.b_provider_code AND c.activity_month = date_trunc('month', d.b_test_date)))""")
+    copies = _COPIES.format(
+        changed=", c.provider_code IS NOT NULL AS changed",
+        join=f" LEFT JOIN {_CHANGED} c USING (provider_code, activity_month)",
+        # every copy a changed one can pair with: those within the tolerance of the changed months
+        narrow=" AND r.test_date BETWEEN $first - $days AND last_day($last) + $days",
+    )
+    con.execute(
+        f"INSERT INTO duplicate_pair {_PAIRS.format(copies=copies, pairs=_CHANGED_PAIRS)}",
+        {**params, "first": min(m for _, m in changed), "last": max(m for _, m in changed)},
+    )
+    con.execute(f"DROP TABLE {_CHANGED}")
+    return len(changed)
+
+
+def _basis(con: duckdb.DuckDBPyConnection) -> str:
+    """What every pair depends on besides its two copies: this search's SQL and tolerance, the
+    counting setting, and who owns each site. When it changes, the whole store is searched."""
+    sites, owners = con.execute(
+        "SELECT count(*), coalesce(sum(hash(site_code, provider_code)), 0) FROM ref_site"
+    ).fetchall()[0]
+    sql = hashlib.sha256((_PAIRS + _COPIES + _ALL_PAIRS + _CHANGED_PAIRS).encode()).hexdigest()[:16]
+    return f"{sql}|{DATE_TOLERANCE_DAYS}|{counting_once(con)}|{sites}|{owners}"
 
 
 def counted_record_sql(select: str, restrict: str = "") -> str:

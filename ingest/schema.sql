@@ -182,6 +182,15 @@ CREATE TABLE IF NOT EXISTS duplicate_pair (
     removed            BOOLEAN NOT NULL
 );
 
+-- The `record` fingerprints (provider × activity month) when `duplicate_pair` was last searched
+-- (ingest/duplicates.py): the next search looks again only at what changed. Working store only.
+CREATE TABLE IF NOT EXISTS duplicate_search (
+    provider_code      VARCHAR NOT NULL,
+    activity_month     DATE NOT NULL,
+    rows               BIGINT NOT NULL,
+    submission_id_sum  HUGEINT NOT NULL
+);
+
 -- Outsourcing arrangements (ingest/outsourcing.py, `did reference load-outsourcing`): the
 -- commissioning provider sends examinations to the performing organisation in these months.
 CREATE TABLE IF NOT EXISTS ref_outsourcing (

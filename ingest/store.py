@@ -59,8 +59,9 @@ RECORDS = "records"  # the Parquet partitions behind the snapshots' `record` vie
 PARTITIONS_TABLE = "record_partition"  # in each snapshot: which file holds which provider's records
 CONTENTS_TABLE = "snapshot_content"  # in each snapshot: each table's content fingerprint (_contents)
 # Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
-# snapshots, so a snapshot must never hold them (architecture §7).
-WORKING_STORE_ONLY = "quarantine"
+# snapshots, so a snapshot must never hold them (architecture §7). Nor the writer's own
+# bookkeeping: what the last search for outsourced duplicates looked at (ingest.duplicates).
+WORKING_STORE_ONLY = ("quarantine", duplicates.SEARCH_TABLE)
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
@@ -368,8 +369,10 @@ def publish(
     # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
     # `record` without the copies it removes.
     say = progress or (lambda _: None)
+    months = incremental.month_fingerprints(con)
+    lap("fingerprints")
     say("finding outsourced examinations submitted twice")
-    duplicates.detect(con)
+    duplicates.detect(con, months, full=full, timings=timings)
     lap("duplicates")
     con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
     lap("checkpoint")
@@ -378,7 +381,6 @@ def publish(
     previous = current_snapshot(store_dir)
     before, contents_before = _published(con, previous) if previous is not None and not full else ({}, {})
     say("comparing with the published snapshot")
-    months = incremental.month_fingerprints(con)
     partitions, to_write = _plan_partitions(con, store_dir, version, before, months)
     # `record`'s columns changed (an upgrade): every rollup over records is built in full.
     same_columns = all(
@@ -649,8 +651,9 @@ def _write_snapshot(
         r[0]
         for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?) ORDER BY table_name",
-            [PARTITIONS_TABLE, CONTENTS_TABLE, WORKING_STORE_ONLY],
+            "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?, ?) "
+            "ORDER BY table_name",
+            [PARTITIONS_TABLE, CONTENTS_TABLE, *WORKING_STORE_ONLY],
         ).fetchall()
     ]
     contents = _contents(con, tables, partitions)

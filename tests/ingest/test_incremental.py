@@ -134,6 +134,7 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5), RR8_FEBRUARY)
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 1 and t["rollups_refreshed"] == keyed
+    assert t["duplicate_keys_searched"] == 1  # only RR8's February is searched for pairs again
 
     # RTH resubmits January: fewer records, another examination. Only RTH's file is written,
     # and RR8's rows of a provider-keyed rollup are left where they were.
@@ -143,7 +144,7 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     )
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 1 and t["partitions_total"] == 2
-    assert t["rollups_refreshed"] == keyed
+    assert t["rollups_refreshed"] == keyed and t["duplicate_keys_searched"] == 1
     assert t["rollups_built"] == sum(how is FULL for how in refresh_policies().values()) - 1  # population: kept
     assert _partition_files(store_dir)["RR8"] == rr8_file
     # The rows written are exactly those of RTH's January (RTH's, January's or RTH's January,
@@ -155,6 +156,7 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
     _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 9), [], expect="rejected")
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 0 and t["rollups_refreshed"] >= 2  # the quality tables
+    assert t["duplicate_keys_searched"] == 0
 
     # RTH submits February with the same examination as RR8's third (same patient, day and
     # NICIP): RR8's copy counts (its submission is earlier), RTH's is left out.
@@ -179,6 +181,7 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
         con.execute("INSERT OR REPLACE INTO store_meta VALUES ('count_duplicates', 'every')")
     t = _publish_and_compare(store_dir, tmp_path)
     assert t["partitions_written"] == 0 and t["rollups_refreshed"] > 0
+    assert t["duplicate_keys_searched"] == 4  # the setting changes every pair: all is searched
 
     # A reference change: the practice moves to another sub-ICB. Rollups that read the
     # practices are built in full; those that do not are kept.
@@ -236,3 +239,36 @@ def test_a_change_of_records_columns_builds_every_rollup_over_records_in_full(st
     t = _publish(store_dir)
     assert t["rollups_refreshed"] == 0 and t["partitions_written"] == 1
     assert t["rollups_built"] == sum(bool(tables_read(sql, ["record"])) for sql in all_rollups().values())
+
+
+def _pairs(store_dir) -> list[tuple]:
+    with store.writer(store_dir) as con:
+        return con.execute(
+            "SELECT match, a_accession_number, b_accession_number, counted, removed FROM duplicate_pair ORDER BY ALL"
+        ).fetchall()
+
+
+def test_a_month_that_disappears_takes_its_outsourced_pairs_with_it(store_dir, tmp_path):
+    """The search looks again only at changed provider-months, including one that no longer has
+    any records: RTH resubmits its February with the shared examination dated in March, and the
+    pair it made with RR8's copy goes; a site reference change then searches everything."""
+    shared = didfiles.nhs_number(99)
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5), RR8_FEBRUARY)
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 6), _records("RTH", 1, "2026-02-11", nhs_number=shared))
+    assert _publish(store_dir)["duplicate_keys_searched"] == 2  # never searched before: everything
+    assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "a", True)]
+
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 9), _records("RTH", 1, "2026-03-02", nhs_number=shared))
+    t = _publish(store_dir)
+    assert t["duplicate_keys_searched"] == 2  # RTH's February (gone) and March (new)
+    assert _pairs(store_dir) == []
+
+    # RTH sends February back: RR8's copy is earlier and counts. Then RTH is made the owner of
+    # RR8's site: the site owner's copy counts, which changes a pair no record of which changed.
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 10), _records("RTH", 1, "2026-02-11", nhs_number=shared))
+    assert _publish(store_dir)["duplicate_keys_searched"] == 2
+    assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "a", True)]
+    with store.writer(store_dir) as con:
+        con.execute("INSERT OR REPLACE INTO ref_site (site_code, provider_code) VALUES ('RTH01', 'RTH')")
+    _publish(store_dir)
+    assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "b", True)]
