@@ -32,7 +32,7 @@ COUNTS = ["reported", "reported_within_28d", "reported_over_28d", "dates_out_of_
 
 def as_of(snap: Snapshot) -> date | None:
     """The date "still unreported" is counted to: the last day of the latest activity month."""
-    return snap.query("SELECT last_day(max(activity_month)) AS d FROM rollup_waits_v2")["d"][0]
+    return snap.query("SELECT last_day(max(activity_month)) AS d FROM rollup_waits_v2_provider")["d"][0]
 
 
 def _grouped(frame: pl.DataFrame, keys: list[str], aggs: list[pl.Expr]) -> pl.DataFrame:

@@ -2,7 +2,8 @@
 report issue, routine / urgent / urgent suspected cancer side by side (issue 20).
 
 Read from `rollup_waits_v2` (ingest/rollup_defs/urgency.py): day histograms per activity month ×
-provider × modality × patient source × priority × interval, April 2026 on (no v1.0 month is mixed
+provider × site × modality × patient source × priority × DM01 test × interval (and, for every
+table not broken down by site, from its sum over sites, `rollup_waits_v2_provider`), April 2026 on (no v1.0 month is mixed
 in). Every table has one row per priority type — within each modality, patient source group,
 provider, site, DM01 test or month when broken down — so urgent suspected cancer and routine sit
 side by side.
@@ -81,7 +82,7 @@ class UrgencyFilter:
 
 def urgency_months(snap: Snapshot) -> list[date]:
     """Activity months with v2.0 waits, oldest first (none before April 2026)."""
-    return snap.query("SELECT DISTINCT activity_month FROM rollup_waits_v2 ORDER BY 1")["activity_month"].to_list()
+    return snap.query(f"SELECT DISTINCT activity_month FROM {WAITS_BY_PROVIDER} ORDER BY 1")["activity_month"].to_list()
 
 
 def clip_months(snap: Snapshot, first: date, last: date) -> tuple[date, date] | None:
@@ -107,6 +108,7 @@ class _Rollup(NamedTuple):
 
 
 WAITS = _Rollup("rollup_waits_v2", ("records",), ("days",), "waits_v2")
+WAITS_BY_PROVIDER = "rollup_waits_v2_provider"  # WAITS summed over sites
 UNREPORTED = _Rollup("rollup_unreported_v2", ("unreported", "unreported_28d"), (), "unreported_v2")
 
 
@@ -116,11 +118,14 @@ def _histogram(
     cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
     sums = [f"sum({c})::BIGINT AS {c}" for c in rollup.counts]
     waits_only = "interval_kind = $interval AND" if rollup is WAITS else ""
+    # Without a breakdown by site, the histograms summed over sites are the same figures read
+    # from a fifth of the rows.
+    table = WAITS_BY_PROVIDER if rollup is WAITS and "site" not in group else rollup.table
     # Table and column names come from the constants above, never from input.
     return snap.query(
         f"""
         SELECT {", ".join([*cols, "priority", *rollup.cell, *sums])}
-        FROM {rollup.table}
+        FROM {table}
         WHERE {waits_only} activity_month BETWEEN $first AND $last
           AND ($modality IS NULL OR modality = $modality)
           AND ($source IS NULL OR {waits._SOURCE_GROUP_SQL} = $source)

@@ -359,7 +359,9 @@ def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> Non
 
 st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
 v2_months = (
-    cached.urgency_months(snap, snap.version, first, last) if cached.has_tables(snap, "rollup_waits_v2") else None
+    cached.urgency_months(snap, snap.version, first, last)
+    if cached.has_tables(snap, "rollup_waits_v2", "rollup_waits_v2_provider")
+    else None
 )
 if v2_months is None:
     st.info(

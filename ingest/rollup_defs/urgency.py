@@ -7,7 +7,8 @@ earlier month would stand for a sliver of it, so no v1.0 month is mixed in.
 `rollup_waits_v2`: day histograms, as `rollup_waits` (same day coding: 0 … 365, 366 over 365
 days, -1 dates out of order, NULL a date missing), one row per activity month × provider ×
 site × modality × patient source × priority × DM01 test (ingest/dm01.py; NULL: not one of
-DM01's five imaging tests) × interval × days → records. The intervals use UK local
+DM01's five imaging tests) × interval × days → records; `rollup_waits_v2_provider` the same
+without the site. The intervals use UK local
 calendar dates (Europe/London) of the UTC timestamps:
 - request_to_procedure: request date → the procedure start's local date;
 - procedure_to_report: the procedure start's local date → the report issue's local date;
@@ -47,19 +48,33 @@ _UNPIVOT = "\n            UNION ALL\n".join(
     for name, (start, end, which) in _INTERVALS.items()
 )
 
-ROLLUPS = {
-    "rollup_waits_v2": f"""
+
+def _histograms(keys: str) -> str:
+    """Day histograms of the three intervals per `keys` (output columns of `_UNPIVOT`)."""
+    return f"""
         WITH intervals AS (
 {_UNPIVOT}
         )
-        SELECT activity_month, provider_code, site_code, modality, patient_source, priority, dm01_test, interval_kind,
+        SELECT {keys}, interval_kind,
                (CASE WHEN d IS NULL THEN NULL WHEN d < 0 THEN {NEGATIVE_DAY}
                      WHEN d > {OVERFLOW_DAY} - 1 THEN {OVERFLOW_DAY} ELSE d END)::SMALLINT AS days,
                count(*)::BIGINT AS records
         FROM intervals
         GROUP BY ALL
         ORDER BY interval_kind, modality, activity_month, provider_code
-    """,
+    """
+
+
+ROLLUPS = {
+    "rollup_waits_v2": _histograms(
+        "activity_month, provider_code, site_code, modality, patient_source, priority, dm01_test"
+    ),
+    # The same histograms summed over sites, for every table not broken down by site: a fifth of
+    # the rows at national scale (providers have several sites), so the waits by provider and the
+    # DM01 waiting list read a fifth as much (bench/urgency.py).
+    "rollup_waits_v2_provider": _histograms(
+        "activity_month, provider_code, modality, patient_source, priority, dm01_test"
+    ),
     "rollup_unreported_v2": f"""
         WITH as_of AS (SELECT last_day(max(activity_month)) AS as_of FROM record)
         SELECT {_KEYS}, any_value(as_of) AS as_of,
@@ -75,4 +90,8 @@ ROLLUPS = {
 
 # The unreported counts depend on the latest month held by any provider (their as-of date): built
 # again in full whenever records change (a small table over v2.0 months with no report).
-REFRESH = {"rollup_waits_v2": BY_PROVIDER_MONTH, "rollup_unreported_v2": FULL}
+REFRESH = {
+    "rollup_waits_v2": BY_PROVIDER_MONTH,
+    "rollup_waits_v2_provider": BY_PROVIDER_MONTH,
+    "rollup_unreported_v2": FULL,
+}

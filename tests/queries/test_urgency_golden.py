@@ -5,9 +5,11 @@ v1.0 months kept out, scope and disclosure."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import polars as pl
 import pytest
 
 from ingest import store
@@ -442,3 +444,21 @@ def test_page_sections_per_role_equal_the_exports(store_dir, snap, role, monkeyp
         for d in at.dataframe:
             if "waits" in d.value.columns and "share_six_weeks_or_more" in d.value.columns:
                 assert (pd.to_numeric(d.value["waits"], errors="coerce").dropna() % 5 == 0).all()
+
+
+def test_the_tables_without_a_site_read_the_site_histograms_summed(snap):
+    """`rollup_waits_v2_provider`, read by every table not broken down by site, holds exactly
+    `rollup_waits_v2` summed over sites (a second, naive sum in Python); and the table by site
+    adds up to the table by provider, priority by priority."""
+    keys = "activity_month, provider_code, modality, patient_source, priority, dm01_test, interval_kind, days"
+    summed: Counter = Counter()
+    for *key, records in snap.query(f"SELECT {keys}, records FROM rollup_waits_v2").rows():  # noqa: S608
+        summed[tuple(key)] += records
+    narrow = {tuple(key): n for *key, n in snap.query(f"SELECT {keys}, records FROM rollup_waits_v2_provider").rows()}  # noqa: S608
+    assert narrow == dict(summed) and len(narrow) > 10
+    f = urgency.UrgencyFilter(*MONTHS)
+    by_site = urgency.urgency_summary(snap, CENTRAL, f, "site").filter(pl.col("site_code") != waits.ENGLAND)
+    by_provider = urgency.urgency_summary(snap, CENTRAL, f, "provider").filter(pl.col("provider_code") != waits.ENGLAND)
+    for priority in urgency.PRIORITIES.values():
+        sites = by_site.filter(priority=priority)["records"].sum()
+        assert sites == by_provider.filter(priority=priority)["records"].sum() > 0
