@@ -3,8 +3,8 @@ report issue, routine / urgent / urgent suspected cancer side by side (issue 20)
 
 Read from `rollup_waits_v2` (ingest/rollup_defs/urgency.py): day histograms per activity month ×
 provider × site × modality × patient source × priority × DM01 test × interval (and, for every
-table not broken down by site, from its sum over sites, `rollup_waits_v2_provider`), April 2026 on (no v1.0 month is mixed
-in). Every table has one row per priority type — within each modality, patient source group,
+table not broken down by site, from its sum over sites, `rollup_waits_v2_provider`), April 2026
+on (no v1.0 month is mixed in). Every table has one row per priority type — within each modality, patient source group,
 provider, site, DM01 test or month when broken down — so urgent suspected cancer and routine sit
 side by side.
 Medians, 90th percentiles and the shares within 1, 2, 7, 14, 28 and 42 days come from the summed
