@@ -289,19 +289,8 @@ def spc_section(
 
 
 # --- Breakdowns -------------------------------------------------------------------------------
-by_modality, by_source, by_provider, by_month = st.tabs(["By modality", "By patient source", "By provider", "By month"])
-with by_modality:
-    table(cached.wait_summary(snap, snap.version, scope, f, "modality"), "modality")
-with by_source:
-    st.caption("GP direct access (patient source 04) against every other source.")
-    table(cached.wait_summary(snap, snap.version, scope, f, "source"), "source")
-with by_provider:
-    st.caption(
-        "The England row is every provider together, the national comparator."
-        + ("" if scope.is_central else " Providers are those you may see in detail.")
-    )
-    table(cached.wait_summary(snap, snap.version, scope, f, "provider"), "provider")
-with by_month:
+def _month_tab() -> None:
+    """The By month tab: the trend chart, its table and the median wait's XmR chart."""
     trend = cached.wait_summary(snap, snap.version, scope, f, "month")
     if trend.height:
         st.plotly_chart(
@@ -312,6 +301,30 @@ with by_month:
         )
     table(trend, "month")
     spc_section(trend, "median_days", "Median wait (days)", "median-wait", higher_is_better=False, percent=False)
+
+
+# Lazy tabs (here and below): only the open tab's queries run, on opening it; Streamlit runs every
+# tab's content otherwise, and this page has twenty (bench/browser_pages.py).
+by_modality, by_source, by_provider, by_month = st.tabs(
+    ["By modality", "By patient source", "By provider", "By month"], key="tabs-waits", on_change="rerun"
+)
+if by_modality.open:
+    with by_modality:
+        table(cached.wait_summary(snap, snap.version, scope, f, "modality"), "modality")
+if by_source.open:
+    with by_source:
+        st.caption("GP direct access (patient source 04) against every other source.")
+        table(cached.wait_summary(snap, snap.version, scope, f, "source"), "source")
+if by_provider.open:
+    with by_provider:
+        st.caption(
+            "The England row is every provider together, the national comparator."
+            + ("" if scope.is_central else " Providers are those you may see in detail.")
+        )
+        table(cached.wait_summary(snap, snap.version, scope, f, "provider"), "provider")
+if by_month.open:
+    with by_month:
+        _month_tab()
 
 # --- Missing dates ----------------------------------------------------------------------------
 st.subheader("Records with a date missing")
@@ -343,7 +356,10 @@ if not scope.is_central:
 # --- By urgency (DIDS v2.0) -------------------------------------------------------------------
 def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> None:
     """One tab per breakdown (key → tab label): its table, as `load(key)` gives it, and a CSV."""
-    for tab, by in zip(st.tabs(list(labels.values())), labels, strict=True):
+    tabs = st.tabs(list(labels.values()), key=f"tabs-{name}", on_change="rerun")
+    for tab, by in zip(tabs, labels, strict=True):
+        if not tab.open:
+            continue
         with tab:
             frame = load(by)
             fmt.shown_table(frame, config)

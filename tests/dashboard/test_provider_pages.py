@@ -50,6 +50,14 @@ def shown(at: AppTest, first_column: str) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if d.value.columns[0] == first_column)
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Choose a tab of a lazy `st.tabs` (only the open tab's content runs), as a click would."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def export_args(name: str, argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     registry()[name].add_arguments(parser)
@@ -70,9 +78,10 @@ def test_waiting_times_page_shows_the_export_tables(store, snap):
     headline = waits.wait_summary(snap, CENTRAL, f).row(0, named=True)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Median wait"] == f"{headline['median_days']} days"
+    tabs = {"provider": "By provider", "modality": "By modality", "month": "By month"}
     for by, first in (("provider", "provider_code"), ("modality", "modality"), ("month", "activity_month")):
         same(
-            shown(at, first),
+            shown(open_tab(at, "tabs-waits", tabs[by]), first),
             registry()["waiting-times"].build(
                 snap, CENTRAL, export_args("waiting-times", ["--by", by, "--modality", "MRI"])
             ),
@@ -133,7 +142,7 @@ def test_a_provider_user_sees_only_its_own_detail(store, snap):
     provider = waits.wait_providers(snap, CENTRAL)[0]
     scope = Scope("provider", providers=frozenset({provider}))
     at = open_page("views/waiting_times.py", scope)
-    table = shown(at, "provider_code")
+    table = shown(open_tab(at, "tabs-waits", "By provider"), "provider_code")
     assert table["provider_code"].tolist() == [waits.ENGLAND, provider]
     assert (table["records"].dropna() % 5 == 0).all()
     at = open_page("views/equipment.py", scope)
@@ -201,15 +210,22 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     assert set(by_month["activity_month"]) == {urgency.FIRST_MONTH}  # the one v2.0 month; no v1.0 month mixed in
     pages = {
         "priority": shown(at, "priority"),
-        "month": next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["activity_month", "priority"]),
         "usc-vs-routine": next(d.value for d in at.dataframe if "usc_median_days" in d.value.columns),
     }
-    turnaround = {
-        by: next(
+
+    def turnaround_table(column: str) -> pd.DataFrame:
+        return next(
             d.value for d in at.dataframe if "share_within_28d" in d.value.columns and d.value.columns[0] == column
         )
-        for by, column in (("priority", "priority"), ("provider", "provider_code"))
-    }
+
+    turnaround = {"priority": turnaround_table("priority")}  # the tab open at first
+    open_tab(at, "tabs-report-turnaround", "by provider")
+    turnaround["provider"] = turnaround_table("provider_code")
+    pages["month"] = next(
+        d.value
+        for d in open_tab(at, "tabs-waits-by-urgency", "Urgency by month").dataframe
+        if list(d.value.columns[:2]) == ["activity_month", "priority"] and "median_days" in d.value.columns
+    )
     assert "4-week standard" in " ".join(s.value for s in at.subheader)
     # one v2.0 month in this store: no XmR chart, and the page says why (the chart is tested on the
     # queries; tests/queries/test_spc.py)
