@@ -89,6 +89,16 @@ class Window:
         return add_months(self.first, 1), add_months(self.last, 1)
 
 
+@dataclass(frozen=True)
+class Coverage:
+    months: int = 0  # activity months held in the window
+    months_asked: int = 0
+    provider_periods_included: int = 0  # the provider's submission months with an accepted file
+    provider_periods_expected: int = 0
+    providers_included: int = 0  # England, for the window's last submission month
+    providers_expected: int = 0
+
+
 @dataclass
 class Profile:
     provider: str
@@ -98,7 +108,7 @@ class Profile:
     peer_codes: list[str]
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     urgency_months: tuple[date, date] | None = None
-    coverage: dict[str, object] = field(default_factory=dict)
+    coverage: Coverage = field(default_factory=Coverage)
     summary: str = ""
 
 
@@ -465,13 +475,13 @@ def build_profile(snap: Snapshot, scope: Scope, provider: str, last: date, month
         pl.col("provider_code").replace_strict(names, default=None).alias("provider_name"),
     )
     held = months_held(snap, window.first, window.last)
-    profile.coverage = {
-        "months": len(held),
-        "months_asked": months,
-        "provider_periods_included": int(statuses["status"].is_in(completeness.INCLUDED).sum()),
-        "provider_periods_expected": statuses.height,
-        "providers_included": completeness.providers_included(snap, last_period),
-    }
+    profile.coverage = Coverage(
+        len(held),
+        months,
+        int(statuses["status"].is_in(completeness.INCLUDED).sum()),
+        statuses.height,
+        *completeness.providers_included(snap, last_period),
+    )
     profile.summary = stands_out(profile, figures)
     return profile
 
@@ -514,7 +524,7 @@ def show(value: float | None, unit: str) -> str:
     if unit == "msv":
         return f"{value:.2f} mSv"
     if unit == "days":
-        return f"{value:g} days" if float(value).is_integer() else f"{value:.1f} days"
+        return f"{value:g} day{'' if value == 1 else 's'}" if float(value).is_integer() else f"{value:.1f} days"
     return f"{value:.1f}"
 
 
