@@ -231,16 +231,40 @@ def _series(frame: pl.DataFrame, code: str, column: str) -> list[float | None]:
     return [None if v is None else float(v) for v in rows[column].to_list()]
 
 
-def render(profile: Profile, notes_html: str) -> str:
-    """The whole pack as one HTML document."""
+# Inside a dashboard page: the same rules scoped to the pack, none on the page's own body or print.
+EMBEDDED_CSS = f"""
+.profile-pack {{ color: {TEXT}; }}
+.profile-pack .summary {{ border-left: 4px solid {BLUE}; padding: 4px 8px; background: #f0f4f5; font-weight: bold; }}
+.profile-pack table {{ border-collapse: collapse; margin: 4px 0 12px; font-size: 0.85rem; }}
+.profile-pack caption {{ text-align: left; font-weight: bold; padding: 2px 0; caption-side: top; }}
+.profile-pack th, .profile-pack td {{ border: 1px solid #aeb7bd; padding: 2px 6px; vertical-align: top; }}
+.profile-pack thead th {{ background: #e8edee; }}
+.profile-pack th[scope=row] {{ text-align: left; font-weight: normal; }}
+.profile-pack .num {{ text-align: right; }}
+.profile-pack .pair {{ display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }}
+.profile-pack figure {{ margin: 0; }}
+.profile-pack .note {{ color: {GREY}; font-size: 0.85rem; }}
+"""
+
+
+def render(profile: Profile, notes_html: str, embedded: bool = False) -> str:
+    """The whole pack as one HTML document; `embedded`: as a block for a page that has its own
+    title (h1) and styles — the pack's sections start at h2."""
     t, p = profile.tables, profile
     who = f"{escape(p.provider_name)} ({escape(p.provider)})"
     period = f"{p.window.first:%B %Y} to {p.window.last:%B %Y}"
+    head = (
+        [f'<div class="profile-pack"><style>{EMBEDDED_CSS}</style>', '<section class="first">']
+        if embedded
+        else [
+            '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">',
+            f"<title>Provider profile: {who}, {period}</title><style>{CSS}</style></head><body><main>",
+            '<section class="first">',
+            f"<h1>Provider profile: {who}</h1>",
+        ]
+    )
     out = [
-        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">',
-        f"<title>Provider profile: {who}, {period}</title><style>{CSS}</style></head><body><main>",
-        '<section class="first">',
-        f"<h1>Provider profile: {who}</h1>",
+        *head,
         f"<p>Activity months {period} ({p.coverage.months} months of data). Peers: the "
         f"{len(p.peer_codes)} providers most like it in size and case mix. England: every provider.</p>",
         f'<p class="summary">{escape(p.summary)}</p>',
@@ -486,7 +510,7 @@ def render(profile: Profile, notes_html: str) -> str:
         "<section><h2>Peers, method and caveats</h2>",
         table_html(t["peers"], "The peer group, nearest first", ["rank", "provider_code", "provider_name"]),
         notes_html,
-        "</section></main></body></html>",
+        "</section></div>" if embedded else "</section></main></body></html>",
     ]
     return "\n".join(out)
 

@@ -151,6 +151,14 @@ def build_provider_profile(
     snap: Snapshot, scope: Scope, provider: str, last: date, months: int = 12, pdf: bool = True
 ) -> ReportOutput:
     """The pack: its tables, notes, HTML and (with `pdf`) PDF."""
+    return page_pack(snap, scope, provider, last, months, pdf)[0]
+
+
+def page_pack(
+    snap: Snapshot, scope: Scope, provider: str, last: date, months: int = 12, pdf: bool = True
+) -> tuple[ReportOutput, str]:
+    """The pack's files (`build_provider_profile`) and the same pack as an HTML block for the
+    Provider profile page."""
     profile = build_profile(snap, scope, provider, last, months)
     lines = notes_lines(snap, profile)
     html = render(profile, notes_html(lines))
@@ -161,12 +169,13 @@ def build_provider_profile(
         f"Provider profile: {profile.provider_name} ({profile.provider}), "
         f"{profile.window.first:%B %Y} to {profile.window.last:%B %Y}"
     )
-    return ReportOutput(
+    output = ReportOutput(
         title=title,
         tables={name: profile.tables[name] for name in TABLES if name in profile.tables},
         notes="\n".join([profile.summary, "", *lines]),
         documents=documents,
     )
+    return output, render(profile, notes_html(lines), embedded=True)
 
 
 def _provider_argument(text: str) -> str:
