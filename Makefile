@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup lock browser bench clean-store
+.PHONY: demo test setup pango lock browser bench clean-store
 
 demo: setup
 	$(BIN)/did demo
@@ -13,7 +13,7 @@ test: setup browser
 
 # A virtual environment with the project and its test tools at the locked versions (requirements.lock),
 # rebuilt when pyproject.toml or the lock changes. `pip check` fails if the lock lacks a dependency.
-setup: $(VENV)/.installed
+setup: pango $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -30,11 +30,21 @@ lock:
 	mv requirements.lock.new requirements.lock
 	rm -rf .lock-venv
 
-# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here), and
+# poppler's pdftotext, which reads the provider profile's PDF back in its browser test.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	@command -v pdftotext >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q poppler-utils; }
+
+# Debian's Pango, which WeasyPrint (the provider profile's PDF) lays text out with.
+pango:
+	@{ dpkg -s libpango-1.0-0 && dpkg -s libpangoft2-1.0-0; } >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0; }
 
 bench: setup
 	$(BIN)/python bench/ingest.py

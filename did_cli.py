@@ -535,7 +535,7 @@ def cmd_report(args) -> int:
     stem = (
         args.report_name
         + "_"
-        + "_".join(str(v) for k, v in sorted(vars(args).items()) if k in ("period", "year") and v)
+        + "_".join(str(v) for k, v in sorted(vars(args).items()) if k in ("period", "provider", "year") and v)
     )
     written = reports.write(output, Path(args.out), stem, xlsx=not args.no_xlsx)
     if report.audited:

@@ -100,6 +100,14 @@ PAGES: tuple[PageEntry, ...] = (
         roles=("central", "provider"),
     ),
     PageEntry(
+        "provider_profile.py",
+        "Provider profile",
+        ":material/assignment:",
+        "provider-profile",
+        "Providers",
+        roles=("central", "provider", "commissioner"),
+    ),
+    PageEntry(
         "outsourced.py",
         "Outsourced imaging",
         ":material/call_split:",

@@ -210,6 +210,28 @@ def files_that_count(snap: Snapshot, scope: Scope, first: date, last: date, as_o
     return frame.select(WHICH_FILE_COLUMNS).sort("provider_code", "period")
 
 
+def provider_statuses(
+    snap: Snapshot, scope: Scope, providers: list[str] | None, first: date, last: date, as_of: date | None = None
+) -> pl.DataFrame:
+    """The matrix's status of each period from `first` to `last` for the providers asked (each one
+    the user may see in detail; None: every provider, central scope only): provider_code, period,
+    status, status_label, files. Only the periods each provider was expected for (module notes).
+    The provider profile reads its submission timeliness from here, so it and the Completeness
+    page agree."""
+    if providers is None:
+        _require_central(scope, "every provider's submissions")
+    for code in providers or []:
+        scope.check_provider(code)
+    frame = _statuses(snap, first, last, as_of or date.today())
+    if providers is not None:
+        frame = frame.filter(pl.col("provider_code").is_in(providers))
+    return (
+        frame.with_columns(pl.col("status").replace_strict(STATUS_LABELS, return_dtype=pl.String).alias("status_label"))
+        .select("provider_code", "period", "status", "status_label", "files")
+        .sort("provider_code", "period")
+    )
+
+
 def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFrame:
     """Every expected provider × period from `first` to `last` with its status (module notes),
     unscoped and unnamed: provider_months adds the names and the scope check, coverage the counts."""

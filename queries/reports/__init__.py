@@ -28,6 +28,8 @@ class ReportOutput:
     tables: dict[str, pl.DataFrame]  # sheet/file name -> table
     notes: str  # method, sources, disclosure rules, caveats (Markdown)
     files: list[Path] = field(default_factory=list)
+    # whole documents beside the tables, by file suffix (the provider profile's "html" and "pdf")
+    documents: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ def registry() -> dict[str, Report]:
 
 
 def write(output: ReportOutput, out_dir: Path, stem: str, xlsx: bool = True) -> list[Path]:
-    """One CSV per table plus (optionally) a workbook with a Notes sheet; returns the paths written."""
+    """One CSV per table, any whole documents, the notes, and (optionally) a workbook with a Notes
+    sheet; returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -52,6 +55,12 @@ def write(output: ReportOutput, out_dir: Path, stem: str, xlsx: bool = True) -> 
         path = out_dir / f"{stem}_{name}.csv"
         tmp = path.with_name(f".{path.name}.partial")
         for_csv(neutralise_formulas(table)).write_csv(tmp)
+        tmp.replace(path)
+        written.append(path)
+    for suffix, content in output.documents.items():
+        path = out_dir / f"{stem}.{suffix}"
+        tmp = path.with_name(f".{path.name}.partial")
+        tmp.write_bytes(content)
         tmp.replace(path)
         written.append(path)
     notes = out_dir / f"{stem}_notes.md"

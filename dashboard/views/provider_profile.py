@@ -1,0 +1,80 @@
+"""Provider profile: one provider's pack against its peers and England, for accreditation and
+inspection — to read here, print, or download as PDF, HTML or a workbook."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cached as cached_home
+from dashboard import cached_profile as cached
+from dashboard.components import formatting as fmt
+from dashboard.components.store import snapshot_or_stop
+from dashboard.components.user import current_scope
+
+st.title("Provider profile")
+st.caption(
+    "One imaging provider's activity, waits, report turnaround, scanners, submissions, data quality and "
+    "radiation dose, each beside its peers (the 10 providers most like it in size and mix of tests) and "
+    "England: the pack an accreditation assessor or an inspector asks for. The same pack prints, and "
+    "downloads as PDF, web page or workbook."
+)
+
+snap = snapshot_or_stop()
+scope = current_scope()
+if scope.role == "commissioner":
+    st.info(
+        "Provider profiles are for the central team and each provider's own staff. The data do not say "
+        "which providers a commissioner pays for, so this page cannot tell which ones you may see in "
+        "detail. England's figures, which you can compare with, are on the Waiting times and Scanner "
+        "utilisation pages, and who imaged your patients is on the Patient flows page."
+    )
+    st.stop()
+
+names = cached.providers(snap, snap.version, scope)
+held = cached.months(snap, snap.version)
+if names.is_empty() or not held:
+    st.info("Your account is linked to no provider with examinations in this store.")
+    st.stop()
+
+codes = names["provider_code"].to_list()
+labels = dict(names.iter_rows())
+wanted = st.query_params.get("provider")
+c1, c2, c3 = st.columns([2, 1, 1])
+provider = c1.selectbox(
+    "Provider",
+    codes,
+    index=codes.index(wanted) if wanted in codes else 0,
+    format_func=lambda c: f"{c} — {labels.get(c, c)}",
+)
+latest = cached_home.latest_complete_month(snap, snap.version)
+newest_first = list(reversed(held))
+last = c2.selectbox(
+    "Last month",
+    newest_first,
+    index=newest_first.index(latest) if latest in newest_first else 0,
+    format_func=fmt.month,
+)
+months = c3.selectbox("Months", [3, 6, 12, 24], index=2)
+st.query_params["provider"] = provider
+
+output, block = cached.pack(snap, snap.version, scope, provider, last, months)
+stem = f"provider-profile_{last:%Y-%m}_{provider}"
+d1, d2, d3 = st.columns(3)
+d1.download_button(
+    "Download PDF", output.documents["pdf"], file_name=f"{stem}.pdf", mime="application/pdf", icon=":material/download:"
+)
+d2.download_button(
+    "Download web page (HTML)",
+    output.documents["html"],
+    file_name=f"{stem}.html",
+    mime="text/html",
+    icon=":material/download:",
+)
+d3.download_button(
+    "Download workbook (.xlsx)",
+    cached.workbook(output, snap.version, stem, scope),
+    file_name=f"{stem}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/download:",
+)
+st.html(block)

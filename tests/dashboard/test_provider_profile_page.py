@@ -1,0 +1,71 @@
+"""The Provider profile page (AppTest) for each role: the pack the command writes, for the user's
+own provider only; commissioners are told why there is no provider pack for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from queries.connection import get_snapshot
+from queries.reports.provider_profile import page_pack
+from queries.scope import CENTRAL, Scope
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def open_page(store: Path, scope: Scope, monkeypatch, provider: str | None = None) -> AppTest:
+    monkeypatch.setenv("DID_STORE_DIR", str(store))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["scope"] = scope
+    at.run()
+    if provider:
+        at.query_params["provider"] = provider
+    at.switch_page("views/provider_profile.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _html(at: AppTest) -> str:
+    """The pack's block (the app adds HTML of its own elsewhere)."""
+    return "".join(b for e in at.get("html") if "profile-pack" in (b := str(e.proto.body)))
+
+
+@pytest.mark.parametrize("role", ["central", "provider"])
+def test_the_page_shows_the_pack(synthetic_store, role, monkeypatch):
+    store = synthetic_store[0]
+    snap = get_snapshot(store)
+    codes = snap.query("SELECT DISTINCT provider_code FROM rollup_activity ORDER BY 1")["provider_code"].to_list()
+    mine = codes[1]
+    scope = CENTRAL if role == "central" else Scope("provider", providers=frozenset({mine}), user="test")
+    at = open_page(store, scope, monkeypatch, provider=mine)
+    options = at.selectbox[0].options
+    assert (
+        (len(options) == len(codes))
+        if role == "central"
+        else (options == [f"{mine} — {o.split(' — ')[1]}" for o in options] and len(options) == 1)
+    )
+    last, months = at.selectbox[1].value, at.selectbox[2].value
+    _, block = page_pack(snap, scope, mine, last, months, pdf=False)
+    shown = _html(at)
+    assert shown and block.split("<style>")[1].split("</style>")[1][:2000] in shown
+    assert "What stands out" in shown or "Nothing stands out" in shown
+
+
+def test_a_provider_user_deep_linking_another_provider_sees_only_its_own(synthetic_store, monkeypatch):
+    store = synthetic_store[0]
+    codes = get_snapshot(store).query("SELECT DISTINCT provider_code FROM rollup_activity ORDER BY 1")["provider_code"]
+    mine, other = codes[0], codes[1]
+    at = open_page(store, Scope("provider", providers=frozenset({mine}), user="t"), monkeypatch, provider=other)
+    assert at.selectbox[0].value == mine
+    assert f"({other})" not in _html(at).split("The peer group")[0]
+
+
+def test_commissioners_are_told_why(synthetic_store, monkeypatch):
+    scope = Scope("commissioner", icbs=frozenset({"QHM"}), user="icb")
+    at = open_page(synthetic_store[0], scope, monkeypatch)
+    assert any("do not say which providers a commissioner pays for" in i.value for i in at.info)
+    assert not _html(at)
