@@ -37,7 +37,7 @@ from queries.disclosure import perturb, protect
 from queries.dose import examination_group
 from queries.headline import UNKNOWN_MODALITY, add_months
 from queries.official import months_held, provider_names, rollup_source
-from queries.scope import CENTRAL, Scope
+from queries.scope import CENTRAL, Scope, ScopeError
 
 ENGLAND = waits.ENGLAND
 TREND_MONTHS = 24
@@ -328,9 +328,64 @@ def activity_months(snap: Snapshot) -> list[date]:
     return snap.query("SELECT DISTINCT activity_month FROM rollup_activity ORDER BY 1")["activity_month"].to_list()
 
 
+# A commissioner's providers: those for whom the commissioner's registered population made up at
+# least this share of the examinations in the pack's months (ADR 12). An ICB's main providers
+# are well above it; a provider that imaged a few of its patients passing through is not.
+COMMISSIONER_SHARE = 0.10
+
+
+def commissioned_providers(snap: Snapshot, scope: Scope, first: date, last: date) -> list[str]:
+    """The providers a commissioner user may open the profile of for activity months first …
+    last: at least COMMISSIONER_SHARE of each one's examinations were of patients registered with
+    a practice in the user's ICBs or sub-ICBs (the Patient flows table, `rollup_variation_flows`)."""
+    if scope.role != "commissioner":
+        return []
+    return snap.query(
+        """
+            SELECT provider_code
+            FROM rollup_variation_flows
+            WHERE activity_month BETWEEN $first AND $last
+            GROUP BY provider_code
+            HAVING sum(records) FILTER (WHERE list_contains($icbs, icb_code) OR list_contains($subs, sub_icb_code))
+                   >= $share * sum(records)
+            ORDER BY provider_code
+            """,
+        {
+            "first": first,
+            "last": last,
+            "icbs": sorted(scope.icbs),
+            "subs": sorted(scope.sub_icbs),
+            "share": COMMISSIONER_SHARE,
+        },
+    )["provider_code"].to_list()
+
+
+def profile_scope(snap: Snapshot, scope: Scope, provider: str, window: Window) -> Scope:
+    """The scope a pack for `provider` is built under: the user's own, except for a commissioner,
+    who sees one of its providers' packs as that provider's own staff do (the same disclosure
+    control); another provider is refused (ScopeError)."""
+    if scope.role != "commissioner":
+        scope.check_provider(provider)
+        return scope
+    if provider not in commissioned_providers(snap, scope, window.first, window.last):
+        raise ScopeError(
+            f"{scope.user} (commissioner) may not see provider {provider}'s profile: fewer than "
+            f"{COMMISSIONER_SHARE:.0%} of its examinations from {window.first:%Y-%m} to {window.last:%Y-%m} "
+            "were of your registered patients"
+        )
+    return Scope("provider", providers=frozenset({provider}), user=f"{scope.user} (commissioner)")
+
+
 def profile_providers(snap: Snapshot, scope: Scope) -> pl.DataFrame:
-    """provider_code, provider_name of the providers whose profile the user may open."""
+    """provider_code, provider_name of the providers whose profile the user may open (for a
+    commissioner, its providers over the latest 12 activity months held)."""
     names = provider_names(snap)
+    if scope.role == "commissioner":
+        held = activity_months(snap)
+        if not held:
+            return names.head(0)
+        mine = commissioned_providers(snap, scope, max(add_months(held[-1], -11), held[0]), held[-1])
+        return names.filter(pl.col("provider_code").is_in(mine))
     visible = scope.visible_providers()
     return names if visible is None else names.filter(pl.col("provider_code").is_in(visible))
 
@@ -351,8 +406,10 @@ def build_profile(snap: Snapshot, scope: Scope, provider: str, last: date, month
     Refused (ScopeError) for a provider outside the user's scope; UsageError for a provider with
     no activity in the months or a month the store does not hold."""
     provider = provider.strip().upper()
-    scope.check_provider(provider)
+    if scope.role != "commissioner":
+        scope.check_provider(provider)  # before anything is read
     window = window_for(snap, last, months)
+    scope = profile_scope(snap, scope, provider, window)
     names = dict(provider_names(snap).iter_rows())
     mix = peers.activity_mix(snap, window.first, window.last)
     if provider not in mix["provider_code"].to_list():

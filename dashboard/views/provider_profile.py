@@ -10,6 +10,7 @@ from dashboard import cached_profile as cached
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from queries import profile
 
 st.title("Provider profile")
 st.caption(
@@ -22,18 +23,21 @@ st.caption(
 snap = snapshot_or_stop()
 scope = current_scope()
 if scope.role == "commissioner":
-    st.info(
-        "Provider profiles are for the central team and each provider's own staff. The data do not say "
-        "which providers a commissioner pays for, so this page cannot tell which ones you may see in "
-        "detail. England's figures, which you can compare with, are on the Waiting times and Scanner "
-        "utilisation pages, and who imaged your patients is on the Patient flows page."
+    st.caption(
+        f"As a commissioner you may open the profile of each provider for whom your registered patients made "
+        f"up at least {profile.COMMISSIONER_SHARE:.0%} of its examinations in the latest 12 months, and see it "
+        "as that provider's own staff do: small numbers hidden, others rounded."
     )
-    st.stop()
 
 names = cached.providers(snap, snap.version, scope)
 held = cached.months(snap, snap.version)
 if names.is_empty() or not held:
-    st.info("Your account is linked to no provider with examinations in this store.")
+    st.info(
+        "None of the providers in this store imaged enough of your registered patients for you to open "
+        "its profile. Who imaged your patients is on the Patient flows page."
+        if scope.role == "commissioner"
+        else "Your account is linked to no provider with examinations in this store."
+    )
     st.stop()
 
 codes = names["provider_code"].to_list()

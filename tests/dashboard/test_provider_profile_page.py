@@ -1,5 +1,5 @@
 """The Provider profile page (AppTest) for each role: the pack the command writes, for the user's
-own provider only; commissioners are told why there is no provider pack for them."""
+own provider only; a commissioner its own providers', as their staff see them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from queries import profile
 from queries.connection import get_snapshot
 from queries.reports.provider_profile import page_pack
 from queries.scope import CENTRAL, Scope
@@ -64,8 +65,17 @@ def test_a_provider_user_deep_linking_another_provider_sees_only_its_own(synthet
     assert f"({other})" not in _html(at).split("The peer group")[0]
 
 
-def test_commissioners_are_told_why(synthetic_store, monkeypatch):
-    scope = Scope("commissioner", icbs=frozenset({"QHM"}), user="icb")
-    at = open_page(synthetic_store[0], scope, monkeypatch)
-    assert any("do not say which providers a commissioner pays for" in i.value for i in at.info)
-    assert not _html(at)
+def test_a_commissioner_sees_its_providers_packs_as_their_staff_do(synthetic_store, monkeypatch):
+    store = synthetic_store[0]
+    snap = get_snapshot(store)
+    icb = snap.query("SELECT icb_code FROM rollup_variation_flows WHERE icb_code IS NOT NULL LIMIT 1").item()
+    scope = Scope("commissioner", icbs=frozenset({icb}), user="icb")
+    at = open_page(store, scope, monkeypatch)
+    mine = [o.split(" — ")[0] for o in at.selectbox[0].options]
+    held = profile.activity_months(snap)
+    assert mine == profile.commissioned_providers(snap, scope, held[-12] if len(held) >= 12 else held[0], held[-1])
+    assert mine, "the synthetic store's ICB has providers of its own"
+    last, months = at.selectbox[1].value, at.selectbox[2].value
+    staff = Scope("provider", providers=frozenset({mine[0]}), user="staff")
+    _, block = page_pack(snap, staff, mine[0], last, months, pdf=False)
+    assert block.split("<style>")[1].split("</style>")[1][:2000] in _html(at)

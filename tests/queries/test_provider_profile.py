@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 import did_cli
+import working_store
 from queries import peers, profile, quality, turnaround, urgency, waiting_list, waits
 from queries.connection import get_snapshot
 from queries.exports import waits as waits_export
@@ -165,9 +166,6 @@ def test_scope(store, provider):
     other = Scope("provider", providers=frozenset({"ZZZ"}), user="other")
     with pytest.raises(ScopeError):
         profile.build_profile(snap, other, provider, LAST, MONTHS)
-    commissioner = Scope("commissioner", icbs=frozenset({"QHM"}), user="icb")
-    with pytest.raises(ScopeError):
-        profile.build_profile(snap, commissioner, provider, LAST, MONTHS)
 
 
 def test_the_command_writes_html_pdf_xlsx_and_csvs(store, provider, tmp_path, monkeypatch, capsys):
@@ -222,3 +220,44 @@ def test_a_provider_user_asking_for_another_is_refused_and_audited(store, provid
     assert capsys.readouterr().err.startswith("did: refused:")
     assert '"action": "refused report provider-profile"' in (tmp_path / "audit.jsonl").read_text()
     assert not out.exists()
+
+
+def _naive_shares(store, first, last) -> dict[tuple[str, str], float]:
+    """(provider, ICB) → the ICB's registered patients' share of the provider's examinations, by a
+    plain loop over the records and the practice reference."""
+    icb_of = dict(working_store.rows(store, "SELECT practice_code, icb_code FROM ref_practice"))
+    rows = working_store.rows(
+        store,
+        "SELECT provider_code, practice_code FROM record WHERE activity_month BETWEEN ? AND ?",
+        [first, last],
+    )
+    totals: dict[str, int] = {}
+    by_icb: dict[tuple[str, str], int] = {}
+    for provider, practice in rows:
+        totals[provider] = totals.get(provider, 0) + 1
+        icb = icb_of.get(practice)
+        if icb is not None:
+            by_icb[(provider, icb)] = by_icb.get((provider, icb), 0) + 1
+    return {key: n / totals[key[0]] for key, n in by_icb.items()}
+
+
+def test_a_commissioner_opens_only_its_providers_packs_as_their_staff_see_them(store, provider):
+    """A commissioner's providers: its registered patients made ≥ 10% of their examinations (a
+    naive count over the records). Their packs are the ones their own staff get; any other
+    provider's is refused."""
+    snap = get_snapshot(store)
+    window = profile.window_for(snap, LAST, MONTHS)
+    shares = _naive_shares(store, window.first, window.last)
+    icb = max((icb for _, icb in shares), key=lambda i: sum(1 for p, j in shares if j == i))
+    scope = Scope("commissioner", icbs=frozenset({icb}), user="icb")
+    expected = sorted(p for (p, i), share in shares.items() if i == icb and share >= profile.COMMISSIONER_SHARE)
+    assert profile.commissioned_providers(snap, scope, window.first, window.last) == expected
+    assert expected and len(expected) < len({p for p, _ in shares})
+    mine = expected[0]
+    staff = Scope("provider", providers=frozenset({mine}), user="staff")
+    theirs = profile.build_profile(snap, staff, mine, LAST, MONTHS).tables
+    for name, table in profile.build_profile(snap, scope, mine, LAST, MONTHS).tables.items():
+        assert table.equals(theirs[name]), name
+    other = next(p for p in sorted({p for p, _ in shares}) if p not in expected)
+    with pytest.raises(ScopeError, match="fewer than 10%"):
+        profile.build_profile(snap, scope, other, LAST, MONTHS)
