@@ -11,6 +11,8 @@ each section on a new page, a table never split from its caption.
 
 from __future__ import annotations
 
+import base64
+import re
 import zlib
 from collections.abc import Sequence
 from datetime import date
@@ -512,7 +514,29 @@ def render(profile: Profile, notes_html: str, embedded: bool = False) -> str:
         notes_html,
         "</section></div>" if embedded else "</section></main></body></html>",
     ]
-    return "\n".join(out)
+    document = "\n".join(out)
+    return _svg_as_images(document) if embedded else document
+
+
+_SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+_SVG_TEXT = re.compile(r"<title[^>]*>(.*?)</title><desc[^>]*>(.*?)</desc>", re.DOTALL)
+
+
+def _svg_as_images(document: str) -> str:
+    """Each inline chart as an image of itself: a dashboard page's HTML block drops inline SVG
+    (Streamlit sanitises it), but keeps an image whose source is the SVG, with the chart's title
+    and description as its text alternative."""
+
+    def image(match: re.Match[str]) -> str:
+        svg = match.group(0)
+        text = _SVG_TEXT.search(svg)
+        alt = f"{text.group(1)}. {text.group(2)}" if text else "Chart; the table beside it holds every value."
+        width = re.search(r'width="(\d+)"', svg)
+        source = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        size = f' width="{width.group(1)}"' if width else ""
+        return f'<img src="data:image/svg+xml;base64,{source}" alt="{alt}"{size}>'  # alt: already escaped
+
+    return _SVG.sub(image, document)
 
 
 def _measures_for_print(measures: pl.DataFrame) -> pl.DataFrame:
