@@ -54,6 +54,9 @@ def test_the_page_shows_the_pack(synthetic_store, role, monkeypatch):
     shown = _html(at)
     assert shown and block.split("<style>")[1].split("</style>")[1][:2000] in shown
     assert "What stands out" in shown or "Nothing stands out" in shown
+    # charts as images of their SVG (the page drops inline SVG), each with its text alternative
+    assert "<svg" not in block and block.count('<img src="data:image/svg+xml;base64,') >= 3
+    assert 'alt="Examinations by month' in block
 
 
 def test_a_provider_user_deep_linking_another_provider_sees_only_its_own(synthetic_store, monkeypatch):
