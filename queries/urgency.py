@@ -113,9 +113,14 @@ UNREPORTED = _Rollup("rollup_unreported_v2", ("unreported", "unreported_28d"), (
 
 
 def _histogram(
-    snap: Snapshot, f: UrgencyFilter, group: list[str], providers: list[str] | None, rollup: _Rollup
+    snap: Snapshot,
+    f: UrgencyFilter,
+    group: list[str],
+    providers: list[str] | None,
+    rollup: _Rollup,
+    by_priority: bool = True,
 ) -> pl.DataFrame:
-    cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
+    cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group] + (["priority"] if by_priority else [])
     sums = [f"sum({c})::BIGINT AS {c}" for c in rollup.counts]
     waits_only = "interval_kind = $interval AND" if rollup is WAITS else ""
     # Without a breakdown by site, the histograms summed over sites are the same figures read
@@ -124,7 +129,7 @@ def _histogram(
     # Table and column names come from the constants above, never from input.
     return snap.query(
         f"""
-        SELECT {", ".join([*cols, "priority", *rollup.cell, *sums])}
+        SELECT {", ".join([*cols, *rollup.cell, *sums])}
         FROM {table}
         WHERE {waits_only} activity_month BETWEEN $first AND $last
           AND ($modality IS NULL OR modality = $modality)
@@ -153,13 +158,17 @@ def perturbed(
     group: list[str],
     providers: list[str] | None = None,
     rollup: _Rollup = WAITS,
+    by_priority: bool = True,
 ) -> pl.DataFrame:
     """The rollup's counts summed per (group, priority, cell), each bucket perturbed for
     non-central scopes, named by the filter's values with the breakdown's own value in place of
-    its filter (as waits), so a bucket gets the same noise from every table that reaches it."""
-    hist = _histogram(snap, f, group, providers, rollup)
+    its filter (as waits), so a bucket gets the same noise from every table that reaches it.
+    `by_priority=False` (a caller that sums the priorities): the central team's exact counts are
+    summed over priorities in the query, a third of the rows; anyone else's are still perturbed
+    per priority, so a bucket's noise does not depend on the table asking for it."""
     if not scope.needs_disclosure_control:
-        return hist
+        return _histogram(snap, f, group, providers, rollup, by_priority)
+    hist = _histogram(snap, f, group, providers, rollup)
     own = {"modality": "modality", "source": "source_group", "provider": "provider_code"}
     cell = {d: pl.col(own[d]) if d in group else pl.lit(getattr(f, d), pl.String) for d in own}
     month = [pl.col("activity_month")] * 2 if "month" in group else [pl.lit(f.first_month), pl.lit(f.last_month)]

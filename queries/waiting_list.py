@@ -49,7 +49,7 @@ def _rows(
 ) -> pl.DataFrame:
     """The figures per value of the breakdowns in `group` (urgency.BREAKDOWNS keys), unprotected."""
     keys = [urgency.BREAKDOWNS[g][0] for g in group]
-    hist = urgency.perturbed(snap, scope, f, group, providers)
+    hist = urgency.perturbed(snap, scope, f, group, providers, by_priority=False)  # priorities summed below
     valid = hist.filter(pl.col("days") >= 0)
     aggs = [
         pl.col("records").sum().alias("waits"),
