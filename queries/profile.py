@@ -43,6 +43,7 @@ ENGLAND = waits.ENGLAND
 TREND_MONTHS = 24
 SCANNER_MODALITIES = equipment.PRIORITY_MODALITIES  # MRI and CT, as the scanner page leads with
 NOT_KNOWN_SOURCE = "Not known"
+USC = urgency.PRIORITIES["3"]  # urgent suspected cancer, beside its peers
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ MEASURES: dict[str, Measure] = {
         Measure("examinations", "Examinations", "count", None),
         Measure("median_request_to_test", "Median wait, request to test (days)", "days", False),
         Measure("median_test_to_report", "Median wait, test to report (days)", "days", False),
+        Measure(
+            "median_usc_request_to_procedure",
+            "Urgent suspected cancer: median wait, request to procedure (days)",
+            "days",
+            False,
+        ),
         Measure("share_within_28d", "Reported within 4 weeks", "share", True),
         Measure("share_six_weeks_or_more", "Waiting list: waited 6 weeks or more", "share", False),
         *(
@@ -455,6 +462,11 @@ def build_profile(snap: Snapshot, scope: Scope, provider: str, last: date, month
         uf = urgency.UrgencyFilter(v2[0], v2[1])
         mine = urgency.UrgencyFilter(v2[0], v2[1], provider=provider)
         t["urgency"] = _rows(urgency.urgency_summary(snap, scope, uf, "provider"), ENGLAND, provider)
+        found, _ = ask.figures(
+            lambda s: urgency.urgency_summary(snap, s, uf, "provider").filter(pl.col("priority") == USC),
+            ["median_days"],
+        )
+        figures["median_usc_request_to_procedure"] = found["median_days"]
         found, table = ask.figures(lambda s: turnaround.turnaround(snap, s, uf, "provider"), ["share_within_28d"])
         figures.update(found)
         t["turnaround"] = _rows(table, ENGLAND, provider)

@@ -82,6 +82,9 @@ def test_the_pack_equals_the_pages_and_exports(store, provider, packs, who):
     assert pack.urgency_months == (LAST, LAST)
     mine = urgency.UrgencyFilter(LAST, LAST, provider=provider)
     assert measures["share_within_28d"]["provider"] == turnaround.turnaround(snap, scope, mine)["share_within_28d"][0]
+    # the Waiting times page's "By urgency" headline with the provider picked: its USC median
+    usc = urgency.urgency_summary(snap, scope, mine).filter(pl.col("priority") == "Urgent suspected cancer")
+    assert measures["median_usc_request_to_procedure"]["provider"] == usc["median_days"][0]
     listed = waiting_list.waiting_list(snap, scope, mine)
     assert measures["share_six_weeks_or_more"]["provider"] == listed["share_six_weeks_or_more"][0]
     _same(t["waiting_list_by_month"], waiting_list.waiting_list(snap, scope, mine, "month"))
