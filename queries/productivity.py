@@ -241,6 +241,24 @@ def site_productivity(snap: Snapshot, scope: Scope, f: ProductivityFilter, provi
     return pl.concat([table.head(1), suppressed_last(table.slice(1))])
 
 
+def provider_productivity(snap: Snapshot, scope: Scope, f: ProductivityFilter) -> pl.DataFrame:
+    """An England row, then one row per provider the user may see: its sites' counts and
+    operating hours summed as the England row sums every site's (the same perturbed site counts),
+    then the same rates and the same protection (the provider profile sets a provider's scans per
+    operating hour beside its peers')."""
+    sites = _site_frame(snap, scope, f)
+    per_provider = sites.group_by("provider_code").agg(_totals(["provider_name"]))
+    england = sites.select(_totals([])).with_columns(
+        pl.lit(ENGLAND).alias("provider_code"), pl.lit(ENGLAND).alias("provider_name")
+    )
+    visible = providers_shown(scope)
+    if visible is not None:
+        per_provider = per_provider.filter(pl.col("provider_code").is_in(visible))
+    columns = [c for c in SITE_COLUMNS if c not in ("site_code", "site_name")]
+    table = pl.concat([_rates(england, f), _rates(per_provider, f).sort("provider_code")], how="diagonal_relaxed")
+    return protect(table.select(columns), scope, counts=COUNTS, derived={"examinations": HIDDEN_WITH_EXAMINATIONS})
+
+
 def hour_weekday(
     snap: Snapshot, scope: Scope, f: ProductivityFilter, provider: str | None = None, site: str | None = None
 ) -> pl.DataFrame:

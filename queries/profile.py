@@ -76,6 +76,10 @@ MEASURES: dict[str, Measure] = {
             Measure(f"utilisation:{m}", f"{m} estimated use of scheduled hours", "share", True)
             for m in SCANNER_MODALITIES
         ),
+        *(
+            Measure(f"scans_per_operating_hour:{m}", f"{m} scans per operating hour (procedure times)", "rate", True)
+            for m in SCANNER_MODALITIES
+        ),
         Measure("on_time", "Monthly files on time", "share", True),
         Measure("dqmi", "Data quality score (out of 100)", "score", True),
         Measure("dose_per_examination", "Typical dose per examination with a dose (mSv)", "msv", False),
@@ -491,6 +495,12 @@ def build_profile(snap: Snapshot, scope: Scope, provider: str, last: date, month
     t["utilisation"] = pl.concat(utilisation, how="diagonal_relaxed")
     timed = productivity.timed_months(snap, window.first, window.last) if productivity.has_timestamps(snap) else None
     if timed is not None:
+        for m in SCANNER_MODALITIES:
+            pf = productivity.ProductivityFilter(m, *timed)
+            found, _ = ask.figures(
+                partial(productivity.provider_productivity, snap, f=pf), ["scans_per_operating_hour"]
+            )
+            figures[f"scans_per_operating_hour:{m}"] = found["scans_per_operating_hour"]
         t["productivity"] = pl.concat(
             [
                 productivity.site_productivity(

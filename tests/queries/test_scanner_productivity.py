@@ -130,3 +130,21 @@ def test_a_provider_cannot_read_another_providers_hours_by_site_code_alone(snap)
     with pytest.raises(ValueError, match="needs its provider"):
         productivity.hour_weekday(snap, raj, MAY, None, "RBK01")
     assert productivity.hour_weekday(snap, raj, MAY, "RAJ", "RBK01")["examinations"].sum() == 0
+
+
+def test_by_provider_sums_its_sites_as_england_sums_every_site(snap, monkeypatch):
+    """The provider profile's scans per operating hour: a provider's sites summed (hand-worked:
+    RAJ one site, 7 scans in 5 operating hours; RBK 6 in 2), England first; a provider user sees
+    its own row only, protected as its site rows are."""
+    table = {
+        r["provider_code"]: r for r in productivity.provider_productivity(snap, CENTRAL, MAY).iter_rows(named=True)
+    }
+    assert list(table) == [equipment.ENGLAND, "RAJ", "RBK"]
+    assert (table["RAJ"]["examinations"], table["RAJ"]["operating_hours"]) == (7, 5)
+    assert table["RAJ"]["scans_per_operating_hour"] == pytest.approx(1.4)
+    assert table["RBK"]["scans_per_operating_hour"] == pytest.approx(3.0)
+    assert table[equipment.ENGLAND]["scans_per_operating_hour"] == pytest.approx(13 / 7)
+    monkeypatch.setenv("DID_PERTURB_UP_TO", "0")
+    raj = productivity.provider_productivity(snap, Scope("provider", providers=frozenset({"RAJ"})), MAY)
+    assert raj["provider_code"].to_list() == [equipment.ENGLAND, "RAJ"]
+    assert raj.row(1, named=True)["scans_per_operating_hour"] is None  # 7 examinations: hidden
