@@ -77,7 +77,13 @@ MEASURES: dict[str, Measure] = {
             for m in SCANNER_MODALITIES
         ),
         *(
-            Measure(f"scans_per_operating_hour:{m}", f"{m} scans per operating hour (procedure times)", "rate", True)
+            Measure(
+                f"scans_per_scanner_hour:{m}",
+                f"{m} scans per scanner-hour (guidance {productivity.GUIDANCE_BANDS[m][0]:g}–"
+                f"{productivity.GUIDANCE_BANDS[m][1]:g})",
+                "rate",
+                True,
+            )
             for m in SCANNER_MODALITIES
         ),
         Measure("on_time", "Monthly files on time", "share", True),
@@ -497,10 +503,8 @@ def build_profile(snap: Snapshot, scope: Scope, provider: str, last: date, month
     if timed is not None:
         for m in SCANNER_MODALITIES:
             pf = productivity.ProductivityFilter(m, *timed)
-            found, _ = ask.figures(
-                partial(productivity.provider_productivity, snap, f=pf), ["scans_per_operating_hour"]
-            )
-            figures[f"scans_per_operating_hour:{m}"] = found["scans_per_operating_hour"]
+            found, _ = ask.figures(partial(productivity.provider_productivity, snap, f=pf), ["scans_per_scanner_hour"])
+            figures[f"scans_per_scanner_hour:{m}"] = found["scans_per_scanner_hour"]
         t["productivity"] = pl.concat(
             [
                 productivity.site_productivity(

@@ -85,13 +85,13 @@ def test_the_pack_equals_the_pages_and_exports(store, provider, packs, who):
     # the Waiting times page's "By urgency" headline with the provider picked: its USC median
     usc = urgency.urgency_summary(snap, scope, mine).filter(pl.col("priority") == "Urgent suspected cancer")
     assert measures["median_usc_request_to_procedure"]["provider"] == usc["median_days"][0]
-    # the scanner page's sites summed by provider: scans per operating hour
+    # the scanner page's sites summed by provider: scans per scanner-hour
     timed = productivity.timed_months(snap, first, LAST)
     assert timed is not None
     for m in profile.SCANNER_MODALITIES:
         table = productivity.provider_productivity(snap, scope, productivity.ProductivityFilter(m, *timed))
-        row = table.filter(pl.col("provider_code") == provider)["scans_per_operating_hour"].to_list()
-        assert [measures[f"scans_per_operating_hour:{m}"]["provider"]] == (row or [None]), m
+        row = table.filter(pl.col("provider_code") == provider)["scans_per_scanner_hour"].to_list()
+        assert [measures[f"scans_per_scanner_hour:{m}"]["provider"]] == (row or [None]), m
     listed = waiting_list.waiting_list(snap, scope, mine)
     assert measures["share_six_weeks_or_more"]["provider"] == listed["share_six_weeks_or_more"][0]
     _same(t["waiting_list_by_month"], waiting_list.waiting_list(snap, scope, mine, "month"))
