@@ -334,8 +334,9 @@ def publish(
     whose content fingerprint changed are built again (`_contents`). Nothing a reader can see
     changes until the CURRENT pointer is replaced, the last step: a crash before it leaves the
     current snapshot and all its files untouched.
-    `timings`, when given, receives the seconds each step took: duplicates (finding outsourced
-    examinations submitted twice), checkpoint; snapshot (the whole
+    `timings`, when given, receives the seconds each step took: fingerprints (of `record`, by
+    provider and month), duplicates (finding outsourced examinations submitted twice; with
+    `duplicate_keys_searched`, the provider-months it looked at), checkpoint; snapshot (the whole
     build, wall clock) and within it the summed seconds of its tasks, which overlap on two
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
     and in total (partitions_written, partitions_total), the tables and rollups kept from
