@@ -37,12 +37,13 @@ def months(_snap: Snapshot, version: str) -> list[date]:
 def pack(
     _snap: Snapshot, version: str, scope: Scope, provider: str, last: date, n: int
 ) -> tuple[reports.ReportOutput, str]:
-    return page_pack(_snap, scope, provider, last, n)
+    """The pack's tables, notes and HTML (its PDF is printed when asked for: the page's button)."""
+    return page_pack(_snap, scope, provider, last, n, pdf=False)
 
 
-@st.cache_data(**_CACHE)
-def workbook(_output: reports.ReportOutput, version: str, stem: str, scope: Scope) -> bytes:
-    """The .xlsx workbook `did report provider-profile` writes for the same pack."""
+def workbook_bytes(output: reports.ReportOutput, stem: str) -> bytes:
+    """The .xlsx workbook `did report provider-profile` writes for the same pack (made when the
+    page's button is pressed, on Streamlit's download thread: not cached)."""
     with tempfile.TemporaryDirectory(prefix="did-profile-") as tmp:
-        reports.write(_output, Path(tmp), stem)
+        reports.write(output, Path(tmp), stem)
         return (Path(tmp) / f"{stem}.xlsx").read_bytes()

@@ -11,6 +11,7 @@ from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import profile
+from queries.reports.provider_profile import pdf_from_html
 
 st.title("Provider profile")
 st.caption(
@@ -64,8 +65,15 @@ st.query_params["provider"] = provider
 output, block = cached.pack(snap, snap.version, scope, provider, last, months)
 stem = f"provider-profile_{last:%Y-%m}_{provider}"
 d1, d2, d3 = st.columns(3)
+html = output.documents["html"].decode("utf-8")
+# The PDF and the workbook are made when their button is pressed (Streamlit runs a callable then):
+# printing the pack to PDF takes longer than building its figures.
 d1.download_button(
-    "Download PDF", output.documents["pdf"], file_name=f"{stem}.pdf", mime="application/pdf", icon=":material/download:"
+    "Download PDF",
+    lambda: pdf_from_html(html),
+    file_name=f"{stem}.pdf",
+    mime="application/pdf",
+    icon=":material/download:",
 )
 d2.download_button(
     "Download web page (HTML)",
@@ -76,7 +84,7 @@ d2.download_button(
 )
 d3.download_button(
     "Download workbook (.xlsx)",
-    cached.workbook(output, snap.version, stem, scope),
+    lambda: cached.workbook_bytes(output, stem),
     file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",
