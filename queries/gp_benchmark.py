@@ -598,27 +598,7 @@ def _in_peers(peers: Peers | None) -> pl.Expr:
 # Shown only with the counts they come from: on a suppressed row every one of them is blank, so
 # nothing places the hidden count (a denominator, expected value or funnel position with the
 # limits around it would; a rank or verdict would order it among the others).
-_WITH_COUNTS = [
-    "denominator",
-    "value",
-    "value_lower",
-    "value_upper",
-    "expected",
-    "ratio",
-    "ratio_lower",
-    "ratio_upper",
-    "funnel_x",
-    "funnel_value",
-    "funnel_lower95",
-    "funnel_upper95",
-    "funnel_lower998",
-    "funnel_upper998",
-    "comparison",
-    "comparison_unadjusted",
-    "percentile_rank",
-    "england_rank",
-    "note",
-]
+_WITH_COUNTS = TABLE_COLUMNS[TABLE_COLUMNS.index("denominator") :]  # every column after the numerator
 
 
 def perturbed_counts(snap: Snapshot, scope: Scope, counts: pl.DataFrame, start: date, end: date) -> pl.DataFrame:

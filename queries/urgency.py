@@ -31,7 +31,6 @@ from ingest.rollup_defs.urgency import V2_FIRST_MONTH
 from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect
-from queries.headline import GP_DIRECT_ACCESS
 from queries.percentiles import PERCENTILES, share_column
 from queries.scope import Scope
 
@@ -131,23 +130,10 @@ def _histogram(
         f"""
         SELECT {", ".join([*cols, *rollup.cell, *sums])}
         FROM {table}
-        WHERE {waits_only} activity_month BETWEEN $first AND $last
-          AND ($modality IS NULL OR modality = $modality)
-          AND ($source IS NULL OR {waits._SOURCE_GROUP_SQL} = $source)
-          AND ($provider IS NULL OR provider_code = $provider)
-          AND ($providers IS NULL OR list_contains($providers, provider_code))
+        WHERE {waits_only} {waits.FILTER_SQL}
         GROUP BY ALL
         """,
-        {
-            "first": f.first_month,
-            "last": f.last_month,
-            "modality": f.modality,
-            "source": f.source,
-            "provider": f.provider,
-            "providers": providers,
-            "gpda": GP_DIRECT_ACCESS,
-            **({"interval": f.interval} if rollup is WAITS else {}),
-        },
+        {**waits.filter_params(f, providers), **({"interval": f.interval} if rollup is WAITS else {})},
     )
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import polars as pl
 
@@ -120,6 +120,43 @@ def wait_providers(snap: Snapshot, scope: Scope) -> list[str]:
     return snap.query("SELECT DISTINCT provider_code FROM rollup_waits ORDER BY 1")["provider_code"].to_list()
 
 
+# The filter every waits histogram is read with (here and queries/urgency.py): months, modality,
+# patient source group, one provider, the providers a user may see; `filter_params` binds it.
+FILTER_SQL = f"""activity_month BETWEEN $first AND $last
+          AND ($modality IS NULL OR modality = $modality)
+          AND ($source IS NULL OR {_SOURCE_GROUP_SQL} = $source)
+          AND ($provider IS NULL OR provider_code = $provider)
+          AND ($providers IS NULL OR list_contains($providers, provider_code))"""
+
+
+class Filtered(Protocol):
+    """What FILTER_SQL reads of a filter (WaitFilter, urgency.UrgencyFilter)."""
+
+    @property
+    def first_month(self) -> date: ...
+    @property
+    def last_month(self) -> date: ...
+    @property
+    def modality(self) -> str | None: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def provider(self) -> str | None: ...
+
+
+def filter_params(f: Filtered, providers: list[str] | None) -> dict:
+    """FILTER_SQL's parameters."""
+    return {
+        "first": f.first_month,
+        "last": f.last_month,
+        "modality": f.modality,
+        "source": f.source,
+        "provider": f.provider,
+        "providers": providers,
+        "gpda": GP_DIRECT_ACCESS,
+    }
+
+
 def _histogram(snap: Snapshot, f: WaitFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
     """The summed histogram for the filter, grouped by breakdown names (see BREAKDOWNS)."""
     cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
@@ -129,23 +166,10 @@ def _histogram(snap: Snapshot, f: WaitFilter, group: list[str], providers: list[
         SELECT {select}, sum(records)::BIGINT AS records
         FROM rollup_waits
         WHERE interval_kind = $interval
-          AND activity_month BETWEEN $first AND $last
-          AND ($modality IS NULL OR modality = $modality)
-          AND ($source IS NULL OR {_SOURCE_GROUP_SQL} = $source)
-          AND ($provider IS NULL OR provider_code = $provider)
-          AND ($providers IS NULL OR list_contains($providers, provider_code))
+          AND {FILTER_SQL}
         GROUP BY ALL
         """,
-        {
-            "interval": f.interval,
-            "first": f.first_month,
-            "last": f.last_month,
-            "modality": f.modality,
-            "source": f.source,
-            "provider": f.provider,
-            "providers": providers,
-            "gpda": GP_DIRECT_ACCESS,
-        },
+        {"interval": f.interval, **filter_params(f, providers)},
     )
 
 
