@@ -166,3 +166,15 @@ def as_of(period: str, data_up_to: date | None, denominator: str | None = None) 
 def score(value: float | None) -> str:
     """A quality score as pages show it: one decimal place out of 100 ('98.4 / 100')."""
     return "–" if value is None else f"{value:.1f} / 100"
+
+
+def csv_download(frame, file_name: str, key: str) -> None:
+    """A table's "Download CSV" button: the bytes `did export --format csv` writes for the same
+    rows (queries.exports.to_csv_bytes)."""
+    import streamlit as st
+
+    from queries.exports import to_csv_bytes
+
+    st.download_button(
+        "Download CSV", to_csv_bytes(frame), file_name=file_name, mime="text/csv", key=key, icon=":material/download:"
+    )

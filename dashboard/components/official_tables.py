@@ -8,8 +8,8 @@ from typing import Literal
 import polars as pl
 import streamlit as st
 
+from dashboard.components import formatting as fmt
 from dashboard.components.glossary import published_heading
-from queries.exports import to_csv_bytes
 from queries.reports import ReportOutput
 
 
@@ -34,14 +34,7 @@ def show_table(frame: pl.DataFrame, stem: str, name: str, height: int | Literal[
     """The table as the CSV holds it, and its CSV download. In a published table an empty cell is
     a suppressed count or a figure built on one (the notes say so), so it reads `*` here as well."""
     st.dataframe(frame, hide_index=True, placeholder="*", column_config=_config(frame), height=height)
-    st.download_button(
-        "Download CSV",
-        to_csv_bytes(frame),
-        file_name=f"{stem}_{name}.csv",
-        mime="text/csv",
-        key=f"download-{stem}-{name}",
-        icon=":material/download:",
-    )
+    fmt.csv_download(frame, f"{stem}_{name}.csv", f"download-{stem}-{name}")
 
 
 def workbook_button(data: Callable[[], bytes], stem: str, label: str = "Download workbook (.xlsx, with notes)") -> None:

@@ -19,7 +19,6 @@ from dashboard.components.equipment_charts import (
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import equipment, productivity
-from queries.exports import to_csv_bytes
 
 ALL = "England"
 
@@ -159,14 +158,7 @@ def table(frame: pl.DataFrame, name: str) -> None:
             .alias("outlier")
         )
     fmt.shown_table(shown, SHARED_CONFIG)
-    st.download_button(
-        "Download CSV",
-        to_csv_bytes(frame),
-        file_name=f"equipment-{name}.csv",
-        mime="text/csv",
-        key=f"download-{name}",
-        icon=":material/download:",
-    )
+    fmt.csv_download(frame, f"equipment-{name}.csv", f"download-{name}")
 
 
 def _months_text(months: list) -> str:
@@ -402,14 +394,7 @@ with sites_right:
             ),
         },
     )
-    st.download_button(
-        "Download CSV",
-        to_csv_bytes(hourly),
-        file_name="equipment-scans-per-hour.csv",
-        mime="text/csv",
-        key="download-scans-per-hour",
-        icon=":material/download:",
-    )
+    fmt.csv_download(hourly, "equipment-scans-per-hour.csv", "download-scans-per-hour")
 st.caption(
     "England first, then sites, most scans per scanner-hour first. **Per scanner-hour** divides by every "
     f"{modality} scanner the site has in the inventory, as if all ran in each operating hour: it is the figure "

@@ -16,7 +16,6 @@ from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.disclosure import display
-from queries.exports import to_csv_bytes
 from queries.percentiles import SHARE_THRESHOLDS, share_column
 
 ALL = "All"
@@ -145,14 +144,7 @@ STAT_CONFIG = {
 
 def table(frame, name: str) -> None:
     fmt.shown_table(frame, STAT_CONFIG)
-    st.download_button(
-        "Download CSV",
-        to_csv_bytes(frame),
-        file_name=f"waiting-times-{name}.csv",
-        mime="text/csv",
-        key=f"download-{name}",
-        icon=":material/download:",
-    )
+    fmt.csv_download(frame, f"waiting-times-{name}.csv", f"download-{name}")
 
 
 # --- Headline ---------------------------------------------------------------------------------
@@ -209,14 +201,7 @@ else:
                 "suppressed": SUPPRESSED_CONFIG,
             },
         )
-        st.download_button(
-            "Download CSV",
-            to_csv_bytes(dist),
-            file_name="waiting-times-distribution.csv",
-            mime="text/csv",
-            key="download-distribution",
-            icon=":material/download:",
-        )
+        fmt.csv_download(dist, "waiting-times-distribution.csv", "download-distribution")
 
 
 # --- SPC (Making Data Count) -------------------------------------------------------------------
@@ -278,14 +263,7 @@ def spc_section(
                 "direction": st.column_config.NumberColumn("Special cause side (1 high, -1 low)"),
             },
         )
-        st.download_button(
-            "Download CSV",
-            to_csv_bytes(chart),
-            file_name=f"{name}-spc.csv",
-            mime="text/csv",
-            key=f"download-spc-{name}",
-            icon=":material/download:",
-        )
+        fmt.csv_download(chart, f"{name}-spc.csv", f"download-spc-{name}")
 
 
 # --- Breakdowns -------------------------------------------------------------------------------
@@ -363,14 +341,7 @@ def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> Non
         with tab:
             frame = load(by)
             fmt.shown_table(frame, config)
-            st.download_button(
-                "Download CSV",
-                to_csv_bytes(frame),
-                file_name=f"{name}-{by}.csv",
-                mime="text/csv",
-                key=f"download-{name}-{by}",
-                icon=":material/download:",
-            )
+            fmt.csv_download(frame, f"{name}-{by}.csv", f"download-{name}-{by}")
 
 
 st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
@@ -572,14 +543,7 @@ if dm01_ready:
     )
     dm01_list = cached.dm01_waiting_list(snap, snap.version, scope, uf)
     fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
-    st.download_button(
-        "Download CSV",
-        to_csv_bytes(dm01_list),
-        file_name="dm01-waiting-list.csv",
-        mime="text/csv",
-        key="download-dm01-waiting-list",
-        icon=":material/download:",
-    )
+    fmt.csv_download(dm01_list, "dm01-waiting-list.csv", "download-dm01-waiting-list")
 
 if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "rollup_dm01_activity"):
     st.subheader("DM01 reconciliation")
@@ -617,11 +581,4 @@ if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "r
                 "suppressed": SUPPRESSED_CONFIG,
             },
         )
-        st.download_button(
-            "Download CSV",
-            to_csv_bytes(recon),
-            file_name="dm01-reconciliation.csv",
-            mime="text/csv",
-            key="download-dm01-reconciliation",
-            icon=":material/download:",
-        )
+        fmt.csv_download(recon, "dm01-reconciliation.csv", "download-dm01-reconciliation")
