@@ -144,6 +144,8 @@ def detect(
     hashes the equality keys, so the cost grows with the records searched and per patient, not
     with the square of the store. One transaction: a failure leaves the last search in place.
     """
+    # Here and in _search_changed, the table names and SQL formatted into statements are this
+    # module's constants; every value (dates, tolerance, setting, keys) is bound.
     months = incremental.month_fingerprints(con) if months is None else months
     basis = _basis(con)
     previous = con.execute("SELECT value FROM store_meta WHERE key = ?", [_BASIS_KEY]).fetchall()
