@@ -264,25 +264,43 @@ ADDRESS_HELP = (
 )
 
 
+def streamlit_command(port: int, address: str = LOOPBACK, *, unattended: bool = False) -> list[str]:
+    """The command that serves the dashboard (run it in PROJECT_ROOT); `unattended` (the browser
+    tests and bench/browser_pages.py) also turns off usage statistics and the file watcher."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py")]
+    cmd += ["--server.address", address, "--server.port", str(port), "--server.headless", "true"]
+    if unattended:
+        cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    return cmd
+
+
+def wait_until_serving(proc: subprocess.Popen, url: str, seconds: float) -> str | None:
+    """None once the dashboard `proc` started answers at `url`; else why not (it exited, or did
+    not answer within `seconds`)."""
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            return f"streamlit exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return None
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return f"streamlit did not answer within {seconds:g} s"
+        time.sleep(0.2)
+
+
 def _serve(store_dir: Path, port: int, address: str, demo: bool = False) -> int:
     """Run the dashboard. It listens on `address` only: 127.0.0.1 unless told otherwise, so that
     reaching it from elsewhere goes through a reverse proxy that terminates TLS (README)."""
     env = dataclasses.replace(did_settings.current(), store_dir=store_dir, demo_mode=demo).environment()
     if demo:
         _say("DEMO MODE: no sign-in, the viewer picks a role — for synthetic data only")
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(PROJECT_ROOT / "dashboard" / "app.py"),
-        "--server.address",
-        address,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-    ]
+    cmd = streamlit_command(port, address)
     host = "localhost" if address == LOOPBACK else address
     _say(f"dashboard on http://{host}:{port} (Ctrl+C to stop)")
     try:

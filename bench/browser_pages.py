@@ -29,13 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import did_cli  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -73,23 +73,7 @@ def _serve(store_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "DID_STORE_DIR": str(store_dir), "DID_DEMO_MODE": "1"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard/app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
+        did_cli.streamlit_command(port, unattended=True),
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
@@ -97,17 +81,11 @@ def _serve(store_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"streamlit exited with {proc.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"streamlit did not start within 120 s; see {log}")
+    failed = did_cli.wait_until_serving(proc, url, 120)
+    if failed:
+        proc.kill()
+        raise SystemExit(f"{failed}; see {log}")
+    return proc, url
 
 
 _WATCH = """() => {

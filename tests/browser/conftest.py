@@ -17,13 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+import did_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,23 +74,7 @@ def running_app(store_dir: Path, log_dir: Path, startup_seconds: float = 60) -> 
     log = (Path(log_dir) / "streamlit.log").open("w+")
     env = {**os.environ, "DID_STORE_DIR": str(store_dir), "DID_DEMO_MODE": "1"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard/app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
+        did_cli.streamlit_command(port, unattended=True),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -99,21 +83,10 @@ def running_app(store_dir: Path, log_dir: Path, startup_seconds: float = 60) -> 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not answer within {startup_seconds} s:\n{log.read()}")
-            time.sleep(0.2)
+        failed = did_cli.wait_until_serving(proc, url, startup_seconds)
+        if failed:
+            log.seek(0)
+            pytest.fail(f"{failed}:\n{log.read()}")
         yield url
     finally:
         if proc.poll() is None:
