@@ -17,7 +17,7 @@ for with a scope covering just them — for the central team the exact figures; 
 the figures each peer's own users see, perturbed and suppressed — and only their quartiles are
 shown, and only when at least five peers have a figure (quality.PEER_MIN_PROVIDERS), so no peer's
 figure can be read off. "Outside the peer range" means below the lower or above the upper
-quartile: outside the middle half of the peers.
+quartile by more than a margin (MARGIN_TEXT): outside the middle half of the peers.
 """
 
 from __future__ import annotations
@@ -621,16 +621,27 @@ def quartiles(values: list[float]) -> tuple[float, float, float] | None:
     return (float(q[0]), float(q[1]), float(q[2]))  # type: ignore[arg-type]
 
 
-def against(value: float | None, range_: tuple[float, float, float] | None) -> str:
+# How far beyond the peers' quartile a figure must lie to be called outside their middle half:
+# peers bunched within a fraction of a point would otherwise make a difference nobody would act on
+# (a data quality score of 99.5 against 99.8–99.9) "stand out". Closer than this it is "close to".
+MARGIN_ABSOLUTE = {"share": 0.01, "days": 1.0, "score": 1.0}  # 1 percentage point, 1 day, 1 point
+MARGIN_RELATIVE = 0.05  # every other unit: 5% of the quartile
+MARGIN_TEXT = "by more than 1 percentage point for a share, 1 day for a wait, 1 point for a score, 5% otherwise"
+
+
+def against(value: float | None, range_: tuple[float, float, float] | None, unit: str = "count") -> str:
+    """Where `value` lies against the peers' quartiles `range_` (lower, median, upper)."""
     if value is None:
         return "no figure"
     if range_ is None:
         return "too few peers with a figure"
-    if value < range_[0]:
-        return "below the middle half"
-    if value > range_[2]:
-        return "above the middle half"
-    return "within the middle half"
+    if range_[0] <= value <= range_[2]:
+        return "within the middle half"
+    edge = range_[0] if value < range_[0] else range_[2]
+    margin = MARGIN_ABSOLUTE.get(unit, MARGIN_RELATIVE * abs(edge))
+    if abs(value - edge) <= margin + 1e-9:  # a figure exactly at the margin (in float) is close
+        return "close to the middle half"
+    return "below the middle half" if value < edge else "above the middle half"
 
 
 def measures_table(figures: dict[str, Figures]) -> pl.DataFrame:
@@ -652,7 +663,7 @@ def measures_table(figures: dict[str, Figures]) -> pl.DataFrame:
                 "peer_median": q[1] if q else None,
                 "peer_p75": q[2] if q else None,
                 "england": f.england,
-                "against_peers": against(f.provider, q),
+                "against_peers": against(f.provider, q, m.unit),
             }
         )
     return pl.DataFrame(

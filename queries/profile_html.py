@@ -20,7 +20,7 @@ from html import escape
 
 import polars as pl
 
-from queries.profile import ENGLAND, Profile, show
+from queries.profile import ENGLAND, MARGIN_TEXT, Profile, show
 
 BLUE, GREY, TEXT = "#005eb8", "#4c6272", "#212b32"
 
@@ -275,8 +275,8 @@ def render(profile: Profile, notes_html: str, embedded: bool = False) -> str:
             _measures_for_print(t["measures"]),
             "Each measure for the provider, the middle half of its peers (lower to upper quartile) and England",
         ),
-        '<p class="note">"Outside the middle half": below the peers\' lower quartile or above their upper quartile. '
-        "Peer quartiles need at least five peers with a figure.</p>",
+        '<p class="note">"Outside the middle half": below the peers\' lower quartile or above their upper quartile '
+        f'{MARGIN_TEXT}; nearer than that, "close to". Peer quartiles need at least five peers with a figure.</p>',
         "</section>",
     ]
     # Activity

@@ -20,7 +20,7 @@ from queries import peers
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
 from queries.official import period_argument
-from queries.profile import Profile, build_profile
+from queries.profile import MARGIN_TEXT, Profile, build_profile
 from queries.profile_html import render
 from queries.reports import Report, ReportOutput
 from queries.reports.monthly import snapshot_line
@@ -72,7 +72,7 @@ def notes_lines(snap: Snapshot, profile: Profile) -> list[str]:
         f"- {peers.describe()} They are listed at the end of the pack.",
         "- Each measure shows the peers' lower quartile, median and upper quartile (linear interpolation), given at "
         'least five peers with a figure; no single peer\'s figure is shown. "Outside the middle half": below the '
-        "lower or above the upper quartile.",
+        f'lower or above the upper quartile {MARGIN_TEXT}; nearer than that, "close to the middle half".',
         "- England is every provider together (the England row of each page); for the data quality score, the "
         "median provider.",
         "- What stands out is written from the figures alone: the change in examinations (the latest months "

@@ -80,3 +80,21 @@ def test_matches_a_naive_implementation(seed):
     table = peers.features(_mix(rows))
     for provider in ("R00", "R17", "R39"):
         assert peers.nearest(table, provider, k=10)["provider_code"].to_list() == _naive(rows, provider, 10)
+
+
+def test_a_figure_is_outside_the_peers_middle_half_only_by_more_than_a_margin():
+    """Hand-worked: the RFS case that made the margin (a score of 99.5 against 99.8–99.9 is close,
+    not below), each unit's margin, and the edges exactly at the margin."""
+    from queries.profile import against
+
+    assert against(99.5, (99.8, 99.8, 99.9), "score") == "close to the middle half"
+    assert against(98.7, (99.8, 99.8, 99.9), "score") == "below the middle half"  # 1.1 points
+    assert against(0.969, (0.966, 0.967, 0.967), "share") == "close to the middle half"  # 0.2 points
+    assert against(0.98, (0.96, 0.965, 0.97), "share") == "close to the middle half"  # exactly 1 point
+    assert against(0.985, (0.96, 0.965, 0.97), "share") == "above the middle half"
+    assert against(14, (1, 1, 1), "days") == "above the middle half"
+    assert against(2, (1, 1, 1), "days") == "close to the middle half"
+    assert against(105, (80, 90, 100), "count") == "close to the middle half"  # 5% of 100
+    assert against(106, (80, 90, 100), "count") == "above the middle half"
+    assert against(90, (80, 90, 100), "count") == "within the middle half"
+    assert against(None, (80, 90, 100)) == "no figure" and against(1, None) == "too few peers with a figure"
