@@ -7,6 +7,12 @@ months changed (ADR 0011): the rows of the changed providers' months, the change
 the changed providers are built again; a rollup declared `FULL` (or that reads a table other
 than records and submissions which changed) is built again in full. A rollup none of whose
 tables changed is kept as it was (`store._contents`, ADR 0006).
+
+A rollup may read another rollup (ADR 0013): one whose rows mix providers (a practice's or an
+area's month) is the sum over providers of a rollup split by provider (`summed`), so a
+provider's resubmission rebuilds that provider's rows of the split one and re-adds the changed
+months from it, never reading another provider's records. Such a rollup is built after those it
+reads (`stages`).
 """
 
 from __future__ import annotations
@@ -49,6 +55,14 @@ CHANGED_MONTHS = "memory.main.publish_changed_month"  # activity_month
 CHANGED_PROVIDERS = "memory.main.publish_changed_provider"  # provider_code
 
 
+def summed(partial: str, keys: str, counts: str) -> str:
+    """A rollup that is `partial` (a rollup with `provider_code` among its columns) added up over
+    providers: `keys` its other grouping columns, `counts` the columns summed (comma-separated
+    names, from code). A count summed where every provider's is NULL stays NULL."""
+    sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in (c.strip() for c in counts.split(",")))
+    return f"SELECT {keys}, {sums} FROM {partial} GROUP BY ALL"
+
+
 def _modules():
     for mod in sorted(pkgutil.iter_modules(rollup_defs.__path__), key=lambda m: m.name):
         yield mod.name, importlib.import_module(f"{rollup_defs.__name__}.{mod.name}")
@@ -89,6 +103,47 @@ def all_rollups() -> dict[str, str]:
     return {name: _counted(name, select) for name, select in _definitions().items()}
 
 
+def rollups_read(name: str) -> list[str]:
+    """The other rollups that rollup `name` reads (its SQL names them as words)."""
+    definitions = _definitions()
+    return tables_read(definitions[name], [n for n in definitions if n != name])
+
+
+def stages() -> list[list[str]]:
+    """Every rollup name, in stages: each reads only tables of the store and rollups of earlier
+    stages, so the rollups of one stage can be built at once. A cycle is an error."""
+    waiting = {name: set(rollups_read(name)) for name in _definitions()}
+    done: set[str] = set()
+    out: list[list[str]] = []
+    while waiting:
+        ready = sorted(name for name, needs in waiting.items() if needs <= done)
+        if not ready:
+            raise ValueError(f"rollups read each other in a cycle: {sorted(waiting)}")
+        out.append(ready)
+        done.update(ready)
+        for name in ready:
+            del waiting[name]
+    return out
+
+
+def standalone(name: str) -> str:
+    """Rollup `name`'s SELECT reading the store alone: the rollups it reads become CTEs of their
+    own SELECTs (for a snapshot that predates the table, `queries.official.rollup_source`)."""
+    select = all_rollups()[name]
+    needs = rollups_read(name)
+    if not needs:
+        return select
+    ctes = ", ".join(f"{n} AS ({standalone(n)})" for n in needs)
+    return f"WITH {ctes} SELECT * FROM ({select})"
+
+
+def _qualified(name: str, select: str, into: str) -> str:
+    """`select` with the rollups it reads named in `into`, where this publish builds them."""
+    for other in rollups_read(name):
+        select = re.sub(rf"\b{re.escape(other)}\b", f"{into}.main.{other}", select)
+    return select
+
+
 def refresh_policies() -> dict[str, Refresh]:
     """Every rollup's declared `Refresh`, from its module's REFRESH; FULL for one not declared
     (always correct, never incremental; tests/ingest/test_incremental.py requires a declaration)."""
@@ -106,13 +161,19 @@ def tables_read(sql: str, tables) -> list[str]:
 def rollup_statements(into: str) -> list[tuple[str, str]]:
     """(rollup name, CREATE TABLE statement) for every rollup, built into the attached database `into`.
 
-    The SELECTs read the connection's default database (the working store); the tables are
-    created in `into` (publishing builds them straight into the new snapshot, ADR 0006). The
-    statements are independent of each other, so publishing runs them on two cursors at once.
+    The SELECTs read the connection's default database (the working store), and `into` for the
+    rollups they read; the tables are created in `into` (publishing builds them straight into
+    the new snapshot, ADR 0006). The statements of one of `stages()` are independent of each
+    other, so publishing runs them on two cursors at once; they are listed stage by stage.
     """
     _check_database(into)
+    rollups = all_rollups()
     # `name` is checked by all_rollups and `into` above; both come from code, never input.
-    return [(name, f"CREATE OR REPLACE TABLE {into}.main.{name} AS {select}") for name, select in all_rollups().items()]
+    return [
+        (name, f"CREATE OR REPLACE TABLE {into}.main.{name} AS {_qualified(name, rollups[name], into)}")
+        for stage in stages()
+        for name in stage
+    ]
 
 
 def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
@@ -134,7 +195,7 @@ def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
     else:
         table, on = CHANGED_PROVIDERS, "k.provider_code = r.provider_code"
         keys = f"{refresh.provider} IN (SELECT provider_code FROM {table})"
-    select = _counted(name, _definitions()[name], restrict=f"SEMI JOIN {table} k ON {on}")
+    select = _qualified(name, _counted(name, _definitions()[name], restrict=f"SEMI JOIN {table} k ON {on}"), into)
     # Names and key expressions come from code (rollup_defs), never from input.
     return [
         f"DELETE FROM {into}.main.{name} WHERE {keys}",

@@ -512,14 +512,20 @@ def _digest(text: str) -> str:
 
 
 def _rollup_fingerprints(tables: dict[str, str]) -> dict[str, str]:
-    """Each rollup's fingerprint: its SQL and the fingerprints, among `tables`, of those it reads."""
-    from ingest.rollups import all_rollups, tables_read
+    """Each rollup's fingerprint: its SQL and the fingerprints, among `tables` and the rollups of
+    earlier stages, of those it reads."""
+    from ingest.rollups import all_rollups, stages, tables_read
 
-    inputs = sorted(tables)
-    return {
-        name: _digest(sql + "".join(f"|{t}={tables[t]}" for t in tables_read(sql, inputs)))
-        for name, sql in all_rollups().items()
-    }
+    rollups = all_rollups()
+    known = dict(tables)
+    out: dict[str, str] = {}
+    for stage in stages():
+        inputs = sorted(known)
+        for name in stage:
+            sql = rollups[name]
+            out[name] = _digest(sql + "".join(f"|{t}={known[t]}" for t in tables_read(sql, inputs)))
+        known |= {name: out[name] for name in stage}
+    return out
 
 
 def _refreshable(
@@ -531,25 +537,36 @@ def _refreshable(
     One qualifies when it declares keys, its SQL is the one the previous copy was built with,
     and of the tables it reads only records (with the outsourced pairs) changed — or, split by
     provider alone, also submissions and issues, which `changes.providers` covers. A changed
-    reference table (practices, say) makes every rollup reading it build in full.
+    reference table (practices, say) makes every rollup reading it build in full. A rollup that
+    reads other rollups (a sum over providers, ADR 0013) qualifies when each of those that
+    changed is itself refreshed for the changed keys.
     """
-    from ingest.rollups import all_rollups, refresh_policies, tables_read
+    from ingest.rollups import Refresh, all_rollups, refresh_policies, stages, tables_read
 
     if changes is None:
         return {}
     rollups = all_rollups()
+    policies = refresh_policies()
     tables_before = {t: fp for t, fp in contents_before.items() if t not in rollups}
     built_alike = _rollup_fingerprints(tables_before)
-    names = sorted(tables_before.keys() | (contents.keys() - rollups.keys()))
-    out = {}
-    for name, refresh in refresh_policies().items():
+    names = sorted(tables_before.keys() | (contents.keys() - rollups.keys()) | rollups.keys())
+    out: dict[str, Refresh] = {}
+    for name in (name for stage in stages() for name in stage):
+        refresh = policies[name]
         if refresh.full or name not in contents_before or built_alike[name] != contents_before[name]:
             continue
         if contents.get(name) == contents_before[name]:
             continue  # kept as it is
         changed = {t for t in tables_read(rollups[name], names) if contents.get(t) != contents_before.get(t)}
         allowed = {"record", "duplicate_pair"} | ({"submission", "issue"} if refresh.month is None else set())
-        if changed <= allowed:
+        # A rollup read must have changed only within this one's keys: split by month where
+        # this one is, by provider where this one is.
+        within = {
+            r
+            for r, how in out.items()
+            if (refresh.month is None or how.month) and (refresh.provider is None or how.provider)
+        }
+        if changed <= allowed | within:
             out[name] = refresh
     return out
 
@@ -715,7 +732,7 @@ def _fill_snapshot(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from ingest.rollups import refresh_statements, rollup_statements
+    from ingest.rollups import refresh_statements, rollup_statements, stages
 
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
@@ -737,11 +754,17 @@ def _fill_snapshot(
         for t in tables
         if t not in keep
     ]
-    built = [sql for name, sql in rollup_statements("snapshot_build") if name not in carried]
-    tasks += [("rollups", sql) for sql in built]
+    built = [(name, sql) for name, sql in rollup_statements("snapshot_build") if name not in carried]
+    # A rollup that reads other rollups (a sum over providers) waits for them: the tasks run in
+    # stages, the partition files and tables with the first.
+    stage_of = {name: i for i, stage in enumerate(stages()) for name in stage}
+    staged: list[list[tuple[str, str | list[str]]]] = [tasks] + [[] for _ in stages()[1:]]
+    for name, sql in built:
+        staged[stage_of[name]].append(("rollups", sql))
     if refresh and changes is not None:  # (refresh is empty without changes)
         _changed_keys(con, changes)
-        tasks += [("rollups", refresh_statements("snapshot_build", name, how)) for name, how in refresh.items()]
+        for name, how in refresh.items():
+            staged[stage_of[name]].append(("rollups", refresh_statements("snapshot_build", name, how)))
     # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
@@ -770,16 +793,17 @@ def _fill_snapshot(
 
     try:
         with ThreadPoolExecutor(max_workers=len(cursors)) as pool:
-            # The partition files first: at national scale they are the longest tasks.
-            futures = [pool.submit(run, "partitions", p) for p in to_write]
-            futures += [pool.submit(run, kind, sql) for kind, sql in tasks]
-            try:
-                for f in futures:
-                    f.result()
-            except BaseException:
-                for f in futures:
-                    f.cancel()  # the ones not started; leaving the block waits for the running ones
-                raise
+            for i, stage_tasks in enumerate(staged):
+                # The partition files first: at national scale they are the longest tasks.
+                futures = [pool.submit(run, "partitions", p) for p in (to_write if i == 0 else [])]
+                futures += [pool.submit(run, kind, sql) for kind, sql in stage_tasks]
+                try:
+                    for f in futures:
+                        f.result()
+                except BaseException:
+                    for f in futures:
+                        f.cancel()  # the ones not started; leaving the block waits for the running ones
+                    raise
     finally:
         for cur in cursors:
             cur.close()

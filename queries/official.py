@@ -41,7 +41,7 @@ import polars as pl
 from did_errors import UsageError
 from ingest.loader import parse_period
 from ingest.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
-from ingest.rollups import all_rollups
+from ingest.rollups import standalone
 from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
@@ -148,7 +148,7 @@ def has_table(snap: Snapshot, name: str) -> bool:
 def rollup_source(snap: Snapshot, name: str) -> str:
     """The rollup table's name, or — when this snapshot predates it — its definition as a
     parenthesised subquery. Either way the same rows; the SQL text is code, never input."""
-    return name if has_table(snap, name) else f"({all_rollups()[name]})"
+    return name if has_table(snap, name) else f"({standalone(name)})"
 
 
 # --- names -------------------------------------------------------------------------------------

@@ -11,15 +11,19 @@ pages read a few thousand rows per measure and never scan `record`):
   and over, NULL unknown), sex (M / F / NULL unknown), numerator — over every practice in
   ref_practice: the national age-sex rates for indirect standardisation.
 
-A measure added or changed after a publish appears at the next publish (the rollups are rebuilt
-in full each time). The filter values are written into the SQL as literals: they are checked
-against closed vocabularies by queries.measures (spec codes, NICIP modalities, body areas, test
-groups) and quoted below, and they come from files in the repository, never from user input.
+Each is the sum over providers of a table split by provider (`*_by_provider`, with
+`provider_code` after `measure_id`): a provider's resubmission rebuilds its own rows of those
+and adds the changed months up again (ADR 0013). A measure added or changed after a publish
+appears at the next publish (the SQL changes, so the rollups are built in full).
+
+The filter values are written into the SQL as literals: they are checked against closed
+vocabularies by queries.measures (spec codes, NICIP modalities, body areas, test groups) and
+quoted below, and they come from files in the repository, never from user input.
 """
 
 from __future__ import annotations
 
-from ingest.rollups import BY_MONTH
+from ingest.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
 from queries.measures import Measure, load_measures
 
 AGE_BAND_YEARS = 5
@@ -51,17 +55,17 @@ def _practice_select(m: Measure) -> str:
     den_sum = f"coalesce(sum(n) FILTER (WHERE {den}), 0)::BIGINT" if den else "NULL::BIGINT"
     where = f"({num}) OR ({den})" if den else num
     return (
-        f"SELECT {_literal(m.id)} AS measure_id, practice_code, activity_month, "
+        f"SELECT {_literal(m.id)} AS measure_id, provider_code, practice_code, activity_month, "
         f"coalesce(sum(n) FILTER (WHERE {num}), 0)::BIGINT AS numerator, {den_sum} AS denominator "
-        f"FROM base WHERE {where} GROUP BY practice_code, activity_month"
+        f"FROM base WHERE {where} GROUP BY provider_code, practice_code, activity_month"
     )
 
 
 def _age_sex_select(m: Measure) -> str:
     return (
-        f"SELECT {_literal(m.id)} AS measure_id, activity_month, age_band, sex, "
+        f"SELECT {_literal(m.id)} AS measure_id, provider_code, activity_month, age_band, sex, "
         f"sum(n)::BIGINT AS numerator FROM base_age_sex WHERE {_condition(m.numerator)} "
-        f"GROUP BY activity_month, age_band, sex"
+        f"GROUP BY provider_code, activity_month, age_band, sex"
     )
 
 
@@ -70,8 +74,8 @@ def _rollups() -> dict[str, str]:
     rate_measures = [m for m in measures if not m.is_ratio]
     practice = f"""
         WITH base AS (
-            SELECT practice_code, activity_month, patient_source, modality, body_area, test_group,
-                   count(*)::BIGINT AS n
+            SELECT provider_code, practice_code, activity_month, patient_source, modality, body_area,
+                   test_group, count(*)::BIGINT AS n
             FROM record
             WHERE practice_code IS NOT NULL AND patient_source IN ({_sources(measures)})
             GROUP BY ALL
@@ -80,7 +84,7 @@ def _rollups() -> dict[str, str]:
     """
     age_sex = f"""
         WITH base_age_sex AS (
-            SELECT activity_month, patient_source, modality, body_area, test_group,
+            SELECT provider_code, activity_month, patient_source, modality, body_area, test_group,
                    CASE WHEN age_at_test IS NULL OR age_at_test < 0 THEN NULL
                         ELSE least(age_at_test // {AGE_BAND_YEARS} * {AGE_BAND_YEARS}, {OLDEST_BAND})
                    END::SMALLINT AS age_band,
@@ -93,11 +97,25 @@ def _rollups() -> dict[str, str]:
         )
         {" UNION ALL ".join(_age_sex_select(m) for m in rate_measures)}
     """
-    return {"rollup_gp_measure": practice, "rollup_gp_measure_age_sex": age_sex}
+    return {
+        "rollup_gp_measure_by_provider": practice,
+        "rollup_gp_measure": summed(
+            "rollup_gp_measure_by_provider", "measure_id, practice_code, activity_month", "numerator, denominator"
+        ),
+        "rollup_gp_measure_age_sex_by_provider": age_sex,
+        "rollup_gp_measure_age_sex": summed(
+            "rollup_gp_measure_age_sex_by_provider", "measure_id, activity_month, age_band, sex", "numerator"
+        ),
+    }
 
 
 ROLLUPS = _rollups()
 
-# Practices are registered with patients any provider may image: a changed month is built again
-# for every practice.
-REFRESH = {"rollup_gp_measure": BY_MONTH, "rollup_gp_measure_age_sex": BY_MONTH}
+# Practices are registered with patients any provider may image: the split tables are refreshed
+# for the changed provider-months, and the changed months are added up again from them.
+REFRESH = {
+    "rollup_gp_measure_by_provider": BY_PROVIDER_MONTH,
+    "rollup_gp_measure": BY_MONTH,
+    "rollup_gp_measure_age_sex_by_provider": BY_PROVIDER_MONTH,
+    "rollup_gp_measure_age_sex": BY_MONTH,
+}

@@ -10,10 +10,11 @@
 
 The queries read these tables when the snapshot has them and otherwise run the very same SELECT
 as a subquery (`queries.official.rollup_source`): a store published before this module existed
-gives identical figures, a little more slowly.
+gives identical figures, a little more slowly. Each is the sum over providers of a table split
+by provider (`*_by_provider`), which a resubmission refreshes for its own months (ADR 0013).
 """
 
-from ingest.rollups import BY_MONTH
+from ingest.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
 
 # Age bands for the dose tables: (label, first year, last year). Children (0-15) are a band of
 # their own because the risk per unit of effective dose is higher for them (ICRP 103, 2007).
@@ -36,19 +37,32 @@ _AGE_BAND_SQL = (
 _SEX_SQL = "CASE sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
 
 ROLLUPS = {
-    "rollup_official_commissioner": """
-        SELECT r.activity_month, p.sub_icb_code, p.icb_code, r.modality, r.patient_source,
+    "rollup_official_commissioner_by_provider": """
+        SELECT r.provider_code, r.activity_month, p.sub_icb_code, p.icb_code, r.modality, r.patient_source,
                r.test_group, count(*)::BIGINT AS records
         FROM record r
         LEFT JOIN ref_practice p ON p.practice_code = r.practice_code
         GROUP BY ALL
     """,
-    "rollup_official_dose": f"""
-        SELECT activity_month, modality, nicip_code, ({_AGE_BAND_SQL}) AS age_band,
+    "rollup_official_commissioner": summed(
+        "rollup_official_commissioner_by_provider",
+        "activity_month, sub_icb_code, icb_code, modality, patient_source, test_group",
+        "records",
+    ),
+    "rollup_official_dose_by_provider": f"""
+        SELECT provider_code, activity_month, modality, nicip_code, ({_AGE_BAND_SQL}) AS age_band,
                ({_SEX_SQL}) AS sex, count(*)::BIGINT AS records
         FROM record
         GROUP BY ALL
     """,
+    "rollup_official_dose": summed(
+        "rollup_official_dose_by_provider", "activity_month, modality, nicip_code, age_band, sex", "records"
+    ),
 }
 
-REFRESH = {"rollup_official_commissioner": BY_MONTH, "rollup_official_dose": BY_MONTH}
+REFRESH = {
+    "rollup_official_commissioner_by_provider": BY_PROVIDER_MONTH,
+    "rollup_official_commissioner": BY_MONTH,
+    "rollup_official_dose_by_provider": BY_PROVIDER_MONTH,
+    "rollup_official_dose": BY_MONTH,
+}

@@ -11,30 +11,40 @@ A month whose count falls to nothing, or far below its own history, is one neith
 Reads ref_outsourcing and ref_site: loading new arrangements or sites needs a full publish.
 """
 
-from ingest.rollups import BY_MONTH
+from ingest.rollups import BY_MONTH, Refresh, summed
 
 # Every submitted copy, not the records the counting rule keeps: a copy left out of the figures
 # is still the arrangement's work as that party sent it.
-EVERY_COPY = ("rollup_outsourced_activity",)
+EVERY_COPY = ("rollup_outsourced_activity_by_provider",)
 
-REFRESH = {"rollup_outsourced_activity": BY_MONTH}  # rows of both parties' records: a changed month in full
+# Rows of both parties' records: split by the party that submitted them (`submitted_by`), and
+# the changed months added up again over both (ADR 0013).
+REFRESH = {
+    "rollup_outsourced_activity_by_provider": Refresh(provider="submitted_by", month="activity_month"),
+    "rollup_outsourced_activity": BY_MONTH,
+}
 
 ROLLUPS = {
-    "rollup_outsourced_activity": """
+    "rollup_outsourced_activity_by_provider": """
         WITH by_performer AS (
-            SELECT r.activity_month, o.provider_code, o.performing_org_code, count(*) AS records
+            SELECT r.activity_month, r.provider_code AS submitted_by, o.provider_code, o.performing_org_code,
+                   count(*) AS records
             FROM record r JOIN ref_outsourcing o
               ON r.provider_code = o.performing_org_code AND r.referring_org_code = o.provider_code
             GROUP BY ALL
         ), by_provider AS (
-            SELECT r.activity_month, o.provider_code, o.performing_org_code, count(*) AS records
+            SELECT r.activity_month, r.provider_code AS submitted_by, o.provider_code, o.performing_org_code,
+                   count(*) AS records
             FROM record r JOIN ref_site s ON s.site_code = r.site_code
             JOIN ref_outsourcing o ON r.provider_code = o.provider_code AND s.provider_code = o.performing_org_code
             GROUP BY ALL
         )
-        SELECT activity_month, provider_code, performing_org_code, sum(records)::BIGINT AS examinations
+        SELECT activity_month, submitted_by, provider_code, performing_org_code,
+               sum(records)::BIGINT AS examinations
         FROM (SELECT * FROM by_performer UNION ALL SELECT * FROM by_provider)
         GROUP BY ALL
-        ORDER BY provider_code, performing_org_code, activity_month
     """,
+    "rollup_outsourced_activity": summed(
+        "rollup_outsourced_activity_by_provider", "activity_month, provider_code, performing_org_code", "examinations"
+    ),
 }

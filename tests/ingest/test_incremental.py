@@ -18,7 +18,7 @@ import pytest
 
 import didfiles
 from ingest import loader, rollup_defs, store
-from ingest.rollups import FULL, all_rollups, refresh_policies, tables_read
+from ingest.rollups import FULL, all_rollups, refresh_policies, rollups_read, stages, tables_read
 from snapshot_tables import assert_same_tables, snapshot_tables
 
 PATIENT = {"RR8": 11, "RTH": 22}
@@ -113,6 +113,16 @@ def _rows_of(store_dir, provider, month) -> tuple[int, int]:
         con.close()
 
 
+def _reading(table: str) -> set[str]:
+    """The rollups that read `table`, themselves or through a rollup they read (a sum over providers)."""
+    rollups = all_rollups()
+    found: set[str] = set()
+    for name in (name for stage in stages() for name in stage):
+        if tables_read(rollups[name], [table]) or found & set(rollups_read(name)):
+            found.add(name)
+    return found
+
+
 def _partition_files(store_dir) -> dict[str, str]:
     con = duckdb.connect()
     try:
@@ -192,8 +202,7 @@ def test_incremental_publishing_equals_a_full_rebuild_table_by_table(store_dir, 
             "WHERE practice_code = 'A81001'"
         )
     t = _publish_and_compare(store_dir, tmp_path)
-    reading_practices = sum("ref_practice" in sql for sql in all_rollups().values())
-    assert t["rollups_refreshed"] == 0 and t["rollups_built"] == reading_practices
+    assert t["rollups_refreshed"] == 0 and t["rollups_built"] == len(_reading("ref_practice"))
 
 
 def test_repeated_resubmissions_do_not_grow_the_snapshot(store_dir, tmp_path):
@@ -229,6 +238,19 @@ def test_every_registered_rollup_declares_how_it_is_refreshed(store_dir):
         con.close()
 
 
+def test_a_resubmission_reads_only_its_own_providers_records():
+    """A rollup whose rows mix providers (a practice's, an area's month) is refreshed by month
+    alone; it must not read `record` — one month of every provider — but add up a rollup split
+    by provider, which the resubmission refreshes for its own provider-months (ADR 0013)."""
+    rollups = all_rollups()
+    by_month = [name for name, how in refresh_policies().items() if how.month and not how.provider]
+    assert by_month, "no rollup mixes providers: this test has nothing left to check"
+    for name in by_month:
+        assert not tables_read(rollups[name], ["record"]), name
+        for source in rollups_read(name):
+            assert refresh_policies()[source].provider and refresh_policies()[source].month, (name, source)
+
+
 def test_a_change_of_records_columns_builds_every_rollup_over_records_in_full(store_dir, tmp_path):
     """An upgrade that adds a column to `record` changes no provider-month fingerprint, but the
     rollups may read the column: nothing is refreshed by key."""
@@ -238,7 +260,7 @@ def test_a_change_of_records_columns_builds_every_rollup_over_records_in_full(st
         con.execute("ALTER TABLE record ADD COLUMN later_item VARCHAR")
     t = _publish(store_dir)
     assert t["rollups_refreshed"] == 0 and t["partitions_written"] == 1
-    assert t["rollups_built"] == sum(bool(tables_read(sql, ["record"])) for sql in all_rollups().values())
+    assert t["rollups_built"] == len(_reading("record"))
 
 
 def _pairs(store_dir) -> list[tuple]:
