@@ -17,7 +17,6 @@ v2.0 can have are planted by `plant_v2` (bad_offset, end_before_start), at the r
 
 from __future__ import annotations
 
-import calendar
 import zlib
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -103,8 +102,42 @@ def _offset(local: datetime) -> str:
 
 
 def _stamp(day: date, minutes: float) -> str:
+    """`minutes` after midnight of `day`, on the UK clock with its offset (2026-04-01T09:30:00+01:00)."""
     local = datetime(day.year, day.month, day.day) + timedelta(minutes=float(minutes))
     return f"{local:%Y-%m-%dT%H:%M:%S}{_offset(local)}"
+
+
+_NAT = np.datetime64("NaT")
+_EPOCH = date(1970, 1, 1)
+_BST, _GMT = "+01:00", "+00:00"
+
+
+def _stamps(days: np.ndarray, minutes: np.ndarray) -> pl.Series:
+    """`_stamp` of every (day, minutes) pair at once, null where the day is NaT (`days` is
+    datetime64[D], `minutes` whole numbers). The offset is looked up once per local date, and
+    per record only on the two days a year the clocks change: a national year has 50 M records."""
+    local = days.astype("datetime64[s]") + (np.round(np.asarray(minutes, float) * 60).astype(np.int64)).astype(
+        "timedelta64[s]"
+    )
+    local_days = local.astype("datetime64[D]")
+    summer = np.zeros(len(local), bool)
+    for d in np.unique(local_days[~np.isnat(local_days)]):
+        on_day = local_days == d
+        midnight = datetime.fromisoformat(str(d))
+        first, last = _offset(midnight), _offset(midnight + timedelta(hours=23, minutes=59, seconds=59))
+        if first == last:
+            summer[on_day] = first == _BST
+        else:  # the clocks change this day
+            for i in np.flatnonzero(on_day):
+                summer[i] = _offset(datetime.fromisoformat(str(local[i]))) == _BST
+    return pl.DataFrame({"local": local.astype("datetime64[ms]"), "summer": summer}).select(
+        pl.when(pl.col("local").is_not_null()).then(
+            pl.concat_str(
+                pl.col("local").dt.strftime("%Y-%m-%dT%H:%M:%S"),
+                pl.when(pl.col("summer")).then(pl.lit(_BST)).otherwise(pl.lit(_GMT)),
+            )
+        )
+    )["local"]
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -114,13 +147,24 @@ def _parse_date(text: str | None) -> date | None:
         return None
 
 
-def _one_month_on(day: date) -> date:
-    """The same day a calendar month later, clamped to that month's end (as SQL's + INTERVAL 1 MONTH)."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+def _days(texts: list[str | None]) -> np.ndarray:
+    """`_parse_date` of each text as datetime64[D] (NaT where it is no date), each distinct text
+    parsed once (a month's file has a few hundred)."""
+    nat = _NAT.astype(np.int64)
+    number = {t: nat if (d := _parse_date(t)) is None else (d - _EPOCH).days for t in set(texts)}
+    return np.array([number[t] for t in texts], dtype=np.int64).view("datetime64[D]")
 
 
-def _wait_scores(text: pl.DataFrame, codes: list[str]) -> np.ndarray:
+def _one_month_on(days: np.ndarray) -> np.ndarray:
+    """The same day a calendar month later, clamped to that month's end (as SQL's + INTERVAL 1
+    MONTH), of each datetime64[D]."""
+    month = days.astype("datetime64[M]")
+    next_start = (month + 1).astype("datetime64[D]")
+    next_end = (month + 2).astype("datetime64[D]") - 1
+    return np.minimum(next_start + (days - month.astype("datetime64[D]")), next_end)
+
+
+def _wait_scores(text: pl.DataFrame, kinds: list[str]) -> np.ndarray:
     """The normal score of each record's request → test wait among the file's records of its
     patient source and modality (short wait, low score); 0 (the middle) where a date is missing,
     unreadable or out of order."""
@@ -131,7 +175,7 @@ def _wait_scores(text: pl.DataFrame, codes: list[str]) -> np.ndarray:
         .dt.total_days()
         .alias("wait"),
         pl.col("patient_source").fill_null("07").alias("source"),
-        pl.Series("modality", [modality(c) or "" for c in codes], dtype=pl.String),
+        pl.Series("modality", kinds, dtype=pl.String),
     )
     ranked = days.with_columns(pl.when(pl.col("wait") >= 0).then(pl.col("wait")).alias("wait")).with_columns(
         (
@@ -180,34 +224,30 @@ def _start_minutes(text: pl.DataFrame, unscheduled: np.ndarray, rng: np.random.G
     return hours * 60 + np.where(hours == 22, minutes // 2, minutes)
 
 
-def _tail_reports(text: pl.DataFrame, codes: list[str], rng: np.random.Generator) -> list[str | None]:
-    """The report dates with REPORT_TAIL_SHARE of each modality's clean, reported records moved to
-    29 days or more after the test: drawn from the records whose window (29 days to one calendar
-    month, never after the file's latest report) is open, so the share holds whatever the month."""
-    reports = text["report_date"].to_list()
-    clean = text["_clean"].to_list() if "_clean" in text.columns else [True] * text.height
-    extract = max((d for d in map(_parse_date, reports) if d), default=None)
-    windows: dict[str, list[tuple[int, date, date]]] = {}
-    reported: dict[str, int] = {}
-    for i, (test, report) in enumerate(zip(text["test_date"].to_list(), reports, strict=True)):
-        day, rday = _parse_date(test), _parse_date(report)
-        if not clean[i] or day is None or rday is None or rday < day:
-            continue
-        kind = modality(codes[i]) or ""
-        reported[kind] = reported.get(kind, 0) + 1
-        if extract is None:  # no report dated at all: nothing can be moved later
-            continue
-        first, last = day + timedelta(days=REPORT_STANDARD_DAYS + 1), min(_one_month_on(day), extract)
-        if last >= first:
-            windows.setdefault(kind, []).append((i, first, last))
-    out = list(reports)
-    for kind in sorted(windows):
-        open_ = windows[kind]
-        want = REPORT_TAIL_SHARE.get(kind, REPORT_TAIL_SHARE_OTHER) * reported[kind]
-        k = min(len(open_), int(want) + int(rng.random() < want % 1))  # a small modality's share holds on average
-        for j in rng.choice(len(open_), size=k, replace=False):
-            i, first, last = open_[j]
-            out[i] = (first + timedelta(days=int(rng.integers(0, (last - first).days + 1)))).isoformat()
+def _tail_reports(text: pl.DataFrame, kinds: list[str], test_days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The report days (datetime64[D], NaT where none or unreadable) with REPORT_TAIL_SHARE of each
+    modality's (`kinds`) clean, reported records moved to 29 days or more after the test: drawn
+    from the records whose window (29 days to one calendar month, never after the file's latest
+    report) is open, so the share holds whatever the month."""
+    report_days = _days(text["report_date"].to_list())
+    clean = text["_clean"].to_numpy() if "_clean" in text.columns else np.ones(text.height, bool)
+    dated = report_days[~np.isnat(report_days)]
+    if not len(dated):  # no report dated at all: nothing can be moved later
+        return report_days
+    extract = dated.max()
+    kind = np.array(kinds, dtype=object)
+    reported = clean & ~np.isnat(test_days) & ~np.isnat(report_days) & (report_days >= test_days)
+    first = test_days + (REPORT_STANDARD_DAYS + 1)
+    last = np.minimum(_one_month_on(test_days), extract)
+    open_ = reported & (last >= first)
+    out = report_days.copy()
+    for k in sorted(set(kind[open_])):
+        rows = np.flatnonzero(open_ & (kind == k))  # in file order
+        want = REPORT_TAIL_SHARE.get(k, REPORT_TAIL_SHARE_OTHER) * int((reported & (kind == k)).sum())
+        n = min(len(rows), int(want) + int(rng.random() < want % 1))  # a small modality's share holds on average
+        for j in rng.choice(len(rows), size=n, replace=False):
+            i = rows[j]
+            out[i] = first[i] + int(rng.integers(0, (last[i] - first[i]).astype(int) + 1))
     return out
 
 
@@ -218,52 +258,50 @@ def add_v2_items(text: pl.DataFrame, seed_text: str) -> pl.DataFrame:
     n = text.height
     sources = text["patient_source"].fill_null("07").to_list()
     codes = text["nicip_code"].fill_null("").to_list()
-    priority = _priorities(sources, _wait_scores(text, codes), rng)
+    kinds = [modality(c) or "" for c in codes]
+    priority = _priorities(sources, _wait_scores(text, kinds), rng)
     on_list = rng.random(n) < np.array([WAITING_LIST_SHARE.get(s, 0.5) for s in sources])
     category = [
         "01" if w else "03" if s in UNSCHEDULED_SOURCES else "02" for s, w in zip(sources, on_list, strict=True)
     ]
-    durations = np.array([DURATION_MINUTES.get(modality(c) or "", _DEFAULT_DURATION) for c in codes])
+    durations = np.array([DURATION_MINUTES.get(k, _DEFAULT_DURATION) for k in kinds])
     length = np.maximum(1, np.round(durations[:, 0] * np.exp(rng.normal(0, 1, n) * durations[:, 1])))
     unscheduled = np.isin(np.array(sources, dtype=object), list(UNSCHEDULED_SOURCES))
     start_min = _start_minutes(text, unscheduled, rng)
     report_gap = np.round(SAME_DAY_REPORT_MINUTES[0] * np.exp(rng.normal(0, SAME_DAY_REPORT_MINUTES[1], n)))
     report_min = rng.integers(8 * 60, 18 * 60, n)
-    starts: list[str | None] = []
-    ends: list[str | None] = []
-    reports: list[str | None] = []
-    clocks: list[str | None] = []
-    for i, (test, report, request) in enumerate(
-        zip(text["test_date"].to_list(), _tail_reports(text, codes, rng), text["request_date"].to_list(), strict=True)
-    ):
-        day = _parse_date(test)
-        if day is None:  # a planted bad test date (DD/MM/YYYY) stays bad in the start only (DIDSX11)
-            written = _parse_date("-".join(reversed(test.split("/")))) if test else None
-            starts.append(f"{test} 10:00" if test else None)
-            ends.append(_stamp(written, start_min[i] + length[i]) if written else None)
-        else:
-            starts.append(_stamp(day, start_min[i]))
-            ends.append(_stamp(day, start_min[i] + length[i]))
-        rday = _parse_date(report)
-        if rday is None:
-            reports.append(None)
-        elif day is not None and rday == day:
-            reports.append(_stamp(day, min(start_min[i] + length[i] + report_gap[i], 24 * 60 - 1)))
-        else:
-            reports.append(_stamp(rday, report_min[i]))
-        # The clock starts at the request (calibration.md); never after the procedure.
-        clocks.append(
-            request
-            if category[i] == "01" and request and (day is None or request <= test)
-            else (test if category[i] == "01" else None)
+    tests = text["test_date"].to_list()
+    requests = text["request_date"].to_list()
+    test_days = _days(tests)
+    report_days = _tail_reports(text, kinds, test_days, rng)
+    end_min = start_min + length
+    starts = _stamps(test_days, start_min)
+    # A planted bad test date (DD/MM/YYYY) stays bad in the start only (DIDSX11): the end is
+    # stamped on the date it was written for.
+    bad = np.flatnonzero(np.isnat(test_days)).tolist()
+    written = test_days.copy()
+    if bad:
+        starts = starts.scatter(
+            bad, pl.Series([f"{tests[i]} 10:00" if tests[i] else None for i in bad], dtype=pl.String)
         )
+        written[bad] = _days(["-".join(reversed(tests[i].split("/"))) if tests[i] else None for i in bad])
+    ends = _stamps(written, end_min)
+    # A report on the procedure day follows its end; one on a later day is issued in office hours.
+    same_day = test_days == report_days  # (NaT never equals)
+    reports = _stamps(report_days, np.where(same_day, np.minimum(end_min + report_gap, 24 * 60 - 1), report_min))
+    dated = ~np.isnat(test_days)
+    # The clock starts at the request (calibration.md); never after the procedure.
+    clocks = [
+        (request if request and (not has_day or request <= test) else test) if listed == "01" else None
+        for listed, request, test, has_day in zip(category, requests, tests, dated.tolist(), strict=True)
+    ]
     return text.drop("test_date", "report_date").with_columns(
         priority=pl.Series(priority, dtype=pl.String),
         activity_category=pl.Series(category, dtype=pl.String),
         waiting_list_clock_start=pl.Series(clocks, dtype=pl.String),
-        procedure_start_ts=pl.Series(starts, dtype=pl.String),
-        procedure_end_ts=pl.Series(ends, dtype=pl.String),
-        report_issue_ts=pl.Series(reports, dtype=pl.String),
+        procedure_start_ts=starts,
+        procedure_end_ts=ends,
+        report_issue_ts=reports,
     )
 
 

@@ -90,3 +90,18 @@ def test_procedures_start_in_opening_hours():
 def test_the_same_file_name_draws_the_same_items():
     text = month_of_text("XCHES", "03")
     assert v2items.add_v2_items(text, "DID_RXX_202606.csv").equals(v2items.add_v2_items(text, "DID_RXX_202606.csv"))
+
+
+def test_timestamps_written_at_once_equal_those_written_one_by_one_across_the_clock_changes():
+    """The writer stamps a month's records at once (`_stamps`); each must read as the one-record
+    `_stamp` writes it, on the UK clock with its offset — also in the hour that does not exist in
+    March and the hour that happens twice in October — and a missing day stays missing."""
+    days, minutes = [], []
+    for day in (date(2026, 3, 28), date(2026, 3, 29), date(2026, 10, 25), date(2025, 10, 26), date(2026, 7, 1)):
+        for minute in range(0, 24 * 60 + 45, 7):  # past midnight: the next day's offset
+            days.append(day)
+            minutes.append(minute)
+    stamped = v2items._stamps(np.array(days + [None], dtype="datetime64[D]"), np.array(minutes + [60], float))
+    assert stamped.to_list() == [v2items._stamp(d, m) for d, m in zip(days, minutes, strict=True)] + [None]
+    assert "2026-03-29T01:31:00+00:00" in stamped.to_list() and "2026-10-25T01:31:00+01:00" in stamped.to_list()
+    assert "2026-10-25T02:06:00+00:00" in stamped.to_list() and "2026-07-02T00:02:00+01:00" in stamped.to_list()
