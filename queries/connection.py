@@ -121,6 +121,16 @@ class Snapshot:
         return f"Snapshot({self.version!r})"
 
 
+def has_tables(snap: Snapshot, *tables: str) -> bool:
+    """Whether the snapshot holds every one of `tables` (a store published before a rollup
+    existed does not hold it)."""
+    found = snap.query(
+        "SELECT DISTINCT table_name FROM information_schema.tables WHERE list_contains($names, table_name)",
+        {"names": list(tables)},
+    )
+    return found.height == len(set(tables))
+
+
 @dataclass
 class _Current:
     pointer_stamp: tuple[int, int, int]  # CURRENT's (inode, size, mtime_ns)

@@ -148,6 +148,12 @@ def has_rollups(snap: Snapshot) -> bool:
     return int(df["n"][0]) > 0
 
 
+def modalities(snap: Snapshot) -> list[str]:
+    """The modalities in the variation rollup, alphabetically."""
+    df = snap.query("SELECT DISTINCT modality FROM rollup_variation_area WHERE modality IS NOT NULL ORDER BY 1")
+    return df["modality"].to_list()
+
+
 def activity_months(snap: Snapshot) -> list[date]:
     """Activity months present in the variation rollup, oldest first."""
     df = snap.query("SELECT DISTINCT activity_month FROM rollup_variation_area ORDER BY 1")

@@ -7,8 +7,9 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import cached_gp as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
+from queries import gp_benchmark as gb
 from queries.connection import Snapshot
 from queries.gp_benchmark import DEFAULT_METHOD
 
@@ -33,8 +34,8 @@ def _month_text(d: date) -> str:
 
 def period_control(snap: Snapshot, container=st) -> tuple[date, date] | None:
     """First and last activity month (default: the 12 months to the latest complete month)."""
-    months = cached.months_available(snap, snap.version)
-    default = cached.default_period(snap, snap.version)
+    months = cached(gb.months_available)(snap)
+    default = cached(gb.default_period)(snap)
     if not months or default is None:
         return None
     by_text = {_month_text(m): m for m in months}

@@ -13,13 +13,14 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_variation as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.glossary import table_config
 from dashboard.components.user import current_scope
 from dashboard.navigation import PAGES
 from ingest.nicip import TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
+from queries import variation
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN
 from queries.scope import Scope
@@ -96,18 +97,18 @@ def measure_options(modalities: list[str]) -> dict[str, str]:
 
 def filters_control(snap: Snapshot) -> Filters | None:
     """Measure, patient source and period, read from and written back to the URL."""
-    if not cached.has_rollups(snap, snap.version):
+    if not cached(variation.has_rollups)(snap):
         st.warning(
             "This data snapshot was published before the variation tables existed. They are "
             "built at every publish: load a file or run `did demo --rebuild`, then reload.",
             icon=":material/update:",
         )
         st.stop()
-    months = cached.activity_months(snap, snap.version)
-    default = cached.default_period(snap, snap.version)
+    months = cached(variation.activity_months)(snap)
+    default = cached(variation.default_period)(snap)
     if not months or default is None:
         return None
-    measures = measure_options(cached.modalities(snap, snap.version))
+    measures = measure_options(cached(variation.modalities)(snap))
     sources = {"all": "All patient sources", **{c: f"{c} {m}" for c, m in PATIENT_SOURCE_SETTING.items()}}
     left, middle, right = st.columns([2, 2, 3])
     measure_key = shared_param("measure", ALL_IMAGING)
@@ -146,7 +147,7 @@ def filters_control(snap: Snapshot) -> Filters | None:
 
 def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, str]:
     """England, a region, or an ICB / sub-ICB the user may see; returns the area and its label."""
-    areas = cached.selectable_areas(snap, snap.version, scope)
+    areas = cached(variation.selectable_areas)(snap, scope)
     keys = [f"{lv}:{code}" for lv, code in zip(areas["level"], areas["code"], strict=True)]
     labels = dict(zip(keys, areas["label"], strict=True))
     wanted = f"{shared_param('level', 'england')}:{shared_param('area', ENGLAND)}"

@@ -7,15 +7,14 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_quality as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from queries import duplicates, volumes
+from queries import completeness, duplicates, headline, volumes
 from queries.completeness import (
     HISTORY_PERIODS,
     WHICH_FILE_COLUMNS,
@@ -34,7 +33,7 @@ DEFAULT_PERIODS = 12
 st.title("Submission completeness")
 snap = snapshot_or_stop()
 scope = current_scope()
-known = cached.periods(snap, snap.version)
+known = cached(completeness.periods)(snap)
 if not known:
     st.info("No files have been received yet, so there is nothing to show.")
     st.stop()
@@ -66,7 +65,7 @@ if not scope.is_central:
 
 # --- Filters ----------------------------------------------------------------------------------
 params = st.query_params
-names = cached.providers(snap, snap.version, scope)
+names = cached(completeness.providers)(snap, scope)
 regions = [ALL] + sorted(names["region"].unique().to_list())
 types = [ALL] + sorted(names["provider_type"].unique().to_list())
 c1, c2, c3 = st.columns([2, 1, 1])
@@ -85,14 +84,14 @@ type_f = None if ptype == ALL else ptype
 st.caption(
     fmt.as_of(
         f"submission months {fmt.month(first)} to {fmt.month(last)}",
-        cached_home.latest_complete_month(snap, snap.version),
+        cached(headline.latest_complete_month)(snap),
     )
 )
 if note := duplicates.counting_note(snap):  # the page is the central team's alone
     st.caption(note)
 
 # --- Pre-publication check (the top of the page: read it in a minute) -------------------------
-findings = cached.pre_publication(snap, snap.version, scope, last, today)
+findings = cached(completeness.pre_publication)(snap, scope, last, as_of=today)
 with st.container(border=True):
     st.markdown(pre_publication_markdown(findings, last))
     st.download_button(
@@ -108,7 +107,7 @@ with st.container(border=True):
     )
 
 # --- Matrix -----------------------------------------------------------------------------------
-matrix = cached.provider_months(snap, snap.version, scope, first, last, today, region_f, type_f)
+matrix = cached(completeness.provider_months)(snap, scope, first, last, today, region_f, type_f)
 coverage = coverage_by_period(matrix)
 latest = coverage.filter(pl.col("period") == last)
 st.subheader("Who submitted")
@@ -177,7 +176,7 @@ drop = v1.number_input("Flag a drop of at least (%)", 5, 95, 30, step=5) / -100
 spike = v2.number_input("Flag a rise of at least (%)", 5, 500, 30, step=5) / 100
 by_modality = v3.toggle("By modality", value=False)
 rule = volumes.VolumeRule(drop=drop, spike=spike)
-checks = cached.volume_checks(snap, snap.version, scope, rule, by_modality)
+checks = cached(volumes.volume_checks)(snap, scope, rule, by_modality=by_modality)
 flags = volumes.flagged(checks)
 st.caption(
     "Each provider's examinations in an activity month against the median of its previous six months "

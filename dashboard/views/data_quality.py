@@ -5,14 +5,14 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_quality as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import item_heatmap_figure, score_trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from queries import completeness, headline, quality
 from queries.exports import to_csv_bytes
 from queries.headline import add_months
 from queries.quality import MIN_RECORDS
@@ -29,13 +29,13 @@ st.caption(
 )
 snap = snapshot_or_stop()
 scope = current_scope()
-known = cached.periods(snap, snap.version)
+known = cached(completeness.periods)(snap)
 if not known:
     st.info("No files have been received yet, so there is nothing to show.")
     st.stop()
 
 # --- Filters ----------------------------------------------------------------------------------
-names = cached.providers(snap, snap.version, scope)
+names = cached(completeness.providers)(snap, scope)
 codes = names["provider_code"].to_list()
 options = ([ALL] if scope.is_central else []) + codes
 if not options:
@@ -52,16 +52,16 @@ provider = None if provider_choice == ALL else provider_choice
 st.caption(
     fmt.as_of(
         f"submission months {fmt.month(first)} to {fmt.month(last)}",
-        cached_home.latest_complete_month(snap, snap.version),
+        cached(headline.latest_complete_month)(snap),
     )
 )
 if provider:
     st.query_params["provider"] = provider
 
-items = cached.item_scores(snap, snap.version, scope, first, last, provider)
-scores = cached.provider_scores(snap, snap.version, scope, first, last, provider)
-peers = cached.peer_overall_scores(snap, snap.version, scope, first, last)
-peer_items = cached.peer_item_scores(snap, snap.version, scope, last, last)
+items = cached(quality.item_scores)(snap, scope, first, last, provider)
+scores = cached(quality.provider_scores)(snap, scope, first, last, provider)
+peers = cached(quality.peer_overall_scores)(snap, scope, first, last)
+peer_items = cached(quality.peer_item_scores)(snap, scope, last, last)
 
 # --- Overall, latest month --------------------------------------------------------------------
 latest = scores.filter(pl.col("period") == last)
@@ -165,7 +165,7 @@ st.caption(
     f"{fmt.month(first)} to {fmt.month(last)}. Rejected records are not loaded; a warning is loaded as sent "
     "(a bad referrer code as 99)."
 )
-issues = cached.issue_summary(snap, snap.version, scope, first, last, provider)
+issues = cached(quality.issue_summary)(snap, scope, first, last, provider)
 st.dataframe(issues, hide_index=True, key="issues", column_config=table_config(issues))
 
 with st.expander("All item scores as a table"):

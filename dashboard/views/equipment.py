@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_providers as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.equipment_charts import (
@@ -19,6 +19,7 @@ from dashboard.components.equipment_charts import (
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import equipment, productivity
+from queries.connection import has_tables
 
 ALL = "England"
 
@@ -31,19 +32,19 @@ st.caption(
 
 snap = snapshot_or_stop()
 scope = current_scope()
-if not cached.has_tables(snap, "rollup_equipment_daily", "rollup_equipment_mix"):
+if not cached(has_tables)(snap, "rollup_equipment_daily", "rollup_equipment_mix"):
     st.info(
         "This snapshot was published before scanner utilisation was added: it appears after the "
         "next publish (the next file accepted, or the central data team publishing again)."
     )
     st.stop()
-default = cached.equipment_default_months(snap, snap.version)
+default = cached(equipment.default_months)(snap)
 if default is None:
     st.info("The store holds no examinations yet.")
     st.stop()
 
 # --- Inventory --------------------------------------------------------------------------------
-inventory = cached.inventory_status(snap, snap.version)
+inventory = cached(equipment.inventory_status)(snap)
 if inventory.is_empty():
     st.warning(
         "No equipment inventory is loaded, so per-scanner figures and utilisation cannot be "
@@ -82,8 +83,8 @@ with st.expander("Equipment inventory"):
 
 # --- Filters ----------------------------------------------------------------------------------
 params = st.query_params
-modalities = cached.equipment_modalities(snap, snap.version)
-months = cached.equipment_months(snap, snap.version)
+modalities = cached(equipment.equipment_modalities)(snap)
+months = cached(equipment.equipment_months)(snap)
 c1, c2 = st.columns([1, 2])
 modality = c1.selectbox(
     "Modality", modalities, index=modalities.index(params["modality"]) if params.get("modality") in modalities else 0
@@ -178,7 +179,7 @@ if scope.role == "commissioner":
         "Every provider and site is shown as a comparator: utilisation is a site's activity, not "
         "your population's, and its counts carry the same small random noise as every figure."
     )
-providers = cached.provider_utilisation(snap, snap.version, scope, f)
+providers = cached(equipment.provider_utilisation)(snap, scope, f)
 table(providers, "providers")
 
 # --- Sites: ranked, outliers, drill-down ------------------------------------------------------
@@ -195,13 +196,13 @@ if provider:
     st.query_params["provider"] = provider
 else:
     st.query_params.pop("provider", None)
-sites = cached.site_utilisation(snap, snap.version, scope, f, provider)
+sites = cached(equipment.site_utilisation)(snap, scope, f, provider)
 if sites["exams_per_scanner_per_day"].drop_nulls().len():
     england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
     st.plotly_chart(
         ranked_sites_figure(
             sites,
-            fences=cached.site_fences(snap, snap.version, scope, f),
+            fences=cached(equipment.site_fences)(snap, scope, f),
             england=england[0] if england.len() else None,
         ),
         config=CHART_CONFIG,
@@ -243,7 +244,7 @@ where = site or provider or ALL
 left, right = st.columns(2)
 with left:
     st.subheader(f"Weekday profile, {where}")
-    profile = cached.weekday_profile(snap, snap.version, scope, f, provider, site)
+    profile = cached(equipment.weekday_profile)(snap, scope, f, provider, site)
     st.plotly_chart(
         weekday_figure(profile),
         config=CHART_CONFIG,
@@ -264,7 +265,7 @@ with left:
     st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
 with right:
     st.subheader(f"Monthly trend, {where}")
-    trend = cached.monthly_utilisation(snap, snap.version, scope, f, provider, site)
+    trend = cached(equipment.monthly_utilisation)(snap, scope, f, provider, site)
     st.plotly_chart(
         monthly_figure(trend),
         config=CHART_CONFIG,
@@ -309,9 +310,7 @@ st.caption(
 
 # --- Scans per operating hour (DIDS v2.0 timestamps) -----------------------------------------
 st.subheader("Scans per operating hour")
-timed = (
-    cached.productivity_months(snap, snap.version, first, last) if cached.has_tables(snap, productivity.TABLE) else None
-)
+timed = cached(productivity.timed_months)(snap, first, last) if cached(has_tables)(snap, productivity.TABLE) else None
 if timed is None:
     st.info(
         f"No {modality} examinations with procedure times in this period. Start and end times are "
@@ -330,7 +329,7 @@ st.caption(
 )
 heat_left, heat_right = st.columns([3, 2])
 with heat_left:
-    cells = cached.hour_weekday(snap, snap.version, scope, pf, provider, site)
+    cells = cached(productivity.hour_weekday)(snap, scope, pf, provider, site)
     st.plotly_chart(
         hour_weekday_figure(cells, equipment.WEEKDAYS),
         config=CHART_CONFIG,
@@ -356,7 +355,7 @@ with heat_right:
         height=330,
     )
 
-hourly = cached.site_productivity(snap, snap.version, scope, pf, provider)
+hourly = cached(productivity.site_productivity)(snap, scope, pf, provider)
 sites_left, sites_right = st.columns([2, 3])
 with sites_left:
     st.plotly_chart(

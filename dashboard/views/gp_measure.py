@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached_gp as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_text as text
 from dashboard.components.charts import CHART_CONFIG
@@ -36,7 +36,7 @@ measure_id = left.selectbox(
 set_param("measure", measure_id)
 measure = measures[measure_id]
 
-areas = cached.areas(snap, snap.version)
+areas = cached(gb.areas)(snap)
 levels = list(gb.LEVEL_LABELS)
 wanted_level = st.query_params.get("level", "england")
 level = middle.radio(
@@ -104,7 +104,7 @@ set_param("ls_max", str(size[1]) if size[1] < 60_000 else None)
 set_param("imd", ",".join(map(str, sorted(quintiles))) or None)
 peers = peers if peers != gb.Peers() else None
 
-bench = cached.benchmark(snap, snap.version, scope, measure_id, *period, area, method, peers)
+bench = cached(gb.benchmark)(snap, scope, measure_id, *period, area, method, peers)
 table = bench.table
 
 # --- Headline ---------------------------------------------------------------------------------

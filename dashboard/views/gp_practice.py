@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_gp as cached
+from dashboard import caching
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components import glossary
 from dashboard.components import gp_text as text
@@ -24,6 +24,8 @@ from dashboard.components.gp_controls import method_control, period_control, set
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import gp_benchmark as gb
+from queries import gp_practice as gp
+from queries import headline
 from queries.deciles import LEVEL_COLUMNS
 from queries.headline import add_months
 
@@ -34,7 +36,7 @@ scope = current_scope()
 snap = snapshot_or_stop()
 
 # --- Which practice ---------------------------------------------------------------------------
-directory = cached.practice_directory(snap, snap.version, scope)
+directory = cached(gb.practice_directory)(snap, scope)
 codes = directory["practice_code"].to_list()
 names = dict(zip(codes, directory["practice_name"].to_list(), strict=True))
 wanted = (st.query_params.get("practice") or scope.practice or "").strip().upper()
@@ -75,7 +77,7 @@ st.caption(
 st.caption(
     fmt.as_of(
         f"{fmt.month(period[0])} to {fmt.month(period[1])} (activity months)",
-        cached_home.latest_complete_month(snap, snap.version),
+        cached(headline.latest_complete_month)(snap),
         fmt.LIST_SIZES,
     )
 )
@@ -87,7 +89,7 @@ if not practice["benchmarked"]:
     )
     st.stop()
 
-profile = cached.practice_profile(snap, snap.version, scope, code, *period, method)
+profile = caching.practice_profile(snap, scope, code, *period, method)
 verdicts = profile["comparison"].fill_null("")
 a, b, c = st.columns(3)
 a.metric("Measures higher than expected (99.8%)", int((verdicts == "above 99.8%").sum()), border=True)
@@ -201,9 +203,9 @@ level = b.radio("Show", list(levels), format_func=levels.get, horizontal=True, k
 if level != "practice" and practice[LEVEL_COLUMNS[level]] is None:
     st.info("This practice is not in a PCN, so it has no PCN trend.")
 else:
-    months = cached.months_available(snap, snap.version)
+    months = cached(gb.months_available)(snap)
     first = max(months[0], add_months(period[1], -(TREND_MONTHS - 1)))
-    series, deciles = cached.practice_trend(snap, snap.version, scope, measure_id, code, first, period[1], level)
+    series, deciles = cached(gp.practice_trend)(snap, scope, measure_id, code, first, period[1], level)
     chosen = measures[measure_id]
     title = f"{chosen.title}, {levels[level].lower()} against England's deciles"
     chart, words = st.columns([3, 2])

@@ -5,13 +5,13 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import table_alternative
 from dashboard.components.charts import CHART_CONFIG, trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from queries import duplicates
+from queries import duplicates, headline
 from queries.disclosure import SUPPRESSED_COLUMN, display
 from queries.headline import add_months
 
@@ -22,12 +22,12 @@ st.title("Diagnostic imaging in England")
 
 snap = snapshot_or_stop()
 scope = current_scope()
-month = cached.latest_complete_month(snap, snap.version)
+month = cached(headline.latest_complete_month)(snap)
 if month is None:
     st.info("The store holds no accepted submissions yet, so there are no figures to show.")
     st.stop()
 period = add_months(month, 1)  # the submission period that made it the latest complete month
-newest = cached.latest_period(snap, snap.version)
+newest = cached(headline.latest_period)(snap)
 
 st.caption(
     fmt.as_of(f"{fmt.month(month)} (activity month)", month)
@@ -53,12 +53,12 @@ def _change(now: int | None, before: int | None) -> str | None:
 
 
 # --- Headline -------------------------------------------------------------------------------
-totals = cached.activity_totals(snap, snap.version, scope, month)
-submitting = cached.providers_submitting(snap, snap.version, period)
+totals = cached(headline.activity_totals)(snap, scope, month)
+submitting = cached(headline.providers_submitting)(snap, period)
 year_ago = add_months(month, -12)
 first_of_12 = add_months(month, -11)
 
-rate = cached.annual_rate_per_1000(snap, snap.version, totals, month)
+rate = cached(headline.annual_rate_per_1000)(snap, totals, month)
 left, middle, right, *rest = st.columns(4 if rate is not None else 3)
 left.metric(
     f"Examinations in {fmt.month(month)}",
@@ -94,7 +94,7 @@ if rate is not None:
 
 # --- By modality ----------------------------------------------------------------------------
 st.subheader(f"By modality, {fmt.month(month)}")
-by_modality = cached.modality_totals(snap, snap.version, scope, month)
+by_modality = cached(headline.modality_totals)(snap, scope, month)
 for start in range(0, by_modality.height, METRICS_PER_ROW):
     columns = st.columns(METRICS_PER_ROW)
     rows = by_modality.slice(start, METRICS_PER_ROW).iter_rows(named=True)
@@ -141,13 +141,13 @@ st.caption(
     "Examinations a GP requested directly (patient source 04, GP direct access) in the test "
     "groups used for early diagnosis of cancer."
 )
-gpda = cached.gp_direct_access_tests(snap, snap.version, scope, month)
+gpda = cached(headline.gp_direct_access_tests)(snap, scope, month)
 for column, row in zip(st.columns(gpda.height), gpda.iter_rows(named=True), strict=True):
     column.metric(row["label"], display(row["records"]))
 
 # --- Trend ----------------------------------------------------------------------------------
 st.subheader("Examinations per month by modality")
-trend = cached.monthly_trend(snap, snap.version, scope, TREND_MONTHS, month)
+trend = cached(headline.monthly_trend)(snap, scope, TREND_MONTHS, month)
 st.plotly_chart(
     trend_figure(trend),
     config=CHART_CONFIG,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_official as cached
+from dashboard import caching
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.official_tables import show_notes, show_table, workbook_button, year_label
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from queries import headline, official
 from queries.official import reporting_month
+from queries.reports.kh12 import build_kh12
+from queries.reports.monthly import build_monthly
 
 st.title("Official statistics")
 st.caption(
@@ -22,12 +25,12 @@ st.caption(
 
 snap = snapshot_or_stop()
 scope = current_scope()
-periods = cached.report_periods(snap, snap.version)
+periods = cached(official.report_periods)(snap)
 if not periods:
     st.info("The store holds no accepted submissions yet, so there are no statistics to show.")
     st.stop()
 
-up_to = cached_home.latest_complete_month(snap, snap.version)
+up_to = cached(headline.latest_complete_month)(snap)
 monthly_tab, kh12_tab = st.tabs(["Monthly release", "KH12 annual table"])
 
 # --- Monthly ----------------------------------------------------------------------------------
@@ -44,7 +47,7 @@ with monthly_tab:
     st.query_params["period"] = f"{period:%Y-%m}"
     month = reporting_month(period)
     st.caption(fmt.as_of(f"{fmt.month(month)} (activity month), sent in {fmt.month(period)}", up_to))
-    output = cached.monthly(snap, snap.version, scope, period)
+    output = cached(build_monthly)(snap, scope, period)
     stem = f"monthly_{period:%Y-%m}"
     tables = output.tables
 
@@ -54,7 +57,7 @@ with monthly_tab:
         c1, c2 = st.columns(2)
         exact = (
             f" The exact count, as on the Home page: "
-            f"{fmt.count(cached_home.activity_totals(snap, snap.version, scope, month).this_month)}."
+            f"{fmt.count(cached(headline.activity_totals)(snap, scope, month).this_month)}."
             if scope.is_central
             else ""
         )
@@ -71,7 +74,7 @@ with monthly_tab:
             help=f"{row['organisations_included']} of {row['organisations_expected']} expected providers "
             f"had an accepted file for {fmt.month(period)}.",
         )
-    workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem)
+    workbook_button(lambda: caching.workbook(output, (snap.version, scope), stem), stem)
 
     activity, providers, commissioners, waits, gpda = st.tabs(
         ["Activity by month", "Providers", "Commissioners", "Waiting times", "GP direct access"]
@@ -103,7 +106,7 @@ with monthly_tab:
 
 # --- KH12 -------------------------------------------------------------------------------------
 with kh12_tab:
-    years = cached.report_years(snap, snap.version)
+    years = [y.label for y in cached(official.report_years)(snap)]
     wanted_year = st.query_params.get("year")
     year = st.selectbox(
         "Financial year (April to March)",
@@ -113,14 +116,14 @@ with kh12_tab:
     )
     st.caption(fmt.as_of(year_label(snap, year), up_to))
     st.query_params["year"] = year
-    kh12 = cached.kh12(snap, snap.version, scope, year)
+    kh12 = cached(build_kh12)(snap, scope, official.FinancialYear.parse(year))
     kh12_stem = f"kh12_{year}"
     st.caption(
         "Examinations by provider in the layout of KH12 Part 2 (discontinued after 2013-14): X-ray, "
         "ultrasound, CT, MRI, fluoroscopy, radio-isotopes (nuclear medicine and PET-CT), other."
     )
     workbook_button(
-        lambda: cached.workbook(kh12, snap.version, kh12_stem, scope),
+        lambda: caching.workbook(kh12, (snap.version, scope), kh12_stem),
         kh12_stem,
         label="Download KH12 workbook (.xlsx, with notes)",
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.cached_providers import has_tables
+from dashboard.caching import cached
 from dashboard.components.glossary import table_config
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from did_errors import UsageError
 from queries import duplicates
+from queries.connection import has_tables
 from queries.exports import to_csv_bytes
 from queries.scope import ScopeError
 
@@ -24,7 +25,7 @@ st.caption(
 )
 scope = current_scope()
 snap = snapshot_or_stop()
-if not has_tables(snap, "duplicate_pair"):
+if not cached(has_tables)(snap, "duplicate_pair"):
     st.info(
         "This snapshot was published before outsourced imaging was checked: it appears after the next "
         "publish (the next file accepted, or the central data team publishing again)."

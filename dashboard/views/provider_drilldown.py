@@ -6,8 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_quality as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import table_alternative
 from dashboard.components.charts import CHART_CONFIG
@@ -15,12 +14,12 @@ from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import score_trend_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from queries import volumes
+from queries import completeness, headline, quality, volumes
 
 st.title("Provider detail")
 snap = snapshot_or_stop()
 scope = current_scope()
-names = cached.providers(snap, snap.version, scope)
+names = cached(completeness.providers)(snap, scope)
 if names.is_empty():
     st.info("Your account is linked to no provider with data in this store.")
     st.stop()
@@ -35,11 +34,11 @@ provider = st.selectbox(
     key="provider",
 )
 st.query_params["provider"] = provider
-st.caption(fmt.as_of("every submission month held", cached_home.latest_complete_month(snap, snap.version)))
+st.caption(fmt.as_of("every submission month held", cached(headline.latest_complete_month)(snap)))
 
 # --- Submission history -----------------------------------------------------------------------
 st.subheader("Files received")
-history = cached.submission_history(snap, snap.version, scope, provider)
+history = cached(completeness.submission_history)(snap, scope, provider)
 if history.is_empty():
     st.info(f"No files from {provider} yet.")
     st.stop()
@@ -57,19 +56,19 @@ files = {
     for r in history.iter_rows(named=True)
 }
 submission_id = st.selectbox("File", list(files), format_func=lambda sid: files[sid], key="submission")
-summary = cached.submission_issue_summary(snap, snap.version, scope, submission_id)
+summary = cached(quality.submission_issue_summary)(snap, scope, submission_id)
 if summary.is_empty():
     st.success("No rejections or warnings in this file.")
 else:
     st.dataframe(summary, hide_index=True, key="issue_summary", column_config=table_config(summary))
-    lines = cached.submission_issues(snap, snap.version, scope, submission_id)
+    lines = cached(quality.submission_issues)(snap, scope, submission_id)
     with st.expander(f"Line by line (first {lines.height:,})"):
         st.dataframe(lines, hide_index=True, key="issue_lines", column_config=table_config(lines))
 
 # --- Quality trend ----------------------------------------------------------------------------
 st.subheader("Data quality by month")
-scores = cached.provider_scores(snap, snap.version, scope, None, None, provider)
-peers = cached.peer_overall_scores(snap, snap.version, scope, None, None)
+scores = cached(quality.provider_scores)(snap, scope, None, None, provider)
+peers = cached(quality.peer_overall_scores)(snap, scope, None, None)
 st.plotly_chart(
     score_trend_figure(scores, peers, provider),
     config=CHART_CONFIG,
@@ -99,7 +98,7 @@ st.page_link(
 
 # --- Volumes ----------------------------------------------------------------------------------
 st.subheader("Examinations per month")
-series = cached.volume_checks(snap, snap.version, scope, volumes.DEFAULT_RULE, False, provider)
+series = cached(volumes.volume_checks)(snap, scope, volumes.DEFAULT_RULE, by_modality=False, provider=provider)
 st.plotly_chart(
     volume_figure(series),
     config=CHART_CONFIG,

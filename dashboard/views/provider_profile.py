@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_profile as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
-from queries import profile
-from queries.reports.provider_profile import pdf_from_html
+from queries import headline, profile, reports
+from queries.reports.provider_profile import page_pack, pdf_from_html
 
 st.title("Provider profile")
 st.caption(
@@ -30,8 +29,8 @@ if scope.role == "commissioner":
         "as that provider's own staff do: small numbers hidden, others rounded."
     )
 
-names = cached.providers(snap, snap.version, scope)
-held = cached.months(snap, snap.version)
+names = cached(profile.profile_providers)(snap, scope)
+held = cached(profile.activity_months)(snap)
 if names.is_empty() or not held:
     st.info(
         "None of the providers in this store imaged enough of your registered patients for you to open "
@@ -51,7 +50,7 @@ provider = c1.selectbox(
     index=codes.index(wanted) if wanted in codes else 0,
     format_func=lambda c: f"{c} — {labels.get(c, c)}",
 )
-latest = cached_home.latest_complete_month(snap, snap.version)
+latest = cached(headline.latest_complete_month)(snap)
 newest_first = list(reversed(held))
 last = c2.selectbox(
     "Last month",
@@ -62,7 +61,7 @@ last = c2.selectbox(
 months = c3.selectbox("Months", [3, 6, 12, 24], index=2)
 st.query_params["provider"] = provider
 
-output, block = cached.pack(snap, snap.version, scope, provider, last, months)
+output, block = cached(page_pack, max_entries=16)(snap, scope, provider, last, months, pdf=False)
 stem = f"provider-profile_{last:%Y-%m}_{provider}"
 d1, d2, d3 = st.columns(3)
 html = output.documents["html"].decode("utf-8")
@@ -84,7 +83,7 @@ d2.download_button(
 )
 d3.download_button(
     "Download workbook (.xlsx)",
-    lambda: cached.workbook_bytes(output, stem),
+    lambda: reports.workbook_bytes(output, stem),
     file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

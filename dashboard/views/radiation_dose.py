@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_official as cached
+from dashboard import caching
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
 from dashboard.components.official_tables import show_notes, show_table, significant, workbook_button, year_label
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from queries import headline, official
+from queries.reports.dose import build_dose
 
 st.title("Radiation dose")
 st.caption(
@@ -22,13 +24,13 @@ st.caption(
 
 snap = snapshot_or_stop()
 scope = current_scope()
-years = cached.report_years(snap, snap.version)
+years = [y.label for y in cached(official.report_years)(snap)]
 if not years:
     st.info("The store holds no examinations yet, so there is no dose to show.")
     st.stop()
 
 wanted = st.query_params.get("year")
-up_to = cached_home.latest_complete_month(snap, snap.version)
+up_to = cached(headline.latest_complete_month)(snap)
 year = st.selectbox(
     "Financial year (April to March)",
     years,
@@ -37,7 +39,7 @@ year = st.selectbox(
 )
 st.caption(fmt.as_of(year_label(snap, year), up_to, fmt.REGISTERED_BY_AGE))
 st.query_params["year"] = year
-output = cached.dose(snap, snap.version, scope, year)
+output = cached(build_dose)(snap, scope, official.FinancialYear.parse(year))
 tables = output.tables
 stem = f"dose_{year}"
 summary = tables["summary"].row(0, named=True)
@@ -68,7 +70,7 @@ c4.metric(
     border=True,
     help="MRI and ultrasound carry no dose; nor do examinations the HPA table does not list.",
 )
-workbook_button(lambda: cached.workbook(output, snap.version, stem, scope), stem)
+workbook_button(lambda: caching.workbook(output, (snap.version, scope), stem), stem)
 
 by_exam, by_modality, by_age_sex, excluded = st.tabs(["By examination", "By modality", "By age and sex", "Left out"])
 with by_exam:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
-from dashboard import cached_variation as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.charts import CHART_CONFIG
@@ -18,6 +19,7 @@ from dashboard.components.variation_controls import (
     small_numbers_note,
     table,
 )
+from queries import variation, variation_demographic
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND_AREA, RATE_UNIT
@@ -39,8 +41,8 @@ st.caption(
 )
 
 # --- Headline ---------------------------------------------------------------------------------
-summary = cached.area_summary(snap, snap.version, scope, filters, area)
-england = cached.area_summary(snap, snap.version, scope, filters, ENGLAND_AREA)
+summary = cached(variation_demographic.area_summary)(snap, scope, filters, area)
+england = cached(variation_demographic.area_summary)(snap, scope, filters, ENGLAND_AREA)
 left, middle, right = st.columns(3)
 left.metric(
     "Examinations",
@@ -70,7 +72,7 @@ if summary.unknown_age_sex:
 
 # --- Age and sex ------------------------------------------------------------------------------
 st.subheader("By age and sex")
-age_sex = cached.age_sex_rates(snap, snap.version, scope, filters, area)
+age_sex = cached(variation_demographic.age_sex_rates)(snap, scope, filters, area)
 st.plotly_chart(
     charts.pyramid_figure(age_sex, RATE_UNIT),
     config=CHART_CONFIG,
@@ -82,7 +84,7 @@ with st.expander("Table: rates by age and sex"):
 
 # --- Deprivation ------------------------------------------------------------------------------
 st.subheader("By deprivation of the registered practice")
-deprivation = cached.deprivation_rates(snap, snap.version, scope, filters, area)
+deprivation = cached(variation_demographic.deprivation_rates)(snap, scope, filters, area)
 gradient = deprivation_gradient(deprivation)
 st.metric(
     "Standardised rate ratio, most vs least deprived quintile",
@@ -118,9 +120,10 @@ with st.expander("Table: rates by deprivation quintile"):
         "Download CSV", to_csv_bytes(deprivation), "variation_deprivation.csv", "text/csv", key="dl_deprivation"
     )
 
-with_lsoa, records = cached.lsoa_coverage(snap, snap.version, scope, filters, area)
+with_lsoa, records = cached(variation_demographic.lsoa_coverage)(snap, scope, filters, area)
+lsoa: pl.DataFrame | None
 if with_lsoa:
-    lsoa = cached.lsoa_deprivation(snap, snap.version, scope, filters, area)
+    lsoa = cached(variation_demographic.lsoa_deprivation)(snap, scope, filters, area)
     st.markdown("**By the deprivation of the patient's neighbourhood (LSOA IMD 2025 decile)**")
     st.plotly_chart(
         charts.interval_bars(
@@ -146,7 +149,7 @@ else:
 
 # --- Ethnicity --------------------------------------------------------------------------------
 st.subheader("Ethnic group of the people imaged")
-mix = cached.ethnic_mix(snap, snap.version, scope, filters, area)
+mix = cached(variation_demographic.ethnic_mix)(snap, scope, filters, area)
 share = not_stated_share(mix)
 st.metric(
     "Ethnic group not stated, not known or not recorded",
@@ -168,7 +171,7 @@ with st.expander("Table: examinations by ethnic group"):
     table(mix)
     st.download_button("Download CSV", to_csv_bytes(mix), "variation_ethnicity.csv", "text/csv", key="dl_ethnicity")
 
-unassigned = cached.unassigned_records(snap, snap.version, filters)
+unassigned = cached(variation.unassigned_records)(snap, filters)
 if unassigned and scope.is_central:
     st.caption(f"{fmt.count(unassigned)} examinations name no practice in the practice map and are in no area.")
 small_numbers_note(age_sex, deprivation, mix, *([lsoa] if lsoa is not None else []))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached_variation as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components import variation_charts as charts
 from dashboard.components.charts import CHART_CONFIG
@@ -18,6 +18,7 @@ from dashboard.components.variation_controls import (
     small_numbers_note,
     table,
 )
+from queries import variation_flows
 from queries.exports import to_csv_bytes
 from queries.variation import ENGLAND
 
@@ -52,8 +53,8 @@ if view == "area":
             "England as a whole: every provider's share of the activity for patients registered "
             "with an English practice."
         )
-    shares = cached.area_providers(snap, snap.version, scope, filters, area)
-    by_modality = cached.area_provider_modalities(snap, snap.version, scope, filters, area)
+    shares = cached(variation_flows.area_providers)(snap, scope, filters, area)
+    by_modality = cached(variation_flows.area_provider_modalities)(snap, scope, filters, area)
     st.caption(
         f"**{filters.describe()}**: examinations of patients registered with a practice in "
         f"**{area_label}**, by the provider that imaged them; shares with 95% Wilson intervals."
@@ -78,7 +79,7 @@ if view == "area":
         )
     small_numbers_note(shares, by_modality)
 else:
-    choices = cached.providers(snap, snap.version, scope)
+    choices = cached(variation_flows.providers)(snap, scope)
     codes = choices["provider_code"].to_list()
     if not codes:
         st.info("No provider of yours has imaged anyone in the store yet.")
@@ -93,7 +94,7 @@ else:
     )
     st.query_params["provider"] = provider
     related_links("variation_flows.py")
-    origins = cached.provider_origins(snap, snap.version, scope, filters, provider)
+    origins = cached(variation_flows.provider_origins)(snap, scope, filters, provider)
     st.caption(
         f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
         "registered practice; shares with 95% Wilson intervals."

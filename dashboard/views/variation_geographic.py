@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached_variation as cached
+from dashboard.caching import cached
 from dashboard.components import maps
 from dashboard.components import variation_charts as charts
 from dashboard.components.charts import CHART_CONFIG
@@ -20,6 +20,7 @@ from dashboard.components.variation_controls import (
     small_numbers_note,
     table,
 )
+from queries import variation_geographic
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import LEVEL_LABELS, RATE_UNIT, map_levels, own_codes
@@ -53,8 +54,8 @@ if not scope.is_central:
         + ". Sub-ICB locations are shown only to their own commissioner."
     )
 
-rates = cached.area_rates(snap, snap.version, scope, filters, level)
-england = cached.england_dsr(snap, snap.version, scope, filters)
+rates = cached(variation_geographic.area_rates)(snap, scope, filters, level)
+england = cached(variation_geographic.england_dsr)(snap, scope, filters)
 fold = fold_variation(rates)
 
 # --- Headline ---------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ if choice:
     d.metric("Compared with England", row["compared"] or "–")
     if row["rank"] is not None:
         st.caption(
-            f"Ranked {row['rank']} of {rates['rank'].max()} by standardised rate. "
+            f"Ranked {row['rank']} of {rates['rank'].max()!s} by standardised rate. "
             f"95% CI {row['dsr_lower']:.2f} to {row['dsr_upper']:.2f}."
         )
 

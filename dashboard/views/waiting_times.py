@@ -6,15 +6,15 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import cached as cached_home
-from dashboard import cached_providers as cached
+from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.spc_icons import icons_html
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from dashboard.components.waits_charts import distribution_figure, spc_figure, trend_figure, turnaround_figure
-from queries import spc, turnaround, urgency, waiting_list, waits
+from queries import dm01, headline, spc, turnaround, urgency, waiting_list, waits
+from queries.connection import has_tables
 from queries.disclosure import display
 from queries.percentiles import SHARE_THRESHOLDS, share_column
 
@@ -32,22 +32,22 @@ st.caption(
 
 snap = snapshot_or_stop()
 scope = current_scope()
-if not cached.has_tables(snap, "rollup_waits"):
+if not cached(has_tables)(snap, "rollup_waits"):
     st.info(
         "Waiting times are not in this copy of the data yet: they appear after the next file is "
         "loaded. Ask the central data team if they do not."
     )
     st.stop()
-default = cached.wait_default_months(snap, snap.version)
+default = cached(waits.default_months)(snap)
 if default is None:
     st.info("The store holds no examinations yet, so there are no waiting times to show.")
     st.stop()
-months = cached.wait_months(snap, snap.version)
+months = cached(waits.wait_months)(snap)
 
 # --- Filters (deep-linkable) ------------------------------------------------------------------
 params = st.query_params
-modalities = cached.wait_modalities(snap, snap.version)
-providers = cached.wait_providers(snap, snap.version, scope)
+modalities = cached(waits.wait_modalities)(snap)
+providers = cached(waits.wait_providers)(snap, scope)
 interval_keys = list(waits.INTERVALS)
 modality_options = (
     [m for m in ("MRI", "CT") if m in modalities] + [m for m in modalities if m not in ("MRI", "CT")] + [ALL]
@@ -107,7 +107,7 @@ st.caption(
     f"Showing: **{chosen}** — from the {label.start} to the {label.end}. "
     + fmt.as_of(
         f"activity months {fmt.month(first)} to {fmt.month(last)}",
-        cached_home.latest_complete_month(snap, snap.version),
+        cached(headline.latest_complete_month)(snap),
     )
 )
 
@@ -148,7 +148,7 @@ def table(frame, name: str) -> None:
 
 
 # --- Headline ---------------------------------------------------------------------------------
-summary = cached.wait_summary(snap, snap.version, scope, f, None).row(0, named=True)
+summary = cached(waits.wait_summary)(snap, scope, f, None).row(0, named=True)
 hidden = bool(summary.get("suppressed"))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
@@ -175,7 +175,7 @@ m4.metric(
 
 # --- Distribution -----------------------------------------------------------------------------
 st.subheader("Distribution of waits")
-dist = cached.wait_distribution(snap, snap.version, scope, f)
+dist = cached(waits.wait_distribution)(snap, scope, f)
 if dist.is_empty():
     st.info("No records with this interval in the selection.")
 else:
@@ -269,7 +269,7 @@ def spc_section(
 # --- Breakdowns -------------------------------------------------------------------------------
 def _month_tab() -> None:
     """The By month tab: the trend chart, its table and the median wait's XmR chart."""
-    trend = cached.wait_summary(snap, snap.version, scope, f, "month")
+    trend = cached(waits.wait_summary)(snap, scope, f, "month")
     if trend.height:
         st.plotly_chart(
             trend_figure(trend),
@@ -288,18 +288,18 @@ by_modality, by_source, by_provider, by_month = st.tabs(
 )
 if by_modality.open:
     with by_modality:
-        table(cached.wait_summary(snap, snap.version, scope, f, "modality"), "modality")
+        table(cached(waits.wait_summary)(snap, scope, f, "modality"), "modality")
 if by_source.open:
     with by_source:
         st.caption("GP direct access (patient source 04) against every other source.")
-        table(cached.wait_summary(snap, snap.version, scope, f, "source"), "source")
+        table(cached(waits.wait_summary)(snap, scope, f, "source"), "source")
 if by_provider.open:
     with by_provider:
         st.caption(
             "The England row is every provider together, the national comparator."
             + ("" if scope.is_central else " Providers are those you may see in detail.")
         )
-        table(cached.wait_summary(snap, snap.version, scope, f, "provider"), "provider")
+        table(cached(waits.wait_summary)(snap, scope, f, "provider"), "provider")
 if by_month.open:
     with by_month:
         _month_tab()
@@ -311,7 +311,7 @@ st.caption(
     "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
     "the wrong order. Only the first column enters the figures above."
 )
-missing = cached.missing_dates(snap, snap.version, scope, f)
+missing = cached(waits.missing_dates_by_interval)(snap, scope, f)
 fmt.shown_table(
     missing.drop("interval_kind"),
     {
@@ -346,8 +346,8 @@ def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> Non
 
 st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
 v2_months = (
-    cached.urgency_months(snap, snap.version, first, last)
-    if cached.has_tables(snap, "rollup_waits_v2", "rollup_waits_v2_provider")
+    cached(urgency.clip_months)(snap, first, last)
+    if cached(has_tables)(snap, "rollup_waits_v2", "rollup_waits_v2_provider")
     else None
 )
 if v2_months is None:
@@ -377,9 +377,9 @@ else:
             for t in urgency.THRESHOLDS
         },
     }
-    fmt.shown_table(cached.urgency_summary(snap, snap.version, scope, uf, None), URGENCY_CONFIG)
+    fmt.shown_table(cached(urgency.urgency_summary)(snap, scope, uf, None), URGENCY_CONFIG)
     st.subheader("Urgent suspected cancer beside routine, by modality")
-    side = urgency.usc_vs_routine(cached.urgency_summary(snap, snap.version, scope, uf, "modality"), "modality")
+    side = urgency.usc_vs_routine(cached(urgency.urgency_summary)(snap, scope, uf, "modality"), "modality")
     fmt.shown_table(
         side,
         {
@@ -403,13 +403,13 @@ else:
             "provider": "Urgency by provider",
             "month": "Urgency by month",
         },
-        lambda by: cached.urgency_summary(snap, snap.version, scope, uf, by),
+        lambda by: cached(urgency.urgency_summary)(snap, scope, uf, by),
         URGENCY_CONFIG,
         "waits-by-urgency",
     )
 
     st.subheader("Report turnaround against the 4-week standard")
-    report_as_of = cached.turnaround_as_of(snap, snap.version)
+    report_as_of = cached(turnaround.as_of)(snap)
     st.caption(
         "NHS England's guidance (August 2023): no examination should wait more than 4 weeks (28 days) for its "
         "report. Reported: procedure start to report issue, UK local dates. Still unreported 28+ days: no report "
@@ -428,7 +428,7 @@ else:
         "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized"),
     }
     report_f = replace(uf, interval="procedure_to_report")
-    trend_by_priority = cached.urgency_summary(snap, snap.version, scope, report_f, "month")
+    trend_by_priority = cached(urgency.urgency_summary)(snap, scope, report_f, "month")
     if trend_by_priority["p90_days"].drop_nulls().len():
         st.plotly_chart(
             turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS),
@@ -449,7 +449,7 @@ else:
             "provider": "by provider",
             "month": "by month",
         },
-        lambda by: cached.report_turnaround(snap, snap.version, scope, uf, by),
+        lambda by: cached(turnaround.turnaround)(snap, scope, uf, by),
         TURNAROUND_CONFIG,
         "report-turnaround",
     )
@@ -481,13 +481,13 @@ else:
             "source": "by patient source",
             "month": "by month",
         },
-        lambda by: cached.waiting_list_waits(snap, snap.version, scope, uf, by),
+        lambda by: cached(waiting_list.waiting_list)(snap, scope, uf, by),
         LIST_CONFIG,
         "waiting-list",
     )
 
     spc_section(
-        cached.report_turnaround(snap, snap.version, scope, uf, "month"),
+        cached(turnaround.turnaround)(snap, scope, uf, "month"),
         "share_within_28d",
         "% reported within 28 days",
         "report-turnaround",
@@ -496,7 +496,7 @@ else:
         target_label="Target: 100% within 4 weeks",
     )
     spc_section(
-        cached.waiting_list_waits(snap, snap.version, scope, uf, "month"),
+        cached(waiting_list.waiting_list)(snap, scope, uf, "month"),
         "share_six_weeks_or_more",
         "% waiting 6 weeks or more",
         "waiting-list",
@@ -513,7 +513,7 @@ SITE_CONFIG = {
     "site_provider": st.column_config.TextColumn("Provider"),
 }
 # Snapshots published before the site and DM01 test keys existed lack them (and the DM01 rollup).
-dm01_ready = v2_months is not None and cached.has_tables(snap, "rollup_dm01_activity")
+dm01_ready = v2_months is not None and cached(has_tables)(snap, "rollup_dm01_activity")
 if dm01_ready:
     st.subheader("Waits by urgency and report turnaround, by site")
     st.caption(
@@ -524,9 +524,9 @@ if dm01_ready:
     tables_in_tabs(
         {"urgency": "Urgency by site", "turnaround": "Turnaround by site"},
         lambda what: (
-            cached.urgency_summary(snap, snap.version, scope, uf, "site")
+            cached(urgency.urgency_summary)(snap, scope, uf, "site")
             if what == "urgency"
-            else cached.report_turnaround(snap, snap.version, scope, uf, "site")
+            else cached(turnaround.turnaround)(snap, scope, uf, "site")
         ),
         {**URGENCY_CONFIG, **TURNAROUND_CONFIG, **SITE_CONFIG},
         "by-site",
@@ -541,13 +541,13 @@ if dm01_ready:
         "weeks from the clock start to the procedure; the patient source and provider filters apply, the modality "
         "filter does not (the test decides it). Completed waits, not DM01's month-end list."
     )
-    dm01_list = cached.dm01_waiting_list(snap, snap.version, scope, uf)
+    dm01_list = cached(waiting_list.dm01_waiting_list)(snap, scope, uf)
     fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
     fmt.csv_download(dm01_list, "dm01-waiting-list.csv", "download-dm01-waiting-list")
 
-if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "rollup_dm01_activity"):
+if (scope.is_central or scope.role == "provider") and cached(has_tables)(snap, "rollup_dm01_activity"):
     st.subheader("DM01 reconciliation")
-    dm01_held = [m for m in cached.dm01_months(snap, snap.version) if first <= m <= last]
+    dm01_held = [m for m in cached(dm01.loaded_months)(snap) if first <= m <= last]
     if not dm01_held:
         st.info(
             "No DM01 figures are loaded for the months chosen above. Choose other months, or ask the "
@@ -563,7 +563,7 @@ if (scope.is_central or scope.role == "provider") and cached.has_tables(snap, "r
             "the list."
         )
         flagged_only = st.toggle("Flagged rows only", key="dm01-flagged-only")
-        recon = cached.dm01_reconciliation(snap, snap.version, scope, first, last, flagged_only)
+        recon = cached(dm01.reconciliation)(snap, scope, first, last, flagged_only=flagged_only)
         fmt.shown_table(
             recon,
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,13 @@ class Report:
 
 def registry() -> dict[str, Report]:
     return discover(sys.modules[__name__], "REPORTS")
+
+
+def workbook_bytes(output: ReportOutput, stem: str) -> bytes:
+    """The .xlsx workbook `write` makes for `output` (Notes sheet first), as bytes: a page's download."""
+    with tempfile.TemporaryDirectory(prefix="did-report-") as tmp:
+        write(output, Path(tmp), stem)
+        return (Path(tmp) / f"{stem}.xlsx").read_bytes()
 
 
 def write(output: ReportOutput, out_dir: Path, stem: str, xlsx: bool = True) -> list[Path]:
