@@ -63,9 +63,11 @@ def load_and_publish(
     submitted_on: date | None = None,
     issue_limit: int = 200,
     progress: Callable[[str], None] | None = None,
+    verdict: Callable[[loader.LoadResult], None] | None = None,
 ) -> loader.LoadResult:
     """Load one file under the writer lock held by `con`, and publish it (`progress`, when given,
-    hears each step: checking, loading, then the publish's own, `store.publish`).
+    hears each step: checking, loading, then the publish's own, `store.publish`; `verdict`, when
+    given, hears the load's result as soon as the load commits, before the publish).
 
     If publishing fails before the new snapshot is in place, the load is taken back
     (`loader.undo`) and StoreError says so in one line: the store is as it was, and readers
@@ -76,6 +78,8 @@ def load_and_publish(
     checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
     say("loading the accepted records")
     result = loader.load_checked(con, checked, undoable=True)
+    if verdict:
+        verdict(result)
     if result.submission_id is None:
         return result
     assert checked.undo is not None  # load_checked(undoable=True) keeps it
@@ -112,12 +116,14 @@ def submit_bytes(
     dry_run: bool = False,
     issue_limit: int = 200,
     progress: Callable[[str], None] | None = None,
+    verdict: Callable[[loader.LoadResult], None] | None = None,
 ) -> loader.LoadResult:
     """Check (and unless `dry_run`, load and publish) an uploaded file as `scope`'s user.
 
     ValueError for bad arguments; ownership.NotYours (also a PermissionError) when the user may
     not submit for `provider` or set `submitted_on`. Both before anything is written.
-    `progress`, when given, hears each step of the load and the publish (the Submit page shows them).
+    `progress`, when given, hears each step of the load and the publish; `verdict` the load's
+    result before the publish starts (the Submit page shows the verdict while it publishes).
     """
     provider = ownership.provider_code(provider)
     ownership.check_may_submit(scope, provider, submitted_on)
@@ -138,6 +144,8 @@ def submit_bytes(
             finally:
                 con.close()
         with store.writer(store_dir, create=True, wait_seconds=30) as con:
-            return load_and_publish(con, store_dir, path, provider, period, submitted_on, issue_limit, progress)
+            return load_and_publish(
+                con, store_dir, path, provider, period, submitted_on, issue_limit, progress, verdict
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -88,8 +88,75 @@ check_col, submit_col = st.columns(2)
 check = check_col.button("Check the file", disabled=upload is None, width="stretch")
 submit = submit_col.button("Submit", type="primary", disabled=upload is None, width="stretch")
 
+
+def show_verdict(result, dry_run: bool, publishing: bool = False) -> None:
+    """The file's verdict: rejected as a whole, or accepted with its counts and (once published,
+    or for a check) its issues. `publishing`: loaded, the publish still running."""
+    c = result.counts
+    if result.status == "rejected":
+        st.error(
+            f"**{result.file} was rejected as a whole.** "
+            + " ".join(for_data_manager(e["message"]) for e in result.file_errors)
+            + " Nothing from it was loaded: correct the file and send it again.",
+            icon=":material/block:",
+        )
+        return
+    verb = "would be accepted" if dry_run else "was accepted"
+    then = " Publishing it for the dashboard now (the steps are below); the issues follow." if publishing else ""
+    st.success(
+        f"**{result.file} {verb}** for {result.provider}, {result.period} "
+        f"({'on time' if result.timeliness == 'on_time' else 'late'}).{then}",
+        icon=":material/check_circle:",
+    )
+    cols = st.columns(5)
+    cols[0].metric("Records", fmt.count(c["records"]))
+    cols[1].metric("Accepted", fmt.count(c["accepted"]))
+    cols[2].metric("Rejected", fmt.count(c["rejected"]))
+    cols[3].metric("With warnings", fmt.count(c["with_warnings"]))
+    cols[4].metric("Replaced earlier versions", fmt.count(c.get("replaced", 0)))
+    if publishing:
+        return
+    issues = pl.DataFrame(
+        result.issues,
+        schema={
+            "line": pl.Int64,
+            "code": pl.String,
+            "severity": pl.String,
+            "field": pl.String,
+            "message": pl.String,
+        },
+    )
+    issues = issues.with_columns(pl.col("message").map_elements(for_data_manager, return_dtype=pl.String))
+    if result.issues_total:
+        st.subheader("Issues")
+        st.caption(
+            f"{plural(result.issues_total, 'issue')} in all; the first "
+            f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. The line is the line in the file "
+            "(header counted) or the record number in an XML file. Rejected records are kept as sent "
+            "in quarantine, outside this dashboard (which shows no patient identifier), for the "
+            "central team to trace with you; they are purged after the retention period."
+        )
+        st.dataframe(issues.head(SHOWN_ISSUES), hide_index=True, width="stretch", column_config=table_config(issues))
+        st.download_button(
+            "Download the full issue report (CSV)",
+            to_csv_bytes(issues),
+            file_name=f"issues_{result.provider}_{result.period}.csv",
+            mime="text/csv",
+        )
+    else:
+        st.caption("No issues: every record passed every rule.")
+
+
+# The verdict sits above the steps: it is shown as soon as the file is loaded, while the
+# snapshot the dashboard reads is still being published (seconds at national scale).
+verdict_slot = st.empty()
 if (check or submit) and upload is not None:
     name, data = upload
+
+    def loaded(result) -> None:
+        with verdict_slot.container():
+            show_verdict(result, dry_run=False, publishing=result.status != "rejected")
+
     # Each step of the check, the load and the publish as it starts: a large file takes seconds.
     with st.status("Submitting the file…" if submit else "Checking the file…", expanded=True) as progress:
         try:
@@ -103,69 +170,20 @@ if (check or submit) and upload is not None:
                 dry_run=not submit,
                 issue_limit=10_000_000,
                 progress=lambda step: progress.write(step[:1].upper() + step[1:]),
+                verdict=loaded,
             )
         except (ValueError, StoreError) as err:  # refused, or not published (and so not loaded)
+            verdict_slot.empty()
             progress.update(label="Not loaded", state="error")
             st.error(str(err))
             st.stop()
-        done = "Published" if submit and result.status != "rejected" else "Checked"
+        done = "Published: the dashboard shows it now" if submit and result.status != "rejected" else "Checked"
         progress.update(label=done, state="complete", expanded=False)
     st.session_state["result"] = (result, not submit)
 
 if "result" in st.session_state:
-    result, dry_run = st.session_state["result"]
-    c = result.counts
-    if result.status == "rejected":
-        st.error(
-            f"**{result.file} was rejected as a whole.** "
-            + " ".join(for_data_manager(e["message"]) for e in result.file_errors)
-            + " Nothing from it was loaded: correct the file and send it again.",
-            icon=":material/block:",
-        )
-    else:
-        verb = "would be accepted" if dry_run else "was accepted"
-        st.success(
-            f"**{result.file} {verb}** for {result.provider}, {result.period} "
-            f"({'on time' if result.timeliness == 'on_time' else 'late'}).",
-            icon=":material/check_circle:",
-        )
-        cols = st.columns(5)
-        cols[0].metric("Records", fmt.count(c["records"]))
-        cols[1].metric("Accepted", fmt.count(c["accepted"]))
-        cols[2].metric("Rejected", fmt.count(c["rejected"]))
-        cols[3].metric("With warnings", fmt.count(c["with_warnings"]))
-        cols[4].metric("Replaced earlier versions", fmt.count(c.get("replaced", 0)))
-        issues = pl.DataFrame(
-            result.issues,
-            schema={
-                "line": pl.Int64,
-                "code": pl.String,
-                "severity": pl.String,
-                "field": pl.String,
-                "message": pl.String,
-            },
-        )
-        issues = issues.with_columns(pl.col("message").map_elements(for_data_manager, return_dtype=pl.String))
-        if result.issues_total:
-            st.subheader("Issues")
-            st.caption(
-                f"{plural(result.issues_total, 'issue')} in all; the first "
-                f"{min(SHOWN_ISSUES, result.issues_total):,} are shown. The line is the line in the file "
-                "(header counted) or the record number in an XML file. Rejected records are kept as sent "
-                "in quarantine, outside this dashboard (which shows no patient identifier), for the "
-                "central team to trace with you; they are purged after the retention period."
-            )
-            st.dataframe(
-                issues.head(SHOWN_ISSUES), hide_index=True, width="stretch", column_config=table_config(issues)
-            )
-            st.download_button(
-                "Download the full issue report (CSV)",
-                to_csv_bytes(issues),
-                file_name=f"issues_{result.provider}_{result.period}.csv",
-                mime="text/csv",
-            )
-        else:
-            st.caption("No issues: every record passed every rule.")
+    with verdict_slot.container():
+        show_verdict(*st.session_state["result"])
 
 if snap is not None:
     st.subheader(f"Submission history — {provider}")

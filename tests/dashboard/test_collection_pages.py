@@ -117,8 +117,9 @@ def test_submit_shows_each_step_while_it_loads_and_publishes(published, tmp_path
     at.date_input(key="submitted_on").set_value(date(2026, 2, 10)).run()
     at.button[1].click().run()  # Submit
     assert not at.exception and "was accepted" in at.success[0].value
+    assert len(at.success) == 1 and "Publishing it" not in at.success[0].value  # the interim verdict replaced
     status = at.status[0]
-    assert status.label == "Published"
+    assert status.label == "Published: the dashboard shows it now"
     steps = [m.value for m in status.markdown]
     assert steps[:2] == ["Checking every record against the DIDS rules", "Loading the accepted records"]
     assert "Finding outsourced examinations submitted twice" in steps

@@ -40,6 +40,29 @@ def test_submit_bytes_loads_and_cleans_up(store_dir, tmp_path, monkeypatch):
     assert set(Path(tempfile.gettempdir()).glob("did-upload-*")) == before
 
 
+def test_the_verdict_is_heard_before_the_publish_starts(store_dir, tmp_path, monkeypatch):
+    """The Submit page shows a file's verdict as soon as it is loaded: publishing a national store
+    takes seconds more, and the submitter should not wait for it to learn what was wrong."""
+    monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    heard: list[str] = []
+    data = didfiles.write(tmp_path / "f.csv", didfiles.rows(3)).read_bytes()
+    result = submit_bytes(
+        data,
+        "DID_RR8_202602.csv",
+        "RR8",
+        "2026-02",
+        date(2026, 2, 10),
+        scope=CENTRAL,
+        store_dir=store_dir,
+        progress=heard.append,
+        verdict=lambda r: heard.append(f"verdict: {r.status}, {r.counts['accepted']} accepted"),
+    )
+    at = heard.index("verdict: accepted, 3 accepted")
+    assert heard[at - 1] == "loading the accepted records"
+    assert heard[at + 1 :] and all(not step.startswith("verdict") for step in heard[at + 1 :])  # the publish's steps
+    assert result.counts["accepted"] == 3
+
+
 def test_oversized_upload_is_refused(store_dir, monkeypatch):
     monkeypatch.setattr("ingest.submit.MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ValueError, match="limit"):
