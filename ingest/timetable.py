@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from did_errors import UsageError
+from did_months import add_months
 
 if TYPE_CHECKING:
     import polars as pl
@@ -54,10 +55,9 @@ def final_closes(period: date, provisional: date | None = None) -> date | None:
     if version_for_period(period) == "1.0":
         return None
     provisional = provisional or window_closes(period)
-    months = provisional.year * 12 + provisional.month - 1 + FINAL_MONTHS
-    year, month = divmod(months, 12)
-    last_day = (date(year + (month == 11), (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month + 1, min(provisional.day, last_day))
+    month = add_months(provisional, FINAL_MONTHS)
+    last_day = (add_months(month, 1) - timedelta(days=1)).day
+    return month.replace(day=min(provisional.day, last_day))
 
 
 def read_timetable(path: Path) -> pl.DataFrame:

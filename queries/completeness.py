@@ -30,8 +30,8 @@ from datetime import date
 
 import polars as pl
 
+from did_months import add_months
 from queries.connection import Snapshot
-from queries.headline import add_months
 from queries.scope import Scope, ScopeError
 
 STATUS_LABELS: dict[str, str] = {

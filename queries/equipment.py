@@ -46,9 +46,9 @@ import holidays
 import polars as pl
 
 from did_errors import UsageError
+from did_months import add_months
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
-from queries.headline import add_months
 from queries.percentiles import tukey_fences
 from queries.scope import Scope
 

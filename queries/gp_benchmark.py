@@ -40,11 +40,12 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from did_months import add_months, count_months
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
-from queries.headline import add_months, latest_complete_month
+from queries.headline import latest_complete_month
 from queries.measures import Measure, load_measures
 from queries.scope import Scope, ScopeError
 
@@ -173,10 +174,6 @@ def default_period(snap: Snapshot, months: int = 12) -> tuple[date, date] | None
     end = min(end, held[-1])
     start = max(add_months(end, -(months - 1)), held[0])
     return start, end
-
-
-def count_months(start: date, end: date) -> int:
-    return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 # --- practices -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from did_errors import UsageError
+from did_months import count_months
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries import gp_benchmark as gb
@@ -451,7 +452,7 @@ def england_for(
         counts,
         gb._age_sex_events(snap, start, end, list(measures)),
         gb._structures(snap),
-        gb.count_months(start, end),
+        count_months(start, end),
         list(measures.values()),
         protected,
     )

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from did_months import add_months
 from ingest.nicip import TEST_GROUPS
 from ingest.spec import PATIENT_SOURCE_SETTING
 from queries.connection import Snapshot
@@ -308,9 +309,3 @@ def annual_rate_per_1000(snap: Snapshot, totals: ActivityTotals, month: date) ->
     if totals.last_12_months is None or not population or months_held(snap, add_months(month, -11), month) < 12:
         return None
     return totals.last_12_months * 1000 / population
-
-
-def add_months(month: date, n: int) -> date:
-    """The first day of the month `n` months after `month` (n may be negative)."""
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)

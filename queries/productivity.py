@@ -35,6 +35,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from did_months import add_months
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
 from queries.equipment import (
@@ -46,7 +47,6 @@ from queries.equipment import (
     _selection,
     providers_shown,
 )
-from queries.headline import add_months
 from queries.scope import Scope
 
 TABLE = "rollup_scanner_hours"

@@ -25,6 +25,7 @@ from datetime import date
 
 import polars as pl
 
+from did_months import add_months
 from ingest import spec, spec_pack
 from ingest.rollup_defs.quality import ITEMS
 from queries.connection import Snapshot
@@ -197,7 +198,6 @@ def quality_falls(snap: Snapshot, scope: Scope, period: date, rule: FallRule = D
 
     Columns: provider_code, period, score, baseline, change (points), lowest_item, lowest_score.
     """
-    from queries.headline import add_months
 
     scores = provider_scores(snap, scope, add_months(period, -rule.window), period).filter(
         pl.col("score").is_not_null()

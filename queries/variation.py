@@ -32,11 +32,12 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_months import add_months, count_months
 from ingest.nicip import TEST_GROUPS
 from queries import dsr
 from queries.connection import Snapshot
 from queries.disclosure import perturb
-from queries.headline import add_months, latest_complete_month
+from queries.headline import latest_complete_month
 from queries.scope import Scope, ScopeError
 
 ALL = "*"  # "no filter" for a measure part, bound as a parameter like any other value
@@ -69,7 +70,7 @@ class Filters:
 
     @property
     def months(self) -> int:
-        return (self.last_month.year - self.first_month.year) * 12 + self.last_month.month - self.first_month.month + 1
+        return count_months(self.first_month, self.last_month)
 
     @property
     def annualise(self) -> float:

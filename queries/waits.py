@@ -35,6 +35,7 @@ from typing import NamedTuple, Protocol
 import polars as pl
 
 from did_errors import UsageError
+from did_months import add_months
 from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
@@ -317,7 +318,7 @@ def missing_dates_by_interval(snap: Snapshot, scope: Scope, f: WaitFilter) -> pl
 def default_months(snap: Snapshot, months: int = 12) -> tuple[date, date] | None:
     """The default period (page and export alike): the 12 activity months ending with the latest
     complete month (`queries.headline.latest_complete_month`), clipped to the months held."""
-    from queries.headline import add_months, latest_complete_month
+    from queries.headline import latest_complete_month
 
     held = wait_months(snap)
     if not held:

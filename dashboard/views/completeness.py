@@ -14,6 +14,7 @@ from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from did_months import add_months
 from queries import completeness, duplicates, headline, volumes
 from queries.completeness import (
     HISTORY_PERIODS,
@@ -25,7 +26,6 @@ from queries.completeness import (
     pre_publication_markdown,
 )
 from queries.exports import to_csv_bytes
-from queries.headline import add_months
 
 ALL = "All"
 DEFAULT_PERIODS = 12

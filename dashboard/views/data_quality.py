@@ -12,9 +12,9 @@ from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import item_heatmap_figure, score_trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from did_months import add_months
 from queries import completeness, headline, quality
 from queries.exports import to_csv_bytes
-from queries.headline import add_months
 from queries.quality import MIN_RECORDS
 
 ALL = "All providers"

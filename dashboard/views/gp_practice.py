@@ -23,11 +23,11 @@ from dashboard.components.gp_charts import (
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from did_months import add_months
 from queries import gp_benchmark as gb
 from queries import gp_practice as gp
 from queries import headline
 from queries.deciles import LEVEL_COLUMNS
-from queries.headline import add_months
 
 TREND_MONTHS = 24
 

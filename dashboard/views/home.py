@@ -11,9 +11,9 @@ from dashboard.components.chart_table import table_alternative
 from dashboard.components.charts import CHART_CONFIG, trend_figure
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from did_months import add_months
 from queries import duplicates, headline
 from queries.disclosure import SUPPRESSED_COLUMN, display
-from queries.headline import add_months
 
 TREND_MONTHS = 24
 METRICS_PER_ROW = 4

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from did_months import add_months
 from ingest import spec
 from ingest.synth import defects as D
 from ingest.synth import targets as T
 from ingest.synth.manifest import Manifest, ManifestFile
 from ingest.synth.outsourcing import Outsourcing, plan_outsourcing
-from ingest.synth.plan import FilePlan, Plan, build_plan, month_add, period_of
+from ingest.synth.plan import FilePlan, Plan, build_plan, period_of
 from ingest.synth.population import PracticeModel, build_practice_model
 from ingest.synth.procedures import code_tables, unknown_codes
 from ingest.synth.providers import ProviderModel, build_provider_model, route_records, serving
@@ -67,7 +68,7 @@ def check_arguments(first_month: str, last_month: str, scale: float, seed: int) 
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    return [month_add(first, i) for i in range(n)]
+    return [add_months(first, i) for i in range(n)]
 
 
 def _prepare_out_dir(out_dir: Path) -> Path:
@@ -129,7 +130,7 @@ def generate(
     months = check_arguments(first_month, last_month, scale, seed)
     out_dir = Path(out_dir)
     say = progress or (lambda _msg: None)
-    practices, population, trusts, catchment, catalogue = _reference(month_add(months[-1], 2))
+    practices, population, trusts, catchment, catalogue = _reference(add_months(months[-1], 2))
     model = build_practice_model(practices, population, seed)
     world: dict = {}
     if area:
@@ -202,7 +203,7 @@ class _Run:
         if mi not in self._active_cache:
             month = self.months[mi]
             pr = self.model.practices
-            end = month_add(month, 1) - timedelta(days=1)
+            end = add_months(month, 1) - timedelta(days=1)
             opened = np.ones(pr.height, bool)
             live = np.ones(pr.height, bool)
             if "open_date" in pr.columns:

@@ -20,13 +20,9 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from did_months import add_months
 from ingest import timetable
 from ingest.synth import targets as T
-
-
-def month_add(month: date, n: int) -> date:
-    y, m = divmod(month.year * 12 + month.month - 1 + n, 12)
-    return date(y, m + 1, 1)
 
 
 @dataclass
@@ -55,7 +51,7 @@ class Plan:
 
 
 def period_of(activity_month: date) -> date:
-    return month_add(activity_month, 1)
+    return add_months(activity_month, 1)
 
 
 def build_plan(
@@ -88,7 +84,7 @@ def build_plan(
             final = timetable.final_closes(p) or date.max  # no file after the period closes for good
             if f.late:
                 lo = timetable.window_closes(p) + timedelta(days=1)
-                hi = min(month_add(p, 1).replace(day=25), final)
+                hi = min(add_months(p, 1).replace(day=25), final)
                 if next_sent is not None:
                     hi = min(hi, next_sent - timedelta(days=2))
                 f.submitted_on = lo + timedelta(days=int(rng.integers(0, max((hi - lo).days, 0) + 1)))

@@ -13,10 +13,10 @@ from datetime import date
 
 import polars as pl
 
+from did_months import add_months
 from queries import completeness, quality, volumes
 from queries.connection import Snapshot
 from queries.exports import Export
-from queries.headline import add_months
 from queries.scope import Scope
 
 DEFAULT_PERIODS = 12

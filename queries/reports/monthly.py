@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from did_months import add_months
 from ingest.nicip import TEST_GROUPS
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
-from queries.headline import GP_DIRECT_ACCESS, add_months
+from queries.headline import GP_DIRECT_ACCESS
 from queries.official import (
     ENGLAND_CODE,
     MODALITY_COLUMNS,

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from did_months import count_months
 from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
 from queries.disclosure import DisclosureRule
@@ -150,7 +151,7 @@ def test_order_and_rank_do_not_place_a_suppressed_practice(snap, period):
     scope, icb = _icb_commissioner(snap, period)
     m = gb.get_measure("gpda_all")
     exact = gb.benchmark(snap, CENTRAL, m.id, *period).table
-    months = gb.count_months(*period)
+    months = count_months(*period)
     truth = _truth(exact, "numerator")
     before = as_published_before(exact).filter(pl.col("icb_code") == icb)
     hits, tried = _recovered(order_attack(before, m.multiplier, months), truth)
@@ -170,7 +171,7 @@ def test_order_and_rank_do_not_place_a_suppressed_practice(snap, period):
 def test_rate_times_list_size_does_not_undo_rounding(snap, period):
     scope, icb = _icb_commissioner(snap, period)
     m = gb.get_measure("gpda_all")
-    months = gb.count_months(*period)
+    months = count_months(*period)
     exact = gb.benchmark(snap, CENTRAL, m.id, *period, gb.Area("icb", icb)).table
     truth = _truth(exact, "numerator")
     before = as_published_before(exact)

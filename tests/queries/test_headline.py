@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from did_months import add_months
 from ingest.nicip import TEST_GROUPS
 from ingest.store import publish, store_path
 from queries import headline
@@ -223,7 +224,7 @@ def generated_records(n: int, seed: int) -> list[tuple]:
 
 def naive_modality_totals(records: pl.DataFrame, month: date) -> pl.DataFrame:
     year_ago = date(month.year - 1, month.month, 1)
-    first = headline.add_months(month, -11)
+    first = add_months(month, -11)
     df = records.with_columns(pl.col("modality").fill_null(headline.UNKNOWN_MODALITY))
     in_window = df.filter(pl.col("activity_month").is_between(year_ago, month))
     covered = records.filter(pl.col("activity_month") == year_ago).height > 0
