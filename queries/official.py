@@ -39,6 +39,7 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_months import add_months, month_range
 from ingest.loader import parse_period
 from ingest.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
 from ingest.rollups import standalone
@@ -51,7 +52,6 @@ from queries.headline import (
     GP_DIRECT_ACCESS,
     GP_DIRECT_ACCESS_CONTEXT,
     UNKNOWN_MODALITY,
-    add_months,
     providers_submitting,
 )
 from queries.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them
@@ -116,7 +116,7 @@ class FinancialYear:
         return date(self.first_year + 1, 3, 1)
 
     def months(self) -> list[date]:
-        return [add_months(self.first_month, i) for i in range(12)]
+        return month_range(self.first_month, self.last_month)
 
     @classmethod
     def parse(cls, text: str) -> FinancialYear:

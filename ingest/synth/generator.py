@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from did_months import add_months
+from did_months import add_months, month_range
 from ingest import spec
 from ingest.synth import defects as D
 from ingest.synth import targets as T
@@ -68,7 +68,7 @@ def check_arguments(first_month: str, last_month: str, scale: float, seed: int) 
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    return [add_months(first, i) for i in range(n)]
+    return month_range(first, last)
 
 
 def _prepare_out_dir(out_dir: Path) -> Path:
