@@ -188,7 +188,7 @@ def main() -> None:
                     "readable_s": round(readable_s, 3),
                     "rss_mb": round(report["rss_mb"]),
                     "provider_records": records,
-                    "publish": {k: round(v, 2) for k, v in report["publish"].items()},
+                    "publish": {k: v if isinstance(v, dict) else round(v, 2) for k, v in report["publish"].items()},
                     "plain_read_s": round(_plain_read(path, work), 2),
                 }
             )

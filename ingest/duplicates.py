@@ -210,14 +210,15 @@ def _basis(con: duckdb.DuckDBPyConnection) -> str:
     return f"{sql}|{DATE_TOLERANCE_DAYS}|{counting_once(con)}|{sites}|{owners}"
 
 
-def counted_record_sql(select: str, restrict: str = "") -> str:
+def counted_record_sql(select: str, restrict: str = "", where: str = "") -> str:
     """`select` (a rollup) reading `record` without the removed copies of exact pairs.
 
     A CTE named `record` shadows the table inside the rollup's own query, so no rollup changes;
     `main.record` inside it is the table. The rollup's text names `duplicate_pair`, so the
     publish's content fingerprints rebuild it whenever the pairs or the setting change.
     `restrict`, a join clause on `main.record r` from code, narrows the records read to the keys
-    an incremental publish builds again (`ingest.rollups.refresh_statements`).
+    an incremental publish builds again (`ingest.rollups.refresh_statements`); `where`, a WHERE
+    clause from code, narrows them first in a way the scan can use to skip row groups.
     """
     return (
         "WITH removed_copy AS (SELECT "
@@ -225,6 +226,6 @@ def counted_record_sql(select: str, restrict: str = "") -> str:
         "CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END AS accession_number "
         "FROM duplicate_pair WHERE removed), "
         f"record AS (SELECT r.* FROM main.record r {restrict} "
-        "ANTI JOIN removed_copy USING (site_code, accession_number)) "
+        f"ANTI JOIN removed_copy USING (site_code, accession_number){' ' + where if where else ''}) "
         f"SELECT * FROM ({select})"
     )

@@ -87,15 +87,16 @@ def _every_copy() -> set[str]:
     return {name for _, module in _modules() for name in getattr(module, "EVERY_COPY", ())}
 
 
-def _counted(name: str, select: str, restrict: str = "") -> str:
+def _counted(name: str, select: str, restrict: str = "", where: str = "") -> str:
     # Every rollup over records counts an outsourced examination once (ADR 0010), but those that
     # read every copy; one reading reference data alone is left as written, so it is still kept
     # while only records change.
     if not re.search(r"\brecord\b", select):
         return select
     if name in _every_copy():
-        return f"WITH record AS (SELECT r.* FROM main.record r {restrict}) SELECT * FROM ({select})"
-    return counted_record_sql(select, restrict)
+        narrowed = f"{restrict} {where}" if where else restrict
+        return f"WITH record AS (SELECT r.* FROM main.record r {narrowed}) SELECT * FROM ({select})"
+    return counted_record_sql(select, restrict, where)
 
 
 def all_rollups() -> dict[str, str]:
@@ -168,12 +169,21 @@ def rollup_statements(into: str) -> list[tuple[str, str]]:
     """
     _check_database(into)
     rollups = all_rollups()
+    policies = refresh_policies()
     # `name` is checked by all_rollups and `into` above; both come from code, never input.
-    return [
-        (name, f"CREATE OR REPLACE TABLE {into}.main.{name} AS {_qualified(name, rollups[name], into)}")
-        for stage in stages()
-        for name in stage
-    ]
+    statements = []
+    for name in (name for stage in stages() for name in stage):
+        select = _sorted(_qualified(name, rollups[name], into), policies[name])
+        statements.append((name, f"CREATE OR REPLACE TABLE {into}.main.{name} AS {select}"))
+    return statements
+
+
+def _sorted(select: str, refresh: Refresh) -> str:
+    """A rollup refreshed by key is stored in the order of its keys (month, then provider): a
+    refresh's DELETE, and a sum's reading of one month of the split rollup under it, then skip the
+    row groups of other keys (their zone maps) instead of scanning the whole table."""
+    keys = [k for k in (refresh.month, refresh.provider) if k]
+    return f"SELECT * FROM ({select}) ORDER BY {', '.join(keys)}" if keys else select
 
 
 def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
@@ -189,18 +199,59 @@ def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
     if refresh.provider and refresh.month:
         table, on = CHANGED_PAIRS, "k.provider_code = r.provider_code AND k.activity_month = r.activity_month"
         keys = f"({refresh.provider}, {refresh.month}) IN (SELECT provider_code, activity_month FROM {table})"
+        where = (
+            f"WHERE r.provider_code IN (SELECT provider_code FROM {table}) "
+            f"AND r.activity_month IN (SELECT activity_month FROM {table})"
+        )
     elif refresh.month:
         table, on = CHANGED_MONTHS, "k.activity_month = r.activity_month"
         keys = f"{refresh.month} IN (SELECT activity_month FROM {table})"
+        where = f"WHERE r.activity_month IN (SELECT activity_month FROM {table})"
     else:
         table, on = CHANGED_PROVIDERS, "k.provider_code = r.provider_code"
         keys = f"{refresh.provider} IN (SELECT provider_code FROM {table})"
-    select = _qualified(name, _counted(name, _definitions()[name], restrict=f"SEMI JOIN {table} k ON {on}"), into)
+        where = f"WHERE r.provider_code IN (SELECT provider_code FROM {table})"
+    # The semi join is the exact set of keys; the WHERE, each key column on its own, lets the scan
+    # of `record` skip the row groups of other providers and months (a semi join alone reads every
+    # row group's keys: 0.2 s a rollup at national scale, against 0.01 s).
+    select = _counted(name, _definitions()[name], restrict=f"SEMI JOIN {table} k ON {on}", where=where)
+    if not refresh.month:
+        select = _own_submissions(select)
+    select = _narrowed_reads(name, select, refresh, into)
     # Names and key expressions come from code (rollup_defs), never from input.
     return [
         f"DELETE FROM {into}.main.{name} WHERE {keys}",
         f"INSERT INTO {into}.main.{name} SELECT * FROM ({select}) WHERE {keys}",
     ]
+
+
+def _narrowed_reads(name: str, select: str, refresh: Refresh, into: str) -> str:
+    """`select` reading, of each rollup it reads (in `into`), only the rows of the changed keys:
+    a CTE of that name holding them. (A filter on a sum's output is not pushed below its GROUP
+    BY: one month of a split rollup took 5 s to add up through the whole table, 0.4 s so.)"""
+    ctes = []
+    for other in rollups_read(name):
+        how = refresh_policies()[other]
+        conditions = []
+        if refresh.month:  # `_refreshable` has checked that the rollup read has these keys
+            conditions.append(f"{how.month} IN (SELECT activity_month FROM {CHANGED_MONTHS})")
+        if refresh.provider:
+            conditions.append(f"{how.provider} IN (SELECT provider_code FROM {CHANGED_PROVIDERS})")
+        ctes.append(f"{other} AS (SELECT * FROM {into}.main.{other} WHERE {' AND '.join(conditions)})")
+    return f"WITH {', '.join(ctes)} SELECT * FROM ({select})" if ctes else select
+
+
+def _own_submissions(select: str) -> str:
+    """`select` reading only the changed providers' submissions and issues (a rollup refreshed by
+    provider alone, whose rows depend on them: the quality tables), not the whole `issue` table."""
+    if not re.search(r"\b(submission|issue)\b", select):
+        return select
+    return (
+        f"WITH submission AS (SELECT * FROM main.submission WHERE provider_code IN "
+        f"(SELECT provider_code FROM {CHANGED_PROVIDERS})), "
+        "issue AS (SELECT i.* FROM main.issue i SEMI JOIN submission s USING (submission_id)) "
+        f"SELECT * FROM ({select})"
+    )
 
 
 def _check_database(into: str) -> None:

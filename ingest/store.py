@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -320,7 +321,7 @@ class Partition:
 def publish(
     con: duckdb.DuckDBPyConnection,
     store_dir: Path,
-    timings: dict[str, float] | None = None,
+    timings: dict[str, Any] | None = None,
     *,
     full: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -651,7 +652,7 @@ def _write_snapshot(
     to_write: list[Partition],
     previous: Path | None,
     contents_before: dict[str, str],
-    timings: dict[str, float],
+    timings: dict[str, Any],
     *,
     changes: incremental.Changes | None = None,
     months: Sequence[tuple] = (),
@@ -724,7 +725,7 @@ def _fill_snapshot(
     to_write: list[Partition],
     contents: dict[str, str],
     keep: set[str],
-    timings: dict[str, float],
+    timings: dict[str, Any],
     *,
     refresh: dict,
     changes: incremental.Changes | None,
@@ -759,16 +760,21 @@ def _fill_snapshot(
     # stages, the partition files and tables with the first.
     stage_of = {name: i for i, stage in enumerate(stages()) for name in stage}
     staged: list[list[tuple[str, str | list[str]]]] = [tasks] + [[] for _ in stages()[1:]]
+    named: dict[int, str] = {}  # a rollup task's statement(s) -> the rollup's name
     for name, sql in built:
         staged[stage_of[name]].append(("rollups", sql))
+        named[id(sql)] = name
     if refresh and changes is not None:  # (refresh is empty without changes)
         _changed_keys(con, changes)
         for name, how in refresh.items():
-            staged[stage_of[name]].append(("rollups", refresh_statements("snapshot_build", name, how)))
+            statements = refresh_statements("snapshot_build", name, how)
+            staged[stage_of[name]].append(("rollups", statements))
+            named[id(statements)] = name
     # Independent statements, each small enough that DuckDB runs it on one thread: two cursors
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
     seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0, "rollup_rows_refreshed": 0}
+    each: dict[str, float] = {}  # seconds per rollup built or refreshed
     cursors = [cursor(con) for _ in range(2)]
     free = list(cursors)
     tally = threading.Lock()
@@ -789,6 +795,8 @@ def _fill_snapshot(
         finally:
             with tally:  # the two threads add to the same totals
                 seconds[kind] += time.perf_counter() - started
+                if id(work) in named:
+                    each[named[id(work)]] = round(time.perf_counter() - started, 3)
             free.append(cur)
 
     try:
@@ -808,6 +816,7 @@ def _fill_snapshot(
         for cur in cursors:
             cur.close()
     timings.update(seconds)
+    timings["rollup_seconds"] = dict(sorted(each.items(), key=lambda kv: -kv[1]))
     timings["rollups_refreshed"], timings["rollups_built"] = len(refresh), len(built)
     incremental.write_month_fingerprints(con, "snapshot_build", months)
     con.execute(

@@ -20,7 +20,9 @@ timestamps so that the rollup says what it measures.)
 `rollup_unreported_v2`: examinations with no report issued, per the same keys (without the DM01
 test), and those whose
 procedure started 28 or more days before the as-of date — the last day of the latest activity
-month held (the snapshot's data cannot know of reports issued after its last extract).
+month held (the snapshot's data cannot know of reports issued after its last extract). It is
+added up from `rollup_unreported_v2_by_day` (the same counts by procedure day, split by provider
+and month), so a resubmission never re-reads other providers' records for it.
 """
 
 from ingest.dm01 import TEST_JOIN, TEST_SQL
@@ -75,23 +77,34 @@ ROLLUPS = {
     "rollup_waits_v2_provider": _histograms(
         "activity_month, provider_code, modality, patient_source, priority, dm01_test"
     ),
-    "rollup_unreported_v2": f"""
-        WITH as_of AS (SELECT last_day(max(activity_month)) AS as_of FROM record)
-        SELECT {_KEYS}, any_value(as_of) AS as_of,
-               count(*)::BIGINT AS unreported,
-               count(*) FILTER (WHERE {_PROCEDURE} <= as_of - {REPORT_STANDARD_DAYS})::BIGINT
-                   AS unreported_28d
-        FROM record, as_of
+    # Unreported examinations by the day their procedure started (split by provider and month:
+    # a resubmission refreshes its own rows) ...
+    "rollup_unreported_v2_by_day": f"""
+        SELECT {_KEYS}, {_PROCEDURE} AS procedure_day, count(*)::BIGINT AS unreported
+        FROM record
         WHERE {_V2} AND report_issue_utc IS NULL
+        GROUP BY ALL
+    """,
+    # ... and counted against the as-of date, the last day of the latest activity month held by
+    # any provider (`rollup_activity` has every counted record's month), which any load may move.
+    "rollup_unreported_v2": f"""
+        WITH as_of AS (SELECT last_day(max(activity_month)) AS as_of FROM rollup_activity)
+        SELECT activity_month, provider_code, site_code, modality, patient_source, priority,
+               any_value(as_of) AS as_of,
+               sum(unreported)::BIGINT AS unreported,
+               coalesce(sum(unreported) FILTER (WHERE procedure_day <= as_of - {REPORT_STANDARD_DAYS}), 0)::BIGINT
+                   AS unreported_28d
+        FROM rollup_unreported_v2_by_day, as_of
         GROUP BY ALL
         ORDER BY modality, activity_month, provider_code
     """,
 }
 
-# The unreported counts depend on the latest month held by any provider (their as-of date): built
-# again in full whenever records change (a small table over v2.0 months with no report).
+# The unreported counts depend on the latest month held by any provider (their as-of date): that
+# table is built again in full whenever records change, from the small table by day (ADR 0013).
 REFRESH = {
     "rollup_waits_v2": BY_PROVIDER_MONTH,
     "rollup_waits_v2_provider": BY_PROVIDER_MONTH,
+    "rollup_unreported_v2_by_day": BY_PROVIDER_MONTH,
     "rollup_unreported_v2": FULL,
 }

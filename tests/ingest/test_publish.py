@@ -166,7 +166,9 @@ def test_only_the_changed_provider_gets_a_new_file(two_providers, tmp_path):
     assert second["RTH"] == f"records/RTH/{version}.parquet" != first["RTH"]
     assert (timings["partitions_written"], timings["partitions_total"]) == (1, 2)
     assert {"rollups", "partitions", "snapshot", "prune"} <= timings.keys()
-    assert all(v >= 0 for v in timings.values())
+    each = timings.pop("rollup_seconds")  # seconds per rollup: those refreshed or built
+    assert all(v >= 0 for v in timings.values()) and all(v >= 0 for v in each.values())
+    assert len(each) == timings["rollups_refreshed"] + timings["rollups_built"]
     rows = _assert_snapshot_equals_working_store(store_dir)
     assert len(rows) == 9
 
