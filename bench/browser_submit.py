@@ -8,8 +8,8 @@ it; the copy is removed afterwards) and, in Debian's Chromium, as the central da
 chooses the file's provider and month on the Submit page, uploads the file, waits for the
 upload to finish, then clicks **Submit** and times, from the click:
 
-- **verdict**: the verdict on screen ("… was accepted", with its counts), shown as soon as the
-  file is checked and loaded;
+- **verdict**: the verdict on screen ("… was accepted", with its counts, "Publishing it …"),
+  shown as soon as the file is checked and loaded;
 - **published**: the progress box reading "Published" (the new snapshot in place, what the
   dashboard reads), after the publish's steps were shown one by one.
 
@@ -50,12 +50,12 @@ def _choose(page, label: str, text: str) -> None:
 
 def _submit_once(page, chosen: dict) -> dict:
     _choose(page, "Provider", chosen["provider"])
-    period = page.get_by_label("Submission month (YYYY-MM)")
+    period = page.get_by_label("Submission month (YYYY-MM)", exact=True).and_(page.get_by_test_id("stTextInputField"))
     period.fill(chosen["period"])
     period.press("Enter")
     _settle(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(chosen["file"]))
-    page.locator('[data-testid="stFileUploaderFile"]').wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stFileChip"]').wait_for(timeout=TIMEOUT_MS)
     submit = page.get_by_role("button", name="Submit", exact=True)
     page.wait_for_function(
         "() => { const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Submit');"
@@ -65,7 +65,9 @@ def _submit_once(page, chosen: dict) -> dict:
     _settle(page)
     started = time.perf_counter()
     submit.click()
-    page.locator('[data-testid="stAlert"]').filter(has_text="was accepted").first.wait_for(timeout=TIMEOUT_MS)
+    # The verdict as the load commits, before the publish: it alone says "Publishing it" (the
+    # previous submission's final verdict stays on screen until this one replaces it).
+    page.locator('[data-testid="stAlert"]').filter(has_text="Publishing it").first.wait_for(timeout=TIMEOUT_MS)
     verdict = time.perf_counter() - started
     steps_seen = page.locator('[data-testid="stExpander"] [data-testid="stMarkdownContainer"]').count()
     page.get_by_text("Published: the dashboard shows it now").first.wait_for(timeout=TIMEOUT_MS)
