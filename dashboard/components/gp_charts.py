@@ -58,23 +58,37 @@ def _layout(fig: go.Figure, x_title: str | None, y_title: str) -> go.Figure:
     return fig
 
 
-def _figure(row: dict, column: str, places: int = 2) -> str:
-    """One hover figure: `*` when disclosure control hid it, – when it was not worked out."""
-    value = row.get(column)
-    if value is None:
-        return SUPPRESSED_MARK if row.get(SUPPRESSED_COLUMN) else "–"
-    return f"{value:,.{places}f}"
-
-
 def funnel_hover(part: pl.DataFrame) -> list[str]:
     """Each practice's hover: its value, events, expected events and its own 95% and 99.8%
-    limits, so a reader can see how far inside or outside them it sits."""
+    limits, so a reader can see how far inside or outside them it sits. (Column by column, not
+    row dicts: England has ~6,300 practices and this runs at every rerun of the page.)"""
+    hidden = part[SUPPRESSED_COLUMN].to_list() if SUPPRESSED_COLUMN in part.columns else [False] * part.height
+
+    def shown(column: str, places: int = 2) -> list[str]:
+        """`*` where disclosure control hid the figure, – where it was not worked out (or the
+        table has no such column)."""
+        values = part[column].to_list() if column in part.columns else [None] * part.height
+        return [
+            (SUPPRESSED_MARK if h else "–") if v is None else f"{v:,.{places}f}"
+            for v, h in zip(values, hidden, strict=True)
+        ]
+
+    names = [n or "Practice" for n in part["practice_name"].to_list()]
+    columns = zip(
+        names,
+        shown("funnel_value"),
+        shown("numerator", 0),
+        shown("expected", 1),
+        shown("funnel_lower95"),
+        shown("funnel_upper95"),
+        shown("funnel_lower998"),
+        shown("funnel_upper998"),
+        strict=True,
+    )
     return [
-        f"<b>{r['practice_name'] or 'Practice'}</b><br>Value {_figure(r, 'funnel_value')}"
-        f"<br>Events {_figure(r, 'numerator', 0)} · expected {_figure(r, 'expected', 1)}"
-        f"<br>95% limits {_figure(r, 'funnel_lower95')} to {_figure(r, 'funnel_upper95')}"
-        f"<br>99.8% limits {_figure(r, 'funnel_lower998')} to {_figure(r, 'funnel_upper998')}"
-        for r in part.iter_rows(named=True)
+        f"<b>{name}</b><br>Value {value}<br>Events {events} · expected {expected}"
+        f"<br>95% limits {lo95} to {hi95}<br>99.8% limits {lo998} to {hi998}"
+        for name, value, events, expected, lo95, hi95, lo998, hi998 in columns
     ]
 
 
@@ -124,6 +138,8 @@ def funnel_figure(
         part = shown.filter(pl.col("comparison").fill_null("") == key)
         if part.is_empty():
             continue
+        # Thousands of points: plotly's per-element validation of these lists (of types built
+        # right here, and checked by the tests) took a quarter of the page's run; it is skipped.
         fig.add_trace(
             go.Scatter(
                 x=part["funnel_x"].to_list(),
@@ -135,6 +151,7 @@ def funnel_figure(
                 text=funnel_hover(part),
                 hoverlabel={"bgcolor": "#FFFFFF", "bordercolor": colour, "font": {"color": NHS_TEXT}},
                 hovertemplate="%{text}<extra>" + words + "</extra>",
+                _validate=False,
             )
         )
     if highlight:
