@@ -31,7 +31,7 @@ from datetime import date
 import polars as pl
 
 from did_months import add_months
-from queries.connection import Snapshot
+from queries.connection import Snapshot, has_tables
 from queries.scope import Scope, ScopeError
 
 STATUS_LABELS: dict[str, str] = {
@@ -64,15 +64,6 @@ WHICH_FILE_RULE = (
 )
 
 
-def has_table(snap: Snapshot, name: str) -> bool:
-    """Whether the snapshot holds table `name` (small test stores lack some reference tables)."""
-    df = snap.query(
-        "SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = current_database() AND table_name = $t",
-        {"t": name},
-    )
-    return bool(df["n"][0])
-
-
 def _require_central(scope: Scope, what: str) -> None:
     if not scope.is_central:
         raise ScopeError(f"{scope.user} ({scope.role}) may not see {what}: it is for the central team only")
@@ -80,7 +71,7 @@ def _require_central(scope: Scope, what: str) -> None:
 
 def _trust_source(snap: Snapshot) -> str:
     # Constant SQL text: either the table or an empty relation of the same shape.
-    if has_table(snap, "ref_trust"):
+    if has_tables(snap, "ref_trust"):
         return "SELECT provider_code, provider_name, region_name FROM ref_trust"
     return (
         "SELECT NULL::VARCHAR AS provider_code, NULL::VARCHAR AS provider_name, NULL::VARCHAR AS region_name "
@@ -90,7 +81,7 @@ def _trust_source(snap: Snapshot) -> str:
 
 def _window_source(snap: Snapshot) -> str:
     # Constant SQL text; a snapshot published before final closes (issue 19) has none.
-    if has_table(snap, "ref_timetable"):
+    if has_tables(snap, "ref_timetable"):
         has_final = snap.query(
             "SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = current_database() "
             "AND table_name = 'ref_timetable' AND column_name = 'final_closes'"

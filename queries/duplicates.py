@@ -11,8 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from did_errors import UsageError
-from queries.completeness import has_table
-from queries.connection import Snapshot
+from queries.connection import Snapshot, has_tables
 from queries.disclosure import perturb, protect
 from queries.scope import Scope, ScopeError
 
@@ -103,7 +102,7 @@ def arrangement_months(snap: Snapshot, scope: Scope) -> pl.DataFrame:
     perturbed and protected, and a hidden count hides its gap flag too.
     """
     check_may_see(scope)
-    if not has_table(snap, "rollup_outsourced_activity"):
+    if not has_tables(snap, "rollup_outsourced_activity"):
         raise UsageError(
             "This copy of the data was published before arrangements' work was counted: the central data team "
             "needs to publish again (did publish)."

@@ -281,9 +281,9 @@ def registered_patients(snap: Snapshot) -> int | None:
     """Patients registered with a GP practice in England (the REGION rows of ref_population; in a
     synthetic slice of England, the area's own — ingest/synth/world.py). None when the store
     holds no population (small test stores)."""
-    from queries.completeness import has_table  # completeness imports this module
+    from queries.connection import has_tables
 
-    if not has_table(snap, "ref_population"):
+    if not has_tables(snap, "ref_population"):
         return None
     n = snap.query("SELECT sum(patients)::BIGINT AS n FROM ref_population WHERE org_type = 'REGION'")["n"][0]
     return int(n) if n else None

@@ -44,7 +44,7 @@ from ingest.loader import parse_period
 from ingest.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
 from ingest.rollups import standalone
 from queries import waits
-from queries.connection import Snapshot
+from queries.connection import Snapshot, has_tables
 from queries.disclosure import perturb, protect
 from queries.headline import (
     ACTIVITY_BY_MONTH,
@@ -140,15 +140,10 @@ def year_argument(text: str) -> str:
 # --- rollups -----------------------------------------------------------------------------------
 
 
-def has_table(snap: Snapshot, name: str) -> bool:
-    df = snap.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $name", {"name": name})
-    return bool(df["n"][0])
-
-
 def rollup_source(snap: Snapshot, name: str) -> str:
     """The rollup table's name, or — when this snapshot predates it — its definition as a
     parenthesised subquery. Either way the same rows; the SQL text is code, never input."""
-    return name if has_table(snap, name) else f"({standalone(name)})"
+    return name if has_tables(snap, name) else f"({standalone(name)})"
 
 
 # --- names -------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from did_errors import UsageError
 from did_months import add_months
 from ingest.spec import PATIENT_SOURCE_SETTING
 from queries import completeness, equipment, peers, productivity, quality, spc, turnaround, urgency, waiting_list, waits
-from queries.connection import Snapshot
+from queries.connection import Snapshot, has_tables
 from queries.disclosure import perturb, protect
 from queries.dose import examination_group
 from queries.headline import UNKNOWN_MODALITY
@@ -571,7 +571,7 @@ def build_profile(snap: Snapshot, scope: Scope, provider: str, last: date, month
 
 
 def _has(snap: Snapshot, table: str) -> bool:
-    return completeness.has_table(snap, table)
+    return has_tables(snap, table)
 
 
 def _on_time(statuses: pl.DataFrame) -> float | None:

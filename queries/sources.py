@@ -69,9 +69,9 @@ def demo_examples(snap: Snapshot, preferred: dict[str, str]) -> dict[str, str]:
     """Codes demo mode starts each role on: `preferred` (role -> code) where the store knows the
     code, otherwise one it does know — the typical practice (median list size) and its ICB, the
     provider with the most imaging sites — so a slice of England opens on its own organisations."""
-    from queries.completeness import has_table
+    from queries.connection import has_tables
 
-    if not (has_table(snap, "ref_practice") and has_table(snap, "ref_site")):
+    if not (has_tables(snap, "ref_practice") and has_tables(snap, "ref_site")):
         return dict(preferred)
     typical = snap.query(
         """
