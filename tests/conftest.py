@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+import shared_builds
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,15 +22,56 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini("timeout", "per-test timeout in seconds (needs pytest-timeout)")
 
 
-# The shared synthetic runs (a minute or more each to build on two cores): a test that uses one
-# is marked `slow`, so `pytest -m "not slow"` is a quick loop. The default run runs them all.
-SLOW_FIXTURES = frozenset({"synthetic_store", "synth_out"})
+# The shared synthetic runs (tests/shared_builds.py: half a minute to a minute and a half each):
+# a test that uses one is marked `slow`, so `pytest -m "not slow"` is a quick loop. The default run
+# runs them all. Fixture → the build it waits for.
+SHARED_BUILD_FIXTURES = {
+    "synthetic_store": "synthetic_store",
+    "synthetic_app_store": "synthetic_store",  # the browser tests' (unless $DID_BROWSER_STORE_DIR)
+    "synth_out": "synth_year",
+    "world_store": "demo_world",
+}
+SLOW_FIXTURES = frozenset(SHARED_BUILD_FIXTURES)
+
+
+SERVED_INSTEAD = frozenset({"synthetic_app_store", "world_store"})  # not built when $DID_BROWSER_STORE_DIR is given
+
+
+def _builds(item) -> set[str]:
+    given = os.environ.get("DID_BROWSER_STORE_DIR")
+    return {
+        SHARED_BUILD_FIXTURES[f]
+        for f in getattr(item, "fixturenames", ())
+        if f in SHARED_BUILD_FIXTURES and not (given and f in SERVED_INSTEAD)
+    }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    # The files that need a shared build run after those that need none, so that the workers have
+    # other tests to run while the builder makes them (xdist hands out files in this order).
+    waiting = {_file(item) for item in items if _builds(item)}
+    items.sort(key=lambda item: _file(item) in waiting)
+
+
+def _file(item) -> str:
+    return getattr(item, "nodeid", "").split("::")[0]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the one builder for the shared stores the selected tests need, in BUILDS order."""
+    needed = set().union(*(_builds(item) for item in session.items)) if session.items else set()
+    shared_builds.start(_root(session.config), [name for name in shared_builds.BUILDS if name in needed])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shared_builds.stop()
+
+
+def _root(config: pytest.Config) -> Path:
+    return shared_builds.shared_root(config._tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,11 +99,11 @@ def _settings_from_the_environment(monkeypatch):
 # test's session fixtures before its function-scoped ones, autouse or not.
 @pytest.fixture(scope="session", autouse=True)
 def _pseudonymisation_key(tmp_path_factory):
-    """Every test uses a throwaway key: the suite never creates ~/.config/did/."""
-    key_dir = tmp_path_factory.getbasetemp() / "key"
-    key_dir.mkdir(exist_ok=True)
+    """Every test uses a throwaway key: the suite never creates ~/.config/did/. One key for the
+    run, shared by the workers and the shared-store builder."""
+    key = shared_builds.make_key(shared_builds.shared_root(tmp_path_factory.getbasetemp()))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DID_KEY_FILE", str(key_dir / "pseudonymisation.key"))
+        mp.setenv("DID_KEY_FILE", str(key))
         yield
 
 
@@ -145,26 +189,17 @@ def outsourced_store(outsourced_store_template: Path, tmp_path: Path) -> Path:
     return store_dir
 
 
-SYNTHETIC_MONTHS = ("2025-11", "2026-04")  # activity months of the shared synthetic store
-SYNTHETIC_SCALE = 0.004
+SYNTHETIC_MONTHS = shared_builds.SYNTHETIC_MONTHS  # activity months of the shared synthetic store
+SYNTHETIC_SCALE = shared_builds.SYNTHETIC_SCALE
 
 
 @pytest.fixture(scope="session")
-def synthetic_store(tmp_path_factory):
+def synthetic_store(tmp_path_factory) -> tuple[Path, Path]:
     """A published store built the way real data arrives: `did synth` files through `did load`.
 
     Six activity months at scale 0.004 (~200 k examinations, ~880 files), seed 1, with the
-    generator's planted defects. Built once per test session (about a minute); read-only for
-    tests — copy it (shutil.copytree) before writing to it. Returns (store_dir, extracts_dir).
+    generator's planted defects. Built once per run, by the shared builder (tests/shared_builds.py),
+    for both workers; read-only for tests — copy it (shutil.copytree) before writing to it.
+    Returns (store_dir, extracts_dir).
     """
-    import did_cli
-    from ingest import store, synth
-
-    base = tmp_path_factory.mktemp("synthetic")
-    extracts, store_dir = base / "extracts", base / "store"
-    synth.generate(*SYNTHETIC_MONTHS, SYNTHETIC_SCALE, extracts, seed=1)
-    with store.writer(store_dir, create=True) as con:
-        did_cli.load_manifest(con, extracts, progress=None)
-        did_cli._mark_synthetic(con, extracts)
-        store.publish(con, store_dir)
-    return store_dir, extracts
+    return shared_builds.wait(shared_builds.shared_root(tmp_path_factory.getbasetemp()), "synthetic_store")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import shared_builds
+
 
 @pytest.fixture(scope="session")
 def environment_of_a_session_fixture() -> tuple[str | None, str | None]:
@@ -20,7 +22,7 @@ def environment_of_a_session_fixture() -> tuple[str | None, str | None]:
 def test_a_session_fixture_uses_the_throwaway_key_and_audit_log(environment_of_a_session_fixture, tmp_path_factory):
     key, audit = environment_of_a_session_fixture
     base = tmp_path_factory.getbasetemp()
-    assert key is not None and Path(key).is_relative_to(base)
+    assert key is not None and Path(key) == shared_builds.key_file(shared_builds.shared_root(base))
     assert audit is not None and Path(audit).is_relative_to(base)
 
 
@@ -45,3 +47,32 @@ def test_a_test_using_a_synthetic_run_is_marked_slow(request):
     uses, other = _Item("tmp_path", "synthetic_store"), _Item("tmp_path", "tiny_store")
     hook.pytest_collection_modifyitems([uses, other])
     assert (uses.marks, other.marks) == (["slow"], [])
+
+
+def test_files_that_wait_for_a_shared_build_run_after_the_others(request):
+    hook = request.config.pluginmanager.get_plugin(str(Path(__file__).with_name("conftest.py")))
+    items = [_Item("synthetic_store"), _Item("tmp_path"), _Item("tmp_path"), _Item("synth_out")]
+    for item, nodeid in zip(items, ["a.py::t1", "a.py::t2", "b.py::t", "c.py::t"], strict=True):
+        item.nodeid = nodeid
+    hook.pytest_collection_modifyitems(items)
+    assert [i.nodeid for i in items] == ["b.py::t", "a.py::t1", "a.py::t2", "c.py::t"]
+
+
+def test_a_shared_build_is_made_once_and_its_failure_is_reported(tmp_path, monkeypatch):
+    made: list[Path] = []
+
+    def build(target: Path) -> int:
+        made.append(target)
+        return 42
+
+    def broken(target: Path) -> int:
+        raise ValueError("no such month")
+
+    monkeypatch.setattr(shared_builds, "BUILDS", {"answer": build, "broken": broken})
+    assert shared_builds.wait(tmp_path, "answer") == 42
+    assert shared_builds.wait(tmp_path, "answer") == 42
+    assert made == [tmp_path / "answer"]
+    with pytest.raises(ValueError, match="no such month"):
+        shared_builds.wait(tmp_path, "broken")
+    with pytest.raises(RuntimeError, match="building the shared broken failed"):
+        shared_builds.wait(tmp_path, "broken")

@@ -25,6 +25,7 @@ import polars as pl
 import pytest
 
 import did_cli
+import did_settings
 import didfiles
 import working_store
 from ingest import spec, spec_pack, store, validation
@@ -145,6 +146,7 @@ def hostile_store(empty_store_template, tmp_path_factory):
     printed = []
     with pytest.MonkeyPatch.context() as mp:  # module scope: before the suite's per-test key fixture
         mp.setenv("DID_KEY_FILE", str(base / "pseudonymisation.key"))
+        mp.setattr(did_settings, "_active", None)  # what `did` activates is undone with the rest
         for name, path in files.items():
             # `did validate` prints the issues as text; `did submit --json` as JSON, and loads and publishes
             for command in (["validate"], ["submit", "--json"]):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import did_cli
+import shared_builds
 from dashboard.components.gp_charts import VERDICTS
 from ingest.synth import targets as T
 from queries import gp_benchmark as gb
@@ -25,7 +25,6 @@ from queries.sources import demo_examples
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
-AREA = "QPM"  # Northamptonshire: ~0.85 M patients, an age structure close to England's
 RATE_LABEL = "Examinations a year per 1,000 registered patients"
 
 
@@ -34,9 +33,7 @@ def world_store(tmp_path_factory) -> Path:
     given = os.environ.get("DID_BROWSER_STORE_DIR")
     if given:
         return Path(given)
-    root = tmp_path_factory.mktemp("demo-world")
-    did_cli.build_demo(root / "store", root / "extracts", 1.0, AREA)
-    return root / "store"
+    return shared_builds.wait(shared_builds.shared_root(tmp_path_factory.getbasetemp()), "demo_world")
 
 
 @pytest.fixture(scope="module")

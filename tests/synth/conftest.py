@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.synth import calibration, generate
-
-FIRST, LAST, SCALE = "2025-11", "2026-10", 0.01
+import shared_builds
+from ingest.synth import calibration
 
 
 @pytest.fixture(scope="session")
 def synth_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth") / "year"
-    manifest = generate(FIRST, LAST, SCALE, out, seed=0)
-    return out, manifest
+    """(out, manifest): built once per run by the shared builder for both workers; read-only."""
+    return shared_builds.wait(shared_builds.shared_root(tmp_path_factory.getbasetemp()), "synth_year")
 
 
 @pytest.fixture(scope="session")
