@@ -10,6 +10,7 @@ written: the page's drop-down is a convenience, not the control.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
 import shutil
@@ -17,6 +18,8 @@ import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+import duckdb
 
 from did_errors import UsageError
 from ingest import loader, ownership, pseudonymise, reader, store
@@ -54,6 +57,9 @@ def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_
     )
 
 
+ONE_FILE_MEMORY_LIMIT = "1GB"
+
+
 def load_and_publish(
     con,
     store_dir: Path,
@@ -74,34 +80,45 @@ def load_and_publish(
     never see a working store that its snapshots cannot show.
     """
     say = progress or (lambda _: None)
-    say(CHECKING)
-    checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
-    say("loading the accepted records")
-    result = loader.load_checked(con, checked, undoable=True)
-    if verdict:
-        verdict(result)
-    if result.submission_id is None:
-        return result
-    assert checked.undo is not None  # load_checked(undoable=True) keeps it
-    published = store.current_snapshot(store_dir)
+    lean = store.current_snapshot(store_dir) is not None
+    if lean:
+        # One file into a published store: its load and the incremental publish read a few
+        # provider-months, so DuckDB is held to less memory than a bulk load or a first publish
+        # needs (it evicts cached blocks sooner; issue 22: a resubmission in at most 2 GB).
+        con.execute(f"SET memory_limit = '{ONE_FILE_MEMORY_LIMIT}'")
     try:
-        store.publish(con, store_dir, progress=progress)
-    except Exception as exc:
-        if store.current_snapshot(store_dir) != published:
-            raise  # the new snapshot is in place: the load is published
-        loader.undo(con, checked.undo)
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in reason:
+        say(CHECKING)
+        checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
+        say("loading the accepted records")
+        result = loader.load_checked(con, checked, undoable=True)
+        if verdict:
+            verdict(result)
+        if result.submission_id is None:
+            return result
+        assert checked.undo is not None  # load_checked(undoable=True) keeps it
+        published = store.current_snapshot(store_dir)
+        try:
+            store.publish(con, store_dir, progress=progress)
+        except Exception as exc:
+            if store.current_snapshot(store_dir) != published:
+                raise  # the new snapshot is in place: the load is published
+            loader.undo(con, checked.undo)
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in reason:
+                raise store.StoreError(
+                    f"{result.file} was not loaded: publishing failed (No space left on device): the disk holding "
+                    "the store is full; free space there (old exports, logs or other files) and submit the file "
+                    "again; the store is as it was"
+                ) from None
             raise store.StoreError(
-                f"{result.file} was not loaded: publishing failed (No space left on device): the disk holding "
-                "the store is full; free space there (old exports, logs or other files) and submit the file "
-                "again; the store is as it was"
+                f"{result.file} was not loaded: publishing failed ({reason}); "
+                "the store is as it was, submit the file again once that is fixed"
             ) from None
-        raise store.StoreError(
-            f"{result.file} was not loaded: publishing failed ({reason}); "
-            "the store is as it was, submit the file again once that is fixed"
-        ) from None
-    return result
+        return result
+    finally:
+        if lean:  # back to the writer's limit, unless the connection is past using (it is closed next)
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"SET memory_limit = '{store.WRITER_MEMORY_LIMIT}'")
 
 
 def submit_bytes(

@@ -63,6 +63,34 @@ def test_the_verdict_is_heard_before_the_publish_starts(store_dir, tmp_path, mon
     assert result.counts["accepted"] == 3
 
 
+def test_one_file_into_a_published_store_is_published_within_the_lower_memory_limit(store_dir, tmp_path, monkeypatch):
+    """A resubmission into the national store must fit in 2 GB (issue 22): once a store is
+    published, a single file's load and publish run under `ONE_FILE_MEMORY_LIMIT`; a first
+    publish (every rollup built) keeps the writer's larger limit."""
+    from ingest import store, submit
+
+    monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    limits: list[str] = []
+    publish = store.publish
+
+    def watched(con, *args, **kwargs):
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        return publish(con, *args, **kwargs)
+
+    monkeypatch.setattr(store, "publish", watched)
+    first = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(2))
+    submit_bytes(
+        first.read_bytes(), first.name, "RR8", "2026-02", date(2026, 3, 10), scope=CENTRAL, store_dir=store_dir
+    )
+    second = didfiles.write(tmp_path / "DID_RR8_202603.csv", didfiles.rows(2))
+    with store.writer(store_dir) as con:
+        submit.load_and_publish(con, store_dir, second, "RR8", "2026-03", date(2026, 3, 10))
+        after = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    as_bytes = {"1GB": "953.6 MiB", "6GB": "5.5 GiB"}  # how DuckDB reports each limit
+    assert limits == [as_bytes[store.WRITER_MEMORY_LIMIT], as_bytes[submit.ONE_FILE_MEMORY_LIMIT]]
+    assert after == as_bytes[store.WRITER_MEMORY_LIMIT]  # the connection is given back as it was
+
+
 def test_oversized_upload_is_refused(store_dir, monkeypatch):
     monkeypatch.setattr("ingest.submit.MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ValueError, match="limit"):
