@@ -40,7 +40,7 @@ import duckdb
 import polars as pl
 
 from did_errors import DidError
-from ingest.store import POINTER, current_snapshot, default_store_dir, record_files
+from did_model.layout import POINTER, current_snapshot, default_store_dir, record_files
 
 _CATALOG = "snap"  # the attached snapshot's name inside the in-memory database
 
