@@ -55,9 +55,7 @@ from did_model.layout import (
     current_snapshot,
     record_files,
 )
-from did_model.layout import (
-    quote_identifier as _quote_identifier,
-)
+from did_model.layout import quote_identifier as _quote_identifier
 from ingest import (
     duplicates,
     incremental,  # noqa: I001 - a line of its own, for merging beside the settings change

@@ -230,11 +230,12 @@ def test_a_refusal_is_reported_and_audited_as_one(published, tmp_path, monkeypat
 
 def test_the_library_reads_the_settings_the_entry_point_activated(tmp_path):
     import did_audit as audit
-    from ingest import pseudonymise, store
+    from did_model import layout
+    from ingest import pseudonymise
     from queries import users
     from queries.disclosure import DisclosureRule
 
     s = did_settings.activate(Settings(store_dir=tmp_path, key_file=tmp_path / "k", perturb_up_to=0))
-    assert store.default_store_dir() == tmp_path and pseudonymise.key_path() == tmp_path / "k"
+    assert layout.default_store_dir() == tmp_path and pseudonymise.key_path() == tmp_path / "k"
     assert users.users_path() == tmp_path / "users.json" and audit.log_path() == tmp_path / "audit.jsonl"
     assert DisclosureRule.from_settings() == DisclosureRule(s.suppress_up_to, s.round_to, 0)
