@@ -49,7 +49,7 @@ def _date(text: str) -> date:
 
 
 def _month(text: str) -> str:
-    from ingest.loader import parse_period
+    from did_months import parse_period
 
     try:
         return f"{parse_period(text):%Y-%m}"
@@ -137,7 +137,7 @@ def _file_args(args) -> tuple[Path, str, str, date]:
 
 def _operator():
     """Who runs the command line: the central team (they hold the store files), by OS user name."""
-    from queries.scope import Scope
+    from did_model.scope import Scope
 
     return Scope("central", user=did_settings.current().operator)
 
@@ -500,8 +500,8 @@ def cmd_quarantine_purge(args) -> int:
 def _scope(args):
     """Whose view a command produces: `--user NAME` (a registered user's scope) or, by default, the
     machine's operator, who is the central team (they can read the store file anyway)."""
+    from did_model.scope import CENTRAL
     from queries import users
-    from queries.scope import CENTRAL
 
     if not getattr(args, "user", None):
         return CENTRAL
@@ -514,7 +514,7 @@ def _scope(args):
 def _build_as_user(args, what: str, build):
     """Run `build(snap, scope, args)` for the requesting user on the published store; a refusal
     (outside the user's scope) is written to the audit log before it is reported."""
-    from queries import audit
+    import did_audit as audit
     from queries.connection import NoStoreError, get_snapshot
 
     scope = _scope(args)
@@ -530,7 +530,8 @@ def _build_as_user(args, what: str, build):
 
 
 def cmd_export(args) -> int:
-    from queries import audit, exports
+    import did_audit as audit
+    from queries import exports
 
     scope, frame = _build_as_user(args, f"export {args.export_name}", exports.registry()[args.export_name].build)
     audit.record(
@@ -546,7 +547,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from queries import audit, reports
+    import did_audit as audit
+    from queries import reports
 
     report = reports.registry()[args.report_name]
     scope, output = _build_as_user(args, f"report {args.report_name}", report.build)

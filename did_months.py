@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from did_errors import UsageError
+
 
 def add_months(month: date, n: int) -> date:
     """The first day of the month `n` months after `month`'s (n may be negative)."""
@@ -23,3 +25,14 @@ def count_months(first: date, last: date) -> int:
 def month_range(first: date, last: date) -> list[date]:
     """Every month from `first`'s to `last`'s, both included, oldest first."""
     return [add_months(first, i) for i in range(count_months(first, last))]
+
+
+def parse_period(text: str) -> date:
+    """'YYYY-MM' (or 'YYYYMM') -> first day of that month; ValueError with a clear message."""
+    cleaned = text.strip().replace("-", "")
+    if len(cleaned) != 6 or not cleaned.isdigit():
+        raise UsageError(f"period '{text}' is not a month in the form YYYY-MM")
+    year, month = int(cleaned[:4]), int(cleaned[4:])
+    if not 1 <= month <= 12 or not 2012 <= year <= 2100:
+        raise UsageError(f"period '{text}' is not a month in the form YYYY-MM")
+    return date(year, month, 1)

@@ -29,10 +29,10 @@ import duckdb  # noqa: E402
 
 from bench.ingest import _time as seconds  # noqa: E402 - wall-clock seconds of one call
 from bench.quality import _time as p50_p95  # noqa: E402 - (p50, p95) milliseconds over repeats
+from did_model.scope import CENTRAL, Scope  # noqa: E402
 from ingest import duplicates, store  # noqa: E402
 from queries import duplicates as duplicate_queries  # noqa: E402
 from queries.connection import Snapshot  # noqa: E402
-from queries.scope import CENTRAL, Scope  # noqa: E402
 
 PROVIDERS = 140
 CODES = ["XCHES", "XSTRM", "CCHAP", "UABDO", "UPELV", "MAAOA", "NPET", "XABDO"]  # all in the shipped ref_nicip

@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from did_model.scope import CENTRAL, Scope  # noqa: E402
 from did_months import add_months  # noqa: E402
 from ingest.store import current_snapshot  # noqa: E402
 from queries import equipment, waits  # noqa: E402
 from queries.connection import Snapshot  # noqa: E402
-from queries.scope import CENTRAL, Scope  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -42,11 +42,11 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
+from did_model.scope import CENTRAL, Scope  # noqa: E402
 from did_months import add_months  # noqa: E402
 from queries import gp_benchmark as gb  # noqa: E402
 from queries import gp_practice  # noqa: E402
 from queries.connection import get_snapshot  # noqa: E402
-from queries.scope import CENTRAL, Scope  # noqa: E402
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:

@@ -57,7 +57,7 @@ PAGES = [
 _RENDER = """
 import sys, time, json
 from streamlit.testing.v1 import AppTest
-from queries.scope import CENTRAL
+from did_model.scope import CENTRAL
 out = {}
 for page in sys.argv[1:]:
     at = AppTest.from_file("dashboard/app.py", default_timeout=300)

@@ -22,7 +22,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest import spec, store  # noqa: E402
+from did_model import spec  # noqa: E402
+from ingest import store  # noqa: E402
 
 
 def main() -> None:

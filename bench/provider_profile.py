@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.loader import parse_period  # noqa: E402
+from did_model.scope import CENTRAL, Scope  # noqa: E402
+from did_months import parse_period  # noqa: E402
 from ingest.store import current_snapshot  # noqa: E402
 from queries.connection import Snapshot  # noqa: E402
 from queries.profile import activity_months, build_profile  # noqa: E402
 from queries.profile_html import render  # noqa: E402
 from queries.reports.provider_profile import notes_html, notes_lines, pdf_from_html  # noqa: E402
-from queries.scope import CENTRAL, Scope  # noqa: E402
 
 TARGET_S = 5.0
 

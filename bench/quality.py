@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
+from did_model.scope import CENTRAL, Scope  # noqa: E402
 from queries import completeness, quality, volumes  # noqa: E402
 from queries.connection import get_snapshot  # noqa: E402
-from queries.scope import CENTRAL, Scope  # noqa: E402
 
 
 def _time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:

@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.equipment_waits import percentile  # noqa: E402
+from did_model.scope import CENTRAL, Scope  # noqa: E402
 from ingest.store import current_snapshot  # noqa: E402
 from queries import dm01, productivity, spc, turnaround, urgency, waiting_list, waits  # noqa: E402
 from queries.connection import Snapshot  # noqa: E402
-from queries.scope import CENTRAL, Scope  # noqa: E402
 
 TARGETS_MS = 200
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from did_model.nicip import TEST_GROUPS  # noqa: E402
+from did_model.scope import CENTRAL  # noqa: E402
 from did_months import add_months  # noqa: E402
-from ingest.nicip import TEST_GROUPS  # noqa: E402
 from queries import variation, variation_demographic, variation_flows, variation_geographic  # noqa: E402
 from queries.connection import get_snapshot  # noqa: E402
-from queries.scope import CENTRAL  # noqa: E402
 from queries.variation import Area, Filters  # noqa: E402
 
 

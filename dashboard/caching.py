@@ -21,9 +21,9 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
+from did_model.scope import Scope
 from queries import gp_practice, reports
 from queries.connection import Snapshot
-from queries.scope import Scope
 
 P = ParamSpec("P")
 R = TypeVar("R")

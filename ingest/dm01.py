@@ -28,9 +28,9 @@ if TYPE_CHECKING:  # polars is imported where used: `did submit` loads no statis
     import polars as pl
 
 from did_errors import UsageError
+from did_model.dm01 import TESTS
 
 TEST_MAP_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "dm01" / "dm01_tests_2026-12.csv"
-TESTS: tuple[str, ...] = ("MRI", "CT", "Non-obstetric ultrasound", "Barium enema", "DEXA")
 # DM01's published names (and ours) -> ours, compared case-insensitively
 _NAMES = {
     **{t.casefold(): t for t in TESTS},
@@ -41,16 +41,6 @@ _NAMES = {
 }
 FILE_COLUMNS = ["period", "provider_code", "test", "activity", "waiting_total", "waiting_6wk_plus"]
 _COUNTS = FILE_COLUMNS[3:]
-
-# A record's DM01 test (NULL: not one), for a query over `record` joined as below: by NICIP code,
-# else by SNOMED CT code through ref_nicip. Table names only, no input.
-TEST_JOIN = """
-    LEFT JOIN ref_dm01_test dm01_by_nicip ON dm01_by_nicip.nicip_code = record.nicip_code
-    LEFT JOIN (SELECT n.snomed_code, min(t.dm01_test) AS dm01_test
-               FROM ref_nicip n JOIN ref_dm01_test t USING (nicip_code)
-               WHERE n.snomed_code IS NOT NULL GROUP BY n.snomed_code) dm01_by_snomed
-           ON record.nicip_code IS NULL AND dm01_by_snomed.snomed_code = record.snomed_code"""
-TEST_SQL = "coalesce(dm01_by_nicip.dm01_test, dm01_by_snomed.dm01_test)"
 
 
 def test_map() -> pl.DataFrame:

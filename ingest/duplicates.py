@@ -10,7 +10,7 @@ when they differ but the body area is the same.
 Of an exact pair one copy counts: the one whose submitter owns the copy's performing site in the
 site reference, else the one from the earlier accepted submission. The other is `removed` while
 the store setting `count_duplicates` is 'once' (the default); 'every' keeps every submitted copy
-in the figures. Rollups read `record` through `counted_record_sql` (ingest.rollups), so every
+in the figures. Rollups read `record` through `counted_record_sql` (did_model.rollups), so every
 page, export and report counts an examination once. Near pairs are reported, never removed: a
 different procedure code may be a second examination.
 """
@@ -208,24 +208,3 @@ def _basis(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()[0]
     sql = hashlib.sha256((_PAIRS + _COPIES + _ALL_PAIRS + _CHANGED_PAIRS).encode()).hexdigest()[:16]
     return f"{sql}|{DATE_TOLERANCE_DAYS}|{counting_once(con)}|{sites}|{owners}"
-
-
-def counted_record_sql(select: str, restrict: str = "", where: str = "") -> str:
-    """`select` (a rollup) reading `record` without the removed copies of exact pairs.
-
-    A CTE named `record` shadows the table inside the rollup's own query, so no rollup changes;
-    `main.record` inside it is the table. The rollup's text names `duplicate_pair`, so the
-    publish's content fingerprints rebuild it whenever the pairs or the setting change.
-    `restrict`, a join clause on `main.record r` from code, narrows the records read to the keys
-    an incremental publish builds again (`ingest.rollups.refresh_statements`); `where`, a WHERE
-    clause from code, narrows them first in a way the scan can use to skip row groups.
-    """
-    return (
-        "WITH removed_copy AS (SELECT "
-        "CASE counted WHEN 'a' THEN b_site_code ELSE a_site_code END AS site_code, "
-        "CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END AS accession_number "
-        "FROM duplicate_pair WHERE removed), "
-        f"record AS (SELECT r.* FROM main.record r {restrict} "
-        f"ANTI JOIN removed_copy USING (site_code, accession_number){' ' + where if where else ''}) "
-        f"SELECT * FROM ({select})"
-    )

@@ -28,8 +28,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from did_errors import UsageError
-from ingest import ownership, pseudonymise, reader, spec, spec_pack, timetable, validation
+from did_model import spec
+from did_months import parse_period  # noqa: F401 - `loader.parse_period` for its callers
+from ingest import ownership, pseudonymise, reader, spec_pack, timetable, validation
 
 
 @dataclass
@@ -48,17 +49,6 @@ class LoadResult:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str)
-
-
-def parse_period(text: str) -> date:
-    """'YYYY-MM' (or 'YYYYMM') -> first day of that month; ValueError with a clear message."""
-    cleaned = text.strip().replace("-", "")
-    if len(cleaned) != 6 or not cleaned.isdigit():
-        raise UsageError(f"period '{text}' is not a month in the form YYYY-MM")
-    year, month = int(cleaned[:4]), int(cleaned[4:])
-    if not 1 <= month <= 12 or not 2012 <= year <= 2100:
-        raise UsageError(f"period '{text}' is not a month in the form YYYY-MM")
-    return date(year, month, 1)
 
 
 def infer_from_name(path: Path) -> tuple[str | None, str | None]:

@@ -92,7 +92,7 @@ def _check_scope(scope, provider: str) -> None:
 
 def notify(store_dir, provider: str, code: str, maps_to: str, notified_by: str | None = None, *, scope) -> LocalCode:
     """Add a local code under the writer lock and publish (the dashboard's and CLI's front door),
-    as `scope`'s user (queries.scope.Scope): checked before the store is opened."""
+    as `scope`'s user (did_model.scope.Scope): checked before the store is opened."""
     from ingest import store
 
     _check_scope(scope, provider)

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from did_errors import Refused, UsageError
-from ingest import spec
+from did_model import spec
 
 _ODS_PROVIDER = re.compile(r"[A-Z0-9]{3,5}")
 
@@ -89,7 +89,7 @@ def check_date(period: date, submitted_on: date, today: date | None = None) -> N
 
 
 def check_may_submit(scope, provider: str, submitted_on: date | None = None) -> None:
-    """NotYours unless `scope` (a queries.scope.Scope) may submit for `provider` with this date.
+    """NotYours unless `scope` (a did_model.scope.Scope) may submit for `provider` with this date.
 
     A provider user submits for its own providers, on the day the file arrives; the central team
     for anyone, and may give another submission date (re-checking an old file).

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from did_errors import EXIT_REJECTED, DidError
-from ingest import spec
+from did_model import spec
 
 # The largest provider-month at national scale is about 8 MB (bench/national.py); 64 MiB leaves
 # eight times that for growth and for XML's longer spelling, and keeps the cost of checking any

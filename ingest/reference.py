@@ -17,7 +17,8 @@ import duckdb
 import polars as pl
 
 from did_errors import UsageError
-from ingest import dm01, nicip
+from did_model import nicip
+from ingest import dm01
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 _REG = REFERENCE_DIR / "nhsd-gp-registrations"

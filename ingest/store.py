@@ -45,8 +45,17 @@ from typing import Any
 
 import duckdb
 
-import did_settings
-from did_errors import DidError
+from did_model.layout import (
+    CELL_KEY_SECRET,
+    PARTITIONS_TABLE,
+    POINTER,
+    RECORDS,
+    SNAPSHOTS,
+    StoreError,
+    current_snapshot,
+    record_files,
+)
+from did_model.layout import quote_identifier as _quote_identifier
 from ingest import (
     duplicates,
     incremental,  # noqa: I001 - a line of its own, for merging beside the settings change
@@ -54,10 +63,6 @@ from ingest import (
 
 SCHEMA_VERSION = "1"
 STORE_FILE = "did.duckdb"
-POINTER = "CURRENT"
-SNAPSHOTS = "snapshots"
-RECORDS = "records"  # the Parquet partitions behind the snapshots' `record` view
-PARTITIONS_TABLE = "record_partition"  # in each snapshot: which file holds which provider's records
 CONTENTS_TABLE = "snapshot_content"  # in each snapshot: each table's content fingerprint (_contents)
 # Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
 # snapshots, so a snapshot must never hold them (architecture §7). Nor the writer's own
@@ -80,20 +85,6 @@ V2_RECORD_COLUMNS = (
     ("procedure_end_utc", "TIMESTAMP"),
     ("report_issue_utc", "TIMESTAMP"),
 )
-
-
-class StoreError(DidError):
-    """A problem with the store a user can act on (missing, locked, wrong version)."""
-
-
-# store_meta key of the secret that keys disclosure control's perturbation (base32, so no run of
-# digits for the identifier scans to trip on). Snapshots carry it: only the server reads them.
-CELL_KEY_SECRET = "cell_key_secret"
-
-
-def default_store_dir() -> Path:
-    """The store the running entry point was given (did_settings: --store, $DID_STORE_DIR, data/store)."""
-    return did_settings.current().store_dir
 
 
 def store_path(store_dir: Path) -> Path:
@@ -275,7 +266,7 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"ALTER TABLE record ADD COLUMN {column} {kind}")  # names and types from code
     # The rollups live in the snapshots only (built straight into each, ADR 0006); a store
     # published before keeps copies that nothing reads. Names come from code (checked by all_rollups).
-    from ingest.rollups import all_rollups
+    from did_model.rollups import all_rollups
 
     present = {
         r[0]
@@ -515,7 +506,7 @@ def _digest(text: str) -> str:
 def _rollup_fingerprints(tables: dict[str, str]) -> dict[str, str]:
     """Each rollup's fingerprint: its SQL and the fingerprints, among `tables` and the rollups of
     earlier stages, of those it reads."""
-    from ingest.rollups import all_rollups, stages, tables_read
+    from did_model.rollups import all_rollups, stages, tables_read
 
     rollups = all_rollups()
     known = dict(tables)
@@ -542,7 +533,7 @@ def _refreshable(
     reads other rollups (a sum over providers, ADR 0013) qualifies when each of those that
     changed is itself refreshed for the changed keys.
     """
-    from ingest.rollups import Refresh, all_rollups, refresh_policies, stages, tables_read
+    from did_model.rollups import Refresh, all_rollups, refresh_policies, stages, tables_read
 
     if changes is None:
         return {}
@@ -634,10 +625,6 @@ def _write_partition(con: duckdb.DuckDBPyConnection, store_dir: Path, partition:
     _fsync(partial)
     os.replace(partial, target)
     _fsync(target.parent)
-
-
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _quote_literal(text: str) -> str:
@@ -733,7 +720,7 @@ def _fill_snapshot(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from ingest.rollups import refresh_statements, rollup_statements, stages
+    from did_model.rollups import refresh_statements, rollup_statements, stages
 
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
@@ -847,8 +834,8 @@ def _fill_snapshot(
 
 def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) -> None:
     """The keys whose rollup rows are built again, in the in-memory tables every cursor of the
-    publish sees (`ingest.rollups.CHANGED_PAIRS` and its kin; they vanish with the connection)."""
-    from ingest.rollups import CHANGED_MONTHS, CHANGED_PAIRS, CHANGED_PROVIDERS
+    publish sees (`did_model.rollups.CHANGED_PAIRS` and its kin; they vanish with the connection)."""
+    from did_model.rollups import CHANGED_MONTHS, CHANGED_PAIRS, CHANGED_PROVIDERS
 
     # `store.writer`'s connection starts in-memory, so `memory` is there; a connection opened on
     # the store's file itself (a tool, a test) has none until it is attached.
@@ -871,43 +858,6 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def current_snapshot(store_dir: Path | None = None) -> Path | None:
-    """The newest published snapshot, or None when nothing has been published yet."""
-    store_dir = Path(store_dir) if store_dir else default_store_dir()
-    try:
-        name = (store_dir / POINTER).read_text().strip()
-    except FileNotFoundError:
-        return None
-    path = store_dir / SNAPSHOTS / name
-    return path if path.exists() else None
-
-
-def record_files(con: duckdb.DuckDBPyConnection, catalog: str, column: str = "path") -> list[str]:
-    """The absolute paths of the Parquet files behind `record` in the snapshot attached as `catalog`
-    (`column="file"`: relative to the store directory).
-
-    Readers that switch external access off allow exactly these files (queries/connection.py).
-    Empty for a snapshot made before ADR 0006, whose `record` is a table.
-    """
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' AND table_name = ?",
-        [catalog, PARTITIONS_TABLE],
-    ).fetchall()[0][0]
-    if not found:
-        return []
-    if column not in ("path", "file"):
-        raise ValueError(f"{column!r} is not a column of {PARTITIONS_TABLE}")
-    # The catalog name is the caller's constant (an identifier, quoted), not a value; the column
-    # one of two names checked above.
-    return [
-        r[0]
-        for r in con.execute(
-            f"SELECT {column} FROM {_quote_identifier(catalog)}.main.{PARTITIONS_TABLE} "  # noqa: S608
-            "ORDER BY provider_code"
-        ).fetchall()
-    ]
 
 
 def _in_grace(snap_dir: Path, previous: str, now: float) -> set[str]:

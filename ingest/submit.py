@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from did_errors import UsageError
+from did_model.layout import default_store_dir
 from ingest import loader, ownership, pseudonymise, reader, store
 
 MAX_UPLOAD_BYTES = reader.MAX_FILE_BYTES  # why 64 MiB: see reader.MAX_FILE_BYTES; .streamlit/config.toml matches
@@ -45,7 +46,7 @@ def audit_date_set(scope, file_name: str, provider: str, period: str, submitted_
     re-check an old file): timeliness and the date rules count from it, so who set it is kept."""
     if submitted_on is None or submitted_on == date.today():
         return
-    from queries import audit
+    import did_audit as audit
 
     audit.record(
         scope,
@@ -146,7 +147,7 @@ def submit_bytes(
     ownership.check_may_submit(scope, provider, submitted_on)
     if len(data) > MAX_UPLOAD_BYTES:
         raise UsageError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
-    store_dir = Path(store_dir) if store_dir else store.default_store_dir()
+    store_dir = Path(store_dir) if store_dir else default_store_dir()
     tmp = Path(tempfile.mkdtemp(prefix="did-upload-"))
     try:
         path = tmp / safe_file_name(file_name)

@@ -23,14 +23,14 @@ the two deadlines is late and, being the last good file, replaces the month.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
 from did_errors import UsageError
-from did_months import add_months
+from did_model.timetable import DEFAULT_CLOSE_DAY, FINAL_MONTHS, final_closes, window_closes  # noqa: F401
 
 if TYPE_CHECKING:
     import polars as pl
@@ -38,26 +38,6 @@ if TYPE_CHECKING:
 DEFAULT_FILE = (
     Path(__file__).resolve().parent.parent / "data" / "reference" / "timetable" / "did_submission_timetable.csv"
 )
-DEFAULT_CLOSE_DAY = 20
-FINAL_MONTHS = 6  # a v2.0 period's final close, in months after its provisional deadline
-
-
-def window_closes(period: date) -> date:
-    """The default rule, for periods the timetable does not list."""
-    return period.replace(day=DEFAULT_CLOSE_DAY)
-
-
-def final_closes(period: date, provisional: date | None = None) -> date | None:
-    """The default final close of `period` (None: v1.0 periods have none), counted from its
-    provisional deadline (the default one unless given); the day is held to the month's end."""
-    from ingest.spec_pack import version_for_period  # here: spec_pack loads the spec packs
-
-    if version_for_period(period) == "1.0":
-        return None
-    provisional = provisional or window_closes(period)
-    month = add_months(provisional, FINAL_MONTHS)
-    last_day = (add_months(month, 1) - timedelta(days=1)).day
-    return month.replace(day=min(provisional.day, last_day))
 
 
 def read_timetable(path: Path) -> pl.DataFrame:

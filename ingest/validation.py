@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingest import spec
+from did_model import spec
 
 REJECT = "reject"
 WARNING = "warning"
@@ -341,11 +341,6 @@ def prepare(con: duckdb.DuckDBPyConnection, source: str = "staging") -> tuple[di
     return {"sites_loaded": sites, "postcodes_loaded": postcodes, "snomed_loaded": snomed}, has_dups
 
 
-def _local_date(utc: str) -> str:
-    """SQL: the UK local (Europe/London) calendar date of a UTC timestamp."""
-    return f"(({utc} AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/London')::DATE"
-
-
 # The local date a v1.0 date item stands for in a v2.0 record (ADR 0009): the test date is the
 # procedure start's, the report date the report issue's.
 _DERIVED_DATE = {"test_date": "procedure_start_ts", "report_date": "report_issue_ts"}
@@ -358,13 +353,13 @@ def _date_column(c: str) -> str:
         f"THEN try_strptime(s.n_{c}, '%Y-%m-%d')::DATE END"
     )
     if c in _DERIVED_DATE:
-        parsed = f"coalesce({parsed}, {_local_date('s.t_' + _DERIVED_DATE[c])})"
+        parsed = f"coalesce({parsed}, {spec.local_date_sql('s.t_' + _DERIVED_DATE[c])})"
     return f"{parsed} AS d_{c}"
 
 
 # CCYY-MM-DD exactly: strptime alone would also take 2026-1-2.
 _DATES = ", ".join(
-    [_date_column(c) for c in _DATE_ITEMS] + [f"{_local_date('s.t_' + f)} AS l_{f}" for f in TIMESTAMP_FIELDS]
+    [_date_column(c) for c in _DATE_ITEMS] + [f"{spec.local_date_sql('s.t_' + f)} AS l_{f}" for f in TIMESTAMP_FIELDS]
 )
 _TRIMMED = ", ".join(f"nullif(trim(s0.{c}), '') AS n_{c}" for c in spec.STAGING_COLUMNS)
 _ISO = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})"

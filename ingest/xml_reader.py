@@ -34,7 +34,7 @@ from xml.parsers import expat
 import duckdb
 import pyarrow as pa
 
-from ingest import spec
+from did_model import spec
 from ingest.reader import FileError, ReadResult, register_rows
 
 _BY_ELEMENT = {item.xml_element: item for item in spec.ITEMS}

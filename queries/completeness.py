@@ -30,9 +30,9 @@ from datetime import date
 
 import polars as pl
 
+from did_model.scope import Scope, ScopeError
 from did_months import add_months
 from queries.connection import Snapshot, has_tables
-from queries.scope import Scope, ScopeError
 
 STATUS_LABELS: dict[str, str] = {
     "on_time": "On time",
@@ -304,7 +304,7 @@ def _statuses(snap: Snapshot, first: date, last: date, as_of: date) -> pl.DataFr
 def _with_final_close(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Fill the final close of periods the timetable does not list (its default rule) and say
     whether each period is provisional or final as of `as_of`."""
-    from ingest.timetable import final_closes
+    from did_model.timetable import final_closes
 
     unlisted = {p: final_closes(p) for p in frame.filter(~pl.col("listed"))["period"].unique().to_list()}
     defaults = pl.col("period").replace_strict(unlisted, default=None, return_dtype=pl.Date)

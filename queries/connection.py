@@ -40,7 +40,7 @@ import duckdb
 import polars as pl
 
 from did_errors import DidError
-from ingest.store import POINTER, current_snapshot, default_store_dir, record_files
+from did_model.layout import POINTER, current_snapshot, default_store_dir, record_files
 
 _CATALOG = "snap"  # the attached snapshot's name inside the in-memory database
 
@@ -144,7 +144,7 @@ _current: dict[Path, _Current] = {}
 def get_snapshot(store_dir: Path | str | None = None) -> Snapshot:
     """The shared Snapshot for the newest published snapshot of `store_dir`.
 
-    `store_dir` defaults to `ingest.store.default_store_dir()` ($DID_STORE_DIR or data/store).
+    `store_dir` defaults to `did_model.layout.default_store_dir()` ($DID_STORE_DIR or data/store).
     Each call stats the CURRENT pointer (cheap); only when it has changed is it read, and a new
     Snapshot attached if it names a different file. Raises NoStoreError when nothing is
     published. Safe to call from several threads.

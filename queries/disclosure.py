@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import polars as pl
 
 import did_settings
-from ingest.store import CELL_KEY_SECRET
-from queries.scope import Scope
+from did_model.layout import CELL_KEY_SECRET
+from did_model.scope import Scope
 
 SUPPRESSED = "*"
 SUPPRESSED_COLUMN = "suppressed"

@@ -19,10 +19,10 @@ from datetime import date
 
 import polars as pl
 
-from ingest.dm01 import TESTS
+from did_model.dm01 import TESTS
+from did_model.scope import Scope, ScopeError
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect
-from queries.scope import Scope, ScopeError
 
 TOLERANCE = 0.10
 COLUMNS = [

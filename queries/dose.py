@@ -6,7 +6,7 @@ dental X-ray examinations in the UK, 2008"):
 
 - frequency: examinations in the financial year by activity month (test date), from
   `rollup_official_dose` (activity month × modality × NICIP code × age band × sex);
-- typical effective dose per examination: `ingest.nicip.dose_msv` (ref_nicip.dose_msv), taken
+- typical effective dose per examination: `did_model.nicip.dose_msv` (ref_nicip.dose_msv), taken
   from the HPA patient-dose table (2008),
   https://www.gov.uk/government/publications/medical-radiation-patient-doses/patient-dose-information-guidance
   — one value per examination type, not per patient. Examinations whose code has no tabulated
@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from ingest import nicip
-from ingest.nicip import PET_MODALITY
-from ingest.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
+from did_model import nicip
+from did_model.nicip import PET_MODALITY
+from did_model.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
+from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
 from queries.headline import UNKNOWN_MODALITY
 from queries.official import MODALITY_COLUMNS, FinancialYear, months_held, rollup_source
-from queries.scope import Scope
 
 CENTI_MSV_PER_MAN_SV = 100_000  # 1 man Sv = 1,000 mSv = 100,000 × 0.01 mSv
 # Collective (man Sv) and per-caput (µSv) doses are published to 3 significant figures: the
@@ -76,7 +76,7 @@ GROUPS: dict[tuple[str, float, str | None], str] = {
     (FL, 7.0, None): "Barium enema",
     (CT, 2.0, None): "CT head",
     (CT, 8.0, None): "CT chest",
-    # CT chest-abdomen-pelvis is not in the table; ingest.nicip gives it the abdomen/pelvis value.
+    # CT chest-abdomen-pelvis is not in the table; did_model.nicip gives it the abdomen/pelvis value.
     (CT, 10.0, None): "CT abdomen or pelvis (incl. chest-abdomen-pelvis)",
     # 1 mSv is three rows of the table: the code's body area tells them apart.
     (NM, 1.0, nicip.CHEST): "Lung perfusion",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope, ScopeError
 from queries.connection import Snapshot, has_tables
 from queries.disclosure import perturb, protect
-from queries.scope import Scope, ScopeError
 
 COUNTS = ("pairs", "copies_removed")
 KEYS = ("activity_month", "provider_a", "provider_b", "match")

@@ -1,5 +1,5 @@
 """Scanner utilisation: how hard each site's scanners work, from the equipment inventory
-(`ref_equipment`) and the activity rollups (ingest/rollup_defs/equipment.py).
+(`ref_equipment`) and the activity rollups (did_model/rollup_defs/equipment.py).
 
 Definitions (the page states them too):
 - **Operating day**: a calendar day on which the site recorded at least one examination of the
@@ -46,11 +46,12 @@ import holidays
 import polars as pl
 
 from did_errors import UsageError
+from did_model.nicip import DEFAULT_DURATIONS
+from did_model.scope import Scope
 from did_months import add_months
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.percentiles import tukey_fences
-from queries.scope import Scope
 
 ENGLAND = "England"
 PRIORITY_MODALITIES = ("MRI", "CT")
@@ -70,31 +71,6 @@ def bank_holidays(first: date, last: date) -> list[date]:
     return sorted(d for d in days if first <= d <= last and d.weekday() < 5)
 
 
-# Typical scanner-room minutes per examination (patient on and off the table, scan, clean
-# down): modality, body area ("*" = any other body area), minutes. ASSUMPTIONS, not from a
-# published source: round figures in the range UK departments book (CT 10–20 min slots, MRI
-# 20–60 min). Replace them with local booking-slot lengths on the page; they only scale the
-# estimated utilisation, never the counts.
-DEFAULT_DURATIONS: tuple[tuple[str, str, float], ...] = (
-    ("CT", "*", 15.0),
-    ("CT", "Head", 10.0),
-    ("CT", "Chest, abdomen & pelvis", 20.0),
-    ("CT", "Heart", 30.0),
-    ("CT", "Vascular", 20.0),
-    ("MRI", "*", 30.0),
-    ("MRI", "Head", 30.0),
-    ("MRI", "Heart", 60.0),
-    ("MRI", "Abdomen", 45.0),
-    ("MRI", "Pelvis", 45.0),
-    ("MRI", "Whole spine", 45.0),
-    ("MRI", "Breast", 40.0),
-    ("PET-CT", "*", 60.0),
-    ("Nuclear medicine", "*", 45.0),
-    ("Ultrasound", "*", 20.0),
-    ("Plain radiography", "*", 7.0),
-    ("Fluoroscopy", "*", 30.0),
-    ("*", "*", 20.0),
-)
 DURATIONS_BASIS = (
     "Assumption: round figures within the slot lengths UK imaging departments "
     "commonly book; not from a published source. Change them to local values."

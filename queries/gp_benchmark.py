@@ -1,7 +1,7 @@
 """GP usage benchmarking: each practice's direct-access imaging against its peers, chance allowed for.
 
-Reads the rollups of `ingest/rollup_defs/gp.py` (never `record`) and the reference tables. The
-measures are the files in `queries/measures/`; the methods are in `queries/rates.py`,
+Reads the rollups of `did_model/rollup_defs/gp.py` (never `record`) and the reference tables. The
+measures are the files in `did_model/measures/`; the methods are in `queries/rates.py`,
 `queries/standardisation.py`, `queries/funnel.py` and `queries/deciles.py`.
 
 How one measure is benchmarked over a period (`benchmark`):
@@ -23,7 +23,7 @@ How one measure is benchmarked over a period (`benchmark`):
   `funnel.proportion_verdicts`), not from the drawn limits; a practice whose expected count is
   too small for any count to be significant in both directions is "too few to judge".
 
-Scope (queries/scope.py): the central team sees every practice with exact figures. Everyone
+Scope (did_model/scope.py): the central team sees every practice with exact figures. Everyone
 else gets disclosure-controlled counts (`queries.disclosure.protect`: a value computed from a
 suppressed count is suppressed with it), and sees practice names only for practices they are
 responsible for (a commissioner's ICBs / sub-ICBs, a GP's own practice); other practices are
@@ -40,14 +40,14 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from did_model.measures import Measure, load_measures
+from did_model.scope import Scope, ScopeError
 from did_months import add_months, count_months
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.headline import latest_complete_month
-from queries.measures import Measure, load_measures
-from queries.scope import Scope, ScopeError
 
 MIN_LIST_SIZE = 750
 MIN_EVENTS = 10

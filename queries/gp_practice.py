@@ -27,14 +27,14 @@ import numpy as np
 import polars as pl
 
 from did_errors import UsageError
+from did_model.measures import Measure
+from did_model.scope import CENTRAL, PUBLICATION, Scope
 from did_months import count_months
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
 from queries import gp_benchmark as gb
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule, perturb, protect
-from queries.measures import Measure
-from queries.scope import CENTRAL, PUBLICATION, Scope
 
 PROFILE_COLUMNS = [
     "measure_id",

@@ -26,12 +26,12 @@ from typing import NamedTuple
 
 import polars as pl
 
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import Scope
+from did_model.spec import PATIENT_SOURCE_SETTING
 from did_months import add_months
-from ingest.nicip import TEST_GROUPS
-from ingest.spec import PATIENT_SOURCE_SETTING
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
-from queries.scope import Scope
 
 # What the activity-by-month counts count, for `queries.disclosure.perturb`: the home page and the
 # official activity-by-month table name a month's cells alike, so they get the same noise.
@@ -242,7 +242,7 @@ def gp_direct_access_tests(snap: Snapshot, scope: Scope, month: date) -> pl.Data
 
     Counts records with a test group and patient source '04' (GP direct access). Columns:
     test_group (the id the store holds), label, records. Every group in
-    `ingest.nicip.TEST_GROUPS` is listed, in its declared order, with zero when it has no
+    `did_model.nicip.TEST_GROUPS` is listed, in its declared order, with zero when it has no
     records; a group id found in the data but not declared there is appended, labelled by its id.
     For non-central scopes each count is perturbed as the official table's England cell for the
     group and month, then protected (`suppressed` added).

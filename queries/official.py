@@ -39,10 +39,10 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
-from did_months import add_months, month_range
-from ingest.loader import parse_period
-from ingest.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
-from ingest.rollups import standalone
+from did_model.nicip import MODALITIES, PET_MODALITY, TEST_GROUPS
+from did_model.rollups import standalone
+from did_model.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them
+from did_months import add_months, month_range, parse_period
 from queries import waits
 from queries.connection import Snapshot, has_tables
 from queries.disclosure import perturb, protect
@@ -54,14 +54,13 @@ from queries.headline import (
     UNKNOWN_MODALITY,
     providers_submitting,
 )
-from queries.scope import PUBLICATION  # PUBLICATION: official tables are publication-safe whoever builds them
 
 ENGLAND = "England"  # the total row, ENGLAND_CODE
 NOT_KNOWN = "Not known"
 ROLLING_MONTHS = 13
 
 # Modality columns, in a fixed order so every month's file has the same layout.
-# Modality names are ingest.nicip's (MODALITIES and PET_MODALITY); Unknown = no NICIP modality.
+# Modality names are did_model.nicip's (MODALITIES and PET_MODALITY); Unknown = no NICIP modality.
 MODALITY_COLUMNS: tuple[str, ...] = (
     "Plain radiography",
     "Ultrasound",

@@ -1,5 +1,5 @@
 """Scans per operating hour: scanner productivity from the DIDS v2.0 procedure timestamps
-(issue 20 item 4; the rollup is ingest/rollup_defs/productivity.py, the page a section of
+(issue 20 item 4; the rollup is did_model/rollup_defs/productivity.py, the page a section of
 dashboard/views/equipment.py).
 
 Definitions (the page states them too):
@@ -35,6 +35,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from did_model.scope import Scope
 from did_months import add_months
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
@@ -47,7 +48,6 @@ from queries.equipment import (
     _selection,
     providers_shown,
 )
-from queries.scope import Scope
 
 TABLE = "rollup_scanner_hours"
 # Scans an hour per scanner, (low, high), from NHS England's diagnostic imaging productivity

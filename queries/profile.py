@@ -30,15 +30,15 @@ from functools import partial
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import CENTRAL, Scope, ScopeError
+from did_model.spec import PATIENT_SOURCE_SETTING
 from did_months import add_months
-from ingest.spec import PATIENT_SOURCE_SETTING
 from queries import completeness, equipment, peers, productivity, quality, spc, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot, has_tables
 from queries.disclosure import perturb, protect
 from queries.dose import examination_group
 from queries.headline import UNKNOWN_MODALITY
 from queries.official import months_held, provider_names, rollup_source
-from queries.scope import CENTRAL, Scope, ScopeError
 
 ENGLAND = waits.ENGLAND
 TREND_MONTHS = 24

@@ -3,7 +3,7 @@ provider, period (submission month) and DID data item; issue counts by DIDS code
 
 The method — what counts as valid, complete and a default value for each of the 18 items, the
 tolerances, and which items are scored — is in docs/dqmi-method.md and defined once in code in
-`ingest.rollup_defs.quality.ITEMS`. In short, for one provider's current file for a period:
+`did_model.rollup_defs.quality.ITEMS`. In short, for one provider's current file for a period:
 
     item score = (records − invalid − incomplete − max(0, defaults − tolerance × held)) / records
 
@@ -25,11 +25,11 @@ from datetime import date
 
 import polars as pl
 
+from did_model import spec, spec_pack
+from did_model.rollup_defs.quality import ITEMS
+from did_model.scope import Scope
 from did_months import add_months
-from ingest import spec, spec_pack
-from ingest.rollup_defs.quality import ITEMS
 from queries.connection import Snapshot
-from queries.scope import Scope
 
 MIN_RECORDS = 25  # DQMI: items with fewer than 25 records at organisation level are excluded
 PEER_MIN_PROVIDERS = 5  # quartiles of fewer providers would all but name them
@@ -156,7 +156,7 @@ def peer_item_scores(snap: Snapshot, scope: Scope, first: date | None = None, la
     Everyone may see this (scores, no counts); a period-item with fewer than 5 scored providers
     is left out. Columns: period, position, item, item_name, providers, p25, median, p75.
     """
-    from queries.scope import CENTRAL
+    from did_model.scope import CENTRAL
 
     items = item_scores(snap, CENTRAL, first, last).filter(pl.col("score").is_not_null())
     return (
@@ -176,7 +176,7 @@ def peer_overall_scores(
     snap: Snapshot, scope: Scope, first: date | None = None, last: date | None = None
 ) -> pl.DataFrame:
     """Per period: quartiles of providers' overall scores. Columns: period, providers, p25, median, p75."""
-    from queries.scope import CENTRAL
+    from did_model.scope import CENTRAL
 
     scores = provider_scores(snap, CENTRAL, first, last).filter(pl.col("score").is_not_null())
     return (
@@ -247,7 +247,7 @@ def issue_summary(
     )
     item_names: dict[str, str] = {}  # v1.0 names, then the items DIDS v2.0 added
     for version in spec_pack.VERSIONS:
-        for item in spec_pack.default_pack(version).items:
+        for item in spec_pack.default_catalogue(version).items:
             item_names.setdefault(item.field, item.name)
     names = pl.DataFrame({"field": list(item_names), "item_name": list(item_names.values())})
     return frame.join(names, on="field", how="left").select(

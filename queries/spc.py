@@ -35,7 +35,7 @@ from datetime import date
 
 import polars as pl
 
-from ingest.rollup_defs.urgency import V2_FIRST_MONTH
+from did_model.rollup_defs.urgency import V2_FIRST_MONTH
 
 LIMIT_FACTOR = 2.66
 D2 = 1.128

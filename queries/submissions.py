@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from did_model.scope import Scope, ScopeError
 from queries.connection import Snapshot
-from queries.scope import Scope, ScopeError
 
 
 def providers(snap: Snapshot, scope: Scope) -> pl.DataFrame:

@@ -20,11 +20,11 @@ from datetime import date
 
 import polars as pl
 
-from ingest.rollup_defs.urgency import REPORT_STANDARD_DAYS
+from did_model.rollup_defs.urgency import REPORT_STANDARD_DAYS
+from did_model.scope import Scope
 from queries import urgency
 from queries.connection import Snapshot
 from queries.disclosure import protect
-from queries.scope import Scope
 
 BREAKDOWNS = ["priority", *(b for b in urgency.BREAKDOWNS if b != "dm01_test")]  # unreported: no DM01 test
 COUNTS = ["reported", "reported_within_28d", "reported_over_28d", "dates_out_of_order", "unreported", "unreported_28d"]

@@ -1,7 +1,7 @@
 """Waits by urgency (DIDS v2.0 priority type): request → procedure start and procedure start →
 report issue, routine / urgent / urgent suspected cancer side by side (issue 20).
 
-Read from `rollup_waits_v2` (ingest/rollup_defs/urgency.py): day histograms per activity month ×
+Read from `rollup_waits_v2` (did_model/rollup_defs/urgency.py): day histograms per activity month ×
 provider × site × modality × patient source × priority × DM01 test × interval (and, for every
 table not broken down by site, from its sum over sites, `rollup_waits_v2_provider`), April 2026
 on (no v1.0 month is mixed in). Every table has one row per priority type — within each modality, patient source group,
@@ -27,12 +27,12 @@ from typing import NamedTuple
 import polars as pl
 
 from did_errors import UsageError
-from ingest.rollup_defs.urgency import V2_FIRST_MONTH
+from did_model.rollup_defs.urgency import V2_FIRST_MONTH
+from did_model.scope import Scope
 from queries import waits
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect
 from queries.percentiles import PERCENTILES, share_column
-from queries.scope import Scope
 
 FIRST_MONTH = date.fromisoformat(V2_FIRST_MONTH)
 PRIORITIES: dict[str, str] = {"1": "Routine", "2": "Urgent", "3": "Urgent suspected cancer"}

@@ -2,7 +2,7 @@
 
 A JSON file beside the store (`<store>/users.json`, or `$DID_USERS_FILE`), managed with
 `did users add|list|remove`. Each user has a role and the codes that bound it (see
-queries/scope.py). Local accounts carry an Argon2id password hash at OWASP's parameters
+did_model/scope.py). Local accounts carry an Argon2id password hash at OWASP's parameters
 (19 MiB, 2 passes, 1 lane; about 30 ms); hashes of the earlier scheme (scrypt, N=2^14) still
 verify and are replaced by Argon2id at the user's next successful sign-in. Users who sign in
 through the organisation's identity provider (Streamlit OIDC, e.g. NHS mail / Entra ID) are
@@ -10,7 +10,7 @@ matched by e-mail and carry no password. The file never holds a password in clea
 written atomically with mode 0600.
 
 Signing in (`authenticate`) is throttled per user name and per client address
-(queries/sign_in_throttle.py) and every outcome is audited (queries/audit.py).
+(queries/sign_in_throttle.py) and every outcome is audited (did_audit.py).
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+import did_audit as audit
 import did_settings
 from did_errors import UsageError
-from queries import audit, sign_in_throttle
-from queries.scope import PUBLIC, ROLES, Scope
+from did_model.scope import PUBLIC, ROLES, Scope
+from queries import sign_in_throttle
 
 # OWASP Password Storage Cheat Sheet, Argon2id: m=19 MiB, t=2, p=1.
 _ARGON2 = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)

@@ -3,7 +3,7 @@
 Conventions every variation query follows:
 
 - **Commissioner = the patient's registered practice**, as in the official DID tables: the
-  rollups (ingest/rollup_defs/variation.py) join record.practice_code to ref_practice. Records
+  rollups (did_model/rollup_defs/variation.py) join record.practice_code to ref_practice. Records
   without a practice in the practice map have no area and are left out of every rate (counted
   by `unassigned_records`); "England" means patients registered with an English practice.
 - **Denominators** are registered patients (NHS England, August 2026) by single year of age and
@@ -32,13 +32,13 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import Scope, ScopeError
 from did_months import add_months, count_months
-from ingest.nicip import TEST_GROUPS
 from queries import dsr
 from queries.connection import Snapshot
 from queries.disclosure import perturb
 from queries.headline import latest_complete_month
-from queries.scope import Scope, ScopeError
 
 ALL = "*"  # "no filter" for a measure part, bound as a parameter like any other value
 LEVELS = ("england", "region", "icb", "sub_icb")
@@ -95,7 +95,7 @@ class Filters:
         if self.test_group and self.modality:
             parts.append(self.modality)
         if self.patient_source:
-            from ingest.spec import PATIENT_SOURCE_SETTING
+            from did_model.spec import PATIENT_SOURCE_SETTING
 
             parts.append(PATIENT_SOURCE_SETTING.get(self.patient_source, self.patient_source))
         return ", ".join(parts) + f", {self.first_month:%b %Y} to {self.last_month:%b %Y}"

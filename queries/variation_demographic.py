@@ -29,11 +29,11 @@ from typing import NamedTuple
 
 import polars as pl
 
-from ingest.spec import ETHNIC_GROUP
+from did_model.scope import Scope
+from did_model.spec import ETHNIC_GROUP
 from queries import dsr
 from queries.connection import Snapshot
 from queries.disclosure import protect
-from queries.scope import Scope
 from queries.variation import (
     AREA_AGE_SEX,
     AREA_RECORDS,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import protect
-from queries.scope import Scope
 from queries.variation import (
     AREA_RECORDS,
     FLOW_MODALITY_RECORDS,

@@ -17,10 +17,10 @@ from __future__ import annotations
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope
 from queries import dsr
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, protect, rank_published, suppressed_last
-from queries.scope import Scope
 from queries.variation import (
     AREA_AGE_SEX,
     AREA_RECORDS,

@@ -28,8 +28,8 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope
 from queries.connection import Snapshot
-from queries.scope import Scope
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from dataclasses import replace
 
 import polars as pl
 
-from ingest.dm01 import TESTS
+from did_model.dm01 import TESTS
+from did_model.scope import Scope
 from queries import urgency
 from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.percentiles import summarise_histogram
-from queries.scope import Scope
 
 SIX_WEEKS = 42
 # band column -> (first day, last day); None: no upper end (the overflow bucket included)

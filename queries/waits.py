@@ -1,6 +1,6 @@
 """Waiting times: request → test, request received → test and test → report (did-dataset.md §2.4).
 
-Everything is read from `rollup_waits` (ingest/rollup_defs/waits.py): day-count histograms per
+Everything is read from `rollup_waits` (did_model/rollup_defs/waits.py): day-count histograms per
 activity month × provider × modality × patient source × interval. Medians, 90th percentiles and
 the shares within 1, 7, 14 and 42 days are worked out exactly from the summed histograms
 (`queries.percentiles`: nearest rank on whole days; waits over 365 days sit in one overflow
@@ -35,13 +35,13 @@ from typing import NamedTuple, Protocol
 import polars as pl
 
 from did_errors import UsageError
+from did_model.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
+from did_model.scope import Scope
 from did_months import add_months
-from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
 from queries.headline import GP_DIRECT_ACCESS
 from queries.percentiles import PERCENTILES, SHARE_THRESHOLDS, cumulative_shares, share_column, summarise_histogram
-from queries.scope import Scope
 
 CAP_DAYS = OVERFLOW_DAY - 1
 ENGLAND = "England"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ingest import spec
+from did_model import spec
 
 # A valid record: every item present and consistent. NHS number 9434765919 passes Modulus 11.
 VALID = {

@@ -10,7 +10,8 @@ import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ingest import nicip, store
+from did_model import nicip
+from ingest import store
 
 PERIOD = date(2026, 3, 1)
 MONTH = date(2026, 2, 1)

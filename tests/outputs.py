@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
+from did_model.scope import CENTRAL
 from queries import exports, reports
 from queries.connection import Snapshot
-from queries.scope import CENTRAL
 
 # The arguments an export or report cannot run without; the rest keep their defaults.
 EXPORT_ARGS = {"gp-benchmark": ["--measure", "gpda_chest_xray"], "variation-flows": ["--icb", "QWO"]}

@@ -28,7 +28,8 @@ import did_cli
 import did_settings
 import didfiles
 import working_store
-from ingest import spec, spec_pack, store, validation
+from did_model import spec
+from ingest import spec_pack, store, validation
 from ingest.xml_reader import write_xml
 from outputs import every_output
 from queries import exports, reports

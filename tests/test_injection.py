@@ -16,10 +16,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from did_errors import DidError
+from did_model.scope import CENTRAL, Scope
 from ingest import store
 from queries import exports
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope
 
 ATTACKS = [
     "'; DROP TABLE record; --",

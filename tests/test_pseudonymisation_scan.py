@@ -15,10 +15,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import working_store
-from ingest import spec, store
+from did_model import spec
+from did_model.scope import CENTRAL
+from ingest import store
 from outputs import every_output
 from queries.connection import Snapshot
-from queries.scope import CENTRAL
 
 FULL_POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}\b")
 TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{10}(?![0-9A-Za-z])")

@@ -25,7 +25,10 @@ from did_errors import EXIT_INTERNAL, EXIT_REJECTED, DidError, Refused, UsageErr
 from did_settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION = [ROOT / "did_cli.py", *[p for d in ("ingest", "queries", "dashboard") for p in (ROOT / d).rglob("*.py")]]
+PRODUCTION = [
+    *(ROOT / f for f in ("did_cli.py", "did_audit.py", "did_months.py", "did_errors.py")),
+    *[p for d in ("did_model", "ingest", "queries", "dashboard") for p in (ROOT / d).rglob("*.py")],
+]
 
 
 def _reads_environment(path: Path) -> list[int]:
@@ -142,14 +145,14 @@ def test_every_command_with_store_writes_under_that_store_only(tmp_path, monkeyp
 
 
 def test_every_error_class_is_a_did_error_and_a_refusal_is_no_permission_error():
+    from did_model.measures import MeasureError
+    from did_model.scope import ScopeError
     from ingest.local_codes import LocalCodeError
     from ingest.ownership import NotYours, SubmissionRefused
     from ingest.reader import FileError
     from ingest.spec_pack import PackError
     from ingest.store import StoreError
     from queries.connection import NoStoreError
-    from queries.measures import MeasureError
-    from queries.scope import ScopeError
     from queries.users import SignInRefused, UserError
 
     for cls in (
@@ -216,7 +219,7 @@ def test_a_file_the_system_will_not_open_is_not_reported_or_audited_as_a_refusal
 
 
 def test_a_refusal_is_reported_and_audited_as_one(published, tmp_path, monkeypatch, capsys):
-    from queries.scope import ScopeError
+    from did_model.scope import ScopeError
 
     capsys.readouterr()
     refused = ScopeError("provider RTH is outside your scope")
@@ -226,11 +229,13 @@ def test_a_refusal_is_reported_and_audited_as_one(published, tmp_path, monkeypat
 
 
 def test_the_library_reads_the_settings_the_entry_point_activated(tmp_path):
-    from ingest import pseudonymise, store
-    from queries import audit, users
+    import did_audit as audit
+    from did_model import layout
+    from ingest import pseudonymise
+    from queries import users
     from queries.disclosure import DisclosureRule
 
     s = did_settings.activate(Settings(store_dir=tmp_path, key_file=tmp_path / "k", perturb_up_to=0))
-    assert store.default_store_dir() == tmp_path and pseudonymise.key_path() == tmp_path / "k"
+    assert layout.default_store_dir() == tmp_path and pseudonymise.key_path() == tmp_path / "k"
     assert users.users_path() == tmp_path / "users.json" and audit.log_path() == tmp_path / "audit.jsonl"
     assert DisclosureRule.from_settings() == DisclosureRule(s.suppress_up_to, s.round_to, 0)

@@ -301,7 +301,7 @@ def for_data_manager(message: str) -> str:
 
 
 # --- NICIP codes ---------------------------------------------------------------------------------
-DERIVED = " (derived)"  # ingest.nicip.derived_description's mark: not an official description
+DERIVED = " (derived)"  # did_model.nicip.derived_description's mark: not an official description
 
 
 def nicip_choice(row: dict) -> str:

@@ -7,9 +7,9 @@ import re
 
 import polars as pl
 
+from did_model.measures import Measure
 from queries.funnel import TOO_FEW, Dispersion, widens
 from queries.gp_benchmark import APPROXIMATION, MIN_EVENTS, MIN_LIST_SIZE
-from queries.measures import Measure
 
 FUNNEL = (
     "**Reading the funnel.** Each mark is a practice. Across the bottom is how much we would "

@@ -1,4 +1,4 @@
-"""Who is using the dashboard, as a queries.scope.Scope (architecture §7).
+"""Who is using the dashboard, as a did_model.scope.Scope (architecture §7).
 
 Three ways to sign in, decided by configuration, safe by default:
 - **Identity provider** (Streamlit OIDC, e.g. NHS mail / Entra ID) when `.streamlit/secrets.toml`
@@ -18,8 +18,8 @@ from __future__ import annotations
 import streamlit as st
 
 import did_settings
+from did_model.scope import ROLES, Scope
 from queries import users
-from queries.scope import ROLES, Scope
 
 DEMO_DEFAULTS = {"provider": "RR8", "commissioner": "QWO", "gp": "B82007"}
 

@@ -18,12 +18,12 @@ from dashboard.components import formatting as fmt
 from dashboard.components.glossary import table_config
 from dashboard.components.user import current_scope
 from dashboard.navigation import PAGES
-from ingest.nicip import TEST_GROUPS
-from ingest.spec import PATIENT_SOURCE_SETTING
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import Scope
+from did_model.spec import PATIENT_SOURCE_SETTING
 from queries import variation
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN
-from queries.scope import Scope
 from queries.variation import ENGLAND, Area, Filters
 
 ALL_IMAGING = "all"

@@ -7,8 +7,8 @@ import streamlit as st
 from dashboard.components.glossary import nicip_choice, table_config
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
+from did_model.layout import default_store_dir
 from ingest import local_codes as notify
-from ingest.store import default_store_dir
 from queries import submissions
 
 st.title("Local procedure codes")

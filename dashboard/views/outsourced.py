@@ -10,10 +10,10 @@ from dashboard.components.glossary import table_config
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from did_errors import UsageError
+from did_model.scope import ScopeError
 from queries import duplicates
 from queries.connection import has_tables
 from queries.exports import to_csv_bytes
-from queries.scope import ScopeError
 
 st.title("Outsourced imaging")
 st.caption(

@@ -11,12 +11,12 @@ from dashboard.components import formatting as fmt
 from dashboard.components.glossary import for_data_manager, plural, table_config
 from dashboard.components.store import snapshot_or_none
 from dashboard.components.user import current_scope
+from did_model.layout import StoreError
+from did_model.scope import ScopeError
 from ingest import reference
-from ingest.store import StoreError
 from ingest.submit import MAX_UPLOAD_BYTES, submit_bytes
 from queries import submissions
 from queries.exports import to_csv_bytes
-from queries.scope import ScopeError
 
 SHOWN_ISSUES = 200
 

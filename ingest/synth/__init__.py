@@ -4,7 +4,7 @@ Real DID records identify patients, so every demo, test and benchmark runs on th
 `generate()` writes, into one output directory:
 
 - `DID_<provider>_<YYYYMM>.csv` — one file per provider per activity month, named by its
-  submission month (period = activity month + 1); the 18 items in `ingest.spec` order, a header
+  submission month (period = activity month + 1); the 18 items in `did_model.spec` order, a header
   row for most providers and none for about one in five. Resubmissions go under `resubmitted/`
   with the same name.
 - `manifest.csv` — every file in submission order (see `manifest.py`).

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ingest import spec
+from did_model import spec
 from ingest.synth import targets as T
 from ingest.synth.manifest import Manifest
 from ingest.synth.population import N_AGES, PracticeModel, funnel_outside_share
@@ -110,7 +110,7 @@ def report(out_dir: Path | str, model: PracticeModel | None = None, catalogue: p
     p = manifest.planted
     scale = float(p["scale"])
     if catalogue is None:
-        from ingest.nicip import nicip_catalogue
+        from did_model.nicip import nicip_catalogue
 
         catalogue = nicip_catalogue()
     if model is None:
@@ -287,7 +287,7 @@ def _scanners(df: pl.DataFrame, out_dir: Path, months: list[str], per_year: floa
     (queries/equipment.py's method and default minutes) from equipment.csv. In a slice a provider
     with a small flow from the area holds a part-time scanner (providers._scanners), so only the
     utilisation is held to its target there; the per-scanner figure is shown for information."""
-    from queries.equipment import DEFAULT_DURATIONS
+    from did_model.nicip import DEFAULT_DURATIONS
 
     section = "Scanners"
     equipment = pl.read_csv(out_dir / "equipment.csv")

@@ -17,8 +17,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from ingest.dm01 import TEST_JOIN, TEST_SQL
-from ingest.rollup_defs.urgency import WAITING_LIST_CATEGORY
+from did_model.dm01 import TEST_JOIN, TEST_SQL
+from did_model.rollup_defs.urgency import WAITING_LIST_CATEGORY
 
 OFF_PROVIDERS = 3
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from did_model import spec
 from did_months import add_months, month_range
-from ingest import spec
 from ingest.synth import defects as D
 from ingest.synth import targets as T
 from ingest.synth.manifest import Manifest, ManifestFile
@@ -99,7 +99,8 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
 def _reference(run_end: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Reference data; trusts that ODS shows closed by the end of the run are left out (the 2022
     catchment lookup still lists a few merged trusts, and a closed trust sends no files)."""
-    from ingest import nicip, reference
+    from did_model import nicip
+    from ingest import reference
 
     trusts = reference.trusts()
     ods = getattr(reference, "ods_trusts", None)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from ingest.nicip import modality
+from did_model.nicip import modality
 
 _UK = ZoneInfo("Europe/London")
 
@@ -358,7 +358,8 @@ def read_as_v1(path) -> pl.DataFrame:
     """A v2.0 synthetic file's rows as the 18 v1.0 items (strings), for the checks that count
     v1.0 items across the switch: the test and report dates are the dates its timestamps are
     written with (the writer writes the UK clock time)."""
-    from ingest import spec, spec_pack
+    from did_model import spec
+    from ingest import spec_pack
 
     names = {i.name: i.field for i in spec_pack.default_pack("2.0").items}
     df = pl.read_csv(path, infer_schema=False)

@@ -1,7 +1,7 @@
 """Turning a provider-month frame into a DIDS CSV file, and counting what it holds.
 
 A file for a period before 2026-05 (activity before April 2026) is DIDS v1.0: the 18 items in
-`ingest.spec` order; a header row (the NHS Data Dictionary names, `spec.HEADER`) is written by
+`did_model.spec` order; a header row (the NHS Data Dictionary names, `spec.HEADER`) is written by
 most providers and left out by about one in five, as real RIS extracts differ. From 2026-05 it
 is DIDS v2.0 (`spec_pack.version_for_period`, the period read from the file's conventional
 name): the v2.0 pack's items with their header, always (v2.0 needs one), the v2.0 items drawn by
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest import spec, spec_pack
+from did_model import spec
+from ingest import spec_pack
 from ingest.synth import v2items
 from ingest.synth.defects import DEFECTS
 

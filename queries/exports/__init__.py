@@ -16,11 +16,11 @@ from pathlib import Path
 import polars as pl
 
 from did_errors import UsageError
-from ingest.nicip import MODALITIES, PET_MODALITY
+from did_model.nicip import MODALITIES, PET_MODALITY
+from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import for_csv
 from queries.plugins import discover
-from queries.scope import Scope
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Every modality a record can have, as the pages name them ('Unknown': no NICIP modality).

@@ -13,11 +13,11 @@ from datetime import date
 
 import polars as pl
 
+from did_model.scope import Scope
 from did_months import add_months
 from queries import completeness, quality, volumes
 from queries.connection import Snapshot
 from queries.exports import Export
-from queries.scope import Scope
 
 DEFAULT_PERIODS = 12
 

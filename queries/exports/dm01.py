@@ -7,12 +7,12 @@ import argparse
 
 import polars as pl
 
+from did_model.scope import Scope
 from queries import dm01, waiting_list
 from queries.connection import Snapshot
 from queries.exports import Export
 from queries.exports.urgency import _filters, requested_months, urgency_filter
 from queries.exports.waits import _month
-from queries.scope import Scope
 
 
 def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:

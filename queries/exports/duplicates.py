@@ -7,10 +7,10 @@ import argparse
 
 import polars as pl
 
+from did_model.scope import Scope
 from queries import duplicates
 from queries.connection import Snapshot
 from queries.exports import Export
-from queries.scope import Scope
 
 
 def _pairs(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:

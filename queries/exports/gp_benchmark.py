@@ -9,11 +9,11 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope
 from queries import gp_benchmark as gb
 from queries.connection import Snapshot
 from queries.exports import Export
 from queries.funnel import METHODS
-from queries.scope import Scope
 
 
 def _month(text: str) -> date:
@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         required=True,
         choices=list(gb.measures()),
         metavar="ID",
-        help="measure id (a file in queries/measures/): " + ", ".join(gb.measures()),
+        help="measure id (a file in did_model/measures/): " + ", ".join(gb.measures()),
     )
     area = p.add_mutually_exclusive_group()
     area.add_argument("--icb", metavar="CODE", help="practices of one ICB (ODS code, e.g. QHM); default England")

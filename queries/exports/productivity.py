@@ -8,11 +8,11 @@ import argparse
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope
 from queries import equipment, productivity
 from queries.connection import Snapshot
 from queries.exports import Export, check_choice
 from queries.exports.equipment import _site_codes, add_scanner_filters
-from queries.scope import Scope
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,11 +10,11 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope
 from queries import spc, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import Export
 from queries.exports.waits import add_filters
-from queries.scope import Scope
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

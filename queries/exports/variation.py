@@ -9,13 +9,13 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
-from ingest.nicip import TEST_GROUPS
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import Scope
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
 from queries.connection import Snapshot
 from queries.exports import Export, modality
-from queries.scope import Scope
 from queries.variation import LEVELS, MAP_LEVELS, Area, Filters, default_period
 
 DEMOGRAPHIC_TABLES = {

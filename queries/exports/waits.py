@@ -8,10 +8,10 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_model.scope import Scope
 from queries import spc, waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
-from queries.scope import Scope
 
 
 def _month(text: str) -> date:

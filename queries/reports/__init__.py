@@ -16,11 +16,11 @@ from pathlib import Path
 
 import polars as pl
 
+from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import for_csv
 from queries.exports import neutralise_formulas
 from queries.plugins import discover
-from queries.scope import Scope
 
 
 @dataclass

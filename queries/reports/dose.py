@@ -10,14 +10,14 @@ import argparse
 
 import polars as pl
 
-from ingest.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
+from did_model.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
+from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
 from queries.dose import GROUPS, dose_tables
 from queries.official import FinancialYear, months_held, year_argument
 from queries.reports import Report, ReportOutput
 from queries.reports.monthly import snapshot_line
-from queries.scope import Scope
 
 HPA_SOURCE = (
     "Health Protection Agency, patient dose information: guidance (2008), typical effective doses, "
@@ -47,7 +47,7 @@ def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[s
         "## Method",
         "- Frequency: examinations by NICIP code, counted once each (the latest accepted version).",
         f"- Typical effective dose per examination: {HPA_SOURCE}. Rows of that table used: {groups}. "
-        "Assumptions (ingest/nicip.py): limbs and joints '<0.01' taken as 0.01 mSv; CT chest-abdomen-pelvis "
+        "Assumptions (did_model/nicip.py): limbs and joints '<0.01' taken as 0.01 mSv; CT chest-abdomen-pelvis "
         "given the CT abdomen/pelvis value; every NB-prefixed nuclear-medicine code is a Tc-99m bone scan; a "
         "nuclear-medicine code takes its study's dose whatever technique letters follow (NLUPS as NLUPE, "
         "NDMSAC and NDMSAO as NDMSA), and SPECT-CT codes (NC...) have none.",

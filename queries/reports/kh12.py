@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.headline import UNKNOWN_MODALITY
 from queries.official import ENGLAND_CODE, KH12_COLUMNS, FinancialYear, kh12, months_held, year_argument
 from queries.reports import Report, ReportOutput
 from queries.reports.monthly import disclosure_notes, snapshot_line
-from queries.scope import Scope
 
 _LABELS = {
     "xray_radiographs": "X-ray (radiographs)",
@@ -55,7 +55,7 @@ def kh12_notes(snap: Snapshot, year: FinancialYear) -> str:
             "department or another department) cannot be derived from the DID and are left out.",
             "- KH12 counted interventional imaging in a part of its own; here interventional and endoscopic "
             "procedures are under 'other'.",
-            "- Modality is derived from the NICIP code (ingest/nicip.py), not reported by the provider.",
+            "- Modality is derived from the NICIP code (did_model/nicip.py), not reported by the provider.",
             "- Radio-isotopes = nuclear medicine and PET-CT.",
             "",
             *disclosure_notes(),

@@ -20,12 +20,12 @@ from datetime import date
 
 import polars as pl
 
-from ingest.spec import PERSON_GENDER
+from did_model.scope import Scope, ScopeError
+from did_model.spec import PERSON_GENDER
 from queries.connection import Snapshot
 from queries.official import period_argument
 from queries.reports import Report, ReportOutput
 from queries.reports.monthly import snapshot_line
-from queries.scope import Scope, ScopeError
 
 COLUMNS = (
     "patient_pseudo_id",
@@ -94,7 +94,7 @@ def linkage_notes(snap: Snapshot, period: date, frame: pl.DataFrame, missing: in
             "- nhs_number_status: the provider's NHS NUMBER STATUS INDICATOR code (how the number was verified).",
             "- Dates: request, request received, test and report issue (report_date is empty until reported). "
             "activity_month is the month of the test date.",
-            "- modality, body_area and test_group are derived from the NICIP code (ingest/nicip.py); test_group "
+            "- modality, body_area and test_group are derived from the NICIP code (did_model/nicip.py); test_group "
             "is one of the five early-diagnosis-of-cancer groups, or empty.",
             "- practice_code: the patient's registered GP practice as submitted. age_at_test in whole years. "
             f"sex: person gender code ({sexes}).",
@@ -122,7 +122,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> ReportOutput:
-    from ingest.loader import parse_period
+    from did_months import parse_period
 
     return build_linkage(snap, scope, parse_period(args.period))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import Scope
 from did_months import add_months
-from ingest.nicip import TEST_GROUPS
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
 from queries.headline import GP_DIRECT_ACCESS
@@ -24,7 +25,6 @@ from queries.official import (
     reporting_month,
 )
 from queries.reports import Report, ReportOutput
-from queries.scope import Scope
 
 
 def snapshot_line(snap: Snapshot) -> str:
@@ -64,7 +64,7 @@ def monthly_notes(snap: Snapshot, period: date) -> str:
             "## Method",
             "- Examinations are counted by activity month, the month of the test date. Each examination is counted "
             "once: the latest accepted version of each (site, accession number).",
-            "- Modality is derived from the NICIP code's first character (ingest/nicip.py; PET-CT for NPET codes). "
+            "- Modality is derived from the NICIP code's first character (did_model/nicip.py; PET-CT for NPET codes). "
             f"Columns: {', '.join(MODALITY_COLUMNS)}. Unknown = a record whose procedure code has no modality.",
             "- % of organisations included (activity_by_month): providers with an accepted file for the period that "
             "carries the month (the month after it), out of the providers expected for that period — those with an "
@@ -116,7 +116,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> ReportOutput:
-    from ingest.loader import parse_period
+    from did_months import parse_period
 
     return build_monthly(snap, scope, parse_period(args.period))
 

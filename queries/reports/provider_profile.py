@@ -15,7 +15,8 @@ import logging
 from datetime import date
 from html import escape
 
-from ingest.loader import parse_period
+from did_model.scope import Scope
+from did_months import parse_period
 from queries import peers
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
@@ -24,7 +25,6 @@ from queries.profile import MARGIN_TEXT, Profile, build_profile
 from queries.profile_html import render
 from queries.reports import Report, ReportOutput
 from queries.reports.monthly import snapshot_line
-from queries.scope import Scope
 
 log = logging.getLogger(__name__)
 

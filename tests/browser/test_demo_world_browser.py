@@ -16,10 +16,10 @@ import pytest
 
 import shared_builds
 from dashboard.components.gp_charts import VERDICTS
+from did_model.scope import CENTRAL
 from ingest.synth import targets as T
 from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL
 from queries.sources import demo_examples
 
 pytestmark = pytest.mark.browser

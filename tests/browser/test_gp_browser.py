@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from did_model.scope import CENTRAL
 from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dashboard.components import formatting as fmt
+from did_model.scope import CENTRAL
 from queries import headline
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 

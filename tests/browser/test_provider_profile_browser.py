@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from did_model.scope import CENTRAL
 from queries import headline, profile
 from queries.connection import Snapshot
-from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 

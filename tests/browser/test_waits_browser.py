@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from did_model.scope import CENTRAL
 from queries import waits
 from queries.connection import Snapshot
-from queries.scope import CENTRAL
 
 pytestmark = pytest.mark.browser
 

@@ -46,7 +46,7 @@ LAST_12_MONTHS_TOTAL = 27
 MODALITY_THIS_MONTH = {"Plain radiography": 7, "Ultrasound": 3, "CT": 2, "MRI": 1, "Unknown": 1, "Fluoroscopy": 0}
 MODALITY_LAST_YEAR = {"Plain radiography": 3, "MRI": 2, "Ultrasound": 0, "CT": 0, "Fluoroscopy": 0, "Unknown": 0}
 MODALITY_LAST_12 = {"Plain radiography": 13, "CT": 5, "Ultrasound": 5, "MRI": 2, "Fluoroscopy": 1, "Unknown": 1}
-# by test group id, in ingest.nicip.TEST_GROUPS order
+# by test group id, in did_model.nicip.TEST_GROUPS order
 GPDA_THIS_MONTH = {"chest_xray": 2, "ct_chest": 1, "ct_abdo_pelvis": 0, "us_abdo_pelvis": 1, "mri_brain": 0}
 PROVIDERS_SUBMITTING = (2, 3)
 

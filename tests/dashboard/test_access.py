@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import PAGES, available
+from did_model.scope import Scope
 from queries import users
-from queries.scope import Scope
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.caching import cached
+from did_model.scope import CENTRAL, Scope
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope
 
 calls: list[tuple] = []
 

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 import didfiles
 import working_store
+from did_model.scope import CENTRAL, Scope
 from ingest import store
-from queries.scope import CENTRAL, Scope
 
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "views"
 

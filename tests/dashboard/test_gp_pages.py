@@ -15,11 +15,11 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_charts, gp_text
+from did_model.scope import CENTRAL, Scope
 from queries import gp_benchmark as gb
 from queries import gp_practice
 from queries.connection import get_snapshot
 from queries.exports import registry, to_csv_bytes
-from queries.scope import CENTRAL, Scope
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

@@ -11,13 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 import official_store as hand_made
 from dashboard.components.official_charts import collective_dose_figure, per_caput_figure
+from did_model.scope import CENTRAL, Scope
 from queries.connection import get_snapshot
 from queries.headline import activity_totals
 from queries.official import FinancialYear
 from queries.reports.dose import build_dose
 from queries.reports.kh12 import build_kh12
 from queries.reports.monthly import build_monthly
-from queries.scope import CENTRAL, Scope
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")

@@ -13,11 +13,11 @@ from streamlit.testing.v1 import AppTest
 from test_pages import APP, run_app
 
 from dashboard.navigation import available
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import store
 from queries import duplicates
 from queries.connection import Snapshot
 from queries.exports import registry
-from queries.scope import CENTRAL, Scope, ScopeError
 
 RR8 = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")
 RAE = Scope("provider", providers=frozenset({"RAE"}), user="rae-user")

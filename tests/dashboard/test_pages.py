@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ingest.nicip import TEST_GROUPS
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import CENTRAL
 from ingest.store import publish
 from queries import sources
-from queries.scope import CENTRAL
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

@@ -13,10 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.waits_charts import distribution_figure, trend_figure
+from did_model.scope import CENTRAL, Scope, ScopeError
 from queries import equipment, waits
 from queries.connection import Snapshot
 from queries.exports import registry
-from queries.scope import CENTRAL, Scope, ScopeError
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

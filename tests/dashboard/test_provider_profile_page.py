@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from did_model.scope import CENTRAL, Scope
 from queries import profile
 from queries.connection import get_snapshot
 from queries.reports.provider_profile import page_pack
-from queries.scope import CENTRAL, Scope
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

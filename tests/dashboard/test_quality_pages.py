@@ -14,11 +14,11 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.quality_charts import STATUS_COLOURS, matrix_figure, volume_figure
+from did_model.scope import CENTRAL, Scope
 from queries import completeness, volumes
 from queries.completeness import STATUS_LABELS
 from queries.connection import get_snapshot
 from queries.exports import completeness as export
-from queries.scope import CENTRAL, Scope
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "views"

@@ -13,11 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import scanner_hours_store as hours
+from did_model.scope import CENTRAL, Scope
 from ingest import store
 from queries import equipment
 from queries.connection import Snapshot
 from queries.exports import registry
-from queries.scope import CENTRAL, Scope
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

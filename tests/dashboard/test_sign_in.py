@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from queries import audit, sign_in_throttle, users
+import did_audit as audit
+from queries import sign_in_throttle, users
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.components import maps
 from dashboard.components import variation_charts as charts
+from did_model.scope import CENTRAL, Scope
 from queries.connection import get_snapshot
 from queries.exports import registry
-from queries.scope import CENTRAL, Scope
 from queries.variation import Filters
 from queries.variation_geographic import area_rates, england_dsr
 

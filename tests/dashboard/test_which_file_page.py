@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
+from did_model.scope import CENTRAL, Scope
 from queries import completeness
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL, Scope
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

@@ -15,11 +15,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope
 from did_months import count_months
 from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
 from queries.disclosure import DisclosureRule
-from queries.scope import CENTRAL, Scope
 
 RULE = DisclosureRule()
 CHANCE = 0.35  # what guessing does: the commonest hidden count is right about a quarter of the time

@@ -23,10 +23,10 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope
 from ingest import store
 from queries import equipment, official, waits
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope
 
 MONTH = date(2026, 2, 1)
 PERIOD = date(2026, 3, 1)  # the official tables for period March report February

@@ -21,6 +21,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope
 from ingest import store
 from ingest.store import CELL_KEY_SECRET
 from queries import dsr
@@ -28,7 +29,6 @@ from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL, Scope
 from queries.variation import ENGLAND_AREA, Area, Filters
 
 SECRET = "MZXW6YTBOI2DAMBRGIZTINJWG44DSMBR"  # fixed for the test store only

@@ -17,8 +17,9 @@ import duckdb
 import pytest
 
 import didfiles
-from ingest import loader, rollup_defs, store
-from ingest.rollups import FULL, all_rollups, refresh_policies, rollups_read, stages, tables_read
+from did_model import rollup_defs
+from did_model.rollups import FULL, all_rollups, refresh_policies, rollups_read, stages, tables_read
+from ingest import loader, store
 from snapshot_tables import assert_same_tables, snapshot_tables
 
 PATIENT = {"RR8": 11, "RTH": 22}

@@ -9,9 +9,9 @@ import pytest
 
 import didfiles
 import working_store
+from did_model.scope import CENTRAL
+from did_model.spec import COLUMNS
 from ingest import loader, store
-from ingest.spec import COLUMNS
-from queries.scope import CENTRAL
 
 
 def _load(store_dir, path, provider="RR8", period="2026-02", submitted_on=date(2026, 2, 10)):

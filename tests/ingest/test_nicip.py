@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-import ingest.nicip as nicip
+import did_model.nicip as nicip
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,10 @@ import pytest
 import did_cli
 import didfiles
 import working_store
+from did_model.scope import CENTRAL, Scope
 from ingest import loader, local_codes, ownership, spec_pack, store
 from ingest.submit import submit_bytes
 from ingest.synth.plan import build_plan, period_of
-from queries.scope import CENTRAL, Scope
 
 _q = working_store.rows
 RR8_USER = Scope("provider", providers=frozenset({"RR8"}), user="rr8-user")

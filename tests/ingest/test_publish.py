@@ -18,8 +18,8 @@ import pytest
 
 import didfiles
 import working_store
+from did_model.rollups import all_rollups
 from ingest import loader, store
-from ingest.rollups import all_rollups
 from queries.connection import Snapshot
 from snapshot_tables import assert_same_tables, snapshot_tables
 

@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 import didfiles
-from ingest import reader, spec, submit
+from did_model import spec
+from ingest import reader, submit
 
 
 def _read(path):
@@ -220,9 +221,9 @@ def _mode(path) -> int:
 
 
 def test_store_lock_and_audit_files_are_private_and_the_store_dir_0700(tmp_path, monkeypatch):
+    import did_audit as audit
+    from did_model.scope import CENTRAL
     from ingest import store
-    from queries import audit
-    from queries.scope import CENTRAL
 
     old = os.umask(0o022)
     try:

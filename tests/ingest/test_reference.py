@@ -149,5 +149,5 @@ def test_reference_files_ship_with_the_project():
     project = Path(reference.__file__).resolve().parent.parent
     assert reference.REFERENCE_DIR == project / "data" / "reference"
     assert (reference.REFERENCE_DIR / "SOURCES.md").is_file()
-    for module in ("reference.py", "nicip.py", "geography.py"):
-        assert "/work/shared" not in (project / "ingest" / module).read_text()
+    for module in ("ingest/reference.py", "did_model/nicip.py", "ingest/geography.py"):
+        assert "/work/shared" not in (project / module).read_text()

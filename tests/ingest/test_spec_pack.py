@@ -12,7 +12,8 @@ import pytest
 import did_cli
 import didfiles
 import working_store
-from ingest import loader, spec, spec_pack, store
+from did_model import spec
+from ingest import loader, spec_pack, store
 
 
 def test_the_shipped_v1_pack_is_the_v1_specification():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import didfiles
+from did_model.scope import CENTRAL
 from ingest.submit import safe_file_name, submit_bytes
-from queries.scope import CENTRAL
 
 
 @pytest.mark.parametrize(

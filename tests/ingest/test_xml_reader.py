@@ -8,7 +8,8 @@ import duckdb
 import pytest
 
 import didfiles
-from ingest import loader, reader, spec, store
+from did_model import spec
+from ingest import loader, reader, store
 from ingest.xml_reader import write_xml
 
 

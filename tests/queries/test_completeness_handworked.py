@@ -10,10 +10,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest.store import publish, store_path
 from queries import completeness, quality, volumes
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL, Scope, ScopeError
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
 

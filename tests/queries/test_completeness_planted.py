@@ -14,11 +14,11 @@ from datetime import date
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL
 from ingest.synth.v2items import V2_DEFECT_RULES, rule_in
 from ingest.synth.writer import version_of
 from queries import completeness, quality, volumes
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL
 
 DATE_ORDER_CODES = {"DIDS027", "DIDS034", "DIDS035", "DIDS044", "DIDS048"}
 

@@ -10,11 +10,11 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
+from did_model.scope import CENTRAL, Scope
 from ingest.store import publish, store_path
 from queries import completeness
 from queries.connection import get_snapshot
 from queries.exports import completeness as export
-from queries.scope import CENTRAL, Scope
 
 APR, MAY, JUN = date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)
 # (id, provider, period, status, submitted_on)

@@ -7,9 +7,9 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from queries.disclosure import DisclosureRule, perturb, protect, rank_published, suppressed_last
 from queries.exports import to_csv_bytes
-from queries.scope import CENTRAL, Scope, ScopeError
 
 GP = Scope("gp", practice="A81001")
 

@@ -12,12 +12,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import dm01 as dm01_file
 from ingest import store
 from queries import dm01, turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import registry
-from queries.scope import CENTRAL, Scope, ScopeError
 
 APRIL = date(2026, 4, 1)
 PROVIDER = Scope("provider", providers=frozenset({"RAJ"}))

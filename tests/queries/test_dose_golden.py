@@ -22,12 +22,12 @@ import polars as pl
 import pytest
 
 import official_store as hand_made
-from ingest import nicip
-from ingest.nicip import nicip_catalogue
+from did_model import nicip
+from did_model.nicip import nicip_catalogue
+from did_model.scope import CENTRAL
 from ingest.reference import population
 from queries import dose, official
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL
 
 YEAR = official.FinancialYear.parse("2025-26")
 

@@ -21,10 +21,10 @@ from datetime import date
 
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import store
 from queries import equipment
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope, ScopeError
 
 JAN = date(2026, 1, 1)
 F = equipment.UtilisationFilter("MRI", JAN, JAN)

@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from did_model.measures import load_measures
+from did_model.scope import CENTRAL, Scope, ScopeError
 from did_months import add_months, count_months
 from queries import deciles as dec
 from queries import funnel, gp_practice
@@ -18,8 +20,6 @@ from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
 from queries.disclosure import DisclosureRule
 from queries.exports import registry
-from queries.measures import load_measures
-from queries.scope import CENTRAL, Scope, ScopeError
 
 # --- hand-worked compute_table ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Every measure file in queries/measures/ loads and follows the schema; bad files are refused
+"""Every measure file in did_model/measures/ loads and follows the schema; bad files are refused
 with a message naming the file and the field."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.nicip import TEST_GROUPS
-from queries.measures import MEASURES_DIR, MeasureError, load_measure_file, load_measures, parse_measure
+from did_model.measures import MEASURES_DIR, MeasureError, load_measure_file, load_measures, parse_measure
+from did_model.nicip import TEST_GROUPS
 
 
 def test_every_measure_file_loads_and_validates():

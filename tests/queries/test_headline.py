@@ -16,12 +16,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from did_model.nicip import TEST_GROUPS
+from did_model.scope import CENTRAL
 from did_months import add_months
-from ingest.nicip import TEST_GROUPS
 from ingest.store import publish, store_path
 from queries import headline
 from queries.connection import Snapshot, get_snapshot
-from queries.scope import CENTRAL
 
 
 def _store_fixture() -> ModuleType:
@@ -98,8 +98,8 @@ def test_modality_totals(snap):
 def test_headline_figures_are_protected_for_other_roles(snap):
     """The home page was exact for every role; now a commissioner gets perturbed, suppressed and
     rounded figures, the same as the official activity-by-month table's for the month."""
+    from did_model.scope import Scope
     from queries import official
-    from queries.scope import Scope
 
     commissioner = Scope("commissioner", icbs=frozenset({"QE1"}))
     month = date(2026, 2, 1)

@@ -27,7 +27,7 @@ import polars as pl
 import pytest
 
 import official_store as hand_made
-from ingest import nicip
+from did_model import nicip
 from official_store import MONTH, P1, P2, PERIOD
 from queries import official
 from queries.connection import get_snapshot

@@ -2,7 +2,7 @@
 
 A few hundred random records (providers, NICIP codes with and without a dose, practices in two
 sub-ICBs, a practice not in the map and none, ages, sex codes, dates over two financial years)
-are counted here with plain Python loops over the rows, using ingest.nicip and the reference
+are counted here with plain Python loops over the rows, using did_model.nicip and the reference
 practice map directly. The disclosure rule is switched to "suppress nothing, round to 1" so that
 the queries' exact logic is compared; the publication rule itself is checked by hand in
 test_official_monthly.py and test_report_official.py.
@@ -18,11 +18,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from ingest import nicip, store
+from did_model import nicip
+from did_model.scope import CENTRAL
+from ingest import store
 from ingest.reference import population, practices
 from queries import dose, official
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL
 
 CODES = [
     "XCHES",

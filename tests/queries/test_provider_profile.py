@@ -15,11 +15,11 @@ import pytest
 
 import did_cli
 import working_store
+from did_model.scope import CENTRAL, Scope, ScopeError
 from queries import peers, productivity, profile, quality, turnaround, urgency, waiting_list, waits
 from queries.connection import get_snapshot
 from queries.exports import waits as waits_export
 from queries.reports.provider_profile import build_provider_profile
-from queries.scope import CENTRAL, Scope, ScopeError
 
 pytestmark = pytest.mark.slow
 LAST = date(2026, 4, 1)  # the synthetic store's last activity month (its one DIDS v2.0 month)

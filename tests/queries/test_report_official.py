@@ -13,6 +13,7 @@ import pytest
 
 import did_cli
 import official_store as hand_made
+from did_model.scope import CENTRAL, Scope, ScopeError
 from queries import reports
 from queries.connection import get_snapshot
 from queries.exports import to_csv_bytes
@@ -20,7 +21,6 @@ from queries.official import ENGLAND_CODE, PUBLICATION, FinancialYear
 from queries.reports.kh12 import build_kh12
 from queries.reports.linkage import COLUMNS, build_linkage
 from queries.reports.monthly import build_monthly
-from queries.scope import CENTRAL, Scope, ScopeError
 
 
 @pytest.fixture(scope="module")

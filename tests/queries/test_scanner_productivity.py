@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 
 import scanner_hours_store as hours
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import store
 from queries import equipment, productivity
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope, ScopeError
 
 MAY = productivity.ProductivityFilter("CT", hours.MAY, hours.MAY)
 SCHEDULED_RAJ01 = 84 * 60 * 31 / 7

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 import didfiles
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import loader, store
 from queries import submissions
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope, ScopeError
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import store
 from queries import urgency, waits
 from queries.connection import Snapshot
-from queries.scope import CENTRAL, Scope, ScopeError
 
 MONTHS = (date(2026, 4, 1), date(2026, 5, 1))
 PRIORITY_NAMES = urgency.PRIORITIES
@@ -392,8 +392,8 @@ def test_waiting_list_hand_worked_bands(monkeypatch):
     median day 41 (the 4th of 7) = 5.86 weeks."""
     import polars as pl
 
+    from did_model.scope import CENTRAL as central
     from queries import waiting_list
-    from queries.scope import CENTRAL as central
 
     hist = pl.DataFrame(
         {"priority": ["1"] * 7, "days": [0, 6, 7, 41, 42, 91, 366], "records": [1] * 7},

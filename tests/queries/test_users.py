@@ -10,8 +10,9 @@ import stat
 
 import pytest
 
+import did_audit as audit
 import did_cli
-from queries import audit, sign_in_throttle, users
+from queries import sign_in_throttle, users
 
 OWASP_ARGON2ID = "$argon2id$v=19$m=19456,t=2,p=1$"
 

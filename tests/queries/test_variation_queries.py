@@ -13,13 +13,13 @@ import duckdb
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import store
 from queries import variation
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
 from queries.connection import get_snapshot
-from queries.scope import CENTRAL, Scope, ScopeError
 from queries.variation import ENGLAND_AREA, Area, Filters
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)

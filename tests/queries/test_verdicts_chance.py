@@ -17,9 +17,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from did_model.measures import load_measures
 from queries import funnel
 from queries import gp_benchmark as gb
-from queries.measures import load_measures
 
 PRACTICES = 200_000
 LEVEL_TAILS = {"95%": 0.025, "99.8%": 0.001}

@@ -10,11 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from did_model.scope import CENTRAL, Scope, ScopeError
 from ingest import store
 from queries import waits
 from queries.connection import Snapshot
 from queries.percentiles import summarise_histogram, tukey_fences
-from queries.scope import CENTRAL, Scope, ScopeError
 
 MONTHS = (date(2026, 1, 1), date(2026, 2, 1))
 CAP = waits.CAP_DAYS

@@ -16,7 +16,7 @@ def synth_out(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def catalogue():
-    from ingest.nicip import nicip_catalogue
+    from did_model.nicip import nicip_catalogue
 
     return nicip_catalogue()
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest import spec, spec_pack
+from did_model import spec
+from ingest import spec_pack
 from ingest.synth.v2items import read_as_v1
 from ingest.synth.writer import version_of
 

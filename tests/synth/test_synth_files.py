@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from synth_checks import first_line, n_columns, read_all, read_items, recount
 
-from ingest import spec, timetable
+from did_model import spec
+from ingest import timetable
 from ingest.synth import Manifest
 from ingest.synth import targets as T
 

@@ -16,12 +16,12 @@ from datetime import date, timedelta
 import pytest
 
 import did_cli
+from did_model.scope import CENTRAL
 from ingest import store
 from ingest.synth import generate
 from ingest.synth.outsourcing import ARRANGEMENTS_FILE, PAIRS_FILE
 from queries import duplicates
 from queries.connection import Snapshot
-from queries.scope import CENTRAL
 
 AREA, FIRST, LAST, SCALE, SEED = "QSL", "2025-11", "2026-02", 0.3, 0
 

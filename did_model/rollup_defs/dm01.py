@@ -6,9 +6,9 @@ alike, and every month, v1.0 ones too: the test comes from the NICIP code) and t
 the diagnostic waiting list category.
 """
 
-from ingest.dm01 import TEST_JOIN, TEST_SQL
-from ingest.rollup_defs.urgency import WAITING_LIST_CATEGORY
-from ingest.rollups import BY_PROVIDER_MONTH
+from did_model.dm01 import TEST_JOIN, TEST_SQL
+from did_model.rollup_defs.urgency import WAITING_LIST_CATEGORY
+from did_model.rollups import BY_PROVIDER_MONTH
 
 REFRESH = {"rollup_dm01_activity": BY_PROVIDER_MONTH}
 

@@ -1,6 +1,6 @@
 """Activity by month, provider, modality, patient source and GP-direct-access test group (home page)."""
 
-from ingest.rollups import BY_PROVIDER_MONTH
+from did_model.rollups import BY_PROVIDER_MONTH
 
 ROLLUPS = {
     "rollup_activity": """

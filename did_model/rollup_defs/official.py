@@ -14,7 +14,7 @@ gives identical figures, a little more slowly. Each is the sum over providers of
 by provider (`*_by_provider`), which a resubmission refreshes for its own months (ADR 0013).
 """
 
-from ingest.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
+from did_model.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
 
 # Age bands for the dose tables: (label, first year, last year). Children (0-15) are a band of
 # their own because the risk per unit of effective dose is higher for them (ICRP 103, 2007).

@@ -1,7 +1,7 @@
 """Small aggregate tables built at publish time for the dashboard's hot paths (architecture §8).
 
 Every dashboard query reads one of these (or a narrow scan), never the whole record table per
-rerun. The definitions live in `ingest/rollup_defs/`, one module per area. Each module also
+rerun. The definitions live in `did_model/rollup_defs/`, one module per area. Each module also
 declares, in `REFRESH`, how a publish refreshes each of its rollups when only some providers'
 months changed (ADR 0011): the rows of the changed providers' months, the changed months, or
 the changed providers are built again; a rollup declared `FULL` (or that reads a table other
@@ -22,8 +22,7 @@ import pkgutil
 import re
 from dataclasses import dataclass
 
-from ingest import rollup_defs
-from ingest.duplicates import counted_record_sql
+from did_model import rollup_defs
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,27 @@ BY_PROVIDER = Refresh(provider="provider_code")
 CHANGED_PAIRS = "memory.main.publish_changed_pair"  # provider_code, activity_month
 CHANGED_MONTHS = "memory.main.publish_changed_month"  # activity_month
 CHANGED_PROVIDERS = "memory.main.publish_changed_provider"  # provider_code
+
+
+def counted_record_sql(select: str, restrict: str = "", where: str = "") -> str:
+    """`select` (a rollup) reading `record` without the removed copies of exact pairs.
+
+    A CTE named `record` shadows the table inside the rollup's own query, so no rollup changes;
+    `main.record` inside it is the table. The rollup's text names `duplicate_pair`, so the
+    publish's content fingerprints rebuild it whenever the pairs or the setting change.
+    `restrict`, a join clause on `main.record r` from code, narrows the records read to the keys
+    an incremental publish builds again (`did_model.rollups.refresh_statements`); `where`, a WHERE
+    clause from code, narrows them first in a way the scan can use to skip row groups.
+    """
+    return (
+        "WITH removed_copy AS (SELECT "
+        "CASE counted WHEN 'a' THEN b_site_code ELSE a_site_code END AS site_code, "
+        "CASE counted WHEN 'a' THEN b_accession_number ELSE a_accession_number END AS accession_number "
+        "FROM duplicate_pair WHERE removed), "
+        f"record AS (SELECT r.* FROM main.record r {restrict} "
+        f"ANTI JOIN removed_copy USING (site_code, accession_number){' ' + where if where else ''}) "
+        f"SELECT * FROM ({select})"
+    )
 
 
 def summed(partial: str, keys: str, counts: str) -> str:

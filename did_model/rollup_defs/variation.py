@@ -13,7 +13,7 @@ a provider's resubmission refreshes its own rows of those and adds up the change
 (ADR 0013).
 """
 
-from ingest.rollups import BY_MONTH, BY_PROVIDER_MONTH, FULL, summed
+from did_model.rollups import BY_MONTH, BY_PROVIDER_MONTH, FULL, summed
 
 _AGE_BAND = "least(r.age_at_test // 5, 18)::INTEGER"
 _SEX = "CASE r.sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"

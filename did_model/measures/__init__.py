@@ -7,9 +7,9 @@ wrote and reviewed it. OpenPrescribing's measure files are the model.
 
 The files are data; `SCHEMA` below is their schema and `load_measures()` validates every file
 against it, with messages that name the file, the field and what would be accepted. Filter
-values are closed vocabularies (the spec's patient source codes, `ingest.nicip` modalities,
+values are closed vocabularies (the spec's patient source codes, `did_model.nicip` modalities,
 body areas and test groups), so a measure can only ever name values the store holds — which
-is also what makes it safe for `ingest/rollup_defs/gp.py` to write them into the rollup's SQL.
+is also what makes it safe for `did_model/rollup_defs/gp.py` to write them into the rollup's SQL.
 
 This module reads files only: nothing here touches a store, so both `ingest/` (the rollup) and
 `queries/` (the statistics) import it.
@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from did_errors import UsageError
-from ingest.nicip import BODY_AREAS, MODALITIES, PET_MODALITY, TEST_GROUPS
-from ingest.spec import PATIENT_SOURCE_SETTING
+from did_model.nicip import BODY_AREAS, MODALITIES, PET_MODALITY, TEST_GROUPS
+from did_model.spec import PATIENT_SOURCE_SETTING
 
 MEASURES_DIR = Path(__file__).resolve().parent
 POLARITIES = ("higher_is_better", "lower_is_better", "none")

@@ -15,7 +15,7 @@ the histogram (queries/percentiles.py), at any level of aggregation, without tou
 The interval names and their dates are `queries.waits.INTERVALS`; keep the two in step.
 """
 
-from ingest.rollups import BY_PROVIDER_MONTH
+from did_model.rollups import BY_PROVIDER_MONTH
 
 OVERFLOW_DAY = 366
 NEGATIVE_DAY = -1

@@ -25,20 +25,20 @@ added up from `rollup_unreported_v2_by_day` (the same counts by procedure day, s
 and month), so a resubmission never re-reads other providers' records for it.
 """
 
-from ingest.dm01 import TEST_JOIN, TEST_SQL
-from ingest.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
-from ingest.rollups import BY_PROVIDER_MONTH, FULL
-from ingest.validation import _local_date
+from did_model.dm01 import TEST_JOIN, TEST_SQL
+from did_model.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
+from did_model.rollups import BY_PROVIDER_MONTH, FULL
+from did_model.spec import local_date_sql
 
 V2_FIRST_MONTH = "2026-04-01"
 REPORT_STANDARD_DAYS = 28
 WAITING_LIST_CATEGORY = "01"  # DIAGNOSTIC IMAGING ACTIVITY CATEGORY: Diagnostic Waiting List (project code)
 
-_PROCEDURE = _local_date("procedure_start_utc")
+_PROCEDURE = local_date_sql("procedure_start_utc")
 # interval -> (start, end, which records): the waiting-list wait only for the waiting-list category
 _INTERVALS = {
     "request_to_procedure": ("request_date", _PROCEDURE, "TRUE"),
-    "procedure_to_report": (_PROCEDURE, _local_date("report_issue_utc"), "TRUE"),
+    "procedure_to_report": (_PROCEDURE, local_date_sql("report_issue_utc"), "TRUE"),
     "clock_to_procedure": ("waiting_list_clock_start", _PROCEDURE, f"activity_category = '{WAITING_LIST_CATEGORY}'"),
 }
 _V2 = f"activity_month >= DATE '{V2_FIRST_MONTH}' AND priority IS NOT NULL"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import did_settings
-from queries.scope import Scope
+from did_model.scope import Scope
 
 
 def log_path() -> Path:

@@ -567,6 +567,33 @@ def nicip_catalogue() -> pl.DataFrame:
     return catalogue_for(codes)
 
 
+# Typical scanner-room minutes per examination (patient on and off the table, scan, clean
+# down): modality, body area ("*" = any other body area), minutes. ASSUMPTIONS, not from a
+# published source: round figures in the range UK departments book (CT 10–20 min slots, MRI
+# 20–60 min). Replace them with local booking-slot lengths on the page; they only scale the
+# estimated utilisation, never the counts.
+DEFAULT_DURATIONS: tuple[tuple[str, str, float], ...] = (
+    ("CT", "*", 15.0),
+    ("CT", "Head", 10.0),
+    ("CT", "Chest, abdomen & pelvis", 20.0),
+    ("CT", "Heart", 30.0),
+    ("CT", "Vascular", 20.0),
+    ("MRI", "*", 30.0),
+    ("MRI", "Head", 30.0),
+    ("MRI", "Heart", 60.0),
+    ("MRI", "Abdomen", 45.0),
+    ("MRI", "Pelvis", 45.0),
+    ("MRI", "Whole spine", 45.0),
+    ("MRI", "Breast", 40.0),
+    ("PET-CT", "*", 60.0),
+    ("Nuclear medicine", "*", 45.0),
+    ("Ultrasound", "*", 20.0),
+    ("Plain radiography", "*", 7.0),
+    ("Fluoroscopy", "*", 30.0),
+    ("*", "*", 20.0),
+)
+
+
 # Names beginning "test" would be collected by pytest wherever a test module imports them.
 TestGroup.__test__ = False  # type: ignore[attr-defined]
 test_group.__test__ = False  # type: ignore[attr-defined]

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.rollups import BY_PROVIDER, BY_PROVIDER_MONTH
+from did_model.rollups import BY_PROVIDER, BY_PROVIDER_MONTH
 
 
 @dataclass(frozen=True)
 class QualityItem:
-    field: str  # the DID item (ingest.spec field name, as issue.field holds it)
+    field: str  # the DID item (did_model.spec field name, as issue.field holds it)
     # SQL over `record`: true when the item was not supplied; None when absence is legitimate
     # and completeness is not scored (see docs/dqmi-method.md).
     missing: str | None

@@ -316,3 +316,8 @@ def file_name(provider: str, period: str, ext: str = "csv", suffix: str | None =
     """The conventional file name for a provider's submission for a period (`YYYY-MM`)."""
     stem = f"DID_{provider}_{period.replace('-', '')}"
     return f"{stem}_{suffix}.{ext}" if suffix else f"{stem}.{ext}"
+
+
+def local_date_sql(utc: str) -> str:
+    """SQL: the UK local (Europe/London) calendar date of a UTC timestamp."""
+    return f"(({utc} AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/London')::DATE"

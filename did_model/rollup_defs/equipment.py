@@ -9,7 +9,7 @@ Sizes at national scale (≈600 sites): daily ≈ 600 × 365 × 8 ≈ 1.8 M rows
 1 M rows a year.
 """
 
-from ingest.rollups import BY_PROVIDER_MONTH, Refresh
+from did_model.rollups import BY_PROVIDER_MONTH, Refresh
 
 ROLLUPS = {
     "rollup_equipment_daily": """

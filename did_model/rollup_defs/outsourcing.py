@@ -11,7 +11,7 @@ A month whose count falls to nothing, or far below its own history, is one neith
 Reads ref_outsourcing and ref_site: loading new arrangements or sites needs a full publish.
 """
 
-from ingest.rollups import BY_MONTH, Refresh, summed
+from did_model.rollups import BY_MONTH, Refresh, summed
 
 # Every submitted copy, not the records the counting rule keeps: a copy left out of the figures
 # is still the arrangement's work as that party sent it.

@@ -1,5 +1,5 @@
 """Rollup definitions, one module per area of the dashboard (activity, GP benchmarking, ...).
 
 Each module defines `ROLLUPS: dict[str, str]` — table name → SELECT over the store — and
-`ingest.rollups` builds them all at publish time. Names start with `rollup_` and are unique.
+`did_model.rollups` builds them all at publish time. Names start with `rollup_` and are unique.
 """

@@ -23,8 +23,8 @@ Only months from `V2_FIRST_MONTH` count, as for waits by urgency: a v1.0 month h
 At national scale (≈600 sites, ≈5 modalities each, ≈90 weekday-hours open) about 3 M rows a year.
 """
 
-from ingest.rollup_defs.urgency import V2_FIRST_MONTH
-from ingest.rollups import BY_PROVIDER_MONTH
+from did_model.rollup_defs.urgency import V2_FIRST_MONTH
+from did_model.rollups import BY_PROVIDER_MONTH
 
 MAX_SECONDS = 24 * 60 * 60
 _LOCAL_START = "((procedure_start_utc AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/London')"

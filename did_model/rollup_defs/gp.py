@@ -1,6 +1,6 @@
 """GP benchmarking: counts per measure, practice and activity month; national counts by age and sex.
 
-Both tables are built from the measure files in queries/measures/ (one row per measure, so the
+Both tables are built from the measure files in did_model/measures/ (one row per measure, so the
 pages read a few thousand rows per measure and never scan `record`):
 
 - rollup_gp_measure: measure_id, practice_code, activity_month, numerator, denominator
@@ -17,14 +17,14 @@ and adds the changed months up again (ADR 0013). A measure added or changed afte
 appears at the next publish (the SQL changes, so the rollups are built in full).
 
 The filter values are written into the SQL as literals: they are checked against closed
-vocabularies by queries.measures (spec codes, NICIP modalities, body areas, test groups) and
+vocabularies by did_model.measures (spec codes, NICIP modalities, body areas, test groups) and
 quoted below, and they come from files in the repository, never from user input.
 """
 
 from __future__ import annotations
 
-from ingest.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
-from queries.measures import Measure, load_measures
+from did_model.measures import Measure, load_measures
+from did_model.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
 
 AGE_BAND_YEARS = 5
 OLDEST_BAND = 90  # 90 and over (the population file's top age is 95+)
