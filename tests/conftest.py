@@ -30,6 +30,7 @@ SHARED_BUILD_FIXTURES = {
     "synthetic_app_store": "synthetic_store",  # the browser tests' (unless $DID_BROWSER_STORE_DIR)
     "synth_out": "synth_year",
     "world_store": "demo_world",
+    "clean_run": "clean_run",
 }
 SLOW_FIXTURES = frozenset(SHARED_BUILD_FIXTURES)
 
@@ -67,7 +68,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shared_builds.stop()
+    if hasattr(config, "workerinput"):  # a worker's end, possibly before the other's
+        shared_builds.release()
+    else:  # the end of the run: xdist's controller, or a run without workers
+        shared_builds.stop(_root(config))
 
 
 def _root(config: pytest.Config) -> Path:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -69,11 +70,24 @@ def build_demo_world(target: Path) -> Path:
     return target / "store"
 
 
+def build_clean_run(target: Path) -> Path:
+    """A store of `generate(..., clean=True)` files (4 months at scale 0.001, seed 3): nothing planted."""
+    import did_cli
+    from ingest import store, synth
+
+    synth.generate("2025-11", "2026-02", 0.001, target / "extracts", seed=3, clean=True)
+    with store.writer(target / "store", create=True) as con:
+        did_cli.load_manifest(con, target / "extracts", progress=None)
+        store.publish(con, target / "store")
+    return target / "store"
+
+
 # In the order the builder makes them: the store most tests need first.
 BUILDS: dict[str, Callable[[Path], object]] = {
     "synthetic_store": build_synthetic_store,
     "synth_year": build_synth_year,
     "demo_world": build_demo_world,
+    "clean_run": build_clean_run,
 }
 
 
@@ -109,7 +123,7 @@ def make_key(root: Path) -> Path:
     return path
 
 
-_STARTED: list[subprocess.Popen] = []  # the builder this process started: kept, reaped, stopped by it
+_STARTED: list[subprocess.Popen] = []  # the builder this process started: kept (and reaped) by it
 
 
 def start(root: Path, names: list[str]) -> None:
@@ -139,14 +153,24 @@ def start(root: Path, names: list[str]) -> None:
         _STARTED.append(proc)
 
 
-def stop() -> None:
-    """At the end of the run, stop the builder if this process started it and it is still going."""
+def stop(root: Path) -> None:
+    """At the end of the whole run, stop the builder if it is still going. Called by xdist's
+    controller (or the one process of a run without workers), never by a worker: xdist ends a
+    worker as soon as it has no more files, and the other may still be waiting for a build."""
+    if (root / "builder.pid").exists() and _builder_alive(root):
+        with suppress(ProcessLookupError):
+            os.killpg(int((root / "builder.pid").read_text().split()[0]), signal.SIGTERM)
     for proc in _STARTED:
-        if proc.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
         proc.wait()
     _STARTED.clear()
+
+
+def release() -> None:
+    """A worker's end: a builder it started is left to finish (the other worker may be waiting for
+    it) and to the run's end to stop; Python is told not to warn that it still runs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        _STARTED.clear()
 
 
 def _builder_alive(root: Path) -> bool:

@@ -14,6 +14,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+import shared_builds
 from did_model.scope import CENTRAL
 from ingest.synth.v2items import V2_DEFECT_RULES, rule_in
 from ingest.synth.writer import version_of
@@ -184,16 +185,14 @@ def test_the_pre_publication_check_names_the_planted_problems(planted_run):
 
 
 @pytest.fixture(scope="module")
-def clean_snap(tmp_path_factory):
-    import did_cli
-    from ingest import store, synth
+def clean_run(tmp_path_factory):
+    """The store of a clean `did synth` run (tests/shared_builds.py: built once, in the background)."""
+    return shared_builds.wait(shared_builds.shared_root(tmp_path_factory.getbasetemp()), "clean_run")
 
-    base = tmp_path_factory.mktemp("clean")
-    synth.generate("2025-11", "2026-02", 0.001, base / "extracts", seed=3, clean=True)
-    with store.writer(base / "store", create=True) as con:
-        did_cli.load_manifest(con, base / "extracts", progress=None)
-        store.publish(con, base / "store")
-    return get_snapshot(base / "store")
+
+@pytest.fixture(scope="module")
+def clean_snap(clean_run):
+    return get_snapshot(clean_run)
 
 
 @pytest.mark.slow
