@@ -79,7 +79,7 @@ class Catalogue:
         return f"activity from {first:%Y-%m}" if first else f"activity up to {last:%Y-%m}" if last else "any month"
 
 
-def _rows(name: str, text: str) -> list[tuple[int, dict[str, str]]]:
+def read_rows(name: str, text: str) -> list[tuple[int, dict[str, str]]]:
     """(line, row) of a pack CSV; PackError when its header lacks a column."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
@@ -99,13 +99,13 @@ def _month(name: str, value: str) -> date | None:
         raise PackError(f"pack.csv: {name} {value!r} is not a month YYYY-MM") from None
 
 
-def _status(name: str, line: int, row: dict) -> None:
+def check_status(name: str, line: int, row: dict) -> None:
     if row["status"] not in STATUSES:
         raise PackError(f"{name} line {line}: status {row['status']!r} is not one of {', '.join(sorted(STATUSES))}")
 
 
 def _meta(texts: dict[str, str]) -> tuple[str, date | None, date | None]:
-    meta = {row["key"]: row["value"] for _, row in _rows("pack.csv", texts["pack.csv"])}
+    meta = {row["key"]: row["value"] for _, row in read_rows("pack.csv", texts["pack.csv"])}
     version = meta.get("version", "")
     if version not in VERSIONS:
         raise PackError(f"pack.csv: version {version!r} is not one this software reads ({', '.join(VERSIONS)})")
@@ -118,8 +118,8 @@ def _meta(texts: dict[str, str]) -> tuple[str, date | None, date | None]:
 
 def _code_lists(texts: dict[str, str]) -> dict[str, tuple[str, ...]]:
     lists: dict[str, list[str]] = {}
-    for line, row in _rows("codes.csv", texts["codes.csv"]):
-        _status("codes.csv", line, row)
+    for line, row in read_rows("codes.csv", texts["codes.csv"]):
+        check_status("codes.csv", line, row)
         if not row["code_list"] or not row["code"]:
             raise PackError(f"codes.csv line {line}: code_list and code are required")
         if row["code"] in lists.setdefault(row["code_list"], []):
@@ -130,7 +130,7 @@ def _code_lists(texts: dict[str, str]) -> dict[str, tuple[str, ...]]:
 
 def _item(version: str, line: int, row: dict, code_lists: dict[str, tuple[str, ...]]) -> spec.DataItem:
     where = f"items.csv line {line}"
-    _status("items.csv", line, row)
+    check_status("items.csv", line, row)
     if row["field"] not in FIELDS[version]:
         raise PackError(
             f"{where}: field {row['field']!r} is not a DIDS v{version} field of this software "
@@ -163,7 +163,7 @@ def _item(version: str, line: int, row: dict, code_lists: dict[str, tuple[str, .
 
 
 def _items(version: str, texts: dict[str, str], code_lists) -> tuple[spec.DataItem, ...]:
-    items = tuple(_item(version, line, row, code_lists) for line, row in _rows("items.csv", texts["items.csv"]))
+    items = tuple(_item(version, line, row, code_lists) for line, row in read_rows("items.csv", texts["items.csv"]))
     for attr in ("field", "name", "xml_element"):
         seen = [getattr(i, attr) for i in items]
         twice = sorted({v for v in seen if seen.count(v) > 1})

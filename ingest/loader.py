@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from did_model import spec
-from did_months import parse_period  # noqa: F401 - `loader.parse_period` for its callers
+from did_months import parse_period
 from ingest import ownership, pseudonymise, reader, spec_pack, timetable, validation
 
 

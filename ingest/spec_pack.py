@@ -32,15 +32,13 @@ import duckdb
 from did_model import spec_pack as _catalogue
 from did_model.spec_pack import (  # noqa: F401 - the pack format's names, read here too
     DEFAULT_DIRS,
-    FIELDS,
     FILES,
-    REQUIRED_FIELDS,
     STATUSES,
     VERSIONS,
     Catalogue,
     PackError,
-    _rows,
-    _status,
+    check_status,
+    read_rows,
     version_for_period,
 )
 from ingest import validation
@@ -56,7 +54,7 @@ class Pack(Catalogue):
 
 def _rule(line: int, row: dict, fields: set[str]) -> validation.Rule:
     where = f"rules.csv line {line}"
-    _status("rules.csv", line, row)
+    check_status("rules.csv", line, row)
     condition = validation.CONDITIONS.get(row["condition"])
     if condition is None:
         raise PackError(
@@ -84,7 +82,7 @@ def parse(texts: dict[str, str]) -> Pack:
     """A pack from its files' text, every check made; PackError at the first fault."""
     cat = _catalogue.catalogue(texts)
     fields = {i.field for i in cat.items}
-    rules = tuple(_rule(line, row, fields) for line, row in _rows("rules.csv", texts["rules.csv"]))
+    rules = tuple(_rule(line, row, fields) for line, row in read_rows("rules.csv", texts["rules.csv"]))
     codes = [r.code for r in rules]
     twice = sorted({c for c in codes if codes.count(c) > 1})
     if twice:

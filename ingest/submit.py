@@ -81,12 +81,13 @@ def load_and_publish(
     never see a working store that its snapshots cannot show.
     """
     say = progress or (lambda _: None)
-    lean = store.current_snapshot(store_dir) is not None
+    published = store.current_snapshot(store_dir)
+    lean = published is not None
     if lean:
         # One file into a published store: its load and the incremental publish read a few
         # provider-months, so DuckDB is held to less memory than a bulk load or a first publish
         # needs (it evicts cached blocks sooner; issue 22: a resubmission in at most 2 GB).
-        con.execute(f"SET memory_limit = '{ONE_FILE_MEMORY_LIMIT}'")
+        con.execute("SET memory_limit = ?", [ONE_FILE_MEMORY_LIMIT])
     try:
         say(CHECKING)
         checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
@@ -97,7 +98,6 @@ def load_and_publish(
         if result.submission_id is None:
             return result
         assert checked.undo is not None  # load_checked(undoable=True) keeps it
-        published = store.current_snapshot(store_dir)
         try:
             store.publish(con, store_dir, progress=progress)
         except Exception as exc:
@@ -119,7 +119,7 @@ def load_and_publish(
     finally:
         if lean:  # back to the writer's limit, unless the connection is past using (it is closed next)
             with contextlib.suppress(duckdb.Error):
-                con.execute(f"SET memory_limit = '{store.WRITER_MEMORY_LIMIT}'")
+                con.execute("SET memory_limit = ?", [store.WRITER_MEMORY_LIMIT])
 
 
 def submit_bytes(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from did_errors import UsageError
-from did_model.timetable import DEFAULT_CLOSE_DAY, FINAL_MONTHS, final_closes, window_closes  # noqa: F401
+from did_model.timetable import final_closes, window_closes
 
 if TYPE_CHECKING:
     import polars as pl
