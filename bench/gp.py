@@ -46,6 +46,7 @@ from did_model.scope import CENTRAL, Scope  # noqa: E402
 from did_months import add_months  # noqa: E402
 from queries import gp_benchmark as gb  # noqa: E402
 from queries import gp_practice  # noqa: E402
+from queries.areas import Area  # noqa: E402
 from queries.connection import get_snapshot  # noqa: E402
 
 
@@ -83,9 +84,9 @@ def query_times(snap, samples: int, rng: random.Random) -> dict[str, dict[str, f
     for _ in range(samples):
         level = rng.choice(["england", "icb", "icb", "sub_icb", "pcn"])
         area = (
-            gb.Area()
+            Area()
             if level == "england"
-            else gb.Area(level, rng.choice(areas.filter(pl.col("level") == level)["code"].to_list()))
+            else Area(level, rng.choice(areas.filter(pl.col("level") == level)["code"].to_list()))
         )
         months = rng.choice([12, 12, 6, 3])
         first = max(start, add_months(end, -(months - 1)))

@@ -24,8 +24,9 @@ from did_model.nicip import TEST_GROUPS  # noqa: E402
 from did_model.scope import CENTRAL  # noqa: E402
 from did_months import add_months  # noqa: E402
 from queries import variation, variation_demographic, variation_flows, variation_geographic  # noqa: E402
+from queries.areas import ENGLAND_AREA, Area  # noqa: E402
 from queries.connection import get_snapshot  # noqa: E402
-from queries.variation import Area, Filters  # noqa: E402
+from queries.variation import Filters  # noqa: E402
 
 
 def main() -> int:
@@ -47,7 +48,7 @@ def main() -> int:
         "SELECT region_code, icb_code, sub_icb_code FROM ref_practice ORDER BY list_size DESC LIMIT 1"
     ).row(0)
     areas = [
-        variation.ENGLAND_AREA,
+        ENGLAND_AREA,
         Area("region", practice[0]),
         Area("icb", practice[1]),
         Area("sub_icb", practice[2]),

@@ -42,8 +42,8 @@ from __future__ import annotations
 import polars as pl
 
 from did_model import nicip
+from did_model.demography import DOSE_AGE_BANDS, SEX_LABELS, UNKNOWN_DOSE_AGE_BAND, dose_age_band_sql
 from did_model.nicip import PET_MODALITY
-from did_model.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
 from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect, suppressed_last
@@ -55,7 +55,6 @@ CENTI_MSV_PER_MAN_SV = 100_000  # 1 man Sv = 1,000 mSv = 100,000 × 0.01 mSv
 # typical doses behind them have one or two, so more digits would be noise (as would a float's
 # 219.25000000000003). Worked exactly, rounded once, here, so every page and file shows the same.
 DOSE_SIGNIFICANT_FIGURES = 3
-SEXES = {"M": "Male", "F": "Female", "U": "Not known"}
 ALL = "All"
 
 XR, FL, CT, NM = "Plain radiography", "Fluoroscopy", "CT", "Nuclear medicine"
@@ -254,10 +253,9 @@ def dose_by_modality(
 
 def registered_population(snap: Snapshot) -> pl.DataFrame:
     """Registered patients in England by dose age band and sex (M/F): age_band, sex, population."""
-    bands = " ".join(f"WHEN age BETWEEN {lo} AND {hi} THEN '{label}'" for label, lo, hi in AGE_BANDS)
     return snap.query(
         f"""
-        SELECT CASE {bands} END AS age_band, sex, sum(patients)::BIGINT AS population
+        SELECT {dose_age_band_sql("age")} AS age_band, sex, sum(patients)::BIGINT AS population
         FROM ref_population WHERE org_type = 'REGION'
         GROUP BY ALL
         """
@@ -275,8 +273,8 @@ def dose_by_age_sex(
     cells = _with_dose(
         snap, scope, year, counts, _cells(snap, scope, year, cells, ["age_band", "sex"]), ["age_band", "sex"]
     ).with_columns(pl.min_horizontal("examinations_with_dose", "examinations").alias("examinations_with_dose"))
-    labels = [b[0] for b in AGE_BANDS] + [UNKNOWN_BAND]
-    grid = pl.DataFrame({"age_band": labels}).join(pl.DataFrame({"sex": list(SEXES)}), how="cross")
+    labels = [b[0] for b in DOSE_AGE_BANDS] + [UNKNOWN_DOSE_AGE_BAND]
+    grid = pl.DataFrame({"age_band": labels}).join(pl.DataFrame({"sex": list(SEX_LABELS)}), how="cross")
     table = (
         grid.join(cells, on=["age_band", "sex"], how="left")
         .join(registered_population(snap), on=["age_band", "sex"], how="left")
@@ -285,7 +283,7 @@ def dose_by_age_sex(
     )
     return _rates(table, scope).select(
         "age_band",
-        pl.col("sex").replace_strict(SEXES).alias("sex"),
+        pl.col("sex").replace_strict(SEX_LABELS).alias("sex"),
         "examinations",
         "examinations_with_dose",
         "collective_dose_man_sv",

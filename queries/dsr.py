@@ -34,6 +34,7 @@ import math
 
 import polars as pl
 
+from did_model.demography import KNOWN_SEXES, TOP_AGE_BAND
 from queries.rates import _z, poisson_interval, wilson_interval
 
 # European Standard Population 2013, 5-year age bands 0-4, 5-9, ..., 85-89, 90+ (sum 100,000).
@@ -60,20 +61,13 @@ ESP2013: tuple[int, ...] = (
     1500,
     1000,
 )
-AGE_BAND_WIDTH = 5
-TOP_AGE_BAND = len(ESP2013) - 1  # band 18 = 90 and over
-AGE_BAND_LABELS: tuple[str, ...] = tuple(f"{5 * i}-{5 * i + 4}" for i in range(TOP_AGE_BAND)) + (
-    f"{5 * TOP_AGE_BAND}+",
-)
-SEXES = ("M", "F")
+# One weight per did_model.demography age band (0 = 0-4 ... 18 = 90+), for each known sex.
+if len(ESP2013) != TOP_AGE_BAND + 1:
+    raise ImportError("ESP2013 needs one weight per age band of did_model.demography")
+SEXES = KNOWN_SEXES
 MIN_DSR_COUNT = 10
 BYAR_FROM = 389
 LEVEL = 0.95
-
-
-def age_band_sql(column: str) -> str:
-    """SQL for the ESP2013 band index (0 = 0-4 ... 18 = 90+) of an age column; null stays null."""
-    return f"least({column} // {AGE_BAND_WIDTH}, {TOP_AGE_BAND})"
 
 
 @functools.lru_cache(maxsize=4096)

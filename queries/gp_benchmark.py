@@ -40,11 +40,13 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from did_model.demography import age_band_sql
 from did_model.measures import Measure, load_measures
 from did_model.scope import Scope, ScopeError
 from did_months import add_months, count_months
 from queries import deciles as dec
 from queries import funnel, rates, standardisation
+from queries.areas import ENGLAND_AREA, LEVEL_LABELS, Area
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
 from queries.headline import latest_complete_month
@@ -53,8 +55,8 @@ MIN_LIST_SIZE = 750
 MIN_EVENTS = 10
 TOO_FEW = funnel.TOO_FEW
 DEFAULT_METHOD = "additive"
+# The areas (queries.areas) whose practices a measure is shown for.
 LEVELS = ("england", "icb", "sub_icb", "pcn")
-LEVEL_LABELS = {"england": "England", "icb": "ICB", "sub_icb": "Sub-ICB", "pcn": "PCN"}
 ANONYMOUS = "Another practice"
 NO_PCN = "U"  # the practice map's code for practices outside any PCN
 # What a practice that is not named shows of its size: a band, never the list size, which with
@@ -102,20 +104,6 @@ TABLE_COLUMNS = [
     "england_rank",
     "note",
 ]
-
-
-@dataclass(frozen=True)
-class Area:
-    """England, or one ICB / sub-ICB / PCN (ODS codes)."""
-
-    level: str = "england"
-    code: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise ValueError(f"area level {self.level!r}: one of {', '.join(LEVELS)}")
-        if (self.level == "england") != (self.code is None):
-            raise ValueError("England takes no code; an ICB, sub-ICB or PCN needs one")
 
 
 @dataclass(frozen=True)
@@ -329,10 +317,10 @@ def _age_sex_events(snap: Snapshot, start: date, end: date, measure_ids: list[st
 
 
 def _structures(snap: Snapshot) -> pl.DataFrame:
-    """Registered patients by 5-year age band and sex for every PCN and sub-ICB."""
+    """Registered patients by age band (did_model.demography) and sex for every PCN and sub-ICB."""
     return snap.query(
-        """
-        SELECT org_type, org_code, least(age // 5 * 5, 90)::SMALLINT AS age_band, sex,
+        f"""
+        SELECT org_type, org_code, {age_band_sql("age")} AS age_band, sex,
                sum(patients)::DOUBLE AS patients
         FROM ref_population
         WHERE org_type IN ('PCN', 'SUB_ICB') AND org_code <> $no_pcn
@@ -574,9 +562,9 @@ def funnel_curves(
 
 
 def _in_area(area: Area) -> pl.Expr:
-    if area.level == "england":
+    if area.is_england:
         return pl.lit(True)
-    return pl.col(f"{area.level}_code") == area.code
+    return pl.col(area.column) == area.code
 
 
 def _in_peers(peers: Peers | None) -> pl.Expr:
@@ -646,7 +634,7 @@ def benchmark(
     measure_id: str,
     start: date,
     end: date,
-    area: Area = Area(),
+    area: Area = ENGLAND_AREA,
     method: str = DEFAULT_METHOD,
     peers: Peers | None = None,
 ) -> Benchmark:
@@ -659,6 +647,7 @@ def benchmark(
     """
     if method not in funnel.METHODS:
         raise ValueError(f"over-dispersion method {method!r}: one of {', '.join(funnel.METHODS)}")
+    area.require(LEVELS)
     _check_peers(peers, scope)
     measure = get_measure(measure_id)
     months = count_months(start, end)
@@ -682,8 +671,8 @@ def benchmark(
     protected = _protect(table, scope).with_row_index("__row")
     wanted = protected.filter(_in_area(area) & _in_peers(peers))["__row"]
     shown = _mask(protected, scope).filter(pl.col("__row").is_in(wanted.to_list()))
-    if not scope.is_central and area.level != "england":
-        shown = shown.filter(pl.col(f"{area.level}_code") == area.code)
+    if not scope.is_central and not area.is_england:
+        shown = shown.filter(pl.col(area.column) == area.code)
     shown = rank_published(shown.drop("__row"), "funnel_value", "rank").select("rank", pl.exclude("rank"))
     # Drawn as far as the practices shown reach: a suppressed row's x (a ratio measure's
     # denominator) must not set the axis.

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from did_errors import UsageError
+from did_model.demography import KNOWN_SEXES
 from did_model.measures import Measure
 from did_model.scope import CENTRAL, PUBLICATION, Scope
 from did_months import count_months
@@ -128,7 +129,7 @@ def _reference_rates(age_sex: pl.DataFrame, population: pl.DataFrame, measure_id
     (the rollup's counts), which a float sum adds exactly in any order.
     """
     events = age_sex.filter(pl.col("measure_id").is_in(measure_ids))
-    known = events.filter(pl.col("age_band").is_not_null() & pl.col("sex").is_not_null())
+    known = events.filter(pl.col("age_band").is_not_null() & pl.col("sex").is_in(KNOWN_SEXES))
     factor = (
         pl.DataFrame({"measure_id": measure_ids})
         .with_row_index("k")

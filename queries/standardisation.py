@@ -26,16 +26,18 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from did_model.demography import KNOWN_SEXES
+
 
 def reference_rates(events: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
     """Rate per person-year by age band and sex.
 
-    events: age_band (null = unknown), sex (null = unknown), events. population: age_band,
+    events: age_band (null = unknown), sex (M / F; U or null = unknown), events. population: age_band,
     sex, person_years. Unknown-age/sex events are shared out pro rata (every known rate scaled
     by total / known). Returns age_band, sex, rate.
     """
     total = float(events["events"].sum() or 0)
-    known = events.filter(pl.col("age_band").is_not_null() & pl.col("sex").is_not_null())
+    known = events.filter(pl.col("age_band").is_not_null() & pl.col("sex").is_in(KNOWN_SEXES))
     known_total = float(known["events"].sum() or 0)
     factor = total / known_total if known_total > 0 else 0.0
     return (

@@ -32,24 +32,24 @@ from datetime import date
 import polars as pl
 
 from did_errors import UsageError
+from did_model.demography import age_band_sql
 from did_model.nicip import TEST_GROUPS
 from did_model.scope import Scope, ScopeError
 from did_months import add_months, count_months
 from queries import dsr
+from queries.areas import ENGLAND, LEVEL_LABELS, Area, column
 from queries.connection import Snapshot
 from queries.disclosure import perturb
 from queries.headline import latest_complete_month
 
 ALL = "*"  # "no filter" for a measure part, bound as a parameter like any other value
+# The areas (queries.areas) these views show: by the patient's registered practice.
 LEVELS = ("england", "region", "icb", "sub_icb")
 MAP_LEVELS = ("region", "icb", "sub_icb")
 COMPARATOR_LEVELS = ("england", "region", "icb")  # every role sees every area at these levels
-LEVEL_LABELS = {"england": "England", "region": "NHS region", "icb": "ICB", "sub_icb": "Sub-ICB location"}
-# Column names in the rollups and org_type in ref_population for each level (constants, never input).
-_AREA_COLUMN = {"region": "region_code", "icb": "icb_code", "sub_icb": "sub_icb_code"}
+# org_type in ref_population for each level (constants, never input).
 _POPULATION_TYPE = {"england": "REGION", "region": "REGION", "icb": "ICB", "sub_icb": "SUB_ICB"}
 RATE_UNIT = "per 1,000 registered patients a year"
-ENGLAND = "ENG"
 
 
 @dataclass(frozen=True)
@@ -110,33 +110,6 @@ MEASURE_WHERE = """
 """
 
 
-@dataclass(frozen=True)
-class Area:
-    level: str
-    code: str = ENGLAND
-
-    def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise UsageError(f"unknown area level {self.level!r}; one of {', '.join(LEVELS)}")
-        if self.level == "england" and self.code != ENGLAND:
-            object.__setattr__(self, "code", ENGLAND)
-
-    def where(self) -> str:
-        """SQL restricting a rollup (with region/icb/sub_icb_code columns) to this area; binds $area."""
-        if self.level == "england":
-            return "region_code IS NOT NULL AND $area IS NOT NULL"
-        return f"{_AREA_COLUMN[self.level]} = $area"
-
-
-ENGLAND_AREA = Area("england")
-
-
-def area_column(level: str) -> str:
-    if level not in _AREA_COLUMN:
-        raise UsageError(f"no area column for level {level!r}; one of {', '.join(_AREA_COLUMN)}")
-    return _AREA_COLUMN[level]
-
-
 # --- periods ------------------------------------------------------------------------------------
 
 
@@ -179,7 +152,7 @@ def area_names(snap: Snapshot, level: str) -> pl.DataFrame:
     """Every area at `level` in the practice map: code, name (2026 geography)."""
     if level == "england":
         return pl.DataFrame({"code": [ENGLAND], "name": ["England"]})
-    col = area_column(level)
+    col = column(level)
     name = col.replace("_code", "_name")
     return snap.query(
         f"SELECT DISTINCT {col} AS code, {name} AS name FROM ref_practice WHERE {col} IS NOT NULL ORDER BY name, code"
@@ -212,11 +185,11 @@ def map_levels(scope: Scope) -> tuple[str, ...]:
 def own_codes(snap: Snapshot, scope: Scope, level: str) -> set[str]:
     """The commissioner's own areas at `level` (its ICBs; its sub-ICBs and those inside its ICBs),
     to highlight among the comparators; empty for every other role."""
-    if scope.role != "commissioner" or level not in _AREA_COLUMN:
+    if scope.role != "commissioner" or level not in MAP_LEVELS:
         return set()
     if level == "sub_icb":
         return set(scope.sub_icbs) | _sub_icbs_of(snap, scope.icbs)
-    col = area_column(level)  # the ICBs and regions its own ICBs and sub-ICBs lie in
+    col = column(level)  # the ICBs and regions its own ICBs and sub-ICBs lie in
     df = snap.query(
         f"SELECT DISTINCT {col} AS code FROM ref_practice "
         "WHERE list_contains($icbs, icb_code) OR list_contains($subs, sub_icb_code)",
@@ -226,7 +199,9 @@ def own_codes(snap: Snapshot, scope: Scope, level: str) -> set[str]:
 
 
 def check_area(snap: Snapshot, scope: Scope, area: Area) -> None:
-    """Raise ScopeError when the user may not see `area` in detail."""
+    """Raise ScopeError when the user may not see `area` in detail (UsageError: not a level
+    these views show)."""
+    area.require(LEVELS)
     allowed = codes_in_scope(snap, scope, area.level)
     if allowed is not None and area.code not in allowed:
         raise ScopeError(
@@ -257,7 +232,7 @@ def selectable_areas(snap: Snapshot, scope: Scope) -> pl.DataFrame:
 
 
 def population_by_age_sex(snap: Snapshot, level: str, codes: list[str] | None = None) -> pl.DataFrame:
-    """Registered patients by area code, ESP2013 age band and sex (M/F) at `level`.
+    """Registered patients by area code, age band (did_model.demography) and sex (M/F) at `level`.
 
     England: the REGION rows summed, code 'ENG'. `codes` restricts the areas (None = all).
     """
@@ -265,7 +240,7 @@ def population_by_age_sex(snap: Snapshot, level: str, codes: list[str] | None = 
     code = "'ENG'" if level == "england" else "org_code"
     return snap.query(
         f"""
-        SELECT {code} AS code, least(age // 5, 18)::INTEGER AS age_band, sex,
+        SELECT {code} AS code, {age_band_sql("age")} AS age_band, sex,
                sum(patients)::DOUBLE AS population
         FROM ref_population
         WHERE org_type = $org_type AND ($all OR list_contains($codes, org_code))

@@ -29,9 +29,11 @@ from typing import NamedTuple
 
 import polars as pl
 
+from did_model.demography import AGE_BAND_LABELS
 from did_model.scope import Scope
 from did_model.spec import ETHNIC_GROUP
 from queries import dsr
+from queries.areas import Area
 from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.variation import (
@@ -45,7 +47,6 @@ from queries.variation import (
     LSOA_DECILE_TOTAL,
     LSOA_RECORDS,
     MEASURE_WHERE,
-    Area,
     Filters,
     check_area,
     perturb_cells,
@@ -115,7 +116,7 @@ def age_sex_rates(snap: Snapshot, scope: Scope, filters: Filters, area: Area) ->
         dsr.crude_rate(frame, multiplier=filters.annualise)
         .with_columns(
             pl.col("age_band")
-            .replace_strict(dict(enumerate(dsr.AGE_BAND_LABELS)), return_dtype=pl.String)
+            .replace_strict(dict(enumerate(AGE_BAND_LABELS)), return_dtype=pl.String)
             .alias("age_group"),
         )
         .select("age_band", "age_group", "sex", "records", "population", *_RATE_COLUMNS)

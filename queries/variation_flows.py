@@ -18,6 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from did_model.scope import Scope
+from queries.areas import LEVEL_LABELS, Area
 from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.variation import (
@@ -25,11 +26,9 @@ from queries.variation import (
     FLOW_MODALITY_RECORDS,
     FLOW_MODALITY_TOTAL,
     FLOW_RECORDS,
-    LEVEL_LABELS,
     MEASURE_WHERE,
     ORIGIN_RECORDS,
     PROVIDER_RECORDS,
-    Area,
     Filters,
     check_area,
     perturb_cells,

@@ -19,16 +19,15 @@ import polars as pl
 from did_errors import UsageError
 from did_model.scope import Scope
 from queries import dsr
+from queries.areas import ENGLAND_AREA, column
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN, protect, rank_published, suppressed_last
 from queries.variation import (
     AREA_AGE_SEX,
     AREA_RECORDS,
-    ENGLAND_AREA,
     MAP_LEVELS,
     MEASURE_WHERE,
     Filters,
-    area_column,
     area_names,
     codes_in_scope,
     perturb_cells,
@@ -60,7 +59,7 @@ def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl
     rank (1 = highest DSR). Ordered by DSR, highest first."""
     if level not in MAP_LEVELS:
         raise UsageError(f"unknown map level {level!r}; one of {', '.join(MAP_LEVELS)}")
-    col = area_column(level)
+    col = column(level)
     allowed = codes_in_scope(snap, scope, level)
     codes = None if allowed is None else sorted(allowed)
     params = {**filters.params(), "all": codes is None, "codes": codes or []}

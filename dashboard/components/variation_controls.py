@@ -22,9 +22,10 @@ from did_model.nicip import TEST_GROUPS
 from did_model.scope import Scope
 from did_model.spec import PATIENT_SOURCE_SETTING
 from queries import variation
+from queries.areas import ENGLAND, Area
 from queries.connection import Snapshot
 from queries.disclosure import SUPPRESSED_COLUMN
-from queries.variation import ENGLAND, Area, Filters
+from queries.variation import Filters
 
 ALL_IMAGING = "all"
 # The filters every variation page honours; page-specific ones (flows' view, provider) stay in the URL only.

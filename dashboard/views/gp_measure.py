@@ -15,6 +15,7 @@ from dashboard.components.gp_controls import method_control, period_control, set
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import gp_benchmark as gb
+from queries.areas import LEVEL_LABELS, Area
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 
@@ -37,32 +38,32 @@ set_param("measure", measure_id)
 measure = measures[measure_id]
 
 areas = cached(gb.areas)(snap)
-levels = list(gb.LEVEL_LABELS)
+levels = list(gb.LEVELS)
 wanted_level = st.query_params.get("level", "england")
 level = middle.radio(
     "Practices of",
     levels,
-    format_func=gb.LEVEL_LABELS.get,
+    format_func=LEVEL_LABELS.get,
     horizontal=True,
     index=levels.index(wanted_level) if wanted_level in levels else 0,
     key="gp_level",
 )
-area = gb.Area()
+area = Area()
 if level != "england":
     options = areas.filter(pl.col("level") == level)
     codes = options["code"].to_list()
     names = dict(zip(codes, options["name"].to_list(), strict=True))
     wanted_area = st.query_params.get("area")
     code = middle.selectbox(
-        gb.LEVEL_LABELS[level],
+        LEVEL_LABELS[level],
         codes,
         format_func=lambda c: f"{names[c]} ({c})",
         index=codes.index(wanted_area) if wanted_area in codes else 0,
         key=f"gp_area_{level}",
     )
-    area = gb.Area(level, code)
-set_param("level", None if level == "england" else level)
-set_param("area", area.code)
+    area = Area(level, code)
+set_param("level", None if area.is_england else level)
+set_param("area", None if area.is_england else area.code)
 
 period = period_control(snap, right)
 if period is None:

@@ -20,9 +20,10 @@ from dashboard.components.variation_controls import (
     table,
 )
 from queries import variation, variation_demographic
+from queries.areas import ENGLAND_AREA
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
-from queries.variation import ENGLAND_AREA, RATE_UNIT
+from queries.variation import RATE_UNIT
 from queries.variation_demographic import deprivation_gradient, not_stated_share
 
 st.title("Who is imaged")

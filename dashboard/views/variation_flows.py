@@ -19,8 +19,8 @@ from dashboard.components.variation_controls import (
     table,
 )
 from queries import variation_flows
+from queries.areas import ENGLAND
 from queries.exports import to_csv_bytes
-from queries.variation import ENGLAND
 
 st.title("Patient flows")
 snap = snapshot_or_stop()

@@ -21,9 +21,10 @@ from dashboard.components.variation_controls import (
     table,
 )
 from queries import variation_geographic
+from queries.areas import LEVEL_LABELS
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
-from queries.variation import LEVEL_LABELS, RATE_UNIT, map_levels, own_codes
+from queries.variation import RATE_UNIT, map_levels, own_codes
 from queries.variation_geographic import fold_variation
 
 st.title("Where: variation between areas")

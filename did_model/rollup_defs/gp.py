@@ -7,9 +7,9 @@ pages read a few thousand rows per measure and never scan `record`):
   (denominator is the count a ratio measure divides by; NULL for a rate per registered patient,
   whose denominator — the list size — comes from ref_practice). A practice-month with no events
   has no row; the queries fill the zeros from ref_practice.
-- rollup_gp_measure_age_sex: measure_id, activity_month, age_band (5-year lower bound, 90 = 90
-  and over, NULL unknown), sex (M / F / NULL unknown), numerator — over every practice in
-  ref_practice: the national age-sex rates for indirect standardisation.
+- rollup_gp_measure_age_sex: measure_id, activity_month, age_band (0..18, NULL unknown), sex
+  (M / F / U unknown; both as did_model.demography defines them), numerator — over every
+  practice in ref_practice: the national age-sex rates for indirect standardisation.
 
 Each is the sum over providers of a table split by provider (`*_by_provider`, with
 `provider_code` after `measure_id`): a provider's resubmission rebuilds its own rows of those
@@ -23,11 +23,9 @@ quoted below, and they come from files in the repository, never from user input.
 
 from __future__ import annotations
 
+from did_model.demography import age_band_sql, sex_sql
 from did_model.measures import Measure, load_measures
 from did_model.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
-
-AGE_BAND_YEARS = 5
-OLDEST_BAND = 90  # 90 and over (the population file's top age is 95+)
 
 
 def _literal(value: str) -> str:
@@ -85,10 +83,7 @@ def _rollups() -> dict[str, str]:
     age_sex = f"""
         WITH base_age_sex AS (
             SELECT provider_code, activity_month, patient_source, modality, body_area, test_group,
-                   CASE WHEN age_at_test IS NULL OR age_at_test < 0 THEN NULL
-                        ELSE least(age_at_test // {AGE_BAND_YEARS} * {AGE_BAND_YEARS}, {OLDEST_BAND})
-                   END::SMALLINT AS age_band,
-                   CASE sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' END AS sex,
+                   {age_band_sql("age_at_test")} AS age_band, {sex_sql("sex")} AS sex,
                    count(*)::BIGINT AS n
             FROM record r
             WHERE patient_source IN ({_sources(rate_measures or measures)})

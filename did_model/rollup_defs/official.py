@@ -14,27 +14,12 @@ gives identical figures, a little more slowly. Each is the sum over providers of
 by provider (`*_by_provider`), which a resubmission refreshes for its own months (ADR 0013).
 """
 
+from did_model.demography import dose_age_band_sql, sex_sql
 from did_model.rollups import BY_MONTH, BY_PROVIDER_MONTH, summed
 
-# Age bands for the dose tables: (label, first year, last year). Children (0-15) are a band of
-# their own because the risk per unit of effective dose is higher for them (ICRP 103, 2007).
-AGE_BANDS: tuple[tuple[str, int, int], ...] = (
-    ("0-15", 0, 15),
-    ("16-39", 16, 39),
-    ("40-64", 40, 64),
-    ("65-74", 65, 74),
-    ("75-84", 75, 84),
-    ("85+", 85, 200),
-)
-UNKNOWN_BAND = "Not known"
-
-_AGE_BAND_SQL = (
-    "CASE "
-    + " ".join(f"WHEN age_at_test BETWEEN {lo} AND {hi} THEN '{label}'" for label, lo, hi in AGE_BANDS)
-    + f" ELSE '{UNKNOWN_BAND}' END"
-)
-# PERSON GENDER CODE 1 / 2 -> M / F (the population file's codes); 0, 9 and blank -> U.
-_SEX_SQL = "CASE sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
+# The dose tables' age bands and the sex recode: did_model.demography.
+_AGE_BAND_SQL = dose_age_band_sql("age_at_test")
+_SEX_SQL = sex_sql("sex")
 
 ROLLUPS = {
     "rollup_official_commissioner_by_provider": """

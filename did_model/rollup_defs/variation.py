@@ -5,18 +5,20 @@ practice_code is joined to ref_practice for its sub-ICB, ICB and region (2026 ge
 its IMD quintile. Records whose practice is missing or not in the practice map keep null
 geography; the pages count them but cannot give them a denominator.
 
-Age is banded as the ESP2013 standard is (queries.dsr: 0-4, 5-9, ..., 85-89, 90+ as bands
-0..18); sex is M / F from PERSON GENDER CODE 1 / 2, and U for 0, 9 or missing.
+Age bands (ESP2013's 0-4, 5-9, ..., 85-89, 90+ as bands 0..18) and sex (M / F from PERSON
+GENDER CODE 1 / 2, U for 0, 9 or missing) are did_model.demography's, as are the registered
+populations' below.
 
 The tables by area are each the sum over providers of one split by provider (`*_by_provider`):
 a provider's resubmission refreshes its own rows of those and adds up the changed months again
 (ADR 0013).
 """
 
+from did_model.demography import age_band_sql, sex_sql
 from did_model.rollups import BY_MONTH, BY_PROVIDER_MONTH, FULL, summed
 
-_AGE_BAND = "least(r.age_at_test // 5, 18)::INTEGER"
-_SEX = "CASE r.sex WHEN '1' THEN 'M' WHEN '2' THEN 'F' ELSE 'U' END"
+_AGE_BAND = age_band_sql("r.age_at_test")
+_SEX = sex_sql("r.sex")
 _MEASURE = "r.modality, r.patient_source, r.test_group"
 _FROM = "FROM record r LEFT JOIN ref_practice p ON p.practice_code = r.practice_code"
 _AREA = "activity_month, region_code, icb_code, sub_icb_code"
@@ -48,9 +50,9 @@ ROLLUPS = {
     # Registered patients by IMD quintile x sub-ICB x age band x sex. The register gives age
     # and sex by PCN, not by practice, so a practice's structure is its PCN's scaled to its list
     # size (the sub-ICB's where the practice has no PCN) — architecture §5's approximation.
-    "rollup_variation_imd_population": """
+    "rollup_variation_imd_population": f"""
         WITH banded AS (
-            SELECT org_type, org_code, sex, least(age // 5, 18)::INTEGER AS age_band,
+            SELECT org_type, org_code, sex, {age_band_sql("age")} AS age_band,
                    sum(patients) AS patients
             FROM ref_population WHERE org_type IN ('PCN', 'SUB_ICB')
             GROUP BY ALL

@@ -32,7 +32,10 @@ META_KEY = "synthetic_world"
 
 
 @dataclass(frozen=True)
-class Area:
+class Slice:
+    """The practices of the regions and ICBs a demo world is cut to (not a queries.areas.Area:
+    several codes at once, resolved to a mask over the practice table)."""
+
     codes: tuple[str, ...]  # as given, upper case
     names: tuple[str, ...]  # region or ICB name for each code
     mask: np.ndarray  # over the practices it was resolved against
@@ -50,7 +53,7 @@ def parse_codes(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip().upper() for p in parts if str(p).strip()))
 
 
-def resolve(practices: pl.DataFrame, codes: Sequence[str]) -> Area:
+def resolve(practices: pl.DataFrame, codes: Sequence[str]) -> Slice:
     """The practices of an area given as region and/or ICB codes; ValueError naming an unknown code."""
     codes = parse_codes(codes)
     if not codes:
@@ -70,7 +73,7 @@ def resolve(practices: pl.DataFrame, codes: Sequence[str]) -> Area:
                 f"area code {code!r} is neither an NHS region code ({regions}) nor a 2026 ICB code "
                 f"of the shipped practice list; see `did synth --help`"
             )
-    return Area(codes, tuple(names), mask)
+    return Slice(codes, tuple(names), mask)
 
 
 def _title(name: str) -> str:

@@ -11,6 +11,7 @@ import polars as pl
 from did_errors import UsageError
 from did_model.scope import Scope
 from queries import gp_benchmark as gb
+from queries.areas import Area
 from queries.connection import Snapshot
 from queries.exports import Export
 from queries.funnel import METHODS
@@ -60,11 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def area_of(args: argparse.Namespace) -> gb.Area:
+def area_of(args: argparse.Namespace) -> Area:
     for level, code in (("icb", args.icb), ("sub_icb", args.sub_icb), ("pcn", args.pcn)):
         if code:
-            return gb.Area(level, code.strip().upper())
-    return gb.Area()
+            return Area(level, code)
+    return Area()
 
 
 def period_of(snap: Snapshot, args: argparse.Namespace) -> tuple[date, date]:

@@ -14,9 +14,10 @@ from did_model.scope import Scope
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
+from queries.areas import Area
 from queries.connection import Snapshot
 from queries.exports import Export, modality
-from queries.variation import LEVELS, MAP_LEVELS, Area, Filters, default_period
+from queries.variation import LEVELS, MAP_LEVELS, Filters, default_period
 
 DEMOGRAPHIC_TABLES = {
     "age-sex": demographic.age_sex_rates,

@@ -10,7 +10,7 @@ import argparse
 
 import polars as pl
 
-from did_model.rollup_defs.official import AGE_BANDS, UNKNOWN_BAND
+from did_model.demography import DOSE_AGE_BANDS, UNKNOWN_DOSE_AGE_BAND
 from did_model.scope import Scope
 from queries.connection import Snapshot
 from queries.disclosure import DisclosureRule
@@ -56,7 +56,8 @@ def dose_notes(snap: Snapshot, scope: Scope, year: FinancialYear, tables: dict[s
         "have one or two), as is the per-caput dose; percentages are worked from the exact sums.",
         "- Per-caput dose = collective dose / registered population (patients registered with a GP practice in "
         "England, August 2026), in microsievert per person; by age band and sex the band's registered "
-        f"population. Age bands: {', '.join(b[0] for b in AGE_BANDS)}; '{UNKNOWN_BAND}' = no age. Sex 'Not known' "
+        f"population. Age bands: {', '.join(b[0] for b in DOSE_AGE_BANDS)}; '{UNKNOWN_DOSE_AGE_BAND}' = no age. "
+        "Sex 'Not known' "
         "(person gender code 0, 9 or blank) has no population and no rate.",
         "- A part-year (fewer than 12 months held) gives a part-year collective and per-caput dose.",
         "",

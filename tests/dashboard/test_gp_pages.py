@@ -18,6 +18,7 @@ from dashboard.components import gp_charts, gp_text
 from did_model.scope import CENTRAL, Scope
 from queries import gp_benchmark as gb
 from queries import gp_practice
+from queries.areas import Area
 from queries.connection import get_snapshot
 from queries.exports import registry, to_csv_bytes
 
@@ -218,7 +219,7 @@ def test_gp_user_sees_its_own_practice_and_not_others(store, snap, busiest, monk
 
 
 def test_funnel_figure_carries_practice_codes_and_words(snap, busiest):
-    bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap), gb.Area("icb", busiest["icb_code"]))
+    bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap), Area("icb", busiest["icb_code"]))
     fig = gp_charts.funnel_figure(
         bench.table, bench.curves, bench.target, x_title="x", y_title="y", highlight=busiest["practice_code"]
     )

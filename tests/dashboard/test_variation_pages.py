@@ -178,7 +178,7 @@ def test_choropleth_draws_every_area_and_centres_on_england(synthetic_store):
 
 def test_chart_builders(synthetic_store):
     snap = get_snapshot(synthetic_store[0])
-    from queries.variation import ENGLAND_AREA
+    from queries.areas import ENGLAND_AREA
     from queries.variation_demographic import age_sex_rates, deprivation_rates
 
     filters = Filters(date(2025, 12, 1), date(2026, 3, 1))

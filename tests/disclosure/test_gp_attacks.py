@@ -18,6 +18,7 @@ import pytest
 from did_model.scope import CENTRAL, Scope
 from did_months import count_months
 from queries import gp_benchmark as gb
+from queries.areas import Area
 from queries.connection import get_snapshot
 from queries.disclosure import DisclosureRule
 
@@ -134,11 +135,11 @@ def _icb_commissioner(snap, period):
 def test_derived_values_left_on_a_suppressed_row_give_the_denominator_back(snap, period):
     scope, icb = _icb_commissioner(snap, period)
     measure = "gpda_xray_lumbar_spine_share"  # a ratio measure: its denominator is a count
-    exact = gb.benchmark(snap, CENTRAL, measure, *period, gb.Area("icb", icb)).table
+    exact = gb.benchmark(snap, CENTRAL, measure, *period, Area("icb", icb)).table
     truth = _truth(exact, "denominator")
     before = _recovered(derived_values_attack(as_published_before(exact)), truth)
     assert before[1] > 0 and before[0] == before[1]  # every hidden denominator, exactly
-    now = gb.benchmark(snap, scope, measure, *period, gb.Area("icb", icb)).table
+    now = gb.benchmark(snap, scope, measure, *period, Area("icb", icb)).table
     attacked = derived_values_attack(now)
     assert attacked and all(v is None for v in attacked.values())
     hidden = now.filter(pl.col("suppressed"))
@@ -172,12 +173,12 @@ def test_rate_times_list_size_does_not_undo_rounding(snap, period):
     scope, icb = _icb_commissioner(snap, period)
     m = gb.get_measure("gpda_all")
     months = count_months(*period)
-    exact = gb.benchmark(snap, CENTRAL, m.id, *period, gb.Area("icb", icb)).table
+    exact = gb.benchmark(snap, CENTRAL, m.id, *period, Area("icb", icb)).table
     truth = _truth(exact, "numerator")
     before = as_published_before(exact)
     hits, tried = _recovered(rate_times_denominator_attack(before, m.multiplier, months), truth)
     assert tried and hits == tried  # every rounded count comes back exactly
-    now = gb.benchmark(snap, scope, m.id, *period, gb.Area("icb", icb)).table
+    now = gb.benchmark(snap, scope, m.id, *period, Area("icb", icb)).table
     hits, tried = _recovered(rate_times_denominator_attack(now, m.multiplier, months), truth)
     assert tried and hits / tried <= CHANCE
     # The published count and its rate agree with each other, not with the exact count.
@@ -203,7 +204,7 @@ def test_unnamed_practices_cannot_be_singled_out(snap, period):
     ).select("practice_name", "pcn_code", "list_size", "imd_quintile")
     assert singled_out(old_style) > 0.9 * old_style.height  # (PCN, list size) is nearly always unique
     gp = Scope("gp", practice=own)
-    for area in (gb.Area(), gb.Area("icb", exact["icb_code"][0])):
+    for area in (Area(), Area("icb", exact["icb_code"][0])):
         now = gb.benchmark(snap, gp, "gpda_all", *period, area).table
         assert singled_out(now) == 0
         anonymous = now.filter(pl.col("practice_name") == gb.ANONYMOUS)
@@ -213,7 +214,7 @@ def test_unnamed_practices_cannot_be_singled_out(snap, period):
             == (anonymous.height,) * 4
         )
     # A PCN or sub-ICB shows only practices the user may see named.
-    pcn = gb.benchmark(snap, gp, "gpda_all", *period, gb.Area("pcn", exact["pcn_code"][0])).table
+    pcn = gb.benchmark(snap, gp, "gpda_all", *period, Area("pcn", exact["pcn_code"][0])).table
     assert set(pcn["practice_name"]) <= {exact["practice_name"][0]}
 
 
@@ -232,7 +233,7 @@ def test_the_same_cell_has_the_same_noise_wherever_it_is_asked_for(snap, period)
 
     scope, icb = _icb_commissioner(snap, period)
     england = gb.benchmark(snap, scope, "gpda_all", *period).table
-    narrowed = gb.benchmark(snap, scope, "gpda_all", *period, gb.Area("icb", icb)).table
+    narrowed = gb.benchmark(snap, scope, "gpda_all", *period, Area("icb", icb)).table
     both = narrowed.join(england, on="practice_code", suffix="_england")
     assert both.height and both["numerator"].equals(both["numerator_england"], check_names=False)
     code = narrowed.filter(~pl.col("suppressed"))["practice_code"][0]

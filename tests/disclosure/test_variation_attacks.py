@@ -28,8 +28,9 @@ from queries import dsr
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
+from queries.areas import ENGLAND_AREA, Area
 from queries.connection import get_snapshot
-from queries.variation import ENGLAND_AREA, Area, Filters
+from queries.variation import Filters
 
 SECRET = "MZXW6YTBOI2DAMBRGIZTINJWG44DSMBR"  # fixed for the test store only
 QE1_SUB_ICBS = {

@@ -19,6 +19,7 @@ import math
 import polars as pl
 import pytest
 
+from did_model.demography import AGE_BAND_LABELS
 from queries import dsr
 
 ESP2013_EUROSTAT = {  # 0-4 is <1 (1,000) + 1-4 (4,000)
@@ -45,7 +46,7 @@ ESP2013_EUROSTAT = {  # 0-4 is <1 (1,000) + 1-4 (4,000)
 
 
 def test_esp2013_weights_are_eurostats():
-    assert list(dsr.AGE_BAND_LABELS) == list(ESP2013_EUROSTAT)
+    assert list(AGE_BAND_LABELS) == list(ESP2013_EUROSTAT)
     assert list(dsr.ESP2013) == list(ESP2013_EUROSTAT.values())
     assert sum(dsr.ESP2013) == 100_000
 

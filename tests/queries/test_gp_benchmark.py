@@ -17,6 +17,7 @@ from did_months import add_months, count_months
 from queries import deciles as dec
 from queries import funnel, gp_practice
 from queries import gp_benchmark as gb
+from queries.areas import Area
 from queries.connection import get_snapshot
 from queries.disclosure import DisclosureRule
 from queries.exports import registry
@@ -43,13 +44,13 @@ STRUCTURES = pl.DataFrame(
     {
         "org_type": ["PCN"] * 3,
         "org_code": ["P1", "P1", "P2"],
-        "age_band": [20, 80, 20],
+        "age_band": [4, 16, 4],  # did_model.demography's bands: 4 = 20-24, 16 = 80-84
         "sex": ["F", "F", "F"],
         "patients": [50.0, 50.0, 80.0],
     }
-).with_columns(pl.col("age_band").cast(pl.Int16))
-AGE_SEX = pl.DataFrame({"age_band": [20, 80], "sex": ["F", "F"], "events": [30.0, 30.0]}).with_columns(
-    pl.col("age_band").cast(pl.Int16)
+).with_columns(pl.col("age_band").cast(pl.Int32))
+AGE_SEX = pl.DataFrame({"age_band": [4, 16], "sex": ["F", "F"], "events": [30.0, 30.0]}).with_columns(
+    pl.col("age_band").cast(pl.Int32)
 )
 
 
@@ -167,7 +168,7 @@ def test_area_and_peers_narrow_the_rows_not_the_verdicts(snap, period):
     england = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table
     icb = england["icb_code"].drop_nulls()[0]
     narrowed = gb.benchmark(
-        snap, CENTRAL, "gpda_all", *period, area=gb.Area("icb", icb), peers=gb.Peers(2000, 20000, (1, 2))
+        snap, CENTRAL, "gpda_all", *period, area=Area("icb", icb), peers=gb.Peers(2000, 20000, (1, 2))
     ).table
     assert narrowed.height and (narrowed["icb_code"] == icb).all()
     assert narrowed["list_size"].is_between(2000, 20000).all() and narrowed["imd_quintile"].is_in([1, 2]).all()
@@ -189,14 +190,14 @@ def _first_in_a_pcn(snap, period) -> dict:
 def test_gp_scope_names_only_its_own_practice_and_protects_counts(snap, period):
     own = _first_in_a_pcn(snap, period)
     scope = Scope("gp", practice=own["practice_code"])
-    table = gb.benchmark(snap, scope, "gpda_all", *period, area=gb.Area("pcn", own["pcn_code"])).table
+    table = gb.benchmark(snap, scope, "gpda_all", *period, area=Area("pcn", own["pcn_code"])).table
     assert table["practice_code"].drop_nulls().to_list() == [own["practice_code"]]
     assert set(table.filter(pl.col("practice_code").is_null())["practice_name"]) <= {gb.ANONYMOUS}
     shown = table["numerator"].drop_nulls()
     assert (shown % 5 == 0).all()
     suppressed = table.filter(pl.col("numerator").is_null())
     assert suppressed["value"].null_count() == suppressed.height
-    neighbours = gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("pcn", own["pcn_code"])).table
+    neighbours = gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=Area("pcn", own["pcn_code"])).table
     other = neighbours.filter(pl.col("practice_code") != own["practice_code"])["practice_code"][0]
     with pytest.raises(ScopeError):
         gb.check_practice(snap, scope, other)
@@ -242,7 +243,7 @@ def test_export_is_the_measure_pages_table(snap, period):
         CENTRAL,
         "gpda_us_abdo_pelvis",
         *period,
-        gb.Area("sub_icb", row["sub_icb_code"]),
+        Area("sub_icb", row["sub_icb_code"]),
         "multiplicative",
         gb.Peers(None, None, (1, 3)),
     ).table
@@ -271,9 +272,7 @@ def test_trend_series_and_deciles(snap, period):
     whole = series["numerator"].sum()
     assert (
         whole
-        == gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=gb.Area("pcn", row["pcn_code"]))
-        .table["numerator"]
-        .sum()
+        == gb.benchmark(snap, CENTRAL, "gpda_all", *period, area=Area("pcn", row["pcn_code"])).table["numerator"].sum()
     )
     # A practice in no PCN is told so, in words, rather than given an empty series.
     no_pcn = gb.benchmark(snap, CENTRAL, "gpda_all", *period).table.filter(pl.col("pcn_code").is_null())
@@ -287,7 +286,7 @@ def test_period_and_months(snap):
     assert months[0] == date(2025, 11, 1) and len(months) >= 5
     assert count_months(date(2025, 11, 1), date(2026, 10, 1)) == 12
     with pytest.raises(ValueError):
-        gb.Area("icb")
+        Area("icb")
     with pytest.raises(KeyError, match="no measure"):
         gb.get_measure("nope")
     assert funnel.METHODS == ("none", "additive", "multiplicative")
@@ -337,11 +336,21 @@ def naive_profile(tables: dict, practice: dict) -> pl.DataFrame:
                 "is_ratio": m.is_ratio,
                 **{
                     key: areas.get(label, {}).get("value")
-                    for key, label in (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))
+                    for key, label in (
+                        ("england", "England"),
+                        ("pcn", "PCN"),
+                        ("sub_icb", "Sub-ICB location"),
+                        ("icb", "ICB"),
+                    )
                 },
                 **{
                     f"{key}_rank": areas.get(label, {}).get("practice_rank")
-                    for key, label in (("england", "England"), ("pcn", "PCN"), ("sub_icb", "Sub-ICB"), ("icb", "ICB"))
+                    for key, label in (
+                        ("england", "England"),
+                        ("pcn", "PCN"),
+                        ("sub_icb", "Sub-ICB location"),
+                        ("icb", "ICB"),
+                    )
                 },
                 "spine_min": spread.min(),
                 "spine_p25": spread.quantile(0.25, "linear"),

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from did_model import nicip
+from did_model.demography import DOSE_AGE_BANDS
 from did_model.scope import CENTRAL
 from ingest import store
 from ingest.reference import population, practices
@@ -190,7 +191,7 @@ def test_dose_against_a_loop(snap):
     assert _three_figures(summary["collective_dose_man_sv"], collective_msv / 1000)
 
     def band(age):
-        return next((label for label, lo, hi in dose.AGE_BANDS if age is not None and lo <= age <= hi), "Not known")
+        return next((label for label, lo, hi in DOSE_AGE_BANDS if age is not None and lo <= age <= hi), "Not known")
 
     sexes = {"1": "Male", "2": "Female"}
     by_cell: Counter = Counter()
@@ -201,7 +202,7 @@ def test_dose_against_a_loop(snap):
         key = (row["age_band"], row["sex"])
         assert _three_figures(row["collective_dose_man_sv"], by_cell[key] / 1000), key
         if row["population"] is not None:
-            lo, hi = next((lo, hi) for label, lo, hi in dose.AGE_BANDS if label == row["age_band"])
+            lo, hi = next((lo, hi) for label, lo, hi in DOSE_AGE_BANDS if label == row["age_band"])
             people = sum(
                 p
                 for a, s, p in zip(pop["age"], pop["sex"], pop["patients"], strict=True)

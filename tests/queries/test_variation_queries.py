@@ -19,8 +19,9 @@ from queries import variation
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
+from queries.areas import ENGLAND_AREA, Area
 from queries.connection import get_snapshot
-from queries.variation import ENGLAND_AREA, Area, Filters
+from queries.variation import Filters
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 # Two practices in QE1 (Lancashire and South Cumbria), sub-ICB 01K; one in QWO (West Yorkshire), 36J.
