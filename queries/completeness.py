@@ -26,10 +26,12 @@ through `submission_history`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model.scope import Scope, ScopeError
 from did_months import add_months
 from queries.connection import Snapshot, has_tables
@@ -137,6 +139,27 @@ def periods(snap: Snapshot) -> list[date]:
         out.append(p)
         p = add_months(p, 1)
     return out
+
+
+@dataclass(frozen=True)
+class CompletenessTable:
+    """The completeness matrix asked for: periods first … last judged as of a date, narrowed to a
+    region and a provider type (None: all)."""
+
+    first: date
+    last: date
+    as_of: date
+    region: str | None = None
+    provider_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.first > self.last:
+            raise UsageError("the first period is after the last: choose a first period no later than the last")
+
+
+def completeness_table(snap: Snapshot, scope: Scope, t: CompletenessTable) -> pl.DataFrame:
+    """`provider_months` for the request `t`: the page's matrix (and `did export completeness`'s)."""
+    return provider_months(snap, scope, t.first, t.last, t.as_of, t.region, t.provider_type)
 
 
 def provider_months(
@@ -409,6 +432,19 @@ PRE_PUBLICATION_CHECKS: dict[str, str] = {
     "volume_spike": "Volume spike",
     "quality_fell": "Quality fell",
 }
+
+
+@dataclass(frozen=True)
+class PrePublication:
+    """The pre-publication check asked for: one period, its windows judged as of a date."""
+
+    period: date
+    as_of: date
+
+
+def pre_publication_table(snap: Snapshot, scope: Scope, t: PrePublication) -> pl.DataFrame:
+    """`pre_publication` for the request `t`: the page's findings (and `did export pre-publication`'s)."""
+    return pre_publication(snap, scope, t.period, as_of=t.as_of)
 
 
 def pre_publication(

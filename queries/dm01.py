@@ -15,10 +15,12 @@ statistics and show as loaded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model.dm01 import TESTS
 from did_model.scope import Scope, ScopeError
 from queries.connection import Snapshot
@@ -38,6 +40,26 @@ COLUMNS = [
     "dm01_waiting_6wk_plus",
     "dm01_share_6wk_plus",
 ]
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The DM01 reconciliation asked for: DM01's months first … last, one provider or every one
+    the user may see, and all rows or only those flagged."""
+
+    first_month: date
+    last_month: date
+    provider: str | None = None
+    flagged_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.first_month > self.last_month:
+            raise UsageError("the first month is after the last month: choose a first month no later than the last")
+
+
+def reconciliation_table(snap: Snapshot, scope: Scope, r: Reconciliation) -> pl.DataFrame:
+    """`reconciliation` for the request `r`: the waiting-times page's table (and `did export dm01-reconciliation`'s)."""
+    return reconciliation(snap, scope, r.first_month, r.last_month, r.provider, flagged_only=r.flagged_only)
 
 
 def loaded_months(snap: Snapshot) -> list[date]:

@@ -131,6 +131,38 @@ class UtilisationFilter:
         return (self.last_day - self.first_day).days + 1
 
 
+# The tables of the scanner page (and of `did export equipment`): one row per site (ranked), per
+# provider, per day of the week, or per month.
+TABLES: tuple[str, ...] = ("site", "provider", "weekday", "month")
+
+
+@dataclass(frozen=True)
+class UtilisationTable:
+    """One scanner-utilisation table: its filter, which table (one of TABLES) and the drill-down:
+    a provider (its sites; the weekday profile and trend for it) and one of its sites (the weekday
+    profile and trend for that site)."""
+
+    filter: UtilisationFilter
+    by: str = "site"
+    provider: str | None = None
+    site: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.by not in TABLES:
+            raise UsageError(f"unknown scanner-utilisation table {self.by!r}; choose one of {', '.join(TABLES)}")
+
+
+def utilisation_table(snap: Snapshot, scope: Scope, t: UtilisationTable) -> pl.DataFrame:
+    """The table `t` names, as the scanner page shows it (and `did export equipment` writes)."""
+    if t.by == "site":
+        return site_utilisation(snap, scope, t.filter, t.provider)
+    if t.by == "provider":
+        return provider_utilisation(snap, scope, t.filter)
+    if t.by == "weekday":
+        return weekday_profile(snap, scope, t.filter, t.provider, t.site)
+    return monthly_utilisation(snap, scope, t.filter, t.provider, t.site)
+
+
 def durations_for(durations: tuple[tuple[str, str, float], ...], modality: str) -> pl.DataFrame:
     """The duration rows that apply to `modality`: its own, else the "*" modality's."""
     own = [d for d in durations if d[0] == modality] or [d for d in durations if d[0] == "*"]

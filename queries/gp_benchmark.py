@@ -40,6 +40,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from did_errors import UsageError
 from did_model.demography import age_band_sql
 from did_model.measures import Measure, load_measures
 from did_model.scope import Scope, ScopeError
@@ -626,6 +627,39 @@ def _check_peers(peers: Peers | None, scope: Scope) -> None:
             raise ValueError(
                 f"list size limit {limit:,}: peer groups use the bands " + ", ".join(f"{e:,}" for e in LIST_SIZE_EDGES)
             )
+
+
+@dataclass(frozen=True)
+class MeasureTable:
+    """One measure across the practices of an area (and a peer group), over start … end, with the
+    funnel's over-dispersion method: what the measure page shows and `did export gp-benchmark` writes."""
+
+    measure_id: str
+    start: date
+    end: date
+    area: Area = ENGLAND_AREA
+    method: str = DEFAULT_METHOD
+    peers: Peers | None = None  # None: every practice of the area
+
+    def __post_init__(self) -> None:
+        if self.measure_id not in load_measures():
+            raise UsageError(f"there is no measure {self.measure_id!r}; choose one of {', '.join(load_measures())}")
+        if self.start > self.end:
+            raise UsageError("the period starts after it ends: choose a first month no later than the last")
+        if self.method not in funnel.METHODS:
+            raise UsageError(
+                f"unknown over-dispersion method {self.method!r}; choose one of {', '.join(funnel.METHODS)}"
+            )
+
+
+def measure_benchmark(snap: Snapshot, scope: Scope, t: MeasureTable) -> Benchmark:
+    """`benchmark` for the request `t`: the table, England's value and the funnel the page draws."""
+    return benchmark(snap, scope, t.measure_id, t.start, t.end, t.area, t.method, t.peers)
+
+
+def measure_table(snap: Snapshot, scope: Scope, t: MeasureTable) -> pl.DataFrame:
+    """The practices `t` asks for, as the measure page shows and offers them (`did export gp-benchmark`)."""
+    return measure_benchmark(snap, scope, t).table
 
 
 def benchmark(

@@ -35,6 +35,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model.scope import Scope
 from did_months import add_months
 from queries.connection import Snapshot
@@ -102,6 +103,35 @@ class ProductivityFilter:
     @property
     def calendar_days(self) -> int:
         return (self.last_day - self.first_month).days + 1
+
+
+# The tables of "Scans per operating hour" (and of `did export scanner-productivity`): England then
+# one row per site, or one per weekday and hour the examinations started.
+TABLES: tuple[str, ...] = ("site", "hour")
+
+
+@dataclass(frozen=True)
+class ProductivityTable:
+    """One scans-per-operating-hour table: its filter, which table (one of TABLES), a provider
+    (its sites; the hours for it) and one of its sites (the hours for that site only)."""
+
+    filter: ProductivityFilter
+    by: str = "site"
+    provider: str | None = None
+    site: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.by not in TABLES:
+            raise UsageError(f"unknown scans-per-hour table {self.by!r}; choose one of {', '.join(TABLES)}")
+        if self.site is not None and (self.by != "hour" or self.provider is None):
+            raise UsageError("a site goes with the table by hour and the site's provider: give both, or no site")
+
+
+def productivity_table(snap: Snapshot, scope: Scope, t: ProductivityTable) -> pl.DataFrame:
+    """The table `t` names, as the scanner page shows it (and `did export scanner-productivity` writes)."""
+    if t.by == "site":
+        return site_productivity(snap, scope, t.filter, t.provider)
+    return hour_weekday(snap, scope, t.filter, t.provider, t.site)
 
 
 def has_timestamps(snap: Snapshot) -> bool:

@@ -25,6 +25,7 @@ from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model import spec, spec_pack
 from did_model.rollup_defs.quality import ITEMS
 from did_model.scope import Scope
@@ -74,6 +75,33 @@ def _filters(scope: Scope, provider: str | None, first: date | None, last: date 
 _WHERE = """($all OR list_contains($codes, provider_code))
             AND ($provider IS NULL OR provider_code = $provider)
             AND ($first IS NULL OR period >= $first) AND ($last IS NULL OR period <= $last)"""
+
+
+LEVELS: tuple[str, ...] = ("item", "provider")
+
+
+@dataclass(frozen=True)
+class QualityTable:
+    """The data-quality scores asked for: periods first … last, one provider or all, and per data
+    item ('item': provider × period × item) or overall ('provider': provider × period)."""
+
+    first: date
+    last: date
+    provider: str | None = None
+    level: str = "item"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise UsageError(f"unknown data-quality level {self.level!r}; choose one of {', '.join(LEVELS)}")
+        if self.first > self.last:
+            raise UsageError("the first period is after the last: choose a first period no later than the last")
+
+
+def quality_table(snap: Snapshot, scope: Scope, t: QualityTable) -> pl.DataFrame:
+    """The scores `t` asks for, as the data-quality page shows them (and `did export data-quality` writes)."""
+    if t.level == "provider":
+        return provider_scores(snap, scope, t.first, t.last, t.provider)
+    return item_scores(snap, scope, t.first, t.last, t.provider)
 
 
 def item_scores(

@@ -16,18 +16,49 @@ a hidden reported count.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model.rollup_defs.urgency import REPORT_STANDARD_DAYS
 from did_model.scope import Scope
-from queries import urgency
+from queries import spc, urgency
 from queries.connection import Snapshot
 from queries.disclosure import protect
 
 BREAKDOWNS = ["priority", *(b for b in urgency.BREAKDOWNS if b != "dm01_test")]  # unreported: no DM01 test
 COUNTS = ["reported", "reported_within_28d", "reported_over_28d", "dates_out_of_order", "unreported", "unreported_28d"]
+
+
+# The tables of "Report turnaround" (and of `did export report-turnaround`): a breakdown, or the
+# monthly share reported within 28 days as an XmR chart.
+TABLES: tuple[str, ...] = (*BREAKDOWNS, "spc")
+INTERVAL = "procedure_to_report"
+
+
+@dataclass(frozen=True)
+class TurnaroundTable:
+    """One report-turnaround table: its filter and which table (one of TABLES). The interval is
+    always procedure start → report issue, whatever the filter's was, so the page's request and
+    the command line's are the same object."""
+
+    filter: urgency.UrgencyFilter
+    by: str = "priority"
+
+    def __post_init__(self) -> None:
+        if self.by not in TABLES:
+            raise UsageError(f"unknown report-turnaround table {self.by!r}; choose one of {', '.join(TABLES)}")
+        if self.filter.interval != INTERVAL:
+            object.__setattr__(self, "filter", replace(self.filter, interval=INTERVAL))
+
+
+def turnaround_table(snap: Snapshot, scope: Scope, t: TurnaroundTable) -> pl.DataFrame:
+    """The table `t` names, as the waiting-times page shows it (and `did export report-turnaround` writes)."""
+    if t.by == "spc":
+        return spc.with_xmr(turnaround(snap, scope, t.filter, "month"), "share_within_28d")
+    return turnaround(snap, scope, t.filter, t.by)
 
 
 def as_of(snap: Snapshot) -> date | None:

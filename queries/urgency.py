@@ -79,6 +79,23 @@ class UrgencyFilter:
             raise UsageError("the first month is after the last month")
 
 
+# The tables of "By urgency" (and of `did export waits-by-urgency`): one row per priority, per
+# breakdown value and priority, or urgent suspected cancer beside routine by modality.
+TABLES: tuple[str, ...] = ("priority", *BREAKDOWNS, "usc-vs-routine")
+
+
+@dataclass(frozen=True)
+class UrgencyTable:
+    """One table of waits by urgency: its filter and which table (one of TABLES)."""
+
+    filter: UrgencyFilter
+    by: str = "priority"
+
+    def __post_init__(self) -> None:
+        if self.by not in TABLES:
+            raise UsageError(f"unknown waits-by-urgency table {self.by!r}; choose one of {', '.join(TABLES)}")
+
+
 def urgency_months(snap: Snapshot) -> list[date]:
     """Activity months with v2.0 waits, oldest first (none before April 2026)."""
     return snap.query(f"SELECT DISTINCT activity_month FROM {WAITS_BY_PROVIDER} ORDER BY 1")["activity_month"].to_list()
@@ -225,6 +242,13 @@ def urgency_summary(snap: Snapshot, scope: Scope, f: UrgencyFilter, by: str | No
 
     table = _protect(by_breakdown(scope, f, by, rows), scope)
     return with_site_names(snap, table) if by == "site" else table
+
+
+def urgency_table(snap: Snapshot, scope: Scope, t: UrgencyTable) -> pl.DataFrame:
+    """The table `t` names, as the waiting-times page shows it (and `did export waits-by-urgency` writes)."""
+    if t.by == "usc-vs-routine":
+        return usc_vs_routine(urgency_summary(snap, scope, t.filter, "modality"), "modality")
+    return urgency_summary(snap, scope, t.filter, None if t.by == "priority" else t.by)
 
 
 def usc_vs_routine(summary: pl.DataFrame, by: str | None = None) -> pl.DataFrame:

@@ -25,10 +25,13 @@ ratio is computed from the perturbed counts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model.demography import AGE_BAND_LABELS
 from did_model.scope import Scope
 from did_model.spec import ETHNIC_GROUP
@@ -320,3 +323,30 @@ def not_stated_share(mix: pl.DataFrame) -> float | None:
     """Share of activity whose ethnic group is not stated, not known, not recorded or invalid."""
     part = mix.filter(pl.col("ethnic_group").is_in(NOT_STATED_OR_KNOWN))["share"]
     return None if part.null_count() == part.len() else float(part.fill_null(0).sum())
+
+
+# The tables of the page (and of `did export variation-demographic`), by name.
+TABLES: dict[str, Callable[[Snapshot, Scope, Filters, Area], pl.DataFrame]] = {
+    "age-sex": age_sex_rates,
+    "deprivation": deprivation_rates,
+    "lsoa-deprivation": lsoa_deprivation,
+    "ethnicity": ethnic_mix,
+}
+
+
+@dataclass(frozen=True)
+class DemographicTable:
+    """One table of "Who is imaged": what is counted and when, the area, and which table (a key of TABLES)."""
+
+    filters: Filters
+    area: Area
+    table: str = "age-sex"
+
+    def __post_init__(self) -> None:
+        if self.table not in TABLES:
+            raise UsageError(f"unknown demographic table {self.table!r}; choose one of {', '.join(TABLES)}")
+
+
+def demographic_table(snap: Snapshot, scope: Scope, t: DemographicTable) -> pl.DataFrame:
+    """The table `t` names, as the page shows and offers it (and `did export variation-demographic` writes)."""
+    return TABLES[t.table](snap, scope, t.filters, t.area)

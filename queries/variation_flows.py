@@ -15,8 +15,11 @@ shares give, minus the published parts, leaves a hidden part plus noise from eve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
+from did_errors import UsageError
 from did_model.scope import Scope
 from queries.areas import LEVEL_LABELS, Area
 from queries.connection import Snapshot
@@ -45,6 +48,33 @@ _PROVIDER_NAME = """
         (SELECT any_value(s.provider_name) FROM ref_site s WHERE s.provider_code = f.provider_code),
         f.provider_code)
 """
+
+
+@dataclass(frozen=True)
+class FlowsTable:
+    """One flows table: what is counted and when, and either an area (the providers imaging its
+    patients; split by modality when `by_modality`) or a provider (the ICBs its patients come from)."""
+
+    filters: Filters
+    area: Area | None = None
+    provider: str | None = None
+    by_modality: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.area is None) == (self.provider is None):
+            raise UsageError("flows are for an area or for a provider: give one of the two")
+        if self.by_modality and self.area is None:
+            raise UsageError("the split by modality is of an area's flows: give an area, not a provider")
+
+
+def flows_table(snap: Snapshot, scope: Scope, t: FlowsTable) -> pl.DataFrame:
+    """The table `t` asks for, as the page shows and offers it (and `did export variation-flows` writes)."""
+    if t.provider is not None:
+        return provider_origins(snap, scope, t.filters, t.provider)
+    assert t.area is not None  # __post_init__: an area or a provider
+    if t.by_modality:
+        return area_provider_modalities(snap, scope, t.filters, t.area)
+    return area_providers(snap, scope, t.filters, t.area)
 
 
 def _protected_shares(

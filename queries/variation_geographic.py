@@ -14,6 +14,8 @@ perturbed cells, as on every page) and the rank are computed from them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from did_errors import UsageError
@@ -50,6 +52,23 @@ COLUMNS = [
     "compared",
     "rank",
 ]
+
+
+@dataclass(frozen=True)
+class MapTable:
+    """The map's table: what is counted and when, and which areas (a key of MAP_LEVELS)."""
+
+    filters: Filters
+    level: str = "icb"
+
+    def __post_init__(self) -> None:
+        if self.level not in MAP_LEVELS:
+            raise UsageError(f"unknown map level {self.level!r}; choose one of {', '.join(MAP_LEVELS)}")
+
+
+def map_table(snap: Snapshot, scope: Scope, t: MapTable) -> pl.DataFrame:
+    """`area_rates` for the request `t`: the page's table (and `did export variation-geographic`'s)."""
+    return area_rates(snap, scope, t.filters, t.level)
 
 
 def area_rates(snap: Snapshot, scope: Scope, filters: Filters, level: str) -> pl.DataFrame:

@@ -54,6 +54,23 @@ class VolumeRule:
 DEFAULT_RULE = VolumeRule()
 
 
+@dataclass(frozen=True)
+class VolumeTable:
+    """The volume checks asked for: the rule, one row per provider-month or per provider-month-modality,
+    one provider or all, every checked month or only the flagged ones."""
+
+    rule: VolumeRule = DEFAULT_RULE
+    by_modality: bool = False
+    provider: str | None = None
+    flagged_only: bool = False
+
+
+def volume_table(snap: Snapshot, scope: Scope, t: VolumeTable) -> pl.DataFrame:
+    """The checks `t` asks for, as the completeness page shows them (and `did export volume-checks` writes)."""
+    checks = volume_checks(snap, scope, t.rule, by_modality=t.by_modality, provider=t.provider)
+    return flagged(checks) if t.flagged_only else checks
+
+
 def _scope_filter(scope: Scope) -> dict:
     visible = scope.visible_providers()
     return {"all": visible is None, "codes": visible or []}

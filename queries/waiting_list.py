@@ -15,13 +15,14 @@ ultrasound, barium enema and DEXA, each record's test mapped from its NICIP (or 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
+from did_errors import UsageError
 from did_model.dm01 import TESTS
 from did_model.scope import Scope
-from queries import urgency
+from queries import spc, urgency
 from queries.connection import Snapshot
 from queries.disclosure import protect
 from queries.percentiles import summarise_histogram
@@ -91,8 +92,39 @@ def _rows(
     )
 
 
-def _waiting_list_filter(f: urgency.UrgencyFilter) -> urgency.UrgencyFilter:
-    return urgency.UrgencyFilter(f.first_month, f.last_month, "clock_to_procedure", f.modality, f.source, f.provider)
+def waiting_list_filter(f: urgency.UrgencyFilter) -> urgency.UrgencyFilter:
+    """`f` with the waiting list's interval (clock start → procedure start): what the waiting-list
+    tables read."""
+    return urgency.UrgencyFilter(f.first_month, f.last_month, INTERVAL, f.modality, f.source, f.provider)
+
+
+# The tables of "Diagnostic waiting list" (and of `did export waiting-list`): England, a breakdown,
+# or the monthly share waiting 6 weeks or more as an XmR chart.
+TABLES: tuple[str, ...] = ("england", *urgency.BREAKDOWNS, "spc")
+INTERVAL = "clock_to_procedure"
+
+
+@dataclass(frozen=True)
+class WaitingListTable:
+    """One waiting-list table: its filter and which table (one of TABLES). The interval is always
+    the waiting-list clock start → procedure start, whatever the filter's was, so the page's
+    request and the command line's are the same object."""
+
+    filter: urgency.UrgencyFilter
+    by: str = "modality"
+
+    def __post_init__(self) -> None:
+        if self.by not in TABLES:
+            raise UsageError(f"unknown waiting-list table {self.by!r}; choose one of {', '.join(TABLES)}")
+        if self.filter.interval != INTERVAL:
+            object.__setattr__(self, "filter", waiting_list_filter(self.filter))
+
+
+def waiting_list_table(snap: Snapshot, scope: Scope, t: WaitingListTable) -> pl.DataFrame:
+    """The table `t` names, as the waiting-times page shows it (and `did export waiting-list` writes)."""
+    if t.by == "spc":
+        return spc.with_xmr(waiting_list(snap, scope, t.filter, "month"), "share_six_weeks_or_more")
+    return waiting_list(snap, scope, t.filter, None if t.by == "england" else t.by)
 
 
 def _protect(table: pl.DataFrame, scope: Scope) -> pl.DataFrame:
@@ -105,7 +137,7 @@ def waiting_list(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter, by: str
     weeks or more (count and share), week bands, and the records left out (clock start or
     procedure missing, or the clock start after the procedure). `f.interval` is ignored."""
     table = urgency.by_breakdown(
-        scope, _waiting_list_filter(f), by, lambda f, group, providers: _rows(snap, scope, f, group, providers)
+        scope, waiting_list_filter(f), by, lambda f, group, providers: _rows(snap, scope, f, group, providers)
     )
     if by == "dm01_test":
         table = _dm01_order(table)
@@ -120,11 +152,17 @@ def _dm01_order(table: pl.DataFrame) -> pl.DataFrame:
     return table.filter(pl.col("dm01_test").is_not_null()).sort([*within, order], maintain_order=True)
 
 
+def dm01_filter(f: urgency.UrgencyFilter) -> urgency.UrgencyFilter:
+    """The request of the DM01 waiting list (`dm01_waiting_list`; `did export dm01-waiting-list`):
+    `f` with the waiting list's interval and no modality (the DM01 test decides it)."""
+    return replace(waiting_list_filter(f), modality=None)
+
+
 def dm01_waiting_list(snap: Snapshot, scope: Scope, f: urgency.UrgencyFilter) -> pl.DataFrame:
     """DM01-style: one row per provider (England first, then those the user may see in detail)
     and DM01 imaging test — waits, median weeks, 6 weeks or more, week bands. The test decides
     the modality, so `f.modality` is ignored; the patient source and provider filters apply."""
-    f = replace(_waiting_list_filter(f), modality=None)
+    f = dm01_filter(f)
 
     def rows(f: urgency.UrgencyFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
         return _dm01_order(_rows(snap, scope, f, [*group, "dm01_test"], providers))

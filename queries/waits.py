@@ -38,6 +38,7 @@ from did_errors import UsageError
 from did_model.rollup_defs.waits import NEGATIVE_DAY, OVERFLOW_DAY
 from did_model.scope import Scope
 from did_months import add_months
+from queries import spc
 from queries.connection import Snapshot
 from queries.disclosure import perturb, protect
 from queries.headline import GP_DIRECT_ACCESS
@@ -96,6 +97,34 @@ class WaitFilter:
             raise UsageError(f"unknown patient source group {self.source!r}; one of {', '.join(SOURCE_GROUPS)}")
         if self.first_month > self.last_month:
             raise UsageError("the first month is after the last month")
+
+
+# The tables of the page (and of `did export waiting-times`): a breakdown, the day-by-day
+# distribution, the records with a date missing per interval, or the monthly median as an XmR chart.
+TABLES: tuple[str, ...] = (*BREAKDOWNS, "distribution", "missing", "spc")
+
+
+@dataclass(frozen=True)
+class WaitTable:
+    """One table of the waiting-times page: its filter and which table (one of TABLES)."""
+
+    filter: WaitFilter
+    by: str = "modality"
+
+    def __post_init__(self) -> None:
+        if self.by not in TABLES:
+            raise UsageError(f"unknown waiting-times table {self.by!r}; choose one of {', '.join(TABLES)}")
+
+
+def wait_table(snap: Snapshot, scope: Scope, t: WaitTable) -> pl.DataFrame:
+    """The table `t` names, as the page shows and offers it (and `did export waiting-times` writes)."""
+    if t.by == "distribution":
+        return wait_distribution(snap, scope, t.filter)
+    if t.by == "missing":
+        return missing_dates_by_interval(snap, scope, t.filter)
+    if t.by == "spc":
+        return spc.with_xmr(wait_summary(snap, scope, t.filter, "month"), "median_days")
+    return wait_summary(snap, scope, t.filter, t.by)
 
 
 def wait_months(snap: Snapshot) -> list[date]:

@@ -32,6 +32,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 DASHBOARD_MAY_IMPORT_FROM_INGEST = ("ingest.submit", "ingest.local_codes", "ingest.reference", "ingest.geography")
 
 
+# Only the command line's adapters read a parsed command line: `did export`'s and `did report`'s
+# plugins turn it into the typed, frozen request a page builds from its widgets, and every other
+# module takes that request (queries/exports/__init__.py), so a page and its export share it.
+ARGPARSE_ADAPTERS = ("queries.exports", "queries.reports")
+
+
 def _modules() -> dict[str, Path]:
     """Every project module by dotted name (packages by their __init__)."""
     found = {name: ROOT / f"{name}.py" for name in (*SHARED, "did_cli")}
@@ -89,6 +95,32 @@ def _breaches() -> list[str]:
 
 def test_each_layer_imports_only_what_it_may():
     assert _breaches() == []
+
+
+def _argparse_readers() -> list[str]:
+    """The modules of the layers, other than the command line's adapters, that import argparse."""
+    return sorted(
+        name
+        for name, path in MODULES.items()
+        if _layer(name) in PACKAGES
+        and not any(name == a or name.startswith(a + ".") for a in ARGPARSE_ADAPTERS)
+        and "argparse" in {i.split(".")[0] for i in _imports(name, path)}
+    )
+
+
+def test_only_the_command_line_adapters_read_a_command_line():
+    assert _argparse_readers() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "caught"),
+    [("queries.planted", True), ("dashboard.planted", True), ("queries.exports.planted", False)],
+)
+def test_the_argparse_check_catches_a_planted_reader(tmp_path, monkeypatch, name, caught):
+    planted = tmp_path / "planted.py"
+    planted.write_text("def f(args):\n    from argparse import Namespace\n")
+    monkeypatch.setitem(MODULES, name, planted)
+    assert (name in _argparse_readers()) == caught
 
 
 def test_nothing_imports_the_cli():

@@ -91,7 +91,7 @@ if note := duplicates.counting_note(snap):  # the page is the central team's alo
     st.caption(note)
 
 # --- Pre-publication check (the top of the page: read it in a minute) -------------------------
-findings = cached(completeness.pre_publication)(snap, scope, last, as_of=today)
+findings = cached(completeness.pre_publication_table)(snap, scope, completeness.PrePublication(last, today))
 with st.container(border=True):
     st.markdown(pre_publication_markdown(findings, last))
     st.download_button(
@@ -107,7 +107,9 @@ with st.container(border=True):
     )
 
 # --- Matrix -----------------------------------------------------------------------------------
-matrix = cached(completeness.provider_months)(snap, scope, first, last, today, region_f, type_f)
+matrix = cached(completeness.completeness_table)(
+    snap, scope, completeness.CompletenessTable(first, last, today, region_f, type_f)
+)
 coverage = coverage_by_period(matrix)
 latest = coverage.filter(pl.col("period") == last)
 st.subheader("Who submitted")
@@ -176,8 +178,8 @@ drop = v1.number_input("Flag a drop of at least (%)", 5, 95, 30, step=5) / -100
 spike = v2.number_input("Flag a rise of at least (%)", 5, 500, 30, step=5) / 100
 by_modality = v3.toggle("By modality", value=False)
 rule = volumes.VolumeRule(drop=drop, spike=spike)
-checks = cached(volumes.volume_checks)(snap, scope, rule, by_modality=by_modality)
-flags = volumes.flagged(checks)
+checks = cached(volumes.volume_table)(snap, scope, volumes.VolumeTable(rule, by_modality))
+flags = volumes.flagged(checks)  # the export's table with flagged_only (volumes.volume_table)
 st.caption(
     "Each provider's examinations in an activity month against the median of its previous six months "
     "with an accepted file (at least three). Flagged when the change passes the threshold **and** is more "

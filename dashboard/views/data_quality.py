@@ -58,8 +58,8 @@ st.caption(
 if provider:
     st.query_params["provider"] = provider
 
-items = cached(quality.item_scores)(snap, scope, first, last, provider)
-scores = cached(quality.provider_scores)(snap, scope, first, last, provider)
+items = cached(quality.quality_table)(snap, scope, quality.QualityTable(first, last, provider, "item"))
+scores = cached(quality.quality_table)(snap, scope, quality.QualityTable(first, last, provider, "provider"))
 peers = cached(quality.peer_overall_scores)(snap, scope, first, last)
 peer_items = cached(quality.peer_item_scores)(snap, scope, last, last)
 

@@ -179,7 +179,7 @@ if scope.role == "commissioner":
         "Every provider and site is shown as a comparator: utilisation is a site's activity, not "
         "your population's, and its counts carry the same small random noise as every figure."
     )
-providers = cached(equipment.provider_utilisation)(snap, scope, f)
+providers = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "provider"))
 table(providers, "providers")
 
 # --- Sites: ranked, outliers, drill-down ------------------------------------------------------
@@ -196,7 +196,7 @@ if provider:
     st.query_params["provider"] = provider
 else:
     st.query_params.pop("provider", None)
-sites = cached(equipment.site_utilisation)(snap, scope, f, provider)
+sites = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "site", provider))
 if sites["exams_per_scanner_per_day"].drop_nulls().len():
     england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
     st.plotly_chart(
@@ -244,7 +244,7 @@ where = site or provider or ALL
 left, right = st.columns(2)
 with left:
     st.subheader(f"Weekday profile, {where}")
-    profile = cached(equipment.weekday_profile)(snap, scope, f, provider, site)
+    profile = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "weekday", provider, site))
     st.plotly_chart(
         weekday_figure(profile),
         config=CHART_CONFIG,
@@ -265,7 +265,7 @@ with left:
     st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
 with right:
     st.subheader(f"Monthly trend, {where}")
-    trend = cached(equipment.monthly_utilisation)(snap, scope, f, provider, site)
+    trend = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "month", provider, site))
     st.plotly_chart(
         monthly_figure(trend),
         config=CHART_CONFIG,
@@ -329,7 +329,9 @@ st.caption(
 )
 heat_left, heat_right = st.columns([3, 2])
 with heat_left:
-    cells = cached(productivity.hour_weekday)(snap, scope, pf, provider, site)
+    cells = cached(productivity.productivity_table)(
+        snap, scope, productivity.ProductivityTable(pf, "hour", provider, site)
+    )
     st.plotly_chart(
         hour_weekday_figure(cells, equipment.WEEKDAYS),
         config=CHART_CONFIG,
@@ -355,7 +357,7 @@ with heat_right:
         height=330,
     )
 
-hourly = cached(productivity.site_productivity)(snap, scope, pf, provider)
+hourly = cached(productivity.productivity_table)(snap, scope, productivity.ProductivityTable(pf, "site", provider))
 sites_left, sites_right = st.columns([2, 3])
 with sites_left:
     st.plotly_chart(

@@ -105,7 +105,7 @@ set_param("ls_max", str(size[1]) if size[1] < 60_000 else None)
 set_param("imd", ",".join(map(str, sorted(quintiles))) or None)
 peers = peers if peers != gb.Peers() else None
 
-bench = cached(gb.benchmark)(snap, scope, measure_id, *period, area, method, peers)
+bench = cached(gb.measure_benchmark)(snap, scope, gb.MeasureTable(measure_id, *period, area, method, peers))
 table = bench.table
 
 # --- Headline ---------------------------------------------------------------------------------

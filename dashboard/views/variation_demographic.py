@@ -24,7 +24,7 @@ from queries.areas import ENGLAND_AREA
 from queries.disclosure import display
 from queries.exports import to_csv_bytes
 from queries.variation import RATE_UNIT
-from queries.variation_demographic import deprivation_gradient, not_stated_share
+from queries.variation_demographic import DemographicTable, deprivation_gradient, not_stated_share
 
 st.title("Who is imaged")
 snap = snapshot_or_stop()
@@ -73,7 +73,7 @@ if summary.unknown_age_sex:
 
 # --- Age and sex ------------------------------------------------------------------------------
 st.subheader("By age and sex")
-age_sex = cached(variation_demographic.age_sex_rates)(snap, scope, filters, area)
+age_sex = cached(variation_demographic.demographic_table)(snap, scope, DemographicTable(filters, area, "age-sex"))
 st.plotly_chart(
     charts.pyramid_figure(age_sex, RATE_UNIT),
     config=CHART_CONFIG,
@@ -85,7 +85,9 @@ with st.expander("Table: rates by age and sex"):
 
 # --- Deprivation ------------------------------------------------------------------------------
 st.subheader("By deprivation of the registered practice")
-deprivation = cached(variation_demographic.deprivation_rates)(snap, scope, filters, area)
+deprivation = cached(variation_demographic.demographic_table)(
+    snap, scope, DemographicTable(filters, area, "deprivation")
+)
 gradient = deprivation_gradient(deprivation)
 st.metric(
     "Standardised rate ratio, most vs least deprived quintile",
@@ -124,7 +126,9 @@ with st.expander("Table: rates by deprivation quintile"):
 with_lsoa, records = cached(variation_demographic.lsoa_coverage)(snap, scope, filters, area)
 lsoa: pl.DataFrame | None
 if with_lsoa:
-    lsoa = cached(variation_demographic.lsoa_deprivation)(snap, scope, filters, area)
+    lsoa = cached(variation_demographic.demographic_table)(
+        snap, scope, DemographicTable(filters, area, "lsoa-deprivation")
+    )
     st.markdown("**By the deprivation of the patient's neighbourhood (LSOA IMD 2025 decile)**")
     st.plotly_chart(
         charts.interval_bars(
@@ -150,7 +154,7 @@ else:
 
 # --- Ethnicity --------------------------------------------------------------------------------
 st.subheader("Ethnic group of the people imaged")
-mix = cached(variation_demographic.ethnic_mix)(snap, scope, filters, area)
+mix = cached(variation_demographic.demographic_table)(snap, scope, DemographicTable(filters, area, "ethnicity"))
 share = not_stated_share(mix)
 st.metric(
     "Ethnic group not stated, not known or not recorded",

@@ -53,8 +53,10 @@ if view == "area":
             "England as a whole: every provider's share of the activity for patients registered "
             "with an English practice."
         )
-    shares = cached(variation_flows.area_providers)(snap, scope, filters, area)
-    by_modality = cached(variation_flows.area_provider_modalities)(snap, scope, filters, area)
+    shares = cached(variation_flows.flows_table)(snap, scope, variation_flows.FlowsTable(filters, area))
+    by_modality = cached(variation_flows.flows_table)(
+        snap, scope, variation_flows.FlowsTable(filters, area, by_modality=True)
+    )
     st.caption(
         f"**{filters.describe()}**: examinations of patients registered with a practice in "
         f"**{area_label}**, by the provider that imaged them; shares with 95% Wilson intervals."
@@ -94,7 +96,7 @@ else:
     )
     st.query_params["provider"] = provider
     related_links("variation_flows.py")
-    origins = cached(variation_flows.provider_origins)(snap, scope, filters, provider)
+    origins = cached(variation_flows.flows_table)(snap, scope, variation_flows.FlowsTable(filters, provider=provider))
     st.caption(
         f"**{filters.describe()}**: examinations by {labels[provider]}, by the ICB of the patient's "
         "registered practice; shares with 95% Wilson intervals."

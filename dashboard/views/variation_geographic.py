@@ -55,7 +55,7 @@ if not scope.is_central:
         + ". Sub-ICB locations are shown only to their own commissioner."
     )
 
-rates = cached(variation_geographic.area_rates)(snap, scope, filters, level)
+rates = cached(variation_geographic.map_table)(snap, scope, variation_geographic.MapTable(filters, level))
 england = cached(variation_geographic.england_dsr)(snap, scope, filters)
 fold = fold_variation(rates)
 

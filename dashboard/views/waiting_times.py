@@ -142,9 +142,11 @@ STAT_CONFIG = {
 }
 
 
-def table(frame, name: str) -> None:
+def table(by: str) -> None:
+    """A breakdown's table and CSV: the waiting-times export's table for the page's request."""
+    frame = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, by))
     fmt.shown_table(frame, STAT_CONFIG)
-    fmt.csv_download(frame, f"waiting-times-{name}.csv", f"download-{name}")
+    fmt.csv_download(frame, f"waiting-times-{by}.csv", f"download-{by}")
 
 
 # --- Headline ---------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ m4.metric(
 
 # --- Distribution -----------------------------------------------------------------------------
 st.subheader("Distribution of waits")
-dist = cached(waits.wait_distribution)(snap, scope, f)
+dist = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "distribution"))
 if dist.is_empty():
     st.info("No records with this interval in the selection.")
 else:
@@ -206,7 +208,7 @@ else:
 
 # --- SPC (Making Data Count) -------------------------------------------------------------------
 def spc_section(
-    frame,
+    chart,
     value: str,
     label: str,
     name: str,
@@ -216,9 +218,8 @@ def spc_section(
     target_label: str = "",
     percent: bool = True,
 ) -> None:
-    """The monthly series as a Making Data Count XmR chart, its variation and assurance icons
-    (in words as well as pictures), its table and CSV (the same as the waiting-times export by SPC)."""
-    chart = spc.with_xmr(frame, value)
+    """The monthly series as a Making Data Count XmR chart (`chart`: its export's table by SPC),
+    its variation and assurance icons (in words as well as pictures), its table and CSV."""
     st.markdown(f"**{label}: statistical process control (XmR)**")
     if chart.height < 2:
         st.info("An XmR chart needs at least two months with a figure.")
@@ -269,7 +270,7 @@ def spc_section(
 # --- Breakdowns -------------------------------------------------------------------------------
 def _month_tab() -> None:
     """The By month tab: the trend chart, its table and the median wait's XmR chart."""
-    trend = cached(waits.wait_summary)(snap, scope, f, "month")
+    trend = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "month"))
     if trend.height:
         st.plotly_chart(
             trend_figure(trend),
@@ -277,8 +278,15 @@ def _month_tab() -> None:
             key="wait-trend",
             alt="Line chart: median and 90th percentile wait by activity month",
         )
-    table(trend, "month")
-    spc_section(trend, "median_days", "Median wait (days)", "median-wait", higher_is_better=False, percent=False)
+    table("month")
+    spc_section(
+        cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "spc")),
+        "median_days",
+        "Median wait (days)",
+        "median-wait",
+        higher_is_better=False,
+        percent=False,
+    )
 
 
 # Lazy tabs (here and below): only the open tab's queries run, on opening it; Streamlit runs every
@@ -288,18 +296,18 @@ by_modality, by_source, by_provider, by_month = st.tabs(
 )
 if by_modality.open:
     with by_modality:
-        table(cached(waits.wait_summary)(snap, scope, f, "modality"), "modality")
+        table("modality")
 if by_source.open:
     with by_source:
         st.caption("GP direct access (patient source 04) against every other source.")
-        table(cached(waits.wait_summary)(snap, scope, f, "source"), "source")
+        table("source")
 if by_provider.open:
     with by_provider:
         st.caption(
             "The England row is every provider together, the national comparator."
             + ("" if scope.is_central else " Providers are those you may see in detail.")
         )
-        table(cached(waits.wait_summary)(snap, scope, f, "provider"), "provider")
+        table("provider")
 if by_month.open:
     with by_month:
         _month_tab()
@@ -311,7 +319,7 @@ st.caption(
     "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
     "the wrong order. Only the first column enters the figures above."
 )
-missing = cached(waits.missing_dates_by_interval)(snap, scope, f)
+missing = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "missing"))
 fmt.shown_table(
     missing.drop("interval_kind"),
     {
@@ -377,9 +385,9 @@ else:
             for t in urgency.THRESHOLDS
         },
     }
-    fmt.shown_table(cached(urgency.urgency_summary)(snap, scope, uf, None), URGENCY_CONFIG)
+    fmt.shown_table(cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, "priority")), URGENCY_CONFIG)
     st.subheader("Urgent suspected cancer beside routine, by modality")
-    side = urgency.usc_vs_routine(cached(urgency.urgency_summary)(snap, scope, uf, "modality"), "modality")
+    side = cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, "usc-vs-routine"))
     fmt.shown_table(
         side,
         {
@@ -403,7 +411,7 @@ else:
             "provider": "Urgency by provider",
             "month": "Urgency by month",
         },
-        lambda by: cached(urgency.urgency_summary)(snap, scope, uf, by),
+        lambda by: cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, by)),
         URGENCY_CONFIG,
         "waits-by-urgency",
     )
@@ -427,8 +435,8 @@ else:
         "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
         "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized"),
     }
-    report_f = replace(uf, interval="procedure_to_report")
-    trend_by_priority = cached(urgency.urgency_summary)(snap, scope, report_f, "month")
+    report_f = replace(uf, interval=turnaround.INTERVAL)
+    trend_by_priority = cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(report_f, "month"))
     if trend_by_priority["p90_days"].drop_nulls().len():
         st.plotly_chart(
             turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS),
@@ -449,7 +457,7 @@ else:
             "provider": "by provider",
             "month": "by month",
         },
-        lambda by: cached(turnaround.turnaround)(snap, scope, uf, by),
+        lambda by: cached(turnaround.turnaround_table)(snap, scope, turnaround.TurnaroundTable(uf, by)),
         TURNAROUND_CONFIG,
         "report-turnaround",
     )
@@ -481,13 +489,13 @@ else:
             "source": "by patient source",
             "month": "by month",
         },
-        lambda by: cached(waiting_list.waiting_list)(snap, scope, uf, by),
+        lambda by: cached(waiting_list.waiting_list_table)(snap, scope, waiting_list.WaitingListTable(uf, by)),
         LIST_CONFIG,
         "waiting-list",
     )
 
     spc_section(
-        cached(turnaround.turnaround)(snap, scope, uf, "month"),
+        cached(turnaround.turnaround_table)(snap, scope, turnaround.TurnaroundTable(uf, "spc")),
         "share_within_28d",
         "% reported within 28 days",
         "report-turnaround",
@@ -496,7 +504,7 @@ else:
         target_label="Target: 100% within 4 weeks",
     )
     spc_section(
-        cached(waiting_list.waiting_list)(snap, scope, uf, "month"),
+        cached(waiting_list.waiting_list_table)(snap, scope, waiting_list.WaitingListTable(uf, "spc")),
         "share_six_weeks_or_more",
         "% waiting 6 weeks or more",
         "waiting-list",
@@ -524,9 +532,9 @@ if dm01_ready:
     tables_in_tabs(
         {"urgency": "Urgency by site", "turnaround": "Turnaround by site"},
         lambda what: (
-            cached(urgency.urgency_summary)(snap, scope, uf, "site")
+            cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, "site"))
             if what == "urgency"
-            else cached(turnaround.turnaround)(snap, scope, uf, "site")
+            else cached(turnaround.turnaround_table)(snap, scope, turnaround.TurnaroundTable(uf, "site"))
         ),
         {**URGENCY_CONFIG, **TURNAROUND_CONFIG, **SITE_CONFIG},
         "by-site",
@@ -541,7 +549,7 @@ if dm01_ready:
         "weeks from the clock start to the procedure; the patient source and provider filters apply, the modality "
         "filter does not (the test decides it). Completed waits, not DM01's month-end list."
     )
-    dm01_list = cached(waiting_list.dm01_waiting_list)(snap, scope, uf)
+    dm01_list = cached(waiting_list.dm01_waiting_list)(snap, scope, waiting_list.dm01_filter(uf))
     fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
     fmt.csv_download(dm01_list, "dm01-waiting-list.csv", "download-dm01-waiting-list")
 
@@ -563,7 +571,9 @@ if (scope.is_central or scope.role == "provider") and cached(has_tables)(snap, "
             "the list."
         )
         flagged_only = st.toggle("Flagged rows only", key="dm01-flagged-only")
-        recon = cached(dm01.reconciliation)(snap, scope, first, last, flagged_only=flagged_only)
+        recon = cached(dm01.reconciliation_table)(
+            snap, scope, dm01.Reconciliation(first, last, flagged_only=flagged_only)
+        )
         fmt.shown_table(
             recon,
             {

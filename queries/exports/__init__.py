@@ -1,8 +1,12 @@
 """`did export NAME`: the tables behind the dashboard's views, as CSV or Parquet.
 
-Each module in this package defines `EXPORTS: list[Export]`. An export's `build` returns
-exactly the table its page shows for the same filters (tests assert the two agree), scoped
-to the user and disclosure-controlled like the page.
+Each module in this package defines `EXPORTS: list[Export]`. An export keeps the command line
+apart from the table: `add_arguments` declares its options, `request` turns the parsed command line
+into a typed, frozen request object (the filters, with their defaults applied and checked) and is the
+only place a Namespace is read, and `table(snap, scope, request)` returns the table. The request
+types live in `queries/` beside the filters they wrap, and the page builds the same object from its
+widgets and calls the same `table` function, so a page and its export give the same table by
+construction (tests check it too), scoped to the user and disclosure-controlled alike.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -44,12 +49,43 @@ def check_choice(what: str, value: str, valid: list[str]) -> None:
         raise UsageError(f"there is no {what} {value!r}; choose one of: {listed or 'none in the store'}")
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Export:
+class Export(Generic[R]):
+    """`did export NAME`: its options, the request they make, and the table for a request."""
+
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    build: Callable[[Snapshot, Scope, argparse.Namespace], pl.DataFrame]
+    request: Callable[[Snapshot, argparse.Namespace], R]
+    table: Callable[[Snapshot, Scope, R], pl.DataFrame]
+
+    def build(self, snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+        """The table for a parsed command line (what `did export` writes)."""
+        return self.table(snap, scope, self.request(snap, args))
+
+
+def or_empty(
+    table: Callable[[Snapshot, Scope, R], pl.DataFrame],
+) -> Callable[[Snapshot, Scope, R | None], pl.DataFrame]:
+    """`table`, or an empty table for no request (the store holds no period to ask about), so that
+    exporting every table over an empty store still works."""
+
+    def table_or_empty(snap: Snapshot, scope: Scope, request: R | None) -> pl.DataFrame:
+        return pl.DataFrame() if request is None else table(snap, scope, request)
+
+    return table_or_empty
+
+
+def no_arguments(p: argparse.ArgumentParser) -> None:
+    """An export without options (its page has no filters)."""
+
+
+def no_request(snap: Snapshot, args: argparse.Namespace | None) -> None:
+    """The request of an export without options: there is nothing to choose."""
+    return None
 
 
 def registry() -> dict[str, Export]:

@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-import polars as pl
-
-from did_model.scope import Scope
 from did_months import add_months
 from queries import completeness, quality, volumes
 from queries.connection import Snapshot
-from queries.exports import Export
+from queries.exports import Export, or_empty
 
 DEFAULT_PERIODS = 12
 
@@ -62,14 +59,13 @@ def _completeness_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", type=date.fromisoformat, help="judge windows as of this date YYYY-MM-DD (default: today)")
 
 
-def build_completeness(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def completeness_request(snap: Snapshot, args: argparse.Namespace) -> completeness.CompletenessTable | None:
     """The completeness matrix, one row per provider × period (what the page's heatmap draws)."""
     span = period_range(snap, args.first, args.last)
     if span is None:
-        return pl.DataFrame()
-    return completeness.provider_months(
-        snap, scope, *span, as_of=getattr(args, "as_of", None), region=args.region, provider_type=args.provider_type
-    )
+        return None
+    as_of = getattr(args, "as_of", None) or date.today()
+    return completeness.CompletenessTable(*span, as_of, args.region, args.provider_type)
 
 
 # --- volume checks ------------------------------------------------------------------------------
@@ -83,10 +79,9 @@ def _volume_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flagged-only", action="store_true", help="only the flagged months")
 
 
-def build_volume_checks(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def volume_request(snap: Snapshot, args: argparse.Namespace) -> volumes.VolumeTable:
     rule = volumes.VolumeRule(drop=args.drop, spike=args.spike)
-    checks = volumes.volume_checks(snap, scope, rule, by_modality=args.by_modality, provider=args.provider)
-    return volumes.flagged(checks) if args.flagged_only else checks
+    return volumes.VolumeTable(rule, args.by_modality, args.provider, args.flagged_only)
 
 
 # --- data quality -------------------------------------------------------------------------------
@@ -97,19 +92,15 @@ def _quality_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", help="one provider")
     p.add_argument(
         "--level",
-        choices=("item", "provider"),
+        choices=quality.LEVELS,
         default="item",
         help="item: provider × period × data item (default); provider: overall score per provider × period",
     )
 
 
-def build_data_quality(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def quality_request(snap: Snapshot, args: argparse.Namespace) -> quality.QualityTable | None:
     span = period_range(snap, args.first, args.last)
-    if span is None:
-        return pl.DataFrame()
-    if args.level == "provider":
-        return quality.provider_scores(snap, scope, *span, provider=args.provider)
-    return quality.item_scores(snap, scope, *span, provider=args.provider)
+    return None if span is None else quality.QualityTable(*span, args.provider, args.level)
 
 
 # --- pre-publication ----------------------------------------------------------------------------
@@ -120,37 +111,41 @@ def _pre_publication_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", type=date.fromisoformat, help="judge windows as of this date YYYY-MM-DD (default: today)")
 
 
-def build_pre_publication(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def pre_publication_request(snap: Snapshot, args: argparse.Namespace) -> completeness.PrePublication | None:
     periods = completeness.periods(snap)
     period = args.period or (periods[-1] if periods else None)
     if period is None:
-        return pl.DataFrame()
-    return completeness.pre_publication(snap, scope, period, as_of=getattr(args, "as_of", None))
+        return None
+    return completeness.PrePublication(period, getattr(args, "as_of", None) or date.today())
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
         "completeness",
         "who submitted for each period: on time, late, resubmitted, rejected or missing",
         _completeness_args,
-        build_completeness,
+        completeness_request,
+        or_empty(completeness.completeness_table),
     ),
     Export(
         "volume-checks",
         "each provider-month against the provider's own trailing median, with flags",
         _volume_args,
-        build_volume_checks,
+        volume_request,
+        volumes.volume_table,
     ),
     Export(
         "data-quality",
         "DQMI-style data quality scores per provider, period and data item",
         _quality_args,
-        build_data_quality,
+        quality_request,
+        or_empty(quality.quality_table),
     ),
     Export(
         "pre-publication",
         "the monthly pre-publication check: missing, late, volumes, quality falls",
         _pre_publication_args,
-        build_pre_publication,
+        pre_publication_request,
+        or_empty(completeness.pre_publication_table),
     ),
 ]

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-import polars as pl
-
-from did_model.scope import Scope
-from queries import dm01, waiting_list
+from queries import dm01, urgency, waiting_list
 from queries.connection import Snapshot
 from queries.exports import Export
 from queries.exports.urgency import _filters, requested_months, urgency_filter
@@ -19,9 +16,8 @@ def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
     _filters(p)  # --modality is accepted and ignored: the DM01 test decides it
 
 
-def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    args.interval = "clock_to_procedure"
-    return waiting_list.dm01_waiting_list(snap, scope, urgency_filter(snap, args))
+def waiting_list_request(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+    return waiting_list.dm01_filter(urgency_filter(snap, args, waiting_list.INTERVAL))
 
 
 def add_reconciliation_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,27 +29,30 @@ def add_reconciliation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flagged-only", action="store_true", help="only the rows differing by more than ±10%%")
 
 
-def build_reconciliation(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    first, last = requested_months(snap, args)
+def reconciliation_request(snap: Snapshot, args: argparse.Namespace) -> dm01.Reconciliation:
     # No DM01 file loaded: an empty table, not an error, so that exporting every table still works.
-    return dm01.reconciliation(
-        snap, scope, first, last, args.provider.upper() if args.provider else None, flagged_only=args.flagged_only
+    return dm01.Reconciliation(
+        *requested_months(snap, args),
+        provider=args.provider.upper() if args.provider else None,
+        flagged_only=args.flagged_only,
     )
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
         "dm01-waiting-list",
         "DIDS v2.0 diagnostic waiting list by provider and DM01 imaging test (MRI, "
         "CT, non-obstetric ultrasound, barium enema, DEXA): median weeks, 6 weeks or more, week bands",
         add_waiting_list_arguments,
-        build_waiting_list,
+        waiting_list_request,
+        waiting_list.dm01_waiting_list,
     ),
     Export(
         "dm01-reconciliation",
         "DID activity by month, provider and DM01 test beside a loaded DM01 file's, "
         "flagging differences over ±10 per cent",
         add_reconciliation_arguments,
-        build_reconciliation,
+        reconciliation_request,
+        dm01.reconciliation_table,
     ),
 ]

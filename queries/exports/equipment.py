@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-import polars as pl
-
 from did_errors import UsageError
-from did_model.scope import Scope
 from queries import equipment
 from queries.connection import Snapshot
 from queries.exports import Export, check_choice, modality
 
-BY = ("site", "provider", "weekday", "month")
+BY = equipment.TABLES
 
 
 def _month(text: str) -> date:
@@ -87,27 +84,27 @@ def _site_codes(snap: Snapshot, provider: str | None) -> list[str]:
     )["site_code"].to_list()
 
 
-def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    f = utilisation_filter(snap, args)
+def drill_down(snap: Snapshot, args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """--provider and --site, upper case; a site not in the store is an error listing those that are."""
     provider = args.provider.upper() if args.provider else None
     site = args.site.upper() if args.site else None
     if site is not None:
         check_choice("site" + (f" of {provider}" if provider else ""), site, _site_codes(snap, provider))
-    if args.by == "site":
-        return equipment.site_utilisation(snap, scope, f, provider)
-    if args.by == "provider":
-        return equipment.provider_utilisation(snap, scope, f)
-    if args.by == "weekday":
-        return equipment.weekday_profile(snap, scope, f, provider, site)
-    return equipment.monthly_utilisation(snap, scope, f, provider, site)
+    return provider, site
 
 
-EXPORTS = [
+def request(snap: Snapshot, args: argparse.Namespace) -> equipment.UtilisationTable:
+    f = utilisation_filter(snap, args)
+    return equipment.UtilisationTable(f, args.by, *drill_down(snap, args))
+
+
+EXPORTS: list[Export] = [
     Export(
         "equipment",
         "scanner utilisation: examinations per scanner per operating day, weekday "
         "profile, estimated use of scheduled hours",
         add_arguments,
-        build,
+        request,
+        equipment.utilisation_table,
     )
 ]

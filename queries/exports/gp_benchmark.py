@@ -1,15 +1,12 @@
 """`did export gp-benchmark`: one measure across practices — the table behind the measure page
-(dashboard/views/gp_measure.py), built by the same call (`queries.gp_benchmark.benchmark`)."""
+(dashboard/views/gp_measure.py), built by the same call (`queries.gp_benchmark.measure_table`)."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import date
 
-import polars as pl
-
 from did_errors import UsageError
-from did_model.scope import Scope
 from queries import gp_benchmark as gb
 from queries.areas import Area
 from queries.connection import Snapshot
@@ -75,17 +72,19 @@ def period_of(snap: Snapshot, args: argparse.Namespace) -> tuple[date, date]:
     return args.first or default[0], args.last or default[1]
 
 
-def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    start, end = period_of(snap, args)
-    peers = gb.Peers(args.list_size_min, args.list_size_max, tuple(args.imd_quintile or ()))
-    return gb.benchmark(snap, scope, args.measure, start, end, area_of(args), args.overdispersion, peers).table
+def request(snap: Snapshot, args: argparse.Namespace) -> gb.MeasureTable:
+    peers = gb.Peers(args.list_size_min, args.list_size_max, tuple(sorted(set(args.imd_quintile or ()))))
+    return gb.MeasureTable(
+        args.measure, *period_of(snap, args), area_of(args), args.overdispersion, None if peers == gb.Peers() else peers
+    )
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
         "gp-benchmark",
         "one GP benchmarking measure across practices: values, intervals, funnel limits and verdicts",
         add_arguments,
-        build,
+        request,
+        gb.measure_table,
     )
 ]

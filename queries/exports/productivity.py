@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import argparse
 
-import polars as pl
-
 from did_errors import UsageError
-from did_model.scope import Scope
 from queries import equipment, productivity
 from queries.connection import Snapshot
-from queries.exports import Export, check_choice
-from queries.exports.equipment import _site_codes, add_scanner_filters
+from queries.exports import Export
+from queries.exports.equipment import add_scanner_filters, drill_down
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_scanner_filters(
         p,
-        ("site", "hour"),
+        productivity.TABLES,
         "England then one per site, or one per weekday and hour the examinations started",
         "--by hour",
         "; months before April 2026 hold no times",
@@ -38,27 +35,22 @@ def productivity_filter(snap: Snapshot, args: argparse.Namespace) -> productivit
     return productivity.ProductivityFilter(args.modality, *(months or (first, last)))
 
 
-def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def request(snap: Snapshot, args: argparse.Namespace) -> productivity.ProductivityTable:
     if not productivity.has_timestamps(snap):
         raise UsageError("this snapshot was published before scans per operating hour were added: publish again")
     f = productivity_filter(snap, args)
-    provider = args.provider.upper() if args.provider else None
-    site = args.site.upper() if args.site else None
-    if site is not None and (args.by != "hour" or provider is None):
+    if args.site and (args.by != "hour" or not args.provider):
         raise UsageError("--site goes with --by hour and the site's --provider")
-    if site is not None:
-        check_choice("site" + (f" of {provider}" if provider else ""), site, _site_codes(snap, provider))
-    if args.by == "site":
-        return productivity.site_productivity(snap, scope, f, provider)
-    return productivity.hour_weekday(snap, scope, f, provider, site)
+    return productivity.ProductivityTable(f, args.by, *drill_down(snap, args))
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
         "scanner-productivity",
         "scans per operating hour (DIDS v2.0 procedure times) by site against "
         "the national guidance bands, or by weekday and hour; measured utilisation of scheduled hours",
         add_arguments,
-        build,
+        request,
+        productivity.productivity_table,
     )
 ]

@@ -7,11 +7,8 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-import polars as pl
-
 from did_errors import UsageError
-from did_model.scope import Scope
-from queries import spc, turnaround, urgency, waiting_list, waits
+from queries import turnaround, urgency, waiting_list, waits
 from queries.connection import Snapshot
 from queries.exports import Export
 from queries.exports.waits import add_filters
@@ -21,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(urgency.INTERVALS), default="request_to_procedure")
     p.add_argument(
         "--by",
-        choices=["priority", *urgency.BREAKDOWNS, "usc-vs-routine"],
+        choices=list(urgency.TABLES),
         default="priority",
         help="rows: one per priority type, or per modality / patient source group / provider / site / "
         "DM01 test / month and priority type; or urgent suspected cancer beside routine by modality",
@@ -32,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--by",
-        choices=[*turnaround.BREAKDOWNS, "spc"],
+        choices=list(turnaround.TABLES),
         default="priority",
         help="rows: one per priority type, modality, patient source group, provider, site or month; or "
         "the monthly share reported within 28 days as an XmR chart (Making Data Count)",
@@ -43,7 +40,7 @@ def add_turnaround_arguments(p: argparse.ArgumentParser) -> None:
 def add_waiting_list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--by",
-        choices=["england", *urgency.BREAKDOWNS, "spc"],
+        choices=list(waiting_list.TABLES),
         default="modality",
         help="rows: one for England, or one per modality, patient source group, provider, site, DM01 "
         "test or month; "
@@ -67,63 +64,57 @@ def requested_months(snap: Snapshot, args: argparse.Namespace) -> tuple[date, da
     return first, last
 
 
-def urgency_filter(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyFilter:
+def urgency_filter(snap: Snapshot, args: argparse.Namespace, interval: str | None = None) -> urgency.UrgencyFilter:
+    """The page's filter for the command line; `interval` (default: --interval) for the tables
+    that always read one."""
     first, last = requested_months(snap, args)
     # No v2.0 month in the period (they start in April 2026): the tables are empty, not an error,
     # so that exporting every table over a v1.0-only store still works.
     months = urgency.clip_months(snap, first, last) or (first, last)
     return urgency.UrgencyFilter(
         *months,
-        interval=args.interval,
+        interval=interval or args.interval,
         modality=args.modality,
         source=args.source,
         provider=args.provider.upper() if args.provider else None,
     )
 
 
-def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    f = urgency_filter(snap, args)
-    if args.by == "usc-vs-routine":
-        return urgency.usc_vs_routine(urgency.urgency_summary(snap, scope, f, "modality"), "modality")
-    return urgency.urgency_summary(snap, scope, f, None if args.by == "priority" else args.by)
+def request(snap: Snapshot, args: argparse.Namespace) -> urgency.UrgencyTable:
+    return urgency.UrgencyTable(urgency_filter(snap, args), args.by)
 
 
-def build_turnaround(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    args.interval = "procedure_to_report"
-    f = urgency_filter(snap, args)
-    if args.by == "spc":
-        return spc.with_xmr(turnaround.turnaround(snap, scope, f, "month"), "share_within_28d")
-    return turnaround.turnaround(snap, scope, f, args.by)
+def turnaround_request(snap: Snapshot, args: argparse.Namespace) -> turnaround.TurnaroundTable:
+    return turnaround.TurnaroundTable(urgency_filter(snap, args, turnaround.INTERVAL), args.by)
 
 
-def build_waiting_list(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    args.interval = "clock_to_procedure"
-    f = urgency_filter(snap, args)
-    if args.by == "spc":
-        return spc.with_xmr(waiting_list.waiting_list(snap, scope, f, "month"), "share_six_weeks_or_more")
-    return waiting_list.waiting_list(snap, scope, f, None if args.by == "england" else args.by)
+def waiting_list_request(snap: Snapshot, args: argparse.Namespace) -> waiting_list.WaitingListTable:
+    return waiting_list.WaitingListTable(urgency_filter(snap, args, waiting_list.INTERVAL), args.by)
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
         "waits-by-urgency",
         "DIDS v2.0 waits by priority type (routine / urgent / urgent suspected "
         "cancer): medians, 90th percentiles, shares within 1/2/7/14/28/42 days",
         add_arguments,
-        build,
+        request,
+        urgency.urgency_table,
     ),
     Export(
         "report-turnaround",
         "DIDS v2.0 report turnaround: reported within 28 days, over 28 days, "
         "unreported 28+ days after the procedure (as of the last day of the latest activity month)",
         add_turnaround_arguments,
-        build_turnaround,
+        turnaround_request,
+        turnaround.turnaround_table,
     ),
     Export(
         "waiting-list",
         "DIDS v2.0 diagnostic waiting list (category 01): clock start → procedure, "
         "median weeks, 6 weeks or more, week bands",
         add_waiting_list_arguments,
-        build_waiting_list,
+        waiting_list_request,
+        waiting_list.waiting_list_table,
     ),
 ]

@@ -6,11 +6,8 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-import polars as pl
-
 from did_errors import UsageError
 from did_model.nicip import TEST_GROUPS
-from did_model.scope import Scope
 from queries import variation_demographic as demographic
 from queries import variation_flows as flows
 from queries import variation_geographic as geographic
@@ -18,13 +15,6 @@ from queries.areas import Area
 from queries.connection import Snapshot
 from queries.exports import Export, modality
 from queries.variation import LEVELS, MAP_LEVELS, Filters, default_period
-
-DEMOGRAPHIC_TABLES = {
-    "age-sex": demographic.age_sex_rates,
-    "deprivation": demographic.deprivation_rates,
-    "lsoa-deprivation": demographic.lsoa_deprivation,
-    "ethnicity": demographic.ethnic_mix,
-}
 
 
 def _month(text: str) -> date:
@@ -61,14 +51,14 @@ def filters_from_args(snap: Snapshot, args: argparse.Namespace) -> Filters:
 
 def _demographic_arguments(p: argparse.ArgumentParser) -> None:
     _filter_arguments(p)
-    p.add_argument("--table", choices=list(DEMOGRAPHIC_TABLES), default="age-sex")
+    p.add_argument("--table", choices=list(demographic.TABLES), default="age-sex")
     p.add_argument("--level", choices=list(LEVELS), default="england", help="area level")
     p.add_argument("--area", help="area ODS code (region Y.., ICB Q.., sub-ICB); not for england")
 
 
-def build_demographic(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def demographic_request(snap: Snapshot, args: argparse.Namespace) -> demographic.DemographicTable:
     area = Area(args.level, args.area) if args.level != "england" else Area("england")
-    return DEMOGRAPHIC_TABLES[args.table](snap, scope, filters_from_args(snap, args), area)
+    return demographic.DemographicTable(filters_from_args(snap, args), area, args.table)
 
 
 def _geographic_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,8 +66,8 @@ def _geographic_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--level", choices=list(MAP_LEVELS), default="icb")
 
 
-def build_geographic(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    return geographic.area_rates(snap, scope, filters_from_args(snap, args), args.level)
+def geographic_request(snap: Snapshot, args: argparse.Namespace) -> geographic.MapTable:
+    return geographic.MapTable(filters_from_args(snap, args), args.level)
 
 
 def _flows_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,33 +79,36 @@ def _flows_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by-modality", action="store_true", help="area flows split by modality")
 
 
-def build_flows(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
+def flows_request(snap: Snapshot, args: argparse.Namespace) -> flows.FlowsTable:
     filters = filters_from_args(snap, args)
     if args.provider:
-        return flows.provider_origins(snap, scope, filters, args.provider)
+        if args.by_modality:
+            raise UsageError("--by-modality goes with --icb or --sub-icb, not --provider")
+        return flows.FlowsTable(filters, provider=args.provider)
     area = Area("icb", args.icb) if args.icb else Area("sub_icb", args.sub_icb)
-    if args.by_modality:
-        return flows.area_provider_modalities(snap, scope, filters, area)
-    return flows.area_providers(snap, scope, filters, area)
+    return flows.FlowsTable(filters, area, by_modality=args.by_modality)
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
         "variation-demographic",
         "rates by age and sex or deprivation, and the ethnic mix, for an area",
         _demographic_arguments,
-        build_demographic,
+        demographic_request,
+        demographic.demographic_table,
     ),
     Export(
         "variation-geographic",
         "directly standardised rates for every region, ICB or sub-ICB",
         _geographic_arguments,
-        build_geographic,
+        geographic_request,
+        geographic.map_table,
     ),
     Export(
         "variation-flows",
         "which providers image an area's patients, or where a provider's come from",
         _flows_arguments,
-        build_flows,
+        flows_request,
+        flows.flows_table,
     ),
 ]

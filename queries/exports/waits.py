@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-import polars as pl
-
 from did_errors import UsageError
-from did_model.scope import Scope
-from queries import spc, waits
+from queries import waits
 from queries.connection import Snapshot
 from queries.exports import Export, modality
 
@@ -25,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", choices=list(waits.INTERVALS), default="request_to_test")
     p.add_argument(
         "--by",
-        choices=[*waits.BREAKDOWNS, "distribution", "missing", "spc"],
+        choices=list(waits.TABLES),
         default="modality",
         help="rows: one per modality, patient source group, provider or month; the day-by-day "
         "distribution; records with missing dates per interval; or the monthly median as an "
@@ -59,19 +56,16 @@ def wait_filter(snap: Snapshot, args: argparse.Namespace) -> waits.WaitFilter:
     )
 
 
-def build(snap: Snapshot, scope: Scope, args: argparse.Namespace) -> pl.DataFrame:
-    f = wait_filter(snap, args)
-    if args.by == "distribution":
-        return waits.wait_distribution(snap, scope, f)
-    if args.by == "missing":
-        return waits.missing_dates_by_interval(snap, scope, f)
-    if args.by == "spc":
-        return spc.with_xmr(waits.wait_summary(snap, scope, f, "month"), "median_days")
-    return waits.wait_summary(snap, scope, f, args.by)
+def request(snap: Snapshot, args: argparse.Namespace) -> waits.WaitTable:
+    return waits.WaitTable(wait_filter(snap, args), args.by)
 
 
-EXPORTS = [
+EXPORTS: list[Export] = [
     Export(
-        "waiting-times", "waiting-time medians, 90th percentiles and shares within 1/7/14/42 days", add_arguments, build
+        "waiting-times",
+        "waiting-time medians, 90th percentiles and shares within 1/7/14/42 days",
+        add_arguments,
+        request,
+        waits.wait_table,
     )
 ]

@@ -80,9 +80,11 @@ def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, b
         "views/gp_measure.py",
         {"measure": "gpda_chest_xray", "level": "icb", "area": busiest["icb_code"]},
     )
-    exported = registry()["gp-benchmark"].build(
-        snap, CENTRAL, export_args(measure="gpda_chest_xray", icb=busiest["icb_code"])
-    )
+    # the page's request for the deep link, given to the export's table; the command line asks the same
+    page_request = gb.MeasureTable("gpda_chest_xray", *gb.default_period(snap), Area("icb", busiest["icb_code"]))
+    export = registry()["gp-benchmark"]
+    assert export.request(snap, export_args(measure="gpda_chest_xray", icb=busiest["icb_code"])) == page_request
+    exported = export.table(snap, CENTRAL, page_request)
     shown = frame(at).drop("verdict")
     assert shown.height == exported.height > 0
     assert shown["practice_code"].to_list() == exported["practice_code"].to_list()

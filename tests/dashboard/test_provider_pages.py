@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.waits_charts import distribution_figure, trend_figure
 from did_model.scope import CENTRAL, Scope, ScopeError
+from downloads import offered
 from queries import equipment, waits
 from queries.connection import Snapshot
 from queries.exports import registry
@@ -64,6 +65,14 @@ def export_args(name: str, argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def requested(snap: Snapshot, name: str, argv: list[str], page_request, scope: Scope = CENTRAL) -> pl.DataFrame:
+    """The export's table for the page's request, once the command line for the same filters is
+    seen to make the same request."""
+    export = registry()[name]
+    assert export.request(snap, export_args(name, argv)) == page_request
+    return export.table(snap, scope, page_request)
+
+
 def same(page_frame: pd.DataFrame, export_frame) -> None:
     """The page's table is the export's, but for the outlier flag, which a page writes in words."""
     if "outlier" in export_frame.columns:
@@ -80,27 +89,21 @@ def test_waiting_times_page_shows_the_export_tables(store, snap):
     assert metrics["Median wait"] == f"{headline['median_days']} days"
     tabs = {"provider": "By provider", "modality": "By modality", "month": "By month"}
     for by, first in (("provider", "provider_code"), ("modality", "modality"), ("month", "activity_month")):
-        same(
-            shown(open_tab(at, "tabs-waits", tabs[by]), first),
-            registry()["waiting-times"].build(
-                snap, CENTRAL, export_args("waiting-times", ["--by", by, "--modality", "MRI"])
-            ),
-        )
-    same(
-        shown(at, "days"),
-        registry()["waiting-times"].build(
-            snap, CENTRAL, export_args("waiting-times", ["--by", "distribution", "--modality", "MRI"])
-        ),
+        # the page's request for its default filters, given to the export's table: what it shows and offers
+        table = requested(snap, "waiting-times", ["--by", by, "--modality", "MRI"], waits.WaitTable(f, by))
+        same(shown(open_tab(at, "tabs-waits", tabs[by]), first), table)
+        assert offered(at, f"waiting-times-{by}.csv", table)
+    distribution = requested(
+        snap, "waiting-times", ["--by", "distribution", "--modality", "MRI"], waits.WaitTable(f, "distribution")
     )
+    same(shown(at, "days"), distribution)
+    assert offered(at, "waiting-times-distribution.csv", distribution)
     # the median wait as an XmR chart: the page's table is the export's, its limits split at the
     # DIDS v2.0 change point (the store holds v1.0 months and one v2.0 month), its icons in words
     chart = next(d.value for d in at.dataframe if "segment" in d.value.columns and "median_days" in d.value.columns)
-    same(
-        chart,
-        registry()["waiting-times"].build(
-            snap, CENTRAL, export_args("waiting-times", ["--by", "spc", "--modality", "MRI"])
-        ),
-    )
+    spc_table = requested(snap, "waiting-times", ["--by", "spc", "--modality", "MRI"], waits.WaitTable(f, "spc"))
+    same(chart, spc_table)
+    assert offered(at, "median-wait-spc.csv", spc_table)
     assert chart["segment"].nunique() == 2
     words = " ".join(m.value for m in at.markdown)
     assert "Variation:" in words and "aria-label=" in words
@@ -113,18 +116,32 @@ def test_waiting_times_filters_and_missing_dates(store, snap):
     assert not at.exception
     missing = shown(at, "interval")
     assert missing.set_index("interval").loc["Test → report", "missing_dates"] > 0  # ~5% have no report
+    f = waits.WaitFilter(*waits.default_months(snap), "test_to_report", modality="MRI")
+    table = requested(
+        snap,
+        "waiting-times",
+        ["--by", "missing", "--interval", "test_to_report", "--modality", "MRI"],
+        waits.WaitTable(f, "missing"),
+    )
+    same(missing, table.drop("interval_kind"))  # the page leaves out the interval's key beside its label
     assert at.query_params["interval"] in ("test_to_report", ["test_to_report"])
 
 
 def test_equipment_page_shows_the_export_tables(store, snap):
     at = open_page("views/equipment.py")
     assert any("Synthetic equipment inventory" in w.value for w in at.warning)
+    f = equipment.UtilisationFilter("MRI", *equipment.default_months(snap))  # the page's default filters
+    providers = requested(snap, "equipment", ["--by", "provider"], equipment.UtilisationTable(f, "provider"))
+    same(shown(at, "provider_code"), providers)
+    assert offered(at, "equipment-providers.csv", providers)
+    sites = requested(snap, "equipment", ["--by", "site"], equipment.UtilisationTable(f, "site"))
+    same(shown(at, "rank"), sites)
+    assert offered(at, "equipment-sites.csv", sites)
+    same(shown(at, "day"), requested(snap, "equipment", ["--by", "weekday"], equipment.UtilisationTable(f, "weekday")))
     same(
-        shown(at, "provider_code"),
-        registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "provider"])),
+        shown(at, "activity_month"),
+        requested(snap, "equipment", ["--by", "month"], equipment.UtilisationTable(f, "month")),
     )
-    same(shown(at, "rank"), registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "site"])))
-    same(shown(at, "day"), registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--by", "weekday"])))
 
 
 def test_equipment_drill_down_to_a_provider(store, snap):
@@ -135,7 +152,10 @@ def test_equipment_drill_down_to_a_provider(store, snap):
     assert not at.exception
     sites = shown(at, "rank")
     assert set(sites["provider_code"]) == {provider}
-    same(sites, registry()["equipment"].build(snap, CENTRAL, export_args("equipment", ["--provider", provider])))
+    f = equipment.UtilisationFilter("MRI", *equipment.default_months(snap))
+    table = requested(snap, "equipment", ["--provider", provider], equipment.UtilisationTable(f, "site", provider))
+    same(sites, table)
+    assert offered(at, "equipment-sites.csv", table)
 
 
 def test_a_provider_user_sees_only_its_own_detail(store, snap):
@@ -195,16 +215,19 @@ def test_figures_build_from_query_frames(snap):
 @pytest.mark.parametrize("scope", [CENTRAL, None], ids=["central", "provider"])
 def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     from queries import urgency
+    from queries.turnaround import TurnaroundTable
+    from queries.waiting_list import WaitingListTable
 
     if scope is None:
         scope = Scope("provider", providers=frozenset({waits.wait_providers(snap, CENTRAL)[0]}))
     at = open_page("views/waiting_times.py", scope)
     assert any(h.value == "By urgency (DIDS v2.0, from April 2026)" for h in at.header)
 
+    uf = urgency.UrgencyFilter(*urgency.default_months(snap), modality="MRI")  # the page's, at its defaults
+
     def export(by: str):
-        return registry()["waits-by-urgency"].build(
-            snap, scope, export_args("waits-by-urgency", ["--modality", "MRI", "--by", by])
-        )
+        argv = ["--modality", "MRI", "--by", by]
+        return requested(snap, "waits-by-urgency", argv, urgency.UrgencyTable(uf, by), scope)
 
     by_month = export("month")
     assert set(by_month["activity_month"]) == {urgency.FIRST_MONTH}  # the one v2.0 month; no v1.0 month mixed in
@@ -236,13 +259,15 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     )
     for by, page in [*pages.items(), *(("turnaround-" + by, page) for by, page in turnaround.items())]:
         if by == "turnaround-waiting-list":
-            frame = registry()["waiting-list"].build(snap, scope, export_args("waiting-list", ["--modality", "MRI"]))
+            frame = requested(snap, "waiting-list", ["--modality", "MRI"], WaitingListTable(uf, "modality"), scope)
+            assert offered(at, "waiting-list-modality.csv", frame)
         elif by.startswith("turnaround-"):
-            frame = registry()["report-turnaround"].build(
-                snap,
-                scope,
-                export_args("report-turnaround", ["--modality", "MRI", "--by", by.removeprefix("turnaround-")]),
+            by = by.removeprefix("turnaround-")
+            frame = requested(
+                snap, "report-turnaround", ["--modality", "MRI", "--by", by], TurnaroundTable(uf, by), scope
             )
+            if by == "provider":  # the tab open now (only the open tab's content runs)
+                assert offered(at, f"report-turnaround-{by}.csv", frame)
         else:
             frame = by_month if by == "month" else export(by)
         if "suppressed" in frame.columns and frame["suppressed"].any():

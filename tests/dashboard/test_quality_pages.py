@@ -15,10 +15,12 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.components.quality_charts import STATUS_COLOURS, matrix_figure, volume_figure
 from did_model.scope import CENTRAL, Scope
-from queries import completeness, volumes
+from did_months import add_months
+from downloads import offered
+from queries import completeness, quality, volumes
 from queries.completeness import STATUS_LABELS
 from queries.connection import get_snapshot
-from queries.exports import completeness as export
+from queries.exports import registry
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "views"
@@ -52,6 +54,20 @@ TABLES = {
 }
 
 
+def _requested(snap, name: str, args: argparse.Namespace, page_request, scope: Scope = CENTRAL) -> pl.DataFrame:
+    """The export's table for the page's request, once the command line for the same filters is
+    seen to make the same request."""
+    export = registry()[name]
+    assert export.request(snap, args) == page_request
+    return export.table(snap, scope, page_request)
+
+
+def _default_periods(snap) -> tuple[date, date]:
+    """The periods the Completeness and Data quality pages open on: the last 12 with a file."""
+    known = completeness.periods(snap)
+    return max(known[0], add_months(known[-1], -11)), known[-1]
+
+
 def _frame(at: AppTest, key: str) -> pl.DataFrame:
     found = [d.value for d in at.dataframe if TABLES[key] <= set(d.value.columns)]
     assert len(found) == 1, f"{len(found)} tables look like {key}"
@@ -82,13 +98,18 @@ def test_completeness_page_shows_the_planted_problems_and_agrees_with_the_export
         if event["period"] == f"{last:%Y-%m}":
             assert f"({event['provider_code']})" in summary
     shown = _frame(at, "matrix_table")
-    exported = export.build_completeness(snap, CENTRAL, _args())
+    page_request = completeness.CompletenessTable(*_default_periods(snap), date.today())
+    exported = _requested(snap, "completeness", _args(), page_request)
     assert_frame_equal(shown, exported, check_dtypes=False)
+    assert offered(at, "completeness.csv", exported)
     metrics = {m.label: m.value for m in at.metric}
     row = completeness.coverage_by_period(exported).filter(pl.col("period") == last).row(0, named=True)
     assert metrics[f"Included, {last:%B %Y}"] == f"{row['included']} of {row['expected']}"
     assert metrics["Missing"] == str(row["missing"])
     flags = _frame(at, "volume_flags")
+    volume_args = argparse.Namespace(drop=-0.3, spike=0.3, by_modality=False, provider=None, flagged_only=True)
+    page_flags = volumes.VolumeTable(volumes.VolumeRule(drop=-0.3, spike=0.3), flagged_only=True)
+    assert_frame_equal(flags, _requested(snap, "volume-checks", volume_args, page_flags), check_dtypes=False)
     drop = planted["volume_drop"][0]
     assert drop["provider_code"] in flags["provider_code"].to_list()
 
@@ -97,8 +118,10 @@ def test_pre_publication_download_is_the_export(store):
     snap, _ = store
     at = _run("completeness.py")
     period = completeness.periods(snap)[-1]
-    exported = export.build_pre_publication(snap, CENTRAL, _args(period=period))
+    page_request = completeness.PrePublication(period, date.today())
+    exported = _requested(snap, "pre-publication", _args(period=period), page_request)
     assert_frame_equal(completeness.pre_publication(snap, CENTRAL, period, as_of=date.today()), exported)
+    assert offered(at, f"pre-publication-{period:%Y-%m}.csv", exported)
     assert any("Pre-publication check" in m.value for m in at.markdown)
 
 
@@ -106,8 +129,9 @@ def test_data_quality_page_agrees_with_the_export(store):
     snap, _ = store
     at = _run("data_quality.py")
     shown = _frame(at, "data_quality_table")
-    exported = export.build_data_quality(snap, CENTRAL, _args())
+    exported = _requested(snap, "data-quality", _args(), quality.QualityTable(*_default_periods(snap)))
     assert_frame_equal(shown, exported, check_dtypes=False)
+    assert offered(at, "data-quality.csv", exported)
     assert {m.label for m in at.metric} >= {"Median provider", "Middle half of providers"}
 
 
@@ -117,7 +141,8 @@ def test_a_provider_sees_only_its_own_quality_and_files(store):
     at = _run("data_quality.py", provider)
     assert at.selectbox[0].options == ["RTP"]
     assert set(_frame(at, "data_quality_table")["provider_code"]) == {"RTP"}
-    exported = export.build_data_quality(snap, provider, _args(provider="RTP"))
+    page_request = quality.QualityTable(*_default_periods(snap), "RTP")
+    exported = _requested(snap, "data-quality", _args(provider="RTP"), page_request, provider)
     assert_frame_equal(_frame(at, "data_quality_table"), exported, check_dtypes=False)
 
     at = _run("provider_drilldown.py", provider, provider="RBQ")  # a deep link to someone else's

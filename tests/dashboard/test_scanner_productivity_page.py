@@ -14,8 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 import scanner_hours_store as hours
 from did_model.scope import CENTRAL, Scope
+from downloads import offered
 from ingest import store
-from queries import equipment
+from queries import equipment, productivity
 from queries.connection import Snapshot
 from queries.exports import registry
 
@@ -53,6 +54,22 @@ def export(snap: Snapshot, scope: Scope, argv: list[str]) -> pd.DataFrame:
     return registry()["scanner-productivity"].build(snap, scope, parser.parse_args(["--modality", "CT", *argv]))
 
 
+def page_request(snap: Snapshot, by: str) -> productivity.ProductivityTable:
+    """The page's request for its default filters (CT, its period's months with procedure times)."""
+    months = productivity.timed_months(snap, *equipment.default_months(snap))
+    return productivity.ProductivityTable(productivity.ProductivityFilter("CT", *months), by)
+
+
+def requested(snap: Snapshot, scope: Scope, argv: list[str], page_request) -> pd.DataFrame:
+    """The export's table for the page's request, once the command line for the same filters is
+    seen to make the same request."""
+    parser = argparse.ArgumentParser()
+    registry()["scanner-productivity"].add_arguments(parser)
+    args = parser.parse_args(["--modality", "CT", *argv])
+    assert registry()["scanner-productivity"].request(snap, args) == page_request
+    return registry()["scanner-productivity"].table(snap, scope, page_request)
+
+
 def table_with(at: AppTest, column: str) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
@@ -66,8 +83,10 @@ def test_central_sees_every_site_and_the_page_equals_the_export(snap):
     assert any(s.value == "Scans per operating hour" for s in at.subheader)
     sites = table_with(at, "scans_per_scanner_hour")
     assert sites["provider_code"].tolist() == [equipment.ENGLAND, "RBK", "RAJ"]
-    same(sites, export(snap, CENTRAL, []))
-    same(table_with(at, "hour"), export(snap, CENTRAL, ["--by", "hour"]))
+    by_site = requested(snap, CENTRAL, [], page_request(snap, "site"))
+    same(sites, by_site)
+    assert offered(at, "equipment-scans-per-hour.csv", by_site)
+    same(table_with(at, "hour"), requested(snap, CENTRAL, ["--by", "hour"], page_request(snap, "hour")))
     trend = table_with(at, "minutes_basis").set_index("activity_month")["minutes_basis"]
     assert set(trend) == {equipment.MEASURED, equipment.ASSUMED}
     assert any("measured scanner minutes for May 2026 and October 2026" in c.value for c in at.caption)

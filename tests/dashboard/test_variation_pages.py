@@ -15,10 +15,14 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components import maps
 from dashboard.components import variation_charts as charts
 from did_model.scope import CENTRAL, Scope
+from downloads import offered
+from queries.areas import Area
 from queries.connection import get_snapshot
 from queries.exports import registry
 from queries.variation import Filters
-from queries.variation_geographic import area_rates, england_dsr
+from queries.variation_demographic import DemographicTable
+from queries.variation_flows import FlowsTable
+from queries.variation_geographic import MapTable, area_rates, england_dsr
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PERIOD = "2025-12..2026-03"
@@ -44,6 +48,19 @@ def store(synthetic_store, monkeypatch):
 def _args(**kw) -> argparse.Namespace:
     base = {"first": date(2025, 12, 1), "last": date(2026, 3, 1), "test_group": None, "modality": None, "source": None}
     return argparse.Namespace(**(base | kw))
+
+
+def _filters(**kw) -> Filters:
+    """The filters the pages build for PERIOD and the measure and source asked for."""
+    return Filters(date(2025, 12, 1), date(2026, 3, 1), **kw)
+
+
+def _requested(snap, name: str, args: argparse.Namespace, page_request, scope=CENTRAL) -> pl.DataFrame:
+    """The export's table for the page's request, once the command line for the same filters is
+    seen to make the same request."""
+    export = registry()[name]
+    assert export.request(snap, args) == page_request
+    return export.table(snap, scope, page_request)
 
 
 def _same(shown: pl.DataFrame | object, exported: pl.DataFrame) -> None:
@@ -74,12 +91,16 @@ def test_demographic_page_matches_its_export(store):
     assert "Standardised rate ratio, most vs least deprived quintile" in labels
     assert at.query_params["area"] == ["QE1"] or at.query_params["area"] == "QE1"
     snap = get_snapshot(store)
-    export = registry()["variation-demographic"]
+    filters = _filters(test_group="chest_xray", patient_source="04")
     for i, table in enumerate(["age-sex", "deprivation", "ethnicity"]):
-        built = export.build(
-            snap, CENTRAL, _args(table=table, level="icb", area="QE1", test_group="chest_xray", source="04")
+        built = _requested(
+            snap,
+            "variation-demographic",
+            _args(table=table, level="icb", area="QE1", test_group="chest_xray", source="04"),
+            DemographicTable(filters, Area("icb", "QE1"), table),
         )
         _same(at.dataframe[i].value, built)
+        assert offered(at, f"variation_{table.replace('-', '_')}.csv", built)
     assert any("no postcode lookup" in c.value for c in at.caption)
 
 
@@ -89,22 +110,35 @@ def test_geographic_page_matches_its_export_and_shows_detail(store):
     assert shown["Variation between areas"].endswith("-fold")
     assert at.subheader[0].value.startswith("NHS Lancashire and South Cumbria")
     assert any("April 2026" in c.value for c in at.caption)  # the geography caveat
-    built = registry()["variation-geographic"].build(get_snapshot(store), CENTRAL, _args(level="sub_icb"))
+    built = _requested(
+        get_snapshot(store), "variation-geographic", _args(level="sub_icb"), MapTable(_filters(), "sub_icb")
+    )
     _same(at.dataframe[0].value, built)
+    assert offered(at, "variation_sub_icb.csv", built)
     assert built.height == 106
 
 
 def test_flows_page_matches_its_export(store):
+    snap = get_snapshot(store)
     at = run_page("views/variation_flows.py", {"level": "icb", "area": "QE1", "period": PERIOD})
-    built = registry()["variation-flows"].build(
-        get_snapshot(store), CENTRAL, _args(icb="QE1", sub_icb=None, provider=None, by_modality=False)
-    )
-    _same(at.dataframe[0].value, built)
+    for i, by_modality in enumerate((False, True)):
+        built = _requested(
+            snap,
+            "variation-flows",
+            _args(icb="QE1", sub_icb=None, provider=None, by_modality=by_modality),
+            FlowsTable(_filters(), Area("icb", "QE1"), by_modality=by_modality),
+        )
+        _same(at.dataframe[i].value, built)
+        assert offered(at, "variation_flows_modality.csv" if by_modality else "variation_flows_area.csv", built)
     at = run_page("views/variation_flows.py", {"view": "provider", "provider": "RXN", "period": PERIOD})
-    built = registry()["variation-flows"].build(
-        get_snapshot(store), CENTRAL, _args(icb=None, sub_icb=None, provider="RXN", by_modality=False)
+    built = _requested(
+        snap,
+        "variation-flows",
+        _args(icb=None, sub_icb=None, provider="RXN", by_modality=False),
+        FlowsTable(_filters(), provider="RXN"),
     )
     _same(at.dataframe[0].value, built)
+    assert offered(at, "variation_flows_provider.csv", built)
 
 
 def test_commissioner_picks_any_icb_but_only_own_sub_icbs(store):
@@ -132,8 +166,9 @@ def test_commissioner_pages_show_the_protected_export_and_explain_the_star(store
     scope = Scope("commissioner", icbs=frozenset({"QE1"}), user="c")
     snap = get_snapshot(store)
     at = run_page("views/variation_geographic.py", {"level": "sub_icb", "period": PERIOD}, scope)
-    built = registry()["variation-geographic"].build(snap, scope, _args(level="sub_icb"))
+    built = _requested(snap, "variation-geographic", _args(level="sub_icb"), MapTable(_filters(), "sub_icb"), scope)
     _same(at.dataframe[0].value, built)  # the same noise on the page and in the export
+    assert offered(at, "variation_sub_icb.csv", built)
     assert "suppressed" in built.columns
     note = any("hidden: small numbers" in c.value for c in at.caption)
     assert note == bool(built["suppressed"].any())

@@ -269,8 +269,13 @@ def test_a_provider_sees_only_its_own(snap):
 def test_a_rejected_later_file_leaves_the_export_on_time(snap):
     from argparse import Namespace
 
-    from queries.exports.completeness import build_completeness
+    from queries.exports import registry
 
     args = Namespace(first=MAR, last=MAR, region=None, provider_type=None, as_of=date(2026, 3, 10))
-    rff = build_completeness(snap, CENTRAL, args).filter(pl.col("provider_code") == "RFF").row(0, named=True)
+    rff = (
+        registry()["completeness"]
+        .build(snap, CENTRAL, args)
+        .filter(pl.col("provider_code") == "RFF")
+        .row(0, named=True)
+    )
     assert (rff["status"], rff["status_label"], rff["files"], rff["submission_id"]) == ("on_time", "On time", 2, 10)

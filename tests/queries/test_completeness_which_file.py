@@ -14,7 +14,7 @@ from did_model.scope import CENTRAL, Scope
 from ingest.store import publish, store_path
 from queries import completeness
 from queries.connection import get_snapshot
-from queries.exports import completeness as export
+from queries.exports import registry
 
 APR, MAY, JUN = date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)
 # (id, provider, period, status, submitted_on)
@@ -101,7 +101,7 @@ def test_the_pre_publication_check_names_the_file_that_counted_at_the_deadline(s
 
 def test_the_completeness_export_carries_which_file_counts(snap):
     args = argparse.Namespace(first=MAY, last=MAY, region=None, provider_type=None, as_of=date(2026, 7, 1))
-    exported = export.build_completeness(snap, CENTRAL, args)
+    exported = registry()["completeness"].build(snap, CENTRAL, args)
     raa = exported.filter(exported["provider_code"] == "RAA").row(0, named=True)
     assert (raa["counts_file"], raa["deadline_file"], raa["period_state"]) == (
         "DID_RAA_202605_2.csv",

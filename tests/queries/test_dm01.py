@@ -359,16 +359,20 @@ def test_page_sections_equal_the_exports(hand, tmp_path, role, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     snap = Snapshot(store.current_snapshot(store_dir))
     try:
+        # the page's requests at its defaults (MRI, the waiting-times period), given to the
+        # exports' tables; the command line for the same filters makes the same requests
+        uf = urgency.UrgencyFilter(*urgency.default_months(snap), modality="MRI")
         exports = {}
-        for name, argv in (
-            ("dm01-waiting-list", []),
-            ("dm01-reconciliation", []),
-            ("waits-by-urgency", ["--by", "site", "--modality", "MRI"]),
-            ("report-turnaround", ["--by", "site", "--modality", "MRI"]),
+        for name, argv, page_request in (
+            ("dm01-waiting-list", [], waiting_list.dm01_filter(uf)),
+            ("dm01-reconciliation", [], dm01.Reconciliation(*waits.default_months(snap))),
+            ("waits-by-urgency", ["--by", "site", "--modality", "MRI"], urgency.UrgencyTable(uf, "site")),
+            ("report-turnaround", ["--by", "site", "--modality", "MRI"], turnaround.TurnaroundTable(uf, "site")),
         ):
             parser = argparse.ArgumentParser()
             registry()[name].add_arguments(parser)
-            exports[name] = registry()[name].build(snap, scope, parser.parse_args(argv))
+            assert registry()[name].request(snap, parser.parse_args(argv)) == page_request, name
+            exports[name] = registry()[name].table(snap, scope, page_request)
     finally:
         snap.close()
     frames = [d.value for d in at.dataframe]

@@ -238,6 +238,13 @@ def test_export_is_the_measure_pages_table(snap, period):
         ]
     )
     built = export.build(snap, CENTRAL, args)
+    assert export.request(snap, args) == gb.MeasureTable(
+        "gpda_us_abdo_pelvis",
+        *period,
+        Area("sub_icb", row["sub_icb_code"]),
+        "multiplicative",
+        gb.Peers(None, None, (1, 3)),
+    )
     page = gb.benchmark(
         snap,
         CENTRAL,

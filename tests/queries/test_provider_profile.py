@@ -18,7 +18,7 @@ import working_store
 from did_model.scope import CENTRAL, Scope, ScopeError
 from queries import peers, productivity, profile, quality, turnaround, urgency, waiting_list, waits
 from queries.connection import get_snapshot
-from queries.exports import waits as waits_export
+from queries.exports import registry
 from queries.reports.provider_profile import build_provider_profile
 
 pytestmark = pytest.mark.slow
@@ -71,12 +71,16 @@ def test_the_pack_equals_the_pages_and_exports(store, provider, packs, who):
     measures = {r["key"]: r for r in t["measures"].iter_rows(named=True)}
     for interval, key in (("request_to_test", "median_request_to_test"), ("test_to_report", "median_test_to_report")):
         # the waiting-times export, by provider: England and this provider's rows
-        export = waits_export.build(snap, scope, _export_args(interval=interval, by="provider", first=first, last=LAST))
+        export = registry()["waiting-times"].build(
+            snap, scope, _export_args(interval=interval, by="provider", first=first, last=LAST)
+        )
         _same(t[f"waits_{interval}"], export.filter(pl.col("provider_code").is_in([waits.ENGLAND, provider])))
         # the page with the provider picked: its headline median is the pack's
         headline = waits.wait_summary(snap, scope, waits.WaitFilter(first, LAST, interval, provider=provider))
         assert measures[key]["provider"] == headline["median_days"][0]
-    by_month = waits_export.build(snap, scope, _export_args(by="month", provider=provider, first=first, last=LAST))
+    by_month = registry()["waiting-times"].build(
+        snap, scope, _export_args(by="month", provider=provider, first=first, last=LAST)
+    )
     _same(t["waits_by_month"], by_month)
     # DIDS v2.0: April 2026 only
     assert pack.urgency_months == (LAST, LAST)
