@@ -75,12 +75,24 @@ def counted_record_sql(select: str, restrict: str = "", where: str = "") -> str:
     )
 
 
-def summed(partial: str, keys: str, counts: str) -> str:
+class Summed(str):
+    """A summed rollup's SELECT (`summed`), which also remembers what it adds up, so that a
+    refresh can add up again only the keys a provider's changed rows touch."""
+
+    partial: str
+    keys: tuple[str, ...]
+    counts: tuple[str, ...]
+
+
+def summed(partial: str, keys: str, counts: str) -> Summed:
     """A rollup that is `partial` (a rollup with `provider_code` among its columns) added up over
     providers: `keys` its other grouping columns, `counts` the columns summed (comma-separated
     names, from code). A count summed where every provider's is NULL stays NULL."""
-    sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in (c.strip() for c in counts.split(",")))
-    return f"SELECT {keys}, {sums} FROM {partial} GROUP BY ALL"
+    count_names = tuple(c.strip() for c in counts.split(","))
+    sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in count_names)
+    out = Summed(f"SELECT {keys}, {sums} FROM {partial} GROUP BY ALL")
+    out.partial, out.keys, out.counts = partial, tuple(k.strip() for k in keys.split(",")), count_names
+    return out
 
 
 def _modules():
@@ -216,6 +228,9 @@ def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
     _check_database(into)
     if refresh.full or name not in _definitions():
         raise ValueError(f"{name} is not refreshed by key")
+    by_touched_keys = _summed_by_touched_keys()
+    if name in by_touched_keys:
+        return _summed_refresh(into, name, by_touched_keys[name])
     if refresh.provider and refresh.month:
         table, on = CHANGED_PAIRS, "k.provider_code = r.provider_code AND k.activity_month = r.activity_month"
         keys = f"({refresh.provider}, {refresh.month}) IN (SELECT provider_code, activity_month FROM {table})"
@@ -239,9 +254,60 @@ def refresh_statements(into: str, name: str, refresh: Refresh) -> list[str]:
         select = _own_submissions(select)
     select = _narrowed_reads(name, select, refresh, into)
     # Names and key expressions come from code (rollup_defs), never from input.
+    before = []
+    if name in {s.partial for s in by_touched_keys.values()}:  # its rows before, for the sums over it
+        before = [f"CREATE OR REPLACE TABLE {_before(name)} AS SELECT * FROM {into}.main.{name} WHERE {keys}"]
     return [
+        *before,
         f"DELETE FROM {into}.main.{name} WHERE {keys}",
         f"INSERT INTO {into}.main.{name} SELECT * FROM ({select}) WHERE {keys}",
+    ]
+
+
+def _before(partial: str) -> str:
+    """The in-memory table holding, during a publish, the rows of `partial` that its refresh
+    replaced (the changed providers' months as they were)."""
+    return f"memory.main.publish_before_{partial}"
+
+
+def _summed_by_touched_keys() -> dict[str, Summed]:
+    """The sums over providers refreshed by month whose split rollup is refreshed by provider
+    and month: name → its `Summed`. A refresh of one adds up again only the keys that the changed
+    providers' rows (before and after) touch, not the whole month (`_summed_refresh`)."""
+    policies = refresh_policies()
+    out = {}
+    for name, select in _definitions().items():
+        mine, theirs = policies[name], policies.get(getattr(select, "partial", ""), FULL)
+        if isinstance(select, Summed) and mine.month and not mine.provider and theirs.month and theirs.provider:
+            out[name] = select
+    return out
+
+
+def _summed_refresh(into: str, name: str, sums: Summed) -> list[str]:
+    """The statements refreshing sum `name`: its rows for the keys the changed provider-months
+    touch — their split rows now, and as they were (`_before`, saved by the split rollup's
+    refresh in an earlier stage) — deleted and added up again over every provider.
+
+    Exact: each key's row is `summed`'s own sum over all that key's rows of the split rollup;
+    a key none of whose rows remain has no row, as after a full build. A sum over one month of
+    the deprivation split rollup (1.6 M rows at national scale) adds up a few thousand instead.
+    """
+    partial, how = sums.partial, refresh_policies()[sums.partial]
+    month = refresh_policies()[name].month
+    touched = f"memory.main.publish_touched_{name}"
+    same = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in sums.keys)
+    totals = ", ".join(f"sum({c})::BIGINT AS {c}" for c in sums.counts)
+    changed_months = f"{month} IN (SELECT activity_month FROM {CHANGED_MONTHS})"
+    # Names and key columns come from code (rollup_defs), never from input.
+    return [
+        f"CREATE OR REPLACE TABLE {touched} AS "
+        f"SELECT {', '.join(sums.keys)} FROM {into}.main.{partial} "
+        f"WHERE ({how.provider}, {how.month}) IN (SELECT provider_code, activity_month FROM {CHANGED_PAIRS}) "
+        f"UNION SELECT {', '.join(sums.keys)} FROM {_before(partial)}",
+        f"DELETE FROM {into}.main.{name} s USING {touched} t WHERE s.{changed_months} AND {same}",
+        f"INSERT INTO {into}.main.{name} SELECT {', '.join(sums.keys)}, {totals} "
+        f"FROM (SELECT s.* FROM {into}.main.{partial} s SEMI JOIN {touched} t ON {same} "
+        f"WHERE s.{changed_months}) GROUP BY ALL",
     ]
 
 

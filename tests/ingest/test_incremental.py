@@ -295,3 +295,37 @@ def test_a_month_that_disappears_takes_its_outsourced_pairs_with_it(store_dir, t
         con.execute("INSERT OR REPLACE INTO ref_site (site_code, provider_code) VALUES ('RTH01', 'RTH')")
     _publish(store_dir)
     assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "b", True)]
+
+
+def test_a_sum_over_providers_adds_up_again_only_the_keys_a_resubmission_touches(store_dir, tmp_path):
+    """A sum over providers (by month) is refreshed for the keys the resubmitting provider's rows
+    touch, before and after, and no others: RR8's January abdomen X-rays, which RTH never sent,
+    keep their rows; RTH's chest X-rays, now all strides (XSTRM), leave no row behind. The
+    result equals a full rebuild."""
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _records("RR8", 3, "2026-01-05", nicip_code="XABDO"))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 4), _records("RTH", 2, "2026-01-06"))
+    _publish_and_compare(store_dir, tmp_path)
+
+    _load(
+        store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20), _records("RTH", 2, "2026-01-07", nicip_code="XSTRM")
+    )
+    t = _publish_and_compare(store_dir, tmp_path)
+    after, _ = _rows_of(store_dir, provider="RTH", month=date(2026, 1, 1))
+    # A re-sum of the month would rewrite every January row of a sum; RR8's XABDO rows (of the
+    # dose sum, at least) are not rewritten now.
+    untouched = _sum_rows(store_dir, date(2026, 1, 1), nicip_code="XABDO")
+    assert untouched > 0
+    assert t["rollup_rows_refreshed"] <= after - untouched < after
+
+
+def _sum_rows(store_dir, month, nicip_code) -> int:
+    """Rows of the dose sum (by month, over providers) in `month` for `nicip_code`."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        return con.execute(
+            "SELECT count(*) FROM s.main.rollup_official_dose WHERE activity_month = ? AND nicip_code = ?",
+            [month, nicip_code],
+        ).fetchall()[0][0]
+    finally:
+        con.close()
