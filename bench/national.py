@@ -118,7 +118,8 @@ def main() -> None:
             steps: dict = {}
             store.publish(con, store_dir, steps)
             result["publish_s"] = round(time.perf_counter() - t, 1)
-            result["publish_steps"] = {k: round(v, 1) for k, v in steps.items()}  # seconds; partition counts
+            # seconds and counts (a step's own breakdown, seconds per rollup, as it is)
+            result["publish_steps"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in steps.items()}
         result.update(
             files=totals["files"],
             records=totals["records"],
