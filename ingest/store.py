@@ -333,7 +333,8 @@ def publish(
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
     and in total (partitions_written, partitions_total), the tables and rollups kept from
     the current snapshot (tables_kept), and the rollups refreshed for the changed keys only
-    and those built in full (rollups_refreshed, rollups_built; ADR 0011).
+    and those built in full (rollups_refreshed, rollups_built; ADR 0011), and the rows of `issue`
+    written into the snapshot (issue_rows_written: a resubmission's own, ADR 0015).
     `full=True` builds everything afresh, as if there were no snapshot before (`did publish
     --full`). `progress`, when given, is called with a short line as each step starts.
     """
@@ -363,6 +364,7 @@ def publish(
     # `record` without the copies it removes.
     say = progress or (lambda _: None)
     months = incremental.month_fingerprints(con)
+    issues = incremental.issue_fingerprints(con)
     lap("fingerprints")
     say("finding outsourced examinations submitted twice")
     duplicates.detect(con, months, full=full, timings=timings)
@@ -379,8 +381,13 @@ def publish(
     same_columns = all(
         p.columns == partitions[p.provider_code].columns for p in before.values() if p.provider_code in partitions
     )
+    # The previous snapshot's issues by submission: those of the changed submissions are all
+    # that need writing into the new one (`_write_snapshot`).
+    issues_before = (
+        incremental.published_issue_fingerprints(con, previous) if previous is not None and contents_before else None
+    )
     changes = (
-        incremental.changes(con, previous, months)
+        incremental.changes(con, previous, months, issues, issues_before)
         if previous is not None and contents_before and same_columns
         else None
     )
@@ -396,6 +403,8 @@ def publish(
         timings,
         changes=changes,
         months=months,
+        issues=issues,
+        issues_before=issues_before,
     )
     lap("snapshot")
     say("switching readers to the new snapshot")
@@ -460,12 +469,18 @@ def _published(con: duckdb.DuckDBPyConnection, snapshot: Path) -> tuple[dict[str
     return {r[0]: Partition(*r) for r in rows}, contents
 
 
-def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dict[str, Partition]) -> dict[str, str]:
+def _contents(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str],
+    partitions: dict[str, Partition],
+    issues: incremental.IssueFingerprints | None = None,
+) -> dict[str, str]:
     """A fingerprint of what each snapshot table would hold: the working store's `tables` and
     every rollup. Equal fingerprints mean the previous snapshot's copy can be kept.
 
     - A table: its row count, the sum of its rows' hashes (order-free: a changed, added or
       removed row changes it) and its column names and types.
+      `issue`'s is the same, added up from its fingerprints by submission (`issues`) when given.
     - `record`: the partitions' fingerprints.
     - A rollup: its SQL and the fingerprints of every table whose name its SQL mentions as a
       word. A query can only read a table it names, so a rollup of reference data alone
@@ -481,13 +496,19 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
         ).fetchall()
     )
     fingerprints: dict[str, str] = {}
-    if tables:
+    counted = [t for t in tables if issues is None or t != "issue"]
+    if counted:
         # Table names come from the working store's catalogue, quoted; nothing here is input.
         union = " UNION ALL ".join(
-            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables
+            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in counted
         )
         for name, rows, hashes in con.execute(union).fetchall():
             fingerprints[name] = _digest(f"{rows}:{hashes}:{signature.get(name, '')}")
+    if issues is not None and "issue" in tables:
+        # The same text as counting the whole table: sum() of nothing is NULL there.
+        rows = sum(n for n, _ in issues.values())
+        hashes = sum(h for _, h in issues.values()) if issues else None
+        fingerprints["issue"] = _digest(f"{rows}:{hashes}:{signature.get('issue', '')}")
     fingerprints["record"] = _digest(
         ";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}" for _, p in sorted(partitions.items()))
         + "|"
@@ -643,11 +664,16 @@ def _write_snapshot(
     *,
     changes: incremental.Changes | None = None,
     months: Sequence[tuple] = (),
+    issues: incremental.IssueFingerprints | None = None,
+    issues_before: incremental.IssueFingerprints | None = None,
 ) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
-    partition list, the month fingerprints (`months`), the content fingerprints and the `record`
-    view; and the new partition files `to_write`. Starts from a copy of `previous` when some of
-    its tables can be kept as they are or refreshed for the `changes` (`_refreshable`).
+    partition list, the month fingerprints (`months`), the issue fingerprints by submission
+    (`issues`), the content fingerprints and the `record` view; and the new partition files
+    `to_write`. Starts from a copy of `previous` when some of its tables can be kept as they are
+    or refreshed for the `changes` (`_refreshable`); its `issue` (fingerprinted `issues_before`)
+    is then patched: the rows of the submissions whose issues changed are deleted and written
+    again, instead of the whole table (1.7 M rows at national scale) being copied.
     """
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
@@ -662,7 +688,8 @@ def _write_snapshot(
             [PARTITIONS_TABLE, CONTENTS_TABLE, *WORKING_STORE_ONLY],
         ).fetchall()
     ]
-    contents = _contents(con, tables, partitions)
+    issues = incremental.issue_fingerprints(con) if issues is None else issues
+    contents = _contents(con, tables, partitions, issues)
     # `record` has a fingerprint only as the rollups' input: its view, like the partition list
     # and the fingerprints themselves, is written again every time.
     keep = (
@@ -671,8 +698,16 @@ def _write_snapshot(
         else set()
     )
     refresh = _refreshable(contents, contents_before, changes) if previous else {}
+    # `issue` changed but the previous copy's columns are the same: patched by submission.
+    patch_issues = (
+        previous is not None
+        and issues_before is not None
+        and "issue" in tables
+        and "issue" in contents_before
+        and "issue" not in keep
+    )
     try:
-        if (keep or refresh) and previous is not None:
+        if (keep or refresh or patch_issues) and previous is not None:
             shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
@@ -688,6 +723,8 @@ def _write_snapshot(
                 refresh=refresh,
                 changes=changes,
                 months=list(months),
+                issues=issues,
+                issues_before=issues_before if patch_issues else None,
             )
         finally:
             con.execute("DETACH snapshot_build")
@@ -717,7 +754,11 @@ def _fill_snapshot(
     refresh: dict,
     changes: incremental.Changes | None,
     months: list[tuple],
+    issues: incremental.IssueFingerprints,
+    issues_before: incremental.IssueFingerprints | None,
 ) -> None:
+    """`issues_before`, when given, are the fingerprints of the copied snapshot's `issue`, to
+    patch by submission (`_patch_issues`); otherwise `issue` is copied whole unless kept."""
     from concurrent.futures import ThreadPoolExecutor
 
     from did_model.rollups import refresh_statements, rollup_statements, stages
@@ -725,7 +766,7 @@ def _fill_snapshot(
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
     # code and our version string; all are quoted anyway.
-    carried = keep | refresh.keys()
+    carried = keep | refresh.keys() | ({"issue"} if issues_before is not None else set())
     if carried:  # a copy of the previous snapshot: everything else in it goes
         for name, kind in con.execute(
             "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'snapshot_build' "
@@ -740,7 +781,7 @@ def _fill_snapshot(
     tasks: list[tuple[str, str | list[str]]] = [
         ("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
         for t in tables
-        if t not in keep
+        if t not in carried
     ]
     built = [(name, sql) for name, sql in rollup_statements("snapshot_build") if name not in carried]
     # A rollup that reads other rollups (a sum over providers) waits for them: the tasks run in
@@ -761,6 +802,14 @@ def _fill_snapshot(
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
     seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0, "rollup_rows_refreshed": 0}
+    started = time.perf_counter()
+    if issues_before is not None:
+        timings["issue_rows_written"] = _patch_issues(con, issues_before, issues)
+    elif "issue" in tables and "issue" not in keep:
+        timings["issue_rows_written"] = sum(n for n, _ in issues.values())
+    else:
+        timings["issue_rows_written"] = 0
+    seconds["tables"] += time.perf_counter() - started
     each: dict[str, float] = {}  # seconds per rollup built or refreshed
     cursors = [cursor(con) for _ in range(2)]
     free = list(cursors)
@@ -806,6 +855,7 @@ def _fill_snapshot(
     timings["rollup_seconds"] = dict(sorted(each.items(), key=lambda kv: -kv[1]))
     timings["rollups_refreshed"], timings["rollups_built"] = len(refresh), len(built)
     incremental.write_month_fingerprints(con, "snapshot_build", months)
+    incremental.write_issue_fingerprints(con, "snapshot_build", issues)
     con.execute(
         f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
     )
@@ -830,6 +880,26 @@ def _fill_snapshot(
         )
     con.execute(f"CREATE VIEW snapshot_build.main.record AS {select}")
     con.execute("CHECKPOINT snapshot_build")
+
+
+def _patch_issues(
+    con: duckdb.DuckDBPyConnection, before: incremental.IssueFingerprints, now: incremental.IssueFingerprints
+) -> int:
+    """Bring the copied snapshot's `issue` (fingerprinted `before`) up to the working store's
+    (`now`): the rows of every submission whose issues differ are deleted, and those it has now
+    inserted. Returns the rows inserted. A load adds a submission's issues and nothing changes
+    them after, so a resubmission writes its own issues only."""
+    changed = incremental.changed_submissions(before, now)
+    gone = sorted(changed & before.keys())
+    new = sorted(changed & now.keys())
+    if gone:
+        con.execute("DELETE FROM snapshot_build.main.issue WHERE submission_id IN (SELECT unnest(?::BIGINT[]))", [gone])
+    if not new:
+        return 0
+    return con.execute(
+        "INSERT INTO snapshot_build.main.issue SELECT * FROM issue WHERE submission_id IN (SELECT unnest(?::BIGINT[]))",
+        [new],
+    ).fetchall()[0][0]
 
 
 def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) -> None:

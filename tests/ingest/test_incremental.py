@@ -19,7 +19,7 @@ import pytest
 import didfiles
 from did_model import rollup_defs
 from did_model.rollups import FULL, all_rollups, refresh_policies, rollups_read, stages, tables_read
-from ingest import loader, store
+from ingest import loader, pseudonymise, store
 from snapshot_tables import assert_same_tables, snapshot_tables
 
 PATIENT = {"RR8": 11, "RTH": 22}
@@ -295,3 +295,52 @@ def test_a_month_that_disappears_takes_its_outsourced_pairs_with_it(store_dir, t
         con.execute("INSERT OR REPLACE INTO ref_site (site_code, provider_code) VALUES ('RTH01', 'RTH')")
     _publish(store_dir)
     assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "b", True)]
+
+
+def _issue_count(store_dir, submission_id=None) -> int:
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        if submission_id is None:
+            return con.execute("SELECT count(*) FROM s.main.issue").fetchall()[0][0]
+        return con.execute("SELECT count(*) FROM s.main.issue WHERE submission_id = ?", [submission_id]).fetchall()[0][
+            0
+        ]
+    finally:
+        con.close()
+
+
+def _with_bad_dates(records, bad: int):
+    """`records` with the test date of the first `bad` an impossible day (each line rejected, DIDS045)."""
+    return [dict(r, test_date="2026-01-32") if i < bad else r for i, r in enumerate(records)]
+
+
+def test_a_resubmission_writes_only_its_own_issues_into_the_snapshot(store_dir, tmp_path):
+    """The snapshot's `issue` starts as the previous snapshot's and is patched by submission: a
+    resubmission writes its own issue rows, not every provider's again, and a load taken back
+    removes its rows; either way the table equals a full publish's."""
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _with_bad_dates(_records("RR8", 6, "2026-01-05"), 4))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 4), _with_bad_dates(_records("RTH", 5, "2026-01-06"), 3))
+    first = _publish_and_compare(store_dir, tmp_path)
+    assert first["issue_rows_written"] == _issue_count(store_dir) == 7
+
+    resubmitted = _load(
+        store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20), _with_bad_dates(_records("RTH", 4, "2026-01-07"), 2)
+    )
+    t = _publish_and_compare(store_dir, tmp_path)
+    # RTH's new submission's two issues only; RR8's four and RTH's earlier three stay as they were.
+    assert t["issue_rows_written"] == _issue_count(store_dir, resubmitted.submission_id) == 2
+    assert _issue_count(store_dir) == 9
+
+    # A load taken back (a publish that failed): its issues leave the next snapshot.
+    path = tmp_path / "RR8-again.csv"
+    didfiles.write(path, _with_bad_dates(_records("RR8", 3, "2026-01-08"), 1))
+    with store.writer(store_dir) as con:
+        checked = loader.check(con, path, "RR8", "2026-02", date(2026, 2, 21), key=pseudonymise.load_key())
+        loader.load_checked(con, checked, undoable=True)
+        store.publish(con, store_dir)
+        assert checked.undo is not None
+        loader.undo(con, checked.undo)
+    assert _issue_count(store_dir) == 10
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["issue_rows_written"] == 0 and _issue_count(store_dir) == 9
