@@ -67,7 +67,8 @@ CONTENTS_TABLE = "snapshot_content"  # in each snapshot: each table's content fi
 # Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
 # snapshots, so a snapshot must never hold them (architecture §7). Nor the writer's own
 # bookkeeping: what the last search for outsourced duplicates looked at (ingest.duplicates).
-WORKING_STORE_ONLY = ("quarantine", duplicates.SEARCH_TABLE)
+# Nor the fingerprints the loader keeps (ingest.incremental; each snapshot has its `record_month`).
+WORKING_STORE_ONLY = ("quarantine", duplicates.SEARCH_TABLE, incremental.KEPT_TABLE)
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
@@ -242,12 +243,15 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
         recorded = []
     if recorded == [(fingerprint,)]:
         return
-    had_sites = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'"
-    ).fetchall()[0][0]
+    had_sites, had_fingerprints = (
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0]
+        for name in ("submission_site", incremental.KEPT_TABLE)
+    )
     con.execute(_SCHEMA_SQL.read_text())
     if not had_sites:
         con.execute("INSERT INTO submission_site SELECT DISTINCT submission_id, site_code FROM record")
+    if not had_fingerprints:  # a store from before the loader kept them: counted once, in full
+        incremental.recount(con)
     # An earlier version kept a hash of (site, accession) to find replaced records; submission_site
     # made it unnecessary.
     if con.execute(
@@ -363,7 +367,8 @@ def publish(
     # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
     # `record` without the copies it removes.
     say = progress or (lambda _: None)
-    months = incremental.month_fingerprints(con)
+    # `record`'s fingerprints as the loader kept them (ADR 0015); counted afresh for --full.
+    months = incremental.recount(con) if full else incremental.kept_fingerprints(con)
     issues = incremental.issue_fingerprints(con)
     lap("fingerprints")
     say("finding outsourced examinations submitted twice")
@@ -683,9 +688,9 @@ def _write_snapshot(
         r[0]
         for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?, ?) "
-            "ORDER BY table_name",
-            [PARTITIONS_TABLE, CONTENTS_TABLE, *WORKING_STORE_ONLY],
+            "AND schema_name = 'main' AND NOT temporary AND table_name <> 'record' "
+            "AND NOT list_contains(?::VARCHAR[], table_name) ORDER BY table_name",
+            [[PARTITIONS_TABLE, CONTENTS_TABLE, *WORKING_STORE_ONLY]],
         ).fetchall()
     ]
     issues = incremental.issue_fingerprints(con) if issues is None else issues
