@@ -218,6 +218,21 @@ def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def defer_checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Leave the writer's committed changes in the working store's write-ahead log when it closes,
+    instead of checkpointing them into `did.duckdb` (ADR 0015).
+
+    For one file into a published store: its checkpoint took 1.9–3.7 s at national scale, and
+    nothing needs it. The snapshot is built by reading the working store through this very
+    connection, never by copying its file (ADR 0006); readers never open it; a committed
+    transaction is durable in the log. The next writer to open the store replays the log, and
+    DuckDB checkpoints by itself at a commit that takes the log past `checkpoint_threshold`
+    (16 MB unless set), so the log stays short; so does any writer that closes without this (a
+    bulk load, `did publish`). Whoever copies the store copies the directory, log included.
+    """
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+
+
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Another connection to the same database instance, with the same default database.
 
@@ -320,6 +335,7 @@ def publish(
     *,
     full: bool = False,
     progress: Callable[[str], None] | None = None,
+    checkpoint: bool = True,
 ) -> str:
     """Publish the working store as a new immutable snapshot, with the rollups built into it.
 
@@ -341,6 +357,7 @@ def publish(
     written into the snapshot (issue_rows_written: a resubmission's own, ADR 0015).
     `full=True` builds everything afresh, as if there were no snapshot before (`did publish
     --full`). `progress`, when given, is called with a short line as each step starts.
+    `checkpoint=False` leaves the working store's write-ahead log as it is (`defer_checkpoint`).
     """
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -374,7 +391,8 @@ def publish(
     say("finding outsourced examinations submitted twice")
     duplicates.detect(con, months, full=full, timings=timings)
     lap("duplicates")
-    con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
+    if checkpoint:  # keeps the working store's WAL short; loads do not checkpoint
+        con.execute("CHECKPOINT")
     lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS
     snap_dir.mkdir(exist_ok=True)
