@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from did_model import spec
 from did_months import parse_period
-from ingest import ownership, pseudonymise, reader, spec_pack, timetable, validation
+from ingest import incremental, ownership, pseudonymise, reader, spec_pack, timetable, validation
 
 
 @dataclass
@@ -367,6 +367,9 @@ def load_checked(con: duckdb.DuckDBPyConnection, checked: Checked, undoable: boo
                 )
                 con.unregister("checked_quarantine")
             con.execute("UPDATE submission SET rows_replaced = ? WHERE submission_id = ?", [replaced, sid])
+            # Every record this load inserted, superseded or replaced is the provider's own
+            # (`provider_code` is the submitting provider; the deletes filter on it).
+            incremental.refingerprint(con, {checked.provider})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -388,6 +391,10 @@ def undo(con: duckdb.DuckDBPyConnection, done: Undo) -> None:
     sid = done.submission_id
     con.execute("BEGIN TRANSACTION")
     try:
+        # The records it inserted, superseded or replaced are all its provider's (`load_checked`).
+        providers = {
+            r[0] for r in con.execute("SELECT provider_code FROM submission WHERE submission_id = ?", [sid]).fetchall()
+        }
         for table in ("record", "issue", "quarantine", "submission_site"):  # constants
             con.execute(f"DELETE FROM {table} WHERE submission_id = ?", [sid])
         for rows in done.removed:
@@ -398,6 +405,7 @@ def undo(con: duckdb.DuckDBPyConnection, done: Undo) -> None:
                 con.unregister("undo_rows")
         con.execute("UPDATE submission SET status = 'accepted', superseded_by = NULL WHERE superseded_by = ?", [sid])
         con.execute("DELETE FROM submission WHERE submission_id = ?", [sid])
+        incremental.refingerprint(con, providers)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -191,6 +191,16 @@ CREATE TABLE IF NOT EXISTS duplicate_search (
     submission_id_sum  HUGEINT NOT NULL
 );
 
+-- `record`'s fingerprints (provider × activity month: rows, sum of submission ids) as they are now,
+-- kept by every load in its own transaction (ingest/incremental.py), so that a publish reads them
+-- instead of counting every record again (ADR 0015). Working store only.
+CREATE TABLE IF NOT EXISTS record_fingerprint (
+    provider_code      VARCHAR NOT NULL,
+    activity_month     DATE NOT NULL,
+    rows               BIGINT NOT NULL,
+    submission_id_sum  HUGEINT NOT NULL
+);
+
 -- Outsourcing arrangements (ingest/outsourcing.py, `did reference load-outsourcing`): the
 -- commissioning provider sends examinations to the performing organisation in these months.
 CREATE TABLE IF NOT EXISTS ref_outsourcing (

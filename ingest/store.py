@@ -67,7 +67,8 @@ CONTENTS_TABLE = "snapshot_content"  # in each snapshot: each table's content fi
 # Raw rejected rows (patient identifiers included) stay in the working store: the dashboard reads
 # snapshots, so a snapshot must never hold them (architecture §7). Nor the writer's own
 # bookkeeping: what the last search for outsourced duplicates looked at (ingest.duplicates).
-WORKING_STORE_ONLY = ("quarantine", duplicates.SEARCH_TABLE)
+# Nor the fingerprints the loader keeps (ingest.incremental; each snapshot has its `record_month`).
+WORKING_STORE_ONLY = ("quarantine", duplicates.SEARCH_TABLE, incremental.KEPT_TABLE)
 _PROVIDER_CODE = re.compile(r"[A-Za-z0-9]{1,16}")  # provider codes become directory names
 _SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 # Bump when `_upgrade` learns a new step: a store whose recorded fingerprint differs is upgraded.
@@ -217,6 +218,21 @@ def _connect_working(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def defer_checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Leave the writer's committed changes in the working store's write-ahead log when it closes,
+    instead of checkpointing them into `did.duckdb` (ADR 0015).
+
+    For one file into a published store: its checkpoint took 1.9–3.7 s at national scale, and
+    nothing needs it. The snapshot is built by reading the working store through this very
+    connection, never by copying its file (ADR 0006); readers never open it; a committed
+    transaction is durable in the log. The next writer to open the store replays the log, and
+    DuckDB checkpoints by itself at a commit that takes the log past `checkpoint_threshold`
+    (16 MB unless set), so the log stays short; so does any writer that closes without this (a
+    bulk load, `did publish`). Whoever copies the store copies the directory, log included.
+    """
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+
+
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Another connection to the same database instance, with the same default database.
 
@@ -242,12 +258,15 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
         recorded = []
     if recorded == [(fingerprint,)]:
         return
-    had_sites = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'submission_site'"
-    ).fetchall()[0][0]
+    had_sites, had_fingerprints = (
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0]
+        for name in ("submission_site", incremental.KEPT_TABLE)
+    )
     con.execute(_SCHEMA_SQL.read_text())
     if not had_sites:
         con.execute("INSERT INTO submission_site SELECT DISTINCT submission_id, site_code FROM record")
+    if not had_fingerprints:  # a store from before the loader kept them: counted once, in full
+        incremental.recount(con)
     # An earlier version kept a hash of (site, accession) to find replaced records; submission_site
     # made it unnecessary.
     if con.execute(
@@ -316,6 +335,7 @@ def publish(
     *,
     full: bool = False,
     progress: Callable[[str], None] | None = None,
+    checkpoint: bool = True,
 ) -> str:
     """Publish the working store as a new immutable snapshot, with the rollups built into it.
 
@@ -333,9 +353,11 @@ def publish(
     cursors (tables copied, rollups, partitions written); prune. Also the partitions written
     and in total (partitions_written, partitions_total), the tables and rollups kept from
     the current snapshot (tables_kept), and the rollups refreshed for the changed keys only
-    and those built in full (rollups_refreshed, rollups_built; ADR 0011).
+    and those built in full (rollups_refreshed, rollups_built; ADR 0011), and the rows of `issue`
+    written into the snapshot (issue_rows_written: a resubmission's own, ADR 0015).
     `full=True` builds everything afresh, as if there were no snapshot before (`did publish
     --full`). `progress`, when given, is called with a short line as each step starts.
+    `checkpoint=False` leaves the working store's write-ahead log as it is (`defer_checkpoint`).
     """
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -362,12 +384,15 @@ def publish(
     # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
     # `record` without the copies it removes.
     say = progress or (lambda _: None)
-    months = incremental.month_fingerprints(con)
+    # `record`'s fingerprints as the loader kept them (ADR 0015); counted afresh for --full.
+    months = incremental.recount(con) if full else incremental.kept_fingerprints(con)
+    issues = incremental.issue_fingerprints(con)
     lap("fingerprints")
     say("finding outsourced examinations submitted twice")
     duplicates.detect(con, months, full=full, timings=timings)
     lap("duplicates")
-    con.execute("CHECKPOINT")  # keeps the working store's WAL short; loads do not checkpoint
+    if checkpoint:  # keeps the working store's WAL short; loads do not checkpoint
+        con.execute("CHECKPOINT")
     lap("checkpoint")
     snap_dir = store_dir / SNAPSHOTS
     snap_dir.mkdir(exist_ok=True)
@@ -379,8 +404,13 @@ def publish(
     same_columns = all(
         p.columns == partitions[p.provider_code].columns for p in before.values() if p.provider_code in partitions
     )
+    # The previous snapshot's issues by submission: those of the changed submissions are all
+    # that need writing into the new one (`_write_snapshot`).
+    issues_before = (
+        incremental.published_issue_fingerprints(con, previous) if previous is not None and contents_before else None
+    )
     changes = (
-        incremental.changes(con, previous, months)
+        incremental.changes(con, previous, months, issues, issues_before)
         if previous is not None and contents_before and same_columns
         else None
     )
@@ -396,6 +426,8 @@ def publish(
         timings,
         changes=changes,
         months=months,
+        issues=issues,
+        issues_before=issues_before,
     )
     lap("snapshot")
     say("switching readers to the new snapshot")
@@ -460,12 +492,18 @@ def _published(con: duckdb.DuckDBPyConnection, snapshot: Path) -> tuple[dict[str
     return {r[0]: Partition(*r) for r in rows}, contents
 
 
-def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dict[str, Partition]) -> dict[str, str]:
+def _contents(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str],
+    partitions: dict[str, Partition],
+    issues: incremental.IssueFingerprints | None = None,
+) -> dict[str, str]:
     """A fingerprint of what each snapshot table would hold: the working store's `tables` and
     every rollup. Equal fingerprints mean the previous snapshot's copy can be kept.
 
     - A table: its row count, the sum of its rows' hashes (order-free: a changed, added or
       removed row changes it) and its column names and types.
+      `issue`'s is the same, added up from its fingerprints by submission (`issues`) when given.
     - `record`: the partitions' fingerprints.
     - A rollup: its SQL and the fingerprints of every table whose name its SQL mentions as a
       word. A query can only read a table it names, so a rollup of reference data alone
@@ -481,13 +519,19 @@ def _contents(con: duckdb.DuckDBPyConnection, tables: list[str], partitions: dic
         ).fetchall()
     )
     fingerprints: dict[str, str] = {}
-    if tables:
+    counted = [t for t in tables if issues is None or t != "issue"]
+    if counted:
         # Table names come from the working store's catalogue, quoted; nothing here is input.
         union = " UNION ALL ".join(
-            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in tables
+            f"SELECT {_quote_literal(t)}, count(*), sum(hash(x)) FROM {_quote_identifier(t)} x" for t in counted
         )
         for name, rows, hashes in con.execute(union).fetchall():
             fingerprints[name] = _digest(f"{rows}:{hashes}:{signature.get(name, '')}")
+    if issues is not None and "issue" in tables:
+        # The same text as counting the whole table: sum() of nothing is NULL there.
+        rows = sum(n for n, _ in issues.values())
+        hashes = sum(h for _, h in issues.values()) if issues else None
+        fingerprints["issue"] = _digest(f"{rows}:{hashes}:{signature.get('issue', '')}")
     fingerprints["record"] = _digest(
         ";".join(f"{p.provider_code}:{p.rows}:{p.submission_id_sum}:{p.columns}" for _, p in sorted(partitions.items()))
         + "|"
@@ -643,11 +687,16 @@ def _write_snapshot(
     *,
     changes: incremental.Changes | None = None,
     months: Sequence[tuple] = (),
+    issues: incremental.IssueFingerprints | None = None,
+    issues_before: incremental.IssueFingerprints | None = None,
 ) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
-    partition list, the month fingerprints (`months`), the content fingerprints and the `record`
-    view; and the new partition files `to_write`. Starts from a copy of `previous` when some of
-    its tables can be kept as they are or refreshed for the `changes` (`_refreshable`).
+    partition list, the month fingerprints (`months`), the issue fingerprints by submission
+    (`issues`), the content fingerprints and the `record` view; and the new partition files
+    `to_write`. Starts from a copy of `previous` when some of its tables can be kept as they are
+    or refreshed for the `changes` (`_refreshable`); its `issue` (fingerprinted `issues_before`)
+    is then patched: the rows of the submissions whose issues changed are deleted and written
+    again, instead of the whole table (1.7 M rows at national scale) being copied.
     """
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
@@ -657,12 +706,13 @@ def _write_snapshot(
         r[0]
         for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND NOT temporary AND table_name NOT IN ('record', ?, ?, ?, ?) "
-            "ORDER BY table_name",
-            [PARTITIONS_TABLE, CONTENTS_TABLE, *WORKING_STORE_ONLY],
+            "AND schema_name = 'main' AND NOT temporary AND table_name <> 'record' "
+            "AND NOT list_contains(?::VARCHAR[], table_name) ORDER BY table_name",
+            [[PARTITIONS_TABLE, CONTENTS_TABLE, *WORKING_STORE_ONLY]],
         ).fetchall()
     ]
-    contents = _contents(con, tables, partitions)
+    issues = incremental.issue_fingerprints(con) if issues is None else issues
+    contents = _contents(con, tables, partitions, issues)
     # `record` has a fingerprint only as the rollups' input: its view, like the partition list
     # and the fingerprints themselves, is written again every time.
     keep = (
@@ -671,8 +721,16 @@ def _write_snapshot(
         else set()
     )
     refresh = _refreshable(contents, contents_before, changes) if previous else {}
+    # `issue` changed but the previous copy's columns are the same: patched by submission.
+    patch_issues = (
+        previous is not None
+        and issues_before is not None
+        and "issue" in tables
+        and "issue" in contents_before
+        and "issue" not in keep
+    )
     try:
-        if (keep or refresh) and previous is not None:
+        if (keep or refresh or patch_issues) and previous is not None:
             shutil.copyfile(previous, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
@@ -688,6 +746,8 @@ def _write_snapshot(
                 refresh=refresh,
                 changes=changes,
                 months=list(months),
+                issues=issues,
+                issues_before=issues_before if patch_issues else None,
             )
         finally:
             con.execute("DETACH snapshot_build")
@@ -717,7 +777,11 @@ def _fill_snapshot(
     refresh: dict,
     changes: incremental.Changes | None,
     months: list[tuple],
+    issues: incremental.IssueFingerprints,
+    issues_before: incremental.IssueFingerprints | None,
 ) -> None:
+    """`issues_before`, when given, are the fingerprints of the copied snapshot's `issue`, to
+    patch by submission (`_patch_issues`); otherwise `issue` is copied whole unless kept."""
     from concurrent.futures import ThreadPoolExecutor
 
     from did_model.rollups import refresh_statements, rollup_statements, stages
@@ -725,7 +789,7 @@ def _fill_snapshot(
     # DDL takes no bound parameters. Table and column names come from the working store's own
     # catalogue, and the view's file paths are the store directory plus a validated provider
     # code and our version string; all are quoted anyway.
-    carried = keep | refresh.keys()
+    carried = keep | refresh.keys() | ({"issue"} if issues_before is not None else set())
     if carried:  # a copy of the previous snapshot: everything else in it goes
         for name, kind in con.execute(
             "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'snapshot_build' "
@@ -740,7 +804,7 @@ def _fill_snapshot(
     tasks: list[tuple[str, str | list[str]]] = [
         ("tables", f"CREATE TABLE snapshot_build.main.{_quote_identifier(t)} AS SELECT * FROM {_quote_identifier(t)}")
         for t in tables
-        if t not in keep
+        if t not in carried
     ]
     built = [(name, sql) for name, sql in rollup_statements("snapshot_build") if name not in carried]
     # A rollup that reads other rollups (a sum over providers) waits for them: the tasks run in
@@ -761,6 +825,14 @@ def _fill_snapshot(
     # use both cores. Each reads the working store, which the writer lock keeps still; the
     # snapshot is not visible to anyone until it is renamed, so no transaction spans them.
     seconds = {"tables": 0.0, "rollups": 0.0, "partitions": 0.0, "rollup_rows_refreshed": 0}
+    started = time.perf_counter()
+    if issues_before is not None:
+        timings["issue_rows_written"] = _patch_issues(con, issues_before, issues)
+    elif "issue" in tables and "issue" not in keep:
+        timings["issue_rows_written"] = sum(n for n, _ in issues.values())
+    else:
+        timings["issue_rows_written"] = 0
+    seconds["tables"] += time.perf_counter() - started
     each: dict[str, float] = {}  # seconds per rollup built or refreshed
     cursors = [cursor(con) for _ in range(2)]
     free = list(cursors)
@@ -806,6 +878,7 @@ def _fill_snapshot(
     timings["rollup_seconds"] = dict(sorted(each.items(), key=lambda kv: -kv[1]))
     timings["rollups_refreshed"], timings["rollups_built"] = len(refresh), len(built)
     incremental.write_month_fingerprints(con, "snapshot_build", months)
+    incremental.write_issue_fingerprints(con, "snapshot_build", issues)
     con.execute(
         f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
     )
@@ -830,6 +903,26 @@ def _fill_snapshot(
         )
     con.execute(f"CREATE VIEW snapshot_build.main.record AS {select}")
     con.execute("CHECKPOINT snapshot_build")
+
+
+def _patch_issues(
+    con: duckdb.DuckDBPyConnection, before: incremental.IssueFingerprints, now: incremental.IssueFingerprints
+) -> int:
+    """Bring the copied snapshot's `issue` (fingerprinted `before`) up to the working store's
+    (`now`): the rows of every submission whose issues differ are deleted, and those it has now
+    inserted. Returns the rows inserted. A load adds a submission's issues and nothing changes
+    them after, so a resubmission writes its own issues only."""
+    changed = incremental.changed_submissions(before, now)
+    gone = sorted(changed & before.keys())
+    new = sorted(changed & now.keys())
+    if gone:
+        con.execute("DELETE FROM snapshot_build.main.issue WHERE submission_id IN (SELECT unnest(?::BIGINT[]))", [gone])
+    if not new:
+        return 0
+    return con.execute(
+        "INSERT INTO snapshot_build.main.issue SELECT * FROM issue WHERE submission_id IN (SELECT unnest(?::BIGINT[]))",
+        [new],
+    ).fetchall()[0][0]
 
 
 def _changed_keys(con: duckdb.DuckDBPyConnection, changes: incremental.Changes) -> None:

@@ -76,9 +76,10 @@ def load_and_publish(
     hears each step: checking, loading, then the publish's own, `store.publish`; `verdict`, when
     given, hears the load's result as soon as the load commits, before the publish).
 
-    If publishing fails before the new snapshot is in place, the load is taken back
-    (`loader.undo`) and StoreError says so in one line: the store is as it was, and readers
-    never see a working store that its snapshots cannot show.
+    Into a published store the working store is not checkpointed (`store.defer_checkpoint`), for
+    the rest of `con`'s life. If publishing fails before the new snapshot is in place, the load is
+    taken back (`loader.undo`) and StoreError says so in one line: the store is as it was, and
+    readers never see a working store that its snapshots cannot show.
     """
     say = progress or (lambda _: None)
     published = store.current_snapshot(store_dir)
@@ -88,6 +89,9 @@ def load_and_publish(
         # provider-months, so DuckDB is held to less memory than a bulk load or a first publish
         # needs (it evicts cached blocks sooner; issue 22: a resubmission in at most 2 GB).
         con.execute("SET memory_limit = ?", [ONE_FILE_MEMORY_LIMIT])
+        # Nor is the working store checkpointed, by the publish or when the writer closes: a
+        # file's changes stay in its write-ahead log until that grows (store.defer_checkpoint).
+        store.defer_checkpoint(con)
     try:
         say(CHECKING)
         checked = loader.check(con, path, provider, period, submitted_on, issue_limit, pseudonymise.load_key())
@@ -99,7 +103,7 @@ def load_and_publish(
             return result
         assert checked.undo is not None  # load_checked(undoable=True) keeps it
         try:
-            store.publish(con, store_dir, progress=progress)
+            store.publish(con, store_dir, progress=progress, checkpoint=not lean)
         except Exception as exc:
             if store.current_snapshot(store_dir) != published:
                 raise  # the new snapshot is in place: the load is published

@@ -19,7 +19,7 @@ import pytest
 import didfiles
 from did_model import rollup_defs
 from did_model.rollups import FULL, all_rollups, refresh_policies, rollups_read, stages, tables_read
-from ingest import loader, store
+from ingest import incremental, loader, pseudonymise, store
 from snapshot_tables import assert_same_tables, snapshot_tables
 
 PATIENT = {"RR8": 11, "RTH": 22}
@@ -329,3 +329,113 @@ def _sum_rows(store_dir, month, nicip_code) -> int:
         ).fetchall()[0][0]
     finally:
         con.close()
+
+
+def _issue_count(store_dir, submission_id=None) -> int:
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        if submission_id is None:
+            return con.execute("SELECT count(*) FROM s.main.issue").fetchall()[0][0]
+        return con.execute("SELECT count(*) FROM s.main.issue WHERE submission_id = ?", [submission_id]).fetchall()[0][
+            0
+        ]
+    finally:
+        con.close()
+
+
+def _with_bad_dates(records, bad: int):
+    """`records` with the test date of the first `bad` an impossible day (each line rejected, DIDS045)."""
+    return [dict(r, test_date="2026-01-32") if i < bad else r for i, r in enumerate(records)]
+
+
+def test_a_resubmission_writes_only_its_own_issues_into_the_snapshot(store_dir, tmp_path):
+    """The snapshot's `issue` starts as the previous snapshot's and is patched by submission: a
+    resubmission writes its own issue rows, not every provider's again, and a load taken back
+    removes its rows; either way the table equals a full publish's."""
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _with_bad_dates(_records("RR8", 6, "2026-01-05"), 4))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 4), _with_bad_dates(_records("RTH", 5, "2026-01-06"), 3))
+    first = _publish_and_compare(store_dir, tmp_path)
+    assert first["issue_rows_written"] == _issue_count(store_dir) == 7
+
+    resubmitted = _load(
+        store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20), _with_bad_dates(_records("RTH", 4, "2026-01-07"), 2)
+    )
+    t = _publish_and_compare(store_dir, tmp_path)
+    # RTH's new submission's two issues only; RR8's four and RTH's earlier three stay as they were.
+    assert t["issue_rows_written"] == _issue_count(store_dir, resubmitted.submission_id) == 2
+    assert _issue_count(store_dir) == 9
+
+    # A load taken back (a publish that failed): its issues leave the next snapshot.
+    path = tmp_path / "RR8-again.csv"
+    didfiles.write(path, _with_bad_dates(_records("RR8", 3, "2026-01-08"), 1))
+    with store.writer(store_dir) as con:
+        checked = loader.check(con, path, "RR8", "2026-02", date(2026, 2, 21), key=pseudonymise.load_key())
+        loader.load_checked(con, checked, undoable=True)
+        store.publish(con, store_dir)
+        assert checked.undo is not None
+        loader.undo(con, checked.undo)
+    assert _issue_count(store_dir) == 10
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["issue_rows_written"] == 0 and _issue_count(store_dir) == 9
+
+
+def _kept_and_recounted(store_dir) -> tuple[list, list]:
+    with store.writer(store_dir) as con:
+        kept = con.execute(
+            "SELECT provider_code, activity_month, rows, submission_id_sum FROM record_fingerprint ORDER BY ALL"
+        ).fetchall()
+        return [tuple(r) for r in kept], incremental.month_fingerprints(con)
+
+
+def test_the_loader_keeps_the_month_fingerprints_a_recount_gives(store_dir, tmp_path, monkeypatch):
+    """Each load updates `record`'s provider-month fingerprints in its own transaction, so a
+    publish reads them instead of counting every record (ADR 0015): after loads, a resubmission
+    that moves a provider's records to another month, a whole-file rejection and a load taken
+    back they equal a recount; a table made stale, or missing in a store from before it, is
+    counted again."""
+
+    def check() -> None:
+        kept, recounted = _kept_and_recounted(store_dir)
+        assert kept == recounted
+
+    _load(store_dir, tmp_path, "RR8", "2026-02", date(2026, 2, 3), _records("RR8", 4, "2026-01-05"))
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 4), _records("RTH", 3, "2026-01-06"))
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5), RR8_FEBRUARY)
+    check()
+    # RTH resubmits: its January now holds one record, the other two moved to February.
+    _load(store_dir, tmp_path, "RTH", "2026-02", date(2026, 2, 20), _records("RTH", 1, "2026-01-07"))
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 6), _records("RTH", 2, "2026-02-09", start=40))
+    check()
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 9), [], expect="rejected")
+    check()
+    path = tmp_path / "RR8-taken-back.csv"
+    didfiles.write(path, _records("RR8", 2, "2026-01-20", start=3))  # replaces two January records
+    with store.writer(store_dir) as con:
+        checked = loader.check(con, path, "RR8", "2026-02", date(2026, 2, 21), key=pseudonymise.load_key())
+        loader.load_checked(con, checked, undoable=True)
+        assert checked.undo is not None
+        loader.undo(con, checked.undo)
+    check()
+
+    # A publish reads what was kept: it counts no record.
+    def no_recount(con):
+        raise AssertionError("a publish counted every record again")
+
+    with monkeypatch.context() as m:
+        m.setattr(incremental, "month_fingerprints", no_recount)
+        _publish(store_dir)
+    _publish_and_compare(store_dir, tmp_path)
+
+    # Stale (a provider's rows lost): the publish sees the totals disagree and counts again.
+    with store.writer(store_dir) as con:
+        con.execute("DELETE FROM record_fingerprint WHERE provider_code = 'RTH'")
+    _publish_and_compare(store_dir, tmp_path)
+    check()
+
+    # A store from before the table: the upgrade counts it once.
+    with store.writer(store_dir) as con:
+        con.execute("DROP TABLE record_fingerprint")
+        con.execute("UPDATE store_meta SET value = 'older' WHERE key = 'schema_fingerprint'")
+    check()
+    _publish_and_compare(store_dir, tmp_path)

@@ -111,8 +111,8 @@ def test_snapshot_holds_every_table_but_record_and_quarantine_and_a_record_view_
         views = snap.query("SELECT view_name FROM duckdb_views() WHERE database_name = 'snap' AND NOT internal")
         # quarantine (raw rejected rows, identifiers included) never leaves the working store
         assert "quarantine" in working_tables
-        snapshot_only = {"record_partition", "record_month", "snapshot_content"}
-        working_only = {"record", "quarantine", "duplicate_search"}  # the last a writer's bookkeeping
+        snapshot_only = {"record_partition", "record_month", "issue_submission", "snapshot_content"}
+        working_only = {"record", "quarantine", "duplicate_search", "record_fingerprint"}  # the last two: bookkeeping
         assert tables == working_tables - working_only | snapshot_only | set(all_rollups())
         assert views["view_name"].to_list() == ["record"]
         assert snap.query("SELECT sum(records) AS n FROM rollup_activity")["n"][0] == 7

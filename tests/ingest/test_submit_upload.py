@@ -95,3 +95,40 @@ def test_oversized_upload_is_refused(store_dir, monkeypatch):
     monkeypatch.setattr("ingest.submit.MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ValueError, match="limit"):
         submit_bytes(b"x" * 11, "f.csv", "RR8", "2026-02", scope=CENTRAL, store_dir=store_dir)
+
+
+def test_one_file_into_a_published_store_leaves_the_working_store_uncheckpointed_and_whole(
+    store_dir, tmp_path, monkeypatch
+):
+    """The working store's checkpoint after one file (seconds at national scale) is left to DuckDB
+    (ADR 0015): the file's changes stay in the write-ahead log when the writer closes, the next
+    writer replays them, and nothing of them is lost to the store or its next snapshot. A first
+    publish still checkpoints."""
+    import duckdb
+
+    from ingest import store, submit
+
+    monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    wal = store.store_path(store_dir).with_name(store.STORE_FILE + ".wal")
+    first = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(3))
+    submit_bytes(
+        first.read_bytes(), first.name, "RR8", "2026-02", date(2026, 3, 10), scope=CENTRAL, store_dir=store_dir
+    )
+    assert not wal.exists()  # the first publish: checkpointed
+    second = didfiles.write(tmp_path / "DID_RR8_202603.csv", [didfiles.row(accession_number=f"NEW{i}") for i in (1, 2)])
+    with store.writer(store_dir) as con:
+        assert (
+            submit.load_and_publish(con, store_dir, second, "RR8", "2026-03", date(2026, 3, 11)).counts["accepted"] == 2
+        )
+    assert wal.exists() and wal.stat().st_size < 16 * 2**20
+    with store.writer(store_dir) as con:  # replayed: the file is there, in `record` and its fingerprints
+        assert con.execute("SELECT count(*), count(DISTINCT submission_id) FROM record").fetchall() == [(5, 2)]
+        assert con.execute("SELECT sum(rows) FROM record_fingerprint").fetchall() == [(5,)]
+        store.publish(con, store_dir)  # a publish of its own checkpoints
+    assert not wal.exists()
+    snap = duckdb.connect()
+    try:
+        snap.execute("ATTACH ? AS s (READ_ONLY)", [str(store.current_snapshot(store_dir))])
+        assert snap.execute("SELECT sum(records) FROM s.main.rollup_activity").fetchall() == [(5,)]
+    finally:
+        snap.close()
