@@ -138,6 +138,8 @@ def _pick_role(page, role: str) -> None:
 
 
 def _open(page, title: str) -> float:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     nav = page.get_by_test_id("stSidebarNav")
     more = nav.get_by_test_id("stSidebarNavViewButton")
     if more.count() and "more" in more.inner_text().lower():
@@ -146,6 +148,15 @@ def _open(page, title: str) -> float:
     before = _runs(page)
     started = time.perf_counter()
     link.click()
+    try:  # a click that started no run at all (seen now and then, 2 in ~100 clicks) is made again
+        page.wait_for_function("n => window.__didRuns > n", arg=before, timeout=15_000, polling="raf")
+    except PlaywrightTimeout:
+        print(
+            f"  (no run 15 s after clicking {title!r}: clicked again; the time counts from the first click)",
+            file=sys.stderr,
+            flush=True,
+        )
+        link.click()
     return _wait_drawn(page, started, before)
 
 
