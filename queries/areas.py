@@ -51,10 +51,6 @@ class Area:
         """The column holding this level's codes in ref_practice and the rollups (a constant)."""
         return column(self.level)
 
-    @property
-    def label(self) -> str:
-        return LEVEL_LABELS[self.level]
-
     def require(self, levels: Iterable[str]) -> Area:
         """This area, or a UsageError naming the levels the caller can show."""
         levels = tuple(levels)
