@@ -20,6 +20,7 @@ step (`store.publish`), so a batch of files can be loaded and published once.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -255,7 +256,13 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
         pack.rules,
         pack.code_lists,
     )
-    screen = con.sql(sql, params={**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
+    # One statement run, not a relation: `con.sql` binds this 27 kB statement once to learn its
+    # columns and again to run it, which cost more than screening a small file's rows did
+    # (183 → 115 ms a file of 80 rows). The copy DuckDB warns of is of the screen (a few MB for a
+    # large provider-month), made as it is turned into Arrow.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        screen = con.execute(sql, {**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["file_no", "line", "_issues"])
     if flagged["_issues"].num_chunks == 0:  # nothing flagged: an empty slice keeps the types without
         flagged = screen.slice(0, 0).select(["file_no", "line", "_issues"])  # building from Python (pandas)

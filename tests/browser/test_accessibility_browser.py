@@ -51,12 +51,24 @@ STREAMLIT_EXCEPTIONS: dict[tuple[str, str], str] = {
 }
 
 
+# True once the script has finished and every chart on the page has drawn (Plotly draws after the
+# script finishes, charts in closed tabs too), and has stayed so for three polls in a row (about
+# 0.2 s), so that a rerun the page asks for as it draws is caught rather than audited half-drawn.
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const ready = app?.getAttribute('data-test-script-state') === 'notRunning'
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'));
+  window.__didSettledPolls = ready ? (window.__didSettledPolls || 0) + 1 : 0;
+  return window.__didSettledPolls >= 3;
+}"""
+
+
 def settle(page) -> None:
     """Wait until Streamlit has finished running the page's script and Plotly has drawn."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
     page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(400)  # Plotly draws after the script finishes
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+    page.evaluate("() => { window.__didSettledPolls = 0; }")
+    page.wait_for_function(SETTLED, polling=100, timeout=TIMEOUT_MS)
 
 
 def choose_role(page, role: str) -> None:

@@ -38,5 +38,6 @@ def test_about_page_shows_the_attribution(app_url, page, save_screenshot):
     page.goto(f"{app_url}/about", wait_until="domcontentloaded")
     statement = "Contains public sector information licensed under the Open Government Licence v3.0."
     page.get_by_text(statement, exact=False).first.wait_for(timeout=TIMEOUT_MS)
-    assert page.get_by_text("licence has not been verified", exact=False).count()
+    # The page draws its sections one after another: wait for this one rather than count at once.
+    page.get_by_text("licence has not been verified", exact=False).first.wait_for(timeout=TIMEOUT_MS)
     save_screenshot(page, "about.png")
