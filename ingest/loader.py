@@ -263,6 +263,7 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
         screen = con.execute(sql, {**params, **rule_params}).to_arrow_table(batch_size=reader.BATCH_ROWS)
+    assert screen is not None  # None only for a result already read out; this one is fresh
     flagged = screen.filter(pc.or_(screen["_reject"], screen["_warn"])).select(["file_no", "line", "_issues"])
     if flagged["_issues"].num_chunks == 0:  # nothing flagged: an empty slice keeps the types without
         flagged = screen.slice(0, 0).select(["file_no", "line", "_issues"])  # building from Python (pandas)
