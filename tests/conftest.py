@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
@@ -47,14 +49,30 @@ def _builds(item) -> set[str]:
     }
 
 
+# Each test file's seconds in a recent run (tests/durations.json), to hand out the longest first.
+# A file not listed counts as DEFAULT_SECONDS a test. Refresh it after a run that wrote JUnit XML:
+# `.venv/bin/pytest --junitxml=/tmp/junit.xml && .venv/bin/python tests/durations.py /tmp/junit.xml`.
+DURATIONS = Path(__file__).with_name("durations.json")
+DEFAULT_SECONDS = 0.5
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    # The files that need a shared build run after those that need none, so that the workers have
-    # other tests to run while the builder makes them (xdist hands out files in this order).
+    # The order xdist hands the files out in (pyproject: --no-loadscope-reorder keeps it). Those
+    # that need a shared build come after those that need none, so the workers have tests to run
+    # while the builder makes them; within each, the longest first, so that the run does not end
+    # with one worker on a long file while the other has nothing left.
     waiting = {_file(item) for item in items if _builds(item)}
-    items.sort(key=lambda item: _file(item) in waiting)
+    seconds = _file_seconds(items)
+    items.sort(key=lambda item: (_file(item) in waiting, -seconds[_file(item)]))
+
+
+def _file_seconds(items: list[pytest.Item]) -> dict[str, float]:
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    counts = Counter(_file(item) for item in items)
+    return {f: known.get(f, DEFAULT_SECONDS * n) for f, n in counts.items()}
 
 
 def _file(item) -> str:

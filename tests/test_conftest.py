@@ -58,6 +58,21 @@ def test_files_that_wait_for_a_shared_build_run_after_the_others(request):
     assert [i.nodeid for i in items] == ["b.py::t", "a.py::t1", "a.py::t2", "c.py::t"]
 
 
+def test_files_are_handed_out_longest_first_within_each_group(request, tmp_path, monkeypatch):
+    """By tests/durations.json; a file it does not list counts half a second a test."""
+    hook = request.config.pluginmanager.get_plugin(str(Path(__file__).with_name("conftest.py")))
+    durations = tmp_path / "durations.json"
+    durations.write_text('{"short.py": 2.0, "long.py": 90.0, "built.py": 1.0, "slow_built.py": 40.0}')
+    monkeypatch.setattr(hook, "DURATIONS", durations)
+    names = ["short.py", "built.py", "unlisted.py", "slow_built.py", "long.py", "unlisted.py"]
+    items = [_Item("synthetic_store" if "built" in n else "tmp_path") for n in names]
+    for i, (item, name) in enumerate(zip(items, names, strict=True)):
+        item.nodeid = f"{name}::t{i}"
+    hook.pytest_collection_modifyitems(items)
+    order = [i.nodeid.split("::")[0] for i in items]
+    assert order == ["long.py", "short.py", "unlisted.py", "unlisted.py", "slow_built.py", "built.py"]
+
+
 def test_a_shared_build_is_made_once_and_its_failure_is_reported(tmp_path, monkeypatch):
     made: list[Path] = []
 
