@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -134,6 +135,20 @@ def _audit_log(tmp_path_factory):
     """Audit lines go to a throwaway file (a test may point DID_AUDIT_LOG elsewhere to read them)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DID_AUDIT_LOG", str(tmp_path_factory.getbasetemp() / "audit.jsonl"))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _component_manifests_scanned_once():
+    """Each new Streamlit AppTest scans every installed package's metadata for custom components
+    (about 0.1 s of CPU each time, and the suite makes hundreds). The installed packages do not
+    change during a run: the scan is made once and its answer kept."""
+    from streamlit.components.v2 import manifest_scanner
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            manifest_scanner, "scan_component_manifests", functools.cache(manifest_scanner.scan_component_manifests)
+        )
         yield
 
 
