@@ -13,11 +13,13 @@ test: setup browser
 
 # A virtual environment with the project and its test tools at the locked versions (requirements.lock),
 # rebuilt when pyproject.toml or the lock changes. `pip check` fails if the lock lacks a dependency.
+# --no-compile: Python compiles each module to bytecode when it is first imported (and keeps it),
+# instead of pip compiling every module of every package up front (12 s of the 27 s install).
 setup: pango $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-compile -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/pip check
 	touch $@
