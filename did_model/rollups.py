@@ -209,7 +209,7 @@ def tables_read(sql: str, tables) -> list[str]:
     return list(_tables_read(sql, tuple(tables)))
 
 
-@lru_cache(maxsize=4096)  # a publish asks about the same rollups and tables each time
+@lru_cache(maxsize=1024)  # a publish asks about the same ~70 (rollup, tables) pairs each time
 def _tables_read(sql: str, tables: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in tables if re.search(rf"\b{re.escape(t)}\b", sql))
 

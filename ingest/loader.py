@@ -258,7 +258,7 @@ def _screen(con: duckdb.DuckDBPyConnection, reads: list[Checked], key: str | Non
     )
     # One statement run, not a relation: `con.sql` binds this 27 kB statement once to learn its
     # columns and again to run it, which cost more than screening a small file's rows did
-    # (183 → 115 ms a file of 80 rows). The copy DuckDB warns of is of the screen (a few MB for a
+    # (72 → 50 ms for a file of 80 rows). The copy DuckDB warns of is of the screen (a few MB for a
     # large provider-month), made as it is turned into Arrow.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
