@@ -382,8 +382,6 @@ def publish(
         "INSERT OR IGNORE INTO store_meta VALUES (?, ?)",
         [CELL_KEY_SECRET, base64.b32encode(os.urandom(20)).decode("ascii")],
     )
-    # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
-    # `record` without the copies it removes.
     say = progress or (lambda _: None)
     snap_dir = store_dir / SNAPSHOTS
     snap_dir.mkdir(exist_ok=True)
@@ -434,6 +432,8 @@ def _publish(
     months = incremental.recount(con) if full else incremental.kept_fingerprints(con)
     issues = incremental.issue_fingerprints(con)
     lap("fingerprints")
+    # Outsourced examinations submitted twice (ADR 0010): found before the rollups, which read
+    # `record` without the copies it removes.
     say("finding outsourced examinations submitted twice")
     duplicates.detect(con, months, full=full, timings=timings)
     lap("duplicates")
@@ -832,7 +832,6 @@ def _fill_snapshot(
 ) -> None:
     """`issues_before`, when given, are the fingerprints of the copied snapshot's `issue`, to
     patch by submission (`_patch_issues`); otherwise `issue` is copied whole unless kept."""
-
     from did_model.rollups import refresh_statements, rollup_statements, stages
 
     # DDL takes no bound parameters. Table and column names come from the working store's own
