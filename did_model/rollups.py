@@ -20,8 +20,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from types import MappingProxyType
 
 from did_model import rollup_defs
 
@@ -107,13 +109,10 @@ def _modules() -> tuple:
     )
 
 
-def _definitions() -> dict[str, str]:
-    """Every rollup's SELECT as its module wrote it, table name → SELECT (a copy: the caller's)."""
-    return dict(_found_definitions())
-
-
 @cache
-def _found_definitions() -> dict[str, str]:
+def _definitions() -> Mapping[str, str]:
+    """Every rollup's SELECT as its module wrote it, table name → SELECT (read-only: kept for the
+    life of the process)."""
     found: dict[str, str] = {}
     for mod_name, module in _modules():
         for name, select in getattr(module, "ROLLUPS", {}).items():
@@ -122,7 +121,7 @@ def _found_definitions() -> dict[str, str]:
             if name in found:
                 raise ValueError(f"rollup {name} is defined twice")
             found[name] = select
-    return found
+    return MappingProxyType(found)
 
 
 @cache
@@ -156,7 +155,7 @@ def rollups_read(name: str) -> list[str]:
 
 @cache
 def _rollups_read(name: str) -> tuple[str, ...]:
-    definitions = _found_definitions()
+    definitions = _definitions()
     return tuple(tables_read(definitions[name], [n for n in definitions if n != name]))
 
 

@@ -775,13 +775,14 @@ def _write_snapshot(
         and "issue" in contents_before
         and "issue" not in keep
     )
+    start_from = previous if keep or refresh or patch_issues else None  # the snapshot built upon, if any
     try:
         if copying is not None:  # a copy of the current snapshot, made while the duplicates were searched
             copying.result()
-            if not ((keep or refresh or patch_issues) and previous is not None):
+            if start_from is None:
                 partial.unlink()  # nothing to keep after all: the snapshot is built afresh
-        elif (keep or refresh or patch_issues) and previous is not None:
-            shutil.copyfile(previous, partial)
+        elif start_from is not None:
+            shutil.copyfile(start_from, partial)
         con.execute("ATTACH ? AS snapshot_build", [str(partial)])
         try:
             _fill_snapshot(

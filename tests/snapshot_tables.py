@@ -7,6 +7,8 @@ import math
 import duckdb
 import pyarrow as pa
 
+from did_model.layout import quote_identifier
+
 # What names a snapshot itself (its files, its fingerprints), not what it holds.
 _ABOUT_ITSELF = ("record_partition", "snapshot_content")
 _ITS_OWN_META = ("snapshot_version", "published_at")
@@ -26,7 +28,8 @@ def snapshot_tables(path) -> dict[str, pa.Table]:
             ).fetchall()
         ]
         out = {
-            name: con.sql(f"SELECT * FROM s.main.{name} ORDER BY ALL").to_arrow_table()  # noqa: S608 - catalogue
+            # A table name from the catalogue, quoted as an identifier (DDL-like names take no parameters).
+            name: con.sql(f"SELECT * FROM s.main.{quote_identifier(name)} ORDER BY ALL").to_arrow_table()  # noqa: S608
             for name in names + ["record"]
             if name != "store_meta"
         }

@@ -19,7 +19,11 @@ def test_england_and_an_area():
     assert (ENGLAND_AREA.code, ENGLAND_AREA.is_england) == (ENGLAND, True)
     icb = Area("icb", " qhm ")
     assert (icb.code, icb.column, icb.is_england) == ("QHM", "icb_code", False)
-    assert LEVEL_LABELS["sub_icb"] == "Sub-ICB location"
+    assert (LEVEL_LABELS["england"], LEVEL_LABELS["icb"], LEVEL_LABELS["sub_icb"]) == (
+        "England",
+        "ICB",
+        "Sub-ICB location",
+    )
     assert icb.where() == "icb_code = $area"
 
 
