@@ -134,8 +134,7 @@ st.subheader("Funnel plot")
 highlight = st.query_params.get("practice") or scope.practice  # a GP sees its own practice marked
 x_title, y_title = text.funnel_axes(measure)
 figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
-chart, words = st.columns([3, 2])
-event = chart.plotly_chart(
+event = st.plotly_chart(
     figure,
     key=f"funnel_{measure_id}",
     on_select="rerun",
@@ -144,10 +143,10 @@ event = chart.plotly_chart(
     alt="Funnel plot: each practice's value against its expected events or examinations, "
     "with 95% and 99.8% limits around England",
 )
-words.markdown(text.FUNNEL)
-words.markdown(text.OVERDISPERSION)
-dispersion = bench.dispersion
-words.caption(text.dispersion_caption(dispersion, method, table["comparison"]))
+reading, widening = st.columns(2)
+reading.markdown(text.FUNNEL)
+widening.markdown(text.OVERDISPERSION)
+widening.caption(text.dispersion_caption(bench.dispersion, method, table["comparison"]))
 
 named = table.filter(pl.col("practice_code").is_not_null())
 codes = named["practice_code"].to_list()

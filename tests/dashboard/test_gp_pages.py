@@ -237,6 +237,19 @@ def test_funnel_figure_carries_practice_codes_and_words(snap, busiest):
     )
 
 
+def test_funnel_height_is_the_practices_not_the_limits(snap, busiest):
+    """The y axis runs from 0 to just above the highest practice (or England): the limits of the
+    smallest practices reach far higher and would squash every mark into a band at the bottom."""
+    bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap))
+    fig = gp_charts.funnel_figure(bench.table, bench.curves, bench.target, x_title="x", y_title="y")
+    low, high = fig.layout.yaxis.range
+    values = bench.table["funnel_value"].drop_nulls()
+    assert low == 0
+    assert max(values.max(), bench.target) < high <= 1.1 * max(values.max(), bench.target)
+    # Margins the key and axis titles fit in (a margin Plotly must widen redraws every mark).
+    assert fig.layout.margin.t == gp_charts.FUNNEL_MARGIN["t"] and fig.layout.margin.l == gp_charts.FUNNEL_MARGIN["l"]
+
+
 def test_clicked_practice_reads_plotly_selection_events():
     assert gp_charts.clicked_practice({"selection": {"points": [{"customdata": "A81001", "x": 1}]}}) == "A81001"
     assert gp_charts.clicked_practice({"selection": {"points": [{"customdata": ["B82007"]}]}}) == "B82007"
