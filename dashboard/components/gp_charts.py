@@ -166,7 +166,9 @@ def funnel_figure(
                     name="Selected practice",
                     text=mine["practice_name"].to_list(),
                     # its name kept inside the plot when the practice sits near the right edge
-                    textposition="top left" if mine["funnel_x"][0] > 0.7 * shown["funnel_x"].max() else "top center",
+                    textposition="top left"
+                    if mine["funnel_x"][0] > 0.7 * max(shown["funnel_x"].to_list())
+                    else "top center",
                     customdata=mine["practice_code"].to_list(),
                     marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": HIGHLIGHT}},
                     hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>",
@@ -180,7 +182,7 @@ def funnel_figure(
     if shown.height:
         # The practices fill the height; the limits of the smallest practices run off the top (they
         # reach far above any practice, and would squash every mark into a band at the bottom).
-        top = max(shown["funnel_value"].max(), target)  # type: ignore[type-var]
+        top = max([*shown["funnel_value"].to_list(), target])
         fig.update_yaxes(range=[0, top * 1.08])
     return fig
 
