@@ -12,6 +12,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import did_cli
 import working_store
@@ -173,6 +174,20 @@ def test_what_stands_out_is_written_from_the_figures(packs):
                 in pack.summary
             )
     assert "\n" not in pack.summary and pack.summary.endswith(".")
+
+
+@pytest.mark.parametrize("who", ["central", "provider"])
+def test_sections_read_side_by_side_make_the_pack_built_one_by_one(store, provider, packs, who, monkeypatch):
+    """build_profile reads its sections on PROFILE_THREADS threads: the pack is the one built a
+    section at a time, table for table, in the same order, with the same figures and summary."""
+    scope, side_by_side = packs[who]
+    monkeypatch.setattr(profile, "PROFILE_THREADS", 1)
+    one_by_one = profile.build_profile(get_snapshot(store), scope, provider, LAST, MONTHS)
+    assert profile.PROFILE_THREADS == 1 and list(side_by_side.tables) == list(one_by_one.tables)
+    for name, table in one_by_one.tables.items():
+        assert_frame_equal(side_by_side.tables[name], table, rel_tol=1e-9)  # sums of floats: any order
+    assert side_by_side.summary == one_by_one.summary
+    assert side_by_side.coverage == one_by_one.coverage and side_by_side.urgency_months == one_by_one.urgency_months
 
 
 def test_scope(store, provider):
