@@ -14,11 +14,17 @@ from queries.waits import CAP_DAYS
 SIX_WEEKS = 42
 
 
-def _layout(fig: go.Figure) -> go.Figure:
+# Margins that already hold the axis titles, the tick labels of England's figures and the key
+# above the plot: a margin Plotly has to widen makes it draw the chart again (measured on the
+# Waiting times page at national scale: 12 draws of its four charts became 8, about 0.1 s).
+MARGIN = {"l": 100, "r": 10, "t": 50, "b": 70}
+
+
+def _layout(fig: go.Figure, right: int = MARGIN["r"]) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         font={"family": "Arial, sans-serif", "color": NHS_TEXT},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin={**MARGIN, "r": right},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
     return fig
@@ -72,7 +78,7 @@ def distribution_figure(dist: pl.DataFrame, *, max_days: int | None = None) -> g
     )  # not 13%, 26%, 39%
     fig.update_xaxes(title_text="Days waited", gridcolor=NHS_GRID, rangemode="tozero")
     fig.update_layout(bargap=0.05, hovermode="x unified")
-    return _layout(fig)
+    return _layout(fig, right=50)  # the cumulative share's axis on the right
 
 
 def trend_figure(trend: pl.DataFrame) -> go.Figure:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from did_model.scope import CENTRAL
+from plotly_drawn import margins_widened
 from queries import waits
 from queries.connection import Snapshot
 
@@ -103,6 +104,10 @@ def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url
     legend = chart.locator(".legend .legendtext").all_text_contents()
     assert legend == ["Records", "Cumulative share"]
     assert not page.get_by_test_id("stException").count()
+    # Every chart drawn within the margins it asks for (waits_charts.MARGIN): none drawn again
+    # because Plotly had to widen one.
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+    assert margins_widened(page) == []
     save_screenshot(page, "waits.png")
 
 
