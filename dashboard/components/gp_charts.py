@@ -31,7 +31,11 @@ SUPPRESSED = ("Not shown (small numbers)", "#425563", "square-open")
 HIGHLIGHT = "#000000"
 LIMIT_COLOUR = "#425563"
 DECILE_COLOUR = "#005EB8"
-FUNNEL_MARGIN = {"l": 90, "r": 10, "t": 110, "b": 70}  # px: y-axis title and ticks, the key, x-axis title
+# Margins (px) that already hold each chart's axis titles, tick labels and key on a screen 1,280
+# px wide or more: a margin Plotly has to widen makes it draw the whole chart again.
+FUNNEL_MARGIN = {"l": 90, "r": 10, "t": 110, "b": 70}
+SPINE_MARGIN = {"l": 190, "r": 10, "b": 40}  # the measures' short titles down the left; "t" by its key
+TREND_MARGIN = {"l": 80, "r": 10, "t": 50, "b": 60}
 
 
 def verdict_words(comparison: str | None) -> str:
@@ -175,9 +179,7 @@ def funnel_figure(
                 )
             )
     fig = _layout(fig, x_title, y_title)
-    # The margins already hold the key and the axis titles on a screen 1,280 px wide or wider: a
-    # margin Plotly has to widen makes it draw every mark again (0.2-0.3 s for England's ~6,300
-    # practices in Chromium without a GPU).
+    # (Drawing England's ~6,300 practices again took 0.2-0.3 s in Chromium without a GPU.)
     fig.update_layout(height=600, margin=FUNNEL_MARGIN)
     if shown.height:
         # The practices fill the height; the limits of the smallest practices run off the top (they
@@ -270,7 +272,10 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
         )
         seen.add(words)
     fig = _layout(fig, None, "")
-    fig.update_layout(height=70 + 38 * len(labels), hovermode="closest")
+    # The key above: in the spine's narrow column one verdict a line, each line 24 px.
+    fig.update_layout(
+        height=70 + 38 * len(labels), hovermode="closest", margin={**SPINE_MARGIN, "t": 30 + 24 * len(seen)}
+    )
     fig.update_xaxes(
         range=[-0.02, 1.02],
         showticklabels=False,
@@ -314,7 +319,7 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
     )
     fig = _layout(fig, None, y_title)
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
-    fig.update_layout(hovermode="x unified")
+    fig.update_layout(hovermode="x unified", margin=TREND_MARGIN)
     return fig
 
 
