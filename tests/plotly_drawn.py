@@ -9,7 +9,8 @@ def margins_widened(page) -> list[dict]:
     chart drawn so far (a chart in a tab not opened is not drawn): the margins asked for and
     those drawn."""
     drawn = page.evaluate(
-        "() => [...document.querySelectorAll('.js-plotly-plot')].map(g => [g._fullLayout.margin, g._fullLayout._size])"
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g._fullLayout)"
+        ".map(g => [g._fullLayout.margin, g._fullLayout._size])"
     )
     return [
         {"asked": {k: asked[k] for k in "lrtb"}, "drawn": {k: size[k] for k in "lrtb"}}
