@@ -931,15 +931,22 @@ def _fill_snapshot(
     con.execute(
         f"CREATE TABLE snapshot_build.main.{CONTENTS_TABLE} (name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
     )
-    con.executemany(f"INSERT INTO snapshot_build.main.{CONTENTS_TABLE} VALUES (?, ?)", sorted(contents.items()))
+    # One statement each (a row at a time cost about a millisecond a row: 0.15 s a publish).
+    incremental.insert_rows(
+        con, f"snapshot_build.main.{CONTENTS_TABLE}", ("VARCHAR", "VARCHAR"), sorted(contents.items())
+    )
     con.execute(f"""CREATE TABLE snapshot_build.main.{PARTITIONS_TABLE} (
         provider_code VARCHAR NOT NULL, rows BIGINT NOT NULL, submission_id_sum HUGEINT NOT NULL,
         columns VARCHAR NOT NULL, file VARCHAR NOT NULL, path VARCHAR NOT NULL)""")
-    for p in partitions.values():
-        con.execute(
-            f"INSERT INTO snapshot_build.main.{PARTITIONS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-            [p.provider_code, p.rows, p.submission_id_sum, p.columns, p.file, str(store_dir / p.file)],
-        )
+    incremental.insert_rows(
+        con,
+        f"snapshot_build.main.{PARTITIONS_TABLE}",
+        ("VARCHAR", "BIGINT", "HUGEINT", "VARCHAR", "VARCHAR", "VARCHAR"),
+        [
+            (p.provider_code, p.rows, p.submission_id_sum, p.columns, p.file, str(store_dir / p.file))
+            for p in partitions.values()
+        ],
+    )
     columns = _record_columns(con)
     if partitions:
         files = ", ".join(_quote_literal(str(store_dir / p.file)) for p in partitions.values())
