@@ -18,9 +18,9 @@ by default the `extracts` folder beside the store; or the file given) and submit
 
 Works on a copy of the store directory (removed afterwards; written out to disk before the first
 run, as a store in service is) unless `--in-place`: a resubmission of the same file changes no
-figure, but it does add submissions. `--code DIR` times another
-checkout's `did` (an earlier commit, for a before/after) against the same store and file.
-Writes bench/results/<name>.json and prints a Markdown table.
+figure, but it does add submissions. `--code DIR` times another checkout's `did` (an earlier
+commit, for a before/after) against the same store and file. Writes bench/results/<name>.json
+and prints a Markdown table.
 """
 
 from __future__ import annotations
