@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.components.chart_gaps import with_missing_months
-from dashboard.components.charts import NHS_GRID, NHS_TEXT
+from dashboard.components.charts import NHS_GRID, NHS_TEXT, drawn_once
 from queries.disclosure import SUPPRESSED as SUPPRESSED_MARK
 from queries.disclosure import SUPPRESSED_COLUMN
 
@@ -186,7 +186,7 @@ def funnel_figure(
         # reach far above any practice, and would squash every mark into a band at the bottom).
         top = max([*shown["funnel_value"].to_list(), target])
         fig.update_yaxes(range=[0, top * 1.08])
-    return fig
+    return drawn_once(fig, selectable=True)  # a click on a practice opens its page
 
 
 def clicked_practice(event) -> str | None:

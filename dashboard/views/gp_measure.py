@@ -136,6 +136,7 @@ x_title, y_title = text.funnel_axes(measure)
 figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
 event = st.plotly_chart(
     figure,
+    theme=None,  # the figure's own look, and drawn once (charts.drawn_once)
     key=f"funnel_{measure_id}",
     on_select="rerun",
     selection_mode="points",
