@@ -284,7 +284,7 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
         title="← lower than England · England · higher than England →",
     )
     fig.update_yaxes(categoryorder="array", categoryarray=labels, gridcolor="rgba(0,0,0,0)")
-    return fig
+    return drawn_once(fig)
 
 
 def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name: str, y_title: str) -> go.Figure:
@@ -320,7 +320,7 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
     fig = _layout(fig, None, y_title)
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
     fig.update_layout(hovermode="x unified", margin=TREND_MARGIN)
-    return fig
+    return drawn_once(fig)
 
 
 def trend_table(series: pl.DataFrame, deciles: pl.DataFrame) -> pl.DataFrame:

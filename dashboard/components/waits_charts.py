@@ -8,7 +8,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from dashboard.components.chart_gaps import with_missing_months
-from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, NHS_GRID, NHS_TEXT
+from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, NHS_GRID, NHS_TEXT, drawn_once
 from queries.waits import CAP_DAYS
 
 SIX_WEEKS = 42
@@ -27,7 +27,7 @@ def _layout(fig: go.Figure, right: int = MARGIN["r"]) -> go.Figure:
         margin={**MARGIN, "r": right},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
-    return fig
+    return drawn_once(fig)  # the last step of every figure here
 
 
 def distribution_figure(dist: pl.DataFrame, *, max_days: int | None = None) -> go.Figure:

@@ -103,6 +103,7 @@ st.subheader("All measures at a glance")
 chart, words = st.columns([3, 2])
 chart.plotly_chart(
     spine_figure(profile),
+    theme=None,  # charts.drawn_once
     config=CHART_CONFIG,
     key="gp_spine",
     alt="Spine chart: this practice's value for each measure against the range of practices in "
@@ -212,6 +213,7 @@ else:
     chart.caption(f"Chart: {title}, {fmt.month(first)} to {fmt.month(period[1])}")  # names the chart
     chart.plotly_chart(
         trend_on_deciles_figure(series, deciles, name=levels[level], y_title=chosen.units),
+        theme=None,  # charts.drawn_once
         config=CHART_CONFIG,
         key="gp_trend",
         alt="Line chart: this practice's measure by month against the deciles of practices in England",

@@ -183,6 +183,7 @@ if dist.is_empty():
 else:
     st.plotly_chart(
         distribution_figure(dist, max_days=DISTRIBUTION_DAYS),
+        theme=None,  # charts.drawn_once
         config=CHART_CONFIG,
         key="wait-distribution",
         alt="Bar chart: records by days waited, with a line for the share waiting that many days or fewer",
@@ -234,6 +235,7 @@ def spc_section(
     )
     st.plotly_chart(
         spc_figure(chart, value, label, percent=percent, target=target, target_label=target_label),
+        theme=None,  # charts.drawn_once
         config=CHART_CONFIG,
         key=f"spc-{name}",
         alt=f"XmR chart: {label} by activity month with its mean and process limits"
@@ -274,6 +276,7 @@ def _month_tab() -> None:
     if trend.height:
         st.plotly_chart(
             trend_figure(trend),
+            theme=None,  # charts.drawn_once
             config=CHART_CONFIG,
             key="wait-trend",
             alt="Line chart: median and 90th percentile wait by activity month",
@@ -440,6 +443,7 @@ else:
     if trend_by_priority["p90_days"].drop_nulls().len():
         st.plotly_chart(
             turnaround_figure(trend_by_priority, turnaround.REPORT_STANDARD_DAYS),
+            theme=None,  # charts.drawn_once
             config=CHART_CONFIG,
             key="turnaround-trend",
             alt="Line chart: 90th percentile days from procedure to report by "

@@ -99,7 +99,7 @@ def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url
     assert metric.get_by_test_id("stMetricValue").inner_text().strip() == f"{median} days"
 
     chart = page.locator(".js-plotly-plot").first
-    chart.locator("svg").first.wait_for(timeout=TIMEOUT_MS)
+    chart.locator(".barlayer .point").first.wait_for(timeout=TIMEOUT_MS)  # drawn, not just its frame
     assert chart.locator(".barlayer .point").count() > 5  # the histogram's bars
     legend = chart.locator(".legend .legendtext").all_text_contents()
     assert legend == ["Records", "Cumulative share"]
