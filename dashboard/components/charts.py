@@ -78,19 +78,20 @@ def drawn_once(fig: go.Figure, *, selectable: bool = False) -> go.Figure:
     copy's is) or data arrays that are (without a `datarevision`) make it compute and draw the
     whole chart again (0.2 s for the funnel's ~6,300 practices in Chromium without a GPU;
     traced with a breakpoint in Plotly.react). So the template's settings are written into the
-    layout itself and the template dropped; `datarevision` names the data, so that new data is
-    still drawn; and for a chart whose points can be selected, the click, hover and drag modes
-    Streamlit would otherwise add on the copy are set here, as it sets them. The caller passes
-    `theme=None`: the look is the figure's own (NHS colours and fonts), not Streamlit's.
+    layout itself and the template dropped; `datarevision` is a digest of the traces, so that
+    new data is still drawn; and for a chart whose points can be selected, the click, hover and
+    drag modes Streamlit would otherwise add on the copy are set here, as it sets them. The
+    caller passes `theme=None`: the look is the figure's own (NHS colours and fonts), not
+    Streamlit's.
     """
     template = fig.layout.template
     own = fig.layout.to_plotly_json()
     own.pop("template", None)
     fig.layout = _merged(template.layout.to_plotly_json() if template is not None and template.layout else {}, own)
     fig.layout.template = None  # after the assignment, which puts plotly's default template back
-    digest = hashlib.blake2b(digest_size=8)
+    digest = hashlib.blake2b(digest_size=8)  # of everything the traces hold
     for trace in fig.data:
-        digest.update(repr((trace.type, trace.x, trace.y, trace.customdata)).encode())
+        digest.update(repr(trace.to_plotly_json()).encode())
     fig.update_layout(datarevision=digest.hexdigest())
     if selectable:
         fig.update_layout(clickmode="event+select", hovermode="closest", dragmode="pan")
