@@ -51,16 +51,20 @@ def verdict_column(frame: pl.DataFrame) -> pl.Expr:
     return pl.when(hidden).then(pl.lit(SUPPRESSED[0])).otherwise(words.fill_null("–")).alias("verdict")
 
 
-def _layout(fig: go.Figure, x_title: str | None, y_title: str) -> go.Figure:
+def _layout(
+    fig: go.Figure, x_title: str | None, y_title: str, margin: dict[str, int], *, selectable: bool = False
+) -> go.Figure:
+    """The figures' common look, their margins, and ready to be drawn once (`drawn_once`: call it
+    when every trace is in)."""
     fig.update_layout(
         template="plotly_white",
         font={"family": "Arial, sans-serif", "color": NHS_TEXT},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin=margin,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         xaxis={"title": x_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
         yaxis={"title": y_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
     )
-    return fig
+    return drawn_once(fig, selectable=selectable)
 
 
 def funnel_hover(part: pl.DataFrame) -> list[str]:
@@ -178,15 +182,16 @@ def funnel_figure(
                     hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>",
                 )
             )
-    fig = _layout(fig, x_title, y_title)
-    # (Drawing England's ~6,300 practices again took 0.2-0.3 s in Chromium without a GPU.)
-    fig.update_layout(height=600, margin=FUNNEL_MARGIN)
+    # A click on a practice opens its page. (Drawing England's ~6,300 practices again took
+    # 0.2-0.3 s in Chromium without a GPU.)
+    fig = _layout(fig, x_title, y_title, FUNNEL_MARGIN, selectable=True)
+    fig.update_layout(height=600)
     if shown.height:
         # The practices fill the height; the limits of the smallest practices run off the top (they
         # reach far above any practice, and would squash every mark into a band at the bottom).
         top = max([*shown["funnel_value"].to_list(), target])
         fig.update_yaxes(range=[0, top * 1.08])
-    return drawn_once(fig, selectable=True)  # a click on a practice opens its page
+    return fig
 
 
 def clicked_practice(event) -> str | None:
@@ -271,11 +276,9 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
             )
         )
         seen.add(words)
-    fig = _layout(fig, None, "")
     # The key above: in the spine's narrow column one verdict a line, each line 24 px.
-    fig.update_layout(
-        height=70 + 38 * len(labels), hovermode="closest", margin={**SPINE_MARGIN, "t": 30 + 24 * len(seen)}
-    )
+    fig = _layout(fig, None, "", {**SPINE_MARGIN, "t": 30 + 24 * len(seen)})
+    fig.update_layout(height=70 + 38 * len(labels), hovermode="closest")
     fig.update_xaxes(
         range=[-0.02, 1.02],
         showticklabels=False,
@@ -284,7 +287,7 @@ def spine_figure(profile: pl.DataFrame) -> go.Figure:
         title="← lower than England · England · higher than England →",
     )
     fig.update_yaxes(categoryorder="array", categoryarray=labels, gridcolor="rgba(0,0,0,0)")
-    return drawn_once(fig)
+    return fig
 
 
 def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name: str, y_title: str) -> go.Figure:
@@ -317,10 +320,10 @@ def trend_on_deciles_figure(series: pl.DataFrame, deciles: pl.DataFrame, *, name
             hovertemplate="%{x|%b %Y}: %{y:.2f} (percentile %{customdata:.0f})<extra>" + name + "</extra>",
         )
     )
-    fig = _layout(fig, None, y_title)
+    fig = _layout(fig, None, y_title, TREND_MARGIN)
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
-    fig.update_layout(hovermode="x unified", margin=TREND_MARGIN)
-    return drawn_once(fig)
+    fig.update_layout(hovermode="x unified")
+    return fig
 
 
 def trend_table(series: pl.DataFrame, deciles: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_accessibility_browser import settle
 
 from did_model.scope import CENTRAL
 from plotly_drawn import margins_widened
@@ -59,7 +60,7 @@ def test_practice_deep_link_shows_the_spine_then_the_measure_funnel(gp_app_url, 
     assert page.locator(".js-plotly-plot").first.locator(".ytick").count() == len(gb.measures())
     assert page.get_by_text("Reading the spine chart").count()
     assert not page.get_by_test_id("stException").count()
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+    settle(page)  # the script finished and every chart drawn
     assert margins_widened(page) == []  # the spine and trend charts each drawn within their margins
     save_screenshot(page, "gp_practice.png")
 

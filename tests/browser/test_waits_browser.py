@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_accessibility_browser import settle
 
 from did_model.scope import CENTRAL
 from plotly_drawn import margins_widened
@@ -106,7 +107,7 @@ def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url
     assert not page.get_by_test_id("stException").count()
     # Every chart drawn within the margins it asks for (waits_charts.MARGIN): none drawn again
     # because Plotly had to widen one.
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+    settle(page)  # the script finished and every chart drawn
     assert margins_widened(page) == []
     save_screenshot(page, "waits.png")
 
