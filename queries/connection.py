@@ -24,6 +24,11 @@ Why it looks like this (architecture §4 and §8):
   does not inherit `USE`, so every cursor selects the snapshot catalog itself.
 - Callers pass values as bound parameters (`$name` placeholders and a dict); SQL text is never
   built from values.
+- A snapshot never changes, so a statement and its parameters always give the same result on it.
+  The dashboard's snapshots (`get_snapshot(memo=True)`) keep recent results, bounded in bytes
+  (`QueryMemo`, ADR 0016): many page functions run the same England-wide or all-provider query
+  and then pick out the rows they need (a provider profile's 77 queries, 66 of them the same for
+  every provider), and `st.cache_data`, keyed on whole page functions, cannot share those.
 
 `queries/` never imports Streamlit: caching keyed on `Snapshot.version` is the dashboard's job.
 """
@@ -32,6 +37,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +50,77 @@ from did_errors import DidError
 from did_model.layout import POINTER, current_snapshot, default_store_dir, record_files
 
 _CATALOG = "snap"  # the attached snapshot's name inside the in-memory database
+
+
+# The dashboard's memo of query results per snapshot (ADR 0016): the most a snapshot keeps, and
+# the largest single result it keeps (a bigger one is a page's own query, not a shared one).
+MEMO_BYTES = 192 * 2**20
+MEMO_ENTRY_BYTES = 16 * 2**20
+
+
+class QueryMemo:
+    """Results of statements already run on one snapshot, least recently used dropped first once
+    they hold more than `budget` bytes (polars' estimate). Safe to share between threads; two
+    threads asking the same new question both run it (the second result replaces the first).
+
+    Each result is kept as a private clone and handed out as a new clone (cheap: the columns are
+    shared, not copied), so a caller that changes its frame in place changes nobody else's."""
+
+    def __init__(self, budget: int = MEMO_BYTES, entry_limit: int = MEMO_ENTRY_BYTES) -> None:
+        self.budget = budget
+        self.entry_limit = min(entry_limit, budget)
+        self.held = 0
+        self.hits = 0
+        self._frames: OrderedDict[Hashable, tuple[pl.DataFrame, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(sql: str, params: dict[str, Any] | None) -> Hashable | None:
+        """What identifies a result: the statement and every parameter with its type (DuckDB
+        binds True and 1 differently); None when a parameter cannot be hashed (not kept)."""
+        try:
+            frozen = tuple(sorted((name, _frozen(value)) for name, value in (params or {}).items()))
+            hash(frozen)
+        except TypeError:
+            return None
+        return (sql, frozen)
+
+    def get(self, key: Hashable) -> pl.DataFrame | None:
+        with self._lock:
+            found = self._frames.get(key)
+            if found is None:
+                return None
+            self._frames.move_to_end(key)
+            self.hits += 1
+            return found[0].clone()
+
+    def put(self, key: Hashable, frame: pl.DataFrame) -> None:
+        size = int(frame.estimated_size())
+        if size > self.entry_limit:
+            return
+        with self._lock:
+            old = self._frames.pop(key, None)
+            if old is not None:
+                self.held -= old[1]
+            self._frames[key] = (frame.clone(), size)
+            self.held += size
+            while self.held > self.budget:
+                _, (_, dropped) = self._frames.popitem(last=False)
+                self.held -= dropped
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+def _frozen(value: Any) -> Hashable:
+    """A parameter as a hashable value tagged with its type (lists and sets of values too)."""
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    if isinstance(value, set | frozenset):
+        return (type(value).__name__, frozenset(_frozen(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _frozen(v)) for k, v in value.items())))
+    return (type(value).__name__, value)
 
 
 class NoStoreError(DidError):
@@ -64,9 +142,10 @@ class Snapshot:
     cache key for anything computed from this snapshot.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, memo: QueryMemo | None = None) -> None:
         self.path = Path(path)
         self.version = self.path.stem
+        self.memo = memo  # results kept for the dashboard (ADR 0016); None runs every query
         self._con = duckdb.connect(":memory:")
         try:
             # ATTACH takes no bound parameters; the path is ours (from the pointer file), but
@@ -86,8 +165,13 @@ class Snapshot:
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run one read-only statement on a new cursor and return its result as polars.
 
-        Anything but a single SELECT raises duckdb.PermissionException before it runs.
+        Anything but a single SELECT raises duckdb.PermissionException before it runs. With a
+        memo, a statement already run with the same parameters is answered from it (only
+        SELECTs that ran are kept, so the check above cannot be skipped that way).
         """
+        key = None if self.memo is None else self.memo.key(sql, params)
+        if key is not None and self.memo is not None and (kept := self.memo.get(key)) is not None:
+            return kept
         cursor = self._con.cursor()
         try:
             kinds = [st.type for st in cursor.extract_statements(sql)]
@@ -97,9 +181,12 @@ class Snapshot:
                     + (", ".join(k.name for k in kinds) or "nothing")
                 )
             cursor.execute(f"USE {_CATALOG}")
-            return cursor.sql(sql, params=params).pl()
+            frame = cursor.sql(sql, params=params).pl()
         finally:
             cursor.close()
+        if key is not None and self.memo is not None:
+            self.memo.put(key, frame)
+        return frame
 
     @property
     def meta(self) -> dict[str, str]:
@@ -138,19 +225,21 @@ class _Current:
 
 
 _lock = threading.Lock()
-_current: dict[Path, _Current] = {}
+_current: dict[tuple[Path, bool], _Current] = {}
 
 
-def get_snapshot(store_dir: Path | str | None = None) -> Snapshot:
+def get_snapshot(store_dir: Path | str | None = None, *, memo: bool = False) -> Snapshot:
     """The shared Snapshot for the newest published snapshot of `store_dir`.
 
     `store_dir` defaults to `did_model.layout.default_store_dir()` ($DID_STORE_DIR or data/store).
+    `memo=True` (the dashboard) gives a Snapshot that keeps its recent query results (QueryMemo);
+    without it every query runs (benchmarks time the queries themselves).
     Each call stats the CURRENT pointer (cheap); only when it has changed is it read, and a new
     Snapshot attached if it names a different file. Raises NoStoreError when nothing is
     published. Safe to call from several threads.
     """
     store_dir = Path(store_dir) if store_dir else default_store_dir()
-    key = store_dir.resolve()
+    key = (store_dir.resolve(), memo)
     with _lock:
         try:
             st = os.stat(store_dir / POINTER)
@@ -170,6 +259,6 @@ def get_snapshot(store_dir: Path | str | None = None) -> Snapshot:
             return held.snapshot
         # The old Snapshot is not closed here: another thread may still be reading from it.
         # It closes when the last reference goes.
-        snapshot = Snapshot(path)
+        snapshot = Snapshot(path, memo=QueryMemo() if memo else None)
         _current[key] = _Current(stamp, snapshot)
         return snapshot

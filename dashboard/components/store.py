@@ -13,7 +13,7 @@ from queries.sources import synthetic_world
 def snapshot_or_none() -> Snapshot | None:
     """The current snapshot, or None when nothing has been published."""
     try:
-        return get_snapshot()
+        return get_snapshot(memo=True)
     except NoStoreError:
         return None
 
@@ -21,7 +21,7 @@ def snapshot_or_none() -> Snapshot | None:
 def snapshot_or_stop() -> Snapshot:
     """The current snapshot; when nothing is published, show what to do and stop the page."""
     try:
-        return get_snapshot()
+        return get_snapshot(memo=True)
     except NoStoreError as err:
         st.error(str(err), icon=":material/database_off:")
         st.stop()

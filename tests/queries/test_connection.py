@@ -7,10 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from ingest.store import SCHEMA_VERSION, publish, store_path
-from queries.connection import NoStoreError, Snapshot, get_snapshot
+from queries.connection import NoStoreError, QueryMemo, Snapshot, get_snapshot
 
 SCHEMA = Path(__file__).resolve().parents[2] / "ingest" / "schema.sql"
 
@@ -147,3 +148,62 @@ def test_snapshot_reports_its_version_and_publish_time(tmp_path):
     assert snap.version == version
     assert snap.path.name == f"{version}.duckdb"
     assert datetime.fromisoformat(snap.published_at).tzinfo is not None
+
+
+def test_the_dashboards_snapshot_answers_a_repeated_query_from_its_memo(tmp_path):
+    """get_snapshot(memo=True) keeps results: the same statement and parameters are answered
+    without running again, with the same rows; another parameter value is another question."""
+    add_records_and_publish(tmp_path, ["A1", "A2", "A3"])
+    snap = get_snapshot(tmp_path, memo=True)
+    assert snap is get_snapshot(tmp_path, memo=True) and snap is not get_snapshot(tmp_path)
+    assert get_snapshot(tmp_path).memo is None  # benchmarks and commands run every query
+    sql = "SELECT accession_number FROM record WHERE accession_number <> $a ORDER BY 1"
+    first = snap.query(sql, {"a": "A1"})
+    again = snap.query(sql, {"a": "A1"})
+    assert snap.memo.hits == 1 and again.to_dicts() == first.to_dicts() == [
+        {"accession_number": "A2"},
+        {"accession_number": "A3"},
+    ]
+    assert snap.query(sql, {"a": "A2"})["accession_number"].to_list() == ["A1", "A3"]
+    assert snap.memo.hits == 1
+
+
+def test_a_frame_changed_in_place_does_not_change_what_the_memo_hands_out(tmp_path):
+    add_records_and_publish(tmp_path, ["A1", "A2"])
+    snap = get_snapshot(tmp_path, memo=True)
+    sql = "SELECT accession_number, 1 AS n FROM record ORDER BY 1"
+    mine = snap.query(sql)
+    mine.insert_column(0, pl.Series("extra", [9, 9]))
+    mine[0, "n"] = 5
+    theirs = snap.query(sql)
+    theirs.columns = ["x", "y"]
+    assert snap.memo.hits == 1
+    assert snap.query(sql).to_dicts() == [{"accession_number": "A1", "n": 1}, {"accession_number": "A2", "n": 1}]
+
+
+def test_the_memo_tells_parameter_types_apart_and_keeps_no_refused_statement(tmp_path):
+    add_records_and_publish(tmp_path, ["A1"])
+    snap = get_snapshot(tmp_path, memo=True)
+    assert snap.query("SELECT $x AS x", {"x": True})["x"].dtype == pl.Boolean
+    assert snap.query("SELECT $x AS x", {"x": 1})["x"].dtype == pl.Int32  # not the kept True
+    assert snap.query("SELECT list_contains($xs, 2) AS x", {"xs": [1, 2]})["x"].item() is True
+    assert snap.query("SELECT list_contains($xs, 2) AS x", {"xs": [1, 3]})["x"].item() is False
+    for _ in range(2):  # refused each time: only statements that ran are kept
+        with pytest.raises(duckdb.PermissionException):
+            snap.query("CREATE TABLE t AS SELECT 1")
+    assert snap.memo.hits == 0
+
+
+def test_the_memo_keeps_at_most_its_budget_dropping_the_least_recently_used():
+    memo = QueryMemo(budget=3_000, entry_limit=1_500)
+    frames = {i: pl.DataFrame({"v": list(range(100))}) for i in range(4)}  # 800 bytes each
+    for i in range(3):
+        memo.put(("q", i), frames[i])
+    assert memo.get(("q", 0)) is not None  # 0 used again: 1 is now the least recently used
+    memo.put(("q", 3), frames[3])
+    assert memo.get(("q", 1)) is None and memo.get(("q", 0)) is not None and memo.get(("q", 3)) is not None
+    assert memo.held <= memo.budget and len(memo) == 3
+    memo.put(("big",), pl.DataFrame({"v": list(range(1_000))}))  # 8,000 bytes: over the entry limit
+    assert memo.get(("big",)) is None and len(memo) == 3
+    assert QueryMemo.key("SELECT 1", {"x": {1: [1]}}) is not None and QueryMemo.key("SELECT 1", {"x": [{1}, []]})
+    assert QueryMemo.key("SELECT 1", {"x": bytearray(b"1")}) is None  # cannot be hashed: not kept

@@ -190,6 +190,25 @@ def test_sections_read_side_by_side_make_the_pack_built_one_by_one(store, provid
     assert side_by_side.coverage == one_by_one.coverage and side_by_side.urgency_months == one_by_one.urgency_months
 
 
+@pytest.mark.parametrize("who", ["central", "provider"])
+def test_a_pack_answered_partly_from_the_memo_is_the_pack_read_afresh(store, provider, packs, who):
+    """The dashboard's snapshot keeps query results (QueryMemo): after another provider's pack,
+    most of this one's queries (England's and every provider's figures) are answered from the
+    memo, and the pack is the one read afresh, table for table."""
+    scope, afresh = packs[who]
+    snap = get_snapshot(store, memo=True)
+    other = next(c for c in profile.profile_providers(snap, CENTRAL)["provider_code"].to_list() if c != provider)
+    other_scope = CENTRAL if who == "central" else Scope("provider", providers=frozenset({other}), user="test")
+    profile.build_profile(snap, other_scope, other, LAST, MONTHS)
+    hits = snap.memo.hits
+    remembered = profile.build_profile(snap, scope, provider, LAST, MONTHS)
+    assert snap.memo.hits - hits >= 20
+    assert list(remembered.tables) == list(afresh.tables)
+    for name, table in afresh.tables.items():
+        assert_frame_equal(remembered.tables[name], table, rel_tol=1e-9)
+    assert remembered.summary == afresh.summary and remembered.coverage == afresh.coverage
+
+
 def test_scope(store, provider):
     snap = get_snapshot(store)
     other = Scope("provider", providers=frozenset({"ZZZ"}), user="other")
