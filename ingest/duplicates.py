@@ -68,12 +68,19 @@ _ALL_PAIRS = f"""
     candidate AS (SELECT * FROM copy SEMI JOIN two_providers USING (patient, modality))
     SELECT a.rid AS a_rid, b.rid AS b_rid FROM candidate a JOIN candidate b ON {_MATCH}
 """
-# The pairs with at least one copy of a changed provider and month, each once: the changed copy
-# as `a`, or as `b` when `a` did not change (a pair of two changed copies is found as the first).
-_CHANGED_PAIRS = f"""
-    SELECT a.rid AS a_rid, b.rid AS b_rid FROM (FROM copy WHERE changed) a JOIN copy b ON {_MATCH}
-    UNION ALL
-    SELECT a.rid, b.rid FROM copy a JOIN (FROM copy WHERE changed) b ON {_MATCH} WHERE NOT a.changed
+# The pairs with at least one copy of a changed provider and month, each once, in one join: each
+# changed copy `c` against every copy `o` of another provider, the pair named in provider order
+# (as _MATCH names it); a pair of two changed copies is found from both sides and kept from the
+# side of the lower provider. (Two joins, one per side, hashed the copies twice: 0.36 → 0.31 s
+# for a provider-month at national scale.)
+_CHANGED_PAIRS = """
+    SELECT CASE WHEN c.provider_code < o.provider_code THEN c.rid ELSE o.rid END AS a_rid,
+           CASE WHEN c.provider_code < o.provider_code THEN o.rid ELSE c.rid END AS b_rid
+    FROM (FROM copy WHERE changed) c JOIN copy o
+      ON c.patient = o.patient AND c.modality = o.modality AND c.provider_code <> o.provider_code
+     AND o.test_date BETWEEN c.test_date - $days AND c.test_date + $days
+     AND (c.nicip_code = o.nicip_code OR c.body_area = o.body_area)
+    WHERE NOT o.changed OR c.provider_code < o.provider_code
 """
 _PAIRS = """
 WITH copy AS ({copies}),

@@ -297,6 +297,20 @@ def test_a_month_that_disappears_takes_its_outsourced_pairs_with_it(store_dir, t
     assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "b", True)]
 
 
+def test_a_pair_whose_two_copies_both_changed_is_found_once(store_dir, tmp_path):
+    """Both providers of an outsourced examination send their month again before one publish:
+    the search finds the pair from each changed side and keeps it once, as a full search does."""
+    shared = didfiles.nhs_number(99)
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 5), RR8_FEBRUARY)
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 6), _records("RTH", 1, "2026-02-11", nhs_number=shared))
+    _publish(store_dir)
+    _load(store_dir, tmp_path, "RTH", "2026-03", date(2026, 3, 9), _records("RTH", 1, "2026-02-11", nhs_number=shared))
+    _load(store_dir, tmp_path, "RR8", "2026-03", date(2026, 3, 10), RR8_FEBRUARY)
+    t = _publish_and_compare(store_dir, tmp_path)
+    assert t["duplicate_keys_searched"] == 2  # RR8's and RTH's February, both changed
+    assert _pairs(store_dir) == [("exact", "RR800020", "RTH00001", "b", True)]  # RTH's copy now the earlier
+
+
 def test_a_sum_over_providers_adds_up_again_only_the_keys_a_resubmission_touches(store_dir, tmp_path):
     """A sum over providers (by month) is refreshed for the keys the resubmitting provider's rows
     touch, before and after, and no others: RR8's January abdomen X-rays, which RTH never sent,
