@@ -337,6 +337,7 @@ def publish(
     full: bool = False,
     progress: Callable[[str], None] | None = None,
     checkpoint: bool = True,
+    early_copy: SnapshotCopy | None = None,
 ) -> str:
     """Publish the working store as a new immutable snapshot, with the rollups built into it.
 
@@ -359,6 +360,8 @@ def publish(
     `full=True` builds everything afresh, as if there were no snapshot before (`did publish
     --full`). `progress`, when given, is called with a short line as each step starts.
     `checkpoint=False` leaves the working store's write-ahead log as it is (`defer_checkpoint`).
+    `early_copy` (`start_copy`, made before the load) is the copy of the current snapshot to
+    build on; publish owns it from then on (uses it, or removes it when it cannot).
     """
     # Absolute: the snapshot's `record` view names its Parquet files by absolute path (ADR 0006).
     store_dir = Path(store_dir).resolve()
@@ -388,21 +391,61 @@ def publish(
     previous = current_snapshot(store_dir)
     # An incremental publish builds the new snapshot on a copy of the current one: the copy
     # (disk work, about 1 s for a national snapshot's 500 MB) is made on a thread while the
-    # duplicate search runs (DuckDB's work). `_write_snapshot` takes it, or drops it if nothing
-    # can be kept after all.
-    copying = _copy_in_background(previous, _partial_path(snap_dir, version)) if previous and not full else None
+    # duplicate search runs (DuckDB's work), or from before the load (`early_copy`, a submit's).
+    # `_write_snapshot` takes it, or drops it if nothing can be kept after all.
+    if early_copy is not None and (full or early_copy.source != previous):
+        early_copy.discard()  # not of the snapshot this publish builds on (or not wanted)
+        early_copy = None
+    if early_copy is not None:
+        copying, partial = early_copy.future, early_copy.target
+    elif previous and not full:
+        partial = _partial_path(snap_dir, version)
+        copying = _copy_in_background(previous, partial)
+    else:
+        copying, partial = None, _partial_path(snap_dir, version)
     try:
-        return _publish(con, store_dir, version, previous, copying, timings, lap, say, full=full, checkpoint=checkpoint)
+        return _publish(
+            con, store_dir, version, previous, copying, partial, timings, lap, say, full=full, checkpoint=checkpoint
+        )
     except BaseException:
         if copying is not None:
             copying.exception()  # waits for the copy to end, whatever it did
-            _partial_path(snap_dir, version).unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
         raise
 
 
 def _partial_path(snap_dir: Path, version: str) -> Path:
     """Where the snapshot `version` is built, before it is renamed into place."""
     return snap_dir / f".{version}.partial"
+
+
+@dataclass
+class SnapshotCopy:
+    """A copy of the published snapshot `source` being made at `target` (hidden, partial) on a
+    thread: `start_copy`'s, for a publish to build on (`publish(early_copy=...)`)."""
+
+    source: Path
+    target: Path
+    future: Future
+
+    def discard(self) -> None:
+        """Wait for the copy to end and remove it (a file rejected, a publish that failed first)."""
+        self.future.exception()
+        self.target.unlink(missing_ok=True)
+
+
+def start_copy(store_dir: Path) -> SnapshotCopy | None:
+    """Start copying the current snapshot for the next publish to build on, under the writer lock
+    (so it stays current): a submit starts it before it checks and loads the file, so the disk
+    work is done beside the check instead of beside the duplicate search (issue 22). None when
+    nothing is published. The caller hands it to `publish` or discards it."""
+    store_dir = Path(store_dir).resolve()
+    previous = current_snapshot(store_dir)
+    if previous is None:
+        return None
+    token = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = _partial_path(store_dir / SNAPSHOTS, f"{token}-early")
+    return SnapshotCopy(previous, target, _copy_in_background(previous, target))
 
 
 def _copy_in_background(source: Path, target: Path) -> Future:
@@ -420,6 +463,7 @@ def _publish(
     version: str,
     previous: Path | None,
     copying: Future | None,
+    partial: Path,
     timings: dict[str, Any],
     lap: Callable[[str], None],
     say: Callable[[str], None],
@@ -472,6 +516,7 @@ def _publish(
         issues=issues,
         issues_before=issues_before,
         copying=copying,
+        partial=partial,
     )
     lap("snapshot")
     say("switching readers to the new snapshot")
@@ -734,6 +779,7 @@ def _write_snapshot(
     issues: incremental.IssueFingerprints | None = None,
     issues_before: incremental.IssueFingerprints | None = None,
     copying: Future | None = None,
+    partial: Path | None = None,
 ) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
     partition list, the month fingerprints (`months`), the issue fingerprints by submission
@@ -745,7 +791,7 @@ def _write_snapshot(
     """
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
-    partial = _partial_path(snap_dir, version)
+    partial = partial or _partial_path(snap_dir, version)  # where `copying` copies to, when given
     if copying is None:
         partial.unlink(missing_ok=True)
     tables = [
@@ -777,7 +823,8 @@ def _write_snapshot(
     )
     start_from = previous if keep or refresh or patch_issues else None  # the snapshot built upon, if any
     try:
-        if copying is not None:  # a copy of the current snapshot, made while the duplicates were searched
+        if copying is not None:  # a copy of the current snapshot, made while the file was loaded or the
+            # duplicates were searched
             copying.result()
             if start_from is None:
                 partial.unlink()  # nothing to keep after all: the snapshot is built afresh

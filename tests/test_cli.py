@@ -11,7 +11,8 @@ import pytest
 
 import did_cli
 import didfiles
-from ingest import store
+from did_errors import UsageError
+from ingest import loader, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -262,8 +263,51 @@ def test_a_load_killed_mid_transaction_leaves_the_store_as_it_was(store_dir, tmp
     assert con.execute("SELECT count(*) FROM record").fetchall() == [(5,)]
     assert con.execute("SELECT status FROM submission").fetchall() == [("accepted",)]
     con.close()
-    # and the next load works
+    # and the next load works, and removes the snapshot copy the killed one had started
     assert did_cli.main(["submit", str(second), "--submitted-on", "2026-02-12", "--store", str(store_dir)]) == 0
+    assert not list((store_dir / "snapshots").glob(".*"))
+
+
+def test_a_submit_builds_on_a_snapshot_copy_made_while_it_checks_and_a_rejected_file_leaves_none(
+    store_dir, tmp_path, monkeypatch
+):
+    """Into a published store, `did submit` starts copying the current snapshot before it checks
+    the file (store.start_copy): an accepted file's publish builds on that copy (no second copy
+    is made), and a rejected file's copy is removed. Either way no partial file stays behind."""
+    import shutil
+
+    first = didfiles.write(tmp_path / "DID_RR8_202602.csv", didfiles.rows(5))
+    assert did_cli.main(["submit", str(first), "--submitted-on", "2026-02-10", "--store", str(store_dir)]) == 0
+    started: list[store.SnapshotCopy] = []
+    copied: list[str] = []
+    start, copyfile = store.start_copy, shutil.copyfile
+    monkeypatch.setattr(store, "start_copy", lambda d: started.append(c := start(d)) or c)
+    monkeypatch.setattr(shutil, "copyfile", lambda a, b: copied.append(Path(b).name) or copyfile(a, b))
+    snapshots = store_dir / "snapshots"
+
+    again = didfiles.write(tmp_path / "again" / "DID_RR8_202602.csv", didfiles.rows(3))
+    before = store.current_snapshot(store_dir)
+    assert did_cli.main(["submit", str(again), "--submitted-on", "2026-02-11", "--store", str(store_dir)]) == 0
+    (early,) = started
+    assert early.source == before and copied == [early.target.name]  # the one copy, the early one
+    assert store.current_snapshot(store_dir) != before and not early.target.exists()
+    assert not list(snapshots.glob(".*"))
+
+    rejected = tmp_path / "rejected" / "DID_RR8_202602.csv"
+    rejected.parent.mkdir()
+    rejected.write_text("a,b,c\n1,2,3\n")  # three columns where DIDS wants 18: the whole file is rejected
+    assert did_cli.main(["submit", str(rejected), "--submitted-on", "2026-02-12", "--store", str(store_dir)]) == 2
+    assert len(started) == 2 and copied[1] == started[1].target.name  # its rejection is published on it
+    assert not list(snapshots.glob(".*"))
+
+    def failing(*args, **kwargs):
+        raise UsageError("the check failed")
+
+    monkeypatch.setattr(loader, "check", failing)  # nothing is loaded or published: the copy is removed
+    before_state = _store_state(store_dir)
+    assert did_cli.main(["submit", str(again), "--submitted-on", "2026-02-13", "--store", str(store_dir)]) == 1
+    assert len(started) == 3 and len(copied) == 3 and not started[2].target.exists()
+    assert _store_state(store_dir) == before_state
 
 
 def test_reference_files_replace_their_tables_and_a_bad_one_changes_nothing(store_dir, tmp_path, capsys):
