@@ -61,8 +61,15 @@ def practice_profile(snap: Snapshot, scope: Scope, practice: str, start: date, e
     tables over the period (~4 MB) — is cached apart, 8 periods at most, shared by every
     practice and by every user on the same side of disclosure control (exact for the central
     team, perturbed for everyone else), so only the first practice page opened pays for it."""
-    england = cached(gp_practice.england_for, max_entries=8)(snap, start, end, protected=scope.needs_disclosure_control)
-    return cached(_practice_profile)(snap, scope, practice, start, end, method, _england=england)
+    return cached(_practice_profile)(
+        snap, scope, practice, start, end, method, _england=england(snap, scope, start, end)
+    )
+
+
+def england(snap: Snapshot, scope: Scope, start: date, end: date) -> gp_practice.England:
+    """England's tables over the period that a practice's profile is compared with, cached (see
+    practice_profile); the Practice benchmark page works them out ahead, while its user picks."""
+    return cached(gp_practice.england_for, max_entries=8)(snap, start, end, protected=scope.needs_disclosure_control)
 
 
 def _practice_profile(

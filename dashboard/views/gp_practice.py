@@ -58,6 +58,11 @@ code = left.selectbox(
 )
 if code is None:
     st.info("Pick a practice to see its GP direct-access imaging against its peers.")
+    # The practice picked next is compared with England's tables over the default period: worked
+    # out now, while the user chooses (the picker is already on screen), not after the pick.
+    default = cached(gb.default_period)(snap)
+    if default is not None:
+        caching.england(snap, scope, *default)
     st.stop()
 set_param("practice", code)
 period = period_control(snap, right)
