@@ -223,3 +223,32 @@ def test_a_snapshot_from_before_arrangements_work_was_counted_asks_for_a_publish
     at = _page(CENTRAL)
     assert not at.exception
     assert any("publish again" in i.value for i in at.info)
+
+
+def test_the_provider_profiles_dose_counts_an_outsourced_examination_once(outsourced):
+    """The profile's radiation-dose table counts each examination once, as every page does: RAE's
+    copy of the chest radiograph RTH submitted first is left out (it read the providers' records,
+    removed copies and all, until 2026-12-07)."""
+    from datetime import date
+
+    from did_model.rollups import counted_record_sql
+    from queries import profile
+
+    providers = ["RAE", "RR8", "RTH"]
+    window = profile.Window(date(2026, 1, 1), date(2026, 1, 1))
+    dose = profile.provider_dose(outsourced, CENTRAL, providers, window)
+    shown = dict(
+        dose.filter(pl.col("provider_code") != "England")
+        .group_by("provider_code")
+        .agg(pl.col("examinations").sum())
+        .iter_rows()
+    )
+    counted = outsourced.query(
+        counted_record_sql(
+            "SELECT r.provider_code, count(*) AS n FROM record r JOIN ref_nicip n USING (nicip_code) "
+            "WHERE n.dose_msv IS NOT NULL GROUP BY 1"
+        )
+    )
+    assert shown == dict(counted.iter_rows()) and "RAE" not in shown
+    every_copy = outsourced.query("SELECT count(*) AS n FROM record WHERE provider_code = 'RAE'")["n"].item()
+    assert every_copy == 1  # the copy is there; it is counted at RTH
