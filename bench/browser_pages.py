@@ -13,7 +13,7 @@ sidebar, as a demo viewer does), and for each role opens every page it may see:
   period, measure or provider choice a user makes next), each timed from the choice.
 
 Each time runs from the click (on the page's link, or on the option) to the page drawn: the
-script finished and, where the page has one, its first chart's SVG or table on screen. Writes
+script finished and, where the page has one, its first chart (SVG, or a painted canvas) or table on screen. Writes
 bench/results/browser_pages.json and prints a Markdown table of p50/p95 per page and role.
 Targets (issue 22): p95 ≤ 2 s cold and ≤ 1 s warm per page.
 """
@@ -55,11 +55,24 @@ ROLE_LABELS = {
 }
 SKIP = {"about.py", "accessibility.py"}  # text only: nothing is queried
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-DRAWN = (
-    '[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg, '
-    '[data-testid="stMain"] [data-testid="stDataFrame"] canvas, '
-    '[data-testid="stMain"] [data-testid="stTable"] table'
-)
+# Drawn: the main area's first chart on screen (in page order: the page's main one), or on a page
+# without charts a table. Plotly: its SVG. A Vega chart (the funnel) is drawn as SVG, or on a
+# canvas for thousands of marks, whose white background is painted in the same pass as the
+# marks: a painted pixel means it is drawn (the canvas exists before that). A table: a data
+# grid's canvas or a <table>.
+DRAWN_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const chart = [...main.querySelectorAll('[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"]')]
+    .find(e => e.offsetWidth > 0 && e.offsetHeight > 0);  // not one in a closed tab
+  if (chart) {
+    if (chart.getAttribute('data-testid') === 'stPlotlyChart') return !!chart.querySelector('.main-svg');
+    const canvas = chart.querySelector('canvas');
+    return canvas ? canvas.width > 0 && canvas.getContext('2d').getImageData(0, 0, 1, 1).data[3] > 0
+                  : !!chart.querySelector('svg.marks .role-frame');
+  }
+  return !main.querySelector('[data-testid="stDataFrame"], [data-testid="stTable"]')
+    || !!main.querySelector('[data-testid="stDataFrame"] canvas, [data-testid="stTable"] table');
+}"""
 TIMEOUT_MS = 120_000
 
 
@@ -115,10 +128,11 @@ def _wait_drawn(page, started: float, runs_before: int, timeout_ms: int = TIMEOU
     )
     if page.locator(
         '[data-testid="stMain"] [data-testid="stPlotlyChart"], '
+        '[data-testid="stMain"] [data-testid="stVegaLiteChart"], '
         '[data-testid="stMain"] [data-testid="stDataFrame"], '
         '[data-testid="stMain"] [data-testid="stTable"]'
     ).count():
-        page.wait_for_selector(DRAWN, timeout=TIMEOUT_MS)
+        page.wait_for_function(DRAWN_JS, timeout=TIMEOUT_MS, polling="raf")
     return time.perf_counter() - started
 
 

@@ -33,7 +33,6 @@ LIMIT_COLOUR = "#425563"
 DECILE_COLOUR = "#005EB8"
 # Margins (px) that already hold each chart's axis titles, tick labels and key on a screen 1,280
 # px wide or more: a margin Plotly has to widen makes it draw the whole chart again.
-FUNNEL_MARGIN = {"l": 90, "r": 10, "t": 110, "b": 70}
 SPINE_MARGIN = {"l": 190, "r": 10, "b": 40}  # the measures' short titles down the left; "t" by its key
 TREND_MARGIN = {"l": 80, "r": 10, "t": 50, "b": 60}
 
@@ -67,41 +66,66 @@ def _layout(
     return drawn_once(fig, selectable=selectable)
 
 
-def funnel_hover(part: pl.DataFrame) -> list[str]:
-    """Each practice's hover: its value, events, expected events and its own 95% and 99.8%
-    limits, so a reader can see how far inside or outside them it sits. (Column by column, not
+# The funnel's marks in Vega-Lite: plotly symbol -> (Vega shape, filled). An "x" is drawn as a
+# path in Vega's unit square.
+_X_SHAPE = "M-0.7,-0.7L0.7,0.7M-0.7,0.7L0.7,-0.7"
+FUNNEL_SHAPES = {
+    "triangle-up": ("triangle-up", True),
+    "triangle-up-open": ("triangle-up", False),
+    "circle-open": ("circle", False),
+    "triangle-down-open": ("triangle-down", False),
+    "triangle-down": ("triangle-down", True),
+    "x-thin-open": (_X_SHAPE, False),
+    "square-open": ("square", False),
+}
+# The key of the funnel's lines: England solid and thin, the limits as in published funnel plots.
+FUNNEL_LINES = {"99.8% limits": [1, 0], "95% limits": [6, 4], "England": [2, 2]}
+FUNNEL_HEIGHT = 600
+# Each practice's tooltip: (field in the chart's data, its title)
+FUNNEL_TOOLTIP = (
+    ("name", "Practice"),
+    ("shown_value", "Value"),
+    ("shown_events", "Events"),
+    ("shown_expected", "Expected events"),
+    ("shown_limits95", "95% limits"),
+    ("shown_limits998", "99.8% limits"),
+    ("verdict", "Compared with England"),
+)
+FUNNEL_SELECTION = "practice"  # the chart's click selection: the practice code clicked
+
+
+def funnel_tooltips(part: pl.DataFrame) -> dict[str, list[str]]:
+    """Each practice's tooltip fields: its name and code, value, events, expected events and its
+    own 95% and 99.8% limits, so a reader can see how far inside or outside them it sits; `*`
+    where disclosure control hid a figure, – where it was not worked out. (Column by column, not
     row dicts: England has ~6,300 practices and this runs at every rerun of the page.)"""
     hidden = part[SUPPRESSED_COLUMN].to_list() if SUPPRESSED_COLUMN in part.columns else [False] * part.height
 
     def shown(column: str, places: int = 2) -> list[str]:
-        """`*` where disclosure control hid the figure, – where it was not worked out (or the
-        table has no such column)."""
         values = part[column].to_list() if column in part.columns else [None] * part.height
         return [
             (SUPPRESSED_MARK if h else "–") if v is None else f"{v:,.{places}f}"
             for v, h in zip(values, hidden, strict=True)
         ]
 
-    names = [n or "Practice" for n in part["practice_name"].to_list()]
-    columns = zip(
-        names,
-        shown("funnel_value"),
-        shown("numerator", 0),
-        shown("expected", 1),
-        shown("funnel_lower95"),
-        shown("funnel_upper95"),
-        shown("funnel_lower998"),
-        shown("funnel_upper998"),
-        strict=True,
-    )
-    return [
-        f"<b>{name}</b><br>Value {value}<br>Events {events} · expected {expected}"
-        f"<br>95% limits {lo95} to {hi95}<br>99.8% limits {lo998} to {hi998}"
-        for name, value, events, expected, lo95, hi95, lo998, hi998 in columns
+    names = [
+        f"{(n or 'Practice').title()} ({c})" if c else (n or "Practice").title()
+        for n, c in zip(part["practice_name"].to_list(), part["practice_code"].to_list(), strict=True)
     ]
+    lo95, hi95, lo998, hi998 = (
+        shown(c) for c in ("funnel_lower95", "funnel_upper95", "funnel_lower998", "funnel_upper998")
+    )
+    return {
+        "name": names,
+        "shown_value": shown("funnel_value"),
+        "shown_events": shown("numerator", 0),
+        "shown_expected": shown("expected", 1),
+        "shown_limits95": [f"{lo} to {hi}" for lo, hi in zip(lo95, hi95, strict=True)],
+        "shown_limits998": [f"{lo} to {hi}" for lo, hi in zip(lo998, hi998, strict=True)],
+    }
 
 
-def funnel_figure(
+def funnel_chart(
     table: pl.DataFrame,
     curves: pl.DataFrame,
     target: float,
@@ -109,101 +133,179 @@ def funnel_figure(
     x_title: str,
     y_title: str,
     highlight: str | None = None,
-) -> go.Figure:
-    """Practices (funnel_x, funnel_value) with 95% and 99.8% limits around England's value.
+    description: str = "",
+) -> dict:
+    """The funnel plot as a Vega-Lite spec (st.vega_lite_chart): practices (funnel_x,
+    funnel_value) with 95% and 99.8% limits around England's value.
 
-    One trace per verdict (legend in words); each point carries its practice code as
-    customdata, so a click can open that practice's page. `highlight`: a practice code drawn
-    larger with a black outline.
+    Drawn on a canvas, not as SVG: England's ~6,300 practices as SVG marks cost Plotly 0.4 s a
+    draw in Chromium without a GPU (ADR 0017). Each verdict has its colour, shape and words in one
+    key; each practice carries its code, so a click (the `practice` selection) can open its page,
+    and its tooltip its figures as shown elsewhere on the page (`funnel_tooltips`). `highlight`: a
+    practice code drawn larger with a black ring and its name. The y axis runs from 0 to just
+    above the highest practice (or England): the limits of the smallest practices reach far
+    higher and would squash every mark into a band at the bottom.
     """
-    fig = go.Figure()
-    for tag, dash, label in (("998", "solid", "99.8% limits"), ("95", "dash", "95% limits")):
-        for side in ("lower", "upper"):
-            fig.add_trace(
-                go.Scatter(
-                    x=curves["funnel_x"].to_list(),
-                    y=curves[f"funnel_{side}{tag}"].to_list(),
-                    mode="lines",
-                    line={"color": LIMIT_COLOUR, "width": 1.2, "dash": dash},
-                    name=label,
-                    legendgroup=label,
-                    showlegend=side == "upper",
-                    hoverinfo="skip",
-                )
-            )
-    if curves.height:
-        fig.add_trace(
-            go.Scatter(
-                x=[0, curves["funnel_x"].max()],
-                y=[target, target],
-                mode="lines",
-                line={"color": LIMIT_COLOUR, "width": 1},
-                name="England",
-                hoverinfo="skip",
-            )
-        )
     shown = table.filter(pl.col("funnel_value").is_not_null())
-    for key, (words, colour, symbol) in {**VERDICTS, "": SUPPRESSED}.items():
-        part = shown.filter(pl.col("comparison").fill_null("") == key)
-        if part.is_empty():
-            continue
-        # Thousands of points: plotly's per-element validation of these lists (of types built
-        # right here, and checked by the tests) took a quarter of the page's run; it is skipped.
-        fig.add_trace(
-            go.Scatter(
-                x=part["funnel_x"].to_list(),
-                y=part["funnel_value"].to_list(),
-                mode="markers",
-                name=words,
-                marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 1.5, "color": colour}},
-                customdata=part["practice_code"].to_list(),
-                text=funnel_hover(part),
-                hoverlabel={"bgcolor": "#FFFFFF", "bordercolor": colour, "font": {"color": NHS_TEXT}},
-                hovertemplate="%{text}<extra>" + words + "</extra>",
-                _validate=False,
-            )
-        )
-    if highlight:
-        mine = shown.filter(pl.col("practice_code") == highlight)
-        if mine.height:
-            fig.add_trace(
-                go.Scatter(
-                    x=mine["funnel_x"].to_list(),
-                    y=mine["funnel_value"].to_list(),
-                    mode="markers+text",
-                    name="Selected practice",
-                    text=mine["practice_name"].to_list(),
-                    # its name kept inside the plot when the practice sits near the right edge
-                    textposition="top left"
-                    if mine["funnel_x"][0] > 0.7 * max(shown["funnel_x"].to_list())
-                    else "top center",
-                    customdata=mine["practice_code"].to_list(),
-                    marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"width": 2.5, "color": HIGHLIGHT}},
-                    hovertemplate="%{text}<br>%{y:.2f}<extra>selected</extra>",
-                )
-            )
-    # A click on a practice opens its page. (Drawing England's ~6,300 practices again took
-    # 0.2-0.3 s in Chromium without a GPU.)
-    fig = _layout(fig, x_title, y_title, FUNNEL_MARGIN, selectable=True)
-    fig.update_layout(height=600)
-    if shown.height:
-        # The practices fill the height; the limits of the smallest practices run off the top (they
-        # reach far above any practice, and would squash every mark into a band at the bottom).
-        top = max([*shown["funnel_value"].to_list(), target])
-        fig.update_yaxes(range=[0, top * 1.08])
-    return fig
+    styles = {**VERDICTS, "": SUPPRESSED}
+    shown = shown.with_columns(_key=pl.col("comparison").fill_null("")).filter(pl.col("_key").is_in(list(styles)))
+    present = set(shown["_key"].to_list())
+    keys = [k for k in styles if k in present]  # the key in the verdicts' order, only those drawn
+    words = [styles[k][0] for k in keys]
+    colours = [styles[k][1] for k in keys]
+    shapes = [FUNNEL_SHAPES[styles[k][2]] for k in keys]
+    practices = {
+        "practice_code": shown["practice_code"].to_list(),
+        "x": shown["funnel_x"].to_list(),
+        "y": shown["funnel_value"].to_list(),
+        "verdict": [styles[k][0] for k in shown["_key"].to_list()],
+        **funnel_tooltips(shown),
+    }
+    lines: dict[str, list] = {"x": [], "y": [], "line": [], "side": []}
+    for tag, label in (("998", "99.8% limits"), ("95", "95% limits")):
+        for side in ("lower", "upper"):
+            column = f"funnel_{side}{tag}"
+            part = curves.select("funnel_x", column).drop_nulls()
+            lines["x"] += part["funnel_x"].to_list()
+            lines["y"] += part[column].to_list()
+            lines["line"] += [label] * part.height
+            lines["side"] += [side] * part.height
+    if curves.height:
+        lines["x"] += [0.0, float(curves["funnel_x"].max())]  # type: ignore[arg-type]
+        lines["y"] += [target, target]
+        lines["line"] += ["England", "England"]
+        lines["side"] += ["", ""]
+    top = max([*practices["y"], target]) * 1.08 if practices["y"] else None
+    x: dict[str, object] = {"field": "x", "type": "quantitative", "title": x_title}
+    y: dict[str, object] = {"field": "y", "type": "quantitative", "title": y_title}
+    if top:
+        y["scale"] = {"domain": [0, top], "nice": False}
+    layers: list[dict] = [
+        {
+            "data": {"name": "lines"},
+            "mark": {"type": "line", "clip": True, "color": LIMIT_COLOUR, "strokeWidth": 1.2},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "strokeDash": {
+                    "field": "line",
+                    "type": "nominal",
+                    "scale": {"domain": list(FUNNEL_LINES), "range": list(FUNNEL_LINES.values())},
+                    "legend": {
+                        "title": None,
+                        "orient": "bottom",
+                        "direction": "horizontal",
+                        "symbolStrokeColor": LIMIT_COLOUR,
+                    },
+                },
+                "detail": {"field": "side", "type": "nominal"},
+            },
+        },
+        {
+            "data": {"name": "practices"},
+            "mark": {"type": "point", "size": 60, "strokeWidth": 1.5, "opacity": 1, "cursor": "pointer"},
+            "params": [{"name": FUNNEL_SELECTION, "select": {"type": "point", "fields": ["practice_code"]}}],
+            "encoding": {
+                "x": x,
+                "y": y,
+                "shape": {
+                    "field": "verdict",
+                    "type": "nominal",
+                    "scale": {"domain": words, "range": [shape for shape, _ in shapes]},
+                    "legend": {"title": None, "orient": "top", "columns": 3, "labelLimit": 0},
+                },
+                "stroke": {
+                    "field": "verdict",
+                    "type": "nominal",
+                    "scale": {"domain": words, "range": colours},
+                    "legend": {"title": None, "orient": "top", "columns": 3, "labelLimit": 0},
+                },
+                "fill": {
+                    "field": "verdict",
+                    "type": "nominal",
+                    "scale": {
+                        "domain": words,
+                        "range": [c if f else "transparent" for c, (_, f) in zip(colours, shapes, strict=True)],
+                    },
+                    "legend": {"title": None, "orient": "top", "columns": 3, "labelLimit": 0},
+                },
+                "tooltip": [{"field": field, "title": title} for field, title in FUNNEL_TOOLTIP],
+            },
+        },
+    ]
+    datasets: dict[str, dict[str, list]] = {"lines": lines, "practices": practices}
+    mine = shown.filter(pl.col("practice_code") == highlight) if highlight else shown.head(0)
+    if mine.height:
+        # its name kept inside the plot when the practice sits near the right edge
+        right = mine["funnel_x"][0] > 0.7 * max(practices["x"])
+        datasets["selected"] = {
+            "x": mine["funnel_x"].to_list(),
+            "y": mine["funnel_value"].to_list(),
+            "label": [(n or mine["practice_code"][0]).title() for n in mine["practice_name"].to_list()],
+        }
+        layers += [
+            {
+                "data": {"name": "selected"},
+                "mark": {"type": "point", "shape": "circle", "size": 260, "strokeWidth": 2.5, "color": HIGHLIGHT},
+                "encoding": {"x": x, "y": y},
+            },
+            *(
+                {  # the name on a white halo, readable over the marks around it
+                    "data": {"name": "selected"},
+                    "mark": {
+                        "type": "text",
+                        "align": "right" if right else "center",
+                        "dy": -16,
+                        "fontSize": 13,
+                        "fontWeight": "bold",
+                        **look,
+                    },
+                    "encoding": {"x": x, "y": y, "text": {"field": "label"}},
+                }
+                for look in ({"color": "#FFFFFF", "stroke": "#FFFFFF", "strokeWidth": 4}, {"color": HIGHLIGHT})
+            ),
+        ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": description,
+        "background": "#FFFFFF",  # painted with the marks (the browser tests' sign of a drawn canvas)
+        "height": FUNNEL_HEIGHT,
+        "datasets": {name: _rows(columns) for name, columns in datasets.items()},
+        "layer": layers,
+        "resolve": {"legend": {"strokeDash": "independent"}},
+        "config": {
+            "font": "Arial, sans-serif",
+            "view": {"stroke": None},
+            "axis": {
+                "gridColor": NHS_GRID,
+                "domainColor": LIMIT_COLOUR,
+                "tickColor": LIMIT_COLOUR,
+                "labelColor": NHS_TEXT,
+                "titleColor": NHS_TEXT,
+                "labelFontSize": 12,
+                "titleFontSize": 14,
+                "titleFontWeight": "normal",
+            },
+            "legend": {"labelColor": NHS_TEXT, "labelFontSize": 13, "symbolSize": 90, "symbolStrokeWidth": 1.5},
+        },
+    }
+
+
+def _rows(columns: dict[str, list]) -> list[dict]:
+    """Columns of equal length as the list of row dicts a Vega-Lite dataset is."""
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def clicked_practice(event) -> str | None:
-    """The practice code of the first point selected on the funnel (st.plotly_chart on_select)."""
+    """The practice code clicked on the funnel (st.vega_lite_chart on_select: the `practice`
+    selection holds the clicked point's practice_code)."""
     try:
-        points = event["selection"]["points"]
+        picked = event["selection"][FUNNEL_SELECTION]
     except (KeyError, TypeError):
         return None
-    for point in points or []:
-        code = point.get("customdata")
-        if isinstance(code, list):
-            code = code[0] if code else None
+    for point in picked or []:
+        code = point.get("practice_code") if isinstance(point, dict) else None
         if code:
             return str(code)
     return None

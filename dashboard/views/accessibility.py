@@ -52,9 +52,9 @@ st.markdown(
 - **Some backgrounds are pale.** Chart marks and lines are at least 3:1 against white and are also
   told apart by shape; the light bands behind them (the range bar on the practice spine chart,
   the peer band on quality charts) are paler, and carry no information of their own.
-- **Chart toolbars add a few tab stops.** Each chart's own toolbar offers only "download as
-  picture"; the web framework adds its own small toolbar (full screen) beside it, which the
-  dashboard cannot remove.
+- **Chart toolbars add a few tab stops.** A chart's own toolbar offers only "download as
+  picture" (the funnel plot has none: its figures are in the table below it); the web framework
+  adds its own small toolbar (full screen) beside each chart, which the dashboard cannot remove.
 - **Interactive maps and funnel plots need a pointer to select an area or a practice.** The same
   choice can always be made from the select box next to the chart.
 """

@@ -9,8 +9,14 @@ import streamlit as st
 from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_text as text
-from dashboard.components.charts import CHART_CONFIG
-from dashboard.components.gp_charts import VERDICTS, clicked_practice, funnel_figure, verdict_column, verdict_words
+from dashboard.components.gp_charts import (
+    FUNNEL_SELECTION,
+    VERDICTS,
+    clicked_practice,
+    funnel_chart,
+    verdict_column,
+    verdict_words,
+)
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -133,16 +139,20 @@ if not scope.is_central:
 st.subheader("Funnel plot")
 highlight = st.query_params.get("practice") or scope.practice  # a GP sees its own practice marked
 x_title, y_title = text.funnel_axes(measure)
-figure = funnel_figure(table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight)
-event = st.plotly_chart(
-    figure,
-    theme=None,  # the figure's own look, and drawn once (charts.drawn_once)
+alt = (
+    "Funnel plot: each practice's value against its expected events or examinations, "
+    "with 95% and 99.8% limits around England"
+)
+chart = funnel_chart(
+    table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight, description=alt
+)
+event = st.vega_lite_chart(
+    chart,
+    theme=None,  # the chart's own NHS look
+    width="stretch",
     key=f"funnel_{measure_id}",
     on_select="rerun",
-    selection_mode="points",
-    config=CHART_CONFIG,
-    alt="Funnel plot: each practice's value against its expected events or examinations, "
-    "with 95% and 99.8% limits around England",
+    selection_mode=FUNNEL_SELECTION,  # the accessible name is the chart's description (alt)
 )
 reading, widening = st.columns(2)
 reading.markdown(text.FUNNEL)

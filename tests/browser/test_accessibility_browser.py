@@ -52,13 +52,21 @@ STREAMLIT_EXCEPTIONS: dict[tuple[str, str], str] = {
 }
 
 
-# True once the script has finished and every chart on the page has drawn (Plotly draws after the
-# script finishes, charts in closed tabs too), and has stayed so for three polls in a row (about
-# 0.2 s), so that a rerun the page asks for as it draws is caught rather than audited half-drawn.
+# True once the script has finished and every chart on the page has drawn (Plotly and Vega draw
+# after the script finishes, charts in closed tabs too), and has stayed so for three polls in a
+# row (about 0.2 s), so that a rerun the page asks for as it draws is caught rather than audited
+# half-drawn. A Vega chart (the funnel) is drawn as SVG, or on a canvas for thousands of marks:
+# its white background is painted in the same pass as the marks, so a painted pixel means drawn.
 SETTLED = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
+  const vegaDrawn = c => {
+    const canvas = c.querySelector('canvas');
+    if (!canvas) return !!c.querySelector('svg.marks .role-frame');
+    return canvas.width > 0 && canvas.getContext('2d').getImageData(0, 0, 1, 1).data[3] > 0;
+  };
   const ready = app?.getAttribute('data-test-script-state') === 'notRunning'
-    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'));
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))
+    && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(vegaDrawn);
   window.__didSettledPolls = ready ? (window.__didSettledPolls || 0) + 1 : 0;
   return window.__didSettledPolls >= 3;
 }"""
@@ -168,7 +176,7 @@ def audit(page, url: str, roles) -> tuple[list[dict], int]:
                         }
                     )
             unnamed = page.evaluate(
-                "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                "() => [...document.querySelectorAll('[data-testid=stPlotlyChart], [data-testid=stVegaLiteChart]')]"
                 ".filter(e => !(e.getAttribute('aria-label') || '').trim()).length"
             )
             if unnamed:
@@ -178,7 +186,7 @@ def audit(page, url: str, roles) -> tuple[list[dict], int]:
                         "page": title,
                         "rule": "chart-accessible-name",
                         "impact": "serious",
-                        "target": "stPlotlyChart",
+                        "target": "stPlotlyChart, stVegaLiteChart",
                         "exception": None,
                         "summary": [f"{unnamed} chart(s) without an accessible name"],
                     }

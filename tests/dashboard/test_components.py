@@ -9,7 +9,7 @@ import polars as pl
 
 from dashboard.components import formatting as fmt
 from dashboard.components.charts import NHS_BLUE, NHS_COLOURS, trend_figure
-from dashboard.components.gp_charts import SUPPRESSED, VERDICTS, funnel_figure, spine_figure
+from dashboard.components.gp_charts import SUPPRESSED, VERDICTS, funnel_chart, spine_figure
 from dashboard.components.quality_charts import FLAG_COLOURS, STATUS_COLOURS
 
 
@@ -83,20 +83,19 @@ def test_verdicts_are_told_apart_by_marker_shape_as_well_as_colour():
             "comparison": [v or None for v in verdicts],
         }
     )
-    for fig in (
-        spine_figure(profile),
-        funnel_figure(
-            profile.with_columns(
-                funnel_x=pl.lit(1.0), practice_code=pl.col("short_title"), practice_name=pl.col("title")
-            ),
-            pl.DataFrame(schema={c: pl.Float64 for c in CURVES}),
-            1.0,
-            x_title="x",
-            y_title="y",
-        ),
-    ):
-        symbols = [t.marker.symbol for t in fig.data if t.mode == "markers"]
-        assert len(set(symbols)) == len(symbols) == len(verdicts)
+    symbols = [t.marker.symbol for t in spine_figure(profile).data if t.mode == "markers"]
+    assert len(set(symbols)) == len(symbols) == len(verdicts)
+    chart = funnel_chart(
+        profile.with_columns(funnel_x=pl.lit(1.0), practice_code=pl.col("short_title"), practice_name=pl.col("title")),
+        pl.DataFrame(schema={c: pl.Float64 for c in CURVES}),
+        1.0,
+        x_title="x",
+        y_title="y",
+    )
+    (points,) = [layer for layer in chart["layer"] if layer["mark"]["type"] == "point"]
+    shapes = points["encoding"]["shape"]["scale"]["range"]
+    open_or_filled = [f == "transparent" for f in points["encoding"]["fill"]["scale"]["range"]]
+    assert len(set(zip(shapes, open_or_filled, strict=True))) == len(shapes) == len(verdicts)
 
 
 def test_trend_figure_tells_series_apart_by_marker_shape_as_well_as_colour():

@@ -7,7 +7,6 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-import plotly.graph_objects as go
 import polars as pl
 import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
@@ -243,40 +242,79 @@ def test_gp_user_sees_its_own_practice_and_not_others(store, snap, busiest, monk
 # --- figure builders ---------------------------------------------------------------------------
 
 
-def test_funnel_figure_carries_practice_codes_and_words(snap, busiest):
+def _layer(chart: dict, dataset: str, mark: str) -> dict:
+    (layer,) = [
+        lay
+        for lay in chart["layer"]
+        if lay["data"]["name"] == dataset and lay["mark"]["type"] == mark and lay["mark"].get("color") != "#FFFFFF"
+    ]
+    return layer
+
+
+def test_funnel_chart_carries_every_practice_with_its_code_and_verdict_in_one_key(snap, busiest):
     bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap), Area("icb", busiest["icb_code"]))
-    fig = gp_charts.funnel_figure(
+    chart = gp_charts.funnel_chart(
         bench.table, bench.curves, bench.target, x_title="x", y_title="y", highlight=busiest["practice_code"]
     )
-    assert isinstance(fig, go.Figure)
-    names = [t.name for t in fig.data]
-    assert "99.8% limits" in names and "95% limits" in names and "Selected practice" in names
-    codes = {c for t in fig.data if t.mode == "markers" for c in (t.customdata or ())}
-    assert busiest["practice_code"] in codes
-    assert all(
-        t.name in {w for w, _, _ in gp_charts.VERDICTS.values()} | {gp_charts.SUPPRESSED[0]}
-        for t in fig.data
-        if t.mode == "markers"
-    )
+    practices = chart["datasets"]["practices"]
+    drawn = bench.table.filter(pl.col("funnel_value").is_not_null())
+    assert sorted(p["practice_code"] for p in practices) == sorted(drawn["practice_code"].to_list())
+    by_code = {p["practice_code"]: p for p in practices}
+    for row in drawn.iter_rows(named=True):  # each mark where the table puts it, with its verdict
+        mark = by_code[row["practice_code"]]
+        assert (mark["x"], mark["y"]) == (row["funnel_x"], row["funnel_value"])
+        assert mark["verdict"] == gp_charts.verdict_words(row["comparison"])
+    # One key: the verdicts' colours, shapes and fills read from the same list of words, in order.
+    enc = _layer(chart, "practices", "point")["encoding"]
+    words = enc["shape"]["scale"]["domain"]
+    assert words == enc["stroke"]["scale"]["domain"] == enc["fill"]["scale"]["domain"]
+    styles = {w: (c, sym) for w, c, sym in [*gp_charts.VERDICTS.values(), gp_charts.SUPPRESSED]}
+    assert set(words) == {m["verdict"] for m in practices}
+    for word, colour, shape, fill in zip(
+        words,
+        enc["stroke"]["scale"]["range"],
+        enc["shape"]["scale"]["range"],
+        enc["fill"]["scale"]["range"],
+        strict=True,
+    ):
+        vega_shape, filled = gp_charts.FUNNEL_SHAPES[styles[word][1]]
+        assert (colour, shape, fill) == (styles[word][0], vega_shape, colour if filled else "transparent")
+    assert len(
+        {
+            (s, f == "transparent")
+            for s, f in zip(enc["shape"]["scale"]["range"], enc["fill"]["scale"]["range"], strict=True)
+        }
+    ) == len(words)
+    lines = _layer(chart, "lines", "line")["encoding"]["strokeDash"]["scale"]["domain"]
+    assert lines == ["99.8% limits", "95% limits", "England"]
+    assert {r["line"] for r in chart["datasets"]["lines"]} == set(lines)
+    # The selected practice: a ring and its name.
+    assert chart["datasets"]["selected"] == [
+        {"x": busiest["funnel_x"], "y": busiest["funnel_value"], "label": busiest["practice_name"].title()}
+    ]
+    assert _layer(chart, "selected", "text")["encoding"]["text"] == {"field": "label"}
+    assert _layer(chart, "practices", "point")["params"] == [
+        {"name": gp_charts.FUNNEL_SELECTION, "select": {"type": "point", "fields": ["practice_code"]}}
+    ]
 
 
 def test_funnel_height_is_the_practices_not_the_limits(snap, busiest):
     """The y axis runs from 0 to just above the highest practice (or England): the limits of the
     smallest practices reach far higher and would squash every mark into a band at the bottom."""
     bench = gb.benchmark(snap, CENTRAL, "gpda_all", *gb.default_period(snap))
-    fig = gp_charts.funnel_figure(bench.table, bench.curves, bench.target, x_title="x", y_title="y")
-    low, high = fig.layout.yaxis.range
+    chart = gp_charts.funnel_chart(bench.table, bench.curves, bench.target, x_title="x", y_title="y")
+    low, high = _layer(chart, "practices", "point")["encoding"]["y"]["scale"]["domain"]
     values = bench.table["funnel_value"].drop_nulls()
     assert low == 0
     assert max(values.max(), bench.target) < high <= 1.1 * max(values.max(), bench.target)
-    # Margins the key and axis titles fit in (a margin Plotly must widen redraws every mark).
-    assert fig.layout.margin.t == gp_charts.FUNNEL_MARGIN["t"] and fig.layout.margin.l == gp_charts.FUNNEL_MARGIN["l"]
+    assert _layer(chart, "lines", "line")["mark"]["clip"] is True  # limits reaching higher are cut off at the top
 
 
-def test_clicked_practice_reads_plotly_selection_events():
-    assert gp_charts.clicked_practice({"selection": {"points": [{"customdata": "A81001", "x": 1}]}}) == "A81001"
-    assert gp_charts.clicked_practice({"selection": {"points": [{"customdata": ["B82007"]}]}}) == "B82007"
-    assert gp_charts.clicked_practice({"selection": {"points": []}}) is None
+def test_clicked_practice_reads_the_funnels_selection_events():
+    selection = gp_charts.FUNNEL_SELECTION
+    assert gp_charts.clicked_practice({"selection": {selection: [{"practice_code": "A81001"}]}}) == "A81001"
+    assert gp_charts.clicked_practice({"selection": {selection: []}}) is None
+    assert gp_charts.clicked_practice({"selection": {}}) is None
     assert gp_charts.clicked_practice(None) is None
 
 
@@ -317,7 +355,7 @@ def test_gp_pages_name_no_cli_command_issue_or_definition_file():
             assert jargon not in text, f"{path} shows {jargon!r}"
 
 
-def test_funnel_hover_shows_events_expected_and_the_practices_limits():
+def test_funnel_tooltip_shows_events_expected_and_the_practices_limits():
     row = {
         "practice_code": ["A81001", "B82007"],
         "practice_name": ["THE SURGERY", None],
@@ -339,16 +377,25 @@ def test_funnel_hover_shows_events_expected_and_the_practices_limits():
             for c in ("funnel_x", "funnel_lower95", "funnel_upper95", "funnel_lower998", "funnel_upper998")
         }
     )
-    fig = gp_charts.funnel_figure(table, curves, 1.0, x_title="x", y_title="y")
-    (points,) = [t for t in fig.data if t.mode == "markers"]
-    assert points.text[0] == (
-        "<b>THE SURGERY</b><br>Value 1.23<br>Events 1,200 · expected 12.5"
-        "<br>95% limits 0.50 to 1.50<br>99.8% limits 0.30 to 2.00"
-    )
-    assert "Events * · expected *" in points.text[1] and "95% limits * to *" in points.text[1]
-    assert "%{text}" in points.hovertemplate
-    central = gp_charts.funnel_hover(table.drop("suppressed").tail(1))[0]
-    assert "Events – · expected –" in central  # not worked out, not hidden
+    chart = gp_charts.funnel_chart(table, curves, 1.0, x_title="x", y_title="y")
+    surgery, hidden = chart["datasets"]["practices"]
+    titles = dict(gp_charts.FUNNEL_TOOLTIP)
+    shown = {titles[k]: v for k, v in surgery.items() if k in titles}
+    assert shown == {
+        "Practice": "The Surgery (A81001)",
+        "Value": "1.23",
+        "Events": "1,200",
+        "Expected events": "12.5",
+        "95% limits": "0.50 to 1.50",
+        "99.8% limits": "0.30 to 2.00",
+        "Compared with England": "Within the expected range",
+    }
+    assert (hidden["shown_events"], hidden["shown_expected"], hidden["shown_limits95"]) == ("*", "*", "* to *")
+    assert hidden["name"] == "Practice (B82007)"
+    tooltip = _layer(chart, "practices", "point")["encoding"]["tooltip"]
+    assert [t["title"] for t in tooltip] == list(titles.values())
+    central = gp_charts.funnel_tooltips(table.drop("suppressed").tail(1))
+    assert (central["shown_events"], central["shown_expected"]) == (["–"], ["–"])  # not worked out, not hidden
 
 
 def test_trend_table_is_what_the_trend_chart_draws():
