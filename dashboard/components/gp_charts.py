@@ -1,11 +1,12 @@
 """Figures for the GP benchmarking pages: funnel plot, spine chart, trend on deciles.
 
 Each builder takes frames from queries/gp_benchmark.py or queries/gp_practice.py and returns a
-go.Figure, so it can be tested without Streamlit. Verdicts are told apart by colour *and* by
-marker shape and words: warm (orange, dark red) for higher, blue for lower, grey within — never
-red against green, the colour-blind-safe pairing of Okabe & Ito ("Color Universal Design", 2008),
-darkened where needed so every mark is at least 3:1 against the white background (WCAG 2.2
-1.4.11), from the NHS palette of dashboard/components/charts.py.
+go.Figure (the funnel: a Vega-Lite spec, ADR 0017), so it can be tested without Streamlit.
+Verdicts are told apart by colour *and* by marker shape and words: warm (orange, dark red) for
+higher, blue for lower, grey within — never red against green, the colour-blind-safe pairing of
+Okabe & Ito ("Color Universal Design", 2008), darkened where needed so every mark is at least
+3:1 against the white background (WCAG 2.2 1.4.11), from the NHS palette of
+dashboard/components/charts.py.
 """
 
 from __future__ import annotations
@@ -138,8 +139,9 @@ def funnel_chart(
     """The funnel plot as a Vega-Lite spec (st.vega_lite_chart): practices (funnel_x,
     funnel_value) with 95% and 99.8% limits around England's value.
 
-    Drawn on a canvas, not as SVG: England's ~6,300 practices as SVG marks cost Plotly 0.4 s a
-    draw in Chromium without a GPU (ADR 0017). Each verdict has its colour, shape and words in one
+    Streamlit draws it on a canvas when it holds more than 2,000 practices, as SVG otherwise:
+    England's ~6,100 practices as SVG marks cost Plotly 0.4 s a draw in Chromium without a GPU
+    (ADR 0017). Each verdict has its colour, shape and words in one
     key; each practice carries its code, so a click (the `practice` selection) can open its page,
     and its tooltip its figures as shown elsewhere on the page (`funnel_tooltips`). `highlight`: a
     practice code drawn larger with a black ring and its name. The y axis runs from 0 to just
