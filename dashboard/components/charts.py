@@ -70,7 +70,7 @@ CHART_CONFIG = {
 NHS_GRID = "#D8DDE0"
 
 
-def drawn_once(fig: go.Figure, *, selectable: bool = False) -> go.Figure:
+def drawn_once(fig: go.Figure) -> go.Figure:
     """`fig` made ready to be drawn once, not twice, by `st.plotly_chart(fig, theme=None)`.
 
     Streamlit 1.67 hands Plotly the figure a second time right after the first draw, as a copy.
@@ -78,9 +78,9 @@ def drawn_once(fig: go.Figure, *, selectable: bool = False) -> go.Figure:
     copy's is) or data arrays that are (without a `datarevision`) make it compute and draw the
     whole chart again (0.2 s for the funnel's ~6,300 practices in Chromium without a GPU;
     traced with a breakpoint in Plotly.react). So the template's settings are written into the
-    layout itself and the template dropped; `datarevision` is a digest of the traces, so that
-    new data is still drawn; and for a chart whose points can be selected, the click, hover and
-    drag modes Streamlit would otherwise add on the copy are set here, as it sets them. The
+    layout itself and the template dropped; and `datarevision` is a digest of the traces, so
+    that new data is still drawn. (A chart whose points can be selected, `on_select`, would also
+    need the click, hover and drag modes Streamlit sets on the copy; none uses this now.) The
     caller passes `theme=None`: the look is the figure's own (NHS colours and fonts), not
     Streamlit's.
     """
@@ -92,10 +92,7 @@ def drawn_once(fig: go.Figure, *, selectable: bool = False) -> go.Figure:
     digest = hashlib.blake2b(digest_size=8)  # of everything the traces hold
     for trace in fig.data:
         digest.update(repr(trace.to_plotly_json()).encode())
-    fig.update_layout(datarevision=digest.hexdigest())
-    if selectable:
-        fig.update_layout(clickmode="event+select", hovermode="closest", dragmode="pan")
-    return fig
+    return fig.update_layout(datarevision=digest.hexdigest())
 
 
 def _merged(base: dict, own: dict) -> dict:

@@ -51,9 +51,7 @@ def verdict_column(frame: pl.DataFrame) -> pl.Expr:
     return pl.when(hidden).then(pl.lit(SUPPRESSED[0])).otherwise(words.fill_null("–")).alias("verdict")
 
 
-def _layout(
-    fig: go.Figure, x_title: str | None, y_title: str, margin: dict[str, int], *, selectable: bool = False
-) -> go.Figure:
+def _layout(fig: go.Figure, x_title: str | None, y_title: str, margin: dict[str, int]) -> go.Figure:
     """The figures' common look, their margins, and ready to be drawn once (`drawn_once`: call it
     when every trace is in)."""
     fig.update_layout(
@@ -64,7 +62,7 @@ def _layout(
         xaxis={"title": x_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
         yaxis={"title": y_title, "gridcolor": NHS_GRID, "rangemode": "tozero"},
     )
-    return drawn_once(fig, selectable=selectable)
+    return drawn_once(fig)
 
 
 # The funnel's marks in Vega-Lite: plotly symbol -> (Vega shape, filled). An "x" is drawn as a
@@ -93,6 +91,8 @@ FUNNEL_TOOLTIP = (
     ("verdict", "Compared with England"),
 )
 FUNNEL_SELECTION = "practice"  # the chart's click selection: the practice code clicked
+# The verdicts' key above the plot: its shape, outline and fill encodings share it (one key).
+VERDICT_KEY = {"title": None, "orient": "top", "columns": 3, "labelLimit": 0}
 
 
 def funnel_tooltips(part: pl.DataFrame) -> dict[str, list[str]]:
@@ -214,13 +214,13 @@ def funnel_chart(
                     "field": "verdict",
                     "type": "nominal",
                     "scale": {"domain": words, "range": [shape for shape, _ in shapes]},
-                    "legend": {"title": None, "orient": "top", "columns": 3, "labelLimit": 0},
+                    "legend": VERDICT_KEY,
                 },
                 "stroke": {
                     "field": "verdict",
                     "type": "nominal",
                     "scale": {"domain": words, "range": colours},
-                    "legend": {"title": None, "orient": "top", "columns": 3, "labelLimit": 0},
+                    "legend": VERDICT_KEY,
                 },
                 "fill": {
                     "field": "verdict",
@@ -229,22 +229,22 @@ def funnel_chart(
                         "domain": words,
                         "range": [c if f else "transparent" for c, (_, f) in zip(colours, shapes, strict=True)],
                     },
-                    "legend": {"title": None, "orient": "top", "columns": 3, "labelLimit": 0},
+                    "legend": VERDICT_KEY,
                 },
                 "tooltip": [{"field": field, "title": title} for field, title in FUNNEL_TOOLTIP],
             },
         },
     ]
-    datasets: dict[str, dict[str, list]] = {"lines": lines, "practices": practices}
+    datasets = {
+        "lines": pl.DataFrame(lines, schema={"x": pl.Float64, "y": pl.Float64, "line": pl.String, "side": pl.String}),
+        "practices": pl.DataFrame(practices),
+    }
     mine = shown.filter(pl.col("practice_code") == highlight) if highlight else shown.head(0)
     if mine.height:
         # its name kept inside the plot when the practice sits near the right edge
         right = mine["funnel_x"][0] > 0.7 * max(practices["x"])
-        datasets["selected"] = {
-            "x": mine["funnel_x"].to_list(),
-            "y": mine["funnel_value"].to_list(),
-            "label": [(n or mine["practice_code"][0]).title() for n in mine["practice_name"].to_list()],
-        }
+        names = [(n or c).title() for n, c in zip(mine["practice_name"], mine["practice_code"], strict=True)]
+        datasets["selected"] = mine.select(x="funnel_x", y="funnel_value").with_columns(label=pl.Series(names))
         layers += [
             {
                 "data": {"name": "selected"},
@@ -272,7 +272,7 @@ def funnel_chart(
         "description": description,
         "background": "#FFFFFF",  # painted with the marks (the browser tests' sign of a drawn canvas)
         "height": FUNNEL_HEIGHT,
-        "datasets": {name: _rows(columns) for name, columns in datasets.items()},
+        "datasets": datasets,  # frames: Streamlit sends each to the browser as Arrow
         "layer": layers,
         "resolve": {"legend": {"strokeDash": "independent"}},
         "config": {
@@ -291,12 +291,6 @@ def funnel_chart(
             "legend": {"labelColor": NHS_TEXT, "labelFontSize": 13, "symbolSize": 90, "symbolStrokeWidth": 1.5},
         },
     }
-
-
-def _rows(columns: dict[str, list]) -> list[dict]:
-    """Columns of equal length as the list of row dicts a Vega-Lite dataset is."""
-    names = list(columns)
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def clicked_practice(event) -> str | None:

@@ -226,8 +226,7 @@ def test_a_chart_drawn_once_keeps_its_look_without_a_template_and_names_its_data
     """charts.drawn_once: Streamlit hands Plotly a copy of the figure after the first draw, and a
     template object or data arrays that are new to Plotly make it draw everything again. So the
     figure carries no template (its settings are in the layout, the chart's own winning), a
-    data revision that changes with the data and only then, and a selectable chart the modes
-    Streamlit would add."""
+    data revision that changes with the data and only then."""
     import json
 
     import plotly.graph_objects as go
@@ -239,12 +238,10 @@ def test_a_chart_drawn_once_keeps_its_look_without_a_template_and_names_its_data
         fig = go.Figure(go.Scatter(x=[1, 2, 3], y=ys, customdata=["A", "B", "C"]))
         return fig.update_layout(template="plotly_white", xaxis={"gridcolor": NHS_GRID}, margin={"l": 90})
 
-    once = json.loads(pio.to_json(drawn_once(figure([4, 5, 6]), selectable=True)))["layout"]
+    once = json.loads(pio.to_json(drawn_once(figure([4, 5, 6]))))["layout"]
     assert "template" not in once
     assert once["plot_bgcolor"] == "white" and once["yaxis"]["gridcolor"] == "#EBF0F8"  # plotly_white's
     assert once["xaxis"]["gridcolor"] == NHS_GRID and once["margin"] == {"l": 90}  # the chart's own
-    assert (once["clickmode"], once["hovermode"], once["dragmode"]) == ("event+select", "closest", "pan")
     same = drawn_once(figure([4, 5, 6])).layout.datarevision
     assert same == once["datarevision"]
     assert drawn_once(figure([4, 5, 7])).layout.datarevision != same
-    assert drawn_once(figure([4, 5, 6])).layout.clickmode is None  # not selectable: left to Streamlit

@@ -256,7 +256,7 @@ def test_funnel_chart_carries_every_practice_with_its_code_and_verdict_in_one_ke
     chart = gp_charts.funnel_chart(
         bench.table, bench.curves, bench.target, x_title="x", y_title="y", highlight=busiest["practice_code"]
     )
-    practices = chart["datasets"]["practices"]
+    practices = chart["datasets"]["practices"].to_dicts()
     drawn = bench.table.filter(pl.col("funnel_value").is_not_null())
     assert sorted(p["practice_code"] for p in practices) == sorted(drawn["practice_code"].to_list())
     by_code = {p["practice_code"]: p for p in practices}
@@ -287,9 +287,9 @@ def test_funnel_chart_carries_every_practice_with_its_code_and_verdict_in_one_ke
     ) == len(words)
     lines = _layer(chart, "lines", "line")["encoding"]["strokeDash"]["scale"]["domain"]
     assert lines == ["99.8% limits", "95% limits", "England"]
-    assert {r["line"] for r in chart["datasets"]["lines"]} == set(lines)
+    assert set(chart["datasets"]["lines"]["line"]) == set(lines)
     # The selected practice: a ring and its name.
-    assert chart["datasets"]["selected"] == [
+    assert chart["datasets"]["selected"].to_dicts() == [
         {"x": busiest["funnel_x"], "y": busiest["funnel_value"], "label": busiest["practice_name"].title()}
     ]
     assert _layer(chart, "selected", "text")["encoding"]["text"] == {"field": "label"}
@@ -378,7 +378,7 @@ def test_funnel_tooltip_shows_events_expected_and_the_practices_limits():
         }
     )
     chart = gp_charts.funnel_chart(table, curves, 1.0, x_title="x", y_title="y")
-    surgery, hidden = chart["datasets"]["practices"]
+    surgery, hidden = chart["datasets"]["practices"].to_dicts()
     titles = dict(gp_charts.FUNNEL_TOOLTIP)
     shown = {titles[k]: v for k, v in surgery.items() if k in titles}
     assert shown == {
