@@ -779,7 +779,7 @@ def _write_snapshot(
     issues: incremental.IssueFingerprints | None = None,
     issues_before: incremental.IssueFingerprints | None = None,
     copying: Future | None = None,
-    partial: Path | None = None,
+    partial: Path,
 ) -> Path:
     """snapshots/<version>.duckdb: every table but `record` and `quarantine`, the rollups, the
     partition list, the month fingerprints (`months`), the issue fingerprints by submission
@@ -791,8 +791,7 @@ def _write_snapshot(
     """
     snap_dir = store_dir / SNAPSHOTS
     final = snap_dir / f"{version}.duckdb"
-    partial = partial or _partial_path(snap_dir, version)  # where `copying` copies to, when given
-    if copying is None:
+    if copying is None:  # `partial`: where the new snapshot is built (and `copying` copies to)
         partial.unlink(missing_ok=True)
     tables = [
         r[0]

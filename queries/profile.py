@@ -192,10 +192,8 @@ def provider_dose(snap: Snapshot, scope: Scope, providers: list[str], window: Wi
     examination, typical_dose_msv, examinations, collective_dose_msv. The providers' from
     rollup_official_dose_by_provider, England's from rollup_official_dose (its sum over
     providers): each examination counted once, an outsourced one submitted twice included (ADR
-    0010), as every other page counts. (It read the providers' `record` files until 2026-12-07,
-    which counted such an examination twice and took 0.07-0.17 s a pack at national scale.)
-    Counts perturbed (named by provider, window and group) and protected; the collective dose is
-    the published count × the typical dose."""
+    0010), as every other page counts. Counts perturbed (named by provider, window and group)
+    and protected; the collective dose is the published count × the typical dose."""
     _check(scope, providers)
     params = {"first": window.first, "last": window.last, "unknown": UNKNOWN_MODALITY, "providers": providers}
     select = """
