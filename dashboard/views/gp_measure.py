@@ -139,12 +139,13 @@ if not scope.is_central:
 st.subheader("Funnel plot")
 highlight = st.query_params.get("practice") or scope.practice  # a GP sees its own practice marked
 x_title, y_title = text.funnel_axes(measure)
-alt = (
+# The chart's accessible name is its description (Streamlit warns if `alt=` repeats it).
+described = (
     "Funnel plot: each practice's value against its expected events or examinations, "
     "with 95% and 99.8% limits around England"
 )
 chart = funnel_chart(
-    table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight, description=alt
+    table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight, description=described
 )
 event = st.vega_lite_chart(
     chart,
@@ -152,7 +153,7 @@ event = st.vega_lite_chart(
     width="stretch",
     key=f"funnel_{measure_id}",
     on_select="rerun",
-    selection_mode=FUNNEL_SELECTION,  # the accessible name is the chart's description (alt)
+    selection_mode=FUNNEL_SELECTION,
 )
 reading, widening = st.columns(2)
 reading.markdown(text.FUNNEL)
