@@ -90,8 +90,13 @@ def test_waiting_times_shows_urgency_spc_icons_in_words_and_the_dm01_reconciliat
         assert label and page.get_by_text(label, exact=True).count(), label  # the same words on screen
     # the target is the XmR chart's own annotation: drawn once Plotly has rendered the chart
     page.get_by_text("Target: 100% within 4 weeks", exact=False).first.wait_for(timeout=TIMEOUT_MS)
-    charts = page.get_by_test_id("stPlotlyChart")
-    assert charts.count() >= 4 and page.locator(".main-svg").count()
+    # Streamlit mounts each Plotly element once its lazily loaded code arrives: the script having
+    # finished is not the charts having mounted, so wait for all four rather than count at once
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".filter((c) => c.querySelector('.main-svg')).length >= 4",
+        timeout=TIMEOUT_MS,
+    )
     assert page.get_by_text("Flagged rows only").count()
     # a closed tab runs nothing until opened: "By month" then draws the trend and the median
     # wait's XmR chart with its variation icon (no national target: no assurance icon)
