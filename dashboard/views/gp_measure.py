@@ -155,24 +155,26 @@ event = st.vega_lite_chart(
     on_select="rerun",
     selection_mode=FUNNEL_SELECTION,
 )
-reading, widening = st.columns(2)
-reading.markdown(text.FUNNEL)
-widening.markdown(text.OVERDISPERSION)
-widening.caption(text.dispersion_caption(bench.dispersion, method, table["comparison"]))
-
 named = table.filter(pl.col("practice_code").is_not_null())
 codes = named["practice_code"].to_list()
 labels = dict(zip(codes, named["practice_name"].to_list(), strict=True))
 clicked = clicked_practice(event)
 if clicked is not None and clicked in labels:  # a click on a named practice opens its page
     st.switch_page("views/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
-choice = st.selectbox(
-    "Practice detail (or click a practice on the funnel)",
-    [None, *codes],
-    format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",
-    index=codes.index(highlight) + 1 if highlight in labels else 0,
-    key="gp_practice_pick",
-)
+# Right under the funnel. The picker lists every practice shown (6,000 across England): Chromium
+# builds a drop-down's options each time the page is drawn, ~0.25 s for that many, so it waits in
+# a pop-over, drawn only when opened.
+with st.popover("Find a practice on the funnel", icon=":material/search:"):
+    choice = st.selectbox(
+        "Practice (type a name or code)",
+        [None, *codes],
+        format_func=lambda c: "–" if c is None else f"{labels[c]} ({c})",
+        index=codes.index(highlight) + 1 if highlight in labels else 0,
+        key="gp_practice_pick",
+        # before the rerun, so the funnel drawn above the picker rings the practice just found
+        on_change=lambda: set_param("practice", st.session_state["gp_practice_pick"]),
+    )
+st.caption("Find a practice to ring it on the funnel, or click a practice's mark to open its page.")
 set_param("practice", choice)
 if choice:
     row = named.row(codes.index(choice), named=True)
@@ -186,6 +188,11 @@ if choice:
         icon=":material/stethoscope:",
         query_params={"practice": choice},
     )
+
+reading, widening = st.columns(2)
+reading.markdown(text.FUNNEL)
+widening.markdown(text.OVERDISPERSION)
+widening.caption(text.dispersion_caption(bench.dispersion, method, table["comparison"]))
 
 # --- Ranked table -----------------------------------------------------------------------------
 st.subheader("Practices, highest first")

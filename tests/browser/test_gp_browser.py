@@ -107,3 +107,32 @@ def test_a_click_on_a_practice_in_the_funnel_opens_its_page(gp_app_url, gp_store
     page.get_by_text("All measures at a glance").first.wait_for(timeout=TIMEOUT_MS)
     assert "practice=" in page.url and "/practice" in page.url
     assert not page.get_by_test_id("stException").count()
+
+
+def test_a_practice_found_by_keyboard_in_the_pop_over_is_ringed_on_the_funnel(gp_app_url, gp_store, page):
+    """The practice picker waits in a pop-over (a drop-down of every practice costs the page
+    ~0.25 s each time it is drawn): reached, opened and used with the keyboard alone."""
+    practice = busiest_practice(gp_store)
+    page.goto(
+        f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}", wait_until="domcontentloaded"
+    )
+    page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    assert not page.get_by_label("Practice (type a name or code)").count()  # not drawn until opened
+    opener = page.get_by_role("button", name="Find a practice on the funnel")
+    opener.focus()
+    page.keyboard.press("Enter")
+    box = page.get_by_role("combobox", name="Practice (type a name or code)")
+    box.wait_for(timeout=TIMEOUT_MS)
+    box.focus()
+    page.keyboard.type(practice["practice_code"])
+    page.get_by_role("option", name=f"{practice['practice_name']} ({practice['practice_code']})").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Open {practice['practice_name']}'s practice page").first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    assert "practice=" + practice["practice_code"] in page.url
+    funnel = page.get_by_test_id("stVegaLiteChart").first
+    assert practice["practice_name"].title() in funnel.locator(".role-mark text").all_text_contents()
+    assert not page.get_by_test_id("stException").count()

@@ -112,8 +112,11 @@ def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, mon
     at = open_page(
         store, monkeypatch, "views/gp_measure.py", {"measure": "gpda_all", "level": "pcn", "area": busiest["pcn_code"]}
     )
+    assert '"selected"' not in at.get("vega_lite_chart")[0].proto.spec  # no practice ringed yet
     at.selectbox(key="gp_practice_pick").select(busiest["practice_code"]).run()
     assert not at.exception
+    # the funnel, drawn above the picker, rings the practice in the same run
+    assert '"selected"' in at.get("vega_lite_chart")[0].proto.spec
     assert busiest["practice_code"] in str(at.query_params["practice"])
     assert any(busiest["practice_name"] in m.value for m in at.markdown)
     links = at.get("page_link")
