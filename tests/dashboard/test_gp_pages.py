@@ -104,6 +104,8 @@ def test_measure_page_deep_link_table_and_download_are_the_export(store, snap, b
         "funnel_value",
         "verdict",
     ]
+    # only the columns shown reach the browser (every column given is sent, and decoded there)
+    assert list(frame(at).columns) == list(at.dataframe[0].proto.column_order)
     text = " ".join(m.value for m in at.markdown)
     assert "prompt to look, not a verdict" in text and "Why it matters" in text
 
