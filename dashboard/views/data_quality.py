@@ -168,8 +168,16 @@ st.caption(
 issues = cached(quality.issue_summary)(snap, scope, first, last, provider)
 st.dataframe(issues, hide_index=True, key="issues", column_config=table_config(issues))
 
-with st.expander("All item scores as a table"):
-    st.dataframe(items, hide_index=True, key="data_quality_table", column_config=table_config(items))
+# Every provider's items for every month is 30,000 rows (4.8 MB) across England, too many to read
+# on screen and sent to the browser on every draw: the table shows the heat map's month, the
+# download every month.
+on_screen = items if provider else latest_items
+with st.expander(
+    "All item scores as a table" if provider else f"Item scores by provider, {fmt.month(last)}, as a table"
+):
+    st.dataframe(on_screen, hide_index=True, key="data_quality_table", column_config=table_config(on_screen))
+    if not provider:
+        st.caption(f"The download holds every month from {fmt.month(first)} to {fmt.month(last)}.")
     st.download_button(
         "Download (CSV)", to_csv_bytes(items), file_name="data-quality.csv", mime="text/csv", key="dl_quality"
     )
