@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.caching import cached
 from dashboard.components import formatting as fmt
+from dashboard.components.chart_table import lazy_expander
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.glossary import table_config
 from dashboard.components.quality_charts import coverage_figure, matrix_figure, volume_figure
@@ -164,11 +165,12 @@ right.dataframe(
         **{s: st.column_config.NumberColumn(f"Months {s}") for s in ("missing", "late", "resubmitted", "rejected")},
     ),
 )
-with st.expander("The matrix as a table"):
-    st.dataframe(matrix, hide_index=True, key="matrix_table", column_config=table_config(matrix))
-    st.download_button(
-        "Download (CSV)", to_csv_bytes(matrix), file_name="completeness.csv", mime="text/csv", key="dl_matrix"
-    )
+with lazy_expander("The matrix as a table", "matrix") as opened:
+    if opened:
+        st.dataframe(matrix, hide_index=True, key="matrix_table", column_config=table_config(matrix))
+        st.download_button(
+            "Download (CSV)", to_csv_bytes(matrix), file_name="completeness.csv", mime="text/csv", key="dl_matrix"
+        )
 which_file_counts(matrix.filter(pl.col("files") > 0).select(WHICH_FILE_COLUMNS), "which_file")
 
 # --- Volume checks ----------------------------------------------------------------------------

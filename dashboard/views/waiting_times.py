@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.caching import cached
 from dashboard.components import formatting as fmt
+from dashboard.components.chart_table import lazy_expander
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.spc_icons import icons_html
 from dashboard.components.store import snapshot_or_stop
@@ -193,18 +194,19 @@ else:
         "waiting that many days or fewer (the empirical distribution function), over every record. "
         "The dotted line marks six weeks."
     )
-    with st.expander("Distribution as a table"):
-        fmt.shown_table(
-            dist,
-            {
-                "days": st.column_config.NumberColumn("Days"),
-                "records": st.column_config.NumberColumn("Records", format="localized"),
-                "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
-                "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
-                "suppressed": SUPPRESSED_CONFIG,
-            },
-        )
-        fmt.csv_download(dist, "waiting-times-distribution.csv", "download-distribution")
+    with lazy_expander("Distribution as a table", "distribution") as opened:
+        if opened:
+            fmt.shown_table(
+                dist,
+                {
+                    "days": st.column_config.NumberColumn("Days"),
+                    "records": st.column_config.NumberColumn("Records", format="localized"),
+                    "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
+                    "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
+                    "suppressed": SUPPRESSED_CONFIG,
+                },
+            )
+            fmt.csv_download(dist, "waiting-times-distribution.csv", "download-distribution")
 
 
 # --- SPC (Making Data Count) -------------------------------------------------------------------
@@ -256,17 +258,18 @@ def spc_section(
         "month; the assurance icon where the target lies against the latest limits. Making Data Count advises "
         "15 or more points before the limits are trusted."
     )
-    with st.expander("XmR chart as a table"):
-        fmt.shown_table(
-            chart,
-            {
-                "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
-                value: st.column_config.NumberColumn(label, format="percent" if percent else None),
-                "segment": st.column_config.NumberColumn("Limits segment"),
-                "direction": st.column_config.NumberColumn("Special cause side (1 high, -1 low)"),
-            },
-        )
-        fmt.csv_download(chart, f"{name}-spc.csv", f"download-spc-{name}")
+    with lazy_expander("XmR chart as a table", f"spc-{name}") as opened:
+        if opened:
+            fmt.shown_table(
+                chart,
+                {
+                    "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+                    value: st.column_config.NumberColumn(label, format="percent" if percent else None),
+                    "segment": st.column_config.NumberColumn("Limits segment"),
+                    "direction": st.column_config.NumberColumn("Special cause side (1 high, -1 low)"),
+                },
+            )
+            fmt.csv_download(chart, f"{name}-spc.csv", f"download-spc-{name}")
 
 
 # --- Breakdowns -------------------------------------------------------------------------------

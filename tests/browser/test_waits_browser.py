@@ -111,6 +111,16 @@ def test_waiting_times_shows_the_median_and_the_distribution_chart(waits_app_url
     assert margins_widened(page) == []
     save_screenshot(page, "waits.png")
 
+    # The distribution's table is sent only once its expander is opened (a rerun): by keyboard,
+    # the grid and its CSV download appear inside it.
+    expander = page.get_by_test_id("stExpander").filter(has_text="Distribution as a table")
+    assert not expander.get_by_test_id("stDataFrame").count()
+    expander.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expander.get_by_test_id("stDataFrame").wait_for(timeout=TIMEOUT_MS)
+    expander.get_by_role("button", name="Download", exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    assert not page.get_by_test_id("stException").count()
+
 
 def test_equipment_page_draws_its_charts(waits_app_url, page, save_screenshot):
     open_from_menu(page, waits_app_url, "Scanner utilisation")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.waits_charts import distribution_figure, trend_figure
 from did_model.scope import CENTRAL, Scope, ScopeError
-from downloads import offered
+from downloads import offered, open_lazy_tables
 from queries import equipment, waits
 from queries.connection import Snapshot
 from queries.exports import registry
@@ -96,6 +96,10 @@ def test_waiting_times_page_shows_the_export_tables(store, snap):
     distribution = requested(
         snap, "waiting-times", ["--by", "distribution", "--modality", "MRI"], waits.WaitTable(f, "distribution")
     )
+    # the distribution's and the XmR charts' tables run only once their expander is opened
+    assert not [d for d in at.dataframe if "cumulative_share" in d.value.columns or "segment" in d.value.columns]
+    assert not offered(at, "waiting-times-distribution.csv", distribution)
+    open_lazy_tables(at)
     same(shown(at, "days"), distribution)
     assert offered(at, "waiting-times-distribution.csv", distribution)
     # the median wait as an XmR chart: the page's table is the export's, its limits split at the

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components.quality_charts import STATUS_COLOURS, matrix_figure, volume_figure
 from did_model.scope import CENTRAL, Scope
 from did_months import add_months
-from downloads import offered
+from downloads import offered, open_lazy_tables
 from queries import completeness, quality, volumes
 from queries.completeness import STATUS_LABELS
 from queries.connection import get_snapshot
@@ -97,7 +97,7 @@ def test_completeness_page_shows_the_planted_problems_and_agrees_with_the_export
     for event in planted["missing"] + planted["late"]:
         if event["period"] == f"{last:%Y-%m}":
             assert f"({event['provider_code']})" in summary
-    shown = _frame(at, "matrix_table")
+    shown = _frame(open_lazy_tables(at), "matrix_table")
     page_request = completeness.CompletenessTable(*_default_periods(snap), date.today())
     exported = _requested(snap, "completeness", _args(), page_request)
     assert_frame_equal(shown, exported, check_dtypes=False)
