@@ -29,7 +29,7 @@ def lazy_expander(label: str, key: str) -> Iterator[bool]:
     measured by the browser on every draw (0.2 s of Waiting times' 0.95 s revisit went on two
     closed "as a table" expanders); this one sends nothing until asked. Keyed `table-<key>`."""
     with st.expander(label, key=f"{LAZY_PREFIX}{key}", on_change="rerun") as box:
-        yield box.open
+        yield bool(box.open)  # None only for an expander without on_change
 
 
 def _config(frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], protected: bool) -> dict:
