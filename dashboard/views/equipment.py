@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.caching import cached
 from dashboard.components import formatting as fmt
+from dashboard.components.chart_table import lazy_expander
 from dashboard.components.charts import CHART_CONFIG
 from dashboard.components.equipment_charts import (
     OUTLIER_WORDS,
@@ -68,18 +69,19 @@ elif inventory["synthetic_rows"].sum() > 0:
         ),
         icon=":material/science:",
     )
-with st.expander("Equipment inventory"):
-    st.dataframe(
-        inventory,
-        hide_index=True,
-        column_config={
-            "modality": "Modality",
-            "sites": "Sites",
-            "scanners": "Scanners",
-            "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
-            "synthetic_rows": "Synthetic rows",
-        },
-    )
+with lazy_expander("Equipment inventory", "inventory") as opened:
+    if opened:
+        st.dataframe(
+            inventory,
+            hide_index=True,
+            column_config={
+                "modality": "Modality",
+                "sites": "Sites",
+                "scanners": "Scanners",
+                "scheduled_hours_per_week": st.column_config.NumberColumn("Scheduled hours a week", format="localized"),
+                "synthetic_rows": "Synthetic rows",
+            },
+        )
 
 # --- Filters ----------------------------------------------------------------------------------
 params = st.query_params

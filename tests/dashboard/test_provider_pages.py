@@ -134,6 +134,10 @@ def test_waiting_times_filters_and_missing_dates(store, snap):
 def test_equipment_page_shows_the_export_tables(store, snap):
     at = open_page("views/equipment.py")
     assert any("Synthetic equipment inventory" in w.value for w in at.warning)
+    # the inventory's table is sent once its expander is opened, the modalities the store's
+    assert not [d for d in at.dataframe if "synthetic_rows" in d.value.columns]
+    inventory = next(d.value for d in open_lazy_tables(at).dataframe if "synthetic_rows" in d.value.columns)
+    assert list(inventory["modality"]) == equipment.inventory_status(snap)["modality"].to_list()
     f = equipment.UtilisationFilter("MRI", *equipment.default_months(snap))  # the page's default filters
     providers = requested(snap, "equipment", ["--by", "provider"], equipment.UtilisationTable(f, "provider"))
     same(shown(at, "provider_code"), providers)
