@@ -96,7 +96,7 @@ TERMS: dict[str, Term] = {
     "change": Term("Change", _PCT),
     "flag": Term("Flag"),
     # data quality
-    "item": Term("Data item number"),
+    "item": Term("Field"),  # the data item's field name in the file (nhs_number), beside its name
     "item_name": Term("Data item"),
     "position": Term("Item number"),
     "invalid": Term("Invalid", "records"),

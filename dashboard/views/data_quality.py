@@ -166,7 +166,16 @@ st.caption(
     "(a bad referrer code as 99)."
 )
 issues = cached(quality.issue_summary)(snap, scope, first, last, provider)
-st.dataframe(issues, hide_index=True, key="issues", column_config=table_config(issues))
+st.dataframe(
+    issues,
+    hide_index=True,
+    key="issues",
+    column_config=table_config(
+        issues,  # beside the item's name, the field is its name in the file; providers, those with the issue
+        field=st.column_config.TextColumn("Field"),
+        providers=st.column_config.NumberColumn("Providers with it"),
+    ),
+)
 
 # Every provider's items for every month is 30,000 rows (4.8 MB) across England, too many to read
 # on screen and sent to the browser on every draw: the table shows the heat map's month, the

@@ -222,3 +222,18 @@ def test_volume_figure_marks_the_flags():
     fig = volume_figure(series)
     flagged = [t for t in fig.data if t.name == "Flagged drop"]
     assert len(flagged) == 1 and list(flagged[0].y) == [40]
+
+
+def test_no_data_quality_table_heads_two_columns_alike():
+    """The issue table had two columns headed "Data item" (the field and its name) and the item
+    table a "Data item number" that held field names: every heading says one thing."""
+    import json
+
+    at = open_lazy_tables(_run("data_quality.py"))
+    assert at.dataframe
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        shown = [c for c in table.value.columns if (config.get(c) or {}).get("hidden") is not True]
+        labels = [(config.get(c) or {}).get("label") or c for c in shown]
+        assert len(labels) == len(set(labels)), labels
+        assert "Data item number" not in labels
