@@ -224,7 +224,7 @@ def test_volume_figure_marks_the_flags():
     assert len(flagged) == 1 and list(flagged[0].y) == [40]
 
 
-def test_no_data_quality_table_heads_two_columns_alike():
+def test_no_data_quality_table_heads_two_columns_alike(store):
     """The issue table had two columns headed "Data item" (the field and its name) and the item
     table a "Data item number" that held field names: every heading says one thing."""
     import json
