@@ -51,14 +51,18 @@ def table_alternative(
     title: str, frame: pl.DataFrame, columns: dict[str, tuple[str, int | None]], *, key: str, file_name: str
 ) -> None:
     """An expander "Table: {title}" holding `frame`'s `columns` (column -> (heading, decimals or
-    None for text and dates)) and a CSV download of the same rows."""
-    frame = frame.select(
-        [c for c in columns if c in frame.columns] + ([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in frame.columns else [])
-    )
-    columns = {c: v for c, v in columns.items() if c in frame.columns}
-    protected = SUPPRESSED_COLUMN in frame.columns
-    shown = fmt.protected_table(frame, {c: p for c, (_, p) in columns.items() if p is not None})
-    with st.expander(f"Table: {title}"):
+    None for text and dates)) and a CSV download of the same rows, built only while it is open
+    (`lazy_expander`, keyed `table-{key}`)."""
+    with lazy_expander(f"Table: {title}", key) as opened:
+        if not opened:
+            return
+        frame = frame.select(
+            [c for c in columns if c in frame.columns]
+            + ([SUPPRESSED_COLUMN] if SUPPRESSED_COLUMN in frame.columns else [])
+        )
+        columns = {c: v for c, v in columns.items() if c in frame.columns}
+        protected = SUPPRESSED_COLUMN in frame.columns
+        shown = fmt.protected_table(frame, {c: p for c, (_, p) in columns.items() if p is not None})
         if protected:
             st.caption("\\* hidden to protect patients (small numbers). – no figure.")
         st.dataframe(

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components import formatting as fmt
 from dashboard.components import gp_charts, gp_text
 from did_model.scope import CENTRAL, Scope
+from downloads import open_lazy_tables
 from queries import gp_benchmark as gb
 from queries import gp_practice
 from queries.areas import Area
@@ -145,6 +146,8 @@ def test_practice_page_deep_link_shows_the_profile(store, snap, busiest, monkeyp
     title = "All GP direct access imaging, this practice against England's deciles"
     assert any(c.value.startswith(f"Chart: {title}") for c in at.caption)
     (expander,) = [e for e in at.expander if e.label == f"Table: {title}"]
+    assert not expander.dataframe  # built only once opened
+    (expander,) = [e for e in open_lazy_tables(at).expander if e.label == f"Table: {title}"]
     table = pl.from_pandas(expander.dataframe[0].value)
     first, last = (table["activity_month"].dt.date().min(), table["activity_month"].dt.date().max())
     assert last == gb.default_period(snap)[1]

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from did_model.nicip import TEST_GROUPS
 from did_model.scope import CENTRAL
+from downloads import open_lazy_tables
 from ingest.store import publish
 from queries import sources
 
@@ -186,6 +187,8 @@ def test_home_trend_is_named_and_has_a_table_and_csv_alternative(tiny_store, mon
     assert len(charts) == 1
     assert at.subheader[-1].value == "Examinations per month by modality"  # the visible name above it
     (expander,) = [e for e in at.expander if e.label == "Table: Examinations per month by modality"]
+    assert not expander.dataframe and not expander.download_button  # built only once opened
+    (expander,) = [e for e in open_lazy_tables(at).expander if e.label == "Table: Examinations per month by modality"]
     table = expander.dataframe[0].value
     trend = monthly_trend(get_snapshot(tiny_store), CENTRAL, 24, date(2026, 2, 1)).sort("activity_month", "modality")
     assert list(table.columns) == ["activity_month", "modality", "records"]

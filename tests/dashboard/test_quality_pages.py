@@ -175,6 +175,9 @@ def test_drilldown_charts_are_named_and_have_table_and_csv_alternatives(store):
     headings = [h.value for h in at.subheader]
     assert {"Data quality by month", "Examinations per month"} <= set(headings)  # visible names above them
     labels = [e.label for e in at.expander]
+    closed = [e for e in at.expander if e.label.startswith("Table: ")]
+    assert len(closed) == 2 and not any(e.dataframe or e.download_button for e in closed)  # built once opened
+    open_lazy_tables(at)
     for title in (f"Data quality by month, {provider}", f"Examinations per month, {provider}"):
         found = [e for e in at.expander if e.label == f"Table: {title}"]
         assert len(found) == 1, labels
