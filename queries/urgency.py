@@ -136,6 +136,9 @@ def _histogram(
     rollup: _Rollup,
     by_priority: bool = True,
 ) -> pl.DataFrame:
+    if providers is not None and waits.several_providers(providers, group):
+        every = _histogram(snap, f, group, None, rollup, by_priority)
+        return every.filter(pl.col(BREAKDOWNS["provider"][0]).is_in(providers))
     cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group] + (["priority"] if by_priority else [])
     sums = [f"sum({c})::BIGINT AS {c}" for c in rollup.counts]
     waits_only = "interval_kind = $interval AND" if rollup is WAITS else ""

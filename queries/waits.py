@@ -187,8 +187,19 @@ def filter_params(f: Filtered, providers: list[str] | None) -> dict:
     }
 
 
+def several_providers(providers: list[str], group: list[str]) -> bool:
+    """Whether a histogram grouped by `group` for `providers` is better read for every provider and
+    filtered afterwards: a list of several providers (a provider profile's peers, a different
+    list for each provider) would be a new statement each time, while every provider's rows are
+    one statement the dashboard's memo (ADR 16) answers from then on. The rows kept are the same.
+    One provider (a provider's own view) is read alone: 7 ms against 50-70 ms at national scale."""
+    return len(providers) > 1 and "provider" in group
+
+
 def _histogram(snap: Snapshot, f: WaitFilter, group: list[str], providers: list[str] | None) -> pl.DataFrame:
     """The summed histogram for the filter, grouped by breakdown names (see BREAKDOWNS)."""
+    if providers is not None and several_providers(providers, group):
+        return _histogram(snap, f, group, None).filter(pl.col(BREAKDOWNS["provider"][0]).is_in(providers))
     cols = [f"{BREAKDOWNS[g][1]} AS {BREAKDOWNS[g][0]}" for g in group]
     select = ", ".join([*cols, "days"])
     return snap.query(

@@ -314,3 +314,50 @@ def test_a_commissioner_opens_only_its_providers_packs_as_their_staff_see_them(s
     other = next(p for p in sorted({p for p, _ in shares}) if p not in expected)
     with pytest.raises(ScopeError, match="fewer than 10%"):
         profile.build_profile(snap, scope, other, LAST, MONTHS)
+
+
+def test_peer_histograms_are_the_rows_asked_alone_and_one_statement_serves_every_peer_list(store):
+    """A peer group's histograms are read for every provider and filtered (one statement the
+    dashboard's memo keeps for every pack): the rows are those a statement for the peers alone
+    gives, and a second peer list runs no new statement."""
+    from queries.connection import QueryMemo, Snapshot
+
+    base = get_snapshot(store)
+    snap = Snapshot(base.path, memo=QueryMemo())
+    codes = snap.query("SELECT DISTINCT provider_code FROM rollup_waits ORDER BY 1")["provider_code"].to_list()
+    first, second = codes[:3], codes[3:6]
+    wf = waits.WaitFilter(date(2026, 1, 1), LAST, "request_to_test")
+    uf = urgency.UrgencyFilter(date(2026, 1, 1), LAST)
+
+    def alone(table: str, cols: str, params: dict, providers: list[str]) -> pl.DataFrame:
+        # the naive statement: the providers' own rows, filtered in SQL
+        return snap.query(
+            f"SELECT provider_code, {cols}, sum(records)::BIGINT AS records FROM {table} "  # noqa: S608 - constants
+            "WHERE activity_month BETWEEN $first AND $last AND list_contains($providers, provider_code) "
+            + ("AND interval_kind = $interval " if "interval" in params else "")
+            + "GROUP BY ALL",
+            {**params, "providers": providers},
+        ).sort(pl.all())
+
+    for providers in (first, second):
+        got = waits._histogram(snap, wf, ["provider"], providers).sort(pl.all())
+        want = alone(
+            "rollup_waits", "days", {"first": wf.first_month, "last": LAST, "interval": wf.interval}, providers
+        )
+        assert set(got["provider_code"]) == set(providers)
+        assert_frame_equal(got.select(want.columns), want)
+        got = urgency._histogram(snap, uf, ["provider"], providers, urgency.WAITS).sort(pl.all())
+        want = alone(
+            "rollup_waits_v2_provider",
+            "priority, days",
+            {"first": uf.first_month, "last": LAST, "interval": uf.interval},
+            providers,
+        )
+        assert_frame_equal(got.select(want.columns), want, check_dtypes=False)
+    held = len(snap.memo)
+    waits._histogram(snap, wf, ["provider"], codes[6:9])
+    urgency._histogram(snap, uf, ["provider"], codes[6:9], urgency.WAITS)
+    assert len(snap.memo) == held  # answered from the statement already run
+    # one provider alone (a provider's own view) is still read alone
+    waits._histogram(snap, wf, ["provider"], codes[:1])
+    assert len(snap.memo) == held + 1
