@@ -118,6 +118,7 @@ def filters_control(snap: Snapshot) -> Filters | None:
         list(measures),
         format_func=lambda k: measures[k],
         index=list(measures).index(measure_key) if measure_key in measures else 0,
+        key="variation_measure",
     )
     source_key = shared_param("source", "all")
     source = middle.selectbox(
@@ -125,11 +126,16 @@ def filters_control(snap: Snapshot) -> Filters | None:
         list(sources),
         format_func=lambda k: sources[k],
         index=list(sources).index(source_key) if source_key in sources else 0,
+        key="variation_source",
     )
     period = _parse_period(shared_param("period", ""), months) or _on_slider(default, months)
     if len(months) > 1:
         period = right.select_slider(
-            "Period (activity months)", options=months, value=period, format_func=lambda d: d.strftime("%b %Y")
+            "Period (activity months)",
+            options=months,
+            value=period,
+            format_func=lambda d: d.strftime("%b %Y"),
+            key="variation_period",
         )
     else:
         right.caption(f"Period: {months[0]:%B %Y}")
@@ -158,6 +164,7 @@ def area_control(snap: Snapshot, scope: Scope, container=None) -> tuple[Area, st
         keys,
         format_func=labels.get,
         index=keys.index(wanted) if wanted in keys else 0,
+        key="variation_area",
     )
     level, _, code = choice.partition(":")
     set_shared_param("level", level)

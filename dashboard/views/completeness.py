@@ -72,12 +72,24 @@ types = [ALL] + sorted(names["provider_type"].unique().to_list())
 c1, c2, c3 = st.columns([2, 1, 1])
 default_first = max(known[0], add_months(known[-1], -(DEFAULT_PERIODS - 1)))
 first, last = c1.select_slider(
-    "Submission months (periods)", options=known, value=(default_first, known[-1]), format_func=fmt.month
+    "Submission months (periods)",
+    options=known,
+    value=(default_first, known[-1]),
+    format_func=fmt.month,
+    key="completeness_months",
 )
 region = c2.selectbox(
-    "Region", regions, index=regions.index(params["region"]) if params.get("region") in regions else 0
+    "Region",
+    regions,
+    index=regions.index(params["region"]) if params.get("region") in regions else 0,
+    key="completeness_region",
 )
-ptype = c3.selectbox("Provider type", types, index=types.index(params["type"]) if params.get("type") in types else 0)
+ptype = c3.selectbox(
+    "Provider type",
+    types,
+    index=types.index(params["type"]) if params.get("type") in types else 0,
+    key="completeness_type",
+)
 assert region is not None and ptype is not None  # ALL is always an option
 st.query_params.update({"region": region, "type": ptype})
 region_f = None if region == ALL else region

@@ -44,10 +44,16 @@ if not options:
 c1, c2 = st.columns([2, 1])
 default_first = max(known[0], add_months(known[-1], -(DEFAULT_PERIODS - 1)))
 first, last = c1.select_slider(
-    "Submission months (periods)", options=known, value=(default_first, known[-1]), format_func=fmt.month
+    "Submission months (periods)",
+    options=known,
+    value=(default_first, known[-1]),
+    format_func=fmt.month,
+    key="quality_months",
 )
 wanted = st.query_params.get("provider")
-provider_choice = c2.selectbox("Provider", options, index=options.index(wanted) if wanted in options else 0)
+provider_choice = c2.selectbox(
+    "Provider", options, index=options.index(wanted) if wanted in options else 0, key="quality_provider"
+)
 provider = None if provider_choice == ALL else provider_choice
 st.caption(
     fmt.as_of(

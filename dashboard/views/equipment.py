@@ -89,9 +89,14 @@ modalities = cached(equipment.equipment_modalities)(snap)
 months = cached(equipment.equipment_months)(snap)
 c1, c2 = st.columns([1, 2])
 modality = c1.selectbox(
-    "Modality", modalities, index=modalities.index(params["modality"]) if params.get("modality") in modalities else 0
+    "Modality",
+    modalities,
+    index=modalities.index(params["modality"]) if params.get("modality") in modalities else 0,
+    key="equipment_modality",
 )
-first, last = c2.select_slider("Activity months", options=months, value=default, format_func=fmt.month)
+first, last = c2.select_slider(
+    "Activity months", options=months, value=default, format_func=fmt.month, key="equipment_months"
+)
 
 with st.expander("Typical examination durations (minutes) used for utilisation"):
     st.caption(equipment.DURATIONS_BASIS + " '*' is any other body area.")
@@ -192,6 +197,7 @@ drill = st.selectbox(
     "Drill down to a provider's sites",
     drill_options,
     index=drill_options.index(params["provider"]) if params.get("provider") in drill_options else 0,
+    key="equipment_drill",
 )
 provider = None if drill == ALL else drill
 if provider:

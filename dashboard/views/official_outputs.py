@@ -42,6 +42,7 @@ with monthly_tab:
         "Submission period",
         periods,
         index=periods.index(period),
+        key="official_period",
         format_func=lambda p: f"{fmt.month(p)} (activity in {fmt.month(reporting_month(p))})",
     )
     st.query_params["period"] = f"{period:%Y-%m}"
@@ -113,6 +114,7 @@ with kh12_tab:
         years,
         index=years.index(wanted_year) if wanted_year in years else 0,
         format_func=lambda y: year_label(snap, y),
+        key="official_kh12_year",
     )
     st.caption(fmt.as_of(year_label(snap, year), up_to))
     st.query_params["year"] = year

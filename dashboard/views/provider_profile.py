@@ -49,6 +49,7 @@ provider = c1.selectbox(
     codes,
     index=codes.index(wanted) if wanted in codes else 0,
     format_func=lambda c: f"{c} — {labels.get(c, c)}",
+    key="profile_provider",
 )
 latest = cached(headline.latest_complete_month)(snap)
 newest_first = list(reversed(held))
@@ -57,6 +58,7 @@ last = c2.selectbox(
     newest_first,
     index=newest_first.index(latest) if latest in newest_first else 0,
     format_func=fmt.month,
+    key="profile_last",
 )
 months = c3.selectbox("Months", [3, 6, 12, 24], index=2)
 st.query_params["provider"] = provider

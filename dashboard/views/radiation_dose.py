@@ -36,6 +36,7 @@ year = st.selectbox(
     years,
     index=years.index(wanted) if wanted in years else 0,
     format_func=lambda y: year_label(snap, y),
+    key="dose_year",
 )
 st.caption(fmt.as_of(year_label(snap, year), up_to, fmt.REGISTERED_BY_AGE))
 st.query_params["year"] = year

@@ -74,6 +74,7 @@ else:
         "Submission date",
         value=f"{today:%Y-%m-%d}",
         disabled=True,
+        key="submitted_on_shown",
         help="The day the file arrives: the rules and timeliness count from it.",
     )
 

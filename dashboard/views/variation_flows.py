@@ -93,6 +93,7 @@ else:
         codes,
         format_func=lambda c: f"{labels[c]} ({c})",
         index=codes.index(wanted) if wanted in codes else 0,
+        key="flows_provider",
     )
     st.query_params["provider"] = provider
     related_links("variation_flows.py")

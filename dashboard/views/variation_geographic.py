@@ -94,7 +94,10 @@ if rates["dsr"].drop_nulls().is_empty():
         "so there is nothing to map. Choose a longer period or a broader measure."
     )
     st.stop()
-selected = shared_param("area", "") or None
+# The area detail's choice: kept in the selectbox's own state, so that a choice is never lost when
+# the URL changes under it, and read here so the map and the ranking mark it in the same run.
+AREA_KEY, CLICK_KEY = "geographic_area", "geographic_last_click"
+selected = st.session_state.get(AREA_KEY, shared_param("area", "") or None)
 map_column, bar_column = st.columns(2)
 figure = maps.choropleth_figure(level, rates, england, RATE_UNIT, selected=selected, own=own)
 event = map_column.plotly_chart(
@@ -124,14 +127,21 @@ bar_column.plotly_chart(
 
 clicked = maps.selected_code(event, figure)
 codes = rates["code"].to_list()
-if clicked and clicked in codes and clicked != selected:
+# The map keeps its selection from run to run: only a click not seen before moves the area detail,
+# so that an area chosen in the list afterwards stays chosen.
+if not clicked:
+    st.session_state.pop(CLICK_KEY, None)
+elif clicked in codes and clicked != st.session_state.get(CLICK_KEY):
+    st.session_state[CLICK_KEY] = clicked
     selected = clicked
+if st.session_state.get(AREA_KEY) != selected or selected not in codes:
+    st.session_state[AREA_KEY] = selected if selected in codes else None
 labels = dict(zip(codes, rates["name"].to_list(), strict=True))
 choice = st.selectbox(
     "Area detail (or click the map)",
     [None, *codes],
     format_func=lambda c: "–" if c is None else labels[c],
-    index=codes.index(selected) + 1 if selected in codes else 0,
+    key=AREA_KEY,
 )
 if choice:
     set_shared_param("area", choice)

@@ -67,20 +67,27 @@ interval = c1.selectbox(
     interval_keys,
     index=_index(interval_keys, params.get("interval")),
     format_func=lambda k: waits.INTERVALS[k].label,
+    key="waits_interval",
 )
-modality = c2.selectbox("Modality", modality_options, index=_index(modality_options, params.get("modality")))
+modality = c2.selectbox(
+    "Modality", modality_options, index=_index(modality_options, params.get("modality")), key="waits_modality"
+)
 source = c3.selectbox(
     "Patient source",
     source_options,
     index=_index(source_options, params.get("source")),
     format_func=lambda k: waits.SOURCE_GROUPS.get(k, "All sources"),
+    key="waits_source",
 )
-provider = c4.selectbox("Provider", provider_options, index=_index(provider_options, params.get("provider")))
+provider = c4.selectbox(
+    "Provider", provider_options, index=_index(provider_options, params.get("provider")), key="waits_provider"
+)
 first, last = st.select_slider(
     "Activity months",
     options=months,
     value=default,
     format_func=fmt.month,
+    key="waits_months",
 )
 assert modality is not None and provider is not None  # ALL is always an option
 st.query_params.update({"interval": interval, "modality": modality, "source": source, "provider": provider})
