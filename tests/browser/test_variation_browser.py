@@ -96,3 +96,55 @@ def test_map_legend_colours_match_the_fill_scale(variation_url, page, save_scree
             min(lo, hi) - 1 <= got <= max(lo, hi) + 1 for got, lo, hi in zip(_rgb(colour), *ends, strict=True)
         ), (text, colour, ends)
     save_screenshot(page, "variation_map_legend.png")
+
+
+def _area_detail(page) -> str:
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Area detail")
+    return box.locator("input").input_value() or box.inner_text()
+
+
+def _wait_idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+
+
+def test_a_map_click_picks_the_area_and_a_later_list_choice_stays(variation_url, page):
+    """A click on an area's marker opens its detail; an area chosen in the list afterwards stays
+    chosen when another filter changes (the map keeps its old selection from run to run, which
+    used to pull the detail back to the clicked area, and the list's choice was dropped)."""
+    page.goto(f"{variation_url}/geographic?level=icb", wait_until="domcontentloaded")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot path.js-fill').length >= 36", timeout=TIMEOUT_MS)
+    _wait_idle(page)
+    # the first area's marker, in page pixels, from the figure's own axes
+    x, y, code, name = page.evaluate("""() => {
+        const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.querySelector('path.js-fill'));
+        const t = gd._fullData[gd._fullData.length - 1], L = gd._fullLayout, box = gd.getBoundingClientRect();
+        const xa = L[t.xaxis.replace('x', 'xaxis')], ya = L[t.yaxis.replace('y', 'yaxis')];
+        return [box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0]),
+                t.customdata[0][0], t.customdata[0][1]];
+    }""")
+    page.mouse.click(x, y)
+    page.get_by_test_id("stHeading").filter(has_text=name).first.wait_for(timeout=TIMEOUT_MS)
+    _wait_idle(page)
+    assert name in _area_detail(page), code
+    # two more areas from the list in a row, by keyboard: each takes (the second used to be dropped)
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Area detail")
+    for _ in range(2):
+        box.locator("input").click()
+        options = page.locator('[role="option"]')
+        options.first.wait_for(timeout=TIMEOUT_MS)
+        other = next(t for t in options.all_inner_texts() if t.strip() not in ("–", name, _area_detail(page)))
+        page.keyboard.press("Escape")
+        box.locator("input").click()
+        page.keyboard.type(other)
+        page.keyboard.press("Enter")
+        page.get_by_test_id("stHeading").filter(has_text=other).first.wait_for(timeout=TIMEOUT_MS)
+        _wait_idle(page)
+    # another filter changes: the list's choice stays
+    source = page.get_by_test_id("stSelectbox").filter(has_text="Patient source")
+    source.locator("input").click()
+    page.locator('[role="option"]').nth(1).click()
+    _wait_idle(page)
+    assert other in _area_detail(page)
+    assert page.get_by_test_id("stHeading").filter(has_text=other).count()
+    assert not page.get_by_test_id("stHeading").filter(has_text=name).count()
