@@ -29,7 +29,16 @@ class PageEntry:
 
 PAGES: tuple[PageEntry, ...] = (
     PageEntry("home.py", "Home", ":material/home:", "home", "Overview", default=True),
-    PageEntry("gp_practice.py", "Practice benchmark", ":material/stethoscope:", "practice", "GP benchmarking"),
+    # Not for providers: a provider sees no practice named (queries.gp_benchmark._named), so the
+    # page's picker would offer nothing to pick; the Measure page shows providers the benchmark.
+    PageEntry(
+        "gp_practice.py",
+        "Practice benchmark",
+        ":material/stethoscope:",
+        "practice",
+        "GP benchmarking",
+        roles=("central", "commissioner", "gp"),
+    ),
     PageEntry("gp_measure.py", "Measure across practices", ":material/scatter_plot:", "measure", "GP benchmarking"),
     PageEntry(
         "variation_demographic.py",

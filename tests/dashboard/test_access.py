@@ -83,3 +83,25 @@ def test_navigation_lists_only_the_pages_a_role_may_open(role):
         assert "completeness.py" not in listed
     if role in ("commissioner", "gp"):
         assert "submit.py" not in listed and "local_codes.py" not in listed
+    # A provider may open no practice (none is named to it): the practice page, an empty picker
+    # and "Pick a practice", was a dead end
+    assert ("gp_practice.py" in listed) == (role != "provider")
+
+
+def test_no_practice_is_named_to_a_provider_and_some_to_every_role_offered_the_practice_page(synthetic_store):
+    from did_model.scope import CENTRAL
+    from queries import gp_benchmark
+    from queries.connection import get_snapshot
+
+    snap = get_snapshot(synthetic_store[0])
+    everyone = gp_benchmark.practice_directory(snap, CENTRAL)
+    practice = everyone.row(0, named=True)
+    scopes = {
+        "provider": Scope("provider", providers=frozenset({"RR8"}), user="t"),
+        "commissioner": Scope("commissioner", icbs=frozenset({practice["icb_code"]}), user="t"),
+        "gp": Scope("gp", practice=practice["practice_code"], user="t"),
+        "central": CENTRAL,
+    }
+    for role, scope in scopes.items():
+        offered = any(e.file == "gp_practice.py" for es in available(role).values() for e in es)
+        assert offered == (not gp_benchmark.practice_directory(snap, scope).is_empty()), role
