@@ -101,28 +101,55 @@ def _serve(store_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-_WATCH = """() => {
-  if (window.__didRuns !== undefined) return;
-  window.__didRuns = 0;
-  new MutationObserver(ms => { for (const m of ms) {
-    if (m.target.getAttribute('data-test-script-state') === 'running') window.__didRuns += 1; } })
-    .observe(document.body, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-}"""
+# Script runs are counted from the server's messages: each run ends with a `script_finished`
+# ForwardMsg on the page's websocket. (Watching the app's `data-test-script-state` attribute for
+# "running" missed runs: a text-only page such as About runs in a few milliseconds, React renders
+# "running" and "not running" in one pass, the attribute never changes, and the bench waited 15 s
+# for a run that had already happened, ~3 clicks in 100.)
+_FINISHED: dict[int, int] = {}
+
+
+def _new_page(browser):
+    """A tab in a fresh browser context whose finished script runs are counted (`_runs`)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    _FINISHED[id(page)] = 0
+
+    def frame(payload) -> None:
+        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            _FINISHED[id(page)] += 1
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return page
 
 
 def _runs(page) -> int:
-    """How many script runs the page has started (counted by an observer installed on first use)."""
-    page.evaluate(_WATCH)
-    return page.evaluate("() => window.__didRuns")
+    """How many script runs the server has finished for this tab."""
+    return _FINISHED[id(page)]
+
+
+def _wait_run(page, runs_before: int, timeout_ms: int) -> bool:
+    """Whether a run after `runs_before` finishes within `timeout_ms` (events are handled while
+    Playwright waits)."""
+    deadline = time.perf_counter() + timeout_ms / 1000
+    while _runs(page) <= runs_before:
+        if time.perf_counter() > deadline:
+            return False
+        page.wait_for_timeout(5)
+    return True
 
 
 def _wait_drawn(page, started: float, runs_before: int, timeout_ms: int = TIMEOUT_MS) -> float:
     """Seconds from `started` until a run begun after the click has finished and the main chart or
     table is drawn."""
+    if not _wait_run(page, runs_before, timeout_ms):
+        raise TimeoutError(f"no script run finished within {timeout_ms / 1000:.0f} s")
+    # The message reached the tab before this request does: once the tab's main thread gets to it
+    # and paints a frame, it has handled the run's messages too.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
     page.wait_for_function(
-        "n => window.__didRuns > n && document.querySelector('[data-testid=\"stApp\"]')"
-        ".getAttribute('data-test-script-state') === 'notRunning'",
-        arg=runs_before,
+        "() => document.querySelector('[data-testid=\"stApp\"]').getAttribute('data-test-script-state') !== 'running'",
         timeout=timeout_ms,
         polling="raf",
     )
@@ -152,8 +179,6 @@ def _pick_role(page, role: str) -> None:
 
 
 def _open(page, title: str) -> float:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     nav = page.get_by_test_id("stSidebarNav")
     more = nav.get_by_test_id("stSidebarNavViewButton")
     if more.count() and "more" in more.inner_text().lower():
@@ -162,9 +187,10 @@ def _open(page, title: str) -> float:
     before = _runs(page)
     started = time.perf_counter()
     link.click()
-    try:  # a click that started no run at all (seen now and then, 2 in ~100 clicks) is made again
-        page.wait_for_function("n => window.__didRuns > n", arg=before, timeout=15_000, polling="raf")
-    except PlaywrightTimeout:
+    running = '[data-testid="stApp"][data-test-script-state="running"]'
+    # a click that started no run at all is made again (not seen since runs are counted from the
+    # server's messages; kept as a guard, and said when it happens)
+    if not _wait_run(page, before, 15_000) and not page.locator(running).count():
         print(
             f"  (no run 15 s after clicking {title!r}: clicked again; the time counts from the first click)",
             file=sys.stderr,
@@ -216,7 +242,7 @@ def run(store_dir: Path, roles: list[str], filters: int, log_dir: Path) -> dict:
         for role in roles:
             proc, url = _serve(store_dir, log_dir / f"streamlit-{role}.log")  # a fresh server: every cache cold
             try:
-                page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+                page = _new_page(browser)
                 page.goto(url)
                 _settle(page)
                 if role != "central":
