@@ -102,41 +102,57 @@ def _serve(store_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
 
 
 # Script runs are counted from the server's messages: each run ends with a `script_finished`
-# ForwardMsg on the page's websocket. (Watching the app's `data-test-script-state` attribute for
-# "running" missed runs: a text-only page such as About runs in a few milliseconds, React renders
-# "running" and "not running" in one pass, the attribute never changes, and the bench waited 15 s
-# for a run that had already happened, ~3 clicks in 100.)
-_FINISHED: dict[int, int] = {}
+# ForwardMsg (field 6) on the tab's websocket, seen by a listener the page adds before
+# Streamlit's own. (Watching the app's `data-test-script-state` attribute for "running" missed
+# runs: a text-only page such as About runs in a few milliseconds, React renders "running" and
+# "not running" in one pass, the attribute never changes, and the bench waited 15 s for a run
+# that had already happened, ~3 clicks in 100.)
+_COUNT_RUNS = """(() => {
+  window.__didRuns = 0;
+  const finished = data => {  // a top-level protobuf field 6 in the message
+    const b = new Uint8Array(data); let i = 0;
+    const varint = () => { let x = 0, s = 0, c; do { c = b[i++]; x += (c & 0x7f) * 2 ** s; s += 7; }
+                           while (c & 0x80 && i < b.length); return x; };
+    while (i < b.length) {
+      const tag = varint(), wire = tag % 8;
+      if (Math.floor(tag / 8) === 6) return true;
+      if (wire === 0) varint(); else if (wire === 1) i += 8; else if (wire === 2) { const n = varint(); i += n; }
+      else if (wire === 5) i += 4; else return false;
+    }
+    return false;
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', e => {
+        if (e.data instanceof ArrayBuffer && finished(e.data)) window.__didRuns += 1;
+      });
+    }
+  };
+})();"""
 
 
 def _new_page(browser):
     """A tab in a fresh browser context whose finished script runs are counted (`_runs`)."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
-    _FINISHED[id(page)] = 0
-
-    def frame(payload) -> None:
-        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
-            _FINISHED[id(page)] += 1
-
-    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    page.add_init_script(_COUNT_RUNS)
     return page
 
 
 def _runs(page) -> int:
-    """How many script runs the server has finished for this tab."""
-    return _FINISHED[id(page)]
+    """How many script runs the tab has seen finish."""
+    return page.evaluate("() => window.__didRuns")
 
 
 def _wait_run(page, runs_before: int, timeout_ms: int) -> bool:
-    """Whether a run after `runs_before` finishes within `timeout_ms` (events are handled while
-    Playwright waits)."""
-    deadline = time.perf_counter() + timeout_ms / 1000
-    while _runs(page) <= runs_before:
-        if time.perf_counter() > deadline:
-            return False
-        page.wait_for_timeout(5)
+    """Whether a run after `runs_before` finishes within `timeout_ms`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("n => window.__didRuns > n", arg=runs_before, timeout=timeout_ms, polling="raf")
+    except PlaywrightTimeout:
+        return False
     return True
 
 
@@ -145,8 +161,7 @@ def _wait_drawn(page, started: float, runs_before: int, timeout_ms: int = TIMEOU
     table is drawn."""
     if not _wait_run(page, runs_before, timeout_ms):
         raise TimeoutError(f"no script run finished within {timeout_ms / 1000:.0f} s")
-    # The message reached the tab before this request does: once the tab's main thread gets to it
-    # and paints a frame, it has handled the run's messages too.
+    # The listener saw the message before Streamlit's handler did: one frame later, that has run.
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stApp\"]').getAttribute('data-test-script-state') !== 'running'",
