@@ -267,7 +267,8 @@ ADDRESS_HELP = (
 def streamlit_command(port: int, address: str = LOOPBACK, *, unattended: bool = False) -> list[str]:
     """The command that serves the dashboard (run it in PROJECT_ROOT); `unattended` (the browser
     tests and bench/browser_pages.py) also turns off usage statistics and the file watcher."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py")]
+    # dashboard.serve loads what the pages need, then runs `streamlit run dashboard/app.py`
+    cmd = [sys.executable, "-m", "dashboard.serve"]
     cmd += ["--server.address", address, "--server.port", str(port), "--server.headless", "true"]
     if unattended:
         cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
