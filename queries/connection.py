@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,6 +186,21 @@ class Snapshot:
             cursor.close()
         if key is not None and self.memo is not None:
             self.memo.put(key, frame)
+        return frame
+
+    def remember(self, key: Hashable, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """`compute()`, kept in the memo under `key` (a tuple naming the function and every
+        argument the frame depends on besides the snapshot) for the next caller: for a frame
+        derived from queries in Python that several tables of a page start from. Without a memo
+        it is worked out every time."""
+        if self.memo is None:
+            return compute()
+        tagged = ("derived", key)
+        kept = self.memo.get(tagged)
+        if kept is not None:
+            return kept
+        frame = compute()
+        self.memo.put(tagged, frame)
         return frame
 
     @property

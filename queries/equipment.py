@@ -50,7 +50,7 @@ from did_model.nicip import DEFAULT_DURATIONS
 from did_model.scope import Scope
 from did_months import add_months
 from queries.connection import Snapshot
-from queries.disclosure import SUPPRESSED_COLUMN, perturb, protect, rank_published, suppressed_last
+from queries.disclosure import SUPPRESSED_COLUMN, DisclosureRule, perturb, protect, rank_published, suppressed_last
 from queries.percentiles import tukey_fences
 
 ENGLAND = "England"
@@ -199,7 +199,15 @@ def inventory_status(snap: Snapshot) -> pl.DataFrame:
 
 def _site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFrame:
     """Every site with activity or scanners of the modality, unscoped, its counts perturbed for
-    non-central scopes but not yet protected."""
+    non-central scopes but not yet protected. The same frame for every scope that needs
+    disclosure control (a cell's noise depends on the cell, not on who asks), so it is worked out
+    once per snapshot and filter: the providers' table, the sites' and the fences all start from
+    it (three times 0.24 s for a commissioner at national scale)."""
+    rule = DisclosureRule.from_settings() if scope.needs_disclosure_control else None
+    return snap.remember(("equipment._site_frame", f, rule), lambda: _work_out_site_frame(snap, f, scope))
+
+
+def _work_out_site_frame(snap: Snapshot, f: UtilisationFilter, scope: Scope) -> pl.DataFrame:
     activity = snap.query(
         """
         SELECT site_code, any_value(provider_code) AS provider_code,

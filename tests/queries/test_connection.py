@@ -181,6 +181,27 @@ def test_a_frame_changed_in_place_does_not_change_what_the_memo_hands_out(tmp_pa
     assert snap.query(sql).to_dicts() == [{"accession_number": "A1", "n": 1}, {"accession_number": "A2", "n": 1}]
 
 
+def test_a_derived_frame_is_worked_out_once_per_snapshot_and_key(tmp_path):
+    """Snapshot.remember: with the dashboard's memo the frame is worked out once for a key and
+    handed out as a copy; another key is worked out again; without a memo, every time."""
+    add_records_and_publish(tmp_path, ["A1", "A2"])
+    calls = []
+
+    def compute() -> pl.DataFrame:
+        calls.append(1)
+        return pl.DataFrame({"n": [len(calls)]})
+
+    snap = get_snapshot(tmp_path, memo=True)
+    first = snap.remember(("f", 1), compute)
+    first[0, "n"] = 99  # a caller's change stays its own
+    assert snap.remember(("f", 1), compute)["n"].to_list() == [1] and len(calls) == 1
+    assert snap.remember(("f", 2), compute)["n"].to_list() == [2]
+    plain = get_snapshot(tmp_path)
+    plain.remember(("f", 1), compute)
+    plain.remember(("f", 1), compute)
+    assert len(calls) == 4
+
+
 def test_the_memo_tells_parameter_types_apart_and_keeps_no_refused_statement(tmp_path):
     add_records_and_publish(tmp_path, ["A1"])
     snap = get_snapshot(tmp_path, memo=True)

@@ -182,6 +182,34 @@ GOV_UK_2025_2027 = [
 ]
 
 
+def test_the_site_frame_is_one_for_every_scope_that_needs_disclosure_control(snap):
+    """The frame every site table starts from is kept per snapshot and filter (Snapshot.remember)
+    and shared by a provider, a commissioner and a GP: a cell's noise depends on the cell, not on
+    who asks. Checked against frames worked out afresh for each scope."""
+    from queries.connection import QueryMemo
+
+    scopes = [
+        Scope("provider", providers=frozenset({"RAJ"})),
+        Scope("commissioner", icbs=frozenset({"QE1"})),
+        Scope("gp", practice="A81001"),
+    ]
+    fresh = [equipment._work_out_site_frame(snap, F, s).sort("site_code") for s in scopes]
+    for frame in fresh[1:]:
+        assert frame.equals(fresh[0])
+    kept = Snapshot(snap.path, memo=QueryMemo())
+    try:
+        shown = [equipment.site_utilisation(kept, s, F) for s in scopes[:2]]
+        assert shown[0].equals(equipment.site_utilisation(snap, scopes[0], F))  # as without the memo
+        assert shown[1].equals(equipment.site_utilisation(snap, scopes[1], F))
+        assert (
+            equipment._site_frame(kept, F, CENTRAL)
+            .sort("site_code")
+            .equals(equipment._work_out_site_frame(snap, F, CENTRAL).sort("site_code"))
+        )
+    finally:
+        kept.close()
+
+
 def test_bank_holidays_are_gov_uks_england_and_wales_list():
     assert equipment.bank_holidays(date(2025, 1, 1), date(2027, 12, 31)) == GOV_UK_2025_2027
     assert equipment.bank_holidays(date(2026, 12, 26), date(2026, 12, 31)) == [date(2026, 12, 28)]
