@@ -61,7 +61,9 @@ def test_the_page_prints_and_its_pdf_holds_the_headline_figures(
     assert "Provider profile" in _text(printed)
     page.emulate_media(media="screen")
 
-    # the pack's PDF, as the page offers it
+    # the pack's PDF, as the page offers it, clicked once the page's run is over (a click made
+    # while a run is still going may hold the button's previous file id, which that run replaced)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
     with page.expect_download(timeout=TIMEOUT_MS) as download:
         page.get_by_role("button", name="Download PDF").click()
     pdf = tmp_path / "pack.pdf"

@@ -310,7 +310,9 @@ def test_a_commissioner_opens_only_its_providers_packs_as_their_staff_see_them(s
     staff = Scope("provider", providers=frozenset({mine}), user="staff")
     theirs = profile.build_profile(snap, staff, mine, LAST, MONTHS).tables
     for name, table in profile.build_profile(snap, scope, mine, LAST, MONTHS).tables.items():
-        assert table.equals(theirs[name]), name
+        # the same figures; a float summed by DuckDB's threads may differ in its last bits between
+        # two runs (seen once under a full suite's load, in the scanner-hours table)
+        assert_frame_equal(table, theirs[name], rel_tol=1e-9)
     other = next(p for p in sorted({p for p, _ in shares}) if p not in expected)
     with pytest.raises(ScopeError, match="fewer than 10%"):
         profile.build_profile(snap, scope, other, LAST, MONTHS)
