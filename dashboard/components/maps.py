@@ -110,8 +110,12 @@ def _colour_bar(low: float, centre: float, high: float, unit: str) -> dict:
     }
 
 
-def _legend_entries(own: bool) -> list[dict]:
-    """Legend-only traces: the comparison shapes in words, and the user's own areas' outline."""
+CHOSEN_LINE = {"color": OWN_LINE, "width": 3, "dash": "dot"}  # the area chosen for detail
+
+
+def _legend_entries(own: bool, chosen: bool = False) -> list[dict]:
+    """Legend-only traces: the comparison shapes in words, the user's own areas' outline and the
+    chosen area's (dotted, so a chosen area is never read as one of the user's own)."""
     entries = [
         {
             "type": "scatter",
@@ -133,6 +137,18 @@ def _legend_entries(own: bool) -> list[dict]:
                 "mode": "lines",
                 "name": "Your area",
                 "line": {"color": OWN_LINE, "width": 2.5},
+                "hoverinfo": "skip",
+            }
+        )
+    if chosen:
+        entries.append(
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "lines",
+                "name": "Chosen area",
+                "line": CHOSEN_LINE,
                 "hoverinfo": "skip",
             }
         )
@@ -170,11 +186,11 @@ def choropleth_figure(
         if coded
         else {}
     )
-    data: list[dict] = _legend_entries(bool(own & set(outlines)))
+    data: list[dict] = _legend_entries(bool(own & set(outlines)), selected in outlines)
     for code, (name, xs, ys, _) in outlines.items():
         value = values.get(code)
         line = (
-            {"color": NHS_TEXT, "width": 3}
+            CHOSEN_LINE
             if code == selected
             else {"color": OWN_LINE, "width": 2.5}
             if code in own

@@ -180,18 +180,24 @@ def ranked_areas_figure(
                 + "</extra>",
             )
         )
-    ringed = shown.filter(pl.col("code").is_in(sorted({*own, *([selected] if selected else [])})))
-    if ringed.height:
-        fig.add_trace(
-            go.Scatter(
-                y=[short_name(n) for n in ringed["name"].to_list()],
-                x=ringed["dsr"].to_list(),
-                mode="markers",
-                name="Your area" if own else "Selected area",
-                hoverinfo="skip",
-                marker={"symbol": "circle-open", "size": 17, "color": NHS_TEXT, "line": {"width": 2}},
+    # The user's own areas ringed, the area chosen for detail boxed: two marks, two names (one
+    # ring for both called a chosen area "Your area")
+    for codes, name, symbol, size in (
+        (sorted(own), "Your area", "circle-open", 17),
+        ([selected] if selected else [], "Chosen area", "square-open", 21),
+    ):
+        marked = shown.filter(pl.col("code").is_in(codes))
+        if marked.height:
+            fig.add_trace(
+                go.Scatter(
+                    y=[short_name(n) for n in marked["name"].to_list()],
+                    x=marked["dsr"].to_list(),
+                    mode="markers",
+                    name=name,
+                    hoverinfo="skip",
+                    marker={"symbol": symbol, "size": size, "color": NHS_TEXT, "line": {"width": 2}},
+                )
             )
-        )
     if england is not None:
         fig.add_vline(x=england, line_dash="dash", line_color=ENGLAND_LINE, line_width=1.5)
         fig.add_trace(

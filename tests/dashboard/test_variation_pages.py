@@ -316,6 +316,27 @@ def test_ranked_areas_are_dots_with_intervals_on_an_axis_that_shows_the_spread()
     assert list(fig.layout.yaxis.categoryarray) == [charts.short_name(n) for n in rates.sort("dsr")["name"]]
 
 
+def test_the_chosen_area_is_marked_and_named_apart_from_the_users_own():
+    """A commissioner's own area and the area chosen for detail carry different marks with their
+    own names, on the map and the ranking (one ring called both "Your area")."""
+    codes = maps.area_codes("icb")[:5]
+    rates = _icb_rates(dict(zip(codes, [104.0, 100.0, 98.0, 96.0, 95.0], strict=True)))
+    ranking = charts.ranked_areas_figure(rates, 99.0, "per 1,000", selected=codes[0], own={codes[2]})
+    marks = {t.name: (t.marker.symbol, list(t.y)) for t in ranking.data if t.name in ("Your area", "Chosen area")}
+    short = dict(zip(rates["code"], [charts.short_name(n) for n in rates["name"]], strict=True))
+    assert marks == {"Your area": ("circle-open", [short[codes[2]]]), "Chosen area": ("square-open", [short[codes[0]]])}
+    fig = maps.choropleth_figure("icb", rates, 99.0, "per 1,000", selected=codes[0], own={codes[2]})
+    legend = [t.name for t in fig.data if t.x == (None,)]
+    assert legend[-2:] == ["Your area", "Chosen area"]
+    lines = {t.name: t.line for t in fig.data if t.x == (None,) and t.name in ("Your area", "Chosen area")}
+    assert lines["Chosen area"].dash == "dot" and lines["Your area"].dash in (None, "solid")
+    areas = dict(zip(codes, [t for t in fig.data if t.fill == "toself"], strict=False))
+    assert areas[codes[0]].line.dash == "dot" and areas[codes[2]].line.dash in (None, "solid")
+    # without a chosen area, no "Chosen area" in either legend
+    assert "Chosen area" not in [t.name for t in maps.choropleth_figure("icb", rates, 99.0, "x", own={codes[2]}).data]
+    assert "Chosen area" not in [t.name for t in charts.ranked_areas_figure(rates, 99.0, "x", own={codes[2]}).data]
+
+
 def test_flows_legend_sits_beside_the_bars_not_over_them():
     frame = pl.DataFrame(
         {"provider_name": ["A", "A", "B"], "modality": ["CT", "MRI", "CT"], "records": [500, 300, 100]}
