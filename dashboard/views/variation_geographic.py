@@ -134,8 +134,9 @@ if not clicked:
 elif clicked in codes and clicked != st.session_state.get(CLICK_KEY):
     st.session_state[CLICK_KEY] = clicked
     selected = clicked
-if st.session_state.get(AREA_KEY) != selected or selected not in codes:
-    st.session_state[AREA_KEY] = selected if selected in codes else None
+chosen = selected if selected in codes else None  # an area of another level is no choice here
+if st.session_state.get(AREA_KEY) != chosen:
+    st.session_state[AREA_KEY] = chosen
 labels = dict(zip(codes, rates["name"].to_list(), strict=True))
 choice = st.selectbox(
     "Area detail (or click the map)",
