@@ -46,7 +46,14 @@ ACCESSIBLE_CSS = """
 }
 </style>
 """
-st.html(ACCESSIBLE_CSS)
+# A page's sections (components/sections.py: its top-level tabs, keyed "section") read as headings,
+# apart from the tables' tabs inside them, which keep Streamlit's size.
+SECTION_CSS = """
+<style>
+.st-key-section > div > [role="tablist"] [data-testid="stTab"] p { font-size: 1.15rem; font-weight: 600; }
+</style>
+"""
+st.html(ACCESSIBLE_CSS + SECTION_CSS)
 
 # The app is an entry point: its settings come from the environment (`did serve` spells every one
 # out for it) and nowhere else reads it.

@@ -17,6 +17,7 @@ from dashboard.components.equipment_charts import (
     scanner_hour_figure,
     weekday_figure,
 )
+from dashboard.components.sections import show_sections
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import equipment, productivity
@@ -175,25 +176,12 @@ def _months_text(months: list) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-# --- Providers --------------------------------------------------------------------------------
-st.subheader("Providers")
-st.caption(
-    "England first (every site), then providers busiest per scanner first. Rates per scanner and "
-    "utilisation count only sites with scanners of the modality in the inventory."
-)
-if scope.role == "commissioner":
-    st.caption(
-        "Every provider and site is shown as a comparator: utilisation is a site's activity, not "
-        "your population's, and its counts carry the same small random noise as every figure."
-    )
+# --- Drill-down: a provider, then one of its sites (every section below follows it) -------------
 providers = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "provider"))
-table(providers, "providers")
-
-# --- Sites: ranked, outliers, drill-down ------------------------------------------------------
-st.subheader("Sites ranked")
 visible = [p for p in providers["provider_code"].to_list() if p != ALL]
 drill_options = [ALL, *visible]
-drill = st.selectbox(
+d1, d2 = st.columns(2)
+drill = d1.selectbox(
     "Drill down to a provider's sites",
     drill_options,
     index=drill_options.index(params["provider"]) if params.get("provider") in drill_options else 0,
@@ -205,215 +193,257 @@ if provider:
 else:
     st.query_params.pop("provider", None)
 sites = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "site", provider))
-if sites["exams_per_scanner_per_day"].drop_nulls().len():
-    england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
-    st.plotly_chart(
-        ranked_sites_figure(
-            sites,
-            fences=cached(equipment.site_fences)(snap, scope, f),
-            england=england[0] if england.len() else None,
-        ),
-        config=CHART_CONFIG,
-        key="ranked-sites",
-        alt=f"Dot chart: the busiest sites by {modality} examinations per scanner per operating day, "
-        f"with England's figure and Tukey's fences as lines",
-    )
-    st.caption(
-        "Busiest 40 sites per scanner (of those shown), busiest at the top. The solid line is England; "
-        "the dashed lines are Tukey's fences, 1.5 interquartile ranges beyond the quartiles of all sites "
-        "in England. Upward triangles "
-        "are above the upper fence, downward triangles below the lower one. Rank is among all sites "
-        "in England."
-    )
-elif sites.is_empty():
-    st.info(
-        f"No site {'of yours ' if scope.role == 'provider' else ''}recorded {modality} examinations or "
-        f"holds {modality} scanners in this period; the England row above is the comparator. Choose "
-        "another modality or period."
-    )
-else:
-    st.info(
-        f"No {modality} scanners are in the inventory for these sites: examinations per operating day "
-        "are shown instead of per scanner."
-    )
-if not sites.is_empty():
-    table(sites, "sites")
-
-# --- Weekday profile and trend for the selection ----------------------------------------------
 site_options = [None, *sites["site_code"].to_list()] if provider else [None]
 site = (
-    st.selectbox(
-        "Weekday profile and trend for", site_options, format_func=lambda s: (provider or ALL) if s is None else s
+    d2.selectbox(
+        "Weekday profile, trend and hours for",
+        site_options,
+        format_func=lambda s: f"All of {provider}'s sites" if s is None else s,
+        key=f"equipment_site-{provider}",
     )
     if provider
     else None
 )
 where = site or provider or ALL
-left, right = st.columns(2)
-with left:
-    st.subheader(f"Weekday profile, {where}")
-    profile = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "weekday", provider, site))
-    st.plotly_chart(
-        weekday_figure(profile),
-        config=CHART_CONFIG,
-        key="weekday",
-        alt=f"Bar chart: mean examinations per day by weekday and on bank holidays, {where}",
-    )
-    fmt.shown_table(
-        profile,
-        {
-            "day": "Day",
-            "days": "Calendar days",
-            "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
-            "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
-            "share": st.column_config.NumberColumn("Share", format="percent"),
-            "suppressed": st.column_config.CheckboxColumn("Suppressed"),
-        },
-    )
-    st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
-with right:
-    st.subheader(f"Monthly trend, {where}")
-    trend = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "month", provider, site))
-    st.plotly_chart(
-        monthly_figure(trend),
-        config=CHART_CONFIG,
-        key="monthly",
-        alt=f"Line chart: examinations per scanner per operating day and estimated utilisation by month, {where}",
-    )
-    fmt.shown_table(
-        trend,
-        {
-            "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
-            "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
-            "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
-            "exams_per_scanner_per_day": st.column_config.NumberColumn("Per scanner per operating day", format="%.1f"),
-            "utilisation": st.column_config.NumberColumn("Utilisation", format="percent"),
-            "minutes_basis": st.column_config.TextColumn(
-                "Minutes",
-                help="measured: from the procedure start and end times (DIDS v2.0, from April 2026); "
-                "assumed: examinations × the typical durations above",
-            ),
-            "suppressed": st.column_config.CheckboxColumn("Suppressed"),
-        },
-    )
-    measured = trend.filter(pl.col("minutes_basis") == equipment.MEASURED)["activity_month"].to_list()
+
+
+def _providers_and_sites() -> None:
+    """Every provider (England first), then the sites ranked per scanner with their fences."""
+    st.subheader("Providers")
     st.caption(
-        f"Utilisation uses measured scanner minutes for {_months_text(measured)} and the assumed durations "
-        "for the other months."
-        if measured
-        else "Utilisation uses the assumed durations in every month: none of these months has procedure times."
+        "England first (every site), then providers busiest per scanner first. Rates per scanner and "
+        "utilisation count only sites with scanners of the modality in the inventory."
     )
+    if scope.role == "commissioner":
+        st.caption(
+            "Every provider and site is shown as a comparator: utilisation is a site's activity, not "
+            "your population's, and its counts carry the same small random noise as every figure."
+        )
+    table(providers, "providers")
 
-st.caption(
-    "Estimated utilisation = Σ(examinations × typical minutes for the modality and body area) ÷ (scheduled "
-    "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded. In the "
-    "monthly trend, a month with procedure start and end times (DIDS v2.0) uses the measured minutes instead."
-    + (
-        ""
-        if scope.is_central
-        else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
-        "to the nearest 5; rates are worked out from the perturbed counts. * = hidden: small numbers."
-    )
-)
+    st.subheader("Sites ranked")
+    if sites["exams_per_scanner_per_day"].drop_nulls().len():
+        england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
+        st.plotly_chart(
+            ranked_sites_figure(
+                sites,
+                fences=cached(equipment.site_fences)(snap, scope, f),
+                england=england[0] if england.len() else None,
+            ),
+            config=CHART_CONFIG,
+            key="ranked-sites",
+            alt=f"Dot chart: the busiest sites by {modality} examinations per scanner per operating day, "
+            f"with England's figure and Tukey's fences as lines",
+        )
+        st.caption(
+            "Busiest 40 sites per scanner (of those shown), busiest at the top. The solid line is England; "
+            "the dashed lines are Tukey's fences, 1.5 interquartile ranges beyond the quartiles of all sites "
+            "in England. Upward triangles "
+            "are above the upper fence, downward triangles below the lower one. Rank is among all sites "
+            "in England."
+        )
+    elif sites.is_empty():
+        st.info(
+            f"No site {'of yours ' if scope.role == 'provider' else ''}recorded {modality} examinations or "
+            f"holds {modality} scanners in this period; the England row above is the comparator. Choose "
+            "another modality or period."
+        )
+    else:
+        st.info(
+            f"No {modality} scanners are in the inventory for these sites: examinations per operating day "
+            "are shown instead of per scanner."
+        )
+    if not sites.is_empty():
+        table(sites, "sites")
 
-# --- Scans per operating hour (DIDS v2.0 timestamps) -----------------------------------------
-st.subheader("Scans per operating hour")
-timed = cached(productivity.timed_months)(snap, first, last) if cached(has_tables)(snap, productivity.TABLE) else None
-if timed is None:
-    st.info(
-        f"No {modality} examinations with procedure times in this period. Start and end times are "
-        "collected from April 2026 (DIDS v2.0): choose a period from April 2026."
-    )
-    st.stop()
-pf = productivity.ProductivityFilter(modality, *timed)
-band = productivity.GUIDANCE_BANDS.get(modality)
-st.caption(
-    f"{modality}, {fmt.month(pf.first_month)} to {fmt.month(pf.last_month)}: the months of the period with "
-    "procedure start and end times. An **operating hour** is a clock hour (UK time) on a date in which the site "
-    "started at least one examination of the modality: the data hold no opening times, so an hour in which a "
-    "scan began is the hour we can see the scanner ran. It over-counts a little where a scanner stood idle "
-    "for most of an hour, and under-counts where one examination ran on through the next hour."
-    + ("" if band is None else f" National guidance: {productivity.GUIDANCE_SOURCE}.")
-)
-heat_left, heat_right = st.columns([3, 2])
-with heat_left:
-    cells = cached(productivity.productivity_table)(
-        snap, scope, productivity.ProductivityTable(pf, "hour", provider, site)
-    )
-    st.plotly_chart(
-        hour_weekday_figure(cells, equipment.WEEKDAYS),
-        config=CHART_CONFIG,
-        key="hour-weekday",
-        alt=f"Heat map: {modality} scans per operating hour by day of the week and hour the examination "
-        f"started, {where}; darker is more scans an hour, white is no examination started",
-    )
+
+def _weekday_and_month() -> None:
+    """The weekday profile (bank holidays apart) and the monthly trend of the selection."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader(f"Weekday profile, {where}")
+        profile = cached(equipment.utilisation_table)(
+            snap, scope, equipment.UtilisationTable(f, "weekday", provider, site)
+        )
+        st.plotly_chart(
+            weekday_figure(profile),
+            config=CHART_CONFIG,
+            key="weekday",
+            alt=f"Bar chart: mean examinations per day by weekday and on bank holidays, {where}",
+        )
+        fmt.shown_table(
+            profile,
+            {
+                "day": "Day",
+                "days": "Calendar days",
+                "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+                "mean_per_day": st.column_config.NumberColumn("Per day (mean)", format="%.1f"),
+                "share": st.column_config.NumberColumn("Share", format="percent"),
+                "suppressed": st.column_config.CheckboxColumn("Suppressed"),
+            },
+        )
+        st.caption("Bank holidays that fall on a weekday are counted in their own row, not their weekday.")
+    with right:
+        st.subheader(f"Monthly trend, {where}")
+        trend = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "month", provider, site))
+        st.plotly_chart(
+            monthly_figure(trend),
+            config=CHART_CONFIG,
+            key="monthly",
+            alt=f"Line chart: examinations per scanner per operating day and estimated utilisation by month, {where}",
+        )
+        fmt.shown_table(
+            trend,
+            {
+                "activity_month": st.column_config.DateColumn("Activity month", format="MMM YYYY"),
+                "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+                "scanner_days": st.column_config.NumberColumn("Scanner-days", format="localized"),
+                "exams_per_scanner_per_day": st.column_config.NumberColumn(
+                    "Per scanner per operating day", format="%.1f"
+                ),
+                "utilisation": st.column_config.NumberColumn("Utilisation", format="percent"),
+                "minutes_basis": st.column_config.TextColumn(
+                    "Minutes",
+                    help="measured: from the procedure start and end times (DIDS v2.0, from April 2026); "
+                    "assumed: examinations × the typical durations above",
+                ),
+                "suppressed": st.column_config.CheckboxColumn("Suppressed"),
+            },
+        )
+        measured = trend.filter(pl.col("minutes_basis") == equipment.MEASURED)["activity_month"].to_list()
+        st.caption(
+            f"Utilisation uses measured scanner minutes for {_months_text(measured)} and the assumed durations "
+            "for the other months."
+            if measured
+            else "Utilisation uses the assumed durations in every month: none of these months has procedure times."
+        )
+
     st.caption(
-        f"{where}. Darker squares: more scans in each hour the scanner ran. White: no examination started "
-        "in that hour" + ("." if scope.is_central else ", or too few to show.")
-    )
-with heat_right:
-    fmt.shown_table(
-        cells,
-        {
-            "weekday": "Day",
-            "hour": "Hour started",
-            "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
-            "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
-            "scans_per_operating_hour": st.column_config.NumberColumn("Scans per operating hour", format="%.1f"),
-            "suppressed": st.column_config.CheckboxColumn("Suppressed"),
-        },
-        height=330,
+        "Estimated utilisation = Σ(examinations × typical minutes for the modality and body area) ÷ (scheduled "
+        "hours a week × 60 × calendar days ÷ 7). It is an estimate: durations are typical, not recorded. In the "
+        "monthly trend, a month with procedure start and end times (DIDS v2.0) uses the measured minutes instead."
+        + (
+            ""
+            if scope.is_central
+            else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
+            "to the nearest 5; rates are worked out from the perturbed counts. * = hidden: small numbers."
+        )
     )
 
-hourly = cached(productivity.productivity_table)(snap, scope, productivity.ProductivityTable(pf, "site", provider))
-sites_left, sites_right = st.columns([2, 3])
-with sites_left:
-    st.plotly_chart(
-        scanner_hour_figure(hourly, band),
-        config=CHART_CONFIG,
-        key="scanner-hours",
-        alt=f"Dot chart: {modality} scans per scanner-hour by site, with England as a line"
-        + ("" if band is None else " and the national guidance band shaded"),
+
+def _per_operating_hour() -> None:
+    """Scans per operating hour (DIDS v2.0 procedure times): by weekday and hour, and by site."""
+    st.subheader("Scans per operating hour")
+    timed = (
+        cached(productivity.timed_months)(snap, first, last) if cached(has_tables)(snap, productivity.TABLE) else None
     )
-with sites_right:
-    fmt.shown_table(
-        hourly,
-        {
-            **SHARED_CONFIG,
-            "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
-            "scans_per_operating_hour": st.column_config.NumberColumn(
-                "Per operating hour",
-                format="%.1f",
-                help="Examinations ÷ operating hours: the site's scanners together.",
-            ),
-            "scans_per_scanner_hour": st.column_config.NumberColumn(
-                "Per scanner-hour",
-                format="%.1f",
-                help="Examinations ÷ (operating hours × scanners): as if every scanner ran in every operating hour.",
-            ),
-            "guidance": st.column_config.TextColumn(
-                "Against guidance", help="Per scanner-hour below, within or above the national band"
-            ),
-            "measured_minutes": st.column_config.NumberColumn("Measured scanner minutes", format="localized"),
-            "measured_utilisation": st.column_config.NumberColumn("Measured utilisation", format="percent"),
-            "dropped_durations": st.column_config.NumberColumn(
-                "Times left out",
-                help="Examinations whose end is before their start or over 24 hours after it: "
-                "counted, but their minutes are left out.",
-            ),
-        },
+    if timed is None:
+        st.info(
+            f"No {modality} examinations with procedure times in this period. Start and end times are "
+            "collected from April 2026 (DIDS v2.0): choose a period from April 2026."
+        )
+        return
+    pf = productivity.ProductivityFilter(modality, *timed)
+    band = productivity.GUIDANCE_BANDS.get(modality)
+    st.caption(
+        f"{modality}, {fmt.month(pf.first_month)} to {fmt.month(pf.last_month)}: the months of the period with "
+        "procedure start and end times. An **operating hour** is a clock hour (UK time) on a date in which the site "
+        "started at least one examination of the modality: the data hold no opening times, so an hour in which a "
+        "scan began is the hour we can see the scanner ran. It over-counts a little where a scanner stood idle "
+        "for most of an hour, and under-counts where one examination ran on through the next hour."
+        + ("" if band is None else f" National guidance: {productivity.GUIDANCE_SOURCE}.")
     )
-    fmt.csv_download(hourly, "equipment-scans-per-hour.csv", "download-scans-per-hour")
-st.caption(
-    "England first, then sites, most scans per scanner-hour first. **Per scanner-hour** divides by every "
-    f"{modality} scanner the site has in the inventory, as if all ran in each operating hour: it is the figure "
-    "set against the guidance, which is per scanner. **Measured utilisation** = the minutes from start to end "
-    "÷ (scheduled hours a week × 60 × calendar days ÷ 7), for sites whose scheduled hours are known."
-    + ("" if band is None else " The green strip is the national guidance band.")
-    + (
-        ""
-        if scope.is_central
-        else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
-        "to the nearest 5; rates come from the perturbed counts. * = hidden: small numbers."
+    heat_left, heat_right = st.columns([3, 2])
+    with heat_left:
+        cells = cached(productivity.productivity_table)(
+            snap, scope, productivity.ProductivityTable(pf, "hour", provider, site)
+        )
+        st.plotly_chart(
+            hour_weekday_figure(cells, equipment.WEEKDAYS),
+            config=CHART_CONFIG,
+            key="hour-weekday",
+            alt=f"Heat map: {modality} scans per operating hour by day of the week and hour the examination "
+            f"started, {where}; darker is more scans an hour, white is no examination started",
+        )
+        st.caption(
+            f"{where}. Darker squares: more scans in each hour the scanner ran. White: no examination started "
+            "in that hour" + ("." if scope.is_central else ", or too few to show.")
+        )
+    with heat_right:
+        fmt.shown_table(
+            cells,
+            {
+                "weekday": "Day",
+                "hour": "Hour started",
+                "examinations": st.column_config.NumberColumn("Examinations", format="localized"),
+                "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
+                "scans_per_operating_hour": st.column_config.NumberColumn("Scans per operating hour", format="%.1f"),
+                "suppressed": st.column_config.CheckboxColumn("Suppressed"),
+            },
+            height=330,
+        )
+
+    hourly = cached(productivity.productivity_table)(snap, scope, productivity.ProductivityTable(pf, "site", provider))
+    sites_left, sites_right = st.columns([2, 3])
+    with sites_left:
+        st.plotly_chart(
+            scanner_hour_figure(hourly, band),
+            config=CHART_CONFIG,
+            key="scanner-hours",
+            alt=f"Dot chart: {modality} scans per scanner-hour by site, with England as a line"
+            + ("" if band is None else " and the national guidance band shaded"),
+        )
+    with sites_right:
+        fmt.shown_table(
+            hourly,
+            {
+                **SHARED_CONFIG,
+                "operating_hours": st.column_config.NumberColumn("Operating hours", format="localized"),
+                "scans_per_operating_hour": st.column_config.NumberColumn(
+                    "Per operating hour",
+                    format="%.1f",
+                    help="Examinations ÷ operating hours: the site's scanners together.",
+                ),
+                "scans_per_scanner_hour": st.column_config.NumberColumn(
+                    "Per scanner-hour",
+                    format="%.1f",
+                    help="Examinations ÷ (operating hours × scanners): "
+                    "as if every scanner ran in every operating hour.",
+                ),
+                "guidance": st.column_config.TextColumn(
+                    "Against guidance", help="Per scanner-hour below, within or above the national band"
+                ),
+                "measured_minutes": st.column_config.NumberColumn("Measured scanner minutes", format="localized"),
+                "measured_utilisation": st.column_config.NumberColumn("Measured utilisation", format="percent"),
+                "dropped_durations": st.column_config.NumberColumn(
+                    "Times left out",
+                    help="Examinations whose end is before their start or over 24 hours after it: "
+                    "counted, but their minutes are left out.",
+                ),
+            },
+        )
+        fmt.csv_download(hourly, "equipment-scans-per-hour.csv", "download-scans-per-hour")
+    st.caption(
+        "England first, then sites, most scans per scanner-hour first. **Per scanner-hour** divides by every "
+        f"{modality} scanner the site has in the inventory, as if all ran in each operating hour: it is the figure "
+        "set against the guidance, which is per scanner. **Measured utilisation** = the minutes from start to end "
+        "÷ (scheduled hours a week × 60 × calendar days ÷ 7), for sites whose scheduled hours are known."
+        + ("" if band is None else " The green strip is the national guidance band.")
+        + (
+            ""
+            if scope.is_central
+            else " Counts are slightly perturbed, then counts of 1–7 hidden and others rounded "
+            "to the nearest 5; rates come from the perturbed counts. * = hidden: small numbers."
+        )
     )
+
+
+# --- Sections (ADR 19): only the open one runs and is drawn ------------------------------------
+# On one page these were 7,000 px with five Plotly charts and seven grids.
+show_sections(
+    {
+        "Providers and sites": _providers_and_sites,
+        "Weekday and month": _weekday_and_month,
+        "Scans per operating hour": _per_operating_hour,
+    }
 )

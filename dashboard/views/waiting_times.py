@@ -10,6 +10,7 @@ from dashboard.caching import cached
 from dashboard.components import formatting as fmt
 from dashboard.components.chart_table import lazy_expander
 from dashboard.components.charts import CHART_CONFIG
+from dashboard.components.sections import show_sections
 from dashboard.components.spc_icons import icons_html
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
@@ -183,37 +184,40 @@ m4.metric(
     f"selection; {display(summary['negative_intervals'])} more have the dates out of order.",
 )
 
-# --- Distribution -----------------------------------------------------------------------------
-st.subheader("Distribution of waits")
-dist = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "distribution"))
-if dist.is_empty():
-    st.info("No records with this interval in the selection.")
-else:
-    st.plotly_chart(
-        distribution_figure(dist, max_days=DISTRIBUTION_DAYS),
-        theme=None,  # charts.drawn_once
-        config=CHART_CONFIG,
-        key="wait-distribution",
-        alt="Bar chart: records by days waited, with a line for the share waiting that many days or fewer",
-    )
-    st.caption(
-        f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
-        "waiting that many days or fewer (the empirical distribution function), over every record. "
-        "The dotted line marks six weeks."
-    )
-    with lazy_expander("Distribution as a table", "distribution") as opened:
-        if opened:
-            fmt.shown_table(
-                dist,
-                {
-                    "days": st.column_config.NumberColumn("Days"),
-                    "records": st.column_config.NumberColumn("Records", format="localized"),
-                    "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
-                    "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
-                    "suppressed": SUPPRESSED_CONFIG,
-                },
-            )
-            fmt.csv_download(dist, "waiting-times-distribution.csv", "download-distribution")
+
+# --- Waits (the interval chosen above) ----------------------------------------------------------
+def _distribution() -> None:
+    """The histogram of waits with its cumulative line, and its table on demand."""
+    st.subheader("Distribution of waits")
+    dist = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "distribution"))
+    if dist.is_empty():
+        st.info("No records with this interval in the selection.")
+    else:
+        st.plotly_chart(
+            distribution_figure(dist, max_days=DISTRIBUTION_DAYS),
+            theme=None,  # charts.drawn_once
+            config=CHART_CONFIG,
+            key="wait-distribution",
+            alt="Bar chart: records by days waited, with a line for the share waiting that many days or fewer",
+        )
+        st.caption(
+            f"Bars: records by whole days waited, up to {DISTRIBUTION_DAYS} days. Line: share of records "
+            "waiting that many days or fewer (the empirical distribution function), over every record. "
+            "The dotted line marks six weeks."
+        )
+        with lazy_expander("Distribution as a table", "distribution") as opened:
+            if opened:
+                fmt.shown_table(
+                    dist,
+                    {
+                        "days": st.column_config.NumberColumn("Days"),
+                        "records": st.column_config.NumberColumn("Records", format="localized"),
+                        "cumulative_records": st.column_config.NumberColumn("Cumulative records", format="localized"),
+                        "cumulative_share": st.column_config.NumberColumn("Cumulative share", format="percent"),
+                        "suppressed": SUPPRESSED_CONFIG,
+                    },
+                )
+                fmt.csv_download(dist, "waiting-times-distribution.csv", "download-distribution")
 
 
 # --- SPC (Making Data Count) -------------------------------------------------------------------
@@ -304,55 +308,59 @@ def _month_tab() -> None:
 
 # Lazy tabs (here and below): only the open tab's queries run, on opening it; Streamlit runs every
 # tab's content otherwise, and this page has twenty (bench/browser_pages.py).
-by_modality, by_source, by_provider, by_month = st.tabs(
-    ["By modality", "By patient source", "By provider", "By month"], key="tabs-waits", on_change="rerun"
-)
-if by_modality.open:
-    with by_modality:
-        table("modality")
-if by_source.open:
-    with by_source:
-        st.caption("GP direct access (patient source 04) against every other source.")
-        table("source")
-if by_provider.open:
-    with by_provider:
-        st.caption(
-            "The England row is every provider together, the national comparator."
-            + ("" if scope.is_central else " Providers are those you may see in detail.")
-        )
-        table("provider")
-if by_month.open:
-    with by_month:
-        _month_tab()
-
-# --- Missing dates ----------------------------------------------------------------------------
-st.subheader("Records with a date missing")
-st.caption(
-    "For the same selection, every interval: the records each interval could be worked out for, "
-    "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
-    "the wrong order. Only the first column enters the figures above."
-)
-missing = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "missing"))
-fmt.shown_table(
-    missing.drop("interval_kind"),
-    {
-        "interval": st.column_config.TextColumn("Interval"),
-        "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
-        "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
-        "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
-        "share_missing": st.column_config.NumberColumn("Share missing", format="percent"),
-        "suppressed": SUPPRESSED_CONFIG,
-    },
-)
-if not scope.is_central:
-    st.caption(
-        "Each day's count is slightly perturbed and every count, median, percentile and share is worked "
-        "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
-        "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers."
+def _breakdowns() -> None:
+    """The waits by modality, patient source, provider and month, one lazy tab each."""
+    by_modality, by_source, by_provider, by_month = st.tabs(
+        ["By modality", "By patient source", "By provider", "By month"], key="tabs-waits", on_change="rerun"
     )
+    if by_modality.open:
+        with by_modality:
+            table("modality")
+    if by_source.open:
+        with by_source:
+            st.caption("GP direct access (patient source 04) against every other source.")
+            table("source")
+    if by_provider.open:
+        with by_provider:
+            st.caption(
+                "The England row is every provider together, the national comparator."
+                + ("" if scope.is_central else " Providers are those you may see in detail.")
+            )
+            table("provider")
+    if by_month.open:
+        with by_month:
+            _month_tab()
 
 
-# --- By urgency (DIDS v2.0) -------------------------------------------------------------------
+def _missing_dates() -> None:
+    """Every interval's records with a date missing or out of order, for the same selection."""
+    st.subheader("Records with a date missing")
+    st.caption(
+        "For the same selection, every interval: the records each interval could be worked out for, "
+        "those with one of its dates blank (a report not yet issued, say) and those with the dates in "
+        "the wrong order. Only the first column enters the figures above."
+    )
+    missing = cached(waits.wait_table)(snap, scope, waits.WaitTable(f, "missing"))
+    fmt.shown_table(
+        missing.drop("interval_kind"),
+        {
+            "interval": st.column_config.TextColumn("Interval"),
+            "records": st.column_config.NumberColumn("Records with the interval", format="localized"),
+            "missing_dates": st.column_config.NumberColumn("Date missing", format="localized"),
+            "negative_intervals": st.column_config.NumberColumn("Dates out of order", format="localized"),
+            "share_missing": st.column_config.NumberColumn("Share missing", format="percent"),
+            "suppressed": SUPPRESSED_CONFIG,
+        },
+    )
+    if not scope.is_central:
+        st.caption(
+            "Each day's count is slightly perturbed and every count, median, percentile and share is worked "
+            "out from the perturbed counts; counts of 1–7 are then hidden and others rounded to the nearest 5, "
+            "and a median, percentile or share built on a hidden count is hidden too. * = hidden: small numbers."
+        )
+
+
+# --- DIDS v2.0: urgency, report turnaround, the waiting list ------------------------------------
 def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> None:
     """One tab per breakdown (key → tab label): its table, as `load(key)` gives it, and a CSV."""
     tabs = st.tabs(list(labels.values()), key=f"tabs-{name}", on_change="rerun")
@@ -365,42 +373,101 @@ def tables_in_tabs(labels: dict[str, str], load, config: dict, name: str) -> Non
             fmt.csv_download(frame, f"{name}-{by}.csv", f"download-{name}-{by}")
 
 
-st.header(f"By urgency (DIDS v2.0, from {fmt.month(urgency.FIRST_MONTH)})")
 v2_months = (
     cached(urgency.clip_months)(snap, first, last)
     if cached(has_tables)(snap, "rollup_waits_v2", "rollup_waits_v2_provider")
     else None
 )
-if v2_months is None:
+# Snapshots published before the site and DM01 test keys existed lack them (and the DM01 rollup).
+dm01_ready = v2_months is not None and cached(has_tables)(snap, "rollup_dm01_activity")
+# the urgency tables' interval is chosen in their section; report turnaround and the waiting list
+# have their own (the filter's is ignored there)
+uf = (
+    urgency.UrgencyFilter(v2_months[0], v2_months[1], modality=f.modality, source=f.source, provider=f.provider)
+    if v2_months is not None
+    else None
+)
+SITE_CONFIG = {
+    "site_code": st.column_config.TextColumn("Site"),
+    "site_name": st.column_config.TextColumn("Site name"),
+    "site_provider": st.column_config.TextColumn("Provider"),
+}
+URGENCY_CONFIG = {
+    **STAT_CONFIG,
+    "priority": st.column_config.TextColumn("Priority"),
+    **{
+        share_column(t): st.column_config.NumberColumn(f"Within {t} day{'s' if t > 1 else ''}", format="percent")
+        for t in urgency.THRESHOLDS
+    },
+}
+TURNAROUND_CONFIG = {
+    **STAT_CONFIG,
+    "priority": st.column_config.TextColumn("Priority"),
+    "reported": st.column_config.NumberColumn("Reported", format="localized"),
+    "reported_within_28d": st.column_config.NumberColumn("Within 28 days", format="localized"),
+    "share_within_28d": st.column_config.NumberColumn("% within 28 days", format="percent"),
+    "reported_over_28d": st.column_config.NumberColumn("Over 28 days", format="localized"),
+    "dates_out_of_order": st.column_config.NumberColumn("Dates out of order", format="localized"),
+    "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
+    "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized"),
+}
+LIST_CONFIG = {
+    **STAT_CONFIG,
+    "waits": st.column_config.NumberColumn("Waits", format="localized"),
+    "median_weeks": st.column_config.NumberColumn("Median (weeks)", format="%.1f"),
+    "six_weeks_or_more": st.column_config.NumberColumn("6 weeks or more", format="localized"),
+    "share_six_weeks_or_more": st.column_config.NumberColumn("% 6 weeks or more", format="percent"),
+    **{
+        band: st.column_config.NumberColumn(
+            band.removeprefix("weeks_").replace("_to_", "–").replace("_plus", "+") + " weeks", format="localized"
+        )
+        for band in waiting_list.BANDS
+    },
+}
+SITE_CAPTION = (
+    "By site: the England row is every site together. Sites are named as on the scanner page (the imaging "
+    "site list); a site it does not list shows its code only."
+    + ("" if scope.is_central else " Sites are those of the providers you may see in detail.")
+)
+
+
+def _no_v2_months() -> None:
     st.info(
         f"Priority types and procedure and report times are collected from {fmt.month(urgency.FIRST_MONTH)} "
-        "activity (DIDS v2.0); the months chosen above hold none. Choose later months to see waits by urgency."
+        "activity (DIDS v2.0); the months chosen above hold none. Choose later months to see them."
     )
-else:
-    v2_interval = st.selectbox(
-        "Urgency interval", list(urgency.INTERVALS), format_func=lambda k: urgency.INTERVALS[k].label
-    )
-    uf = urgency.UrgencyFilter(
-        v2_months[0], v2_months[1], interval=v2_interval, modality=f.modality, source=f.source, provider=f.provider
-    )
-    st.caption(
+
+
+def _v2_months_text(what: str) -> str:
+    assert v2_months is not None
+    return (
         f"Activity months {fmt.month(v2_months[0])} to {fmt.month(v2_months[1])} only: earlier months were "
-        "collected under DIDS v1.0, without a priority type, and are not mixed in. Days between UK local "
-        "dates of the "
+        f"collected under DIDS v1.0, without {what}, and are not mixed in."
+    )
+
+
+def _by_urgency() -> None:
+    """Waits by priority type (routine, urgent, urgent suspected cancer), on the interval chosen here."""
+    if uf is None:
+        _no_v2_months()
+        return
+    v2_interval = st.selectbox(
+        "Urgency interval",
+        list(urgency.INTERVALS),
+        format_func=lambda k: urgency.INTERVALS[k].label,
+        key="waits_urgency_interval",
+    )
+    chosen = replace(uf, interval=v2_interval)
+    st.caption(
+        _v2_months_text("a priority type") + " Days between UK local dates of the "
         f"{urgency.INTERVALS[v2_interval].start} and the {urgency.INTERVALS[v2_interval].end}; the same "
         "modality, patient source and provider as above."
     )
-    URGENCY_CONFIG = {
-        **STAT_CONFIG,
-        "priority": st.column_config.TextColumn("Priority"),
-        **{
-            share_column(t): st.column_config.NumberColumn(f"Within {t} day{'s' if t > 1 else ''}", format="percent")
-            for t in urgency.THRESHOLDS
-        },
-    }
-    fmt.shown_table(cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, "priority")), URGENCY_CONFIG)
+    fmt.shown_table(
+        cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(chosen, "priority")), URGENCY_CONFIG
+    )
     st.subheader("Urgent suspected cancer beside routine, by modality")
-    side = cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, "usc-vs-routine"))
+    side = cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(chosen, "usc-vs-routine"))
     fmt.shown_table(
         side,
         {
@@ -417,37 +484,37 @@ else:
             },
         },
     )
+    st.subheader("Waits by urgency")
+    if dm01_ready:
+        st.caption(SITE_CAPTION)
     tables_in_tabs(
         {
             "modality": "Urgency by modality",
             "source": "Urgency by patient source",
             "provider": "Urgency by provider",
             "month": "Urgency by month",
+            **({"site": "Urgency by site"} if dm01_ready else {}),
         },
-        lambda by: cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, by)),
-        URGENCY_CONFIG,
+        lambda by: cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(chosen, by)),
+        {**URGENCY_CONFIG, **SITE_CONFIG},
         "waits-by-urgency",
     )
 
+
+def _report_turnaround() -> None:
+    """Procedure to report against the 4-week standard: the trend by priority, the tables, the XmR chart."""
+    if uf is None:
+        _no_v2_months()
+        return
     st.subheader("Report turnaround against the 4-week standard")
     report_as_of = cached(turnaround.as_of)(snap)
     st.caption(
-        "NHS England's guidance (August 2023): no examination should wait more than 4 weeks (28 days) for its "
-        "report. Reported: procedure start to report issue, UK local dates. Still unreported 28+ days: no report "
-        f"issued and the procedure 28 or more days before {report_as_of:%-d %B %Y}, "
-        "the last day of the latest activity month held (reports issued after the last extract are not known)."
+        _v2_months_text("procedure and report times") + " NHS England's guidance (August 2023): no examination "
+        "should wait more than 4 weeks (28 days) for its report. Reported: procedure start to report issue, UK "
+        "local dates. Still unreported 28+ days: no report issued and the procedure 28 or more days before "
+        f"{report_as_of:%-d %B %Y}, the last day of the latest activity month held (reports issued after the "
+        "last extract are not known)."
     )
-    TURNAROUND_CONFIG = {
-        **STAT_CONFIG,
-        "priority": st.column_config.TextColumn("Priority"),
-        "reported": st.column_config.NumberColumn("Reported", format="localized"),
-        "reported_within_28d": st.column_config.NumberColumn("Within 28 days", format="localized"),
-        "share_within_28d": st.column_config.NumberColumn("% within 28 days", format="percent"),
-        "reported_over_28d": st.column_config.NumberColumn("Over 28 days", format="localized"),
-        "dates_out_of_order": st.column_config.NumberColumn("Dates out of order", format="localized"),
-        "unreported": st.column_config.NumberColumn("Unreported", format="localized"),
-        "unreported_28d": st.column_config.NumberColumn("Unreported 28+ days", format="localized"),
-    }
     report_f = replace(uf, interval=turnaround.INTERVAL)
     trend_by_priority = cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(report_f, "month"))
     if trend_by_priority["p90_days"].drop_nulls().len():
@@ -460,9 +527,11 @@ else:
             "activity month and priority, with the 28-day standard",
         )
         st.caption(
-            "Lines: the 90th percentile by month and priority (the table is under Urgency by month, with "
-            "Procedure start → report issue chosen). Dotted: the 4-week standard."
+            "Lines: the 90th percentile by month and priority (the table is under By urgency, Urgency by month, "
+            "with Procedure start → report issue chosen). Dotted: the 4-week standard."
         )
+    if dm01_ready:
+        st.caption(SITE_CAPTION)
     tables_in_tabs(
         {
             "priority": "Turnaround by priority",
@@ -470,44 +539,12 @@ else:
             "source": "by patient source",
             "provider": "by provider",
             "month": "by month",
+            **({"site": "by site"} if dm01_ready else {}),
         },
         lambda by: cached(turnaround.turnaround_table)(snap, scope, turnaround.TurnaroundTable(uf, by)),
-        TURNAROUND_CONFIG,
+        {**TURNAROUND_CONFIG, **SITE_CONFIG},
         "report-turnaround",
     )
-
-    st.subheader("Diagnostic waiting list (DM01-style)")
-    st.caption(
-        "Tests in activity category 01 (Diagnostic Waiting List): weeks from the waiting-list clock start to the "
-        "procedure start. 6 weeks or more (42 days or more) is DM01's breach. DM01 counts the patients still "
-        "waiting at each month end; these are the completed waits of the patients tested, so the two differ. "
-        "Same modality, patient source and provider filters as above, except in the table that compares them."
-    )
-    LIST_CONFIG = {
-        **STAT_CONFIG,
-        "waits": st.column_config.NumberColumn("Waits", format="localized"),
-        "median_weeks": st.column_config.NumberColumn("Median (weeks)", format="%.1f"),
-        "six_weeks_or_more": st.column_config.NumberColumn("6 weeks or more", format="localized"),
-        "share_six_weeks_or_more": st.column_config.NumberColumn("% 6 weeks or more", format="percent"),
-        **{
-            band: st.column_config.NumberColumn(
-                band.removeprefix("weeks_").replace("_to_", "–").replace("_plus", "+") + " weeks", format="localized"
-            )
-            for band in waiting_list.BANDS
-        },
-    }
-    tables_in_tabs(
-        {
-            "modality": "Waiting list by modality",
-            "provider": "by provider",
-            "source": "by patient source",
-            "month": "by month",
-        },
-        lambda by: cached(waiting_list.waiting_list_table)(snap, scope, waiting_list.WaitingListTable(uf, by)),
-        LIST_CONFIG,
-        "waiting-list",
-    )
-
     spc_section(
         cached(turnaround.turnaround_table)(snap, scope, turnaround.TurnaroundTable(uf, "spc")),
         "share_within_28d",
@@ -517,57 +554,60 @@ else:
         target=spc.REPORT_TARGET,
         target_label="Target: 100% within 4 weeks",
     )
-    spc_section(
-        cached(waiting_list.waiting_list_table)(snap, scope, waiting_list.WaitingListTable(uf, "spc")),
-        "share_six_weeks_or_more",
-        "% waiting 6 weeks or more",
-        "waiting-list",
-        higher_is_better=False,
-        target=spc.SIX_WEEK_TARGET,
-        target_label="DM01 standard: under 1%",
-    )
 
 
-# --- By site (DIDS v2.0) ----------------------------------------------------------------------
-SITE_CONFIG = {
-    "site_code": st.column_config.TextColumn("Site"),
-    "site_name": st.column_config.TextColumn("Site name"),
-    "site_provider": st.column_config.TextColumn("Provider"),
-}
-# Snapshots published before the site and DM01 test keys existed lack them (and the DM01 rollup).
-dm01_ready = v2_months is not None and cached(has_tables)(snap, "rollup_dm01_activity")
-if dm01_ready:
-    st.subheader("Waits by urgency and report turnaround, by site")
-    st.caption(
-        "The England row is every site together. Sites are named as on the scanner page (the imaging site "
-        "list); a site it does not list shows its code only."
-        + ("" if scope.is_central else " Sites are those of the providers you may see in detail.")
-    )
-    tables_in_tabs(
-        {"urgency": "Urgency by site", "turnaround": "Turnaround by site"},
-        lambda what: (
-            cached(urgency.urgency_table)(snap, scope, urgency.UrgencyTable(uf, "site"))
-            if what == "urgency"
-            else cached(turnaround.turnaround_table)(snap, scope, turnaround.TurnaroundTable(uf, "site"))
-        ),
-        {**URGENCY_CONFIG, **TURNAROUND_CONFIG, **SITE_CONFIG},
-        "by-site",
-    )
+def _waiting_list() -> None:
+    """DM01-style completed waits: by breakdown, the 6-week XmR chart, by DM01 test; the reconciliation."""
+    if uf is None:
+        _no_v2_months()
+    else:
+        st.subheader("Diagnostic waiting list (DM01-style)")
+        st.caption(
+            _v2_months_text("a waiting-list clock start") + " Tests in activity category 01 (Diagnostic Waiting "
+            "List): weeks from the waiting-list clock start to the procedure start. 6 weeks or more (42 days or "
+            "more) is DM01's breach. DM01 counts the patients still waiting at each month end; these are the "
+            "completed waits of the patients tested, so the two differ. Same modality, patient source and "
+            "provider filters as above, except in the table by DM01 test."
+        )
+        tables_in_tabs(
+            {
+                "modality": "Waiting list by modality",
+                "provider": "by provider",
+                "source": "by patient source",
+                "month": "by month",
+            },
+            lambda by: cached(waiting_list.waiting_list_table)(snap, scope, waiting_list.WaitingListTable(uf, by)),
+            LIST_CONFIG,
+            "waiting-list",
+        )
+        spc_section(
+            cached(waiting_list.waiting_list_table)(snap, scope, waiting_list.WaitingListTable(uf, "spc")),
+            "share_six_weeks_or_more",
+            "% waiting 6 weeks or more",
+            "waiting-list",
+            higher_is_better=False,
+            target=spc.SIX_WEEK_TARGET,
+            target_label="DM01 standard: under 1%",
+        )
+    if dm01_ready:
+        assert uf is not None
+        st.subheader("Diagnostic waiting list by DM01 test")
+        st.caption(
+            "DM01's five imaging tests — MRI, CT, non-obstetric ultrasound, barium enema and DEXA — each "
+            "examination's test mapped from its NICIP code (or its SNOMED CT code). Waiting-list tests only "
+            "(activity category 01), weeks from the clock start to the procedure; the patient source and provider "
+            "filters apply, the modality filter does not (the test decides it). Completed waits, not DM01's "
+            "month-end list."
+        )
+        dm01_list = cached(waiting_list.dm01_waiting_list)(snap, scope, waiting_list.dm01_filter(uf))
+        fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
+        fmt.csv_download(dm01_list, "dm01-waiting-list.csv", "download-dm01-waiting-list")
+    if (scope.is_central or scope.role == "provider") and cached(has_tables)(snap, "rollup_dm01_activity"):
+        _dm01_reconciliation()
 
-# --- DM01 (DIDS v2.0 waiting list by DM01 test; reconciliation with a DM01 file) ---------------
-if dm01_ready:
-    st.subheader("Diagnostic waiting list by DM01 test")
-    st.caption(
-        "DM01's five imaging tests — MRI, CT, non-obstetric ultrasound, barium enema and DEXA — each examination's "
-        "test mapped from its NICIP code (or its SNOMED CT code). Waiting-list tests only (activity category 01), "
-        "weeks from the clock start to the procedure; the patient source and provider filters apply, the modality "
-        "filter does not (the test decides it). Completed waits, not DM01's month-end list."
-    )
-    dm01_list = cached(waiting_list.dm01_waiting_list)(snap, scope, waiting_list.dm01_filter(uf))
-    fmt.shown_table(dm01_list, {**LIST_CONFIG, "dm01_test": st.column_config.TextColumn("DM01 test")})
-    fmt.csv_download(dm01_list, "dm01-waiting-list.csv", "download-dm01-waiting-list")
 
-if (scope.is_central or scope.role == "provider") and cached(has_tables)(snap, "rollup_dm01_activity"):
+def _dm01_reconciliation() -> None:
+    """DID activity beside a loaded DM01 file, by month, provider and test (central and providers)."""
     st.subheader("DM01 reconciliation")
     dm01_held = [m for m in cached(dm01.loaded_months)(snap) if first <= m <= last]
     if not dm01_held:
@@ -606,3 +646,22 @@ if (scope.is_central or scope.role == "provider") and cached(has_tables)(snap, "
             },
         )
         fmt.csv_download(recon, "dm01-reconciliation.csv", "download-dm01-reconciliation")
+
+
+def _waits() -> None:
+    """The interval chosen above: its distribution, its breakdowns and its records with a date missing."""
+    _distribution()
+    _breakdowns()
+    _missing_dates()
+
+
+# --- Sections (ADR 19): only the open one runs and is drawn ------------------------------------
+# On one page these were 8,200 px with four Plotly charts and nine grids.
+show_sections(
+    {
+        "Waits": _waits,
+        "By urgency": _by_urgency,
+        "Report turnaround": _report_turnaround,
+        "Waiting list (DM01)": _waiting_list,
+    }
+)

@@ -150,9 +150,63 @@ def run_axe(page, options: dict) -> dict:
     return page.evaluate("options => axe.run(document, options)", options)
 
 
+SECTION_TABS = '.st-key-section > div > [role="tablist"] [role="tab"]'  # a page's sections (lazy tabs)
+
+
+def audit_view(page, role: str, title: str) -> tuple[list[dict], bool]:
+    """The page as it is drawn now through axe-core, the charts' names and their text's contrast:
+    one dict per violating node, and whether it had chart text to check."""
+    found: list[dict] = []
+    results = run_axe(page, {"runOnly": {"type": "tag", "values": WCAG_22_AA}, "resultTypes": ["violations"]})
+    for violation in results["violations"]:
+        for node in violation["nodes"]:
+            found.append(
+                {
+                    "role": role,
+                    "page": title,
+                    "rule": violation["id"],
+                    "impact": node.get("impact") or violation["impact"],
+                    "target": " ".join(map(str, node["target"])),
+                    "exception": exception_for(page, violation["id"], node["target"]),
+                    "summary": (node.get("failureSummary") or "").splitlines()[-1:],
+                }
+            )
+    unnamed = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart], [data-testid=stVegaLiteChart]')]"
+        ".filter(e => !(e.getAttribute('aria-label') || '').trim()).length"
+    )
+    if unnamed:
+        found.append(
+            {
+                "role": role,
+                "page": title,
+                "rule": "chart-accessible-name",
+                "impact": "serious",
+                "target": "stPlotlyChart, stVegaLiteChart",
+                "exception": None,
+                "summary": [f"{unnamed} chart(s) without an accessible name"],
+            }
+        )
+    fills = chart_text_fills(page)
+    for fill in (f for f in fills if contrast_on_white(f) < 4.5):
+        found.append(
+            {
+                "role": role,
+                "page": title,
+                "rule": "chart-text-contrast",
+                "impact": "serious",
+                "target": fill,
+                "exception": None,
+                "summary": [f"{contrast_on_white(fill):.2f}:1 on white"],
+            }
+        )
+    return found, bool(fills)
+
+
 def audit(page, url: str, roles) -> tuple[list[dict], int]:
-    """Every page for each of `roles` through axe-core: one dict per violating node, and how many
-    pages had chart text to check."""
+    """Every page for each of `roles`, each of its sections opened in turn (a section's content is
+    drawn only while open), through `audit_view`: one dict per violating node, and how many views
+    had chart text to check."""
     found: list[dict] = []
     with_charts = 0
     page.goto(url, wait_until="domcontentloaded")
@@ -161,50 +215,17 @@ def audit(page, url: str, roles) -> tuple[list[dict], int]:
         choose_role(page, role)
         for title in role_pages(role):
             open_from_sidebar(page, title)
-            results = run_axe(page, {"runOnly": {"type": "tag", "values": WCAG_22_AA}, "resultTypes": ["violations"]})
-            for violation in results["violations"]:
-                for node in violation["nodes"]:
-                    found.append(
-                        {
-                            "role": role,
-                            "page": title,
-                            "rule": violation["id"],
-                            "impact": node.get("impact") or violation["impact"],
-                            "target": " ".join(map(str, node["target"])),
-                            "exception": exception_for(page, violation["id"], node["target"]),
-                            "summary": (node.get("failureSummary") or "").splitlines()[-1:],
-                        }
-                    )
-            unnamed = page.evaluate(
-                "() => [...document.querySelectorAll('[data-testid=stPlotlyChart], [data-testid=stVegaLiteChart]')]"
-                ".filter(e => !(e.getAttribute('aria-label') || '').trim()).length"
-            )
-            if unnamed:
-                found.append(
-                    {
-                        "role": role,
-                        "page": title,
-                        "rule": "chart-accessible-name",
-                        "impact": "serious",
-                        "target": "stPlotlyChart, stVegaLiteChart",
-                        "exception": None,
-                        "summary": [f"{unnamed} chart(s) without an accessible name"],
-                    }
-                )
-            fills = chart_text_fills(page)
-            with_charts += bool(fills)
-            for fill in (f for f in fills if contrast_on_white(f) < 4.5):
-                found.append(
-                    {
-                        "role": role,
-                        "page": title,
-                        "rule": "chart-text-contrast",
-                        "impact": "serious",
-                        "target": fill,
-                        "exception": None,
-                        "summary": [f"{contrast_on_white(fill):.2f}:1 on white"],
-                    }
-                )
+            sections = page.locator(SECTION_TABS)
+            for i in range(max(sections.count(), 1)):
+                view = title
+                if sections.count():
+                    view = f"{title} › {sections.nth(i).inner_text().strip()}"
+                    if sections.nth(i).get_attribute("aria-selected") != "true":
+                        sections.nth(i).click()
+                        settle(page)
+                view_found, charts = audit_view(page, role, view)
+                found += view_found
+                with_charts += charts
     return found, with_charts
 
 

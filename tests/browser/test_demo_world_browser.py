@@ -13,11 +13,13 @@ import re
 from pathlib import Path
 
 import pytest
+from test_accessibility_browser import settle
 
 import shared_builds
 from dashboard.components.gp_charts import VERDICTS
 from did_model.scope import CENTRAL
 from ingest.synth import targets as T
+from plotly_drawn import margins_widened
 from queries import gp_benchmark as gb
 from queries.connection import get_snapshot
 from queries.sources import demo_examples
@@ -79,39 +81,66 @@ def _open(page, url: str, heading: str):
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
 
 
-def test_waiting_times_shows_urgency_spc_icons_in_words_and_the_dm01_reconciliation(world_url, page, save_screenshot):
-    """Issue 20 in the browser: the XmR charts are drawn with their Making Data Count icons, each
-    named in words (not colour alone), and the DM01 reconciliation lists the demo's DM01 file."""
-    _open(page, f"{world_url}/waiting-times", "DM01 reconciliation")
-    icons = page.locator('[data-testid="stMain"] svg[role="img"]')
-    assert icons.count() >= 4  # variation and assurance beside at least two XmR charts
-    for i in range(icons.count()):
-        label = icons.nth(i).get_attribute("aria-label")
-        assert label and page.get_by_text(label, exact=True).count(), label  # the same words on screen
-    # the target is the XmR chart's own annotation: drawn once Plotly has rendered the chart
-    page.get_by_text("Target: 100% within 4 weeks", exact=False).first.wait_for(timeout=TIMEOUT_MS)
-    # Streamlit mounts each Plotly element once its lazily loaded code arrives: the script having
-    # finished is not the charts having mounted, so wait for all four rather than count at once
+def _drawn_charts(page, at_least: int) -> None:
+    """Wait until at least `at_least` Plotly charts have drawn. Streamlit mounts each Plotly element
+    once its lazily loaded code arrives: the script having finished is not the charts having mounted."""
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
-        ".filter((c) => c.querySelector('.main-svg')).length >= 4",
+        "n => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".filter((c) => c.querySelector('.main-svg')).length >= n",
+        arg=at_least,
         timeout=TIMEOUT_MS,
     )
-    assert page.get_by_text("Flagged rows only").count()
+
+
+def _icons_named_on_screen(page, at_least: int) -> None:
+    """The Making Data Count icons drawn, each named in words on screen (not colour alone)."""
+    icons = page.locator('[data-testid="stMain"] svg[role="img"]')
+    assert icons.count() >= at_least
+    for i in range(icons.count()):
+        label = icons.nth(i).get_attribute("aria-label")
+        assert label and page.get_by_text(label, exact=True).count(), label
+
+
+def _open_tab(page, name: str, shows: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).first.click()
+    page.get_by_text(shows, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+
+
+def test_waiting_times_shows_urgency_spc_icons_in_words_and_the_dm01_reconciliation(world_url, page, save_screenshot):
+    """Issue 20 in the browser: the XmR charts are drawn with their Making Data Count icons, each
+    named in words (not colour alone), and the DM01 reconciliation lists the demo's DM01 file. The
+    page's sections open one at a time; a link names the one it opens."""
+    _open(page, f"{world_url}/waiting-times?section=Waiting+list+%28DM01%29", "DM01 reconciliation")
+    assert page.get_by_role("tab", name="Waiting list (DM01)", selected=True).count()
+    # the toggle's code is loaded once a page first shows one: it may mount after the script ends
+    page.get_by_text("Flagged rows only").first.wait_for(timeout=TIMEOUT_MS)
+    _drawn_charts(page, 1)  # the 6-week XmR chart
+    _icons_named_on_screen(page, 2)  # its variation and assurance
+    settle(page)
+    assert margins_widened(page) == []  # each section's charts drawn within their margins, once
+    # the target is the XmR chart's own annotation: drawn once Plotly has rendered the chart
+    _open_tab(page, "Report turnaround", "Target: 100% within 4 weeks")
+    assert "section=Report+turnaround" in page.url
+    _drawn_charts(page, 2)  # the turnaround by priority and its XmR chart
+    _icons_named_on_screen(page, 2)
+    settle(page)
+    assert margins_widened(page) == []
+    assert not page.get_by_text("DM01 reconciliation").count()  # the closed section is not drawn
     # a closed tab runs nothing until opened: "By month" then draws the trend and the median
     # wait's XmR chart with its variation icon (no national target: no assurance icon)
-    page.get_by_role("tab", name="By month").first.click()
-    page.get_by_text("Median wait (days)", exact=False).first.wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 6", timeout=TIMEOUT_MS
-    )
-    assert icons.count() >= 5
+    _open_tab(page, "Waits", "Distribution of waits")
+    _open_tab(page, "By month", "Median wait (days)")
+    _drawn_charts(page, 3)  # the distribution, the trend and the median wait's XmR chart
+    _icons_named_on_screen(page, 1)
+    settle(page)
+    assert margins_widened(page) == []
     assert not page.get_by_test_id("stException").count()
     save_screenshot(page, "demo_waiting_times.png")
 
 
 def test_scanner_page_draws_the_hour_by_weekday_heat_map(world_url, page, save_screenshot):
-    _open(page, f"{world_url}/equipment", "Scans per operating hour")
+    _open(page, f"{world_url}/equipment?section=Scans+per+operating+hour", "Scans per operating hour")
     heat = page.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator(".heatmaplayer"))
     heat.first.wait_for(timeout=TIMEOUT_MS)
     assert heat.locator(".heatmaplayer image, .heatmaplayer .hm").count()

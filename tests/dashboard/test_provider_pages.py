@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components.equipment_charts import OUTLIER_WORDS, monthly_figure, ranked_sites_figure, weekday_figure
 from dashboard.components.waits_charts import distribution_figure, trend_figure
 from did_model.scope import CENTRAL, Scope, ScopeError
-from downloads import offered, open_lazy_tables
+from downloads import offered, open_lazy_tables, open_section, open_tab
 from queries import equipment, waits
 from queries.connection import Snapshot
 from queries.exports import registry
@@ -49,14 +49,6 @@ def open_page(page: str, scope: Scope = CENTRAL) -> AppTest:
 
 def shown(at: AppTest, first_column: str) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if d.value.columns[0] == first_column)
-
-
-def open_tab(at: AppTest, key: str, label: str) -> AppTest:
-    """Choose a tab of a lazy `st.tabs` (only the open tab's content runs), as a click would."""
-    at.session_state[key] = label
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def export_args(name: str, argv: list[str]) -> argparse.Namespace:
@@ -145,6 +137,7 @@ def test_equipment_page_shows_the_export_tables(store, snap):
     sites = requested(snap, "equipment", ["--by", "site"], equipment.UtilisationTable(f, "site"))
     same(shown(at, "rank"), sites)
     assert offered(at, "equipment-sites.csv", sites)
+    open_section(at, "Weekday and month")  # each section runs only once opened
     same(shown(at, "day"), requested(snap, "equipment", ["--by", "weekday"], equipment.UtilisationTable(f, "weekday")))
     same(
         shown(at, "activity_month"),
@@ -229,7 +222,8 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
     if scope is None:
         scope = Scope("provider", providers=frozenset({waits.wait_providers(snap, CENTRAL)[0]}))
     at = open_page("views/waiting_times.py", scope)
-    assert any(h.value == "By urgency (DIDS v2.0, from April 2026)" for h in at.header)
+    open_section(at, "By urgency")  # each section runs only once opened
+    assert any("collected under DIDS v1.0, without a priority type" in c.value for c in at.caption)
 
     uf = urgency.UrgencyFilter(*urgency.default_months(snap), modality="MRI")  # the page's, at its defaults
 
@@ -243,39 +237,44 @@ def test_waits_by_urgency_section_shows_the_export_tables(store, snap, scope):
         "priority": shown(at, "priority"),
         "usc-vs-routine": next(d.value for d in at.dataframe if "usc_median_days" in d.value.columns),
     }
+    pages["month"] = next(
+        d.value
+        for d in open_tab(at, "tabs-waits-by-urgency", "Urgency by month").dataframe
+        if list(d.value.columns[:2]) == ["activity_month", "priority"] and "median_days" in d.value.columns
+    )
 
     def turnaround_table(column: str) -> pd.DataFrame:
         return next(
             d.value for d in at.dataframe if "share_within_28d" in d.value.columns and d.value.columns[0] == column
         )
 
+    open_section(at, "Report turnaround")
     turnaround = {"priority": turnaround_table("priority")}  # the tab open at first
     open_tab(at, "tabs-report-turnaround", "by provider")
     turnaround["provider"] = turnaround_table("provider_code")
-    pages["month"] = next(
-        d.value
-        for d in open_tab(at, "tabs-waits-by-urgency", "Urgency by month").dataframe
-        if list(d.value.columns[:2]) == ["activity_month", "priority"] and "median_days" in d.value.columns
-    )
     assert "4-week standard" in " ".join(s.value for s in at.subheader)
     # one v2.0 month in this store: no XmR chart, and the page says why (the chart is tested on the
     # queries; tests/queries/test_spc.py)
     assert any("needs at least two months" in i.value for i in at.info)
+    report_by_provider = requested(
+        snap, "report-turnaround", ["--modality", "MRI", "--by", "provider"], TurnaroundTable(uf, "provider"), scope
+    )
+    assert offered(at, "report-turnaround-provider.csv", report_by_provider)  # the tab open now
     assert registry()["waiting-list"].build(snap, scope, export_args("waiting-list", ["--by", "spc"])).height == 1
+    open_section(at, "Waiting list (DM01)")
+    assert any("needs at least two months" in i.value for i in at.info)
     turnaround["waiting-list"] = next(
         d.value for d in at.dataframe if "six_weeks_or_more" in d.value.columns and d.value.columns[0] == "modality"
     )
     for by, page in [*pages.items(), *(("turnaround-" + by, page) for by, page in turnaround.items())]:
         if by == "turnaround-waiting-list":
             frame = requested(snap, "waiting-list", ["--modality", "MRI"], WaitingListTable(uf, "modality"), scope)
-            assert offered(at, "waiting-list-modality.csv", frame)
+            assert offered(at, "waiting-list-modality.csv", frame)  # the section open now
         elif by.startswith("turnaround-"):
             by = by.removeprefix("turnaround-")
             frame = requested(
                 snap, "report-turnaround", ["--modality", "MRI", "--by", by], TurnaroundTable(uf, by), scope
             )
-            if by == "provider":  # the tab open now (only the open tab's content runs)
-                assert offered(at, f"report-turnaround-{by}.csv", frame)
         else:
             frame = by_month if by == "month" else export(by)
         if "suppressed" in frame.columns and frame["suppressed"].any():

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import scanner_hours_store as hours
 from did_model.scope import CENTRAL, Scope
-from downloads import offered
+from downloads import offered, open_section
 from ingest import store
 from queries import equipment, productivity
 from queries.connection import Snapshot
@@ -38,14 +38,15 @@ def snap(store_dir, monkeypatch):
     s.close()
 
 
-def open_page(scope: Scope, modality: str = "CT") -> AppTest:
+def open_page(scope: Scope, modality: str = "CT", section: str = "Scans per operating hour") -> AppTest:
+    """The scanner page for `modality`, its section `section` open (each section runs only once opened)."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["scope"] = scope
     at.run()
     at.switch_page("views/equipment.py").run()
     next(s for s in at.selectbox if s.label == "Modality").set_value(modality).run()
     assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_section(at, section)
 
 
 def export(snap: Snapshot, scope: Scope, argv: list[str]) -> pd.DataFrame:
@@ -87,7 +88,9 @@ def test_central_sees_every_site_and_the_page_equals_the_export(snap):
     same(sites, by_site)
     assert offered(at, "equipment-scans-per-hour.csv", by_site)
     same(table_with(at, "hour"), requested(snap, CENTRAL, ["--by", "hour"], page_request(snap, "hour")))
-    trend = table_with(at, "minutes_basis").set_index("activity_month")["minutes_basis"]
+    trend = table_with(open_section(at, "Weekday and month"), "minutes_basis").set_index("activity_month")[
+        "minutes_basis"
+    ]
     assert set(trend) == {equipment.MEASURED, equipment.ASSUMED}
     assert any("measured scanner minutes for May 2026 and October 2026" in c.value for c in at.caption)
 

@@ -348,6 +348,8 @@ def test_page_sections_equal_the_exports(hand, tmp_path, role, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
+    from downloads import open_section, open_tab
+
     store_dir, _ = hand
     _load(store_dir, _dm01_csv(tmp_path / "dm01.csv", GOOD))
     monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
@@ -375,17 +377,17 @@ def test_page_sections_equal_the_exports(hand, tmp_path, role, monkeypatch):
             exports[name] = registry()[name].table(snap, scope, page_request)
     finally:
         snap.close()
-    frames = [d.value for d in at.dataframe]
+    # each table in its section and tab; only the open section and tab run
+    frames = [d.value for d in open_section(at, "Waiting list (DM01)").dataframe]
     pages = {
         "dm01-waiting-list": next(f for f in frames if "dm01_test" in f.columns and "waits" in f.columns),
         "dm01-reconciliation": next(f for f in frames if "dm01_activity" in f.columns),
-        "waits-by-urgency": next(f for f in frames if "site_code" in f.columns and "p90_days" in f.columns),
     }
-    # the second tab of the by-site tables; only the open tab's content runs
-    at.session_state["tabs-by-site"] = "Turnaround by site"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    frames = [d.value for d in at.dataframe]
+    open_section(at, "By urgency")
+    frames = [d.value for d in open_tab(at, "tabs-waits-by-urgency", "Urgency by site").dataframe]
+    pages["waits-by-urgency"] = next(f for f in frames if "site_code" in f.columns and "p90_days" in f.columns)
+    open_section(at, "Report turnaround")
+    frames = [d.value for d in open_tab(at, "tabs-report-turnaround", "by site").dataframe]
     pages["report-turnaround"] = next(f for f in frames if "site_code" in f.columns and "reported" in f.columns)
     for name, export in exports.items():
         page = pages[name].reset_index(drop=True)

@@ -424,7 +424,7 @@ def test_page_sections_per_role_equal_the_exports(store_dir, snap, role, monkeyp
     import pandas as pd
     from streamlit.testing.v1 import AppTest
 
-    from downloads import open_lazy_tables
+    from downloads import open_lazy_tables, open_section
     from queries.exports import registry
 
     monkeypatch.setenv("DID_STORE_DIR", str(store_dir))
@@ -434,8 +434,10 @@ def test_page_sections_per_role_equal_the_exports(store_dir, snap, role, monkeyp
     at.run()
     at.switch_page("views/waiting_times.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    open_lazy_tables(at)  # each XmR chart's table runs once its expander is opened
+    sections = {"report-turnaround": "Report turnaround", "waiting-list": "Waiting list (DM01)"}
     for name, value in (("report-turnaround", "share_within_28d"), ("waiting-list", "share_six_weeks_or_more")):
+        # each XmR chart is in its section, and its table runs once its expander is opened
+        open_lazy_tables(open_section(at, sections[name]))
         parser = argparse.ArgumentParser()
         registry()[name].add_arguments(parser)
         export = registry()[name].build(snap, scope, parser.parse_args(["--modality", "MRI", "--by", "spc"]))
