@@ -24,6 +24,7 @@ from ingest.synth import targets as T
 from ingest.synth.manifest import Manifest
 from ingest.synth.population import N_AGES, PracticeModel, funnel_outside_share
 from ingest.synth.procedures import modality_of_code
+from ingest.synth.records import bank_holidays
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,17 @@ def _when(df: pl.DataFrame) -> list[Row]:
     ):
         v = _num(wd.filter(pl.col("patient_source").is_in(srcs))["weekday"].mean())
         rows.append(Row("When (share)", label, f"{tgt:.2f} ±0.03", v, abs(v - tgt) <= 0.03, "{:.3f}"))
+    # Bank holidays run a weekend service: planned work (outpatients, GP direct access) stops.
+    days = df.filter(pl.col("patient_source").is_in(["03", "04"])).group_by("d_test_date").len()
+    years = df["d_test_date"].drop_nulls().dt.year().unique().to_list()
+    holiday = pl.col("d_test_date").is_in(sorted(set().union(*(bank_holidays(y) for y in years))))
+    working = days.filter((pl.col("d_test_date").dt.weekday() <= 5) & ~holiday)["len"].mean()
+    on_holiday = days.filter(holiday)["len"].mean()
+    if on_holiday is not None and working:
+        v = _num(on_holiday / working)
+        rows.append(
+            Row("When (share)", "outpatient + GPDA a bank holiday ÷ a working day", "≤ 0.25", v, v <= 0.25, "{:.3f}")
+        )
     ok_dates = df.filter(pl.col("d_request_date") <= pl.col("d_test_date"))
     w = ok_dates.with_columns(
         wait=(pl.col("d_test_date") - pl.col("d_request_date")).dt.total_days(),

@@ -9,9 +9,11 @@ columns used by the file assembly; `writer.py` turns it into text.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import holidays
 import numpy as np
 import polars as pl
 
@@ -103,9 +105,19 @@ def build_context(model: PracticeModel, providers: ProviderModel, code_tables: l
     )
 
 
+@functools.cache
+def bank_holidays(year: int) -> frozenset[date]:
+    """England's bank holidays in `year` (the `holidays` package, as the scanner page counts them)."""
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
 def _day_cdf(month: date, weekday_share: float) -> np.ndarray:
+    """The cumulative share of the month's examinations by day: `weekday_share` spread evenly over
+    working days (Monday to Friday but bank holidays), the rest over weekends and bank holidays,
+    which run a weekend service (planned work stops; A&E and inpatients carry on)."""
     n = (date(month.year + month.month // 12, month.month % 12 + 1, 1) - month).days
-    wd = np.array([(month + timedelta(days=i)).weekday() < 5 for i in range(n)])
+    days = [month + timedelta(days=i) for i in range(n)]
+    wd = np.array([d.weekday() < 5 and d not in bank_holidays(d.year) for d in days])
     w = np.where(wd, weekday_share / wd.sum(), (1 - weekday_share) / max((~wd).sum(), 1))
     return np.cumsum(w) / w.sum()
 

@@ -77,7 +77,7 @@ GPDA_TOLERANCE = 0.15  # E figures; the total (3.7 M, D) is held to 10%
 # Share of an average month (calibration.md "Seasonality"; Jan..Dec). Sums to 12.
 SEASONALITY: tuple[float, ...] = (1.01, 0.96, 1.05, 0.95, 1.05, 1.03, 1.04, 0.95, 1.02, 1.05, 1.02, 0.87)
 
-# Share of examinations on Monday-Friday, by patient source (E).
+# Share of examinations on working days (Monday-Friday but bank holidays), by patient source (E).
 WEEKDAY_SHARE: dict[str, float] = {
     "01": 0.75,
     "05": 0.75,  # inpatient and A&E run seven days

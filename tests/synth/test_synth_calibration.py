@@ -66,6 +66,34 @@ def test_weekend_share_by_source(kept_records):
     assert 0.72 <= ae <= 0.78
 
 
+def test_bank_holidays_run_a_weekend_service(kept_records):
+    """Planned work stops on a bank holiday as at a weekend; A&E and inpatients carry on. (The
+    scanner page's bank-holiday row once read like a weekday's: 15,500 MRI a day against 16,100.)
+    England's bank holidays from GOV.UK's list as the `holidays` package keeps it."""
+    import holidays
+
+    days = set(holidays.country_holidays("GB", subdiv="ENG", years=[2025, 2026]))
+    per_day = (
+        kept_records.filter(pl.col("patient_source").is_in(["03", "04"]))
+        .group_by("d_test_date")
+        .len()
+        .with_columns(
+            holiday=pl.col("d_test_date").is_in(sorted(days)),
+            weekend=pl.col("d_test_date").dt.weekday() >= 6,
+        )
+    )
+    working = per_day.filter(~pl.col("holiday") & ~pl.col("weekend"))["len"].mean()
+    holiday = per_day.filter(pl.col("holiday"))["len"]
+    weekend = per_day.filter(pl.col("weekend") & ~pl.col("holiday"))["len"].mean()
+    assert holiday.len() >= 8  # a year holds eight
+    assert holiday.mean() < 0.25 * working  # about a weekend day's: 3% over ~9 weekend days a month
+    assert holiday.mean() == pytest.approx(weekend, rel=0.5)
+    # A&E and inpatients carry on: their bank holidays are like their weekends, not near zero
+    acute = kept_records.filter(pl.col("patient_source").is_in(["01", "05"])).group_by("d_test_date").len()
+    on_holiday = acute.filter(pl.col("d_test_date").is_in(sorted(days)))["len"].mean()
+    assert on_holiday > 0.5 * acute["len"].mean()
+
+
 def test_practice_multipliers_spread(practice_model):
     m = practice_model
     for g in ("T:chest_xray", "T:us_abdo_pelvis", "T:mri_brain"):
