@@ -47,10 +47,12 @@ ACCESSIBLE_CSS = """
 </style>
 """
 # A page's sections (components/sections.py: its top-level tabs, keyed "section") read as headings,
-# apart from the tables' tabs inside them, which keep Streamlit's size.
+# apart from the tables' tabs inside them, which keep Streamlit's size. A chart tooltip given as one
+# text keeps its line breaks (the funnel's: gp_charts.tooltip_text); Streamlit's style drops them.
 SECTION_CSS = """
 <style>
 .st-key-section > div > [role="tablist"] [data-testid="stTab"] p { font-size: 1.15rem; font-weight: 600; }
+#vg-tooltip-element { white-space: pre-line !important; }
 </style>
 """
 st.html(ACCESSIBLE_CSS + SECTION_CSS)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_accessibility_browser import settle
 
+from dashboard.components.gp_charts import FUNNEL_TOOLTIP
 from did_model.scope import CENTRAL
 from plotly_drawn import margins_widened
 from queries import gp_benchmark as gb
@@ -91,6 +92,25 @@ def test_measure_page_names_the_selected_practice(gp_app_url, gp_store, page):
     page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text(f"Open {practice['practice_name']}'s practice page").first.wait_for(timeout=TIMEOUT_MS)
     assert not page.get_by_test_id("stException").count()
+
+
+def test_a_practices_tooltip_on_the_funnel_reads_a_line_a_figure(gp_app_url, gp_store, page):
+    """The tooltip is one text per practice (drawn faster than seven fields); Streamlit's style
+    would run its lines together, the app's keeps them."""
+    practice = busiest_practice(gp_store)
+    page.goto(
+        f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}", wait_until="domcontentloaded"
+    )
+    funnel = page.get_by_test_id("stVegaLiteChart").first
+    funnel.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    marks = funnel.locator(".mark-symbol").first.locator("path")
+    marks.nth(marks.count() // 2).hover(force=True)
+    tip = page.locator("#vg-tooltip-element.visible")
+    tip.wait_for(timeout=TIMEOUT_MS)
+    lines = tip.inner_text().split("\n")  # as drawn: the text's breaks only if the style keeps them
+    assert [line.split(":")[0] for line in lines[1:]] == [title for _, title in FUNNEL_TOOLTIP[1:]], lines
+    assert lines[0] and ":" not in lines[0]  # the practice first, on a line of its own
 
 
 def test_a_click_on_a_practice_in_the_funnel_opens_its_page(gp_app_url, gp_store, page):
