@@ -452,10 +452,10 @@ def _when(df: pl.DataFrame) -> list[Row]:
     days = df.filter(pl.col("patient_source").is_in(["03", "04"])).group_by("d_test_date").len()
     years = df["d_test_date"].drop_nulls().dt.year().unique().to_list()
     holiday = pl.col("d_test_date").is_in(sorted(set().union(*(bank_holidays(y) for y in years))))
-    working = days.filter((pl.col("d_test_date").dt.weekday() <= 5) & ~holiday)["len"].mean()
-    on_holiday = days.filter(holiday)["len"].mean()
-    if on_holiday is not None and working:
-        v = _num(on_holiday / working)
+    working = _num(days.filter((pl.col("d_test_date").dt.weekday() <= 5) & ~holiday)["len"].mean())
+    on_holiday = days.filter(holiday)["len"]
+    if on_holiday.len() and working:
+        v = _num(on_holiday.mean()) / working
         rows.append(
             Row("When (share)", "outpatient + GPDA a bank holiday ÷ a working day", "≤ 0.25", v, v <= 0.25, "{:.3f}")
         )
