@@ -344,8 +344,42 @@ def _inputs(snap: Snapshot, start: date, end: date, measure_ids: list[str]) -> _
         practices,
         _counts(snap, start, end, measure_ids),
         _age_sex_events(snap, start, end, measure_ids),
-        practice_structure(practices.filter(pl.col("list_size") >= MIN_LIST_SIZE), _structures(snap)),
+        snap.remember(
+            ("gp_benchmark.practice_structure",),
+            lambda: practice_structure(practices.filter(pl.col("list_size") >= MIN_LIST_SIZE), _structures(snap)),
+        ),
     )
+
+
+class Shares(NamedTuple):
+    """Every benchmarked practice's age-sex shares (`_share_matrix`): the cells, and the matrix's
+    rows in the order of `practice_codes`."""
+
+    practice_codes: pl.Series
+    cells: pl.DataFrame
+    matrix: np.ndarray
+
+
+def england_shares(snap: Snapshot, inputs: _Inputs) -> Shares:
+    """The share matrix of England's benchmarked practices, worked out once per snapshot
+    (Snapshot.remember) and shared by every measure, period and user: it depends only on the
+    practices and their PCNs' and sub-ICBs' registered populations (0.03 s of each measure's
+    0.18 s for a commissioner, national store)."""
+    codes = inputs.practices.filter(pl.col("list_size") >= MIN_LIST_SIZE)["practice_code"]
+
+    def matrix() -> pl.DataFrame:
+        _cells, shares = _share_matrix(inputs.structure, codes)
+        return pl.DataFrame([pl.Series(f"c{i}", shares[:, i]) for i in range(shares.shape[1])]).with_columns(
+            practice_code=codes
+        )
+
+    cells = snap.remember(
+        ("gp_benchmark.share_cells",),
+        lambda: inputs.structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True),
+    )
+    kept = snap.remember(("gp_benchmark.share_matrix",), matrix)
+    # row-major, as _share_matrix builds it: a matrix product sums in the same order, to the last bit
+    return Shares(kept["practice_code"], cells, np.ascontiguousarray(kept.drop("practice_code").to_numpy()))
 
 
 # --- the computation (pure: frames in, frames out) -------------------------------------------
@@ -423,14 +457,17 @@ def compute_table(
     structure: pl.DataFrame,
     months: int,
     method: str = DEFAULT_METHOD,
+    shares: Shares | None = None,
 ) -> tuple[pl.DataFrame, float, funnel.Dispersion]:
     """Every benchmarked practice in England for one measure: (table, England value, dispersion).
 
     counts: practice_code, numerator, denominator for this measure over the period; age_sex:
     age_band, sex, events (England); structure: practice_code, age_band, sex, share — each
     practice's approximated age-sex structure (`practice_structure`). Pure, so the golden
-    tests can feed it hand-made frames. (The practice page needs one practice's row of every
-    measure's table: `queries.gp_practice` works that out without building the tables.)
+    tests can feed it hand-made frames. `shares`: the structure as a matrix worked out ahead
+    (`england_shares`), used when its practices are the table's, in the same order. (The practice
+    page needs one practice's row of every measure's table: `queries.gp_practice` works that out
+    without building the tables.)
     """
     frame = (
         practices.filter(pl.col("list_size") >= MIN_LIST_SIZE)
@@ -470,11 +507,14 @@ def compute_table(
         value, lower, upper = rates.crude_rate(o, person_years, measure.multiplier)
         target = o.sum() / person_years.sum() * measure.multiplier
         if measure.standardise:
-            cells, shares = _share_matrix(structure, frame["practice_code"])
-            population = cells.with_columns(pl.Series("person_years", shares.T @ person_years))
+            if shares is not None and shares.practice_codes.equals(frame["practice_code"]):
+                cells, matrix = shares.cells, shares.matrix  # worked out ahead (england_shares)
+            else:
+                cells, matrix = _share_matrix(structure, frame["practice_code"])
+            population = cells.with_columns(pl.Series("person_years", matrix.T @ person_years))
             ref = standardisation.reference_rates(age_sex, population)
             rate = cells.join(ref, on=["age_band", "sex"], how="left", maintain_order="left")["rate"]
-            raw = shares @ rate.fill_null(0).to_numpy() * person_years
+            raw = matrix @ rate.fill_null(0).to_numpy() * person_years
         else:
             raw = person_years.copy()
         expected = raw * (o.sum() / raw.sum()) if raw.sum() > 0 else raw * np.nan
@@ -695,6 +735,7 @@ def benchmark(
         inputs.structure,
         months,
         method,
+        england_shares(snap, inputs) if measure.standardise else None,
     )
     everyone = inputs.practices
     excluded = everyone.filter(_in_area(area) & ~(pl.col("list_size") >= MIN_LIST_SIZE).fill_null(False)).height

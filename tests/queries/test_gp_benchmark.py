@@ -496,3 +496,29 @@ def test_share_matrix_by_organisation_equals_the_one_by_practice(snap):
         want_cells, want = gb._share_matrix(gb.practice_structure(ps, st), ps["practice_code"])
         assert cells.equals(want_cells) and np.array_equal(shares, want)
         assert shares.flags["C_CONTIGUOUS"]
+
+
+def test_the_share_matrix_is_worked_out_once_per_snapshot_and_changes_no_figure(synthetic_store, period, monkeypatch):
+    """england_shares: the dashboard's snapshot works out the practices' age-sex share matrix
+    once, for every standardised measure, user and period after it; each table equals the one a
+    snapshot without the memo works out afresh."""
+    from polars.testing import assert_frame_equal
+
+    calls = []
+    real = gb._share_matrix
+    monkeypatch.setattr(gb, "_share_matrix", lambda *args: calls.append(1) or real(*args))
+    memo = get_snapshot(synthetic_store[0], memo=True)
+    plain = get_snapshot(synthetic_store[0])
+    icb = gb.benchmark(plain, CENTRAL, "gpda_all", *period).table["icb_code"].drop_nulls()[0]
+    calls.clear()
+    standardised = [m for m in load_measures() if gb.get_measure(m).standardise]
+    assert len(standardised) > 2
+    for scope in (CENTRAL, Scope("commissioner", icbs=frozenset({icb}), user="c")):
+        for measure in standardised:
+            for start in (period[0], add_months(period[1], -2)):
+                ahead = gb.benchmark(memo, scope, measure, start, period[1])
+                afresh = gb.benchmark(plain, scope, measure, start, period[1])
+                assert_frame_equal(ahead.table, afresh.table)
+                assert ahead.target == afresh.target and ahead.dispersion == afresh.dispersion
+    afresh_calls = 2 * len(standardised) * 2
+    assert len(calls) == afresh_calls + 1  # the memo's snapshot worked it out once
