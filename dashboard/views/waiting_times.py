@@ -425,9 +425,16 @@ LIST_CONFIG = {
     },
 }
 SITE_CAPTION = (
-    "By site: the England row is every site together. Sites are named as on the scanner page (the imaging "
-    "site list); a site it does not list shows its code only."
-    + ("" if scope.is_central else " Sites are those of the providers you may see in detail.")
+    "In the tables by site, the England row is every site together; sites are named as on the scanner page "
+    "(the imaging site list), and a site it does not list shows its code only."
+    + (
+        ""
+        if scope.is_central
+        else " Sites are your providers' own."
+        if scope.role == "provider"
+        else " Only England's row is shown to you: a site's figures go to the central team and to the provider "
+        "that runs it."
+    )
 )
 
 
