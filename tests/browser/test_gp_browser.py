@@ -94,17 +94,21 @@ def test_measure_page_names_the_selected_practice(gp_app_url, gp_store, page):
     assert not page.get_by_test_id("stException").count()
 
 
-def test_a_practices_tooltip_on_the_funnel_reads_a_line_a_figure(gp_app_url, gp_store, page):
-    """The tooltip is one text per practice (drawn faster than seven fields); Streamlit's style
-    would run its lines together, the app's keeps them."""
-    practice = busiest_practice(gp_store)
-    page.goto(
-        f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}", wait_until="domcontentloaded"
-    )
+def icb_funnel_marks(page, url: str, store: Path):
+    """The funnel of the busiest practice's ICB, drawn (as SVG: a few hundred practices): its
+    practices' marks (then the ring, if any)."""
+    practice = busiest_practice(store)
+    page.goto(f"{url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}", wait_until="domcontentloaded")
     funnel = page.get_by_test_id("stVegaLiteChart").first
     funnel.wait_for(timeout=TIMEOUT_MS)
     settle(page)
-    marks = funnel.locator(".mark-symbol").first.locator("path")
+    return funnel.locator(".mark-symbol").first.locator("path")
+
+
+def test_a_practices_tooltip_on_the_funnel_reads_a_line_a_figure(gp_app_url, gp_store, page):
+    """The tooltip is one text per practice (drawn faster than seven fields); Streamlit's style
+    would run its lines together, the app's keeps them."""
+    marks = icb_funnel_marks(page, gp_app_url, gp_store)
     marks.nth(marks.count() // 2).hover(force=True)
     tip = page.locator("#vg-tooltip-element.visible")
     tip.wait_for(timeout=TIMEOUT_MS)
@@ -114,14 +118,7 @@ def test_a_practices_tooltip_on_the_funnel_reads_a_line_a_figure(gp_app_url, gp_
 
 
 def test_a_click_on_a_practice_in_the_funnel_opens_its_page(gp_app_url, gp_store, page):
-    practice = busiest_practice(gp_store)
-    page.goto(
-        f"{gp_app_url}/measure?measure=gpda_all&level=icb&area={practice['icb_code']}", wait_until="domcontentloaded"
-    )
-    funnel = page.get_by_test_id("stVegaLiteChart").first
-    funnel.wait_for(timeout=TIMEOUT_MS)
-    settle(page)
-    marks = funnel.locator(".mark-symbol").first.locator("path")  # the practices (then the ring, if any)
+    marks = icb_funnel_marks(page, gp_app_url, gp_store)
     assert marks.count() > 10
     marks.nth(marks.count() // 2).click(force=True)  # marks overlap: whichever is on top is clicked
     page.get_by_text("All measures at a glance").first.wait_for(timeout=TIMEOUT_MS)
