@@ -366,18 +366,11 @@ def england_shares(snap: Snapshot, inputs: _Inputs) -> Shares:
     practices and their PCNs' and sub-ICBs' registered populations (0.03 s of each measure's
     0.18 s for a commissioner, national store)."""
     codes = inputs.practices.filter(pl.col("list_size") >= MIN_LIST_SIZE)["practice_code"]
-
-    def matrix() -> pl.DataFrame:
-        _cells, shares = _share_matrix(inputs.structure, codes)
-        return pl.DataFrame([pl.Series(f"c{i}", shares[:, i]) for i in range(shares.shape[1])]).with_columns(
-            practice_code=codes
-        )
-
-    cells = snap.remember(
-        ("gp_benchmark.share_cells",),
-        lambda: inputs.structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True),
+    cells = snap.remember(("gp_benchmark.share_cells",), lambda: _share_cells(inputs.structure))
+    kept = snap.remember(
+        ("gp_benchmark.share_matrix",),
+        lambda: pl.DataFrame(_share_matrix(inputs.structure, codes)[1], orient="row").with_columns(practice_code=codes),
     )
-    kept = snap.remember(("gp_benchmark.share_matrix",), matrix)
     # row-major, as _share_matrix builds it: a matrix product sums in the same order, to the last bit
     return Shares(kept["practice_code"], cells, np.ascontiguousarray(kept.drop("practice_code").to_numpy()))
 
@@ -408,10 +401,15 @@ def practice_structure(practices: pl.DataFrame, structures: pl.DataFrame) -> pl.
     return pl.concat([by_pcn.drop("pcn_code"), by_sub.drop("sub_icb_code")])
 
 
+def _share_cells(structure: pl.DataFrame) -> pl.DataFrame:
+    """The age-sex cells (age_band, sex) of a structure, in the order `_share_matrix`'s columns take."""
+    return structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True)
+
+
 def _share_matrix(structure: pl.DataFrame, practice_codes: pl.Series) -> tuple[pl.DataFrame, np.ndarray]:
     """(cells, shares): the age-sex cells (age_band, sex) and a practices x cells matrix of
     shares, rows in `practice_codes` order (a practice with no structure has a row of zeros)."""
-    cells = structure.select("age_band", "sex").unique().sort("age_band", "sex", nulls_last=True)
+    cells = _share_cells(structure)
     keyed = structure.join(cells.with_row_index("cell"), on=["age_band", "sex"])
     rows = pl.DataFrame({"practice_code": practice_codes}).with_row_index("row")
     keyed = keyed.join(rows, on="practice_code")
