@@ -192,12 +192,18 @@ if provider:
     st.query_params["provider"] = provider
 else:
     st.query_params.pop("provider", None)
-sites = cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "site", provider))
-site_options = [None, *sites["site_code"].to_list()] if provider else [None]
+
+
+def _sites() -> pl.DataFrame:
+    """The drill-down's sites (every site in England when no provider is chosen), cached: worked
+    out only where shown, not for the sections that need none of them."""
+    return cached(equipment.utilisation_table)(snap, scope, equipment.UtilisationTable(f, "site", provider))
+
+
 site = (
     d2.selectbox(
         "Weekday profile, trend and hours for",
-        site_options,
+        [None, *_sites()["site_code"].to_list()],
         format_func=lambda s: f"All of {provider}'s sites" if s is None else s,
         key=f"equipment_site-{provider}",
     )
@@ -222,6 +228,7 @@ def _providers_and_sites() -> None:
     table(providers, "providers")
 
     st.subheader("Sites ranked")
+    sites = _sites()
     if sites["exams_per_scanner_per_day"].drop_nulls().len():
         england = providers.filter(pl.col("provider_code") == ALL)["exams_per_scanner_per_day"]
         st.plotly_chart(
