@@ -29,15 +29,28 @@ def test_file_names_are_sanitised(name, safe):
 
 
 def test_submit_bytes_loads_and_cleans_up(store_dir, tmp_path, monkeypatch):
+    """The upload's temporary folder is gone afterwards. The test watches its own folder (a private
+    temporary root) rather than the machine's /tmp: other test workers upload at the same time."""
     monkeypatch.setenv("DID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
-    before = set(Path(tempfile.gettempdir()).glob("did-upload-*"))
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
+    made: list[Path] = []
+    mkdtemp = tempfile.mkdtemp
+
+    def watched(*args, **kwargs):
+        made.append(Path(mkdtemp(*args, **kwargs)))
+        return str(made[-1])
+
+    monkeypatch.setattr(tempfile, "mkdtemp", watched)
     data = didfiles.write(tmp_path / "f.csv", didfiles.rows(2)).read_bytes()
     result = submit_bytes(
         data, "../DID_RR8_202602.csv", "RR8", "2026-02", date(2026, 2, 10), scope=CENTRAL, store_dir=store_dir
     )
     assert result.status == "accepted" and result.counts["accepted"] == 2
     assert result.file == "DID_RR8_202602.csv"
-    assert set(Path(tempfile.gettempdir()).glob("did-upload-*")) == before
+    assert [p.parent for p in made if p.name.startswith("did-upload-")] == [own_tmp]  # the upload was written here
+    assert not any(own_tmp.glob("did-upload-*"))
 
 
 def test_the_verdict_is_heard_before_the_publish_starts(store_dir, tmp_path, monkeypatch):
