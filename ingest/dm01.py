@@ -73,6 +73,7 @@ def read_dm01(path: Path) -> pl.DataFrame:
     """A DM01 file as ref_dm01's rows. UsageError (one line naming the first bad row) on a bad file."""
     import polars as pl
 
+    from did_model.frames import each
     from ingest.sites import _read
 
     name = Path(path).name
@@ -81,7 +82,7 @@ def read_dm01(path: Path) -> pl.DataFrame:
     rows = frame.select(
         (text["period"] + "-01").str.to_date("%Y-%m-%d", strict=False).alias("period"),
         text["provider_code"].str.to_uppercase().alias("provider_code"),
-        pl.col("test").map_elements(_test_name, return_dtype=pl.String).alias("dm01_test"),
+        pl.lit(each(frame["test"], _test_name)).alias("dm01_test"),
         *[text[c].str.replace_all(",", "").cast(pl.Int64, strict=False).alias(c) for c in _COUNTS],
     ).with_row_index("line", offset=2)
     bad = rows.filter(

@@ -43,6 +43,7 @@ import polars as pl
 
 from did_model import nicip
 from did_model.demography import DOSE_AGE_BANDS, SEX_LABELS, UNKNOWN_DOSE_AGE_BAND, dose_age_band_sql
+from did_model.frames import each_row
 from did_model.nicip import PET_MODALITY
 from did_model.scope import Scope
 from queries.connection import Snapshot
@@ -127,10 +128,9 @@ def _cells(snap: Snapshot, scope: Scope, year: FinancialYear, frame: pl.DataFram
 def _dose_cells(snap: Snapshot, scope: Scope, year: FinancialYear, counts: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Examinations with a typical dose per examination group (and `by`), perturbed, with
     _centi = that count × the typical dose in 0.01 mSv: every collective dose is a sum of these."""
-    groups = counts.filter(pl.col("dose_msv").is_not_null()).with_columns(
-        pl.struct("modality", "body_area", "dose_msv")
-        .map_elements(lambda s: examination_group(s["modality"], s["body_area"], s["dose_msv"]), return_dtype=pl.String)
-        .alias("examination")
+    dosed = counts.filter(pl.col("dose_msv").is_not_null())
+    groups = dosed.with_columns(
+        each_row(dosed, ["modality", "body_area", "dose_msv"], examination_group, "examination")
     )
     keys = [*by, *(c for c in ("modality", "examination", "dose_msv") if c not in by)]
     cells = groups.group_by(keys).agg(

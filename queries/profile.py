@@ -31,6 +31,7 @@ from functools import partial
 import polars as pl
 
 from did_errors import UsageError
+from did_model.frames import each_row
 from did_model.scope import CENTRAL, Scope, ScopeError
 from did_model.spec import PATIENT_SOURCE_SETTING
 from did_months import add_months
@@ -234,13 +235,7 @@ def provider_dose(snap: Snapshot, scope: Scope, providers: list[str], window: Wi
     if frame.is_empty():
         return pl.DataFrame(schema={**schema, "collective_dose_msv": pl.Float64})
     grouped = (
-        frame.with_columns(
-            pl.struct("modality", "body_area", "dose_msv")
-            .map_elements(
-                lambda s: examination_group(s["modality"], s["body_area"], s["dose_msv"]), return_dtype=pl.String
-            )
-            .alias("examination")
-        )
+        frame.with_columns(each_row(frame, ["modality", "body_area", "dose_msv"], examination_group, "examination"))
         .group_by("provider_code", "modality", "examination", "dose_msv")
         .agg(pl.col("records").sum().cast(pl.Int64).alias("examinations"))
         .rename({"dose_msv": "typical_dose_msv"})

@@ -46,6 +46,7 @@ def protected_table(frame, decimals: dict[str, int | None], not_computed: str = 
     A frame without a `suppressed` column is returned as is."""
     import polars as pl
 
+    from did_model.frames import each
     from queries.disclosure import SUPPRESSED, SUPPRESSED_COLUMN
 
     if SUPPRESSED_COLUMN not in frame.columns:
@@ -53,14 +54,12 @@ def protected_table(frame, decimals: dict[str, int | None], not_computed: str = 
     hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
 
     def text(col: str, places: int | None) -> pl.Expr:
-        value = pl.col(col).cast(pl.Float64)
-        shown = (
-            pl.col(col)
-            if places is None
-            else value.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
-            if places == 0
-            else value.round(places).map_elements(lambda v: f"{v:,.{places}f}", return_dtype=pl.String)
-        )
+        if places is None:  # already text
+            shown = pl.col(col)
+        elif places == 0:
+            shown = pl.lit(each(frame[col].cast(pl.Float64).round(0).cast(pl.Int64), lambda v: f"{v:,}"))
+        else:
+            shown = pl.lit(each(frame[col].cast(pl.Float64).round(places), lambda v: f"{v:,.{places}f}"))
         return (
             pl.when(pl.col(col).is_not_null())
             .then(shown)
@@ -115,12 +114,13 @@ def shown_table(frame, column_config: dict, **kwargs) -> None:
 def _as_text(frame, writers: dict):
     import polars as pl
 
+    from did_model.frames import each
     from queries.disclosure import SUPPRESSED, SUPPRESSED_COLUMN
 
     hidden = pl.col(SUPPRESSED_COLUMN).fill_null(False)
     return frame.with_columns(
         pl.when(pl.col(c).is_not_null())
-        .then(pl.col(c).map_elements(w, return_dtype=pl.String))
+        .then(pl.lit(each(frame[c], w)))
         .when(hidden)
         .then(pl.lit(SUPPRESSED))
         .otherwise(pl.lit("–"))

@@ -16,6 +16,7 @@ import polars as pl
 
 from dashboard.components.chart_gaps import with_missing_months
 from dashboard.components.charts import NHS_GRID, NHS_TEXT, drawn_once
+from did_model.frames import each
 from queries.disclosure import SUPPRESSED as SUPPRESSED_MARK
 from queries.disclosure import SUPPRESSED_COLUMN
 
@@ -46,7 +47,7 @@ def verdict_column(frame: pl.DataFrame) -> pl.Expr:
     """The verdict in words for a table: "Not shown (small numbers)" on a suppressed row (its
     comparison is empty, and polars would skip the empty value, leaving a bare dash), "–" where
     there is nothing to judge, else the verdict's words."""
-    words = pl.col("comparison").map_elements(verdict_words, return_dtype=pl.String)
+    words = pl.lit(each(frame["comparison"], verdict_words))
     hidden = pl.col("suppressed").fill_null(False) if "suppressed" in frame.columns else pl.lit(False)
     return pl.when(hidden).then(pl.lit(SUPPRESSED[0])).otherwise(words.fill_null("–")).alias("verdict")
 

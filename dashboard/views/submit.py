@@ -11,6 +11,7 @@ from dashboard.components import formatting as fmt
 from dashboard.components.glossary import for_data_manager, plural, table_config
 from dashboard.components.store import snapshot_or_none
 from dashboard.components.user import current_scope
+from did_model.frames import each
 from did_model.layout import StoreError
 from did_model.scope import ScopeError
 from ingest import reference
@@ -127,7 +128,7 @@ def show_verdict(result, dry_run: bool, publishing: bool = False) -> None:
             "message": pl.String,
         },
     )
-    issues = issues.with_columns(pl.col("message").map_elements(for_data_manager, return_dtype=pl.String))
+    issues = issues.with_columns(each(issues["message"], for_data_manager))
     if result.issues_total:
         st.subheader("Issues")
         st.caption(
