@@ -8,22 +8,15 @@ import streamlit as st
 
 from dashboard.caching import cached
 from dashboard.components import formatting as fmt
+from dashboard.components import gp_measure_view as gp_view
 from dashboard.components import gp_text as text
-from dashboard.components.gp_charts import (
-    FUNNEL_SELECTION,
-    VERDICTS,
-    clicked_practice,
-    funnel_chart,
-    verdict_column,
-    verdict_words,
-)
+from dashboard.components.gp_charts import FUNNEL_SELECTION, VERDICTS, clicked_practice, verdict_words
 from dashboard.components.gp_controls import method_control, period_control, set_param
 from dashboard.components.store import snapshot_or_stop
 from dashboard.components.user import current_scope
 from queries import gp_benchmark as gb
 from queries.areas import LEVEL_LABELS, Area
 from queries.disclosure import display
-from queries.exports import to_csv_bytes
 
 st.title("Measure across practices")
 scope = current_scope()
@@ -111,12 +104,13 @@ set_param("ls_max", str(size[1]) if size[1] < 60_000 else None)
 set_param("imd", ",".join(map(str, sorted(quintiles))) or None)
 peers = peers if peers != gb.Peers() else None
 
-bench = cached(gb.measure_benchmark)(snap, scope, gb.MeasureTable(measure_id, *period, area, method, peers))
+request = gb.MeasureTable(measure_id, *period, area, method, peers)
+bench = cached(gb.measure_benchmark)(snap, scope, request)
 table = bench.table
+view = gp_view.view(snap, scope, request)
 
 # --- Headline ---------------------------------------------------------------------------------
 st.markdown(text.definition(measure))
-counts = dict(table["comparison"].fill_null("").value_counts().iter_rows())
 a, b, c, d = st.columns(4)
 a.metric(
     f"England, {fmt.month(bench.start)} to {fmt.month(bench.end)}",
@@ -130,34 +124,24 @@ b.metric(
     help=f"{bench.excluded_small} practices in this area have fewer than 750 patients and are left out.",
     border=True,
 )
-c.metric("Higher than expected (99.8%)", fmt.count(counts.get("above 99.8%", 0)), border=True)
-d.metric("Lower than expected (99.8%)", fmt.count(counts.get("below 99.8%", 0)), border=True)
+c.metric("Higher than expected (99.8%)", fmt.count(view.counts.get("above 99.8%", 0)), border=True)
+d.metric("Lower than expected (99.8%)", fmt.count(view.counts.get("below 99.8%", 0)), border=True)
 if not scope.is_central:
     st.caption(text.DISCLOSURE)
 
 # --- Funnel -----------------------------------------------------------------------------------
 st.subheader("Funnel plot")
 highlight = st.query_params.get("practice") or scope.practice  # a GP sees its own practice marked
-x_title, y_title = text.funnel_axes(measure)
-# The chart's accessible name is its description (Streamlit warns if `alt=` repeats it).
-described = (
-    "Funnel plot: each practice's value against its expected events or examinations, "
-    "with 95% and 99.8% limits around England"
-)
-chart = funnel_chart(
-    table, bench.curves, bench.target, x_title=x_title, y_title=y_title, highlight=highlight, description=described
-)
 event = st.vega_lite_chart(
-    chart,
+    gp_view.funnel(snap, scope, request, highlight),
     theme=None,  # the chart's own NHS look
     width="stretch",
     key=f"funnel_{measure_id}",
     on_select="rerun",
     selection_mode=FUNNEL_SELECTION,
 )
-named = table.filter(pl.col("practice_code").is_not_null())
-codes = named["practice_code"].to_list()
-labels = dict(zip(codes, named["practice_name"].to_list(), strict=True))
+labels = view.names
+codes = list(labels)
 clicked = clicked_practice(event)
 if clicked is not None and clicked in labels:  # a click on a named practice opens its page
     st.switch_page("views/gp_practice.py", query_params={"practice": clicked, "measure": measure_id})
@@ -177,7 +161,7 @@ with st.popover("Find a practice on the funnel", icon=":material/search:"):
 st.caption("Find a practice to ring it on the funnel, or click a practice's mark to open its page.")
 set_param("practice", choice)
 if choice:
-    row = named.row(codes.index(choice), named=True)
+    row = table.filter(pl.col("practice_code") == choice).row(0, named=True)
     st.markdown(
         f"**{row['practice_name']}** ({choice}): {display(row['numerator'])} events, "
         f"{verdict_words(row['comparison']).lower()}. {row['note'] or ''}"
@@ -196,49 +180,15 @@ widening.caption(text.dispersion_caption(bench.dispersion, method, table["compar
 
 # --- Ranked table -----------------------------------------------------------------------------
 st.subheader("Practices, highest first")
-shown = table.with_columns(verdict_column(table))
-protected = "suppressed" in shown.columns
-if protected:  # a suppressed figure reads *, one not worked out reads –
-    shown = fmt.protected_table(
-        shown,
-        {
-            "rank": 0,
-            "numerator": 0,
-            "denominator": 0,
-            "value": 2,
-            "value_lower": 2,
-            "value_upper": 2,
-            "funnel_value": 2,
-        },
-    )
+if view.protected:
     st.caption(fmt.HIDDEN_NOTE)
-number = fmt.figure_column(protected)
-# the verdict right after the practice and its value, where a 1,400 px screen still shows it
-columns = [
-    "rank",
-    "practice_code",
-    "practice_name",
-    "funnel_value",
-    "verdict",
-    "pcn_name",
-    "icb_name",
-    "list_size" if scope.is_central else "list_size_band",
-    "imd_quintile",
-    "numerator",
-    *(["denominator"] if measure.is_ratio else []),
-    "value",
-    "value_lower",
-    "value_upper",
-    "note",
-]
+number = fmt.figure_column(view.protected)
 st.dataframe(
-    # only the columns shown: Streamlit sends every column of the frame it is given (the table
-    # has 33, 2.7 MB across England), and Chromium decodes them all each time the page is drawn
-    shown.select(columns),
+    view.shown,
     hide_index=True,
     placeholder="–",
     key="gp_table",
-    column_order=columns,
+    column_order=view.columns,
     column_config={
         "rank": number("Rank"),
         "practice_code": st.column_config.TextColumn("Code"),
@@ -264,7 +214,7 @@ st.dataframe(
 )
 st.download_button(
     "Download all practices shown (CSV)",
-    to_csv_bytes(table),
+    view.csv,
     file_name=f"gp-benchmark-{measure_id}-{bench.start:%Y-%m}-{bench.end:%Y-%m}.csv",
     mime="text/csv",
     key="gp_download",

@@ -126,6 +126,33 @@ def test_measure_page_selecting_a_practice_links_to_its_page(store, busiest, mon
     assert any(busiest["practice_code"] in str(link.proto) for link in links)
 
 
+def test_measure_page_reruns_do_not_rebuild_its_table_download_or_funnel(store, busiest, monkeypatch):
+    """What the page draws from a measure's table is worked out once per request (issue 22: a
+    rerun's script time is what the user waits for): ringing a practice builds the funnel again,
+    not the table or the CSV; going back to a funnel already drawn builds nothing."""
+    import streamlit as st
+
+    from dashboard.components import gp_measure_view
+
+    built: list[str] = []
+    for name in ("funnel_chart", "to_csv_bytes"):
+        original = getattr(gp_measure_view, name)
+        monkeypatch.setattr(
+            gp_measure_view, name, lambda *a, _f=original, _n=name, **k: built.append(_n) or _f(*a, **k)
+        )
+    st.cache_data.clear()
+    area = {"measure": "gpda_all", "level": "pcn", "area": busiest["pcn_code"]}
+    at = open_page(store, monkeypatch, "views/gp_measure.py", area)
+    assert built == ["to_csv_bytes", "funnel_chart"]
+    labels = at.selectbox(key="gp_practice_pick").options[1:]  # "Name (CODE)"
+    other = next(label.rsplit("(", 1)[1].rstrip(")") for label in labels if busiest["practice_code"] not in label)
+    for code in (busiest["practice_code"], other, busiest["practice_code"]):
+        at.selectbox(key="gp_practice_pick").select(code).run()
+        assert not at.exception
+    assert '"selected"' in at.get("vega_lite_chart")[0].proto.spec  # a practice ringed
+    assert built == ["to_csv_bytes", "funnel_chart", "funnel_chart", "funnel_chart"]
+
+
 def test_measure_page_peer_group_and_overdispersion_controls(store, busiest, monkeypatch):
     at = open_page(store, monkeypatch, "views/gp_measure.py", {"measure": "gpda_all", "imd": "1,2", "od": "none"})
     shown = frame(at)
