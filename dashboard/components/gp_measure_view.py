@@ -54,7 +54,7 @@ class MeasureView:
 
 
 def measure_view(snap: Snapshot, scope: Scope, request: gb.MeasureTable) -> MeasureView:
-    """The page's table, download and picker for `request` (cached: `view`)."""
+    """The page's table, download and picker for `request` (the page caches it)."""
     table = cached(gb.measure_benchmark)(snap, scope, request).table
     measure = gb.measures()[request.measure_id]
     shown = table.with_columns(verdict_column(table))
@@ -93,7 +93,7 @@ def measure_view(snap: Snapshot, scope: Scope, request: gb.MeasureTable) -> Meas
 
 
 def measure_funnel(snap: Snapshot, scope: Scope, request: gb.MeasureTable, highlight: str | None) -> dict:
-    """The funnel's Vega-Lite spec for `request`, `highlight` ringed (cached: `funnel`)."""
+    """The funnel's Vega-Lite spec for `request`, `highlight` ringed (the page caches it)."""
     bench = cached(gb.measure_benchmark)(snap, scope, request)
     x_title, y_title = text.funnel_axes(gb.measures()[request.measure_id])
     return funnel_chart(
@@ -105,11 +105,3 @@ def measure_funnel(snap: Snapshot, scope: Scope, request: gb.MeasureTable, highl
         highlight=highlight,
         description=FUNNEL_DESCRIPTION,
     )
-
-
-def view(snap: Snapshot, scope: Scope, request: gb.MeasureTable) -> MeasureView:
-    return cached(measure_view)(snap, scope, request)
-
-
-def funnel(snap: Snapshot, scope: Scope, request: gb.MeasureTable, highlight: str | None) -> dict:
-    return cached(measure_funnel)(snap, scope, request, highlight)

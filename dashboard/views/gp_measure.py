@@ -107,7 +107,7 @@ peers = peers if peers != gb.Peers() else None
 request = gb.MeasureTable(measure_id, *period, area, method, peers)
 bench = cached(gb.measure_benchmark)(snap, scope, request)
 table = bench.table
-view = gp_view.view(snap, scope, request)
+view = cached(gp_view.measure_view)(snap, scope, request)
 
 # --- Headline ---------------------------------------------------------------------------------
 st.markdown(text.definition(measure))
@@ -133,7 +133,7 @@ if not scope.is_central:
 st.subheader("Funnel plot")
 highlight = st.query_params.get("practice") or scope.practice  # a GP sees its own practice marked
 event = st.vega_lite_chart(
-    gp_view.funnel(snap, scope, request, highlight),
+    cached(gp_view.measure_funnel)(snap, scope, request, highlight),
     theme=None,  # the chart's own NHS look
     width="stretch",
     key=f"funnel_{measure_id}",
